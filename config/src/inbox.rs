@@ -1,0 +1,202 @@
+//! `[inbox]`: queues, agents' capacity, routing and lifecycle timeouts, the outbox.
+
+use crate::Problems;
+use crate::value::duration;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// `[inbox]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InboxConfig {
+    /// Queue for conversations that name none; defaults to the first queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_queue: Option<String>,
+    /// Conversations an agent holds at once before no more are offered.
+    pub max_conversations_per_agent: u32,
+    /// An offer not accepted within this time goes to the next agent.
+    #[serde(with = "duration")]
+    pub offer_timeout: Duration,
+    /// Conversations without activity for this long are closed (1m – 72h).
+    #[serde(with = "duration")]
+    pub inactivity_close: Duration,
+    /// Queues.
+    pub queues: Vec<QueueConfig>,
+    /// Delivery of outgoing messages.
+    pub outbox: OutboxConfig,
+}
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        Self {
+            default_queue: None,
+            max_conversations_per_agent: 5,
+            offer_timeout: Duration::from_secs(10),
+            inactivity_close: Duration::from_secs(24 * 3600),
+            queues: vec![QueueConfig {
+                name: "default".into(),
+                ..QueueConfig::default()
+            }],
+            outbox: OutboxConfig::default(),
+        }
+    }
+}
+
+impl InboxConfig {
+    /// Name of the queue new conversations go to when nothing names one.
+    pub fn default_queue(&self) -> Option<&str> {
+        self.default_queue
+            .as_deref()
+            .or_else(|| self.queues.first().map(|q| q.name.as_str()))
+    }
+
+    pub(crate) fn check_queue(&self, p: &mut Problems, path: &str, reference: &str) {
+        p.reference(
+            path,
+            reference,
+            "queue",
+            self.queues.iter().map(|q| q.name.as_str()),
+        );
+    }
+
+    pub(crate) fn validate(&self, p: &mut Problems) {
+        if self.queues.is_empty() {
+            p.push("inbox.queues", "at least one queue is needed");
+        }
+        p.unique_names("inbox.queues", self.queues.iter().map(|q| q.name.as_str()));
+        if let Some(d) = &self.default_queue {
+            self.check_queue(p, "inbox.default_queue", d);
+        }
+        if self.max_conversations_per_agent == 0 {
+            p.push("inbox.max_conversations_per_agent", "must be at least 1");
+        }
+        if self.offer_timeout < Duration::from_secs(1) {
+            p.push("inbox.offer_timeout", "must be at least 1s");
+        }
+        let (min, max) = (Duration::from_secs(60), Duration::from_secs(72 * 3600));
+        if !(min..=max).contains(&self.inactivity_close) {
+            p.push("inbox.inactivity_close", "must be between 1m and 72h");
+        }
+        for (i, q) in self.queues.iter().enumerate() {
+            let at = format!("inbox.queues[{i}]");
+            p.identifier(format!("{at}.name"), &q.name);
+            match q.fallback {
+                Fallback::Queue => match &q.fallback_queue {
+                    Some(f) if f == &q.name => {
+                        p.push(format!("{at}.fallback_queue"), "must name another queue")
+                    }
+                    Some(f) => self.check_queue(p, &format!("{at}.fallback_queue"), f),
+                    None => p.push(
+                        format!("{at}.fallback_queue"),
+                        "required when fallback = \"queue\"",
+                    ),
+                },
+                Fallback::AutoReply if q.auto_reply.as_deref().is_none_or(str::is_empty) => p.push(
+                    format!("{at}.auto_reply"),
+                    "required when fallback = \"auto_reply\"",
+                ),
+                _ => {}
+            }
+            if q.disposition_required && q.dispositions.is_empty() {
+                p.push(
+                    format!("{at}.dispositions"),
+                    "disposition_required needs at least one disposition to choose from",
+                );
+            }
+        }
+        let o = &self.outbox;
+        if o.max_attempts == 0 {
+            p.push("inbox.outbox.max_attempts", "must be at least 1");
+        }
+        if o.max_backoff < o.initial_backoff {
+            p.push(
+                "inbox.outbox.max_backoff",
+                "must not be shorter than initial_backoff",
+            );
+        }
+    }
+}
+
+/// `[[inbox.queues]]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Name.
+    pub name: String,
+    /// Overrides `inbox.offer_timeout` for this queue.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "duration::option",
+        default
+    )]
+    pub offer_timeout: Option<Duration>,
+    /// A conversation waiting this long with no agent gets the fallback action.
+    #[serde(with = "duration")]
+    pub wait_timeout: Duration,
+    /// What happens after `wait_timeout`: `wait` (keep waiting), `queue` (move to
+    /// `fallback_queue`), `auto_reply` (send `auto_reply` and keep waiting) or `close`.
+    pub fallback: Fallback,
+    /// Target of `fallback = "queue"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_queue: Option<String>,
+    /// Text of `fallback = "auto_reply"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_reply: Option<String>,
+    /// Agents must pick a disposition when closing.
+    pub disposition_required: bool,
+    /// Dispositions agents choose from when closing.
+    pub dispositions: Vec<String>,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            offer_timeout: None,
+            wait_timeout: Duration::from_secs(300),
+            fallback: Fallback::Wait,
+            fallback_queue: None,
+            auto_reply: None,
+            disposition_required: false,
+            dispositions: vec!["resolved".into(), "callback-needed".into(), "spam".into()],
+        }
+    }
+}
+
+/// What a queue does with a conversation nobody took within `wait_timeout`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// Keep waiting.
+    Wait,
+    /// Move to `fallback_queue`.
+    Queue,
+    /// Send `auto_reply` and keep waiting.
+    AutoReply,
+    /// Close with the system disposition `unanswered`.
+    Close,
+}
+
+/// `[inbox.outbox]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Attempts before a message is dead-lettered.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt.
+    #[serde(with = "duration")]
+    pub initial_backoff: Duration,
+    /// Longest retry delay.
+    #[serde(with = "duration")]
+    pub max_backoff: Duration,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 10,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! deflect's configuration: one typed tree, loaded from a TOML file and `DEFLECT_*`
+//! environment variables, with every problem found and reported before any port is bound.
+//!
+//! ```
+//! let config = deflect_config::load(None, Vec::<(String, String)>::new()).expect("defaults are valid");
+//! assert_eq!(config.http.listen.to_string(), "127.0.0.1:8080");
+//! assert_eq!(config.whatsapp.default_account().map(|a| a.name.as_str()), Some("sandbox"));
+//! ```
+//!
+//! # Sources, in order of precedence
+//!
+//! 1. Environment: `DEFLECT_<SECTION>__<KEY>` — `__` separates levels, list entries are
+//!    addressed by index or by name: `DEFLECT_HTTP__LISTEN=0.0.0.0:8080`,
+//!    `DEFLECT_WHATSAPP__ACCOUNTS__MAIN__ACCESS_TOKEN=…`. Values are read as TOML
+//!    (`["udp:0.0.0.0:5060"]`, `30`, `true`) and otherwise as plain strings.
+//! 2. The file given with `--config`.
+//! 3. The embedded defaults: a file only needs what differs from them.
+//!
+//! Secrets (`access_token`, `app_secret`, `verify_token`, `auth_token`, `password`, …) can
+//! also be read from a file named by `<key>_file`. They are held as [`Secret`] and never
+//! printed, logged or echoed in an error.
+//!
+//! # Why a recovery loop rather than plain serde
+//!
+//! serde stops at the first error. Operators want every problem at once, so [`load`]
+//! deserializes, records the failing key, removes it and tries again until the tree
+//! deserializes; then it validates what depends on several keys. Every struct has defaults,
+//! so a removed key never hides the problems of the others.
+
+#![forbid(unsafe_code)]
+
+mod database;
+mod http;
+mod inbox;
+mod ivr;
+mod load;
+mod media;
+mod problems;
+mod secret;
+mod sip;
+mod value;
+mod whatsapp;
+mod widget;
+
+pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
+pub use http::HttpConfig;
+pub use inbox::{Fallback, InboxConfig, OutboxConfig, QueueConfig};
+pub use ivr::{FlowConfig, IvrConfig, LimitsConfig};
+pub use load::{RESERVED_ENV, load, load_from_process};
+pub use media::{Codec, MediaConfig};
+pub use problems::{ConfigError, Problem, Problems};
+pub use secret::{REDACTED, SECRET_KEYS, Secret};
+pub use sip::{RegisterConfig, SipConfig, SipTimers, TrunkConfig, UnauthorizedAction};
+pub use value::{Cidr, ListenAddr, PortRange, SipTransport, is_e164};
+pub use whatsapp::{AccountConfig, Provider, TemplateConfig, TemplatesConfig, WhatsAppConfig};
+pub use widget::{FieldMode, SiteConfig, WidgetConfig};
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A complete, commented configuration that [`load`] accepts; `deflect config example`
+/// prints it.
+pub const EXAMPLE: &str = include_str!("../example.toml");
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Directory for the SQLite database and other state; created at start-up.
+    pub data_dir: PathBuf,
+    /// HTTP listener.
+    pub http: HttpConfig,
+    /// SIP signalling.
+    pub sip: SipConfig,
+    /// RTP media.
+    pub media: MediaConfig,
+    /// IVR flows.
+    pub ivr: IvrConfig,
+    /// Database.
+    pub database: DatabaseConfig,
+    /// WhatsApp accounts.
+    pub whatsapp: WhatsAppConfig,
+    /// Queues and routing.
+    pub inbox: InboxConfig,
+    /// Web chat widget.
+    pub widget: WidgetConfig,
+    /// Stopping.
+    pub shutdown: ShutdownConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            http: HttpConfig::default(),
+            sip: SipConfig::default(),
+            media: MediaConfig::default(),
+            ivr: IvrConfig::default(),
+            database: DatabaseConfig::default(),
+            whatsapp: WhatsAppConfig::default(),
+            inbox: InboxConfig::default(),
+            widget: WidgetConfig::default(),
+            shutdown: ShutdownConfig::default(),
+        }
+    }
+}
+
+/// `[shutdown]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// On SIGINT/SIGTERM, calls in progress get this long to finish before they are hung up.
+    #[serde(with = "value::duration")]
+    pub grace_period: Duration,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            grace_period: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Config {
+    /// The effective configuration as TOML, secrets shown as `<redacted>`.
+    pub fn to_redacted_toml(&self) -> String {
+        // Every field is a TOML-representable type (strings, integers, tables, lists);
+        // a failure here is a bug in this crate's types.
+        toml::to_string(self).expect("the configuration tree serializes to TOML")
+    }
+
+    /// The database URL: `database.url`, or the SQLite file in the data directory.
+    pub fn database_url(&self) -> DatabaseUrl {
+        self.database.url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}/deflect.db", self.data_dir.display())
+                .parse()
+                .expect("a sqlite:// URL always parses")
+        })
+    }
+
+    fn validate(&self, p: &mut Problems) {
+        if self.data_dir.as_os_str().is_empty() {
+            p.push(
+                "data_dir",
+                "must name a directory, e.g. \"./data\" or \"/var/lib/deflect\"",
+            );
+        }
+        self.http.validate(p);
+        self.sip.validate(p);
+        self.media.validate(p);
+        self.ivr.validate(p);
+        self.database.validate(p);
+        self.whatsapp.validate(p);
+        self.inbox.validate(p);
+        self.widget.validate(p);
+        for (i, f) in self.ivr.flows.iter().enumerate() {
+            let at = format!("ivr.flows[{i}]");
+            self.whatsapp.check_reference(
+                p,
+                &format!("{at}.whatsapp_account"),
+                f.whatsapp_account.as_deref(),
+            );
+            if let Some(q) = &f.queue {
+                self.inbox.check_queue(p, &format!("{at}.queue"), q);
+            }
+        }
+        for (i, s) in self.widget.sites.iter().enumerate() {
+            let at = format!("widget.sites[{i}]");
+            self.whatsapp.check_reference(
+                p,
+                &format!("{at}.whatsapp_account"),
+                s.whatsapp_account.as_deref(),
+            );
+            if let Some(q) = &s.queue {
+                self.inbox.check_queue(p, &format!("{at}.queue"), q);
+            }
+        }
+        if self.shutdown.grace_period > Duration::from_secs(3600) {
+            p.push("shutdown.grace_period", "must be at most 1h");
+        }
+    }
+
+    /// Fills in values derived from others so the effective configuration shows them.
+    fn resolve(&mut self) {
+        if self.database.url.is_none() {
+            self.database.url = Some(self.database_url());
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! `[whatsapp]`: WhatsApp Business accounts and the provider each is reached through.
+
+use crate::Problems;
+use crate::secret::{REDACTED, Secret};
+use crate::value::is_e164;
+use serde::{Deserialize, Serialize};
+
+/// `[whatsapp]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WhatsAppConfig {
+    /// Account used where a flow or site names none. Not needed with exactly one account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_account: Option<String>,
+    /// Accounts. The embedded default is one `sandbox` account, so the product can be tried
+    /// with nothing but the binary.
+    pub accounts: Vec<AccountConfig>,
+}
+
+impl Default for WhatsAppConfig {
+    fn default() -> Self {
+        Self {
+            default_account: None,
+            accounts: vec![AccountConfig {
+                name: "sandbox".into(),
+                provider: Provider::Sandbox,
+                business_number: "+15550100000".into(),
+                ..AccountConfig::default()
+            }],
+        }
+    }
+}
+
+impl WhatsAppConfig {
+    /// The account used when none is named: `default_account`, or the only account.
+    pub fn default_account(&self) -> Option<&AccountConfig> {
+        match &self.default_account {
+            Some(name) => self.account(name),
+            None if self.accounts.len() == 1 => self.accounts.first(),
+            None => None,
+        }
+    }
+
+    /// The account called `name`.
+    pub fn account(&self, name: &str) -> Option<&AccountConfig> {
+        self.accounts.iter().find(|a| a.name == name)
+    }
+
+    /// Checks that `reference` (or, when absent, the default account) resolves; `path` is
+    /// where the reference is written.
+    pub(crate) fn check_reference(&self, p: &mut Problems, path: &str, reference: Option<&str>) {
+        let names = self.accounts.iter().map(|a| a.name.as_str());
+        match reference {
+            Some(r) => p.reference(path, r, "WhatsApp account", names),
+            None if self.default_account().is_none() && !self.accounts.is_empty() => p.push(
+                path,
+                format!(
+                    "required when several WhatsApp accounts are configured and \
+                     whatsapp.default_account is not set; valid: {}",
+                    names.collect::<Vec<_>>().join(", ")
+                ),
+            ),
+            None => {}
+        }
+    }
+
+    pub(crate) fn validate(&self, p: &mut Problems) {
+        p.unique_names(
+            "whatsapp.accounts",
+            self.accounts.iter().map(|a| a.name.as_str()),
+        );
+        if let Some(d) = &self.default_account {
+            let names = self.accounts.iter().map(|a| a.name.as_str());
+            p.reference("whatsapp.default_account", d, "WhatsApp account", names);
+        }
+        for (i, a) in self.accounts.iter().enumerate() {
+            a.validate(p, &format!("whatsapp.accounts[{i}]"));
+        }
+    }
+}
+
+/// Which API an account's messages go through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// Meta's WhatsApp Business Cloud API (Graph API).
+    Meta,
+    /// Twilio's WhatsApp API.
+    Twilio,
+    /// No external service: messages are stored and a simulated phone answers.
+    Sandbox,
+}
+
+impl Provider {
+    /// Name as written in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Meta => "meta",
+            Self::Twilio => "twilio",
+            Self::Sandbox => "sandbox",
+        }
+    }
+}
+
+/// `[[whatsapp.accounts]]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountConfig {
+    /// Name, used in webhook URLs (`/webhooks/meta/<name>`) and to refer to the account.
+    pub name: String,
+    /// `meta`, `twilio` or `sandbox`.
+    pub provider: Provider,
+    /// The business's WhatsApp number in E.164 (`+31201234567`), used in wa.me links.
+    pub business_number: String,
+    /// Meta: the phone number ID messages are sent from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number_id: Option<String>,
+    /// Meta: system-user access token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<Secret>,
+    /// Meta: app secret, key of the X-Hub-Signature-256 webhook signature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_secret: Option<Secret>,
+    /// Meta: the token Meta echoes when verifying the webhook subscription.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_token: Option<Secret>,
+    /// Twilio: account SID (`AC…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_sid: Option<String>,
+    /// Twilio: auth token, used for API calls and X-Twilio-Signature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_token: Option<Secret>,
+    /// Provider API base URL; defaults to `https://graph.facebook.com` (meta) or
+    /// `https://api.twilio.com` (twilio). Tests point it at a local server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_base_url: Option<url::Url>,
+    /// Meta Graph API version.
+    pub api_version: String,
+    /// Sending pace per business number.
+    pub messages_per_second: u32,
+    /// Message templates this account uses.
+    pub templates: TemplatesConfig,
+}
+
+impl Default for AccountConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            provider: Provider::Sandbox,
+            business_number: String::new(),
+            phone_number_id: None,
+            access_token: None,
+            app_secret: None,
+            verify_token: None,
+            account_sid: None,
+            auth_token: None,
+            api_base_url: None,
+            api_version: "v24.0".into(),
+            messages_per_second: 80,
+            templates: TemplatesConfig::default(),
+        }
+    }
+}
+
+impl AccountConfig {
+    /// The API base URL: configured, or the provider's public one (none for sandbox).
+    pub fn api_base_url(&self) -> Option<url::Url> {
+        let default = match self.provider {
+            Provider::Meta => "https://graph.facebook.com",
+            Provider::Twilio => "https://api.twilio.com",
+            Provider::Sandbox => return self.api_base_url.clone(),
+        };
+        Some(
+            self.api_base_url
+                .clone()
+                .unwrap_or_else(|| url::Url::parse(default).expect("literal URL")),
+        )
+    }
+
+    fn validate(&self, p: &mut Problems, at: &str) {
+        p.identifier(format!("{at}.name"), &self.name);
+        if !is_e164(&self.business_number) {
+            p.push(
+                format!("{at}.business_number"),
+                format!(
+                    "{:?} is not an E.164 number; write \"+\", country code and number, e.g. \"+31201234567\"",
+                    self.business_number
+                ),
+            );
+        }
+        let provider = self.provider.as_str();
+        let mut require = |key: &str, present: bool| {
+            if !present {
+                p.push(
+                    format!("{at}.{key}"),
+                    format!("required for provider {provider:?}"),
+                );
+            }
+        };
+        let secret_set = |s: &Option<Secret>| s.as_ref().is_some_and(|s| !s.is_empty());
+        match self.provider {
+            Provider::Meta => {
+                require("phone_number_id", self.phone_number_id.is_some());
+                require("access_token", secret_set(&self.access_token));
+                require("app_secret", secret_set(&self.app_secret));
+                require("verify_token", secret_set(&self.verify_token));
+            }
+            Provider::Twilio => {
+                require("account_sid", self.account_sid.is_some());
+                require("auth_token", secret_set(&self.auth_token));
+            }
+            Provider::Sandbox => {}
+        }
+        for (key, secret) in [
+            ("access_token", &self.access_token),
+            ("app_secret", &self.app_secret),
+            ("verify_token", &self.verify_token),
+            ("auth_token", &self.auth_token),
+        ] {
+            if secret.as_ref().is_some_and(|s| s.expose() == REDACTED) {
+                p.push(
+                    format!("{at}.{key}"),
+                    "holds the <redacted> placeholder copied from check-config output, not the secret",
+                );
+            }
+        }
+        if let Some(url) = &self.api_base_url
+            && !matches!(url.scheme(), "http" | "https")
+        {
+            p.push(
+                format!("{at}.api_base_url"),
+                "must be an http:// or https:// URL",
+            );
+        }
+        if self.messages_per_second == 0 || self.messages_per_second > 1000 {
+            p.push(
+                format!("{at}.messages_per_second"),
+                "must be between 1 and 1000 (Meta's default throughput is 80)",
+            );
+        }
+        self.templates
+            .deflection
+            .validate(p, &format!("{at}.templates.deflection"));
+        self.templates
+            .recontact
+            .validate(p, &format!("{at}.templates.recontact"));
+    }
+}
+
+/// `[whatsapp.accounts.templates]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TemplatesConfig {
+    /// Sent to a caller's callback number after a deflected call.
+    pub deflection: TemplateConfig,
+    /// Offered to agents to reopen a conversation outside the 24 h window.
+    pub recontact: TemplateConfig,
+}
+
+impl Default for TemplatesConfig {
+    fn default() -> Self {
+        Self {
+            deflection: TemplateConfig {
+                name: "deflect_callback".into(),
+                language: "en".into(),
+                content_sid: None,
+            },
+            recontact: TemplateConfig {
+                name: "deflect_recontact".into(),
+                language: "en".into(),
+                content_sid: None,
+            },
+        }
+    }
+}
+
+/// One approved message template.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TemplateConfig {
+    /// Template name as approved by Meta.
+    pub name: String,
+    /// Template language code (`en`, `en_US`, `nl`, …).
+    pub language: String,
+    /// Twilio: the Content SID (`HX…`) of the approved template.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_sid: Option<String>,
+}
+
+impl Default for TemplateConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            language: "en".into(),
+            content_sid: None,
+        }
+    }
+}
+
+impl TemplateConfig {
+    fn validate(&self, p: &mut Problems, at: &str) {
+        if self.name.is_empty() {
+            p.push(format!("{at}.name"), "a template name is required");
+        }
+        if self.language.is_empty() {
+            p.push(
+                format!("{at}.language"),
+                "a language code such as \"en\" is required",
+            );
+        }
+    }
+}

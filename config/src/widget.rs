@@ -1,0 +1,100 @@
+//! `[widget]`: the sites that embed the chat widget.
+
+use crate::Problems;
+use crate::value::{check_origin, duration};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// `[widget]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WidgetConfig {
+    /// Sites. The embedded default is one site, `default`, for pages served by the gateway
+    /// itself.
+    pub sites: Vec<SiteConfig>,
+}
+
+impl Default for WidgetConfig {
+    fn default() -> Self {
+        Self {
+            sites: vec![SiteConfig {
+                name: "default".into(),
+                ..SiteConfig::default()
+            }],
+        }
+    }
+}
+
+/// `[[widget.sites]]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Name, given in the embed snippet (`data-site`).
+    pub name: String,
+    /// Origins allowed to embed the widget, e.g. `["https://www.example.com"]`. The
+    /// gateway's own origin is always allowed.
+    pub origins: Vec<String>,
+    /// Queue for this site's conversations (default: `inbox.default_queue`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// WhatsApp account offered for escalation (default: the default account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub whatsapp_account: Option<String>,
+    /// With no agent after this long, the widget offers to continue on WhatsApp.
+    #[serde(with = "duration")]
+    pub escalation_timeout: Duration,
+    /// Pre-chat form: ask for the visitor's name (`required`, `optional`, `off`).
+    pub ask_name: FieldMode,
+    /// Pre-chat form: ask for the visitor's phone number.
+    pub ask_phone: FieldMode,
+    /// Title of the chat window.
+    pub title: String,
+    /// First message the visitor sees.
+    pub greeting: String,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            origins: Vec::new(),
+            queue: None,
+            whatsapp_account: None,
+            escalation_timeout: Duration::from_secs(60),
+            ask_name: FieldMode::Required,
+            ask_phone: FieldMode::Optional,
+            title: "Chat with us".into(),
+            greeting: "Hello! How can we help?".into(),
+        }
+    }
+}
+
+/// Whether a pre-chat form field is shown and whether it must be filled in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldMode {
+    /// Shown and required.
+    Required,
+    /// Shown, may be left empty.
+    Optional,
+    /// Not shown.
+    Off,
+}
+
+impl WidgetConfig {
+    pub(crate) fn validate(&self, p: &mut Problems) {
+        p.unique_names("widget.sites", self.sites.iter().map(|s| s.name.as_str()));
+        for (i, s) in self.sites.iter().enumerate() {
+            let at = format!("widget.sites[{i}]");
+            p.identifier(format!("{at}.name"), &s.name);
+            for (j, o) in s.origins.iter().enumerate() {
+                if let Err(e) = check_origin(o) {
+                    p.push(format!("{at}.origins[{j}]"), e);
+                }
+            }
+            if s.escalation_timeout < Duration::from_secs(5) {
+                p.push(format!("{at}.escalation_timeout"), "must be at least 5s");
+            }
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! Loading behaviour as operators meet it: defaults, the example, environment overrides,
+//! secrets, and the list of problems for a bad file.
+
+#![allow(clippy::unwrap_used)]
+
+use deflect_config::{Config, ConfigError, Provider, SipTransport, load};
+use std::io::Write;
+use std::path::Path;
+
+fn file(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn load_text(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let f = file(text);
+    load(Some(f.path()), env(vars))
+}
+
+fn paths(e: &ConfigError) -> Vec<&str> {
+    e.problems.iter().map(|p| p.path.as_str()).collect()
+}
+
+#[test]
+fn embedded_defaults_are_the_documented_ones() {
+    let c = load(None, env(&[])).unwrap();
+    assert_eq!(c.data_dir, Path::new("./data"));
+    assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
+    let listen: Vec<String> = c.sip.listen.iter().map(|l| l.to_string()).collect();
+    assert_eq!(listen, ["udp:127.0.0.1:5060", "tcp:127.0.0.1:5060"]);
+    assert_eq!(c.media.rtp_ports.to_string(), "20000-20999");
+    assert_eq!(c.media.rtp_address.to_string(), "127.0.0.1");
+    assert_eq!(c.database_url().expose(), "sqlite://./data/deflect.db");
+    let account = c.whatsapp.default_account().unwrap();
+    assert_eq!(account.provider, Provider::Sandbox);
+    // Loopback only: a softphone on the same machine can call in, nothing else.
+    let trunk = &c.sip.trunks[..];
+    assert_eq!(trunk.len(), 1);
+    assert!(
+        trunk[0]
+            .allow
+            .iter()
+            .any(|n| n.contains("127.0.0.1".parse().unwrap()))
+    );
+    assert!(
+        trunk[0]
+            .allow
+            .iter()
+            .any(|n| n.contains("::1".parse().unwrap()))
+    );
+    assert!(
+        !trunk[0]
+            .allow
+            .iter()
+            .any(|n| n.contains("192.0.2.1".parse().unwrap()))
+    );
+}
+
+#[test]
+fn effective_configuration_loads_back_to_the_same_tree() {
+    let c = load(None, env(&[])).unwrap();
+    let again = load_text(&c.to_redacted_toml(), &[]).unwrap();
+    assert_eq!(c, again);
+}
+
+#[test]
+fn the_example_is_accepted_and_shows_every_key() {
+    let f = file(deflect_config::EXAMPLE);
+    let c = load(Some(f.path()), env(&[])).unwrap();
+    assert_eq!(c.whatsapp.accounts.len(), 3);
+
+    // Every key of the effective configuration is written out in the example, so the
+    // example documents the whole tree.
+    fn keys(prefix: &str, v: &toml::Value, out: &mut Vec<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    keys(&format!("{prefix}.{k}"), v, out);
+                }
+            }
+            toml::Value::Array(a) if a.iter().all(toml::Value::is_table) && !a.is_empty() => {
+                for v in a {
+                    keys(&format!("{prefix}[]"), v, out);
+                }
+            }
+            _ => out.push(prefix.to_string()),
+        }
+    }
+    let mut effective = Vec::new();
+    keys(
+        "",
+        &toml::Value::Table(c.to_redacted_toml().parse().unwrap()),
+        &mut effective,
+    );
+    let mut written = Vec::new();
+    keys(
+        "",
+        &toml::Value::Table(deflect_config::EXAMPLE.parse().unwrap()),
+        &mut written,
+    );
+    let missing: Vec<&String> = effective.iter().filter(|k| !written.contains(k)).collect();
+    assert!(
+        missing.is_empty(),
+        "keys missing from example.toml: {missing:?}"
+    );
+}
+
+#[test]
+fn three_mistakes_are_all_reported_with_their_paths() {
+    let e = load_text(
+        r#"
+[http]
+listn = "127.0.0.1:8080"
+
+[media]
+rtp_ports = "20000-70000"
+
+[[whatsapp.accounts]]
+name = "main"
+provider = "whatsup"
+business_number = "+31201234567"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "http.listn",
+            "media.rtp_ports",
+            "whatsapp.accounts[0].provider"
+        ],
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("unknown key `listn`") && text.contains("`listen`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("70000") && text.contains("out of range"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`whatsup`") && text.contains("`meta`, `twilio`, `sandbox`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn problems_in_later_list_entries_keep_their_written_index() {
+    let e = load_text(
+        r#"
+[sip]
+listen = ["udp:127.0.0.1:5060", "sctp:127.0.0.1:5060", "udp:127.0.0.1:99999", "tcp:127.0.0.1:5060"]
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(paths(&e), ["sip.listen[1]", "sip.listen[2]"], "{e}");
+}
+
+#[test]
+fn validation_problems_across_sections_are_collected() {
+    let e = load_text(
+        r#"
+[[whatsapp.accounts]]
+name = "main"
+provider = "meta"
+business_number = "0201234567"
+
+[[whatsapp.accounts]]
+name = "other"
+provider = "sandbox"
+business_number = "+15550100001"
+
+[[ivr.flows]]
+name = "support"
+queue = "nope"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    let p = paths(&e);
+    for expected in [
+        "whatsapp.accounts[0].business_number",
+        "whatsapp.accounts[0].phone_number_id",
+        "whatsapp.accounts[0].access_token",
+        "whatsapp.accounts[0].app_secret",
+        "whatsapp.accounts[0].verify_token",
+        "ivr.flows[0].whatsapp_account",
+        "ivr.flows[0].queue",
+        "widget.sites[0].whatsapp_account",
+    ] {
+        assert!(p.contains(&expected), "{expected} not in {p:?}");
+    }
+}
+
+#[test]
+fn a_missing_provider_is_reported() {
+    let e = load_text(
+        "[[whatsapp.accounts]]\nname = \"main\"\nbusiness_number = \"+31201234567\"\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(paths(&e), ["whatsapp.accounts[0].provider"]);
+    assert!(e.problems[0].message.contains("meta, twilio, sandbox"));
+}
+
+#[test]
+fn environment_overrides_every_level() {
+    let secret = file("file-token\n");
+    let c = load_text(
+        r#"
+[[whatsapp.accounts]]
+name = "main"
+provider = "meta"
+business_number = "+31201234567"
+phone_number_id = "1065"
+access_token = "from-file"
+app_secret = "app"
+verify_token = "verify"
+"#,
+        &[
+            ("DEFLECT_HTTP__LISTEN", "0.0.0.0:9090"),
+            ("DEFLECT_SIP__LISTEN", r#"["tcp:0.0.0.0:5080"]"#),
+            ("DEFLECT_SIP__MAX_CALLS", "42"),
+            ("DEFLECT_DATA_DIR", "/var/lib/deflect"),
+            // Entries by name; a numeric-looking secret stays a string.
+            ("DEFLECT_WHATSAPP__ACCOUNTS__MAIN__VERIFY_TOKEN", "123456"),
+            (
+                "DEFLECT_WHATSAPP__ACCOUNTS__0__APP_SECRET_FILE",
+                secret.path().to_str().unwrap(),
+            ),
+            // Not configuration keys: options of the command line.
+            ("DEFLECT_LOG", "debug"),
+            ("OTHER", "ignored"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.http.listen.to_string(), "0.0.0.0:9090");
+    assert_eq!(c.sip.listen.len(), 1);
+    assert_eq!(c.sip.listen[0].transport, SipTransport::Tcp);
+    assert_eq!(c.sip.max_calls, 42);
+    assert_eq!(c.data_dir, Path::new("/var/lib/deflect"));
+    let a = &c.whatsapp.accounts[0];
+    assert_eq!(a.verify_token.as_ref().unwrap().expose(), "123456");
+    assert_eq!(a.app_secret.as_ref().unwrap().expose(), "file-token");
+    assert_eq!(a.access_token.as_ref().unwrap().expose(), "from-file");
+}
+
+#[test]
+fn a_bad_environment_value_names_the_variable() {
+    let e = load(
+        None,
+        env(&[
+            ("DEFLECT_HTTP__LISTEN", "nowhere"),
+            ("DEFLECT_HTTP__LISTN", "x"),
+        ]),
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "http.listen (from DEFLECT_HTTP__LISTEN)",
+            "http.listn (from DEFLECT_HTTP__LISTN)"
+        ],
+        "{e}"
+    );
+}
+
+#[test]
+fn secrets_appear_in_no_output_or_error() {
+    let token_file = file("s3cr3t-from-file\n");
+    let text = format!(
+        r#"
+[[whatsapp.accounts]]
+name = "main"
+provider = "meta"
+business_number = "+31201234567"
+phone_number_id = "1065"
+access_token = "s3cr3t-in-file"
+app_secret_file = "{}"
+verify_token = 12345
+
+[[sip.trunks]]
+name = "carrier"
+username = "u"
+password = "s3cr3t-password"
+"#,
+        token_file.path().display()
+    );
+    // A secret of the wrong type is reported without its value.
+    let e = load_text(
+        &text,
+        &[("DEFLECT_WHATSAPP__ACCOUNTS__MAIN__AUTH_TOKEN", "s3cr3t-env")],
+    )
+    .unwrap_err();
+    let shown = e.to_string();
+    assert!(
+        shown.contains("whatsapp.accounts[0].verify_token"),
+        "{shown}"
+    );
+    assert!(!shown.contains("12345"), "{shown}");
+
+    let c = load_text(
+        &text.replace("verify_token = 12345", "verify_token = \"s3cr3t-verify\""),
+        &[("DEFLECT_WHATSAPP__ACCOUNTS__MAIN__AUTH_TOKEN", "s3cr3t-env")],
+    )
+    .unwrap();
+    for shown in [c.to_redacted_toml(), format!("{c:?}")] {
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+}
+
+#[test]
+fn a_syntax_error_gives_the_position_without_quoting_the_line() {
+    let e = load_text(
+        "[http]\nlisten = \"127.0.0.1:8080\"\naccess_token = \"s3cr3t\n",
+        &[],
+    )
+    .unwrap_err();
+    let shown = e.to_string();
+    assert!(shown.contains("not valid TOML at line 3"), "{shown}");
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+}
+
+#[test]
+fn a_postgres_password_is_redacted_in_the_effective_configuration() {
+    let c = load(
+        None,
+        env(&[(
+            "DEFLECT_DATABASE__URL",
+            "postgres://deflect:pg-s3cr3t@db/deflect",
+        )]),
+    )
+    .unwrap();
+    assert!(c.database_url().expose().contains("pg-s3cr3t"));
+    assert!(!c.to_redacted_toml().contains("pg-s3cr3t"));
+}
+
+#[test]
+fn secret_files_and_values_cannot_both_be_set() {
+    let f = file("x");
+    let e = load_text(
+        &format!(
+            "[[sip.trunks]]\nname = \"t\"\nusername = \"u\"\npassword = \"p\"\npassword_file = \"{}\"\n",
+            f.path().display()
+        ),
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(paths(&e), ["sip.trunks[0].password_file"]);
+    let e = load_text(
+        "[[sip.trunks]]\nname = \"t\"\nusername = \"u\"\npassword_file = \"/nonexistent/secret\"\n",
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        e.problems[0].message.contains("cannot read secret file"),
+        "{e}"
+    );
+}

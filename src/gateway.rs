@@ -1,0 +1,133 @@
+//! Wiring: builds each part from the configuration, connects them, and owns start-up and
+//! shutdown.
+
+use anyhow::Context;
+use deflect_config::Config;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+/// Runs the gateway on a new runtime until a shutdown signal; the exit code says how it ended.
+pub(crate) fn start(config: Config) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!(cause = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!(cause = format!("{e:#}"), "deflect stopped on an error");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    info!(version = env!("CARGO_PKG_VERSION"), "deflect starting");
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+
+    let database_url = config.database_url();
+    let store = deflect_chat::Store::connect(&database_url, config.database.max_connections)
+        .await
+        .with_context(|| format!("cannot open the database {database_url}"))?;
+    info!(database = %database_url, "database open");
+
+    let sip = deflect_sip::transport::bind(&config.sip.listen).await?;
+    for listener in &sip {
+        info!(
+            listener = "sip",
+            transport = %listener.transport(),
+            address = %listener.local_addr()?,
+            "listening"
+        );
+    }
+    info!(
+        listener = "rtp",
+        address = %config.media.rtp_address,
+        ports = %config.media.rtp_ports,
+        "RTP ports for calls"
+    );
+
+    let http = TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("cannot bind the HTTP listener {}", config.http.listen))?;
+    info!(listener = "http", address = %http.local_addr()?, "listening");
+
+    let readiness = deflect_web::Readiness::default();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let app = deflect_web::router(deflect_web::AppState {
+        store: store.clone(),
+        readiness: readiness.clone(),
+    });
+    let mut http_server = tokio::spawn(deflect_web::serve(http, app, stopped(stop_rx)));
+    readiness.set_listeners_bound();
+    info!("deflect is ready");
+
+    tokio::select! {
+        signal = shutdown_signal() => info!(signal, "shutdown requested"),
+        result = &mut http_server => {
+            result.context("the HTTP server task failed")?.context("the HTTP server failed")?;
+            anyhow::bail!("the HTTP server stopped unexpectedly");
+        }
+    }
+
+    let grace = config.shutdown.grace_period;
+    readiness.set_stopping();
+    info!(
+        grace_period = %humantime_secs(grace),
+        "stopping: no new calls or requests; those in progress may finish"
+    );
+    // Best effort: every receiver may already be gone when the server stopped on its own.
+    let _ = stop_tx.send(true);
+    match tokio::time::timeout(grace, &mut http_server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => warn!(cause = %e, "the HTTP server failed while stopping"),
+        Ok(Err(e)) => warn!(cause = %e, "the HTTP server task failed while stopping"),
+        Err(_) => {
+            warn!("requests still open after the grace period are cut off");
+            http_server.abort();
+        }
+    }
+    drop(sip);
+    store.close().await;
+    info!("stopped");
+    Ok(())
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    // An error means the sender is gone, which also means stop.
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// Waits for SIGINT or SIGTERM and says which.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        },
+        _ => {
+            warn!("cannot install signal handlers; only Ctrl-C stops the gateway");
+            // Without handlers there is nothing better to wait for than Ctrl-C itself.
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
+}
+
+fn humantime_secs(d: Duration) -> String {
+    format!("{}s", d.as_secs())
+}

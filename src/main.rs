@@ -1,0 +1,117 @@
+//! The `deflect` command: parses the command line, sets up logging, and hands over to the
+//! wiring in [`gateway`]. No business logic lives in this package.
+
+#![forbid(unsafe_code)]
+
+mod gateway;
+mod logging;
+
+use clap::{Parser, Subcommand};
+use deflect_config::ConfigError;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// deflect — telephony-to-chat deflection gateway.
+///
+/// Callers reach it over SIP trunks and leave a callback number by DTMF or speech; a WhatsApp
+/// message goes to that number and the conversation continues in chat. Web visitors chat
+/// through an embeddable widget that hands over to WhatsApp by QR code. Agents work every
+/// conversation in one shared inbox.
+#[derive(Debug, Parser)]
+#[command(name = "deflect", version, max_term_width = 100)]
+#[command(after_help = "Examples:
+  deflect run                          run on embedded defaults (SQLite in ./data, sandbox WhatsApp,
+                                       SIP on 127.0.0.1:5060, HTTP on 127.0.0.1:8080)
+  deflect run --config deflect.toml    run with a configuration file
+  deflect config example > deflect.toml
+  deflect check-config deflect.toml    validate a file and print the effective configuration
+
+Every configuration key can be set from the environment: DEFLECT_HTTP__LISTEN=0.0.0.0:8080.")]
+struct Cli {
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = logging::Format::Text, env = "DEFLECT_LOG_FORMAT", hide_env_values = true)]
+    log_format: logging::Format,
+
+    /// Which log lines to show, e.g. `info`, `debug`, `info,deflect_sip=trace` [default: RUST_LOG, else info].
+    #[arg(
+        long = "log",
+        global = true,
+        value_name = "FILTER",
+        env = "DEFLECT_LOG",
+        hide_env_values = true
+    )]
+    log_filter: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway until SIGINT or SIGTERM.
+    Run {
+        /// Configuration file (TOML). Without one, the embedded defaults are used.
+        #[arg(
+            long,
+            short,
+            value_name = "FILE",
+            env = "DEFLECT_CONFIG",
+            hide_env_values = true
+        )]
+        config: Option<PathBuf>,
+    },
+    /// Validate a configuration file (with DEFLECT_* overrides) and print the effective
+    /// configuration, secrets redacted. Exits 64 listing every problem when it is not valid.
+    CheckConfig {
+        /// Configuration file (TOML).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print a complete, commented example configuration.
+    Example,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Config {
+            command: ConfigCommand::Example,
+        } => {
+            print!("{}", deflect_config::EXAMPLE);
+            ExitCode::SUCCESS
+        }
+        Command::CheckConfig { file } => match deflect_config::load_from_process(Some(&file)) {
+            Ok(config) => {
+                print!("{}", config.to_redacted_toml());
+                ExitCode::SUCCESS
+            }
+            Err(e) => config_error(&e),
+        },
+        Command::Run { config } => {
+            // The configuration is complete and valid before anything is bound.
+            let config = match deflect_config::load_from_process(config.as_deref()) {
+                Ok(c) => c,
+                Err(e) => return config_error(&e),
+            };
+            if let Err(e) = logging::init(cli.log_format, cli.log_filter.as_deref()) {
+                eprintln!("deflect: {e}");
+                return ExitCode::from(ConfigError::EXIT_CODE as u8);
+            }
+            gateway::start(config)
+        }
+    }
+}
+
+fn config_error(e: &ConfigError) -> ExitCode {
+    eprint!("deflect: {e}");
+    ExitCode::from(ConfigError::EXIT_CODE as u8)
+}

@@ -1,0 +1,107 @@
+//! The gateway as an operator runs it: start-up on defaults, health, listeners, shutdown.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Gateway, get, message, run_cli};
+use std::io::Write;
+
+#[test]
+fn starts_on_embedded_defaults_and_answers_health_checks() {
+    let gw = Gateway::start();
+    let http = gw.http_addr();
+    let (status, body) = get(http, "/healthz");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(http, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    let ready: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(ready["checks"]["database"], "ok");
+
+    // One line per listener, with the address actually bound (never port 0).
+    let sip_udp = gw.listener("sip", Some("udp"));
+    let sip_tcp = gw.listener("sip", Some("tcp"));
+    assert_ne!(sip_udp.port(), 0);
+    assert_eq!(
+        sip_udp.port(),
+        sip_tcp.port(),
+        "UDP and TCP share the SIP port"
+    );
+    let rtp = gw.logs.wait_for("RTP line", |l| l["listener"] == "rtp");
+    assert_eq!(rtp["ports"], "20000-20999");
+    assert_eq!(rtp["address"], "127.0.0.1");
+
+    // The embedded default database is a SQLite file in the data directory.
+    assert!(gw.data_dir().join("deflect.db").exists());
+    let status = gw.stop();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn sigint_and_sigterm_both_stop_cleanly() {
+    for signal in ["INT", "TERM"] {
+        let mut gw = Gateway::start();
+        gw.signal(signal);
+        assert_eq!(gw.wait().code(), Some(0), "after SIG{signal}");
+        gw.logs.wait_for("stopped", |l| message(l, "stopped"));
+        assert!(
+            gw.logs
+                .json()
+                .iter()
+                .any(|l| l["signal"] == format!("SIG{signal}"))
+        );
+    }
+}
+
+#[test]
+fn a_bad_configuration_exits_64_before_binding_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(b"[http]\nlisten = \"127.0.0.1:0\"\n[media]\nrtp_ports = \"9-3\"\n")
+        .unwrap();
+    let (code, _out, err) = run_cli(
+        &[
+            "--log-format",
+            "json",
+            "run",
+            "--config",
+            path.to_str().unwrap(),
+        ],
+        &[(
+            "DEFLECT_DATA_DIR",
+            dir.path().join("data").to_str().unwrap(),
+        )],
+    );
+    assert_eq!(code, 64, "{err}");
+    assert!(err.contains("media.rtp_ports"), "{err}");
+    assert!(!err.contains("listening"), "{err}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing is created for a bad configuration"
+    );
+}
+
+#[test]
+fn an_occupied_port_is_a_clear_start_up_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _out, err) = run_cli(
+        &["run"],
+        &[
+            (
+                "DEFLECT_DATA_DIR",
+                dir.path().join("data").to_str().unwrap(),
+            ),
+            ("DEFLECT_HTTP__LISTEN", &addr),
+            ("DEFLECT_SIP__LISTEN", r#"["udp:127.0.0.1:0"]"#),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cannot bind the HTTP listener") && err.contains(&addr),
+        "{err}"
+    );
+}

@@ -1,0 +1,43 @@
+//! deflect's HTTP face (axum on hyper). Handlers turn HTTP into inbox-core calls and back;
+//! no business rule lives here.
+//!
+//! [`router`] builds the whole application from its state, so handlers are tested with
+//! `tower::ServiceExt::oneshot` and no server; [`serve`] runs it on a listener the caller
+//! bound, until the shutdown future completes.
+
+#![forbid(unsafe_code)]
+
+mod health;
+
+pub use health::Readiness;
+
+use axum::Router;
+use deflect_chat::Store;
+use std::future::Future;
+use tokio::net::TcpListener;
+
+/// Everything handlers need.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The conversation store.
+    pub store: Store,
+    /// Start-up progress reported by `/readyz`.
+    pub readiness: Readiness,
+}
+
+/// The application's routes.
+pub fn router(state: AppState) -> Router {
+    health::routes().with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then stops accepting and lets
+/// requests in progress finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
