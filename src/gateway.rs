@@ -32,6 +32,9 @@ pub(crate) fn start(config: Config) -> ExitCode {
 
 async fn run(config: Config) -> anyhow::Result<()> {
     info!(version = env!("CARGO_PKG_VERSION"), "deflect starting");
+    // Installed before anything else, so a signal during start-up stops cleanly too.
+    let shutdown = ShutdownSignals::install()?;
+    let metrics = install_metrics()?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
 
@@ -67,13 +70,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let app = deflect_web::router(deflect_web::AppState {
         store: store.clone(),
         readiness: readiness.clone(),
+        metrics,
     });
     let mut http_server = tokio::spawn(deflect_web::serve(http, app, stopped(stop_rx)));
     readiness.set_listeners_bound();
     info!("deflect is ready");
 
     tokio::select! {
-        signal = shutdown_signal() => info!(signal, "shutdown requested"),
+        signal = shutdown.recv() => info!(signal, "shutdown requested"),
         result = &mut http_server => {
             result.context("the HTTP server task failed")?.context("the HTTP server failed")?;
             anyhow::bail!("the HTTP server stopped unexpectedly");
@@ -103,27 +107,49 @@ async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Installs the process-wide metrics recorder every part records into, and keeps its
+/// histograms drained.
+fn install_metrics() -> anyhow::Result<metrics_exporter_prometheus::PrometheusHandle> {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    metrics::gauge!("deflect_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(handle)
+}
+
 async fn stopped(mut rx: watch::Receiver<bool>) {
     // An error means the sender is gone, which also means stop.
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
-/// Waits for SIGINT or SIGTERM and says which.
-async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(mut int), Ok(mut term)) => tokio::select! {
-            _ = int.recv() => "SIGINT",
-            _ = term.recv() => "SIGTERM",
-        },
-        _ => {
-            warn!("cannot install signal handlers; only Ctrl-C stops the gateway");
-            // Without handlers there is nothing better to wait for than Ctrl-C itself.
-            let _ = tokio::signal::ctrl_c().await;
-            "SIGINT"
+/// SIGINT and SIGTERM handlers.
+struct ShutdownSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+        })
+    }
+
+    /// Waits for either signal and says which.
+    async fn recv(mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
         }
     }
 }

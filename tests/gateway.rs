@@ -105,3 +105,15 @@ fn an_occupied_port_is_a_clear_start_up_error() {
         "{err}"
     );
 }
+
+#[test]
+fn metrics_are_served_in_the_prometheus_format() {
+    let gw = Gateway::start();
+    let (status, body) = get(gw.http_addr(), "/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("deflect_build_info{version=\"") && l.ends_with(" 1")),
+        "{body}"
+    );
+}

@@ -86,6 +86,9 @@ mod tests {
             AppState {
                 store,
                 readiness: Readiness::default(),
+                metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
+                    .build_recorder()
+                    .handle(),
             },
         )
     }

@@ -8,11 +8,13 @@
 #![forbid(unsafe_code)]
 
 mod health;
+mod metrics;
 
 pub use health::Readiness;
 
 use axum::Router;
 use deflect_chat::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
 use std::future::Future;
 use tokio::net::TcpListener;
 
@@ -23,11 +25,13 @@ pub struct AppState {
     pub store: Store,
     /// Start-up progress reported by `/readyz`.
     pub readiness: Readiness,
+    /// Renders the process's metrics for `/metrics`.
+    pub metrics: PrometheusHandle,
 }
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
-    health::routes().with_state(state)
+    health::routes().merge(metrics::routes()).with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and lets
