@@ -1,11 +1,28 @@
-//! The database connection pool, for SQLite or PostgreSQL.
+//! The database: a connection pool for SQLite or PostgreSQL, the schema migrations, and the
+//! write transaction every state change goes through.
+//!
+//! Both databases are reached through sqlx's `Any` driver, so every query is written once.
+//! The schema keeps to what both share: integer ids, `BIGINT` milliseconds since the Unix
+//! epoch for times, `0`/`1` integers for flags, text for the rest, and `$1`-style
+//! placeholders (SQLite accepts them too). The two migration folders
+//! (`migrations/sqlite`, `migrations/postgres`) carry the same tables and differ only in how
+//! an identity column is declared.
+//!
+//! Write transactions ([`Store::write`]):
+//! - SQLite has one writer at a time. Transactions start with `BEGIN IMMEDIATE` (no
+//!   read-then-upgrade deadlocks) and, within the process, queue on an async mutex rather
+//!   than spin in SQLite's busy handler; events are published to in-process subscribers
+//!   after the commit, still under that mutex, so they come out in commit order.
+//! - PostgreSQL runs them concurrently; rows that decide something (a queue while routing, a
+//!   conversation while changing it) are locked with `FOR UPDATE`, and events are sent with
+//!   `pg_notify` inside the transaction, so every process receives them at commit, in commit
+//!   order (see [`crate::events`]).
 
+use crate::events::{Event, EventBus};
 use deflect_config::{DatabaseKind, DatabaseUrl};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use std::str::FromStr;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Row};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Errors from the store.
@@ -14,80 +31,246 @@ pub enum StoreError {
     /// The database could not be reached or answered with an error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
 }
+
+impl StoreError {
+    /// True when the error is a unique-constraint violation (a duplicate insert).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            _ => false,
+        }
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// A pool of connections to the conversation database.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: Pool,
-}
-
-#[derive(Clone, Debug)]
-enum Pool {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+    pool: AnyPool,
+    kind: DatabaseKind,
+    url: DatabaseUrl,
+    /// SQLite: one writer at a time within the process.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) bus: EventBus,
 }
 
 impl Store {
-    /// Connects to the database named by `url`. A SQLite file is created when missing.
+    /// Connects to the database named by `url`. A SQLite file is created when missing, in
+    /// WAL mode. The schema is not touched: see [`Store::migrate`].
     pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Self, StoreError> {
-        let pool = match url.kind() {
+        sqlx::any::install_default_drivers();
+        let kind = url.kind();
+        let options = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5));
+        let pool = match kind {
             DatabaseKind::Sqlite => {
-                let options = SqliteConnectOptions::from_str(url.expose())?
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(5));
-                Pool::Sqlite(
-                    SqlitePoolOptions::new()
-                        .max_connections(max_connections)
-                        .connect_with(options)
-                        .await?,
-                )
+                let mut u = url.expose().to_string();
+                if !u.contains('?') {
+                    u.push_str("?mode=rwc");
+                }
+                options
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::raw_sql(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                            )
+                            .execute(conn)
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&u)
+                    .await?
             }
-            DatabaseKind::Postgres => {
-                let options = PgConnectOptions::from_str(url.expose())?;
-                Pool::Postgres(
-                    PgPoolOptions::new()
-                        .max_connections(max_connections)
-                        .acquire_timeout(Duration::from_secs(5))
-                        .connect_with(options)
-                        .await?,
-                )
-            }
+            DatabaseKind::Postgres => options.connect(url.expose()).await?,
         };
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            kind,
+            url: url.clone(),
+            write_lock: Arc::default(),
+            bus: EventBus::new(),
+        })
+    }
+
+    /// Brings the schema up to date. Safe to run from several processes at once (the
+    /// migrator takes a lock) and again on an up-to-date database.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.kind {
+            DatabaseKind::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            DatabaseKind::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Versions of the migrations applied, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let rows = sqlx::query("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
     }
 
     /// Which database this store runs on.
     pub fn kind(&self) -> DatabaseKind {
-        match self.pool {
-            Pool::Sqlite(_) => DatabaseKind::Sqlite,
-            Pool::Postgres(_) => DatabaseKind::Postgres,
-        }
+        self.kind
+    }
+
+    /// The database URL (its password redacted when displayed).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
     }
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match &self.pool {
-            Pool::Sqlite(p) => {
-                sqlx::query("SELECT 1").execute(p).await?;
-            }
-            Pool::Postgres(p) => {
-                sqlx::query("SELECT 1").execute(p).await?;
-            }
-        }
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
     /// Waits for connections in use to be returned, then closes them all.
     pub async fn close(&self) {
-        match &self.pool {
-            Pool::Sqlite(p) => p.close().await,
-            Pool::Postgres(p) => p.close().await,
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a write transaction (see the module documentation).
+    pub(crate) async fn write(&self) -> Result<Tx, StoreError> {
+        let (tx, guard) = match self.kind {
+            DatabaseKind::Sqlite => {
+                let guard = self.write_lock.clone().lock_owned().await;
+                (self.pool.begin_with("BEGIN IMMEDIATE").await?, Some(guard))
+            }
+            DatabaseKind::Postgres => (self.pool.begin().await?, None),
+        };
+        Ok(Tx {
+            tx,
+            kind: self.kind,
+            events: Vec::new(),
+            guard,
+            bus: self.bus.clone(),
+        })
+    }
+}
+
+/// A write transaction that collects the events it appends; they reach subscribers only if
+/// it commits.
+pub(crate) struct Tx {
+    pub(crate) tx: sqlx::Transaction<'static, Any>,
+    kind: DatabaseKind,
+    events: Vec<Event>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    bus: EventBus,
+}
+
+impl Tx {
+    /// The connection, for queries.
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
+    pub(crate) fn kind(&self) -> DatabaseKind {
+        self.kind
+    }
+
+    /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, where the transaction already holds
+    /// the write lock.
+    pub(crate) fn for_update(&self) -> &'static str {
+        match self.kind {
+            DatabaseKind::Sqlite => "",
+            DatabaseKind::Postgres => " FOR UPDATE",
         }
     }
+
+    /// Appends an event to the log. For a conversation's event the conversation's sequence
+    /// number is advanced (which on PostgreSQL also locks its row until commit).
+    pub(crate) async fn event(
+        &mut self,
+        conversation_id: Option<i64>,
+        kind: &str,
+        data: serde_json::Value,
+        at: i64,
+    ) -> Result<i64, StoreError> {
+        let seq = match conversation_id {
+            Some(c) => sqlx::query(
+                "UPDATE conversations SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+            )
+            .bind(c)
+            .fetch_one(&mut *self.tx)
+            .await?
+            .get::<i64, _>(0),
+            None => 0,
+        };
+        let text = data.to_string();
+        let id: i64 = sqlx::query(
+            "INSERT INTO events (conversation_id, seq, kind, data, at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(conversation_id)
+        .bind(seq)
+        .bind(kind)
+        .bind(&text)
+        .bind(at)
+        .fetch_one(&mut *self.tx)
+        .await?
+        .get(0);
+        let event = Event {
+            id,
+            conversation_id,
+            seq,
+            kind: kind.to_string(),
+            data,
+            at,
+        };
+        if self.kind == DatabaseKind::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::events::PG_CHANNEL)
+                .bind(event.notify_payload())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        self.events.push(event);
+        Ok(id)
+    }
+
+    /// Commits; on SQLite then publishes the events in-process (PostgreSQL delivers them
+    /// through NOTIFY).
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        let Tx {
+            tx,
+            kind,
+            events,
+            guard,
+            bus,
+        } = self;
+        tx.commit().await?;
+        if kind == DatabaseKind::Sqlite {
+            for e in events {
+                bus.publish(Arc::new(e));
+            }
+        }
+        drop(guard);
+        Ok(())
+    }
+}
+
+/// Reads an optional text column.
+pub(crate) fn opt_str(row: &AnyRow, col: &str) -> Option<String> {
+    row.try_get::<Option<String>, _>(col).ok().flatten()
+}
+
+/// Reads an optional integer column.
+pub(crate) fn opt_i64(row: &AnyRow, col: &str) -> Option<i64> {
+    row.try_get::<Option<i64>, _>(col).ok().flatten()
 }
 
 #[cfg(test)]
@@ -95,7 +278,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn sqlite_file_is_created_and_answers() {
+    async fn sqlite_file_is_created_migrated_and_answers() {
         let dir = tempfile::tempdir().unwrap();
         let url: DatabaseUrl = format!("sqlite://{}/x.db", dir.path().display())
             .parse()
@@ -104,6 +287,15 @@ mod tests {
         store.ping().await.unwrap();
         assert_eq!(store.kind(), DatabaseKind::Sqlite);
         assert!(dir.path().join("x.db").exists());
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(store.applied_migrations().await.unwrap(), vec![1]);
+        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(mode, "wal");
         store.close().await;
     }
 }

@@ -20,6 +20,10 @@ pub struct InboxConfig {
     /// Conversations without activity for this long are closed (1m – 72h).
     #[serde(with = "duration")]
     pub inactivity_close: Duration,
+    /// A transfer to an agent or a queue that nobody accepts within this time returns,
+    /// unread, to the agent who made it.
+    #[serde(with = "duration")]
+    pub transfer_timeout: Duration,
     /// Queues.
     pub queues: Vec<QueueConfig>,
     /// Delivery of outgoing messages.
@@ -33,6 +37,7 @@ impl Default for InboxConfig {
             max_conversations_per_agent: 5,
             offer_timeout: Duration::from_secs(10),
             inactivity_close: Duration::from_secs(24 * 3600),
+            transfer_timeout: Duration::from_secs(120),
             queues: vec![QueueConfig {
                 name: "default".into(),
                 ..QueueConfig::default()
@@ -76,6 +81,11 @@ impl InboxConfig {
         let (min, max) = (Duration::from_secs(60), Duration::from_secs(72 * 3600));
         if !(min..=max).contains(&self.inactivity_close) {
             p.push("inbox.inactivity_close", "must be between 1m and 72h");
+        }
+        if self.transfer_timeout < Duration::from_secs(5)
+            || self.transfer_timeout > Duration::from_secs(3600)
+        {
+            p.push("inbox.transfer_timeout", "must be between 5s and 1h");
         }
         for (i, q) in self.queues.iter().enumerate() {
             let at = format!("inbox.queues[{i}]");

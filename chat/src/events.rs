@@ -1,0 +1,273 @@
+//! The event log and its subscribers.
+//!
+//! Every state change appends an [`Event`] in the same transaction ([`crate::store`]). Events
+//! of one conversation carry an increasing `seq`, assigned under the conversation's row lock,
+//! and reach subscribers in that order:
+//!
+//! - SQLite (one process): published in-process right after the commit, under the write lock,
+//!   so in commit order.
+//! - PostgreSQL (several processes): sent with `pg_notify` inside the transaction; every
+//!   process LISTENs ([`EventRelay`]) and PostgreSQL delivers notifications in commit order.
+//!   A payload too large for NOTIFY (8000 bytes) carries only the event id and is read back.
+//!
+//! A [`Subscription`] can resume after a reconnect: it replays the log after the last event id
+//! the client saw, then continues live, never delivering an event twice. Should the live feed
+//! overflow or the relay lose its connection, it replays from the log again.
+
+use crate::store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// The PostgreSQL NOTIFY channel events travel on.
+pub const PG_CHANNEL: &str = "deflect_events";
+const NOTIFY_LIMIT: usize = 7900;
+const BUS_CAPACITY: usize = 8192;
+const REPLAY_LIMIT: i64 = 10_000;
+
+/// One entry of the append-only event log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Log position; resume from it after a reconnect.
+    pub id: i64,
+    /// The conversation it concerns (none for agent presence and the like).
+    pub conversation_id: Option<i64>,
+    /// Position within the conversation's events (1, 2, …); 0 without a conversation.
+    pub seq: i64,
+    /// What happened: `conversation.created`, `conversation.queued`, `conversation.offered`,
+    /// `conversation.assigned`, `conversation.transferred`, `conversation.closed`,
+    /// `conversation.unreachable`, `conversation.window_closed`, `conversation.channel_changed`,
+    /// `message.created`, `message.status`, `deflection.created`, `agent.presence`, ….
+    pub kind: String,
+    /// Details; for `message.created` the [`crate::Message`], for conversation changes the
+    /// [`crate::Conversation`].
+    pub data: serde_json::Value,
+    /// When, in milliseconds since the Unix epoch.
+    pub at: i64,
+}
+
+impl Event {
+    pub(crate) fn notify_payload(&self) -> String {
+        let full = serde_json::to_string(self).expect("an event serializes to JSON");
+        if full.len() <= NOTIFY_LIMIT {
+            full
+        } else {
+            serde_json::json!({ "id": self.id }).to_string()
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum BusItem {
+    Event(Arc<Event>),
+    /// Events may have been missed: subscribers replay from the log.
+    Resync,
+}
+
+/// In-process fan-out of committed events.
+#[derive(Clone, Debug)]
+pub(crate) struct EventBus {
+    tx: broadcast::Sender<BusItem>,
+}
+
+impl EventBus {
+    pub(crate) fn new() -> Self {
+        Self {
+            tx: broadcast::channel(BUS_CAPACITY).0,
+        }
+    }
+
+    pub(crate) fn publish(&self, e: Arc<Event>) {
+        metrics::counter!("deflect_inbox_events_total").increment(1);
+        // No subscriber is not an error.
+        let _ = self.tx.send(BusItem::Event(e));
+    }
+
+    pub(crate) fn resync(&self) {
+        let _ = self.tx.send(BusItem::Resync);
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<BusItem> {
+        self.tx.subscribe()
+    }
+}
+
+/// A live feed of events, optionally resumed after a known event id.
+///
+/// ```no_run
+/// # async fn f(inbox: deflect_chat::Inbox) -> Result<(), deflect_chat::ChatError> {
+/// let mut events = inbox.subscribe(Some(41)).await?; // the client last saw event 41
+/// while let Some(event) = events.next().await? {
+///     println!("{} {} #{}", event.id, event.kind, event.seq);
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Subscription {
+    store: Store,
+    rx: broadcast::Receiver<BusItem>,
+    backlog: VecDeque<Event>,
+    /// Ids delivered from the log that may still arrive live.
+    replayed: HashSet<i64>,
+    last_id: i64,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("last_id", &self.last_id)
+            .field("backlog", &self.backlog.len())
+            .finish()
+    }
+}
+
+impl Subscription {
+    pub(crate) async fn new(store: Store, after: Option<i64>) -> Result<Self, StoreError> {
+        // Subscribe first, then read the log: whatever commits in between arrives live and
+        // is recognised as already delivered.
+        let rx = store.bus.subscribe();
+        let mut s = Self {
+            store,
+            rx,
+            backlog: VecDeque::new(),
+            replayed: HashSet::new(),
+            last_id: after.unwrap_or(0),
+        };
+        match after {
+            Some(_) => s.replay().await?,
+            None => {
+                s.last_id = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM events")
+                    .fetch_one(s.store.pool())
+                    .await?
+                    .get::<i64, _>(0);
+            }
+        }
+        Ok(s)
+    }
+
+    async fn replay(&mut self) -> Result<(), StoreError> {
+        let events = events_after(&self.store, self.last_id, REPLAY_LIMIT).await?;
+        if self.replayed.len() > 100_000 {
+            self.replayed.clear();
+        }
+        for e in events {
+            self.replayed.insert(e.id);
+            self.backlog.push_back(e);
+        }
+        Ok(())
+    }
+
+    /// The next event; `None` once the inbox is closed.
+    pub async fn next(&mut self) -> Result<Option<Event>, StoreError> {
+        loop {
+            if let Some(e) = self.backlog.pop_front() {
+                self.last_id = self.last_id.max(e.id);
+                return Ok(Some(e));
+            }
+            match self.rx.recv().await {
+                Ok(BusItem::Event(e)) => {
+                    if self.replayed.remove(&e.id) {
+                        continue;
+                    }
+                    let e = if e.kind.is_empty() {
+                        // Too large for NOTIFY: read it back.
+                        match event_by_id(&self.store, e.id).await? {
+                            Some(e) => e,
+                            None => continue,
+                        }
+                    } else {
+                        (*e).clone()
+                    };
+                    self.last_id = self.last_id.max(e.id);
+                    return Ok(Some(e));
+                }
+                Ok(BusItem::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    self.replay().await?;
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(None),
+            }
+        }
+    }
+}
+
+fn event_from_row(r: &sqlx::any::AnyRow) -> Event {
+    let data: String = r.get("data");
+    Event {
+        id: r.get("id"),
+        conversation_id: crate::store::opt_i64(r, "conversation_id"),
+        seq: r.get("seq"),
+        kind: r.get("kind"),
+        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+        at: r.get("at"),
+    }
+}
+
+/// Events after `after`, in log order.
+pub(crate) async fn events_after(
+    store: &Store,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Event>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, conversation_id, seq, kind, data, at FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.iter().map(event_from_row).collect())
+}
+
+async fn event_by_id(store: &Store, id: i64) -> Result<Option<Event>, StoreError> {
+    let row = sqlx::query("SELECT id, conversation_id, seq, kind, data, at FROM events WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(row.as_ref().map(event_from_row))
+}
+
+/// PostgreSQL: LISTENs for events committed by any process and publishes them in-process.
+pub(crate) struct EventRelay;
+
+impl EventRelay {
+    /// Starts listening; returns once LISTEN is in place, with the task that relays.
+    pub(crate) async fn start(store: &Store) -> Result<tokio::task::JoinHandle<()>, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect(store.url().expose()).await?;
+        listener.listen(PG_CHANNEL).await?;
+        let bus = store.bus.clone();
+        Ok(tokio::spawn(async move {
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(n)) => match serde_json::from_str::<Event>(n.payload()) {
+                        Ok(e) => bus.publish(Arc::new(e)),
+                        Err(_) => {
+                            // An id-only payload: the subscriber reads the event back.
+                            if let Ok(v) = serde_json::from_str::<serde_json::Value>(n.payload())
+                                && let Some(id) = v["id"].as_i64()
+                            {
+                                bus.publish(Arc::new(Event {
+                                    id,
+                                    conversation_id: None,
+                                    seq: 0,
+                                    kind: String::new(),
+                                    data: serde_json::Value::Null,
+                                    at: 0,
+                                }));
+                            }
+                        }
+                    },
+                    Ok(None) => {
+                        tracing::warn!("event listener lost its database connection; reconnecting");
+                        bus.resync();
+                    }
+                    Err(e) => {
+                        tracing::warn!(cause = %e, "event listener failed; retrying");
+                        bus.resync();
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        }))
+    }
+}

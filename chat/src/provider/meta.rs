@@ -1,0 +1,375 @@
+//! Meta's WhatsApp Business Cloud API (Graph API): sending, webhook verification, signature
+//! checking and parsing.
+//!
+//! - Send: `POST {api_base_url}/{api_version}/{phone_number_id}/messages` with
+//!   `Authorization: Bearer <access_token>` and a JSON body; the answer's `messages[0].id`
+//!   (`wamid…`) becomes the message's external id.
+//! - Webhook subscription: `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` is
+//!   answered with the challenge when the token matches ([`verify_subscription`]).
+//! - Webhook deliveries: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app_secret, raw body)>`,
+//!   checked over the raw bytes in constant time ([`verify_signature`]); then every entry,
+//!   change, message and status is read ([`parse_webhook`]). Message types this version does
+//!   not know are kept as `unsupported` with their JSON, never dropped.
+
+use super::{Inbound, InboundMessage, Outgoing, SendError, Sent, StatusUpdate, WebhookError};
+use crate::model::DeliveryStatus;
+use deflect_config::{AccountConfig, Secret};
+use serde_json::{Value, json};
+
+/// Sends through the Cloud API for one account.
+#[derive(Clone, Debug)]
+pub struct MetaClient {
+    http: reqwest::Client,
+    endpoint: String,
+    token: Option<Secret>,
+}
+
+impl MetaClient {
+    /// A client for `account`.
+    pub fn new(account: &AccountConfig, http: reqwest::Client) -> Self {
+        let base = account
+            .api_base_url()
+            .map(|u| u.as_str().trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        Self {
+            http,
+            endpoint: format!(
+                "{base}/{}/{}/messages",
+                account.api_version,
+                account.phone_number_id.as_deref().unwrap_or_default()
+            ),
+            token: account.access_token.clone(),
+        }
+    }
+
+    /// Sends one message.
+    pub async fn send(&self, to: &str, message: &Outgoing) -> Result<Sent, SendError> {
+        let body = request_body(to, message);
+        let mut req = self.http.post(&self.endpoint).json(&body);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t.expose());
+        }
+        let res = req.send().await.map_err(|e| super::classify_transport(&e))?;
+        let status = res.status();
+        let text = res.text().await.map_err(|e| super::classify_transport(&e))?;
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() {
+            return match json["messages"][0]["id"].as_str() {
+                Some(id) => Ok(Sent {
+                    external_id: id.to_string(),
+                }),
+                None => Err(SendError::Retry {
+                    code: None,
+                    message: format!("answer {status} without messages[0].id"),
+                }),
+            };
+        }
+        let code = json["error"]["code"].as_i64();
+        let message = json["error"]["message"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        let retry = status.is_server_error()
+            || status.as_u16() == 429
+            || status.as_u16() == 401
+            || matches!(
+                super::error_meaning(code),
+                super::ErrorMeaning::RateLimited
+            )
+            // 131000 something went wrong, 131016 service unavailable, 190 token expired.
+            || matches!(code, Some(131_000 | 131_016 | 190));
+        Err(if retry {
+            SendError::Retry { code, message }
+        } else {
+            SendError::Rejected { code, message }
+        })
+    }
+}
+
+/// The JSON body of a send request.
+pub fn request_body(to: &str, message: &Outgoing) -> Value {
+    let mut body = json!({
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+    });
+    match message {
+        Outgoing::Text { body: text } => {
+            body["type"] = "text".into();
+            body["text"] = json!({ "preview_url": false, "body": text });
+        }
+        Outgoing::Template {
+            name,
+            language,
+            body_params,
+            button_payload,
+            ..
+        } => {
+            let mut components = Vec::new();
+            if !body_params.is_empty() {
+                components.push(json!({
+                    "type": "body",
+                    "parameters": body_params
+                        .iter()
+                        .map(|p| json!({ "type": "text", "text": p }))
+                        .collect::<Vec<_>>(),
+                }));
+            }
+            if let Some(payload) = button_payload {
+                components.push(json!({
+                    "type": "button",
+                    "sub_type": "quick_reply",
+                    "index": "0",
+                    "parameters": [{ "type": "payload", "payload": payload }],
+                }));
+            }
+            body["type"] = "template".into();
+            body["template"] = json!({
+                "name": name,
+                "language": { "code": language },
+                "components": components,
+            });
+        }
+        Outgoing::Buttons { body: text, buttons } => {
+            body["type"] = "interactive".into();
+            body["interactive"] = json!({
+                "type": "button",
+                "body": { "text": text },
+                "action": {
+                    "buttons": buttons
+                        .iter()
+                        .map(|b| json!({ "type": "reply", "reply": { "id": b.id, "title": b.title } }))
+                        .collect::<Vec<_>>(),
+                },
+            });
+        }
+    }
+    body
+}
+
+/// Answers Meta's subscription check: the challenge when `hub.mode` is `subscribe` and the
+/// token matches (compared in constant time), else `None` (→ 403).
+pub fn verify_subscription(
+    mode: Option<&str>,
+    token: Option<&str>,
+    challenge: Option<&str>,
+    verify_token: &Secret,
+) -> Option<String> {
+    use subtle::ConstantTimeEq;
+    match (mode, token, challenge) {
+        (Some("subscribe"), Some(t), Some(c))
+            if bool::from(t.as_bytes().ct_eq(verify_token.expose().as_bytes())) =>
+        {
+            Some(c.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Checks `X-Hub-Signature-256` (`sha256=<hex>`) over the raw body.
+pub fn verify_signature(app_secret: &Secret, body: &[u8], header: Option<&str>) -> bool {
+    let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else {
+        return false;
+    };
+    let Ok(expected) = hex::decode(hex_sig) else {
+        return false;
+    };
+    super::hmac_matches::<hmac::Hmac<sha2::Sha256>>(app_secret.expose().as_bytes(), &[body], &expected)
+}
+
+/// Computes the `X-Hub-Signature-256` header for a body (for tests and load generators).
+pub fn sign(app_secret: &str, body: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(app_secret.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The items of one delivery, with the `phone_number_id` each arrived for.
+pub fn parse_webhook(body: &[u8]) -> Result<Vec<(Option<String>, Inbound)>, WebhookError> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| WebhookError(format!("not JSON: {e}")))?;
+    let entries = v["entry"]
+        .as_array()
+        .ok_or_else(|| WebhookError("no `entry` list".into()))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        for change in entry["changes"].as_array().into_iter().flatten() {
+            if change["field"].as_str().is_some_and(|f| f != "messages") {
+                continue;
+            }
+            let value = &change["value"];
+            let number_id = value["metadata"]["phone_number_id"].as_str().map(str::to_string);
+            let contacts = value["contacts"].as_array().cloned().unwrap_or_default();
+            for m in value["messages"].as_array().into_iter().flatten() {
+                if let Some(msg) = parse_message(m, &contacts) {
+                    out.push((number_id.clone(), Inbound::Message(msg)));
+                }
+            }
+            for s in value["statuses"].as_array().into_iter().flatten() {
+                if let Some(st) = parse_status(s) {
+                    out.push((number_id.clone(), Inbound::Status(st)));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn seconds(v: &Value) -> i64 {
+    let s = v
+        .as_str()
+        .and_then(|s| s.parse::<i64>().ok())
+        .or_else(|| v.as_i64())
+        .unwrap_or(0);
+    s.saturating_mul(1000)
+}
+
+const KNOWN: &[&str] = &[
+    "text",
+    "button",
+    "interactive",
+    "image",
+    "audio",
+    "video",
+    "document",
+    "sticker",
+    "location",
+    "contacts",
+    "reaction",
+];
+
+fn parse_message(m: &Value, contacts: &[Value]) -> Option<InboundMessage> {
+    let id = m["id"].as_str()?.to_string();
+    let from = m["from"].as_str()?.to_string();
+    let kind = m["type"].as_str().unwrap_or("unsupported");
+    let profile_name = contacts
+        .iter()
+        .find(|c| c["wa_id"].as_str() == Some(&from))
+        .or(contacts.first())
+        .and_then(|c| c["profile"]["name"].as_str())
+        .map(str::to_string);
+    let caption = |k: &str| {
+        m[k]["caption"]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| Some(format!("[{k}]")))
+    };
+    let (body, payload) = match kind {
+        "text" => (m["text"]["body"].as_str().map(str::to_string), None),
+        "button" => (
+            m["button"]["text"].as_str().map(str::to_string),
+            m["button"]["payload"].as_str().map(str::to_string),
+        ),
+        "interactive" => {
+            let i = &m["interactive"];
+            let reply = if i["button_reply"].is_object() {
+                &i["button_reply"]
+            } else {
+                &i["list_reply"]
+            };
+            (
+                reply["title"].as_str().map(str::to_string),
+                reply["id"].as_str().map(str::to_string),
+            )
+        }
+        "image" | "video" | "document" | "audio" | "sticker" => (caption(kind), None),
+        "location" => (
+            Some(format!(
+                "[location] {} {},{}",
+                m["location"]["name"].as_str().unwrap_or(""),
+                m["location"]["latitude"],
+                m["location"]["longitude"]
+            )),
+            None,
+        ),
+        "reaction" => (m["reaction"]["emoji"].as_str().map(str::to_string), None),
+        "contacts" => (Some("[contacts]".into()), None),
+        other => (Some(format!("[message type {other} is not supported]")), None),
+    };
+    let kind = if KNOWN.contains(&kind) { kind } else { "unsupported" };
+    Some(InboundMessage {
+        external_id: id,
+        from,
+        profile_name,
+        timestamp: seconds(&m["timestamp"]),
+        kind: kind.to_string(),
+        body,
+        context_id: m["context"]["id"].as_str().map(str::to_string),
+        button_payload: payload,
+        raw: m.clone(),
+    })
+}
+
+fn parse_status(s: &Value) -> Option<StatusUpdate> {
+    let status = DeliveryStatus::parse(s["status"].as_str()?)?;
+    let err = &s["errors"][0];
+    Some(StatusUpdate {
+        external_id: s["id"].as_str()?.to_string(),
+        status,
+        timestamp: seconds(&s["timestamp"]),
+        error_code: err["code"].as_i64(),
+        error_title: err["title"]
+            .as_str()
+            .or(err["message"].as_str())
+            .map(str::to_string),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_checked_over_the_raw_bytes() {
+        let secret = Secret::new("s3cret");
+        let body = br#"{"entry": []}"#;
+        let good = sign("s3cret", body);
+        assert!(verify_signature(&secret, body, Some(&good)));
+        assert!(!verify_signature(&secret, br#"{"entry":[]}"#, Some(&good)), "re-serialized body");
+        assert!(!verify_signature(&secret, body, None));
+        assert!(!verify_signature(&secret, body, Some("sha256=zz")));
+        assert!(!verify_signature(&secret, body, Some(&good.replace("sha256=", "sha1="))));
+        let wrong = sign("other", body);
+        assert!(!verify_signature(&secret, body, Some(&wrong)));
+    }
+
+    #[test]
+    fn subscription_needs_mode_token_and_challenge() {
+        let t = Secret::new("tok");
+        assert_eq!(
+            verify_subscription(Some("subscribe"), Some("tok"), Some("123"), &t).as_deref(),
+            Some("123")
+        );
+        assert_eq!(verify_subscription(Some("subscribe"), Some("tak"), Some("1"), &t), None);
+        assert_eq!(verify_subscription(Some("unsubscribe"), Some("tok"), Some("1"), &t), None);
+        assert_eq!(verify_subscription(Some("subscribe"), None, Some("1"), &t), None);
+    }
+
+    #[test]
+    fn template_body_has_parameters_and_a_quick_reply_payload() {
+        let b = request_body(
+            "31612345678",
+            &Outgoing::Template {
+                name: "deflect_callback".into(),
+                language: "en".into(),
+                body_params: vec!["K7Q2MX".into()],
+                button_payload: Some("deflect:K7Q2MX".into()),
+                content_sid: None,
+            },
+        );
+        assert_eq!(
+            b,
+            json!({
+                "messaging_product": "whatsapp", "recipient_type": "individual", "to": "31612345678",
+                "type": "template",
+                "template": {"name": "deflect_callback", "language": {"code": "en"}, "components": [
+                    {"type": "body", "parameters": [{"type": "text", "text": "K7Q2MX"}]},
+                    {"type": "button", "sub_type": "quick_reply", "index": "0",
+                     "parameters": [{"type": "payload", "payload": "deflect:K7Q2MX"}]}
+                ]}
+            })
+        );
+    }
+}

@@ -1,0 +1,269 @@
+//! WhatsApp providers behind one trait: Meta's Cloud API ([`meta`]), Twilio ([`twilio`]) and a
+//! [`sandbox`] that needs no external service. Each speaks its provider's real wire format,
+//! both ways: sending, and turning webhook deliveries into [`Inbound`] items.
+//!
+//! # HTTP client
+//!
+//! reqwest (on hyper, which axum already brings) with rustls on the `ring` crypto provider —
+//! the one sqlx already uses, so no second crypto library (aws-lc) is built — and Mozilla's
+//! root certificates compiled in (webpki-roots, also already in the tree), so the binary needs
+//! no CA bundle on the host. Features are the minimum: `json` and `form` bodies; no HTTP/2,
+//! no proxy discovery, no cookies, no compression (the APIs answer small JSON).
+
+pub mod meta;
+pub mod sandbox;
+pub mod twilio;
+
+use crate::clock::Millis;
+use deflect_config::{AccountConfig, Provider as ProviderKind};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An outgoing WhatsApp message as committed in the outbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Outgoing {
+    /// Free text (within the 24 h window).
+    Text {
+        /// The text.
+        body: String,
+    },
+    /// An approved template with body parameters and a quick-reply button.
+    Template {
+        /// Template name.
+        name: String,
+        /// Language code.
+        language: String,
+        /// Body parameters `{{1}}`, `{{2}}`, ….
+        body_params: Vec<String>,
+        /// Payload of quick-reply button 0, returned when the customer taps it.
+        button_payload: Option<String>,
+        /// Twilio's Content SID for the template.
+        content_sid: Option<String>,
+    },
+    /// Text with up to three reply buttons.
+    Buttons {
+        /// The text.
+        body: String,
+        /// Buttons.
+        buttons: Vec<Button>,
+    },
+}
+
+/// A reply button.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    /// Returned when tapped.
+    pub id: String,
+    /// Shown (at most 20 characters).
+    pub title: String,
+}
+
+/// The provider accepted the message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    /// Its id at the provider (`wamid…`, `SM…`).
+    pub external_id: String,
+}
+
+/// The provider did not accept the message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Worth retrying later: a timeout, a 5xx, a rate limit (130429, 131056, 429).
+    #[error("temporary failure{}: {message}", code.map(|c| format!(" ({c})")).unwrap_or_default())]
+    Retry {
+        /// Provider error code.
+        code: Option<i64>,
+        /// What it said.
+        message: String,
+    },
+    /// Will not succeed as it is: outside the window (131047), not on WhatsApp (131026),
+    /// template mismatch (132000), bad credentials, ….
+    #[error("rejected{}: {message}", code.map(|c| format!(" ({c})")).unwrap_or_default())]
+    Rejected {
+        /// Provider error code.
+        code: Option<i64>,
+        /// What it said.
+        message: String,
+    },
+}
+
+/// Meta error: outside the 24 h customer-service window.
+pub const ERR_OUTSIDE_WINDOW: i64 = 131_047;
+/// Meta error: the number cannot receive WhatsApp messages.
+pub const ERR_UNDELIVERABLE: i64 = 131_026;
+/// Meta error: throughput limit.
+pub const ERR_THROUGHPUT: i64 = 130_429;
+/// Meta error: pair rate limit (too many messages to one user).
+pub const ERR_PAIR_RATE: i64 = 131_056;
+/// Twilio error: outside the 24 h window.
+pub const TWILIO_OUTSIDE_WINDOW: i64 = 63_016;
+/// Twilio error: the recipient is not a WhatsApp user / unreachable.
+pub const TWILIO_UNREACHABLE: i64 = 63_003;
+
+/// What a provider error code means for the conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorMeaning {
+    /// Free text outside the window: the recontact template is the way.
+    OutsideWindow,
+    /// The number cannot receive messages.
+    Unreachable,
+    /// Slow down and retry.
+    RateLimited,
+    /// Anything else.
+    Other,
+}
+
+/// Classifies a Meta or Twilio error code.
+pub fn error_meaning(code: Option<i64>) -> ErrorMeaning {
+    match code {
+        Some(ERR_OUTSIDE_WINDOW | TWILIO_OUTSIDE_WINDOW) => ErrorMeaning::OutsideWindow,
+        Some(ERR_UNDELIVERABLE | TWILIO_UNREACHABLE) => ErrorMeaning::Unreachable,
+        Some(ERR_THROUGHPUT | ERR_PAIR_RATE | 20_429 | 429) => ErrorMeaning::RateLimited,
+        _ => ErrorMeaning::Other,
+    }
+}
+
+/// Sends messages through one provider.
+pub trait Provider: Send + Sync {
+    /// Sends `message` to `to` (the customer's WhatsApp id: country code and number, digits
+    /// only).
+    fn send(
+        &self,
+        to: &str,
+        message: &Outgoing,
+    ) -> impl std::future::Future<Output = Result<Sent, SendError>> + Send;
+}
+
+/// One account's provider.
+#[derive(Clone, Debug)]
+pub enum Client {
+    /// Meta Cloud API.
+    Meta(meta::MetaClient),
+    /// Twilio.
+    Twilio(twilio::TwilioClient),
+    /// Sandbox.
+    Sandbox(sandbox::SandboxClient),
+}
+
+impl Client {
+    /// The client for an account.
+    pub fn for_account(account: &AccountConfig, http: &reqwest::Client) -> Self {
+        match account.provider {
+            ProviderKind::Meta => Self::Meta(meta::MetaClient::new(account, http.clone())),
+            ProviderKind::Twilio => Self::Twilio(twilio::TwilioClient::new(account, http.clone())),
+            ProviderKind::Sandbox => Self::Sandbox(sandbox::SandboxClient::default()),
+        }
+    }
+}
+
+impl Provider for Client {
+    async fn send(&self, to: &str, message: &Outgoing) -> Result<Sent, SendError> {
+        match self {
+            Self::Meta(c) => c.send(to, message).await,
+            Self::Twilio(c) => c.send(to, message).await,
+            Self::Sandbox(c) => c.send(to, message).await,
+        }
+    }
+}
+
+/// The HTTP client providers share (see the module documentation).
+pub fn http_client() -> reqwest::Client {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .pool_max_idle_per_host(64)
+        .user_agent(concat!("deflect/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a client with a preconfigured rustls backend builds")
+}
+
+pub(crate) fn classify_transport(e: &reqwest::Error) -> SendError {
+    SendError::Retry {
+        code: None,
+        message: if e.is_timeout() {
+            "the provider did not answer in time".into()
+        } else {
+            format!("cannot reach the provider: {e}")
+        },
+    }
+}
+
+/// Something a webhook delivery carried.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inbound {
+    /// A customer's message.
+    Message(InboundMessage),
+    /// A delivery status of a message we sent.
+    Status(StatusUpdate),
+}
+
+/// A customer's message, provider-neutral.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InboundMessage {
+    /// The provider's id (unique per channel; a repeated delivery carries the same).
+    pub external_id: String,
+    /// The customer's WhatsApp id (digits).
+    pub from: String,
+    /// Their profile name.
+    pub profile_name: Option<String>,
+    /// When they sent it (ms).
+    pub timestamp: Millis,
+    /// `text`, `button`, `interactive`, `image`, …, or `unsupported`.
+    pub kind: String,
+    /// Text to show.
+    pub body: Option<String>,
+    /// The message we sent that this answers (WhatsApp `context.id`, Twilio
+    /// `OriginalRepliedMessageSid`).
+    pub context_id: Option<String>,
+    /// Payload of a quick-reply button or interactive reply.
+    pub button_payload: Option<String>,
+    /// The provider's message as received.
+    pub raw: serde_json::Value,
+}
+
+/// A delivery status, provider-neutral.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusUpdate {
+    /// The id of the message we sent.
+    pub external_id: String,
+    /// The status.
+    pub status: crate::model::DeliveryStatus,
+    /// When (ms).
+    pub timestamp: Millis,
+    /// Error code of a failure.
+    pub error_code: Option<i64>,
+    /// Error text of a failure.
+    pub error_title: Option<String>,
+}
+
+/// A webhook delivery could not be understood.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("malformed webhook: {0}")]
+pub struct WebhookError(pub String);
+
+/// Checks an HMAC signature in constant time (the `hmac` crate's `verify_slice`).
+pub(crate) fn hmac_matches<M: hmac::Mac + hmac::digest::KeyInit>(
+    key: &[u8],
+    parts: &[&[u8]],
+    expected: &[u8],
+) -> bool {
+    let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(key) else {
+        return false;
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    mac.verify_slice(expected).is_ok()
+}

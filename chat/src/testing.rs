@@ -1,0 +1,196 @@
+//! Test support (feature `testing`): a throwaway PostgreSQL server and fresh databases on it.
+//!
+//! [`postgres_database`] gives each test its own database on a server shared by the whole
+//! test run: the first test process to ask runs `initdb` and `postgres` (from the Debian
+//! package, `/usr/lib/postgresql/*/bin`) in a temporary directory, listening only on a unix
+//! socket in that directory. PostgreSQL refuses to run as root, so as root the server runs as
+//! the `postgres` user in a directory that user owns. Under cargo-nextest (one process per
+//! test) the server is shared by every test of the run (keyed by `NEXTEST_RUN_ID`) and a
+//! small watchdog stops it and removes the directory when the run's process ends; under
+//! `cargo test` it is shared by the test binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use deflect_config::DatabaseUrl;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The PostgreSQL server binaries directory, if the package is installed.
+pub fn postgres_bin_dir() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("postgres").exists())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Runs `cmd` as the postgres user when root.
+fn as_postgres(bin: &Path, args: &[&str]) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin).args(args);
+        c
+    } else {
+        let mut c = Command::new(bin);
+        c.args(args);
+        c
+    }
+}
+
+/// The shared server's directory (socket and data).
+fn server_dir() -> PathBuf {
+    let key = std::env::var("NEXTEST_RUN_ID")
+        .map(|id| id.chars().filter(char::is_ascii_alphanumeric).take(12).collect())
+        .unwrap_or_else(|_| std::process::id().to_string());
+    std::env::temp_dir().join(format!("deflect-pg-{key}"))
+}
+
+/// The process whose end stops the server: nextest's runner, or this test binary.
+fn owner_pid() -> u32 {
+    if std::env::var("NEXTEST_RUN_ID").is_ok() {
+        std::os::unix::process::parent_id()
+    } else {
+        std::process::id()
+    }
+}
+
+fn ensure_server() -> PathBuf {
+    let dir = server_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let ready = dir.join("ready");
+    if !ready.exists() {
+        start_server(&dir);
+        File::create(&ready).unwrap();
+    }
+    drop(lock);
+    dir
+}
+
+fn start_server(dir: &Path) {
+    let bin = postgres_bin_dir().expect(
+        "PostgreSQL is not installed (Debian package `postgresql`; scripts/test installs it)",
+    );
+    let data = dir.join("data");
+    if is_root() {
+        let st = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "chown of {} failed", dir.display());
+        // The postgres user must reach the directory.
+        let _ = Command::new("chmod").arg("755").arg(dir).status();
+    }
+    let out = as_postgres(
+        &bin.join("initdb"),
+        &[
+            "-D",
+            data.to_str().unwrap(),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ],
+    )
+    .stdout(Stdio::null())
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let socket = dir.to_str().unwrap();
+    let log = dir.join("postgres.log");
+    // The server and a watchdog that stops it (and removes the directory) once the test
+    // run's process is gone.
+    let script = format!(
+        "{postgres} -D {data} -k {socket} -c listen_addresses='' -c fsync=off \
+         -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
+         -c shared_buffers=64MB >> {log} 2>&1 & pg=$!; \
+         while [ -d /proc/{owner} ] && kill -0 $pg 2>/dev/null; do sleep 1; done; \
+         kill -INT $pg 2>/dev/null; wait $pg; rm -rf {dir}",
+        postgres = bin.join("postgres").display(),
+        data = data.display(),
+        log = log.display(),
+        owner = owner_pid(),
+        dir = dir.display(),
+    );
+    let mut cmd = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--", "sh", "-c", &script]);
+        c
+    } else {
+        let mut c = Command::new("sh");
+        c.args(["-c", &script]);
+        c
+    };
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ok = Command::new(bin.join("pg_isready"))
+            .args(["-h", socket, "-U", "postgres", "-q"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "PostgreSQL did not start; log: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        // pg_isready has no wait-until form with a socket directory in every version.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A new, empty database on the shared throwaway server.
+pub async fn postgres_database() -> DatabaseUrl {
+    let dir = tokio::task::spawn_blocking(ensure_server).await.unwrap();
+    let name = format!("t_{}", crate::random_token(12).to_lowercase());
+    let admin = format!("postgres://postgres@localhost/postgres?host={}", dir.display());
+    let admin: DatabaseUrl = admin.parse().unwrap();
+    sqlx::any::install_default_drivers();
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(admin.expose()).await.unwrap();
+    sqlx::query(sql!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    format!("postgres://postgres@localhost/{name}?host={}", dir.display())
+        .parse()
+        .unwrap()
+}
+
+/// A new SQLite database file in `dir`.
+pub fn sqlite_database(dir: &Path) -> DatabaseUrl {
+    format!("sqlite://{}/deflect.db", dir.display()).parse().unwrap()
+}

@@ -1,0 +1,415 @@
+//! The web channel (visitors chatting through the widget), one-time hand-off codes that move
+//! a web conversation to WhatsApp, and the sandbox phone.
+//!
+//! Visitors are known by an opaque token their browser keeps; only its SHA-256 is stored. A
+//! visitor reaches only their own conversations.
+//!
+//! Hand-off: [`Inbox::create_handoff`] gives a short code and a `wa.me` link whose prefilled
+//! text carries it. When a WhatsApp message with an unspent, unexpired code arrives, the web
+//! conversation continues on WhatsApp (same conversation, history kept) and the code is spent
+//! (see [`crate::inbound`]).
+
+use crate::Inbox;
+use crate::clock::Millis;
+use crate::inbound::Received;
+use crate::model::{
+    CONVERSATION_COLUMNS, CONVERSATION_FROM, ChatError, Conversation, MESSAGE_COLUMNS, Message,
+    Status,
+};
+use crate::provider::{Inbound, InboundMessage};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::Digest;
+use sqlx::Row;
+
+/// Characters of hand-off codes and references: no 0/O, 1/I/L lookalikes.
+pub(crate) const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+/// Length of a hand-off code.
+pub const CODE_LEN: usize = 6;
+
+/// A visitor starting a web chat.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewWebConversation {
+    /// Widget site.
+    pub site: String,
+    /// Queue (the site's); `None`: the default queue.
+    pub queue: Option<String>,
+    /// WhatsApp account offered for escalation (the site's); `None`: the default account.
+    pub account: Option<String>,
+    /// The visitor's opaque token.
+    pub visitor_token: String,
+    /// Name from the pre-chat form.
+    pub name: Option<String>,
+    /// Phone from the pre-chat form (E.164).
+    pub phone: Option<String>,
+}
+
+/// A one-time code that continues a web conversation on WhatsApp.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handoff {
+    /// The code.
+    pub code: String,
+    /// The prefilled message carrying it.
+    pub text: String,
+    /// `https://wa.me/<business number digits>?text=<text>`.
+    pub url: String,
+    /// When it stops working (ms).
+    pub expires_at: Millis,
+}
+
+/// A customer's reply typed into the sandbox phone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxReply {
+    /// Text (or the tapped button's title).
+    pub text: String,
+    /// Quick-reply payload of a tapped button.
+    pub button_payload: Option<String>,
+    /// The id of the message answered (a template's external id).
+    pub context_id: Option<String>,
+}
+
+pub(crate) fn hash_token(token: &str) -> String {
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+/// Words of a text that could be hand-off codes.
+pub(crate) fn candidate_codes(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() == CODE_LEN)
+        .map(str::to_ascii_uppercase)
+        .filter(|w| w.bytes().all(|b| CODE_ALPHABET.contains(&b)))
+        .take(8)
+        .collect()
+}
+
+impl Inbox {
+    async fn visitor(
+        &self,
+        tx: &mut crate::store::Tx,
+        token: &str,
+    ) -> Result<Option<(i64, i64)>, ChatError> {
+        let row = sqlx::query("SELECT contact_id, identity_id FROM web_visitors WHERE token_hash = $1")
+            .bind(hash_token(token))
+            .fetch_optional(tx.conn())
+            .await?;
+        Ok(row.map(|r| (r.get("contact_id"), r.get("identity_id"))))
+    }
+
+    /// Starts (or resumes: the visitor's open conversation on the site) a web conversation,
+    /// queued for an agent.
+    pub async fn start_web_conversation(
+        &self,
+        new: &NewWebConversation,
+    ) -> Result<Conversation, ChatError> {
+        if new.visitor_token.len() < 16 {
+            return Err(ChatError::Invalid("the visitor token is too short".into()));
+        }
+        let queue = match &new.queue {
+            Some(q) if self.queue_config(q).is_some() => q.clone(),
+            Some(q) => return Err(ChatError::Invalid(format!("unknown queue {q:?}"))),
+            None => self.default_queue().to_string(),
+        };
+        let account = match &new.account {
+            Some(a) if self.account(a).is_some() => Some(a.clone()),
+            Some(a) => return Err(ChatError::Invalid(format!("unknown WhatsApp account {a:?}"))),
+            None => self.default_account().map(|a| a.name.clone()),
+        };
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let (contact, identity) = match self.visitor(&mut tx, &new.visitor_token).await? {
+            Some(v) => v,
+            None => {
+                let contact: i64 = sqlx::query(
+                    "INSERT INTO contacts (name, phone, created_at) VALUES ($1, $2, $3) RETURNING id",
+                )
+                .bind(new.name.as_deref())
+                .bind(new.phone.as_deref())
+                .bind(now)
+                .fetch_one(tx.conn())
+                .await?
+                .get(0);
+                let hash = hash_token(&new.visitor_token);
+                let identity: i64 = sqlx::query(
+                    "INSERT INTO contact_identities (contact_id, channel, external_id, created_at) \
+                     VALUES ($1, 'web', $2, $3) RETURNING id",
+                )
+                .bind(contact)
+                .bind(&hash)
+                .bind(now)
+                .fetch_one(tx.conn())
+                .await?
+                .get(0);
+                sqlx::query(
+                    "INSERT INTO web_visitors (token_hash, contact_id, identity_id, site, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&hash)
+                .bind(contact)
+                .bind(identity)
+                .bind(&new.site)
+                .bind(now)
+                .execute(tx.conn())
+                .await?;
+                (contact, identity)
+            }
+        };
+        if let Some(n) = &new.name {
+            sqlx::query("UPDATE contacts SET name = $1 WHERE id = $2")
+                .bind(n)
+                .bind(contact)
+                .execute(tx.conn())
+                .await?;
+        }
+        let open = sqlx::query(
+            "SELECT id FROM conversations WHERE identity_id = $1 AND channel = 'web' AND site = $2 \
+             AND status <> 'closed' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(identity)
+        .bind(&new.site)
+        .fetch_optional(tx.conn())
+        .await?;
+        let id = match open {
+            Some(r) => r.get(0),
+            None => {
+                let id: i64 = sqlx::query(
+                    "INSERT INTO conversations (reference, contact_id, identity_id, channel, origin, \
+                     account, site, status, queue, last_activity_at, created_at) \
+                     VALUES ($1, $2, $3, 'web', 'web', $4, $5, 'queued', $6, $7, $7) RETURNING id",
+                )
+                .bind(crate::random_token(6))
+                .bind(contact)
+                .bind(identity)
+                .bind(account.as_deref())
+                .bind(&new.site)
+                .bind(&queue)
+                .bind(now)
+                .fetch_one(tx.conn())
+                .await?
+                .get(0);
+                self.conversation_created(&mut tx, id, now).await?;
+                self.enqueue(&mut tx, id, &queue, None, now).await?;
+                id
+            }
+        };
+        let row = sqlx::query(sql!(
+            "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1"
+        ))
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(Conversation::from_row(&row))
+    }
+
+    async fn visitor_conversation(
+        &self,
+        tx: &mut crate::store::Tx,
+        token: &str,
+        id: i64,
+    ) -> Result<Conversation, ChatError> {
+        let Some((contact, _)) = self.visitor(tx, token).await? else {
+            return Err(ChatError::NotFound("conversation"));
+        };
+        let (c, _, _) = self.load_locked(tx, id).await?;
+        if c.contact_id != contact || c.site.is_none() {
+            return Err(ChatError::NotFound("conversation"));
+        }
+        Ok(c)
+    }
+
+    /// A visitor's message in their web conversation (a repeated `client_key` returns the
+    /// message already stored).
+    pub async fn web_visitor_message(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        text: &str,
+        client_key: Option<&str>,
+    ) -> Result<Message, ChatError> {
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > crate::conversations::MAX_TEXT {
+            return Err(ChatError::Invalid("a message needs 1 to 4096 characters".into()));
+        }
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let c = self.visitor_conversation(&mut tx, visitor_token, id).await?;
+        if c.status == Status::Closed {
+            return Err(ChatError::Conflict("the conversation is closed".into()));
+        }
+        if let Some(key) = client_key {
+            let row = sqlx::query(sql!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND client_key = $2"
+            ))
+            .bind(id)
+            .bind(key)
+            .fetch_optional(tx.conn())
+            .await?;
+            if let Some(r) = row {
+                return Ok(Message::from_row(&r));
+            }
+        }
+        let row = sqlx::query(sql!(
+            "INSERT INTO messages (conversation_id, direction, kind, body, channel, client_key, status, \
+             created_at) VALUES ($1, 'in', 'text', $2, 'web', $3, 'received', $4) RETURNING {MESSAGE_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(text)
+        .bind(client_key)
+        .bind(now)
+        .fetch_one(tx.conn())
+        .await?;
+        let m = Message::from_row(&row);
+        sqlx::query("UPDATE conversations SET last_inbound_at = $1, last_activity_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        tx.event(Some(id), "message.created", json!({ "message": m }), now)
+            .await?;
+        tx.commit().await?;
+        metrics::counter!("deflect_inbox_messages_total", "direction" => "in", "channel" => "web")
+            .increment(1);
+        Ok(m)
+    }
+
+    /// A visitor's view of their conversation: the conversation and its messages without
+    /// internal notes.
+    pub async fn web_transcript(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        after: Option<i64>,
+    ) -> Result<(Conversation, Vec<Message>), ChatError> {
+        let mut tx = self.store().write().await?;
+        let c = self.visitor_conversation(&mut tx, visitor_token, id).await?;
+        tx.commit().await?;
+        let messages = self
+            .messages_unchecked(id, after, 1000)
+            .await?
+            .into_iter()
+            .filter(|m| !m.internal)
+            .collect();
+        Ok((c, messages))
+    }
+
+    /// Creates a one-time code that moves the visitor's conversation to WhatsApp, valid for
+    /// `ttl`.
+    pub async fn create_handoff(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        ttl: std::time::Duration,
+    ) -> Result<Handoff, ChatError> {
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let c = self.visitor_conversation(&mut tx, visitor_token, id).await?;
+        if c.status == Status::Closed {
+            return Err(ChatError::Conflict("the conversation is closed".into()));
+        }
+        let account = c
+            .account
+            .as_deref()
+            .and_then(|a| self.account(a))
+            .ok_or_else(|| ChatError::Conflict("no WhatsApp account to continue on".into()))?;
+        let expires_at = now + crate::clock::ms(ttl);
+        let mut code = String::new();
+        for _ in 0..5 {
+            let candidate = crate::random_token(CODE_LEN);
+            let done = sqlx::query(
+                "INSERT INTO handoff_codes (code, conversation_id, account, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(&candidate)
+            .bind(id)
+            .bind(&account.name)
+            .bind(now)
+            .bind(expires_at)
+            .execute(tx.conn())
+            .await?;
+            if done.rows_affected() == 1 {
+                code = candidate;
+                break;
+            }
+        }
+        if code.is_empty() {
+            return Err(ChatError::Conflict("could not allocate a code".into()));
+        }
+        tx.event(
+            Some(id),
+            "conversation.handoff_offered",
+            json!({ "account": account.name, "expires_at": expires_at }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        let text = format!("Continue my chat (ref {code})");
+        let digits = account.business_number.trim_start_matches('+');
+        let url = format!(
+            "https://wa.me/{digits}?text={}",
+            url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>()
+        );
+        Ok(Handoff {
+            code,
+            text,
+            url,
+            expires_at,
+        })
+    }
+
+    /// Sandbox: the messages sent to `number` (E.164 or digits) from a sandbox account,
+    /// oldest first, internal notes excluded.
+    pub async fn sandbox_outgoing(&self, account: &str, number: &str) -> Result<Vec<Message>, ChatError> {
+        self.sandbox_account(account)?;
+        let rows = sqlx::query(sql!(
+            "SELECT {} FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+             JOIN contact_identities i ON i.id = c.identity_id \
+             WHERE c.account = $1 AND i.channel = 'whatsapp' AND i.external_id = $2 \
+             AND m.internal = 0 ORDER BY m.id",
+            MESSAGE_COLUMNS
+                .split(", ")
+                .map(|c| format!("m.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .bind(account)
+        .bind(number.trim_start_matches('+'))
+        .fetch_all(self.store().pool())
+        .await?;
+        Ok(rows.iter().map(Message::from_row).collect())
+    }
+
+    /// Sandbox: a customer's reply from `number`, delivered exactly as a webhook would.
+    pub async fn sandbox_reply(
+        &self,
+        account: &str,
+        number: &str,
+        reply: &SandboxReply,
+    ) -> Result<Received, ChatError> {
+        self.sandbox_account(account)?;
+        let digits = number.trim_start_matches('+');
+        if !deflect_config::is_e164(&format!("+{digits}")) {
+            return Err(ChatError::Invalid(format!("{number:?} is not an E.164 number")));
+        }
+        let kind = if reply.button_payload.is_some() { "button" } else { "text" };
+        let m = InboundMessage {
+            external_id: format!("sandbox.in.{}", crate::random_token(12)),
+            from: digits.to_string(),
+            profile_name: None,
+            timestamp: self.now(),
+            kind: kind.into(),
+            body: Some(reply.text.clone()),
+            context_id: reply.context_id.clone(),
+            button_payload: reply.button_payload.clone(),
+            raw: json!({ "sandbox": reply }),
+        };
+        self.receive(account, &[Inbound::Message(m)]).await
+    }
+
+    fn sandbox_account(&self, account: &str) -> Result<(), ChatError> {
+        match self.account(account) {
+            Some(a) if a.provider == deflect_config::Provider::Sandbox => Ok(()),
+            Some(_) => Err(ChatError::Invalid(format!("{account:?} is not a sandbox account"))),
+            None => Err(ChatError::NotFound("WhatsApp account")),
+        }
+    }
+}
