@@ -67,7 +67,9 @@ impl Inbox {
     fn check_accounts(&self, accounts: &[String]) -> Result<(), ChatError> {
         for a in accounts {
             if self.account(a).is_none() {
-                return Err(ChatError::Invalid(format!("unknown WhatsApp account {a:?}")));
+                return Err(ChatError::Invalid(format!(
+                    "unknown WhatsApp account {a:?}"
+                )));
             }
         }
         Ok(())
@@ -123,7 +125,11 @@ impl Inbox {
 
     /// The agent with this login and password; [`ChatError::InvalidCredentials`] otherwise
     /// (also for disabled agents).
-    pub async fn verify_password(&self, username: &str, password: &str) -> Result<Agent, ChatError> {
+    pub async fn verify_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Agent, ChatError> {
         let row = sqlx::query("SELECT id, password_hash, disabled FROM agents WHERE username = $1")
             .bind(username.trim())
             .fetch_optional(self.store().pool())
@@ -284,11 +290,13 @@ async fn write_memberships(
     accounts: &[String],
 ) -> Result<(), ChatError> {
     for q in queues {
-        sqlx::query("INSERT INTO agent_queues (agent_id, queue) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(id)
-            .bind(q)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "INSERT INTO agent_queues (agent_id, queue) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(q)
+        .execute(tx.conn())
+        .await?;
     }
     for a in accounts {
         sqlx::query(

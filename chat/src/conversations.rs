@@ -71,6 +71,7 @@ impl Inbox {
         Ok(c)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn history(
         &self,
         tx: &mut Tx,
@@ -196,7 +197,8 @@ impl Inbox {
         self.set_timer(tx, id, TimerKind::Wait, now + rules.wait_timeout, None)
             .await?;
         self.cancel_timer(tx, id, TimerKind::Offer).await?;
-        self.history(tx, id, None, queue, "queued", None, now).await?;
+        self.history(tx, id, None, queue, "queued", None, now)
+            .await?;
         self.conversation_event(tx, id, "conversation.queued", json!({}), now)
             .await?;
         self.route(tx, id, now).await
@@ -209,7 +211,9 @@ impl Inbox {
             return Ok(());
         }
         self.lock_queue(tx, &c.queue).await?;
-        let agents = self.queue_agents(tx, &c.queue, c.account.as_deref()).await?;
+        let agents = self
+            .queue_agents(tx, &c.queue, c.account.as_deref())
+            .await?;
         let r = routing::offer(&self.rules(&c.queue), &agents, &declined, now);
         self.apply_route(tx, &c, &declined, r, now).await
     }
@@ -275,6 +279,18 @@ impl Inbox {
         agent: AgentId,
         now: Millis,
     ) -> Result<(), ChatError> {
+        self.pull_for_agent_except(tx, agent, None, now).await
+    }
+
+    /// As [`Self::pull_for_agent`], never offering `except` (the conversation they just let
+    /// pass).
+    async fn pull_for_agent_except(
+        &self,
+        tx: &mut Tx,
+        agent: AgentId,
+        except: Option<i64>,
+        now: Millis,
+    ) -> Result<(), ChatError> {
         let lock = match tx.kind() {
             deflect_config::DatabaseKind::Sqlite => "",
             deflect_config::DatabaseKind::Postgres => " FOR UPDATE OF c SKIP LOCKED",
@@ -297,6 +313,7 @@ impl Inbox {
             .await?;
             let waiting: Vec<routing::Waiting> = rows
                 .iter()
+                .filter(|r| Some(r.get::<i64, _>("id")) != except)
                 .map(|r| routing::Waiting {
                     id: r.get("id"),
                     queued_at: crate::store::opt_i64(r, "queued_at").unwrap_or(0),
@@ -357,14 +374,26 @@ impl Inbox {
         self.history(tx, id, Some(agent), &c.queue, action, None, now)
             .await?;
         if let Some(back) = c.return_agent_id {
-            return self.return_to(tx, id, back, now).await;
+            // A transfer to this agent in person returns at once; one to a queue goes on to
+            // the queue's next agent until the transfer timeout.
+            let to_queue =
+                sqlx::query("SELECT 1 FROM timers WHERE conversation_id = $1 AND kind = 'wait'")
+                    .bind(id)
+                    .fetch_optional(tx.conn())
+                    .await?
+                    .is_some();
+            if !to_queue {
+                return self.return_to(tx, id, back, now).await;
+            }
         }
         sqlx::query("UPDATE conversations SET status = 'queued', agent_id = NULL WHERE id = $1")
             .bind(id)
             .execute(tx.conn())
             .await?;
         self.lock_queue(tx, &c.queue).await?;
-        let agents = self.queue_agents(tx, &c.queue, c.account.as_deref()).await?;
+        let agents = self
+            .queue_agents(tx, &c.queue, c.account.as_deref())
+            .await?;
         let r = routing::on_offer_declined(&self.rules(&c.queue), &agents, &declined, agent, now);
         let mut c = c;
         c.status = Status::Queued;
@@ -378,7 +407,9 @@ impl Inbox {
             )
             .await?;
         }
-        self.apply_route(tx, &c, &declined, r, now).await
+        self.apply_route(tx, &c, &declined, r, now).await?;
+        // Their slot is free again: other waiting conversations may go to them.
+        self.pull_for_agent_except(tx, agent, Some(id), now).await
     }
 
     /// A transfer came back: the conversation returns, unread, to `agent`.
@@ -415,7 +446,12 @@ impl Inbox {
     }
 
     /// Applies a queue's fallback after its wait timeout.
-    pub(crate) async fn wait_expired(&self, tx: &mut Tx, id: i64, now: Millis) -> Result<(), ChatError> {
+    pub(crate) async fn wait_expired(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        now: Millis,
+    ) -> Result<(), ChatError> {
         let (c, _, _) = self.load_locked(tx, id).await?;
         if !matches!(c.status, Status::Queued | Status::Offered) || c.return_agent_id.is_some() {
             return Ok(());
@@ -542,10 +578,24 @@ impl Inbox {
         for k in [TimerKind::Offer, TimerKind::Transfer, TimerKind::Wait] {
             self.cancel_timer(&mut tx, id, k).await?;
         }
-        self.history(&mut tx, id, Some(agent), &c.queue, "accepted", Some(agent), now)
-            .await?;
+        self.history(
+            &mut tx,
+            id,
+            Some(agent),
+            &c.queue,
+            "accepted",
+            Some(agent),
+            now,
+        )
+        .await?;
         let c = self
-            .conversation_event(&mut tx, id, "conversation.assigned", json!({ "agent_id": agent }), now)
+            .conversation_event(
+                &mut tx,
+                id,
+                "conversation.assigned",
+                json!({ "agent_id": agent }),
+                now,
+            )
             .await?;
         tx.commit().await?;
         Ok(c)
@@ -591,8 +641,16 @@ impl Inbox {
         for k in [TimerKind::Offer, TimerKind::Transfer, TimerKind::Wait] {
             self.cancel_timer(&mut tx, id, k).await?;
         }
-        self.history(&mut tx, id, Some(viewer.agent_id), &c.queue, "claimed", Some(viewer.agent_id), now)
-            .await?;
+        self.history(
+            &mut tx,
+            id,
+            Some(viewer.agent_id),
+            &c.queue,
+            "claimed",
+            Some(viewer.agent_id),
+            now,
+        )
+        .await?;
         let c = self
             .conversation_event(
                 &mut tx,
@@ -628,7 +686,11 @@ impl Inbox {
         if target.disabled {
             return Err(ChatError::Invalid("that agent is disabled".into()));
         }
-        let back = if c.status == Status::Assigned { c.agent_id } else { c.return_agent_id };
+        let back = if c.status == Status::Assigned {
+            c.agent_id
+        } else {
+            c.return_agent_id
+        };
         sqlx::query(
             "UPDATE conversations SET status = 'offered', agent_id = $1, return_agent_id = $2, \
              declined = '' WHERE id = $3",
@@ -640,10 +702,24 @@ impl Inbox {
         .await?;
         self.cancel_timer(&mut tx, id, TimerKind::Offer).await?;
         self.cancel_timer(&mut tx, id, TimerKind::Wait).await?;
-        self.set_timer(&mut tx, id, TimerKind::Transfer, now + self.transfer_timeout(), Some(to))
-            .await?;
-        self.history(&mut tx, id, Some(to), &c.queue, "transferred", Some(viewer.agent_id), now)
-            .await?;
+        self.set_timer(
+            &mut tx,
+            id,
+            TimerKind::Transfer,
+            now + self.transfer_timeout(),
+            Some(to),
+        )
+        .await?;
+        self.history(
+            &mut tx,
+            id,
+            Some(to),
+            &c.queue,
+            "transferred",
+            Some(viewer.agent_id),
+            now,
+        )
+        .await?;
         let c = self
             .conversation_event(
                 &mut tx,
@@ -678,18 +754,36 @@ impl Inbox {
         if c.status == Status::Closed {
             return Err(ChatError::Conflict("the conversation is closed".into()));
         }
-        let back = if c.status == Status::Assigned { c.agent_id } else { c.return_agent_id };
+        let back = if c.status == Status::Assigned {
+            c.agent_id
+        } else {
+            c.return_agent_id
+        };
         sqlx::query("UPDATE conversations SET return_agent_id = $1 WHERE id = $2")
             .bind(back)
             .bind(id)
             .execute(tx.conn())
             .await?;
         if back.is_some() {
-            self.set_timer(&mut tx, id, TimerKind::Transfer, now + self.transfer_timeout(), None)
-                .await?;
-        }
-        self.history(&mut tx, id, None, queue, "transferred", Some(viewer.agent_id), now)
+            self.set_timer(
+                &mut tx,
+                id,
+                TimerKind::Transfer,
+                now + self.transfer_timeout(),
+                None,
+            )
             .await?;
+        }
+        self.history(
+            &mut tx,
+            id,
+            None,
+            queue,
+            "transferred",
+            Some(viewer.agent_id),
+            now,
+        )
+        .await?;
         self.conversation_event(
             &mut tx,
             id,
@@ -724,7 +818,9 @@ impl Inbox {
             ));
         }
         if c.status == Status::Closed {
-            return Err(ChatError::Conflict("the conversation is closed already".into()));
+            return Err(ChatError::Conflict(
+                "the conversation is closed already".into(),
+            ));
         }
         let q = self.queue_config(&c.queue);
         let choices = q.map(|q| q.dispositions.clone()).unwrap_or_default();
@@ -774,7 +870,9 @@ impl Inbox {
                 .fetch_optional(tx.conn())
                 .await?
                 .map(|r| r.get::<String, _>(0))
-                .ok_or_else(|| ChatError::Conflict("the conversation has no WhatsApp number".into()))?;
+                .ok_or_else(|| {
+                    ChatError::Conflict("the conversation has no WhatsApp number".into())
+                })?;
                 ("queued", Some(to))
             }
         };
@@ -811,11 +909,14 @@ impl Inbox {
             .await?;
             self.wake_outbox();
         }
-        sqlx::query("UPDATE conversations SET last_activity_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(c.id)
-            .execute(tx.conn())
-            .await?;
+        if agent.is_some() {
+            // An agent's message is activity; automatic ones (auto-replies) are not.
+            sqlx::query("UPDATE conversations SET last_activity_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(c.id)
+                .execute(tx.conn())
+                .await?;
+        }
         tx.event(Some(c.id), "message.created", json!({ "message": m }), now)
             .await?;
         metrics::counter!("deflect_inbox_messages_total", "direction" => "out", "channel" => c.channel.as_str())
@@ -921,13 +1022,17 @@ impl Inbox {
         }
         self.check_sendable(&c, now)?;
         if c.channel != Channel::Whatsapp {
-            return Err(ChatError::Invalid("templates are for WhatsApp conversations".into()));
+            return Err(ChatError::Invalid(
+                "templates are for WhatsApp conversations".into(),
+            ));
         }
         let account = c
             .account
             .as_deref()
             .and_then(|a| self.account(a))
-            .ok_or_else(|| ChatError::Conflict("the conversation's account is not configured".into()))?;
+            .ok_or_else(|| {
+                ChatError::Conflict("the conversation's account is not configured".into())
+            })?;
         let t = &account.templates.recontact;
         let request = Outgoing::Template {
             name: t.name.clone(),
@@ -938,14 +1043,28 @@ impl Inbox {
         };
         let body = format!("Template {} (reference {})", t.name, c.reference);
         let m = self
-            .queue_outgoing(&mut tx, &c, "template", &body, request, Some(viewer.agent_id), client_key, now)
+            .queue_outgoing(
+                &mut tx,
+                &c,
+                "template",
+                &body,
+                request,
+                Some(viewer.agent_id),
+                client_key,
+                now,
+            )
             .await?;
         tx.commit().await?;
         Ok(m)
     }
 
     /// Adds an internal note, visible to agents only.
-    pub async fn add_note(&self, viewer: &Viewer, id: i64, text: &str) -> Result<Message, ChatError> {
+    pub async fn add_note(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        text: &str,
+    ) -> Result<Message, ChatError> {
         let text = text.trim();
         if text.is_empty() || text.len() > 16 * 1024 {
             return Err(ChatError::Invalid("a note needs 1 to 16384 bytes".into()));
@@ -976,7 +1095,11 @@ impl Inbox {
     // ---------------------------------------------------------------- reading
 
     /// A conversation with its call context, if the viewer may see it.
-    pub async fn conversation(&self, viewer: &Viewer, id: i64) -> Result<ConversationDetail, ChatError> {
+    pub async fn conversation(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+    ) -> Result<ConversationDetail, ChatError> {
         let c = self.conversation_unchecked(id).await?;
         self.ensure_visible(viewer, &c.conversation)?;
         Ok(c)
@@ -1034,7 +1157,8 @@ impl Inbox {
         limit: u32,
     ) -> Result<Vec<Message>, ChatError> {
         let c = self.conversation(viewer, id).await?;
-        self.messages_unchecked(c.conversation.id, after, limit).await
+        self.messages_unchecked(c.conversation.id, after, limit)
+            .await
     }
 
     /// Messages without access control (for the widget, which hides internal notes itself).
@@ -1081,10 +1205,16 @@ impl Inbox {
             wh.push(format!("c.status IN ({})", list.join(", ")));
         }
         if let Some(ch) = filter.channel {
-            wh.push(format!("c.channel = {}", p(&mut args, Arg::S(ch.as_str().into()))));
+            wh.push(format!(
+                "c.channel = {}",
+                p(&mut args, Arg::S(ch.as_str().into()))
+            ));
         }
         if let Some(o) = filter.origin {
-            wh.push(format!("c.origin = {}", p(&mut args, Arg::S(o.as_str().into()))));
+            wh.push(format!(
+                "c.origin = {}",
+                p(&mut args, Arg::S(o.as_str().into()))
+            ));
         }
         if let Some(q) = &filter.queue {
             wh.push(format!("c.queue = {}", p(&mut args, Arg::S(q.clone()))));
@@ -1104,10 +1234,18 @@ impl Inbox {
         if let Some(b) = filter.before_id {
             wh.push(format!("c.id < {}", p(&mut args, Arg::I(b))));
         }
-        if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(text) = filter
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             let like = format!(
                 "%{}%",
-                text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                text.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
             );
             let n = p(&mut args, Arg::S(like));
             wh.push(format!(
@@ -1136,9 +1274,14 @@ impl Inbox {
                     .iter()
                     .map(|a| p(&mut args, Arg::S(a.clone())))
                     .collect();
-                format!("(c.account IS NULL OR c.account IN ({}))", accounts.join(", "))
+                format!(
+                    "(c.account IS NULL OR c.account IN ({}))",
+                    accounts.join(", ")
+                )
             };
-            wh.push(format!("(c.agent_id = {me} OR ({queue_ok} AND {account_ok}))"));
+            wh.push(format!(
+                "(c.agent_id = {me} OR ({queue_ok} AND {account_ok}))"
+            ));
         }
         let limit = i64::from(filter.limit.unwrap_or(100).clamp(1, 1000));
         let sql = format!(

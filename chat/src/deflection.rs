@@ -85,7 +85,9 @@ impl Inbox {
     /// Records a deflection and queues its template, exactly once per call id.
     pub async fn deflect(&self, req: &DeflectionRequest) -> Result<Deflected, ChatError> {
         if req.call_id.is_empty() || req.call_id.len() > 256 {
-            return Err(ChatError::Invalid("call_id must have 1 to 256 characters".into()));
+            return Err(ChatError::Invalid(
+                "call_id must have 1 to 256 characters".into(),
+            ));
         }
         if !deflect_config::is_e164(&req.callback_number) {
             return Err(ChatError::Invalid(format!(
@@ -94,7 +96,9 @@ impl Inbox {
             )));
         }
         let account = match &req.account {
-            Some(a) => self.account(a).ok_or(ChatError::Invalid(format!("unknown WhatsApp account {a:?}")))?,
+            Some(a) => self.account(a).ok_or(ChatError::Invalid(format!(
+                "unknown WhatsApp account {a:?}"
+            )))?,
             None => self
                 .default_account()
                 .ok_or_else(|| ChatError::Invalid("no default WhatsApp account".into()))?,

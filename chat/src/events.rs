@@ -220,10 +220,11 @@ pub(crate) async fn events_after(
 }
 
 async fn event_by_id(store: &Store, id: i64) -> Result<Option<Event>, StoreError> {
-    let row = sqlx::query("SELECT id, conversation_id, seq, kind, data, at FROM events WHERE id = $1")
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await?;
+    let row =
+        sqlx::query("SELECT id, conversation_id, seq, kind, data, at FROM events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?;
     Ok(row.as_ref().map(event_from_row))
 }
 

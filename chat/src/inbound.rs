@@ -14,9 +14,7 @@
 
 use crate::Inbox;
 use crate::clock::Millis;
-use crate::model::{
-    ChatError, Channel, DeliveryStatus, MESSAGE_COLUMNS, Message, Origin, Status,
-};
+use crate::model::{Channel, ChatError, DeliveryStatus, MESSAGE_COLUMNS, Message, Origin, Status};
 use crate::provider::{ErrorMeaning, Inbound, InboundMessage, StatusUpdate, error_meaning};
 use crate::store::Tx;
 use crate::timers::TimerKind;
@@ -44,20 +42,38 @@ impl Inbox {
         if self.account(account).is_none() {
             return Err(ChatError::NotFound("WhatsApp account"));
         }
+        let mut attempt = 0;
+        loop {
+            match self.receive_once(account, items).await {
+                Err(e)
+                    if (e.is_transient()
+                        || matches!(&e, ChatError::Store(s) if s.is_unique_violation()))
+                        && attempt < 5 =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn receive_once(&self, account: &str, items: &[Inbound]) -> Result<Received, ChatError> {
         let now = self.now();
         let mut out = Received::default();
         let mut tx = self.store().write().await?;
         for item in items {
             match item {
-                Inbound::Message(m) => match self.receive_message(&mut tx, account, m, now).await? {
-                    Some(conversation) => {
-                        out.messages += 1;
-                        if !out.conversations.contains(&conversation) {
-                            out.conversations.push(conversation);
+                Inbound::Message(m) => {
+                    match self.receive_message(&mut tx, account, m, now).await? {
+                        Some(conversation) => {
+                            out.messages += 1;
+                            if !out.conversations.contains(&conversation) {
+                                out.conversations.push(conversation);
+                            }
                         }
+                        None => out.duplicates += 1,
                     }
-                    None => out.duplicates += 1,
-                },
+                }
                 Inbound::Status(s) => {
                     self.apply_status(&mut tx, s, now).await?;
                     out.statuses += 1;
@@ -67,7 +83,8 @@ impl Inbox {
         tx.commit().await?;
         metrics::counter!("deflect_inbox_messages_total", "direction" => "in", "channel" => "whatsapp")
             .increment(out.messages as u64);
-        metrics::counter!("deflect_inbox_duplicate_deliveries_total").increment(out.duplicates as u64);
+        metrics::counter!("deflect_inbox_duplicate_deliveries_total")
+            .increment(out.duplicates as u64);
         Ok(out)
     }
 
@@ -80,7 +97,8 @@ impl Inbox {
         name: Option<&str>,
         now: Millis,
     ) -> Result<(i64, i64, bool), ChatError> {
-        let find = "SELECT id, contact_id FROM contact_identities WHERE channel = $1 AND external_id = $2";
+        let find =
+            "SELECT id, contact_id FROM contact_identities WHERE channel = $1 AND external_id = $2";
         if let Some(r) = sqlx::query(find)
             .bind(WHATSAPP)
             .bind(wa_id)
@@ -199,8 +217,14 @@ impl Inbox {
         id: i64,
         now: Millis,
     ) -> Result<(), ChatError> {
-        self.set_timer(tx, id, TimerKind::Inactivity, now + self.inactivity_ms(), None)
-            .await?;
+        self.set_timer(
+            tx,
+            id,
+            TimerKind::Inactivity,
+            now + self.inactivity_ms(),
+            None,
+        )
+        .await?;
         self.conversation_event(tx, id, "conversation.created", json!({}), now)
             .await?;
         metrics::counter!("deflect_inbox_conversations_total").increment(1);
@@ -268,7 +292,11 @@ impl Inbox {
         let message = Message::from_row(&row);
         // The window runs from the customer's message; a provider clock ahead of ours counts
         // as now.
-        let sent_at = if m.timestamp > 0 { m.timestamp.min(now) } else { now };
+        let sent_at = if m.timestamp > 0 {
+            m.timestamp.min(now)
+        } else {
+            now
+        };
         sqlx::query(
             "UPDATE conversations SET last_inbound_at = $1, last_activity_at = $2 WHERE id = $3",
         )
@@ -277,8 +305,13 @@ impl Inbox {
         .bind(conversation)
         .execute(tx.conn())
         .await?;
-        tx.event(Some(conversation), "message.created", json!({ "message": message }), now)
-            .await?;
+        tx.event(
+            Some(conversation),
+            "message.created",
+            json!({ "message": message }),
+            now,
+        )
+        .await?;
         let (c, _, _) = self.load_locked(tx, conversation).await?;
         match c.status {
             // The customer answered the deflection: now it needs an agent.
@@ -319,10 +352,12 @@ impl Inbox {
             .as_deref()
             .and_then(crate::deflection::reference_in_payload)
         {
-            let r = sqlx::query("SELECT id FROM conversations WHERE reference = $1 AND status <> 'closed'")
-                .bind(reference)
-                .fetch_optional(tx.conn())
-                .await?;
+            let r = sqlx::query(
+                "SELECT id FROM conversations WHERE reference = $1 AND status <> 'closed'",
+            )
+            .bind(reference)
+            .fetch_optional(tx.conn())
+            .await?;
             if let Some(r) = r {
                 return Ok(Some(r.get(0)));
             }
@@ -453,8 +488,16 @@ impl Inbox {
         };
         let message: i64 = row.get("id");
         let conversation: i64 = row.get("conversation_id");
-        self.advance_status(tx, message, conversation, s.status, s.error_code, s.error_title.as_deref(), now)
-            .await
+        self.advance_status(
+            tx,
+            message,
+            conversation,
+            s.status,
+            s.error_code,
+            s.error_title.as_deref(),
+            now,
+        )
+        .await
     }
 
     /// Moves a message's status forward (never back) and reacts to failures.
@@ -525,8 +568,14 @@ impl Inbox {
                     .bind(conversation)
                     .execute(tx.conn())
                     .await?;
-                self.conversation_event(tx, conversation, "conversation.unreachable", json!({}), now)
-                    .await?;
+                self.conversation_event(
+                    tx,
+                    conversation,
+                    "conversation.unreachable",
+                    json!({}),
+                    now,
+                )
+                .await?;
             }
             _ => {}
         }

@@ -143,14 +143,18 @@ impl Inbox {
             .collect();
         let now = clock.now();
         for q in &settings.inbox.queues {
-            sqlx::query("INSERT INTO queues (name, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(&q.name)
-                .bind(now)
-                .execute(store.pool())
-                .await?;
+            sqlx::query(
+                "INSERT INTO queues (name, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(&q.name)
+            .bind(now)
+            .execute(store.pool())
+            .await?;
         }
         let relay = match store.kind() {
-            deflect_config::DatabaseKind::Postgres => Some(events::EventRelay::start(&store).await?),
+            deflect_config::DatabaseKind::Postgres => {
+                Some(events::EventRelay::start(&store).await?)
+            }
             deflect_config::DatabaseKind::Sqlite => None,
         };
         let inbox = Self {
@@ -168,7 +172,10 @@ impl Inbox {
         if inbox.store().kind() == deflect_config::DatabaseKind::Sqlite {
             let released = inbox.release_orphaned_sends().await?;
             if released > 0 {
-                tracing::info!(messages = released, "resending messages a previous run left unsent");
+                tracing::info!(
+                    messages = released,
+                    "resending messages a previous run left unsent"
+                );
             }
         }
         Ok(inbox)
@@ -214,17 +221,32 @@ impl Inbox {
 
     /// A queue by name.
     pub fn queue_config(&self, name: &str) -> Option<&QueueConfig> {
-        self.inner.settings.inbox.queues.iter().find(|q| q.name == name)
+        self.inner
+            .settings
+            .inbox
+            .queues
+            .iter()
+            .find(|q| q.name == name)
     }
 
     /// The configured queues' names.
     pub fn queue_names(&self) -> Vec<&str> {
-        self.inner.settings.inbox.queues.iter().map(|q| q.name.as_str()).collect()
+        self.inner
+            .settings
+            .inbox
+            .queues
+            .iter()
+            .map(|q| q.name.as_str())
+            .collect()
     }
 
     /// The queue of conversations nothing routes elsewhere.
     pub fn default_queue(&self) -> &str {
-        self.inner.settings.inbox.default_queue().unwrap_or("default")
+        self.inner
+            .settings
+            .inbox
+            .default_queue()
+            .unwrap_or("default")
     }
 
     /// A queue's routing rules.
@@ -233,8 +255,13 @@ impl Inbox {
         let q = self.queue_config(queue);
         routing::QueueRules {
             offer_timeout: clock::ms(q.and_then(|q| q.offer_timeout).unwrap_or(i.offer_timeout)),
-            wait_timeout: clock::ms(q.map(|q| q.wait_timeout).unwrap_or(Duration::from_secs(300))),
-            fallback: q.map(|q| q.fallback).unwrap_or(deflect_config::Fallback::Wait),
+            wait_timeout: clock::ms(
+                q.map(|q| q.wait_timeout)
+                    .unwrap_or(Duration::from_secs(300)),
+            ),
+            fallback: q
+                .map(|q| q.fallback)
+                .unwrap_or(deflect_config::Fallback::Wait),
             fallback_queue: q.and_then(|q| q.fallback_queue.clone()),
             auto_reply: q.and_then(|q| q.auto_reply.clone()),
         }

@@ -26,7 +26,11 @@ impl Channel {
         }
     }
     fn parse(s: &str) -> Self {
-        if s == "web" { Self::Web } else { Self::Whatsapp }
+        if s == "web" {
+            Self::Web
+        } else {
+            Self::Whatsapp
+        }
     }
 }
 
@@ -537,6 +541,11 @@ impl From<sqlx::Error> for ChatError {
 }
 
 impl ChatError {
+    /// A conflict between concurrent transactions: trying again will do.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Store(e) if e.is_transient())
+    }
+
     /// A stable machine-readable code: `not_found`, `forbidden`, `invalid`, `conflict`,
     /// `outside_window`, `unreachable`, `disposition_required`, `invalid_credentials`,
     /// `internal`.

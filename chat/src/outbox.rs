@@ -60,7 +60,11 @@ impl Pacer {
         let at = {
             let mut next = self.next.lock().await;
             let now = Instant::now();
-            let slot = next.get(account).copied().filter(|t| *t > now).unwrap_or(now);
+            let slot = next
+                .get(account)
+                .copied()
+                .filter(|t| *t > now)
+                .unwrap_or(now);
             next.insert(account.to_string(), slot + interval);
             slot
         };
@@ -83,9 +87,11 @@ impl Inbox {
     /// Rows left `sending` by a previous run of this process (SQLite only: one process owns
     /// the file) go back to `pending`.
     pub(crate) async fn release_orphaned_sends(&self) -> Result<u64, ChatError> {
-        let done = sqlx::query("UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'sending'")
-            .execute(self.store().pool())
-            .await?;
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'sending'",
+        )
+        .execute(self.store().pool())
+        .await?;
         Ok(done.rows_affected())
     }
 
@@ -190,7 +196,11 @@ impl Inbox {
         ms(d.min(o.max_backoff))
     }
 
-    async fn complete(&self, c: &Claimed, result: Result<Sent, SendError>) -> Result<Outcome, ChatError> {
+    async fn complete(
+        &self,
+        c: &Claimed,
+        result: Result<Sent, SendError>,
+    ) -> Result<Outcome, ChatError> {
         let now = self.now();
         let mut tx = self.store().write().await?;
         let conversation: i64 = sqlx::query("SELECT conversation_id FROM messages WHERE id = $1")
@@ -212,8 +222,16 @@ impl Inbox {
                     .bind(c.message_id)
                     .execute(tx.conn())
                     .await?;
-                self.advance_status(&mut tx, c.message_id, conversation, DeliveryStatus::Sent, None, None, now)
-                    .await?;
+                self.advance_status(
+                    &mut tx,
+                    c.message_id,
+                    conversation,
+                    DeliveryStatus::Sent,
+                    None,
+                    None,
+                    now,
+                )
+                .await?;
                 // A status that overtook the answer.
                 let early = sqlx::query(
                     "SELECT status, error_code, error_title FROM early_statuses WHERE channel = 'whatsapp' AND external_id = $1",
@@ -240,10 +258,11 @@ impl Inbox {
                         .await?;
                     }
                 }
-                let deflection = sqlx::query("SELECT call_id FROM deflections WHERE message_id = $1")
-                    .bind(c.message_id)
-                    .fetch_optional(tx.conn())
-                    .await?;
+                let deflection =
+                    sqlx::query("SELECT call_id FROM deflections WHERE message_id = $1")
+                        .bind(c.message_id)
+                        .fetch_optional(tx.conn())
+                        .await?;
                 if let Some(d) = deflection {
                     tx.event(
                         Some(conversation),
@@ -253,10 +272,13 @@ impl Inbox {
                     )
                     .await?;
                 }
-                metrics::counter!("deflect_outbox_sent_total", "account" => c.account.clone()).increment(1);
+                metrics::counter!("deflect_outbox_sent_total", "account" => c.account.clone())
+                    .increment(1);
                 Outcome::Sent
             }
-            Err(SendError::Retry { code, message }) if c.attempts < i64::from(self.settings().inbox.outbox.max_attempts) => {
+            Err(SendError::Retry { code, message })
+                if c.attempts < i64::from(self.settings().inbox.outbox.max_attempts) =>
+            {
                 let due = now + self.backoff(c.attempts);
                 tracing::warn!(message_id = c.message_id, attempt = c.attempts, code, cause = %message, "send failed; will retry");
                 sqlx::query(
@@ -267,7 +289,8 @@ impl Inbox {
                 .bind(c.id)
                 .execute(tx.conn())
                 .await?;
-                metrics::counter!("deflect_outbox_retries_total", "account" => c.account.clone()).increment(1);
+                metrics::counter!("deflect_outbox_retries_total", "account" => c.account.clone())
+                    .increment(1);
                 Outcome::Retried
             }
             Err(e) => {
@@ -284,9 +307,18 @@ impl Inbox {
                     .bind(c.id)
                     .execute(tx.conn())
                     .await?;
-                self.advance_status(&mut tx, c.message_id, conversation, DeliveryStatus::Failed, code, Some(&message), now)
-                    .await?;
-                metrics::counter!("deflect_outbox_dead_total", "account" => c.account.clone()).increment(1);
+                self.advance_status(
+                    &mut tx,
+                    c.message_id,
+                    conversation,
+                    DeliveryStatus::Failed,
+                    code,
+                    Some(&message),
+                    now,
+                )
+                .await?;
+                metrics::counter!("deflect_outbox_dead_total", "account" => c.account.clone())
+                    .increment(1);
                 Outcome::Dead
             }
         };

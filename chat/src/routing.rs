@@ -683,7 +683,10 @@ mod tests {
         s.arrive(10, "support");
         assert_eq!(s.st(10), St::Queued);
         s.advance(60 * S);
-        assert_eq!(s.convs[&10].queue, "overflow", "support falls back to overflow");
+        assert_eq!(
+            s.convs[&10].queue, "overflow",
+            "support falls back to overflow"
+        );
         assert_eq!(s.st(10), St::Queued);
         s.advance(120 * S);
         assert_eq!(s.convs[&10].auto_replies, vec!["busy".to_string()]);
@@ -743,7 +746,11 @@ mod tests {
         s.transfer_to_agent(10, 2);
         assert_eq!(s.st(10), St::Offered(2));
         s.advance(30 * S);
-        assert_eq!(s.st(10), St::Assigned(1), "back to the agent who transferred it");
+        assert_eq!(
+            s.st(10),
+            St::Assigned(1),
+            "back to the agent who transferred it"
+        );
         s.transfer_to_agent(10, 2);
         s.advance(5 * S);
         s.accept(10, 2);

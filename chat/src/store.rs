@@ -37,6 +37,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True for a conflict between concurrent transactions that a retry resolves: a
+    /// PostgreSQL deadlock (40P01) or serialization failure (40001), or SQLite busy.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::Database(e)) => {
+                matches!(
+                    e.code().as_deref(),
+                    Some("40P01" | "40001" | "5" | "517" | "261")
+                )
+            }
+            _ => false,
+        }
+    }
+
     /// True when the error is a unique-constraint violation (a duplicate insert).
     pub fn is_unique_violation(&self) -> bool {
         match self {

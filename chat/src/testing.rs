@@ -52,7 +52,12 @@ fn as_postgres(bin: &Path, args: &[&str]) -> Command {
 /// The shared server's directory (socket and data).
 fn server_dir() -> PathBuf {
     let key = std::env::var("NEXTEST_RUN_ID")
-        .map(|id| id.chars().filter(char::is_ascii_alphanumeric).take(12).collect())
+        .map(|id| {
+            id.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(12)
+                .collect()
+        })
         .unwrap_or_else(|_| std::process::id().to_string());
     std::env::temp_dir().join(format!("deflect-pg-{key}"))
 }
@@ -146,11 +151,14 @@ fn start_server(dir: &Path) {
         c.args(["-c", &script]);
         c
     };
-    cmd.stdin(Stdio::null())
+    // Detached on purpose: the watchdog outlives this test process and ends on its own.
+    let _watchdog = cmd
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    std::mem::forget(_watchdog);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let ok = Command::new(bin.join("pg_isready"))
@@ -175,7 +183,10 @@ fn start_server(dir: &Path) {
 pub async fn postgres_database() -> DatabaseUrl {
     let dir = tokio::task::spawn_blocking(ensure_server).await.unwrap();
     let name = format!("t_{}", crate::random_token(12).to_lowercase());
-    let admin = format!("postgres://postgres@localhost/postgres?host={}", dir.display());
+    let admin = format!(
+        "postgres://postgres@localhost/postgres?host={}",
+        dir.display()
+    );
     let admin: DatabaseUrl = admin.parse().unwrap();
     sqlx::any::install_default_drivers();
     use sqlx::Connection;
@@ -185,12 +196,17 @@ pub async fn postgres_database() -> DatabaseUrl {
         .await
         .unwrap();
     conn.close().await.unwrap();
-    format!("postgres://postgres@localhost/{name}?host={}", dir.display())
-        .parse()
-        .unwrap()
+    format!(
+        "postgres://postgres@localhost/{name}?host={}",
+        dir.display()
+    )
+    .parse()
+    .unwrap()
 }
 
 /// A new SQLite database file in `dir`.
 pub fn sqlite_database(dir: &Path) -> DatabaseUrl {
-    format!("sqlite://{}/deflect.db", dir.display()).parse().unwrap()
+    format!("sqlite://{}/deflect.db", dir.display())
+        .parse()
+        .unwrap()
 }

@@ -105,7 +105,21 @@ impl Inbox {
     /// fired. The timer worker calls this; tests call it after moving a manual clock.
     pub async fn fire_due_timers(&self) -> Result<usize, ChatError> {
         let mut fired = 0;
+        let mut conflicts = 0;
         loop {
+            match self.fire_one().await {
+                Ok(true) => fired += 1,
+                Ok(false) => return Ok(fired),
+                // Two processes' changes crossed (a deadlock): the loser retries.
+                Err(e) if e.is_transient() && conflicts < 10 => conflicts += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Fires the earliest due timer, if any.
+    async fn fire_one(&self) -> Result<bool, ChatError> {
+        {
             let now = self.now();
             let mut tx = self.store().write().await?;
             let skip = match tx.kind() {
@@ -120,7 +134,7 @@ impl Inbox {
             .fetch_optional(tx.conn())
             .await?;
             let Some(row) = row else {
-                return Ok(fired);
+                return Ok(false);
             };
             let id: i64 = row.get("id");
             let conversation: i64 = row.get("conversation_id");
@@ -138,7 +152,7 @@ impl Inbox {
             }
             tx.commit().await?;
             metrics::counter!("deflect_inbox_timers_fired_total", "kind" => kind).increment(1);
-            fired += 1;
+            Ok(true)
         }
     }
 
@@ -153,7 +167,8 @@ impl Inbox {
         match kind {
             TimerKind::Offer => {
                 if let Some(agent) = agent {
-                    self.decline(tx, conversation, agent, "expired", now).await?;
+                    self.decline(tx, conversation, agent, "expired", now)
+                        .await?;
                 }
             }
             TimerKind::Wait => self.wait_expired(tx, conversation, now).await?,

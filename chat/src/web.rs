@@ -88,10 +88,11 @@ impl Inbox {
         tx: &mut crate::store::Tx,
         token: &str,
     ) -> Result<Option<(i64, i64)>, ChatError> {
-        let row = sqlx::query("SELECT contact_id, identity_id FROM web_visitors WHERE token_hash = $1")
-            .bind(hash_token(token))
-            .fetch_optional(tx.conn())
-            .await?;
+        let row =
+            sqlx::query("SELECT contact_id, identity_id FROM web_visitors WHERE token_hash = $1")
+                .bind(hash_token(token))
+                .fetch_optional(tx.conn())
+                .await?;
         Ok(row.map(|r| (r.get("contact_id"), r.get("identity_id"))))
     }
 
@@ -111,7 +112,11 @@ impl Inbox {
         };
         let account = match &new.account {
             Some(a) if self.account(a).is_some() => Some(a.clone()),
-            Some(a) => return Err(ChatError::Invalid(format!("unknown WhatsApp account {a:?}"))),
+            Some(a) => {
+                return Err(ChatError::Invalid(format!(
+                    "unknown WhatsApp account {a:?}"
+                )));
+            }
             None => self.default_account().map(|a| a.name.clone()),
         };
         let now = self.now();
@@ -228,11 +233,15 @@ impl Inbox {
     ) -> Result<Message, ChatError> {
         let text = text.trim();
         if text.is_empty() || text.chars().count() > crate::conversations::MAX_TEXT {
-            return Err(ChatError::Invalid("a message needs 1 to 4096 characters".into()));
+            return Err(ChatError::Invalid(
+                "a message needs 1 to 4096 characters".into(),
+            ));
         }
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let c = self.visitor_conversation(&mut tx, visitor_token, id).await?;
+        let c = self
+            .visitor_conversation(&mut tx, visitor_token, id)
+            .await?;
         if c.status == Status::Closed {
             return Err(ChatError::Conflict("the conversation is closed".into()));
         }
@@ -259,11 +268,13 @@ impl Inbox {
         .fetch_one(tx.conn())
         .await?;
         let m = Message::from_row(&row);
-        sqlx::query("UPDATE conversations SET last_inbound_at = $1, last_activity_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE conversations SET last_inbound_at = $1, last_activity_at = $1 WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
         tx.event(Some(id), "message.created", json!({ "message": m }), now)
             .await?;
         tx.commit().await?;
@@ -281,7 +292,9 @@ impl Inbox {
         after: Option<i64>,
     ) -> Result<(Conversation, Vec<Message>), ChatError> {
         let mut tx = self.store().write().await?;
-        let c = self.visitor_conversation(&mut tx, visitor_token, id).await?;
+        let c = self
+            .visitor_conversation(&mut tx, visitor_token, id)
+            .await?;
         tx.commit().await?;
         let messages = self
             .messages_unchecked(id, after, 1000)
@@ -302,7 +315,9 @@ impl Inbox {
     ) -> Result<Handoff, ChatError> {
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let c = self.visitor_conversation(&mut tx, visitor_token, id).await?;
+        let c = self
+            .visitor_conversation(&mut tx, visitor_token, id)
+            .await?;
         if c.status == Status::Closed {
             return Err(ChatError::Conflict("the conversation is closed".into()));
         }
@@ -358,7 +373,11 @@ impl Inbox {
 
     /// Sandbox: the messages sent to `number` (E.164 or digits) from a sandbox account,
     /// oldest first, internal notes excluded.
-    pub async fn sandbox_outgoing(&self, account: &str, number: &str) -> Result<Vec<Message>, ChatError> {
+    pub async fn sandbox_outgoing(
+        &self,
+        account: &str,
+        number: &str,
+    ) -> Result<Vec<Message>, ChatError> {
         self.sandbox_account(account)?;
         let rows = sqlx::query(sql!(
             "SELECT {} FROM messages m JOIN conversations c ON c.id = m.conversation_id \
@@ -388,9 +407,15 @@ impl Inbox {
         self.sandbox_account(account)?;
         let digits = number.trim_start_matches('+');
         if !deflect_config::is_e164(&format!("+{digits}")) {
-            return Err(ChatError::Invalid(format!("{number:?} is not an E.164 number")));
+            return Err(ChatError::Invalid(format!(
+                "{number:?} is not an E.164 number"
+            )));
         }
-        let kind = if reply.button_payload.is_some() { "button" } else { "text" };
+        let kind = if reply.button_payload.is_some() {
+            "button"
+        } else {
+            "text"
+        };
         let m = InboundMessage {
             external_id: format!("sandbox.in.{}", crate::random_token(12)),
             from: digits.to_string(),
@@ -408,7 +433,9 @@ impl Inbox {
     fn sandbox_account(&self, account: &str) -> Result<(), ChatError> {
         match self.account(account) {
             Some(a) if a.provider == deflect_config::Provider::Sandbox => Ok(()),
-            Some(_) => Err(ChatError::Invalid(format!("{account:?} is not a sandbox account"))),
+            Some(_) => Err(ChatError::Invalid(format!(
+                "{account:?} is not a sandbox account"
+            ))),
             None => Err(ChatError::NotFound("WhatsApp account")),
         }
     }

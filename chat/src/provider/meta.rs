@@ -49,9 +49,15 @@ impl MetaClient {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t.expose());
         }
-        let res = req.send().await.map_err(|e| super::classify_transport(&e))?;
+        let res = req
+            .send()
+            .await
+            .map_err(|e| super::classify_transport(&e))?;
         let status = res.status();
-        let text = res.text().await.map_err(|e| super::classify_transport(&e))?;
+        let text = res
+            .text()
+            .await
+            .map_err(|e| super::classify_transport(&e))?;
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status.is_success() {
             return match json["messages"][0]["id"].as_str() {
@@ -130,7 +136,10 @@ pub fn request_body(to: &str, message: &Outgoing) -> Value {
                 "components": components,
             });
         }
-        Outgoing::Buttons { body: text, buttons } => {
+        Outgoing::Buttons {
+            body: text,
+            buttons,
+        } => {
             body["type"] = "interactive".into();
             body["interactive"] = json!({
                 "type": "button",
@@ -174,7 +183,11 @@ pub fn verify_signature(app_secret: &Secret, body: &[u8], header: Option<&str>) 
     let Ok(expected) = hex::decode(hex_sig) else {
         return false;
     };
-    super::hmac_matches::<hmac::Hmac<sha2::Sha256>>(app_secret.expose().as_bytes(), &[body], &expected)
+    super::hmac_matches::<hmac::Hmac<sha2::Sha256>>(
+        app_secret.expose().as_bytes(),
+        &[body],
+        &expected,
+    )
 }
 
 /// Computes the `X-Hub-Signature-256` header for a body (for tests and load generators).
@@ -200,7 +213,9 @@ pub fn parse_webhook(body: &[u8]) -> Result<Vec<(Option<String>, Inbound)>, Webh
                 continue;
             }
             let value = &change["value"];
-            let number_id = value["metadata"]["phone_number_id"].as_str().map(str::to_string);
+            let number_id = value["metadata"]["phone_number_id"]
+                .as_str()
+                .map(str::to_string);
             let contacts = value["contacts"].as_array().cloned().unwrap_or_default();
             for m in value["messages"].as_array().into_iter().flatten() {
                 if let Some(msg) = parse_message(m, &contacts) {
@@ -286,9 +301,16 @@ fn parse_message(m: &Value, contacts: &[Value]) -> Option<InboundMessage> {
         ),
         "reaction" => (m["reaction"]["emoji"].as_str().map(str::to_string), None),
         "contacts" => (Some("[contacts]".into()), None),
-        other => (Some(format!("[message type {other} is not supported]")), None),
+        other => (
+            Some(format!("[message type {other} is not supported]")),
+            None,
+        ),
     };
-    let kind = if KNOWN.contains(&kind) { kind } else { "unsupported" };
+    let kind = if KNOWN.contains(&kind) {
+        kind
+    } else {
+        "unsupported"
+    };
     Some(InboundMessage {
         external_id: id,
         from,
@@ -327,10 +349,17 @@ mod tests {
         let body = br#"{"entry": []}"#;
         let good = sign("s3cret", body);
         assert!(verify_signature(&secret, body, Some(&good)));
-        assert!(!verify_signature(&secret, br#"{"entry":[]}"#, Some(&good)), "re-serialized body");
+        assert!(
+            !verify_signature(&secret, br#"{"entry":[]}"#, Some(&good)),
+            "re-serialized body"
+        );
         assert!(!verify_signature(&secret, body, None));
         assert!(!verify_signature(&secret, body, Some("sha256=zz")));
-        assert!(!verify_signature(&secret, body, Some(&good.replace("sha256=", "sha1="))));
+        assert!(!verify_signature(
+            &secret,
+            body,
+            Some(&good.replace("sha256=", "sha1="))
+        ));
         let wrong = sign("other", body);
         assert!(!verify_signature(&secret, body, Some(&wrong)));
     }
@@ -342,9 +371,18 @@ mod tests {
             verify_subscription(Some("subscribe"), Some("tok"), Some("123"), &t).as_deref(),
             Some("123")
         );
-        assert_eq!(verify_subscription(Some("subscribe"), Some("tak"), Some("1"), &t), None);
-        assert_eq!(verify_subscription(Some("unsubscribe"), Some("tok"), Some("1"), &t), None);
-        assert_eq!(verify_subscription(Some("subscribe"), None, Some("1"), &t), None);
+        assert_eq!(
+            verify_subscription(Some("subscribe"), Some("tak"), Some("1"), &t),
+            None
+        );
+        assert_eq!(
+            verify_subscription(Some("unsubscribe"), Some("tok"), Some("1"), &t),
+            None
+        );
+        assert_eq!(
+            verify_subscription(Some("subscribe"), None, Some("1"), &t),
+            None
+        );
     }
 
     #[test]

@@ -56,7 +56,10 @@ impl TwilioClient {
             .await
             .map_err(|e| super::classify_transport(&e))?;
         let status = res.status();
-        let text = res.text().await.map_err(|e| super::classify_transport(&e))?;
+        let text = res
+            .text()
+            .await
+            .map_err(|e| super::classify_transport(&e))?;
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status.is_success() {
             return match json["sid"].as_str() {
@@ -86,7 +89,10 @@ impl TwilioClient {
 pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, String)> {
     let mut f = vec![
         ("From".to_string(), from.to_string()),
-        ("To".to_string(), format!("whatsapp:+{}", to.trim_start_matches('+'))),
+        (
+            "To".to_string(),
+            format!("whatsapp:+{}", to.trim_start_matches('+')),
+        ),
     ];
     match message {
         Outgoing::Text { body } => f.push(("Body".into(), body.clone())),
@@ -174,12 +180,7 @@ pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
 
 /// Reads an inbound message or a status callback.
 pub fn parse_callback(params: &[(String, String)]) -> Result<Inbound, WebhookError> {
-    let get = |k: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-    };
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let sid = get("MessageSid")
         .or_else(|| get("SmsSid"))
         .ok_or_else(|| WebhookError("no MessageSid".into()))?;
@@ -233,7 +234,9 @@ pub fn parse_callback(params: &[(String, String)]) -> Result<Inbound, WebhookErr
         profile_name: get("ProfileName"),
         timestamp: 0,
         kind: kind.to_string(),
-        body: body.or_else(|| get("ButtonText")).or_else(|| Some(format!("[{kind}]"))),
+        body: body
+            .or_else(|| get("ButtonText"))
+            .or_else(|| Some(format!("[{kind}]"))),
         context_id: get("OriginalRepliedMessageSid"),
         button_payload: payload,
         raw: Value::Object(raw),
@@ -262,7 +265,12 @@ mod tests {
         let sig = sign("12345", url, &params);
         assert_eq!(sig, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
         assert!(verify_signature(&token, url, &params, Some(&sig)));
-        assert!(!verify_signature(&token, "https://example.com/other", &params, Some(&sig)));
+        assert!(!verify_signature(
+            &token,
+            "https://example.com/other",
+            &params,
+            Some(&sig)
+        ));
         assert!(!verify_signature(&token, url, &params, None));
     }
 

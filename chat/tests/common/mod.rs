@@ -1,0 +1,307 @@
+//! Shared test support: an inbox on SQLite or PostgreSQL with a manual clock, and a local
+//! HTTP server standing in for Meta's and Twilio's APIs that records every request.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use deflect_chat::{Inbox, InboxSettings, ManualClock, NewAgent, Role, Store, Viewer};
+use deflect_config::{AccountConfig, Config, Fallback, Provider, QueueConfig, Secret};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// 2026-01-01T00:00:00Z.
+pub const T0: i64 = 1_767_225_600_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one test per backend from `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+/// The settings most tests use: queues `support` (offer 10 s, wait 60 s, falls back to
+/// `overflow`, disposition required) and `overflow` (wait 120 s, auto-reply); accounts
+/// `sandbox` (default) and `meta` (pointing at `api` when given).
+pub fn settings(api: Option<SocketAddr>) -> InboxSettings {
+    let mut c = Config::default();
+    c.inbox.offer_timeout = Duration::from_secs(10);
+    c.inbox.inactivity_close = Duration::from_secs(3600);
+    c.inbox.transfer_timeout = Duration::from_secs(30);
+    c.inbox.max_conversations_per_agent = 2;
+    c.inbox.queues = vec![
+        QueueConfig {
+            name: "support".into(),
+            wait_timeout: Duration::from_secs(60),
+            fallback: Fallback::Queue,
+            fallback_queue: Some("overflow".into()),
+            disposition_required: true,
+            dispositions: vec!["resolved".into(), "spam".into()],
+            ..QueueConfig::default()
+        },
+        QueueConfig {
+            name: "overflow".into(),
+            wait_timeout: Duration::from_secs(120),
+            fallback: Fallback::AutoReply,
+            auto_reply: Some("All agents are busy".into()),
+            ..QueueConfig::default()
+        },
+    ];
+    c.inbox.default_queue = Some("support".into());
+    let sandbox = c.whatsapp.accounts[0].clone();
+    let mut meta = AccountConfig {
+        name: "meta".into(),
+        provider: Provider::Meta,
+        business_number: "+31201234567".into(),
+        phone_number_id: Some("106540352242922".into()),
+        access_token: Some(Secret::new("EAAG-test-token")),
+        app_secret: Some(Secret::new("app-secret")),
+        verify_token: Some(Secret::new("verify-me")),
+        ..AccountConfig::default()
+    };
+    meta.templates.deflection.name = "deflect_callback".into();
+    let mut twilio = AccountConfig {
+        name: "twilio".into(),
+        provider: Provider::Twilio,
+        business_number: "+31207654321".into(),
+        account_sid: Some("AC0123456789abcdef0123456789abcdef".into()),
+        auth_token: Some(Secret::new("twilio-token")),
+        ..AccountConfig::default()
+    };
+    twilio.templates.deflection.content_sid = Some("HX0123456789abcdef0123456789abcdef".into());
+    if let Some(api) = api {
+        let base: url::Url = format!("http://{api}").parse().unwrap();
+        meta.api_base_url = Some(base.clone());
+        twilio.api_base_url = Some(base);
+    }
+    c.whatsapp.accounts = vec![sandbox, meta, twilio];
+    c.whatsapp.default_account = Some("sandbox".into());
+    InboxSettings::from_config(&c)
+}
+
+/// A database of `backend`, empty and migrated; keep the returned guard alive.
+pub async fn database(
+    backend: Backend,
+) -> (deflect_config::DatabaseUrl, Option<tempfile::TempDir>) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            (
+                deflect_chat::testing::sqlite_database(dir.path()),
+                Some(dir),
+            )
+        }
+        Backend::Postgres => (deflect_chat::testing::postgres_database().await, None),
+    }
+}
+
+/// An inbox under test.
+pub struct Env {
+    pub inbox: Inbox,
+    pub clock: ManualClock,
+    pub url: deflect_config::DatabaseUrl,
+    pub settings: InboxSettings,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Env {
+    pub async fn new(backend: Backend) -> Self {
+        Self::with(backend, settings(None)).await
+    }
+
+    pub async fn with(backend: Backend, settings: InboxSettings) -> Self {
+        let (url, dir) = database(backend).await;
+        let clock = ManualClock::new(T0);
+        let inbox = open(&url, &settings, &clock).await;
+        Self {
+            inbox,
+            clock,
+            url,
+            settings,
+            _dir: dir,
+        }
+    }
+
+    /// A second inbox (another process) on the same database and clock.
+    pub async fn another(&self) -> Inbox {
+        open(&self.url, &self.settings, &self.clock).await
+    }
+
+    /// An agent in `queues`, available, and their viewer.
+    pub async fn agent(&self, name: &str, queues: &[&str]) -> Viewer {
+        let a = self
+            .inbox
+            .create_agent(NewAgent {
+                username: name.into(),
+                display_name: name.into(),
+                password: "correct horse battery".into(),
+                role: Role::Agent,
+                queues: queues.iter().map(|q| q.to_string()).collect(),
+                accounts: vec![],
+            })
+            .await
+            .unwrap();
+        self.inbox
+            .set_presence(a.id, deflect_chat::Presence::Available)
+            .await
+            .unwrap();
+        self.inbox.viewer(a.id).await.unwrap()
+    }
+
+    pub async fn supervisor(&self) -> Viewer {
+        let a = self
+            .inbox
+            .create_agent(NewAgent {
+                username: "boss".into(),
+                display_name: "Boss".into(),
+                password: "correct horse battery".into(),
+                role: Role::Supervisor,
+                queues: vec![],
+                accounts: vec![],
+            })
+            .await
+            .unwrap();
+        self.inbox.viewer(a.id).await.unwrap()
+    }
+
+    /// Moves the clock and fires what is due.
+    pub async fn advance(&self, d: Duration) -> usize {
+        self.clock.advance(d);
+        self.inbox.fire_due_timers().await.unwrap()
+    }
+}
+
+pub async fn open(
+    url: &deflect_config::DatabaseUrl,
+    settings: &InboxSettings,
+    clock: &ManualClock,
+) -> Inbox {
+    let store = Store::connect(url, 8).await.unwrap();
+    store.migrate().await.unwrap();
+    Inbox::open(store, settings.clone(), Arc::new(clock.clone()))
+        .await
+        .unwrap()
+}
+
+/// A customer's text message as a provider would deliver it.
+pub fn text(id: &str, from: &str, body: &str) -> deflect_chat::provider::Inbound {
+    deflect_chat::provider::Inbound::Message(deflect_chat::provider::InboundMessage {
+        external_id: id.into(),
+        from: from.into(),
+        profile_name: Some("Ann".into()),
+        timestamp: 0,
+        kind: "text".into(),
+        body: Some(body.into()),
+        context_id: None,
+        button_payload: None,
+        raw: serde_json::json!({ "id": id }),
+    })
+}
+
+/// A request the fake provider received.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: Method,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+#[derive(Clone, Default)]
+struct FakeState {
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    responses: Arc<Mutex<VecDeque<(u16, String)>>>,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+/// A local HTTP server standing in for a provider's API: records requests and answers with
+/// queued responses (default: a Cloud API success with a fresh `wamid`).
+pub struct FakeProvider {
+    pub addr: SocketAddr,
+    state: FakeState,
+}
+
+impl FakeProvider {
+    pub async fn start() -> Self {
+        let state = FakeState::default();
+        let app = axum::Router::new()
+            .fallback(record)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { addr, state }
+    }
+
+    /// Queues the next answer.
+    pub fn respond(&self, status: u16, body: &str) {
+        self.state
+            .responses
+            .lock()
+            .unwrap()
+            .push_back((status, body.to_string()));
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.requests.lock().unwrap().clone()
+    }
+}
+
+async fn record(
+    State(s): State<FakeState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    let n = {
+        let mut r = s.requests.lock().unwrap();
+        r.push(Recorded {
+            method,
+            path: uri.to_string(),
+            headers,
+            body,
+        });
+        r.len()
+    };
+    s.notify.notify_waiters();
+    let (status, body) = s.responses.lock().unwrap().pop_front().unwrap_or_else(|| {
+        (
+            200,
+            format!(
+                r#"{{"messaging_product":"whatsapp","contacts":[{{"input":"x","wa_id":"x"}}],"messages":[{{"id":"wamid.fake{n}"}}],"sid":"SMfake{n}"}}"#
+            ),
+        )
+    });
+    (
+        StatusCode::from_u16(status).unwrap(),
+        [("content-type", "application/json")],
+        body,
+    )
+}

@@ -1,0 +1,1037 @@
+//! The inbox's rules, run against SQLite and PostgreSQL alike (each test exists once per
+//! backend: `sqlite::name` and `postgres::name`). Time is a manual clock.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Backend, Env, FakeProvider, T0, text};
+use deflect_chat::provider::{Inbound, InboundMessage, StatusUpdate};
+use deflect_chat::{
+    ChatError, ConversationFilter, DeflectionRequest, DeliveryStatus, InputMethod, Presence,
+    SandboxReply, Status,
+};
+use std::time::Duration;
+
+const S: Duration = Duration::from_secs(1);
+
+fn deflection(call_id: &str, number: &str) -> DeflectionRequest {
+    DeflectionRequest {
+        call_id: call_id.into(),
+        caller: Some("+31612345678".into()),
+        callback_number: number.into(),
+        dialled_number: Some("+31201234567".into()),
+        flow: Some("support".into()),
+        language: Some("en".into()),
+        started_at: T0 - 60_000,
+        ended_at: T0 - 1_000,
+        input_method: InputMethod::Dtmf,
+        transcript: None,
+        account: None,
+        queue: None,
+    }
+}
+
+async fn outbox(env: &Env) -> std::collections::HashMap<String, i64> {
+    env.inbox.outbox_depth().await.unwrap()
+}
+
+async fn deflection_is_queued_once_per_call(b: Backend) {
+    let env = Env::new(b).await;
+    let other = env.another().await;
+    let req = deflection("call-1@example", "+31612345678");
+    // Twice, and concurrently from two "processes".
+    let (a, c) = tokio::join!(env.inbox.deflect(&req), other.deflect(&req));
+    let (a, c) = (a.unwrap(), c.unwrap());
+    assert_eq!(a.conversation_id, c.conversation_id);
+    assert!(a.created != c.created, "exactly one of them created it");
+    let again = env.inbox.deflect(&req).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.message_id, a.message_id.max(c.message_id));
+    assert_eq!(outbox(&env).await.get("pending"), Some(&1));
+
+    let d = env
+        .inbox
+        .conversation_unchecked(a.conversation_id)
+        .await
+        .unwrap();
+    assert_eq!(d.conversation.status, Status::Pending);
+    assert_eq!(d.conversation.origin, deflect_chat::Origin::Call);
+    assert_eq!(
+        d.conversation.contact_phone.as_deref(),
+        Some("+31612345678")
+    );
+    let call = d.call.unwrap();
+    assert_eq!(call.call_id, "call-1@example");
+    assert_eq!(call.dialled_number.as_deref(), Some("+31201234567"));
+    assert_eq!(call.ended_at - call.started_at, 59_000);
+
+    let pass = env.inbox.send_due().await.unwrap();
+    assert_eq!(pass.sent, 1);
+    assert_eq!(env.inbox.send_due().await.unwrap().sent, 0, "sent once");
+    let out = env
+        .inbox
+        .sandbox_outgoing("sandbox", "+31612345678")
+        .await
+        .unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].kind, "template");
+    assert_eq!(out[0].status, "sent");
+    let payload = out[0].payload.as_ref().unwrap();
+    assert_eq!(payload["name"], "deflect_callback");
+    assert_eq!(payload["body_params"][0], d.conversation.reference);
+    assert_eq!(
+        payload["button_payload"],
+        format!("deflect:{}", d.conversation.reference)
+    );
+    // Bad input.
+    let mut bad = deflection("call-2", "0612345678");
+    assert!(matches!(
+        env.inbox.deflect(&bad).await,
+        Err(ChatError::Invalid(_))
+    ));
+    bad.callback_number = "+31612345678".into();
+    bad.queue = Some("nope".into());
+    assert!(matches!(
+        env.inbox.deflect(&bad).await,
+        Err(ChatError::Invalid(_))
+    ));
+}
+
+async fn a_reply_joins_the_deflected_call_and_is_routed(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let d = env
+        .inbox
+        .deflect(&deflection("c1", "+31612345678"))
+        .await
+        .unwrap();
+    env.inbox.send_due().await.unwrap();
+    let template = &env
+        .inbox
+        .sandbox_outgoing("sandbox", "31612345678")
+        .await
+        .unwrap()[0];
+    // The customer taps the quick reply: context = the template's id, payload = ours.
+    let r = env
+        .inbox
+        .sandbox_reply(
+            "sandbox",
+            "+31612345678",
+            &SandboxReply {
+                text: "Yes, chat with me".into(),
+                button_payload: Some(format!("deflect:{}", d.reference)),
+                context_id: template.external_id.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.conversations, vec![d.conversation_id]);
+    let c = env
+        .inbox
+        .conversation(&ann, d.conversation_id)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(c.status, Status::Offered, "pending → queued → offered");
+    assert_eq!(c.agent_id, Some(ann.agent_id));
+    // A payload alone also links (a different WhatsApp id for the same person).
+    let r = env
+        .inbox
+        .sandbox_reply(
+            "sandbox",
+            "+31699999999",
+            &SandboxReply {
+                text: "Chat".into(),
+                button_payload: Some(format!("deflect:{}", d.reference)),
+                context_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.conversations, vec![d.conversation_id]);
+    // Plain text from another number opens its own conversation.
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("m-other", "31688888888", "hello")])
+        .await
+        .unwrap();
+    assert_ne!(r.conversations, vec![d.conversation_id]);
+    // Later text from the first number joins the open conversation.
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("m-more", "31612345678", "more")])
+        .await
+        .unwrap();
+    assert_eq!(r.conversations, vec![d.conversation_id]);
+}
+
+async fn duplicate_deliveries_are_no_ops(b: Backend) {
+    let env = Env::new(b).await;
+    let first = env
+        .inbox
+        .receive("sandbox", &[text("wamid.A", "31611111111", "hi")])
+        .await
+        .unwrap();
+    assert_eq!((first.messages, first.duplicates), (1, 0));
+    let again = env
+        .inbox
+        .receive("sandbox", &[text("wamid.A", "31611111111", "hi")])
+        .await
+        .unwrap();
+    assert_eq!((again.messages, again.duplicates), (0, 1));
+    let all = env
+        .inbox
+        .list_conversations(&env.supervisor().await, &ConversationFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    let msgs = env
+        .inbox
+        .messages_unchecked(all[0].id, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(msgs.len(), 1);
+}
+
+async fn statuses_only_move_forward_and_may_come_first(b: Backend) {
+    let fake = FakeProvider::start().await;
+    let env = Env::with(b, common::settings(Some(fake.addr))).await;
+    let sup = env.supervisor().await;
+    let r = env
+        .inbox
+        .receive("meta", &[text("wamid.in1", "31612345678", "hi")])
+        .await
+        .unwrap();
+    let conv = r.conversations[0];
+    let m = env
+        .inbox
+        .send_text(&sup, conv, "Hello!", None)
+        .await
+        .unwrap();
+    // The provider will answer with wamid.fake1; its "read" arrives before the answer.
+    let st = |s| {
+        Inbound::Status(StatusUpdate {
+            external_id: "wamid.fake1".into(),
+            status: s,
+            timestamp: 0,
+            error_code: None,
+            error_title: None,
+        })
+    };
+    env.inbox
+        .receive("meta", &[st(DeliveryStatus::Read)])
+        .await
+        .unwrap();
+    assert_eq!(env.inbox.send_due().await.unwrap().sent, 1);
+    let get = || async {
+        env.inbox
+            .messages_unchecked(conv, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|x| x.id == m.id)
+            .unwrap()
+    };
+    let now = get().await;
+    assert_eq!(now.external_id.as_deref(), Some("wamid.fake1"));
+    assert_eq!(
+        now.status, "read",
+        "the early status applied on recording the id"
+    );
+    env.inbox
+        .receive(
+            "meta",
+            &[st(DeliveryStatus::Delivered), st(DeliveryStatus::Sent)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(get().await.status, "read", "never backwards");
+}
+
+async fn free_text_only_within_24_hours(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hi")])
+        .await
+        .unwrap();
+    let conv = r.conversations[0];
+    env.inbox.accept_offer(ann.agent_id, conv).await.unwrap();
+    env.inbox
+        .send_text(&ann, conv, "Hello", Some("k1"))
+        .await
+        .unwrap();
+    // Idempotent by client key.
+    let again = env
+        .inbox
+        .send_text(&ann, conv, "Hello", Some("k1"))
+        .await
+        .unwrap();
+    let msgs = env.inbox.messages(&ann, conv, None, 100).await.unwrap();
+    assert_eq!(
+        msgs.iter()
+            .filter(|m| m.client_key.as_deref() == Some("k1"))
+            .count(),
+        1
+    );
+    assert_eq!(again.client_key.as_deref(), Some("k1"));
+    // Keep the conversation active, but let the customer's window lapse.
+    env.clock.advance(Duration::from_secs(23 * 3600 + 3599));
+    env.inbox
+        .send_text(&ann, conv, "still in", None)
+        .await
+        .unwrap();
+    env.clock.advance(2 * S);
+    let e = env
+        .inbox
+        .send_text(&ann, conv, "too late", None)
+        .await
+        .unwrap_err();
+    match &e {
+        ChatError::OutsideWindow { recontact_template } => {
+            assert_eq!(recontact_template, "deflect_recontact")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(e.code(), "outside_window");
+    assert!(e.to_string().contains("deflect_recontact"));
+    let t = env.inbox.send_recontact(&ann, conv, None).await.unwrap();
+    assert_eq!(t.kind, "template");
+    // The customer answers: the window reopens.
+    env.inbox
+        .receive("sandbox", &[text("w2", "31612345678", "yes?")])
+        .await
+        .unwrap();
+    env.inbox
+        .send_text(&ann, conv, "welcome back", None)
+        .await
+        .unwrap();
+}
+
+async fn offers_time_out_to_the_next_agent(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let bob = env.agent("bob", &["support"]).await;
+    let conv = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    let get = || async {
+        env.inbox
+            .conversation_unchecked(conv)
+            .await
+            .unwrap()
+            .conversation
+    };
+    assert_eq!(get().await.agent_id, Some(ann.agent_id));
+    env.advance(9 * S).await;
+    assert_eq!(get().await.agent_id, Some(ann.agent_id), "not before 10 s");
+    env.advance(S).await;
+    let c = get().await;
+    assert_eq!(
+        (c.status, c.agent_id),
+        (Status::Offered, Some(bob.agent_id))
+    );
+    // Ann cannot accept any more; Bob rejects; nobody is left this round.
+    assert!(matches!(
+        env.inbox.accept_offer(ann.agent_id, conv).await,
+        Err(ChatError::Conflict(_))
+    ));
+    env.inbox.reject_offer(bob.agent_id, conv).await.unwrap();
+    assert_eq!(get().await.status, Status::Queued);
+    // Ann comes back (presence): a new round offers it again.
+    env.inbox
+        .set_presence(ann.agent_id, Presence::Away)
+        .await
+        .unwrap();
+    env.inbox
+        .set_presence(ann.agent_id, Presence::Available)
+        .await
+        .unwrap();
+    assert_eq!(get().await.agent_id, Some(ann.agent_id));
+    let c = env.inbox.accept_offer(ann.agent_id, conv).await.unwrap();
+    assert_eq!(c.status, Status::Assigned);
+    // Going offline passes open offers on.
+    let conv2 = env
+        .inbox
+        .receive("sandbox", &[text("w2", "31600000002", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    let c2 = env
+        .inbox
+        .conversation_unchecked(conv2)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(c2.agent_id, Some(bob.agent_id), "Bob is less busy");
+    env.inbox
+        .set_presence(bob.agent_id, Presence::Offline)
+        .await
+        .unwrap();
+    let c2 = env
+        .inbox
+        .conversation_unchecked(conv2)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(c2.agent_id, Some(ann.agent_id));
+}
+
+async fn wait_timeout_applies_the_fallback(b: Backend) {
+    let env = Env::new(b).await;
+    let conv = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    let get = || async {
+        env.inbox
+            .conversation_unchecked(conv)
+            .await
+            .unwrap()
+            .conversation
+    };
+    assert_eq!(get().await.status, Status::Queued, "nobody available");
+    env.advance(60 * S).await;
+    assert_eq!(get().await.queue, "overflow");
+    env.advance(120 * S).await;
+    let msgs = env.inbox.messages_unchecked(conv, None, 10).await.unwrap();
+    assert_eq!(
+        msgs.last().unwrap().body.as_deref(),
+        Some("All agents are busy")
+    );
+    assert_eq!(get().await.status, Status::Queued);
+}
+
+async fn closing_needs_a_disposition_and_pulls_the_oldest(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let mut convs = Vec::new();
+    for i in 0..4 {
+        env.clock.advance(S);
+        let r = env
+            .inbox
+            .receive(
+                "sandbox",
+                &[text(&format!("w{i}"), &format!("3161000000{i}"), "hi")],
+            )
+            .await
+            .unwrap();
+        convs.push(r.conversations[0]);
+    }
+    let inbox = &env.inbox;
+    let status = |id| async move { inbox.conversation_unchecked(id).await.unwrap().conversation };
+    // Reception limit 2.
+    assert_eq!(status(convs[0]).await.status, Status::Offered);
+    assert_eq!(status(convs[1]).await.status, Status::Offered);
+    assert_eq!(status(convs[2]).await.status, Status::Queued);
+    env.inbox
+        .accept_offer(ann.agent_id, convs[0])
+        .await
+        .unwrap();
+    let e = env.inbox.close(&ann, convs[0], None).await.unwrap_err();
+    assert!(
+        matches!(&e, ChatError::DispositionRequired { choices } if choices == &["resolved", "spam"])
+    );
+    assert!(matches!(
+        env.inbox.close(&ann, convs[0], Some("bogus")).await,
+        Err(ChatError::Invalid(_))
+    ));
+    let c = env
+        .inbox
+        .close(&ann, convs[0], Some("resolved"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.status, c.disposition.as_deref()),
+        (Status::Closed, Some("resolved"))
+    );
+    assert_eq!(
+        status(convs[2]).await.status,
+        Status::Offered,
+        "the oldest waiting"
+    );
+    assert_eq!(status(convs[3]).await.status, Status::Queued);
+    // A new message from a closed conversation's customer opens a new one.
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("w-new", "316100000000", "again")])
+        .await
+        .unwrap();
+    assert_ne!(r.conversations[0], convs[0]);
+}
+
+async fn claim_and_transfers(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let bob = env.agent("bob", &["support", "overflow"]).await;
+    let eve = env.agent("eve", &["overflow"]).await;
+    for a in [&ann, &bob, &eve] {
+        env.inbox
+            .set_presence(a.agent_id, Presence::Away)
+            .await
+            .unwrap();
+    }
+    let conv = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert!(
+        matches!(
+            env.inbox.claim(&eve, conv).await,
+            Err(ChatError::NotFound(_))
+        ),
+        "not her queue"
+    );
+    let c = env.inbox.claim(&ann, conv).await.unwrap();
+    assert_eq!(
+        (c.status, c.agent_id),
+        (Status::Assigned, Some(ann.agent_id))
+    );
+    assert!(matches!(
+        env.inbox.claim(&bob, conv).await,
+        Err(ChatError::Conflict(_))
+    ));
+    // To an agent: not accepted in time → back to Ann.
+    let c = env
+        .inbox
+        .transfer_to_agent(&ann, conv, bob.agent_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.status, c.agent_id),
+        (Status::Offered, Some(bob.agent_id))
+    );
+    env.advance(30 * S).await;
+    let c = env
+        .inbox
+        .conversation_unchecked(conv)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(
+        (c.status, c.agent_id),
+        (Status::Assigned, Some(ann.agent_id))
+    );
+    // Accepted: stays with Bob.
+    env.inbox
+        .transfer_to_agent(&ann, conv, bob.agent_id)
+        .await
+        .unwrap();
+    env.inbox.accept_offer(bob.agent_id, conv).await.unwrap();
+    env.advance(60 * S).await;
+    let c = env
+        .inbox
+        .conversation_unchecked(conv)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(c.agent_id, Some(bob.agent_id));
+    // To a queue: offered there; unaccepted → back to Bob.
+    env.inbox
+        .set_presence(eve.agent_id, Presence::Available)
+        .await
+        .unwrap();
+    let c = env
+        .inbox
+        .transfer_to_queue(&bob, conv, "overflow")
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.queue.as_str(), c.agent_id),
+        ("overflow", Some(eve.agent_id))
+    );
+    env.advance(30 * S).await;
+    let c = env
+        .inbox
+        .conversation_unchecked(conv)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(
+        (c.status, c.agent_id),
+        (Status::Assigned, Some(bob.agent_id))
+    );
+    // Only the holder (or a supervisor) transfers; others of the queue see it but may not.
+    assert!(matches!(
+        env.inbox.transfer_to_queue(&eve, conv, "support").await,
+        Err(ChatError::Forbidden(_))
+    ));
+    assert!(matches!(
+        env.inbox.transfer_to_queue(&ann, conv, "support").await,
+        Err(ChatError::NotFound(_))
+    ));
+}
+
+async fn inactivity_closes_with_a_system_disposition(b: Backend) {
+    let env = Env::new(b).await;
+    let conv = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    env.advance(Duration::from_secs(1800)).await;
+    env.inbox
+        .receive("sandbox", &[text("w2", "31612345678", "still there?")])
+        .await
+        .unwrap();
+    env.advance(Duration::from_secs(1800)).await;
+    let c = env
+        .inbox
+        .conversation_unchecked(conv)
+        .await
+        .unwrap()
+        .conversation;
+    assert_ne!(c.status, Status::Closed, "activity moved the deadline");
+    env.advance(Duration::from_secs(1800)).await;
+    let c = env
+        .inbox
+        .conversation_unchecked(conv)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(
+        (c.status, c.disposition.as_deref()),
+        (Status::Closed, Some("inactive"))
+    );
+}
+
+async fn agents_see_only_their_queues(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let eve = env.agent("eve", &["overflow"]).await;
+    let sup = env.supervisor().await;
+    let conv = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "refund please")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert!(env.inbox.conversation(&ann, conv).await.is_ok());
+    assert!(matches!(
+        env.inbox.conversation(&eve, conv).await,
+        Err(ChatError::NotFound(_))
+    ));
+    assert!(matches!(
+        env.inbox.messages(&eve, conv, None, 10).await,
+        Err(ChatError::NotFound(_))
+    ));
+    let all = ConversationFilter::default();
+    assert_eq!(
+        env.inbox
+            .list_conversations(&ann, &all)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        env.inbox
+            .list_conversations(&eve, &all)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        env.inbox
+            .list_conversations(&sup, &all)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let by_text = ConversationFilter {
+        text: Some("REFUND".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        env.inbox
+            .list_conversations(&sup, &by_text)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let closed = ConversationFilter {
+        status: vec![Status::Closed],
+        ..Default::default()
+    };
+    assert_eq!(
+        env.inbox
+            .list_conversations(&sup, &closed)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    // Passwords.
+    assert_eq!(
+        env.inbox
+            .verify_password("ann", "correct horse battery")
+            .await
+            .unwrap()
+            .id,
+        ann.agent_id
+    );
+    assert!(matches!(
+        env.inbox.verify_password("ann", "wrong").await,
+        Err(ChatError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        env.inbox.verify_password("nobody", "x").await,
+        Err(ChatError::InvalidCredentials)
+    ));
+    // Internal notes: any viewer of the conversation.
+    let n = env
+        .inbox
+        .add_note(&ann, conv, "VIP customer")
+        .await
+        .unwrap();
+    assert!(n.internal);
+    assert!(env.inbox.add_note(&eve, conv, "x").await.is_err());
+}
+
+async fn events_come_in_order_and_resume(b: Backend) {
+    let env = Env::new(b).await;
+    let mut live = env.inbox.subscribe(None).await.unwrap();
+    let conv = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "one")])
+        .await
+        .unwrap()
+        .conversations[0];
+    env.inbox
+        .receive("sandbox", &[text("w2", "31612345678", "two")])
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let e = tokio::time::timeout(Duration::from_secs(10), live.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push(e);
+    }
+    let kinds: Vec<&str> = seen.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "conversation.created",
+            "message.created",
+            "conversation.queued",
+            "message.created"
+        ]
+    );
+    let seqs: Vec<i64> = seen.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    assert!(seen.iter().all(|e| e.conversation_id == Some(conv)));
+    // Resume after the second event: the rest, once each, then live ones.
+    let mut resumed = env.inbox.subscribe(Some(seen[1].id)).await.unwrap();
+    for expected in &seen[2..] {
+        let e = resumed.next().await.unwrap().unwrap();
+        assert_eq!(e.id, expected.id);
+    }
+    env.inbox
+        .receive("sandbox", &[text("w3", "31612345678", "three")])
+        .await
+        .unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(10), resumed.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(e.id > seen[3].id);
+    assert_eq!(e.kind, "message.created");
+    assert_eq!(e.data["message"]["body"], "three");
+}
+
+async fn timers_survive_restarts_and_fire_once(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let mut convs = Vec::new();
+    for i in 0..6 {
+        let r = env
+            .inbox
+            .receive(
+                "sandbox",
+                &[text(&format!("w{i}"), &format!("3162000000{i}"), "hi")],
+            )
+            .await
+            .unwrap();
+        convs.push(r.conversations[0]);
+    }
+    let _ = ann;
+    // "Restart": a fresh inbox on the same database sees the timers.
+    let reopened = env.another().await;
+    env.inbox.shutdown();
+    env.clock.advance(Duration::from_secs(60));
+    // Two inboxes fire concurrently (on SQLite they take turns): each timer once.
+    let third = env.another().await;
+    let (a, c) = tokio::join!(reopened.fire_due_timers(), third.fire_due_timers());
+    let fired = a.unwrap() + c.unwrap();
+    // Per conversation: the wait timer (→ overflow) and, for the two offered ones, the
+    // offer timer.
+    assert_eq!(fired, 6 + 2, "each due timer fired exactly once");
+    for id in convs {
+        let c = reopened
+            .conversation_unchecked(id)
+            .await
+            .unwrap()
+            .conversation;
+        assert_eq!(c.queue, "overflow");
+        let moves = reopened
+            .events_after(0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| {
+                e.conversation_id == Some(id)
+                    && e.kind == "conversation.queued"
+                    && e.data["conversation"]["queue"] == "overflow"
+            })
+            .count();
+        assert_eq!(moves, 1);
+    }
+}
+
+async fn unsent_messages_are_sent_once_after_a_restart(b: Backend) {
+    let fake = FakeProvider::start().await;
+    let mut settings = common::settings(Some(fake.addr));
+    settings.whatsapp.default_account = Some("meta".into());
+    let env = Env::with(b, settings).await;
+    for i in 0..20 {
+        env.inbox
+            .deflect(&deflection(
+                &format!("call-{i}"),
+                &format!("+316300000{i:02}"),
+            ))
+            .await
+            .unwrap();
+    }
+    // The process "dies" before sending: a new one on the same database sends each once.
+    env.inbox.shutdown();
+    let a = env.another().await;
+    let c = env.another().await;
+    let (x, y) = tokio::join!(a.send_due(), c.send_due());
+    assert_eq!(x.unwrap().sent + y.unwrap().sent, 20);
+    assert_eq!(a.send_due().await.unwrap().sent, 0);
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 20, "never twice");
+    let mut to: Vec<String> = reqs
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["to"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 20);
+}
+
+async fn provider_failures(b: Backend) {
+    let fake = FakeProvider::start().await;
+    let mut settings = common::settings(Some(fake.addr));
+    settings.inbox.outbox.max_attempts = 3;
+    settings.inbox.outbox.initial_backoff = Duration::from_secs(1);
+    let env = Env::with(b, settings).await;
+    let sup = env.supervisor().await;
+    let conv = env
+        .inbox
+        .receive("meta", &[text("wamid.in", "31612345678", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    // 5xx and rate limits are retried with back-off, then dead-lettered.
+    fake.respond(500, r#"{"error":{"message":"boom","code":1}}"#);
+    fake.respond(400, r#"{"error":{"message":"rate","code":131056}}"#);
+    fake.respond(503, "unavailable");
+    let m = env
+        .inbox
+        .send_text(&sup, conv, "hello", None)
+        .await
+        .unwrap();
+    assert_eq!(env.inbox.send_due().await.unwrap().retried, 1);
+    assert_eq!(
+        env.inbox.send_due().await.unwrap().retried,
+        0,
+        "not due before the back-off"
+    );
+    env.clock.advance(S);
+    assert_eq!(env.inbox.send_due().await.unwrap().retried, 1);
+    env.clock.advance(2 * S);
+    assert_eq!(env.inbox.send_due().await.unwrap().dead, 1);
+    let msg = env
+        .inbox
+        .messages_unchecked(conv, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.id == m.id)
+        .unwrap();
+    assert_eq!(msg.status, "failed");
+    assert_eq!(outbox(&env).await.get("dead"), Some(&1));
+    // 131026 from a status: the conversation is unreachable; sending is refused.
+    env.inbox
+        .send_text(&sup, conv, "again", None)
+        .await
+        .unwrap();
+    assert_eq!(env.inbox.send_due().await.unwrap().sent, 1);
+    let sent_id = fake.requests().len();
+    env.inbox
+        .receive(
+            "meta",
+            &[Inbound::Status(StatusUpdate {
+                external_id: format!("wamid.fake{sent_id}"),
+                status: DeliveryStatus::Failed,
+                timestamp: 0,
+                error_code: Some(131026),
+                error_title: Some("Message undeliverable".into()),
+            })],
+        )
+        .await
+        .unwrap();
+    let c = env
+        .inbox
+        .conversation_unchecked(conv)
+        .await
+        .unwrap()
+        .conversation;
+    assert!(c.unreachable);
+    assert!(matches!(
+        env.inbox.send_text(&sup, conv, "x", None).await,
+        Err(ChatError::Unreachable)
+    ));
+    // 131047 on send: failed, and the conversation says the recontact template is needed.
+    let conv2 = env
+        .inbox
+        .receive("meta", &[text("wamid.in2", "31600000077", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    fake.respond(
+        400,
+        r#"{"error":{"message":"Re-engagement message","code":131047}}"#,
+    );
+    env.inbox
+        .send_text(&sup, conv2, "hello", None)
+        .await
+        .unwrap();
+    assert_eq!(env.inbox.send_due().await.unwrap().dead, 1);
+    let events = env.inbox.events_after(0, 10_000).await.unwrap();
+    let w = events
+        .iter()
+        .find(|e| e.conversation_id == Some(conv2) && e.kind == "conversation.window_closed")
+        .unwrap();
+    assert_eq!(w.data["recontact_template"], "deflect_recontact");
+}
+
+async fn web_conversation_continues_on_whatsapp(b: Backend) {
+    let env = Env::new(b).await;
+    let token = "visitor-token-0123456789abcdef";
+    let c = env
+        .inbox
+        .start_web_conversation(&deflect_chat::NewWebConversation {
+            site: "www".into(),
+            visitor_token: token.into(),
+            name: Some("Ann".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.channel, c.status),
+        (deflect_chat::Channel::Web, Status::Queued)
+    );
+    env.inbox
+        .web_visitor_message(token, c.id, "Hello from the web", Some("k1"))
+        .await
+        .unwrap();
+    env.inbox
+        .web_visitor_message(token, c.id, "Hello from the web", Some("k1"))
+        .await
+        .unwrap();
+    assert!(
+        env.inbox
+            .web_visitor_message("another-visitor-token-xyz", c.id, "x", None)
+            .await
+            .is_err()
+    );
+    let h = env
+        .inbox
+        .create_handoff(token, c.id, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert!(
+        h.url.starts_with("https://wa.me/15550100000?text="),
+        "{}",
+        h.url
+    );
+    assert!(h.text.contains(&h.code));
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("wa1", "31612345678", &h.text)])
+        .await
+        .unwrap();
+    assert_eq!(r.conversations, vec![c.id], "same conversation");
+    let (after, msgs) = env.inbox.web_transcript(token, c.id, None).await.unwrap();
+    assert_eq!(after.channel, deflect_chat::Channel::Whatsapp);
+    assert_eq!(after.contact_phone.as_deref(), Some("+31612345678"));
+    assert_eq!(
+        msgs.len(),
+        2,
+        "history kept: the web message and the WhatsApp one"
+    );
+    // The code is spent: another number sending it starts its own conversation.
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("wa2", "31699999999", &h.text)])
+        .await
+        .unwrap();
+    assert_ne!(r.conversations, vec![c.id]);
+}
+
+async fn migrations_are_idempotent(b: Backend) {
+    let env = Env::new(b).await;
+    env.inbox.store().migrate().await.unwrap();
+    assert_eq!(
+        env.inbox.store().applied_migrations().await.unwrap(),
+        vec![1]
+    );
+}
+
+on_both!(
+    deflection_is_queued_once_per_call,
+    a_reply_joins_the_deflected_call_and_is_routed,
+    duplicate_deliveries_are_no_ops,
+    statuses_only_move_forward_and_may_come_first,
+    free_text_only_within_24_hours,
+    offers_time_out_to_the_next_agent,
+    wait_timeout_applies_the_fallback,
+    closing_needs_a_disposition_and_pulls_the_oldest,
+    claim_and_transfers,
+    inactivity_closes_with_a_system_disposition,
+    agents_see_only_their_queues,
+    events_come_in_order_and_resume,
+    timers_survive_restarts_and_fire_once,
+    unsent_messages_are_sent_once_after_a_restart,
+    provider_failures,
+    web_conversation_continues_on_whatsapp,
+    migrations_are_idempotent,
+);
+
+#[allow(dead_code)]
+fn unused(_: InboundMessage) {}
