@@ -1,0 +1,214 @@
+//! Providers against local HTTP servers that check the exact requests, and Meta webhook
+//! fixtures (tests/data/meta) modelled on Meta's documented payloads.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::FakeProvider;
+use deflect_chat::provider::meta::{self, MetaClient};
+use deflect_chat::provider::twilio::{self, TwilioClient};
+use deflect_chat::provider::{Button, Inbound, Outgoing, SendError};
+use deflect_chat::DeliveryStatus;
+use serde_json::json;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/data/meta/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn account(fake: &FakeProvider, name: &str) -> deflect_config::AccountConfig {
+    let s = common::settings(Some(fake.addr));
+    s.whatsapp.account(name).unwrap().clone()
+}
+
+fn template() -> Outgoing {
+    Outgoing::Template {
+        name: "deflect_callback".into(),
+        language: "en".into(),
+        body_params: vec!["K7Q2MX".into()],
+        button_payload: Some("deflect:K7Q2MX".into()),
+        content_sid: Some("HX0123456789abcdef0123456789abcdef".into()),
+    }
+}
+
+#[tokio::test]
+async fn meta_sends_exactly_the_cloud_api_requests() {
+    let fake = FakeProvider::start().await;
+    let client = MetaClient::new(&account(&fake, "meta"), deflect_chat::provider::http_client());
+    let sent = client.send("31612345678", &template()).await.unwrap();
+    assert_eq!(sent.external_id, "wamid.fake1");
+    client
+        .send("31612345678", &Outgoing::Text { body: "Hello".into() })
+        .await
+        .unwrap();
+    client
+        .send(
+            "31612345678",
+            &Outgoing::Buttons {
+                body: "Pick one".into(),
+                buttons: vec![Button { id: "yes".into(), title: "Yes".into() }],
+            },
+        )
+        .await
+        .unwrap();
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 3);
+    for r in &reqs {
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.path, "/v24.0/106540352242922/messages");
+        assert_eq!(r.headers["authorization"], "Bearer EAAG-test-token");
+        assert_eq!(r.headers["content-type"], "application/json");
+    }
+    let body = |i: usize| serde_json::from_slice::<serde_json::Value>(&reqs[i].body).unwrap();
+    assert_eq!(
+        body(0),
+        json!({
+            "messaging_product": "whatsapp", "recipient_type": "individual", "to": "31612345678",
+            "type": "template",
+            "template": {
+                "name": "deflect_callback", "language": {"code": "en"},
+                "components": [
+                    {"type": "body", "parameters": [{"type": "text", "text": "K7Q2MX"}]},
+                    {"type": "button", "sub_type": "quick_reply", "index": "0",
+                     "parameters": [{"type": "payload", "payload": "deflect:K7Q2MX"}]}
+                ]
+            }
+        })
+    );
+    assert_eq!(
+        body(1),
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "31612345678",
+               "type": "text", "text": {"preview_url": false, "body": "Hello"}})
+    );
+    assert_eq!(
+        body(2),
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "31612345678",
+               "type": "interactive", "interactive": {"type": "button", "body": {"text": "Pick one"},
+               "action": {"buttons": [{"type": "reply", "reply": {"id": "yes", "title": "Yes"}}]}}})
+    );
+}
+
+#[tokio::test]
+async fn meta_errors_are_sorted_into_retry_and_rejected() {
+    let fake = FakeProvider::start().await;
+    let client = MetaClient::new(&account(&fake, "meta"), deflect_chat::provider::http_client());
+    let cases = [
+        (400, 131047, false),
+        (400, 131026, false),
+        (400, 132000, false),
+        (400, 130429, true),
+        (400, 131056, true),
+        (500, 1, true),
+    ];
+    for (status, code, retry) in cases {
+        fake.respond(status, &json!({"error": {"message": "m", "type": "OAuthException", "code": code, "fbtrace_id": "x"}}).to_string());
+        let e = client.send("1", &Outgoing::Text { body: "x".into() }).await.unwrap_err();
+        match e {
+            SendError::Retry { .. } => assert!(retry, "{code} retried"),
+            SendError::Rejected { code: c, .. } => {
+                assert!(!retry, "{code} rejected");
+                assert_eq!(c, Some(code));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn twilio_sends_form_posts_with_basic_auth() {
+    let fake = FakeProvider::start().await;
+    let client = TwilioClient::new(&account(&fake, "twilio"), deflect_chat::provider::http_client());
+    let sent = client.send("31612345678", &template()).await.unwrap();
+    assert_eq!(sent.external_id, "SMfake1");
+    client
+        .send("31612345678", &Outgoing::Text { body: "Hi there & welcome".into() })
+        .await
+        .unwrap();
+    let reqs = fake.requests();
+    for r in &reqs {
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.path, "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json");
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode("AC0123456789abcdef0123456789abcdef:twilio-token");
+        assert_eq!(r.headers["authorization"], format!("Basic {basic}").as_str());
+        assert_eq!(r.headers["content-type"], "application/x-www-form-urlencoded");
+    }
+    let form = |i: usize| twilio::parse_form(&reqs[i].body);
+    let f = |k: &str, v: &str| (k.to_string(), v.to_string());
+    assert_eq!(
+        form(0),
+        vec![
+            f("From", "whatsapp:+31207654321"),
+            f("To", "whatsapp:+31612345678"),
+            f("ContentSid", "HX0123456789abcdef0123456789abcdef"),
+            f("ContentVariables", r#"{"1":"K7Q2MX","2":"deflect:K7Q2MX"}"#),
+        ]
+    );
+    assert_eq!(
+        form(1),
+        vec![f("From", "whatsapp:+31207654321"), f("To", "whatsapp:+31612345678"), f("Body", "Hi there & welcome")]
+    );
+    fake.respond(400, r#"{"code": 63016, "message": "outside window", "status": 400}"#);
+    let e = client.send("1", &Outgoing::Text { body: "x".into() }).await.unwrap_err();
+    assert_eq!(e, SendError::Rejected { code: Some(63016), message: "outside window".into() });
+}
+
+fn messages(items: &[(Option<String>, Inbound)]) -> Vec<&deflect_chat::provider::InboundMessage> {
+    items
+        .iter()
+        .filter_map(|(_, i)| match i {
+            Inbound::Message(m) => Some(m),
+            Inbound::Status(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn meta_fixtures_parse_every_entry_change_message_and_status() {
+    let t = meta::parse_webhook(&fixture("text.json")).unwrap();
+    let m = messages(&t)[0];
+    assert_eq!(t[0].0.as_deref(), Some("106540352242922"));
+    assert_eq!((m.kind.as_str(), m.from.as_str()), ("text", "16505551234"));
+    assert_eq!(m.body.as_deref(), Some("Does it come in another color?"));
+    assert_eq!(m.profile_name.as_deref(), Some("Sheena Nelson"));
+    assert_eq!(m.timestamp, 1_767_225_600_000);
+
+    let b = meta::parse_webhook(&fixture("button_reply.json")).unwrap();
+    let m = messages(&b)[0];
+    assert_eq!(m.kind, "button");
+    assert_eq!(m.context_id.as_deref(), Some("CONTEXT_WAMID"));
+    assert_eq!(m.button_payload.as_deref(), Some("BUTTON_PAYLOAD"));
+    assert_eq!(m.body.as_deref(), Some("Chat with us"));
+
+    let i = meta::parse_webhook(&fixture("image.json")).unwrap();
+    let m = messages(&i)[0];
+    assert_eq!((m.kind.as_str(), m.body.as_deref()), ("image", Some("This is the broken part")));
+    assert_eq!(m.raw["image"]["id"], "1003383421387256");
+
+    let u = meta::parse_webhook(&fixture("unknown.json")).unwrap();
+    let ms = messages(&u);
+    assert_eq!(ms.len(), 2, "kept, not dropped");
+    assert!(ms.iter().all(|m| m.kind == "unsupported"));
+    assert_eq!(ms[1].raw["hologram"]["id"], "42", "the original JSON is kept");
+
+    let batch = meta::parse_webhook(&fixture("batch.json")).unwrap();
+    assert_eq!(messages(&batch).len(), 3);
+    let statuses: Vec<_> = batch
+        .iter()
+        .filter_map(|(_, i)| match i {
+            Inbound::Status(s) => Some((s.external_id.as_str(), s.status)),
+            Inbound::Message(_) => None,
+        })
+        .collect();
+    assert_eq!(statuses, [("wamid.OUT.1", DeliveryStatus::Delivered), ("wamid.OUT.2", DeliveryStatus::Read)]);
+    let bob = messages(&batch)[1];
+    assert_eq!(bob.profile_name.as_deref(), Some("Bob"), "the contact matching the sender");
+
+    let f = meta::parse_webhook(&fixture("failed_undeliverable.json")).unwrap();
+    let Inbound::Status(s) = &f[0].1 else { panic!() };
+    assert_eq!((s.status, s.error_code), (DeliveryStatus::Failed, Some(131026)));
+    assert_eq!(s.error_title.as_deref(), Some("Message undeliverable"));
+
+    assert!(meta::parse_webhook(b"not json").is_err());
+    assert!(meta::parse_webhook(b"{}").is_err());
+}
