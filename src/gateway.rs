@@ -4,22 +4,67 @@
 use anyhow::Context;
 use deflect_config::Config;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-/// Runs the gateway on a new runtime until a shutdown signal; the exit code says how it ended.
-pub(crate) fn start(config: Config) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
+        Ok(rt) => Some(rt),
         Err(e) => {
             error!(cause = %e, "cannot start the async runtime");
-            return ExitCode::FAILURE;
+            None
         }
+    }
+}
+
+/// `deflect migrate`: brings the database schema up to date and exits.
+pub(crate) fn migrate(config: Config) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let result: anyhow::Result<Vec<i64>> = runtime.block_on(async {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+        let store = open_store(&config).await?;
+        let applied = store.applied_migrations().await?;
+        store.close().await;
+        Ok(applied)
+    });
+    match result {
+        Ok(applied) => {
+            info!(database = %config.database_url(), migrations = ?applied, "database schema up to date");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            error!(cause = format!("{e:#}"), "migration failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<deflect_chat::Store> {
+    let database_url = config.database_url();
+    let store = deflect_chat::Store::connect(&database_url, config.database.max_connections)
+        .await
+        .with_context(|| format!("cannot open the database {database_url}"))?;
+    store
+        .migrate()
+        .await
+        .with_context(|| format!("cannot migrate the database {database_url}"))?;
+    Ok(store)
+}
+
+/// Runs the gateway on a new runtime until a shutdown signal; the exit code says how it ended.
+pub(crate) fn start(config: Config) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -38,11 +83,17 @@ async fn run(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
 
-    let database_url = config.database_url();
-    let store = deflect_chat::Store::connect(&database_url, config.database.max_connections)
-        .await
-        .with_context(|| format!("cannot open the database {database_url}"))?;
-    info!(database = %database_url, "database open");
+    let store = open_store(&config).await?;
+    info!(database = %config.database_url(), "database open");
+    // The inbox core: routing runs inside its transactions; its workers (outbox, timers) and
+    // event fan-out (in-process on SQLite, LISTEN/NOTIFY on PostgreSQL) run until shutdown.
+    let inbox = deflect_chat::Inbox::open(
+        store.clone(),
+        deflect_chat::InboxSettings::from_config(&config),
+        Arc::new(deflect_chat::SystemClock),
+    )
+    .await
+    .context("cannot open the inbox")?;
 
     let sip = deflect_sip::transport::bind(&config.sip.listen).await?;
     for listener in &sip {
@@ -65,10 +116,24 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot bind the HTTP listener {}", config.http.listen))?;
     info!(listener = "http", address = %http.local_addr()?, "listening");
 
+    let http_addr = http.local_addr()?;
+    let public_base_url = match &config.http.public_base_url {
+        Some(u) => u.clone(),
+        None => format!("http://{http_addr}")
+            .parse()
+            .context("the HTTP listener's address makes no URL")?,
+    };
     let readiness = deflect_web::Readiness::default();
     let (stop_tx, stop_rx) = watch::channel(false);
+    let workers = {
+        let inbox = inbox.clone();
+        let stop = stopped(stop_rx.clone());
+        tokio::spawn(async move { inbox.run(stop).await })
+    };
     let app = deflect_web::router(deflect_web::AppState {
         store: store.clone(),
+        inbox: inbox.clone(),
+        public_base_url,
         readiness: readiness.clone(),
         metrics,
     });
@@ -101,6 +166,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
             http_server.abort();
         }
     }
+    // Sends in progress finish; what is left stays committed for the next start.
+    if tokio::time::timeout(grace, workers).await.is_err() {
+        warn!("inbox workers still busy after the grace period are cut off");
+    }
+    inbox.shutdown();
     drop(sip);
     store.close().await;
     info!("stopped");

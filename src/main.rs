@@ -25,6 +25,8 @@ use std::process::ExitCode;
   deflect run --config deflect.toml    run with a configuration file
   deflect config example > deflect.toml
   deflect check-config deflect.toml    validate a file and print the effective configuration
+  deflect migrate --config deflect.toml
+                                       create or update the database schema
 
 Every configuration key can be set from the environment: DEFLECT_HTTP__LISTEN=0.0.0.0:8080.")]
 struct Cli {
@@ -67,6 +69,19 @@ enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Create or update the database schema, then exit. `deflect run` does this at start-up
+    /// too; run it alone before rolling out a new version to several processes.
+    Migrate {
+        /// Configuration file (TOML). Without one, the embedded defaults are used.
+        #[arg(
+            long,
+            short,
+            value_name = "FILE",
+            env = "DEFLECT_CONFIG",
+            hide_env_values = true
+        )]
+        config: Option<PathBuf>,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -96,6 +111,17 @@ fn main() -> ExitCode {
             }
             Err(e) => config_error(&e),
         },
+        Command::Migrate { config } => {
+            let config = match deflect_config::load_from_process(config.as_deref()) {
+                Ok(c) => c,
+                Err(e) => return config_error(&e),
+            };
+            if let Err(e) = logging::init(cli.log_format, cli.log_filter.as_deref()) {
+                eprintln!("deflect: {e}");
+                return ExitCode::from(ConfigError::EXIT_CODE as u8);
+            }
+            gateway::migrate(config)
+        }
         Command::Run { config } => {
             // The configuration is complete and valid before anything is bound.
             let config = match deflect_config::load_from_process(config.as_deref()) {

@@ -81,10 +81,20 @@ mod tests {
             .parse()
             .unwrap();
         let store = deflect_chat::Store::connect(&url, 1).await.unwrap();
+        store.migrate().await.unwrap();
+        let inbox = deflect_chat::Inbox::open(
+            store.clone(),
+            deflect_chat::InboxSettings::default(),
+            std::sync::Arc::new(deflect_chat::SystemClock),
+        )
+        .await
+        .unwrap();
         (
             dir,
             AppState {
                 store,
+                inbox,
+                public_base_url: "http://127.0.0.1:8080".parse().unwrap(),
                 readiness: Readiness::default(),
                 metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
                     .build_recorder()

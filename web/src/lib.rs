@@ -9,11 +9,12 @@
 
 mod health;
 mod metrics;
+pub mod webhooks;
 
 pub use health::Readiness;
 
 use axum::Router;
-use deflect_chat::Store;
+use deflect_chat::{Inbox, Store};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::future::Future;
 use tokio::net::TcpListener;
@@ -23,6 +24,11 @@ use tokio::net::TcpListener;
 pub struct AppState {
     /// The conversation store.
     pub store: Store,
+    /// The inbox core.
+    pub inbox: Inbox,
+    /// Where browsers and providers reach the gateway (`http.public_base_url`); Twilio
+    /// signs callbacks over it.
+    pub public_base_url: url::Url,
     /// Start-up progress reported by `/readyz`.
     pub readiness: Readiness,
     /// Renders the process's metrics for `/metrics`.
@@ -31,7 +37,10 @@ pub struct AppState {
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
-    health::routes().merge(metrics::routes()).with_state(state)
+    health::routes()
+        .merge(metrics::routes())
+        .merge(webhooks::routes())
+        .with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and lets
