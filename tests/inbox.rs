@@ -24,11 +24,18 @@ api_base_url = "http://127.0.0.1:9"
 "#;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/chat/tests/data/meta/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/chat/tests/data/meta/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn metric(addr: std::net::SocketAddr, needle: &str) -> bool {
-    get(addr, "/metrics").1.lines().any(|l| l.starts_with(needle))
+    get(addr, "/metrics")
+        .1
+        .lines()
+        .any(|l| l.starts_with(needle))
 }
 
 fn webhooks_are_verified_and_stored(gw: &Gateway) {
@@ -39,16 +46,40 @@ fn webhooks_are_verified_and_stored(gw: &Gateway) {
     );
     assert_eq!((status, body.as_str()), (200, "42"));
     let body = fixture("batch.json");
-    let (status, _) = http(addr, "POST", "/webhooks/meta/main", &[("X-Hub-Signature-256", "sha256=00")], &body);
+    let (status, _) = http(
+        addr,
+        "POST",
+        "/webhooks/meta/main",
+        &[("X-Hub-Signature-256", "sha256=00")],
+        &body,
+    );
     assert_eq!(status, 401);
     let sig = meta::sign("app-secret", &body);
-    let (status, _) = http(addr, "POST", "/webhooks/meta/main", &[("X-Hub-Signature-256", &sig)], &body);
+    let (status, _) = http(
+        addr,
+        "POST",
+        "/webhooks/meta/main",
+        &[("X-Hub-Signature-256", &sig)],
+        &body,
+    );
     assert_eq!(status, 200);
-    assert!(metric(addr, r#"deflect_inbox_messages_total{direction="in",channel="whatsapp"} 3"#));
+    assert!(metric(
+        addr,
+        r#"deflect_inbox_messages_total{direction="in",channel="whatsapp"} 3"#
+    ));
     // Again: a duplicate delivery stores nothing more.
-    let (status, _) = http(addr, "POST", "/webhooks/meta/main", &[("X-Hub-Signature-256", &sig)], &body);
+    let (status, _) = http(
+        addr,
+        "POST",
+        "/webhooks/meta/main",
+        &[("X-Hub-Signature-256", &sig)],
+        &body,
+    );
     assert_eq!(status, 200);
-    assert!(metric(addr, r#"deflect_inbox_duplicate_deliveries_total 3"#));
+    assert!(metric(
+        addr,
+        r#"deflect_inbox_duplicate_deliveries_total 3"#
+    ));
 }
 
 #[test]
@@ -87,9 +118,18 @@ fn postgres_gateways_share_one_database() {
         .start();
     let body = fixture("batch.json");
     let sig = meta::sign("app-secret", &body);
-    let (status, _) = http(b.http_addr(), "POST", "/webhooks/meta/main", &[("X-Hub-Signature-256", &sig)], &body);
+    let (status, _) = http(
+        b.http_addr(),
+        "POST",
+        "/webhooks/meta/main",
+        &[("X-Hub-Signature-256", &sig)],
+        &body,
+    );
     assert_eq!(status, 200);
-    assert!(metric(b.http_addr(), r#"deflect_inbox_duplicate_deliveries_total 3"#));
+    assert!(metric(
+        b.http_addr(),
+        r#"deflect_inbox_duplicate_deliveries_total 3"#
+    ));
     assert_eq!(a.stop().code(), Some(0));
     assert_eq!(b.stop().code(), Some(0));
 }

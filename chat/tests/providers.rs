@@ -6,14 +6,18 @@
 mod common;
 
 use common::FakeProvider;
+use deflect_chat::DeliveryStatus;
 use deflect_chat::provider::meta::{self, MetaClient};
 use deflect_chat::provider::twilio::{self, TwilioClient};
 use deflect_chat::provider::{Button, Inbound, Outgoing, SendError};
-use deflect_chat::DeliveryStatus;
 use serde_json::json;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/data/meta/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/data/meta/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn account(fake: &FakeProvider, name: &str) -> deflect_config::AccountConfig {
@@ -34,11 +38,19 @@ fn template() -> Outgoing {
 #[tokio::test]
 async fn meta_sends_exactly_the_cloud_api_requests() {
     let fake = FakeProvider::start().await;
-    let client = MetaClient::new(&account(&fake, "meta"), deflect_chat::provider::http_client());
+    let client = MetaClient::new(
+        &account(&fake, "meta"),
+        deflect_chat::provider::http_client(),
+    );
     let sent = client.send("31612345678", &template()).await.unwrap();
     assert_eq!(sent.external_id, "wamid.fake1");
     client
-        .send("31612345678", &Outgoing::Text { body: "Hello".into() })
+        .send(
+            "31612345678",
+            &Outgoing::Text {
+                body: "Hello".into(),
+            },
+        )
         .await
         .unwrap();
     client
@@ -46,7 +58,10 @@ async fn meta_sends_exactly_the_cloud_api_requests() {
             "31612345678",
             &Outgoing::Buttons {
                 body: "Pick one".into(),
-                buttons: vec![Button { id: "yes".into(), title: "Yes".into() }],
+                buttons: vec![Button {
+                    id: "yes".into(),
+                    title: "Yes".into(),
+                }],
             },
         )
         .await
@@ -91,7 +106,10 @@ async fn meta_sends_exactly_the_cloud_api_requests() {
 #[tokio::test]
 async fn meta_errors_are_sorted_into_retry_and_rejected() {
     let fake = FakeProvider::start().await;
-    let client = MetaClient::new(&account(&fake, "meta"), deflect_chat::provider::http_client());
+    let client = MetaClient::new(
+        &account(&fake, "meta"),
+        deflect_chat::provider::http_client(),
+    );
     let cases = [
         (400, 131047, false),
         (400, 131026, false),
@@ -102,7 +120,10 @@ async fn meta_errors_are_sorted_into_retry_and_rejected() {
     ];
     for (status, code, retry) in cases {
         fake.respond(status, &json!({"error": {"message": "m", "type": "OAuthException", "code": code, "fbtrace_id": "x"}}).to_string());
-        let e = client.send("1", &Outgoing::Text { body: "x".into() }).await.unwrap_err();
+        let e = client
+            .send("1", &Outgoing::Text { body: "x".into() })
+            .await
+            .unwrap_err();
         match e {
             SendError::Retry { .. } => assert!(retry, "{code} retried"),
             SendError::Rejected { code: c, .. } => {
@@ -116,22 +137,39 @@ async fn meta_errors_are_sorted_into_retry_and_rejected() {
 #[tokio::test]
 async fn twilio_sends_form_posts_with_basic_auth() {
     let fake = FakeProvider::start().await;
-    let client = TwilioClient::new(&account(&fake, "twilio"), deflect_chat::provider::http_client());
+    let client = TwilioClient::new(
+        &account(&fake, "twilio"),
+        deflect_chat::provider::http_client(),
+    );
     let sent = client.send("31612345678", &template()).await.unwrap();
     assert_eq!(sent.external_id, "SMfake1");
     client
-        .send("31612345678", &Outgoing::Text { body: "Hi there & welcome".into() })
+        .send(
+            "31612345678",
+            &Outgoing::Text {
+                body: "Hi there & welcome".into(),
+            },
+        )
         .await
         .unwrap();
     let reqs = fake.requests();
     for r in &reqs {
         assert_eq!(r.method, "POST");
-        assert_eq!(r.path, "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json");
+        assert_eq!(
+            r.path,
+            "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json"
+        );
         use base64::Engine;
         let basic = base64::engine::general_purpose::STANDARD
             .encode("AC0123456789abcdef0123456789abcdef:twilio-token");
-        assert_eq!(r.headers["authorization"], format!("Basic {basic}").as_str());
-        assert_eq!(r.headers["content-type"], "application/x-www-form-urlencoded");
+        assert_eq!(
+            r.headers["authorization"],
+            format!("Basic {basic}").as_str()
+        );
+        assert_eq!(
+            r.headers["content-type"],
+            "application/x-www-form-urlencoded"
+        );
     }
     let form = |i: usize| twilio::parse_form(&reqs[i].body);
     let f = |k: &str, v: &str| (k.to_string(), v.to_string());
@@ -146,11 +184,27 @@ async fn twilio_sends_form_posts_with_basic_auth() {
     );
     assert_eq!(
         form(1),
-        vec![f("From", "whatsapp:+31207654321"), f("To", "whatsapp:+31612345678"), f("Body", "Hi there & welcome")]
+        vec![
+            f("From", "whatsapp:+31207654321"),
+            f("To", "whatsapp:+31612345678"),
+            f("Body", "Hi there & welcome")
+        ]
     );
-    fake.respond(400, r#"{"code": 63016, "message": "outside window", "status": 400}"#);
-    let e = client.send("1", &Outgoing::Text { body: "x".into() }).await.unwrap_err();
-    assert_eq!(e, SendError::Rejected { code: Some(63016), message: "outside window".into() });
+    fake.respond(
+        400,
+        r#"{"code": 63016, "message": "outside window", "status": 400}"#,
+    );
+    let e = client
+        .send("1", &Outgoing::Text { body: "x".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e,
+        SendError::Rejected {
+            code: Some(63016),
+            message: "outside window".into()
+        }
+    );
 }
 
 fn messages(items: &[(Option<String>, Inbound)]) -> Vec<&deflect_chat::provider::InboundMessage> {
@@ -182,14 +236,20 @@ fn meta_fixtures_parse_every_entry_change_message_and_status() {
 
     let i = meta::parse_webhook(&fixture("image.json")).unwrap();
     let m = messages(&i)[0];
-    assert_eq!((m.kind.as_str(), m.body.as_deref()), ("image", Some("This is the broken part")));
+    assert_eq!(
+        (m.kind.as_str(), m.body.as_deref()),
+        ("image", Some("This is the broken part"))
+    );
     assert_eq!(m.raw["image"]["id"], "1003383421387256");
 
     let u = meta::parse_webhook(&fixture("unknown.json")).unwrap();
     let ms = messages(&u);
     assert_eq!(ms.len(), 2, "kept, not dropped");
     assert!(ms.iter().all(|m| m.kind == "unsupported"));
-    assert_eq!(ms[1].raw["hologram"]["id"], "42", "the original JSON is kept");
+    assert_eq!(
+        ms[1].raw["hologram"]["id"], "42",
+        "the original JSON is kept"
+    );
 
     let batch = meta::parse_webhook(&fixture("batch.json")).unwrap();
     assert_eq!(messages(&batch).len(), 3);
@@ -200,13 +260,28 @@ fn meta_fixtures_parse_every_entry_change_message_and_status() {
             Inbound::Message(_) => None,
         })
         .collect();
-    assert_eq!(statuses, [("wamid.OUT.1", DeliveryStatus::Delivered), ("wamid.OUT.2", DeliveryStatus::Read)]);
+    assert_eq!(
+        statuses,
+        [
+            ("wamid.OUT.1", DeliveryStatus::Delivered),
+            ("wamid.OUT.2", DeliveryStatus::Read)
+        ]
+    );
     let bob = messages(&batch)[1];
-    assert_eq!(bob.profile_name.as_deref(), Some("Bob"), "the contact matching the sender");
+    assert_eq!(
+        bob.profile_name.as_deref(),
+        Some("Bob"),
+        "the contact matching the sender"
+    );
 
     let f = meta::parse_webhook(&fixture("failed_undeliverable.json")).unwrap();
-    let Inbound::Status(s) = &f[0].1 else { panic!() };
-    assert_eq!((s.status, s.error_code), (DeliveryStatus::Failed, Some(131026)));
+    let Inbound::Status(s) = &f[0].1 else {
+        panic!()
+    };
+    assert_eq!(
+        (s.status, s.error_code),
+        (DeliveryStatus::Failed, Some(131026))
+    );
     assert_eq!(s.error_title.as_deref(), Some("Message undeliverable"));
 
     assert!(meta::parse_webhook(b"not json").is_err());

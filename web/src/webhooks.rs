@@ -25,7 +25,10 @@ pub const MAX_BODY: usize = 1024 * 1024;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/webhooks/meta/{account}", get(meta_verify).post(meta_delivery))
+        .route(
+            "/webhooks/meta/{account}",
+            get(meta_verify).post(meta_delivery),
+        )
         .route("/webhooks/twilio/{account}", post(twilio_delivery))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
@@ -38,7 +41,12 @@ fn outcome(provider: &'static str, status: StatusCode, started: Instant) {
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
 }
 
 async fn meta_verify(
@@ -94,7 +102,10 @@ async fn meta_delivery_inner(
     body: &[u8],
 ) -> Response {
     let inbox = &state.inbox;
-    let Some(a) = inbox.account(account).filter(|a| a.provider == Provider::Meta) else {
+    let Some(a) = inbox
+        .account(account)
+        .filter(|a| a.provider == Provider::Meta)
+    else {
         return plain(StatusCode::NOT_FOUND, "no such Meta account");
     };
     let signature = headers
@@ -105,7 +116,10 @@ async fn meta_delivery_inner(
         .as_ref()
         .is_some_and(|s| meta::verify_signature(s, body, signature));
     if !verified {
-        tracing::debug!(account, "Meta webhook with a missing or bad signature refused");
+        tracing::debug!(
+            account,
+            "Meta webhook with a missing or bad signature refused"
+        );
         return plain(StatusCode::UNAUTHORIZED, "bad signature");
     }
     let items = match meta::parse_webhook(body) {
@@ -163,7 +177,10 @@ async fn twilio_delivery_inner(
     body: &[u8],
 ) -> Response {
     let inbox = &state.inbox;
-    let Some(a) = inbox.account(account).filter(|a| a.provider == Provider::Twilio) else {
+    let Some(a) = inbox
+        .account(account)
+        .filter(|a| a.provider == Provider::Twilio)
+    else {
         return plain(StatusCode::NOT_FOUND, "no such Twilio account");
     };
     let params = twilio::parse_form(body);
@@ -180,7 +197,10 @@ async fn twilio_delivery_inner(
         .as_ref()
         .is_some_and(|t| twilio::verify_signature(t, &url, &params, signature));
     if !verified {
-        tracing::debug!(account, "Twilio callback with a missing or bad signature refused");
+        tracing::debug!(
+            account,
+            "Twilio callback with a missing or bad signature refused"
+        );
         return plain(StatusCode::UNAUTHORIZED, "bad signature");
     }
     let item = match twilio::parse_callback(&params) {
@@ -242,7 +262,9 @@ mod tests {
             ..AccountConfig::default()
         });
         c.whatsapp.default_account = Some("sandbox".into());
-        let url = format!("sqlite://{}/t.db", dir.path().display()).parse().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display())
+            .parse()
+            .unwrap();
         let store = deflect_chat::Store::connect(&url, 2).await.unwrap();
         store.migrate().await.unwrap();
         let inbox = Inbox::open(
@@ -267,7 +289,9 @@ mod tests {
     async fn call(app: &Router, req: Request<Body>) -> (StatusCode, String) {
         let res = app.clone().oneshot(req).await.unwrap();
         let status = res.status();
-        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
@@ -284,7 +308,10 @@ mod tests {
     async fn stored(inbox: &Inbox) -> usize {
         let admin = inbox
             .create_agent(deflect_chat::NewAgent {
-                username: format!("admin{}", ADMINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
+                username: format!(
+                    "admin{}",
+                    ADMINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                ),
                 display_name: "a".into(),
                 password: "long enough password".into(),
                 role: Role::Admin,
@@ -295,7 +322,11 @@ mod tests {
             .unwrap();
         let v = inbox.viewer(admin.id).await.unwrap();
         let mut n = 0;
-        for c in inbox.list_conversations(&v, &ConversationFilter::default()).await.unwrap() {
+        for c in inbox
+            .list_conversations(&v, &ConversationFilter::default())
+            .await
+            .unwrap()
+        {
             n += inbox.messages(&v, c.id, None, 1000).await.unwrap().len();
         }
         n
@@ -304,14 +335,28 @@ mod tests {
     #[tokio::test]
     async fn meta_subscription_check() {
         let (_d, app, _) = app().await;
-        let get = |q: &str| Request::get(format!("/webhooks/meta/main?{q}")).body(Body::empty()).unwrap();
-        let (s, body) = call(&app, get("hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444")).await;
+        let get = |q: &str| {
+            Request::get(format!("/webhooks/meta/main?{q}"))
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (s, body) = call(
+            &app,
+            get("hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444"),
+        )
+        .await;
         assert_eq!((s, body.as_str()), (StatusCode::OK, "1158201444"));
-        let (s, _) = call(&app, get("hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1")).await;
+        let (s, _) = call(
+            &app,
+            get("hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1"),
+        )
+        .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (s, _) = call(&app, get("hub.mode=subscribe&hub.challenge=1")).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
-        let r = Request::get("/webhooks/meta/nope?hub.mode=subscribe").body(Body::empty()).unwrap();
+        let r = Request::get("/webhooks/meta/nope?hub.mode=subscribe")
+            .body(Body::empty())
+            .unwrap();
         assert_eq!(call(&app, r).await.0, StatusCode::NOT_FOUND);
     }
 
@@ -319,14 +364,23 @@ mod tests {
     async fn a_bad_or_missing_signature_is_401_and_stores_nothing() {
         let (_d, app, inbox) = app().await;
         let body = fixture("text.json");
-        assert_eq!(call(&app, post_meta(&body, None)).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            call(&app, post_meta(&body, None)).await.0,
+            StatusCode::UNAUTHORIZED
+        );
         let wrong = meta::sign("not-the-secret", &body);
-        assert_eq!(call(&app, post_meta(&body, Some(wrong))).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            call(&app, post_meta(&body, Some(wrong))).await.0,
+            StatusCode::UNAUTHORIZED
+        );
         // Signed, then altered by one byte.
         let good = meta::sign("app-secret", &body);
         let mut altered = body.clone();
         altered[10] ^= 1;
-        assert_eq!(call(&app, post_meta(&altered, Some(good))).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            call(&app, post_meta(&altered, Some(good))).await.0,
+            StatusCode::UNAUTHORIZED
+        );
         assert_eq!(stored(&inbox).await, 0);
     }
 
@@ -355,11 +409,17 @@ mod tests {
         // Malformed but signed.
         let body = b"{\"entry\": 5}";
         let sig = meta::sign("app-secret", body);
-        assert_eq!(call(&app, post_meta(body, Some(sig))).await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            call(&app, post_meta(body, Some(sig))).await.0,
+            StatusCode::BAD_REQUEST
+        );
         // Too large.
         let big = vec![b' '; MAX_BODY + 1];
         let sig = meta::sign("app-secret", &big);
-        assert_eq!(call(&app, post_meta(&big, Some(sig))).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            call(&app, post_meta(&big, Some(sig))).await.0,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
     }
 
     #[tokio::test]
@@ -367,7 +427,11 @@ mod tests {
         let (_d, app, inbox) = app().await;
         let body = "MessageSid=SM1&From=whatsapp%3A%2B31612345678&To=whatsapp%3A%2B31207654321&Body=Hi&NumMedia=0&WaId=31612345678&ProfileName=Ann";
         let params = twilio::parse_form(body.as_bytes());
-        let sig = twilio::sign("tw-token", "https://chat.example.com/webhooks/twilio/tw", &params);
+        let sig = twilio::sign(
+            "tw-token",
+            "https://chat.example.com/webhooks/twilio/tw",
+            &params,
+        );
         let req = |sig: &str| {
             Request::post("/webhooks/twilio/tw")
                 .header("content-type", "application/x-www-form-urlencoded")
