@@ -97,8 +97,8 @@ impl Inbox {
         name: Option<&str>,
         now: Millis,
     ) -> Result<(i64, i64, bool), ChatError> {
-        let find =
-            "SELECT id, contact_id FROM contact_identities WHERE channel = $1 AND external_id = $2";
+        let find = "SELECT i.id, i.contact_id, k.name FROM contact_identities i \
+                    JOIN contacts k ON k.id = i.contact_id WHERE i.channel = $1 AND i.external_id = $2";
         if let Some(r) = sqlx::query(find)
             .bind(WHATSAPP)
             .bind(wa_id)
@@ -106,7 +106,7 @@ impl Inbox {
             .await?
         {
             let contact: i64 = r.get("contact_id");
-            if let Some(n) = name {
+            if let (Some(n), None) = (name, crate::store::opt_str(&r, "name")) {
                 sqlx::query("UPDATE contacts SET name = $1 WHERE id = $2 AND name IS NULL")
                     .bind(n)
                     .bind(contact)
@@ -297,31 +297,36 @@ impl Inbox {
         } else {
             now
         };
-        sqlx::query(
-            "UPDATE conversations SET last_inbound_at = $1, last_activity_at = $2 WHERE id = $3",
+        // One update records the activity, advances the event sequence and (PostgreSQL)
+        // locks the conversation.
+        let row = sqlx::query(
+            "UPDATE conversations SET last_inbound_at = $1, last_activity_at = $2, \
+             event_seq = event_seq + 1 WHERE id = $3 RETURNING event_seq, status, queued_at, queue",
         )
         .bind(sent_at)
         .bind(now)
         .bind(conversation)
-        .execute(tx.conn())
+        .fetch_one(tx.conn())
         .await?;
-        tx.event(
+        let seq: i64 = row.get("event_seq");
+        tx.event_with_seq(
             Some(conversation),
+            seq,
             "message.created",
             json!({ "message": message }),
             now,
         )
         .await?;
-        let (c, _, _) = self.load_locked(tx, conversation).await?;
-        match c.status {
+        let status = Status::parse(&row.get::<String, _>("status"));
+        let queued_at = crate::store::opt_i64(&row, "queued_at");
+        let queue: String = row.get("queue");
+        match status {
             // The customer answered the deflection: now it needs an agent.
-            Status::Pending => {
-                let queue = c.queue.clone();
+            Some(Status::Pending) => {
                 self.enqueue(tx, conversation, &queue, None, now).await?;
             }
             // Created just now as queued: route it.
-            Status::Queued if c.queued_at.is_none() => {
-                let queue = c.queue.clone();
+            Some(Status::Queued) if queued_at.is_none() => {
                 self.enqueue(tx, conversation, &queue, None, now).await?;
             }
             _ => {}

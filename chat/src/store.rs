@@ -225,6 +225,20 @@ impl Tx {
             .get::<i64, _>(0),
             None => 0,
         };
+        self.event_with_seq(conversation_id, seq, kind, data, at)
+            .await
+    }
+
+    /// As [`Tx::event`], for a caller that advanced the conversation's `event_seq` itself
+    /// (in an update it had to make anyway) and got `seq` back.
+    pub(crate) async fn event_with_seq(
+        &mut self,
+        conversation_id: Option<i64>,
+        seq: i64,
+        kind: &str,
+        data: serde_json::Value,
+        at: i64,
+    ) -> Result<i64, StoreError> {
         let text = data.to_string();
         let id: i64 = sqlx::query(
             "INSERT INTO events (conversation_id, seq, kind, data, at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
