@@ -924,7 +924,7 @@ impl Inbox {
         Ok(m)
     }
 
-    async fn existing_by_key(
+    pub(crate) async fn existing_by_key(
         &self,
         tx: &mut Tx,
         id: i64,

@@ -245,17 +245,8 @@ impl Inbox {
         if c.status == Status::Closed {
             return Err(ChatError::Conflict("the conversation is closed".into()));
         }
-        if let Some(key) = client_key {
-            let row = sqlx::query(sql!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND client_key = $2"
-            ))
-            .bind(id)
-            .bind(key)
-            .fetch_optional(tx.conn())
-            .await?;
-            if let Some(r) = row {
-                return Ok(Message::from_row(&r));
-            }
+        if let Some(m) = self.existing_by_key(&mut tx, id, client_key).await? {
+            return Ok(m);
         }
         let row = sqlx::query(sql!(
             "INSERT INTO messages (conversation_id, direction, kind, body, channel, client_key, status, \
