@@ -298,7 +298,7 @@ mod tests {
             let mut s: String = (0..len)
                 .map(|i| char::from(b'0' + ((x >> (i % 60)) % 10) as u8))
                 .collect();
-            if x % 3 == 0 {
+            if x.is_multiple_of(3) {
                 s.insert(0, '+');
             }
             for r in &rules {

@@ -24,6 +24,7 @@
 
 use crate::call::SpeechResult;
 use crate::flow::Flow;
+use crate::words::DigitWords;
 use deflect_config::IvrConfig;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -96,8 +97,21 @@ impl SpeechModels {
                 continue;
             };
             match Self::load_one(&dir) {
-                Some(model) => {
+                Some(mut model) => {
                     info!(language, model = %dir.display(), "speech model loaded");
+                    let words = DigitWords::for_language(language, &config.speech);
+                    let missing: Vec<&str> = words
+                        .iter()
+                        .flat_map(|w| w.words())
+                        .filter(|w| model.find_word(w).is_none())
+                        .collect();
+                    if !missing.is_empty() {
+                        warn!(
+                            language,
+                            words = missing.join(" "),
+                            "digit words missing from the speech model's vocabulary cannot be recognised"
+                        );
+                    }
                     models.insert(language.to_string(), Arc::new(model));
                 }
                 None => warn!(
