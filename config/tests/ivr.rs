@@ -101,15 +101,31 @@ prompts = ["custom_greeting"]
 "#,
     );
     has(&p, "ivr.flows[0].language", "not a language code");
-    has(&p, "ivr.flows[0].steps[0].step", "needs a gather step before it");
-    has(&p, "ivr.flows[0].steps[1].min_digits", "more than max_digits");
+    has(
+        &p,
+        "ivr.flows[0].steps[0].step",
+        "needs a gather step before it",
+    );
+    has(
+        &p,
+        "ivr.flows[0].steps[1].min_digits",
+        "more than max_digits",
+    );
     has(&p, "ivr.flows[0].steps[1].finish_on_key", "not a key");
     has(&p, "ivr.flows[0].steps[1].timeout", "500ms–2m");
     has(&p, "ivr.flows[0].steps[1].attempts", "1–10");
-    has(&p, "ivr.flows[0].steps[1].on_failure", "no step (by id) is named \"nowhere\"");
+    has(
+        &p,
+        "ivr.flows[0].steps[1].on_failure",
+        "no step (by id) is named \"nowhere\"",
+    );
     has(&p, "ivr.flows[0].steps[1].prompts[1]", "not a prompt name");
     has(&p, "ivr.flows[0].steps[2].step", "needs opening hours");
-    has(&p, "ivr.flows[0].steps[3].prompts[0]", "not built in (valid: welcome");
+    has(
+        &p,
+        "ivr.flows[0].steps[3].prompts[0]",
+        "not built in (valid: welcome",
+    );
 }
 
 #[test]
@@ -122,7 +138,11 @@ name = "bad"
 step = "dance"
 "#,
     );
-    has(&p, "ivr.flows[0].steps[0].step", "unknown value `dance`; valid: `play`, `gather`");
+    has(
+        &p,
+        "ivr.flows[0].steps[0].step",
+        "unknown value `dance`; valid: `play`, `gather`",
+    );
     let p = problems(
         r#"
 [[ivr.flows]]
@@ -132,7 +152,11 @@ step = "gather"
 max_digit = 5
 "#,
     );
-    has(&p, "ivr.flows[0].steps[0].max_digit", "unknown key `max_digit`; valid: `id`, `input`");
+    has(
+        &p,
+        "ivr.flows[0].steps[0].max_digit",
+        "unknown key `max_digit`; valid: `id`, `input`",
+    );
 }
 
 #[test]
@@ -156,7 +180,11 @@ name = "b"
 "#,
     );
     has(&p, "ivr.speech.min_confidence", "from 0 to 1");
-    has(&p, "ivr.speech.digit_words.nl.een", "\"double\", \"triple\"");
+    has(
+        &p,
+        "ivr.speech.digit_words.nl.een",
+        "\"double\", \"triple\"",
+    );
     has(&p, "ivr.flows[0].hours.time_zone", "IANA");
     has(&p, "ivr.flows[0].hours.weekly", "at least one interval");
     has(&p, "ivr.flows[0].hours.holidays[0]", "YYYY-MM-DD");
@@ -192,5 +220,9 @@ prompts = ["custom_greeting"]
     assert!(load_text(&text).is_ok());
     std::fs::remove_file(dir.path().join("custom_greeting.wav")).unwrap();
     let p = problems(&text);
-    has(&p, "ivr.flows[0].steps[0].prompts[0]", "custom_greeting.wav");
+    has(
+        &p,
+        "ivr.flows[0].steps[0].prompts[0]",
+        "custom_greeting.wav",
+    );
 }

@@ -280,8 +280,13 @@ impl Call {
             .as_deref()
             .filter(|c| !is_withheld(c))
             .or(start.from.as_deref().filter(|c| !is_withheld(c)));
-        let caller = raw_caller.map(|c| flow.rules.e164(c).unwrap_or_else(|| c.to_string()));
-        let caller_number = raw_caller.and_then(|c| flow.rules.callback_number(c).ok());
+        let (caller, caller_number) = match raw_caller {
+            Some(c) => {
+                let (e164, callback) = flow.rules.caller(c);
+                (Some(e164.unwrap_or_else(|| c.to_string())), callback)
+            }
+            None => (None, None),
+        };
         metrics::counter!("deflect_ivr_calls_total", "flow" => flow.name.clone()).increment(1);
         let mut call = Self {
             flow,

@@ -255,6 +255,9 @@ impl Flows {
     /// The flow for a call to `dialled` (the Request-URI or To user part): the flow listing
     /// it as written or in E.164, else the fallback flow.
     pub fn route(&self, dialled: &str) -> &Arc<Flow> {
+        if self.by_number.is_empty() {
+            return &self.flows[self.fallback];
+        }
         let index = self
             .by_number
             .get(dialled)

@@ -121,6 +121,26 @@ impl NumberRules {
     /// user part (visual separators `-`, `.`, `(`, `)`, spaces and URI parameters after `;`
     /// are ignored) — as a callback number.
     pub fn callback_number(&self, input: &str) -> Result<CallbackNumber, Rejection> {
+        self.classify(&self.parse(input)?)
+    }
+
+    /// A calling number read once: its E.164 form where it parses (for limits and the
+    /// deflection's `caller`), and the callback number it makes if it is one.
+    pub fn caller(&self, input: &str) -> (Option<String>, Option<CallbackNumber>) {
+        match self.parse(input) {
+            Ok(number) => {
+                let callback = self.classify(&number).ok();
+                let e164 = callback
+                    .as_ref()
+                    .map(|c| c.e164.clone())
+                    .unwrap_or_else(|| number.format().mode(Mode::E164).to_string());
+                (Some(e164), callback)
+            }
+            Err(_) => (None, None),
+        }
+    }
+
+    fn parse(&self, input: &str) -> Result<PhoneNumber, Rejection> {
         let digits = clean(input).ok_or(Rejection::NotANumber)?;
         let bare = digits.trim_start_matches('+');
         if bare.len() <= SHORT_CODE_MAX_DIGITS {
@@ -135,7 +155,7 @@ impl NumberRules {
         if number.extension().is_some() {
             return Err(Rejection::Invalid);
         }
-        self.classify(&number)
+        Ok(number)
     }
 
     fn classify(&self, number: &PhoneNumber) -> Result<CallbackNumber, Rejection> {
@@ -174,11 +194,7 @@ impl NumberRules {
     /// The E.164 form of a dialled or calling number, valid or not, for matching and limit
     /// keys; `None` when it does not parse as a number.
     pub fn e164(&self, input: &str) -> Option<String> {
-        let digits = clean(input)?;
-        if digits.trim_start_matches('+').len() <= SHORT_CODE_MAX_DIGITS {
-            return None;
-        }
-        let number = phonenumber::parse(Some(self.country), &digits).ok()?;
+        let number = self.parse(input).ok()?;
         Some(number.format().mode(Mode::E164).to_string())
     }
 }

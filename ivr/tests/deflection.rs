@@ -118,7 +118,10 @@ fn a_failed_hand_off_stays_pending_until_the_inbox_takes_it() {
     j.record(&d).unwrap();
     // Recording twice (a retried action) is one entry.
     j.record(&d).unwrap();
-    assert!(matches!(now(deliver(&mut j, &inbox, &d)), Err(HandOffError::Consumer(Down))));
+    assert!(matches!(
+        now(deliver(&mut j, &inbox, &d)),
+        Err(HandOffError::Consumer(Down))
+    ));
     assert_eq!(j.pending().count(), 1);
     *inbox.down.lock().unwrap() = false;
     assert_eq!(now(hand_off_pending(&mut j, &inbox)).unwrap(), 1);
@@ -150,7 +153,10 @@ fn a_torn_last_line_is_skipped_and_the_rest_survives() {
 fn one_process_owns_a_journal() {
     let dir = tempfile::tempdir().unwrap();
     let _first = Journal::open(dir.path()).unwrap();
-    assert!(matches!(Journal::open(dir.path()), Err(JournalError::Locked(_))));
+    assert!(matches!(
+        Journal::open(dir.path()),
+        Err(JournalError::Locked(_))
+    ));
 }
 
 trait Pass {

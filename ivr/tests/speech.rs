@@ -29,12 +29,27 @@ fn korean_audio(text: &str) -> Vec<i16> {
         let out = cmd.output().unwrap_or_else(|e| {
             panic!("cannot run {cmd:?} ({e}); scripts/test installs espeak-ng and sox")
         });
-        assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
-    run(Command::new("espeak-ng").args(["-v", "ko", "-s", "140", "-w"]).arg(&wav).arg(text));
+    run(Command::new("espeak-ng")
+        .args(["-v", "ko", "-s", "140", "-w"])
+        .arg(&wav)
+        .arg(text));
     // Telephone audio: 8 kHz mono, µ-law encoded and decoded again, 1 s of silence after.
-    run(Command::new("sox").arg(&wav).args(["-r", "8000", "-c", "1", "-e", "u-law", "-t", "ul"]).arg(&ulaw).args(["pad", "0.3", "1.0"]));
-    run(Command::new("sox").args(["-t", "ul", "-r", "8000", "-c", "1"]).arg(&ulaw).args(["-e", "signed", "-b", "16", "-t", "raw"]).arg(&raw));
+    run(Command::new("sox")
+        .arg(&wav)
+        .args(["-r", "8000", "-c", "1", "-e", "u-law", "-t", "ul"])
+        .arg(&ulaw)
+        .args(["pad", "0.3", "1.0"]));
+    run(Command::new("sox")
+        .args(["-t", "ul", "-r", "8000", "-c", "1"])
+        .arg(&ulaw)
+        .args(["-e", "signed", "-b", "16", "-t", "raw"])
+        .arg(&raw));
     std::fs::read(&raw)
         .unwrap()
         .chunks_exact(2)
@@ -77,7 +92,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i;
         for j in 1..=b.len() {
             let cur = row[j];
-            row[j] = (row[j] + 1).min(row[j - 1] + 1).min(prev + usize::from(a[i - 1] != b[j - 1]));
+            row[j] = (row[j] + 1)
+                .min(row[j - 1] + 1)
+                .min(prev + usize::from(a[i - 1] != b[j - 1]));
             prev = cur;
         }
     }
@@ -93,10 +110,19 @@ fn spoken_korean_digits_come_out_as_digits_only() {
     let flow = flows.route("1234").clone();
     assert!(flow.speech());
 
-    let numbers = ["01012345678", "01098765432", "0212345678", "01055501234", "01024681357"];
+    let numbers = [
+        "01012345678",
+        "01098765432",
+        "0212345678",
+        "01055501234",
+        "01024681357",
+    ];
     let (mut said, mut errors) = (0usize, 0usize);
     for number in numbers {
-        let text: Vec<&str> = number.chars().map(|d| SAY[d.to_digit(10).unwrap() as usize]).collect();
+        let text: Vec<&str> = number
+            .chars()
+            .map(|d| SAY[d.to_digit(10).unwrap() as usize])
+            .collect();
         let audio = korean_audio(&text.join(" "));
         let mut rec = models.recogniser(&flow, 8000).unwrap();
         let mut c = FakeCall::new(&flows, start(None, "1234"));
@@ -122,28 +148,47 @@ fn spoken_korean_digits_come_out_as_digits_only() {
             c.speech(&r.text, r.confidence);
             events.push(Heard::Utterance(r));
         }
-        assert!(matches!(events.first(), Some(Heard::SpeechStarted)), "{number}: {events:?}");
-        let Some(Heard::Utterance(result)) = events.iter().find(|e| matches!(e, Heard::Utterance(_))) else {
+        assert!(
+            matches!(events.first(), Some(Heard::SpeechStarted)),
+            "{number}: {events:?}"
+        );
+        let Some(Heard::Utterance(result)) =
+            events.iter().find(|e| matches!(e, Heard::Utterance(_)))
+        else {
             panic!("{number}: no utterance in {events:?}");
         };
         // Only digit words (or the unknown-sound token) can come out of the grammar.
         for word in result.text.split_whitespace() {
-            assert!(SAY.contains(&word) || ["영", "륙", "[unk]", "<UNK>"].contains(&word), "{number}: {word:?} in {:?}", result.text);
+            assert!(
+                SAY.contains(&word) || ["영", "륙", "[unk]", "<UNK>"].contains(&word),
+                "{number}: {word:?} in {:?}",
+                result.text
+            );
         }
         // The engine either read back a number of digits, or asked again.
         let next = c.last_play();
         let heard: String = if next.first().map(String::as_str) == Some("you_entered") {
             let digits = &next[1..next.len() - 1];
             assert!(digits.iter().all(|p| p.starts_with("digit_")), "{next:?}");
-            digits.iter().map(|p| p.trim_start_matches("digit_")).collect()
+            digits
+                .iter()
+                .map(|p| p.trim_start_matches("digit_"))
+                .collect()
         } else {
-            assert!(next == names(&["invalid_number"]) || next == names(&["no_input"]), "{next:?}");
-            let words = deflect_ivr::words::DigitWords::for_language("ko", &Default::default()).unwrap();
+            assert!(
+                next == names(&["invalid_number"]) || next == names(&["no_input"]),
+                "{next:?}"
+            );
+            let words =
+                deflect_ivr::words::DigitWords::for_language("ko", &Default::default()).unwrap();
             words.digits(&result.text).unwrap_or_default()
         };
         said += number.len();
         errors += edit_distance(number, &heard);
-        println!("said {number}  heard {heard:<12} words {:?} confidence {:.2}", result.text, result.confidence);
+        println!(
+            "said {number}  heard {heard:<12} words {:?} confidence {:.2}",
+            result.text, result.confidence
+        );
     }
     println!(
         "Korean model, espeak-ng voice, 8 kHz µ-law: digit error rate {:.1} % ({errors} edits in {said} digits)",
@@ -164,4 +209,3 @@ fn without_a_model_speech_is_off_and_digits_still_work() {
     c.keys("01012345678#");
     assert_eq!(c.last_play()[0], "you_entered");
 }
-
