@@ -497,6 +497,15 @@ impl Default for HangupStep {
 }
 
 impl FlowConfig {
+    /// The steps the flow runs: its own, or the default flow's when it lists none.
+    pub fn effective_steps(&self) -> std::borrow::Cow<'_, [StepConfig]> {
+        if self.steps.is_empty() {
+            std::borrow::Cow::Owned(Self::default_steps())
+        } else {
+            std::borrow::Cow::Borrowed(&self.steps)
+        }
+    }
+
     /// The built-in default flow: greet, offer the calling number or take another one, read
     /// it back, say the WhatsApp message was sent, hang up, deflect.
     pub fn default_steps() -> Vec<StepConfig> {
@@ -652,13 +661,8 @@ impl IvrConfig {
     /// Checks one flow's steps: values, prompts, references, and the order gather →
     /// confirm → deflect.
     fn validate_steps(&self, p: &mut Problems, at: &str, f: &FlowConfig) {
-        let default_steps;
-        let steps = if f.steps.is_empty() {
-            default_steps = FlowConfig::default_steps();
-            &default_steps
-        } else {
-            &f.steps
-        };
+        let steps = f.effective_steps();
+        let steps = &steps[..];
         let ids: Vec<&str> = steps.iter().filter_map(StepConfig::id).collect();
         for (i, id) in ids.iter().enumerate() {
             if ids[..i].contains(id) {

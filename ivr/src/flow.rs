@@ -300,13 +300,8 @@ fn compile(
         })?;
     let words = DigitWords::for_language(&f.language, &config.speech);
     let speech = words.is_some() && has_speech_model(&f.language);
-    let default_steps;
-    let steps = if f.steps.is_empty() {
-        default_steps = FlowConfig::default_steps();
-        &default_steps
-    } else {
-        &f.steps
-    };
+    let steps = f.effective_steps();
+    let steps = &steps[..];
     let index = |id: &str| {
         steps
             .iter()
