@@ -101,8 +101,10 @@ pub enum Action {
         /// The playback to stop.
         id: PlaybackId,
     },
-    /// Feed the caller's audio to a recogniser for the flow's language (grammar: its digit
-    /// words) and report with [`Call::handle_speech_started`] and [`Call::handle_speech`].
+    /// Start recognising afresh (a new recogniser, or `Recogniser::reset`): feed the
+    /// caller's audio to it (`SpeechModels::recogniser` for the call's flow) and report with
+    /// [`Call::handle_speech_started`] and [`Call::handle_speech`]. Each gather attempt
+    /// starts its own.
     StartSpeech,
     /// Stop recognising; results after this are ignored.
     StopSpeech,
