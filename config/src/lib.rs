@@ -45,7 +45,11 @@ mod widget;
 pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
 pub use http::HttpConfig;
 pub use inbox::{Fallback, InboxConfig, OutboxConfig, QueueConfig};
-pub use ivr::{FlowConfig, IvrConfig, LimitsConfig};
+pub use ivr::{
+    BUILTIN_PROMPTS, BranchStep, ConfirmStep, DIGIT_WORD_VALUES, DeflectStep, FlowConfig,
+    GatherInput, GatherStep, HangupStep, HoursConfig, IvrConfig, LimitsConfig, NUMBER_PROMPT,
+    PlayStep, SpeechConfig, StepConfig, WeeklyInterval,
+};
 pub use load::{RESERVED_ENV, load, load_from_process};
 pub use media::{Codec, MediaConfig};
 pub use problems::{ConfigError, Problem, Problems};

@@ -1,0 +1,228 @@
+//! `[ivr]` flows are checked at load time: every mistake with its key path and what is valid.
+
+#![allow(clippy::unwrap_used)]
+
+use deflect_config::{ConfigError, GatherInput, StepConfig, load};
+use std::io::Write;
+
+fn load_text(text: &str) -> Result<deflect_config::Config, ConfigError> {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    load(Some(f.path()), Vec::<(String, String)>::new())
+}
+
+fn problems(text: &str) -> Vec<String> {
+    load_text(text)
+        .unwrap_err()
+        .problems
+        .iter()
+        .map(|p| p.to_string())
+        .collect()
+}
+
+fn has(problems: &[String], path: &str, words: &str) {
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with(&format!("{path}:")) && p.contains(words)),
+        "no problem at {path} mentioning {words:?} in {problems:#?}"
+    );
+}
+
+#[test]
+fn a_flow_of_steps_loads() {
+    let c = load_text(
+        r#"
+[[ivr.flows]]
+name = "support"
+numbers = ["1000"]
+language = "ko"
+country = "KR"
+[ivr.flows.hours]
+time_zone = "Asia/Seoul"
+weekly = ["mon-fri 09:00-18:00"]
+holidays = ["2026-12-25"]
+[[ivr.flows.steps]]
+step = "branch"
+closed = "bye"
+[[ivr.flows.steps]]
+step = "gather"
+input = "speech"
+min_digits = 10
+[[ivr.flows.steps]]
+step = "confirm"
+[[ivr.flows.steps]]
+step = "deflect"
+[[ivr.flows.steps]]
+step = "hangup"
+id = "bye"
+prompts = ["closed"]
+"#,
+    )
+    .unwrap();
+    let f = &c.ivr.flows[0];
+    assert_eq!(f.steps.len(), 5);
+    match &f.steps[1] {
+        StepConfig::Gather(g) => {
+            assert_eq!(g.input, GatherInput::Speech);
+            assert_eq!(g.min_digits, 10);
+            assert_eq!(g.max_digits, 20);
+            assert_eq!(g.finish_on_key, "#");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn step_mistakes_are_reported_with_their_paths() {
+    let p = problems(
+        r#"
+[[ivr.flows]]
+name = "bad"
+numbers = ["1"]
+language = "english"
+[[ivr.flows.steps]]
+step = "confirm"
+[[ivr.flows.steps]]
+step = "gather"
+min_digits = 12
+max_digits = 8
+finish_on_key = "12"
+timeout = "10m"
+attempts = 0
+on_failure = "nowhere"
+prompts = ["enter_number", "no such prompt"]
+[[ivr.flows.steps]]
+step = "branch"
+open = "x"
+[[ivr.flows.steps]]
+step = "play"
+prompts = ["custom_greeting"]
+"#,
+    );
+    has(&p, "ivr.flows[0].language", "not a language code");
+    has(
+        &p,
+        "ivr.flows[0].steps[0].step",
+        "needs a gather step before it",
+    );
+    has(
+        &p,
+        "ivr.flows[0].steps[1].min_digits",
+        "more than max_digits",
+    );
+    has(&p, "ivr.flows[0].steps[1].finish_on_key", "not a key");
+    has(&p, "ivr.flows[0].steps[1].timeout", "500ms–2m");
+    has(&p, "ivr.flows[0].steps[1].attempts", "1–10");
+    has(
+        &p,
+        "ivr.flows[0].steps[1].on_failure",
+        "no step (by id) is named \"nowhere\"",
+    );
+    has(&p, "ivr.flows[0].steps[1].prompts[1]", "not a prompt name");
+    has(&p, "ivr.flows[0].steps[2].step", "needs opening hours");
+    has(
+        &p,
+        "ivr.flows[0].steps[3].prompts[0]",
+        "not built in (valid: welcome",
+    );
+}
+
+#[test]
+fn unknown_step_kinds_and_keys_are_named() {
+    let p = problems(
+        r#"
+[[ivr.flows]]
+name = "bad"
+[[ivr.flows.steps]]
+step = "dance"
+"#,
+    );
+    has(
+        &p,
+        "ivr.flows[0].steps[0].step",
+        "unknown value `dance`; valid: `play`, `gather`",
+    );
+    let p = problems(
+        r#"
+[[ivr.flows]]
+name = "bad"
+[[ivr.flows.steps]]
+step = "gather"
+max_digit = 5
+"#,
+    );
+    has(
+        &p,
+        "ivr.flows[0].steps[0].max_digit",
+        "unknown key `max_digit`; valid: `id`, `input`",
+    );
+}
+
+#[test]
+fn hours_speech_and_flow_routing_mistakes_are_named() {
+    let p = problems(
+        r#"
+[ivr.speech]
+min_confidence = 1.5
+[ivr.speech.digit_words.nl]
+een = "one"
+
+[[ivr.flows]]
+name = "a"
+[ivr.flows.hours]
+time_zone = "Europe/Amsterdm"
+weekly = []
+holidays = ["25-12-2026"]
+
+[[ivr.flows]]
+name = "b"
+"#,
+    );
+    has(&p, "ivr.speech.min_confidence", "from 0 to 1");
+    has(
+        &p,
+        "ivr.speech.digit_words.nl.een",
+        "\"double\", \"triple\"",
+    );
+    has(&p, "ivr.flows[0].hours.time_zone", "IANA");
+    has(&p, "ivr.flows[0].hours.weekly", "at least one interval");
+    has(&p, "ivr.flows[0].hours.holidays[0]", "YYYY-MM-DD");
+    has(&p, "ivr.flows[1].numbers", "already takes every number");
+
+    let p = problems(
+        r#"
+[[ivr.flows]]
+name = "a"
+[ivr.flows.hours]
+time_zone = "UTC"
+weekly = ["weekdays 9-5"]
+"#,
+    );
+    has(&p, "ivr.flows[0].hours.weekly[0]", "unknown day");
+}
+
+#[test]
+fn custom_prompts_must_exist_as_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("custom_greeting.wav"), b"RIFF").unwrap();
+    let text = format!(
+        r#"
+[[ivr.flows]]
+name = "a"
+prompts_dir = "{}"
+[[ivr.flows.steps]]
+step = "play"
+prompts = ["custom_greeting"]
+"#,
+        dir.path().display()
+    );
+    assert!(load_text(&text).is_ok());
+    std::fs::remove_file(dir.path().join("custom_greeting.wav")).unwrap();
+    let p = problems(&text);
+    has(
+        &p,
+        "ivr.flows[0].steps[0].prompts[0]",
+        "custom_greeting.wav",
+    );
+}

@@ -1,0 +1,307 @@
+//! The deflection hand-off: what a finished call gives the inbox, exactly once.
+//!
+//! # Exactly once, across crashes
+//!
+//! The engine emits `Action::Deflect` once per call, before `Action::Hangup`. The driver then:
+//!
+//! 1. [`Journal::record`]s it — appended and fsynced to `<data_dir>/ivr-deflections.journal`
+//!    — **before** sending the BYE;
+//! 2. sends the BYE;
+//! 3. hands it to the [`DeflectionConsumer`] (the inbox), and on success
+//!    [`Journal::complete`]s it.
+//!
+//! At start-up, [`Journal::open`] reads what was recorded and not completed, and
+//! [`hand_off_pending`] delivers it before calls are taken. A crash anywhere between 1 and
+//! the end of 3 therefore repeats step 3, never skips it; the consumer is idempotent on
+//! `call_id`, so a repeat (a crash after the inbox committed but before the journal noted
+//! it) creates nothing twice. A crash before 1 means the caller never heard the BYE.
+//!
+//! The journal is a file of JSON lines (`{"pending":{…}}`, `{"done":"<call id>"}`),
+//! compacted on open; a torn last line from a crash mid-write is ignored. One process owns
+//! it at a time (an exclusive file lock), so each gateway process needs its own data
+//! directory — as it does for everything else it keeps there.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::future::Future;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use tracing::{info, warn};
+
+/// How the caller gave the callback number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputMethod {
+    /// Chose the number they called from.
+    CallerNumber,
+    /// Typed it on the keypad.
+    Dtmf,
+    /// Said it.
+    Speech,
+}
+
+impl InputMethod {
+    /// Stable name for logs and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CallerNumber => "caller_number",
+            Self::Dtmf => "dtmf",
+            Self::Speech => "speech",
+        }
+    }
+}
+
+/// A finished deflection: the caller confirmed a callback number, heard that a WhatsApp
+/// message is on its way, and the call ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deflection {
+    /// SIP Call-ID; the idempotency key.
+    pub call_id: String,
+    /// The calling number (P-Asserted-Identity, else From) in E.164 where it is one;
+    /// `None` when withheld.
+    pub caller: Option<String>,
+    /// Where the WhatsApp message goes (E.164).
+    pub callback_number: String,
+    /// The number called (Request-URI or To user part), as received.
+    pub dialled_number: String,
+    /// The flow's name.
+    pub flow: String,
+    /// The flow's language.
+    pub language: String,
+    /// The flow's WhatsApp account (`None`: the default account).
+    pub whatsapp_account: Option<String>,
+    /// The flow's queue (`None`: the default queue).
+    pub queue: Option<String>,
+    /// When the call was answered.
+    pub started_at: Timestamp,
+    /// When the call ended.
+    pub ended_at: Timestamp,
+    /// How the number was given.
+    pub input_method: InputMethod,
+    /// What the caller typed (`0612345678#`) or said (the recognised words); `None` when
+    /// they chose their own number.
+    pub transcript: Option<String>,
+}
+
+/// Takes deflections into the inbox. Implemented by the binary over the inbox core.
+///
+/// Must be idempotent on `call_id`: the same deflection may arrive again after a crash.
+pub trait DeflectionConsumer: Send + Sync {
+    /// The consumer's error; the deflection stays pending and is offered again.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Commits the deflection (or finds it already committed).
+    fn deflect(
+        &self,
+        deflection: &Deflection,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// The journal file's name in the data directory.
+pub const JOURNAL_FILE: &str = "ivr-deflections.journal";
+
+/// Journal failures.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The file could not be read, written or synced.
+    #[error("deflection journal {path}: {source}")]
+    Io {
+        /// The journal file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Another process holds the journal.
+    #[error(
+        "deflection journal {0} is in use by another process; give each gateway process its own data_dir"
+    )]
+    Locked(PathBuf),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Entry {
+    Pending(Box<Deflection>),
+    Done(String),
+}
+
+/// The durable record of deflections not yet handed off. See the module docs.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    pending: BTreeMap<String, Deflection>,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal in `data_dir`, reads what is pending and compacts the
+    /// file to just that.
+    pub fn open(data_dir: &Path) -> Result<Self, JournalError> {
+        let path = data_dir.join(JOURNAL_FILE);
+        let io = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(JournalError::Locked(path)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        let mut pending = BTreeMap::new();
+        let mut torn = 0usize;
+        for line in BufReader::new(&file).lines() {
+            let line = line.map_err(io)?;
+            match serde_json::from_str::<Entry>(&line) {
+                Ok(Entry::Pending(d)) => {
+                    pending.insert(d.call_id.clone(), *d);
+                }
+                Ok(Entry::Done(call_id)) => {
+                    pending.remove(&call_id);
+                }
+                Err(_) if line.trim().is_empty() => {}
+                Err(_) => torn += 1,
+            }
+        }
+        if torn > 0 {
+            warn!(path = %path.display(), lines = torn, "deflection journal: skipped unreadable lines (a write cut short by a crash)");
+        }
+        let mut journal = Self {
+            path,
+            file,
+            pending,
+        };
+        journal.compact()?;
+        Ok(journal)
+    }
+
+    /// Rewrites the file with only the pending entries (write a new file, sync, rename).
+    fn compact(&mut self) -> Result<(), JournalError> {
+        let tmp = self.path.with_extension("journal.tmp");
+        let io = |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        // The new file is locked before it takes the journal's name, so the lock never
+        // lapses.
+        let mut out = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(io)?;
+        out.try_lock()
+            .map_err(|_| JournalError::Locked(self.path.clone()))?;
+        for d in self.pending.values() {
+            out.write_all(&line(&Entry::Pending(Box::new(d.clone()))))
+                .map_err(io)?;
+        }
+        out.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, &self.path).map_err(io)?;
+        if let Some(dir) = self.path.parent() {
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        self.file = out;
+        Ok(())
+    }
+
+    fn append(&mut self, entry: &Entry) -> Result<(), JournalError> {
+        let io = |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        self.file.write_all(&line(entry)).map_err(io)?;
+        self.file.sync_data().map_err(io)
+    }
+
+    /// Records a deflection durably (before the BYE). Recording the same call again is a
+    /// no-op.
+    pub fn record(&mut self, deflection: &Deflection) -> Result<(), JournalError> {
+        if self.pending.contains_key(&deflection.call_id) {
+            return Ok(());
+        }
+        self.append(&Entry::Pending(Box::new(deflection.clone())))?;
+        self.pending
+            .insert(deflection.call_id.clone(), deflection.clone());
+        Ok(())
+    }
+
+    /// Notes that the consumer has the deflection for `call_id`.
+    pub fn complete(&mut self, call_id: &str) -> Result<(), JournalError> {
+        if self.pending.remove(call_id).is_none() {
+            return Ok(());
+        }
+        self.append(&Entry::Done(call_id.to_string()))
+    }
+
+    /// Deflections recorded and not completed, oldest call id order.
+    pub fn pending(&self) -> impl Iterator<Item = &Deflection> {
+        self.pending.values()
+    }
+}
+
+fn line(entry: &Entry) -> Vec<u8> {
+    // Deflection holds strings, timestamps and enums only: serializing cannot fail.
+    let mut v = serde_json::to_vec(entry).expect("a journal entry serializes to JSON");
+    v.push(b'\n');
+    v
+}
+
+/// Steps 1 and 3 of the hand-off for one deflection, for drivers that do not need the BYE
+/// in between: records it, delivers it, completes it. A consumer error leaves it pending.
+pub async fn hand_off<C: DeflectionConsumer>(
+    journal: &mut Journal,
+    consumer: &C,
+    deflection: &Deflection,
+) -> Result<(), HandOffError<C::Error>> {
+    journal.record(deflection).map_err(HandOffError::Journal)?;
+    deliver(journal, consumer, deflection).await
+}
+
+/// Step 3: delivers a recorded deflection and completes it.
+pub async fn deliver<C: DeflectionConsumer>(
+    journal: &mut Journal,
+    consumer: &C,
+    deflection: &Deflection,
+) -> Result<(), HandOffError<C::Error>> {
+    consumer
+        .deflect(deflection)
+        .await
+        .map_err(HandOffError::Consumer)?;
+    metrics::counter!("deflect_ivr_deflections_handed_off_total").increment(1);
+    journal
+        .complete(&deflection.call_id)
+        .map_err(HandOffError::Journal)
+}
+
+/// Delivers everything pending (at start-up, and to retry after consumer errors). Returns
+/// how many were delivered; stops at the first error, leaving the rest pending.
+pub async fn hand_off_pending<C: DeflectionConsumer>(
+    journal: &mut Journal,
+    consumer: &C,
+) -> Result<usize, HandOffError<C::Error>> {
+    let pending: Vec<Deflection> = journal.pending().cloned().collect();
+    for d in &pending {
+        deliver(journal, consumer, d).await?;
+        info!(call_id = %d.call_id, "deflection from before a restart handed off");
+    }
+    Ok(pending.len())
+}
+
+/// A hand-off that did not finish; the deflection stays pending.
+#[derive(Debug, thiserror::Error)]
+pub enum HandOffError<E: std::error::Error + 'static> {
+    /// The journal could not be written.
+    #[error(transparent)]
+    Journal(JournalError),
+    /// The consumer failed.
+    #[error("the inbox did not take the deflection: {0}")]
+    Consumer(#[source] E),
+}

@@ -1,0 +1,407 @@
+//! Flows compiled from `[ivr]`: steps with their jumps resolved to indices, prompts by
+//! name, number rules, opening hours and digit words, shared by every call of the flow.
+//! Routing picks a flow by the dialled number.
+
+use crate::hours::{HoursError, OpeningHours};
+use crate::number::{NumberRules, UnknownCountry};
+use crate::words::DigitWords;
+use deflect_config::{FlowConfig, GatherInput, IvrConfig, NUMBER_PROMPT, StepConfig};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A prompt, by name: one of `deflect_config::BUILTIN_PROMPTS` or a flow's own
+/// (`<name>.wav`, see [`Flow::prompt_file`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Prompt(Arc<str>);
+
+impl Prompt {
+    /// A prompt named `name`.
+    pub fn new(name: &str) -> Self {
+        Self(name.into())
+    }
+
+    /// The name, e.g. `welcome` or `digit_7`.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Prompt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An entry of a prompt list: a prompt, or the number read back digit by digit.
+#[derive(Clone, Debug)]
+pub(crate) enum PromptItem {
+    Prompt(Prompt),
+    Number,
+}
+
+fn prompt_list(names: &[String]) -> Vec<PromptItem> {
+    names
+        .iter()
+        .map(|n| {
+            if n == NUMBER_PROMPT {
+                PromptItem::Number
+            } else {
+                PromptItem::Prompt(Prompt::new(n))
+            }
+        })
+        .collect()
+}
+
+/// A gather's or confirm's input rules, copied into each attempt.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct InputRules {
+    pub min_digits: usize,
+    pub max_digits: usize,
+    pub finish_on_key: Option<char>,
+    pub timeout: Duration,
+    pub inter_digit_timeout: Duration,
+    pub speech_timeout: Duration,
+    pub attempts: u32,
+    pub barge_in: bool,
+    pub speech: bool,
+    pub dtmf: bool,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct GatherSpec {
+    pub rules: InputRules,
+    pub prompts: Vec<PromptItem>,
+    pub offer: Option<(char, Vec<PromptItem>)>,
+    pub no_input_prompts: Vec<PromptItem>,
+    pub invalid_prompts: Vec<PromptItem>,
+    pub on_failure: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct ConfirmSpec {
+    pub rules: InputRules,
+    pub prompts: Vec<PromptItem>,
+    pub confirm_key: char,
+    pub reenter_key: char,
+    pub on_failure: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Step {
+    Play {
+        prompts: Vec<PromptItem>,
+        barge_in: bool,
+    },
+    Gather(Box<GatherSpec>),
+    Confirm(Box<ConfirmSpec>),
+    Branch {
+        open: usize,
+        closed: usize,
+    },
+    Deflect {
+        prompts: Vec<PromptItem>,
+        limit_prompts: Vec<PromptItem>,
+    },
+    Hangup {
+        prompts: Vec<PromptItem>,
+    },
+}
+
+/// Abuse limits per hour (0: none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HourlyLimits {
+    /// Deflections per calling number.
+    pub per_caller: u32,
+    /// Deflections to one callback number.
+    pub per_callback_number: u32,
+}
+
+/// One compiled flow, shared by its calls.
+#[derive(Debug)]
+pub struct Flow {
+    pub(crate) name: String,
+    pub(crate) language: String,
+    pub(crate) whatsapp_account: Option<String>,
+    pub(crate) queue: Option<String>,
+    pub(crate) rules: NumberRules,
+    pub(crate) hours: Option<OpeningHours>,
+    pub(crate) steps: Vec<Step>,
+    pub(crate) words: Option<DigitWords>,
+    pub(crate) speech: bool,
+    pub(crate) min_confidence: f32,
+    pub(crate) limits: HourlyLimits,
+    pub(crate) digit_prompts: [Prompt; 10],
+    pub(crate) plus_prompt: Prompt,
+    prompt_dirs: Vec<PathBuf>,
+}
+
+impl Flow {
+    /// The flow's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its language (prompts and speech).
+    pub fn language(&self) -> &str {
+        &self.language
+    }
+
+    /// Whether its gathers listen for speech: the language has a model and digit words.
+    pub fn speech(&self) -> bool {
+        self.speech
+    }
+
+    /// The file that replaces `prompt` for this flow: `<flow prompts_dir>/<name>.wav`, else
+    /// `<ivr.prompts_dir>/<language>/<name>.wav`; `None` means the built-in prompt.
+    pub fn prompt_file(&self, prompt: &Prompt) -> Option<PathBuf> {
+        self.prompt_dirs
+            .iter()
+            .map(|d| d.join(format!("{}.wav", prompt.name())))
+            .find(|f| f.is_file())
+    }
+}
+
+/// Every flow, and the routing from dialled numbers to them.
+#[derive(Debug)]
+pub struct Flows {
+    flows: Vec<Arc<Flow>>,
+    by_number: HashMap<String, usize>,
+    fallback: usize,
+    routing: NumberRules,
+}
+
+/// A flow that does not compile. The configuration check reports these with key paths
+/// first; this is the same finding from the IVR's side.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// A country code the phone number metadata does not know.
+    #[error("flow {flow:?}: {source}")]
+    Country {
+        /// The flow.
+        flow: String,
+        /// What is wrong.
+        source: UnknownCountry,
+    },
+    /// Opening hours that do not compile.
+    #[error("flow {flow:?}: {source}")]
+    Hours {
+        /// The flow.
+        flow: String,
+        /// What is wrong.
+        source: HoursError,
+    },
+    /// A step id that no step has.
+    #[error("flow {flow:?}: no step has the id {id:?}")]
+    Target {
+        /// The flow.
+        flow: String,
+        /// The missing id.
+        id: String,
+    },
+}
+
+impl Flows {
+    /// Compiles `[ivr]`. `has_speech_model(language)` says whether a speech model is loaded
+    /// for a language (see `SpeechModels::has`).
+    pub fn new(
+        config: &IvrConfig,
+        has_speech_model: impl Fn(&str) -> bool,
+    ) -> Result<Self, FlowError> {
+        let mut flows = Vec::new();
+        let mut by_number = HashMap::new();
+        let routing = NumberRules::new(&config.default_country, &[]).map_err(|source| {
+            FlowError::Country {
+                flow: "(ivr.default_country)".into(),
+                source,
+            }
+        })?;
+        let mut fallback = None;
+        for f in &config.flows {
+            let flow = compile(config, f, &has_speech_model)?;
+            let index = flows.len();
+            for n in &f.numbers {
+                by_number.entry(n.clone()).or_insert(index);
+                if let Some(e164) = flow.rules.e164(n) {
+                    by_number.entry(e164).or_insert(index);
+                }
+            }
+            if f.numbers.is_empty() && fallback.is_none() {
+                fallback = Some(index);
+            }
+            flows.push(Arc::new(flow));
+        }
+        let fallback = match fallback {
+            Some(i) => i,
+            None => {
+                let default = FlowConfig {
+                    name: "default".into(),
+                    ..FlowConfig::default()
+                };
+                flows.push(Arc::new(compile(config, &default, &has_speech_model)?));
+                flows.len() - 1
+            }
+        };
+        Ok(Self {
+            flows,
+            by_number,
+            fallback,
+            routing,
+        })
+    }
+
+    /// The flow for a call to `dialled` (the Request-URI or To user part): the flow listing
+    /// it as written or in E.164, else the fallback flow.
+    pub fn route(&self, dialled: &str) -> &Arc<Flow> {
+        if self.by_number.is_empty() {
+            return &self.flows[self.fallback];
+        }
+        let index = self
+            .by_number
+            .get(dialled)
+            .or_else(|| {
+                self.routing
+                    .e164(dialled)
+                    .and_then(|n| self.by_number.get(&n))
+            })
+            .copied()
+            .unwrap_or(self.fallback);
+        &self.flows[index]
+    }
+
+    /// Every flow, the fallback included.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Flow>> {
+        self.flows.iter()
+    }
+}
+
+fn compile(
+    config: &IvrConfig,
+    f: &FlowConfig,
+    has_speech_model: &impl Fn(&str) -> bool,
+) -> Result<Flow, FlowError> {
+    let country = f.country.as_deref().unwrap_or(&config.default_country);
+    let rules = NumberRules::new(country, &config.limits.allowed_countries).map_err(|source| {
+        FlowError::Country {
+            flow: f.name.clone(),
+            source,
+        }
+    })?;
+    let hours = f
+        .hours
+        .as_ref()
+        .map(OpeningHours::new)
+        .transpose()
+        .map_err(|source| FlowError::Hours {
+            flow: f.name.clone(),
+            source,
+        })?;
+    let words = DigitWords::for_language(&f.language, &config.speech);
+    let speech = words.is_some() && has_speech_model(&f.language);
+    let steps = f.effective_steps();
+    let steps = &steps[..];
+    let index = |id: &str| {
+        steps
+            .iter()
+            .position(|s| s.id() == Some(id))
+            .ok_or_else(|| FlowError::Target {
+                flow: f.name.clone(),
+                id: id.to_string(),
+            })
+    };
+    let target = |t: &Option<String>, next: usize| {
+        t.as_deref()
+            .map(index)
+            .transpose()
+            .map(|t| t.unwrap_or(next))
+    };
+    let key = |s: &str| s.chars().next();
+    let mut compiled = Vec::with_capacity(steps.len());
+    for (i, s) in steps.iter().enumerate() {
+        compiled.push(match s {
+            StepConfig::Play(p) => Step::Play {
+                prompts: prompt_list(&p.prompts),
+                barge_in: p.barge_in,
+            },
+            StepConfig::Gather(g) => Step::Gather(Box::new(GatherSpec {
+                rules: InputRules {
+                    min_digits: g.min_digits as usize,
+                    max_digits: g.max_digits as usize,
+                    finish_on_key: key(&g.finish_on_key),
+                    timeout: g.timeout,
+                    inter_digit_timeout: g.inter_digit_timeout,
+                    speech_timeout: g.speech_timeout,
+                    attempts: g.attempts,
+                    barge_in: g.barge_in,
+                    speech: speech && g.input != GatherInput::Dtmf,
+                    // Speech-only gathers still take digits when no model can listen.
+                    dtmf: g.input != GatherInput::Speech || !speech,
+                },
+                prompts: prompt_list(&g.prompts),
+                offer: g
+                    .offer_caller_number
+                    .then(|| key(&g.offer_key).map(|k| (k, prompt_list(&g.offer_prompts))))
+                    .flatten(),
+                no_input_prompts: prompt_list(&g.no_input_prompts),
+                invalid_prompts: prompt_list(&g.invalid_prompts),
+                on_failure: g.on_failure.as_deref().map(index).transpose()?,
+            })),
+            StepConfig::Confirm(c) => Step::Confirm(Box::new(ConfirmSpec {
+                rules: InputRules {
+                    min_digits: 1,
+                    max_digits: 1,
+                    finish_on_key: None,
+                    timeout: c.timeout,
+                    inter_digit_timeout: c.timeout,
+                    speech_timeout: c.timeout,
+                    attempts: c.attempts,
+                    barge_in: true,
+                    speech: false,
+                    dtmf: true,
+                },
+                prompts: prompt_list(&c.prompts),
+                confirm_key: key(&c.confirm_key).unwrap_or('1'),
+                reenter_key: key(&c.reenter_key).unwrap_or('2'),
+                on_failure: c.on_failure.as_deref().map(index).transpose()?,
+            })),
+            StepConfig::Branch(b) => Step::Branch {
+                open: target(&b.open, i + 1)?,
+                closed: target(&b.closed, i + 1)?,
+            },
+            StepConfig::Deflect(d) => Step::Deflect {
+                prompts: prompt_list(&d.prompts),
+                limit_prompts: prompt_list(&d.limit_prompts),
+            },
+            StepConfig::Hangup(h) => Step::Hangup {
+                prompts: prompt_list(&h.prompts),
+            },
+        });
+    }
+    let prompt_dirs = f
+        .prompts_dir
+        .iter()
+        .cloned()
+        .chain(config.prompts_dir.iter().map(|d| d.join(&f.language)))
+        .collect();
+    Ok(Flow {
+        name: f.name.clone(),
+        language: f.language.clone(),
+        whatsapp_account: f.whatsapp_account.clone(),
+        queue: f.queue.clone(),
+        rules,
+        hours,
+        steps: compiled,
+        words,
+        speech,
+        min_confidence: config.speech.min_confidence,
+        limits: HourlyLimits {
+            per_caller: config.limits.per_caller_per_hour,
+            per_callback_number: config.limits.per_callback_number_per_hour,
+        },
+        digit_prompts: std::array::from_fn(|d| Prompt::new(&format!("digit_{d}"))),
+        plus_prompt: Prompt::new("plus"),
+        prompt_dirs,
+    })
+}

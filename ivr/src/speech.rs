@@ -1,0 +1,265 @@
+//! Spoken digits with Vosk: the IVR's one foreign-code boundary (through the `vosk` crate,
+//! which holds the `unsafe`; this crate stays `#![forbid(unsafe_code)]`).
+//!
+//! - [`SpeechModels::load`] loads one model per flow language at start-up — about 1.5 s of
+//!   CPU and 550 MB for the small Korean model — and shares it across calls. It is never
+//!   loaded on a call. A language without a model logs one line and its flows take DTMF only.
+//! - [`SpeechModels::recogniser`] makes a [`Recogniser`] per call, restricted by a grammar
+//!   to the flow language's digit words (plus `[unk]`, which soaks up other sounds), so it
+//!   costs a few percent of a core per stream rather than ~40 % free-form.
+//! - The driver feeds it the caller's decoded audio (16-bit PCM at the call's rate, 8 kHz for
+//!   G.711; the model must accept it: Vosk models with `--allow-upsample=true` in
+//!   `conf/mfcc.conf` do). [`Recogniser::accept`] reports the start of speech (for
+//!   barge-in) and, at the end of the utterance (Vosk's endpointing: trailing silence), the
+//!   result with its confidence, which go to `Call::handle_speech_started` and
+//!   `Call::handle_speech`.
+//!
+//! # Where models are looked for
+//!
+//! `ivr.speech_models_dir` when set; otherwise `<data_dir>/models`, then
+//! `$XDG_CACHE_HOME/deflect/models` (`~/.cache/deflect/models`), where `scripts/run` and
+//! `scripts/test` install the Korean test model — so a flow with `language = "ko"` has
+//! speech with no further setting. A model is the directory `<models dir>/<language>/` as
+//! unpacked from the Vosk model list (`am/`, `conf/`, `graph/`, …).
+
+use crate::call::SpeechResult;
+use crate::flow::Flow;
+use crate::words::DigitWords;
+use deflect_config::IvrConfig;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tracing::{info, warn};
+
+/// Speech models by language, loaded once.
+#[derive(Clone, Default)]
+pub struct SpeechModels {
+    models: HashMap<String, Arc<vosk::Model>>,
+}
+
+impl std::fmt::Debug for SpeechModels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpeechModels")
+            .field("languages", &self.models.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The directories searched for models, in order (see the module docs).
+pub fn models_dirs(config: &IvrConfig, data_dir: &Path) -> Vec<PathBuf> {
+    if let Some(dir) = &config.speech_models_dir {
+        return vec![dir.clone()];
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
+    std::iter::once(data_dir.join("models"))
+        .chain(cache.map(|c| c.join("deflect").join("models")))
+        .collect()
+}
+
+impl SpeechModels {
+    /// No models: every flow takes DTMF only.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Loads a model for each language the flows use (the built-in default flow's is `en`)
+    /// from the first of `dirs` holding `<language>/`. Logs one line per language: loaded,
+    /// or speech off and why.
+    pub fn load(config: &IvrConfig, dirs: &[PathBuf]) -> Self {
+        vosk::set_log_level(vosk::LogLevel::Error);
+        let languages: BTreeSet<&str> = config
+            .flows
+            .iter()
+            .map(|f| f.language.as_str())
+            .chain(
+                config
+                    .flows
+                    .iter()
+                    .all(|f| !f.numbers.is_empty())
+                    .then_some("en"),
+            )
+            .collect();
+        let mut models = HashMap::new();
+        for language in languages {
+            let Some(dir) = dirs.iter().map(|d| d.join(language)).find(|d| d.is_dir()) else {
+                let looked: Vec<String> = dirs
+                    .iter()
+                    .map(|d| d.join(language).display().to_string())
+                    .collect();
+                info!(
+                    language,
+                    looked_in = looked.join(", "),
+                    "speech input off for this language: no Vosk model; DTMF still works"
+                );
+                continue;
+            };
+            match Self::load_one(&dir) {
+                Some(mut model) => {
+                    info!(language, model = %dir.display(), "speech model loaded");
+                    let words = DigitWords::for_language(language, &config.speech);
+                    let missing: Vec<&str> = words
+                        .iter()
+                        .flat_map(|w| w.words())
+                        .filter(|w| model.find_word(w).is_none())
+                        .collect();
+                    if !missing.is_empty() {
+                        warn!(
+                            language,
+                            words = missing.join(" "),
+                            "digit words missing from the speech model's vocabulary cannot be recognised"
+                        );
+                    }
+                    models.insert(language.to_string(), Arc::new(model));
+                }
+                None => warn!(
+                    language,
+                    model = %dir.display(),
+                    "speech input off for this language: the Vosk model could not be loaded; DTMF still works"
+                ),
+            }
+        }
+        Self { models }
+    }
+
+    fn load_one(dir: &Path) -> Option<vosk::Model> {
+        vosk::Model::new(dir.to_str()?)
+    }
+
+    /// Loads the model in `dir` for `language` (tests and tools).
+    pub fn load_language(language: &str, dir: &Path) -> Option<Self> {
+        vosk::set_log_level(vosk::LogLevel::Error);
+        let model = Self::load_one(dir)?;
+        Some(Self {
+            models: HashMap::from([(language.to_string(), Arc::new(model))]),
+        })
+    }
+
+    /// Whether a model is loaded for `language`.
+    pub fn has(&self, language: &str) -> bool {
+        self.models.contains_key(language)
+    }
+
+    /// A recogniser for one call of `flow` taking audio at `sample_rate` Hz, or `None` when
+    /// the flow has no speech.
+    pub fn recogniser(&self, flow: &Flow, sample_rate: u32) -> Option<Recogniser> {
+        let model = self.models.get(flow.language())?;
+        let words = flow.words.as_ref()?;
+        Recogniser::new(model, words.words(), sample_rate)
+    }
+}
+
+/// What a recogniser noticed in a chunk of audio.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Heard {
+    /// The caller started speaking (once per utterance).
+    SpeechStarted,
+    /// An utterance ended.
+    Utterance(SpeechResult),
+}
+
+/// One call's recogniser.
+pub struct Recogniser {
+    inner: vosk::Recognizer,
+    started: bool,
+}
+
+impl std::fmt::Debug for Recogniser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recogniser")
+            .field("started", &self.started)
+            .finish()
+    }
+}
+
+impl Recogniser {
+    fn new<'a>(
+        model: &vosk::Model,
+        words: impl Iterator<Item = &'a str>,
+        sample_rate: u32,
+    ) -> Option<Self> {
+        // One phrase holding every digit word lets Vosk's grammar take them in any order
+        // and number; "[unk]" absorbs everything else.
+        let phrase: Vec<&str> = words.collect();
+        let grammar = [phrase.join(" "), "[unk]".to_string()];
+        let mut inner = vosk::Recognizer::new_with_grammar(model, sample_rate as f32, &grammar)?;
+        inner.set_words(true);
+        Some(Self {
+            inner,
+            started: false,
+        })
+    }
+
+    /// Feeds 16-bit PCM; returns what it noticed.
+    pub fn accept(&mut self, pcm: &[i16]) -> Option<Heard> {
+        match self.inner.accept_waveform(pcm) {
+            Ok(vosk::DecodingState::Finalized) => {
+                self.started = false;
+                let result = utterance(self.inner.result());
+                Some(Heard::Utterance(result))
+            }
+            Ok(vosk::DecodingState::Running) if !self.started => {
+                let partial = self.inner.partial_result();
+                let words = partial.partial.split_whitespace().any(|w| !is_unknown(w));
+                if words {
+                    self.started = true;
+                    Some(Heard::SpeechStarted)
+                } else {
+                    None
+                }
+            }
+            Ok(_) => None,
+            Err(e) => {
+                warn!(cause = %e, "recogniser rejected audio");
+                None
+            }
+        }
+    }
+
+    /// Ends the utterance now (no more audio) and returns what was said, if anything.
+    pub fn finish(&mut self) -> Option<SpeechResult> {
+        let result = utterance(self.inner.final_result());
+        self.started = false;
+        (!result.text.is_empty()).then_some(result)
+    }
+
+    /// Forgets everything heard, for a new attempt.
+    pub fn reset(&mut self) {
+        self.inner.reset();
+        self.started = false;
+    }
+}
+
+fn is_unknown(word: &str) -> bool {
+    matches!(word, "[unk]" | "<UNK>" | "<unk>")
+}
+
+fn utterance(result: vosk::CompleteResult<'_>) -> SpeechResult {
+    match result {
+        vosk::CompleteResult::Single(single) => {
+            let words: Vec<&vosk::Word<'_>> = single
+                .result
+                .iter()
+                .filter(|w| !is_unknown(w.word))
+                .collect();
+            let confidence = if words.is_empty() {
+                0.0
+            } else {
+                words.iter().map(|w| w.conf).sum::<f32>() / words.len() as f32
+            };
+            SpeechResult {
+                text: single.text.to_string(),
+                confidence,
+            }
+        }
+        vosk::CompleteResult::Multiple(multiple) => {
+            let best = multiple.alternatives.first();
+            SpeechResult {
+                text: best.map(|a| a.text.to_string()).unwrap_or_default(),
+                confidence: best.map(|a| a.confidence).unwrap_or(0.0),
+            }
+        }
+    }
+}

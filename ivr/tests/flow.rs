@@ -1,0 +1,372 @@
+//! Whole flows against a fake call on a virtual clock: the default flow end to end, the
+//! caller's own number, re-entry, hang-ups, abuse limits, opening hours, routing.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use deflect_ivr::{HangupReason, InputMethod, LimitDecision, MemoryCounter, PlaybackEnd};
+use std::sync::Arc;
+
+fn default_flows() -> Arc<deflect_ivr::Flows> {
+    flows("", false)
+}
+
+fn readback(number: &str) -> Vec<String> {
+    let mut v = names(&["you_entered"]);
+    v.extend(digits(number));
+    v.push("confirm_options".into());
+    v
+}
+
+#[test]
+fn the_default_flow_end_to_end_with_a_typed_number() {
+    let f = default_flows();
+    let mut c = FakeCall::new(&f, start(Some("anonymous"), "+31201234567"));
+    assert_eq!(c.call.flow().name(), "default");
+    c.play_out(); // welcome
+    // A withheld number is not offered: the plain prompt.
+    assert_eq!(c.last_play(), names(&["enter_number"]));
+    c.play_out();
+    c.keys_every("0612345678#", ms(300));
+    assert_eq!(c.last_play(), readback("0612345678"));
+    c.play_out();
+    c.keys("1");
+    assert_eq!(c.last_play(), names(&["message_sent", "goodbye"]));
+    assert!(c.deflections().is_empty(), "deflected before the goodbye");
+    let before_end = c.at();
+    c.play_out();
+    let tail: Vec<&Seen> = c.seen.iter().rev().take(2).map(|(_, s)| s).collect();
+    assert!(
+        matches!(tail[1], Seen::Deflect(_)),
+        "the deflection comes before the BYE"
+    );
+    assert_eq!(tail[0], &Seen::Hangup(HangupReason::Deflected));
+    let d = c.deflections();
+    assert_eq!(d.len(), 1);
+    let d = &d[0];
+    assert_eq!(d.call_id, "call-1@test");
+    assert_eq!(d.caller, None);
+    assert_eq!(d.callback_number, "+31612345678");
+    assert_eq!(d.dialled_number, "+31201234567");
+    assert_eq!(d.flow, "default");
+    assert_eq!(d.language, "en");
+    assert_eq!(d.input_method, InputMethod::Dtmf);
+    assert_eq!(d.transcript.as_deref(), Some("0612345678"));
+    assert_eq!(d.started_at, "2026-11-23T10:00:00Z".parse().unwrap());
+    let expected_end = d
+        .started_at
+        .checked_add(before_end + c.prompt_length)
+        .unwrap();
+    assert_eq!(d.ended_at, expected_end);
+    assert!(c.call.is_finished());
+    assert!(c.call.poll_timeout().is_none());
+}
+
+#[test]
+fn pressing_1_takes_the_number_called_from() {
+    let f = default_flows();
+    let mut s = start(Some("0611111111"), "+31201234567");
+    s.asserted_identity = Some("+31622222222".into());
+    let mut c = FakeCall::new(&f, s);
+    c.play_out();
+    assert_eq!(c.last_play(), names(&["offer_caller_number"]));
+    c.secs(1.0);
+    c.keys("1");
+    // P-Asserted-Identity wins over From; read back in the national form.
+    assert_eq!(c.last_play(), readback("0622222222"));
+    c.keys("1");
+    c.play_out();
+    let d = &c.deflections()[0];
+    assert_eq!(d.callback_number, "+31622222222");
+    assert_eq!(d.caller.as_deref(), Some("+31622222222"));
+    assert_eq!(d.input_method, InputMethod::CallerNumber);
+    assert_eq!(d.transcript, None);
+
+    // The From number when there is no P-Asserted-Identity.
+    let mut c = FakeCall::new(&f, start(Some("+31611111111"), "1"));
+    c.play_out();
+    c.keys("11");
+    c.play_out();
+    assert_eq!(c.deflections()[0].callback_number, "+31611111111");
+}
+
+#[test]
+fn a_calling_number_that_cannot_take_whatsapp_is_not_offered() {
+    let f = default_flows();
+    // A landline: the plain prompt, and '1' is the first digit of a number.
+    let mut c = FakeCall::new(&f, start(Some("+31201234567"), "1"));
+    c.play_out();
+    assert_eq!(c.last_play(), names(&["enter_number"]));
+    c.play_out();
+    c.keys("1");
+    assert_eq!(c.last_play(), names(&["enter_number"]));
+    assert!(c.call.is_collecting());
+    // The caller's own number typed in full is fine too.
+    let mut c = FakeCall::new(&f, start(Some("+31201234567"), "1"));
+    c.play_out();
+    c.keys("0612345678#");
+    assert_eq!(c.last_play(), readback("0612345678"));
+}
+
+#[test]
+fn pressing_2_enters_the_number_again_without_the_offer() {
+    let f = default_flows();
+    let mut c = FakeCall::new(&f, start(Some("+31611111111"), "1"));
+    c.play_out();
+    c.keys("1");
+    assert_eq!(c.last_play(), readback("0611111111"));
+    c.keys("2");
+    assert_eq!(c.last_play(), names(&["enter_number"]));
+    c.keys("0033612345678#");
+    assert_eq!(c.last_play(), readback("+33612345678"));
+    c.keys("1");
+    c.play_out();
+    let d = &c.deflections()[0];
+    assert_eq!(d.callback_number, "+33612345678");
+    assert_eq!(d.input_method, InputMethod::Dtmf);
+}
+
+#[test]
+fn a_confirm_without_an_answer_is_read_again_then_gives_up() {
+    let f = default_flows();
+    let mut c = FakeCall::new(&f, start(Some("+31611111111"), "1"));
+    c.play_out();
+    c.keys("1");
+    for _ in 0..3 {
+        c.play_out();
+        c.secs(6.0);
+    }
+    let plays = c.plays();
+    assert_eq!(
+        plays[plays.len() - 3..],
+        [
+            readback("0611111111"),
+            readback("0611111111"),
+            names(&["too_many_attempts", "goodbye"])
+        ]
+    );
+    c.play_out();
+    assert_eq!(c.hangup(), Some(HangupReason::TooManyAttempts));
+    assert!(c.deflections().is_empty());
+}
+
+#[test]
+fn a_caller_hanging_up_mid_flow_leaves_no_deflection() {
+    let f = default_flows();
+    let mut c = FakeCall::new(&f, start(Some("+31611111111"), "1"));
+    c.play_out();
+    c.keys("1"); // chosen, not confirmed
+    c.secs(1.0);
+    c.caller_hangs_up();
+    assert!(c.deflections().is_empty());
+    assert_eq!(c.hangup(), None, "no BYE to a caller who hung up");
+    assert!(c.call.is_finished());
+    assert!(c.call.poll_timeout().is_none());
+    // Later events change nothing.
+    c.keys("1");
+    c.secs(60.0);
+    assert!(c.deflections().is_empty());
+}
+
+#[test]
+fn a_caller_hanging_up_during_the_goodbye_is_deflected_once() {
+    let f = default_flows();
+    let mut c = FakeCall::new(&f, start(Some("+31611111111"), "1"));
+    c.play_out();
+    c.keys("11");
+    assert_eq!(c.last_play(), names(&["message_sent", "goodbye"]));
+    c.secs(0.5);
+    c.caller_hangs_up();
+    assert_eq!(c.deflections().len(), 1);
+    assert_eq!(c.hangup(), None);
+    c.caller_hangs_up();
+    c.secs(200.0);
+    assert_eq!(c.deflections().len(), 1);
+}
+
+#[test]
+fn abuse_limits_refuse_with_a_spoken_reason() {
+    let f = default_flows();
+    let counter = Arc::new(MemoryCounter::new());
+    // Three deflections to one number from three callers: allowed.
+    for caller in ["+31600000001", "+31600000002", "+31600000003"] {
+        let mut s = start(Some(caller), "1");
+        s.call_id = format!("{caller}@test");
+        let mut c = FakeCall::with_counter(&f, s, counter.clone());
+        c.play_out();
+        c.keys("0611223344#1");
+        c.play_out();
+        assert_eq!(c.deflections().len(), 1);
+    }
+    // A fourth to the same number within the hour: refused, said, no deflection.
+    let mut s = start(Some("+31600000004"), "1");
+    s.call_id = "fourth@test".into();
+    let mut c = FakeCall::with_counter(&f, s, counter.clone());
+    c.play_out();
+    c.keys("0611223344#1");
+    assert_eq!(c.last_play(), names(&["limit_reached", "goodbye"]));
+    c.play_out();
+    assert_eq!(c.hangup(), Some(HangupReason::LimitReached));
+    assert!(c.deflections().is_empty());
+
+    // The caller limit: a fourth deflection by one caller to fresh numbers.
+    let counter = Arc::new(MemoryCounter::new());
+    for (i, number) in ["0611111111", "0622222222", "0633333333", "0644444444"]
+        .iter()
+        .enumerate()
+    {
+        let mut s = start(Some("+31655555555"), "1");
+        s.call_id = format!("{i}@test");
+        let mut c = FakeCall::with_counter(&f, s, counter.clone());
+        c.play_out();
+        c.keys(&format!("{number}#1"));
+        if i < 3 {
+            assert_eq!(c.last_play(), names(&["message_sent", "goodbye"]), "{i}");
+        } else {
+            assert_eq!(c.last_play(), names(&["limit_reached", "goodbye"]));
+        }
+    }
+}
+
+#[test]
+fn an_unanswered_limit_check_lets_the_deflection_through() {
+    let f = default_flows();
+    let mut c = FakeCall::new(&f, start(Some("+31611111111"), "1"));
+    c.auto_limits = false;
+    c.play_out();
+    c.keys("11");
+    assert_eq!(c.seen.last().unwrap().1, Seen::CheckLimits);
+    c.secs(4.9);
+    assert!(c.plays().last().unwrap() != &names(&["message_sent", "goodbye"]));
+    c.secs(0.1);
+    assert_eq!(c.last_play(), names(&["message_sent", "goodbye"]));
+    // A late answer is ignored.
+    c.limits(LimitDecision::CallerLimited);
+    c.play_out();
+    assert_eq!(c.deflections().len(), 1);
+}
+
+const HOURS: &str = r#"
+[[ivr.flows]]
+name = "office"
+numbers = ["+31201234567", "2000"]
+language = "en"
+[ivr.flows.hours]
+time_zone = "Europe/Amsterdam"
+weekly = ["mon-fri 09:00-17:00"]
+holidays = ["2026-12-25"]
+[[ivr.flows.steps]]
+step = "branch"
+closed = "closed"
+[[ivr.flows.steps]]
+step = "gather"
+[[ivr.flows.steps]]
+step = "confirm"
+[[ivr.flows.steps]]
+step = "deflect"
+[[ivr.flows.steps]]
+step = "hangup"
+id = "closed"
+prompts = ["closed", "goodbye"]
+"#;
+
+#[test]
+fn branches_follow_the_opening_hours() {
+    let f = flows(HOURS, false);
+    // Monday 2026-11-23 10:00 UTC = 11:00 in Amsterdam: open.
+    let c = FakeCall::new(&f, start(None, "2000"));
+    assert_eq!(c.last_play(), names(&["enter_number"]));
+    // Christmas: closed.
+    let mut s = start(None, "2000");
+    s.started_at = "2026-12-25T10:00:00Z".parse().unwrap();
+    let mut c = FakeCall::new(&f, s);
+    assert_eq!(c.last_play(), names(&["closed", "goodbye"]));
+    c.play_out();
+    assert_eq!(c.hangup(), Some(HangupReason::FlowEnded));
+    // Monday 17:30 local.
+    let mut s = start(None, "2000");
+    s.started_at = "2026-11-23T16:30:00Z".parse().unwrap();
+    let c = FakeCall::new(&f, s);
+    assert_eq!(c.last_play(), names(&["closed", "goodbye"]));
+}
+
+#[test]
+fn flows_are_chosen_by_the_dialled_number() {
+    let f = flows(HOURS, false);
+    assert_eq!(f.route("2000").name(), "office");
+    assert_eq!(f.route("+31201234567").name(), "office");
+    // The same number in national form.
+    assert_eq!(f.route("0201234567").name(), "office");
+    assert_eq!(f.route("+31207654321").name(), "default");
+    assert_eq!(f.route("").name(), "default");
+
+    // A flow listing no numbers takes the others.
+    let f = flows(
+        r#"
+[[ivr.flows]]
+name = "sales"
+numbers = ["3000"]
+[[ivr.flows]]
+name = "everything-else"
+language = "ko"
+country = "KR"
+"#,
+        false,
+    );
+    assert_eq!(f.route("3000").name(), "sales");
+    assert_eq!(f.route("4000").name(), "everything-else");
+    assert!(f.iter().all(|f| f.name() != "default"));
+    // Korean flow, Korean numbers: read back in the national form.
+    let mut c = FakeCall::new(&f, start(None, "4000"));
+    c.play_out();
+    c.keys("01012345678#");
+    assert_eq!(c.last_play(), readback("01012345678"));
+}
+
+#[test]
+fn a_prompt_whose_end_is_never_reported_does_not_stall_the_call() {
+    let f = default_flows();
+    let mut c = FakeCall::new(&f, start(None, "1"));
+    assert_eq!(c.last_play(), names(&["welcome"]));
+    c.secs(119.0);
+    assert_eq!(c.plays().len(), 1);
+    c.secs(1.0);
+    assert_eq!(c.last_play(), names(&["enter_number"]));
+}
+
+#[test]
+fn the_call_is_hung_up_after_the_time_limit() {
+    let f = flows(
+        r#"
+[[ivr.flows]]
+name = "loop"
+numbers = ["1"]
+[[ivr.flows.steps]]
+step = "gather"
+id = "again"
+attempts = 1
+on_failure = "again"
+[[ivr.flows.steps]]
+step = "confirm"
+[[ivr.flows.steps]]
+step = "deflect"
+"#,
+        false,
+    );
+    let mut c = FakeCall::new(&f, start(None, "1"));
+    for _ in 0..200 {
+        if c.call.is_finished() {
+            break;
+        }
+        c.play_out();
+        c.secs(6.0);
+    }
+    assert_eq!(c.hangup(), Some(HangupReason::CallTooLong));
+    assert!(c.at() <= deflect_ivr::call::MAX_CALL + 10 * S);
+    // Late reports are harmless.
+    c.call
+        .handle_playback_ended(c.now, deflect_ivr::PlaybackId(1), PlaybackEnd::Finished);
+    assert!(c.call.poll_action().is_none());
+}
