@@ -1,3 +1,6 @@
 //! deflect's media side: SDP offer/answer, RTP sessions, G.711, DTMF and prompt playback.
 
 #![forbid(unsafe_code)]
+
+pub mod g711;
+pub mod sdp;
