@@ -3,4 +3,8 @@
 #![forbid(unsafe_code)]
 
 pub mod g711;
+pub mod dtmf;
+pub mod playback;
+pub mod reorder;
+pub mod rtcp;
 pub mod sdp;
