@@ -3,8 +3,12 @@
 #![forbid(unsafe_code)]
 
 pub mod g711;
+#[cfg(feature = "runtime")]
+pub mod driver;
 pub mod dtmf;
 pub mod playback;
+pub mod ports;
 pub mod reorder;
 pub mod rtcp;
 pub mod sdp;
+pub mod session;

@@ -415,12 +415,18 @@ impl Player {
     pub fn play(&mut self, items: Vec<PlayItem>, barge_in: bool) -> PlaybackId {
         self.next_id += 1;
         let id = PlaybackId(self.next_id);
+        self.play_as(id, items, barge_in);
+        id
+    }
+
+    /// Like [`play`](Self::play) with an id the caller chose (the driver numbers playbacks
+    /// before they reach the session).
+    pub fn play_as(&mut self, id: PlaybackId, items: Vec<PlayItem>, barge_in: bool) {
         self.queue.push_back(Playback {
             id,
             items,
             barge_in,
         });
-        id
     }
 
     /// Stops everything playing and queued; `on_end` hears of each as interrupted.
