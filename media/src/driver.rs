@@ -22,7 +22,9 @@ use crate::dtmf::info::{InfoError, parse_info};
 use crate::playback::{MissingPrompt, PlayItem, PlaybackId, PromptLibrary};
 use crate::ports::{PortAllocator, PortError, PortPair};
 use crate::sdp::{self, LocalDescription, NegotiatedMedia, NegotiationError, SessionDescription};
-use crate::session::{Channel, MAX_DATAGRAM, MediaEvent, MediaSession, SessionConfig, SessionStats};
+use crate::session::{
+    Channel, MAX_DATAGRAM, MediaEvent, MediaSession, SessionConfig, SessionStats,
+};
 use deflect_config::MediaConfig;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -228,7 +230,11 @@ impl MediaEngine {
     }
 
     /// Answers an INVITE's offer: negotiates, takes a port pair, starts the session.
-    pub fn create_session(&self, offer: &[u8], options: CallOptions) -> Result<MediaCall, CreateError> {
+    pub fn create_session(
+        &self,
+        offer: &[u8],
+        options: CallOptions,
+    ) -> Result<MediaCall, CreateError> {
         // Check the offer before taking ports, so a 488 costs no bind.
         let parsed = SessionDescription::parse(offer).map_err(NegotiationError::from)?;
         let mut probe = LocalDescription::new(self.shared.advertise, 0);
@@ -268,10 +274,12 @@ impl MediaEngine {
         let local = LocalDescription::new(self.shared.advertise, local_rtp.port());
         let config = SessionConfig::from_config(&self.shared.config, options.inband_dtmf);
         let now = Instant::now().into_std();
-        let (session, answer) = MediaSession::new(now, SystemTime::now(), config, local, description)?;
+        let (session, answer) =
+            MediaSession::new(now, SystemTime::now(), config, local, description)?;
         let media = session.media().clone();
         let id = self.shared.next_session.fetch_add(1, Ordering::Relaxed);
-        let shard = self.shared.next_shard.fetch_add(1, Ordering::Relaxed) % self.shared.shards.len();
+        let shard =
+            self.shared.next_shard.fetch_add(1, Ordering::Relaxed) % self.shared.shards.len();
         let tx = self.shared.shards[shard].clone();
         let (events_tx, events) = mpsc::unbounded_channel();
         tracing::debug!(call_id = %options.call_id, local = %local_rtp, codec = ?media.codec, remote = ?media.remote_rtp, "media session starts");
@@ -474,7 +482,10 @@ async fn run_shard(mut rx: mpsc::UnboundedReceiver<ShardMessage>, stats: Arc<Eng
                     if entry.scheduled != due {
                         continue; // superseded by an earlier visit
                     }
-                    let keep = visit(entry, now, &mut send_buf, &mut recv_buf, &mut pending);
+                    // Visit at its due time when that is a little ahead (within the horizon),
+                    // so the session sees the time it asked for and moves on.
+                    let at = now.max(due);
+                    let keep = visit(entry, at, &mut send_buf, &mut recv_buf, &mut pending);
                     settle(keep, id, &mut sessions, &mut heap, &stats);
                 }
                 if now >= next_flush {
@@ -525,7 +536,11 @@ fn flush(p: &mut Pending, stats: &EngineStats) {
 fn apply(entry: &mut Entry, command: Command, now: std::time::Instant) {
     let s = &mut entry.session;
     match command {
-        Command::Play { id, items, barge_in } => s.play_as(id, items, barge_in),
+        Command::Play {
+            id,
+            items,
+            barge_in,
+        } => s.play_as(id, items, barge_in),
         Command::StopPlayback => s.stop_playback(),
         Command::Renegotiate { offer, reply } => {
             let result = s.renegotiate(now, &offer);
@@ -555,7 +570,10 @@ fn visit(
     if session.is_closed() {
         return false;
     }
-    for (socket, channel) in [(&entry.ports.rtp, Channel::Rtp), (&entry.ports.rtcp, Channel::Rtcp)] {
+    for (socket, channel) in [
+        (&entry.ports.rtp, Channel::Rtp),
+        (&entry.ports.rtcp, Channel::Rtcp),
+    ] {
         loop {
             match socket.recv_from(recv_buf) {
                 Ok((n, from)) => match channel {
@@ -606,7 +624,9 @@ fn visit(
     }
     let next = session
         .poll_timeout()
-        .map_or(now + MAX_VISIT_INTERVAL, |t| Instant::from_std(t).min(now + MAX_VISIT_INTERVAL))
+        .map_or(now + MAX_VISIT_INTERVAL, |t| {
+            Instant::from_std(t).min(now + MAX_VISIT_INTERVAL)
+        })
         .max(now + Duration::from_micros(200));
     entry.scheduled = next;
     true

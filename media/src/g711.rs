@@ -23,7 +23,9 @@ pub fn linear_to_ulaw(sample: i16) -> u8 {
     };
     let biased = magnitude + BIAS;
     // Segment = position of the highest set bit above bit 7 (biased value < 0x8000).
-    let segment = (31 - (biased as u32).leading_zeros()).saturating_sub(7).min(7);
+    let segment = (31 - (biased as u32).leading_zeros())
+        .saturating_sub(7)
+        .min(7);
     let mantissa = ((biased >> (segment + 3)) & 0x0F) as u8;
     !(((segment as u8) << 4) | mantissa) & 0x7F | sign
 }
@@ -169,9 +171,17 @@ mod tests {
     #[test]
     fn ulaw_decoder_matches_g711_table_2() {
         for (code, _, _, output) in ulaw_reference() {
-            assert_eq!(i32::from(ulaw_to_linear(code)), output * 4, "code {code:#04x}");
+            assert_eq!(
+                i32::from(ulaw_to_linear(code)),
+                output * 4,
+                "code {code:#04x}"
+            );
             let negative = code & 0x7F;
-            assert_eq!(i32::from(ulaw_to_linear(negative)), -output * 4, "code {negative:#04x}");
+            assert_eq!(
+                i32::from(ulaw_to_linear(negative)),
+                -output * 4,
+                "code {negative:#04x}"
+            );
         }
         // Values G.191's ulaw_expand prints: the extremes and both zeros.
         assert_eq!(ulaw_to_linear(0x80), 32124);
@@ -218,7 +228,11 @@ mod tests {
         for (code, low, high) in alaw_reference() {
             // Middle of the 12-bit interval, in 16-bit units (× 8).
             let output16 = (low + high) * 4;
-            assert_eq!(i32::from(alaw_to_linear(code)), output16, "code {code:#04x}");
+            assert_eq!(
+                i32::from(alaw_to_linear(code)),
+                output16,
+                "code {code:#04x}"
+            );
             assert_eq!(i32::from(alaw_to_linear(code ^ 0x80)), -output16);
         }
         // Values G.191's alaw_expand prints.
@@ -236,7 +250,12 @@ mod tests {
             for v in [lo16, (lo16 + hi16) / 2, hi16 - 1] {
                 assert_eq!(linear_to_alaw(v as i16), code, "value {v}");
                 // Negative values are one's complement: -1 - v mirrors v.
-                assert_eq!(linear_to_alaw((-1 - v) as i16), code ^ 0x80, "value {}", -1 - v);
+                assert_eq!(
+                    linear_to_alaw((-1 - v) as i16),
+                    code ^ 0x80,
+                    "value {}",
+                    -1 - v
+                );
             }
         }
         assert_eq!(linear_to_alaw(i16::MIN), 0x2A);

@@ -2,10 +2,10 @@
 
 #![forbid(unsafe_code)]
 
-pub mod g711;
 #[cfg(feature = "runtime")]
 pub mod driver;
 pub mod dtmf;
+pub mod g711;
 pub mod playback;
 pub mod ports;
 pub mod reorder;

@@ -192,12 +192,11 @@ impl PromptLibrary {
                     path: path.clone(),
                     source: hound::Error::IoError(e),
                 })?;
-                let pcm = read_wav(std::io::BufReader::new(file)).map_err(|source| {
-                    PromptError::Wav {
+                let pcm =
+                    read_wav(std::io::BufReader::new(file)).map_err(|source| PromptError::Wav {
                         path: path.clone(),
                         source,
-                    }
-                })?;
+                    })?;
                 if pcm.is_empty() {
                     return Err(PromptError::Empty(path));
                 }
@@ -221,11 +220,7 @@ impl PromptLibrary {
         self.prompts
             .get(language)
             .and_then(|p| p.get(name))
-            .or_else(|| {
-                self.prompts
-                    .get(BUILTIN_LANGUAGE)
-                    .and_then(|p| p.get(name))
-            })
+            .or_else(|| self.prompts.get(BUILTIN_LANGUAGE).and_then(|p| p.get(name)))
             .cloned()
             .ok_or_else(|| MissingPrompt {
                 language: language.to_owned(),
@@ -312,7 +307,11 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Vec<f32> {
         for (k, &x) in input.iter().enumerate().take(last + 1).skip(first) {
             let t = k as f64 - centre;
             let arg = std::f64::consts::PI * cutoff * t;
-            let sinc = if arg.abs() < 1e-12 { 1.0 } else { arg.sin() / arg };
+            let sinc = if arg.abs() < 1e-12 {
+                1.0
+            } else {
+                arg.sin() / arg
+            };
             let w = t / half_width; // -1..1
             let window = 0.42
                 + 0.5 * (std::f64::consts::PI * w).cos()

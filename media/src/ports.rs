@@ -63,7 +63,11 @@ impl PortAllocator {
     pub fn new(address: IpAddr, range: PortRange) -> Self {
         let first = u32::from(range.first) + u32::from(range.first % 2);
         let last = u32::from(range.last);
-        let pairs = if last > first { (last + 1 - first) / 2 } else { 0 };
+        let pairs = if last > first {
+            (last + 1 - first) / 2
+        } else {
+            0
+        };
         let (first, pairs) = (first.min(65534) as u16, pairs as u16);
         Self {
             address,

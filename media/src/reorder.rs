@@ -148,7 +148,12 @@ impl ReorderBuffer {
             self.next = Some(next + 1);
             return self.slots[i].take();
         }
-        let earliest = self.slots.iter().flatten().filter_map(|p| p.arrived).min()?;
+        let earliest = self
+            .slots
+            .iter()
+            .flatten()
+            .filter_map(|p| p.arrived)
+            .min()?;
         if now < earliest + self.wait {
             return None;
         }
@@ -166,7 +171,12 @@ impl ReorderBuffer {
 
     /// When a held packet may be released by skipping a gap.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let earliest = self.slots.iter().flatten().filter_map(|p| p.arrived).min()?;
+        let earliest = self
+            .slots
+            .iter()
+            .flatten()
+            .filter_map(|p| p.arrived)
+            .min()?;
         Some(earliest + self.wait)
     }
 
@@ -189,7 +199,9 @@ mod tests {
     use super::*;
 
     fn drain(b: &mut ReorderBuffer, now: Instant) -> Vec<u16> {
-        std::iter::from_fn(|| b.pop(now)).map(|p| p.seq as u16).collect()
+        std::iter::from_fn(|| b.pop(now))
+            .map(|p| p.seq as u16)
+            .collect()
     }
 
     #[test]

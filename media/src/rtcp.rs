@@ -43,7 +43,9 @@ impl ReceptionStats {
         if audio {
             let transit = i64::from(arrival.wrapping_sub(rtp_timestamp) as i32);
             if let Some(last) = self.last_transit {
-                let d = (transit - last).unsigned_abs().min(u64::from(u32::MAX >> 4)) as u32;
+                let d = (transit - last)
+                    .unsigned_abs()
+                    .min(u64::from(u32::MAX >> 4)) as u32;
                 // J += (|D| - J) / 16, kept in Q4 as in RFC 3550 §A.8.
                 self.jitter_q4 = self
                     .jitter_q4
@@ -88,14 +90,15 @@ impl ReceptionStats {
         self.expected_prior = expected;
         self.received_prior = self.received;
         let lost_interval = expected_interval.saturating_sub(received_interval);
-        let fraction = if expected_interval == 0 {
-            0
-        } else {
-            ((lost_interval << 8) / expected_interval).min(255) as u8
-        };
+        let fraction = (lost_interval << 8)
+            .checked_div(expected_interval)
+            .map_or(0, |f| f.min(255) as u8);
         let cumulative = self.lost().clamp(-0x80_0000, 0x7F_FFFF) as i32;
         let (lsr, dlsr) = match self.last_sr {
-            Some((lsr, at)) => (lsr, now_q16.saturating_sub(at).min(u64::from(u32::MAX)) as u32),
+            Some((lsr, at)) => (
+                lsr,
+                now_q16.saturating_sub(at).min(u64::from(u32::MAX)) as u32,
+            ),
             None => (0, 0),
         };
         out.extend_from_slice(&self.ssrc.to_be_bytes());

@@ -525,7 +525,11 @@ pub fn answer(
         }
         local.last_body = Some(lines.clone());
     }
-    let ip_type = if local.address.is_ipv4() { "IP4" } else { "IP6" };
+    let ip_type = if local.address.is_ipv4() {
+        "IP4"
+    } else {
+        "IP6"
+    };
     let body = format!(
         "v=0\r\no=deflect {} {} IN {ip_type} {addr}\r\ns=deflect\r\nc=IN {ip_type} {addr}\r\nt=0 0\r\n{lines}",
         local.session_id,
@@ -547,8 +551,16 @@ pub fn answer_offer(
 /// Writes an offer (for the offering side, e.g. a load generator or test dialler): one
 /// `m=audio` with `codecs` at their static payload types and telephone-event at
 /// `telephone_event`, 20 ms packets, sendrecv.
-pub fn offer(local: &mut LocalDescription, codecs: &[Codec], telephone_event: Option<u8>) -> String {
-    let ip_type = if local.address.is_ipv4() { "IP4" } else { "IP6" };
+pub fn offer(
+    local: &mut LocalDescription,
+    codecs: &[Codec],
+    telephone_event: Option<u8>,
+) -> String {
+    let ip_type = if local.address.is_ipv4() {
+        "IP4"
+    } else {
+        "IP6"
+    };
     let mut body = format!(
         "v=0\r\no=deflect {} {} IN {ip_type} {addr}\r\ns=deflect\r\nc=IN {ip_type} {addr}\r\nt=0 0\r\nm=audio {} RTP/AVP",
         local.session_id,
@@ -564,10 +576,18 @@ pub fn offer(local: &mut LocalDescription, codecs: &[Codec], telephone_event: Op
     }
     body.push_str("\r\n");
     for &c in codecs {
-        let _ = write!(body, "a=rtpmap:{} {}/8000\r\n", static_payload_type(c), codec_name(c));
+        let _ = write!(
+            body,
+            "a=rtpmap:{} {}/8000\r\n",
+            static_payload_type(c),
+            codec_name(c)
+        );
     }
     if let Some(te) = telephone_event {
-        let _ = write!(body, "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n");
+        let _ = write!(
+            body,
+            "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"
+        );
     }
     body.push_str("a=ptime:20\r\na=sendrecv\r\n");
     body

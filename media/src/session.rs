@@ -289,7 +289,10 @@ impl MediaSession {
     }
 
     fn sending(&self) -> bool {
-        !self.closed && !self.local_hold && self.media.direction.sends() && self.destination().is_some()
+        !self.closed
+            && !self.local_hold
+            && self.media.direction.sends()
+            && self.destination().is_some()
     }
 
     /// Whether the RTP timeout applies now: not on hold (either side), not already fired.
@@ -475,8 +478,12 @@ impl MediaSession {
             Accepted::Yes => {
                 self.stats.received += 1;
                 let arrival = self.arrival_units(now);
-                self.reception
-                    .record(ext, packet.timestamp(), arrival, pt == self.media.payload_type);
+                self.reception.record(
+                    ext,
+                    packet.timestamp(),
+                    arrival,
+                    pt == self.media.payload_type,
+                );
             }
             Accepted::Duplicate => self.stats.duplicates += 1,
             Accepted::Late => self.stats.too_late += 1,
@@ -649,11 +656,10 @@ impl MediaSession {
                 .build_into(buf)
                 .expect("a 12-byte header fits in the datagram buffer");
             let events = &mut self.events;
-            self.player.fill(
-                self.media.codec,
-                &mut buf[len..len + samples],
-                |id, end| events.push_back(MediaEvent::Playback { id, end }),
-            );
+            self.player
+                .fill(self.media.codec, &mut buf[len..len + samples], |id, end| {
+                    events.push_back(MediaEvent::Playback { id, end })
+                });
             self.seq = self.seq.wrapping_add(1);
             self.timestamp = self.timestamp.wrapping_add(samples as u32);
             self.next_frame += frame;

@@ -52,7 +52,10 @@ fn every_digit_string_is_recovered_exactly_once_over_a_bad_network() {
         };
         let arrivals = net.carry(&sent);
         let t0 = Instant::now();
-        let config = SessionConfig { reorder_wait: Duration::ZERO, ..SessionConfig::default() };
+        let config = SessionConfig {
+            reorder_wait: Duration::ZERO,
+            ..SessionConfig::default()
+        };
         let mut s = session(t0, config, &offer(0, Some(101)));
         let events = deliver(&mut s, t0, &arrivals, Duration::from_secs(1));
         let got = digits_of(&events);
@@ -69,7 +72,12 @@ fn every_digit_string_is_recovered_exactly_once_over_a_bad_network() {
         }
     }
     assert!(total_digits > 2500, "{total_digits}");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn digits_of(events: &[MediaEvent]) -> String {
@@ -109,7 +117,10 @@ fn events_straddling_a_reorder_keep_their_order() {
         a.sort_by_key(|(at, _)| *at);
         a
     };
-    assert_eq!(arrivals[5].1, tx.out[10].bytes, "the second press arrives first");
+    assert_eq!(
+        arrivals[5].1, tx.out[10].bytes,
+        "the second press arrives first"
+    );
     let t0 = Instant::now();
     let mut s = session(t0, SessionConfig::default(), &offer(0, Some(101)));
     let events = deliver(&mut s, t0, &arrivals, Duration::from_secs(1));
@@ -128,8 +139,12 @@ fn events_straddling_a_reorder_keep_their_order() {
 fn info_digits_join_the_same_stream_and_duplicates_across_sources_count_once() {
     let t0 = Instant::now();
     let mut s = session(t0, SessionConfig::default(), &offer(0, Some(101)));
-    s.handle_info_dtmf(t0, "application/dtmf-relay", b"Signal=4\r\nDuration=160\r\n")
-        .unwrap();
+    s.handle_info_dtmf(
+        t0,
+        "application/dtmf-relay",
+        b"Signal=4\r\nDuration=160\r\n",
+    )
+    .unwrap();
     s.handle_info_dtmf(t0 + Duration::from_millis(400), "application/dtmf", b"#")
         .unwrap();
     assert!(s.handle_info_dtmf(t0, "text/plain", b"5").is_err());
@@ -138,8 +153,12 @@ fn info_digits_join_the_same_stream_and_duplicates_across_sources_count_once() {
     tx.now = Duration::from_secs(1);
     tx.key(key_code(b'7'), 5);
     let arrivals: Vec<_> = tx.out.iter().map(|p| (p.at, p.bytes.clone())).collect();
-    s.handle_info_dtmf(t0 + Duration::from_millis(1050), "application/dtmf-relay", b"Signal=7")
-        .unwrap();
+    s.handle_info_dtmf(
+        t0 + Duration::from_millis(1050),
+        "application/dtmf-relay",
+        b"Signal=7",
+    )
+    .unwrap();
     let mut events: Vec<MediaEvent> = std::iter::from_fn(|| s.poll_event()).collect();
     events.extend(deliver(&mut s, t0, &arrivals, Duration::from_millis(600)));
     let got: Vec<(char, DtmfSource)> = events
@@ -181,7 +200,10 @@ fn a_key_press_barges_in_on_a_prompt_that_allows_it() {
     tx.key(key_code(b'3'), 4);
     let arrivals: Vec<_> = tx.out.iter().map(|p| (p.at, p.bytes.clone())).collect();
     let events = deliver(&mut s, t0, &arrivals, Duration::from_millis(100));
-    let dtmf = events.iter().position(|e| matches!(e, MediaEvent::Dtmf(_))).unwrap();
+    let dtmf = events
+        .iter()
+        .position(|e| matches!(e, MediaEvent::Dtmf(_)))
+        .unwrap();
     assert_eq!(
         events[dtmf + 1],
         MediaEvent::Playback {

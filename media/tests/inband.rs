@@ -54,7 +54,8 @@ fn tones(seed: u64) -> (String, Vec<i16>) {
         let phase = rng.f64() * 2.0 * PI;
         for i in 0..n {
             let t = i as f64 / 8000.0;
-            let v = a_row * (2.0 * PI * f_row * t + phase).sin() + a_col * (2.0 * PI * f_col * t).sin();
+            let v =
+                a_row * (2.0 * PI * f_row * t + phase).sin() + a_col * (2.0 * PI * f_col * t).sin();
             clean.push(v);
         }
         weakest = weakest.min((a_row * a_row + a_col * a_col) / 2.0);
@@ -63,7 +64,11 @@ fn tones(seed: u64) -> (String, Vec<i16>) {
     let noise_rms = (weakest / 100.0).sqrt();
     let pcm = clean
         .iter()
-        .map(|v| (v + noise_rms * gaussian(&mut rng)).round().clamp(-32768.0, 32767.0) as i16)
+        .map(|v| {
+            (v + noise_rms * gaussian(&mut rng))
+                .round()
+                .clamp(-32768.0, 32767.0) as i16
+        })
         .collect();
     (keys, pcm)
 }
@@ -109,7 +114,10 @@ fn too_short_tones_and_single_tones_are_not_digits() {
         (0..8 * ms)
             .map(|i| {
                 let t = i as f64 / 8000.0;
-                freqs.iter().map(|f| 6000.0 * (2.0 * PI * f * t).sin()).sum::<f64>() as i16
+                freqs
+                    .iter()
+                    .map(|f| 6000.0 * (2.0 * PI * f * t).sin())
+                    .sum::<f64>() as i16
             })
             .collect()
     };
@@ -152,7 +160,11 @@ fn a_held_key_is_one_digit_and_a_repeat_after_a_gap_is_two() {
 fn speech_produces_no_digit() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
     let mut seconds = 0.0;
-    for name in ["speech-en-male.wav", "speech-en-female.wav", "speech-en-us.wav"] {
+    for name in [
+        "speech-en-male.wav",
+        "speech-en-female.wav",
+        "speech-en-us.wav",
+    ] {
         let pcm = read_wav(std::fs::File::open(format!("{dir}/{name}")).unwrap()).unwrap();
         seconds += pcm.len() as f64 / 8000.0;
         for law in [0u8, 8] {
@@ -162,7 +174,11 @@ fn speech_produces_no_digit() {
                     .iter()
                     .map(|&s| (f64::from(s) * gain).clamp(-32768.0, 32767.0) as i16)
                     .collect();
-                assert_eq!(detect(&through(law, &loud), 160), "", "{name} law {law} gain {gain}");
+                assert_eq!(
+                    detect(&through(law, &loud), 160),
+                    "",
+                    "{name} law {law} gain {gain}"
+                );
             }
         }
     }
@@ -197,4 +213,3 @@ fn inband_digits_reach_the_session_stream_only_when_enabled() {
         }));
     }
 }
-

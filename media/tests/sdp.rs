@@ -8,14 +8,21 @@ use deflect_media::sdp::{
 use std::net::SocketAddr;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/data/sdp/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/data/sdp/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn local() -> LocalDescription {
     LocalDescription::new("192.0.2.100".parse().unwrap(), 20000)
 }
 
-fn answer(name: &str, prefs: &[Codec]) -> Result<(String, deflect_media::sdp::NegotiatedMedia), NegotiationError> {
+fn answer(
+    name: &str,
+    prefs: &[Codec],
+) -> Result<(String, deflect_media::sdp::NegotiatedMedia), NegotiationError> {
     answer_offer(&fixture(name), prefs, &mut local())
 }
 
@@ -51,7 +58,10 @@ fn a_carrier_offer_gets_the_preferred_codec_and_its_telephone_event() {
 #[test]
 fn a_pcma_only_offer_is_accepted_with_its_dynamic_telephone_event() {
     let (body, m) = answer("pcma-only.sdp", &[Codec::Pcmu, Codec::Pcma]).unwrap();
-    assert_eq!((m.codec, m.payload_type, m.telephone_event), (Codec::Pcma, 8, Some(96)));
+    assert_eq!(
+        (m.codec, m.payload_type, m.telephone_event),
+        (Codec::Pcma, 8, Some(96))
+    );
     assert!(body.contains("m=audio 20000 RTP/AVP 8 96\r\n"));
     assert!(body.contains("a=fmtp:96 0-16\r\n"));
 }
@@ -89,7 +99,10 @@ fn unsupported_m_lines_are_rejected_with_port_zero() {
 fn srtp_is_rejected_and_hold_is_answered_recvonly() {
     let (body, m) = answer("srtp-then-rtp-hold.sdp", &[Codec::Pcmu]).unwrap();
     let sdp = reparse(&body, 2);
-    assert_eq!((sdp.media[0].port, sdp.media[0].proto.as_str()), (0, "RTP/SAVP"));
+    assert_eq!(
+        (sdp.media[0].port, sdp.media[0].proto.as_str()),
+        (0, "RTP/SAVP")
+    );
     assert_eq!(m.media_index, 1);
     // Session-level a=sendonly: the peer holds us; we only receive.
     assert_eq!(m.direction, Direction::RecvOnly);
@@ -111,7 +124,10 @@ fn rfc_2543_hold_has_no_remote_address() {
 fn ipv6_offers_and_maxptime() {
     let mut l = LocalDescription::new("2001:db8::100".parse().unwrap(), 20002);
     let (body, m) = answer_offer(&fixture("ipv6.sdp"), &[Codec::Pcmu], &mut l).unwrap();
-    assert_eq!(m.remote_rtp, Some("[2001:db8::1]:16384".parse::<SocketAddr>().unwrap()));
+    assert_eq!(
+        m.remote_rtp,
+        Some("[2001:db8::1]:16384".parse::<SocketAddr>().unwrap())
+    );
     assert_eq!(m.ptime_ms, 30, "ptime 40 capped by maxptime 30");
     assert!(body.contains("c=IN IP6 2001:db8::100\r\n"));
 }
@@ -139,7 +155,16 @@ fn the_origin_version_increases_only_when_the_answer_changes() {
     let (same, _) = answer_offer(&fixture("carrier.sdp"), &[Codec::Pcmu], &mut l).unwrap();
     assert_eq!(first, same);
     let (held, _) = answer_offer(&fixture("hold-rfc2543.sdp"), &[Codec::Pcmu], &mut l).unwrap();
-    let version = |b: &str| b.lines().nth(1).unwrap().split(' ').nth(2).unwrap().parse::<u64>().unwrap();
+    let version = |b: &str| {
+        b.lines()
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .nth(2)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
     assert_eq!(version(&held), version(&first) + 1);
 }
 
@@ -150,7 +175,10 @@ fn malformed_offers_are_errors_naming_the_line() {
         (b"o=- 1 1 IN IP4 1.2.3.4\r\n", "v=0"),
         (b"v=0\r\nc=IN IP4 not-an-ip\r\n", "c=IN IP4 not-an-ip"),
         (b"v=0\r\nm=audio 99999 RTP/AVP 0\r\n", "m=audio 99999"),
-        (b"v=0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:300 PCMU/8000\r\n", "rtpmap:300"),
+        (
+            b"v=0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:300 PCMU/8000\r\n",
+            "rtpmap:300",
+        ),
         (b"v=0\r\nc=IN IP6 1.2.3.4\r\n", "IP6"),
         (b"v=0\r\nthis line has no equals sign\r\n", "no equals"),
         (b"v=0\r\no=- 1\r\n", "o=- 1"),

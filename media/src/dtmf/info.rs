@@ -91,9 +91,18 @@ mod tests {
         let d = parse_info("application/dtmf-relay", b"Signal=5\r\nDuration=160\r\n").unwrap();
         assert_eq!(d.digit.as_char(), '5');
         assert_eq!(d.duration, Some(Duration::from_millis(160)));
-        assert_eq!(key("Application/DTMF-Relay; charset=utf-8", "signal= #\nduration=100"), Ok('#'));
+        assert_eq!(
+            key(
+                "Application/DTMF-Relay; charset=utf-8",
+                "signal= #\nduration=100"
+            ),
+            Ok('#')
+        );
         assert_eq!(key("application/dtmf-relay", "Signal=*"), Ok('*'));
-        assert_eq!(key("application/dtmf-relay", "Signal=11\r\nDuration=250"), Ok('#'));
+        assert_eq!(
+            key("application/dtmf-relay", "Signal=11\r\nDuration=250"),
+            Ok('#')
+        );
         assert_eq!(key("application/dtmf-relay", "Signal=10"), Ok('*'));
         assert_eq!(key("application/dtmf-relay", "Signal=a"), Ok('A'));
     }
@@ -112,10 +121,25 @@ mod tests {
             key("application/sdp", "5"),
             Err(InfoError::UnsupportedContentType(t)) if t == "application/sdp"
         ));
-        assert!(matches!(key("application/dtmf-relay", "Duration=100"), Err(InfoError::NoDigit(_))));
-        assert!(matches!(key("application/dtmf-relay", "Signal=X"), Err(InfoError::NoDigit(_))));
-        assert!(matches!(key("application/dtmf", ""), Err(InfoError::NoDigit(_))));
-        assert!(matches!(key("application/dtmf", "12"), Err(InfoError::NoDigit(_))));
-        assert!(matches!(key("application/dtmf", "99"), Err(InfoError::NoDigit(_))));
+        assert!(matches!(
+            key("application/dtmf-relay", "Duration=100"),
+            Err(InfoError::NoDigit(_))
+        ));
+        assert!(matches!(
+            key("application/dtmf-relay", "Signal=X"),
+            Err(InfoError::NoDigit(_))
+        ));
+        assert!(matches!(
+            key("application/dtmf", ""),
+            Err(InfoError::NoDigit(_))
+        ));
+        assert!(matches!(
+            key("application/dtmf", "12"),
+            Err(InfoError::NoDigit(_))
+        ));
+        assert!(matches!(
+            key("application/dtmf", "99"),
+            Err(InfoError::NoDigit(_))
+        ));
     }
 }

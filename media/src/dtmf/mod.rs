@@ -170,10 +170,19 @@ mod tests {
         let t = Instant::now();
         let mut m = DtmfMerger::default();
         assert!(m.offer(d('5'), DtmfSource::Rfc4733, t).is_some());
-        assert!(m.offer(d('5'), DtmfSource::SipInfo, t + Duration::from_millis(80)).is_none());
+        assert!(
+            m.offer(d('5'), DtmfSource::SipInfo, t + Duration::from_millis(80))
+                .is_none()
+        );
         // INFO is muted now, even for a different digit.
-        assert!(m.offer(d('6'), DtmfSource::SipInfo, t + Duration::from_secs(1)).is_none());
-        assert!(m.offer(d('6'), DtmfSource::Rfc4733, t + Duration::from_secs(1)).is_some());
+        assert!(
+            m.offer(d('6'), DtmfSource::SipInfo, t + Duration::from_secs(1))
+                .is_none()
+        );
+        assert!(
+            m.offer(d('6'), DtmfSource::Rfc4733, t + Duration::from_secs(1))
+                .is_some()
+        );
     }
 
     #[test]
@@ -181,7 +190,10 @@ mod tests {
         let t = Instant::now();
         let mut m = DtmfMerger::default();
         assert!(m.offer(d('1'), DtmfSource::SipInfo, t).is_some());
-        assert!(m.offer(d('1'), DtmfSource::SipInfo, t + Duration::from_millis(200)).is_some());
+        assert!(
+            m.offer(d('1'), DtmfSource::SipInfo, t + Duration::from_millis(200))
+                .is_some()
+        );
     }
 
     #[test]
@@ -192,6 +204,9 @@ mod tests {
         assert!(m.wants_inband());
         m.telephone_event_seen();
         assert!(!m.wants_inband());
-        assert!(m.offer(d('2'), DtmfSource::InBand, t + Duration::from_secs(5)).is_none());
+        assert!(
+            m.offer(d('2'), DtmfSource::InBand, t + Duration::from_secs(5))
+                .is_none()
+        );
     }
 }

@@ -222,7 +222,11 @@ mod tests {
         let got = feed(
             &mut rx,
             t,
-            &[(100, pkt(7, true, 800)), (100, pkt(7, true, 800)), (100, pkt(7, true, 800))],
+            &[
+                (100, pkt(7, true, 800)),
+                (100, pkt(7, true, 800)),
+                (100, pkt(7, true, 800)),
+            ],
         );
         assert_eq!(got, "7");
     }
@@ -253,7 +257,11 @@ mod tests {
         let got = feed(
             &mut rx,
             t,
-            &[(u32::MAX - 100, pkt(2, true, 800)), (700, pkt(3, true, 800)), (u32::MAX - 100, pkt(2, true, 800))],
+            &[
+                (u32::MAX - 100, pkt(2, true, 800)),
+                (700, pkt(3, true, 800)),
+                (u32::MAX - 100, pkt(2, true, 800)),
+            ],
         );
         assert_eq!(got, "23");
     }
@@ -262,7 +270,11 @@ mod tests {
     fn lost_end_times_out() {
         let mut rx = TelephoneEventReceiver::default();
         let t = Instant::now();
-        assert!(rx.handle_packet(t, 100, &pkt(4, false, 160)).unwrap().is_some());
+        assert!(
+            rx.handle_packet(t, 100, &pkt(4, false, 160))
+                .unwrap()
+                .is_some()
+        );
         assert!(rx.in_progress());
         assert_eq!(rx.poll_timeout(), Some(t + END_TIMEOUT));
         rx.handle_timeout(t + END_TIMEOUT);
@@ -277,7 +289,11 @@ mod tests {
         let got = feed(
             &mut rx,
             t,
-            &[(0, pkt(9, false, 0xFFFF)), (0xFFFF, pkt(9, false, 800)), (0xFFFF, pkt(9, true, 1600))],
+            &[
+                (0, pkt(9, false, 0xFFFF)),
+                (0xFFFF, pkt(9, false, 800)),
+                (0xFFFF, pkt(9, true, 1600)),
+            ],
         );
         assert_eq!(got, "9");
     }
@@ -285,6 +301,10 @@ mod tests {
     #[test]
     fn non_dtmf_events_give_no_digit() {
         let mut rx = TelephoneEventReceiver::default();
-        assert_eq!(rx.handle_packet(Instant::now(), 5, &pkt(16, false, 160)).unwrap(), None);
+        assert_eq!(
+            rx.handle_packet(Instant::now(), 5, &pkt(16, false, 160))
+                .unwrap(),
+            None
+        );
     }
 }

@@ -167,10 +167,13 @@ impl Netem {
             if self.rng.f64() < self.loss {
                 continue;
             }
-            let copies = if self.rng.f64() < self.duplicate { 2 } else { 1 };
+            let copies = if self.rng.f64() < self.duplicate {
+                2
+            } else {
+                1
+            };
             for _ in 0..copies {
-                let delay = Duration::from_millis(10)
-                    + self.jitter.mul_f64(self.rng.f64());
+                let delay = Duration::from_millis(10) + self.jitter.mul_f64(self.rng.f64());
                 arrivals.push((p.at + delay, p.bytes.clone()));
             }
         }
