@@ -159,25 +159,30 @@ impl InbandDetector {
     fn analyse(&self) -> Option<char> {
         let t = thresholds();
         let mut windowed = [0f32; WINDOW];
-        for ((o, x), w) in windowed
-            .iter_mut()
-            .zip(self.previous.iter().chain(self.current.iter()))
-            .zip(t.hann.iter())
-        {
-            *o = x * w;
+        let mut energy = 0f32;
+        for (i, o) in windowed.iter_mut().enumerate() {
+            let x = if i < HOP {
+                self.previous[i]
+            } else {
+                self.current[i - HOP]
+            };
+            *o = x * t.hann[i];
+            energy += *o * *o;
         }
-        let energy: f32 = windowed.iter().map(|x| x * x).sum();
         if energy < t.min_window {
             return None;
         }
+        // Eight independent recurrences side by side.
+        let c = t.coefficients;
         let mut s1 = [0f32; 8];
         let mut s2 = [0f32; 8];
         for &x in &windowed {
+            let mut s0 = [0f32; 8];
             for k in 0..8 {
-                let s0 = x + t.coefficients[k] * s1[k] - s2[k];
-                s2[k] = s1[k];
-                s1[k] = s0;
+                s0[k] = x + c[k] * s1[k] - s2[k];
             }
+            s2 = s1;
+            s1 = s0;
         }
         let mut power = [0f32; 8];
         for k in 0..8 {
