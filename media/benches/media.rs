@@ -46,13 +46,19 @@ fn packets(n: usize, pt: u8) -> Vec<Vec<u8>> {
                 };
                 ev.to_bytes().to_vec()
             } else {
-                (0..160).map(|_| g711::linear_to_ulaw(rng.i16(-3000..3000))).collect()
+                (0..160)
+                    .map(|_| g711::linear_to_ulaw(rng.i16(-3000..3000)))
+                    .collect()
             };
             rtp_rs::RtpPacketBuilder::new()
                 .payload_type(pt)
                 .ssrc(7)
                 .sequence((i as u16).into())
-                .timestamp(if pt == 101 { (i / 10 * 1600) as u32 } else { (i * 160) as u32 })
+                .timestamp(if pt == 101 {
+                    (i / 10 * 1600) as u32
+                } else {
+                    (i * 160) as u32
+                })
                 .payload(&payload)
                 .build()
                 .expect("packet")
@@ -78,7 +84,11 @@ fn receive(c: &mut Criterion) {
                 |(s, t0, i)| {
                     for p in &stream {
                         *i += 1;
-                        s.handle_rtp(*t0 + Duration::from_millis(20 * *i as u64), peer, black_box(p));
+                        s.handle_rtp(
+                            *t0 + Duration::from_millis(20 * *i as u64),
+                            peer,
+                            black_box(p),
+                        );
                         while s.poll_event().is_some() {}
                     }
                 },
@@ -120,7 +130,9 @@ fn send(c: &mut Criterion) {
 }
 
 fn parts(c: &mut Criterion) {
-    let pcm: Vec<i16> = (0..160).map(|i| ((i as f32 * 0.37).sin() * 9000.0) as i16).collect();
+    let pcm: Vec<i16> = (0..160)
+        .map(|i| ((i as f32 * 0.37).sin() * 9000.0) as i16)
+        .collect();
     let mut codes = [0u8; 160];
     let mut out = [0i16; 160];
     c.bench_function("g711/encode_ulaw_frame", |b| {
@@ -131,9 +143,11 @@ fn parts(c: &mut Criterion) {
     });
     let mut det = InbandDetector::new();
     c.bench_function("inband/frame", |b| {
-        b.iter(|| det.process(black_box(&pcm), |d| {
-            black_box(d);
-        }))
+        b.iter(|| {
+            det.process(black_box(&pcm), |d| {
+                black_box(d);
+            })
+        })
     });
 }
 

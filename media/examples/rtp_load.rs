@@ -66,7 +66,15 @@ fn engine(first: u16, last: u16) -> MediaEngine {
 /// A long queue of prompts, so playback runs for the whole test with no task per call.
 fn programme(lib: &PromptLibrary) -> Vec<PlayItem> {
     let one = lib
-        .resolve("en", &["offer_caller_number", "enter_number", "confirm_options", "digit_5"])
+        .resolve(
+            "en",
+            &[
+                "offer_caller_number",
+                "enter_number",
+                "confirm_options",
+                "digit_5",
+            ],
+        )
         .expect("built-in prompts");
     one.iter().cycle().take(one.len() * 60).cloned().collect()
 }
@@ -96,7 +104,10 @@ impl Report {
 
 async fn measure(engine: &MediaEngine, calls: u64, seconds: u64, rss_before: u64) -> Report {
     let stats = engine.stats();
-    let (sent0, late0) = (stats.sent.load(Ordering::Relaxed), stats.sent_late.load(Ordering::Relaxed));
+    let (sent0, late0) = (
+        stats.sent.load(Ordering::Relaxed),
+        stats.sent_late.load(Ordering::Relaxed),
+    );
     let cpu0 = cpu_seconds();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let cpu = cpu_seconds() - cpu0;
@@ -136,14 +147,26 @@ async fn main() {
     // are spread too.
     let pace = Duration::from_secs(1).max(Duration::from_millis(calls)) / calls.max(1) as u32;
     for i in 0..calls {
-        to_child.write_all(format!("CALL {i}\n").as_bytes()).await.expect("pipe");
-        let line = from_child.next_line().await.expect("pipe").expect("an offer");
-        let offer = line.split_once(' ').map_or("", |(_, o)| o).replace('|', "\r\n");
+        to_child
+            .write_all(format!("CALL {i}\n").as_bytes())
+            .await
+            .expect("pipe");
+        let line = from_child
+            .next_line()
+            .await
+            .expect("pipe")
+            .expect("an offer");
+        let offer = line
+            .split_once(' ')
+            .map_or("", |(_, o)| o)
+            .replace('|', "\r\n");
         let options = CallOptions {
             call_id: format!("load-{i}"),
             inband_dtmf: inband,
         };
-        let call = gateway.create_session(offer.as_bytes(), options).expect("media for the call");
+        let call = gateway
+            .create_session(offer.as_bytes(), options)
+            .expect("media for the call");
         call.handle.play(items.clone(), false);
         to_child
             .write_all(format!("ANSWER {}\n", call.answer.replace("\r\n", "|")).as_bytes())
@@ -152,7 +175,10 @@ async fn main() {
         live.push(call);
         tokio::time::sleep(pace).await;
     }
-    to_child.write_all(format!("MEASURE {seconds}\n").as_bytes()).await.expect("pipe");
+    to_child
+        .write_all(format!("MEASURE {seconds}\n").as_bytes())
+        .await
+        .expect("pipe");
     let report = measure(&gateway, calls, seconds, rss_before).await;
     println!("{}", report.line("gateway  "));
     if let Ok(Some(line)) = from_child.next_line().await {
@@ -186,7 +212,10 @@ async fn callers() {
                     .expect("pipe");
                 out.flush().await.expect("pipe");
                 let answer = input.next_line().await.expect("pipe").expect("an answer");
-                let answer = answer.split_once(' ').map_or("", |(_, a)| a).replace('|', "\r\n");
+                let answer = answer
+                    .split_once(' ')
+                    .map_or("", |(_, a)| a)
+                    .replace('|', "\r\n");
                 let call = engine
                     .create_session_on(ports, answer.as_bytes(), CallOptions::default())
                     .expect("caller session");

@@ -150,7 +150,10 @@ fn resampling_keeps_the_band_and_removes_what_8khz_cannot_carry() {
         assert_eq!(pass.len(), 8000);
         let middle = &pass[500..7500];
         let rms = (middle.iter().map(|v| v * v).sum::<f32>() / middle.len() as f32).sqrt();
-        assert!((rms - std::f32::consts::FRAC_1_SQRT_2).abs() < 0.02, "{rate}: 1.5 kHz rms {rms}");
+        assert!(
+            (rms - std::f32::consts::FRAC_1_SQRT_2).abs() < 0.02,
+            "{rate}: 1.5 kHz rms {rms}"
+        );
         assert!(share_at(middle, 1500.0) > 0.98);
         if rate >= 16000 {
             // 6 kHz would alias to 2 kHz: it must be gone (below -40 dB).
