@@ -655,7 +655,7 @@ fn visit(
     }
     while let Some(event) = session.poll_event() {
         if let MediaEvent::Dtmf(d) = &event {
-            tracing::debug!(call_id = %entry.call_id, digit = %d.digit, source = d.source.as_str(), "DTMF digit");
+            tracing::info!(call_id = %entry.call_id, digit = %d.digit, source = d.source.as_str(), "DTMF digit");
         }
         if let MediaEvent::RtpTimeout { silent_for } = &event {
             tracing::info!(call_id = %entry.call_id, silent_for = ?silent_for, "no RTP; the call should end");
