@@ -633,7 +633,7 @@ fn visit(
     receive_rtp(entry, std_now, bufs);
     let session = &mut entry.session;
     entry.visits = entry.visits.wrapping_add(1);
-    if entry.visits % 10 == 0 {
+    if entry.visits.is_multiple_of(10) {
         let mut buf = [0u8; 1500];
         loop {
             match entry.ports.rtcp.recv_from(&mut buf) {
