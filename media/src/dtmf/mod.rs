@@ -8,8 +8,9 @@
 //! 1. Once any telephone-event has arrived, in-band detection is ignored for the rest of the
 //!    call (the tones in the audio are then an echo of the events).
 //! 2. A digit equal to the previous one, from a *different* source, within
-//!    [`DUPLICATE_WINDOW`], is the same press: it is dropped and that source is muted for the
-//!    rest of the call, because the carrier evidently sends every press both ways.
+//!    [`DUPLICATE_WINDOW`], is the same press: it is dropped, and the less reliable of the two
+//!    sources (RFC 4733 before SIP INFO before in-band) is muted for the rest of the call,
+//!    because the carrier evidently sends every press both ways.
 
 pub mod inband;
 pub mod info;
@@ -114,7 +115,13 @@ impl DtmfMerger {
             && last.source != source
             && now.saturating_duration_since(last.at) <= DUPLICATE_WINDOW
         {
-            self.muted[source as usize] = true;
+            // The enum's order is the order of reliability.
+            let worse = if (source as usize) > (last.source as usize) {
+                source
+            } else {
+                last.source
+            };
+            self.muted[worse as usize] = true;
             tracing::debug!(
                 digit = %digit,
                 source = source.as_str(),
@@ -182,6 +189,26 @@ mod tests {
         assert!(
             m.offer(d('6'), DtmfSource::Rfc4733, t + Duration::from_secs(1))
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn a_late_telephone_event_after_an_inband_tone_keeps_telephone_events_on() {
+        let t = Instant::now();
+        let mut m = DtmfMerger::default();
+        assert!(m.offer(d('8'), DtmfSource::InBand, t).is_some());
+        // The events' start packets were lost; the same press arrives as RFC 4733 later.
+        assert!(
+            m.offer(d('8'), DtmfSource::Rfc4733, t + Duration::from_millis(60))
+                .is_none()
+        );
+        assert!(
+            m.offer(d('9'), DtmfSource::Rfc4733, t + Duration::from_secs(1))
+                .is_some()
+        );
+        assert!(
+            m.offer(d('7'), DtmfSource::InBand, t + Duration::from_secs(2))
+                .is_none()
         );
     }
 
