@@ -174,7 +174,7 @@ pub struct MediaCall {
     /// Commands in.
     pub handle: MediaHandle,
     /// Events out: DTMF, RTP timeout, playback ended, audio frames while listening. Ends when
-    /// the session does.
+    /// the session does; dropping it ends the session (as [`MediaHandle::close`] does).
     pub events: mpsc::UnboundedReceiver<MediaEvent>,
 }
 
@@ -627,6 +627,10 @@ fn visit(
     pending: &mut Pending,
 ) -> bool {
     let std_now = now.into_std();
+    if entry.events.is_closed() {
+        // The call's owner dropped its events receiver: the call is gone.
+        entry.session.close();
+    }
     if entry.session.is_closed() {
         return false;
     }
