@@ -1,3 +1,43 @@
 //! deflect's media side: SDP offer/answer, RTP sessions, G.711, DTMF and prompt playback.
+//!
+//! # Using it (the SIP/IVR wiring)
+//!
+//! One [`driver::MediaEngine`] per process, started from `[media]` with the prompt library
+//! loaded once ([`playback::PromptLibrary::load`] with `ivr.prompts_dir`):
+//!
+//! - an INVITE's offer → [`MediaEngine::create_session`](driver::MediaEngine::create_session)
+//!   → a [`MediaCall`](driver::MediaCall) with the SDP answer for the 200 OK, or a
+//!   [`CreateError`](driver::CreateError) whose
+//!   [`sip_status`](driver::CreateError::sip_status) is the final response: 488 when nothing
+//!   in the offer is acceptable, 400 when it cannot be parsed, 503 when no RTP port is free;
+//! - commands in through the call's [`MediaHandle`](driver::MediaHandle): `play` /
+//!   `play_prompts` (a queue; returns a [`PlaybackId`](playback::PlaybackId)),
+//!   `stop_playback`, `renegotiate(offer).await` for re-INVITEs (an error leaves the call's
+//!   media as it was; answer 488), `info_dtmf(content_type, body)` for SIP INFO (the error
+//!   says 415 or 400), `hold`, `listen` (audio frames for speech recognition), `close`;
+//! - events out on [`MediaCall::events`](driver::MediaCall::events), a
+//!   [`session::MediaEvent`]: `Dtmf` (each key press once, with its source, whatever the
+//!   carrier sends), `RtpTimeout` (hang up), `Playback { id, end }` (finished or
+//!   interrupted — by `stop_playback` or by a key press when played with barge-in), `Audio`
+//!   frames while listening. The stream ends when the session does.
+//!
+//! # Layout
+//!
+//! The protocol cores are sans-IO — they take `now` and never touch a clock or socket:
+//! [`sdp`] (RFC 3264/8866), [`session`] (RTP/RTCP, pacing, latching, timeouts), [`reorder`],
+//! [`dtmf`] (RFC 4733, SIP INFO, in-band Goertzel, the merged stream), [`playback`] (prompt
+//! library and player), [`g711`], [`rtcp`]. [`ports`] binds port pairs; [`driver`] (feature
+//! `runtime`, on by default) is the tokio side that owns the sockets.
 
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "runtime")]
+pub mod driver;
+pub mod dtmf;
+pub mod g711;
+pub mod playback;
+pub mod ports;
+pub mod reorder;
+pub mod rtcp;
+pub mod sdp;
+pub mod session;

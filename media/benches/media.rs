@@ -1,0 +1,155 @@
+//! Cost per RTP packet on the hot paths of a call:
+//!
+//! - `receive/*`: one received 20 ms packet through the session — parse, latch check,
+//!   reorder buffer, then telephone-event handling or G.711 decode + in-band Goertzel;
+//! - `send/*`: one 20 ms prompt frame out of the session — pacing, encoded-prompt copy and
+//!   RTP header;
+//! - `g711/*`, `inband/*`: the parts alone.
+//!
+//! Run: `cargo bench -p deflect-media --bench media`.
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use deflect_media::dtmf::inband::InbandDetector;
+use deflect_media::dtmf::telephone_event::TelephoneEvent;
+use deflect_media::g711;
+use deflect_media::playback::PromptLibrary;
+use deflect_media::sdp::LocalDescription;
+use deflect_media::session::{MediaSession, SessionConfig};
+use std::hint::black_box;
+use std::time::{Duration, Instant, SystemTime};
+
+const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+                     m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+fn session(inband: bool, t0: Instant) -> MediaSession {
+    let config = SessionConfig {
+        inband_dtmf: inband,
+        ..SessionConfig::default()
+    };
+    let local = LocalDescription::new("127.0.0.1".parse().expect("literal"), 20000);
+    MediaSession::new(t0, SystemTime::now(), config, local, OFFER.as_bytes())
+        .expect("valid offer")
+        .0
+}
+
+/// Pre-built packets of a stream: audio (speech-like noise) or telephone-events.
+fn packets(n: usize, pt: u8) -> Vec<Vec<u8>> {
+    let mut rng = fastrand::Rng::with_seed(1);
+    (0..n)
+        .map(|i| {
+            let payload: Vec<u8> = if pt == 101 {
+                let ev = TelephoneEvent {
+                    event: 5,
+                    end: i % 10 >= 7,
+                    volume: 10,
+                    duration: 160 * (i % 10 + 1) as u16,
+                };
+                ev.to_bytes().to_vec()
+            } else {
+                (0..160)
+                    .map(|_| g711::linear_to_ulaw(rng.i16(-3000..3000)))
+                    .collect()
+            };
+            rtp_rs::RtpPacketBuilder::new()
+                .payload_type(pt)
+                .ssrc(7)
+                .sequence((i as u16).into())
+                .timestamp(if pt == 101 {
+                    (i / 10 * 1600) as u32
+                } else {
+                    (i * 160) as u32
+                })
+                .payload(&payload)
+                .build()
+                .expect("packet")
+        })
+        .collect()
+}
+
+fn receive(c: &mut Criterion) {
+    let peer = "192.0.2.1:4000".parse().expect("literal");
+    let mut g = c.benchmark_group("receive");
+    for (name, pt, inband) in [
+        ("audio_decode_inband", 0u8, true),
+        ("audio_no_inband", 0, false),
+        ("rfc4733_event", 101, false),
+    ] {
+        let stream = packets(1000, pt);
+        g.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || {
+                    let t0 = Instant::now();
+                    (session(inband, t0), t0, 0usize)
+                },
+                |(s, t0, i)| {
+                    for p in &stream {
+                        *i += 1;
+                        s.handle_rtp(
+                            *t0 + Duration::from_millis(20 * *i as u64),
+                            peer,
+                            black_box(p),
+                        );
+                        while s.poll_event().is_some() {}
+                    }
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    }
+    g.finish();
+}
+
+fn send(c: &mut Criterion) {
+    let lib = PromptLibrary::builtin();
+    let items = lib
+        .resolve("en", &["offer_caller_number"])
+        .expect("built-in prompt");
+    let mut g = c.benchmark_group("send");
+    g.bench_function("prompt_frame", |b| {
+        b.iter_batched_ref(
+            || {
+                let t0 = Instant::now();
+                let mut s = session(false, t0);
+                s.play(items.clone(), true);
+                (s, t0, 0u64, [0u8; 1500])
+            },
+            |(s, t0, i, buf)| {
+                for _ in 0..1000 {
+                    let now = *t0 + Duration::from_millis(20 * *i);
+                    *i += 1;
+                    while let Some(t) = s.poll_transmit(now, buf) {
+                        black_box(&buf[..t.len]);
+                    }
+                    while s.poll_event().is_some() {}
+                }
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    g.finish();
+}
+
+fn parts(c: &mut Criterion) {
+    let pcm: Vec<i16> = (0..160)
+        .map(|i| ((i as f32 * 0.37).sin() * 9000.0) as i16)
+        .collect();
+    let mut codes = [0u8; 160];
+    let mut out = [0i16; 160];
+    c.bench_function("g711/encode_ulaw_frame", |b| {
+        b.iter(|| g711::encode_ulaw(black_box(&pcm), &mut codes))
+    });
+    c.bench_function("g711/decode_ulaw_frame", |b| {
+        b.iter(|| g711::decode_ulaw(black_box(&codes), &mut out))
+    });
+    let mut det = InbandDetector::new();
+    c.bench_function("inband/frame", |b| {
+        b.iter(|| {
+            det.process(black_box(&pcm), |d| {
+                black_box(d);
+            })
+        })
+    });
+}
+
+criterion_group!(benches, receive, send, parts);
+criterion_main!(benches);

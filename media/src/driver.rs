@@ -1,0 +1,690 @@
+//! The tokio driver: owns the RTP/RTCP sockets and runs every [`MediaSession`] of the process.
+//!
+//! Sessions are spread over a few *shards* (one per core by default), each a single tokio
+//! task with one timer. A shard keeps its sessions in a deadline heap and visits each when
+//! its [`poll_timeout`](MediaSession::poll_timeout) comes — for a call that sends, every
+//! packet time, and at least every 20 ms — and on a visit it reads the session's sockets until
+//! they are empty (they are non-blocking std sockets, not registered with the reactor: no
+//! task, waker or epoll event per packet), runs the timers, sends what is due and forwards
+//! the events. So 5,000 calls cost two tasks and one timer each, not 5,000 tasks with 10,000
+//! timers; and because each call keeps the phase it started with, the sends of all calls are
+//! spread over the 20 ms instead of leaving in one burst.
+//!
+//! System calls are the cost that matters at scale. Receiving uses `quinn-udp` (the UDP layer
+//! of the quinn QUIC stack, safe API): on Linux one `recvmmsg` per visit returns every
+//! datagram waiting — usually one — or finds the socket empty, where a `recvfrom` loop needs
+//! a second call to learn it is empty. The RTCP socket (a report every few seconds) is
+//! read every tenth visit. Sending cannot be batched: `sendmmsg` and UDP GSO batch datagrams
+//! of *one* socket, and each call has its own socket pair (the port is the call's identity
+//! in SDP) sending one datagram per packet time, so one `sendto` per packet is the floor
+//! short of io_uring. That is about 105 system calls per call-second instead of 200.
+
+use crate::dtmf::Digit;
+use crate::dtmf::info::{InfoError, parse_info};
+use crate::playback::{MissingPrompt, PlayItem, PlaybackId, PromptLibrary};
+use crate::ports::{PortAllocator, PortError, PortPair};
+use crate::sdp::{self, LocalDescription, NegotiatedMedia, NegotiationError, SessionDescription};
+use crate::session::{
+    Channel, MAX_DATAGRAM, MediaEvent, MediaSession, SessionConfig, SessionStats,
+};
+use deflect_config::MediaConfig;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// Longest time between two visits of a session (its sockets are read on each).
+const MAX_VISIT_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Why a call could not get media.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// The offer is unusable: [`NegotiationError::NotAcceptable`] is SIP 488,
+    /// [`NegotiationError::Malformed`] SIP 400.
+    #[error(transparent)]
+    Negotiation(#[from] NegotiationError),
+    /// No RTP port pair is free (SIP 503), or binding failed.
+    #[error(transparent)]
+    Ports(#[from] PortError),
+    /// The engine has shut down.
+    #[error("the media engine has shut down")]
+    ShutDown,
+}
+
+impl CreateError {
+    /// The SIP status code to answer the INVITE with.
+    pub fn sip_status(&self) -> u16 {
+        match self {
+            Self::Negotiation(NegotiationError::Malformed(_)) => 400,
+            Self::Negotiation(NegotiationError::NotAcceptable { .. }) => 488,
+            Self::Ports(_) | Self::ShutDown => 503,
+        }
+    }
+}
+
+/// A command for a session that has ended (closed, timed out, or its events receiver dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the media session has ended")]
+pub struct SessionEnded;
+
+/// Why a re-offer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RenegotiateError {
+    /// The offer is unusable (SIP 488 or 400); the call keeps its media.
+    #[error(transparent)]
+    Negotiation(#[from] NegotiationError),
+    /// The session has ended.
+    #[error(transparent)]
+    Ended(#[from] SessionEnded),
+}
+
+/// Per-call options.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// The SIP Call-ID (or any label), for logs.
+    pub call_id: String,
+    /// Detect DTMF tones in the audio (the trunk's `inband_dtmf`).
+    pub inband_dtmf: bool,
+}
+
+/// Engine-wide counters (all sessions, since start).
+#[derive(Debug, Default)]
+pub struct EngineStats {
+    /// Sessions running now.
+    pub sessions: AtomicU64,
+    /// RTP packets sent.
+    pub sent: AtomicU64,
+    /// Of those, sent more than 5 ms after their due time.
+    pub sent_late: AtomicU64,
+    /// RTP packets received and accepted.
+    pub received: AtomicU64,
+    /// Digits reported.
+    pub digits: AtomicU64,
+}
+
+struct Shared {
+    config: MediaConfig,
+    advertise: IpAddr,
+    ports: PortAllocator,
+    prompts: Arc<PromptLibrary>,
+    shards: Vec<mpsc::UnboundedSender<ShardMessage>>,
+    next_shard: AtomicUsize,
+    next_session: AtomicU64,
+    stats: Arc<EngineStats>,
+}
+
+/// The media side of the gateway: creates sessions from SDP offers and runs them.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use deflect_media::driver::{CallOptions, MediaEngine};
+/// use deflect_media::playback::PromptLibrary;
+/// use deflect_media::session::MediaEvent;
+/// use std::sync::Arc;
+///
+/// let config = deflect_config::MediaConfig::default();
+/// let engine = MediaEngine::start(&config, Arc::new(PromptLibrary::builtin()), None, 1);
+/// let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+///              m=audio 40000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+/// let mut call = match engine.create_session(offer.as_bytes(), CallOptions::default()) {
+///     Ok(call) => call,
+///     Err(e) => panic!("answer with SIP {}: {e}", e.sip_status()),
+/// };
+/// assert!(call.answer.starts_with("v=0\r\n"));            // the 200 OK body
+/// let id = call.handle.play_prompts("en", &["goodbye"], true).unwrap();
+/// // … call.handle.info_dtmf(…), call.handle.renegotiate(…).await, call.handle.hold(…) …
+/// while let Some(event) = call.events.recv().await {
+///     if let MediaEvent::Playback { id: ended, .. } = event {
+///         assert_eq!(ended, id);
+///         break;
+///     }
+/// }
+/// call.handle.close();
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct MediaEngine {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for MediaEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaEngine")
+            .field("advertise", &self.shared.advertise)
+            .field("shards", &self.shared.shards.len())
+            .finish()
+    }
+}
+
+/// A call's media: the answer to send, and how to talk to the session.
+#[derive(Debug)]
+pub struct MediaCall {
+    /// The SDP answer (the 200 OK body).
+    pub answer: String,
+    /// What was negotiated.
+    pub media: NegotiatedMedia,
+    /// Local RTP address.
+    pub local_rtp: SocketAddr,
+    /// Commands in.
+    pub handle: MediaHandle,
+    /// Events out: DTMF, RTP timeout, playback ended, audio frames while listening. Ends when
+    /// the session does; dropping it ends the session (as [`MediaHandle::close`] does).
+    pub events: mpsc::UnboundedReceiver<MediaEvent>,
+}
+
+impl MediaEngine {
+    /// Starts the engine with `shards` shard tasks (0: one per available core) on the
+    /// current tokio runtime. `advertise` is the address put in SDP (default: `rtp_address`;
+    /// set it when that is `0.0.0.0` or behind NAT).
+    pub fn start(
+        config: &MediaConfig,
+        prompts: Arc<PromptLibrary>,
+        advertise: Option<IpAddr>,
+        shards: usize,
+    ) -> Self {
+        let shards = if shards == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            shards
+        };
+        let advertise = advertise.unwrap_or(config.rtp_address);
+        if advertise.is_unspecified() {
+            tracing::warn!(
+                "media.rtp_address is unspecified and no address to advertise was given; SDP answers will carry {advertise}"
+            );
+        }
+        let stats = Arc::new(EngineStats::default());
+        let senders = (0..shards)
+            .map(|_| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(run_shard(rx, stats.clone()));
+                tx
+            })
+            .collect();
+        Self {
+            shared: Arc::new(Shared {
+                config: config.clone(),
+                advertise,
+                ports: PortAllocator::new(config.rtp_address, config.rtp_ports),
+                prompts,
+                shards: senders,
+                next_shard: AtomicUsize::new(0),
+                next_session: AtomicU64::new(1),
+                stats,
+            }),
+        }
+    }
+
+    /// The prompts every call plays from.
+    pub fn prompts(&self) -> &Arc<PromptLibrary> {
+        &self.shared.prompts
+    }
+
+    /// Counters over all sessions.
+    pub fn stats(&self) -> &EngineStats {
+        &self.shared.stats
+    }
+
+    /// Answers an INVITE's offer: negotiates, takes a port pair, starts the session.
+    pub fn create_session(
+        &self,
+        offer: &[u8],
+        options: CallOptions,
+    ) -> Result<MediaCall, CreateError> {
+        // Check the offer before taking ports, so a 488 costs no bind.
+        let parsed = SessionDescription::parse(offer).map_err(NegotiationError::from)?;
+        let mut probe = LocalDescription::new(self.shared.advertise, 0);
+        sdp::answer(&parsed, &self.shared.config.codecs, &mut probe)?;
+        let ports = self.shared.ports.allocate().inspect_err(|e| {
+            if matches!(e, PortError::Exhausted { .. }) {
+                metrics::counter!("deflect_media_ports_exhausted_total").increment(1);
+            }
+        })?;
+        self.create_session_on(ports, offer, options)
+    }
+
+    /// Takes a port pair without a session yet (for an endpoint that sends the offer itself,
+    /// such as a load generator: write the offer with [`sdp::offer`], then pass the pair and
+    /// the peer's answer to [`create_session_on`](Self::create_session_on)).
+    pub fn allocate_ports(&self) -> Result<PortPair, PortError> {
+        self.shared.ports.allocate()
+    }
+
+    /// The address put in SDP.
+    pub fn advertised_address(&self) -> IpAddr {
+        self.shared.advertise
+    }
+
+    /// Starts a session on ports already held, from the peer's description (an offer to
+    /// answer, or — on the offering side — the answer, which reads the same way).
+    pub fn create_session_on(
+        &self,
+        ports: PortPair,
+        description: &[u8],
+        options: CallOptions,
+    ) -> Result<MediaCall, CreateError> {
+        let local_rtp = ports.rtp.local_addr().map_err(|source| PortError::Bind {
+            address: SocketAddr::new(self.shared.config.rtp_address, 0),
+            source,
+        })?;
+        let local = LocalDescription::new(self.shared.advertise, local_rtp.port());
+        let config = SessionConfig::from_config(&self.shared.config, options.inband_dtmf);
+        let now = Instant::now().into_std();
+        let (session, answer) =
+            MediaSession::new(now, SystemTime::now(), config, local, description)?;
+        let media = session.media().clone();
+        let id = self.shared.next_session.fetch_add(1, Ordering::Relaxed);
+        let shard =
+            self.shared.next_shard.fetch_add(1, Ordering::Relaxed) % self.shared.shards.len();
+        let tx = self.shared.shards[shard].clone();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        tracing::debug!(call_id = %options.call_id, local = %local_rtp, codec = ?media.codec, remote = ?media.remote_rtp, "media session starts");
+        let rtp_state = quinn_udp::UdpSocketState::new((&ports.rtp).into()).map_err(|source| {
+            PortError::Bind {
+                address: local_rtp,
+                source,
+            }
+        })?;
+        tx.send(ShardMessage::Add(Box::new(Entry {
+            id,
+            call_id: options.call_id,
+            session,
+            ports,
+            rtp_state,
+            visits: 0,
+            events: events_tx,
+            scheduled: Instant::now(),
+            reported: SessionStats::default(),
+        })))
+        .map_err(|_| CreateError::ShutDown)?;
+        Ok(MediaCall {
+            answer,
+            media,
+            local_rtp,
+            handle: MediaHandle {
+                id,
+                tx,
+                prompts: self.shared.prompts.clone(),
+                next_playback: Arc::new(AtomicU64::new(1)),
+            },
+            events,
+        })
+    }
+}
+
+enum Command {
+    Play {
+        id: PlaybackId,
+        items: Vec<PlayItem>,
+        barge_in: bool,
+    },
+    StopPlayback,
+    Renegotiate {
+        offer: Vec<u8>,
+        reply: oneshot::Sender<Result<String, NegotiationError>>,
+    },
+    InfoDigit(Digit, std::time::Instant),
+    Hold(bool),
+    Listen(bool),
+    Close,
+}
+
+enum ShardMessage {
+    Add(Box<Entry>),
+    Command(u64, Command),
+}
+
+/// Commands for one call's media session. Cheap to clone; every method returns at once.
+#[derive(Debug, Clone)]
+pub struct MediaHandle {
+    id: u64,
+    tx: mpsc::UnboundedSender<ShardMessage>,
+    prompts: Arc<PromptLibrary>,
+    next_playback: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for ShardMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShardMessage")
+    }
+}
+
+impl MediaHandle {
+    fn send(&self, c: Command) -> Result<(), SessionEnded> {
+        self.tx
+            .send(ShardMessage::Command(self.id, c))
+            .map_err(|_| SessionEnded)
+    }
+
+    /// Queues items after whatever is playing; `barge_in`: a key press stops them. The
+    /// returned id comes back in [`MediaEvent::Playback`].
+    pub fn play(&self, items: Vec<PlayItem>, barge_in: bool) -> PlaybackId {
+        let id = PlaybackId(self.next_playback.fetch_add(1, Ordering::Relaxed));
+        // A session that has ended plays nothing; its events channel has closed already.
+        let _ = self.send(Command::Play {
+            id,
+            items,
+            barge_in,
+        });
+        id
+    }
+
+    /// Queues prompts by name in `language` (falling back to the built-in English ones).
+    pub fn play_prompts(
+        &self,
+        language: &str,
+        names: &[&str],
+        barge_in: bool,
+    ) -> Result<PlaybackId, MissingPrompt> {
+        let items = self.prompts.resolve(language, names)?;
+        Ok(self.play(items, barge_in))
+    }
+
+    /// Stops the current playback and everything queued.
+    pub fn stop_playback(&self) {
+        let _ = self.send(Command::StopPlayback);
+    }
+
+    /// Answers a re-offer; on error the call keeps its media (SIP 488/400).
+    pub async fn renegotiate(&self, offer: &[u8]) -> Result<String, RenegotiateError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Renegotiate {
+            offer: offer.to_vec(),
+            reply,
+        })?;
+        Ok(answer.await.map_err(|_| SessionEnded)??)
+    }
+
+    /// A SIP INFO body: the digit joins the call's DTMF stream. The error says what to
+    /// answer (415 or 400); `Ok` is 200.
+    pub fn info_dtmf(&self, content_type: &str, body: &[u8]) -> Result<(), InfoError> {
+        let info = parse_info(content_type, body)?;
+        let _ = self.send(Command::InfoDigit(info.digit, Instant::now().into_std()));
+        Ok(())
+    }
+
+    /// Local hold: stop sending and suspend the RTP timeout (or resume).
+    pub fn hold(&self, on: bool) {
+        let _ = self.send(Command::Hold(on));
+    }
+
+    /// Starts (or stops) [`MediaEvent::Audio`] frames of the caller's audio.
+    pub fn listen(&self, on: bool) {
+        let _ = self.send(Command::Listen(on));
+    }
+
+    /// Ends the session and frees its ports.
+    pub fn close(&self) {
+        let _ = self.send(Command::Close);
+    }
+}
+
+struct Entry {
+    id: u64,
+    call_id: String,
+    session: MediaSession,
+    ports: PortPair,
+    /// `quinn-udp`'s per-socket state for batched receive on the RTP socket.
+    rtp_state: quinn_udp::UdpSocketState,
+    visits: u32,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    scheduled: Instant,
+    reported: SessionStats,
+}
+
+#[derive(Default)]
+struct Pending {
+    sent: u64,
+    sent_late: u64,
+    received: u64,
+    digits: u64,
+}
+
+async fn run_shard(mut rx: mpsc::UnboundedReceiver<ShardMessage>, stats: Arc<EngineStats>) {
+    let mut sessions: HashMap<u64, Entry> = HashMap::new();
+    let mut heap: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
+    let mut send_buf = vec![0u8; MAX_DATAGRAM];
+    let mut recv_bufs = ReceiveBuffers::new();
+    let mut pending = Pending::default();
+    let mut next_flush = Instant::now() + Duration::from_secs(1);
+    loop {
+        let wake = heap
+            .peek()
+            .map_or(next_flush, |Reverse((t, _))| (*t).min(next_flush));
+        tokio::select! {
+            biased;
+            message = rx.recv() => {
+                let Some(message) = message else { break };
+                let now = Instant::now();
+                let id = match message {
+                    ShardMessage::Add(entry) => {
+                        let id = entry.id;
+                        sessions.insert(id, *entry);
+                        stats.sessions.fetch_add(1, Ordering::Relaxed);
+                        metrics::gauge!("deflect_media_sessions").increment(1.0);
+                        id
+                    }
+                    ShardMessage::Command(id, command) => {
+                        if let Some(entry) = sessions.get_mut(&id) {
+                            apply(entry, command, now.into_std());
+                        }
+                        id
+                    }
+                };
+                if let Some(entry) = sessions.get_mut(&id) {
+                    let keep = visit(entry, now, &mut send_buf, &mut recv_bufs, &mut pending);
+                    settle(keep, id, &mut sessions, &mut heap, &stats);
+                }
+            }
+            () = tokio::time::sleep_until(wake) => {
+                let now = Instant::now();
+                // Everything due within half a millisecond goes now (the timer's resolution is 1 ms).
+                let horizon = now + Duration::from_micros(500);
+                while let Some(&Reverse((due, id))) = heap.peek() {
+                    if due > horizon {
+                        break;
+                    }
+                    heap.pop();
+                    let Some(entry) = sessions.get_mut(&id) else { continue };
+                    if entry.scheduled != due {
+                        continue; // superseded by an earlier visit
+                    }
+                    // Visit at its due time when that is a little ahead (within the horizon),
+                    // so the session sees the time it asked for and moves on.
+                    let at = now.max(due);
+                    let keep = visit(entry, at, &mut send_buf, &mut recv_bufs, &mut pending);
+                    settle(keep, id, &mut sessions, &mut heap, &stats);
+                }
+                if now >= next_flush {
+                    flush(&mut pending, &stats);
+                    next_flush = now + Duration::from_secs(1);
+                }
+            }
+        }
+    }
+    flush(&mut pending, &stats);
+}
+
+fn settle(
+    keep: bool,
+    id: u64,
+    sessions: &mut HashMap<u64, Entry>,
+    heap: &mut BinaryHeap<Reverse<(Instant, u64)>>,
+    stats: &EngineStats,
+) {
+    if keep {
+        if let Some(entry) = sessions.get(&id) {
+            heap.push(Reverse((entry.scheduled, id)));
+        }
+    } else if let Some(entry) = sessions.remove(&id) {
+        stats.sessions.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!("deflect_media_sessions").decrement(1.0);
+        let s = entry.session.stats();
+        tracing::debug!(
+            call_id = %entry.call_id, sent = s.sent, late = s.sent_late, received = s.received,
+            lost_or_late = s.too_late, foreign = s.foreign, digits = s.digits,
+            "media session ends"
+        );
+    }
+}
+
+fn flush(p: &mut Pending, stats: &EngineStats) {
+    stats.sent.fetch_add(p.sent, Ordering::Relaxed);
+    stats.sent_late.fetch_add(p.sent_late, Ordering::Relaxed);
+    stats.received.fetch_add(p.received, Ordering::Relaxed);
+    stats.digits.fetch_add(p.digits, Ordering::Relaxed);
+    metrics::counter!("deflect_media_rtp_sent_total").increment(p.sent);
+    metrics::counter!("deflect_media_rtp_sent_late_total").increment(p.sent_late);
+    metrics::counter!("deflect_media_rtp_received_total").increment(p.received);
+    metrics::counter!("deflect_media_dtmf_digits_total").increment(p.digits);
+    *p = Pending::default();
+}
+
+fn apply(entry: &mut Entry, command: Command, now: std::time::Instant) {
+    let s = &mut entry.session;
+    match command {
+        Command::Play {
+            id,
+            items,
+            barge_in,
+        } => s.play_as(id, items, barge_in),
+        Command::StopPlayback => s.stop_playback(),
+        Command::Renegotiate { offer, reply } => {
+            let result = s.renegotiate(now, &offer);
+            if let Err(e) = &result {
+                tracing::debug!(call_id = %entry.call_id, error = %e, "re-offer refused; media unchanged");
+            }
+            let _ = reply.send(result);
+        }
+        Command::InfoDigit(digit, at) => s.handle_info_digit(at, digit),
+        Command::Hold(on) => s.set_hold(now, on),
+        Command::Listen(on) => s.set_tap(on),
+        Command::Close => s.close(),
+    }
+}
+
+/// Buffers for batched receive, shared by all sessions of a shard.
+struct ReceiveBuffers {
+    data: [Vec<u8>; Self::BATCH],
+    meta: Vec<quinn_udp::RecvMeta>,
+}
+
+impl ReceiveBuffers {
+    /// Datagrams per `recvmmsg`; more are read by calling again.
+    const BATCH: usize = 8;
+    /// Room per buffer: with GRO the kernel may coalesce several same-sized datagrams.
+    const SIZE: usize = 64 * 1024;
+
+    fn new() -> Self {
+        Self {
+            data: std::array::from_fn(|_| vec![0u8; Self::SIZE]),
+            meta: vec![quinn_udp::RecvMeta::default(); Self::BATCH],
+        }
+    }
+}
+
+/// Reads every datagram waiting on the RTP socket into the session.
+fn receive_rtp(entry: &mut Entry, now: std::time::Instant, bufs: &mut ReceiveBuffers) {
+    loop {
+        let mut slices = bufs.data.each_mut().map(|b| io::IoSliceMut::new(b));
+        let n = match entry
+            .rtp_state
+            .recv((&entry.ports.rtp).into(), &mut slices, &mut bufs.meta)
+        {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) => {
+                // ICMP errors surface here on some systems; they say nothing about us.
+                tracing::debug!(call_id = %entry.call_id, error = %e, "RTP receive error");
+                return;
+            }
+        };
+        for (meta, data) in bufs.meta.iter().zip(slices.iter()).take(n) {
+            let stride = meta.stride.max(1);
+            for datagram in data[..meta.len].chunks(stride) {
+                entry.session.handle_rtp(now, meta.addr, datagram);
+            }
+        }
+        if n < ReceiveBuffers::BATCH {
+            return;
+        }
+    }
+}
+
+/// Runs one session: reads its sockets, runs its timers, sends, forwards events, and sets
+/// its next visit. Returns whether it lives on.
+fn visit(
+    entry: &mut Entry,
+    now: Instant,
+    send_buf: &mut [u8],
+    bufs: &mut ReceiveBuffers,
+    pending: &mut Pending,
+) -> bool {
+    let std_now = now.into_std();
+    if entry.events.is_closed() {
+        // The call's owner dropped its events receiver: the call is gone.
+        entry.session.close();
+    }
+    if entry.session.is_closed() {
+        return false;
+    }
+    receive_rtp(entry, std_now, bufs);
+    let session = &mut entry.session;
+    entry.visits = entry.visits.wrapping_add(1);
+    if entry.visits.is_multiple_of(10) {
+        let mut buf = [0u8; 1500];
+        loop {
+            match entry.ports.rtcp.recv_from(&mut buf) {
+                Ok((n, from)) => session.handle_rtcp(std_now, from, &buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break, // empty (or an ICMP error, which says nothing about us)
+            }
+        }
+    }
+    session.handle_timeout(std_now);
+    while let Some(t) = session.poll_transmit(std_now, send_buf) {
+        let socket = match t.channel {
+            Channel::Rtp => &entry.ports.rtp,
+            Channel::Rtcp => &entry.ports.rtcp,
+        };
+        if let Err(e) = socket.send_to(&send_buf[..t.len], t.destination) {
+            tracing::debug!(call_id = %entry.call_id, error = %e, to = %t.destination, "RTP send failed");
+        }
+    }
+    while let Some(event) = session.poll_event() {
+        if let MediaEvent::Dtmf(d) = &event {
+            tracing::info!(call_id = %entry.call_id, digit = %d.digit, source = d.source.as_str(), "DTMF digit");
+        }
+        if let MediaEvent::RtpTimeout { silent_for } = &event {
+            tracing::info!(call_id = %entry.call_id, silent_for = ?silent_for, "no RTP; the call should end");
+            metrics::counter!("deflect_media_rtp_timeouts_total").increment(1);
+        }
+        if entry.events.send(event).is_err() {
+            // Nobody listens any more: the call is gone.
+            session.close();
+        }
+    }
+    let s = *session.stats();
+    pending.sent += s.sent - entry.reported.sent;
+    pending.sent_late += s.sent_late - entry.reported.sent_late;
+    pending.received += s.received - entry.reported.received;
+    pending.digits += s.digits - entry.reported.digits;
+    entry.reported = s;
+    if session.is_closed() {
+        return false;
+    }
+    let next = session
+        .poll_timeout()
+        .map_or(now + MAX_VISIT_INTERVAL, |t| {
+            Instant::from_std(t).min(now + MAX_VISIT_INTERVAL)
+        })
+        .max(now + Duration::from_micros(200));
+    entry.scheduled = next;
+    true
+}

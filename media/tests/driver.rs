@@ -1,0 +1,266 @@
+//! The tokio driver over loopback sockets: answer, symmetric RTP latching, DTMF in, prompts
+//! out, re-offers, INFO, RTP timeout, port exhaustion.
+#![allow(clippy::unwrap_used)]
+
+use deflect_config::{MediaConfig, PortRange};
+use deflect_media::driver::{CallOptions, CreateError, MediaEngine};
+use deflect_media::dtmf::DtmfSource;
+use deflect_media::dtmf::telephone_event::TelephoneEvent;
+use deflect_media::playback::{PlaybackEnd, PromptLibrary};
+use deflect_media::session::MediaEvent;
+use std::net::UdpSocket as StdSocket;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UdpSocket;
+use tokio::time::timeout;
+
+/// A block of `n` consecutive free UDP ports on loopback.
+fn free_range(n: u16) -> PortRange {
+    loop {
+        let probe = StdSocket::bind("127.0.0.1:0").unwrap();
+        let base = probe.local_addr().unwrap().port() & !1;
+        drop(probe);
+        if base < 1024 || base > 65535 - n {
+            continue;
+        }
+        if (base..base + n).all(|p| StdSocket::bind(("127.0.0.1", p)).is_ok()) {
+            return PortRange {
+                first: base,
+                last: base + n - 1,
+            };
+        }
+    }
+}
+
+fn engine(ports: u16, rtp_timeout: Duration) -> MediaEngine {
+    let config = MediaConfig {
+        rtp_ports: free_range(ports),
+        rtp_timeout,
+        ..MediaConfig::default()
+    };
+    MediaEngine::start(&config, Arc::new(PromptLibrary::builtin()), None, 1)
+}
+
+/// An offer that claims an address where nothing listens (as behind NAT).
+fn offer(pt: u8) -> String {
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP {pt} 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+    )
+}
+
+fn rtp(pt: u8, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
+    rtp_rs::RtpPacketBuilder::new()
+        .payload_type(pt)
+        .ssrc(0x1234)
+        .sequence(seq.into())
+        .timestamp(ts)
+        .payload(payload)
+        .build()
+        .unwrap()
+}
+
+async fn next_event(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<MediaEvent>,
+    mut want: impl FnMut(&MediaEvent) -> bool,
+) -> MediaEvent {
+    timeout(Duration::from_secs(10), async {
+        loop {
+            let e = events.recv().await.expect("the session ended");
+            if want(&e) {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("event in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_latches_hears_digits_plays_prompts_and_renegotiates() {
+    let engine = engine(20, Duration::from_secs(30));
+    let mut call = engine
+        .create_session(offer(8).as_bytes(), CallOptions::default())
+        .unwrap();
+    assert!(
+        call.answer
+            .contains(&format!("m=audio {} RTP/AVP 8 101", call.local_rtp.port()))
+    );
+    let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // The phone speaks first; the gateway latches onto its real address and answers there.
+    let mut seq = 100u16;
+    let mut ts = 8000u32;
+    for _ in 0..3 {
+        phone
+            .send_to(&rtp(8, seq, ts, &[0xD5; 160]), call.local_rtp)
+            .await
+            .unwrap();
+        seq += 1;
+        ts += 160;
+    }
+    let mut buf = [0u8; 1500];
+    let (n, from) = timeout(Duration::from_secs(5), phone.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(from, call.local_rtp);
+    let r = rtp_rs::RtpReader::new(&buf[..n]).unwrap();
+    assert_eq!((r.payload_type(), r.payload().len()), (8, 160));
+
+    // A prompt plays to the end.
+    let id = call.handle.play_prompts("en", &["digit_1"], false).unwrap();
+    let e = next_event(&mut call.events, |e| {
+        matches!(e, MediaEvent::Playback { .. })
+    })
+    .await;
+    assert_eq!(
+        e,
+        MediaEvent::Playback {
+            id,
+            end: PlaybackEnd::Finished
+        }
+    );
+
+    // A key press (start, continuation, three ends) is one digit.
+    for (i, end) in [(1u16, false), (2, false), (2, true), (2, true), (2, true)] {
+        let ev = TelephoneEvent {
+            event: 9,
+            end,
+            volume: 10,
+            duration: 160 * i,
+        };
+        phone
+            .send_to(&rtp(101, seq, ts, &ev.to_bytes()), call.local_rtp)
+            .await
+            .unwrap();
+        seq += 1;
+    }
+    let e = next_event(&mut call.events, |e| matches!(e, MediaEvent::Dtmf(_))).await;
+    let MediaEvent::Dtmf(d) = e else {
+        unreachable!()
+    };
+    assert_eq!((d.digit.as_char(), d.source), ('9', DtmfSource::Rfc4733));
+
+    // INFO digits join the stream; a bad body is an error for the SIP side.
+    call.handle
+        .info_dtmf("application/dtmf-relay", b"Signal=#\r\nDuration=100\r\n")
+        .unwrap();
+    assert!(
+        call.handle
+            .info_dtmf("application/dtmf-relay", b"Signal=?")
+            .is_err()
+    );
+    let e = next_event(&mut call.events, |e| matches!(e, MediaEvent::Dtmf(_))).await;
+    let MediaEvent::Dtmf(d) = e else {
+        unreachable!()
+    };
+    assert_eq!((d.digit.as_char(), d.source), ('#', DtmfSource::SipInfo));
+
+    // A G.729 re-offer is refused and the call goes on; a PCMU one switches the codec.
+    let g729 = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 18\r\n";
+    assert!(call.handle.renegotiate(g729.as_bytes()).await.is_err());
+    let answer = call.handle.renegotiate(offer(0).as_bytes()).await.unwrap();
+    assert!(answer.contains("RTP/AVP 0 101"));
+    // The peer's address in SDP did not change, so the latch holds: PCMU arrives.
+    let pcmu = timeout(Duration::from_secs(5), async {
+        loop {
+            let (n, _) = phone.recv_from(&mut buf).await.unwrap();
+            if rtp_rs::RtpReader::new(&buf[..n]).unwrap().payload_type() == 0 {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(pcmu.is_ok());
+
+    // Listening gives the caller's audio.
+    call.handle.listen(true);
+    phone
+        .send_to(&rtp(0, seq, ts + 800, &[0x80; 160]), call.local_rtp)
+        .await
+        .unwrap();
+    let e = next_event(&mut call.events, |e| matches!(e, MediaEvent::Audio(_))).await;
+    let MediaEvent::Audio(frame) = e else {
+        unreachable!()
+    };
+    assert_eq!(frame.samples, vec![32124i16; 160]);
+
+    call.handle.close();
+    let ended = timeout(Duration::from_secs(5), async {
+        while call.events.recv().await.is_some() {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the events stream ends when the session does"
+    );
+}
+
+#[tokio::test]
+async fn silence_from_the_phone_times_the_call_out() {
+    let engine = engine(4, Duration::from_secs(1));
+    let mut call = engine
+        .create_session(offer(0).as_bytes(), CallOptions::default())
+        .unwrap();
+    let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    phone
+        .send_to(&rtp(0, 1, 0, &[0xFF; 160]), call.local_rtp)
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let e = next_event(&mut call.events, |e| {
+        matches!(e, MediaEvent::RtpTimeout { .. })
+    })
+    .await;
+    let MediaEvent::RtpTimeout { silent_for } = e else {
+        unreachable!()
+    };
+    assert!(silent_for >= Duration::from_secs(1));
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn offers_that_cannot_be_served_get_488_or_503() {
+    let engine = engine(2, Duration::from_secs(30));
+    let g729 = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 18\r\n";
+    let e = engine
+        .create_session(g729.as_bytes(), CallOptions::default())
+        .unwrap_err();
+    assert_eq!(e.sip_status(), 488);
+    let e = engine
+        .create_session(b"nonsense", CallOptions::default())
+        .unwrap_err();
+    assert_eq!(e.sip_status(), 400);
+    let mut first = engine
+        .create_session(offer(0).as_bytes(), CallOptions::default())
+        .unwrap();
+    let e = engine
+        .create_session(offer(0).as_bytes(), CallOptions::default())
+        .unwrap_err();
+    assert!(matches!(e, CreateError::Ports(_)));
+    assert_eq!(e.sip_status(), 503);
+    // When the call has ended (its events stream closes as its sockets are dropped) its
+    // ports come back.
+    first.handle.close();
+    let ended = timeout(Duration::from_secs(5), async {
+        while first.events.recv().await.is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok());
+    let second = engine
+        .create_session(offer(0).as_bytes(), CallOptions::default())
+        .unwrap();
+    // Dropping a call's events receiver ends it too (at its next visit, within 20 ms): its
+    // ports come back.
+    drop(second.events);
+    let third = timeout(Duration::from_secs(5), async {
+        loop {
+            match engine.create_session(offer(0).as_bytes(), CallOptions::default()) {
+                Ok(call) => return call,
+                Err(e) => assert_eq!(e.sip_status(), 503),
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(third.is_ok());
+}

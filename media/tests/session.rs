@@ -1,0 +1,289 @@
+//! The session's sending side and its life cycle under a virtual clock: pacing, the prompt
+//! queue, symmetric RTP, the RTP timeout, hold and re-offers.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use deflect_config::Codec;
+use deflect_media::g711;
+use deflect_media::playback::{PlayItem, PlaybackEnd, PromptLibrary};
+use deflect_media::session::{Channel, MediaEvent, SessionConfig};
+use std::time::{Duration, Instant};
+
+/// Every datagram the session sends from `from` to `until`, driven as a driver would (at
+/// each `poll_timeout`), with its send time.
+fn sent(
+    s: &mut deflect_media::session::MediaSession,
+    until: Instant,
+    events: &mut Vec<MediaEvent>,
+) -> Vec<(Instant, Channel, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1500];
+    while let Some(t) = s.poll_timeout() {
+        if t > until {
+            break;
+        }
+        s.handle_timeout(t);
+        while let Some(tx) = s.poll_transmit(t, &mut buf) {
+            out.push((t, tx.channel, buf[..tx.len].to_vec()));
+        }
+        events.extend(std::iter::from_fn(|| s.poll_event()));
+    }
+    out
+}
+
+fn rtp_only(v: &[(Instant, Channel, Vec<u8>)]) -> Vec<(Instant, Vec<u8>)> {
+    v.iter()
+        .filter(|(_, c, _)| *c == Channel::Rtp)
+        .map(|(t, _, b)| (*t, b.clone()))
+        .collect()
+}
+
+#[test]
+fn prompts_are_paced_in_real_time_and_queued_in_order() {
+    let lib = PromptLibrary::builtin();
+    let t0 = Instant::now();
+    let mut s = session(t0, SessionConfig::default(), &offer(8, Some(101)));
+    let you_entered = lib.get("en", "you_entered").unwrap();
+    let one = lib.get("en", "digit_1").unwrap();
+    let first = s.play(
+        vec![
+            PlayItem::Prompt(you_entered.clone()),
+            PlayItem::Silence(Duration::from_millis(100)),
+        ],
+        false,
+    );
+    let second = s.play(vec![PlayItem::Prompt(one.clone())], false);
+    let total = you_entered.pcm.len() + 800 + one.pcm.len();
+    let mut events = Vec::new();
+    let end = t0 + Duration::from_millis((total / 8) as u64 + 200);
+    let packets = rtp_only(&sent(&mut s, end, &mut events));
+    // One packet per 20 ms on a fixed grid, sequence and timestamp stepping by 1 and 160.
+    for (i, (t, p)) in packets.iter().enumerate() {
+        assert_eq!(*t, t0 + Duration::from_millis(20 * i as u64));
+        let r = rtp_rs::RtpReader::new(p).unwrap();
+        assert_eq!(r.payload_type(), 8);
+        assert_eq!(r.payload().len(), 160);
+        let r0 = rtp_rs::RtpReader::new(&packets[0].1).unwrap();
+        assert_eq!(
+            u16::from(r.sequence_number()),
+            u16::from(r0.sequence_number()).wrapping_add(i as u16)
+        );
+        assert_eq!(r.timestamp(), r0.timestamp().wrapping_add(160 * i as u32));
+        assert_eq!(r.mark(), i == 0);
+    }
+    // The audio is the prompts, A-law, back to back, then quiet comfort noise.
+    let audio: Vec<u8> = packets
+        .iter()
+        .flat_map(|(_, p)| rtp_rs::RtpReader::new(p).unwrap().payload().to_vec())
+        .collect();
+    assert_eq!(
+        &audio[..you_entered.pcm.len()],
+        you_entered.encoded(Codec::Pcma)
+    );
+    let gap = &audio[you_entered.pcm.len()..you_entered.pcm.len() + 800];
+    assert!(gap.iter().all(|&c| g711::alaw_to_linear(c).abs() <= 24));
+    let after = you_entered.pcm.len() + 800;
+    assert_eq!(
+        &audio[after..after + one.pcm.len()],
+        one.encoded(Codec::Pcma)
+    );
+    assert!(
+        audio[total..]
+            .iter()
+            .all(|&c| g711::alaw_to_linear(c).abs() <= 24)
+    );
+    // Each playback ends when its last sample has been sent.
+    let ends: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            MediaEvent::Playback { id, end } => Some((*id, *end)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ends,
+        vec![
+            (first, PlaybackEnd::Finished),
+            (second, PlaybackEnd::Finished)
+        ]
+    );
+    assert_eq!(s.stats().sent_late, 0);
+}
+
+#[test]
+fn a_late_driver_is_counted_and_a_stalled_one_skips_ahead() {
+    let t0 = Instant::now();
+    let mut s = session(t0, SessionConfig::default(), &offer(0, None));
+    let mut buf = [0u8; 1500];
+    assert!(s.poll_transmit(t0, &mut buf).is_some());
+    // 7 ms late: sent, counted late.
+    assert!(
+        s.poll_transmit(t0 + Duration::from_millis(27), &mut buf)
+            .is_some()
+    );
+    assert_eq!(s.stats().sent_late, 1);
+    // 200 ms stall: no burst of ten packets; one, then the grid continues.
+    let t = t0 + Duration::from_millis(240);
+    assert!(s.poll_transmit(t, &mut buf).is_some());
+    assert!(s.poll_transmit(t, &mut buf).is_none());
+    assert!(s.stats().skipped >= 9);
+    let r = rtp_rs::RtpReader::new(&buf).unwrap();
+    assert!(r.mark());
+}
+
+#[test]
+fn rtp_is_sent_where_the_peer_really_is_and_strangers_are_ignored() {
+    let t0 = Instant::now();
+    let mut s = session(t0, SessionConfig::default(), &offer(0, Some(101)));
+    assert_eq!(s.destination(), Some(peer()));
+    let nat: std::net::SocketAddr = "203.0.113.50:61000".parse().unwrap();
+    let mut tx = PhoneSender::new(0, 101, 1);
+    tx.silence(3);
+    s.handle_rtp(t0, nat, &tx.out[0].bytes);
+    assert_eq!(s.destination(), Some(nat));
+    // Another source while the latched one is alive: dropped.
+    let stranger: std::net::SocketAddr = "198.51.100.66:5000".parse().unwrap();
+    s.handle_rtp(t0 + Duration::from_millis(20), stranger, &tx.out[1].bytes);
+    assert_eq!(s.destination(), Some(nat));
+    assert_eq!(s.stats().foreign, 1);
+    // Garbage and payload types not negotiated are not latched onto either.
+    s.handle_rtp(t0, stranger, b"\x00\x01garbage");
+    assert_eq!(s.stats().malformed, 1);
+    // After the latched source falls silent, a new one takes over (the phone moved).
+    s.handle_rtp(t0 + Duration::from_secs(2), stranger, &tx.out[2].bytes);
+    assert_eq!(s.destination(), Some(stranger));
+}
+
+#[test]
+fn silence_on_the_line_times_the_call_out_once_except_on_hold() {
+    let config = SessionConfig {
+        rtp_timeout: Duration::from_secs(5),
+        ..SessionConfig::default()
+    };
+    let t0 = Instant::now();
+    let mut s = session(t0, config.clone(), &offer(0, None));
+    let mut tx = PhoneSender::new(0, 101, 2);
+    tx.silence(2);
+    s.handle_rtp(t0 + Duration::from_secs(1), peer(), &tx.out[0].bytes);
+    let mut events = Vec::new();
+    run_until(&mut s, t0 + Duration::from_millis(5900), &mut events);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, MediaEvent::RtpTimeout { .. }))
+    );
+    run_until(&mut s, t0 + Duration::from_secs(20), &mut events);
+    let timeouts: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, MediaEvent::RtpTimeout { .. }))
+        .collect();
+    assert_eq!(
+        timeouts,
+        vec![&MediaEvent::RtpTimeout {
+            silent_for: Duration::from_secs(5)
+        }]
+    );
+
+    // Held by the peer (a=sendonly): no timeout however long.
+    let mut s = session(t0, config.clone(), &offer(0, None));
+    let hold = format!("{}a=sendonly\r\n", offer(0, None));
+    let answer = s.renegotiate(t0, hold.as_bytes()).unwrap();
+    assert!(answer.contains("a=recvonly"));
+    let mut events = Vec::new();
+    let packets = sent(&mut s, t0 + Duration::from_secs(60), &mut events);
+    assert!(events.is_empty(), "{events:?}");
+    assert!(
+        packets.is_empty(),
+        "nothing is sent to a peer that holds the call"
+    );
+    // Taken off hold: sending resumes (marker set, timestamp moved on with time) and the
+    // timeout runs again from then.
+    let resume = t0 + Duration::from_secs(60);
+    s.renegotiate(resume, offer(0, None).as_bytes()).unwrap();
+    let packets = rtp_only(&sent(&mut s, resume + Duration::from_secs(6), &mut events));
+    assert!(!packets.is_empty());
+    assert!(rtp_rs::RtpReader::new(&packets[0].1).unwrap().mark());
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, MediaEvent::RtpTimeout { .. }))
+    );
+
+    // Local hold: the same.
+    let mut s = session(t0, config, &offer(0, None));
+    s.set_hold(t0, true);
+    let mut events = Vec::new();
+    assert!(rtp_only(&sent(&mut s, t0 + Duration::from_secs(60), &mut events)).is_empty());
+    assert!(events.is_empty());
+}
+
+#[test]
+fn a_failed_re_offer_changes_nothing_and_a_good_one_switches_codec() {
+    let t0 = Instant::now();
+    let mut s = session(t0, SessionConfig::default(), &offer(0, Some(101)));
+    let g729 = "v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\n";
+    assert!(s.renegotiate(t0, g729.as_bytes()).is_err());
+    assert_eq!(s.media().codec, Codec::Pcmu);
+    let answer = s.renegotiate(t0, offer(8, Some(97)).as_bytes()).unwrap();
+    assert!(answer.contains("m=audio 20000 RTP/AVP 8 97"));
+    assert_eq!(
+        (s.media().codec, s.media().telephone_event),
+        (Codec::Pcma, Some(97))
+    );
+    let mut buf = [0u8; 1500];
+    let t = s.poll_transmit(t0, &mut buf).unwrap();
+    assert_eq!(
+        rtp_rs::RtpReader::new(&buf[..t.len])
+            .unwrap()
+            .payload_type(),
+        8
+    );
+}
+
+#[test]
+fn the_tap_gives_the_callers_decoded_audio_frame_by_frame() {
+    let t0 = Instant::now();
+    let mut s = session(t0, SessionConfig::default(), &offer(0, None));
+    let mut tx = PhoneSender::new(0, 101, 4);
+    let tone: Vec<i16> = (0..160)
+        .map(|i| ((i as f64 * 0.3).sin() * 8000.0) as i16)
+        .collect();
+    let encoded: Vec<u8> = tone.iter().map(|&x| g711::linear_to_ulaw(x)).collect();
+    tx.audio(4, |_| encoded.clone());
+    s.handle_rtp(t0, peer(), &tx.out[0].bytes);
+    assert!(s.poll_event().is_none(), "no frames before listening");
+    s.set_tap(true);
+    for p in &tx.out[1..] {
+        s.handle_rtp(t0, peer(), &p.bytes);
+    }
+    let frames: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert_eq!(frames.len(), 3);
+    for f in frames {
+        let MediaEvent::Audio(f) = f else {
+            panic!("{f:?}")
+        };
+        let expect: Vec<i16> = encoded.iter().map(|&c| g711::ulaw_to_linear(c)).collect();
+        assert_eq!(f.samples, expect);
+    }
+}
+
+#[test]
+fn rtcp_reports_go_to_the_rtcp_port_every_few_seconds() {
+    let t0 = Instant::now();
+    let mut s = session(t0, SessionConfig::default(), &offer(0, None));
+    let mut tx = PhoneSender::new(0, 101, 6);
+    tx.silence(100);
+    for p in &tx.out {
+        s.handle_rtp(t0 + p.at, peer(), &p.bytes);
+    }
+    let mut events = Vec::new();
+    let out = sent(&mut s, t0 + Duration::from_secs(16), &mut events);
+    let reports: Vec<_> = out.iter().filter(|(_, c, _)| *c == Channel::Rtcp).collect();
+    assert!((2..=7).contains(&reports.len()), "{}", reports.len());
+    let (_, _, first) = reports[0];
+    assert_eq!(first[1], 200, "a sender report");
+    assert_eq!(first[0] & 0x1F, 1, "with a report block about the peer");
+    assert_eq!(&first[28..32], &tx.ssrc.to_be_bytes());
+}
