@@ -1,5 +1,6 @@
-//! deflect's SIP side: the user agent server that answers calls from trunks.
+//! deflect's SIP side.
 
 #![forbid(unsafe_code)]
 
+pub mod message;
 pub mod transport;
