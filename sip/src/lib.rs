@@ -2,5 +2,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
+pub mod endpoint;
 pub mod message;
+pub mod transaction;
 pub mod transport;
