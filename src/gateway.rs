@@ -95,8 +95,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     .await
     .context("cannot open the inbox")?;
 
-    let sip = deflect_sip::transport::bind(&config.sip.listen).await?;
-    for listener in &sip {
+    let listeners = deflect_sip::transport::bind(&config.sip.listen).await?;
+    for listener in &listeners {
         info!(
             listener = "sip",
             transport = %listener.transport(),
@@ -104,6 +104,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
             "listening"
         );
     }
+    let (sip, incoming) = deflect_sip::runtime::Sip::start(&config.sip, listeners)
+        .context("cannot start the SIP stack")?;
+    let calls = tokio::spawn(crate::calls::serve(
+        incoming,
+        config.media.clone(),
+        config.sip.max_call_duration,
+    ));
+    crate::registration::start(&sip, &config.sip);
     info!(
         listener = "rtp",
         address = %config.media.rtp_address,
@@ -157,24 +165,51 @@ async fn run(config: Config) -> anyhow::Result<()> {
     );
     // Best effort: every receiver may already be gone when the server stopped on its own.
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(grace, &mut http_server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => warn!(cause = %e, "the HTTP server failed while stopping"),
-        Ok(Err(e)) => warn!(cause = %e, "the HTTP server task failed while stopping"),
-        Err(_) => {
-            warn!("requests still open after the grace period are cut off");
-            http_server.abort();
+    let http_stopped = async {
+        match tokio::time::timeout(grace, &mut http_server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => warn!(cause = %e, "the HTTP server failed while stopping"),
+            Ok(Err(e)) => warn!(cause = %e, "the HTTP server task failed while stopping"),
+            Err(_) => {
+                warn!("requests still open after the grace period are cut off");
+                http_server.abort();
+            }
         }
-    }
+    };
+    tokio::join!(http_stopped, drain_calls(&sip, grace));
+    calls.abort();
     // Sends in progress finish; what is left stays committed for the next start.
     if tokio::time::timeout(grace, workers).await.is_err() {
         warn!("inbox workers still busy after the grace period are cut off");
     }
     inbox.shutdown();
-    drop(sip);
     store.close().await;
     info!("stopped");
     Ok(())
+}
+
+/// Shutdown of the SIP side: new INVITEs get 503 with Retry-After, calls in progress get
+/// `grace` to end, then those left are hung up with BYE (Reason) and their BYE transactions
+/// get a few seconds to complete.
+async fn drain_calls(sip: &deflect_sip::runtime::Sip, grace: Duration) {
+    let retry_after = u32::try_from(grace.as_secs()).unwrap_or(u32::MAX).max(1);
+    sip.stop_accepting(retry_after);
+    let mut active = sip.active_calls();
+    let calls = *active.borrow();
+    if calls > 0 {
+        info!(calls, "waiting for calls in progress");
+    }
+    if tokio::time::timeout(grace, active.wait_for(|n| *n == 0)).await.is_err() {
+        let left = *active.borrow();
+        info!(calls = left, "grace period over; hanging up the calls left");
+        sip.hang_up_all(deflect_sip::endpoint::Reason::sip(503, "Service shutting down"));
+        if tokio::time::timeout(Duration::from_secs(5), active.wait_for(|n| *n == 0))
+            .await
+            .is_err()
+        {
+            warn!(calls = *active.borrow(), "calls still ending at exit");
+        }
+    }
 }
 
 /// Installs the process-wide metrics recorder every part records into, and keeps its

@@ -3,8 +3,10 @@
 
 #![forbid(unsafe_code)]
 
+mod calls;
 mod gateway;
 mod logging;
+mod registration;
 
 use clap::{Parser, Subcommand};
 use deflect_config::ConfigError;

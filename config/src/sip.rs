@@ -35,6 +35,9 @@ pub struct SipConfig {
     /// Idle TCP connections are closed after this long.
     #[serde(with = "duration")]
     pub tcp_idle_timeout: Duration,
+    /// Longest a call may last; deflect then hangs up with BYE and a Reason header.
+    #[serde(with = "duration")]
+    pub max_call_duration: Duration,
     /// Trunks calls are accepted from. The default accepts loopback only.
     pub trunks: Vec<TrunkConfig>,
 }
@@ -55,6 +58,7 @@ impl Default for SipConfig {
             max_calls_per_second: 2_000,
             unauthorized: UnauthorizedAction::Reject,
             tcp_idle_timeout: Duration::from_secs(120),
+            max_call_duration: Duration::from_secs(3600),
             trunks: vec![TrunkConfig {
                 name: "loopback".into(),
                 allow: vec![
@@ -198,6 +202,12 @@ impl SipConfig {
         }
         if self.session_expires < self.min_se {
             p.push("sip.session_expires", "must not be shorter than sip.min_se");
+        }
+        if self.max_call_duration < Duration::from_secs(1) {
+            p.push("sip.max_call_duration", "must be at least 1s, e.g. \"1h\"");
+        }
+        if self.tcp_idle_timeout < Duration::from_secs(1) {
+            p.push("sip.tcp_idle_timeout", "must be at least 1s, e.g. \"2m\"");
         }
         if self.max_calls == 0 {
             p.push("sip.max_calls", "must be at least 1");

@@ -5,5 +5,6 @@
 pub mod auth;
 pub mod endpoint;
 pub mod message;
+pub mod runtime;
 pub mod transaction;
 pub mod transport;

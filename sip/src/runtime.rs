@@ -1,0 +1,574 @@
+//! The tokio driver: sockets and one timer around the sans-IO [`Endpoint`], and the handles
+//! the layers above use — [`Incoming`] calls to accept or reject, a [`Call`] per dialog with
+//! its event stream and commands, and [`Sip`] for outgoing calls, registration and shutdown.
+//!
+//! One task owns the endpoint: it takes datagrams and stream messages from the socket
+//! tasks, commands from the handles, and sleeps until the endpoint's next deadline. A UDP
+//! socket gets a receive task; a TCP listener gets an accept task and each connection a
+//! reader (framing by `Content-Length`, closed after `tcp_idle_timeout` of silence) and a
+//! writer. Responses leave on the connection their request came in on; requests deflect
+//! sends to a TCP peer reuse a connection to it or open one.
+//!
+//! ```no_run
+//! # async fn run(config: &deflect_config::SipConfig) -> std::io::Result<()> {
+//! use deflect_sip::endpoint::{CallEvent, Reason};
+//! use deflect_sip::runtime::Sip;
+//!
+//! let listeners = deflect_sip::transport::bind(&config.listen).await?;
+//! let (sip, mut incoming) = Sip::start(config, listeners)?;
+//! while let Some(call) = incoming.recv().await {
+//!     // Who is calling, from which trunk, with what offer:
+//!     let offer = call.info().offer.clone().unwrap_or_default();
+//!     if call.info().trunk != "carrier" {
+//!         call.reject(403, None);
+//!         continue;
+//!     }
+//!     let answer = offer; // the media layer builds the real SDP answer
+//!     let mut call = call.accept(answer);
+//!     tokio::spawn(async move {
+//!         while let Some(event) = call.next_event().await {
+//!             match event {
+//!                 CallEvent::Offer { offer, sdp } => call.answer_offer(offer, Ok(sdp)),
+//!                 CallEvent::Info { content_type, body } => { /* DTMF relay */ }
+//!                 CallEvent::Ended(reason) => break,
+//!                 _ => {}
+//!             }
+//!         }
+//!     });
+//! }
+//! # let _ = sip; Ok(()) }
+//! ```
+
+use crate::endpoint::{
+    CallEvent, CallKey, EndReason, Endpoint, EndpointConfig, Event, IncomingCall as CallInfo,
+    OutgoingCall, Reason, RegistrationState,
+};
+use crate::message;
+use crate::transport::Listener;
+use deflect_config::{SipConfig, SipTransport};
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tracing::debug;
+
+enum Input {
+    Message(SipTransport, SocketAddr, Vec<u8>),
+    Connected(SocketAddr, mpsc::UnboundedSender<Vec<u8>>),
+    Closed(SocketAddr),
+    Command(Command),
+}
+
+enum Command {
+    Accept(CallKey, Vec<u8>),
+    Reject(CallKey, u16, Option<u32>),
+    AnswerOffer(CallKey, u64, Result<Vec<u8>, u16>),
+    HangUp(CallKey, Reason),
+    Info(CallKey, String, Vec<u8>),
+    Invite(OutgoingCall, oneshot::Sender<(CallKey, mpsc::UnboundedReceiver<CallEvent>)>),
+    Register(String, SipTransport, SocketAddr),
+    StopAccepting(u32),
+    HangUpAll(Reason),
+    Registrations(mpsc::UnboundedSender<(String, RegistrationState)>),
+}
+
+/// Handle to the running SIP stack (cheap to clone).
+#[derive(Clone)]
+pub struct Sip {
+    input: mpsc::Sender<Input>,
+    active: watch::Receiver<usize>,
+    local: Arc<Vec<(SipTransport, SocketAddr)>>,
+}
+
+/// New calls, in arrival order.
+pub struct Incoming {
+    rx: mpsc::Receiver<IncomingCall>,
+}
+
+impl Incoming {
+    /// The next call; `None` once the stack stopped.
+    pub async fn recv(&mut self) -> Option<IncomingCall> {
+        self.rx.recv().await
+    }
+}
+
+/// A call waiting to be answered. Dropping it unanswered rejects it with 480.
+pub struct IncomingCall {
+    info: CallInfo,
+    sip: Sip,
+    events: Option<mpsc::UnboundedReceiver<CallEvent>>,
+}
+
+impl IncomingCall {
+    /// What is known about the call: Call-ID, From/To/Request-URI, P-Asserted-Identity,
+    /// trunk and its settings, source, the SDP offer.
+    pub fn info(&self) -> &CallInfo {
+        &self.info
+    }
+
+    /// Answers with 200 OK and `sdp`; the returned [`Call`] carries the call from now on.
+    pub fn accept(mut self, sdp: Vec<u8>) -> Call {
+        self.sip.command(Command::Accept(self.info.key, sdp));
+        Call {
+            key: self.info.key,
+            call_id: self.info.call_id.clone(),
+            sip: self.sip.clone(),
+            events: self.events.take().unwrap_or_else(|| mpsc::unbounded_channel().1),
+            ended: false,
+        }
+    }
+
+    /// Rejects with `status` (e.g. 486, 488 when no codec fits, 503 with `retry_after`).
+    pub fn reject(mut self, status: u16, retry_after: Option<u32>) {
+        self.events = None;
+        self.sip.command(Command::Reject(self.info.key, status, retry_after));
+    }
+}
+
+impl Drop for IncomingCall {
+    fn drop(&mut self) {
+        if self.events.is_some() {
+            self.sip.command(Command::Reject(self.info.key, 480, None));
+        }
+    }
+}
+
+/// An established call (or one deflect is placing). Dropping it hangs up.
+pub struct Call {
+    key: CallKey,
+    call_id: String,
+    sip: Sip,
+    events: mpsc::UnboundedReceiver<CallEvent>,
+    ended: bool,
+}
+
+impl Call {
+    /// The call's Call-ID.
+    pub fn call_id(&self) -> &str {
+        &self.call_id
+    }
+
+    /// The next event; `None` after [`CallEvent::Ended`].
+    pub async fn next_event(&mut self) -> Option<CallEvent> {
+        if self.ended {
+            return None;
+        }
+        let event = self.events.recv().await;
+        match &event {
+            Some(CallEvent::Ended(_)) | None => self.ended = true,
+            _ => {}
+        }
+        event.or(Some(CallEvent::Ended(EndReason::HungUp)))
+    }
+
+    /// Answers a [`CallEvent::Offer`]: `Ok(sdp)` → 200 OK with it, `Err(status)` → that
+    /// rejection (488 when nothing is acceptable).
+    pub fn answer_offer(&self, offer: u64, answer: Result<Vec<u8>, u16>) {
+        self.sip.command(Command::AnswerOffer(self.key, offer, answer));
+    }
+
+    /// Hangs up with BYE carrying `reason`; [`CallEvent::Ended`] follows.
+    pub fn hang_up(&self, reason: Reason) {
+        self.sip.command(Command::HangUp(self.key, reason));
+    }
+
+    /// Sends INFO with `body` (e.g. `application/dtmf-relay`).
+    pub fn send_info(&self, content_type: &str, body: Vec<u8>) {
+        self.sip.command(Command::Info(self.key, content_type.to_owned(), body));
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.sip.command(Command::HangUp(self.key, Reason::q850(16, "Normal call clearing")));
+        }
+    }
+}
+
+impl Sip {
+    /// Starts the stack on bound `listeners` with `[sip]` settings.
+    pub fn start(config: &SipConfig, listeners: Vec<Listener>) -> io::Result<(Sip, Incoming)> {
+        let mut local = Vec::new();
+        for l in &listeners {
+            local.push((l.transport(), l.local_addr()?));
+        }
+        let mut seed = [0u8; 8];
+        getrandom::fill(&mut seed).map_err(|e| io::Error::other(e.to_string()))?;
+        let ep_config = EndpointConfig::new(config, &local, u64::from_le_bytes(seed));
+        let (input_tx, input_rx) = mpsc::channel(8192);
+        let (incoming_tx, incoming_rx) = mpsc::channel(1024);
+        let (active_tx, active_rx) = watch::channel(0);
+        let sip = Sip {
+            input: input_tx.clone(),
+            active: active_rx,
+            local: Arc::new(local),
+        };
+        let mut udp = HashMap::new();
+        for l in listeners {
+            match l {
+                Listener::Udp(socket) => {
+                    let socket = Arc::new(socket);
+                    let addr = socket.local_addr()?;
+                    udp.insert(addr, socket.clone());
+                    tokio::spawn(udp_reader(socket, input_tx.clone()));
+                }
+                Listener::Tcp(listener) => {
+                    tokio::spawn(tcp_acceptor(listener, input_tx.clone(), config.tcp_idle_timeout));
+                }
+            }
+        }
+        let driver = Driver {
+            endpoint: Endpoint::new(ep_config, Instant::now().into_std()),
+            udp: udp.into_values().collect(),
+            tcp: HashMap::new(),
+            input: input_tx,
+            calls: HashMap::new(),
+            incoming: incoming_tx,
+            active: active_tx,
+            sip: sip.clone(),
+            idle: config.tcp_idle_timeout,
+            registrations: None,
+        };
+        tokio::spawn(driver.run(input_rx));
+        Ok((sip, Incoming { rx: incoming_rx }))
+    }
+
+    fn command(&self, c: Command) {
+        // A full queue means the stack is overloaded; commands must not be lost, so they
+        // wait in a task rather than block the caller.
+        if let Err(mpsc::error::TrySendError::Full(input)) = self.input.try_send(Input::Command(c)) {
+            let tx = self.input.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(input).await;
+            });
+        }
+    }
+
+    /// The bound listeners.
+    pub fn local_addrs(&self) -> &[(SipTransport, SocketAddr)] {
+        &self.local
+    }
+
+    /// Places a call; events (progress, answer, end) arrive on the returned [`Call`].
+    pub async fn call(&self, out: OutgoingCall) -> io::Result<Call> {
+        let (tx, rx) = oneshot::channel();
+        self.command(Command::Invite(out, tx));
+        let (key, events) = rx.await.map_err(|_| io::Error::other("the SIP stack stopped"))?;
+        Ok(Call {
+            key,
+            call_id: String::new(),
+            sip: self.clone(),
+            events,
+            ended: false,
+        })
+    }
+
+    /// Registers trunk `trunk` with its registrar at `remote` (resolved by the caller),
+    /// refreshing before expiry and backing off on failure.
+    pub fn register(&self, trunk: &str, transport: SipTransport, remote: SocketAddr) {
+        self.command(Command::Register(trunk.to_owned(), transport, remote));
+    }
+
+    /// Registration state changes, from now on.
+    pub fn registrations(&self) -> mpsc::UnboundedReceiver<(String, RegistrationState)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.command(Command::Registrations(tx));
+        rx
+    }
+
+    /// New INVITEs get 503 with `Retry-After: retry_after` from now on.
+    pub fn stop_accepting(&self, retry_after: u32) {
+        self.command(Command::StopAccepting(retry_after));
+    }
+
+    /// Hangs up every call in progress with `reason`.
+    pub fn hang_up_all(&self, reason: Reason) {
+        self.command(Command::HangUpAll(reason));
+    }
+
+    /// Number of calls in progress, updated as it changes.
+    pub fn active_calls(&self) -> watch::Receiver<usize> {
+        self.active.clone()
+    }
+}
+
+struct Driver {
+    endpoint: Endpoint,
+    udp: Vec<Arc<UdpSocket>>,
+    tcp: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
+    input: mpsc::Sender<Input>,
+    calls: HashMap<CallKey, mpsc::UnboundedSender<CallEvent>>,
+    incoming: mpsc::Sender<IncomingCall>,
+    active: watch::Sender<usize>,
+    sip: Sip,
+    idle: Duration,
+    registrations: Option<mpsc::UnboundedSender<(String, RegistrationState)>>,
+}
+
+impl Driver {
+    async fn run(mut self, mut rx: mpsc::Receiver<Input>) {
+        let sleep = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        let mut armed = None;
+        loop {
+            let deadline = self.endpoint.poll_timeout().map(Instant::from_std);
+            if deadline != armed {
+                armed = deadline;
+                sleep
+                    .as_mut()
+                    .reset(deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)));
+            }
+            tokio::select! {
+                input = rx.recv() => {
+                    let Some(input) = input else { return };
+                    self.handle(input);
+                    // Take what else is queued before flushing, up to a batch.
+                    for _ in 0..64 {
+                        match rx.try_recv() {
+                            Ok(input) => self.handle(input),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                () = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    self.endpoint.handle_timeout(Instant::now().into_std());
+                }
+            }
+            self.flush();
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        let now = Instant::now().into_std();
+        match input {
+            Input::Message(t, remote, data) => self.endpoint.handle_message(now, t, remote, &data),
+            Input::Connected(remote, tx) => {
+                self.tcp.insert(remote, tx);
+            }
+            Input::Closed(remote) => {
+                self.tcp.remove(&remote);
+            }
+            Input::Command(c) => match c {
+                Command::Accept(k, sdp) => self.endpoint.accept(now, k, sdp),
+                Command::Reject(k, s, r) => {
+                    self.endpoint.reject(now, k, s, r);
+                    self.calls.remove(&k);
+                }
+                Command::AnswerOffer(k, id, a) => self.endpoint.answer_offer(now, k, id, a),
+                Command::HangUp(k, r) => self.endpoint.hang_up(now, k, r),
+                Command::Info(k, ct, body) => self.endpoint.send_info(now, k, &ct, body),
+                Command::Invite(out, reply) => {
+                    let key = self.endpoint.invite(now, out);
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    self.calls.insert(key, tx);
+                    let _ = reply.send((key, rx));
+                }
+                Command::Register(trunk, t, remote) => self.endpoint.register(now, &trunk, t, remote),
+                Command::StopAccepting(r) => self.endpoint.stop_accepting(r),
+                Command::HangUpAll(reason) => {
+                    for k in self.endpoint.call_keys() {
+                        self.endpoint.hang_up(now, k, reason.clone());
+                    }
+                }
+                Command::Registrations(tx) => self.registrations = Some(tx),
+            },
+        }
+    }
+
+    fn flush(&mut self) {
+        while let Some(t) = self.endpoint.poll_transmit() {
+            match t.transport {
+                SipTransport::Udp => self.send_udp(t.remote, t.data),
+                SipTransport::Tcp => self.send_tcp(t.remote, t.data),
+            }
+        }
+        while let Some(e) = self.endpoint.poll_event() {
+            match e {
+                Event::Incoming(info) => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    let key = info.key;
+                    let call = IncomingCall {
+                        info,
+                        sip: self.sip.clone(),
+                        events: Some(rx),
+                    };
+                    match self.incoming.try_send(call) {
+                        Ok(()) => {
+                            self.calls.insert(key, tx);
+                        }
+                        Err(e) => {
+                            // Nobody takes calls fast enough (or at all): 503.
+                            let mut call = e.into_inner();
+                            call.events = None;
+                            let now = Instant::now().into_std();
+                            self.endpoint.reject(now, key, 503, Some(5));
+                        }
+                    }
+                }
+                Event::Call(key, event) => {
+                    let ended = matches!(event, CallEvent::Ended(_));
+                    if let Some(tx) = self.calls.get(&key) {
+                        let _ = tx.send(event);
+                    }
+                    if ended {
+                        self.calls.remove(&key);
+                    }
+                }
+                Event::Registration { trunk, state } => {
+                    if let Some(tx) = &self.registrations {
+                        let _ = tx.send((trunk, state));
+                    }
+                }
+            }
+        }
+        // More may have been queued by rejections above.
+        while let Some(t) = self.endpoint.poll_transmit() {
+            match t.transport {
+                SipTransport::Udp => self.send_udp(t.remote, t.data),
+                SipTransport::Tcp => self.send_tcp(t.remote, t.data),
+            }
+        }
+        self.active.send_if_modified(|n| {
+            let now = self.endpoint.active_calls();
+            let changed = *n != now;
+            *n = now;
+            changed
+        });
+    }
+
+    fn send_udp(&self, remote: SocketAddr, data: Vec<u8>) {
+        let socket = self
+            .udp
+            .iter()
+            .find(|s| s.local_addr().is_ok_and(|l| l.is_ipv4() == remote.is_ipv4()))
+            .or(self.udp.first());
+        let Some(socket) = socket else { return };
+        match socket.try_send_to(&data, remote) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let socket = socket.clone();
+                tokio::spawn(async move {
+                    let _ = socket.send_to(&data, remote).await;
+                });
+            }
+            Err(e) => debug!(%remote, cause = %e, "UDP send failed"),
+        }
+    }
+
+    fn send_tcp(&mut self, remote: SocketAddr, data: Vec<u8>) {
+        if let Some(tx) = self.tcp.get(&remote)
+            && tx.send(data.clone()).is_ok()
+        {
+            return;
+        }
+        // No connection to that peer: open one (connection reuse afterwards).
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(data);
+        self.tcp.insert(remote, tx.clone());
+        let input = self.input.clone();
+        let idle = self.idle;
+        tokio::spawn(async move {
+            match TcpStream::connect(remote).await {
+                Ok(stream) => serve_connection(stream, remote, input, idle, Some((tx, rx))).await,
+                Err(e) => {
+                    debug!(%remote, cause = %e, "TCP connect failed");
+                    let _ = input.send(Input::Closed(remote)).await;
+                }
+            }
+        });
+    }
+}
+
+async fn udp_reader(socket: Arc<UdpSocket>, input: mpsc::Sender<Input>) {
+    let mut buf = vec![0u8; message::MAX_MESSAGE_SIZE];
+    loop {
+        match socket.recv_from(&mut buf).await {
+            Ok((n, remote)) => {
+                let data = buf[..n].to_vec();
+                if input.send(Input::Message(SipTransport::Udp, remote, data)).await.is_err() {
+                    return;
+                }
+            }
+            // ICMP errors surface here on some systems; the socket stays usable.
+            Err(e) => debug!(cause = %e, "UDP receive error"),
+        }
+    }
+}
+
+async fn tcp_acceptor(listener: TcpListener, input: mpsc::Sender<Input>, idle: Duration) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, remote)) => {
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(serve_connection(stream, remote, input.clone(), idle, None));
+            }
+            Err(e) => {
+                debug!(cause = %e, "TCP accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+#[allow(clippy::type_complexity)]
+async fn serve_connection(
+    stream: TcpStream,
+    remote: SocketAddr,
+    input: mpsc::Sender<Input>,
+    idle: Duration,
+    writer: Option<(mpsc::UnboundedSender<Vec<u8>>, mpsc::UnboundedReceiver<Vec<u8>>)>,
+) {
+    let (mut read, mut write) = stream.into_split();
+    let (tx, mut rx) = writer.unwrap_or_else(mpsc::unbounded_channel);
+    if input.send(Input::Connected(remote, tx)).await.is_err() {
+        return;
+    }
+    let writer = tokio::spawn(async move {
+        while let Some(data) = rx.recv().await {
+            if write.write_all(&data).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        let n = match tokio::time::timeout(idle, read.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => n,
+            Err(_) => {
+                debug!(%remote, "closing idle TCP connection");
+                break;
+            }
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        loop {
+            match message::frame(&buf) {
+                Ok(Some(len)) => {
+                    let msg: Vec<u8> = buf.drain(..len).collect();
+                    if input.send(Input::Message(SipTransport::Tcp, remote, msg)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // A stream that cannot be framed cannot be resynchronised: close it.
+                    metrics::counter!("deflect_sip_parse_errors_total").increment(1);
+                    debug!(%remote, cause = %e, "unframeable TCP stream; closing");
+                    writer.abort();
+                    let _ = input.send(Input::Closed(remote)).await;
+                    return;
+                }
+            }
+        }
+    }
+    writer.abort();
+    let _ = input.send(Input::Closed(remote)).await;
+}
