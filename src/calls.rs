@@ -38,6 +38,7 @@ pub(crate) async fn serve(mut incoming: Incoming, media: MediaConfig, max_durati
         };
         span.in_scope(|| {
             debug!(
+                trunk = %info.trunk,
                 from = info.from_user().unwrap_or_default(),
                 to = info.request_user().unwrap_or_default(),
                 source = %info.source,

@@ -199,10 +199,16 @@ async fn drain_calls(sip: &deflect_sip::runtime::Sip, grace: Duration) {
     if calls > 0 {
         info!(calls, "waiting for calls in progress");
     }
-    if tokio::time::timeout(grace, active.wait_for(|n| *n == 0)).await.is_err() {
+    if tokio::time::timeout(grace, active.wait_for(|n| *n == 0))
+        .await
+        .is_err()
+    {
         let left = *active.borrow();
         info!(calls = left, "grace period over; hanging up the calls left");
-        sip.hang_up_all(deflect_sip::endpoint::Reason::sip(503, "Service shutting down"));
+        sip.hang_up_all(deflect_sip::endpoint::Reason::sip(
+            503,
+            "Service shutting down",
+        ));
         if tokio::time::timeout(Duration::from_secs(5), active.wait_for(|n| *n == 0))
             .await
             .is_err()

@@ -15,7 +15,11 @@ pub(crate) fn start(sip: &Sip, config: &SipConfig) {
     let trunks: Vec<_> = config
         .trunks
         .iter()
-        .filter_map(|t| t.register.as_ref().map(|r| (t.name.clone(), r.registrar.clone())))
+        .filter_map(|t| {
+            t.register
+                .as_ref()
+                .map(|r| (t.name.clone(), r.registrar.clone()))
+        })
         .collect();
     if trunks.is_empty() {
         return;

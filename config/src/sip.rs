@@ -35,6 +35,9 @@ pub struct SipConfig {
     /// Idle TCP connections are closed after this long.
     #[serde(with = "duration")]
     pub tcp_idle_timeout: Duration,
+    /// Digest algorithms offered to trunks that authenticate by password, in order of
+    /// preference (one challenge each): `"SHA-256"`, `"MD5"`.
+    pub digest_algorithms: Vec<String>,
     /// Longest a call may last; deflect then hangs up with BYE and a Reason header.
     #[serde(with = "duration")]
     pub max_call_duration: Duration,
@@ -59,6 +62,7 @@ impl Default for SipConfig {
             unauthorized: UnauthorizedAction::Reject,
             tcp_idle_timeout: Duration::from_secs(120),
             max_call_duration: Duration::from_secs(3600),
+            digest_algorithms: vec!["SHA-256".into(), "MD5".into()],
             trunks: vec![TrunkConfig {
                 name: "loopback".into(),
                 allow: vec![
@@ -202,6 +206,20 @@ impl SipConfig {
         }
         if self.session_expires < self.min_se {
             p.push("sip.session_expires", "must not be shorter than sip.min_se");
+        }
+        if self.digest_algorithms.is_empty() {
+            p.push(
+                "sip.digest_algorithms",
+                "at least one is needed; valid: \"SHA-256\", \"MD5\"",
+            );
+        }
+        for (i, a) in self.digest_algorithms.iter().enumerate() {
+            if a != "SHA-256" && a != "MD5" {
+                p.push(
+                    format!("sip.digest_algorithms[{i}]"),
+                    format!("unknown algorithm `{a}`; valid: \"SHA-256\", \"MD5\""),
+                );
+            }
         }
         if self.max_call_duration < Duration::from_secs(1) {
             p.push("sip.max_call_duration", "must be at least 1s, e.g. \"1h\"");

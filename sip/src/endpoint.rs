@@ -95,6 +95,8 @@ pub struct EndpointConfig {
     pub trunks: Vec<TrunkConfig>,
     /// Digest realm when a trunk names none.
     pub default_realm: String,
+    /// Digest algorithms challenged with, preferred first.
+    pub digest_algorithms: Vec<Algorithm>,
     /// Seed for tags, branches and the nonce key (random in production, fixed in tests).
     pub seed: u64,
 }
@@ -135,6 +137,11 @@ impl EndpointConfig {
             max_calls_per_second: sip.max_calls_per_second,
             unauthorized: sip.unauthorized,
             trunks: sip.trunks.clone(),
+            digest_algorithms: sip
+                .digest_algorithms
+                .iter()
+                .filter_map(|a| Algorithm::parse(Some(a)))
+                .collect(),
             default_realm: sip
                 .public_address
                 .clone()
@@ -734,7 +741,7 @@ impl Endpoint {
                 let realm = self.realm();
                 let nonce = self.nonces.issue(self.now_ms(now));
                 let stale = if stale { ", stale=true" } else { "" };
-                for algorithm in [Algorithm::Sha256, Algorithm::Md5] {
+                for algorithm in self.config.digest_algorithms.clone() {
                     resp.headers.push(
                         "WWW-Authenticate",
                         format!(

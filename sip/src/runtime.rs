@@ -59,6 +59,8 @@ use tracing::debug;
 
 enum Input {
     Message(SipTransport, SocketAddr, Vec<u8>),
+    /// Messages framed from one read of a stream, handled together.
+    Messages(SipTransport, SocketAddr, Vec<Vec<u8>>),
     Connected(SocketAddr, mpsc::UnboundedSender<Vec<u8>>),
     Closed(SocketAddr),
     Command(Command),
@@ -70,7 +72,10 @@ enum Command {
     AnswerOffer(CallKey, u64, Result<Vec<u8>, u16>),
     HangUp(CallKey, Reason),
     Info(CallKey, String, Vec<u8>),
-    Invite(OutgoingCall, oneshot::Sender<(CallKey, mpsc::UnboundedReceiver<CallEvent>)>),
+    Invite(
+        OutgoingCall,
+        oneshot::Sender<(CallKey, mpsc::UnboundedReceiver<CallEvent>)>,
+    ),
     Register(String, SipTransport, SocketAddr),
     StopAccepting(u32),
     HangUpAll(Reason),
@@ -118,7 +123,10 @@ impl IncomingCall {
             key: self.info.key,
             call_id: self.info.call_id.clone(),
             sip: self.sip.clone(),
-            events: self.events.take().unwrap_or_else(|| mpsc::unbounded_channel().1),
+            events: self
+                .events
+                .take()
+                .unwrap_or_else(|| mpsc::unbounded_channel().1),
             ended: false,
         }
     }
@@ -126,7 +134,8 @@ impl IncomingCall {
     /// Rejects with `status` (e.g. 486, 488 when no codec fits, 503 with `retry_after`).
     pub fn reject(mut self, status: u16, retry_after: Option<u32>) {
         self.events = None;
-        self.sip.command(Command::Reject(self.info.key, status, retry_after));
+        self.sip
+            .command(Command::Reject(self.info.key, status, retry_after));
     }
 }
 
@@ -169,7 +178,8 @@ impl Call {
     /// Answers a [`CallEvent::Offer`]: `Ok(sdp)` → 200 OK with it, `Err(status)` → that
     /// rejection (488 when nothing is acceptable).
     pub fn answer_offer(&self, offer: u64, answer: Result<Vec<u8>, u16>) {
-        self.sip.command(Command::AnswerOffer(self.key, offer, answer));
+        self.sip
+            .command(Command::AnswerOffer(self.key, offer, answer));
     }
 
     /// Hangs up with BYE carrying `reason`; [`CallEvent::Ended`] follows.
@@ -179,14 +189,18 @@ impl Call {
 
     /// Sends INFO with `body` (e.g. `application/dtmf-relay`).
     pub fn send_info(&self, content_type: &str, body: Vec<u8>) {
-        self.sip.command(Command::Info(self.key, content_type.to_owned(), body));
+        self.sip
+            .command(Command::Info(self.key, content_type.to_owned(), body));
     }
 }
 
 impl Drop for Call {
     fn drop(&mut self) {
         if !self.ended {
-            self.sip.command(Command::HangUp(self.key, Reason::q850(16, "Normal call clearing")));
+            self.sip.command(Command::HangUp(
+                self.key,
+                Reason::q850(16, "Normal call clearing"),
+            ));
         }
     }
 }
@@ -219,7 +233,11 @@ impl Sip {
                     tokio::spawn(udp_reader(socket, input_tx.clone()));
                 }
                 Listener::Tcp(listener) => {
-                    tokio::spawn(tcp_acceptor(listener, input_tx.clone(), config.tcp_idle_timeout));
+                    tokio::spawn(tcp_acceptor(
+                        listener,
+                        input_tx.clone(),
+                        config.tcp_idle_timeout,
+                    ));
                 }
             }
         }
@@ -242,7 +260,8 @@ impl Sip {
     fn command(&self, c: Command) {
         // A full queue means the stack is overloaded; commands must not be lost, so they
         // wait in a task rather than block the caller.
-        if let Err(mpsc::error::TrySendError::Full(input)) = self.input.try_send(Input::Command(c)) {
+        if let Err(mpsc::error::TrySendError::Full(input)) = self.input.try_send(Input::Command(c))
+        {
             let tx = self.input.clone();
             tokio::spawn(async move {
                 let _ = tx.send(input).await;
@@ -259,7 +278,9 @@ impl Sip {
     pub async fn call(&self, out: OutgoingCall) -> io::Result<Call> {
         let (tx, rx) = oneshot::channel();
         self.command(Command::Invite(out, tx));
-        let (key, events) = rx.await.map_err(|_| io::Error::other("the SIP stack stopped"))?;
+        let (key, events) = rx
+            .await
+            .map_err(|_| io::Error::other("the SIP stack stopped"))?;
         Ok(Call {
             key,
             call_id: String::new(),
@@ -349,6 +370,11 @@ impl Driver {
         let now = Instant::now().into_std();
         match input {
             Input::Message(t, remote, data) => self.endpoint.handle_message(now, t, remote, &data),
+            Input::Messages(t, remote, all) => {
+                for data in all {
+                    self.endpoint.handle_message(now, t, remote, &data);
+                }
+            }
             Input::Connected(remote, tx) => {
                 self.tcp.insert(remote, tx);
             }
@@ -370,7 +396,9 @@ impl Driver {
                     self.calls.insert(key, tx);
                     let _ = reply.send((key, rx));
                 }
-                Command::Register(trunk, t, remote) => self.endpoint.register(now, &trunk, t, remote),
+                Command::Register(trunk, t, remote) => {
+                    self.endpoint.register(now, &trunk, t, remote)
+                }
                 Command::StopAccepting(r) => self.endpoint.stop_accepting(r),
                 Command::HangUpAll(reason) => {
                     for k in self.endpoint.call_keys() {
@@ -447,7 +475,10 @@ impl Driver {
         let socket = self
             .udp
             .iter()
-            .find(|s| s.local_addr().is_ok_and(|l| l.is_ipv4() == remote.is_ipv4()))
+            .find(|s| {
+                s.local_addr()
+                    .is_ok_and(|l| l.is_ipv4() == remote.is_ipv4())
+            })
             .or(self.udp.first());
         let Some(socket) = socket else { return };
         match socket.try_send_to(&data, remote) {
@@ -492,7 +523,11 @@ async fn udp_reader(socket: Arc<UdpSocket>, input: mpsc::Sender<Input>) {
         match socket.recv_from(&mut buf).await {
             Ok((n, remote)) => {
                 let data = buf[..n].to_vec();
-                if input.send(Input::Message(SipTransport::Udp, remote, data)).await.is_err() {
+                if input
+                    .send(Input::Message(SipTransport::Udp, remote, data))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -523,7 +558,10 @@ async fn serve_connection(
     remote: SocketAddr,
     input: mpsc::Sender<Input>,
     idle: Duration,
-    writer: Option<(mpsc::UnboundedSender<Vec<u8>>, mpsc::UnboundedReceiver<Vec<u8>>)>,
+    writer: Option<(
+        mpsc::UnboundedSender<Vec<u8>>,
+        mpsc::UnboundedReceiver<Vec<u8>>,
+    )>,
 ) {
     let (mut read, mut write) = stream.into_split();
     let (tx, mut rx) = writer.unwrap_or_else(mpsc::unbounded_channel);
@@ -549,15 +587,21 @@ async fn serve_connection(
             }
         };
         buf.extend_from_slice(&chunk[..n]);
+        let mut framed = Vec::new();
         loop {
             match message::frame(&buf) {
-                Ok(Some(len)) => {
-                    let msg: Vec<u8> = buf.drain(..len).collect();
-                    if input.send(Input::Message(SipTransport::Tcp, remote, msg)).await.is_err() {
+                Ok(Some(len)) => framed.push(buf.drain(..len).collect::<Vec<u8>>()),
+                Ok(None) => {
+                    if !framed.is_empty()
+                        && input
+                            .send(Input::Messages(SipTransport::Tcp, remote, framed))
+                            .await
+                            .is_err()
+                    {
                         return;
                     }
+                    break;
                 }
-                Ok(None) => break,
                 Err(e) => {
                     // A stream that cannot be framed cannot be resynchronised: close it.
                     metrics::counter!("deflect_sip_parse_errors_total").increment(1);
