@@ -616,6 +616,10 @@ impl Endpoint {
                 {
                     return; // an ACK is never answered
                 }
+                let version = bad.error == crate::message::ParseError::Version;
+                if !version && headers.list("Via").any(|v| Via::parse(v).is_err()) {
+                    return; // a response with that Via would be malformed too
+                }
                 let status = if bad.error == crate::message::ParseError::Version {
                     505
                 } else {
@@ -688,6 +692,22 @@ impl Endpoint {
         let Some(trunk) = self.authorize(now, transport, remote, &req) else {
             return;
         };
+        if !matches!(req.uri.scheme, Scheme::Sip | Scheme::Sips | Scheme::Tel) {
+            let resp = self.response(&req, 416, remote, None);
+            let invite = req.method == Method::Invite;
+            return self.respond_new(now, transport, remote, key, None, invite, resp);
+        }
+        let unsupported: Vec<&str> = req
+            .headers
+            .list("Require")
+            .filter(|r| !r.eq_ignore_ascii_case("timer") && !r.eq_ignore_ascii_case("100rel"))
+            .collect();
+        if !unsupported.is_empty() {
+            let mut resp = self.response(&req, 420, remote, None);
+            resp.headers.push("Unsupported", unsupported.join(", "));
+            let invite = req.method == Method::Invite;
+            return self.respond_new(now, transport, remote, key, None, invite, resp);
+        }
         match req.method {
             Method::Invite => self.handle_invite(now, transport, remote, req, key, trunk),
             Method::Options => {
@@ -918,18 +938,6 @@ impl Endpoint {
             }
             this.respond_new(now, transport, remote, key.clone(), None, true, resp);
         };
-        if !matches!(req.uri.scheme, Scheme::Sip | Scheme::Sips | Scheme::Tel) {
-            return reject(self, &req, 416, &[]);
-        }
-        let unsupported: Vec<&str> = req
-            .headers
-            .list("Require")
-            .filter(|r| !r.eq_ignore_ascii_case("timer") && !r.eq_ignore_ascii_case("100rel"))
-            .collect();
-        if !unsupported.is_empty() {
-            let list = unsupported.join(", ");
-            return reject(self, &req, 420, &[("Unsupported", list)]);
-        }
         if !req.body.is_empty()
             && !req.headers.get("Content-Type").is_some_and(|c| {
                 c.split(';')
@@ -979,14 +987,8 @@ impl Endpoint {
             .next()
             .and_then(|c| NameAddr::parse(c).ok())
             .map(|c| c.uri);
-        let Some(remote_target) = contact else {
-            return reject(
-                self,
-                &req,
-                400,
-                &[("Warning", "399 deflect \"INVITE without Contact\"".into())],
-            );
-        };
+        // RFC 2543 peers may omit Contact (RFC 4475 §3.4.1): From is then the target.
+        let remote_target = contact.unwrap_or_else(|| from.uri.clone());
         let cseq = req.cseq().map_or(0, |c| c.seq);
         let call_key = CallKey(self.next_key);
         self.next_key += 1;
