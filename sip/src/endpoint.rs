@@ -203,7 +203,7 @@ impl IncomingCall {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A new call waits for accept or reject.
-    Incoming(IncomingCall),
+    Incoming(Box<IncomingCall>),
     /// Something happened in a call.
     Call(CallKey, CallEvent),
     /// A trunk registration changed state.
@@ -1068,7 +1068,7 @@ impl Endpoint {
             .insert((call.call_id.clone(), local_tag), call_key);
         self.calls.insert(call_key, call);
         metrics::gauge!("deflect_sip_active_calls").set(self.calls.len() as f64);
-        self.events.push_back(Event::Incoming(incoming));
+        self.events.push_back(Event::Incoming(Box::new(incoming)));
     }
 
     fn take_token(&mut self, now: Instant) -> bool {

@@ -73,7 +73,7 @@ enum Command {
     HangUp(CallKey, Reason),
     Info(CallKey, String, Vec<u8>),
     Invite(
-        OutgoingCall,
+        Box<OutgoingCall>,
         oneshot::Sender<(CallKey, mpsc::UnboundedReceiver<CallEvent>)>,
     ),
     Register(String, SipTransport, SocketAddr),
@@ -277,7 +277,7 @@ impl Sip {
     /// Places a call; events (progress, answer, end) arrive on the returned [`Call`].
     pub async fn call(&self, out: OutgoingCall) -> io::Result<Call> {
         let (tx, rx) = oneshot::channel();
-        self.command(Command::Invite(out, tx));
+        self.command(Command::Invite(Box::new(out), tx));
         let (key, events) = rx
             .await
             .map_err(|_| io::Error::other("the SIP stack stopped"))?;
@@ -391,7 +391,7 @@ impl Driver {
                 Command::HangUp(k, r) => self.endpoint.hang_up(now, k, r),
                 Command::Info(k, ct, body) => self.endpoint.send_info(now, k, &ct, body),
                 Command::Invite(out, reply) => {
-                    let key = self.endpoint.invite(now, out);
+                    let key = self.endpoint.invite(now, *out);
                     let (tx, rx) = mpsc::unbounded_channel();
                     self.calls.insert(key, tx);
                     let _ = reply.send((key, rx));
@@ -423,7 +423,7 @@ impl Driver {
                     let (tx, rx) = mpsc::unbounded_channel();
                     let key = info.key;
                     let call = IncomingCall {
-                        info,
+                        info: *info,
                         sip: self.sip.clone(),
                         events: Some(rx),
                     };

@@ -33,16 +33,14 @@ impl Via {
             return Err(ParseError::syntax("Via protocol is not SIP/2.0"));
         }
         let end = rest
-            .find(|c: char| c == ' ' || c == '\t')
+            .find([' ', '\t'])
             .ok_or_else(|| ParseError::syntax("Via without sent-by"))?;
         let transport = &rest[..end];
         if !is_token(transport) {
             return Err(ParseError::syntax("invalid Via transport"));
         }
         let rest = skip_ws(&rest[end..]);
-        let end = rest
-            .find(|c: char| c == ';' || c == ' ' || c == '\t')
-            .unwrap_or(rest.len());
+        let end = rest.find([';', ' ', '\t']).unwrap_or(rest.len());
         let (host, port) = split_host_port(rest[..end].trim_end())?;
         let params = header_params(&rest[end..])?;
         Ok(Self {

@@ -186,11 +186,10 @@ impl Headers {
             self.0[i].value = value;
             let mut n = 0;
             self.0.retain(|h| {
-                let keep = !h.name.eq_ignore_ascii_case(name) || {
+                !h.name.eq_ignore_ascii_case(name) || {
                     n += 1;
                     n == 1
-                };
-                keep
+                }
             });
         } else {
             self.push(name, value);
