@@ -693,9 +693,7 @@ impl Endpoint {
             return;
         };
         if !matches!(req.uri.scheme, Scheme::Sip | Scheme::Sips | Scheme::Tel) {
-            let resp = self.response(&req, 416, remote, None);
-            let invite = req.method == Method::Invite;
-            return self.respond_new(now, transport, remote, key, None, invite, resp);
+            return self.reply(now, transport, remote, key, &req, 416, &[]);
         }
         let unsupported: Vec<&str> = req
             .headers
@@ -703,35 +701,64 @@ impl Endpoint {
             .filter(|r| !r.eq_ignore_ascii_case("timer") && !r.eq_ignore_ascii_case("100rel"))
             .collect();
         if !unsupported.is_empty() {
-            let mut resp = self.response(&req, 420, remote, None);
-            resp.headers.push("Unsupported", unsupported.join(", "));
-            let invite = req.method == Method::Invite;
-            return self.respond_new(now, transport, remote, key, None, invite, resp);
+            let list = unsupported.join(", ");
+            return self.reply(
+                now,
+                transport,
+                remote,
+                key,
+                &req,
+                420,
+                &[("Unsupported", &list)],
+            );
         }
         match req.method {
             Method::Invite => self.handle_invite(now, transport, remote, req, key, trunk),
             Method::Options => {
-                let mut resp = self.response(&req, 200, remote, None);
-                resp.headers.push("Allow", ALLOW);
-                resp.headers.push("Accept", "application/sdp");
-                resp.headers.push("Supported", SUPPORTED);
-                self.respond_new(now, transport, remote, key, None, false, resp);
+                self.reply(
+                    now,
+                    transport,
+                    remote,
+                    key,
+                    &req,
+                    200,
+                    &[
+                        ("Allow", ALLOW),
+                        ("Accept", "application/sdp"),
+                        ("Supported", SUPPORTED),
+                    ],
+                );
             }
             Method::Bye | Method::Info | Method::Update | Method::Prack => {
-                let resp = self.response(&req, 481, remote, None);
-                self.respond_new(now, transport, remote, key, None, false, resp);
+                self.reply(now, transport, remote, key, &req, 481, &[]);
             }
             Method::Register => {
-                let mut resp = self.response(&req, 405, remote, None);
-                resp.headers.push("Allow", ALLOW);
-                self.respond_new(now, transport, remote, key, None, false, resp);
+                self.reply(now, transport, remote, key, &req, 405, &[("Allow", ALLOW)]);
             }
             _ => {
-                let mut resp = self.response(&req, 501, remote, None);
-                resp.headers.push("Allow", ALLOW);
-                self.respond_new(now, transport, remote, key, None, false, resp);
+                self.reply(now, transport, remote, key, &req, 501, &[("Allow", ALLOW)]);
             }
         }
+    }
+
+    /// Answers `req` with `status` and `extra` headers in a new server transaction.
+    #[allow(clippy::too_many_arguments)]
+    fn reply(
+        &mut self,
+        now: Instant,
+        transport: SipTransport,
+        remote: SocketAddr,
+        key: String,
+        req: &Request,
+        status: u16,
+        extra: &[(&str, &str)],
+    ) {
+        let mut resp = self.response(req, status, remote, None);
+        for (name, value) in extra {
+            resp.headers.push(name, *value);
+        }
+        let invite = req.method == Method::Invite;
+        self.respond_new(now, transport, remote, key, None, invite, resp);
     }
 
     /// Which trunk a request comes from; answers 401/403 (or nothing) when none.
@@ -1177,8 +1204,7 @@ impl Endpoint {
         let invite_key = tx_key(&invite_key_req, via);
         let key = tx_key(&req, via);
         let Some(entry) = self.server.get(&invite_key) else {
-            let resp = self.response(&req, 481, remote, None);
-            self.respond_new(now, transport, remote, key, None, false, resp);
+            self.reply(now, transport, remote, key, &req, 481, &[]);
             return;
         };
         let call_key = entry.call;
@@ -1257,8 +1283,7 @@ impl Endpoint {
             .get(&(req.call_id().to_owned(), tag.to_owned()))
             .copied();
         let Some(call_key) = dialog else {
-            let resp = self.response(&req, 481, remote, None);
-            self.respond_new(now, transport, remote, key, None, false, resp);
+            self.reply(now, transport, remote, key, &req, 481, &[]);
             return;
         };
         let cseq = req.cseq().map_or(0, |c| c.seq);
@@ -1266,15 +1291,13 @@ impl Endpoint {
             return;
         };
         if call.remote_cseq.is_some_and(|r| cseq <= r) {
-            let resp = self.response(&req, 500, remote, None);
-            self.respond_new(now, transport, remote, key, None, false, resp);
+            self.reply(now, transport, remote, key, &req, 500, &[]);
             return;
         }
         call.remote_cseq = Some(cseq);
         match req.method {
             Method::Bye => {
-                let resp = self.response(&req, 200, remote, None);
-                self.respond_new(now, transport, remote, key, None, false, resp);
+                self.reply(now, transport, remote, key, &req, 200, &[]);
                 // A BYE while our own BYE is out still ends the call once.
                 let reason = self
                     .calls
@@ -1290,24 +1313,27 @@ impl Endpoint {
                     call.pending_offer.is_some() || call.pending_2xx.is_some(),
                 );
                 if glare {
-                    let resp = self.response(&req, 491, remote, None);
-                    return self.respond_new(now, transport, remote, key, None, invite, resp);
+                    return self.reply(now, transport, remote, key, &req, 491, &[]);
                 }
                 if pending {
-                    let mut resp = self.response(&req, 500, remote, None);
-                    resp.headers
-                        .push("Retry-After", self.rng.u32(0..=10).to_string());
-                    return self.respond_new(now, transport, remote, key, None, invite, resp);
+                    let retry = self.rng.u32(0..=10).to_string();
+                    return self.reply(
+                        now,
+                        transport,
+                        remote,
+                        key,
+                        &req,
+                        500,
+                        &[("Retry-After", &retry)],
+                    );
                 }
                 // A refresh renegotiates the session timer.
                 let session = match self.negotiate_session(&req) {
                     Ok(s) => s,
                     Err((status, extra)) => {
-                        let mut resp = self.response(&req, status, remote, None);
-                        for (n, v) in extra {
-                            resp.headers.push(n, v);
-                        }
-                        return self.respond_new(now, transport, remote, key, None, invite, resp);
+                        let extra: Vec<(&str, &str)> =
+                            extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                        return self.reply(now, transport, remote, key, &req, status, &extra);
                     }
                 };
                 if let Some(call) = self.calls.get_mut(&call_key) {
@@ -1376,8 +1402,7 @@ impl Endpoint {
                 }
             }
             Method::Info => {
-                let resp = self.response(&req, 200, remote, None);
-                self.respond_new(now, transport, remote, key, None, false, resp);
+                self.reply(now, transport, remote, key, &req, 200, &[]);
                 let content_type = req.headers.get("Content-Type").unwrap_or("").to_owned();
                 self.events.push_back(Event::Call(
                     call_key,
@@ -1388,15 +1413,18 @@ impl Endpoint {
                 ));
             }
             Method::Options => {
-                let mut resp = self.response(&req, 200, remote, None);
-                resp.headers.push("Allow", ALLOW);
-                resp.headers.push("Supported", SUPPORTED);
-                self.respond_new(now, transport, remote, key, None, false, resp);
+                self.reply(
+                    now,
+                    transport,
+                    remote,
+                    key,
+                    &req,
+                    200,
+                    &[("Allow", ALLOW), ("Supported", SUPPORTED)],
+                );
             }
             _ => {
-                let mut resp = self.response(&req, 501, remote, None);
-                resp.headers.push("Allow", ALLOW);
-                self.respond_new(now, transport, remote, key, None, false, resp);
+                self.reply(now, transport, remote, key, &req, 501, &[("Allow", ALLOW)]);
             }
         }
     }

@@ -24,7 +24,12 @@ async fn stack() -> (Sip, deflect_sip::runtime::Incoming) {
 async fn call_over(transport: SipTransport) {
     let (uas, mut incoming) = stack().await;
     let (uac, _) = stack().await;
-    let target = uas.local_addrs().iter().find(|(t, _)| *t == transport).unwrap().1;
+    let target = uas
+        .local_addrs()
+        .iter()
+        .find(|(t, _)| *t == transport)
+        .unwrap()
+        .1;
     let offer = b"v=0\r\nm=audio 4000 RTP/AVP 0\r\n".to_vec();
     let mut outgoing = uac
         .call(OutgoingCall {
@@ -53,7 +58,10 @@ async fn call_over(transport: SipTransport) {
             other => panic!("{other:?}"),
         }
     }
-    outgoing.send_info("application/dtmf-relay", b"Signal=5\r\nDuration=160\r\n".to_vec());
+    outgoing.send_info(
+        "application/dtmf-relay",
+        b"Signal=5\r\nDuration=160\r\n".to_vec(),
+    );
     assert_eq!(
         answered.next_event().await.unwrap(),
         CallEvent::Info {
@@ -69,7 +77,10 @@ async fn call_over(transport: SipTransport) {
     assert_eq!(ended(outgoing.next_event().await), EndReason::RemoteHangup);
     assert_eq!(ended(answered.next_event().await), EndReason::HungUp);
     let mut active = uas.active_calls();
-    tokio::time::timeout(Duration::from_secs(10), active.wait_for(|n| *n == 0)).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), active.wait_for(|n| *n == 0))
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]
