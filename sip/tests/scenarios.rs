@@ -618,3 +618,108 @@ fn overload_and_shutdown_answer_503_with_retry_after() {
     };
     assert_eq!((r.status, r.headers.get("Retry-After")), (503, Some("30")));
 }
+
+#[test]
+fn registration_answers_digest_refreshes_before_expiry_and_backs_off() {
+    use deflect_config::{RegisterConfig, Secret, TrunkConfig};
+    use deflect_sip::endpoint::RegistrationState;
+    let trunk = TrunkConfig {
+        name: "carrier".into(),
+        allow: vec!["192.0.2.0/24".parse().unwrap()],
+        register: Some(RegisterConfig {
+            registrar: "sip:registrar.example".into(),
+            aor: "sip:31201234567@registrar.example".into(),
+            username: Some("31201234567".into()),
+            password: Some(Secret::new("pw")),
+            expires: Duration::from_secs(120),
+        }),
+        ..TrunkConfig::default()
+    };
+    let mut p = Peer::new(SipConfig {
+        trunks: vec![trunk],
+        ..SipConfig::default()
+    });
+    let start = p.now;
+    p.ua.register(start, "carrier", SipTransport::Udp, addr(UAC));
+    p.drain();
+    let reply = |p: &mut Peer, status: u16, extra: &str| {
+        let (_, req) = p.requests("REGISTER").pop().unwrap();
+        let via = req.headers.get("Via").unwrap();
+        let cseq = req.headers.get("CSeq").unwrap();
+        let from = req.headers.get("From").unwrap();
+        let call_id = req.call_id().to_owned();
+        p.send(&format!(
+            "SIP/2.0 {status} X\nVia: {via}\nFrom: {from}\nTo: <sip:31201234567@registrar.example>;tag=r\nCall-ID: {call_id}\nCSeq: {cseq}\n{extra}Content-Length: 0\n\n"
+        ));
+        req
+    };
+    let first = reply(
+        &mut p,
+        401,
+        "WWW-Authenticate: Digest realm=\"carrier\", nonce=\"abc\", algorithm=MD5\nWWW-Authenticate: Digest realm=\"carrier\", nonce=\"abc\", algorithm=SHA-256, qop=\"auth\"\n",
+    );
+    assert_eq!(first.headers.get("Expires"), Some("120"));
+    let (_, second) = p.requests("REGISTER").pop().unwrap();
+    assert_eq!(second.cseq().unwrap().seq, first.cseq().unwrap().seq + 1);
+    let auth = deflect_sip::auth::DigestParams::parse(second.headers.get("Authorization").unwrap())
+        .unwrap();
+    assert_eq!(auth.get("algorithm"), Some("SHA-256"), "SHA-256 preferred");
+    let want = deflect_sip::auth::response(
+        deflect_sip::auth::Algorithm::Sha256,
+        "31201234567",
+        "carrier",
+        "pw",
+        "REGISTER",
+        "sip:registrar.example",
+        "abc",
+        Some((auth.get("nc").unwrap(), auth.get("cnonce").unwrap())),
+    );
+    assert_eq!(auth.get("response"), Some(want.as_str()));
+    reply(
+        &mut p,
+        200,
+        "Contact: <sip:31201234567@127.0.0.1:5060>;expires=100\n",
+    );
+    assert_eq!(
+        p.events(),
+        vec![Event::Registration {
+            trunk: "carrier".into(),
+            state: RegistrationState::Registered { expires: 100 }
+        }]
+    );
+    // Refreshed before expiry: at 90 % of the 100 s granted (and ≥ 30 s early).
+    let count = p.requests("REGISTER").len();
+    p.advance_to(start + Duration::from_secs(69));
+    assert_eq!(p.requests("REGISTER").len(), count);
+    p.advance_to(start + Duration::from_secs(70));
+    let (at, _) = p.requests("REGISTER")[count].clone();
+    assert_eq!(at - start, Duration::from_secs(70));
+    // A refusal backs off 5 s, then 10 s after a timeout.
+    reply(&mut p, 403, "");
+    assert_eq!(
+        p.events(),
+        vec![Event::Registration {
+            trunk: "carrier".into(),
+            state: RegistrationState::Failed {
+                status: 403,
+                retry_in: Duration::from_secs(5)
+            }
+        }]
+    );
+    let refused = p.now;
+    let count = p.requests("REGISTER").len();
+    p.advance_to(refused + Duration::from_secs(5));
+    let (at, _) = p.requests("REGISTER")[count].clone();
+    assert_eq!(at - refused, Duration::from_secs(5));
+    p.advance_to(at + Duration::from_secs(40));
+    assert_eq!(
+        p.events(),
+        vec![Event::Registration {
+            trunk: "carrier".into(),
+            state: RegistrationState::Failed {
+                status: 408,
+                retry_in: Duration::from_secs(10)
+            }
+        }]
+    );
+}
