@@ -20,7 +20,7 @@ Supported: timer, replaces\r\n\
 Session-Expires: 1800\r\n\
 P-Asserted-Identity: <sip:+31612345678@carrier.example.net>\r\n\
 Content-Type: application/sdp\r\n\
-Content-Length: 142\r\n\
+Content-Length: 131\r\n\
 \r\n\
 v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
 

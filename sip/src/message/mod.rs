@@ -6,7 +6,7 @@
 //! UAS must rely on — request line, `Via`, `From`, `To`, `Call-ID`, `CSeq` (matching the
 //! method), `Max-Forwards`, `Content-Length`, `Contact` — so that the layers above see only
 //! well-formed requests, and a malformed one still yields enough to answer 400
-//! ([`ParseError::answerable`]).
+//! ([`Malformed::answerable`]).
 //!
 //! Stream transports use [`frame`] to find where one message ends (`Content-Length`).
 
@@ -359,10 +359,17 @@ impl Message {
     /// missing `Content-Length` then means "the rest", and trailing octets beyond it are
     /// ignored) or one framed stream message.
     pub fn parse(bytes: &[u8], datagram: bool) -> Result<Self, Malformed> {
-        let mut answerable = None;
-        match parse_inner(bytes, datagram, &mut answerable) {
+        let mut routable = false;
+        match parse_inner(bytes, datagram, &mut routable) {
             Ok(m) => Ok(m),
-            Err(error) => Err(Malformed { error, answerable }),
+            Err(error) => {
+                // Rare: collect the headers again rather than copy them on every parse.
+                let answerable = routable
+                    .then(|| parse_head(bytes).ok())
+                    .flatten()
+                    .map(|(_, headers, _)| headers);
+                Err(Malformed { error, answerable })
+            }
         }
     }
 
@@ -375,11 +382,8 @@ impl Message {
     }
 }
 
-fn parse_inner(
-    bytes: &[u8],
-    datagram: bool,
-    answerable: &mut Option<Headers>,
-) -> Result<Message, ParseError> {
+/// Splits a message into its start line, unfolded headers and the bytes after the blank line.
+fn parse_head(bytes: &[u8]) -> Result<(&str, Headers, &[u8]), ParseError> {
     if bytes.len() > MAX_MESSAGE_SIZE {
         return Err(ParseError::syntax("message too large"));
     }
@@ -393,8 +397,6 @@ fn parse_inner(
         .map_err(|_| ParseError::syntax("header section is not UTF-8"))?;
     let body_in = &bytes[end + 4..];
     let (start, rest) = head.split_once("\r\n").unwrap_or((head, ""));
-
-    // Headers, unfolded.
     let mut headers = Headers(Vec::with_capacity(16));
     for line in rest.split("\r\n") {
         if line.starts_with([' ', '\t']) {
@@ -424,7 +426,11 @@ fn parse_inner(
             h.value = trimmed.to_owned();
         }
     }
+    Ok((start, headers, body_in))
+}
 
+fn parse_inner(bytes: &[u8], datagram: bool, routable: &mut bool) -> Result<Message, ParseError> {
+    let (start, headers, body_in) = parse_head(bytes)?;
     // Start line.
     if let Some(status_line) = start.strip_prefix("SIP/") {
         let mut parts = status_line.splitn(3, ' ');
@@ -449,12 +455,10 @@ fn parse_inner(
         }));
     }
     // A request can be answered when its routing headers are readable.
-    let routable = ["Via", "From", "To", "Call-ID", "CSeq"]
+    let routable_headers = ["Via", "From", "To", "Call-ID", "CSeq"]
         .iter()
         .all(|h| headers.get(h).is_some());
-    if routable {
-        *answerable = Some(headers.clone());
-    }
+    *routable = routable_headers;
     let parts: Vec<&str> = start.split(' ').collect();
     let [method, uri, version] = parts[..] else {
         return Err(ParseError::syntax(
