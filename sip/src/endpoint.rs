@@ -236,8 +236,13 @@ pub enum CallEvent {
         /// Status code (180, 183, …).
         status: u16,
     },
-    /// An INFO request's body (DTMF relay arrives this way).
+    /// An INFO request (DTMF relay arrives this way). Answer it with
+    /// [`Endpoint::answer_info`]: 200 when the body was understood, 415 for a Content-Type
+    /// not taken, 400 for a body that cannot be read. An INFO still unanswered when the call
+    /// ends gets 481.
     Info {
+        /// Identifies this request in the answer.
+        request: u64,
         /// Its Content-Type.
         content_type: String,
         /// Its body.
@@ -414,6 +419,8 @@ struct Call {
     local_sdp: Vec<u8>,
     pending_2xx: Option<Pending2xx>,
     pending_offer: Option<PendingOffer>,
+    /// INFO requests waiting for the layer above's answer.
+    pending_infos: Vec<PendingOffer>,
     hangup_after_ack: Option<Reason>,
     our_reinvite: bool,
     session: Option<SessionTimer>,
@@ -534,6 +541,11 @@ impl Endpoint {
     /// Keys of every call in progress.
     pub fn call_keys(&self) -> Vec<CallKey> {
         self.calls.keys().copied().collect()
+    }
+
+    /// The Call-ID of a call in progress.
+    pub fn call_id(&self, key: CallKey) -> Option<&str> {
+        self.calls.get(&key).map(|c| c.call_id.as_str())
     }
 
     fn arm(&mut self, at: Option<Instant>, r: TimerRef) {
@@ -1082,6 +1094,7 @@ impl Endpoint {
             local_sdp: Vec::new(),
             pending_2xx: None,
             pending_offer: None,
+            pending_infos: Vec::new(),
             hangup_after_ack: None,
             our_reinvite: false,
             session: session.map(|(interval, refresher)| SessionTimer {
@@ -1224,12 +1237,15 @@ impl Endpoint {
         {
             let resp = self.response(invite, 487, remote, tag.as_deref());
             self.respond(now, &invite_key, resp);
-            self.end_call(call_key, EndReason::Cancelled);
+            self.end_call(now, call_key, EndReason::Cancelled);
         }
     }
 
-    fn end_call(&mut self, key: CallKey, reason: EndReason) {
+    fn end_call(&mut self, now: Instant, key: CallKey, reason: EndReason) {
         if let Some(call) = self.calls.remove(&key) {
+            for info in &call.pending_infos {
+                self.answer_pending(now, info, 481);
+            }
             self.dialogs.remove(&(call.call_id, call.local_tag));
             metrics::gauge!("deflect_sip_active_calls").set(self.calls.len() as f64);
             self.events
@@ -1304,7 +1320,7 @@ impl Endpoint {
                     .get(&call_key)
                     .and_then(|c| c.expected_end.clone())
                     .unwrap_or(EndReason::RemoteHangup);
-                self.end_call(call_key, reason);
+                self.end_call(now, call_key, reason);
             }
             Method::Invite | Method::Update => {
                 let invite = req.method == Method::Invite;
@@ -1402,13 +1418,39 @@ impl Endpoint {
                 }
             }
             Method::Info => {
-                self.reply(now, transport, remote, key, &req, 200, &[]);
+                // The transaction waits for the layer above's answer (RFC 6086: 415 for a
+                // package or body type not understood); retransmissions are absorbed.
+                let tx = ServerTransaction::new(
+                    false,
+                    transport == SipTransport::Tcp,
+                    self.config.timers,
+                );
+                self.server.insert(
+                    key.clone(),
+                    ServerEntry {
+                        tx,
+                        transport,
+                        remote,
+                        call: Some(call_key),
+                    },
+                );
+                let id = self.next_offer;
+                self.next_offer += 1;
                 let content_type = req.headers.get("Content-Type").unwrap_or("").to_owned();
+                let body = req.body.clone();
+                if let Some(call) = self.calls.get_mut(&call_key) {
+                    call.pending_infos.push(PendingOffer {
+                        id,
+                        tx_key: key,
+                        request: req,
+                    });
+                }
                 self.events.push_back(Event::Call(
                     call_key,
                     CallEvent::Info {
+                        request: id,
                         content_type,
-                        body: req.body,
+                        body,
                     },
                 ));
             }
@@ -1589,6 +1631,28 @@ impl Endpoint {
                 self.respond(now, &p.tx_key, resp);
             }
         }
+    }
+
+    /// Answers an INFO from [`CallEvent::Info`] with `status` (200, or 415/400 when its body
+    /// is not understood).
+    pub fn answer_info(&mut self, now: Instant, key: CallKey, request: u64, status: u16) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let Some(at) = call.pending_infos.iter().position(|p| p.id == request) else {
+            return;
+        };
+        let info = call.pending_infos.remove(at);
+        self.answer_pending(now, &info, status);
+    }
+
+    fn answer_pending(&mut self, now: Instant, info: &PendingOffer, status: u16) {
+        let Some(entry) = self.server.get(&info.tx_key) else {
+            return;
+        };
+        let remote = entry.remote;
+        let resp = self.response(&info.request, status.clamp(200, 699), remote, None);
+        self.respond(now, &info.tx_key, resp);
     }
 
     /// Hangs up: BYE with `reason` for an answered call (after the ACK, if it is still
@@ -1826,6 +1890,7 @@ impl Endpoint {
             local_sdp: out.sdp,
             pending_2xx: None,
             pending_offer: None,
+            pending_infos: Vec::new(),
             hangup_after_ack: None,
             our_reinvite: false,
             session: None,
@@ -1971,7 +2036,7 @@ impl Endpoint {
                     .get(&key)
                     .is_some_and(|c| c.state == CallState::Calling)
                 {
-                    self.end_call(key, EndReason::Rejected(status));
+                    self.end_call(now, key, EndReason::Rejected(status));
                 }
             }
             Purpose::ReInvite(key) => {
@@ -2012,7 +2077,7 @@ impl Endpoint {
                         .get(&key)
                         .and_then(|c| c.expected_end.clone())
                         .unwrap_or(EndReason::HungUp);
-                    self.end_call(key, reason);
+                    self.end_call(now, key, reason);
                 }
             }
             Purpose::InDialog(key) => {
@@ -2251,7 +2316,7 @@ impl Endpoint {
                     self.client.remove(&k);
                 }
                 Action::TimedOut => match purpose {
-                    Purpose::Invite(key) => self.end_call(key, EndReason::Timeout),
+                    Purpose::Invite(key) => self.end_call(now, key, EndReason::Timeout),
                     Purpose::ReInvite(key) => self.send_bye(
                         now,
                         key,
@@ -2264,7 +2329,7 @@ impl Endpoint {
                             .get(&key)
                             .and_then(|c| c.expected_end.clone())
                             .unwrap_or(EndReason::HungUp);
-                        self.end_call(key, reason);
+                        self.end_call(now, key, reason);
                     }
                     Purpose::InDialog(key) => self.send_bye(
                         now,

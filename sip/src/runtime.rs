@@ -29,7 +29,10 @@
 //!         while let Some(event) = call.next_event().await {
 //!             match event {
 //!                 CallEvent::Offer { offer, sdp } => call.answer_offer(offer, Ok(sdp)),
-//!                 CallEvent::Info { content_type, body } => { /* DTMF relay */ }
+//!                 CallEvent::Info { request, content_type, body } => {
+//!                     // DTMF relay: 200 when understood, 415/400 otherwise.
+//!                     call.answer_info(request, 200);
+//!                 }
 //!                 CallEvent::Ended(reason) => break,
 //!                 _ => {}
 //!             }
@@ -70,11 +73,12 @@ enum Command {
     Accept(CallKey, Vec<u8>),
     Reject(CallKey, u16, Option<u32>),
     AnswerOffer(CallKey, u64, Result<Vec<u8>, u16>),
+    AnswerInfo(CallKey, u64, u16),
     HangUp(CallKey, Reason),
     Info(CallKey, String, Vec<u8>),
     Invite(
         Box<OutgoingCall>,
-        oneshot::Sender<(CallKey, mpsc::UnboundedReceiver<CallEvent>)>,
+        oneshot::Sender<(CallKey, String, mpsc::UnboundedReceiver<CallEvent>)>,
     ),
     Register(String, SipTransport, SocketAddr),
     StopAccepting(u32),
@@ -182,6 +186,13 @@ impl Call {
             .command(Command::AnswerOffer(self.key, offer, answer));
     }
 
+    /// Answers a [`CallEvent::Info`] with `status` (200; 415 or 400 when the body is not
+    /// understood).
+    pub fn answer_info(&self, request: u64, status: u16) {
+        self.sip
+            .command(Command::AnswerInfo(self.key, request, status));
+    }
+
     /// Hangs up with BYE carrying `reason`; [`CallEvent::Ended`] follows.
     pub fn hang_up(&self, reason: Reason) {
         self.sip.command(Command::HangUp(self.key, reason));
@@ -278,12 +289,12 @@ impl Sip {
     pub async fn call(&self, out: OutgoingCall) -> io::Result<Call> {
         let (tx, rx) = oneshot::channel();
         self.command(Command::Invite(Box::new(out), tx));
-        let (key, events) = rx
+        let (key, call_id, events) = rx
             .await
             .map_err(|_| io::Error::other("the SIP stack stopped"))?;
         Ok(Call {
             key,
-            call_id: String::new(),
+            call_id,
             sip: self.clone(),
             events,
             ended: false,
@@ -388,13 +399,15 @@ impl Driver {
                     self.calls.remove(&k);
                 }
                 Command::AnswerOffer(k, id, a) => self.endpoint.answer_offer(now, k, id, a),
+                Command::AnswerInfo(k, id, status) => self.endpoint.answer_info(now, k, id, status),
                 Command::HangUp(k, r) => self.endpoint.hang_up(now, k, r),
                 Command::Info(k, ct, body) => self.endpoint.send_info(now, k, &ct, body),
                 Command::Invite(out, reply) => {
                     let key = self.endpoint.invite(now, *out);
+                    let call_id = self.endpoint.call_id(key).unwrap_or_default().to_owned();
                     let (tx, rx) = mpsc::unbounded_channel();
                     self.calls.insert(key, tx);
-                    let _ = reply.send((key, rx));
+                    let _ = reply.send((key, call_id, rx));
                 }
                 Command::Register(trunk, t, remote) => {
                     self.endpoint.register(now, &trunk, t, remote)
@@ -442,8 +455,18 @@ impl Driver {
                 }
                 Event::Call(key, event) => {
                     let ended = matches!(event, CallEvent::Ended(_));
-                    if let Some(tx) = self.calls.get(&key) {
-                        let _ = tx.send(event);
+                    let info = match &event {
+                        CallEvent::Info { request, .. } => Some(*request),
+                        _ => None,
+                    };
+                    let delivered = self
+                        .calls
+                        .get(&key)
+                        .is_some_and(|tx| tx.send(event).is_ok());
+                    if !delivered && let Some(request) = info {
+                        // Nobody holds the call any more: the INFO gets its answer here.
+                        let now = Instant::now().into_std();
+                        self.endpoint.answer_info(now, key, request, 481);
                     }
                     if ended {
                         self.calls.remove(&key);

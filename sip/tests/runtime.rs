@@ -62,13 +62,18 @@ async fn call_over(transport: SipTransport) {
         "application/dtmf-relay",
         b"Signal=5\r\nDuration=160\r\n".to_vec(),
     );
-    assert_eq!(
-        answered.next_event().await.unwrap(),
+    match answered.next_event().await.unwrap() {
         CallEvent::Info {
-            content_type: "application/dtmf-relay".into(),
-            body: b"Signal=5\r\nDuration=160\r\n".to_vec()
+            request,
+            content_type,
+            body,
+        } => {
+            assert_eq!(content_type, "application/dtmf-relay");
+            assert_eq!(body, b"Signal=5\r\nDuration=160\r\n");
+            answered.answer_info(request, 200);
         }
-    );
+        other => panic!("{other:?}"),
+    }
     answered.hang_up(Reason::q850(16, "Normal call clearing"));
     let ended = |e: Option<CallEvent>| match e {
         Some(CallEvent::Ended(r)) => r,

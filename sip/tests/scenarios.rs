@@ -492,6 +492,46 @@ fn session_timers_422_refresh_and_expiry() {
 }
 
 #[test]
+fn an_info_unanswered_when_the_call_ends_gets_481() {
+    let mut p = Peer::new(SipConfig::default());
+    p.send(&invite(""));
+    let key = p.incoming();
+    p.ua.accept(p.now, key, b"v=0\r\no=deflect 1 1\r\n".to_vec());
+    p.drain();
+    let tag = p.to_tag();
+    p.send(&in_dialog("ACK", 1, &tag, "z9hG4bKack1", ""));
+    p.send(
+        &in_dialog(
+            "INFO",
+            2,
+            &tag,
+            "z9hG4bKinfo2",
+            "Content-Type: application/dtmf\n",
+        )
+        .replace("Content-Length: 0\n\n", "Content-Length: 1\n\n7"),
+    );
+    assert!(matches!(
+        p.events()[..],
+        [Event::Call(_, CallEvent::Info { .. })]
+    ));
+    p.send(&in_dialog("BYE", 3, &tag, "z9hG4bKbye9", ""));
+    let answers: Vec<(u16, String)> = p
+        .sent
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::Response(r) if r.status > 100 => {
+                Some((r.status, r.headers.get("CSeq").unwrap_or("").to_owned()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        answers[answers.len() - 2..],
+        [(200, "3 BYE".to_owned()), (481, "2 INFO".to_owned())]
+    );
+}
+
+#[test]
 fn in_dialog_requests_unknown_dialogs_info_and_reinvite_offers() {
     let mut p = Peer::new(SipConfig::default());
     p.send(&in_dialog("BYE", 2, "nosuchtag", "z9hG4bKbye0", ""));
@@ -517,16 +557,45 @@ fn in_dialog_requests_unknown_dialogs_info_and_reinvite_offers() {
         ),
     );
     let events = p.events();
+    let Some(Event::Call(
+        k,
+        CallEvent::Info {
+            request,
+            content_type,
+            body,
+        },
+    )) = events.into_iter().next()
+    else {
+        panic!("expected INFO")
+    };
     assert_eq!(
-        events,
-        vec![Event::Call(
+        (k, content_type.as_str(), body.as_slice()),
+        (
             key,
-            CallEvent::Info {
-                content_type: "application/dtmf-relay".into(),
-                body: b"Signal=5\r\nDuration=160\r\n".to_vec()
-            }
-        )]
+            "application/dtmf-relay",
+            b"Signal=5\r\nDuration=160\r\n".as_slice()
+        )
     );
+    // The INFO waits for the layer above's answer; a retransmission is absorbed.
+    let answered = p.statuses().len();
+    p.send(
+        &in_dialog(
+            "INFO",
+            2,
+            &tag,
+            "z9hG4bKinfo1",
+            "Content-Type: application/dtmf-relay\n",
+        )
+        .replace(
+            "Content-Length: 0\n\n",
+            "Content-Length: 24\n\nSignal=5\nDuration=160\n",
+        ),
+    );
+    assert_eq!(p.statuses().len(), answered);
+    assert!(p.events().is_empty());
+    p.ua.answer_info(p.now, key, request, 415);
+    p.drain();
+    assert_eq!(p.statuses().last(), Some(&415));
     // A re-INVITE offer goes up and is answered with the layer's SDP.
     let reinvite = invite("")
         .replace(
