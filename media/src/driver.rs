@@ -330,6 +330,7 @@ enum Command {
         reply: oneshot::Sender<Result<String, NegotiationError>>,
     },
     InfoDigit(Digit, std::time::Instant),
+    SendDtmf(Vec<Digit>, Duration, Duration),
     Hold(bool),
     Listen(bool),
     Close,
@@ -406,6 +407,19 @@ impl MediaHandle {
     pub fn info_dtmf(&self, content_type: &str, body: &[u8]) -> Result<(), InfoError> {
         let info = parse_info(content_type, body)?;
         let _ = self.send(Command::InfoDigit(info.digit, Instant::now().into_std()));
+        Ok(())
+    }
+
+    /// Sends `digits` (`0`–`9`, `*`, `#`, `A`–`D`) as RFC 4733 events, each a tone of `tone`
+    /// then `gap` of silence; [`MediaEvent::DtmfSent`] reports each once sent. Needs
+    /// telephone-event in [`MediaCall::media`] (otherwise nothing is sent). The error names
+    /// a character that is not a key.
+    pub fn send_dtmf(&self, digits: &str, tone: Duration, gap: Duration) -> Result<(), char> {
+        let digits = digits
+            .chars()
+            .map(|c| Digit::from_char(c).ok_or(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let _ = self.send(Command::SendDtmf(digits, tone, gap));
         Ok(())
     }
 
@@ -563,6 +577,11 @@ fn apply(entry: &mut Entry, command: Command, now: std::time::Instant) {
             let _ = reply.send(result);
         }
         Command::InfoDigit(digit, at) => s.handle_info_digit(at, digit),
+        Command::SendDtmf(digits, tone, gap) => {
+            if let Err(e) = s.send_dtmf(&digits, tone, gap) {
+                tracing::debug!(call_id = %entry.call_id, error = %e, "digits not sent");
+            }
+        }
         Command::Hold(on) => s.set_hold(now, on),
         Command::Listen(on) => s.set_tap(on),
         Command::Close => s.close(),

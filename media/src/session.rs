@@ -28,7 +28,7 @@
 
 use crate::dtmf::inband::InbandDetector;
 use crate::dtmf::info::{InfoError, parse_info};
-use crate::dtmf::telephone_event::TelephoneEventReceiver;
+use crate::dtmf::telephone_event::{TelephoneEventReceiver, TelephoneEventSender};
 use crate::dtmf::{DtmfDigit, DtmfMerger, DtmfSource};
 use crate::g711;
 use crate::playback::{PlayItem, PlaybackEnd, PlaybackId, Player};
@@ -132,7 +132,15 @@ pub enum MediaEvent {
     },
     /// A frame of the caller's audio (only while the tap is on).
     Audio(AudioFrame),
+    /// A digit queued with [`MediaSession::send_dtmf`] has been sent (its last end packet
+    /// left).
+    DtmfSent(crate::dtmf::Digit),
 }
+
+/// Digits cannot be sent as RFC 4733 events: the peer did not negotiate telephone-event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the peer did not negotiate telephone-event; digits cannot be sent")]
+pub struct NoTelephoneEvent;
 
 /// Counters of a session.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -197,6 +205,7 @@ pub struct MediaSession {
     local_hold: bool,
     was_sending: bool,
     player: Player,
+    dtmf_out: TelephoneEventSender,
     octets_sent: u32,
     // Receiving.
     latched: Option<SocketAddr>,
@@ -248,6 +257,7 @@ impl MediaSession {
             local_hold: false,
             was_sending: false,
             player: Player::default(),
+            dtmf_out: TelephoneEventSender::default(),
             octets_sent: 0,
             latched: None,
             latched_rtcp: None,
@@ -367,6 +377,22 @@ impl MediaSession {
     /// Like [`play`](Self::play) with an id the caller chose.
     pub fn play_as(&mut self, id: PlaybackId, items: Vec<PlayItem>, barge_in: bool) {
         self.player.play_as(id, items, barge_in);
+    }
+
+    /// Sends `digits` as RFC 4733 events, each a tone of `tone` then `gap` of silence, after
+    /// any digits still queued; audio pauses while a tone is sent. Each digit is reported
+    /// with [`MediaEvent::DtmfSent`] once its end packets have left.
+    pub fn send_dtmf(
+        &mut self,
+        digits: &[crate::dtmf::Digit],
+        tone: Duration,
+        gap: Duration,
+    ) -> Result<(), NoTelephoneEvent> {
+        if self.media.telephone_event.is_none() {
+            return Err(NoTelephoneEvent);
+        }
+        self.dtmf_out.queue(digits, tone, gap);
+        Ok(())
     }
 
     /// Stops the current playback and everything queued (each reported as interrupted).
@@ -646,30 +672,53 @@ impl MediaSession {
             if late > LATE_AFTER {
                 self.stats.sent_late += 1;
             }
+            let event = match self.media.telephone_event {
+                Some(pt) => self
+                    .dtmf_out
+                    .next_packet(self.timestamp, samples as u32)
+                    .map(|p| (pt, p)),
+                None => None,
+            };
+            let (payload_type, timestamp, marker) = match &event {
+                Some((pt, p)) => (*pt, p.timestamp, p.marker),
+                None => (self.media.payload_type, self.timestamp, self.marker),
+            };
             let header = rtp_rs::RtpPacketBuilder::new()
-                .payload_type(self.media.payload_type)
+                .payload_type(payload_type)
                 .ssrc(self.ssrc)
                 .sequence(self.seq.into())
-                .timestamp(self.timestamp)
-                .marked(self.marker);
+                .timestamp(timestamp)
+                .marked(marker);
             let len = header
                 .build_into(buf)
                 .expect("a 12-byte header fits in the datagram buffer");
-            let events = &mut self.events;
-            self.player
-                .fill(self.media.codec, &mut buf[len..len + samples], |id, end| {
-                    events.push_back(MediaEvent::Playback { id, end })
-                });
+            let payload = match event {
+                Some((_, p)) => {
+                    buf[len..len + p.payload.len()].copy_from_slice(&p.payload);
+                    if let Some(d) = p.finished {
+                        self.events.push_back(MediaEvent::DtmfSent(d));
+                    }
+                    p.payload.len()
+                }
+                None => {
+                    let events = &mut self.events;
+                    self.player
+                        .fill(self.media.codec, &mut buf[len..len + samples], |id, end| {
+                            events.push_back(MediaEvent::Playback { id, end })
+                        });
+                    self.marker = false;
+                    samples
+                }
+            };
             self.seq = self.seq.wrapping_add(1);
             self.timestamp = self.timestamp.wrapping_add(samples as u32);
             self.next_frame += frame;
-            self.marker = false;
             self.stats.sent += 1;
-            self.octets_sent = self.octets_sent.wrapping_add(samples as u32);
+            self.octets_sent = self.octets_sent.wrapping_add(payload as u32);
             return Some(Transmit {
                 destination,
                 channel: Channel::Rtp,
-                len: len + samples,
+                len: len + payload,
             });
         }
         if now >= self.next_rtcp {

@@ -212,3 +212,63 @@ fn a_key_press_barges_in_on_a_prompt_that_allows_it() {
         }
     );
 }
+
+#[test]
+fn digits_sent_by_one_session_are_received_once_each_by_another() {
+    use deflect_media::dtmf::Digit;
+    let t0 = Instant::now();
+    let mut sender = session(t0, SessionConfig::default(), &offer(0, Some(101)));
+    let mut receiver = session(t0, SessionConfig::default(), &offer(0, Some(101)));
+    let keys: Vec<Digit> = "0612345678#"
+        .chars()
+        .map(|c| Digit::from_char(c).unwrap())
+        .collect();
+    sender
+        .send_dtmf(&keys, Duration::from_millis(100), Duration::from_millis(60))
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    let (mut sent_events, mut received) = (Vec::new(), Vec::new());
+    let mut event_packets = 0;
+    let until = t0 + Duration::from_secs(3);
+    while let Some(t) = sender.poll_timeout() {
+        if t > until {
+            break;
+        }
+        sender.handle_timeout(t);
+        while let Some(tx) = sender.poll_transmit(t, &mut buf) {
+            if tx.channel == deflect_media::session::Channel::Rtp {
+                let r = rtp_rs::RtpReader::new(&buf[..tx.len]).unwrap();
+                if r.payload_type() == 101 {
+                    event_packets += 1;
+                    assert_eq!(r.payload().len(), 4);
+                }
+                receiver.handle_rtp(t, peer(), &buf[..tx.len]);
+            }
+        }
+        sent_events.extend(std::iter::from_fn(|| sender.poll_event()));
+        receiver.handle_timeout(t);
+        received.extend(std::iter::from_fn(|| receiver.poll_event()));
+    }
+    let sent: String = sent_events
+        .iter()
+        .filter_map(|e| match e {
+            MediaEvent::DtmfSent(d) => Some(d.as_char()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, "0612345678#");
+    assert_eq!(digits(&received), "0612345678#");
+    // 100 ms of tone is five packets, then two more ends: seven per digit.
+    assert_eq!(event_packets, 7 * 11);
+}
+
+#[test]
+fn a_session_without_telephone_event_refuses_to_send_digits() {
+    let t0 = Instant::now();
+    let mut s = session(t0, SessionConfig::default(), &offer(0, None));
+    let five = deflect_media::dtmf::Digit::from_char('5').unwrap();
+    assert!(
+        s.send_dtmf(&[five], Duration::from_millis(100), Duration::ZERO)
+            .is_err()
+    );
+}

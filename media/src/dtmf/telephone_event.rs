@@ -14,8 +14,14 @@
 //!
 //! Packets should come through the session's reorder buffer, so events arrive in sequence
 //! order and digits come out in the order pressed.
+//!
+//! [`TelephoneEventSender`] is the other direction (the test dialler and load generator send
+//! digits this way): each digit is a start packet (marker bit), continuations every packet
+//! time with the duration growing, and the end packet sent three times (§2.5.1.4), all
+//! under the timestamp at which the tone began; a gap of silence separates digits.
 
 use super::Digit;
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// An event with no packet for this long is over (its end packets were lost).
@@ -177,10 +183,200 @@ impl TelephoneEventReceiver {
     }
 }
 
+/// Volume of the events sent, -10 dBm0 (a typical keypad level).
+const SEND_VOLUME: u8 = 10;
+/// End packets per event (RFC 4733 §2.5.1.4 recommends three).
+const END_PACKETS: u8 = 3;
+
+/// One telephone-event packet to send (see [`TelephoneEventSender::next_packet`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventPacket {
+    /// The payload.
+    pub payload: [u8; 4],
+    /// The RTP timestamp: where the tone began.
+    pub timestamp: u32,
+    /// The marker bit: the first packet of an event.
+    pub marker: bool,
+    /// The digit whose last end packet this is.
+    pub finished: Option<Digit>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sending {
+    digit: Digit,
+    timestamp: u32,
+    /// Samples of tone so far.
+    duration: u32,
+    /// Samples of tone in all.
+    tone: u32,
+    /// End packets sent.
+    ends: u8,
+    /// Samples of silence after it.
+    gap: u32,
+}
+
+/// Sends digits as RFC 4733 events, sans-IO: the session asks for a packet every packet
+/// time and sends audio when there is none.
+///
+/// ```
+/// use deflect_media::dtmf::Digit;
+/// use deflect_media::dtmf::telephone_event::{TelephoneEventReceiver, TelephoneEventSender};
+/// use std::time::{Duration, Instant};
+///
+/// let mut tx = TelephoneEventSender::default();
+/// let digits: Vec<Digit> = "12#".chars().filter_map(Digit::from_char).collect();
+/// tx.queue(&digits, Duration::from_millis(100), Duration::from_millis(60));
+/// let (mut rx, now) = (TelephoneEventReceiver::default(), Instant::now());
+/// let (mut timestamp, mut heard, mut finished) = (5000u32, String::new(), String::new());
+/// while tx.is_sending() {
+///     if let Some(p) = tx.next_packet(timestamp, 160) {
+///         if let Some(d) = rx.handle_packet(now, p.timestamp, &p.payload).unwrap() {
+///             heard.push(d.as_char());
+///         }
+///         finished.extend(p.finished.map(|d| d.as_char()));
+///     }
+///     timestamp = timestamp.wrapping_add(160); // a 20 ms frame went by
+/// }
+/// assert_eq!((heard.as_str(), finished.as_str()), ("12#", "12#"));
+/// ```
+#[derive(Debug, Default)]
+pub struct TelephoneEventSender {
+    queue: VecDeque<(Digit, u32, u32)>,
+    current: Option<Sending>,
+    gap_left: u32,
+}
+
+impl TelephoneEventSender {
+    /// Queues `digits`, each a tone of `tone` followed by `gap` of silence (8 kHz clock).
+    pub fn queue(&mut self, digits: &[Digit], tone: Duration, gap: Duration) {
+        let samples = |d: Duration| (d.as_micros() * 8 / 1000).min(u128::from(u16::MAX)) as u32;
+        let tone = samples(tone).max(160);
+        let gap = samples(gap);
+        self.queue
+            .extend(digits.iter().map(|&digit| (digit, tone, gap)));
+    }
+
+    /// Whether digits are queued or being sent (including the gap after the last).
+    pub fn is_sending(&self) -> bool {
+        self.current.is_some() || !self.queue.is_empty() || self.gap_left > 0
+    }
+
+    /// Drops everything not yet sent; an event in progress still gets its end packets.
+    pub fn clear(&mut self) {
+        self.queue.clear();
+        if let Some(c) = &mut self.current
+            && c.ends == 0
+        {
+            c.tone = c.duration.max(160);
+        }
+    }
+
+    /// The packet for the frame that starts at RTP timestamp `timestamp` and lasts `frame`
+    /// samples, or `None` when this frame carries audio.
+    pub fn next_packet(&mut self, timestamp: u32, frame: u32) -> Option<EventPacket> {
+        if self.current.is_none() {
+            if self.gap_left > 0 {
+                self.gap_left = self.gap_left.saturating_sub(frame);
+                return None;
+            }
+            let (digit, tone, gap) = self.queue.pop_front()?;
+            self.current = Some(Sending {
+                digit,
+                timestamp,
+                duration: 0,
+                tone,
+                ends: 0,
+                gap,
+            });
+        }
+        let c = self.current.as_mut()?;
+        let marker = c.duration == 0;
+        if c.ends == 0 {
+            c.duration = (c.duration + frame).min(c.tone);
+            if c.duration >= c.tone {
+                c.ends = 1;
+            }
+        } else {
+            c.ends += 1;
+        }
+        let end = c.ends > 0;
+        let packet = EventPacket {
+            payload: TelephoneEvent {
+                event: c.digit.event_code(),
+                end,
+                volume: SEND_VOLUME,
+                duration: c.duration.min(u32::from(u16::MAX)) as u16,
+            }
+            .to_bytes(),
+            timestamp: c.timestamp,
+            marker,
+            finished: (c.ends == END_PACKETS).then_some(c.digit),
+        };
+        if c.ends == END_PACKETS {
+            self.gap_left = c.gap;
+            self.current = None;
+        }
+        Some(packet)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn sender_sends_start_continuations_and_three_ends_under_one_timestamp() {
+        let mut tx = TelephoneEventSender::default();
+        let d = |c| Digit::from_char(c).unwrap();
+        tx.queue(
+            &[d('5'), d('5')],
+            Duration::from_millis(60),
+            Duration::from_millis(40),
+        );
+        let mut packets = Vec::new();
+        let mut ts = 1000u32;
+        while tx.is_sending() {
+            packets.push(tx.next_packet(ts, 160));
+            ts += 160;
+        }
+        let summary: Vec<Option<(u32, bool, bool, u16)>> = packets
+            .iter()
+            .map(|p| {
+                p.map(|p| {
+                    let e = TelephoneEvent::parse(&p.payload).unwrap();
+                    assert_eq!(e.event, 5);
+                    (p.timestamp, p.marker, e.end, e.duration)
+                })
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                Some((1000, true, false, 160)),
+                Some((1000, false, false, 320)),
+                Some((1000, false, true, 480)),
+                Some((1000, false, true, 480)),
+                Some((1000, false, true, 480)),
+                None,
+                None,
+                // The same key again: a new event, a new timestamp.
+                Some((2120, true, false, 160)),
+                Some((2120, false, false, 320)),
+                Some((2120, false, true, 480)),
+                Some((2120, false, true, 480)),
+                Some((2120, false, true, 480)),
+                None,
+                None,
+            ]
+        );
+        let finished: Vec<Digit> = packets
+            .iter()
+            .flatten()
+            .filter_map(|p| p.finished)
+            .collect();
+        assert_eq!(finished, vec![d('5'), d('5')]);
+    }
 
     fn pkt(event: u8, end: bool, duration: u16) -> [u8; 4] {
         TelephoneEvent {
