@@ -1132,10 +1132,10 @@ impl Inbox {
             language: opt_str(&r, "language"),
             started_at: r.get("started_at"),
             ended_at: r.get("ended_at"),
-            input_method: if r.get::<String, _>("input_method") == "speech" {
-                InputMethod::Speech
-            } else {
-                InputMethod::Dtmf
+            input_method: match r.get::<String, _>("input_method").as_str() {
+                "speech" => InputMethod::Speech,
+                "caller_number" => InputMethod::CallerNumber,
+                _ => InputMethod::Dtmf,
             },
             transcript: opt_str(&r, "transcript"),
         });

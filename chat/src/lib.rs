@@ -40,6 +40,7 @@ mod conversations;
 pub mod deflection;
 pub mod events;
 pub mod inbound;
+pub mod limits;
 pub mod model;
 pub mod outbox;
 pub mod provider;
@@ -56,6 +57,7 @@ pub use conversations::MAX_TEXT;
 pub use deflection::{Deflected, DeflectionRequest};
 pub use events::{Event, Subscription};
 pub use inbound::Received;
+pub use limits::{LimitCheck, LimitOutcome};
 pub use model::{
     Agent, CallContext, Channel, ChatError, Conversation, ConversationDetail, ConversationFilter,
     DeliveryStatus, Direction, InputMethod, Message, Origin, Role, Status, Viewer,

@@ -256,12 +256,14 @@ pub struct CallContext {
 
 /// How the caller gave their number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum InputMethod {
     /// Keypad.
     Dtmf,
     /// Spoken.
     Speech,
+    /// Chose the number they called from.
+    CallerNumber,
 }
 
 impl InputMethod {
@@ -270,6 +272,7 @@ impl InputMethod {
         match self {
             Self::Dtmf => "dtmf",
             Self::Speech => "speech",
+            Self::CallerNumber => "caller_number",
         }
     }
 }

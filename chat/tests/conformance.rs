@@ -8,8 +8,8 @@ mod common;
 use common::{Backend, Env, FakeProvider, T0, text};
 use deflect_chat::provider::{Inbound, InboundMessage, StatusUpdate};
 use deflect_chat::{
-    ChatError, ConversationFilter, DeflectionRequest, DeliveryStatus, InputMethod, Presence,
-    SandboxReply, Status,
+    ChatError, ConversationFilter, DeflectionRequest, DeliveryStatus, InputMethod, LimitCheck,
+    LimitOutcome, Presence, SandboxReply, Status,
 };
 use std::time::Duration;
 
@@ -1004,12 +1004,119 @@ async fn web_conversation_continues_on_whatsapp(b: Backend) {
     assert_ne!(r.conversations, vec![c.id]);
 }
 
+async fn deflection_limits_hold_across_processes(b: Backend) {
+    let env = Env::new(b).await;
+    let other = env.another().await;
+    let check = |call: &str, caller: &str, number: &str, at: i64| LimitCheck {
+        call_id: call.into(),
+        caller: caller.into(),
+        callback_number: number.into(),
+        per_caller: 2,
+        per_callback_number: 3,
+        at,
+    };
+    let me = "+31611111111";
+    // Two processes at once for the same caller, twice over: exactly two get through.
+    let (first, second) = (
+        check("a", me, "+31622222221", T0),
+        check("b", me, "+31622222222", T0),
+    );
+    let (a, c) = tokio::join!(
+        env.inbox.check_deflection_limits(&first),
+        other.check_deflection_limits(&second)
+    );
+    assert_eq!(
+        (a.unwrap(), c.unwrap()),
+        (LimitOutcome::Allowed, LimitOutcome::Allowed)
+    );
+    let (third, fourth) = (
+        check("c", me, "+31622222223", T0 + 1_000),
+        check("d", me, "+31622222224", T0 + 1_000),
+    );
+    let (a, c) = tokio::join!(
+        env.inbox.check_deflection_limits(&third),
+        other.check_deflection_limits(&fourth)
+    );
+    assert_eq!(
+        (a.unwrap(), c.unwrap()),
+        (LimitOutcome::CallerLimited, LimitOutcome::CallerLimited)
+    );
+    // Asking again for a recorded call counts nothing more.
+    assert_eq!(
+        other
+            .check_deflection_limits(&check("a", me, "+31622222221", T0 + 2_000))
+            .await
+            .unwrap(),
+        LimitOutcome::Allowed
+    );
+    // A refused caller used up nothing of the callback number's allowance.
+    let target = "+31622222223";
+    for (i, caller) in ["+31600000001", "+31600000002"].iter().enumerate() {
+        let r = env
+            .inbox
+            .check_deflection_limits(&check(&format!("n{i}"), caller, target, T0))
+            .await
+            .unwrap();
+        assert_eq!(r, LimitOutcome::Allowed);
+    }
+    let r = other
+        .check_deflection_limits(&check("n2", "+31600000003", target, T0))
+        .await
+        .unwrap();
+    assert_eq!(r, LimitOutcome::Allowed, "two of three used");
+    let r = other
+        .check_deflection_limits(&check("n3", "+31600000004", target, T0))
+        .await
+        .unwrap();
+    assert_eq!(r, LimitOutcome::CallbackNumberLimited);
+    // A caller allowed one: of eight checks at once from two processes, one gets through.
+    for round in 0..5 {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let inbox = if i % 2 == 0 {
+                env.inbox.clone()
+            } else {
+                other.clone()
+            };
+            let r = LimitCheck {
+                per_caller: 1,
+                ..check(
+                    &format!("race{round}-{i}"),
+                    &format!("+3165555555{round}"),
+                    &format!("+3162000000{i}"),
+                    T0,
+                )
+            };
+            let barrier = barrier.clone();
+            set.spawn(async move {
+                barrier.wait().await;
+                inbox.check_deflection_limits(&r).await.unwrap()
+            });
+        }
+        let allowed = set
+            .join_all()
+            .await
+            .into_iter()
+            .filter(|r| *r == LimitOutcome::Allowed)
+            .count();
+        assert_eq!(allowed, 1, "round {round}");
+    }
+    // An hour after the first, the caller has room again.
+    let r = env
+        .inbox
+        .check_deflection_limits(&check("e", me, "+31622222225", T0 + 3_600_000))
+        .await
+        .unwrap();
+    assert_eq!(r, LimitOutcome::Allowed);
+}
+
 async fn migrations_are_idempotent(b: Backend) {
     let env = Env::new(b).await;
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1]
+        vec![1, 2]
     );
 }
 
@@ -1030,6 +1137,7 @@ on_both!(
     unsent_messages_are_sent_once_after_a_restart,
     provider_failures,
     web_conversation_continues_on_whatsapp,
+    deflection_limits_hold_across_processes,
     migrations_are_idempotent,
 );
 

@@ -188,19 +188,7 @@ impl PromptLibrary {
                 if !is_wav {
                     continue;
                 }
-                let file = std::fs::File::open(&path).map_err(|e| PromptError::Wav {
-                    path: path.clone(),
-                    source: hound::Error::IoError(e),
-                })?;
-                let pcm =
-                    read_wav(std::io::BufReader::new(file)).map_err(|source| PromptError::Wav {
-                        path: path.clone(),
-                        source,
-                    })?;
-                if pcm.is_empty() {
-                    return Err(PromptError::Empty(path));
-                }
-                lib.insert(&language, name, pcm);
+                lib.insert(&language, name, read_wav_file(&path)?);
             }
         }
         Ok(lib)
@@ -251,6 +239,29 @@ impl PromptLibrary {
         v.sort_unstable();
         v
     }
+}
+
+impl Prompt {
+    /// A prompt from a WAV file (any format [`read_wav`] takes), named `name` in logs.
+    pub fn from_file(name: impl Into<String>, path: &Path) -> Result<Self, PromptError> {
+        Ok(Self::from_pcm(name, read_wav_file(path)?))
+    }
+}
+
+/// Reads a WAV file to 8 kHz mono samples; an error names the file.
+pub fn read_wav_file(path: &Path) -> Result<Vec<i16>, PromptError> {
+    let file = std::fs::File::open(path).map_err(|e| PromptError::Wav {
+        path: path.to_owned(),
+        source: hound::Error::IoError(e),
+    })?;
+    let pcm = read_wav(std::io::BufReader::new(file)).map_err(|source| PromptError::Wav {
+        path: path.to_owned(),
+        source,
+    })?;
+    if pcm.is_empty() {
+        return Err(PromptError::Empty(path.to_owned()));
+    }
+    Ok(pcm)
 }
 
 /// Reads a WAV file to 8 kHz mono 16-bit samples (mixing channels, resampling).
