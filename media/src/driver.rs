@@ -162,6 +162,17 @@ impl std::fmt::Debug for MediaEngine {
     }
 }
 
+/// An offer this side made, holding its port pair until the answer comes (see
+/// [`MediaEngine::offer`]). Dropping it frees the ports.
+#[derive(Debug)]
+pub struct Offered {
+    /// The SDP offer to send.
+    pub offer: String,
+    ports: PortPair,
+    local: LocalDescription,
+    options: CallOptions,
+}
+
 /// A call's media: the answer to send, and how to talk to the session.
 #[derive(Debug)]
 pub struct MediaCall {
@@ -249,6 +260,37 @@ impl MediaEngine {
         self.create_session_on(ports, offer, options)
     }
 
+    /// Makes an offer (for an INVITE that came without one, whose answer arrives in the
+    /// ACK, and for calls this side places): a port pair is taken now; the session starts
+    /// with [`answered`](Self::answered) when the peer's answer comes. The offer lists the
+    /// configured codecs and telephone-event (payload type 101).
+    pub fn offer(&self, options: CallOptions) -> Result<Offered, CreateError> {
+        let ports = self.shared.ports.allocate().inspect_err(|e| {
+            if matches!(e, PortError::Exhausted { .. }) {
+                metrics::counter!("deflect_media_ports_exhausted_total").increment(1);
+            }
+        })?;
+        let port = ports.rtp.local_addr().map_err(|source| PortError::Bind {
+            address: SocketAddr::new(self.shared.config.rtp_address, 0),
+            source,
+        })?;
+        let mut local = LocalDescription::new(self.shared.advertise, port.port());
+        let offer = sdp::offer(&mut local, &self.shared.config.codecs, Some(101));
+        Ok(Offered {
+            offer,
+            ports,
+            local,
+            options,
+        })
+    }
+
+    /// Starts the session of an [`Offered`] call from the peer's answer. An answer with
+    /// nothing acceptable is [`CreateError::Negotiation`]: the call cannot have media (hang
+    /// up); the ports are freed either way.
+    pub fn answered(&self, offered: Offered, answer: &[u8]) -> Result<MediaCall, CreateError> {
+        self.start_session(offered.ports, offered.local, answer, offered.options)
+    }
+
     /// Takes a port pair without a session yet (for an endpoint that sends the offer itself,
     /// such as a load generator: write the offer with [`sdp::offer`], then pass the pair and
     /// the peer's answer to [`create_session_on`](Self::create_session_on)).
@@ -274,6 +316,17 @@ impl MediaEngine {
             source,
         })?;
         let local = LocalDescription::new(self.shared.advertise, local_rtp.port());
+        self.start_session(ports, local, description, options)
+    }
+
+    fn start_session(
+        &self,
+        ports: PortPair,
+        local: LocalDescription,
+        description: &[u8],
+        options: CallOptions,
+    ) -> Result<MediaCall, CreateError> {
+        let local_rtp = SocketAddr::new(self.shared.config.rtp_address, local.rtp_port);
         let config = SessionConfig::from_config(&self.shared.config, options.inband_dtmf);
         let now = Instant::now().into_std();
         let (session, answer) =

@@ -264,3 +264,55 @@ async fn offers_that_cannot_be_served_get_488_or_503() {
     .await;
     assert!(third.is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offering_side_sends_digits_the_answering_side_hears_once_each() {
+    let caller = engine(4, Duration::from_secs(30));
+    let gateway = engine(4, Duration::from_secs(30));
+    let offered = caller.offer(CallOptions::default()).unwrap();
+    assert!(offered.offer.contains(" 0 8 101\r\n"), "{}", offered.offer);
+    let mut answering = gateway
+        .create_session(offered.offer.as_bytes(), CallOptions::default())
+        .unwrap();
+    let mut calling = caller
+        .answered(offered, answering.answer.as_bytes())
+        .unwrap();
+    assert_eq!(calling.media.telephone_event, Some(101));
+    calling
+        .handle
+        .send_dtmf(
+            "0612345678#",
+            Duration::from_millis(80),
+            Duration::from_millis(60),
+        )
+        .unwrap();
+    assert_eq!(
+        calling
+            .handle
+            .send_dtmf("12x", Duration::ZERO, Duration::ZERO),
+        Err('x')
+    );
+    let mut heard = String::new();
+    while heard.len() < 11 {
+        if let MediaEvent::Dtmf(d) =
+            next_event(&mut answering.events, |e| matches!(e, MediaEvent::Dtmf(_))).await
+        {
+            assert_eq!(d.source, DtmfSource::Rfc4733);
+            heard.push(d.digit.as_char());
+        }
+    }
+    assert_eq!(heard, "0612345678#");
+    let mut sent = String::new();
+    while sent.len() < 11 {
+        if let MediaEvent::DtmfSent(d) = next_event(&mut calling.events, |e| {
+            matches!(e, MediaEvent::DtmfSent(_))
+        })
+        .await
+        {
+            sent.push(d.as_char());
+        }
+    }
+    assert_eq!(sent, "0612345678#");
+    calling.handle.close();
+    answering.handle.close();
+}
