@@ -255,8 +255,11 @@ pub enum CallEvent {
 /// Why a call ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EndReason {
-    /// The peer sent BYE.
-    RemoteHangup,
+    /// The peer sent BYE, with this `Reason` header (RFC 3326) if it had one.
+    RemoteHangup {
+        /// The BYE's Reason header, as received.
+        reason: Option<String>,
+    },
     /// The caller cancelled before the answer.
     Cancelled,
     /// The ACK for deflect's 200 OK never came (64·T1); deflect sent BYE.
@@ -1319,7 +1322,9 @@ impl Endpoint {
                     .calls
                     .get(&call_key)
                     .and_then(|c| c.expected_end.clone())
-                    .unwrap_or(EndReason::RemoteHangup);
+                    .unwrap_or_else(|| EndReason::RemoteHangup {
+                        reason: req.headers.get("Reason").map(str::to_owned),
+                    });
                 self.end_call(now, call_key, reason);
             }
             Method::Invite | Method::Update => {

@@ -79,7 +79,12 @@ async fn call_over(transport: SipTransport) {
         Some(CallEvent::Ended(r)) => r,
         other => panic!("{other:?}"),
     };
-    assert_eq!(ended(outgoing.next_event().await), EndReason::RemoteHangup);
+    assert_eq!(
+        ended(outgoing.next_event().await),
+        EndReason::RemoteHangup {
+            reason: Some("Q.850;cause=16;text=\"Normal call clearing\"".into())
+        }
+    );
     assert_eq!(ended(answered.next_event().await), EndReason::HungUp);
     let mut active = uas.active_calls();
     tokio::time::timeout(Duration::from_secs(10), active.wait_for(|n| *n == 0))

@@ -195,7 +195,7 @@ fn calls_complete_over_a_lossy_duplicating_reordering_link() {
         );
         assert_eq!(
             ended(&uas_events),
-            vec![EndReason::RemoteHangup],
+            vec![EndReason::RemoteHangup { reason: None }],
             "seed {seed}"
         );
         assert_eq!(ended(&uac_events), vec![EndReason::HungUp], "seed {seed}");
@@ -437,7 +437,10 @@ fn cancel_racing_the_200_ok_leaves_the_call_up() {
     p.send(&in_dialog("BYE", 2, &tag, "z9hG4bKbye1", ""));
     assert_eq!(
         p.events(),
-        vec![Event::Call(key, CallEvent::Ended(EndReason::RemoteHangup))]
+        vec![Event::Call(
+            key,
+            CallEvent::Ended(EndReason::RemoteHangup { reason: None })
+        )]
     );
 }
 
