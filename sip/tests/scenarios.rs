@@ -195,7 +195,9 @@ fn calls_complete_over_a_lossy_duplicating_reordering_link() {
         );
         assert_eq!(
             ended(&uas_events),
-            vec![EndReason::RemoteHangup { reason: None }],
+            vec![EndReason::RemoteHangup {
+                reason: Some("Q.850;cause=16;text=\"Normal call clearing\"".into())
+            }],
             "seed {seed}"
         );
         assert_eq!(ended(&uac_events), vec![EndReason::HungUp], "seed {seed}");
