@@ -68,6 +68,10 @@ pub(crate) fn start(config: Config) -> ExitCode {
     };
     match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<crate::calls::UnusableConfig>().is_some() => {
+            error!(cause = format!("{e:#}"), "the configuration cannot be used");
+            ExitCode::from(deflect_config::ConfigError::EXIT_CODE as u8)
+        }
         Err(e) => {
             error!(cause = format!("{e:#}"), "deflect stopped on an error");
             ExitCode::FAILURE
@@ -82,6 +86,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let metrics = install_metrics()?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    // Prompts, speech models, flows and the deflection journal: what can fail on the
+    // configuration fails here, before any port is bound.
+    let calls = crate::calls::prepare(&config).await?;
 
     let store = open_store(&config).await?;
     info!(database = %config.database_url(), "database open");
@@ -95,6 +102,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     .await
     .context("cannot open the inbox")?;
 
+    // Deflections left in the journal by the previous run go to the inbox before new calls.
+    let calls = calls.start(&config, &inbox).await?;
     let listeners = deflect_sip::transport::bind(&config.sip.listen).await?;
     for listener in &listeners {
         info!(
@@ -106,11 +115,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
     let (sip, incoming) = deflect_sip::runtime::Sip::start(&config.sip, listeners)
         .context("cannot start the SIP stack")?;
-    let calls = tokio::spawn(crate::calls::serve(
-        incoming,
-        config.media.clone(),
-        config.sip.max_call_duration,
-    ));
+    let serving = tokio::spawn(calls.clone().serve(incoming));
     crate::registration::start(&sip, &config.sip);
     info!(
         listener = "rtp",
@@ -176,8 +181,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     };
-    tokio::join!(http_stopped, drain_calls(&sip, grace));
-    calls.abort();
+    let calls_stopped = async {
+        drain_calls(&sip, grace).await;
+        // Calls that ended hand their deflections off; what does not finish stays in the
+        // journal for the next start.
+        calls.drained(Duration::from_secs(5)).await;
+    };
+    tokio::join!(http_stopped, calls_stopped);
+    serving.abort();
     // Sends in progress finish; what is left stays committed for the next start.
     if tokio::time::timeout(grace, workers).await.is_err() {
         warn!("inbox workers still busy after the grace period are cut off");

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod calls;
+mod dial;
 mod gateway;
 mod logging;
 mod registration;
@@ -29,6 +30,8 @@ use std::process::ExitCode;
   deflect check-config deflect.toml    validate a file and print the effective configuration
   deflect migrate --config deflect.toml
                                        create or update the database schema
+  deflect call sip:31201234567@127.0.0.1:5060 --dtmf 0612345678#1
+                                       test call: enter a number, confirm it, expect the BYE
 
 Every configuration key can be set from the environment: DEFLECT_HTTP__LISTEN=0.0.0.0:8080.")]
 struct Cli {
@@ -84,6 +87,10 @@ enum Command {
         )]
         config: Option<PathBuf>,
     },
+    /// Place a test call: dial a SIP URI, send DTMF digits (RFC 4733) and/or play a WAV
+    /// file as the microphone, print what happens, and hang up or wait for the far end's
+    /// BYE. Exit status 0 when the call went as planned.
+    Call(dial::CallArgs),
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -100,6 +107,16 @@ enum ConfigCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Call(args) => {
+            if let Err(e) = logging::init(
+                cli.log_format,
+                Some(cli.log_filter.as_deref().unwrap_or("warn")),
+            ) {
+                eprintln!("deflect: {e}");
+                return ExitCode::from(ConfigError::EXIT_CODE as u8);
+            }
+            dial::run(args)
+        }
         Command::Config {
             command: ConfigCommand::Example,
         } => {

@@ -820,6 +820,14 @@ impl Call {
     }
 
     fn finish_gather(&mut self, now: Instant, c: &Collector, g: &GatherSpec, outcome: Outcome) {
+        match &outcome {
+            // Digits and speech are counted once their length is checked.
+            Outcome::Digits(_) | Outcome::Speech { .. } => {}
+            Outcome::CallerNumber => gathered("caller_number"),
+            Outcome::NoInput => gathered("no_input"),
+            Outcome::NotUnderstood => gathered("not_understood"),
+            Outcome::TooShort | Outcome::Key(_) => gathered("too_short"),
+        }
         let (input, method, transcript) = match outcome {
             Outcome::CallerNumber => {
                 if let Some(number) = self.caller_number.clone() {
@@ -844,8 +852,10 @@ impl Call {
             }
         };
         if input.len() < c.rules.min_digits {
+            gathered("too_short");
             return self.retry_gather(now, c, g, Retry::Invalid);
         }
+        gathered(method.as_str());
         match self.flow.rules.callback_number(&input) {
             Ok(number) => {
                 debug!(call_id = %self.call_id, method = method.as_str(), "callback number taken");
@@ -903,7 +913,7 @@ impl Call {
             return;
         };
         let flow = &self.flow;
-        info!(call_id = %self.call_id, flow = %flow.name, input = cb.method.as_str(), "deflection");
+        debug!(call_id = %self.call_id, flow = %flow.name, input = cb.method.as_str(), "deflection confirmed");
         metrics::counter!("deflect_ivr_deflections_total", "flow" => flow.name.clone(), "input" => cb.method.as_str())
             .increment(1);
         self.actions.push_back(Action::Deflect(Box::new(Deflection {
@@ -973,6 +983,14 @@ impl Collector {
         }
         None
     }
+}
+
+/// Counts how a gather attempt ended (`deflect_ivr_gather_outcomes_total{outcome}`): the
+/// input it took (`dtmf`, `speech`, `caller_number`) or why it failed (`no_input`,
+/// `not_understood`, `too_short`; a number that is no valid callback number is counted in
+/// `deflect_ivr_rejected_numbers_total{reason}`).
+fn gathered(outcome: &'static str) {
+    metrics::counter!("deflect_ivr_gather_outcomes_total", "outcome" => outcome).increment(1);
 }
 
 /// Caller ids that mean "withheld".

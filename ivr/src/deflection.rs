@@ -212,33 +212,61 @@ impl Journal {
         Ok(())
     }
 
-    fn append(&mut self, entry: &Entry) -> Result<(), JournalError> {
+    fn append(&mut self, lines: &[u8]) -> Result<(), JournalError> {
         let io = |source| JournalError::Io {
             path: self.path.clone(),
             source,
         };
-        self.file.write_all(&line(entry)).map_err(io)?;
+        self.file.write_all(lines).map_err(io)?;
         self.file.sync_data().map_err(io)
     }
 
     /// Records a deflection durably (before the BYE). Recording the same call again is a
     /// no-op.
     pub fn record(&mut self, deflection: &Deflection) -> Result<(), JournalError> {
-        if self.pending.contains_key(&deflection.call_id) {
+        self.record_all(std::slice::from_ref(deflection))
+    }
+
+    /// Records several deflections with one write and one sync (group commit: a driver
+    /// gathers the deflections of calls ending at the same moment).
+    pub fn record_all(&mut self, deflections: &[Deflection]) -> Result<(), JournalError> {
+        let mut lines = Vec::new();
+        let mut new = Vec::new();
+        for d in deflections {
+            if !self.pending.contains_key(&d.call_id)
+                && !new.iter().any(|n: &&Deflection| n.call_id == d.call_id)
+            {
+                lines.extend(line(&Entry::Pending(Box::new(d.clone()))));
+                new.push(d);
+            }
+        }
+        if new.is_empty() {
             return Ok(());
         }
-        self.append(&Entry::Pending(Box::new(deflection.clone())))?;
-        self.pending
-            .insert(deflection.call_id.clone(), deflection.clone());
+        self.append(&lines)?;
+        for d in new {
+            self.pending.insert(d.call_id.clone(), d.clone());
+        }
         Ok(())
     }
 
     /// Notes that the consumer has the deflection for `call_id`.
     pub fn complete(&mut self, call_id: &str) -> Result<(), JournalError> {
-        if self.pending.remove(call_id).is_none() {
+        self.complete_all(&[call_id])
+    }
+
+    /// Notes several hand-offs with one write and one sync.
+    pub fn complete_all(&mut self, call_ids: &[&str]) -> Result<(), JournalError> {
+        let mut lines = Vec::new();
+        for call_id in call_ids {
+            if self.pending.remove(*call_id).is_some() {
+                lines.extend(line(&Entry::Done(call_id.to_string())));
+            }
+        }
+        if lines.is_empty() {
             return Ok(());
         }
-        self.append(&Entry::Done(call_id.to_string()))
+        self.append(&lines)
     }
 
     /// Deflections recorded and not completed, oldest call id order.

@@ -154,6 +154,48 @@ impl Flow {
         self.speech
     }
 
+    /// Every prompt a call of this flow may play: those its steps name, the digits, `plus`
+    /// and the built-in goodbye after too many attempts. The driver resolves each once at
+    /// start-up, so no call looks for a file.
+    pub fn prompts(&self) -> Vec<Prompt> {
+        let mut all: Vec<Prompt> = Vec::new();
+        let mut add = |items: &[PromptItem]| {
+            for item in items {
+                if let PromptItem::Prompt(p) = item {
+                    all.push(p.clone());
+                }
+            }
+        };
+        for step in &self.steps {
+            match step {
+                Step::Play { prompts, .. } | Step::Hangup { prompts } => add(prompts),
+                Step::Gather(g) => {
+                    add(&g.prompts);
+                    add(&g.no_input_prompts);
+                    add(&g.invalid_prompts);
+                    if let Some((_, offer)) = &g.offer {
+                        add(offer);
+                    }
+                }
+                Step::Confirm(c) => add(&c.prompts),
+                Step::Deflect {
+                    prompts,
+                    limit_prompts,
+                } => {
+                    add(prompts);
+                    add(limit_prompts);
+                }
+                Step::Branch { .. } => {}
+            }
+        }
+        all.extend(self.digit_prompts.iter().cloned());
+        all.push(self.plus_prompt.clone());
+        all.extend(["too_many_attempts", "goodbye"].map(Prompt::new));
+        let mut seen = std::collections::HashSet::new();
+        all.retain(|p| seen.insert(p.clone()));
+        all
+    }
+
     /// The file that replaces `prompt` for this flow: `<flow prompts_dir>/<name>.wav`, else
     /// `<ivr.prompts_dir>/<language>/<name>.wav`; `None` means the built-in prompt.
     pub fn prompt_file(&self, prompt: &Prompt) -> Option<PathBuf> {

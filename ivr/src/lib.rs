@@ -16,6 +16,8 @@
 //! | [`words`] | digit words per language ("oh", "double", "triple") |
 //! | [`speech`] | Vosk models (once per language) and a recogniser per call |
 //! | [`deflection`] | the hand-off, exactly once across crashes (journal) |
+//! | `runtime` | (feature `runtime`) calls answered over SIP with media, each driving a [`Call`] |
+//! | `dialler` | (feature `runtime`) the test dialler behind `deflect call`, also a load generator |
 //!
 //! # Gather semantics
 //!
@@ -73,10 +75,14 @@
 
 pub mod call;
 pub mod deflection;
+#[cfg(feature = "runtime")]
+pub mod dialler;
 pub mod flow;
 pub mod hours;
 pub mod limits;
 pub mod number;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 pub mod speech;
 pub mod words;
 

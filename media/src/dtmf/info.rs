@@ -26,6 +26,16 @@ pub enum InfoError {
     NoDigit(String),
 }
 
+impl InfoError {
+    /// The SIP status to answer the INFO with: 415 or 400.
+    pub fn sip_status(&self) -> u16 {
+        match self {
+            Self::UnsupportedContentType(_) => 415,
+            Self::NoDigit(_) => 400,
+        }
+    }
+}
+
 /// Reads the digit of an INFO request with this `Content-Type` (parameters allowed) and body.
 pub fn parse_info(content_type: &str, body: &[u8]) -> Result<InfoDigit, InfoError> {
     let media_type = content_type

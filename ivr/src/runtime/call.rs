@@ -1,0 +1,410 @@
+//! One call's task: the IVR engine driven from its SIP dialog and its media session.
+
+use super::CallService;
+use super::listening::Listening;
+use crate::call::{Action, Call, CallStart, HangupReason, PlaybackEnd, PlaybackId};
+use crate::deflection::{Deflection, DeflectionConsumer};
+use crate::flow::Flow;
+use crate::limits::{DeflectionCounter, LimitDecision};
+use crate::speech::Heard;
+use deflect_media::driver::{MediaCall, Offered, RenegotiateError};
+use deflect_media::playback;
+use deflect_media::sdp::NegotiationError;
+use deflect_media::session::MediaEvent;
+use deflect_sip::endpoint::{CallEvent, EndReason, Reason};
+use deflect_sip::runtime::Call as SipCall;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+/// How long to wait for the answer to deflect's BYE before the task lets the call go (the
+/// SIP stack keeps retransmitting and ends the dialog on its own).
+const BYE_PATIENCE: Duration = Duration::from_secs(40);
+
+/// The call's media: negotiated from the INVITE's offer, or offered in the 200 OK.
+pub(super) enum Media {
+    Answered(MediaCall),
+    Offered(Offered),
+}
+
+type LimitCheck = Pin<Box<dyn Future<Output = LimitDecision> + Send>>;
+
+/// Why the call ended, for `deflect_calls_total{outcome}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Deflected,
+    CallerHungUp,
+    IvrHungUp,
+    RtpTimeout,
+    MaxDuration,
+    Cancelled,
+    Failed,
+    CutOff,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Deflected => "deflected",
+            Self::CallerHungUp => "caller_hung_up",
+            Self::IvrHungUp => "ivr_hung_up",
+            Self::RtpTimeout => "rtp_timeout",
+            Self::MaxDuration => "max_duration",
+            Self::Cancelled => "cancelled",
+            Self::Failed => "failed",
+            Self::CutOff => "cut_off",
+        }
+    }
+}
+
+struct CallTask<'a, C, D> {
+    service: &'a CallService<C, D>,
+    flow: Arc<Flow>,
+    sip: SipCall,
+    media: MediaCall,
+    ivr: Call,
+    /// The engine's playback now, and the media's id for it.
+    playing: Option<(PlaybackId, playback::PlaybackId)>,
+    listening: Option<Listening>,
+    limits: Option<LimitCheck>,
+    deflection: Option<Box<Deflection>>,
+    /// deflect sent BYE.
+    hung_up: bool,
+    /// The SIP dialog has ended.
+    sip_ended: bool,
+    outcome: Option<Outcome>,
+}
+
+pub(super) async fn run<C, D>(
+    service: &CallService<C, D>,
+    mut sip: SipCall,
+    media: Media,
+    flow: Arc<Flow>,
+    start: CallStart,
+) where
+    C: DeflectionCounter + 'static,
+    D: DeflectionConsumer + 'static,
+{
+    let media = match media {
+        Media::Answered(m) => m,
+        Media::Offered(offered) => {
+            // The caller's answer to our offer comes in the ACK.
+            loop {
+                match sip.next_event().await {
+                    Some(CallEvent::Answered { sdp }) => {
+                        match service.parts.engine.answered(offered, &sdp) {
+                            Ok(m) => break m,
+                            Err(e) => {
+                                debug!(cause = %e, "the answer in the ACK is not acceptable; hanging up");
+                                sip.hang_up(Reason::q850(88, "Incompatible destination"));
+                                count(Outcome::Failed);
+                                return;
+                            }
+                        }
+                    }
+                    Some(CallEvent::Ended(reason)) => {
+                        debug!(?reason, "call ended");
+                        count(ended_outcome(&reason));
+                        return;
+                    }
+                    None => return,
+                    Some(_) => {}
+                }
+            }
+        }
+    };
+    let now = Instant::now();
+    let ivr = Call::new(flow.clone(), start, now.into_std());
+    let mut task = CallTask {
+        service,
+        flow,
+        sip,
+        media,
+        ivr,
+        playing: None,
+        listening: None,
+        limits: None,
+        deflection: None,
+        hung_up: false,
+        sip_ended: false,
+        outcome: None,
+    };
+    task.run().await;
+}
+
+fn count(outcome: Outcome) {
+    metrics::counter!("deflect_calls_total", "outcome" => outcome.as_str()).increment(1);
+}
+
+fn ended_outcome(reason: &EndReason) -> Outcome {
+    match reason {
+        EndReason::RemoteHangup { .. } => Outcome::CallerHungUp,
+        EndReason::Cancelled => Outcome::Cancelled,
+        // Hung up by the stack (shutdown after the grace period).
+        EndReason::HungUp => Outcome::CutOff,
+        _ => Outcome::Failed,
+    }
+}
+
+impl<C, D> CallTask<'_, C, D>
+where
+    C: DeflectionCounter + 'static,
+    D: DeflectionConsumer + 'static,
+{
+    async fn run(&mut self) {
+        let max_duration = tokio::time::sleep(self.service.parts.max_call_duration);
+        tokio::pin!(max_duration);
+        let timer = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(timer);
+        let mut armed = None;
+        self.actions().await;
+        while !self.done() {
+            let deadline = self.ivr.poll_timeout().map(Instant::from_std);
+            if deadline != armed {
+                armed = deadline;
+                if let Some(at) = deadline {
+                    timer.as_mut().reset(at);
+                }
+            }
+            tokio::select! {
+                event = self.sip.next_event(), if !self.sip_ended => self.sip_event(event).await,
+                event = self.media.events.recv() => self.media_event(event),
+                heard = heard(&mut self.listening) => {
+                    let now = Instant::now().into_std();
+                    match heard {
+                        Heard::SpeechStarted => self.ivr.handle_speech_started(now),
+                        Heard::Utterance(result) => {
+                            debug!(text = %result.text, confidence = result.confidence, "speech heard");
+                            self.ivr.handle_speech(now, result);
+                        }
+                    }
+                }
+                decision = limits(&mut self.limits) => {
+                    self.limits = None;
+                    self.ivr.handle_limits(Instant::now().into_std(), decision);
+                }
+                () = &mut timer, if armed.is_some() => {
+                    armed = None;
+                    self.ivr.handle_timeout(Instant::now().into_std());
+                }
+                () = &mut max_duration, if !self.hung_up => {
+                    debug!("maximum call duration reached; hanging up");
+                    self.hang_up(Reason::q850(16, "Maximum call duration reached"), Outcome::MaxDuration);
+                    self.ivr.handle_hangup(Instant::now().into_std());
+                }
+            }
+            self.actions().await;
+        }
+        self.listening = None;
+        self.media.handle.close();
+        let outcome = self.outcome.unwrap_or(Outcome::Failed);
+        count(outcome);
+        if let Some(d) = self.deflection.take() {
+            self.service.hand_off(*d).await;
+        }
+        if self.hung_up && !self.sip_ended {
+            // Until the BYE is answered, so the dialog's end is logged with the call.
+            let _ = tokio::time::timeout(BYE_PATIENCE, async {
+                while let Some(event) = self.sip.next_event().await {
+                    if let CallEvent::Ended(reason) = event {
+                        debug!(?reason, "call ended");
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+    }
+
+    /// The call is over for this task: the engine finished and either side hung up.
+    fn done(&self) -> bool {
+        self.sip_ended || (self.hung_up && self.ivr.is_finished())
+    }
+
+    async fn sip_event(&mut self, event: Option<CallEvent>) {
+        let now = Instant::now().into_std();
+        match event {
+            Some(CallEvent::Offer { offer, sdp }) => {
+                let answer = match self.media.handle.renegotiate(&sdp).await {
+                    Ok(answer) => Ok(answer.into_bytes()),
+                    Err(RenegotiateError::Negotiation(NegotiationError::Malformed(e))) => {
+                        debug!(cause = %e, "re-offer unreadable: 400");
+                        Err(400)
+                    }
+                    Err(e) => {
+                        debug!(cause = %e, "re-offer refused: 488; the media stays as it was");
+                        Err(488)
+                    }
+                };
+                self.sip.answer_offer(offer, answer);
+            }
+            Some(CallEvent::Info {
+                request,
+                content_type,
+                body,
+            }) => {
+                // An empty INFO is a keep-alive probe some SBCs send.
+                let status = if body.is_empty() {
+                    200
+                } else {
+                    match self.media.handle.info_dtmf(&content_type, &body) {
+                        Ok(()) => 200,
+                        Err(e) => {
+                            debug!(cause = %e, "INFO without a digit");
+                            e.sip_status()
+                        }
+                    }
+                };
+                self.sip.answer_info(request, status);
+            }
+            Some(CallEvent::Ended(reason)) => {
+                debug!(?reason, "call ended");
+                self.sip_ended = true;
+                if !self.hung_up {
+                    self.outcome = Some(ended_outcome(&reason));
+                }
+                self.ivr.handle_hangup(now);
+            }
+            None => {
+                self.sip_ended = true;
+                self.ivr.handle_hangup(now);
+            }
+            Some(CallEvent::Answered { .. } | CallEvent::Progress { .. }) => {}
+        }
+    }
+
+    fn media_event(&mut self, event: Option<MediaEvent>) {
+        let now = Instant::now().into_std();
+        match event {
+            Some(MediaEvent::Audio(frame)) => {
+                if let Some(l) = &self.listening {
+                    l.feed(frame.samples);
+                }
+            }
+            Some(MediaEvent::Dtmf(d)) => {
+                metrics::counter!("deflect_dtmf_digits_total", "source" => d.source.as_str())
+                    .increment(1);
+                self.ivr.handle_dtmf(now, d.digit.as_char());
+            }
+            Some(MediaEvent::Playback { id, end }) => {
+                if let Some((ivr_id, media_id)) = self.playing
+                    && media_id == id
+                {
+                    self.playing = None;
+                    let end = match end {
+                        playback::PlaybackEnd::Finished => PlaybackEnd::Finished,
+                        playback::PlaybackEnd::Interrupted => PlaybackEnd::Interrupted,
+                    };
+                    self.ivr.handle_playback_ended(now, ivr_id, end);
+                }
+            }
+            Some(MediaEvent::RtpTimeout { silent_for }) => {
+                info!(silent_for = ?silent_for, "no RTP from the caller; hanging up");
+                self.hang_up(Reason::q850(102, "No RTP received"), Outcome::RtpTimeout);
+                self.ivr.handle_hangup(now);
+            }
+            Some(MediaEvent::DtmfSent(_)) => {}
+            None => {
+                // The media session is gone (it cannot end on its own otherwise).
+                warn!("the media session ended; hanging up");
+                self.hang_up(Reason::q850(41, "Media failure"), Outcome::Failed);
+                self.ivr.handle_hangup(now);
+            }
+        }
+    }
+
+    fn hang_up(&mut self, reason: Reason, outcome: Outcome) {
+        if self.hung_up || self.sip_ended {
+            return;
+        }
+        self.hung_up = true;
+        self.outcome.get_or_insert(outcome);
+        self.sip.hang_up(reason);
+    }
+
+    /// Carries out the engine's actions, in order.
+    async fn actions(&mut self) {
+        while let Some(action) = self.ivr.poll_action() {
+            match action {
+                Action::Play { id, prompts } => {
+                    if self.playing.take().is_some() {
+                        self.media.handle.stop_playback();
+                    }
+                    let items = self.service.parts.prompts.items(&self.flow, &prompts);
+                    // Barge-in is the engine's decision (it sends StopPlayback).
+                    let media_id = self.media.handle.play(items, false);
+                    self.playing = Some((id, media_id));
+                }
+                Action::StopPlayback { id } => {
+                    if self.playing.is_some_and(|(p, _)| p == id) {
+                        self.playing = None;
+                        self.media.handle.stop_playback();
+                    }
+                }
+                Action::StartSpeech => {
+                    self.listening = self
+                        .service
+                        .parts
+                        .models
+                        .recogniser(&self.flow, 8000)
+                        .map(Listening::start);
+                    self.media.handle.listen(self.listening.is_some());
+                }
+                Action::StopSpeech => {
+                    self.listening = None;
+                    self.media.handle.listen(false);
+                }
+                Action::CheckLimits(request) => {
+                    let counter = self.service.parts.counter.clone();
+                    self.limits = Some(Box::pin(async move {
+                        match counter.try_record(&request).await {
+                            Ok(decision) => decision,
+                            Err(e) => {
+                                warn!(cause = %e, "abuse limits unavailable");
+                                LimitDecision::Unavailable
+                            }
+                        }
+                    }));
+                }
+                Action::Deflect(d) => {
+                    // Durable before the BYE: a crash from here on still hands it off.
+                    if let Err(e) = self.service.parts.journal.record(&d).await {
+                        warn!(cause = %e, "deflection not journalled; handing it off without");
+                    }
+                    self.outcome = Some(Outcome::Deflected);
+                    self.deflection = Some(d);
+                }
+                Action::Hangup(reason) => {
+                    let outcome = if reason == HangupReason::Deflected {
+                        Outcome::Deflected
+                    } else {
+                        Outcome::IvrHungUp
+                    };
+                    self.hang_up(Reason::q850(16, reason.as_str()), outcome);
+                }
+            }
+        }
+    }
+}
+
+/// What the recogniser heard next; pending while nobody listens.
+async fn heard(listening: &mut Option<Listening>) -> Heard {
+    match listening {
+        Some(l) => match l.heard.recv().await {
+            Some(h) => h,
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// The abuse-limit answer; pending while none is asked for.
+async fn limits(check: &mut Option<LimitCheck>) -> LimitDecision {
+    match check {
+        Some(c) => c.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
