@@ -6,6 +6,12 @@
 //! arrival is dropped as late). A jump of more than the buffer's [`CAPACITY`] skips at once.
 //! Duplicates are dropped. Sequence numbers are extended to 64 bits (RFC 3550 §A.1) so
 //! wrap-around is invisible.
+//!
+//! A sender that restarts its sequence numbers without changing SSRC (a device rebooting,
+//! or a recording replayed into a call) would otherwise have every packet dropped as late:
+//! as in RFC 3550 §A.1, a packet more than [`MAX_MISORDER`] behind or [`MAX_DROPOUT`]
+//! ahead is dropped but remembered, and when the very next sequence number follows it the stream is taken as
+//! restarted ([`Accepted::Restarted`]): the buffer starts over from that packet.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +19,12 @@ use std::time::{Duration, Instant};
 pub const CAPACITY: usize = 8;
 /// Default longest wait for a missing packet.
 pub const DEFAULT_WAIT: Duration = Duration::from_millis(80);
+/// A packet further behind than this is not a late one but possibly a restart (RFC 3550
+/// §A.1).
+pub const MAX_MISORDER: u64 = 100;
+/// A packet further ahead than this is not after a loss but possibly a restart (RFC 3550
+/// §A.1).
+pub const MAX_DROPOUT: u64 = 3000;
 
 /// A buffered RTP packet: the parts the session needs after reordering.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +52,9 @@ pub enum Accepted {
     Duplicate,
     /// Its turn had passed.
     Late,
+    /// The sender restarted its sequence numbers (see the module docs): the buffer started
+    /// over with this packet, and whatever depends on the old stream should too.
+    Restarted,
 }
 
 /// Reorders one RTP stream's packets (see the module docs).
@@ -50,6 +65,8 @@ pub struct ReorderBuffer {
     ready: std::collections::VecDeque<BufferedPacket>,
     next: Option<u64>,
     highest: Option<u64>,
+    /// The sequence number that, arriving next, confirms a restart.
+    restart_probe: Option<u16>,
     /// Longest wait for a missing packet.
     pub wait: Duration,
 }
@@ -69,6 +86,7 @@ impl ReorderBuffer {
             ready: std::collections::VecDeque::new(),
             next: None,
             highest: None,
+            restart_probe: None,
             wait,
         }
     }
@@ -94,11 +112,34 @@ impl ReorderBuffer {
         marker: bool,
         payload: &[u8],
     ) -> Accepted {
-        let seq = self.extend(seq);
+        let raw = seq;
+        let seq = self.extend(raw);
         let next = *self.next.get_or_insert(seq);
         if seq < next {
-            return Accepted::Late;
+            if next - seq <= MAX_MISORDER {
+                self.restart_probe = None;
+                return Accepted::Late;
+            }
+            if self.restart_probe != Some(raw) {
+                self.restart_probe = Some(raw.wrapping_add(1));
+                return Accepted::Late;
+            }
+            // Two in sequence far behind: the sender started over.
+            self.reset();
+            self.insert(now, raw, payload_type, timestamp, marker, payload);
+            return Accepted::Restarted;
         }
+        if seq >= next + MAX_DROPOUT {
+            // As far ahead as only a restart (or a stray packet) goes: the same probation.
+            if self.restart_probe != Some(raw) {
+                self.restart_probe = Some(raw.wrapping_add(1));
+                return Accepted::Late;
+            }
+            self.reset();
+            self.insert(now, raw, payload_type, timestamp, marker, payload);
+            return Accepted::Restarted;
+        }
+        self.restart_probe = None;
         if seq >= next + CAPACITY as u64 {
             // Too far ahead to hold: give up on everything missing before it.
             self.skip_to(seq);
@@ -190,6 +231,7 @@ impl ReorderBuffer {
         }
         self.next = None;
         self.highest = None;
+        self.restart_probe = None;
     }
 }
 
@@ -252,6 +294,27 @@ mod tests {
             b.insert(t, s, 0, 0, false, b"");
         }
         assert_eq!(drain(&mut b, t), vec![65534, 65535, 0, 1]);
+    }
+
+    #[test]
+    fn a_sender_restarting_its_sequence_numbers_is_followed_after_two_packets() {
+        let mut b = ReorderBuffer::default();
+        let t = Instant::now();
+        for s in 5000..5010u16 {
+            b.insert(t, s, 0, 0, false, b"");
+        }
+        assert_eq!(drain(&mut b, t).len(), 10);
+        // Far behind: the first is dropped, the one after it confirms the restart.
+        assert_eq!(b.insert(t, 300, 0, 0, false, b""), Accepted::Late);
+        assert_eq!(b.insert(t, 301, 0, 0, false, b""), Accepted::Restarted);
+        assert_eq!(b.insert(t, 302, 0, 0, false, b""), Accepted::Yes);
+        assert_eq!(drain(&mut b, t), vec![301, 302]);
+        // Stragglers of the old stream, or a lone far-off packet, are just late.
+        assert_eq!(b.insert(t, 5009, 0, 0, false, b""), Accepted::Late);
+        assert_eq!(b.insert(t, 200, 0, 0, false, b""), Accepted::Late);
+        assert_eq!(b.insert(t, 303, 0, 0, false, b""), Accepted::Yes);
+        assert_eq!(b.insert(t, 250, 0, 0, false, b""), Accepted::Late);
+        assert_eq!(drain(&mut b, t), vec![303]);
     }
 
     #[test]

@@ -492,16 +492,23 @@ impl MediaSession {
         self.last_rtp = now;
         self.timed_out = false;
         let seq = u16::from(packet.sequence_number());
-        let ext = self.reorder.extend(seq);
-        match self.reorder.insert(
+        let accepted = self.reorder.insert(
             now,
             seq,
             pt,
             packet.timestamp(),
             packet.mark(),
             packet.payload(),
-        ) {
-            Accepted::Yes => {
+        );
+        if accepted == Accepted::Restarted {
+            // Same SSRC, new sequence space: a new stream in all but name.
+            tracing::debug!(%from, "the RTP sender restarted its sequence numbers");
+            self.telephone_events.reset();
+            self.reception.reset(ssrc);
+        }
+        let ext = self.reorder.extend(seq);
+        match accepted {
+            Accepted::Yes | Accepted::Restarted => {
                 self.stats.received += 1;
                 let arrival = self.arrival_units(now);
                 self.reception.record(
