@@ -5,6 +5,9 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod baresip;
+pub mod dialler;
+pub mod meta;
 pub mod sipp;
 
 use serde_json::Value;
@@ -97,6 +100,7 @@ pub struct GatewayBuilder {
     config: String,
     env: BTreeMap<String, String>,
     log_filter: String,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl GatewayBuilder {
@@ -119,9 +123,19 @@ impl GatewayBuilder {
         self
     }
 
+    /// Runs in the directory (and so on the data) a previous gateway used; see
+    /// [`Gateway::into_dir`].
+    pub fn dir(mut self, dir: tempfile::TempDir) -> Self {
+        self.dir = Some(dir);
+        self
+    }
+
     /// Starts the gateway and waits until it logs that it is ready.
     pub fn start(self) -> Gateway {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = match self.dir {
+            Some(d) => d,
+            None => tempfile::tempdir().unwrap(),
+        };
         let config_path = dir.path().join("deflect.toml");
         std::fs::write(&config_path, &self.config).unwrap();
         let mut cmd = Command::new(binary());
@@ -191,6 +205,7 @@ impl Gateway {
             config: String::new(),
             env: BTreeMap::new(),
             log_filter: "info".into(),
+            dir: None,
         }
     }
 
@@ -237,6 +252,17 @@ impl Gateway {
             .status()
             .unwrap();
         assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Kills the process if it still runs (SIGKILL) and hands over its directory, so a new
+    /// gateway can start on the same data ([`GatewayBuilder::dir`]).
+    pub fn into_dir(mut self) -> tempfile::TempDir {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        dir
     }
 
     /// Sends SIGTERM and waits for the process to exit.

@@ -121,3 +121,162 @@ impl Running {
         self.sipp.check(out)
     }
 }
+
+/// The `caller.xml` scenario put together: an offer, then the caller's media (pcaps,
+/// `play_dtmf`, INFO requests), then the caller's BYE or waiting for deflect's.
+pub struct Caller {
+    from: String,
+    headers: String,
+    formats: String,
+    rtpmaps: String,
+    answer: String,
+    media: String,
+    cseq: u32,
+}
+
+impl Caller {
+    /// PCMU and telephone-event at `te` (101 is what most phones use; sipp's `play_dtmf`
+    /// sends 96).
+    pub fn pcmu(te: u8) -> Self {
+        Self {
+            from: "+31612345678".into(),
+            headers: String::new(),
+            formats: format!("0 {te}"),
+            rtpmaps: format!("a=rtpmap:0 PCMU/8000\na=rtpmap:{te} telephone-event/8000"),
+            answer: format!("m=audio [0-9]+ RTP/AVP 0 {te}"),
+            media: String::new(),
+            cseq: 1,
+        }
+    }
+
+    /// Another offer: `formats` on the m-line, its `rtpmaps`, and a regular expression the
+    /// answer must match.
+    pub fn offer(mut self, formats: &str, rtpmaps: &str, answer: &str) -> Self {
+        self.formats = formats.into();
+        self.rtpmaps = rtpmaps.into();
+        self.answer = answer.into();
+        self
+    }
+
+    /// The From user (the calling number).
+    pub fn from(mut self, user: &str) -> Self {
+        self.from = user.into();
+        self
+    }
+
+    /// An extra INVITE header line, e.g. `P-Asserted-Identity: <sip:+31…@carrier>`.
+    pub fn header(mut self, line: &str) -> Self {
+        self.headers.push_str(line);
+        self.headers.push('\n');
+        self
+    }
+
+    /// Plays sipp's shipped RFC 2833 captures (`1`, `star`, `pound`, …), one after another.
+    pub fn pcaps(mut self, keys: &[&str]) -> Self {
+        for k in keys {
+            self.media.push_str(&format!(
+                "<nop><action><exec play_pcap_audio=\"/usr/share/sip-tester/dtmf_2833_{k}.pcap\"/></action></nop>\n<pause milliseconds=\"250\"/>\n"
+            ));
+        }
+        self
+    }
+
+    /// Sends `digits` with sipp's `play_dtmf` (RFC 2833 events at payload type 96) and
+    /// waits until they have gone out.
+    pub fn play_dtmf(mut self, digits: &str) -> Self {
+        let ms = 500 * digits.len() + 800;
+        self.media.push_str(&format!(
+            "<nop><action><exec play_dtmf=\"{digits}\"/></action></nop>\n<pause milliseconds=\"{ms}\"/>\n"
+        ));
+        self
+    }
+
+    /// A pause.
+    pub fn pause(mut self, ms: u32) -> Self {
+        self.media
+            .push_str(&format!("<pause milliseconds=\"{ms}\"/>\n"));
+        self
+    }
+
+    /// An INFO request with `body` (lines joined with CRLF) and the response expected.
+    pub fn info(mut self, content_type: &str, body: &[&str], status: u16) -> Self {
+        self.cseq += 1;
+        self.media.push_str(&format!(
+            "<send retrans=\"500\"><![CDATA[\n\
+             INFO [next_url] SIP/2.0\n\
+             Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n\
+             From: sipp <sip:{from}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n\
+             [last_To:]\n\
+             Call-ID: [call_id]\n\
+             CSeq: {cseq} INFO\n\
+             Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>\n\
+             Max-Forwards: 70\n\
+             Content-Type: {content_type}\n\
+             Content-Length: [len]\n\
+             \n\
+             {body}\n\
+             ]]></send>\n<recv response=\"{status}\"/>\n",
+            from = self.from,
+            cseq = self.cseq,
+            body = body.join("\n"),
+        ));
+        self
+    }
+
+    fn scenario(self, end: String) -> Sipp {
+        Sipp::new(
+            "caller.xml",
+            &[
+                ("from", &self.from),
+                ("headers", &self.headers),
+                ("formats", &self.formats),
+                ("rtpmaps", &self.rtpmaps),
+                ("answer", &self.answer),
+                ("media", &self.media),
+                ("end", &end),
+            ],
+        )
+    }
+
+    /// Ends with the caller's BYE.
+    pub fn hang_up(mut self) -> Sipp {
+        self.cseq += 1;
+        let end = format!(
+            "<send retrans=\"500\"><![CDATA[\n\
+             BYE [next_url] SIP/2.0\n\
+             Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n\
+             From: sipp <sip:{from}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n\
+             [last_To:]\n\
+             Call-ID: [call_id]\n\
+             CSeq: {cseq} BYE\n\
+             Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>\n\
+             Max-Forwards: 70\n\
+             Content-Length: 0\n\
+             \n\
+             ]]></send>\n<recv response=\"200\" crlf=\"true\"/>\n",
+            from = self.from,
+            cseq = self.cseq,
+        );
+        self.scenario(end)
+    }
+
+    /// Ends with deflect's BYE, whose Reason header must match `reason`.
+    pub fn await_bye(self, reason: &str) -> Sipp {
+        let end = format!(
+            "<recv request=\"BYE\" timeout=\"60000\"><action>\
+             <ereg regexp=\"{reason}\" search_in=\"hdr\" header=\"Reason:\" check_it=\"true\" assign_to=\"reason\"/>\
+             </action></recv>\n\
+             <send><![CDATA[\n\
+             SIP/2.0 200 OK\n\
+             [last_Via:]\n\
+             [last_From:]\n\
+             [last_To:]\n\
+             [last_Call-ID:]\n\
+             [last_CSeq:]\n\
+             Content-Length: 0\n\
+             \n\
+             ]]></send>\n<Reference variables=\"reason\"/>\n"
+        );
+        self.scenario(end)
+    }
+}

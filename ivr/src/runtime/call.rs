@@ -76,6 +76,7 @@ struct CallTask<'a, C, D> {
     /// The SIP dialog has ended.
     sip_ended: bool,
     outcome: Option<Outcome>,
+    answered: Instant,
 }
 
 pub(super) async fn run<C, D>(
@@ -101,13 +102,16 @@ pub(super) async fn run<C, D>(
                                 debug!(cause = %e, "the answer in the ACK is not acceptable; hanging up");
                                 sip.hang_up(Reason::q850(88, "Incompatible destination"));
                                 count(Outcome::Failed);
+                                info!(outcome = Outcome::Failed.as_str(), "call finished");
                                 return;
                             }
                         }
                     }
                     Some(CallEvent::Ended(reason)) => {
                         debug!(?reason, "call ended");
-                        count(ended_outcome(&reason));
+                        let outcome = ended_outcome(&reason);
+                        count(outcome);
+                        info!(outcome = outcome.as_str(), "call finished");
                         return;
                     }
                     None => return,
@@ -131,6 +135,7 @@ pub(super) async fn run<C, D>(
         hung_up: false,
         sip_ended: false,
         outcome: None,
+        answered: now,
     };
     task.run().await;
 }
@@ -205,6 +210,11 @@ where
         if let Some(d) = self.deflection.take() {
             self.service.hand_off(*d).await;
         }
+        info!(
+            outcome = outcome.as_str(),
+            seconds = self.answered.elapsed().as_secs_f64(),
+            "call finished"
+        );
         if self.hung_up && !self.sip_ended {
             // Until the BYE is answered, so the dialog's end is logged with the call.
             let _ = tokio::time::timeout(BYE_PATIENCE, async {

@@ -1,0 +1,147 @@
+//! Runs baresip (Debian `baresip`) as a caller: dials through its `ctrl_tcp` module
+//! (netstring JSON commands and events), sends digits with `sndcode` once the call is
+//! established, and reports the call's events. The microphone is a WAV file (`aufile`).
+
+use super::PATIENCE;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+/// A UDP port whose successor is free too (baresip binds SIP over TLS on the next port).
+fn free_pair() -> u16 {
+    loop {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = a.local_addr().unwrap().port();
+        if port < 65000
+            && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok()
+        {
+            return port;
+        }
+    }
+}
+
+/// A running baresip with its control connection.
+pub struct Baresip {
+    child: Child,
+    ctrl: TcpStream,
+    buf: Vec<u8>,
+    _dir: tempfile::TempDir,
+}
+
+impl Baresip {
+    /// Starts baresip with `microphone` (16-bit PCM WAV) as its audio source.
+    pub fn start(microphone: &Path) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let sip = free_pair();
+        let ctrl = super::sipp::free_port();
+        let config = format!(
+            "poll_method epoll\nsip_listen 127.0.0.1:{sip}\n\
+             audio_player aufile,{heard}\naudio_source aufile,{mic}\naudio_alert aufile,{alert}\n\
+             module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n\
+             module account.so\nmodule menu.so\nmodule ctrl_tcp.so\n\
+             ctrl_tcp_listen 127.0.0.1:{ctrl}\n",
+            heard = dir.path().join("heard.wav").display(),
+            alert = dir.path().join("alert.wav").display(),
+            mic = microphone.display(),
+        );
+        std::fs::write(dir.path().join("config"), config).unwrap();
+        std::fs::write(
+            dir.path().join("accounts"),
+            "<sip:31612345678@127.0.0.1>;regint=0\n",
+        )
+        .unwrap();
+        let mut child = Command::new("baresip")
+            .arg("-f")
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("baresip runs (Debian package baresip)");
+        // "baresip is ready." follows the modules' start-up, ctrl_tcp's listener included.
+        let out = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(out).lines();
+        for line in lines.by_ref() {
+            if line.unwrap_or_default().contains("baresip is ready") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        let ctrl = TcpStream::connect(("127.0.0.1", ctrl)).expect("baresip's ctrl_tcp listens");
+        ctrl.set_read_timeout(Some(PATIENCE)).unwrap();
+        Self {
+            child,
+            ctrl,
+            buf: Vec::new(),
+            _dir: dir,
+        }
+    }
+
+    /// Sends a command (`dial`, `sndcode`, `hangup`).
+    pub fn command(&mut self, command: &str, params: &str) {
+        let msg =
+            serde_json::json!({"command": command, "params": params, "token": command}).to_string();
+        write!(self.ctrl, "{}:{msg},", msg.len()).unwrap();
+    }
+
+    /// Reads events until one of type `kind`; returns it.
+    pub fn wait_for(&mut self, kind: &str) -> serde_json::Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            while let Some(colon) = self.buf.iter().position(|b| *b == b':') {
+                let n: usize = std::str::from_utf8(&self.buf[..colon])
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                if self.buf.len() < colon + 1 + n + 1 {
+                    break;
+                }
+                let msg: serde_json::Value =
+                    serde_json::from_slice(&self.buf[colon + 1..colon + 1 + n]).unwrap();
+                self.buf.drain(..colon + 1 + n + 1);
+                if msg["type"] == kind {
+                    return msg;
+                }
+            }
+            assert!(Instant::now() < deadline, "baresip sent no {kind} event");
+            let mut chunk = [0u8; 4096];
+            let n = self.ctrl.read(&mut chunk).unwrap();
+            assert!(n > 0, "baresip closed its control connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Dials `user` at `sip`, waits until the call is established.
+    pub fn dial(&mut self, sip: SocketAddr, user: &str) {
+        self.command("dial", &format!("sip:{user}@{sip}"));
+        self.wait_for("CALL_ESTABLISHED");
+    }
+}
+
+impl Drop for Baresip {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A WAV of `seconds` of silence (16-bit PCM, 8 kHz), baresip's microphone when only digits
+/// matter.
+pub fn silence(dir: &Path, seconds: u32) -> std::path::PathBuf {
+    let path = dir.join("silence.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    for _ in 0..seconds * 8000 {
+        w.write_sample(0i16).unwrap();
+    }
+    w.finalize().unwrap();
+    path
+}

@@ -1,0 +1,135 @@
+//! A local fake of the WhatsApp Cloud API (Meta Graph API) that records every request
+//! exactly as it arrives — method, path, headers, body, and when — and answers as Meta
+//! does: `{"messaging_product":"whatsapp","contacts":[…],"messages":[{"id":"wamid.…"}]}`.
+
+use super::PATIENCE;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+/// One request as received.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// When it arrived.
+    pub at: Instant,
+    pub method: String,
+    pub path: String,
+    /// Header names in lower case.
+    pub headers: BTreeMap<String, String>,
+    pub body: serde_json::Value,
+}
+
+#[derive(Default)]
+struct Shared {
+    requests: Mutex<Vec<Request>>,
+    changed: Condvar,
+}
+
+/// The fake Cloud API, serving on a thread of its own until dropped with the test.
+pub struct FakeMeta {
+    /// Where it listens (`api_base_url = "http://{addr}"`).
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl FakeMeta {
+    /// Serves on a free loopback port.
+    pub fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::serve(listener)
+    }
+
+    /// Serves on a listener bound beforehand (to know the address before the server runs).
+    pub fn serve(listener: std::net::TcpListener) -> Self {
+        let addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let shared = Arc::new(Shared::default());
+        let state = shared.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let app = axum::Router::new().fallback(
+                    move |method: axum::http::Method,
+                          uri: axum::http::Uri,
+                          headers: axum::http::HeaderMap,
+                          body: axum::body::Bytes| {
+                        let state = state.clone();
+                        async move {
+                            let n = {
+                                let mut r = state.requests.lock().unwrap();
+                                r.push(Request {
+                                    at: Instant::now(),
+                                    method: method.to_string(),
+                                    path: uri.to_string(),
+                                    headers: headers
+                                        .iter()
+                                        .map(|(k, v)| {
+                                            (
+                                                k.as_str().to_owned(),
+                                                v.to_str().unwrap_or("").to_owned(),
+                                            )
+                                        })
+                                        .collect(),
+                                    body: serde_json::from_slice(&body)
+                                        .unwrap_or(serde_json::Value::Null),
+                                });
+                                r.len()
+                            };
+                            state.changed.notify_all();
+                            (
+                                [("content-type", "application/json")],
+                                format!(
+                                    r#"{{"messaging_product":"whatsapp","contacts":[{{"input":"x","wa_id":"x"}}],"messages":[{{"id":"wamid.fake{n}"}}]}}"#
+                                ),
+                            )
+                        }
+                    },
+                );
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        Self { addr, shared }
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Request> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` requests have arrived; returns them.
+    pub fn wait_for(&self, n: usize) -> Vec<Request> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut r = self.shared.requests.lock().unwrap();
+        while r.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "{} of {n} requests arrived", r.len());
+            r = self.shared.changed.wait_timeout(r, left).unwrap().0;
+        }
+        r.clone()
+    }
+}
+
+/// `[whatsapp]` with one Meta account `main` whose API is at `api`.
+pub fn account(api: &str) -> String {
+    format!(
+        r#"
+[whatsapp]
+default_account = "main"
+
+[[whatsapp.accounts]]
+name = "main"
+provider = "meta"
+business_number = "+31201234567"
+phone_number_id = "106540352242922"
+access_token = "EAAG-test-token"
+app_secret = "app-secret"
+verify_token = "verify-me"
+api_base_url = "{api}"
+"#
+    )
+}
