@@ -1,0 +1,151 @@
+//! From the call's BYE to WhatsApp, through the whole binary: the deflection's template
+//! reaches a local fake of the Meta Cloud API in its exact wire format within a second of
+//! the BYE, and exactly once even when the gateway is killed (SIGKILL) after committing it
+//! and before sending it.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::dialler::Dialler;
+use common::meta::{self, FakeMeta};
+use common::{Gateway, message};
+use std::time::Duration;
+
+const TEMPLATE: &str = r#"
+[whatsapp.accounts.templates.deflection]
+name = "callback_nl"
+language = "nl"
+"#;
+
+fn start(api: &str) -> Gateway {
+    Gateway::builder()
+        .config(&meta::account(api))
+        .config(TEMPLATE)
+        .log("info,deflect_ivr=debug")
+        .start()
+}
+
+/// Checks one template request exactly as the Cloud API documents it.
+fn assert_template(r: &meta::Request, to: &str) {
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.path, "/v24.0/106540352242922/messages");
+    assert_eq!(r.headers["authorization"], "Bearer EAAG-test-token");
+    assert_eq!(r.headers["content-type"], "application/json");
+    let b = &r.body;
+    assert_eq!(b["messaging_product"], "whatsapp");
+    assert_eq!(b["to"], to);
+    assert_eq!(b["type"], "template");
+    assert_eq!(b["template"]["name"], "callback_nl");
+    assert_eq!(b["template"]["language"]["code"], "nl");
+    let components = b["template"]["components"].as_array().unwrap();
+    let reference = components[0]["parameters"][0]["text"].as_str().unwrap();
+    assert_eq!(components[0]["type"], "body");
+    assert!(reference.len() >= 4, "{b}");
+    assert_eq!(components[1]["sub_type"], "quick_reply");
+    assert_eq!(
+        components[1]["parameters"][0]["payload"],
+        format!("deflect:{reference}")
+    );
+}
+
+#[test]
+fn the_template_reaches_the_provider_within_a_second_of_the_bye() {
+    let api = FakeMeta::start();
+    let gw = start(&format!("http://{}", api.addr));
+    let call = Dialler::call(
+        gw.listener("sip", Some("udp")),
+        "31201234567",
+        &["--dtmf", "0623456789#1", "--from", "anonymous"],
+    );
+    let (bye_at, _) = call.wait_for("far end hung up");
+    let requests = api.wait_for(1);
+    assert_template(&requests[0], "31623456789");
+    let delay = requests[0].at.saturating_duration_since(bye_at);
+    let early = bye_at.saturating_duration_since(requests[0].at);
+    eprintln!(
+        "BYE → template request: {:.1} ms{}",
+        delay.as_secs_f64() * 1000.0,
+        if early.is_zero() {
+            String::new()
+        } else {
+            format!(
+                " (the request came {:.1} ms before the dialler printed the BYE)",
+                early.as_secs_f64() * 1000.0
+            )
+        }
+    );
+    assert!(delay < Duration::from_secs(1), "{delay:?} after the BYE");
+    let (status, out) = call.finish();
+    assert!(status.success(), "{out}");
+}
+
+#[test]
+fn a_deflection_sends_exactly_one_template_across_a_sigkill() {
+    // First run: the provider cannot be reached, so the template is committed but not sent.
+    let gw = start("http://127.0.0.1:9");
+    let call = Dialler::call(
+        gw.listener("sip", Some("udp")),
+        "31201234567",
+        &["--dtmf", "0623456789#1", "--from", "anonymous"],
+    );
+    gw.logs.wait_for("the hand-off", |l| {
+        message(l, "deflection") && l["callback_number"] == "+31623456789"
+    });
+    gw.logs
+        .wait_for("a failed send", |l| message(l, "send failed; will retry"));
+    gw.signal("KILL");
+    let (status, out) = call.finish();
+    assert!(status.success(), "{out}");
+    let dir = gw.into_dir();
+
+    // Second run on the same data, the provider answering: the template goes out once.
+    let api = FakeMeta::start();
+    let mut gw = Gateway::builder()
+        .config(&meta::account("http://127.0.0.1:9"))
+        .config(TEMPLATE)
+        .env(
+            "DEFLECT_WHATSAPP__ACCOUNTS__MAIN__API_BASE_URL",
+            &format!("http://{}", api.addr),
+        )
+        .dir(dir)
+        .start();
+    let requests = api.wait_for(1);
+    assert_template(&requests[0], "31623456789");
+    // A clean stop lets the send in progress record its result.
+    gw.signal("TERM");
+    assert_eq!(gw.wait().code(), Some(0));
+    assert_eq!(api.requests().len(), 1);
+    let db = gw.data_dir().join("deflect.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (outbox, deflections): (Vec<(String, i64)>, i64) = rt.block_on(async {
+        use sqlx::Row;
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let outbox = sqlx::query("SELECT state, attempts FROM outbox")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
+            .collect();
+        let deflections: i64 = sqlx::query("SELECT COUNT(*) FROM deflections")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get(0);
+        (outbox, deflections)
+    });
+    assert_eq!(deflections, 1);
+    assert_eq!(outbox.len(), 1, "{outbox:?}");
+    assert_eq!(outbox[0].0, "sent");
+    assert!(
+        outbox[0].1 >= 2,
+        "the failed attempt and the one that went: {outbox:?}"
+    );
+}

@@ -1,0 +1,293 @@
+//! The IVR on real calls, through the whole binary: the default flow entered with RFC 2833
+//! digits by sipp, the caller's own number chosen with 1 (From, and P-Asserted-Identity
+//! first), a wrong number refused and entered again, a caller hanging up mid-flow, baresip
+//! typing with `sndcode`, the `deflect call` dialler, and spoken Korean digits.
+//!
+//! Each test asserts the exact outcome from the gateway's log lines: `deflection` (call id,
+//! callback number in E.164, input method) when the deflection is handed to the inbox, and
+//! `call finished` with the call's outcome.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::baresip::{self, Baresip};
+use common::dialler::Dialler;
+use common::sipp::Caller;
+use common::{Gateway, message};
+use serde_json::Value;
+
+fn gateway(config: &str) -> Gateway {
+    Gateway::builder()
+        .config(config)
+        .log("info,deflect_ivr=debug")
+        .start()
+}
+
+/// The deflections the gateway handed off, after the call finished.
+fn deflections(gw: &Gateway) -> Vec<Value> {
+    gw.logs
+        .wait_for("call finished", |l| message(l, "call finished"));
+    gw.logs
+        .json()
+        .into_iter()
+        .filter(|l| message(l, "deflection"))
+        .collect()
+}
+
+/// The one deflection of the call: its callback number and input method.
+fn deflected_to(gw: &Gateway) -> (String, String) {
+    let d = deflections(gw);
+    assert_eq!(d.len(), 1, "{d:?}");
+    (
+        d[0]["callback_number"].as_str().unwrap().to_owned(),
+        d[0]["input_method"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn finished_with(gw: &Gateway) -> String {
+    let l = gw
+        .logs
+        .wait_for("call finished", |l| message(l, "call finished"));
+    l["outcome"].as_str().unwrap().to_owned()
+}
+
+const DEFLECTED: &str = "Q.850;cause=16;text=.deflected.";
+
+#[test]
+fn a_number_entered_with_rfc2833_digits_is_deflected_to_in_e164() {
+    let gw = gateway("");
+    // Typed at once, over the greeting: digits are kept (type-ahead), # ends the number,
+    // 1 confirms it after the read-back.
+    Caller::pcmu(96)
+        .play_dtmf("0623456789#1")
+        .await_bye(DEFLECTED)
+        .run(gw.listener("sip", Some("udp")));
+    assert_eq!(
+        deflected_to(&gw),
+        ("+31623456789".to_owned(), "dtmf".to_owned())
+    );
+    assert_eq!(finished_with(&gw), "deflected");
+}
+
+#[test]
+fn pressing_1_takes_the_calling_number_from_p_asserted_identity_else_from() {
+    let gw = gateway("");
+    let sip = gw.listener("sip", Some("udp"));
+    Caller::pcmu(96)
+        .from("+31612345678")
+        .play_dtmf("11")
+        .await_bye(DEFLECTED)
+        .run(sip);
+    assert_eq!(
+        deflected_to(&gw),
+        ("+31612345678".to_owned(), "caller_number".to_owned())
+    );
+
+    let gw = gateway("");
+    let sip = gw.listener("sip", Some("udp"));
+    Caller::pcmu(96)
+        .from("+31612345678")
+        .header("P-Asserted-Identity: <sip:+31687654321@carrier.example>")
+        .play_dtmf("11")
+        .await_bye(DEFLECTED)
+        .run(sip);
+    assert_eq!(
+        deflected_to(&gw),
+        ("+31687654321".to_owned(), "caller_number".to_owned())
+    );
+}
+
+#[test]
+fn a_landline_is_refused_and_the_number_entered_again() {
+    let gw = gateway("");
+    Caller::pcmu(96)
+        .from("anonymous")
+        .play_dtmf("0201234567#0623456789#1")
+        .await_bye(DEFLECTED)
+        .run(gw.listener("sip", Some("udp")));
+    let refused = gw
+        .logs
+        .wait_for("refusal", |l| message(l, "callback number rejected"));
+    assert_eq!(refused["reason"], "not_mobile");
+    assert_eq!(
+        deflected_to(&gw),
+        ("+31623456789".to_owned(), "dtmf".to_owned())
+    );
+}
+
+#[test]
+fn a_caller_hanging_up_mid_flow_leaves_no_deflection() {
+    let gw = gateway("");
+    Caller::pcmu(96)
+        .play_dtmf("06234")
+        .hang_up()
+        .run(gw.listener("sip", Some("udp")));
+    assert_eq!(finished_with(&gw), "caller_hung_up");
+    assert!(deflections(&gw).is_empty());
+    let (_, metrics) = common::get(gw.http_addr(), "/metrics");
+    assert!(
+        metrics.contains("deflect_calls_total{outcome=\"caller_hung_up\"} 1"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("deflect_deflections_total"), "{metrics}");
+}
+
+#[test]
+fn baresip_types_the_number_with_sndcode_and_hears_the_bye() {
+    let gw = gateway("");
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = Baresip::start(&baresip::silence(dir.path(), 120));
+    phone.dial(gw.listener("sip", Some("udp")), "31201234567");
+    phone.command("sndcode", "0623456789#1");
+    phone.wait_for("CALL_CLOSED");
+    assert_eq!(
+        deflected_to(&gw),
+        ("+31623456789".to_owned(), "dtmf".to_owned())
+    );
+}
+
+#[test]
+fn the_dialler_enters_a_number_and_reports_the_far_ends_bye() {
+    let gw = gateway("");
+    let call = Dialler::call(
+        gw.listener("sip", Some("udp")),
+        "31201234567",
+        &["--dtmf", "0623456789#1", "--from", "anonymous"],
+    );
+    let (status, out) = call.finish();
+    assert!(status.success(), "{out}");
+    assert!(
+        out.contains("answered: Pcmu, telephone-event pt 101"),
+        "{out}"
+    );
+    assert!(out.contains("digits sent: 0623456789#1"), "{out}");
+    assert!(
+        out.contains(r#"far end hung up (BYE, Reason: Q.850;cause=16;text="deflected")"#),
+        "{out}"
+    );
+    assert_eq!(
+        deflected_to(&gw),
+        ("+31623456789".to_owned(), "dtmf".to_owned())
+    );
+}
+
+#[test]
+fn the_dialler_over_tcp() {
+    let gw = gateway("");
+    let call = Dialler::call(
+        gw.listener("sip", Some("tcp")),
+        "31201234567",
+        &[
+            "--transport",
+            "tcp",
+            "--dtmf",
+            "11",
+            "--from",
+            "31612345678",
+        ],
+    );
+    let (status, out) = call.finish();
+    assert!(status.success(), "{out}");
+    assert_eq!(
+        deflected_to(&gw),
+        ("+31612345678".to_owned(), "caller_number".to_owned())
+    );
+}
+
+/// The Korean words for the digits 0–9, as the flow's grammar knows them.
+const KOREAN: [&str; 10] = ["영", "일", "이", "삼", "사", "오", "육", "칠", "팔", "구"];
+
+/// A WAV of `number` spoken by espeak-ng in Korean, at telephone quality (8 kHz, 16 bits),
+/// with silence around it.
+fn spoken_korean(dir: &std::path::Path, number: &str) -> std::path::PathBuf {
+    let words: Vec<&str> = number
+        .chars()
+        .map(|d| KOREAN[d.to_digit(10).unwrap() as usize])
+        .collect();
+    let raw = dir.join("espeak.wav");
+    let wav = dir.join("spoken.wav");
+    let run = |cmd: &mut std::process::Command| {
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("{cmd:?}: {e}; scripts/test installs espeak-ng and sox"));
+        assert!(out.status.success(), "{cmd:?}: {out:?}");
+    };
+    run(std::process::Command::new("espeak-ng")
+        .args(["-v", "ko", "-s", "140", "-w"])
+        .arg(&raw)
+        .arg(words.join(" ")));
+    run(std::process::Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"])
+        .arg(&wav)
+        .args(["pad", "0.2", "1.5"]));
+    wav
+}
+
+#[test]
+fn spoken_korean_digits_are_recognised_and_the_flow_completes() {
+    let gw = gateway(
+        r##"
+[[ivr.flows]]
+name = "seoul"
+language = "ko"
+country = "KR"
+[[ivr.flows.steps]]
+step = "gather"
+input = "both"
+prompts = ["enter_number"]
+attempts = 4
+[[ivr.flows.steps]]
+step = "confirm"
+confirm_key = "#"
+[[ivr.flows.steps]]
+step = "deflect"
+"##,
+    );
+    gw.logs.wait_for("the Korean model", |l| {
+        message(l, "speech model loaded") && l["language"] == "ko"
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let said = "01012345678";
+    let wav = spoken_korean(dir.path(), said);
+    // The spoken number first; then, once the next prompt has played, keys that complete
+    // the flow either way (confirm_key is #): after a read-back of what was heard, # confirms
+    // it; after "not a valid number" (espeak-ng's Korean voice is poor), # alone is refused
+    // too, then the number is typed and # confirms its read-back.
+    let call = Dialler::call(
+        gw.listener("sip", Some("udp")),
+        "1234",
+        &[
+            "--wav",
+            wav.to_str().unwrap(),
+            "--dtmf",
+            &format!("#{said}##"),
+            "--from",
+            "anonymous",
+        ],
+    );
+    let heard = gw
+        .logs
+        .wait_for("the recogniser's result", |l| message(l, "speech heard"));
+    let text = heard["text"].as_str().unwrap();
+    let digits: String = text
+        .split_whitespace()
+        .map(|w| {
+            let d = KOREAN
+                .iter()
+                .position(|k| *k == w)
+                .unwrap_or_else(|| panic!("{w:?} is not a Korean digit word: {text:?}"));
+            char::from(b'0' + d as u8)
+        })
+        .collect();
+    assert!(!digits.is_empty(), "{text:?}");
+    let (status, out) = call.finish();
+    assert!(status.success(), "{out}");
+    let (number, method) = deflected_to(&gw);
+    eprintln!("said {said}, heard {digits} ({text}); deflected to {number} by {method}");
+    assert!(
+        method == "speech" || (method == "dtmf" && number == "+821012345678"),
+        "{method} {number}"
+    );
+}
