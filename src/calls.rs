@@ -27,12 +27,11 @@ pub(crate) struct Prepared {
     models: SpeechModels,
     flows: Arc<Flows>,
     prompts: FlowPrompts,
-    journal: Journal,
     advertise: Option<IpAddr>,
 }
 
-/// Loads prompts, speech models and flows, and opens the deflection journal. A prompt file
-/// that cannot be read or a flow that does not compile is an [`UnusableConfig`].
+/// Loads prompts, speech models and flows. A prompt file that cannot be read or a flow
+/// that does not compile is an [`UnusableConfig`].
 pub(crate) async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let library = PromptLibrary::load(config.ivr.prompts_dir.as_deref())
         .map_err(|e| UnusableConfig(format!("ivr.prompts_dir: {e}")))?;
@@ -49,14 +48,12 @@ pub(crate) async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         prompts = prompts.len(),
         "call flows ready"
     );
-    let journal = Journal::open(&config.data_dir)?;
     let advertise = advertised_media_address(config).await?;
     Ok(Prepared {
         library,
         models,
         flows: Arc::new(flows),
         prompts,
-        journal,
         advertise,
     })
 }
@@ -85,18 +82,19 @@ async fn advertised_media_address(config: &Config) -> anyhow::Result<Option<IpAd
 }
 
 impl Prepared {
-    /// Hands off what the journal holds from before a restart, then starts the media engine
-    /// and the call service.
+    /// Opens the deflection journal and hands off what it holds from before a restart, then
+    /// starts the media engine and the call service.
     pub(crate) async fn start(
-        mut self,
+        self,
         config: &Config,
         inbox: &Inbox,
     ) -> anyhow::Result<Arc<CallService<InboxLimits, InboxDeflections>>> {
+        let mut journal = Journal::open(&config.data_dir)?;
         let consumer = Arc::new(InboxDeflections(inbox.clone()));
-        let pending: Vec<Deflection> = self.journal.pending().cloned().collect();
+        let pending: Vec<Deflection> = journal.pending().cloned().collect();
         let mut failed = Vec::new();
         for d in pending {
-            match deflect_ivr::deflection::deliver(&mut self.journal, consumer.as_ref(), &d).await {
+            match deflect_ivr::deflection::deliver(&mut journal, consumer.as_ref(), &d).await {
                 Ok(()) => info!(
                     call_id = %d.call_id,
                     callback_number = %d.callback_number,
@@ -114,7 +112,7 @@ impl Prepared {
             flows: self.flows,
             prompts: self.prompts,
             models: self.models,
-            journal: JournalWriter::start(self.journal),
+            journal: JournalWriter::start(journal),
             counter: Arc::new(InboxLimits(inbox.clone())),
             consumer,
             max_call_duration: config.sip.max_call_duration,

@@ -84,11 +84,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
     // Installed before anything else, so a signal during start-up stops cleanly too.
     let shutdown = ShutdownSignals::install()?;
     let metrics = install_metrics()?;
+    // Prompts, speech models and flows: what can fail on the configuration fails here,
+    // before anything is created or bound.
+    let calls = crate::calls::prepare(&config).await?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-    // Prompts, speech models, flows and the deflection journal: what can fail on the
-    // configuration fails here, before any port is bound.
-    let calls = crate::calls::prepare(&config).await?;
 
     let store = open_store(&config).await?;
     info!(database = %config.database_url(), "database open");

@@ -291,3 +291,42 @@ step = "deflect"
         "{method} {number}"
     );
 }
+
+#[test]
+fn a_prompt_file_that_cannot_be_read_stops_the_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let prompts = dir.path().join("prompts");
+    std::fs::create_dir_all(&prompts).unwrap();
+    std::fs::write(prompts.join("welcome.wav"), b"not a WAV file").unwrap();
+    let config = dir.path().join("deflect.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[ivr.flows]]\nname = \"sales\"\nprompts_dir = \"{}\"\n",
+            prompts.display()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let (code, _, err) = common::run_cli(
+        &[
+            "--log-format",
+            "json",
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[
+            ("DEFLECT_DATA_DIR", data.to_str().unwrap()),
+            ("DEFLECT_HTTP__LISTEN", "127.0.0.1:0"),
+            ("DEFLECT_SIP__LISTEN", r#"["udp:127.0.0.1:0"]"#),
+        ],
+    );
+    assert_eq!(code, 64, "{err}");
+    assert!(err.contains("welcome.wav"), "{err}");
+    assert!(!err.contains("listening"), "{err}");
+    assert!(
+        !data.exists(),
+        "nothing is created before the prompts are read"
+    );
+}

@@ -212,3 +212,57 @@ fn tones_in_the_audio_of_an_inband_trunk_come_out_as_the_exact_digits() {
     assert_eq!(keys(&digits), "0612345678#");
     assert_eq!(sources(&digits), vec!["inband"]);
 }
+
+#[test]
+fn an_invite_without_sdp_gets_our_offer_and_its_answer_in_the_ack_carries_the_media() {
+    let gw = gateway("");
+    Sipp::new("late_offer.xml", &[]).run(gw.listener("sip", Some("udp")));
+    let digits = digits_of_the_call(&gw);
+    assert_eq!(keys(&digits), "4");
+}
+
+/// A block of two free UDP ports, even then odd: one RTP/RTCP pair.
+fn one_port_pair() -> (u16, u16) {
+    loop {
+        let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        if port % 2 == 0
+            && port < 65000
+            && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", port + 1)).is_ok()
+        {
+            return (port, port + 1);
+        }
+    }
+}
+
+#[test]
+fn no_free_rtp_port_is_503_with_retry_after_and_silence_ends_the_call_that_has_one() {
+    let (first, last) = one_port_pair();
+    let gw = Gateway::builder()
+        .config(&format!(
+            "[media]\nrtp_ports = \"{first}-{last}\"\nrtp_timeout = \"2s\"\n"
+        ))
+        .log("info,deflect_ivr=debug")
+        .start();
+    let sip = gw.listener("sip", Some("udp"));
+    // The first call takes the only pair; it sends no RTP, so after 2 s deflect hangs up.
+    let held = Caller::pcmu(101).await_bye("Q.850;cause=102").spawn(sip);
+    gw.logs
+        .wait_for("the first call", |l| message(l, "answering call"));
+    Sipp::new(
+        "rejected.xml",
+        &[
+            ("status", "503"),
+            ("header", "Retry-After:"),
+            ("header_check", "[0-9]+"),
+        ],
+    )
+    .run(sip);
+    held.wait();
+    let finished = gw
+        .logs
+        .wait_for("call finished", |l| message(l, "call finished"));
+    assert_eq!(finished["outcome"], "rtp_timeout");
+}

@@ -317,7 +317,7 @@ mod tests {
         assert!(dir.path().join("x.db").exists());
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
-        assert_eq!(store.applied_migrations().await.unwrap(), vec![1]);
+        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2]);
         let mode: String = sqlx::query("PRAGMA journal_mode")
             .fetch_one(store.pool())
             .await

@@ -8,10 +8,13 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
+/// Lines printed so far (with when each arrived), and whether the output has ended.
+type Printed = Arc<(Mutex<(Vec<(Instant, String)>, bool)>, Condvar)>;
+
 /// A running `deflect call`.
 pub struct Dialler {
     child: Child,
-    lines: Arc<(Mutex<(Vec<(Instant, String)>, bool)>, Condvar)>,
+    lines: Printed,
 }
 
 impl Dialler {
@@ -28,7 +31,7 @@ impl Dialler {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("deflect call starts");
-        let lines: Arc<(Mutex<(Vec<(Instant, String)>, bool)>, Condvar)> = Arc::default();
+        let lines: Printed = Arc::default();
         let out = child.stdout.take().unwrap();
         let shared = lines.clone();
         std::thread::spawn(move || {

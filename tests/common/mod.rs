@@ -261,8 +261,7 @@ impl Gateway {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        dir
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
     /// Sends SIGTERM and waits for the process to exit.
