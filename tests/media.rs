@@ -227,7 +227,7 @@ fn one_port_pair() -> (u16, u16) {
         let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = probe.local_addr().unwrap().port();
         drop(probe);
-        if port % 2 == 0
+        if port.is_multiple_of(2)
             && port < 65000
             && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
             && std::net::UdpSocket::bind(("127.0.0.1", port + 1)).is_ok()
