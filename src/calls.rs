@@ -58,14 +58,20 @@ pub(crate) async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     })
 }
 
-/// The address media advertises in SDP: `sip.public_address` when `media.rtp_address` is
-/// unspecified (`0.0.0.0`), else `rtp_address` itself (`None`).
+/// The address media advertises in SDP: when `media.rtp_address` is unspecified
+/// (`0.0.0.0`), `sip.public_address`, else the first specific SIP listen address; otherwise
+/// `rtp_address` itself (`None`).
 async fn advertised_media_address(config: &Config) -> anyhow::Result<Option<IpAddr>> {
     if !config.media.rtp_address.is_unspecified() {
         return Ok(None);
     }
     let Some(public) = &config.sip.public_address else {
-        return Ok(None);
+        return Ok(config
+            .sip
+            .listen
+            .iter()
+            .map(|l| l.addr.ip())
+            .find(|ip| !ip.is_unspecified()));
     };
     if let Ok(ip) = public.parse::<IpAddr>() {
         return Ok(Some(ip));

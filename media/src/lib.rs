@@ -10,16 +10,21 @@
 //!   [`CreateError`](driver::CreateError) whose
 //!   [`sip_status`](driver::CreateError::sip_status) is the final response: 488 when nothing
 //!   in the offer is acceptable, 400 when it cannot be parsed, 503 when no RTP port is free;
+//! - an INVITE without an offer, or a call this side places →
+//!   [`MediaEngine::offer`](driver::MediaEngine::offer) (the SDP offer, ports held), then
+//!   [`MediaEngine::answered`](driver::MediaEngine::answered) with the peer's answer;
 //! - commands in through the call's [`MediaHandle`](driver::MediaHandle): `play` /
 //!   `play_prompts` (a queue; returns a [`PlaybackId`](playback::PlaybackId)),
 //!   `stop_playback`, `renegotiate(offer).await` for re-INVITEs (an error leaves the call's
 //!   media as it was; answer 488), `info_dtmf(content_type, body)` for SIP INFO (the error
-//!   says 415 or 400), `hold`, `listen` (audio frames for speech recognition), `close`;
+//!   says 415 or 400), `hold`, `listen` (audio frames for speech recognition),
+//!   `send_dtmf` (RFC 4733 events, for the test dialler), `close`;
 //! - events out on [`MediaCall::events`](driver::MediaCall::events), a
 //!   [`session::MediaEvent`]: `Dtmf` (each key press once, with its source, whatever the
 //!   carrier sends), `RtpTimeout` (hang up), `Playback { id, end }` (finished or
 //!   interrupted — by `stop_playback` or by a key press when played with barge-in), `Audio`
-//!   frames while listening. The stream ends when the session does.
+//!   frames while listening, `DtmfSent` as digits leave. The stream ends when the session
+//!   does.
 //!
 //! # Layout
 //!

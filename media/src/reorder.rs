@@ -115,22 +115,13 @@ impl ReorderBuffer {
         let raw = seq;
         let seq = self.extend(raw);
         let next = *self.next.get_or_insert(seq);
-        if seq < next {
-            if next - seq <= MAX_MISORDER {
-                self.restart_probe = None;
-                return Accepted::Late;
-            }
-            if self.restart_probe != Some(raw) {
-                self.restart_probe = Some(raw.wrapping_add(1));
-                return Accepted::Late;
-            }
-            // Two in sequence far behind: the sender started over.
-            self.reset();
-            self.insert(now, raw, payload_type, timestamp, marker, payload);
-            return Accepted::Restarted;
+        if seq < next && next - seq <= MAX_MISORDER {
+            self.restart_probe = None;
+            return Accepted::Late;
         }
-        if seq >= next + MAX_DROPOUT {
-            // As far ahead as only a restart (or a stray packet) goes: the same probation.
+        if seq < next || seq >= next + MAX_DROPOUT {
+            // Far behind, or as far ahead as only a restart (or a stray packet) goes: the
+            // next sequence number confirms a restart.
             if self.restart_probe != Some(raw) {
                 self.restart_probe = Some(raw.wrapping_add(1));
                 return Accepted::Late;

@@ -280,6 +280,18 @@ impl Peer {
             .collect()
     }
 
+    /// A call answered and ACKed; its key and deflect's tag.
+    fn answered_call(&mut self) -> (CallKey, String) {
+        self.send(&invite(""));
+        let key = self.incoming();
+        self.ua
+            .accept(self.now, key, b"v=0\r\no=deflect 1 1\r\n".to_vec());
+        self.drain();
+        let tag = self.to_tag();
+        self.send(&in_dialog("ACK", 1, &tag, "z9hG4bKack1", ""));
+        (key, tag)
+    }
+
     fn to_tag(&self) -> String {
         self.sent
             .iter()
@@ -300,6 +312,24 @@ fn invite(extra: &str) -> String {
         String::from_utf8_lossy(SDP).replace("\r\n", "\n")
     )
     .replace("Content-Length: 71", &format!("Content-Length: {}", SDP.len()))
+}
+
+/// An INFO in the scenario's dialog carrying `body`.
+fn info(cseq: u32, tag: &str, branch: &str, content_type: &str, body: &str) -> String {
+    in_dialog(
+        "INFO",
+        cseq,
+        tag,
+        branch,
+        &format!("Content-Type: {content_type}\n"),
+    )
+    .replace(
+        "Content-Length: 0\n\n",
+        &format!(
+            "Content-Length: {}\n\n{body}",
+            body.replace('\n', "\r\n").len()
+        ),
+    )
 }
 
 fn in_dialog(method: &str, cseq: u32, tag: &str, branch: &str, extra: &str) -> String {
@@ -499,22 +529,8 @@ fn session_timers_422_refresh_and_expiry() {
 #[test]
 fn an_info_unanswered_when_the_call_ends_gets_481() {
     let mut p = Peer::new(SipConfig::default());
-    p.send(&invite(""));
-    let key = p.incoming();
-    p.ua.accept(p.now, key, b"v=0\r\no=deflect 1 1\r\n".to_vec());
-    p.drain();
-    let tag = p.to_tag();
-    p.send(&in_dialog("ACK", 1, &tag, "z9hG4bKack1", ""));
-    p.send(
-        &in_dialog(
-            "INFO",
-            2,
-            &tag,
-            "z9hG4bKinfo2",
-            "Content-Type: application/dtmf\n",
-        )
-        .replace("Content-Length: 0\n\n", "Content-Length: 1\n\n7"),
-    );
+    let (_, tag) = p.answered_call();
+    p.send(&info(2, &tag, "z9hG4bKinfo2", "application/dtmf", "7"));
     assert!(matches!(
         p.events()[..],
         [Event::Call(_, CallEvent::Info { .. })]
@@ -542,25 +558,15 @@ fn in_dialog_requests_unknown_dialogs_info_and_reinvite_offers() {
     p.send(&in_dialog("BYE", 2, "nosuchtag", "z9hG4bKbye0", ""));
     assert_eq!(p.statuses(), vec![481]);
     p.sent.clear();
-    p.send(&invite(""));
-    let key = p.incoming();
-    p.ua.accept(p.now, key, b"v=0\r\no=deflect 1 1\r\n".to_vec());
-    p.drain();
-    let tag = p.to_tag();
-    p.send(&in_dialog("ACK", 1, &tag, "z9hG4bKack1", ""));
-    p.send(
-        &in_dialog(
-            "INFO",
-            2,
-            &tag,
-            "z9hG4bKinfo1",
-            "Content-Type: application/dtmf-relay\n",
-        )
-        .replace(
-            "Content-Length: 0\n\n",
-            "Content-Length: 24\n\nSignal=5\nDuration=160\n",
-        ),
+    let (key, tag) = p.answered_call();
+    let relay = info(
+        2,
+        &tag,
+        "z9hG4bKinfo1",
+        "application/dtmf-relay",
+        "Signal=5\nDuration=160\n",
     );
+    p.send(&relay);
     let events = p.events();
     let Some(Event::Call(
         k,
@@ -583,19 +589,7 @@ fn in_dialog_requests_unknown_dialogs_info_and_reinvite_offers() {
     );
     // The INFO waits for the layer above's answer; a retransmission is absorbed.
     let answered = p.statuses().len();
-    p.send(
-        &in_dialog(
-            "INFO",
-            2,
-            &tag,
-            "z9hG4bKinfo1",
-            "Content-Type: application/dtmf-relay\n",
-        )
-        .replace(
-            "Content-Length: 0\n\n",
-            "Content-Length: 24\n\nSignal=5\nDuration=160\n",
-        ),
-    );
+    p.send(&relay);
     assert_eq!(p.statuses().len(), answered);
     assert!(p.events().is_empty());
     p.ua.answer_info(p.now, key, request, 415);
