@@ -81,6 +81,10 @@ async fn metric(addr: &str, name: &str) -> f64 {
         .sum()
 }
 
+/// A call that went as planned: last digit → BYE, and the number it typed with when the BYE
+/// came (for matching the provider's request).
+type Finished = (Duration, Option<(String, SystemTime)>);
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -247,7 +251,7 @@ async fn rate(dialler: Arc<Dialler>, mut plan: CallPlan, gateway: &Gateway) {
     let (cpu0, own0) = (cpu_seconds(&gateway.pid), cpu_seconds("self"));
     let started = Instant::now();
     let failed = Arc::new(AtomicU64::new(0));
-    let results: Arc<Mutex<Vec<(Duration, Option<(String, SystemTime)>)>>> = Arc::default();
+    let results: Arc<Mutex<Vec<Finished>>> = Arc::default();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..total {
         tokio::time::sleep_until(started + interval * i as u32).await;
