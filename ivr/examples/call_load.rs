@@ -267,7 +267,12 @@ async fn rate(dialler: Arc<Dialler>, mut plan: CallPlan, gateway: &Gateway) {
                 && report.digits_sent == plan.dtmf.clone().unwrap_or_default()
                 && matches!(report.outcome, DialOutcome::FarEndHungUp(_));
             if !ok {
-                failed.fetch_add(1, Ordering::Relaxed);
+                if failed.fetch_add(1, Ordering::Relaxed) < 3 {
+                    eprintln!(
+                        "failed call {}: {:?}, answered {:?}, digits sent {:?}",
+                        report.call_id, report.outcome, report.answered_after, report.digits_sent
+                    );
+                }
                 return;
             }
             let after_digit = report

@@ -160,9 +160,9 @@ pub struct DialReport {
     pub audio_heard: Duration,
     /// Stretches of audio heard (prompts, roughly).
     pub prompts_heard: u32,
-    /// Digits sent, in order.
+    /// Digits sent (their first packet left), in order.
     pub digits_sent: String,
-    /// From the answer to the last digit's end packets.
+    /// From the answer to the last digit's first packet (the key going down).
     pub last_digit_at: Option<Duration>,
     /// From the answer to the end.
     pub duration: Duration,
@@ -382,6 +382,8 @@ struct Talk<'a> {
     audio: Duration,
     prompts: u32,
     digits_sent: String,
+    /// Digits whose end packets have all left.
+    digits_ended: usize,
     last_digit_at: Option<Duration>,
     /// When the dialler hangs up (after the inputs).
     hang_up_at: Option<Instant>,
@@ -413,6 +415,7 @@ impl<'a> Talk<'a> {
             audio: Duration::ZERO,
             prompts: 0,
             digits_sent: String::new(),
+            digits_ended: 0,
             last_digit_at: None,
             hang_up_at: None,
         }
@@ -462,11 +465,15 @@ impl<'a> Talk<'a> {
                 },
                 event = self.media.events.recv() => match event {
                     Some(MediaEvent::Audio(frame)) => self.heard(&frame.samples, say, started),
-                    Some(MediaEvent::DtmfSent(d)) => {
+                    Some(MediaEvent::DtmfStarted(d)) => {
+                        // The key is down: the far end may act on it from here.
                         self.digits_sent.push(d.as_char());
+                        self.last_digit_at = Some(self.answered.elapsed());
+                    }
+                    Some(MediaEvent::DtmfSent(_)) => {
+                        self.digits_ended += 1;
                         let wanted = self.plan.dtmf.as_deref().unwrap_or_default();
-                        if self.digits_sent.len() == wanted.len() {
-                            self.last_digit_at = Some(self.answered.elapsed());
+                        if self.digits_ended == wanted.chars().count() {
                             say(started.elapsed(), &format!("digits sent: {}", self.digits_sent));
                             self.input_done();
                         }

@@ -464,7 +464,8 @@ impl MediaHandle {
     }
 
     /// Sends `digits` (`0`–`9`, `*`, `#`, `A`–`D`) as RFC 4733 events, each a tone of `tone`
-    /// then `gap` of silence; [`MediaEvent::DtmfSent`] reports each once sent. Needs
+    /// then `gap` of silence; [`MediaEvent::DtmfStarted`] reports each as its first packet
+    /// leaves and [`MediaEvent::DtmfSent`] once its end packets have. Needs
     /// telephone-event in [`MediaCall::media`] (otherwise nothing is sent). The error names
     /// a character that is not a key.
     pub fn send_dtmf(&self, digits: &str, tone: Duration, gap: Duration) -> Result<(), char> {

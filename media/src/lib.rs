@@ -23,7 +23,7 @@
 //!   [`session::MediaEvent`]: `Dtmf` (each key press once, with its source, whatever the
 //!   carrier sends), `RtpTimeout` (hang up), `Playback { id, end }` (finished or
 //!   interrupted — by `stop_playback` or by a key press when played with barge-in), `Audio`
-//!   frames while listening, `DtmfSent` as digits leave. The stream ends when the session
+//!   frames while listening, `DtmfStarted`/`DtmfSent` as digits go out. The stream ends when the session
 //!   does.
 //!
 //! # Layout

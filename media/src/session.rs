@@ -132,6 +132,9 @@ pub enum MediaEvent {
     },
     /// A frame of the caller's audio (only while the tap is on).
     Audio(AudioFrame),
+    /// A digit queued with [`MediaSession::send_dtmf`] has started: its first packet left
+    /// (the key went down).
+    DtmfStarted(crate::dtmf::Digit),
     /// A digit queued with [`MediaSession::send_dtmf`] has been sent (its last end packet
     /// left).
     DtmfSent(crate::dtmf::Digit),
@@ -381,7 +384,8 @@ impl MediaSession {
 
     /// Sends `digits` as RFC 4733 events, each a tone of `tone` then `gap` of silence, after
     /// any digits still queued; audio pauses while a tone is sent. Each digit is reported
-    /// with [`MediaEvent::DtmfSent`] once its end packets have left.
+    /// with [`MediaEvent::DtmfStarted`] as its first packet leaves and
+    /// [`MediaEvent::DtmfSent`] once its end packets have.
     pub fn send_dtmf(
         &mut self,
         digits: &[crate::dtmf::Digit],
@@ -702,6 +706,9 @@ impl MediaSession {
             let payload = match event {
                 Some((_, p)) => {
                     buf[len..len + p.payload.len()].copy_from_slice(&p.payload);
+                    if let Some(d) = p.started {
+                        self.events.push_back(MediaEvent::DtmfStarted(d));
+                    }
                     if let Some(d) = p.finished {
                         self.events.push_back(MediaEvent::DtmfSent(d));
                     }

@@ -257,6 +257,14 @@ fn digits_sent_by_one_session_are_received_once_each_by_another() {
         })
         .collect();
     assert_eq!(sent, "0612345678#");
+    let started: String = sent_events
+        .iter()
+        .filter_map(|e| match e {
+            MediaEvent::DtmfStarted(d) => Some(d.as_char()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, "0612345678#");
     assert_eq!(digits(&received), "0612345678#");
     // 100 ms of tone is five packets, then two more ends: seven per digit.
     assert_eq!(event_packets, 7 * 11);

@@ -316,7 +316,7 @@ where
                 self.hang_up(Reason::q850(102, "No RTP received"), Outcome::RtpTimeout);
                 self.ivr.handle_hangup(now);
             }
-            Some(MediaEvent::DtmfSent(_)) => {}
+            Some(MediaEvent::DtmfStarted(_) | MediaEvent::DtmfSent(_)) => {}
             None => {
                 // The media session is gone (it cannot end on its own otherwise).
                 warn!("the media session ended; hanging up");

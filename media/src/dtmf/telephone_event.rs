@@ -197,6 +197,8 @@ pub struct EventPacket {
     pub timestamp: u32,
     /// The marker bit: the first packet of an event.
     pub marker: bool,
+    /// The digit whose first packet this is (the key goes down).
+    pub started: Option<Digit>,
     /// The digit whose last end packet this is.
     pub finished: Option<Digit>,
 }
@@ -310,6 +312,7 @@ impl TelephoneEventSender {
             .to_bytes(),
             timestamp: c.timestamp,
             marker,
+            started: marker.then_some(c.digit),
             finished: (c.ends == END_PACKETS).then_some(c.digit),
         };
         if c.ends == END_PACKETS {
