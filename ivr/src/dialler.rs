@@ -442,6 +442,14 @@ impl<'a> Talk<'a> {
             tokio::select! {
                 event = call.next_event() => match event {
                     Some(CallEvent::Ended(reason)) => {
+                        // What the media reported before the BYE counts (a digit whose first
+                        // packet left is what the far end acted on).
+                        while let Ok(event) = self.media.events.try_recv() {
+                            if let MediaEvent::DtmfStarted(d) = event {
+                                self.digits_sent.push(d.as_char());
+                                self.last_digit_at = Some(self.answered.elapsed());
+                            }
+                        }
                         let outcome = match reason {
                             EndReason::RemoteHangup { reason } => DialOutcome::FarEndHungUp(reason),
                             EndReason::HungUp => DialOutcome::HungUp,
