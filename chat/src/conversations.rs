@@ -578,6 +578,7 @@ impl Inbox {
         for k in [TimerKind::Offer, TimerKind::Transfer, TimerKind::Wait] {
             self.cancel_timer(&mut tx, id, k).await?;
         }
+        record_wait(&c, now);
         self.history(
             &mut tx,
             id,
@@ -641,6 +642,7 @@ impl Inbox {
         for k in [TimerKind::Offer, TimerKind::Transfer, TimerKind::Wait] {
             self.cancel_timer(&mut tx, id, k).await?;
         }
+        record_wait(&c, now);
         self.history(
             &mut tx,
             id,
@@ -1298,5 +1300,13 @@ impl Inbox {
         }
         let rows = q.fetch_all(self.store().pool()).await?;
         Ok(rows.iter().map(Conversation::from_row).collect())
+    }
+}
+
+/// How long a conversation waited in its queue before an agent took it.
+fn record_wait(c: &Conversation, now: Millis) {
+    if let Some(since) = c.queued_at {
+        metrics::histogram!("deflect_inbox_queue_wait_seconds", "queue" => c.queue.clone())
+            .record((now - since).max(0) as f64 / 1000.0);
     }
 }
