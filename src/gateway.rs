@@ -138,12 +138,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
         let stop = stopped(stop_rx.clone());
         tokio::spawn(async move { inbox.run(stop).await })
     };
+    let web = Arc::new(deflect_web::Web::new(&config, &public_base_url));
     let app = deflect_web::router(deflect_web::AppState {
         store: store.clone(),
         inbox: inbox.clone(),
         public_base_url,
         readiness: readiness.clone(),
         metrics,
+        web,
     });
     let mut http_server = tokio::spawn(deflect_web::serve(http, app, stopped(stop_rx)));
     readiness.set_listeners_bound();

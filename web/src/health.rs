@@ -99,6 +99,10 @@ mod tests {
                 metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
                     .build_recorder()
                     .handle(),
+                web: std::sync::Arc::new(crate::Web::new(
+                    &deflect_config::Config::default(),
+                    &"http://127.0.0.1:8080".parse().unwrap(),
+                )),
             },
         )
     }

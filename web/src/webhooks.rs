@@ -282,6 +282,10 @@ mod tests {
             metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
                 .build_recorder()
                 .handle(),
+            web: Arc::new(crate::Web::new(
+                &c,
+                &"https://chat.example.com".parse().unwrap(),
+            )),
         };
         (dir, crate::router(state), inbox)
     }
