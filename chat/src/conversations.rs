@@ -814,14 +814,14 @@ impl Inbox {
         let mut tx = self.store().write().await?;
         let (c, _, _) = self.load_locked(&mut tx, id).await?;
         self.ensure_visible(viewer, &c)?;
-        if !(viewer.role.sees_everything() || c.agent_id == Some(viewer.agent_id)) {
-            return Err(ChatError::Forbidden(
-                "only the agent holding the conversation (or a supervisor) can close it".into(),
-            ));
-        }
         if c.status == Status::Closed {
             return Err(ChatError::Conflict(
                 "the conversation is closed already".into(),
+            ));
+        }
+        if !(viewer.role.sees_everything() || c.agent_id == Some(viewer.agent_id)) {
+            return Err(ChatError::Forbidden(
+                "only the agent holding the conversation (or a supervisor) can close it".into(),
             ));
         }
         let q = self.queue_config(&c.queue);

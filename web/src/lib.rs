@@ -106,6 +106,18 @@ impl Web {
     }
 }
 
+/// The embedded files as (path, content), for tests of their size.
+#[doc(hidden)]
+pub fn assets_for_tests() -> Vec<(&'static str, &'static str)> {
+    assets::ASSETS.iter().map(|a| (a.path, a.body)).collect()
+}
+
+/// gzip as the server compresses, for tests of sizes.
+#[doc(hidden)]
+pub fn gzip_for_tests(body: &[u8]) -> Vec<u8> {
+    assets::gzip(body)
+}
+
 /// The client's address: the configured proxy header's last entry, else the TCP peer.
 pub(crate) fn client_ip(state: &AppState, parts: &axum::http::request::Parts) -> String {
     if let Some(h) = &state.web.client_ip_header

@@ -47,7 +47,7 @@ enum ClientMessage {
 pub(crate) async fn events(
     State(state): State<AppState>,
     parts: Parts,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let p = authenticate(&state, &Method::GET, &parts.headers).await?;
     if p.via == Via::Session {
@@ -63,6 +63,7 @@ pub(crate) async fn events(
             ));
         }
     }
+    let ws = ws.map_err(|r| ApiError::bad_request(r.body_text()))?;
     Ok(ws.on_upgrade(move |socket| async move {
         metrics::gauge!("deflect_inbox_sockets").increment(1.0);
         if let Err(e) = run(state, socket, p).await {

@@ -409,9 +409,10 @@ enum ClientMessage {
 async fn socket(
     State(state): State<AppState>,
     parts: Parts,
-    Query(q): Query<SocketQuery>,
-    ws: WebSocketUpgrade,
+    q: Result<Query<SocketQuery>, axum::extract::rejection::QueryRejection>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
+    let Query(q) = q?;
     // Browsers always send Origin on WebSockets; a missing one is not a browser page.
     if parts.headers.get(header::ORIGIN).is_none() {
         return Err(ApiError::new(
@@ -422,6 +423,7 @@ async fn socket(
     }
     let site = admit(&state, &parts, &q.site)?.name.clone();
     let ip = client_ip(&state, &parts);
+    let ws = ws.map_err(|r| ApiError::bad_request(r.body_text()))?;
     Ok(ws
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| async move {
