@@ -153,6 +153,26 @@ impl Inbox {
         settings: InboxSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ChatError> {
+        Self::open_with(store, settings, clock, true).await
+    }
+
+    /// Opens the inbox for a one-shot command (such as `deflect agent add`) that may run
+    /// beside a gateway on the same database: it neither takes over unfinished sends nor
+    /// relays events.
+    pub async fn open_for_command(
+        store: Store,
+        settings: InboxSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ChatError> {
+        Self::open_with(store, settings, clock, false).await
+    }
+
+    async fn open_with(
+        store: Store,
+        settings: InboxSettings,
+        clock: Arc<dyn Clock>,
+        running: bool,
+    ) -> Result<Self, ChatError> {
         let http = provider::http_client();
         let providers = settings
             .whatsapp
@@ -171,10 +191,10 @@ impl Inbox {
             .await?;
         }
         let relay = match store.kind() {
-            deflect_config::DatabaseKind::Postgres => {
+            deflect_config::DatabaseKind::Postgres if running => {
                 Some(events::EventRelay::start(&store).await?)
             }
-            deflect_config::DatabaseKind::Sqlite => None,
+            _ => None,
         };
         store.set_hook_targets(Self::hook_targets(&settings));
         let inbox = Self {
@@ -190,7 +210,7 @@ impl Inbox {
                 relay: std::sync::Mutex::new(relay),
             }),
         };
-        if inbox.store().kind() == deflect_config::DatabaseKind::Sqlite {
+        if running && inbox.store().kind() == deflect_config::DatabaseKind::Sqlite {
             let released = inbox.release_orphaned_sends().await?;
             if released > 0 {
                 tracing::info!(

@@ -59,7 +59,7 @@
     });
   }
 
-  var CSS = ":host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif}" +
+  var CSS = ":host{all:initial}[hidden]{display:none!important}*{box-sizing:border-box;font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif}" +
     ".panel{position:fixed;right:20px;bottom:90px;z-index:2147483000;width:370px;max-width:calc(100vw - 24px);" +
     "height:560px;max-height:calc(100vh - 110px);display:flex;flex-direction:column;background:#fff;color:#1b1b1b;" +
     "border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.28);overflow:hidden;font-size:15px}" +
@@ -69,7 +69,7 @@
     "button{font:inherit;cursor:pointer;border-radius:8px;border:1px solid transparent;padding:8px 12px}" +
     "button:focus-visible,a:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px solid #ffbf47;outline-offset:1px}" +
     ".x{background:transparent;color:#fff;font-size:20px;padding:2px 8px}" +
-    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:6px;background:#f4f6f5}" +
+    ".log{flex:1;min-height:120px;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:6px;background:#f4f6f5}" +
     ".m{max-width:80%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word;line-height:1.35}" +
     ".visitor{align-self:flex-end;background:var(--c);color:#fff;border-bottom-right-radius:3px}" +
     ".agent{align-self:flex-start;background:#fff;border:1px solid #dde3e0;border-bottom-left-radius:3px}" +
@@ -84,8 +84,8 @@
     ".pre input{padding:9px;border:1px solid #b9c2be;border-radius:8px;font:inherit}" +
     ".err{color:#b00020;font-size:13px}.actions{padding:0 10px;background:#fff;text-align:center}" +
     ".actions button{margin:6px 0;padding:6px 10px;font-size:13px}" +
-    ".wa{padding:12px;border-top:1px solid #e6e6e6;background:#fff;text-align:center;font-size:14px}" +
-    ".wa svg{width:170px;height:170px}.wa a{display:inline-block;margin-top:6px;background:#25d366;color:#08361c;" +
+    ".wa{padding:8px 12px;border-top:1px solid #e6e6e6;background:#fff;text-align:center;font-size:14px;max-height:55%;overflow-y:auto}" +
+    ".wa svg{width:150px;height:150px}.wa a{display:inline-block;margin-top:6px;background:#25d366;color:#08361c;" +
     "text-decoration:none;font-weight:600;padding:10px 16px;border-radius:8px}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100vh;max-height:100vh;border-radius:0}}" +
@@ -346,6 +346,7 @@
     if (ws.readyState === 1 && Date.now() - lastHeard > 45000) ws.close();
   }, 20000);
   window.addEventListener("online", function () { if (conversation && !ended && !ready) { retry = 0; connect(); } });
+  window.addEventListener("offline", function () { if (ws && !ended) ws.close(); });
 
   window.DeflectChat = {
     init: function (c) {
