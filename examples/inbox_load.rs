@@ -60,6 +60,10 @@ fn router(inbox: &Inbox) -> axum::Router {
         metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
             .build_recorder()
             .handle(),
+        web: Arc::new(deflect_web::Web::new(
+            &deflect_config::Config::default(),
+            &"http://127.0.0.1".parse().unwrap(),
+        )),
     })
 }
 

@@ -286,7 +286,7 @@ async fn sessions_and_api_tokens(b: Backend) {
     );
     let listed = env.inbox.api_tokens(&admin).await.unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].last_used_at, Some(T0 + 3601_000));
+    assert_eq!(listed[0].last_used_at, Some(T0 + 3_601_000));
     assert!(
         env.inbox
             .api_token_agent("dfk_wrong")

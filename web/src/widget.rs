@@ -287,9 +287,12 @@ pub struct Hub {
     inner: tokio::sync::OnceCell<Arc<HubInner>>,
 }
 
+/// A conversation's sockets: (ticket id, channel).
+type Sockets = Vec<(u64, mpsc::Sender<Arc<Event>>)>;
+
 #[derive(Debug, Default)]
 struct HubInner {
-    subs: Mutex<HashMap<i64, Vec<(u64, mpsc::Sender<Arc<Event>>)>>>,
+    subs: Mutex<HashMap<i64, Sockets>>,
     next: AtomicU64,
 }
 

@@ -1232,10 +1232,8 @@ async fn errors_have_one_shape_and_unknown_paths_say_so() {
 }
 
 fn resolve<'a>(doc: &'a Value, r: &str) -> Option<&'a Value> {
-    r.strip_prefix("#/").map(|p| {
-        p.split('/')
-            .fold(Some(doc), |v, k| v.and_then(|v| v.get(k)))
-    })?
+    r.strip_prefix("#/")
+        .map(|p| p.split('/').try_fold(doc, |v, k| v.get(k)))?
 }
 
 fn refs(v: &Value, out: &mut Vec<String>) {
