@@ -427,7 +427,11 @@ async fn socket(
     let site = admit(&state, &parts, &q.site)?.name.clone();
     let ip = client_ip(&state, &parts);
     let ws = ws.map_err(|r| ApiError::bad_request(r.body_text()))?;
+    // Small buffers: thousands of widget sockets sit idle most of the time (tungstenite's
+    // default read buffer alone is 128 KiB each).
     Ok(ws
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| async move {
             metrics::gauge!("deflect_widget_sockets").increment(1.0);
