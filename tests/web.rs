@@ -113,6 +113,16 @@ fn scenario(name: &str) {
         gw.logs.raw().join("\n")
     );
     assert!(stdout.contains(&format!("all checks passed: {name}")));
+    let metrics = common::get(gw.http_addr(), "/metrics").1;
+    for name in [
+        "deflect_http_requests_total{",
+        "deflect_http_request_seconds",
+        "deflect_outbox_depth{state=\"pending\"}",
+        "deflect_inbox_messages_total{",
+        "deflect_inbox_sockets",
+    ] {
+        assert!(metrics.contains(name), "/metrics lacks {name}:\n{metrics}");
+    }
     assert_eq!(gw.stop().code(), Some(0));
 }
 
