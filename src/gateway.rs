@@ -138,14 +138,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
         let stop = stopped(stop_rx.clone());
         tokio::spawn(async move { inbox.run(stop).await })
     };
-    let web = Arc::new(deflect_web::Web::new(&config, &public_base_url));
     let app = deflect_web::router(deflect_web::AppState {
-        store: store.clone(),
-        inbox: inbox.clone(),
-        public_base_url,
         readiness: readiness.clone(),
-        metrics,
-        web,
+        ..deflect_web::AppState::new(inbox.clone(), public_base_url, metrics, &config)
     });
     let mut http_server = tokio::spawn(deflect_web::serve(http, app, stopped(stop_rx)));
     readiness.set_listeners_bound();

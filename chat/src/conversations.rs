@@ -43,7 +43,8 @@ impl Inbox {
         Ok((Conversation::from_row(&row), declined, identity))
     }
 
-    async fn reload(&self, tx: &mut Tx, id: i64) -> Result<Conversation, ChatError> {
+    /// The conversation as it is now within `tx`.
+    pub(crate) async fn reload(&self, tx: &mut Tx, id: i64) -> Result<Conversation, ChatError> {
         let row = sqlx::query(sql!(
             "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1"
         ))

@@ -285,14 +285,9 @@ impl Inbox {
                 id
             }
         };
-        let row = sqlx::query(sql!(
-            "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1"
-        ))
-        .bind(id)
-        .fetch_one(tx.conn())
-        .await?;
+        let c = self.reload(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(Conversation::from_row(&row))
+        Ok(c)
     }
 
     async fn visitor_conversation(
@@ -567,16 +562,11 @@ impl Inbox {
         .get(0);
         self.conversation_created(&mut tx, id, now).await?;
         let handoff = self.issue_code(&mut tx, id, account, new.ttl, now).await?;
-        let row = sqlx::query(sql!(
-            "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1"
-        ))
-        .bind(id)
-        .fetch_one(tx.conn())
-        .await?;
+        let c = self.reload(&mut tx, id).await?;
         tx.commit().await?;
         metrics::counter!("deflect_api_handoffs_total", "account" => account.name.clone())
             .increment(1);
-        Ok((Conversation::from_row(&row), handoff))
+        Ok((c, handoff))
     }
 
     /// A visitor's conversation, if `visitor_token` owns it ("not found" otherwise).

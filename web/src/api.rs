@@ -808,19 +808,10 @@ async fn deflect_whatsapp(
             },
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "conversation_id": c.id,
-            "reference": c.reference,
-            "code": h.code,
-            "text": h.text,
-            "url": h.url,
-            "expires_at": h.expires_at,
-            "qr_svg": crate::qr::svg(&h.url),
-        })),
-    )
-        .into_response())
+    let mut answer = crate::qr::handoff_json(&h);
+    answer["conversation_id"] = json!(c.id);
+    answer["reference"] = json!(c.reference);
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
 // ------------------------------------------------------------------ sandbox phone

@@ -64,6 +64,25 @@ pub struct AppState {
     pub web: Arc<Web>,
 }
 
+impl AppState {
+    /// The state for `config`, not ready yet (see [`Readiness`]).
+    pub fn new(
+        inbox: Inbox,
+        public_base_url: url::Url,
+        metrics: PrometheusHandle,
+        config: &Config,
+    ) -> Self {
+        Self {
+            store: inbox.store().clone(),
+            web: Arc::new(Web::new(config, &public_base_url)),
+            inbox,
+            public_base_url,
+            readiness: Readiness::default(),
+            metrics,
+        }
+    }
+}
+
 /// The web layer's settings (from `[http]` and `[widget]`), rate limiters and the widget
 /// sockets' event hub.
 #[derive(Debug)]

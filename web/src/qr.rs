@@ -18,6 +18,18 @@ pub fn svg(text: &str) -> Option<String> {
     )
 }
 
+/// A hand-off as the widget and the API answer it: the code, the prefilled text, the
+/// `wa.me` link, when it expires, and the link as a QR code.
+pub fn handoff_json(h: &deflect_chat::Handoff) -> serde_json::Value {
+    serde_json::json!({
+        "code": h.code,
+        "text": h.text,
+        "url": h.url,
+        "expires_at": h.expires_at,
+        "qr_svg": svg(&h.url),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -268,14 +268,7 @@ async fn handoff(
         .create_handoff(&token, id, cfg.handoff_ttl)
         .await?;
     metrics::counter!("deflect_widget_handoffs_total", "site" => cfg.name.clone()).increment(1);
-    Ok(Json(json!({
-        "code": h.code,
-        "text": h.text,
-        "url": h.url,
-        "expires_at": h.expires_at,
-        "qr_svg": crate::qr::svg(&h.url),
-    }))
-    .into_response())
+    Ok(Json(crate::qr::handoff_json(&h)).into_response())
 }
 
 // ------------------------------------------------------------------ the hub

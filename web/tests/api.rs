@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use deflect_chat::{Inbox, InboxSettings, NewAgent, Role};
 use deflect_config::{Config, QueueConfig, SiteConfig};
-use deflect_web::{AppState, Readiness, Web};
+use deflect_web::AppState;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -67,16 +67,14 @@ async fn app_with(c: Config) -> App {
     .await
     .unwrap();
     let base: url::Url = "http://gw.test".parse().unwrap();
-    let state = AppState {
-        store,
-        inbox: inbox.clone(),
-        public_base_url: base.clone(),
-        readiness: Readiness::default(),
-        metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
+    let state = AppState::new(
+        inbox.clone(),
+        base,
+        metrics_exporter_prometheus::PrometheusBuilder::new()
             .build_recorder()
             .handle(),
-        web: Arc::new(Web::new(&c, &base)),
-    };
+        &c,
+    );
     App {
         router: deflect_web::router(state),
         inbox,

@@ -6,7 +6,7 @@
 
 use deflect_chat::{Inbox, InboxSettings, NewAgent, NewHandoff, Role};
 use deflect_config::{Config, QueueConfig};
-use deflect_web::{AppState, Readiness, Web};
+use deflect_web::AppState;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -51,16 +51,14 @@ async fn server() -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let url: url::Url = base.parse().unwrap();
-    let state = AppState {
-        store,
-        inbox: inbox.clone(),
-        public_base_url: url.clone(),
-        readiness: Readiness::default(),
-        metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
+    let state = AppState::new(
+        inbox.clone(),
+        url,
+        metrics_exporter_prometheus::PrometheusBuilder::new()
             .build_recorder()
             .handle(),
-        web: Arc::new(Web::new(&c, &url)),
-    };
+        &c,
+    );
     tokio::spawn(deflect_web::serve(
         listener,
         deflect_web::router(state),
