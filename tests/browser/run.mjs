@@ -47,8 +47,9 @@ async function login(page, presence) {
   await page.getByRole("button", { name: "Log in" }).click();
   await page.locator("#app").waitFor();
   if (presence) {
+    const saved = page.waitForResponse((r) => r.url().endsWith("/api/v1/me/presence") && r.ok());
     await page.getByLabel("Presence").selectOption(presence);
-    await page.locator("#announce", { hasText: "Presence: " + presence }).waitFor();
+    await saved;
   }
 }
 
