@@ -52,15 +52,14 @@ async fn open(url: &str, api: Option<std::net::SocketAddr>) -> Inbox {
 }
 
 fn router(inbox: &Inbox) -> axum::Router {
-    deflect_web::router(deflect_web::AppState {
-        store: inbox.store().clone(),
-        inbox: inbox.clone(),
-        public_base_url: "http://127.0.0.1".parse().unwrap(),
-        readiness: deflect_web::Readiness::default(),
-        metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
+    deflect_web::router(deflect_web::AppState::new(
+        inbox.clone(),
+        "http://127.0.0.1".parse().unwrap(),
+        metrics_exporter_prometheus::PrometheusBuilder::new()
             .build_recorder()
             .handle(),
-    })
+        &Config::default(),
+    ))
 }
 
 fn body(i: usize, run: &str) -> Vec<u8> {

@@ -144,11 +144,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
         tokio::spawn(async move { inbox.run(stop).await })
     };
     let app = deflect_web::router(deflect_web::AppState {
-        store: store.clone(),
-        inbox: inbox.clone(),
-        public_base_url,
         readiness: readiness.clone(),
-        metrics,
+        ..deflect_web::AppState::new(inbox.clone(), public_base_url, metrics, &config)
     });
     let mut http_server = tokio::spawn(deflect_web::serve(http, app, stopped(stop_rx)));
     readiness.set_listeners_bound();

@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod agents;
 mod calls;
 mod dial;
 mod gateway;
@@ -30,6 +31,8 @@ use std::process::ExitCode;
   deflect check-config deflect.toml    validate a file and print the effective configuration
   deflect migrate --config deflect.toml
                                        create or update the database schema
+  deflect agent add --username admin --role admin
+                                       create the first admin (asks for the password)
   deflect call sip:31201234567@127.0.0.1:5060 --dtmf 0612345678#1
                                        test call: enter a number, confirm it, expect the BYE
 
@@ -96,6 +99,11 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Manage agents (the first admin, to begin with).
+    Agent {
+        #[command(subcommand)]
+        command: agents::AgentCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +148,13 @@ fn main() -> ExitCode {
                 return ExitCode::from(ConfigError::EXIT_CODE as u8);
             }
             gateway::migrate(config)
+        }
+        Command::Agent { command } => {
+            if let Err(e) = logging::init(cli.log_format, cli.log_filter.as_deref()) {
+                eprintln!("deflect: {e}");
+                return ExitCode::from(ConfigError::EXIT_CODE as u8);
+            }
+            agents::run(command)
         }
         Command::Run { config } => {
             // The configuration is complete and valid before anything is bound.

@@ -245,12 +245,7 @@ impl Inbox {
         if a.disabled {
             return Err(ChatError::Forbidden("the agent is disabled".into()));
         }
-        Ok(Viewer {
-            agent_id: a.id,
-            role: a.role,
-            queues: a.queues,
-            accounts: a.accounts,
-        })
+        Ok(crate::access::viewer_of(&a))
     }
 
     /// Sets presence. Becoming available pulls waiting conversations; going offline passes

@@ -43,7 +43,8 @@ impl Inbox {
         Ok((Conversation::from_row(&row), declined, identity))
     }
 
-    async fn reload(&self, tx: &mut Tx, id: i64) -> Result<Conversation, ChatError> {
+    /// The conversation as it is now within `tx`.
+    pub(crate) async fn reload(&self, tx: &mut Tx, id: i64) -> Result<Conversation, ChatError> {
         let row = sqlx::query(sql!(
             "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1"
         ))
@@ -578,6 +579,7 @@ impl Inbox {
         for k in [TimerKind::Offer, TimerKind::Transfer, TimerKind::Wait] {
             self.cancel_timer(&mut tx, id, k).await?;
         }
+        record_wait(&c, now);
         self.history(
             &mut tx,
             id,
@@ -641,6 +643,7 @@ impl Inbox {
         for k in [TimerKind::Offer, TimerKind::Transfer, TimerKind::Wait] {
             self.cancel_timer(&mut tx, id, k).await?;
         }
+        record_wait(&c, now);
         self.history(
             &mut tx,
             id,
@@ -812,14 +815,14 @@ impl Inbox {
         let mut tx = self.store().write().await?;
         let (c, _, _) = self.load_locked(&mut tx, id).await?;
         self.ensure_visible(viewer, &c)?;
-        if !(viewer.role.sees_everything() || c.agent_id == Some(viewer.agent_id)) {
-            return Err(ChatError::Forbidden(
-                "only the agent holding the conversation (or a supervisor) can close it".into(),
-            ));
-        }
         if c.status == Status::Closed {
             return Err(ChatError::Conflict(
                 "the conversation is closed already".into(),
+            ));
+        }
+        if !(viewer.role.sees_everything() || c.agent_id == Some(viewer.agent_id)) {
+            return Err(ChatError::Forbidden(
+                "only the agent holding the conversation (or a supervisor) can close it".into(),
             ));
         }
         let q = self.queue_config(&c.queue);
@@ -1298,5 +1301,13 @@ impl Inbox {
         }
         let rows = q.fetch_all(self.store().pool()).await?;
         Ok(rows.iter().map(Conversation::from_row).collect())
+    }
+}
+
+/// How long a conversation waited in its queue before an agent took it.
+fn record_wait(c: &Conversation, now: Millis) {
+    if let Some(since) = c.queued_at {
+        metrics::histogram!("deflect_inbox_queue_wait_seconds", "queue" => c.queue.clone())
+            .record((now - since).max(0) as f64 / 1000.0);
     }
 }

@@ -219,6 +219,25 @@ pub(crate) async fn events_after(
     Ok(rows.iter().map(event_from_row).collect())
 }
 
+/// Events of conversation `id` after its `after_seq`-th, in order.
+pub(crate) async fn conversation_events(
+    store: &Store,
+    id: i64,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<Event>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, conversation_id, seq, kind, data, at FROM events WHERE conversation_id = $1 AND seq > $2 \
+         ORDER BY seq LIMIT $3",
+    )
+    .bind(id)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.iter().map(event_from_row).collect())
+}
+
 async fn event_by_id(store: &Store, id: i64) -> Result<Option<Event>, StoreError> {
     let row =
         sqlx::query("SELECT id, conversation_id, seq, kind, data, at FROM events WHERE id = $1")

@@ -14,7 +14,12 @@
 //! | events | [`Inbox::subscribe`] (resume from an event id), [`Inbox::events_after`] |
 //! | web channel | [`Inbox::start_web_conversation`], [`Inbox::web_visitor_message`], [`Inbox::web_transcript`], [`Inbox::create_handoff`] |
 //! | sandbox | [`Inbox::sandbox_outgoing`], [`Inbox::sandbox_reply`] |
-//! | workers | [`Inbox::run`] (outbox and timers until shutdown), or step by step: [`Inbox::send_due`], [`Inbox::fire_due_timers`] |
+//! | API hand-offs | [`Inbox::start_handoff`] (a conversation waiting for the customer's first WhatsApp message) |
+//! | sessions and tokens | [`Inbox::create_session`], [`Inbox::session`], [`Inbox::end_session`], [`Inbox::create_api_token`], [`Inbox::api_tokens`], [`Inbox::revoke_api_token`], [`Inbox::api_token_agent`] |
+//! | canned answers | [`Inbox::canned_answers`], [`Inbox::create_canned_answer`], [`Inbox::update_canned_answer`], [`Inbox::delete_canned_answer`], [`Inbox::render_canned_answer`] |
+//! | supervision | [`Inbox::board`] |
+//! | outgoing webhooks | [`hooks`]: deliveries written with each event, sent by [`Inbox::send_due_hooks`] |
+//! | workers | [`Inbox::run`] (outbox, timers and webhooks until shutdown), or step by step: [`Inbox::send_due`], [`Inbox::fire_due_timers`] |
 //!
 //! Access control takes a [`Viewer`] (from [`Inbox::viewer`]): supervisors and admins see
 //! everything; agents the conversations of their queues and WhatsApp accounts, and those
@@ -34,11 +39,15 @@ macro_rules! sql {
     };
 }
 
+pub mod access;
 pub mod agents;
+pub mod board;
+pub mod canned;
 pub mod clock;
 mod conversations;
 pub mod deflection;
 pub mod events;
+pub mod hooks;
 pub mod inbound;
 pub mod limits;
 pub mod model;
@@ -51,11 +60,15 @@ pub mod testing;
 pub mod timers;
 pub mod web;
 
+pub use access::{ApiToken, NewSession, Session};
 pub use agents::NewAgent;
+pub use board::{AgentLoad, Board, QueueLoad};
+pub use canned::{CannedAnswer, NewCannedAnswer};
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
 pub use conversations::MAX_TEXT;
 pub use deflection::{Deflected, DeflectionRequest};
 pub use events::{Event, Subscription};
+pub use hooks::HookPass;
 pub use inbound::Received;
 pub use limits::{LimitCheck, LimitOutcome};
 pub use model::{
@@ -65,9 +78,11 @@ pub use model::{
 pub use outbox::OutboxPass;
 pub use routing::Presence;
 pub use store::{Store, StoreError};
-pub use web::{Handoff, NewWebConversation, SandboxReply};
+pub use web::{Handoff, NewHandoff, NewWebConversation, SandboxReply, VisitorEvent};
 
-use deflect_config::{AccountConfig, Config, InboxConfig, QueueConfig, WhatsAppConfig};
+use deflect_config::{
+    AccountConfig, Config, InboxConfig, QueueConfig, WebhookConfig, WhatsAppConfig,
+};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -85,6 +100,8 @@ pub struct InboxSettings {
     pub whatsapp: WhatsAppConfig,
     /// `[inbox]`.
     pub inbox: InboxConfig,
+    /// `[[http.webhooks]]`: outgoing webhooks.
+    pub webhooks: Vec<WebhookConfig>,
 }
 
 impl InboxSettings {
@@ -93,6 +110,7 @@ impl InboxSettings {
         Self {
             whatsapp: c.whatsapp.clone(),
             inbox: c.inbox.clone(),
+            webhooks: c.http.webhooks.clone(),
         }
     }
 }
@@ -114,6 +132,7 @@ struct Inner {
     settings: InboxSettings,
     clock: Arc<dyn Clock>,
     providers: HashMap<String, provider::Client>,
+    http: reqwest::Client,
     outbox_wake: Notify,
     timer_wake: Notify,
     pacer: outbox::SharedPacer,
@@ -136,6 +155,26 @@ impl Inbox {
         settings: InboxSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ChatError> {
+        Self::open_with(store, settings, clock, true).await
+    }
+
+    /// Opens the inbox for a one-shot command (such as `deflect agent add`) that may run
+    /// beside a gateway on the same database: it neither takes over unfinished sends nor
+    /// relays events.
+    pub async fn open_for_command(
+        store: Store,
+        settings: InboxSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ChatError> {
+        Self::open_with(store, settings, clock, false).await
+    }
+
+    async fn open_with(
+        store: Store,
+        settings: InboxSettings,
+        clock: Arc<dyn Clock>,
+        running: bool,
+    ) -> Result<Self, ChatError> {
         let http = provider::http_client();
         let providers = settings
             .whatsapp
@@ -154,24 +193,26 @@ impl Inbox {
             .await?;
         }
         let relay = match store.kind() {
-            deflect_config::DatabaseKind::Postgres => {
+            deflect_config::DatabaseKind::Postgres if running => {
                 Some(events::EventRelay::start(&store).await?)
             }
-            deflect_config::DatabaseKind::Sqlite => None,
+            _ => None,
         };
+        store.set_hook_targets(Self::hook_targets(&settings));
         let inbox = Self {
             inner: Arc::new(Inner {
                 store,
                 settings,
                 clock,
                 providers,
+                http,
                 outbox_wake: Notify::new(),
                 timer_wake: Notify::new(),
                 pacer: Arc::default(),
                 relay: std::sync::Mutex::new(relay),
             }),
         };
-        if inbox.store().kind() == deflect_config::DatabaseKind::Sqlite {
+        if running && inbox.store().kind() == deflect_config::DatabaseKind::Sqlite {
             let released = inbox.release_orphaned_sends().await?;
             if released > 0 {
                 tracing::info!(
@@ -281,6 +322,10 @@ impl Inbox {
         self.inner.providers.get(account)
     }
 
+    pub(crate) fn hook_client(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     pub(crate) fn pacer(&self) -> &outbox::Pacer {
         &self.inner.pacer
     }
@@ -309,10 +354,12 @@ impl Inbox {
         let stop = tokio::sync::watch::channel(false);
         let outbox = tokio::spawn(self.clone().outbox_loop(stop.1.clone()));
         let timers = tokio::spawn(self.clone().timer_loop(stop.1.clone()));
+        let hooks = tokio::spawn(self.clone().hook_loop(stop.1.clone()));
         shutdown.await;
         let _ = stop.0.send(true);
         let _ = outbox.await;
         let _ = timers.await;
+        let _ = hooks.await;
     }
 
     async fn outbox_loop(self, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -359,7 +406,7 @@ impl Inbox {
 
     /// How long to sleep until `due`; at most a second, so work committed by other processes
     /// is picked up promptly.
-    fn until_due(&self, due: Option<Millis>) -> Duration {
+    pub(crate) fn until_due(&self, due: Option<Millis>) -> Duration {
         let max = Duration::from_secs(1);
         match due {
             Some(d) => Duration::from_millis(u64::try_from(d - self.now()).unwrap_or(0)).min(max),

@@ -44,6 +44,8 @@ pub enum Origin {
     Web,
     /// The customer wrote on WhatsApp.
     Whatsapp,
+    /// An integration asked for a WhatsApp hand-off through the API (a web form, a CRM).
+    Api,
 }
 
 impl Origin {
@@ -53,12 +55,14 @@ impl Origin {
             Self::Call => "call",
             Self::Web => "web",
             Self::Whatsapp => "whatsapp",
+            Self::Api => "api",
         }
     }
     fn parse(s: &str) -> Self {
         match s {
             "call" => Self::Call,
             "web" => Self::Web,
+            "api" => Self::Api,
             _ => Self::Whatsapp,
         }
     }
@@ -183,12 +187,16 @@ pub struct Conversation {
     pub closed_at: Option<Millis>,
     /// When it began.
     pub created_at: Millis,
+    /// What an integration attached when it created it (API hand-offs).
+    pub metadata: Option<serde_json::Value>,
+    /// When the widget offered to continue on WhatsApp (no agent in time).
+    pub escalation_at: Option<Millis>,
 }
 
 pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.reference, c.contact_id, k.name AS contact_name, \
     k.phone AS contact_phone, c.channel, c.origin, c.account, c.site, c.status, c.queue, c.agent_id, \
     c.return_agent_id, c.queued_at, c.last_inbound_at, c.last_activity_at, c.unreachable, \
-    c.disposition, c.closed_at, c.created_at, c.declined, c.identity_id";
+    c.disposition, c.closed_at, c.created_at, c.declined, c.identity_id, c.metadata, c.escalation_at";
 
 pub(crate) const CONVERSATION_FROM: &str = "conversations c JOIN contacts k ON k.id = c.contact_id";
 
@@ -215,6 +223,8 @@ impl Conversation {
             disposition: opt_str(r, "disposition"),
             closed_at: opt_i64(r, "closed_at"),
             created_at: r.get("created_at"),
+            metadata: opt_str(r, "metadata").and_then(|m| serde_json::from_str(&m).ok()),
+            escalation_at: opt_i64(r, "escalation_at"),
         }
     }
 

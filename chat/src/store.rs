@@ -19,6 +19,7 @@
 //!   order (see [`crate::events`]).
 
 use crate::events::{Event, EventBus};
+use crate::hooks::HookTarget;
 use deflect_config::{DatabaseKind, DatabaseUrl};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row};
@@ -72,6 +73,9 @@ pub struct Store {
     /// SQLite: one writer at a time within the process.
     write_lock: Arc<tokio::sync::Mutex<()>>,
     pub(crate) bus: EventBus,
+    /// Outgoing webhook endpoints: each logged event they take gets a delivery row.
+    hooks: Arc<std::sync::RwLock<Arc<Vec<HookTarget>>>>,
+    hooks_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -112,6 +116,8 @@ impl Store {
             url: url.clone(),
             write_lock: Arc::default(),
             bus: EventBus::new(),
+            hooks: Arc::default(),
+            hooks_wake: Arc::default(),
         })
     }
 
@@ -158,6 +164,33 @@ impl Store {
         &self.pool
     }
 
+    pub(crate) fn set_hook_targets(&self, targets: Vec<HookTarget>) {
+        *self
+            .hooks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(targets);
+    }
+
+    pub(crate) fn hooks_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.hooks_wake.clone()
+    }
+
+    /// Publishes an event that is not logged (id 0, e.g. typing) to every subscriber: in
+    /// this process (SQLite) or through NOTIFY to every process (PostgreSQL).
+    pub(crate) async fn publish_ephemeral(&self, e: Event) -> Result<(), StoreError> {
+        match self.kind {
+            DatabaseKind::Sqlite => self.bus.publish(Arc::new(e)),
+            DatabaseKind::Postgres => {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(crate::events::PG_CHANNEL)
+                    .bind(e.notify_payload())
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Starts a write transaction (see the module documentation).
     pub(crate) async fn write(&self) -> Result<Tx, StoreError> {
         let (tx, guard) = match self.kind {
@@ -167,12 +200,20 @@ impl Store {
             }
             DatabaseKind::Postgres => (self.pool.begin().await?, None),
         };
+        let hooks = self
+            .hooks
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         Ok(Tx {
             tx,
             kind: self.kind,
             events: Vec::new(),
             guard,
             bus: self.bus.clone(),
+            hooks,
+            hooks_wake: self.hooks_wake.clone(),
+            hooks_written: false,
         })
     }
 }
@@ -185,6 +226,9 @@ pub(crate) struct Tx {
     events: Vec<Event>,
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
     bus: EventBus,
+    hooks: Arc<Vec<HookTarget>>,
+    hooks_wake: Arc<tokio::sync::Notify>,
+    hooks_written: bool,
 }
 
 impl Tx {
@@ -266,6 +310,11 @@ impl Tx {
                 .execute(&mut *self.tx)
                 .await?;
         }
+        if !self.hooks.is_empty()
+            && crate::hooks::enqueue(&mut self.tx, &self.hooks, &event).await?
+        {
+            self.hooks_written = true;
+        }
         self.events.push(event);
         Ok(id)
     }
@@ -279,8 +328,14 @@ impl Tx {
             events,
             guard,
             bus,
+            hooks_wake,
+            hooks_written,
+            ..
         } = self;
         tx.commit().await?;
+        if hooks_written {
+            hooks_wake.notify_one();
+        }
         if kind == DatabaseKind::Sqlite {
             for e in events {
                 bus.publish(Arc::new(e));

@@ -5,7 +5,8 @@
 //! for the next.
 //!
 //! Kinds: `offer` (an offer lapses), `wait` (a queue's wait timeout), `transfer` (a transfer
-//! returns unread), `inactivity` (auto-close). A timer is one row per conversation and kind;
+//! returns unread), `inactivity` (auto-close), `escalation` (a web visitor waited too long:
+//! the widget offers WhatsApp). A timer is one row per conversation and kind;
 //! arming it again moves its due time. Every handler re-checks the conversation, so a timer
 //! made stale by a later change does nothing.
 
@@ -27,6 +28,9 @@ pub enum TimerKind {
     Transfer,
     /// No activity for `inbox.inactivity_close`: the conversation closes.
     Inactivity,
+    /// A web conversation still without an agent after its site's escalation timeout: the
+    /// widget offers to continue on WhatsApp.
+    Escalation,
 }
 
 impl TimerKind {
@@ -37,6 +41,7 @@ impl TimerKind {
             Self::Wait => "wait",
             Self::Transfer => "transfer",
             Self::Inactivity => "inactivity",
+            Self::Escalation => "escalation",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -45,6 +50,7 @@ impl TimerKind {
             "wait" => Self::Wait,
             "transfer" => Self::Transfer,
             "inactivity" => Self::Inactivity,
+            "escalation" => Self::Escalation,
             _ => return None,
         })
     }
@@ -189,6 +195,26 @@ impl Inbox {
                         .await?;
                     }
                     self.return_to(tx, conversation, back, now).await?;
+                }
+            }
+            TimerKind::Escalation => {
+                let (c, _, _) = self.load_locked(tx, conversation).await?;
+                let waiting = matches!(c.status, Status::Queued | Status::Offered);
+                if waiting && c.channel == crate::Channel::Web && c.escalation_at.is_none() {
+                    sqlx::query("UPDATE conversations SET escalation_at = $1 WHERE id = $2")
+                        .bind(now)
+                        .bind(conversation)
+                        .execute(tx.conn())
+                        .await?;
+                    self.conversation_event(
+                        tx,
+                        conversation,
+                        "conversation.escalation_offered",
+                        serde_json::json!({}),
+                        now,
+                    )
+                    .await?;
+                    metrics::counter!("deflect_widget_escalations_total").increment(1);
                 }
             }
             TimerKind::Inactivity => {

@@ -14,7 +14,7 @@ use crate::clock::Millis;
 use crate::inbound::Received;
 use crate::model::{
     CONVERSATION_COLUMNS, CONVERSATION_FROM, ChatError, Conversation, MESSAGE_COLUMNS, Message,
-    Status,
+    Status, Viewer,
 };
 use crate::provider::{Inbound, InboundMessage};
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,85 @@ pub struct NewWebConversation {
     pub name: Option<String>,
     /// Phone from the pre-chat form (E.164).
     pub phone: Option<String>,
+    /// With no agent after this long, offer WhatsApp (the site's escalation timeout).
+    #[serde(default)]
+    pub escalate_after: Option<std::time::Duration>,
+}
+
+/// An integration's request to hand a customer over to WhatsApp (a web form, a CRM): a
+/// conversation waits for their first WhatsApp message, which carries a one-time code.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewHandoff {
+    /// The customer's name.
+    pub name: Option<String>,
+    /// The customer's number (E.164), when known.
+    pub phone: Option<String>,
+    /// Anything the integration wants kept with the conversation (a JSON object).
+    pub metadata: Option<serde_json::Value>,
+    /// WhatsApp account; `None`: the default account.
+    pub account: Option<String>,
+    /// Queue; `None`: the default queue.
+    pub queue: Option<String>,
+    /// How long the code works.
+    pub ttl: std::time::Duration,
+}
+
+/// What a visitor's widget is told of an event of their conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VisitorEvent {
+    /// The event's position within the conversation (resume after it); 0 for ephemeral
+    /// signals such as typing.
+    pub seq: i64,
+    /// `message`, `agent_joined`, `waiting`, `escalation`, `continued_on_whatsapp`,
+    /// `closed`, `typing`.
+    pub kind: String,
+    /// For `message`: id, direction, kind, body, status, client_key, created_at.
+    pub data: serde_json::Value,
+}
+
+/// The view of `e` a visitor may have: messages without internal notes or provider
+/// payloads, and the conversation's milestones without agents' or queues' details.
+pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
+    let (kind, data) = match e.kind.as_str() {
+        "message.created" => {
+            let m = &e.data["message"];
+            if m["internal"].as_bool() != Some(false) {
+                return None;
+            }
+            let from = match (m["direction"].as_str(), m["agent_id"].is_null()) {
+                (Some("in"), _) => "visitor",
+                (_, false) => "agent",
+                _ => "system",
+            };
+            (
+                "message",
+                json!({
+                    "id": m["id"], "direction": m["direction"], "from": from, "kind": m["kind"],
+                    "body": m["body"], "status": m["status"], "client_key": m["client_key"],
+                    "channel": m["channel"], "created_at": m["created_at"],
+                }),
+            )
+        }
+        "conversation.assigned" => ("agent_joined", json!({})),
+        "conversation.queued" => ("waiting", json!({})),
+        "conversation.escalation_offered" => ("escalation", json!({})),
+        "conversation.channel_changed" if e.data["channel"] == "whatsapp" => {
+            ("continued_on_whatsapp", json!({}))
+        }
+        "conversation.closed" => ("closed", json!({})),
+        "typing" if e.data["by"] == "agent" => ("typing", json!({})),
+        _ => return None,
+    };
+    Some(VisitorEvent {
+        seq: e.seq,
+        kind: kind.into(),
+        data,
+    })
+}
+
+/// The prefilled WhatsApp text that carries a hand-off code.
+pub fn handoff_text(code: &str) -> String {
+    format!("Continue my chat (ref {code})")
 }
 
 /// A one-time code that continues a web conversation on WhatsApp.
@@ -192,18 +271,23 @@ impl Inbox {
                 .await?
                 .get(0);
                 self.conversation_created(&mut tx, id, now).await?;
+                if let Some(after) = new.escalate_after {
+                    self.set_timer(
+                        &mut tx,
+                        id,
+                        crate::timers::TimerKind::Escalation,
+                        now + crate::clock::ms(after),
+                        None,
+                    )
+                    .await?;
+                }
                 self.enqueue(&mut tx, id, &queue, None, now).await?;
                 id
             }
         };
-        let row = sqlx::query(sql!(
-            "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1"
-        ))
-        .bind(id)
-        .fetch_one(tx.conn())
-        .await?;
+        let c = self.reload(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(Conversation::from_row(&row))
+        Ok(c)
     }
 
     async fn visitor_conversation(
@@ -242,11 +326,16 @@ impl Inbox {
         let c = self
             .visitor_conversation(&mut tx, visitor_token, id)
             .await?;
+        if let Some(m) = self.existing_by_key(&mut tx, id, client_key).await? {
+            return Ok(m);
+        }
         if c.status == Status::Closed {
             return Err(ChatError::Conflict("the conversation is closed".into()));
         }
-        if let Some(m) = self.existing_by_key(&mut tx, id, client_key).await? {
-            return Ok(m);
+        if c.channel != crate::Channel::Web {
+            return Err(ChatError::Conflict(
+                "the conversation continues on WhatsApp".into(),
+            ));
         }
         let row = sqlx::query(sql!(
             "INSERT INTO messages (conversation_id, direction, kind, body, channel, client_key, status, \
@@ -312,11 +401,30 @@ impl Inbox {
         if c.status == Status::Closed {
             return Err(ChatError::Conflict("the conversation is closed".into()));
         }
+        if c.channel != crate::Channel::Web {
+            return Err(ChatError::Conflict(
+                "the conversation continues on WhatsApp already".into(),
+            ));
+        }
         let account = c
             .account
             .as_deref()
             .and_then(|a| self.account(a))
             .ok_or_else(|| ChatError::Conflict("no WhatsApp account to continue on".into()))?;
+        let handoff = self.issue_code(&mut tx, id, account, ttl, now).await?;
+        tx.commit().await?;
+        Ok(handoff)
+    }
+
+    /// Allocates a one-time code for conversation `id` on `account`.
+    async fn issue_code(
+        &self,
+        tx: &mut crate::store::Tx,
+        id: i64,
+        account: &deflect_config::AccountConfig,
+        ttl: std::time::Duration,
+        now: Millis,
+    ) -> Result<Handoff, ChatError> {
         let expires_at = now + crate::clock::ms(ttl);
         let mut code = String::new();
         for _ in 0..5 {
@@ -347,8 +455,7 @@ impl Inbox {
             now,
         )
         .await?;
-        tx.commit().await?;
-        let text = format!("Continue my chat (ref {code})");
+        let text = handoff_text(&code);
         let digits = account.business_number.trim_start_matches('+');
         let url = format!(
             "https://wa.me/{digits}?text={}",
@@ -360,6 +467,162 @@ impl Inbox {
             url,
             expires_at,
         })
+    }
+
+    /// Opens a conversation for a customer an integration hands over to WhatsApp: it waits
+    /// (`pending`) for their first WhatsApp message, which carries the returned code and
+    /// joins it; then it is queued for an agent. Agents may only hand over into their own
+    /// queues and accounts.
+    pub async fn start_handoff(
+        &self,
+        viewer: &Viewer,
+        new: &NewHandoff,
+    ) -> Result<(Conversation, Handoff), ChatError> {
+        let queue = match &new.queue {
+            Some(q) if self.queue_config(q).is_some() => q.clone(),
+            Some(q) => return Err(ChatError::Invalid(format!("unknown queue {q:?}"))),
+            None => self.default_queue().to_string(),
+        };
+        let account = match &new.account {
+            Some(a) => self
+                .account(a)
+                .ok_or_else(|| ChatError::Invalid(format!("unknown WhatsApp account {a:?}")))?,
+            None => self.default_account().ok_or_else(|| {
+                ChatError::Invalid("no default WhatsApp account; name one".into())
+            })?,
+        };
+        if !viewer.role.sees_everything()
+            && !(viewer.queues.contains(&queue)
+                && (viewer.accounts.is_empty() || viewer.accounts.contains(&account.name)))
+        {
+            return Err(ChatError::Forbidden(
+                "agents hand over only into their own queues and accounts".into(),
+            ));
+        }
+        let name = new.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        if name.is_some_and(|n| n.chars().count() > 200) {
+            return Err(ChatError::Invalid(
+                "the name has more than 200 characters".into(),
+            ));
+        }
+        let phone = new
+            .phone
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
+        if let Some(p) = phone
+            && !deflect_config::is_e164(p)
+        {
+            return Err(ChatError::Invalid(format!(
+                "phone {p:?} is not E.164 (+ country code and number)"
+            )));
+        }
+        let metadata = match &new.metadata {
+            None | Some(serde_json::Value::Null) => None,
+            Some(m @ serde_json::Value::Object(_)) => {
+                let text = m.to_string();
+                if text.len() > 16 * 1024 {
+                    return Err(ChatError::Invalid("metadata is larger than 16 KiB".into()));
+                }
+                Some(text)
+            }
+            Some(_) => return Err(ChatError::Invalid("metadata must be a JSON object".into())),
+        };
+        if new.ttl < std::time::Duration::from_secs(60)
+            || new.ttl > std::time::Duration::from_secs(30 * 86400)
+        {
+            return Err(ChatError::Invalid(
+                "the code's lifetime must be between 1 minute and 30 days".into(),
+            ));
+        }
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let contact: i64 = sqlx::query(
+            "INSERT INTO contacts (name, phone, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(name)
+        .bind(phone)
+        .bind(now)
+        .fetch_one(tx.conn())
+        .await?
+        .get(0);
+        let id: i64 = sqlx::query(
+            "INSERT INTO conversations (reference, contact_id, channel, origin, account, status, queue, \
+             metadata, last_activity_at, created_at) \
+             VALUES ($1, $2, 'whatsapp', 'api', $3, 'pending', $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(crate::random_token(6))
+        .bind(contact)
+        .bind(&account.name)
+        .bind(&queue)
+        .bind(metadata)
+        .bind(now)
+        .fetch_one(tx.conn())
+        .await?
+        .get(0);
+        self.conversation_created(&mut tx, id, now).await?;
+        let handoff = self.issue_code(&mut tx, id, account, new.ttl, now).await?;
+        let c = self.reload(&mut tx, id).await?;
+        tx.commit().await?;
+        metrics::counter!("deflect_api_handoffs_total", "account" => account.name.clone())
+            .increment(1);
+        Ok((c, handoff))
+    }
+
+    /// A visitor's conversation, if `visitor_token` owns it ("not found" otherwise).
+    pub async fn web_conversation(
+        &self,
+        visitor_token: &str,
+        id: i64,
+    ) -> Result<Conversation, ChatError> {
+        let row = sqlx::query(sql!(
+            "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
+             JOIN web_visitors v ON v.contact_id = c.contact_id \
+             WHERE c.id = $1 AND v.token_hash = $2 AND c.site IS NOT NULL"
+        ))
+        .bind(id)
+        .bind(hash_token(visitor_token))
+        .fetch_optional(self.store().pool())
+        .await?
+        .ok_or(ChatError::NotFound("conversation"))?;
+        Ok(Conversation::from_row(&row))
+    }
+
+    /// A conversation's logged events after its `after_seq`-th, in order (resuming a
+    /// conversation's feed).
+    pub async fn conversation_events(
+        &self,
+        id: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::Event>, ChatError> {
+        Ok(crate::events::conversation_events(
+            self.store(),
+            id,
+            after_seq,
+            i64::from(limit.clamp(1, 10_000)),
+        )
+        .await?)
+    }
+
+    /// Signals that someone is typing in conversation `id`: an ephemeral event (id 0, not
+    /// logged) to every subscriber, in this process and (PostgreSQL) the others. `agent`:
+    /// the agent typing; `None`: the visitor.
+    pub async fn typing(
+        &self,
+        id: i64,
+        agent: Option<crate::routing::AgentId>,
+    ) -> Result<(), ChatError> {
+        let e = crate::Event {
+            id: 0,
+            conversation_id: Some(id),
+            seq: 0,
+            kind: "typing".into(),
+            data: json!({ "by": if agent.is_some() { "agent" } else { "visitor" }, "agent_id": agent }),
+            at: self.now(),
+        };
+        self.store().publish_ephemeral(e).await?;
+        Ok(())
     }
 
     /// Sandbox: the messages sent to `number` (E.164 or digits) from a sandbox account,

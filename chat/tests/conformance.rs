@@ -776,13 +776,26 @@ async fn timers_survive_restarts_and_fire_once(b: Backend) {
     let reopened = env.another().await;
     env.inbox.shutdown();
     env.clock.advance(Duration::from_secs(60));
-    // Two inboxes fire concurrently (on SQLite they take turns): each timer once.
+    // Two inboxes fire concurrently (on SQLite they take turns): no timer fires twice.
     let third = env.another().await;
     let (a, c) = tokio::join!(reopened.fire_due_timers(), third.fire_due_timers());
     let fired = a.unwrap() + c.unwrap();
-    // Per conversation: the wait timer (→ overflow) and, for the two offered ones, the
-    // offer timer.
-    assert_eq!(fired, 6 + 2, "each due timer fired exactly once");
+    // Nothing due is left behind.
+    let next = reopened.next_timer_due().await.unwrap().unwrap();
+    assert!(
+        next > deflect_chat::Clock::now(&env.clock),
+        "a due timer was left unfired"
+    );
+    let events = reopened.events_after(0, 10_000).await.unwrap();
+    // Per conversation: the wait timer moves it to overflow, once. The two offered ones also
+    // had a due offer timer; when two processes race, the wait timer may win and withdraw
+    // the offer (cancelling its timer) instead of the offer expiring first — both are right.
+    let expiries = events
+        .iter()
+        .filter(|e| e.kind == "conversation.queued" && e.data.get("declined_by").is_some())
+        .count();
+    assert!(expiries <= 2, "{expiries} offer expiries for two offers");
+    assert_eq!(fired, 6 + expiries, "each fired timer did its work once");
     for id in convs {
         let c = reopened
             .conversation_unchecked(id)
@@ -790,11 +803,8 @@ async fn timers_survive_restarts_and_fire_once(b: Backend) {
             .unwrap()
             .conversation;
         assert_eq!(c.queue, "overflow");
-        let moves = reopened
-            .events_after(0, 10_000)
-            .await
-            .unwrap()
-            .into_iter()
+        let moves = events
+            .iter()
             .filter(|e| {
                 e.conversation_id == Some(id)
                     && e.kind == "conversation.queued"

@@ -1,8 +1,24 @@
-//! `[http]`: the HTTP listener (inbox, widget, API, provider webhooks, health, metrics).
+//! `[http]`: the HTTP listener (inbox, widget, API, provider webhooks, health, metrics), agents'
+//! sessions, rate limits of public endpoints, and outgoing webhooks.
 
-use crate::value::socket_addr;
+use crate::Problems;
+use crate::secret::Secret;
+use crate::value::{duration, socket_addr};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Events outgoing webhooks can subscribe to.
+pub const WEBHOOK_EVENTS: &[&str] = &[
+    "conversation.created",
+    "conversation.queued",
+    "conversation.assigned",
+    "conversation.closed",
+    "message.received",
+    "message.sent",
+    "message.failed",
+    "deflection.sent",
+];
 
 /// `[http]`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -12,9 +28,23 @@ pub struct HttpConfig {
     #[serde(with = "socket_addr")]
     pub listen: SocketAddr,
     /// URL at which browsers and providers reach this gateway (links, QR codes, webhook
-    /// URLs, Twilio signatures). Defaults to `http://<listen>`.
+    /// URLs, Twilio signatures). Defaults to `http://<listen>`. With `https://`, session
+    /// cookies are marked `Secure`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_base_url: Option<url::Url>,
+    /// How long an agent's login lasts.
+    #[serde(with = "duration")]
+    pub session_ttl: Duration,
+    /// Failed logins allowed per minute, per client address and per username.
+    pub login_attempts_per_minute: u32,
+    /// Requests per minute per client address to the widget's public endpoints.
+    pub widget_requests_per_minute: u32,
+    /// Header carrying the client's address when a reverse proxy sits in front (e.g.
+    /// `x-forwarded-for`; its last entry is used). Unset: the TCP peer address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ip_header: Option<String>,
+    /// Outgoing webhooks: events POSTed, signed, to these endpoints.
+    pub webhooks: Vec<WebhookConfig>,
 }
 
 impl Default for HttpConfig {
@@ -22,12 +52,57 @@ impl Default for HttpConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_base_url: None,
+            session_ttl: Duration::from_secs(12 * 3600),
+            login_attempts_per_minute: 10,
+            widget_requests_per_minute: 120,
+            client_ip_header: None,
+            webhooks: Vec::new(),
         }
     }
 }
 
+/// `[[http.webhooks]]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Name (in metrics and logs).
+    pub name: String,
+    /// Where events are POSTed.
+    pub url: Option<url::Url>,
+    /// Key of the `X-Deflect-Signature` HMAC-SHA256 signature (at least 16 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<Secret>,
+    /// Events to send (see [`WEBHOOK_EVENTS`]); empty: all.
+    pub events: Vec<String>,
+    /// Attempts before a delivery is given up (retried with back-off from 1s doubling to 10m).
+    pub max_attempts: u32,
+    /// How long one attempt may take.
+    #[serde(with = "duration")]
+    pub timeout: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            url: None,
+            signing_secret: None,
+            events: Vec::new(),
+            max_attempts: 12,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// Whether this endpoint wants `event`.
+    pub fn wants(&self, event: &str) -> bool {
+        self.events.is_empty() || self.events.iter().any(|e| e == event)
+    }
+}
+
 impl HttpConfig {
-    pub(crate) fn validate(&self, p: &mut crate::Problems) {
+    pub(crate) fn validate(&self, p: &mut Problems) {
         if let Some(url) = &self.public_base_url
             && (!matches!(url.scheme(), "http" | "https") || url.host_str().is_none())
         {
@@ -37,6 +112,67 @@ impl HttpConfig {
                     "{url} must be an http:// or https:// URL such as \"https://chat.example.com\""
                 ),
             );
+        }
+        if self.session_ttl < Duration::from_secs(60)
+            || self.session_ttl > Duration::from_secs(30 * 86400)
+        {
+            p.push("http.session_ttl", "must be between 1m and 30d");
+        }
+        if self.login_attempts_per_minute == 0 {
+            p.push("http.login_attempts_per_minute", "must be at least 1");
+        }
+        if self.widget_requests_per_minute == 0 {
+            p.push("http.widget_requests_per_minute", "must be at least 1");
+        }
+        if let Some(h) = &self.client_ip_header
+            && (h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        {
+            p.push(
+                "http.client_ip_header",
+                format!("{h:?} is not a header name; e.g. \"x-forwarded-for\""),
+            );
+        }
+        p.unique_names(
+            "http.webhooks",
+            self.webhooks.iter().map(|w| w.name.as_str()),
+        );
+        for (i, w) in self.webhooks.iter().enumerate() {
+            let at = format!("http.webhooks[{i}]");
+            p.identifier(format!("{at}.name"), &w.name);
+            match &w.url {
+                Some(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+                Some(u) => p.push(
+                    format!("{at}.url"),
+                    format!("{u} must be an http:// or https:// URL"),
+                ),
+                None => p.push(
+                    format!("{at}.url"),
+                    "required, e.g. \"https://crm.example.com/hooks/deflect\"",
+                ),
+            }
+            if w.signing_secret
+                .as_ref()
+                .is_none_or(|s| s.expose().chars().count() < 16)
+            {
+                p.push(
+                    format!("{at}.signing_secret"),
+                    "required, at least 16 characters",
+                );
+            }
+            for (j, e) in w.events.iter().enumerate() {
+                if !WEBHOOK_EVENTS.contains(&e.as_str()) {
+                    p.push(
+                        format!("{at}.events[{j}]"),
+                        format!("unknown event {e:?}; valid: {}", WEBHOOK_EVENTS.join(", ")),
+                    );
+                }
+            }
+            if w.max_attempts == 0 || w.max_attempts > 100 {
+                p.push(format!("{at}.max_attempts"), "must be between 1 and 100");
+            }
+            if w.timeout < Duration::from_secs(1) || w.timeout > Duration::from_secs(60) {
+                p.push(format!("{at}.timeout"), "must be between 1s and 60s");
+            }
         }
     }
 }

@@ -43,7 +43,7 @@ mod whatsapp;
 mod widget;
 
 pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
-pub use http::HttpConfig;
+pub use http::{HttpConfig, WEBHOOK_EVENTS, WebhookConfig};
 pub use inbox::{Fallback, InboxConfig, OutboxConfig, QueueConfig};
 pub use ivr::{
     BUILTIN_PROMPTS, BranchStep, ConfirmStep, DIGIT_WORD_VALUES, DeflectStep, FlowConfig,

@@ -43,6 +43,9 @@ pub struct SiteConfig {
     /// With no agent after this long, the widget offers to continue on WhatsApp.
     #[serde(with = "duration")]
     pub escalation_timeout: Duration,
+    /// How long the one-time code in the WhatsApp link works.
+    #[serde(with = "duration")]
+    pub handoff_ttl: Duration,
     /// Pre-chat form: ask for the visitor's name (`required`, `optional`, `off`).
     pub ask_name: FieldMode,
     /// Pre-chat form: ask for the visitor's phone number.
@@ -61,6 +64,7 @@ impl Default for SiteConfig {
             queue: None,
             whatsapp_account: None,
             escalation_timeout: Duration::from_secs(60),
+            handoff_ttl: Duration::from_secs(1800),
             ask_name: FieldMode::Required,
             ask_phone: FieldMode::Optional,
             title: "Chat with us".into(),
@@ -82,6 +86,11 @@ pub enum FieldMode {
 }
 
 impl WidgetConfig {
+    /// The site called `name`.
+    pub fn site(&self, name: &str) -> Option<&SiteConfig> {
+        self.sites.iter().find(|s| s.name == name)
+    }
+
     pub(crate) fn validate(&self, p: &mut Problems) {
         p.unique_names("widget.sites", self.sites.iter().map(|s| s.name.as_str()));
         for (i, s) in self.sites.iter().enumerate() {
@@ -94,6 +103,11 @@ impl WidgetConfig {
             }
             if s.escalation_timeout < Duration::from_secs(5) {
                 p.push(format!("{at}.escalation_timeout"), "must be at least 5s");
+            }
+            if s.handoff_ttl < Duration::from_secs(60)
+                || s.handoff_ttl > Duration::from_secs(7 * 86400)
+            {
+                p.push(format!("{at}.handoff_ttl"), "must be between 1m and 7d");
             }
         }
     }

@@ -370,3 +370,55 @@ fn secret_files_and_values_cannot_both_be_set() {
         "{e}"
     );
 }
+
+#[test]
+fn outgoing_webhooks_and_web_limits_are_checked() {
+    let e = load_text(
+        r#"
+[http]
+session_ttl = "10s"
+login_attempts_per_minute = 0
+client_ip_header = "x forwarded"
+
+[[http.webhooks]]
+name = "crm"
+url = "ftp://crm.example.com/hooks"
+signing_secret = "short"
+events = ["message.received", "message.deleted"]
+max_attempts = 0
+"#,
+        &[],
+    )
+    .unwrap_err();
+    let p = paths(&e);
+    for key in [
+        "http.session_ttl",
+        "http.login_attempts_per_minute",
+        "http.client_ip_header",
+        "http.webhooks[0].url",
+        "http.webhooks[0].signing_secret",
+        "http.webhooks[0].events[1]",
+        "http.webhooks[0].max_attempts",
+    ] {
+        assert!(p.contains(&key), "{key} missing from {p:?}");
+    }
+    assert!(e.to_string().contains("valid: conversation.created"), "{e}");
+    assert!(
+        !e.to_string().contains("short"),
+        "the secret is not echoed: {e}"
+    );
+    let ok = load_text(
+        r#"
+[[http.webhooks]]
+name = "crm"
+url = "https://crm.example.com/hooks"
+signing_secret = "0123456789abcdef"
+"#,
+        &[],
+    )
+    .unwrap();
+    assert!(
+        ok.http.webhooks[0].wants("deflection.sent"),
+        "no events: every event"
+    );
+}

@@ -91,15 +91,14 @@ mod tests {
         .unwrap();
         (
             dir,
-            AppState {
-                store,
+            AppState::new(
                 inbox,
-                public_base_url: "http://127.0.0.1:8080".parse().unwrap(),
-                readiness: Readiness::default(),
-                metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
+                "http://127.0.0.1:8080".parse().unwrap(),
+                metrics_exporter_prometheus::PrometheusBuilder::new()
                     .build_recorder()
                     .handle(),
-            },
+                &deflect_config::Config::default(),
+            ),
         )
     }
 

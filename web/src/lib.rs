@@ -1,22 +1,49 @@
 //! deflect's HTTP face (axum on hyper). Handlers turn HTTP into inbox-core calls and back;
 //! no business rule lives here.
 //!
+//! | part | routes |
+//! |---|---|
+//! | health, metrics | `/healthz`, `/readyz`, `/metrics` |
+//! | provider webhooks | `/webhooks/meta/{account}`, `/webhooks/twilio/{account}` ([`webhooks`]) |
+//! | agents' inbox | `/` (page), `/api/v1/session` (login), `/api/v1/events` (WebSocket) ([`auth`], [`live`]) |
+//! | REST API | `/api/v1/…`, described by `/api/openapi.json` ([`api`]) |
+//! | chat widget | `/widget.js` (loader), `/widget/…` (site settings, visitors' conversations, WebSocket) ([`widget`]) |
+//! | sandbox phone | `/sandbox` (page) over `/api/v1/sandbox/…` |
+//!
 //! [`router`] builds the whole application from its state, so handlers are tested with
 //! `tower::ServiceExt::oneshot` and no server; [`serve`] runs it on a listener the caller
-//! bound, until the shutdown future completes.
+//! bound, until the shutdown future completes. Every request gets a tracing span (method
+//! and path — never the query, headers or cookies) and is counted in
+//! `deflect_http_requests_total` / `deflect_http_request_seconds`.
 
 #![forbid(unsafe_code)]
 
+pub mod api;
+mod assets;
+pub mod auth;
+pub mod error;
 mod health;
+pub mod limits;
+pub mod live;
 mod metrics;
+pub mod qr;
 pub mod webhooks;
+pub mod widget;
 
 pub use health::Readiness;
 
 use axum::Router;
+use axum::extract::{ConnectInfo, MatchedPath, Request};
+use axum::http::{HeaderName, header};
+use axum::middleware::Next;
+use axum::response::Response;
 use deflect_chat::{Inbox, Store};
+use deflect_config::{Config, WidgetConfig};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
 /// Everything handlers need.
@@ -33,14 +60,145 @@ pub struct AppState {
     pub readiness: Readiness,
     /// Renders the process's metrics for `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The web layer's settings and shared state.
+    pub web: Arc<Web>,
+}
+
+impl AppState {
+    /// The state for `config`, not ready yet (see [`Readiness`]).
+    pub fn new(
+        inbox: Inbox,
+        public_base_url: url::Url,
+        metrics: PrometheusHandle,
+        config: &Config,
+    ) -> Self {
+        Self {
+            store: inbox.store().clone(),
+            web: Arc::new(Web::new(config, &public_base_url)),
+            inbox,
+            public_base_url,
+            readiness: Readiness::default(),
+            metrics,
+        }
+    }
+}
+
+/// The web layer's settings (from `[http]` and `[widget]`), rate limiters and the widget
+/// sockets' event hub.
+#[derive(Debug)]
+pub struct Web {
+    /// `[widget]`.
+    pub widget: WidgetConfig,
+    /// How long a login lasts.
+    pub session_ttl: Duration,
+    /// Cookies are `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+    /// The gateway's own origin (`scheme://host[:port]`).
+    pub own_origin: String,
+    /// Header with the client's address behind a proxy.
+    pub client_ip_header: Option<HeaderName>,
+    /// Failed logins.
+    pub login_limiter: limits::RateLimiter,
+    /// Widget requests.
+    pub widget_limiter: limits::RateLimiter,
+    /// Fan-out of conversation events to widget sockets.
+    pub hub: widget::Hub,
+}
+
+impl Web {
+    /// From the configuration and the public base URL.
+    pub fn new(config: &Config, public_base_url: &url::Url) -> Self {
+        Self {
+            widget: config.widget.clone(),
+            session_ttl: config.http.session_ttl,
+            secure_cookies: public_base_url.scheme() == "https",
+            own_origin: public_base_url.origin().ascii_serialization(),
+            client_ip_header: config
+                .http
+                .client_ip_header
+                .as_deref()
+                .and_then(|h| HeaderName::try_from(h).ok()),
+            login_limiter: limits::RateLimiter::new(config.http.login_attempts_per_minute),
+            widget_limiter: limits::RateLimiter::new(config.http.widget_requests_per_minute),
+            hub: widget::Hub::default(),
+        }
+    }
+}
+
+/// The embedded files as (path, content), for tests of their size.
+#[doc(hidden)]
+pub fn assets_for_tests() -> Vec<(&'static str, &'static str)> {
+    assets::ASSETS.iter().map(|a| (a.path, a.body)).collect()
+}
+
+/// gzip as the server compresses, for tests of sizes.
+#[doc(hidden)]
+pub fn gzip_for_tests(body: &[u8]) -> Vec<u8> {
+    assets::gzip(body)
+}
+
+/// The client's address: the configured proxy header's last entry, else the TCP peer.
+pub(crate) fn client_ip(state: &AppState, parts: &axum::http::request::Parts) -> String {
+    if let Some(h) = &state.web.client_ip_header
+        && let Some(v) = parts.headers.get(h).and_then(|v| v.to_str().ok())
+        && let Some(last) = v
+            .rsplit(',')
+            .next()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    {
+        return last.to_string();
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
+    use tower_http::trace::TraceLayer;
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &Request| {
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+        })
+        .on_request(())
+        .on_response(
+            tower_http::trace::DefaultOnResponse::new().level(tracing::Level::DEBUG),
+        );
     health::routes()
         .merge(metrics::routes())
         .merge(webhooks::routes())
+        .merge(api::routes())
+        .merge(widget::routes(&state))
+        .merge(assets::routes())
+        .fallback(api::no_route)
+        .layer(axum::middleware::from_fn(count))
+        .layer(trace)
+        .layer(
+            tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new([
+                header::AUTHORIZATION,
+                header::COOKIE,
+                HeaderName::from_static(widget::VISITOR_HEADER),
+            ]),
+        )
         .with_state(state)
+}
+
+async fn count(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let method = req.method().to_string();
+    let res = next.run(req).await;
+    ::metrics::counter!("deflect_http_requests_total", "route" => route.clone(), "method" => method, "status" => res.status().as_u16().to_string())
+        .increment(1);
+    ::metrics::histogram!("deflect_http_request_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    res
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and lets
@@ -50,7 +208,10 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -1,6 +1,7 @@
 //! `GET /metrics`: every part's counters, gauges and histograms in the Prometheus text
 //! format. Parts record through the `metrics` facade; the binary installs the recorder whose
-//! handle renders here.
+//! handle renders here. Queue-like depths (the outbox, outgoing webhooks) are read from the
+//! database at each scrape, so they are right with several processes too.
 
 use crate::AppState;
 use axum::Router;
@@ -14,6 +15,30 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 async fn render(State(state): State<AppState>) -> impl IntoResponse {
+    match state.inbox.outbox_depth().await {
+        Ok(depth) => {
+            for s in ["pending", "sending", "sent", "dead"] {
+                let n = depth.get(s).copied().unwrap_or(0);
+                metrics::gauge!("deflect_outbox_depth", "state" => s).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(cause = %e, "metrics: cannot read the outbox depth"),
+    }
+    match state.inbox.hook_depth().await {
+        Ok(depth) => {
+            for w in &state.inbox.settings().webhooks {
+                for s in ["pending", "sending", "done", "dead"] {
+                    let n = depth
+                        .get(&(w.name.clone(), s.to_string()))
+                        .copied()
+                        .unwrap_or(0);
+                    metrics::gauge!("deflect_hooks_depth", "endpoint" => w.name.clone(), "state" => s)
+                        .set(n as f64);
+                }
+            }
+        }
+        Err(e) => tracing::warn!(cause = %e, "metrics: cannot read the webhook deliveries"),
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -274,15 +274,14 @@ mod tests {
         )
         .await
         .unwrap();
-        let state = AppState {
-            store,
-            inbox: inbox.clone(),
-            public_base_url: "https://chat.example.com".parse().unwrap(),
-            readiness: crate::Readiness::default(),
-            metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
+        let state = AppState::new(
+            inbox.clone(),
+            "https://chat.example.com".parse().unwrap(),
+            metrics_exporter_prometheus::PrometheusBuilder::new()
                 .build_recorder()
                 .handle(),
-        };
+            &c,
+        );
         (dir, crate::router(state), inbox)
     }
 

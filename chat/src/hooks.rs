@@ -1,0 +1,484 @@
+//! Outgoing webhooks: events POSTed as JSON to the endpoints of `[[http.webhooks]]`, signed
+//! with HMAC-SHA256, retried with back-off, in order per conversation.
+//!
+//! Durable: a delivery row is written in the same transaction as the logged event it carries
+//! ([`crate::store::Tx`]), so a committed event is delivered even across a crash, and an
+//! event that did not commit never is. A worker ([`Inbox::send_due_hooks`]) claims due rows
+//! — never a conversation's row while an earlier one of that conversation and endpoint is
+//! still pending, so each endpoint sees a conversation's events in order — and marks them
+//! `done`, or retries them (1 s doubling to 10 min) until `max_attempts`, then `dead`.
+//! Claims are leased (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so with several processes
+//! each delivery is sent by one of them (at least once: a process dying mid-request sends
+//! it again after the lease).
+//!
+//! The request: `POST <url>`, `Content-Type: application/json`, `X-Deflect-Event: <type>`,
+//! `X-Deflect-Delivery: <delivery id>`, and `X-Deflect-Signature: t=<unix seconds>,v1=<hex
+//! HMAC-SHA256(signing_secret, "<t>.<body>")>` — the timestamp is signed so a receiver can
+//! refuse replays ([`verify_signature`]). The body:
+//! `{"id": <event id>, "type": "message.received", "at": <ms>, "conversation_id": 7, "data": {…}}`.
+//! Any 2xx answer is success.
+
+use crate::Inbox;
+use crate::clock::{Millis, ms};
+use crate::events::Event;
+use crate::model::ChatError;
+use hmac::{KeyInit, Mac};
+use serde_json::json;
+use sqlx::Row;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The longest back-off between two attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(600);
+const LEASE: Duration = Duration::from_secs(120);
+const BATCH: i64 = 64;
+
+/// An endpoint as the event log sees it: which webhook types it takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct HookTarget {
+    pub(crate) endpoint: String,
+    pub(crate) events: Vec<String>,
+}
+
+impl HookTarget {
+    fn wants(&self, kind: &str) -> bool {
+        self.events.is_empty() || self.events.iter().any(|e| e == kind)
+    }
+}
+
+/// The webhook type of a logged event, if it is one endpoints can subscribe to:
+/// `conversation.created|queued|assigned|closed`, `message.received` (from the customer),
+/// `message.sent` (to the customer; internal notes are never sent), `message.failed`
+/// (delivery failed), `deflection.sent` (the template after a call left).
+pub fn hook_type(e: &Event) -> Option<&'static str> {
+    Some(match e.kind.as_str() {
+        "conversation.created" => "conversation.created",
+        "conversation.queued" => "conversation.queued",
+        "conversation.assigned" => "conversation.assigned",
+        "conversation.closed" => "conversation.closed",
+        "deflection.sent" => "deflection.sent",
+        "message.created" => {
+            let m = &e.data["message"];
+            if m["internal"].as_bool() == Some(true) {
+                return None;
+            }
+            if m["direction"] == "in" {
+                "message.received"
+            } else {
+                "message.sent"
+            }
+        }
+        "message.status" if e.data["status"] == "failed" => "message.failed",
+        _ => return None,
+    })
+}
+
+/// The JSON body sent for an event.
+pub fn hook_body(kind: &str, e: &Event) -> String {
+    json!({
+        "id": e.id,
+        "type": kind,
+        "at": e.at,
+        "conversation_id": e.conversation_id,
+        "data": e.data,
+    })
+    .to_string()
+}
+
+/// The `X-Deflect-Signature` value of `body` sent at `t` (unix seconds).
+pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Checks an `X-Deflect-Signature` header over the raw `body`, refusing timestamps more
+/// than `tolerance` seconds away from `now` (unix seconds). Constant-time comparison.
+pub fn verify_signature(secret: &str, header: &str, body: &[u8], now: i64, tolerance: i64) -> bool {
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) => t = v.parse::<i64>().ok(),
+            Some(("v1", v)) => v1 = hex::decode(v).ok(),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else {
+        return false;
+    };
+    if (now - t).abs() > tolerance {
+        return false;
+    }
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.verify_slice(&v1).is_ok()
+}
+
+/// What one pass of the webhook worker did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HookPass {
+    /// Answered 2xx.
+    pub delivered: usize,
+    /// To be retried.
+    pub retried: usize,
+    /// Given up.
+    pub dead: usize,
+}
+
+struct ClaimedHook {
+    id: i64,
+    endpoint: String,
+    kind: String,
+    body: String,
+    attempts: i64,
+}
+
+impl Inbox {
+    pub(crate) fn hook_targets(settings: &crate::InboxSettings) -> Vec<HookTarget> {
+        settings
+            .webhooks
+            .iter()
+            .map(|w| HookTarget {
+                endpoint: w.name.clone(),
+                events: w.events.clone(),
+            })
+            .collect()
+    }
+
+    fn hook_backoff(attempts: i64) -> Millis {
+        let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+        ms(Duration::from_secs(1)
+            .saturating_mul(2u32.saturating_pow(exp))
+            .min(MAX_BACKOFF))
+    }
+
+    async fn claim_hooks(&self) -> Result<Vec<ClaimedHook>, ChatError> {
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let skip = match tx.kind() {
+            deflect_config::DatabaseKind::Sqlite => "",
+            deflect_config::DatabaseKind::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+        };
+        let rows = sqlx::query(sql!(
+            "SELECT d.id, d.endpoint, d.kind, d.body, d.attempts FROM hook_deliveries d \
+             WHERE ((d.state = 'pending' AND d.due_at <= $1) OR (d.state = 'sending' AND d.lease_until < $1)) \
+             AND NOT EXISTS (SELECT 1 FROM hook_deliveries e WHERE e.endpoint = d.endpoint \
+               AND e.conversation_id = d.conversation_id AND e.id < d.id AND e.state IN ('pending', 'sending')) \
+             ORDER BY d.id LIMIT $2{skip}"
+        ))
+        .bind(now)
+        .bind(BATCH)
+        .fetch_all(tx.conn())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: i64 = r.get("id");
+            let attempts = r.get::<i64, _>("attempts") + 1;
+            sqlx::query("UPDATE hook_deliveries SET state = 'sending', lease_until = $1, attempts = $2 WHERE id = $3")
+                .bind(now + ms(LEASE))
+                .bind(attempts)
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+            out.push(ClaimedHook {
+                id,
+                endpoint: r.get("endpoint"),
+                kind: r.get("kind"),
+                body: r.get("body"),
+                attempts,
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn post_hook(&self, h: &ClaimedHook) -> Result<(), String> {
+        let Some(cfg) = self
+            .settings()
+            .webhooks
+            .iter()
+            .find(|w| w.name == h.endpoint)
+        else {
+            return Err("the endpoint is no longer configured".into());
+        };
+        let (Some(url), Some(secret)) = (&cfg.url, &cfg.signing_secret) else {
+            return Err("the endpoint has no URL or signing secret".into());
+        };
+        let t = self.now() / 1000;
+        let started = std::time::Instant::now();
+        let res = self
+            .hook_client()
+            .post(url.clone())
+            .timeout(cfg.timeout)
+            .header("content-type", "application/json")
+            .header("x-deflect-event", &h.kind)
+            .header("x-deflect-delivery", h.id.to_string())
+            .header(
+                "x-deflect-signature",
+                sign(secret.expose(), t, h.body.as_bytes()),
+            )
+            .body(h.body.clone())
+            .send()
+            .await;
+        metrics::histogram!("deflect_hooks_request_seconds", "endpoint" => h.endpoint.clone())
+            .record(started.elapsed().as_secs_f64());
+        match res {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(format!("answered {}", r.status())),
+            Err(e) if e.is_timeout() => Err("timed out".into()),
+            Err(e) if e.is_connect() => Err("could not connect".into()),
+            Err(_) => Err("the request failed".into()),
+        }
+    }
+
+    async fn finish_hook(
+        &self,
+        h: &ClaimedHook,
+        result: Result<(), String>,
+    ) -> Result<Outcome, ChatError> {
+        let now = self.now();
+        let max = self
+            .settings()
+            .webhooks
+            .iter()
+            .find(|w| w.name == h.endpoint)
+            .map_or(1, |w| i64::from(w.max_attempts));
+        let outcome = match &result {
+            Ok(()) => {
+                sqlx::query("UPDATE hook_deliveries SET state = 'done', delivered_at = $1, lease_until = NULL, last_error = NULL WHERE id = $2")
+                    .bind(now)
+                    .bind(h.id)
+                    .execute(self.store().pool())
+                    .await?;
+                Outcome::Delivered
+            }
+            Err(e) if h.attempts < max => {
+                tracing::warn!(endpoint = %h.endpoint, delivery = h.id, attempt = h.attempts, cause = %e, "webhook delivery failed; will retry");
+                sqlx::query("UPDATE hook_deliveries SET state = 'pending', due_at = $1, lease_until = NULL, last_error = $2 WHERE id = $3")
+                    .bind(now + Self::hook_backoff(h.attempts))
+                    .bind(e)
+                    .bind(h.id)
+                    .execute(self.store().pool())
+                    .await?;
+                Outcome::Retried
+            }
+            Err(e) => {
+                tracing::warn!(endpoint = %h.endpoint, delivery = h.id, attempts = h.attempts, cause = %e, "webhook delivery given up");
+                sqlx::query("UPDATE hook_deliveries SET state = 'dead', lease_until = NULL, last_error = $1 WHERE id = $2")
+                    .bind(e)
+                    .bind(h.id)
+                    .execute(self.store().pool())
+                    .await?;
+                Outcome::Dead
+            }
+        };
+        metrics::counter!("deflect_hooks_deliveries_total", "endpoint" => h.endpoint.clone(), "outcome" => outcome.as_str())
+            .increment(1);
+        Ok(outcome)
+    }
+
+    /// Claims and sends the webhook deliveries that are due (one per conversation and
+    /// endpoint at a time); the worker calls this in a loop, tests call it directly.
+    pub async fn send_due_hooks(&self) -> Result<HookPass, ChatError> {
+        let claimed = self.claim_hooks().await?;
+        let mut pass = HookPass::default();
+        let mut set = tokio::task::JoinSet::new();
+        for h in claimed {
+            let inbox = self.clone();
+            set.spawn(async move {
+                let r = inbox.post_hook(&h).await;
+                inbox.finish_hook(&h, r).await
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(Ok(Outcome::Delivered)) => pass.delivered += 1,
+                Ok(Ok(Outcome::Retried)) => pass.retried += 1,
+                Ok(Ok(Outcome::Dead)) => pass.dead += 1,
+                // The row stays `sending` and is taken again when its lease runs out.
+                Ok(Err(e)) => tracing::error!(cause = %e, "recording a webhook delivery failed"),
+                Err(e) => tracing::error!(cause = %e, "a webhook delivery task failed"),
+            }
+        }
+        Ok(pass)
+    }
+
+    /// Webhook deliveries by endpoint and state (`pending`, `sending`, `done`, `dead`).
+    pub async fn hook_depth(&self) -> Result<HashMap<(String, String), i64>, ChatError> {
+        let rows = sqlx::query(
+            "SELECT endpoint, state, COUNT(*) AS n FROM hook_deliveries GROUP BY endpoint, state",
+        )
+        .fetch_all(self.store().pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ((r.get("endpoint"), r.get("state")), r.get::<i64, _>("n")))
+            .collect())
+    }
+
+    async fn next_hook_due(&self) -> Result<Option<Millis>, ChatError> {
+        let row = sqlx::query(
+            "SELECT MIN(CASE WHEN state = 'pending' THEN due_at ELSE lease_until END) FROM hook_deliveries \
+             WHERE state IN ('pending', 'sending')",
+        )
+        .fetch_one(self.store().pool())
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>(0).ok().flatten())
+    }
+
+    pub(crate) async fn hook_loop(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        if self.settings().webhooks.is_empty() {
+            return;
+        }
+        let wake = self.store().hooks_wake();
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let wait = match self.send_due_hooks().await {
+                Ok(p) if p.delivered + p.retried + p.dead > 0 => continue,
+                Ok(_) => self.until_due(self.next_hook_due().await.ok().flatten()),
+                Err(e) => {
+                    tracing::warn!(cause = %e, "webhook worker: database error; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Delivered,
+    Retried,
+    Dead,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Retried => "retried",
+            Self::Dead => "dead",
+        }
+    }
+}
+
+/// Writes the delivery rows of a just-logged event (called inside its transaction).
+pub(crate) async fn enqueue(
+    conn: &mut sqlx::AnyConnection,
+    targets: &[HookTarget],
+    e: &Event,
+) -> Result<bool, sqlx::Error> {
+    let Some(kind) = hook_type(e) else {
+        return Ok(false);
+    };
+    let mut any = false;
+    let body = hook_body(kind, e);
+    for t in targets.iter().filter(|t| t.wants(kind)) {
+        sqlx::query(
+            "INSERT INTO hook_deliveries (endpoint, event_id, conversation_id, kind, body, state, due_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
+        )
+        .bind(&t.endpoint)
+        .bind(e.id)
+        .bind(e.conversation_id.unwrap_or(0))
+        .bind(kind)
+        .bind(&body)
+        .bind(e.at)
+        .execute(&mut *conn)
+        .await?;
+        any = true;
+    }
+    Ok(any)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    #[test]
+    fn signatures_verify_and_refuse_tampering_and_replays() {
+        let body = br#"{"id":1}"#;
+        let h = sign("0123456789abcdef", 1_700_000_000, body);
+        assert!(h.starts_with("t=1700000000,v1="));
+        assert!(verify_signature(
+            "0123456789abcdef",
+            &h,
+            body,
+            1_700_000_010,
+            300
+        ));
+        assert!(!verify_signature(
+            "0123456789abcdef",
+            &h,
+            b"{\"id\":2}",
+            1_700_000_010,
+            300
+        ));
+        assert!(!verify_signature(
+            "another secret!!",
+            &h,
+            body,
+            1_700_000_010,
+            300
+        ));
+        assert!(!verify_signature(
+            "0123456789abcdef",
+            &h,
+            body,
+            1_700_001_000,
+            300
+        ));
+        assert!(!verify_signature(
+            "0123456789abcdef",
+            "v1=00",
+            body,
+            1_700_000_000,
+            300
+        ));
+    }
+
+    #[test]
+    fn notes_are_never_sent_and_directions_are_named() {
+        let e = |data: Value| Event {
+            id: 1,
+            conversation_id: Some(1),
+            seq: 1,
+            kind: "message.created".into(),
+            data,
+            at: 0,
+        };
+        assert_eq!(
+            hook_type(&e(
+                json!({"message": {"internal": true, "direction": "out"}})
+            )),
+            None
+        );
+        assert_eq!(
+            hook_type(&e(
+                json!({"message": {"internal": false, "direction": "in"}})
+            )),
+            Some("message.received")
+        );
+        assert_eq!(
+            hook_type(&e(
+                json!({"message": {"internal": false, "direction": "out"}})
+            )),
+            Some("message.sent")
+        );
+    }
+}

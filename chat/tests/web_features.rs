@@ -1,0 +1,548 @@
+//! The inbox's web-facing rules — widget escalation, API hand-offs, sessions and API tokens,
+//! canned answers, the supervisors' board, outgoing webhooks, visitors' view of events —
+//! on SQLite and PostgreSQL alike. Time is a manual clock.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Backend, Env, FakeProvider, T0, settings, text};
+use deflect_chat::{
+    Channel, ChatError, NewCannedAnswer, NewHandoff, NewWebConversation, Origin, Role, Status,
+};
+use deflect_config::{Secret, WebhookConfig};
+use std::time::Duration;
+
+const S: Duration = Duration::from_secs(1);
+const TOKEN: &str = "visitor-token-0123456789abcdef";
+
+fn web(site: &str, token: &str, escalate: Option<Duration>) -> NewWebConversation {
+    NewWebConversation {
+        site: site.into(),
+        visitor_token: token.into(),
+        name: Some("Ann".into()),
+        escalate_after: escalate,
+        ..Default::default()
+    }
+}
+
+async fn next_of(feed: &mut deflect_chat::Subscription, kind: &str) -> deflect_chat::Event {
+    loop {
+        let e = feed.next().await.unwrap().unwrap();
+        if e.kind == kind {
+            return e;
+        }
+    }
+}
+
+async fn escalation_is_offered_only_without_an_agent(b: Backend) {
+    let env = Env::new(b).await;
+    let c = env
+        .inbox
+        .start_web_conversation(&web("www", TOKEN, Some(30 * S)))
+        .await
+        .unwrap();
+    let mut feed = env.inbox.subscribe(None).await.unwrap();
+    env.advance(29 * S).await;
+    assert_eq!(
+        env.inbox
+            .web_conversation(TOKEN, c.id)
+            .await
+            .unwrap()
+            .escalation_at,
+        None
+    );
+    env.advance(S).await;
+    let after = env.inbox.web_conversation(TOKEN, c.id).await.unwrap();
+    assert_eq!(after.escalation_at, Some(T0 + 30_000));
+    // (On PostgreSQL, notifications of events committed before subscribing may still come.)
+    let e = next_of(&mut feed, "conversation.escalation_offered").await;
+    let v = deflect_chat::web::visitor_event(&e).unwrap();
+    assert_eq!(v.kind, "escalation");
+    // Another visitor whose chat an agent took in time gets no offer.
+    let ann = env.agent("ann", &["support"]).await;
+    let other = "visitor-token-fedcba9876543210";
+    let d = env
+        .inbox
+        .start_web_conversation(&web("www", other, Some(30 * S)))
+        .await
+        .unwrap();
+    env.inbox.accept_offer(ann.agent_id, d.id).await.unwrap();
+    env.advance(60 * S).await;
+    assert_eq!(
+        env.inbox
+            .web_conversation(other, d.id)
+            .await
+            .unwrap()
+            .escalation_at,
+        None
+    );
+    // A visitor reaches only their own conversation.
+    assert!(matches!(
+        env.inbox.web_conversation(other, c.id).await,
+        Err(ChatError::NotFound(_))
+    ));
+}
+
+async fn a_handoff_code_moves_the_chat_to_whatsapp_once(b: Backend) {
+    let env = Env::new(b).await;
+    let c = env
+        .inbox
+        .start_web_conversation(&web("www", TOKEN, None))
+        .await
+        .unwrap();
+    env.inbox
+        .web_visitor_message(TOKEN, c.id, "Hi", Some("k1"))
+        .await
+        .unwrap();
+    let h = env
+        .inbox
+        .create_handoff(TOKEN, c.id, 600 * S)
+        .await
+        .unwrap();
+    let mut feed = env.inbox.subscribe(None).await.unwrap();
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("wa1", "31612345678", &h.text)])
+        .await
+        .unwrap();
+    assert_eq!(r.conversations, vec![c.id]);
+    let kinds: Vec<String> = {
+        let mut v = Vec::new();
+        for _ in 0..2 {
+            v.push(feed.next().await.unwrap().unwrap());
+        }
+        v.iter()
+            .filter_map(deflect_chat::web::visitor_event)
+            .map(|e| e.kind)
+            .collect()
+    };
+    assert!(
+        kinds.contains(&"continued_on_whatsapp".to_string()),
+        "{kinds:?}"
+    );
+    // The widget can no longer write into it, and cannot ask for another code; a resent
+    // web message (same key) is still answered with the stored one.
+    assert!(matches!(
+        env.inbox
+            .web_visitor_message(TOKEN, c.id, "still here?", Some("k2"))
+            .await,
+        Err(ChatError::Conflict(_))
+    ));
+    assert!(
+        env.inbox
+            .web_visitor_message(TOKEN, c.id, "Hi", Some("k1"))
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        env.inbox.create_handoff(TOKEN, c.id, 600 * S).await,
+        Err(ChatError::Conflict(_))
+    ));
+    // Resuming the conversation's feed from a position replays what followed it.
+    let all = env.inbox.conversation_events(c.id, 0, 100).await.unwrap();
+    let seqs: Vec<i64> = all.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    let tail = env.inbox.conversation_events(c.id, 3, 100).await.unwrap();
+    assert_eq!(tail.first().map(|e| e.seq), Some(4));
+}
+
+async fn api_handoffs_wait_for_the_customer_then_queue(b: Backend) {
+    let env = Env::new(b).await;
+    let boss = env.supervisor().await;
+    let ann = env.agent("ann", &["overflow"]).await;
+    let new = NewHandoff {
+        name: Some("Bob".into()),
+        phone: Some("+31687654321".into()),
+        metadata: Some(serde_json::json!({ "order": 1234 })),
+        ttl: 3600 * S,
+        ..Default::default()
+    };
+    let (c, h) = env.inbox.start_handoff(&boss, &new).await.unwrap();
+    assert_eq!(
+        (c.status, c.origin, c.channel),
+        (Status::Pending, Origin::Api, Channel::Whatsapp)
+    );
+    assert_eq!(c.metadata, Some(serde_json::json!({ "order": 1234 })));
+    assert_eq!(c.contact_name.as_deref(), Some("Bob"));
+    assert!(
+        h.url.starts_with("https://wa.me/15550100000?text=Continue"),
+        "{}",
+        h.url
+    );
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("wa1", "31687654321", &h.text)])
+        .await
+        .unwrap();
+    assert_eq!(r.conversations, vec![c.id]);
+    let now = env
+        .inbox
+        .conversation_unchecked(c.id)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(now.status, Status::Queued);
+    // Rules: agents only into their queues; numbers are E.164; metadata is an object.
+    assert!(matches!(
+        env.inbox.start_handoff(&ann, &new).await,
+        Err(ChatError::Forbidden(_))
+    ));
+    let mine = NewHandoff {
+        queue: Some("overflow".into()),
+        ..new.clone()
+    };
+    assert!(env.inbox.start_handoff(&ann, &mine).await.is_ok());
+    let bad = NewHandoff {
+        phone: Some("0612".into()),
+        ..new.clone()
+    };
+    assert!(matches!(
+        env.inbox.start_handoff(&boss, &bad).await,
+        Err(ChatError::Invalid(_))
+    ));
+    let bad = NewHandoff {
+        metadata: Some(serde_json::json!([1])),
+        ..new.clone()
+    };
+    assert!(matches!(
+        env.inbox.start_handoff(&boss, &bad).await,
+        Err(ChatError::Invalid(_))
+    ));
+    let bad = NewHandoff {
+        account: Some("nope".into()),
+        ..new
+    };
+    assert!(matches!(
+        env.inbox.start_handoff(&boss, &bad).await,
+        Err(ChatError::Invalid(_))
+    ));
+}
+
+async fn sessions_and_api_tokens(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let s = env
+        .inbox
+        .create_session(ann.agent_id, 3600 * S)
+        .await
+        .unwrap();
+    let live = env.inbox.session(&s.token).await.unwrap().unwrap();
+    assert_eq!(
+        (live.viewer.agent_id, live.csrf.clone()),
+        (ann.agent_id, s.csrf.clone())
+    );
+    assert!(env.inbox.session("not-a-session").await.unwrap().is_none());
+    env.clock.advance(3601 * S);
+    assert!(
+        env.inbox.session(&s.token).await.unwrap().is_none(),
+        "expired"
+    );
+    let s = env
+        .inbox
+        .create_session(ann.agent_id, 3600 * S)
+        .await
+        .unwrap();
+    env.inbox.set_disabled(ann.agent_id, true).await.unwrap();
+    assert!(
+        env.inbox.session(&s.token).await.unwrap().is_none(),
+        "disabled"
+    );
+    env.inbox.set_disabled(ann.agent_id, false).await.unwrap();
+    assert!(env.inbox.session(&s.token).await.unwrap().is_some());
+    env.inbox.end_session(&s.token).await.unwrap();
+    assert!(
+        env.inbox.session(&s.token).await.unwrap().is_none(),
+        "logged out"
+    );
+
+    let admin = env
+        .inbox
+        .create_agent(deflect_chat::NewAgent {
+            username: "root".into(),
+            display_name: "Root".into(),
+            password: "correct horse battery".into(),
+            role: Role::Admin,
+            queues: vec![],
+            accounts: vec![],
+        })
+        .await
+        .unwrap();
+    let admin = env.inbox.viewer(admin.id).await.unwrap();
+    assert!(matches!(
+        env.inbox.create_api_token(&ann, ann.agent_id, "mine").await,
+        Err(ChatError::Forbidden(_))
+    ));
+    let (t, secret) = env
+        .inbox
+        .create_api_token(&admin, ann.agent_id, "CRM")
+        .await
+        .unwrap();
+    assert!(secret.starts_with("dfk_") && secret.len() > 30);
+    let (agent, viewer) = env.inbox.api_token_agent(&secret).await.unwrap().unwrap();
+    assert_eq!(
+        (agent.id, viewer.queues.clone()),
+        (ann.agent_id, vec!["support".to_string()])
+    );
+    let listed = env.inbox.api_tokens(&admin).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].last_used_at, Some(T0 + 3_601_000));
+    assert!(
+        env.inbox
+            .api_token_agent("dfk_wrong")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    env.inbox.revoke_api_token(&admin, t.id).await.unwrap();
+    assert!(
+        env.inbox.api_token_agent(&secret).await.unwrap().is_none(),
+        "revoked"
+    );
+    assert!(matches!(
+        env.inbox.revoke_api_token(&admin, t.id).await,
+        Err(ChatError::NotFound(_))
+    ));
+}
+
+async fn canned_answers_by_account_with_placeholders(b: Backend) {
+    let env = Env::new(b).await;
+    let boss = env.supervisor().await;
+    let ann = env.agent("ann", &["support"]).await;
+    env.inbox
+        .set_memberships(ann.agent_id, &["support".into()], &["sandbox".into()])
+        .await
+        .unwrap();
+    let ann = env.inbox.viewer(ann.agent_id).await.unwrap();
+    let global = NewCannedAnswer {
+        account: None,
+        title: "Greeting".into(),
+        body: "Hello {{customer_name}}, I am {{agent_name}} (ref {{reference}}).".into(),
+    };
+    assert!(matches!(
+        env.inbox.create_canned_answer(&ann, &global).await,
+        Err(ChatError::Forbidden(_))
+    ));
+    let g = env
+        .inbox
+        .create_canned_answer(&boss, &global)
+        .await
+        .unwrap();
+    let meta_only = NewCannedAnswer {
+        account: Some("meta".into()),
+        title: "Meta".into(),
+        body: "Meta text".into(),
+    };
+    env.inbox
+        .create_canned_answer(&boss, &meta_only)
+        .await
+        .unwrap();
+    let bad = NewCannedAnswer {
+        body: "{{password}}".into(),
+        ..global.clone()
+    };
+    assert!(matches!(
+        env.inbox.create_canned_answer(&boss, &bad).await,
+        Err(ChatError::Invalid(_))
+    ));
+    // Ann works the sandbox account only: she sees the global answer, not Meta's.
+    let titles: Vec<String> = env
+        .inbox
+        .canned_answers(&ann, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.title)
+        .collect();
+    assert_eq!(titles, vec!["Greeting"]);
+    assert_eq!(
+        env.inbox.canned_answers(&boss, None).await.unwrap().len(),
+        2
+    );
+    let c = env
+        .inbox
+        .start_web_conversation(&web("www", TOKEN, None))
+        .await
+        .unwrap();
+    env.inbox.accept_offer(ann.agent_id, c.id).await.unwrap();
+    let text = env
+        .inbox
+        .render_canned_answer(&ann, g.id, c.id)
+        .await
+        .unwrap();
+    assert_eq!(text, format!("Hello Ann, I am ann (ref {}).", c.reference));
+    let changed = NewCannedAnswer {
+        title: "Hi".into(),
+        ..global
+    };
+    assert_eq!(
+        env.inbox
+            .update_canned_answer(&boss, g.id, &changed)
+            .await
+            .unwrap()
+            .title,
+        "Hi"
+    );
+    env.inbox.delete_canned_answer(&boss, g.id).await.unwrap();
+    assert!(matches!(
+        env.inbox.render_canned_answer(&ann, g.id, c.id).await,
+        Err(ChatError::NotFound(_))
+    ));
+}
+
+async fn the_board_counts_queues_and_agents(b: Backend) {
+    let env = Env::new(b).await;
+    let boss = env.supervisor().await;
+    let ann = env.agent("ann", &["support"]).await;
+    assert!(matches!(
+        env.inbox.board(&ann).await,
+        Err(ChatError::Forbidden(_))
+    ));
+    for i in 0..3 {
+        env.inbox
+            .start_web_conversation(&web("www", &format!("visitor-token-{i:020}"), None))
+            .await
+            .unwrap();
+        env.clock.advance(S);
+    }
+    let board = env.inbox.board(&boss).await.unwrap();
+    let support = board.queues.iter().find(|q| q.name == "support").unwrap();
+    // Ann's capacity is 2: two offered to her, one waiting since T0 + 2 s.
+    assert_eq!(
+        (support.waiting, support.offered, support.assigned),
+        (1, 2, 0)
+    );
+    assert_eq!(support.oldest_waiting_since, Some(T0 + 2_000));
+    let a = board.agents.iter().find(|a| a.id == ann.agent_id).unwrap();
+    assert_eq!(
+        (a.load, a.capacity, a.queues.clone()),
+        (2, 2, vec!["support".to_string()])
+    );
+}
+
+async fn outgoing_webhooks_are_signed_ordered_and_retried(b: Backend) {
+    let api = FakeProvider::start().await;
+    let mut s = settings(None);
+    s.webhooks = vec![WebhookConfig {
+        name: "crm".into(),
+        url: Some(format!("http://{}/hooks", api.addr).parse().unwrap()),
+        signing_secret: Some(Secret::new("0123456789abcdef")),
+        events: vec![
+            "conversation.created".into(),
+            "message.received".into(),
+            "message.sent".into(),
+        ],
+        max_attempts: 3,
+        timeout: 5 * S,
+    }];
+    let env = Env::with(b, s).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let c = env
+        .inbox
+        .start_web_conversation(&web("www", TOKEN, None))
+        .await
+        .unwrap();
+    env.inbox
+        .web_visitor_message(TOKEN, c.id, "one", None)
+        .await
+        .unwrap();
+    env.inbox.accept_offer(ann.agent_id, c.id).await.unwrap();
+    env.inbox
+        .add_note(&ann, c.id, "internal only")
+        .await
+        .unwrap();
+    env.inbox.send_text(&ann, c.id, "two", None).await.unwrap();
+    // The endpoint fails once: nothing later of that conversation overtakes the failure.
+    api.respond(500, "{}");
+    let pass = env.inbox.send_due_hooks().await.unwrap();
+    assert_eq!((pass.delivered, pass.retried), (0, 1));
+    assert_eq!(
+        env.inbox.send_due_hooks().await.unwrap(),
+        deflect_chat::HookPass::default()
+    );
+    env.clock.advance(S);
+    let mut types = Vec::new();
+    loop {
+        let p = env.inbox.send_due_hooks().await.unwrap();
+        if p == deflect_chat::HookPass::default() {
+            break;
+        }
+    }
+    for r in api.requests().iter().skip(1) {
+        assert_eq!(r.path, "/hooks");
+        let sig = r.headers["x-deflect-signature"].to_str().unwrap();
+        assert!(deflect_chat::hooks::verify_signature(
+            "0123456789abcdef",
+            sig,
+            &r.body,
+            T0 / 1000 + 1,
+            300
+        ));
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(r.headers["x-deflect-event"].to_str().unwrap(), body["type"]);
+        assert_eq!(body["conversation_id"], c.id);
+        types.push(body["type"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        types,
+        vec!["conversation.created", "message.received", "message.sent"],
+        "in order, no note"
+    );
+    // An endpoint that keeps failing: given up after max_attempts; later events still go.
+    for _ in 0..3 {
+        api.respond(503, "{}");
+    }
+    env.inbox
+        .web_visitor_message(TOKEN, c.id, "three", None)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        env.inbox.send_due_hooks().await.unwrap();
+        env.clock.advance(10 * S);
+    }
+    let depth = env.inbox.hook_depth().await.unwrap();
+    assert_eq!(depth.get(&("crm".into(), "dead".into())), Some(&1));
+    assert_eq!(depth.get(&("crm".into(), "done".into())), Some(&3));
+}
+
+async fn typing_reaches_subscribers_without_being_logged(b: Backend) {
+    let env = Env::new(b).await;
+    let c = env
+        .inbox
+        .start_web_conversation(&web("www", TOKEN, None))
+        .await
+        .unwrap();
+    let mut feed = env.inbox.subscribe(None).await.unwrap();
+    env.inbox.typing(c.id, Some(1)).await.unwrap();
+    let e = next_of(&mut feed, "typing").await;
+    assert_eq!(
+        (e.id, e.kind.as_str(), e.conversation_id),
+        (0, "typing", Some(c.id))
+    );
+    assert_eq!(deflect_chat::web::visitor_event(&e).unwrap().kind, "typing");
+    env.inbox.typing(c.id, None).await.unwrap();
+    let e = next_of(&mut feed, "typing").await;
+    assert!(
+        deflect_chat::web::visitor_event(&e).is_none(),
+        "visitors are not told of their own typing"
+    );
+    assert!(
+        env.inbox
+            .conversation_events(c.id, 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.kind != "typing")
+    );
+}
+
+on_both!(
+    escalation_is_offered_only_without_an_agent,
+    a_handoff_code_moves_the_chat_to_whatsapp_once,
+    api_handoffs_wait_for_the_customer_then_queue,
+    sessions_and_api_tokens,
+    canned_answers_by_account_with_placeholders,
+    the_board_counts_queues_and_agents,
+    outgoing_webhooks_are_signed_ordered_and_retried,
+    typing_reaches_subscribers_without_being_logged,
+);

@@ -1,0 +1,140 @@
+//! `deflect agent add`: creates an agent — the first admin, to begin with — in the database
+//! the configuration names. The password comes from a file (`--password-file`), a prompt
+//! (when standard input is a terminal; typed twice, not echoed) or standard input's first
+//! line — never from an argument, where other users of the machine could read it.
+
+use clap::{Args, Subcommand};
+use deflect_config::ConfigError;
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AgentCommand {
+    /// Create an agent (exit 0), or say why not (exit 1; 64 for a bad configuration).
+    Add(AddAgent),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AddAgent {
+    /// Configuration file (TOML). Without one, the embedded defaults are used.
+    #[arg(
+        long,
+        short,
+        value_name = "FILE",
+        env = "DEFLECT_CONFIG",
+        hide_env_values = true
+    )]
+    config: Option<PathBuf>,
+    /// Login name.
+    #[arg(long)]
+    username: String,
+    /// Name shown to colleagues (default: the username).
+    #[arg(long, default_value = "")]
+    display_name: String,
+    /// `agent`, `supervisor` or `admin`.
+    #[arg(long, default_value = "agent", value_parser = ["agent", "supervisor", "admin"])]
+    role: String,
+    /// A queue the agent works (repeat for several).
+    #[arg(long = "queue", value_name = "QUEUE")]
+    queues: Vec<String>,
+    /// A WhatsApp account whose conversations they see (repeat; none: every account).
+    #[arg(long = "account", value_name = "ACCOUNT")]
+    accounts: Vec<String>,
+    /// Read the password from this file's first line instead of a prompt or standard input.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+}
+
+fn password(a: &AddAgent) -> Result<String, String> {
+    if let Some(f) = &a.password_file {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        return Ok(text.lines().next().unwrap_or("").to_string());
+    }
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password(format!("Password for {}: ", a.username))
+            .map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+        if p != again {
+            return Err("the two passwords differ".into());
+        }
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+pub(crate) fn run(command: AgentCommand) -> ExitCode {
+    let AgentCommand::Add(a) = command;
+    let config = match deflect_config::load_from_process(a.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("deflect: {e}");
+            return ExitCode::from(ConfigError::EXIT_CODE as u8);
+        }
+    };
+    let password = match password(&a) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("deflect: no password: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        eprintln!("deflect: cannot start the async runtime");
+        return ExitCode::FAILURE;
+    };
+    let result = runtime.block_on(async {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+        let url = config.database_url();
+        let store = deflect_chat::Store::connect(&url, 2)
+            .await
+            .map_err(|e| format!("cannot open the database {url}: {e}"))?;
+        store.migrate().await.map_err(|e| e.to_string())?;
+        let inbox = deflect_chat::Inbox::open_for_command(
+            store.clone(),
+            deflect_chat::InboxSettings::from_config(&config),
+            Arc::new(deflect_chat::SystemClock),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let agent = inbox
+            .create_agent(deflect_chat::NewAgent {
+                username: a.username.clone(),
+                display_name: a.display_name.clone(),
+                password,
+                role: deflect_chat::Role::parse(&a.role).unwrap_or(deflect_chat::Role::Agent),
+                queues: a.queues.clone(),
+                accounts: a.accounts.clone(),
+            })
+            .await
+            .map_err(|e| e.to_string());
+        store.close().await;
+        agent
+    });
+    match result {
+        Ok(agent) => {
+            println!(
+                "created {} {:?} (id {})",
+                agent.role.as_str(),
+                agent.username,
+                agent.id
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("deflect: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,265 @@
+// Browser scenarios for tests/web.rs, in Debian's headless Chromium driven by playwright-core.
+// Usage: node run.mjs <scenario>; settings come from the environment (GATEWAY, PAGE_PORT,
+// USERNAME, PASSWORD, APP_SECRET, PHONE_NUMBER_ID, BUSINESS_NUMBER, ARTIFACTS). Exits 0 when
+// every check held; prints what it checked.
+import { chromium } from "playwright-core";
+import { createServer } from "node:http";
+import { createHmac } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const env = process.env;
+const GATEWAY = env.GATEWAY;
+const ARTIFACTS = env.ARTIFACTS;
+const here = path.dirname(fileURLToPath(import.meta.url));
+mkdirSync(ARTIFACTS, { recursive: true });
+const T = 30000;
+
+function check(ok, what) {
+  if (!ok) throw new Error("check failed: " + what);
+  console.log("ok - " + what);
+}
+
+// The shop's page, on its own origin, embedding the widget with the one-line snippet.
+function shop(port) {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><h1>Example shop</h1><p>Products…</p>
+<script src="${GATEWAY}/widget.js" data-site="shop" async></script></body></html>`;
+  const server = createServer((req, res) => { res.writeHead(200, { "content-type": "text/html" }); res.end(html); });
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
+}
+
+async function launch() {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+}
+
+async function login(page, presence) {
+  await page.goto(GATEWAY + "/");
+  await page.getByLabel("Username").fill(env.USERNAME);
+  await page.getByLabel("Password").fill(env.PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.locator("#app").waitFor();
+  if (presence) {
+    const saved = page.waitForResponse((r) => r.url().endsWith("/api/v1/me/presence") && r.ok());
+    await page.getByLabel("Presence").selectOption(presence);
+    await saved;
+  }
+}
+
+async function openWidget(v, name) {
+  await v.goto(`http://127.0.0.1:${env.PAGE_PORT}/`);
+  await v.getByRole("button", { name: "Chat with us" }).click();
+  await v.getByRole("dialog").waitFor();
+  await v.getByLabel("Your name").fill(name);
+  await v.getByRole("button", { name: "Start chat" }).click();
+  await v.getByLabel("Your message").waitFor();
+}
+
+async function say(v, text) {
+  await v.getByLabel("Your message").fill(text);
+  await v.getByLabel("Your message").press("Enter");
+}
+
+function metaWebhook(from, text, id) {
+  return {
+    object: "whatsapp_business_account",
+    entry: [{ id: "WABA", changes: [{ field: "messages", value: {
+      messaging_product: "whatsapp",
+      metadata: { display_phone_number: env.BUSINESS_NUMBER.slice(1), phone_number_id: env.PHONE_NUMBER_ID },
+      contacts: [{ profile: { name: "Vera" }, wa_id: from }],
+      messages: [{ from, id, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: text } }],
+    } }] }],
+  };
+}
+
+async function postMeta(body) {
+  const raw = JSON.stringify(body);
+  const sig = "sha256=" + createHmac("sha256", env.APP_SECRET).update(raw).digest("hex");
+  const r = await fetch(GATEWAY + "/webhooks/meta/main", { method: "POST", headers: { "content-type": "application/json", "x-hub-signature-256": sig }, body: raw });
+  check(r.status === 200, "signed Meta webhook accepted (" + r.status + ")");
+}
+
+async function counts(loc, texts) {
+  for (const t of texts) {
+    const n = await loc.filter({ hasText: t }).count();
+    check(n === 1, `"${t}" shown exactly once (${n})`);
+  }
+}
+
+// A visitor and an agent chat live; the visitor's network is cut and restored.
+async function chat(browser) {
+  const actx = await browser.newContext();
+  const a = await actx.newPage();
+  await login(a, "available");
+  const vctx = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const v = await vctx.newPage();
+  await openWidget(v, "Vera");
+  await say(v, "Hello, I need help");
+  await v.locator(".m.visitor:not(.sending)", { hasText: "Hello, I need help" }).waitFor({ timeout: T });
+  // The offer reaches the agent live: title badge and the list.
+  await a.waitForFunction(() => document.title.startsWith("(1)"), null, { timeout: T });
+  check(true, "the agent's title shows the new offer");
+  await a.locator(".item", { hasText: "Vera" }).click();
+  await a.getByRole("button", { name: "Accept" }).click();
+  await a.locator(".msg", { hasText: "Hello, I need help" }).waitFor({ timeout: T });
+  await v.locator(".status", { hasText: "An agent joined" }).waitFor({ timeout: T });
+  check(true, "the visitor is told an agent joined");
+  await a.getByLabel("Reply").fill("Hi Vera, how can I help?");
+  await a.getByRole("button", { name: "Send" }).click();
+  await v.locator(".m.agent", { hasText: "Hi Vera, how can I help?" }).waitFor({ timeout: T });
+  check(true, "the agent's reply reaches the visitor live");
+  await say(v, "My order is late");
+  await a.locator(".msg", { hasText: "My order is late" }).waitFor({ timeout: T });
+  check(true, "the visitor's message reaches the agent live");
+  // Typing indicator, agent side.
+  // Typing signals are throttled (one per 2 s): keep typing until one shows.
+  let seenTyping = false;
+  for (let i = 0; i < 15 && !seenTyping; i++) {
+    await v.getByLabel("Your message").pressSequentially("a");
+    seenTyping = await a.locator("#typing", { hasText: "typing" }).waitFor({ timeout: 1000 }).then(() => true, () => false);
+  }
+  check(seenTyping, "the agent sees the visitor typing");
+  await v.getByLabel("Your message").fill("");
+
+  // Network cut: what happens meanwhile arrives once after the reconnect.
+  await vctx.setOffline(true);
+  await v.locator(".status", { hasText: "Reconnecting" }).waitFor({ timeout: T });
+  for (const t of ["Sent during the cut, one", "Sent during the cut, two"]) {
+    await a.getByLabel("Reply").fill(t);
+    await a.getByRole("button", { name: "Send" }).click();
+    await a.locator(".msg", { hasText: t }).waitFor({ timeout: T });
+  }
+  await say(v, "Typed while offline");
+  check((await v.locator(".m.agent").count()) === 1, "nothing reaches the visitor while offline");
+  await v.screenshot({ path: path.join(ARTIFACTS, "widget-offline.png") });
+  await vctx.setOffline(false);
+  await v.locator(".m.agent", { hasText: "Sent during the cut, two" }).waitFor({ timeout: T });
+  await a.locator(".msg", { hasText: "Typed while offline" }).waitFor({ timeout: T });
+  await v.locator(".m.visitor:not(.sending)", { hasText: "Typed while offline" }).waitFor({ timeout: T });
+  await counts(v.locator(".m.agent"), ["Hi Vera, how can I help?", "Sent during the cut, one", "Sent during the cut, two"]);
+  await counts(v.locator(".m.visitor"), ["Hello, I need help", "My order is late", "Typed while offline"]);
+  check((await v.locator(".m.agent").count()) === 3 && (await v.locator(".m.visitor").count()) === 3, "no message lost or doubled on the visitor's side");
+  await counts(a.locator(".msg.in"), ["Hello, I need help", "My order is late", "Typed while offline"]);
+  check((await a.locator(".msg.in").count()) === 3, "no message lost or doubled on the agent's side");
+  // Keyboard: Escape closes the chat and gives focus back to the button.
+  await v.getByLabel("Your message").press("Escape");
+  check(await v.evaluate(() => document.activeElement && document.activeElement.id === "deflect-chat-button"), "Escape closes the chat, focus returns to its button");
+  await v.getByRole("button", { name: "Chat with us" }).click();
+  await v.screenshot({ path: path.join(ARTIFACTS, "widget-chat.png") });
+  await a.screenshot({ path: path.join(ARTIFACTS, "inbox-chat.png") });
+}
+
+// No agent: the QR code appears, decodes to the wa.me link, and WhatsApp continues the chat.
+async function escalation(browser) {
+  const vctx = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const v = await vctx.newPage();
+  await openWidget(v, "Vera");
+  await say(v, "Is anyone there?");
+  await v.locator(".m.visitor:not(.sending)", { hasText: "Is anyone there?" }).waitFor({ timeout: T });
+  const qr = v.locator(".wa .qr svg");
+  await qr.waitFor({ timeout: T });
+  check(true, "the QR code appears after the escalation timeout");
+  await v.screenshot({ path: path.join(ARTIFACTS, "widget-qr.png") });
+  const svg = await qr.evaluate((n) => n.outerHTML);
+  const href = await v.locator(".wa a", { hasText: "Open WhatsApp" }).getAttribute("href");
+  // Decode the QR for real: render the SVG on a canvas and read it with jsQR.
+  const d = await vctx.newPage();
+  await d.goto("about:blank");
+  await d.addScriptTag({ path: path.join(here, "node_modules/jsqr/dist/jsQR.js") });
+  const decoded = await d.evaluate(async (svg) => {
+    const img = new Image();
+    img.src = "data:image/svg+xml;base64," + btoa(svg);
+    await img.decode();
+    const c = document.createElement("canvas");
+    c.width = 400; c.height = 400;
+    const g = c.getContext("2d");
+    g.fillStyle = "#fff"; g.fillRect(0, 0, 400, 400);
+    g.drawImage(img, 0, 0, 400, 400);
+    const px = g.getImageData(0, 0, 400, 400);
+    const r = window.jsQR(px.data, 400, 400);
+    return r && r.data;
+  }, svg);
+  const re = new RegExp("^https://wa\\.me/" + env.BUSINESS_NUMBER.slice(1) + "\\?text=Continue\\+my\\+chat\\+%28ref\\+([A-Z2-9]{6})%29$");
+  const m = decoded && decoded.match(re);
+  check(!!m, "the QR decodes to the wa.me link of the business number with a code: " + decoded);
+  check(decoded === href, "the QR and the mobile button open the same link");
+  const text = decodeURIComponent(decoded.split("?text=")[1].replace(/\+/g, " "));
+  // The customer sends the prefilled message on WhatsApp.
+  await postMeta(metaWebhook("31687654321", text, "wamid.browser-" + Date.now()));
+  await v.locator(".m.system", { hasText: "continues on WhatsApp" }).waitFor({ timeout: T });
+  check(true, "the widget says the conversation continues on WhatsApp");
+  check(await v.getByLabel("Your message").isHidden(), "the widget no longer takes messages");
+  // The agent finds one conversation with the web history and the WhatsApp message.
+  const a = await (await browser.newContext()).newPage();
+  await login(a, "available");
+  await a.locator(".item", { hasText: "Vera" }).click({ timeout: T });
+  await a.locator(".msg", { hasText: "Is anyone there?" }).waitFor({ timeout: T });
+  await a.locator(".msg", { hasText: "ref " + m[1] }).waitFor({ timeout: T });
+  check((await a.locator(".item", { hasText: "Vera" }).count()) === 1, "one conversation, not two");
+  const head = await a.locator("#conv-actions").innerText();
+  check(head.includes("whatsapp"), "the conversation's channel is now WhatsApp");
+  await a.screenshot({ path: path.join(ARTIFACTS, "inbox-handoff.png") });
+  // The code is spent: the same text again opens no second link to this conversation.
+  await postMeta(metaWebhook("31600000000", text, "wamid.browser-again-" + Date.now()));
+}
+
+// 1,000 open conversations: the list is virtualised and the page keeps working.
+async function scale(browser) {
+  const batch = { object: "whatsapp_business_account", entry: [{ id: "WABA", changes: [{ field: "messages", value: {
+    messaging_product: "whatsapp",
+    metadata: { display_phone_number: env.BUSINESS_NUMBER.slice(1), phone_number_id: env.PHONE_NUMBER_ID },
+    contacts: [], messages: [] } }] }] };
+  const value = batch.entry[0].changes[0].value;
+  for (let i = 0; i < 1000; i++) {
+    const from = String(31600000000 + i);
+    value.contacts.push({ profile: { name: "Customer " + i }, wa_id: from });
+    value.messages.push({ from, id: "wamid.scale-" + i, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: "Question " + i } });
+  }
+  await postMeta(batch);
+  const a = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  const t0 = Date.now();
+  await login(a, null);
+  await a.getByRole("button", { name: "Queue" }).click();
+  await a.locator("#count", { hasText: /^1000\+? conversations$/ }).waitFor({ timeout: T });
+  console.log("# queue of 1000 listed " + (Date.now() - t0) + " ms after loading the page");
+  const rendered = await a.locator(".item").count();
+  check(rendered > 5 && rendered < 80, "the list renders only what is visible (" + rendered + " rows for 1000)");
+  await a.locator("#list").evaluate((l) => { l.scrollTop = l.scrollHeight; });
+  await a.locator(".item", { hasText: "Customer 0" }).first().waitFor({ timeout: T });
+  check(true, "scrolled to the end: the oldest conversation is shown");
+  const t1 = Date.now();
+  await a.locator(".item", { hasText: "Customer 0" }).first().click();
+  await a.locator(".msg", { hasText: "Question 0" }).waitFor({ timeout: T });
+  console.log("# opening a conversation took " + (Date.now() - t1) + " ms");
+  await a.getByLabel("Search").isHidden();
+  await a.getByRole("button", { name: "All conversations" }).click();
+  await a.getByLabel("Search").fill("Customer 999");
+  await a.getByRole("button", { name: "Filter" }).click();
+  await a.locator("#count", { hasText: /^1 conversations$/ }).waitFor({ timeout: T });
+  check(true, "the text search finds one conversation among 1000");
+  await a.screenshot({ path: path.join(ARTIFACTS, "inbox-1000.png") });
+}
+
+const scenarios = { chat, escalation, scale };
+const name = process.argv[2];
+const server = await shop(Number(env.PAGE_PORT));
+const browser = await launch();
+const timer = setTimeout(() => { console.error("scenario timed out"); process.exit(2); }, 150000);
+try {
+  await scenarios[name](browser);
+  console.log("all checks passed: " + name);
+} catch (e) {
+  console.error(e && e.stack || e);
+  process.exitCode = 1;
+} finally {
+  clearTimeout(timer);
+  await browser.close();
+  server.close();
+}

@@ -1,0 +1,238 @@
+//! The web side of the running binary: `deflect agent add`, and the widget and inbox in
+//! headless Chromium (Debian's `chromium`, driven by npm `playwright-core` from
+//! tests/browser): a live chat with a network cut, the QR hand-off to WhatsApp, and the
+//! inbox at 1,000 open conversations. Screenshots go to tests/browser/artifacts/.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Gateway, run_cli};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const APP_SECRET: &str = "app-secret";
+const PHONE_NUMBER_ID: &str = "106540352242922";
+const BUSINESS_NUMBER: &str = "+31201234567";
+
+fn config(page_port: u16) -> String {
+    format!(
+        r#"
+[whatsapp]
+default_account = "main"
+
+[[whatsapp.accounts]]
+name = "main"
+provider = "meta"
+business_number = "{BUSINESS_NUMBER}"
+phone_number_id = "{PHONE_NUMBER_ID}"
+access_token = "token"
+app_secret = "{APP_SECRET}"
+verify_token = "verify-me"
+api_base_url = "http://127.0.0.1:9"
+
+[[inbox.queues]]
+name = "support"
+
+[[widget.sites]]
+name = "shop"
+origins = ["http://127.0.0.1:{page_port}"]
+queue = "support"
+escalation_timeout = "5s"
+"#
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn add_admin(gw: &Gateway) {
+    let pw = gw.dir().join("password");
+    std::fs::write(&pw, "correct horse battery\n").unwrap();
+    let data = gw.data_dir();
+    let conf = gw.dir().join("deflect.toml");
+    let (code, out, err) = run_cli(
+        &[
+            "agent",
+            "add",
+            "--config",
+            conf.to_str().unwrap(),
+            "--username",
+            "admin",
+            "--role",
+            "admin",
+            "--queue",
+            "support",
+            "--password-file",
+            pw.to_str().unwrap(),
+        ],
+        &[("DEFLECT_DATA_DIR", data.to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("created admin \"admin\""), "{out}");
+}
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+fn scenario(name: &str) {
+    let page_port = free_port();
+    let gw = Gateway::builder().config(&config(page_port)).start();
+    add_admin(&gw);
+    let dir = browser_dir();
+    assert!(
+        dir.join("node_modules/playwright-core").exists(),
+        "run scripts/test (or `npm ci` in tests/browser) to install playwright-core"
+    );
+    let out = Command::new("node")
+        .arg(dir.join("run.mjs"))
+        .arg(name)
+        .current_dir(&dir)
+        .env("GATEWAY", format!("http://{}", gw.http_addr()))
+        .env("PAGE_PORT", page_port.to_string())
+        .env("USERNAME", "admin")
+        .env("PASSWORD", "correct horse battery")
+        .env("APP_SECRET", APP_SECRET)
+        .env("PHONE_NUMBER_ID", PHONE_NUMBER_ID)
+        .env("BUSINESS_NUMBER", BUSINESS_NUMBER)
+        .env("ARTIFACTS", dir.join("artifacts"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "browser scenario {name} failed:\n{stdout}\n{stderr}\ngateway log:\n{}",
+        gw.logs.raw().join("\n")
+    );
+    assert!(stdout.contains(&format!("all checks passed: {name}")));
+    let metrics = common::get(gw.http_addr(), "/metrics").1;
+    for name in [
+        "deflect_http_requests_total{",
+        "deflect_http_request_seconds",
+        "deflect_outbox_depth{state=\"pending\"}",
+        "deflect_inbox_messages_total{",
+        "deflect_inbox_sockets",
+    ] {
+        assert!(metrics.contains(name), "/metrics lacks {name}:\n{metrics}");
+    }
+    assert_eq!(gw.stop().code(), Some(0));
+}
+
+#[test]
+fn agent_add_takes_the_password_from_a_file_or_stdin_never_an_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env = [("DEFLECT_DATA_DIR", data.to_str().unwrap())];
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "short\n").unwrap();
+    let (code, _, err) = run_cli(
+        &[
+            "agent",
+            "add",
+            "--username",
+            "root",
+            "--role",
+            "admin",
+            "--password-file",
+            pw.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("at least 8 characters"), "{err}");
+    std::fs::write(&pw, "long enough password\n").unwrap();
+    let (code, out, err) = run_cli(
+        &[
+            "agent",
+            "add",
+            "--username",
+            "root",
+            "--role",
+            "admin",
+            "--password-file",
+            pw.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created admin \"root\""), "{out}");
+    let (code, _, err) = run_cli(
+        &[
+            "agent",
+            "add",
+            "--username",
+            "root",
+            "--password-file",
+            pw.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("exists already"), "{err}");
+    // From standard input (not a terminal here).
+    let out = Command::new(common::binary())
+        .args(["agent", "add", "--username", "sam", "--role", "supervisor"])
+        .env("DEFLECT_DATA_DIR", &data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(b"another long password\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No password argument exists.
+    let (code, _, err) = run_cli(
+        &["agent", "add", "--username", "x", "--password", "secret123"],
+        &env,
+    );
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run_cli(
+        &[
+            "agent",
+            "add",
+            "--username",
+            "x",
+            "--queue",
+            "nope",
+            "--password-file",
+            pw.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown queue"), "{err}");
+}
+
+#[test]
+fn browser_visitor_and_agent_chat_live_through_a_network_cut() {
+    scenario("chat");
+}
+
+#[test]
+fn browser_no_agent_gives_a_qr_code_that_continues_on_whatsapp() {
+    scenario("escalation");
+}
+
+#[test]
+fn browser_inbox_with_a_thousand_open_conversations() {
+    scenario("scale");
+}

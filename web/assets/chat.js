@@ -1,0 +1,368 @@
+/* deflect chat widget: the chat window, loaded by widget.js. Vanilla JS in a shadow root.
+ *
+ * - The visitor is an opaque random token kept in localStorage and sent in the
+ *   X-Deflect-Visitor header or the socket's hello — never in a URL.
+ * - One WebSocket per conversation: hello with the last event position, so a reconnect
+ *   replays exactly what was missed; heartbeat pings; reconnect with back-off (1 s doubling
+ *   to 30 s, with jitter, at once when the browser comes back online).
+ * - Each message carries an idempotency key; unacknowledged ones are kept (also across a
+ *   reload) and sent again after a reconnect — the server stores each key once.
+ * - Accessible: a dialog with a label, keyboard use (Escape closes, Enter sends), the
+ *   transcript as a live log, status changes announced. */
+(function () {
+  "use strict";
+  if (window.DeflectChat) return;
+  var cfg, base, site, root, el = {}, settings = null;
+  var ws = null, wsTimer = null, retry = 0, lastHeard = 0, seq = 0, ready = false;
+  var conversation = null, seen = {}, pending = [], typingUntil = 0, lastTyping = 0;
+  var escalated = false, handoff = null, ended = false;
+
+  function store(k, v) {
+    try { if (v === null) localStorage.removeItem(k); else localStorage.setItem(k, v); } catch (e) {}
+  }
+  function load(k) { try { return localStorage.getItem(k); } catch (e) { return null; } }
+  function rand(n) {
+    var a = new Uint8Array(n), s = "", abc = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    crypto.getRandomValues(a);
+    for (var i = 0; i < n; i++) s += abc[a[i] % abc.length];
+    return s;
+  }
+  function token() {
+    var t = load("deflect.visitor");
+    if (!t) { t = rand(32); store("deflect.visitor", t); }
+    return t;
+  }
+  var convKey = function () { return "deflect." + site + ".conversation"; };
+  var pendKey = function () { return "deflect." + site + ".pending"; };
+
+  function h(tag, attrs, kids) {
+    var n = document.createElement(tag);
+    for (var k in attrs || {}) {
+      if (k === "text") n.textContent = attrs[k];
+      else if (k.slice(0, 2) === "on") n.addEventListener(k.slice(2), attrs[k]);
+      else n.setAttribute(k, attrs[k]);
+    }
+    (kids || []).forEach(function (c) { if (c) n.appendChild(c); });
+    return n;
+  }
+
+  function api(method, path, body) {
+    return fetch(base + "/widget/sites/" + encodeURIComponent(site) + path, {
+      method: method,
+      headers: { "content-type": "application/json", "x-deflect-visitor": token() },
+      body: body ? JSON.stringify(body) : undefined
+    }).then(function (r) {
+      return r.json().then(function (j) {
+        if (!r.ok) throw new Error((j.error && j.error.message) || r.statusText);
+        return j;
+      });
+    });
+  }
+
+  var CSS = ":host{all:initial}[hidden]{display:none!important}*{box-sizing:border-box;font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif}" +
+    ".panel{position:fixed;right:20px;bottom:90px;z-index:2147483000;width:370px;max-width:calc(100vw - 24px);" +
+    "height:560px;max-height:calc(100vh - 110px);display:flex;flex-direction:column;background:#fff;color:#1b1b1b;" +
+    "border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.28);overflow:hidden;font-size:15px}" +
+    ".panel[hidden]{display:none}" +
+    "header{display:flex;align-items:center;gap:8px;padding:12px 14px;background:var(--c);color:#fff}" +
+    "header h2{flex:1;margin:0;font-size:16px}" +
+    "button{font:inherit;cursor:pointer;border-radius:8px;border:1px solid transparent;padding:8px 12px}" +
+    "button:focus-visible,a:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px solid #ffbf47;outline-offset:1px}" +
+    ".x{background:transparent;color:#fff;font-size:20px;padding:2px 8px}" +
+    ".log{flex:1;min-height:120px;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:6px;background:#f4f6f5}" +
+    ".m{max-width:80%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word;line-height:1.35}" +
+    ".visitor{align-self:flex-end;background:var(--c);color:#fff;border-bottom-right-radius:3px}" +
+    ".agent{align-self:flex-start;background:#fff;border:1px solid #dde3e0;border-bottom-left-radius:3px}" +
+    ".system{align-self:center;background:transparent;color:#555;font-size:13px;text-align:center}" +
+    ".sending{opacity:.6}.failed{outline:2px solid #c62828}" +
+    ".status{padding:6px 12px;font-size:13px;color:#444;background:#fff;border-top:1px solid #eee;min-height:28px}" +
+    "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e6e6e6;background:#fff}" +
+    "textarea{flex:1;resize:none;height:44px;padding:10px;border:1px solid #b9c2be;border-radius:8px;font:inherit}" +
+    ".send{background:var(--c);color:#fff}.alt{background:#fff;border-color:#b9c2be;color:#1b1b1b}" +
+    ".pre{padding:16px;display:flex;flex-direction:column;gap:10px;overflow-y:auto}" +
+    ".pre label{display:flex;flex-direction:column;gap:4px;font-size:14px}" +
+    ".pre input{padding:9px;border:1px solid #b9c2be;border-radius:8px;font:inherit}" +
+    ".err{color:#b00020;font-size:13px}.actions{padding:0 10px;background:#fff;text-align:center}" +
+    ".actions button{margin:6px 0;padding:6px 10px;font-size:13px}" +
+    ".wa{padding:8px 12px;border-top:1px solid #e6e6e6;background:#fff;text-align:center;font-size:14px;max-height:55%;overflow-y:auto}" +
+    ".wa svg{width:150px;height:150px}.wa a{display:inline-block;margin-top:6px;background:#25d366;color:#08361c;" +
+    "text-decoration:none;font-weight:600;padding:10px 16px;border-radius:8px}" +
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
+    "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100vh;max-height:100vh;border-radius:0}}" +
+    "@media (pointer:coarse){.wa .qr{display:none}}";
+
+  function build() {
+    var host = h("div", { id: "deflect-chat" });
+    document.body.appendChild(host);
+    root = host.attachShadow({ mode: "open" });
+    if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } else {
+      root.appendChild(h("style", { text: CSS }));
+    }
+    el.title = h("h2", { id: "dc-title", text: "Chat" });
+    el.close = h("button", { "class": "x", type: "button", "aria-label": "Close chat", text: "\u00d7", onclick: toggle });
+    el.log = h("div", { "class": "log", role: "log", "aria-live": "polite", "aria-label": "Messages", tabindex: "0" });
+    el.status = h("div", { "class": "status", role: "status" });
+    el.alert = h("div", { "class": "sr", "aria-live": "assertive" });
+    el.text = h("textarea", { id: "dc-text", "aria-label": "Your message", placeholder: "Write a message…", rows: "1",
+      maxlength: "4096", onkeydown: onKey, oninput: onInput });
+    el.send = h("button", { "class": "send", type: "submit", text: "Send" });
+    el.form = h("form", { onsubmit: function (e) { e.preventDefault(); sendText(); } }, [el.text, el.send]);
+    el.waBtn = h("button", { "class": "alt", type: "button", text: "Continue on WhatsApp", onclick: function () { escalate(true); } });
+    el.wa = h("div", { "class": "wa", hidden: "" });
+    el.pre = h("div", { "class": "pre" });
+    el.actions = h("div", { "class": "actions" });
+    el.panel = h("div", { "class": "panel", role: "dialog", "aria-labelledby": "dc-title", hidden: "",
+      onkeydown: function (e) { if (e.key === "Escape") toggle(); } },
+      [h("header", {}, [el.title, el.close]), el.pre, el.log, el.wa, el.status, el.actions, el.form, el.alert]);
+    el.panel.style.setProperty("--c", cfg.color || "#0b6e4f");
+    root.appendChild(el.panel);
+    el.log.hidden = true; el.form.hidden = true;
+  }
+
+  function announce(t) { el.alert.textContent = ""; setTimeout(function () { el.alert.textContent = t; }, 50); }
+  function setStatus(t, loud) { el.status.textContent = t; if (loud) announce(t); }
+
+  function toggle() {
+    var opening = el.panel.hidden;
+    el.panel.hidden = !opening;
+    cfg.button.setAttribute("aria-expanded", String(opening));
+    if (opening) {
+      var f = el.pre.hidden ? el.text : el.pre.querySelector("input,button");
+      if (f) f.focus();
+    } else {
+      cfg.button.focus();
+    }
+  }
+
+  function showForm() {
+    el.pre.hidden = false; el.log.hidden = true; el.form.hidden = true; el.wa.hidden = true;
+    el.actions.textContent = "";
+    el.pre.textContent = "";
+    var fields = [];
+    el.pre.appendChild(h("p", { text: settings.greeting }));
+    function add(name, mode, label, type) {
+      if (mode === "off") return;
+      var input = h("input", { name: name, type: type, autocomplete: name === "name" ? "name" : "tel" });
+      if (mode === "required") input.setAttribute("required", "");
+      el.pre.appendChild(h("label", {}, [document.createTextNode(label + (mode === "required" ? "" : " (optional)")), input]));
+      fields.push(input);
+    }
+    add("name", settings.ask_name, "Your name", "text");
+    add("phone", settings.ask_phone, "Phone number, with country code", "tel");
+    var err = h("p", { "class": "err", role: "alert" });
+    var start = h("button", { "class": "send", type: "button", text: "Start chat", onclick: function () {
+      var body = {};
+      for (var i = 0; i < fields.length; i++) {
+        if (!fields[i].checkValidity()) { err.textContent = "Please fill in " + fields[i].name + "."; fields[i].focus(); return; }
+        body[fields[i].name] = fields[i].value;
+      }
+      start.disabled = true;
+      api("POST", "/conversations", body).then(function (c) {
+        store(convKey(), String(c.id));
+        begin(c);
+      }).catch(function (e) { err.textContent = e.message; start.disabled = false; });
+    } });
+    el.pre.appendChild(start);
+    el.pre.appendChild(err);
+  }
+
+  function begin(c) {
+    conversation = c; seq = 0; seen = {}; ended = false; escalated = false; handoff = null;
+    el.pre.hidden = true; el.log.hidden = false; el.form.hidden = false;
+    el.log.textContent = "";
+    bubble("system", settings.greeting);
+    pending.forEach(function (p) { p.node = bubble("visitor sending", p.text); });
+    el.actions.textContent = "";
+    if (settings.whatsapp) el.actions.appendChild(el.waBtn);
+    connect();
+    if (!el.panel.hidden) el.text.focus();
+  }
+
+  function bubble(cls, text) {
+    var n = h("div", { "class": "m " + cls, text: text });
+    if (cls.indexOf("visitor") === 0) n.insertBefore(h("span", { "class": "sr", text: "You: " }), n.firstChild);
+    else if (cls === "agent") n.insertBefore(h("span", { "class": "sr", text: "Agent: " }), n.firstChild);
+    el.log.appendChild(n);
+    el.log.scrollTop = el.log.scrollHeight;
+    return n;
+  }
+
+  function connect() {
+    clearTimeout(wsTimer);
+    if (ws) { ws.onclose = null; ws.close(); }
+    ready = false;
+    var url = base.replace(/^http/, "ws") + "/widget/ws?site=" + encodeURIComponent(site);
+    var s = ws = new WebSocket(url);
+    s.onopen = function () {
+      lastHeard = Date.now();
+      s.send(JSON.stringify({ type: "hello", token: token(), conversation_id: conversation.id, after_seq: seq }));
+    };
+    s.onmessage = function (m) {
+      lastHeard = Date.now();
+      var msg; try { msg = JSON.parse(m.data); } catch (e) { return; }
+      onMessage(msg);
+    };
+    s.onclose = function () {
+      if (ws !== s) return;
+      ready = false;
+      if (ended) return;
+      var delay = Math.min(30000, 1000 * Math.pow(2, retry++)) * (0.75 + Math.random() / 2);
+      setStatus("Reconnecting…");
+      wsTimer = setTimeout(connect, delay);
+    };
+  }
+
+  function onMessage(m) {
+    if (m.type === "ready") {
+      ready = true; retry = 0;
+      if (el.status.textContent === "Reconnecting…") setStatus("");
+      if (m.conversation.status === "closed") { finish(); return; }
+      pending.forEach(function (p) { ws.send(JSON.stringify({ type: "send", text: p.text, key: p.key })); });
+    } else if (m.type === "event") {
+      if (m.seq) { if (m.seq <= seq) return; seq = m.seq; }
+      onEvent(m.kind, m.data);
+    } else if (m.type === "ack") {
+      settle(m.key, m.message && m.message.id);
+    } else if (m.type === "error") {
+      if (m.key) {
+        var p = pending.filter(function (x) { return x.key === m.key; })[0];
+        if (p && p.node) { p.node.className = "m visitor failed"; p.node.title = m.error.message; }
+        pending = pending.filter(function (x) { return x.key !== m.key; });
+        savePending();
+      }
+      setStatus(m.error.message, true);
+      if (!m.key && m.error.code === "not_found") { store(convKey(), null); conversation = null; showForm(); }
+    }
+  }
+
+  function settle(key, id) {
+    var p = pending.filter(function (x) { return x.key === key; })[0];
+    if (!p) return;
+    pending = pending.filter(function (x) { return x.key !== key; });
+    savePending();
+    if (id && seen[id]) { if (p.node) p.node.remove(); return; }
+    if (p.node) { p.node.className = "m visitor"; if (id) { seen[id] = p.node; p.node.setAttribute("data-id", id); } }
+  }
+
+  function onEvent(kind, d) {
+    if (kind === "message") {
+      if (seen[d.id]) return;
+      if (d.from === "visitor" && d.client_key) {
+        var p = pending.filter(function (x) { return x.key === d.client_key; })[0];
+        if (p) { settle(d.client_key, d.id); return; }
+      }
+      var n = bubble(d.from, d.body || "(" + d.kind + ")");
+      n.setAttribute("data-id", d.id);
+      seen[d.id] = n;
+      if (d.from === "agent") { typingUntil = 0; setStatus(""); }
+    } else if (kind === "agent_joined") {
+      setStatus("An agent joined the chat.", true);
+    } else if (kind === "waiting") {
+      if (!escalated) setStatus("Waiting for an agent…");
+    } else if (kind === "escalation") {
+      escalate(false);
+    } else if (kind === "continued_on_whatsapp") {
+      el.wa.hidden = true;
+      el.form.hidden = true;
+      el.actions.textContent = "";
+      bubble("system", "This conversation continues on WhatsApp.");
+      setStatus("Continued on WhatsApp — you can close this window.", true);
+      ended = true;
+      if (ws) ws.close();
+    } else if (kind === "closed") {
+      finish();
+    } else if (kind === "typing") {
+      typingUntil = Date.now() + 4000;
+      setStatus("The agent is typing…");
+      setTimeout(function () { if (Date.now() >= typingUntil && el.status.textContent === "The agent is typing…") setStatus(""); }, 4100);
+    }
+  }
+
+  function finish() {
+    ended = true;
+    el.form.hidden = true;
+    store(convKey(), null);
+    bubble("system", "The conversation has ended.");
+    setStatus("", false);
+    el.wa.hidden = true;
+    el.actions.textContent = "";
+    el.actions.appendChild(h("button", { "class": "alt", type: "button", text: "Start a new chat", onclick: function () {
+      el.actions.textContent = ""; showForm();
+    } }));
+    announce("The conversation has ended.");
+    if (ws) ws.close();
+  }
+
+  function escalate(chosen) {
+    if (handoff || !conversation) return;
+    escalated = true;
+    api("POST", "/conversations/" + conversation.id + "/handoff").then(function (hd) {
+      handoff = hd;
+      el.wa.textContent = "";
+      el.wa.appendChild(h("p", { text: chosen ? "Continue this chat on WhatsApp:" :
+        "No agent is free right now. Continue this chat on WhatsApp — your messages come along:" }));
+      if (hd.qr_svg) {
+        var svg = new DOMParser().parseFromString(hd.qr_svg, "image/svg+xml").documentElement;
+        var q = h("div", { "class": "qr", role: "img", "aria-label": "QR code that opens WhatsApp with your reference " + hd.code });
+        q.appendChild(document.importNode(svg, true));
+        el.wa.appendChild(q);
+      }
+      el.wa.appendChild(h("a", { href: hd.url, target: "_blank", rel: "noopener", text: "Open WhatsApp" }));
+      el.wa.appendChild(h("p", { text: "Reference " + hd.code }));
+      el.wa.hidden = false;
+      if (el.waBtn.parentNode) el.waBtn.remove();
+      announce("No agent yet. You can continue on WhatsApp with reference " + hd.code + ".");
+    }).catch(function (e) { escalated = false; setStatus(e.message, true); });
+  }
+
+  function savePending() {
+    store(pendKey(), pending.length ? JSON.stringify(pending.map(function (p) { return { key: p.key, text: p.text }; })) : null);
+  }
+
+  function sendText() {
+    var t = el.text.value.trim();
+    if (!t || !conversation || ended) return;
+    var p = { key: rand(20), text: t };
+    p.node = bubble("visitor sending", t);
+    pending.push(p);
+    savePending();
+    el.text.value = "";
+    if (ready) ws.send(JSON.stringify({ type: "send", text: t, key: p.key }));
+  }
+
+  function onKey(e) { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); sendText(); } }
+  function onInput() {
+    var now = Date.now();
+    if (ready && now - lastTyping > 2000) { lastTyping = now; ws.send(JSON.stringify({ type: "typing" })); }
+  }
+
+  setInterval(function () {
+    if (!ws || !conversation || ended) return;
+    if (ready) ws.send(JSON.stringify({ type: "ping" }));
+    if (ws.readyState === 1 && Date.now() - lastHeard > 45000) ws.close();
+  }, 20000);
+  window.addEventListener("online", function () { if (conversation && !ended && !ready) { retry = 0; connect(); } });
+  window.addEventListener("offline", function () { if (ws && !ended) ws.close(); });
+
+  window.DeflectChat = {
+    init: function (c) {
+      cfg = c; base = c.base; site = c.site;
+      build();
+      try { pending = JSON.parse(load(pendKey()) || "[]"); } catch (e) { pending = []; }
+      api("GET", "").then(function (s) {
+        settings = s;
+        el.title.textContent = s.title;
+        var id = load(convKey());
+        if (!id) return showForm();
+        return api("GET", "/conversations/" + id).then(function (c) {
+          if (c.status === "closed" || c.channel !== "web") { store(convKey(), null); showForm(); } else begin(c);
+        }, function () { store(convKey(), null); showForm(); });
+      }).catch(function (e) { setStatus("The chat is not available: " + e.message, true); });
+    },
+    toggle: function () { toggle(); }
+  };
+})();

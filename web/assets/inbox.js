@@ -1,0 +1,471 @@
+/* deflect inbox: agents' and supervisors' single-page app over /api/v1 and the live feed
+ * (/api/v1/events). Plain JS, no framework, no build step. */
+"use strict";
+(function () {
+  const $ = (s) => document.querySelector(s);
+  const ROW = 56;
+  let me = null, csrf = null, view = "mine", selected = null, lastEvent = null;
+  let ws = null, retry = 0, heard = 0, ready = false;
+  let info = { queues: [], accounts: [] }, agents = new Map();
+  const convs = new Map();
+  let order = [], nextBefore = null, filters = {};
+  const offers = new Set(), shown = new Map();
+  let audio = null, typingTimer = null, boardTimer = null;
+
+  function h(tag, attrs, kids) {
+    const n = document.createElement(tag);
+    for (const k in attrs || {}) {
+      const v = attrs[k];
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "text") n.textContent = v;
+      else if (k.startsWith("on")) n.addEventListener(k.slice(2), v);
+      else n.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of kids || []) if (c) n.append(c);
+    return n;
+  }
+  const when = (ms) => ms ? new Date(ms).toLocaleString() : "";
+  const ago = (ms) => { const s = Math.max(0, Math.round((Date.now() - ms) / 1000)); return s < 60 ? s + " s" : s < 3600 ? Math.round(s / 60) + " min" : Math.round(s / 3600) + " h"; };
+  function announce(t) { const a = $("#announce"); a.textContent = ""; setTimeout(() => { a.textContent = t; }, 50); }
+  function key() { const a = new Uint8Array(12); crypto.getRandomValues(a); return Array.from(a, (b) => b.toString(16).padStart(2, "0")).join(""); }
+
+  async function api(method, path, body) {
+    const r = await fetch("/api/v1" + path, {
+      method, credentials: "same-origin",
+      headers: { "content-type": "application/json", "x-csrf-token": csrf || "" },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    });
+    if (r.status === 204) return {};
+    const j = await r.json().catch(() => ({}));
+    if (!r.ok) {
+      if (r.status === 401 && path !== "/session") showLogin();
+      const e = new Error((j.error && j.error.message) || r.statusText);
+      e.code = j.error && j.error.code;
+      throw e;
+    }
+    return j;
+  }
+
+  // ---------------------------------------------------------------- login
+
+  function showLogin() {
+    $("#app").hidden = true; $("#login").hidden = false;
+    if (ws) { ws.onclose = null; ws.close(); ws = null; }
+    $("#login-form [name=username]").focus();
+  }
+
+  $("#login-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = e.target;
+    $("#login-error").textContent = "";
+    try {
+      const s = await api("POST", "/session", { username: f.username.value, password: f.password.value });
+      f.password.value = "";
+      await start(s);
+    } catch (err) { $("#login-error").textContent = err.message; }
+  });
+
+  $("#logout").addEventListener("click", async () => {
+    try { await api("DELETE", "/session"); } catch (e) { /* logged out anyway */ }
+    me = null; csrf = null; showLogin();
+  });
+
+  async function start(s) {
+    me = s.agent; csrf = s.csrf;
+    if (!audio && window.AudioContext) { try { audio = new AudioContext(); } catch (e) { audio = null; } }
+    $("#login").hidden = true; $("#app").hidden = false;
+    $("#me").textContent = me.display_name + " (" + me.role + ")";
+    $("#presence").value = me.presence;
+    const sup = me.role !== "agent";
+    document.querySelectorAll("[data-role=supervisor]").forEach((b) => { b.hidden = !sup; });
+    info = await api("GET", "/queues");
+    for (const a of (await api("GET", "/agents")).agents) agents.set(a.id, a);
+    fillFilterChoices();
+    connect();
+    await setView(view);
+  }
+
+  $("#presence").addEventListener("change", async (e) => {
+    try { await api("PUT", "/me/presence", { presence: e.target.value }); announce("Presence: " + e.target.value); }
+    catch (err) { announce(err.message); }
+  });
+
+  // ---------------------------------------------------------------- live feed
+
+  function connect() {
+    if (ws) { ws.onclose = null; ws.close(); }
+    ready = false;
+    const s = ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/events");
+    s.onopen = () => { heard = Date.now(); s.send(JSON.stringify({ type: "hello", after: lastEvent })); };
+    s.onmessage = (m) => {
+      heard = Date.now();
+      let msg; try { msg = JSON.parse(m.data); } catch (e) { return; }
+      if (msg.type === "ready") { ready = true; retry = 0; document.body.classList.remove("offline"); }
+      else if (msg.type === "event") onEvent(msg.event);
+    };
+    s.onclose = () => {
+      if (ws !== s || !me) return;
+      ready = false;
+      document.body.classList.add("offline");
+      setTimeout(connect, Math.min(30000, 1000 * 2 ** retry++) * (0.75 + Math.random() / 2));
+    };
+  }
+  setInterval(() => {
+    if (!ws || !me) return;
+    if (ready) ws.send(JSON.stringify({ type: "ping" }));
+    if (ws.readyState === 1 && Date.now() - heard > 45000) ws.close();
+  }, 20000);
+
+  function beep() {
+    if (!audio) return;
+    try {
+      const o = audio.createOscillator(), g = audio.createGain();
+      o.frequency.value = 880; g.gain.value = 0.15;
+      o.connect(g); g.connect(audio.destination);
+      o.start(); o.stop(audio.currentTime + 0.18);
+    } catch (e) { /* no sound */ }
+  }
+  function badge() { document.title = (offers.size ? "(" + offers.size + ") " : "") + "deflect inbox"; }
+
+  function onEvent(e) {
+    if (e.id > 0) lastEvent = Math.max(lastEvent || 0, e.id);
+    const c = e.data && e.data.conversation;
+    if (c) {
+      convs.set(c.id, Object.assign(convs.get(c.id) || {}, c));
+      if (e.kind === "conversation.offered" && c.agent_id === me.id && c.status === "offered") {
+        if (!offers.has(c.id)) { offers.add(c.id); beep(); announce("New conversation offered: " + label(c)); }
+      } else if (!(c.status === "offered" && c.agent_id === me.id)) offers.delete(c.id);
+      badge();
+      placeInView(c);
+      if (selected === c.id) renderHead();
+    } else if (e.kind === "message.created" && selected === e.conversation_id) {
+      addMessage(e.data.message);
+    } else if (e.kind === "message.status" && shown.has(e.data.message_id)) {
+      const n = shown.get(e.data.message_id).querySelector(".st");
+      if (n) n.textContent = e.data.status + (e.data.error_code ? " (" + e.data.error_code + ")" : "");
+    } else if (e.kind === "typing" && selected === e.conversation_id && e.data.by === "visitor") {
+      $("#typing").textContent = "The customer is typing…";
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(() => { $("#typing").textContent = ""; }, 4000);
+    } else if (e.kind === "agent.presence") {
+      const a = agents.get(e.data.agent_id);
+      if (a) a.presence = e.data.presence;
+      if (e.data.agent_id === me.id) $("#presence").value = e.data.presence;
+    }
+    if (view === "board" && !boardTimer) boardTimer = setTimeout(() => { boardTimer = null; renderBoard(); }, 1000);
+  }
+
+  // ---------------------------------------------------------------- the list (virtualised)
+
+  function fits(c) {
+    if (view === "mine") return c.agent_id === me.id && (c.status === "offered" || c.status === "assigned");
+    if (view === "queue") return c.status === "queued";
+    return false;
+  }
+  function placeInView(c) {
+    const i = order.indexOf(c.id);
+    if (view === "all") { if (i >= 0) drawList(); return; }
+    const want = fits(c);
+    if (want && i < 0) order.unshift(c.id);
+    else if (!want && i >= 0) order.splice(i, 1);
+    drawList();
+  }
+  function label(c) { return c.contact_name || c.contact_phone || "Visitor " + c.reference; }
+
+  function drawList() {
+    const list = $("#list"), spacer = $("#list-spacer");
+    spacer.style.height = order.length * ROW + "px";
+    const first = Math.max(0, Math.floor(list.scrollTop / ROW) - 5);
+    const last = Math.min(order.length, first + Math.ceil(list.clientHeight / ROW) + 10);
+    spacer.textContent = "";
+    for (let i = first; i < last; i++) {
+      const c = convs.get(order[i]);
+      if (!c) continue;
+      const n = h("div", { "class": "item", role: "option", id: "c" + c.id, "aria-selected": String(selected === c.id),
+        "data-id": c.id, onclick: () => open(c.id) }, [
+        h("div", { "class": "l1" }, [h("span", { text: label(c) }), h("span", { "class": "badge " + c.status, text: c.status })]),
+        h("div", { "class": "l2", text: c.channel + " · " + c.origin + " · " + c.queue + " · " + c.reference + " · " + when(c.last_activity_at) })
+      ]);
+      n.style.top = i * ROW + "px";
+      spacer.append(n);
+    }
+    $("#count").textContent = order.length + (nextBefore ? "+" : "") + " conversations";
+    $("#more").hidden = !nextBefore;
+  }
+  $("#list").addEventListener("scroll", () => requestAnimationFrame(drawList));
+  $("#list").addEventListener("keydown", (e) => {
+    if (!order.length || !["ArrowDown", "ArrowUp", "Enter", "Home", "End"].includes(e.key)) return;
+    e.preventDefault();
+    let i = Math.max(0, order.indexOf(selected));
+    if (e.key === "ArrowDown") i = Math.min(order.length - 1, i + (selected ? 1 : 0));
+    if (e.key === "ArrowUp") i = Math.max(0, i - 1);
+    if (e.key === "Home") i = 0;
+    if (e.key === "End") i = order.length - 1;
+    const list = $("#list");
+    if (i * ROW < list.scrollTop) list.scrollTop = i * ROW;
+    if ((i + 1) * ROW > list.scrollTop + list.clientHeight) list.scrollTop = (i + 1) * ROW - list.clientHeight;
+    open(order[i], e.key === "Enter");
+  });
+
+  function query(extra) {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(Object.assign({}, filters, extra || {}))) if (v !== "" && v != null) p.set(k, v);
+    return p.toString();
+  }
+  async function loadList(more) {
+    if (!more) { order = []; nextBefore = null; }
+    let q;
+    if (view === "mine") q = { agent_id: me.id, status: "offered,assigned", limit: 1000 };
+    else if (view === "queue") q = { status: "queued", limit: 1000 };
+    else q = Object.assign({ limit: 200 }, filters);
+    if (more && nextBefore) q.before_id = nextBefore;
+    const r = await api("GET", "/conversations?" + new URLSearchParams(Object.entries(q).filter(([, v]) => v !== "" && v != null)));
+    for (const c of r.conversations) { convs.set(c.id, c); order.push(c.id); if (c.status === "offered" && c.agent_id === me.id) offers.add(c.id); }
+    nextBefore = r.next_before_id;
+    badge();
+    drawList();
+  }
+  $("#more").addEventListener("click", () => loadList(true));
+
+  function fillFilterChoices() {
+    const f = $("#filters");
+    f.queue.replaceChildren(h("option", { value: "", text: "any" }), ...info.queues.map((q) => h("option", { text: q.name })));
+    f.agent_id.replaceChildren(h("option", { value: "", text: "any" }), ...[...agents.values()].map((a) => h("option", { value: a.id, text: a.display_name })));
+  }
+  $("#filters").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const f = e.target, day = (v, end) => v ? String(new Date(v + "T00:00:00").getTime() + (end ? 86400000 : 0)) : "";
+    filters = { from: day(f.from.value), to: day(f.to.value, true), status: f.status.value, channel: f.channel.value,
+      queue: f.queue.value, agent_id: f.agent_id.value, q: f.q.value };
+    $("#csv").href = "/api/v1/exports/conversations.csv?" + query();
+    loadList();
+  });
+
+  async function setView(v) {
+    view = v;
+    document.querySelectorAll("nav button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.view === v)));
+    const listy = v === "mine" || v === "queue" || v === "all";
+    $("#side").hidden = !listy;
+    $("#filters").hidden = v !== "all";
+    $("#board").hidden = v !== "board";
+    $("#admin").hidden = v !== "admin";
+    $("#conv").hidden = !listy || !selected;
+    $("#empty").hidden = !listy || !!selected;
+    if (listy) { if (v === "all") $("#csv").href = "/api/v1/exports/conversations.csv?" + query(); await loadList(); }
+    if (v === "board") await renderBoard();
+    if (v === "admin") await renderAdmin();
+  }
+  document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => setView(b.dataset.view)));
+
+  // ---------------------------------------------------------------- a conversation
+
+  let detail = null;
+  async function open(id, focusReply) {
+    selected = id;
+    drawList();
+    shown.clear();
+    $("#messages").textContent = "";
+    $("#send-error").textContent = "";
+    try {
+      detail = (await api("GET", "/conversations/" + id)).conversation;
+    } catch (e) { announce(e.message); return; }
+    convs.set(id, Object.assign(convs.get(id) || {}, detail));
+    $("#conv").hidden = false; $("#empty").hidden = true;
+    renderHead();
+    renderCall();
+    const canned = (await api("GET", "/canned-answers?conversation_id=" + id)).canned_answers;
+    $("#canned").replaceChildren(h("option", { value: "", text: "—" }), ...canned.map((c) => h("option", { value: c.id, text: c.title })));
+    let after = 0;
+    for (;;) {
+      const page = (await api("GET", "/conversations/" + id + "/messages?after=" + after + "&limit=500")).messages;
+      page.forEach(addMessage);
+      if (page.length < 500 || selected !== id) break;
+      after = page[page.length - 1].id;
+    }
+    if (focusReply) $("#reply").focus();
+  }
+
+  function addMessage(m) {
+    if (shown.has(m.id) || m.conversation_id !== selected) return;
+    const cls = m.internal ? "internal" : m.direction === "in" ? "in" : m.agent_id ? "out" : "system";
+    const who = m.internal ? "Note by " + (agents.get(m.agent_id) || {}).display_name : m.direction === "in" ? "Customer" :
+      m.agent_id ? (agents.get(m.agent_id) || { display_name: "Agent" }).display_name : "System";
+    const n = h("div", { "class": "msg " + cls, "data-id": m.id }, [
+      h("div", { text: m.body || "(" + m.kind + ")" }),
+      h("div", { "class": "meta" }, [h("span", { text: who + " · " + m.channel + " · " + when(m.created_at) + " · " }), h("span", { "class": "st", text: m.status })])
+    ]);
+    shown.set(m.id, n);
+    const box = $("#messages");
+    const stick = box.scrollTop + box.clientHeight >= box.scrollHeight - 40;
+    box.append(n);
+    if (stick) box.scrollTop = box.scrollHeight;
+  }
+
+  function renderCall() {
+    const call = detail.call, box = $("#call");
+    box.hidden = !call;
+    if (!call) return;
+    const dl = h("dl");
+    const add = (k, v) => { dl.append(h("dt", { text: k }), h("dd", { text: v || "—" })); };
+    add("Caller", call.caller); add("Number dialled", call.dialled_number);
+    add("Callback number", call.callback_number); add("Wait", Math.round((call.ended_at - call.started_at) / 1000) + " s");
+    add("Input", call.input_method); add("Call", when(call.started_at));
+    if (call.transcript) add("Transcript", call.transcript);
+    box.replaceChildren(h("strong", { text: "Deflected call" }), dl);
+  }
+
+  function windowOpen(c) {
+    return c.channel !== "whatsapp" || (c.last_inbound_at && Date.now() - c.last_inbound_at < 24 * 3600 * 1000);
+  }
+
+  function renderHead() {
+    const c = convs.get(selected);
+    if (!c) return;
+    $("#conv-title").textContent = label(c) + " · " + c.reference;
+    const act = $("#conv-actions");
+    act.textContent = "";
+    act.append(h("span", { "class": "badge " + c.status, text: c.status }), h("span", { "class": "muted", text: c.channel + (c.account ? " · " + c.account : "") + " · " + c.queue }));
+    const sup = me.role !== "agent";
+    const run = (f) => async () => { try { await f(); } catch (e) { $("#send-error").textContent = e.message; announce(e.message); } };
+    if (c.status === "offered" && c.agent_id === me.id) {
+      act.append(h("button", { "class": "primary", text: "Accept", onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/accept"); announce("Accepted"); }) }),
+        h("button", { text: "Reject", onclick: run(() => api("POST", "/conversations/" + c.id + "/reject")) }));
+    }
+    if (c.status === "queued") act.append(h("button", { text: "Claim", onclick: run(() => api("POST", "/conversations/" + c.id + "/claim")) }));
+    if (c.status !== "closed" && (sup || (c.status === "assigned" && c.agent_id === me.id))) {
+      const target = h("select", { "aria-label": "Transfer to" }, [
+        h("optgroup", { label: "Agents" }, [...agents.values()].filter((a) => a.id !== me.id && !a.disabled).map((a) => h("option", { value: "a" + a.id, text: a.display_name + " (" + a.presence + ")" }))),
+        h("optgroup", { label: "Queues" }, info.queues.map((q) => h("option", { value: "q" + q.name, text: q.name })))
+      ]);
+      act.append(target, h("button", { text: "Transfer", onclick: run(async () => {
+        const v = target.value;
+        await api("POST", "/conversations/" + c.id + "/transfer", v[0] === "a" ? { agent_id: Number(v.slice(1)) } : { queue: v.slice(1) });
+        announce("Transferred");
+      }) }));
+      const q = info.queues.find((x) => x.name === c.queue) || { dispositions: [] };
+      const disp = h("select", { "aria-label": "Disposition" }, [h("option", { value: "", text: q.disposition_required ? "Disposition…" : "No disposition" }), ...q.dispositions.map((d) => h("option", { text: d }))]);
+      act.append(disp, h("button", { text: "Close", onclick: run(async () => {
+        await api("POST", "/conversations/" + c.id + "/close", { disposition: disp.value || null }); announce("Closed");
+      }) }));
+    }
+    act.append(h("a", { href: "/api/v1/conversations/" + c.id + "/transcript", download: "", text: "Transcript" }));
+    const note = $("#window-note");
+    note.textContent = "";
+    note.hidden = windowOpen(c) || c.status === "closed";
+    if (!note.hidden) {
+      note.append("The customer's last message is more than 24 hours old (or there is none yet), so WhatsApp accepts only an approved template, not free text. Send the recontact template; you can write freely once they answer. ",
+        h("button", { text: "Send recontact template", onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/recontact", { client_key: key() }); announce("Template sent"); }) }));
+    }
+    $("#composer").hidden = c.status === "closed" && !sup;
+  }
+
+  $("#canned").addEventListener("change", async (e) => {
+    if (!e.target.value) return;
+    try {
+      const r = await api("GET", "/canned-answers/" + e.target.value + "/text?conversation_id=" + selected);
+      const t = $("#reply");
+      t.value = (t.value ? t.value + " " : "") + r.text;
+      t.focus();
+    } catch (err) { $("#send-error").textContent = err.message; }
+    e.target.value = "";
+  });
+
+  let lastTyping = 0;
+  $("#reply").addEventListener("input", () => {
+    if (ready && selected && !$("#as-note").checked && Date.now() - lastTyping > 2000) {
+      lastTyping = Date.now();
+      ws.send(JSON.stringify({ type: "typing", conversation_id: selected }));
+    }
+  });
+  $("#reply").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); $("#composer").requestSubmit(); } });
+
+  $("#composer").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const t = $("#reply").value.trim();
+    if (!t || !selected) return;
+    $("#send-error").textContent = "";
+    const asNote = $("#as-note").checked;
+    try {
+      const r = asNote ? await api("POST", "/conversations/" + selected + "/notes", { text: t })
+        : await api("POST", "/conversations/" + selected + "/messages", { text: t, client_key: key() });
+      $("#reply").value = "";
+      addMessage(r.message);
+    } catch (err) {
+      $("#send-error").textContent = err.message;
+      announce(err.message);
+    }
+  });
+
+  // ---------------------------------------------------------------- supervisors
+
+  async function renderBoard() {
+    const b = (await api("GET", "/board")).board, box = $("#board");
+    const qt = h("table", {}, [h("caption", { text: "Queues" }), h("tr", {}, ["Queue", "Waiting", "Oldest wait", "Offered", "With agents", "Awaiting reply"].map((t) => h("th", { text: t })))]);
+    for (const q of b.queues) qt.append(h("tr", {}, [q.name, q.waiting, q.oldest_waiting_since ? ago(q.oldest_waiting_since) : "—", q.offered, q.assigned, q.pending].map((v) => h("td", { text: String(v) }))));
+    const at = h("table", {}, [h("caption", { text: "Agents" }), h("tr", {}, ["Agent", "Role", "Presence", "Load", "Queues"].map((t) => h("th", { text: t })))]);
+    for (const a of b.agents) at.append(h("tr", {}, [a.display_name, a.role, a.presence, a.load + " / " + a.capacity, a.queues.join(", ")].map((v) => h("td", { text: String(v) }))));
+    box.replaceChildren(qt, at, h("p", { "class": "muted", text: "Updated " + when(b.at) }));
+  }
+
+  async function renderAdmin() {
+    const box = $("#admin");
+    box.textContent = "";
+    const fail = (e) => announce(e.message);
+    // Canned answers (supervisors and admins).
+    const canned = (await api("GET", "/canned-answers")).canned_answers;
+    const ct = h("table", {}, [h("tr", {}, ["Title", "Account", "Text", ""].map((t) => h("th", { text: t })))]);
+    for (const c of canned) ct.append(h("tr", {}, [h("td", { text: c.title }), h("td", { text: c.account || "all" }), h("td", { text: c.body }),
+      h("td", {}, [h("button", { text: "Delete", onclick: () => api("DELETE", "/canned-answers/" + c.id).then(renderAdmin, fail) })])]));
+    const cf = h("form", {}, [h("label", {}, ["Title", h("input", { name: "title", required: true })]),
+      h("label", {}, ["Account", h("select", { name: "account" }, [h("option", { value: "", text: "all" }), ...info.accounts.map((a) => h("option", { text: a.name }))])]),
+      h("label", {}, ["Text ({{customer_name}}, {{customer_phone}}, {{agent_name}}, {{reference}})", h("textarea", { name: "body", required: true, rows: 2, cols: 50 })]),
+      h("button", { type: "submit", text: "Add" })]);
+    cf.addEventListener("submit", (e) => { e.preventDefault(); api("POST", "/canned-answers", { title: cf.title.value, account: cf.account.value || null, body: cf.body.value }).then(renderAdmin, fail); });
+    box.append(h("fieldset", {}, [h("legend", { text: "Canned answers" }), ct, cf]));
+    if (me.role !== "admin") return;
+    // Agents.
+    const list = (await api("GET", "/agents")).agents;
+    const at = h("table", {}, [h("tr", {}, ["Username", "Name", "Role", "Queues", "Accounts", ""].map((t) => h("th", { text: t })))]);
+    for (const a of list) {
+      agents.set(a.id, a);
+      at.append(h("tr", {}, [h("td", { text: a.username }), h("td", { text: a.display_name }), h("td", { text: a.role }),
+        h("td", { text: a.queues.join(", ") }), h("td", { text: a.accounts.join(", ") || "all" }),
+        h("td", {}, [h("button", { text: a.disabled ? "Enable" : "Disable", onclick: () => api("PATCH", "/agents/" + a.id, { disabled: !a.disabled }).then(renderAdmin, fail) })])]));
+    }
+    const af = h("form", {}, [h("label", {}, ["Username", h("input", { name: "username", required: true })]),
+      h("label", {}, ["Name", h("input", { name: "display_name" })]),
+      h("label", {}, ["Password (8+)", h("input", { name: "password", type: "password", minlength: 8, required: true, autocomplete: "new-password" })]),
+      h("label", {}, ["Role", h("select", { name: "role" }, ["agent", "supervisor", "admin"].map((r) => h("option", { text: r })))]),
+      h("label", {}, ["Queues (comma-separated)", h("input", { name: "queues", value: info.queues.map((q) => q.name).join(",") })]),
+      h("button", { type: "submit", text: "Add agent" })]);
+    af.addEventListener("submit", (e) => {
+      e.preventDefault();
+      api("POST", "/agents", { username: af.username.value, display_name: af.display_name.value, password: af.password.value, role: af.role.value,
+        queues: af.queues.value.split(",").map((s) => s.trim()).filter(Boolean) }).then(renderAdmin, fail);
+    });
+    box.append(h("fieldset", {}, [h("legend", { text: "Agents" }), at, af]));
+    // API tokens.
+    const tokens = (await api("GET", "/tokens")).tokens;
+    const tt = h("table", {}, [h("tr", {}, ["Name", "Acts as", "Created", "Last used", ""].map((t) => h("th", { text: t })))]);
+    for (const t of tokens) tt.append(h("tr", {}, [h("td", { text: t.name }), h("td", { text: (agents.get(t.agent_id) || {}).username }),
+      h("td", { text: when(t.created_at) }), h("td", { text: when(t.last_used_at) || "never" }),
+      h("td", {}, [t.revoked_at ? h("span", { text: "revoked" }) : h("button", { text: "Revoke", onclick: () => api("DELETE", "/tokens/" + t.id).then(renderAdmin, fail) })])]));
+    const secret = h("p", { "class": "secret", hidden: true });
+    const tf = h("form", {}, [h("label", {}, ["Name", h("input", { name: "name", required: true })]),
+      h("label", {}, ["Acts as", h("select", { name: "agent" }, list.map((a) => h("option", { value: a.id, text: a.username })))]),
+      h("button", { type: "submit", text: "Create token" })]);
+    tf.addEventListener("submit", (e) => {
+      e.preventDefault();
+      api("POST", "/tokens", { name: tf.name.value, agent_id: Number(tf.agent.value) }).then(async (r) => {
+        await renderAdmin();
+        const s = h("p", { "class": "secret", text: "New token (shown once; send it as Authorization: Bearer …): " + r.secret });
+        $("#admin").append(s);
+      }, fail);
+    });
+    box.append(h("fieldset", {}, [h("legend", { text: "API tokens" }), tt, tf, secret]));
+  }
+
+  // ---------------------------------------------------------------- start
+
+  api("GET", "/session").then(start, showLogin);
+})();

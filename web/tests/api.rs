@@ -1,0 +1,1368 @@
+//! The HTTP API through the real router (`tower::ServiceExt::oneshot`, no server): every
+//! endpoint's success and error answers, authentication, CSRF, roles, the widget's origin
+//! and visitor checks, rate limits, the OpenAPI file against the routes, asset sizes.
+
+#![allow(clippy::unwrap_used)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use deflect_chat::{Inbox, InboxSettings, NewAgent, Role};
+use deflect_config::{Config, QueueConfig, SiteConfig};
+use deflect_web::AppState;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct App {
+    router: Router,
+    inbox: Inbox,
+    _dir: tempfile::TempDir,
+}
+
+struct Res {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+    text: String,
+}
+
+fn config() -> Config {
+    let mut c = Config::default();
+    c.inbox.queues = vec![
+        QueueConfig {
+            name: "support".into(),
+            disposition_required: true,
+            dispositions: vec!["resolved".into()],
+            ..QueueConfig::default()
+        },
+        QueueConfig {
+            name: "sales".into(),
+            ..QueueConfig::default()
+        },
+    ];
+    c.widget.sites.push(SiteConfig {
+        name: "www".into(),
+        origins: vec!["https://shop.example".into()],
+        queue: Some("support".into()),
+        ..SiteConfig::default()
+    });
+    c.http.widget_requests_per_minute = 40;
+    c
+}
+
+async fn app_with(c: Config) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display())
+        .parse()
+        .unwrap();
+    let store = deflect_chat::Store::connect(&url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let inbox = Inbox::open(
+        store.clone(),
+        InboxSettings::from_config(&c),
+        Arc::new(deflect_chat::SystemClock),
+    )
+    .await
+    .unwrap();
+    let base: url::Url = "http://gw.test".parse().unwrap();
+    let state = AppState::new(
+        inbox.clone(),
+        base,
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .build_recorder()
+            .handle(),
+        &c,
+    );
+    App {
+        router: deflect_web::router(state),
+        inbox,
+        _dir: dir,
+    }
+}
+
+async fn app() -> App {
+    app_with(config()).await
+}
+
+impl App {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Res {
+        let mut r = Request::builder().method(method).uri(path);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let req = match body {
+            Some(b) => r
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string()))
+                .unwrap(),
+            None => r.body(Body::empty()).unwrap(),
+        };
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 24)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Res {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
+    async fn agent(&self, name: &str, role: Role, queues: &[&str]) -> i64 {
+        self.inbox
+            .create_agent(NewAgent {
+                username: name.into(),
+                display_name: name.into(),
+                password: "correct horse battery".into(),
+                role,
+                queues: queues.iter().map(|q| q.to_string()).collect(),
+                accounts: vec![],
+            })
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// Logs in; returns (cookie header, csrf).
+    async fn login(&self, name: &str) -> Session {
+        let r = self
+            .call(
+                Method::POST,
+                "/api/v1/session",
+                &[],
+                Some(json!({ "username": name, "password": "correct horse battery" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let cookie = r.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        Session {
+            cookie,
+            csrf: r.body["csrf"].as_str().unwrap().to_string(),
+        }
+    }
+}
+
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+impl Session {
+    fn h(&self) -> [(&str, &str); 2] {
+        [
+            ("cookie", self.cookie.as_str()),
+            ("x-csrf-token", self.csrf.as_str()),
+        ]
+    }
+}
+
+fn code(r: &Res) -> &str {
+    r.body["error"]["code"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_cookie_checks_csrf_and_is_rate_limited() {
+    let a = app().await;
+    a.agent("ann", Role::Agent, &["support"]).await;
+    let r = a.call(Method::GET, "/api/v1/me", &[], None).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/session",
+            &[],
+            Some(json!({ "username": "ann", "password": "correct horse battery" })),
+        )
+        .await;
+    let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "http public URL: no Secure flag"
+    );
+    let s = a.login("ann").await;
+    let r = a
+        .call(Method::GET, "/api/v1/me", &[("cookie", &s.cookie)], None)
+        .await;
+    assert_eq!(r.body["agent"]["username"], "ann");
+    // A change without the CSRF token is refused; with it, it goes through.
+    let r = a
+        .call(
+            Method::PUT,
+            "/api/v1/me/presence",
+            &[("cookie", &s.cookie)],
+            Some(json!({ "presence": "available" })),
+        )
+        .await;
+    assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "csrf"));
+    let r = a
+        .call(
+            Method::PUT,
+            "/api/v1/me/presence",
+            &[("cookie", &s.cookie), ("x-csrf-token", "wrong")],
+            Some(json!({ "presence": "available" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = a
+        .call(
+            Method::PUT,
+            "/api/v1/me/presence",
+            &s.h(),
+            Some(json!({ "presence": "available" })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["agent"]["presence"].as_str()),
+        (StatusCode::OK, Some("available"))
+    );
+    let r = a
+        .call(
+            Method::PUT,
+            "/api/v1/me/presence",
+            &s.h(),
+            Some(json!({ "presence": "asleep" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/session",
+            &[("cookie", &s.cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(r.body["csrf"], s.csrf.as_str());
+    // Logout ends the session.
+    assert_eq!(
+        a.call(Method::DELETE, "/api/v1/session", &s.h(), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        a.call(Method::GET, "/api/v1/me", &[("cookie", &s.cookie)], None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Ten failed logins for a username, then even the right password waits.
+    for _ in 0..10 {
+        let r = a
+            .call(
+                Method::POST,
+                "/api/v1/session",
+                &[],
+                Some(json!({ "username": "ann", "password": "wrong password" })),
+            )
+            .await;
+        assert_eq!(
+            (r.status, code(&r)),
+            (StatusCode::UNAUTHORIZED, "invalid_credentials")
+        );
+    }
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/session",
+            &[],
+            Some(json!({ "username": "ann", "password": "correct horse battery" })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/session",
+            &[],
+            Some(json!({ "user": "x" })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+}
+
+#[tokio::test]
+async fn roles_and_queues_decide_what_is_visible() {
+    let a = app().await;
+    let ann = a.agent("ann", Role::Agent, &["support"]).await;
+    a.agent("sam", Role::Agent, &["sales"]).await;
+    let boss = a.agent("boss", Role::Supervisor, &[]).await;
+    a.agent("root", Role::Admin, &[]).await;
+    let (ann_s, sam_s, boss_s, root_s) = (
+        a.login("ann").await,
+        a.login("sam").await,
+        a.login("boss").await,
+        a.login("root").await,
+    );
+    // A sales hand-off: sam (sales) sees it, ann (support) does not, the supervisor does.
+    let r = a.call(Method::POST, "/api/v1/deflections/whatsapp", &boss_s.h(), Some(json!({ "name": "Bob", "phone": "+31687654321", "queue": "sales", "metadata": { "order": 7 } }))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["conversation_id"].as_i64().unwrap();
+    assert!(
+        r.body["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://wa.me/15550100000?text=")
+    );
+    assert!(r.body["qr_svg"].as_str().unwrap().contains("<svg"));
+    let path = format!("/api/v1/conversations/{id}");
+    assert_eq!(
+        a.call(Method::GET, &path, &sam_s.h(), None).await.status,
+        StatusCode::OK
+    );
+    let r = a.call(Method::GET, &path, &ann_s.h(), None).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!(
+        a.call(Method::GET, &format!("{path}/messages"), &ann_s.h(), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        a.call(Method::GET, &format!("{path}/transcript"), &ann_s.h(), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = a.call(Method::GET, &path, &boss_s.h(), None).await;
+    assert_eq!(r.body["conversation"]["metadata"]["order"], 7);
+    let list = a
+        .call(Method::GET, "/api/v1/conversations", &ann_s.h(), None)
+        .await;
+    assert_eq!(list.body["conversations"].as_array().unwrap().len(), 0);
+    let list = a
+        .call(
+            Method::GET,
+            "/api/v1/conversations?status=pending",
+            &sam_s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(list.body["conversations"].as_array().unwrap().len(), 1);
+    // Agents: no board, no agent management, no tokens; an agent hands over only into
+    // their queues.
+    for (m, p, b) in [
+        (Method::GET, "/api/v1/board", None),
+        (Method::GET, "/api/v1/tokens", None),
+        (
+            Method::POST,
+            "/api/v1/agents",
+            Some(json!({ "username": "x", "password": "long enough", "role": "agent" })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/canned-answers",
+            Some(json!({ "title": "t", "body": "b" })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/deflections/whatsapp",
+            Some(json!({ "name": "Bob", "queue": "sales" })),
+        ),
+    ] {
+        let r = a.call(m, p, &ann_s.h(), b).await;
+        assert_eq!(
+            (r.status, code(&r)),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{p}: {}",
+            r.text
+        );
+    }
+    assert_eq!(
+        a.call(Method::GET, "/api/v1/board", &boss_s.h(), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        a.call(Method::GET, "/api/v1/tokens", &boss_s.h(), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // API tokens: created by an admin, act as their agent, stop when revoked; never in a URL.
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &root_s.h(),
+            Some(json!({ "agent_id": ann, "name": "CRM" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let secret = format!("Bearer {}", r.body["secret"].as_str().unwrap());
+    let tid = r.body["token"]["id"].as_i64().unwrap();
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/me",
+            &[("authorization", &secret)],
+            None,
+        )
+        .await;
+    assert_eq!(r.body["agent"]["id"], ann);
+    // Token callers need no CSRF token, and keep the agent's access.
+    let r = a
+        .call(
+            Method::PUT,
+            "/api/v1/me/presence",
+            &[("authorization", &secret)],
+            Some(json!({ "presence": "away" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        a.call(Method::GET, &path, &[("authorization", &secret)], None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = a
+        .call(Method::GET, "/api/v1/tokens", &root_s.h(), None)
+        .await;
+    assert!(
+        !r.text.contains(secret.trim_start_matches("Bearer ")),
+        "secrets are not listed"
+    );
+    assert_eq!(
+        a.call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{tid}"),
+            &root_s.h(),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        a.call(
+            Method::GET,
+            "/api/v1/me",
+            &[("authorization", &secret)],
+            None
+        )
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        a.call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{tid}"),
+            &root_s.h(),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    // Admins manage agents.
+    let r = a.call(Method::POST, "/api/v1/agents", &root_s.h(), Some(json!({ "username": "new", "password": "long enough", "role": "agent", "queues": ["nope"] }))).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+    );
+    let r = a.call(Method::POST, "/api/v1/agents", &root_s.h(), Some(json!({ "username": "new", "password": "long enough", "role": "agent", "queues": ["sales"] }))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/agents",
+            &root_s.h(),
+            Some(json!({ "username": "new", "password": "long enough", "role": "agent" })),
+        )
+        .await;
+    assert_eq!((r.status, code(&r)), (StatusCode::CONFLICT, "conflict"));
+    let nid = a
+        .inbox
+        .agents()
+        .await
+        .unwrap()
+        .iter()
+        .find(|x| x.username == "new")
+        .unwrap()
+        .id;
+    let r = a
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/agents/{nid}"),
+            &root_s.h(),
+            Some(json!({ "queues": ["support"], "disabled": true })),
+        )
+        .await;
+    assert_eq!(
+        (
+            r.body["agent"]["queues"][0].as_str(),
+            r.body["agent"]["disabled"].as_bool()
+        ),
+        (Some("support"), Some(true))
+    );
+    assert_eq!(
+        a.call(
+            Method::PATCH,
+            "/api/v1/agents/999",
+            &root_s.h(),
+            Some(json!({ "disabled": true }))
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let _ = boss;
+}
+
+#[tokio::test]
+async fn working_a_conversation_through_the_api() {
+    let a = app().await;
+    let ann = a.agent("ann", Role::Agent, &["support"]).await;
+    a.agent("bea", Role::Agent, &["support"]).await;
+    a.agent("boss", Role::Supervisor, &[]).await;
+    let (s, bea_s, boss_s) = (
+        a.login("ann").await,
+        a.login("bea").await,
+        a.login("boss").await,
+    );
+    a.call(
+        Method::PUT,
+        "/api/v1/me/presence",
+        &s.h(),
+        Some(json!({ "presence": "available" })),
+    )
+    .await;
+    // A web visitor starts a chat: offered to ann.
+    let v = [("x-deflect-visitor", "visitor-token-0123456789abcdef")];
+    let r = a
+        .call(
+            Method::POST,
+            "/widget/sites/www/conversations",
+            &v,
+            Some(json!({ "name": "Vic" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_i64().unwrap();
+    let c = |p: &str| format!("/api/v1/conversations/{id}{p}");
+    let r = a.call(Method::POST, &c("/accept"), &bea_s.h(), None).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::CONFLICT, "conflict"),
+        "not offered to bea"
+    );
+    let r = a
+        .call(
+            Method::POST,
+            &c("/messages"),
+            &s.h(),
+            Some(json!({ "text": "hi" })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "not accepted yet"
+    );
+    let r = a.call(Method::POST, &c("/accept"), &s.h(), None).await;
+    assert_eq!(
+        (r.status, r.body["conversation"]["status"].as_str()),
+        (StatusCode::OK, Some("assigned"))
+    );
+    // Replies with an idempotency key are stored once.
+    let send = json!({ "text": "Hello Vic", "client_key": "k-1" });
+    let m1 = a
+        .call(Method::POST, &c("/messages"), &s.h(), Some(send.clone()))
+        .await;
+    let m2 = a
+        .call(Method::POST, &c("/messages"), &s.h(), Some(send))
+        .await;
+    assert_eq!(m1.status, StatusCode::CREATED);
+    assert_eq!(m1.body["message"]["id"], m2.body["message"]["id"]);
+    let r = a
+        .call(
+            Method::POST,
+            &c("/messages"),
+            &s.h(),
+            Some(json!({ "text": "" })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+    );
+    let r = a
+        .call(
+            Method::POST,
+            &c("/messages"),
+            &s.h(),
+            Some(json!({ "txt": "x" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        a.call(
+            Method::POST,
+            &c("/notes"),
+            &s.h(),
+            Some(json!({ "text": "VIP" }))
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    let r = a.call(Method::GET, &c("/messages"), &s.h(), None).await;
+    let msgs = r.body["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2);
+    assert!(msgs.iter().any(|m| m["internal"] == true));
+    let r = a
+        .call(Method::GET, &c("/messages?after=abc"), &s.h(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Canned answers with placeholders.
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/canned-answers",
+            &boss_s.h(),
+            Some(json!({ "title": "Hi", "body": "Hi {{customer_name}}, ref {{reference}}" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let cid = r.body["canned_answer"]["id"].as_i64().unwrap();
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/canned-answers",
+            &boss_s.h(),
+            Some(json!({ "title": "Bad", "body": "{{nope}}" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/canned-answers?conversation_id={id}"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["canned_answers"].as_array().unwrap().len(), 1);
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/canned-answers/{cid}/text?conversation_id={id}"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert!(
+        r.body["text"].as_str().unwrap().starts_with("Hi Vic, ref "),
+        "{}",
+        r.text
+    );
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/canned-answers/{cid}/text"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = a
+        .call(
+            Method::PUT,
+            &format!("/api/v1/canned-answers/{cid}"),
+            &boss_s.h(),
+            Some(json!({ "title": "Hello", "body": "Hello" })),
+        )
+        .await;
+    assert_eq!(r.body["canned_answer"]["title"], "Hello");
+    // Transfers: to an agent (offered to bea, who rejects: back to ann), to a queue.
+    let r = a
+        .call(Method::POST, &c("/transfer"), &s.h(), Some(json!({})))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let bea = a
+        .inbox
+        .agents()
+        .await
+        .unwrap()
+        .iter()
+        .find(|x| x.username == "bea")
+        .unwrap()
+        .id;
+    let r = a
+        .call(
+            Method::POST,
+            &c("/transfer"),
+            &s.h(),
+            Some(json!({ "agent_id": bea })),
+        )
+        .await;
+    assert_eq!(r.body["conversation"]["status"], "offered");
+    assert_eq!(
+        a.call(Method::POST, &c("/reject"), &bea_s.h(), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let r = a.call(Method::GET, &c(""), &s.h(), None).await;
+    assert_eq!(
+        (
+            r.body["conversation"]["status"].as_str(),
+            r.body["conversation"]["agent_id"].as_i64()
+        ),
+        (Some("assigned"), Some(ann))
+    );
+    let r = a
+        .call(
+            Method::POST,
+            &c("/transfer"),
+            &s.h(),
+            Some(json!({ "queue": "nope" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Closing needs the queue's disposition.
+    let r = a.call(Method::POST, &c("/close"), &s.h(), None).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "disposition_required")
+    );
+    let r = a
+        .call(
+            Method::POST,
+            &c("/close"),
+            &s.h(),
+            Some(json!({ "disposition": "resolved" })),
+        )
+        .await;
+    assert_eq!(r.body["conversation"]["status"], "closed");
+    let r = a
+        .call(
+            Method::POST,
+            &c("/close"),
+            &s.h(),
+            Some(json!({ "disposition": "resolved" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = a.call(Method::POST, &c("/claim"), &s.h(), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    // Transcript, CSV export, filters.
+    let r = a
+        .call(Method::GET, &c("/transcript"), &boss_s.h(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert!(
+        r.text.contains("ann: Hello Vic")
+            && r.text.contains("(internal note): VIP")
+            && r.text.contains("(resolved)"),
+        "{}",
+        r.text
+    );
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/exports/conversations.csv?channel=web&q=vic",
+            &boss_s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    let lines: Vec<&str> = r.text.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.text);
+    assert!(lines[1].contains("\"Vic\"") && lines[1].contains("\"closed\""));
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/exports/conversations.csv?q=nobody",
+            &boss_s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.text.lines().count(), 1);
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/conversations?status=asleep",
+            &boss_s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/conversations?status=closed&channel=web&from=0",
+            &boss_s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["conversations"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        a.call(
+            Method::DELETE,
+            &format!("/api/v1/canned-answers/{cid}"),
+            &boss_s.h(),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        a.call(
+            Method::DELETE,
+            &format!("/api/v1/canned-answers/{cid}"),
+            &boss_s.h(),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    // Outside the 24 h window (a hand-off nobody answered yet): free text is refused with the
+    // template to use, which can be sent.
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/deflections/whatsapp",
+            &boss_s.h(),
+            Some(json!({ "name": "Zoe" })),
+        )
+        .await;
+    let hid = r.body["conversation_id"].as_i64().unwrap();
+    let r = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{hid}/messages"),
+            &boss_s.h(),
+            Some(json!({ "text": "hello?" })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::CONFLICT, "outside_window")
+    );
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("recontact"),
+        "{}",
+        r.text
+    );
+    // No WhatsApp number yet (the customer has not written): nothing to send a template to.
+    let r = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{hid}/recontact"),
+            &boss_s.h(),
+            Some(json!({ "client_key": "r1" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    // A deflected call's conversation waits for the customer; the template can go again.
+    let d = a
+        .inbox
+        .deflect(&deflect_chat::DeflectionRequest {
+            call_id: "call-1".into(),
+            caller: None,
+            callback_number: "+31611111111".into(),
+            dialled_number: None,
+            flow: None,
+            language: None,
+            started_at: 0,
+            ended_at: 1000,
+            input_method: deflect_chat::InputMethod::Dtmf,
+            transcript: None,
+            account: None,
+            queue: None,
+        })
+        .await
+        .unwrap();
+    let r = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{}/recontact", d.conversation_id),
+            &boss_s.h(),
+            Some(json!({ "client_key": "r1" })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["message"]["kind"].as_str()),
+        (StatusCode::CREATED, Some("template"))
+    );
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/deflections/whatsapp",
+            &boss_s.h(),
+            Some(json!({ "phone": "0612" })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+    );
+    // Board and queues.
+    let r = a
+        .call(Method::GET, "/api/v1/board", &boss_s.h(), None)
+        .await;
+    assert_eq!(r.body["board"]["queues"][0]["name"], "support");
+    let r = a.call(Method::GET, "/api/v1/queues", &s.h(), None).await;
+    assert_eq!(r.body["queues"][0]["dispositions"][0], "resolved");
+    assert_eq!(
+        a.call(Method::GET, "/api/v1/agents", &s.h(), None)
+            .await
+            .body["agents"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn the_sandbox_phone_sees_and_answers() {
+    let a = app().await;
+    a.agent("boss", Role::Supervisor, &[]).await;
+    let s = a.login("boss").await;
+    let r = a
+        .call(Method::GET, "/api/v1/sandbox/accounts", &s.h(), None)
+        .await;
+    assert_eq!(r.body["accounts"][0]["name"], "sandbox");
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/sandbox/sandbox/+31612345678/messages",
+            &s.h(),
+            Some(json!({ "text": "Hello" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let cid = r.body["conversations"][0].as_i64().unwrap();
+    a.call(
+        Method::POST,
+        &format!("/api/v1/conversations/{cid}/claim"),
+        &s.h(),
+        None,
+    )
+    .await;
+    let r = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{cid}/messages"),
+            &s.h(),
+            Some(json!({ "text": "Hi from us" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/sandbox/sandbox/31612345678/messages",
+            &s.h(),
+            None,
+        )
+        .await;
+    let bodies: Vec<&str> = r.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, vec!["Hello", "Hi from us"]);
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/sandbox/nope/31612345678/messages",
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/sandbox/sandbox/12/messages",
+            &s.h(),
+            Some(json!({ "text": "x" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = a
+        .call(Method::GET, "/api/v1/sandbox/accounts", &[], None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_widget_checks_origins_visitors_and_rates() {
+    let a = app().await;
+    let ok = [
+        ("origin", "https://shop.example"),
+        ("x-deflect-visitor", "visitor-token-0123456789abcdef"),
+    ];
+    let r = a.call(Method::GET, "/widget/sites/www", &ok, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://shop.example"
+    );
+    assert_eq!(
+        (r.body["ask_name"].as_str(), r.body["title"].as_str()),
+        (Some("required"), Some("Chat with us"))
+    );
+    // Preflight for the visitor header.
+    let r = a
+        .call(
+            Method::OPTIONS,
+            "/widget/sites/www/conversations",
+            &[
+                ("origin", "https://shop.example"),
+                ("access-control-request-method", "POST"),
+                (
+                    "access-control-request-headers",
+                    "content-type,x-deflect-visitor",
+                ),
+            ],
+            None,
+        )
+        .await;
+    assert!(r.status.is_success());
+    assert!(
+        r.headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+            .to_str()
+            .unwrap()
+            .contains("x-deflect-visitor")
+    );
+    // Another origin: no CORS grant, and refused.
+    let r = a
+        .call(
+            Method::GET,
+            "/widget/sites/www",
+            &[("origin", "https://evil.example")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::FORBIDDEN, "origin_not_allowed")
+    );
+    assert!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    // The gateway's own origin is always allowed (the default site of /demo).
+    assert_eq!(
+        a.call(
+            Method::GET,
+            "/widget/sites/default",
+            &[("origin", "http://gw.test")],
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        a.call(Method::GET, "/widget/sites/nope", &[], None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // Starting: a token is needed, the name is required by this site, phones are E.164.
+    let r = a
+        .call(
+            Method::POST,
+            "/widget/sites/www/conversations",
+            &ok[..1],
+            Some(json!({ "name": "Vic" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = a
+        .call(
+            Method::POST,
+            "/widget/sites/www/conversations",
+            &ok,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = a
+        .call(
+            Method::POST,
+            "/widget/sites/www/conversations",
+            &ok,
+            Some(json!({ "name": "Vic", "phone": "0612" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = a
+        .call(
+            Method::POST,
+            "/widget/sites/www/conversations",
+            &ok,
+            Some(json!({ "name": "Vic", "phone": "+31612345678" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let id = r.body["id"].as_i64().unwrap();
+    assert!(
+        r.body.get("queue").is_none() && r.body.get("agent_id").is_none(),
+        "visitors see no internals"
+    );
+    // A visitor reads only their own conversation.
+    let path = format!("/widget/sites/www/conversations/{id}");
+    assert_eq!(
+        a.call(Method::GET, &path, &ok, None).await.body["status"],
+        "queued"
+    );
+    let other = [
+        ("origin", "https://shop.example"),
+        ("x-deflect-visitor", "another-visitor-token-xyz"),
+    ];
+    assert_eq!(
+        a.call(Method::GET, &path, &other, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        a.call(Method::POST, &format!("{path}/handoff"), &other, None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        a.call(
+            Method::GET,
+            &format!("/widget/sites/default/conversations/{id}"),
+            &[("x-deflect-visitor", "visitor-token-0123456789abcdef")],
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    // The hand-off: a code, the wa.me link and its QR code.
+    let r = a
+        .call(Method::POST, &format!("{path}/handoff"), &ok, None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let code_ = r.body["code"].as_str().unwrap();
+    assert_eq!(
+        r.body["url"],
+        format!("https://wa.me/15550100000?text=Continue+my+chat+%28ref+{code_}%29")
+    );
+    assert!(r.body["qr_svg"].as_str().unwrap().contains("<svg"));
+    // The socket refuses other origins before upgrading.
+    let r = a
+        .call(
+            Method::GET,
+            "/widget/ws?site=www",
+            &[("origin", "https://evil.example")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Rate limit: 40 a minute per client address for this test's configuration.
+    let mut limited = false;
+    for _ in 0..45 {
+        let r = a.call(Method::GET, "/widget/sites/www", &ok, None).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(code(&r), "rate_limited");
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "the widget endpoints are rate-limited");
+}
+
+#[tokio::test]
+async fn errors_have_one_shape_and_unknown_paths_say_so() {
+    let a = app().await;
+    let r = a.call(Method::GET, "/api/v1/nothing-here", &[], None).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "no_route"));
+    assert!(r.body["error"]["message"].is_string());
+    let r = a.call(Method::DELETE, "/api/v1/board", &[], None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+fn resolve<'a>(doc: &'a Value, r: &str) -> Option<&'a Value> {
+    r.strip_prefix("#/")
+        .map(|p| p.split('/').try_fold(doc, |v, k| v.get(k)))?
+}
+
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k == "$ref" {
+                    out.push(x.as_str().unwrap().to_string());
+                } else {
+                    refs(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_file_describes_exactly_the_routes() {
+    let a = app().await;
+    let r = a.call(Method::GET, "/api/openapi.json", &[], None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.body;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+    let mut documented = BTreeSet::new();
+    let mut ids = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            documented.insert((method.to_uppercase(), path.clone()));
+            assert!(
+                ids.insert(op["operationId"].as_str().unwrap().to_string()),
+                "unique operationId"
+            );
+            assert!(
+                !op["responses"].as_object().unwrap().is_empty(),
+                "{method} {path} has responses"
+            );
+            // Path templates and parameters agree.
+            let declared: BTreeSet<String> = op["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p["in"] == "path")
+                        .map(|p| p["name"].as_str().unwrap().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let in_path: BTreeSet<String> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .map(str::to_string)
+                .collect();
+            assert_eq!(declared, in_path, "{method} {path}");
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    for r in all {
+        assert!(resolve(&doc, &r).is_some(), "unresolved $ref {r}");
+    }
+    let routed: BTreeSet<(String, String)> = deflect_web::api::operations()
+        .into_iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        documented, routed,
+        "the OpenAPI file and the router list the same operations"
+    );
+    // And each documented operation is really served (answers anything but "no such route").
+    for (method, path) in &documented {
+        let concrete = path
+            .replace("{id}", "1")
+            .replace("{account}", "sandbox")
+            .replace("{number}", "31612345678");
+        let r = a.call(method.parse().unwrap(), &concrete, &[], None).await;
+        assert_ne!(code(&r), "no_route", "{method} {path}");
+        assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn assets_are_small_compressed_and_locked_down() {
+    let a = app().await;
+    let gz = |p: &str| {
+        let asset = deflect_web::assets_for_tests()
+            .iter()
+            .find(|x| x.0 == p)
+            .unwrap()
+            .1;
+        deflect_web::gzip_for_tests(asset.as_bytes()).len()
+    };
+    let loader = gz("/widget.js");
+    let whole = loader + gz("/widget/chat.js");
+    assert!(loader < 5 * 1024, "widget loader is {loader} bytes gzipped");
+    assert!(whole < 30 * 1024, "whole widget is {whole} bytes gzipped");
+    let r = a
+        .call(
+            Method::GET,
+            "/widget.js",
+            &[("accept-encoding", "gzip, br")],
+            None,
+        )
+        .await;
+    assert_eq!(r.headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(
+        r.headers[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    let etag = r.headers[header::ETAG].to_str().unwrap().to_string();
+    let r = a
+        .call(Method::GET, "/widget.js", &[("if-none-match", &etag)], None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+    let r = a.call(Method::GET, "/", &[], None).await;
+    assert!(r.text.contains("<title>deflect inbox</title>"));
+    let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
+    for p in [
+        "/inbox.js",
+        "/inbox.css",
+        "/sandbox",
+        "/sandbox.js",
+        "/demo",
+        "/widget/chat.js",
+    ] {
+        assert_eq!(
+            a.call(Method::GET, p, &[], None).await.status,
+            StatusCode::OK,
+            "{p}"
+        );
+    }
+}

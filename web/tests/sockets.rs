@@ -1,0 +1,315 @@
+//! The two WebSockets over a real listener: the agents' live feed shows each agent only
+//! what they may see and refuses foreign origins; the widget's socket serves only the
+//! visitor's own conversation, stores a resent message once, and resumes after a position.
+
+#![allow(clippy::unwrap_used)]
+
+use deflect_chat::{Inbox, InboxSettings, NewAgent, NewHandoff, Role};
+use deflect_config::{Config, QueueConfig};
+use deflect_web::AppState;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Server {
+    base: String,
+    inbox: Inbox,
+    _dir: tempfile::TempDir,
+}
+
+async fn server() -> Server {
+    let mut c = Config::default();
+    c.inbox.queues = vec![
+        QueueConfig {
+            name: "support".into(),
+            ..QueueConfig::default()
+        },
+        QueueConfig {
+            name: "sales".into(),
+            ..QueueConfig::default()
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display())
+        .parse()
+        .unwrap();
+    let store = deflect_chat::Store::connect(&url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let inbox = Inbox::open(
+        store.clone(),
+        InboxSettings::from_config(&c),
+        Arc::new(deflect_chat::SystemClock),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let url: url::Url = base.parse().unwrap();
+    let state = AppState::new(
+        inbox.clone(),
+        url,
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .build_recorder()
+            .handle(),
+        &c,
+    );
+    tokio::spawn(deflect_web::serve(
+        listener,
+        deflect_web::router(state),
+        std::future::pending(),
+    ));
+    Server {
+        base,
+        inbox,
+        _dir: dir,
+    }
+}
+
+impl Server {
+    async fn agent(
+        &self,
+        name: &str,
+        role: Role,
+        queues: &[&str],
+    ) -> (deflect_chat::Viewer, String) {
+        let a = self
+            .inbox
+            .create_agent(NewAgent {
+                username: name.into(),
+                display_name: name.into(),
+                password: "correct horse battery".into(),
+                role,
+                queues: queues.iter().map(|q| q.to_string()).collect(),
+                accounts: vec![],
+            })
+            .await
+            .unwrap();
+        let s = self
+            .inbox
+            .create_session(a.id, Duration::from_secs(600))
+            .await
+            .unwrap();
+        (
+            self.inbox.viewer(a.id).await.unwrap(),
+            format!("deflect_session={}", s.token),
+        )
+    }
+
+    async fn ws(&self, path: &str, origin: &str, cookie: Option<&str>) -> Result<Ws, u16> {
+        let mut req = format!("{}{path}", self.base.replacen("http", "ws", 1))
+            .into_client_request()
+            .unwrap();
+        req.headers_mut().insert("origin", origin.parse().unwrap());
+        if let Some(c) = cookie {
+            req.headers_mut().insert("cookie", c.parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(req).await {
+            Ok((s, _)) => Ok(s),
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+async fn send(ws: &mut Ws, v: Value) {
+    ws.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+async fn recv(ws: &mut Ws) -> Value {
+    let next = async {
+        loop {
+            if let Message::Text(t) = ws.next().await.unwrap().unwrap() {
+                return serde_json::from_str(&t).unwrap();
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), next)
+        .await
+        .expect("a message in time")
+}
+
+/// The next message of `kind` (skipping pings and others).
+async fn next_event(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        let v = recv(ws).await;
+        if pred(&v) {
+            return v;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_feed_shows_each_agent_only_their_conversations() {
+    let s = server().await;
+    let (_, ann) = s.agent("ann", Role::Agent, &["support"]).await;
+    let (_, sam) = s.agent("sam", Role::Agent, &["sales"]).await;
+    let (boss, _) = s.agent("boss", Role::Supervisor, &[]).await;
+    // A session's socket opens only from the gateway's own pages.
+    assert_eq!(
+        s.ws("/api/v1/events", "https://evil.example", Some(&ann))
+            .await
+            .err(),
+        Some(403)
+    );
+    assert_eq!(s.ws("/api/v1/events", &s.base, None).await.err(), Some(401));
+    let mut a = s.ws("/api/v1/events", &s.base, Some(&ann)).await.unwrap();
+    let mut b = s.ws("/api/v1/events", &s.base, Some(&sam)).await.unwrap();
+    for w in [&mut a, &mut b] {
+        send(w, json!({ "type": "hello", "after": null })).await;
+        assert_eq!(recv(w).await["type"], "ready");
+    }
+    let new = |queue: &str| NewHandoff {
+        name: Some("Bob".into()),
+        queue: Some(queue.into()),
+        ttl: Duration::from_secs(600),
+        ..Default::default()
+    };
+    let (sales, _) = s.inbox.start_handoff(&boss, &new("sales")).await.unwrap();
+    let (support, _) = s.inbox.start_handoff(&boss, &new("support")).await.unwrap();
+    // Sam sees the sales conversation; Ann's first event is the support one (events come in
+    // order, so the sales one was never sent to her).
+    let e = next_event(&mut b, |v| v["type"] == "event").await;
+    assert_eq!(e["event"]["conversation_id"], sales.id);
+    let e = next_event(&mut a, |v| v["type"] == "event").await;
+    assert_eq!(e["event"]["conversation_id"], support.id, "{e}");
+    // Resuming after an event replays what followed it.
+    let first = e["event"]["id"].as_i64().unwrap();
+    let mut again = s.ws("/api/v1/events", &s.base, Some(&ann)).await.unwrap();
+    send(&mut again, json!({ "type": "hello", "after": first - 1 })).await;
+    assert_eq!(recv(&mut again).await["type"], "ready");
+    let e = next_event(&mut again, |v| v["type"] == "event").await;
+    assert_eq!(e["event"]["id"], first);
+    send(&mut again, json!({ "type": "ping" })).await;
+    next_event(&mut again, |v| v["type"] == "pong").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_socket_serves_only_the_visitors_conversation_once_in_order() {
+    let s = server().await;
+    let http = deflect_chat::provider::http_client();
+    let start = |token: &'static str| {
+        let http = http.clone();
+        let base = s.base.clone();
+        async move {
+            let res = tokio::time::timeout(
+                Duration::from_secs(20),
+                http.post(format!("{base}/widget/sites/default/conversations"))
+                    .header("origin", &base)
+                    .header("x-deflect-visitor", token)
+                    .json(&json!({ "name": "Vic" }))
+                    .send(),
+            )
+            .await
+            .expect("answered in time")
+            .unwrap();
+            let r: Value = res.json().await.unwrap();
+            r["id"].as_i64().unwrap()
+        }
+    };
+    let mine = start("visitor-token-aaaaaaaaaaaaaaaa").await;
+    let theirs = start("visitor-token-bbbbbbbbbbbbbbbb").await;
+    assert_eq!(
+        s.ws("/widget/ws?site=default", "https://evil.example", None)
+            .await
+            .err(),
+        Some(403)
+    );
+    // Another visitor's conversation: refused.
+    let mut w = s
+        .ws("/widget/ws?site=default", &s.base, None)
+        .await
+        .unwrap();
+    send(&mut w, json!({ "type": "hello", "token": "visitor-token-aaaaaaaaaaaaaaaa", "conversation_id": theirs, "after_seq": 0 })).await;
+    assert_eq!(recv(&mut w).await["error"]["code"], "not_found");
+    // Own conversation: ready, then the replay from the start.
+    let mut w = s
+        .ws("/widget/ws?site=default", &s.base, None)
+        .await
+        .unwrap();
+    send(&mut w, json!({ "type": "hello", "token": "visitor-token-aaaaaaaaaaaaaaaa", "conversation_id": mine, "after_seq": 0 })).await;
+    let ready = recv(&mut w).await;
+    assert_eq!(
+        (
+            ready["type"].as_str(),
+            ready["conversation"]["status"].as_str()
+        ),
+        (Some("ready"), Some("queued"))
+    );
+    assert!(ready["conversation"].get("queue").is_none());
+    // The same key twice (a retry after a reconnect): one message.
+    send(
+        &mut w,
+        json!({ "type": "send", "text": "Hello", "key": "k1" }),
+    )
+    .await;
+    let a1 = next_event(&mut w, |v| v["type"] == "ack").await;
+    let m = next_event(&mut w, |v| v["type"] == "event" && v["kind"] == "message").await;
+    assert_eq!(
+        (m["data"]["body"].as_str(), m["data"]["client_key"].as_str()),
+        (Some("Hello"), Some("k1"))
+    );
+    send(
+        &mut w,
+        json!({ "type": "send", "text": "Hello", "key": "k1" }),
+    )
+    .await;
+    let a2 = next_event(&mut w, |v| v["type"] == "ack").await;
+    assert_eq!(a1["message"]["id"], a2["message"]["id"]);
+    let seq = m["seq"].as_i64().unwrap();
+    send(&mut w, json!({ "type": "send", "text": "", "key": "k2" })).await;
+    let e = next_event(&mut w, |v| v["type"] == "error").await;
+    assert_eq!(
+        (e["key"].as_str(), e["error"]["code"].as_str()),
+        (Some("k2"), Some("invalid"))
+    );
+    drop(w);
+    // An agent's note (internal) and reply while the visitor is away.
+    let (boss, _) = s.agent("boss", Role::Supervisor, &[]).await;
+    s.inbox
+        .add_note(&boss, mine, "internal: VIP")
+        .await
+        .unwrap();
+    s.inbox.claim(&boss, mine).await.ok();
+    s.inbox
+        .send_text(&boss, mine, "Hi Vic", None)
+        .await
+        .unwrap();
+    // Resuming after the last position seen: exactly what followed, no note.
+    let mut w = s
+        .ws("/widget/ws?site=default", &s.base, None)
+        .await
+        .unwrap();
+    send(&mut w, json!({ "type": "hello", "token": "visitor-token-aaaaaaaaaaaaaaaa", "conversation_id": mine, "after_seq": seq })).await;
+    assert_eq!(recv(&mut w).await["type"], "ready");
+    let mut seqs = vec![];
+    loop {
+        let v = next_event(&mut w, |v| v["type"] == "event").await;
+        assert!(v["seq"].as_i64().unwrap() > seq);
+        seqs.push(v["seq"].as_i64().unwrap());
+        assert_ne!(
+            v["data"]["body"], "internal: VIP",
+            "notes never reach visitors"
+        );
+        if v["kind"] == "message" {
+            assert_eq!(
+                (v["data"]["body"].as_str(), v["data"]["from"].as_str()),
+                (Some("Hi Vic"), Some("agent"))
+            );
+            break;
+        }
+    }
+    assert!(seqs.windows(2).all(|p| p[0] < p[1]), "in order: {seqs:?}");
+    // Live: a message after the replay arrives once.
+    s.inbox
+        .send_text(&boss, mine, "Anything else?", None)
+        .await
+        .unwrap();
+    let v = next_event(&mut w, |v| v["kind"] == "message").await;
+    assert_eq!(v["data"]["body"], "Anything else?");
+}
