@@ -2356,8 +2356,15 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        if call.next_deadline().is_none_or(|t| t > now) {
-            return;
+        match call.next_deadline() {
+            None => return,
+            Some(at) if at > now => {
+                // An earlier deadline went away (the ACK stopped the 2xx retransmissions);
+                // the later one still needs its wake-up.
+                self.arm(Some(at), TimerRef::Call(key));
+                return;
+            }
+            Some(_) => {}
         }
         let t = self.config.timers;
         if let Some(p) = call.pending_2xx.as_mut() {

@@ -791,3 +791,89 @@ fn registration_answers_digest_refreshes_before_expiry_and_backs_off() {
         }]
     );
 }
+
+/// A response from the scenario's peer to a request deflect sent.
+fn response_to(req: &deflect_sip::message::Request, status: u16, reason: &str) -> String {
+    let h = |name: &str| req.headers.get(name).unwrap().to_owned();
+    format!(
+        "SIP/2.0 {status} {reason}\nVia: {}\nFrom: {}\nTo: {}\nCall-ID: {}\nCSeq: {}\nContent-Length: 0\n\n",
+        h("Via"),
+        h("From"),
+        h("To"),
+        h("Call-ID"),
+        h("CSeq")
+    )
+}
+
+/// deflect's re-INVITEs, one per transaction (retransmissions left out).
+fn reinvites_sent(p: &Peer) -> Vec<(Instant, deflect_sip::message::Request)> {
+    let mut seen = Vec::new();
+    p.requests("INVITE")
+        .into_iter()
+        .filter(|(_, r)| {
+            let cseq = r.headers.get("CSeq").unwrap().to_owned();
+            let new = !seen.contains(&cseq);
+            seen.push(cseq);
+            new
+        })
+        .collect()
+}
+
+#[test]
+fn glare_a_reinvite_during_our_refresh_gets_491_and_our_491_is_retried_within_2s() {
+    let mut p = Peer::new(SipConfig::default());
+    p.send(&invite(
+        "Supported: timer\nSession-Expires: 120;refresher=uas\n",
+    ));
+    let key = p.incoming();
+    let start = p.now;
+    p.ua.accept(start, key, b"v=0\r\no=deflect 1 1\r\n".to_vec());
+    p.drain();
+    let tag = p.to_tag();
+    p.send(&in_dialog("ACK", 1, &tag, "z9hG4bKack1", ""));
+    // deflect refreshes (it is the refresher) with a re-INVITE at half the interval.
+    p.advance_to(start + Duration::from_secs(61));
+    let refreshes = reinvites_sent(&p);
+    assert_eq!(refreshes.len(), 1, "one refresh by 61 s");
+    assert_eq!(refreshes[0].0 - start, Duration::from_secs(60));
+    // The caller's own re-INVITE crosses it: 491 (RFC 3261 §14.2), nothing goes up.
+    let crossing = invite("")
+        .replace(
+            &format!("To: <sip:1000@{UAS}>"),
+            &format!("To: <sip:1000@{UAS}>;tag={tag}"),
+        )
+        .replace("CSeq: 1 INVITE", "CSeq: 2 INVITE")
+        .replace("z9hG4bKinv1", "z9hG4bKinv2");
+    p.send(&crossing);
+    assert_eq!(p.statuses().last(), Some(&491));
+    assert!(
+        !p.events()
+            .iter()
+            .any(|e| matches!(e, Event::Call(_, CallEvent::Offer { .. }))),
+        "the glaring offer is not passed up"
+    );
+    // The caller answers ours with 491 too: deflect ACKs it (the transaction does) and
+    // tries again after a random delay under 2 s; that one succeeds and is ACKed.
+    let answered_at = p.now;
+    p.send(&response_to(&refreshes[0].1, 491, "Request Pending"));
+    p.advance_to(answered_at + Duration::from_secs(2));
+    let refreshes = reinvites_sent(&p);
+    assert_eq!(refreshes.len(), 2, "the refresh is tried again");
+    let retry_after = refreshes[1].0 - answered_at;
+    assert!(retry_after < Duration::from_secs(2), "{retry_after:?}");
+    assert_ne!(
+        refreshes[0].1.headers.get("CSeq"),
+        refreshes[1].1.headers.get("CSeq"),
+        "a new transaction"
+    );
+    let acks_before = p.requests("ACK").len();
+    p.send(&response_to(&refreshes[1].1, 200, "OK"));
+    assert_eq!(p.requests("ACK").len(), acks_before + 1, "the 200 is ACKed");
+    // The call stays up, and the next refresh comes half an interval after this one.
+    let refreshed_at = p.now;
+    p.advance_to(refreshed_at + Duration::from_secs(61));
+    assert!(p.requests("BYE").is_empty());
+    let refreshes = reinvites_sent(&p);
+    assert_eq!(refreshes.len(), 3);
+    assert_eq!(refreshes[2].0 - refreshed_at, Duration::from_secs(60));
+}
