@@ -1126,7 +1126,7 @@ async fn migrations_are_idempotent(b: Backend) {
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2]
+        vec![1, 2, 3]
     );
 }
 
