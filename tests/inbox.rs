@@ -8,20 +8,10 @@ mod common;
 use common::{Gateway, get, http, run_cli};
 use deflect_chat::provider::meta;
 
-const META: &str = r#"
-[whatsapp]
-default_account = "main"
-
-[[whatsapp.accounts]]
-name = "main"
-provider = "meta"
-business_number = "+31201234567"
-phone_number_id = "106540352242922"
-access_token = "token"
-app_secret = "app-secret"
-verify_token = "verify-me"
-api_base_url = "http://127.0.0.1:9"
-"#;
+/// One Meta account `main`; its API is never reached in these tests.
+fn meta() -> String {
+    common::meta::account("http://127.0.0.1:9")
+}
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
@@ -97,7 +87,7 @@ fn migrate_creates_the_schema_and_can_run_again() {
 
 #[test]
 fn sqlite_gateway_takes_webhooks() {
-    let gw = Gateway::builder().config(META).start();
+    let gw = Gateway::builder().config(&meta()).start();
     webhooks_are_verified_and_stored(&gw);
     assert_eq!(gw.stop().code(), Some(0));
 }
@@ -107,13 +97,13 @@ fn postgres_gateways_share_one_database() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let url = rt.block_on(deflect_chat::testing::postgres_database());
     let a = Gateway::builder()
-        .config(META)
+        .config(&meta())
         .env("DEFLECT_DATABASE__URL", url.expose())
         .start();
     webhooks_are_verified_and_stored(&a);
     // A second process on the same database sees those messages as already stored.
     let b = Gateway::builder()
-        .config(META)
+        .config(&meta())
         .env("DEFLECT_DATABASE__URL", url.expose())
         .start();
     let body = fixture("batch.json");
