@@ -2,17 +2,28 @@
 //! `scripts/bench-inbox`).
 //!
 //! ```text
-//! inbox_load inbound DB_URL PROCESSES MESSAGES CONCURRENCY
-//!     Signed Meta webhooks (one text message each, 500 customers) posted over HTTP to
+//! inbox_load inbound DB_URL PROCESSES MESSAGES CONCURRENCY [RATE [CUSTOMERS]]
+//!     Signed Meta webhooks (one text message each, from CUSTOMERS customers in turn, 500 by
+//!     default: each customer's first message opens a conversation, later ones join it)
+//!     posted over HTTP to
 //!     PROCESSES gateway processes (this program in `serve` mode: the gateway's router and
-//!     inbox) on one database; measures webhook → committed → event published: the time from
-//!     sending the request to receiving the message's `message.created` event (in-process
-//!     subscription on SQLite; LISTEN on PostgreSQL, i.e. as another process sees it).
+//!     inbox) on one database (SQLite: always one); measures webhook → committed → event
+//!     published: the time from sending the request to the message's `message.created` event
+//!     (SQLite: an in-process subscription of the gateway process; PostgreSQL: a LISTEN
+//!     connection of this program, i.e. as another process sees it).
+//!     Without RATE (or 0), CONCURRENCY requests are kept in flight (closed loop: the most
+//!     the gateway sustains). With RATE, requests are sent at RATE per second on schedule
+//!     (open loop, by up to CONCURRENCY senders) and latency counts from the scheduled
+//!     time, so a late sender counts against the result.
+//!     Also reports CPU per message of the gateway processes, this program and (PostgreSQL)
+//!     the database server's processes, from /proc.
 //! inbox_load outbox DB_URL MESSAGES
 //!     MESSAGES deflection templates committed, then sent by the outbox worker to a local
 //!     fake Cloud API; measures the send rate (account paced at 1000 messages/s).
-//! inbox_load serve DB_URL PORT
-//!     One gateway-like process (used by `inbound`).
+//! inbox_load serve DB_URL PORT [report]
+//!     One gateway-like process (used by `inbound`); with `report` it prints each
+//!     `message.created` event's external id and the time it was published (µs since the
+//!     Unix epoch).
 //! ```
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -62,20 +73,57 @@ fn router(inbox: &Inbox) -> axum::Router {
     ))
 }
 
-fn body(i: usize, run: &str) -> Vec<u8> {
-    let from = 31_600_000_000u64 + (i % 500) as u64;
+fn body(i: usize, run: &str, customers: usize) -> Vec<u8> {
+    let from = 31_600_000_000u64 + (i % customers) as u64;
     format!(
         r#"{{"object":"whatsapp_business_account","entry":[{{"id":"1","changes":[{{"value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"31201234567","phone_number_id":"106540352242922"}},"contacts":[{{"profile":{{"name":"Load {from}"}},"wa_id":"{from}"}}],"messages":[{{"from":"{from}","id":"wamid.{run}.{i}","timestamp":"1767225600","type":"text","text":{{"body":"message {i}"}}}}]}},"field":"messages"}}]}}]}}"#
     )
     .into_bytes()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
-        return Duration::ZERO;
+        return 0.0;
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
+    sorted[i] as f64 / 1e3
+}
+
+/// Microseconds since the Unix epoch (comparable between processes on this machine).
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
+/// CPU time (user + system) a process has used, in milliseconds.
+fn cpu_ms(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = &stat[stat.rfind(')').map(|i| i + 2).unwrap_or(0)..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks * 10.0 // USER_HZ is 100
+}
+
+/// CPU time of every PostgreSQL server process, in milliseconds.
+fn postgres_cpu_ms() -> f64 {
+    let mut total = 0.0;
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|c| c.trim() == "postgres")
+        {
+            total += cpu_ms(pid);
+        }
+    }
+    total
 }
 
 #[tokio::main]
@@ -83,13 +131,15 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
     match arg(1).as_str() {
-        "serve" => serve(&arg(2), arg(3).parse().unwrap()).await,
+        "serve" => serve(&arg(2), arg(3).parse().unwrap(), arg(4) == "report").await,
         "inbound" => {
             inbound(
                 &arg(2),
                 arg(3).parse().unwrap_or(1),
                 arg(4).parse().unwrap_or(10_000),
                 arg(5).parse().unwrap_or(64),
+                arg(6).parse().unwrap_or(0.0),
+                arg(7).parse().unwrap_or(500),
             )
             .await
         }
@@ -101,11 +151,26 @@ async fn main() {
     }
 }
 
-async fn serve(url: &str, port: u16) {
+async fn serve(url: &str, port: u16, report: bool) {
     let inbox = open(url, None).await;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
+    if report {
+        let mut events = inbox.subscribe(None).await.unwrap();
+        tokio::spawn(async move {
+            use std::io::Write;
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            while let Ok(Some(e)) = events.next().await {
+                if e.kind == "message.created"
+                    && let Some(id) = e.data["message"]["external_id"].as_str()
+                {
+                    writeln!(out, "{id} {}", now_us()).unwrap();
+                    out.flush().unwrap();
+                }
+            }
+        });
+    }
     println!("ready");
     axum::serve(listener, router(&inbox)).await.unwrap();
 }
@@ -118,33 +183,58 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn inbound(url: &str, processes: usize, messages: usize, concurrency: usize) {
+async fn inbound(
+    url: &str,
+    processes: usize,
+    messages: usize,
+    concurrency: usize,
+    rate: f64,
+    customers: usize,
+) {
+    use tokio::io::AsyncBufReadExt;
     let run = format!("{}", std::process::id());
     let postgres = url.starts_with("postgres");
-    let received: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let processes = if postgres { processes.max(1) } else { 1 };
+    // External id → when its event was published.
+    let received: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+    // Schema first, then the gateway processes.
+    open(url, None).await;
     let mut children = Vec::new();
     let mut targets = Vec::new();
-    let mut _local = None;
-    if postgres {
-        // Schema first, then the gateway processes.
-        open(url, None).await;
-        for _ in 0..processes {
-            let port = free_port();
-            let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
-                .args(["serve", url, &port.to_string()])
-                .stdout(std::process::Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()
-                .unwrap();
-            let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap());
-            let mut line = String::new();
-            tokio::io::AsyncBufReadExt::read_line(&mut out, &mut line)
-                .await
-                .unwrap();
-            assert_eq!(line.trim(), "ready");
-            children.push(child);
-            targets.push(format!("http://127.0.0.1:{port}/webhooks/meta/main"));
+    for _ in 0..processes {
+        let port = free_port();
+        let mut cmd = tokio::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args(["serve", url, &port.to_string()]);
+        if !postgres {
+            cmd.arg("report");
         }
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).await.unwrap();
+        assert_eq!(line.trim(), "ready");
+        if !postgres {
+            let received = received.clone();
+            tokio::spawn(async move {
+                let mut lines = out.lines();
+                while let Ok(Some(l)) = lines.next_line().await {
+                    if let Some((id, at)) = l.split_once(' ') {
+                        received
+                            .lock()
+                            .unwrap()
+                            .insert(id.to_string(), at.parse().unwrap());
+                    }
+                }
+            });
+        }
+        children.push(child);
+        targets.push(format!("http://127.0.0.1:{port}/webhooks/meta/main"));
+    }
+    if postgres {
         let mut listener = sqlx::postgres::PgListener::connect(url).await.unwrap();
         listener
             .listen(deflect_chat::events::PG_CHANNEL)
@@ -154,54 +244,45 @@ async fn inbound(url: &str, processes: usize, messages: usize, concurrency: usiz
         tokio::spawn(async move {
             loop {
                 let n = listener.recv().await.unwrap();
-                let e: serde_json::Value = serde_json::from_str(n.payload()).unwrap_or_default();
-                if e["kind"] == "message.created"
-                    && let Some(id) = e["data"]["message"]["external_id"].as_str()
-                {
-                    received
-                        .lock()
-                        .unwrap()
-                        .insert(id.to_string(), Instant::now());
+                let at = now_us();
+                let v: serde_json::Value = serde_json::from_str(n.payload()).unwrap_or_default();
+                let events = match v {
+                    serde_json::Value::Array(a) => a,
+                    other => vec![other],
+                };
+                let mut received = received.lock().unwrap();
+                for e in events {
+                    if e["kind"] == "message.created"
+                        && let Some(id) = e["data"]["message"]["external_id"].as_str()
+                    {
+                        received.insert(id.to_string(), at);
+                    }
                 }
             }
         });
-    } else {
-        let inbox = open(url, None).await;
-        let mut events = inbox.subscribe(None).await.unwrap();
-        let received = received.clone();
-        tokio::spawn(async move {
-            while let Ok(Some(e)) = events.next().await {
-                if e.kind == "message.created"
-                    && let Some(id) = e.data["message"]["external_id"].as_str()
-                {
-                    received
-                        .lock()
-                        .unwrap()
-                        .insert(id.to_string(), Instant::now());
-                }
-            }
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        targets.push(format!(
-            "http://{}/webhooks/meta/main",
-            listener.local_addr().unwrap()
-        ));
-        let app = router(&inbox);
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        _local = Some(inbox);
     }
+    let pids: Vec<u32> = children.iter().filter_map(|c| c.id()).collect();
+    let gateway_cpu = || pids.iter().map(|p| cpu_ms(*p)).sum::<f64>();
+    let own_cpu = || cpu_ms(std::process::id());
+    let pg_cpu = || if postgres { postgres_cpu_ms() } else { 0.0 };
+    let cpu_before = (gateway_cpu(), own_cpu(), pg_cpu());
+
     let client = deflect_chat::provider::http_client();
-    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    // External id → when it was sent (scheduled, at a fixed rate).
+    let sent: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
+    let started_us = now_us();
+    let late = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, sent, next, targets, run) = (
+        let (client, sent, next, targets, run, late) = (
             client.clone(),
             sent.clone(),
             next.clone(),
             targets.clone(),
             run.clone(),
+            late.clone(),
         );
         tasks.push(tokio::spawn(async move {
             loop {
@@ -209,11 +290,19 @@ async fn inbound(url: &str, processes: usize, messages: usize, concurrency: usiz
                 if i >= messages {
                     return;
                 }
-                let body = body(i, &run);
+                let body = body(i, &run, customers);
                 let sig = deflect_chat::provider::meta::sign(SECRET, &body);
-                sent.lock()
-                    .unwrap()
-                    .insert(format!("wamid.{run}.{i}"), Instant::now());
+                let at = if rate > 0.0 {
+                    let offset = Duration::from_secs_f64(i as f64 / rate);
+                    tokio::time::sleep_until((started + offset).into()).await;
+                    if started.elapsed() > offset + Duration::from_millis(5) {
+                        late.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    started_us + offset.as_micros() as u64
+                } else {
+                    now_us()
+                };
+                sent.lock().unwrap().insert(format!("wamid.{run}.{i}"), at);
                 let res = client
                     .post(&targets[i % targets.len()])
                     .header("content-type", "application/json")
@@ -238,31 +327,63 @@ async fn inbound(url: &str, processes: usize, messages: usize, concurrency: usiz
     while received.lock().unwrap().len() < messages && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let cpu_after = (gateway_cpu(), own_cpu(), pg_cpu());
     let received = received.lock().unwrap();
     let sent = sent.lock().unwrap();
-    let last = received
-        .values()
-        .max()
-        .copied()
-        .unwrap_or_else(Instant::now);
-    let elapsed = last - started;
-    let mut lat: Vec<Duration> = sent
+    let last = received.values().max().copied().unwrap_or_else(now_us);
+    let elapsed = last.saturating_sub(started_us) as f64 / 1e6;
+    let mut lat: Vec<u64> = sent
         .iter()
-        .filter_map(|(id, t)| received.get(id).map(|r| *r - *t))
+        .filter_map(|(id, t)| received.get(id).map(|r| r.saturating_sub(*t)))
         .collect();
+    if std::env::var_os("INBOX_LOAD_WINDOWS").is_some() {
+        for w in (0..messages).step_by(1000) {
+            let mut l: Vec<u64> = (w..(w + 1000).min(messages))
+                .filter_map(|i| {
+                    let id = format!("wamid.{run}.{i}");
+                    Some(received.get(&id)?.saturating_sub(*sent.get(&id)?))
+                })
+                .collect();
+            l.sort();
+            eprintln!(
+                "messages {w}..: p50={:.2}ms p99={:.2}ms max={:.2}ms",
+                percentile(&l, 0.5),
+                percentile(&l, 0.99),
+                l.last().copied().unwrap_or(0) as f64 / 1e3
+            );
+        }
+    }
     lat.sort();
+    let n = lat.len().max(1) as f64;
+    let per_message = |before: f64, after: f64| (after - before) / n;
     println!(
-        "inbound db={} processes={} messages={} concurrency={} events={} elapsed={:.2}s rate={:.0}/s p50={:.2}ms p99={:.2}ms max={:.2}ms",
+        "inbound db={} processes={} messages={} customers={customers} concurrency={} offered={} events={} elapsed={:.2}s rate={:.0}/s \
+         p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms sent_late={} cpu_per_message: gateway={:.3}ms generator={:.3}ms postgres={:.3}ms cores_used={:.2}",
         if postgres { "postgres" } else { "sqlite" },
-        if postgres { processes } else { 1 },
+        processes,
         messages,
         concurrency,
+        if rate > 0.0 {
+            format!("{rate:.0}/s")
+        } else {
+            "closed-loop".into()
+        },
         lat.len(),
-        elapsed.as_secs_f64(),
-        lat.len() as f64 / elapsed.as_secs_f64(),
-        percentile(&lat, 0.50).as_secs_f64() * 1e3,
-        percentile(&lat, 0.99).as_secs_f64() * 1e3,
-        lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        elapsed,
+        lat.len() as f64 / elapsed,
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.90),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or_default() as f64 / 1e3,
+        late.load(std::sync::atomic::Ordering::Relaxed),
+        per_message(cpu_before.0, cpu_after.0),
+        per_message(cpu_before.1, cpu_after.1),
+        per_message(cpu_before.2, cpu_after.2),
+        ((cpu_after.0 - cpu_before.0)
+            + (cpu_after.1 - cpu_before.1)
+            + (cpu_after.2 - cpu_before.2))
+            / 1e3
+            / elapsed,
     );
     drop(children);
 }

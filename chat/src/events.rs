@@ -6,9 +6,11 @@
 //!
 //! - SQLite (one process): published in-process right after the commit, under the write lock,
 //!   so in commit order.
-//! - PostgreSQL (several processes): sent with `pg_notify` inside the transaction; every
-//!   process LISTENs ([`EventRelay`]) and PostgreSQL delivers notifications in commit order.
-//!   A payload too large for NOTIFY (8000 bytes) carries only the event id and is read back.
+//! - PostgreSQL (several processes): sent with `pg_notify` inside the transaction, just before
+//!   its commit — one notification per transaction carrying a JSON array of its events (more
+//!   only when they exceed NOTIFY's 8000 bytes); every process LISTENs ([`EventRelay`]) and
+//!   PostgreSQL delivers notifications in commit order. An event too large for a notification
+//!   on its own travels as `{"id": …}` and is read back from the log.
 //!
 //! A [`Subscription`] can resume after a reconnect: it replays the log after the last event id
 //! the client saw, then continues live, never delivering an event twice. Should the live feed
@@ -49,14 +51,74 @@ pub struct Event {
 }
 
 impl Event {
-    pub(crate) fn notify_payload(&self) -> String {
+    /// This event as an item of a notification: in full, or only its id when too large.
+    fn notify_item(&self) -> String {
         let full = serde_json::to_string(self).expect("an event serializes to JSON");
-        if full.len() <= NOTIFY_LIMIT {
+        if full.len() + 2 <= NOTIFY_LIMIT {
             full
         } else {
             serde_json::json!({ "id": self.id }).to_string()
         }
     }
+}
+
+/// The NOTIFY payloads that carry `events`, in order: JSON arrays of as many events as fit.
+pub(crate) fn notify_payloads<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::from("[");
+    for e in events {
+        let item = e.notify_item();
+        if current.len() > 1 && current.len() + item.len() + 2 > NOTIFY_LIMIT {
+            current.push(']');
+            out.push(std::mem::replace(&mut current, String::from("[")));
+        }
+        if current.len() > 1 {
+            current.push(',');
+        }
+        current.push_str(&item);
+    }
+    if current.len() > 1 {
+        current.push(']');
+        out.push(current);
+    }
+    out
+}
+
+/// An event as a notification carries it: in full, or only its `id` (then `kind` is empty
+/// and the subscriber reads it back).
+#[derive(Deserialize)]
+struct NotifiedEvent {
+    id: i64,
+    #[serde(default)]
+    conversation_id: Option<i64>,
+    #[serde(default)]
+    seq: i64,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    data: serde_json::Value,
+    #[serde(default)]
+    at: i64,
+}
+
+/// The events of one notification's payload (an array; a single object is accepted too).
+fn parse_notification(payload: &str) -> Result<Vec<Event>, serde_json::Error> {
+    let items: Vec<NotifiedEvent> = if payload.trim_start().starts_with('[') {
+        serde_json::from_str(payload)?
+    } else {
+        vec![serde_json::from_str(payload)?]
+    };
+    Ok(items
+        .into_iter()
+        .map(|n| Event {
+            id: n.id,
+            conversation_id: n.conversation_id,
+            seq: n.seq,
+            kind: n.kind,
+            data: n.data,
+            at: n.at,
+        })
+        .collect())
 }
 
 #[derive(Clone, Debug)]
@@ -259,22 +321,15 @@ impl EventRelay {
         Ok(tokio::spawn(async move {
             loop {
                 match listener.try_recv().await {
-                    Ok(Some(n)) => match serde_json::from_str::<Event>(n.payload()) {
-                        Ok(e) => bus.publish(Arc::new(e)),
-                        Err(_) => {
-                            // An id-only payload: the subscriber reads the event back.
-                            if let Ok(v) = serde_json::from_str::<serde_json::Value>(n.payload())
-                                && let Some(id) = v["id"].as_i64()
-                            {
-                                bus.publish(Arc::new(Event {
-                                    id,
-                                    conversation_id: None,
-                                    seq: 0,
-                                    kind: String::new(),
-                                    data: serde_json::Value::Null,
-                                    at: 0,
-                                }));
+                    Ok(Some(n)) => match parse_notification(n.payload()) {
+                        Ok(events) => {
+                            for e in events {
+                                bus.publish(Arc::new(e));
                             }
+                        }
+                        Err(e) => {
+                            tracing::warn!(cause = %e, "unreadable event notification; replaying from the log");
+                            bus.resync();
                         }
                     },
                     Ok(None) => {
@@ -289,5 +344,60 @@ impl EventRelay {
                 }
             }
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn event(id: i64, text_len: usize) -> Event {
+        Event {
+            id,
+            conversation_id: Some(7),
+            seq: id,
+            kind: "message.created".into(),
+            data: serde_json::json!({ "body": "x".repeat(text_len) }),
+            at: 1,
+        }
+    }
+
+    #[test]
+    fn notifications_carry_every_event_in_order_within_the_limit() {
+        // Small ones share payloads; one too large for any payload travels as its id.
+        let events: Vec<Event> = (1..=60)
+            .map(|id| event(id, if id == 30 { 9_000 } else { 300 }))
+            .collect();
+        let payloads = notify_payloads(&events);
+        assert!(
+            payloads.len() > 1,
+            "60 events of ~400 bytes need several payloads"
+        );
+        assert!(payloads.iter().all(|p| p.len() <= NOTIFY_LIMIT));
+        let back: Vec<Event> = payloads
+            .iter()
+            .flat_map(|p| parse_notification(p).unwrap())
+            .collect();
+        assert_eq!(
+            back.iter().map(|e| e.id).collect::<Vec<_>>(),
+            (1..=60).collect::<Vec<_>>()
+        );
+        for (sent, got) in events.iter().zip(&back) {
+            if sent.id == 30 {
+                assert!(got.kind.is_empty(), "read back from the log by id");
+            } else {
+                assert_eq!(sent, got);
+            }
+        }
+        assert!(notify_payloads(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_single_object_notification_is_still_read() {
+        let e = event(5, 10);
+        let back = parse_notification(&serde_json::to_string(&e).unwrap()).unwrap();
+        assert_eq!(back, vec![e]);
+        assert!(parse_notification("not json").is_err());
     }
 }

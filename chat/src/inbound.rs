@@ -1,5 +1,6 @@
 //! Inbound WhatsApp traffic: customers' messages and delivery statuses, from any provider's
-//! webhook (or the sandbox), committed in one transaction per delivery.
+//! webhook (or the sandbox), group-committed: deliveries that arrive while a transaction runs
+//! share the next one (see [`Inbox::receive`]).
 //!
 //! - A message whose external id is known is a repeated delivery: nothing happens.
 //! - A message joins, in this order: the conversation of the message it answers (`context`
@@ -20,6 +21,9 @@ use crate::store::Tx;
 use crate::timers::TimerKind;
 use serde_json::json;
 use sqlx::Row;
+use std::collections::HashSet;
+use std::sync::{Arc, Weak};
+use tokio::sync::{mpsc, oneshot};
 
 /// What a delivery changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -36,56 +40,279 @@ pub struct Received {
 
 pub(crate) const WHATSAPP: &str = "whatsapp";
 
+mod joining;
+
+/// Most deliveries one group commit takes.
+const MAX_BATCH: usize = 256;
+/// How often a delivery is tried again after a conflict between concurrent transactions.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// A delivery waiting for the group commit, and who waits for its answer.
+pub(crate) struct Delivery {
+    account: String,
+    items: Vec<Inbound>,
+    attempts: u32,
+    done: oneshot::Sender<Result<Received, ChatError>>,
+}
+
+impl Delivery {
+    /// The customer the delivery concerns first: batches take their rows in this order.
+    fn lock_key(&self) -> &str {
+        match self.items.first() {
+            Some(Inbound::Message(m)) => &m.from,
+            Some(Inbound::Status(s)) => &s.external_id,
+            None => "",
+        }
+    }
+
+    fn retryable(&self, e: &ChatError) -> bool {
+        retryable(e) && self.attempts + 1 < MAX_ATTEMPTS
+    }
+}
+
+/// The queue of deliveries in front of the inbound writer.
+pub(crate) type InboundQueue = std::sync::Mutex<Option<mpsc::UnboundedSender<Delivery>>>;
+
 impl Inbox {
-    /// Stores one webhook delivery for `account` (already verified) in one transaction.
+    /// Stores one webhook delivery for `account` (already verified) and returns once it is
+    /// committed.
+    ///
+    /// Deliveries are group-committed: one writer task per process takes every delivery that
+    /// arrived while its previous transaction ran and stores them in the next one, so many
+    /// deliveries share one commit (and, on PostgreSQL, one fsync and one NOTIFY). Each
+    /// caller is answered after the commit that holds its delivery. A delivery that fails is
+    /// taken out of the batch and the others are stored without it; a conflict between
+    /// concurrent transactions (or a duplicate racing in from another process) is retried.
     pub async fn receive(&self, account: &str, items: &[Inbound]) -> Result<Received, ChatError> {
         if self.account(account).is_none() {
             return Err(ChatError::NotFound("WhatsApp account"));
         }
-        let mut attempt = 0;
+        let (done, answer) = oneshot::channel();
+        let mut delivery = Delivery {
+            account: account.to_string(),
+            items: items.to_vec(),
+            attempts: 0,
+            done,
+        };
         loop {
-            match self.receive_once(account, items).await {
-                Err(e)
-                    if (e.is_transient()
-                        || matches!(&e, ChatError::Store(s) if s.is_unique_violation()))
-                        && attempt < 5 =>
-                {
-                    attempt += 1;
+            match self.inbound_writer().send(delivery) {
+                Ok(()) => break,
+                // The writer stopped (its runtime ended): start another.
+                Err(mpsc::error::SendError(d)) => delivery = d,
+            }
+        }
+        answer.await.map_err(|_| {
+            ChatError::Conflict("the inbound writer stopped before storing the delivery".into())
+        })?
+    }
+
+    /// The inbound writer's queue; starts the writer on first use (or after it stopped).
+    fn inbound_writer(&self) -> mpsc::UnboundedSender<Delivery> {
+        let mut queue = self
+            .inner
+            .inbound
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(q) = queue.as_ref().filter(|q| !q.is_closed()) {
+            return q.clone();
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(inbound_writer(Arc::downgrade(&self.inner), rx));
+        *queue = Some(tx.clone());
+        tx
+    }
+
+    /// Stores `batch` in one transaction and answers each delivery (see [`Inbox::receive`]).
+    async fn commit_deliveries(&self, mut batch: Vec<Delivery>) {
+        if self.store().kind() == deflect_config::DatabaseKind::Postgres {
+            // Every process's batches lock the customers' rows in the same order, so two
+            // batches do not deadlock over them. Stable: one customer's deliveries keep
+            // their order.
+            batch.sort_by(|a, b| a.lock_key().cmp(b.lock_key()));
+        }
+        while !batch.is_empty() {
+            match self.store_batch(&batch).await {
+                Ok(results) => {
+                    for (d, r) in batch.drain(..).zip(results) {
+                        record_received(&r);
+                        let _ = d.done.send(Ok(r));
+                    }
                 }
+                Err(BatchError::Delivery(i, e)) => {
+                    // That delivery's work is rolled back with the others'; try the rest
+                    // again without it (or with it, once more, after a conflict).
+                    if batch[i].retryable(&e) {
+                        batch[i].attempts += 1;
+                    } else {
+                        let d = batch.remove(i);
+                        let _ = d.done.send(Err(e));
+                    }
+                }
+                Err(BatchError::OneByOne(e)) => {
+                    // Each delivery on its own, so each gets its own answer.
+                    tracing::debug!(cause = %e, deliveries = batch.len(), "group commit failed; storing deliveries one by one");
+                    metrics::counter!("deflect_inbox_group_commit_fallbacks_total").increment(1);
+                    for d in batch.drain(..) {
+                        let r = self.store_alone(&d).await;
+                        if let Ok(r) = &r {
+                            record_received(r);
+                        }
+                        let _ = d.done.send(r);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn store_batch(&self, batch: &[Delivery]) -> Result<Vec<Received>, BatchError> {
+        let now = self.now();
+        let mut tx = self.store().write().await.map_err(BatchError::one_by_one)?;
+        let messages: Vec<(&str, &InboundMessage)> = batch
+            .iter()
+            .flat_map(|d| {
+                d.items.iter().filter_map(|i| match i {
+                    Inbound::Message(m) => Some((d.account.as_str(), m)),
+                    Inbound::Status(_) => None,
+                })
+            })
+            .collect();
+        let (known, live_codes) = if messages.is_empty() {
+            Default::default()
+        } else {
+            (
+                self.look_up(&mut tx, &messages)
+                    .await
+                    .map_err(BatchError::one_by_one)?,
+                self.live_codes(&mut tx, &messages, now)
+                    .await
+                    .map_err(BatchError::one_by_one)?,
+            )
+        };
+        let mut results = vec![Received::default(); batch.len()];
+        // Plain messages joining open conversations, stored together when something else
+        // comes (or at the end), so that everything is stored in the order it came.
+        let mut run: Vec<joining::Joining<'_>> = Vec::new();
+        let mut handled: HashSet<(&str, &str)> = HashSet::new();
+        for (i, d) in batch.iter().enumerate() {
+            for item in &d.items {
+                if let Inbound::Message(m) = item
+                    && handled.insert((d.account.as_str(), m.external_id.as_str()))
+                    && let Some(conversation) = known
+                        .get(&(d.account.clone(), m.external_id.clone()))
+                        .and_then(|k| k.joins(m, &live_codes))
+                {
+                    run.push(joining::Joining {
+                        delivery: i,
+                        message: m,
+                        conversation,
+                    });
+                    continue;
+                }
+                self.store_run(&mut tx, &mut run, &mut results, now).await?;
+                self.store_item(&mut tx, &d.account, item, now, &mut results[i])
+                    .await
+                    .map_err(|e| BatchError::Delivery(i, e))?;
+            }
+        }
+        self.store_run(&mut tx, &mut run, &mut results, now).await?;
+        tx.commit().await.map_err(BatchError::one_by_one)?;
+        Ok(results)
+    }
+
+    /// Stores the run of joining messages gathered so far, and empties it.
+    async fn store_run(
+        &self,
+        tx: &mut Tx,
+        run: &mut Vec<joining::Joining<'_>>,
+        results: &mut [Received],
+        now: Millis,
+    ) -> Result<(), BatchError> {
+        if run.is_empty() {
+            return Ok(());
+        }
+        match self.store_joining(tx, run, now).await {
+            Ok(Ok(())) => {}
+            Ok(Err(joining::Unexpected(why))) => return Err(BatchError::OneByOne(why.into())),
+            Err(e) => return Err(BatchError::one_by_one(e)),
+        }
+        for j in run.drain(..) {
+            let out = &mut results[j.delivery];
+            out.messages += 1;
+            if !out.conversations.contains(&j.conversation) {
+                out.conversations.push(j.conversation);
+            }
+        }
+        Ok(())
+    }
+
+    /// One delivery in its own transaction, retried after conflicts.
+    async fn store_alone(&self, d: &Delivery) -> Result<Received, ChatError> {
+        let mut attempt = d.attempts;
+        loop {
+            match self.store_once(d).await {
+                Err(e) if retryable(&e) && attempt + 1 < MAX_ATTEMPTS => attempt += 1,
                 other => return other,
             }
         }
     }
 
-    async fn receive_once(&self, account: &str, items: &[Inbound]) -> Result<Received, ChatError> {
+    async fn store_once(&self, d: &Delivery) -> Result<Received, ChatError> {
         let now = self.now();
-        let mut out = Received::default();
         let mut tx = self.store().write().await?;
+        let r = self.store_items(&mut tx, &d.account, &d.items, now).await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// Stores a delivery's items one by one.
+    async fn store_items(
+        &self,
+        tx: &mut Tx,
+        account: &str,
+        items: &[Inbound],
+        now: Millis,
+    ) -> Result<Received, ChatError> {
+        let mut out = Received::default();
         for item in items {
-            match item {
-                Inbound::Message(m) => {
-                    match self.receive_message(&mut tx, account, m, now).await? {
-                        Some(conversation) => {
-                            out.messages += 1;
-                            if !out.conversations.contains(&conversation) {
-                                out.conversations.push(conversation);
-                            }
-                        }
-                        None => out.duplicates += 1,
+            self.store_item(tx, account, item, now, &mut out).await?;
+        }
+        Ok(out)
+    }
+
+    async fn store_item(
+        &self,
+        tx: &mut Tx,
+        account: &str,
+        item: &Inbound,
+        now: Millis,
+        out: &mut Received,
+    ) -> Result<(), ChatError> {
+        match item {
+            Inbound::Message(m) => match self.receive_message(tx, account, m, now).await? {
+                Some(conversation) => {
+                    out.messages += 1;
+                    if !out.conversations.contains(&conversation) {
+                        out.conversations.push(conversation);
                     }
                 }
-                Inbound::Status(s) => {
-                    self.apply_status(&mut tx, s, now).await?;
-                    out.statuses += 1;
-                }
+                None => out.duplicates += 1,
+            },
+            Inbound::Status(s) => {
+                self.apply_status(tx, s, now).await?;
+                out.statuses += 1;
             }
         }
-        tx.commit().await?;
-        metrics::counter!("deflect_inbox_messages_total", "direction" => "in", "channel" => "whatsapp")
-            .increment(out.messages as u64);
-        metrics::counter!("deflect_inbox_duplicate_deliveries_total")
-            .increment(out.duplicates as u64);
-        Ok(out)
+        Ok(())
+    }
+
+    /// Gives a contact without a name the profile name WhatsApp reports.
+    async fn name_contact(&self, tx: &mut Tx, contact: i64, name: &str) -> Result<(), ChatError> {
+        sqlx::query("UPDATE contacts SET name = $1 WHERE id = $2 AND name IS NULL")
+            .bind(name)
+            .bind(contact)
+            .execute(tx.conn())
+            .await?;
+        Ok(())
     }
 
     /// The contact identity of a WhatsApp id (created with a contact when new); returns
@@ -107,11 +334,7 @@ impl Inbox {
         {
             let contact: i64 = r.get("contact_id");
             if let (Some(n), None) = (name, crate::store::opt_str(&r, "name")) {
-                sqlx::query("UPDATE contacts SET name = $1 WHERE id = $2 AND name IS NULL")
-                    .bind(n)
-                    .bind(contact)
-                    .execute(tx.conn())
-                    .await?;
+                self.name_contact(tx, contact, n).await?;
             }
             return Ok((r.get("id"), contact, false));
         }
@@ -238,17 +461,43 @@ impl Inbox {
         m: &InboundMessage,
         now: Millis,
     ) -> Result<Option<i64>, ChatError> {
-        let seen = sqlx::query("SELECT 1 FROM messages WHERE channel = $1 AND external_id = $2")
-            .bind(WHATSAPP)
-            .bind(&m.external_id)
-            .fetch_optional(tx.conn())
-            .await?;
-        if seen.is_some() {
+        // One round trip answers the common questions: seen before? which identity and
+        // contact? an open conversation on this account?
+        let known = sqlx::query(
+            "SELECT (SELECT m.id FROM messages m WHERE m.channel = 'whatsapp' AND m.external_id = $1) AS seen, \
+             i.id AS identity_id, i.contact_id, k.name, \
+             (SELECT c.id FROM conversations c WHERE c.identity_id = i.id AND c.account = $3 \
+              AND c.status <> 'closed') AS open_id \
+             FROM (SELECT 1 AS one) o \
+             LEFT JOIN contact_identities i ON i.channel = 'whatsapp' AND i.external_id = $2 \
+             LEFT JOIN contacts k ON k.id = i.contact_id",
+        )
+        .bind(&m.external_id)
+        .bind(&m.from)
+        .bind(account)
+        .fetch_one(tx.conn())
+        .await?;
+        if crate::store::opt_i64(&known, "seen").is_some() {
             return Ok(None);
         }
-        let (identity, contact, new_identity) = self
-            .whatsapp_identity(tx, &m.from, m.profile_name.as_deref(), now)
-            .await?;
+        let mut open = crate::store::opt_i64(&known, "open_id");
+        let (identity, contact, new_identity) = match crate::store::opt_i64(&known, "identity_id") {
+            Some(identity) => {
+                let contact: i64 = known.get("contact_id");
+                if let (Some(n), None) = (
+                    m.profile_name.as_deref(),
+                    crate::store::opt_str(&known, "name"),
+                ) {
+                    self.name_contact(tx, contact, n).await?;
+                }
+                (identity, contact, false)
+            }
+            None => {
+                open = None;
+                self.whatsapp_identity(tx, &m.from, m.profile_name.as_deref(), now)
+                    .await?
+            }
+        };
         let conversation = match self.linked_conversation(tx, m).await? {
             Some(c) => c,
             None => match self
@@ -256,21 +505,24 @@ impl Inbox {
                 .await?
             {
                 Some(c) => c,
-                None => {
-                    let queue = self.default_queue().to_string();
-                    self.open_conversation(
-                        tx,
-                        identity,
-                        contact,
-                        account,
-                        Origin::Whatsapp,
-                        Status::Queued,
-                        &queue,
-                        now,
-                    )
-                    .await?
-                    .0
-                }
+                None => match open {
+                    Some(c) => c,
+                    None => {
+                        let queue = self.default_queue().to_string();
+                        self.open_conversation(
+                            tx,
+                            identity,
+                            contact,
+                            account,
+                            Origin::Whatsapp,
+                            Status::Queued,
+                            &queue,
+                            now,
+                        )
+                        .await?
+                        .0
+                    }
+                },
             },
         };
         let inserted = sqlx::query(sql!(
@@ -290,13 +542,7 @@ impl Inbox {
             return Ok(None);
         };
         let message = Message::from_row(&row);
-        // The window runs from the customer's message; a provider clock ahead of ours counts
-        // as now.
-        let sent_at = if m.timestamp > 0 {
-            m.timestamp.min(now)
-        } else {
-            now
-        };
+        let sent_at = joining::sent_at(m, now);
         // One update records the activity, advances the event sequence and (PostgreSQL)
         // locks the conversation.
         let row = sqlx::query(
@@ -585,5 +831,46 @@ impl Inbox {
             _ => {}
         }
         Ok(())
+    }
+}
+
+enum BatchError {
+    /// The delivery at this index failed; the transaction is rolled back.
+    Delivery(usize, ChatError),
+    /// The batch could not be stored together (beginning or committing failed, or the
+    /// joining messages met something unexpected): store each delivery on its own.
+    OneByOne(String),
+}
+
+impl BatchError {
+    fn one_by_one(e: impl std::fmt::Display) -> Self {
+        Self::OneByOne(e.to_string())
+    }
+}
+
+/// A conflict between concurrent transactions, or a duplicate that raced in from another
+/// process: trying again resolves it.
+fn retryable(e: &ChatError) -> bool {
+    e.is_transient() || matches!(e, ChatError::Store(s) if s.is_unique_violation())
+}
+
+fn record_received(r: &Received) {
+    metrics::counter!("deflect_inbox_messages_total", "direction" => "in", "channel" => "whatsapp")
+        .increment(r.messages as u64);
+    metrics::counter!("deflect_inbox_duplicate_deliveries_total").increment(r.duplicates as u64);
+}
+
+/// The inbound writer: takes every delivery waiting and commits them together, until the
+/// inbox is dropped.
+async fn inbound_writer(inbox: Weak<crate::Inner>, mut queue: mpsc::UnboundedReceiver<Delivery>) {
+    let mut batch = Vec::new();
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let Some(inner) = inbox.upgrade() else {
+            return;
+        };
+        metrics::histogram!("deflect_inbox_group_commit_deliveries").record(batch.len() as f64);
+        Inbox { inner }
+            .commit_deliveries(std::mem::take(&mut batch))
+            .await;
     }
 }

@@ -137,6 +137,7 @@ struct Inner {
     timer_wake: Notify,
     pacer: outbox::SharedPacer,
     relay: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    inbound: inbound::InboundQueue,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -210,6 +211,7 @@ impl Inbox {
                 timer_wake: Notify::new(),
                 pacer: Arc::default(),
                 relay: std::sync::Mutex::new(relay),
+                inbound: inbound::InboundQueue::default(),
             }),
         };
         if running && inbox.store().kind() == deflect_config::DatabaseKind::Sqlite {

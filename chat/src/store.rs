@@ -181,11 +181,7 @@ impl Store {
         match self.kind {
             DatabaseKind::Sqlite => self.bus.publish(Arc::new(e)),
             DatabaseKind::Postgres => {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(crate::events::PG_CHANNEL)
-                    .bind(e.notify_payload())
-                    .execute(&self.pool)
-                    .await?;
+                notify(&self.pool, crate::events::notify_payloads([&e])).await?;
             }
         }
         Ok(())
@@ -216,6 +212,50 @@ impl Store {
             hooks_written: false,
         })
     }
+}
+
+/// An event to append with [`Tx::events`].
+pub(crate) struct NewEvent {
+    pub(crate) conversation_id: i64,
+    pub(crate) seq: i64,
+    pub(crate) kind: &'static str,
+    pub(crate) data: serde_json::Value,
+    pub(crate) at: i64,
+}
+
+/// The type of a [`json_rows`] column.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Column {
+    Text,
+    BigInt,
+}
+
+/// A query (for a `WITH v AS (…)`) whose rows come from one bound value: a JSON array of
+/// arrays, bound at `$param` as text, one inner array per row with its values in the order
+/// of `columns`. Besides `columns` the rows have `ord`, their position, to keep their order.
+///
+/// A statement written this way has the same text however many rows it carries, so it is
+/// prepared once per connection and its plan reused (PostgreSQL plans a statement with a
+/// `VALUES` list of bound values again for each length; SQLite limits bound values to
+/// 32,766). The values are still bound, never spliced into the text. PostgreSQL reads the
+/// array as `jsonb`, parsed once: taking each column from a `json` row would parse it again.
+pub(crate) fn json_rows(kind: DatabaseKind, param: usize, columns: &[(&str, Column)]) -> String {
+    let mut out = String::from("SELECT ");
+    for (i, (name, column)) in columns.iter().enumerate() {
+        let value = match (kind, column) {
+            (DatabaseKind::Sqlite, _) => format!("json_extract(r.value, '$[{i}]')"),
+            (DatabaseKind::Postgres, Column::Text) => format!("r.value ->> {i}"),
+            (DatabaseKind::Postgres, Column::BigInt) => format!("(r.value ->> {i})::bigint"),
+        };
+        out.push_str(&format!("{value} AS {name}, "));
+    }
+    match kind {
+        DatabaseKind::Sqlite => out.push_str(&format!("r.key AS ord FROM json_each(${param}) r")),
+        DatabaseKind::Postgres => out.push_str(&format!(
+            "r.ord FROM jsonb_array_elements(${param}::jsonb) WITH ORDINALITY AS r(value, ord)"
+        )),
+    }
+    out
 }
 
 /// A write transaction that collects the events it appends; they reach subscribers only if
@@ -303,13 +343,6 @@ impl Tx {
             data,
             at,
         };
-        if self.kind == DatabaseKind::Postgres {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(crate::events::PG_CHANNEL)
-                .bind(event.notify_payload())
-                .execute(&mut *self.tx)
-                .await?;
-        }
         if !self.hooks.is_empty()
             && crate::hooks::enqueue(&mut self.tx, &self.hooks, &event).await?
         {
@@ -319,11 +352,69 @@ impl Tx {
         Ok(id)
     }
 
-    /// Commits; on SQLite then publishes the events in-process (PostgreSQL delivers them
-    /// through NOTIFY).
+    /// Appends several conversations' events with one statement; each carries the sequence
+    /// number its caller took when advancing its conversation's `event_seq`.
+    pub(crate) async fn events(&mut self, new: Vec<NewEvent>) -> Result<(), StoreError> {
+        if new.is_empty() {
+            return Ok(());
+        }
+        let rows = json_rows(
+            self.kind,
+            1,
+            &[
+                ("conversation_id", Column::BigInt),
+                ("seq", Column::BigInt),
+                ("kind", Column::Text),
+                ("data", Column::Text),
+                ("at", Column::BigInt),
+            ],
+        );
+        let sql = sql!(
+            "WITH v AS ({rows}) INSERT INTO events (conversation_id, seq, kind, data, at) \
+             SELECT v.conversation_id, v.seq, v.kind, v.data, v.at FROM v WHERE true ORDER BY v.ord \
+             RETURNING id, conversation_id, seq"
+        );
+        let values: Vec<serde_json::Value> = new
+            .iter()
+            .map(|e| {
+                serde_json::json!([e.conversation_id, e.seq, e.kind, e.data.to_string(), e.at])
+            })
+            .collect();
+        let q = sqlx::query(sql).bind(serde_json::Value::from(values).to_string());
+        let ids: std::collections::HashMap<(i64, i64), i64> = q
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(|r| ((r.get("conversation_id"), r.get("seq")), r.get("id")))
+            .collect();
+        for e in new {
+            let id = *ids.get(&(e.conversation_id, e.seq)).ok_or_else(|| {
+                sqlx::Error::Protocol("an inserted event was not returned".into())
+            })?;
+            let event = Event {
+                id,
+                conversation_id: Some(e.conversation_id),
+                seq: e.seq,
+                kind: e.kind.to_string(),
+                data: e.data,
+                at: e.at,
+            };
+            if !self.hooks.is_empty()
+                && crate::hooks::enqueue(&mut self.tx, &self.hooks, &event).await?
+            {
+                self.hooks_written = true;
+            }
+            self.events.push(event);
+        }
+        Ok(())
+    }
+
+    /// Commits; on SQLite then publishes the events in-process; on PostgreSQL they are sent
+    /// with NOTIFY (one per transaction unless they exceed its payload limit) just before the
+    /// commit, which delivers them.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         let Tx {
-            tx,
+            mut tx,
             kind,
             events,
             guard,
@@ -332,6 +423,9 @@ impl Tx {
             hooks_written,
             ..
         } = self;
+        if kind == DatabaseKind::Postgres {
+            notify(&mut *tx, crate::events::notify_payloads(&events)).await?;
+        }
         tx.commit().await?;
         if hooks_written {
             hooks_wake.notify_one();
@@ -344,6 +438,27 @@ impl Tx {
         drop(guard);
         Ok(())
     }
+}
+
+/// Sends `payloads` on the events channel, in order, with one statement (PostgreSQL
+/// evaluates a volatile function of the select list after the `ORDER BY`; and like
+/// [`json_rows`], the statement's text does not depend on how many there are).
+async fn notify<'c>(
+    conn: impl sqlx::Executor<'c, Database = Any>,
+    payloads: Vec<String>,
+) -> Result<(), StoreError> {
+    if payloads.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "SELECT pg_notify($1, r.value) FROM json_array_elements_text($2::json) \
+         WITH ORDINALITY AS r(value, ord) ORDER BY r.ord",
+    )
+    .bind(crate::events::PG_CHANNEL)
+    .bind(serde_json::Value::from(payloads).to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Reads an optional text column.

@@ -194,6 +194,74 @@ async fn duplicate_deliveries_are_no_ops(b: Backend) {
     assert_eq!(msgs.len(), 1);
 }
 
+async fn concurrent_deliveries_lose_nothing_and_keep_each_customers_order(b: Backend) {
+    // Deliveries that arrive together are committed together: many customers write at once,
+    // each message reaches both processes at the same time (the provider retrying at another
+    // one), and each customer's next message follows the acknowledgement of the previous.
+    const CUSTOMERS: usize = 8;
+    const EACH: usize = 12;
+    let env = Env::new(b).await;
+    let other = env.another().await;
+    let mut customers = tokio::task::JoinSet::new();
+    for c in 0..CUSTOMERS {
+        let (one, two) = (env.inbox.clone(), other.clone());
+        customers.spawn(async move {
+            let (mut messages, mut duplicates) = (0, 0);
+            for k in 0..EACH {
+                let m = [text(
+                    &format!("w{c}.{k}"),
+                    &format!("3161000{c:04}"),
+                    &k.to_string(),
+                )];
+                let (a, b) = tokio::join!(one.receive("sandbox", &m), two.receive("sandbox", &m));
+                for r in [a.unwrap(), b.unwrap()] {
+                    messages += r.messages;
+                    duplicates += r.duplicates;
+                }
+            }
+            (messages, duplicates)
+        });
+    }
+    let (mut messages, mut duplicates) = (0, 0);
+    while let Some(r) = customers.join_next().await {
+        let (m, d) = r.unwrap();
+        messages += m;
+        duplicates += d;
+    }
+    assert_eq!((messages, duplicates), (CUSTOMERS * EACH, CUSTOMERS * EACH));
+    let all = env
+        .inbox
+        .list_conversations(&env.supervisor().await, &ConversationFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), CUSTOMERS);
+    for conversation in all {
+        // Every message once, in the customer's order.
+        let stored = env
+            .inbox
+            .messages_unchecked(conversation.id, None, 1000)
+            .await
+            .unwrap();
+        let bodies: Vec<String> = stored.iter().map(|m| m.body.clone().unwrap()).collect();
+        let sent: Vec<String> = (0..EACH).map(|k| k.to_string()).collect();
+        assert_eq!(bodies, sent);
+        // The conversation's events: numbered without gaps, one per message, in order.
+        let events = env
+            .inbox
+            .conversation_events(conversation.id, 0, 1000)
+            .await
+            .unwrap();
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>());
+        let announced: Vec<i64> = events
+            .iter()
+            .filter(|e| e.kind == "message.created")
+            .map(|e| e.data["message"]["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(announced, stored.iter().map(|m| m.id).collect::<Vec<_>>());
+    }
+}
+
 async fn statuses_only_move_forward_and_may_come_first(b: Backend) {
     let fake = FakeProvider::start().await;
     let env = Env::with(b, common::settings(Some(fake.addr))).await;
@@ -1134,6 +1202,7 @@ on_both!(
     deflection_is_queued_once_per_call,
     a_reply_joins_the_deflected_call_and_is_routed,
     duplicate_deliveries_are_no_ops,
+    concurrent_deliveries_lose_nothing_and_keep_each_customers_order,
     statuses_only_move_forward_and_may_come_first,
     free_text_only_within_24_hours,
     offers_time_out_to_the_next_agent,
