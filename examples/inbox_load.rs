@@ -2,7 +2,7 @@
 //! `scripts/bench-inbox`).
 //!
 //! ```text
-//! inbox_load inbound DB_URL PROCESSES MESSAGES CONCURRENCY [RATE [CUSTOMERS]]
+//! inbox_load inbound DB_URL PROCESSES MESSAGES CONCURRENCY [RATE [CUSTOMERS [open]]]
 //!     Signed Meta webhooks (one text message each, from CUSTOMERS customers in turn, 500 by
 //!     default: each customer's first message opens a conversation, later ones join it)
 //!     posted over HTTP to
@@ -15,6 +15,8 @@
 //!     the gateway sustains). With RATE, requests are sent at RATE per second on schedule
 //!     (open loop, by up to CONCURRENCY senders) and latency counts from the scheduled
 //!     time, so a late sender counts against the result.
+//!     With `open`, each customer's first message is sent (and its event awaited) before the
+//!     measured run, so that every measured message joins an open conversation.
 //!     Also reports CPU per message of the gateway processes, this program and (PostgreSQL)
 //!     the database server's processes, from /proc.
 //! inbox_load outbox DB_URL MESSAGES
@@ -140,6 +142,7 @@ async fn main() {
                 arg(5).parse().unwrap_or(64),
                 arg(6).parse().unwrap_or(0.0),
                 arg(7).parse().unwrap_or(500),
+                arg(8) == "open",
             )
             .await
         }
@@ -190,7 +193,9 @@ async fn inbound(
     concurrency: usize,
     rate: f64,
     customers: usize,
+    open_first: bool,
 ) {
+    use futures_util::StreamExt;
     use tokio::io::AsyncBufReadExt;
     let run = format!("{}", std::process::id());
     let postgres = url.starts_with("postgres");
@@ -265,9 +270,32 @@ async fn inbound(
     let gateway_cpu = || pids.iter().map(|p| cpu_ms(*p)).sum::<f64>();
     let own_cpu = || cpu_ms(std::process::id());
     let pg_cpu = || if postgres { postgres_cpu_ms() } else { 0.0 };
+    let client = deflect_chat::provider::http_client();
+    if open_first {
+        // Each customer's first message, committed before the measured run (not measured).
+        let warm = format!("{run}w");
+        let sends = (0..customers).map(|c| {
+            let body = body(c, &warm, customers);
+            let sig = deflect_chat::provider::meta::sign(SECRET, &body);
+            client
+                .post(&targets[c % targets.len()])
+                .header("content-type", "application/json")
+                .header("x-hub-signature-256", sig)
+                .body(body)
+                .send()
+        });
+        let mut sends = futures_util::stream::iter(sends).buffer_unordered(concurrency);
+        while let Some(res) = sends.next().await {
+            assert_eq!(res.unwrap().status(), 200);
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while received.lock().unwrap().len() < customers && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        received.lock().unwrap().clear();
+    }
     let cpu_before = (gateway_cpu(), own_cpu(), pg_cpu());
 
-    let client = deflect_chat::provider::http_client();
     // External id → when it was sent (scheduled, at a fixed rate).
     let sent: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -357,7 +385,7 @@ async fn inbound(
     let n = lat.len().max(1) as f64;
     let per_message = |before: f64, after: f64| (after - before) / n;
     println!(
-        "inbound db={} processes={} messages={} customers={customers} concurrency={} offered={} events={} elapsed={:.2}s rate={:.0}/s \
+        "inbound db={} processes={} messages={} customers={customers} opened_first={open_first} concurrency={} offered={} events={} elapsed={:.2}s rate={:.0}/s \
          p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms sent_late={} cpu_per_message: gateway={:.3}ms generator={:.3}ms postgres={:.3}ms cores_used={:.2}",
         if postgres { "postgres" } else { "sqlite" },
         processes,

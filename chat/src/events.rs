@@ -28,6 +28,8 @@ pub const PG_CHANNEL: &str = "deflect_events";
 const NOTIFY_LIMIT: usize = 7900;
 const BUS_CAPACITY: usize = 8192;
 const REPLAY_LIMIT: i64 = 10_000;
+/// How many of the latest events a new subscription (not resuming) treats as already seen.
+const RECENT: i64 = 1_000;
 
 /// One entry of the append-only event log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -199,10 +201,21 @@ impl Subscription {
         match after {
             Some(_) => s.replay().await?,
             None => {
-                s.last_id = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM events")
-                    .fetch_one(s.store.pool())
-                    .await?
-                    .get::<i64, _>(0);
+                // Only what commits from now on. The latest events may still be on their
+                // way to this process (PostgreSQL: NOTIFY reaches the relay a moment after
+                // the commit): they count as delivered, so they are skipped when they come.
+                // (Not "every id up to the latest": on PostgreSQL an event with a lower id
+                // may commit later.)
+                let recent: Vec<i64> =
+                    sqlx::query("SELECT id FROM events ORDER BY id DESC LIMIT $1")
+                        .bind(RECENT)
+                        .fetch_all(s.store.pool())
+                        .await?
+                        .iter()
+                        .map(|r| r.get::<i64, _>(0))
+                        .collect();
+                s.last_id = recent.first().copied().unwrap_or(0);
+                s.replayed.extend(recent);
             }
         }
         Ok(s)

@@ -12,7 +12,8 @@
 //! - SQLite has one writer at a time. Transactions start with `BEGIN IMMEDIATE` (no
 //!   read-then-upgrade deadlocks) and, within the process, queue on an async mutex rather
 //!   than spin in SQLite's busy handler; events are published to in-process subscribers
-//!   after the commit, still under that mutex, so they come out in commit order.
+//!   after the commit, still under that mutex, so they come out in commit order. The
+//!   write-ahead log is checkpointed by a background task, never inside a commit.
 //! - PostgreSQL runs them concurrently; rows that decide something (a queue while routing, a
 //!   conversation while changing it) are locked with `FOR UPDATE`, and events are sent with
 //!   `pg_notify` inside the transaction, so every process receives them at commit, in commit
@@ -76,6 +77,65 @@ pub struct Store {
     /// Outgoing webhook endpoints: each logged event they take gets a delivery row.
     hooks: Arc<std::sync::RwLock<Arc<Vec<HookTarget>>>>,
     hooks_wake: Arc<tokio::sync::Notify>,
+    /// SQLite: the background checkpoints, stopped with the last clone of the store.
+    _checkpoints: Option<Arc<AbortOnDrop>>,
+}
+
+/// SQLite: how often the write-ahead log is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// SQLite: from how many pages of log (4 KiB each) a checkpoint also waits for the writer,
+/// so that the log starts over.
+const RESTART_PAGES: i64 = 4_096;
+
+/// SQLite: checkpoints the write-ahead log in the background, on a connection of its own.
+///
+/// SQLite's automatic checkpoint (turned off on every connection) runs inside the commit
+/// that crosses 1000 pages of log, and with `synchronous = NORMAL` that commit then waits
+/// for the database file's fsync, stalling every write queued behind it. Here a passive
+/// checkpoint copies the log while the writer keeps appending. A log only starts over once
+/// a checkpoint has caught up with it, which under steady writes a passive one never does:
+/// so when the log has grown past [`RESTART_PAGES`], one more checkpoint runs holding the
+/// write lock — it copies only what came since the previous one — and the next write
+/// starts the log over (`journal_size_limit` then trims the file).
+async fn checkpoints(pool: AnyPool, write_lock: Arc<tokio::sync::Mutex<()>>) {
+    async fn passive(pool: &AnyPool) -> Result<i64, sqlx::Error> {
+        // (busy, pages in the log, pages checkpointed)
+        let r = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(pool)
+            .await?;
+        r.try_get::<i64, _>(1)
+    }
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        let caught_up = match passive(&pool).await {
+            Ok(pages) if pages >= RESTART_PAGES => {
+                let _writer = write_lock.lock().await;
+                passive(&pool).await.map(|_| ())
+            }
+            other => other.map(|_| ()),
+        };
+        if let Err(e) = caught_up {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::debug!(cause = %e, "WAL checkpoint failed; trying again");
+        }
+    }
+}
+
+/// A task aborted when this is dropped.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Store {
@@ -98,7 +158,9 @@ impl Store {
                         Box::pin(async move {
                             sqlx::raw_sql(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                                 PRAGMA wal_autocheckpoint = 0; \
+                                 PRAGMA journal_size_limit = 67108864;",
                             )
                             .execute(conn)
                             .await?;
@@ -110,14 +172,21 @@ impl Store {
             }
             DatabaseKind::Postgres => options.connect(url.expose()).await?,
         };
+        let write_lock: Arc<tokio::sync::Mutex<()>> = Arc::default();
+        let checkpoints = (kind == DatabaseKind::Sqlite).then(|| {
+            let task = checkpoints(pool.clone(), write_lock.clone());
+            Arc::new(AbortOnDrop(tokio::spawn(task)))
+        });
+
         Ok(Self {
             pool,
             kind,
             url: url.clone(),
-            write_lock: Arc::default(),
+            write_lock,
             bus: EventBus::new(),
             hooks: Arc::default(),
             hooks_wake: Arc::default(),
+            _checkpoints: checkpoints,
         })
     }
 
