@@ -155,6 +155,11 @@ async fn main() {
 }
 
 async fn serve(url: &str, port: u16, report: bool) {
+    // Warnings and errors (a delivery that could not be stored) on the terminal.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter("warn")
+        .init();
     let inbox = open(url, None).await;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
