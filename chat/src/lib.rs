@@ -78,7 +78,9 @@ pub use model::{
 pub use outbox::OutboxPass;
 pub use routing::Presence;
 pub use store::{Store, StoreError};
-pub use web::{Handoff, NewHandoff, NewWebConversation, SandboxReply, VisitorEvent};
+pub use web::{
+    EscalationReason, Handoff, NewHandoff, NewWebConversation, SandboxReply, VisitorEvent,
+};
 
 use deflect_config::{
     AccountConfig, Config, InboxConfig, QueueConfig, WebhookConfig, WhatsAppConfig,

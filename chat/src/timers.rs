@@ -201,20 +201,13 @@ impl Inbox {
                 let (c, _, _) = self.load_locked(tx, conversation).await?;
                 let waiting = matches!(c.status, Status::Queued | Status::Offered);
                 if waiting && c.channel == crate::Channel::Web && c.escalation_at.is_none() {
-                    sqlx::query("UPDATE conversations SET escalation_at = $1 WHERE id = $2")
-                        .bind(now)
-                        .bind(conversation)
-                        .execute(tx.conn())
-                        .await?;
-                    self.conversation_event(
+                    self.offer_escalation(
                         tx,
                         conversation,
-                        "conversation.escalation_offered",
-                        serde_json::json!({}),
+                        crate::web::EscalationReason::Timeout,
                         now,
                     )
                     .await?;
-                    metrics::counter!("deflect_widget_escalations_total").increment(1);
                 }
             }
             TimerKind::Inactivity => {

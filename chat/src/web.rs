@@ -17,6 +17,7 @@ use crate::model::{
     Status, Viewer,
 };
 use crate::provider::{Inbound, InboundMessage};
+use deflect_config::OpeningHours;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::Digest;
@@ -28,7 +29,7 @@ pub(crate) const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 pub const CODE_LEN: usize = 6;
 
 /// A visitor starting a web chat.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default)]
 pub struct NewWebConversation {
     /// Widget site.
     pub site: String,
@@ -43,8 +44,30 @@ pub struct NewWebConversation {
     /// Phone from the pre-chat form (E.164).
     pub phone: Option<String>,
     /// With no agent after this long, offer WhatsApp (the site's escalation timeout).
-    #[serde(default)]
     pub escalate_after: Option<std::time::Duration>,
+    /// The site's opening hours: outside them, WhatsApp is offered at once. `None`: always
+    /// open.
+    pub hours: Option<OpeningHours>,
+}
+
+/// Why a web visitor is offered WhatsApp (`reason` of `conversation.escalation_offered`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationReason {
+    /// No agent accepted within the site's escalation timeout.
+    Timeout,
+    /// The site is outside its opening hours.
+    Closed,
+}
+
+impl EscalationReason {
+    /// As in events and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::Closed => "closed",
+        }
+    }
 }
 
 /// An integration's request to hand a customer over to WhatsApp (a web form, a CRM): a
@@ -103,7 +126,11 @@ pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
         }
         "conversation.assigned" => ("agent_joined", json!({})),
         "conversation.queued" => ("waiting", json!({})),
-        "conversation.escalation_offered" => ("escalation", json!({})),
+        "conversation.escalation_offered" => (
+            "escalation",
+            // Events logged before reasons were recorded were all timeouts.
+            json!({ "reason": e.data["reason"].as_str().unwrap_or("timeout") }),
+        ),
         "conversation.channel_changed" if e.data["channel"] == "whatsapp" => {
             ("continued_on_whatsapp", json!({}))
         }
@@ -175,8 +202,41 @@ impl Inbox {
         Ok(row.map(|r| (r.get("contact_id"), r.get("identity_id"))))
     }
 
+    /// Whether `hours` are open now, by the inbox's clock (`None`: always open).
+    pub fn is_open(&self, hours: Option<&OpeningHours>) -> bool {
+        hours.is_none_or(|h| h.is_open_at_unix_ms(self.now()))
+    }
+
+    /// Offers a waiting web conversation WhatsApp (once): records when and why, and tells
+    /// the visitor's widget (`conversation.escalation_offered`).
+    pub(crate) async fn offer_escalation(
+        &self,
+        tx: &mut crate::store::Tx,
+        id: i64,
+        reason: EscalationReason,
+        now: Millis,
+    ) -> Result<(), ChatError> {
+        sqlx::query("UPDATE conversations SET escalation_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        self.conversation_event(
+            tx,
+            id,
+            "conversation.escalation_offered",
+            json!({ "reason": reason }),
+            now,
+        )
+        .await?;
+        metrics::counter!("deflect_widget_escalations_total", "reason" => reason.as_str())
+            .increment(1);
+        Ok(())
+    }
+
     /// Starts (or resumes: the visitor's open conversation on the site) a web conversation,
-    /// queued for an agent.
+    /// queued for an agent. Outside the site's opening hours WhatsApp is offered at once
+    /// (with reason `closed`); otherwise after `escalate_after` without an agent.
     pub async fn start_web_conversation(
         &self,
         new: &NewWebConversation,
@@ -271,7 +331,8 @@ impl Inbox {
                 .await?
                 .get(0);
                 self.conversation_created(&mut tx, id, now).await?;
-                if let Some(after) = new.escalate_after {
+                let open = self.is_open(new.hours.as_ref());
+                if let (true, Some(after)) = (open, new.escalate_after) {
                     self.set_timer(
                         &mut tx,
                         id,
@@ -281,7 +342,12 @@ impl Inbox {
                     )
                     .await?;
                 }
+                // Outside opening hours it still queues: agents answer when they open.
                 self.enqueue(&mut tx, id, &queue, None, now).await?;
+                if !open {
+                    self.offer_escalation(&mut tx, id, EscalationReason::Closed, now)
+                        .await?;
+                }
                 id
             }
         };

@@ -84,6 +84,65 @@ async fn escalation_is_offered_only_without_an_agent(b: Backend) {
     ));
 }
 
+async fn outside_opening_hours_whatsapp_is_offered_at_once(b: Backend) {
+    let env = Env::new(b).await;
+    let hours = deflect_config::OpeningHours::new(&deflect_config::HoursConfig {
+        time_zone: "Europe/Amsterdam".into(),
+        weekly: vec!["mon-fri 09:00-17:00".parse().unwrap()],
+        holidays: vec![],
+    })
+    .unwrap();
+    let closed = NewWebConversation {
+        hours: Some(hours.clone()),
+        ..web("www", TOKEN, Some(30 * S))
+    };
+    // T0 is Thursday 2026-01-01 01:00 in Amsterdam: closed.
+    assert!(!env.inbox.is_open(Some(&hours)));
+    assert!(env.inbox.is_open(None));
+    let mut feed = env.inbox.subscribe(None).await.unwrap();
+    let c = env.inbox.start_web_conversation(&closed).await.unwrap();
+    assert_eq!((c.status, c.escalation_at), (Status::Queued, Some(T0)));
+    let e = next_of(&mut feed, "conversation.escalation_offered").await;
+    assert_eq!(e.conversation_id, Some(c.id));
+    let v = deflect_chat::web::visitor_event(&e).unwrap();
+    assert_eq!(
+        (v.kind.as_str(), &v.data),
+        ("escalation", &serde_json::json!({ "reason": "closed" }))
+    );
+    // No second offer when the escalation timeout passes, and the chat still waits for an agent.
+    env.advance(60 * S).await;
+    let offers = env
+        .inbox
+        .conversation_events(c.id, 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "conversation.escalation_offered")
+        .count();
+    assert_eq!(offers, 1);
+    let c = env.inbox.web_conversation(TOKEN, c.id).await.unwrap();
+    assert_eq!((c.status, c.escalation_at), (Status::Queued, Some(T0)));
+    // Friday 2026-01-02 09:00 in Amsterdam (08:00 UTC): open, so the timeout applies.
+    env.clock.set(T0 + 32 * 3_600_000);
+    assert!(env.inbox.is_open(Some(&hours)));
+    let other = "visitor-token-fedcba9876543210";
+    let d = env
+        .inbox
+        .start_web_conversation(&NewWebConversation {
+            hours: Some(hours),
+            ..web("www", other, Some(30 * S))
+        })
+        .await
+        .unwrap();
+    assert_eq!(d.escalation_at, None);
+    env.advance(30 * S).await;
+    let d = env.inbox.web_conversation(other, d.id).await.unwrap();
+    assert_eq!(d.escalation_at, Some(T0 + 32 * 3_600_000 + 30_000));
+    let e = next_of(&mut feed, "conversation.escalation_offered").await;
+    assert_eq!(e.conversation_id, Some(d.id));
+    assert_eq!(e.data["reason"], "timeout");
+}
+
 async fn a_handoff_code_moves_the_chat_to_whatsapp_once(b: Backend) {
     let env = Env::new(b).await;
     let c = env
@@ -538,6 +597,7 @@ async fn typing_reaches_subscribers_without_being_logged(b: Backend) {
 
 on_both!(
     escalation_is_offered_only_without_an_agent,
+    outside_opening_hours_whatsapp_is_offered_at_once,
     a_handoff_code_moves_the_chat_to_whatsapp_once,
     api_handoffs_wait_for_the_customer_then_queue,
     sessions_and_api_tokens,

@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 mod database;
+mod hours;
 mod http;
 mod inbox;
 mod ivr;
@@ -43,12 +44,13 @@ mod whatsapp;
 mod widget;
 
 pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
+pub use hours::{HoursConfig, HoursError, OpeningHours, WeeklyInterval};
 pub use http::{HttpConfig, WEBHOOK_EVENTS, WebhookConfig};
 pub use inbox::{Fallback, InboxConfig, OutboxConfig, QueueConfig};
 pub use ivr::{
     BUILTIN_PROMPTS, BranchStep, ConfirmStep, DIGIT_WORD_VALUES, DeflectStep, FlowConfig,
-    GatherInput, GatherStep, HangupStep, HoursConfig, IvrConfig, LimitsConfig, NUMBER_PROMPT,
-    PlayStep, SpeechConfig, StepConfig, WeeklyInterval,
+    GatherInput, GatherStep, HangupStep, IvrConfig, LimitsConfig, NUMBER_PROMPT, PlayStep,
+    SpeechConfig, StepConfig,
 };
 pub use load::{RESERVED_ENV, load, load_from_process};
 pub use media::{Codec, MediaConfig};

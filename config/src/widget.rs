@@ -1,6 +1,7 @@
 //! `[widget]`: the sites that embed the chat widget.
 
 use crate::Problems;
+use crate::hours::HoursConfig;
 use crate::value::{check_origin, duration};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -43,6 +44,13 @@ pub struct SiteConfig {
     /// With no agent after this long, the widget offers to continue on WhatsApp.
     #[serde(with = "duration")]
     pub escalation_timeout: Duration,
+    /// Opening hours (`[widget.sites.hours]`: `time_zone`, `weekly`, `holidays`). Outside
+    /// them the widget says `closed_message` and offers WhatsApp at once; conversations
+    /// still queue for agents. None: always open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hours: Option<HoursConfig>,
+    /// Shown outside opening hours, with the offer to continue on WhatsApp.
+    pub closed_message: String,
     /// How long the one-time code in the WhatsApp link works.
     #[serde(with = "duration")]
     pub handoff_ttl: Duration,
@@ -64,6 +72,10 @@ impl Default for SiteConfig {
             queue: None,
             whatsapp_account: None,
             escalation_timeout: Duration::from_secs(60),
+            hours: None,
+            closed_message: "We are closed right now. Continue on WhatsApp and we will answer \
+                             there as soon as we open; your messages come along."
+                .into(),
             handoff_ttl: Duration::from_secs(1800),
             ask_name: FieldMode::Required,
             ask_phone: FieldMode::Optional,
@@ -108,6 +120,15 @@ impl WidgetConfig {
                 || s.handoff_ttl > Duration::from_secs(7 * 86400)
             {
                 p.push(format!("{at}.handoff_ttl"), "must be between 1m and 7d");
+            }
+            if let Some(h) = &s.hours {
+                h.validate(p, &format!("{at}.hours"));
+            }
+            if s.closed_message.trim().is_empty() || s.closed_message.chars().count() > 500 {
+                p.push(
+                    format!("{at}.closed_message"),
+                    "write 1 to 500 characters, shown to visitors outside opening hours",
+                );
             }
         }
     }

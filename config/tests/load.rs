@@ -422,3 +422,46 @@ signing_secret = "0123456789abcdef"
         "no events: every event"
     );
 }
+
+#[test]
+fn widget_opening_hours_are_checked_like_a_flows() {
+    let e = load_text(
+        r#"
+[[widget.sites]]
+name = "www"
+closed_message = " "
+
+[widget.sites.hours]
+time_zone = "Mars/Olympus"
+holidays = ["25-12-2026"]
+"#,
+        &[],
+    )
+    .unwrap_err();
+    let p = paths(&e);
+    for expected in [
+        "widget.sites[0].hours.time_zone",
+        "widget.sites[0].hours.weekly",
+        "widget.sites[0].hours.holidays[0]",
+        "widget.sites[0].closed_message",
+    ] {
+        assert!(p.contains(&expected), "{expected} not in {p:?}");
+    }
+    let e = load_text(
+        "[[widget.sites]]\nname = \"www\"\n[widget.sites.hours]\ntime_zone = \"UTC\"\nweekly = [\"mon 9-17\"]\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(paths(&e)[0], "widget.sites[0].hours.weekly[0]");
+    assert!(e.problems[0].message.contains("HH:MM"), "{e}");
+    let c = load_text(
+        "[[widget.sites]]\nname = \"www\"\n[widget.sites.hours]\ntime_zone = \"Asia/Seoul\"\nweekly = [\"mon-fri 09:00-18:00\"]\n",
+        &[],
+    )
+    .unwrap();
+    let hours = c.widget.site("www").unwrap().hours.as_ref().unwrap();
+    let open = deflect_config::OpeningHours::new(hours).unwrap();
+    // Monday 2026-11-23 10:00 in Seoul is 01:00 UTC.
+    assert!(open.is_open("2026-11-23T01:00:00Z".parse().unwrap()));
+    assert!(!open.is_open("2026-11-23T09:00:00Z".parse().unwrap()));
+}

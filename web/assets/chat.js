@@ -82,7 +82,7 @@
     ".pre{padding:16px;display:flex;flex-direction:column;gap:10px;overflow-y:auto}" +
     ".pre label{display:flex;flex-direction:column;gap:4px;font-size:14px}" +
     ".pre input{padding:9px;border:1px solid #b9c2be;border-radius:8px;font:inherit}" +
-    ".err{color:#b00020;font-size:13px}.actions{padding:0 10px;background:#fff;text-align:center}" +
+    ".err{color:#b00020;font-size:13px}.closed{background:#fff4e5;border-radius:8px;padding:8px 10px;margin:0}.actions{padding:0 10px;background:#fff;text-align:center}" +
     ".actions button{margin:6px 0;padding:6px 10px;font-size:13px}" +
     ".wa{padding:8px 12px;border-top:1px solid #e6e6e6;background:#fff;text-align:center;font-size:14px;max-height:55%;overflow-y:auto}" +
     ".wa svg{width:150px;height:150px}.wa a{display:inline-block;margin-top:6px;background:#25d366;color:#08361c;" +
@@ -143,6 +143,7 @@
     el.actions.textContent = "";
     el.pre.textContent = "";
     var fields = [];
+    if (settings.open === false) el.pre.appendChild(h("p", { "class": "closed", role: "note", text: settings.closed_message }));
     el.pre.appendChild(h("p", { text: settings.greeting }));
     function add(name, mode, label, type) {
       if (mode === "off") return;
@@ -264,7 +265,7 @@
     } else if (kind === "waiting") {
       if (!escalated) setStatus("Waiting for an agent…");
     } else if (kind === "escalation") {
-      escalate(false);
+      escalate(false, d.reason);
     } else if (kind === "continued_on_whatsapp") {
       el.wa.hidden = true;
       el.form.hidden = true;
@@ -297,13 +298,14 @@
     if (ws) ws.close();
   }
 
-  function escalate(chosen) {
-    if (handoff || !conversation) return;
+  function escalate(chosen, reason) {
+    if (handoff || !conversation || !settings.whatsapp) return;
+    var closed = reason === "closed";
     escalated = true;
     api("POST", "/conversations/" + conversation.id + "/handoff").then(function (hd) {
       handoff = hd;
       el.wa.textContent = "";
-      el.wa.appendChild(h("p", { text: chosen ? "Continue this chat on WhatsApp:" :
+      el.wa.appendChild(h("p", { text: chosen ? "Continue this chat on WhatsApp:" : closed ? settings.closed_message :
         "No agent is free right now. Continue this chat on WhatsApp — your messages come along:" }));
       if (hd.qr_svg) {
         var svg = new DOMParser().parseFromString(hd.qr_svg, "image/svg+xml").documentElement;
@@ -315,7 +317,7 @@
       el.wa.appendChild(h("p", { text: "Reference " + hd.code }));
       el.wa.hidden = false;
       if (el.waBtn.parentNode) el.waBtn.remove();
-      announce("No agent yet. You can continue on WhatsApp with reference " + hd.code + ".");
+      announce((closed ? "We are closed right now." : "No agent yet.") + " You can continue on WhatsApp with reference " + hd.code + ".");
     }).catch(function (e) { escalated = false; setStatus(e.message, true); });
   }
 

@@ -38,8 +38,9 @@ use axum::http::{HeaderName, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use deflect_chat::{Inbox, Store};
-use deflect_config::{Config, WidgetConfig};
+use deflect_config::{Config, OpeningHours, WidgetConfig};
 use metrics_exporter_prometheus::PrometheusHandle;
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -89,6 +90,8 @@ impl AppState {
 pub struct Web {
     /// `[widget]`.
     pub widget: WidgetConfig,
+    /// Sites' opening hours, compiled, by site name (sites without hours are always open).
+    pub site_hours: HashMap<String, OpeningHours>,
     /// How long a login lasts.
     pub session_ttl: Duration,
     /// Cookies are `Secure` (the public URL is https).
@@ -110,6 +113,18 @@ impl Web {
     pub fn new(config: &Config, public_base_url: &url::Url) -> Self {
         Self {
             widget: config.widget.clone(),
+            site_hours: config
+                .widget
+                .sites
+                .iter()
+                .filter_map(|s| {
+                    let h = s.hours.as_ref()?;
+                    let compiled = OpeningHours::new(h).expect(
+                        "the configuration was validated: time zones and holidays are known",
+                    );
+                    Some((s.name.clone(), compiled))
+                })
+                .collect(),
             session_ttl: config.http.session_ttl,
             secure_cookies: public_base_url.scheme() == "https",
             own_origin: public_base_url.origin().ascii_serialization(),

@@ -176,6 +176,8 @@ async fn site_settings(
         "ask_name": mode(s.ask_name),
         "ask_phone": mode(s.ask_phone),
         "escalation_timeout_ms": s.escalation_timeout.as_millis() as u64,
+        "open": state.inbox.is_open(state.web.site_hours.get(&s.name)),
+        "closed_message": s.closed_message,
         "whatsapp": s.whatsapp_account.is_some() || state.inbox.default_account().is_some(),
     }))
     .into_response())
@@ -237,6 +239,7 @@ async fn start(
             name,
             phone,
             escalate_after: Some(cfg.escalation_timeout),
+            hours: state.web.site_hours.get(&cfg.name).cloned(),
         })
         .await?;
     Ok((StatusCode::CREATED, Json(visitor_conversation(&c))).into_response())

@@ -53,19 +53,19 @@ fn config() -> Config {
 }
 
 async fn app_with(c: Config) -> App {
+    app_on(c, Arc::new(deflect_chat::SystemClock)).await
+}
+
+async fn app_on(c: Config, clock: Arc<dyn deflect_chat::Clock>) -> App {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/t.db", dir.path().display())
         .parse()
         .unwrap();
     let store = deflect_chat::Store::connect(&url, 4).await.unwrap();
     store.migrate().await.unwrap();
-    let inbox = Inbox::open(
-        store.clone(),
-        InboxSettings::from_config(&c),
-        Arc::new(deflect_chat::SystemClock),
-    )
-    .await
-    .unwrap();
+    let inbox = Inbox::open(store.clone(), InboxSettings::from_config(&c), clock)
+        .await
+        .unwrap();
     let base: url::Url = "http://gw.test".parse().unwrap();
     let state = AppState::new(
         inbox.clone(),
@@ -1217,6 +1217,86 @@ async fn the_widget_checks_origins_visitors_and_rates() {
         }
     }
     assert!(limited, "the widget endpoints are rate-limited");
+}
+
+#[tokio::test]
+async fn outside_opening_hours_the_widget_offers_whatsapp_at_once() {
+    let mut c = config();
+    c.widget.sites[1].hours = Some(deflect_config::HoursConfig {
+        time_zone: "Europe/Amsterdam".into(),
+        weekly: vec!["mon-fri 09:00-17:00".parse().unwrap()],
+        holidays: vec![],
+    });
+    // Saturday 2026-11-21 13:00 in Amsterdam.
+    let saturday: i64 = 1_795_262_400_000;
+    let clock = deflect_chat::ManualClock::new(saturday);
+    let a = app_on(c, Arc::new(clock.clone())).await;
+    let visitor = |t: &'static str| [("origin", "https://shop.example"), ("x-deflect-visitor", t)];
+    let ann = visitor("visitor-token-0123456789abcdef");
+    let r = a.call(Method::GET, "/widget/sites/www", &ann, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["open"], false);
+    assert!(
+        r.body["closed_message"]
+            .as_str()
+            .unwrap()
+            .contains("closed")
+    );
+    let r = a
+        .call(
+            Method::POST,
+            "/widget/sites/www/conversations",
+            &ann,
+            Some(json!({ "name": "Ann" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // Offered at once: no escalation timeout to wait for.
+    assert_eq!(r.body["escalation_at"], saturday);
+    assert_eq!(r.body["status"], "queued");
+    let id = r.body["id"].as_i64().unwrap();
+    let events = a.inbox.conversation_events(id, 0, 100).await.unwrap();
+    let offer = events
+        .iter()
+        .filter_map(deflect_chat::web::visitor_event)
+        .find(|v| v.kind == "escalation")
+        .unwrap();
+    assert_eq!(offer.data["reason"], "closed");
+    let r = a
+        .call(
+            Method::POST,
+            &format!("/widget/sites/www/conversations/{id}/handoff"),
+            &ann,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.body["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://wa.me/")
+    );
+    // The site without hours is always open.
+    let r = a
+        .call(Method::GET, "/widget/sites/default", &[], None)
+        .await;
+    assert_eq!(r.body["open"], true);
+    // Monday 2026-11-23 10:00 in Amsterdam: open, the timeout applies as before.
+    clock.set(saturday + 2 * 86_400_000 - 3 * 3_600_000);
+    let bob = visitor("visitor-token-fedcba9876543210");
+    let r = a.call(Method::GET, "/widget/sites/www", &bob, None).await;
+    assert_eq!(r.body["open"], true);
+    let r = a
+        .call(
+            Method::POST,
+            "/widget/sites/www/conversations",
+            &bob,
+            Some(json!({ "name": "Bob" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["escalation_at"], Value::Null);
 }
 
 #[tokio::test]
