@@ -1,12 +1,13 @@
 //! `deflect agent add`: creates an agent — the first admin, to begin with — in the database
-//! the configuration names. The password comes from a file (`--password-file`), a prompt
+//! the configuration names. `deflect agent set-role`: changes an agent's role there (the
+//! last admin cannot be demoted). The password comes from a file (`--password-file`), a prompt
 //! (when standard input is a terminal; typed twice, not echoed) or standard input's first
 //! line — never from an argument, where other users of the machine could read it.
 
 use clap::{Args, Subcommand};
 use deflect_config::ConfigError;
 use std::io::{BufRead, IsTerminal};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -14,6 +15,27 @@ use std::sync::Arc;
 pub(crate) enum AgentCommand {
     /// Create an agent (exit 0), or say why not (exit 1; 64 for a bad configuration).
     Add(AddAgent),
+    /// Change an agent's role (exit 0), or say why not (exit 1; 64 for a bad configuration).
+    SetRole(SetRole),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SetRole {
+    /// Configuration file (TOML). Without one, the embedded defaults are used.
+    #[arg(
+        long,
+        short,
+        value_name = "FILE",
+        env = "DEFLECT_CONFIG",
+        hide_env_values = true
+    )]
+    config: Option<PathBuf>,
+    /// Login name.
+    #[arg(long)]
+    username: String,
+    /// `agent`, `supervisor` or `admin`.
+    #[arg(long, value_parser = ["agent", "supervisor", "admin"])]
+    role: String,
 }
 
 #[derive(Debug, Args)]
@@ -71,21 +93,26 @@ fn password(a: &AddAgent) -> Result<String, String> {
 }
 
 pub(crate) fn run(command: AgentCommand) -> ExitCode {
-    let AgentCommand::Add(a) = command;
-    let config = match deflect_config::load_from_process(a.config.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprint!("deflect: {e}");
-            return ExitCode::from(ConfigError::EXIT_CODE as u8);
-        }
-    };
-    let password = match password(&a) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("deflect: no password: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    match command {
+        AgentCommand::Add(a) => add(a),
+        AgentCommand::SetRole(r) => set_role(r),
+    }
+}
+
+/// The configuration in `file`, or the exit code for a bad one (64, reported).
+fn config(file: Option<&Path>) -> Result<deflect_config::Config, ExitCode> {
+    deflect_config::load_from_process(file).map_err(|e| {
+        eprint!("deflect: {e}");
+        ExitCode::from(ConfigError::EXIT_CODE as u8)
+    })
+}
+
+/// Runs `f` on the inbox of `config`: exit 0 printing its message, or 1 with its error.
+fn with_inbox<F, Fut>(config: deflect_config::Config, f: F) -> ExitCode
+where
+    F: FnOnce(deflect_chat::Inbox) -> Fut,
+    Fut: std::future::Future<Output = Result<String, String>>,
+{
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -108,28 +135,13 @@ pub(crate) fn run(command: AgentCommand) -> ExitCode {
         )
         .await
         .map_err(|e| e.to_string())?;
-        let agent = inbox
-            .create_agent(deflect_chat::NewAgent {
-                username: a.username.clone(),
-                display_name: a.display_name.clone(),
-                password,
-                role: deflect_chat::Role::parse(&a.role).unwrap_or(deflect_chat::Role::Agent),
-                queues: a.queues.clone(),
-                accounts: a.accounts.clone(),
-            })
-            .await
-            .map_err(|e| e.to_string());
+        let done = f(inbox).await;
         store.close().await;
-        agent
+        done
     });
     match result {
-        Ok(agent) => {
-            println!(
-                "created {} {:?} (id {})",
-                agent.role.as_str(),
-                agent.username,
-                agent.id
-            );
+        Ok(message) => {
+            println!("{message}");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -137,4 +149,77 @@ pub(crate) fn run(command: AgentCommand) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn role(name: &str) -> deflect_chat::Role {
+    deflect_chat::Role::parse(name).unwrap_or(deflect_chat::Role::Agent)
+}
+
+fn add(a: AddAgent) -> ExitCode {
+    let config = match config(a.config.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let password = match password(&a) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("deflect: no password: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    with_inbox(config, |inbox| async move {
+        let agent = inbox
+            .create_agent(deflect_chat::NewAgent {
+                username: a.username.clone(),
+                display_name: a.display_name.clone(),
+                password,
+                role: role(&a.role),
+                queues: a.queues.clone(),
+                accounts: a.accounts.clone(),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!(
+            "created {} {:?} (id {})",
+            agent.role.as_str(),
+            agent.username,
+            agent.id
+        ))
+    })
+}
+
+fn set_role(r: SetRole) -> ExitCode {
+    let config = match config(r.config.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    with_inbox(config, |inbox| async move {
+        let username = r.username.trim();
+        let agent = inbox
+            .agents()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|a| a.username == username)
+            .ok_or_else(|| format!("no agent is called {username:?}"))?;
+        let previous = agent.role;
+        let changed = inbox
+            .set_role(None, agent.id, role(&r.role))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(if changed.role == previous {
+            format!(
+                "{:?} is {} already",
+                changed.username,
+                changed.role.as_str()
+            )
+        } else {
+            format!(
+                "{:?} is now {} (was {})",
+                changed.username,
+                changed.role.as_str(),
+                previous.as_str()
+            )
+        })
+    })
 }

@@ -33,6 +33,8 @@ use std::process::ExitCode;
                                        create or update the database schema
   deflect agent add --username admin --role admin
                                        create the first admin (asks for the password)
+  deflect agent set-role --username sam --role supervisor
+                                       change an agent's role (the last admin stays admin)
   deflect call sip:31201234567@127.0.0.1:5060 --dtmf 0612345678#1
                                        test call: enter a number, confirm it, expect the BYE
 

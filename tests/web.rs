@@ -127,7 +127,8 @@ fn scenario(name: &str) {
 }
 
 #[test]
-fn agent_add_takes_the_password_from_a_file_or_stdin_never_an_argument() {
+fn agent_add_takes_the_password_from_a_file_or_stdin_never_an_argument_and_set_role_keeps_an_admin()
+{
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let env = [("DEFLECT_DATA_DIR", data.to_str().unwrap())];
@@ -220,6 +221,33 @@ fn agent_add_takes_the_password_from_a_file_or_stdin_never_an_argument() {
     );
     assert_eq!(code, 1);
     assert!(err.contains("unknown queue"), "{err}");
+    // Roles change from the command line too, and the last admin stays an admin.
+    let set_role = |user: &str, role: &str| {
+        run_cli(
+            &["agent", "set-role", "--username", user, "--role", role],
+            &env,
+        )
+    };
+    let (code, out, err) = set_role("root", "agent");
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("\"root\" is the last admin"), "{err}");
+    let (code, out, err) = set_role("sam", "admin");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\"sam\" is now admin (was supervisor)"),
+        "{out}"
+    );
+    let (code, out, err) = set_role("root", "supervisor");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("\"root\" is now supervisor (was admin)"),
+        "{out}"
+    );
+    let (code, _, err) = set_role("nobody", "agent");
+    assert_eq!(code, 1);
+    assert!(err.contains("no agent is called \"nobody\""), "{err}");
+    let (code, _, err) = set_role("sam", "owner");
+    assert_eq!(code, 2, "{err}");
 }
 
 #[test]

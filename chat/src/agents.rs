@@ -201,6 +201,75 @@ impl Inbox {
         Ok(a)
     }
 
+    /// Changes an agent's role. `by` is the admin asking (others are refused); `None` is an
+    /// operator on the command line, who has the database already. The last enabled admin
+    /// cannot be demoted, so the inbox always has someone who manages it. A change is logged
+    /// as `agent.role_changed` (`agent_id`, `role`, `previous`, `by`: the admin's id or
+    /// null); setting the role an agent has changes nothing and logs nothing.
+    pub async fn set_role(
+        &self,
+        by: Option<&Viewer>,
+        agent: AgentId,
+        role: Role,
+    ) -> Result<Agent, ChatError> {
+        if by.is_some_and(|v| v.role != Role::Admin) {
+            return Err(ChatError::Forbidden("only admins change roles".into()));
+        }
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let current = load_agent(&mut tx, agent).await?;
+        if current.role == role {
+            return Ok(current);
+        }
+        if current.role == Role::Admin && !current.disabled {
+            // Lock every admin's row in id order (PostgreSQL), so two admins demoting each
+            // other at once neither both succeed nor deadlock: the second waits, then no
+            // longer counts the first. On SQLite the write transaction is already exclusive.
+            let others = sqlx::query(sql!(
+                "SELECT id FROM agents WHERE role = 'admin' AND disabled = 0 ORDER BY id{}",
+                tx.for_update()
+            ))
+            .fetch_all(tx.conn())
+            .await?
+            .iter()
+            .filter(|r| r.get::<i64, _>(0) != agent)
+            .count();
+            if others == 0 {
+                return Err(ChatError::Conflict(format!(
+                    "{:?} is the last admin; make another agent admin first",
+                    current.username
+                )));
+            }
+        }
+        sqlx::query("UPDATE agents SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
+            .bind(agent)
+            .execute(tx.conn())
+            .await?;
+        tx.event(
+            None,
+            "agent.role_changed",
+            serde_json::json!({
+                "agent_id": agent,
+                "role": role,
+                "previous": current.role,
+                "by": by.map(|v| v.agent_id),
+            }),
+            now,
+        )
+        .await?;
+        let changed = load_agent(&mut tx, agent).await?;
+        tx.commit().await?;
+        tracing::info!(
+            agent_id = agent,
+            role = role.as_str(),
+            previous = current.role.as_str(),
+            by = ?by.map(|v| v.agent_id),
+            "agent's role changed"
+        );
+        Ok(changed)
+    }
+
     /// Enables or disables an agent (disabled agents cannot log in; they go offline).
     pub async fn set_disabled(&self, agent: AgentId, disabled: bool) -> Result<(), ChatError> {
         if disabled {

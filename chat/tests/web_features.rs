@@ -143,6 +143,56 @@ async fn outside_opening_hours_whatsapp_is_offered_at_once(b: Backend) {
     assert_eq!(e.data["reason"], "timeout");
 }
 
+async fn two_admins_demoting_each_other_at_once_leave_one_admin(b: Backend) {
+    let env = Env::new(b).await;
+    let mut admins = Vec::new();
+    for name in ["root", "toor"] {
+        let a = env
+            .inbox
+            .create_agent(deflect_chat::NewAgent {
+                username: name.into(),
+                display_name: name.into(),
+                password: "correct horse battery".into(),
+                role: Role::Admin,
+                queues: vec![],
+                accounts: vec![],
+            })
+            .await
+            .unwrap();
+        admins.push(env.inbox.viewer(a.id).await.unwrap());
+    }
+    // Each process demotes the other admin at the same moment.
+    let other = env.another().await;
+    let (x, y) = tokio::join!(
+        env.inbox
+            .set_role(Some(&admins[0]), admins[1].agent_id, Role::Agent),
+        other.set_role(Some(&admins[1]), admins[0].agent_id, Role::Agent),
+    );
+    let refused = [&x, &y]
+        .iter()
+        .filter(|r| matches!(r, Err(ChatError::Conflict(m)) if m.contains("last admin")))
+        .count();
+    assert_eq!(
+        (x.is_ok() as u8 + y.is_ok() as u8, refused),
+        (1, 1),
+        "{x:?} {y:?}"
+    );
+    let left: Vec<_> = env
+        .inbox
+        .agents()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.role == Role::Admin)
+        .collect();
+    assert_eq!(left.len(), 1);
+    // The operator on the command line (no viewer) is held to the same rule.
+    assert!(matches!(
+        env.inbox.set_role(None, left[0].id, Role::Supervisor).await,
+        Err(ChatError::Conflict(_))
+    ));
+}
+
 async fn a_handoff_code_moves_the_chat_to_whatsapp_once(b: Backend) {
     let env = Env::new(b).await;
     let c = env
@@ -598,6 +648,7 @@ async fn typing_reaches_subscribers_without_being_logged(b: Backend) {
 on_both!(
     escalation_is_offered_only_without_an_agent,
     outside_opening_hours_whatsapp_is_offered_at_once,
+    two_admins_demoting_each_other_at_once_leave_one_admin,
     a_handoff_code_moves_the_chat_to_whatsapp_once,
     api_handoffs_wait_for_the_customer_then_queue,
     sessions_and_api_tokens,

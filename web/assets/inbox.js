@@ -151,6 +151,11 @@
       const a = agents.get(e.data.agent_id);
       if (a) a.presence = e.data.presence;
       if (e.data.agent_id === me.id) $("#presence").value = e.data.presence;
+    } else if (e.kind === "agent.role_changed") {
+      // Another role shows another inbox: start again with it.
+      if (e.data.agent_id === me.id) { location.reload(); return; }
+      const a = agents.get(e.data.agent_id);
+      if (a) a.role = e.data.role;
     }
     if (view === "board" && !boardTimer) boardTimer = setTimeout(() => { boardTimer = null; renderBoard(); }, 1000);
   }
@@ -428,7 +433,12 @@
     const at = h("table", {}, [h("tr", {}, ["Username", "Name", "Role", "Queues", "Accounts", ""].map((t) => h("th", { text: t })))]);
     for (const a of list) {
       agents.set(a.id, a);
-      at.append(h("tr", {}, [h("td", { text: a.username }), h("td", { text: a.display_name }), h("td", { text: a.role }),
+      // The last admin cannot be demoted: the server refuses and the choice goes back.
+      const role = h("select", { "aria-label": "Role of " + a.username, onchange: () =>
+        api("PATCH", "/agents/" + a.id, { role: role.value }).then(renderAdmin, (e) => { role.value = a.role; fail(e); }) },
+        ["agent", "supervisor", "admin"].map((r) => h("option", { text: r })));
+      role.value = a.role;
+      at.append(h("tr", {}, [h("td", { text: a.username }), h("td", { text: a.display_name }), h("td", {}, [role]),
         h("td", { text: a.queues.join(", ") }), h("td", { text: a.accounts.join(", ") || "all" }),
         h("td", {}, [h("button", { text: a.disabled ? "Enable" : "Disable", onclick: () => api("PATCH", "/agents/" + a.id, { disabled: !a.disabled }).then(renderAdmin, fail) })])]));
     }

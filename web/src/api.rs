@@ -219,6 +219,8 @@ async fn create_agent(
 #[derive(Deserialize)]
 struct AgentChange {
     #[serde(default)]
+    role: Option<Role>,
+    #[serde(default)]
     queues: Option<Vec<String>>,
     #[serde(default)]
     accounts: Option<Vec<String>>,
@@ -236,6 +238,10 @@ async fn update_agent(
 ) -> ApiResult<Json<Value>> {
     admin(&p)?;
     let Json(b) = body?;
+    // First the change the inbox may refuse (the last admin), so a refusal changes nothing.
+    if let Some(role) = b.role {
+        s.inbox.set_role(Some(&p.viewer), id, role).await?;
+    }
     let current = s.inbox.agent(id).await?;
     if b.queues.is_some() || b.accounts.is_some() {
         let q = b.queues.unwrap_or(current.queues);

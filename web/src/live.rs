@@ -8,8 +8,10 @@
 //! it saw; `null` for new events only). The server answers `{"type": "ready"}`, replays what
 //! it missed, then sends each event as it commits: `{"type": "event", "event": {…}}` — only
 //! those of conversations the agent may see (supervisors see all; agents their queues' and
-//! accounts' and their own), and presence changes. Typing signals carry `id` 0 and are not a
-//! resume position. The client may send `{"type": "typing", "conversation_id": 7}` and
+//! accounts' and their own), presence changes, and changes of their own role
+//! (`agent.role_changed`; the socket decides by the new role from then on). Typing signals
+//! carry `id` 0 and are not a resume position. The client may send
+//! `{"type": "typing", "conversation_id": 7}` and
 //! `{"type": "ping"}` (answered `pong`). The server pings every 20 s and closes a socket
 //! silent for 60 s.
 
@@ -80,9 +82,28 @@ struct Visibility {
 }
 
 impl Visibility {
+    /// After a change of this socket's agent's role, decides by the new one. `false`: the
+    /// agent may no longer use the inbox (disabled or gone); the socket ends.
+    async fn follow_role_change(&mut self, state: &AppState, e: &Event) -> bool {
+        if e.kind != "agent.role_changed" || e.data["agent_id"].as_i64() != Some(self.p.agent.id) {
+            return true;
+        }
+        match state.inbox.viewer(self.p.agent.id).await {
+            Ok(v) => {
+                self.p.agent.role = v.role;
+                self.p.viewer = v;
+                self.seen.clear();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     async fn allows(&mut self, state: &AppState, e: &Event) -> bool {
         let Some(id) = e.conversation_id else {
-            return e.kind == "agent.presence" || self.p.viewer.role.sees_everything();
+            let own_role = e.kind == "agent.role_changed"
+                && e.data["agent_id"].as_i64() == Some(self.p.agent.id);
+            return e.kind == "agent.presence" || own_role || self.p.viewer.role.sees_everything();
         };
         if self.p.viewer.role.sees_everything() {
             return true;
@@ -143,6 +164,9 @@ async fn run(state: AppState, mut socket: WebSocket, p: Principal) -> Result<(),
         tokio::select! {
             e = feed.next() => match e {
                 Ok(Some(e)) => {
+                    if !vis.follow_role_change(&state, &e).await {
+                        return Ok(());
+                    }
                     if vis.allows(&state, &e).await {
                         send_json(&mut socket, &json!({ "type": "event", "event": e })).await?;
                     }

@@ -546,6 +546,136 @@ async fn roles_and_queues_decide_what_is_visible() {
 }
 
 #[tokio::test]
+async fn admins_change_roles_but_never_demote_the_last_admin() {
+    let a = app().await;
+    let ann = a.agent("ann", Role::Agent, &["support"]).await;
+    let boss = a.agent("boss", Role::Supervisor, &[]).await;
+    let root = a.agent("root", Role::Admin, &[]).await;
+    let (ann_s, boss_s, root_s) = (
+        a.login("ann").await,
+        a.login("boss").await,
+        a.login("root").await,
+    );
+    let patch = |id: i64, body: Value| (format!("/api/v1/agents/{id}"), Some(body));
+    let role_changes = || async {
+        a.inbox
+            .events_after(0, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == "agent.role_changed")
+            .collect::<Vec<_>>()
+    };
+    // Only admins: an agent and a supervisor are refused, and nothing changes.
+    for who in [&ann_s, &boss_s] {
+        let (path, body) = patch(ann, json!({ "role": "admin" }));
+        let r = a.call(Method::PATCH, &path, &who.h(), body).await;
+        assert_eq!(
+            (r.status, code(&r)),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{}",
+            r.text
+        );
+    }
+    assert_eq!(a.inbox.agent(ann).await.unwrap().role, Role::Agent);
+    // No session, no CSRF token, an unknown role, an unknown agent.
+    let (path, body) = patch(ann, json!({ "role": "supervisor" }));
+    let r = a.call(Method::PATCH, &path, &[], body.clone()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = a
+        .call(
+            Method::PATCH,
+            &path,
+            &[("cookie", root_s.cookie.as_str())],
+            body,
+        )
+        .await;
+    assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "csrf"));
+    let (path, body) = patch(ann, json!({ "role": "owner" }));
+    let r = a.call(Method::PATCH, &path, &root_s.h(), body).await;
+    assert!(
+        r.status.is_client_error() && r.status != StatusCode::FORBIDDEN,
+        "{}",
+        r.text
+    );
+    let (path, body) = patch(9999, json!({ "role": "agent" }));
+    let r = a.call(Method::PATCH, &path, &root_s.h(), body).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found"));
+    // The last admin cannot demote themselves, even with other changes in the same request.
+    let (path, body) = patch(root, json!({ "role": "agent", "queues": ["sales"] }));
+    let r = a.call(Method::PATCH, &path, &root_s.h(), body).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::CONFLICT, "conflict"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("last admin")
+    );
+    let root_now = a.inbox.agent(root).await.unwrap();
+    assert_eq!((root_now.role, root_now.queues.len()), (Role::Admin, 0));
+    assert!(role_changes().await.is_empty());
+    // Promote the agent to supervisor: their next request has the supervisor's view.
+    assert_eq!(
+        a.call(Method::GET, "/api/v1/board", &ann_s.h(), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let (path, body) = patch(ann, json!({ "role": "supervisor" }));
+    let r = a.call(Method::PATCH, &path, &root_s.h(), body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["agent"]["role"], "supervisor");
+    assert_eq!(
+        a.call(Method::GET, "/api/v1/board", &ann_s.h(), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let logged = role_changes().await;
+    assert_eq!(logged.len(), 1);
+    assert_eq!(
+        logged[0].data,
+        json!({ "agent_id": ann, "role": "supervisor", "previous": "agent", "by": root })
+    );
+    // Setting the role they have changes and logs nothing.
+    let r = a
+        .call(
+            Method::PATCH,
+            &path,
+            &root_s.h(),
+            Some(json!({ "role": "supervisor" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(role_changes().await.len(), 1);
+    // With a second admin, the first may step down; then they manage no one.
+    let (path, body) = patch(boss, json!({ "role": "admin" }));
+    assert_eq!(
+        a.call(Method::PATCH, &path, &root_s.h(), body).await.status,
+        StatusCode::OK
+    );
+    let (path, body) = patch(root, json!({ "role": "agent" }));
+    let r = a.call(Method::PATCH, &path, &root_s.h(), body).await;
+    assert_eq!(
+        (r.status, &r.body["agent"]["role"]),
+        (StatusCode::OK, &json!("agent"))
+    );
+    let (path, body) = patch(ann, json!({ "role": "agent" }));
+    let r = a.call(Method::PATCH, &path, &root_s.h(), body).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // And now boss is the last admin.
+    let (path, body) = patch(boss, json!({ "role": "supervisor" }));
+    let r = a.call(Method::PATCH, &path, &boss_s.h(), body).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::CONFLICT, "conflict"));
+    assert_eq!(role_changes().await.len(), 3);
+}
+
+#[tokio::test]
 async fn working_a_conversation_through_the_api() {
     let a = app().await;
     let ann = a.agent("ann", Role::Agent, &["support"]).await;
