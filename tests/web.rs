@@ -1,7 +1,8 @@
 //! The web side of the running binary: `deflect agent add`, and the widget and inbox in
 //! headless Chromium (Debian's `chromium`, driven by npm `playwright-core` from
-//! tests/browser): a live chat with a network cut, the QR hand-off to WhatsApp, and the
-//! inbox at 1,000 open conversations. Screenshots go to tests/browser/artifacts/.
+//! tests/browser): a live chat with a network cut, the QR hand-off to WhatsApp, the sandbox
+//! phone answering an agent, and the inbox at 1,000 open conversations. Screenshots go to
+//! tests/browser/artifacts/.
 
 #![allow(clippy::unwrap_used)]
 
@@ -30,6 +31,11 @@ access_token = "token"
 app_secret = "{APP_SECRET}"
 verify_token = "verify-me"
 api_base_url = "http://127.0.0.1:9"
+
+[[whatsapp.accounts]]
+name = "sandbox"
+provider = "sandbox"
+business_number = "+15550100000"
 
 [[inbox.queues]]
 name = "support"
@@ -258,6 +264,11 @@ fn browser_visitor_and_agent_chat_live_through_a_network_cut() {
 #[test]
 fn browser_no_agent_gives_a_qr_code_that_continues_on_whatsapp() {
     scenario("escalation");
+}
+
+#[test]
+fn browser_sandbox_phone_and_agent_answer_each_other() {
+    scenario("sandbox");
 }
 
 #[test]

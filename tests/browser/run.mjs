@@ -210,6 +210,64 @@ async function escalation(browser) {
   await postMeta(metaWebhook("31600000000", text, "wamid.browser-again-" + Date.now()));
 }
 
+// The sandbox phone plays the customer's WhatsApp: it writes to the business, sees the agent's
+// answer and the template sent to its number, taps the template's button and writes again;
+// the agent sees each reply. The phone page refreshes itself; the checks wait for what it shows.
+async function sandbox(browser) {
+  const number = "+31612345678";
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const a = await ctx.newPage();
+  await login(a, "available");
+  // The phone page needs a login to the inbox: the same browser's session.
+  const p = await ctx.newPage();
+  await p.goto(GATEWAY + "/sandbox?number=" + encodeURIComponent(number));
+  const account = await p.locator("#account").inputValue();
+  check(account === "sandbox", "the phone offers the sandbox account (" + account + ")");
+  const screen = p.getByRole("log", { name: "Chat with the business" });
+  await screen.waitFor({ timeout: T });
+  await p.getByLabel("Message").fill("Hello, I called about my order");
+  await p.getByRole("button", { name: "Send" }).click();
+  await screen.locator(".bubble.in", { hasText: "Hello, I called about my order" }).waitFor({ timeout: T });
+  check(true, "the phone shows the customer's message as sent");
+  // The agent gets the offer, accepts and answers.
+  const item = a.locator(".item", { hasText: number });
+  await item.click({ timeout: T });
+  const id = Number(await item.getAttribute("data-id"));
+  await a.getByRole("button", { name: "Accept" }).click();
+  await a.locator(".msg.in", { hasText: "Hello, I called about my order" }).waitFor({ timeout: T });
+  check(true, "the agent sees the customer's message from the phone");
+  await a.getByLabel("Reply").fill("Hi! Your order ships tomorrow.");
+  await a.getByRole("button", { name: "Send" }).click();
+  await screen.locator(".bubble.out", { hasText: "Hi! Your order ships tomorrow." }).waitFor({ timeout: T });
+  check(true, "the agent's answer shows up on the phone");
+  // A template to the number (the recontact template, as after a call): shown with its button.
+  const status = await a.evaluate(async (id) => {
+    const s = await (await fetch("/api/v1/session")).json();
+    const r = await fetch("/api/v1/conversations/" + id + "/recontact", { method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": s.csrf }, body: JSON.stringify({ client_key: "sandbox-template" }) });
+    return r.status;
+  }, id);
+  check(status === 201, "the agent's page sends the template (" + status + ")");
+  const template = screen.locator(".bubble.out", { hasText: "Template" });
+  await template.waitFor({ timeout: T });
+  check(true, "the template sent to the number shows up on the phone");
+  await template.getByRole("button", { name: "Reply: Yes, chat with us" }).click();
+  await screen.locator(".bubble.in", { hasText: "Yes, chat with us" }).waitFor({ timeout: T });
+  await a.locator(".msg.in", { hasText: "Yes, chat with us" }).waitFor({ timeout: T });
+  check(true, "the agent sees the customer's tap on the template's button");
+  await p.getByLabel("Message").fill("Great, thank you!");
+  await p.getByLabel("Message").press("Enter");
+  await a.locator(".msg.in", { hasText: "Great, thank you!" }).waitFor({ timeout: T });
+  check(true, "the agent sees the customer's reply live");
+  // Each message once, in order, on the phone.
+  const bubbles = await screen.locator(".bubble").evaluateAll((ns) => ns.map((n) => n.className.split(" ")[1] + ":" + n.firstChild.textContent));
+  const expected = ["in:Hello, I called about my order", "out:Hi! Your order ships tomorrow.", "out:Template", "in:Yes, chat with us", "in:Great, thank you!"];
+  check(bubbles.length === expected.length && expected.every((e, i) => bubbles[i].startsWith(e)),
+    "the phone shows each message once, in order: " + JSON.stringify(bubbles));
+  await p.screenshot({ path: path.join(ARTIFACTS, "sandbox-phone.png") });
+  await a.screenshot({ path: path.join(ARTIFACTS, "inbox-sandbox.png") });
+}
+
 // 1,000 open conversations: the list is virtualised and the page keeps working.
 async function scale(browser) {
   const batch = { object: "whatsapp_business_account", entry: [{ id: "WABA", changes: [{ field: "messages", value: {
@@ -247,7 +305,7 @@ async function scale(browser) {
   await a.screenshot({ path: path.join(ARTIFACTS, "inbox-1000.png") });
 }
 
-const scenarios = { chat, escalation, scale };
+const scenarios = { chat, escalation, sandbox, scale };
 const name = process.argv[2];
 const server = await shop(Number(env.PAGE_PORT));
 const browser = await launch();
