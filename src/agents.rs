@@ -19,17 +19,24 @@ pub(crate) enum AgentCommand {
     SetRole(SetRole),
 }
 
+/// The configuration naming the database.
 #[derive(Debug, Args)]
-pub(crate) struct SetRole {
+pub(crate) struct ConfigFile {
     /// Configuration file (TOML). Without one, the embedded defaults are used.
     #[arg(
-        long,
-        short,
+        long = "config",
+        short = 'c',
         value_name = "FILE",
         env = "DEFLECT_CONFIG",
         hide_env_values = true
     )]
-    config: Option<PathBuf>,
+    path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SetRole {
+    #[command(flatten)]
+    config: ConfigFile,
     /// Login name.
     #[arg(long)]
     username: String,
@@ -40,15 +47,8 @@ pub(crate) struct SetRole {
 
 #[derive(Debug, Args)]
 pub(crate) struct AddAgent {
-    /// Configuration file (TOML). Without one, the embedded defaults are used.
-    #[arg(
-        long,
-        short,
-        value_name = "FILE",
-        env = "DEFLECT_CONFIG",
-        hide_env_values = true
-    )]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigFile,
     /// Login name.
     #[arg(long)]
     username: String,
@@ -156,7 +156,7 @@ fn role(name: &str) -> deflect_chat::Role {
 }
 
 fn add(a: AddAgent) -> ExitCode {
-    let config = match config(a.config.as_deref()) {
+    let config = match config(a.config.path.as_deref()) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -189,7 +189,7 @@ fn add(a: AddAgent) -> ExitCode {
 }
 
 fn set_role(r: SetRole) -> ExitCode {
-    let config = match config(r.config.as_deref()) {
+    let config = match config(r.config.path.as_deref()) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -145,22 +145,7 @@ async fn outside_opening_hours_whatsapp_is_offered_at_once(b: Backend) {
 
 async fn two_admins_demoting_each_other_at_once_leave_one_admin(b: Backend) {
     let env = Env::new(b).await;
-    let mut admins = Vec::new();
-    for name in ["root", "toor"] {
-        let a = env
-            .inbox
-            .create_agent(deflect_chat::NewAgent {
-                username: name.into(),
-                display_name: name.into(),
-                password: "correct horse battery".into(),
-                role: Role::Admin,
-                queues: vec![],
-                accounts: vec![],
-            })
-            .await
-            .unwrap();
-        admins.push(env.inbox.viewer(a.id).await.unwrap());
-    }
+    let admins = [env.admin("root").await, env.admin("toor").await];
     // Each process demotes the other admin at the same moment.
     let other = env.another().await;
     let (x, y) = tokio::join!(
@@ -365,19 +350,7 @@ async fn sessions_and_api_tokens(b: Backend) {
         "logged out"
     );
 
-    let admin = env
-        .inbox
-        .create_agent(deflect_chat::NewAgent {
-            username: "root".into(),
-            display_name: "Root".into(),
-            password: "correct horse battery".into(),
-            role: Role::Admin,
-            queues: vec![],
-            accounts: vec![],
-        })
-        .await
-        .unwrap();
-    let admin = env.inbox.viewer(admin.id).await.unwrap();
+    let admin = env.admin("root").await;
     assert!(matches!(
         env.inbox.create_api_token(&ann, ann.agent_id, "mine").await,
         Err(ChatError::Forbidden(_))

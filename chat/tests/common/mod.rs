@@ -175,13 +175,22 @@ impl Env {
     }
 
     pub async fn supervisor(&self) -> Viewer {
+        self.staff("boss", "Boss", Role::Supervisor).await
+    }
+
+    /// An admin called `name`, and their viewer.
+    pub async fn admin(&self, name: &str) -> Viewer {
+        self.staff(name, name, Role::Admin).await
+    }
+
+    async fn staff(&self, username: &str, display_name: &str, role: Role) -> Viewer {
         let a = self
             .inbox
             .create_agent(NewAgent {
-                username: "boss".into(),
-                display_name: "Boss".into(),
+                username: username.into(),
+                display_name: display_name.into(),
                 password: "correct horse battery".into(),
-                role: Role::Supervisor,
+                role,
                 queues: vec![],
                 accounts: vec![],
             })
