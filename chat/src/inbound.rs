@@ -272,13 +272,8 @@ impl Inbox {
                     && let Some(k) = known.get(&(d.account.clone(), m.external_id.clone()))
                 {
                     if let Some(conversation) = k.joins(m, &live_codes) {
-                        self.store_opening_run(&mut tx, &mut runs, &mut results, now)
+                        self.join_run(&mut tx, &mut runs, &mut results, now, (i, m, conversation))
                             .await?;
-                        runs.joining.push(joining::Joining {
-                            delivery: i,
-                            message: m,
-                            conversation,
-                        });
                         continue;
                     }
                     if k.opens(m, &live_codes) && !touched.contains(m.from.as_str()) {
@@ -290,13 +285,9 @@ impl Inbox {
                         match runs.opened.get(&(d.account.as_str(), m.from.as_str())) {
                             // Opened by this batch; joins unless it names the contact.
                             Some(&(conversation, named)) if named || m.profile_name.is_none() => {
-                                self.store_opening_run(&mut tx, &mut runs, &mut results, now)
+                                let joining = (i, m, conversation);
+                                self.join_run(&mut tx, &mut runs, &mut results, now, joining)
                                     .await?;
-                                runs.joining.push(joining::Joining {
-                                    delivery: i,
-                                    message: m,
-                                    conversation,
-                                });
                                 continue;
                             }
                             Some(_) => {}
@@ -334,6 +325,25 @@ impl Inbox {
         Ok(results)
     }
 
+    /// Adds (delivery, message, conversation) to the run of joining messages, after storing
+    /// the run of first contacts before it.
+    async fn join_run<'a>(
+        &self,
+        tx: &mut Tx,
+        runs: &mut Runs<'a>,
+        results: &mut [Received],
+        now: Millis,
+        (delivery, message, conversation): (usize, &'a InboundMessage, i64),
+    ) -> Result<(), BatchError> {
+        self.store_opening_run(tx, runs, results, now).await?;
+        runs.joining.push(joining::Joining {
+            delivery,
+            message,
+            conversation,
+        });
+        Ok(())
+    }
+
     /// Stores whichever run has messages (one of them at most), and empties it.
     async fn store_runs<'a>(
         &self,
@@ -357,11 +367,7 @@ impl Inbox {
         if runs.joining.is_empty() {
             return Ok(());
         }
-        match self.store_joining(tx, &runs.joining, now).await {
-            Ok(Ok(())) => {}
-            Ok(Err(joining::Unexpected(why))) => return Err(BatchError::OneByOne(why.into())),
-            Err(e) => return Err(BatchError::one_by_one(e)),
-        }
+        BatchError::run(self.store_joining(tx, &runs.joining, now).await)?;
         runs.grouped += runs.joining.len();
         for j in runs.joining.drain(..) {
             joined(&mut results[j.delivery], j.conversation);
@@ -380,11 +386,7 @@ impl Inbox {
         if runs.opening.is_empty() {
             return Ok(());
         }
-        let conversations = match self.store_opening(tx, &runs.opening, now).await {
-            Ok(Ok(c)) => c,
-            Ok(Err(joining::Unexpected(why))) => return Err(BatchError::OneByOne(why.into())),
-            Err(e) => return Err(BatchError::one_by_one(e)),
-        };
+        let conversations = BatchError::run(self.store_opening(tx, &runs.opening, now).await)?;
         runs.grouped += runs.opening.len();
         for (o, conversation) in runs.opening.drain(..).zip(conversations) {
             joined(&mut results[o.delivery], conversation);
@@ -997,6 +999,15 @@ enum BatchError {
 impl BatchError {
     fn one_by_one(e: impl std::fmt::Display) -> Self {
         Self::OneByOne(e.to_string())
+    }
+
+    /// A run's outcome: anything but success means storing the batch one by one.
+    fn run<T>(r: Result<Result<T, joining::Unexpected>, ChatError>) -> Result<T, Self> {
+        match r {
+            Ok(Ok(t)) => Ok(t),
+            Ok(Err(joining::Unexpected(why))) => Err(Self::OneByOne(why.into())),
+            Err(e) => Err(Self::one_by_one(e)),
+        }
     }
 }
 

@@ -67,21 +67,21 @@ impl Inbox {
             .iter()
             .map(|o| json!([o.message.profile_name, phone(o)]))
             .collect();
-        let contacts: HashMap<String, i64> = sqlx::query(sql)
-            .bind(now)
-            .bind(serde_json::Value::from(values).to_string())
-            .fetch_all(tx.conn())
-            .await?
-            .iter()
-            .map(|r| (r.get("phone"), r.get("id")))
-            .collect();
-        let mut contact_ids = Vec::with_capacity(run.len());
-        for o in run {
-            match contacts.get(&phone(o)) {
-                Some(id) => contact_ids.push(*id),
-                None => return Ok(Err(Unexpected("a new contact was not returned"))),
-            }
-        }
+        let contact_ids = match inserted_ids(
+            tx,
+            sql,
+            now,
+            values,
+            &[],
+            |r| r.get::<String, _>("phone"),
+            run.iter().map(phone),
+            "a new contact was not returned",
+        )
+        .await?
+        {
+            Ok(ids) => ids,
+            Err(u) => return Ok(Err(u)),
+        };
 
         let rows = json_rows(
             kind,
@@ -101,25 +101,21 @@ impl Inbox {
             .zip(&contact_ids)
             .map(|(o, contact)| json!([contact, o.message.from]))
             .collect();
-        let identities: HashMap<String, i64> = sqlx::query(sql)
-            .bind(now)
-            .bind(serde_json::Value::from(values).to_string())
-            .fetch_all(tx.conn())
-            .await?
-            .iter()
-            .map(|r| (r.get("external_id"), r.get("id")))
-            .collect();
-        let mut identity_ids = Vec::with_capacity(run.len());
-        for o in run {
-            match identities.get(&o.message.from) {
-                Some(id) => identity_ids.push(*id),
-                None => {
-                    return Ok(Err(Unexpected(
-                        "a customer's identity was created meanwhile",
-                    )));
-                }
-            }
-        }
+        let identity_ids = match inserted_ids(
+            tx,
+            sql,
+            now,
+            values,
+            &[],
+            |r| r.get::<String, _>("external_id"),
+            run.iter().map(|o| o.message.from.clone()),
+            "a customer's identity was created meanwhile",
+        )
+        .await?
+        {
+            Ok(ids) => ids,
+            Err(u) => return Ok(Err(u)),
+        };
 
         // Their conversations, queued in the default queue (not routed yet, as when the
         // per-message path creates one).
@@ -146,22 +142,21 @@ impl Inbox {
                 json!([crate::random_token(6), contact, identity, o.account])
             })
             .collect();
-        let opened: HashMap<i64, i64> = sqlx::query(sql)
-            .bind(now)
-            .bind(serde_json::Value::from(values).to_string())
-            .bind(&queue)
-            .fetch_all(tx.conn())
-            .await?
-            .iter()
-            .map(|r| (r.get("identity_id"), r.get("id")))
-            .collect();
-        let mut ids = Vec::with_capacity(run.len());
-        for identity in &identity_ids {
-            match opened.get(identity) {
-                Some(id) => ids.push(*id),
-                None => return Ok(Err(Unexpected("a conversation could not be opened"))),
-            }
-        }
+        let ids = match inserted_ids(
+            tx,
+            sql,
+            now,
+            values,
+            &[&queue],
+            |r| r.get::<i64, _>("identity_id"),
+            identity_ids.iter().copied(),
+            "a conversation could not be opened",
+        )
+        .await?
+        {
+            Ok(ids) => ids,
+            Err(u) => return Ok(Err(u)),
+        };
         let created = self.snapshots(tx, &ids).await?;
 
         // The messages; each conversation records its customer's activity and is queued.
@@ -443,6 +438,38 @@ impl Inbox {
             .map(|c| (c.id, c))
             .collect())
     }
+}
+
+/// Runs `sql`, an `INSERT … RETURNING id` over the JSON rows `values` (bound at `$2`; `now`
+/// at `$1`, then the `extra` texts), and gives the new ids in the order of `keys`, each found
+/// by `key` among the returned rows (whose order is not guaranteed). A key without a row
+/// (a conflict skipped it) is [`Unexpected`] `why`.
+#[allow(clippy::too_many_arguments)]
+async fn inserted_ids<K: Eq + std::hash::Hash>(
+    tx: &mut Tx,
+    sql: sqlx::AssertSqlSafe<String>,
+    now: Millis,
+    values: Vec<serde_json::Value>,
+    extra: &[&str],
+    key: impl Fn(&sqlx::any::AnyRow) -> K,
+    keys: impl Iterator<Item = K>,
+    why: &'static str,
+) -> Result<Result<Vec<i64>, Unexpected>, ChatError> {
+    let mut q = sqlx::query(sql)
+        .bind(now)
+        .bind(serde_json::Value::from(values).to_string());
+    for e in extra {
+        q = q.bind(*e);
+    }
+    let found: HashMap<K, i64> = q
+        .fetch_all(tx.conn())
+        .await?
+        .iter()
+        .map(|r| (key(r), r.get("id")))
+        .collect();
+    Ok(keys
+        .map(|k| found.get(&k).copied().ok_or(Unexpected(why)))
+        .collect())
 }
 
 /// The phone a new WhatsApp contact gets: its WhatsApp id in E.164.
