@@ -23,9 +23,8 @@ use crate::clock::Millis;
 use crate::model::{CONVERSATION_COLUMNS, CONVERSATION_FROM, ChatError, Conversation};
 use crate::provider::InboundMessage;
 use crate::routing::{self, AgentId, AgentState, Decision};
-use crate::store::{Column, NewEvent, Tx, json_rows};
+use crate::store::{Column, NewEvent, Tx, ids_in, ids_value, json_rows};
 use crate::timers::TimerKind;
-use deflect_config::DatabaseKind;
 use serde_json::json;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -395,19 +394,12 @@ impl Inbox {
         let mut agents: Vec<AgentId> = offers.values().map(|o| o.agent).collect();
         agents.sort_unstable();
         agents.dedup();
-        let rows = json_rows(kind, 2, &[("id", Column::BigInt)]);
-        let wanted = match kind {
-            DatabaseKind::Sqlite => "id IN (SELECT id FROM v)",
-            DatabaseKind::Postgres => "id = ANY(ARRAY(SELECT id FROM v))",
-        };
+        let (with, wanted) = ids_in(kind, 2, "id");
         sqlx::query(sql!(
-            "WITH v AS ({rows}) UPDATE agents SET last_offer_at = $1 WHERE {wanted}"
+            "{with} UPDATE agents SET last_offer_at = $1 WHERE {wanted}"
         ))
         .bind(now)
-        .bind(
-            serde_json::Value::from(agents.iter().map(|a| json!([a])).collect::<Vec<_>>())
-                .to_string(),
-        )
+        .bind(ids_value(&agents))
         .execute(tx.conn())
         .await?;
         let offered: Vec<i64> = values.iter().map(|(id, _)| *id).collect();
@@ -420,16 +412,11 @@ impl Inbox {
         tx: &mut Tx,
         ids: &[i64],
     ) -> Result<HashMap<i64, Conversation>, ChatError> {
-        let rows = json_rows(tx.kind(), 1, &[("id", Column::BigInt)]);
-        let wanted = match tx.kind() {
-            DatabaseKind::Sqlite => "c.id IN (SELECT id FROM v)",
-            DatabaseKind::Postgres => "c.id = ANY(ARRAY(SELECT id FROM v))",
-        };
-        let values: Vec<serde_json::Value> = ids.iter().map(|id| json!([id])).collect();
+        let (with, wanted) = ids_in(tx.kind(), 1, "c.id");
         let rows = sqlx::query(sql!(
-            "WITH v AS ({rows}) SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE {wanted}"
+            "{with} SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE {wanted}"
         ))
-        .bind(serde_json::Value::from(values).to_string())
+        .bind(ids_value(ids))
         .fetch_all(tx.conn())
         .await?;
         Ok(rows
