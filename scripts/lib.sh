@@ -123,4 +123,21 @@ use_target_dir() {
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$DEFLECT_CACHE/target}"
   mkdir -p "$CARGO_TARGET_DIR"
   note "cargo target directory: $CARGO_TARGET_DIR"
+  # Cargo names and fingerprints this workspace's crates by their paths relative to the
+  # workspace, so another checkout sharing the directory (a CI clone, a worktree) leaves
+  # artifacts that look up to date here but were built from its sources, with its absolute
+  # paths compiled in. When the checkout changes, rebuild this workspace's crates (the
+  # dependencies, the slow part, are kept).
+  local stamp="$CARGO_TARGET_DIR/.deflect-checkout" here
+  here="$(pwd -P)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" != "$here" ]; then
+    note "last used by another checkout ($(cat "$stamp")): rebuilding this workspace's crates"
+    local packages=()
+    for p in $(cargo metadata --no-deps --format-version 1 --locked \
+      | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["packages"]))'); do
+      packages+=(-p "$p")
+    done
+    cargo clean --quiet "${packages[@]}"
+  fi
+  echo "$here" > "$stamp"
 }
