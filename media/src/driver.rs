@@ -338,18 +338,11 @@ impl MediaEngine {
         let tx = self.shared.shards[shard].clone();
         let (events_tx, events) = mpsc::unbounded_channel();
         tracing::debug!(call_id = %options.call_id, local = %local_rtp, codec = ?media.codec, remote = ?media.remote_rtp, "media session starts");
-        let rtp_state = quinn_udp::UdpSocketState::new((&ports.rtp).into()).map_err(|source| {
-            PortError::Bind {
-                address: local_rtp,
-                source,
-            }
-        })?;
         tx.send(ShardMessage::Add(Box::new(Entry {
             id,
             call_id: options.call_id,
             session,
             ports,
-            rtp_state,
             visits: 0,
             events: events_tx,
             scheduled: Instant::now(),
@@ -498,8 +491,6 @@ struct Entry {
     call_id: String,
     session: MediaSession,
     ports: PortPair,
-    /// `quinn-udp`'s per-socket state for batched receive on the RTP socket.
-    rtp_state: quinn_udp::UdpSocketState,
     visits: u32,
     events: mpsc::UnboundedSender<MediaEvent>,
     scheduled: Instant,
@@ -518,7 +509,8 @@ async fn run_shard(mut rx: mpsc::UnboundedReceiver<ShardMessage>, stats: Arc<Eng
     let mut sessions: HashMap<u64, Entry> = HashMap::new();
     let mut heap: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
     let mut send_buf = vec![0u8; MAX_DATAGRAM];
-    let mut recv_bufs = ReceiveBuffers::new();
+    // Room for any UDP datagram, so none is cut short.
+    let mut recv_buf = vec![0u8; 65536];
     let mut pending = Pending::default();
     let mut next_flush = Instant::now() + Duration::from_secs(1);
     loop {
@@ -546,7 +538,7 @@ async fn run_shard(mut rx: mpsc::UnboundedReceiver<ShardMessage>, stats: Arc<Eng
                     }
                 };
                 if let Some(entry) = sessions.get_mut(&id) {
-                    let keep = visit(entry, now, &mut send_buf, &mut recv_bufs, &mut pending);
+                    let keep = visit(entry, now, &mut send_buf, &mut recv_buf, &mut pending);
                     settle(keep, id, &mut sessions, &mut heap, &stats);
                 }
             }
@@ -566,7 +558,7 @@ async fn run_shard(mut rx: mpsc::UnboundedReceiver<ShardMessage>, stats: Arc<Eng
                     // Visit at its due time when that is a little ahead (within the horizon),
                     // so the session sees the time it asked for and moves on.
                     let at = now.max(due);
-                    let keep = visit(entry, at, &mut send_buf, &mut recv_bufs, &mut pending);
+                    let keep = visit(entry, at, &mut send_buf, &mut recv_buf, &mut pending);
                     settle(keep, id, &mut sessions, &mut heap, &stats);
                 }
                 if now >= next_flush {
@@ -642,50 +634,18 @@ fn apply(entry: &mut Entry, command: Command, now: std::time::Instant) {
     }
 }
 
-/// Buffers for batched receive, shared by all sessions of a shard.
-struct ReceiveBuffers {
-    data: [Vec<u8>; Self::BATCH],
-    meta: Vec<quinn_udp::RecvMeta>,
-}
-
-impl ReceiveBuffers {
-    /// Datagrams per `recvmmsg`; more are read by calling again.
-    const BATCH: usize = 8;
-    /// Room per buffer: with GRO the kernel may coalesce several same-sized datagrams.
-    const SIZE: usize = 64 * 1024;
-
-    fn new() -> Self {
-        Self {
-            data: std::array::from_fn(|_| vec![0u8; Self::SIZE]),
-            meta: vec![quinn_udp::RecvMeta::default(); Self::BATCH],
-        }
-    }
-}
-
 /// Reads every datagram waiting on the RTP socket into the session.
-fn receive_rtp(entry: &mut Entry, now: std::time::Instant, bufs: &mut ReceiveBuffers) {
+fn receive_rtp(entry: &mut Entry, now: std::time::Instant, buf: &mut [u8]) {
     loop {
-        let mut slices = bufs.data.each_mut().map(|b| io::IoSliceMut::new(b));
-        let n = match entry
-            .rtp_state
-            .recv((&entry.ports.rtp).into(), &mut slices, &mut bufs.meta)
-        {
-            Ok(n) => n,
+        match entry.ports.rtp.recv_from(buf) {
+            Ok((n, from)) => entry.session.handle_rtp(now, from, &buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) => {
                 // ICMP errors surface here on some systems; they say nothing about us.
                 tracing::debug!(call_id = %entry.call_id, error = %e, "RTP receive error");
                 return;
             }
-        };
-        for (meta, data) in bufs.meta.iter().zip(slices.iter()).take(n) {
-            let stride = meta.stride.max(1);
-            for datagram in data[..meta.len].chunks(stride) {
-                entry.session.handle_rtp(now, meta.addr, datagram);
-            }
-        }
-        if n < ReceiveBuffers::BATCH {
-            return;
         }
     }
 }
@@ -696,21 +656,24 @@ fn visit(
     entry: &mut Entry,
     now: Instant,
     send_buf: &mut [u8],
-    bufs: &mut ReceiveBuffers,
+    recv_buf: &mut [u8],
     pending: &mut Pending,
 ) -> bool {
     let std_now = now.into_std();
-    if entry.events.is_closed() {
-        // The call's owner dropped its events receiver: the call is gone.
+    entry.visits = entry.visits.wrapping_add(1);
+    // Housekeeping every tenth visit (every 200 ms or less): the RTCP socket, and whether
+    // the call's owner dropped its events receiver without closing (sending an event notices
+    // that at once too).
+    let housekeeping = entry.visits.is_multiple_of(10);
+    if housekeeping && entry.events.is_closed() {
         entry.session.close();
     }
     if entry.session.is_closed() {
         return false;
     }
-    receive_rtp(entry, std_now, bufs);
+    receive_rtp(entry, std_now, recv_buf);
     let session = &mut entry.session;
-    entry.visits = entry.visits.wrapping_add(1);
-    if entry.visits.is_multiple_of(10) {
+    if housekeeping {
         let mut buf = [0u8; 1500];
         loop {
             match entry.ports.rtcp.recv_from(&mut buf) {
