@@ -10,14 +10,31 @@
 //! timers; and because each call keeps the phase it started with, the sends of all calls are
 //! spread over the 20 ms instead of leaving in one burst.
 //!
-//! System calls are the cost that matters at scale. Receiving uses `quinn-udp` (the UDP layer
-//! of the quinn QUIC stack, safe API): on Linux one `recvmmsg` per visit returns every
-//! datagram waiting — usually one — or finds the socket empty, where a `recvfrom` loop needs
-//! a second call to learn it is empty. The RTCP socket (a report every few seconds) is
-//! read every tenth visit. Sending cannot be batched: `sendmmsg` and UDP GSO batch datagrams
-//! of *one* socket, and each call has its own socket pair (the port is the call's identity
-//! in SDP) sending one datagram per packet time, so one `sendto` per packet is the floor
-//! short of io_uring. That is about 105 system calls per call-second instead of 200.
+//! System calls are the cost that matters at scale: the kernel's work is about two thirds of
+//! the CPU of a held call. Each visit reads the RTP socket with `recvfrom` until it is empty
+//! (usually one datagram, then the empty read); the RTCP socket (a report every few seconds)
+//! every tenth visit; each packet leaves with one `sendto`. About 105 system calls per
+//! call-second.
+//!
+//! Batching them does not pay here, measured on the 2-core VM the benchmarks run on
+//! (`cargo run --release -p deflect-media --example udp_floor`, BENCHMARKS.md "Media"):
+//!
+//! - entering the kernel costs ~0.15 µs (`getpid`), against ~3.0–3.5 µs for a `sendto` of an
+//!   RTP packet on loopback (most of it IP/UDP work and delivery into the receiving socket,
+//!   which loopback charges to the sender) and ~0.8 µs for a `recvfrom`. Batching — `sendmmsg`
+//!   with a destination per message, `recvmmsg`, or io_uring — removes the entry, not the
+//!   per-datagram work: at most ~0.15 µs of ~4 µs per packet, under 0.02 ms per call-second.
+//!   io_uring would add its own per-operation cost (submission and completion entries) and
+//!   needs `unsafe` or a runtime of its own (tokio-uring) to drive, so it is not used.
+//! - `recvmmsg` through `quinn-udp` (one call that returns the datagram and learns the socket
+//!   is empty) measured 1.3–1.5 µs for one datagram, more than `recvfrom` plus an empty
+//!   `recvfrom` (1.1–1.2 µs): its control-message handling outweighs the saved call, with one
+//!   datagram per visit. This driver used it before; plain `recvfrom` replaced it.
+//! - `send` on a connected socket is ~0.4 µs cheaper than `sendto`, but a connected socket no
+//!   longer receives from other addresses, which symmetric RTP needs to re-latch onto a peer
+//!   that moved (see [`crate::session`]); not used.
+//! - `sendmmsg`/GSO batch datagrams of *one* socket, and each call has its own socket pair
+//!   here (the port is the call's identity in SDP, and symmetric RTP behind NAT needs it).
 
 use crate::dtmf::Digit;
 use crate::dtmf::info::{InfoError, parse_info};
