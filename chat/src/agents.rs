@@ -221,26 +221,7 @@ impl Inbox {
         if current.role == role {
             return Ok(current);
         }
-        if current.role == Role::Admin && !current.disabled {
-            // Lock every admin's row in id order (PostgreSQL), so two admins demoting each
-            // other at once neither both succeed nor deadlock: the second waits, then no
-            // longer counts the first. On SQLite the write transaction is already exclusive.
-            let others = sqlx::query(sql!(
-                "SELECT id FROM agents WHERE role = 'admin' AND disabled = 0 ORDER BY id{}",
-                tx.for_update()
-            ))
-            .fetch_all(tx.conn())
-            .await?
-            .iter()
-            .filter(|r| r.get::<i64, _>(0) != agent)
-            .count();
-            if others == 0 {
-                return Err(ChatError::Conflict(format!(
-                    "{:?} is the last admin; make another agent admin first",
-                    current.username
-                )));
-            }
-        }
+        ensure_another_admin(&mut tx, &current).await?;
         sqlx::query("UPDATE agents SET role = $1 WHERE id = $2")
             .bind(role.as_str())
             .bind(agent)
@@ -270,19 +251,24 @@ impl Inbox {
         Ok(changed)
     }
 
-    /// Enables or disables an agent (disabled agents cannot log in; they go offline).
+    /// Enables or disables an agent (disabled agents cannot log in; they go offline). The last
+    /// enabled admin cannot be disabled ([`ChatError::Conflict`]).
     pub async fn set_disabled(&self, agent: AgentId, disabled: bool) -> Result<(), ChatError> {
-        if disabled {
-            self.set_presence(agent, Presence::Offline).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let current = load_agent(&mut tx, agent).await?;
+        if disabled && !current.disabled {
+            ensure_another_admin(&mut tx, &current).await?;
+            // Offline first: their open offers pass to other agents.
+            self.presence_in(&mut tx, agent, Presence::Offline, now)
+                .await?;
         }
-        let done = sqlx::query("UPDATE agents SET disabled = $1 WHERE id = $2")
+        sqlx::query("UPDATE agents SET disabled = $1 WHERE id = $2")
             .bind(i64::from(disabled))
             .bind(agent)
-            .execute(self.store().pool())
+            .execute(tx.conn())
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(ChatError::NotFound("agent"));
-        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -322,6 +308,18 @@ impl Inbox {
     pub async fn set_presence(&self, agent: AgentId, presence: Presence) -> Result<(), ChatError> {
         let now = self.now();
         let mut tx = self.store().write().await?;
+        self.presence_in(&mut tx, agent, presence, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn presence_in(
+        &self,
+        tx: &mut Tx,
+        agent: AgentId,
+        presence: Presence,
+        now: crate::clock::Millis,
+    ) -> Result<(), ChatError> {
         let done = sqlx::query("UPDATE agents SET presence = $1 WHERE id = $2 AND disabled = 0")
             .bind(presence.as_str())
             .bind(agent)
@@ -338,13 +336,37 @@ impl Inbox {
         )
         .await?;
         match presence {
-            Presence::Available => self.pull_for_agent(&mut tx, agent, now).await?,
-            Presence::Offline => self.withdraw_offers(&mut tx, agent, now).await?,
-            Presence::Away => {}
+            Presence::Available => self.pull_for_agent(tx, agent, now).await,
+            Presence::Offline => self.withdraw_offers(tx, agent, now).await,
+            Presence::Away => Ok(()),
         }
-        tx.commit().await?;
-        Ok(())
     }
+}
+
+/// Refuses to take the last enabled admin away (by demotion or by disabling them): nobody
+/// could manage agents any more. Locks every admin's row in id order (PostgreSQL), so two
+/// admins doing it to each other at once neither both succeed nor deadlock: the second waits,
+/// then no longer counts the first. On SQLite the write transaction is already exclusive.
+async fn ensure_another_admin(tx: &mut Tx, current: &Agent) -> Result<(), ChatError> {
+    if current.role != Role::Admin || current.disabled {
+        return Ok(());
+    }
+    let others = sqlx::query(sql!(
+        "SELECT id FROM agents WHERE role = 'admin' AND disabled = 0 ORDER BY id{}",
+        tx.for_update()
+    ))
+    .fetch_all(tx.conn())
+    .await?
+    .iter()
+    .filter(|r| r.get::<i64, _>(0) != current.id)
+    .count();
+    if others == 0 {
+        return Err(ChatError::Conflict(format!(
+            "{:?} is the last admin; make another agent admin first",
+            current.username
+        )));
+    }
+    Ok(())
 }
 
 async fn write_memberships(

@@ -100,7 +100,7 @@ impl Inbox {
 
     /// Agents of `queue` who may see conversations of `account`, as routing sees them;
     /// locked on PostgreSQL (in id order) so two processes never over-assign one agent.
-    async fn queue_agents(
+    pub(crate) async fn queue_agents(
         &self,
         tx: &mut Tx,
         queue: &str,
@@ -163,7 +163,7 @@ impl Inbox {
         })
     }
 
-    async fn lock_queue(&self, tx: &mut Tx, queue: &str) -> Result<(), ChatError> {
+    pub(crate) async fn lock_queue(&self, tx: &mut Tx, queue: &str) -> Result<(), ChatError> {
         if tx.kind() == deflect_config::DatabaseKind::Postgres {
             sqlx::query("SELECT name FROM queues WHERE name = $1 FOR UPDATE")
                 .bind(queue)

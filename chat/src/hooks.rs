@@ -177,24 +177,18 @@ impl Inbox {
         .bind(BATCH)
         .fetch_all(tx.conn())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let id: i64 = r.get("id");
-            let attempts = r.get::<i64, _>("attempts") + 1;
-            sqlx::query("UPDATE hook_deliveries SET state = 'sending', lease_until = $1, attempts = $2 WHERE id = $3")
-                .bind(now + ms(LEASE))
-                .bind(attempts)
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
-            out.push(ClaimedHook {
-                id,
+        let ids: Vec<i64> = rows.iter().map(|r| r.get("id")).collect();
+        crate::store::lease(&mut tx, "hook_deliveries", &ids, now + ms(LEASE)).await?;
+        let out = rows
+            .iter()
+            .map(|r| ClaimedHook {
+                id: r.get("id"),
                 endpoint: r.get("endpoint"),
                 kind: r.get("kind"),
                 body: r.get("body"),
-                attempts,
-            });
-        }
+                attempts: r.get::<i64, _>("attempts") + 1,
+            })
+            .collect();
         tx.commit().await?;
         Ok(out)
     }

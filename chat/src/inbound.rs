@@ -1,6 +1,8 @@
 //! Inbound WhatsApp traffic: customers' messages and delivery statuses, from any provider's
 //! webhook (or the sandbox), group-committed: deliveries that arrive while a transaction runs
-//! share the next one (see [`Inbox::receive`]).
+//! share the next one (see [`Inbox::receive`]). Within a batch, plain messages joining open
+//! conversations (`joining`) and plain first contacts (`opening`) are stored a run at a time,
+//! a few statements per run; everything else one message at a time.
 //!
 //! - A message whose external id is known is a repeated delivery: nothing happens.
 //! - A message joins, in this order: the conversation of the message it answers (`context`
@@ -41,6 +43,29 @@ pub struct Received {
 pub(crate) const WHATSAPP: &str = "whatsapp";
 
 mod joining;
+mod opening;
+
+/// The runs of a batch being gathered (at most one of the two holds messages), and the
+/// conversations the batch has opened so far.
+#[derive(Default)]
+struct Runs<'a> {
+    joining: Vec<joining::Joining<'a>>,
+    opening: Vec<opening::Opening<'a>>,
+    /// (account, WhatsApp id) → (conversation, whether the new contact got a name).
+    opened: std::collections::HashMap<(&'a str, &'a str), (i64, bool)>,
+    /// The WhatsApp ids of `opened`.
+    opened_ids: HashSet<&'a str>,
+    /// Messages stored by the runs.
+    grouped: usize,
+}
+
+/// Counts a message stored in `conversation` for its delivery.
+fn joined(out: &mut Received, conversation: i64) {
+    out.messages += 1;
+    if !out.conversations.contains(&conversation) {
+        out.conversations.push(conversation);
+    }
+}
 
 /// Most deliveries one group commit takes.
 const MAX_BATCH: usize = 256;
@@ -67,6 +92,36 @@ impl Delivery {
 
     fn retryable(&self, e: &ChatError) -> bool {
         retryable(e) && self.attempts + 1 < MAX_ATTEMPTS
+    }
+}
+
+/// How the customers' messages this process stored were stored (see [`Inbox::inbound_stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InboundStats {
+    /// Stored with the others of their run: a few statements for the whole run (messages
+    /// joining open conversations, first contacts).
+    pub grouped: u64,
+    /// Stored one at a time (replies to a template, hand-off codes, fallbacks after a
+    /// conflict).
+    pub alone: u64,
+}
+
+/// The counters behind [`InboundStats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    grouped: std::sync::atomic::AtomicU64,
+    alone: std::sync::atomic::AtomicU64,
+}
+
+impl Counts {
+    fn add(&self, grouped: usize, alone: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.grouped.fetch_add(grouped as u64, Relaxed);
+        self.alone.fetch_add(alone as u64, Relaxed);
+        metrics::counter!("deflect_inbox_inbound_stored_total", "path" => "grouped")
+            .increment(grouped as u64);
+        metrics::counter!("deflect_inbox_inbound_stored_total", "path" => "alone")
+            .increment(alone as u64);
     }
 }
 
@@ -104,6 +159,18 @@ impl Inbox {
         answer.await.map_err(|_| {
             ChatError::Conflict("the inbound writer stopped before storing the delivery".into())
         })?
+    }
+
+    /// How the customers' messages this process stored so far were stored: together with
+    /// others (the fast paths of the group commit) or one at a time. Also exported as the
+    /// metric `deflect_inbox_inbound_stored_total{path}`.
+    pub fn inbound_stats(&self) -> InboundStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.inner.inbound_counts;
+        InboundStats {
+            grouped: c.grouped.load(Relaxed),
+            alone: c.alone.load(Relaxed),
+        }
     }
 
     /// The inbound writer's queue; starts the writer on first use (or after it stopped).
@@ -156,6 +223,7 @@ impl Inbox {
                         let r = self.store_alone(&d).await;
                         if let Ok(r) = &r {
                             record_received(r);
+                            self.inner.inbound_counts.add(0, r.messages);
                         }
                         let _ = d.done.send(r);
                     }
@@ -189,58 +257,144 @@ impl Inbox {
             )
         };
         let mut results = vec![Received::default(); batch.len()];
-        // Plain messages joining open conversations, stored together when something else
-        // comes (or at the end), so that everything is stored in the order it came.
-        let mut run: Vec<joining::Joining<'_>> = Vec::new();
+        // Plain messages joining open conversations, and first contacts, each stored together
+        // when something else comes (or at the end), so that everything is stored in the
+        // order it came.
+        let mut runs = Runs::default();
         let mut handled: HashSet<(&str, &str)> = HashSet::new();
+        // WhatsApp ids whose messages took the per-message path in this batch: it may have
+        // created their identity, so they are not first contacts any more.
+        let mut touched: HashSet<&str> = HashSet::new();
         for (i, d) in batch.iter().enumerate() {
             for item in &d.items {
                 if let Inbound::Message(m) = item
                     && handled.insert((d.account.as_str(), m.external_id.as_str()))
-                    && let Some(conversation) = known
-                        .get(&(d.account.clone(), m.external_id.clone()))
-                        .and_then(|k| k.joins(m, &live_codes))
+                    && let Some(k) = known.get(&(d.account.clone(), m.external_id.clone()))
                 {
-                    run.push(joining::Joining {
-                        delivery: i,
-                        message: m,
-                        conversation,
-                    });
-                    continue;
+                    if let Some(conversation) = k.joins(m, &live_codes) {
+                        self.join_run(&mut tx, &mut runs, &mut results, now, (i, m, conversation))
+                            .await?;
+                        continue;
+                    }
+                    if k.opens(m, &live_codes) && !touched.contains(m.from.as_str()) {
+                        if runs.opening.iter().any(|o| o.message.from == m.from) {
+                            // Its first message is in the run: open it, then join it.
+                            self.store_opening_run(&mut tx, &mut runs, &mut results, now)
+                                .await?;
+                        }
+                        match runs.opened.get(&(d.account.as_str(), m.from.as_str())) {
+                            // Opened by this batch; joins unless it names the contact.
+                            Some(&(conversation, named)) if named || m.profile_name.is_none() => {
+                                let joining = (i, m, conversation);
+                                self.join_run(&mut tx, &mut runs, &mut results, now, joining)
+                                    .await?;
+                                continue;
+                            }
+                            Some(_) => {}
+                            None if runs.opened_ids.contains(m.from.as_str()) => {}
+                            None => {
+                                self.store_joining_run(&mut tx, &mut runs, &mut results, now)
+                                    .await?;
+                                runs.opening.push(opening::Opening {
+                                    delivery: i,
+                                    account: &d.account,
+                                    message: m,
+                                });
+                                continue;
+                            }
+                        }
+                    }
                 }
-                self.store_run(&mut tx, &mut run, &mut results, now).await?;
+                self.store_runs(&mut tx, &mut runs, &mut results, now)
+                    .await?;
+                if let Inbound::Message(m) = item {
+                    touched.insert(&m.from);
+                }
                 self.store_item(&mut tx, &d.account, item, now, &mut results[i])
                     .await
                     .map_err(|e| BatchError::Delivery(i, e))?;
             }
         }
-        self.store_run(&mut tx, &mut run, &mut results, now).await?;
+        self.store_runs(&mut tx, &mut runs, &mut results, now)
+            .await?;
         tx.commit().await.map_err(BatchError::one_by_one)?;
+        let stored: usize = results.iter().map(|r| r.messages).sum();
+        self.inner
+            .inbound_counts
+            .add(runs.grouped, stored.saturating_sub(runs.grouped));
         Ok(results)
     }
 
-    /// Stores the run of joining messages gathered so far, and empties it.
-    async fn store_run(
+    /// Adds (delivery, message, conversation) to the run of joining messages, after storing
+    /// the run of first contacts before it.
+    async fn join_run<'a>(
         &self,
         tx: &mut Tx,
-        run: &mut Vec<joining::Joining<'_>>,
+        runs: &mut Runs<'a>,
+        results: &mut [Received],
+        now: Millis,
+        (delivery, message, conversation): (usize, &'a InboundMessage, i64),
+    ) -> Result<(), BatchError> {
+        self.store_opening_run(tx, runs, results, now).await?;
+        runs.joining.push(joining::Joining {
+            delivery,
+            message,
+            conversation,
+        });
+        Ok(())
+    }
+
+    /// Stores whichever run has messages (one of them at most), and empties it.
+    async fn store_runs<'a>(
+        &self,
+        tx: &mut Tx,
+        runs: &mut Runs<'a>,
         results: &mut [Received],
         now: Millis,
     ) -> Result<(), BatchError> {
-        if run.is_empty() {
+        self.store_joining_run(tx, runs, results, now).await?;
+        self.store_opening_run(tx, runs, results, now).await
+    }
+
+    /// Stores the run of joining messages gathered so far, and empties it.
+    async fn store_joining_run(
+        &self,
+        tx: &mut Tx,
+        runs: &mut Runs<'_>,
+        results: &mut [Received],
+        now: Millis,
+    ) -> Result<(), BatchError> {
+        if runs.joining.is_empty() {
             return Ok(());
         }
-        match self.store_joining(tx, run, now).await {
-            Ok(Ok(())) => {}
-            Ok(Err(joining::Unexpected(why))) => return Err(BatchError::OneByOne(why.into())),
-            Err(e) => return Err(BatchError::one_by_one(e)),
+        BatchError::run(self.store_joining(tx, &runs.joining, now).await)?;
+        runs.grouped += runs.joining.len();
+        for j in runs.joining.drain(..) {
+            joined(&mut results[j.delivery], j.conversation);
         }
-        for j in run.drain(..) {
-            let out = &mut results[j.delivery];
-            out.messages += 1;
-            if !out.conversations.contains(&j.conversation) {
-                out.conversations.push(j.conversation);
-            }
+        Ok(())
+    }
+
+    /// Stores the run of first contacts gathered so far, and empties it.
+    async fn store_opening_run<'a>(
+        &self,
+        tx: &mut Tx,
+        runs: &mut Runs<'a>,
+        results: &mut [Received],
+        now: Millis,
+    ) -> Result<(), BatchError> {
+        if runs.opening.is_empty() {
+            return Ok(());
+        }
+        let conversations = BatchError::run(self.store_opening(tx, &runs.opening, now).await)?;
+        runs.grouped += runs.opening.len();
+        for (o, conversation) in runs.opening.drain(..).zip(conversations) {
+            joined(&mut results[o.delivery], conversation);
+            runs.opened.insert(
+                (o.account, o.message.from.as_str()),
+                (conversation, o.message.profile_name.is_some()),
+            );
+            runs.opened_ids.insert(o.message.from.as_str());
         }
         Ok(())
     }
@@ -845,6 +999,15 @@ enum BatchError {
 impl BatchError {
     fn one_by_one(e: impl std::fmt::Display) -> Self {
         Self::OneByOne(e.to_string())
+    }
+
+    /// A run's outcome: anything but success means storing the batch one by one.
+    fn run<T>(r: Result<Result<T, joining::Unexpected>, ChatError>) -> Result<T, Self> {
+        match r {
+            Ok(Ok(t)) => Ok(t),
+            Ok(Err(joining::Unexpected(why))) => Err(Self::OneByOne(why.into())),
+            Err(e) => Err(Self::one_by_one(e)),
+        }
     }
 }
 

@@ -69,7 +69,7 @@ pub use conversations::MAX_TEXT;
 pub use deflection::{Deflected, DeflectionRequest};
 pub use events::{Event, Subscription};
 pub use hooks::HookPass;
-pub use inbound::Received;
+pub use inbound::{InboundStats, Received};
 pub use limits::{LimitCheck, LimitOutcome};
 pub use model::{
     Agent, CallContext, Channel, ChatError, Conversation, ConversationDetail, ConversationFilter,
@@ -140,6 +140,7 @@ struct Inner {
     pacer: outbox::SharedPacer,
     relay: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     inbound: inbound::InboundQueue,
+    inbound_counts: inbound::Counts,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -214,6 +215,7 @@ impl Inbox {
                 pacer: Arc::default(),
                 relay: std::sync::Mutex::new(relay),
                 inbound: inbound::InboundQueue::default(),
+                inbound_counts: inbound::Counts::default(),
             }),
         };
         if running && inbox.store().kind() == deflect_config::DatabaseKind::Sqlite {

@@ -111,16 +111,12 @@ impl Inbox {
         .bind(limit)
         .fetch_all(tx.conn())
         .await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.get("id")).collect();
+        crate::store::lease(&mut tx, "outbox", &ids, now + ms(LEASE)).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let id: i64 = r.get("id");
             let attempts = r.get::<i64, _>("attempts") + 1;
-            sqlx::query("UPDATE outbox SET state = 'sending', lease_until = $1, attempts = $2 WHERE id = $3")
-                .bind(now + ms(LEASE))
-                .bind(attempts)
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
             let request: String = r.get("request");
             match serde_json::from_str::<Outgoing>(&request) {
                 Ok(request) => out.push(Claimed {

@@ -327,6 +327,52 @@ pub(crate) fn json_rows(kind: DatabaseKind, param: usize, columns: &[(&str, Colu
     out
 }
 
+/// Ids as rows for a statement: the `WITH v AS (…)` query over the JSON array bound at
+/// `$param` (see [`json_rows`]; bind [`ids_value`]) and the condition "`column` is one of
+/// them" for its `WHERE`. PostgreSQL finds them through the primary key (`= ANY(ARRAY(…))`):
+/// joined to rows whose number it cannot estimate, the planner would scan the whole table.
+pub(crate) fn ids_in(kind: DatabaseKind, param: usize, column: &str) -> (String, String) {
+    let rows = json_rows(kind, param, &[("id", Column::BigInt)]);
+    let condition = match kind {
+        DatabaseKind::Sqlite => format!("{column} IN (SELECT id FROM v)"),
+        DatabaseKind::Postgres => format!("{column} = ANY(ARRAY(SELECT id FROM v))"),
+    };
+    (format!("WITH v AS ({rows})"), condition)
+}
+
+/// The value to bind for [`ids_in`].
+pub(crate) fn ids_value(ids: &[i64]) -> String {
+    serde_json::Value::from(
+        ids.iter()
+            .map(|id| serde_json::json!([id]))
+            .collect::<Vec<_>>(),
+    )
+    .to_string()
+}
+
+/// Leases claimed rows of a work table (`outbox`, `hook_deliveries`) to this process: state
+/// `sending` until `until`, one more attempt. One statement for all of them.
+pub(crate) async fn lease(
+    tx: &mut Tx,
+    table: &'static str,
+    ids: &[i64],
+    until: i64,
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let (with, wanted) = ids_in(tx.kind(), 2, "id");
+    sqlx::query(sql!(
+        "{with} UPDATE {table} SET state = 'sending', lease_until = $1, attempts = attempts + 1 \
+         WHERE {wanted}"
+    ))
+    .bind(until)
+    .bind(ids_value(ids))
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 /// A write transaction that collects the events it appends; they reach subscribers only if
 /// it commits.
 pub(crate) struct Tx {

@@ -262,6 +262,160 @@ async fn concurrent_deliveries_lose_nothing_and_keep_each_customers_order(b: Bac
     }
 }
 
+/// Every row and event a set of deliveries leaves, ids included, conversation references left
+/// out (they are random): two runs with the same input must dump the same.
+async fn dump(env: &Env) -> Vec<String> {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::AnyConnection::connect(env.url.expose())
+        .await
+        .unwrap();
+    let tables = [
+        "SELECT id, name, phone, created_at FROM contacts ORDER BY id",
+        "SELECT id, contact_id, channel, external_id FROM contact_identities ORDER BY id",
+        "SELECT id, contact_id, identity_id, channel, origin, account, status, queue, agent_id, declined, \
+         queued_at, last_inbound_at, last_activity_at, event_seq, created_at FROM conversations ORDER BY id",
+        "SELECT id, conversation_id, direction, kind, body, payload, external_id, status FROM messages ORDER BY id",
+        "SELECT conversation_id, kind, due_at, agent_id FROM timers ORDER BY conversation_id, kind",
+        "SELECT id, conversation_id, agent_id, queue, action, at FROM assignments ORDER BY id",
+        "SELECT id, last_offer_at FROM agents ORDER BY id",
+        "SELECT id, conversation_id, seq, kind, at FROM events ORDER BY id",
+    ];
+    let mut out = Vec::new();
+    for sql in tables {
+        let columns = sql["SELECT ".len()..sql.find(" FROM").unwrap()]
+            .split(", ")
+            .map(|c| format!("CAST({c} AS TEXT)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT {columns}{}", &sql[sql.find(" FROM").unwrap()..]);
+        for r in sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+        {
+            let values: Vec<String> = (0..r.len())
+                .map(|i| {
+                    r.get::<Option<String>, _>(i)
+                        .unwrap_or_else(|| "NULL".into())
+                })
+                .collect();
+            out.push(values.join("|"));
+        }
+    }
+    // The events' data, with the conversations' references taken out.
+    for r in sqlx::query("SELECT data FROM events ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+    {
+        let mut data: serde_json::Value = serde_json::from_str(&r.get::<String, _>(0)).unwrap();
+        if let Some(c) = data.get_mut("conversation").and_then(|c| c.as_object_mut()) {
+            c.remove("reference");
+        }
+        out.push(data.to_string());
+    }
+    out
+}
+
+async fn first_contacts_together_are_stored_as_one_at_a_time(b: Backend) {
+    // A burst of first contacts, in one delivery, among other messages. Stored together by
+    // one inbox; stored one at a time by another (each carries a reply context that points
+    // nowhere, which takes the per-message path). Both must leave the same rows and events
+    // behind, routing included.
+    let burst = |reply_context: bool| {
+        let mut items = vec![
+            text("b1", "31611110001", "first"),
+            text("b2", "31611110002", "first"),
+            text("x2", "31600000001", "again"), // an earlier customer's conversation
+            text("b3", "31611110003", "first"),
+            text("b4", "31611110002", "second"), // joins the conversation b2 opened
+            text("b5", "31611110004", "first"),
+            text("b6", "31611110005", "first"),
+            text("b7", "31611110006", "first"),
+        ];
+        // A customer without a profile name, who gets one with their second message.
+        let mut anonymous = text("b8", "31611110007", "first");
+        let mut named = text("b9", "31611110007", "second");
+        if let (Inbound::Message(a), Inbound::Message(n)) = (&mut anonymous, &mut named) {
+            a.profile_name = None;
+            n.profile_name = Some("Zoe".into());
+        }
+        items.extend([anonymous, named]);
+        if reply_context {
+            for item in &mut items {
+                if let Inbound::Message(m) = item {
+                    m.context_id = Some("wamid.unknown".into());
+                }
+            }
+        }
+        items
+    };
+    let mut dumps = Vec::new();
+    for reply_context in [false, true] {
+        let env = Env::new(b).await;
+        let ann = env.agent("ann", &["support"]).await;
+        let bob = env.agent("bob", &["support"]).await;
+        let _carl = env.agent("carl", &["overflow"]).await;
+        let earlier = env
+            .inbox
+            .receive("sandbox", &[text("x1", "31600000001", "hi")])
+            .await
+            .unwrap()
+            .conversations[0];
+        env.advance(S).await;
+        let before = env.inbox.inbound_stats();
+        let r = env
+            .inbox
+            .receive("sandbox", &burst(reply_context))
+            .await
+            .unwrap();
+        assert_eq!((r.messages, r.duplicates), (10, 0));
+        assert_eq!(r.conversations.len(), 8, "seven new and the earlier one");
+        let stats = env.inbox.inbound_stats();
+        let grouped = stats.grouped - before.grouped;
+        if reply_context {
+            assert_eq!(grouped, 0);
+        } else {
+            // All but the message that names its contact.
+            assert_eq!((grouped, stats.alone - before.alone), (9, 1));
+        }
+        // Routing in the order they came: Ann had the earlier one; each agent takes two.
+        let mut offered = std::collections::HashMap::new();
+        for c in &r.conversations {
+            let c = env
+                .inbox
+                .conversation_unchecked(*c)
+                .await
+                .unwrap()
+                .conversation;
+            if c.status == Status::Offered {
+                *offered.entry(c.agent_id.unwrap()).or_insert(0) += 1;
+            } else {
+                assert_eq!((c.status, c.agent_id), (Status::Queued, None));
+            }
+        }
+        assert_eq!(
+            offered.get(&ann.agent_id),
+            Some(&2),
+            "the earlier one and one more"
+        );
+        assert_eq!(offered.get(&bob.agent_id), Some(&2));
+        let first = env
+            .inbox
+            .conversation_unchecked(r.conversations[0])
+            .await
+            .unwrap()
+            .conversation;
+        assert_eq!(first.agent_id, Some(bob.agent_id), "Bob was less busy");
+        assert!(r.conversations.contains(&earlier));
+        dumps.push(dump(&env).await);
+    }
+    for (a, b) in dumps[0].iter().zip(&dumps[1]) {
+        assert_eq!(a, b, "stored together (left) and one at a time (right)");
+    }
+    assert_eq!(dumps[0].len(), dumps[1].len());
+}
+
 async fn statuses_only_move_forward_and_may_come_first(b: Backend) {
     let fake = FakeProvider::start().await;
     let env = Env::with(b, common::settings(Some(fake.addr))).await;
@@ -1203,6 +1357,7 @@ on_both!(
     a_reply_joins_the_deflected_call_and_is_routed,
     duplicate_deliveries_are_no_ops,
     concurrent_deliveries_lose_nothing_and_keep_each_customers_order,
+    first_contacts_together_are_stored_as_one_at_a_time,
     statuses_only_move_forward_and_may_come_first,
     free_text_only_within_24_hours,
     offers_time_out_to_the_next_agent,

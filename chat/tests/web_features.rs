@@ -176,6 +176,23 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin(b: Backend) {
         env.inbox.set_role(None, left[0].id, Role::Supervisor).await,
         Err(ChatError::Conflict(_))
     ));
+    // Nor can the last admin be disabled; once another is enabled, the first can be.
+    assert!(matches!(
+        env.inbox.set_disabled(left[0].id, true).await,
+        Err(ChatError::Conflict(m)) if m.contains("last admin")
+    ));
+    assert!(!env.inbox.agent(left[0].id).await.unwrap().disabled);
+    let demoted = admins.iter().find(|a| a.agent_id != left[0].id).unwrap();
+    env.inbox
+        .set_role(None, demoted.agent_id, Role::Admin)
+        .await
+        .unwrap();
+    env.inbox.set_disabled(left[0].id, true).await.unwrap();
+    assert!(env.inbox.agent(left[0].id).await.unwrap().disabled);
+    assert!(matches!(
+        env.inbox.set_disabled(demoted.agent_id, true).await,
+        Err(ChatError::Conflict(_))
+    ));
 }
 
 async fn a_handoff_code_moves_the_chat_to_whatsapp_once(b: Backend) {

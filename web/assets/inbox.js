@@ -100,7 +100,12 @@
     s.onmessage = (m) => {
       heard = Date.now();
       let msg; try { msg = JSON.parse(m.data); } catch (e) { return; }
-      if (msg.type === "ready") { ready = true; retry = 0; document.body.classList.remove("offline"); }
+      if (msg.type === "ready") {
+        ready = true; retry = 0; document.body.classList.remove("offline");
+        // Without a resume position the feed starts now: what changed between loading the
+        // view and this moment is in no event, so load the view again.
+        if (lastEvent === null) setView(view);
+      }
       else if (msg.type === "event") onEvent(msg.event);
     };
     s.onclose = () => {

@@ -238,9 +238,12 @@ async fn update_agent(
 ) -> ApiResult<Json<Value>> {
     admin(&p)?;
     let Json(b) = body?;
-    // First the change the inbox may refuse (the last admin), so a refusal changes nothing.
+    // First the changes the inbox may refuse (the last admin), so a refusal changes nothing.
     if let Some(role) = b.role {
         s.inbox.set_role(Some(&p.viewer), id, role).await?;
+    }
+    if let Some(d) = b.disabled {
+        s.inbox.set_disabled(id, d).await?;
     }
     let current = s.inbox.agent(id).await?;
     if b.queues.is_some() || b.accounts.is_some() {
@@ -250,9 +253,6 @@ async fn update_agent(
     }
     if let Some(pw) = &b.password {
         s.inbox.set_password(id, pw).await?;
-    }
-    if let Some(d) = b.disabled {
-        s.inbox.set_disabled(id, d).await?;
     }
     Ok(Json(json!({ "agent": s.inbox.agent(id).await? })))
 }

@@ -619,6 +619,20 @@ async fn admins_change_roles_but_never_demote_the_last_admin() {
     let root_now = a.inbox.agent(root).await.unwrap();
     assert_eq!((root_now.role, root_now.queues.len()), (Role::Admin, 0));
     assert!(role_changes().await.is_empty());
+    // Nor disable themselves: refused before the password changes too.
+    let (path, body) = patch(
+        root,
+        json!({ "disabled": true, "password": "another long passphrase" }),
+    );
+    let r = a.call(Method::PATCH, &path, &root_s.h(), body).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::CONFLICT, "conflict"));
+    assert!(!a.inbox.agent(root).await.unwrap().disabled);
+    assert!(
+        a.inbox
+            .verify_password("root", "another long passphrase")
+            .await
+            .is_err()
+    );
     // Promote the agent to supervisor: their next request has the supervisor's view.
     assert_eq!(
         a.call(Method::GET, "/api/v1/board", &ann_s.h(), None)

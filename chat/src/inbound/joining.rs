@@ -55,21 +55,32 @@ pub(super) struct Joining<'a> {
 impl Known {
     /// The conversation `m` joins when it takes this path.
     pub(super) fn joins(&self, m: &InboundMessage, live_codes: &HashSet<String>) -> Option<i64> {
-        let plain = m.context_id.is_none()
-            && m.button_payload.is_none()
-            && !(m.kind == "text"
-                && m.body.as_deref().is_some_and(|t| {
-                    crate::web::candidate_codes(t)
-                        .iter()
-                        .any(|c| live_codes.contains(c))
-                }));
         let named = !(self.name_missing && m.profile_name.is_some());
-        if plain && named && !self.seen && self.identity {
+        if plain(m, live_codes) && named && !self.seen && self.identity {
             self.routed_conversation
         } else {
             None
         }
     }
+
+    /// Whether `m` is a first contact that opens its conversation with the others of its run
+    /// (see `opening`).
+    pub(super) fn opens(&self, m: &InboundMessage, live_codes: &HashSet<String>) -> bool {
+        plain(m, live_codes) && !self.seen && !self.identity
+    }
+}
+
+/// A message that answers nothing: no reply context, no quick-reply payload, no live hand-off
+/// code in its text.
+pub(super) fn plain(m: &InboundMessage, live_codes: &HashSet<String>) -> bool {
+    m.context_id.is_none()
+        && m.button_payload.is_none()
+        && !(m.kind == "text"
+            && m.body.as_deref().is_some_and(|t| {
+                crate::web::candidate_codes(t)
+                    .iter()
+                    .any(|c| live_codes.contains(c))
+            }))
 }
 
 impl Inbox {
@@ -280,49 +291,12 @@ impl Inbox {
             next_seq.insert(id, seq - joining + 1);
         }
 
-        let rows = json_rows(
-            tx.kind(),
-            2,
-            &[
-                ("conversation_id", Column::BigInt),
-                ("kind", Column::Text),
-                ("body", Column::Text),
-                ("payload", Column::Text),
-                ("external_id", Column::Text),
-            ],
-        );
-        let sql = sql!(
-            "WITH v AS ({rows}) \
-             INSERT INTO messages (conversation_id, direction, kind, body, payload, channel, external_id, \
-             status, created_at) \
-             SELECT v.conversation_id, 'in', v.kind, v.body, v.payload, 'whatsapp', v.external_id, \
-             'received', $1 FROM v WHERE true ORDER BY v.ord \
-             ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
-        );
-        let values: Vec<serde_json::Value> = run
-            .iter()
-            .map(|j| {
-                json!([
-                    j.conversation,
-                    j.message.kind,
-                    j.message.body,
-                    j.message.raw.to_string(),
-                    j.message.external_id
-                ])
-            })
-            .collect();
-        let q = sqlx::query(sql)
-            .bind(now)
-            .bind(serde_json::Value::from(values).to_string());
-        let rows = q.fetch_all(tx.conn()).await?;
-        if rows.len() != run.len() {
-            return Ok(Err(Unexpected("a message was stored meanwhile")));
-        }
-        let mut stored: HashMap<String, Message> = rows
-            .iter()
-            .map(Message::from_row)
-            .filter_map(|m| Some((m.external_id.clone()?, m)))
-            .collect();
+        let messages: Vec<(i64, &InboundMessage)> =
+            run.iter().map(|j| (j.conversation, j.message)).collect();
+        let mut stored = match insert_messages(tx, &messages, now).await? {
+            Ok(stored) => stored,
+            Err(u) => return Ok(Err(u)),
+        };
 
         let mut events = Vec::with_capacity(run.len());
         for j in run {
@@ -342,6 +316,59 @@ impl Inbox {
         tx.events(events).await?;
         Ok(Ok(()))
     }
+}
+
+/// Inserts customers' messages, each in its conversation, in order; returns them keyed by
+/// external id, or [`Unexpected`] when one was stored meanwhile.
+pub(super) async fn insert_messages(
+    tx: &mut Tx,
+    messages: &[(i64, &InboundMessage)],
+    now: Millis,
+) -> Result<Result<HashMap<String, Message>, Unexpected>, ChatError> {
+    let rows = json_rows(
+        tx.kind(),
+        2,
+        &[
+            ("conversation_id", Column::BigInt),
+            ("kind", Column::Text),
+            ("body", Column::Text),
+            ("payload", Column::Text),
+            ("external_id", Column::Text),
+        ],
+    );
+    let sql = sql!(
+        "WITH v AS ({rows}) \
+         INSERT INTO messages (conversation_id, direction, kind, body, payload, channel, external_id, \
+         status, created_at) \
+         SELECT v.conversation_id, 'in', v.kind, v.body, v.payload, 'whatsapp', v.external_id, \
+         'received', $1 FROM v WHERE true ORDER BY v.ord \
+         ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+    );
+    let values: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|(conversation, m)| {
+            json!([
+                conversation,
+                m.kind,
+                m.body,
+                m.raw.to_string(),
+                m.external_id
+            ])
+        })
+        .collect();
+    let rows = sqlx::query(sql)
+        .bind(now)
+        .bind(serde_json::Value::from(values).to_string())
+        .fetch_all(tx.conn())
+        .await?;
+    if rows.len() != messages.len() {
+        return Ok(Err(Unexpected("a message was stored meanwhile")));
+    }
+    Ok(Ok(rows
+        .iter()
+        .map(Message::from_row)
+        .filter_map(|m| Some((m.external_id.clone()?, m)))
+        .collect()))
 }
 
 /// The start of the customer-service window a message sets: when the customer sent it; a
