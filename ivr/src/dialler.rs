@@ -2,8 +2,9 @@
 //! gateway the way a phone would, for operators checking a deployment and for tests.
 //!
 //! A [`Dialler`] owns a SIP stack and a media engine on one local address and can place
-//! many calls at once (the load generator of the call benchmarks uses it that way). Each
-//! call follows a [`CallPlan`]:
+//! many calls at once (each with its own RTP socket pair and media session; the call load
+//! generator of the benchmarks, ivr/examples/call_load.rs, shares RTP sockets instead to cost
+//! less). Each call follows a [`CallPlan`]:
 //!
 //! 1. INVITE with an SDP offer (the configured codecs and telephone-event);
 //! 2. once answered, the caller's *inputs* in order — a WAV file played as the microphone,

@@ -4,7 +4,8 @@
 //!   reorder buffer, then telephone-event handling or G.711 decode + in-band Goertzel;
 //! - `send/*`: one 20 ms prompt frame out of the session — pacing, encoded-prompt copy and
 //!   RTP header;
-//! - `g711/*`, `inband/*`: the parts alone.
+//! - `g711/*`, `inband/*`: the parts alone (the detector on a 471 Hz tone, on a spoken
+//!   prompt frame by frame, and on loud white noise).
 //!
 //! Run: `cargo bench -p deflect-media --bench media`.
 
@@ -145,6 +146,32 @@ fn parts(c: &mut Criterion) {
     c.bench_function("inband/frame", |b| {
         b.iter(|| {
             det.process(black_box(&pcm), |d| {
+                black_box(d);
+            })
+        })
+    });
+    // Speech: a built-in prompt frame by frame (pauses included), as a caller's audio.
+    let library = PromptLibrary::builtin();
+    let speech = library
+        .get("en", "enter_number")
+        .expect("built-in prompt")
+        .pcm
+        .clone();
+    let mut frames = speech.chunks_exact(160).cycle();
+    let mut det = InbandDetector::new();
+    c.bench_function("inband/speech_frame", |b| {
+        b.iter(|| {
+            let frame = frames.next().expect("endless");
+            det.process(black_box(frame), |d| {
+                black_box(d);
+            })
+        })
+    });
+    let mut noise = fastrand::Rng::with_seed(3);
+    let loud: Vec<i16> = (0..160).map(|_| noise.i16(-3000..3000)).collect();
+    c.bench_function("inband/noise_frame", |b| {
+        b.iter(|| {
+            det.process(black_box(&loud), |d| {
                 black_box(d);
             })
         })

@@ -10,14 +10,31 @@
 //! timers; and because each call keeps the phase it started with, the sends of all calls are
 //! spread over the 20 ms instead of leaving in one burst.
 //!
-//! System calls are the cost that matters at scale. Receiving uses `quinn-udp` (the UDP layer
-//! of the quinn QUIC stack, safe API): on Linux one `recvmmsg` per visit returns every
-//! datagram waiting — usually one — or finds the socket empty, where a `recvfrom` loop needs
-//! a second call to learn it is empty. The RTCP socket (a report every few seconds) is
-//! read every tenth visit. Sending cannot be batched: `sendmmsg` and UDP GSO batch datagrams
-//! of *one* socket, and each call has its own socket pair (the port is the call's identity
-//! in SDP) sending one datagram per packet time, so one `sendto` per packet is the floor
-//! short of io_uring. That is about 105 system calls per call-second instead of 200.
+//! System calls are the cost that matters at scale: the kernel's work is about two thirds of
+//! the CPU of a held call. Each visit reads the RTP socket with `recvfrom` until it is empty
+//! (usually one datagram, then the empty read); the RTCP socket (a report every few seconds)
+//! every tenth visit; each packet leaves with one `sendto`. About 105 system calls per
+//! call-second.
+//!
+//! Batching them does not pay here, measured on the 2-core VM the benchmarks run on
+//! (`cargo run --release -p deflect-media --example udp_floor`, BENCHMARKS.md "Media"):
+//!
+//! - entering the kernel costs ~0.15 µs (`getpid`), against ~3.0–3.5 µs for a `sendto` of an
+//!   RTP packet on loopback (most of it IP/UDP work and delivery into the receiving socket,
+//!   which loopback charges to the sender) and ~0.8 µs for a `recvfrom`. Batching — `sendmmsg`
+//!   with a destination per message, `recvmmsg`, or io_uring — removes the entry, not the
+//!   per-datagram work: at most ~0.15 µs of ~4 µs per packet, under 0.02 ms per call-second.
+//!   io_uring would add its own per-operation cost (submission and completion entries) and
+//!   needs `unsafe` or a runtime of its own (tokio-uring) to drive, so it is not used.
+//! - `recvmmsg` through `quinn-udp` (one call that returns the datagram and learns the socket
+//!   is empty) measured 1.3–1.5 µs for one datagram, more than `recvfrom` plus an empty
+//!   `recvfrom` (1.1–1.2 µs): its control-message handling outweighs the saved call, with one
+//!   datagram per visit. This driver used it before; plain `recvfrom` replaced it.
+//! - `send` on a connected socket is ~0.4 µs cheaper than `sendto`, but a connected socket no
+//!   longer receives from other addresses, which symmetric RTP needs to re-latch onto a peer
+//!   that moved (see [`crate::session`]); not used.
+//! - `sendmmsg`/GSO batch datagrams of *one* socket, and each call has its own socket pair
+//!   here (the port is the call's identity in SDP, and symmetric RTP behind NAT needs it).
 
 use crate::dtmf::Digit;
 use crate::dtmf::info::{InfoError, parse_info};
@@ -338,18 +355,11 @@ impl MediaEngine {
         let tx = self.shared.shards[shard].clone();
         let (events_tx, events) = mpsc::unbounded_channel();
         tracing::debug!(call_id = %options.call_id, local = %local_rtp, codec = ?media.codec, remote = ?media.remote_rtp, "media session starts");
-        let rtp_state = quinn_udp::UdpSocketState::new((&ports.rtp).into()).map_err(|source| {
-            PortError::Bind {
-                address: local_rtp,
-                source,
-            }
-        })?;
         tx.send(ShardMessage::Add(Box::new(Entry {
             id,
             call_id: options.call_id,
             session,
             ports,
-            rtp_state,
             visits: 0,
             events: events_tx,
             scheduled: Instant::now(),
@@ -498,8 +508,6 @@ struct Entry {
     call_id: String,
     session: MediaSession,
     ports: PortPair,
-    /// `quinn-udp`'s per-socket state for batched receive on the RTP socket.
-    rtp_state: quinn_udp::UdpSocketState,
     visits: u32,
     events: mpsc::UnboundedSender<MediaEvent>,
     scheduled: Instant,
@@ -518,7 +526,8 @@ async fn run_shard(mut rx: mpsc::UnboundedReceiver<ShardMessage>, stats: Arc<Eng
     let mut sessions: HashMap<u64, Entry> = HashMap::new();
     let mut heap: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
     let mut send_buf = vec![0u8; MAX_DATAGRAM];
-    let mut recv_bufs = ReceiveBuffers::new();
+    // Room for any UDP datagram, so none is cut short.
+    let mut recv_buf = vec![0u8; 65536];
     let mut pending = Pending::default();
     let mut next_flush = Instant::now() + Duration::from_secs(1);
     loop {
@@ -546,7 +555,7 @@ async fn run_shard(mut rx: mpsc::UnboundedReceiver<ShardMessage>, stats: Arc<Eng
                     }
                 };
                 if let Some(entry) = sessions.get_mut(&id) {
-                    let keep = visit(entry, now, &mut send_buf, &mut recv_bufs, &mut pending);
+                    let keep = visit(entry, now, &mut send_buf, &mut recv_buf, &mut pending);
                     settle(keep, id, &mut sessions, &mut heap, &stats);
                 }
             }
@@ -566,7 +575,7 @@ async fn run_shard(mut rx: mpsc::UnboundedReceiver<ShardMessage>, stats: Arc<Eng
                     // Visit at its due time when that is a little ahead (within the horizon),
                     // so the session sees the time it asked for and moves on.
                     let at = now.max(due);
-                    let keep = visit(entry, at, &mut send_buf, &mut recv_bufs, &mut pending);
+                    let keep = visit(entry, at, &mut send_buf, &mut recv_buf, &mut pending);
                     settle(keep, id, &mut sessions, &mut heap, &stats);
                 }
                 if now >= next_flush {
@@ -642,50 +651,18 @@ fn apply(entry: &mut Entry, command: Command, now: std::time::Instant) {
     }
 }
 
-/// Buffers for batched receive, shared by all sessions of a shard.
-struct ReceiveBuffers {
-    data: [Vec<u8>; Self::BATCH],
-    meta: Vec<quinn_udp::RecvMeta>,
-}
-
-impl ReceiveBuffers {
-    /// Datagrams per `recvmmsg`; more are read by calling again.
-    const BATCH: usize = 8;
-    /// Room per buffer: with GRO the kernel may coalesce several same-sized datagrams.
-    const SIZE: usize = 64 * 1024;
-
-    fn new() -> Self {
-        Self {
-            data: std::array::from_fn(|_| vec![0u8; Self::SIZE]),
-            meta: vec![quinn_udp::RecvMeta::default(); Self::BATCH],
-        }
-    }
-}
-
 /// Reads every datagram waiting on the RTP socket into the session.
-fn receive_rtp(entry: &mut Entry, now: std::time::Instant, bufs: &mut ReceiveBuffers) {
+fn receive_rtp(entry: &mut Entry, now: std::time::Instant, buf: &mut [u8]) {
     loop {
-        let mut slices = bufs.data.each_mut().map(|b| io::IoSliceMut::new(b));
-        let n = match entry
-            .rtp_state
-            .recv((&entry.ports.rtp).into(), &mut slices, &mut bufs.meta)
-        {
-            Ok(n) => n,
+        match entry.ports.rtp.recv_from(buf) {
+            Ok((n, from)) => entry.session.handle_rtp(now, from, &buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) => {
                 // ICMP errors surface here on some systems; they say nothing about us.
                 tracing::debug!(call_id = %entry.call_id, error = %e, "RTP receive error");
                 return;
             }
-        };
-        for (meta, data) in bufs.meta.iter().zip(slices.iter()).take(n) {
-            let stride = meta.stride.max(1);
-            for datagram in data[..meta.len].chunks(stride) {
-                entry.session.handle_rtp(now, meta.addr, datagram);
-            }
-        }
-        if n < ReceiveBuffers::BATCH {
-            return;
         }
     }
 }
@@ -696,21 +673,24 @@ fn visit(
     entry: &mut Entry,
     now: Instant,
     send_buf: &mut [u8],
-    bufs: &mut ReceiveBuffers,
+    recv_buf: &mut [u8],
     pending: &mut Pending,
 ) -> bool {
     let std_now = now.into_std();
-    if entry.events.is_closed() {
-        // The call's owner dropped its events receiver: the call is gone.
+    entry.visits = entry.visits.wrapping_add(1);
+    // Housekeeping every tenth visit (every 200 ms or less): the RTCP socket, and whether
+    // the call's owner dropped its events receiver without closing (sending an event notices
+    // that at once too).
+    let housekeeping = entry.visits.is_multiple_of(10);
+    if housekeeping && entry.events.is_closed() {
         entry.session.close();
     }
     if entry.session.is_closed() {
         return false;
     }
-    receive_rtp(entry, std_now, bufs);
+    receive_rtp(entry, std_now, recv_buf);
     let session = &mut entry.session;
-    entry.visits = entry.visits.wrapping_add(1);
-    if entry.visits.is_multiple_of(10) {
+    if housekeeping {
         let mut buf = [0u8; 1500];
         loop {
             match entry.ports.rtcp.recv_from(&mut buf) {

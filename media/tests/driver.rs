@@ -249,7 +249,7 @@ async fn offers_that_cannot_be_served_get_488_or_503() {
     let second = engine
         .create_session(offer(0).as_bytes(), CallOptions::default())
         .unwrap();
-    // Dropping a call's events receiver ends it too (at its next visit, within 20 ms): its
+    // Dropping a call's events receiver ends it too (within ten visits, 200 ms): its
     // ports come back.
     drop(second.events);
     let third = timeout(Duration::from_secs(5), async {
