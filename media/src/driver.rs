@@ -651,9 +651,16 @@ fn apply(entry: &mut Entry, command: Command, now: std::time::Instant) {
     }
 }
 
-/// Reads every datagram waiting on the RTP socket into the session.
+/// Most datagrams read from one RTP socket per visit: far more than a caller sends between
+/// two visits (one, a few after a network stall), so that a flood on one port cannot keep the
+/// shard — and every other call on it — reading. The rest waits for the next visit, or the
+/// socket's buffer drops it.
+const MAX_READS_PER_VISIT: usize = 64;
+
+/// Reads the datagrams waiting on the RTP socket into the session (at most
+/// [`MAX_READS_PER_VISIT`]).
 fn receive_rtp(entry: &mut Entry, now: std::time::Instant, buf: &mut [u8]) {
-    loop {
+    for _ in 0..MAX_READS_PER_VISIT {
         match entry.ports.rtp.recv_from(buf) {
             Ok((n, from)) => entry.session.handle_rtp(now, from, &buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -221,6 +221,8 @@ async function sandbox(browser) {
   // The phone page needs a login to the inbox: the same browser's session.
   const p = await ctx.newPage();
   await p.goto(GATEWAY + "/sandbox?number=" + encodeURIComponent(number));
+  // The page lists the sandbox accounts once it has asked the gateway for them.
+  await p.locator("#account option").first().waitFor({ state: "attached", timeout: T });
   const account = await p.locator("#account").inputValue();
   check(account === "sandbox", "the phone offers the sandbox account (" + account + ")");
   const screen = p.getByRole("log", { name: "Chat with the business" });

@@ -135,6 +135,7 @@
   function onEvent(e) {
     if (e.id > 0) lastEvent = Math.max(lastEvent || 0, e.id);
     const c = e.data && e.data.conversation;
+    if (c && listEvents) listEvents.push(e);
     if (c) {
       convs.set(c.id, Object.assign(convs.get(c.id) || {}, c));
       if (e.kind === "conversation.offered" && c.agent_id === me.id && c.status === "offered") {
@@ -222,18 +223,33 @@
     for (const [k, v] of Object.entries(Object.assign({}, filters, extra || {}))) if (v !== "" && v != null) p.set(k, v);
     return p.toString();
   }
+  // Only the latest load of the list applies: one started while another was on its way (a
+  // view change, the live feed starting) replaces it. The conversations' events that arrive
+  // while it loads are applied again over it, in order: a change the loaded list missed is in
+  // one of them (the feed was already listening when the load began).
+  let listLoads = 0, listEvents = null;
   async function loadList(more) {
-    if (!more) { order = []; nextBefore = null; }
+    const load = more ? listLoads : ++listLoads;
+    if (!more) listEvents = [];
     let q;
     if (view === "mine") q = { agent_id: me.id, status: "offered,assigned", limit: 1000 };
     else if (view === "queue") q = { status: "queued", limit: 1000 };
     else q = Object.assign({ limit: 200 }, filters);
     if (more && nextBefore) q.before_id = nextBefore;
-    const r = await api("GET", "/conversations?" + new URLSearchParams(Object.entries(q).filter(([, v]) => v !== "" && v != null)));
+    let r;
+    try {
+      r = await api("GET", "/conversations?" + new URLSearchParams(Object.entries(q).filter(([, v]) => v !== "" && v != null)));
+    } catch (err) {
+      if (!more && load === listLoads) listEvents = null;
+      throw err;
+    }
+    if (load !== listLoads) return;
+    if (!more) order = [];
     for (const c of r.conversations) { convs.set(c.id, c); order.push(c.id); if (c.status === "offered" && c.agent_id === me.id) offers.add(c.id); }
     nextBefore = r.next_before_id;
     badge();
     drawList();
+    if (!more) { const missed = listEvents; listEvents = null; for (const e of missed) onEvent(e); }
   }
   $("#more").addEventListener("click", () => loadList(true));
 
