@@ -12,7 +12,7 @@
 //!
 //! System calls are the cost that matters at scale: the kernel's work is about two thirds of
 //! the CPU of a held call. Each visit reads the RTP socket with `recvfrom` until it is empty
-//! (usually one datagram, then the empty read); the RTCP socket (a report every few seconds)
+//! (usually one datagram, then the empty read; at most [`MAX_READS_PER_VISIT`]); the RTCP socket (a report every few seconds)
 //! every tenth visit; each packet leaves with one `sendto`. About 105 system calls per
 //! call-second.
 //!
