@@ -12,9 +12,9 @@
 //!
 //! System calls are the cost that matters at scale: the kernel's work is about two thirds of
 //! the CPU of a held call. Each visit reads the RTP socket with `recvfrom` until it is empty
-//! (usually one datagram, then the empty read; at most [`MAX_READS_PER_VISIT`]); the RTCP socket (a report every few seconds)
-//! every tenth visit; each packet leaves with one `sendto`. About 105 system calls per
-//! call-second.
+//! (usually one datagram, then the empty read; at most 64 per visit); the RTCP socket (a
+//! report every few seconds) every tenth visit; each packet leaves with one `sendto`. About
+//! 105 system calls per call-second.
 //!
 //! Batching them does not pay here, measured on the 2-core VM the benchmarks run on
 //! (`cargo run --release -p deflect-media --example udp_floor`, BENCHMARKS.md "Media"):
