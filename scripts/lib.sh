@@ -132,11 +132,12 @@ use_target_dir() {
   here="$(pwd -P)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" != "$here" ]; then
     note "last used by another checkout ($(cat "$stamp")): rebuilding this workspace's crates"
-    local packages=()
-    for p in $(cargo metadata --no-deps --format-version 1 --locked \
-      | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["packages"]))'); do
-      packages+=(-p "$p")
-    done
+    local names packages=()
+    names=$(cargo metadata --no-deps --format-version 1 \
+      | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["packages"]))')
+    [ -n "$names" ] || die "could not list this workspace's crates (cargo metadata)"
+    for p in $names; do packages+=(-p "$p"); done
+    # Only these crates: `cargo clean` without -p would delete the dependencies too.
     cargo clean --quiet "${packages[@]}"
   fi
   echo "$here" > "$stamp"
