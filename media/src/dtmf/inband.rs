@@ -214,7 +214,7 @@ impl InbandDetector {
         }
         let cols = group_powers(&self.window, &t.basis[1]);
         let (c, col) = peak(&cols);
-        if row < t.min_tone || col < t.min_tone {
+        if col < t.min_tone {
             return None;
         }
         if row > col * t.normal_twist || col > row * t.reverse_twist {
