@@ -10,7 +10,9 @@
 //! those of conversations the agent may see (supervisors see all; agents their queues' and
 //! accounts' and their own), presence changes, and changes of their own role
 //! (`agent.role_changed`; the socket decides by the new role from then on). Typing signals
-//! carry `id` 0 and are not a resume position. The client may send
+//! carry `id` 0 and are not a resume position. Access is checked again on every event about
+//! the socket's agent and its credentials with every ping: a disabled agent's socket ends at
+//! once; a logout, a revoked token or other queues take effect within 20 s. The client may send
 //! `{"type": "typing", "conversation_id": 7}` and
 //! `{"type": "ping"}` (answered `pong`). The server pings every 20 s and closes a socket
 //! silent for 60 s.
@@ -21,7 +23,7 @@ use crate::error::{ApiError, ApiResult};
 use axum::extract::State;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use deflect_chat::{Conversation, Event};
 use serde::Deserialize;
@@ -66,9 +68,16 @@ pub(crate) async fn events(
         }
     }
     let ws = ws.map_err(|r| ApiError::bad_request(r.body_text()))?;
+    // The credentials, checked again while the socket lives.
+    let mut headers = HeaderMap::new();
+    for name in [header::COOKIE, header::AUTHORIZATION] {
+        for v in parts.headers.get_all(&name) {
+            headers.append(name.clone(), v.clone());
+        }
+    }
     Ok(ws.on_upgrade(move |socket| async move {
         metrics::gauge!("deflect_inbox_sockets").increment(1.0);
-        if let Err(e) = run(state, socket, p).await {
+        if let Err(e) = run(state, socket, p, headers).await {
             tracing::debug!(cause = %e, "inbox socket ended");
         }
         metrics::gauge!("deflect_inbox_sockets").decrement(1.0);
@@ -82,20 +91,40 @@ struct Visibility {
 }
 
 impl Visibility {
-    /// After a change of this socket's agent's role, decides by the new one. `false`: the
-    /// agent may no longer use the inbox (disabled or gone); the socket ends.
-    async fn follow_role_change(&mut self, state: &AppState, e: &Event) -> bool {
-        if e.kind != "agent.role_changed" || e.data["agent_id"].as_i64() != Some(self.p.agent.id) {
+    /// After an event about this socket's agent (a role change; a presence change, which
+    /// disabling them also makes), decides by their access as it is now. `false`: the agent
+    /// may no longer use the inbox (disabled or gone); the socket ends.
+    async fn follow_own_changes(&mut self, state: &AppState, e: &Event) -> bool {
+        if !e.kind.starts_with("agent.") || e.data["agent_id"].as_i64() != Some(self.p.agent.id) {
             return true;
         }
         match state.inbox.viewer(self.p.agent.id).await {
             Ok(v) => {
                 self.p.agent.role = v.role;
-                self.p.viewer = v;
-                self.seen.clear();
+                self.adopt(v);
                 true
             }
             Err(_) => false,
+        }
+    }
+
+    /// Authenticates the socket's credentials again (they may have been logged out or revoked,
+    /// the agent disabled or given other queues); `false`: the socket ends.
+    async fn recheck(&mut self, state: &AppState, headers: &HeaderMap) -> bool {
+        match authenticate(state, &Method::GET, headers).await {
+            Ok(p) if p.agent.id == self.p.agent.id => {
+                self.p.agent = p.agent;
+                self.adopt(p.viewer);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn adopt(&mut self, v: deflect_chat::Viewer) {
+        if v != self.p.viewer {
+            self.p.viewer = v;
+            self.seen.clear();
         }
     }
 
@@ -136,7 +165,12 @@ async fn send_json(socket: &mut WebSocket, v: &Value) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-async fn run(state: AppState, mut socket: WebSocket, p: Principal) -> Result<(), String> {
+async fn run(
+    state: AppState,
+    mut socket: WebSocket,
+    p: Principal,
+    headers: HeaderMap,
+) -> Result<(), String> {
     let hello = tokio::time::timeout(Duration::from_secs(10), socket.recv())
         .await
         .map_err(|_| "no hello in time".to_string())?;
@@ -164,7 +198,7 @@ async fn run(state: AppState, mut socket: WebSocket, p: Principal) -> Result<(),
         tokio::select! {
             e = feed.next() => match e {
                 Ok(Some(e)) => {
-                    if !vis.follow_role_change(&state, &e).await {
+                    if !vis.follow_own_changes(&state, &e).await {
                         return Ok(());
                     }
                     if vis.allows(&state, &e).await {
@@ -193,6 +227,9 @@ async fn run(state: AppState, mut socket: WebSocket, p: Principal) -> Result<(),
             _ = ping.tick() => {
                 if heard.elapsed() > SILENCE_LIMIT {
                     return Err("silent for too long".into());
+                }
+                if !vis.recheck(&state, &headers).await {
+                    return Ok(());
                 }
                 socket.send(WsMessage::Ping(Vec::new().into())).await.map_err(|e| e.to_string())?;
             }

@@ -148,7 +148,7 @@ async fn next_event(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> Value {
 async fn the_live_feed_shows_each_agent_only_their_conversations() {
     let s = server().await;
     let (_, ann) = s.agent("ann", Role::Agent, &["support"]).await;
-    let (_, sam) = s.agent("sam", Role::Agent, &["sales"]).await;
+    let (sam_is, sam) = s.agent("sam", Role::Agent, &["sales"]).await;
     let (boss, _) = s.agent("boss", Role::Supervisor, &[]).await;
     // A session's socket opens only from the gateway's own pages.
     assert_eq!(
@@ -187,6 +187,18 @@ async fn the_live_feed_shows_each_agent_only_their_conversations() {
     assert_eq!(e["event"]["id"], first);
     send(&mut again, json!({ "type": "ping" })).await;
     next_event(&mut again, |v| v["type"] == "pong").await;
+    // Disabling an agent ends their socket at once (not at the next ping, 20 s on).
+    s.inbox.set_disabled(sam_is.agent_id, true).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match b.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the disabled agent's socket is still open");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
