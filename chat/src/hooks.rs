@@ -32,6 +32,10 @@ use std::time::Duration;
 pub const MAX_BACKOFF: Duration = Duration::from_secs(600);
 const LEASE: Duration = Duration::from_secs(120);
 const BATCH: i64 = 64;
+/// A delivery `d` is first in line: none before it for the same endpoint and conversation
+/// is still to be sent (their order is kept).
+const FIRST_IN_LINE: &str = "NOT EXISTS (SELECT 1 FROM hook_deliveries e WHERE e.endpoint = d.endpoint \
+     AND e.conversation_id = d.conversation_id AND e.id < d.id AND e.state IN ('pending', 'sending'))";
 
 /// An endpoint as the event log sees it: which webhook types it takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,9 +173,7 @@ impl Inbox {
         let rows = sqlx::query(sql!(
             "SELECT d.id, d.endpoint, d.kind, d.body, d.attempts FROM hook_deliveries d \
              WHERE ((d.state = 'pending' AND d.due_at <= $1) OR (d.state = 'sending' AND d.lease_until < $1)) \
-             AND NOT EXISTS (SELECT 1 FROM hook_deliveries e WHERE e.endpoint = d.endpoint \
-               AND e.conversation_id = d.conversation_id AND e.id < d.id AND e.state IN ('pending', 'sending')) \
-             ORDER BY d.id LIMIT $2{skip}"
+             AND {FIRST_IN_LINE} ORDER BY d.id LIMIT $2{skip}"
         ))
         .bind(now)
         .bind(BATCH)
@@ -318,10 +320,12 @@ impl Inbox {
     }
 
     async fn next_hook_due(&self) -> Result<Option<Millis>, ChatError> {
-        let row = sqlx::query(
-            "SELECT MIN(CASE WHEN state = 'pending' THEN due_at ELSE lease_until END) FROM hook_deliveries \
-             WHERE state IN ('pending', 'sending')",
-        )
+        // Only deliveries first in line: one due behind a delivery that waits to be retried
+        // is not due yet (the worker would wake for it at once, again and again).
+        let row = sqlx::query(sql!(
+            "SELECT MIN(CASE WHEN d.state = 'pending' THEN d.due_at ELSE d.lease_until END) \
+             FROM hook_deliveries d WHERE d.state IN ('pending', 'sending') AND {FIRST_IN_LINE}"
+        ))
         .fetch_one(self.store().pool())
         .await?;
         Ok(row.try_get::<Option<i64>, _>(0).ok().flatten())
