@@ -18,6 +18,15 @@ use sqlx::Row;
 /// Longest text message WhatsApp accepts.
 pub const MAX_TEXT: usize = 4096;
 
+/// The timers an assignment ends: no offer, transfer or queue wait runs on, and a web
+/// visitor an agent has joined is not offered WhatsApp for waiting.
+const ASSIGNED_CANCELS: [TimerKind; 4] = [
+    TimerKind::Offer,
+    TimerKind::Transfer,
+    TimerKind::Wait,
+    TimerKind::Escalation,
+];
+
 impl Inbox {
     // ---------------------------------------------------------------- loading
 
@@ -429,7 +438,7 @@ impl Inbox {
         .bind(id)
         .execute(tx.conn())
         .await?;
-        for k in [TimerKind::Offer, TimerKind::Transfer, TimerKind::Wait] {
+        for k in ASSIGNED_CANCELS {
             self.cancel_timer(tx, id, k).await?;
         }
         let (c, _, _) = self.load_locked(tx, id).await?;
@@ -576,7 +585,7 @@ impl Inbox {
         .bind(id)
         .execute(tx.conn())
         .await?;
-        for k in [TimerKind::Offer, TimerKind::Transfer, TimerKind::Wait] {
+        for k in ASSIGNED_CANCELS {
             self.cancel_timer(&mut tx, id, k).await?;
         }
         record_wait(&c, now);
@@ -640,7 +649,7 @@ impl Inbox {
         .bind(id)
         .execute(tx.conn())
         .await?;
-        for k in [TimerKind::Offer, TimerKind::Transfer, TimerKind::Wait] {
+        for k in ASSIGNED_CANCELS {
             self.cancel_timer(&mut tx, id, k).await?;
         }
         record_wait(&c, now);

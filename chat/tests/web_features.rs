@@ -68,6 +68,12 @@ async fn escalation_is_offered_only_without_an_agent(b: Backend) {
         .await
         .unwrap();
     env.inbox.accept_offer(ann.agent_id, d.id).await.unwrap();
+    // Even when the agent later puts it back in a queue: the wait for an agent is over.
+    env.advance(5 * S).await;
+    env.inbox
+        .transfer_to_queue(&ann, d.id, "support")
+        .await
+        .unwrap();
     env.advance(60 * S).await;
     assert_eq!(
         env.inbox
