@@ -252,11 +252,23 @@ async fn state_of(
 ) -> ApiResult<Response> {
     admit(&state, &parts, &site)?;
     let token = visitor_token(&parts.headers)?;
-    let c = state.inbox.web_conversation(&token, id).await?;
-    if c.site.as_deref() != Some(site.as_str()) {
-        return Err(ChatError::NotFound("conversation").into());
-    }
+    let c = site_conversation(&state, &token, id, &site).await?;
     Ok(Json(visitor_conversation(&c)).into_response())
+}
+
+/// The visitor's conversation `id`, if it belongs to `site` (a page allowed for one site
+/// reaches no other site's conversations).
+async fn site_conversation(
+    state: &AppState,
+    token: &str,
+    id: i64,
+    site: &str,
+) -> Result<Conversation, ChatError> {
+    let c = state.inbox.web_conversation(token, id).await?;
+    if c.site.as_deref() != Some(site) {
+        return Err(ChatError::NotFound("conversation"));
+    }
+    Ok(c)
 }
 
 async fn handoff(
@@ -266,6 +278,7 @@ async fn handoff(
 ) -> ApiResult<Response> {
     let cfg = admit(&state, &parts, &site)?;
     let token = visitor_token(&parts.headers)?;
+    site_conversation(&state, &token, id, &site).await?;
     let h = state
         .inbox
         .create_handoff(&token, id, cfg.handoff_ttl)
@@ -474,16 +487,8 @@ async fn run_socket(
         .await;
         return Err("bad hello".into());
     };
-    let c = match state.inbox.web_conversation(&token, id).await {
-        Ok(c) if c.site.as_deref() == Some(site.as_str()) => c,
-        Ok(_) => {
-            let _ = send_json(
-                &mut socket,
-                &error_json(None, ChatError::NotFound("conversation").into()),
-            )
-            .await;
-            return Err("conversation of another site".into());
-        }
+    let c = match site_conversation(&state, &token, id, &site).await {
+        Ok(c) => c,
         Err(e) => {
             let _ = send_json(&mut socket, &error_json(None, e.into())).await;
             return Err("unknown conversation".into());

@@ -1329,6 +1329,21 @@ async fn the_widget_checks_origins_visitors_and_rates() {
         .status,
         StatusCode::NOT_FOUND
     );
+    // Nor through another site's page, not even to hand it off.
+    assert_eq!(
+        a.call(
+            Method::POST,
+            &format!("/widget/sites/default/conversations/{id}/handoff"),
+            &[
+                ("origin", "http://gw.test"),
+                ("x-deflect-visitor", "visitor-token-0123456789abcdef")
+            ],
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
     // The hand-off: a code, the wa.me link and its QR code.
     let r = a
         .call(Method::POST, &format!("{path}/handoff"), &ok, None)
