@@ -292,20 +292,26 @@
     shown.clear();
     $("#messages").textContent = "";
     $("#send-error").textContent = "";
+    // Each await may end after another conversation was opened: then this one stops.
+    let d;
     try {
-      detail = (await api("GET", "/conversations/" + id)).conversation;
-    } catch (e) { announce(e.message); return; }
+      d = (await api("GET", "/conversations/" + id)).conversation;
+    } catch (e) { if (selected === id) announce(e.message); return; }
+    if (selected !== id) return;
+    detail = d;
     convs.set(id, Object.assign(convs.get(id) || {}, detail));
     $("#conv").hidden = false; $("#empty").hidden = true;
     renderHead();
     renderCall();
     const canned = (await api("GET", "/canned-answers?conversation_id=" + id)).canned_answers;
+    if (selected !== id) return;
     $("#canned").replaceChildren(h("option", { value: "", text: "—" }), ...canned.map((c) => h("option", { value: c.id, text: c.title })));
     let after = 0;
     for (;;) {
       const page = (await api("GET", "/conversations/" + id + "/messages?after=" + after + "&limit=500")).messages;
+      if (selected !== id) return;
       page.forEach(addMessage);
-      if (page.length < 500 || selected !== id) break;
+      if (page.length < 500) break;
       after = page[page.length - 1].id;
     }
     if (focusReply) $("#reply").focus();
@@ -433,12 +439,14 @@
     box.replaceChildren(qt, at, h("p", { "class": "muted", text: "Updated " + when(b.at) }));
   }
 
+  let adminRenders = 0;
   async function renderAdmin() {
-    const box = $("#admin");
-    box.textContent = "";
+    // Built apart and shown at the end, so that two renders in flight never both append.
+    const run = ++adminRenders, box = document.createDocumentFragment();
     const fail = (e) => announce(e.message);
     // Canned answers (supervisors and admins).
     const canned = (await api("GET", "/canned-answers")).canned_answers;
+    if (run !== adminRenders) return;
     const ct = h("table", {}, [h("tr", {}, ["Title", "Account", "Text", ""].map((t) => h("th", { text: t })))]);
     for (const c of canned) ct.append(h("tr", {}, [h("td", { text: c.title }), h("td", { text: c.account || "all" }), h("td", { text: c.body }),
       h("td", {}, [h("button", { text: "Delete", onclick: () => api("DELETE", "/canned-answers/" + c.id).then(renderAdmin, fail) })])]));
@@ -451,6 +459,7 @@
     if (me.role !== "admin") return;
     // Agents.
     const list = (await api("GET", "/agents")).agents;
+    if (run !== adminRenders) return;
     const at = h("table", {}, [h("tr", {}, ["Username", "Name", "Role", "Queues", "Accounts", ""].map((t) => h("th", { text: t })))]);
     for (const a of list) {
       agents.set(a.id, a);
@@ -477,11 +486,11 @@
     box.append(h("fieldset", {}, [h("legend", { text: "Agents" }), at, af]));
     // API tokens.
     const tokens = (await api("GET", "/tokens")).tokens;
+    if (run !== adminRenders) return;
     const tt = h("table", {}, [h("tr", {}, ["Name", "Acts as", "Created", "Last used", ""].map((t) => h("th", { text: t })))]);
     for (const t of tokens) tt.append(h("tr", {}, [h("td", { text: t.name }), h("td", { text: (agents.get(t.agent_id) || {}).username }),
       h("td", { text: when(t.created_at) }), h("td", { text: when(t.last_used_at) || "never" }),
       h("td", {}, [t.revoked_at ? h("span", { text: "revoked" }) : h("button", { text: "Revoke", onclick: () => api("DELETE", "/tokens/" + t.id).then(renderAdmin, fail) })])]));
-    const secret = h("p", { "class": "secret", hidden: true });
     const tf = h("form", {}, [h("label", {}, ["Name", h("input", { name: "name", required: true })]),
       h("label", {}, ["Acts as", h("select", { name: "agent" }, list.map((a) => h("option", { value: a.id, text: a.username })))]),
       h("button", { type: "submit", text: "Create token" })]);
@@ -493,7 +502,8 @@
         $("#admin").append(s);
       }, fail);
     });
-    box.append(h("fieldset", {}, [h("legend", { text: "API tokens" }), tt, tf, secret]));
+    box.append(h("fieldset", {}, [h("legend", { text: "API tokens" }), tt, tf]));
+    $("#admin").replaceChildren(box);
   }
 
   // ---------------------------------------------------------------- start
