@@ -75,6 +75,20 @@ impl Inbox {
         Ok(())
     }
 
+    /// Checks, without changing anything, what [`Inbox::set_memberships`] and
+    /// [`Inbox::set_password`] would refuse: a change of several parts checks them all before
+    /// making any, so that a refusal changes nothing.
+    pub fn check_agent_change(
+        &self,
+        queues: Option<&[String]>,
+        accounts: Option<&[String]>,
+        password: Option<&str>,
+    ) -> Result<(), ChatError> {
+        self.check_queues(queues.unwrap_or_default())?;
+        self.check_accounts(accounts.unwrap_or_default())?;
+        password.map_or(Ok(()), check_password_rules)
+    }
+
     /// Creates an agent, offline.
     pub async fn create_agent(&self, new: NewAgent) -> Result<Agent, ChatError> {
         let username = new.username.trim().to_string();

@@ -238,7 +238,13 @@ async fn update_agent(
 ) -> ApiResult<Json<Value>> {
     admin(&p)?;
     let Json(b) = body?;
-    // First the changes the inbox may refuse (the last admin), so a refusal changes nothing.
+    // Everything the inbox may refuse first (unknown queues or accounts, a short password,
+    // then the last admin), so that a refusal changes nothing.
+    s.inbox.check_agent_change(
+        b.queues.as_deref(),
+        b.accounts.as_deref(),
+        b.password.as_deref(),
+    )?;
     if let Some(role) = b.role {
         s.inbox.set_role(Some(&p.viewer), id, role).await?;
     }

@@ -619,6 +619,17 @@ async fn admins_change_roles_but_never_demote_the_last_admin() {
     let root_now = a.inbox.agent(root).await.unwrap();
     assert_eq!((root_now.role, root_now.queues.len()), (Role::Admin, 0));
     assert!(role_changes().await.is_empty());
+    // A change that cannot be made in full is not made in part.
+    for bad in [
+        json!({ "role": "supervisor", "password": "short" }),
+        json!({ "role": "supervisor", "queues": ["nowhere"] }),
+    ] {
+        let (path, body) = patch(ann, bad);
+        let r = a.call(Method::PATCH, &path, &root_s.h(), body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert_eq!(a.inbox.agent(ann).await.unwrap().role, Role::Agent);
+    }
+    assert!(role_changes().await.is_empty());
     // Nor disable themselves: refused before the password changes too.
     let (path, body) = patch(
         root,
