@@ -470,11 +470,16 @@ impl Viewer {
         if self.role.sees_everything() || c.agent_id == Some(self.agent_id) {
             return true;
         }
-        let account_ok = match &c.account {
-            Some(a) => self.accounts.is_empty() || self.accounts.contains(a),
-            None => true,
-        };
+        let account_ok = c.account.as_deref().is_none_or(|a| self.may_use_account(a));
         account_ok && self.queues.contains(&c.queue)
+    }
+
+    /// Whether they work for WhatsApp account `account`: supervisors and admins for every
+    /// one; agents for those they are given (none given: every one).
+    pub fn may_use_account(&self, account: &str) -> bool {
+        self.role.sees_everything()
+            || self.accounts.is_empty()
+            || self.accounts.iter().any(|a| a == account)
     }
 }
 
@@ -580,4 +585,30 @@ impl ChatError {
 /// Agents' presence and queue membership, parsed.
 pub(crate) fn presence_of(s: &str) -> Presence {
     Presence::parse(s).unwrap_or(Presence::Offline)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_use_their_accounts_supervisors_every_one() {
+        let agent = |accounts: &[&str]| Viewer {
+            agent_id: 1,
+            role: Role::Agent,
+            queues: vec!["support".into()],
+            accounts: accounts.iter().map(|a| a.to_string()).collect(),
+        };
+        assert!(
+            agent(&[]).may_use_account("sandbox"),
+            "none given: every one"
+        );
+        assert!(agent(&["meta", "sandbox"]).may_use_account("sandbox"));
+        assert!(!agent(&["meta"]).may_use_account("sandbox"));
+        let sup = Viewer {
+            role: Role::Supervisor,
+            ..agent(&["meta"])
+        };
+        assert!(sup.may_use_account("sandbox"));
+    }
 }

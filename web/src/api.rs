@@ -828,7 +828,19 @@ async fn deflect_whatsapp(
 
 // ------------------------------------------------------------------ sandbox phone
 
-async fn sandbox_accounts(State(s): State<AppState>, _p: Principal) -> Json<Value> {
+/// The sandbox phone acts for the accounts the agent works for only.
+fn sandbox_account(p: &Principal, account: &str) -> ApiResult<()> {
+    if p.viewer.may_use_account(account) {
+        Ok(())
+    } else {
+        Err(
+            deflect_chat::ChatError::Forbidden(format!("not an agent of account {account:?}"))
+                .into(),
+        )
+    }
+}
+
+async fn sandbox_accounts(State(s): State<AppState>, p: Principal) -> Json<Value> {
     let a: Vec<Value> = s
         .inbox
         .settings()
@@ -836,6 +848,7 @@ async fn sandbox_accounts(State(s): State<AppState>, _p: Principal) -> Json<Valu
         .accounts
         .iter()
         .filter(|a| a.provider == deflect_config::Provider::Sandbox)
+        .filter(|a| p.viewer.may_use_account(&a.name))
         .map(|a| json!({ "name": a.name, "business_number": a.business_number }))
         .collect();
     Json(json!({ "accounts": a }))
@@ -843,9 +856,10 @@ async fn sandbox_accounts(State(s): State<AppState>, _p: Principal) -> Json<Valu
 
 async fn sandbox_messages(
     State(s): State<AppState>,
-    _p: Principal,
+    p: Principal,
     Path((account, number)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
+    sandbox_account(&p, &account)?;
     Ok(Json(
         json!({ "messages": s.inbox.sandbox_outgoing(&account, &number).await? }),
     ))
@@ -853,10 +867,11 @@ async fn sandbox_messages(
 
 async fn sandbox_reply(
     State(s): State<AppState>,
-    _p: Principal,
+    p: Principal,
     Path((account, number)): Path<(String, String)>,
     body: JsonBody<SandboxReply>,
 ) -> ApiResult<Response> {
+    sandbox_account(&p, &account)?;
     let Json(b) = body?;
     if b.text.trim().is_empty() || b.text.chars().count() > deflect_chat::MAX_TEXT {
         return Err(ApiError::new(
