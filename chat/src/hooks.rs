@@ -246,12 +246,15 @@ impl Inbox {
             .iter()
             .find(|w| w.name == h.endpoint)
             .map_or(1, |w| i64::from(w.max_attempts));
+        // Through the store's writer, as every write: on SQLite a write beside it would wait
+        // in the busy handler and could time out, leaving the delivery to be sent again.
+        let mut tx = self.store().write().await?;
         let outcome = match &result {
             Ok(()) => {
                 sqlx::query("UPDATE hook_deliveries SET state = 'done', delivered_at = $1, lease_until = NULL, last_error = NULL WHERE id = $2")
                     .bind(now)
                     .bind(h.id)
-                    .execute(self.store().pool())
+                    .execute(tx.conn())
                     .await?;
                 Outcome::Delivered
             }
@@ -261,7 +264,7 @@ impl Inbox {
                     .bind(now + Self::hook_backoff(h.attempts))
                     .bind(e)
                     .bind(h.id)
-                    .execute(self.store().pool())
+                    .execute(tx.conn())
                     .await?;
                 Outcome::Retried
             }
@@ -270,11 +273,12 @@ impl Inbox {
                 sqlx::query("UPDATE hook_deliveries SET state = 'dead', lease_until = NULL, last_error = $1 WHERE id = $2")
                     .bind(e)
                     .bind(h.id)
-                    .execute(self.store().pool())
+                    .execute(tx.conn())
                     .await?;
                 Outcome::Dead
             }
         };
+        tx.commit().await?;
         metrics::counter!("deflect_hooks_deliveries_total", "endpoint" => h.endpoint.clone(), "outcome" => outcome.as_str())
             .increment(1);
         Ok(outcome)
