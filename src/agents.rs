@@ -61,7 +61,8 @@ pub(crate) struct AddAgent {
     /// A queue the agent works (repeat for several).
     #[arg(long = "queue", value_name = "QUEUE")]
     queues: Vec<String>,
-    /// A WhatsApp account whose conversations they see (repeat; none: every account).
+    /// A WhatsApp account whose conversations a plain agent works (repeat; none: no
+    /// account's conversations — supervisors and admins see every account).
     #[arg(long = "account", value_name = "ACCOUNT")]
     accounts: Vec<String>,
     /// Read the password from this file's first line instead of a prompt or standard input.
@@ -179,12 +180,19 @@ fn add(a: AddAgent) -> ExitCode {
             })
             .await
             .map_err(|e| e.to_string())?;
-        Ok(format!(
+        let mut out = format!(
             "created {} {:?} (id {})",
             agent.role.as_str(),
             agent.username,
             agent.id
-        ))
+        );
+        if agent.role == deflect_chat::Role::Agent && agent.accounts.is_empty() {
+            out.push_str(
+                "\nnote: they work no WhatsApp account, so they see no account's conversations; \
+                 add --account NAME, or give them accounts in Settings → Agents",
+            );
+        }
+        Ok(out)
     })
 }
 

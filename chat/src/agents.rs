@@ -10,6 +10,7 @@ use crate::routing::{AgentId, Presence};
 use crate::{Inbox, store::Tx};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, PasswordHash};
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 /// A new agent.
@@ -25,8 +26,32 @@ pub struct NewAgent {
     pub role: Role,
     /// Queues they work.
     pub queues: Vec<String>,
-    /// WhatsApp accounts they see (empty: every account).
+    /// WhatsApp accounts they work (a plain agent with none sees no account's
+    /// conversations).
     pub accounts: Vec<String>,
+}
+
+/// Another agent as a plain agent sees them: enough to show who wrote and to transfer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Colleague {
+    /// Id.
+    pub id: AgentId,
+    /// Name shown to colleagues.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Presence.
+    pub presence: Presence,
+}
+
+/// The agents a viewer may list ([`Inbox::colleagues`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Colleagues {
+    /// Supervisors and admins: every agent, in full.
+    All(Vec<Agent>),
+    /// Plain agents: the colleagues they share a queue or an account with.
+    Shared(Vec<Colleague>),
 }
 
 fn hash_password(password: &str) -> Result<String, ChatError> {
@@ -306,6 +331,58 @@ impl Inbox {
             out.push(load_agent_conn(&mut conn, id).await?);
         }
         Ok(out)
+    }
+
+    /// The agents `viewer` may list. Supervisors and admins: every agent, in full. Plain
+    /// agents: only names and presence, of the enabled agents who share one of their queues
+    /// or WhatsApp accounts, and of supervisors and admins (who may write in any
+    /// conversation) — never every agent of every account, nor anyone's login, queues or
+    /// accounts.
+    pub async fn colleagues(&self, viewer: &Viewer) -> Result<Colleagues, ChatError> {
+        if viewer.role.sees_everything() {
+            return Ok(Colleagues::All(self.agents().await?));
+        }
+        let rows = sqlx::query(
+            "SELECT a.id, a.display_name, a.role, a.presence FROM agents a WHERE a.disabled = 0 AND ( \
+               a.id = $1 OR a.role <> 'agent' \
+               OR EXISTS (SELECT 1 FROM agent_queues q JOIN agent_queues m ON m.queue = q.queue \
+                          WHERE q.agent_id = a.id AND m.agent_id = $1) \
+               OR EXISTS (SELECT 1 FROM agent_accounts q JOIN agent_accounts m ON m.account = q.account \
+                          WHERE q.agent_id = a.id AND m.agent_id = $1)) \
+             ORDER BY a.id",
+        )
+        .bind(viewer.agent_id)
+        .fetch_all(self.store().pool())
+        .await?;
+        Ok(Colleagues::Shared(
+            rows.iter()
+                .map(|r| Colleague {
+                    id: r.get("id"),
+                    display_name: r.get("display_name"),
+                    role: Role::parse(&r.get::<String, _>("role")).unwrap_or(Role::Agent),
+                    presence: presence_of(&r.get::<String, _>("presence")),
+                })
+                .collect(),
+        ))
+    }
+
+    /// Logs each enabled plain agent who works no WhatsApp account: access fails closed, so
+    /// they see no account's conversations until an admin gives them one.
+    pub(crate) async fn warn_agents_without_accounts(&self) -> Result<(), ChatError> {
+        let rows = sqlx::query(
+            "SELECT username FROM agents a WHERE a.role = 'agent' AND a.disabled = 0 \
+             AND NOT EXISTS (SELECT 1 FROM agent_accounts x WHERE x.agent_id = a.id) ORDER BY username",
+        )
+        .fetch_all(self.store().pool())
+        .await?;
+        for r in rows {
+            tracing::warn!(
+                agent = %r.get::<String, _>(0),
+                "agent works no WhatsApp account and sees no account's conversations; \
+                 give them accounts in Settings → Agents or with PATCH /api/v1/agents/{{id}}"
+            );
+        }
+        Ok(())
     }
 
     /// The access-control input for an agent.

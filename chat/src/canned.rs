@@ -228,12 +228,7 @@ impl Inbox {
             })
             .filter(|c| match &c.account {
                 None => true,
-                Some(a) => {
-                    account.is_none_or(|x| x == a)
-                        && (viewer.role.sees_everything()
-                            || viewer.accounts.is_empty()
-                            || viewer.accounts.contains(a))
-                }
+                Some(a) => account.is_none_or(|x| x == a) && viewer.may_use_account(a),
             })
             .collect())
     }

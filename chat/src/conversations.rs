@@ -124,10 +124,9 @@ impl Inbox {
                (SELECT COUNT(*) FROM conversations c WHERE c.agent_id = a.id \
                   AND c.status IN ('offered', 'assigned')) AS load \
              FROM agents a JOIN agent_queues q ON q.agent_id = a.id \
-             WHERE q.queue = $1 AND a.disabled = 0 AND ($2 IS NULL \
-               OR NOT EXISTS (SELECT 1 FROM agent_accounts x WHERE x.agent_id = a.id) \
-               OR EXISTS (SELECT 1 FROM agent_accounts x WHERE x.agent_id = a.id AND x.account = $2)) \
-             ORDER BY a.id{lock}"
+             WHERE q.queue = $1 AND a.disabled = 0 AND {works} \
+             ORDER BY a.id{lock}",
+            works = crate::model::agent_works_account_sql("a.id", "$2")
         ))
         .bind(queue)
         .bind(account)
@@ -313,10 +312,9 @@ impl Inbox {
             let rows = sqlx::query(sql!(
                 "SELECT c.id, c.queued_at, c.declined, c.queue FROM conversations c \
                  JOIN agent_queues q ON q.queue = c.queue AND q.agent_id = $1 \
-                 WHERE c.status = 'queued' AND (c.account IS NULL \
-                   OR NOT EXISTS (SELECT 1 FROM agent_accounts x WHERE x.agent_id = $1) \
-                   OR EXISTS (SELECT 1 FROM agent_accounts x WHERE x.agent_id = $1 AND x.account = c.account)) \
-                 ORDER BY c.queued_at, c.id LIMIT 50{lock}"
+                 WHERE c.status = 'queued' AND {works} \
+                 ORDER BY c.queued_at, c.id LIMIT 50{lock}",
+                works = crate::model::agent_works_account_sql("$1", "c.account")
             ))
             .bind(agent)
             .fetch_all(tx.conn())
@@ -1278,19 +1276,7 @@ impl Inbox {
             } else {
                 format!("c.queue IN ({})", queues.join(", "))
             };
-            let account_ok = if viewer.accounts.is_empty() {
-                "1 = 1".to_string()
-            } else {
-                let accounts: Vec<String> = viewer
-                    .accounts
-                    .iter()
-                    .map(|a| p(&mut args, Arg::S(a.clone())))
-                    .collect();
-                format!(
-                    "(c.account IS NULL OR c.account IN ({}))",
-                    accounts.join(", ")
-                )
-            };
+            let account_ok = crate::model::agent_works_account_sql(&me, "c.account");
             wh.push(format!(
                 "(c.agent_id = {me} OR ({queue_ok} AND {account_ok}))"
             ));

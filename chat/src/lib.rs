@@ -61,7 +61,7 @@ pub mod timers;
 pub mod web;
 
 pub use access::{ApiToken, NewSession, Session};
-pub use agents::NewAgent;
+pub use agents::{Colleague, Colleagues, NewAgent};
 pub use board::{AgentLoad, Board, QueueLoad};
 pub use canned::{CannedAnswer, NewCannedAnswer};
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
@@ -218,6 +218,9 @@ impl Inbox {
                 inbound_counts: inbound::Counts::default(),
             }),
         };
+        if running {
+            inbox.warn_agents_without_accounts().await?;
+        }
         if running && inbox.store().kind() == deflect_config::DatabaseKind::Sqlite {
             let released = inbox.release_orphaned_sends().await?;
             if released > 0 {

@@ -443,7 +443,8 @@ pub struct Agent {
     pub presence: Presence,
     /// Queues they work.
     pub queues: Vec<String>,
-    /// WhatsApp accounts whose conversations they see; empty means every account.
+    /// WhatsApp accounts whose conversations they work (plain agents see no account's
+    /// conversations without one; supervisors and admins see every account's).
     pub accounts: Vec<String>,
     /// Disabled agents cannot log in and get no offers.
     pub disabled: bool,
@@ -458,7 +459,7 @@ pub struct Viewer {
     pub role: Role,
     /// Their queues.
     pub queues: Vec<String>,
-    /// Their accounts (empty: every account).
+    /// Their accounts (plain agents: none given, none seen).
     pub accounts: Vec<String>,
 }
 
@@ -475,12 +476,22 @@ impl Viewer {
     }
 
     /// Whether they work for WhatsApp account `account`: supervisors and admins for every
-    /// one; agents for those they are given (none given: every one).
+    /// one; agents only for those they are given — none given, none (access fails closed).
     pub fn may_use_account(&self, account: &str) -> bool {
-        self.role.sees_everything()
-            || self.accounts.is_empty()
-            || self.accounts.iter().any(|a| a == account)
+        self.role.sees_everything() || self.accounts.iter().any(|a| a == account)
     }
+}
+
+/// The SQL condition "agent `agent` works for the account `account`" (both SQL
+/// expressions) — [`Viewer::may_use_account`] in a query: a conversation without an account
+/// is open to its queue's agents; one with an account to supervisors and admins, and to the
+/// plain agents given that account.
+pub(crate) fn agent_works_account_sql(agent: &str, account: &str) -> String {
+    format!(
+        "({account} IS NULL \
+         OR EXISTS (SELECT 1 FROM agents r WHERE r.id = {agent} AND r.role <> 'agent') \
+         OR EXISTS (SELECT 1 FROM agent_accounts x WHERE x.agent_id = {agent} AND x.account = {account}))"
+    )
 }
 
 /// Filters for listing conversations; every field narrows the list.
@@ -600,8 +611,8 @@ mod tests {
             accounts: accounts.iter().map(|a| a.to_string()).collect(),
         };
         assert!(
-            agent(&[]).may_use_account("sandbox"),
-            "none given: every one"
+            !agent(&[]).may_use_account("sandbox"),
+            "none given: none (fails closed)"
         );
         assert!(agent(&["meta", "sandbox"]).may_use_account("sandbox"));
         assert!(!agent(&["meta"]).may_use_account("sandbox"));

@@ -557,10 +557,8 @@ impl Inbox {
                 ChatError::Invalid("no default WhatsApp account; name one".into())
             })?,
         };
-        if !viewer.role.sees_everything()
-            && !(viewer.queues.contains(&queue)
-                && (viewer.accounts.is_empty() || viewer.accounts.contains(&account.name)))
-        {
+        let own_queue = viewer.role.sees_everything() || viewer.queues.contains(&queue);
+        if !(own_queue && viewer.may_use_account(&account.name)) {
             return Err(ChatError::Forbidden(
                 "agents hand over only into their own queues and accounts".into(),
             ));

@@ -1343,6 +1343,74 @@ async fn deflection_limits_hold_across_processes(b: Backend) {
     assert_eq!(r, LimitOutcome::Allowed);
 }
 
+async fn an_agent_without_accounts_sees_no_accounts_conversations(b: Backend) {
+    let env = Env::new(b).await;
+    let nora = env.agent_with("nora", &["support"], &[]).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let eve = env.agent_with("eve", &["overflow"], &[]).await;
+    let sup = env.supervisor().await;
+    // Ann takes one conversation; the second waits: Nora, available in its queue, is not
+    // offered it, and sees neither.
+    let first = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hello")])
+        .await
+        .unwrap()
+        .conversations[0];
+    env.inbox.accept_offer(ann.agent_id, first).await.unwrap();
+    let second = env
+        .inbox
+        .receive("sandbox", &[text("w2", "31687654321", "anyone?")])
+        .await
+        .unwrap()
+        .conversations[0];
+    let c = env.inbox.conversation_unchecked(second).await.unwrap();
+    assert_ne!(c.conversation.agent_id, Some(nora.agent_id));
+    for id in [first, second] {
+        assert!(matches!(
+            env.inbox.conversation(&nora, id).await,
+            Err(ChatError::NotFound(_))
+        ));
+    }
+    let all = ConversationFilter::default();
+    let listed = env.inbox.list_conversations(&nora, &all).await.unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+    // Plain agents list only colleagues who share a queue or an account, and supervisors,
+    // by name and presence; supervisors list everyone.
+    let names = |c: deflect_chat::Colleagues| match c {
+        deflect_chat::Colleagues::Shared(v) => v.into_iter().map(|c| c.display_name).collect(),
+        deflect_chat::Colleagues::All(_) => vec!["(everyone)".to_string()],
+    };
+    let of_ann = names(env.inbox.colleagues(&ann).await.unwrap());
+    assert_eq!(
+        of_ann,
+        ["nora", "ann", "Boss"],
+        "not eve: no queue or account shared"
+    );
+    assert_eq!(
+        names(env.inbox.colleagues(&eve).await.unwrap()),
+        ["eve", "Boss"]
+    );
+    assert!(matches!(
+        env.inbox.colleagues(&sup).await.unwrap(),
+        deflect_chat::Colleagues::All(v) if v.len() == 4
+    ));
+    // Given the account, Nora sees the waiting conversation and can take it.
+    let accounts = env.account_names();
+    env.inbox
+        .set_memberships(nora.agent_id, &["support".into()], &accounts)
+        .await
+        .unwrap();
+    let nora = env.inbox.viewer(nora.agent_id).await.unwrap();
+    assert!(env.inbox.conversation(&nora, second).await.is_ok());
+    let listed = env.inbox.list_conversations(&nora, &all).await.unwrap();
+    assert_eq!(
+        listed.len(),
+        2,
+        "both, in her queue and account: {listed:?}"
+    );
+}
+
 async fn migrations_are_idempotent(b: Backend) {
     let env = Env::new(b).await;
     env.inbox.store().migrate().await.unwrap();
@@ -1366,6 +1434,7 @@ on_both!(
     claim_and_transfers,
     inactivity_closes_with_a_system_disposition,
     agents_see_only_their_queues,
+    an_agent_without_accounts_sees_no_accounts_conversations,
     events_come_in_order_and_resume,
     timers_survive_restarts_and_fire_once,
     unsent_messages_are_sent_once_after_a_restart,

@@ -460,6 +460,12 @@
     // Agents.
     const list = (await api("GET", "/agents")).agents;
     if (run !== adminRenders) return;
+    // Queues and WhatsApp accounts are checkbox groups: a plain agent sees only the accounts
+    // ticked here (none ticked: no account's conversations).
+    const choices = (legend, names, picked) => h("fieldset", { "class": "choices" }, [h("legend", { text: legend }),
+      ...names.map((n) => h("label", {}, [h("input", { type: "checkbox", value: n, checked: picked.includes(n) }), n]))]);
+    const ticked = (set) => [...set.querySelectorAll("input:checked")].map((i) => i.value);
+    const queueNames = info.queues.map((q) => q.name), accountNames = info.accounts.map((a) => a.name);
     const at = h("table", {}, [h("tr", {}, ["Username", "Name", "Role", "Queues", "Accounts", ""].map((t) => h("th", { text: t })))]);
     for (const a of list) {
       agents.set(a.id, a);
@@ -468,20 +474,25 @@
         api("PATCH", "/agents/" + a.id, { role: role.value }).then(renderAdmin, (e) => { role.value = a.role; fail(e); }) },
         ["agent", "supervisor", "admin"].map((r) => h("option", { text: r })));
       role.value = a.role;
+      const qs = choices("Queues of " + a.username, queueNames, a.queues), as = choices("Accounts of " + a.username, accountNames, a.accounts);
+      const save = h("button", { text: "Save queues and accounts", onclick: () =>
+        api("PATCH", "/agents/" + a.id, { queues: ticked(qs), accounts: ticked(as) }).then(renderAdmin, fail) });
       at.append(h("tr", {}, [h("td", { text: a.username }), h("td", { text: a.display_name }), h("td", {}, [role]),
-        h("td", { text: a.queues.join(", ") }), h("td", { text: a.accounts.join(", ") || "all" }),
-        h("td", {}, [h("button", { text: a.disabled ? "Enable" : "Disable", onclick: () => api("PATCH", "/agents/" + a.id, { disabled: !a.disabled }).then(renderAdmin, fail) })])]));
+        h("td", {}, [qs]), h("td", {}, [as, a.role === "agent" && !a.accounts.length ? h("p", { "class": "err", text: "No account: sees no WhatsApp conversations" }) : null]),
+        h("td", {}, [save, h("button", { text: a.disabled ? "Enable" : "Disable", onclick: () => api("PATCH", "/agents/" + a.id, { disabled: !a.disabled }).then(renderAdmin, fail) })])]));
     }
+    const newQueues = choices("Queues", queueNames, queueNames), newAccounts = choices("WhatsApp accounts", accountNames, accountNames.length === 1 ? accountNames : []);
     const af = h("form", {}, [h("label", {}, ["Username", h("input", { name: "username", required: true })]),
       h("label", {}, ["Name", h("input", { name: "display_name" })]),
       h("label", {}, ["Password (8+)", h("input", { name: "password", type: "password", minlength: 8, required: true, autocomplete: "new-password" })]),
       h("label", {}, ["Role", h("select", { name: "role" }, ["agent", "supervisor", "admin"].map((r) => h("option", { text: r })))]),
-      h("label", {}, ["Queues (comma-separated)", h("input", { name: "queues", value: info.queues.map((q) => q.name).join(",") })]),
+      newQueues, newAccounts,
       h("button", { type: "submit", text: "Add agent" })]);
     af.addEventListener("submit", (e) => {
       e.preventDefault();
+      if (af.role.value === "agent" && !ticked(newAccounts).length) { announce("Tick at least one WhatsApp account: an agent without one sees no conversations."); return; }
       api("POST", "/agents", { username: af.username.value, display_name: af.display_name.value, password: af.password.value, role: af.role.value,
-        queues: af.queues.value.split(",").map((s) => s.trim()).filter(Boolean) }).then(renderAdmin, fail);
+        queues: ticked(newQueues), accounts: ticked(newAccounts) }).then(renderAdmin, fail);
     });
     box.append(h("fieldset", {}, [h("legend", { text: "Agents" }), at, af]));
     // API tokens.

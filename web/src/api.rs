@@ -166,8 +166,10 @@ async fn queues(State(s): State<AppState>, _p: Principal) -> Json<Value> {
     Json(json!({ "queues": q, "accounts": accounts }))
 }
 
-async fn agents(State(s): State<AppState>, _p: Principal) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "agents": s.inbox.agents().await? })))
+async fn agents(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        json!({ "agents": s.inbox.colleagues(&p.viewer).await? }),
+    ))
 }
 
 fn admin(p: &Principal) -> ApiResult<()> {

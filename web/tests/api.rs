@@ -128,7 +128,9 @@ impl App {
                 password: "correct horse battery".into(),
                 role,
                 queues: queues.iter().map(|q| q.to_string()).collect(),
-                accounts: vec![],
+                accounts: (self.inbox.settings().whatsapp.accounts.iter())
+                    .map(|a| a.name.clone())
+                    .collect(),
             })
             .await
             .unwrap()
@@ -543,6 +545,80 @@ async fn roles_and_queues_decide_what_is_visible() {
         StatusCode::NOT_FOUND
     );
     let _ = boss;
+}
+
+#[tokio::test]
+async fn access_fails_closed_for_agents_without_accounts() {
+    let a = app().await;
+    a.agent("root", Role::Admin, &[]).await;
+    a.agent("sam", Role::Agent, &["sales"]).await;
+    let root_s = a.login("root").await;
+    // An agent made as the Settings form used to make them: queues, no accounts.
+    let r = a.call(Method::POST, "/api/v1/agents", &root_s.h(), Some(json!({ "username": "nina", "password": "correct horse battery", "role": "agent", "queues": ["support"] }))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let nina = r.body["agent"]["id"].as_i64().unwrap();
+    assert_eq!(r.body["agent"]["accounts"], json!([]));
+    let nina_s = a.login("nina").await;
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/deflections/whatsapp",
+            &root_s.h(),
+            Some(json!({ "name": "Bob", "phone": "+31687654321", "queue": "support" })),
+        )
+        .await;
+    let id = r.body["conversation_id"].as_i64().unwrap();
+    let path = format!("/api/v1/conversations/{id}");
+    let list = a
+        .call(Method::GET, "/api/v1/conversations", &nina_s.h(), None)
+        .await;
+    assert_eq!(list.body["conversations"], json!([]), "{}", list.text);
+    let r = a.call(Method::GET, &path, &nina_s.h(), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let csv = a
+        .call(
+            Method::GET,
+            "/api/v1/exports/conversations.csv",
+            &nina_s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(csv.text.lines().count(), 1, "only the header: {}", csv.text);
+    // Plain agents list colleagues by name only, and not those sharing nothing with them.
+    let r = a
+        .call(Method::GET, "/api/v1/agents", &nina_s.h(), None)
+        .await;
+    let listed = r.body["agents"].as_array().unwrap();
+    let names: Vec<&str> = listed
+        .iter()
+        .map(|x| x["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["root", "nina"],
+        "not sam (sales, no account shared)"
+    );
+    assert!(listed.iter().all(|x| x.get("username").is_none()
+        && x.get("accounts").is_none()
+        && x.get("queues").is_none()));
+    // The admin gives her the account: the conversation is hers to see.
+    let r = a
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/agents/{nina}"),
+            &root_s.h(),
+            Some(json!({ "accounts": ["sandbox"] })),
+        )
+        .await;
+    assert_eq!(
+        r.body["agent"]["accounts"],
+        json!(["sandbox"]),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.body["agent"]["queues"], json!(["support"]), "kept");
+    let r = a.call(Method::GET, &path, &nina_s.h(), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
 #[tokio::test]

@@ -86,7 +86,9 @@ impl Server {
                 password: "correct horse battery".into(),
                 role,
                 queues: queues.iter().map(|q| q.to_string()).collect(),
-                accounts: vec![],
+                accounts: (self.inbox.settings().whatsapp.accounts.iter())
+                    .map(|a| a.name.clone())
+                    .collect(),
             })
             .await
             .unwrap();

@@ -153,8 +153,13 @@ impl Env {
         open(&self.url, &self.settings, &self.clock).await
     }
 
-    /// An agent in `queues`, available, and their viewer.
+    /// An agent in `queues` working every account, available, and their viewer.
     pub async fn agent(&self, name: &str, queues: &[&str]) -> Viewer {
+        self.agent_with(name, queues, &self.account_names()).await
+    }
+
+    /// An agent in `queues` working `accounts`, available, and their viewer.
+    pub async fn agent_with(&self, name: &str, queues: &[&str], accounts: &[String]) -> Viewer {
         let a = self
             .inbox
             .create_agent(NewAgent {
@@ -163,7 +168,7 @@ impl Env {
                 password: "correct horse battery".into(),
                 role: Role::Agent,
                 queues: queues.iter().map(|q| q.to_string()).collect(),
-                accounts: vec![],
+                accounts: accounts.to_vec(),
             })
             .await
             .unwrap();
@@ -172,6 +177,12 @@ impl Env {
             .await
             .unwrap();
         self.inbox.viewer(a.id).await.unwrap()
+    }
+
+    /// Every configured WhatsApp account's name: what the test agents work.
+    pub fn account_names(&self) -> Vec<String> {
+        let accounts = &self.inbox.settings().whatsapp.accounts;
+        accounts.iter().map(|a| a.name.clone()).collect()
     }
 
     pub async fn supervisor(&self) -> Viewer {
