@@ -16,6 +16,10 @@ const TEMPLATE: &str = r#"
 [whatsapp.accounts.templates.deflection]
 name = "callback_nl"
 language = "nl"
+
+# A send cut short by the SIGKILL (this fake sends no status callbacks) goes again after this.
+[inbox.outbox]
+unconfirmed_wait = "10s"
 "#;
 
 fn start(api: &str) -> Gateway {

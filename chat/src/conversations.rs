@@ -889,8 +889,8 @@ impl Inbox {
         let payload = serde_json::to_string(&request).expect("a request serializes");
         let row = sqlx::query(sql!(
             "INSERT INTO messages (conversation_id, direction, kind, body, payload, internal, agent_id, \
-             channel, client_key, status, status_rank, created_at) \
-             VALUES ($1, 'out', $2, $3, $4, 0, $5, $6, $7, $8, $9, $10) RETURNING {MESSAGE_COLUMNS}"
+             channel, account, client_key, status, status_rank, created_at) \
+             VALUES ($1, 'out', $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11) RETURNING {MESSAGE_COLUMNS}"
         ))
         .bind(c.id)
         .bind(kind)
@@ -898,6 +898,7 @@ impl Inbox {
         .bind(&payload)
         .bind(agent)
         .bind(c.channel.as_str())
+        .bind(recipient.as_ref().and(c.account.as_deref()))
         .bind(client_key)
         .bind(status)
         .bind(if status == "sent" { 10 } else { 0 })

@@ -52,8 +52,9 @@ impl HookTarget {
 
 /// The webhook type of a logged event, if it is one endpoints can subscribe to:
 /// `conversation.created|queued|assigned|closed`, `message.received` (from the customer),
-/// `message.sent` (to the customer; internal notes are never sent), `message.failed`
-/// (delivery failed), `deflection.sent` (the template after a call left).
+/// `message.sent` (to the customer, when the provider accepted it — a web chat's message at
+/// once; internal notes are never sent), `message.delivered`, `message.read`,
+/// `message.failed` (delivery failed), `deflection.sent` (the template after a call left).
 pub fn hook_type(e: &Event) -> Option<&'static str> {
     Some(match e.kind.as_str() {
         "conversation.created" => "conversation.created",
@@ -63,16 +64,21 @@ pub fn hook_type(e: &Event) -> Option<&'static str> {
         "deflection.sent" => "deflection.sent",
         "message.created" => {
             let m = &e.data["message"];
-            if m["internal"].as_bool() == Some(true) {
-                return None;
-            }
-            if m["direction"] == "in" {
-                "message.received"
-            } else {
-                "message.sent"
+            match (m["direction"].as_str(), m["status"].as_str()) {
+                _ if m["internal"].as_bool() == Some(true) => return None,
+                (Some("in"), _) => "message.received",
+                // Queued for a provider: `message.sent` comes with its acceptance.
+                (Some("out"), Some("sent")) => "message.sent",
+                _ => return None,
             }
         }
-        "message.status" if e.data["status"] == "failed" => "message.failed",
+        "message.status" => match e.data["status"].as_str() {
+            Some("sent") => "message.sent",
+            Some("delivered") => "message.delivered",
+            Some("read") => "message.read",
+            Some("failed") => "message.failed",
+            _ => return None,
+        },
         _ => return None,
     })
 }
@@ -476,11 +482,27 @@ mod tests {
             )),
             Some("message.received")
         );
+        // Queued for WhatsApp: nothing until the provider accepts it; a web chat's message
+        // is sent as it is stored.
         assert_eq!(
             hook_type(&e(
-                json!({"message": {"internal": false, "direction": "out"}})
+                json!({"message": {"internal": false, "direction": "out", "status": "queued"}})
+            )),
+            None
+        );
+        assert_eq!(
+            hook_type(&e(
+                json!({"message": {"internal": false, "direction": "out", "status": "sent"}})
             )),
             Some("message.sent")
         );
+        let status = |s: &str| Event {
+            kind: "message.status".into(),
+            ..e(json!({"message_id": 1, "status": s}))
+        };
+        assert_eq!(hook_type(&status("sent")), Some("message.sent"));
+        assert_eq!(hook_type(&status("delivered")), Some("message.delivered"));
+        assert_eq!(hook_type(&status("read")), Some("message.read"));
+        assert_eq!(hook_type(&status("failed")), Some("message.failed"));
     }
 }

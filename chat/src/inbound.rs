@@ -272,7 +272,8 @@ impl Inbox {
                     && let Some(k) = known.get(&(d.account.clone(), m.external_id.clone()))
                 {
                     if let Some(conversation) = k.joins(m, &live_codes) {
-                        self.join_run(&mut tx, &mut runs, &mut results, now, (i, m, conversation))
+                        let joining = (i, d.account.as_str(), m, conversation);
+                        self.join_run(&mut tx, &mut runs, &mut results, now, joining)
                             .await?;
                         continue;
                     }
@@ -285,7 +286,7 @@ impl Inbox {
                         match runs.opened.get(&(d.account.as_str(), m.from.as_str())) {
                             // Opened by this batch; joins unless it names the contact.
                             Some(&(conversation, named)) if named || m.profile_name.is_none() => {
-                                let joining = (i, m, conversation);
+                                let joining = (i, d.account.as_str(), m, conversation);
                                 self.join_run(&mut tx, &mut runs, &mut results, now, joining)
                                     .await?;
                                 continue;
@@ -325,19 +326,20 @@ impl Inbox {
         Ok(results)
     }
 
-    /// Adds (delivery, message, conversation) to the run of joining messages, after storing
-    /// the run of first contacts before it.
+    /// Adds (delivery, account, message, conversation) to the run of joining messages, after
+    /// storing the run of first contacts before it.
     async fn join_run<'a>(
         &self,
         tx: &mut Tx,
         runs: &mut Runs<'a>,
         results: &mut [Received],
         now: Millis,
-        (delivery, message, conversation): (usize, &'a InboundMessage, i64),
+        (delivery, account, message, conversation): (usize, &'a str, &'a InboundMessage, i64),
     ) -> Result<(), BatchError> {
         self.store_opening_run(tx, runs, results, now).await?;
         runs.joining.push(joining::Joining {
             delivery,
+            account,
             message,
             conversation,
         });
@@ -452,7 +454,7 @@ impl Inbox {
                 None => out.duplicates += 1,
             },
             Inbound::Status(s) => {
-                self.apply_status(tx, s, now).await?;
+                self.apply_status(tx, account, s, now).await?;
                 out.statuses += 1;
             }
         }
@@ -618,7 +620,7 @@ impl Inbox {
         // One round trip answers the common questions: seen before? which identity and
         // contact? an open conversation on this account?
         let known = sqlx::query(
-            "SELECT (SELECT m.id FROM messages m WHERE m.channel = 'whatsapp' AND m.external_id = $1) AS seen, \
+            "SELECT (SELECT m.id FROM messages m WHERE m.account = $3 AND m.external_id = $1) AS seen, \
              i.id AS identity_id, i.contact_id, k.name, \
              (SELECT c.id FROM conversations c WHERE c.identity_id = i.id AND c.account = $3 \
               AND c.status <> 'closed') AS open_id \
@@ -652,7 +654,7 @@ impl Inbox {
                     .await?
             }
         };
-        let conversation = match self.linked_conversation(tx, m).await? {
+        let conversation = match self.linked_conversation(tx, account, m).await? {
             Some(c) => c,
             None => match self
                 .handoff(tx, account, identity, contact, new_identity, m, now)
@@ -680,14 +682,15 @@ impl Inbox {
             },
         };
         let inserted = sqlx::query(sql!(
-            "INSERT INTO messages (conversation_id, direction, kind, body, payload, channel, external_id, \
-             status, created_at) VALUES ($1, 'in', $2, $3, $4, 'whatsapp', $5, 'received', $6) \
+            "INSERT INTO messages (conversation_id, direction, kind, body, payload, channel, account, \
+             external_id, status, created_at) VALUES ($1, 'in', $2, $3, $4, 'whatsapp', $5, $6, 'received', $7) \
              ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
         ))
         .bind(conversation)
         .bind(&m.kind)
         .bind(m.body.as_deref())
         .bind(m.raw.to_string())
+        .bind(account)
         .bind(&m.external_id)
         .bind(now)
         .fetch_optional(tx.conn())
@@ -738,13 +741,15 @@ impl Inbox {
     async fn linked_conversation(
         &self,
         tx: &mut Tx,
+        account: &str,
         m: &InboundMessage,
     ) -> Result<Option<i64>, ChatError> {
         if let Some(ctx) = &m.context_id {
             let r = sqlx::query(
                 "SELECT c.id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-                 WHERE m.channel = 'whatsapp' AND m.external_id = $1 AND c.status <> 'closed'",
+                 WHERE m.account = $1 AND m.external_id = $2 AND c.status <> 'closed'",
             )
+            .bind(account)
             .bind(ctx)
             .fetch_optional(tx.conn())
             .await?;
@@ -858,29 +863,38 @@ impl Inbox {
         Ok(None)
     }
 
-    /// Applies a delivery status (see the module documentation).
+    /// Applies a delivery status (see the module documentation). A status that names the
+    /// send it is about (its correlation) first confirms that send, which may still be
+    /// waiting for the provider's answer.
     pub(crate) async fn apply_status(
         &self,
         tx: &mut Tx,
+        account: &str,
         s: &StatusUpdate,
         now: Millis,
     ) -> Result<(), ChatError> {
+        if let Some(id) = s.correlation.as_deref().and_then(crate::outbox::correlated) {
+            self.confirm_from_callback(tx, account, id, &s.external_id, now)
+                .await?;
+        }
         let rank = s.status.rank();
         let row = sqlx::query(
-            "SELECT id, conversation_id, status_rank FROM messages WHERE channel = 'whatsapp' AND external_id = $1",
+            "SELECT id, conversation_id, status_rank FROM messages WHERE account = $1 AND external_id = $2",
         )
+        .bind(account)
         .bind(&s.external_id)
         .fetch_optional(tx.conn())
         .await?;
         let Some(row) = row else {
             sqlx::query(
-                "INSERT INTO early_statuses (channel, external_id, status, status_rank, error_code, \
-                 error_title, at) VALUES ('whatsapp', $1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (channel, external_id) DO UPDATE SET status = excluded.status, \
+                "INSERT INTO early_statuses (account, external_id, status, status_rank, error_code, \
+                 error_title, at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (account, external_id) DO UPDATE SET status = excluded.status, \
                  status_rank = excluded.status_rank, error_code = excluded.error_code, \
                  error_title = excluded.error_title, at = excluded.at \
                  WHERE early_statuses.status_rank < excluded.status_rank",
             )
+            .bind(account)
             .bind(&s.external_id)
             .bind(s.status.as_str())
             .bind(rank)
@@ -931,13 +945,17 @@ impl Inbox {
         if done.rows_affected() == 0 {
             return Ok(());
         }
-        tx.event(
-            Some(conversation),
-            "message.status",
-            json!({ "message_id": message, "status": status, "error_code": error_code, "error_title": error_title }),
-            now,
-        )
-        .await?;
+        let mut data = json!({ "message_id": message, "status": status, "error_code": error_code, "error_title": error_title });
+        if status == DeliveryStatus::Sent {
+            // Accepted by the provider: the `message.sent` webhook carries the message.
+            let row = sqlx::query(sql!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"))
+                .bind(message)
+                .fetch_one(tx.conn())
+                .await?;
+            data["message"] = json!(Message::from_row(&row));
+        }
+        tx.event(Some(conversation), "message.status", data, now)
+            .await?;
         if status == DeliveryStatus::Failed {
             metrics::counter!("deflect_inbox_delivery_failures_total").increment(1);
             self.on_failure(tx, conversation, error_code, now).await?;

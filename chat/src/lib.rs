@@ -39,6 +39,22 @@ macro_rules! sql {
     };
 }
 
+/// A fault injection point, compiled in only with the `failpoints` feature (the fault tests'
+/// builds; the `fail` crate): `FAILPOINTS="<name>=return(abort)"` aborts the process there,
+/// any other `return` makes the step fail with `$err`. Without the feature it is nothing.
+macro_rules! fault {
+    ($name:literal, $err:expr) => {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!($name, |arg: Option<String>| {
+            if arg.as_deref() == Some("abort") {
+                tracing::error!(point = $name, "fault injected: aborting");
+                std::process::abort();
+            }
+            $err
+        });
+    };
+}
+
 pub mod access;
 pub mod agents;
 pub mod board;
@@ -104,6 +120,8 @@ pub struct InboxSettings {
     pub inbox: InboxConfig,
     /// `[[http.webhooks]]`: outgoing webhooks.
     pub webhooks: Vec<WebhookConfig>,
+    /// `http.public_base_url`: the gateway's address as providers call it.
+    pub public_base_url: Option<url::Url>,
 }
 
 impl InboxSettings {
@@ -113,6 +131,7 @@ impl InboxSettings {
             whatsapp: c.whatsapp.clone(),
             inbox: c.inbox.clone(),
             webhooks: c.http.webhooks.clone(),
+            public_base_url: c.http.public_base_url.clone(),
         }
     }
 }
@@ -184,7 +203,13 @@ impl Inbox {
             .whatsapp
             .accounts
             .iter()
-            .map(|a| (a.name.clone(), provider::Client::for_account(a, &http)))
+            .map(|a| {
+                let base = settings.public_base_url.as_ref();
+                (
+                    a.name.clone(),
+                    provider::Client::for_account(a, &http, base),
+                )
+            })
             .collect();
         let now = clock.now();
         for q in &settings.inbox.queues {
@@ -378,7 +403,7 @@ impl Inbox {
             }
             let pass = self.send_due().await;
             let wait = match &pass {
-                Ok(p) if p.sent + p.retried + p.dead > 0 => continue,
+                Ok(p) if p.worked() => continue,
                 Ok(_) => self.until_due(self.next_outbox_due().await.ok().flatten()),
                 Err(e) => {
                     tracing::warn!(cause = %e, "outbox worker: database error; retrying");

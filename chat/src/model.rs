@@ -570,6 +570,14 @@ impl From<sqlx::Error> for ChatError {
 }
 
 impl ChatError {
+    /// The error a fault injection point returns (`failpoints` test builds only): a database
+    /// error, as a real failure at that step would be.
+    pub fn injected(point: &str) -> Self {
+        Self::Store(StoreError::Database(sqlx::Error::Protocol(format!(
+            "fault injected at {point}"
+        ))))
+    }
+
     /// A conflict between concurrent transactions: trying again will do.
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Store(e) if e.is_transient())

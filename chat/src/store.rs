@@ -602,7 +602,10 @@ mod tests {
         assert!(dir.path().join("x.db").exists());
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
-        assert_eq!(store.applied_migrations().await.unwrap(), vec![1, 2, 3]);
+        assert_eq!(
+            store.applied_migrations().await.unwrap(),
+            vec![1, 2, 3, 4, 5]
+        );
         let mode: String = sqlx::query("PRAGMA journal_mode")
             .fetch_one(store.pool())
             .await

@@ -435,6 +435,7 @@ async fn statuses_only_move_forward_and_may_come_first(b: Backend) {
     let st = |s| {
         Inbound::Status(StatusUpdate {
             external_id: "wamid.fake1".into(),
+            correlation: None,
             status: s,
             timestamp: 0,
             error_code: None,
@@ -1128,6 +1129,7 @@ async fn provider_failures(b: Backend) {
             "meta",
             &[Inbound::Status(StatusUpdate {
                 external_id: format!("wamid.fake{sent_id}"),
+                correlation: None,
                 status: DeliveryStatus::Failed,
                 timestamp: 0,
                 error_code: Some(131026),
@@ -1411,12 +1413,124 @@ async fn an_agent_without_accounts_sees_no_accounts_conversations(b: Backend) {
     );
 }
 
+/// A database as version 3 left it, with a WhatsApp and a web message, a deflection and an
+/// outbox row pointing at the first: upgraded, nothing is lost, messages know their account,
+/// and provider ids are unique per account.
+async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
+    use sqlx::{Connection, Row};
+    let (url, _dir) = common::database(b).await;
+    let kind = match b {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let old = tempfile::tempdir().unwrap();
+    for entry in
+        std::fs::read_dir(format!("{}/migrations/{kind}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if name.as_str() < "0004" {
+            std::fs::copy(&path, old.path().join(name)).unwrap();
+        }
+    }
+    sqlx::any::install_default_drivers();
+    let create = match b {
+        Backend::Sqlite => format!("{}?mode=rwc", url.expose()),
+        Backend::Postgres => url.expose().to_string(),
+    };
+    let mut conn = sqlx::AnyConnection::connect(&create).await.unwrap();
+    sqlx::migrate::Migrator::new(old.path())
+        .await
+        .unwrap()
+        .run(&mut conn)
+        .await
+        .unwrap();
+    for q in [
+        "INSERT INTO contacts (id, name, phone, created_at) VALUES (1, 'Ann', '+31612345678', 0)",
+        "INSERT INTO conversations (id, reference, contact_id, channel, origin, account, status, queue, \
+         last_activity_at, created_at) VALUES (1, 'K7Q2MX', 1, 'whatsapp', 'call', 'meta', 'pending', 'support', 0, 0)",
+        "INSERT INTO conversations (id, reference, contact_id, channel, origin, account, status, queue, \
+         last_activity_at, created_at) VALUES (2, 'W3B000', 1, 'web', 'web', 'meta', 'queued', 'support', 0, 0)",
+        "INSERT INTO messages (id, conversation_id, direction, kind, body, channel, external_id, status, created_at) \
+         VALUES (1, 1, 'out', 'template', 'hi', 'whatsapp', 'wamid.1', 'sent', 0)",
+        "INSERT INTO messages (id, conversation_id, direction, kind, body, channel, status, created_at) \
+         VALUES (2, 2, 'in', 'text', 'hello', 'web', 'received', 0)",
+        "INSERT INTO deflections (call_id, conversation_id, callback_number, started_at, ended_at, input_method, \
+         account, queue, message_id, created_at) VALUES ('c1', 1, '+31612345678', 0, 0, 'dtmf', 'meta', 'support', 1, 0)",
+        "INSERT INTO outbox (message_id, account, recipient, request, state, due_at, created_at) \
+         VALUES (1, 'meta', '31612345678', '{}', 'sent', 0, 0)",
+    ] {
+        sqlx::query(q).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let store = deflect_chat::Store::connect(&url, 2).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(
+        store.applied_migrations().await.unwrap(),
+        vec![1, 2, 3, 4, 5]
+    );
+    store.close().await;
+    let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
+    let rows = sqlx::query("SELECT id, account, external_id FROM messages ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let got: Vec<(i64, Option<String>, Option<String>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                r.try_get(1).ok().flatten(),
+                r.try_get(2).ok().flatten(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, Some("meta".into()), Some("wamid.1".into())),
+            (2, None, None)
+        ]
+    );
+    let d: i64 = sqlx::query("SELECT message_id FROM deflections WHERE call_id = 'c1'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(d, 1);
+    if b == Backend::Sqlite {
+        let broken = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        assert!(broken.is_empty(), "foreign keys still hold");
+    }
+    // The same provider id on another account is another message; on the same, a duplicate.
+    let insert = |id: i64, account: &'static str| {
+        format!(
+            "INSERT INTO messages (id, conversation_id, direction, kind, channel, account, external_id, status, \
+             created_at) VALUES ({id}, 1, 'in', 'text', 'whatsapp', '{account}', 'wamid.1', 'received', 0)"
+        )
+    };
+    sqlx::query(sqlx::AssertSqlSafe(insert(10, "twilio")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        sqlx::query(sqlx::AssertSqlSafe(insert(11, "meta")))
+            .execute(&mut conn)
+            .await
+            .is_err()
+    );
+}
+
 async fn migrations_are_idempotent(b: Backend) {
     let env = Env::new(b).await;
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3]
+        vec![1, 2, 3, 4, 5]
     );
 }
 
@@ -1442,6 +1556,7 @@ on_both!(
     web_conversation_continues_on_whatsapp,
     deflection_limits_hold_across_processes,
     migrations_are_idempotent,
+    an_older_database_is_upgraded_with_its_messages,
 );
 
 #[allow(dead_code)]

@@ -9,7 +9,7 @@ use common::FakeProvider;
 use deflect_chat::DeliveryStatus;
 use deflect_chat::provider::meta::{self, MetaClient};
 use deflect_chat::provider::twilio::{self, TwilioClient};
-use deflect_chat::provider::{Button, Inbound, Outgoing, SendError};
+use deflect_chat::provider::{Button, Inbound, Outgoing, SendContext, SendError};
 use serde_json::json;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -23,6 +23,12 @@ fn fixture(name: &str) -> Vec<u8> {
 fn account(fake: &FakeProvider, name: &str) -> deflect_config::AccountConfig {
     let s = common::settings(Some(fake.addr));
     s.whatsapp.account(name).unwrap().clone()
+}
+
+fn ctx(id: i64) -> SendContext {
+    SendContext {
+        correlation: deflect_chat::outbox::correlation(id),
+    }
 }
 
 fn template() -> Outgoing {
@@ -42,14 +48,18 @@ async fn meta_sends_exactly_the_cloud_api_requests() {
         &account(&fake, "meta"),
         deflect_chat::provider::http_client(),
     );
-    let sent = client.send("31612345678", &template()).await.unwrap();
-    assert_eq!(sent.external_id, "wamid.fake1");
+    let sent = client
+        .send("31612345678", &template(), &ctx(1))
+        .await
+        .unwrap();
+    assert_eq!(sent.external_id.as_deref(), Some("wamid.fake1"));
     client
         .send(
             "31612345678",
             &Outgoing::Text {
                 body: "Hello".into(),
             },
+            &ctx(2),
         )
         .await
         .unwrap();
@@ -63,6 +73,7 @@ async fn meta_sends_exactly_the_cloud_api_requests() {
                     title: "Yes".into(),
                 }],
             },
+            &ctx(3),
         )
         .await
         .unwrap();
@@ -87,19 +98,22 @@ async fn meta_sends_exactly_the_cloud_api_requests() {
                     {"type": "button", "sub_type": "quick_reply", "index": "0",
                      "parameters": [{"type": "payload", "payload": "deflect:K7Q2MX"}]}
                 ]
-            }
+            },
+            "biz_opaque_callback_data": "deflect-outbox-1"
         })
     );
     assert_eq!(
         body(1),
         json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "31612345678",
-               "type": "text", "text": {"preview_url": false, "body": "Hello"}})
+               "type": "text", "text": {"preview_url": false, "body": "Hello"},
+               "biz_opaque_callback_data": "deflect-outbox-2"})
     );
     assert_eq!(
         body(2),
         json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "31612345678",
                "type": "interactive", "interactive": {"type": "button", "body": {"text": "Pick one"},
-               "action": {"buttons": [{"type": "reply", "reply": {"id": "yes", "title": "Yes"}}]}}})
+               "action": {"buttons": [{"type": "reply", "reply": {"id": "yes", "title": "Yes"}}]}},
+               "biz_opaque_callback_data": "deflect-outbox-3"})
     );
 }
 
@@ -121,7 +135,7 @@ async fn meta_errors_are_sorted_into_retry_and_rejected() {
     for (status, code, retry) in cases {
         fake.respond(status, &json!({"error": {"message": "m", "type": "OAuthException", "code": code, "fbtrace_id": "x"}}).to_string());
         let e = client
-            .send("1", &Outgoing::Text { body: "x".into() })
+            .send("1", &Outgoing::Text { body: "x".into() }, &ctx(1))
             .await
             .unwrap_err();
         match e {
@@ -130,6 +144,7 @@ async fn meta_errors_are_sorted_into_retry_and_rejected() {
                 assert!(!retry, "{code} rejected");
                 assert_eq!(c, Some(code));
             }
+            SendError::Unknown { .. } => panic!("{code}: an answer came"),
         }
     }
 }
@@ -140,15 +155,21 @@ async fn twilio_sends_form_posts_with_basic_auth() {
     let client = TwilioClient::new(
         &account(&fake, "twilio"),
         deflect_chat::provider::http_client(),
+        None,
     );
-    let sent = client.send("31612345678", &template()).await.unwrap();
-    assert_eq!(sent.external_id, "SMfake1");
+    assert!(!client.confirms_by_callback(), "no public URL to call back");
+    let sent = client
+        .send("31612345678", &template(), &ctx(1))
+        .await
+        .unwrap();
+    assert_eq!(sent.external_id.as_deref(), Some("SMfake1"));
     client
         .send(
             "31612345678",
             &Outgoing::Text {
                 body: "Hi there & welcome".into(),
             },
+            &ctx(2),
         )
         .await
         .unwrap();
@@ -195,7 +216,7 @@ async fn twilio_sends_form_posts_with_basic_auth() {
         r#"{"code": 63016, "message": "outside window", "status": 400}"#,
     );
     let e = client
-        .send("1", &Outgoing::Text { body: "x".into() })
+        .send("1", &Outgoing::Text { body: "x".into() }, &ctx(3))
         .await
         .unwrap_err();
     assert_eq!(
@@ -205,6 +226,33 @@ async fn twilio_sends_form_posts_with_basic_auth() {
             message: "outside window".into()
         }
     );
+    // With the gateway's public URL, each send names its status callback, which carries
+    // the send's correlation back.
+    let base: url::Url = "https://chat.example.com/".parse().unwrap();
+    let client = TwilioClient::new(
+        &account(&fake, "twilio"),
+        deflect_chat::provider::http_client(),
+        Some(&base),
+    );
+    assert!(client.confirms_by_callback());
+    client
+        .send("31612345678", &Outgoing::Text { body: "x".into() }, &ctx(7))
+        .await
+        .unwrap();
+    let last = fake.requests().pop().unwrap();
+    let form = twilio::parse_form(&last.body);
+    let callback = &form.iter().find(|(k, _)| k == "StatusCallback").unwrap().1;
+    assert_eq!(
+        callback,
+        "https://chat.example.com/webhooks/twilio/twilio?correlation=deflect-outbox-7"
+    );
+    let mut status = twilio::parse_callback(&twilio::parse_form(
+        b"MessageSid=SMfake9&MessageStatus=delivered&AccountSid=AC1",
+    ))
+    .unwrap();
+    twilio::correlate(&mut status, Some("correlation=deflect-outbox-7"));
+    let Inbound::Status(s) = status else { panic!() };
+    assert_eq!(s.correlation.as_deref(), Some("deflect-outbox-7"));
 }
 
 fn messages(items: &[(Option<String>, Inbound)]) -> Vec<&deflect_chat::provider::InboundMessage> {

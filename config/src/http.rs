@@ -16,6 +16,8 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "conversation.closed",
     "message.received",
     "message.sent",
+    "message.delivered",
+    "message.read",
     "message.failed",
     "deflection.sent",
 ];

@@ -124,6 +124,13 @@ impl InboxConfig {
                 "must not be shorter than initial_backoff",
             );
         }
+        if !(Duration::from_secs(10)..=Duration::from_secs(24 * 3600)).contains(&o.unconfirmed_wait)
+        {
+            p.push(
+                "inbox.outbox.unconfirmed_wait",
+                "must be between 10s and 24h (a provider's status callback normally comes within seconds)",
+            );
+        }
     }
 }
 
@@ -199,6 +206,10 @@ pub struct OutboxConfig {
     /// Longest retry delay.
     #[serde(with = "duration")]
     pub max_backoff: Duration,
+    /// How long a send that got no answer (the provider may have accepted it) waits for the
+    /// provider's status callback, which confirms it, before it is sent again.
+    #[serde(with = "duration")]
+    pub unconfirmed_wait: Duration,
 }
 
 impl Default for OutboxConfig {
@@ -207,6 +218,7 @@ impl Default for OutboxConfig {
             max_attempts: 10,
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
+            unconfirmed_wait: Duration::from_secs(300),
         }
     }
 }

@@ -138,6 +138,10 @@ pub struct AccountConfig {
     pub api_version: String,
     /// Sending pace per business number.
     pub messages_per_second: u32,
+    /// How long a send waits for the provider's answer. No answer in time counts as
+    /// "maybe accepted": the message waits for its status callback before it is sent again.
+    #[serde(with = "crate::value::duration")]
+    pub request_timeout: std::time::Duration,
     /// Message templates this account uses.
     pub templates: TemplatesConfig,
 }
@@ -157,6 +161,7 @@ impl Default for AccountConfig {
             api_base_url: None,
             api_version: "v24.0".into(),
             messages_per_second: 80,
+            request_timeout: std::time::Duration::from_secs(20),
             templates: TemplatesConfig::default(),
         }
     }
@@ -230,6 +235,14 @@ impl AccountConfig {
             p.push(
                 format!("{at}.api_base_url"),
                 "must be an http:// or https:// URL",
+            );
+        }
+        if !(std::time::Duration::from_millis(100)..=std::time::Duration::from_secs(120))
+            .contains(&self.request_timeout)
+        {
+            p.push(
+                format!("{at}.request_timeout"),
+                "must be between 100ms and 2m",
             );
         }
         if self.messages_per_second == 0 || self.messages_per_second > 1000 {

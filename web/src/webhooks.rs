@@ -203,13 +203,14 @@ async fn twilio_delivery_inner(
         );
         return plain(StatusCode::UNAUTHORIZED, "bad signature");
     }
-    let item = match twilio::parse_callback(&params) {
+    let mut item = match twilio::parse_callback(&params) {
         Ok(i) => i,
         Err(e) => {
             tracing::debug!(account, cause = %e, "malformed Twilio callback");
             return plain(StatusCode::BAD_REQUEST, "malformed callback");
         }
     };
+    twilio::correlate(&mut item, uri.query());
     if let Err(e) = inbox.receive(account, &[item]).await {
         tracing::error!(account, cause = %e, "storing a Twilio callback failed; Twilio will retry");
         return plain(StatusCode::INTERNAL_SERVER_ERROR, "not stored; retry");

@@ -48,6 +48,7 @@ pub(super) struct Unexpected(pub(super) &'static str);
 /// A message of a run and the conversation it joins.
 pub(super) struct Joining<'a> {
     pub(super) delivery: usize,
+    pub(super) account: &'a str,
     pub(super) message: &'a InboundMessage,
     pub(super) conversation: i64,
 }
@@ -126,7 +127,7 @@ impl Inbox {
             let sql = sql!(
                 "WITH v AS ({rows}) \
                  SELECT v.account, v.external_id, \
-                 (SELECT m.id FROM messages m WHERE m.channel = 'whatsapp' AND m.external_id = v.external_id) AS seen, \
+                 (SELECT m.id FROM messages m WHERE m.account = v.account AND m.external_id = v.external_id) AS seen, \
                  {columns} FROM {from}"
             );
             let values: Vec<serde_json::Value> = chunk
@@ -291,8 +292,10 @@ impl Inbox {
             next_seq.insert(id, seq - joining + 1);
         }
 
-        let messages: Vec<(i64, &InboundMessage)> =
-            run.iter().map(|j| (j.conversation, j.message)).collect();
+        let messages: Vec<(i64, &str, &InboundMessage)> = run
+            .iter()
+            .map(|j| (j.conversation, j.account, j.message))
+            .collect();
         let mut stored = match insert_messages(tx, &messages, now).await? {
             Ok(stored) => stored,
             Err(u) => return Ok(Err(u)),
@@ -300,7 +303,8 @@ impl Inbox {
 
         let mut events = Vec::with_capacity(run.len());
         for j in run {
-            let Some(message) = stored.remove(&j.message.external_id) else {
+            let key = (j.account.to_string(), j.message.external_id.clone());
+            let Some(message) = stored.remove(&key) else {
                 return Ok(Err(Unexpected("a message was stored twice")));
             };
             let seq = next_seq.entry(j.conversation).or_default();
@@ -318,13 +322,14 @@ impl Inbox {
     }
 }
 
-/// Inserts customers' messages, each in its conversation, in order; returns them keyed by
-/// external id, or [`Unexpected`] when one was stored meanwhile.
+/// Inserts customers' messages (conversation, account, message), each in its conversation,
+/// in order; returns them keyed by (account, external id), or [`Unexpected`] when one was
+/// stored meanwhile.
 pub(super) async fn insert_messages(
     tx: &mut Tx,
-    messages: &[(i64, &InboundMessage)],
+    messages: &[(i64, &str, &InboundMessage)],
     now: Millis,
-) -> Result<Result<HashMap<String, Message>, Unexpected>, ChatError> {
+) -> Result<Result<HashMap<(String, String), Message>, Unexpected>, ChatError> {
     let rows = json_rows(
         tx.kind(),
         2,
@@ -333,25 +338,27 @@ pub(super) async fn insert_messages(
             ("kind", Column::Text),
             ("body", Column::Text),
             ("payload", Column::Text),
+            ("account", Column::Text),
             ("external_id", Column::Text),
         ],
     );
     let sql = sql!(
         "WITH v AS ({rows}) \
-         INSERT INTO messages (conversation_id, direction, kind, body, payload, channel, external_id, \
-         status, created_at) \
-         SELECT v.conversation_id, 'in', v.kind, v.body, v.payload, 'whatsapp', v.external_id, \
-         'received', $1 FROM v WHERE true ORDER BY v.ord \
-         ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+         INSERT INTO messages (conversation_id, direction, kind, body, payload, channel, account, \
+         external_id, status, created_at) \
+         SELECT v.conversation_id, 'in', v.kind, v.body, v.payload, 'whatsapp', v.account, \
+         v.external_id, 'received', $1 FROM v WHERE true ORDER BY v.ord \
+         ON CONFLICT DO NOTHING RETURNING account, {MESSAGE_COLUMNS}"
     );
     let values: Vec<serde_json::Value> = messages
         .iter()
-        .map(|(conversation, m)| {
+        .map(|(conversation, account, m)| {
             json!([
                 conversation,
                 m.kind,
                 m.body,
                 m.raw.to_string(),
+                account,
                 m.external_id
             ])
         })
@@ -366,8 +373,10 @@ pub(super) async fn insert_messages(
     }
     Ok(Ok(rows
         .iter()
-        .map(Message::from_row)
-        .filter_map(|m| Some((m.external_id.clone()?, m)))
+        .filter_map(|r| {
+            let m = Message::from_row(r);
+            Some(((r.get("account"), m.external_id.clone()?), m))
+        })
         .collect()))
 }
 

@@ -163,7 +163,7 @@ impl Inbox {
             tx,
             &ids.iter()
                 .zip(run)
-                .map(|(id, o)| (*id, o.message))
+                .map(|(id, o)| (*id, o.account, o.message))
                 .collect::<Vec<_>>(),
             now,
         )
@@ -272,7 +272,7 @@ impl Inbox {
         for (id, o) in ids.iter().zip(run) {
             let (Some(c), Some(m), Some(q)) = (
                 created.get(id),
-                stored.get(&o.message.external_id),
+                stored.get(&(o.account.to_string(), o.message.external_id.clone())),
                 queued.get(id),
             ) else {
                 return Ok(Err(Unexpected("a new conversation was not found")));

@@ -3,7 +3,8 @@
 //!
 //! - Send: `POST {api_base_url}/{api_version}/{phone_number_id}/messages` with
 //!   `Authorization: Bearer <access_token>` and a JSON body; the answer's `messages[0].id`
-//!   (`wamid…`) becomes the message's external id.
+//!   (`wamid…`) becomes the message's external id. `biz_opaque_callback_data` carries the
+//!   send's correlation, which Meta returns with each status of the message.
 //! - Webhook subscription: `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` is
 //!   answered with the challenge when the token matches ([`verify_subscription`]).
 //! - Webhook deliveries: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app_secret, raw body)>`,
@@ -11,7 +12,9 @@
 //!   change, message and status is read ([`parse_webhook`]). Message types this version does
 //!   not know are kept as `unsupported` with their JSON, never dropped.
 
-use super::{Inbound, InboundMessage, Outgoing, SendError, Sent, StatusUpdate, WebhookError};
+use super::{
+    Inbound, InboundMessage, Outgoing, SendContext, SendError, Sent, StatusUpdate, WebhookError,
+};
 use crate::model::DeliveryStatus;
 use deflect_config::{AccountConfig, Secret};
 use serde_json::{Value, json};
@@ -21,6 +24,7 @@ use serde_json::{Value, json};
 pub struct MetaClient {
     http: reqwest::Client,
     endpoint: String,
+    timeout: std::time::Duration,
     token: Option<Secret>,
 }
 
@@ -39,13 +43,25 @@ impl MetaClient {
                 account.phone_number_id.as_deref().unwrap_or_default()
             ),
             token: account.access_token.clone(),
+            timeout: account.request_timeout,
         }
     }
 
-    /// Sends one message.
-    pub async fn send(&self, to: &str, message: &Outgoing) -> Result<Sent, SendError> {
-        let body = request_body(to, message);
-        let mut req = self.http.post(&self.endpoint).json(&body);
+    /// Sends one message, with the context's correlation as `biz_opaque_callback_data`
+    /// (returned with every status callback of the message).
+    pub async fn send(
+        &self,
+        to: &str,
+        message: &Outgoing,
+        context: &SendContext,
+    ) -> Result<Sent, SendError> {
+        let mut body = request_body(to, message);
+        body["biz_opaque_callback_data"] = context.correlation.clone().into();
+        let mut req = self
+            .http
+            .post(&self.endpoint)
+            .timeout(self.timeout)
+            .json(&body);
         if let Some(t) = &self.token {
             req = req.bearer_auth(t.expose());
         }
@@ -54,21 +70,21 @@ impl MetaClient {
             .await
             .map_err(|e| super::classify_transport(&e))?;
         let status = res.status();
-        let text = res
-            .text()
-            .await
-            .map_err(|e| super::classify_transport(&e))?;
+        let text = match res.text().await {
+            Ok(t) => t,
+            Err(_) if status.is_success() => {
+                return Ok(super::accepted_without_id(status, "could not be read"));
+            }
+            Err(e) => return Err(super::classify_transport(&e)),
+        };
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status.is_success() {
-            return match json["messages"][0]["id"].as_str() {
-                Some(id) => Ok(Sent {
-                    external_id: id.to_string(),
-                }),
-                None => Err(SendError::Retry {
-                    code: None,
-                    message: format!("answer {status} without messages[0].id"),
-                }),
-            };
+            return Ok(match json["messages"][0]["id"].as_str() {
+                Some(id) => Sent {
+                    external_id: Some(id.to_string()),
+                },
+                None => super::accepted_without_id(status, "had no messages[0].id"),
+            });
         }
         let code = json["error"]["code"].as_i64();
         let message = json["error"]["message"]
@@ -329,6 +345,7 @@ fn parse_status(s: &Value) -> Option<StatusUpdate> {
     let err = &s["errors"][0];
     Some(StatusUpdate {
         external_id: s["id"].as_str()?.to_string(),
+        correlation: s["biz_opaque_callback_data"].as_str().map(str::to_string),
         status,
         timestamp: seconds(&s["timestamp"]),
         error_code: err["code"].as_i64(),

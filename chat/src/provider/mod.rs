@@ -63,8 +63,18 @@ pub struct Button {
 /// The provider accepted the message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sent {
-    /// Its id at the provider (`wamid…`, `SM…`).
-    pub external_id: String,
+    /// Its id at the provider (`wamid…`, `SM…`); `None` when a success answer did not
+    /// carry one (the provider's status callback, which names the send, brings it later).
+    pub external_id: Option<String>,
+}
+
+/// What every send carries besides the message: the string the provider hands back with the
+/// message's status callbacks (Meta: `biz_opaque_callback_data`; Twilio: a parameter of the
+/// per-message `StatusCallback` URL), so that a send whose answer was lost is recognised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendContext {
+    /// The correlation string (see [`crate::outbox::correlation`]).
+    pub correlation: String,
 }
 
 /// The provider did not accept the message.
@@ -85,6 +95,14 @@ pub enum SendError {
         /// Provider error code.
         code: Option<i64>,
         /// What it said.
+        message: String,
+    },
+    /// The request went out and no answer came back (a timeout, a connection cut while
+    /// waiting): the provider may have accepted the message. Sending it again could deliver
+    /// it twice, so the outbox waits for the provider's status callback first.
+    #[error("no answer: {message}")]
+    Unknown {
+        /// What happened.
         message: String,
     },
 }
@@ -133,7 +151,13 @@ pub trait Provider: Send + Sync {
         &self,
         to: &str,
         message: &Outgoing,
+        context: &SendContext,
     ) -> impl std::future::Future<Output = Result<Sent, SendError>> + Send;
+
+    /// Whether the provider's status callbacks name the sends they are about (see
+    /// [`SendContext`]), so that a send without an answer can be confirmed by its callback
+    /// instead of being sent again.
+    fn confirms_by_callback(&self) -> bool;
 }
 
 /// One account's provider.
@@ -148,22 +172,45 @@ pub enum Client {
 }
 
 impl Client {
-    /// The client for an account.
-    pub fn for_account(account: &AccountConfig, http: &reqwest::Client) -> Self {
+    /// The client for an account; `public_base_url` is the gateway's own address as
+    /// providers call it (Twilio's per-message status callbacks need it).
+    pub fn for_account(
+        account: &AccountConfig,
+        http: &reqwest::Client,
+        public_base_url: Option<&url::Url>,
+    ) -> Self {
         match account.provider {
             ProviderKind::Meta => Self::Meta(meta::MetaClient::new(account, http.clone())),
-            ProviderKind::Twilio => Self::Twilio(twilio::TwilioClient::new(account, http.clone())),
+            ProviderKind::Twilio => Self::Twilio(twilio::TwilioClient::new(
+                account,
+                http.clone(),
+                public_base_url,
+            )),
             ProviderKind::Sandbox => Self::Sandbox(sandbox::SandboxClient::default()),
         }
     }
 }
 
 impl Provider for Client {
-    async fn send(&self, to: &str, message: &Outgoing) -> Result<Sent, SendError> {
+    async fn send(
+        &self,
+        to: &str,
+        message: &Outgoing,
+        context: &SendContext,
+    ) -> Result<Sent, SendError> {
         match self {
-            Self::Meta(c) => c.send(to, message).await,
-            Self::Twilio(c) => c.send(to, message).await,
+            Self::Meta(c) => c.send(to, message, context).await,
+            Self::Twilio(c) => c.send(to, message, context).await,
             Self::Sandbox(c) => c.send(to, message).await,
+        }
+    }
+
+    fn confirms_by_callback(&self) -> bool {
+        match self {
+            Self::Meta(_) => true,
+            Self::Twilio(c) => c.confirms_by_callback(),
+            // Sending is local: a send cut short never reached anyone.
+            Self::Sandbox(_) => false,
         }
     }
 }
@@ -189,15 +236,31 @@ pub fn http_client() -> reqwest::Client {
         .expect("a client with a preconfigured rustls backend builds")
 }
 
+/// A request that failed before an answer: a connection that could not be made means the
+/// provider never saw it (retry); anything later — a timeout, a connection cut while waiting
+/// — may come after the provider accepted it (unknown).
 pub(crate) fn classify_transport(e: &reqwest::Error) -> SendError {
-    SendError::Retry {
-        code: None,
-        message: if e.is_timeout() {
-            "the provider did not answer in time".into()
-        } else {
-            format!("cannot reach the provider: {e}")
-        },
+    if e.is_connect() {
+        SendError::Retry {
+            code: None,
+            message: format!("cannot reach the provider: {e}"),
+        }
+    } else if e.is_timeout() {
+        SendError::Unknown {
+            message: "the provider did not answer in time".into(),
+        }
+    } else {
+        SendError::Unknown {
+            message: format!("the request to the provider failed: {e}"),
+        }
     }
+}
+
+/// A success answer whose body could not be read or named no id: the provider accepted the
+/// message, and its status callback will bring the id.
+pub(crate) fn accepted_without_id(status: reqwest::StatusCode, what: &str) -> Sent {
+    tracing::warn!(%status, "the provider accepted a message but its answer {what}; its id comes with the status callback");
+    Sent { external_id: None }
 }
 
 /// Something a webhook delivery carried.
@@ -238,6 +301,9 @@ pub struct InboundMessage {
 pub struct StatusUpdate {
     /// The id of the message we sent.
     pub external_id: String,
+    /// The correlation string the send carried ([`SendContext`]), when the provider
+    /// returns it.
+    pub correlation: Option<String>,
     /// The status.
     pub status: crate::model::DeliveryStatus,
     /// When (ms).

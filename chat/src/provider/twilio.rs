@@ -5,13 +5,18 @@
 //!   `To=whatsapp:+<customer>` and `Body`, or for a template `ContentSid` and
 //!   `ContentVariables` (`{"1": <reference>, "2": <quick-reply payload>}`). The answer's `sid`
 //!   is the external id. Twilio has no free-form reply buttons outside Content templates, so
-//!   [`Outgoing::Buttons`] goes out as text with the options listed.
+//!   [`Outgoing::Buttons`] goes out as text with the options listed. With
+//!   `http.public_base_url` set, each send also names its `StatusCallback`
+//!   (`<public_base_url>/webhooks/twilio/<account>?correlation=<send's correlation>`), so that
+//!   a status names the send it is about even when Twilio's answer to the send was lost.
 //! - Callbacks (inbound messages and status callbacks) are form posts signed with
 //!   `X-Twilio-Signature` = Base64(HMAC-SHA1(auth token, full URL + every POST parameter's
 //!   name and value, sorted by name)) — [`verify_signature`]; the URL is the gateway's
 //!   `http.public_base_url` plus the request path, as Twilio was told to call it.
 
-use super::{Inbound, InboundMessage, Outgoing, SendError, Sent, StatusUpdate, WebhookError};
+use super::{
+    Inbound, InboundMessage, Outgoing, SendContext, SendError, Sent, StatusUpdate, WebhookError,
+};
 use crate::model::DeliveryStatus;
 use base64::Engine;
 use deflect_config::{AccountConfig, Secret};
@@ -22,14 +27,22 @@ use serde_json::{Value, json};
 pub struct TwilioClient {
     http: reqwest::Client,
     endpoint: String,
+    timeout: std::time::Duration,
     sid: String,
     token: Option<Secret>,
     from: String,
+    /// `<public_base_url>/webhooks/twilio/<account>`, when the public URL is configured.
+    status_callback: Option<String>,
 }
 
 impl TwilioClient {
-    /// A client for `account`.
-    pub fn new(account: &AccountConfig, http: reqwest::Client) -> Self {
+    /// A client for `account`; with the gateway's `public_base_url`, each send names its
+    /// own status callback URL, carrying the send's correlation.
+    pub fn new(
+        account: &AccountConfig,
+        http: reqwest::Client,
+        public_base_url: Option<&url::Url>,
+    ) -> Self {
         let base = account
             .api_base_url()
             .map(|u| u.as_str().trim_end_matches('/').to_string())
@@ -40,37 +53,66 @@ impl TwilioClient {
             endpoint: format!("{base}/2010-04-01/Accounts/{sid}/Messages.json"),
             sid,
             token: account.auth_token.clone(),
+            timeout: account.request_timeout,
             from: format!("whatsapp:{}", account.business_number),
+            status_callback: public_base_url.map(|u| {
+                format!(
+                    "{}/webhooks/twilio/{}",
+                    u.as_str().trim_end_matches('/'),
+                    account.name
+                )
+            }),
         }
     }
 
-    /// Sends one message.
-    pub async fn send(&self, to: &str, message: &Outgoing) -> Result<Sent, SendError> {
-        let form = form_fields(&self.from, to, message);
+    /// Whether sends name their status callback (see [`super::Provider`]).
+    pub fn confirms_by_callback(&self) -> bool {
+        self.status_callback.is_some()
+    }
+
+    /// Sends one message; with a status callback URL, `StatusCallback` is that URL with the
+    /// send's correlation as its `correlation` parameter.
+    pub async fn send(
+        &self,
+        to: &str,
+        message: &Outgoing,
+        context: &SendContext,
+    ) -> Result<Sent, SendError> {
+        let mut form = form_fields(&self.from, to, message);
+        if let Some(url) = &self.status_callback {
+            let mut url = url::Url::parse(url).map_err(|e| SendError::Rejected {
+                code: None,
+                message: format!("bad status callback URL {url:?}: {e}"),
+            })?;
+            url.query_pairs_mut()
+                .append_pair(CORRELATION_PARAMETER, &context.correlation);
+            form.push(("StatusCallback".into(), url.into()));
+        }
         let res = self
             .http
             .post(&self.endpoint)
+            .timeout(self.timeout)
             .basic_auth(&self.sid, self.token.as_ref().map(Secret::expose))
             .form(&form)
             .send()
             .await
             .map_err(|e| super::classify_transport(&e))?;
         let status = res.status();
-        let text = res
-            .text()
-            .await
-            .map_err(|e| super::classify_transport(&e))?;
+        let text = match res.text().await {
+            Ok(t) => t,
+            Err(_) if status.is_success() => {
+                return Ok(super::accepted_without_id(status, "could not be read"));
+            }
+            Err(e) => return Err(super::classify_transport(&e)),
+        };
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status.is_success() {
-            return match json["sid"].as_str() {
-                Some(sid) => Ok(Sent {
-                    external_id: sid.to_string(),
-                }),
-                None => Err(SendError::Retry {
-                    code: None,
-                    message: format!("answer {status} without a sid"),
-                }),
-            };
+            return Ok(match json["sid"].as_str() {
+                Some(sid) => Sent {
+                    external_id: Some(sid.to_string()),
+                },
+                None => super::accepted_without_id(status, "had no sid"),
+            });
         }
         let code = json["code"].as_i64();
         let message = json["message"]
@@ -82,6 +124,20 @@ impl TwilioClient {
         } else {
             Err(SendError::Rejected { code, message })
         }
+    }
+}
+
+/// The query parameter of a per-message `StatusCallback` URL that carries the send's
+/// correlation; the webhook handler hands it to [`parse_callback`]'s status.
+pub const CORRELATION_PARAMETER: &str = "correlation";
+
+/// Gives a status callback the correlation its URL carries (the `correlation` parameter of
+/// the per-message `StatusCallback` URL Twilio called; `query` is that URL's query string).
+pub fn correlate(item: &mut Inbound, query: Option<&str>) {
+    if let (Inbound::Status(s), Some(q)) = (item, query) {
+        s.correlation = url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == CORRELATION_PARAMETER)
+            .map(|(_, v)| v.into_owned());
     }
 }
 
@@ -192,6 +248,7 @@ pub fn parse_callback(params: &[(String, String)]) -> Result<Inbound, WebhookErr
             .ok_or_else(|| WebhookError(format!("unknown MessageStatus {s:?}")))?;
         return Ok(Inbound::Status(StatusUpdate {
             external_id: sid,
+            correlation: None,
             status,
             timestamp: 0,
             error_code: get("ErrorCode").and_then(|c| c.parse().ok()),

@@ -210,6 +210,44 @@ impl Env {
         self.inbox.viewer(a.id).await.unwrap()
     }
 
+    /// A connection of its own to the test database.
+    pub async fn sql(&self) -> sqlx::AnyConnection {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(self.url.expose())
+            .await
+            .unwrap()
+    }
+
+    /// Message `id`, as stored.
+    pub async fn message(&self, id: i64) -> deflect_chat::Message {
+        use sqlx::Row;
+        let conversation: i64 = sqlx::query("SELECT conversation_id FROM messages WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut self.sql().await)
+            .await
+            .unwrap()
+            .get(0);
+        let all = self.inbox.messages_unchecked(conversation, None, 1000);
+        all.await.unwrap().into_iter().find(|m| m.id == id).unwrap()
+    }
+
+    /// Puts message `id`'s outbox row in the state a worker that claimed it, sent it and died
+    /// leaves behind: `sending`, leased for a minute from now. Returns the row's id.
+    pub async fn mark_sending(&self, message: i64) -> i64 {
+        use sqlx::Row;
+        sqlx::query(
+            "UPDATE outbox SET state = 'sending', external_id = NULL, attempts = attempts + 1, \
+             lease_until = $1 WHERE message_id = $2 RETURNING id",
+        )
+        .bind(self.inbox.now() + 60_000)
+        .bind(message)
+        .fetch_one(&mut self.sql().await)
+        .await
+        .unwrap()
+        .get(0)
+    }
+
     /// Moves the clock and fires what is due.
     pub async fn advance(&self, d: Duration) -> usize {
         self.clock.advance(d);
@@ -253,39 +291,85 @@ pub struct Recorded {
     pub body: Bytes,
 }
 
+/// A queued answer: after `delay` (the request is recorded at once), `status` and `body`.
+type Answer = (Duration, u16, String);
+
 #[derive(Clone, Default)]
 struct FakeState {
     requests: Arc<Mutex<Vec<Recorded>>>,
-    responses: Arc<Mutex<VecDeque<(u16, String)>>>,
+    responses: Arc<Mutex<VecDeque<Answer>>>,
     notify: Arc<tokio::sync::Notify>,
 }
 
 /// A local HTTP server standing in for a provider's API: records requests and answers with
-/// queued responses (default: a Cloud API success with a fresh `wamid`).
+/// queued responses (default: a Cloud API success with a fresh `wamid`). It can go down
+/// (connections refused) and come back on the same address.
 pub struct FakeProvider {
     pub addr: SocketAddr,
     state: FakeState,
+    server: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl FakeProvider {
     pub async fn start() -> Self {
-        let state = FakeState::default();
-        let app = axum::Router::new()
-            .fallback(record)
-            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { addr, state }
+        let fake = Self {
+            addr,
+            state: FakeState::default(),
+            server: Mutex::new(None),
+        };
+        fake.serve(listener);
+        fake
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let app = axum::Router::new()
+            .fallback(record)
+            .with_state(self.state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        *self.server.lock().unwrap() = Some(task);
+    }
+
+    /// Stops listening: connections are refused until [`FakeProvider::up`].
+    pub async fn down(&self) {
+        let task = self.server.lock().unwrap().take();
+        if let Some(t) = task {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+
+    /// Listens again on the same address.
+    pub async fn up(&self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
     }
 
     /// Queues the next answer.
     pub fn respond(&self, status: u16, body: &str) {
+        self.respond_after(Duration::ZERO, status, body);
+    }
+
+    /// Queues the next answer, given only after `delay`.
+    pub fn respond_after(&self, delay: Duration, status: u16, body: &str) {
         self.state
             .responses
             .lock()
             .unwrap()
-            .push_back((status, body.to_string()));
+            .push_back((delay, status, body.to_string()));
+    }
+
+    /// Queues a success naming `id` (as both Meta's `wamid` and Twilio's `sid`).
+    pub fn accept_as(&self, id: &str) {
+        self.respond(
+            200,
+            &format!(
+                r#"{{"messaging_product":"whatsapp","messages":[{{"id":"{id}"}}],"sid":"{id}"}}"#
+            ),
+        );
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -311,14 +395,16 @@ async fn record(
         r.len()
     };
     s.notify.notify_waiters();
-    let (status, body) = s.responses.lock().unwrap().pop_front().unwrap_or_else(|| {
+    let (delay, status, body) = s.responses.lock().unwrap().pop_front().unwrap_or_else(|| {
         (
+            Duration::ZERO,
             200,
             format!(
                 r#"{{"messaging_product":"whatsapp","contacts":[{{"input":"x","wa_id":"x"}}],"messages":[{{"id":"wamid.fake{n}"}}],"sid":"SMfake{n}"}}"#
             ),
         )
     });
+    tokio::time::sleep(delay).await;
     (
         StatusCode::from_u16(status).unwrap(),
         [("content-type", "application/json")],

@@ -1,0 +1,465 @@
+//! The outbox: every outgoing WhatsApp message is committed first (with its conversation's
+//! change), then sent by this worker — and once a provider has accepted it, never sent again.
+//!
+//! A row's states:
+//!
+//! ```text
+//! pending ──claim──▶ sending ──provider accepted──▶ accepted ──recorded──▶ sent
+//!    ▲                  │  ├──refused for now (5xx, 429, can't connect)──▶ pending (back-off)
+//!    │                  │  ├──refused for good, or out of attempts──▶ dead
+//!    │                  │  └──no answer (timeout, cut; or the worker died)──▶ unconfirmed
+//!    └──no status callback within `unconfirmed_wait`── unconfirmed ──callback names it──▶ accepted
+//! ```
+//!
+//! - Claiming: a worker takes due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL), marks them
+//!   `sending` with a lease ([`LEASE`]) and commits; then sends. Two workers — in one process
+//!   or several — never hold the same row.
+//! - Accepted is recorded in two steps: first only the provider's id on the outbox row (one
+//!   small update, retried in memory while the lease lasts), then the message's id, status
+//!   and events in a transaction of their own. When that second step fails — a database
+//!   error, an id that another message already has — the row stays `accepted` and the step is
+//!   retried with back-off *as a record*: an accepted row is never claimed for sending.
+//!   Failures count in `deflect_outbox_record_failures_total{reason}` and are logged.
+//! - A send that got no answer may have been accepted. It waits `unconfirmed` for the
+//!   provider's status callback, which names the send it is about (the [`correlation`]
+//!   string: Meta's `biz_opaque_callback_data`, Twilio's per-message `StatusCallback`), and is
+//!   recorded from it; only when no callback arrives within `inbox.outbox.unconfirmed_wait`
+//!   is it sent again. A worker that died mid-send leaves its rows `sending`: when their
+//!   lease runs out (SQLite: at the next start, where one process owns the file) they become
+//!   `unconfirmed` the same way. Providers that cannot confirm (the sandbox, Twilio without
+//!   `http.public_base_url`) are sent again at once.
+//! - Refusals: timeouts before a connection, 5xx and rate limits (130429, 131056, 429) are
+//!   retried with exponential back-off (`inbox.outbox.initial_backoff` doubling up to
+//!   `max_backoff`); after `max_attempts`, or on a rejection (131047 outside the window,
+//!   131026 not on WhatsApp, 132000 template mismatch, …), the row is dead-lettered (`dead`)
+//!   and the message `failed` with the provider's code.
+//! - Pacing: each account sends at most `messages_per_second` (80 by default, Meta's
+//!   per-number throughput) from each process.
+
+mod record;
+
+use crate::Inbox;
+use crate::clock::{Millis, ms};
+use crate::model::{ChatError, DeliveryStatus};
+use crate::provider::{Outgoing, Provider, SendContext, SendError, Sent};
+use sqlx::Row;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+/// How long a claimed row is reserved for its worker (longer than a send can take).
+pub const LEASE: Duration = Duration::from_secs(60);
+const BATCH: i64 = 64;
+const IN_FLIGHT: usize = 64;
+const CORRELATION_PREFIX: &str = "deflect-outbox-";
+
+/// The correlation string of outbox row `id`: sent with the message, returned by the
+/// provider with each of its status callbacks.
+pub fn correlation(id: i64) -> String {
+    format!("{CORRELATION_PREFIX}{id}")
+}
+
+/// The outbox row a correlation string names.
+pub(crate) fn correlated(correlation: &str) -> Option<i64> {
+    correlation.strip_prefix(CORRELATION_PREFIX)?.parse().ok()
+}
+
+/// A row claimed for sending.
+#[derive(Clone, Debug)]
+pub(crate) struct Claimed {
+    id: i64,
+    message_id: i64,
+    account: String,
+    recipient: String,
+    request: Outgoing,
+    attempts: i64,
+}
+
+/// Paces sends per account.
+#[derive(Debug, Default)]
+pub(crate) struct Pacer {
+    next: Mutex<HashMap<String, Instant>>,
+}
+
+impl Pacer {
+    /// Waits for `account`'s next sending slot.
+    async fn slot(&self, account: &str, per_second: u32) {
+        let interval = Duration::from_secs(1) / per_second.max(1);
+        let at = {
+            let mut next = self.next.lock().await;
+            let now = Instant::now();
+            let slot = next
+                .get(account)
+                .copied()
+                .filter(|t| *t > now)
+                .unwrap_or(now);
+            next.insert(account.to_string(), slot + interval);
+            slot
+        };
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+/// What one pass of the worker did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutboxPass {
+    /// Accepted by the provider.
+    pub sent: usize,
+    /// To be retried.
+    pub retried: usize,
+    /// Dead-lettered.
+    pub dead: usize,
+    /// Sent without an answer: waiting for the provider's status callback.
+    pub unconfirmed: usize,
+    /// Accepted earlier, recorded now (or the record to be retried).
+    pub recorded: usize,
+}
+
+impl OutboxPass {
+    /// Whether the pass did anything (the worker then looks again at once).
+    pub fn worked(&self) -> bool {
+        self.sent + self.retried + self.dead + self.unconfirmed + self.recorded > 0
+    }
+}
+
+/// What a claim took: rows to send, and accepted rows to record.
+struct Claim {
+    sends: Vec<Claimed>,
+    records: Vec<i64>,
+}
+
+impl Inbox {
+    /// How long a send of `account` without an answer waits for a status callback before it
+    /// is sent again: nothing for providers whose callbacks cannot name it.
+    fn unconfirmed_wait(&self, account: &str) -> Millis {
+        match self.provider(account) {
+            Some(p) if p.confirms_by_callback() => {
+                ms(self.settings().inbox.outbox.unconfirmed_wait)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Rows left `sending` by a previous run of this process (SQLite only: one process owns
+    /// the file) become `unconfirmed`: their outcome is unknown.
+    pub(crate) async fn release_orphaned_sends(&self) -> Result<u64, ChatError> {
+        let mut tx = self.store().write().await?;
+        let n = self.unconfirm_sends(&mut tx, None).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Rows `sending` whose lease ran out (all of them, for `None`) become `unconfirmed`,
+    /// due for sending again after their account's [`Inbox::unconfirmed_wait`].
+    async fn unconfirm_sends(
+        &self,
+        tx: &mut crate::store::Tx,
+        lease_ended_by: Option<Millis>,
+    ) -> Result<u64, ChatError> {
+        let rows = sqlx::query(
+            "SELECT id, account FROM outbox WHERE state = 'sending' AND ($1 IS NULL OR lease_until < $1)",
+        )
+        .bind(lease_ended_by)
+        .fetch_all(tx.conn())
+        .await?;
+        let now = self.now();
+        for r in &rows {
+            let (id, account): (i64, String) = (r.get("id"), r.get("account"));
+            tracing::warn!(
+                outbox_id = id,
+                "a send ended without an answer (its worker stopped); waiting for the provider's status before sending it again"
+            );
+            sqlx::query(
+                "UPDATE outbox SET state = 'unconfirmed', due_at = $1, lease_until = NULL, \
+                 last_error = 'the worker stopped before the provider answered' WHERE id = $2",
+            )
+            .bind(now + self.unconfirmed_wait(&account))
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+            metrics::counter!("deflect_outbox_unconfirmed_total", "account" => account)
+                .increment(1);
+        }
+        Ok(rows.len() as u64)
+    }
+
+    async fn claim_due(&self, limit: i64) -> Result<Claim, ChatError> {
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        self.unconfirm_sends(&mut tx, Some(now)).await?;
+        let skip = match tx.kind() {
+            deflect_config::DatabaseKind::Sqlite => "",
+            deflect_config::DatabaseKind::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let rows = sqlx::query(sql!(
+            "SELECT id, message_id, account, recipient, request, attempts, state FROM outbox \
+             WHERE state IN ('pending', 'unconfirmed', 'accepted') AND due_at <= $1 \
+               AND (lease_until IS NULL OR lease_until < $1) \
+             ORDER BY due_at, id LIMIT $2{skip}"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(tx.conn())
+        .await?;
+        let (records, sends): (Vec<_>, Vec<_>) = rows
+            .iter()
+            .partition(|r| r.get::<String, _>("state") == "accepted");
+        let records: Vec<i64> = records.iter().map(|r| r.get("id")).collect();
+        let send_ids: Vec<i64> = sends.iter().map(|r| r.get("id")).collect();
+        crate::store::lease(&mut tx, "outbox", &send_ids, now + ms(LEASE)).await?;
+        record::lease_records(&mut tx, &records, now + ms(LEASE)).await?;
+        let mut out = Vec::with_capacity(sends.len());
+        for r in sends {
+            let id: i64 = r.get("id");
+            let attempts = r.get::<i64, _>("attempts") + 1;
+            let request: String = r.get("request");
+            match serde_json::from_str::<Outgoing>(&request) {
+                Ok(request) => out.push(Claimed {
+                    id,
+                    message_id: r.get("message_id"),
+                    account: r.get("account"),
+                    recipient: r.get("recipient"),
+                    request,
+                    attempts,
+                }),
+                Err(e) => {
+                    tracing::error!(outbox_id = id, cause = %e, "unreadable outbox request dead-lettered");
+                    sqlx::query("UPDATE outbox SET state = 'dead', last_error = $1 WHERE id = $2")
+                        .bind(format!("unreadable request: {e}"))
+                        .bind(id)
+                        .execute(tx.conn())
+                        .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(Claim {
+            sends: out,
+            records,
+        })
+    }
+
+    /// Claims and sends what is due (and records acceptances whose record failed before),
+    /// waiting for every send of the batch; the worker calls this in a loop, tests call it
+    /// directly.
+    pub async fn send_due(&self) -> Result<OutboxPass, ChatError> {
+        let claim = self.claim_due(BATCH).await?;
+        let mut pass = OutboxPass::default();
+        for id in claim.records {
+            self.record(id).await;
+            pass.recorded += 1;
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for c in claim.sends {
+            let inbox = self.clone();
+            set.spawn(async move {
+                let result = inbox.send_one(&c).await;
+                inbox.complete(&c, result).await
+            });
+            while set.len() >= IN_FLIGHT {
+                if let Some(r) = set.join_next().await {
+                    tally(&mut pass, r);
+                }
+            }
+        }
+        while let Some(r) = set.join_next().await {
+            tally(&mut pass, r);
+        }
+        Ok(pass)
+    }
+
+    async fn send_one(&self, c: &Claimed) -> Result<Sent, SendError> {
+        let Some(client) = self.provider(&c.account) else {
+            return Err(SendError::Rejected {
+                code: None,
+                message: format!("WhatsApp account {:?} is no longer configured", c.account),
+            });
+        };
+        let per_second = self
+            .account(&c.account)
+            .map(|a| a.messages_per_second)
+            .unwrap_or(80);
+        self.pacer().slot(&c.account, per_second).await;
+        let context = SendContext {
+            correlation: correlation(c.id),
+        };
+        let span = tracing::debug_span!("send", message_id = c.message_id, account = %c.account);
+        let started = Instant::now();
+        let r = client
+            .send(&c.recipient, &c.request, &context)
+            .instrument(span)
+            .await;
+        metrics::histogram!("deflect_outbox_send_seconds").record(started.elapsed().as_secs_f64());
+        r
+    }
+
+    fn backoff(&self, attempts: i64) -> Millis {
+        let o = &self.settings().inbox.outbox;
+        let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+        let d = o.initial_backoff.saturating_mul(2u32.saturating_pow(exp));
+        ms(d.min(o.max_backoff))
+    }
+
+    async fn complete(
+        &self,
+        c: &Claimed,
+        result: Result<Sent, SendError>,
+    ) -> Result<Outcome, ChatError> {
+        match result {
+            Ok(sent) => {
+                fault!(
+                    "outbox-after-accept",
+                    Err(ChatError::injected("outbox-after-accept"))
+                );
+                metrics::counter!("deflect_outbox_sent_total", "account" => c.account.clone())
+                    .increment(1);
+                if self.hold_acceptance(c, &sent).await {
+                    self.record(c.id).await;
+                }
+                Ok(Outcome::Sent)
+            }
+            Err(SendError::Unknown { message }) => {
+                let now = self.now();
+                let wait = self.unconfirmed_wait(&c.account);
+                tracing::warn!(message_id = c.message_id, cause = %message, wait_ms = wait, "no answer to a send; waiting for the provider's status before sending it again");
+                let mut tx = self.store().write().await?;
+                sqlx::query(
+                    "UPDATE outbox SET state = 'unconfirmed', due_at = $1, lease_until = NULL, last_error = $2 \
+                     WHERE id = $3 AND state = 'sending'",
+                )
+                .bind(now + wait)
+                .bind(&message)
+                .bind(c.id)
+                .execute(tx.conn())
+                .await?;
+                tx.commit().await?;
+                metrics::counter!("deflect_outbox_unconfirmed_total", "account" => c.account.clone())
+                    .increment(1);
+                Ok(Outcome::Unconfirmed)
+            }
+            Err(SendError::Retry { code, message })
+                if c.attempts < i64::from(self.settings().inbox.outbox.max_attempts) =>
+            {
+                let due = self.now() + self.backoff(c.attempts);
+                tracing::warn!(message_id = c.message_id, attempt = c.attempts, code, cause = %message, "send failed; will retry");
+                let mut tx = self.store().write().await?;
+                sqlx::query(
+                    "UPDATE outbox SET state = 'pending', due_at = $1, lease_until = NULL, last_error = $2 \
+                     WHERE id = $3 AND state = 'sending'",
+                )
+                .bind(due)
+                .bind(&message)
+                .bind(c.id)
+                .execute(tx.conn())
+                .await?;
+                tx.commit().await?;
+                metrics::counter!("deflect_outbox_retries_total", "account" => c.account.clone())
+                    .increment(1);
+                Ok(Outcome::Retried)
+            }
+            Err(e) => {
+                let (code, message) = match &e {
+                    SendError::Retry { code, message } => (
+                        *code,
+                        format!("gave up after {} attempts: {message}", c.attempts),
+                    ),
+                    SendError::Rejected { code, message } => (*code, message.clone()),
+                    SendError::Unknown { message } => (None, message.clone()),
+                };
+                tracing::warn!(message_id = c.message_id, code, cause = %message, "message dead-lettered");
+                let now = self.now();
+                let mut tx = self.store().write().await?;
+                let done = sqlx::query(
+                    "UPDATE outbox SET state = 'dead', lease_until = NULL, last_error = $1 \
+                     WHERE id = $2 AND state = 'sending'",
+                )
+                .bind(&message)
+                .bind(c.id)
+                .execute(tx.conn())
+                .await?;
+                if done.rows_affected() > 0 {
+                    let conversation = record::conversation_of(&mut tx, c.message_id).await?;
+                    self.advance_status(
+                        &mut tx,
+                        c.message_id,
+                        conversation,
+                        DeliveryStatus::Failed,
+                        code,
+                        Some(&message),
+                        now,
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                metrics::counter!("deflect_outbox_dead_total", "account" => c.account.clone())
+                    .increment(1);
+                Ok(Outcome::Dead)
+            }
+        }
+    }
+
+    /// Outbox rows by state (`pending`, `sending`, `unconfirmed`, `accepted`, `sent`,
+    /// `dead`).
+    pub async fn outbox_depth(&self) -> Result<HashMap<String, i64>, ChatError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+            .fetch_all(self.store().pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<String, _>("state"), r.get::<i64, _>("n")))
+            .collect())
+    }
+
+    /// When the next row is due: to send, to record, or to be released from its lease.
+    pub(crate) async fn next_outbox_due(&self) -> Result<Option<Millis>, ChatError> {
+        let row = sqlx::query(
+            "SELECT MIN(CASE WHEN state = 'sending' THEN lease_until \
+                             WHEN lease_until IS NOT NULL AND lease_until > due_at THEN lease_until \
+                             ELSE due_at END) FROM outbox \
+             WHERE state IN ('pending', 'sending', 'unconfirmed', 'accepted')",
+        )
+        .fetch_one(self.store().pool())
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>(0).ok().flatten())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Sent,
+    Retried,
+    Dead,
+    Unconfirmed,
+}
+
+fn tally(pass: &mut OutboxPass, r: Result<Result<Outcome, ChatError>, tokio::task::JoinError>) {
+    match r {
+        Ok(Ok(Outcome::Sent)) => pass.sent += 1,
+        Ok(Ok(Outcome::Retried)) => pass.retried += 1,
+        Ok(Ok(Outcome::Dead)) => pass.dead += 1,
+        Ok(Ok(Outcome::Unconfirmed)) => pass.unconfirmed += 1,
+        // The row stays `sending`; when its lease runs out it waits, unconfirmed, for the
+        // provider's status callback.
+        Ok(Err(e)) => tracing::error!(cause = %e, "recording a send's result failed"),
+        Err(e) => tracing::error!(cause = %e, "a send task failed"),
+    }
+}
+
+/// Keeps `Arc` in scope for the pacer's owner.
+pub(crate) type SharedPacer = Arc<Pacer>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn correlations_name_their_row_and_nothing_else() {
+        assert_eq!(correlated(&correlation(42)), Some(42));
+        assert_eq!(correlated("deflect-outbox-"), None);
+        assert_eq!(correlated("deflect-outbox-x1"), None);
+        assert_eq!(correlated("someone-else-42"), None);
+    }
+}
