@@ -499,7 +499,9 @@ impl Inbox {
         Ok(())
     }
 
-    /// Closes a conversation; its agent's freed slot pulls the oldest waiting one.
+    /// Closes a conversation; its agent's freed slot pulls the oldest waiting one. The agent
+    /// who held it stays its `agent_id` (who handled it: history and reports); one only
+    /// offered to an agent keeps none.
     pub(crate) async fn close_in_tx(
         &self,
         tx: &mut Tx,
@@ -512,13 +514,15 @@ impl Inbox {
         if c.status == Status::Closed {
             return Ok(());
         }
+        let handled_by = c.agent_id.filter(|_| c.status == Status::Assigned);
         sqlx::query(
             "UPDATE conversations SET status = 'closed', disposition = $1, closed_by = $2, \
-             closed_at = $3, agent_id = NULL, return_agent_id = NULL WHERE id = $4",
+             closed_at = $3, agent_id = $4, return_agent_id = NULL WHERE id = $5",
         )
         .bind(disposition)
         .bind(by)
         .bind(now)
+        .bind(handled_by)
         .bind(id)
         .execute(tx.conn())
         .await?;
@@ -532,7 +536,7 @@ impl Inbox {
             tx,
             id,
             "conversation.closed",
-            json!({ "disposition": disposition, "by": by }),
+            json!({ "disposition": disposition, "by": by, "agent_id": handled_by }),
             now,
         )
         .await?;

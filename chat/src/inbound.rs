@@ -837,11 +837,16 @@ impl Inbox {
                     .execute(tx.conn())
                     .await?;
             }
-            sqlx::query("UPDATE contacts SET phone = $1 WHERE id = $2 AND phone IS NULL")
-                .bind(format!("+{}", m.from))
-                .bind(c.contact_id)
-                .execute(tx.conn())
-                .await?;
+            // The WhatsApp number is the one replies go to; a different number the customer
+            // typed into a form is kept beside it.
+            sqlx::query(
+                "UPDATE contacts SET form_phone = CASE WHEN phone IS NOT NULL AND phone <> $1 \
+                 THEN phone ELSE form_phone END, phone = $1 WHERE id = $2",
+            )
+            .bind(format!("+{}", m.from))
+            .bind(c.contact_id)
+            .execute(tx.conn())
+            .await?;
             sqlx::query(
                 "UPDATE conversations SET channel = 'whatsapp', account = $1, identity_id = $2 WHERE id = $3",
             )

@@ -157,6 +157,9 @@ pub struct Conversation {
     pub contact_name: Option<String>,
     /// The customer's phone number (E.164), when known.
     pub contact_phone: Option<String>,
+    /// Another number the customer typed into a form (the widget's pre-chat form, an API
+    /// hand-off) than the one they are reached on.
+    pub contact_form_phone: Option<String>,
     /// Where it happens now.
     pub channel: Channel,
     /// How it began.
@@ -194,7 +197,7 @@ pub struct Conversation {
 }
 
 pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.reference, c.contact_id, k.name AS contact_name, \
-    k.phone AS contact_phone, c.channel, c.origin, c.account, c.site, c.status, c.queue, c.agent_id, \
+    k.phone AS contact_phone, k.form_phone AS contact_form_phone, c.channel, c.origin, c.account, c.site, c.status, c.queue, c.agent_id, \
     c.return_agent_id, c.queued_at, c.last_inbound_at, c.last_activity_at, c.unreachable, \
     c.disposition, c.closed_at, c.created_at, c.declined, c.identity_id, c.metadata, c.escalation_at";
 
@@ -208,6 +211,7 @@ impl Conversation {
             contact_id: r.get("contact_id"),
             contact_name: opt_str(r, "contact_name"),
             contact_phone: opt_str(r, "contact_phone"),
+            contact_form_phone: opt_str(r, "contact_form_phone"),
             channel: Channel::parse(&r.get::<String, _>("channel")),
             origin: Origin::parse(&r.get::<String, _>("origin")),
             account: opt_str(r, "account"),

@@ -675,11 +675,20 @@ async fn closing_needs_a_disposition_and_pulls_the_oldest(b: Backend) {
         (c.status, c.disposition.as_deref()),
         (Status::Closed, Some("resolved"))
     );
+    assert_eq!(c.agent_id, Some(ann.agent_id), "who handled it is kept");
     assert_eq!(
         status(convs[2]).await.status,
         Status::Offered,
         "the oldest waiting"
     );
+    // Her history lists it; her load does not count it.
+    let handled = ConversationFilter {
+        agent_id: Some(ann.agent_id),
+        status: vec![Status::Closed],
+        ..Default::default()
+    };
+    let listed = env.inbox.list_conversations(&ann, &handled).await.unwrap();
+    assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), [convs[0]]);
     assert_eq!(status(convs[3]).await.status, Status::Queued);
     // A new message from a closed conversation's customer opens a new one.
     let r = env
@@ -688,6 +697,12 @@ async fn closing_needs_a_disposition_and_pulls_the_oldest(b: Backend) {
         .await
         .unwrap();
     assert_ne!(r.conversations[0], convs[0]);
+    // A conversation closed while only offered was handled by nobody.
+    let offered = status(convs[1]).await;
+    assert_eq!(offered.status, Status::Offered);
+    let sup = env.supervisor().await;
+    let c = env.inbox.close(&sup, convs[1], Some("spam")).await.unwrap();
+    assert_eq!(c.agent_id, None);
 }
 
 async fn claim_and_transfers(b: Backend) {
@@ -1182,6 +1197,7 @@ async fn web_conversation_continues_on_whatsapp(b: Backend) {
             site: "www".into(),
             visitor_token: token.into(),
             name: Some("Ann".into()),
+            phone: Some("+31687654321".into()),
             ..Default::default()
         })
         .await
@@ -1223,7 +1239,10 @@ async fn web_conversation_continues_on_whatsapp(b: Backend) {
     assert_eq!(r.conversations, vec![c.id], "same conversation");
     let (after, msgs) = env.inbox.web_transcript(token, c.id, None).await.unwrap();
     assert_eq!(after.channel, deflect_chat::Channel::Whatsapp);
+    // Replies go to the WhatsApp number: it is the contact's number now; the one typed into
+    // the pre-chat form is kept beside it.
     assert_eq!(after.contact_phone.as_deref(), Some("+31612345678"));
+    assert_eq!(after.contact_form_phone.as_deref(), Some("+31687654321"));
     assert_eq!(
         msgs.len(),
         2,
@@ -1468,7 +1487,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5]
+        vec![1, 2, 3, 4, 5, 6]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -1530,7 +1549,7 @@ async fn migrations_are_idempotent(b: Backend) {
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5]
+        vec![1, 2, 3, 4, 5, 6]
     );
 }
 

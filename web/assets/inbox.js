@@ -357,6 +357,7 @@
     const act = $("#conv-actions");
     act.textContent = "";
     act.append(h("span", { "class": "badge " + c.status, text: c.status }), h("span", { "class": "muted", text: c.channel + (c.account ? " · " + c.account : "") + " · " + c.queue }));
+    if (c.contact_phone && (c.contact_name || c.contact_form_phone)) act.append(h("span", { "class": "muted", text: c.contact_phone + (c.contact_form_phone ? " (typed in a form: " + c.contact_form_phone + ")" : "") }));
     const sup = me.role !== "agent";
     const run = (f) => async () => { try { await f(); } catch (e) { $("#send-error").textContent = e.message; announce(e.message); } };
     if (c.status === "offered" && c.agent_id === me.id) {
