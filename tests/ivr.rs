@@ -68,6 +68,16 @@ fn a_number_entered_with_rfc2833_digits_is_deflected_to_in_e164() {
         ("+31623456789".to_owned(), "dtmf".to_owned())
     );
     assert_eq!(finished_with(&gw), "deflected");
+    // Counted once, as one series.
+    let (_, metrics) = common::get(gw.http_addr(), "/metrics");
+    let series: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("deflect_deflections_total"))
+        .collect();
+    assert_eq!(
+        series,
+        ["deflect_deflections_total{account=\"sandbox\",input_method=\"dtmf\"} 1"]
+    );
 }
 
 #[test]

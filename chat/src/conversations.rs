@@ -476,7 +476,8 @@ impl Inbox {
                     self.enqueue(tx, id, &queue, c.queued_at, now).await?;
                 }
                 Decision::AutoReply { text } => {
-                    if c.window_open(now) && !c.unreachable {
+                    // "All agents are busy" is wrong once an agent has answered.
+                    if c.window_open(now) && !c.unreachable && !self.agent_answered(tx, id).await? {
                         self.queue_outgoing(
                             tx,
                             &c,
@@ -497,6 +498,18 @@ impl Inbox {
             }
         }
         Ok(())
+    }
+
+    /// Whether an agent has written to the customer in conversation `id`.
+    async fn agent_answered(&self, tx: &mut Tx, id: i64) -> Result<bool, ChatError> {
+        Ok(sqlx::query(
+            "SELECT 1 FROM messages WHERE conversation_id = $1 AND direction = 'out' \
+             AND internal = 0 AND agent_id IS NOT NULL LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?
+        .is_some())
     }
 
     /// Closes a conversation; its agent's freed slot pulls the oldest waiting one. The agent

@@ -217,8 +217,13 @@ impl Inbox {
         )
         .await?;
         tx.commit().await?;
-        metrics::counter!("deflect_deflections_total", "account" => account_name.to_string())
-            .increment(1);
+        // Counted here only, once per call: the inbox is where a deflection is taken.
+        metrics::counter!(
+            "deflect_deflections_total",
+            "account" => account_name.to_string(),
+            "input_method" => req.input_method.as_str()
+        )
+        .increment(1);
         tracing::info!(call_id = %req.call_id, conversation_id = conversation, "deflection queued");
         Ok(Deflected {
             conversation_id: conversation,

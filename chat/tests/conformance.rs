@@ -630,6 +630,27 @@ async fn wait_timeout_applies_the_fallback(b: Backend) {
         Some("All agents are busy")
     );
     assert_eq!(get().await.status, Status::Queued);
+    // Another customer, answered by a supervisor while waiting: no "all busy" reply.
+    let answered = env
+        .inbox
+        .receive("sandbox", &[text("w2", "31687654321", "hello?")])
+        .await
+        .unwrap()
+        .conversations[0];
+    env.advance(60 * S).await;
+    let sup = env.supervisor().await;
+    env.inbox
+        .send_text(&sup, answered, "Looking into it", None)
+        .await
+        .unwrap();
+    env.advance(120 * S).await;
+    let msgs = env
+        .inbox
+        .messages_unchecked(answered, None, 10)
+        .await
+        .unwrap();
+    let bodies: Vec<_> = msgs.iter().filter_map(|m| m.body.as_deref()).collect();
+    assert_eq!(bodies, ["hello?", "Looking into it"]);
 }
 
 async fn closing_needs_a_disposition_and_pulls_the_oldest(b: Backend) {

@@ -25,8 +25,8 @@
 //! Each call runs in a `call` span carrying its `call_id`. Metrics: `deflect_calls_total
 //! {outcome}` (`deflected`, `caller_hung_up`, `ivr_hung_up`, `rtp_timeout`, `max_duration`,
 //! `cancelled`, `rejected`, `failed`, `cut_off`), `deflect_calls_active`,
-//! `deflect_deflections_total{input_method}`, `deflect_dtmf_digits_total{source}`, with the
-//! engine's own `deflect_ivr_*` counters.
+//! `deflect_dtmf_digits_total{source}`, with the engine's own `deflect_ivr_*` counters
+//! (deflections are counted where the inbox takes them: `deflect_deflections_total`).
 
 mod call;
 mod journal;
@@ -264,8 +264,6 @@ fn handed_off(d: &Deflection) {
         input_method = d.input_method.as_str(),
         "deflection"
     );
-    metrics::counter!("deflect_deflections_total", "input_method" => d.input_method.as_str())
-        .increment(1);
     metrics::counter!("deflect_ivr_deflections_handed_off_total").increment(1);
 }
 
