@@ -115,6 +115,9 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    // Test builds only: fault injection points configured by FAILPOINTS.
+    #[cfg(feature = "failpoints")]
+    let _faults = fail::FailScenario::setup();
     let cli = Cli::parse();
     match cli.command {
         Command::Call(args) => {

@@ -200,6 +200,7 @@ impl Inbox {
         while !batch.is_empty() {
             match self.store_batch(&batch).await {
                 Ok(results) => {
+                    fault!("inbound-after-commit", ());
                     for (d, r) in batch.drain(..).zip(results) {
                         record_received(&r);
                         let _ = d.done.send(Ok(r));

@@ -73,6 +73,22 @@
 
 #![forbid(unsafe_code)]
 
+/// A fault injection point, compiled in only with the `failpoints` feature (the fault tests'
+/// builds; the `fail` crate): `FAILPOINTS="<name>=return(abort)"` aborts the process there.
+/// Without the feature it is nothing.
+#[cfg(feature = "runtime")]
+macro_rules! fault {
+    ($name:literal) => {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!($name, |arg: Option<String>| {
+            if arg.as_deref() == Some("abort") {
+                tracing::error!(point = $name, "fault injected: aborting");
+                std::process::abort();
+            }
+        });
+    };
+}
+
 pub mod call;
 pub mod deflection;
 #[cfg(feature = "runtime")]

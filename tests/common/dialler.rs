@@ -70,6 +70,12 @@ impl Dialler {
         }
     }
 
+    /// Stops the dialler (its call is cut off).
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits for the dialler to exit; returns its status and everything it printed.
     pub fn finish(mut self) -> (ExitStatus, String) {
         let deadline = Instant::now() + PATIENCE * 3;

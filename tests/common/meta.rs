@@ -24,6 +24,8 @@ pub struct Request {
 struct Shared {
     requests: Mutex<Vec<Request>>,
     changed: Condvar,
+    /// Where to post status callbacks, and the app secret to sign them with.
+    callbacks: Mutex<Option<(String, String)>>,
 }
 
 /// The fake Cloud API, serving on a thread of its own until dropped with the test.
@@ -81,6 +83,12 @@ impl FakeMeta {
                                 r.len()
                             };
                             state.changed.notify_all();
+                            let target = state.callbacks.lock().unwrap().clone();
+                            if let (Some((url, secret)), Ok(sent)) =
+                                (target, serde_json::from_slice::<serde_json::Value>(&body))
+                            {
+                                tokio::spawn(call_back(url, secret, format!("wamid.fake{n}"), sent));
+                            }
                             (
                                 [("content-type", "application/json")],
                                 format!(
@@ -94,6 +102,13 @@ impl FakeMeta {
             });
         });
         Self { addr, shared }
+    }
+
+    /// From now on, after answering a send, posts its `sent` status (with the send's
+    /// `biz_opaque_callback_data`) to `webhook`, signed with `app_secret`, and keeps trying
+    /// until it is answered 200 — as Meta does.
+    pub fn call_back_to(&self, webhook: &str, app_secret: &str) {
+        *self.shared.callbacks.lock().unwrap() = Some((webhook.into(), app_secret.into()));
     }
 
     /// Every request so far.
@@ -132,4 +147,38 @@ verify_token = "verify-me"
 api_base_url = "{api}"
 "#
     )
+}
+
+/// Posts the `sent` status of a message the fake accepted, as Meta's webhook does, until the
+/// gateway answers 200 (it may be down and come back).
+async fn call_back(url: String, secret: String, id: String, sent: serde_json::Value) {
+    let body = serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "31201234567", "phone_number_id": "106540352242922"},
+            "statuses": [{
+                "id": id, "status": "sent", "timestamp": "1767225600",
+                "recipient_id": sent["to"],
+                "biz_opaque_callback_data": sent["biz_opaque_callback_data"],
+            }]
+        }}]}]
+    })
+    .to_string();
+    let signature = deflect_chat::provider::meta::sign(&secret, body.as_bytes());
+    let client = deflect_chat::provider::http_client();
+    for _ in 0..600 {
+        let r = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", &signature)
+            .body(body.clone())
+            .send()
+            .await;
+        if r.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        // Meta retries failed deliveries with back-off; a fixed short pause here.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

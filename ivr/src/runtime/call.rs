@@ -384,6 +384,7 @@ where
                     if let Err(e) = self.service.parts.journal.record(&d).await {
                         warn!(cause = %e, "deflection not journalled; handing it off without");
                     }
+                    fault!("handoff-after-journal");
                     self.outcome = Some(Outcome::Deflected);
                     self.deflection = Some(d);
                 }

@@ -242,8 +242,10 @@ where
     /// Hands a deflection to the consumer after the call's BYE; on failure it stays in the
     /// journal and is retried.
     async fn hand_off(&self, deflection: Deflection) {
+        fault!("handoff-after-bye");
         match self.parts.consumer.deflect(&deflection).await {
             Ok(()) => {
+                fault!("handoff-after-commit");
                 self.parts.journal.complete(&deflection.call_id);
                 handed_off(&deflection);
             }
