@@ -115,7 +115,10 @@ fn killed_at(point: &str) {
     assert_eq!(r.body["template"]["name"], "callback_nl");
     assert_eq!(column(&gw, "SELECT COUNT(*) FROM deflections"), ["1"]);
     assert_eq!(
-        column(&gw, "SELECT external_id FROM messages WHERE direction = 'out'"),
+        column(
+            &gw,
+            "SELECT external_id FROM messages WHERE direction = 'out'"
+        ),
         ["wamid.fake1"]
     );
     assert_eq!(gw.stop().code(), Some(0));
@@ -203,14 +206,21 @@ fn a_webhook_stored_but_not_acknowledged_is_stored_once_when_delivered_again() {
     })
     .to_string();
     let addr = gw.http_addr();
-    assert_eq!(deliver(addr, body.as_bytes()), None, "no answer: it died first");
+    assert_eq!(
+        deliver(addr, body.as_bytes()),
+        None,
+        "no answer: it died first"
+    );
     assert_eq!(gw.wait().signal(), Some(6));
     // The provider delivers it again, to the gateway started again.
     let gw = gateway(&api, Some(addr), "", Some(gw.into_dir()));
     assert_eq!(deliver(addr, body.as_bytes()), Some(200));
     assert_eq!(deliver(addr, body.as_bytes()), Some(200));
     assert_eq!(
-        column(&gw, "SELECT body FROM messages WHERE external_id = 'wamid.in.1'"),
+        column(
+            &gw,
+            "SELECT body FROM messages WHERE external_id = 'wamid.in.1'"
+        ),
         ["hello"]
     );
     assert_eq!(column(&gw, "SELECT COUNT(*) FROM conversations"), ["1"]);

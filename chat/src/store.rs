@@ -258,12 +258,12 @@ impl Store {
 
     /// Starts a write transaction (see the module documentation).
     pub(crate) async fn write(&self) -> Result<Tx, StoreError> {
-        let (tx, guard) = match self.kind {
+        let tx = match self.kind {
             DatabaseKind::Sqlite => {
                 let guard = self.write_lock.clone().lock_owned().await;
-                (self.pool.begin_with("BEGIN IMMEDIATE").await?, Some(guard))
+                TxConn::Sqlite(SqliteTx::begin(&self.pool, guard).await?)
             }
-            DatabaseKind::Postgres => (self.pool.begin().await?, None),
+            DatabaseKind::Postgres => TxConn::Postgres(self.pool.begin().await?),
         };
         let hooks = self
             .hooks
@@ -274,7 +274,6 @@ impl Store {
             tx,
             kind: self.kind,
             events: Vec::new(),
-            guard,
             bus: self.bus.clone(),
             hooks,
             hooks_wake: self.hooks_wake.clone(),
@@ -373,13 +372,83 @@ pub(crate) async fn lease(
     Ok(())
 }
 
+/// The connection of a write transaction.
+enum TxConn {
+    /// sqlx's transaction: a COMMIT that fails leaves nothing open on a PostgreSQL server,
+    /// and the ROLLBACK sqlx then sends is harmless.
+    Postgres(sqlx::Transaction<'static, Any>),
+    /// SQLite: see [`SqliteTx`].
+    Sqlite(SqliteTx),
+}
+
+/// A SQLite write transaction on a pooled connection, begun and ended by hand.
+///
+/// sqlx's own transaction loses count when SQLite ends a transaction by itself — a COMMIT
+/// failing on a full disk rolls it back: the ROLLBACK sqlx sends then fails ("no
+/// transaction is active"), and the connection goes back to the pool still "in a
+/// transaction", refusing every later BEGIN, so that no write succeeds again. Here a
+/// transaction that is not committed is rolled back on a task of its own (holding the
+/// process's write lock until then), and a connection whose COMMIT or ROLLBACK failed is
+/// closed rather than returned to the pool.
+struct SqliteTx {
+    conn: Option<sqlx::pool::PoolConnection<Any>>,
+    /// The process's one-writer lock, released when the transaction has ended.
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl SqliteTx {
+    async fn begin(
+        pool: &AnyPool,
+        guard: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Result<Self, StoreError> {
+        let mut conn = pool.acquire().await?;
+        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        Ok(Self {
+            conn: Some(conn),
+            guard: Some(guard),
+        })
+    }
+
+    fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        self.conn
+            .as_mut()
+            .expect("the connection is taken only by commit, which consumes the transaction")
+    }
+
+    async fn commit(mut self) -> Result<(), StoreError> {
+        let mut conn = self.conn.take().expect("a transaction is committed once");
+        if let Err(e) = sqlx::raw_sql("COMMIT").execute(&mut *conn).await {
+            // Rolled back by SQLite, or still open: either way, not for another writer.
+            conn.close_on_drop();
+            return Err(e.into());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        let guard = self.guard.take();
+        // Not committed: roll back before the next writer may begin.
+        tokio::spawn(async move {
+            if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
+                conn.close_on_drop();
+            }
+            drop(conn);
+            drop(guard);
+        });
+    }
+}
+
 /// A write transaction that collects the events it appends; they reach subscribers only if
 /// it commits.
 pub(crate) struct Tx {
-    pub(crate) tx: sqlx::Transaction<'static, Any>,
+    tx: TxConn,
     kind: DatabaseKind,
     events: Vec<Event>,
-    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
     bus: EventBus,
     hooks: Arc<Vec<HookTarget>>,
     hooks_wake: Arc<tokio::sync::Notify>,
@@ -389,7 +458,10 @@ pub(crate) struct Tx {
 impl Tx {
     /// The connection, for queries.
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+        match &mut self.tx {
+            TxConn::Postgres(tx) => tx,
+            TxConn::Sqlite(tx) => tx.conn(),
+        }
     }
 
     pub(crate) fn kind(&self) -> DatabaseKind {
@@ -419,7 +491,7 @@ impl Tx {
                 "UPDATE conversations SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
             )
             .bind(c)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.conn())
             .await?
             .get::<i64, _>(0),
             None => 0,
@@ -447,7 +519,7 @@ impl Tx {
         .bind(kind)
         .bind(&text)
         .bind(at)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.conn())
         .await?
         .get(0);
         let event = Event {
@@ -458,9 +530,8 @@ impl Tx {
             data,
             at,
         };
-        if !self.hooks.is_empty()
-            && crate::hooks::enqueue(&mut self.tx, &self.hooks, &event).await?
-        {
+        let hooks = self.hooks.clone();
+        if !hooks.is_empty() && crate::hooks::enqueue(self.conn(), &hooks, &event).await? {
             self.hooks_written = true;
         }
         self.events.push(event);
@@ -497,7 +568,7 @@ impl Tx {
             .collect();
         let q = sqlx::query(sql).bind(serde_json::Value::from(values).to_string());
         let ids: std::collections::HashMap<(i64, i64), i64> = q
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn())
             .await?
             .iter()
             .map(|r| ((r.get("conversation_id"), r.get("seq")), r.get("id")))
@@ -514,9 +585,8 @@ impl Tx {
                 data: e.data,
                 at: e.at,
             };
-            if !self.hooks.is_empty()
-                && crate::hooks::enqueue(&mut self.tx, &self.hooks, &event).await?
-            {
+            let hooks = self.hooks.clone();
+            if !hooks.is_empty() && crate::hooks::enqueue(self.conn(), &hooks, &event).await? {
                 self.hooks_written = true;
             }
             self.events.push(event);
@@ -529,28 +599,31 @@ impl Tx {
     /// commit, which delivers them.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         let Tx {
-            mut tx,
-            kind,
+            tx,
             events,
-            guard,
             bus,
             hooks_wake,
             hooks_written,
             ..
         } = self;
-        if kind == DatabaseKind::Postgres {
-            notify(&mut *tx, crate::events::notify_payloads(&events)).await?;
+        match tx {
+            TxConn::Postgres(mut tx) => {
+                notify(&mut *tx, crate::events::notify_payloads(&events)).await?;
+                tx.commit().await?;
+            }
+            TxConn::Sqlite(mut tx) => {
+                // Published while the write lock is held, so in commit order.
+                let guard = tx.guard.take();
+                tx.commit().await?;
+                for e in events.iter().cloned() {
+                    bus.publish(Arc::new(e));
+                }
+                drop(guard);
+            }
         }
-        tx.commit().await?;
         if hooks_written {
             hooks_wake.notify_one();
         }
-        if kind == DatabaseKind::Sqlite {
-            for e in events {
-                bus.publish(Arc::new(e));
-            }
-        }
-        drop(guard);
         Ok(())
     }
 }

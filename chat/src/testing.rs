@@ -90,10 +90,15 @@ fn ensure_server() -> PathBuf {
     dir
 }
 
-fn start_server(dir: &Path) {
-    let bin = postgres_bin_dir().expect(
+fn bin_dir() -> PathBuf {
+    postgres_bin_dir().expect(
         "PostgreSQL is not installed (Debian package `postgresql`; scripts/test installs it)",
-    );
+    )
+}
+
+/// Creates a cluster in `dir`/data that the postgres user (when root) owns.
+fn initdb(dir: &Path) {
+    let bin = bin_dir();
     let data = dir.join("data");
     if is_root() {
         let st = Command::new("chown")
@@ -126,14 +131,23 @@ fn start_server(dir: &Path) {
         "initdb failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The server's settings: only a unix socket in `dir`; durability off where a test server
+/// does not need it.
+const SERVER_OPTIONS: &str = "-c listen_addresses='' -c fsync=off -c synchronous_commit=off \
+     -c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB";
+
+fn start_server(dir: &Path) {
+    initdb(dir);
+    let bin = bin_dir();
+    let data = dir.join("data");
     let socket = dir.to_str().unwrap();
     let log = dir.join("postgres.log");
     // The server and a watchdog that stops it (and removes the directory) once the test
     // run's process is gone.
     let script = format!(
-        "{postgres} -D {data} -k {socket} -c listen_addresses='' -c fsync=off \
-         -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
-         -c shared_buffers=64MB >> {log} 2>&1 & pg=$!; \
+        "{postgres} -D {data} -k {socket} {SERVER_OPTIONS} >> {log} 2>&1 & pg=$!; \
          while [ -d /proc/{owner} ] && kill -0 $pg 2>/dev/null; do sleep 1; done; \
          kill -INT $pg 2>/dev/null; wait $pg; rm -rf {dir}",
         postgres = bin.join("postgres").display(),
@@ -159,6 +173,14 @@ fn start_server(dir: &Path) {
         .spawn()
         .unwrap();
     std::mem::forget(_watchdog);
+    wait_ready(dir);
+}
+
+/// Waits until the server in `dir` accepts connections.
+fn wait_ready(dir: &Path) {
+    let bin = bin_dir();
+    let socket = dir.to_str().unwrap();
+    let log = dir.join("postgres.log");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let ok = Command::new(bin.join("pg_isready"))
@@ -176,6 +198,96 @@ fn start_server(dir: &Path) {
         );
         // pg_isready has no wait-until form with a socket directory in every version.
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A PostgreSQL server of one test's own, which it may stop and start again (a database
+/// restart under load); stopped and removed when dropped.
+#[derive(Debug)]
+pub struct PrivatePostgres {
+    dir: tempfile::TempDir,
+}
+
+impl PrivatePostgres {
+    /// Creates and starts it.
+    pub fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("deflect-pg-own-")
+            .tempdir()
+            .unwrap();
+        initdb(dir.path());
+        let pg = Self { dir };
+        pg.up();
+        pg
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let data = self.dir.path().join("data");
+        let mut all = vec!["-D", data.to_str().unwrap(), "-w", "-t", "60"];
+        all.extend_from_slice(args);
+        let out = as_postgres(&bin_dir().join("pg_ctl"), &all)
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts the server (again). Unlike the shared test server it is durable (fsync and
+    /// synchronous commits on): a crash loses nothing committed.
+    pub fn up(&self) {
+        let options = format!(
+            "-k {} -c listen_addresses='' -c max_connections=100",
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("postgres.log");
+        self.pg_ctl(&["-o", &options, "-l", log.to_str().unwrap(), "start"]);
+        wait_ready(self.dir.path());
+    }
+
+    /// Stops the server the way a crash does: every connection cut at once, no checkpoint.
+    pub fn crash(&self) {
+        self.pg_ctl(&["-m", "immediate", "stop"]);
+    }
+
+    /// The URL of database `name` on it (created by [`PrivatePostgres::create`]).
+    pub fn url(&self, name: &str) -> DatabaseUrl {
+        format!(
+            "postgres://postgres@localhost/{name}?host={}",
+            self.dir.path().display()
+        )
+        .parse()
+        .unwrap()
+    }
+
+    /// Creates an empty database; returns its URL.
+    pub async fn create(&self, name: &str) -> DatabaseUrl {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let admin = self.url("postgres");
+        let mut conn = sqlx::AnyConnection::connect(admin.expose()).await.unwrap();
+        sqlx::query(sql!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        self.url(name)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = as_postgres(
+            &bin_dir().join("pg_ctl"),
+            &["-D", data.to_str().unwrap(), "-m", "immediate", "stop"],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
     }
 }
 
