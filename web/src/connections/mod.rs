@@ -17,12 +17,16 @@
 //! at the proxy. WebSockets are not idle while their pings flow (`crate::live`,
 //! `crate::widget`); they end by their own silence limit.
 //!
+//! At start the listener warns when `http.max_connections` does not fit under the process's
+//! open-file limit ([`fd_limit`]).
+//!
 //! Metrics: `deflect_http_connections` (open), `deflect_http_connections_refused_total{reason}`
 //! (`per_source`, `total`), `deflect_http_connections_closed_total{reason}` (`header_timeout`,
 //! `body_timeout`, `send_timeout`).
 
 pub mod admission;
 pub mod body_deadline;
+pub mod fd_limit;
 pub mod refusal;
 pub mod reserve;
 mod server;

@@ -34,6 +34,7 @@ pub async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    super::fd_limit::warn_if_too_low(&limits);
     let admission = Admission::new(
         limits.max_connections,
         limits.max_connections_per_source,
