@@ -147,7 +147,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         readiness: readiness.clone(),
         ..deflect_web::AppState::new(inbox.clone(), public_base_url, metrics, &config)
     });
-    let mut http_server = tokio::spawn(deflect_web::serve(http, app, stopped(stop_rx)));
+    let mut http_server = tokio::spawn(deflect_web::connections::serve(
+        http,
+        app,
+        deflect_web::connections::ConnectionLimits::from_config(&config.http),
+        stopped(stop_rx),
+    ));
     readiness.set_listeners_bound();
     info!("deflect is ready");
 

@@ -117,3 +117,70 @@ fn metrics_are_served_in_the_prometheus_format() {
         "{body}"
     );
 }
+
+#[test]
+fn the_configured_connection_caps_apply() {
+    use std::io::Read;
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+    let gw = Gateway::builder()
+        .config("[http]\nmax_connections_per_source = 2\n")
+        .start();
+    let addr = gw.http_addr();
+    // Reads what the server sends until it closes, or the head of one answer with its body.
+    let answer = |s: &mut TcpStream| -> String {
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        loop {
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n")
+                && head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .is_some_and(|n| body.len() >= n.parse().unwrap())
+            {
+                return text;
+            }
+            match s.read(&mut chunk).unwrap() {
+                0 => return text,
+                n => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+                .unwrap();
+            assert!(answer(&mut s).starts_with("HTTP/1.1 200 "));
+            s
+        })
+        .collect();
+    // The third from the same source is refused before it asks anything.
+    let refused = answer(&mut TcpStream::connect(addr).unwrap());
+    assert!(
+        refused.starts_with("HTTP/1.1 429 ") && refused.contains("\r\nretry-after: 10\r\n"),
+        "{refused}"
+    );
+    drop(held);
+    // Places come free once the gateway has seen the closes.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let metrics = loop {
+        let (status, body) = get(addr, "/metrics");
+        if status == 200 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "{status} {body}");
+    };
+    // At least the one above (more if the wait above was refused too).
+    let refusals: u64 = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("deflect_http_connections_refused_total{reason=\"per_source\"} ")
+        })
+        .unwrap_or_else(|| panic!("{metrics}"))
+        .parse()
+        .unwrap();
+    assert!(refusals >= 1, "{metrics}");
+}

@@ -45,6 +45,26 @@ pub struct HttpConfig {
     /// `x-forwarded-for`; its last entry is used). Unset: the TCP peer address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_ip_header: Option<String>,
+    /// Connections held open at once, from all sources together; beyond it new connections
+    /// get 503 with `Retry-After` (a few more are kept for `/healthz`, `/readyz` and
+    /// `/metrics`).
+    pub max_connections: usize,
+    /// Connections held open at once from one source (the TCP peer's address; IPv6 by /64),
+    /// WebSockets included; beyond it new connections from that source get 429 with
+    /// `Retry-After`. Behind a reverse proxy the proxy is one source.
+    pub max_connections_per_source: usize,
+    /// A request's head (request line and headers) must arrive within this long of the
+    /// connection opening or of the previous answer on it: slow headers and idle keep-alive
+    /// connections are closed after it.
+    #[serde(with = "duration")]
+    pub header_timeout: Duration,
+    /// A request's body must arrive in full within this long of its head (else 408).
+    #[serde(with = "duration")]
+    pub body_timeout: Duration,
+    /// A connection whose peer takes nothing of what is sent to it for this long (answers,
+    /// WebSocket frames) is closed.
+    #[serde(with = "duration")]
+    pub send_timeout: Duration,
     /// Outgoing webhooks: events POSTed, signed, to these endpoints.
     pub webhooks: Vec<WebhookConfig>,
 }
@@ -58,6 +78,11 @@ impl Default for HttpConfig {
             login_attempts_per_minute: 10,
             widget_requests_per_minute: 120,
             client_ip_header: None,
+            max_connections: 10_000,
+            max_connections_per_source: 256,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            send_timeout: Duration::from_secs(30),
             webhooks: Vec::new(),
         }
     }
@@ -104,6 +129,45 @@ impl WebhookConfig {
 }
 
 impl HttpConfig {
+    fn validate_connections(&self, p: &mut Problems) {
+        const MAX: usize = 1_000_000;
+        if !(1..=MAX).contains(&self.max_connections) {
+            p.push(
+                "http.max_connections",
+                format!("{} is out of range; expected 1–{MAX}", self.max_connections),
+            );
+        }
+        if self.max_connections_per_source == 0
+            || self.max_connections_per_source > self.max_connections.clamp(1, MAX)
+        {
+            p.push(
+                "http.max_connections_per_source",
+                format!(
+                    "{} is out of range; expected 1–{} (http.max_connections)",
+                    self.max_connections_per_source,
+                    self.max_connections.clamp(1, MAX)
+                ),
+            );
+        }
+        for (key, d, max) in [
+            ("http.header_timeout", self.header_timeout, 300),
+            ("http.body_timeout", self.body_timeout, 600),
+            ("http.send_timeout", self.send_timeout, 600),
+        ] {
+            let max = Duration::from_secs(max);
+            if d < Duration::from_secs(1) || d > max {
+                p.push(
+                    key,
+                    format!(
+                        "{} is out of range; expected 1s–{}",
+                        humantime::format_duration(d),
+                        humantime::format_duration(max)
+                    ),
+                );
+            }
+        }
+    }
+
     pub(crate) fn validate(&self, p: &mut Problems) {
         if let Some(url) = &self.public_base_url
             && (!matches!(url.scheme(), "http" | "https") || url.host_str().is_none())
@@ -134,6 +198,7 @@ impl HttpConfig {
                 format!("{h:?} is not a header name; e.g. \"x-forwarded-for\""),
             );
         }
+        self.validate_connections(p);
         p.unique_names(
             "http.webhooks",
             self.webhooks.iter().map(|w| w.name.as_str()),

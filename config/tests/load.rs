@@ -424,6 +424,70 @@ signing_secret = "0123456789abcdef"
 }
 
 #[test]
+fn connection_limits_are_checked() {
+    let e = load_text(
+        r#"
+[http]
+max_connections = 0
+max_connections_per_source = 0
+header_timeout = "100ms"
+body_timeout = "1h"
+send_timeout = "0s"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    let p = paths(&e);
+    for key in [
+        "http.max_connections",
+        "http.max_connections_per_source",
+        "http.header_timeout",
+        "http.body_timeout",
+        "http.send_timeout",
+    ] {
+        assert!(p.contains(&key), "{key} missing from {p:?}");
+    }
+    let text = e.to_string();
+    assert!(
+        text.contains("0 is out of range; expected 1–1000000"),
+        "{e}"
+    );
+    assert!(
+        text.contains("100ms is out of range; expected 1s–5m"),
+        "{e}"
+    );
+    assert!(text.contains("1h is out of range; expected 1s–10m"), "{e}");
+    let e = load_text(
+        "[http]\nmax_connections = 100\nmax_connections_per_source = 101\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(paths(&e), ["http.max_connections_per_source"]);
+    assert!(
+        e.to_string()
+            .contains("101 is out of range; expected 1–100 (http.max_connections)"),
+        "{e}"
+    );
+    let ok = load_text(
+        "[http]\nmax_connections = 100\nmax_connections_per_source = 100\nheader_timeout = \"1s\"\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        ok.http.max_connections_per_source, 100,
+        "behind a proxy: one source may use them all"
+    );
+    let defaults = load_text("", &[]).unwrap().http;
+    assert_eq!(
+        (
+            defaults.max_connections,
+            defaults.max_connections_per_source
+        ),
+        (10_000, 256)
+    );
+}
+
+#[test]
 fn widget_opening_hours_are_checked_like_a_flows() {
     let e = load_text(
         r#"

@@ -12,15 +12,21 @@
 //!
 //! [`router`] builds the whole application from its state, so handlers are tested with
 //! `tower::ServiceExt::oneshot` and no server; [`serve`] runs it on a listener the caller
-//! bound, until the shutdown future completes. Every request gets a tracing span (method
-//! and path — never the query, headers or cookies) and is counted in
-//! `deflect_http_requests_total` / `deflect_http_request_seconds`.
+//! bound, until the shutdown future completes, under the connection caps and timeouts of
+//! [`connections`]. Every request gets a tracing span (method and path — never the query,
+//! headers or cookies) and is counted in `deflect_http_requests_total` /
+//! `deflect_http_request_seconds`.
+//!
+//! hyper and hyper-util (already under axum) are used directly because `axum::serve` sets
+//! no timer for hyper's header timeout and has no place to admit or refuse a connection
+//! before serving it ([`connections`]).
 
 #![forbid(unsafe_code)]
 
 pub mod api;
 mod assets;
 pub mod auth;
+pub mod connections;
 pub mod error;
 mod health;
 pub mod limits;
@@ -100,6 +106,8 @@ pub struct Web {
     pub own_origin: String,
     /// Header with the client's address behind a proxy.
     pub client_ip_header: Option<HeaderName>,
+    /// How long a request's body may take to arrive (`http.body_timeout`).
+    pub body_timeout: Duration,
     /// Failed logins.
     pub login_limiter: limits::RateLimiter,
     /// Widget requests.
@@ -133,6 +141,7 @@ impl Web {
                 .client_ip_header
                 .as_deref()
                 .and_then(|h| HeaderName::try_from(h).ok()),
+            body_timeout: config.http.body_timeout,
             login_limiter: limits::RateLimiter::new(config.http.login_attempts_per_minute),
             widget_limiter: limits::RateLimiter::new(config.http.widget_requests_per_minute),
             hub: widget::Hub::default(),
@@ -189,6 +198,11 @@ pub fn router(state: AppState) -> Router {
         .merge(widget::routes(&state))
         .merge(assets::routes())
         .fallback(api::no_route)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            connections::body_deadline::body_deadline,
+        ))
+        .layer(axum::middleware::from_fn(connections::reserve::health_only))
         .layer(axum::middleware::from_fn(count))
         .layer(trace)
         .layer(
@@ -216,17 +230,20 @@ async fn count(req: Request, next: Next) -> Response {
     res
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then stops accepting and lets
-/// requests in progress finish.
+/// Serves `router` on `listener` with the default connection limits (those of
+/// `[http]`'s embedded defaults) until `shutdown` completes, then stops accepting and lets
+/// requests in progress finish. The gateway uses [`connections::serve`] with the configured
+/// limits.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    connections::serve(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        router,
+        connections::ConnectionLimits::default(),
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
     .await
 }
