@@ -631,12 +631,15 @@ impl Endpoint {
             Err(bad) => {
                 metrics::counter!("deflect_sip_parse_errors_total").increment(1);
                 debug!(%remote, error = %bad.error, "malformed SIP message");
+                // A request with a Via, even without From, To, Call-ID or CSeq (RFC 3261
+                // §8.2; RFC 4475 §3.3.2 "insuf"): the response carries what there is.
                 let Some(headers) = bad.answerable else {
                     return;
                 };
-                if headers
-                    .get("CSeq")
-                    .is_some_and(|c| c.trim_end().ends_with("ACK"))
+                if bad.method == Some(Method::Ack)
+                    || headers
+                        .get("CSeq")
+                        .is_some_and(|c| c.trim_end().ends_with("ACK"))
                 {
                     return; // an ACK is never answered
                 }
