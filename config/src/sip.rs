@@ -42,6 +42,15 @@ pub struct SipConfig {
     /// Idle TCP connections are closed after this long.
     #[serde(with = "duration")]
     pub tcp_idle_timeout: Duration,
+    /// A TCP connection holding part of a message for this long is closed (slowloris).
+    #[serde(with = "duration")]
+    pub tcp_message_timeout: Duration,
+    /// Inbound TCP connections open at once, at most (trunks' allow-listed sources are
+    /// not refused by this cap, only by the per-source one).
+    pub tcp_max_connections: u32,
+    /// Inbound TCP connections open at once from one source (an IPv4 address or an IPv6
+    /// /64), at most.
+    pub tcp_max_connections_per_source: u32,
     /// Digest algorithms offered to trunks that authenticate by password, in order of
     /// preference (one challenge each): `"SHA-256"`, `"MD5"`.
     pub digest_algorithms: Vec<String>,
@@ -69,6 +78,9 @@ impl Default for SipConfig {
             unauthorized: UnauthorizedAction::Reject,
             auth: SipAuthConfig::default(),
             tcp_idle_timeout: Duration::from_secs(120),
+            tcp_message_timeout: Duration::from_secs(10),
+            tcp_max_connections: 4096,
+            tcp_max_connections_per_source: 128,
             max_call_duration: Duration::from_secs(3600),
             digest_algorithms: vec!["SHA-256".into(), "MD5".into()],
             trunks: vec![TrunkConfig {
@@ -319,6 +331,38 @@ impl SipConfig {
         }
         if self.tcp_idle_timeout < Duration::from_secs(1) {
             p.push("sip.tcp_idle_timeout", "must be at least 1s, e.g. \"2m\"");
+        }
+        if self.tcp_message_timeout < Duration::from_secs(1) {
+            p.push(
+                "sip.tcp_message_timeout",
+                format!(
+                    "{} is too short; must be at least 1s, e.g. \"10s\"",
+                    humantime::format_duration(self.tcp_message_timeout)
+                ),
+            );
+        }
+        if self.tcp_max_connections == 0 {
+            p.push(
+                "sip.tcp_max_connections",
+                "0 would refuse every connection; must be at least 1, e.g. 4096",
+            );
+        }
+        if self.tcp_max_connections_per_source == 0 {
+            p.push(
+                "sip.tcp_max_connections_per_source",
+                "0 would refuse every connection; must be at least 1, e.g. 128",
+            );
+        }
+        if self.tcp_max_connections_per_source > self.tcp_max_connections {
+            p.push(
+                "sip.tcp_max_connections_per_source",
+                format!(
+                    "{} is more than sip.tcp_max_connections ({}); must be 1 to {}",
+                    self.tcp_max_connections_per_source,
+                    self.tcp_max_connections,
+                    self.tcp_max_connections
+                ),
+            );
         }
         self.auth.validate(p);
         if self.max_calls == 0 {

@@ -478,6 +478,9 @@ fn sip_hardening_defaults_are_the_documented_ones() {
     assert_eq!(s.auth.max_failures_per_source, 5);
     assert_eq!(s.auth.max_failures_per_username, 20);
     assert_eq!(s.auth.ban_time, std::time::Duration::from_secs(600));
+    assert_eq!(s.tcp_max_connections, 4096);
+    assert_eq!(s.tcp_max_connections_per_source, 128);
+    assert_eq!(s.tcp_message_timeout, std::time::Duration::from_secs(10));
 }
 
 #[test]
@@ -559,9 +562,14 @@ challenge_from = ["anywhere"]
 }
 
 #[test]
-fn sip_auth_limits_are_checked() {
+fn sip_auth_and_tcp_limits_are_checked() {
     let e = load_text(
         r#"
+[sip]
+tcp_message_timeout = "100ms"
+tcp_max_connections = 10
+tcp_max_connections_per_source = 20
+
 [sip.auth]
 nonce_lifetime = "1h"
 failure_window = "0s"
@@ -575,6 +583,8 @@ ban_time = "0s"
     assert_eq!(
         paths(&e),
         [
+            "sip.tcp_message_timeout",
+            "sip.tcp_max_connections_per_source",
             "sip.auth.nonce_lifetime",
             "sip.auth.failure_window",
             "sip.auth.ban_time",
@@ -584,7 +594,12 @@ ban_time = "0s"
         "{e}"
     );
     let text = e.to_string();
-    for shown in ["1h", "1000 is out of range; must be 1 to 100"] {
+    for shown in [
+        "100ms",
+        "1h",
+        "20 is more than sip.tcp_max_connections (10)",
+        "1000 is out of range; must be 1 to 100",
+    ] {
         assert!(text.contains(shown), "{shown}: {text}");
     }
 }

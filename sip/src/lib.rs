@@ -10,6 +10,7 @@
 //! | [`auth`] | digest MD5 / SHA-256 responses and `Authorization` values | none |
 //! | [`admission`] | who may call: allow-lists, digest with single-use nonce counts, failure bans | none (time is an input) |
 //! | [`source`] | the unit limits count per: an IPv4 address or an IPv6 /64 | none |
+//! | [`connections`] | TCP connection caps per source and in total; idle and unfinished-message deadlines | none (time is an input) |
 //! | [`endpoint`] | the user agent core: trunks, dialogs, CANCEL, session timers, overload, registration | none (time is an input) |
 //! | [`transport`] | binding the configured UDP/TCP listeners | tokio |
 //! | [`runtime`] | the driver task and the handles: [`runtime::Sip`], [`runtime::IncomingCall`], [`runtime::Call`] | tokio |
@@ -55,6 +56,7 @@
 
 pub mod admission;
 pub mod auth;
+pub mod connections;
 pub mod endpoint;
 pub mod message;
 pub mod runtime;
