@@ -789,7 +789,9 @@ impl Endpoint {
     }
 
     /// Which trunk a request comes from; answers 401/403 (or nothing) when none
-    /// ([`crate::admission`] decides).
+    /// ([`crate::admission`] decides). Those answers are stateless (RFC 3261 §8.2.7): a
+    /// flood of unauthenticated requests leaves no transactions behind, and a
+    /// retransmission simply gets a new answer.
     fn authorize(
         &mut self,
         now: Instant,
@@ -810,8 +812,8 @@ impl Endpoint {
                 for c in challenges {
                     resp.headers.push("WWW-Authenticate", c);
                 }
-                let key = req.top_via().map(|v| tx_key(req, &v)).unwrap_or_default();
-                self.respond_new(now, transport, remote, key, None, false, resp);
+                count_response(401);
+                self.send(transport, remote, resp.to_bytes());
                 return None;
             }
             Decision::Refuse(refusal) => refusal,
@@ -824,8 +826,8 @@ impl Endpoint {
         }
         if self.config.unauthorized == UnauthorizedAction::Reject {
             let resp = self.response(req, 403, remote, None);
-            let key = req.top_via().map(|v| tx_key(req, &v)).unwrap_or_default();
-            self.respond_new(now, transport, remote, key, None, false, resp);
+            count_response(403);
+            self.send(transport, remote, resp.to_bytes());
         }
         None
     }

@@ -377,3 +377,27 @@ fn an_algorithm_that_was_not_offered_is_refused() {
     let req = peer.request("OPTIONS", Some(&a));
     assert_eq!(status(&last(peer.send(&mut ua, t0, &req).0)), 403);
 }
+
+#[test]
+fn refusals_and_challenges_keep_no_state() {
+    // RFC 3261 §8.2.7: unauthenticated requests are answered statelessly, so a flood of
+    // them cannot pile up transactions (each would hold timers for 32 s).
+    let t0 = Instant::now();
+    let mut ua = endpoint(vec![digest_trunk(&["192.0.2.0/24"])], t0);
+    let mut outsider = Peer::new("198.51.100.1:5070");
+    let mut insider = Peer::new("192.0.2.9:5070");
+    for _ in 0..500 {
+        assert_eq!(status(&outsider.ask(&mut ua, t0, "INVITE")), 403);
+        assert_eq!(status(&insider.ask(&mut ua, t0, "INVITE")), 401);
+    }
+    assert_eq!(ua.poll_timeout(), None, "no transaction, no timer");
+    // A retransmission is answered again, with a new challenge.
+    let req = insider.request("OPTIONS", None);
+    let first = last(insider.send(&mut ua, t0, &req).0);
+    let again = last(insider.send(&mut ua, t0, &req).0);
+    assert_eq!((status(&first), status(&again)), (401, 401));
+    assert_ne!(
+        header(&first, "WWW-Authenticate"),
+        header(&again, "WWW-Authenticate")
+    );
+}
