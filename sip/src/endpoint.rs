@@ -632,7 +632,7 @@ impl Endpoint {
                 metrics::counter!("deflect_sip_parse_errors_total").increment(1);
                 debug!(%remote, error = %bad.error, "malformed SIP message");
                 // A request with a Via, even without From, To, Call-ID or CSeq (RFC 3261
-                // §8.2; RFC 4475 §3.3.2 "insuf"): the response carries what there is.
+                // §8.2; RFC 4475 §3.3.1 "insuf"): the response carries what there is.
                 let Some(headers) = bad.answerable else {
                     return;
                 };

@@ -192,6 +192,24 @@ fn guessing_is_banned_at_the_fifth_wrong_password_from_a_source() {
 }
 
 #[test]
+fn guesses_on_one_nonce_are_counted_like_any_other() {
+    // svcrack --reusenonce: one challenge, then every guess on its nonce.
+    let t0 = Instant::now();
+    let mut ua = endpoint(vec![digest_trunk(&["any"])], t0);
+    let mut attacker = Peer::new("192.0.2.66:5070");
+    let challenge = attacker.ask(&mut ua, t0, "OPTIONS");
+    for guess in 0..5 {
+        let a = attacker.answer(&challenge, "OPTIONS", &format!("guess{guess}"));
+        let req = attacker.request("OPTIONS", Some(&a));
+        assert_eq!(status(&last(attacker.send(&mut ua, t0, &req).0)), 403);
+    }
+    let right = attacker.answer(&challenge, "OPTIONS", "s3cret");
+    let req = attacker.request("OPTIONS", Some(&right));
+    let resp = last(attacker.send(&mut ua, t0, &req).0);
+    assert_eq!(status(&resp), 403, "banned before the right one: {resp}");
+}
+
+#[test]
 fn a_banned_source_hears_nothing_when_unauthorized_is_drop() {
     let t0 = Instant::now();
     let mut ua = endpoint_with(
