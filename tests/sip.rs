@@ -146,7 +146,7 @@ fn unauthorized_drop_sends_nothing() {
     );
 }
 
-const DIGEST_TRUNK: &str = "[[sip.trunks]]\nname = \"carrier\"\nusername = \"trunk\"\npassword = \"s3cret\"\nrealm = \"deflect.test\"\n";
+const DIGEST_TRUNK: &str = "[[sip.trunks]]\nname = \"carrier\"\nusername = \"trunk\"\npassword = \"s3cret\"\nrealm = \"deflect.test\"\nchallenge_from = [\"127.0.0.0/8\"]\n";
 
 #[test]
 fn digest_authenticated_trunk_with_md5() {

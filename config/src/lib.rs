@@ -56,7 +56,10 @@ pub use load::{RESERVED_ENV, load, load_from_process};
 pub use media::{Codec, MediaConfig};
 pub use problems::{ConfigError, Problem, Problems};
 pub use secret::{REDACTED, SECRET_KEYS, Secret};
-pub use sip::{RegisterConfig, SipConfig, SipTimers, TrunkConfig, UnauthorizedAction};
+pub use sip::{
+    ChallengeSource, RegisterConfig, SipAuthConfig, SipConfig, SipTimers, TrunkConfig,
+    UnauthorizedAction,
+};
 pub use value::{Cidr, ListenAddr, PortRange, SipTransport, is_e164};
 pub use whatsapp::{AccountConfig, Provider, TemplateConfig, TemplatesConfig, WhatsAppConfig};
 pub use widget::{FieldMode, SiteConfig, WidgetConfig};

@@ -2,8 +2,11 @@
 
 use crate::Problems;
 use crate::secret::Secret;
-use crate::value::{Cidr, ListenAddr, duration};
+use crate::value::{Cidr, ListenAddr, duration, string_serde};
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// `[sip]`
@@ -16,7 +19,8 @@ pub struct SipConfig {
     /// is not what peers reach (NAT, 0.0.0.0). Defaults to the listen address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_address: Option<String>,
-    /// `User-Agent` / `Server` header value.
+    /// `User-Agent` / `Server` header value. The default names no version, so scanners
+    /// cannot pick exploits by it.
     pub user_agent: String,
     /// RFC 3261 timer base values.
     pub timers: SipTimers,
@@ -30,11 +34,23 @@ pub struct SipConfig {
     pub max_calls: u32,
     /// New calls per second at most; more get 503 with Retry-After.
     pub max_calls_per_second: u32,
-    /// What requests from unknown sources get: `reject` (403) or `drop` (no answer).
+    /// What requests from unknown or banned sources get: `reject` (403) or `drop` (no
+    /// answer).
     pub unauthorized: UnauthorizedAction,
+    /// Digest authentication of trunks: nonce lifetime, failure throttling and bans.
+    pub auth: SipAuthConfig,
     /// Idle TCP connections are closed after this long.
     #[serde(with = "duration")]
     pub tcp_idle_timeout: Duration,
+    /// A TCP connection holding part of a message for this long is closed (slowloris).
+    #[serde(with = "duration")]
+    pub tcp_message_timeout: Duration,
+    /// Inbound TCP connections open at once, at most (trunks' allow-listed sources are
+    /// not refused by this cap, only by the per-source one).
+    pub tcp_max_connections: u32,
+    /// Inbound TCP connections open at once from one source (an IPv4 address or an IPv6
+    /// /64), at most.
+    pub tcp_max_connections_per_source: u32,
     /// Digest algorithms offered to trunks that authenticate by password, in order of
     /// preference (one challenge each): `"SHA-256"`, `"MD5"`.
     pub digest_algorithms: Vec<String>,
@@ -53,14 +69,18 @@ impl Default for SipConfig {
                 "tcp:127.0.0.1:5060".parse().expect("literal listener"),
             ],
             public_address: None,
-            user_agent: format!("deflect/{}", env!("CARGO_PKG_VERSION")),
+            user_agent: "deflect".to_owned(),
             timers: SipTimers::default(),
             session_expires: Duration::from_secs(1800),
             min_se: Duration::from_secs(90),
             max_calls: 10_000,
             max_calls_per_second: 2_000,
             unauthorized: UnauthorizedAction::Reject,
+            auth: SipAuthConfig::default(),
             tcp_idle_timeout: Duration::from_secs(120),
+            tcp_message_timeout: Duration::from_secs(10),
+            tcp_max_connections: 4096,
+            tcp_max_connections_per_source: 128,
             max_call_duration: Duration::from_secs(3600),
             digest_algorithms: vec!["SHA-256".into(), "MD5".into()],
             trunks: vec![TrunkConfig {
@@ -100,6 +120,88 @@ impl Default for SipTimers {
     }
 }
 
+/// `[sip.auth]`: how trunks that authenticate by password are protected against guessing
+/// and replay.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipAuthConfig {
+    /// How long a challenge's nonce may be answered; later answers get a new challenge
+    /// (`stale=true`).
+    #[serde(with = "duration")]
+    pub nonce_lifetime: Duration,
+    /// The window the failure limits count in.
+    #[serde(with = "duration")]
+    pub failure_window: Duration,
+    /// Failed authentications from one source (an IPv4 address or an IPv6 /64) within
+    /// `failure_window` that ban the source.
+    pub max_failures_per_source: u32,
+    /// Failed authentications for one trunk user name, from any source, within
+    /// `failure_window` that ban the user name (sources that authenticated before are
+    /// exempt).
+    pub max_failures_per_username: u32,
+    /// How long a ban lasts.
+    #[serde(with = "duration")]
+    pub ban_time: Duration,
+}
+
+impl Default for SipAuthConfig {
+    fn default() -> Self {
+        Self {
+            nonce_lifetime: Duration::from_secs(30),
+            failure_window: Duration::from_secs(600),
+            max_failures_per_source: 5,
+            max_failures_per_username: 20,
+            ban_time: Duration::from_secs(600),
+        }
+    }
+}
+
+/// A source that may answer a trunk's digest challenge: an address or network, or `any`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChallengeSource {
+    /// Every source.
+    Any,
+    /// An address or network.
+    Net(Cidr),
+}
+
+impl ChallengeSource {
+    /// Whether `ip` may answer the challenge.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Net(n) => n.contains(ip),
+        }
+    }
+}
+
+impl FromStr for ChallengeSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.eq_ignore_ascii_case("any") {
+            return Ok(Self::Any);
+        }
+        s.parse::<Cidr>().map(Self::Net).map_err(|_| {
+            format!(
+                "{s:?} is not an IP address or network; write e.g. \"203.0.113.7\", \"203.0.113.0/24\", \"2001:db8::/32\", or \"any\" for every source"
+            )
+        })
+    }
+}
+
+impl fmt::Display for ChallengeSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Any => f.write_str("any"),
+            Self::Net(n) => n.fmt(f),
+        }
+    }
+}
+string_serde!(
+    ChallengeSource,
+    "an IP address or network such as \"203.0.113.0/24\", or \"any\""
+);
+
 /// What a request from a source that matches no trunk gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -119,8 +221,8 @@ pub struct TrunkConfig {
     pub name: String,
     /// Source addresses or networks accepted without a challenge.
     pub allow: Vec<Cidr>,
-    /// Inbound digest authentication: requests from sources not on an allow-list are
-    /// challenged and accepted with these credentials.
+    /// Inbound digest authentication: requests from `challenge_from` sources not on an
+    /// allow-list are challenged and accepted with these credentials.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// Password for inbound digest authentication.
@@ -129,6 +231,9 @@ pub struct TrunkConfig {
     /// Digest realm; defaults to the public address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub realm: Option<String>,
+    /// Sources that may answer this trunk's digest challenge (required with credentials):
+    /// addresses or networks, or `"any"`. Others get 403 (or nothing), never a challenge.
+    pub challenge_from: Vec<ChallengeSource>,
     /// Detect DTMF tones in the audio of calls from this trunk (for carriers that send
     /// neither RFC 4733 events nor SIP INFO).
     pub inband_dtmf: bool,
@@ -227,6 +332,39 @@ impl SipConfig {
         if self.tcp_idle_timeout < Duration::from_secs(1) {
             p.push("sip.tcp_idle_timeout", "must be at least 1s, e.g. \"2m\"");
         }
+        if self.tcp_message_timeout < Duration::from_secs(1) {
+            p.push(
+                "sip.tcp_message_timeout",
+                format!(
+                    "{} is too short; must be at least 1s, e.g. \"10s\"",
+                    humantime::format_duration(self.tcp_message_timeout)
+                ),
+            );
+        }
+        if self.tcp_max_connections == 0 {
+            p.push(
+                "sip.tcp_max_connections",
+                "0 would refuse every connection; must be at least 1, e.g. 4096",
+            );
+        }
+        if self.tcp_max_connections_per_source == 0 {
+            p.push(
+                "sip.tcp_max_connections_per_source",
+                "0 would refuse every connection; must be at least 1, e.g. 128",
+            );
+        }
+        if self.tcp_max_connections_per_source > self.tcp_max_connections {
+            p.push(
+                "sip.tcp_max_connections_per_source",
+                format!(
+                    "{} is more than sip.tcp_max_connections ({}); must be 1 to {}",
+                    self.tcp_max_connections_per_source,
+                    self.tcp_max_connections,
+                    self.tcp_max_connections
+                ),
+            );
+        }
+        self.auth.validate(p);
         if self.max_calls == 0 {
             p.push("sip.max_calls", "must be at least 1");
         }
@@ -250,6 +388,20 @@ impl SipConfig {
                     "a trunk needs source addresses (allow) or digest credentials (username, password)",
                 );
             }
+            if digest && t.challenge_from.is_empty() {
+                p.push(
+                    format!("{at}.challenge_from"),
+                    "a trunk with digest credentials needs the sources that may answer its \
+                     challenge: addresses or networks such as [\"203.0.113.0/24\"], or [\"any\"]",
+                );
+            }
+            if !digest && !t.challenge_from.is_empty() {
+                p.push(
+                    format!("{at}.challenge_from"),
+                    "only trunks with digest credentials (username, password) challenge; \
+                     remove it, or use allow for sources accepted without a challenge",
+                );
+            }
             if let Some(r) = &t.register {
                 let at = format!("{at}.register");
                 if !is_sip_uri(&r.registrar) {
@@ -267,6 +419,58 @@ impl SipConfig {
                 if r.expires < Duration::from_secs(60) {
                     p.push(format!("{at}.expires"), "must be at least 60s");
                 }
+            }
+        }
+    }
+}
+
+impl SipAuthConfig {
+    fn validate(&self, p: &mut Problems) {
+        let at_least = |p: &mut Problems, key: &str, d: Duration, min: Duration, e: &str| {
+            if d < min {
+                p.push(
+                    format!("sip.auth.{key}"),
+                    format!(
+                        "{} is too short; must be at least {}, e.g. \"{e}\"",
+                        humantime::format_duration(d),
+                        humantime::format_duration(min)
+                    ),
+                );
+            }
+        };
+        at_least(
+            p,
+            "nonce_lifetime",
+            self.nonce_lifetime,
+            Duration::from_secs(1),
+            "30s",
+        );
+        if self.nonce_lifetime > Duration::from_secs(600) {
+            p.push(
+                "sip.auth.nonce_lifetime",
+                format!(
+                    "{} is too long (a captured answer stays usable for it); must be 1s to 10m, e.g. \"30s\"",
+                    humantime::format_duration(self.nonce_lifetime)
+                ),
+            );
+        }
+        at_least(
+            p,
+            "failure_window",
+            self.failure_window,
+            Duration::from_secs(1),
+            "1m",
+        );
+        at_least(p, "ban_time", self.ban_time, Duration::from_secs(1), "10m");
+        for (key, n) in [
+            ("max_failures_per_source", self.max_failures_per_source),
+            ("max_failures_per_username", self.max_failures_per_username),
+        ] {
+            if !(1..=100).contains(&n) {
+                p.push(
+                    format!("sip.auth.{key}"),
+                    format!("{n} is out of range; must be 1 to 100, e.g. 5"),
+                );
             }
         }
     }

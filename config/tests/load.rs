@@ -295,6 +295,7 @@ verify_token = 12345
 name = "carrier"
 username = "u"
 password = "s3cr3t-password"
+challenge_from = ["any"]
 "#,
         token_file.path().display()
     );
@@ -353,7 +354,7 @@ fn secret_files_and_values_cannot_both_be_set() {
     let f = file("x");
     let e = load_text(
         &format!(
-            "[[sip.trunks]]\nname = \"t\"\nusername = \"u\"\npassword = \"p\"\npassword_file = \"{}\"\n",
+            "[[sip.trunks]]\nname = \"t\"\nusername = \"u\"\npassword = \"p\"\npassword_file = \"{}\"\nchallenge_from = [\"any\"]\n",
             f.path().display()
         ),
         &[],
@@ -361,7 +362,7 @@ fn secret_files_and_values_cannot_both_be_set() {
     .unwrap_err();
     assert_eq!(paths(&e), ["sip.trunks[0].password_file"]);
     let e = load_text(
-        "[[sip.trunks]]\nname = \"t\"\nusername = \"u\"\npassword_file = \"/nonexistent/secret\"\n",
+        "[[sip.trunks]]\nname = \"t\"\nusername = \"u\"\npassword_file = \"/nonexistent/secret\"\nchallenge_from = [\"any\"]\n",
         &[],
     )
     .unwrap_err();
@@ -528,4 +529,141 @@ holidays = ["25-12-2026"]
     // Monday 2026-11-23 10:00 in Seoul is 01:00 UTC.
     assert!(open.is_open("2026-11-23T01:00:00Z".parse().unwrap()));
     assert!(!open.is_open("2026-11-23T09:00:00Z".parse().unwrap()));
+}
+
+#[test]
+fn sip_hardening_defaults_are_the_documented_ones() {
+    let c = load(None, env(&[])).unwrap();
+    let s = &c.sip;
+    // No version for scanners to match exploits against.
+    assert_eq!(s.user_agent, "deflect");
+    assert_eq!(s.auth.nonce_lifetime, std::time::Duration::from_secs(30));
+    assert_eq!(s.auth.failure_window, std::time::Duration::from_secs(600));
+    assert_eq!(s.auth.max_failures_per_source, 5);
+    assert_eq!(s.auth.max_failures_per_username, 20);
+    assert_eq!(s.auth.ban_time, std::time::Duration::from_secs(600));
+    assert_eq!(s.tcp_max_connections, 4096);
+    assert_eq!(s.tcp_max_connections_per_source, 128);
+    assert_eq!(s.tcp_message_timeout, std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn digest_trunks_name_the_sources_they_challenge() {
+    let c = load_text(
+        r#"
+[[sip.trunks]]
+name = "anywhere"
+username = "u"
+password = "p"
+challenge_from = ["any"]
+
+[[sip.trunks]]
+name = "office"
+username = "v"
+password = "q"
+challenge_from = ["198.51.100.0/24", "2001:db8::1"]
+"#,
+        &[],
+    )
+    .unwrap();
+    let any = &c.sip.trunks[0].challenge_from;
+    assert!(any[0].contains("192.0.2.1".parse().unwrap()));
+    let office = &c.sip.trunks[1].challenge_from;
+    assert!(
+        office
+            .iter()
+            .any(|s| s.contains("198.51.100.9".parse().unwrap()))
+    );
+    assert!(
+        !office
+            .iter()
+            .any(|s| s.contains("192.0.2.1".parse().unwrap()))
+    );
+    // The effective configuration writes them as they were given.
+    assert!(c.to_redacted_toml().contains(r#"challenge_from = ["any"]"#));
+
+    let e = load_text(
+        r#"
+[[sip.trunks]]
+name = "open"
+username = "u"
+password = "p"
+
+[[sip.trunks]]
+name = "ip"
+allow = ["192.0.2.0/24"]
+challenge_from = ["any"]
+
+[[sip.trunks]]
+name = "typo"
+username = "w"
+password = "r"
+challenge_from = ["anywhere"]
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "sip.trunks[2].challenge_from[0]",
+            "sip.trunks[0].challenge_from",
+            "sip.trunks[1].challenge_from",
+            // Its only entry was unusable, so none is left.
+            "sip.trunks[2].challenge_from",
+        ],
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains(r#""anywhere""#) && text.contains(r#"or "any""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"[\"any\"]"#) || text.contains(r#"["any"]"#),
+        "{text}"
+    );
+}
+
+#[test]
+fn sip_auth_and_tcp_limits_are_checked() {
+    let e = load_text(
+        r#"
+[sip]
+tcp_message_timeout = "100ms"
+tcp_max_connections = 10
+tcp_max_connections_per_source = 20
+
+[sip.auth]
+nonce_lifetime = "1h"
+failure_window = "0s"
+max_failures_per_source = 0
+max_failures_per_username = 1000
+ban_time = "0s"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "sip.tcp_message_timeout",
+            "sip.tcp_max_connections_per_source",
+            "sip.auth.nonce_lifetime",
+            "sip.auth.failure_window",
+            "sip.auth.ban_time",
+            "sip.auth.max_failures_per_source",
+            "sip.auth.max_failures_per_username",
+        ],
+        "{e}"
+    );
+    let text = e.to_string();
+    for shown in [
+        "100ms",
+        "1h",
+        "20 is more than sip.tcp_max_connections (10)",
+        "1000 is out of range; must be 1 to 100",
+    ] {
+        assert!(text.contains(shown), "{shown}: {text}");
+    }
 }

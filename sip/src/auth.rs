@@ -1,7 +1,6 @@
 //! HTTP Digest for SIP (RFC 3261 §22, RFC 7616, RFC 8760): MD5 and SHA-256, `qop=auth`.
-//! The server side challenges trunks that authenticate by password with stateless nonces
-//! (a timestamp and a keyed hash of it, so any nonce this process issued can be checked
-//! without storing it); the client side answers challenges to REGISTER.
+//! The responses both sides compute, and the client side's answer to a challenge (to
+//! REGISTER). The server side — nonces, counts, failure limits — is [`crate::admission`].
 //!
 //! Hashes come from the RustCrypto `md-5` and `sha2` crates.
 
@@ -149,44 +148,6 @@ pub fn authorize(
     Some(out)
 }
 
-/// Issues and checks stateless nonces: `<issued-at ms, hex><keyed hash, hex>`.
-#[derive(Clone, Debug)]
-pub struct NonceSource {
-    key: String,
-}
-
-/// How long a nonce stays fresh.
-pub const NONCE_LIFETIME_MS: u64 = 300_000;
-
-impl NonceSource {
-    /// A source keyed with `key` (random per process).
-    pub fn new(key: String) -> Self {
-        Self { key }
-    }
-
-    /// A nonce issued at `now_ms` (milliseconds since the endpoint started).
-    pub fn issue(&self, now_ms: u64) -> String {
-        let ts = format!("{now_ms:012x}");
-        let mac = Algorithm::Sha256.hash(&format!("{}:{ts}", self.key));
-        format!("{ts}{}", &mac[..32])
-    }
-
-    /// `Some(true)` for a fresh nonce of ours, `Some(false)` for a stale one, `None` for a
-    /// forged one.
-    pub fn check(&self, nonce: &str, now_ms: u64) -> Option<bool> {
-        if nonce.len() != 44 || !nonce.is_ascii() {
-            return None;
-        }
-        let (ts, mac) = nonce.split_at(12);
-        let want = Algorithm::Sha256.hash(&format!("{}:{ts}", self.key));
-        if !constant_time_eq(mac.as_bytes(), &want.as_bytes()[..32]) {
-            return None;
-        }
-        let issued = u64::from_str_radix(ts, 16).ok()?;
-        Some(now_ms.saturating_sub(issued) <= NONCE_LIFETIME_MS)
-    }
-}
-
 /// Compares without an early exit.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -221,8 +182,7 @@ mod tests {
 
     #[test]
     fn answering_a_challenge_round_trips() {
-        let nonces = NonceSource::new("k".into());
-        let nonce = nonces.issue(1000);
+        let nonce = "0000000000000001abcdef";
         let challenge =
             format!("Digest realm=\"deflect\", nonce=\"{nonce}\", algorithm=SHA-256, qop=\"auth\"");
         let auth = authorize(&challenge, "trunk", "secret", "INVITE", "sip:1@x", "abc").unwrap();
@@ -235,15 +195,9 @@ mod tests {
             "secret",
             "INVITE",
             "sip:1@x",
-            &nonce,
+            nonce,
             Some(("00000001", "abc")),
         );
         assert_eq!(p.get("response"), Some(expected.as_str()));
-        assert_eq!(nonces.check(&nonce, 2000), Some(true));
-        assert_eq!(
-            nonces.check(&nonce, 1000 + NONCE_LIFETIME_MS + 1),
-            Some(false)
-        );
-        assert_eq!(nonces.check(&nonce.replace('a', "b"), 2000), None);
     }
 }

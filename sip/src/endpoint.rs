@@ -36,7 +36,8 @@
 //! assert!(ua.poll_timeout().is_some());
 //! ```
 
-use crate::auth::{self, Algorithm, DigestParams, NonceSource};
+use crate::admission::{Admission, Decision, Refusal};
+use crate::auth::{self, Algorithm};
 use crate::message::headers::parse_u32;
 use crate::message::{
     CSeq, Headers, Message, Method, NameAddr, Refresher, Request, Response, Scheme, SessionExpires,
@@ -45,7 +46,7 @@ use crate::message::{
 use crate::transaction::{
     Action, ClientState, ClientTransaction, ServerState, ServerTransaction, Timers,
 };
-use deflect_config::{SipConfig, SipTransport, TrunkConfig, UnauthorizedAction};
+use deflect_config::{SipAuthConfig, SipConfig, SipTransport, TrunkConfig, UnauthorizedAction};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -97,6 +98,8 @@ pub struct EndpointConfig {
     pub default_realm: String,
     /// Digest algorithms challenged with, preferred first.
     pub digest_algorithms: Vec<Algorithm>,
+    /// Nonce lifetime, failure limits and bans for digest trunks.
+    pub auth: SipAuthConfig,
     /// Seed for tags, branches and the nonce key (random in production, fixed in tests).
     pub seed: u64,
 }
@@ -146,6 +149,7 @@ impl EndpointConfig {
                 .public_address
                 .clone()
                 .unwrap_or_else(|| "deflect".to_owned()),
+            auth: sip.auth.clone(),
             seed,
         }
     }
@@ -455,9 +459,8 @@ struct Registration {
 /// The SIP user agent core. See the module documentation for how to drive it.
 pub struct Endpoint {
     config: EndpointConfig,
-    epoch: Instant,
     rng: fastrand::Rng,
-    nonces: NonceSource,
+    admission: Admission,
     server: HashMap<String, ServerEntry>,
     client: HashMap<String, ClientEntry>,
     calls: HashMap<CallKey, Call>,
@@ -495,11 +498,17 @@ impl Endpoint {
             })
             .collect();
         let tokens = f64::from(config.max_calls_per_second);
+        let admission = Admission::from_parts(
+            config.trunks.clone(),
+            config.digest_algorithms.clone(),
+            config.default_realm.clone(),
+            &config.auth,
+            key,
+        );
         Self {
             config,
-            epoch: now,
             rng,
-            nonces: NonceSource::new(key),
+            admission,
             server: HashMap::new(),
             client: HashMap::new(),
             calls: HashMap::new(),
@@ -528,7 +537,11 @@ impl Endpoint {
 
     /// When [`Endpoint::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((t, _))| *t)
+        let timer = self.timers.peek().map(|Reverse((t, _))| *t);
+        match (timer, self.admission.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Calls in progress (offered, answered or ending).
@@ -595,10 +608,6 @@ impl Endpoint {
         });
     }
 
-    fn now_ms(&self, now: Instant) -> u64 {
-        u64::try_from(now.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
-    }
-
     // ---------------------------------------------------------------- input
 
     /// A message arrived: a whole UDP datagram, or one framed TCP message.
@@ -622,12 +631,15 @@ impl Endpoint {
             Err(bad) => {
                 metrics::counter!("deflect_sip_parse_errors_total").increment(1);
                 debug!(%remote, error = %bad.error, "malformed SIP message");
+                // A request with a Via, even without From, To, Call-ID or CSeq (RFC 3261
+                // §8.2; RFC 4475 §3.3.1 "insuf"): the response carries what there is.
                 let Some(headers) = bad.answerable else {
                     return;
                 };
-                if headers
-                    .get("CSeq")
-                    .is_some_and(|c| c.trim_end().ends_with("ACK"))
+                if bad.method == Some(Method::Ack)
+                    || headers
+                        .get("CSeq")
+                        .is_some_and(|c| c.trim_end().ends_with("ACK"))
                 {
                     return; // an ACK is never answered
                 }
@@ -776,7 +788,10 @@ impl Endpoint {
         self.respond_new(now, transport, remote, key, None, invite, resp);
     }
 
-    /// Which trunk a request comes from; answers 401/403 (or nothing) when none.
+    /// Which trunk a request comes from; answers 401/403 (or nothing) when none
+    /// ([`crate::admission`] decides). Those answers are stateless (RFC 3261 §8.2.7): a
+    /// flood of unauthenticated requests leaves no transactions behind, and a
+    /// retransmission simply gets a new answer.
     fn authorize(
         &mut self,
         now: Instant,
@@ -784,104 +799,37 @@ impl Endpoint {
         remote: SocketAddr,
         req: &Request,
     ) -> Option<usize> {
-        let trunks = &self.config.trunks;
-        if let Some(i) = trunks
-            .iter()
-            .position(|t| t.allow.iter().any(|c| c.contains(remote.ip())))
-        {
-            return Some(i);
-        }
-        let digest_trunks = trunks.iter().any(|t| t.username.is_some());
-        if digest_trunks {
-            if let Some(i) = self.check_credentials(now, req) {
-                return Some(i);
-            }
-            if let Some(stale) = self.challenge_needed(now, req) {
+        let authorization = req.headers.get("Authorization");
+        let decision = self
+            .admission
+            .decide(now, remote, req.method.as_str(), authorization);
+        let refusal = match decision {
+            Decision::Trunk(i) => return Some(i),
+            Decision::Challenge(challenges) => {
                 metrics::counter!("deflect_sip_unauthorized_total").increment(1);
                 debug!(%remote, method = %req.method, "challenging request");
                 let mut resp = self.response(req, 401, remote, None);
-                let realm = self.realm();
-                let nonce = self.nonces.issue(self.now_ms(now));
-                let stale = if stale { ", stale=true" } else { "" };
-                for algorithm in self.config.digest_algorithms.clone() {
-                    resp.headers.push(
-                        "WWW-Authenticate",
-                        format!(
-                            "Digest realm=\"{realm}\", nonce=\"{nonce}\", algorithm={algorithm}, qop=\"auth\"{stale}"
-                        ),
-                    );
+                for c in challenges {
+                    resp.headers.push("WWW-Authenticate", c);
                 }
-                let key = req.top_via().map(|v| tx_key(req, &v)).unwrap_or_default();
-                self.respond_new(now, transport, remote, key, None, false, resp);
+                count_response(401);
+                self.send(transport, remote, resp.to_bytes());
                 return None;
             }
-        }
+            Decision::Refuse(refusal) => refusal,
+        };
         metrics::counter!("deflect_sip_unauthorized_total").increment(1);
-        debug!(%remote, method = %req.method, "request from a source on no trunk");
+        if refusal == Refusal::NoTrunk {
+            debug!(%remote, method = %req.method, "request from a source on no trunk");
+        } else {
+            debug!(%remote, method = %req.method, reason = refusal.as_str(), "request refused");
+        }
         if self.config.unauthorized == UnauthorizedAction::Reject {
             let resp = self.response(req, 403, remote, None);
-            let key = req.top_via().map(|v| tx_key(req, &v)).unwrap_or_default();
-            self.respond_new(now, transport, remote, key, None, false, resp);
+            count_response(403);
+            self.send(transport, remote, resp.to_bytes());
         }
         None
-    }
-
-    fn realm(&self) -> String {
-        self.config
-            .trunks
-            .iter()
-            .find_map(|t| t.realm.clone())
-            .unwrap_or_else(|| self.config.default_realm.clone())
-    }
-
-    /// `Some(stale)` when the request should be challenged: no credentials, or a stale
-    /// nonce. `None` when credentials were present and wrong (→ 403).
-    fn challenge_needed(&self, now: Instant, req: &Request) -> Option<bool> {
-        let Some(auth) = req.headers.get("Authorization") else {
-            return Some(false);
-        };
-        let Some(p) = DigestParams::parse(auth) else {
-            return Some(false);
-        };
-        match self
-            .nonces
-            .check(p.get("nonce").unwrap_or(""), self.now_ms(now))
-        {
-            Some(false) => Some(true),
-            _ => None,
-        }
-    }
-
-    fn check_credentials(&self, now: Instant, req: &Request) -> Option<usize> {
-        let p = DigestParams::parse(req.headers.get("Authorization")?)?;
-        let algorithm = Algorithm::parse(p.get("algorithm"))?;
-        let nonce = p.get("nonce")?;
-        if self.nonces.check(nonce, self.now_ms(now)) != Some(true) {
-            return None;
-        }
-        let username = p.get("username")?;
-        let realm = p.get("realm")?;
-        let (i, trunk) = self.config.trunks.iter().enumerate().find(|(_, t)| {
-            t.username.as_deref() == Some(username)
-                && t.realm.as_deref().unwrap_or(&self.config.default_realm) == realm
-        })?;
-        let password = trunk.password.as_ref()?.expose();
-        let qop = match p.get("qop") {
-            Some(q) if q.eq_ignore_ascii_case("auth") => Some((p.get("nc")?, p.get("cnonce")?)),
-            Some(_) => return None,
-            None => None,
-        };
-        let want = auth::response(
-            algorithm,
-            username,
-            realm,
-            password,
-            req.method.as_str(),
-            p.get("uri")?,
-            nonce,
-            qop,
-        );
-        auth::constant_time_eq(want.as_bytes(), p.get("response")?.as_bytes()).then_some(i)
     }
 
     /// Builds a response copying the routing headers (with `received`/`rport`).
@@ -2267,6 +2215,7 @@ impl Endpoint {
 
     /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.admission.handle_timeout(now);
         while let Some(Reverse((at, _))) = self.timers.peek() {
             if *at > now {
                 break;

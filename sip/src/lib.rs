@@ -7,7 +7,10 @@
 //! |---|---|---|
 //! | [`message`] | parsing, serializing, stream framing (RFC 3261 §7, §25) | none |
 //! | [`transaction`] | client and server transactions, timers A–M (§17, RFC 6026) | none |
-//! | [`auth`] | digest MD5 / SHA-256, stateless nonces | none |
+//! | [`auth`] | digest MD5 / SHA-256 responses and `Authorization` values | none |
+//! | [`admission`] | who may call: allow-lists, digest with single-use nonce counts, failure bans | none (time is an input) |
+//! | [`source`] | the unit limits count per: an IPv4 address or an IPv6 /64 | none |
+//! | [`connections`] | TCP connection caps per source and in total; idle and unfinished-message deadlines | none (time is an input) |
 //! | [`endpoint`] | the user agent core: trunks, dialogs, CANCEL, session timers, overload, registration | none (time is an input) |
 //! | [`transport`] | binding the configured UDP/TCP listeners | tokio |
 //! | [`runtime`] | the driver task and the handles: [`runtime::Sip`], [`runtime::IncomingCall`], [`runtime::Call`] | tokio |
@@ -45,13 +48,18 @@
 //! folded headers, LWS around separators, tel: and IPv6, escaped and odd parameters),
 //! strict where RFC 4475 calls a form invalid, returning an error value on every bad input
 //! (fuzzed: `fuzz/`). Hashes for digest come from the RustCrypto `md-5` and `sha2` crates;
-//! tags and branches from `fastrand` seeded by `getrandom`.
+//! tags and branches from `fastrand` seeded by `getrandom`. The bounded tables that
+//! attackers could otherwise grow (failure counters, bans, trusted sources) are `hashlink`
+//! LRU maps: a well-kept crate that the tree already holds through `sqlx`.
 
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod auth;
+pub mod connections;
 pub mod endpoint;
 pub mod message;
 pub mod runtime;
+pub mod source;
 pub mod transaction;
 pub mod transport;

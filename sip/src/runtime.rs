@@ -4,10 +4,12 @@
 //!
 //! One task owns the endpoint: it takes datagrams and stream messages from the socket
 //! tasks, commands from the handles, and sleeps until the endpoint's next deadline. A UDP
-//! socket gets a receive task; a TCP listener gets an accept task and each connection a
-//! reader (framing by `Content-Length`, closed after `tcp_idle_timeout` of silence) and a
-//! writer. Responses leave on the connection their request came in on; requests deflect
-//! sends to a TCP peer reuse a connection to it or open one.
+//! socket gets a receive task; a TCP listener gets an accept task, which closes at once the
+//! connections beyond `tcp_max_connections_per_source` / `tcp_max_connections`
+//! ([`crate::connections`]), and each connection a reader (framing by `Content-Length`,
+//! closed after `tcp_idle_timeout` of silence or `tcp_message_timeout` holding an
+//! unfinished message) and a writer. Responses leave on the connection their request came
+//! in on; requests deflect sends to a TCP peer reuse a connection to it or open one.
 //!
 //! ```no_run
 //! # async fn run(config: &deflect_config::SipConfig) -> std::io::Result<()> {
@@ -42,17 +44,19 @@
 //! # let _ = sip; Ok(()) }
 //! ```
 
+use crate::connections::{ConnectionLimits, ReadDeadline};
 use crate::endpoint::{
     CallEvent, CallKey, EndReason, Endpoint, EndpointConfig, Event, IncomingCall as CallInfo,
     OutgoingCall, Reason, RegistrationState,
 };
 use crate::message;
+use crate::source::SourceKey;
 use crate::transport::Listener;
-use deflect_config::{SipConfig, SipTransport};
+use deflect_config::{Cidr, SipConfig, SipTransport};
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -235,6 +239,21 @@ impl Sip {
             local: Arc::new(local),
         };
         let mut udp = HashMap::new();
+        let timeouts = Timeouts {
+            idle: config.tcp_idle_timeout,
+            message: config.tcp_message_timeout,
+        };
+        let gate = Arc::new(Gate {
+            limits: Mutex::new(ConnectionLimits::new(
+                config.tcp_max_connections,
+                config.tcp_max_connections_per_source,
+            )),
+            trusted: config
+                .trunks
+                .iter()
+                .flat_map(|t| t.allow.iter().copied())
+                .collect(),
+        });
         for l in listeners {
             match l {
                 Listener::Udp(socket) => {
@@ -247,7 +266,8 @@ impl Sip {
                     tokio::spawn(tcp_acceptor(
                         listener,
                         input_tx.clone(),
-                        config.tcp_idle_timeout,
+                        timeouts,
+                        gate.clone(),
                     ));
                 }
             }
@@ -261,7 +281,7 @@ impl Sip {
             incoming: incoming_tx,
             active: active_tx,
             sip: sip.clone(),
-            idle: config.tcp_idle_timeout,
+            timeouts,
             registrations: None,
         };
         tokio::spawn(driver.run(input_rx));
@@ -339,8 +359,42 @@ struct Driver {
     incoming: mpsc::Sender<IncomingCall>,
     active: watch::Sender<usize>,
     sip: Sip,
-    idle: Duration,
+    timeouts: Timeouts,
     registrations: Option<mpsc::UnboundedSender<(String, RegistrationState)>>,
+}
+
+/// How long a TCP connection may stay silent, and hold an unfinished message.
+#[derive(Clone, Copy, Debug)]
+struct Timeouts {
+    idle: Duration,
+    message: Duration,
+}
+
+/// What the accept tasks share: the connection counts and the allow-listed networks.
+struct Gate {
+    limits: Mutex<ConnectionLimits>,
+    trusted: Vec<Cidr>,
+}
+
+impl Gate {
+    fn limits(&self) -> std::sync::MutexGuard<'_, ConnectionLimits> {
+        // The counts stay consistent even if a holder panicked: each change is one step.
+        self.limits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// An admitted inbound connection: its place is given back when it is dropped.
+struct Admitted {
+    gate: Arc<Gate>,
+    source: SourceKey,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut limits = self.gate.limits();
+        limits.release(self.source);
+        metrics::gauge!("deflect_sip_tcp_connections").set(f64::from(limits.open()));
+    }
 }
 
 impl Driver {
@@ -527,10 +581,12 @@ impl Driver {
         let _ = tx.send(data);
         self.tcp.insert(remote, tx.clone());
         let input = self.input.clone();
-        let idle = self.idle;
+        let timeouts = self.timeouts;
         tokio::spawn(async move {
             match TcpStream::connect(remote).await {
-                Ok(stream) => serve_connection(stream, remote, input, idle, Some((tx, rx))).await,
+                Ok(stream) => {
+                    serve_connection(stream, remote, input, timeouts, Some((tx, rx)), None).await
+                }
                 Err(e) => {
                     debug!(%remote, cause = %e, "TCP connect failed");
                     let _ = input.send(Input::Closed(remote)).await;
@@ -560,12 +616,43 @@ async fn udp_reader(socket: Arc<UdpSocket>, input: mpsc::Sender<Input>) {
     }
 }
 
-async fn tcp_acceptor(listener: TcpListener, input: mpsc::Sender<Input>, idle: Duration) {
+async fn tcp_acceptor(
+    listener: TcpListener,
+    input: mpsc::Sender<Input>,
+    timeouts: Timeouts,
+    gate: Arc<Gate>,
+) {
     loop {
         match listener.accept().await {
             Ok((stream, remote)) => {
+                let source = SourceKey::of(remote.ip());
+                let trusted = gate.trusted.iter().any(|c| c.contains(remote.ip()));
+                let admitted = {
+                    let mut limits = gate.limits();
+                    let admitted = limits.admit(source, trusted);
+                    metrics::gauge!("deflect_sip_tcp_connections").set(f64::from(limits.open()));
+                    admitted
+                };
+                if let Err(refused) = admitted {
+                    metrics::counter!("deflect_sip_tcp_refused_total", "reason" => refused.as_str())
+                        .increment(1);
+                    debug!(%remote, reason = refused.as_str(), "TCP connection refused");
+                    drop(stream);
+                    continue;
+                }
+                let admitted = Admitted {
+                    gate: gate.clone(),
+                    source,
+                };
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(serve_connection(stream, remote, input.clone(), idle, None));
+                tokio::spawn(serve_connection(
+                    stream,
+                    remote,
+                    input.clone(),
+                    timeouts,
+                    None,
+                    Some(admitted),
+                ));
             }
             Err(e) => {
                 debug!(cause = %e, "TCP accept failed");
@@ -575,17 +662,21 @@ async fn tcp_acceptor(listener: TcpListener, input: mpsc::Sender<Input>, idle: D
     }
 }
 
+/// Reads and writes one TCP connection until it closes; `admitted` (inbound connections)
+/// holds its place in the connection counts until then.
 #[allow(clippy::type_complexity)]
 async fn serve_connection(
     stream: TcpStream,
     remote: SocketAddr,
     input: mpsc::Sender<Input>,
-    idle: Duration,
+    timeouts: Timeouts,
     writer: Option<(
         mpsc::UnboundedSender<Vec<u8>>,
         mpsc::UnboundedReceiver<Vec<u8>>,
     )>,
+    admitted: Option<Admitted>,
 ) {
+    let _admitted = admitted;
     let (mut read, mut write) = stream.into_split();
     let (tx, mut rx) = writer.unwrap_or_else(mpsc::unbounded_channel);
     if input.send(Input::Connected(remote, tx)).await.is_err() {
@@ -600,12 +691,17 @@ async fn serve_connection(
     });
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 16 * 1024];
+    let mut deadline =
+        ReadDeadline::new(Instant::now().into_std(), timeouts.idle, timeouts.message);
     loop {
-        let n = match tokio::time::timeout(idle, read.read(&mut chunk)).await {
+        let (at, close) = deadline.deadline();
+        let n = match tokio::time::timeout_at(Instant::from_std(at), read.read(&mut chunk)).await {
             Ok(Ok(0)) | Ok(Err(_)) => break,
             Ok(Ok(n)) => n,
             Err(_) => {
-                debug!(%remote, "closing idle TCP connection");
+                metrics::counter!("deflect_sip_tcp_closed_total", "reason" => close.as_str())
+                    .increment(1);
+                debug!(%remote, reason = close.as_str(), "closing TCP connection");
                 break;
             }
         };
@@ -614,17 +710,7 @@ async fn serve_connection(
         loop {
             match message::frame(&buf) {
                 Ok(Some(len)) => framed.push(buf.drain(..len).collect::<Vec<u8>>()),
-                Ok(None) => {
-                    if !framed.is_empty()
-                        && input
-                            .send(Input::Messages(SipTransport::Tcp, remote, framed))
-                            .await
-                            .is_err()
-                    {
-                        return;
-                    }
-                    break;
-                }
+                Ok(None) => break,
                 Err(e) => {
                     // A stream that cannot be framed cannot be resynchronised: close it.
                     metrics::counter!("deflect_sip_parse_errors_total").increment(1);
@@ -634,6 +720,25 @@ async fn serve_connection(
                     return;
                 }
             }
+        }
+        // Leading line ends are keep-alives (RFC 5626 §3.5.1) or separators: nothing waits.
+        let blank = buf
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        buf.drain(..blank);
+        deadline.on_read(
+            Instant::now().into_std(),
+            !framed.is_empty(),
+            !buf.is_empty(),
+        );
+        if !framed.is_empty()
+            && input
+                .send(Input::Messages(SipTransport::Tcp, remote, framed))
+                .await
+                .is_err()
+        {
+            return;
         }
     }
     writer.abort();

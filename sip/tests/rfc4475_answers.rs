@@ -95,8 +95,9 @@ fn invalid_messages_get_400_or_nothing() {
 fn transaction_and_application_layer_cases() {
     for (name, want) in [
         ("badbranch", (vec![200], false)),
-        // Without From, To and Call-ID no response can be built: dropped.
-        ("insuf", (vec![], false)),
+        // Without From, To and Call-ID, "ideally, it will respond with a 400": the Via
+        // routes it.
+        ("insuf", (vec![400], false)),
         ("unkscm", (vec![416], false)),
         ("novelsc", (vec![416], false)),
         ("unksm2", (vec![405], false)),

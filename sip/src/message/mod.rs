@@ -43,14 +43,19 @@ impl ParseError {
     }
 }
 
-/// A parse failure together with what is needed to answer it, when it was a request
-/// whose `Via`, `Call-ID`, `From`, `To` and `CSeq` could at least be read as text.
+/// A parse failure together with what is needed to answer it: RFC 3261 §8.2 lets a UAS
+/// answer a request with 400 whenever the response can be routed back, that is when the
+/// request's `Via` headers are intact (the endpoint checks they parse) — even if `From`,
+/// `To`, `Call-ID` or `CSeq` are missing (the response then carries what there is) or a
+/// value is not UTF-8.
 #[derive(Clone, Debug)]
 pub struct Malformed {
     /// What is wrong.
     pub error: ParseError,
-    /// The request's headers as text, when it can be answered.
+    /// The request's headers (invalid UTF-8 replaced), when it can be answered.
     pub answerable: Option<Headers>,
+    /// The request line's method, when the message is a request.
+    pub method: Option<Method>,
 }
 
 /// A SIP method.
@@ -359,18 +364,15 @@ impl Message {
     /// missing `Content-Length` then means "the rest", and trailing octets beyond it are
     /// ignored) or one framed stream message.
     pub fn parse(bytes: &[u8], datagram: bool) -> Result<Self, Malformed> {
-        let mut routable = false;
-        match parse_inner(bytes, datagram, &mut routable) {
-            Ok(m) => Ok(m),
-            Err(error) => {
-                // Rare: collect the headers again rather than copy them on every parse.
-                let answerable = routable
-                    .then(|| parse_head(bytes).ok())
-                    .flatten()
-                    .map(|(_, headers, _)| headers);
-                Err(Malformed { error, answerable })
+        parse_inner(bytes, datagram).map_err(|error| {
+            // Rare: collect the headers again rather than copy them on every parse.
+            let (method, answerable) = answerable(bytes);
+            Malformed {
+                error,
+                answerable,
+                method,
             }
-        }
+        })
     }
 
     /// Call-ID.
@@ -382,20 +384,65 @@ impl Message {
     }
 }
 
-/// Splits a message into its start line, unfolded headers and the bytes after the blank line.
-fn parse_head(bytes: &[u8]) -> Result<(&str, Headers, &[u8]), ParseError> {
+/// The method and headers of a malformed message when it may be answerable: a request line
+/// with a method token, and a `Via` (whether each parses decides, with the error: a 505
+/// answers a Via of another SIP version too).
+fn answerable(bytes: &[u8]) -> (Option<Method>, Option<Headers>) {
     if bytes.len() > MAX_MESSAGE_SIZE {
-        return Err(ParseError::syntax("message too large"));
+        return (None, None);
     }
+    let (head, _) = split_head(bytes);
+    let Some(head) = head else {
+        return (None, None);
+    };
+    let head = String::from_utf8_lossy(head);
+    let start = head.split("\r\n").next().unwrap_or("");
+    if start.starts_with("SIP/") {
+        return (None, None); // a response is never answered
+    }
+    let method = start
+        .split(' ')
+        .next()
+        .filter(|m| syntax::is_token(m))
+        .map(Method::from);
+    let Some(method) = method else {
+        return (None, None);
+    };
+    let headers = parse_headers(&head)
+        .ok()
+        .map(|(_, h)| h)
+        .filter(|h| h.list("Via").next().is_some());
+    (Some(method), headers)
+}
+
+/// The header section (after leading CRLFs, up to the blank line) and what follows it.
+fn split_head(bytes: &[u8]) -> (Option<&[u8]>, &[u8]) {
     let skip = bytes
         .iter()
         .take_while(|b| **b == b'\r' || **b == b'\n')
         .count();
     let bytes = &bytes[skip..];
-    let end = find(bytes, b"\r\n\r\n").ok_or(ParseError::Incomplete)?;
-    let head = std::str::from_utf8(&bytes[..end])
-        .map_err(|_| ParseError::syntax("header section is not UTF-8"))?;
-    let body_in = &bytes[end + 4..];
+    match find(bytes, b"\r\n\r\n") {
+        Some(end) => (Some(&bytes[..end]), &bytes[end + 4..]),
+        None => (None, bytes),
+    }
+}
+
+/// Splits a message into its start line, unfolded headers and the bytes after the blank line.
+fn parse_head(bytes: &[u8]) -> Result<(&str, Headers, &[u8]), ParseError> {
+    if bytes.len() > MAX_MESSAGE_SIZE {
+        return Err(ParseError::syntax("message too large"));
+    }
+    let (head, body_in) = split_head(bytes);
+    let head = head.ok_or(ParseError::Incomplete)?;
+    let head =
+        std::str::from_utf8(head).map_err(|_| ParseError::syntax("header section is not UTF-8"))?;
+    let (start, headers) = parse_headers(head)?;
+    Ok((start, headers, body_in))
+}
+
+/// Splits a header section into its start line and unfolded headers.
+fn parse_headers(head: &str) -> Result<(&str, Headers), ParseError> {
     let (start, rest) = head.split_once("\r\n").unwrap_or((head, ""));
     let mut headers = Headers(Vec::with_capacity(16));
     for line in rest.split("\r\n") {
@@ -426,10 +473,10 @@ fn parse_head(bytes: &[u8]) -> Result<(&str, Headers, &[u8]), ParseError> {
             h.value = trimmed.to_owned();
         }
     }
-    Ok((start, headers, body_in))
+    Ok((start, headers))
 }
 
-fn parse_inner(bytes: &[u8], datagram: bool, routable: &mut bool) -> Result<Message, ParseError> {
+fn parse_inner(bytes: &[u8], datagram: bool) -> Result<Message, ParseError> {
     let (start, headers, body_in) = parse_head(bytes)?;
     // Start line.
     if let Some(status_line) = start.strip_prefix("SIP/") {
@@ -454,11 +501,6 @@ fn parse_inner(bytes: &[u8], datagram: bool, routable: &mut bool) -> Result<Mess
             body,
         }));
     }
-    // A request can be answered when its routing headers are readable.
-    let routable_headers = ["Via", "From", "To", "Call-ID", "CSeq"]
-        .iter()
-        .all(|h| headers.get(h).is_some());
-    *routable = routable_headers;
     let parts: Vec<&str> = start.split(' ').collect();
     let [method, uri, version] = parts[..] else {
         return Err(ParseError::syntax(
@@ -520,9 +562,15 @@ fn check_common(headers: &Headers) -> Result<(), ParseError> {
             return Err(ParseError::syntax("a single-valued header is repeated"));
         }
     }
-    for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
+    for (name, missing) in [
+        ("Via", "Via is missing"),
+        ("From", "From is missing"),
+        ("To", "To is missing"),
+        ("Call-ID", "Call-ID is missing"),
+        ("CSeq", "CSeq is missing"),
+    ] {
         if headers.get(name).is_none_or(str::is_empty) {
-            return Err(ParseError::syntax("a required header is missing"));
+            return Err(ParseError::syntax(missing));
         }
     }
     for v in headers.list("Via") {
@@ -739,7 +787,52 @@ mod tests {
         let bad = b"OPTIONS sip:u@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:u@x>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nl: 0\r\n\r\n";
         let err = Message::parse(bad, true).unwrap_err();
         assert!(err.answerable.is_some());
+        assert_eq!(err.method, Some(Method::Options));
         let err = Message::parse(b"garbage\r\n\r\n", true).unwrap_err();
         assert!(err.answerable.is_none());
+    }
+
+    #[test]
+    fn an_intact_via_is_enough_to_answer() {
+        let full = "INVITE sip:u@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:u@x>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nl: 0\r\n\r\n";
+        for (missing, error) in [
+            ("Call-ID: x\r\n", "Call-ID is missing"),
+            ("CSeq: 1 INVITE\r\n", "CSeq is missing"),
+            ("From: <sip:a@b>;tag=1\r\n", "From is missing"),
+            ("To: <sip:u@x>\r\n", "To is missing"),
+        ] {
+            let bad = full.replace(missing, "");
+            let err = Message::parse(bad.as_bytes(), true).unwrap_err();
+            assert_eq!(err.error, ParseError::Syntax(error));
+            let headers = err.answerable.expect(error);
+            assert_eq!(headers.list("Via").count(), 1);
+            assert_eq!(err.method, Some(Method::Invite));
+        }
+        // A display name that is not UTF-8: answerable, the bad octets replaced.
+        let mut bad = full.as_bytes().to_vec();
+        let at = find(&bad, b"<sip:a@b>").unwrap();
+        bad.splice(at..at, b"\"\xff\xfe\" ".iter().copied());
+        let err = Message::parse(&bad, true).unwrap_err();
+        assert_eq!(err.error, ParseError::Syntax("header section is not UTF-8"));
+        let headers = err.answerable.unwrap();
+        assert_eq!(
+            headers.get("From"),
+            Some("\"\u{fffd}\u{fffd}\" <sip:a@b>;tag=1")
+        );
+        // Without Via nothing can reach the sender.
+        let err = Message::parse(
+            full.replace("Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n", "")
+                .as_bytes(),
+            true,
+        )
+        .unwrap_err();
+        assert!(err.answerable.is_none());
+        // Responses are never answered.
+        let err = Message::parse(
+            b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\r\n",
+            true,
+        )
+        .unwrap_err();
+        assert!(err.answerable.is_none() && err.method.is_none());
     }
 }
