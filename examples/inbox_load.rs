@@ -170,7 +170,7 @@ async fn serve(url: &str, port: u16, report: bool) {
             use std::io::Write;
             let mut out = std::io::BufWriter::new(std::io::stdout());
             while let Ok(Some(e)) = events.next().await {
-                if e.kind == "message.created"
+                if e.kind == deflect_chat::EventKind::MessageCreated
                     && let Some(id) = e.data["message"]["external_id"].as_str()
                 {
                     writeln!(out, "{id} {}", now_us()).unwrap();
@@ -262,7 +262,7 @@ async fn inbound(
                 };
                 let mut received = received.lock().unwrap();
                 for e in events {
-                    if e["kind"] == "message.created"
+                    if e["kind"] == deflect_chat::EventKind::MessageCreated.as_str()
                         && let Some(id) = e["data"]["message"]["external_id"].as_str()
                     {
                         received.insert(id.to_string(), at);

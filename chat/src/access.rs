@@ -9,9 +9,9 @@
 
 use crate::Inbox;
 use crate::clock::Millis;
+use crate::model::hash_token;
 use crate::model::{Agent, ChatError, Viewer};
 use crate::routing::AgentId;
-use crate::web::hash_token;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
@@ -61,7 +61,7 @@ pub struct ApiToken {
 }
 
 fn secret(len: usize) -> String {
-    crate::random_token(len)
+    crate::model::random_token(len)
 }
 
 fn require_admin(viewer: &Viewer) -> Result<(), ChatError> {

@@ -5,7 +5,8 @@
 //! OWASP's recommendation) into PHC strings, with a random salt per hash. Verifying an
 //! unknown username still runs one hash, so timing does not tell which usernames exist.
 
-use crate::model::{Agent, ChatError, Role, Viewer, presence_of};
+use crate::model::{Agent, ChatError, EventKind, Role, Viewer};
+use crate::repo::agents::presence_of;
 use crate::routing::{AgentId, Presence};
 use crate::{Inbox, store::Tx};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -153,7 +154,7 @@ impl Inbox {
         let agent = load_agent(&mut tx, id).await?;
         tx.event(
             None,
-            "agent.created",
+            EventKind::AgentCreated,
             serde_json::to_value(&agent).unwrap_or_default(),
             now,
         )
@@ -268,7 +269,7 @@ impl Inbox {
             .await?;
         tx.event(
             None,
-            "agent.role_changed",
+            EventKind::AgentRoleChanged,
             serde_json::json!({
                 "agent_id": agent,
                 "role": role,
@@ -421,7 +422,7 @@ impl Inbox {
         }
         tx.event(
             None,
-            "agent.presence",
+            EventKind::AgentPresence,
             serde_json::json!({ "agent_id": agent, "presence": presence }),
             now,
         )

@@ -3,7 +3,8 @@
 
 use crate::Inbox;
 use crate::clock::Millis;
-use crate::model::{ChatError, Role, Viewer, presence_of};
+use crate::model::{ChatError, Role, Viewer};
+use crate::repo::agents::presence_of;
 use crate::routing::{AgentId, Presence};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;

@@ -2,21 +2,20 @@
 //! transaction), agents' actions (accept, reject, claim, transfer, close), messages and
 //! notes, and listing with access control.
 
+use crate::Inbox;
 use crate::clock::Millis;
 use crate::model::{
-    CONVERSATION_COLUMNS, CONVERSATION_FROM, CallContext, Channel, ChatError, Conversation,
-    ConversationDetail, ConversationFilter, InputMethod, MESSAGE_COLUMNS, Message, Status, Viewer,
-    presence_of,
+    CallContext, Channel, ChatError, Conversation, ConversationDetail, ConversationFilter,
+    EventKind, InputMethod, MAX_TEXT, Message, Status, TimerKind, Viewer,
 };
 use crate::provider::Outgoing;
+use crate::repo::agents::presence_of;
+use crate::repo::conversations::{CONVERSATION_COLUMNS, CONVERSATION_FROM};
+use crate::repo::messages::MESSAGE_COLUMNS;
 use crate::routing::{self, AgentId, AgentState, Decision, Route};
 use crate::store::{Tx, opt_str};
-use crate::{Inbox, timers::TimerKind};
 use serde_json::json;
 use sqlx::Row;
-
-/// Longest text message WhatsApp accepts.
-pub const MAX_TEXT: usize = 4096;
 
 /// The timers an assignment ends: no offer, transfer or queue wait runs on, and a web
 /// visitor an agent has joined is not offered WhatsApp for waiting.
@@ -49,7 +48,11 @@ impl Inbox {
         .ok_or(ChatError::NotFound("conversation"))?;
         let declined = routing::decode_declined(&row.get::<String, _>("declined"));
         let identity = crate::store::opt_i64(&row, "identity_id");
-        Ok((Conversation::from_row(&row), declined, identity))
+        Ok((
+            crate::repo::conversations::from_row(&row),
+            declined,
+            identity,
+        ))
     }
 
     /// The conversation as it is now within `tx`.
@@ -60,7 +63,7 @@ impl Inbox {
         .bind(id)
         .fetch_one(tx.conn())
         .await?;
-        Ok(Conversation::from_row(&row))
+        Ok(crate::repo::conversations::from_row(&row))
     }
 
     /// Appends a conversation event carrying the conversation as it is now.
@@ -68,7 +71,7 @@ impl Inbox {
         &self,
         tx: &mut Tx,
         id: i64,
-        kind: &str,
+        kind: EventKind,
         extra: serde_json::Value,
         now: Millis,
     ) -> Result<Conversation, ChatError> {
@@ -126,7 +129,7 @@ impl Inbox {
              FROM agents a JOIN agent_queues q ON q.agent_id = a.id \
              WHERE q.queue = $1 AND a.disabled = 0 AND {works} \
              ORDER BY a.id{lock}",
-            works = crate::model::agent_works_account_sql("a.id", "$2")
+            works = crate::repo::agents::agent_works_account_sql("a.id", "$2")
         ))
         .bind(queue)
         .bind(account)
@@ -208,7 +211,7 @@ impl Inbox {
         self.cancel_timer(tx, id, TimerKind::Offer).await?;
         self.history(tx, id, None, queue, "queued", None, now)
             .await?;
-        self.conversation_event(tx, id, "conversation.queued", json!({}), now)
+        self.conversation_event(tx, id, EventKind::ConversationQueued, json!({}), now)
             .await?;
         self.route(tx, id, now).await
     }
@@ -257,7 +260,7 @@ impl Inbox {
                 self.conversation_event(
                     tx,
                     c.id,
-                    "conversation.offered",
+                    EventKind::ConversationOffered,
                     json!({ "agent_id": agent, "expires_at": expires_at }),
                     now,
                 )
@@ -314,7 +317,7 @@ impl Inbox {
                  JOIN agent_queues q ON q.queue = c.queue AND q.agent_id = $1 \
                  WHERE c.status = 'queued' AND {works} \
                  ORDER BY c.queued_at, c.id LIMIT 50{lock}",
-                works = crate::model::agent_works_account_sql("$1", "c.account")
+                works = crate::repo::agents::agent_works_account_sql("$1", "c.account")
             ))
             .bind(agent)
             .fetch_all(tx.conn())
@@ -409,7 +412,7 @@ impl Inbox {
             self.conversation_event(
                 tx,
                 id,
-                "conversation.queued",
+                EventKind::ConversationQueued,
                 json!({ "declined_by": agent }),
                 now,
             )
@@ -445,7 +448,7 @@ impl Inbox {
         self.conversation_event(
             tx,
             id,
-            "conversation.assigned",
+            EventKind::ConversationAssigned,
             json!({ "agent_id": agent, "returned": true }),
             now,
         )
@@ -548,7 +551,7 @@ impl Inbox {
         self.conversation_event(
             tx,
             id,
-            "conversation.closed",
+            EventKind::ConversationClosed,
             json!({ "disposition": disposition, "by": by, "agent_id": handled_by }),
             now,
         )
@@ -618,7 +621,7 @@ impl Inbox {
             .conversation_event(
                 &mut tx,
                 id,
-                "conversation.assigned",
+                EventKind::ConversationAssigned,
                 json!({ "agent_id": agent }),
                 now,
             )
@@ -682,7 +685,7 @@ impl Inbox {
             .conversation_event(
                 &mut tx,
                 id,
-                "conversation.assigned",
+                EventKind::ConversationAssigned,
                 json!({ "agent_id": viewer.agent_id, "claimed": true }),
                 now,
             )
@@ -751,7 +754,7 @@ impl Inbox {
             .conversation_event(
                 &mut tx,
                 id,
-                "conversation.transferred",
+                EventKind::ConversationTransferred,
                 json!({ "to_agent": to, "by": viewer.agent_id }),
                 now,
             )
@@ -814,7 +817,7 @@ impl Inbox {
         self.conversation_event(
             &mut tx,
             id,
-            "conversation.transferred",
+            EventKind::ConversationTransferred,
             json!({ "to_queue": queue, "by": viewer.agent_id }),
             now,
         )
@@ -922,7 +925,7 @@ impl Inbox {
         .bind(now)
         .fetch_one(tx.conn())
         .await?;
-        let m = Message::from_row(&row);
+        let m = crate::repo::messages::from_row(&row);
         if let (Some(to), Some(account)) = (recipient, c.account.as_deref()) {
             sqlx::query(
                 "INSERT INTO outbox (message_id, account, recipient, request, state, due_at, created_at) \
@@ -945,8 +948,13 @@ impl Inbox {
                 .execute(tx.conn())
                 .await?;
         }
-        tx.event(Some(c.id), "message.created", json!({ "message": m }), now)
-            .await?;
+        tx.event(
+            Some(c.id),
+            EventKind::MessageCreated,
+            json!({ "message": m }),
+            now,
+        )
+        .await?;
         metrics::counter!("deflect_inbox_messages_total", "direction" => "out", "channel" => c.channel.as_str())
             .increment(1);
         Ok(m)
@@ -966,7 +974,7 @@ impl Inbox {
         .bind(key)
         .fetch_optional(tx.conn())
         .await?;
-        Ok(row.as_ref().map(Message::from_row))
+        Ok(row.as_ref().map(crate::repo::messages::from_row))
     }
 
     /// Sends free text to the customer. WhatsApp accepts it only within 24 hours of the
@@ -1066,7 +1074,7 @@ impl Inbox {
             name: t.name.clone(),
             language: t.language.clone(),
             body_params: vec![c.reference.clone()],
-            button_payload: Some(crate::deflection::payload_for(&c.reference)),
+            button_payload: Some(crate::model::payload_for(&c.reference)),
             content_sid: t.content_sid.clone(),
         };
         let body = format!("Template {} (reference {})", t.name, c.reference);
@@ -1113,9 +1121,14 @@ impl Inbox {
         .bind(now)
         .fetch_one(tx.conn())
         .await?;
-        let m = Message::from_row(&row);
-        tx.event(Some(id), "message.created", json!({ "message": m }), now)
-            .await?;
+        let m = crate::repo::messages::from_row(&row);
+        tx.event(
+            Some(id),
+            EventKind::MessageCreated,
+            json!({ "message": m }),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(m)
     }
@@ -1142,7 +1155,7 @@ impl Inbox {
         .fetch_optional(self.store().pool())
         .await?
         .ok_or(ChatError::NotFound("conversation"))?;
-        let c = Conversation::from_row(&row);
+        let c = crate::repo::conversations::from_row(&row);
         let call = sqlx::query(
             "SELECT call_id, caller, callback_number, dialled_number, flow, language, started_at, \
              ended_at, input_method, transcript FROM deflections WHERE conversation_id = $1 \
@@ -1205,7 +1218,7 @@ impl Inbox {
         .bind(i64::from(limit.clamp(1, 1000)))
         .fetch_all(self.store().pool())
         .await?;
-        Ok(rows.iter().map(Message::from_row).collect())
+        Ok(rows.iter().map(crate::repo::messages::from_row).collect())
     }
 
     /// Conversations the viewer may see, newest first, narrowed by `filter`.
@@ -1294,7 +1307,7 @@ impl Inbox {
             } else {
                 format!("c.queue IN ({})", queues.join(", "))
             };
-            let account_ok = crate::model::agent_works_account_sql(&me, "c.account");
+            let account_ok = crate::repo::agents::agent_works_account_sql(&me, "c.account");
             wh.push(format!(
                 "(c.agent_id = {me} OR ({queue_ok} AND {account_ok}))"
             ));
@@ -1313,7 +1326,10 @@ impl Inbox {
             };
         }
         let rows = q.fetch_all(self.store().pool()).await?;
-        Ok(rows.iter().map(Conversation::from_row).collect())
+        Ok(rows
+            .iter()
+            .map(crate::repo::conversations::from_row)
+            .collect())
     }
 }
 

@@ -19,7 +19,8 @@
 
 use crate::Inbox;
 use crate::clock::Millis;
-use crate::model::{ChatError, InputMethod, Origin, Status};
+use crate::model::{ChatError, EventKind, InputMethod, Origin, Status};
+pub use crate::model::{payload_for, reference_in_payload};
 use crate::provider::Outgoing;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -65,20 +66,6 @@ pub struct Deflected {
     pub message_id: i64,
     /// False when this call id was deflected before (nothing new happened).
     pub created: bool,
-}
-
-const PAYLOAD_PREFIX: &str = "deflect:";
-
-/// The quick-reply payload that links an answer to a conversation.
-pub fn payload_for(reference: &str) -> String {
-    format!("{PAYLOAD_PREFIX}{reference}")
-}
-
-/// The conversation reference in a quick-reply payload, if it is one of ours.
-pub fn reference_in_payload(payload: &str) -> Option<&str> {
-    payload
-        .strip_prefix(PAYLOAD_PREFIX)
-        .filter(|r| !r.is_empty() && r.len() <= 16)
 }
 
 impl Inbox {
@@ -211,7 +198,7 @@ impl Inbox {
             .await?;
         tx.event(
             Some(conversation),
-            "deflection.created",
+            EventKind::DeflectionCreated,
             json!({ "call": req, "message_id": m.id }),
             now,
         )

@@ -16,8 +16,9 @@
 //! the client saw, then continues live, never delivering an event twice. Should the live feed
 //! overflow or the relay lose its connection, it replays from the log again.
 
+use crate::model::{Event, EventKind};
 use crate::store::{Store, StoreError};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::Row;
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -31,36 +32,13 @@ const REPLAY_LIMIT: i64 = 10_000;
 /// How many of the latest events a new subscription (not resuming) treats as already seen.
 const RECENT: i64 = 1_000;
 
-/// One entry of the append-only event log.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    /// Log position; resume from it after a reconnect.
-    pub id: i64,
-    /// The conversation it concerns (none for agent presence and the like).
-    pub conversation_id: Option<i64>,
-    /// Position within the conversation's events (1, 2, …); 0 without a conversation.
-    pub seq: i64,
-    /// What happened: `conversation.created`, `conversation.queued`, `conversation.offered`,
-    /// `conversation.assigned`, `conversation.transferred`, `conversation.closed`,
-    /// `conversation.unreachable`, `conversation.window_closed`, `conversation.channel_changed`,
-    /// `message.created`, `message.status`, `deflection.created`, `agent.presence`, ….
-    pub kind: String,
-    /// Details; for `message.created` the [`crate::Message`], for conversation changes the
-    /// [`crate::Conversation`].
-    pub data: serde_json::Value,
-    /// When, in milliseconds since the Unix epoch.
-    pub at: i64,
-}
-
-impl Event {
-    /// This event as an item of a notification: in full, or only its id when too large.
-    fn notify_item(&self) -> String {
-        let full = serde_json::to_string(self).expect("an event serializes to JSON");
-        if full.len() + 2 <= NOTIFY_LIMIT {
-            full
-        } else {
-            serde_json::json!({ "id": self.id }).to_string()
-        }
+/// An event as an item of a notification: in full, or only its id when too large.
+fn notify_item(e: &Event) -> String {
+    let full = serde_json::to_string(e).expect("an event serializes to JSON");
+    if full.len() + 2 <= NOTIFY_LIMIT {
+        full
+    } else {
+        serde_json::json!({ "id": e.id }).to_string()
     }
 }
 
@@ -69,7 +47,7 @@ pub(crate) fn notify_payloads<'a>(events: impl IntoIterator<Item = &'a Event>) -
     let mut out = Vec::new();
     let mut current = String::from("[");
     for e in events {
-        let item = e.notify_item();
+        let item = notify_item(e);
         if current.len() > 1 && current.len() + item.len() + 2 > NOTIFY_LIMIT {
             current.push(']');
             out.push(std::mem::replace(&mut current, String::from("[")));
@@ -86,8 +64,15 @@ pub(crate) fn notify_payloads<'a>(events: impl IntoIterator<Item = &'a Event>) -
     out
 }
 
-/// An event as a notification carries it: in full, or only its `id` (then `kind` is empty
-/// and the subscriber reads it back).
+/// An event as a notification carries it: in full, or (too large for one) only its id, to be
+/// read back from the log.
+#[derive(Clone, Debug, PartialEq)]
+enum Notified {
+    Event(Event),
+    ReadBack(i64),
+}
+
+/// The wire form of [`Notified`]: an event without a `kind` is only its id.
 #[derive(Deserialize)]
 struct NotifiedEvent {
     id: i64,
@@ -96,7 +81,7 @@ struct NotifiedEvent {
     #[serde(default)]
     seq: i64,
     #[serde(default)]
-    kind: String,
+    kind: Option<EventKind>,
     #[serde(default)]
     data: serde_json::Value,
     #[serde(default)]
@@ -104,7 +89,7 @@ struct NotifiedEvent {
 }
 
 /// The events of one notification's payload (an array; a single object is accepted too).
-fn parse_notification(payload: &str) -> Result<Vec<Event>, serde_json::Error> {
+fn parse_notification(payload: &str) -> Result<Vec<Notified>, serde_json::Error> {
     let items: Vec<NotifiedEvent> = if payload.trim_start().starts_with('[') {
         serde_json::from_str(payload)?
     } else {
@@ -112,13 +97,16 @@ fn parse_notification(payload: &str) -> Result<Vec<Event>, serde_json::Error> {
     };
     Ok(items
         .into_iter()
-        .map(|n| Event {
-            id: n.id,
-            conversation_id: n.conversation_id,
-            seq: n.seq,
-            kind: n.kind,
-            data: n.data,
-            at: n.at,
+        .map(|n| match n.kind {
+            Some(kind) => Notified::Event(Event {
+                id: n.id,
+                conversation_id: n.conversation_id,
+                seq: n.seq,
+                kind,
+                data: n.data,
+                at: n.at,
+            }),
+            None => Notified::ReadBack(n.id),
         })
         .collect())
 }
@@ -126,6 +114,8 @@ fn parse_notification(payload: &str) -> Result<Vec<Event>, serde_json::Error> {
 #[derive(Clone, Debug)]
 pub(crate) enum BusItem {
     Event(Arc<Event>),
+    /// An event too large for a notification: subscribers read it from the log.
+    ReadBack(i64),
     /// Events may have been missed: subscribers replay from the log.
     Resync,
 }
@@ -147,6 +137,11 @@ impl EventBus {
         metrics::counter!("deflect_inbox_events_total").increment(1);
         // No subscriber is not an error.
         let _ = self.tx.send(BusItem::Event(e));
+    }
+
+    fn read_back(&self, id: i64) {
+        metrics::counter!("deflect_inbox_events_total").increment(1);
+        let _ = self.tx.send(BusItem::ReadBack(id));
     }
 
     pub(crate) fn resync(&self) {
@@ -245,14 +240,16 @@ impl Subscription {
                     if self.replayed.remove(&e.id) {
                         continue;
                     }
-                    let e = if e.kind.is_empty() {
-                        // Too large for NOTIFY: read it back.
-                        match event_by_id(&self.store, e.id).await? {
-                            Some(e) => e,
-                            None => continue,
-                        }
-                    } else {
-                        (*e).clone()
+                    self.last_id = self.last_id.max(e.id);
+                    return Ok(Some((*e).clone()));
+                }
+                Ok(BusItem::ReadBack(id)) => {
+                    if self.replayed.remove(&id) {
+                        continue;
+                    }
+                    // Too large for NOTIFY: read it back.
+                    let Some(e) = event_by_id(&self.store, id).await? else {
+                        continue;
                     };
                     self.last_id = self.last_id.max(e.id);
                     return Ok(Some(e));
@@ -272,7 +269,7 @@ fn event_from_row(r: &sqlx::any::AnyRow) -> Event {
         id: r.get("id"),
         conversation_id: crate::store::opt_i64(r, "conversation_id"),
         seq: r.get("seq"),
-        kind: r.get("kind"),
+        kind: EventKind::parse(&r.get::<String, _>("kind")),
         data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
         at: r.get("at"),
     }
@@ -337,7 +334,10 @@ impl EventRelay {
                     Ok(Some(n)) => match parse_notification(n.payload()) {
                         Ok(events) => {
                             for e in events {
-                                bus.publish(Arc::new(e));
+                                match e {
+                                    Notified::Event(e) => bus.publish(Arc::new(e)),
+                                    Notified::ReadBack(id) => bus.read_back(id),
+                                }
                             }
                         }
                         Err(e) => {
@@ -370,7 +370,7 @@ mod tests {
             id,
             conversation_id: Some(7),
             seq: id,
-            kind: "message.created".into(),
+            kind: EventKind::MessageCreated,
             data: serde_json::json!({ "body": "x".repeat(text_len) }),
             at: 1,
         }
@@ -388,19 +388,16 @@ mod tests {
             "60 events of ~400 bytes need several payloads"
         );
         assert!(payloads.iter().all(|p| p.len() <= NOTIFY_LIMIT));
-        let back: Vec<Event> = payloads
+        let back: Vec<Notified> = payloads
             .iter()
             .flat_map(|p| parse_notification(p).unwrap())
             .collect();
-        assert_eq!(
-            back.iter().map(|e| e.id).collect::<Vec<_>>(),
-            (1..=60).collect::<Vec<_>>()
-        );
+        assert_eq!(back.len(), 60);
         for (sent, got) in events.iter().zip(&back) {
             if sent.id == 30 {
-                assert!(got.kind.is_empty(), "read back from the log by id");
+                assert_eq!(got, &Notified::ReadBack(30), "read back from the log by id");
             } else {
-                assert_eq!(sent, got);
+                assert_eq!(got, &Notified::Event(sent.clone()));
             }
         }
         assert!(notify_payloads(&[]).is_empty());
@@ -410,7 +407,7 @@ mod tests {
     fn a_single_object_notification_is_still_read() {
         let e = event(5, 10);
         let back = parse_notification(&serde_json::to_string(&e).unwrap()).unwrap();
-        assert_eq!(back, vec![e]);
+        assert_eq!(back, vec![Notified::Event(e)]);
         assert!(parse_notification("not json").is_err());
     }
 }

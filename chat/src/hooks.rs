@@ -20,8 +20,7 @@
 
 use crate::Inbox;
 use crate::clock::{Millis, ms};
-use crate::events::Event;
-use crate::model::ChatError;
+use crate::model::{ChatError, Event, EventKind};
 use hmac::{KeyInit, Mac};
 use serde_json::json;
 use sqlx::Row;
@@ -56,13 +55,13 @@ impl HookTarget {
 /// once; internal notes are never sent), `message.delivered`, `message.read`,
 /// `message.failed` (delivery failed), `deflection.sent` (the template after a call left).
 pub fn hook_type(e: &Event) -> Option<&'static str> {
-    Some(match e.kind.as_str() {
-        "conversation.created" => "conversation.created",
-        "conversation.queued" => "conversation.queued",
-        "conversation.assigned" => "conversation.assigned",
-        "conversation.closed" => "conversation.closed",
-        "deflection.sent" => "deflection.sent",
-        "message.created" => {
+    Some(match &e.kind {
+        EventKind::ConversationCreated => "conversation.created",
+        EventKind::ConversationQueued => "conversation.queued",
+        EventKind::ConversationAssigned => "conversation.assigned",
+        EventKind::ConversationClosed => "conversation.closed",
+        EventKind::DeflectionSent => "deflection.sent",
+        EventKind::MessageCreated => {
             let m = &e.data["message"];
             match (m["direction"].as_str(), m["status"].as_str()) {
                 _ if m["internal"].as_bool() == Some(true) => return None,
@@ -72,7 +71,7 @@ pub fn hook_type(e: &Event) -> Option<&'static str> {
                 _ => return None,
             }
         }
-        "message.status" => match e.data["status"].as_str() {
+        EventKind::MessageStatus => match e.data["status"].as_str() {
             Some("sent") => "message.sent",
             Some("delivered") => "message.delivered",
             Some("read") => "message.read",
@@ -466,7 +465,7 @@ mod tests {
             id: 1,
             conversation_id: Some(1),
             seq: 1,
-            kind: "message.created".into(),
+            kind: EventKind::MessageCreated,
             data,
             at: 0,
         };
@@ -497,7 +496,7 @@ mod tests {
             Some("message.sent")
         );
         let status = |s: &str| Event {
-            kind: "message.status".into(),
+            kind: EventKind::MessageStatus,
             ..e(json!({"message_id": 1, "status": s}))
         };
         assert_eq!(hook_type(&status("sent")), Some("message.sent"));

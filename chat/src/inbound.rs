@@ -17,10 +17,10 @@
 
 use crate::Inbox;
 use crate::clock::Millis;
-use crate::model::{Channel, ChatError, DeliveryStatus, MESSAGE_COLUMNS, Message, Origin, Status};
+use crate::model::{Channel, ChatError, DeliveryStatus, EventKind, Origin, Status, TimerKind};
 use crate::provider::{ErrorMeaning, Inbound, InboundMessage, StatusUpdate, error_meaning};
+use crate::repo::messages::MESSAGE_COLUMNS;
 use crate::store::Tx;
-use crate::timers::TimerKind;
 use serde_json::json;
 use sqlx::Row;
 use std::collections::HashSet;
@@ -562,7 +562,7 @@ impl Inbox {
                  VALUES ($1, $2, $3, 'whatsapp', $4, $5, $6, $7, $8, $8) \
                  ON CONFLICT DO NOTHING RETURNING id",
             )
-            .bind(crate::random_token(6))
+            .bind(crate::model::random_token(6))
             .bind(contact)
             .bind(identity)
             .bind(origin.as_str())
@@ -605,7 +605,7 @@ impl Inbox {
             None,
         )
         .await?;
-        self.conversation_event(tx, id, "conversation.created", json!({}), now)
+        self.conversation_event(tx, id, EventKind::ConversationCreated, json!({}), now)
             .await?;
         metrics::counter!("deflect_inbox_conversations_total").increment(1);
         Ok(())
@@ -699,7 +699,7 @@ impl Inbox {
         let Some(row) = inserted else {
             return Ok(None);
         };
-        let message = Message::from_row(&row);
+        let message = crate::repo::messages::from_row(&row);
         let sent_at = joining::sent_at(m, now);
         // One update records the activity, advances the event sequence and (PostgreSQL)
         // locks the conversation.
@@ -716,7 +716,7 @@ impl Inbox {
         tx.event_with_seq(
             Some(conversation),
             seq,
-            "message.created",
+            EventKind::MessageCreated,
             json!({ "message": message }),
             now,
         )
@@ -761,7 +761,7 @@ impl Inbox {
         if let Some(reference) = m
             .button_payload
             .as_deref()
-            .and_then(crate::deflection::reference_in_payload)
+            .and_then(crate::model::reference_in_payload)
         {
             let r = sqlx::query(
                 "SELECT id FROM conversations WHERE reference = $1 AND status <> 'closed'",
@@ -792,7 +792,7 @@ impl Inbox {
         let Some(text) = m.body.as_deref().filter(|_| m.kind == "text") else {
             return Ok(None);
         };
-        for code in crate::web::candidate_codes(text) {
+        for code in crate::model::candidate_codes(text) {
             let row = sqlx::query(sql!(
                 "SELECT conversation_id FROM handoff_codes WHERE code = $1 AND spent_at IS NULL \
                  AND expires_at > $2{}",
@@ -859,7 +859,7 @@ impl Inbox {
             self.conversation_event(
                 tx,
                 target,
-                "conversation.channel_changed",
+                EventKind::ConversationChannelChanged,
                 json!({ "channel": Channel::Whatsapp, "code": code }),
                 now,
             )
@@ -958,9 +958,9 @@ impl Inbox {
                 .bind(message)
                 .fetch_one(tx.conn())
                 .await?;
-            data["message"] = json!(Message::from_row(&row));
+            data["message"] = json!(crate::repo::messages::from_row(&row));
         }
-        tx.event(Some(conversation), "message.status", data, now)
+        tx.event(Some(conversation), EventKind::MessageStatus, data, now)
             .await?;
         if status == DeliveryStatus::Failed {
             metrics::counter!("deflect_inbox_delivery_failures_total").increment(1);
@@ -986,7 +986,7 @@ impl Inbox {
                     .map(|a| a.templates.recontact.name.clone());
                 tx.event(
                     Some(conversation),
-                    "conversation.window_closed",
+                    EventKind::ConversationWindowClosed,
                     json!({ "recontact_template": template }),
                     now,
                 )
@@ -1000,7 +1000,7 @@ impl Inbox {
                 self.conversation_event(
                     tx,
                     conversation,
-                    "conversation.unreachable",
+                    EventKind::ConversationUnreachable,
                     json!({}),
                     now,
                 )

@@ -69,6 +69,7 @@ pub mod limits;
 pub mod model;
 pub mod outbox;
 pub mod provider;
+mod repo;
 pub mod routing;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -81,21 +82,22 @@ pub use agents::{Colleague, Colleagues, NewAgent};
 pub use board::{AgentLoad, Board, QueueLoad};
 pub use canned::{CannedAnswer, NewCannedAnswer};
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
-pub use conversations::MAX_TEXT;
 pub use deflection::{Deflected, DeflectionRequest};
-pub use events::{Event, Subscription};
+pub use events::Subscription;
 pub use hooks::HookPass;
 pub use inbound::{InboundStats, Received};
 pub use limits::{LimitCheck, LimitOutcome};
 pub use model::{
     Agent, CallContext, Channel, ChatError, Conversation, ConversationDetail, ConversationFilter,
-    DeliveryStatus, Direction, InputMethod, Message, Origin, Role, Status, Viewer,
+    DeliveryStatus, Direction, Event, EventKind, InputMethod, MAX_TEXT, Message, Origin, Role,
+    Status, StoreError, TimerKind, Viewer, WINDOW_MS,
 };
 pub use outbox::OutboxPass;
 pub use routing::Presence;
-pub use store::{Store, StoreError};
+pub use store::Store;
 pub use web::{
     EscalationReason, Handoff, NewHandoff, NewWebConversation, SandboxReply, VisitorEvent,
+    VisitorEventKind,
 };
 
 use deflect_config::{
@@ -106,10 +108,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
-
-/// WhatsApp's customer-service window: free text only within 24 h of the customer's last
-/// message.
-pub const WINDOW_MS: Millis = 24 * 3600 * 1000;
 
 /// The parts of the configuration the inbox works from.
 #[derive(Clone, Debug, PartialEq)]
@@ -447,14 +445,4 @@ impl Inbox {
             None => max,
         }
     }
-}
-
-/// A random string of `len` characters from an alphabet without lookalikes.
-pub(crate) fn random_token(len: usize) -> String {
-    let mut bytes = vec![0u8; len];
-    getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
-    bytes
-        .iter()
-        .map(|b| char::from(web::CODE_ALPHABET[usize::from(*b) % web::CODE_ALPHABET.len()]))
-        .collect()
 }

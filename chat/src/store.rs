@@ -19,48 +19,15 @@
 //!   `pg_notify` inside the transaction, so every process receives them at commit, in commit
 //!   order (see [`crate::events`]).
 
-use crate::events::{Event, EventBus};
+use crate::events::EventBus;
 use crate::hooks::HookTarget;
+pub use crate::model::StoreError;
+use crate::model::{Event, EventKind};
 use deflect_config::{DatabaseKind, DatabaseUrl};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Errors from the store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database could not be reached or answered with an error.
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    /// The schema could not be brought up to date.
-    #[error("database migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
-}
-
-impl StoreError {
-    /// True for a conflict between concurrent transactions that a retry resolves: a
-    /// PostgreSQL deadlock (40P01) or serialization failure (40001), or SQLite busy.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Database(sqlx::Error::Database(e)) => {
-                matches!(
-                    e.code().as_deref(),
-                    Some("40P01" | "40001" | "5" | "517" | "261")
-                )
-            }
-            _ => false,
-        }
-    }
-
-    /// True when the error is a unique-constraint violation (a duplicate insert).
-    pub fn is_unique_violation(&self) -> bool {
-        match self {
-            Self::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
-            _ => false,
-        }
-    }
-}
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -286,7 +253,7 @@ impl Store {
 pub(crate) struct NewEvent {
     pub(crate) conversation_id: i64,
     pub(crate) seq: i64,
-    pub(crate) kind: &'static str,
+    pub(crate) kind: EventKind,
     pub(crate) data: serde_json::Value,
     pub(crate) at: i64,
 }
@@ -482,7 +449,7 @@ impl Tx {
     pub(crate) async fn event(
         &mut self,
         conversation_id: Option<i64>,
-        kind: &str,
+        kind: EventKind,
         data: serde_json::Value,
         at: i64,
     ) -> Result<i64, StoreError> {
@@ -506,7 +473,7 @@ impl Tx {
         &mut self,
         conversation_id: Option<i64>,
         seq: i64,
-        kind: &str,
+        kind: EventKind,
         data: serde_json::Value,
         at: i64,
     ) -> Result<i64, StoreError> {
@@ -516,7 +483,7 @@ impl Tx {
         )
         .bind(conversation_id)
         .bind(seq)
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(&text)
         .bind(at)
         .fetch_one(self.conn())
@@ -526,7 +493,7 @@ impl Tx {
             id,
             conversation_id,
             seq,
-            kind: kind.to_string(),
+            kind,
             data,
             at,
         };
@@ -563,7 +530,13 @@ impl Tx {
         let values: Vec<serde_json::Value> = new
             .iter()
             .map(|e| {
-                serde_json::json!([e.conversation_id, e.seq, e.kind, e.data.to_string(), e.at])
+                serde_json::json!([
+                    e.conversation_id,
+                    e.seq,
+                    e.kind.as_str(),
+                    e.data.to_string(),
+                    e.at
+                ])
             })
             .collect();
         let q = sqlx::query(sql).bind(serde_json::Value::from(values).to_string());
@@ -581,7 +554,7 @@ impl Tx {
                 id,
                 conversation_id: Some(e.conversation_id),
                 seq: e.seq,
-                kind: e.kind.to_string(),
+                kind: e.kind,
                 data: e.data,
                 at: e.at,
             };

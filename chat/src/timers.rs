@@ -12,52 +12,11 @@
 
 use crate::Inbox;
 use crate::clock::Millis;
-use crate::model::{ChatError, Status};
+pub use crate::model::INACTIVE;
+use crate::model::{ChatError, Status, TimerKind};
 use crate::routing::AgentId;
 use crate::store::Tx;
 use sqlx::Row;
-
-/// What a timer does when it fires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimerKind {
-    /// The offer to an agent lapses; the next agent is tried.
-    Offer,
-    /// The queue's wait timeout: its fallback.
-    Wait,
-    /// A transfer nobody accepted returns to the agent who made it.
-    Transfer,
-    /// No activity for `inbox.inactivity_close`: the conversation closes.
-    Inactivity,
-    /// A web conversation still without an agent after its site's escalation timeout: the
-    /// widget offers to continue on WhatsApp.
-    Escalation,
-}
-
-impl TimerKind {
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Offer => "offer",
-            Self::Wait => "wait",
-            Self::Transfer => "transfer",
-            Self::Inactivity => "inactivity",
-            Self::Escalation => "escalation",
-        }
-    }
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "offer" => Self::Offer,
-            "wait" => Self::Wait,
-            "transfer" => Self::Transfer,
-            "inactivity" => Self::Inactivity,
-            "escalation" => Self::Escalation,
-            _ => return None,
-        })
-    }
-}
-
-/// Disposition of conversations closed for inactivity.
-pub const INACTIVE: &str = "inactive";
 
 impl Inbox {
     /// Arms (or moves) a conversation's timer of `kind`.

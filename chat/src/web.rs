@@ -12,21 +12,15 @@
 use crate::Inbox;
 use crate::clock::Millis;
 use crate::inbound::Received;
-use crate::model::{
-    CONVERSATION_COLUMNS, CONVERSATION_FROM, ChatError, Conversation, MESSAGE_COLUMNS, Message,
-    Status, Viewer,
-};
+pub use crate::model::{CODE_LEN, handoff_text};
+use crate::model::{ChatError, Conversation, EventKind, Message, Status, Viewer, hash_token};
 use crate::provider::{Inbound, InboundMessage};
+use crate::repo::conversations::{CONVERSATION_COLUMNS, CONVERSATION_FROM};
+use crate::repo::messages::MESSAGE_COLUMNS;
 use deflect_config::OpeningHours;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::Digest;
 use sqlx::Row;
-
-/// Characters of hand-off codes and references: no 0/O, 1/I/L lookalikes.
-pub(crate) const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-/// Length of a hand-off code.
-pub const CODE_LEN: usize = 6;
 
 /// A visitor starting a web chat.
 #[derive(Clone, Debug, Default)]
@@ -94,18 +88,38 @@ pub struct VisitorEvent {
     /// The event's position within the conversation (resume after it); 0 for ephemeral
     /// signals such as typing.
     pub seq: i64,
-    /// `message`, `agent_joined`, `waiting`, `escalation`, `continued_on_whatsapp`,
-    /// `closed`, `typing`.
-    pub kind: String,
+    /// What happened, as the widget names it.
+    pub kind: VisitorEventKind,
     /// For `message`: id, direction, kind, body, status, client_key, created_at.
     pub data: serde_json::Value,
+}
+
+/// The widget's names for what happened in a visitor's conversation (a stable contract with
+/// the widget's script).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitorEventKind {
+    /// `message`: a message of the conversation (not an internal note).
+    Message,
+    /// `agent_joined`: an agent took the conversation.
+    AgentJoined,
+    /// `waiting`: it waits for an agent.
+    Waiting,
+    /// `escalation`: the widget offers WhatsApp (`reason`).
+    Escalation,
+    /// `continued_on_whatsapp`: the conversation moved to WhatsApp.
+    ContinuedOnWhatsapp,
+    /// `closed`: the conversation ended.
+    Closed,
+    /// `typing`: the agent is typing.
+    Typing,
 }
 
 /// The view of `e` a visitor may have: messages without internal notes or provider
 /// payloads, and the conversation's milestones without agents' or queues' details.
 pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
-    let (kind, data) = match e.kind.as_str() {
-        "message.created" => {
+    let (kind, data) = match &e.kind {
+        EventKind::MessageCreated => {
             let m = &e.data["message"];
             if m["internal"].as_bool() != Some(false) {
                 return None;
@@ -116,7 +130,7 @@ pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
                 _ => "system",
             };
             (
-                "message",
+                VisitorEventKind::Message,
                 json!({
                     "id": m["id"], "direction": m["direction"], "from": from, "kind": m["kind"],
                     "body": m["body"], "status": m["status"], "client_key": m["client_key"],
@@ -124,30 +138,25 @@ pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
                 }),
             )
         }
-        "conversation.assigned" => ("agent_joined", json!({})),
-        "conversation.queued" => ("waiting", json!({})),
-        "conversation.escalation_offered" => (
-            "escalation",
+        EventKind::ConversationAssigned => (VisitorEventKind::AgentJoined, json!({})),
+        EventKind::ConversationQueued => (VisitorEventKind::Waiting, json!({})),
+        EventKind::ConversationEscalationOffered => (
+            VisitorEventKind::Escalation,
             // Events logged before reasons were recorded were all timeouts.
             json!({ "reason": e.data["reason"].as_str().unwrap_or("timeout") }),
         ),
-        "conversation.channel_changed" if e.data["channel"] == "whatsapp" => {
-            ("continued_on_whatsapp", json!({}))
+        EventKind::ConversationChannelChanged if e.data["channel"] == "whatsapp" => {
+            (VisitorEventKind::ContinuedOnWhatsapp, json!({}))
         }
-        "conversation.closed" => ("closed", json!({})),
-        "typing" if e.data["by"] == "agent" => ("typing", json!({})),
+        EventKind::ConversationClosed => (VisitorEventKind::Closed, json!({})),
+        EventKind::Typing if e.data["by"] == "agent" => (VisitorEventKind::Typing, json!({})),
         _ => return None,
     };
     Some(VisitorEvent {
         seq: e.seq,
-        kind: kind.into(),
+        kind,
         data,
     })
-}
-
-/// The prefilled WhatsApp text that carries a hand-off code.
-pub fn handoff_text(code: &str) -> String {
-    format!("Continue my chat (ref {code})")
 }
 
 /// A one-time code that continues a web conversation on WhatsApp.
@@ -172,20 +181,6 @@ pub struct SandboxReply {
     pub button_payload: Option<String>,
     /// The id of the message answered (a template's external id).
     pub context_id: Option<String>,
-}
-
-pub(crate) fn hash_token(token: &str) -> String {
-    hex::encode(sha2::Sha256::digest(token.as_bytes()))
-}
-
-/// Words of a text that could be hand-off codes.
-pub(crate) fn candidate_codes(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| w.len() == CODE_LEN)
-        .map(str::to_ascii_uppercase)
-        .filter(|w| w.bytes().all(|b| CODE_ALPHABET.contains(&b)))
-        .take(8)
-        .collect()
 }
 
 impl Inbox {
@@ -224,7 +219,7 @@ impl Inbox {
         self.conversation_event(
             tx,
             id,
-            "conversation.escalation_offered",
+            EventKind::ConversationEscalationOffered,
             json!({ "reason": reason }),
             now,
         )
@@ -320,7 +315,7 @@ impl Inbox {
                      account, site, status, queue, last_activity_at, created_at) \
                      VALUES ($1, $2, $3, 'web', 'web', $4, $5, 'queued', $6, $7, $7) RETURNING id",
                 )
-                .bind(crate::random_token(6))
+                .bind(crate::model::random_token(6))
                 .bind(contact)
                 .bind(identity)
                 .bind(account.as_deref())
@@ -336,7 +331,7 @@ impl Inbox {
                     self.set_timer(
                         &mut tx,
                         id,
-                        crate::timers::TimerKind::Escalation,
+                        crate::model::TimerKind::Escalation,
                         now + crate::clock::ms(after),
                         None,
                     )
@@ -382,7 +377,7 @@ impl Inbox {
         client_key: Option<&str>,
     ) -> Result<Message, ChatError> {
         let text = text.trim();
-        if text.is_empty() || text.chars().count() > crate::conversations::MAX_TEXT {
+        if text.is_empty() || text.chars().count() > crate::model::MAX_TEXT {
             return Err(ChatError::Invalid(
                 "a message needs 1 to 4096 characters".into(),
             ));
@@ -413,7 +408,7 @@ impl Inbox {
         .bind(now)
         .fetch_one(tx.conn())
         .await?;
-        let m = Message::from_row(&row);
+        let m = crate::repo::messages::from_row(&row);
         sqlx::query(
             "UPDATE conversations SET last_inbound_at = $1, last_activity_at = $1 WHERE id = $2",
         )
@@ -421,8 +416,13 @@ impl Inbox {
         .bind(id)
         .execute(tx.conn())
         .await?;
-        tx.event(Some(id), "message.created", json!({ "message": m }), now)
-            .await?;
+        tx.event(
+            Some(id),
+            EventKind::MessageCreated,
+            json!({ "message": m }),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         metrics::counter!("deflect_inbox_messages_total", "direction" => "in", "channel" => "web")
             .increment(1);
@@ -494,7 +494,7 @@ impl Inbox {
         let expires_at = now + crate::clock::ms(ttl);
         let mut code = String::new();
         for _ in 0..5 {
-            let candidate = crate::random_token(CODE_LEN);
+            let candidate = crate::model::random_token(CODE_LEN);
             let done = sqlx::query(
                 "INSERT INTO handoff_codes (code, conversation_id, account, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -516,7 +516,7 @@ impl Inbox {
         }
         tx.event(
             Some(id),
-            "conversation.handoff_offered",
+            EventKind::ConversationHandoffOffered,
             json!({ "account": account.name, "expires_at": expires_at }),
             now,
         )
@@ -615,7 +615,7 @@ impl Inbox {
              metadata, last_activity_at, created_at) \
              VALUES ($1, $2, 'whatsapp', 'api', $3, 'pending', $4, $5, $6, $6) RETURNING id",
         )
-        .bind(crate::random_token(6))
+        .bind(crate::model::random_token(6))
         .bind(contact)
         .bind(&account.name)
         .bind(&queue)
@@ -649,7 +649,7 @@ impl Inbox {
         .fetch_optional(self.store().pool())
         .await?
         .ok_or(ChatError::NotFound("conversation"))?;
-        Ok(Conversation::from_row(&row))
+        Ok(crate::repo::conversations::from_row(&row))
     }
 
     /// A conversation's logged events after its `after_seq`-th, in order (resuming a
@@ -681,7 +681,7 @@ impl Inbox {
             id: 0,
             conversation_id: Some(id),
             seq: 0,
-            kind: "typing".into(),
+            kind: EventKind::Typing,
             data: json!({ "by": if agent.is_some() { "agent" } else { "visitor" }, "agent_id": agent }),
             at: self.now(),
         };
@@ -712,7 +712,7 @@ impl Inbox {
         .bind(number.trim_start_matches('+'))
         .fetch_all(self.store().pool())
         .await?;
-        Ok(rows.iter().map(Message::from_row).collect())
+        Ok(rows.iter().map(crate::repo::messages::from_row).collect())
     }
 
     /// Sandbox: a customer's reply from `number`, delivered exactly as a webhook would.
@@ -735,7 +735,7 @@ impl Inbox {
             "text"
         };
         let m = InboundMessage {
-            external_id: format!("sandbox.in.{}", crate::random_token(12)),
+            external_id: format!("sandbox.in.{}", crate::model::random_token(12)),
             from: digits.to_string(),
             profile_name: None,
             timestamp: self.now(),

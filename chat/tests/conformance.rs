@@ -8,8 +8,8 @@ mod common;
 use common::{Backend, Env, FakeProvider, T0, text};
 use deflect_chat::provider::{Inbound, InboundMessage, StatusUpdate};
 use deflect_chat::{
-    ChatError, ConversationFilter, DeflectionRequest, DeliveryStatus, InputMethod, LimitCheck,
-    LimitOutcome, Presence, SandboxReply, Status,
+    ChatError, ConversationFilter, DeflectionRequest, DeliveryStatus, EventKind, InputMethod,
+    LimitCheck, LimitOutcome, Presence, SandboxReply, Status,
 };
 use std::time::Duration;
 
@@ -255,7 +255,7 @@ async fn concurrent_deliveries_lose_nothing_and_keep_each_customers_order(b: Bac
         assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>());
         let announced: Vec<i64> = events
             .iter()
-            .filter(|e| e.kind == "message.created")
+            .filter(|e| e.kind == EventKind::MessageCreated)
             .map(|e| e.data["message"]["id"].as_i64().unwrap())
             .collect();
         assert_eq!(announced, stored.iter().map(|m| m.id).collect::<Vec<_>>());
@@ -982,14 +982,14 @@ async fn events_come_in_order_and_resume(b: Backend) {
             .unwrap();
         seen.push(e);
     }
-    let kinds: Vec<&str> = seen.iter().map(|e| e.kind.as_str()).collect();
+    let kinds: Vec<&EventKind> = seen.iter().map(|e| &e.kind).collect();
     assert_eq!(
         kinds,
         [
-            "conversation.created",
-            "message.created",
-            "conversation.queued",
-            "message.created"
+            &EventKind::ConversationCreated,
+            &EventKind::MessageCreated,
+            &EventKind::ConversationQueued,
+            &EventKind::MessageCreated
         ]
     );
     let seqs: Vec<i64> = seen.iter().map(|e| e.seq).collect();
@@ -1011,7 +1011,7 @@ async fn events_come_in_order_and_resume(b: Backend) {
         .unwrap()
         .unwrap();
     assert!(e.id > seen[3].id);
-    assert_eq!(e.kind, "message.created");
+    assert_eq!(e.kind, EventKind::MessageCreated);
     assert_eq!(e.data["message"]["body"], "three");
 }
 
@@ -1051,7 +1051,7 @@ async fn timers_survive_restarts_and_fire_once(b: Backend) {
     // the offer (cancelling its timer) instead of the offer expiring first — both are right.
     let expiries = events
         .iter()
-        .filter(|e| e.kind == "conversation.queued" && e.data.get("declined_by").is_some())
+        .filter(|e| e.kind == EventKind::ConversationQueued && e.data.get("declined_by").is_some())
         .count();
     assert!(expiries <= 2, "{expiries} offer expiries for two offers");
     assert_eq!(fired, 6 + expiries, "each fired timer did its work once");
@@ -1066,7 +1066,7 @@ async fn timers_survive_restarts_and_fire_once(b: Backend) {
             .iter()
             .filter(|e| {
                 e.conversation_id == Some(id)
-                    && e.kind == "conversation.queued"
+                    && e.kind == EventKind::ConversationQueued
                     && e.data["conversation"]["queue"] == "overflow"
             })
             .count();
@@ -1204,7 +1204,7 @@ async fn provider_failures(b: Backend) {
     let events = env.inbox.events_after(0, 10_000).await.unwrap();
     let w = events
         .iter()
-        .find(|e| e.conversation_id == Some(conv2) && e.kind == "conversation.window_closed")
+        .find(|e| e.conversation_id == Some(conv2) && e.kind == EventKind::ConversationWindowClosed)
         .unwrap();
     assert_eq!(w.data["recontact_template"], "deflect_recontact");
 }

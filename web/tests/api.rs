@@ -639,7 +639,7 @@ async fn admins_change_roles_but_never_demote_the_last_admin() {
             .await
             .unwrap()
             .into_iter()
-            .filter(|e| e.kind == "agent.role_changed")
+            .filter(|e| e.kind == deflect_chat::EventKind::AgentRoleChanged)
             .collect::<Vec<_>>()
     };
     // Only admins: an agent and a supervisor are refused, and nothing changes.
@@ -1505,7 +1505,7 @@ async fn outside_opening_hours_the_widget_offers_whatsapp_at_once() {
     let offer = events
         .iter()
         .filter_map(deflect_chat::web::visitor_event)
-        .find(|v| v.kind == "escalation")
+        .find(|v| v.kind == deflect_chat::VisitorEventKind::Escalation)
         .unwrap();
     assert_eq!(offer.data["reason"], "closed");
     let r = a

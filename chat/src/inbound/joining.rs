@@ -19,8 +19,9 @@
 
 use crate::Inbox;
 use crate::clock::Millis;
-use crate::model::{ChatError, MESSAGE_COLUMNS, Message, Status};
+use crate::model::{ChatError, EventKind, Message, Status};
 use crate::provider::InboundMessage;
+use crate::repo::messages::MESSAGE_COLUMNS;
 use crate::store::{Column, NewEvent, Tx, json_rows};
 use deflect_config::DatabaseKind;
 use serde_json::json;
@@ -78,7 +79,7 @@ pub(super) fn plain(m: &InboundMessage, live_codes: &HashSet<String>) -> bool {
         && m.button_payload.is_none()
         && !(m.kind == "text"
             && m.body.as_deref().is_some_and(|t| {
-                crate::web::candidate_codes(t)
+                crate::model::candidate_codes(t)
                     .iter()
                     .any(|c| live_codes.contains(c))
             }))
@@ -173,7 +174,7 @@ impl Inbox {
             .iter()
             .filter(|(_, m)| m.kind == "text")
             .filter_map(|(_, m)| m.body.as_deref())
-            .flat_map(crate::web::candidate_codes)
+            .flat_map(crate::model::candidate_codes)
             .collect();
         candidates.sort();
         candidates.dedup();
@@ -311,7 +312,7 @@ impl Inbox {
             events.push(NewEvent {
                 conversation_id: j.conversation,
                 seq: *seq,
-                kind: "message.created",
+                kind: EventKind::MessageCreated,
                 data: json!({ "message": message }),
                 at: now,
             });
@@ -374,7 +375,7 @@ pub(super) async fn insert_messages(
     Ok(Ok(rows
         .iter()
         .filter_map(|r| {
-            let m = Message::from_row(r);
+            let m = crate::repo::messages::from_row(r);
             Some(((r.get("account"), m.external_id.clone()?), m))
         })
         .collect()))

@@ -20,11 +20,12 @@
 use super::joining::{Unexpected, insert_messages, sent_at};
 use crate::Inbox;
 use crate::clock::Millis;
-use crate::model::{CONVERSATION_COLUMNS, CONVERSATION_FROM, ChatError, Conversation};
+use crate::model::TimerKind;
+use crate::model::{ChatError, Conversation, EventKind};
 use crate::provider::InboundMessage;
+use crate::repo::conversations::{CONVERSATION_COLUMNS, CONVERSATION_FROM};
 use crate::routing::{self, AgentId, AgentState, Decision};
 use crate::store::{Column, NewEvent, Tx, ids_in, ids_value, json_rows};
-use crate::timers::TimerKind;
 use serde_json::json;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -138,7 +139,7 @@ impl Inbox {
             .iter()
             .zip(contact_ids.iter().zip(&identity_ids))
             .map(|(o, (contact, identity))| {
-                json!([crate::random_token(6), contact, identity, o.account])
+                json!([crate::model::random_token(6), contact, identity, o.account])
             })
             .collect();
         let ids = match inserted_ids(
@@ -286,19 +287,19 @@ impl Inbox {
             };
             events.push(event(
                 1,
-                "conversation.created",
+                EventKind::ConversationCreated,
                 json!({ "conversation": c }),
             ));
-            events.push(event(2, "message.created", json!({ "message": m })));
+            events.push(event(2, EventKind::MessageCreated, json!({ "message": m })));
             events.push(event(
                 3,
-                "conversation.queued",
+                EventKind::ConversationQueued,
                 json!({ "conversation": q }),
             ));
             if let (Some(offer), Some(c)) = (offers.get(id), offered.get(id)) {
                 events.push(event(
                     4,
-                    "conversation.offered",
+                    EventKind::ConversationOffered,
                     json!({ "conversation": c, "agent_id": offer.agent, "expires_at": offer.expires_at }),
                 ));
             }
@@ -421,7 +422,7 @@ impl Inbox {
         .await?;
         Ok(rows
             .iter()
-            .map(Conversation::from_row)
+            .map(crate::repo::conversations::from_row)
             .map(|c| (c.id, c))
             .collect())
     }

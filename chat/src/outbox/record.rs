@@ -6,7 +6,7 @@
 use super::{Claimed, LEASE};
 use crate::Inbox;
 use crate::clock::{Millis, ms};
-use crate::model::{ChatError, DeliveryStatus};
+use crate::model::{ChatError, DeliveryStatus, EventKind};
 use crate::provider::Sent;
 use crate::store::Tx;
 use serde_json::json;
@@ -186,7 +186,7 @@ impl Inbox {
         if let Some(d) = deflection {
             tx.event(
                 Some(conversation),
-                "deflection.sent",
+                EventKind::DeflectionSent,
                 json!({ "call_id": d.get::<String, _>(0), "message_id": message, "external_id": external_id }),
                 now,
             )

@@ -1,0 +1,23 @@
+//! The inbox's nouns as callers see them — conversations, messages, agents, events, timers —
+//! and its errors. Plain data and the rules that need nothing else: this layer knows no
+//! database, no transaction and no worker.
+
+mod agent;
+mod codes;
+mod conversation;
+mod error;
+mod event;
+mod message;
+mod timer;
+
+pub use agent::{Agent, Role, Viewer};
+pub use codes::{CODE_LEN, handoff_text, payload_for, reference_in_payload};
+pub(crate) use codes::{candidate_codes, hash_token, random_token};
+pub use conversation::{
+    CallContext, Channel, Conversation, ConversationDetail, ConversationFilter, InputMethod,
+    Origin, Status, WINDOW_MS,
+};
+pub use error::{ChatError, StoreError};
+pub use event::{Event, EventKind};
+pub use message::{DeliveryStatus, Direction, MAX_TEXT, Message};
+pub use timer::{INACTIVE, TimerKind};
