@@ -152,7 +152,8 @@ impl Inbox {
         let id: i64 = row.get(0);
         write_memberships(&mut tx, id, &new.queues, &new.accounts).await?;
         let agent = load_agent(&mut tx, id).await?;
-        tx.event(
+        crate::repo::events::log(
+            &mut tx,
             None,
             EventKind::AgentCreated,
             serde_json::to_value(&agent).unwrap_or_default(),
@@ -267,7 +268,8 @@ impl Inbox {
             .bind(agent)
             .execute(tx.conn())
             .await?;
-        tx.event(
+        crate::repo::events::log(
+            &mut tx,
             None,
             EventKind::AgentRoleChanged,
             serde_json::json!({
@@ -420,7 +422,8 @@ impl Inbox {
         if done.rows_affected() == 0 {
             return Err(ChatError::NotFound("agent"));
         }
-        tx.event(
+        crate::repo::events::log(
+            tx,
             None,
             EventKind::AgentPresence,
             serde_json::json!({ "agent_id": agent, "presence": presence }),

@@ -80,7 +80,7 @@ impl Inbox {
         if let (Some(d), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
             d.extend(extra);
         }
-        tx.event(Some(id), kind, data, now).await?;
+        crate::repo::events::log(tx, Some(id), kind, data, now).await?;
         Ok(c)
     }
 
@@ -948,7 +948,8 @@ impl Inbox {
                 .execute(tx.conn())
                 .await?;
         }
-        tx.event(
+        crate::repo::events::log(
+            tx,
             Some(c.id),
             EventKind::MessageCreated,
             json!({ "message": m }),
@@ -1122,7 +1123,8 @@ impl Inbox {
         .fetch_one(tx.conn())
         .await?;
         let m = crate::repo::messages::from_row(&row);
-        tx.event(
+        crate::repo::events::log(
+            &mut tx,
             Some(id),
             EventKind::MessageCreated,
             json!({ "message": m }),

@@ -196,7 +196,8 @@ impl Inbox {
             .bind(&req.call_id)
             .execute(tx.conn())
             .await?;
-        tx.event(
+        crate::repo::events::log(
+            &mut tx,
             Some(conversation),
             EventKind::DeflectionCreated,
             json!({ "call": req, "message_id": m.id }),

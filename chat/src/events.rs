@@ -1,13 +1,14 @@
-//! The event log and its subscribers.
+//! The live feed: the event log's subscribers.
 //!
 //! Every state change appends an [`Event`] in the same transaction ([`crate::store`]). Events
 //! of one conversation carry an increasing `seq`, assigned under the conversation's row lock,
 //! and reach subscribers in that order:
 //!
 //! - SQLite (one process): published in-process right after the commit, under the write lock,
-//!   so in commit order.
+//!   so in commit order (the bus's sink).
 //! - PostgreSQL (several processes): sent with `pg_notify` inside the transaction, just before
-//!   its commit — one notification per transaction carrying a JSON array of its events (more
+//!   its commit (the NOTIFY sink) — one notification per transaction carrying a JSON array of
+//!   its events (more
 //!   only when they exceed NOTIFY's 8000 bytes); every process LISTENs ([`EventRelay`]) and
 //!   PostgreSQL delivers notifications in commit order. An event too large for a notification
 //!   on its own travels as `{"id": …}` and is read back from the log.
@@ -17,9 +18,10 @@
 //! overflow or the relay lose its connection, it replays from the log again.
 
 use crate::model::{Event, EventKind};
-use crate::store::{Store, StoreError};
+use crate::repo;
+use crate::store::{EventSink, SinkFuture, Store, StoreError};
+use deflect_config::DatabaseKind;
 use serde::Deserialize;
-use sqlx::Row;
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -43,7 +45,7 @@ fn notify_item(e: &Event) -> String {
 }
 
 /// The NOTIFY payloads that carry `events`, in order: JSON arrays of as many events as fit.
-pub(crate) fn notify_payloads<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<String> {
+fn notify_payloads<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::from("[");
     for e in events {
@@ -112,7 +114,7 @@ fn parse_notification(payload: &str) -> Result<Vec<Notified>, serde_json::Error>
 }
 
 #[derive(Clone, Debug)]
-pub(crate) enum BusItem {
+enum BusItem {
     Event(Arc<Event>),
     /// An event too large for a notification: subscribers read it from the log.
     ReadBack(i64),
@@ -122,18 +124,18 @@ pub(crate) enum BusItem {
 
 /// In-process fan-out of committed events.
 #[derive(Clone, Debug)]
-pub(crate) struct EventBus {
+struct EventBus {
     tx: broadcast::Sender<BusItem>,
 }
 
 impl EventBus {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         Self {
             tx: broadcast::channel(BUS_CAPACITY).0,
         }
     }
 
-    pub(crate) fn publish(&self, e: Arc<Event>) {
+    fn publish(&self, e: Arc<Event>) {
         metrics::counter!("deflect_inbox_events_total").increment(1);
         // No subscriber is not an error.
         let _ = self.tx.send(BusItem::Event(e));
@@ -144,13 +146,132 @@ impl EventBus {
         let _ = self.tx.send(BusItem::ReadBack(id));
     }
 
-    pub(crate) fn resync(&self) {
+    fn resync(&self) {
         let _ = self.tx.send(BusItem::Resync);
     }
 
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<BusItem> {
+    fn subscribe(&self) -> broadcast::Receiver<BusItem> {
         self.tx.subscribe()
     }
+}
+
+/// The live feed of one inbox: the in-process bus its subscriptions read and, on PostgreSQL,
+/// the relay that fills it from every process's notifications.
+#[derive(Debug)]
+pub(crate) struct Feed {
+    store: Store,
+    bus: EventBus,
+    relay: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Feed {
+    pub(crate) fn new(store: Store) -> Self {
+        Self {
+            store,
+            bus: EventBus::new(),
+            relay: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The sink that brings committed events to subscribers: on SQLite the bus itself (after
+    /// the commit, in commit order); on PostgreSQL NOTIFY (inside the transaction), which
+    /// every process's relay brings to its bus.
+    pub(crate) fn sink(&self) -> Arc<dyn EventSink> {
+        match self.store.kind() {
+            DatabaseKind::Sqlite => Arc::new(BusSink(self.bus.clone())),
+            DatabaseKind::Postgres => Arc::new(NotifySink),
+        }
+    }
+
+    /// PostgreSQL: starts relaying every process's events to this process's subscribers;
+    /// returns once LISTEN is in place.
+    pub(crate) async fn start_relay(&self) -> Result<(), StoreError> {
+        let relay = relay(&self.store, self.bus.clone()).await?;
+        if let Some(old) = self
+            .relay
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .replace(relay)
+        {
+            old.abort();
+        }
+        Ok(())
+    }
+
+    /// Stops the relay.
+    pub(crate) fn stop(&self) {
+        if let Some(h) = self
+            .relay
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            h.abort();
+        }
+    }
+
+    /// Events as they commit, after `after` when resuming (`None`: only new ones).
+    pub(crate) async fn subscribe(&self, after: Option<i64>) -> Result<Subscription, StoreError> {
+        Subscription::new(self.store.clone(), &self.bus, after).await
+    }
+
+    /// Publishes an event that is not logged (id 0, e.g. typing) to every subscriber: in
+    /// this process (SQLite) or through NOTIFY to every process (PostgreSQL).
+    pub(crate) async fn publish_ephemeral(&self, e: Event) -> Result<(), StoreError> {
+        match self.store.kind() {
+            DatabaseKind::Sqlite => self.bus.publish(Arc::new(e)),
+            DatabaseKind::Postgres => notify(self.store.pool(), notify_payloads([&e])).await?,
+        }
+        Ok(())
+    }
+}
+
+/// SQLite: publishes a transaction's events in-process once it committed.
+#[derive(Debug)]
+struct BusSink(EventBus);
+
+impl EventSink for BusSink {
+    fn committed(&self, events: &[Event]) {
+        for e in events {
+            self.0.publish(Arc::new(e.clone()));
+        }
+    }
+}
+
+/// PostgreSQL: sends a transaction's events with NOTIFY just before it commits (one
+/// notification unless they exceed its payload limit); the commit delivers them.
+#[derive(Debug)]
+struct NotifySink;
+
+impl EventSink for NotifySink {
+    fn committing<'a>(
+        &'a self,
+        conn: &'a mut sqlx::AnyConnection,
+        events: &'a [Event],
+    ) -> SinkFuture<'a> {
+        Box::pin(notify(conn, notify_payloads(events)))
+    }
+}
+
+/// Sends `payloads` on the events channel, in order, with one statement (PostgreSQL
+/// evaluates a volatile function of the select list after the `ORDER BY`; and like
+/// [`crate::store::json_rows`], the statement's text does not depend on how many there are).
+async fn notify<'c>(
+    conn: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    payloads: Vec<String>,
+) -> Result<(), StoreError> {
+    if payloads.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "SELECT pg_notify($1, r.value) FROM json_array_elements_text($2::json) \
+         WITH ORDINALITY AS r(value, ord) ORDER BY r.ord",
+    )
+    .bind(PG_CHANNEL)
+    .bind(serde_json::Value::from(payloads).to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A live feed of events, optionally resumed after a known event id.
@@ -182,10 +303,10 @@ impl std::fmt::Debug for Subscription {
 }
 
 impl Subscription {
-    pub(crate) async fn new(store: Store, after: Option<i64>) -> Result<Self, StoreError> {
+    async fn new(store: Store, bus: &EventBus, after: Option<i64>) -> Result<Self, StoreError> {
         // Subscribe first, then read the log: whatever commits in between arrives live and
         // is recognised as already delivered.
-        let rx = store.bus.subscribe();
+        let rx = bus.subscribe();
         let mut s = Self {
             store,
             rx,
@@ -201,14 +322,7 @@ impl Subscription {
                 // the commit): they count as delivered, so they are skipped when they come.
                 // (Not "every id up to the latest": on PostgreSQL an event with a lower id
                 // may commit later.)
-                let recent: Vec<i64> =
-                    sqlx::query("SELECT id FROM events ORDER BY id DESC LIMIT $1")
-                        .bind(RECENT)
-                        .fetch_all(s.store.pool())
-                        .await?
-                        .iter()
-                        .map(|r| r.get::<i64, _>(0))
-                        .collect();
+                let recent = repo::events::latest_ids(&s.store, RECENT).await?;
                 s.last_id = recent.first().copied().unwrap_or(0);
                 s.replayed.extend(recent);
             }
@@ -217,7 +331,7 @@ impl Subscription {
     }
 
     async fn replay(&mut self) -> Result<(), StoreError> {
-        let events = events_after(&self.store, self.last_id, REPLAY_LIMIT).await?;
+        let events = repo::events::after(&self.store, self.last_id, REPLAY_LIMIT).await?;
         if self.replayed.len() > 100_000 {
             self.replayed.clear();
         }
@@ -248,7 +362,7 @@ impl Subscription {
                         continue;
                     }
                     // Too large for NOTIFY: read it back.
-                    let Some(e) = event_by_id(&self.store, id).await? else {
+                    let Some(e) = repo::events::by_id(&self.store, id).await? else {
                         continue;
                     };
                     self.last_id = self.last_id.max(e.id);
@@ -263,101 +377,40 @@ impl Subscription {
     }
 }
 
-fn event_from_row(r: &sqlx::any::AnyRow) -> Event {
-    let data: String = r.get("data");
-    Event {
-        id: r.get("id"),
-        conversation_id: crate::store::opt_i64(r, "conversation_id"),
-        seq: r.get("seq"),
-        kind: EventKind::parse(&r.get::<String, _>("kind")),
-        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
-        at: r.get("at"),
-    }
-}
-
-/// Events after `after`, in log order.
-pub(crate) async fn events_after(
-    store: &Store,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<Event>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, conversation_id, seq, kind, data, at FROM events WHERE id > $1 ORDER BY id LIMIT $2",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(store.pool())
-    .await?;
-    Ok(rows.iter().map(event_from_row).collect())
-}
-
-/// Events of conversation `id` after its `after_seq`-th, in order.
-pub(crate) async fn conversation_events(
-    store: &Store,
-    id: i64,
-    after_seq: i64,
-    limit: i64,
-) -> Result<Vec<Event>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, conversation_id, seq, kind, data, at FROM events WHERE conversation_id = $1 AND seq > $2 \
-         ORDER BY seq LIMIT $3",
-    )
-    .bind(id)
-    .bind(after_seq)
-    .bind(limit)
-    .fetch_all(store.pool())
-    .await?;
-    Ok(rows.iter().map(event_from_row).collect())
-}
-
-async fn event_by_id(store: &Store, id: i64) -> Result<Option<Event>, StoreError> {
-    let row =
-        sqlx::query("SELECT id, conversation_id, seq, kind, data, at FROM events WHERE id = $1")
-            .bind(id)
-            .fetch_optional(store.pool())
-            .await?;
-    Ok(row.as_ref().map(event_from_row))
-}
-
-/// PostgreSQL: LISTENs for events committed by any process and publishes them in-process.
-pub(crate) struct EventRelay;
-
-impl EventRelay {
-    /// Starts listening; returns once LISTEN is in place, with the task that relays.
-    pub(crate) async fn start(store: &Store) -> Result<tokio::task::JoinHandle<()>, StoreError> {
-        let mut listener = sqlx::postgres::PgListener::connect(store.url().expose()).await?;
-        listener.listen(PG_CHANNEL).await?;
-        let bus = store.bus.clone();
-        Ok(tokio::spawn(async move {
-            loop {
-                match listener.try_recv().await {
-                    Ok(Some(n)) => match parse_notification(n.payload()) {
-                        Ok(events) => {
-                            for e in events {
-                                match e {
-                                    Notified::Event(e) => bus.publish(Arc::new(e)),
-                                    Notified::ReadBack(id) => bus.read_back(id),
-                                }
+/// PostgreSQL: LISTENs for events committed by any process and publishes them on `bus`;
+/// returns once LISTEN is in place, with the task that relays.
+async fn relay(store: &Store, bus: EventBus) -> Result<tokio::task::JoinHandle<()>, StoreError> {
+    let mut listener = sqlx::postgres::PgListener::connect(store.url().expose()).await?;
+    listener.listen(PG_CHANNEL).await?;
+    Ok(tokio::spawn(async move {
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(n)) => match parse_notification(n.payload()) {
+                    Ok(events) => {
+                        for e in events {
+                            match e {
+                                Notified::Event(e) => bus.publish(Arc::new(e)),
+                                Notified::ReadBack(id) => bus.read_back(id),
                             }
                         }
-                        Err(e) => {
-                            tracing::warn!(cause = %e, "unreadable event notification; replaying from the log");
-                            bus.resync();
-                        }
-                    },
-                    Ok(None) => {
-                        tracing::warn!("event listener lost its database connection; reconnecting");
-                        bus.resync();
                     }
                     Err(e) => {
-                        tracing::warn!(cause = %e, "event listener failed; retrying");
+                        tracing::warn!(cause = %e, "unreadable event notification; replaying from the log");
                         bus.resync();
-                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                     }
+                },
+                Ok(None) => {
+                    tracing::warn!("event listener lost its database connection; reconnecting");
+                    bus.resync();
+                }
+                Err(e) => {
+                    tracing::warn!(cause = %e, "event listener failed; retrying");
+                    bus.resync();
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
             }
-        }))
-    }
+        }
+    }))
 }
 
 #[cfg(test)]

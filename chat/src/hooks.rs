@@ -2,7 +2,7 @@
 //! with HMAC-SHA256, retried with back-off, in order per conversation.
 //!
 //! Durable: a delivery row is written in the same transaction as the logged event it carries
-//! ([`crate::store::Tx`]), so a committed event is delivered even across a crash, and an
+//! (the store hands it to a sink, [`crate::store::EventSink`]), so a committed event is delivered even across a crash, and an
 //! event that did not commit never is. A worker ([`Inbox::send_due_hooks`]) claims due rows
 //! — never a conversation's row while an earlier one of that conversation and endpoint is
 //! still pending, so each endpoint sees a conversation's events in order — and marks them
@@ -21,10 +21,13 @@
 use crate::Inbox;
 use crate::clock::{Millis, ms};
 use crate::model::{ChatError, Event, EventKind};
+use crate::repo;
+use crate::store::{EventSink, SinkFuture};
 use hmac::{KeyInit, Mac};
 use serde_json::json;
 use sqlx::Row;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The longest back-off between two attempts.
@@ -38,9 +41,9 @@ const FIRST_IN_LINE: &str = "NOT EXISTS (SELECT 1 FROM hook_deliveries e WHERE e
 
 /// An endpoint as the event log sees it: which webhook types it takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct HookTarget {
-    pub(crate) endpoint: String,
-    pub(crate) events: Vec<String>,
+struct HookTarget {
+    endpoint: String,
+    events: Vec<String>,
 }
 
 impl HookTarget {
@@ -150,17 +153,6 @@ struct ClaimedHook {
 }
 
 impl Inbox {
-    pub(crate) fn hook_targets(settings: &crate::InboxSettings) -> Vec<HookTarget> {
-        settings
-            .webhooks
-            .iter()
-            .map(|w| HookTarget {
-                endpoint: w.name.clone(),
-                events: w.events.clone(),
-            })
-            .collect()
-    }
-
     fn hook_backoff(attempts: i64) -> Millis {
         let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
         ms(Duration::from_secs(1)
@@ -344,7 +336,7 @@ impl Inbox {
         if self.settings().webhooks.is_empty() {
             return;
         }
-        let wake = self.store().hooks_wake();
+        let wake = self.inner.hooks_wake.clone();
         loop {
             if *stop.borrow() {
                 return;
@@ -383,33 +375,62 @@ impl Outcome {
     }
 }
 
-/// Writes the delivery rows of a just-logged event (called inside its transaction).
-pub(crate) async fn enqueue(
-    conn: &mut sqlx::AnyConnection,
-    targets: &[HookTarget],
-    e: &Event,
-) -> Result<bool, sqlx::Error> {
-    let Some(kind) = hook_type(e) else {
-        return Ok(false);
-    };
-    let mut any = false;
-    let body = hook_body(kind, e);
-    for t in targets.iter().filter(|t| t.wants(kind)) {
-        sqlx::query(
-            "INSERT INTO hook_deliveries (endpoint, event_id, conversation_id, kind, body, state, due_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
-        )
-        .bind(&t.endpoint)
-        .bind(e.id)
-        .bind(e.conversation_id.unwrap_or(0))
-        .bind(kind)
-        .bind(&body)
-        .bind(e.at)
-        .execute(&mut *conn)
-        .await?;
-        any = true;
+/// Writes the delivery rows of each logged event inside its transaction, and wakes the worker
+/// once that transaction committed.
+#[derive(Debug)]
+struct HookSink {
+    targets: Vec<HookTarget>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl HookSink {
+    /// The endpoints that take `e`, with its webhook type.
+    fn takers<'a>(&'a self, e: &Event) -> Option<(&'static str, Vec<&'a HookTarget>)> {
+        let kind = hook_type(e)?;
+        let takers: Vec<&HookTarget> = self.targets.iter().filter(|t| t.wants(kind)).collect();
+        (!takers.is_empty()).then_some((kind, takers))
     }
-    Ok(any)
+}
+
+impl EventSink for HookSink {
+    fn appended<'a>(&'a self, conn: &'a mut sqlx::AnyConnection, e: &'a Event) -> SinkFuture<'a> {
+        Box::pin(async move {
+            let Some((kind, takers)) = self.takers(e) else {
+                return Ok(());
+            };
+            let body = hook_body(kind, e);
+            for t in takers {
+                repo::hook_deliveries::insert(conn, &t.endpoint, e, kind, &body).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn committed(&self, events: &[Event]) {
+        if events.iter().any(|e| self.takers(e).is_some()) {
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// The sink that writes the deliveries of the endpoints of `[[http.webhooks]]` and wakes
+/// `wake` for them; none without endpoints.
+pub(crate) fn sink(
+    settings: &crate::InboxSettings,
+    wake: Arc<tokio::sync::Notify>,
+) -> Option<Arc<dyn EventSink>> {
+    let targets: Vec<HookTarget> = settings
+        .webhooks
+        .iter()
+        .map(|w| HookTarget {
+            endpoint: w.name.clone(),
+            events: w.events.clone(),
+        })
+        .collect();
+    if targets.is_empty() {
+        return None;
+    }
+    Some(Arc::new(HookSink { targets, wake }))
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use crate::clock::Millis;
 use crate::model::{Channel, ChatError, DeliveryStatus, EventKind, Origin, Status, TimerKind};
 use crate::provider::{ErrorMeaning, Inbound, InboundMessage, StatusUpdate, error_meaning};
 use crate::repo::messages::MESSAGE_COLUMNS;
-use crate::store::Tx;
+use crate::store::{NewEvent, Tx};
 use serde_json::json;
 use sqlx::Row;
 use std::collections::HashSet;
@@ -713,13 +713,13 @@ impl Inbox {
         .fetch_one(tx.conn())
         .await?;
         let seq: i64 = row.get("event_seq");
-        tx.event_with_seq(
-            Some(conversation),
+        tx.append(NewEvent {
+            conversation_id: Some(conversation),
             seq,
-            EventKind::MessageCreated,
-            json!({ "message": message }),
-            now,
-        )
+            kind: EventKind::MessageCreated,
+            data: json!({ "message": message }),
+            at: now,
+        })
         .await?;
         let status = Status::parse(&row.get::<String, _>("status"));
         let queued_at = crate::store::opt_i64(&row, "queued_at");
@@ -960,7 +960,7 @@ impl Inbox {
                 .await?;
             data["message"] = json!(crate::repo::messages::from_row(&row));
         }
-        tx.event(Some(conversation), EventKind::MessageStatus, data, now)
+        crate::repo::events::log(tx, Some(conversation), EventKind::MessageStatus, data, now)
             .await?;
         if status == DeliveryStatus::Failed {
             metrics::counter!("deflect_inbox_delivery_failures_total").increment(1);
@@ -984,7 +984,8 @@ impl Inbox {
                     .as_deref()
                     .and_then(|a| self.account(a))
                     .map(|a| a.templates.recontact.name.clone());
-                tx.event(
+                crate::repo::events::log(
+                    tx,
                     Some(conversation),
                     EventKind::ConversationWindowClosed,
                     json!({ "recontact_template": template }),

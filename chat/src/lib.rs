@@ -155,7 +155,8 @@ struct Inner {
     outbox_wake: Notify,
     timer_wake: Notify,
     pacer: outbox::SharedPacer,
-    relay: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    feed: events::Feed,
+    hooks_wake: Arc<Notify>,
     inbound: inbound::InboundQueue,
     inbound_counts: inbound::Counts,
 }
@@ -219,13 +220,16 @@ impl Inbox {
             .execute(store.pool())
             .await?;
         }
-        let relay = match store.kind() {
-            deflect_config::DatabaseKind::Postgres if running => {
-                Some(events::EventRelay::start(&store).await?)
-            }
-            _ => None,
-        };
-        store.set_hook_targets(Self::hook_targets(&settings));
+        let feed = events::Feed::new(store.clone());
+        let hooks_wake = Arc::new(Notify::new());
+        let sinks = hooks::sink(&settings, hooks_wake.clone())
+            .into_iter()
+            .chain([feed.sink()])
+            .collect();
+        store.set_sinks(sinks);
+        if running && store.kind() == deflect_config::DatabaseKind::Postgres {
+            feed.start_relay().await?;
+        }
         let inbox = Self {
             inner: Arc::new(Inner {
                 store,
@@ -236,7 +240,8 @@ impl Inbox {
                 outbox_wake: Notify::new(),
                 timer_wake: Notify::new(),
                 pacer: Arc::default(),
-                relay: std::sync::Mutex::new(relay),
+                feed,
+                hooks_wake,
                 inbound: inbound::InboundQueue::default(),
                 inbound_counts: inbound::Counts::default(),
             }),
@@ -258,15 +263,7 @@ impl Inbox {
 
     /// Stops the event relay. The store is closed by its owner.
     pub fn shutdown(&self) {
-        if let Some(h) = self
-            .inner
-            .relay
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-        {
-            h.abort();
-        }
+        self.inner.feed.stop();
     }
 
     /// The store.
@@ -372,12 +369,13 @@ impl Inbox {
 
     /// Events as they commit, after `after` when resuming (`None`: only new ones).
     pub async fn subscribe(&self, after: Option<i64>) -> Result<Subscription, ChatError> {
-        Ok(Subscription::new(self.store().clone(), after).await?)
+        Ok(self.inner.feed.subscribe(after).await?)
     }
 
     /// Up to `limit` logged events after `after`, in log order.
     pub async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, ChatError> {
-        Ok(events::events_after(self.store(), after, i64::from(limit.clamp(1, 10_000))).await?)
+        let limit = i64::from(limit.clamp(1, 10_000));
+        Ok(repo::events::after(self.store(), after, limit).await?)
     }
 
     /// Runs the outbox and timer workers until `shutdown` completes; sends in progress

@@ -416,7 +416,8 @@ impl Inbox {
         .bind(id)
         .execute(tx.conn())
         .await?;
-        tx.event(
+        crate::repo::events::log(
+            &mut tx,
             Some(id),
             EventKind::MessageCreated,
             json!({ "message": m }),
@@ -514,7 +515,8 @@ impl Inbox {
         if code.is_empty() {
             return Err(ChatError::Conflict("could not allocate a code".into()));
         }
-        tx.event(
+        crate::repo::events::log(
+            tx,
             Some(id),
             EventKind::ConversationHandoffOffered,
             json!({ "account": account.name, "expires_at": expires_at }),
@@ -660,7 +662,7 @@ impl Inbox {
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<crate::Event>, ChatError> {
-        Ok(crate::events::conversation_events(
+        Ok(crate::repo::events::of_conversation(
             self.store(),
             id,
             after_seq,
@@ -685,7 +687,7 @@ impl Inbox {
             data: json!({ "by": if agent.is_some() { "agent" } else { "visitor" }, "agent_id": agent }),
             at: self.now(),
         };
-        self.store().publish_ephemeral(e).await?;
+        self.inner.feed.publish_ephemeral(e).await?;
         Ok(())
     }
 

@@ -310,7 +310,7 @@ impl Inbox {
             };
             let seq = next_seq.entry(j.conversation).or_default();
             events.push(NewEvent {
-                conversation_id: j.conversation,
+                conversation_id: Some(j.conversation),
                 seq: *seq,
                 kind: EventKind::MessageCreated,
                 data: json!({ "message": message }),
@@ -318,7 +318,7 @@ impl Inbox {
             });
             *seq += 1;
         }
-        tx.events(events).await?;
+        tx.append_all(events).await?;
         Ok(Ok(()))
     }
 }

@@ -279,7 +279,7 @@ impl Inbox {
                 return Ok(Err(Unexpected("a new conversation was not found")));
             };
             let event = |seq, kind, data| NewEvent {
-                conversation_id: *id,
+                conversation_id: Some(*id),
                 seq,
                 kind,
                 data,
@@ -304,7 +304,7 @@ impl Inbox {
                 ));
             }
         }
-        tx.events(events).await?;
+        tx.append_all(events).await?;
         metrics::counter!("deflect_inbox_conversations_total").increment(ids.len() as u64);
         if !offers.is_empty() {
             metrics::counter!("deflect_inbox_offers_total", "queue" => queue)

@@ -184,7 +184,7 @@ impl Inbox {
             .fetch_optional(tx.conn())
             .await?;
         if let Some(d) = deflection {
-            tx.event(
+            crate::repo::events::log(tx,
                 Some(conversation),
                 EventKind::DeflectionSent,
                 json!({ "call_id": d.get::<String, _>(0), "message_id": message, "external_id": external_id }),

@@ -1,8 +1,8 @@
 //! The conversation aggregate's SQL: a conversation with its contact's name and numbers, as
 //! [`Conversation`] rows.
 
-use crate::model::{Channel, Conversation, Origin, Status};
-use crate::store::{opt_i64, opt_str};
+use crate::model::{Channel, Conversation, Origin, Status, StoreError};
+use crate::store::{Tx, opt_i64, opt_str};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -42,4 +42,15 @@ pub(crate) fn from_row(r: &AnyRow) -> Conversation {
         metadata: opt_str(r, "metadata").and_then(|m| serde_json::from_str(&m).ok()),
         escalation_at: opt_i64(r, "escalation_at"),
     }
+}
+
+/// Advances conversation `id`'s event sequence; returns the number its next event takes.
+pub(crate) async fn next_event_seq(tx: &mut Tx, id: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE conversations SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+    )
+    .bind(id)
+    .fetch_one(tx.conn())
+    .await?
+    .get::<i64, _>(0))
 }

@@ -4,4 +4,6 @@
 
 pub(crate) mod agents;
 pub(crate) mod conversations;
+pub(crate) mod events;
+pub(crate) mod hook_deliveries;
 pub(crate) mod messages;
