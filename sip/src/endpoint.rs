@@ -1707,7 +1707,11 @@ impl Endpoint {
         if method != Method::Ack {
             call.local_cseq += 1;
         }
-        let mut req = Request::new(method.clone(), call.remote_target.clone());
+        // A Contact's URI headers (`?…`) are not allowed in a Request-URI (RFC 3261 §19.1.1,
+        // Table 1): the remote target is used without them.
+        let mut target = call.remote_target.clone();
+        target.headers = None;
+        let mut req = Request::new(method.clone(), target);
         let via_host = self
             .config
             .advertised
