@@ -440,8 +440,8 @@ impl Default for LimitsConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SpeechConfig {
-    /// Lowest recogniser confidence (0–1) at which spoken digits are taken; below it the
-    /// attempt counts as not understood.
+    /// Lowest word-level recogniser confidence (0–1) of any digit word in a spoken number
+    /// for the number to be taken; below it the attempt counts as not understood.
     pub min_confidence: f32,
     /// Digit words per language, added to (and overriding) the built-in ones for `en` and
     /// `ko`: word → `"0"`…`"9"`, `"double"` or `"triple"` (repeat the next digit).

@@ -46,8 +46,9 @@
 //! - **`max_digits`**: the digit reaching it ends input at once.
 //! - **Speech**: once speech started, the utterance has `speech_timeout` to end (Vosk's
 //!   end-of-speech detection delivers it); the words become digits through the language's
-//!   digit words; a result below `ivr.speech.min_confidence`, with other words, or too long
-//!   in coming is "not understood" (invalid).
+//!   digit words; a result below `ivr.speech.min_confidence` (the least certain digit
+//!   word's confidence: see [`speech`]), with other words, or too long in coming is "not
+//!   understood" (invalid).
 //! - **Attempts**: a failed attempt (no input, invalid, a rejected number) plays
 //!   `no_input_prompts` or `invalid_prompts` followed by the prompts again; after
 //!   `attempts` failures the gather goes to `on_failure`, or says `too_many_attempts`,

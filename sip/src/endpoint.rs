@@ -1655,7 +1655,11 @@ impl Endpoint {
         if method != Method::Ack {
             call.local_cseq += 1;
         }
-        let mut req = Request::new(method.clone(), call.remote_target.clone());
+        // A Contact's URI headers (`?…`) are not allowed in a Request-URI (RFC 3261 §19.1.1,
+        // Table 1): the remote target is used without them.
+        let mut target = call.remote_target.clone();
+        target.headers = None;
+        let mut req = Request::new(method.clone(), target);
         let via_host = self
             .config
             .advertised
@@ -1674,8 +1678,13 @@ impl Endpoint {
         req.headers.push("Max-Forwards", "70");
         req.headers
             .push("From", format!("{};tag={}", call.local_uri, call.local_tag));
-        req.headers
-            .push("To", format!("{};tag={}", call.remote_uri, call.remote_tag));
+        // An RFC 2543 peer may have sent no tag: then the To has none (§12.2.1.1), rather
+        // than an empty `;tag=` no parser takes.
+        let to = match call.remote_tag.as_str() {
+            "" => call.remote_uri.clone(),
+            tag => format!("{};tag={tag}", call.remote_uri),
+        };
+        req.headers.push("To", to);
         req.headers.push("Call-ID", call.call_id.clone());
         req.headers
             .push("CSeq", format!("{} {method}", call.local_cseq));

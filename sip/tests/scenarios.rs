@@ -387,6 +387,45 @@ fn a_missing_ack_ends_the_call_with_bye_after_64_t1_and_2xx_retransmits_on_sched
 }
 
 #[test]
+fn a_caller_without_a_from_tag_gets_in_dialog_requests_without_a_to_tag() {
+    // RFC 2543 callers may send no From tag (RFC 4475 §3.4.1, inv2543): the dialog's remote
+    // tag is then empty (RFC 3261 §12.1.1), and deflect's BYE must still parse.
+    let mut p = Peer::new(SipConfig::default());
+    p.send(&invite("").replace(";tag=caller", ""));
+    let key = p.incoming();
+    p.ua.accept(p.now, key, b"v=0\r\n".to_vec());
+    p.drain();
+    let tag = p.to_tag();
+    p.send(&in_dialog("ACK", 1, &tag, "z9hG4bKack1", "").replace(";tag=caller", ""));
+    p.ua.hang_up(p.now, key, Reason::q850(16, "deflected"));
+    p.drain();
+    let byes = p.requests("BYE");
+    let to = byes[0].1.to().unwrap();
+    assert_eq!(to.tag(), None);
+    assert_eq!(to.to_string(), format!("<sip:c@{UAC}>"));
+}
+
+#[test]
+fn a_contact_with_uri_headers_gets_in_dialog_requests_without_them() {
+    // Found by fuzzing: a Contact `<sip:c@12?.0.0.2>` reads as host `12` with headers, and
+    // deflect's BYE to it carried them in its Request-URI, which no parser takes.
+    let mut p = Peer::new(SipConfig::default());
+    p.send(&invite("").replace(
+        &format!("Contact: <sip:c@{UAC}>"),
+        &format!("Contact: <sip:c@{UAC}?Subject=hold%20on>"),
+    ));
+    let key = p.incoming();
+    p.ua.accept(p.now, key, b"v=0\r\n".to_vec());
+    p.drain();
+    let tag = p.to_tag();
+    p.send(&in_dialog("ACK", 1, &tag, "z9hG4bKack1", ""));
+    p.ua.hang_up(p.now, key, Reason::q850(16, "deflected"));
+    p.drain();
+    let byes = p.requests("BYE");
+    assert_eq!(byes[0].1.uri.to_string(), format!("sip:c@{UAC}"));
+}
+
+#[test]
 fn the_ack_stops_2xx_retransmissions_and_invite_retransmissions_get_100_again() {
     let mut p = Peer::new(SipConfig::default());
     p.send(&invite(""));

@@ -348,10 +348,11 @@ pub fn frame(buf: &[u8]) -> Result<Option<usize>, ParseError> {
         }
     }
     let length = length.ok_or(ParseError::syntax("Content-Length is required on streams"))?;
-    let total = start + end + 4 + length;
-    if total > MAX_MESSAGE_SIZE {
-        return Err(ParseError::syntax("message too large"));
-    }
+    // Checked: a Content-Length near the largest integer must not wrap to a short frame.
+    let total = (start + end + 4)
+        .checked_add(length)
+        .filter(|t| *t <= MAX_MESSAGE_SIZE)
+        .ok_or(ParseError::syntax("message too large"))?;
     Ok((buf.len() >= total).then_some(total))
 }
 
@@ -780,6 +781,21 @@ mod tests {
         assert_eq!(frame(&OPTIONS[..40]).unwrap(), None);
         assert_eq!(frame(b"\r\n\r\n").unwrap(), None);
         assert!(frame(b"INVITE sip:a@b SIP/2.0\r\nl: -1\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn a_content_length_near_the_largest_integer_is_too_large_not_an_overflow() {
+        // Found by fuzzing: the frame's end overflowed (a panic in debug builds; wrapped to a
+        // short, wrong frame in release builds, desynchronising the stream).
+        let head = b"REGISTER sip:a@b SIP/2.0\r\nL:00000018446744073709551615\r\n\r\n";
+        assert_eq!(
+            frame(head),
+            Err(ParseError::syntax("message too large")),
+            "{}",
+            String::from_utf8_lossy(head)
+        );
+        let just_over = format!("OPTIONS sip:a@b SIP/2.0\r\nl: {}\r\n\r\n", usize::MAX - 20);
+        assert!(frame(just_over.as_bytes()).is_err());
     }
 
     #[test]
