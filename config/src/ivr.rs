@@ -2,8 +2,9 @@
 //!
 //! A flow is a list of steps (`play`, `gather`, `confirm`, `branch`, `deflect`, `hangup`)
 //! run in order; `branch`, a confirm's "enter it again" and a gather's `on_failure` jump to a
-//! step by `id`. Everything is checked here, at load time, so a flow that loads runs: step
-//! references resolve, prompts exist, time zones are known, gather limits are consistent.
+//! step by `id` (resolved by [`crate::resolve_jumps`], for this check and for the IVR).
+//! Everything is checked here, at load time, so a flow that loads runs: step references
+//! resolve, prompts exist, time zones are known, gather limits are consistent.
 //!
 //! A flow's opening hours are a [`HoursConfig`], shared with widget sites and evaluated by
 //! [`crate::OpeningHours`].
@@ -532,9 +533,16 @@ impl IvrConfig {
                 );
             }
         }
-        let target = |p: &mut Problems, path: String, t: &Option<String>| {
-            if let Some(t) = t {
-                p.reference(path, t, "step (by id)", ids.iter().copied());
+        let unknown = crate::jumps::resolve_jumps(steps).err().unwrap_or_default();
+        // Targets naming no step, reported where the step's other problems are.
+        let target = |p: &mut Problems, step: usize, sat: &str, key: &str| {
+            for u in unknown.iter().filter(|u| u.step == step && u.key == key) {
+                p.unknown_reference(
+                    format!("{sat}.{key}"),
+                    &u.id,
+                    "step (by id)",
+                    ids.iter().copied(),
+                );
             }
         };
         let mut gathered = false;
@@ -584,7 +592,7 @@ impl IvrConfig {
                         g.inter_digit_timeout,
                     );
                     check_duration(p, format!("{sat}.speech_timeout"), g.speech_timeout);
-                    target(p, format!("{sat}.on_failure"), &g.on_failure);
+                    target(p, i, &sat, "on_failure");
                     gathered = true;
                 }
                 StepConfig::Confirm(c) => {
@@ -602,7 +610,7 @@ impl IvrConfig {
                     }
                     check_range(p, format!("{sat}.attempts"), c.attempts, 1, 10);
                     check_duration(p, format!("{sat}.timeout"), c.timeout);
-                    target(p, format!("{sat}.on_failure"), &c.on_failure);
+                    target(p, i, &sat, "on_failure");
                 }
                 StepConfig::Branch(b) => {
                     if f.hours.is_none() {
@@ -620,8 +628,8 @@ impl IvrConfig {
                             "set open, closed or both (the step to go to)",
                         );
                     }
-                    target(p, format!("{sat}.open"), &b.open);
-                    target(p, format!("{sat}.closed"), &b.closed);
+                    target(p, i, &sat, "open");
+                    target(p, i, &sat, "closed");
                 }
                 StepConfig::Deflect(d) => {
                     if !gathered {
