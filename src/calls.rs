@@ -2,7 +2,6 @@
 //! its two links to the inbox — the abuse-limit counter and the deflection consumer. The
 //! call handling itself is `deflect_ivr::runtime`.
 
-use anyhow::Context;
 use deflect_chat::{DeflectionRequest, Inbox, LimitCheck, LimitOutcome};
 use deflect_config::Config;
 use deflect_ivr::runtime::{CallService, FlowPrompts, JournalWriter, Parts};
@@ -48,7 +47,7 @@ pub(crate) async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         prompts = prompts.len(),
         "call flows ready"
     );
-    let advertise = advertised_media_address(config).await?;
+    let advertise = deflect_media::advertise::resolve(&config.media, &config.sip).await?;
     Ok(Prepared {
         library,
         models,
@@ -56,35 +55,6 @@ pub(crate) async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         prompts,
         advertise,
     })
-}
-
-/// The address media advertises in SDP: when `media.rtp_address` is unspecified
-/// (`0.0.0.0`), `sip.public_address`, else the first specific SIP listen address; otherwise
-/// `rtp_address` itself (`None`).
-async fn advertised_media_address(config: &Config) -> anyhow::Result<Option<IpAddr>> {
-    if !config.media.rtp_address.is_unspecified() {
-        return Ok(None);
-    }
-    let Some(public) = &config.sip.public_address else {
-        return Ok(config
-            .sip
-            .listen
-            .iter()
-            .map(|l| l.addr.ip())
-            .find(|ip| !ip.is_unspecified()));
-    };
-    if let Ok(ip) = public.parse::<IpAddr>() {
-        return Ok(Some(ip));
-    }
-    let ip = tokio::net::lookup_host((public.as_str(), 0))
-        .await
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .map(|a| a.ip())
-        .with_context(|| {
-            format!("sip.public_address {public:?} does not resolve to an address to put in SDP")
-        })?;
-    Ok(Some(ip))
 }
 
 impl Prepared {
