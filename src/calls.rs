@@ -4,7 +4,8 @@
 
 use deflect_chat::{DeflectionRequest, Inbox, LimitCheck, LimitOutcome};
 use deflect_config::Config;
-use deflect_ivr::runtime::{CallService, FlowPrompts, JournalWriter, Parts};
+use deflect_ivr::handoff::Backoff;
+use deflect_ivr::runtime::{CallService, FlowPrompts, HandOffs, Parts};
 use deflect_ivr::{
     Deflection, DeflectionConsumer, DeflectionCounter, Flows, InputMethod, Journal, LimitDecision,
     LimitRequest, SpeechModels, speech,
@@ -13,7 +14,7 @@ use deflect_media::driver::MediaEngine;
 use deflect_media::playback::PromptLibrary;
 use std::net::IpAddr;
 use std::sync::Arc;
-use tracing::{info, warn};
+use tracing::info;
 
 /// A configuration the calls cannot run with (the process exits 64).
 #[derive(Debug, thiserror::Error)]
@@ -58,45 +59,30 @@ pub(crate) async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
 }
 
 impl Prepared {
-    /// Opens the deflection journal and hands off what it holds from before a restart, then
-    /// starts the media engine and the call service.
+    /// Opens the deflection journal and hands off what it holds from before a restart (the
+    /// one hand-off path, `deflect_ivr::runtime::HandOffs`), then starts the media engine
+    /// and the call service.
     pub(crate) async fn start(
         self,
         config: &Config,
         inbox: &Inbox,
     ) -> anyhow::Result<Arc<CallService<InboxLimits, InboxDeflections>>> {
-        let mut journal = Journal::open(&config.data_dir)?;
-        let consumer = Arc::new(InboxDeflections(inbox.clone()));
-        let pending: Vec<Deflection> = journal.pending().cloned().collect();
-        let mut failed = Vec::new();
-        for d in pending {
-            match deflect_ivr::deflection::deliver(&mut journal, consumer.as_ref(), &d).await {
-                Ok(()) => info!(
-                    call_id = %d.call_id,
-                    callback_number = %d.callback_number,
-                    "deflection from before the restart handed off"
-                ),
-                Err(e) => {
-                    warn!(call_id = %d.call_id, cause = %e, "deflection from before the restart not handed off; retrying");
-                    failed.push(d);
-                }
-            }
-        }
+        let hand_offs = HandOffs::start(
+            Journal::open(&config.data_dir)?,
+            Arc::new(InboxDeflections(inbox.clone())),
+            Backoff::default(),
+        )
+        .await;
         let engine = MediaEngine::start(&config.media, Arc::new(self.library), self.advertise, 0);
-        let service = CallService::new(Parts {
+        Ok(CallService::new(Parts {
             engine,
             flows: self.flows,
             prompts: self.prompts,
             models: self.models,
-            journal: JournalWriter::start(journal),
             counter: Arc::new(InboxLimits(inbox.clone())),
-            consumer,
+            hand_offs,
             max_call_duration: config.sip.max_call_duration,
-        });
-        for d in failed {
-            service.retry_hand_off(d);
-        }
-        Ok(service)
+        }))
     }
 }
 
