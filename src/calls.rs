@@ -16,10 +16,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use tracing::info;
 
-/// A configuration the calls cannot run with (the process exits 64).
+/// A configuration the calls cannot run with (`deflect run` exits 64).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub(crate) struct UnusableConfig(pub String);
+pub struct UnusableConfig(pub String);
 
 /// What the calls need, loaded before any port is bound.
 pub(crate) struct Prepared {

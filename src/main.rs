@@ -1,14 +1,12 @@
 //! The `deflect` command: parses the command line, sets up logging, and hands over to the
-//! wiring in [`gateway`]. No business logic lives in this package.
+//! library's wiring (`deflect::gateway`, through [`run`]). No business logic lives here.
 
 #![forbid(unsafe_code)]
 
 mod agents;
-mod calls;
 mod dial;
-mod gateway;
 mod logging;
-mod registration;
+mod run;
 
 use clap::{Parser, Subcommand};
 use deflect_config::ConfigError;
@@ -164,7 +162,7 @@ fn main() -> ExitCode {
                 eprintln!("deflect: {e}");
                 return ExitCode::from(ConfigError::EXIT_CODE as u8);
             }
-            gateway::migrate(config)
+            run::migrate(config)
         }
         Command::Agent { command } => {
             if let Err(e) = logging::init(cli.log_format, cli.log_filter.as_deref()) {
@@ -183,7 +181,7 @@ fn main() -> ExitCode {
                 eprintln!("deflect: {e}");
                 return ExitCode::from(ConfigError::EXIT_CODE as u8);
             }
-            gateway::start(config)
+            run::start(config)
         }
     }
 }
