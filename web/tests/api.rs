@@ -4,22 +4,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use deflect_chat::{Inbox, InboxSettings, NewAgent, Role};
+use deflect_chat::{NewAgent, Role};
 use deflect_config::{Config, QueueConfig, SiteConfig};
-use deflect_web::AppState;
+use deflect_web::testing::TestApp;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tower::ServiceExt;
-
-struct App {
-    router: Router,
-    inbox: Inbox,
-    _dir: tempfile::TempDir,
-}
 
 struct Res {
     status: StatusCode,
@@ -52,34 +45,22 @@ fn config() -> Config {
     c
 }
 
+/// The app on a fresh inbox (`deflect_web::testing`), with the requests a client makes.
+struct App(TestApp);
+
+impl std::ops::Deref for App {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.0
+    }
+}
+
 async fn app_with(c: Config) -> App {
-    app_on(c, Arc::new(deflect_chat::SystemClock)).await
+    App(TestApp::new(&c).await)
 }
 
 async fn app_on(c: Config, clock: Arc<dyn deflect_chat::Clock>) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/t.db", dir.path().display())
-        .parse()
-        .unwrap();
-    let store = deflect_chat::Store::connect(&url, 4).await.unwrap();
-    store.migrate().await.unwrap();
-    let inbox = Inbox::open(store.clone(), InboxSettings::from_config(&c), clock)
-        .await
-        .unwrap();
-    let base: url::Url = "http://gw.test".parse().unwrap();
-    let state = AppState::new(
-        inbox.clone(),
-        base,
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .build_recorder()
-            .handle(),
-        &c,
-    );
-    App {
-        router: deflect_web::router(state),
-        inbox,
-        _dir: dir,
-    }
+    App(TestApp::with_clock(&c, clock).await)
 }
 
 async fn app() -> App {
