@@ -537,12 +537,7 @@ impl IvrConfig {
         // Targets naming no step, reported where the step's other problems are.
         let target = |p: &mut Problems, step: usize, sat: &str, key: &str| {
             for u in unknown.iter().filter(|u| u.step == step && u.key == key) {
-                p.unknown_reference(
-                    format!("{sat}.{key}"),
-                    &u.id,
-                    "step (by id)",
-                    ids.iter().copied(),
-                );
+                p.unknown_reference(format!("{sat}.{key}"), &u.id, "step (by id)", &ids);
             }
         };
         let mut gathered = false;

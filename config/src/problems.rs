@@ -137,20 +137,19 @@ impl Problems {
     ) {
         let names: Vec<&str> = names.into_iter().collect();
         if !names.contains(&reference) {
-            self.unknown_reference(path, reference, what, names);
+            self.unknown_reference(path, reference, what, &names);
         }
     }
 
     /// Records that `reference` names nothing: the valid `names` of the `what` it should
     /// name are listed.
-    pub fn unknown_reference<'a>(
+    pub fn unknown_reference(
         &mut self,
         path: impl Into<String>,
         reference: &str,
         what: &str,
-        names: impl IntoIterator<Item = &'a str>,
+        names: &[&str],
     ) {
-        let names: Vec<&str> = names.into_iter().collect();
         self.push(
             path,
             format!(
