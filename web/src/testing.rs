@@ -4,7 +4,8 @@
 //! - [`TestApp`]: the router, to call with `tower::ServiceExt::oneshot` (no server);
 //! - [`TestServer`]: the router served on `127.0.0.1`, port 0, for WebSockets and the
 //!   connection limits;
-//! - [`sqlite_inbox`] and [`app`] for the pieces.
+//! - [`sqlite_inbox`] and [`app`] for the pieces;
+//! - [`agent`] and [`session_cookie`]: an agent with [`PASSWORD`], and a signed-in cookie.
 //!
 //! The database lives in a temporary directory removed when the app or server is dropped.
 //! Metrics go to a recorder of the app's own: nothing process-wide is installed.
@@ -14,7 +15,7 @@
 use crate::AppState;
 use crate::connections::ConnectionLimits;
 use axum::Router;
-use deflect_chat::{Clock, Inbox, InboxSettings, Store, SystemClock};
+use deflect_chat::{Agent, Clock, Inbox, InboxSettings, NewAgent, Role, Store, SystemClock};
 use deflect_config::Config;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,6 +47,36 @@ pub fn state(inbox: Inbox, base: Url, config: &Config) -> AppState {
 /// The router over `inbox` (see [`state`]).
 pub fn app(inbox: Inbox, base: Url, config: &Config) -> Router {
     crate::router(state(inbox, base, config))
+}
+
+/// The password [`agent`] gives every agent.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Creates the agent `name` (also its display name) with `role`, working `queues` and every
+/// WhatsApp account of the inbox, with the password [`PASSWORD`].
+pub async fn agent(inbox: &Inbox, name: &str, role: Role, queues: &[&str]) -> Agent {
+    inbox
+        .create_agent(NewAgent {
+            username: name.into(),
+            display_name: name.into(),
+            password: PASSWORD.into(),
+            role,
+            queues: queues.iter().map(|q| q.to_string()).collect(),
+            accounts: (inbox.settings().whatsapp.accounts.iter())
+                .map(|a| a.name.clone())
+                .collect(),
+        })
+        .await
+        .expect("the agent is created")
+}
+
+/// A `Cookie` header value for a new ten-minute session of `agent`.
+pub async fn session_cookie(inbox: &Inbox, agent: i64) -> String {
+    let session = inbox
+        .create_session(agent, std::time::Duration::from_secs(600))
+        .await
+        .expect("the session is created");
+    format!("deflect_session={}", session.token)
 }
 
 /// The web app on a fresh inbox, called without a server.

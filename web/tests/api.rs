@@ -6,9 +6,9 @@
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use deflect_chat::{NewAgent, Role};
+use deflect_chat::Role;
 use deflect_config::{Config, QueueConfig, SiteConfig};
-use deflect_web::testing::TestApp;
+use deflect_web::testing::{self, PASSWORD, TestApp};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -102,20 +102,7 @@ impl App {
     }
 
     async fn agent(&self, name: &str, role: Role, queues: &[&str]) -> i64 {
-        self.inbox
-            .create_agent(NewAgent {
-                username: name.into(),
-                display_name: name.into(),
-                password: "correct horse battery".into(),
-                role,
-                queues: queues.iter().map(|q| q.to_string()).collect(),
-                accounts: (self.inbox.settings().whatsapp.accounts.iter())
-                    .map(|a| a.name.clone())
-                    .collect(),
-            })
-            .await
-            .unwrap()
-            .id
+        testing::agent(&self.inbox, name, role, queues).await.id
     }
 
     /// Logs in; returns (cookie header, csrf).
@@ -125,7 +112,7 @@ impl App {
                 Method::POST,
                 "/api/v1/session",
                 &[],
-                Some(json!({ "username": name, "password": "correct horse battery" })),
+                Some(json!({ "username": name, "password": PASSWORD })),
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -175,7 +162,7 @@ async fn login_sets_a_strict_cookie_checks_csrf_and_is_rate_limited() {
             Method::POST,
             "/api/v1/session",
             &[],
-            Some(json!({ "username": "ann", "password": "correct horse battery" })),
+            Some(json!({ "username": "ann", "password": PASSWORD })),
         )
         .await;
     let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
@@ -276,7 +263,7 @@ async fn login_sets_a_strict_cookie_checks_csrf_and_is_rate_limited() {
             Method::POST,
             "/api/v1/session",
             &[],
-            Some(json!({ "username": "ann", "password": "correct horse battery" })),
+            Some(json!({ "username": "ann", "password": PASSWORD })),
         )
         .await;
     assert_eq!(
@@ -535,7 +522,7 @@ async fn access_fails_closed_for_agents_without_accounts() {
     a.agent("sam", Role::Agent, &["sales"]).await;
     let root_s = a.login("root").await;
     // An agent made as the Settings form used to make them: queues, no accounts.
-    let r = a.call(Method::POST, "/api/v1/agents", &root_s.h(), Some(json!({ "username": "nina", "password": "correct horse battery", "role": "agent", "queues": ["support"] }))).await;
+    let r = a.call(Method::POST, "/api/v1/agents", &root_s.h(), Some(json!({ "username": "nina", "password": PASSWORD, "role": "agent", "queues": ["support"] }))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let nina = r.body["agent"]["id"].as_i64().unwrap();
     assert_eq!(r.body["agent"]["accounts"], json!([]));

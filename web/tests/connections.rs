@@ -9,10 +9,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use deflect_chat::{Inbox, NewAgent, Role};
+use deflect_chat::{Inbox, Role};
 use deflect_config::Config;
 use deflect_web::connections::ConnectionLimits;
-use deflect_web::testing::TestServer;
+use deflect_web::testing::{self, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -236,35 +236,15 @@ async fn all_sources_over_the_total_get_503_and_health_checks_use_the_reserve() 
 async fn websockets_count_against_the_share_and_stay_open_while_pings_flow() {
     let header_timeout = Duration::from_millis(300);
     let s = server(limits(2, 100, header_timeout), Duration::from_secs(30)).await;
-    let agent = s
-        .inbox
-        .create_agent(NewAgent {
-            username: "ann".into(),
-            display_name: "Ann".into(),
-            password: "correct horse battery".into(),
-            role: Role::Supervisor,
-            queues: vec![],
-            accounts: vec![],
-        })
-        .await
-        .unwrap();
-    let session = s
-        .inbox
-        .create_session(agent.id, Duration::from_secs(600))
-        .await
-        .unwrap();
+    let agent = testing::agent(&s.inbox, "ann", Role::Supervisor, &[]).await;
+    let cookie = testing::session_cookie(&s.inbox, agent.id).await;
     let open = || async {
         let mut req = format!("ws://{}/api/v1/events", s.addr)
             .into_client_request()
             .unwrap();
         let h = req.headers_mut();
         h.insert("origin", format!("http://{}", s.addr).parse().unwrap());
-        h.insert(
-            "cookie",
-            format!("deflect_session={}", session.token)
-                .parse()
-                .unwrap(),
-        );
+        h.insert("cookie", cookie.parse().unwrap());
         let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
         ws.send(Message::Text(r#"{"type":"hello","after":null}"#.into()))
             .await

@@ -4,9 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use deflect_chat::{Inbox, NewAgent, NewHandoff, Role};
+use deflect_chat::{Inbox, NewHandoff, Role};
 use deflect_config::{Config, QueueConfig};
-use deflect_web::testing::TestServer;
+use deflect_web::testing::{self, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -49,28 +49,10 @@ impl Server {
         role: Role,
         queues: &[&str],
     ) -> (deflect_chat::Viewer, String) {
-        let a = self
-            .inbox
-            .create_agent(NewAgent {
-                username: name.into(),
-                display_name: name.into(),
-                password: "correct horse battery".into(),
-                role,
-                queues: queues.iter().map(|q| q.to_string()).collect(),
-                accounts: (self.inbox.settings().whatsapp.accounts.iter())
-                    .map(|a| a.name.clone())
-                    .collect(),
-            })
-            .await
-            .unwrap();
-        let s = self
-            .inbox
-            .create_session(a.id, Duration::from_secs(600))
-            .await
-            .unwrap();
+        let a = testing::agent(&self.inbox, name, role, queues).await;
         (
             self.inbox.viewer(a.id).await.unwrap(),
-            format!("deflect_session={}", s.token),
+            testing::session_cookie(&self.inbox, a.id).await,
         )
     }
 
