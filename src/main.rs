@@ -129,61 +129,38 @@ fn main() -> ExitCode {
     #[cfg(feature = "failpoints")]
     let _faults = fail::FailScenario::setup();
     let cli = Cli::parse();
-    match cli.command {
-        Command::Call(args) => {
-            if let Err(e) = logging::init(
-                cli.log_format,
-                Some(cli.log_filter.as_deref().unwrap_or("warn")),
-            ) {
-                eprintln!("deflect: {e}");
-                return ExitCode::from(ConfigError::EXIT_CODE as u8);
-            }
-            dial::run(args)
-        }
+    let log = |default: Option<&str>| {
+        logging::init(cli.log_format, cli.log_filter.as_deref().or(default)).map_err(|e| {
+            eprintln!("deflect: {e}");
+            ExitCode::from(ConfigError::EXIT_CODE as u8)
+        })
+    };
+    // The configuration is complete and valid before logging starts and anything is bound.
+    let configured = |file: Option<PathBuf>| {
+        let config =
+            deflect_config::load_from_process(file.as_deref()).map_err(|e| config_error(&e))?;
+        log(None)?;
+        Ok::<_, ExitCode>(config)
+    };
+    let done = match cli.command {
+        Command::Call(args) => log(Some("warn")).map(|()| dial::run(args)),
         Command::Config {
             command: ConfigCommand::Example,
         } => {
             print!("{}", deflect_config::EXAMPLE);
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
-        Command::CheckConfig { file } => match deflect_config::load_from_process(Some(&file)) {
-            Ok(config) => {
+        Command::CheckConfig { file } => deflect_config::load_from_process(Some(&file))
+            .map(|config| {
                 print!("{}", config.to_redacted_toml());
                 ExitCode::SUCCESS
-            }
-            Err(e) => config_error(&e),
-        },
-        Command::Migrate { config } => {
-            let config = match deflect_config::load_from_process(config.as_deref()) {
-                Ok(c) => c,
-                Err(e) => return config_error(&e),
-            };
-            if let Err(e) = logging::init(cli.log_format, cli.log_filter.as_deref()) {
-                eprintln!("deflect: {e}");
-                return ExitCode::from(ConfigError::EXIT_CODE as u8);
-            }
-            run::migrate(config)
-        }
-        Command::Agent { command } => {
-            if let Err(e) = logging::init(cli.log_format, cli.log_filter.as_deref()) {
-                eprintln!("deflect: {e}");
-                return ExitCode::from(ConfigError::EXIT_CODE as u8);
-            }
-            agents::run(command)
-        }
-        Command::Run { config } => {
-            // The configuration is complete and valid before anything is bound.
-            let config = match deflect_config::load_from_process(config.as_deref()) {
-                Ok(c) => c,
-                Err(e) => return config_error(&e),
-            };
-            if let Err(e) = logging::init(cli.log_format, cli.log_filter.as_deref()) {
-                eprintln!("deflect: {e}");
-                return ExitCode::from(ConfigError::EXIT_CODE as u8);
-            }
-            run::start(config)
-        }
-    }
+            })
+            .map_err(|e| config_error(&e)),
+        Command::Migrate { config } => configured(config).map(run::migrate),
+        Command::Agent { command } => log(None).map(|()| agents::run(command)),
+        Command::Run { config } => configured(config).map(run::start),
+    };
+    done.unwrap_or_else(|code| code)
 }
 
 fn config_error(e: &ConfigError) -> ExitCode {
