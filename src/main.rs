@@ -72,15 +72,8 @@ struct Cli {
 enum Command {
     /// Run the gateway until SIGINT or SIGTERM.
     Run {
-        /// Configuration file (TOML). Without one, the embedded defaults are used.
-        #[arg(
-            long,
-            short,
-            value_name = "FILE",
-            env = "DEFLECT_CONFIG",
-            hide_env_values = true
-        )]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigFile,
     },
     /// Validate a configuration file (with DEFLECT_* overrides) and print the effective
     /// configuration, secrets redacted. Exits 64 listing every problem when it is not valid.
@@ -92,15 +85,8 @@ enum Command {
     /// Create or update the database schema, then exit. `deflect run` does this at start-up
     /// too; run it alone before rolling out a new version to several processes.
     Migrate {
-        /// Configuration file (TOML). Without one, the embedded defaults are used.
-        #[arg(
-            long,
-            short,
-            value_name = "FILE",
-            env = "DEFLECT_CONFIG",
-            hide_env_values = true
-        )]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigFile,
     },
     /// Place a test call: dial a SIP URI, send DTMF digits (RFC 4733) and/or play a WAV
     /// file as the microphone, print what happens, and hang up or wait for the far end's
@@ -116,6 +102,28 @@ enum Command {
         #[command(subcommand)]
         command: agents::AgentCommand,
     },
+}
+
+/// `--config FILE`, shared by the commands that read the configuration.
+#[derive(Debug, clap::Args)]
+struct ConfigFile {
+    /// Configuration file (TOML). Without one, the embedded defaults are used.
+    #[arg(
+        long = "config",
+        short = 'c',
+        value_name = "FILE",
+        env = "DEFLECT_CONFIG",
+        hide_env_values = true
+    )]
+    path: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    /// The configuration (file, then `DEFLECT_*` environment, then defaults), or exit 64
+    /// with every problem printed.
+    fn load(&self) -> Result<deflect_config::Config, ExitCode> {
+        load_config(self.path.as_deref())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,9 +144,8 @@ fn main() -> ExitCode {
         })
     };
     // The configuration is complete and valid before logging starts and anything is bound.
-    let configured = |file: Option<PathBuf>| {
-        let config =
-            deflect_config::load_from_process(file.as_deref()).map_err(|e| config_error(&e))?;
+    let configured = |file: ConfigFile| {
+        let config = file.load()?;
         log(None)?;
         Ok::<_, ExitCode>(config)
     };
@@ -150,12 +157,10 @@ fn main() -> ExitCode {
             print!("{}", deflect_config::EXAMPLE);
             Ok(ExitCode::SUCCESS)
         }
-        Command::CheckConfig { file } => deflect_config::load_from_process(Some(&file))
-            .map(|config| {
-                print!("{}", config.to_redacted_toml());
-                ExitCode::SUCCESS
-            })
-            .map_err(|e| config_error(&e)),
+        Command::CheckConfig { file } => load_config(Some(&file)).map(|config| {
+            print!("{}", config.to_redacted_toml());
+            ExitCode::SUCCESS
+        }),
         Command::Migrate { config } => configured(config).map(run::migrate),
         Command::Agent { command } => log(None).map(|()| agents::run(command)),
         Command::Run { config } => configured(config).map(run::start),
@@ -163,7 +168,10 @@ fn main() -> ExitCode {
     done.unwrap_or_else(|code| code)
 }
 
-fn config_error(e: &ConfigError) -> ExitCode {
-    eprint!("deflect: {e}");
-    ExitCode::from(ConfigError::EXIT_CODE as u8)
+/// The configuration in `file` (with the environment), or exit 64 with every problem printed.
+fn load_config(file: Option<&std::path::Path>) -> Result<deflect_config::Config, ExitCode> {
+    deflect_config::load_from_process(file).map_err(|e| {
+        eprint!("deflect: {e}");
+        ExitCode::from(ConfigError::EXIT_CODE as u8)
+    })
 }
