@@ -1,11 +1,19 @@
 //! The per-call IVR engine: a sans-IO state machine that runs a flow for one call.
 //!
-//! See [`Call`] for how to drive it, and the crate docs for the gather rules.
+//! See [`Call`] for how to drive it, and the crate docs for the gather rules. Here: the
+//! driving API, timers, the steps and the ending; `types` holds what goes in and out,
+//! `collect` the attempts of gather and confirm steps.
+
+mod collect;
+mod types;
+
+pub use types::{Action, CallStart, HangupReason, PlaybackEnd, PlaybackId, SpeechResult};
 
 use crate::deflection::{Deflection, InputMethod};
-use crate::flow::{ConfirmSpec, Flow, GatherSpec, InputRules, Prompt, PromptItem, Step};
+use crate::flow::{Flow, Prompt, PromptItem, Step};
 use crate::limits::{ANONYMOUS_CALLER, LimitDecision, LimitRequest};
-use crate::number::{CallbackNumber, Rejection};
+use crate::number::CallbackNumber;
+use collect::{Collector, Outcome};
 use jiff::Timestamp;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,104 +27,6 @@ pub const PROMPT_WATCHDOG: Duration = Duration::from_secs(120);
 pub const LIMITS_WATCHDOG: Duration = Duration::from_secs(5);
 /// A call still in the IVR after this long is hung up.
 pub const MAX_CALL: Duration = Duration::from_secs(15 * 60);
-
-/// What the driver knows when a call is answered.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CallStart {
-    /// SIP Call-ID.
-    pub call_id: String,
-    /// User part of P-Asserted-Identity, if the trunk sent one.
-    pub asserted_identity: Option<String>,
-    /// User part of From.
-    pub from: Option<String>,
-    /// The number called: Request-URI user part (else To).
-    pub dialled: String,
-    /// Wall-clock time of the answer; later times are derived from the `now`s passed in.
-    pub started_at: Timestamp,
-}
-
-/// Identifies one `Play` action, so late reports of an earlier prompt are ignored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PlaybackId(pub u64);
-
-/// How a prompt list stopped playing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PlaybackEnd {
-    /// Played to the end.
-    Finished,
-    /// Stopped early (by `StopPlayback`, or by media).
-    Interrupted,
-}
-
-/// A recogniser's final result for one utterance.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SpeechResult {
-    /// The recognised words, separated by spaces.
-    pub text: String,
-    /// The recogniser's confidence, 0–1.
-    pub confidence: f32,
-}
-
-/// Why the engine hangs up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HangupReason {
-    /// The deflection is done.
-    Deflected,
-    /// An abuse limit refused the deflection.
-    LimitReached,
-    /// The attempts of a gather or confirm ran out.
-    TooManyAttempts,
-    /// A `hangup` step, or the end of the steps.
-    FlowEnded,
-    /// The call reached [`MAX_CALL`].
-    CallTooLong,
-}
-
-impl HangupReason {
-    /// Stable name for logs and metrics labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Deflected => "deflected",
-            Self::LimitReached => "limit_reached",
-            Self::TooManyAttempts => "too_many_attempts",
-            Self::FlowEnded => "flow_ended",
-            Self::CallTooLong => "call_too_long",
-        }
-    }
-}
-
-/// What the engine asks the driver to do.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    /// Play these prompts in order, replacing anything playing; report the end with
-    /// [`Call::handle_playback_ended`] and `id`.
-    Play {
-        /// Echoed in the report.
-        id: PlaybackId,
-        /// Prompts by name ([`Flow::prompt_file`] finds a flow's own files).
-        prompts: Vec<Prompt>,
-    },
-    /// Stop the prompts of `id` (a barge-in). The engine does not wait for the report.
-    StopPlayback {
-        /// The playback to stop.
-        id: PlaybackId,
-    },
-    /// Start recognising afresh (a new recogniser, or `Recogniser::reset`): feed the
-    /// caller's audio to it (`SpeechModels::recogniser` for the call's flow) and report with
-    /// [`Call::handle_speech_started`] and [`Call::handle_speech`]. Each gather attempt
-    /// starts its own.
-    StartSpeech,
-    /// Stop recognising; results after this are ignored.
-    StopSpeech,
-    /// Ask the [`DeflectionCounter`](crate::DeflectionCounter) and answer with
-    /// [`Call::handle_limits`].
-    CheckLimits(LimitRequest),
-    /// Journal the deflection now, before the BYE (see [`crate::deflection`]); hand it to the
-    /// inbox after the BYE.
-    Deflect(Box<Deflection>),
-    /// Send BYE. Nothing follows.
-    Hangup(HangupReason),
-}
 
 /// The engine for one call. Sans-IO: it never reads a clock, sleeps or touches a socket;
 /// every input carries `now`, and outputs are drained with `poll_*`.
@@ -231,47 +141,6 @@ enum Then {
     Step(usize),
     Hangup(HangupReason),
     Deflect,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Gather,
-    Confirm { confirm: char, reenter: char },
-}
-
-/// One attempt of a gather or confirm.
-#[derive(Debug)]
-struct Collector {
-    step: usize,
-    kind: Kind,
-    rules: InputRules,
-    attempt: u32,
-    digits: String,
-    /// The attempt's prompts while they play.
-    prompt: Option<PlaybackId>,
-    /// The key choosing the caller's number, on an offering attempt.
-    offer_key: Option<char>,
-    listening: bool,
-    speech_heard: bool,
-}
-
-/// How an attempt ended.
-#[derive(Debug)]
-enum Outcome {
-    Digits(String),
-    Speech { digits: String, words: String },
-    NotUnderstood,
-    CallerNumber,
-    Key(char),
-    NoInput,
-    TooShort,
-}
-
-/// Which prompts open a retry.
-#[derive(Clone, Copy, Debug)]
-enum Retry {
-    NoInput,
-    Invalid,
 }
 
 impl Call {
@@ -676,217 +545,6 @@ impl Call {
         out
     }
 
-    fn start_gather(
-        &mut self,
-        now: Instant,
-        step: usize,
-        g: &GatherSpec,
-        attempt: u32,
-        retry: Option<Retry>,
-    ) {
-        let offer = g
-            .offer
-            .as_ref()
-            .filter(|_| self.caller_number.is_some() && self.reentries == 0);
-        let mut items: Vec<PromptItem> = match retry {
-            Some(Retry::NoInput) => g.no_input_prompts.clone(),
-            Some(Retry::Invalid) => g.invalid_prompts.clone(),
-            None => Vec::new(),
-        };
-        match offer {
-            Some((_, offer_prompts)) => items.extend(offer_prompts.iter().cloned()),
-            None => items.extend(g.prompts.iter().cloned()),
-        }
-        let collector = Collector {
-            step,
-            kind: Kind::Gather,
-            rules: g.rules,
-            attempt,
-            digits: String::new(),
-            prompt: None,
-            offer_key: offer.map(|(k, _)| *k),
-            listening: false,
-            speech_heard: false,
-        };
-        self.start_collecting(now, collector, &items);
-    }
-
-    fn start_confirm(&mut self, now: Instant, step: usize, c: &ConfirmSpec, attempt: u32) {
-        let collector = Collector {
-            step,
-            kind: Kind::Confirm {
-                confirm: c.confirm_key,
-                reenter: c.reenter_key,
-            },
-            rules: c.rules,
-            attempt,
-            digits: String::new(),
-            prompt: None,
-            offer_key: None,
-            listening: false,
-            speech_heard: false,
-        };
-        self.start_collecting(now, collector, &c.prompts);
-    }
-
-    fn start_collecting(&mut self, now: Instant, mut c: Collector, items: &[PromptItem]) {
-        self.timers[INPUT] = None;
-        // Digits typed before this gather started are its first input.
-        let typed = std::mem::take(&mut self.typeahead);
-        if c.rules.dtmf {
-            for (i, d) in typed.char_indices() {
-                if let Some(outcome) = c.push(d) {
-                    // What follows the end of this input is for the next step.
-                    self.typeahead = typed[i + d.len_utf8()..].to_string();
-                    self.state = State::Collecting(c);
-                    return self.finish(now, outcome);
-                }
-            }
-        }
-        if !c.digits.is_empty() {
-            // The caller is already typing: no prompt, the inter-digit timeout runs.
-            self.timers[INPUT] = Some(now + c.rules.inter_digit_timeout);
-            self.state = State::Collecting(c);
-            return;
-        }
-        if c.rules.speech {
-            c.listening = true;
-            self.actions.push_back(Action::StartSpeech);
-        }
-        let prompts = self.expand(items);
-        if prompts.is_empty() {
-            // Nothing to play: the first-input timeout starts now.
-            self.timers[INPUT] = Some(now + c.rules.timeout);
-        } else {
-            c.prompt = Some(self.play(now, prompts));
-        }
-        self.state = State::Collecting(c);
-    }
-
-    /// Starts the input timeout once the attempt's prompts have stopped.
-    fn start_input_timer(&mut self, now: Instant) {
-        let State::Collecting(c) = &self.state else {
-            return;
-        };
-        if c.speech_heard {
-            // The utterance's own timeout already runs.
-            return;
-        }
-        let wait = if c.digits.is_empty() {
-            c.rules.timeout
-        } else {
-            c.rules.inter_digit_timeout
-        };
-        self.timers[INPUT] = Some(now + wait);
-    }
-
-    fn finish(&mut self, now: Instant, outcome: Outcome) {
-        let State::Collecting(c) = std::mem::replace(&mut self.state, State::Ended) else {
-            return;
-        };
-        self.timers[INPUT] = None;
-        if let Some(id) = c.prompt {
-            self.timers[PROMPT] = None;
-            self.actions.push_back(Action::StopPlayback { id });
-        }
-        if c.listening {
-            self.actions.push_back(Action::StopSpeech);
-        }
-        let flow = Arc::clone(&self.flow);
-        match (&flow.steps[c.step], c.kind) {
-            (Step::Gather(g), Kind::Gather) => self.finish_gather(now, &c, g, outcome),
-            (Step::Confirm(s), Kind::Confirm { confirm, reenter }) => match outcome {
-                Outcome::Key(k) if k == confirm => {
-                    debug!(call_id = %self.call_id, "number confirmed");
-                    self.run_step(now, c.step + 1)
-                }
-                Outcome::Key(k) if k == reenter => {
-                    self.reentries += 1;
-                    let gather = self.callback.as_ref().map_or(0, |cb| cb.gather_step);
-                    if self.reentries > s.rules.attempts {
-                        return self.fail(now, s.on_failure);
-                    }
-                    self.callback = None;
-                    match &flow.steps[gather] {
-                        Step::Gather(g) => self.start_gather(now, gather, g, 1, None),
-                        _ => self.run_step(now, gather),
-                    }
-                }
-                _ if c.attempt >= s.rules.attempts => self.fail(now, s.on_failure),
-                _ => self.start_confirm(now, c.step, s, c.attempt + 1),
-            },
-            _ => {}
-        }
-    }
-
-    fn finish_gather(&mut self, now: Instant, c: &Collector, g: &GatherSpec, outcome: Outcome) {
-        match &outcome {
-            // Digits and speech are counted once their length is checked.
-            Outcome::Digits(_) | Outcome::Speech { .. } => {}
-            Outcome::CallerNumber => gathered("caller_number"),
-            Outcome::NoInput => gathered("no_input"),
-            Outcome::NotUnderstood => gathered("not_understood"),
-            Outcome::TooShort | Outcome::Key(_) => gathered("too_short"),
-        }
-        let (input, method, transcript) = match outcome {
-            Outcome::CallerNumber => {
-                if let Some(number) = self.caller_number.clone() {
-                    self.callback = Some(Callback {
-                        number,
-                        method: InputMethod::CallerNumber,
-                        transcript: None,
-                        gather_step: c.step,
-                    });
-                    return self.run_step(now, c.step + 1);
-                }
-                return self.retry_gather(now, c, g, Retry::Invalid);
-            }
-            Outcome::Digits(d) => {
-                let typed = d.clone();
-                (d, InputMethod::Dtmf, typed)
-            }
-            Outcome::Speech { digits, words } => (digits, InputMethod::Speech, words),
-            Outcome::NoInput => return self.retry_gather(now, c, g, Retry::NoInput),
-            Outcome::NotUnderstood | Outcome::TooShort | Outcome::Key(_) => {
-                return self.retry_gather(now, c, g, Retry::Invalid);
-            }
-        };
-        if input.len() < c.rules.min_digits {
-            gathered("too_short");
-            return self.retry_gather(now, c, g, Retry::Invalid);
-        }
-        gathered(method.as_str());
-        match self.flow.rules.callback_number(&input) {
-            Ok(number) => {
-                debug!(call_id = %self.call_id, method = method.as_str(), "callback number taken");
-                self.callback = Some(Callback {
-                    number,
-                    method,
-                    transcript: Some(transcript),
-                    gather_step: c.step,
-                });
-                self.run_step(now, c.step + 1);
-            }
-            Err(rejection) => {
-                self.rejected(rejection);
-                self.retry_gather(now, c, g, Retry::Invalid);
-            }
-        }
-    }
-
-    fn rejected(&self, rejection: Rejection) {
-        info!(call_id = %self.call_id, reason = rejection.as_str(), "callback number rejected");
-        metrics::counter!("deflect_ivr_rejected_numbers_total", "reason" => rejection.as_str())
-            .increment(1);
-    }
-
-    fn retry_gather(&mut self, now: Instant, c: &Collector, g: &GatherSpec, why: Retry) {
-        if c.attempt >= c.rules.attempts {
-            return self.fail(now, g.on_failure);
-        }
-        self.start_gather(now, c.step, g, c.attempt + 1, Some(why));
-    }
-
     /// The last attempt failed: the step's `on_failure`, else the default goodbye.
     fn fail(&mut self, now: Instant, on_failure: Option<usize>) {
         match on_failure {
@@ -959,38 +617,6 @@ impl Call {
             .checked_add(elapsed)
             .unwrap_or(self.started_at)
     }
-}
-
-impl Collector {
-    /// Takes one digit; `Some` when it ends the attempt.
-    fn push(&mut self, digit: char) -> Option<Outcome> {
-        if let Kind::Confirm { .. } = self.kind {
-            return Some(Outcome::Key(digit));
-        }
-        if self.digits.is_empty() && self.offer_key == Some(digit) {
-            return Some(Outcome::CallerNumber);
-        }
-        if self.rules.finish_on_key == Some(digit) {
-            return Some(if self.digits.is_empty() {
-                Outcome::TooShort
-            } else {
-                Outcome::Digits(std::mem::take(&mut self.digits))
-            });
-        }
-        self.digits.push(digit);
-        if self.digits.len() >= self.rules.max_digits {
-            return Some(Outcome::Digits(std::mem::take(&mut self.digits)));
-        }
-        None
-    }
-}
-
-/// Counts how a gather attempt ended (`deflect_ivr_gather_outcomes_total{outcome}`): the
-/// input it took (`dtmf`, `speech`, `caller_number`) or why it failed (`no_input`,
-/// `not_understood`, `too_short`; a number that is no valid callback number is counted in
-/// `deflect_ivr_rejected_numbers_total{reason}`).
-fn gathered(outcome: &'static str) {
-    metrics::counter!("deflect_ivr_gather_outcomes_total", "outcome" => outcome).increment(1);
 }
 
 /// Caller ids that mean "withheld".
