@@ -43,12 +43,12 @@ use crate::message::{
     CSeq, Headers, Message, Method, NameAddr, Refresher, Request, Response, Scheme, SessionExpires,
     Uri, Via,
 };
+use crate::timer::TimerTable;
 use crate::transaction::{
     Action, ClientState, ClientTransaction, ServerState, ServerTransaction, Timers,
 };
 use deflect_config::{SipAuthConfig, SipConfig, SipTransport, TrunkConfig, UnauthorizedAction};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
@@ -331,7 +331,7 @@ pub struct OutgoingCall {
     pub sdp: Vec<u8>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum TimerRef {
     Server(String),
     Client(String),
@@ -466,7 +466,8 @@ pub struct Endpoint {
     calls: HashMap<CallKey, Call>,
     dialogs: HashMap<(String, String), CallKey>,
     registrations: Vec<Registration>,
-    timers: BinaryHeap<Reverse<(Instant, TimerRef)>>,
+    /// One deadline per transaction, call and registration.
+    timers: TimerTable<TimerRef>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     next_key: u64,
@@ -514,7 +515,7 @@ impl Endpoint {
             calls: HashMap::new(),
             dialogs: HashMap::new(),
             registrations,
-            timers: BinaryHeap::new(),
+            timers: TimerTable::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             next_key: 1,
@@ -537,7 +538,7 @@ impl Endpoint {
 
     /// When [`Endpoint::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let timer = self.timers.peek().map(|Reverse((t, _))| *t);
+        let timer = self.timers.next_timeout();
         match (timer, self.admission.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -564,10 +565,15 @@ impl Endpoint {
         self.calls.get(&key).map(|c| c.call_id.as_str())
     }
 
+    /// Sets the deadline of `r`, replacing its previous one (`None`: it has none now).
     fn arm(&mut self, at: Option<Instant>, r: TimerRef) {
-        if let Some(at) = at {
-            self.timers.push(Reverse((at, r)));
-        }
+        self.timers.set(r, at);
+    }
+
+    /// Sets the call's deadline from its state (none once the call is gone).
+    fn sync_call(&mut self, key: CallKey) {
+        let at = self.calls.get(&key).and_then(Call::next_deadline);
+        self.timers.set(TimerRef::Call(key), at);
     }
 
     fn token(&mut self) -> String {
@@ -905,6 +911,7 @@ impl Endpoint {
                 }
                 Action::Terminate => {
                     self.server.remove(&key);
+                    self.timers.stop(&TimerRef::Server(key.clone()));
                 }
                 Action::TimedOut | Action::PassUp => {}
             }
@@ -1194,6 +1201,7 @@ impl Endpoint {
 
     fn end_call(&mut self, now: Instant, key: CallKey, reason: EndReason) {
         if let Some(call) = self.calls.remove(&key) {
+            self.timers.stop(&TimerRef::Call(key));
             for info in &call.pending_infos {
                 self.answer_pending(now, info, 481);
             }
@@ -1218,6 +1226,11 @@ impl Endpoint {
         let cseq = req.cseq().map_or(0, |c| c.seq);
         if call.pending_2xx.as_ref().is_some_and(|p| p.cseq == cseq) {
             call.pending_2xx = None;
+            let at = call.next_deadline();
+            self.arm(at, TimerRef::Call(key));
+            let Some(call) = self.calls.get_mut(&key) else {
+                return;
+            };
             if call.state == CallState::Answered {
                 call.state = CallState::Confirmed;
                 if !req.body.is_empty() {
@@ -1550,6 +1563,7 @@ impl Endpoint {
         }
         self.respond(now, &tx_key, resp);
         if let Some(call) = self.calls.remove(&key) {
+            self.timers.stop(&TimerRef::Call(key));
             self.dialogs.remove(&(call.call_id, call.local_tag));
             metrics::gauge!("deflect_sip_active_calls").set(self.calls.len() as f64);
         }
@@ -1753,6 +1767,7 @@ impl Endpoint {
             call.session = None;
             call.expected_end = Some(end);
         }
+        self.sync_call(key);
         self.start_client(now, key, req, Purpose::Bye(key));
     }
 
@@ -1905,6 +1920,7 @@ impl Endpoint {
         };
         r.cseq += 1;
         r.next_at = None;
+        self.timers.stop(&TimerRef::Registration(i));
         let host = self
             .config
             .advertised
@@ -1971,6 +1987,7 @@ impl Endpoint {
                 Action::Send(bytes) => self.send(t, r, bytes),
                 Action::Terminate => {
                     self.client.remove(&k);
+                    self.timers.stop(&TimerRef::Client(k.clone()));
                 }
                 Action::PassUp => self.response_to_tu(now, purpose, &request, &resp),
                 Action::TimedOut => {}
@@ -2019,7 +2036,7 @@ impl Endpoint {
                             {
                                 s.at = now + delay;
                             }
-                            self.arm(Some(now + delay), TimerRef::Call(key));
+                            self.sync_call(key);
                         }
                         408 | 481 => self.send_bye(
                             now,
@@ -2225,23 +2242,18 @@ impl Endpoint {
     /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.admission.handle_timeout(now);
-        while let Some(Reverse((at, _))) = self.timers.peek() {
-            if *at > now {
-                break;
-            }
-            let Some(Reverse((_, r))) = self.timers.pop() else {
-                break;
-            };
+        while let Some(r) = self.timers.pop_expired(now) {
             match r {
                 TimerRef::Server(k) => self.server_timer(now, k),
                 TimerRef::Client(k) => self.client_timer(now, k),
                 TimerRef::Call(k) => self.call_timer(now, k),
-                TimerRef::Registration(i) => {
-                    if self.registrations[i].next_at.is_some_and(|t| t <= now) {
+                TimerRef::Registration(i) => match self.registrations[i].next_at {
+                    Some(t) if t <= now => {
                         self.registrations[i].next_at = None;
                         self.send_register(now, i, None);
                     }
-                }
+                    at => self.arm(at, TimerRef::Registration(i)),
+                },
             }
         }
     }
@@ -2251,6 +2263,8 @@ impl Endpoint {
             return;
         };
         if entry.tx.next_deadline().is_none_or(|t| t > now) {
+            let at = entry.tx.next_deadline();
+            self.arm(at, TimerRef::Server(k));
             return;
         }
         let actions = entry.tx.on_timer(now);
@@ -2266,6 +2280,8 @@ impl Endpoint {
             return;
         };
         if entry.tx.next_deadline().is_none_or(|t| t > now) {
+            let at = entry.tx.next_deadline();
+            self.arm(at, TimerRef::Client(k));
             return;
         }
         let actions = entry.tx.on_timer(now);
@@ -2277,6 +2293,7 @@ impl Endpoint {
                 Action::Send(bytes) => self.send(t, r, bytes),
                 Action::Terminate => {
                     self.client.remove(&k);
+                    self.timers.stop(&TimerRef::Client(k.clone()));
                 }
                 Action::TimedOut => match purpose {
                     Purpose::Invite(key) => self.end_call(now, key, EndReason::Timeout),
@@ -2317,8 +2334,6 @@ impl Endpoint {
         match call.next_deadline() {
             None => return,
             Some(at) if at > now => {
-                // An earlier deadline went away (the ACK stopped the 2xx retransmissions);
-                // the later one still needs its wake-up.
                 self.arm(Some(at), TimerRef::Call(key));
                 return;
             }

@@ -61,5 +61,6 @@ pub mod endpoint;
 pub mod message;
 pub mod runtime;
 pub mod source;
+pub mod timer;
 pub mod transaction;
 pub mod transport;

@@ -916,3 +916,36 @@ fn glare_a_reinvite_during_our_refresh_gets_491_and_our_491_is_retried_within_2s
     assert_eq!(refreshes.len(), 3);
     assert_eq!(refreshes[2].0 - refreshed_at, Duration::from_secs(60));
 }
+
+#[test]
+fn an_ended_call_leaves_no_deadline_behind() {
+    let mut p = Peer::new(SipConfig::default());
+    let (key, tag) = p.answered_call();
+    // A minute into the call, the next thing due is deflect's session refresh (at 900 s).
+    p.advance_to(p.now + Duration::from_secs(60));
+    p.send(&in_dialog("BYE", 2, &tag, "z9hG4bKbye1", ""));
+    assert_eq!(
+        p.events(),
+        vec![Event::Call(
+            key,
+            CallEvent::Ended(EndReason::RemoteHangup { reason: None })
+        )]
+    );
+    // The BYE's transaction keeps Timer J (64·T1) …
+    p.advance_to(p.now + Duration::from_secs(33));
+    // … and then nothing is left to wake up for: not the ended call's session refresh.
+    assert_eq!(p.ua.poll_timeout(), None);
+}
+
+#[test]
+fn the_ack_takes_back_the_2xx_retransmission_deadline() {
+    let mut p = Peer::new(SipConfig::default());
+    let answered = p.now;
+    p.answered_call();
+    // Left: Timer L of the INVITE's transaction (64·T1); no retransmission of the 200 OK
+    // is due any more (it would have been at T1).
+    assert_eq!(
+        p.ua.poll_timeout(),
+        Some(answered + Duration::from_secs(32))
+    );
+}
