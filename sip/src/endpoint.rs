@@ -45,7 +45,8 @@ use crate::message::{
 };
 use crate::timer::TimerTable;
 use crate::transaction::{
-    Action, ClientState, ClientTransaction, ServerState, ServerTransaction, Timers,
+    Action, ClientKey, ClientState, ClientTransaction, ServerKey, ServerState, ServerTransaction,
+    Timers,
 };
 use deflect_config::{SipAuthConfig, SipConfig, SipTransport, TrunkConfig, UnauthorizedAction};
 use std::collections::{HashMap, VecDeque};
@@ -333,8 +334,8 @@ pub struct OutgoingCall {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum TimerRef {
-    Server(String),
-    Client(String),
+    Server(ServerKey),
+    Client(ClientKey),
     Call(CallKey),
     Registration(usize),
 }
@@ -395,7 +396,7 @@ struct Pending2xx {
 
 struct PendingOffer {
     id: u64,
-    tx_key: String,
+    tx_key: ServerKey,
     request: Request,
 }
 
@@ -422,7 +423,7 @@ struct Call {
     transport: SipTransport,
     remote: SocketAddr,
     /// The initial INVITE while it is unanswered (UAS).
-    invite: Option<(String, Request)>,
+    invite: Option<(ServerKey, Request)>,
     local_sdp: Vec<u8>,
     pending_2xx: Option<Pending2xx>,
     pending_offer: Option<PendingOffer>,
@@ -461,8 +462,8 @@ pub struct Endpoint {
     config: EndpointConfig,
     rng: fastrand::Rng,
     admission: Admission,
-    server: HashMap<String, ServerEntry>,
-    client: HashMap<String, ClientEntry>,
+    server: HashMap<ServerKey, ServerEntry>,
+    client: HashMap<ClientKey, ClientEntry>,
     calls: HashMap<CallKey, Call>,
     dialogs: HashMap<(String, String), CallKey>,
     registrations: Vec<Registration>,
@@ -691,7 +692,7 @@ impl Endpoint {
         req: Request,
     ) {
         let Some(via) = req.top_via() else { return };
-        let key = tx_key(&req, &via);
+        let key = ServerKey::of(&req, &via);
         // Retransmissions and ACKs for non-2xx finals belong to existing transactions.
         if req.method == Method::Ack {
             if let Some(entry) = self.server.get_mut(&key)
@@ -781,7 +782,7 @@ impl Endpoint {
         now: Instant,
         transport: SipTransport,
         remote: SocketAddr,
-        key: String,
+        key: ServerKey,
         req: &Request,
         status: u16,
         extra: &[(&str, &str)],
@@ -865,7 +866,7 @@ impl Endpoint {
         now: Instant,
         transport: SipTransport,
         remote: SocketAddr,
-        key: String,
+        key: ServerKey,
         call: Option<CallKey>,
         invite: bool,
         resp: Response,
@@ -889,18 +890,18 @@ impl Endpoint {
     }
 
     /// Sends a response through an existing server transaction.
-    fn respond(&mut self, now: Instant, key: &str, resp: Response) {
+    fn respond(&mut self, now: Instant, key: &ServerKey, resp: Response) {
         let Some(entry) = self.server.get_mut(key) else {
             return;
         };
         count_response(resp.status);
         let actions = entry.tx.send_response(now, resp.status, resp.to_bytes());
         let at = entry.tx.next_deadline();
-        self.apply_server(key.to_owned(), actions);
-        self.arm(at, TimerRef::Server(key.to_owned()));
+        self.apply_server(key.clone(), actions);
+        self.arm(at, TimerRef::Server(key.clone()));
     }
 
-    fn apply_server(&mut self, key: String, actions: Vec<Action>) {
+    fn apply_server(&mut self, key: ServerKey, actions: Vec<Action>) {
         for a in actions {
             match a {
                 Action::Send(bytes) => {
@@ -924,7 +925,7 @@ impl Endpoint {
         transport: SipTransport,
         remote: SocketAddr,
         req: Request,
-        key: String,
+        key: ServerKey,
         trunk: usize,
     ) {
         let reject = |this: &mut Self, req: &Request, status: u16, extra: &[(&str, String)]| {
@@ -1170,10 +1171,8 @@ impl Endpoint {
         req: Request,
         via: &Via,
     ) {
-        let mut invite_key_req = req.clone();
-        invite_key_req.method = Method::Invite;
-        let invite_key = tx_key(&invite_key_req, via);
-        let key = tx_key(&req, via);
+        let key = ServerKey::of(&req, via);
+        let invite_key = key.with_method(Method::Invite);
         let Some(entry) = self.server.get(&invite_key) else {
             self.reply(now, transport, remote, key, &req, 481, &[]);
             return;
@@ -1255,7 +1254,7 @@ impl Endpoint {
         transport: SipTransport,
         remote: SocketAddr,
         req: Request,
-        key: String,
+        key: ServerKey,
         tag: &str,
     ) {
         let dialog = self
@@ -1442,7 +1441,7 @@ impl Endpoint {
         &mut self,
         now: Instant,
         call_key: CallKey,
-        tx_key: String,
+        tx_key: ServerKey,
         req: &Request,
         sdp: Option<Vec<u8>>,
     ) {
@@ -1726,10 +1725,10 @@ impl Endpoint {
         req: Request,
         purpose: Purpose,
     ) {
-        let branch = req
-            .top_via()
-            .and_then(|v| v.branch().map(str::to_owned))
-            .unwrap_or_default();
+        // deflect's own requests always carry a branch.
+        let Some(key) = ClientKey::of_request(&req) else {
+            return;
+        };
         metrics::counter!("deflect_sip_requests_sent_total", "method" => method_label(&req.method))
             .increment(1);
         let (tx, action) = ClientTransaction::start(
@@ -1744,7 +1743,7 @@ impl Endpoint {
         }
         let at = tx.next_deadline();
         self.client.insert(
-            branch.clone(),
+            key.clone(),
             ClientEntry {
                 tx,
                 transport,
@@ -1753,7 +1752,7 @@ impl Endpoint {
                 request: req,
             },
         );
-        self.arm(at, TimerRef::Client(branch));
+        self.arm(at, TimerRef::Client(key));
     }
 
     fn send_bye(&mut self, now: Instant, key: CallKey, reason: Reason, end: EndReason) {
@@ -1771,8 +1770,8 @@ impl Endpoint {
         self.start_client(now, key, req, Purpose::Bye(key));
     }
 
-    fn send_cancel(&mut self, now: Instant, branch: &str) {
-        let Some(entry) = self.client.get(branch) else {
+    fn send_cancel(&mut self, now: Instant, invite: &ClientKey) {
+        let Some(entry) = self.client.get(invite) else {
             return;
         };
         if entry.tx.state != ClientState::Proceeding {
@@ -1788,7 +1787,7 @@ impl Endpoint {
         let seq = inv.cseq().map_or(1, |c| c.seq);
         req.headers.push("CSeq", format!("{seq} CANCEL"));
         let (t, r) = (entry.transport, entry.remote);
-        // The CANCEL has the INVITE's branch; key its own transaction apart.
+        // The CANCEL has the INVITE's branch; its own transaction is keyed by its method.
         let (tx, action) = ClientTransaction::start(
             now,
             false,
@@ -1799,7 +1798,10 @@ impl Endpoint {
         if let Action::Send(bytes) = action {
             self.send(t, r, bytes);
         }
-        let k = format!("{branch}/CANCEL");
+        let k = ClientKey {
+            branch: invite.branch.clone(),
+            method: Method::Cancel,
+        };
         let at = tx.next_deadline();
         self.client.insert(
             k.clone(),
@@ -1962,13 +1964,8 @@ impl Endpoint {
     // ---------------------------------------------------------------- responses
 
     fn handle_response(&mut self, now: Instant, resp: Response) {
-        let Some(via) = resp.top_via() else { return };
-        let Some(branch) = via.branch() else { return };
-        let cseq = resp.cseq();
-        let k = if cseq.as_ref().is_some_and(|c| c.method == Method::Cancel) {
-            format!("{branch}/CANCEL")
-        } else {
-            branch.to_owned()
+        let Some(k) = ClientKey::of_response(&resp) else {
+            return;
         };
         let Some(entry) = self.client.get_mut(&k) else {
             // A retransmitted 2xx after the INVITE transaction ended: ACK it again.
@@ -2258,7 +2255,7 @@ impl Endpoint {
         }
     }
 
-    fn server_timer(&mut self, now: Instant, k: String) {
+    fn server_timer(&mut self, now: Instant, k: ServerKey) {
         let Some(entry) = self.server.get_mut(&k) else {
             return;
         };
@@ -2275,7 +2272,7 @@ impl Endpoint {
         }
     }
 
-    fn client_timer(&mut self, now: Instant, k: String) {
+    fn client_timer(&mut self, now: Instant, k: ClientKey) {
         let Some(entry) = self.client.get_mut(&k) else {
             return;
         };
@@ -2423,31 +2420,6 @@ impl Endpoint {
             req.body = call.local_sdp.clone();
         }
         self.start_client(now, key, req, Purpose::ReInvite(key));
-    }
-}
-
-/// Transaction key (§17.2.3): branch + sent-by + method (ACK matches INVITE); for
-/// RFC 2543 peers (no magic cookie) the §17.2.3 fallback fields.
-fn tx_key(req: &Request, via: &Via) -> String {
-    let method = match req.method {
-        Method::Ack => "INVITE",
-        ref m => m.as_str(),
-    };
-    let sent_by = format!("{}:{}", via.host, via.port.unwrap_or(5060));
-    match via.branch() {
-        Some(b) if b.starts_with("z9hG4bK") && b.len() > 7 => format!("{b}|{sent_by}|{method}"),
-        _ => {
-            let from_tag = req
-                .from()
-                .and_then(|f| f.tag().map(str::to_owned))
-                .unwrap_or_default();
-            let seq = req.cseq().map_or(0, |c| c.seq);
-            format!(
-                "2543|{}|{from_tag}|{seq}|{sent_by}|{method}|{}",
-                req.call_id(),
-                req.uri
-            )
-        }
     }
 }
 

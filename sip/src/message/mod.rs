@@ -69,7 +69,7 @@ pub struct Malformed {
 }
 
 /// A SIP method.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Method {
     /// INVITE
     Invite,
