@@ -60,6 +60,7 @@ pub mod auth;
 pub mod connections;
 pub mod endpoint;
 pub mod message;
+pub mod resolve;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 pub mod source;
