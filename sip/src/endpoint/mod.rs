@@ -37,7 +37,7 @@
 //! ```
 
 use crate::admission::{Admission, Decision, Refusal};
-use crate::auth::{self, Algorithm};
+use crate::auth;
 use crate::message::headers::parse_u32;
 use crate::message::{
     CSeq, Headers, Message, Method, NameAddr, Refresher, Request, Response, Scheme, SessionExpires,
@@ -46,291 +46,22 @@ use crate::message::{
 use crate::timer::TimerTable;
 use crate::transaction::{
     Action, ClientKey, ClientState, ClientTransaction, ServerKey, ServerState, ServerTransaction,
-    Timers,
 };
-use deflect_config::{SipAuthConfig, SipConfig, SipTransport, TrunkConfig, UnauthorizedAction};
+use deflect_config::{SipTransport, UnauthorizedAction};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
-/// Methods deflect answers.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
-/// Extensions deflect supports.
-pub const SUPPORTED: &str = "timer";
+mod config;
+mod types;
 
-/// Identifies one call (dialog) inside an [`Endpoint`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CallKey(pub u64);
-
-/// Bytes to send.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Transmit {
-    /// Transport to send on.
-    pub transport: SipTransport,
-    /// Peer address (for TCP: the connection to that address, made if needed).
-    pub remote: SocketAddr,
-    /// The message.
-    pub data: Vec<u8>,
-}
-
-/// Settings of an [`Endpoint`], from `[sip]` and the bound listeners.
-#[derive(Clone, Debug)]
-pub struct EndpointConfig {
-    /// Timer base values.
-    pub timers: Timers,
-    /// `User-Agent`/`Server` value.
-    pub user_agent: String,
-    /// Advertised `host:port` per transport, for Via and Contact.
-    pub advertised: Vec<(SipTransport, String)>,
-    /// Session interval asked for (seconds).
-    pub session_expires: u32,
-    /// Smallest session interval accepted (seconds).
-    pub min_se: u32,
-    /// Calls in progress at most.
-    pub max_calls: u32,
-    /// New calls per second at most.
-    pub max_calls_per_second: u32,
-    /// What unauthorized requests get.
-    pub unauthorized: UnauthorizedAction,
-    /// Trunks.
-    pub trunks: Vec<TrunkConfig>,
-    /// Digest realm when a trunk names none.
-    pub default_realm: String,
-    /// Digest algorithms challenged with, preferred first.
-    pub digest_algorithms: Vec<Algorithm>,
-    /// Nonce lifetime, failure limits and bans for digest trunks.
-    pub auth: SipAuthConfig,
-    /// Seed for tags, branches and the nonce key (random in production, fixed in tests).
-    pub seed: u64,
-}
-
-impl EndpointConfig {
-    /// Settings from `[sip]`, the listeners actually bound, and a random seed.
-    pub fn new(sip: &SipConfig, bound: &[(SipTransport, SocketAddr)], seed: u64) -> Self {
-        let advertised = bound
-            .iter()
-            .map(|(t, a)| {
-                let host = match &sip.public_address {
-                    Some(h) => h.clone(),
-                    None if a.ip().is_unspecified() => "127.0.0.1".to_owned(),
-                    None => match a.ip() {
-                        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-                        ip => ip.to_string(),
-                    },
-                };
-                let host = if host.contains(':') && !host.starts_with('[') {
-                    host
-                } else {
-                    format!("{host}:{}", a.port())
-                };
-                (*t, host)
-            })
-            .collect();
-        Self {
-            timers: Timers {
-                t1: sip.timers.t1,
-                t2: sip.timers.t2,
-                t4: sip.timers.t4,
-            },
-            user_agent: sip.user_agent.clone(),
-            advertised,
-            session_expires: secs(sip.session_expires),
-            min_se: secs(sip.min_se),
-            max_calls: sip.max_calls,
-            max_calls_per_second: sip.max_calls_per_second,
-            unauthorized: sip.unauthorized,
-            trunks: sip.trunks.clone(),
-            digest_algorithms: sip
-                .digest_algorithms
-                .iter()
-                .filter_map(|a| Algorithm::parse(Some(a)))
-                .collect(),
-            default_realm: sip
-                .public_address
-                .clone()
-                .unwrap_or_else(|| "deflect".to_owned()),
-            auth: sip.auth.clone(),
-            seed,
-        }
-    }
-}
-
-fn secs(d: Duration) -> u32 {
-    u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
-}
-
-/// A call offered to the layer above; answer with [`Endpoint::accept`] or
-/// [`Endpoint::reject`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IncomingCall {
-    /// The call's key.
-    pub key: CallKey,
-    /// Call-ID.
-    pub call_id: String,
-    /// From.
-    pub from: NameAddr,
-    /// To.
-    pub to: NameAddr,
-    /// Request-URI.
-    pub request_uri: Uri,
-    /// First P-Asserted-Identity (RFC 3325), a good default callback number.
-    pub asserted_identity: Option<NameAddr>,
-    /// Name of the trunk it came from.
-    pub trunk: String,
-    /// Whether that trunk wants in-band DTMF detection.
-    pub inband_dtmf: bool,
-    /// Source address.
-    pub source: SocketAddr,
-    /// Transport it came over.
-    pub transport: SipTransport,
-    /// The SDP offer, when the INVITE carried one (else deflect offers in the 200 OK and the
-    /// answer arrives as [`CallEvent::Answered`]).
-    pub offer: Option<Vec<u8>>,
-}
-
-impl IncomingCall {
-    /// User part of From, percent-decoded.
-    pub fn from_user(&self) -> Option<String> {
-        self.from.uri.user_decoded()
-    }
-    /// User part of To, percent-decoded.
-    pub fn to_user(&self) -> Option<String> {
-        self.to.uri.user_decoded()
-    }
-    /// User part of the Request-URI (the dialled number), percent-decoded.
-    pub fn request_user(&self) -> Option<String> {
-        self.request_uri.user_decoded()
-    }
-}
-
-/// What the layer above learns.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
-    /// A new call waits for accept or reject.
-    Incoming(Box<IncomingCall>),
-    /// Something happened in a call.
-    Call(CallKey, CallEvent),
-    /// A trunk registration changed state.
-    Registration {
-        /// Trunk name.
-        trunk: String,
-        /// New state.
-        state: RegistrationState,
-    },
-}
-
-/// In-call events.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CallEvent {
-    /// The peer offers new SDP (re-INVITE or UPDATE); answer with [`Endpoint::answer_offer`].
-    Offer {
-        /// Identifies this offer in the answer.
-        offer: u64,
-        /// The SDP offer.
-        sdp: Vec<u8>,
-    },
-    /// The peer's SDP answer: in a 2xx to deflect's INVITE, or in the ACK when deflect
-    /// offered in its 200 OK.
-    Answered {
-        /// The SDP answer (empty when the 2xx carried none).
-        sdp: Vec<u8>,
-    },
-    /// A provisional response to deflect's INVITE.
-    Progress {
-        /// Status code (180, 183, …).
-        status: u16,
-    },
-    /// An INFO request (DTMF relay arrives this way). Answer it with
-    /// [`Endpoint::answer_info`]: 200 when the body was understood, 415 for a Content-Type
-    /// not taken, 400 for a body that cannot be read. An INFO still unanswered when the call
-    /// ends gets 481.
-    Info {
-        /// Identifies this request in the answer.
-        request: u64,
-        /// Its Content-Type.
-        content_type: String,
-        /// Its body.
-        body: Vec<u8>,
-    },
-    /// The call is over.
-    Ended(EndReason),
-}
-
-/// Why a call ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EndReason {
-    /// The peer sent BYE, with this `Reason` header (RFC 3326) if it had one.
-    RemoteHangup {
-        /// The BYE's Reason header, as received.
-        reason: Option<String>,
-    },
-    /// The caller cancelled before the answer.
-    Cancelled,
-    /// The ACK for deflect's 200 OK never came (64·T1); deflect sent BYE.
-    AckTimeout,
-    /// No session refresh arrived in time (RFC 4028); deflect sent BYE.
-    SessionExpired,
-    /// deflect hung up (its BYE was answered or timed out).
-    HungUp,
-    /// deflect's INVITE got a final failure response.
-    Rejected(u16),
-    /// deflect's INVITE got no answer.
-    Timeout,
-}
-
-/// Registration state of a trunk.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RegistrationState {
-    /// Registered for this many seconds.
-    Registered {
-        /// Granted lifetime.
-        expires: u32,
-    },
-    /// The registrar refused or did not answer; retried after `retry_in`.
-    Failed {
-        /// Final status, 408 on timeout.
-        status: u16,
-        /// Back-off before the next attempt.
-        retry_in: Duration,
-    },
-}
-
-/// A `Reason` header value (RFC 3326) for deflect's BYE.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reason(pub String);
-
-impl Reason {
-    /// `Q.850;cause=N;text="…"`.
-    pub fn q850(cause: u16, text: &str) -> Self {
-        Self(format!(
-            "Q.850;cause={cause};text={}",
-            crate::message::syntax::quote(text)
-        ))
-    }
-    /// `SIP;cause=N;text="…"`.
-    pub fn sip(cause: u16, text: &str) -> Self {
-        Self(format!(
-            "SIP;cause={cause};text={}",
-            crate::message::syntax::quote(text)
-        ))
-    }
-}
-
-/// An outgoing call (the UAC side, for the test dialler).
-#[derive(Clone, Debug)]
-pub struct OutgoingCall {
-    /// Request-URI, e.g. `sip:31201234567@127.0.0.1:5060`.
-    pub uri: Uri,
-    /// Where to send it.
-    pub remote: SocketAddr,
-    /// Transport.
-    pub transport: SipTransport,
-    /// From user (e.g. the caller's number).
-    pub from_user: String,
-    /// SDP offer.
-    pub sdp: Vec<u8>,
-}
+pub use config::EndpointConfig;
+use config::secs;
+pub use types::{
+    ALLOW, CallEvent, CallKey, EndReason, Event, IncomingCall, OutgoingCall, Reason,
+    RegistrationState, SUPPORTED, Transmit,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum TimerRef {
