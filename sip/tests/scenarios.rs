@@ -949,3 +949,72 @@ fn the_ack_takes_back_the_2xx_retransmission_deadline() {
         Some(answered + Duration::from_secs(32))
     );
 }
+
+#[test]
+fn deflects_refresh_names_the_refresher_in_its_own_transactions_terms() {
+    // RFC 4028 §7.4: `refresher` names a role in the transaction that carries it. deflect,
+    // the refresher, sends the refresh, so it is the UAC of it: `refresher=uac` (`uas`
+    // would hand the refreshing to the caller).
+    let mut p = Peer::new(SipConfig::default());
+    p.send(&invite(
+        "Supported: timer\nSession-Expires: 120;refresher=uas\n",
+    ));
+    let key = p.incoming();
+    let start = p.now;
+    p.ua.accept(start, key, b"v=0\r\n".to_vec());
+    p.drain();
+    let tag = p.to_tag();
+    p.send(&in_dialog("ACK", 1, &tag, "z9hG4bKack1", ""));
+    p.advance_to(start + Duration::from_secs(61));
+    let refreshes = reinvites_sent(&p);
+    assert_eq!(
+        refreshes[0].1.headers.get("Session-Expires"),
+        Some("120;refresher=uac")
+    );
+}
+
+#[test]
+fn a_refresh_answered_by_deflect_as_caller_names_the_refresher_in_that_transactions_terms() {
+    // deflect placed the call (the test dialler); the far end refreshes with re-INVITEs,
+    // which it sends: `refresher=uac` in them, and in deflect's 200 OK to them.
+    let mut p = Peer::new(SipConfig::default());
+    let key = p.ua.invite(
+        p.now,
+        OutgoingCall {
+            uri: Uri::parse(&format!("sip:1000@{UAC}")).unwrap(),
+            remote: addr(UAC),
+            transport: SipTransport::Udp,
+            from_user: "31612345678".into(),
+            sdp: SDP.to_vec(),
+        },
+    );
+    p.drain();
+    let (_, inv) = p.requests("INVITE").pop().unwrap();
+    let h = |name: &str| inv.headers.get(name).unwrap().to_owned();
+    p.send(&format!(
+        "SIP/2.0 200 OK\nVia: {}\nFrom: {}\nTo: {};tag=far\nCall-ID: {}\nCSeq: {}\nContact: <sip:1000@{UAC}>\nSupported: timer\nRequire: timer\nSession-Expires: 120;refresher=uas\nContent-Type: application/sdp\nContent-Length: 5\n\nv=0\n",
+        h("Via"),
+        h("From"),
+        h("To"),
+        h("Call-ID"),
+        h("CSeq")
+    ));
+    assert!(p.events().contains(&Event::Call(
+        key,
+        CallEvent::Answered {
+            sdp: b"v=0\r\n".to_vec()
+        }
+    )));
+    assert_eq!(p.requests("ACK").len(), 1);
+    p.send(&format!(
+        "INVITE sip:31612345678@{UAS} SIP/2.0\nVia: SIP/2.0/UDP {UAC};branch=z9hG4bKfar2\nFrom: {};tag=far\nTo: {}\nCall-ID: {}\nCSeq: 7 INVITE\nContact: <sip:1000@{UAC}>\nSupported: timer\nSession-Expires: 120;refresher=uac\nContent-Length: 0\n\n",
+        h("To"),
+        h("From"),
+        h("Call-ID"),
+    ));
+    let (_, Message::Response(ok)) = p.sent.last().unwrap() else {
+        panic!("an answer")
+    };
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.headers.get("Session-Expires"), Some("120;refresher=uac"));
+}

@@ -859,11 +859,19 @@ impl Endpoint {
 
     fn session_headers(resp: &mut Response, call: &Call, supported: bool) {
         if let Some(s) = &call.session {
+            // `refresher` names a role in this response's transaction (RFC 4028 §9), whose
+            // UAS deflect is; `s.refresher` names one of the dialog.
+            let we_refresh = (s.refresher == Refresher::Uas) == (call.role == Role::Uas);
+            let refresher = if we_refresh {
+                Refresher::Uas
+            } else {
+                Refresher::Uac
+            };
             resp.headers.push(
                 "Session-Expires",
                 SessionExpires {
                     secs: s.interval,
-                    refresher: Some(s.refresher),
+                    refresher: Some(refresher),
                 }
                 .to_string(),
             );
@@ -2130,10 +2138,8 @@ impl Endpoint {
         call.our_reinvite = true;
         if let Some(s) = call.session.as_mut() {
             s.at = now + Duration::from_secs(u64::from(s.interval)); // pushed on by the answer
-            let refresher = match call.role {
-                Role::Uas => Refresher::Uas,
-                Role::Uac => Refresher::Uac,
-            };
+            // deflect refreshes and is the UAC of the refresh (RFC 4028 §7.4).
+            let refresher = Refresher::Uac;
             req.headers.push(
                 "Session-Expires",
                 SessionExpires {
