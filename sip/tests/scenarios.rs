@@ -1018,3 +1018,71 @@ fn a_refresh_answered_by_deflect_as_caller_names_the_refresher_in_that_transacti
     assert_eq!(ok.status, 200);
     assert_eq!(ok.headers.get("Session-Expires"), Some("120;refresher=uac"));
 }
+
+/// A re-INVITE in the scenario's dialog with an SDP offer and these session-timer headers.
+fn reinvite_offer(tag: &str, cseq: u32, branch: &str, session: &str) -> String {
+    invite(session)
+        .replace(
+            &format!("To: <sip:1000@{UAS}>"),
+            &format!("To: <sip:1000@{UAS}>;tag={tag}"),
+        )
+        .replace("CSeq: 1 INVITE", &format!("CSeq: {cseq} INVITE"))
+        .replace("z9hG4bKinv1", branch)
+}
+
+#[test]
+fn a_session_timer_due_while_an_offer_waits_for_its_answer_neither_crosses_it_nor_ends_the_call() {
+    for (refresher, who) in [("uas", "deflect"), ("uac", "the caller")] {
+        let mut p = Peer::new(SipConfig::default());
+        p.send(&invite(
+            "Supported: timer\nSession-Expires: 120;refresher=uas\n",
+        ));
+        let key = p.incoming();
+        let start = p.now;
+        p.ua.accept(start, key, b"v=0\r\n".to_vec());
+        p.drain();
+        let tag = p.to_tag();
+        p.send(&in_dialog("ACK", 1, &tag, "z9hG4bKack1", ""));
+        // deflect's refresh is due at 60 s; the caller's re-INVITE comes just before, and the
+        // layer above takes two seconds to answer its offer.
+        p.advance_to(start + Duration::from_millis(59_900));
+        p.send(&reinvite_offer(
+            &tag,
+            2,
+            "z9hG4bKre2",
+            &format!("Supported: timer\nSession-Expires: 120;refresher={refresher}\n"),
+        ));
+        let Some(Event::Call(_, CallEvent::Offer { offer, .. })) = p.events().into_iter().next()
+        else {
+            panic!("{who}: an offer")
+        };
+        p.advance_to(start + Duration::from_millis(61_900));
+        assert!(
+            reinvites_sent(&p).is_empty(),
+            "{who}: no INVITE crosses the caller's"
+        );
+        assert!(p.requests("BYE").is_empty(), "{who}: the call is up");
+        assert!(p.events().is_empty(), "{who}");
+        p.ua.answer_offer(p.now, key, offer, Ok(b"v=0\r\n".to_vec()));
+        p.drain();
+        assert_eq!(p.statuses().last(), Some(&200));
+        p.send(&in_dialog("ACK", 2, &tag, "z9hG4bKack2", ""));
+        let refreshed = p.now;
+        // The answer refreshed the session: the next refresh, or the expiry, counts from it.
+        p.advance_to(refreshed + Duration::from_secs(59));
+        assert!(reinvites_sent(&p).is_empty(), "{who}");
+        assert!(p.requests("BYE").is_empty(), "{who}");
+        p.advance_to(refreshed + Duration::from_secs(120));
+        if refresher == "uas" {
+            let refreshes = reinvites_sent(&p);
+            assert_eq!(refreshes[0].0 - refreshed, Duration::from_secs(60), "{who}");
+        } else {
+            let byes = p.requests("BYE");
+            assert_eq!(
+                byes[0].0 - refreshed,
+                Duration::from_secs(120 - 32),
+                "{who}"
+            );
+        }
+    }
+}

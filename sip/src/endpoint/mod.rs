@@ -129,6 +129,8 @@ struct PendingOffer {
     id: u64,
     tx_key: ServerKey,
     request: Request,
+    /// The session timer the request asked for, in force once its 2xx is sent.
+    session: Option<SessionTimer>,
 }
 
 struct SessionTimer {
@@ -1056,6 +1058,20 @@ impl Endpoint {
                         return self.reply(now, transport, remote, key, &req, status, &extra);
                     }
                 };
+                let mut session =
+                    session
+                        .zip(self.calls.get(&call_key))
+                        .map(|((interval, refresher), call)| SessionTimer {
+                            interval,
+                            refresher: match call.role {
+                                Role::Uas => refresher,
+                                Role::Uac => match refresher {
+                                    Refresher::Uac => Refresher::Uas,
+                                    Refresher::Uas => Refresher::Uac,
+                                },
+                            },
+                            at: now,
+                        });
                 if let Some(call) = self.calls.get_mut(&call_key) {
                     if let Some(c) = req
                         .headers
@@ -1065,19 +1081,9 @@ impl Endpoint {
                     {
                         call.remote_target = c.uri;
                     }
-                    if let Some((interval, refresher)) = session {
-                        let refresher = match call.role {
-                            Role::Uas => refresher,
-                            Role::Uac => match refresher {
-                                Refresher::Uac => Refresher::Uas,
-                                Refresher::Uas => Refresher::Uac,
-                            },
-                        };
-                        call.session = Some(SessionTimer {
-                            interval,
-                            refresher,
-                            at: now,
-                        });
+                    // The session is refreshed by the 2xx, sent now without an offer.
+                    if req.body.is_empty() && session.is_some() {
+                        call.session = session.take();
                     }
                 }
                 // Create the server transaction (INVITE: 100 Trying first).
@@ -1115,6 +1121,7 @@ impl Endpoint {
                             id,
                             tx_key: key,
                             request: req,
+                            session,
                         });
                     }
                     self.events
@@ -1147,6 +1154,7 @@ impl Endpoint {
                         id,
                         tx_key: key,
                         request: req,
+                        session: None,
                     });
                 }
                 self.events.push_back(Event::Call(
@@ -1326,7 +1334,12 @@ impl Endpoint {
             return;
         };
         match answer {
-            Ok(sdp) => self.answer_in_dialog(now, key, p.tx_key, &p.request, Some(sdp)),
+            Ok(sdp) => {
+                if p.session.is_some() {
+                    call.session = p.session;
+                }
+                self.answer_in_dialog(now, key, p.tx_key, &p.request, Some(sdp))
+            }
             Err(status) => {
                 let Some(entry) = self.server.get(&p.tx_key) else {
                     return;
@@ -2106,8 +2119,18 @@ impl Endpoint {
         {
             let we_refresh = (s.refresher == Refresher::Uas) == (call.role == Role::Uas);
             if we_refresh {
-                if call.state == CallState::Confirmed && !call.our_reinvite {
+                if call.pending_offer.is_some() || call.pending_2xx.is_some() {
+                    // No INVITE while another is in progress (RFC 3261 §14.1): later.
+                    if let Some(s) = call.session.as_mut() {
+                        s.at = now + Duration::from_secs(1);
+                    }
+                } else if call.state == CallState::Confirmed && !call.our_reinvite {
                     self.send_refresh(now, key);
+                }
+            } else if call.pending_offer.is_some() {
+                // The offer's 2xx, when the layer above answers it, refreshes the session.
+                if let Some(s) = call.session.as_mut() {
+                    s.at = now + Duration::from_secs(1);
                 }
             } else {
                 info!(call_id = %call.call_id, "session timer expired");
