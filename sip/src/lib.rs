@@ -63,6 +63,7 @@ pub mod message;
 pub mod resolve;
 #[cfg(feature = "runtime")]
 pub mod runtime;
+pub mod session_timer;
 pub mod source;
 pub mod timer;
 pub mod transaction;

@@ -43,6 +43,7 @@ use crate::message::{
     CSeq, Headers, Message, Method, NameAddr, Refresher, Request, Response, Scheme, SessionExpires,
     Uri, Via,
 };
+use crate::session_timer::{self, Due, Limits, SessionTimer};
 use crate::timer::TimerTable;
 use crate::transaction::{
     Action, ClientKey, ClientState, ClientTransaction, ServerKey, ServerState, ServerTransaction,
@@ -133,13 +134,6 @@ struct PendingOffer {
     session: Option<SessionTimer>,
 }
 
-struct SessionTimer {
-    interval: u32,
-    refresher: Refresher,
-    /// Deadline: refresh (when we refresh) or expiry (when they do).
-    at: Instant,
-}
-
 struct Call {
     role: Role,
     state: CallState,
@@ -171,7 +165,7 @@ struct Call {
 impl Call {
     fn next_deadline(&self) -> Option<Instant> {
         let a = self.pending_2xx.as_ref().map(|p| p.next.min(p.give_up));
-        let b = self.session.as_ref().map(|s| s.at);
+        let b = self.session.as_ref().map(SessionTimer::deadline);
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -688,10 +682,10 @@ impl Endpoint {
         {
             return reject(self, &req, 406, &[("Accept", "application/sdp".into())]);
         }
-        let session = match self.negotiate_session(&req) {
+        let session = match session_timer::negotiate(&req.headers, self.session_limits()) {
             Ok(s) => s,
-            Err(resp_extra) => {
-                return reject(self, &req, resp_extra.0, &resp_extra.1);
+            Err(refusal) => {
+                return reject(self, &req, refusal.status(), &[refusal.header()]);
             }
         };
         if let Some(retry) = self.accepting {
@@ -789,11 +783,12 @@ impl Endpoint {
             pending_infos: Vec::new(),
             hangup_after_ack: None,
             our_reinvite: false,
-            session: session.map(|(interval, refresher)| SessionTimer {
-                interval,
-                refresher,
-                at: now,
-            }),
+            // Started by the 2xx.
+            session: Some(SessionTimer::start(
+                now,
+                session.interval,
+                session.uas_refreshes(),
+            )),
             expected_end: None,
         };
         self.dialogs
@@ -816,67 +811,16 @@ impl Endpoint {
         }
     }
 
-    /// RFC 4028 §9: the session interval and refresher for a request, or the rejection.
-    #[allow(clippy::type_complexity)]
-    fn negotiate_session(
-        &self,
-        req: &Request,
-    ) -> Result<Option<(u32, Refresher)>, (u16, Vec<(&'static str, String)>)> {
-        let supported = req.headers.has_token("Supported", "timer")
-            || req.headers.has_token("Require", "timer");
-        let their_min = match req.headers.get("Min-SE") {
-            Some(v) => parse_u32(v.split(';').next().unwrap_or("").trim()).ok_or((
-                400,
-                vec![("Warning", "399 deflect \"invalid Min-SE\"".to_owned())],
-            ))?,
-            None => 90,
-        };
-        let min = self.config.min_se.max(their_min);
-        match req.headers.get("Session-Expires") {
-            Some(v) => {
-                let se = SessionExpires::parse(v).map_err(|_| {
-                    (
-                        400,
-                        vec![(
-                            "Warning",
-                            "399 deflect \"invalid Session-Expires\"".to_owned(),
-                        )],
-                    )
-                })?;
-                if se.secs < self.config.min_se {
-                    return Err((422, vec![("Min-SE", self.config.min_se.to_string())]));
-                }
-                let interval = se.secs.min(self.config.session_expires).max(min);
-                let refresher = if supported {
-                    se.refresher.unwrap_or(Refresher::Uac)
-                } else {
-                    Refresher::Uas
-                };
-                Ok(Some((interval, refresher)))
-            }
-            None if supported => Ok(Some((self.config.session_expires.max(min), Refresher::Uac))),
-            None => Ok(Some((self.config.session_expires.max(min), Refresher::Uas))),
+    fn session_limits(&self) -> Limits {
+        Limits {
+            session_expires: self.config.session_expires,
+            min_se: self.config.min_se,
         }
     }
 
     fn session_headers(resp: &mut Response, call: &Call, supported: bool) {
         if let Some(s) = &call.session {
-            // `refresher` names a role in this response's transaction (RFC 4028 §9), whose
-            // UAS deflect is; `s.refresher` names one of the dialog.
-            let we_refresh = (s.refresher == Refresher::Uas) == (call.role == Role::Uas);
-            let refresher = if we_refresh {
-                Refresher::Uas
-            } else {
-                Refresher::Uac
-            };
-            resp.headers.push(
-                "Session-Expires",
-                SessionExpires {
-                    secs: s.interval,
-                    refresher: Some(refresher),
-                }
-                .to_string(),
-            );
+            resp.headers.push("Session-Expires", s.response_header());
             if supported {
                 resp.headers.push("Require", "timer");
             }
@@ -887,18 +831,8 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        let we_refresh = |r: Refresher| {
-            (r == Refresher::Uas && call.role == Role::Uas)
-                || (r == Refresher::Uac && call.role == Role::Uac)
-        };
         if let Some(s) = call.session.as_mut() {
-            let i = u64::from(s.interval);
-            s.at = if we_refresh(s.refresher) {
-                now + Duration::from_secs(i / 2)
-            } else {
-                // RFC 4028 §10: BYE at interval − min(32, interval/3) without a refresh.
-                now + Duration::from_secs(i - (i / 3).min(32))
-            };
+            s.restart(now);
         }
         let at = call.next_deadline();
         self.arm(at, TimerRef::Call(key));
@@ -1050,28 +984,27 @@ impl Endpoint {
                     );
                 }
                 // A refresh renegotiates the session timer.
-                let session = match self.negotiate_session(&req) {
+                let session = match session_timer::negotiate(&req.headers, self.session_limits()) {
                     Ok(s) => s,
-                    Err((status, extra)) => {
-                        let extra: Vec<(&str, &str)> =
-                            extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
-                        return self.reply(now, transport, remote, key, &req, status, &extra);
+                    Err(refusal) => {
+                        let (name, value) = refusal.header();
+                        let status = refusal.status();
+                        return self.reply(
+                            now,
+                            transport,
+                            remote,
+                            key,
+                            &req,
+                            status,
+                            &[(name, &value)],
+                        );
                     }
                 };
-                let mut session =
-                    session
-                        .zip(self.calls.get(&call_key))
-                        .map(|((interval, refresher), call)| SessionTimer {
-                            interval,
-                            refresher: match call.role {
-                                Role::Uas => refresher,
-                                Role::Uac => match refresher {
-                                    Refresher::Uac => Refresher::Uas,
-                                    Refresher::Uas => Refresher::Uac,
-                                },
-                            },
-                            at: now,
-                        });
+                let mut session = Some(SessionTimer::start(
+                    now,
+                    session.interval,
+                    session.uas_refreshes(),
+                ));
                 if let Some(call) = self.calls.get_mut(&call_key) {
                     if let Some(c) = req
                         .headers
@@ -1202,7 +1135,7 @@ impl Endpoint {
         if let Some(sdp) = sdp {
             call.local_sdp = sdp;
         }
-        let supported = req.headers.has_token("Supported", "timer");
+        let supported = timer_supported(req);
         let mut resp = Response::new(200);
         copy_routing(&req.headers, &mut resp.headers, remote);
         resp.headers.push("Contact", self.contact(transport, None));
@@ -1270,7 +1203,7 @@ impl Endpoint {
         call.local_sdp = sdp;
         let (transport, remote, tag) = (call.transport, call.remote, call.local_tag.clone());
         let user = req.uri.user.clone();
-        let supported = req.headers.has_token("Supported", "timer");
+        let supported = timer_supported(&req);
         let mut resp = self.response(&req, 200, remote, Some(&tag));
         let contact = self.contact(transport, user.as_deref());
         resp.headers.push("Contact", contact);
@@ -1783,7 +1716,7 @@ impl Endpoint {
                             if let Some(s) =
                                 self.calls.get_mut(&key).and_then(|c| c.session.as_mut())
                             {
-                                s.at = now + delay;
+                                s.postpone(now + delay);
                             }
                             self.sync_call(key);
                         }
@@ -1857,11 +1790,8 @@ impl Endpoint {
                 .get("Session-Expires")
                 .and_then(|v| SessionExpires::parse(v).ok())
             {
-                call.session = Some(SessionTimer {
-                    interval: se.secs,
-                    refresher: se.refresher.unwrap_or(Refresher::Uac),
-                    at: now,
-                });
+                let we_refresh = se.refresher.unwrap_or(Refresher::Uac) == Refresher::Uac;
+                call.session = Some(SessionTimer::start(now, se.secs, we_refresh));
             }
         }
         self.send_ack(key, seq);
@@ -2114,15 +2044,12 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        if let Some(s) = call.session.as_ref()
-            && s.at <= now
-        {
-            let we_refresh = (s.refresher == Refresher::Uas) == (call.role == Role::Uas);
-            if we_refresh {
+        if let Some(due) = call.session.as_ref().and_then(|s| s.due(now)) {
+            if due == Due::Refresh {
                 if call.pending_offer.is_some() || call.pending_2xx.is_some() {
                     // No INVITE while another is in progress (RFC 3261 §14.1): later.
                     if let Some(s) = call.session.as_mut() {
-                        s.at = now + Duration::from_secs(1);
+                        s.postpone(now + Duration::from_secs(1));
                     }
                 } else if call.state == CallState::Confirmed && !call.our_reinvite {
                     self.send_refresh(now, key);
@@ -2130,7 +2057,7 @@ impl Endpoint {
             } else if call.pending_offer.is_some() {
                 // The offer's 2xx, when the layer above answers it, refreshes the session.
                 if let Some(s) = call.session.as_mut() {
-                    s.at = now + Duration::from_secs(1);
+                    s.postpone(now + Duration::from_secs(1));
                 }
             } else {
                 info!(call_id = %call.call_id, "session timer expired");
@@ -2160,17 +2087,8 @@ impl Endpoint {
         };
         call.our_reinvite = true;
         if let Some(s) = call.session.as_mut() {
-            s.at = now + Duration::from_secs(u64::from(s.interval)); // pushed on by the answer
-            // deflect refreshes and is the UAC of the refresh (RFC 4028 §7.4).
-            let refresher = Refresher::Uac;
-            req.headers.push(
-                "Session-Expires",
-                SessionExpires {
-                    secs: s.interval,
-                    refresher: Some(refresher),
-                }
-                .to_string(),
-            );
+            s.refresh_sent(now);
+            req.headers.push("Session-Expires", s.request_header());
         }
         req.headers.push("Contact", contact.unwrap_or_default());
         req.headers.push("Supported", SUPPORTED);
@@ -2181,6 +2099,11 @@ impl Endpoint {
         }
         self.start_client(now, key, req, Purpose::ReInvite(key));
     }
+}
+
+/// Whether a request's sender supports session timers (its 2xx then says `Require: timer`).
+fn timer_supported(req: &Request) -> bool {
+    req.headers.has_token("Supported", "timer") || req.headers.has_token("Require", "timer")
 }
 
 fn has_tag(value: &str) -> bool {
