@@ -36,6 +36,7 @@
 //! assert!(ua.poll_timeout().is_some());
 //! ```
 
+use crate::admission::overload::Overload;
 use crate::admission::{Admission, Decision, Refusal};
 use crate::auth;
 use crate::message::headers::parse_u32;
@@ -200,9 +201,7 @@ pub struct Endpoint {
     events: VecDeque<Event>,
     next_key: u64,
     next_offer: u64,
-    accepting: Option<u32>,
-    tokens: f64,
-    tokens_at: Instant,
+    overload: Overload,
 }
 
 impl Endpoint {
@@ -226,7 +225,7 @@ impl Endpoint {
                 authorized_once: false,
             })
             .collect();
-        let tokens = f64::from(config.max_calls_per_second);
+        let overload = Overload::new(config.max_calls, config.max_calls_per_second, now);
         let admission = Admission::from_parts(
             config.trunks.clone(),
             config.digest_algorithms.clone(),
@@ -248,9 +247,7 @@ impl Endpoint {
             events: VecDeque::new(),
             next_key: 1,
             next_offer: 1,
-            accepting: None,
-            tokens,
-            tokens_at: now,
+            overload,
         }
     }
 
@@ -280,7 +277,7 @@ impl Endpoint {
 
     /// From now on new INVITEs get 503 with `Retry-After: retry_after` (shutdown).
     pub fn stop_accepting(&mut self, retry_after: u32) {
-        self.accepting = Some(retry_after);
+        self.overload.stop_accepting(retry_after);
     }
 
     /// Keys of every call in progress.
@@ -688,21 +685,16 @@ impl Endpoint {
                 return reject(self, &req, refusal.status(), &[refusal.header()]);
             }
         };
-        if let Some(retry) = self.accepting {
-            metrics::counter!("deflect_sip_overload_rejections_total", "reason" => "shutdown")
+        if let Err(busy) = self.overload.admit(now, self.calls.len()) {
+            metrics::counter!("deflect_sip_overload_rejections_total", "reason" => busy.as_str())
                 .increment(1);
-            return reject(self, &req, 503, &[("Retry-After", retry.to_string())]);
-        }
-        if self.calls.len() >= self.config.max_calls as usize {
-            metrics::counter!("deflect_sip_overload_rejections_total", "reason" => "max_calls")
-                .increment(1);
-            debug!(calls = self.calls.len(), "over max_calls: 503");
-            return reject(self, &req, 503, &[("Retry-After", "5".into())]);
-        }
-        if !self.take_token(now) {
-            metrics::counter!("deflect_sip_overload_rejections_total", "reason" => "max_calls_per_second").increment(1);
-            debug!("over max_calls_per_second: 503");
-            return reject(self, &req, 503, &[("Retry-After", "1".into())]);
+            debug!(
+                calls = self.calls.len(),
+                reason = busy.as_str(),
+                "overload: 503"
+            );
+            let retry = busy.retry_after().to_string();
+            return reject(self, &req, 503, &[("Retry-After", retry)]);
         }
         let Some(from) = req.from() else { return };
         let Some(to) = req.to() else { return };
@@ -796,19 +788,6 @@ impl Endpoint {
         self.calls.insert(call_key, call);
         metrics::gauge!("deflect_sip_active_calls").set(self.calls.len() as f64);
         self.events.push_back(Event::Incoming(Box::new(incoming)));
-    }
-
-    fn take_token(&mut self, now: Instant) -> bool {
-        let rate = f64::from(self.config.max_calls_per_second);
-        let elapsed = now.saturating_duration_since(self.tokens_at).as_secs_f64();
-        self.tokens_at = now;
-        self.tokens = (self.tokens + elapsed * rate).min(rate);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
     }
 
     fn session_limits(&self) -> Limits {
