@@ -19,7 +19,12 @@
 //! | M | INVITE client | 64·T1 | Accepted → Terminated (RFC 6026) |
 //!
 //! On reliable transports (TCP) the retransmission timers are not armed and D, I, J, K are
-//! zero, as §17 says.
+//! zero, as §17 says. Which transaction a message belongs to is [`ServerKey`] /
+//! [`ClientKey`] (§17.1.3, §17.2.3).
+
+mod key;
+
+pub use key::{ClientKey, MAGIC_COOKIE, ServerKey};
 
 use std::time::{Duration, Instant};
 

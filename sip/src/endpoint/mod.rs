@@ -36,305 +36,39 @@
 //! assert!(ua.poll_timeout().is_some());
 //! ```
 
+use crate::admission::overload::Overload;
 use crate::admission::{Admission, Decision, Refusal};
-use crate::auth::{self, Algorithm};
+use crate::auth;
 use crate::message::headers::parse_u32;
 use crate::message::{
     CSeq, Headers, Message, Method, NameAddr, Refresher, Request, Response, Scheme, SessionExpires,
     Uri, Via,
 };
+use crate::session_timer::{self, Due, Limits, SessionTimer};
+use crate::timer::TimerTable;
 use crate::transaction::{
-    Action, ClientState, ClientTransaction, ServerState, ServerTransaction, Timers,
+    Action, ClientKey, ClientState, ClientTransaction, ServerKey, ServerState, ServerTransaction,
 };
-use deflect_config::{SipAuthConfig, SipConfig, SipTransport, TrunkConfig, UnauthorizedAction};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use deflect_config::{SipTransport, UnauthorizedAction};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
-/// Methods deflect answers.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
-/// Extensions deflect supports.
-pub const SUPPORTED: &str = "timer";
+mod config;
+mod types;
 
-/// Identifies one call (dialog) inside an [`Endpoint`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CallKey(pub u64);
+pub use config::EndpointConfig;
+use config::secs;
+pub use types::{
+    ALLOW, CallEvent, CallKey, EndReason, Event, IncomingCall, OutgoingCall, Reason,
+    RegistrationState, SUPPORTED, Transmit,
+};
 
-/// Bytes to send.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Transmit {
-    /// Transport to send on.
-    pub transport: SipTransport,
-    /// Peer address (for TCP: the connection to that address, made if needed).
-    pub remote: SocketAddr,
-    /// The message.
-    pub data: Vec<u8>,
-}
-
-/// Settings of an [`Endpoint`], from `[sip]` and the bound listeners.
-#[derive(Clone, Debug)]
-pub struct EndpointConfig {
-    /// Timer base values.
-    pub timers: Timers,
-    /// `User-Agent`/`Server` value.
-    pub user_agent: String,
-    /// Advertised `host:port` per transport, for Via and Contact.
-    pub advertised: Vec<(SipTransport, String)>,
-    /// Session interval asked for (seconds).
-    pub session_expires: u32,
-    /// Smallest session interval accepted (seconds).
-    pub min_se: u32,
-    /// Calls in progress at most.
-    pub max_calls: u32,
-    /// New calls per second at most.
-    pub max_calls_per_second: u32,
-    /// What unauthorized requests get.
-    pub unauthorized: UnauthorizedAction,
-    /// Trunks.
-    pub trunks: Vec<TrunkConfig>,
-    /// Digest realm when a trunk names none.
-    pub default_realm: String,
-    /// Digest algorithms challenged with, preferred first.
-    pub digest_algorithms: Vec<Algorithm>,
-    /// Nonce lifetime, failure limits and bans for digest trunks.
-    pub auth: SipAuthConfig,
-    /// Seed for tags, branches and the nonce key (random in production, fixed in tests).
-    pub seed: u64,
-}
-
-impl EndpointConfig {
-    /// Settings from `[sip]`, the listeners actually bound, and a random seed.
-    pub fn new(sip: &SipConfig, bound: &[(SipTransport, SocketAddr)], seed: u64) -> Self {
-        let advertised = bound
-            .iter()
-            .map(|(t, a)| {
-                let host = match &sip.public_address {
-                    Some(h) => h.clone(),
-                    None if a.ip().is_unspecified() => "127.0.0.1".to_owned(),
-                    None => match a.ip() {
-                        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-                        ip => ip.to_string(),
-                    },
-                };
-                let host = if host.contains(':') && !host.starts_with('[') {
-                    host
-                } else {
-                    format!("{host}:{}", a.port())
-                };
-                (*t, host)
-            })
-            .collect();
-        Self {
-            timers: Timers {
-                t1: sip.timers.t1,
-                t2: sip.timers.t2,
-                t4: sip.timers.t4,
-            },
-            user_agent: sip.user_agent.clone(),
-            advertised,
-            session_expires: secs(sip.session_expires),
-            min_se: secs(sip.min_se),
-            max_calls: sip.max_calls,
-            max_calls_per_second: sip.max_calls_per_second,
-            unauthorized: sip.unauthorized,
-            trunks: sip.trunks.clone(),
-            digest_algorithms: sip
-                .digest_algorithms
-                .iter()
-                .filter_map(|a| Algorithm::parse(Some(a)))
-                .collect(),
-            default_realm: sip
-                .public_address
-                .clone()
-                .unwrap_or_else(|| "deflect".to_owned()),
-            auth: sip.auth.clone(),
-            seed,
-        }
-    }
-}
-
-fn secs(d: Duration) -> u32 {
-    u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
-}
-
-/// A call offered to the layer above; answer with [`Endpoint::accept`] or
-/// [`Endpoint::reject`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IncomingCall {
-    /// The call's key.
-    pub key: CallKey,
-    /// Call-ID.
-    pub call_id: String,
-    /// From.
-    pub from: NameAddr,
-    /// To.
-    pub to: NameAddr,
-    /// Request-URI.
-    pub request_uri: Uri,
-    /// First P-Asserted-Identity (RFC 3325), a good default callback number.
-    pub asserted_identity: Option<NameAddr>,
-    /// Name of the trunk it came from.
-    pub trunk: String,
-    /// Whether that trunk wants in-band DTMF detection.
-    pub inband_dtmf: bool,
-    /// Source address.
-    pub source: SocketAddr,
-    /// Transport it came over.
-    pub transport: SipTransport,
-    /// The SDP offer, when the INVITE carried one (else deflect offers in the 200 OK and the
-    /// answer arrives as [`CallEvent::Answered`]).
-    pub offer: Option<Vec<u8>>,
-}
-
-impl IncomingCall {
-    /// User part of From, percent-decoded.
-    pub fn from_user(&self) -> Option<String> {
-        self.from.uri.user_decoded()
-    }
-    /// User part of To, percent-decoded.
-    pub fn to_user(&self) -> Option<String> {
-        self.to.uri.user_decoded()
-    }
-    /// User part of the Request-URI (the dialled number), percent-decoded.
-    pub fn request_user(&self) -> Option<String> {
-        self.request_uri.user_decoded()
-    }
-}
-
-/// What the layer above learns.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
-    /// A new call waits for accept or reject.
-    Incoming(Box<IncomingCall>),
-    /// Something happened in a call.
-    Call(CallKey, CallEvent),
-    /// A trunk registration changed state.
-    Registration {
-        /// Trunk name.
-        trunk: String,
-        /// New state.
-        state: RegistrationState,
-    },
-}
-
-/// In-call events.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CallEvent {
-    /// The peer offers new SDP (re-INVITE or UPDATE); answer with [`Endpoint::answer_offer`].
-    Offer {
-        /// Identifies this offer in the answer.
-        offer: u64,
-        /// The SDP offer.
-        sdp: Vec<u8>,
-    },
-    /// The peer's SDP answer: in a 2xx to deflect's INVITE, or in the ACK when deflect
-    /// offered in its 200 OK.
-    Answered {
-        /// The SDP answer (empty when the 2xx carried none).
-        sdp: Vec<u8>,
-    },
-    /// A provisional response to deflect's INVITE.
-    Progress {
-        /// Status code (180, 183, …).
-        status: u16,
-    },
-    /// An INFO request (DTMF relay arrives this way). Answer it with
-    /// [`Endpoint::answer_info`]: 200 when the body was understood, 415 for a Content-Type
-    /// not taken, 400 for a body that cannot be read. An INFO still unanswered when the call
-    /// ends gets 481.
-    Info {
-        /// Identifies this request in the answer.
-        request: u64,
-        /// Its Content-Type.
-        content_type: String,
-        /// Its body.
-        body: Vec<u8>,
-    },
-    /// The call is over.
-    Ended(EndReason),
-}
-
-/// Why a call ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EndReason {
-    /// The peer sent BYE, with this `Reason` header (RFC 3326) if it had one.
-    RemoteHangup {
-        /// The BYE's Reason header, as received.
-        reason: Option<String>,
-    },
-    /// The caller cancelled before the answer.
-    Cancelled,
-    /// The ACK for deflect's 200 OK never came (64·T1); deflect sent BYE.
-    AckTimeout,
-    /// No session refresh arrived in time (RFC 4028); deflect sent BYE.
-    SessionExpired,
-    /// deflect hung up (its BYE was answered or timed out).
-    HungUp,
-    /// deflect's INVITE got a final failure response.
-    Rejected(u16),
-    /// deflect's INVITE got no answer.
-    Timeout,
-}
-
-/// Registration state of a trunk.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RegistrationState {
-    /// Registered for this many seconds.
-    Registered {
-        /// Granted lifetime.
-        expires: u32,
-    },
-    /// The registrar refused or did not answer; retried after `retry_in`.
-    Failed {
-        /// Final status, 408 on timeout.
-        status: u16,
-        /// Back-off before the next attempt.
-        retry_in: Duration,
-    },
-}
-
-/// A `Reason` header value (RFC 3326) for deflect's BYE.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reason(pub String);
-
-impl Reason {
-    /// `Q.850;cause=N;text="…"`.
-    pub fn q850(cause: u16, text: &str) -> Self {
-        Self(format!(
-            "Q.850;cause={cause};text={}",
-            crate::message::syntax::quote(text)
-        ))
-    }
-    /// `SIP;cause=N;text="…"`.
-    pub fn sip(cause: u16, text: &str) -> Self {
-        Self(format!(
-            "SIP;cause={cause};text={}",
-            crate::message::syntax::quote(text)
-        ))
-    }
-}
-
-/// An outgoing call (the UAC side, for the test dialler).
-#[derive(Clone, Debug)]
-pub struct OutgoingCall {
-    /// Request-URI, e.g. `sip:31201234567@127.0.0.1:5060`.
-    pub uri: Uri,
-    /// Where to send it.
-    pub remote: SocketAddr,
-    /// Transport.
-    pub transport: SipTransport,
-    /// From user (e.g. the caller's number).
-    pub from_user: String,
-    /// SDP offer.
-    pub sdp: Vec<u8>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum TimerRef {
-    Server(String),
-    Client(String),
+    Server(ServerKey),
+    Client(ClientKey),
     Call(CallKey),
     Registration(usize),
 }
@@ -395,15 +129,10 @@ struct Pending2xx {
 
 struct PendingOffer {
     id: u64,
-    tx_key: String,
+    tx_key: ServerKey,
     request: Request,
-}
-
-struct SessionTimer {
-    interval: u32,
-    refresher: Refresher,
-    /// Deadline: refresh (when we refresh) or expiry (when they do).
-    at: Instant,
+    /// The session timer the request asked for, in force once its 2xx is sent.
+    session: Option<SessionTimer>,
 }
 
 struct Call {
@@ -422,7 +151,7 @@ struct Call {
     transport: SipTransport,
     remote: SocketAddr,
     /// The initial INVITE while it is unanswered (UAS).
-    invite: Option<(String, Request)>,
+    invite: Option<(ServerKey, Request)>,
     local_sdp: Vec<u8>,
     pending_2xx: Option<Pending2xx>,
     pending_offer: Option<PendingOffer>,
@@ -437,7 +166,7 @@ struct Call {
 impl Call {
     fn next_deadline(&self) -> Option<Instant> {
         let a = self.pending_2xx.as_ref().map(|p| p.next.min(p.give_up));
-        let b = self.session.as_ref().map(|s| s.at);
+        let b = self.session.as_ref().map(SessionTimer::deadline);
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -461,19 +190,18 @@ pub struct Endpoint {
     config: EndpointConfig,
     rng: fastrand::Rng,
     admission: Admission,
-    server: HashMap<String, ServerEntry>,
-    client: HashMap<String, ClientEntry>,
+    server: HashMap<ServerKey, ServerEntry>,
+    client: HashMap<ClientKey, ClientEntry>,
     calls: HashMap<CallKey, Call>,
     dialogs: HashMap<(String, String), CallKey>,
     registrations: Vec<Registration>,
-    timers: BinaryHeap<Reverse<(Instant, TimerRef)>>,
+    /// One deadline per transaction, call and registration.
+    timers: TimerTable<TimerRef>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     next_key: u64,
     next_offer: u64,
-    accepting: Option<u32>,
-    tokens: f64,
-    tokens_at: Instant,
+    overload: Overload,
 }
 
 impl Endpoint {
@@ -497,7 +225,7 @@ impl Endpoint {
                 authorized_once: false,
             })
             .collect();
-        let tokens = f64::from(config.max_calls_per_second);
+        let overload = Overload::new(config.max_calls, config.max_calls_per_second, now);
         let admission = Admission::from_parts(
             config.trunks.clone(),
             config.digest_algorithms.clone(),
@@ -514,14 +242,12 @@ impl Endpoint {
             calls: HashMap::new(),
             dialogs: HashMap::new(),
             registrations,
-            timers: BinaryHeap::new(),
+            timers: TimerTable::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             next_key: 1,
             next_offer: 1,
-            accepting: None,
-            tokens,
-            tokens_at: now,
+            overload,
         }
     }
 
@@ -537,7 +263,7 @@ impl Endpoint {
 
     /// When [`Endpoint::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let timer = self.timers.peek().map(|Reverse((t, _))| *t);
+        let timer = self.timers.next_timeout();
         match (timer, self.admission.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -551,7 +277,7 @@ impl Endpoint {
 
     /// From now on new INVITEs get 503 with `Retry-After: retry_after` (shutdown).
     pub fn stop_accepting(&mut self, retry_after: u32) {
-        self.accepting = Some(retry_after);
+        self.overload.stop_accepting(retry_after);
     }
 
     /// Keys of every call in progress.
@@ -564,10 +290,15 @@ impl Endpoint {
         self.calls.get(&key).map(|c| c.call_id.as_str())
     }
 
+    /// Sets the deadline of `r`, replacing its previous one (`None`: it has none now).
     fn arm(&mut self, at: Option<Instant>, r: TimerRef) {
-        if let Some(at) = at {
-            self.timers.push(Reverse((at, r)));
-        }
+        self.timers.set(r, at);
+    }
+
+    /// Sets the call's deadline from its state (none once the call is gone).
+    fn sync_call(&mut self, key: CallKey) {
+        let at = self.calls.get(&key).and_then(Call::next_deadline);
+        self.timers.set(TimerRef::Call(key), at);
     }
 
     fn token(&mut self) -> String {
@@ -685,7 +416,7 @@ impl Endpoint {
         req: Request,
     ) {
         let Some(via) = req.top_via() else { return };
-        let key = tx_key(&req, &via);
+        let key = ServerKey::of(&req, &via);
         // Retransmissions and ACKs for non-2xx finals belong to existing transactions.
         if req.method == Method::Ack {
             if let Some(entry) = self.server.get_mut(&key)
@@ -775,7 +506,7 @@ impl Endpoint {
         now: Instant,
         transport: SipTransport,
         remote: SocketAddr,
-        key: String,
+        key: ServerKey,
         req: &Request,
         status: u16,
         extra: &[(&str, &str)],
@@ -859,7 +590,7 @@ impl Endpoint {
         now: Instant,
         transport: SipTransport,
         remote: SocketAddr,
-        key: String,
+        key: ServerKey,
         call: Option<CallKey>,
         invite: bool,
         resp: Response,
@@ -883,18 +614,18 @@ impl Endpoint {
     }
 
     /// Sends a response through an existing server transaction.
-    fn respond(&mut self, now: Instant, key: &str, resp: Response) {
+    fn respond(&mut self, now: Instant, key: &ServerKey, resp: Response) {
         let Some(entry) = self.server.get_mut(key) else {
             return;
         };
         count_response(resp.status);
         let actions = entry.tx.send_response(now, resp.status, resp.to_bytes());
         let at = entry.tx.next_deadline();
-        self.apply_server(key.to_owned(), actions);
-        self.arm(at, TimerRef::Server(key.to_owned()));
+        self.apply_server(key.clone(), actions);
+        self.arm(at, TimerRef::Server(key.clone()));
     }
 
-    fn apply_server(&mut self, key: String, actions: Vec<Action>) {
+    fn apply_server(&mut self, key: ServerKey, actions: Vec<Action>) {
         for a in actions {
             match a {
                 Action::Send(bytes) => {
@@ -905,6 +636,7 @@ impl Endpoint {
                 }
                 Action::Terminate => {
                     self.server.remove(&key);
+                    self.timers.stop(&TimerRef::Server(key.clone()));
                 }
                 Action::TimedOut | Action::PassUp => {}
             }
@@ -917,7 +649,7 @@ impl Endpoint {
         transport: SipTransport,
         remote: SocketAddr,
         req: Request,
-        key: String,
+        key: ServerKey,
         trunk: usize,
     ) {
         let reject = |this: &mut Self, req: &Request, status: u16, extra: &[(&str, String)]| {
@@ -947,27 +679,22 @@ impl Endpoint {
         {
             return reject(self, &req, 406, &[("Accept", "application/sdp".into())]);
         }
-        let session = match self.negotiate_session(&req) {
+        let session = match session_timer::negotiate(&req.headers, self.session_limits()) {
             Ok(s) => s,
-            Err(resp_extra) => {
-                return reject(self, &req, resp_extra.0, &resp_extra.1);
+            Err(refusal) => {
+                return reject(self, &req, refusal.status(), &[refusal.header()]);
             }
         };
-        if let Some(retry) = self.accepting {
-            metrics::counter!("deflect_sip_overload_rejections_total", "reason" => "shutdown")
+        if let Err(busy) = self.overload.admit(now, self.calls.len()) {
+            metrics::counter!("deflect_sip_overload_rejections_total", "reason" => busy.as_str())
                 .increment(1);
-            return reject(self, &req, 503, &[("Retry-After", retry.to_string())]);
-        }
-        if self.calls.len() >= self.config.max_calls as usize {
-            metrics::counter!("deflect_sip_overload_rejections_total", "reason" => "max_calls")
-                .increment(1);
-            debug!(calls = self.calls.len(), "over max_calls: 503");
-            return reject(self, &req, 503, &[("Retry-After", "5".into())]);
-        }
-        if !self.take_token(now) {
-            metrics::counter!("deflect_sip_overload_rejections_total", "reason" => "max_calls_per_second").increment(1);
-            debug!("over max_calls_per_second: 503");
-            return reject(self, &req, 503, &[("Retry-After", "1".into())]);
+            debug!(
+                calls = self.calls.len(),
+                reason = busy.as_str(),
+                "overload: 503"
+            );
+            let retry = busy.retry_after().to_string();
+            return reject(self, &req, 503, &[("Retry-After", retry)]);
         }
         let Some(from) = req.from() else { return };
         let Some(to) = req.to() else { return };
@@ -1048,11 +775,12 @@ impl Endpoint {
             pending_infos: Vec::new(),
             hangup_after_ack: None,
             our_reinvite: false,
-            session: session.map(|(interval, refresher)| SessionTimer {
-                interval,
-                refresher,
-                at: now,
-            }),
+            // Started by the 2xx.
+            session: Some(SessionTimer::start(
+                now,
+                session.interval,
+                session.uas_refreshes(),
+            )),
             expected_end: None,
         };
         self.dialogs
@@ -1062,72 +790,16 @@ impl Endpoint {
         self.events.push_back(Event::Incoming(Box::new(incoming)));
     }
 
-    fn take_token(&mut self, now: Instant) -> bool {
-        let rate = f64::from(self.config.max_calls_per_second);
-        let elapsed = now.saturating_duration_since(self.tokens_at).as_secs_f64();
-        self.tokens_at = now;
-        self.tokens = (self.tokens + elapsed * rate).min(rate);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// RFC 4028 §9: the session interval and refresher for a request, or the rejection.
-    #[allow(clippy::type_complexity)]
-    fn negotiate_session(
-        &self,
-        req: &Request,
-    ) -> Result<Option<(u32, Refresher)>, (u16, Vec<(&'static str, String)>)> {
-        let supported = req.headers.has_token("Supported", "timer")
-            || req.headers.has_token("Require", "timer");
-        let their_min = match req.headers.get("Min-SE") {
-            Some(v) => parse_u32(v.split(';').next().unwrap_or("").trim()).ok_or((
-                400,
-                vec![("Warning", "399 deflect \"invalid Min-SE\"".to_owned())],
-            ))?,
-            None => 90,
-        };
-        let min = self.config.min_se.max(their_min);
-        match req.headers.get("Session-Expires") {
-            Some(v) => {
-                let se = SessionExpires::parse(v).map_err(|_| {
-                    (
-                        400,
-                        vec![(
-                            "Warning",
-                            "399 deflect \"invalid Session-Expires\"".to_owned(),
-                        )],
-                    )
-                })?;
-                if se.secs < self.config.min_se {
-                    return Err((422, vec![("Min-SE", self.config.min_se.to_string())]));
-                }
-                let interval = se.secs.min(self.config.session_expires).max(min);
-                let refresher = if supported {
-                    se.refresher.unwrap_or(Refresher::Uac)
-                } else {
-                    Refresher::Uas
-                };
-                Ok(Some((interval, refresher)))
-            }
-            None if supported => Ok(Some((self.config.session_expires.max(min), Refresher::Uac))),
-            None => Ok(Some((self.config.session_expires.max(min), Refresher::Uas))),
+    fn session_limits(&self) -> Limits {
+        Limits {
+            session_expires: self.config.session_expires,
+            min_se: self.config.min_se,
         }
     }
 
     fn session_headers(resp: &mut Response, call: &Call, supported: bool) {
         if let Some(s) = &call.session {
-            resp.headers.push(
-                "Session-Expires",
-                SessionExpires {
-                    secs: s.interval,
-                    refresher: Some(s.refresher),
-                }
-                .to_string(),
-            );
+            resp.headers.push("Session-Expires", s.response_header());
             if supported {
                 resp.headers.push("Require", "timer");
             }
@@ -1138,18 +810,8 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        let we_refresh = |r: Refresher| {
-            (r == Refresher::Uas && call.role == Role::Uas)
-                || (r == Refresher::Uac && call.role == Role::Uac)
-        };
         if let Some(s) = call.session.as_mut() {
-            let i = u64::from(s.interval);
-            s.at = if we_refresh(s.refresher) {
-                now + Duration::from_secs(i / 2)
-            } else {
-                // RFC 4028 §10: BYE at interval − min(32, interval/3) without a refresh.
-                now + Duration::from_secs(i - (i / 3).min(32))
-            };
+            s.restart(now);
         }
         let at = call.next_deadline();
         self.arm(at, TimerRef::Call(key));
@@ -1163,10 +825,8 @@ impl Endpoint {
         req: Request,
         via: &Via,
     ) {
-        let mut invite_key_req = req.clone();
-        invite_key_req.method = Method::Invite;
-        let invite_key = tx_key(&invite_key_req, via);
-        let key = tx_key(&req, via);
+        let key = ServerKey::of(&req, via);
+        let invite_key = key.with_method(Method::Invite);
         let Some(entry) = self.server.get(&invite_key) else {
             self.reply(now, transport, remote, key, &req, 481, &[]);
             return;
@@ -1194,6 +854,7 @@ impl Endpoint {
 
     fn end_call(&mut self, now: Instant, key: CallKey, reason: EndReason) {
         if let Some(call) = self.calls.remove(&key) {
+            self.timers.stop(&TimerRef::Call(key));
             for info in &call.pending_infos {
                 self.answer_pending(now, info, 481);
             }
@@ -1218,6 +879,11 @@ impl Endpoint {
         let cseq = req.cseq().map_or(0, |c| c.seq);
         if call.pending_2xx.as_ref().is_some_and(|p| p.cseq == cseq) {
             call.pending_2xx = None;
+            let at = call.next_deadline();
+            self.arm(at, TimerRef::Call(key));
+            let Some(call) = self.calls.get_mut(&key) else {
+                return;
+            };
             if call.state == CallState::Answered {
                 call.state = CallState::Confirmed;
                 if !req.body.is_empty() {
@@ -1242,7 +908,7 @@ impl Endpoint {
         transport: SipTransport,
         remote: SocketAddr,
         req: Request,
-        key: String,
+        key: ServerKey,
         tag: &str,
     ) {
         let dialog = self
@@ -1297,14 +963,27 @@ impl Endpoint {
                     );
                 }
                 // A refresh renegotiates the session timer.
-                let session = match self.negotiate_session(&req) {
+                let session = match session_timer::negotiate(&req.headers, self.session_limits()) {
                     Ok(s) => s,
-                    Err((status, extra)) => {
-                        let extra: Vec<(&str, &str)> =
-                            extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
-                        return self.reply(now, transport, remote, key, &req, status, &extra);
+                    Err(refusal) => {
+                        let (name, value) = refusal.header();
+                        let status = refusal.status();
+                        return self.reply(
+                            now,
+                            transport,
+                            remote,
+                            key,
+                            &req,
+                            status,
+                            &[(name, &value)],
+                        );
                     }
                 };
+                let mut session = Some(SessionTimer::start(
+                    now,
+                    session.interval,
+                    session.uas_refreshes(),
+                ));
                 if let Some(call) = self.calls.get_mut(&call_key) {
                     if let Some(c) = req
                         .headers
@@ -1314,19 +993,9 @@ impl Endpoint {
                     {
                         call.remote_target = c.uri;
                     }
-                    if let Some((interval, refresher)) = session {
-                        let refresher = match call.role {
-                            Role::Uas => refresher,
-                            Role::Uac => match refresher {
-                                Refresher::Uac => Refresher::Uas,
-                                Refresher::Uas => Refresher::Uac,
-                            },
-                        };
-                        call.session = Some(SessionTimer {
-                            interval,
-                            refresher,
-                            at: now,
-                        });
+                    // The session is refreshed by the 2xx, sent now without an offer.
+                    if req.body.is_empty() && session.is_some() {
+                        call.session = session.take();
                     }
                 }
                 // Create the server transaction (INVITE: 100 Trying first).
@@ -1364,6 +1033,7 @@ impl Endpoint {
                             id,
                             tx_key: key,
                             request: req,
+                            session,
                         });
                     }
                     self.events
@@ -1396,6 +1066,7 @@ impl Endpoint {
                         id,
                         tx_key: key,
                         request: req,
+                        session: None,
                     });
                 }
                 self.events.push_back(Event::Call(
@@ -1429,7 +1100,7 @@ impl Endpoint {
         &mut self,
         now: Instant,
         call_key: CallKey,
-        tx_key: String,
+        tx_key: ServerKey,
         req: &Request,
         sdp: Option<Vec<u8>>,
     ) {
@@ -1443,7 +1114,7 @@ impl Endpoint {
         if let Some(sdp) = sdp {
             call.local_sdp = sdp;
         }
-        let supported = req.headers.has_token("Supported", "timer");
+        let supported = timer_supported(req);
         let mut resp = Response::new(200);
         copy_routing(&req.headers, &mut resp.headers, remote);
         resp.headers.push("Contact", self.contact(transport, None));
@@ -1511,7 +1182,7 @@ impl Endpoint {
         call.local_sdp = sdp;
         let (transport, remote, tag) = (call.transport, call.remote, call.local_tag.clone());
         let user = req.uri.user.clone();
-        let supported = req.headers.has_token("Supported", "timer");
+        let supported = timer_supported(&req);
         let mut resp = self.response(&req, 200, remote, Some(&tag));
         let contact = self.contact(transport, user.as_deref());
         resp.headers.push("Contact", contact);
@@ -1550,6 +1221,7 @@ impl Endpoint {
         }
         self.respond(now, &tx_key, resp);
         if let Some(call) = self.calls.remove(&key) {
+            self.timers.stop(&TimerRef::Call(key));
             self.dialogs.remove(&(call.call_id, call.local_tag));
             metrics::gauge!("deflect_sip_active_calls").set(self.calls.len() as f64);
         }
@@ -1574,7 +1246,12 @@ impl Endpoint {
             return;
         };
         match answer {
-            Ok(sdp) => self.answer_in_dialog(now, key, p.tx_key, &p.request, Some(sdp)),
+            Ok(sdp) => {
+                if p.session.is_some() {
+                    call.session = p.session;
+                }
+                self.answer_in_dialog(now, key, p.tx_key, &p.request, Some(sdp))
+            }
             Err(status) => {
                 let Some(entry) = self.server.get(&p.tx_key) else {
                     return;
@@ -1712,10 +1389,10 @@ impl Endpoint {
         req: Request,
         purpose: Purpose,
     ) {
-        let branch = req
-            .top_via()
-            .and_then(|v| v.branch().map(str::to_owned))
-            .unwrap_or_default();
+        // deflect's own requests always carry a branch.
+        let Some(key) = ClientKey::of_request(&req) else {
+            return;
+        };
         metrics::counter!("deflect_sip_requests_sent_total", "method" => method_label(&req.method))
             .increment(1);
         let (tx, action) = ClientTransaction::start(
@@ -1730,7 +1407,7 @@ impl Endpoint {
         }
         let at = tx.next_deadline();
         self.client.insert(
-            branch.clone(),
+            key.clone(),
             ClientEntry {
                 tx,
                 transport,
@@ -1739,7 +1416,7 @@ impl Endpoint {
                 request: req,
             },
         );
-        self.arm(at, TimerRef::Client(branch));
+        self.arm(at, TimerRef::Client(key));
     }
 
     fn send_bye(&mut self, now: Instant, key: CallKey, reason: Reason, end: EndReason) {
@@ -1753,11 +1430,12 @@ impl Endpoint {
             call.session = None;
             call.expected_end = Some(end);
         }
+        self.sync_call(key);
         self.start_client(now, key, req, Purpose::Bye(key));
     }
 
-    fn send_cancel(&mut self, now: Instant, branch: &str) {
-        let Some(entry) = self.client.get(branch) else {
+    fn send_cancel(&mut self, now: Instant, invite: &ClientKey) {
+        let Some(entry) = self.client.get(invite) else {
             return;
         };
         if entry.tx.state != ClientState::Proceeding {
@@ -1773,7 +1451,7 @@ impl Endpoint {
         let seq = inv.cseq().map_or(1, |c| c.seq);
         req.headers.push("CSeq", format!("{seq} CANCEL"));
         let (t, r) = (entry.transport, entry.remote);
-        // The CANCEL has the INVITE's branch; key its own transaction apart.
+        // The CANCEL has the INVITE's branch; its own transaction is keyed by its method.
         let (tx, action) = ClientTransaction::start(
             now,
             false,
@@ -1784,7 +1462,10 @@ impl Endpoint {
         if let Action::Send(bytes) = action {
             self.send(t, r, bytes);
         }
-        let k = format!("{branch}/CANCEL");
+        let k = ClientKey {
+            branch: invite.branch.clone(),
+            method: Method::Cancel,
+        };
         let at = tx.next_deadline();
         self.client.insert(
             k.clone(),
@@ -1905,6 +1586,7 @@ impl Endpoint {
         };
         r.cseq += 1;
         r.next_at = None;
+        self.timers.stop(&TimerRef::Registration(i));
         let host = self
             .config
             .advertised
@@ -1946,13 +1628,8 @@ impl Endpoint {
     // ---------------------------------------------------------------- responses
 
     fn handle_response(&mut self, now: Instant, resp: Response) {
-        let Some(via) = resp.top_via() else { return };
-        let Some(branch) = via.branch() else { return };
-        let cseq = resp.cseq();
-        let k = if cseq.as_ref().is_some_and(|c| c.method == Method::Cancel) {
-            format!("{branch}/CANCEL")
-        } else {
-            branch.to_owned()
+        let Some(k) = ClientKey::of_response(&resp) else {
+            return;
         };
         let Some(entry) = self.client.get_mut(&k) else {
             // A retransmitted 2xx after the INVITE transaction ended: ACK it again.
@@ -1971,6 +1648,7 @@ impl Endpoint {
                 Action::Send(bytes) => self.send(t, r, bytes),
                 Action::Terminate => {
                     self.client.remove(&k);
+                    self.timers.stop(&TimerRef::Client(k.clone()));
                 }
                 Action::PassUp => self.response_to_tu(now, purpose, &request, &resp),
                 Action::TimedOut => {}
@@ -2017,9 +1695,9 @@ impl Endpoint {
                             if let Some(s) =
                                 self.calls.get_mut(&key).and_then(|c| c.session.as_mut())
                             {
-                                s.at = now + delay;
+                                s.postpone(now + delay);
                             }
-                            self.arm(Some(now + delay), TimerRef::Call(key));
+                            self.sync_call(key);
                         }
                         408 | 481 => self.send_bye(
                             now,
@@ -2091,11 +1769,8 @@ impl Endpoint {
                 .get("Session-Expires")
                 .and_then(|v| SessionExpires::parse(v).ok())
             {
-                call.session = Some(SessionTimer {
-                    interval: se.secs,
-                    refresher: se.refresher.unwrap_or(Refresher::Uac),
-                    at: now,
-                });
+                let we_refresh = se.refresher.unwrap_or(Refresher::Uac) == Refresher::Uac;
+                call.session = Some(SessionTimer::start(now, se.secs, we_refresh));
             }
         }
         self.send_ack(key, seq);
@@ -2225,32 +1900,29 @@ impl Endpoint {
     /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.admission.handle_timeout(now);
-        while let Some(Reverse((at, _))) = self.timers.peek() {
-            if *at > now {
-                break;
-            }
-            let Some(Reverse((_, r))) = self.timers.pop() else {
-                break;
-            };
+        while let Some(r) = self.timers.pop_expired(now) {
             match r {
                 TimerRef::Server(k) => self.server_timer(now, k),
                 TimerRef::Client(k) => self.client_timer(now, k),
                 TimerRef::Call(k) => self.call_timer(now, k),
-                TimerRef::Registration(i) => {
-                    if self.registrations[i].next_at.is_some_and(|t| t <= now) {
+                TimerRef::Registration(i) => match self.registrations[i].next_at {
+                    Some(t) if t <= now => {
                         self.registrations[i].next_at = None;
                         self.send_register(now, i, None);
                     }
-                }
+                    at => self.arm(at, TimerRef::Registration(i)),
+                },
             }
         }
     }
 
-    fn server_timer(&mut self, now: Instant, k: String) {
+    fn server_timer(&mut self, now: Instant, k: ServerKey) {
         let Some(entry) = self.server.get_mut(&k) else {
             return;
         };
         if entry.tx.next_deadline().is_none_or(|t| t > now) {
+            let at = entry.tx.next_deadline();
+            self.arm(at, TimerRef::Server(k));
             return;
         }
         let actions = entry.tx.on_timer(now);
@@ -2261,11 +1933,13 @@ impl Endpoint {
         }
     }
 
-    fn client_timer(&mut self, now: Instant, k: String) {
+    fn client_timer(&mut self, now: Instant, k: ClientKey) {
         let Some(entry) = self.client.get_mut(&k) else {
             return;
         };
         if entry.tx.next_deadline().is_none_or(|t| t > now) {
+            let at = entry.tx.next_deadline();
+            self.arm(at, TimerRef::Client(k));
             return;
         }
         let actions = entry.tx.on_timer(now);
@@ -2277,6 +1951,7 @@ impl Endpoint {
                 Action::Send(bytes) => self.send(t, r, bytes),
                 Action::Terminate => {
                     self.client.remove(&k);
+                    self.timers.stop(&TimerRef::Client(k.clone()));
                 }
                 Action::TimedOut => match purpose {
                     Purpose::Invite(key) => self.end_call(now, key, EndReason::Timeout),
@@ -2317,8 +1992,6 @@ impl Endpoint {
         match call.next_deadline() {
             None => return,
             Some(at) if at > now => {
-                // An earlier deadline went away (the ACK stopped the 2xx retransmissions);
-                // the later one still needs its wake-up.
                 self.arm(Some(at), TimerRef::Call(key));
                 return;
             }
@@ -2350,13 +2023,20 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        if let Some(s) = call.session.as_ref()
-            && s.at <= now
-        {
-            let we_refresh = (s.refresher == Refresher::Uas) == (call.role == Role::Uas);
-            if we_refresh {
-                if call.state == CallState::Confirmed && !call.our_reinvite {
+        if let Some(due) = call.session.as_ref().and_then(|s| s.due(now)) {
+            if due == Due::Refresh {
+                if call.pending_offer.is_some() || call.pending_2xx.is_some() {
+                    // No INVITE while another is in progress (RFC 3261 §14.1): later.
+                    if let Some(s) = call.session.as_mut() {
+                        s.postpone(now + Duration::from_secs(1));
+                    }
+                } else if call.state == CallState::Confirmed && !call.our_reinvite {
                     self.send_refresh(now, key);
+                }
+            } else if call.pending_offer.is_some() {
+                // The offer's 2xx, when the layer above answers it, refreshes the session.
+                if let Some(s) = call.session.as_mut() {
+                    s.postpone(now + Duration::from_secs(1));
                 }
             } else {
                 info!(call_id = %call.call_id, "session timer expired");
@@ -2386,19 +2066,8 @@ impl Endpoint {
         };
         call.our_reinvite = true;
         if let Some(s) = call.session.as_mut() {
-            s.at = now + Duration::from_secs(u64::from(s.interval)); // pushed on by the answer
-            let refresher = match call.role {
-                Role::Uas => Refresher::Uas,
-                Role::Uac => Refresher::Uac,
-            };
-            req.headers.push(
-                "Session-Expires",
-                SessionExpires {
-                    secs: s.interval,
-                    refresher: Some(refresher),
-                }
-                .to_string(),
-            );
+            s.refresh_sent(now);
+            req.headers.push("Session-Expires", s.request_header());
         }
         req.headers.push("Contact", contact.unwrap_or_default());
         req.headers.push("Supported", SUPPORTED);
@@ -2411,29 +2080,9 @@ impl Endpoint {
     }
 }
 
-/// Transaction key (§17.2.3): branch + sent-by + method (ACK matches INVITE); for
-/// RFC 2543 peers (no magic cookie) the §17.2.3 fallback fields.
-fn tx_key(req: &Request, via: &Via) -> String {
-    let method = match req.method {
-        Method::Ack => "INVITE",
-        ref m => m.as_str(),
-    };
-    let sent_by = format!("{}:{}", via.host, via.port.unwrap_or(5060));
-    match via.branch() {
-        Some(b) if b.starts_with("z9hG4bK") && b.len() > 7 => format!("{b}|{sent_by}|{method}"),
-        _ => {
-            let from_tag = req
-                .from()
-                .and_then(|f| f.tag().map(str::to_owned))
-                .unwrap_or_default();
-            let seq = req.cseq().map_or(0, |c| c.seq);
-            format!(
-                "2543|{}|{from_tag}|{seq}|{sent_by}|{method}|{}",
-                req.call_id(),
-                req.uri
-            )
-        }
-    }
+/// Whether a request's sender supports session timers (its 2xx then says `Require: timer`).
+fn timer_supported(req: &Request) -> bool {
+    req.headers.has_token("Supported", "timer") || req.headers.has_token("Require", "timer")
 }
 
 fn has_tag(value: &str) -> bool {
