@@ -65,14 +65,11 @@ async fn open(url: &str, api: Option<std::net::SocketAddr>) -> Inbox {
 }
 
 fn router(inbox: &Inbox) -> axum::Router {
-    deflect_web::router(deflect_web::AppState::new(
+    deflect_web::testing::app(
         inbox.clone(),
         "http://127.0.0.1".parse().unwrap(),
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .build_recorder()
-            .handle(),
         &Config::default(),
-    ))
+    )
 }
 
 fn body(i: usize, run: &str, customers: usize) -> Vec<u8> {

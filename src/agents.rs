@@ -4,10 +4,10 @@
 //! (when standard input is a terminal; typed twice, not echoed) or standard input's first
 //! line — never from an argument, where other users of the machine could read it.
 
+use crate::ConfigFile;
 use clap::{Args, Subcommand};
-use deflect_config::ConfigError;
 use std::io::{BufRead, IsTerminal};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -17,20 +17,6 @@ pub(crate) enum AgentCommand {
     Add(AddAgent),
     /// Change an agent's role (exit 0), or say why not (exit 1; 64 for a bad configuration).
     SetRole(SetRole),
-}
-
-/// The configuration naming the database.
-#[derive(Debug, Args)]
-pub(crate) struct ConfigFile {
-    /// Configuration file (TOML). Without one, the embedded defaults are used.
-    #[arg(
-        long = "config",
-        short = 'c',
-        value_name = "FILE",
-        env = "DEFLECT_CONFIG",
-        hide_env_values = true
-    )]
-    path: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -100,14 +86,6 @@ pub(crate) fn run(command: AgentCommand) -> ExitCode {
     }
 }
 
-/// The configuration in `file`, or the exit code for a bad one (64, reported).
-fn config(file: Option<&Path>) -> Result<deflect_config::Config, ExitCode> {
-    deflect_config::load_from_process(file).map_err(|e| {
-        eprint!("deflect: {e}");
-        ExitCode::from(ConfigError::EXIT_CODE as u8)
-    })
-}
-
 /// Runs `f` on the inbox of `config`: exit 0 printing its message, or 1 with its error.
 fn with_inbox<F, Fut>(config: deflect_config::Config, f: F) -> ExitCode
 where
@@ -157,7 +135,7 @@ fn role(name: &str) -> deflect_chat::Role {
 }
 
 fn add(a: AddAgent) -> ExitCode {
-    let config = match config(a.config.path.as_deref()) {
+    let config = match a.config.load() {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -197,7 +175,7 @@ fn add(a: AddAgent) -> ExitCode {
 }
 
 fn set_role(r: SetRole) -> ExitCode {
-    let config = match config(r.config.path.as_deref()) {
+    let config = match r.config.load() {
         Ok(c) => c,
         Err(code) => return code,
     };

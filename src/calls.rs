@@ -2,10 +2,10 @@
 //! its two links to the inbox — the abuse-limit counter and the deflection consumer. The
 //! call handling itself is `deflect_ivr::runtime`.
 
-use anyhow::Context;
 use deflect_chat::{DeflectionRequest, Inbox, LimitCheck, LimitOutcome};
 use deflect_config::Config;
-use deflect_ivr::runtime::{CallService, FlowPrompts, JournalWriter, Parts};
+use deflect_ivr::handoff::Backoff;
+use deflect_ivr::runtime::{CallService, FlowPrompts, HandOffs, Parts};
 use deflect_ivr::{
     Deflection, DeflectionConsumer, DeflectionCounter, Flows, InputMethod, Journal, LimitDecision,
     LimitRequest, SpeechModels, speech,
@@ -14,12 +14,12 @@ use deflect_media::driver::MediaEngine;
 use deflect_media::playback::PromptLibrary;
 use std::net::IpAddr;
 use std::sync::Arc;
-use tracing::{info, warn};
+use tracing::info;
 
-/// A configuration the calls cannot run with (the process exits 64).
+/// A configuration the calls cannot run with (`deflect run` exits 64).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub(crate) struct UnusableConfig(pub String);
+pub struct UnusableConfig(pub String);
 
 /// What the calls need, loaded before any port is bound.
 pub(crate) struct Prepared {
@@ -48,7 +48,7 @@ pub(crate) async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         prompts = prompts.len(),
         "call flows ready"
     );
-    let advertise = advertised_media_address(config).await?;
+    let advertise = deflect_media::advertise::resolve(&config.media, &config.sip).await?;
     Ok(Prepared {
         library,
         models,
@@ -58,75 +58,31 @@ pub(crate) async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     })
 }
 
-/// The address media advertises in SDP: when `media.rtp_address` is unspecified
-/// (`0.0.0.0`), `sip.public_address`, else the first specific SIP listen address; otherwise
-/// `rtp_address` itself (`None`).
-async fn advertised_media_address(config: &Config) -> anyhow::Result<Option<IpAddr>> {
-    if !config.media.rtp_address.is_unspecified() {
-        return Ok(None);
-    }
-    let Some(public) = &config.sip.public_address else {
-        return Ok(config
-            .sip
-            .listen
-            .iter()
-            .map(|l| l.addr.ip())
-            .find(|ip| !ip.is_unspecified()));
-    };
-    if let Ok(ip) = public.parse::<IpAddr>() {
-        return Ok(Some(ip));
-    }
-    let ip = tokio::net::lookup_host((public.as_str(), 0))
-        .await
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .map(|a| a.ip())
-        .with_context(|| {
-            format!("sip.public_address {public:?} does not resolve to an address to put in SDP")
-        })?;
-    Ok(Some(ip))
-}
-
 impl Prepared {
-    /// Opens the deflection journal and hands off what it holds from before a restart, then
-    /// starts the media engine and the call service.
+    /// Opens the deflection journal and hands off what it holds from before a restart (the
+    /// one hand-off path, `deflect_ivr::runtime::HandOffs`), then starts the media engine
+    /// and the call service.
     pub(crate) async fn start(
         self,
         config: &Config,
         inbox: &Inbox,
     ) -> anyhow::Result<Arc<CallService<InboxLimits, InboxDeflections>>> {
-        let mut journal = Journal::open(&config.data_dir)?;
-        let consumer = Arc::new(InboxDeflections(inbox.clone()));
-        let pending: Vec<Deflection> = journal.pending().cloned().collect();
-        let mut failed = Vec::new();
-        for d in pending {
-            match deflect_ivr::deflection::deliver(&mut journal, consumer.as_ref(), &d).await {
-                Ok(()) => info!(
-                    call_id = %d.call_id,
-                    callback_number = %d.callback_number,
-                    "deflection from before the restart handed off"
-                ),
-                Err(e) => {
-                    warn!(call_id = %d.call_id, cause = %e, "deflection from before the restart not handed off; retrying");
-                    failed.push(d);
-                }
-            }
-        }
+        let hand_offs = HandOffs::start(
+            Journal::open(&config.data_dir)?,
+            Arc::new(InboxDeflections(inbox.clone())),
+            Backoff::default(),
+        )
+        .await;
         let engine = MediaEngine::start(&config.media, Arc::new(self.library), self.advertise, 0);
-        let service = CallService::new(Parts {
+        Ok(CallService::new(Parts {
             engine,
             flows: self.flows,
             prompts: self.prompts,
             models: self.models,
-            journal: JournalWriter::start(journal),
             counter: Arc::new(InboxLimits(inbox.clone())),
-            consumer,
+            hand_offs,
             max_call_duration: config.sip.max_call_duration,
-        });
-        for d in failed {
-            service.retry_hand_off(d);
-        }
-        Ok(service)
+        }))
     }
 }
 

@@ -7,7 +7,8 @@ use deflect_config::SipTransport;
 use deflect_ivr::dialler::{CallPlan, DialOutcome, Dialler, DiallerSettings, Start};
 use deflect_media::playback::Prompt;
 use deflect_sip::message::Uri;
-use std::net::{IpAddr, SocketAddr};
+use deflect_sip::resolve::Destination;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -95,32 +96,22 @@ fn usage(message: impl std::fmt::Display) -> ExitCode {
 
 async fn call(args: CallArgs) -> ExitCode {
     let uri = match Uri::parse(&args.uri) {
-        Ok(u) if u.scheme == deflect_sip::message::Scheme::Sip && !u.host.is_empty() => u,
-        Ok(_) => return usage(format!("{:?} is not a sip:USER@HOST[:PORT] URI", args.uri)),
+        Ok(u) => u,
         Err(e) => return usage(format!("{:?} is not a SIP URI: {e}", args.uri)),
     };
-    let transport = match args.transport {
-        Some(Transport::Tcp) => SipTransport::Tcp,
-        Some(Transport::Udp) => SipTransport::Udp,
-        None if uri
-            .params
-            .get("transport")
-            .is_some_and(|t| t.eq_ignore_ascii_case("tcp")) =>
-        {
-            SipTransport::Tcp
-        }
-        None => SipTransport::Udp,
+    let mut to = match Destination::of(&uri) {
+        Ok(to) => to,
+        Err(e) => return usage(e),
     };
-    let host = uri.host.trim_matches(['[', ']']).to_owned();
-    let remote: SocketAddr =
-        match tokio::net::lookup_host((host.as_str(), uri.port.unwrap_or(5060)))
-            .await
-            .ok()
-            .and_then(|mut a| a.next())
-        {
-            Some(a) => a,
-            None => return usage(format!("{host:?} does not resolve to an address")),
-        };
+    match args.transport {
+        Some(Transport::Tcp) => to.transport = SipTransport::Tcp,
+        Some(Transport::Udp) => to.transport = SipTransport::Udp,
+        None => {}
+    }
+    let (transport, remote) = match to.lookup().await {
+        Ok(remote) => (to.transport, remote),
+        Err(e) => return usage(e),
+    };
     let microphone = match &args.wav {
         Some(path) => match Prompt::from_file(path.display().to_string(), path) {
             Ok(p) => Some(Arc::new(p)),

@@ -1,14 +1,12 @@
 //! The `deflect` command: parses the command line, sets up logging, and hands over to the
-//! wiring in [`gateway`]. No business logic lives in this package.
+//! library's wiring (`deflect::gateway`, through [`run`]). No business logic lives here.
 
 #![forbid(unsafe_code)]
 
 mod agents;
-mod calls;
 mod dial;
-mod gateway;
 mod logging;
-mod registration;
+mod run;
 
 use clap::{Parser, Subcommand};
 use deflect_config::ConfigError;
@@ -74,15 +72,8 @@ struct Cli {
 enum Command {
     /// Run the gateway until SIGINT or SIGTERM.
     Run {
-        /// Configuration file (TOML). Without one, the embedded defaults are used.
-        #[arg(
-            long,
-            short,
-            value_name = "FILE",
-            env = "DEFLECT_CONFIG",
-            hide_env_values = true
-        )]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigFile,
     },
     /// Validate a configuration file (with DEFLECT_* overrides) and print the effective
     /// configuration, secrets redacted. Exits 64 listing every problem when it is not valid.
@@ -94,15 +85,8 @@ enum Command {
     /// Create or update the database schema, then exit. `deflect run` does this at start-up
     /// too; run it alone before rolling out a new version to several processes.
     Migrate {
-        /// Configuration file (TOML). Without one, the embedded defaults are used.
-        #[arg(
-            long,
-            short,
-            value_name = "FILE",
-            env = "DEFLECT_CONFIG",
-            hide_env_values = true
-        )]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigFile,
     },
     /// Place a test call: dial a SIP URI, send DTMF digits (RFC 4733) and/or play a WAV
     /// file as the microphone, print what happens, and hang up or wait for the far end's
@@ -120,6 +104,28 @@ enum Command {
     },
 }
 
+/// `--config FILE`, shared by the commands that read the configuration.
+#[derive(Debug, clap::Args)]
+struct ConfigFile {
+    /// Configuration file (TOML). Without one, the embedded defaults are used.
+    #[arg(
+        long = "config",
+        short = 'c',
+        value_name = "FILE",
+        env = "DEFLECT_CONFIG",
+        hide_env_values = true
+    )]
+    path: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    /// The configuration (file, then `DEFLECT_*` environment, then defaults), or exit 64
+    /// with every problem printed.
+    fn load(&self) -> Result<deflect_config::Config, ExitCode> {
+        load_config(self.path.as_deref())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Print a complete, commented example configuration.
@@ -131,64 +137,41 @@ fn main() -> ExitCode {
     #[cfg(feature = "failpoints")]
     let _faults = fail::FailScenario::setup();
     let cli = Cli::parse();
-    match cli.command {
-        Command::Call(args) => {
-            if let Err(e) = logging::init(
-                cli.log_format,
-                Some(cli.log_filter.as_deref().unwrap_or("warn")),
-            ) {
-                eprintln!("deflect: {e}");
-                return ExitCode::from(ConfigError::EXIT_CODE as u8);
-            }
-            dial::run(args)
-        }
+    let log = |default: Option<&str>| {
+        logging::init(cli.log_format, cli.log_filter.as_deref().or(default)).map_err(|e| {
+            eprintln!("deflect: {e}");
+            ExitCode::from(ConfigError::EXIT_CODE as u8)
+        })
+    };
+    // The configuration is complete and valid before logging starts and anything is bound.
+    let configured = |file: ConfigFile| {
+        let config = file.load()?;
+        log(None)?;
+        Ok::<_, ExitCode>(config)
+    };
+    let done = match cli.command {
+        Command::Call(args) => log(Some("warn")).map(|()| dial::run(args)),
         Command::Config {
             command: ConfigCommand::Example,
         } => {
             print!("{}", deflect_config::EXAMPLE);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig { file } => load_config(Some(&file)).map(|config| {
+            print!("{}", config.to_redacted_toml());
             ExitCode::SUCCESS
-        }
-        Command::CheckConfig { file } => match deflect_config::load_from_process(Some(&file)) {
-            Ok(config) => {
-                print!("{}", config.to_redacted_toml());
-                ExitCode::SUCCESS
-            }
-            Err(e) => config_error(&e),
-        },
-        Command::Migrate { config } => {
-            let config = match deflect_config::load_from_process(config.as_deref()) {
-                Ok(c) => c,
-                Err(e) => return config_error(&e),
-            };
-            if let Err(e) = logging::init(cli.log_format, cli.log_filter.as_deref()) {
-                eprintln!("deflect: {e}");
-                return ExitCode::from(ConfigError::EXIT_CODE as u8);
-            }
-            gateway::migrate(config)
-        }
-        Command::Agent { command } => {
-            if let Err(e) = logging::init(cli.log_format, cli.log_filter.as_deref()) {
-                eprintln!("deflect: {e}");
-                return ExitCode::from(ConfigError::EXIT_CODE as u8);
-            }
-            agents::run(command)
-        }
-        Command::Run { config } => {
-            // The configuration is complete and valid before anything is bound.
-            let config = match deflect_config::load_from_process(config.as_deref()) {
-                Ok(c) => c,
-                Err(e) => return config_error(&e),
-            };
-            if let Err(e) = logging::init(cli.log_format, cli.log_filter.as_deref()) {
-                eprintln!("deflect: {e}");
-                return ExitCode::from(ConfigError::EXIT_CODE as u8);
-            }
-            gateway::start(config)
-        }
-    }
+        }),
+        Command::Migrate { config } => configured(config).map(run::migrate),
+        Command::Agent { command } => log(None).map(|()| agents::run(command)),
+        Command::Run { config } => configured(config).map(run::start),
+    };
+    done.unwrap_or_else(|code| code)
 }
 
-fn config_error(e: &ConfigError) -> ExitCode {
-    eprint!("deflect: {e}");
-    ExitCode::from(ConfigError::EXIT_CODE as u8)
+/// The configuration in `file` (with the environment), or exit 64 with every problem printed.
+fn load_config(file: Option<&std::path::Path>) -> Result<deflect_config::Config, ExitCode> {
+    deflect_config::load_from_process(file).map_err(|e| {
+        eprint!("deflect: {e}");
+        ExitCode::from(ConfigError::EXIT_CODE as u8)
+    })
 }

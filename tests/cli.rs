@@ -98,6 +98,24 @@ fn check_config_of_a_missing_file_exits_64() {
     );
 }
 
+#[test]
+fn call_refuses_targets_it_cannot_reach_as_written_and_exits_64() {
+    for (uri, want) in [
+        ("sips:1000@127.0.0.1", "needs TLS"),
+        ("sip:1000@127.0.0.1;transport=tls", "needs TLS"),
+        (
+            "sip:1000@127.0.0.1;transport=sctp",
+            "transport \"sctp\" is not supported",
+        ),
+        ("tel:+31201234567", "is not a sip:"),
+        ("1000", "is not a SIP URI"),
+    ] {
+        let (code, out, err) = run_cli(&["call", uri], &[]);
+        assert_eq!(code, 64, "{uri}: {out}{err}");
+        assert!(err.contains(want), "{uri}: {err}");
+    }
+}
+
 const SECRETS: [&str; 4] = [
     "s3cr3t-token-in-file",
     "s3cr3t-app-secret-from-env",

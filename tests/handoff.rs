@@ -1,7 +1,8 @@
 //! From the call's BYE to WhatsApp, through the whole binary: the deflection's template
-//! reaches a local fake of the Meta Cloud API in its exact wire format within a second of
-//! the BYE, and exactly once even when the gateway is killed (SIGKILL) after committing it
-//! and before sending it.
+//! reaches a local fake of the Meta Cloud API in its exact wire format after the BYE, and
+//! exactly once even when the gateway is killed (SIGKILL) after committing it and before
+//! sending it. How soon after the BYE is a benchmark, not a test (`scripts/bench-calls
+//! handoff`, BENCHMARKS.md); this test prints the delay it saw.
 
 #![allow(clippy::unwrap_used)]
 
@@ -10,7 +11,6 @@ mod common;
 use common::dialler::Dialler;
 use common::meta::{self, FakeMeta};
 use common::{Gateway, message};
-use std::time::Duration;
 
 const TEMPLATE: &str = r#"
 [whatsapp.accounts.templates.deflection]
@@ -54,7 +54,7 @@ fn assert_template(r: &meta::Request, to: &str) {
 }
 
 #[test]
-fn the_template_reaches_the_provider_within_a_second_of_the_bye() {
+fn the_template_reaches_the_provider_after_the_bye() {
     let api = FakeMeta::start();
     let gw = start(&format!("http://{}", api.addr));
     let call = Dialler::call(
@@ -79,7 +79,6 @@ fn the_template_reaches_the_provider_within_a_second_of_the_bye() {
             )
         }
     );
-    assert!(delay < Duration::from_secs(1), "{delay:?} after the BYE");
     let (status, out) = call.finish();
     assert!(status.success(), "{out}");
 }

@@ -1,6 +1,7 @@
 //! Media as real peers exercise it, through the whole binary: DTMF from sipp's shipped RFC
 //! 2833 captures and its `play_dtmf`, from SIP INFO (both content types), from baresip's
-//! `sndcode`, and as tones in the audio; a PCMA-only call; a G.729-only offer (488).
+//! `sndcode`, and as tones in the audio; a PCMA-only call; a G.729-only offer (488); a
+//! caller's hold (RFC 2543 `c=0.0.0.0`) stopping deflect's RTP until it resumes.
 //!
 //! Each test reads the digits back from the gateway's `DTMF digit` log lines (digit and
 //! source), after the call has finished (`call finished`).
@@ -12,8 +13,10 @@ mod common;
 use common::baresip::{self, Baresip};
 use common::dialler::Dialler;
 use common::sipp::{Caller, Sipp};
+use common::udp_caller::UdpCaller;
 use common::{Gateway, message};
 use serde_json::Value;
+use std::time::Duration;
 
 fn gateway(config: &str) -> Gateway {
     Gateway::builder()
@@ -265,4 +268,34 @@ fn no_free_rtp_port_is_503_with_retry_after_and_silence_ends_the_call_that_has_o
         .logs
         .wait_for("call finished", |l| message(l, "call finished"));
     assert_eq!(finished["outcome"], "rtp_timeout");
+}
+
+#[test]
+fn a_caller_holding_with_c_0_0_0_0_gets_no_rtp_until_it_resumes() {
+    let gw = gateway("");
+    let mut caller = UdpCaller::new(gw.listener("sip", Some("udp")));
+    caller.invite("127.0.0.1");
+    // The phone sends its RTP throughout, on hold too (deflect latches onto it).
+    caller.start_rtp();
+    caller.wait_for_rtp(25);
+
+    // Hold, RFC 2543 style (RFC 3264 §8.4): answered recvonly, and from the 200 OK on no
+    // RTP, although the phone's packets keep arriving. Over 2 s deflect would send ~100.
+    let held = caller.invite("0.0.0.0");
+    assert!(held.body().contains("a=recvonly\r\n"), "{}", held.text);
+    // Packets sent before the re-INVITE was answered are already in the socket (loopback).
+    caller.drain_rtp();
+    assert_eq!(caller.rtp_within(Duration::from_secs(2)), 0, "RTP on hold");
+
+    // Resumed with an address: RTP flows again.
+    let resumed = caller.invite("127.0.0.1");
+    assert!(
+        resumed.body().contains("a=sendrecv\r\n"),
+        "{}",
+        resumed.text
+    );
+    caller.wait_for_rtp(25);
+    caller.bye();
+    gw.logs
+        .wait_for("call finished", |l| message(l, "call finished"));
 }

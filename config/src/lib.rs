@@ -34,6 +34,7 @@ mod hours;
 mod http;
 mod inbox;
 mod ivr;
+mod jumps;
 mod load;
 mod media;
 mod problems;
@@ -52,6 +53,7 @@ pub use ivr::{
     GatherInput, GatherStep, HangupStep, IvrConfig, LimitsConfig, NUMBER_PROMPT, PlayStep,
     SpeechConfig, StepConfig,
 };
+pub use jumps::{Jumps, UnknownTarget, resolve_jumps};
 pub use load::{RESERVED_ENV, load, load_from_process};
 pub use media::{Codec, MediaConfig};
 pub use problems::{ConfigError, Problem, Problems};

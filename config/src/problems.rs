@@ -137,17 +137,29 @@ impl Problems {
     ) {
         let names: Vec<&str> = names.into_iter().collect();
         if !names.contains(&reference) {
-            self.push(
-                path,
-                format!(
-                    "no {what} is named {reference:?}; valid: {}",
-                    if names.is_empty() {
-                        "(none configured)".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                ),
-            );
+            self.unknown_reference(path, reference, what, &names);
         }
+    }
+
+    /// Records that `reference` names nothing: the valid `names` of the `what` it should
+    /// name are listed.
+    pub fn unknown_reference(
+        &mut self,
+        path: impl Into<String>,
+        reference: &str,
+        what: &str,
+        names: &[&str],
+    ) {
+        self.push(
+            path,
+            format!(
+                "no {what} is named {reference:?}; valid: {}",
+                if names.is_empty() {
+                    "(none configured)".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ),
+        );
     }
 }

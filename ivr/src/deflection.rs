@@ -1,4 +1,5 @@
-//! The deflection hand-off: what a finished call gives the inbox, exactly once.
+//! The deflection record and its journal: what a finished call gives the inbox, exactly
+//! once.
 //!
 //! # Exactly once, across crashes
 //!
@@ -7,14 +8,16 @@
 //! 1. [`Journal::record`]s it — appended and fsynced to `<data_dir>/ivr-deflections.journal`
 //!    — **before** sending the BYE;
 //! 2. sends the BYE;
-//! 3. hands it to the [`DeflectionConsumer`] (the inbox), and on success
+//! 3. hands it to the [`DeflectionConsumer`] (the inbox), and once the consumer took it,
 //!    [`Journal::complete`]s it.
 //!
-//! At start-up, [`Journal::open`] reads what was recorded and not completed, and
-//! [`hand_off_pending`] delivers it before calls are taken. A crash anywhere between 1 and
-//! the end of 3 therefore repeats step 3, never skips it; the consumer is idempotent on
-//! `call_id`, so a repeat (a crash after the inbox committed but before the journal noted
-//! it) creates nothing twice. A crash before 1 means the caller never heard the BYE.
+//! Step 3 is one path for every deflection, `runtime::HandOffs`, with one policy
+//! ([`crate::handoff`]): a refusal is retried with back-off, never dropped. At start-up,
+//! [`Journal::open`] reads what was recorded and not completed, and the same path hands it
+//! off before calls are taken. A crash anywhere between 1 and the end of 3 therefore repeats
+//! step 3, never skips it; the consumer is idempotent on `call_id`, so a repeat (a crash
+//! after the inbox committed but before the journal noted it) creates nothing twice. A crash
+//! before 1 means the caller never heard the BYE.
 //!
 //! The journal is a file of JSON lines (`{"pending":{…}}`, `{"done":"<call id>"}`),
 //! compacted on open; a torn last line from a crash mid-write is ignored. One process owns
@@ -28,7 +31,7 @@ use std::fs::{File, OpenOptions};
 use std::future::Future;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use tracing::{info, warn};
+use tracing::warn;
 
 /// How the caller gave the callback number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,56 +283,4 @@ fn line(entry: &Entry) -> Vec<u8> {
     let mut v = serde_json::to_vec(entry).expect("a journal entry serializes to JSON");
     v.push(b'\n');
     v
-}
-
-/// Steps 1 and 3 of the hand-off for one deflection, for drivers that do not need the BYE
-/// in between: records it, delivers it, completes it. A consumer error leaves it pending.
-pub async fn hand_off<C: DeflectionConsumer>(
-    journal: &mut Journal,
-    consumer: &C,
-    deflection: &Deflection,
-) -> Result<(), HandOffError<C::Error>> {
-    journal.record(deflection).map_err(HandOffError::Journal)?;
-    deliver(journal, consumer, deflection).await
-}
-
-/// Step 3: delivers a recorded deflection and completes it.
-pub async fn deliver<C: DeflectionConsumer>(
-    journal: &mut Journal,
-    consumer: &C,
-    deflection: &Deflection,
-) -> Result<(), HandOffError<C::Error>> {
-    consumer
-        .deflect(deflection)
-        .await
-        .map_err(HandOffError::Consumer)?;
-    metrics::counter!("deflect_ivr_deflections_handed_off_total").increment(1);
-    journal
-        .complete(&deflection.call_id)
-        .map_err(HandOffError::Journal)
-}
-
-/// Delivers everything pending (at start-up, and to retry after consumer errors). Returns
-/// how many were delivered; stops at the first error, leaving the rest pending.
-pub async fn hand_off_pending<C: DeflectionConsumer>(
-    journal: &mut Journal,
-    consumer: &C,
-) -> Result<usize, HandOffError<C::Error>> {
-    let pending: Vec<Deflection> = journal.pending().cloned().collect();
-    for d in &pending {
-        deliver(journal, consumer, d).await?;
-        info!(call_id = %d.call_id, "deflection from before a restart handed off");
-    }
-    Ok(pending.len())
-}
-
-/// A hand-off that did not finish; the deflection stays pending.
-#[derive(Debug, thiserror::Error)]
-pub enum HandOffError<E: std::error::Error + 'static> {
-    /// The journal could not be written.
-    #[error(transparent)]
-    Journal(JournalError),
-    /// The consumer failed.
-    #[error("the inbox did not take the deflection: {0}")]
-    Consumer(#[source] E),
 }

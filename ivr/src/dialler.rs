@@ -3,7 +3,7 @@
 //!
 //! A [`Dialler`] owns a SIP stack and a media engine on one local address and can place
 //! many calls at once (each with its own RTP socket pair and media session; the call load
-//! generator of the benchmarks, ivr/examples/call_load.rs, shares RTP sockets instead to cost
+//! generator of the benchmarks, ivr/examples/call_load/, shares RTP sockets instead to cost
 //! less). Each call follows a [`CallPlan`]:
 //!
 //! 1. INVITE with an SDP offer (the configured codecs and telephone-event);

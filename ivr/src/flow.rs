@@ -5,7 +5,9 @@
 use crate::hours::{HoursError, OpeningHours};
 use crate::number::{NumberRules, UnknownCountry};
 use crate::words::DigitWords;
-use deflect_config::{FlowConfig, GatherInput, IvrConfig, NUMBER_PROMPT, StepConfig};
+use deflect_config::{
+    FlowConfig, GatherInput, IvrConfig, NUMBER_PROMPT, StepConfig, resolve_jumps,
+};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -235,7 +237,8 @@ pub enum FlowError {
         /// What is wrong.
         source: HoursError,
     },
-    /// A step id that no step has.
+    /// A step target (`on_failure`, `open`, `closed`) naming no step, the first when
+    /// several do (see `deflect_config::resolve_jumps`).
     #[error("flow {flow:?}: no step has the id {id:?}")]
     Target {
         /// The flow.
@@ -344,24 +347,14 @@ fn compile(
     let speech = words.is_some() && has_speech_model(&f.language);
     let steps = f.effective_steps();
     let steps = &steps[..];
-    let index = |id: &str| {
-        steps
-            .iter()
-            .position(|s| s.id() == Some(id))
-            .ok_or_else(|| FlowError::Target {
-                flow: f.name.clone(),
-                id: id.to_string(),
-            })
-    };
-    let target = |t: &Option<String>, next: usize| {
-        t.as_deref()
-            .map(index)
-            .transpose()
-            .map(|t| t.unwrap_or(next))
-    };
+    let jumps = resolve_jumps(steps).map_err(|unknown| FlowError::Target {
+        flow: f.name.clone(),
+        // resolve_jumps reports at least one.
+        id: unknown.into_iter().next().map(|u| u.id).unwrap_or_default(),
+    })?;
     let key = |s: &str| s.chars().next();
     let mut compiled = Vec::with_capacity(steps.len());
-    for (i, s) in steps.iter().enumerate() {
+    for (s, jumps) in steps.iter().zip(jumps) {
         compiled.push(match s {
             StepConfig::Play(p) => Step::Play {
                 prompts: prompt_list(&p.prompts),
@@ -388,7 +381,7 @@ fn compile(
                     .flatten(),
                 no_input_prompts: prompt_list(&g.no_input_prompts),
                 invalid_prompts: prompt_list(&g.invalid_prompts),
-                on_failure: g.on_failure.as_deref().map(index).transpose()?,
+                on_failure: jumps.on_failure,
             })),
             StepConfig::Confirm(c) => Step::Confirm(Box::new(ConfirmSpec {
                 rules: InputRules {
@@ -406,11 +399,11 @@ fn compile(
                 prompts: prompt_list(&c.prompts),
                 confirm_key: key(&c.confirm_key).unwrap_or('1'),
                 reenter_key: key(&c.reenter_key).unwrap_or('2'),
-                on_failure: c.on_failure.as_deref().map(index).transpose()?,
+                on_failure: jumps.on_failure,
             })),
-            StepConfig::Branch(b) => Step::Branch {
-                open: target(&b.open, i + 1)?,
-                closed: target(&b.closed, i + 1)?,
+            StepConfig::Branch(_) => Step::Branch {
+                open: jumps.open,
+                closed: jumps.closed,
             },
             StepConfig::Deflect(d) => Step::Deflect {
                 prompts: prompt_list(&d.prompts),

@@ -15,8 +15,9 @@
 //! | [`limits`] | deflections per caller and per callback number per hour |
 //! | [`words`] | digit words per language ("oh", "double", "triple") |
 //! | [`speech`] | Vosk models (once per language) and a recogniser per call |
-//! | [`deflection`] | the hand-off, exactly once across crashes (journal) |
-//! | `runtime` | (feature `runtime`) calls answered over SIP with media, each driving a [`Call`] |
+//! | [`deflection`] | the deflection record and its journal: exactly once across crashes |
+//! | [`handoff`] | the hand-off policy: retried with back-off, never dropped |
+//! | `runtime` | (feature `runtime`) calls answered over SIP with media, each driving a [`Call`]; the one hand-off path (`HandOffs`) |
 //! | `dialler` | (feature `runtime`) the test dialler behind `deflect call`, also a load generator |
 //!
 //! # Gather semantics
@@ -46,8 +47,9 @@
 //! - **`max_digits`**: the digit reaching it ends input at once.
 //! - **Speech**: once speech started, the utterance has `speech_timeout` to end (Vosk's
 //!   end-of-speech detection delivers it); the words become digits through the language's
-//!   digit words; a result below `ivr.speech.min_confidence`, with other words, or too long
-//!   in coming is "not understood" (invalid).
+//!   digit words; a result below `ivr.speech.min_confidence` (the least certain digit
+//!   word's confidence: see [`speech`]), with other words, or too long in coming is "not
+//!   understood" (invalid).
 //! - **Attempts**: a failed attempt (no input, invalid, a rejected number) plays
 //!   `no_input_prompts` or `invalid_prompts` followed by the prompts again; after
 //!   `attempts` failures the gather goes to `on_failure`, or says `too_many_attempts`,
@@ -75,17 +77,20 @@
 
 /// A fault injection point, compiled in only with the `failpoints` feature (the fault tests'
 /// builds; the `fail` crate): `FAILPOINTS="<name>=return(abort)"` aborts the process there.
-/// Without the feature it is nothing.
+/// Without the feature it is nothing. Usable in a function of any return type (the point
+/// returns from a closure of its own).
 #[cfg(feature = "runtime")]
 macro_rules! fault {
     ($name:literal) => {
         #[cfg(feature = "failpoints")]
-        fail::fail_point!($name, |arg: Option<String>| {
-            if arg.as_deref() == Some("abort") {
-                tracing::error!(point = $name, "fault injected: aborting");
-                std::process::abort();
-            }
-        });
+        (|| {
+            fail::fail_point!($name, |arg: Option<String>| {
+                if arg.as_deref() == Some("abort") {
+                    tracing::error!(point = $name, "fault injected: aborting");
+                    std::process::abort();
+                }
+            });
+        })();
     };
 }
 
@@ -94,6 +99,7 @@ pub mod deflection;
 #[cfg(feature = "runtime")]
 pub mod dialler;
 pub mod flow;
+pub mod handoff;
 pub mod hours;
 pub mod limits;
 pub mod number;

@@ -11,7 +11,8 @@ use phonenumber::country::Id;
 use phonenumber::{Mode, PhoneNumber, Type};
 use std::fmt;
 
-/// A number a WhatsApp message can go to: valid, mobile-capable, in an allowed country.
+/// A number a WhatsApp message can go to: valid, mobile-capable, in an allowed country, and
+/// E.164 as the inbox checks it (`deflect_config::is_e164`, the one owner of that check).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallbackNumber {
     e164: String,
@@ -59,7 +60,8 @@ pub enum Rejection {
     /// Premium-rate, shared-cost or universal-access numbers.
     #[error("a premium-rate or shared-cost number")]
     PremiumRate,
-    /// Parses, but no such number exists in the country's plan.
+    /// Parses, but no such number exists in the country's plan, or it is not an E.164
+    /// number the inbox takes (`deflect_config::is_e164`).
     #[error("not a valid number")]
     Invalid,
     /// Valid, but a fixed line, toll-free, pager, … that WhatsApp cannot reach.
@@ -177,6 +179,12 @@ impl NumberRules {
             return Err(Rejection::CountryNotAllowed);
         }
         let e164 = number.format().mode(Mode::E164).to_string();
+        // The one E.164 check, shared with the inbox, which refuses any other number: a
+        // number valid in its plan but shorter (Tokelau's four-digit mobiles) cannot be
+        // deflected.
+        if !deflect_config::is_e164(&e164) {
+            return Err(Rejection::Invalid);
+        }
         let national: String = number
             .format()
             .mode(Mode::National)
@@ -283,6 +291,21 @@ mod tests {
             Err(Rejection::CountryNotAllowed)
         );
         assert!(NumberRules::new("XX", &[]).is_err());
+    }
+
+    #[test]
+    fn every_callback_number_is_one_the_inbox_takes() {
+        // Tokelau's mobile numbers have four to seven digits: +690 7290 is a valid mobile
+        // number, but shorter than the E.164 numbers the inbox (and WhatsApp's wa.me links)
+        // take, deflect_config::is_e164. Accepted here, its deflection could never be
+        // handed off; the caller hears that it is not a valid number instead.
+        let r = nl();
+        assert_eq!(r.callback_number("+6907290"), Err(Rejection::Invalid));
+        assert_eq!(r.caller("+6907290").1, None);
+        for input in ["0612345678", "+32470123456", "+6907290123", "+821012345678"] {
+            let n = r.callback_number(input).unwrap();
+            assert!(deflect_config::is_e164(n.e164()), "{input}: {n}");
+        }
     }
 
     #[test]

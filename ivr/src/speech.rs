@@ -13,6 +13,11 @@
 //!   barge-in) and, at the end of the utterance (Vosk's endpointing: trailing silence), the
 //!   result with its confidence, which go to `Call::handle_speech_started` and
 //!   `Call::handle_speech`.
+//! - The confidence is the lowest word-level confidence among the digit words: with a
+//!   grammar, Vosk's utterance score is no 0–1 confidence, and a number is only as right as
+//!   its least certain digit. Vosk with a grammar is over-confident on speech that holds no
+//!   digit at all (measured on the Korean model: other sentences and white noise come out as
+//!   digit words at ~1.0), so `min_confidence` catches doubtful digits, not other speech.
 //!
 //! # Where models are looked for
 //!
@@ -236,30 +241,106 @@ fn is_unknown(word: &str) -> bool {
     matches!(word, "[unk]" | "<UNK>" | "<unk>")
 }
 
+/// What one utterance said, and how sure the recogniser is of the number in it.
+///
+/// The confidence is word-level: the lowest of the digit words' (unknown-sound tokens are
+/// not part of the number), since a callback number is only as right as its least certain
+/// digit, and an average lets one doubtful digit through among sure ones. Vosk's
+/// utterance-level score (`alternatives[].confidence`, only given with
+/// `set_max_alternatives`) is an unnormalised lattice score — 25 to 233 on the Korean test
+/// model with the digit grammar — not a 0–1 confidence, so it is never used: such a result
+/// counts as confidence 0 (not understood).
 fn utterance(result: vosk::CompleteResult<'_>) -> SpeechResult {
     match result {
         vosk::CompleteResult::Single(single) => {
-            let words: Vec<&vosk::Word<'_>> = single
+            let confidence = single
                 .result
                 .iter()
                 .filter(|w| !is_unknown(w.word))
-                .collect();
-            let confidence = if words.is_empty() {
-                0.0
-            } else {
-                words.iter().map(|w| w.conf).sum::<f32>() / words.len() as f32
-            };
+                .map(|w| w.conf.clamp(0.0, 1.0))
+                .reduce(f32::min)
+                .unwrap_or(0.0);
             SpeechResult {
                 text: single.text.to_string(),
                 confidence,
             }
         }
-        vosk::CompleteResult::Multiple(multiple) => {
-            let best = multiple.alternatives.first();
-            SpeechResult {
-                text: best.map(|a| a.text.to_string()).unwrap_or_default(),
-                confidence: best.map(|a| a.confidence).unwrap_or(0.0),
-            }
+        vosk::CompleteResult::Multiple(multiple) => SpeechResult {
+            text: multiple
+                .alternatives
+                .first()
+                .map(|a| a.text.to_string())
+                .unwrap_or_default(),
+            confidence: 0.0,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(word: &str, conf: f32) -> vosk::Word<'_> {
+        vosk::Word {
+            conf,
+            start: 0.0,
+            end: 0.0,
+            word,
         }
+    }
+
+    fn single<'a>(text: &'a str, words: Vec<vosk::Word<'a>>) -> vosk::CompleteResult<'a> {
+        vosk::CompleteResult::Single(vosk::CompleteResultSingle {
+            speaker_info: None,
+            result: words,
+            text,
+        })
+    }
+
+    #[test]
+    fn the_number_is_as_sure_as_its_least_certain_digit() {
+        // Measured on the Korean model, fast speech: one digit at 0.34 among sure ones
+        // (their mean, 0.66, would pass min_confidence 0.5).
+        let r = utterance(single(
+            "오 이 공 영 일 육 륙",
+            vec![
+                word("오", 0.69),
+                word("이", 1.0),
+                word("공", 0.80),
+                word("영", 0.46),
+                word("일", 0.34),
+                word("육", 0.65),
+                word("륙", 0.70),
+            ],
+        ));
+        assert_eq!(r.confidence, 0.34);
+        assert_eq!(r.text, "오 이 공 영 일 육 륙");
+        // Unknown-sound tokens are not digits: their confidence does not count.
+        let r = utterance(single(
+            "[unk] six <UNK>",
+            vec![word("[unk]", 0.1), word("six", 0.9), word("<UNK>", 0.2)],
+        ));
+        assert_eq!(r.confidence, 0.9);
+        // No words with confidences (or only unknown sounds): nothing to be sure of.
+        assert_eq!(utterance(single("six", vec![])).confidence, 0.0);
+        assert_eq!(
+            utterance(single("[unk]", vec![word("[unk]", 1.0)])).confidence,
+            0.0
+        );
+    }
+
+    #[test]
+    fn the_utterance_score_of_alternatives_is_not_a_confidence() {
+        let r = utterance(vosk::CompleteResult::Multiple(
+            vosk::CompleteResultMultiple {
+                alternatives: vec![vosk::Alternative {
+                    confidence: 231.74,
+                    result: Vec::new(),
+                    text: "오 이 륙",
+                }],
+            },
+        ));
+        assert_eq!(r.text, "오 이 륙");
+        assert_eq!(r.confidence, 0.0, "an unnormalised score fails closed");
     }
 }

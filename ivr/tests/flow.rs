@@ -370,3 +370,24 @@ step = "deflect"
         .handle_playback_ended(c.now, deflect_ivr::PlaybackId(1), PlaybackEnd::Finished);
     assert!(c.call.poll_action().is_none());
 }
+
+#[test]
+fn a_flow_whose_target_names_no_step_does_not_compile() {
+    // Built in code, so the configuration check never saw it.
+    let mut config = deflect_config::IvrConfig::default();
+    config.flows.push(deflect_config::FlowConfig {
+        name: "support".into(),
+        steps: vec![deflect_config::StepConfig::Gather(
+            deflect_config::GatherStep {
+                on_failure: Some("operator".into()),
+                ..Default::default()
+            },
+        )],
+        ..Default::default()
+    });
+    let e = deflect_ivr::Flows::new(&config, |_| false).unwrap_err();
+    assert!(
+        matches!(&e, deflect_ivr::FlowError::Target { flow, id } if flow == "support" && id == "operator"),
+        "{e}"
+    );
+}

@@ -31,11 +31,13 @@
 //! The protocol cores are sans-IO — they take `now` and never touch a clock or socket:
 //! [`sdp`] (RFC 3264/8866), [`session`] (RTP/RTCP, pacing, latching, timeouts), [`reorder`],
 //! [`dtmf`] (RFC 4733, SIP INFO, in-band tone detection, the merged stream), [`playback`] (prompt
-//! library and player), [`g711`], [`rtcp`]. [`ports`] binds port pairs; [`driver`] (feature
-//! `runtime`, on by default) is the tokio side that owns the sockets.
+//! library and player), [`g711`], [`rtcp`], [`advertise`] (the address put in SDP). [`ports`]
+//! binds port pairs; [`driver`] (feature `runtime`, on by default) is the tokio side that owns
+//! the sockets.
 
 #![forbid(unsafe_code)]
 
+pub mod advertise;
 #[cfg(feature = "runtime")]
 pub mod driver;
 pub mod dtmf;

@@ -22,42 +22,17 @@ use std::time::Duration;
 /// Samples per second of everything played.
 pub const SAMPLE_RATE: u32 = 8000;
 
-/// The built-in prompts of the default flow (language `en`), in `media/prompts/en`.
-/// To add one: a line in `media/prompts/en/prompts.txt`, `scripts/generate-prompts`, and its
-/// name here.
+/// The built-in prompts of the default flow (language `en`), in `media/prompts/en`, by name.
+/// The names come from their one list, `media/prompts/en/prompts.txt` (through
+/// `deflect_config::for_each_builtin_prompt!`); to add one: a line there and
+/// `scripts/generate-prompts`.
 pub const BUILTIN_PROMPTS: &[(&str, &[u8])] = &{
     macro_rules! prompts {
         ($($name:literal),* $(,)?) => {
             [$(($name, include_bytes!(concat!("../prompts/en/", $name, ".wav")).as_slice())),*]
         };
     }
-    prompts![
-        "welcome",
-        "offer_caller_number",
-        "enter_number",
-        "you_entered",
-        "confirm_options",
-        "invalid_number",
-        "no_input",
-        "too_many_attempts",
-        "message_sent",
-        "limit_reached",
-        "closed",
-        "goodbye",
-        "digit_0",
-        "digit_1",
-        "digit_2",
-        "digit_3",
-        "digit_4",
-        "digit_5",
-        "digit_6",
-        "digit_7",
-        "digit_8",
-        "digit_9",
-        "plus",
-        "star",
-        "hash",
-    ]
+    deflect_config::for_each_builtin_prompt!(prompts)
 };
 
 /// The language of the built-in prompts.

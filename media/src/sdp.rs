@@ -12,7 +12,9 @@
 //! `RTP/AVP` gets PCMU or PCMA by the configured preference plus `telephone-event/8000` at the
 //! payload type the offer used; every other m-line is rejected with port 0; nothing
 //! acceptable is [`NegotiationError::NotAcceptable`] (SIP 488). Direction attributes follow
-//! §6.1 (sendonly ↔ recvonly; inactive stays inactive), `c=0.0.0.0` is RFC 2543 hold.
+//! §6.1 (sendonly ↔ recvonly; inactive stays inactive). `c=0.0.0.0` is RFC 2543 hold
+//! (§8.4): nothing is sent to that peer, and the answer says so (`a=recvonly`, or
+//! `a=inactive` when the offer was `recvonly` or `inactive`).
 
 use deflect_config::Codec;
 use std::fmt::Write as _;
@@ -72,6 +74,14 @@ impl Direction {
             Self::SendOnly => Self::RecvOnly,
             Self::RecvOnly => Self::SendOnly,
             Self::Inactive => Self::Inactive,
+        }
+    }
+    /// The same direction without receiving: what an offer with `c=0.0.0.0` (RFC 2543
+    /// hold) means, since the peer gives no address to receive at (RFC 3264 §8.4).
+    pub fn without_receiving(self) -> Self {
+        match self {
+            Self::SendRecv | Self::SendOnly => Self::SendOnly,
+            Self::RecvOnly | Self::Inactive => Self::Inactive,
         }
     }
     /// Whether this side sends media.
@@ -466,6 +476,12 @@ pub fn answer(
             .unwrap_or(Direction::SendRecv);
         let connection = m.connection.or(offer.connection);
         let remote_ip = connection.filter(|ip| !ip.is_unspecified());
+        // c=0.0.0.0 (RFC 2543 hold, §8.4): "neither RTP nor RTCP should be sent to the
+        // peer", whatever its direction attribute says; the answer says we will not send.
+        let offered = match remote_ip {
+            Some(_) => offered,
+            None => offered.without_receiving(),
+        };
         let remote_rtp = remote_ip.map(|ip| SocketAddr::new(ip, m.port));
         let remote_rtcp = match m.rtcp {
             Some((port, addr)) => addr.or(remote_ip).map(|ip| SocketAddr::new(ip, port)),

@@ -301,11 +301,11 @@ impl MediaSession {
         self.ssrc
     }
 
+    /// Whether RTP goes out: not closed, not on hold by either side. A peer's hold
+    /// ([`NegotiatedMedia::on_hold`]: `a=sendonly`/`a=inactive`, or `c=0.0.0.0`) stops it
+    /// even when its packets keep coming and the latch has an address.
     fn sending(&self) -> bool {
-        !self.closed
-            && !self.local_hold
-            && self.media.direction.sends()
-            && self.destination().is_some()
+        !self.closed && !self.local_hold && !self.media.on_hold() && self.destination().is_some()
     }
 
     /// Whether the RTP timeout applies now: not on hold (either side), not already fired.

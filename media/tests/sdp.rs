@@ -121,6 +121,26 @@ fn rfc_2543_hold_has_no_remote_address() {
 }
 
 #[test]
+fn rfc_2543_hold_is_answered_without_sending() {
+    // RFC 3264 §8.4: c=0.0.0.0 means send neither RTP nor RTCP to the peer, whatever the
+    // direction attribute says; the answer says so with its own attribute.
+    for (offered, answered) in [
+        ("", Direction::RecvOnly),
+        ("a=sendrecv\r\n", Direction::RecvOnly),
+        ("a=sendonly\r\n", Direction::RecvOnly),
+        ("a=recvonly\r\n", Direction::Inactive),
+        ("a=inactive\r\n", Direction::Inactive),
+    ] {
+        let mut offer = fixture("hold-rfc2543.sdp");
+        offer.extend_from_slice(offered.as_bytes());
+        let (body, m) = answer_offer(&offer, &[Codec::Pcmu], &mut local()).unwrap();
+        assert_eq!(m.direction, answered, "{offered:?}");
+        assert!(!m.direction.sends(), "{offered:?}");
+        assert_eq!(reparse(&body, 1).media[0].direction, Some(answered));
+    }
+}
+
+#[test]
 fn ipv6_offers_and_maxptime() {
     let mut l = LocalDescription::new("2001:db8::100".parse().unwrap(), 20002);
     let (body, m) = answer_offer(&fixture("ipv6.sdp"), &[Codec::Pcmu], &mut l).unwrap();

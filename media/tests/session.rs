@@ -220,6 +220,50 @@ fn silence_on_the_line_times_the_call_out_once_except_on_hold() {
 }
 
 #[test]
+fn rfc_2543_hold_stops_rtp_to_a_latched_peer_until_a_re_offer_resumes_it() {
+    let t0 = Instant::now();
+    let mut s = session(t0, SessionConfig::default(), &offer(0, Some(101)));
+    let mut phone = PhoneSender::new(0, 101, 3);
+    phone.silence(600);
+    let mut packets = phone.out.iter();
+    let mut events = Vec::new();
+    // The call runs for a second: the phone's packets latch, ours flow back to it.
+    let mut deliver_until = |s: &mut deflect_media::session::MediaSession, until: Duration| {
+        let mut ours = Vec::new();
+        for p in packets.by_ref().take_while(|p| p.at < until) {
+            let now = t0 + p.at;
+            ours.extend(sent(s, now, &mut events));
+            s.handle_rtp(now, peer(), &p.bytes);
+        }
+        rtp_only(&ours)
+    };
+    let before = deliver_until(&mut s, Duration::from_secs(1));
+    assert!(before.len() >= 49, "{} packets", before.len());
+    assert_eq!(s.destination(), Some(peer()));
+
+    // Hold, RFC 2543 style: the same stream with c=0.0.0.0. The phone keeps sending (music
+    // on hold, or just its own audio): none of it may bring our RTP back.
+    let hold = offer(0, Some(101)).replace("c=IN IP4 192.0.2.1", "c=IN IP4 0.0.0.0");
+    let answer = s
+        .renegotiate(t0 + Duration::from_secs(1), hold.as_bytes())
+        .unwrap();
+    assert!(answer.contains("a=recvonly\r\n"), "{answer}");
+    let held = deliver_until(&mut s, Duration::from_secs(6));
+    assert_eq!(held.len(), 0, "RTP sent on hold");
+
+    // Resumed by a re-offer with the address: RTP again, marked as a new talk spurt.
+    let resumed_at = t0 + Duration::from_secs(6);
+    let answer = s
+        .renegotiate(resumed_at, offer(0, Some(101)).as_bytes())
+        .unwrap();
+    assert!(answer.contains("a=sendrecv\r\n"), "{answer}");
+    let after = deliver_until(&mut s, Duration::from_secs(7));
+    assert!(after.len() >= 49, "{} packets after resuming", after.len());
+    assert!(rtp_rs::RtpReader::new(&after[0].1).unwrap().mark());
+    assert!(after[0].0 >= resumed_at);
+}
+
+#[test]
 fn a_failed_re_offer_changes_nothing_and_a_good_one_switches_codec() {
     let t0 = Instant::now();
     let mut s = session(t0, SessionConfig::default(), &offer(0, Some(101)));

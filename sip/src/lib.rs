@@ -17,7 +17,8 @@
 //!
 //! The cores never read the clock, sleep or touch a socket; [`endpoint::Endpoint`]
 //! documents how to drive it, and the tests drive it on a virtual clock over in-memory
-//! links that lose, duplicate and reorder. Only `transport` and `runtime` use tokio.
+//! links that lose, duplicate and reorder. Only `transport` and `runtime` use tokio, and
+//! only with the `runtime` feature (on by default; the fuzz targets build without it).
 //!
 //! # Using it (the layer above)
 //!
@@ -59,7 +60,12 @@ pub mod auth;
 pub mod connections;
 pub mod endpoint;
 pub mod message;
+pub mod resolve;
+#[cfg(feature = "runtime")]
 pub mod runtime;
+pub mod session_timer;
 pub mod source;
+pub mod timer;
 pub mod transaction;
+#[cfg(feature = "runtime")]
 pub mod transport;

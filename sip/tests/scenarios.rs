@@ -387,6 +387,45 @@ fn a_missing_ack_ends_the_call_with_bye_after_64_t1_and_2xx_retransmits_on_sched
 }
 
 #[test]
+fn a_caller_without_a_from_tag_gets_in_dialog_requests_without_a_to_tag() {
+    // RFC 2543 callers may send no From tag (RFC 4475 §3.4.1, inv2543): the dialog's remote
+    // tag is then empty (RFC 3261 §12.1.1), and deflect's BYE must still parse.
+    let mut p = Peer::new(SipConfig::default());
+    p.send(&invite("").replace(";tag=caller", ""));
+    let key = p.incoming();
+    p.ua.accept(p.now, key, b"v=0\r\n".to_vec());
+    p.drain();
+    let tag = p.to_tag();
+    p.send(&in_dialog("ACK", 1, &tag, "z9hG4bKack1", "").replace(";tag=caller", ""));
+    p.ua.hang_up(p.now, key, Reason::q850(16, "deflected"));
+    p.drain();
+    let byes = p.requests("BYE");
+    let to = byes[0].1.to().unwrap();
+    assert_eq!(to.tag(), None);
+    assert_eq!(to.to_string(), format!("<sip:c@{UAC}>"));
+}
+
+#[test]
+fn a_contact_with_uri_headers_gets_in_dialog_requests_without_them() {
+    // Found by fuzzing: a Contact `<sip:c@12?.0.0.2>` reads as host `12` with headers, and
+    // deflect's BYE to it carried them in its Request-URI, which no parser takes.
+    let mut p = Peer::new(SipConfig::default());
+    p.send(&invite("").replace(
+        &format!("Contact: <sip:c@{UAC}>"),
+        &format!("Contact: <sip:c@{UAC}?Subject=hold%20on>"),
+    ));
+    let key = p.incoming();
+    p.ua.accept(p.now, key, b"v=0\r\n".to_vec());
+    p.drain();
+    let tag = p.to_tag();
+    p.send(&in_dialog("ACK", 1, &tag, "z9hG4bKack1", ""));
+    p.ua.hang_up(p.now, key, Reason::q850(16, "deflected"));
+    p.drain();
+    let byes = p.requests("BYE");
+    assert_eq!(byes[0].1.uri.to_string(), format!("sip:c@{UAC}"));
+}
+
+#[test]
 fn the_ack_stops_2xx_retransmissions_and_invite_retransmissions_get_100_again() {
     let mut p = Peer::new(SipConfig::default());
     p.send(&invite(""));
@@ -876,4 +915,174 @@ fn glare_a_reinvite_during_our_refresh_gets_491_and_our_491_is_retried_within_2s
     let refreshes = reinvites_sent(&p);
     assert_eq!(refreshes.len(), 3);
     assert_eq!(refreshes[2].0 - refreshed_at, Duration::from_secs(60));
+}
+
+#[test]
+fn an_ended_call_leaves_no_deadline_behind() {
+    let mut p = Peer::new(SipConfig::default());
+    let (key, tag) = p.answered_call();
+    // A minute into the call, the next thing due is deflect's session refresh (at 900 s).
+    p.advance_to(p.now + Duration::from_secs(60));
+    p.send(&in_dialog("BYE", 2, &tag, "z9hG4bKbye1", ""));
+    assert_eq!(
+        p.events(),
+        vec![Event::Call(
+            key,
+            CallEvent::Ended(EndReason::RemoteHangup { reason: None })
+        )]
+    );
+    // The BYE's transaction keeps Timer J (64·T1) …
+    p.advance_to(p.now + Duration::from_secs(33));
+    // … and then nothing is left to wake up for: not the ended call's session refresh.
+    assert_eq!(p.ua.poll_timeout(), None);
+}
+
+#[test]
+fn the_ack_takes_back_the_2xx_retransmission_deadline() {
+    let mut p = Peer::new(SipConfig::default());
+    let answered = p.now;
+    p.answered_call();
+    // Left: Timer L of the INVITE's transaction (64·T1); no retransmission of the 200 OK
+    // is due any more (it would have been at T1).
+    assert_eq!(
+        p.ua.poll_timeout(),
+        Some(answered + Duration::from_secs(32))
+    );
+}
+
+#[test]
+fn deflects_refresh_names_the_refresher_in_its_own_transactions_terms() {
+    // RFC 4028 §7.4: `refresher` names a role in the transaction that carries it. deflect,
+    // the refresher, sends the refresh, so it is the UAC of it: `refresher=uac` (`uas`
+    // would hand the refreshing to the caller).
+    let mut p = Peer::new(SipConfig::default());
+    p.send(&invite(
+        "Supported: timer\nSession-Expires: 120;refresher=uas\n",
+    ));
+    let key = p.incoming();
+    let start = p.now;
+    p.ua.accept(start, key, b"v=0\r\n".to_vec());
+    p.drain();
+    let tag = p.to_tag();
+    p.send(&in_dialog("ACK", 1, &tag, "z9hG4bKack1", ""));
+    p.advance_to(start + Duration::from_secs(61));
+    let refreshes = reinvites_sent(&p);
+    assert_eq!(
+        refreshes[0].1.headers.get("Session-Expires"),
+        Some("120;refresher=uac")
+    );
+}
+
+#[test]
+fn a_refresh_answered_by_deflect_as_caller_names_the_refresher_in_that_transactions_terms() {
+    // deflect placed the call (the test dialler); the far end refreshes with re-INVITEs,
+    // which it sends: `refresher=uac` in them, and in deflect's 200 OK to them.
+    let mut p = Peer::new(SipConfig::default());
+    let key = p.ua.invite(
+        p.now,
+        OutgoingCall {
+            uri: Uri::parse(&format!("sip:1000@{UAC}")).unwrap(),
+            remote: addr(UAC),
+            transport: SipTransport::Udp,
+            from_user: "31612345678".into(),
+            sdp: SDP.to_vec(),
+        },
+    );
+    p.drain();
+    let (_, inv) = p.requests("INVITE").pop().unwrap();
+    let h = |name: &str| inv.headers.get(name).unwrap().to_owned();
+    p.send(&format!(
+        "SIP/2.0 200 OK\nVia: {}\nFrom: {}\nTo: {};tag=far\nCall-ID: {}\nCSeq: {}\nContact: <sip:1000@{UAC}>\nSupported: timer\nRequire: timer\nSession-Expires: 120;refresher=uas\nContent-Type: application/sdp\nContent-Length: 5\n\nv=0\n",
+        h("Via"),
+        h("From"),
+        h("To"),
+        h("Call-ID"),
+        h("CSeq")
+    ));
+    assert!(p.events().contains(&Event::Call(
+        key,
+        CallEvent::Answered {
+            sdp: b"v=0\r\n".to_vec()
+        }
+    )));
+    assert_eq!(p.requests("ACK").len(), 1);
+    p.send(&format!(
+        "INVITE sip:31612345678@{UAS} SIP/2.0\nVia: SIP/2.0/UDP {UAC};branch=z9hG4bKfar2\nFrom: {};tag=far\nTo: {}\nCall-ID: {}\nCSeq: 7 INVITE\nContact: <sip:1000@{UAC}>\nSupported: timer\nSession-Expires: 120;refresher=uac\nContent-Length: 0\n\n",
+        h("To"),
+        h("From"),
+        h("Call-ID"),
+    ));
+    let (_, Message::Response(ok)) = p.sent.last().unwrap() else {
+        panic!("an answer")
+    };
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.headers.get("Session-Expires"), Some("120;refresher=uac"));
+}
+
+/// A re-INVITE in the scenario's dialog with an SDP offer and these session-timer headers.
+fn reinvite_offer(tag: &str, cseq: u32, branch: &str, session: &str) -> String {
+    invite(session)
+        .replace(
+            &format!("To: <sip:1000@{UAS}>"),
+            &format!("To: <sip:1000@{UAS}>;tag={tag}"),
+        )
+        .replace("CSeq: 1 INVITE", &format!("CSeq: {cseq} INVITE"))
+        .replace("z9hG4bKinv1", branch)
+}
+
+#[test]
+fn a_session_timer_due_while_an_offer_waits_for_its_answer_neither_crosses_it_nor_ends_the_call() {
+    for (refresher, who) in [("uas", "deflect"), ("uac", "the caller")] {
+        let mut p = Peer::new(SipConfig::default());
+        p.send(&invite(
+            "Supported: timer\nSession-Expires: 120;refresher=uas\n",
+        ));
+        let key = p.incoming();
+        let start = p.now;
+        p.ua.accept(start, key, b"v=0\r\n".to_vec());
+        p.drain();
+        let tag = p.to_tag();
+        p.send(&in_dialog("ACK", 1, &tag, "z9hG4bKack1", ""));
+        // deflect's refresh is due at 60 s; the caller's re-INVITE comes just before, and the
+        // layer above takes two seconds to answer its offer.
+        p.advance_to(start + Duration::from_millis(59_900));
+        p.send(&reinvite_offer(
+            &tag,
+            2,
+            "z9hG4bKre2",
+            &format!("Supported: timer\nSession-Expires: 120;refresher={refresher}\n"),
+        ));
+        let Some(Event::Call(_, CallEvent::Offer { offer, .. })) = p.events().into_iter().next()
+        else {
+            panic!("{who}: an offer")
+        };
+        p.advance_to(start + Duration::from_millis(61_900));
+        assert!(
+            reinvites_sent(&p).is_empty(),
+            "{who}: no INVITE crosses the caller's"
+        );
+        assert!(p.requests("BYE").is_empty(), "{who}: the call is up");
+        assert!(p.events().is_empty(), "{who}");
+        p.ua.answer_offer(p.now, key, offer, Ok(b"v=0\r\n".to_vec()));
+        p.drain();
+        assert_eq!(p.statuses().last(), Some(&200));
+        p.send(&in_dialog("ACK", 2, &tag, "z9hG4bKack2", ""));
+        let refreshed = p.now;
+        // The answer refreshed the session: the next refresh, or the expiry, counts from it.
+        p.advance_to(refreshed + Duration::from_secs(59));
+        assert!(reinvites_sent(&p).is_empty(), "{who}");
+        assert!(p.requests("BYE").is_empty(), "{who}");
+        p.advance_to(refreshed + Duration::from_secs(120));
+        if refresher == "uas" {
+            let refreshes = reinvites_sent(&p);
+            assert_eq!(refreshes[0].0 - refreshed, Duration::from_secs(60), "{who}");
+        } else {
+            let byes = p.requests("BYE");
+            assert_eq!(
+                byes[0].0 - refreshed,
+                Duration::from_secs(120 - 32),
+                "{who}"
+            );
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod baresip;
 pub mod dialler;
 pub mod meta;
 pub mod sipp;
+pub mod udp_caller;
 
 use serde_json::Value;
 use std::collections::BTreeMap;

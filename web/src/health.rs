@@ -76,30 +76,12 @@ mod tests {
     use tower::ServiceExt;
 
     async fn state() -> (tempfile::TempDir, AppState) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display())
-            .parse()
-            .unwrap();
-        let store = deflect_chat::Store::connect(&url, 1).await.unwrap();
-        store.migrate().await.unwrap();
-        let inbox = deflect_chat::Inbox::open(
-            store.clone(),
-            deflect_chat::InboxSettings::default(),
-            std::sync::Arc::new(deflect_chat::SystemClock),
-        )
-        .await
-        .unwrap();
-        (
-            dir,
-            AppState::new(
-                inbox,
-                "http://127.0.0.1:8080".parse().unwrap(),
-                metrics_exporter_prometheus::PrometheusBuilder::new()
-                    .build_recorder()
-                    .handle(),
-                &deflect_config::Config::default(),
-            ),
-        )
+        let config = deflect_config::Config::default();
+        let (inbox, dir) =
+            crate::testing::sqlite_inbox(&config, std::sync::Arc::new(deflect_chat::SystemClock))
+                .await;
+        let state = crate::testing::state(inbox, "http://127.0.0.1:8080".parse().unwrap(), &config);
+        (dir, state)
     }
 
     async fn get(app: &Router, path: &str) -> (StatusCode, Value) {

@@ -13,7 +13,8 @@
 //! [`router`] builds the whole application from its state, so handlers are tested with
 //! `tower::ServiceExt::oneshot` and no server; [`serve`] runs it on a listener the caller
 //! bound, until the shutdown future completes, under the connection caps and timeouts of
-//! [`connections`]. Every request gets a tracing span (method and path — never the query,
+//! [`connections`]. Tests set the app up over a fresh SQLite inbox with `testing` (feature
+//! `testing`). Every request gets a tracing span (method and path — never the query,
 //! headers or cookies) and is counted in `deflect_http_requests_total` /
 //! `deflect_http_request_seconds`.
 //!
@@ -33,6 +34,8 @@ pub mod limits;
 pub mod live;
 mod metrics;
 pub mod qr;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod webhooks;
 pub mod widget;
 

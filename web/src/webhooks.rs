@@ -226,9 +226,10 @@ async fn twilio_delivery_inner(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::TestApp;
     use axum::body::Body;
     use axum::http::Request;
-    use deflect_chat::{ConversationFilter, Inbox, InboxSettings, Role};
+    use deflect_chat::{ConversationFilter, Inbox, Role};
     use deflect_config::{AccountConfig, Config, Secret};
     use std::sync::Arc;
     use tower::ServiceExt;
@@ -241,8 +242,7 @@ mod tests {
         .unwrap()
     }
 
-    async fn app() -> (tempfile::TempDir, Router, Inbox) {
-        let dir = tempfile::tempdir().unwrap();
+    async fn app() -> (TestApp, Router, Inbox) {
         let mut c = Config::default();
         c.whatsapp.accounts.push(AccountConfig {
             name: "main".into(),
@@ -263,27 +263,15 @@ mod tests {
             ..AccountConfig::default()
         });
         c.whatsapp.default_account = Some("sandbox".into());
-        let url = format!("sqlite://{}/t.db", dir.path().display())
-            .parse()
-            .unwrap();
-        let store = deflect_chat::Store::connect(&url, 2).await.unwrap();
-        store.migrate().await.unwrap();
-        let inbox = Inbox::open(
-            store.clone(),
-            InboxSettings::from_config(&c),
+        // Twilio signs the full URL: the public one.
+        let app = TestApp::at(
+            &c,
+            "https://chat.example.com".parse().unwrap(),
             Arc::new(deflect_chat::SystemClock),
         )
-        .await
-        .unwrap();
-        let state = AppState::new(
-            inbox.clone(),
-            "https://chat.example.com".parse().unwrap(),
-            metrics_exporter_prometheus::PrometheusBuilder::new()
-                .build_recorder()
-                .handle(),
-            &c,
-        );
-        (dir, crate::router(state), inbox)
+        .await;
+        let (router, inbox) = (app.router.clone(), app.inbox.clone());
+        (app, router, inbox)
     }
 
     async fn call(app: &Router, req: Request<Body>) -> (StatusCode, String) {

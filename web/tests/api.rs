@@ -4,22 +4,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use deflect_chat::{Inbox, InboxSettings, NewAgent, Role};
+use deflect_chat::Role;
 use deflect_config::{Config, QueueConfig, SiteConfig};
-use deflect_web::AppState;
+use deflect_web::testing::{self, PASSWORD, TestApp};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tower::ServiceExt;
-
-struct App {
-    router: Router,
-    inbox: Inbox,
-    _dir: tempfile::TempDir,
-}
 
 struct Res {
     status: StatusCode,
@@ -52,34 +45,22 @@ fn config() -> Config {
     c
 }
 
+/// The app on a fresh inbox (`deflect_web::testing`), with the requests a client makes.
+struct App(TestApp);
+
+impl std::ops::Deref for App {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.0
+    }
+}
+
 async fn app_with(c: Config) -> App {
-    app_on(c, Arc::new(deflect_chat::SystemClock)).await
+    App(TestApp::new(&c).await)
 }
 
 async fn app_on(c: Config, clock: Arc<dyn deflect_chat::Clock>) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/t.db", dir.path().display())
-        .parse()
-        .unwrap();
-    let store = deflect_chat::Store::connect(&url, 4).await.unwrap();
-    store.migrate().await.unwrap();
-    let inbox = Inbox::open(store.clone(), InboxSettings::from_config(&c), clock)
-        .await
-        .unwrap();
-    let base: url::Url = "http://gw.test".parse().unwrap();
-    let state = AppState::new(
-        inbox.clone(),
-        base,
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .build_recorder()
-            .handle(),
-        &c,
-    );
-    App {
-        router: deflect_web::router(state),
-        inbox,
-        _dir: dir,
-    }
+    App(TestApp::with_clock(&c, clock).await)
 }
 
 async fn app() -> App {
@@ -121,20 +102,7 @@ impl App {
     }
 
     async fn agent(&self, name: &str, role: Role, queues: &[&str]) -> i64 {
-        self.inbox
-            .create_agent(NewAgent {
-                username: name.into(),
-                display_name: name.into(),
-                password: "correct horse battery".into(),
-                role,
-                queues: queues.iter().map(|q| q.to_string()).collect(),
-                accounts: (self.inbox.settings().whatsapp.accounts.iter())
-                    .map(|a| a.name.clone())
-                    .collect(),
-            })
-            .await
-            .unwrap()
-            .id
+        testing::agent(&self.inbox, name, role, queues).await.id
     }
 
     /// Logs in; returns (cookie header, csrf).
@@ -144,7 +112,7 @@ impl App {
                 Method::POST,
                 "/api/v1/session",
                 &[],
-                Some(json!({ "username": name, "password": "correct horse battery" })),
+                Some(json!({ "username": name, "password": PASSWORD })),
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -194,7 +162,7 @@ async fn login_sets_a_strict_cookie_checks_csrf_and_is_rate_limited() {
             Method::POST,
             "/api/v1/session",
             &[],
-            Some(json!({ "username": "ann", "password": "correct horse battery" })),
+            Some(json!({ "username": "ann", "password": PASSWORD })),
         )
         .await;
     let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
@@ -295,7 +263,7 @@ async fn login_sets_a_strict_cookie_checks_csrf_and_is_rate_limited() {
             Method::POST,
             "/api/v1/session",
             &[],
-            Some(json!({ "username": "ann", "password": "correct horse battery" })),
+            Some(json!({ "username": "ann", "password": PASSWORD })),
         )
         .await;
     assert_eq!(
@@ -554,7 +522,7 @@ async fn access_fails_closed_for_agents_without_accounts() {
     a.agent("sam", Role::Agent, &["sales"]).await;
     let root_s = a.login("root").await;
     // An agent made as the Settings form used to make them: queues, no accounts.
-    let r = a.call(Method::POST, "/api/v1/agents", &root_s.h(), Some(json!({ "username": "nina", "password": "correct horse battery", "role": "agent", "queues": ["support"] }))).await;
+    let r = a.call(Method::POST, "/api/v1/agents", &root_s.h(), Some(json!({ "username": "nina", "password": PASSWORD, "role": "agent", "queues": ["support"] }))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let nina = r.body["agent"]["id"].as_i64().unwrap();
     assert_eq!(r.body["agent"]["accounts"], json!([]));

@@ -9,13 +9,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use deflect_chat::{Inbox, InboxSettings, NewAgent, Role};
+use deflect_chat::{Inbox, Role};
 use deflect_config::Config;
-use deflect_web::AppState;
 use deflect_web::connections::ConnectionLimits;
+use deflect_web::testing::{self, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -28,45 +27,17 @@ const PATIENCE: Duration = Duration::from_secs(20);
 struct Server {
     addr: String,
     inbox: Inbox,
-    _dir: tempfile::TempDir,
+    _server: TestServer,
 }
 
 async fn server(limits: ConnectionLimits, body_timeout: Duration) -> Server {
     let mut c = Config::default();
     c.http.body_timeout = body_timeout;
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/t.db", dir.path().display())
-        .parse()
-        .unwrap();
-    let store = deflect_chat::Store::connect(&url, 4).await.unwrap();
-    store.migrate().await.unwrap();
-    let inbox = Inbox::open(
-        store.clone(),
-        InboxSettings::from_config(&c),
-        Arc::new(deflect_chat::SystemClock),
-    )
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let state = AppState::new(
-        inbox.clone(),
-        format!("http://{addr}").parse().unwrap(),
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .build_recorder()
-            .handle(),
-        &c,
-    );
-    tokio::spawn(deflect_web::connections::serve(
-        listener,
-        deflect_web::router(state),
-        limits,
-        std::future::pending(),
-    ));
+    let server = TestServer::with_limits(&c, limits).await;
     Server {
-        addr,
-        inbox,
-        _dir: dir,
+        addr: server.addr.to_string(),
+        inbox: server.inbox.clone(),
+        _server: server,
     }
 }
 
@@ -265,35 +236,15 @@ async fn all_sources_over_the_total_get_503_and_health_checks_use_the_reserve() 
 async fn websockets_count_against_the_share_and_stay_open_while_pings_flow() {
     let header_timeout = Duration::from_millis(300);
     let s = server(limits(2, 100, header_timeout), Duration::from_secs(30)).await;
-    let agent = s
-        .inbox
-        .create_agent(NewAgent {
-            username: "ann".into(),
-            display_name: "Ann".into(),
-            password: "correct horse battery".into(),
-            role: Role::Supervisor,
-            queues: vec![],
-            accounts: vec![],
-        })
-        .await
-        .unwrap();
-    let session = s
-        .inbox
-        .create_session(agent.id, Duration::from_secs(600))
-        .await
-        .unwrap();
+    let agent = testing::agent(&s.inbox, "ann", Role::Supervisor, &[]).await;
+    let cookie = testing::session_cookie(&s.inbox, agent.id).await;
     let open = || async {
         let mut req = format!("ws://{}/api/v1/events", s.addr)
             .into_client_request()
             .unwrap();
         let h = req.headers_mut();
         h.insert("origin", format!("http://{}", s.addr).parse().unwrap());
-        h.insert(
-            "cookie",
-            format!("deflect_session={}", session.token)
-                .parse()
-                .unwrap(),
-        );
+        h.insert("cookie", cookie.parse().unwrap());
         let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
         ws.send(Message::Text(r#"{"type":"hello","after":null}"#.into()))
             .await

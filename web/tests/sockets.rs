@@ -4,12 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use deflect_chat::{Inbox, InboxSettings, NewAgent, NewHandoff, Role};
+use deflect_chat::{Inbox, NewHandoff, Role};
 use deflect_config::{Config, QueueConfig};
-use deflect_web::AppState;
+use deflect_web::testing::{self, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -20,7 +19,7 @@ type Ws =
 struct Server {
     base: String,
     inbox: Inbox,
-    _dir: tempfile::TempDir,
+    _server: TestServer,
 }
 
 async fn server() -> Server {
@@ -35,39 +34,11 @@ async fn server() -> Server {
             ..QueueConfig::default()
         },
     ];
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/t.db", dir.path().display())
-        .parse()
-        .unwrap();
-    let store = deflect_chat::Store::connect(&url, 4).await.unwrap();
-    store.migrate().await.unwrap();
-    let inbox = Inbox::open(
-        store.clone(),
-        InboxSettings::from_config(&c),
-        Arc::new(deflect_chat::SystemClock),
-    )
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let url: url::Url = base.parse().unwrap();
-    let state = AppState::new(
-        inbox.clone(),
-        url,
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .build_recorder()
-            .handle(),
-        &c,
-    );
-    tokio::spawn(deflect_web::serve(
-        listener,
-        deflect_web::router(state),
-        std::future::pending(),
-    ));
+    let server = TestServer::start(&c).await;
     Server {
-        base,
-        inbox,
-        _dir: dir,
+        base: server.base(),
+        inbox: server.inbox.clone(),
+        _server: server,
     }
 }
 
@@ -78,28 +49,10 @@ impl Server {
         role: Role,
         queues: &[&str],
     ) -> (deflect_chat::Viewer, String) {
-        let a = self
-            .inbox
-            .create_agent(NewAgent {
-                username: name.into(),
-                display_name: name.into(),
-                password: "correct horse battery".into(),
-                role,
-                queues: queues.iter().map(|q| q.to_string()).collect(),
-                accounts: (self.inbox.settings().whatsapp.accounts.iter())
-                    .map(|a| a.name.clone())
-                    .collect(),
-            })
-            .await
-            .unwrap();
-        let s = self
-            .inbox
-            .create_session(a.id, Duration::from_secs(600))
-            .await
-            .unwrap();
+        let a = testing::agent(&self.inbox, name, role, queues).await;
         (
             self.inbox.viewer(a.id).await.unwrap(),
-            format!("deflect_session={}", s.token),
+            testing::session_cookie(&self.inbox, a.id).await,
         )
     }
 

@@ -208,7 +208,9 @@ where
         let outcome = self.outcome.unwrap_or(Outcome::Failed);
         count(outcome);
         if let Some(d) = self.deflection.take() {
-            self.service.hand_off(*d).await;
+            fault!("handoff-after-bye");
+            // A refusal is retried by the hand-offs, not by this task.
+            self.service.parts.hand_offs.hand_off(*d).await;
         }
         info!(
             outcome = outcome.as_str(),
@@ -381,7 +383,7 @@ where
                 }
                 Action::Deflect(d) => {
                     // Durable before the BYE: a crash from here on still hands it off.
-                    if let Err(e) = self.service.parts.journal.record(&d).await {
+                    if let Err(e) = self.service.parts.hand_offs.record(&d).await {
                         warn!(cause = %e, "deflection not journalled; handing it off without");
                     }
                     fault!("handoff-after-journal");

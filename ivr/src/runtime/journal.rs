@@ -1,20 +1,15 @@
-//! The deflection journal on its own thread, and the retries of failed hand-offs.
+//! The deflection journal on its own thread.
 //!
 //! Recording a deflection waits for an fsync, which must not block the tokio threads that
 //! run calls and media; so one thread owns the [`Journal`] and takes requests from a
-//! channel. It commits in groups: the deflections of every call that asks while a sync is
-//! under way are written together and share the next one.
+//! channel, in order. It commits in groups: the deflections of every call that asks while a
+//! sync is under way are written together and share the next one.
 
-use super::handed_off;
-use crate::deflection::{Deflection, DeflectionConsumer, Journal, JournalError};
+use crate::deflection::{Deflection, Journal, JournalError};
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
-use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tracing::{error, warn};
-
-/// Longest pause between two attempts to hand a deflection off.
-const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(60);
 
 enum Request {
     Record(
@@ -22,6 +17,7 @@ enum Request {
         oneshot::Sender<Result<(), Arc<JournalError>>>,
     ),
     Complete(String),
+    Pending(oneshot::Sender<Vec<Deflection>>),
 }
 
 /// Handle to the journal's thread (cheap to clone). The thread ends, closing the journal,
@@ -56,6 +52,16 @@ impl JournalWriter {
     pub fn complete(&self, call_id: &str) {
         let _ = self.tx.send(Request::Complete(call_id.to_owned()));
     }
+
+    /// The deflections recorded and not completed, once every request sent before this one
+    /// is carried out (empty when the thread has stopped).
+    pub async fn pending(&self) -> Vec<Deflection> {
+        let (reply, done) = oneshot::channel();
+        if self.tx.send(Request::Pending(reply)).is_err() {
+            return Vec::new();
+        }
+        done.await.unwrap_or_default()
+    }
 }
 
 fn closed() -> Arc<JournalError> {
@@ -77,62 +83,39 @@ fn run(mut journal: Journal, rx: &std_mpsc::Receiver<Request>) {
                     replies.push(reply);
                 }
                 Request::Complete(call_id) => completed.push(call_id),
+                Request::Pending(reply) => {
+                    // Answered after what came before it, never grouped with what follows.
+                    write(&mut journal, &mut records, &mut replies, &mut completed);
+                    let _ = reply.send(journal.pending().cloned().collect());
+                }
             }
         }
-        if !records.is_empty() {
-            let result = journal.record_all(&records).map_err(Arc::new);
-            if let Err(e) = &result {
-                error!(cause = %e, "cannot record deflections in the journal");
-            }
-            for reply in replies {
-                let _ = reply.send(result.clone());
-            }
-        }
-        if !completed.is_empty() {
-            let ids: Vec<&str> = completed.iter().map(String::as_str).collect();
-            if let Err(e) = journal.complete_all(&ids) {
-                warn!(cause = %e, "cannot note hand-offs in the journal; they are repeated after a restart");
-            }
-        }
+        write(&mut journal, &mut records, &mut replies, &mut completed);
     }
 }
 
-/// Retries hand-offs that failed, backing off from one second to a minute, until they
-/// succeed or the process stops (they stay in the journal then).
-pub(super) async fn retry_hand_offs<D: DeflectionConsumer>(
-    mut failed: mpsc::UnboundedReceiver<Deflection>,
-    consumer: Arc<D>,
-    journal: JournalWriter,
+/// Records and completes what was gathered, each group with one write and one sync.
+fn write(
+    journal: &mut Journal,
+    records: &mut Vec<Deflection>,
+    replies: &mut Vec<oneshot::Sender<Result<(), Arc<JournalError>>>>,
+    completed: &mut Vec<String>,
 ) {
-    let mut waiting: Vec<Deflection> = Vec::new();
-    let mut interval = Duration::from_secs(1);
-    loop {
-        if waiting.is_empty() {
-            match failed.recv().await {
-                Some(d) => waiting.push(d),
-                None => return,
-            }
-            interval = Duration::from_secs(1);
+    if !records.is_empty() {
+        let result = journal.record_all(records).map_err(Arc::new);
+        if let Err(e) = &result {
+            error!(cause = %e, "cannot record deflections in the journal");
         }
-        tokio::time::sleep(interval).await;
-        while let Ok(d) = failed.try_recv() {
-            waiting.push(d);
+        for reply in replies.drain(..) {
+            let _ = reply.send(result.clone());
         }
-        let next = (interval * 2).min(MAX_RETRY_INTERVAL);
-        let mut still = Vec::new();
-        for d in waiting.drain(..) {
-            match consumer.deflect(&d).await {
-                Ok(()) => {
-                    journal.complete(&d.call_id);
-                    handed_off(&d);
-                }
-                Err(e) => {
-                    warn!(call_id = %d.call_id, cause = %e, retry_in = ?next, "the inbox still does not take the deflection");
-                    still.push(d);
-                }
-            }
+        records.clear();
+    }
+    if !completed.is_empty() {
+        let ids: Vec<&str> = completed.iter().map(String::as_str).collect();
+        if let Err(e) = journal.complete_all(&ids) {
+            warn!(cause = %e, "cannot note hand-offs in the journal; they are repeated after a restart");
         }
-        waiting = still;
-        interval = next;
+        completed.clear();
     }
 }

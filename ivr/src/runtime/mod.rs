@@ -3,9 +3,10 @@
 //!
 //! One [`CallService`] per process, built at start-up from parts that are loaded once — the
 //! [`MediaEngine`], the compiled [`Flows`], every prompt they can play ([`FlowPrompts`]),
-//! the speech models, the deflection [`JournalWriter`] — and the two things the inbox
-//! provides: a [`DeflectionCounter`] for the abuse limits and a [`DeflectionConsumer`] that
-//! takes the finished deflections. [`CallService::serve`] then takes the calls of a
+//! the speech models — the [`DeflectionCounter`] the inbox provides for the abuse limits,
+//! and the [`HandOffs`]: the deflection journal (on its own thread, [`JournalWriter`]) and
+//! the inbox's [`DeflectionConsumer`], started first so that what the last run left is
+//! handed off before any call. [`CallService::serve`] then takes the calls of a
 //! [`deflect_sip::runtime::Incoming`]:
 //!
 //! 1. the flow is chosen by the dialled user (Request-URI, else To);
@@ -19,7 +20,8 @@
 //!    while a gather listens, no RTP → BYE with a Reason), and carries out the engine's
 //!    actions;
 //! 4. a deflection is journalled (fsynced) before the BYE and handed to the consumer right
-//!    after it; one that fails is retried with back-off, and one still pending when the
+//!    after it, by [`HandOffs`] — the one path, also taken at start-up: one the consumer
+//!    refuses is retried with back-off ([`crate::handoff`]), and one still pending when the
 //!    process stops is handed off at the next start ([`crate::deflection`]).
 //!
 //! Each call runs in a `call` span carrying its `call_id`. Metrics: `deflect_calls_total
@@ -29,14 +31,16 @@
 //! (deflections are counted where the inbox takes them: `deflect_deflections_total`).
 
 mod call;
+mod handoff;
 mod journal;
 mod listening;
 mod prompts;
 
+pub use handoff::{HandOff, HandOffs};
 pub use journal::JournalWriter;
 pub use prompts::{FlowPrompts, PromptsError};
 
-use crate::deflection::{Deflection, DeflectionConsumer};
+use crate::deflection::DeflectionConsumer;
 use crate::flow::Flows;
 use crate::limits::DeflectionCounter;
 use crate::speech::SpeechModels;
@@ -44,8 +48,8 @@ use deflect_media::driver::{CallOptions, MediaEngine};
 use deflect_sip::runtime::{Incoming, IncomingCall};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
-use tracing::{Instrument, debug, info, info_span, warn};
+use tokio::sync::watch;
+use tracing::{Instrument, debug, info_span, warn};
 
 /// `Retry-After` (seconds) on the 503 for a call that finds no free RTP port.
 pub const PORTS_RETRY_AFTER: u32 = 5;
@@ -60,12 +64,10 @@ pub struct Parts<C, D> {
     pub prompts: FlowPrompts,
     /// Speech models by language.
     pub models: SpeechModels,
-    /// The deflection journal.
-    pub journal: JournalWriter,
     /// The abuse limits' counter.
     pub counter: Arc<C>,
-    /// Where deflections go.
-    pub consumer: Arc<D>,
+    /// The deflection journal and where deflections go.
+    pub hand_offs: Arc<HandOffs<D>>,
     /// `sip.max_call_duration`: deflect hangs up a call this old.
     pub max_call_duration: Duration,
 }
@@ -74,7 +76,8 @@ pub struct Parts<C, D> {
 ///
 /// ```no_run
 /// # async fn run(config: deflect_config::Config) -> anyhow::Result<()> {
-/// use deflect_ivr::runtime::{CallService, FlowPrompts, JournalWriter, Parts};
+/// use deflect_ivr::handoff::Backoff;
+/// use deflect_ivr::runtime::{CallService, FlowPrompts, HandOffs, Parts};
 /// use deflect_ivr::{Flows, Journal, MemoryCounter, SpeechModels, speech};
 /// use deflect_media::{driver::MediaEngine, playback::PromptLibrary};
 /// use std::sync::Arc;
@@ -89,9 +92,9 @@ pub struct Parts<C, D> {
 /// let models = SpeechModels::load(&config.ivr, &speech::models_dirs(&config.ivr, &config.data_dir));
 /// let flows = Arc::new(Flows::new(&config.ivr, |lang| models.has(lang))?);
 /// let prompts = FlowPrompts::load(&flows, &library)?;
-/// let mut journal = Journal::open(&config.data_dir)?;
-/// let inbox = Arc::new(Inbox);
-/// deflect_ivr::deflection::hand_off_pending(&mut journal, inbox.as_ref()).await?;
+/// let journal = Journal::open(&config.data_dir)?;
+/// // What the last run left in the journal is handed off before calls are taken.
+/// let hand_offs = HandOffs::start(journal, Arc::new(Inbox), Backoff::default()).await;
 ///
 /// let engine = MediaEngine::start(&config.media, Arc::new(library), None, 0);
 /// let service = CallService::new(Parts {
@@ -99,9 +102,8 @@ pub struct Parts<C, D> {
 ///     flows,
 ///     prompts,
 ///     models,
-///     journal: JournalWriter::start(journal),
 ///     counter: Arc::new(MemoryCounter::new()),
-///     consumer: inbox,
+///     hand_offs,
 ///     max_call_duration: config.sip.max_call_duration,
 /// });
 /// let listeners = deflect_sip::transport::bind(&config.sip.listen).await?;
@@ -113,10 +115,8 @@ pub struct Parts<C, D> {
 /// ```
 pub struct CallService<C, D> {
     parts: Parts<C, D>,
-    /// Call tasks (and their hand-offs) in progress.
+    /// Call tasks (and their first hand-off attempts) in progress.
     live: watch::Sender<usize>,
-    /// Hand-offs that failed, for the retry task.
-    retry: mpsc::UnboundedSender<Deflection>,
 }
 
 impl<C, D> CallService<C, D>
@@ -124,20 +124,12 @@ where
     C: DeflectionCounter + 'static,
     D: DeflectionConsumer + 'static,
 {
-    /// Builds the service and starts its hand-off retry task (on the current runtime).
+    /// Builds the service.
     pub fn new(parts: Parts<C, D>) -> Arc<Self> {
-        let (retry, failed) = mpsc::unbounded_channel();
-        let service = Arc::new(Self {
+        Arc::new(Self {
             parts,
             live: watch::Sender::new(0),
-            retry,
-        });
-        tokio::spawn(journal::retry_hand_offs(
-            failed,
-            service.parts.consumer.clone(),
-            service.parts.journal.clone(),
-        ));
-        service
+        })
     }
 
     /// Answers the calls of `incoming` until the SIP stack stops.
@@ -157,6 +149,13 @@ where
             warn!(
                 calls = left,
                 "call tasks still running at exit; their deflections stay in the journal"
+            );
+        }
+        let waiting = *self.parts.hand_offs.waiting().borrow();
+        if waiting > 0 {
+            warn!(
+                deflections = waiting,
+                "deflections the inbox has not taken yet stay in the journal for the next start"
             );
         }
         left
@@ -197,25 +196,26 @@ where
                 .map(call::Media::Answered),
             None => self.parts.engine.offer(options).map(call::Media::Offered),
         };
-        let _entered = span.enter();
         let media = match media {
             Ok(m) => m,
             Err(e) => {
                 let status = e.sip_status();
-                debug!(status, cause = %e, "call refused");
+                span.in_scope(|| debug!(status, cause = %e, "call refused"));
                 metrics::counter!("deflect_calls_total", "outcome" => "rejected").increment(1);
                 incoming.reject(status, (status == 503).then_some(PORTS_RETRY_AFTER));
                 return;
             }
         };
-        debug!(
-            trunk = %info.trunk,
-            from = info.from_user().unwrap_or_default(),
-            to = %start.dialled,
-            flow = flow.name(),
-            source = %info.source,
-            "answering call"
-        );
+        span.in_scope(|| {
+            debug!(
+                trunk = %info.trunk,
+                from = info.from_user().unwrap_or_default(),
+                to = %start.dialled,
+                flow = flow.name(),
+                source = %info.source,
+                "answering call"
+            );
+        });
         let sdp = match &media {
             call::Media::Answered(m) => m.answer.clone().into_bytes(),
             call::Media::Offered(o) => o.offer.clone().into_bytes(),
@@ -223,7 +223,6 @@ where
         let sip = incoming.accept(sdp);
         let guard = LiveGuard::new(&self.live);
         let service = self.clone();
-        drop(_entered);
         tokio::spawn(
             async move {
                 call::run(&service, sip, media, flow, start).await;
@@ -232,41 +231,6 @@ where
             .instrument(span),
         );
     }
-
-    /// Hands a journalled deflection to the consumer later, retrying with back-off (for
-    /// those a first attempt failed on, e.g. at start-up).
-    pub fn retry_hand_off(&self, deflection: Deflection) {
-        let _ = self.retry.send(deflection);
-    }
-
-    /// Hands a deflection to the consumer after the call's BYE; on failure it stays in the
-    /// journal and is retried.
-    async fn hand_off(&self, deflection: Deflection) {
-        fault!("handoff-after-bye");
-        match self.parts.consumer.deflect(&deflection).await {
-            Ok(()) => {
-                fault!("handoff-after-commit");
-                self.parts.journal.complete(&deflection.call_id);
-                handed_off(&deflection);
-            }
-            Err(e) => {
-                warn!(cause = %e, "the inbox did not take the deflection; retrying");
-                let _ = self.retry.send(deflection);
-            }
-        }
-    }
-}
-
-/// Logs and counts a deflection the consumer took.
-fn handed_off(d: &Deflection) {
-    info!(
-        call_id = %d.call_id,
-        callback_number = %d.callback_number,
-        flow = %d.flow,
-        input_method = d.input_method.as_str(),
-        "deflection"
-    );
-    metrics::counter!("deflect_ivr_deflections_handed_off_total").increment(1);
 }
 
 /// Counts a call task (and `deflect_calls_active`) while it lives.

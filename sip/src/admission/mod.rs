@@ -16,6 +16,9 @@
 //! [`Admission::handle_timeout`] end bans on time (for the `deflect_sip_auth_active_bans`
 //! gauge; a ban is checked against `now` whenever it matters).
 //!
+//! A new call from an admitted trunk then passes [`overload`]: shutdown, `sip.max_calls`
+//! and `sip.max_calls_per_second` (503 with `Retry-After`).
+//!
 //! ```
 //! use deflect_config::SipConfig;
 //! use deflect_sip::admission::{Admission, Decision};
@@ -32,6 +35,7 @@
 
 pub mod bans;
 pub mod nonce;
+pub mod overload;
 
 use crate::auth::{self, Algorithm, DigestParams};
 use crate::source::SourceKey;

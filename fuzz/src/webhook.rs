@@ -1,0 +1,41 @@
+//! The webhook targets: what Meta's and Twilio's deliveries carry, as
+//! [`deflect_chat::provider`] checks and reads them.
+
+use deflect_chat::provider::{meta, twilio};
+use deflect_config::Secret;
+
+const SECRET: &str = "fuzz-app-secret";
+
+/// `meta_webhook`: a delivery body. Its signature is checked (a correct one is accepted, the
+/// body itself as a header is not), and it is parsed into messages and statuses.
+pub fn meta(body: &[u8]) {
+    let secret = Secret::new(SECRET);
+    let header = String::from_utf8_lossy(body);
+    assert!(!meta::verify_signature(&secret, body, Some(&header)));
+    assert!(meta::verify_signature(
+        &secret,
+        body,
+        Some(&meta::sign(SECRET, body))
+    ));
+    let _ = meta::parse_webhook(body);
+}
+
+/// `twilio_webhook`: a form body posted to the webhook URL. Its signature is checked (a
+/// correct one is accepted, a wrong one refused) and it is read as a message or a status.
+pub fn twilio(body: &[u8]) {
+    let token = Secret::new(SECRET);
+    let url = "https://deflect.example/webhooks/whatsapp/twilio";
+    let params = twilio::parse_form(body);
+    let good = twilio::sign(SECRET, url, &params);
+    assert!(twilio::verify_signature(&token, url, &params, Some(&good)));
+    let header = String::from_utf8_lossy(body);
+    if header != good {
+        assert!(!twilio::verify_signature(
+            &token,
+            url,
+            &params,
+            Some(&header)
+        ));
+    }
+    let _ = twilio::parse_callback(&params);
+}

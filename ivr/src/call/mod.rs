@@ -1,0 +1,635 @@
+//! The per-call IVR engine: a sans-IO state machine that runs a flow for one call.
+//!
+//! See [`Call`] for how to drive it, and the crate docs for the gather rules. Here: the
+//! driving API, timers, the steps and the ending; `types` holds what goes in and out,
+//! `collect` the attempts of gather and confirm steps.
+
+mod collect;
+mod types;
+
+pub use types::{Action, CallStart, HangupReason, PlaybackEnd, PlaybackId, SpeechResult};
+
+use crate::deflection::{Deflection, InputMethod};
+use crate::flow::{Flow, Prompt, PromptItem, Step};
+use crate::limits::{ANONYMOUS_CALLER, LimitDecision, LimitRequest};
+use crate::number::CallbackNumber;
+use collect::{Collector, Outcome};
+use jiff::Timestamp;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::{debug, info, warn};
+
+/// A prompt playing for this long without a "finished" report counts as finished, so a lost
+/// media event cannot leave a call waiting forever.
+pub const PROMPT_WATCHDOG: Duration = Duration::from_secs(120);
+/// An abuse-limit check unanswered for this long counts as [`LimitDecision::Unavailable`].
+pub const LIMITS_WATCHDOG: Duration = Duration::from_secs(5);
+/// A call still in the IVR after this long is hung up.
+pub const MAX_CALL: Duration = Duration::from_secs(15 * 60);
+
+/// The engine for one call. Sans-IO: it never reads a clock, sleeps or touches a socket;
+/// every input carries `now`, and outputs are drained with `poll_*`.
+///
+/// # Driving it
+///
+/// 1. Pick the flow with [`Flows::route`](crate::Flows::route) and create the call with
+///    [`Call::new`] when the call is answered.
+/// 2. After creating it and after every `handle_*` call, drain [`Call::poll_action`] until it
+///    returns `None`, carrying each action out in order, then re-arm one timer at
+///    [`Call::poll_timeout`].
+/// 3. Feed events as they happen: `handle_dtmf`, `handle_playback_ended`,
+///    `handle_speech_started`, `handle_speech`, `handle_limits`, `handle_hangup` (the caller
+///    hung up), and `handle_timeout` when the timer fires.
+/// 4. Stop when [`Call::is_finished`] and the actions are drained.
+///
+/// ```
+/// use deflect_ivr::{Action, Call, CallStart, Flows, LimitDecision, MemoryCounter, PlaybackEnd};
+/// use std::time::{Duration, Instant};
+///
+/// let flows = Flows::new(&deflect_config::IvrConfig::default(), |_| false).unwrap();
+/// let counter = MemoryCounter::new();
+/// let mut now = Instant::now();
+/// let start = CallStart {
+///     call_id: "a84b4c76e66710".into(),
+///     asserted_identity: None,
+///     from: Some("+31612345678".into()),
+///     dialled: "+31201234567".into(),
+///     started_at: "2026-11-21T10:00:00Z".parse().unwrap(),
+/// };
+/// let mut call = Call::new(flows.route(&start.dialled).clone(), start, now);
+/// // The caller presses 1 (their own number), then 1 (confirm), barging in each time.
+/// let mut keys = vec!['1', '1'].into_iter();
+/// let mut deflection = None;
+/// while !call.is_finished() {
+///     while let Some(action) = call.poll_action() {
+///         match action {
+///             // A gather's prompt: press the next key over it (barge-in).
+///             Action::Play { .. } if call.is_collecting() => {
+///                 call.handle_dtmf(now, keys.next().expect("two prompts ask"));
+///             }
+///             Action::Play { id, .. } => call.handle_playback_ended(now, id, PlaybackEnd::Finished),
+///             Action::CheckLimits(request) => call.handle_limits(now, counter.record(&request)),
+///             Action::Deflect(d) => deflection = Some(d), // journal it, before the BYE
+///             Action::Hangup(_) => {}                     // send BYE, then hand off
+///             _ => {}
+///         }
+///     }
+///     if let Some(at) = call.poll_timeout() {
+///         now = now.max(at);
+///         call.handle_timeout(now);
+///     }
+/// }
+/// assert_eq!(deflection.unwrap().callback_number, "+31612345678");
+/// ```
+#[derive(Debug)]
+pub struct Call {
+    flow: Arc<Flow>,
+    call_id: String,
+    dialled: String,
+    started: Instant,
+    started_at: Timestamp,
+    /// The caller's number in E.164 where it parses, as received otherwise.
+    caller: Option<String>,
+    /// The caller's number when it is a valid callback number (offered by gathers).
+    caller_number: Option<CallbackNumber>,
+    /// Digits received while no gather was listening, for the next one.
+    typeahead: String,
+    state: State,
+    actions: VecDeque<Action>,
+    next_playback: u64,
+    callback: Option<Callback>,
+    /// A confirm's "enter it again": the next gather does not offer the caller's number.
+    reentries: u32,
+    timers: [Option<Instant>; TIMERS],
+    ended: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Callback {
+    number: CallbackNumber,
+    method: InputMethod,
+    transcript: Option<String>,
+    gather_step: usize,
+}
+
+/// Timers, by index into `Call::timers`.
+const INPUT: usize = 0;
+const PROMPT: usize = 1;
+const LIMITS: usize = 2;
+const CALL: usize = 3;
+const TIMERS: usize = 4;
+
+#[derive(Debug)]
+enum State {
+    /// Prompts playing, then `then`.
+    Prompting {
+        id: PlaybackId,
+        barge_in: bool,
+        then: Then,
+    },
+    /// A gather or confirm attempt.
+    Collecting(Collector),
+    /// Waiting for the abuse-limit answer of the deflect step `step`.
+    CheckingLimits { step: usize },
+    /// Hung up (by either side), or between two states.
+    Ended,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Then {
+    Step(usize),
+    Hangup(HangupReason),
+    Deflect,
+}
+
+impl Call {
+    /// Starts the IVR on an answered call with `flow` (see [`Flows::route`](crate::Flows::route)).
+    pub fn new(flow: Arc<Flow>, start: CallStart, now: Instant) -> Self {
+        let raw_caller = start
+            .asserted_identity
+            .as_deref()
+            .filter(|c| !is_withheld(c))
+            .or(start.from.as_deref().filter(|c| !is_withheld(c)));
+        let (caller, caller_number) = match raw_caller {
+            Some(c) => {
+                let (e164, callback) = flow.rules.caller(c);
+                (Some(e164.unwrap_or_else(|| c.to_string())), callback)
+            }
+            None => (None, None),
+        };
+        metrics::counter!("deflect_ivr_calls_total", "flow" => flow.name.clone()).increment(1);
+        let mut call = Self {
+            flow,
+            call_id: start.call_id,
+            dialled: start.dialled,
+            started: now,
+            started_at: start.started_at,
+            caller,
+            caller_number,
+            typeahead: String::new(),
+            state: State::Ended,
+            actions: VecDeque::new(),
+            next_playback: 0,
+            callback: None,
+            reentries: 0,
+            timers: [None; TIMERS],
+            ended: false,
+        };
+        call.timers[CALL] = Some(now + MAX_CALL);
+        call.run_step(now, 0);
+        call
+    }
+
+    /// The call's flow.
+    pub fn flow(&self) -> &Arc<Flow> {
+        &self.flow
+    }
+
+    /// The next action to carry out, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When to call [`Call::handle_timeout`] next, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.iter().flatten().min().copied()
+    }
+
+    /// True once the call has hung up (either side). Drain the remaining actions.
+    pub fn is_finished(&self) -> bool {
+        self.ended
+    }
+
+    /// True while a gather or confirm is taking input.
+    pub fn is_collecting(&self) -> bool {
+        matches!(self.state, State::Collecting(_))
+    }
+
+    /// A DTMF digit (`0`–`9`, `*`, `#`, `A`–`D`) from RFC 4733, SIP INFO or in-band
+    /// detection, once per key press.
+    pub fn handle_dtmf(&mut self, now: Instant, digit: char) {
+        if !matches!(digit, '0'..='9' | '*' | '#' | 'A'..='D') {
+            debug!(?digit, "not a DTMF digit; ignored");
+            return;
+        }
+        match &mut self.state {
+            State::Collecting(c) if c.rules.dtmf => {
+                if let Some(id) = c.prompt
+                    && c.rules.barge_in
+                {
+                    c.prompt = None;
+                    self.timers[PROMPT] = None;
+                    self.actions.push_back(Action::StopPlayback { id });
+                }
+                if c.listening {
+                    c.listening = false;
+                    c.speech_heard = false;
+                    self.actions.push_back(Action::StopSpeech);
+                }
+                let prompt_playing = c.prompt.is_some();
+                let inter_digit = c.rules.inter_digit_timeout;
+                match c.push(digit) {
+                    Some(outcome) => self.finish(now, outcome),
+                    // Each digit restarts the inter-digit timeout; while a prompt that cannot
+                    // be interrupted plays, timing starts when it ends.
+                    None if !prompt_playing => self.timers[INPUT] = Some(now + inter_digit),
+                    None => self.timers[INPUT] = None,
+                }
+            }
+            State::Prompting { id, barge_in, then } => {
+                self.typeahead.push(digit);
+                if *barge_in {
+                    let (id, then) = (*id, *then);
+                    self.actions.push_back(Action::StopPlayback { id });
+                    self.timers[PROMPT] = None;
+                    self.then(now, then);
+                }
+            }
+            State::Collecting(_) => debug!(?digit, "this gather takes speech only; digit ignored"),
+            State::CheckingLimits { .. } | State::Ended => {}
+        }
+    }
+
+    /// The prompts of `id` stopped playing.
+    pub fn handle_playback_ended(&mut self, now: Instant, id: PlaybackId, how: PlaybackEnd) {
+        debug!(?id, ?how, "playback ended");
+        match &mut self.state {
+            State::Prompting {
+                id: current, then, ..
+            } if *current == id => {
+                let then = *then;
+                self.timers[PROMPT] = None;
+                self.then(now, then);
+            }
+            State::Collecting(c) if c.prompt == Some(id) => {
+                c.prompt = None;
+                self.timers[PROMPT] = None;
+                self.start_input_timer(now);
+            }
+            // A report for a prompt already stopped or replaced.
+            _ => {}
+        }
+    }
+
+    /// The recogniser heard the start of speech (a non-empty partial result).
+    pub fn handle_speech_started(&mut self, now: Instant) {
+        let State::Collecting(c) = &mut self.state else {
+            return;
+        };
+        if !c.listening || c.speech_heard || !c.digits.is_empty() {
+            return;
+        }
+        c.speech_heard = true;
+        if let Some(id) = c.prompt
+            && c.rules.barge_in
+        {
+            c.prompt = None;
+            self.timers[PROMPT] = None;
+            self.actions.push_back(Action::StopPlayback { id });
+        }
+        // The first-input timeout is met; the utterance now has speech_timeout to end.
+        self.timers[INPUT] = Some(now + c.rules.speech_timeout);
+    }
+
+    /// The recogniser's final result for an utterance (end of speech detected).
+    pub fn handle_speech(&mut self, now: Instant, result: SpeechResult) {
+        let State::Collecting(c) = &mut self.state else {
+            return;
+        };
+        if !c.listening {
+            return;
+        }
+        if result.text.trim().is_empty() && !c.speech_heard {
+            // Silence only: keep listening, the first-input timeout still runs.
+            return;
+        }
+        c.listening = false;
+        self.actions.push_back(Action::StopSpeech);
+        if let Some(id) = c.prompt.take() {
+            self.timers[PROMPT] = None;
+            self.actions.push_back(Action::StopPlayback { id });
+        }
+        let words = self.flow.words.as_ref();
+        let outcome = match words.map(|w| w.digits(&result.text)) {
+            Some(Ok(digits)) if result.confidence >= self.flow.min_confidence => Outcome::Speech {
+                digits,
+                words: result.text,
+            },
+            Some(Ok(_)) => {
+                debug!(
+                    confidence = result.confidence,
+                    "spoken digits below min_confidence"
+                );
+                Outcome::NotUnderstood
+            }
+            _ => Outcome::NotUnderstood,
+        };
+        self.finish(now, outcome);
+    }
+
+    /// The abuse-limit answer to `Action::CheckLimits`.
+    pub fn handle_limits(&mut self, now: Instant, decision: LimitDecision) {
+        let State::CheckingLimits { step } = self.state else {
+            return;
+        };
+        self.timers[LIMITS] = None;
+        let flow = Arc::clone(&self.flow);
+        let Step::Deflect {
+            prompts,
+            limit_prompts,
+        } = &flow.steps[step]
+        else {
+            return;
+        };
+        metrics::counter!("deflect_ivr_limit_checks_total", "decision" => decision.as_str())
+            .increment(1);
+        match decision {
+            LimitDecision::Allowed | LimitDecision::Unavailable => {
+                if decision == LimitDecision::Unavailable {
+                    warn!(call_id = %self.call_id, "abuse limits could not be checked; deflecting anyway");
+                }
+                // From here the deflection is committed: a caller hanging up during the
+                // goodbye still gets the message.
+                self.prompt(now, prompts, false, Then::Deflect);
+            }
+            LimitDecision::CallerLimited | LimitDecision::CallbackNumberLimited => {
+                info!(call_id = %self.call_id, decision = decision.as_str(), "deflection refused by an abuse limit");
+                self.prompt(
+                    now,
+                    limit_prompts,
+                    false,
+                    Then::Hangup(HangupReason::LimitReached),
+                );
+            }
+        }
+    }
+
+    /// The caller hung up.
+    pub fn handle_hangup(&mut self, now: Instant) {
+        if let State::Prompting {
+            then: Then::Deflect,
+            ..
+        } = self.state
+        {
+            self.deflect(now);
+        }
+        self.end();
+    }
+
+    /// The timer from [`Call::poll_timeout`] fired (late is fine, early is ignored).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for timer in [CALL, LIMITS, PROMPT, INPUT] {
+            if self.timers[timer].is_some_and(|t| t <= now) {
+                self.timers[timer] = None;
+                self.fire(now, timer);
+            }
+        }
+    }
+
+    fn fire(&mut self, now: Instant, timer: usize) {
+        match (timer, &mut self.state) {
+            (CALL, _) => {
+                warn!(call_id = %self.call_id, "call reached the IVR's time limit");
+                if let State::Prompting {
+                    then: Then::Deflect,
+                    ..
+                } = self.state
+                {
+                    self.deflect(now);
+                }
+                self.hang_up(HangupReason::CallTooLong);
+            }
+            (LIMITS, State::CheckingLimits { .. }) => {
+                self.handle_limits(now, LimitDecision::Unavailable)
+            }
+            (PROMPT, State::Prompting { id, .. }) => {
+                let id = *id;
+                warn!(call_id = %self.call_id, "no end reported for a prompt; going on");
+                self.handle_playback_ended(now, id, PlaybackEnd::Finished);
+            }
+            (PROMPT, State::Collecting(c)) => {
+                if let Some(id) = c.prompt {
+                    warn!(call_id = %self.call_id, "no end reported for a prompt; going on");
+                    self.handle_playback_ended(now, id, PlaybackEnd::Finished);
+                }
+            }
+            (INPUT, State::Collecting(c)) => {
+                let outcome = if c.speech_heard && c.digits.is_empty() {
+                    c.listening = false;
+                    self.actions.push_back(Action::StopSpeech);
+                    Outcome::NotUnderstood
+                } else if c.digits.is_empty() {
+                    Outcome::NoInput
+                } else if c.digits.len() >= c.rules.min_digits {
+                    // Enough digits and no finish key: the pause ends the input.
+                    Outcome::Digits(std::mem::take(&mut c.digits))
+                } else {
+                    Outcome::TooShort
+                };
+                if c.listening {
+                    c.listening = false;
+                    self.actions.push_back(Action::StopSpeech);
+                }
+                self.finish(now, outcome);
+            }
+            _ => {}
+        }
+    }
+
+    // ----- steps -------------------------------------------------------------------------
+
+    fn run_step(&mut self, now: Instant, mut index: usize) {
+        // Branches jump without audio; the bound keeps a loop of branches from spinning.
+        for _ in 0..=self.flow.steps.len() {
+            let flow = Arc::clone(&self.flow);
+            let Some(step) = flow.steps.get(index) else {
+                return self.hang_up(HangupReason::FlowEnded);
+            };
+            match step {
+                Step::Play { prompts, barge_in } => {
+                    return self.prompt(now, prompts, *barge_in, Then::Step(index + 1));
+                }
+                Step::Gather(g) => return self.start_gather(now, index, g, 1, None),
+                Step::Confirm(c) => {
+                    if self.callback.is_none() {
+                        warn!(flow = %flow.name, "confirm step reached without a number; hanging up");
+                        return self.hang_up(HangupReason::FlowEnded);
+                    }
+                    return self.start_confirm(now, index, c, 1);
+                }
+                Step::Branch { open, closed } => {
+                    let wall = self.wall(now);
+                    let is_open = flow.hours.as_ref().is_none_or(|h| h.is_open(wall));
+                    index = if is_open { *open } else { *closed };
+                }
+                Step::Deflect { .. } => {
+                    let Some(cb) = &self.callback else {
+                        warn!(flow = %flow.name, "deflect step reached without a number; hanging up");
+                        return self.hang_up(HangupReason::FlowEnded);
+                    };
+                    let request = LimitRequest {
+                        call_id: self.call_id.clone(),
+                        caller: self
+                            .caller
+                            .clone()
+                            .unwrap_or_else(|| ANONYMOUS_CALLER.into()),
+                        callback_number: cb.number.e164().to_string(),
+                        per_caller: flow.limits.per_caller,
+                        per_callback_number: flow.limits.per_callback_number,
+                        at: self.wall(now),
+                    };
+                    self.state = State::CheckingLimits { step: index };
+                    self.timers[LIMITS] = Some(now + LIMITS_WATCHDOG);
+                    self.actions.push_back(Action::CheckLimits(request));
+                    return;
+                }
+                Step::Hangup { prompts } => {
+                    return self.prompt(now, prompts, false, Then::Hangup(HangupReason::FlowEnded));
+                }
+            }
+        }
+        warn!(flow = %self.flow.name, "branch steps loop; hanging up");
+        self.hang_up(HangupReason::FlowEnded);
+    }
+
+    fn then(&mut self, now: Instant, then: Then) {
+        match then {
+            Then::Step(i) => self.run_step(now, i),
+            Then::Hangup(reason) => self.hang_up(reason),
+            Then::Deflect => {
+                self.deflect(now);
+                self.hang_up(HangupReason::Deflected);
+            }
+        }
+    }
+
+    /// Plays `items`, then `then` (at once when there is nothing to play).
+    fn prompt(&mut self, now: Instant, items: &[PromptItem], barge_in: bool, then: Then) {
+        let prompts = self.expand(items);
+        if prompts.is_empty() {
+            return self.then(now, then);
+        }
+        // Type-ahead digits stop a prompt that may be interrupted before it starts.
+        if barge_in && !self.typeahead.is_empty() {
+            return self.then(now, then);
+        }
+        let id = self.play(now, prompts);
+        self.state = State::Prompting { id, barge_in, then };
+    }
+
+    fn play(&mut self, now: Instant, prompts: Vec<Prompt>) -> PlaybackId {
+        self.next_playback += 1;
+        let id = PlaybackId(self.next_playback);
+        self.actions.push_back(Action::Play { id, prompts });
+        self.timers[PROMPT] = Some(now + PROMPT_WATCHDOG);
+        id
+    }
+
+    fn expand(&self, items: &[PromptItem]) -> Vec<Prompt> {
+        let mut out = Vec::with_capacity(items.len() + 12);
+        for item in items {
+            match item {
+                PromptItem::Prompt(p) => out.push(p.clone()),
+                PromptItem::Number => {
+                    let Some(cb) = &self.callback else { continue };
+                    for c in cb.number.spoken(self.flow.rules.country()).chars() {
+                        match c.to_digit(10) {
+                            Some(d) => out.push(self.flow.digit_prompts[d as usize].clone()),
+                            None => out.push(self.flow.plus_prompt.clone()),
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The last attempt failed: the step's `on_failure`, else the default goodbye.
+    fn fail(&mut self, now: Instant, on_failure: Option<usize>) {
+        match on_failure {
+            Some(step) => self.run_step(now, step),
+            None => {
+                let items = [
+                    PromptItem::Prompt(Prompt::new("too_many_attempts")),
+                    PromptItem::Prompt(Prompt::new("goodbye")),
+                ];
+                self.prompt(
+                    now,
+                    &items,
+                    false,
+                    Then::Hangup(HangupReason::TooManyAttempts),
+                );
+            }
+        }
+    }
+
+    // ----- ending --------------------------------------------------------------------------
+
+    fn deflect(&mut self, now: Instant) {
+        let Some(cb) = self.callback.take() else {
+            return;
+        };
+        let flow = &self.flow;
+        debug!(call_id = %self.call_id, flow = %flow.name, input = cb.method.as_str(), "deflection confirmed");
+        metrics::counter!("deflect_ivr_deflections_total", "flow" => flow.name.clone(), "input" => cb.method.as_str())
+            .increment(1);
+        self.actions.push_back(Action::Deflect(Box::new(Deflection {
+            call_id: self.call_id.clone(),
+            caller: self.caller.clone(),
+            callback_number: cb.number.e164().to_string(),
+            dialled_number: self.dialled.clone(),
+            flow: flow.name.clone(),
+            language: flow.language.clone(),
+            whatsapp_account: flow.whatsapp_account.clone(),
+            queue: flow.queue.clone(),
+            started_at: self.started_at,
+            ended_at: self.wall(now),
+            input_method: cb.method,
+            transcript: cb.transcript,
+        })));
+    }
+
+    fn hang_up(&mut self, reason: HangupReason) {
+        if self.ended {
+            return;
+        }
+        if let State::Collecting(c) = &self.state
+            && c.listening
+        {
+            self.actions.push_back(Action::StopSpeech);
+        }
+        metrics::counter!("deflect_ivr_hangups_total", "reason" => reason.as_str()).increment(1);
+        self.actions.push_back(Action::Hangup(reason));
+        self.end();
+    }
+
+    fn end(&mut self) {
+        self.ended = true;
+        self.state = State::Ended;
+        self.timers = [None; TIMERS];
+    }
+
+    /// Wall-clock time at `now`.
+    fn wall(&self, now: Instant) -> Timestamp {
+        let elapsed = now.saturating_duration_since(self.started);
+        self.started_at
+            .checked_add(elapsed)
+            .unwrap_or(self.started_at)
+    }
+}
+
+/// Caller ids that mean "withheld".
+fn is_withheld(user: &str) -> bool {
+    let u = user.trim();
+    u.is_empty()
+        || [
+            "anonymous",
+            "unknown",
+            "restricted",
+            "private",
+            "unavailable",
+        ]
+        .iter()
+        .any(|w| u.eq_ignore_ascii_case(w))
+}

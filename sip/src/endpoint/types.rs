@@ -1,0 +1,199 @@
+//! What the endpoint and the layer above exchange: the calls offered, the events of a call
+//! and why it ended, registration states, the commands' arguments and the bytes to send.
+
+use crate::message::{NameAddr, Uri};
+use deflect_config::SipTransport;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Methods deflect answers.
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
+/// Extensions deflect supports.
+pub const SUPPORTED: &str = "timer";
+
+/// Identifies one call (dialog) inside an [`Endpoint`](super::Endpoint).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallKey(pub u64);
+
+/// Bytes to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Transport to send on.
+    pub transport: SipTransport,
+    /// Peer address (for TCP: the connection to that address, made if needed).
+    pub remote: SocketAddr,
+    /// The message.
+    pub data: Vec<u8>,
+}
+
+/// A call offered to the layer above; answer with [`super::Endpoint::accept`] or
+/// [`super::Endpoint::reject`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncomingCall {
+    /// The call's key.
+    pub key: CallKey,
+    /// Call-ID.
+    pub call_id: String,
+    /// From.
+    pub from: NameAddr,
+    /// To.
+    pub to: NameAddr,
+    /// Request-URI.
+    pub request_uri: Uri,
+    /// First P-Asserted-Identity (RFC 3325), a good default callback number.
+    pub asserted_identity: Option<NameAddr>,
+    /// Name of the trunk it came from.
+    pub trunk: String,
+    /// Whether that trunk wants in-band DTMF detection.
+    pub inband_dtmf: bool,
+    /// Source address.
+    pub source: SocketAddr,
+    /// Transport it came over.
+    pub transport: SipTransport,
+    /// The SDP offer, when the INVITE carried one (else deflect offers in the 200 OK and the
+    /// answer arrives as [`CallEvent::Answered`]).
+    pub offer: Option<Vec<u8>>,
+}
+
+impl IncomingCall {
+    /// User part of From, percent-decoded.
+    pub fn from_user(&self) -> Option<String> {
+        self.from.uri.user_decoded()
+    }
+    /// User part of To, percent-decoded.
+    pub fn to_user(&self) -> Option<String> {
+        self.to.uri.user_decoded()
+    }
+    /// User part of the Request-URI (the dialled number), percent-decoded.
+    pub fn request_user(&self) -> Option<String> {
+        self.request_uri.user_decoded()
+    }
+}
+
+/// What the layer above learns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A new call waits for accept or reject.
+    Incoming(Box<IncomingCall>),
+    /// Something happened in a call.
+    Call(CallKey, CallEvent),
+    /// A trunk registration changed state.
+    Registration {
+        /// Trunk name.
+        trunk: String,
+        /// New state.
+        state: RegistrationState,
+    },
+}
+
+/// In-call events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallEvent {
+    /// The peer offers new SDP (re-INVITE or UPDATE); answer with [`super::Endpoint::answer_offer`].
+    Offer {
+        /// Identifies this offer in the answer.
+        offer: u64,
+        /// The SDP offer.
+        sdp: Vec<u8>,
+    },
+    /// The peer's SDP answer: in a 2xx to deflect's INVITE, or in the ACK when deflect
+    /// offered in its 200 OK.
+    Answered {
+        /// The SDP answer (empty when the 2xx carried none).
+        sdp: Vec<u8>,
+    },
+    /// A provisional response to deflect's INVITE.
+    Progress {
+        /// Status code (180, 183, …).
+        status: u16,
+    },
+    /// An INFO request (DTMF relay arrives this way). Answer it with
+    /// [`super::Endpoint::answer_info`]: 200 when the body was understood, 415 for a Content-Type
+    /// not taken, 400 for a body that cannot be read. An INFO still unanswered when the call
+    /// ends gets 481.
+    Info {
+        /// Identifies this request in the answer.
+        request: u64,
+        /// Its Content-Type.
+        content_type: String,
+        /// Its body.
+        body: Vec<u8>,
+    },
+    /// The call is over.
+    Ended(EndReason),
+}
+
+/// Why a call ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// The peer sent BYE, with this `Reason` header (RFC 3326) if it had one.
+    RemoteHangup {
+        /// The BYE's Reason header, as received.
+        reason: Option<String>,
+    },
+    /// The caller cancelled before the answer.
+    Cancelled,
+    /// The ACK for deflect's 200 OK never came (64·T1); deflect sent BYE.
+    AckTimeout,
+    /// No session refresh arrived in time (RFC 4028); deflect sent BYE.
+    SessionExpired,
+    /// deflect hung up (its BYE was answered or timed out).
+    HungUp,
+    /// deflect's INVITE got a final failure response.
+    Rejected(u16),
+    /// deflect's INVITE got no answer.
+    Timeout,
+}
+
+/// Registration state of a trunk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegistrationState {
+    /// Registered for this many seconds.
+    Registered {
+        /// Granted lifetime.
+        expires: u32,
+    },
+    /// The registrar refused or did not answer; retried after `retry_in`.
+    Failed {
+        /// Final status, 408 on timeout.
+        status: u16,
+        /// Back-off before the next attempt.
+        retry_in: Duration,
+    },
+}
+
+/// A `Reason` header value (RFC 3326) for deflect's BYE.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reason(pub String);
+
+impl Reason {
+    /// `Q.850;cause=N;text="…"`.
+    pub fn q850(cause: u16, text: &str) -> Self {
+        Self(format!(
+            "Q.850;cause={cause};text={}",
+            crate::message::syntax::quote(text)
+        ))
+    }
+    /// `SIP;cause=N;text="…"`.
+    pub fn sip(cause: u16, text: &str) -> Self {
+        Self(format!(
+            "SIP;cause={cause};text={}",
+            crate::message::syntax::quote(text)
+        ))
+    }
+}
+
+/// An outgoing call (the UAC side, for the test dialler).
+#[derive(Clone, Debug)]
+pub struct OutgoingCall {
+    /// Request-URI, e.g. `sip:31201234567@127.0.0.1:5060`.
+    pub uri: Uri,
+    /// Where to send it.
+    pub remote: SocketAddr,
+    /// Transport.
+    pub transport: SipTransport,
+    /// From user (e.g. the caller's number).
+    pub from_user: String,
+    /// SDP offer.
+    pub sdp: Vec<u8>,
+}

@@ -1,0 +1,260 @@
+//! Conversations: the list and its filters, one conversation and its messages, and what
+//! agents do with it (send, notes, accept, reject, claim, transfer, close).
+
+use super::{JsonBody, QueryOf};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use deflect_chat::{Channel, ConversationFilter, Message, Origin, Status};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Filters of `GET /api/v1/conversations` and the CSV export.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ListQuery {
+    /// Comma-separated statuses.
+    status: Option<String>,
+    channel: Option<Channel>,
+    origin: Option<Origin>,
+    queue: Option<String>,
+    agent_id: Option<i64>,
+    account: Option<String>,
+    /// Created at or after (ms since the epoch).
+    from: Option<i64>,
+    /// Created before (ms).
+    to: Option<i64>,
+    /// Text search.
+    q: Option<String>,
+    before_id: Option<i64>,
+    limit: Option<u32>,
+}
+
+impl ListQuery {
+    pub(super) fn filter(&self) -> ApiResult<ConversationFilter> {
+        let mut status = Vec::new();
+        for s in self
+            .status
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            status.push(Status::parse(s).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "unknown status {s:?}; valid: pending, queued, offered, assigned, closed"
+                ))
+            })?);
+        }
+        Ok(ConversationFilter {
+            status,
+            channel: self.channel,
+            origin: self.origin,
+            queue: self.queue.clone(),
+            agent_id: self.agent_id,
+            account: self.account.clone(),
+            created_from: self.from,
+            created_to: self.to,
+            text: self.q.clone(),
+            before_id: self.before_id,
+            limit: self.limit,
+        })
+    }
+}
+
+pub(super) async fn list(
+    State(s): State<AppState>,
+    p: Principal,
+    q: QueryOf<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = q?;
+    let f = q.filter()?;
+    let limit = f.limit.unwrap_or(100).clamp(1, 1000) as usize;
+    let list = s.inbox.list_conversations(&p.viewer, &f).await?;
+    let next = if list.len() == limit {
+        list.last().map(|c| c.id)
+    } else {
+        None
+    };
+    Ok(Json(
+        json!({ "conversations": list, "next_before_id": next }),
+    ))
+}
+
+pub(super) async fn conversation(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        json!({ "conversation": s.inbox.conversation(&p.viewer, id).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct Page {
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+pub(super) async fn messages(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    q: QueryOf<Page>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = q?;
+    let m = s
+        .inbox
+        .messages(&p.viewer, id, q.after, q.limit.unwrap_or(500))
+        .await?;
+    Ok(Json(json!({ "messages": m })))
+}
+
+#[derive(Deserialize)]
+pub(super) struct SendBody {
+    text: String,
+    #[serde(default)]
+    client_key: Option<String>,
+}
+
+fn created(m: Message) -> Response {
+    (StatusCode::CREATED, Json(json!({ "message": m }))).into_response()
+}
+
+pub(super) async fn send(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    body: JsonBody<SendBody>,
+) -> ApiResult<Response> {
+    let Json(b) = body?;
+    match s
+        .inbox
+        .send_text(&p.viewer, id, &b.text, b.client_key.as_deref())
+        .await
+    {
+        Ok(m) => Ok(created(m)),
+        Err(deflect_chat::ChatError::OutsideWindow { recontact_template }) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "outside_window",
+            format!(
+                "WhatsApp delivers free text only within 24 hours of the customer's last message; \
+                 send the recontact template {recontact_template:?} (POST …/recontact) and write once they answer"
+            ),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct KeyBody {
+    #[serde(default)]
+    client_key: Option<String>,
+}
+
+pub(super) async fn recontact(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    body: Option<Json<KeyBody>>,
+) -> ApiResult<Response> {
+    let b = body.map(|Json(b)| b).unwrap_or_default();
+    Ok(created(
+        s.inbox
+            .send_recontact(&p.viewer, id, b.client_key.as_deref())
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct NoteBody {
+    text: String,
+}
+
+pub(super) async fn note(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    body: JsonBody<NoteBody>,
+) -> ApiResult<Response> {
+    let Json(b) = body?;
+    Ok(created(s.inbox.add_note(&p.viewer, id, &b.text).await?))
+}
+
+pub(super) async fn accept(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    // An offer the agent cannot see does not exist for them.
+    s.inbox.conversation(&p.viewer, id).await?;
+    Ok(Json(
+        json!({ "conversation": s.inbox.accept_offer(p.agent.id, id).await? }),
+    ))
+}
+
+pub(super) async fn reject(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    s.inbox.conversation(&p.viewer, id).await?;
+    s.inbox.reject_offer(p.agent.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn claim(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        json!({ "conversation": s.inbox.claim(&p.viewer, id).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct TransferBody {
+    #[serde(default)]
+    agent_id: Option<i64>,
+    #[serde(default)]
+    queue: Option<String>,
+}
+
+pub(super) async fn transfer(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    body: JsonBody<TransferBody>,
+) -> ApiResult<Json<Value>> {
+    let Json(b) = body?;
+    let c = match (b.agent_id, b.queue) {
+        (Some(a), None) => s.inbox.transfer_to_agent(&p.viewer, id, a).await?,
+        (None, Some(q)) => s.inbox.transfer_to_queue(&p.viewer, id, &q).await?,
+        _ => return Err(ApiError::bad_request("give either agent_id or queue")),
+    };
+    Ok(Json(json!({ "conversation": c })))
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct CloseBody {
+    #[serde(default)]
+    disposition: Option<String>,
+}
+
+pub(super) async fn close(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    body: Option<Json<CloseBody>>,
+) -> ApiResult<Json<Value>> {
+    let b = body.map(|Json(b)| b).unwrap_or_default();
+    Ok(Json(
+        json!({ "conversation": s.inbox.close(&p.viewer, id, b.disposition.as_deref()).await? }),
+    ))
+}

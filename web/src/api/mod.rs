@@ -1,0 +1,191 @@
+//! The REST API, `/api/v1/…`: JSON in and out, errors as `{"error": {"code", "message"}}`
+//! ([`crate::error`]). Callers authenticate with the inbox's session (cookie + CSRF token)
+//! or an API token (`Authorization: Bearer dfk_…`); both act as an agent, with that agent's
+//! access. The operations are listed in [`operations`] and described by the OpenAPI 3 file
+//! served at `/api/openapi.json` (a test keeps the two equal).
+//!
+//! This module routes; the handlers live by resource: `agents` (`me`, presence, queues,
+//! agents), `conversations` (the list, messages and agents' actions), `export` (CSV and
+//! transcripts), `canned` (canned answers), `supervision` (the board and API tokens),
+//! `handoff` (web → WhatsApp) and `sandbox` (the sandbox phone).
+
+mod agents;
+mod canned;
+mod conversations;
+mod export;
+mod handoff;
+mod sandbox;
+mod supervision;
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::Query;
+use axum::handler::Handler;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, get, on};
+use axum::{Json, Router};
+
+/// The OpenAPI 3 description of this API.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+type QueryOf<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
+struct Routes {
+    router: Router<AppState>,
+    table: Vec<(&'static str, &'static str)>,
+}
+
+impl Routes {
+    fn on<H, T>(mut self, method: &'static str, path: &'static str, h: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = match method {
+            "GET" => MethodFilter::GET,
+            "POST" => MethodFilter::POST,
+            "PUT" => MethodFilter::PUT,
+            "PATCH" => MethodFilter::PATCH,
+            "DELETE" => MethodFilter::DELETE,
+            other => unreachable!("no routes use {other}"),
+        };
+        self.router = self.router.route(path, on(filter, h));
+        self.table.push((method, path));
+        self
+    }
+}
+
+fn build() -> Routes {
+    Routes {
+        router: Router::new(),
+        table: Vec::new(),
+    }
+    .on("GET", "/api/v1/session", crate::auth::current)
+    .on("POST", "/api/v1/session", crate::auth::login)
+    .on("DELETE", "/api/v1/session", crate::auth::logout)
+    .on("GET", "/api/v1/events", crate::live::events)
+    .on("GET", "/api/v1/me", agents::me)
+    .on("PUT", "/api/v1/me/presence", agents::presence)
+    .on("GET", "/api/v1/queues", agents::queues)
+    .on("GET", "/api/v1/agents", agents::agents)
+    .on("POST", "/api/v1/agents", agents::create_agent)
+    .on("PATCH", "/api/v1/agents/{id}", agents::update_agent)
+    .on("GET", "/api/v1/conversations", conversations::list)
+    .on(
+        "GET",
+        "/api/v1/exports/conversations.csv",
+        export::export_csv,
+    )
+    .on(
+        "GET",
+        "/api/v1/conversations/{id}",
+        conversations::conversation,
+    )
+    .on(
+        "GET",
+        "/api/v1/conversations/{id}/messages",
+        conversations::messages,
+    )
+    .on(
+        "POST",
+        "/api/v1/conversations/{id}/messages",
+        conversations::send,
+    )
+    .on(
+        "POST",
+        "/api/v1/conversations/{id}/recontact",
+        conversations::recontact,
+    )
+    .on(
+        "POST",
+        "/api/v1/conversations/{id}/notes",
+        conversations::note,
+    )
+    .on(
+        "POST",
+        "/api/v1/conversations/{id}/accept",
+        conversations::accept,
+    )
+    .on(
+        "POST",
+        "/api/v1/conversations/{id}/reject",
+        conversations::reject,
+    )
+    .on(
+        "POST",
+        "/api/v1/conversations/{id}/claim",
+        conversations::claim,
+    )
+    .on(
+        "POST",
+        "/api/v1/conversations/{id}/transfer",
+        conversations::transfer,
+    )
+    .on(
+        "POST",
+        "/api/v1/conversations/{id}/close",
+        conversations::close,
+    )
+    .on(
+        "GET",
+        "/api/v1/conversations/{id}/transcript",
+        export::transcript,
+    )
+    .on("GET", "/api/v1/canned-answers", canned::canned)
+    .on("POST", "/api/v1/canned-answers", canned::create_canned)
+    .on("PUT", "/api/v1/canned-answers/{id}", canned::update_canned)
+    .on(
+        "DELETE",
+        "/api/v1/canned-answers/{id}",
+        canned::delete_canned,
+    )
+    .on(
+        "GET",
+        "/api/v1/canned-answers/{id}/text",
+        canned::canned_text,
+    )
+    .on("GET", "/api/v1/board", supervision::board)
+    .on("GET", "/api/v1/tokens", supervision::tokens)
+    .on("POST", "/api/v1/tokens", supervision::create_token)
+    .on("DELETE", "/api/v1/tokens/{id}", supervision::revoke_token)
+    .on(
+        "POST",
+        "/api/v1/deflections/whatsapp",
+        handoff::deflect_whatsapp,
+    )
+    .on("GET", "/api/v1/sandbox/accounts", sandbox::sandbox_accounts)
+    .on(
+        "GET",
+        "/api/v1/sandbox/{account}/{number}/messages",
+        sandbox::sandbox_messages,
+    )
+    .on(
+        "POST",
+        "/api/v1/sandbox/{account}/{number}/messages",
+        sandbox::sandbox_reply,
+    )
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    build().router.route("/api/openapi.json", get(openapi))
+}
+
+/// Every API operation as (method, path template), in the order routed.
+pub fn operations() -> Vec<(&'static str, &'static str)> {
+    build().table
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// The answer for paths nothing serves.
+pub(crate) async fn no_route() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        "no such endpoint; see /api/openapi.json",
+    )
+}
