@@ -19,6 +19,7 @@
 
 use crate::Inbox;
 use crate::clock::Millis;
+use crate::lifecycle::{open, outgoing};
 use crate::model::{ChatError, EventKind, InputMethod, Origin, Status};
 pub use crate::model::{payload_for, reference_in_payload};
 use crate::provider::Outgoing;
@@ -143,19 +144,16 @@ impl Inbox {
             return Ok(d);
         }
         let wa_id = req.callback_number.trim_start_matches('+');
-        let (identity, contact, _) = self.whatsapp_identity(&mut tx, wa_id, None, now).await?;
-        let (conversation, _) = self
-            .open_conversation(
-                &mut tx,
-                identity,
-                contact,
-                account_name,
-                Origin::Call,
-                Status::Pending,
-                queue,
-                now,
-            )
-            .await?;
+        let (identity, contact, _) = open::whatsapp_identity(&mut tx, wa_id, None, now).await?;
+        let w = open::WhatsAppConversation {
+            identity,
+            contact,
+            account: account_name,
+            origin: Origin::Call,
+            status: Status::Pending,
+            queue,
+        };
+        let (conversation, _) = open::whatsapp_conversation(self.ctx(), &mut tx, w, now).await?;
         // Claim the call id first: a concurrent deflection of it fails here.
         sqlx::query(
             "INSERT INTO deflections (call_id, conversation_id, caller, callback_number, dialled_number, \
@@ -178,7 +176,7 @@ impl Inbox {
         .bind(now)
         .execute(tx.conn())
         .await?;
-        let (c, _, _) = self.load_locked(&mut tx, conversation).await?;
+        let c = crate::lifecycle::load(&mut tx, conversation).await?;
         let t = &account.templates.deflection;
         let request = Outgoing::Template {
             name: t.name.clone(),
@@ -188,9 +186,14 @@ impl Inbox {
             content_sid: t.content_sid.clone(),
         };
         let body = format!("Template {} (reference {})", t.name, c.reference);
-        let m = self
-            .queue_outgoing(&mut tx, &c, "template", &body, request, None, None, now)
-            .await?;
+        let send = outgoing::Send {
+            kind: "template",
+            body: &body,
+            request,
+            agent: None,
+            client_key: None,
+        };
+        let m = outgoing::queue(self.ctx(), &mut tx, &c, send, now).await?;
         sqlx::query("UPDATE deflections SET message_id = $1 WHERE call_id = $2")
             .bind(m.id)
             .bind(&req.call_id)

@@ -3,7 +3,7 @@
 //!
 //! Durable: a delivery row is written in the same transaction as the logged event it carries
 //! (the store hands it to a sink, [`crate::store::EventSink`]), so a committed event is delivered even across a crash, and an
-//! event that did not commit never is. A worker ([`Inbox::send_due_hooks`]) claims due rows
+//! event that did not commit never is. A worker ([`crate::Inbox::send_due_hooks`]) claims due rows
 //! — never a conversation's row while an earlier one of that conversation and endpoint is
 //! still pending, so each endpoint sees a conversation's events in order — and marks them
 //! `done`, or retries them (1 s doubling to 10 min) until `max_attempts`, then `dead`.
@@ -18,10 +18,11 @@
 //! `{"id": <event id>, "type": "message.received", "at": <ms>, "conversation_id": 7, "data": {…}}`.
 //! Any 2xx answer is success.
 
-use crate::Inbox;
 use crate::clock::{Millis, ms};
+use crate::context::{Ctx, InboxSettings};
 use crate::model::{ChatError, Event, EventKind};
 use crate::repo;
+use crate::store::Store;
 use crate::store::{EventSink, SinkFuture};
 use hmac::{KeyInit, Mac};
 use serde_json::json;
@@ -29,6 +30,7 @@ use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// The longest back-off between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(600);
@@ -152,7 +154,33 @@ struct ClaimedHook {
     attempts: i64,
 }
 
-impl Inbox {
+/// The webhook service: the inbox's context, the HTTP client deliveries go out with, and
+/// what wakes the worker when a committed event gave it work. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Hooks {
+    ctx: Arc<Ctx>,
+    http: reqwest::Client,
+    wake: Arc<Notify>,
+}
+
+impl Hooks {
+    /// The webhook service of `ctx`'s endpoints; `wake` is the one its sink notifies.
+    pub(crate) fn new(ctx: Arc<Ctx>, http: reqwest::Client, wake: Arc<Notify>) -> Self {
+        Self { ctx, http, wake }
+    }
+
+    fn now(&self) -> Millis {
+        self.ctx.now()
+    }
+
+    fn store(&self) -> &Store {
+        self.ctx.store()
+    }
+
+    fn settings(&self) -> &InboxSettings {
+        self.ctx.settings()
+    }
+
     fn hook_backoff(attempts: i64) -> Millis {
         let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
         ms(Duration::from_secs(1)
@@ -207,7 +235,7 @@ impl Inbox {
         let t = self.now() / 1000;
         let started = std::time::Instant::now();
         let res = self
-            .hook_client()
+            .http
             .post(url.clone())
             .timeout(cfg.timeout)
             .header("content-type", "application/json")
@@ -283,7 +311,7 @@ impl Inbox {
 
     /// Claims and sends the webhook deliveries that are due (one per conversation and
     /// endpoint at a time); the worker calls this in a loop, tests call it directly.
-    pub async fn send_due_hooks(&self) -> Result<HookPass, ChatError> {
+    pub(crate) async fn send_due(&self) -> Result<HookPass, ChatError> {
         let claimed = self.claim_hooks().await?;
         let mut pass = HookPass::default();
         let mut set = tokio::task::JoinSet::new();
@@ -308,7 +336,7 @@ impl Inbox {
     }
 
     /// Webhook deliveries by endpoint and state (`pending`, `sending`, `done`, `dead`).
-    pub async fn hook_depth(&self) -> Result<HashMap<(String, String), i64>, ChatError> {
+    pub(crate) async fn depth(&self) -> Result<HashMap<(String, String), i64>, ChatError> {
         let rows = sqlx::query(
             "SELECT endpoint, state, COUNT(*) AS n FROM hook_deliveries GROUP BY endpoint, state",
         )
@@ -332,18 +360,21 @@ impl Inbox {
         Ok(row.try_get::<Option<i64>, _>(0).ok().flatten())
     }
 
-    pub(crate) async fn hook_loop(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+    /// The worker: delivers what is due until `stop` turns true.
+    pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         if self.settings().webhooks.is_empty() {
             return;
         }
-        let wake = self.inner.hooks_wake.clone();
+        let wake = self.wake.clone();
         loop {
             if *stop.borrow() {
                 return;
             }
-            let wait = match self.send_due_hooks().await {
+            let wait = match self.send_due().await {
                 Ok(p) if p.delivered + p.retried + p.dead > 0 => continue,
-                Ok(_) => self.until_due(self.next_hook_due().await.ok().flatten()),
+                Ok(_) => self
+                    .ctx
+                    .until_due(self.next_hook_due().await.ok().flatten()),
                 Err(e) => {
                     tracing::warn!(cause = %e, "webhook worker: database error; retrying");
                     Duration::from_secs(1)

@@ -60,11 +60,14 @@ pub mod agents;
 pub mod board;
 pub mod canned;
 pub mod clock;
+mod context;
 mod conversations;
 pub mod deflection;
 pub mod events;
 pub mod hooks;
 pub mod inbound;
+mod inbox;
+mod lifecycle;
 pub mod limits;
 pub mod model;
 pub mod outbox;
@@ -77,370 +80,25 @@ pub mod testing;
 pub mod timers;
 pub mod web;
 
-pub use access::{ApiToken, NewSession, Session};
-pub use agents::{Colleague, Colleagues, NewAgent};
+pub use access::{NewSession, Session};
+pub use agents::NewAgent;
 pub use board::{AgentLoad, Board, QueueLoad};
-pub use canned::{CannedAnswer, NewCannedAnswer};
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
+pub use context::InboxSettings;
 pub use deflection::{Deflected, DeflectionRequest};
 pub use events::Subscription;
 pub use hooks::HookPass;
 pub use inbound::{InboundStats, Received};
+pub use inbox::Inbox;
 pub use limits::{LimitCheck, LimitOutcome};
 pub use model::{
-    Agent, CallContext, Channel, ChatError, Conversation, ConversationDetail, ConversationFilter,
-    DeliveryStatus, Direction, Event, EventKind, InputMethod, MAX_TEXT, Message, Origin, Role,
-    Status, StoreError, TimerKind, Viewer, WINDOW_MS,
+    Agent, ApiToken, CallContext, Channel, ChatError, Colleague, Colleagues, Conversation,
+    ConversationDetail, ConversationFilter, DeliveryStatus, Direction, EscalationReason, Event,
+    EventKind, Handoff, InputMethod, MAX_TEXT, Message, Origin, Role, Status, StoreError,
+    TimerKind, Viewer, WINDOW_MS,
 };
+pub use model::{CannedAnswer, NewCannedAnswer};
 pub use outbox::OutboxPass;
 pub use routing::Presence;
 pub use store::Store;
-pub use web::{
-    EscalationReason, Handoff, NewHandoff, NewWebConversation, SandboxReply, VisitorEvent,
-    VisitorEventKind,
-};
-
-use deflect_config::{
-    AccountConfig, Config, InboxConfig, QueueConfig, WebhookConfig, WhatsAppConfig,
-};
-use std::collections::HashMap;
-use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::Notify;
-
-/// The parts of the configuration the inbox works from.
-#[derive(Clone, Debug, PartialEq)]
-pub struct InboxSettings {
-    /// `[whatsapp]`.
-    pub whatsapp: WhatsAppConfig,
-    /// `[inbox]`.
-    pub inbox: InboxConfig,
-    /// `[[http.webhooks]]`: outgoing webhooks.
-    pub webhooks: Vec<WebhookConfig>,
-    /// `http.public_base_url`: the gateway's address as providers call it.
-    pub public_base_url: Option<url::Url>,
-}
-
-impl InboxSettings {
-    /// From the whole configuration.
-    pub fn from_config(c: &Config) -> Self {
-        Self {
-            whatsapp: c.whatsapp.clone(),
-            inbox: c.inbox.clone(),
-            webhooks: c.http.webhooks.clone(),
-            public_base_url: c.http.public_base_url.clone(),
-        }
-    }
-}
-
-impl Default for InboxSettings {
-    fn default() -> Self {
-        Self::from_config(&Config::default())
-    }
-}
-
-/// The inbox core. Cheap to clone; clones share everything.
-#[derive(Clone)]
-pub struct Inbox {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    store: Store,
-    settings: InboxSettings,
-    clock: Arc<dyn Clock>,
-    providers: HashMap<String, provider::Client>,
-    http: reqwest::Client,
-    outbox_wake: Notify,
-    timer_wake: Notify,
-    pacer: outbox::SharedPacer,
-    feed: events::Feed,
-    hooks_wake: Arc<Notify>,
-    inbound: inbound::InboundQueue,
-    inbound_counts: inbound::Counts,
-}
-
-impl std::fmt::Debug for Inbox {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inbox")
-            .field("store", &self.inner.store)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Inbox {
-    /// Opens the inbox on a migrated store: records the configured queues, starts the event
-    /// relay on PostgreSQL, and (SQLite) releases sends a previous run left unfinished.
-    pub async fn open(
-        store: Store,
-        settings: InboxSettings,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, ChatError> {
-        Self::open_with(store, settings, clock, true).await
-    }
-
-    /// Opens the inbox for a one-shot command (such as `deflect agent add`) that may run
-    /// beside a gateway on the same database: it neither takes over unfinished sends nor
-    /// relays events.
-    pub async fn open_for_command(
-        store: Store,
-        settings: InboxSettings,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, ChatError> {
-        Self::open_with(store, settings, clock, false).await
-    }
-
-    async fn open_with(
-        store: Store,
-        settings: InboxSettings,
-        clock: Arc<dyn Clock>,
-        running: bool,
-    ) -> Result<Self, ChatError> {
-        let http = provider::http_client();
-        let providers = settings
-            .whatsapp
-            .accounts
-            .iter()
-            .map(|a| {
-                let base = settings.public_base_url.as_ref();
-                (
-                    a.name.clone(),
-                    provider::Client::for_account(a, &http, base),
-                )
-            })
-            .collect();
-        let now = clock.now();
-        for q in &settings.inbox.queues {
-            sqlx::query(
-                "INSERT INTO queues (name, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(&q.name)
-            .bind(now)
-            .execute(store.pool())
-            .await?;
-        }
-        let feed = events::Feed::new(store.clone());
-        let hooks_wake = Arc::new(Notify::new());
-        let sinks = hooks::sink(&settings, hooks_wake.clone())
-            .into_iter()
-            .chain([feed.sink()])
-            .collect();
-        store.set_sinks(sinks);
-        if running && store.kind() == deflect_config::DatabaseKind::Postgres {
-            feed.start_relay().await?;
-        }
-        let inbox = Self {
-            inner: Arc::new(Inner {
-                store,
-                settings,
-                clock,
-                providers,
-                http,
-                outbox_wake: Notify::new(),
-                timer_wake: Notify::new(),
-                pacer: Arc::default(),
-                feed,
-                hooks_wake,
-                inbound: inbound::InboundQueue::default(),
-                inbound_counts: inbound::Counts::default(),
-            }),
-        };
-        if running {
-            inbox.warn_agents_without_accounts().await?;
-        }
-        if running && inbox.store().kind() == deflect_config::DatabaseKind::Sqlite {
-            let released = inbox.release_orphaned_sends().await?;
-            if released > 0 {
-                tracing::info!(
-                    messages = released,
-                    "resending messages a previous run left unsent"
-                );
-            }
-        }
-        Ok(inbox)
-    }
-
-    /// Stops the event relay. The store is closed by its owner.
-    pub fn shutdown(&self) {
-        self.inner.feed.stop();
-    }
-
-    /// The store.
-    pub fn store(&self) -> &Store {
-        &self.inner.store
-    }
-
-    /// The settings.
-    pub fn settings(&self) -> &InboxSettings {
-        &self.inner.settings
-    }
-
-    /// Now, by the inbox's clock.
-    pub fn now(&self) -> Millis {
-        self.inner.clock.now()
-    }
-
-    /// A WhatsApp account by name.
-    pub fn account(&self, name: &str) -> Option<&AccountConfig> {
-        self.inner.settings.whatsapp.account(name)
-    }
-
-    /// The default WhatsApp account.
-    pub fn default_account(&self) -> Option<&AccountConfig> {
-        self.inner.settings.whatsapp.default_account()
-    }
-
-    /// A queue by name.
-    pub fn queue_config(&self, name: &str) -> Option<&QueueConfig> {
-        self.inner
-            .settings
-            .inbox
-            .queues
-            .iter()
-            .find(|q| q.name == name)
-    }
-
-    /// The configured queues' names.
-    pub fn queue_names(&self) -> Vec<&str> {
-        self.inner
-            .settings
-            .inbox
-            .queues
-            .iter()
-            .map(|q| q.name.as_str())
-            .collect()
-    }
-
-    /// The queue of conversations nothing routes elsewhere.
-    pub fn default_queue(&self) -> &str {
-        self.inner
-            .settings
-            .inbox
-            .default_queue()
-            .unwrap_or("default")
-    }
-
-    /// A queue's routing rules.
-    pub fn rules(&self, queue: &str) -> routing::QueueRules {
-        let i = &self.inner.settings.inbox;
-        let q = self.queue_config(queue);
-        routing::QueueRules {
-            offer_timeout: clock::ms(q.and_then(|q| q.offer_timeout).unwrap_or(i.offer_timeout)),
-            wait_timeout: clock::ms(
-                q.map(|q| q.wait_timeout)
-                    .unwrap_or(Duration::from_secs(300)),
-            ),
-            fallback: q
-                .map(|q| q.fallback)
-                .unwrap_or(deflect_config::Fallback::Wait),
-            fallback_queue: q.and_then(|q| q.fallback_queue.clone()),
-            auto_reply: q.and_then(|q| q.auto_reply.clone()),
-        }
-    }
-
-    pub(crate) fn transfer_timeout(&self) -> Millis {
-        clock::ms(self.inner.settings.inbox.transfer_timeout)
-    }
-
-    pub(crate) fn inactivity_ms(&self) -> Millis {
-        clock::ms(self.inner.settings.inbox.inactivity_close)
-    }
-
-    pub(crate) fn provider(&self, account: &str) -> Option<&provider::Client> {
-        self.inner.providers.get(account)
-    }
-
-    pub(crate) fn hook_client(&self) -> &reqwest::Client {
-        &self.inner.http
-    }
-
-    pub(crate) fn pacer(&self) -> &outbox::Pacer {
-        &self.inner.pacer
-    }
-
-    pub(crate) fn wake_outbox(&self) {
-        self.inner.outbox_wake.notify_one();
-    }
-
-    pub(crate) fn wake_timers(&self) {
-        self.inner.timer_wake.notify_one();
-    }
-
-    /// Events as they commit, after `after` when resuming (`None`: only new ones).
-    pub async fn subscribe(&self, after: Option<i64>) -> Result<Subscription, ChatError> {
-        Ok(self.inner.feed.subscribe(after).await?)
-    }
-
-    /// Up to `limit` logged events after `after`, in log order.
-    pub async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, ChatError> {
-        let limit = i64::from(limit.clamp(1, 10_000));
-        Ok(repo::events::after(self.store(), after, limit).await?)
-    }
-
-    /// Runs the outbox and timer workers until `shutdown` completes; sends in progress
-    /// finish first.
-    pub async fn run(&self, shutdown: impl Future<Output = ()> + Send) {
-        let stop = tokio::sync::watch::channel(false);
-        let outbox = tokio::spawn(self.clone().outbox_loop(stop.1.clone()));
-        let timers = tokio::spawn(self.clone().timer_loop(stop.1.clone()));
-        let hooks = tokio::spawn(self.clone().hook_loop(stop.1.clone()));
-        shutdown.await;
-        let _ = stop.0.send(true);
-        let _ = outbox.await;
-        let _ = timers.await;
-        let _ = hooks.await;
-    }
-
-    async fn outbox_loop(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            let pass = self.send_due().await;
-            let wait = match &pass {
-                Ok(p) if p.worked() => continue,
-                Ok(_) => self.until_due(self.next_outbox_due().await.ok().flatten()),
-                Err(e) => {
-                    tracing::warn!(cause = %e, "outbox worker: database error; retrying");
-                    Duration::from_secs(1)
-                }
-            };
-            tokio::select! {
-                _ = self.inner.outbox_wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => return,
-            }
-        }
-    }
-
-    async fn timer_loop(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            let wait = match self.fire_due_timers().await {
-                Ok(_) => self.until_due(self.next_timer_due().await.ok().flatten()),
-                Err(e) => {
-                    tracing::warn!(cause = %e, "timer worker: database error; retrying");
-                    Duration::from_secs(1)
-                }
-            };
-            tokio::select! {
-                _ = self.inner.timer_wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => return,
-            }
-        }
-    }
-
-    /// How long to sleep until `due`; at most a second, so work committed by other processes
-    /// is picked up promptly.
-    pub(crate) fn until_due(&self, due: Option<Millis>) -> Duration {
-        let max = Duration::from_secs(1);
-        match due {
-            Some(d) => Duration::from_millis(u64::try_from(d - self.now()).unwrap_or(0)).min(max),
-            None => max,
-        }
-    }
-}
+pub use web::{NewHandoff, NewWebConversation, SandboxReply, VisitorEvent, VisitorEventKind};

@@ -10,11 +10,15 @@
 //! (see [`crate::inbound`]).
 
 use crate::Inbox;
-use crate::clock::Millis;
 use crate::inbound::Received;
+use crate::lifecycle::{self, dispatch, handoff, open};
 pub use crate::model::{CODE_LEN, handoff_text};
-use crate::model::{ChatError, Conversation, EventKind, Message, Status, Viewer, hash_token};
+use crate::model::{
+    ChatError, Conversation, EscalationReason, EventKind, Handoff, Message, Status, Viewer,
+    hash_token,
+};
 use crate::provider::{Inbound, InboundMessage};
+use crate::repo;
 use crate::repo::conversations::{CONVERSATION_COLUMNS, CONVERSATION_FROM};
 use crate::repo::messages::MESSAGE_COLUMNS;
 use deflect_config::OpeningHours;
@@ -42,26 +46,6 @@ pub struct NewWebConversation {
     /// The site's opening hours: outside them, WhatsApp is offered at once. `None`: always
     /// open.
     pub hours: Option<OpeningHours>,
-}
-
-/// Why a web visitor is offered WhatsApp (`reason` of `conversation.escalation_offered`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EscalationReason {
-    /// No agent accepted within the site's escalation timeout.
-    Timeout,
-    /// The site is outside its opening hours.
-    Closed,
-}
-
-impl EscalationReason {
-    /// As in events and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Timeout => "timeout",
-            Self::Closed => "closed",
-        }
-    }
 }
 
 /// An integration's request to hand a customer over to WhatsApp (a web form, a CRM): a
@@ -159,19 +143,6 @@ pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
     })
 }
 
-/// A one-time code that continues a web conversation on WhatsApp.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Handoff {
-    /// The code.
-    pub code: String,
-    /// The prefilled message carrying it.
-    pub text: String,
-    /// `https://wa.me/<business number digits>?text=<text>`.
-    pub url: String,
-    /// When it stops working (ms).
-    pub expires_at: Millis,
-}
-
 /// A customer's reply typed into the sandbox phone.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SandboxReply {
@@ -200,33 +171,6 @@ impl Inbox {
     /// Whether `hours` are open now, by the inbox's clock (`None`: always open).
     pub fn is_open(&self, hours: Option<&OpeningHours>) -> bool {
         hours.is_none_or(|h| h.is_open_at_unix_ms(self.now()))
-    }
-
-    /// Offers a waiting web conversation WhatsApp (once): records when and why, and tells
-    /// the visitor's widget (`conversation.escalation_offered`).
-    pub(crate) async fn offer_escalation(
-        &self,
-        tx: &mut crate::store::Tx,
-        id: i64,
-        reason: EscalationReason,
-        now: Millis,
-    ) -> Result<(), ChatError> {
-        sqlx::query("UPDATE conversations SET escalation_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-        self.conversation_event(
-            tx,
-            id,
-            EventKind::ConversationEscalationOffered,
-            json!({ "reason": reason }),
-            now,
-        )
-        .await?;
-        metrics::counter!("deflect_widget_escalations_total", "reason" => reason.as_str())
-            .increment(1);
-        Ok(())
     }
 
     /// Starts (or resumes: the visitor's open conversation on the site) a web conversation,
@@ -325,10 +269,11 @@ impl Inbox {
                 .fetch_one(tx.conn())
                 .await?
                 .get(0);
-                self.conversation_created(&mut tx, id, now).await?;
+                open::created(self.ctx(), &mut tx, id, now).await?;
                 let open = self.is_open(new.hours.as_ref());
                 if let (true, Some(after)) = (open, new.escalate_after) {
-                    self.set_timer(
+                    lifecycle::arm(
+                        self.ctx(),
                         &mut tx,
                         id,
                         crate::model::TimerKind::Escalation,
@@ -338,15 +283,14 @@ impl Inbox {
                     .await?;
                 }
                 // Outside opening hours it still queues: agents answer when they open.
-                self.enqueue(&mut tx, id, &queue, None, now).await?;
+                dispatch::enqueue(self.ctx(), &mut tx, id, &queue, None, now).await?;
                 if !open {
-                    self.offer_escalation(&mut tx, id, EscalationReason::Closed, now)
-                        .await?;
+                    handoff::offer_escalation(&mut tx, id, EscalationReason::Closed, now).await?;
                 }
                 id
             }
         };
-        let c = self.reload(&mut tx, id).await?;
+        let c = repo::conversations::reload(&mut tx, id).await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -360,7 +304,7 @@ impl Inbox {
         let Some((contact, _)) = self.visitor(tx, token).await? else {
             return Err(ChatError::NotFound("conversation"));
         };
-        let (c, _, _) = self.load_locked(tx, id).await?;
+        let c = lifecycle::load(tx, id).await?;
         if c.contact_id != contact || c.site.is_none() {
             return Err(ChatError::NotFound("conversation"));
         }
@@ -387,7 +331,11 @@ impl Inbox {
         let c = self
             .visitor_conversation(&mut tx, visitor_token, id)
             .await?;
-        if let Some(m) = self.existing_by_key(&mut tx, id, client_key).await? {
+        let existing = match client_key {
+            Some(key) => repo::messages::by_client_key(&mut tx, id, key).await?,
+            None => None,
+        };
+        if let Some(m) = existing {
             return Ok(m);
         }
         if c.status == Status::Closed {
@@ -478,63 +426,9 @@ impl Inbox {
             .as_deref()
             .and_then(|a| self.account(a))
             .ok_or_else(|| ChatError::Conflict("no WhatsApp account to continue on".into()))?;
-        let handoff = self.issue_code(&mut tx, id, account, ttl, now).await?;
+        let handoff = handoff::issue_code(&mut tx, id, account, ttl, now).await?;
         tx.commit().await?;
         Ok(handoff)
-    }
-
-    /// Allocates a one-time code for conversation `id` on `account`.
-    async fn issue_code(
-        &self,
-        tx: &mut crate::store::Tx,
-        id: i64,
-        account: &deflect_config::AccountConfig,
-        ttl: std::time::Duration,
-        now: Millis,
-    ) -> Result<Handoff, ChatError> {
-        let expires_at = now + crate::clock::ms(ttl);
-        let mut code = String::new();
-        for _ in 0..5 {
-            let candidate = crate::model::random_token(CODE_LEN);
-            let done = sqlx::query(
-                "INSERT INTO handoff_codes (code, conversation_id, account, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            )
-            .bind(&candidate)
-            .bind(id)
-            .bind(&account.name)
-            .bind(now)
-            .bind(expires_at)
-            .execute(tx.conn())
-            .await?;
-            if done.rows_affected() == 1 {
-                code = candidate;
-                break;
-            }
-        }
-        if code.is_empty() {
-            return Err(ChatError::Conflict("could not allocate a code".into()));
-        }
-        crate::repo::events::log(
-            tx,
-            Some(id),
-            EventKind::ConversationHandoffOffered,
-            json!({ "account": account.name, "expires_at": expires_at }),
-            now,
-        )
-        .await?;
-        let text = handoff_text(&code);
-        let digits = account.business_number.trim_start_matches('+');
-        let url = format!(
-            "https://wa.me/{digits}?text={}",
-            url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>()
-        );
-        Ok(Handoff {
-            code,
-            text,
-            url,
-            expires_at,
-        })
     }
 
     /// Opens a conversation for a customer an integration hands over to WhatsApp: it waits
@@ -626,9 +520,9 @@ impl Inbox {
         .fetch_one(tx.conn())
         .await?
         .get(0);
-        self.conversation_created(&mut tx, id, now).await?;
-        let handoff = self.issue_code(&mut tx, id, account, new.ttl, now).await?;
-        let c = self.reload(&mut tx, id).await?;
+        open::created(self.ctx(), &mut tx, id, now).await?;
+        let handoff = handoff::issue_code(&mut tx, id, account, new.ttl, now).await?;
+        let c = repo::conversations::reload(&mut tx, id).await?;
         tx.commit().await?;
         metrics::counter!("deflect_api_handoffs_total", "account" => account.name.clone())
             .increment(1);
@@ -669,26 +563,6 @@ impl Inbox {
             i64::from(limit.clamp(1, 10_000)),
         )
         .await?)
-    }
-
-    /// Signals that someone is typing in conversation `id`: an ephemeral event (id 0, not
-    /// logged) to every subscriber, in this process and (PostgreSQL) the others. `agent`:
-    /// the agent typing; `None`: the visitor.
-    pub async fn typing(
-        &self,
-        id: i64,
-        agent: Option<crate::routing::AgentId>,
-    ) -> Result<(), ChatError> {
-        let e = crate::Event {
-            id: 0,
-            conversation_id: Some(id),
-            seq: 0,
-            kind: EventKind::Typing,
-            data: json!({ "by": if agent.is_some() { "agent" } else { "visitor" }, "agent_id": agent }),
-            at: self.now(),
-        };
-        self.inner.feed.publish_ephemeral(e).await?;
-        Ok(())
     }
 
     /// Sandbox: the messages sent to `number` (E.164 or digits) from a sandbox account,

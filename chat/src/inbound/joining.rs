@@ -4,7 +4,7 @@
 //! routed. Per batch, one query looks up every message ([`Known`]); per run of such messages,
 //! one statement each (whatever the run's length) advances their conversations, inserts the
 //! messages and appends their `message.created` events — instead of four round trips per
-//! message. What the per-message path ([`Inbox::receive_message`]) would do is done here
+//! message. What the per-message path (`InboundService::receive_message`) would do is done here
 //! exactly: the same rows, the same events with the same per-conversation sequence, in the
 //! order the messages came.
 //!
@@ -17,7 +17,7 @@
 //! closed meanwhile — makes the run fail with [`Unexpected`]; the batch is then rolled back
 //! and stored one delivery at a time by the per-message path.
 
-use crate::Inbox;
+use super::InboundService;
 use crate::clock::Millis;
 use crate::model::{ChatError, EventKind, Message, Status};
 use crate::provider::InboundMessage;
@@ -85,7 +85,7 @@ pub(super) fn plain(m: &InboundMessage, live_codes: &HashSet<String>) -> bool {
             }))
 }
 
-impl Inbox {
+impl InboundService {
     /// Looks up every message of a batch: seen before? identity? its open conversation?
     /// Keyed by (account, external id).
     pub(super) async fn look_up(

@@ -2,7 +2,7 @@
 //! payload, no live hand-off code) from a WhatsApp id the inbox has never seen. Each opens a
 //! contact, its identity and a conversation that is queued and routed at once. A run of them
 //! takes about a dozen statements whatever its length — one per step for every row, where the
-//! per-message path ([`Inbox::receive_message`]) needs some twenty per message — so a burst of
+//! per-message path (`InboundService::receive_message`) needs some twenty per message — so a burst of
 //! new customers does not queue behind the writer.
 //!
 //! What the per-message path would do is done here exactly: the same rows (contact named by
@@ -17,8 +17,8 @@
 //! process, a reference that collided — makes the run fail with [`Unexpected`]; the batch is
 //! then rolled back and stored one delivery at a time by the per-message path.
 
+use super::InboundService;
 use super::joining::{Unexpected, insert_messages, sent_at};
-use crate::Inbox;
 use crate::clock::Millis;
 use crate::model::TimerKind;
 use crate::model::{ChatError, Conversation, EventKind};
@@ -44,7 +44,7 @@ struct Offer {
     declined: String,
 }
 
-impl Inbox {
+impl InboundService {
     /// Stores a run of first contacts (see the module documentation); returns, per message,
     /// its conversation, in the run's order. The run holds each WhatsApp id once.
     pub(super) async fn store_opening(
@@ -324,14 +324,20 @@ impl Inbox {
         now: Millis,
     ) -> Result<HashMap<i64, Offer>, ChatError> {
         let rules = self.rules(queue);
-        self.lock_queue(tx, queue).await?;
+        crate::repo::queues::lock(tx, queue).await?;
         // The queue's agents as each account sees them, read once; offers update them here.
         let mut agents: HashMap<&str, Vec<AgentState>> = HashMap::new();
         let mut offered: HashMap<AgentId, u32> = HashMap::new();
         let mut offers = HashMap::new();
         for (id, o) in ids.iter().zip(run) {
             if !agents.contains_key(o.account) {
-                let mut read = self.queue_agents(tx, queue, Some(o.account)).await?;
+                let mut read = crate::repo::agents::of_queue(
+                    tx,
+                    queue,
+                    Some(o.account),
+                    self.ctx().capacity(),
+                )
+                .await?;
                 for a in &mut read {
                     if let Some(n) = offered.get(&a.id) {
                         a.load = a.load.saturating_add(*n);

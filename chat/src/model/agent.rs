@@ -1,5 +1,6 @@
 //! Agents, their roles, and the viewer every access decision takes.
 
+use crate::clock::Millis;
 use crate::model::Conversation;
 use crate::routing::{AgentId, Presence};
 use serde::{Deserialize, Serialize};
@@ -76,6 +77,16 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// The access of `agent`.
+    pub(crate) fn of(agent: &Agent) -> Self {
+        Self {
+            agent_id: agent.id,
+            role: agent.role,
+            queues: agent.queues.clone(),
+            accounts: agent.accounts.clone(),
+        }
+    }
+
     /// Whether they may see `c`: supervisors and admins see everything; agents see the
     /// conversations of their queues (within their accounts) and those offered to or held by
     /// them.
@@ -92,6 +103,46 @@ impl Viewer {
     pub fn may_use_account(&self, account: &str) -> bool {
         self.role.sees_everything() || self.accounts.iter().any(|a| a == account)
     }
+}
+
+/// Another agent as a plain agent sees them: enough to show who wrote and to transfer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Colleague {
+    /// Id.
+    pub id: AgentId,
+    /// Name shown to colleagues.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Presence.
+    pub presence: Presence,
+}
+
+/// The agents a viewer may list ([`crate::Inbox::colleagues`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Colleagues {
+    /// Supervisors and admins: every agent, in full.
+    All(Vec<Agent>),
+    /// Plain agents: the colleagues they share a queue or an account with.
+    Shared(Vec<Colleague>),
+}
+
+/// An API token as listed (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// Id.
+    pub id: i64,
+    /// What it is for.
+    pub name: String,
+    /// The agent it acts as.
+    pub agent_id: AgentId,
+    /// When it was made (ms).
+    pub created_at: Millis,
+    /// When it was last used (ms).
+    pub last_used_at: Option<Millis>,
+    /// When it was revoked (ms).
+    pub revoked_at: Option<Millis>,
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! deflection template, and the hashes under which visitors' and agents' bearer tokens are
 //! stored.
 
+use crate::clock::Millis;
+use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 /// Characters of hand-off codes and references: no 0/O, 1/I/L lookalikes.
@@ -51,6 +53,19 @@ pub fn reference_in_payload(payload: &str) -> Option<&str> {
     payload
         .strip_prefix(PAYLOAD_PREFIX)
         .filter(|r| !r.is_empty() && r.len() <= 16)
+}
+
+/// A one-time code that continues a web conversation on WhatsApp.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handoff {
+    /// The code.
+    pub code: String,
+    /// The prefilled message carrying it.
+    pub text: String,
+    /// `https://wa.me/<business number digits>?text=<text>`.
+    pub url: String,
+    /// When it stops working (ms).
+    pub expires_at: Millis,
 }
 
 #[cfg(test)]

@@ -263,3 +263,23 @@ pub struct ConversationFilter {
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
 }
+
+/// Why a web visitor is offered WhatsApp (`reason` of `conversation.escalation_offered`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationReason {
+    /// No agent accepted within the site's escalation timeout.
+    Timeout,
+    /// The site is outside its opening hours.
+    Closed,
+}
+
+impl EscalationReason {
+    /// As in events and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::Closed => "closed",
+        }
+    }
+}

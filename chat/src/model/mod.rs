@@ -3,6 +3,7 @@
 //! database, no transaction and no worker.
 
 mod agent;
+mod canned;
 mod codes;
 mod conversation;
 mod error;
@@ -10,12 +11,14 @@ mod event;
 mod message;
 mod timer;
 
-pub use agent::{Agent, Role, Viewer};
-pub use codes::{CODE_LEN, handoff_text, payload_for, reference_in_payload};
+pub use agent::{Agent, ApiToken, Colleague, Colleagues, Role, Viewer};
+pub(crate) use canned::placeholders;
+pub use canned::{CannedAnswer, NewCannedAnswer, PLACEHOLDERS, fill};
+pub use codes::{CODE_LEN, Handoff, handoff_text, payload_for, reference_in_payload};
 pub(crate) use codes::{candidate_codes, hash_token, random_token};
 pub use conversation::{
-    CallContext, Channel, Conversation, ConversationDetail, ConversationFilter, InputMethod,
-    Origin, Status, WINDOW_MS,
+    CallContext, Channel, Conversation, ConversationDetail, ConversationFilter, EscalationReason,
+    InputMethod, Origin, Status, WINDOW_MS,
 };
 pub use error::{ChatError, StoreError};
 pub use event::{Event, EventKind};

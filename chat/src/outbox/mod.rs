@@ -38,10 +38,16 @@
 
 mod record;
 
-use crate::Inbox;
 use crate::clock::{Millis, ms};
+use crate::context::{Ctx, InboxSettings};
+use crate::lifecycle::status;
 use crate::model::{ChatError, DeliveryStatus};
+use crate::provider;
+pub use crate::provider::correlation;
 use crate::provider::{Outgoing, Provider, SendContext, SendError, Sent};
+use crate::repo;
+use crate::store::Store;
+use deflect_config::AccountConfig;
 use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,18 +60,6 @@ use tracing::Instrument;
 pub const LEASE: Duration = Duration::from_secs(60);
 const BATCH: i64 = 64;
 const IN_FLIGHT: usize = 64;
-const CORRELATION_PREFIX: &str = "deflect-outbox-";
-
-/// The correlation string of outbox row `id`: sent with the message, returned by the
-/// provider with each of its status callbacks.
-pub fn correlation(id: i64) -> String {
-    format!("{CORRELATION_PREFIX}{id}")
-}
-
-/// The outbox row a correlation string names.
-pub(crate) fn correlated(correlation: &str) -> Option<i64> {
-    correlation.strip_prefix(CORRELATION_PREFIX)?.parse().ok()
-}
 
 /// A row claimed for sending.
 #[derive(Clone, Debug)]
@@ -131,7 +125,78 @@ struct Claim {
     records: Vec<i64>,
 }
 
-impl Inbox {
+/// The outbox service: the inbox's context, a provider client per WhatsApp account, and the
+/// pacer. Cheap to clone; the worker's send tasks each hold a clone.
+#[derive(Clone)]
+pub(crate) struct Outbox {
+    ctx: Arc<Ctx>,
+    providers: Arc<HashMap<String, provider::Client>>,
+    pacer: Arc<Pacer>,
+}
+
+impl Outbox {
+    /// The outbox of `ctx`'s accounts, sending through `providers` (by account name).
+    pub(crate) fn new(ctx: Arc<Ctx>, providers: HashMap<String, provider::Client>) -> Self {
+        Self {
+            ctx,
+            providers: Arc::new(providers),
+            pacer: Arc::default(),
+        }
+    }
+
+    fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    fn now(&self) -> Millis {
+        self.ctx.now()
+    }
+
+    fn store(&self) -> &Store {
+        self.ctx.store()
+    }
+
+    fn settings(&self) -> &InboxSettings {
+        self.ctx.settings()
+    }
+
+    fn account(&self, name: &str) -> Option<&AccountConfig> {
+        self.ctx.account(name)
+    }
+
+    fn provider(&self, account: &str) -> Option<&provider::Client> {
+        self.providers.get(account)
+    }
+
+    fn pacer(&self) -> &Pacer {
+        &self.pacer
+    }
+
+    /// The worker: sends what is due until `stop` turns true; a pass that did something is
+    /// followed by another at once, otherwise it sleeps until the next row is due (at most a
+    /// second) or a commit wakes it.
+    pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let pass = self.send_due().await;
+            let wait = match &pass {
+                Ok(p) if p.worked() => continue,
+                Ok(_) => self.ctx.until_due(self.next_due().await.ok().flatten()),
+                Err(e) => {
+                    tracing::warn!(cause = %e, "outbox worker: database error; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                _ = self.ctx.outbox_wake().notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
     /// How long a send of `account` without an answer waits for a status callback before it
     /// is sent again: nothing for providers whose callbacks cannot name it.
     fn unconfirmed_wait(&self, account: &str) -> Millis {
@@ -245,7 +310,7 @@ impl Inbox {
     /// Claims and sends what is due (and records acceptances whose record failed before),
     /// waiting for every send of the batch; the worker calls this in a loop, tests call it
     /// directly.
-    pub async fn send_due(&self) -> Result<OutboxPass, ChatError> {
+    pub(crate) async fn send_due(&self) -> Result<OutboxPass, ChatError> {
         let claim = self.claim_due(BATCH).await?;
         let mut pass = OutboxPass::default();
         for id in claim.records {
@@ -381,8 +446,10 @@ impl Inbox {
                 .execute(tx.conn())
                 .await?;
                 if done.rows_affected() > 0 {
-                    let conversation = record::conversation_of(&mut tx, c.message_id).await?;
-                    self.advance_status(
+                    let conversation =
+                        repo::messages::conversation_of(&mut tx, c.message_id).await?;
+                    status::advance(
+                        self.ctx(),
                         &mut tx,
                         c.message_id,
                         conversation,
@@ -403,7 +470,7 @@ impl Inbox {
 
     /// Outbox rows by state (`pending`, `sending`, `unconfirmed`, `accepted`, `sent`,
     /// `dead`).
-    pub async fn outbox_depth(&self) -> Result<HashMap<String, i64>, ChatError> {
+    pub(crate) async fn depth(&self) -> Result<HashMap<String, i64>, ChatError> {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
             .fetch_all(self.store().pool())
             .await?;
@@ -414,7 +481,7 @@ impl Inbox {
     }
 
     /// When the next row is due: to send, to record, or to be released from its lease.
-    pub(crate) async fn next_outbox_due(&self) -> Result<Option<Millis>, ChatError> {
+    async fn next_due(&self) -> Result<Option<Millis>, ChatError> {
         let row = sqlx::query(
             "SELECT MIN(CASE WHEN state = 'sending' THEN lease_until \
                              WHEN lease_until IS NOT NULL AND lease_until > due_at THEN lease_until \
@@ -445,21 +512,5 @@ fn tally(pass: &mut OutboxPass, r: Result<Result<Outcome, ChatError>, tokio::tas
         // provider's status callback.
         Ok(Err(e)) => tracing::error!(cause = %e, "recording a send's result failed"),
         Err(e) => tracing::error!(cause = %e, "a send task failed"),
-    }
-}
-
-/// Keeps `Arc` in scope for the pacer's owner.
-pub(crate) type SharedPacer = Arc<Pacer>;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn correlations_name_their_row_and_nothing_else() {
-        assert_eq!(correlated(&correlation(42)), Some(42));
-        assert_eq!(correlated("deflect-outbox-"), None);
-        assert_eq!(correlated("deflect-outbox-x1"), None);
-        assert_eq!(correlated("someone-else-42"), None);
     }
 }

@@ -1,9 +1,19 @@
 //! Repositories: one module per aggregate, the only place its SQL lives. Each is free
-//! functions over a write transaction ([`crate::store::Tx`]) or the pool, returning the
-//! model's types; none decides anything or logs an event.
+//! functions over a write transaction ([`crate::store::Tx`]) or the store's pool, taking and
+//! returning the model's types; none decides anything.
 
 pub(crate) mod agents;
+pub(crate) mod assignments;
+pub(crate) mod canned;
+pub(crate) mod contacts;
 pub(crate) mod conversations;
+pub(crate) mod deflections;
+pub(crate) mod early_statuses;
 pub(crate) mod events;
+pub(crate) mod handoff_codes;
 pub(crate) mod hook_deliveries;
 pub(crate) mod messages;
+pub(crate) mod outbox;
+pub(crate) mod queues;
+pub(crate) mod sessions;
+pub(crate) mod timers;
