@@ -78,7 +78,7 @@ pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timers;
-pub mod web;
+pub mod webchat;
 
 pub use access::{NewSession, Session};
 pub use agents::NewAgent;
@@ -101,4 +101,4 @@ pub use model::{CannedAnswer, NewCannedAnswer};
 pub use outbox::OutboxPass;
 pub use routing::Presence;
 pub use store::Store;
-pub use web::{NewHandoff, NewWebConversation, SandboxReply, VisitorEvent, VisitorEventKind};
+pub use webchat::{NewHandoff, NewWebConversation, SandboxReply, VisitorEvent, VisitorEventKind};

@@ -58,7 +58,7 @@ async fn escalation_is_offered_only_without_an_agent(b: Backend) {
     assert_eq!(after.escalation_at, Some(T0 + 30_000));
     // (On PostgreSQL, notifications of events committed before subscribing may still come.)
     let e = next_of(&mut feed, EventKind::ConversationEscalationOffered).await;
-    let v = deflect_chat::web::visitor_event(&e).unwrap();
+    let v = deflect_chat::webchat::visitor_event(&e).unwrap();
     assert_eq!(v.kind, VisitorEventKind::Escalation);
     // Another visitor whose chat an agent took in time gets no offer.
     let ann = env.agent("ann", &["support"]).await;
@@ -111,7 +111,7 @@ async fn outside_opening_hours_whatsapp_is_offered_at_once(b: Backend) {
     assert_eq!((c.status, c.escalation_at), (Status::Queued, Some(T0)));
     let e = next_of(&mut feed, EventKind::ConversationEscalationOffered).await;
     assert_eq!(e.conversation_id, Some(c.id));
-    let v = deflect_chat::web::visitor_event(&e).unwrap();
+    let v = deflect_chat::webchat::visitor_event(&e).unwrap();
     assert_eq!(
         (v.kind, &v.data),
         (
@@ -231,7 +231,7 @@ async fn a_handoff_code_moves_the_chat_to_whatsapp_once(b: Backend) {
     // (On PostgreSQL, notifications of events committed before subscribing may still come.)
     let e = next_of(&mut feed, EventKind::ConversationChannelChanged).await;
     assert_eq!(
-        deflect_chat::web::visitor_event(&e).map(|v| v.kind),
+        deflect_chat::webchat::visitor_event(&e).map(|v| v.kind),
         Some(VisitorEventKind::ContinuedOnWhatsapp)
     );
     // The widget can no longer write into it, and cannot ask for another code; a resent
@@ -621,13 +621,13 @@ async fn typing_reaches_subscribers_without_being_logged(b: Backend) {
         (0, &EventKind::Typing, Some(c.id))
     );
     assert_eq!(
-        deflect_chat::web::visitor_event(&e).unwrap().kind,
+        deflect_chat::webchat::visitor_event(&e).unwrap().kind,
         VisitorEventKind::Typing
     );
     env.inbox.typing(c.id, None).await.unwrap();
     let e = next_of(&mut feed, EventKind::Typing).await;
     assert!(
-        deflect_chat::web::visitor_event(&e).is_none(),
+        deflect_chat::webchat::visitor_event(&e).is_none(),
         "visitors are not told of their own typing"
     );
     assert!(

@@ -1472,7 +1472,7 @@ async fn outside_opening_hours_the_widget_offers_whatsapp_at_once() {
     let events = a.inbox.conversation_events(id, 0, 100).await.unwrap();
     let offer = events
         .iter()
-        .filter_map(deflect_chat::web::visitor_event)
+        .filter_map(deflect_chat::webchat::visitor_event)
         .find(|v| v.kind == deflect_chat::VisitorEventKind::Escalation)
         .unwrap();
     assert_eq!(offer.data["reason"], "closed");
