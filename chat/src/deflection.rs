@@ -1,6 +1,6 @@
 //! Deflections in: a finished IVR call becomes a WhatsApp conversation and one template.
 //!
-//! [`Inbox::deflect`] is idempotent on the call id: called twice, or at once from two
+//! [`crate::Inbox::deflect`] is idempotent on the call id: called twice, or at once from two
 //! processes, it yields one conversation and one template. In one transaction it finds or
 //! creates the contact by the callback number, opens a conversation (origin `call`, status
 //! `pending` until the customer answers — or joins the customer's open conversation on that
@@ -17,8 +17,8 @@
 //! runs out, by any process). The only duplicate window is a crash after the provider
 //! accepted the message but before its id was recorded.
 
-use crate::Inbox;
 use crate::clock::Millis;
+use crate::context::Ctx;
 use crate::lifecycle::{open, outgoing};
 use crate::model::{ChatError, EventKind, InputMethod, Origin, Status};
 pub use crate::model::{payload_for, reference_in_payload};
@@ -56,7 +56,7 @@ pub struct DeflectionRequest {
     pub queue: Option<String>,
 }
 
-/// What [`Inbox::deflect`] did.
+/// What [`crate::Inbox::deflect`] did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deflected {
     /// The conversation.
@@ -69,158 +69,155 @@ pub struct Deflected {
     pub created: bool,
 }
 
-impl Inbox {
-    /// Records a deflection and queues its template, exactly once per call id.
-    pub async fn deflect(&self, req: &DeflectionRequest) -> Result<Deflected, ChatError> {
-        if req.call_id.is_empty() || req.call_id.len() > 256 {
-            return Err(ChatError::Invalid(
-                "call_id must have 1 to 256 characters".into(),
-            ));
-        }
-        if !deflect_config::is_e164(&req.callback_number) {
-            return Err(ChatError::Invalid(format!(
-                "callback_number {:?} is not E.164 (+ country code and number)",
-                req.callback_number
-            )));
-        }
-        let account = match &req.account {
-            Some(a) => self.account(a).ok_or(ChatError::Invalid(format!(
-                "unknown WhatsApp account {a:?}"
-            )))?,
-            None => self
-                .default_account()
-                .ok_or_else(|| ChatError::Invalid("no default WhatsApp account".into()))?,
-        };
-        let queue = match &req.queue {
-            Some(q) if self.queue_config(q).is_some() => q.clone(),
-            Some(q) => return Err(ChatError::Invalid(format!("unknown queue {q:?}"))),
-            None => self.default_queue().to_string(),
-        };
-        // A concurrent deflection of the same call from another process makes one of the two
-        // transactions fail on a unique key; the retry then finds the committed one.
-        let mut last = None;
-        for _ in 0..3 {
-            match self.deflect_once(req, &account.name, &queue).await {
-                Ok(d) => return Ok(d),
-                Err(ChatError::Store(e)) if e.is_unique_violation() => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(ChatError::Store(last.expect("the loop ran at least once")))
+/// Records a deflection and queues its template, exactly once per call id.
+pub(crate) async fn deflect(ctx: &Ctx, req: &DeflectionRequest) -> Result<Deflected, ChatError> {
+    if req.call_id.is_empty() || req.call_id.len() > 256 {
+        return Err(ChatError::Invalid(
+            "call_id must have 1 to 256 characters".into(),
+        ));
     }
-
-    async fn existing_deflection(
-        &self,
-        tx: &mut crate::store::Tx,
-        call_id: &str,
-    ) -> Result<Option<Deflected>, ChatError> {
-        let row = sqlx::query(
-            "SELECT d.conversation_id, d.message_id, c.reference FROM deflections d \
-             JOIN conversations c ON c.id = d.conversation_id WHERE d.call_id = $1",
-        )
-        .bind(call_id)
-        .fetch_optional(tx.conn())
-        .await?;
-        Ok(row.map(|r| Deflected {
-            conversation_id: r.get("conversation_id"),
-            message_id: crate::store::opt_i64(&r, "message_id").unwrap_or(0),
-            reference: r.get("reference"),
-            created: false,
-        }))
+    if !deflect_config::is_e164(&req.callback_number) {
+        return Err(ChatError::Invalid(format!(
+            "callback_number {:?} is not E.164 (+ country code and number)",
+            req.callback_number
+        )));
     }
-
-    async fn deflect_once(
-        &self,
-        req: &DeflectionRequest,
-        account_name: &str,
-        queue: &str,
-    ) -> Result<Deflected, ChatError> {
-        let account = self
-            .account(account_name)
-            .expect("the account was resolved by the caller");
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        if let Some(d) = self.existing_deflection(&mut tx, &req.call_id).await? {
-            return Ok(d);
+    let account = match &req.account {
+        Some(a) => ctx.account(a).ok_or(ChatError::Invalid(format!(
+            "unknown WhatsApp account {a:?}"
+        )))?,
+        None => ctx
+            .default_account()
+            .ok_or_else(|| ChatError::Invalid("no default WhatsApp account".into()))?,
+    };
+    let queue = match &req.queue {
+        Some(q) if ctx.queue_config(q).is_some() => q.clone(),
+        Some(q) => return Err(ChatError::Invalid(format!("unknown queue {q:?}"))),
+        None => ctx.default_queue().to_string(),
+    };
+    // A concurrent deflection of the same call from another process makes one of the two
+    // transactions fail on a unique key; the retry then finds the committed one.
+    let mut last = None;
+    for _ in 0..3 {
+        match deflect_once(ctx, req, &account.name, &queue).await {
+            Ok(d) => return Ok(d),
+            Err(ChatError::Store(e)) if e.is_unique_violation() => last = Some(e),
+            Err(e) => return Err(e),
         }
-        let wa_id = req.callback_number.trim_start_matches('+');
-        let (identity, contact, _) = open::whatsapp_identity(&mut tx, wa_id, None, now).await?;
-        let w = open::WhatsAppConversation {
-            identity,
-            contact,
-            account: account_name,
-            origin: Origin::Call,
-            status: Status::Pending,
-            queue,
-        };
-        let (conversation, _) = open::whatsapp_conversation(self.ctx(), &mut tx, w, now).await?;
-        // Claim the call id first: a concurrent deflection of it fails here.
-        sqlx::query(
-            "INSERT INTO deflections (call_id, conversation_id, caller, callback_number, dialled_number, \
-             flow, language, started_at, ended_at, input_method, transcript, account, queue, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
+    }
+    Err(ChatError::Store(last.expect("the loop ran at least once")))
+}
+
+async fn existing_deflection(
+    tx: &mut crate::store::Tx,
+    call_id: &str,
+) -> Result<Option<Deflected>, ChatError> {
+    let row = sqlx::query(
+        "SELECT d.conversation_id, d.message_id, c.reference FROM deflections d \
+         JOIN conversations c ON c.id = d.conversation_id WHERE d.call_id = $1",
+    )
+    .bind(call_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.map(|r| Deflected {
+        conversation_id: r.get("conversation_id"),
+        message_id: crate::store::opt_i64(&r, "message_id").unwrap_or(0),
+        reference: r.get("reference"),
+        created: false,
+    }))
+}
+
+async fn deflect_once(
+    ctx: &Ctx,
+    req: &DeflectionRequest,
+    account_name: &str,
+    queue: &str,
+) -> Result<Deflected, ChatError> {
+    let account = ctx
+        .account(account_name)
+        .expect("the account was resolved by the caller");
+    let now = ctx.now();
+    let mut tx = ctx.store().write().await?;
+    if let Some(d) = existing_deflection(&mut tx, &req.call_id).await? {
+        return Ok(d);
+    }
+    let wa_id = req.callback_number.trim_start_matches('+');
+    let (identity, contact, _) = open::whatsapp_identity(&mut tx, wa_id, None, now).await?;
+    let w = open::WhatsAppConversation {
+        identity,
+        contact,
+        account: account_name,
+        origin: Origin::Call,
+        status: Status::Pending,
+        queue,
+    };
+    let (conversation, _) = open::whatsapp_conversation(ctx, &mut tx, w, now).await?;
+    // Claim the call id first: a concurrent deflection of it fails here.
+    sqlx::query(
+        "INSERT INTO deflections (call_id, conversation_id, caller, callback_number, dialled_number, \
+         flow, language, started_at, ended_at, input_method, transcript, account, queue, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(&req.call_id)
+    .bind(conversation)
+    .bind(req.caller.as_deref())
+    .bind(&req.callback_number)
+    .bind(req.dialled_number.as_deref())
+    .bind(req.flow.as_deref())
+    .bind(req.language.as_deref())
+    .bind(req.started_at)
+    .bind(req.ended_at)
+    .bind(req.input_method.as_str())
+    .bind(req.transcript.as_deref())
+    .bind(account_name)
+    .bind(queue)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    let c = crate::lifecycle::load(&mut tx, conversation).await?;
+    let t = &account.templates.deflection;
+    let request = Outgoing::Template {
+        name: t.name.clone(),
+        language: t.language.clone(),
+        body_params: vec![c.reference.clone()],
+        button_payload: Some(payload_for(&c.reference)),
+        content_sid: t.content_sid.clone(),
+    };
+    let body = format!("Template {} (reference {})", t.name, c.reference);
+    let send = outgoing::Send {
+        kind: "template",
+        body: &body,
+        request,
+        agent: None,
+        client_key: None,
+    };
+    let m = outgoing::queue(ctx, &mut tx, &c, send, now).await?;
+    sqlx::query("UPDATE deflections SET message_id = $1 WHERE call_id = $2")
+        .bind(m.id)
         .bind(&req.call_id)
-        .bind(conversation)
-        .bind(req.caller.as_deref())
-        .bind(&req.callback_number)
-        .bind(req.dialled_number.as_deref())
-        .bind(req.flow.as_deref())
-        .bind(req.language.as_deref())
-        .bind(req.started_at)
-        .bind(req.ended_at)
-        .bind(req.input_method.as_str())
-        .bind(req.transcript.as_deref())
-        .bind(account_name)
-        .bind(queue)
-        .bind(now)
         .execute(tx.conn())
         .await?;
-        let c = crate::lifecycle::load(&mut tx, conversation).await?;
-        let t = &account.templates.deflection;
-        let request = Outgoing::Template {
-            name: t.name.clone(),
-            language: t.language.clone(),
-            body_params: vec![c.reference.clone()],
-            button_payload: Some(payload_for(&c.reference)),
-            content_sid: t.content_sid.clone(),
-        };
-        let body = format!("Template {} (reference {})", t.name, c.reference);
-        let send = outgoing::Send {
-            kind: "template",
-            body: &body,
-            request,
-            agent: None,
-            client_key: None,
-        };
-        let m = outgoing::queue(self.ctx(), &mut tx, &c, send, now).await?;
-        sqlx::query("UPDATE deflections SET message_id = $1 WHERE call_id = $2")
-            .bind(m.id)
-            .bind(&req.call_id)
-            .execute(tx.conn())
-            .await?;
-        crate::repo::events::log(
-            &mut tx,
-            Some(conversation),
-            EventKind::DeflectionCreated,
-            json!({ "call": req, "message_id": m.id }),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        // Counted here only, once per call: the inbox is where a deflection is taken.
-        metrics::counter!(
-            "deflect_deflections_total",
-            "account" => account_name.to_string(),
-            "input_method" => req.input_method.as_str()
-        )
-        .increment(1);
-        tracing::info!(call_id = %req.call_id, conversation_id = conversation, "deflection queued");
-        Ok(Deflected {
-            conversation_id: conversation,
-            reference: c.reference,
-            message_id: m.id,
-            created: true,
-        })
-    }
+    crate::repo::events::log(
+        &mut tx,
+        Some(conversation),
+        EventKind::DeflectionCreated,
+        json!({ "call": req, "message_id": m.id }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    // Counted here only, once per call: the inbox is where a deflection is taken.
+    metrics::counter!(
+        "deflect_deflections_total",
+        "account" => account_name.to_string(),
+        "input_method" => req.input_method.as_str()
+    )
+    .increment(1);
+    tracing::info!(call_id = %req.call_id, conversation_id = conversation, "deflection queued");
+    Ok(Deflected {
+        conversation_id: conversation,
+        reference: c.reference,
+        message_id: m.id,
+        created: true,
+    })
 }

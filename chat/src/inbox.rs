@@ -7,9 +7,12 @@ use crate::board::{self, Board};
 use crate::canned;
 use crate::clock::{Clock, Millis};
 use crate::context::{Ctx, InboxSettings};
+use crate::deflection::{self, Deflected, DeflectionRequest};
 use crate::events::Subscription;
 use crate::hooks::{self, HookPass, Hooks};
 use crate::inbound::{InboundService, InboundStats, Received};
+use crate::limits::{self, LimitCheck, LimitOutcome};
+use crate::model::Handoff;
 use crate::model::{
     Agent, ApiToken, ChatError, Colleagues, Conversation, ConversationDetail, ConversationFilter,
     Event, EventKind, Message, Role, Viewer,
@@ -18,8 +21,11 @@ use crate::model::{CannedAnswer, NewCannedAnswer};
 use crate::outbox::{Outbox, OutboxPass};
 use crate::provider::{self, Inbound};
 use crate::routing::{AgentId, Presence};
+use crate::sandbox::{self, SandboxReply};
 use crate::store::Store;
+use crate::webchat::{self, NewHandoff, NewWebConversation};
 use crate::{conversations, events, repo, routing, timers};
+use deflect_config::OpeningHours;
 use deflect_config::{AccountConfig, QueueConfig};
 use std::collections::HashMap;
 use std::future::Future;
@@ -273,6 +279,128 @@ impl Inbox {
     /// Webhook deliveries by endpoint and state (`pending`, `sending`, `done`, `dead`).
     pub async fn hook_depth(&self) -> Result<HashMap<(String, String), i64>, ChatError> {
         self.inner.hooks.depth().await
+    }
+
+    // ---------------------------------------------------------------- deflections
+
+    /// Records a deflection and queues its template, exactly once per call id.
+    pub async fn deflect(&self, req: &DeflectionRequest) -> Result<Deflected, ChatError> {
+        deflection::deflect(self.ctx(), req).await
+    }
+
+    /// Records a deflection against its caller's and its callback number's hourly limits,
+    /// or refuses it (see [`crate::limits`]).
+    pub async fn check_deflection_limits(
+        &self,
+        check: &LimitCheck,
+    ) -> Result<LimitOutcome, ChatError> {
+        limits::check_deflection_limits(self.ctx(), check).await
+    }
+
+    // ---------------------------------------------------------------- web channel
+
+    /// Whether `hours` are open now, by the inbox's clock (`None`: always open).
+    pub fn is_open(&self, hours: Option<&OpeningHours>) -> bool {
+        webchat::is_open(self.ctx(), hours)
+    }
+
+    /// Starts (or resumes: the visitor's open conversation on the site) a web conversation,
+    /// queued for an agent. Outside the site's opening hours WhatsApp is offered at once
+    /// (with reason `closed`); otherwise after `escalate_after` without an agent.
+    pub async fn start_web_conversation(
+        &self,
+        new: &NewWebConversation,
+    ) -> Result<Conversation, ChatError> {
+        webchat::start_web_conversation(self.ctx(), new).await
+    }
+
+    /// A visitor's message in their web conversation (a repeated `client_key` returns the
+    /// message already stored).
+    pub async fn web_visitor_message(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        text: &str,
+        client_key: Option<&str>,
+    ) -> Result<Message, ChatError> {
+        webchat::web_visitor_message(self.ctx(), visitor_token, id, text, client_key).await
+    }
+
+    /// A visitor's view of their conversation: the conversation and its messages without
+    /// internal notes.
+    pub async fn web_transcript(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        after: Option<i64>,
+    ) -> Result<(Conversation, Vec<Message>), ChatError> {
+        webchat::web_transcript(self.ctx(), visitor_token, id, after).await
+    }
+
+    /// Creates a one-time code that moves the visitor's conversation to WhatsApp, valid for
+    /// `ttl`.
+    pub async fn create_handoff(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        ttl: std::time::Duration,
+    ) -> Result<Handoff, ChatError> {
+        webchat::create_handoff(self.ctx(), visitor_token, id, ttl).await
+    }
+
+    /// Opens a conversation for a customer an integration hands over to WhatsApp: it waits
+    /// (`pending`) for their first WhatsApp message, which carries the returned code and
+    /// joins it; then it is queued for an agent. Agents may only hand over into their own
+    /// queues and accounts.
+    pub async fn start_handoff(
+        &self,
+        viewer: &Viewer,
+        new: &NewHandoff,
+    ) -> Result<(Conversation, Handoff), ChatError> {
+        webchat::start_handoff(self.ctx(), viewer, new).await
+    }
+
+    /// A visitor's conversation, if `visitor_token` owns it ("not found" otherwise).
+    pub async fn web_conversation(
+        &self,
+        visitor_token: &str,
+        id: i64,
+    ) -> Result<Conversation, ChatError> {
+        webchat::web_conversation(self.ctx(), visitor_token, id).await
+    }
+
+    /// A conversation's logged events after its `after_seq`-th, in order (resuming a
+    /// conversation's feed).
+    pub async fn conversation_events(
+        &self,
+        id: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<Event>, ChatError> {
+        webchat::conversation_events(self.ctx(), id, after_seq, limit).await
+    }
+
+    // ---------------------------------------------------------------- sandbox
+
+    /// Sandbox: the messages sent to `number` (E.164 or digits) from a sandbox account,
+    /// oldest first, internal notes excluded.
+    pub async fn sandbox_outgoing(
+        &self,
+        account: &str,
+        number: &str,
+    ) -> Result<Vec<Message>, ChatError> {
+        sandbox::outgoing(self.ctx(), account, number).await
+    }
+
+    /// Sandbox: a customer's reply from `number`, delivered exactly as a webhook would.
+    pub async fn sandbox_reply(
+        &self,
+        account: &str,
+        number: &str,
+        reply: &SandboxReply,
+    ) -> Result<Received, ChatError> {
+        let m = sandbox::reply_message(self.ctx(), account, number, reply)?;
+        self.receive(account, &[Inbound::Message(m)]).await
     }
 
     // ---------------------------------------------------------------- conversations

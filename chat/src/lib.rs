@@ -31,6 +31,15 @@
 
 #![forbid(unsafe_code)]
 
+// The layers, lowest first (scripts/check-modules enforces them): a module uses its own
+// layer and the layers below, never one above; services stay apart from each other.
+// layer model: clock model routing provider
+// layer store: store
+// layer repositories: repo
+// layer lifecycle: context lifecycle
+// layer services apart: access agents board canned conversations deflection events hooks inbound limits outbox sandbox timers webchat
+// layer inbox: inbox testing
+
 /// A query text assembled from this crate's constant fragments and numbered placeholders;
 /// values are always bound, never spliced in.
 macro_rules! sql {
@@ -74,6 +83,7 @@ pub mod outbox;
 pub mod provider;
 mod repo;
 pub mod routing;
+pub mod sandbox;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -100,5 +110,6 @@ pub use model::{
 pub use model::{CannedAnswer, NewCannedAnswer};
 pub use outbox::OutboxPass;
 pub use routing::Presence;
+pub use sandbox::SandboxReply;
 pub use store::Store;
-pub use webchat::{NewHandoff, NewWebConversation, SandboxReply, VisitorEvent, VisitorEventKind};
+pub use webchat::{NewHandoff, NewWebConversation, VisitorEvent, VisitorEventKind};

@@ -1,23 +1,22 @@
-//! The web channel (visitors chatting through the widget), one-time hand-off codes that move
-//! a web conversation to WhatsApp, and the sandbox phone.
+//! The web channel (visitors chatting through the widget), and the one-time hand-off codes
+//! that move a web conversation to WhatsApp. (Named `webchat`, not `web`: the web crate is
+//! the HTTP side.)
 //!
 //! Visitors are known by an opaque token their browser keeps; only its SHA-256 is stored. A
 //! visitor reaches only their own conversations.
 //!
-//! Hand-off: [`Inbox::create_handoff`] gives a short code and a `wa.me` link whose prefilled
+//! Hand-off: [`crate::Inbox::create_handoff`] gives a short code and a `wa.me` link whose prefilled
 //! text carries it. When a WhatsApp message with an unspent, unexpired code arrives, the web
 //! conversation continues on WhatsApp (same conversation, history kept) and the code is spent
 //! (see [`crate::inbound`]).
 
-use crate::Inbox;
-use crate::inbound::Received;
+use crate::context::Ctx;
 use crate::lifecycle::{self, dispatch, handoff, open};
 pub use crate::model::{CODE_LEN, handoff_text};
 use crate::model::{
     ChatError, Conversation, EscalationReason, EventKind, Handoff, Message, Status, Viewer,
     hash_token,
 };
-use crate::provider::{Inbound, InboundMessage};
 use crate::repo;
 use crate::repo::conversations::{CONVERSATION_COLUMNS, CONVERSATION_FROM};
 use crate::repo::messages::MESSAGE_COLUMNS;
@@ -143,494 +142,398 @@ pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
     })
 }
 
-/// A customer's reply typed into the sandbox phone.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SandboxReply {
-    /// Text (or the tapped button's title).
-    pub text: String,
-    /// Quick-reply payload of a tapped button.
-    pub button_payload: Option<String>,
-    /// The id of the message answered (a template's external id).
-    pub context_id: Option<String>,
-}
-
-impl Inbox {
-    async fn visitor(
-        &self,
-        tx: &mut crate::store::Tx,
-        token: &str,
-    ) -> Result<Option<(i64, i64)>, ChatError> {
-        let row =
-            sqlx::query("SELECT contact_id, identity_id FROM web_visitors WHERE token_hash = $1")
-                .bind(hash_token(token))
-                .fetch_optional(tx.conn())
-                .await?;
-        Ok(row.map(|r| (r.get("contact_id"), r.get("identity_id"))))
-    }
-
-    /// Whether `hours` are open now, by the inbox's clock (`None`: always open).
-    pub fn is_open(&self, hours: Option<&OpeningHours>) -> bool {
-        hours.is_none_or(|h| h.is_open_at_unix_ms(self.now()))
-    }
-
-    /// Starts (or resumes: the visitor's open conversation on the site) a web conversation,
-    /// queued for an agent. Outside the site's opening hours WhatsApp is offered at once
-    /// (with reason `closed`); otherwise after `escalate_after` without an agent.
-    pub async fn start_web_conversation(
-        &self,
-        new: &NewWebConversation,
-    ) -> Result<Conversation, ChatError> {
-        if new.visitor_token.len() < 16 {
-            return Err(ChatError::Invalid("the visitor token is too short".into()));
-        }
-        let queue = match &new.queue {
-            Some(q) if self.queue_config(q).is_some() => q.clone(),
-            Some(q) => return Err(ChatError::Invalid(format!("unknown queue {q:?}"))),
-            None => self.default_queue().to_string(),
-        };
-        let account = match &new.account {
-            Some(a) if self.account(a).is_some() => Some(a.clone()),
-            Some(a) => {
-                return Err(ChatError::Invalid(format!(
-                    "unknown WhatsApp account {a:?}"
-                )));
-            }
-            None => self.default_account().map(|a| a.name.clone()),
-        };
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let (contact, identity) = match self.visitor(&mut tx, &new.visitor_token).await? {
-            Some(v) => v,
-            None => {
-                let contact: i64 = sqlx::query(
-                    "INSERT INTO contacts (name, phone, created_at) VALUES ($1, $2, $3) RETURNING id",
-                )
-                .bind(new.name.as_deref())
-                .bind(new.phone.as_deref())
-                .bind(now)
-                .fetch_one(tx.conn())
-                .await?
-                .get(0);
-                let hash = hash_token(&new.visitor_token);
-                let identity: i64 = sqlx::query(
-                    "INSERT INTO contact_identities (contact_id, channel, external_id, created_at) \
-                     VALUES ($1, 'web', $2, $3) RETURNING id",
-                )
-                .bind(contact)
-                .bind(&hash)
-                .bind(now)
-                .fetch_one(tx.conn())
-                .await?
-                .get(0);
-                sqlx::query(
-                    "INSERT INTO web_visitors (token_hash, contact_id, identity_id, site, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&hash)
-                .bind(contact)
-                .bind(identity)
-                .bind(&new.site)
-                .bind(now)
-                .execute(tx.conn())
-                .await?;
-                (contact, identity)
-            }
-        };
-        if let Some(n) = &new.name {
-            sqlx::query("UPDATE contacts SET name = $1 WHERE id = $2")
-                .bind(n)
-                .bind(contact)
-                .execute(tx.conn())
-                .await?;
-        }
-        let open = sqlx::query(
-            "SELECT id FROM conversations WHERE identity_id = $1 AND channel = 'web' AND site = $2 \
-             AND status <> 'closed' ORDER BY id DESC LIMIT 1",
-        )
-        .bind(identity)
-        .bind(&new.site)
+async fn visitor(tx: &mut crate::store::Tx, token: &str) -> Result<Option<(i64, i64)>, ChatError> {
+    let row = sqlx::query("SELECT contact_id, identity_id FROM web_visitors WHERE token_hash = $1")
+        .bind(hash_token(token))
         .fetch_optional(tx.conn())
         .await?;
-        let id = match open {
-            Some(r) => r.get(0),
-            None => {
-                let id: i64 = sqlx::query(
-                    "INSERT INTO conversations (reference, contact_id, identity_id, channel, origin, \
-                     account, site, status, queue, last_activity_at, created_at) \
-                     VALUES ($1, $2, $3, 'web', 'web', $4, $5, 'queued', $6, $7, $7) RETURNING id",
-                )
-                .bind(crate::model::random_token(6))
-                .bind(contact)
-                .bind(identity)
-                .bind(account.as_deref())
-                .bind(&new.site)
-                .bind(&queue)
-                .bind(now)
-                .fetch_one(tx.conn())
-                .await?
-                .get(0);
-                open::created(self.ctx(), &mut tx, id, now).await?;
-                let open = self.is_open(new.hours.as_ref());
-                if let (true, Some(after)) = (open, new.escalate_after) {
-                    lifecycle::arm(
-                        self.ctx(),
-                        &mut tx,
-                        id,
-                        crate::model::TimerKind::Escalation,
-                        now + crate::clock::ms(after),
-                        None,
-                    )
-                    .await?;
-                }
-                // Outside opening hours it still queues: agents answer when they open.
-                dispatch::enqueue(self.ctx(), &mut tx, id, &queue, None, now).await?;
-                if !open {
-                    handoff::offer_escalation(&mut tx, id, EscalationReason::Closed, now).await?;
-                }
-                id
-            }
-        };
-        let c = repo::conversations::reload(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(c)
-    }
+    Ok(row.map(|r| (r.get("contact_id"), r.get("identity_id"))))
+}
 
-    async fn visitor_conversation(
-        &self,
-        tx: &mut crate::store::Tx,
-        token: &str,
-        id: i64,
-    ) -> Result<Conversation, ChatError> {
-        let Some((contact, _)) = self.visitor(tx, token).await? else {
-            return Err(ChatError::NotFound("conversation"));
-        };
-        let c = lifecycle::load(tx, id).await?;
-        if c.contact_id != contact || c.site.is_none() {
-            return Err(ChatError::NotFound("conversation"));
-        }
-        Ok(c)
-    }
+/// Whether `hours` are open now, by the inbox's clock (`None`: always open).
+pub(crate) fn is_open(ctx: &Ctx, hours: Option<&OpeningHours>) -> bool {
+    hours.is_none_or(|h| h.is_open_at_unix_ms(ctx.now()))
+}
 
-    /// A visitor's message in their web conversation (a repeated `client_key` returns the
-    /// message already stored).
-    pub async fn web_visitor_message(
-        &self,
-        visitor_token: &str,
-        id: i64,
-        text: &str,
-        client_key: Option<&str>,
-    ) -> Result<Message, ChatError> {
-        let text = text.trim();
-        if text.is_empty() || text.chars().count() > crate::model::MAX_TEXT {
-            return Err(ChatError::Invalid(
-                "a message needs 1 to 4096 characters".into(),
-            ));
-        }
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let c = self
-            .visitor_conversation(&mut tx, visitor_token, id)
-            .await?;
-        let existing = match client_key {
-            Some(key) => repo::messages::by_client_key(&mut tx, id, key).await?,
-            None => None,
-        };
-        if let Some(m) = existing {
-            return Ok(m);
-        }
-        if c.status == Status::Closed {
-            return Err(ChatError::Conflict("the conversation is closed".into()));
-        }
-        if c.channel != crate::Channel::Web {
-            return Err(ChatError::Conflict(
-                "the conversation continues on WhatsApp".into(),
-            ));
-        }
-        let row = sqlx::query(sql!(
-            "INSERT INTO messages (conversation_id, direction, kind, body, channel, client_key, status, \
-             created_at) VALUES ($1, 'in', 'text', $2, 'web', $3, 'received', $4) RETURNING {MESSAGE_COLUMNS}"
-        ))
-        .bind(id)
-        .bind(text)
-        .bind(client_key)
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await?;
-        let m = crate::repo::messages::from_row(&row);
-        sqlx::query(
-            "UPDATE conversations SET last_inbound_at = $1, last_activity_at = $1 WHERE id = $2",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
-        crate::repo::events::log(
-            &mut tx,
-            Some(id),
-            EventKind::MessageCreated,
-            json!({ "message": m }),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        metrics::counter!("deflect_inbox_messages_total", "direction" => "in", "channel" => "web")
-            .increment(1);
-        Ok(m)
+/// Starts (or resumes: the visitor's open conversation on the site) a web conversation,
+/// queued for an agent. Outside the site's opening hours WhatsApp is offered at once
+/// (with reason `closed`); otherwise after `escalate_after` without an agent.
+pub(crate) async fn start_web_conversation(
+    ctx: &Ctx,
+    new: &NewWebConversation,
+) -> Result<Conversation, ChatError> {
+    if new.visitor_token.len() < 16 {
+        return Err(ChatError::Invalid("the visitor token is too short".into()));
     }
-
-    /// A visitor's view of their conversation: the conversation and its messages without
-    /// internal notes.
-    pub async fn web_transcript(
-        &self,
-        visitor_token: &str,
-        id: i64,
-        after: Option<i64>,
-    ) -> Result<(Conversation, Vec<Message>), ChatError> {
-        let mut tx = self.store().write().await?;
-        let c = self
-            .visitor_conversation(&mut tx, visitor_token, id)
-            .await?;
-        tx.commit().await?;
-        let messages = self
-            .messages_unchecked(id, after, 1000)
+    let queue = match &new.queue {
+        Some(q) if ctx.queue_config(q).is_some() => q.clone(),
+        Some(q) => return Err(ChatError::Invalid(format!("unknown queue {q:?}"))),
+        None => ctx.default_queue().to_string(),
+    };
+    let account = match &new.account {
+        Some(a) if ctx.account(a).is_some() => Some(a.clone()),
+        Some(a) => {
+            return Err(ChatError::Invalid(format!(
+                "unknown WhatsApp account {a:?}"
+            )));
+        }
+        None => ctx.default_account().map(|a| a.name.clone()),
+    };
+    let now = ctx.now();
+    let mut tx = ctx.store().write().await?;
+    let (contact, identity) = match visitor(&mut tx, &new.visitor_token).await? {
+        Some(v) => v,
+        None => {
+            let contact: i64 = sqlx::query(
+                "INSERT INTO contacts (name, phone, created_at) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(new.name.as_deref())
+            .bind(new.phone.as_deref())
+            .bind(now)
+            .fetch_one(tx.conn())
             .await?
-            .into_iter()
-            .filter(|m| !m.internal)
-            .collect();
-        Ok((c, messages))
-    }
-
-    /// Creates a one-time code that moves the visitor's conversation to WhatsApp, valid for
-    /// `ttl`.
-    pub async fn create_handoff(
-        &self,
-        visitor_token: &str,
-        id: i64,
-        ttl: std::time::Duration,
-    ) -> Result<Handoff, ChatError> {
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let c = self
-            .visitor_conversation(&mut tx, visitor_token, id)
+            .get(0);
+            let hash = hash_token(&new.visitor_token);
+            let identity: i64 = sqlx::query(
+                "INSERT INTO contact_identities (contact_id, channel, external_id, created_at) \
+                 VALUES ($1, 'web', $2, $3) RETURNING id",
+            )
+            .bind(contact)
+            .bind(&hash)
+            .bind(now)
+            .fetch_one(tx.conn())
+            .await?
+            .get(0);
+            sqlx::query(
+                "INSERT INTO web_visitors (token_hash, contact_id, identity_id, site, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&hash)
+            .bind(contact)
+            .bind(identity)
+            .bind(&new.site)
+            .bind(now)
+            .execute(tx.conn())
             .await?;
-        if c.status == Status::Closed {
-            return Err(ChatError::Conflict("the conversation is closed".into()));
+            (contact, identity)
         }
-        if c.channel != crate::Channel::Web {
-            return Err(ChatError::Conflict(
-                "the conversation continues on WhatsApp already".into(),
-            ));
-        }
-        let account = c
-            .account
-            .as_deref()
-            .and_then(|a| self.account(a))
-            .ok_or_else(|| ChatError::Conflict("no WhatsApp account to continue on".into()))?;
-        let handoff = handoff::issue_code(&mut tx, id, account, ttl, now).await?;
-        tx.commit().await?;
-        Ok(handoff)
+    };
+    if let Some(n) = &new.name {
+        sqlx::query("UPDATE contacts SET name = $1 WHERE id = $2")
+            .bind(n)
+            .bind(contact)
+            .execute(tx.conn())
+            .await?;
     }
-
-    /// Opens a conversation for a customer an integration hands over to WhatsApp: it waits
-    /// (`pending`) for their first WhatsApp message, which carries the returned code and
-    /// joins it; then it is queued for an agent. Agents may only hand over into their own
-    /// queues and accounts.
-    pub async fn start_handoff(
-        &self,
-        viewer: &Viewer,
-        new: &NewHandoff,
-    ) -> Result<(Conversation, Handoff), ChatError> {
-        let queue = match &new.queue {
-            Some(q) if self.queue_config(q).is_some() => q.clone(),
-            Some(q) => return Err(ChatError::Invalid(format!("unknown queue {q:?}"))),
-            None => self.default_queue().to_string(),
-        };
-        let account = match &new.account {
-            Some(a) => self
-                .account(a)
-                .ok_or_else(|| ChatError::Invalid(format!("unknown WhatsApp account {a:?}")))?,
-            None => self.default_account().ok_or_else(|| {
-                ChatError::Invalid("no default WhatsApp account; name one".into())
-            })?,
-        };
-        let own_queue = viewer.role.sees_everything() || viewer.queues.contains(&queue);
-        if !(own_queue && viewer.may_use_account(&account.name)) {
-            return Err(ChatError::Forbidden(
-                "agents hand over only into their own queues and accounts".into(),
-            ));
-        }
-        let name = new.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-        if name.is_some_and(|n| n.chars().count() > 200) {
-            return Err(ChatError::Invalid(
-                "the name has more than 200 characters".into(),
-            ));
-        }
-        let phone = new
-            .phone
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty());
-        if let Some(p) = phone
-            && !deflect_config::is_e164(p)
-        {
-            return Err(ChatError::Invalid(format!(
-                "phone {p:?} is not E.164 (+ country code and number)"
-            )));
-        }
-        let metadata = match &new.metadata {
-            None | Some(serde_json::Value::Null) => None,
-            Some(m @ serde_json::Value::Object(_)) => {
-                let text = m.to_string();
-                if text.len() > 16 * 1024 {
-                    return Err(ChatError::Invalid("metadata is larger than 16 KiB".into()));
-                }
-                Some(text)
+    let open = sqlx::query(
+        "SELECT id FROM conversations WHERE identity_id = $1 AND channel = 'web' AND site = $2 \
+         AND status <> 'closed' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(identity)
+    .bind(&new.site)
+    .fetch_optional(tx.conn())
+    .await?;
+    let id = match open {
+        Some(r) => r.get(0),
+        None => {
+            let id: i64 = sqlx::query(
+                "INSERT INTO conversations (reference, contact_id, identity_id, channel, origin, \
+                 account, site, status, queue, last_activity_at, created_at) \
+                 VALUES ($1, $2, $3, 'web', 'web', $4, $5, 'queued', $6, $7, $7) RETURNING id",
+            )
+            .bind(crate::model::random_token(6))
+            .bind(contact)
+            .bind(identity)
+            .bind(account.as_deref())
+            .bind(&new.site)
+            .bind(&queue)
+            .bind(now)
+            .fetch_one(tx.conn())
+            .await?
+            .get(0);
+            open::created(ctx, &mut tx, id, now).await?;
+            let open = is_open(ctx, new.hours.as_ref());
+            if let (true, Some(after)) = (open, new.escalate_after) {
+                lifecycle::arm(
+                    ctx,
+                    &mut tx,
+                    id,
+                    crate::model::TimerKind::Escalation,
+                    now + crate::clock::ms(after),
+                    None,
+                )
+                .await?;
             }
-            Some(_) => return Err(ChatError::Invalid("metadata must be a JSON object".into())),
-        };
-        if new.ttl < std::time::Duration::from_secs(60)
-            || new.ttl > std::time::Duration::from_secs(30 * 86400)
-        {
-            return Err(ChatError::Invalid(
-                "the code's lifetime must be between 1 minute and 30 days".into(),
-            ));
+            // Outside opening hours it still queues: agents answer when they open.
+            dispatch::enqueue(ctx, &mut tx, id, &queue, None, now).await?;
+            if !open {
+                handoff::offer_escalation(&mut tx, id, EscalationReason::Closed, now).await?;
+            }
+            id
         }
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let contact: i64 = sqlx::query(
-            "INSERT INTO contacts (name, phone, created_at) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(name)
-        .bind(phone)
-        .bind(now)
-        .fetch_one(tx.conn())
+    };
+    let c = repo::conversations::reload(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+async fn visitor_conversation(
+    tx: &mut crate::store::Tx,
+    token: &str,
+    id: i64,
+) -> Result<Conversation, ChatError> {
+    let Some((contact, _)) = visitor(tx, token).await? else {
+        return Err(ChatError::NotFound("conversation"));
+    };
+    let c = lifecycle::load(tx, id).await?;
+    if c.contact_id != contact || c.site.is_none() {
+        return Err(ChatError::NotFound("conversation"));
+    }
+    Ok(c)
+}
+
+/// A visitor's message in their web conversation (a repeated `client_key` returns the
+/// message already stored).
+pub(crate) async fn web_visitor_message(
+    ctx: &Ctx,
+    visitor_token: &str,
+    id: i64,
+    text: &str,
+    client_key: Option<&str>,
+) -> Result<Message, ChatError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > crate::model::MAX_TEXT {
+        return Err(ChatError::Invalid(
+            "a message needs 1 to 4096 characters".into(),
+        ));
+    }
+    let now = ctx.now();
+    let mut tx = ctx.store().write().await?;
+    let c = visitor_conversation(&mut tx, visitor_token, id).await?;
+    let existing = match client_key {
+        Some(key) => repo::messages::by_client_key(&mut tx, id, key).await?,
+        None => None,
+    };
+    if let Some(m) = existing {
+        return Ok(m);
+    }
+    if c.status == Status::Closed {
+        return Err(ChatError::Conflict("the conversation is closed".into()));
+    }
+    if c.channel != crate::Channel::Web {
+        return Err(ChatError::Conflict(
+            "the conversation continues on WhatsApp".into(),
+        ));
+    }
+    let row = sqlx::query(sql!(
+        "INSERT INTO messages (conversation_id, direction, kind, body, channel, client_key, status, \
+         created_at) VALUES ($1, 'in', 'text', $2, 'web', $3, 'received', $4) RETURNING {MESSAGE_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(text)
+    .bind(client_key)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?;
+    let m = crate::repo::messages::from_row(&row);
+    sqlx::query(
+        "UPDATE conversations SET last_inbound_at = $1, last_activity_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    crate::repo::events::log(
+        &mut tx,
+        Some(id),
+        EventKind::MessageCreated,
+        json!({ "message": m }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    metrics::counter!("deflect_inbox_messages_total", "direction" => "in", "channel" => "web")
+        .increment(1);
+    Ok(m)
+}
+
+/// A visitor's view of their conversation: the conversation and its messages without
+/// internal notes.
+pub(crate) async fn web_transcript(
+    ctx: &Ctx,
+    visitor_token: &str,
+    id: i64,
+    after: Option<i64>,
+) -> Result<(Conversation, Vec<Message>), ChatError> {
+    let mut tx = ctx.store().write().await?;
+    let c = visitor_conversation(&mut tx, visitor_token, id).await?;
+    tx.commit().await?;
+    let messages = repo::messages::list(ctx.store(), id, after.unwrap_or(0), 1000)
         .await?
-        .get(0);
-        let id: i64 = sqlx::query(
-            "INSERT INTO conversations (reference, contact_id, channel, origin, account, status, queue, \
-             metadata, last_activity_at, created_at) \
-             VALUES ($1, $2, 'whatsapp', 'api', $3, 'pending', $4, $5, $6, $6) RETURNING id",
-        )
-        .bind(crate::model::random_token(6))
-        .bind(contact)
-        .bind(&account.name)
-        .bind(&queue)
-        .bind(metadata)
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await?
-        .get(0);
-        open::created(self.ctx(), &mut tx, id, now).await?;
-        let handoff = handoff::issue_code(&mut tx, id, account, new.ttl, now).await?;
-        let c = repo::conversations::reload(&mut tx, id).await?;
-        tx.commit().await?;
-        metrics::counter!("deflect_api_handoffs_total", "account" => account.name.clone())
-            .increment(1);
-        Ok((c, handoff))
-    }
+        .into_iter()
+        .filter(|m| !m.internal)
+        .collect();
+    Ok((c, messages))
+}
 
-    /// A visitor's conversation, if `visitor_token` owns it ("not found" otherwise).
-    pub async fn web_conversation(
-        &self,
-        visitor_token: &str,
-        id: i64,
-    ) -> Result<Conversation, ChatError> {
-        let row = sqlx::query(sql!(
-            "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
-             JOIN web_visitors v ON v.contact_id = c.contact_id \
-             WHERE c.id = $1 AND v.token_hash = $2 AND c.site IS NOT NULL"
-        ))
-        .bind(id)
-        .bind(hash_token(visitor_token))
-        .fetch_optional(self.store().pool())
-        .await?
-        .ok_or(ChatError::NotFound("conversation"))?;
-        Ok(crate::repo::conversations::from_row(&row))
+/// Creates a one-time code that moves the visitor's conversation to WhatsApp, valid for
+/// `ttl`.
+pub(crate) async fn create_handoff(
+    ctx: &Ctx,
+    visitor_token: &str,
+    id: i64,
+    ttl: std::time::Duration,
+) -> Result<Handoff, ChatError> {
+    let now = ctx.now();
+    let mut tx = ctx.store().write().await?;
+    let c = visitor_conversation(&mut tx, visitor_token, id).await?;
+    if c.status == Status::Closed {
+        return Err(ChatError::Conflict("the conversation is closed".into()));
     }
-
-    /// A conversation's logged events after its `after_seq`-th, in order (resuming a
-    /// conversation's feed).
-    pub async fn conversation_events(
-        &self,
-        id: i64,
-        after_seq: i64,
-        limit: u32,
-    ) -> Result<Vec<crate::Event>, ChatError> {
-        Ok(crate::repo::events::of_conversation(
-            self.store(),
-            id,
-            after_seq,
-            i64::from(limit.clamp(1, 10_000)),
-        )
-        .await?)
+    if c.channel != crate::Channel::Web {
+        return Err(ChatError::Conflict(
+            "the conversation continues on WhatsApp already".into(),
+        ));
     }
+    let account = c
+        .account
+        .as_deref()
+        .and_then(|a| ctx.account(a))
+        .ok_or_else(|| ChatError::Conflict("no WhatsApp account to continue on".into()))?;
+    let handoff = handoff::issue_code(&mut tx, id, account, ttl, now).await?;
+    tx.commit().await?;
+    Ok(handoff)
+}
 
-    /// Sandbox: the messages sent to `number` (E.164 or digits) from a sandbox account,
-    /// oldest first, internal notes excluded.
-    pub async fn sandbox_outgoing(
-        &self,
-        account: &str,
-        number: &str,
-    ) -> Result<Vec<Message>, ChatError> {
-        self.sandbox_account(account)?;
-        let rows = sqlx::query(sql!(
-            "SELECT {} FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-             JOIN contact_identities i ON i.id = c.identity_id \
-             WHERE c.account = $1 AND i.channel = 'whatsapp' AND i.external_id = $2 \
-             AND m.internal = 0 ORDER BY m.id",
-            MESSAGE_COLUMNS
-                .split(", ")
-                .map(|c| format!("m.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .bind(account)
-        .bind(number.trim_start_matches('+'))
-        .fetch_all(self.store().pool())
-        .await?;
-        Ok(rows.iter().map(crate::repo::messages::from_row).collect())
+/// Opens a conversation for a customer an integration hands over to WhatsApp: it waits
+/// (`pending`) for their first WhatsApp message, which carries the returned code and
+/// joins it; then it is queued for an agent. Agents may only hand over into their own
+/// queues and accounts.
+pub(crate) async fn start_handoff(
+    ctx: &Ctx,
+    viewer: &Viewer,
+    new: &NewHandoff,
+) -> Result<(Conversation, Handoff), ChatError> {
+    let queue = match &new.queue {
+        Some(q) if ctx.queue_config(q).is_some() => q.clone(),
+        Some(q) => return Err(ChatError::Invalid(format!("unknown queue {q:?}"))),
+        None => ctx.default_queue().to_string(),
+    };
+    let account = match &new.account {
+        Some(a) => ctx
+            .account(a)
+            .ok_or_else(|| ChatError::Invalid(format!("unknown WhatsApp account {a:?}")))?,
+        None => ctx
+            .default_account()
+            .ok_or_else(|| ChatError::Invalid("no default WhatsApp account; name one".into()))?,
+    };
+    let own_queue = viewer.role.sees_everything() || viewer.queues.contains(&queue);
+    if !(own_queue && viewer.may_use_account(&account.name)) {
+        return Err(ChatError::Forbidden(
+            "agents hand over only into their own queues and accounts".into(),
+        ));
     }
-
-    /// Sandbox: a customer's reply from `number`, delivered exactly as a webhook would.
-    pub async fn sandbox_reply(
-        &self,
-        account: &str,
-        number: &str,
-        reply: &SandboxReply,
-    ) -> Result<Received, ChatError> {
-        self.sandbox_account(account)?;
-        let digits = number.trim_start_matches('+');
-        if !deflect_config::is_e164(&format!("+{digits}")) {
-            return Err(ChatError::Invalid(format!(
-                "{number:?} is not an E.164 number"
-            )));
+    let name = new.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if name.is_some_and(|n| n.chars().count() > 200) {
+        return Err(ChatError::Invalid(
+            "the name has more than 200 characters".into(),
+        ));
+    }
+    let phone = new
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    if let Some(p) = phone
+        && !deflect_config::is_e164(p)
+    {
+        return Err(ChatError::Invalid(format!(
+            "phone {p:?} is not E.164 (+ country code and number)"
+        )));
+    }
+    let metadata = match &new.metadata {
+        None | Some(serde_json::Value::Null) => None,
+        Some(m @ serde_json::Value::Object(_)) => {
+            let text = m.to_string();
+            if text.len() > 16 * 1024 {
+                return Err(ChatError::Invalid("metadata is larger than 16 KiB".into()));
+            }
+            Some(text)
         }
-        let kind = if reply.button_payload.is_some() {
-            "button"
-        } else {
-            "text"
-        };
-        let m = InboundMessage {
-            external_id: format!("sandbox.in.{}", crate::model::random_token(12)),
-            from: digits.to_string(),
-            profile_name: None,
-            timestamp: self.now(),
-            kind: kind.into(),
-            body: Some(reply.text.clone()),
-            context_id: reply.context_id.clone(),
-            button_payload: reply.button_payload.clone(),
-            raw: json!({ "sandbox": reply }),
-        };
-        self.receive(account, &[Inbound::Message(m)]).await
+        Some(_) => return Err(ChatError::Invalid("metadata must be a JSON object".into())),
+    };
+    if new.ttl < std::time::Duration::from_secs(60)
+        || new.ttl > std::time::Duration::from_secs(30 * 86400)
+    {
+        return Err(ChatError::Invalid(
+            "the code's lifetime must be between 1 minute and 30 days".into(),
+        ));
     }
+    let now = ctx.now();
+    let mut tx = ctx.store().write().await?;
+    let contact: i64 = sqlx::query(
+        "INSERT INTO contacts (name, phone, created_at) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(name)
+    .bind(phone)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?
+    .get(0);
+    let id: i64 = sqlx::query(
+        "INSERT INTO conversations (reference, contact_id, channel, origin, account, status, queue, \
+         metadata, last_activity_at, created_at) \
+         VALUES ($1, $2, 'whatsapp', 'api', $3, 'pending', $4, $5, $6, $6) RETURNING id",
+    )
+    .bind(crate::model::random_token(6))
+    .bind(contact)
+    .bind(&account.name)
+    .bind(&queue)
+    .bind(metadata)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?
+    .get(0);
+    open::created(ctx, &mut tx, id, now).await?;
+    let handoff = handoff::issue_code(&mut tx, id, account, new.ttl, now).await?;
+    let c = repo::conversations::reload(&mut tx, id).await?;
+    tx.commit().await?;
+    metrics::counter!("deflect_api_handoffs_total", "account" => account.name.clone()).increment(1);
+    Ok((c, handoff))
+}
 
-    fn sandbox_account(&self, account: &str) -> Result<(), ChatError> {
-        match self.account(account) {
-            Some(a) if a.provider == deflect_config::Provider::Sandbox => Ok(()),
-            Some(_) => Err(ChatError::Invalid(format!(
-                "{account:?} is not a sandbox account"
-            ))),
-            None => Err(ChatError::NotFound("WhatsApp account")),
-        }
-    }
+/// A visitor's conversation, if `visitor_token` owns it ("not found" otherwise).
+pub(crate) async fn web_conversation(
+    ctx: &Ctx,
+    visitor_token: &str,
+    id: i64,
+) -> Result<Conversation, ChatError> {
+    let row = sqlx::query(sql!(
+        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
+         JOIN web_visitors v ON v.contact_id = c.contact_id \
+         WHERE c.id = $1 AND v.token_hash = $2 AND c.site IS NOT NULL"
+    ))
+    .bind(id)
+    .bind(hash_token(visitor_token))
+    .fetch_optional(ctx.store().pool())
+    .await?
+    .ok_or(ChatError::NotFound("conversation"))?;
+    Ok(crate::repo::conversations::from_row(&row))
+}
+
+/// A conversation's logged events after its `after_seq`-th, in order (resuming a
+/// conversation's feed).
+pub(crate) async fn conversation_events(
+    ctx: &Ctx,
+    id: i64,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<crate::Event>, ChatError> {
+    Ok(crate::repo::events::of_conversation(
+        ctx.store(),
+        id,
+        after_seq,
+        i64::from(limit.clamp(1, 10_000)),
+    )
+    .await?)
 }
