@@ -98,13 +98,13 @@ pub(crate) async fn board(ctx: &Ctx, viewer: &Viewer) -> Result<Board, ChatError
         .map(|a| AgentLoad {
             queues: members
                 .iter()
-                .filter(|(agent, _)| *agent == a.id)
+                .filter(|(agent, _)| *agent == a.agent.id)
                 .map(|(_, queue)| queue.clone())
                 .collect(),
-            id: a.id,
-            display_name: a.display_name,
-            role: a.role,
-            presence: a.presence,
+            id: a.agent.id,
+            display_name: a.agent.display_name,
+            role: a.agent.role,
+            presence: a.agent.presence,
             load: a.load,
             capacity,
         })

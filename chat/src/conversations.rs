@@ -7,7 +7,7 @@ use crate::lifecycle::transition::{ASSIGNED_CANCELS, Action, Handover, ensure_vi
 use crate::lifecycle::{conversation_event, dispatch, outgoing};
 use crate::model::{
     Channel, ChatError, Conversation, ConversationDetail, ConversationFilter, EventKind, MAX_TEXT,
-    Message, Status, TimerKind, Viewer, payload_for,
+    Message, Status, TimerKind, Viewer,
 };
 use crate::provider::Outgoing;
 use crate::repo::{self, assignments::Step};
@@ -312,22 +312,8 @@ pub(crate) async fn send_recontact(
             ChatError::Conflict("the conversation's account is not configured".into())
         })?;
     let t = &account.templates.recontact;
-    let request = Outgoing::Template {
-        name: t.name.clone(),
-        language: t.language.clone(),
-        body_params: vec![c.reference.clone()],
-        button_payload: Some(payload_for(&c.reference)),
-        content_sid: t.content_sid.clone(),
-    };
-    let body = format!("Template {} (reference {})", t.name, c.reference);
-    let send = outgoing::Send {
-        kind: "template",
-        body: &body,
-        request,
-        agent: Some(viewer.agent_id),
-        client_key,
-    };
-    let m = outgoing::queue(ctx, &mut a.tx, &a.conversation, send, a.now).await?;
+    let agent = Some(viewer.agent_id);
+    let m = outgoing::queue_template(ctx, &mut a.tx, c, t, agent, client_key, a.now).await?;
     a.commit().await?;
     Ok(m)
 }

@@ -22,7 +22,6 @@ use crate::context::Ctx;
 use crate::lifecycle::{open, outgoing};
 use crate::model::{ChatError, EventKind, InputMethod, Origin, Status};
 pub use crate::model::{payload_for, reference_in_payload};
-use crate::provider::Outgoing;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
@@ -176,22 +175,7 @@ async fn deflect_once(
     .await?;
     let c = crate::lifecycle::load(&mut tx, conversation).await?;
     let t = &account.templates.deflection;
-    let request = Outgoing::Template {
-        name: t.name.clone(),
-        language: t.language.clone(),
-        body_params: vec![c.reference.clone()],
-        button_payload: Some(payload_for(&c.reference)),
-        content_sid: t.content_sid.clone(),
-    };
-    let body = format!("Template {} (reference {})", t.name, c.reference);
-    let send = outgoing::Send {
-        kind: "template",
-        body: &body,
-        request,
-        agent: None,
-        client_key: None,
-    };
-    let m = outgoing::queue(ctx, &mut tx, &c, send, now).await?;
+    let m = outgoing::queue_template(ctx, &mut tx, &c, t, None, None, now).await?;
     sqlx::query("UPDATE deflections SET message_id = $1 WHERE call_id = $2")
         .bind(m.id)
         .bind(&req.call_id)

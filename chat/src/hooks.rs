@@ -19,10 +19,9 @@
 //! Any 2xx answer is success.
 
 use crate::clock::{Millis, ms};
-use crate::context::{Ctx, InboxSettings};
+use crate::context::Ctx;
 use crate::model::{ChatError, Event, EventKind};
 use crate::repo;
-use crate::store::Store;
 use crate::store::{EventSink, SinkFuture};
 use hmac::{KeyInit, Mac};
 use serde_json::json;
@@ -169,18 +168,6 @@ impl Hooks {
         Self { ctx, http, wake }
     }
 
-    fn now(&self) -> Millis {
-        self.ctx.now()
-    }
-
-    fn store(&self) -> &Store {
-        self.ctx.store()
-    }
-
-    fn settings(&self) -> &InboxSettings {
-        self.ctx.settings()
-    }
-
     fn hook_backoff(attempts: i64) -> Millis {
         let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
         ms(Duration::from_secs(1)
@@ -189,8 +176,8 @@ impl Hooks {
     }
 
     async fn claim_hooks(&self) -> Result<Vec<ClaimedHook>, ChatError> {
-        let now = self.now();
-        let mut tx = self.store().write().await?;
+        let now = self.ctx.now();
+        let mut tx = self.ctx.store().write().await?;
         let skip = match tx.kind() {
             deflect_config::DatabaseKind::Sqlite => "",
             deflect_config::DatabaseKind::Postgres => " FOR UPDATE OF d SKIP LOCKED",
@@ -222,6 +209,7 @@ impl Hooks {
 
     async fn post_hook(&self, h: &ClaimedHook) -> Result<(), String> {
         let Some(cfg) = self
+            .ctx
             .settings()
             .webhooks
             .iter()
@@ -232,7 +220,7 @@ impl Hooks {
         let (Some(url), Some(secret)) = (&cfg.url, &cfg.signing_secret) else {
             return Err("the endpoint has no URL or signing secret".into());
         };
-        let t = self.now() / 1000;
+        let t = self.ctx.now() / 1000;
         let started = std::time::Instant::now();
         let res = self
             .http
@@ -264,8 +252,9 @@ impl Hooks {
         h: &ClaimedHook,
         result: Result<(), String>,
     ) -> Result<Outcome, ChatError> {
-        let now = self.now();
+        let now = self.ctx.now();
         let max = self
+            .ctx
             .settings()
             .webhooks
             .iter()
@@ -273,7 +262,7 @@ impl Hooks {
             .map_or(1, |w| i64::from(w.max_attempts));
         // Through the store's writer, as every write: on SQLite a write beside it would wait
         // in the busy handler and could time out, leaving the delivery to be sent again.
-        let mut tx = self.store().write().await?;
+        let mut tx = self.ctx.store().write().await?;
         let outcome = match &result {
             Ok(()) => {
                 sqlx::query("UPDATE hook_deliveries SET state = 'done', delivered_at = $1, lease_until = NULL, last_error = NULL WHERE id = $2")
@@ -340,7 +329,7 @@ impl Hooks {
         let rows = sqlx::query(
             "SELECT endpoint, state, COUNT(*) AS n FROM hook_deliveries GROUP BY endpoint, state",
         )
-        .fetch_all(self.store().pool())
+        .fetch_all(self.ctx.store().pool())
         .await?;
         Ok(rows
             .iter()
@@ -355,14 +344,14 @@ impl Hooks {
             "SELECT MIN(CASE WHEN d.state = 'pending' THEN d.due_at ELSE d.lease_until END) \
              FROM hook_deliveries d WHERE d.state IN ('pending', 'sending') AND {FIRST_IN_LINE}"
         ))
-        .fetch_one(self.store().pool())
+        .fetch_one(self.ctx.store().pool())
         .await?;
         Ok(row.try_get::<Option<i64>, _>(0).ok().flatten())
     }
 
     /// The worker: delivers what is due until `stop` turns true.
     pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        if self.settings().webhooks.is_empty() {
+        if self.ctx.settings().webhooks.is_empty() {
             return;
         }
         let wake = self.wake.clone();

@@ -471,15 +471,7 @@ pub(crate) async fn start_handoff(
     }
     let now = ctx.now();
     let mut tx = ctx.store().write().await?;
-    let contact: i64 = sqlx::query(
-        "INSERT INTO contacts (name, phone, created_at) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(name)
-    .bind(phone)
-    .bind(now)
-    .fetch_one(tx.conn())
-    .await?
-    .get(0);
+    let contact = repo::contacts::insert(&mut tx, name, phone, now).await?;
     let id: i64 = sqlx::query(
         "INSERT INTO conversations (reference, contact_id, channel, origin, account, status, queue, \
          metadata, last_activity_at, created_at) \

@@ -3,11 +3,14 @@
 
 use crate::clock::Millis;
 use crate::context::Ctx;
-use crate::model::{Channel, ChatError, Conversation, DeliveryStatus, EventKind, Message};
+use crate::model::{
+    Channel, ChatError, Conversation, DeliveryStatus, EventKind, Message, payload_for,
+};
 use crate::provider::Outgoing;
 use crate::repo::{self, messages::NewOutgoing};
 use crate::routing::AgentId;
 use crate::store::Tx;
+use deflect_config::TemplateConfig;
 use serde_json::json;
 
 /// A message to send.
@@ -71,4 +74,34 @@ pub(crate) async fn queue(
     metrics::counter!("deflect_inbox_messages_total", "direction" => "out", "channel" => c.channel.as_str())
         .increment(1);
     Ok(m)
+}
+
+/// Queues template `t` in conversation `c`, carrying its reference: the template's body
+/// parameter, and the quick-reply payload that brings the customer's answer back to `c`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn queue_template(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    t: &TemplateConfig,
+    agent: Option<AgentId>,
+    client_key: Option<&str>,
+    now: Millis,
+) -> Result<Message, ChatError> {
+    let request = Outgoing::Template {
+        name: t.name.clone(),
+        language: t.language.clone(),
+        body_params: vec![c.reference.clone()],
+        button_payload: Some(payload_for(&c.reference)),
+        content_sid: t.content_sid.clone(),
+    };
+    let body = format!("Template {} (reference {})", t.name, c.reference);
+    let send = Send {
+        kind: "template",
+        body: &body,
+        request,
+        agent,
+        client_key,
+    };
+    queue(ctx, tx, c, send, now).await
 }

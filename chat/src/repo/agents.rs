@@ -204,23 +204,24 @@ pub(crate) async fn add_memberships(
     queues: &[String],
     accounts: &[String],
 ) -> Result<(), StoreError> {
-    for q in queues {
-        sqlx::query(
+    let inserts = [
+        (
             "INSERT INTO agent_queues (agent_id, queue) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(q)
-        .execute(tx.conn())
-        .await?;
-    }
-    for a in accounts {
-        sqlx::query(
+            queues,
+        ),
+        (
             "INSERT INTO agent_accounts (agent_id, account) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(a)
-        .execute(tx.conn())
-        .await?;
+            accounts,
+        ),
+    ];
+    for (insert, names) in inserts {
+        for name in names {
+            sqlx::query(insert)
+                .bind(id)
+                .bind(name)
+                .execute(tx.conn())
+                .await?;
+        }
     }
     Ok(())
 }
@@ -340,15 +341,17 @@ pub(crate) async fn colleagues(
     .bind(viewer)
     .fetch_all(store.pool())
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Colleague {
-            id: r.get("id"),
-            display_name: r.get("display_name"),
-            role: role_of(&r.get::<String, _>("role")),
-            presence: presence_of(&r.get::<String, _>("presence")),
-        })
-        .collect())
+    Ok(rows.iter().map(colleague_of).collect())
+}
+
+/// A row's agent as colleagues see it (columns id, display_name, role, presence).
+fn colleague_of(r: &sqlx::any::AnyRow) -> Colleague {
+    Colleague {
+        id: r.get("id"),
+        display_name: r.get("display_name"),
+        role: role_of(&r.get::<String, _>("role")),
+        presence: presence_of(&r.get::<String, _>("presence")),
+    }
 }
 
 /// The usernames of the enabled plain agents who work no WhatsApp account.
@@ -367,10 +370,7 @@ pub(crate) async fn without_accounts(store: &Store) -> Result<Vec<String>, Store
 /// An enabled agent's load, as the supervisors' board shows it.
 #[derive(Clone, Debug)]
 pub(crate) struct Load {
-    pub(crate) id: AgentId,
-    pub(crate) display_name: String,
-    pub(crate) role: Role,
-    pub(crate) presence: Presence,
+    pub(crate) agent: Colleague,
     pub(crate) load: i64,
 }
 
@@ -385,10 +385,7 @@ pub(crate) async fn loads(store: &Store) -> Result<Vec<Load>, StoreError> {
     Ok(rows
         .iter()
         .map(|r| Load {
-            id: r.get("id"),
-            display_name: r.get("display_name"),
-            role: role_of(&r.get::<String, _>("role")),
-            presence: presence_of(&r.get::<String, _>("presence")),
+            agent: colleague_of(r),
             load: r.get("load"),
         })
         .collect())
