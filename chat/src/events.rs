@@ -9,7 +9,7 @@
 //! - PostgreSQL (several processes): sent with `pg_notify` inside the transaction, just before
 //!   its commit (the NOTIFY sink) — one notification per transaction carrying a JSON array of
 //!   its events (more
-//!   only when they exceed NOTIFY's 8000 bytes); every process LISTENs ([`EventRelay`]) and
+//!   only when they exceed NOTIFY's 8000 bytes); every process LISTENs (`Feed::start_relay`) and
 //!   PostgreSQL delivers notifications in commit order. An event too large for a notification
 //!   on its own travels as `{"id": …}` and is read back from the log.
 //!

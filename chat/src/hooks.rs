@@ -2,7 +2,7 @@
 //! with HMAC-SHA256, retried with back-off, in order per conversation.
 //!
 //! Durable: a delivery row is written in the same transaction as the logged event it carries
-//! (the store hands it to a sink, [`crate::store::EventSink`]), so a committed event is delivered even across a crash, and an
+//! (the store hands it to a sink, `crate::store::EventSink`), so a committed event is delivered even across a crash, and an
 //! event that did not commit never is. A worker ([`crate::Inbox::send_due_hooks`]) claims due rows
 //! — never a conversation's row while an earlier one of that conversation and endpoint is
 //! still pending, so each endpoint sees a conversation's events in order — and marks them

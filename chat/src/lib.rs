@@ -8,31 +8,61 @@
 //! |---|---|
 //! | deflections | [`Inbox::deflect`] |
 //! | webhooks | [`Inbox::receive`] (with [`provider::meta`] / [`provider::twilio`] to verify and parse) |
-//! | agents | [`Inbox::create_agent`], [`Inbox::verify_password`], [`Inbox::set_password`], [`Inbox::set_memberships`], [`Inbox::set_disabled`], [`Inbox::set_presence`], [`Inbox::agent`], [`Inbox::agents`], [`Inbox::viewer`] |
-//! | conversations | [`Inbox::list_conversations`], [`Inbox::conversation`], [`Inbox::messages`], [`Inbox::accept_offer`], [`Inbox::reject_offer`], [`Inbox::claim`], [`Inbox::transfer_to_agent`], [`Inbox::transfer_to_queue`], [`Inbox::close`] |
+//! | agents | [`Inbox::create_agent`], [`Inbox::check_agent_change`], [`Inbox::verify_password`], [`Inbox::set_password`], [`Inbox::set_memberships`], [`Inbox::set_role`], [`Inbox::set_disabled`], [`Inbox::set_presence`], [`Inbox::agent`], [`Inbox::agents`], [`Inbox::colleagues`], [`Inbox::viewer`] |
+//! | conversations | [`Inbox::list_conversations`], [`Inbox::conversation`], [`Inbox::messages`] (and their `_unchecked` forms for the widget and tests), [`Inbox::accept_offer`], [`Inbox::reject_offer`], [`Inbox::claim`], [`Inbox::transfer_to_agent`], [`Inbox::transfer_to_queue`], [`Inbox::close`] |
 //! | messages | [`Inbox::send_text`] (24 h window), [`Inbox::send_recontact`], [`Inbox::add_note`] |
-//! | events | [`Inbox::subscribe`] (resume from an event id), [`Inbox::events_after`] |
-//! | web channel | [`Inbox::start_web_conversation`], [`Inbox::web_visitor_message`], [`Inbox::web_transcript`], [`Inbox::create_handoff`] |
+//! | events | [`Inbox::subscribe`] (resume from an event id), [`Inbox::events_after`], [`Inbox::conversation_events`], [`Inbox::typing`] (never logged) |
+//! | web channel | [`Inbox::start_web_conversation`], [`Inbox::web_visitor_message`], [`Inbox::web_transcript`], [`Inbox::web_conversation`], [`Inbox::create_handoff`], [`Inbox::is_open`] |
 //! | sandbox | [`Inbox::sandbox_outgoing`], [`Inbox::sandbox_reply`] |
 //! | API hand-offs | [`Inbox::start_handoff`] (a conversation waiting for the customer's first WhatsApp message) |
 //! | sessions and tokens | [`Inbox::create_session`], [`Inbox::session`], [`Inbox::end_session`], [`Inbox::create_api_token`], [`Inbox::api_tokens`], [`Inbox::revoke_api_token`], [`Inbox::api_token_agent`] |
 //! | canned answers | [`Inbox::canned_answers`], [`Inbox::create_canned_answer`], [`Inbox::update_canned_answer`], [`Inbox::delete_canned_answer`], [`Inbox::render_canned_answer`] |
-//! | supervision | [`Inbox::board`] |
+//! | supervision | [`Inbox::board`], [`Inbox::outbox_depth`], [`Inbox::hook_depth`], [`Inbox::inbound_stats`] |
 //! | outgoing webhooks | [`hooks`]: deliveries written with each event, sent by [`Inbox::send_due_hooks`] |
-//! | workers | [`Inbox::run`] (outbox, timers and webhooks until shutdown), or step by step: [`Inbox::send_due`], [`Inbox::fire_due_timers`] |
+//! | workers | [`Inbox::run`] (outbox, timers and webhooks until shutdown), or step by step: [`Inbox::send_due`], [`Inbox::fire_due_timers`], [`Inbox::next_timer_due`] |
+//! | life and settings | [`Inbox::open`], [`Inbox::open_for_command`], [`Inbox::shutdown`], [`Inbox::store`], [`Inbox::settings`], [`Inbox::now`], [`Inbox::account`], [`Inbox::default_account`], [`Inbox::queue_config`], [`Inbox::queue_names`], [`Inbox::default_queue`], [`Inbox::rules`] |
 //!
 //! Access control takes a [`Viewer`] (from [`Inbox::viewer`]): supervisors and admins see
 //! everything; agents the conversations of their queues and WhatsApp accounts, and those
 //! offered to or held by them. A conversation the viewer may not see is "not found".
 //!
-//! Layers: [`store`] (SQLite or PostgreSQL through sqlx), [`routing`] (pure decisions),
-//! [`timers`], [`outbox`], [`events`], [`provider`] (Meta, Twilio, sandbox). Time comes from
-//! a [`Clock`], so tests run timers and windows on a [`ManualClock`].
+//! # The layers (a map for contributors)
+//!
+//! From the bottom up; a module uses its own layer and the ones below, never one above
+//! (`scripts/check-modules chat` enforces it from the `// layer` lines below, and the test
+//! suite runs it):
+//!
+//! | layer | modules | owns |
+//! |---|---|---|
+//! | model | [`model`], [`clock`], [`routing`], [`provider`] | the nouns (conversation, message, agent, [`EventKind`], [`TimerKind`], errors, codes); time as an input ([`Clock`], [`ManualClock`] in tests); routing's pure decisions; the providers' wire formats and clients (Meta, Twilio, sandbox). No database. |
+//! | store | [`store`] | the connection (SQLite or PostgreSQL through sqlx), the write transaction `Tx`, and the event log's hand-over: a transaction collects the events appended to it and gives each to the registered sinks (`store::EventSink`). It knows no webhook, bus or service. |
+//! | repositories | `repo/` | one file per aggregate (conversations, messages, agents, contacts, hand-off codes, assignments, queues, timers, outbox, early statuses, deflections, sessions and tokens, canned answers, events, webhook deliveries): the SQL of that aggregate and its row decoding. |
+//! | lifecycle | `context`, `lifecycle/` | `Ctx`, what every service works with (store, settings, clock, the workers' wake-ups); the steps several services share, inside the caller's transaction and never committing: opening a conversation, the routing driver (queue, offer, decline, return, fallback, close), outgoing messages, delivery statuses, the web-to-WhatsApp hand-off, and `transition::Action` — the lock, check, change, commit skeleton of every agent action. |
+//! | services | `conversations` (agent actions), [`agents`], [`access`] (sessions, tokens), [`board`], [`canned`], [`deflection`], [`limits`], [`inbound`], [`webchat`], [`sandbox`], [`timers`], [`outbox`], [`hooks`], [`events`] | one job each; a service never imports another (the layer is `apart`): what two services share moves down into lifecycle or a repository. |
+//! | inbox | `inbox`, [`testing`] | [`Inbox`]: opens the services on a store, registers the event sinks (webhook deliveries, the live feed), runs the workers, and is the one `impl` whose methods delegate to the services. |
+//!
+//! Where to add:
+//!
+//! - **a provider**: a client in `provider/` (its wire format, verification and send) and a
+//!   case in `provider::Client`; nothing above changes.
+//! - **an automation**: a [`TimerKind`] (model) with its wire name, armed by a lifecycle step
+//!   or a service (`lifecycle::arm`), and its effect in [`timers`] when it fires (a
+//!   transaction of its own, exactly once).
+//! - **an event**: an [`EventKind`] variant with its wire name (the names are a contract of the
+//!   events table, the webhooks, the live feeds and the widget: never rename one), logged with
+//!   `repo::events::log` or `lifecycle::conversation_event` inside the change's transaction;
+//!   [`hooks::hook_type`] decides whether endpoints can subscribe to it, and the widget's
+//!   [`webchat::visitor_event`] whether visitors see it.
+//! - **an operation**: a function in its service, taking `&Ctx`, and a delegating method on
+//!   [`Inbox`] (and a row in the table above).
+//!
+//! Time comes from a [`Clock`], so tests run timers and windows on a [`ManualClock`].
 
 #![forbid(unsafe_code)]
 
-// The layers, lowest first (scripts/check-modules enforces them): a module uses its own
-// layer and the layers below, never one above; services stay apart from each other.
+// The layers, lowest first (see the crate documentation; scripts/check-modules enforces
+// them): a module uses its own layer and the layers below, never one above; services stay
+// apart from each other.
 // layer model: clock model routing provider
 // layer store: store
 // layer repositories: repo

@@ -8,7 +8,7 @@
 //! (`migrations/sqlite`, `migrations/postgres`) carry the same tables and differ only in how
 //! an identity column is declared.
 //!
-//! Write transactions ([`Store::write`], [`Tx`]):
+//! Write transactions (`Store::write`, `Tx`):
 //! - SQLite has one writer at a time. Transactions start with `BEGIN IMMEDIATE` (no
 //!   read-then-upgrade deadlocks) and, within the process, queue on an async mutex rather
 //!   than spin in SQLite's busy handler; a transaction's events reach the sinks after the
@@ -20,7 +20,7 @@
 //!   receives them at commit, in commit order: see [`crate::events`]).
 //!
 //! A transaction collects the events it appends to the log and hands them to the registered
-//! [`EventSink`]s ([`Store::set_sinks`]): the store knows nothing of webhooks, buses or
+//! `EventSink`s (`Store::set_sinks`): the store knows nothing of webhooks, buses or
 //! notifications.
 
 mod sink;
