@@ -7,8 +7,8 @@ use deflect_config::Config;
 use deflect_ivr::handoff::Backoff;
 use deflect_ivr::runtime::{CallService, FlowPrompts, HandOffs, Parts};
 use deflect_ivr::{
-    Deflection, DeflectionConsumer, DeflectionCounter, Flows, InputMethod, Journal, LimitDecision,
-    LimitRequest, SpeechModels, speech,
+    Deflection, DeflectionConsumer, DeflectionCounter, Flows, Journal, LimitDecision, LimitRequest,
+    SpeechModels, speech,
 };
 use deflect_media::driver::MediaEngine;
 use deflect_media::playback::PromptLibrary;
@@ -108,11 +108,7 @@ fn request(d: &Deflection) -> DeflectionRequest {
         language: Some(d.language.clone()),
         started_at: d.started_at.as_millisecond(),
         ended_at: d.ended_at.as_millisecond(),
-        input_method: match d.input_method {
-            InputMethod::Dtmf => deflect_chat::InputMethod::Dtmf,
-            InputMethod::Speech => deflect_chat::InputMethod::Speech,
-            InputMethod::CallerNumber => deflect_chat::InputMethod::CallerNumber,
-        },
+        input_method: d.input_method,
         transcript: d.transcript.clone(),
         account: d.whatsapp_account.clone(),
         queue: d.queue.clone(),
@@ -160,7 +156,7 @@ mod tests {
             queue: Some("callbacks".into()),
             started_at: "2026-11-21T10:00:00Z".parse().unwrap(),
             ended_at: "2026-11-21T10:00:42Z".parse().unwrap(),
-            input_method: InputMethod::CallerNumber,
+            input_method: deflect_ivr::InputMethod::CallerNumber,
             transcript: None,
         };
         let r = request(&d);

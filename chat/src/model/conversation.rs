@@ -199,28 +199,8 @@ pub struct CallContext {
     pub transcript: Option<String>,
 }
 
-/// How the caller gave their number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InputMethod {
-    /// Keypad.
-    Dtmf,
-    /// Spoken.
-    Speech,
-    /// Chose the number they called from.
-    CallerNumber,
-}
-
-impl InputMethod {
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Dtmf => "dtmf",
-            Self::Speech => "speech",
-            Self::CallerNumber => "caller_number",
-        }
-    }
-}
+/// How the caller gave their number (defined in deflect-config, which the IVR shares).
+pub use deflect_config::InputMethod;
 
 /// A conversation with what an agent's screen shows at its top.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

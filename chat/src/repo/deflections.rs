@@ -41,11 +41,8 @@ pub(crate) async fn call_context(
         language: opt_str(&r, "language"),
         started_at: r.get("started_at"),
         ended_at: r.get("ended_at"),
-        input_method: match r.get::<String, _>("input_method").as_str() {
-            "speech" => InputMethod::Speech,
-            "caller_number" => InputMethod::CallerNumber,
-            _ => InputMethod::Dtmf,
-        },
+        input_method: InputMethod::parse(&r.get::<String, _>("input_method"))
+            .unwrap_or(InputMethod::Dtmf),
         transcript: opt_str(&r, "transcript"),
     }))
 }
