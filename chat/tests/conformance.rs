@@ -5,36 +5,15 @@
 
 mod common;
 
-use common::{Backend, Env, FakeProvider, T0, text};
+use common::{Backend, Env, FakeProvider, T0, deflection, text};
 use deflect_chat::provider::{Inbound, InboundMessage, StatusUpdate};
 use deflect_chat::{
-    ChatError, ConversationFilter, DeflectionRequest, DeliveryStatus, EventKind, InputMethod,
-    LimitCheck, LimitOutcome, Presence, SandboxReply, Status,
+    ChatError, ConversationFilter, DeliveryStatus, EventKind, LimitCheck, LimitOutcome, Presence,
+    SandboxReply, Status,
 };
 use std::time::Duration;
 
 const S: Duration = Duration::from_secs(1);
-
-fn deflection(call_id: &str, number: &str) -> DeflectionRequest {
-    DeflectionRequest {
-        call_id: call_id.into(),
-        caller: Some("+31612345678".into()),
-        callback_number: number.into(),
-        dialled_number: Some("+31201234567".into()),
-        flow: Some("support".into()),
-        language: Some("en".into()),
-        started_at: T0 - 60_000,
-        ended_at: T0 - 1_000,
-        input_method: InputMethod::Dtmf,
-        transcript: None,
-        account: None,
-        queue: None,
-    }
-}
-
-async fn outbox(env: &Env) -> std::collections::HashMap<String, i64> {
-    env.inbox.outbox_depth().await.unwrap()
-}
 
 async fn deflection_is_queued_once_per_call(b: Backend) {
     let env = Env::new(b).await;
@@ -48,7 +27,7 @@ async fn deflection_is_queued_once_per_call(b: Backend) {
     let again = env.inbox.deflect(&req).await.unwrap();
     assert!(!again.created);
     assert_eq!(again.message_id, a.message_id.max(c.message_id));
-    assert_eq!(outbox(&env).await.get("pending"), Some(&1));
+    assert_eq!(env.outbox().await.get("pending"), Some(&1));
 
     let d = env
         .inbox
@@ -1152,7 +1131,7 @@ async fn provider_failures(b: Backend) {
         .find(|x| x.id == m.id)
         .unwrap();
     assert_eq!(msg.status, "failed");
-    assert_eq!(outbox(&env).await.get("dead"), Some(&1));
+    assert_eq!(env.outbox().await.get("dead"), Some(&1));
     // 131026 from a status: the conversation is unreachable; sending is refused.
     env.inbox
         .send_text(&sup, conv, "again", None)
