@@ -17,56 +17,12 @@
 //! runs out, by any process). The only duplicate window is a crash after the provider
 //! accepted the message but before its id was recorded.
 
-use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::lifecycle::{open, outgoing};
-use crate::model::{ChatError, EventKind, InputMethod, Origin, Status};
-pub use crate::model::{payload_for, reference_in_payload};
-use serde::{Deserialize, Serialize};
+use crate::model::{ChatError, EventKind, Origin, Status};
+pub use crate::model::{Deflected, DeflectionRequest, payload_for, reference_in_payload};
+use crate::repo;
 use serde_json::json;
-use sqlx::Row;
-
-/// A finished IVR call asking for a WhatsApp callback.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DeflectionRequest {
-    /// The call's id (SIP Call-ID); one deflection per call id.
-    pub call_id: String,
-    /// Who called (as signalled), if known.
-    pub caller: Option<String>,
-    /// Where to send the template (E.164).
-    pub callback_number: String,
-    /// The number dialled.
-    pub dialled_number: Option<String>,
-    /// The IVR flow's name.
-    pub flow: Option<String>,
-    /// The call's language.
-    pub language: Option<String>,
-    /// When the call began (ms since the epoch).
-    pub started_at: Millis,
-    /// When it ended (ms since the epoch).
-    pub ended_at: Millis,
-    /// How the caller gave the number.
-    pub input_method: InputMethod,
-    /// What the caller said, for speech input.
-    pub transcript: Option<String>,
-    /// WhatsApp account to use (the flow's); `None`: the default account.
-    pub account: Option<String>,
-    /// Queue for the conversation (the flow's); `None`: the default queue.
-    pub queue: Option<String>,
-}
-
-/// What [`crate::Inbox::deflect`] did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Deflected {
-    /// The conversation.
-    pub conversation_id: i64,
-    /// Its reference (the template's parameter).
-    pub reference: String,
-    /// The template message.
-    pub message_id: i64,
-    /// False when this call id was deflected before (nothing new happened).
-    pub created: bool,
-}
 
 /// Records a deflection and queues its template, exactly once per call id.
 pub(crate) async fn deflect(ctx: &Ctx, req: &DeflectionRequest) -> Result<Deflected, ChatError> {
@@ -107,25 +63,6 @@ pub(crate) async fn deflect(ctx: &Ctx, req: &DeflectionRequest) -> Result<Deflec
     Err(ChatError::Store(last.expect("the loop ran at least once")))
 }
 
-async fn existing_deflection(
-    tx: &mut crate::store::Tx,
-    call_id: &str,
-) -> Result<Option<Deflected>, ChatError> {
-    let row = sqlx::query(
-        "SELECT d.conversation_id, d.message_id, c.reference FROM deflections d \
-         JOIN conversations c ON c.id = d.conversation_id WHERE d.call_id = $1",
-    )
-    .bind(call_id)
-    .fetch_optional(tx.conn())
-    .await?;
-    Ok(row.map(|r| Deflected {
-        conversation_id: r.get("conversation_id"),
-        message_id: crate::store::opt_i64(&r, "message_id").unwrap_or(0),
-        reference: r.get("reference"),
-        created: false,
-    }))
-}
-
 async fn deflect_once(
     ctx: &Ctx,
     req: &DeflectionRequest,
@@ -137,7 +74,7 @@ async fn deflect_once(
         .expect("the account was resolved by the caller");
     let now = ctx.now();
     let mut tx = ctx.store().write().await?;
-    if let Some(d) = existing_deflection(&mut tx, &req.call_id).await? {
+    if let Some(d) = repo::deflections::existing(&mut tx, &req.call_id).await? {
         return Ok(d);
     }
     let wa_id = req.callback_number.trim_start_matches('+');
@@ -152,35 +89,11 @@ async fn deflect_once(
     };
     let (conversation, _) = open::whatsapp_conversation(ctx, &mut tx, w, now).await?;
     // Claim the call id first: a concurrent deflection of it fails here.
-    sqlx::query(
-        "INSERT INTO deflections (call_id, conversation_id, caller, callback_number, dialled_number, \
-         flow, language, started_at, ended_at, input_method, transcript, account, queue, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(&req.call_id)
-    .bind(conversation)
-    .bind(req.caller.as_deref())
-    .bind(&req.callback_number)
-    .bind(req.dialled_number.as_deref())
-    .bind(req.flow.as_deref())
-    .bind(req.language.as_deref())
-    .bind(req.started_at)
-    .bind(req.ended_at)
-    .bind(req.input_method.as_str())
-    .bind(req.transcript.as_deref())
-    .bind(account_name)
-    .bind(queue)
-    .bind(now)
-    .execute(tx.conn())
-    .await?;
+    repo::deflections::insert(&mut tx, req, conversation, account_name, queue, now).await?;
     let c = crate::lifecycle::load(&mut tx, conversation).await?;
     let t = &account.templates.deflection;
     let m = outgoing::queue_template(ctx, &mut tx, &c, t, None, None, now).await?;
-    sqlx::query("UPDATE deflections SET message_id = $1 WHERE call_id = $2")
-        .bind(m.id)
-        .bind(&req.call_id)
-        .execute(tx.conn())
-        .await?;
+    repo::deflections::set_message(&mut tx, &req.call_id, m.id).await?;
     crate::repo::events::log(
         &mut tx,
         Some(conversation),

@@ -6,7 +6,7 @@
 use crate::context::Ctx;
 use crate::model::{ChatError, Message};
 use crate::provider::InboundMessage;
-use crate::repo::messages::MESSAGE_COLUMNS;
+use crate::repo;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -29,22 +29,8 @@ pub(crate) async fn outgoing(
     number: &str,
 ) -> Result<Vec<Message>, ChatError> {
     ensure_sandbox(ctx, account)?;
-    let rows = sqlx::query(sql!(
-        "SELECT {} FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-         JOIN contact_identities i ON i.id = c.identity_id \
-         WHERE c.account = $1 AND i.channel = 'whatsapp' AND i.external_id = $2 \
-         AND m.internal = 0 ORDER BY m.id",
-        MESSAGE_COLUMNS
-            .split(", ")
-            .map(|c| format!("m.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
-    .bind(account)
-    .bind(number.trim_start_matches('+'))
-    .fetch_all(ctx.store().pool())
-    .await?;
-    Ok(rows.iter().map(crate::repo::messages::from_row).collect())
+    let wa_id = number.trim_start_matches('+');
+    Ok(repo::messages::of_whatsapp_id(ctx.store(), account, wa_id).await?)
 }
 
 /// Sandbox: a customer's reply from `number`, as the inbound message a webhook would

@@ -6,6 +6,7 @@ mod agent;
 mod canned;
 mod codes;
 mod conversation;
+mod deflection;
 mod error;
 mod event;
 mod message;
@@ -20,6 +21,7 @@ pub use conversation::{
     CallContext, Channel, Conversation, ConversationDetail, ConversationFilter, EscalationReason,
     InputMethod, Origin, Status, WINDOW_MS,
 };
+pub use deflection::{Deflected, DeflectionRequest};
 pub use error::{ChatError, StoreError};
 pub use event::{Event, EventKind};
 pub use message::{DeliveryStatus, Direction, MAX_TEXT, Message};

@@ -110,3 +110,35 @@ pub(crate) async fn whatsapp_id_of(
     .await?
     .map(|r| r.get::<String, _>(0)))
 }
+
+/// Contact identity `identity` now belongs to contact `contact`.
+pub(crate) async fn move_identity(
+    tx: &mut Tx,
+    identity: i64,
+    contact: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE contact_identities SET contact_id = $1 WHERE id = $2")
+        .bind(contact)
+        .bind(identity)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Contact `id`'s phone becomes its WhatsApp number `phone` (replies go there); a different
+/// number the customer typed into a form is kept beside it.
+pub(crate) async fn set_whatsapp_phone(
+    tx: &mut Tx,
+    id: i64,
+    phone: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE contacts SET form_phone = CASE WHEN phone IS NOT NULL AND phone <> $1 \
+         THEN phone ELSE form_phone END, phone = $1 WHERE id = $2",
+    )
+    .bind(phone)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}

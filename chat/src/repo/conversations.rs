@@ -344,3 +344,55 @@ pub(crate) async fn insert_whatsapp(
     .await?
     .map(|r| r.get(0)))
 }
+
+/// The open conversation of contact identity `identity` on account `account` other than
+/// `except`.
+pub(crate) async fn other_open_of(
+    tx: &mut Tx,
+    identity: i64,
+    account: &str,
+    except: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT id FROM conversations WHERE identity_id = $1 AND account = $2 \
+         AND status <> 'closed' AND id <> $3",
+    )
+    .bind(identity)
+    .bind(account)
+    .bind(except)
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| r.get(0)))
+}
+
+/// The open conversation whose reference is `reference`.
+pub(crate) async fn open_by_reference(
+    tx: &mut Tx,
+    reference: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query("SELECT id FROM conversations WHERE reference = $1 AND status <> 'closed'")
+            .bind(reference)
+            .fetch_optional(tx.conn())
+            .await?
+            .map(|r| r.get(0)),
+    )
+}
+
+/// Conversation `id` continues on WhatsApp: account `account`, contact identity `identity`.
+pub(crate) async fn move_to_whatsapp(
+    tx: &mut Tx,
+    id: i64,
+    account: &str,
+    identity: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE conversations SET channel = 'whatsapp', account = $1, identity_id = $2 WHERE id = $3",
+    )
+    .bind(account)
+    .bind(identity)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}

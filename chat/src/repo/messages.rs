@@ -240,3 +240,45 @@ pub(crate) async fn list(
     .await?;
     Ok(rows.iter().map(from_row).collect())
 }
+
+/// The open conversation of the message `account`'s provider knows as `external_id`.
+pub(crate) async fn open_conversation_of(
+    tx: &mut Tx,
+    account: &str,
+    external_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT c.id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.account = $1 AND m.external_id = $2 AND c.status <> 'closed'",
+    )
+    .bind(account)
+    .bind(external_id)
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| r.get(0)))
+}
+
+/// The messages, internal notes excluded, of `account`'s conversations with WhatsApp id
+/// `wa_id`, oldest first.
+pub(crate) async fn of_whatsapp_id(
+    store: &Store,
+    account: &str,
+    wa_id: &str,
+) -> Result<Vec<Message>, StoreError> {
+    let columns = MESSAGE_COLUMNS
+        .split(", ")
+        .map(|c| format!("m.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(sql!(
+        "SELECT {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         JOIN contact_identities i ON i.id = c.identity_id \
+         WHERE c.account = $1 AND i.channel = 'whatsapp' AND i.external_id = $2 \
+         AND m.internal = 0 ORDER BY m.id"
+    ))
+    .bind(account)
+    .bind(wa_id)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.iter().map(from_row).collect())
+}
