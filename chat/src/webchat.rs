@@ -18,12 +18,9 @@ use crate::model::{
     hash_token,
 };
 use crate::repo;
-use crate::repo::conversations::{CONVERSATION_COLUMNS, CONVERSATION_FROM};
-use crate::repo::messages::MESSAGE_COLUMNS;
 use deflect_config::OpeningHours;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::Row;
 
 /// A visitor starting a web chat.
 #[derive(Clone, Debug, Default)]
@@ -142,12 +139,9 @@ pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
     })
 }
 
+/// The (contact, identity) of the visitor whose token is `token`.
 async fn visitor(tx: &mut crate::store::Tx, token: &str) -> Result<Option<(i64, i64)>, ChatError> {
-    let row = sqlx::query("SELECT contact_id, identity_id FROM web_visitors WHERE token_hash = $1")
-        .bind(hash_token(token))
-        .fetch_optional(tx.conn())
-        .await?;
-    Ok(row.map(|r| (r.get("contact_id"), r.get("identity_id"))))
+    Ok(repo::visitors::of_token(tx, &hash_token(token)).await?)
 }
 
 /// Whether `hours` are open now, by the inbox's clock (`None`: always open).
@@ -184,73 +178,31 @@ pub(crate) async fn start_web_conversation(
     let (contact, identity) = match visitor(&mut tx, &new.visitor_token).await? {
         Some(v) => v,
         None => {
-            let contact: i64 = sqlx::query(
-                "INSERT INTO contacts (name, phone, created_at) VALUES ($1, $2, $3) RETURNING id",
-            )
-            .bind(new.name.as_deref())
-            .bind(new.phone.as_deref())
-            .bind(now)
-            .fetch_one(tx.conn())
-            .await?
-            .get(0);
+            let (name, phone) = (new.name.as_deref(), new.phone.as_deref());
+            let contact = repo::contacts::insert(&mut tx, name, phone, now).await?;
             let hash = hash_token(&new.visitor_token);
-            let identity: i64 = sqlx::query(
-                "INSERT INTO contact_identities (contact_id, channel, external_id, created_at) \
-                 VALUES ($1, 'web', $2, $3) RETURNING id",
-            )
-            .bind(contact)
-            .bind(&hash)
-            .bind(now)
-            .fetch_one(tx.conn())
-            .await?
-            .get(0);
-            sqlx::query(
-                "INSERT INTO web_visitors (token_hash, contact_id, identity_id, site, created_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&hash)
-            .bind(contact)
-            .bind(identity)
-            .bind(&new.site)
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
+            let identity =
+                repo::contacts::insert_web_identity(&mut tx, contact, &hash, now).await?;
+            repo::visitors::insert(&mut tx, &hash, contact, identity, &new.site, now).await?;
             (contact, identity)
         }
     };
     if let Some(n) = &new.name {
-        sqlx::query("UPDATE contacts SET name = $1 WHERE id = $2")
-            .bind(n)
-            .bind(contact)
-            .execute(tx.conn())
-            .await?;
+        repo::contacts::rename(&mut tx, contact, n).await?;
     }
-    let open = sqlx::query(
-        "SELECT id FROM conversations WHERE identity_id = $1 AND channel = 'web' AND site = $2 \
-         AND status <> 'closed' ORDER BY id DESC LIMIT 1",
-    )
-    .bind(identity)
-    .bind(&new.site)
-    .fetch_optional(tx.conn())
-    .await?;
+    let open = repo::conversations::open_web_of(&mut tx, identity, &new.site).await?;
     let id = match open {
-        Some(r) => r.get(0),
+        Some(id) => id,
         None => {
-            let id: i64 = sqlx::query(
-                "INSERT INTO conversations (reference, contact_id, identity_id, channel, origin, \
-                 account, site, status, queue, last_activity_at, created_at) \
-                 VALUES ($1, $2, $3, 'web', 'web', $4, $5, 'queued', $6, $7, $7) RETURNING id",
-            )
-            .bind(crate::model::random_token(6))
-            .bind(contact)
-            .bind(identity)
-            .bind(account.as_deref())
-            .bind(&new.site)
-            .bind(&queue)
-            .bind(now)
-            .fetch_one(tx.conn())
-            .await?
-            .get(0);
+            let w = repo::conversations::NewWeb {
+                contact,
+                identity,
+                account: account.as_deref(),
+                site: &new.site,
+                queue: &queue,
+            };
+            let reference = crate::model::random_token(6);
+            let id = repo::conversations::insert_web(&mut tx, &reference, &w, now).await?;
             open::created(ctx, &mut tx, id, now).await?;
             let open = is_open(ctx, new.hours.as_ref());
             if let (true, Some(after)) = (open, new.escalate_after) {
@@ -325,24 +277,8 @@ pub(crate) async fn web_visitor_message(
             "the conversation continues on WhatsApp".into(),
         ));
     }
-    let row = sqlx::query(sql!(
-        "INSERT INTO messages (conversation_id, direction, kind, body, channel, client_key, status, \
-         created_at) VALUES ($1, 'in', 'text', $2, 'web', $3, 'received', $4) RETURNING {MESSAGE_COLUMNS}"
-    ))
-    .bind(id)
-    .bind(text)
-    .bind(client_key)
-    .bind(now)
-    .fetch_one(tx.conn())
-    .await?;
-    let m = crate::repo::messages::from_row(&row);
-    sqlx::query(
-        "UPDATE conversations SET last_inbound_at = $1, last_activity_at = $1 WHERE id = $2",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(tx.conn())
-    .await?;
+    let m = repo::messages::insert_web_incoming(&mut tx, id, text, client_key, now).await?;
+    repo::conversations::received(&mut tx, id, now).await?;
     crate::repo::events::log(
         &mut tx,
         Some(id),
@@ -472,20 +408,18 @@ pub(crate) async fn start_handoff(
     let now = ctx.now();
     let mut tx = ctx.store().write().await?;
     let contact = repo::contacts::insert(&mut tx, name, phone, now).await?;
-    let id: i64 = sqlx::query(
-        "INSERT INTO conversations (reference, contact_id, channel, origin, account, status, queue, \
-         metadata, last_activity_at, created_at) \
-         VALUES ($1, $2, 'whatsapp', 'api', $3, 'pending', $4, $5, $6, $6) RETURNING id",
+    let reference = crate::model::random_token(6);
+    let metadata = metadata.as_deref();
+    let id = repo::conversations::insert_handoff(
+        &mut tx,
+        &reference,
+        contact,
+        &account.name,
+        &queue,
+        metadata,
+        now,
     )
-    .bind(crate::model::random_token(6))
-    .bind(contact)
-    .bind(&account.name)
-    .bind(&queue)
-    .bind(metadata)
-    .bind(now)
-    .fetch_one(tx.conn())
-    .await?
-    .get(0);
+    .await?;
     open::created(ctx, &mut tx, id, now).await?;
     let handoff = handoff::issue_code(&mut tx, id, account, new.ttl, now).await?;
     let c = repo::conversations::reload(&mut tx, id).await?;
@@ -500,17 +434,9 @@ pub(crate) async fn web_conversation(
     visitor_token: &str,
     id: i64,
 ) -> Result<Conversation, ChatError> {
-    let row = sqlx::query(sql!(
-        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
-         JOIN web_visitors v ON v.contact_id = c.contact_id \
-         WHERE c.id = $1 AND v.token_hash = $2 AND c.site IS NOT NULL"
-    ))
-    .bind(id)
-    .bind(hash_token(visitor_token))
-    .fetch_optional(ctx.store().pool())
-    .await?
-    .ok_or(ChatError::NotFound("conversation"))?;
-    Ok(crate::repo::conversations::from_row(&row))
+    repo::conversations::of_visitor(ctx.store(), id, &hash_token(visitor_token))
+        .await?
+        .ok_or(ChatError::NotFound("conversation"))
 }
 
 /// A conversation's logged events after its `after_seq`-th, in order (resuming a

@@ -142,3 +142,32 @@ pub(crate) async fn set_whatsapp_phone(
     .await?;
     Ok(())
 }
+
+/// A new web identity (the visitor token's hash `token_hash`) of contact `contact`.
+pub(crate) async fn insert_web_identity(
+    tx: &mut Tx,
+    contact: i64,
+    token_hash: &str,
+    now: Millis,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query(
+        "INSERT INTO contact_identities (contact_id, channel, external_id, created_at) \
+         VALUES ($1, 'web', $2, $3) RETURNING id",
+    )
+    .bind(contact)
+    .bind(token_hash)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?
+    .get(0))
+}
+
+/// Contact `id` is named `name`.
+pub(crate) async fn rename(tx: &mut Tx, id: i64, name: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE contacts SET name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}

@@ -396,3 +396,111 @@ pub(crate) async fn move_to_whatsapp(
     .await?;
     Ok(())
 }
+
+/// The newest open web conversation of identity `identity` on `site`.
+pub(crate) async fn open_web_of(
+    tx: &mut Tx,
+    identity: i64,
+    site: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT id FROM conversations WHERE identity_id = $1 AND channel = 'web' AND site = $2 \
+         AND status <> 'closed' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(identity)
+    .bind(site)
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| r.get(0)))
+}
+
+/// A new web conversation (status `queued`) of a visitor on `site`.
+pub(crate) struct NewWeb<'a> {
+    pub(crate) contact: i64,
+    pub(crate) identity: i64,
+    pub(crate) account: Option<&'a str>,
+    pub(crate) site: &'a str,
+    pub(crate) queue: &'a str,
+}
+
+/// Inserts web conversation `w` with reference `reference`; returns its id.
+pub(crate) async fn insert_web(
+    tx: &mut Tx,
+    reference: &str,
+    w: &NewWeb<'_>,
+    now: Millis,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query(
+        "INSERT INTO conversations (reference, contact_id, identity_id, channel, origin, \
+         account, site, status, queue, last_activity_at, created_at) \
+         VALUES ($1, $2, $3, 'web', 'web', $4, $5, 'queued', $6, $7, $7) RETURNING id",
+    )
+    .bind(reference)
+    .bind(w.contact)
+    .bind(w.identity)
+    .bind(w.account)
+    .bind(w.site)
+    .bind(w.queue)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?
+    .get(0))
+}
+
+/// Inserts a conversation an integration hands over to WhatsApp (origin `api`, `pending`
+/// until the customer's first message); returns its id.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_handoff(
+    tx: &mut Tx,
+    reference: &str,
+    contact: i64,
+    account: &str,
+    queue: &str,
+    metadata: Option<&str>,
+    now: Millis,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query(
+        "INSERT INTO conversations (reference, contact_id, channel, origin, account, status, queue, \
+         metadata, last_activity_at, created_at) \
+         VALUES ($1, $2, 'whatsapp', 'api', $3, 'pending', $4, $5, $6, $6) RETURNING id",
+    )
+    .bind(reference)
+    .bind(contact)
+    .bind(account)
+    .bind(queue)
+    .bind(metadata)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?
+    .get(0))
+}
+
+/// Conversation `id` had a customer's message at `now` (its window opens, it is active).
+pub(crate) async fn received(tx: &mut Tx, id: i64, now: Millis) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE conversations SET last_inbound_at = $1, last_activity_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Web conversation `id`, if the visitor whose token hashes to `token_hash` owns it.
+pub(crate) async fn of_visitor(
+    store: &Store,
+    id: i64,
+    token_hash: &str,
+) -> Result<Option<Conversation>, StoreError> {
+    let row = sqlx::query(sql!(
+        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} \
+         JOIN web_visitors v ON v.contact_id = c.contact_id \
+         WHERE c.id = $1 AND v.token_hash = $2 AND c.site IS NOT NULL"
+    ))
+    .bind(id)
+    .bind(token_hash)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(row.as_ref().map(from_row))
+}

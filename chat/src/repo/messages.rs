@@ -282,3 +282,24 @@ pub(crate) async fn of_whatsapp_id(
     .await?;
     Ok(rows.iter().map(from_row).collect())
 }
+
+/// Inserts a web visitor's text `text` in conversation `conversation`.
+pub(crate) async fn insert_web_incoming(
+    tx: &mut Tx,
+    conversation: i64,
+    text: &str,
+    client_key: Option<&str>,
+    now: Millis,
+) -> Result<Message, StoreError> {
+    let row = sqlx::query(sql!(
+        "INSERT INTO messages (conversation_id, direction, kind, body, channel, client_key, status, \
+         created_at) VALUES ($1, 'in', 'text', $2, 'web', $3, 'received', $4) RETURNING {MESSAGE_COLUMNS}"
+    ))
+    .bind(conversation)
+    .bind(text)
+    .bind(client_key)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(from_row(&row))
+}

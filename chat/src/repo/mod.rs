@@ -17,3 +17,4 @@ pub(crate) mod outbox;
 pub(crate) mod queues;
 pub(crate) mod sessions;
 pub(crate) mod timers;
+pub(crate) mod visitors;
