@@ -22,10 +22,10 @@ use crate::clock::{Millis, ms};
 use crate::context::Ctx;
 use crate::model::{ChatError, Event, EventKind};
 use crate::repo;
+use crate::repo::hook_deliveries::Claimed as ClaimedHook;
 use crate::store::{EventSink, SinkFuture};
 use hmac::{KeyInit, Mac};
 use serde_json::json;
-use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,10 +35,6 @@ use tokio::sync::Notify;
 pub const MAX_BACKOFF: Duration = Duration::from_secs(600);
 const LEASE: Duration = Duration::from_secs(120);
 const BATCH: i64 = 64;
-/// A delivery `d` is first in line: none before it for the same endpoint and conversation
-/// is still to be sent (their order is kept).
-const FIRST_IN_LINE: &str = "NOT EXISTS (SELECT 1 FROM hook_deliveries e WHERE e.endpoint = d.endpoint \
-     AND e.conversation_id = d.conversation_id AND e.id < d.id AND e.state IN ('pending', 'sending'))";
 
 /// An endpoint as the event log sees it: which webhook types it takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,14 +141,6 @@ pub struct HookPass {
     pub dead: usize,
 }
 
-struct ClaimedHook {
-    id: i64,
-    endpoint: String,
-    kind: String,
-    body: String,
-    attempts: i64,
-}
-
 /// The webhook service: the inbox's context, the HTTP client deliveries go out with, and
 /// what wakes the worker when a committed event gave it work. Cheap to clone.
 #[derive(Clone)]
@@ -178,31 +166,8 @@ impl Hooks {
     async fn claim_hooks(&self) -> Result<Vec<ClaimedHook>, ChatError> {
         let now = self.ctx.now();
         let mut tx = self.ctx.store().write().await?;
-        let skip = match tx.kind() {
-            deflect_config::DatabaseKind::Sqlite => "",
-            deflect_config::DatabaseKind::Postgres => " FOR UPDATE OF d SKIP LOCKED",
-        };
-        let rows = sqlx::query(sql!(
-            "SELECT d.id, d.endpoint, d.kind, d.body, d.attempts FROM hook_deliveries d \
-             WHERE ((d.state = 'pending' AND d.due_at <= $1) OR (d.state = 'sending' AND d.lease_until < $1)) \
-             AND {FIRST_IN_LINE} ORDER BY d.id LIMIT $2{skip}"
-        ))
-        .bind(now)
-        .bind(BATCH)
-        .fetch_all(tx.conn())
-        .await?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.get("id")).collect();
-        crate::store::lease(&mut tx, "hook_deliveries", &ids, now + ms(LEASE)).await?;
-        let out = rows
-            .iter()
-            .map(|r| ClaimedHook {
-                id: r.get("id"),
-                endpoint: r.get("endpoint"),
-                kind: r.get("kind"),
-                body: r.get("body"),
-                attempts: r.get::<i64, _>("attempts") + 1,
-            })
-            .collect();
+        let lease_until = now + ms(LEASE);
+        let out = repo::hook_deliveries::claim_due(&mut tx, now, BATCH, lease_until).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -265,30 +230,18 @@ impl Hooks {
         let mut tx = self.ctx.store().write().await?;
         let outcome = match &result {
             Ok(()) => {
-                sqlx::query("UPDATE hook_deliveries SET state = 'done', delivered_at = $1, lease_until = NULL, last_error = NULL WHERE id = $2")
-                    .bind(now)
-                    .bind(h.id)
-                    .execute(tx.conn())
-                    .await?;
+                repo::hook_deliveries::set_done(&mut tx, h.id, now).await?;
                 Outcome::Delivered
             }
             Err(e) if h.attempts < max => {
                 tracing::warn!(endpoint = %h.endpoint, delivery = h.id, attempt = h.attempts, cause = %e, "webhook delivery failed; will retry");
-                sqlx::query("UPDATE hook_deliveries SET state = 'pending', due_at = $1, lease_until = NULL, last_error = $2 WHERE id = $3")
-                    .bind(now + Self::hook_backoff(h.attempts))
-                    .bind(e)
-                    .bind(h.id)
-                    .execute(tx.conn())
-                    .await?;
+                let due_at = now + Self::hook_backoff(h.attempts);
+                repo::hook_deliveries::set_retry(&mut tx, h.id, due_at, e).await?;
                 Outcome::Retried
             }
             Err(e) => {
                 tracing::warn!(endpoint = %h.endpoint, delivery = h.id, attempts = h.attempts, cause = %e, "webhook delivery given up");
-                sqlx::query("UPDATE hook_deliveries SET state = 'dead', lease_until = NULL, last_error = $1 WHERE id = $2")
-                    .bind(e)
-                    .bind(h.id)
-                    .execute(tx.conn())
-                    .await?;
+                repo::hook_deliveries::set_dead(&mut tx, h.id, e).await?;
                 Outcome::Dead
             }
         };
@@ -326,27 +279,11 @@ impl Hooks {
 
     /// Webhook deliveries by endpoint and state (`pending`, `sending`, `done`, `dead`).
     pub(crate) async fn depth(&self) -> Result<HashMap<(String, String), i64>, ChatError> {
-        let rows = sqlx::query(
-            "SELECT endpoint, state, COUNT(*) AS n FROM hook_deliveries GROUP BY endpoint, state",
-        )
-        .fetch_all(self.ctx.store().pool())
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| ((r.get("endpoint"), r.get("state")), r.get::<i64, _>("n")))
-            .collect())
+        Ok(repo::hook_deliveries::depth(self.ctx.store()).await?)
     }
 
     async fn next_hook_due(&self) -> Result<Option<Millis>, ChatError> {
-        // Only deliveries first in line: one due behind a delivery that waits to be retried
-        // is not due yet (the worker would wake for it at once, again and again).
-        let row = sqlx::query(sql!(
-            "SELECT MIN(CASE WHEN d.state = 'pending' THEN d.due_at ELSE d.lease_until END) \
-             FROM hook_deliveries d WHERE d.state IN ('pending', 'sending') AND {FIRST_IN_LINE}"
-        ))
-        .fetch_one(self.ctx.store().pool())
-        .await?;
-        Ok(row.try_get::<Option<i64>, _>(0).ok().flatten())
+        Ok(repo::hook_deliveries::next_due(self.ctx.store()).await?)
     }
 
     /// The worker: delivers what is due until `stop` turns true.

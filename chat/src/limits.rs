@@ -17,9 +17,9 @@
 use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::model::ChatError;
+use crate::repo;
 use deflect_config::DatabaseKind;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 /// The window the limits count in.
 pub const WINDOW_MS: Millis = 3_600_000;
@@ -73,32 +73,10 @@ pub(crate) async fn check_deflection_limits(
     if tx.kind() == DatabaseKind::Postgres {
         let mut ids = [lock_id(&caller_key), lock_id(&number_key)];
         ids.sort_unstable();
-        for id in ids {
-            // The lock function returns void, which the Any driver cannot decode: select
-            // a constant from it instead.
-            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
-        }
+        repo::limit_uses::lock(&mut tx, &ids).await?;
     }
-    let mut count = async |key: &str| -> Result<(i64, bool), ChatError> {
-        sqlx::query("DELETE FROM deflection_limit_uses WHERE key = $1 AND at <= $2")
-            .bind(key)
-            .bind(since)
-            .execute(tx.conn())
-            .await?;
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, \
-             COALESCE(SUM(CASE WHEN call_id = $2 THEN 1 ELSE 0 END), 0) AS seen \
-             FROM deflection_limit_uses WHERE key = $1",
-        )
-        .bind(key)
-        .bind(&check.call_id)
-        .fetch_one(tx.conn())
-        .await?;
-        Ok((row.get::<i64, _>("n"), row.get::<i64, _>("seen") > 0))
-    };
+    let mut count =
+        async |key: &str| repo::limit_uses::count(&mut tx, key, &check.call_id, since).await;
     let (callers, caller_seen) = count(&caller_key).await?;
     let (numbers, number_seen) = count(&number_key).await?;
     let under = |n: i64, limit: u32| limit == 0 || n < i64::from(limit);
@@ -110,15 +88,7 @@ pub(crate) async fn check_deflection_limits(
         LimitOutcome::CallbackNumberLimited
     } else {
         for key in [&caller_key, &number_key] {
-            sqlx::query(
-                "INSERT INTO deflection_limit_uses (key, call_id, at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (key, call_id) DO NOTHING",
-            )
-            .bind(key)
-            .bind(&check.call_id)
-            .bind(check.at)
-            .execute(tx.conn())
-            .await?;
+            repo::limit_uses::record(&mut tx, key, &check.call_id, check.at).await?;
         }
         LimitOutcome::Allowed
     };

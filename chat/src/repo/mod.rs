@@ -12,6 +12,7 @@ pub(crate) mod early_statuses;
 pub(crate) mod events;
 pub(crate) mod handoff_codes;
 pub(crate) mod hook_deliveries;
+pub(crate) mod limit_uses;
 pub(crate) mod messages;
 pub(crate) mod outbox;
 pub(crate) mod queues;
