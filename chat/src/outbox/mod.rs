@@ -48,7 +48,6 @@ use crate::provider::{Outgoing, Provider, SendContext, SendError, Sent};
 use crate::repo;
 use crate::store::Store;
 use deflect_config::AccountConfig;
-use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -218,34 +217,22 @@ impl Outbox {
     }
 
     /// Rows `sending` whose lease ran out (all of them, for `None`) become `unconfirmed`,
-    /// due for sending again after their account's [`Inbox::unconfirmed_wait`].
+    /// due for sending again after their account's [`Outbox::unconfirmed_wait`].
     async fn unconfirm_sends(
         &self,
         tx: &mut crate::store::Tx,
         lease_ended_by: Option<Millis>,
     ) -> Result<u64, ChatError> {
-        let rows = sqlx::query(
-            "SELECT id, account FROM outbox WHERE state = 'sending' AND ($1 IS NULL OR lease_until < $1)",
-        )
-        .bind(lease_ended_by)
-        .fetch_all(tx.conn())
-        .await?;
+        let rows = repo::outbox::sending_ended(tx, lease_ended_by).await?;
         let now = self.now();
-        for r in &rows {
-            let (id, account): (i64, String) = (r.get("id"), r.get("account"));
+        for (id, account) in &rows {
             tracing::warn!(
                 outbox_id = id,
                 "a send ended without an answer (its worker stopped); waiting for the provider's status before sending it again"
             );
-            sqlx::query(
-                "UPDATE outbox SET state = 'unconfirmed', due_at = $1, lease_until = NULL, \
-                 last_error = 'the worker stopped before the provider answered' WHERE id = $2",
-            )
-            .bind(now + self.unconfirmed_wait(&account))
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-            metrics::counter!("deflect_outbox_unconfirmed_total", "account" => account)
+            let due_at = now + self.unconfirmed_wait(account);
+            repo::outbox::set_orphaned(tx, *id, due_at).await?;
+            metrics::counter!("deflect_outbox_unconfirmed_total", "account" => account.clone())
                 .increment(1);
         }
         Ok(rows.len() as u64)
@@ -255,48 +242,28 @@ impl Outbox {
         let now = self.now();
         let mut tx = self.store().write().await?;
         self.unconfirm_sends(&mut tx, Some(now)).await?;
-        let skip = match tx.kind() {
-            deflect_config::DatabaseKind::Sqlite => "",
-            deflect_config::DatabaseKind::Postgres => " FOR UPDATE SKIP LOCKED",
-        };
-        let rows = sqlx::query(sql!(
-            "SELECT id, message_id, account, recipient, request, attempts, state FROM outbox \
-             WHERE state IN ('pending', 'unconfirmed', 'accepted') AND due_at <= $1 \
-               AND (lease_until IS NULL OR lease_until < $1) \
-             ORDER BY due_at, id LIMIT $2{skip}"
-        ))
-        .bind(now)
-        .bind(limit)
-        .fetch_all(tx.conn())
-        .await?;
-        let (records, sends): (Vec<_>, Vec<_>) = rows
-            .iter()
-            .partition(|r| r.get::<String, _>("state") == "accepted");
-        let records: Vec<i64> = records.iter().map(|r| r.get("id")).collect();
-        let send_ids: Vec<i64> = sends.iter().map(|r| r.get("id")).collect();
+        let rows = repo::outbox::due(&mut tx, now, limit).await?;
+        let (records, sends): (Vec<_>, Vec<_>) =
+            rows.into_iter().partition(|r| r.state == "accepted");
+        let records: Vec<i64> = records.iter().map(|r| r.id).collect();
+        let send_ids: Vec<i64> = sends.iter().map(|r| r.id).collect();
         crate::store::lease(&mut tx, "outbox", &send_ids, now + ms(LEASE)).await?;
-        record::lease_records(&mut tx, &records, now + ms(LEASE)).await?;
+        repo::outbox::lease_records(&mut tx, &records, now + ms(LEASE)).await?;
         let mut out = Vec::with_capacity(sends.len());
         for r in sends {
-            let id: i64 = r.get("id");
-            let attempts = r.get::<i64, _>("attempts") + 1;
-            let request: String = r.get("request");
-            match serde_json::from_str::<Outgoing>(&request) {
+            match serde_json::from_str::<Outgoing>(&r.request) {
                 Ok(request) => out.push(Claimed {
-                    id,
-                    message_id: r.get("message_id"),
-                    account: r.get("account"),
-                    recipient: r.get("recipient"),
+                    id: r.id,
+                    message_id: r.message_id,
+                    account: r.account,
+                    recipient: r.recipient,
                     request,
-                    attempts,
+                    attempts: r.attempts,
                 }),
                 Err(e) => {
-                    tracing::error!(outbox_id = id, cause = %e, "unreadable outbox request dead-lettered");
-                    sqlx::query("UPDATE outbox SET state = 'dead', last_error = $1 WHERE id = $2")
-                        .bind(format!("unreadable request: {e}"))
-                        .bind(id)
-                        .execute(tx.conn())
-                        .await?;
+                    tracing::error!(outbox_id = r.id, cause = %e, "unreadable outbox request dead-lettered");
+                    let error = format!("unreadable request: {e}");
+                    repo::outbox::set_dead(&mut tx, r.id, &error).await?;
                 }
             }
         }
@@ -391,15 +358,7 @@ impl Outbox {
                 let wait = self.unconfirmed_wait(&c.account);
                 tracing::warn!(message_id = c.message_id, cause = %message, wait_ms = wait, "no answer to a send; waiting for the provider's status before sending it again");
                 let mut tx = self.store().write().await?;
-                sqlx::query(
-                    "UPDATE outbox SET state = 'unconfirmed', due_at = $1, lease_until = NULL, last_error = $2 \
-                     WHERE id = $3 AND state = 'sending'",
-                )
-                .bind(now + wait)
-                .bind(&message)
-                .bind(c.id)
-                .execute(tx.conn())
-                .await?;
+                repo::outbox::set_unanswered(&mut tx, c.id, now + wait, &message).await?;
                 tx.commit().await?;
                 metrics::counter!("deflect_outbox_unconfirmed_total", "account" => c.account.clone())
                     .increment(1);
@@ -411,15 +370,7 @@ impl Outbox {
                 let due = self.now() + self.backoff(c.attempts);
                 tracing::warn!(message_id = c.message_id, attempt = c.attempts, code, cause = %message, "send failed; will retry");
                 let mut tx = self.store().write().await?;
-                sqlx::query(
-                    "UPDATE outbox SET state = 'pending', due_at = $1, lease_until = NULL, last_error = $2 \
-                     WHERE id = $3 AND state = 'sending'",
-                )
-                .bind(due)
-                .bind(&message)
-                .bind(c.id)
-                .execute(tx.conn())
-                .await?;
+                repo::outbox::set_retry(&mut tx, c.id, due, &message).await?;
                 tx.commit().await?;
                 metrics::counter!("deflect_outbox_retries_total", "account" => c.account.clone())
                     .increment(1);
@@ -437,15 +388,7 @@ impl Outbox {
                 tracing::warn!(message_id = c.message_id, code, cause = %message, "message dead-lettered");
                 let now = self.now();
                 let mut tx = self.store().write().await?;
-                let done = sqlx::query(
-                    "UPDATE outbox SET state = 'dead', lease_until = NULL, last_error = $1 \
-                     WHERE id = $2 AND state = 'sending'",
-                )
-                .bind(&message)
-                .bind(c.id)
-                .execute(tx.conn())
-                .await?;
-                if done.rows_affected() > 0 {
+                if repo::outbox::set_refused(&mut tx, c.id, &message).await? {
                     let conversation =
                         repo::messages::conversation_of(&mut tx, c.message_id).await?;
                     status::advance(
@@ -471,26 +414,12 @@ impl Outbox {
     /// Outbox rows by state (`pending`, `sending`, `unconfirmed`, `accepted`, `sent`,
     /// `dead`).
     pub(crate) async fn depth(&self) -> Result<HashMap<String, i64>, ChatError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
-            .fetch_all(self.store().pool())
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<String, _>("state"), r.get::<i64, _>("n")))
-            .collect())
+        Ok(repo::outbox::depth(self.store()).await?)
     }
 
     /// When the next row is due: to send, to record, or to be released from its lease.
     async fn next_due(&self) -> Result<Option<Millis>, ChatError> {
-        let row = sqlx::query(
-            "SELECT MIN(CASE WHEN state = 'sending' THEN lease_until \
-                             WHEN lease_until IS NOT NULL AND lease_until > due_at THEN lease_until \
-                             ELSE due_at END) FROM outbox \
-             WHERE state IN ('pending', 'sending', 'unconfirmed', 'accepted')",
-        )
-        .fetch_one(self.store().pool())
-        .await?;
-        Ok(row.try_get::<Option<i64>, _>(0).ok().flatten())
+        Ok(repo::outbox::next_due(self.store()).await?)
     }
 }
 

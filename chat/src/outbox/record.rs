@@ -5,34 +5,13 @@
 
 use super::Outbox;
 use super::{Claimed, LEASE};
-use crate::clock::{Millis, ms};
+use crate::clock::ms;
 use crate::lifecycle::status::{self, record_failed};
 use crate::model::ChatError;
 use crate::provider::Sent;
-use crate::store::Tx;
-use sqlx::Row;
+use crate::repo;
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// Reserves accepted rows for this worker's record pass.
-pub(super) async fn lease_records(
-    tx: &mut Tx,
-    ids: &[i64],
-    until: Millis,
-) -> Result<(), ChatError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let (with, wanted) = crate::store::ids_in(tx.kind(), 2, "id");
-    sqlx::query(sql!(
-        "{with} UPDATE outbox SET lease_until = $1 WHERE {wanted}"
-    ))
-    .bind(until)
-    .bind(crate::store::ids_value(ids))
-    .execute(tx.conn())
-    .await?;
-    Ok(())
-}
 
 impl Outbox {
     /// Keeps the provider's id on the row, which becomes `accepted`: the first and smallest
@@ -63,24 +42,16 @@ impl Outbox {
         fault!("outbox-hold", Err(ChatError::injected("outbox-hold")));
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let done = sqlx::query(
-            "UPDATE outbox SET state = 'accepted', external_id = $1, due_at = $2, lease_until = $3, \
-             last_error = NULL WHERE id = $4 AND state IN ('pending', 'sending', 'unconfirmed')",
-        )
-        .bind(sent.external_id.as_deref())
-        .bind(now)
-        .bind(now + ms(LEASE))
-        .bind(c.id)
-        .execute(tx.conn())
-        .await?;
+        let external_id = sent.external_id.as_deref();
+        let held = repo::outbox::hold(&mut tx, c.id, external_id, now, now + ms(LEASE)).await?;
         tx.commit().await?;
-        if done.rows_affected() == 0 {
+        if !held {
             tracing::debug!(
                 outbox_id = c.id,
                 "already recorded from the provider's status callback"
             );
         }
-        Ok(done.rows_affected() > 0)
+        Ok(held)
     }
 
     /// Records accepted row `id` in a transaction of its own; when that fails, the record is
@@ -98,20 +69,9 @@ impl Outbox {
         tracing::error!(outbox_id = id, cause = %e, "cannot record a message the provider accepted; the record is retried, the message is not sent again");
         let deferred = async {
             let mut tx = self.store().write().await?;
-            let attempts: i64 = sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, lease_until = NULL, last_error = $1 \
-                 WHERE id = $2 AND state = 'accepted' RETURNING attempts",
-            )
-            .bind(format!("recording failed: {e}"))
-            .bind(id)
-            .fetch_optional(tx.conn())
-            .await?
-            .map_or(0, |r| r.get(0));
-            sqlx::query("UPDATE outbox SET due_at = $1 WHERE id = $2 AND state = 'accepted'")
-                .bind(now + self.backoff(attempts))
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
+            let error = format!("recording failed: {e}");
+            let attempts = repo::outbox::record_failed(&mut tx, id, &error).await?;
+            repo::outbox::set_record_due(&mut tx, id, now + self.backoff(attempts)).await?;
             tx.commit().await?;
             Ok::<_, ChatError>(())
         };
