@@ -358,7 +358,7 @@ impl Outbox {
                 let wait = self.unconfirmed_wait(&c.account);
                 tracing::warn!(message_id = c.message_id, cause = %message, wait_ms = wait, "no answer to a send; waiting for the provider's status before sending it again");
                 let mut tx = self.store().write().await?;
-                repo::outbox::set_unanswered(&mut tx, c.id, now + wait, &message).await?;
+                repo::outbox::set_unsent(&mut tx, c.id, true, now + wait, &message).await?;
                 tx.commit().await?;
                 metrics::counter!("deflect_outbox_unconfirmed_total", "account" => c.account.clone())
                     .increment(1);
@@ -370,7 +370,7 @@ impl Outbox {
                 let due = self.now() + self.backoff(c.attempts);
                 tracing::warn!(message_id = c.message_id, attempt = c.attempts, code, cause = %message, "send failed; will retry");
                 let mut tx = self.store().write().await?;
-                repo::outbox::set_retry(&mut tx, c.id, due, &message).await?;
+                repo::outbox::set_unsent(&mut tx, c.id, false, due, &message).await?;
                 tx.commit().await?;
                 metrics::counter!("deflect_outbox_retries_total", "account" => c.account.clone())
                     .increment(1);

@@ -243,10 +243,7 @@ pub(crate) async fn waiting_for(
     tx: &mut Tx,
     agent: AgentId,
 ) -> Result<Vec<routing::Waiting>, StoreError> {
-    let lock = match tx.kind() {
-        DatabaseKind::Sqlite => "",
-        DatabaseKind::Postgres => " FOR UPDATE OF c SKIP LOCKED",
-    };
+    let lock = tx.skip_locked(Some("c"));
     let rows = sqlx::query(sql!(
         "SELECT c.id, c.queued_at, c.declined, c.queue FROM conversations c \
          JOIN agent_queues q ON q.queue = c.queue AND q.agent_id = $1 \

@@ -54,10 +54,7 @@ pub(crate) async fn claim_due(
     limit: i64,
     lease_until: Millis,
 ) -> Result<Vec<Claimed>, StoreError> {
-    let skip = match tx.kind() {
-        deflect_config::DatabaseKind::Sqlite => "",
-        deflect_config::DatabaseKind::Postgres => " FOR UPDATE OF d SKIP LOCKED",
-    };
+    let skip = tx.skip_locked(Some("d"));
     let rows = sqlx::query(sql!(
         "SELECT d.id, d.endpoint, d.kind, d.body, d.attempts FROM hook_deliveries d \
          WHERE ((d.state = 'pending' AND d.due_at <= $1) OR (d.state = 'sending' AND d.lease_until < $1)) \

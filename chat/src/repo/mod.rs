@@ -1,6 +1,8 @@
-//! Repositories: one module per aggregate, the only place its SQL lives. Each is free
-//! functions over a write transaction ([`crate::store::Tx`]) or the store's pool, taking and
-//! returning the model's types; none decides anything.
+//! Repositories: one module per aggregate, the only place its SQL lives (except the inbound
+//! service's, `crate::inbound`, whose group commit stores runs of messages a few statements
+//! at a time). Each is free functions over a
+//! write transaction ([`crate::store::Tx`]) or the store's pool, taking and returning the
+//! model's types; none decides anything.
 
 pub(crate) mod agents;
 pub(crate) mod assignments;

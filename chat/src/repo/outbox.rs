@@ -152,10 +152,7 @@ pub(crate) struct Due {
 /// Up to `limit` rows due at `now` and not leased (skipping those another process holds, on
 /// PostgreSQL), oldest first.
 pub(crate) async fn due(tx: &mut Tx, now: Millis, limit: i64) -> Result<Vec<Due>, StoreError> {
-    let skip = match tx.kind() {
-        deflect_config::DatabaseKind::Sqlite => "",
-        deflect_config::DatabaseKind::Postgres => " FOR UPDATE SKIP LOCKED",
-    };
+    let skip = tx.skip_locked(None);
     let rows = sqlx::query(sql!(
         "SELECT id, message_id, account, recipient, request, attempts, state FROM outbox \
          WHERE state IN ('pending', 'unconfirmed', 'accepted') AND due_at <= $1 \
@@ -257,36 +254,26 @@ pub(crate) async fn set_record_due(tx: &mut Tx, id: i64, due_at: Millis) -> Resu
     Ok(())
 }
 
-/// A send of row `id` got no answer (`error`): `unconfirmed`, due at `due_at`.
-pub(crate) async fn set_unanswered(
+/// A send of row `id` did not go through (`error`) and is due again at `due_at`, as
+/// `unconfirmed` (it got no answer: it may have been accepted) or `pending` (refused for
+/// now).
+pub(crate) async fn set_unsent(
     tx: &mut Tx,
     id: i64,
+    unconfirmed: bool,
     due_at: Millis,
     error: &str,
 ) -> Result<(), StoreError> {
+    let state = if unconfirmed {
+        "unconfirmed"
+    } else {
+        "pending"
+    };
     sqlx::query(
-        "UPDATE outbox SET state = 'unconfirmed', due_at = $1, lease_until = NULL, last_error = $2 \
-         WHERE id = $3 AND state = 'sending'",
+        "UPDATE outbox SET state = $1, due_at = $2, lease_until = NULL, last_error = $3 \
+         WHERE id = $4 AND state = 'sending'",
     )
-    .bind(due_at)
-    .bind(error)
-    .bind(id)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
-}
-
-/// A send of row `id` was refused for now (`error`): `pending` again, due at `due_at`.
-pub(crate) async fn set_retry(
-    tx: &mut Tx,
-    id: i64,
-    due_at: Millis,
-    error: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE outbox SET state = 'pending', due_at = $1, lease_until = NULL, last_error = $2 \
-         WHERE id = $3 AND state = 'sending'",
-    )
+    .bind(state)
     .bind(due_at)
     .bind(error)
     .bind(id)

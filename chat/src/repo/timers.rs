@@ -5,7 +5,6 @@ use crate::clock::Millis;
 use crate::model::{StoreError, TimerKind};
 use crate::routing::AgentId;
 use crate::store::{Store, Tx, opt_i64};
-use deflect_config::DatabaseKind;
 use sqlx::Row;
 
 /// Arms (or moves) conversation `conversation`'s timer of `kind`.
@@ -89,10 +88,7 @@ pub(crate) struct Due {
 /// Takes the earliest timer due at `now` (on PostgreSQL one no other transaction holds):
 /// deletes it within `tx` and returns it.
 pub(crate) async fn take_due(tx: &mut Tx, now: Millis) -> Result<Option<Due>, StoreError> {
-    let skip = match tx.kind() {
-        DatabaseKind::Sqlite => "",
-        DatabaseKind::Postgres => " FOR UPDATE SKIP LOCKED",
-    };
+    let skip = tx.skip_locked(None);
     let row = sqlx::query(sql!(
         "SELECT id, conversation_id, kind, agent_id FROM timers WHERE due_at <= $1 \
          ORDER BY due_at, id LIMIT 1{skip}"

@@ -130,6 +130,18 @@ impl Tx {
         }
     }
 
+    /// `FOR UPDATE SKIP LOCKED` on PostgreSQL (`FOR UPDATE OF <of> SKIP LOCKED` with a
+    /// table alias): rows another transaction holds are passed over, so workers in several
+    /// processes never take the same row. Nothing on SQLite, where the transaction already
+    /// holds the write lock.
+    pub(crate) fn skip_locked(&self, of: Option<&str>) -> String {
+        match (self.kind, of) {
+            (DatabaseKind::Sqlite, _) => String::new(),
+            (DatabaseKind::Postgres, None) => " FOR UPDATE SKIP LOCKED".into(),
+            (DatabaseKind::Postgres, Some(of)) => format!(" FOR UPDATE OF {of} SKIP LOCKED"),
+        }
+    }
+
     /// Appends an event to the log; returns its id.
     pub(crate) async fn append(&mut self, new: NewEvent) -> Result<i64, StoreError> {
         let id: i64 = sqlx::query(
