@@ -441,16 +441,18 @@ async fn outbox(url: &str, messages: usize) {
     for i in 0..messages {
         inbox
             .deflect(&deflect_chat::DeflectionRequest {
-                call_id: format!("bench-{run}-{i}"),
-                caller: None,
-                callback_number: format!("+316{:08}", i),
-                dialled_number: None,
-                flow: None,
-                language: None,
-                started_at: 0,
-                ended_at: 0,
-                input_method: deflect_chat::InputMethod::Dtmf,
-                transcript: None,
+                call: deflect_chat::CallContext {
+                    call_id: format!("bench-{run}-{i}"),
+                    caller: None,
+                    callback_number: format!("+316{:08}", i),
+                    dialled_number: None,
+                    flow: None,
+                    language: None,
+                    started_at: 0,
+                    ended_at: 0,
+                    input_method: deflect_chat::InputMethod::Dtmf,
+                    transcript: None,
+                },
                 account: None,
                 queue: None,
             })

@@ -100,16 +100,18 @@ impl DeflectionConsumer for InboxDeflections {
 
 fn request(d: &Deflection) -> DeflectionRequest {
     DeflectionRequest {
-        call_id: d.call_id.clone(),
-        caller: d.caller.clone(),
-        callback_number: d.callback_number.clone(),
-        dialled_number: Some(d.dialled_number.clone()).filter(|n| !n.is_empty()),
-        flow: Some(d.flow.clone()),
-        language: Some(d.language.clone()),
-        started_at: d.started_at.as_millisecond(),
-        ended_at: d.ended_at.as_millisecond(),
-        input_method: d.input_method,
-        transcript: d.transcript.clone(),
+        call: deflect_chat::CallContext {
+            call_id: d.call_id.clone(),
+            caller: d.caller.clone(),
+            callback_number: d.callback_number.clone(),
+            dialled_number: Some(d.dialled_number.clone()).filter(|n| !n.is_empty()),
+            flow: Some(d.flow.clone()),
+            language: Some(d.language.clone()),
+            started_at: d.started_at.as_millisecond(),
+            ended_at: d.ended_at.as_millisecond(),
+            input_method: d.input_method,
+            transcript: d.transcript.clone(),
+        },
         account: d.whatsapp_account.clone(),
         queue: d.queue.clone(),
     }
@@ -160,12 +162,12 @@ mod tests {
             transcript: None,
         };
         let r = request(&d);
-        assert_eq!(r.call_id, "a84b4c76e66710");
-        assert_eq!(r.callback_number, "+31687654321");
-        assert_eq!(r.dialled_number.as_deref(), Some("31201234567"));
+        assert_eq!(r.call.call_id, "a84b4c76e66710");
+        assert_eq!(r.call.callback_number, "+31687654321");
+        assert_eq!(r.call.dialled_number.as_deref(), Some("31201234567"));
         assert_eq!(r.account.as_deref(), Some("main"));
         assert_eq!(r.queue.as_deref(), Some("callbacks"));
-        assert_eq!(r.ended_at - r.started_at, 42_000);
-        assert_eq!(r.input_method, deflect_chat::InputMethod::CallerNumber);
+        assert_eq!(r.call.ended_at - r.call.started_at, 42_000);
+        assert_eq!(r.call.input_method, deflect_chat::InputMethod::CallerNumber);
     }
 }

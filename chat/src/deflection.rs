@@ -26,15 +26,15 @@ use serde_json::json;
 
 /// Records a deflection and queues its template, exactly once per call id.
 pub(crate) async fn deflect(ctx: &Ctx, req: &DeflectionRequest) -> Result<Deflected, ChatError> {
-    if req.call_id.is_empty() || req.call_id.len() > 256 {
+    if req.call.call_id.is_empty() || req.call.call_id.len() > 256 {
         return Err(ChatError::Invalid(
             "call_id must have 1 to 256 characters".into(),
         ));
     }
-    if !deflect_config::is_e164(&req.callback_number) {
+    if !deflect_config::is_e164(&req.call.callback_number) {
         return Err(ChatError::Invalid(format!(
             "callback_number {:?} is not E.164 (+ country code and number)",
-            req.callback_number
+            req.call.callback_number
         )));
     }
     let account = match &req.account {
@@ -74,10 +74,10 @@ async fn deflect_once(
         .expect("the account was resolved by the caller");
     let now = ctx.now();
     let mut tx = ctx.store().write().await?;
-    if let Some(d) = repo::deflections::existing(&mut tx, &req.call_id).await? {
+    if let Some(d) = repo::deflections::existing(&mut tx, &req.call.call_id).await? {
         return Ok(d);
     }
-    let wa_id = req.callback_number.trim_start_matches('+');
+    let wa_id = req.call.callback_number.trim_start_matches('+');
     let (identity, contact, _) = open::whatsapp_identity(&mut tx, wa_id, None, now).await?;
     let w = open::WhatsAppConversation {
         identity,
@@ -93,7 +93,7 @@ async fn deflect_once(
     let c = crate::lifecycle::load(&mut tx, conversation).await?;
     let t = &account.templates.deflection;
     let m = outgoing::queue_template(ctx, &mut tx, &c, t, None, None, now).await?;
-    repo::deflections::set_message(&mut tx, &req.call_id, m.id).await?;
+    repo::deflections::set_message(&mut tx, &req.call.call_id, m.id).await?;
     crate::repo::events::log(
         &mut tx,
         Some(conversation),
@@ -107,10 +107,10 @@ async fn deflect_once(
     metrics::counter!(
         "deflect_deflections_total",
         "account" => account_name.to_string(),
-        "input_method" => req.input_method.as_str()
+        "input_method" => req.call.input_method.as_str()
     )
     .increment(1);
-    tracing::info!(call_id = %req.call_id, conversation_id = conversation, "deflection queued");
+    tracing::info!(call_id = %req.call.call_id, conversation_id = conversation, "deflection queued");
     Ok(Deflected {
         conversation_id: conversation,
         reference: c.reference,

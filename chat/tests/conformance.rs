@@ -69,7 +69,7 @@ async fn deflection_is_queued_once_per_call(b: Backend) {
         env.inbox.deflect(&bad).await,
         Err(ChatError::Invalid(_))
     ));
-    bad.callback_number = "+31612345678".into();
+    bad.call.callback_number = "+31612345678".into();
     bad.queue = Some("nope".into());
     assert!(matches!(
         env.inbox.deflect(&bad).await,

@@ -1108,16 +1108,18 @@ async fn working_a_conversation_through_the_api() {
     let d = a
         .inbox
         .deflect(&deflect_chat::DeflectionRequest {
-            call_id: "call-1".into(),
-            caller: None,
-            callback_number: "+31611111111".into(),
-            dialled_number: None,
-            flow: None,
-            language: None,
-            started_at: 0,
-            ended_at: 1000,
-            input_method: deflect_chat::InputMethod::Dtmf,
-            transcript: None,
+            call: deflect_chat::CallContext {
+                call_id: "call-1".into(),
+                caller: None,
+                callback_number: "+31611111111".into(),
+                dialled_number: None,
+                flow: None,
+                language: None,
+                started_at: 0,
+                ended_at: 1000,
+                input_method: deflect_chat::InputMethod::Dtmf,
+                transcript: None,
+            },
             account: None,
             queue: None,
         })

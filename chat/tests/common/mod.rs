@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use deflect_chat::{
-    DeflectionRequest, Inbox, InboxSettings, InputMethod, ManualClock, NewAgent, Role, Store,
-    Viewer,
+    CallContext, DeflectionRequest, Inbox, InboxSettings, InputMethod, ManualClock, NewAgent, Role,
+    Store, Viewer,
 };
 use deflect_config::{AccountConfig, Config, Fallback, Provider, QueueConfig, Secret};
 use std::collections::HashMap;
@@ -25,16 +25,18 @@ pub const T0: i64 = 1_767_225_600_000;
 /// message to `number`.
 pub fn deflection(call_id: &str, number: &str) -> DeflectionRequest {
     DeflectionRequest {
-        call_id: call_id.into(),
-        caller: Some("+31612345678".into()),
-        callback_number: number.into(),
-        dialled_number: Some("+31201234567".into()),
-        flow: Some("support".into()),
-        language: Some("en".into()),
-        started_at: T0 - 60_000,
-        ended_at: T0 - 1_000,
-        input_method: InputMethod::Dtmf,
-        transcript: None,
+        call: CallContext {
+            call_id: call_id.into(),
+            caller: Some("+31612345678".into()),
+            callback_number: number.into(),
+            dialled_number: Some("+31201234567".into()),
+            flow: Some("support".into()),
+            language: Some("en".into()),
+            started_at: T0 - 60_000,
+            ended_at: T0 - 1_000,
+            input_method: InputMethod::Dtmf,
+            transcript: None,
+        },
         account: None,
         queue: None,
     }
