@@ -60,6 +60,7 @@ pub mod auth;
 pub mod connections;
 pub mod endpoint;
 pub mod message;
+pub mod registration;
 pub mod resolve;
 #[cfg(feature = "runtime")]
 pub mod runtime;

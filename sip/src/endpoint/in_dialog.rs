@@ -1,0 +1,410 @@
+//! Requests inside an established dialog (RFC 3261 §12.2.2, §14): ACK for deflect's 2xx,
+//! BYE, re-INVITE and UPDATE offers (RFC 3311), INFO (RFC 6086), and the call's own timers —
+//! the 2xx retransmitted until the ACK (§13.3.1.4) and the session timer (RFC 4028).
+
+use super::*;
+
+impl Endpoint {
+    pub(super) fn handle_ack(&mut self, now: Instant, req: &Request) {
+        let tag = req
+            .to()
+            .and_then(|t| t.tag().map(str::to_owned))
+            .unwrap_or_default();
+        let Some(&key) = self.dialogs.get(&(req.call_id().to_owned(), tag)) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let cseq = req.cseq().map_or(0, |c| c.seq);
+        if call.pending_2xx.as_ref().is_some_and(|p| p.cseq == cseq) {
+            call.pending_2xx = None;
+            let at = call.next_deadline();
+            self.arm(at, TimerRef::Call(key));
+            let Some(call) = self.calls.get_mut(&key) else {
+                return;
+            };
+            if call.state == CallState::Answered {
+                call.state = CallState::Confirmed;
+                if !req.body.is_empty() {
+                    let sdp = req.body.clone();
+                    self.events
+                        .push_back(Event::Call(key, CallEvent::Answered { sdp }));
+                }
+            }
+            if let Some(reason) = self
+                .calls
+                .get_mut(&key)
+                .and_then(|c| c.hangup_after_ack.take())
+            {
+                self.send_bye(now, key, reason, EndReason::HungUp);
+            }
+        }
+    }
+
+    pub(super) fn handle_in_dialog(
+        &mut self,
+        now: Instant,
+        transport: SipTransport,
+        remote: SocketAddr,
+        req: Request,
+        key: ServerKey,
+        tag: &str,
+    ) {
+        let dialog = self
+            .dialogs
+            .get(&(req.call_id().to_owned(), tag.to_owned()))
+            .copied();
+        let Some(call_key) = dialog else {
+            self.reply(now, transport, remote, key, &req, 481, &[]);
+            return;
+        };
+        let cseq = req.cseq().map_or(0, |c| c.seq);
+        let Some(call) = self.calls.get_mut(&call_key) else {
+            return;
+        };
+        if call.remote_cseq.is_some_and(|r| cseq <= r) {
+            self.reply(now, transport, remote, key, &req, 500, &[]);
+            return;
+        }
+        call.remote_cseq = Some(cseq);
+        match req.method {
+            Method::Bye => {
+                self.reply(now, transport, remote, key, &req, 200, &[]);
+                // A BYE while our own BYE is out still ends the call once.
+                let reason = self
+                    .calls
+                    .get(&call_key)
+                    .and_then(|c| c.expected_end.clone())
+                    .unwrap_or_else(|| EndReason::RemoteHangup {
+                        reason: req.headers.get("Reason").map(str::to_owned),
+                    });
+                self.end_call(now, call_key, reason);
+            }
+            Method::Invite | Method::Update => {
+                let (glare, pending) = (
+                    call.our_reinvite,
+                    call.pending_offer.is_some() || call.pending_2xx.is_some(),
+                );
+                if glare {
+                    return self.reply(now, transport, remote, key, &req, 491, &[]);
+                }
+                if pending {
+                    let retry = self.rng.u32(0..=10).to_string();
+                    return self.reply(
+                        now,
+                        transport,
+                        remote,
+                        key,
+                        &req,
+                        500,
+                        &[("Retry-After", &retry)],
+                    );
+                }
+                // A refresh renegotiates the session timer.
+                let session = match session_timer::negotiate(&req.headers, self.session_limits()) {
+                    Ok(s) => s,
+                    Err(refusal) => {
+                        let (name, value) = refusal.header();
+                        let status = refusal.status();
+                        return self.reply(
+                            now,
+                            transport,
+                            remote,
+                            key,
+                            &req,
+                            status,
+                            &[(name, &value)],
+                        );
+                    }
+                };
+                let mut session = Some(SessionTimer::start(
+                    now,
+                    session.interval,
+                    session.uas_refreshes(),
+                ));
+                if let Some(call) = self.calls.get_mut(&call_key) {
+                    if let Some(c) = req
+                        .headers
+                        .list("Contact")
+                        .next()
+                        .and_then(|c| NameAddr::parse(c).ok())
+                    {
+                        call.remote_target = c.uri;
+                    }
+                    // The session is refreshed by the 2xx, sent now without an offer.
+                    if req.body.is_empty() && session.is_some() {
+                        call.session = session.take();
+                    }
+                }
+                self.open_server(now, transport, remote, &key, &req, Some(call_key));
+                if req.body.is_empty() {
+                    // No offer: a refresh. Answer with the current session (an offer in a
+                    // re-INVITE's 2xx, whose answer then comes in the ACK).
+                    self.answer_in_dialog(now, call_key, key, &req, None);
+                } else {
+                    let id = self.next_offer;
+                    self.next_offer += 1;
+                    let sdp = req.body.clone();
+                    if let Some(call) = self.calls.get_mut(&call_key) {
+                        call.pending_offer = Some(PendingOffer {
+                            id,
+                            tx_key: key,
+                            request: req,
+                            session,
+                        });
+                    }
+                    self.events
+                        .push_back(Event::Call(call_key, CallEvent::Offer { offer: id, sdp }));
+                }
+            }
+            Method::Info => {
+                // The transaction waits for the layer above's answer (RFC 6086: 415 for a
+                // package or body type not understood); retransmissions are absorbed.
+                self.open_server(now, transport, remote, &key, &req, Some(call_key));
+                let id = self.next_offer;
+                self.next_offer += 1;
+                let content_type = req.headers.get("Content-Type").unwrap_or("").to_owned();
+                let body = req.body.clone();
+                if let Some(call) = self.calls.get_mut(&call_key) {
+                    call.pending_infos.push(PendingOffer {
+                        id,
+                        tx_key: key,
+                        request: req,
+                        session: None,
+                    });
+                }
+                self.events.push_back(Event::Call(
+                    call_key,
+                    CallEvent::Info {
+                        request: id,
+                        content_type,
+                        body,
+                    },
+                ));
+            }
+            Method::Options => {
+                self.reply(
+                    now,
+                    transport,
+                    remote,
+                    key,
+                    &req,
+                    200,
+                    &[("Allow", ALLOW), ("Supported", SUPPORTED)],
+                );
+            }
+            _ => {
+                self.reply(now, transport, remote, key, &req, 501, &[("Allow", ALLOW)]);
+            }
+        }
+    }
+
+    /// Answers an in-dialog INVITE/UPDATE with `sdp` (None: the current local SDP).
+    pub(super) fn answer_in_dialog(
+        &mut self,
+        now: Instant,
+        call_key: CallKey,
+        tx_key: ServerKey,
+        req: &Request,
+        sdp: Option<Vec<u8>>,
+    ) {
+        let Some(entry) = self.server.get(&tx_key) else {
+            return;
+        };
+        let (transport, remote) = (entry.transport, entry.remote);
+        let Some(call) = self.calls.get_mut(&call_key) else {
+            return;
+        };
+        if let Some(sdp) = sdp {
+            call.local_sdp = sdp;
+        }
+        let supported = timer_supported(req);
+        let mut resp = Response::new(200);
+        copy_routing(&req.headers, &mut resp.headers, remote);
+        resp.headers.push("Contact", self.contact(transport, None));
+        let call = &self.calls[&call_key];
+        Self::session_headers(&mut resp, call, supported);
+        resp.headers.push("Allow", ALLOW);
+        resp.headers.push("Supported", SUPPORTED);
+        resp.headers.push("Server", self.config.user_agent.clone());
+        if !call.local_sdp.is_empty() {
+            resp.headers.push("Content-Type", "application/sdp");
+            resp.body = call.local_sdp.clone();
+        }
+        let invite = req.method == Method::Invite;
+        let bytes = resp.to_bytes();
+        self.respond(now, &tx_key, resp);
+        if invite {
+            let cseq = req.cseq().map_or(0, |c| c.seq);
+            self.await_ack(now, call_key, cseq, bytes, transport);
+        }
+        self.start_session_timer(now, call_key);
+    }
+
+    pub(super) fn await_ack(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        cseq: u32,
+        bytes: Vec<u8>,
+        transport: SipTransport,
+    ) {
+        let t = self.config.timers;
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        call.pending_2xx = Some(Pending2xx {
+            cseq,
+            bytes,
+            interval: t.t1,
+            next: if transport == SipTransport::Udp {
+                now + t.t1
+            } else {
+                now + 64 * t.t1
+            },
+            give_up: now + 64 * t.t1,
+        });
+        let at = call.next_deadline();
+        self.arm(at, TimerRef::Call(key));
+    }
+
+    pub(super) fn end_call(&mut self, now: Instant, key: CallKey, reason: EndReason) {
+        if let Some(call) = self.calls.remove(&key) {
+            self.timers.stop(&TimerRef::Call(key));
+            for info in &call.pending_infos {
+                self.answer_pending(now, info, 481);
+            }
+            self.dialogs.remove(&(call.call_id, call.local_tag));
+            metrics::gauge!("deflect_sip_active_calls").set(self.calls.len() as f64);
+            self.events
+                .push_back(Event::Call(key, CallEvent::Ended(reason)));
+        }
+    }
+
+    pub(super) fn session_limits(&self) -> Limits {
+        Limits {
+            session_expires: self.config.session_expires,
+            min_se: self.config.min_se,
+        }
+    }
+
+    pub(super) fn session_headers(resp: &mut Response, call: &Call, supported: bool) {
+        if let Some(s) = &call.session {
+            resp.headers.push("Session-Expires", s.response_header());
+            if supported {
+                resp.headers.push("Require", "timer");
+            }
+        }
+    }
+
+    pub(super) fn start_session_timer(&mut self, now: Instant, key: CallKey) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        if let Some(s) = call.session.as_mut() {
+            s.restart(now);
+        }
+        let at = call.next_deadline();
+        self.arm(at, TimerRef::Call(key));
+    }
+
+    pub(super) fn call_timer(&mut self, now: Instant, key: CallKey) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        match call.next_deadline() {
+            None => return,
+            Some(at) if at > now => {
+                self.arm(Some(at), TimerRef::Call(key));
+                return;
+            }
+            Some(_) => {}
+        }
+        let t = self.config.timers;
+        if let Some(p) = call.pending_2xx.as_mut() {
+            if p.give_up <= now {
+                call.pending_2xx = None;
+                let after = call.hangup_after_ack.take();
+                debug!(call_id = %call.call_id, "no ACK for the 200 OK within 64*T1");
+                let reason = after.unwrap_or_else(|| Reason::sip(408, "ACK timeout"));
+                let end = if call.state == CallState::Answered {
+                    EndReason::AckTimeout
+                } else {
+                    EndReason::HungUp
+                };
+                self.send_bye(now, key, reason, end);
+                return;
+            }
+            if p.next <= now {
+                let bytes = p.bytes.clone();
+                p.interval = (p.interval * 2).min(t.t2);
+                p.next = now + p.interval;
+                let (tr, r) = (call.transport, call.remote);
+                self.send(tr, r, bytes);
+            }
+        }
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        if let Some(due) = call.session.as_ref().and_then(|s| s.due(now)) {
+            if due == Due::Refresh {
+                if call.pending_offer.is_some() || call.pending_2xx.is_some() {
+                    // No INVITE while another is in progress (RFC 3261 §14.1): later.
+                    if let Some(s) = call.session.as_mut() {
+                        s.postpone(now + Duration::from_secs(1));
+                    }
+                } else if call.state == CallState::Confirmed && !call.our_reinvite {
+                    self.send_refresh(now, key);
+                }
+            } else if call.pending_offer.is_some() {
+                // The offer's 2xx, when the layer above answers it, refreshes the session.
+                if let Some(s) = call.session.as_mut() {
+                    s.postpone(now + Duration::from_secs(1));
+                }
+            } else {
+                info!(call_id = %call.call_id, "session timer expired");
+                self.send_bye(
+                    now,
+                    key,
+                    Reason::sip(408, "Session timer expired"),
+                    EndReason::SessionExpired,
+                );
+                return;
+            }
+        }
+        let at = self.calls.get(&key).and_then(Call::next_deadline);
+        self.arm(at, TimerRef::Call(key));
+    }
+
+    pub(super) fn send_refresh(&mut self, now: Instant, key: CallKey) {
+        let contact = self
+            .calls
+            .get(&key)
+            .map(|c| self.contact(c.transport, None));
+        let Some(mut req) = self.in_dialog_request(key, Method::Invite) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        call.our_reinvite = true;
+        if let Some(s) = call.session.as_mut() {
+            s.refresh_sent(now);
+            req.headers.push("Session-Expires", s.request_header());
+        }
+        req.headers.push("Contact", contact.unwrap_or_default());
+        req.headers.push("Supported", SUPPORTED);
+        req.headers.push("Allow", ALLOW);
+        if !call.local_sdp.is_empty() {
+            req.headers.push("Content-Type", "application/sdp");
+            req.body = call.local_sdp.clone();
+        }
+        self.start_client(now, key, req, Purpose::ReInvite(key));
+    }
+}
+
+/// Whether a request's sender supports session timers (its 2xx then says `Require: timer`).
+pub(super) fn timer_supported(req: &Request) -> bool {
+    req.headers.has_token("Supported", "timer") || req.headers.has_token("Require", "timer")
+}
