@@ -10,33 +10,42 @@ use deflect_config::SipTransport;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Role {
-    Uas,
-    Uac,
-}
-
-#[derive(Debug, PartialEq, Eq)]
+/// Where a call's dialog stands, holding what is valid only then (after rustls' one
+/// struct per state): the unanswered INVITE exists only while `Incoming`, a hang-up waiting
+/// for the ACK only while `Answered`, and why the call ends only once `Terminating`.
+#[derive(Debug)]
 pub(super) enum CallState {
     /// UAS: INVITE received, waiting for accept/reject.
-    Incoming,
+    Incoming {
+        /// The INVITE's server transaction.
+        tx: ServerKey,
+        /// The INVITE (boxed: the other states are small).
+        invite: Box<Request>,
+    },
     /// UAC: INVITE sent.
     Calling,
-    /// 2xx sent or received; in a UAS, waiting for the ACK.
-    Answered,
+    /// UAS: 2xx sent, waiting for the ACK.
+    Answered {
+        /// A hang-up asked for meanwhile: the BYE goes out after the ACK.
+        hang_up: Option<Reason>,
+    },
     /// Confirmed dialog.
     Confirmed,
     /// deflect's BYE is out.
-    Terminating,
+    Terminating {
+        /// What the layer above is told once the BYE is answered (or crosses the peer's).
+        end: EndReason,
+    },
 }
 
-/// A 2xx to an INVITE retransmitted until the ACK (RFC 3261 §13.3.1.4).
+/// A 2xx to an INVITE retransmitted until the ACK (RFC 3261 §13.3.1.4): over UDP at T1,
+/// doubling up to T2; given up after 64·T1 either way.
 pub(super) struct Pending2xx {
     pub(super) cseq: u32,
-    pub(super) bytes: Vec<u8>,
-    pub(super) interval: Duration,
-    pub(super) next: Instant,
-    pub(super) give_up: Instant,
+    bytes: Vec<u8>,
+    interval: Duration,
+    next: Instant,
+    give_up: Instant,
 }
 
 pub(super) struct PendingOffer {
@@ -48,7 +57,6 @@ pub(super) struct PendingOffer {
 }
 
 pub(super) struct Call {
-    pub(super) role: Role,
     pub(super) state: CallState,
     pub(super) call_id: String,
     pub(super) local_tag: String,
@@ -62,26 +70,201 @@ pub(super) struct Call {
     pub(super) route_set: Vec<String>,
     pub(super) transport: SipTransport,
     pub(super) remote: SocketAddr,
-    /// The initial INVITE while it is unanswered (UAS).
-    pub(super) invite: Option<(ServerKey, Request)>,
     pub(super) local_sdp: Vec<u8>,
     pub(super) pending_2xx: Option<Pending2xx>,
     pub(super) pending_offer: Option<PendingOffer>,
     /// INFO requests waiting for the layer above's answer.
     pub(super) pending_infos: Vec<PendingOffer>,
-    pub(super) hangup_after_ack: Option<Reason>,
     pub(super) our_reinvite: bool,
     pub(super) session: Option<SessionTimer>,
-    pub(super) expected_end: Option<EndReason>,
+}
+
+/// What a [`Pending2xx`] asks for at a deadline.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Pending2xxDue {
+    /// Not yet.
+    Wait,
+    /// Send the 2xx again.
+    Retransmit(Vec<u8>),
+    /// 64·T1 passed without an ACK.
+    GiveUp,
+}
+
+impl Pending2xx {
+    /// The 2xx `bytes` answering the INVITE with CSeq `cseq`, just sent at `now`; over a
+    /// reliable transport it is not retransmitted.
+    pub(super) fn new(now: Instant, cseq: u32, bytes: Vec<u8>, t1: Duration, udp: bool) -> Self {
+        Self {
+            cseq,
+            bytes,
+            interval: t1,
+            next: if udp { now + t1 } else { now + 64 * t1 },
+            give_up: now + 64 * t1,
+        }
+    }
+
+    /// When it next needs attention.
+    pub(super) fn deadline(&self) -> Instant {
+        self.next.min(self.give_up)
+    }
+
+    /// What is due at `now`; a retransmission doubles the interval, up to `t2`.
+    pub(super) fn poll(&mut self, now: Instant, t2: Duration) -> Pending2xxDue {
+        if self.give_up <= now {
+            return Pending2xxDue::GiveUp;
+        }
+        if self.next > now {
+            return Pending2xxDue::Wait;
+        }
+        self.interval = (self.interval * 2).min(t2);
+        self.next = now + self.interval;
+        Pending2xxDue::Retransmit(self.bytes.clone())
+    }
 }
 
 impl Call {
+    /// The unanswered INVITE's transaction and request, when the call is still `Incoming`;
+    /// the call moves to `next`.
+    pub(super) fn take_invite(&mut self, next: CallState) -> Option<(ServerKey, Request)> {
+        if !matches!(self.state, CallState::Incoming { .. }) {
+            return None;
+        }
+        match std::mem::replace(&mut self.state, next) {
+            CallState::Incoming { tx, invite } => Some((tx, *invite)),
+            _ => None,
+        }
+    }
+
+    /// How the call ends once deflect's BYE is answered (set when it went out).
+    pub(super) fn expected_end(&self) -> Option<EndReason> {
+        match &self.state {
+            CallState::Terminating { end } => Some(end.clone()),
+            _ => None,
+        }
+    }
+
     pub(super) fn next_deadline(&self) -> Option<Instant> {
-        let a = self.pending_2xx.as_ref().map(|p| p.next.min(p.give_up));
+        let a = self.pending_2xx.as_ref().map(Pending2xx::deadline);
         let b = self.session.as_ref().map(SessionTimer::deadline);
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{Message, Method};
+
+    const T1: Duration = Duration::from_millis(500);
+    const T2: Duration = Duration::from_secs(4);
+
+    #[test]
+    fn a_2xx_over_udp_doubles_to_t2_and_gives_up_at_64_t1() {
+        let t0 = Instant::now();
+        let mut p = Pending2xx::new(t0, 1, b"200".to_vec(), T1, true);
+        assert_eq!(p.deadline(), t0 + T1);
+        assert_eq!(p.poll(t0 + T1 / 2, T2), Pending2xxDue::Wait);
+        let mut sent = Vec::new();
+        let given_up = loop {
+            let now = p.deadline();
+            match p.poll(now, T2) {
+                Pending2xxDue::Retransmit(bytes) => {
+                    assert_eq!(bytes, b"200");
+                    sent.push(now - t0);
+                }
+                Pending2xxDue::GiveUp => break now,
+                Pending2xxDue::Wait => panic!("woken at its deadline for nothing"),
+            }
+        };
+        let ms: Vec<u128> = sent.iter().map(Duration::as_millis).collect();
+        assert_eq!(
+            ms,
+            [
+                500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500
+            ]
+        );
+        assert_eq!(given_up, t0 + 64 * T1);
+    }
+
+    #[test]
+    fn a_2xx_over_tcp_is_not_retransmitted() {
+        let t0 = Instant::now();
+        let mut p = Pending2xx::new(t0, 1, b"200".to_vec(), T1, false);
+        assert_eq!(p.deadline(), t0 + 64 * T1);
+        assert_eq!(p.poll(t0 + 63 * T1, T2), Pending2xxDue::Wait);
+        assert_eq!(p.poll(t0 + 64 * T1, T2), Pending2xxDue::GiveUp);
+    }
+
+    fn call(state: CallState) -> Call {
+        Call {
+            state,
+            call_id: "c".into(),
+            local_tag: "l".into(),
+            remote_tag: "r".into(),
+            local_uri: "<sip:deflect@example.com>".into(),
+            remote_uri: "<sip:alice@example.com>".into(),
+            local_cseq: 1,
+            remote_cseq: Some(1),
+            remote_target: Uri::parse("sip:alice@192.0.2.1").unwrap(),
+            route_set: Vec::new(),
+            transport: SipTransport::Udp,
+            remote: "192.0.2.1:5060".parse().unwrap(),
+            local_sdp: Vec::new(),
+            pending_2xx: None,
+            pending_offer: None,
+            pending_infos: Vec::new(),
+            our_reinvite: false,
+            session: None,
+        }
+    }
+
+    fn invite() -> (ServerKey, Request) {
+        let bytes = b"INVITE sip:deflect@example.com SIP/2.0\r\n\
+            Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKi\r\n\
+            From: <sip:alice@example.com>;tag=r\r\nTo: <sip:deflect@example.com>\r\n\
+            Call-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+        let Ok(Message::Request(req)) = Message::parse(bytes, true) else {
+            panic!("a valid INVITE");
+        };
+        let via = req.top_via().unwrap();
+        (ServerKey::of(&req, &via), req)
+    }
+
+    #[test]
+    fn the_invite_is_taken_once_and_only_while_incoming() {
+        let (tx, req) = invite();
+        let invite = Box::new(req);
+        let mut c = call(CallState::Incoming { tx, invite });
+        let taken = c.take_invite(CallState::Answered { hang_up: None });
+        assert!(taken.is_some_and(|(_, r)| r.method == Method::Invite));
+        assert!(matches!(c.state, CallState::Answered { hang_up: None }));
+        assert!(c.take_invite(CallState::Confirmed).is_none());
+        assert!(matches!(c.state, CallState::Answered { .. }), "unchanged");
+    }
+
+    #[test]
+    fn the_expected_end_exists_only_once_terminating() {
+        let mut c = call(CallState::Confirmed);
+        assert_eq!(c.expected_end(), None);
+        c.state = CallState::Terminating {
+            end: EndReason::SessionExpired,
+        };
+        assert_eq!(c.expected_end(), Some(EndReason::SessionExpired));
+    }
+
+    #[test]
+    fn the_deadline_is_the_earlier_of_the_2xx_and_the_session_timer() {
+        let t0 = Instant::now();
+        let mut c = call(CallState::Confirmed);
+        assert_eq!(c.next_deadline(), None);
+        c.session = Some(SessionTimer::start(t0, 90, true));
+        let session = c.next_deadline().expect("the session timer's");
+        c.pending_2xx = Some(Pending2xx::new(t0, 1, Vec::new(), T1, true));
+        assert_eq!(c.next_deadline(), Some(t0 + T1));
+        c.pending_2xx = None;
+        assert_eq!(c.next_deadline(), Some(session));
     }
 }

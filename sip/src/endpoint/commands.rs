@@ -10,13 +10,9 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        if call.state != CallState::Incoming {
-            return;
-        }
-        let Some((tx_key, req)) = call.invite.take() else {
+        let Some((tx_key, req)) = call.take_invite(CallState::Answered { hang_up: None }) else {
             return;
         };
-        call.state = CallState::Answered;
         call.local_sdp = sdp;
         let (transport, remote, tag) = (call.transport, call.remote, call.local_tag.clone());
         let user = req.uri.user.clone();
@@ -46,10 +42,11 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        if call.state != CallState::Incoming {
-            return;
-        }
-        let Some((tx_key, req)) = call.invite.take() else {
+        // The call is removed below: it never leaves this state.
+        let ending = CallState::Terminating {
+            end: EndReason::HungUp,
+        };
+        let Some((tx_key, req)) = call.take_invite(ending) else {
             return;
         };
         let (remote, tag) = (call.remote, call.local_tag.clone());
@@ -129,14 +126,14 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        match call.state {
-            CallState::Incoming => {
+        match &mut call.state {
+            CallState::Incoming { .. } => {
                 self.reject(now, key, 480, None);
                 self.events
                     .push_back(Event::Call(key, CallEvent::Ended(EndReason::HungUp)));
             }
-            CallState::Answered if call.role == Role::Uas && call.pending_2xx.is_some() => {
-                call.hangup_after_ack = Some(reason);
+            CallState::Answered { hang_up } if call.pending_2xx.is_some() => {
+                *hang_up = Some(reason);
             }
             CallState::Calling => {
                 // CANCEL the INVITE.
@@ -149,7 +146,7 @@ impl Endpoint {
                     self.send_cancel(now, &branch);
                 }
             }
-            CallState::Terminating => {}
+            CallState::Terminating { .. } => {}
             _ => self.send_bye(now, key, reason, EndReason::HungUp),
         }
     }

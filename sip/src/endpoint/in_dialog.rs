@@ -24,20 +24,17 @@ impl Endpoint {
             let Some(call) = self.calls.get_mut(&key) else {
                 return;
             };
-            if call.state == CallState::Answered {
+            if let CallState::Answered { hang_up } = &mut call.state {
+                let hang_up = hang_up.take();
                 call.state = CallState::Confirmed;
                 if !req.body.is_empty() {
                     let sdp = req.body.clone();
                     self.events
                         .push_back(Event::Call(key, CallEvent::Answered { sdp }));
                 }
-            }
-            if let Some(reason) = self
-                .calls
-                .get_mut(&key)
-                .and_then(|c| c.hangup_after_ack.take())
-            {
-                self.send_bye(now, key, reason, EndReason::HungUp);
+                if let Some(reason) = hang_up {
+                    self.send_bye(now, key, reason, EndReason::HungUp);
+                }
             }
         }
     }
@@ -75,7 +72,7 @@ impl Endpoint {
                 let reason = self
                     .calls
                     .get(&call_key)
-                    .and_then(|c| c.expected_end.clone())
+                    .and_then(Call::expected_end)
                     .unwrap_or_else(|| EndReason::RemoteHangup {
                         reason: req.headers.get("Reason").map(str::to_owned),
                     });
@@ -254,17 +251,8 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        call.pending_2xx = Some(Pending2xx {
-            cseq,
-            bytes,
-            interval: t.t1,
-            next: if transport == SipTransport::Udp {
-                now + t.t1
-            } else {
-                now + 64 * t.t1
-            },
-            give_up: now + 64 * t.t1,
-        });
+        let udp = transport == SipTransport::Udp;
+        call.pending_2xx = Some(Pending2xx::new(now, cseq, bytes, t.t1, udp));
         let at = call.next_deadline();
         self.arm(at, TimerRef::Call(key));
     }
@@ -322,27 +310,23 @@ impl Endpoint {
             Some(_) => {}
         }
         let t = self.config.timers;
-        if let Some(p) = call.pending_2xx.as_mut() {
-            if p.give_up <= now {
+        match call.pending_2xx.as_mut().map(|p| p.poll(now, t.t2)) {
+            Some(Pending2xxDue::GiveUp) => {
                 call.pending_2xx = None;
-                let after = call.hangup_after_ack.take();
+                let (after, end) = match &mut call.state {
+                    CallState::Answered { hang_up } => (hang_up.take(), EndReason::AckTimeout),
+                    _ => (None, EndReason::HungUp),
+                };
                 debug!(call_id = %call.call_id, "no ACK for the 200 OK within 64*T1");
                 let reason = after.unwrap_or_else(|| Reason::sip(408, "ACK timeout"));
-                let end = if call.state == CallState::Answered {
-                    EndReason::AckTimeout
-                } else {
-                    EndReason::HungUp
-                };
                 self.send_bye(now, key, reason, end);
                 return;
             }
-            if p.next <= now {
-                let bytes = p.bytes.clone();
-                p.interval = (p.interval * 2).min(t.t2);
-                p.next = now + p.interval;
+            Some(Pending2xxDue::Retransmit(bytes)) => {
                 let (tr, r) = (call.transport, call.remote);
                 self.send(tr, r, bytes);
             }
+            Some(Pending2xxDue::Wait) | None => {}
         }
         let Some(call) = self.calls.get_mut(&key) else {
             return;
@@ -354,7 +338,7 @@ impl Endpoint {
                     if let Some(s) = call.session.as_mut() {
                         s.postpone(now + Duration::from_secs(1));
                     }
-                } else if call.state == CallState::Confirmed && !call.our_reinvite {
+                } else if matches!(call.state, CallState::Confirmed) && !call.our_reinvite {
                     self.send_refresh(now, key);
                 }
             } else if call.pending_offer.is_some() {

@@ -77,7 +77,7 @@ mod types;
 mod uac;
 mod uas;
 
-use call::{Call, CallState, Pending2xx, PendingOffer, Role};
+use call::{Call, CallState, Pending2xx, Pending2xxDue, PendingOffer};
 use in_dialog::timer_supported;
 use server::{ServerEntry, copy_routing};
 use uac::{ClientEntry, Purpose};

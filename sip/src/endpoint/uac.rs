@@ -59,7 +59,6 @@ impl Endpoint {
         req.headers.push("Content-Type", "application/sdp");
         req.body = out.sdp.clone();
         let call = Call {
-            role: Role::Uac,
             state: CallState::Calling,
             call_id: call_id.clone(),
             local_tag: local_tag.clone(),
@@ -72,15 +71,12 @@ impl Endpoint {
             route_set: Vec::new(),
             transport: out.transport,
             remote: out.remote,
-            invite: None,
             local_sdp: out.sdp,
             pending_2xx: None,
             pending_offer: None,
             pending_infos: Vec::new(),
-            hangup_after_ack: None,
             our_reinvite: false,
             session: None,
-            expected_end: None,
         };
         self.dialogs.insert((call_id, local_tag), key);
         self.calls.insert(key, call);
@@ -193,10 +189,9 @@ impl Endpoint {
         };
         req.headers.push("Reason", reason.0);
         if let Some(call) = self.calls.get_mut(&key) {
-            call.state = CallState::Terminating;
+            call.state = CallState::Terminating { end };
             call.pending_2xx = None;
             call.session = None;
-            call.expected_end = Some(end);
         }
         self.sync_call(key);
         self.start_client(now, key, req, Purpose::Bye(key));
@@ -295,7 +290,7 @@ impl Endpoint {
                 } else if self
                     .calls
                     .get(&key)
-                    .is_some_and(|c| c.state == CallState::Calling)
+                    .is_some_and(|c| matches!(c.state, CallState::Calling))
                 {
                     self.end_call(now, key, EndReason::Rejected(status));
                 }
@@ -336,7 +331,7 @@ impl Endpoint {
                     let reason = self
                         .calls
                         .get(&key)
-                        .and_then(|c| c.expected_end.clone())
+                        .and_then(Call::expected_end)
                         .unwrap_or(EndReason::HungUp);
                     self.end_call(now, key, reason);
                 }
@@ -363,7 +358,7 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        let first = call.state == CallState::Calling;
+        let first = matches!(call.state, CallState::Calling);
         if first {
             call.state = CallState::Confirmed;
             call.remote_tag = resp
@@ -450,7 +445,7 @@ impl Endpoint {
                         let reason = self
                             .calls
                             .get(&key)
-                            .and_then(|c| c.expected_end.clone())
+                            .and_then(Call::expected_end)
                             .unwrap_or(EndReason::HungUp);
                         self.end_call(now, key, reason);
                     }

@@ -145,10 +145,9 @@ impl Endpoint {
             .list("Record-Route")
             .map(str::to_owned)
             .collect();
+        let call_id = req.call_id().to_owned();
         let call = Call {
-            role: Role::Uas,
-            state: CallState::Incoming,
-            call_id: req.call_id().to_owned(),
+            call_id,
             local_tag: local_tag.clone(),
             remote_tag: from.tag().unwrap_or("").to_owned(),
             local_uri: local_to.to_string(),
@@ -159,12 +158,10 @@ impl Endpoint {
             route_set,
             transport,
             remote,
-            invite: Some((key, req)),
             local_sdp: Vec::new(),
             pending_2xx: None,
             pending_offer: None,
             pending_infos: Vec::new(),
-            hangup_after_ack: None,
             our_reinvite: false,
             // Started by the 2xx.
             session: Some(SessionTimer::start(
@@ -172,7 +169,10 @@ impl Endpoint {
                 session.interval,
                 session.uas_refreshes(),
             )),
-            expected_end: None,
+            state: CallState::Incoming {
+                tx: key,
+                invite: Box::new(req),
+            },
         };
         self.dialogs
             .insert((call.call_id.clone(), local_tag), call_key);
@@ -207,8 +207,7 @@ impl Endpoint {
         }
         if let Some(call_key) = call_key
             && let Some(call) = self.calls.get(&call_key)
-            && call.state == CallState::Incoming
-            && let Some((_, invite)) = &call.invite
+            && let CallState::Incoming { invite, .. } = &call.state
         {
             let resp = self.response(invite, 487, remote, tag.as_deref());
             self.respond(now, &invite_key, resp);
