@@ -161,3 +161,69 @@ impl Endpoint {
         self.start_client(now, key, req, Purpose::InDialog(key));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{Peer, SDP, invite, request, to_tag};
+    use crate::endpoint::{CallEvent, EndReason, Event, Reason};
+    use crate::message::Method;
+
+    #[test]
+    fn accept_answers_200_with_the_sdp_once() {
+        let mut p = Peer::new();
+        p.send(&invite("z9hG4bKi"));
+        let key = p.incoming();
+        p.sent();
+        p.ua.accept(p.now, key, SDP.as_bytes().to_vec());
+        let ok = p.responses().pop().expect("the 200 OK");
+        assert_eq!(ok.status, 200);
+        assert_eq!(ok.body, SDP.as_bytes());
+        assert!(ok.headers.get("Contact").is_some());
+        p.ua.accept(p.now, key, SDP.as_bytes().to_vec());
+        p.ua.reject(p.now, key, 486, None);
+        assert!(p.sent().is_empty(), "an answered call is answered once");
+    }
+
+    #[test]
+    fn reject_sends_the_status_with_retry_after_and_forgets_the_call() {
+        let mut p = Peer::new();
+        p.send(&invite("z9hG4bKi"));
+        let key = p.incoming();
+        p.sent();
+        p.ua.reject(p.now, key, 503, Some(30));
+        let resp = p.responses().pop().expect("a response");
+        assert_eq!(resp.status, 503);
+        assert_eq!(resp.headers.get("Retry-After"), Some("30"));
+        assert_eq!(p.ua.active_calls(), 0);
+        assert!(p.events().is_empty(), "the layer above knows: it rejected");
+    }
+
+    #[test]
+    fn hang_up_while_ringing_sends_480_and_ends_the_call() {
+        let mut p = Peer::new();
+        p.send(&invite("z9hG4bKi"));
+        let key = p.incoming();
+        p.sent();
+        p.ua.hang_up(p.now, key, Reason::sip(200, "done"));
+        assert_eq!(p.statuses(), [480]);
+        assert_eq!(
+            p.events(),
+            [Event::Call(key, CallEvent::Ended(EndReason::HungUp))]
+        );
+    }
+
+    #[test]
+    fn hang_up_before_the_ack_sends_bye_after_it() {
+        let mut p = Peer::new();
+        p.send(&invite("z9hG4bKi"));
+        let key = p.incoming();
+        p.ua.accept(p.now, key, SDP.as_bytes().to_vec());
+        let tag = to_tag(&p.responses().pop().expect("the 200 OK"));
+        p.ua.hang_up(p.now, key, Reason::sip(200, "done"));
+        assert!(p.requests().is_empty(), "no BYE before the ACK");
+        p.send(&request("ACK", Some(&tag), 1, "z9hG4bKa", ""));
+        let bye = p.requests().pop().expect("the BYE");
+        assert_eq!(bye.method, Method::Bye);
+        assert!(bye.headers.get("Reason").is_some());
+    }
+}

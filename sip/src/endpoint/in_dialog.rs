@@ -392,3 +392,77 @@ impl Endpoint {
 pub(super) fn timer_supported(req: &Request) -> bool {
     req.headers.has_token("Supported", "timer") || req.headers.has_token("Require", "timer")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{Peer, SDP, confirmed, request, to_tag};
+    use crate::endpoint::{CallEvent, EndReason, Event};
+
+    #[test]
+    fn requests_in_an_unknown_dialog_get_481() {
+        let mut p = Peer::new();
+        p.send(&request("BYE", Some("nope"), 2, "z9hG4bKb", ""));
+        assert_eq!(p.statuses(), [481]);
+    }
+
+    #[test]
+    fn a_bye_ends_the_call_with_the_peers_reason() {
+        let mut p = Peer::new();
+        let (key, tag) = confirmed(&mut p);
+        let reason = "Q.850;cause=16";
+        p.send(&request(
+            "BYE",
+            Some(&tag),
+            2,
+            "z9hG4bKb",
+            &format!("Reason: {reason}\n"),
+        ));
+        assert_eq!(p.statuses(), [200]);
+        assert_eq!(
+            p.events(),
+            [Event::Call(
+                key,
+                CallEvent::Ended(EndReason::RemoteHangup {
+                    reason: Some(reason.into())
+                })
+            )]
+        );
+        assert_eq!(p.ua.active_calls(), 0);
+    }
+
+    #[test]
+    fn a_request_with_a_cseq_not_above_the_last_gets_500() {
+        let mut p = Peer::new();
+        let (_, tag) = confirmed(&mut p);
+        p.send(&request("BYE", Some(&tag), 1, "z9hG4bKb", ""));
+        assert_eq!(p.statuses(), [500]);
+        assert!(p.events().is_empty(), "the call stays up");
+    }
+
+    #[test]
+    fn when_deflect_offered_in_its_200_the_answer_comes_in_the_ack() {
+        let mut p = Peer::new();
+        p.send(&request("INVITE", None, 1, "z9hG4bKi", ""));
+        let key = p.incoming();
+        p.ua.accept(p.now, key, SDP.as_bytes().to_vec());
+        let tag = to_tag(&p.responses().pop().expect("the 200 OK"));
+        let ack = request(
+            "ACK",
+            Some(&tag),
+            1,
+            "z9hG4bKa",
+            "Content-Type: application/sdp\n",
+        )
+        .replace("Content-Length: 0\n\n", "Content-Length: 5\n\nv=1\r\n");
+        p.send(&ack);
+        assert_eq!(
+            p.events(),
+            [Event::Call(
+                key,
+                CallEvent::Answered {
+                    sdp: b"v=1\r\n".to_vec()
+                }
+            )]
+        );
+    }
+}

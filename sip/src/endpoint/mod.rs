@@ -73,6 +73,8 @@ mod config;
 mod in_dialog;
 mod registration;
 mod server;
+#[cfg(test)]
+mod testing;
 mod types;
 mod uac;
 mod uas;

@@ -196,3 +196,47 @@ pub(super) fn copy_routing(from: &Headers, to: &mut Headers, remote: SocketAddr)
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{Peer, invite, request};
+    use std::time::Duration;
+
+    #[test]
+    fn an_invite_gets_100_trying_at_once_and_its_retransmission_gets_it_again() {
+        let mut p = Peer::new();
+        p.send(&invite("z9hG4bKi1"));
+        assert_eq!(p.statuses(), [100]);
+        p.incoming();
+        p.send(&invite("z9hG4bKi1"));
+        assert_eq!(p.statuses(), [100]);
+        assert!(p.events().is_empty(), "a retransmission is no second call");
+    }
+
+    #[test]
+    fn a_retransmitted_request_gets_the_same_final_answer_until_timer_j() {
+        let mut p = Peer::new();
+        let options = request("OPTIONS", None, 1, "z9hG4bKo1", "");
+        p.send(&options);
+        let first = p.responses();
+        assert_eq!(first.len(), 1);
+        p.send(&options);
+        assert_eq!(p.responses(), first, "answered from the transaction");
+        // Timer J (64·T1 over UDP) ends the transaction and leaves no deadline behind.
+        assert!(p.ua.poll_timeout().is_some());
+        p.advance(Duration::from_secs(32));
+        assert_eq!(p.ua.poll_timeout(), None);
+    }
+
+    #[test]
+    fn responses_tell_the_sender_its_source_address_and_port() {
+        let mut p = Peer::new();
+        p.send(&request("OPTIONS", None, 1, "z9hG4bKo1", ""));
+        let resp = p.responses().pop().expect("a response");
+        let via = resp.headers.get("Via").expect("a Via");
+        assert!(via.contains("rport=5070"), "{via}");
+        assert!(via.contains("received=127.0.0.2"), "{via}");
+        assert_eq!(resp.headers.get("Call-ID"), Some("c1"));
+        assert_eq!(resp.headers.get("CSeq"), Some("1 OPTIONS"));
+    }
+}

@@ -484,3 +484,94 @@ pub(super) fn ack_for_failure(invite: &Request, resp: &Response) -> Vec<u8> {
     ack.headers.push("CSeq", format!("{seq} ACK"));
     ack.to_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{PEER, Peer, SDP, addr, response_to};
+    use crate::endpoint::{CallEvent, CallKey, EndReason, Event, OutgoingCall, Reason};
+    use crate::message::{Method, Request, Uri};
+    use deflect_config::SipTransport;
+
+    fn place(p: &mut Peer) -> (CallKey, Request) {
+        let out = OutgoingCall {
+            uri: Uri::parse(&format!("sip:2000@{PEER}")).unwrap(),
+            remote: addr(PEER),
+            transport: SipTransport::Udp,
+            from_user: "3120".into(),
+            sdp: SDP.as_bytes().to_vec(),
+        };
+        let key = p.ua.invite(p.now, out);
+        let invite = p.requests().pop().expect("the INVITE");
+        assert_eq!(invite.method, Method::Invite);
+        assert_eq!(invite.body, SDP.as_bytes());
+        (key, invite)
+    }
+
+    #[test]
+    fn a_call_placed_reports_progress_and_acks_the_200() {
+        let mut p = Peer::new();
+        let (key, invite) = place(&mut p);
+        p.send(&response_to(&invite, 180, "callee", ""));
+        p.send(&response_to(
+            &invite,
+            200,
+            "callee",
+            &format!("Contact: <sip:2000@{PEER}>\n"),
+        ));
+        assert_eq!(
+            p.events(),
+            [
+                Event::Call(key, CallEvent::Progress { status: 180 }),
+                Event::Call(key, CallEvent::Answered { sdp: Vec::new() }),
+            ]
+        );
+        let ack = p.requests().pop().expect("the ACK");
+        assert_eq!(ack.method, Method::Ack);
+        assert_eq!(ack.headers.get("CSeq"), Some("1 ACK"));
+        assert!(
+            ack.headers
+                .get("To")
+                .is_some_and(|t| t.ends_with(";tag=callee"))
+        );
+    }
+
+    #[test]
+    fn cancel_waits_for_a_provisional_response() {
+        let mut p = Peer::new();
+        let (key, invite) = place(&mut p);
+        p.ua.hang_up(p.now, key, Reason::sip(200, "done"));
+        assert!(
+            p.requests().is_empty(),
+            "no CANCEL before a provisional (§9.1)"
+        );
+        p.send(&response_to(&invite, 180, "callee", ""));
+        p.events();
+        p.ua.hang_up(p.now, key, Reason::sip(200, "done"));
+        let cancel = p.requests().pop().expect("the CANCEL");
+        assert_eq!(cancel.method, Method::Cancel);
+        assert_eq!(
+            cancel.headers.get("Via"),
+            invite.headers.get("Via"),
+            "same branch"
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_acked_in_its_transaction_and_ends_the_call() {
+        let mut p = Peer::new();
+        let (key, invite) = place(&mut p);
+        p.send(&response_to(&invite, 486, "callee", ""));
+        assert_eq!(
+            p.events(),
+            [Event::Call(key, CallEvent::Ended(EndReason::Rejected(486)))]
+        );
+        let ack = p.requests().pop().expect("the ACK");
+        assert_eq!(ack.method, Method::Ack);
+        assert_eq!(
+            ack.headers.get("Via"),
+            invite.headers.get("Via"),
+            "same branch"
+        );
+        assert_eq!(p.ua.active_calls(), 0);
+    }
+}

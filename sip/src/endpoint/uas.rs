@@ -215,3 +215,68 @@ impl Endpoint {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{PEER, Peer, SDP, addr, invite, request};
+    use crate::endpoint::Event;
+
+    #[test]
+    fn an_invite_offers_the_call_with_who_calls_and_the_offer() {
+        let mut p = Peer::new();
+        p.send(&invite("z9hG4bKi1"));
+        let events = p.events();
+        let [Event::Incoming(call)] = events.as_slice() else {
+            panic!("one incoming call: {events:?}");
+        };
+        assert_eq!(call.call_id, "c1");
+        assert_eq!(call.from_user().as_deref(), Some("c"));
+        assert_eq!(call.request_user().as_deref(), Some("1000"));
+        assert_eq!(call.source, addr(PEER));
+        assert_eq!(call.offer.as_deref(), Some(SDP.as_bytes()));
+        assert_eq!(p.ua.active_calls(), 1);
+    }
+
+    #[test]
+    fn a_require_deflect_does_not_support_gets_420_naming_it() {
+        let mut p = Peer::new();
+        p.send(&request(
+            "OPTIONS",
+            None,
+            1,
+            "z9hG4bKo",
+            "Require: foo, timer\n",
+        ));
+        let resp = p.responses().pop().expect("a response");
+        assert_eq!(resp.status, 420);
+        assert_eq!(resp.headers.get("Unsupported"), Some("foo"));
+    }
+
+    #[test]
+    fn an_invite_whose_body_is_not_sdp_gets_415_and_offers_no_call() {
+        let mut p = Peer::new();
+        let text = request("INVITE", None, 1, "z9hG4bKi", "Content-Type: text/plain\n")
+            .replace("Content-Length: 0\n\n", "Content-Length: 2\n\nhi");
+        p.send(&text);
+        let resp = p.responses().pop().expect("a response");
+        assert_eq!(resp.status, 415);
+        assert_eq!(resp.headers.get("Accept"), Some("application/sdp"));
+        assert!(p.events().is_empty());
+        assert_eq!(p.ua.active_calls(), 0);
+    }
+
+    #[test]
+    fn register_gets_405_and_cancel_for_no_invite_481() {
+        let mut p = Peer::new();
+        p.send(&request("REGISTER", None, 1, "z9hG4bKr", ""));
+        let resp = p.responses().pop().expect("a response");
+        assert_eq!(resp.status, 405);
+        assert!(
+            resp.headers
+                .get("Allow")
+                .is_some_and(|a| a.contains("INVITE"))
+        );
+        p.send(&request("CANCEL", None, 1, "z9hG4bKnone", ""));
+        assert_eq!(p.statuses(), [481]);
+    }
+}
