@@ -1,7 +1,12 @@
 //! What the layer above decides about a call: accept or reject it, answer an offer or an
 //! INFO, hang up, send INFO.
 
-use super::*;
+use super::{
+    ALLOW, CallEvent, CallKey, CallState, EndReason, Endpoint, Event, PendingOffer, Purpose,
+    Reason, SUPPORTED, TimerRef, timer_supported,
+};
+use crate::message::Method;
+use std::time::Instant;
 
 impl Endpoint {
     /// Answers an incoming call with 200 OK carrying `sdp` (the SDP answer, or an offer

@@ -2,7 +2,18 @@
 //! BYE, re-INVITE and UPDATE offers (RFC 3311), INFO (RFC 6086), and the call's own timers —
 //! the 2xx retransmitted until the ACK (§13.3.1.4) and the session timer (RFC 4028).
 
-use super::*;
+use super::{
+    ALLOW, Call, CallEvent, CallKey, CallState, EndReason, Endpoint, Event, Pending2xx,
+    Pending2xxDue, PendingOffer, Purpose, Reason, SUPPORTED, TimerRef, copy_routing,
+};
+use crate::message::{Method, NameAddr, Request, Response};
+use crate::session_timer;
+use crate::session_timer::{Due, Limits, SessionTimer};
+use crate::transaction::ServerKey;
+use deflect_config::SipTransport;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tracing::{debug, info};
 
 impl Endpoint {
     pub(super) fn handle_ack(&mut self, now: Instant, req: &Request) {

@@ -15,57 +15,18 @@
 //! | `call` | a call's dialog state |
 //! | `types`, `config` | what the endpoint and the layer above exchange; its configuration |
 //!
-//! # How to drive it
-//!
-//! Feed it what arrives and what the layer above decides; after every input drain its
-//! outputs; sleep until [`Endpoint::poll_timeout`] and then call [`Endpoint::handle_timeout`].
-//! It never reads the clock: `now` is always an argument, so tests run it on a virtual clock.
-//!
-//! - in: [`Endpoint::handle_message`] (a UDP datagram or a framed TCP message),
-//!   [`Endpoint::handle_timeout`], and the commands [`Endpoint::accept`],
-//!   [`Endpoint::reject`], [`Endpoint::answer_offer`], [`Endpoint::hang_up`],
-//!   [`Endpoint::send_info`], [`Endpoint::invite`], [`Endpoint::register`],
-//!   [`Endpoint::stop_accepting`];
-//! - out: [`Endpoint::poll_transmit`] (bytes for a peer), [`Endpoint::poll_event`] (new calls,
-//!   in-call events, registration state), [`Endpoint::poll_timeout`] (the next deadline).
-//!
-//! ```
-//! use deflect_sip::endpoint::{Endpoint, EndpointConfig, Event};
-//! use deflect_config::{SipConfig, SipTransport};
-//! use std::time::Instant;
-//!
-//! let local = "127.0.0.1:5060".parse().unwrap();
-//! let config = EndpointConfig::new(&SipConfig::default(), &[(SipTransport::Udp, local)], 7);
-//! let now = Instant::now();
-//! let mut ua = Endpoint::new(config, now);
-//! let options = b"OPTIONS sip:deflect@127.0.0.1 SIP/2.0\r\n\
-//!     Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n\
-//!     From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:deflect@127.0.0.1>\r\n\
-//!     Call-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
-//! ua.handle_message(now, SipTransport::Udp, "127.0.0.1:5070".parse().unwrap(), options);
-//! let reply = ua.poll_transmit().expect("an answer");
-//! assert!(reply.data.starts_with(b"SIP/2.0 200 OK"));
-//! assert!(ua.poll_event().is_none());
-//! // The next deadline (Timer J) is when the driver calls back.
-//! assert!(ua.poll_timeout().is_some());
-//! ```
+//! How to drive it is on [`Endpoint`].
 
+use crate::admission::Admission;
 use crate::admission::overload::Overload;
-use crate::admission::{Admission, Decision, Refusal};
-use crate::message::{
-    CSeq, Headers, Message, Method, NameAddr, Refresher, Request, Response, Scheme, SessionExpires,
-    Via,
-};
-use crate::session_timer::{self, Due, Limits, SessionTimer};
+use crate::message::{Message, Method, Request, Response, Scheme, Via};
 use crate::timer::TimerTable;
-use crate::transaction::{
-    Action, ClientKey, ClientState, ClientTransaction, ServerKey, ServerState, ServerTransaction,
-};
-use deflect_config::{SipTransport, UnauthorizedAction};
+use crate::transaction::{Action, ClientKey, ServerKey, ServerState};
+use deflect_config::SipTransport;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-use tracing::{debug, info, warn};
+use std::time::Instant;
+use tracing::debug;
 
 mod call;
 mod commands;
@@ -98,7 +59,54 @@ enum TimerRef {
     Registration(usize),
 }
 
-/// The SIP user agent core. See the module documentation for how to drive it.
+/// The SIP user agent core: transactions, dialogs, trunks, overload, session timers and
+/// registration.
+///
+/// # How to drive it
+///
+/// Feed it what arrives and what the layer above decides; after every input drain its
+/// outputs; sleep until [`Endpoint::poll_timeout`] and then call [`Endpoint::handle_timeout`].
+/// It never reads the clock: `now` is always an argument, so tests run it on a virtual clock.
+///
+/// - in: [`Endpoint::handle_message`] (a UDP datagram or a framed TCP message),
+///   [`Endpoint::handle_timeout`], and the commands [`Endpoint::accept`],
+///   [`Endpoint::reject`], [`Endpoint::answer_offer`], [`Endpoint::hang_up`],
+///   [`Endpoint::send_info`], [`Endpoint::invite`], [`Endpoint::register`],
+///   [`Endpoint::stop_accepting`];
+/// - out: [`Endpoint::poll_transmit`] (bytes for a peer), [`Endpoint::poll_event`] (new calls,
+///   in-call events, registration state), [`Endpoint::poll_timeout`] (the next deadline).
+///
+/// ```
+/// use deflect_sip::endpoint::{Endpoint, EndpointConfig, Event};
+/// use deflect_config::{SipConfig, SipTransport};
+/// use std::time::Instant;
+///
+/// let local = "127.0.0.1:5060".parse().unwrap();
+/// let config = EndpointConfig::new(&SipConfig::default(), &[(SipTransport::Udp, local)], 7);
+/// let now = Instant::now();
+/// let mut ua = Endpoint::new(config, now);
+/// let caller = "127.0.0.1:5070".parse().unwrap();
+/// let invite = b"INVITE sip:1000@127.0.0.1 SIP/2.0\r\n\
+///     Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n\
+///     From: <sip:caller@127.0.0.1>;tag=1\r\nTo: <sip:1000@127.0.0.1>\r\n\
+///     Call-ID: c1\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@127.0.0.1:5070>\r\n\
+///     Content-Length: 0\r\n\r\n";
+///
+/// // In: the INVITE. Out: 100 Trying at once, and the call for the layer above.
+/// ua.handle_message(now, SipTransport::Udp, caller, invite);
+/// assert!(ua.poll_transmit().unwrap().data.starts_with(b"SIP/2.0 100 Trying"));
+/// let Some(Event::Incoming(call)) = ua.poll_event() else { panic!("a new call") };
+/// assert_eq!(call.request_user().as_deref(), Some("1000"));
+///
+/// // A command: answer it (the INVITE had no offer, so the 200 OK carries one).
+/// ua.accept(now, call.key, b"v=0\r\n".to_vec());
+/// assert!(ua.poll_transmit().unwrap().data.starts_with(b"SIP/2.0 200 OK"));
+///
+/// // Until the ACK, the 200 OK is retransmitted at T1: the driver sleeps until then.
+/// let at = ua.poll_timeout().expect("a deadline");
+/// ua.handle_timeout(at);
+/// assert!(ua.poll_transmit().unwrap().data.starts_with(b"SIP/2.0 200 OK"));
+/// ```
 pub struct Endpoint {
     config: EndpointConfig,
     rng: fastrand::Rng,

@@ -2,7 +2,12 @@
 //! client per trunk with a `register` section; the endpoint sends its REGISTERs in client
 //! transactions, keeps its deadline in the timer table and reports its states as events.
 
-use super::*;
+use super::{Endpoint, Event, Purpose, RegistrationState, TimerRef, token};
+use crate::message::{Request, Response};
+use deflect_config::SipTransport;
+use std::net::SocketAddr;
+use std::time::Instant;
+use tracing::{info, warn};
 
 use crate::registration::Outcome;
 

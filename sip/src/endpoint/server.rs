@@ -2,7 +2,12 @@
 //! responses that copy the request's routing headers (RFC 3581 `received`/`rport`), opening
 //! a transaction and sending through it, stateless answers, and the transactions' timers.
 
-use super::*;
+use super::{CallKey, Endpoint, TimerRef, count_response};
+use crate::message::{Headers, Method, NameAddr, Request, Response, Via};
+use crate::transaction::{Action, ServerKey, ServerTransaction};
+use deflect_config::SipTransport;
+use std::net::SocketAddr;
+use std::time::Instant;
 
 pub(super) struct ServerEntry {
     pub(super) tx: ServerTransaction,

@@ -2,7 +2,16 @@
 //! a dialog (BYE, INFO, ACK, session refreshes), CANCEL, and what the responses and the
 //! client transactions' timeouts mean for the call or registration that sent them.
 
-use super::*;
+use super::{
+    ALLOW, Call, CallEvent, CallKey, CallState, EndReason, Endpoint, Event, OutgoingCall, Reason,
+    SUPPORTED, TimerRef, method_label, transport_name,
+};
+use crate::message::{CSeq, Method, NameAddr, Refresher, Request, Response, SessionExpires};
+use crate::session_timer::SessionTimer;
+use crate::transaction::{Action, ClientKey, ClientState, ClientTransaction};
+use deflect_config::SipTransport;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Purpose {

@@ -2,7 +2,16 @@
 //! ([`crate::admission`] decides), a new INVITE's checks and the call it offers to the layer
 //! above, and CANCEL (§9.2).
 
-use super::*;
+use super::{Call, CallKey, CallState, EndReason, Endpoint, Event, IncomingCall, count_response};
+use crate::admission::{Decision, Refusal};
+use crate::message::{Method, NameAddr, Request, Via};
+use crate::session_timer;
+use crate::session_timer::SessionTimer;
+use crate::transaction::{ServerKey, ServerState};
+use deflect_config::{SipTransport, UnauthorizedAction};
+use std::net::SocketAddr;
+use std::time::Instant;
+use tracing::debug;
 
 impl Endpoint {
     /// Which trunk a request comes from; answers 401/403 (or nothing) when none
