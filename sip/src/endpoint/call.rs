@@ -2,8 +2,8 @@
 //! its identifiers, CSeqs, route set and remote target, and what is in flight (a 2xx
 //! awaiting its ACK, an offer or INFO awaiting the layer above, the session timer).
 
-use super::{EndReason, Reason};
-use crate::message::{Request, Uri};
+use super::{EndReason, Reason, transport_name};
+use crate::message::{Method, Request, Uri};
 use crate::session_timer::SessionTimer;
 use crate::transaction::ServerKey;
 use deflect_config::SipTransport;
@@ -135,6 +135,49 @@ impl Call {
         }
     }
 
+    /// A request inside the dialog (RFC 3261 §12.2.1.1) with a Via naming `via_host` and
+    /// `branch`: to the remote target, with the route set, deflect's and the peer's tags and
+    /// the next local CSeq (an ACK keeps the CSeq it acknowledges; the caller sets it).
+    pub(super) fn request(
+        &mut self,
+        method: Method,
+        via_host: &str,
+        branch: &str,
+        user_agent: &str,
+    ) -> Request {
+        if method != Method::Ack {
+            self.local_cseq += 1;
+        }
+        // A Contact's URI headers (`?…`) are not allowed in a Request-URI (RFC 3261 §19.1.1,
+        // Table 1): the remote target is used without them.
+        let mut target = self.remote_target.clone();
+        target.headers = None;
+        let mut req = Request::new(method.clone(), target);
+        let transport = transport_name(self.transport);
+        req.headers.push(
+            "Via",
+            format!("SIP/2.0/{transport} {via_host};branch={branch};rport"),
+        );
+        req.headers.push("Max-Forwards", "70");
+        req.headers
+            .push("From", format!("{};tag={}", self.local_uri, self.local_tag));
+        // An RFC 2543 peer may have sent no tag: then the To has none (§12.2.1.1), rather
+        // than an empty `;tag=` no parser takes.
+        let to = match self.remote_tag.as_str() {
+            "" => self.remote_uri.clone(),
+            tag => format!("{};tag={tag}", self.remote_uri),
+        };
+        req.headers.push("To", to);
+        req.headers.push("Call-ID", self.call_id.clone());
+        req.headers
+            .push("CSeq", format!("{} {method}", self.local_cseq));
+        for r in &self.route_set {
+            req.headers.push("Route", r.clone());
+        }
+        req.headers.push("User-Agent", user_agent.to_owned());
+        req
+    }
+
     /// How the call ends once deflect's BYE is answered (set when it went out).
     pub(super) fn expected_end(&self) -> Option<EndReason> {
         match &self.state {
@@ -156,7 +199,7 @@ impl Call {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{Message, Method};
+    use crate::message::Message;
 
     const T1: Duration = Duration::from_millis(500);
     const T2: Duration = Duration::from_secs(4);
@@ -266,5 +309,40 @@ mod tests {
         assert_eq!(c.next_deadline(), Some(t0 + T1));
         c.pending_2xx = None;
         assert_eq!(c.next_deadline(), Some(session));
+    }
+
+    #[test]
+    fn in_dialog_requests_follow_the_dialog() {
+        let mut c = call(CallState::Confirmed);
+        c.remote_target = Uri::parse("sip:alice@192.0.2.1;transport=udp?Subject=x").unwrap();
+        c.route_set = vec!["<sip:p1.example;lr>".into(), "<sip:p2.example;lr>".into()];
+        let bye = c.request(Method::Bye, "198.51.100.7", "z9hG4bKb", "deflect");
+        assert_eq!(bye.uri.to_string(), "sip:alice@192.0.2.1;transport=udp");
+        assert_eq!(
+            bye.headers.get("Via"),
+            Some("SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKb;rport")
+        );
+        assert_eq!(
+            bye.headers.get("From"),
+            Some("<sip:deflect@example.com>;tag=l")
+        );
+        assert_eq!(bye.headers.get("To"), Some("<sip:alice@example.com>;tag=r"));
+        assert_eq!(bye.headers.get("CSeq"), Some("2 BYE"));
+        let routes: Vec<&str> = bye.headers.get_all("Route").collect();
+        assert_eq!(routes, ["<sip:p1.example;lr>", "<sip:p2.example;lr>"]);
+        let ack = c.request(Method::Ack, "198.51.100.7", "z9hG4bKa", "deflect");
+        assert_eq!(
+            ack.headers.get("CSeq"),
+            Some("2 ACK"),
+            "an ACK takes no new CSeq"
+        );
+    }
+
+    #[test]
+    fn a_peer_without_a_tag_gets_a_to_without_one() {
+        let mut c = call(CallState::Confirmed);
+        c.remote_tag = String::new();
+        let info = c.request(Method::Info, "h", "z9hG4bKi", "deflect");
+        assert_eq!(info.headers.get("To"), Some("<sip:alice@example.com>"));
     }
 }

@@ -96,47 +96,15 @@ impl Endpoint {
     pub(super) fn in_dialog_request(&mut self, key: CallKey, method: Method) -> Option<Request> {
         let branch = self.branch();
         let call = self.calls.get_mut(&key)?;
-        if method != Method::Ack {
-            call.local_cseq += 1;
-        }
-        // A Contact's URI headers (`?…`) are not allowed in a Request-URI (RFC 3261 §19.1.1,
-        // Table 1): the remote target is used without them.
-        let mut target = call.remote_target.clone();
-        target.headers = None;
-        let mut req = Request::new(method.clone(), target);
         let via_host = self
             .config
             .advertised
             .iter()
             .find(|(t, _)| *t == call.transport)
             .or(self.config.advertised.first())
-            .map(|(_, h)| h.clone())
+            .map(|(_, h)| h.as_str())
             .unwrap_or_default();
-        req.headers.push(
-            "Via",
-            format!(
-                "SIP/2.0/{} {via_host};branch={branch};rport",
-                transport_name(call.transport)
-            ),
-        );
-        req.headers.push("Max-Forwards", "70");
-        req.headers
-            .push("From", format!("{};tag={}", call.local_uri, call.local_tag));
-        // An RFC 2543 peer may have sent no tag: then the To has none (§12.2.1.1), rather
-        // than an empty `;tag=` no parser takes.
-        let to = match call.remote_tag.as_str() {
-            "" => call.remote_uri.clone(),
-            tag => format!("{};tag={tag}", call.remote_uri),
-        };
-        req.headers.push("To", to);
-        req.headers.push("Call-ID", call.call_id.clone());
-        req.headers
-            .push("CSeq", format!("{} {method}", call.local_cseq));
-        for r in &call.route_set {
-            req.headers.push("Route", r.clone());
-        }
-        req.headers
-            .push("User-Agent", self.config.user_agent.clone());
+        let req = call.request(method, via_host, &branch, &self.config.user_agent);
         Some(req)
     }
 
