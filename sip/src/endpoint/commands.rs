@@ -96,7 +96,7 @@ impl Endpoint {
                 let Some(entry) = self.server.get(&p.tx_key) else {
                     return;
                 };
-                let remote = entry.remote;
+                let remote = entry.origin.remote;
                 let resp = self.response(&p.request, status.clamp(300, 699), remote, None);
                 self.respond(now, &p.tx_key, resp);
             }
@@ -120,7 +120,7 @@ impl Endpoint {
         let Some(entry) = self.server.get(&info.tx_key) else {
             return;
         };
-        let remote = entry.remote;
+        let remote = entry.origin.remote;
         let resp = self.response(&info.request, status.clamp(200, 699), remote, None);
         self.respond(now, &info.tx_key, resp);
     }

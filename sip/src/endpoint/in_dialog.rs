@@ -3,7 +3,7 @@
 //! the 2xx retransmitted until the ACK (§13.3.1.4) and the session timer (RFC 4028).
 
 use super::{
-    ALLOW, Call, CallEvent, CallKey, CallState, EndReason, Endpoint, Event, Pending2xx,
+    ALLOW, Call, CallEvent, CallKey, CallState, EndReason, Endpoint, Event, Origin, Pending2xx,
     Pending2xxDue, PendingOffer, Purpose, Reason, SUPPORTED, TimerRef, copy_routing,
 };
 use crate::message::{Method, NameAddr, Request, Response};
@@ -11,7 +11,6 @@ use crate::session_timer;
 use crate::session_timer::{Due, Limits, SessionTimer};
 use crate::transaction::ServerKey;
 use deflect_config::SipTransport;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tracing::{debug, info};
 
@@ -53,8 +52,7 @@ impl Endpoint {
     pub(super) fn handle_in_dialog(
         &mut self,
         now: Instant,
-        transport: SipTransport,
-        remote: SocketAddr,
+        origin: Origin,
         req: Request,
         key: ServerKey,
         tag: &str,
@@ -64,7 +62,7 @@ impl Endpoint {
             .get(&(req.call_id().to_owned(), tag.to_owned()))
             .copied();
         let Some(call_key) = dialog else {
-            self.reply(now, transport, remote, key, &req, 481, &[]);
+            self.reply(now, origin, key, &req, 481, &[]);
             return;
         };
         let cseq = req.cseq().map_or(0, |c| c.seq);
@@ -72,13 +70,13 @@ impl Endpoint {
             return;
         };
         if call.remote_cseq.is_some_and(|r| cseq <= r) {
-            self.reply(now, transport, remote, key, &req, 500, &[]);
+            self.reply(now, origin, key, &req, 500, &[]);
             return;
         }
         call.remote_cseq = Some(cseq);
         match req.method {
             Method::Bye => {
-                self.reply(now, transport, remote, key, &req, 200, &[]);
+                self.reply(now, origin, key, &req, 200, &[]);
                 // A BYE while our own BYE is out still ends the call once.
                 let reason = self
                     .calls
@@ -95,19 +93,11 @@ impl Endpoint {
                     call.pending_offer.is_some() || call.pending_2xx.is_some(),
                 );
                 if glare {
-                    return self.reply(now, transport, remote, key, &req, 491, &[]);
+                    return self.reply(now, origin, key, &req, 491, &[]);
                 }
                 if pending {
                     let retry = self.rng.u32(0..=10).to_string();
-                    return self.reply(
-                        now,
-                        transport,
-                        remote,
-                        key,
-                        &req,
-                        500,
-                        &[("Retry-After", &retry)],
-                    );
+                    return self.reply(now, origin, key, &req, 500, &[("Retry-After", &retry)]);
                 }
                 // A refresh renegotiates the session timer.
                 let session = match session_timer::negotiate(&req.headers, self.session_limits()) {
@@ -115,15 +105,7 @@ impl Endpoint {
                     Err(refusal) => {
                         let (name, value) = refusal.header();
                         let status = refusal.status();
-                        return self.reply(
-                            now,
-                            transport,
-                            remote,
-                            key,
-                            &req,
-                            status,
-                            &[(name, &value)],
-                        );
+                        return self.reply(now, origin, key, &req, status, &[(name, &value)]);
                     }
                 };
                 let mut session = Some(SessionTimer::start(
@@ -145,7 +127,7 @@ impl Endpoint {
                         call.session = session.take();
                     }
                 }
-                self.open_server(now, transport, remote, &key, &req, Some(call_key));
+                self.open_server(now, origin, &key, &req, Some(call_key));
                 if req.body.is_empty() {
                     // No offer: a refresh. Answer with the current session (an offer in a
                     // re-INVITE's 2xx, whose answer then comes in the ACK).
@@ -169,7 +151,7 @@ impl Endpoint {
             Method::Info => {
                 // The transaction waits for the layer above's answer (RFC 6086: 415 for a
                 // package or body type not understood); retransmissions are absorbed.
-                self.open_server(now, transport, remote, &key, &req, Some(call_key));
+                self.open_server(now, origin, &key, &req, Some(call_key));
                 let id = self.next_offer;
                 self.next_offer += 1;
                 let content_type = req.headers.get("Content-Type").unwrap_or("").to_owned();
@@ -194,8 +176,7 @@ impl Endpoint {
             Method::Options => {
                 self.reply(
                     now,
-                    transport,
-                    remote,
+                    origin,
                     key,
                     &req,
                     200,
@@ -203,7 +184,7 @@ impl Endpoint {
                 );
             }
             _ => {
-                self.reply(now, transport, remote, key, &req, 501, &[("Allow", ALLOW)]);
+                self.reply(now, origin, key, &req, 501, &[("Allow", ALLOW)]);
             }
         }
     }
@@ -220,7 +201,7 @@ impl Endpoint {
         let Some(entry) = self.server.get(&tx_key) else {
             return;
         };
-        let (transport, remote) = (entry.transport, entry.remote);
+        let Origin { transport, remote } = entry.origin;
         let Some(call) = self.calls.get_mut(&call_key) else {
             return;
         };

@@ -42,7 +42,7 @@ mod uas;
 
 use call::{Call, CallState, Pending2xx, Pending2xxDue, PendingOffer};
 use in_dialog::timer_supported;
-use server::{ServerEntry, copy_routing};
+use server::{Origin, ServerEntry, copy_routing};
 use uac::{ClientEntry, Purpose};
 
 pub use config::EndpointConfig;
@@ -263,11 +263,12 @@ impl Endpoint {
         if data.iter().all(|b| b.is_ascii_whitespace()) {
             return; // keep-alive
         }
+        let origin = Origin { transport, remote };
         match Message::parse(data, transport == SipTransport::Udp) {
             Ok(Message::Request(req)) => {
                 metrics::counter!("deflect_sip_requests_total", "method" => method_label(&req.method))
                     .increment(1);
-                self.handle_request(now, transport, remote, req);
+                self.handle_request(now, origin, req);
             }
             Ok(Message::Response(resp)) => self.handle_response(now, resp),
             Err(bad) => {
@@ -303,18 +304,12 @@ impl Endpoint {
                         bad.error.to_string().replace('"', "'")
                     ),
                 );
-                self.respond_stateless(transport, remote, resp);
+                self.respond_stateless(origin, resp);
             }
         }
     }
 
-    fn handle_request(
-        &mut self,
-        now: Instant,
-        transport: SipTransport,
-        remote: SocketAddr,
-        req: Request,
-    ) {
+    fn handle_request(&mut self, now: Instant, origin: Origin, req: Request) {
         let Some(via) = req.top_via() else { return };
         let key = ServerKey::of(&req, &via);
         // Retransmissions and ACKs for non-2xx finals belong to existing transactions.
@@ -332,26 +327,26 @@ impl Endpoint {
         }
         if let Some(entry) = self.server.get(&key) {
             if let Some(Action::Send(bytes)) = entry.tx.on_retransmission() {
-                let (t, r) = (entry.transport, entry.remote);
-                self.send(t, r, bytes);
+                let to = entry.origin;
+                self.send(to.transport, to.remote, bytes);
             }
             return;
         }
         if req.method == Method::Cancel {
-            self.handle_cancel(now, transport, remote, req, &via);
+            self.handle_cancel(now, origin, req, &via);
             return;
         }
         let to_tag = req.to().and_then(|t| t.tag().map(str::to_owned));
         if let Some(tag) = to_tag {
-            self.handle_in_dialog(now, transport, remote, req, key, &tag);
+            self.handle_in_dialog(now, origin, req, key, &tag);
             return;
         }
         // Out of dialog: only from trunks.
-        let Some(trunk) = self.authorize(now, transport, remote, &req) else {
+        let Some(trunk) = self.authorize(now, origin, &req) else {
             return;
         };
         if !matches!(req.uri.scheme, Scheme::Sip | Scheme::Sips | Scheme::Tel) {
-            return self.reply(now, transport, remote, key, &req, 416, &[]);
+            return self.reply(now, origin, key, &req, 416, &[]);
         }
         let unsupported: Vec<&str> = req
             .headers
@@ -360,23 +355,14 @@ impl Endpoint {
             .collect();
         if !unsupported.is_empty() {
             let list = unsupported.join(", ");
-            return self.reply(
-                now,
-                transport,
-                remote,
-                key,
-                &req,
-                420,
-                &[("Unsupported", &list)],
-            );
+            return self.reply(now, origin, key, &req, 420, &[("Unsupported", &list)]);
         }
         match req.method {
-            Method::Invite => self.handle_invite(now, transport, remote, req, key, trunk),
+            Method::Invite => self.handle_invite(now, origin, req, key, trunk),
             Method::Options => {
                 self.reply(
                     now,
-                    transport,
-                    remote,
+                    origin,
                     key,
                     &req,
                     200,
@@ -388,13 +374,13 @@ impl Endpoint {
                 );
             }
             Method::Bye | Method::Info | Method::Update | Method::Prack => {
-                self.reply(now, transport, remote, key, &req, 481, &[]);
+                self.reply(now, origin, key, &req, 481, &[]);
             }
             Method::Register => {
-                self.reply(now, transport, remote, key, &req, 405, &[("Allow", ALLOW)]);
+                self.reply(now, origin, key, &req, 405, &[("Allow", ALLOW)]);
             }
             _ => {
-                self.reply(now, transport, remote, key, &req, 501, &[("Allow", ALLOW)]);
+                self.reply(now, origin, key, &req, 501, &[("Allow", ALLOW)]);
             }
         }
     }

@@ -9,43 +9,43 @@ use deflect_config::SipTransport;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-pub(super) struct ServerEntry {
-    pub(super) tx: ServerTransaction,
+/// Where a request came from, and so where its responses go (RFC 3261 §18.2.2; the Via's
+/// `received`/`rport` say it back to the sender, RFC 3581).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Origin {
     pub(super) transport: SipTransport,
     pub(super) remote: SocketAddr,
+}
+
+pub(super) struct ServerEntry {
+    pub(super) tx: ServerTransaction,
+    pub(super) origin: Origin,
     pub(super) call: Option<CallKey>,
 }
 
 impl Endpoint {
-    pub(super) fn respond_stateless(
-        &mut self,
-        transport: SipTransport,
-        remote: SocketAddr,
-        mut resp: Response,
-    ) {
+    pub(super) fn respond_stateless(&mut self, origin: Origin, mut resp: Response) {
         resp.headers.push("Server", self.config.user_agent.clone());
         count_response(resp.status);
-        self.send(transport, remote, resp.to_bytes());
+        self.send(origin.transport, origin.remote, resp.to_bytes());
     }
 
     /// Answers `req` with `status` and `extra` headers in a new server transaction.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn reply(
         &mut self,
         now: Instant,
-        transport: SipTransport,
-        remote: SocketAddr,
+        origin: Origin,
         key: ServerKey,
         req: &Request,
         status: u16,
         extra: &[(&str, &str)],
     ) {
-        let mut resp = self.response(req, status, remote, None);
+        let mut resp = self.response(req, status, origin.remote, None);
         for (name, value) in extra {
             resp.headers.push(name, *value);
         }
         let invite = req.method == Method::Invite;
-        self.respond_new(now, transport, remote, key, None, invite, resp);
+        self.respond_new(now, origin, key, None, invite, resp);
     }
 
     /// Builds a response copying the routing headers (with `received`/`rport`).
@@ -75,51 +75,43 @@ impl Endpoint {
     pub(super) fn open_server(
         &mut self,
         now: Instant,
-        transport: SipTransport,
-        remote: SocketAddr,
+        origin: Origin,
         key: &ServerKey,
         req: &Request,
         call: Option<CallKey>,
     ) {
         let invite = req.method == Method::Invite;
-        self.insert_server(transport, remote, key, invite, call);
+        self.insert_server(origin, key, invite, call);
         if invite {
-            let trying = self.response(req, 100, remote, None);
+            let trying = self.response(req, 100, origin.remote, None);
             self.respond(now, key, trying);
         }
     }
 
     /// Opens a server transaction and sends its first (final) response in it.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn respond_new(
         &mut self,
         now: Instant,
-        transport: SipTransport,
-        remote: SocketAddr,
+        origin: Origin,
         key: ServerKey,
         call: Option<CallKey>,
         invite: bool,
         resp: Response,
     ) {
-        self.insert_server(transport, remote, &key, invite, call);
+        self.insert_server(origin, &key, invite, call);
         self.respond(now, &key, resp);
     }
 
     fn insert_server(
         &mut self,
-        transport: SipTransport,
-        remote: SocketAddr,
+        origin: Origin,
         key: &ServerKey,
         invite: bool,
         call: Option<CallKey>,
     ) {
-        let tx = ServerTransaction::new(invite, transport == SipTransport::Tcp, self.config.timers);
-        let entry = ServerEntry {
-            tx,
-            transport,
-            remote,
-            call,
-        };
+        let reliable = origin.transport == SipTransport::Tcp;
+        let tx = ServerTransaction::new(invite, reliable, self.config.timers);
+        let entry = ServerEntry { tx, origin, call };
         self.server.insert(key.clone(), entry);
     }
 
@@ -140,8 +132,8 @@ impl Endpoint {
             match a {
                 Action::Send(bytes) => {
                     if let Some(e) = self.server.get(&key) {
-                        let (t, r) = (e.transport, e.remote);
-                        self.send(t, r, bytes);
+                        let to = e.origin;
+                        self.send(to.transport, to.remote, bytes);
                     }
                 }
                 Action::Terminate => {

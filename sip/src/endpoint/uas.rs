@@ -2,14 +2,15 @@
 //! ([`crate::admission`] decides), a new INVITE's checks and the call it offers to the layer
 //! above, and CANCEL (§9.2).
 
-use super::{Call, CallKey, CallState, EndReason, Endpoint, Event, IncomingCall, count_response};
+use super::{
+    Call, CallKey, CallState, EndReason, Endpoint, Event, IncomingCall, Origin, count_response,
+};
 use crate::admission::{Decision, Refusal};
 use crate::message::{Method, NameAddr, Request, Via};
 use crate::session_timer;
 use crate::session_timer::SessionTimer;
 use crate::transaction::{ServerKey, ServerState};
-use deflect_config::{SipTransport, UnauthorizedAction};
-use std::net::SocketAddr;
+use deflect_config::UnauthorizedAction;
 use std::time::Instant;
 use tracing::debug;
 
@@ -21,10 +22,10 @@ impl Endpoint {
     pub(super) fn authorize(
         &mut self,
         now: Instant,
-        transport: SipTransport,
-        remote: SocketAddr,
+        origin: Origin,
         req: &Request,
     ) -> Option<usize> {
+        let Origin { transport, remote } = origin;
         let authorization = req.headers.get("Authorization");
         let decision = self
             .admission
@@ -61,19 +62,19 @@ impl Endpoint {
     pub(super) fn handle_invite(
         &mut self,
         now: Instant,
-        transport: SipTransport,
-        remote: SocketAddr,
+        origin: Origin,
         req: Request,
         key: ServerKey,
         trunk: usize,
     ) {
+        let Origin { transport, remote } = origin;
         let reject = |this: &mut Self, req: &Request, status: u16, extra: &[(&str, String)]| {
             let tag = this.token();
             let mut resp = this.response(req, status, remote, Some(&tag));
             for (n, v) in extra {
                 resp.headers.push(n, v.clone());
             }
-            this.respond_new(now, transport, remote, key.clone(), None, true, resp);
+            this.respond_new(now, origin, key.clone(), None, true, resp);
         };
         if !req.body.is_empty()
             && !req.headers.get("Content-Type").is_some_and(|c| {
@@ -125,7 +126,7 @@ impl Endpoint {
         let call_key = CallKey(self.next_key);
         self.next_key += 1;
         let local_tag = self.token();
-        self.open_server(now, transport, remote, &key, &req, Some(call_key));
+        self.open_server(now, origin, &key, &req, Some(call_key));
 
         let trunk_cfg = &self.config.trunks[trunk];
         let incoming = IncomingCall {
@@ -190,18 +191,12 @@ impl Endpoint {
         self.events.push_back(Event::Incoming(Box::new(incoming)));
     }
 
-    pub(super) fn handle_cancel(
-        &mut self,
-        now: Instant,
-        transport: SipTransport,
-        remote: SocketAddr,
-        req: Request,
-        via: &Via,
-    ) {
+    pub(super) fn handle_cancel(&mut self, now: Instant, origin: Origin, req: Request, via: &Via) {
+        let remote = origin.remote;
         let key = ServerKey::of(&req, via);
         let invite_key = key.with_method(Method::Invite);
         let Some(entry) = self.server.get(&invite_key) else {
-            self.reply(now, transport, remote, key, &req, 481, &[]);
+            self.reply(now, origin, key, &req, 481, &[]);
             return;
         };
         let call_key = entry.call;
@@ -210,7 +205,7 @@ impl Endpoint {
             .and_then(|k| self.calls.get(&k))
             .map(|c| c.local_tag.clone());
         let ok = self.response(&req, 200, remote, tag.as_deref());
-        self.respond_new(now, transport, remote, key, None, false, ok);
+        self.respond_new(now, origin, key, None, false, ok);
         if !proceeding {
             return; // already answered: the 200 to CANCEL is all (§9.2)
         }
