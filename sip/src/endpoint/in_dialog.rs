@@ -87,92 +87,8 @@ impl Endpoint {
                     });
                 self.end_call(now, call_key, reason);
             }
-            Method::Invite | Method::Update => {
-                let (glare, pending) = (
-                    call.our_reinvite,
-                    call.pending_offer.is_some() || call.pending_2xx.is_some(),
-                );
-                if glare {
-                    return self.reply(now, origin, key, &req, 491, &[]);
-                }
-                if pending {
-                    let retry = self.rng.u32(0..=10).to_string();
-                    return self.reply(now, origin, key, &req, 500, &[("Retry-After", &retry)]);
-                }
-                // A refresh renegotiates the session timer.
-                let session = match session_timer::negotiate(&req.headers, self.session_limits()) {
-                    Ok(s) => s,
-                    Err(refusal) => {
-                        let (name, value) = refusal.header();
-                        let status = refusal.status();
-                        return self.reply(now, origin, key, &req, status, &[(name, &value)]);
-                    }
-                };
-                let mut session = Some(SessionTimer::start(
-                    now,
-                    session.interval,
-                    session.uas_refreshes(),
-                ));
-                if let Some(call) = self.calls.get_mut(&call_key) {
-                    if let Some(c) = req
-                        .headers
-                        .list("Contact")
-                        .next()
-                        .and_then(|c| NameAddr::parse(c).ok())
-                    {
-                        call.remote_target = c.uri;
-                    }
-                    // The session is refreshed by the 2xx, sent now without an offer.
-                    if req.body.is_empty() && session.is_some() {
-                        call.session = session.take();
-                    }
-                }
-                self.open_server(now, origin, &key, &req, Some(call_key));
-                if req.body.is_empty() {
-                    // No offer: a refresh. Answer with the current session (an offer in a
-                    // re-INVITE's 2xx, whose answer then comes in the ACK).
-                    self.answer_in_dialog(now, call_key, key, &req, None);
-                } else {
-                    let id = self.next_offer;
-                    self.next_offer += 1;
-                    let sdp = req.body.clone();
-                    if let Some(call) = self.calls.get_mut(&call_key) {
-                        call.pending_offer = Some(PendingOffer {
-                            id,
-                            tx_key: key,
-                            request: req,
-                            session,
-                        });
-                    }
-                    self.events
-                        .push_back(Event::Call(call_key, CallEvent::Offer { offer: id, sdp }));
-                }
-            }
-            Method::Info => {
-                // The transaction waits for the layer above's answer (RFC 6086: 415 for a
-                // package or body type not understood); retransmissions are absorbed.
-                self.open_server(now, origin, &key, &req, Some(call_key));
-                let id = self.next_offer;
-                self.next_offer += 1;
-                let content_type = req.headers.get("Content-Type").unwrap_or("").to_owned();
-                let body = req.body.clone();
-                if let Some(call) = self.calls.get_mut(&call_key) {
-                    call.pending_infos.push(PendingOffer {
-                        id,
-                        tx_key: key,
-                        request: req,
-                        session: None,
-                    });
-                }
-                self.events.push_back(Event::Call(
-                    call_key,
-                    CallEvent::Info {
-                        request: id,
-                        content_type,
-                        body,
-                    },
-                ));
-            }
+            Method::Invite | Method::Update => self.handle_offer(now, origin, req, key, call_key),
+            Method::Info => self.handle_info(now, origin, req, key, call_key),
             Method::Options => {
                 self.reply(
                     now,
@@ -187,6 +103,117 @@ impl Endpoint {
                 self.reply(now, origin, key, &req, 501, &[("Allow", ALLOW)]);
             }
         }
+    }
+
+    /// A re-INVITE or UPDATE (RFC 3261 §14.2, RFC 3311): 491 across deflect's own refresh
+    /// (glare), 500 with Retry-After across another offer or an unacknowledged 2xx, the
+    /// session timer renegotiated; without an offer it is a refresh answered at once, with
+    /// one the layer above answers it ([`CallEvent::Offer`]).
+    fn handle_offer(
+        &mut self,
+        now: Instant,
+        origin: Origin,
+        req: Request,
+        key: ServerKey,
+        call_key: CallKey,
+    ) {
+        let Some(call) = self.calls.get(&call_key) else {
+            return;
+        };
+        let (glare, pending) = (
+            call.our_reinvite,
+            call.pending_offer.is_some() || call.pending_2xx.is_some(),
+        );
+        if glare {
+            return self.reply(now, origin, key, &req, 491, &[]);
+        }
+        if pending {
+            let retry = self.rng.u32(0..=10).to_string();
+            return self.reply(now, origin, key, &req, 500, &[("Retry-After", &retry)]);
+        }
+        // A refresh renegotiates the session timer.
+        let session = match session_timer::negotiate(&req.headers, self.session_limits()) {
+            Ok(s) => s,
+            Err(refusal) => {
+                let (name, value) = refusal.header();
+                let status = refusal.status();
+                return self.reply(now, origin, key, &req, status, &[(name, &value)]);
+            }
+        };
+        let mut session = Some(SessionTimer::start(
+            now,
+            session.interval,
+            session.uas_refreshes(),
+        ));
+        if let Some(call) = self.calls.get_mut(&call_key) {
+            if let Some(c) = req
+                .headers
+                .list("Contact")
+                .next()
+                .and_then(|c| NameAddr::parse(c).ok())
+            {
+                call.remote_target = c.uri;
+            }
+            // The session is refreshed by the 2xx, sent now without an offer.
+            if req.body.is_empty() && session.is_some() {
+                call.session = session.take();
+            }
+        }
+        self.open_server(now, origin, &key, &req, Some(call_key));
+        if req.body.is_empty() {
+            // No offer: a refresh. Answer with the current session (an offer in a
+            // re-INVITE's 2xx, whose answer then comes in the ACK).
+            self.answer_in_dialog(now, call_key, key, &req, None);
+        } else {
+            let id = self.next_offer;
+            self.next_offer += 1;
+            let sdp = req.body.clone();
+            if let Some(call) = self.calls.get_mut(&call_key) {
+                call.pending_offer = Some(PendingOffer {
+                    id,
+                    tx_key: key,
+                    request: req,
+                    session,
+                });
+            }
+            self.events
+                .push_back(Event::Call(call_key, CallEvent::Offer { offer: id, sdp }));
+        }
+    }
+
+    /// An INFO (RFC 6086): its transaction waits for the layer above's answer
+    /// ([`CallEvent::Info`]).
+    fn handle_info(
+        &mut self,
+        now: Instant,
+        origin: Origin,
+        req: Request,
+        key: ServerKey,
+        call_key: CallKey,
+    ) {
+        // The transaction waits for the layer above's answer (RFC 6086: 415 for a
+        // package or body type not understood); retransmissions are absorbed.
+        self.open_server(now, origin, &key, &req, Some(call_key));
+        let id = self.next_offer;
+        self.next_offer += 1;
+        let content_type = req.headers.get("Content-Type").unwrap_or("").to_owned();
+        let body = req.body.clone();
+        if let Some(call) = self.calls.get_mut(&call_key) {
+            call.pending_infos.push(PendingOffer {
+                id,
+                tx_key: key,
+                request: req,
+                session: None,
+            });
+        }
+        self.events.push_back(Event::Call(
+            call_key,
+            CallEvent::Info {
+                request: id,
+                content_type,
+                body,
+            },
+        ));
     }
 
     /// Answers an in-dialog INVITE/UPDATE with `sdp` (None: the current local SDP).
