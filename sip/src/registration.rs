@@ -449,6 +449,7 @@ mod tests {
         assert!(value.starts_with("Digest username=\"3120\""), "{value}");
         assert!(value.contains("uri=\"sip:registrar.example\""), "{value}");
         assert!(!value.contains("hunter2"), "the password never leaves");
+        assert!(!format!("{reg:?}").contains("hunter2"), "nor is it logged");
         let again = reg.on_response(now, &req, &challenge, || "cn".into());
         assert_eq!(
             again,

@@ -1,6 +1,7 @@
-//! A call's dialog state (RFC 3261 §12): the role deflect plays, where the dialog stands,
-//! its identifiers, CSeqs, route set and remote target, and what is in flight (a 2xx
-//! awaiting its ACK, an offer or INFO awaiting the layer above, the session timer).
+//! A call's dialog state (RFC 3261 §12): where the dialog stands ([`CallState`], holding
+//! what only that state has), its identifiers, CSeqs, route set and remote target, the
+//! requests built from them (§12.2.1.1), and what is in flight (a 2xx awaiting its ACK, an
+//! offer or INFO awaiting the layer above, the session timer).
 
 use super::{EndReason, Reason, transport_name};
 use crate::message::{Method, Request, Uri};
@@ -48,6 +49,8 @@ pub(super) struct Pending2xx {
     give_up: Instant,
 }
 
+/// An in-dialog request waiting for the layer above's answer: a re-INVITE or UPDATE offer,
+/// or an INFO.
 pub(super) struct PendingOffer {
     pub(super) id: u64,
     pub(super) tx_key: ServerKey,
@@ -56,6 +59,10 @@ pub(super) struct PendingOffer {
     pub(super) session: Option<SessionTimer>,
 }
 
+/// One call: its dialog and what is in flight in it. The in-flight parts stay beside the
+/// state rather than in it because a peer can start them in more than one state (a
+/// re-INVITE's 2xx awaits its ACK in `Confirmed` or, after deflect's BYE, in
+/// `Terminating`; the session timer is agreed in `Incoming` and runs from the 2xx on).
 pub(super) struct Call {
     pub(super) state: CallState,
     pub(super) call_id: String,
@@ -63,18 +70,24 @@ pub(super) struct Call {
     pub(super) remote_tag: String,
     /// Our URI as it appears in From (UAC) or To (UAS), without tag.
     pub(super) local_uri: String,
+    /// The peer's URI as it appears in To (UAC) or From (UAS), without tag.
     pub(super) remote_uri: String,
     pub(super) local_cseq: u32,
+    /// The last CSeq the peer used; a request not above it gets 500 (§12.2.2).
     pub(super) remote_cseq: Option<u32>,
+    /// Where in-dialog requests go: the peer's Contact (§12.1).
     pub(super) remote_target: Uri,
+    /// Record-Route, as Route headers in the order requests carry them.
     pub(super) route_set: Vec<String>,
     pub(super) transport: SipTransport,
     pub(super) remote: SocketAddr,
+    /// deflect's current SDP (sent again in a refresh).
     pub(super) local_sdp: Vec<u8>,
     pub(super) pending_2xx: Option<Pending2xx>,
     pub(super) pending_offer: Option<PendingOffer>,
     /// INFO requests waiting for the layer above's answer.
     pub(super) pending_infos: Vec<PendingOffer>,
+    /// deflect's own re-INVITE (a session refresh) is unanswered: a peer's gets 491.
     pub(super) our_reinvite: bool,
     pub(super) session: Option<SessionTimer>,
 }

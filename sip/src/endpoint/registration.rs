@@ -4,12 +4,11 @@
 
 use super::{Endpoint, Event, Purpose, RegistrationState, TimerRef, token};
 use crate::message::{Request, Response};
+use crate::registration::Outcome;
 use deflect_config::SipTransport;
 use std::net::SocketAddr;
 use std::time::Instant;
 use tracing::{info, warn};
-
-use crate::registration::Outcome;
 
 impl Endpoint {
     /// Starts (or restarts) registering trunk `trunk` (its name) at `remote`, the
