@@ -59,12 +59,10 @@ pub(super) struct PendingOffer {
     pub(super) session: Option<SessionTimer>,
 }
 
-/// One call: its dialog and what is in flight in it. The in-flight parts stay beside the
-/// state rather than in it because a peer can start them in more than one state (a
-/// re-INVITE's 2xx awaits its ACK in `Confirmed` or, after deflect's BYE, in
-/// `Terminating`; the session timer is agreed in `Incoming` and runs from the 2xx on).
-pub(super) struct Call {
-    pub(super) state: CallState,
+/// The dialog's identity and routing (RFC 3261 §12.1): Call-ID and tags, both URIs,
+/// both CSeqs, the remote target and route set, and the transport and address its requests
+/// go to.
+pub(super) struct Dialog {
     pub(super) call_id: String,
     pub(super) local_tag: String,
     pub(super) remote_tag: String,
@@ -81,6 +79,15 @@ pub(super) struct Call {
     pub(super) route_set: Vec<String>,
     pub(super) transport: SipTransport,
     pub(super) remote: SocketAddr,
+}
+
+/// One call: its dialog and what is in flight in it. The in-flight parts stay beside the
+/// state rather than in it because a peer can start them in more than one state (a
+/// re-INVITE's 2xx awaits its ACK in `Confirmed` or, after deflect's BYE, in
+/// `Terminating`; the session timer is agreed in `Incoming` and runs from the 2xx on).
+pub(super) struct Call {
+    pub(super) state: CallState,
+    pub(super) dialog: Dialog,
     /// deflect's current SDP (sent again in a refresh).
     pub(super) local_sdp: Vec<u8>,
     pub(super) pending_2xx: Option<Pending2xx>,
@@ -90,6 +97,51 @@ pub(super) struct Call {
     /// deflect's own re-INVITE (a session refresh) is unanswered: a peer's gets 491.
     pub(super) our_reinvite: bool,
     pub(super) session: Option<SessionTimer>,
+}
+
+impl Dialog {
+    /// A request inside the dialog (RFC 3261 §12.2.1.1) with a Via naming `via_host` and
+    /// `branch`: to the remote target, with the route set, deflect's and the peer's tags and
+    /// the next local CSeq (an ACK keeps the CSeq it acknowledges; the caller sets it).
+    pub(super) fn request(
+        &mut self,
+        method: Method,
+        via_host: &str,
+        branch: &str,
+        user_agent: &str,
+    ) -> Request {
+        if method != Method::Ack {
+            self.local_cseq += 1;
+        }
+        // A Contact's URI headers (`?…`) are not allowed in a Request-URI (RFC 3261 §19.1.1,
+        // Table 1): the remote target is used without them.
+        let mut target = self.remote_target.clone();
+        target.headers = None;
+        let mut req = Request::new(method.clone(), target);
+        let transport = transport_name(self.transport);
+        req.headers.push(
+            "Via",
+            format!("SIP/2.0/{transport} {via_host};branch={branch};rport"),
+        );
+        req.headers.push("Max-Forwards", "70");
+        req.headers
+            .push("From", format!("{};tag={}", self.local_uri, self.local_tag));
+        // An RFC 2543 peer may have sent no tag: then the To has none (§12.2.1.1), rather
+        // than an empty `;tag=` no parser takes.
+        let to = match self.remote_tag.as_str() {
+            "" => self.remote_uri.clone(),
+            tag => format!("{};tag={tag}", self.remote_uri),
+        };
+        req.headers.push("To", to);
+        req.headers.push("Call-ID", self.call_id.clone());
+        req.headers
+            .push("CSeq", format!("{} {method}", self.local_cseq));
+        for r in &self.route_set {
+            req.headers.push("Route", r.clone());
+        }
+        req.headers.push("User-Agent", user_agent.to_owned());
+        req
+    }
 }
 
 /// What a [`Pending2xx`] asks for at a deadline.
@@ -146,49 +198,6 @@ impl Call {
             CallState::Incoming { tx, invite } => Some((tx, *invite)),
             _ => None,
         }
-    }
-
-    /// A request inside the dialog (RFC 3261 §12.2.1.1) with a Via naming `via_host` and
-    /// `branch`: to the remote target, with the route set, deflect's and the peer's tags and
-    /// the next local CSeq (an ACK keeps the CSeq it acknowledges; the caller sets it).
-    pub(super) fn request(
-        &mut self,
-        method: Method,
-        via_host: &str,
-        branch: &str,
-        user_agent: &str,
-    ) -> Request {
-        if method != Method::Ack {
-            self.local_cseq += 1;
-        }
-        // A Contact's URI headers (`?…`) are not allowed in a Request-URI (RFC 3261 §19.1.1,
-        // Table 1): the remote target is used without them.
-        let mut target = self.remote_target.clone();
-        target.headers = None;
-        let mut req = Request::new(method.clone(), target);
-        let transport = transport_name(self.transport);
-        req.headers.push(
-            "Via",
-            format!("SIP/2.0/{transport} {via_host};branch={branch};rport"),
-        );
-        req.headers.push("Max-Forwards", "70");
-        req.headers
-            .push("From", format!("{};tag={}", self.local_uri, self.local_tag));
-        // An RFC 2543 peer may have sent no tag: then the To has none (§12.2.1.1), rather
-        // than an empty `;tag=` no parser takes.
-        let to = match self.remote_tag.as_str() {
-            "" => self.remote_uri.clone(),
-            tag => format!("{};tag={tag}", self.remote_uri),
-        };
-        req.headers.push("To", to);
-        req.headers.push("Call-ID", self.call_id.clone());
-        req.headers
-            .push("CSeq", format!("{} {method}", self.local_cseq));
-        for r in &self.route_set {
-            req.headers.push("Route", r.clone());
-        }
-        req.headers.push("User-Agent", user_agent.to_owned());
-        req
     }
 
     /// How the call ends once deflect's BYE is answered (set when it went out).
@@ -257,17 +266,19 @@ mod tests {
     fn call(state: CallState) -> Call {
         Call {
             state,
-            call_id: "c".into(),
-            local_tag: "l".into(),
-            remote_tag: "r".into(),
-            local_uri: "<sip:deflect@example.com>".into(),
-            remote_uri: "<sip:alice@example.com>".into(),
-            local_cseq: 1,
-            remote_cseq: Some(1),
-            remote_target: Uri::parse("sip:alice@192.0.2.1").unwrap(),
-            route_set: Vec::new(),
-            transport: SipTransport::Udp,
-            remote: "192.0.2.1:5060".parse().unwrap(),
+            dialog: Dialog {
+                call_id: "c".into(),
+                local_tag: "l".into(),
+                remote_tag: "r".into(),
+                local_uri: "<sip:deflect@example.com>".into(),
+                remote_uri: "<sip:alice@example.com>".into(),
+                local_cseq: 1,
+                remote_cseq: Some(1),
+                remote_target: Uri::parse("sip:alice@192.0.2.1").unwrap(),
+                route_set: Vec::new(),
+                transport: SipTransport::Udp,
+                remote: "192.0.2.1:5060".parse().unwrap(),
+            },
             local_sdp: Vec::new(),
             pending_2xx: None,
             pending_offer: None,
@@ -327,9 +338,11 @@ mod tests {
     #[test]
     fn in_dialog_requests_follow_the_dialog() {
         let mut c = call(CallState::Confirmed);
-        c.remote_target = Uri::parse("sip:alice@192.0.2.1;transport=udp?Subject=x").unwrap();
-        c.route_set = vec!["<sip:p1.example;lr>".into(), "<sip:p2.example;lr>".into()];
-        let bye = c.request(Method::Bye, "198.51.100.7", "z9hG4bKb", "deflect");
+        c.dialog.remote_target = Uri::parse("sip:alice@192.0.2.1;transport=udp?Subject=x").unwrap();
+        c.dialog.route_set = vec!["<sip:p1.example;lr>".into(), "<sip:p2.example;lr>".into()];
+        let bye = c
+            .dialog
+            .request(Method::Bye, "198.51.100.7", "z9hG4bKb", "deflect");
         assert_eq!(bye.uri.to_string(), "sip:alice@192.0.2.1;transport=udp");
         assert_eq!(
             bye.headers.get("Via"),
@@ -343,7 +356,9 @@ mod tests {
         assert_eq!(bye.headers.get("CSeq"), Some("2 BYE"));
         let routes: Vec<&str> = bye.headers.get_all("Route").collect();
         assert_eq!(routes, ["<sip:p1.example;lr>", "<sip:p2.example;lr>"]);
-        let ack = c.request(Method::Ack, "198.51.100.7", "z9hG4bKa", "deflect");
+        let ack = c
+            .dialog
+            .request(Method::Ack, "198.51.100.7", "z9hG4bKa", "deflect");
         assert_eq!(
             ack.headers.get("CSeq"),
             Some("2 ACK"),
@@ -354,8 +369,8 @@ mod tests {
     #[test]
     fn a_peer_without_a_tag_gets_a_to_without_one() {
         let mut c = call(CallState::Confirmed);
-        c.remote_tag = String::new();
-        let info = c.request(Method::Info, "h", "z9hG4bKi", "deflect");
+        c.dialog.remote_tag = String::new();
+        let info = c.dialog.request(Method::Info, "h", "z9hG4bKi", "deflect");
         assert_eq!(info.headers.get("To"), Some("<sip:alice@example.com>"));
     }
 }

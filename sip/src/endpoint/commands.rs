@@ -19,7 +19,11 @@ impl Endpoint {
             return;
         };
         call.local_sdp = sdp;
-        let (transport, remote, tag) = (call.transport, call.remote, call.local_tag.clone());
+        let (transport, remote, tag) = (
+            call.dialog.transport,
+            call.dialog.remote,
+            call.dialog.local_tag.clone(),
+        );
         let user = req.uri.user.clone();
         let supported = timer_supported(&req);
         let mut resp = self.response(&req, 200, remote, Some(&tag));
@@ -54,7 +58,7 @@ impl Endpoint {
         let Some((tx_key, req)) = call.take_invite(ending) else {
             return;
         };
-        let (remote, tag) = (call.remote, call.local_tag.clone());
+        let (remote, tag) = (call.dialog.remote, call.dialog.local_tag.clone());
         let mut resp = self.response(&req, status.clamp(300, 699), remote, Some(&tag));
         if let Some(r) = retry_after {
             resp.headers.push("Retry-After", r.to_string());
@@ -62,7 +66,8 @@ impl Endpoint {
         self.respond(now, &tx_key, resp);
         if let Some(call) = self.calls.remove(&key) {
             self.timers.stop(&TimerRef::Call(key));
-            self.dialogs.remove(&(call.call_id, call.local_tag));
+            self.dialogs
+                .remove(&(call.dialog.call_id, call.dialog.local_tag));
             metrics::gauge!("deflect_sip_active_calls").set(self.calls.len() as f64);
         }
     }

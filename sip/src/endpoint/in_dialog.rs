@@ -69,11 +69,11 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&call_key) else {
             return;
         };
-        if call.remote_cseq.is_some_and(|r| cseq <= r) {
+        if call.dialog.remote_cseq.is_some_and(|r| cseq <= r) {
             self.reply(now, origin, key, &req, 500, &[]);
             return;
         }
-        call.remote_cseq = Some(cseq);
+        call.dialog.remote_cseq = Some(cseq);
         match req.method {
             Method::Bye => {
                 self.reply(now, origin, key, &req, 200, &[]);
@@ -152,7 +152,7 @@ impl Endpoint {
                 .next()
                 .and_then(|c| NameAddr::parse(c).ok())
             {
-                call.remote_target = c.uri;
+                call.dialog.remote_target = c.uri;
             }
             // The session is refreshed by the 2xx, sent now without an offer.
             if req.body.is_empty() && session.is_some() {
@@ -282,7 +282,8 @@ impl Endpoint {
             for info in &call.pending_infos {
                 self.answer_pending(now, info, 481);
             }
-            self.dialogs.remove(&(call.call_id, call.local_tag));
+            self.dialogs
+                .remove(&(call.dialog.call_id, call.dialog.local_tag));
             metrics::gauge!("deflect_sip_active_calls").set(self.calls.len() as f64);
             self.events
                 .push_back(Event::Call(key, CallEvent::Ended(reason)));
@@ -336,13 +337,13 @@ impl Endpoint {
                     CallState::Answered { hang_up } => (hang_up.take(), EndReason::AckTimeout),
                     _ => (None, EndReason::HungUp),
                 };
-                debug!(call_id = %call.call_id, "no ACK for the 200 OK within 64*T1");
+                debug!(call_id = %call.dialog.call_id, "no ACK for the 200 OK within 64*T1");
                 let reason = after.unwrap_or_else(|| Reason::sip(408, "ACK timeout"));
                 self.send_bye(now, key, reason, end);
                 return;
             }
             Some(Pending2xxDue::Retransmit(bytes)) => {
-                let (tr, r) = (call.transport, call.remote);
+                let (tr, r) = (call.dialog.transport, call.dialog.remote);
                 self.send(tr, r, bytes);
             }
             Some(Pending2xxDue::Wait) | None => {}
@@ -366,7 +367,7 @@ impl Endpoint {
                     s.postpone(now + Duration::from_secs(1));
                 }
             } else {
-                info!(call_id = %call.call_id, "session timer expired");
+                info!(call_id = %call.dialog.call_id, "session timer expired");
                 self.send_bye(
                     now,
                     key,
@@ -384,7 +385,7 @@ impl Endpoint {
         let contact = self
             .calls
             .get(&key)
-            .map(|c| self.contact(c.transport, None));
+            .map(|c| self.contact(c.dialog.transport, None));
         let Some(mut req) = self.in_dialog_request(key, Method::Invite) else {
             return;
         };

@@ -12,7 +12,7 @@
 //! | `commands` | what the layer above decides: accept, reject, answer, hang up, send INFO |
 //! | `uac` | deflect's own requests and their responses: calls placed, BYE, CANCEL, refreshes |
 //! | `registration` | driving one [`crate::registration::Registration`] client per trunk |
-//! | `call` | a call's dialog state |
+//! | `call` | a call: its dialog (identity, routing, the requests inside it) and its state, one variant per state holding what only that state has |
 //! | `types`, `config` | what the endpoint and the layer above exchange; its configuration |
 //!
 //! How to drive it is on [`Endpoint`].
@@ -40,7 +40,7 @@ mod types;
 mod uac;
 mod uas;
 
-use call::{Call, CallState, Pending2xx, Pending2xxDue, PendingOffer};
+use call::{Call, CallState, Dialog, Pending2xx, Pending2xxDue, PendingOffer};
 use in_dialog::timer_supported;
 use server::{Origin, ServerEntry, copy_routing};
 use uac::{ClientEntry, Purpose};
@@ -200,7 +200,7 @@ impl Endpoint {
 
     /// The Call-ID of a call in progress.
     pub fn call_id(&self, key: CallKey) -> Option<&str> {
-        self.calls.get(&key).map(|c| c.call_id.as_str())
+        self.calls.get(&key).map(|c| c.dialog.call_id.as_str())
     }
 
     /// Sets the deadline of `r`, replacing its previous one (`None`: it has none now).

@@ -3,8 +3,8 @@
 //! client transactions' timeouts mean for the call or registration that sent them.
 
 use super::{
-    ALLOW, Call, CallEvent, CallKey, CallState, EndReason, Endpoint, Event, OutgoingCall, Reason,
-    SUPPORTED, TimerRef, method_label, transport_name,
+    ALLOW, Call, CallEvent, CallKey, CallState, Dialog, EndReason, Endpoint, Event, OutgoingCall,
+    Reason, SUPPORTED, TimerRef, method_label, transport_name,
 };
 use crate::message::{CSeq, Method, NameAddr, Refresher, Request, Response, SessionExpires};
 use crate::session_timer::SessionTimer;
@@ -69,17 +69,19 @@ impl Endpoint {
         req.body = out.sdp.clone();
         let call = Call {
             state: CallState::Calling,
-            call_id: call_id.clone(),
-            local_tag: local_tag.clone(),
-            remote_tag: String::new(),
-            local_uri,
-            remote_uri,
-            local_cseq: 1,
-            remote_cseq: None,
-            remote_target: out.uri.clone(),
-            route_set: Vec::new(),
-            transport: out.transport,
-            remote: out.remote,
+            dialog: Dialog {
+                call_id: call_id.clone(),
+                local_tag: local_tag.clone(),
+                remote_tag: String::new(),
+                local_uri,
+                remote_uri,
+                local_cseq: 1,
+                remote_cseq: None,
+                remote_target: out.uri.clone(),
+                route_set: Vec::new(),
+                transport: out.transport,
+                remote: out.remote,
+            },
             local_sdp: out.sdp,
             pending_2xx: None,
             pending_offer: None,
@@ -100,11 +102,13 @@ impl Endpoint {
             .config
             .advertised
             .iter()
-            .find(|(t, _)| *t == call.transport)
+            .find(|(t, _)| *t == call.dialog.transport)
             .or(self.config.advertised.first())
             .map(|(_, h)| h.as_str())
             .unwrap_or_default();
-        let req = call.request(method, via_host, &branch, &self.config.user_agent);
+        let req = call
+            .dialog
+            .request(method, via_host, &branch, &self.config.user_agent);
         Some(req)
     }
 
@@ -118,7 +122,7 @@ impl Endpoint {
         let Some(call) = self.calls.get(&key) else {
             return;
         };
-        let (transport, remote) = (call.transport, call.remote);
+        let (transport, remote) = (call.dialog.transport, call.dialog.remote);
         self.start_client_to(now, transport, remote, req, purpose);
     }
 
@@ -338,7 +342,7 @@ impl Endpoint {
         let first = matches!(call.state, CallState::Calling);
         if first {
             call.state = CallState::Confirmed;
-            call.remote_tag = resp
+            call.dialog.remote_tag = resp
                 .to()
                 .and_then(|t| t.tag().map(str::to_owned))
                 .unwrap_or_default();
@@ -348,7 +352,7 @@ impl Endpoint {
                 .next()
                 .and_then(|c| NameAddr::parse(c).ok())
             {
-                call.remote_target = c.uri;
+                call.dialog.remote_target = c.uri;
             }
             let mut rr: Vec<String> = resp
                 .headers
@@ -356,7 +360,7 @@ impl Endpoint {
                 .map(str::to_owned)
                 .collect();
             rr.reverse();
-            call.route_set = rr;
+            call.dialog.route_set = rr;
             if let Some(se) = resp
                 .headers
                 .get("Session-Expires")
@@ -386,7 +390,7 @@ impl Endpoint {
         let Some(call) = self.calls.get(&key) else {
             return;
         };
-        let (t, r) = (call.transport, call.remote);
+        let (t, r) = (call.dialog.transport, call.dialog.remote);
         self.send(t, r, req.to_bytes());
     }
 

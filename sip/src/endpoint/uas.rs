@@ -3,7 +3,8 @@
 //! above, and CANCEL (§9.2).
 
 use super::{
-    Call, CallKey, CallState, EndReason, Endpoint, Event, IncomingCall, Origin, count_response,
+    Call, CallKey, CallState, Dialog, EndReason, Endpoint, Event, IncomingCall, Origin,
+    count_response,
 };
 use crate::admission::{Decision, Refusal};
 use crate::message::{Method, NameAddr, Request, Via};
@@ -157,17 +158,19 @@ impl Endpoint {
             .collect();
         let call_id = req.call_id().to_owned();
         let call = Call {
-            call_id,
-            local_tag: local_tag.clone(),
-            remote_tag: from.tag().unwrap_or("").to_owned(),
-            local_uri: local_to.to_string(),
-            remote_uri: remote_from.to_string(),
-            local_cseq: self.rng.u32(1..1 << 20),
-            remote_cseq: Some(cseq),
-            remote_target,
-            route_set,
-            transport,
-            remote,
+            dialog: Dialog {
+                call_id,
+                local_tag: local_tag.clone(),
+                remote_tag: from.tag().unwrap_or("").to_owned(),
+                local_uri: local_to.to_string(),
+                remote_uri: remote_from.to_string(),
+                local_cseq: self.rng.u32(1..1 << 20),
+                remote_cseq: Some(cseq),
+                remote_target,
+                route_set,
+                transport,
+                remote,
+            },
             local_sdp: Vec::new(),
             pending_2xx: None,
             pending_offer: None,
@@ -185,7 +188,7 @@ impl Endpoint {
             },
         };
         self.dialogs
-            .insert((call.call_id.clone(), local_tag), call_key);
+            .insert((call.dialog.call_id.clone(), local_tag), call_key);
         self.calls.insert(call_key, call);
         metrics::gauge!("deflect_sip_active_calls").set(self.calls.len() as f64);
         self.events.push_back(Event::Incoming(Box::new(incoming)));
@@ -203,7 +206,7 @@ impl Endpoint {
         let proceeding = entry.tx.state == ServerState::Proceeding;
         let tag = call_key
             .and_then(|k| self.calls.get(&k))
-            .map(|c| c.local_tag.clone());
+            .map(|c| c.dialog.local_tag.clone());
         let ok = self.response(&req, 200, remote, tag.as_deref());
         self.respond_new(now, origin, key, None, false, ok);
         if !proceeding {
