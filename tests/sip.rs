@@ -13,10 +13,7 @@ use std::net::{TcpStream, UdpSocket};
 use std::time::Duration;
 
 fn gateway(config: &str) -> Gateway {
-    Gateway::builder()
-        .config(config)
-        .log("info,deflect=debug,deflect_sip=debug")
-        .start()
+    Gateway::with_sip_debug(config)
 }
 
 fn ended_with(gw: &Gateway, reason: &str) {

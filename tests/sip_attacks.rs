@@ -16,10 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 fn gateway(config: &str) -> Gateway {
-    Gateway::builder()
-        .config(config)
-        .log("info,deflect=debug,deflect_sip=debug")
-        .start()
+    Gateway::with_sip_debug(config)
 }
 
 /// The value of the metric line starting with `name` (with its labels), 0 when absent.

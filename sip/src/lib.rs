@@ -1,24 +1,54 @@
 //! deflect's SIP side: the user agent that answers calls from carriers' trunks (and places
 //! test calls), RFC 3261 with RFC 3581, RFC 4028, RFC 6026, RFC 7616/8760 and RFC 3326.
 //!
-//! # Layers
+//! # The map: which module owns what
 //!
 //! | module | what | I/O |
 //! |---|---|---|
 //! | [`message`] | parsing, serializing, stream framing (RFC 3261 §7, §25) | none |
-//! | [`transaction`] | client and server transactions, timers A–M (§17, RFC 6026) | none |
+//! | [`transaction`] | client and server transactions, timers A–M (§17, RFC 6026); their typed keys | none |
+//! | [`admission`] | who may call: allow-lists, digest with single-use nonce counts, failure bans; [`admission::overload`]: shutdown, `max_calls`, calls per second | none (time is an input) |
 //! | [`auth`] | digest MD5 / SHA-256 responses and `Authorization` values | none |
-//! | [`admission`] | who may call: allow-lists, digest with single-use nonce counts, failure bans | none (time is an input) |
 //! | [`source`] | the unit limits count per: an IPv4 address or an IPv6 /64 | none |
+//! | [`session_timer`] | RFC 4028: the agreement (422/400 refusals) and the running timer | none (time is an input) |
+//! | [`registration`] | one trunk's registration at its registrar: REGISTER, digest answer, refresh, back-off (§10.2) | none (time is an input) |
+//! | [`timer`] | one deadline per entity (transaction, call, registration), so no stale deadline is ever reported | none |
+//! | [`endpoint`] | the user agent core that ties them together, by concern: server transactions, UAS, in-dialog requests, commands from above, UAC, registration, a call's state | none (time is an input) |
 //! | [`connections`] | TCP connection caps per source and in total; idle and unfinished-message deadlines | none (time is an input) |
-//! | [`endpoint`] | the user agent core: trunks, dialogs, CANCEL, session timers, overload, registration | none (time is an input) |
+//! | [`resolve`] | where requests for a SIP URI go: transport, host, port (RFC 3263 without NAPTR/SRV) | DNS only in `resolve` (runtime) |
 //! | [`transport`] | binding the configured UDP/TCP listeners | tokio |
 //! | [`runtime`] | the driver task and the handles: [`runtime::Sip`], [`runtime::IncomingCall`], [`runtime::Call`] | tokio |
 //!
-//! The cores never read the clock, sleep or touch a socket; [`endpoint::Endpoint`]
-//! documents how to drive it, and the tests drive it on a virtual clock over in-memory
-//! links that lose, duplicate and reorder. Only `transport` and `runtime` use tokio, and
-//! only with the `runtime` feature (on by default; the fuzz targets build without it).
+//! The cores never read the clock, sleep or touch a socket; the tests drive them on a
+//! virtual clock over in-memory links that lose, duplicate and reorder. Only `transport`,
+//! `runtime` and `resolve::resolve` use tokio, and only with the `runtime` feature (on by
+//! default; the fuzz targets build without it). `python3 scripts/check-modules sip` checks
+//! that no two of these modules import each other in a circle.
+//!
+//! # How a request flows
+//!
+//! 1. **Bytes → message.** The driver hands a datagram or a framed TCP message to
+//!    [`endpoint::Endpoint::handle_message`]; [`message::Message::parse`] reads it. A request
+//!    that cannot be read but can be answered gets 400 (505 for a bad version); anything else
+//!    is dropped and counted.
+//! 2. **Transaction.** A retransmission or the ACK of a non-2xx final belongs to a server
+//!    transaction already open ([`transaction::ServerKey`]) and is absorbed or answered from
+//!    it; a response finds its client transaction ([`transaction::ClientKey`]).
+//! 3. **Dialog.** A request with a To tag belongs to a dialog (a call): ACK, BYE,
+//!    re-INVITE/UPDATE, INFO are handled against the call's state (`endpoint/in_dialog.rs`),
+//!    or get 481.
+//! 4. **Admission.** Outside a dialog, [`admission::Admission::decide`] names the trunk or
+//!    answers 401/403 statelessly (or not at all); then the request's checks (scheme,
+//!    `Require`, body type, session timer, [`admission::overload`]) may refuse it in a new
+//!    server transaction.
+//! 5. **Event.** An accepted INVITE opens its server transaction with 100 Trying and comes
+//!    out of [`endpoint::Endpoint::poll_event`] as [`endpoint::Event::Incoming`]; what
+//!    happens in a call comes out as [`endpoint::CallEvent`]s. The layer above answers with
+//!    commands (`accept`, `reject`, `answer_offer`, `hang_up`, …); what to send comes out of
+//!    `poll_transmit` and the next deadline out of `poll_timeout`.
+//!
+//! [`endpoint::Endpoint`] documents how to drive it, with a compiled example;
+//! [`runtime`] is the driver deflect uses.
 //!
 //! # Using it (the layer above)
 //!
@@ -60,6 +90,7 @@ pub mod auth;
 pub mod connections;
 pub mod endpoint;
 pub mod message;
+pub mod registration;
 pub mod resolve;
 #[cfg(feature = "runtime")]
 pub mod runtime;

@@ -215,6 +215,15 @@ impl Gateway {
         Self::builder().start()
     }
 
+    /// Starts a gateway with `config`, logging SIP at debug level (the SIP tests read
+    /// admission and dialog decisions from the log).
+    pub fn with_sip_debug(config: &str) -> Gateway {
+        Self::builder()
+            .config(config)
+            .log("info,deflect=debug,deflect_sip=debug")
+            .start()
+    }
+
     /// The temporary directory the gateway runs in (its working directory).
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -1,0 +1,558 @@
+//! deflect's own requests (RFC 3261 §8.1, §12.2.1, §17.1): placing a call, requests inside
+//! a dialog (BYE, INFO, ACK, session refreshes), CANCEL, and what the responses and the
+//! client transactions' timeouts mean for the call or registration that sent them.
+
+use super::{
+    ALLOW, Call, CallEvent, CallKey, CallState, Dialog, EndReason, Endpoint, Event, OutgoingCall,
+    Reason, SUPPORTED, TimerRef, method_label, transport_name,
+};
+use crate::message::{CSeq, Method, NameAddr, Refresher, Request, Response, SessionExpires};
+use crate::session_timer::SessionTimer;
+use crate::transaction::{Action, ClientKey, ClientState, ClientTransaction};
+use deflect_config::SipTransport;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Purpose {
+    Invite(CallKey),
+    ReInvite(CallKey),
+    Bye(CallKey),
+    InDialog(CallKey),
+    Register(usize),
+    Cancel,
+}
+
+pub(super) struct ClientEntry {
+    pub(super) tx: ClientTransaction,
+    pub(super) transport: SipTransport,
+    pub(super) remote: SocketAddr,
+    pub(super) purpose: Purpose,
+    pub(super) request: Request,
+}
+
+impl Endpoint {
+    /// Places a call (UAC): INVITE with `call.sdp` as the offer. Events follow under the
+    /// returned key: [`CallEvent::Progress`], [`CallEvent::Answered`], [`CallEvent::Ended`].
+    pub fn invite(&mut self, now: Instant, out: OutgoingCall) -> CallKey {
+        let key = CallKey(self.next_key);
+        self.next_key += 1;
+        let local_tag = self.token();
+        let call_id = format!("{}@deflect", self.token());
+        let branch = self.branch();
+        let host = self.advertised(out.transport);
+        let local_uri = format!("<sip:{}@{host}>", out.from_user);
+        let mut to = out.uri.clone();
+        to.params = Default::default();
+        let remote_uri = format!("<{to}>");
+        let mut req = Request::new(Method::Invite, out.uri.clone());
+        req.headers.push(
+            "Via",
+            format!(
+                "SIP/2.0/{} {host};branch={branch};rport",
+                transport_name(out.transport)
+            ),
+        );
+        req.headers.push("Max-Forwards", "70");
+        req.headers
+            .push("From", format!("{local_uri};tag={local_tag}"));
+        req.headers.push("To", remote_uri.clone());
+        req.headers.push("Call-ID", call_id.clone());
+        req.headers.push("CSeq", "1 INVITE");
+        req.headers
+            .push("Contact", self.contact(out.transport, Some(&out.from_user)));
+        req.headers.push("Allow", ALLOW);
+        req.headers.push("Supported", SUPPORTED);
+        req.headers
+            .push("User-Agent", self.config.user_agent.clone());
+        req.headers.push("Content-Type", "application/sdp");
+        req.body = out.sdp.clone();
+        let call = Call {
+            state: CallState::Calling,
+            dialog: Dialog {
+                call_id: call_id.clone(),
+                local_tag: local_tag.clone(),
+                remote_tag: String::new(),
+                local_uri,
+                remote_uri,
+                local_cseq: 1,
+                remote_cseq: None,
+                remote_target: out.uri.clone(),
+                route_set: Vec::new(),
+                transport: out.transport,
+                remote: out.remote,
+            },
+            local_sdp: out.sdp,
+            pending_2xx: None,
+            pending_offer: None,
+            pending_infos: Vec::new(),
+            our_reinvite: false,
+            session: None,
+        };
+        self.dialogs.insert((call_id, local_tag), key);
+        self.calls.insert(key, call);
+        self.start_client_to(now, out.transport, out.remote, req, Purpose::Invite(key));
+        key
+    }
+
+    pub(super) fn in_dialog_request(&mut self, key: CallKey, method: Method) -> Option<Request> {
+        let branch = self.branch();
+        let call = self.calls.get_mut(&key)?;
+        let via_host = self
+            .config
+            .advertised
+            .iter()
+            .find(|(t, _)| *t == call.dialog.transport)
+            .or(self.config.advertised.first())
+            .map(|(_, h)| h.as_str())
+            .unwrap_or_default();
+        let req = call
+            .dialog
+            .request(method, via_host, &branch, &self.config.user_agent);
+        Some(req)
+    }
+
+    pub(super) fn start_client(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        req: Request,
+        purpose: Purpose,
+    ) {
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        let (transport, remote) = (call.dialog.transport, call.dialog.remote);
+        self.start_client_to(now, transport, remote, req, purpose);
+    }
+
+    pub(super) fn start_client_to(
+        &mut self,
+        now: Instant,
+        transport: SipTransport,
+        remote: SocketAddr,
+        req: Request,
+        purpose: Purpose,
+    ) {
+        // deflect's own requests always carry a branch.
+        let Some(key) = ClientKey::of_request(&req) else {
+            return;
+        };
+        metrics::counter!("deflect_sip_requests_sent_total", "method" => method_label(&req.method))
+            .increment(1);
+        let (tx, action) = ClientTransaction::start(
+            now,
+            req.method == Method::Invite,
+            transport == SipTransport::Tcp,
+            self.config.timers,
+            req.to_bytes(),
+        );
+        if let Action::Send(bytes) = action {
+            self.send(transport, remote, bytes);
+        }
+        let at = tx.next_deadline();
+        self.client.insert(
+            key.clone(),
+            ClientEntry {
+                tx,
+                transport,
+                remote,
+                purpose,
+                request: req,
+            },
+        );
+        self.arm(at, TimerRef::Client(key));
+    }
+
+    pub(super) fn send_bye(&mut self, now: Instant, key: CallKey, reason: Reason, end: EndReason) {
+        let Some(mut req) = self.in_dialog_request(key, Method::Bye) else {
+            return;
+        };
+        req.headers.push("Reason", reason.0);
+        if let Some(call) = self.calls.get_mut(&key) {
+            call.state = CallState::Terminating { end };
+            call.pending_2xx = None;
+            call.session = None;
+        }
+        self.sync_call(key);
+        self.start_client(now, key, req, Purpose::Bye(key));
+    }
+
+    pub(super) fn send_cancel(&mut self, now: Instant, invite: &ClientKey) {
+        let Some(entry) = self.client.get(invite) else {
+            return;
+        };
+        if entry.tx.state != ClientState::Proceeding {
+            return; // §9.1: CANCEL only after a provisional response
+        }
+        let inv = &entry.request;
+        let mut req = Request::new(Method::Cancel, inv.uri.clone());
+        for name in ["Via", "Max-Forwards", "From", "To", "Call-ID", "Route"] {
+            for v in inv.headers.get_all(name) {
+                req.headers.push(name, v.to_owned());
+            }
+        }
+        let seq = inv.cseq().map_or(1, |c| c.seq);
+        req.headers.push("CSeq", format!("{seq} CANCEL"));
+        let (t, r) = (entry.transport, entry.remote);
+        // The CANCEL has the INVITE's branch; its own transaction is keyed by its method.
+        let (tx, action) = ClientTransaction::start(
+            now,
+            false,
+            t == SipTransport::Tcp,
+            self.config.timers,
+            req.to_bytes(),
+        );
+        if let Action::Send(bytes) = action {
+            self.send(t, r, bytes);
+        }
+        let k = ClientKey {
+            branch: invite.branch.clone(),
+            method: Method::Cancel,
+        };
+        let at = tx.next_deadline();
+        self.client.insert(
+            k.clone(),
+            ClientEntry {
+                tx,
+                transport: t,
+                remote: r,
+                purpose: Purpose::Cancel,
+                request: req,
+            },
+        );
+        self.arm(at, TimerRef::Client(k));
+    }
+
+    pub(super) fn handle_response(&mut self, now: Instant, resp: Response) {
+        let Some(k) = ClientKey::of_response(&resp) else {
+            return;
+        };
+        let Some(entry) = self.client.get_mut(&k) else {
+            // A retransmitted 2xx after the INVITE transaction ended: ACK it again.
+            return;
+        };
+        let status = resp.status;
+        let request = entry.request.clone();
+        let actions = entry
+            .tx
+            .on_response(now, status, || ack_for_failure(&request, &resp));
+        let (t, r, purpose) = (entry.transport, entry.remote, entry.purpose);
+        let at = entry.tx.next_deadline();
+        self.arm(at, TimerRef::Client(k.clone()));
+        for a in actions {
+            match a {
+                Action::Send(bytes) => self.send(t, r, bytes),
+                Action::Terminate => {
+                    self.client.remove(&k);
+                    self.timers.stop(&TimerRef::Client(k.clone()));
+                }
+                Action::PassUp => self.response_to_tu(now, purpose, &request, &resp),
+                Action::TimedOut => {}
+            }
+        }
+    }
+
+    pub(super) fn response_to_tu(
+        &mut self,
+        now: Instant,
+        purpose: Purpose,
+        request: &Request,
+        resp: &Response,
+    ) {
+        let status = resp.status;
+        match purpose {
+            Purpose::Invite(key) => {
+                if status < 200 {
+                    self.events
+                        .push_back(Event::Call(key, CallEvent::Progress { status }));
+                } else if status < 300 {
+                    self.uac_answered(now, key, resp);
+                } else if self
+                    .calls
+                    .get(&key)
+                    .is_some_and(|c| matches!(c.state, CallState::Calling))
+                {
+                    self.end_call(now, key, EndReason::Rejected(status));
+                }
+            }
+            Purpose::ReInvite(key) => {
+                if (200..300).contains(&status) {
+                    let seq = resp.cseq().map_or(0, |c| c.seq);
+                    self.send_ack(key, seq);
+                }
+                if let Some(call) = self.calls.get_mut(&key) {
+                    if status >= 200 {
+                        call.our_reinvite = false;
+                    }
+                    match status {
+                        200..=299 => self.start_session_timer(now, key),
+                        491 => {
+                            let delay = Duration::from_millis(self.rng.u64(0..2000));
+                            if let Some(s) =
+                                self.calls.get_mut(&key).and_then(|c| c.session.as_mut())
+                            {
+                                s.postpone(now + delay);
+                            }
+                            self.sync_call(key);
+                        }
+                        408 | 481 => self.send_bye(
+                            now,
+                            key,
+                            Reason::sip(status, "Session refresh failed"),
+                            EndReason::SessionExpired,
+                        ),
+                        300.. => self.start_session_timer(now, key),
+                        _ => {}
+                    }
+                }
+            }
+            Purpose::Bye(key) => {
+                if status >= 200 {
+                    let reason = self
+                        .calls
+                        .get(&key)
+                        .and_then(Call::expected_end)
+                        .unwrap_or(EndReason::HungUp);
+                    self.end_call(now, key, reason);
+                }
+            }
+            Purpose::InDialog(key) => {
+                if matches!(status, 408 | 481) {
+                    self.send_bye(
+                        now,
+                        key,
+                        Reason::sip(status, "In-dialog request failed"),
+                        EndReason::HungUp,
+                    );
+                }
+            }
+            Purpose::Register(i) if i < self.registrations.len() => {
+                self.registration_response(now, i, request, resp)
+            }
+            Purpose::Register(_) | Purpose::Cancel => {}
+        }
+    }
+
+    pub(super) fn uac_answered(&mut self, now: Instant, key: CallKey, resp: &Response) {
+        let seq = resp.cseq().map_or(1, |c| c.seq);
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let first = matches!(call.state, CallState::Calling);
+        if first {
+            call.state = CallState::Confirmed;
+            call.dialog.remote_tag = resp
+                .to()
+                .and_then(|t| t.tag().map(str::to_owned))
+                .unwrap_or_default();
+            if let Some(c) = resp
+                .headers
+                .list("Contact")
+                .next()
+                .and_then(|c| NameAddr::parse(c).ok())
+            {
+                call.dialog.remote_target = c.uri;
+            }
+            let mut rr: Vec<String> = resp
+                .headers
+                .list("Record-Route")
+                .map(str::to_owned)
+                .collect();
+            rr.reverse();
+            call.dialog.route_set = rr;
+            if let Some(se) = resp
+                .headers
+                .get("Session-Expires")
+                .and_then(|v| SessionExpires::parse(v).ok())
+            {
+                let we_refresh = se.refresher.unwrap_or(Refresher::Uac) == Refresher::Uac;
+                call.session = Some(SessionTimer::start(now, se.secs, we_refresh));
+            }
+        }
+        self.send_ack(key, seq);
+        if first {
+            self.start_session_timer(now, key);
+            self.events.push_back(Event::Call(
+                key,
+                CallEvent::Answered {
+                    sdp: resp.body.clone(),
+                },
+            ));
+        }
+    }
+
+    pub(super) fn send_ack(&mut self, key: CallKey, seq: u32) {
+        let Some(mut req) = self.in_dialog_request(key, Method::Ack) else {
+            return;
+        };
+        req.headers.set("CSeq", format!("{seq} ACK"));
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        let (t, r) = (call.dialog.transport, call.dialog.remote);
+        self.send(t, r, req.to_bytes());
+    }
+
+    pub(super) fn client_timer(&mut self, now: Instant, k: ClientKey) {
+        let Some(entry) = self.client.get_mut(&k) else {
+            return;
+        };
+        if entry.tx.next_deadline().is_none_or(|t| t > now) {
+            let at = entry.tx.next_deadline();
+            self.arm(at, TimerRef::Client(k));
+            return;
+        }
+        let actions = entry.tx.on_timer(now);
+        let at = entry.tx.next_deadline();
+        let (t, r, purpose) = (entry.transport, entry.remote, entry.purpose);
+        self.arm(at, TimerRef::Client(k.clone()));
+        for a in actions {
+            match a {
+                Action::Send(bytes) => self.send(t, r, bytes),
+                Action::Terminate => {
+                    self.client.remove(&k);
+                    self.timers.stop(&TimerRef::Client(k.clone()));
+                }
+                Action::TimedOut => match purpose {
+                    Purpose::Invite(key) => self.end_call(now, key, EndReason::Timeout),
+                    Purpose::ReInvite(key) => self.send_bye(
+                        now,
+                        key,
+                        Reason::sip(408, "Session refresh timed out"),
+                        EndReason::SessionExpired,
+                    ),
+                    Purpose::Bye(key) => {
+                        let reason = self
+                            .calls
+                            .get(&key)
+                            .and_then(Call::expected_end)
+                            .unwrap_or(EndReason::HungUp);
+                        self.end_call(now, key, reason);
+                    }
+                    Purpose::InDialog(key) => self.send_bye(
+                        now,
+                        key,
+                        Reason::sip(408, "In-dialog request timed out"),
+                        EndReason::HungUp,
+                    ),
+                    Purpose::Register(i) if i < self.registrations.len() => {
+                        self.registration_timed_out(now, i)
+                    }
+                    Purpose::Register(_) | Purpose::Cancel => {}
+                },
+                Action::PassUp => {}
+            }
+        }
+    }
+}
+
+/// The ACK for a non-2xx final response (§17.1.1.3): same branch and Request-URI.
+pub(super) fn ack_for_failure(invite: &Request, resp: &Response) -> Vec<u8> {
+    let mut ack = Request::new(Method::Ack, invite.uri.clone());
+    if let Some(v) = invite.headers.list("Via").next() {
+        ack.headers.push("Via", v.to_owned());
+    }
+    ack.headers.push("Max-Forwards", "70");
+    for name in ["From", "Call-ID", "Route"] {
+        for v in invite.headers.get_all(name) {
+            ack.headers.push(name, v.to_owned());
+        }
+    }
+    ack.headers
+        .push("To", resp.headers.get("To").unwrap_or("").to_owned());
+    let seq = invite.cseq().map_or(1, |c: CSeq| c.seq);
+    ack.headers.push("CSeq", format!("{seq} ACK"));
+    ack.to_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{PEER, Peer, SDP, addr, response_to};
+    use crate::endpoint::{CallEvent, CallKey, EndReason, Event, OutgoingCall, Reason};
+    use crate::message::{Method, Request, Uri};
+    use deflect_config::SipTransport;
+
+    fn place(p: &mut Peer) -> (CallKey, Request) {
+        let out = OutgoingCall {
+            uri: Uri::parse(&format!("sip:2000@{PEER}")).unwrap(),
+            remote: addr(PEER),
+            transport: SipTransport::Udp,
+            from_user: "3120".into(),
+            sdp: SDP.as_bytes().to_vec(),
+        };
+        let key = p.ua.invite(p.now, out);
+        let invite = p.requests().pop().expect("the INVITE");
+        assert_eq!(invite.method, Method::Invite);
+        assert_eq!(invite.body, SDP.as_bytes());
+        (key, invite)
+    }
+
+    #[test]
+    fn a_call_placed_reports_progress_and_acks_the_200() {
+        let mut p = Peer::new();
+        let (key, invite) = place(&mut p);
+        p.send(&response_to(&invite, 180, "callee", ""));
+        p.send(&response_to(
+            &invite,
+            200,
+            "callee",
+            &format!("Contact: <sip:2000@{PEER}>\n"),
+        ));
+        assert_eq!(
+            p.events(),
+            [
+                Event::Call(key, CallEvent::Progress { status: 180 }),
+                Event::Call(key, CallEvent::Answered { sdp: Vec::new() }),
+            ]
+        );
+        let ack = p.requests().pop().expect("the ACK");
+        assert_eq!(ack.method, Method::Ack);
+        assert_eq!(ack.headers.get("CSeq"), Some("1 ACK"));
+        assert!(
+            ack.headers
+                .get("To")
+                .is_some_and(|t| t.ends_with(";tag=callee"))
+        );
+    }
+
+    #[test]
+    fn cancel_waits_for_a_provisional_response() {
+        let mut p = Peer::new();
+        let (key, invite) = place(&mut p);
+        p.ua.hang_up(p.now, key, Reason::sip(200, "done"));
+        assert!(
+            p.requests().is_empty(),
+            "no CANCEL before a provisional (§9.1)"
+        );
+        p.send(&response_to(&invite, 180, "callee", ""));
+        p.events();
+        p.ua.hang_up(p.now, key, Reason::sip(200, "done"));
+        let cancel = p.requests().pop().expect("the CANCEL");
+        assert_eq!(cancel.method, Method::Cancel);
+        assert_eq!(
+            cancel.headers.get("Via"),
+            invite.headers.get("Via"),
+            "same branch"
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_acked_in_its_transaction_and_ends_the_call() {
+        let mut p = Peer::new();
+        let (key, invite) = place(&mut p);
+        p.send(&response_to(&invite, 486, "callee", ""));
+        assert_eq!(
+            p.events(),
+            [Event::Call(key, CallEvent::Ended(EndReason::Rejected(486)))]
+        );
+        let ack = p.requests().pop().expect("the ACK");
+        assert_eq!(ack.method, Method::Ack);
+        assert_eq!(
+            ack.headers.get("Via"),
+            invite.headers.get("Via"),
+            "same branch"
+        );
+        assert_eq!(p.ua.active_calls(), 0);
+    }
+}
