@@ -237,18 +237,36 @@ impl Endpoint {
         let actions = entry
             .tx
             .on_response(now, status, || ack_for_failure(&request, &resp));
-        let (t, r, purpose) = (entry.transport, entry.remote, entry.purpose);
-        let at = entry.tx.next_deadline();
+        let purpose = entry.purpose;
+        self.client_actions(&k, actions, |this, up| {
+            if up == Action::PassUp {
+                this.response_to_tu(now, purpose, &request, &resp);
+            }
+        });
+    }
+
+    /// Carries out, in order, what client transaction `k` asked for after an input: its
+    /// deadline re-armed, bytes sent, the transaction forgotten once it terminates; a
+    /// response passed up and a time-out go to `upward`, for the transaction user.
+    fn client_actions(
+        &mut self,
+        k: &ClientKey,
+        actions: Vec<Action>,
+        mut upward: impl FnMut(&mut Self, Action),
+    ) {
+        let Some(entry) = self.client.get(k) else {
+            return;
+        };
+        let (t, r, at) = (entry.transport, entry.remote, entry.tx.next_deadline());
         self.arm(at, TimerRef::Client(k.clone()));
         for a in actions {
             match a {
                 Action::Send(bytes) => self.send(t, r, bytes),
                 Action::Terminate => {
-                    self.client.remove(&k);
+                    self.client.remove(k);
                     self.timers.stop(&TimerRef::Client(k.clone()));
                 }
-                Action::PassUp => self.response_to_tu(now, purpose, &request, &resp),
-                Action::TimedOut => {}
+                up @ (Action::PassUp | Action::TimedOut) => upward(self, up),
             }
         }
     }
@@ -404,46 +422,39 @@ impl Endpoint {
             return;
         }
         let actions = entry.tx.on_timer(now);
-        let at = entry.tx.next_deadline();
-        let (t, r, purpose) = (entry.transport, entry.remote, entry.purpose);
-        self.arm(at, TimerRef::Client(k.clone()));
-        for a in actions {
-            match a {
-                Action::Send(bytes) => self.send(t, r, bytes),
-                Action::Terminate => {
-                    self.client.remove(&k);
-                    self.timers.stop(&TimerRef::Client(k.clone()));
-                }
-                Action::TimedOut => match purpose {
-                    Purpose::Invite(key) => self.end_call(now, key, EndReason::Timeout),
-                    Purpose::ReInvite(key) => self.send_bye(
-                        now,
-                        key,
-                        Reason::sip(408, "Session refresh timed out"),
-                        EndReason::SessionExpired,
-                    ),
-                    Purpose::Bye(key) => {
-                        let reason = self
-                            .calls
-                            .get(&key)
-                            .and_then(Call::expected_end)
-                            .unwrap_or(EndReason::HungUp);
-                        self.end_call(now, key, reason);
-                    }
-                    Purpose::InDialog(key) => self.send_bye(
-                        now,
-                        key,
-                        Reason::sip(408, "In-dialog request timed out"),
-                        EndReason::HungUp,
-                    ),
-                    Purpose::Register(i) if i < self.registrations.len() => {
-                        self.registration_timed_out(now, i)
-                    }
-                    Purpose::Register(_) | Purpose::Cancel => {}
-                },
-                Action::PassUp => {}
+        let purpose = entry.purpose;
+        self.client_actions(&k, actions, |this, up| {
+            if up != Action::TimedOut {
+                return;
             }
-        }
+            match purpose {
+                Purpose::Invite(key) => this.end_call(now, key, EndReason::Timeout),
+                Purpose::ReInvite(key) => this.send_bye(
+                    now,
+                    key,
+                    Reason::sip(408, "Session refresh timed out"),
+                    EndReason::SessionExpired,
+                ),
+                Purpose::Bye(key) => {
+                    let reason = this
+                        .calls
+                        .get(&key)
+                        .and_then(Call::expected_end)
+                        .unwrap_or(EndReason::HungUp);
+                    this.end_call(now, key, reason);
+                }
+                Purpose::InDialog(key) => this.send_bye(
+                    now,
+                    key,
+                    Reason::sip(408, "In-dialog request timed out"),
+                    EndReason::HungUp,
+                ),
+                Purpose::Register(i) if i < this.registrations.len() => {
+                    this.registration_timed_out(now, i)
+                }
+                Purpose::Register(_) | Purpose::Cancel => {}
+            }
+        });
     }
 }
 
