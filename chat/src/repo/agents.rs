@@ -46,21 +46,13 @@ pub(crate) async fn load(
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let queues = sqlx::query("SELECT queue FROM agent_queues WHERE agent_id = $1 ORDER BY queue")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.get::<String, _>(0))
-        .collect();
+    let mut names = async |query: &'static str| -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(query).bind(id).fetch_all(&mut *conn).await?;
+        Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
+    };
+    let queues = names("SELECT queue FROM agent_queues WHERE agent_id = $1 ORDER BY queue").await?;
     let accounts =
-        sqlx::query("SELECT account FROM agent_accounts WHERE agent_id = $1 ORDER BY account")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| r.get::<String, _>(0))
-            .collect();
+        names("SELECT account FROM agent_accounts WHERE agent_id = $1 ORDER BY account").await?;
     Ok(Some(Agent {
         id: row.get("id"),
         username: row.get("username"),
