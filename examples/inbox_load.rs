@@ -167,7 +167,7 @@ async fn serve(url: &str, port: u16, report: bool) {
             use std::io::Write;
             let mut out = std::io::BufWriter::new(std::io::stdout());
             while let Ok(Some(e)) = events.next().await {
-                if e.kind == "message.created"
+                if e.kind == deflect_chat::EventKind::MessageCreated
                     && let Some(id) = e.data["message"]["external_id"].as_str()
                 {
                     writeln!(out, "{id} {}", now_us()).unwrap();
@@ -259,7 +259,7 @@ async fn inbound(
                 };
                 let mut received = received.lock().unwrap();
                 for e in events {
-                    if e["kind"] == "message.created"
+                    if e["kind"] == deflect_chat::EventKind::MessageCreated.as_str()
                         && let Some(id) = e["data"]["message"]["external_id"].as_str()
                     {
                         received.insert(id.to_string(), at);
@@ -441,16 +441,18 @@ async fn outbox(url: &str, messages: usize) {
     for i in 0..messages {
         inbox
             .deflect(&deflect_chat::DeflectionRequest {
-                call_id: format!("bench-{run}-{i}"),
-                caller: None,
-                callback_number: format!("+316{:08}", i),
-                dialled_number: None,
-                flow: None,
-                language: None,
-                started_at: 0,
-                ended_at: 0,
-                input_method: deflect_chat::InputMethod::Dtmf,
-                transcript: None,
+                call: deflect_chat::CallContext {
+                    call_id: format!("bench-{run}-{i}"),
+                    caller: None,
+                    callback_number: format!("+316{:08}", i),
+                    dialled_number: None,
+                    flow: None,
+                    language: None,
+                    started_at: 0,
+                    ended_at: 0,
+                    input_method: deflect_chat::InputMethod::Dtmf,
+                    transcript: None,
+                },
                 account: None,
                 queue: None,
             })

@@ -161,7 +161,7 @@ async fn main() {
             let t = next_text(&mut agent)
                 .await
                 .expect("the agent socket stays open");
-            if t.contains(&wamid) && t.contains("message.created") {
+            if t.contains(&wamid) && t.contains(deflect_chat::EventKind::MessageCreated.as_str()) {
                 break;
             }
         }

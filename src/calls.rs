@@ -7,8 +7,8 @@ use deflect_config::Config;
 use deflect_ivr::handoff::Backoff;
 use deflect_ivr::runtime::{CallService, FlowPrompts, HandOffs, Parts};
 use deflect_ivr::{
-    Deflection, DeflectionConsumer, DeflectionCounter, Flows, InputMethod, Journal, LimitDecision,
-    LimitRequest, SpeechModels, speech,
+    Deflection, DeflectionConsumer, DeflectionCounter, Flows, Journal, LimitDecision, LimitRequest,
+    SpeechModels, speech,
 };
 use deflect_media::driver::MediaEngine;
 use deflect_media::playback::PromptLibrary;
@@ -100,20 +100,18 @@ impl DeflectionConsumer for InboxDeflections {
 
 fn request(d: &Deflection) -> DeflectionRequest {
     DeflectionRequest {
-        call_id: d.call_id.clone(),
-        caller: d.caller.clone(),
-        callback_number: d.callback_number.clone(),
-        dialled_number: Some(d.dialled_number.clone()).filter(|n| !n.is_empty()),
-        flow: Some(d.flow.clone()),
-        language: Some(d.language.clone()),
-        started_at: d.started_at.as_millisecond(),
-        ended_at: d.ended_at.as_millisecond(),
-        input_method: match d.input_method {
-            InputMethod::Dtmf => deflect_chat::InputMethod::Dtmf,
-            InputMethod::Speech => deflect_chat::InputMethod::Speech,
-            InputMethod::CallerNumber => deflect_chat::InputMethod::CallerNumber,
+        call: deflect_chat::CallContext {
+            call_id: d.call_id.clone(),
+            caller: d.caller.clone(),
+            callback_number: d.callback_number.clone(),
+            dialled_number: Some(d.dialled_number.clone()).filter(|n| !n.is_empty()),
+            flow: Some(d.flow.clone()),
+            language: Some(d.language.clone()),
+            started_at: d.started_at.as_millisecond(),
+            ended_at: d.ended_at.as_millisecond(),
+            input_method: d.input_method,
+            transcript: d.transcript.clone(),
         },
-        transcript: d.transcript.clone(),
         account: d.whatsapp_account.clone(),
         queue: d.queue.clone(),
     }
@@ -160,16 +158,16 @@ mod tests {
             queue: Some("callbacks".into()),
             started_at: "2026-11-21T10:00:00Z".parse().unwrap(),
             ended_at: "2026-11-21T10:00:42Z".parse().unwrap(),
-            input_method: InputMethod::CallerNumber,
+            input_method: deflect_ivr::InputMethod::CallerNumber,
             transcript: None,
         };
         let r = request(&d);
-        assert_eq!(r.call_id, "a84b4c76e66710");
-        assert_eq!(r.callback_number, "+31687654321");
-        assert_eq!(r.dialled_number.as_deref(), Some("31201234567"));
+        assert_eq!(r.call.call_id, "a84b4c76e66710");
+        assert_eq!(r.call.callback_number, "+31687654321");
+        assert_eq!(r.call.dialled_number.as_deref(), Some("31201234567"));
         assert_eq!(r.account.as_deref(), Some("main"));
         assert_eq!(r.queue.as_deref(), Some("callbacks"));
-        assert_eq!(r.ended_at - r.started_at, 42_000);
-        assert_eq!(r.input_method, deflect_chat::InputMethod::CallerNumber);
+        assert_eq!(r.call.ended_at - r.call.started_at, 42_000);
+        assert_eq!(r.call.input_method, deflect_chat::InputMethod::CallerNumber);
     }
 }

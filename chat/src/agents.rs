@@ -5,13 +5,15 @@
 //! OWASP's recommendation) into PHC strings, with a random salt per hash. Verifying an
 //! unknown username still runs one hash, so timing does not tell which usernames exist.
 
-use crate::model::{Agent, ChatError, Role, Viewer, presence_of};
+use crate::clock::Millis;
+use crate::context::Ctx;
+use crate::lifecycle::dispatch;
+use crate::model::{Agent, ChatError, Colleagues, EventKind, Role, Viewer};
+use crate::repo;
 use crate::routing::{AgentId, Presence};
-use crate::{Inbox, store::Tx};
+use crate::store::Tx;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, PasswordHash};
-use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 /// A new agent.
 #[derive(Clone, Debug)]
@@ -29,29 +31,6 @@ pub struct NewAgent {
     /// WhatsApp accounts they work (a plain agent with none sees no account's
     /// conversations).
     pub accounts: Vec<String>,
-}
-
-/// Another agent as a plain agent sees them: enough to show who wrote and to transfer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Colleague {
-    /// Id.
-    pub id: AgentId,
-    /// Name shown to colleagues.
-    pub display_name: String,
-    /// Role.
-    pub role: Role,
-    /// Presence.
-    pub presence: Presence,
-}
-
-/// The agents a viewer may list ([`Inbox::colleagues`]).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Colleagues {
-    /// Supervisors and admins: every agent, in full.
-    All(Vec<Agent>),
-    /// Plain agents: the colleagues they share a queue or an account with.
-    Shared(Vec<Colleague>),
 }
 
 fn hash_password(password: &str) -> Result<String, ChatError> {
@@ -76,361 +55,276 @@ fn check_password_rules(p: &str) -> Result<(), ChatError> {
     Ok(())
 }
 
-impl Inbox {
-    fn check_queues(&self, queues: &[String]) -> Result<(), ChatError> {
-        for q in queues {
-            if self.queue_config(q).is_none() {
-                return Err(ChatError::Invalid(format!(
-                    "unknown queue {q:?}; configured: {}",
-                    self.queue_names().join(", ")
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    fn check_accounts(&self, accounts: &[String]) -> Result<(), ChatError> {
-        for a in accounts {
-            if self.account(a).is_none() {
-                return Err(ChatError::Invalid(format!(
-                    "unknown WhatsApp account {a:?}"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// Checks, without changing anything, what [`Inbox::set_memberships`] and
-    /// [`Inbox::set_password`] would refuse: a change of several parts checks them all before
-    /// making any, so that a refusal changes nothing.
-    pub fn check_agent_change(
-        &self,
-        queues: Option<&[String]>,
-        accounts: Option<&[String]>,
-        password: Option<&str>,
-    ) -> Result<(), ChatError> {
-        self.check_queues(queues.unwrap_or_default())?;
-        self.check_accounts(accounts.unwrap_or_default())?;
-        password.map_or(Ok(()), check_password_rules)
-    }
-
-    /// Creates an agent, offline.
-    pub async fn create_agent(&self, new: NewAgent) -> Result<Agent, ChatError> {
-        let username = new.username.trim().to_string();
-        if username.is_empty() || username.len() > 64 {
-            return Err(ChatError::Invalid(
-                "the username must have 1 to 64 characters".into(),
-            ));
-        }
-        check_password_rules(&new.password)?;
-        self.check_queues(&new.queues)?;
-        self.check_accounts(&new.accounts)?;
-        let hash = hash_password(&new.password)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO agents (username, display_name, password_hash, role, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING RETURNING id",
-        )
-        .bind(&username)
-        .bind(if new.display_name.is_empty() {
-            &username
-        } else {
-            &new.display_name
-        })
-        .bind(&hash)
-        .bind(new.role.as_str())
-        .bind(now)
-        .fetch_optional(tx.conn())
-        .await?;
-        let Some(row) = inserted else {
-            return Err(ChatError::Conflict(format!(
-                "an agent called {username:?} exists already"
+fn check_queues(ctx: &Ctx, queues: &[String]) -> Result<(), ChatError> {
+    for q in queues {
+        if ctx.queue_config(q).is_none() {
+            return Err(ChatError::Invalid(format!(
+                "unknown queue {q:?}; configured: {}",
+                ctx.queue_names().join(", ")
             )));
-        };
-        let id: i64 = row.get(0);
-        write_memberships(&mut tx, id, &new.queues, &new.accounts).await?;
-        let agent = load_agent(&mut tx, id).await?;
-        tx.event(
-            None,
-            "agent.created",
-            serde_json::to_value(&agent).unwrap_or_default(),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(agent)
+        }
     }
+    Ok(())
+}
 
-    /// The agent with this login and password; [`ChatError::InvalidCredentials`] otherwise
-    /// (also for disabled agents).
-    pub async fn verify_password(
-        &self,
-        username: &str,
-        password: &str,
-    ) -> Result<Agent, ChatError> {
-        let row = sqlx::query("SELECT id, password_hash, disabled FROM agents WHERE username = $1")
-            .bind(username.trim())
-            .fetch_optional(self.store().pool())
-            .await?;
-        let (id, hash, disabled) = match &row {
-            Some(r) => (
-                Some(r.get::<i64, _>("id")),
-                r.get::<String, _>("password_hash"),
-                r.get::<i64, _>("disabled") != 0,
-            ),
-            None => (None, dummy_hash().to_string(), false),
-        };
-        let password = password.to_string();
-        // Argon2 takes tens of milliseconds of CPU: off the async threads.
-        let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
+fn check_accounts(ctx: &Ctx, accounts: &[String]) -> Result<(), ChatError> {
+    for a in accounts {
+        if ctx.account(a).is_none() {
+            return Err(ChatError::Invalid(format!(
+                "unknown WhatsApp account {a:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks, without changing anything, what [`set_memberships`] and [`set_password`] would
+/// refuse.
+pub(crate) fn check_change(
+    ctx: &Ctx,
+    queues: Option<&[String]>,
+    accounts: Option<&[String]>,
+    password: Option<&str>,
+) -> Result<(), ChatError> {
+    check_queues(ctx, queues.unwrap_or_default())?;
+    check_accounts(ctx, accounts.unwrap_or_default())?;
+    password.map_or(Ok(()), check_password_rules)
+}
+
+/// Agent `id` within `tx` ("not found" when there is none).
+async fn load(tx: &mut Tx, id: AgentId) -> Result<Agent, ChatError> {
+    repo::agents::load(tx.conn(), id)
+        .await?
+        .ok_or(ChatError::NotFound("agent"))
+}
+
+/// Creates an agent, offline.
+pub(crate) async fn create(ctx: &Ctx, new: NewAgent) -> Result<Agent, ChatError> {
+    let username = new.username.trim().to_string();
+    if username.is_empty() || username.len() > 64 {
+        return Err(ChatError::Invalid(
+            "the username must have 1 to 64 characters".into(),
+        ));
+    }
+    check_password_rules(&new.password)?;
+    check_queues(ctx, &new.queues)?;
+    check_accounts(ctx, &new.accounts)?;
+    let hash = hash_password(&new.password)?;
+    let now = ctx.now();
+    let mut tx = ctx.write().await?;
+    let display_name = if new.display_name.is_empty() {
+        &username
+    } else {
+        &new.display_name
+    };
+    let inserted =
+        repo::agents::insert(&mut tx, &username, display_name, &hash, new.role, now).await?;
+    let Some(id) = inserted else {
+        return Err(ChatError::Conflict(format!(
+            "an agent called {username:?} exists already"
+        )));
+    };
+    repo::agents::add_memberships(&mut tx, id, &new.queues, &new.accounts).await?;
+    let agent = load(&mut tx, id).await?;
+    let data = serde_json::to_value(&agent).unwrap_or_default();
+    repo::events::log(&mut tx, None, EventKind::AgentCreated, data, now).await?;
+    tx.commit().await?;
+    Ok(agent)
+}
+
+/// The agent with this login and password; [`ChatError::InvalidCredentials`] otherwise
+/// (also for disabled agents).
+pub(crate) async fn verify_password(
+    ctx: &Ctx,
+    username: &str,
+    password: &str,
+) -> Result<Agent, ChatError> {
+    let row = repo::agents::credentials(ctx.store(), username.trim()).await?;
+    let (id, hash, disabled) = match row {
+        Some((id, hash, disabled)) => (Some(id), hash, disabled),
+        None => (None, dummy_hash().to_string(), false),
+    };
+    let password = password.to_string();
+    // Argon2 takes tens of milliseconds of CPU: off the async threads.
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
         })
-        .await
-        .unwrap_or(false);
-        match id {
-            Some(id) if ok && !disabled => self.agent(id).await,
-            _ => Err(ChatError::InvalidCredentials),
-        }
+    })
+    .await
+    .unwrap_or(false);
+    match id {
+        Some(id) if ok && !disabled => get(ctx, id).await,
+        _ => Err(ChatError::InvalidCredentials),
     }
+}
 
-    /// Replaces an agent's password.
-    pub async fn set_password(&self, agent: AgentId, password: &str) -> Result<(), ChatError> {
-        check_password_rules(password)?;
-        let hash = hash_password(password)?;
-        let done = sqlx::query("UPDATE agents SET password_hash = $1 WHERE id = $2")
-            .bind(hash)
-            .bind(agent)
-            .execute(self.store().pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(ChatError::NotFound("agent"));
-        }
-        Ok(())
+/// Replaces an agent's password.
+pub(crate) async fn set_password(
+    ctx: &Ctx,
+    agent: AgentId,
+    password: &str,
+) -> Result<(), ChatError> {
+    check_password_rules(password)?;
+    let hash = hash_password(password)?;
+    if !repo::agents::set_password_hash(ctx.store(), agent, &hash).await? {
+        return Err(ChatError::NotFound("agent"));
     }
+    Ok(())
+}
 
-    /// Replaces an agent's queues and accounts.
-    pub async fn set_memberships(
-        &self,
-        agent: AgentId,
-        queues: &[String],
-        accounts: &[String],
-    ) -> Result<Agent, ChatError> {
-        self.check_queues(queues)?;
-        self.check_accounts(accounts)?;
-        let mut tx = self.store().write().await?;
-        load_agent(&mut tx, agent).await?;
-        sqlx::query("DELETE FROM agent_queues WHERE agent_id = $1")
-            .bind(agent)
-            .execute(tx.conn())
-            .await?;
-        sqlx::query("DELETE FROM agent_accounts WHERE agent_id = $1")
-            .bind(agent)
-            .execute(tx.conn())
-            .await?;
-        write_memberships(&mut tx, agent, queues, accounts).await?;
-        let a = load_agent(&mut tx, agent).await?;
-        let now = self.now();
-        self.pull_for_agent(&mut tx, agent, now).await?;
-        tx.commit().await?;
-        Ok(a)
+/// Replaces an agent's queues and accounts.
+pub(crate) async fn set_memberships(
+    ctx: &Ctx,
+    agent: AgentId,
+    queues: &[String],
+    accounts: &[String],
+) -> Result<Agent, ChatError> {
+    check_queues(ctx, queues)?;
+    check_accounts(ctx, accounts)?;
+    let mut tx = ctx.write().await?;
+    load(&mut tx, agent).await?;
+    repo::agents::clear_memberships(&mut tx, agent).await?;
+    repo::agents::add_memberships(&mut tx, agent, queues, accounts).await?;
+    let a = load(&mut tx, agent).await?;
+    let now = ctx.now();
+    dispatch::pull_for_agent(ctx, &mut tx, agent, now).await?;
+    tx.commit().await?;
+    Ok(a)
+}
+
+/// Changes an agent's role (see [`crate::Inbox::set_role`]).
+pub(crate) async fn set_role(
+    ctx: &Ctx,
+    by: Option<&Viewer>,
+    agent: AgentId,
+    role: Role,
+) -> Result<Agent, ChatError> {
+    if by.is_some_and(|v| v.role != Role::Admin) {
+        return Err(ChatError::Forbidden("only admins change roles".into()));
     }
+    let now = ctx.now();
+    let mut tx = ctx.write().await?;
+    let current = load(&mut tx, agent).await?;
+    if current.role == role {
+        return Ok(current);
+    }
+    ensure_another_admin(&mut tx, &current).await?;
+    repo::agents::set_role(&mut tx, agent, role).await?;
+    let data = serde_json::json!({
+        "agent_id": agent,
+        "role": role,
+        "previous": current.role,
+        "by": by.map(|v| v.agent_id),
+    });
+    repo::events::log(&mut tx, None, EventKind::AgentRoleChanged, data, now).await?;
+    let changed = load(&mut tx, agent).await?;
+    tx.commit().await?;
+    tracing::info!(
+        agent_id = agent,
+        role = role.as_str(),
+        previous = current.role.as_str(),
+        by = ?by.map(|v| v.agent_id),
+        "agent's role changed"
+    );
+    Ok(changed)
+}
 
-    /// Changes an agent's role. `by` is the admin asking (others are refused); `None` is an
-    /// operator on the command line, who has the database already. The last enabled admin
-    /// cannot be demoted, so the inbox always has someone who manages it. A change is logged
-    /// as `agent.role_changed` (`agent_id`, `role`, `previous`, `by`: the admin's id or
-    /// null); setting the role an agent has changes nothing and logs nothing.
-    pub async fn set_role(
-        &self,
-        by: Option<&Viewer>,
-        agent: AgentId,
-        role: Role,
-    ) -> Result<Agent, ChatError> {
-        if by.is_some_and(|v| v.role != Role::Admin) {
-            return Err(ChatError::Forbidden("only admins change roles".into()));
-        }
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let current = load_agent(&mut tx, agent).await?;
-        if current.role == role {
-            return Ok(current);
-        }
+/// Enables or disables an agent (disabled agents cannot log in; they go offline). The last
+/// enabled admin cannot be disabled ([`ChatError::Conflict`]).
+pub(crate) async fn set_disabled(
+    ctx: &Ctx,
+    agent: AgentId,
+    disabled: bool,
+) -> Result<(), ChatError> {
+    let now = ctx.now();
+    let mut tx = ctx.write().await?;
+    let current = load(&mut tx, agent).await?;
+    if disabled && !current.disabled {
         ensure_another_admin(&mut tx, &current).await?;
-        sqlx::query("UPDATE agents SET role = $1 WHERE id = $2")
-            .bind(role.as_str())
-            .bind(agent)
-            .execute(tx.conn())
-            .await?;
-        tx.event(
-            None,
-            "agent.role_changed",
-            serde_json::json!({
-                "agent_id": agent,
-                "role": role,
-                "previous": current.role,
-                "by": by.map(|v| v.agent_id),
-            }),
-            now,
-        )
-        .await?;
-        let changed = load_agent(&mut tx, agent).await?;
-        tx.commit().await?;
-        tracing::info!(
-            agent_id = agent,
-            role = role.as_str(),
-            previous = current.role.as_str(),
-            by = ?by.map(|v| v.agent_id),
-            "agent's role changed"
+        // Offline first: their open offers pass to other agents.
+        presence_in(ctx, &mut tx, agent, Presence::Offline, now).await?;
+    }
+    repo::agents::set_disabled(&mut tx, agent, disabled).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One agent.
+pub(crate) async fn get(ctx: &Ctx, id: AgentId) -> Result<Agent, ChatError> {
+    repo::agents::get(ctx.store(), id)
+        .await?
+        .ok_or(ChatError::NotFound("agent"))
+}
+
+/// Every agent, by username.
+pub(crate) async fn all(ctx: &Ctx) -> Result<Vec<Agent>, ChatError> {
+    Ok(repo::agents::all(ctx.store()).await?)
+}
+
+/// The agents `viewer` may list (see [`crate::Inbox::colleagues`]).
+pub(crate) async fn colleagues(ctx: &Ctx, viewer: &Viewer) -> Result<Colleagues, ChatError> {
+    if viewer.role.sees_everything() {
+        return Ok(Colleagues::All(all(ctx).await?));
+    }
+    let shared = repo::agents::colleagues(ctx.store(), viewer.agent_id).await?;
+    Ok(Colleagues::Shared(shared))
+}
+
+/// Logs each enabled plain agent who works no WhatsApp account: access fails closed, so
+/// they see no account's conversations until an admin gives them one.
+pub(crate) async fn warn_without_accounts(ctx: &Ctx) -> Result<(), ChatError> {
+    for username in repo::agents::without_accounts(ctx.store()).await? {
+        tracing::warn!(
+            agent = %username,
+            "agent works no WhatsApp account and sees no account's conversations; \
+             give them accounts in Settings → Agents or with PATCH /api/v1/agents/{{id}}"
         );
-        Ok(changed)
     }
+    Ok(())
+}
 
-    /// Enables or disables an agent (disabled agents cannot log in; they go offline). The last
-    /// enabled admin cannot be disabled ([`ChatError::Conflict`]).
-    pub async fn set_disabled(&self, agent: AgentId, disabled: bool) -> Result<(), ChatError> {
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let current = load_agent(&mut tx, agent).await?;
-        if disabled && !current.disabled {
-            ensure_another_admin(&mut tx, &current).await?;
-            // Offline first: their open offers pass to other agents.
-            self.presence_in(&mut tx, agent, Presence::Offline, now)
-                .await?;
-        }
-        sqlx::query("UPDATE agents SET disabled = $1 WHERE id = $2")
-            .bind(i64::from(disabled))
-            .bind(agent)
-            .execute(tx.conn())
-            .await?;
-        tx.commit().await?;
-        Ok(())
+/// The access-control input for an agent.
+pub(crate) async fn viewer(ctx: &Ctx, agent: AgentId) -> Result<Viewer, ChatError> {
+    let a = get(ctx, agent).await?;
+    if a.disabled {
+        return Err(ChatError::Forbidden("the agent is disabled".into()));
     }
+    Ok(Viewer::of(&a))
+}
 
-    /// One agent.
-    pub async fn agent(&self, id: AgentId) -> Result<Agent, ChatError> {
-        let mut conn = self.store().pool().acquire().await?;
-        load_agent_conn(&mut conn, id).await
+/// Sets presence. Becoming available pulls waiting conversations; going offline passes
+/// open offers on to other agents.
+pub(crate) async fn set_presence(
+    ctx: &Ctx,
+    agent: AgentId,
+    presence: Presence,
+) -> Result<(), ChatError> {
+    let now = ctx.now();
+    let mut tx = ctx.write().await?;
+    presence_in(ctx, &mut tx, agent, presence, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn presence_in(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    agent: AgentId,
+    presence: Presence,
+    now: Millis,
+) -> Result<(), ChatError> {
+    if !repo::agents::set_presence(tx, agent, presence).await? {
+        return Err(ChatError::NotFound("agent"));
     }
-
-    /// Every agent, by username.
-    pub async fn agents(&self) -> Result<Vec<Agent>, ChatError> {
-        let ids: Vec<i64> = sqlx::query("SELECT id FROM agents ORDER BY username")
-            .fetch_all(self.store().pool())
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        let mut conn = self.store().pool().acquire().await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(load_agent_conn(&mut conn, id).await?);
-        }
-        Ok(out)
-    }
-
-    /// The agents `viewer` may list. Supervisors and admins: every agent, in full. Plain
-    /// agents: only names and presence, of the enabled agents who share one of their queues
-    /// or WhatsApp accounts, and of supervisors and admins (who may write in any
-    /// conversation) — never every agent of every account, nor anyone's login, queues or
-    /// accounts.
-    pub async fn colleagues(&self, viewer: &Viewer) -> Result<Colleagues, ChatError> {
-        if viewer.role.sees_everything() {
-            return Ok(Colleagues::All(self.agents().await?));
-        }
-        let rows = sqlx::query(
-            "SELECT a.id, a.display_name, a.role, a.presence FROM agents a WHERE a.disabled = 0 AND ( \
-               a.id = $1 OR a.role <> 'agent' \
-               OR EXISTS (SELECT 1 FROM agent_queues q JOIN agent_queues m ON m.queue = q.queue \
-                          WHERE q.agent_id = a.id AND m.agent_id = $1) \
-               OR EXISTS (SELECT 1 FROM agent_accounts q JOIN agent_accounts m ON m.account = q.account \
-                          WHERE q.agent_id = a.id AND m.agent_id = $1)) \
-             ORDER BY a.id",
-        )
-        .bind(viewer.agent_id)
-        .fetch_all(self.store().pool())
-        .await?;
-        Ok(Colleagues::Shared(
-            rows.iter()
-                .map(|r| Colleague {
-                    id: r.get("id"),
-                    display_name: r.get("display_name"),
-                    role: Role::parse(&r.get::<String, _>("role")).unwrap_or(Role::Agent),
-                    presence: presence_of(&r.get::<String, _>("presence")),
-                })
-                .collect(),
-        ))
-    }
-
-    /// Logs each enabled plain agent who works no WhatsApp account: access fails closed, so
-    /// they see no account's conversations until an admin gives them one.
-    pub(crate) async fn warn_agents_without_accounts(&self) -> Result<(), ChatError> {
-        let rows = sqlx::query(
-            "SELECT username FROM agents a WHERE a.role = 'agent' AND a.disabled = 0 \
-             AND NOT EXISTS (SELECT 1 FROM agent_accounts x WHERE x.agent_id = a.id) ORDER BY username",
-        )
-        .fetch_all(self.store().pool())
-        .await?;
-        for r in rows {
-            tracing::warn!(
-                agent = %r.get::<String, _>(0),
-                "agent works no WhatsApp account and sees no account's conversations; \
-                 give them accounts in Settings → Agents or with PATCH /api/v1/agents/{{id}}"
-            );
-        }
-        Ok(())
-    }
-
-    /// The access-control input for an agent.
-    pub async fn viewer(&self, agent: AgentId) -> Result<Viewer, ChatError> {
-        let a = self.agent(agent).await?;
-        if a.disabled {
-            return Err(ChatError::Forbidden("the agent is disabled".into()));
-        }
-        Ok(crate::access::viewer_of(&a))
-    }
-
-    /// Sets presence. Becoming available pulls waiting conversations; going offline passes
-    /// open offers on to other agents.
-    pub async fn set_presence(&self, agent: AgentId, presence: Presence) -> Result<(), ChatError> {
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        self.presence_in(&mut tx, agent, presence, now).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn presence_in(
-        &self,
-        tx: &mut Tx,
-        agent: AgentId,
-        presence: Presence,
-        now: crate::clock::Millis,
-    ) -> Result<(), ChatError> {
-        let done = sqlx::query("UPDATE agents SET presence = $1 WHERE id = $2 AND disabled = 0")
-            .bind(presence.as_str())
-            .bind(agent)
-            .execute(tx.conn())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(ChatError::NotFound("agent"));
-        }
-        tx.event(
-            None,
-            "agent.presence",
-            serde_json::json!({ "agent_id": agent, "presence": presence }),
-            now,
-        )
-        .await?;
-        match presence {
-            Presence::Available => self.pull_for_agent(tx, agent, now).await,
-            Presence::Offline => self.withdraw_offers(tx, agent, now).await,
-            Presence::Away => Ok(()),
-        }
+    let data = serde_json::json!({ "agent_id": agent, "presence": presence });
+    repo::events::log(tx, None, EventKind::AgentPresence, data, now).await?;
+    match presence {
+        Presence::Available => dispatch::pull_for_agent(ctx, tx, agent, now).await,
+        Presence::Offline => dispatch::withdraw_offers(ctx, tx, agent, now).await,
+        Presence::Away => Ok(()),
     }
 }
 
@@ -442,86 +336,12 @@ async fn ensure_another_admin(tx: &mut Tx, current: &Agent) -> Result<(), ChatEr
     if current.role != Role::Admin || current.disabled {
         return Ok(());
     }
-    let others = sqlx::query(sql!(
-        "SELECT id FROM agents WHERE role = 'admin' AND disabled = 0 ORDER BY id{}",
-        tx.for_update()
-    ))
-    .fetch_all(tx.conn())
-    .await?
-    .iter()
-    .filter(|r| r.get::<i64, _>(0) != current.id)
-    .count();
-    if others == 0 {
+    let admins = repo::agents::enabled_admins(tx).await?;
+    if !admins.iter().any(|id| *id != current.id) {
         return Err(ChatError::Conflict(format!(
             "{:?} is the last admin; make another agent admin first",
             current.username
         )));
     }
     Ok(())
-}
-
-async fn write_memberships(
-    tx: &mut Tx,
-    id: i64,
-    queues: &[String],
-    accounts: &[String],
-) -> Result<(), ChatError> {
-    for q in queues {
-        sqlx::query(
-            "INSERT INTO agent_queues (agent_id, queue) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(q)
-        .execute(tx.conn())
-        .await?;
-    }
-    for a in accounts {
-        sqlx::query(
-            "INSERT INTO agent_accounts (agent_id, account) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(a)
-        .execute(tx.conn())
-        .await?;
-    }
-    Ok(())
-}
-
-pub(crate) async fn load_agent(tx: &mut Tx, id: i64) -> Result<Agent, ChatError> {
-    load_agent_conn(tx.conn(), id).await
-}
-
-async fn load_agent_conn(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Agent, ChatError> {
-    let row = sqlx::query(
-        "SELECT id, username, display_name, role, presence, disabled FROM agents WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(ChatError::NotFound("agent"))?;
-    let queues = sqlx::query("SELECT queue FROM agent_queues WHERE agent_id = $1 ORDER BY queue")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.get::<String, _>(0))
-        .collect();
-    let accounts =
-        sqlx::query("SELECT account FROM agent_accounts WHERE agent_id = $1 ORDER BY account")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| r.get::<String, _>(0))
-            .collect();
-    Ok(Agent {
-        id: row.get("id"),
-        username: row.get("username"),
-        display_name: row.get("display_name"),
-        role: Role::parse(&row.get::<String, _>("role")).unwrap_or(Role::Agent),
-        presence: presence_of(&row.get::<String, _>("presence")),
-        queues,
-        accounts,
-        disabled: row.get::<i64, _>("disabled") != 0,
-    })
 }

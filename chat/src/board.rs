@@ -1,12 +1,12 @@
 //! The supervisors' live board: each queue's waiting conversations and oldest wait, each
 //! agent's presence and load.
 
-use crate::Inbox;
 use crate::clock::Millis;
-use crate::model::{ChatError, Role, Viewer, presence_of};
+use crate::context::Ctx;
+use crate::model::{ChatError, Role, Status, Viewer};
+use crate::repo;
 use crate::routing::{AgentId, Presence};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 /// One queue on the board.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,84 +55,63 @@ pub struct Board {
     pub at: Millis,
 }
 
-impl Inbox {
-    /// The live board (supervisors and admins).
-    pub async fn board(&self, viewer: &Viewer) -> Result<Board, ChatError> {
-        if !viewer.role.sees_everything() {
-            return Err(ChatError::Forbidden(
-                "the board is for supervisors and admins".into(),
-            ));
-        }
-        let rows = sqlx::query(
-            "SELECT queue, status, COUNT(*) AS n, MIN(queued_at) AS oldest FROM conversations \
-             WHERE status <> 'closed' GROUP BY queue, status",
-        )
-        .fetch_all(self.store().pool())
-        .await?;
-        let mut queues: Vec<QueueLoad> = self
-            .queue_names()
-            .into_iter()
-            .map(|name| QueueLoad {
-                name: name.to_string(),
-                waiting: 0,
-                offered: 0,
-                assigned: 0,
-                pending: 0,
-                oldest_waiting_since: None,
-            })
-            .collect();
-        for r in &rows {
-            let name: String = r.get("queue");
-            let Some(q) = queues.iter_mut().find(|q| q.name == name) else {
-                continue;
-            };
-            let n: i64 = r.get("n");
-            match r.get::<String, _>("status").as_str() {
-                "queued" => {
-                    q.waiting = n;
-                    q.oldest_waiting_since = crate::store::opt_i64(r, "oldest");
-                }
-                "offered" => q.offered = n,
-                "assigned" => q.assigned = n,
-                "pending" => q.pending = n,
-                _ => {}
-            }
-        }
-        let loads = sqlx::query(
-            "SELECT a.id, a.display_name, a.role, a.presence, \
-               (SELECT COUNT(*) FROM conversations c WHERE c.agent_id = a.id \
-                  AND c.status IN ('offered', 'assigned')) AS load \
-             FROM agents a WHERE a.disabled = 0 ORDER BY a.display_name, a.id",
-        )
-        .fetch_all(self.store().pool())
-        .await?;
-        let members = sqlx::query("SELECT agent_id, queue FROM agent_queues ORDER BY queue")
-            .fetch_all(self.store().pool())
-            .await?;
-        let capacity = self.settings().inbox.max_conversations_per_agent;
-        let agents = loads
-            .iter()
-            .map(|r| {
-                let id: i64 = r.get("id");
-                AgentLoad {
-                    id,
-                    display_name: r.get("display_name"),
-                    role: Role::parse(&r.get::<String, _>("role")).unwrap_or(Role::Agent),
-                    presence: presence_of(&r.get::<String, _>("presence")),
-                    load: r.get("load"),
-                    capacity,
-                    queues: members
-                        .iter()
-                        .filter(|m| m.get::<i64, _>("agent_id") == id)
-                        .map(|m| m.get("queue"))
-                        .collect(),
-                }
-            })
-            .collect();
-        Ok(Board {
-            queues,
-            agents,
-            at: self.now(),
-        })
+/// The live board (supervisors and admins).
+pub(crate) async fn board(ctx: &Ctx, viewer: &Viewer) -> Result<Board, ChatError> {
+    if !viewer.role.sees_everything() {
+        return Err(ChatError::Forbidden(
+            "the board is for supervisors and admins".into(),
+        ));
     }
+    let counts = repo::queues::counts(ctx.store()).await?;
+    let mut queues: Vec<QueueLoad> = ctx
+        .queue_names()
+        .into_iter()
+        .map(|name| QueueLoad {
+            name: name.to_string(),
+            waiting: 0,
+            offered: 0,
+            assigned: 0,
+            pending: 0,
+            oldest_waiting_since: None,
+        })
+        .collect();
+    for (name, status, n, oldest) in counts {
+        let Some(q) = queues.iter_mut().find(|q| q.name == name) else {
+            continue;
+        };
+        match Status::parse(&status) {
+            Some(Status::Queued) => {
+                q.waiting = n;
+                q.oldest_waiting_since = oldest;
+            }
+            Some(Status::Offered) => q.offered = n,
+            Some(Status::Assigned) => q.assigned = n,
+            Some(Status::Pending) => q.pending = n,
+            Some(Status::Closed) | None => {}
+        }
+    }
+    let loads = repo::agents::loads(ctx.store()).await?;
+    let members = repo::agents::queue_memberships(ctx.store()).await?;
+    let capacity = ctx.capacity();
+    let agents = loads
+        .into_iter()
+        .map(|a| AgentLoad {
+            queues: members
+                .iter()
+                .filter(|(agent, _)| *agent == a.agent.id)
+                .map(|(_, queue)| queue.clone())
+                .collect(),
+            id: a.agent.id,
+            display_name: a.agent.display_name,
+            role: a.agent.role,
+            presence: a.agent.presence,
+            load: a.load,
+            capacity,
+        })
+        .collect();
+    Ok(Board {
+        queues,
+        agents,
+        at: ctx.now(),
+    })
 }

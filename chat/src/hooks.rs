@@ -2,8 +2,8 @@
 //! with HMAC-SHA256, retried with back-off, in order per conversation.
 //!
 //! Durable: a delivery row is written in the same transaction as the logged event it carries
-//! ([`crate::store::Tx`]), so a committed event is delivered even across a crash, and an
-//! event that did not commit never is. A worker ([`Inbox::send_due_hooks`]) claims due rows
+//! (the store hands it to a sink, `crate::store::EventSink`), so a committed event is delivered even across a crash, and an
+//! event that did not commit never is. A worker ([`crate::Inbox::send_due_hooks`]) claims due rows
 //! — never a conversation's row while an earlier one of that conversation and endpoint is
 //! still pending, so each endpoint sees a conversation's events in order — and marks them
 //! `done`, or retries them (1 s doubling to 10 min) until `max_attempts`, then `dead`.
@@ -18,30 +18,29 @@
 //! `{"id": <event id>, "type": "message.received", "at": <ms>, "conversation_id": 7, "data": {…}}`.
 //! Any 2xx answer is success.
 
-use crate::Inbox;
 use crate::clock::{Millis, ms};
-use crate::events::Event;
-use crate::model::ChatError;
+use crate::context::Ctx;
+use crate::model::{ChatError, Event, EventKind};
+use crate::repo;
+use crate::repo::hook_deliveries::Claimed as ClaimedHook;
+use crate::store::{EventSink, SinkFuture};
 use hmac::{KeyInit, Mac};
 use serde_json::json;
-use sqlx::Row;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// The longest back-off between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(600);
 const LEASE: Duration = Duration::from_secs(120);
 const BATCH: i64 = 64;
-/// A delivery `d` is first in line: none before it for the same endpoint and conversation
-/// is still to be sent (their order is kept).
-const FIRST_IN_LINE: &str = "NOT EXISTS (SELECT 1 FROM hook_deliveries e WHERE e.endpoint = d.endpoint \
-     AND e.conversation_id = d.conversation_id AND e.id < d.id AND e.state IN ('pending', 'sending'))";
 
 /// An endpoint as the event log sees it: which webhook types it takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct HookTarget {
-    pub(crate) endpoint: String,
-    pub(crate) events: Vec<String>,
+struct HookTarget {
+    endpoint: String,
+    events: Vec<String>,
 }
 
 impl HookTarget {
@@ -56,13 +55,13 @@ impl HookTarget {
 /// once; internal notes are never sent), `message.delivered`, `message.read`,
 /// `message.failed` (delivery failed), `deflection.sent` (the template after a call left).
 pub fn hook_type(e: &Event) -> Option<&'static str> {
-    Some(match e.kind.as_str() {
-        "conversation.created" => "conversation.created",
-        "conversation.queued" => "conversation.queued",
-        "conversation.assigned" => "conversation.assigned",
-        "conversation.closed" => "conversation.closed",
-        "deflection.sent" => "deflection.sent",
-        "message.created" => {
+    Some(match &e.kind {
+        EventKind::ConversationCreated => "conversation.created",
+        EventKind::ConversationQueued => "conversation.queued",
+        EventKind::ConversationAssigned => "conversation.assigned",
+        EventKind::ConversationClosed => "conversation.closed",
+        EventKind::DeflectionSent => "deflection.sent",
+        EventKind::MessageCreated => {
             let m = &e.data["message"];
             match (m["direction"].as_str(), m["status"].as_str()) {
                 _ if m["internal"].as_bool() == Some(true) => return None,
@@ -72,7 +71,7 @@ pub fn hook_type(e: &Event) -> Option<&'static str> {
                 _ => return None,
             }
         }
-        "message.status" => match e.data["status"].as_str() {
+        EventKind::MessageStatus => match e.data["status"].as_str() {
             Some("sent") => "message.sent",
             Some("delivered") => "message.delivered",
             Some("read") => "message.read",
@@ -142,24 +141,19 @@ pub struct HookPass {
     pub dead: usize,
 }
 
-struct ClaimedHook {
-    id: i64,
-    endpoint: String,
-    kind: String,
-    body: String,
-    attempts: i64,
+/// The webhook service: the inbox's context, the HTTP client deliveries go out with, and
+/// what wakes the worker when a committed event gave it work. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Hooks {
+    ctx: Arc<Ctx>,
+    http: reqwest::Client,
+    wake: Arc<Notify>,
 }
 
-impl Inbox {
-    pub(crate) fn hook_targets(settings: &crate::InboxSettings) -> Vec<HookTarget> {
-        settings
-            .webhooks
-            .iter()
-            .map(|w| HookTarget {
-                endpoint: w.name.clone(),
-                events: w.events.clone(),
-            })
-            .collect()
+impl Hooks {
+    /// The webhook service of `ctx`'s endpoints; `wake` is the one its sink notifies.
+    pub(crate) fn new(ctx: Arc<Ctx>, http: reqwest::Client, wake: Arc<Notify>) -> Self {
+        Self { ctx, http, wake }
     }
 
     fn hook_backoff(attempts: i64) -> Millis {
@@ -170,39 +164,17 @@ impl Inbox {
     }
 
     async fn claim_hooks(&self) -> Result<Vec<ClaimedHook>, ChatError> {
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        let skip = match tx.kind() {
-            deflect_config::DatabaseKind::Sqlite => "",
-            deflect_config::DatabaseKind::Postgres => " FOR UPDATE OF d SKIP LOCKED",
-        };
-        let rows = sqlx::query(sql!(
-            "SELECT d.id, d.endpoint, d.kind, d.body, d.attempts FROM hook_deliveries d \
-             WHERE ((d.state = 'pending' AND d.due_at <= $1) OR (d.state = 'sending' AND d.lease_until < $1)) \
-             AND {FIRST_IN_LINE} ORDER BY d.id LIMIT $2{skip}"
-        ))
-        .bind(now)
-        .bind(BATCH)
-        .fetch_all(tx.conn())
-        .await?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.get("id")).collect();
-        crate::store::lease(&mut tx, "hook_deliveries", &ids, now + ms(LEASE)).await?;
-        let out = rows
-            .iter()
-            .map(|r| ClaimedHook {
-                id: r.get("id"),
-                endpoint: r.get("endpoint"),
-                kind: r.get("kind"),
-                body: r.get("body"),
-                attempts: r.get::<i64, _>("attempts") + 1,
-            })
-            .collect();
+        let now = self.ctx.now();
+        let mut tx = self.ctx.store().write().await?;
+        let lease_until = now + ms(LEASE);
+        let out = repo::hook_deliveries::claim_due(&mut tx, now, BATCH, lease_until).await?;
         tx.commit().await?;
         Ok(out)
     }
 
     async fn post_hook(&self, h: &ClaimedHook) -> Result<(), String> {
         let Some(cfg) = self
+            .ctx
             .settings()
             .webhooks
             .iter()
@@ -213,10 +185,10 @@ impl Inbox {
         let (Some(url), Some(secret)) = (&cfg.url, &cfg.signing_secret) else {
             return Err("the endpoint has no URL or signing secret".into());
         };
-        let t = self.now() / 1000;
+        let t = self.ctx.now() / 1000;
         let started = std::time::Instant::now();
         let res = self
-            .hook_client()
+            .http
             .post(url.clone())
             .timeout(cfg.timeout)
             .header("content-type", "application/json")
@@ -245,8 +217,9 @@ impl Inbox {
         h: &ClaimedHook,
         result: Result<(), String>,
     ) -> Result<Outcome, ChatError> {
-        let now = self.now();
+        let now = self.ctx.now();
         let max = self
+            .ctx
             .settings()
             .webhooks
             .iter()
@@ -254,33 +227,21 @@ impl Inbox {
             .map_or(1, |w| i64::from(w.max_attempts));
         // Through the store's writer, as every write: on SQLite a write beside it would wait
         // in the busy handler and could time out, leaving the delivery to be sent again.
-        let mut tx = self.store().write().await?;
+        let mut tx = self.ctx.store().write().await?;
         let outcome = match &result {
             Ok(()) => {
-                sqlx::query("UPDATE hook_deliveries SET state = 'done', delivered_at = $1, lease_until = NULL, last_error = NULL WHERE id = $2")
-                    .bind(now)
-                    .bind(h.id)
-                    .execute(tx.conn())
-                    .await?;
+                repo::hook_deliveries::set_done(&mut tx, h.id, now).await?;
                 Outcome::Delivered
             }
             Err(e) if h.attempts < max => {
                 tracing::warn!(endpoint = %h.endpoint, delivery = h.id, attempt = h.attempts, cause = %e, "webhook delivery failed; will retry");
-                sqlx::query("UPDATE hook_deliveries SET state = 'pending', due_at = $1, lease_until = NULL, last_error = $2 WHERE id = $3")
-                    .bind(now + Self::hook_backoff(h.attempts))
-                    .bind(e)
-                    .bind(h.id)
-                    .execute(tx.conn())
-                    .await?;
+                let due_at = now + Self::hook_backoff(h.attempts);
+                repo::hook_deliveries::set_retry(&mut tx, h.id, due_at, e).await?;
                 Outcome::Retried
             }
             Err(e) => {
                 tracing::warn!(endpoint = %h.endpoint, delivery = h.id, attempts = h.attempts, cause = %e, "webhook delivery given up");
-                sqlx::query("UPDATE hook_deliveries SET state = 'dead', lease_until = NULL, last_error = $1 WHERE id = $2")
-                    .bind(e)
-                    .bind(h.id)
-                    .execute(tx.conn())
-                    .await?;
+                repo::hook_deliveries::set_dead(&mut tx, h.id, e).await?;
                 Outcome::Dead
             }
         };
@@ -292,7 +253,7 @@ impl Inbox {
 
     /// Claims and sends the webhook deliveries that are due (one per conversation and
     /// endpoint at a time); the worker calls this in a loop, tests call it directly.
-    pub async fn send_due_hooks(&self) -> Result<HookPass, ChatError> {
+    pub(crate) async fn send_due(&self) -> Result<HookPass, ChatError> {
         let claimed = self.claim_hooks().await?;
         let mut pass = HookPass::default();
         let mut set = tokio::task::JoinSet::new();
@@ -317,42 +278,29 @@ impl Inbox {
     }
 
     /// Webhook deliveries by endpoint and state (`pending`, `sending`, `done`, `dead`).
-    pub async fn hook_depth(&self) -> Result<HashMap<(String, String), i64>, ChatError> {
-        let rows = sqlx::query(
-            "SELECT endpoint, state, COUNT(*) AS n FROM hook_deliveries GROUP BY endpoint, state",
-        )
-        .fetch_all(self.store().pool())
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| ((r.get("endpoint"), r.get("state")), r.get::<i64, _>("n")))
-            .collect())
+    pub(crate) async fn depth(&self) -> Result<HashMap<(String, String), i64>, ChatError> {
+        Ok(repo::hook_deliveries::depth(self.ctx.store()).await?)
     }
 
     async fn next_hook_due(&self) -> Result<Option<Millis>, ChatError> {
-        // Only deliveries first in line: one due behind a delivery that waits to be retried
-        // is not due yet (the worker would wake for it at once, again and again).
-        let row = sqlx::query(sql!(
-            "SELECT MIN(CASE WHEN d.state = 'pending' THEN d.due_at ELSE d.lease_until END) \
-             FROM hook_deliveries d WHERE d.state IN ('pending', 'sending') AND {FIRST_IN_LINE}"
-        ))
-        .fetch_one(self.store().pool())
-        .await?;
-        Ok(row.try_get::<Option<i64>, _>(0).ok().flatten())
+        Ok(repo::hook_deliveries::next_due(self.ctx.store()).await?)
     }
 
-    pub(crate) async fn hook_loop(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        if self.settings().webhooks.is_empty() {
+    /// The worker: delivers what is due until `stop` turns true.
+    pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        if self.ctx.settings().webhooks.is_empty() {
             return;
         }
-        let wake = self.store().hooks_wake();
+        let wake = self.wake.clone();
         loop {
             if *stop.borrow() {
                 return;
             }
-            let wait = match self.send_due_hooks().await {
+            let wait = match self.send_due().await {
                 Ok(p) if p.delivered + p.retried + p.dead > 0 => continue,
-                Ok(_) => self.until_due(self.next_hook_due().await.ok().flatten()),
+                Ok(_) => self
+                    .ctx
+                    .until_due(self.next_hook_due().await.ok().flatten()),
                 Err(e) => {
                     tracing::warn!(cause = %e, "webhook worker: database error; retrying");
                     Duration::from_secs(1)
@@ -384,33 +332,62 @@ impl Outcome {
     }
 }
 
-/// Writes the delivery rows of a just-logged event (called inside its transaction).
-pub(crate) async fn enqueue(
-    conn: &mut sqlx::AnyConnection,
-    targets: &[HookTarget],
-    e: &Event,
-) -> Result<bool, sqlx::Error> {
-    let Some(kind) = hook_type(e) else {
-        return Ok(false);
-    };
-    let mut any = false;
-    let body = hook_body(kind, e);
-    for t in targets.iter().filter(|t| t.wants(kind)) {
-        sqlx::query(
-            "INSERT INTO hook_deliveries (endpoint, event_id, conversation_id, kind, body, state, due_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6)",
-        )
-        .bind(&t.endpoint)
-        .bind(e.id)
-        .bind(e.conversation_id.unwrap_or(0))
-        .bind(kind)
-        .bind(&body)
-        .bind(e.at)
-        .execute(&mut *conn)
-        .await?;
-        any = true;
+/// Writes the delivery rows of each logged event inside its transaction, and wakes the worker
+/// once that transaction committed.
+#[derive(Debug)]
+struct HookSink {
+    targets: Vec<HookTarget>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl HookSink {
+    /// The endpoints that take `e`, with its webhook type.
+    fn takers<'a>(&'a self, e: &Event) -> Option<(&'static str, Vec<&'a HookTarget>)> {
+        let kind = hook_type(e)?;
+        let takers: Vec<&HookTarget> = self.targets.iter().filter(|t| t.wants(kind)).collect();
+        (!takers.is_empty()).then_some((kind, takers))
     }
-    Ok(any)
+}
+
+impl EventSink for HookSink {
+    fn appended<'a>(&'a self, conn: &'a mut sqlx::AnyConnection, e: &'a Event) -> SinkFuture<'a> {
+        Box::pin(async move {
+            let Some((kind, takers)) = self.takers(e) else {
+                return Ok(());
+            };
+            let body = hook_body(kind, e);
+            for t in takers {
+                repo::hook_deliveries::insert(conn, &t.endpoint, e, kind, &body).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn committed(&self, events: &[Event]) {
+        if events.iter().any(|e| self.takers(e).is_some()) {
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// The sink that writes the deliveries of the endpoints of `[[http.webhooks]]` and wakes
+/// `wake` for them; none without endpoints.
+pub(crate) fn sink(
+    settings: &crate::InboxSettings,
+    wake: Arc<tokio::sync::Notify>,
+) -> Option<Arc<dyn EventSink>> {
+    let targets: Vec<HookTarget> = settings
+        .webhooks
+        .iter()
+        .map(|w| HookTarget {
+            endpoint: w.name.clone(),
+            events: w.events.clone(),
+        })
+        .collect();
+    if targets.is_empty() {
+        return None;
+    }
+    Some(Arc::new(HookSink { targets, wake }))
 }
 
 #[cfg(test)]
@@ -466,7 +443,7 @@ mod tests {
             id: 1,
             conversation_id: Some(1),
             seq: 1,
-            kind: "message.created".into(),
+            kind: EventKind::MessageCreated,
             data,
             at: 0,
         };
@@ -497,7 +474,7 @@ mod tests {
             Some("message.sent")
         );
         let status = |s: &str| Event {
-            kind: "message.status".into(),
+            kind: EventKind::MessageStatus,
             ..e(json!({"message_id": 1, "status": s}))
         };
         assert_eq!(hook_type(&status("sent")), Some("message.sent"));

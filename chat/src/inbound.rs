@@ -1,6 +1,6 @@
 //! Inbound WhatsApp traffic: customers' messages and delivery statuses, from any provider's
 //! webhook (or the sandbox), group-committed: deliveries that arrive while a transaction runs
-//! share the next one (see [`Inbox::receive`]). Within a batch, plain messages joining open
+//! share the next one (see [`crate::Inbox::receive`]). Within a batch, plain messages joining open
 //! conversations (`joining`) and plain first contacts (`opening`) are stored a run at a time,
 //! a few statements per run; everything else one message at a time.
 //!
@@ -15,12 +15,17 @@
 //! - Failures: 131047 (outside the 24 h window) marks the conversation as needing the
 //!   recontact template; 131026 marks it unreachable.
 
-use crate::Inbox;
 use crate::clock::Millis;
-use crate::model::{Channel, ChatError, DeliveryStatus, MESSAGE_COLUMNS, Message, Origin, Status};
-use crate::provider::{ErrorMeaning, Inbound, InboundMessage, StatusUpdate, error_meaning};
-use crate::store::Tx;
-use crate::timers::TimerKind;
+use crate::context::Ctx;
+use crate::lifecycle::{dispatch, open, status};
+use crate::model::{ChatError, EventKind, Origin, Status};
+use crate::provider::{Inbound, InboundMessage};
+use crate::repo;
+use crate::repo::messages::MESSAGE_COLUMNS;
+use crate::routing::QueueRules;
+use crate::store::Store;
+use crate::store::{NewEvent, Tx};
+use deflect_config::AccountConfig;
 use serde_json::json;
 use sqlx::Row;
 use std::collections::HashSet;
@@ -40,9 +45,8 @@ pub struct Received {
     pub conversations: Vec<i64>,
 }
 
-pub(crate) const WHATSAPP: &str = "whatsapp";
-
 mod joining;
+mod linking;
 mod opening;
 
 /// The runs of a batch being gathered (at most one of the two holds messages), and the
@@ -95,7 +99,7 @@ impl Delivery {
     }
 }
 
-/// How the customers' messages this process stored were stored (see [`Inbox::inbound_stats`]).
+/// How the customers' messages this process stored were stored (see [`crate::Inbox::inbound_stats`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InboundStats {
     /// Stored with the others of their run: a few statements for the whole run (messages
@@ -126,9 +130,61 @@ impl Counts {
 }
 
 /// The queue of deliveries in front of the inbound writer.
-pub(crate) type InboundQueue = std::sync::Mutex<Option<mpsc::UnboundedSender<Delivery>>>;
+type InboundQueue = std::sync::Mutex<Option<mpsc::UnboundedSender<Delivery>>>;
 
-impl Inbox {
+/// The inbound service: the inbox's context, the queue in front of this process's inbound
+/// writer, and its counters. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct InboundService(Arc<Shared>);
+
+struct Shared {
+    ctx: Arc<Ctx>,
+    queue: InboundQueue,
+    counts: Counts,
+}
+
+impl InboundService {
+    /// The inbound service of `ctx`; its writer starts with the first delivery.
+    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
+        Self(Arc::new(Shared {
+            ctx,
+            queue: InboundQueue::default(),
+            counts: Counts::default(),
+        }))
+    }
+
+    pub(crate) fn ctx(&self) -> &Ctx {
+        &self.0.ctx
+    }
+
+    fn now(&self) -> Millis {
+        self.ctx().now()
+    }
+
+    fn store(&self) -> &Store {
+        self.ctx().store()
+    }
+
+    fn account(&self, name: &str) -> Option<&AccountConfig> {
+        self.ctx().account(name)
+    }
+
+    fn default_queue(&self) -> &str {
+        self.ctx().default_queue()
+    }
+
+    fn rules(&self, queue: &str) -> QueueRules {
+        self.ctx().rules(queue)
+    }
+
+    fn inactivity_ms(&self) -> Millis {
+        self.ctx().inactivity_ms()
+    }
+
+    fn wake_timers(&self) {
+        self.ctx().wake_timers();
+    }
+
     /// Stores one webhook delivery for `account` (already verified) and returns once it is
     /// committed.
     ///
@@ -138,7 +194,11 @@ impl Inbox {
     /// caller is answered after the commit that holds its delivery. A delivery that fails is
     /// taken out of the batch and the others are stored without it; a conflict between
     /// concurrent transactions (or a duplicate racing in from another process) is retried.
-    pub async fn receive(&self, account: &str, items: &[Inbound]) -> Result<Received, ChatError> {
+    pub(crate) async fn receive(
+        &self,
+        account: &str,
+        items: &[Inbound],
+    ) -> Result<Received, ChatError> {
         if self.account(account).is_none() {
             return Err(ChatError::NotFound("WhatsApp account"));
         }
@@ -164,9 +224,9 @@ impl Inbox {
     /// How the customers' messages this process stored so far were stored: together with
     /// others (the fast paths of the group commit) or one at a time. Also exported as the
     /// metric `deflect_inbox_inbound_stored_total{path}`.
-    pub fn inbound_stats(&self) -> InboundStats {
+    pub(crate) fn stats(&self) -> InboundStats {
         use std::sync::atomic::Ordering::Relaxed;
-        let c = &self.inner.inbound_counts;
+        let c = &self.0.counts;
         InboundStats {
             grouped: c.grouped.load(Relaxed),
             alone: c.alone.load(Relaxed),
@@ -176,20 +236,20 @@ impl Inbox {
     /// The inbound writer's queue; starts the writer on first use (or after it stopped).
     fn inbound_writer(&self) -> mpsc::UnboundedSender<Delivery> {
         let mut queue = self
-            .inner
-            .inbound
+            .0
+            .queue
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(q) = queue.as_ref().filter(|q| !q.is_closed()) {
             return q.clone();
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(inbound_writer(Arc::downgrade(&self.inner), rx));
+        tokio::spawn(inbound_writer(Arc::downgrade(&self.0), rx));
         *queue = Some(tx.clone());
         tx
     }
 
-    /// Stores `batch` in one transaction and answers each delivery (see [`Inbox::receive`]).
+    /// Stores `batch` in one transaction and answers each delivery (see [`crate::Inbox::receive`]).
     async fn commit_deliveries(&self, mut batch: Vec<Delivery>) {
         if self.store().kind() == deflect_config::DatabaseKind::Postgres {
             // Every process's batches lock the customers' rows in the same order, so two
@@ -224,7 +284,7 @@ impl Inbox {
                         let r = self.store_alone(&d).await;
                         if let Ok(r) = &r {
                             record_received(r);
-                            self.inner.inbound_counts.add(0, r.messages);
+                            self.0.counts.add(0, r.messages);
                         }
                         let _ = d.done.send(r);
                     }
@@ -321,8 +381,8 @@ impl Inbox {
             .await?;
         tx.commit().await.map_err(BatchError::one_by_one)?;
         let stored: usize = results.iter().map(|r| r.messages).sum();
-        self.inner
-            .inbound_counts
+        self.0
+            .counts
             .add(runs.grouped, stored.saturating_sub(runs.grouped));
         Ok(results)
     }
@@ -455,159 +515,10 @@ impl Inbox {
                 None => out.duplicates += 1,
             },
             Inbound::Status(s) => {
-                self.apply_status(tx, account, s, now).await?;
+                status::apply(self.ctx(), tx, account, s, now).await?;
                 out.statuses += 1;
             }
         }
-        Ok(())
-    }
-
-    /// Gives a contact without a name the profile name WhatsApp reports.
-    async fn name_contact(&self, tx: &mut Tx, contact: i64, name: &str) -> Result<(), ChatError> {
-        sqlx::query("UPDATE contacts SET name = $1 WHERE id = $2 AND name IS NULL")
-            .bind(name)
-            .bind(contact)
-            .execute(tx.conn())
-            .await?;
-        Ok(())
-    }
-
-    /// The contact identity of a WhatsApp id (created with a contact when new); returns
-    /// (identity, contact, created).
-    pub(crate) async fn whatsapp_identity(
-        &self,
-        tx: &mut Tx,
-        wa_id: &str,
-        name: Option<&str>,
-        now: Millis,
-    ) -> Result<(i64, i64, bool), ChatError> {
-        let find = "SELECT i.id, i.contact_id, k.name FROM contact_identities i \
-                    JOIN contacts k ON k.id = i.contact_id WHERE i.channel = $1 AND i.external_id = $2";
-        if let Some(r) = sqlx::query(find)
-            .bind(WHATSAPP)
-            .bind(wa_id)
-            .fetch_optional(tx.conn())
-            .await?
-        {
-            let contact: i64 = r.get("contact_id");
-            if let (Some(n), None) = (name, crate::store::opt_str(&r, "name")) {
-                self.name_contact(tx, contact, n).await?;
-            }
-            return Ok((r.get("id"), contact, false));
-        }
-        let contact: i64 = sqlx::query(
-            "INSERT INTO contacts (name, phone, created_at) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(name)
-        .bind(format!("+{wa_id}"))
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await?
-        .get(0);
-        let inserted = sqlx::query(
-            "INSERT INTO contact_identities (contact_id, channel, external_id, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
-        )
-        .bind(contact)
-        .bind(WHATSAPP)
-        .bind(wa_id)
-        .bind(now)
-        .fetch_optional(tx.conn())
-        .await?;
-        match inserted {
-            Some(r) => Ok((r.get(0), contact, true)),
-            None => {
-                // Another process created it first.
-                sqlx::query("DELETE FROM contacts WHERE id = $1")
-                    .bind(contact)
-                    .execute(tx.conn())
-                    .await?;
-                let r = sqlx::query(find)
-                    .bind(WHATSAPP)
-                    .bind(wa_id)
-                    .fetch_one(tx.conn())
-                    .await?;
-                Ok((r.get("id"), r.get("contact_id"), false))
-            }
-        }
-    }
-
-    /// The open conversation of an identity on an account, creating one (status `status`)
-    /// when there is none; returns (id, created).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn open_conversation(
-        &self,
-        tx: &mut Tx,
-        identity: i64,
-        contact: i64,
-        account: &str,
-        origin: Origin,
-        status: Status,
-        queue: &str,
-        now: Millis,
-    ) -> Result<(i64, bool), ChatError> {
-        let find = "SELECT id FROM conversations WHERE identity_id = $1 AND account = $2 AND status <> 'closed'";
-        if let Some(r) = sqlx::query(find)
-            .bind(identity)
-            .bind(account)
-            .fetch_optional(tx.conn())
-            .await?
-        {
-            return Ok((r.get(0), false));
-        }
-        for _ in 0..5 {
-            let inserted = sqlx::query(
-                "INSERT INTO conversations (reference, contact_id, identity_id, channel, origin, account, \
-                 status, queue, last_activity_at, created_at) \
-                 VALUES ($1, $2, $3, 'whatsapp', $4, $5, $6, $7, $8, $8) \
-                 ON CONFLICT DO NOTHING RETURNING id",
-            )
-            .bind(crate::random_token(6))
-            .bind(contact)
-            .bind(identity)
-            .bind(origin.as_str())
-            .bind(account)
-            .bind(status.as_str())
-            .bind(queue)
-            .bind(now)
-            .fetch_optional(tx.conn())
-            .await?;
-            if let Some(r) = inserted {
-                let id: i64 = r.get(0);
-                self.conversation_created(tx, id, now).await?;
-                return Ok((id, true));
-            }
-            // Either another process opened one (use it) or the reference collided (retry).
-            if let Some(r) = sqlx::query(find)
-                .bind(identity)
-                .bind(account)
-                .fetch_optional(tx.conn())
-                .await?
-            {
-                return Ok((r.get(0), false));
-            }
-        }
-        Err(ChatError::Conflict("could not open a conversation".into()))
-    }
-
-    /// Bookkeeping for a new conversation: its event and inactivity timer.
-    pub(crate) async fn conversation_created(
-        &self,
-        tx: &mut Tx,
-        id: i64,
-        now: Millis,
-    ) -> Result<(), ChatError> {
-        self.set_timer(
-            tx,
-            id,
-            TimerKind::Inactivity,
-            now + self.inactivity_ms(),
-            None,
-        )
-        .await?;
-        self.conversation_event(tx, id, "conversation.created", json!({}), now)
-            .await?;
-        metrics::counter!("deflect_inbox_conversations_total").increment(1);
         Ok(())
     }
 
@@ -645,14 +556,13 @@ impl Inbox {
                     m.profile_name.as_deref(),
                     crate::store::opt_str(&known, "name"),
                 ) {
-                    self.name_contact(tx, contact, n).await?;
+                    repo::contacts::name_if_unnamed(tx, contact, n).await?;
                 }
                 (identity, contact, false)
             }
             None => {
                 open = None;
-                self.whatsapp_identity(tx, &m.from, m.profile_name.as_deref(), now)
-                    .await?
+                open::whatsapp_identity(tx, &m.from, m.profile_name.as_deref(), now).await?
             }
         };
         let conversation = match self.linked_conversation(tx, account, m).await? {
@@ -665,19 +575,15 @@ impl Inbox {
                 None => match open {
                     Some(c) => c,
                     None => {
-                        let queue = self.default_queue().to_string();
-                        self.open_conversation(
-                            tx,
+                        let w = open::WhatsAppConversation {
                             identity,
                             contact,
                             account,
-                            Origin::Whatsapp,
-                            Status::Queued,
-                            &queue,
-                            now,
-                        )
-                        .await?
-                        .0
+                            origin: Origin::Whatsapp,
+                            status: Status::Queued,
+                            queue: self.default_queue(),
+                        };
+                        open::whatsapp_conversation(self.ctx(), tx, w, now).await?.0
                     }
                 },
             },
@@ -699,7 +605,7 @@ impl Inbox {
         let Some(row) = inserted else {
             return Ok(None);
         };
-        let message = Message::from_row(&row);
+        let message = crate::repo::messages::from_row(&row);
         let sent_at = joining::sent_at(m, now);
         // One update records the activity, advances the event sequence and (PostgreSQL)
         // locks the conversation.
@@ -713,13 +619,13 @@ impl Inbox {
         .fetch_one(tx.conn())
         .await?;
         let seq: i64 = row.get("event_seq");
-        tx.event_with_seq(
-            Some(conversation),
+        tx.append(NewEvent {
+            conversation_id: Some(conversation),
             seq,
-            "message.created",
-            json!({ "message": message }),
-            now,
-        )
+            kind: EventKind::MessageCreated,
+            data: json!({ "message": message }),
+            at: now,
+        })
         .await?;
         let status = Status::parse(&row.get::<String, _>("status"));
         let queued_at = crate::store::opt_i64(&row, "queued_at");
@@ -727,288 +633,15 @@ impl Inbox {
         match status {
             // The customer answered the deflection: now it needs an agent.
             Some(Status::Pending) => {
-                self.enqueue(tx, conversation, &queue, None, now).await?;
+                dispatch::enqueue(self.ctx(), tx, conversation, &queue, None, now).await?;
             }
             // Created just now as queued: route it.
             Some(Status::Queued) if queued_at.is_none() => {
-                self.enqueue(tx, conversation, &queue, None, now).await?;
+                dispatch::enqueue(self.ctx(), tx, conversation, &queue, None, now).await?;
             }
             _ => {}
         }
         Ok(Some(conversation))
-    }
-
-    /// The open conversation a reply points at: by context id, then by quick-reply payload.
-    async fn linked_conversation(
-        &self,
-        tx: &mut Tx,
-        account: &str,
-        m: &InboundMessage,
-    ) -> Result<Option<i64>, ChatError> {
-        if let Some(ctx) = &m.context_id {
-            let r = sqlx::query(
-                "SELECT c.id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-                 WHERE m.account = $1 AND m.external_id = $2 AND c.status <> 'closed'",
-            )
-            .bind(account)
-            .bind(ctx)
-            .fetch_optional(tx.conn())
-            .await?;
-            if let Some(r) = r {
-                return Ok(Some(r.get(0)));
-            }
-        }
-        if let Some(reference) = m
-            .button_payload
-            .as_deref()
-            .and_then(crate::deflection::reference_in_payload)
-        {
-            let r = sqlx::query(
-                "SELECT id FROM conversations WHERE reference = $1 AND status <> 'closed'",
-            )
-            .bind(reference)
-            .fetch_optional(tx.conn())
-            .await?;
-            if let Some(r) = r {
-                return Ok(Some(r.get(0)));
-            }
-        }
-        Ok(None)
-    }
-
-    /// A text carrying an unspent hand-off code continues that (web) conversation on
-    /// WhatsApp: same conversation, history kept, code spent.
-    #[allow(clippy::too_many_arguments)]
-    async fn handoff(
-        &self,
-        tx: &mut Tx,
-        account: &str,
-        identity: i64,
-        contact: i64,
-        new_identity: bool,
-        m: &InboundMessage,
-        now: Millis,
-    ) -> Result<Option<i64>, ChatError> {
-        let Some(text) = m.body.as_deref().filter(|_| m.kind == "text") else {
-            return Ok(None);
-        };
-        for code in crate::web::candidate_codes(text) {
-            let row = sqlx::query(sql!(
-                "SELECT conversation_id FROM handoff_codes WHERE code = $1 AND spent_at IS NULL \
-                 AND expires_at > $2{}",
-                tx.for_update()
-            ))
-            .bind(&code)
-            .bind(now)
-            .fetch_optional(tx.conn())
-            .await?;
-            let Some(row) = row else { continue };
-            let target: i64 = row.get(0);
-            let (c, _, _) = self.load_locked(tx, target).await?;
-            if c.status == Status::Closed {
-                continue;
-            }
-            sqlx::query("UPDATE handoff_codes SET spent_at = $1 WHERE code = $2")
-                .bind(now)
-                .bind(&code)
-                .execute(tx.conn())
-                .await?;
-            // The customer's other open WhatsApp conversation on this account, if any, is
-            // folded into this one.
-            let other = sqlx::query(
-                "SELECT id FROM conversations WHERE identity_id = $1 AND account = $2 \
-                 AND status <> 'closed' AND id <> $3",
-            )
-            .bind(identity)
-            .bind(account)
-            .bind(target)
-            .fetch_optional(tx.conn())
-            .await?;
-            if let Some(o) = other {
-                self.close_in_tx(tx, o.get(0), "merged", None, now).await?;
-            }
-            if new_identity && contact != c.contact_id {
-                sqlx::query("UPDATE contact_identities SET contact_id = $1 WHERE id = $2")
-                    .bind(c.contact_id)
-                    .bind(identity)
-                    .execute(tx.conn())
-                    .await?;
-                sqlx::query("DELETE FROM contacts WHERE id = $1")
-                    .bind(contact)
-                    .execute(tx.conn())
-                    .await?;
-            }
-            // The WhatsApp number is the one replies go to; a different number the customer
-            // typed into a form is kept beside it.
-            sqlx::query(
-                "UPDATE contacts SET form_phone = CASE WHEN phone IS NOT NULL AND phone <> $1 \
-                 THEN phone ELSE form_phone END, phone = $1 WHERE id = $2",
-            )
-            .bind(format!("+{}", m.from))
-            .bind(c.contact_id)
-            .execute(tx.conn())
-            .await?;
-            sqlx::query(
-                "UPDATE conversations SET channel = 'whatsapp', account = $1, identity_id = $2 WHERE id = $3",
-            )
-            .bind(account)
-            .bind(identity)
-            .bind(target)
-            .execute(tx.conn())
-            .await?;
-            self.conversation_event(
-                tx,
-                target,
-                "conversation.channel_changed",
-                json!({ "channel": Channel::Whatsapp, "code": code }),
-                now,
-            )
-            .await?;
-            return Ok(Some(target));
-        }
-        Ok(None)
-    }
-
-    /// Applies a delivery status (see the module documentation). A status that names the
-    /// send it is about (its correlation) first confirms that send, which may still be
-    /// waiting for the provider's answer.
-    pub(crate) async fn apply_status(
-        &self,
-        tx: &mut Tx,
-        account: &str,
-        s: &StatusUpdate,
-        now: Millis,
-    ) -> Result<(), ChatError> {
-        if let Some(id) = s.correlation.as_deref().and_then(crate::outbox::correlated) {
-            self.confirm_from_callback(tx, account, id, &s.external_id, now)
-                .await?;
-        }
-        let rank = s.status.rank();
-        let row = sqlx::query(
-            "SELECT id, conversation_id, status_rank FROM messages WHERE account = $1 AND external_id = $2",
-        )
-        .bind(account)
-        .bind(&s.external_id)
-        .fetch_optional(tx.conn())
-        .await?;
-        let Some(row) = row else {
-            sqlx::query(
-                "INSERT INTO early_statuses (account, external_id, status, status_rank, error_code, \
-                 error_title, at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (account, external_id) DO UPDATE SET status = excluded.status, \
-                 status_rank = excluded.status_rank, error_code = excluded.error_code, \
-                 error_title = excluded.error_title, at = excluded.at \
-                 WHERE early_statuses.status_rank < excluded.status_rank",
-            )
-            .bind(account)
-            .bind(&s.external_id)
-            .bind(s.status.as_str())
-            .bind(rank)
-            .bind(s.error_code)
-            .bind(s.error_title.as_deref())
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
-            return Ok(());
-        };
-        let message: i64 = row.get("id");
-        let conversation: i64 = row.get("conversation_id");
-        self.advance_status(
-            tx,
-            message,
-            conversation,
-            s.status,
-            s.error_code,
-            s.error_title.as_deref(),
-            now,
-        )
-        .await
-    }
-
-    /// Moves a message's status forward (never back) and reacts to failures.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn advance_status(
-        &self,
-        tx: &mut Tx,
-        message: i64,
-        conversation: i64,
-        status: DeliveryStatus,
-        error_code: Option<i64>,
-        error_title: Option<&str>,
-        now: Millis,
-    ) -> Result<(), ChatError> {
-        let done = sqlx::query(
-            "UPDATE messages SET status = $1, status_rank = $2, error_code = $3, error_title = $4 \
-             WHERE id = $5 AND status_rank < $2",
-        )
-        .bind(status.as_str())
-        .bind(status.rank())
-        .bind(error_code)
-        .bind(error_title)
-        .bind(message)
-        .execute(tx.conn())
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(());
-        }
-        let mut data = json!({ "message_id": message, "status": status, "error_code": error_code, "error_title": error_title });
-        if status == DeliveryStatus::Sent {
-            // Accepted by the provider: the `message.sent` webhook carries the message.
-            let row = sqlx::query(sql!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"))
-                .bind(message)
-                .fetch_one(tx.conn())
-                .await?;
-            data["message"] = json!(Message::from_row(&row));
-        }
-        tx.event(Some(conversation), "message.status", data, now)
-            .await?;
-        if status == DeliveryStatus::Failed {
-            metrics::counter!("deflect_inbox_delivery_failures_total").increment(1);
-            self.on_failure(tx, conversation, error_code, now).await?;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn on_failure(
-        &self,
-        tx: &mut Tx,
-        conversation: i64,
-        error_code: Option<i64>,
-        now: Millis,
-    ) -> Result<(), ChatError> {
-        match error_meaning(error_code) {
-            ErrorMeaning::OutsideWindow => {
-                let (c, _, _) = self.load_locked(tx, conversation).await?;
-                let template = c
-                    .account
-                    .as_deref()
-                    .and_then(|a| self.account(a))
-                    .map(|a| a.templates.recontact.name.clone());
-                tx.event(
-                    Some(conversation),
-                    "conversation.window_closed",
-                    json!({ "recontact_template": template }),
-                    now,
-                )
-                .await?;
-            }
-            ErrorMeaning::Unreachable => {
-                sqlx::query("UPDATE conversations SET unreachable = 1 WHERE id = $1")
-                    .bind(conversation)
-                    .execute(tx.conn())
-                    .await?;
-                self.conversation_event(
-                    tx,
-                    conversation,
-                    "conversation.unreachable",
-                    json!({}),
-                    now,
-                )
-                .await?;
-            }
-            _ => {}
-        }
-        Ok(())
     }
 }
 
@@ -1049,14 +682,14 @@ fn record_received(r: &Received) {
 
 /// The inbound writer: takes every delivery waiting and commits them together, until the
 /// inbox is dropped.
-async fn inbound_writer(inbox: Weak<crate::Inner>, mut queue: mpsc::UnboundedReceiver<Delivery>) {
+async fn inbound_writer(inbound: Weak<Shared>, mut queue: mpsc::UnboundedReceiver<Delivery>) {
     let mut batch = Vec::new();
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let Some(inner) = inbox.upgrade() else {
+        let Some(shared) = inbound.upgrade() else {
             return;
         };
         metrics::histogram!("deflect_inbox_group_commit_deliveries").record(batch.len() as f64);
-        Inbox { inner }
+        InboundService(shared)
             .commit_deliveries(std::mem::take(&mut batch))
             .await;
     }

@@ -2,7 +2,7 @@
 //! may have in a sliding hour — counted in the database, so the limits hold across every
 //! gateway process sharing it.
 //!
-//! [`Inbox::check_deflection_limits`] records a deflection for both of its keys (the
+//! [`crate::Inbox::check_deflection_limits`] records a deflection for both of its keys (the
 //! calling number and the callback number) in one transaction, or for neither when either
 //! is at its limit, and is idempotent on the call id: asking again for a call already
 //! recorded answers [`LimitOutcome::Allowed`] without counting it twice.
@@ -14,12 +14,12 @@
 //! and the second sees the first's record. Records older than the window are deleted as the
 //! keys are checked, so the table holds at most an hour of deflections.
 
-use crate::Inbox;
 use crate::clock::Millis;
+use crate::context::Ctx;
 use crate::model::ChatError;
+use crate::repo;
 use deflect_config::DatabaseKind;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 /// The window the limits count in.
 pub const WINDOW_MS: Millis = 3_600_000;
@@ -60,70 +60,38 @@ fn lock_id(key: &str) -> i64 {
     i64::from_be_bytes(id)
 }
 
-impl Inbox {
-    /// Records a deflection against its caller's and its callback number's hourly limits,
-    /// or refuses it (see the module docs).
-    pub async fn check_deflection_limits(
-        &self,
-        check: &LimitCheck,
-    ) -> Result<LimitOutcome, ChatError> {
-        let caller_key = format!("caller:{}", check.caller);
-        let number_key = format!("number:{}", check.callback_number);
-        let since = check.at - WINDOW_MS;
-        let mut tx = self.store().write().await?;
-        if tx.kind() == DatabaseKind::Postgres {
-            let mut ids = [lock_id(&caller_key), lock_id(&number_key)];
-            ids.sort_unstable();
-            for id in ids {
-                // The lock function returns void, which the Any driver cannot decode: select
-                // a constant from it instead.
-                sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
-                    .bind(id)
-                    .execute(tx.conn())
-                    .await?;
-            }
-        }
-        let mut count = async |key: &str| -> Result<(i64, bool), ChatError> {
-            sqlx::query("DELETE FROM deflection_limit_uses WHERE key = $1 AND at <= $2")
-                .bind(key)
-                .bind(since)
-                .execute(tx.conn())
-                .await?;
-            let row = sqlx::query(
-                "SELECT COUNT(*) AS n, \
-                 COALESCE(SUM(CASE WHEN call_id = $2 THEN 1 ELSE 0 END), 0) AS seen \
-                 FROM deflection_limit_uses WHERE key = $1",
-            )
-            .bind(key)
-            .bind(&check.call_id)
-            .fetch_one(tx.conn())
-            .await?;
-            Ok((row.get::<i64, _>("n"), row.get::<i64, _>("seen") > 0))
-        };
-        let (callers, caller_seen) = count(&caller_key).await?;
-        let (numbers, number_seen) = count(&number_key).await?;
-        let under = |n: i64, limit: u32| limit == 0 || n < i64::from(limit);
-        let outcome = if caller_seen && number_seen {
-            LimitOutcome::Allowed
-        } else if !under(callers, check.per_caller) {
-            LimitOutcome::CallerLimited
-        } else if !under(numbers, check.per_callback_number) {
-            LimitOutcome::CallbackNumberLimited
-        } else {
-            for key in [&caller_key, &number_key] {
-                sqlx::query(
-                    "INSERT INTO deflection_limit_uses (key, call_id, at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (key, call_id) DO NOTHING",
-                )
-                .bind(key)
-                .bind(&check.call_id)
-                .bind(check.at)
-                .execute(tx.conn())
-                .await?;
-            }
-            LimitOutcome::Allowed
-        };
-        tx.commit().await?;
-        Ok(outcome)
+/// Records a deflection against its caller's and its callback number's hourly limits,
+/// or refuses it (see the module docs).
+pub(crate) async fn check_deflection_limits(
+    ctx: &Ctx,
+    check: &LimitCheck,
+) -> Result<LimitOutcome, ChatError> {
+    let caller_key = format!("caller:{}", check.caller);
+    let number_key = format!("number:{}", check.callback_number);
+    let since = check.at - WINDOW_MS;
+    let mut tx = ctx.store().write().await?;
+    if tx.kind() == DatabaseKind::Postgres {
+        let mut ids = [lock_id(&caller_key), lock_id(&number_key)];
+        ids.sort_unstable();
+        repo::limit_uses::lock(&mut tx, &ids).await?;
     }
+    let mut count =
+        async |key: &str| repo::limit_uses::count(&mut tx, key, &check.call_id, since).await;
+    let (callers, caller_seen) = count(&caller_key).await?;
+    let (numbers, number_seen) = count(&number_key).await?;
+    let under = |n: i64, limit: u32| limit == 0 || n < i64::from(limit);
+    let outcome = if caller_seen && number_seen {
+        LimitOutcome::Allowed
+    } else if !under(callers, check.per_caller) {
+        LimitOutcome::CallerLimited
+    } else if !under(numbers, check.per_callback_number) {
+        LimitOutcome::CallbackNumberLimited
+    } else {
+        for key in [&caller_key, &number_key] {
+            repo::limit_uses::record(&mut tx, key, &check.call_id, check.at).await?;
+        }
+        LimitOutcome::Allowed
+    };
+    tx.commit().await?;
+    Ok(outcome)
 }

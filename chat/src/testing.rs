@@ -294,7 +294,7 @@ impl Drop for PrivatePostgres {
 /// A new, empty database on the shared throwaway server.
 pub async fn postgres_database() -> DatabaseUrl {
     let dir = tokio::task::spawn_blocking(ensure_server).await.unwrap();
-    let name = format!("t_{}", crate::random_token(12).to_lowercase());
+    let name = format!("t_{}", crate::model::random_token(12).to_lowercase());
     let admin = format!(
         "postgres://postgres@localhost/postgres?host={}",
         dir.display()

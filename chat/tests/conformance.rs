@@ -5,36 +5,15 @@
 
 mod common;
 
-use common::{Backend, Env, FakeProvider, T0, text};
+use common::{Backend, Env, FakeProvider, T0, deflection, text};
 use deflect_chat::provider::{Inbound, InboundMessage, StatusUpdate};
 use deflect_chat::{
-    ChatError, ConversationFilter, DeflectionRequest, DeliveryStatus, InputMethod, LimitCheck,
-    LimitOutcome, Presence, SandboxReply, Status,
+    ChatError, ConversationFilter, DeliveryStatus, EventKind, LimitCheck, LimitOutcome, Presence,
+    SandboxReply, Status,
 };
 use std::time::Duration;
 
 const S: Duration = Duration::from_secs(1);
-
-fn deflection(call_id: &str, number: &str) -> DeflectionRequest {
-    DeflectionRequest {
-        call_id: call_id.into(),
-        caller: Some("+31612345678".into()),
-        callback_number: number.into(),
-        dialled_number: Some("+31201234567".into()),
-        flow: Some("support".into()),
-        language: Some("en".into()),
-        started_at: T0 - 60_000,
-        ended_at: T0 - 1_000,
-        input_method: InputMethod::Dtmf,
-        transcript: None,
-        account: None,
-        queue: None,
-    }
-}
-
-async fn outbox(env: &Env) -> std::collections::HashMap<String, i64> {
-    env.inbox.outbox_depth().await.unwrap()
-}
 
 async fn deflection_is_queued_once_per_call(b: Backend) {
     let env = Env::new(b).await;
@@ -48,7 +27,7 @@ async fn deflection_is_queued_once_per_call(b: Backend) {
     let again = env.inbox.deflect(&req).await.unwrap();
     assert!(!again.created);
     assert_eq!(again.message_id, a.message_id.max(c.message_id));
-    assert_eq!(outbox(&env).await.get("pending"), Some(&1));
+    assert_eq!(env.outbox().await.get("pending"), Some(&1));
 
     let d = env
         .inbox
@@ -90,7 +69,7 @@ async fn deflection_is_queued_once_per_call(b: Backend) {
         env.inbox.deflect(&bad).await,
         Err(ChatError::Invalid(_))
     ));
-    bad.callback_number = "+31612345678".into();
+    bad.call.callback_number = "+31612345678".into();
     bad.queue = Some("nope".into());
     assert!(matches!(
         env.inbox.deflect(&bad).await,
@@ -255,7 +234,7 @@ async fn concurrent_deliveries_lose_nothing_and_keep_each_customers_order(b: Bac
         assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>());
         let announced: Vec<i64> = events
             .iter()
-            .filter(|e| e.kind == "message.created")
+            .filter(|e| e.kind == EventKind::MessageCreated)
             .map(|e| e.data["message"]["id"].as_i64().unwrap())
             .collect();
         assert_eq!(announced, stored.iter().map(|m| m.id).collect::<Vec<_>>());
@@ -982,14 +961,14 @@ async fn events_come_in_order_and_resume(b: Backend) {
             .unwrap();
         seen.push(e);
     }
-    let kinds: Vec<&str> = seen.iter().map(|e| e.kind.as_str()).collect();
+    let kinds: Vec<&EventKind> = seen.iter().map(|e| &e.kind).collect();
     assert_eq!(
         kinds,
         [
-            "conversation.created",
-            "message.created",
-            "conversation.queued",
-            "message.created"
+            &EventKind::ConversationCreated,
+            &EventKind::MessageCreated,
+            &EventKind::ConversationQueued,
+            &EventKind::MessageCreated
         ]
     );
     let seqs: Vec<i64> = seen.iter().map(|e| e.seq).collect();
@@ -1011,7 +990,7 @@ async fn events_come_in_order_and_resume(b: Backend) {
         .unwrap()
         .unwrap();
     assert!(e.id > seen[3].id);
-    assert_eq!(e.kind, "message.created");
+    assert_eq!(e.kind, EventKind::MessageCreated);
     assert_eq!(e.data["message"]["body"], "three");
 }
 
@@ -1051,7 +1030,7 @@ async fn timers_survive_restarts_and_fire_once(b: Backend) {
     // the offer (cancelling its timer) instead of the offer expiring first — both are right.
     let expiries = events
         .iter()
-        .filter(|e| e.kind == "conversation.queued" && e.data.get("declined_by").is_some())
+        .filter(|e| e.kind == EventKind::ConversationQueued && e.data.get("declined_by").is_some())
         .count();
     assert!(expiries <= 2, "{expiries} offer expiries for two offers");
     assert_eq!(fired, 6 + expiries, "each fired timer did its work once");
@@ -1066,7 +1045,7 @@ async fn timers_survive_restarts_and_fire_once(b: Backend) {
             .iter()
             .filter(|e| {
                 e.conversation_id == Some(id)
-                    && e.kind == "conversation.queued"
+                    && e.kind == EventKind::ConversationQueued
                     && e.data["conversation"]["queue"] == "overflow"
             })
             .count();
@@ -1152,7 +1131,7 @@ async fn provider_failures(b: Backend) {
         .find(|x| x.id == m.id)
         .unwrap();
     assert_eq!(msg.status, "failed");
-    assert_eq!(outbox(&env).await.get("dead"), Some(&1));
+    assert_eq!(env.outbox().await.get("dead"), Some(&1));
     // 131026 from a status: the conversation is unreachable; sending is refused.
     env.inbox
         .send_text(&sup, conv, "again", None)
@@ -1204,7 +1183,7 @@ async fn provider_failures(b: Backend) {
     let events = env.inbox.events_after(0, 10_000).await.unwrap();
     let w = events
         .iter()
-        .find(|e| e.conversation_id == Some(conv2) && e.kind == "conversation.window_closed")
+        .find(|e| e.conversation_id == Some(conv2) && e.kind == EventKind::ConversationWindowClosed)
         .unwrap();
     assert_eq!(w.data["recontact_template"], "deflect_recontact");
 }

@@ -7,49 +7,12 @@
 
 mod common;
 
-use common::{Backend, Env, FakeProvider, T0};
+use common::{Backend, Env, FakeProvider};
 use deflect_chat::provider::{Inbound, StatusUpdate};
-use deflect_chat::{DeflectionRequest, DeliveryStatus, InputMethod, OutboxPass};
-use std::collections::HashMap;
+use deflect_chat::{DeliveryStatus, OutboxPass};
 use std::time::Duration;
 
 const S: Duration = Duration::from_secs(1);
-
-/// An inbox whose default account is `meta` at `fake`, answering within 300 ms.
-async fn meta_env(b: Backend) -> (Env, FakeProvider) {
-    let fake = FakeProvider::start().await;
-    let mut settings = common::settings(Some(fake.addr));
-    settings.whatsapp.default_account = Some("meta".into());
-    for a in &mut settings.whatsapp.accounts {
-        a.request_timeout = Duration::from_millis(300);
-    }
-    (Env::with(b, settings).await, fake)
-}
-
-async fn deflect(env: &Env, call: &str, number: &str) -> i64 {
-    env.inbox
-        .deflect(&DeflectionRequest {
-            call_id: call.into(),
-            caller: None,
-            callback_number: number.into(),
-            dialled_number: None,
-            flow: None,
-            language: None,
-            started_at: T0 - 60_000,
-            ended_at: T0 - 1_000,
-            input_method: InputMethod::Dtmf,
-            transcript: None,
-            account: None,
-            queue: None,
-        })
-        .await
-        .unwrap()
-        .message_id
-}
-
-async fn outbox(env: &Env) -> HashMap<String, i64> {
-    env.inbox.outbox_depth().await.unwrap()
-}
 
 /// The correlation the provider was given with request `i`.
 fn correlation(fake: &FakeProvider, i: usize) -> String {
@@ -72,17 +35,17 @@ fn status(id: &str, correlation: Option<String>, status: DeliveryStatus) -> Inbo
 }
 
 async fn a_provider_answering_two_sends_with_one_id_sends_each_once(b: Backend) {
-    let (env, fake) = meta_env(b).await;
+    let (env, fake) = Env::meta(b, Some(Duration::from_millis(300))).await;
     fake.accept_as("wamid.same");
     fake.accept_as("wamid.same");
-    let first = deflect(&env, "c1", "+31612345671").await;
-    let second = deflect(&env, "c2", "+31612345672").await;
+    let first = env.deflect("c1", "+31612345671").await;
+    let second = env.deflect("c2", "+31612345672").await;
     assert_eq!(env.inbox.send_due().await.unwrap().sent, 2);
     // Long after every lease, nothing goes out again.
     env.clock.advance(Duration::from_secs(3600));
     assert_eq!(env.inbox.send_due().await.unwrap(), OutboxPass::default());
     assert_eq!(fake.requests().len(), 2);
-    assert_eq!(outbox(&env).await.get("sent"), Some(&2));
+    assert_eq!(env.outbox().await.get("sent"), Some(&2));
     let (a, c) = (env.message(first).await, env.message(second).await);
     assert_eq!((a.status.as_str(), c.status.as_str()), ("sent", "sent"));
     let ids = [a.external_id, c.external_id];
@@ -93,12 +56,12 @@ async fn a_provider_answering_two_sends_with_one_id_sends_each_once(b: Backend) 
 }
 
 async fn a_send_without_an_answer_waits_for_its_status_callback(b: Backend) {
-    let (env, fake) = meta_env(b).await;
+    let (env, fake) = Env::meta(b, Some(Duration::from_millis(300))).await;
     // The provider takes the message but answers after the client gave up.
     fake.respond_after(2 * S, 200, r#"{"messages":[{"id":"wamid.late"}]}"#);
-    let m = deflect(&env, "c1", "+31612345671").await;
+    let m = env.deflect("c1", "+31612345671").await;
     assert_eq!(env.inbox.send_due().await.unwrap().unconfirmed, 1);
-    assert_eq!(outbox(&env).await.get("unconfirmed"), Some(&1));
+    assert_eq!(env.outbox().await.get("unconfirmed"), Some(&1));
     env.clock.advance(Duration::from_secs(60));
     assert_eq!(env.inbox.send_due().await.unwrap(), OutboxPass::default());
     // The status callback names the send: it is recorded, and never sent again.
@@ -113,17 +76,17 @@ async fn a_send_without_an_answer_waits_for_its_status_callback(b: Backend) {
     let msg = env.message(m).await;
     assert_eq!(msg.external_id.as_deref(), Some("wamid.late"));
     assert_eq!(msg.status, "delivered");
-    assert_eq!(outbox(&env).await.get("sent"), Some(&1));
+    assert_eq!(env.outbox().await.get("sent"), Some(&1));
     env.clock.advance(Duration::from_secs(3600));
     assert_eq!(env.inbox.send_due().await.unwrap(), OutboxPass::default());
     assert_eq!(fake.requests().len(), 1, "sent once");
 }
 
 async fn without_a_callback_an_unanswered_send_goes_again_after_the_wait(b: Backend) {
-    let (env, fake) = meta_env(b).await;
+    let (env, fake) = Env::meta(b, Some(Duration::from_millis(300))).await;
     let wait = env.settings.inbox.outbox.unconfirmed_wait;
     fake.respond_after(2 * S, 200, r#"{"messages":[{"id":"wamid.lost"}]}"#);
-    let m = deflect(&env, "c1", "+31612345671").await;
+    let m = env.deflect("c1", "+31612345671").await;
     assert_eq!(env.inbox.send_due().await.unwrap().unconfirmed, 1);
     env.clock.advance(wait - S);
     assert_eq!(env.inbox.send_due().await.unwrap(), OutboxPass::default());
@@ -134,9 +97,9 @@ async fn without_a_callback_an_unanswered_send_goes_again_after_the_wait(b: Back
 }
 
 async fn refused_connections_are_retried_and_sent_once_after_recovery(b: Backend) {
-    let (env, fake) = meta_env(b).await;
+    let (env, fake) = Env::meta(b, Some(Duration::from_millis(300))).await;
     fake.down().await;
-    let m = deflect(&env, "c1", "+31612345671").await;
+    let m = env.deflect("c1", "+31612345671").await;
     // Refused for a minute: retried with back-off (1 s, 2 s, 4 s, …); nothing reached it.
     let mut retries = 0;
     for _ in 0..6 {
@@ -163,14 +126,14 @@ async fn refused_connections_are_retried_and_sent_once_after_recovery(b: Backend
 }
 
 async fn a_send_cut_short_by_a_dead_worker_is_confirmed_not_repeated(b: Backend) {
-    let (env, fake) = meta_env(b).await;
-    let m = deflect(&env, "c1", "+31612345671").await;
+    let (env, fake) = Env::meta(b, Some(Duration::from_millis(300))).await;
+    let m = env.deflect("c1", "+31612345671").await;
     // A worker claimed the row and sent it — the provider took it — and died before the
     // answer.
     let row = env.mark_sending(m).await;
     env.clock.advance(Duration::from_secs(61));
     assert_eq!(env.inbox.send_due().await.unwrap(), OutboxPass::default());
-    assert_eq!(outbox(&env).await.get("unconfirmed"), Some(&1));
+    assert_eq!(env.outbox().await.get("unconfirmed"), Some(&1));
     env.clock.advance(Duration::from_secs(60));
     assert_eq!(env.inbox.send_due().await.unwrap(), OutboxPass::default());
     assert!(fake.requests().is_empty(), "not sent again");
@@ -182,7 +145,7 @@ async fn a_send_cut_short_by_a_dead_worker_is_confirmed_not_repeated(b: Backend)
         )
         .await
         .unwrap();
-    assert_eq!(outbox(&env).await.get("sent"), Some(&1));
+    assert_eq!(env.outbox().await.get("sent"), Some(&1));
     let msg = env.message(m).await;
     assert_eq!(
         (msg.status.as_str(), msg.external_id.as_deref()),
@@ -195,7 +158,7 @@ async fn a_send_cut_short_by_a_dead_worker_is_confirmed_not_repeated(b: Backend)
 
 async fn the_sandbox_sends_a_cut_short_send_again_at_once(b: Backend) {
     let env = Env::new(b).await;
-    let m = deflect(&env, "c1", "+31612345671").await;
+    let m = env.deflect("c1", "+31612345671").await;
     env.mark_sending(m).await;
     env.clock.advance(Duration::from_secs(61));
     // Its sends are local: one cut short never reached anybody.

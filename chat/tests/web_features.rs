@@ -8,7 +8,8 @@ mod common;
 
 use common::{Backend, Env, FakeProvider, T0, settings, text};
 use deflect_chat::{
-    Channel, ChatError, NewCannedAnswer, NewHandoff, NewWebConversation, Origin, Role, Status,
+    Channel, ChatError, EventKind, NewCannedAnswer, NewHandoff, NewWebConversation, Origin, Role,
+    Status, VisitorEventKind,
 };
 use deflect_config::{Secret, WebhookConfig};
 use std::time::Duration;
@@ -26,7 +27,7 @@ fn web(site: &str, token: &str, escalate: Option<Duration>) -> NewWebConversatio
     }
 }
 
-async fn next_of(feed: &mut deflect_chat::Subscription, kind: &str) -> deflect_chat::Event {
+async fn next_of(feed: &mut deflect_chat::Subscription, kind: EventKind) -> deflect_chat::Event {
     loop {
         let e = feed.next().await.unwrap().unwrap();
         if e.kind == kind {
@@ -56,9 +57,9 @@ async fn escalation_is_offered_only_without_an_agent(b: Backend) {
     let after = env.inbox.web_conversation(TOKEN, c.id).await.unwrap();
     assert_eq!(after.escalation_at, Some(T0 + 30_000));
     // (On PostgreSQL, notifications of events committed before subscribing may still come.)
-    let e = next_of(&mut feed, "conversation.escalation_offered").await;
-    let v = deflect_chat::web::visitor_event(&e).unwrap();
-    assert_eq!(v.kind, "escalation");
+    let e = next_of(&mut feed, EventKind::ConversationEscalationOffered).await;
+    let v = deflect_chat::webchat::visitor_event(&e).unwrap();
+    assert_eq!(v.kind, VisitorEventKind::Escalation);
     // Another visitor whose chat an agent took in time gets no offer.
     let ann = env.agent("ann", &["support"]).await;
     let other = "visitor-token-fedcba9876543210";
@@ -108,12 +109,15 @@ async fn outside_opening_hours_whatsapp_is_offered_at_once(b: Backend) {
     let mut feed = env.inbox.subscribe(None).await.unwrap();
     let c = env.inbox.start_web_conversation(&closed).await.unwrap();
     assert_eq!((c.status, c.escalation_at), (Status::Queued, Some(T0)));
-    let e = next_of(&mut feed, "conversation.escalation_offered").await;
+    let e = next_of(&mut feed, EventKind::ConversationEscalationOffered).await;
     assert_eq!(e.conversation_id, Some(c.id));
-    let v = deflect_chat::web::visitor_event(&e).unwrap();
+    let v = deflect_chat::webchat::visitor_event(&e).unwrap();
     assert_eq!(
-        (v.kind.as_str(), &v.data),
-        ("escalation", &serde_json::json!({ "reason": "closed" }))
+        (v.kind, &v.data),
+        (
+            VisitorEventKind::Escalation,
+            &serde_json::json!({ "reason": "closed" })
+        )
     );
     // No second offer when the escalation timeout passes, and the chat still waits for an agent.
     env.advance(60 * S).await;
@@ -123,7 +127,7 @@ async fn outside_opening_hours_whatsapp_is_offered_at_once(b: Backend) {
         .await
         .unwrap()
         .iter()
-        .filter(|e| e.kind == "conversation.escalation_offered")
+        .filter(|e| e.kind == EventKind::ConversationEscalationOffered)
         .count();
     assert_eq!(offers, 1);
     let c = env.inbox.web_conversation(TOKEN, c.id).await.unwrap();
@@ -144,7 +148,7 @@ async fn outside_opening_hours_whatsapp_is_offered_at_once(b: Backend) {
     env.advance(30 * S).await;
     let d = env.inbox.web_conversation(other, d.id).await.unwrap();
     assert_eq!(d.escalation_at, Some(T0 + 32 * 3_600_000 + 30_000));
-    let e = next_of(&mut feed, "conversation.escalation_offered").await;
+    let e = next_of(&mut feed, EventKind::ConversationEscalationOffered).await;
     assert_eq!(e.conversation_id, Some(d.id));
     assert_eq!(e.data["reason"], "timeout");
 }
@@ -225,10 +229,10 @@ async fn a_handoff_code_moves_the_chat_to_whatsapp_once(b: Backend) {
         .unwrap();
     assert_eq!(r.conversations, vec![c.id]);
     // (On PostgreSQL, notifications of events committed before subscribing may still come.)
-    let e = next_of(&mut feed, "conversation.channel_changed").await;
+    let e = next_of(&mut feed, EventKind::ConversationChannelChanged).await;
     assert_eq!(
-        deflect_chat::web::visitor_event(&e).map(|v| v.kind),
-        Some("continued_on_whatsapp".to_string())
+        deflect_chat::webchat::visitor_event(&e).map(|v| v.kind),
+        Some(VisitorEventKind::ContinuedOnWhatsapp)
     );
     // The widget can no longer write into it, and cannot ask for another code; a resent
     // web message (same key) is still answered with the stored one.
@@ -611,16 +615,19 @@ async fn typing_reaches_subscribers_without_being_logged(b: Backend) {
         .unwrap();
     let mut feed = env.inbox.subscribe(None).await.unwrap();
     env.inbox.typing(c.id, Some(1)).await.unwrap();
-    let e = next_of(&mut feed, "typing").await;
+    let e = next_of(&mut feed, EventKind::Typing).await;
     assert_eq!(
-        (e.id, e.kind.as_str(), e.conversation_id),
-        (0, "typing", Some(c.id))
+        (e.id, &e.kind, e.conversation_id),
+        (0, &EventKind::Typing, Some(c.id))
     );
-    assert_eq!(deflect_chat::web::visitor_event(&e).unwrap().kind, "typing");
+    assert_eq!(
+        deflect_chat::webchat::visitor_event(&e).unwrap().kind,
+        VisitorEventKind::Typing
+    );
     env.inbox.typing(c.id, None).await.unwrap();
-    let e = next_of(&mut feed, "typing").await;
+    let e = next_of(&mut feed, EventKind::Typing).await;
     assert!(
-        deflect_chat::web::visitor_event(&e).is_none(),
+        deflect_chat::webchat::visitor_event(&e).is_none(),
         "visitors are not told of their own typing"
     );
     assert!(
@@ -629,7 +636,7 @@ async fn typing_reaches_subscribers_without_being_logged(b: Backend) {
             .await
             .unwrap()
             .iter()
-            .all(|e| e.kind != "typing")
+            .all(|e| e.kind != EventKind::Typing)
     );
 }
 

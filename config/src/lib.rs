@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 mod database;
+mod deflection;
 mod hours;
 mod http;
 mod inbox;
@@ -45,6 +46,7 @@ mod whatsapp;
 mod widget;
 
 pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
+pub use deflection::InputMethod;
 pub use hours::{HoursConfig, HoursError, OpeningHours, WeeklyInterval};
 pub use http::{HttpConfig, WEBHOOK_EVENTS, WebhookConfig};
 pub use inbox::{Fallback, InboxConfig, OutboxConfig, QueueConfig};

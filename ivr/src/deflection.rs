@@ -33,28 +33,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use tracing::warn;
 
-/// How the caller gave the callback number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InputMethod {
-    /// Chose the number they called from.
-    CallerNumber,
-    /// Typed it on the keypad.
-    Dtmf,
-    /// Said it.
-    Speech,
-}
-
-impl InputMethod {
-    /// Stable name for logs and metrics labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CallerNumber => "caller_number",
-            Self::Dtmf => "dtmf",
-            Self::Speech => "speech",
-        }
-    }
-}
+/// How the caller gave the callback number (defined in deflect-config, which the inbox
+/// shares).
+pub use deflect_config::InputMethod;
 
 /// A finished deflection: the caller confirmed a callback number, heard that a WhatsApp
 /// message is on its way, and the call ended.

@@ -25,7 +25,7 @@ use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
-use deflect_chat::{Conversation, Event};
+use deflect_chat::{Conversation, Event, EventKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -95,7 +95,7 @@ impl Visibility {
     /// disabling them also makes), decides by their access as it is now. `false`: the agent
     /// may no longer use the inbox (disabled or gone); the socket ends.
     async fn follow_own_changes(&mut self, state: &AppState, e: &Event) -> bool {
-        if !e.kind.starts_with("agent.") || e.data["agent_id"].as_i64() != Some(self.p.agent.id) {
+        if !e.kind.is_about_an_agent() || e.data["agent_id"].as_i64() != Some(self.p.agent.id) {
             return true;
         }
         match state.inbox.viewer(self.p.agent.id).await {
@@ -130,9 +130,11 @@ impl Visibility {
 
     async fn allows(&mut self, state: &AppState, e: &Event) -> bool {
         let Some(id) = e.conversation_id else {
-            let own_role = e.kind == "agent.role_changed"
+            let own_role = e.kind == EventKind::AgentRoleChanged
                 && e.data["agent_id"].as_i64() == Some(self.p.agent.id);
-            return e.kind == "agent.presence" || own_role || self.p.viewer.role.sees_everything();
+            return e.kind == EventKind::AgentPresence
+                || own_role
+                || self.p.viewer.role.sees_everything();
         };
         if self.p.viewer.role.sees_everything() {
             return true;

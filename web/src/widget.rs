@@ -526,7 +526,7 @@ async fn run_socket(
                 let n = page.len();
                 for e in page {
                     last_seq = last_seq.max(e.seq);
-                    if let Some(v) = deflect_chat::web::visitor_event(&e) {
+                    if let Some(v) = deflect_chat::webchat::visitor_event(&e) {
                         send_json(&mut socket, &json!({ "type": "event", "seq": v.seq, "kind": v.kind, "data": v.data }))
                             .await
                             .map_err(|e| e.to_string())?;
@@ -547,7 +547,7 @@ async fn run_socket(
                     if e.seq != 0 {
                         last_seq = e.seq;
                     }
-                    if let Some(v) = deflect_chat::web::visitor_event(&e) {
+                    if let Some(v) = deflect_chat::webchat::visitor_event(&e) {
                         send_json(&mut socket, &json!({ "type": "event", "seq": v.seq, "kind": v.kind, "data": v.data }))
                             .await
                             .map_err(|e| e.to_string())?;

@@ -607,7 +607,7 @@ async fn admins_change_roles_but_never_demote_the_last_admin() {
             .await
             .unwrap()
             .into_iter()
-            .filter(|e| e.kind == "agent.role_changed")
+            .filter(|e| e.kind == deflect_chat::EventKind::AgentRoleChanged)
             .collect::<Vec<_>>()
     };
     // Only admins: an agent and a supervisor are refused, and nothing changes.
@@ -1108,16 +1108,18 @@ async fn working_a_conversation_through_the_api() {
     let d = a
         .inbox
         .deflect(&deflect_chat::DeflectionRequest {
-            call_id: "call-1".into(),
-            caller: None,
-            callback_number: "+31611111111".into(),
-            dialled_number: None,
-            flow: None,
-            language: None,
-            started_at: 0,
-            ended_at: 1000,
-            input_method: deflect_chat::InputMethod::Dtmf,
-            transcript: None,
+            call: deflect_chat::CallContext {
+                call_id: "call-1".into(),
+                caller: None,
+                callback_number: "+31611111111".into(),
+                dialled_number: None,
+                flow: None,
+                language: None,
+                started_at: 0,
+                ended_at: 1000,
+                input_method: deflect_chat::InputMethod::Dtmf,
+                transcript: None,
+            },
             account: None,
             queue: None,
         })
@@ -1472,8 +1474,8 @@ async fn outside_opening_hours_the_widget_offers_whatsapp_at_once() {
     let events = a.inbox.conversation_events(id, 0, 100).await.unwrap();
     let offer = events
         .iter()
-        .filter_map(deflect_chat::web::visitor_event)
-        .find(|v| v.kind == "escalation")
+        .filter_map(deflect_chat::webchat::visitor_event)
+        .find(|v| v.kind == deflect_chat::VisitorEventKind::Escalation)
         .unwrap();
     assert_eq!(offer.data["reason"], "closed");
     let r = a

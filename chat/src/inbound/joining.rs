@@ -4,7 +4,7 @@
 //! routed. Per batch, one query looks up every message ([`Known`]); per run of such messages,
 //! one statement each (whatever the run's length) advances their conversations, inserts the
 //! messages and appends their `message.created` events — instead of four round trips per
-//! message. What the per-message path ([`Inbox::receive_message`]) would do is done here
+//! message. What the per-message path (`InboundService::receive_message`) would do is done here
 //! exactly: the same rows, the same events with the same per-conversation sequence, in the
 //! order the messages came.
 //!
@@ -17,10 +17,11 @@
 //! closed meanwhile — makes the run fail with [`Unexpected`]; the batch is then rolled back
 //! and stored one delivery at a time by the per-message path.
 
-use crate::Inbox;
+use super::InboundService;
 use crate::clock::Millis;
-use crate::model::{ChatError, MESSAGE_COLUMNS, Message, Status};
+use crate::model::{ChatError, EventKind, Message, Status};
 use crate::provider::InboundMessage;
+use crate::repo::messages::MESSAGE_COLUMNS;
 use crate::store::{Column, NewEvent, Tx, json_rows};
 use deflect_config::DatabaseKind;
 use serde_json::json;
@@ -78,13 +79,13 @@ pub(super) fn plain(m: &InboundMessage, live_codes: &HashSet<String>) -> bool {
         && m.button_payload.is_none()
         && !(m.kind == "text"
             && m.body.as_deref().is_some_and(|t| {
-                crate::web::candidate_codes(t)
+                crate::model::candidate_codes(t)
                     .iter()
                     .any(|c| live_codes.contains(c))
             }))
 }
 
-impl Inbox {
+impl InboundService {
     /// Looks up every message of a batch: seen before? identity? its open conversation?
     /// Keyed by (account, external id).
     pub(super) async fn look_up(
@@ -173,7 +174,7 @@ impl Inbox {
             .iter()
             .filter(|(_, m)| m.kind == "text")
             .filter_map(|(_, m)| m.body.as_deref())
-            .flat_map(crate::web::candidate_codes)
+            .flat_map(crate::model::candidate_codes)
             .collect();
         candidates.sort();
         candidates.dedup();
@@ -309,15 +310,15 @@ impl Inbox {
             };
             let seq = next_seq.entry(j.conversation).or_default();
             events.push(NewEvent {
-                conversation_id: j.conversation,
+                conversation_id: Some(j.conversation),
                 seq: *seq,
-                kind: "message.created",
+                kind: EventKind::MessageCreated,
                 data: json!({ "message": message }),
                 at: now,
             });
             *seq += 1;
         }
-        tx.events(events).await?;
+        tx.append_all(events).await?;
         Ok(Ok(()))
     }
 }
@@ -374,7 +375,7 @@ pub(super) async fn insert_messages(
     Ok(Ok(rows
         .iter()
         .filter_map(|r| {
-            let m = Message::from_row(r);
+            let m = crate::repo::messages::from_row(r);
             Some(((r.get("account"), m.external_id.clone()?), m))
         })
         .collect()))

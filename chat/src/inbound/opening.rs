@@ -2,7 +2,7 @@
 //! payload, no live hand-off code) from a WhatsApp id the inbox has never seen. Each opens a
 //! contact, its identity and a conversation that is queued and routed at once. A run of them
 //! takes about a dozen statements whatever its length — one per step for every row, where the
-//! per-message path ([`Inbox::receive_message`]) needs some twenty per message — so a burst of
+//! per-message path (`InboundService::receive_message`) needs some twenty per message — so a burst of
 //! new customers does not queue behind the writer.
 //!
 //! What the per-message path would do is done here exactly: the same rows (contact named by
@@ -17,14 +17,15 @@
 //! process, a reference that collided — makes the run fail with [`Unexpected`]; the batch is
 //! then rolled back and stored one delivery at a time by the per-message path.
 
+use super::InboundService;
 use super::joining::{Unexpected, insert_messages, sent_at};
-use crate::Inbox;
 use crate::clock::Millis;
-use crate::model::{CONVERSATION_COLUMNS, CONVERSATION_FROM, ChatError, Conversation};
+use crate::model::TimerKind;
+use crate::model::{ChatError, Conversation, EventKind};
 use crate::provider::InboundMessage;
+use crate::repo::conversations::{CONVERSATION_COLUMNS, CONVERSATION_FROM};
 use crate::routing::{self, AgentId, AgentState, Decision};
 use crate::store::{Column, NewEvent, Tx, ids_in, ids_value, json_rows};
-use crate::timers::TimerKind;
 use serde_json::json;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -43,7 +44,7 @@ struct Offer {
     declined: String,
 }
 
-impl Inbox {
+impl InboundService {
     /// Stores a run of first contacts (see the module documentation); returns, per message,
     /// its conversation, in the run's order. The run holds each WhatsApp id once.
     pub(super) async fn store_opening(
@@ -138,7 +139,7 @@ impl Inbox {
             .iter()
             .zip(contact_ids.iter().zip(&identity_ids))
             .map(|(o, (contact, identity))| {
-                json!([crate::random_token(6), contact, identity, o.account])
+                json!([crate::model::random_token(6), contact, identity, o.account])
             })
             .collect();
         let ids = match inserted_ids(
@@ -278,7 +279,7 @@ impl Inbox {
                 return Ok(Err(Unexpected("a new conversation was not found")));
             };
             let event = |seq, kind, data| NewEvent {
-                conversation_id: *id,
+                conversation_id: Some(*id),
                 seq,
                 kind,
                 data,
@@ -286,24 +287,24 @@ impl Inbox {
             };
             events.push(event(
                 1,
-                "conversation.created",
+                EventKind::ConversationCreated,
                 json!({ "conversation": c }),
             ));
-            events.push(event(2, "message.created", json!({ "message": m })));
+            events.push(event(2, EventKind::MessageCreated, json!({ "message": m })));
             events.push(event(
                 3,
-                "conversation.queued",
+                EventKind::ConversationQueued,
                 json!({ "conversation": q }),
             ));
             if let (Some(offer), Some(c)) = (offers.get(id), offered.get(id)) {
                 events.push(event(
                     4,
-                    "conversation.offered",
+                    EventKind::ConversationOffered,
                     json!({ "conversation": c, "agent_id": offer.agent, "expires_at": offer.expires_at }),
                 ));
             }
         }
-        tx.events(events).await?;
+        tx.append_all(events).await?;
         metrics::counter!("deflect_inbox_conversations_total").increment(ids.len() as u64);
         if !offers.is_empty() {
             metrics::counter!("deflect_inbox_offers_total", "queue" => queue)
@@ -323,14 +324,20 @@ impl Inbox {
         now: Millis,
     ) -> Result<HashMap<i64, Offer>, ChatError> {
         let rules = self.rules(queue);
-        self.lock_queue(tx, queue).await?;
+        crate::repo::queues::lock(tx, queue).await?;
         // The queue's agents as each account sees them, read once; offers update them here.
         let mut agents: HashMap<&str, Vec<AgentState>> = HashMap::new();
         let mut offered: HashMap<AgentId, u32> = HashMap::new();
         let mut offers = HashMap::new();
         for (id, o) in ids.iter().zip(run) {
             if !agents.contains_key(o.account) {
-                let mut read = self.queue_agents(tx, queue, Some(o.account)).await?;
+                let mut read = crate::repo::agents::of_queue(
+                    tx,
+                    queue,
+                    Some(o.account),
+                    self.ctx().capacity(),
+                )
+                .await?;
                 for a in &mut read {
                     if let Some(n) = offered.get(&a.id) {
                         a.load = a.load.saturating_add(*n);
@@ -421,7 +428,7 @@ impl Inbox {
         .await?;
         Ok(rows
             .iter()
-            .map(Conversation::from_row)
+            .map(crate::repo::conversations::from_row)
             .map(|c| (c.id, c))
             .collect())
     }

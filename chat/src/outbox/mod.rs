@@ -38,11 +38,16 @@
 
 mod record;
 
-use crate::Inbox;
 use crate::clock::{Millis, ms};
+use crate::context::{Ctx, InboxSettings};
+use crate::lifecycle::status;
 use crate::model::{ChatError, DeliveryStatus};
+use crate::provider;
+pub use crate::provider::correlation;
 use crate::provider::{Outgoing, Provider, SendContext, SendError, Sent};
-use sqlx::Row;
+use crate::repo;
+use crate::store::Store;
+use deflect_config::AccountConfig;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,18 +59,6 @@ use tracing::Instrument;
 pub const LEASE: Duration = Duration::from_secs(60);
 const BATCH: i64 = 64;
 const IN_FLIGHT: usize = 64;
-const CORRELATION_PREFIX: &str = "deflect-outbox-";
-
-/// The correlation string of outbox row `id`: sent with the message, returned by the
-/// provider with each of its status callbacks.
-pub fn correlation(id: i64) -> String {
-    format!("{CORRELATION_PREFIX}{id}")
-}
-
-/// The outbox row a correlation string names.
-pub(crate) fn correlated(correlation: &str) -> Option<i64> {
-    correlation.strip_prefix(CORRELATION_PREFIX)?.parse().ok()
-}
 
 /// A row claimed for sending.
 #[derive(Clone, Debug)]
@@ -131,7 +124,78 @@ struct Claim {
     records: Vec<i64>,
 }
 
-impl Inbox {
+/// The outbox service: the inbox's context, a provider client per WhatsApp account, and the
+/// pacer. Cheap to clone; the worker's send tasks each hold a clone.
+#[derive(Clone)]
+pub(crate) struct Outbox {
+    ctx: Arc<Ctx>,
+    providers: Arc<HashMap<String, provider::Client>>,
+    pacer: Arc<Pacer>,
+}
+
+impl Outbox {
+    /// The outbox of `ctx`'s accounts, sending through `providers` (by account name).
+    pub(crate) fn new(ctx: Arc<Ctx>, providers: HashMap<String, provider::Client>) -> Self {
+        Self {
+            ctx,
+            providers: Arc::new(providers),
+            pacer: Arc::default(),
+        }
+    }
+
+    fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    fn now(&self) -> Millis {
+        self.ctx.now()
+    }
+
+    fn store(&self) -> &Store {
+        self.ctx.store()
+    }
+
+    fn settings(&self) -> &InboxSettings {
+        self.ctx.settings()
+    }
+
+    fn account(&self, name: &str) -> Option<&AccountConfig> {
+        self.ctx.account(name)
+    }
+
+    fn provider(&self, account: &str) -> Option<&provider::Client> {
+        self.providers.get(account)
+    }
+
+    fn pacer(&self) -> &Pacer {
+        &self.pacer
+    }
+
+    /// The worker: sends what is due until `stop` turns true; a pass that did something is
+    /// followed by another at once, otherwise it sleeps until the next row is due (at most a
+    /// second) or a commit wakes it.
+    pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let pass = self.send_due().await;
+            let wait = match &pass {
+                Ok(p) if p.worked() => continue,
+                Ok(_) => self.ctx.until_due(self.next_due().await.ok().flatten()),
+                Err(e) => {
+                    tracing::warn!(cause = %e, "outbox worker: database error; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                _ = self.ctx.outbox_wake().notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
     /// How long a send of `account` without an answer waits for a status callback before it
     /// is sent again: nothing for providers whose callbacks cannot name it.
     fn unconfirmed_wait(&self, account: &str) -> Millis {
@@ -153,34 +217,22 @@ impl Inbox {
     }
 
     /// Rows `sending` whose lease ran out (all of them, for `None`) become `unconfirmed`,
-    /// due for sending again after their account's [`Inbox::unconfirmed_wait`].
+    /// due for sending again after their account's [`Outbox::unconfirmed_wait`].
     async fn unconfirm_sends(
         &self,
         tx: &mut crate::store::Tx,
         lease_ended_by: Option<Millis>,
     ) -> Result<u64, ChatError> {
-        let rows = sqlx::query(
-            "SELECT id, account FROM outbox WHERE state = 'sending' AND ($1 IS NULL OR lease_until < $1)",
-        )
-        .bind(lease_ended_by)
-        .fetch_all(tx.conn())
-        .await?;
+        let rows = repo::outbox::sending_ended(tx, lease_ended_by).await?;
         let now = self.now();
-        for r in &rows {
-            let (id, account): (i64, String) = (r.get("id"), r.get("account"));
+        for (id, account) in &rows {
             tracing::warn!(
                 outbox_id = id,
                 "a send ended without an answer (its worker stopped); waiting for the provider's status before sending it again"
             );
-            sqlx::query(
-                "UPDATE outbox SET state = 'unconfirmed', due_at = $1, lease_until = NULL, \
-                 last_error = 'the worker stopped before the provider answered' WHERE id = $2",
-            )
-            .bind(now + self.unconfirmed_wait(&account))
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-            metrics::counter!("deflect_outbox_unconfirmed_total", "account" => account)
+            let due_at = now + self.unconfirmed_wait(account);
+            repo::outbox::set_orphaned(tx, *id, due_at).await?;
+            metrics::counter!("deflect_outbox_unconfirmed_total", "account" => account.clone())
                 .increment(1);
         }
         Ok(rows.len() as u64)
@@ -190,48 +242,28 @@ impl Inbox {
         let now = self.now();
         let mut tx = self.store().write().await?;
         self.unconfirm_sends(&mut tx, Some(now)).await?;
-        let skip = match tx.kind() {
-            deflect_config::DatabaseKind::Sqlite => "",
-            deflect_config::DatabaseKind::Postgres => " FOR UPDATE SKIP LOCKED",
-        };
-        let rows = sqlx::query(sql!(
-            "SELECT id, message_id, account, recipient, request, attempts, state FROM outbox \
-             WHERE state IN ('pending', 'unconfirmed', 'accepted') AND due_at <= $1 \
-               AND (lease_until IS NULL OR lease_until < $1) \
-             ORDER BY due_at, id LIMIT $2{skip}"
-        ))
-        .bind(now)
-        .bind(limit)
-        .fetch_all(tx.conn())
-        .await?;
-        let (records, sends): (Vec<_>, Vec<_>) = rows
-            .iter()
-            .partition(|r| r.get::<String, _>("state") == "accepted");
-        let records: Vec<i64> = records.iter().map(|r| r.get("id")).collect();
-        let send_ids: Vec<i64> = sends.iter().map(|r| r.get("id")).collect();
+        let rows = repo::outbox::due(&mut tx, now, limit).await?;
+        let (records, sends): (Vec<_>, Vec<_>) =
+            rows.into_iter().partition(|r| r.state == "accepted");
+        let records: Vec<i64> = records.iter().map(|r| r.id).collect();
+        let send_ids: Vec<i64> = sends.iter().map(|r| r.id).collect();
         crate::store::lease(&mut tx, "outbox", &send_ids, now + ms(LEASE)).await?;
-        record::lease_records(&mut tx, &records, now + ms(LEASE)).await?;
+        repo::outbox::lease_records(&mut tx, &records, now + ms(LEASE)).await?;
         let mut out = Vec::with_capacity(sends.len());
         for r in sends {
-            let id: i64 = r.get("id");
-            let attempts = r.get::<i64, _>("attempts") + 1;
-            let request: String = r.get("request");
-            match serde_json::from_str::<Outgoing>(&request) {
+            match serde_json::from_str::<Outgoing>(&r.request) {
                 Ok(request) => out.push(Claimed {
-                    id,
-                    message_id: r.get("message_id"),
-                    account: r.get("account"),
-                    recipient: r.get("recipient"),
+                    id: r.id,
+                    message_id: r.message_id,
+                    account: r.account,
+                    recipient: r.recipient,
                     request,
-                    attempts,
+                    attempts: r.attempts,
                 }),
                 Err(e) => {
-                    tracing::error!(outbox_id = id, cause = %e, "unreadable outbox request dead-lettered");
-                    sqlx::query("UPDATE outbox SET state = 'dead', last_error = $1 WHERE id = $2")
-                        .bind(format!("unreadable request: {e}"))
-                        .bind(id)
-                        .execute(tx.conn())
-                        .await?;
+                    tracing::error!(outbox_id = r.id, cause = %e, "unreadable outbox request dead-lettered");
+                    let error = format!("unreadable request: {e}");
+                    repo::outbox::set_dead(&mut tx, r.id, &error).await?;
                 }
             }
         }
@@ -245,7 +277,7 @@ impl Inbox {
     /// Claims and sends what is due (and records acceptances whose record failed before),
     /// waiting for every send of the batch; the worker calls this in a loop, tests call it
     /// directly.
-    pub async fn send_due(&self) -> Result<OutboxPass, ChatError> {
+    pub(crate) async fn send_due(&self) -> Result<OutboxPass, ChatError> {
         let claim = self.claim_due(BATCH).await?;
         let mut pass = OutboxPass::default();
         for id in claim.records {
@@ -326,15 +358,7 @@ impl Inbox {
                 let wait = self.unconfirmed_wait(&c.account);
                 tracing::warn!(message_id = c.message_id, cause = %message, wait_ms = wait, "no answer to a send; waiting for the provider's status before sending it again");
                 let mut tx = self.store().write().await?;
-                sqlx::query(
-                    "UPDATE outbox SET state = 'unconfirmed', due_at = $1, lease_until = NULL, last_error = $2 \
-                     WHERE id = $3 AND state = 'sending'",
-                )
-                .bind(now + wait)
-                .bind(&message)
-                .bind(c.id)
-                .execute(tx.conn())
-                .await?;
+                repo::outbox::set_unsent(&mut tx, c.id, true, now + wait, &message).await?;
                 tx.commit().await?;
                 metrics::counter!("deflect_outbox_unconfirmed_total", "account" => c.account.clone())
                     .increment(1);
@@ -346,15 +370,7 @@ impl Inbox {
                 let due = self.now() + self.backoff(c.attempts);
                 tracing::warn!(message_id = c.message_id, attempt = c.attempts, code, cause = %message, "send failed; will retry");
                 let mut tx = self.store().write().await?;
-                sqlx::query(
-                    "UPDATE outbox SET state = 'pending', due_at = $1, lease_until = NULL, last_error = $2 \
-                     WHERE id = $3 AND state = 'sending'",
-                )
-                .bind(due)
-                .bind(&message)
-                .bind(c.id)
-                .execute(tx.conn())
-                .await?;
+                repo::outbox::set_unsent(&mut tx, c.id, false, due, &message).await?;
                 tx.commit().await?;
                 metrics::counter!("deflect_outbox_retries_total", "account" => c.account.clone())
                     .increment(1);
@@ -372,17 +388,11 @@ impl Inbox {
                 tracing::warn!(message_id = c.message_id, code, cause = %message, "message dead-lettered");
                 let now = self.now();
                 let mut tx = self.store().write().await?;
-                let done = sqlx::query(
-                    "UPDATE outbox SET state = 'dead', lease_until = NULL, last_error = $1 \
-                     WHERE id = $2 AND state = 'sending'",
-                )
-                .bind(&message)
-                .bind(c.id)
-                .execute(tx.conn())
-                .await?;
-                if done.rows_affected() > 0 {
-                    let conversation = record::conversation_of(&mut tx, c.message_id).await?;
-                    self.advance_status(
+                if repo::outbox::set_refused(&mut tx, c.id, &message).await? {
+                    let conversation =
+                        repo::messages::conversation_of(&mut tx, c.message_id).await?;
+                    status::advance(
+                        self.ctx(),
                         &mut tx,
                         c.message_id,
                         conversation,
@@ -403,27 +413,13 @@ impl Inbox {
 
     /// Outbox rows by state (`pending`, `sending`, `unconfirmed`, `accepted`, `sent`,
     /// `dead`).
-    pub async fn outbox_depth(&self) -> Result<HashMap<String, i64>, ChatError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
-            .fetch_all(self.store().pool())
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<String, _>("state"), r.get::<i64, _>("n")))
-            .collect())
+    pub(crate) async fn depth(&self) -> Result<HashMap<String, i64>, ChatError> {
+        Ok(repo::outbox::depth(self.store()).await?)
     }
 
     /// When the next row is due: to send, to record, or to be released from its lease.
-    pub(crate) async fn next_outbox_due(&self) -> Result<Option<Millis>, ChatError> {
-        let row = sqlx::query(
-            "SELECT MIN(CASE WHEN state = 'sending' THEN lease_until \
-                             WHEN lease_until IS NOT NULL AND lease_until > due_at THEN lease_until \
-                             ELSE due_at END) FROM outbox \
-             WHERE state IN ('pending', 'sending', 'unconfirmed', 'accepted')",
-        )
-        .fetch_one(self.store().pool())
-        .await?;
-        Ok(row.try_get::<Option<i64>, _>(0).ok().flatten())
+    async fn next_due(&self) -> Result<Option<Millis>, ChatError> {
+        Ok(repo::outbox::next_due(self.store()).await?)
     }
 }
 
@@ -445,21 +441,5 @@ fn tally(pass: &mut OutboxPass, r: Result<Result<Outcome, ChatError>, tokio::tas
         // provider's status callback.
         Ok(Err(e)) => tracing::error!(cause = %e, "recording a send's result failed"),
         Err(e) => tracing::error!(cause = %e, "a send task failed"),
-    }
-}
-
-/// Keeps `Arc` in scope for the pacer's owner.
-pub(crate) type SharedPacer = Arc<Pacer>;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn correlations_name_their_row_and_nothing_else() {
-        assert_eq!(correlated(&correlation(42)), Some(42));
-        assert_eq!(correlated("deflect-outbox-"), None);
-        assert_eq!(correlated("deflect-outbox-x1"), None);
-        assert_eq!(correlated("someone-else-42"), None);
     }
 }

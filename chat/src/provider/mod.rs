@@ -73,8 +73,21 @@ pub struct Sent {
 /// per-message `StatusCallback` URL), so that a send whose answer was lost is recognised.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SendContext {
-    /// The correlation string (see [`crate::outbox::correlation`]).
+    /// The correlation string (see [`correlation`]).
     pub correlation: String,
+}
+
+const CORRELATION_PREFIX: &str = "deflect-outbox-";
+
+/// The correlation string of outbox row `id`: sent with the message, returned by the
+/// provider with each of its status callbacks.
+pub fn correlation(id: i64) -> String {
+    format!("{CORRELATION_PREFIX}{id}")
+}
+
+/// The outbox row a correlation string names.
+pub(crate) fn correlated(correlation: &str) -> Option<i64> {
+    correlation.strip_prefix(CORRELATION_PREFIX)?.parse().ok()
 }
 
 /// The provider did not accept the message.
@@ -332,4 +345,17 @@ pub(crate) fn hmac_matches<M: hmac::Mac + hmac::digest::KeyInit>(
         mac.update(p);
     }
     mac.verify_slice(expected).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn correlations_name_their_row_and_nothing_else() {
+        assert_eq!(correlated(&correlation(42)), Some(42));
+        assert_eq!(correlated("deflect-outbox-"), None);
+        assert_eq!(correlated("deflect-outbox-x1"), None);
+        assert_eq!(correlated("someone-else-42"), None);
+    }
 }

@@ -19,7 +19,7 @@ impl SandboxClient {
     pub async fn send(&self, _to: &str, _message: &Outgoing) -> Result<Sent, SendError> {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         Ok(Sent {
-            external_id: Some(format!("sandbox.{}.{n}", crate::random_token(8))),
+            external_id: Some(format!("sandbox.{}.{n}", crate::model::random_token(8))),
         })
     }
 }

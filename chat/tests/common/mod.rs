@@ -7,8 +7,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
-use deflect_chat::{Inbox, InboxSettings, ManualClock, NewAgent, Role, Store, Viewer};
+use deflect_chat::{
+    CallContext, DeflectionRequest, Inbox, InboxSettings, InputMethod, ManualClock, NewAgent, Role,
+    Store, Viewer,
+};
 use deflect_config::{AccountConfig, Config, Fallback, Provider, QueueConfig, Secret};
+use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,6 +20,27 @@ use std::time::Duration;
 
 /// 2026-01-01T00:00:00Z.
 pub const T0: i64 = 1_767_225_600_000;
+
+/// A call that ended a second before [`T0`] (typed on the keypad), asking for a WhatsApp
+/// message to `number`.
+pub fn deflection(call_id: &str, number: &str) -> DeflectionRequest {
+    DeflectionRequest {
+        call: CallContext {
+            call_id: call_id.into(),
+            caller: Some("+31612345678".into()),
+            callback_number: number.into(),
+            dialled_number: Some("+31201234567".into()),
+            flow: Some("support".into()),
+            language: Some("en".into()),
+            started_at: T0 - 60_000,
+            ended_at: T0 - 1_000,
+            input_method: InputMethod::Dtmf,
+            transcript: None,
+        },
+        account: None,
+        queue: None,
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -133,6 +158,29 @@ pub struct Env {
 impl Env {
     pub async fn new(backend: Backend) -> Self {
         Self::with(backend, settings(None)).await
+    }
+
+    /// An inbox whose default account is `meta` at a fake provider (answering within
+    /// `timeout`, when given), and the fake.
+    pub async fn meta(backend: Backend, timeout: Option<Duration>) -> (Self, FakeProvider) {
+        let fake = FakeProvider::start().await;
+        let mut settings = settings(Some(fake.addr));
+        settings.whatsapp.default_account = Some("meta".into());
+        for a in &mut settings.whatsapp.accounts {
+            a.request_timeout = timeout.unwrap_or(a.request_timeout);
+        }
+        (Self::with(backend, settings).await, fake)
+    }
+
+    /// Deflects call `call_id` to `number` ([`deflection`]); returns the template's message id.
+    pub async fn deflect(&self, call_id: &str, number: &str) -> i64 {
+        let req = deflection(call_id, number);
+        self.inbox.deflect(&req).await.unwrap().message_id
+    }
+
+    /// The outbox's rows by state.
+    pub async fn outbox(&self) -> HashMap<String, i64> {
+        self.inbox.outbox_depth().await.unwrap()
     }
 
     pub async fn with(backend: Backend, settings: InboxSettings) -> Self {

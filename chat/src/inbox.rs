@@ -1,0 +1,742 @@
+//! The inbox: the one entry point. It opens the services on a store, registers the consumers
+//! of committed events, runs the workers, and hands each operation to the service that owns it.
+
+use crate::access::{self, NewSession, Session};
+use crate::agents::{self, NewAgent};
+use crate::board::{self, Board};
+use crate::canned;
+use crate::clock::{Clock, Millis};
+use crate::context::{Ctx, InboxSettings};
+use crate::deflection::{self, Deflected, DeflectionRequest};
+use crate::events::Subscription;
+use crate::hooks::{self, HookPass, Hooks};
+use crate::inbound::{InboundService, InboundStats, Received};
+use crate::limits::{self, LimitCheck, LimitOutcome};
+use crate::model::Handoff;
+use crate::model::{
+    Agent, ApiToken, ChatError, Colleagues, Conversation, ConversationDetail, ConversationFilter,
+    Event, EventKind, Message, Role, Viewer,
+};
+use crate::model::{CannedAnswer, NewCannedAnswer};
+use crate::outbox::{Outbox, OutboxPass};
+use crate::provider::{self, Inbound};
+use crate::routing::{AgentId, Presence};
+use crate::sandbox::{self, SandboxReply};
+use crate::store::Store;
+use crate::webchat::{self, NewHandoff, NewWebConversation};
+use crate::{conversations, events, repo, routing, timers};
+use deflect_config::OpeningHours;
+use deflect_config::{AccountConfig, QueueConfig};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// The inbox core. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Inbox {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    ctx: Arc<Ctx>,
+    feed: events::Feed,
+    inbound: InboundService,
+    outbox: Outbox,
+    hooks: Hooks,
+}
+
+impl std::fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbox")
+            .field("store", self.store())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inbox {
+    /// Opens the inbox on a migrated store: records the configured queues, starts the event
+    /// relay on PostgreSQL, and (SQLite) releases sends a previous run left unfinished.
+    pub async fn open(
+        store: Store,
+        settings: InboxSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ChatError> {
+        Self::open_with(store, settings, clock, true).await
+    }
+
+    /// Opens the inbox for a one-shot command (such as `deflect agent add`) that may run
+    /// beside a gateway on the same database: it neither takes over unfinished sends nor
+    /// relays events.
+    pub async fn open_for_command(
+        store: Store,
+        settings: InboxSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ChatError> {
+        Self::open_with(store, settings, clock, false).await
+    }
+
+    async fn open_with(
+        store: Store,
+        settings: InboxSettings,
+        clock: Arc<dyn Clock>,
+        running: bool,
+    ) -> Result<Self, ChatError> {
+        let http = provider::http_client();
+        let providers = settings
+            .whatsapp
+            .accounts
+            .iter()
+            .map(|a| {
+                let base = settings.public_base_url.as_ref();
+                (
+                    a.name.clone(),
+                    provider::Client::for_account(a, &http, base),
+                )
+            })
+            .collect();
+        let names: Vec<&str> = settings
+            .inbox
+            .queues
+            .iter()
+            .map(|q| q.name.as_str())
+            .collect();
+        repo::queues::record(&store, &names, clock.now()).await?;
+        let feed = events::Feed::new(store.clone());
+        let hooks_wake = Arc::new(Notify::new());
+        let sinks = hooks::sink(&settings, hooks_wake.clone())
+            .into_iter()
+            .chain([feed.sink()])
+            .collect();
+        store.set_sinks(sinks);
+        if running && store.kind() == deflect_config::DatabaseKind::Postgres {
+            feed.start_relay().await?;
+        }
+        let ctx = Arc::new(Ctx::new(store, settings, clock));
+        let inbox = Self {
+            inner: Arc::new(Inner {
+                feed,
+                inbound: InboundService::new(ctx.clone()),
+                outbox: Outbox::new(ctx.clone(), providers),
+                hooks: Hooks::new(ctx.clone(), http, hooks_wake),
+                ctx,
+            }),
+        };
+        if running {
+            agents::warn_without_accounts(inbox.ctx()).await?;
+        }
+        if running && inbox.store().kind() == deflect_config::DatabaseKind::Sqlite {
+            let released = inbox.inner.outbox.release_orphaned_sends().await?;
+            if released > 0 {
+                tracing::info!(
+                    messages = released,
+                    "resending messages a previous run left unsent"
+                );
+            }
+        }
+        Ok(inbox)
+    }
+
+    /// Stops the event relay. The store is closed by its owner.
+    pub fn shutdown(&self) {
+        self.inner.feed.stop();
+    }
+
+    /// The shared context of the services.
+    pub(crate) fn ctx(&self) -> &Ctx {
+        &self.inner.ctx
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        self.ctx().store()
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &InboxSettings {
+        self.ctx().settings()
+    }
+
+    /// Now, by the inbox's clock.
+    pub fn now(&self) -> Millis {
+        self.ctx().now()
+    }
+
+    /// A WhatsApp account by name.
+    pub fn account(&self, name: &str) -> Option<&AccountConfig> {
+        self.ctx().account(name)
+    }
+
+    /// The default WhatsApp account.
+    pub fn default_account(&self) -> Option<&AccountConfig> {
+        self.ctx().default_account()
+    }
+
+    /// A queue by name.
+    pub fn queue_config(&self, name: &str) -> Option<&QueueConfig> {
+        self.ctx().queue_config(name)
+    }
+
+    /// The configured queues' names.
+    pub fn queue_names(&self) -> Vec<&str> {
+        self.ctx().queue_names()
+    }
+
+    /// The queue of conversations nothing routes elsewhere.
+    pub fn default_queue(&self) -> &str {
+        self.ctx().default_queue()
+    }
+
+    /// A queue's routing rules.
+    pub fn rules(&self, queue: &str) -> routing::QueueRules {
+        self.ctx().rules(queue)
+    }
+
+    /// Events as they commit, after `after` when resuming (`None`: only new ones).
+    pub async fn subscribe(&self, after: Option<i64>) -> Result<Subscription, ChatError> {
+        Ok(self.inner.feed.subscribe(after).await?)
+    }
+
+    /// Up to `limit` logged events after `after`, in log order.
+    pub async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>, ChatError> {
+        let limit = i64::from(limit.clamp(1, 10_000));
+        Ok(repo::events::after(self.store(), after, limit).await?)
+    }
+
+    /// Signals that someone is typing in conversation `id`: an ephemeral event (id 0, not
+    /// logged) to every subscriber, in this process and (PostgreSQL) the others. `agent`:
+    /// the agent typing; `None`: the visitor.
+    pub async fn typing(&self, id: i64, agent: Option<AgentId>) -> Result<(), ChatError> {
+        let by = if agent.is_some() { "agent" } else { "visitor" };
+        let e = Event {
+            id: 0,
+            conversation_id: Some(id),
+            seq: 0,
+            kind: EventKind::Typing,
+            data: serde_json::json!({ "by": by, "agent_id": agent }),
+            at: self.now(),
+        };
+        Ok(self.inner.feed.publish_ephemeral(e).await?)
+    }
+
+    /// Runs the outbox and timer workers until `shutdown` completes; sends in progress
+    /// finish first.
+    pub async fn run(&self, shutdown: impl Future<Output = ()> + Send) {
+        let stop = tokio::sync::watch::channel(false);
+        let outbox = tokio::spawn(self.inner.outbox.clone().run(stop.1.clone()));
+        let timers = tokio::spawn(timers::run(self.inner.ctx.clone(), stop.1.clone()));
+        let hooks = tokio::spawn(self.inner.hooks.clone().run(stop.1.clone()));
+        shutdown.await;
+        let _ = stop.0.send(true);
+        let _ = outbox.await;
+        let _ = timers.await;
+        let _ = hooks.await;
+    }
+
+    // ---------------------------------------------------------------- inbound
+
+    /// Stores one webhook delivery for `account` (already verified) and returns once it is
+    /// committed.
+    ///
+    /// Deliveries are group-committed: one writer task per process takes every delivery that
+    /// arrived while its previous transaction ran and stores them in the next one, so many
+    /// deliveries share one commit (and, on PostgreSQL, one fsync and one NOTIFY). Each
+    /// caller is answered after the commit that holds its delivery. A delivery that fails is
+    /// taken out of the batch and the others are stored without it; a conflict between
+    /// concurrent transactions (or a duplicate racing in from another process) is retried.
+    pub async fn receive(&self, account: &str, items: &[Inbound]) -> Result<Received, ChatError> {
+        self.inner.inbound.receive(account, items).await
+    }
+
+    /// How the customers' messages this process stored so far were stored: together with
+    /// others (the fast paths of the group commit) or one at a time. Also exported as the
+    /// metric `deflect_inbox_inbound_stored_total{path}`.
+    pub fn inbound_stats(&self) -> InboundStats {
+        self.inner.inbound.stats()
+    }
+
+    // ---------------------------------------------------------------- outbox and webhooks
+
+    /// Claims and sends what is due (and records acceptances whose record failed before),
+    /// waiting for every send of the batch; the worker calls this in a loop, tests call it
+    /// directly.
+    pub async fn send_due(&self) -> Result<OutboxPass, ChatError> {
+        self.inner.outbox.send_due().await
+    }
+
+    /// Outbox rows by state (`pending`, `sending`, `unconfirmed`, `accepted`, `sent`,
+    /// `dead`).
+    pub async fn outbox_depth(&self) -> Result<HashMap<String, i64>, ChatError> {
+        self.inner.outbox.depth().await
+    }
+
+    /// Claims and sends the webhook deliveries that are due (one per conversation and
+    /// endpoint at a time); the worker calls this in a loop, tests call it directly.
+    pub async fn send_due_hooks(&self) -> Result<HookPass, ChatError> {
+        self.inner.hooks.send_due().await
+    }
+
+    /// Webhook deliveries by endpoint and state (`pending`, `sending`, `done`, `dead`).
+    pub async fn hook_depth(&self) -> Result<HashMap<(String, String), i64>, ChatError> {
+        self.inner.hooks.depth().await
+    }
+
+    // ---------------------------------------------------------------- deflections
+
+    /// Records a deflection and queues its template, exactly once per call id.
+    pub async fn deflect(&self, req: &DeflectionRequest) -> Result<Deflected, ChatError> {
+        deflection::deflect(self.ctx(), req).await
+    }
+
+    /// Records a deflection against its caller's and its callback number's hourly limits,
+    /// or refuses it (see [`crate::limits`]).
+    pub async fn check_deflection_limits(
+        &self,
+        check: &LimitCheck,
+    ) -> Result<LimitOutcome, ChatError> {
+        limits::check_deflection_limits(self.ctx(), check).await
+    }
+
+    // ---------------------------------------------------------------- web channel
+
+    /// Whether `hours` are open now, by the inbox's clock (`None`: always open).
+    pub fn is_open(&self, hours: Option<&OpeningHours>) -> bool {
+        webchat::is_open(self.ctx(), hours)
+    }
+
+    /// Starts (or resumes: the visitor's open conversation on the site) a web conversation,
+    /// queued for an agent. Outside the site's opening hours WhatsApp is offered at once
+    /// (with reason `closed`); otherwise after `escalate_after` without an agent.
+    pub async fn start_web_conversation(
+        &self,
+        new: &NewWebConversation,
+    ) -> Result<Conversation, ChatError> {
+        webchat::start_web_conversation(self.ctx(), new).await
+    }
+
+    /// A visitor's message in their web conversation (a repeated `client_key` returns the
+    /// message already stored).
+    pub async fn web_visitor_message(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        text: &str,
+        client_key: Option<&str>,
+    ) -> Result<Message, ChatError> {
+        webchat::web_visitor_message(self.ctx(), visitor_token, id, text, client_key).await
+    }
+
+    /// A visitor's view of their conversation: the conversation and its messages without
+    /// internal notes.
+    pub async fn web_transcript(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        after: Option<i64>,
+    ) -> Result<(Conversation, Vec<Message>), ChatError> {
+        webchat::web_transcript(self.ctx(), visitor_token, id, after).await
+    }
+
+    /// Creates a one-time code that moves the visitor's conversation to WhatsApp, valid for
+    /// `ttl`.
+    pub async fn create_handoff(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        ttl: std::time::Duration,
+    ) -> Result<Handoff, ChatError> {
+        webchat::create_handoff(self.ctx(), visitor_token, id, ttl).await
+    }
+
+    /// Opens a conversation for a customer an integration hands over to WhatsApp: it waits
+    /// (`pending`) for their first WhatsApp message, which carries the returned code and
+    /// joins it; then it is queued for an agent. Agents may only hand over into their own
+    /// queues and accounts.
+    pub async fn start_handoff(
+        &self,
+        viewer: &Viewer,
+        new: &NewHandoff,
+    ) -> Result<(Conversation, Handoff), ChatError> {
+        webchat::start_handoff(self.ctx(), viewer, new).await
+    }
+
+    /// A visitor's conversation, if `visitor_token` owns it ("not found" otherwise).
+    pub async fn web_conversation(
+        &self,
+        visitor_token: &str,
+        id: i64,
+    ) -> Result<Conversation, ChatError> {
+        webchat::web_conversation(self.ctx(), visitor_token, id).await
+    }
+
+    /// A conversation's logged events after its `after_seq`-th, in order (resuming a
+    /// conversation's feed).
+    pub async fn conversation_events(
+        &self,
+        id: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<Event>, ChatError> {
+        webchat::conversation_events(self.ctx(), id, after_seq, limit).await
+    }
+
+    // ---------------------------------------------------------------- sandbox
+
+    /// Sandbox: the messages sent to `number` (E.164 or digits) from a sandbox account,
+    /// oldest first, internal notes excluded.
+    pub async fn sandbox_outgoing(
+        &self,
+        account: &str,
+        number: &str,
+    ) -> Result<Vec<Message>, ChatError> {
+        sandbox::outgoing(self.ctx(), account, number).await
+    }
+
+    /// Sandbox: a customer's reply from `number`, delivered exactly as a webhook would.
+    pub async fn sandbox_reply(
+        &self,
+        account: &str,
+        number: &str,
+        reply: &SandboxReply,
+    ) -> Result<Received, ChatError> {
+        let m = sandbox::reply_message(self.ctx(), account, number, reply)?;
+        self.receive(account, &[Inbound::Message(m)]).await
+    }
+
+    // ---------------------------------------------------------------- conversations
+
+    /// Accepts an offer made to `agent`.
+    pub async fn accept_offer(&self, agent: AgentId, id: i64) -> Result<Conversation, ChatError> {
+        conversations::accept_offer(self.ctx(), agent, id).await
+    }
+
+    /// Rejects an offer made to `agent`; it moves on at once.
+    pub async fn reject_offer(&self, agent: AgentId, id: i64) -> Result<(), ChatError> {
+        conversations::reject_offer(self.ctx(), agent, id).await
+    }
+
+    /// Takes a waiting conversation from the queue by hand.
+    pub async fn claim(&self, viewer: &Viewer, id: i64) -> Result<Conversation, ChatError> {
+        conversations::claim(self.ctx(), viewer, id).await
+    }
+
+    /// Transfers a conversation to another agent, who gets it as an offer; not accepted within
+    /// `inbox.transfer_timeout`, it returns unread to the agent who held it.
+    pub async fn transfer_to_agent(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        to: AgentId,
+    ) -> Result<Conversation, ChatError> {
+        conversations::transfer_to_agent(self.ctx(), viewer, id, to).await
+    }
+
+    /// Transfers a conversation to a queue; if nobody there accepts it within
+    /// `inbox.transfer_timeout`, it returns unread to the agent who held it.
+    pub async fn transfer_to_queue(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        queue: &str,
+    ) -> Result<Conversation, ChatError> {
+        conversations::transfer_to_queue(self.ctx(), viewer, id, queue).await
+    }
+
+    /// Closes a conversation with a disposition (required when its queue says so).
+    pub async fn close(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        disposition: Option<&str>,
+    ) -> Result<Conversation, ChatError> {
+        conversations::close(self.ctx(), viewer, id, disposition).await
+    }
+
+    /// Sends free text to the customer. WhatsApp accepts it only within 24 hours of the
+    /// customer's last message: outside, [`ChatError::OutsideWindow`] names the recontact
+    /// template to send instead ([`Inbox::send_recontact`]). A repeated `client_key` returns
+    /// the message already sent.
+    pub async fn send_text(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        text: &str,
+        client_key: Option<&str>,
+    ) -> Result<Message, ChatError> {
+        conversations::send_text(self.ctx(), viewer, id, text, client_key).await
+    }
+
+    /// Sends the account's recontact template (allowed outside the 24 h window); the
+    /// customer's answer reopens the window. A repeated `client_key` returns the message
+    /// already sent.
+    pub async fn send_recontact(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        client_key: Option<&str>,
+    ) -> Result<Message, ChatError> {
+        conversations::send_recontact(self.ctx(), viewer, id, client_key).await
+    }
+
+    /// Adds an internal note, visible to agents only.
+    pub async fn add_note(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        text: &str,
+    ) -> Result<Message, ChatError> {
+        conversations::add_note(self.ctx(), viewer, id, text).await
+    }
+
+    /// A conversation with its call context, if the viewer may see it.
+    pub async fn conversation(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+    ) -> Result<ConversationDetail, ChatError> {
+        conversations::detail(self.ctx(), viewer, id).await
+    }
+
+    /// A conversation without access control (for the widget, the sandbox and tests).
+    pub async fn conversation_unchecked(&self, id: i64) -> Result<ConversationDetail, ChatError> {
+        conversations::detail_unchecked(self.ctx(), id).await
+    }
+
+    /// A conversation's messages after `after` (a message id), oldest first.
+    pub async fn messages(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Message>, ChatError> {
+        conversations::messages(self.ctx(), viewer, id, after, limit).await
+    }
+
+    /// Messages without access control (for the widget, which hides internal notes itself).
+    pub async fn messages_unchecked(
+        &self,
+        id: i64,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Message>, ChatError> {
+        conversations::messages_unchecked(self.ctx(), id, after, limit).await
+    }
+
+    /// Conversations the viewer may see, newest first, narrowed by `filter`.
+    pub async fn list_conversations(
+        &self,
+        viewer: &Viewer,
+        filter: &ConversationFilter,
+    ) -> Result<Vec<Conversation>, ChatError> {
+        conversations::list(self.ctx(), viewer, filter).await
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    /// When the next timer is due, if any.
+    pub async fn next_timer_due(&self) -> Result<Option<Millis>, ChatError> {
+        timers::next_due(self.ctx()).await
+    }
+
+    /// Fires every timer due at the clock's `now`, one transaction each; returns how many
+    /// fired. The timer worker calls this; tests call it after moving a manual clock.
+    pub async fn fire_due_timers(&self) -> Result<usize, ChatError> {
+        timers::fire_due(self.ctx()).await
+    }
+
+    // ---------------------------------------------------------------- agents
+
+    /// Checks, without changing anything, what [`Inbox::set_memberships`] and
+    /// [`Inbox::set_password`] would refuse: a change of several parts checks them all before
+    /// making any, so that a refusal changes nothing.
+    pub fn check_agent_change(
+        &self,
+        queues: Option<&[String]>,
+        accounts: Option<&[String]>,
+        password: Option<&str>,
+    ) -> Result<(), ChatError> {
+        agents::check_change(self.ctx(), queues, accounts, password)
+    }
+
+    /// Creates an agent, offline.
+    pub async fn create_agent(&self, new: NewAgent) -> Result<Agent, ChatError> {
+        agents::create(self.ctx(), new).await
+    }
+
+    /// The agent with this login and password; [`ChatError::InvalidCredentials`] otherwise
+    /// (also for disabled agents).
+    pub async fn verify_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Agent, ChatError> {
+        agents::verify_password(self.ctx(), username, password).await
+    }
+
+    /// Replaces an agent's password.
+    pub async fn set_password(&self, agent: AgentId, password: &str) -> Result<(), ChatError> {
+        agents::set_password(self.ctx(), agent, password).await
+    }
+
+    /// Replaces an agent's queues and accounts.
+    pub async fn set_memberships(
+        &self,
+        agent: AgentId,
+        queues: &[String],
+        accounts: &[String],
+    ) -> Result<Agent, ChatError> {
+        agents::set_memberships(self.ctx(), agent, queues, accounts).await
+    }
+
+    /// Changes an agent's role. `by` is the admin asking (others are refused); `None` is an
+    /// operator on the command line, who has the database already. The last enabled admin
+    /// cannot be demoted, so the inbox always has someone who manages it. A change is logged
+    /// as `agent.role_changed` (`agent_id`, `role`, `previous`, `by`: the admin's id or
+    /// null); setting the role an agent has changes nothing and logs nothing.
+    pub async fn set_role(
+        &self,
+        by: Option<&Viewer>,
+        agent: AgentId,
+        role: Role,
+    ) -> Result<Agent, ChatError> {
+        agents::set_role(self.ctx(), by, agent, role).await
+    }
+
+    /// Enables or disables an agent (disabled agents cannot log in; they go offline). The last
+    /// enabled admin cannot be disabled ([`ChatError::Conflict`]).
+    pub async fn set_disabled(&self, agent: AgentId, disabled: bool) -> Result<(), ChatError> {
+        agents::set_disabled(self.ctx(), agent, disabled).await
+    }
+
+    /// One agent.
+    pub async fn agent(&self, id: AgentId) -> Result<Agent, ChatError> {
+        agents::get(self.ctx(), id).await
+    }
+
+    /// Every agent, by username.
+    pub async fn agents(&self) -> Result<Vec<Agent>, ChatError> {
+        agents::all(self.ctx()).await
+    }
+
+    /// The agents `viewer` may list. Supervisors and admins: every agent, in full. Plain
+    /// agents: only names and presence, of the enabled agents who share one of their queues
+    /// or WhatsApp accounts, and of supervisors and admins (who may write in any
+    /// conversation) — never every agent of every account, nor anyone's login, queues or
+    /// accounts.
+    pub async fn colleagues(&self, viewer: &Viewer) -> Result<Colleagues, ChatError> {
+        agents::colleagues(self.ctx(), viewer).await
+    }
+
+    /// The access-control input for an agent.
+    pub async fn viewer(&self, agent: AgentId) -> Result<Viewer, ChatError> {
+        agents::viewer(self.ctx(), agent).await
+    }
+
+    /// Sets presence. Becoming available pulls waiting conversations; going offline passes
+    /// open offers on to other agents.
+    pub async fn set_presence(&self, agent: AgentId, presence: Presence) -> Result<(), ChatError> {
+        agents::set_presence(self.ctx(), agent, presence).await
+    }
+
+    // ---------------------------------------------------------------- sessions and tokens
+
+    /// Opens a session for `agent` lasting `ttl`.
+    pub async fn create_session(
+        &self,
+        agent: AgentId,
+        ttl: std::time::Duration,
+    ) -> Result<NewSession, ChatError> {
+        access::create_session(self.ctx(), agent, ttl).await
+    }
+
+    /// The live session of `token`; `None` when unknown, expired, or its agent is disabled.
+    pub async fn session(&self, token: &str) -> Result<Option<Session>, ChatError> {
+        access::session(self.ctx(), token).await
+    }
+
+    /// Ends a session (logout).
+    pub async fn end_session(&self, token: &str) -> Result<(), ChatError> {
+        access::end_session(self.ctx(), token).await
+    }
+
+    /// Creates an API token acting as `agent` (admins only); returns it with its secret,
+    /// shown this once.
+    pub async fn create_api_token(
+        &self,
+        viewer: &Viewer,
+        agent: AgentId,
+        name: &str,
+    ) -> Result<(ApiToken, String), ChatError> {
+        access::create_api_token(self.ctx(), viewer, agent, name).await
+    }
+
+    /// Every API token (admins only).
+    pub async fn api_tokens(&self, viewer: &Viewer) -> Result<Vec<ApiToken>, ChatError> {
+        access::api_tokens(self.ctx(), viewer).await
+    }
+
+    /// Revokes an API token (admins only); it stops working at once.
+    pub async fn revoke_api_token(&self, viewer: &Viewer, id: i64) -> Result<(), ChatError> {
+        access::revoke_api_token(self.ctx(), viewer, id).await
+    }
+
+    /// The agent an API token acts as; `None` for an unknown or revoked token or a disabled
+    /// agent.
+    pub async fn api_token_agent(&self, token: &str) -> Result<Option<(Agent, Viewer)>, ChatError> {
+        access::api_token_agent(self.ctx(), token).await
+    }
+
+    // ---------------------------------------------------------------- canned answers
+
+    /// Creates a canned answer (supervisors and admins).
+    pub async fn create_canned_answer(
+        &self,
+        viewer: &Viewer,
+        new: &NewCannedAnswer,
+    ) -> Result<CannedAnswer, ChatError> {
+        canned::create(self.ctx(), viewer, new).await
+    }
+
+    /// Replaces a canned answer (supervisors and admins).
+    pub async fn update_canned_answer(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        new: &NewCannedAnswer,
+    ) -> Result<CannedAnswer, ChatError> {
+        canned::update(self.ctx(), viewer, id, new).await
+    }
+
+    /// Deletes a canned answer (supervisors and admins).
+    pub async fn delete_canned_answer(&self, viewer: &Viewer, id: i64) -> Result<(), ChatError> {
+        canned::delete(self.ctx(), viewer, id).await
+    }
+
+    /// The canned answers the viewer may use, by title: global ones and those of their
+    /// accounts; with `account`, only global ones and that account's.
+    pub async fn canned_answers(
+        &self,
+        viewer: &Viewer,
+        account: Option<&str>,
+    ) -> Result<Vec<CannedAnswer>, ChatError> {
+        canned::usable(self.ctx(), viewer, account).await
+    }
+
+    /// A canned answer's text with its placeholders filled for conversation `id`.
+    pub async fn render_canned_answer(
+        &self,
+        viewer: &Viewer,
+        canned: i64,
+        id: i64,
+    ) -> Result<String, ChatError> {
+        canned::render(self.ctx(), viewer, canned, id).await
+    }
+
+    // ---------------------------------------------------------------- supervision
+
+    /// The live board (supervisors and admins).
+    pub async fn board(&self, viewer: &Viewer) -> Result<Board, ChatError> {
+        board::board(self.ctx(), viewer).await
+    }
+}

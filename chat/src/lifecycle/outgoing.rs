@@ -1,0 +1,107 @@
+//! Outgoing messages: committed with the conversation's change (and, for WhatsApp, an outbox
+//! row the outbox worker sends after the commit).
+
+use crate::clock::Millis;
+use crate::context::Ctx;
+use crate::model::{
+    Channel, ChatError, Conversation, DeliveryStatus, EventKind, Message, payload_for,
+};
+use crate::provider::Outgoing;
+use crate::repo::{self, messages::NewOutgoing};
+use crate::routing::AgentId;
+use crate::store::Tx;
+use deflect_config::TemplateConfig;
+use serde_json::json;
+
+/// A message to send.
+#[derive(Clone, Debug)]
+pub(crate) struct Send<'a> {
+    /// `text`, `template`, ….
+    pub(crate) kind: &'a str,
+    /// The text shown for it.
+    pub(crate) body: &'a str,
+    /// What the provider is asked to send.
+    pub(crate) request: Outgoing,
+    /// The agent who writes it; none for automatic ones (auto-replies, templates).
+    pub(crate) agent: Option<AgentId>,
+    /// The sender's idempotency key.
+    pub(crate) client_key: Option<&'a str>,
+}
+
+/// Commits an outgoing message of conversation `c` (and, for WhatsApp, its outbox row); the
+/// outbox worker sends it after the commit. A web chat's message is sent as it is stored.
+pub(crate) async fn queue(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    send: Send<'_>,
+    now: Millis,
+) -> Result<Message, ChatError> {
+    let (status, recipient) = match c.channel {
+        Channel::Web => (DeliveryStatus::Sent, None),
+        Channel::Whatsapp => {
+            let to = repo::contacts::whatsapp_id_of(tx, c.id)
+                .await?
+                .ok_or_else(|| {
+                    ChatError::Conflict("the conversation has no WhatsApp number".into())
+                })?;
+            (DeliveryStatus::Queued, Some(to))
+        }
+    };
+    let payload = serde_json::to_string(&send.request).expect("a request serializes");
+    let new = NewOutgoing {
+        conversation: c.id,
+        kind: send.kind,
+        body: send.body,
+        payload: &payload,
+        agent: send.agent,
+        channel: c.channel,
+        account: recipient.as_ref().and(c.account.as_deref()),
+        client_key: send.client_key,
+        status,
+    };
+    let m = repo::messages::insert_outgoing(tx, &new, now).await?;
+    if let (Some(to), Some(account)) = (recipient, c.account.as_deref()) {
+        repo::outbox::insert(tx, m.id, account, &to, &payload, now).await?;
+        ctx.wake_outbox();
+    }
+    if send.agent.is_some() {
+        // An agent's message is activity; automatic ones (auto-replies) are not.
+        repo::conversations::touch(tx, c.id, now).await?;
+    }
+    let data = json!({ "message": m });
+    repo::events::log(tx, Some(c.id), EventKind::MessageCreated, data, now).await?;
+    metrics::counter!("deflect_inbox_messages_total", "direction" => "out", "channel" => c.channel.as_str())
+        .increment(1);
+    Ok(m)
+}
+
+/// Queues template `t` in conversation `c`, carrying its reference: the template's body
+/// parameter, and the quick-reply payload that brings the customer's answer back to `c`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn queue_template(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    t: &TemplateConfig,
+    agent: Option<AgentId>,
+    client_key: Option<&str>,
+    now: Millis,
+) -> Result<Message, ChatError> {
+    let request = Outgoing::Template {
+        name: t.name.clone(),
+        language: t.language.clone(),
+        body_params: vec![c.reference.clone()],
+        button_payload: Some(payload_for(&c.reference)),
+        content_sid: t.content_sid.clone(),
+    };
+    let body = format!("Template {} (reference {})", t.name, c.reference);
+    let send = Send {
+        kind: "template",
+        body: &body,
+        request,
+        agent,
+        client_key,
+    };
+    queue(ctx, tx, c, send, now).await
+}

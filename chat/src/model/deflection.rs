@@ -1,0 +1,69 @@
+//! A deflection as the inbox takes it: the finished IVR call asking for a WhatsApp
+//! callback, and what taking it did.
+
+use crate::model::CallContext;
+use serde::{Deserialize, Serialize};
+
+/// A finished IVR call asking for a WhatsApp callback: the call, as its conversation will
+/// show it, and where it goes. Serialised flat (the call's fields, then `account` and
+/// `queue`), as the `deflection.created` event carries it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeflectionRequest {
+    /// The call; its id (SIP Call-ID) is the deflection's: one deflection per call id.
+    #[serde(flatten)]
+    pub call: CallContext,
+    /// WhatsApp account to use (the flow's); `None`: the default account.
+    pub account: Option<String>,
+    /// Queue for the conversation (the flow's); `None`: the default queue.
+    pub queue: Option<String>,
+}
+
+/// What [`crate::Inbox::deflect`] did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deflected {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// Its reference (the template's parameter).
+    pub reference: String,
+    /// The template message.
+    pub message_id: i64,
+    /// False when this call id was deflected before (nothing new happened).
+    pub created: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::InputMethod;
+
+    /// The `deflection.created` event carries the request: its JSON stays flat, in this
+    /// order.
+    #[test]
+    fn a_request_serialises_flat_as_before() {
+        let req = DeflectionRequest {
+            call: CallContext {
+                call_id: "c1".into(),
+                caller: Some("+31612345678".into()),
+                callback_number: "+31687654321".into(),
+                dialled_number: None,
+                flow: Some("support".into()),
+                language: Some("en".into()),
+                started_at: 1_000,
+                ended_at: 2_000,
+                input_method: InputMethod::CallerNumber,
+                transcript: None,
+            },
+            account: Some("main".into()),
+            queue: None,
+        };
+        let json = serde_json::to_string(&req).unwrap();
+        assert_eq!(
+            json,
+            r#"{"call_id":"c1","caller":"+31612345678","callback_number":"+31687654321","dialled_number":null,"flow":"support","language":"en","started_at":1000,"ended_at":2000,"input_method":"caller_number","transcript":null,"account":"main","queue":null}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<DeflectionRequest>(&json).unwrap(),
+            req
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! The event log's entries and their kinds. Every state change appends an [`Event`] in its
+//! own transaction; subscribers, the live feeds, the widget and outgoing webhooks read them.
+//! The kinds' names are a stable contract: they are stored in the `events` table and sent to
+//! browsers and integrations as they are.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// One entry of the append-only event log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Log position; resume from it after a reconnect.
+    pub id: i64,
+    /// The conversation it concerns (none for agent presence and the like).
+    pub conversation_id: Option<i64>,
+    /// Position within the conversation's events (1, 2, …); 0 without a conversation.
+    pub seq: i64,
+    /// What happened.
+    pub kind: EventKind,
+    /// Details; for `message.created` the [`crate::Message`], for conversation changes the
+    /// [`crate::Conversation`].
+    pub data: serde_json::Value,
+    /// When, in milliseconds since the Unix epoch.
+    pub at: i64,
+}
+
+/// What an [`Event`] records, serialised to its stable wire name (`conversation.created`, …).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// `conversation.created`: a conversation began (`conversation`).
+    ConversationCreated,
+    /// `conversation.queued`: it waits in its queue (`conversation`; `declined_by` when an
+    /// offer was declined).
+    ConversationQueued,
+    /// `conversation.offered`: offered to an agent (`conversation`, `agent_id`, `expires_at`).
+    ConversationOffered,
+    /// `conversation.assigned`: an agent holds it (`conversation`, `agent_id`; `claimed` or
+    /// `returned`).
+    ConversationAssigned,
+    /// `conversation.transferred`: to an agent or a queue (`to_agent` or `to_queue`, `by`).
+    ConversationTransferred,
+    /// `conversation.closed` (`disposition`, `by`, `agent_id`: who handled it).
+    ConversationClosed,
+    /// `conversation.unreachable`: WhatsApp cannot deliver to the customer's number.
+    ConversationUnreachable,
+    /// `conversation.window_closed`: free text was refused outside the 24 h window
+    /// (`recontact_template`).
+    ConversationWindowClosed,
+    /// `conversation.channel_changed`: a web conversation continues on WhatsApp (`channel`,
+    /// `code`).
+    ConversationChannelChanged,
+    /// `conversation.escalation_offered`: the widget offers WhatsApp (`reason`).
+    ConversationEscalationOffered,
+    /// `conversation.handoff_offered`: a one-time hand-off code was issued (`account`,
+    /// `expires_at`).
+    ConversationHandoffOffered,
+    /// `message.created`: a message or note was stored (`message`).
+    MessageCreated,
+    /// `message.status`: an outgoing message's delivery status moved on (`message_id`,
+    /// `status`, `error_code`, `error_title`; `message` when the provider accepted it).
+    MessageStatus,
+    /// `deflection.created`: a deflected call was recorded (`call`, `message_id`).
+    DeflectionCreated,
+    /// `deflection.sent`: the provider accepted its template (`call_id`, `message_id`,
+    /// `external_id`).
+    DeflectionSent,
+    /// `agent.created` (the agent).
+    AgentCreated,
+    /// `agent.presence` (`agent_id`, `presence`).
+    AgentPresence,
+    /// `agent.role_changed` (`agent_id`, `role`, `previous`, `by`).
+    AgentRoleChanged,
+    /// `typing`: someone is typing (`by`, `agent_id`); never logged (id 0).
+    Typing,
+    /// A kind this version does not know (logged by a newer one): passed on as it is.
+    Other(String),
+}
+
+impl EventKind {
+    /// Every kind this version produces.
+    pub const ALL: [Self; 19] = [
+        Self::ConversationCreated,
+        Self::ConversationQueued,
+        Self::ConversationOffered,
+        Self::ConversationAssigned,
+        Self::ConversationTransferred,
+        Self::ConversationClosed,
+        Self::ConversationUnreachable,
+        Self::ConversationWindowClosed,
+        Self::ConversationChannelChanged,
+        Self::ConversationEscalationOffered,
+        Self::ConversationHandoffOffered,
+        Self::MessageCreated,
+        Self::MessageStatus,
+        Self::DeflectionCreated,
+        Self::DeflectionSent,
+        Self::AgentCreated,
+        Self::AgentPresence,
+        Self::AgentRoleChanged,
+        Self::Typing,
+    ];
+
+    /// The wire name, as stored and sent.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ConversationCreated => "conversation.created",
+            Self::ConversationQueued => "conversation.queued",
+            Self::ConversationOffered => "conversation.offered",
+            Self::ConversationAssigned => "conversation.assigned",
+            Self::ConversationTransferred => "conversation.transferred",
+            Self::ConversationClosed => "conversation.closed",
+            Self::ConversationUnreachable => "conversation.unreachable",
+            Self::ConversationWindowClosed => "conversation.window_closed",
+            Self::ConversationChannelChanged => "conversation.channel_changed",
+            Self::ConversationEscalationOffered => "conversation.escalation_offered",
+            Self::ConversationHandoffOffered => "conversation.handoff_offered",
+            Self::MessageCreated => "message.created",
+            Self::MessageStatus => "message.status",
+            Self::DeflectionCreated => "deflection.created",
+            Self::DeflectionSent => "deflection.sent",
+            Self::AgentCreated => "agent.created",
+            Self::AgentPresence => "agent.presence",
+            Self::AgentRoleChanged => "agent.role_changed",
+            Self::Typing => "typing",
+            Self::Other(name) => name,
+        }
+    }
+
+    /// The kind a wire name stands for ([`EventKind::Other`] for one this version does not
+    /// know).
+    pub fn parse(name: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .unwrap_or_else(|| Self::Other(name.to_string()))
+    }
+
+    /// Whether it is about an agent (`agent.*`) rather than a conversation.
+    pub fn is_about_an_agent(&self) -> bool {
+        matches!(
+            self,
+            Self::AgentCreated | Self::AgentPresence | Self::AgentRoleChanged
+        ) || matches!(self, Self::Other(name) if name.starts_with("agent."))
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for EventKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Ok(Self::parse(&name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_are_stable_and_read_back() {
+        let names: Vec<&str> = EventKind::ALL.iter().map(EventKind::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "conversation.created",
+                "conversation.queued",
+                "conversation.offered",
+                "conversation.assigned",
+                "conversation.transferred",
+                "conversation.closed",
+                "conversation.unreachable",
+                "conversation.window_closed",
+                "conversation.channel_changed",
+                "conversation.escalation_offered",
+                "conversation.handoff_offered",
+                "message.created",
+                "message.status",
+                "deflection.created",
+                "deflection.sent",
+                "agent.created",
+                "agent.presence",
+                "agent.role_changed",
+                "typing",
+            ]
+        );
+        for k in EventKind::ALL {
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            assert_eq!(serde_json::from_str::<EventKind>(&json).unwrap(), k);
+        }
+        let newer: EventKind = serde_json::from_str("\"agent.renamed\"").unwrap();
+        assert_eq!(newer, EventKind::Other("agent.renamed".into()));
+        assert_eq!(serde_json::to_string(&newer).unwrap(), "\"agent.renamed\"");
+        assert!(newer.is_about_an_agent());
+        assert!(EventKind::AgentPresence.is_about_an_agent());
+        assert!(!EventKind::MessageCreated.is_about_an_agent());
+    }
+}

@@ -1,0 +1,107 @@
+//! Messages of a conversation, either way, and their delivery status.
+
+use crate::clock::Millis;
+use crate::model::Channel;
+use crate::routing::AgentId;
+use serde::{Deserialize, Serialize};
+
+/// Longest text message WhatsApp accepts.
+pub const MAX_TEXT: usize = 4096;
+
+/// Direction of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// From the customer.
+    In,
+    /// To the customer (or an internal note).
+    Out,
+}
+
+/// A message of a conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Id.
+    pub id: i64,
+    /// Its conversation.
+    pub conversation_id: i64,
+    /// In or out.
+    pub direction: Direction,
+    /// `text`, `template`, `interactive`, `button`, `image`, `audio`, `video`, `document`,
+    /// `sticker`, `location`, `contacts`, `reaction`, `unsupported` (a type this version does
+    /// not know, kept as received), `note` (internal), `system`.
+    pub kind: String,
+    /// Text shown for it.
+    pub body: Option<String>,
+    /// The provider's JSON for inbound messages; the request for outbound ones.
+    pub payload: Option<serde_json::Value>,
+    /// An internal note: never sent to the customer.
+    pub internal: bool,
+    /// The agent who wrote it.
+    pub agent_id: Option<AgentId>,
+    /// Channel it went through.
+    pub channel: Channel,
+    /// The provider's id (`wamid…`, Twilio `SM…`).
+    pub external_id: Option<String>,
+    /// The sender's idempotency key.
+    pub client_key: Option<String>,
+    /// `received`, `queued`, `sent`, `delivered`, `read`, `failed`, `dead`.
+    pub status: String,
+    /// Provider error code of a failed message.
+    pub error_code: Option<i64>,
+    /// Provider error text.
+    pub error_title: Option<String>,
+    /// When (ms).
+    pub created_at: Millis,
+}
+
+/// Delivery status of an outgoing message; it only moves forward.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Committed, not yet accepted by the provider.
+    Queued,
+    /// Accepted by the provider.
+    Sent,
+    /// On the customer's phone.
+    Delivered,
+    /// Read.
+    Read,
+    /// Not delivered (with an error code).
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+            Self::Failed => "failed",
+        }
+    }
+    /// Order: a status never replaces one of equal or higher rank. Failed is final.
+    pub(crate) fn rank(self) -> i64 {
+        match self {
+            Self::Queued => 0,
+            Self::Sent => 10,
+            Self::Delivered => 20,
+            Self::Read => 30,
+            Self::Failed => 40,
+        }
+    }
+    /// Parses Meta's and Twilio's names (`sent`, `delivered`, `read`, `failed`,
+    /// `undelivered`, `queued`, `accepted`, `sending`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" | "accepted" | "scheduled" | "sending" => Self::Queued,
+            "sent" => Self::Sent,
+            "delivered" => Self::Delivered,
+            "read" => Self::Read,
+            "failed" | "undelivered" | "canceled" => Self::Failed,
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,28 @@
+//! The inbox's nouns as callers see them — conversations, messages, agents, events, timers —
+//! and its errors. Plain data and the rules that need nothing else: this layer knows no
+//! database, no transaction and no worker.
+
+mod agent;
+mod canned;
+mod codes;
+mod conversation;
+mod deflection;
+mod error;
+mod event;
+mod message;
+mod timer;
+
+pub use agent::{Agent, ApiToken, Colleague, Colleagues, Role, Viewer};
+pub(crate) use canned::placeholders;
+pub use canned::{CannedAnswer, NewCannedAnswer, PLACEHOLDERS, fill};
+pub use codes::{CODE_LEN, Handoff, handoff_text, payload_for, reference_in_payload};
+pub(crate) use codes::{candidate_codes, hash_token, random_token};
+pub use conversation::{
+    CallContext, Channel, Conversation, ConversationDetail, ConversationFilter, EscalationReason,
+    InputMethod, Origin, Status, WINDOW_MS,
+};
+pub use deflection::{Deflected, DeflectionRequest};
+pub use error::{ChatError, StoreError};
+pub use event::{Event, EventKind};
+pub use message::{DeliveryStatus, Direction, MAX_TEXT, Message};
+pub use timer::{INACTIVE, TimerKind};

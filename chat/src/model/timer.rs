@@ -1,0 +1,61 @@
+//! What a conversation's durable timers do when they fire (see the timer service,
+//! [`crate::timers`]): one row per conversation and kind, stored under these names.
+
+/// What a timer does when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimerKind {
+    /// The offer to an agent lapses; the next agent is tried.
+    Offer,
+    /// The queue's wait timeout: its fallback.
+    Wait,
+    /// A transfer nobody accepted returns to the agent who made it.
+    Transfer,
+    /// No activity for `inbox.inactivity_close`: the conversation closes.
+    Inactivity,
+    /// A web conversation still without an agent after its site's escalation timeout: the
+    /// widget offers to continue on WhatsApp.
+    Escalation,
+}
+
+impl TimerKind {
+    /// Every kind.
+    pub const ALL: [Self; 5] = [
+        Self::Offer,
+        Self::Wait,
+        Self::Transfer,
+        Self::Inactivity,
+        Self::Escalation,
+    ];
+
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Offer => "offer",
+            Self::Wait => "wait",
+            Self::Transfer => "transfer",
+            Self::Inactivity => "inactivity",
+            Self::Escalation => "escalation",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Disposition of conversations closed for inactivity.
+pub const INACTIVE: &str = "inactive";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_read_back() {
+        for k in TimerKind::ALL {
+            assert_eq!(TimerKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(TimerKind::parse("reminder"), None);
+    }
+}

@@ -1,0 +1,305 @@
+//! The message aggregate's SQL: messages of conversations, either way, as [`Message`] rows.
+
+use crate::clock::Millis;
+use crate::model::{Channel, DeliveryStatus, Direction, Message, StoreError};
+use crate::routing::AgentId;
+use crate::store::{Store, Tx, opt_i64, opt_str};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// The columns of a [`Message`].
+pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, direction, kind, body, payload, internal, agent_id, \
+    channel, external_id, client_key, status, error_code, error_title, created_at";
+
+/// A message from a row of [`MESSAGE_COLUMNS`].
+pub(crate) fn from_row(r: &AnyRow) -> Message {
+    Message {
+        id: r.get("id"),
+        conversation_id: r.get("conversation_id"),
+        direction: if r.get::<String, _>("direction") == "in" {
+            Direction::In
+        } else {
+            Direction::Out
+        },
+        kind: r.get("kind"),
+        body: opt_str(r, "body"),
+        payload: opt_str(r, "payload").and_then(|p| serde_json::from_str(&p).ok()),
+        internal: r.get::<i64, _>("internal") != 0,
+        agent_id: opt_i64(r, "agent_id"),
+        channel: Channel::parse(&r.get::<String, _>("channel")),
+        external_id: opt_str(r, "external_id"),
+        client_key: opt_str(r, "client_key"),
+        status: r.get("status"),
+        error_code: opt_i64(r, "error_code"),
+        error_title: opt_str(r, "error_title"),
+        created_at: r.get("created_at"),
+    }
+}
+
+/// What an outgoing message is stored with.
+#[derive(Clone, Debug)]
+pub(crate) struct NewOutgoing<'a> {
+    pub(crate) conversation: i64,
+    pub(crate) kind: &'a str,
+    pub(crate) body: &'a str,
+    /// The provider request, as JSON.
+    pub(crate) payload: &'a str,
+    pub(crate) agent: Option<AgentId>,
+    pub(crate) channel: Channel,
+    /// The WhatsApp account it goes out on (none for web chats).
+    pub(crate) account: Option<&'a str>,
+    pub(crate) client_key: Option<&'a str>,
+    pub(crate) status: DeliveryStatus,
+}
+
+/// Stores an outgoing message.
+pub(crate) async fn insert_outgoing(
+    tx: &mut Tx,
+    m: &NewOutgoing<'_>,
+    now: Millis,
+) -> Result<Message, StoreError> {
+    let row = sqlx::query(sql!(
+        "INSERT INTO messages (conversation_id, direction, kind, body, payload, internal, agent_id, \
+         channel, account, client_key, status, status_rank, created_at) \
+         VALUES ($1, 'out', $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11) RETURNING {MESSAGE_COLUMNS}"
+    ))
+    .bind(m.conversation)
+    .bind(m.kind)
+    .bind(m.body)
+    .bind(m.payload)
+    .bind(m.agent)
+    .bind(m.channel.as_str())
+    .bind(m.account)
+    .bind(m.client_key)
+    .bind(m.status.as_str())
+    .bind(m.status.rank())
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(from_row(&row))
+}
+
+/// The message of conversation `conversation` sent with idempotency key `key`.
+pub(crate) async fn by_client_key(
+    tx: &mut Tx,
+    conversation: i64,
+    key: &str,
+) -> Result<Option<Message>, StoreError> {
+    let row = sqlx::query(sql!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND client_key = $2"
+    ))
+    .bind(conversation)
+    .bind(key)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+/// Whether an agent has written to the customer in conversation `conversation`.
+pub(crate) async fn agent_answered(tx: &mut Tx, conversation: i64) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "SELECT 1 FROM messages WHERE conversation_id = $1 AND direction = 'out' \
+         AND internal = 0 AND agent_id IS NOT NULL LIMIT 1",
+    )
+    .bind(conversation)
+    .fetch_optional(tx.conn())
+    .await?
+    .is_some())
+}
+
+/// Message `id` as it is now within `tx`.
+pub(crate) async fn reload(tx: &mut Tx, id: i64) -> Result<Message, StoreError> {
+    let row = sqlx::query(sql!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"))
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await?;
+    Ok(from_row(&row))
+}
+
+/// The conversation of message `id`.
+pub(crate) async fn conversation_of(tx: &mut Tx, id: i64) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query("SELECT conversation_id FROM messages WHERE id = $1")
+            .bind(id)
+            .fetch_one(tx.conn())
+            .await?
+            .get(0),
+    )
+}
+
+/// The message of `account` the provider knows as `external_id`, with its conversation.
+pub(crate) async fn by_external_id(
+    tx: &mut Tx,
+    account: &str,
+    external_id: &str,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT id, conversation_id FROM messages WHERE account = $1 AND external_id = $2",
+    )
+    .bind(account)
+    .bind(external_id)
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| (r.get("id"), r.get("conversation_id"))))
+}
+
+/// Another message of `account` than `except` that has the provider's id `external_id`.
+pub(crate) async fn other_with_external_id(
+    tx: &mut Tx,
+    account: &str,
+    external_id: &str,
+    except: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query("SELECT id FROM messages WHERE account = $1 AND external_id = $2 AND id <> $3")
+            .bind(account)
+            .bind(external_id)
+            .bind(except)
+            .fetch_optional(tx.conn())
+            .await?
+            .map(|r| r.get(0)),
+    )
+}
+
+/// Gives message `id` the provider's id.
+pub(crate) async fn set_external_id(
+    tx: &mut Tx,
+    id: i64,
+    external_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE messages SET external_id = $1 WHERE id = $2")
+        .bind(external_id)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Moves message `id` to `status` unless it has one of equal or higher rank; returns whether
+/// it moved.
+pub(crate) async fn advance_status(
+    tx: &mut Tx,
+    id: i64,
+    status: DeliveryStatus,
+    error_code: Option<i64>,
+    error_title: Option<&str>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE messages SET status = $1, status_rank = $2, error_code = $3, error_title = $4 \
+         WHERE id = $5 AND status_rank < $2",
+    )
+    .bind(status.as_str())
+    .bind(status.rank())
+    .bind(error_code)
+    .bind(error_title)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Stores an internal note by `agent` in conversation `conversation`.
+pub(crate) async fn insert_note(
+    tx: &mut Tx,
+    conversation: i64,
+    text: &str,
+    agent: AgentId,
+    channel: Channel,
+    now: Millis,
+) -> Result<Message, StoreError> {
+    let row = sqlx::query(sql!(
+        "INSERT INTO messages (conversation_id, direction, kind, body, internal, agent_id, channel, \
+         status, created_at) VALUES ($1, 'out', 'note', $2, 1, $3, $4, 'internal', $5) \
+         RETURNING {MESSAGE_COLUMNS}"
+    ))
+    .bind(conversation)
+    .bind(text)
+    .bind(agent)
+    .bind(channel.as_str())
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(from_row(&row))
+}
+
+/// Up to `limit` messages of conversation `conversation` after message `after`, oldest first.
+pub(crate) async fn list(
+    store: &Store,
+    conversation: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Message>, StoreError> {
+    let rows = sqlx::query(sql!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND id > $2 \
+         ORDER BY id LIMIT $3"
+    ))
+    .bind(conversation)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.iter().map(from_row).collect())
+}
+
+/// The open conversation of the message `account`'s provider knows as `external_id`.
+pub(crate) async fn open_conversation_of(
+    tx: &mut Tx,
+    account: &str,
+    external_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT c.id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.account = $1 AND m.external_id = $2 AND c.status <> 'closed'",
+    )
+    .bind(account)
+    .bind(external_id)
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| r.get(0)))
+}
+
+/// The messages, internal notes excluded, of `account`'s conversations with WhatsApp id
+/// `wa_id`, oldest first.
+pub(crate) async fn of_whatsapp_id(
+    store: &Store,
+    account: &str,
+    wa_id: &str,
+) -> Result<Vec<Message>, StoreError> {
+    let columns = MESSAGE_COLUMNS
+        .split(", ")
+        .map(|c| format!("m.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(sql!(
+        "SELECT {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         JOIN contact_identities i ON i.id = c.identity_id \
+         WHERE c.account = $1 AND i.channel = 'whatsapp' AND i.external_id = $2 \
+         AND m.internal = 0 ORDER BY m.id"
+    ))
+    .bind(account)
+    .bind(wa_id)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.iter().map(from_row).collect())
+}
+
+/// Inserts a web visitor's text `text` in conversation `conversation`.
+pub(crate) async fn insert_web_incoming(
+    tx: &mut Tx,
+    conversation: i64,
+    text: &str,
+    client_key: Option<&str>,
+    now: Millis,
+) -> Result<Message, StoreError> {
+    let row = sqlx::query(sql!(
+        "INSERT INTO messages (conversation_id, direction, kind, body, channel, client_key, status, \
+         created_at) VALUES ($1, 'in', 'text', $2, 'web', $3, 'received', $4) RETURNING {MESSAGE_COLUMNS}"
+    ))
+    .bind(conversation)
+    .bind(text)
+    .bind(client_key)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(from_row(&row))
+}

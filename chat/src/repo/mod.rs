@@ -1,0 +1,23 @@
+//! Repositories: one module per aggregate, the only place its SQL lives (except the inbound
+//! service's, `crate::inbound`, whose group commit stores runs of messages a few statements
+//! at a time). Each is free functions over a
+//! write transaction ([`crate::store::Tx`]) or the store's pool, taking and returning the
+//! model's types; none decides anything.
+
+pub(crate) mod agents;
+pub(crate) mod assignments;
+pub(crate) mod canned;
+pub(crate) mod contacts;
+pub(crate) mod conversations;
+pub(crate) mod deflections;
+pub(crate) mod early_statuses;
+pub(crate) mod events;
+pub(crate) mod handoff_codes;
+pub(crate) mod hook_deliveries;
+pub(crate) mod limit_uses;
+pub(crate) mod messages;
+pub(crate) mod outbox;
+pub(crate) mod queues;
+pub(crate) mod sessions;
+pub(crate) mod timers;
+pub(crate) mod visitors;

@@ -1,0 +1,457 @@
+//! The web channel (visitors chatting through the widget), and the one-time hand-off codes
+//! that move a web conversation to WhatsApp. (Named `webchat`, not `web`: the web crate is
+//! the HTTP side.)
+//!
+//! Visitors are known by an opaque token their browser keeps; only its SHA-256 is stored. A
+//! visitor reaches only their own conversations.
+//!
+//! Hand-off: [`crate::Inbox::create_handoff`] gives a short code and a `wa.me` link whose prefilled
+//! text carries it. When a WhatsApp message with an unspent, unexpired code arrives, the web
+//! conversation continues on WhatsApp (same conversation, history kept) and the code is spent
+//! (see [`crate::inbound`]).
+
+use crate::context::Ctx;
+use crate::lifecycle::{self, dispatch, handoff, open};
+pub use crate::model::{CODE_LEN, handoff_text};
+use crate::model::{
+    ChatError, Conversation, EscalationReason, EventKind, Handoff, Message, Status, Viewer,
+    hash_token,
+};
+use crate::repo;
+use deflect_config::OpeningHours;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// A visitor starting a web chat.
+#[derive(Clone, Debug, Default)]
+pub struct NewWebConversation {
+    /// Widget site.
+    pub site: String,
+    /// Queue (the site's); `None`: the default queue.
+    pub queue: Option<String>,
+    /// WhatsApp account offered for escalation (the site's); `None`: the default account.
+    pub account: Option<String>,
+    /// The visitor's opaque token.
+    pub visitor_token: String,
+    /// Name from the pre-chat form.
+    pub name: Option<String>,
+    /// Phone from the pre-chat form (E.164).
+    pub phone: Option<String>,
+    /// With no agent after this long, offer WhatsApp (the site's escalation timeout).
+    pub escalate_after: Option<std::time::Duration>,
+    /// The site's opening hours: outside them, WhatsApp is offered at once. `None`: always
+    /// open.
+    pub hours: Option<OpeningHours>,
+}
+
+/// An integration's request to hand a customer over to WhatsApp (a web form, a CRM): a
+/// conversation waits for their first WhatsApp message, which carries a one-time code.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewHandoff {
+    /// The customer's name.
+    pub name: Option<String>,
+    /// The customer's number (E.164), when known.
+    pub phone: Option<String>,
+    /// Anything the integration wants kept with the conversation (a JSON object).
+    pub metadata: Option<serde_json::Value>,
+    /// WhatsApp account; `None`: the default account.
+    pub account: Option<String>,
+    /// Queue; `None`: the default queue.
+    pub queue: Option<String>,
+    /// How long the code works.
+    pub ttl: std::time::Duration,
+}
+
+/// What a visitor's widget is told of an event of their conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VisitorEvent {
+    /// The event's position within the conversation (resume after it); 0 for ephemeral
+    /// signals such as typing.
+    pub seq: i64,
+    /// What happened, as the widget names it.
+    pub kind: VisitorEventKind,
+    /// For `message`: id, direction, kind, body, status, client_key, created_at.
+    pub data: serde_json::Value,
+}
+
+/// The widget's names for what happened in a visitor's conversation (a stable contract with
+/// the widget's script).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitorEventKind {
+    /// `message`: a message of the conversation (not an internal note).
+    Message,
+    /// `agent_joined`: an agent took the conversation.
+    AgentJoined,
+    /// `waiting`: it waits for an agent.
+    Waiting,
+    /// `escalation`: the widget offers WhatsApp (`reason`).
+    Escalation,
+    /// `continued_on_whatsapp`: the conversation moved to WhatsApp.
+    ContinuedOnWhatsapp,
+    /// `closed`: the conversation ended.
+    Closed,
+    /// `typing`: the agent is typing.
+    Typing,
+}
+
+/// The view of `e` a visitor may have: messages without internal notes or provider
+/// payloads, and the conversation's milestones without agents' or queues' details.
+pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
+    let (kind, data) = match &e.kind {
+        EventKind::MessageCreated => {
+            let m = &e.data["message"];
+            if m["internal"].as_bool() != Some(false) {
+                return None;
+            }
+            let from = match (m["direction"].as_str(), m["agent_id"].is_null()) {
+                (Some("in"), _) => "visitor",
+                (_, false) => "agent",
+                _ => "system",
+            };
+            (
+                VisitorEventKind::Message,
+                json!({
+                    "id": m["id"], "direction": m["direction"], "from": from, "kind": m["kind"],
+                    "body": m["body"], "status": m["status"], "client_key": m["client_key"],
+                    "channel": m["channel"], "created_at": m["created_at"],
+                }),
+            )
+        }
+        EventKind::ConversationAssigned => (VisitorEventKind::AgentJoined, json!({})),
+        EventKind::ConversationQueued => (VisitorEventKind::Waiting, json!({})),
+        EventKind::ConversationEscalationOffered => (
+            VisitorEventKind::Escalation,
+            // Events logged before reasons were recorded were all timeouts.
+            json!({ "reason": e.data["reason"].as_str().unwrap_or("timeout") }),
+        ),
+        EventKind::ConversationChannelChanged if e.data["channel"] == "whatsapp" => {
+            (VisitorEventKind::ContinuedOnWhatsapp, json!({}))
+        }
+        EventKind::ConversationClosed => (VisitorEventKind::Closed, json!({})),
+        EventKind::Typing if e.data["by"] == "agent" => (VisitorEventKind::Typing, json!({})),
+        _ => return None,
+    };
+    Some(VisitorEvent {
+        seq: e.seq,
+        kind,
+        data,
+    })
+}
+
+/// The (contact, identity) of the visitor whose token is `token`.
+async fn visitor(tx: &mut crate::store::Tx, token: &str) -> Result<Option<(i64, i64)>, ChatError> {
+    Ok(repo::visitors::of_token(tx, &hash_token(token)).await?)
+}
+
+/// Whether `hours` are open now, by the inbox's clock (`None`: always open).
+pub(crate) fn is_open(ctx: &Ctx, hours: Option<&OpeningHours>) -> bool {
+    hours.is_none_or(|h| h.is_open_at_unix_ms(ctx.now()))
+}
+
+/// Starts (or resumes: the visitor's open conversation on the site) a web conversation,
+/// queued for an agent. Outside the site's opening hours WhatsApp is offered at once
+/// (with reason `closed`); otherwise after `escalate_after` without an agent.
+pub(crate) async fn start_web_conversation(
+    ctx: &Ctx,
+    new: &NewWebConversation,
+) -> Result<Conversation, ChatError> {
+    if new.visitor_token.len() < 16 {
+        return Err(ChatError::Invalid("the visitor token is too short".into()));
+    }
+    let queue = match &new.queue {
+        Some(q) if ctx.queue_config(q).is_some() => q.clone(),
+        Some(q) => return Err(ChatError::Invalid(format!("unknown queue {q:?}"))),
+        None => ctx.default_queue().to_string(),
+    };
+    let account = match &new.account {
+        Some(a) if ctx.account(a).is_some() => Some(a.clone()),
+        Some(a) => {
+            return Err(ChatError::Invalid(format!(
+                "unknown WhatsApp account {a:?}"
+            )));
+        }
+        None => ctx.default_account().map(|a| a.name.clone()),
+    };
+    let now = ctx.now();
+    let mut tx = ctx.store().write().await?;
+    let (contact, identity) = match visitor(&mut tx, &new.visitor_token).await? {
+        Some(v) => v,
+        None => {
+            let (name, phone) = (new.name.as_deref(), new.phone.as_deref());
+            let contact = repo::contacts::insert(&mut tx, name, phone, now).await?;
+            let hash = hash_token(&new.visitor_token);
+            let identity =
+                repo::contacts::insert_web_identity(&mut tx, contact, &hash, now).await?;
+            repo::visitors::insert(&mut tx, &hash, contact, identity, &new.site, now).await?;
+            (contact, identity)
+        }
+    };
+    if let Some(n) = &new.name {
+        repo::contacts::rename(&mut tx, contact, n).await?;
+    }
+    let open = repo::conversations::open_web_of(&mut tx, identity, &new.site).await?;
+    let id = match open {
+        Some(id) => id,
+        None => {
+            let w = repo::conversations::NewWeb {
+                contact,
+                identity,
+                account: account.as_deref(),
+                site: &new.site,
+                queue: &queue,
+            };
+            let reference = crate::model::random_token(6);
+            let id = repo::conversations::insert_web(&mut tx, &reference, &w, now).await?;
+            open::created(ctx, &mut tx, id, now).await?;
+            let open = is_open(ctx, new.hours.as_ref());
+            if let (true, Some(after)) = (open, new.escalate_after) {
+                lifecycle::arm(
+                    ctx,
+                    &mut tx,
+                    id,
+                    crate::model::TimerKind::Escalation,
+                    now + crate::clock::ms(after),
+                    None,
+                )
+                .await?;
+            }
+            // Outside opening hours it still queues: agents answer when they open.
+            dispatch::enqueue(ctx, &mut tx, id, &queue, None, now).await?;
+            if !open {
+                handoff::offer_escalation(&mut tx, id, EscalationReason::Closed, now).await?;
+            }
+            id
+        }
+    };
+    let c = repo::conversations::reload(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+async fn visitor_conversation(
+    tx: &mut crate::store::Tx,
+    token: &str,
+    id: i64,
+) -> Result<Conversation, ChatError> {
+    let Some((contact, _)) = visitor(tx, token).await? else {
+        return Err(ChatError::NotFound("conversation"));
+    };
+    let c = lifecycle::load(tx, id).await?;
+    if c.contact_id != contact || c.site.is_none() {
+        return Err(ChatError::NotFound("conversation"));
+    }
+    Ok(c)
+}
+
+/// A visitor's message in their web conversation (a repeated `client_key` returns the
+/// message already stored).
+pub(crate) async fn web_visitor_message(
+    ctx: &Ctx,
+    visitor_token: &str,
+    id: i64,
+    text: &str,
+    client_key: Option<&str>,
+) -> Result<Message, ChatError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > crate::model::MAX_TEXT {
+        return Err(ChatError::Invalid(
+            "a message needs 1 to 4096 characters".into(),
+        ));
+    }
+    let now = ctx.now();
+    let mut tx = ctx.store().write().await?;
+    let c = visitor_conversation(&mut tx, visitor_token, id).await?;
+    let existing = match client_key {
+        Some(key) => repo::messages::by_client_key(&mut tx, id, key).await?,
+        None => None,
+    };
+    if let Some(m) = existing {
+        return Ok(m);
+    }
+    if c.status == Status::Closed {
+        return Err(ChatError::Conflict("the conversation is closed".into()));
+    }
+    if c.channel != crate::Channel::Web {
+        return Err(ChatError::Conflict(
+            "the conversation continues on WhatsApp".into(),
+        ));
+    }
+    let m = repo::messages::insert_web_incoming(&mut tx, id, text, client_key, now).await?;
+    repo::conversations::received(&mut tx, id, now).await?;
+    crate::repo::events::log(
+        &mut tx,
+        Some(id),
+        EventKind::MessageCreated,
+        json!({ "message": m }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    metrics::counter!("deflect_inbox_messages_total", "direction" => "in", "channel" => "web")
+        .increment(1);
+    Ok(m)
+}
+
+/// A visitor's view of their conversation: the conversation and its messages without
+/// internal notes.
+pub(crate) async fn web_transcript(
+    ctx: &Ctx,
+    visitor_token: &str,
+    id: i64,
+    after: Option<i64>,
+) -> Result<(Conversation, Vec<Message>), ChatError> {
+    let mut tx = ctx.store().write().await?;
+    let c = visitor_conversation(&mut tx, visitor_token, id).await?;
+    tx.commit().await?;
+    let messages = repo::messages::list(ctx.store(), id, after.unwrap_or(0), 1000)
+        .await?
+        .into_iter()
+        .filter(|m| !m.internal)
+        .collect();
+    Ok((c, messages))
+}
+
+/// Creates a one-time code that moves the visitor's conversation to WhatsApp, valid for
+/// `ttl`.
+pub(crate) async fn create_handoff(
+    ctx: &Ctx,
+    visitor_token: &str,
+    id: i64,
+    ttl: std::time::Duration,
+) -> Result<Handoff, ChatError> {
+    let now = ctx.now();
+    let mut tx = ctx.store().write().await?;
+    let c = visitor_conversation(&mut tx, visitor_token, id).await?;
+    if c.status == Status::Closed {
+        return Err(ChatError::Conflict("the conversation is closed".into()));
+    }
+    if c.channel != crate::Channel::Web {
+        return Err(ChatError::Conflict(
+            "the conversation continues on WhatsApp already".into(),
+        ));
+    }
+    let account = c
+        .account
+        .as_deref()
+        .and_then(|a| ctx.account(a))
+        .ok_or_else(|| ChatError::Conflict("no WhatsApp account to continue on".into()))?;
+    let handoff = handoff::issue_code(&mut tx, id, account, ttl, now).await?;
+    tx.commit().await?;
+    Ok(handoff)
+}
+
+/// Opens a conversation for a customer an integration hands over to WhatsApp: it waits
+/// (`pending`) for their first WhatsApp message, which carries the returned code and
+/// joins it; then it is queued for an agent. Agents may only hand over into their own
+/// queues and accounts.
+pub(crate) async fn start_handoff(
+    ctx: &Ctx,
+    viewer: &Viewer,
+    new: &NewHandoff,
+) -> Result<(Conversation, Handoff), ChatError> {
+    let queue = match &new.queue {
+        Some(q) if ctx.queue_config(q).is_some() => q.clone(),
+        Some(q) => return Err(ChatError::Invalid(format!("unknown queue {q:?}"))),
+        None => ctx.default_queue().to_string(),
+    };
+    let account = match &new.account {
+        Some(a) => ctx
+            .account(a)
+            .ok_or_else(|| ChatError::Invalid(format!("unknown WhatsApp account {a:?}")))?,
+        None => ctx
+            .default_account()
+            .ok_or_else(|| ChatError::Invalid("no default WhatsApp account; name one".into()))?,
+    };
+    let own_queue = viewer.role.sees_everything() || viewer.queues.contains(&queue);
+    if !(own_queue && viewer.may_use_account(&account.name)) {
+        return Err(ChatError::Forbidden(
+            "agents hand over only into their own queues and accounts".into(),
+        ));
+    }
+    let name = new.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if name.is_some_and(|n| n.chars().count() > 200) {
+        return Err(ChatError::Invalid(
+            "the name has more than 200 characters".into(),
+        ));
+    }
+    let phone = new
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    if let Some(p) = phone
+        && !deflect_config::is_e164(p)
+    {
+        return Err(ChatError::Invalid(format!(
+            "phone {p:?} is not E.164 (+ country code and number)"
+        )));
+    }
+    let metadata = match &new.metadata {
+        None | Some(serde_json::Value::Null) => None,
+        Some(m @ serde_json::Value::Object(_)) => {
+            let text = m.to_string();
+            if text.len() > 16 * 1024 {
+                return Err(ChatError::Invalid("metadata is larger than 16 KiB".into()));
+            }
+            Some(text)
+        }
+        Some(_) => return Err(ChatError::Invalid("metadata must be a JSON object".into())),
+    };
+    if new.ttl < std::time::Duration::from_secs(60)
+        || new.ttl > std::time::Duration::from_secs(30 * 86400)
+    {
+        return Err(ChatError::Invalid(
+            "the code's lifetime must be between 1 minute and 30 days".into(),
+        ));
+    }
+    let now = ctx.now();
+    let mut tx = ctx.store().write().await?;
+    let contact = repo::contacts::insert(&mut tx, name, phone, now).await?;
+    let reference = crate::model::random_token(6);
+    let metadata = metadata.as_deref();
+    let id = repo::conversations::insert_handoff(
+        &mut tx,
+        &reference,
+        contact,
+        &account.name,
+        &queue,
+        metadata,
+        now,
+    )
+    .await?;
+    open::created(ctx, &mut tx, id, now).await?;
+    let handoff = handoff::issue_code(&mut tx, id, account, new.ttl, now).await?;
+    let c = repo::conversations::reload(&mut tx, id).await?;
+    tx.commit().await?;
+    metrics::counter!("deflect_api_handoffs_total", "account" => account.name.clone()).increment(1);
+    Ok((c, handoff))
+}
+
+/// A visitor's conversation, if `visitor_token` owns it ("not found" otherwise).
+pub(crate) async fn web_conversation(
+    ctx: &Ctx,
+    visitor_token: &str,
+    id: i64,
+) -> Result<Conversation, ChatError> {
+    repo::conversations::of_visitor(ctx.store(), id, &hash_token(visitor_token))
+        .await?
+        .ok_or(ChatError::NotFound("conversation"))
+}
+
+/// A conversation's logged events after its `after_seq`-th, in order (resuming a
+/// conversation's feed).
+pub(crate) async fn conversation_events(
+    ctx: &Ctx,
+    id: i64,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<crate::Event>, ChatError> {
+    Ok(crate::repo::events::of_conversation(
+        ctx.store(),
+        id,
+        after_seq,
+        i64::from(limit.clamp(1, 10_000)),
+    )
+    .await?)
+}
