@@ -18,8 +18,6 @@ use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::model::ChatError;
 use crate::repo;
-use deflect_config::DatabaseKind;
-use sha2::{Digest, Sha256};
 
 /// The window the limits count in.
 pub const WINDOW_MS: Millis = 3_600_000;
@@ -52,14 +50,6 @@ pub enum LimitOutcome {
     CallbackNumberLimited,
 }
 
-/// The advisory lock id of a key: the first eight bytes of its SHA-256.
-fn lock_id(key: &str) -> i64 {
-    let digest = Sha256::digest(key.as_bytes());
-    let mut id = [0u8; 8];
-    id.copy_from_slice(&digest[..8]);
-    i64::from_be_bytes(id)
-}
-
 /// Records a deflection against its caller's and its callback number's hourly limits,
 /// or refuses it (see the module docs).
 pub(crate) async fn check_deflection_limits(
@@ -70,11 +60,7 @@ pub(crate) async fn check_deflection_limits(
     let number_key = format!("number:{}", check.callback_number);
     let since = check.at - WINDOW_MS;
     let mut tx = ctx.store().write().await?;
-    if tx.kind() == DatabaseKind::Postgres {
-        let mut ids = [lock_id(&caller_key), lock_id(&number_key)];
-        ids.sort_unstable();
-        repo::limit_uses::lock(&mut tx, &ids).await?;
-    }
+    repo::locks::lock(&mut tx, &[&caller_key, &number_key]).await?;
     let mut count =
         async |key: &str| repo::limit_uses::count(&mut tx, key, &check.call_id, since).await;
     let (callers, caller_seen) = count(&caller_key).await?;

@@ -158,13 +158,16 @@ pub(crate) async fn record_accepted(
 /// Gives message `message` the provider's id `x` — unless another message of the account
 /// has it already (a provider that answered two sends with one id): then the message
 /// stays without one, and that is logged and counted, since its statuses cannot be told
-/// apart. Returns whether the id was given.
+/// apart. Returns whether the id was given. Two records of the same id at once (one
+/// process's outbox sends in parallel; several processes) take turns on a lock named after
+/// it, so the second sees the first's id rather than failing on the unique index.
 async fn give_message_id(
     tx: &mut Tx,
     message: i64,
     account: &str,
     x: &str,
 ) -> Result<bool, ChatError> {
+    repo::locks::lock(tx, &[&format!("external_id:{account}:{x}")]).await?;
     if let Some(other) = repo::messages::other_with_external_id(tx, account, x, message).await? {
         record_failed("duplicate_external_id");
         tracing::error!(

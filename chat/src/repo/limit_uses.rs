@@ -6,19 +6,6 @@ use crate::model::StoreError;
 use crate::store::Tx;
 use sqlx::Row;
 
-/// Takes PostgreSQL's transaction-scoped advisory locks `ids`, in the order given.
-pub(crate) async fn lock(tx: &mut Tx, ids: &[i64]) -> Result<(), StoreError> {
-    for id in ids {
-        // The lock function returns void, which the Any driver cannot decode: select a
-        // constant from it instead.
-        sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
-    }
-    Ok(())
-}
-
 /// Forgets `key`'s uses at or before `since`, then counts the rest: (how many, whether
 /// call `call_id` is one of them).
 pub(crate) async fn count(

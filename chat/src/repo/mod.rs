@@ -15,6 +15,7 @@ pub(crate) mod events;
 pub(crate) mod handoff_codes;
 pub(crate) mod hook_deliveries;
 pub(crate) mod limit_uses;
+pub(crate) mod locks;
 pub(crate) mod messages;
 pub(crate) mod outbox;
 pub(crate) mod queues;
