@@ -265,3 +265,68 @@ fn line(entry: &Entry) -> Vec<u8> {
     v.push(b'\n');
     v
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Lines as the journal held them before the record moved to deflect-config: a call
+    /// with every field (timestamps as the clock gave them, to the nanosecond), one with
+    /// nothing optional and no dialled number, and one already handed off.
+    const TODAYS_LINES: &str = concat!(
+        r#"{"pending":{"call_id":"a84b4c76e66710@192.0.2.10","caller":"+31611111111","callback_number":"+31612345678","dialled_number":"31201234567","flow":"support","language":"nl","whatsapp_account":"main","queue":"callbacks","started_at":"2026-11-23T10:00:00.123456789Z","ended_at":"2026-11-23T10:00:31.987654321Z","input_method":"speech","transcript":"zes twaalf"}}"#,
+        "\n",
+        r#"{"pending":{"call_id":"b","caller":null,"callback_number":"+31687654321","dialled_number":"","flow":"default","language":"en","whatsapp_account":null,"queue":null,"started_at":"2026-11-23T10:00:00Z","ended_at":"2026-11-23T10:00:31Z","input_method":"caller_number","transcript":null}}"#,
+        "\n",
+        r#"{"pending":{"call_id":"c","caller":null,"callback_number":"+31687654321","dialled_number":"","flow":"default","language":"en","whatsapp_account":null,"queue":null,"started_at":"2026-11-23T10:00:00Z","ended_at":"2026-11-23T10:00:31Z","input_method":"dtmf","transcript":"0687654321"}}"#,
+        "\n",
+        r#"{"done":"c"}"#,
+        "\n",
+    );
+
+    /// An upgrade loses nothing: the journal a previous version left is read, pending
+    /// entries with every field as that version meant it.
+    #[test]
+    fn a_journal_written_by_the_previous_version_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(JOURNAL_FILE), TODAYS_LINES).unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let pending: Vec<&Deflection> = j.pending().collect();
+        assert_eq!(pending.len(), 2, "{pending:?}");
+        let (a, b) = (pending[0], pending[1]);
+        assert_eq!(a.call_id, "a84b4c76e66710@192.0.2.10");
+        assert_eq!(a.caller.as_deref(), Some("+31611111111"));
+        assert_eq!(a.callback_number, "+31612345678");
+        assert_eq!(a.dialled_number, "31201234567");
+        assert_eq!(a.flow, "support");
+        assert_eq!(a.language, "nl");
+        assert_eq!(a.whatsapp_account.as_deref(), Some("main"));
+        assert_eq!(a.queue.as_deref(), Some("callbacks"));
+        assert_eq!(a.started_at.as_millisecond(), 1_795_428_000_123);
+        assert_eq!(a.ended_at.as_millisecond(), 1_795_428_031_987);
+        assert_eq!(a.input_method, InputMethod::Speech);
+        assert_eq!(a.transcript.as_deref(), Some("zes twaalf"));
+        assert_eq!(b.call_id, "b");
+        assert_eq!(b.caller, None);
+        assert_eq!(b.dialled_number, "");
+        assert_eq!(b.whatsapp_account, None);
+        assert_eq!(b.queue, None);
+        assert_eq!(b.input_method, InputMethod::CallerNumber);
+        assert_eq!(b.transcript, None);
+    }
+
+    /// The journal is written in the same form (so a rollback reads it too).
+    #[test]
+    fn a_deflection_is_journalled_in_the_previous_versions_form() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(JOURNAL_FILE), TODAYS_LINES).unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        let b = j.pending().nth(1).unwrap().clone();
+        j.complete(&b.call_id).unwrap();
+        j.record(&b).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(JOURNAL_FILE)).unwrap();
+        let second = TODAYS_LINES.lines().nth(1).unwrap();
+        assert_eq!(text.lines().last(), Some(second));
+    }
+}

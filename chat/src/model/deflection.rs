@@ -66,4 +66,28 @@ mod tests {
             req
         );
     }
+
+    /// The conversation API's `call` object (and a webhook's) is the call alone: these
+    /// fields, in this order, times in milliseconds, absent values as `null`.
+    #[test]
+    fn a_call_context_serialises_as_before() {
+        let call = CallContext {
+            call_id: "c1".into(),
+            caller: None,
+            callback_number: "+31687654321".into(),
+            dialled_number: Some("31201234567".into()),
+            flow: None,
+            language: None,
+            started_at: 1_795_428_000_123,
+            ended_at: 1_795_428_031_987,
+            input_method: InputMethod::Speech,
+            transcript: Some("zes twaalf".into()),
+        };
+        let json = serde_json::to_string(&call).unwrap();
+        assert_eq!(
+            json,
+            r#"{"call_id":"c1","caller":null,"callback_number":"+31687654321","dialled_number":"31201234567","flow":null,"language":null,"started_at":1795428000123,"ended_at":1795428031987,"input_method":"speech","transcript":"zes twaalf"}"#
+        );
+        assert_eq!(serde_json::from_str::<CallContext>(&json).unwrap(), call);
+    }
 }
