@@ -1,22 +1,13 @@
-//! A deflection as the inbox takes it: the finished IVR call asking for a WhatsApp
-//! callback, and what taking it did.
+//! A deflection as the inbox takes it — the finished IVR call asking for a WhatsApp
+//! callback, the record the IVR made (defined in deflect-config, which the IVR shares) —
+//! and what taking it did.
 
-use crate::model::CallContext;
 use serde::{Deserialize, Serialize};
 
-/// A finished IVR call asking for a WhatsApp callback: the call, as its conversation will
-/// show it, and where it goes. Serialised flat (the call's fields, then `account` and
-/// `queue`), as the `deflection.created` event carries it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DeflectionRequest {
-    /// The call; its id (SIP Call-ID) is the deflection's: one deflection per call id.
-    #[serde(flatten)]
-    pub call: CallContext,
-    /// WhatsApp account to use (the flow's); `None`: the default account.
-    pub account: Option<String>,
-    /// Queue for the conversation (the flow's); `None`: the default queue.
-    pub queue: Option<String>,
-}
+/// A finished IVR call asking for a WhatsApp callback, and where it goes; its call as the
+/// conversation shows it. Serialised flat (the call's fields, then `account` and `queue`),
+/// as the `deflection.created` event carries it.
+pub use deflect_config::{CallContext, Deflection};
 
 /// What [`crate::Inbox::deflect`] did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,11 +27,11 @@ mod tests {
     use super::*;
     use crate::model::InputMethod;
 
-    /// The `deflection.created` event carries the request: its JSON stays flat, in this
+    /// The `deflection.created` event carries the deflection: its JSON stays flat, in this
     /// order.
     #[test]
     fn a_request_serialises_flat_as_before() {
-        let req = DeflectionRequest {
+        let req = Deflection {
             call: CallContext {
                 call_id: "c1".into(),
                 caller: Some("+31612345678".into()),
@@ -61,10 +52,7 @@ mod tests {
             json,
             r#"{"call_id":"c1","caller":"+31612345678","callback_number":"+31687654321","dialled_number":null,"flow":"support","language":"en","started_at":1000,"ended_at":2000,"input_method":"caller_number","transcript":null,"account":"main","queue":null}"#
         );
-        assert_eq!(
-            serde_json::from_str::<DeflectionRequest>(&json).unwrap(),
-            req
-        );
+        assert_eq!(serde_json::from_str::<Deflection>(&json).unwrap(), req);
     }
 
     /// The conversation API's `call` object (and a webhook's) is the call alone: these
