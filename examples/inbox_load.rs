@@ -440,7 +440,7 @@ async fn outbox(url: &str, messages: usize) {
     let run = std::process::id();
     for i in 0..messages {
         inbox
-            .deflect(&deflect_chat::DeflectionRequest {
+            .deflect(&deflect_chat::Deflection {
                 call: deflect_chat::CallContext {
                     call_id: format!("bench-{run}-{i}"),
                     caller: None,

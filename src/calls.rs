@@ -2,7 +2,7 @@
 //! its two links to the inbox — the abuse-limit counter and the deflection consumer. The
 //! call handling itself is `deflect_ivr::runtime`.
 
-use deflect_chat::{DeflectionRequest, Inbox, LimitCheck, LimitOutcome};
+use deflect_chat::{Inbox, LimitCheck, LimitOutcome};
 use deflect_config::Config;
 use deflect_ivr::handoff::Backoff;
 use deflect_ivr::runtime::{CallService, FlowPrompts, HandOffs, Parts};
@@ -86,34 +86,15 @@ impl Prepared {
     }
 }
 
-/// Deflections into the inbox: the IVR's [`Deflection`] with its flow's account and queue
-/// becomes the inbox's [`DeflectionRequest`] (idempotent on the call id).
+/// Deflections into the inbox: the IVR's [`Deflection`] (deflect-config's record, which the
+/// inbox takes as it is; idempotent on the call id).
 pub(crate) struct InboxDeflections(Inbox);
 
 impl DeflectionConsumer for InboxDeflections {
     type Error = deflect_chat::ChatError;
 
     async fn deflect(&self, d: &Deflection) -> Result<(), Self::Error> {
-        self.0.deflect(&request(d)).await.map(|_| ())
-    }
-}
-
-fn request(d: &Deflection) -> DeflectionRequest {
-    DeflectionRequest {
-        call: deflect_chat::CallContext {
-            call_id: d.call_id.clone(),
-            caller: d.caller.clone(),
-            callback_number: d.callback_number.clone(),
-            dialled_number: Some(d.dialled_number.clone()).filter(|n| !n.is_empty()),
-            flow: Some(d.flow.clone()),
-            language: Some(d.language.clone()),
-            started_at: d.started_at.as_millisecond(),
-            ended_at: d.ended_at.as_millisecond(),
-            input_method: d.input_method,
-            transcript: d.transcript.clone(),
-        },
-        account: d.whatsapp_account.clone(),
-        queue: d.queue.clone(),
+        self.0.deflect(d).await.map(|_| ())
     }
 }
 
@@ -137,37 +118,5 @@ impl DeflectionCounter for InboxLimits {
             LimitOutcome::CallerLimited => LimitDecision::CallerLimited,
             LimitOutcome::CallbackNumberLimited => LimitDecision::CallbackNumberLimited,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn a_deflection_becomes_the_inbox_request_with_its_flows_account_and_queue() {
-        let d = Deflection {
-            call_id: "a84b4c76e66710".into(),
-            caller: Some("+31612345678".into()),
-            callback_number: "+31687654321".into(),
-            dialled_number: "31201234567".into(),
-            flow: "support".into(),
-            language: "nl".into(),
-            whatsapp_account: Some("main".into()),
-            queue: Some("callbacks".into()),
-            started_at: "2026-11-21T10:00:00Z".parse().unwrap(),
-            ended_at: "2026-11-21T10:00:42Z".parse().unwrap(),
-            input_method: deflect_ivr::InputMethod::CallerNumber,
-            transcript: None,
-        };
-        let r = request(&d);
-        assert_eq!(r.call.call_id, "a84b4c76e66710");
-        assert_eq!(r.call.callback_number, "+31687654321");
-        assert_eq!(r.call.dialled_number.as_deref(), Some("31201234567"));
-        assert_eq!(r.account.as_deref(), Some("main"));
-        assert_eq!(r.queue.as_deref(), Some("callbacks"));
-        assert_eq!(r.call.ended_at - r.call.started_at, 42_000);
-        assert_eq!(r.call.input_method, deflect_chat::InputMethod::CallerNumber);
     }
 }

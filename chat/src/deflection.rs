@@ -20,12 +20,12 @@
 use crate::context::Ctx;
 use crate::lifecycle::{open, outgoing};
 use crate::model::{ChatError, EventKind, Origin, Status};
-pub use crate::model::{Deflected, DeflectionRequest, payload_for, reference_in_payload};
+pub use crate::model::{Deflected, Deflection, payload_for, reference_in_payload};
 use crate::repo;
 use serde_json::json;
 
 /// Records a deflection and queues its template, exactly once per call id.
-pub(crate) async fn deflect(ctx: &Ctx, req: &DeflectionRequest) -> Result<Deflected, ChatError> {
+pub(crate) async fn deflect(ctx: &Ctx, req: &Deflection) -> Result<Deflected, ChatError> {
     if req.call.call_id.is_empty() || req.call.call_id.len() > 256 {
         return Err(ChatError::Invalid(
             "call_id must have 1 to 256 characters".into(),
@@ -65,7 +65,7 @@ pub(crate) async fn deflect(ctx: &Ctx, req: &DeflectionRequest) -> Result<Deflec
 
 async fn deflect_once(
     ctx: &Ctx,
-    req: &DeflectionRequest,
+    req: &Deflection,
     account_name: &str,
     queue: &str,
 ) -> Result<Deflected, ChatError> {

@@ -7,7 +7,7 @@ use crate::board::{self, Board};
 use crate::canned;
 use crate::clock::{Clock, Millis};
 use crate::context::{Ctx, InboxSettings};
-use crate::deflection::{self, Deflected, DeflectionRequest};
+use crate::deflection::{self, Deflected, Deflection};
 use crate::events::Subscription;
 use crate::hooks::{self, HookPass, Hooks};
 use crate::inbound::{InboundService, InboundStats, Received};
@@ -284,7 +284,7 @@ impl Inbox {
     // ---------------------------------------------------------------- deflections
 
     /// Records a deflection and queues its template, exactly once per call id.
-    pub async fn deflect(&self, req: &DeflectionRequest) -> Result<Deflected, ChatError> {
+    pub async fn deflect(&self, req: &Deflection) -> Result<Deflected, ChatError> {
         deflection::deflect(self.ctx(), req).await
     }
 

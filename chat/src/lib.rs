@@ -125,7 +125,7 @@ pub use agents::NewAgent;
 pub use board::{AgentLoad, Board, QueueLoad};
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
 pub use context::InboxSettings;
-pub use deflection::{Deflected, DeflectionRequest};
+pub use deflection::{Deflected, Deflection};
 pub use events::Subscription;
 pub use hooks::HookPass;
 pub use inbound::{InboundStats, Received};

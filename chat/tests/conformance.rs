@@ -44,6 +44,35 @@ async fn deflection_is_queued_once_per_call(b: Backend) {
     assert_eq!(call.call_id, "call-1@example");
     assert_eq!(call.dialled_number.as_deref(), Some("+31201234567"));
     assert_eq!(call.ended_at - call.started_at, 59_000);
+    // The call object the conversation API shows, and the `deflection.created` event's data
+    // (what webhooks carry), keep their JSON form.
+    assert_eq!(
+        serde_json::to_value(&call).unwrap(),
+        serde_json::json!({
+            "call_id": "call-1@example", "caller": "+31612345678",
+            "callback_number": "+31612345678", "dialled_number": "+31201234567",
+            "flow": "support", "language": "en", "started_at": T0 - 60_000,
+            "ended_at": T0 - 1_000, "input_method": "dtmf", "transcript": null
+        })
+    );
+    let events = env.inbox.events_after(0, 100).await.unwrap();
+    let created: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::DeflectionCreated)
+        .collect();
+    assert_eq!(created.len(), 1, "{events:?}");
+    let created_message = if a.created {
+        a.message_id
+    } else {
+        c.message_id
+    };
+    let mut call_and_route = serde_json::to_value(&call).unwrap();
+    call_and_route["account"] = serde_json::Value::Null;
+    call_and_route["queue"] = serde_json::Value::Null;
+    assert_eq!(
+        created[0].data,
+        serde_json::json!({ "call": call_and_route, "message_id": created_message })
+    );
 
     let pass = env.inbox.send_due().await.unwrap();
     assert_eq!(pass.sent, 1);

@@ -1,7 +1,54 @@
-//! What the IVR and the inbox both say about a deflected call, defined once here: both
-//! crates depend on this one and not on each other.
+//! The record of a deflected call, defined once here: the IVR makes it, journals it and
+//! hands it off; the inbox takes it, stores it and shows it. Both crates depend on this
+//! one and not on each other, so neither converts the other's copy.
+//!
+//! Its JSON (serde) form is the inbox's: a [`Deflection`] is flat, the call's fields then
+//! `account` and `queue`, as the `deflection.created` event carries it; a [`CallContext`]
+//! is the conversation API's `call` object. Times are milliseconds since the Unix epoch.
+//! The IVR's journal keeps its own on-disk form (`deflect_ivr::deflection`).
 
 use serde::{Deserialize, Serialize};
+
+/// A finished IVR call asking for a WhatsApp callback: the caller confirmed a callback
+/// number, heard that a message is on its way, and the call ended. The call, as its
+/// conversation will show it, and where it goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deflection {
+    /// The call; its id (SIP Call-ID) is the deflection's: one deflection per call id.
+    #[serde(flatten)]
+    pub call: CallContext,
+    /// WhatsApp account to use (the flow's); `None`: the default account.
+    pub account: Option<String>,
+    /// Queue for the conversation (the flow's); `None`: the default queue.
+    pub queue: Option<String>,
+}
+
+/// What the IVR knew about a deflected call, shown at the top of its conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallContext {
+    /// SIP Call-ID; the deflection's idempotency key.
+    pub call_id: String,
+    /// The calling number (P-Asserted-Identity, else From) in E.164 where it is one;
+    /// `None` when withheld.
+    pub caller: Option<String>,
+    /// Where the WhatsApp message goes (E.164).
+    pub callback_number: String,
+    /// The number called (Request-URI or To user part), as received; `None` when empty.
+    pub dialled_number: Option<String>,
+    /// The IVR flow's name.
+    pub flow: Option<String>,
+    /// The flow's language.
+    pub language: Option<String>,
+    /// When the call was answered (ms since the Unix epoch).
+    pub started_at: i64,
+    /// When it ended (ms since the Unix epoch).
+    pub ended_at: i64,
+    /// How the number was given.
+    pub input_method: InputMethod,
+    /// What the caller typed (`0612345678#`) or said (the recognised words); `None` when
+    /// they chose their own number.
+    pub transcript: Option<String>,
+}
 
 /// How the caller gave the callback number. Its names (`caller_number`, `dtmf`, `speech`)
 /// are those of the IVR's deflection journal, the inbox's database and its API.
@@ -50,5 +97,33 @@ mod tests {
             assert_eq!(InputMethod::parse(m.as_str()), Some(m));
         }
         assert_eq!(InputMethod::parse("keypad"), None);
+    }
+
+    /// The flat form the inbox's `deflection.created` event carries: the call's fields,
+    /// then where it goes.
+    #[test]
+    fn a_deflection_serialises_flat_and_reads_back() {
+        let d = Deflection {
+            call: CallContext {
+                call_id: "c1".into(),
+                caller: None,
+                callback_number: "+31687654321".into(),
+                dialled_number: None,
+                flow: Some("support".into()),
+                language: Some("nl".into()),
+                started_at: 1_000,
+                ended_at: 2_000,
+                input_method: InputMethod::Dtmf,
+                transcript: Some("0687654321".into()),
+            },
+            account: None,
+            queue: Some("callbacks".into()),
+        };
+        let json = serde_json::to_string(&d).unwrap();
+        assert_eq!(
+            json,
+            r#"{"call_id":"c1","caller":null,"callback_number":"+31687654321","dialled_number":null,"flow":"support","language":"nl","started_at":1000,"ended_at":2000,"input_method":"dtmf","transcript":"0687654321","account":null,"queue":"callbacks"}"#
+        );
+        assert_eq!(serde_json::from_str::<Deflection>(&json).unwrap(), d);
     }
 }

@@ -46,7 +46,7 @@ mod whatsapp;
 mod widget;
 
 pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
-pub use deflection::InputMethod;
+pub use deflection::{CallContext, Deflection, InputMethod};
 pub use hours::{HoursConfig, HoursError, OpeningHours, WeeklyInterval};
 pub use http::{HttpConfig, WEBHOOK_EVENTS, WebhookConfig};
 pub use inbox::{Fallback, InboxConfig, OutboxConfig, QueueConfig};

@@ -1,5 +1,5 @@
-//! The deflection record and its journal: what a finished call gives the inbox, exactly
-//! once.
+//! The deflection journal: what a finished call gives the inbox, exactly once. The record
+//! itself, [`Deflection`], is deflect-config's, shared with the inbox.
 //!
 //! # Exactly once, across crashes
 //!
@@ -20,7 +20,10 @@
 //! before 1 means the caller never heard the BYE.
 //!
 //! The journal is a file of JSON lines (`{"pending":{…}}`, `{"done":"<call id>"}`),
-//! compacted on open; a torn last line from a crash mid-write is ignored. One process owns
+//! compacted on open; a torn last line from a crash mid-write is ignored. A pending entry
+//! keeps the form the first journal gave it (`whatsapp_account`, RFC 3339 times, the
+//! dialled number as text, empty when there was none), apart from the record's JSON form,
+//! so that both an upgrade and a rollback read what the other left. One process owns
 //! it at a time (an exclusive file lock), so each gateway process needs its own data
 //! directory — as it does for everything else it keeps there.
 
@@ -33,41 +36,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use tracing::warn;
 
-/// How the caller gave the callback number (defined in deflect-config, which the inbox
-/// shares).
-pub use deflect_config::InputMethod;
-
-/// A finished deflection: the caller confirmed a callback number, heard that a WhatsApp
-/// message is on its way, and the call ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Deflection {
-    /// SIP Call-ID; the idempotency key.
-    pub call_id: String,
-    /// The calling number (P-Asserted-Identity, else From) in E.164 where it is one;
-    /// `None` when withheld.
-    pub caller: Option<String>,
-    /// Where the WhatsApp message goes (E.164).
-    pub callback_number: String,
-    /// The number called (Request-URI or To user part), as received.
-    pub dialled_number: String,
-    /// The flow's name.
-    pub flow: String,
-    /// The flow's language.
-    pub language: String,
-    /// The flow's WhatsApp account (`None`: the default account).
-    pub whatsapp_account: Option<String>,
-    /// The flow's queue (`None`: the default queue).
-    pub queue: Option<String>,
-    /// When the call was answered.
-    pub started_at: Timestamp,
-    /// When the call ended.
-    pub ended_at: Timestamp,
-    /// How the number was given.
-    pub input_method: InputMethod,
-    /// What the caller typed (`0612345678#`) or said (the recognised words); `None` when
-    /// they chose their own number.
-    pub transcript: Option<String>,
-}
+/// A finished deflection, its call and where it goes (defined in deflect-config, which the
+/// inbox shares), and how the caller gave the callback number.
+pub use deflect_config::{CallContext, Deflection, InputMethod};
 
 /// Takes deflections into the inbox. Implemented by the binary over the inbox core.
 ///
@@ -97,6 +68,10 @@ pub enum JournalError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A time outside what the journal can write (years -9999 to 9999); the engine never
+    /// makes one.
+    #[error("deflection of call {0}: a time out of range")]
+    OutOfRange(String),
     /// Another process holds the journal.
     #[error(
         "deflection journal {0} is in use by another process; give each gateway process its own data_dir"
@@ -107,8 +82,69 @@ pub enum JournalError {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Entry {
-    Pending(Box<Deflection>),
+    Pending(Box<Stored>),
     Done(String),
+}
+
+/// A pending deflection as the journal writes it: the first journal's form (see the module
+/// docs), so that the file reads across an upgrade and a rollback.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    call_id: String,
+    caller: Option<String>,
+    callback_number: String,
+    /// Empty when there was none.
+    dialled_number: String,
+    flow: Option<String>,
+    language: Option<String>,
+    whatsapp_account: Option<String>,
+    queue: Option<String>,
+    started_at: Timestamp,
+    ended_at: Timestamp,
+    input_method: InputMethod,
+    transcript: Option<String>,
+}
+
+impl Stored {
+    fn of(d: &Deflection) -> Result<Self, JournalError> {
+        let c = &d.call;
+        let at = |ms| {
+            Timestamp::from_millisecond(ms).map_err(|_| JournalError::OutOfRange(c.call_id.clone()))
+        };
+        Ok(Self {
+            call_id: c.call_id.clone(),
+            caller: c.caller.clone(),
+            callback_number: c.callback_number.clone(),
+            dialled_number: c.dialled_number.clone().unwrap_or_default(),
+            flow: c.flow.clone(),
+            language: c.language.clone(),
+            whatsapp_account: d.account.clone(),
+            queue: d.queue.clone(),
+            started_at: at(c.started_at)?,
+            ended_at: at(c.ended_at)?,
+            input_method: c.input_method,
+            transcript: c.transcript.clone(),
+        })
+    }
+
+    fn into_deflection(self) -> Deflection {
+        Deflection {
+            call: CallContext {
+                call_id: self.call_id,
+                caller: self.caller,
+                callback_number: self.callback_number,
+                dialled_number: Some(self.dialled_number).filter(|n| !n.is_empty()),
+                flow: self.flow,
+                language: self.language,
+                started_at: self.started_at.as_millisecond(),
+                ended_at: self.ended_at.as_millisecond(),
+                input_method: self.input_method,
+                transcript: self.transcript,
+            },
+            account: self.whatsapp_account,
+            queue: self.queue,
+        }
+    }
 }
 
 /// The durable record of deflections not yet handed off. See the module docs.
@@ -145,7 +181,8 @@ impl Journal {
             let line = line.map_err(io)?;
             match serde_json::from_str::<Entry>(&line) {
                 Ok(Entry::Pending(d)) => {
-                    pending.insert(d.call_id.clone(), *d);
+                    let d = d.into_deflection();
+                    pending.insert(d.call.call_id.clone(), d);
                 }
                 Ok(Entry::Done(call_id)) => {
                     pending.remove(&call_id);
@@ -184,7 +221,7 @@ impl Journal {
         out.try_lock()
             .map_err(|_| JournalError::Locked(self.path.clone()))?;
         for d in self.pending.values() {
-            out.write_all(&line(&Entry::Pending(Box::new(d.clone()))))
+            out.write_all(&line(&Entry::Pending(Box::new(Stored::of(d)?))))
                 .map_err(io)?;
         }
         out.sync_all().map_err(io)?;
@@ -217,10 +254,11 @@ impl Journal {
         let mut lines = Vec::new();
         let mut new = Vec::new();
         for d in deflections {
-            if !self.pending.contains_key(&d.call_id)
-                && !new.iter().any(|n: &&Deflection| n.call_id == d.call_id)
+            let id = &d.call.call_id;
+            if !self.pending.contains_key(id)
+                && !new.iter().any(|n: &&Deflection| n.call.call_id == *id)
             {
-                lines.extend(line(&Entry::Pending(Box::new(d.clone()))));
+                lines.extend(line(&Entry::Pending(Box::new(Stored::of(d)?))));
                 new.push(d);
             }
         }
@@ -229,7 +267,7 @@ impl Journal {
         }
         self.append(&lines)?;
         for d in new {
-            self.pending.insert(d.call_id.clone(), d.clone());
+            self.pending.insert(d.call.call_id.clone(), d.clone());
         }
         Ok(())
     }
@@ -260,8 +298,108 @@ impl Journal {
 }
 
 fn line(entry: &Entry) -> Vec<u8> {
-    // Deflection holds strings, timestamps and enums only: serializing cannot fail.
+    // Entries hold strings, timestamps and enums only: serializing cannot fail.
     let mut v = serde_json::to_vec(entry).expect("a journal entry serializes to JSON");
     v.push(b'\n');
     v
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Lines as the journal held them before the record moved to deflect-config: a call
+    /// with every field (timestamps as the clock gave them, to the nanosecond), one with
+    /// nothing optional and no dialled number, and one already handed off.
+    const TODAYS_LINES: &str = concat!(
+        r#"{"pending":{"call_id":"a84b4c76e66710@192.0.2.10","caller":"+31611111111","callback_number":"+31612345678","dialled_number":"31201234567","flow":"support","language":"nl","whatsapp_account":"main","queue":"callbacks","started_at":"2026-11-23T10:00:00.123456789Z","ended_at":"2026-11-23T10:00:31.987654321Z","input_method":"speech","transcript":"zes twaalf"}}"#,
+        "\n",
+        r#"{"pending":{"call_id":"b","caller":null,"callback_number":"+31687654321","dialled_number":"","flow":"default","language":"en","whatsapp_account":null,"queue":null,"started_at":"2026-11-23T10:00:00Z","ended_at":"2026-11-23T10:00:31Z","input_method":"caller_number","transcript":null}}"#,
+        "\n",
+        r#"{"pending":{"call_id":"c","caller":null,"callback_number":"+31687654321","dialled_number":"","flow":"default","language":"en","whatsapp_account":null,"queue":null,"started_at":"2026-11-23T10:00:00Z","ended_at":"2026-11-23T10:00:31Z","input_method":"dtmf","transcript":"0687654321"}}"#,
+        "\n",
+        r#"{"done":"c"}"#,
+        "\n",
+    );
+
+    /// An upgrade loses nothing: the journal a previous version left is read, pending
+    /// entries with every field as that version meant it.
+    #[test]
+    fn a_journal_written_by_the_previous_version_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(JOURNAL_FILE), TODAYS_LINES).unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let pending: Vec<&Deflection> = j.pending().collect();
+        assert_eq!(pending.len(), 2, "{pending:?}");
+        let (a, b) = (pending[0], pending[1]);
+        assert_eq!(
+            *a,
+            Deflection {
+                call: CallContext {
+                    call_id: "a84b4c76e66710@192.0.2.10".into(),
+                    caller: Some("+31611111111".into()),
+                    callback_number: "+31612345678".into(),
+                    dialled_number: Some("31201234567".into()),
+                    flow: Some("support".into()),
+                    language: Some("nl".into()),
+                    started_at: 1_795_428_000_123,
+                    ended_at: 1_795_428_031_987,
+                    input_method: InputMethod::Speech,
+                    transcript: Some("zes twaalf".into()),
+                },
+                account: Some("main".into()),
+                queue: Some("callbacks".into()),
+            }
+        );
+        assert_eq!(
+            *b,
+            Deflection {
+                call: CallContext {
+                    call_id: "b".into(),
+                    caller: None,
+                    callback_number: "+31687654321".into(),
+                    dialled_number: None,
+                    flow: Some("default".into()),
+                    language: Some("en".into()),
+                    started_at: 1_795_428_000_000,
+                    ended_at: 1_795_428_031_000,
+                    input_method: InputMethod::CallerNumber,
+                    transcript: None,
+                },
+                account: None,
+                queue: None,
+            }
+        );
+    }
+
+    /// A time the journal cannot write is a clear error, and nothing is recorded.
+    #[test]
+    fn a_time_out_of_range_is_refused_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(JOURNAL_FILE), TODAYS_LINES).unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        let mut d = j.pending().next().unwrap().clone();
+        d.call.call_id = "far".into();
+        d.call.ended_at = i64::MAX;
+        assert!(matches!(j.record(&d), Err(JournalError::OutOfRange(id)) if id == "far"));
+        assert_eq!(j.pending().count(), 2);
+        drop(j);
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.pending().count(), 2);
+    }
+
+    /// The journal is written in the same form (so a rollback reads it too).
+    #[test]
+    fn a_deflection_is_journalled_in_the_previous_versions_form() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(JOURNAL_FILE), TODAYS_LINES).unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        let b = j.pending().nth(1).unwrap().clone();
+        j.complete(&b.call.call_id).unwrap();
+        j.record(&b).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(JOURNAL_FILE)).unwrap();
+        let second = TODAYS_LINES.lines().nth(1).unwrap();
+        assert_eq!(text.lines().last(), Some(second));
+    }
 }

@@ -13,12 +13,11 @@
 //!
 //! ```
 //! use deflect_ivr::handoff::{Backoff, Retries};
-//! # use deflect_ivr::{Deflection, InputMethod};
-//! # let deflection = Deflection { call_id: "a".into(), caller: None,
-//! #     callback_number: "+31612345678".into(), dialled_number: "".into(), flow: "default".into(),
-//! #     language: "en".into(), whatsapp_account: None, queue: None,
-//! #     started_at: jiff::Timestamp::UNIX_EPOCH, ended_at: jiff::Timestamp::UNIX_EPOCH,
-//! #     input_method: InputMethod::Dtmf, transcript: None };
+//! # use deflect_ivr::{CallContext, Deflection, InputMethod};
+//! # let deflection = Deflection { call: CallContext { call_id: "a".into(), caller: None,
+//! #     callback_number: "+31612345678".into(), dialled_number: None, flow: None,
+//! #     language: None, started_at: 0, ended_at: 0, input_method: InputMethod::Dtmf,
+//! #     transcript: None }, account: None, queue: None };
 //! use std::time::{Duration, Instant};
 //!
 //! let mut retries = Retries::new(Backoff::default());
@@ -92,7 +91,7 @@ impl Retries {
         let backoff = self.backoff;
         let entry = self
             .waiting
-            .entry(deflection.call_id.clone())
+            .entry(deflection.call.call_id.clone())
             .and_modify(|w| {
                 w.wait = (w.wait * 2).min(backoff.max);
                 w.refusals += 1;
@@ -157,22 +156,24 @@ impl Retries {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::deflection::InputMethod;
+    use crate::deflection::{CallContext, InputMethod};
 
     fn deflection(call_id: &str) -> Deflection {
         Deflection {
-            call_id: call_id.into(),
-            caller: None,
-            callback_number: "+31612345678".into(),
-            dialled_number: "+31201234567".into(),
-            flow: "default".into(),
-            language: "en".into(),
-            whatsapp_account: None,
+            call: CallContext {
+                call_id: call_id.into(),
+                caller: None,
+                callback_number: "+31612345678".into(),
+                dialled_number: Some("+31201234567".into()),
+                flow: Some("default".into()),
+                language: Some("en".into()),
+                started_at: 1_795_428_000_000,
+                ended_at: 1_795_428_031_000,
+                input_method: InputMethod::Dtmf,
+                transcript: None,
+            },
+            account: None,
             queue: None,
-            started_at: "2026-11-23T10:00:00Z".parse().unwrap(),
-            ended_at: "2026-11-23T10:00:31Z".parse().unwrap(),
-            input_method: InputMethod::Dtmf,
-            transcript: None,
         }
     }
 
@@ -217,7 +218,7 @@ mod tests {
         assert_eq!(r.poll_timeout(), Some(t0 + secs(3)));
         let first = r.poll_due(t0 + secs(3)).unwrap();
         let second = r.poll_due(t0 + secs(3)).unwrap();
-        assert_ne!(first.call_id, second.call_id);
+        assert_ne!(first.call.call_id, second.call.call_id);
         assert!(r.poll_due(t0 + secs(3)).is_none());
         r.handle_taken("a");
         r.handle_refused(t0 + secs(3), deflection("b"));
@@ -236,8 +237,8 @@ mod tests {
         let t0 = Instant::now();
         r.handle_refused(t0 + secs(2), deflection("late"));
         r.handle_refused(t0, deflection("early"));
-        assert_eq!(r.poll_due(t0 + secs(20)).unwrap().call_id, "early");
-        assert_eq!(r.poll_due(t0 + secs(20)).unwrap().call_id, "late");
+        assert_eq!(r.poll_due(t0 + secs(20)).unwrap().call.call_id, "early");
+        assert_eq!(r.poll_due(t0 + secs(20)).unwrap().call.call_id, "late");
     }
 
     #[test]

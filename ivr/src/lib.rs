@@ -109,7 +109,7 @@ pub mod speech;
 pub mod words;
 
 pub use call::{Action, Call, CallStart, HangupReason, PlaybackEnd, PlaybackId, SpeechResult};
-pub use deflection::{Deflection, DeflectionConsumer, InputMethod, Journal};
+pub use deflection::{CallContext, Deflection, DeflectionConsumer, InputMethod, Journal};
 pub use flow::{Flow, FlowError, Flows, Prompt};
 pub use limits::{DeflectionCounter, LimitDecision, LimitRequest, MemoryCounter};
 pub use number::{CallbackNumber, NumberRules, Rejection};

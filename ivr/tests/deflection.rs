@@ -8,7 +8,7 @@
 use deflect_ivr::deflection::{JOURNAL_FILE, Journal, JournalError};
 use deflect_ivr::handoff::Backoff;
 use deflect_ivr::runtime::{HandOff, HandOffs};
-use deflect_ivr::{Deflection, DeflectionConsumer, InputMethod};
+use deflect_ivr::{CallContext, Deflection, DeflectionConsumer, InputMethod};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
@@ -49,7 +49,7 @@ impl DeflectionConsumer for Inbox {
             self.committed
                 .lock()
                 .unwrap()
-                .entry(d.call_id.clone())
+                .entry(d.call.call_id.clone())
                 .or_insert_with(|| d.clone());
             Ok(())
         };
@@ -82,18 +82,20 @@ impl Inbox {
 
 fn deflection(call_id: &str) -> Deflection {
     Deflection {
-        call_id: call_id.into(),
-        caller: Some("+31611111111".into()),
-        callback_number: "+31612345678".into(),
-        dialled_number: "+31201234567".into(),
-        flow: "default".into(),
-        language: "en".into(),
-        whatsapp_account: None,
+        call: CallContext {
+            call_id: call_id.into(),
+            caller: Some("+31611111111".into()),
+            callback_number: "+31612345678".into(),
+            dialled_number: Some("+31201234567".into()),
+            flow: Some("default".into()),
+            language: Some("en".into()),
+            started_at: 1_795_428_000_000,
+            ended_at: 1_795_428_031_000,
+            input_method: InputMethod::Dtmf,
+            transcript: Some("0612345678".into()),
+        },
+        account: None,
         queue: Some("support".into()),
-        started_at: "2026-11-23T10:00:00Z".parse().unwrap(),
-        ended_at: "2026-11-23T10:00:31Z".parse().unwrap(),
-        input_method: InputMethod::Dtmf,
-        transcript: Some("0612345678".into()),
     }
 }
 
@@ -126,7 +128,7 @@ async fn pending(h: &HandOffs<Inbox>) -> Vec<String> {
         .pending()
         .await
         .into_iter()
-        .map(|d| d.call_id)
+        .map(|d| d.call.call_id)
         .collect()
 }
 
@@ -251,7 +253,7 @@ fn a_torn_last_line_is_skipped_and_the_rest_survives() {
     text.extend_from_slice(br#"{"pending":{"call_id":"c","cal"#);
     std::fs::write(&path, text).unwrap();
     let j = Journal::open(dir.path()).unwrap();
-    let pending: Vec<&str> = j.pending().map(|d| d.call_id.as_str()).collect();
+    let pending: Vec<&str> = j.pending().map(|d| d.call.call_id.as_str()).collect();
     assert_eq!(pending, ["b"]);
     // Compacted: the file now holds just the pending entry.
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);

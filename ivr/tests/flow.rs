@@ -45,21 +45,21 @@ fn the_default_flow_end_to_end_with_a_typed_number() {
     assert_eq!(tail[0], &Seen::Hangup(HangupReason::Deflected));
     let d = c.deflections();
     assert_eq!(d.len(), 1);
-    let d = &d[0];
+    assert_eq!(d[0].account, None);
+    assert_eq!(d[0].queue, None);
+    let d = &d[0].call;
     assert_eq!(d.call_id, "call-1@test");
     assert_eq!(d.caller, None);
     assert_eq!(d.callback_number, "+31612345678");
-    assert_eq!(d.dialled_number, "+31201234567");
-    assert_eq!(d.flow, "default");
-    assert_eq!(d.language, "en");
+    assert_eq!(d.dialled_number.as_deref(), Some("+31201234567"));
+    assert_eq!(d.flow.as_deref(), Some("default"));
+    assert_eq!(d.language.as_deref(), Some("en"));
     assert_eq!(d.input_method, InputMethod::Dtmf);
     assert_eq!(d.transcript.as_deref(), Some("0612345678"));
-    assert_eq!(d.started_at, "2026-11-23T10:00:00Z".parse().unwrap());
-    let expected_end = d
-        .started_at
-        .checked_add(before_end + c.prompt_length)
-        .unwrap();
-    assert_eq!(d.ended_at, expected_end);
+    let started: jiff::Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
+    assert_eq!(d.started_at, started.as_millisecond());
+    let expected_end = started.checked_add(before_end + c.prompt_length).unwrap();
+    assert_eq!(d.ended_at, expected_end.as_millisecond());
     assert!(c.call.is_finished());
     assert!(c.call.poll_timeout().is_none());
 }
@@ -78,7 +78,7 @@ fn pressing_1_takes_the_number_called_from() {
     assert_eq!(c.last_play(), readback("0622222222"));
     c.keys("1");
     c.play_out();
-    let d = &c.deflections()[0];
+    let d = &c.deflections()[0].call;
     assert_eq!(d.callback_number, "+31622222222");
     assert_eq!(d.caller.as_deref(), Some("+31622222222"));
     assert_eq!(d.input_method, InputMethod::CallerNumber);
@@ -89,7 +89,7 @@ fn pressing_1_takes_the_number_called_from() {
     c.play_out();
     c.keys("11");
     c.play_out();
-    assert_eq!(c.deflections()[0].callback_number, "+31611111111");
+    assert_eq!(c.deflections()[0].call.callback_number, "+31611111111");
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn pressing_2_enters_the_number_again_without_the_offer() {
     assert_eq!(c.last_play(), readback("+33612345678"));
     c.keys("1");
     c.play_out();
-    let d = &c.deflections()[0];
+    let d = &c.deflections()[0].call;
     assert_eq!(d.callback_number, "+33612345678");
     assert_eq!(d.input_method, InputMethod::Dtmf);
 }
@@ -246,6 +246,33 @@ fn an_unanswered_limit_check_lets_the_deflection_through() {
     c.limits(LimitDecision::CallerLimited);
     c.play_out();
     assert_eq!(c.deflections().len(), 1);
+}
+
+/// The deflection carries its flow's name, language, WhatsApp account and queue, and no
+/// dialled number when the call named none.
+#[test]
+fn a_deflection_carries_its_flows_account_and_queue() {
+    let mut cfg = ivr_config(
+        r#"
+[[ivr.flows]]
+name = "support"
+language = "en"
+"#,
+    );
+    cfg.flows[0].whatsapp_account = Some("main".into());
+    cfg.flows[0].queue = Some("callbacks".into());
+    let f = Arc::new(deflect_ivr::Flows::new(&cfg, |_| false).unwrap());
+    let mut c = FakeCall::new(&f, start(Some("+31611111111"), ""));
+    c.play_out();
+    c.keys("11");
+    c.play_out();
+    let d = &c.deflections()[0];
+    assert_eq!(d.account.as_deref(), Some("main"));
+    assert_eq!(d.queue.as_deref(), Some("callbacks"));
+    assert_eq!(d.call.flow.as_deref(), Some("support"));
+    assert_eq!(d.call.language.as_deref(), Some("en"));
+    assert_eq!(d.call.dialled_number, None);
+    assert_eq!(d.call.callback_number, "+31611111111");
 }
 
 const HOURS: &str = r#"

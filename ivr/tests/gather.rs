@@ -221,7 +221,7 @@ step = "deflect"
         [names(&["welcome"]), names(&["message_sent", "goodbye"])]
     );
     c.prompt_ends();
-    assert_eq!(c.deflections()[0].callback_number, "+31612345678");
+    assert_eq!(c.deflections()[0].call.callback_number, "+31612345678");
 
     // During a welcome that can: the first digit stops it and starts the gather without
     // its prompt; the inter-digit timeout runs from there.
@@ -354,12 +354,12 @@ fn speech_barges_in_and_its_result_goes_to_the_confirm() {
     c.play_out();
     let d = c.deflections();
     assert_eq!(d.len(), 1);
-    assert_eq!(d[0].input_method, InputMethod::Speech);
+    assert_eq!(d[0].call.input_method, InputMethod::Speech);
     assert_eq!(
-        d[0].transcript.as_deref(),
+        d[0].call.transcript.as_deref(),
         Some("oh six one two three four five six seven eight")
     );
-    assert_eq!(d[0].callback_number, "+31612345678");
+    assert_eq!(d[0].call.callback_number, "+31612345678");
 }
 
 #[test]

@@ -1107,7 +1107,7 @@ async fn working_a_conversation_through_the_api() {
     // A deflected call's conversation waits for the customer; the template can go again.
     let d = a
         .inbox
-        .deflect(&deflect_chat::DeflectionRequest {
+        .deflect(&deflect_chat::Deflection {
             call: deflect_chat::CallContext {
                 call_id: "call-1".into(),
                 caller: None,

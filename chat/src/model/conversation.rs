@@ -2,6 +2,7 @@
 //! of them (filters, the detail an agent's screen shows, the deflected call behind one).
 
 use crate::clock::Millis;
+use crate::model::CallContext;
 use crate::routing::AgentId;
 use serde::{Deserialize, Serialize};
 
@@ -172,31 +173,6 @@ impl Conversation {
             Channel::Whatsapp => self.last_inbound_at.is_some_and(|t| now - t < WINDOW_MS),
         }
     }
-}
-
-/// What the IVR knew about a deflected call, shown at the top of its conversation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CallContext {
-    /// The call's id.
-    pub call_id: String,
-    /// The number that called (as signalled).
-    pub caller: Option<String>,
-    /// The number the customer asked to be reached on (E.164).
-    pub callback_number: String,
-    /// The number that was dialled.
-    pub dialled_number: Option<String>,
-    /// The IVR flow.
-    pub flow: Option<String>,
-    /// The call's language.
-    pub language: Option<String>,
-    /// When the call began (ms).
-    pub started_at: Millis,
-    /// When it ended (ms).
-    pub ended_at: Millis,
-    /// `dtmf` or `speech`.
-    pub input_method: InputMethod,
-    /// What the caller said, when speech was used.
-    pub transcript: Option<String>,
 }
 
 /// How the caller gave their number (defined in deflect-config, which the IVR shares).

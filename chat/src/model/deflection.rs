@@ -1,22 +1,13 @@
-//! A deflection as the inbox takes it: the finished IVR call asking for a WhatsApp
-//! callback, and what taking it did.
+//! A deflection as the inbox takes it — the finished IVR call asking for a WhatsApp
+//! callback, the record the IVR made (defined in deflect-config, which the IVR shares) —
+//! and what taking it did.
 
-use crate::model::CallContext;
 use serde::{Deserialize, Serialize};
 
-/// A finished IVR call asking for a WhatsApp callback: the call, as its conversation will
-/// show it, and where it goes. Serialised flat (the call's fields, then `account` and
-/// `queue`), as the `deflection.created` event carries it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DeflectionRequest {
-    /// The call; its id (SIP Call-ID) is the deflection's: one deflection per call id.
-    #[serde(flatten)]
-    pub call: CallContext,
-    /// WhatsApp account to use (the flow's); `None`: the default account.
-    pub account: Option<String>,
-    /// Queue for the conversation (the flow's); `None`: the default queue.
-    pub queue: Option<String>,
-}
+/// A finished IVR call asking for a WhatsApp callback, and where it goes; its call as the
+/// conversation shows it. Serialised flat (the call's fields, then `account` and `queue`),
+/// as the `deflection.created` event carries it.
+pub use deflect_config::{CallContext, Deflection};
 
 /// What [`crate::Inbox::deflect`] did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,11 +27,11 @@ mod tests {
     use super::*;
     use crate::model::InputMethod;
 
-    /// The `deflection.created` event carries the request: its JSON stays flat, in this
+    /// The `deflection.created` event carries the deflection: its JSON stays flat, in this
     /// order.
     #[test]
     fn a_request_serialises_flat_as_before() {
-        let req = DeflectionRequest {
+        let req = Deflection {
             call: CallContext {
                 call_id: "c1".into(),
                 caller: Some("+31612345678".into()),
@@ -61,9 +52,30 @@ mod tests {
             json,
             r#"{"call_id":"c1","caller":"+31612345678","callback_number":"+31687654321","dialled_number":null,"flow":"support","language":"en","started_at":1000,"ended_at":2000,"input_method":"caller_number","transcript":null,"account":"main","queue":null}"#
         );
+        assert_eq!(serde_json::from_str::<Deflection>(&json).unwrap(), req);
+    }
+
+    /// The conversation API's `call` object (and a webhook's) is the call alone: these
+    /// fields, in this order, times in milliseconds, absent values as `null`.
+    #[test]
+    fn a_call_context_serialises_as_before() {
+        let call = CallContext {
+            call_id: "c1".into(),
+            caller: None,
+            callback_number: "+31687654321".into(),
+            dialled_number: Some("31201234567".into()),
+            flow: None,
+            language: None,
+            started_at: 1_795_428_000_123,
+            ended_at: 1_795_428_031_987,
+            input_method: InputMethod::Speech,
+            transcript: Some("zes twaalf".into()),
+        };
+        let json = serde_json::to_string(&call).unwrap();
         assert_eq!(
-            serde_json::from_str::<DeflectionRequest>(&json).unwrap(),
-            req
+            json,
+            r#"{"call_id":"c1","caller":null,"callback_number":"+31687654321","dialled_number":"31201234567","flow":null,"language":null,"started_at":1795428000123,"ended_at":1795428031987,"input_method":"speech","transcript":"zes twaalf"}"#
         );
+        assert_eq!(serde_json::from_str::<CallContext>(&json).unwrap(), call);
     }
 }

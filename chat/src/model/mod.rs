@@ -18,10 +18,10 @@ pub use canned::{CannedAnswer, NewCannedAnswer, PLACEHOLDERS, fill};
 pub use codes::{CODE_LEN, Handoff, handoff_text, payload_for, reference_in_payload};
 pub(crate) use codes::{candidate_codes, hash_token, random_token};
 pub use conversation::{
-    CallContext, Channel, Conversation, ConversationDetail, ConversationFilter, EscalationReason,
-    InputMethod, Origin, Status, WINDOW_MS,
+    Channel, Conversation, ConversationDetail, ConversationFilter, EscalationReason, InputMethod,
+    Origin, Status, WINDOW_MS,
 };
-pub use deflection::{Deflected, DeflectionRequest};
+pub use deflection::{CallContext, Deflected, Deflection};
 pub use error::{ChatError, StoreError};
 pub use event::{Event, EventKind};
 pub use message::{DeliveryStatus, Direction, MAX_TEXT, Message};

@@ -2,7 +2,7 @@
 //! the IVR knew.
 
 use crate::clock::Millis;
-use crate::model::{CallContext, Deflected, DeflectionRequest, InputMethod, StoreError};
+use crate::model::{CallContext, Deflected, Deflection, InputMethod, StoreError};
 use crate::store::{Store, Tx, opt_i64, opt_str};
 use sqlx::Row;
 
@@ -69,7 +69,7 @@ pub(crate) async fn existing(tx: &mut Tx, call_id: &str) -> Result<Option<Deflec
 /// unique violation) when the call id is taken, so a concurrent deflection of it fails here.
 pub(crate) async fn insert(
     tx: &mut Tx,
-    req: &DeflectionRequest,
+    req: &Deflection,
     conversation: i64,
     account: &str,
     queue: &str,

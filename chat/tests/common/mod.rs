@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use deflect_chat::{
-    CallContext, DeflectionRequest, Inbox, InboxSettings, InputMethod, ManualClock, NewAgent, Role,
-    Store, Viewer,
+    CallContext, Deflection, Inbox, InboxSettings, InputMethod, ManualClock, NewAgent, Role, Store,
+    Viewer,
 };
 use deflect_config::{AccountConfig, Config, Fallback, Provider, QueueConfig, Secret};
 use std::collections::HashMap;
@@ -23,8 +23,8 @@ pub const T0: i64 = 1_767_225_600_000;
 
 /// A call that ended a second before [`T0`] (typed on the keypad), asking for a WhatsApp
 /// message to `number`.
-pub fn deflection(call_id: &str, number: &str) -> DeflectionRequest {
-    DeflectionRequest {
+pub fn deflection(call_id: &str, number: &str) -> Deflection {
+    Deflection {
         call: CallContext {
             call_id: call_id.into(),
             caller: Some("+31612345678".into()),

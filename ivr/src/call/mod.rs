@@ -9,7 +9,7 @@ mod types;
 
 pub use types::{Action, CallStart, HangupReason, PlaybackEnd, PlaybackId, SpeechResult};
 
-use crate::deflection::{Deflection, InputMethod};
+use crate::deflection::{CallContext, Deflection, InputMethod};
 use crate::flow::{Flow, Prompt, PromptItem, Step};
 use crate::limits::{ANONYMOUS_CALLER, LimitDecision, LimitRequest};
 use crate::number::CallbackNumber;
@@ -80,7 +80,7 @@ pub const MAX_CALL: Duration = Duration::from_secs(15 * 60);
 ///         call.handle_timeout(now);
 ///     }
 /// }
-/// assert_eq!(deflection.unwrap().callback_number, "+31612345678");
+/// assert_eq!(deflection.unwrap().call.callback_number, "+31612345678");
 /// ```
 #[derive(Debug)]
 pub struct Call {
@@ -575,18 +575,20 @@ impl Call {
         metrics::counter!("deflect_ivr_deflections_total", "flow" => flow.name.clone(), "input" => cb.method.as_str())
             .increment(1);
         self.actions.push_back(Action::Deflect(Box::new(Deflection {
-            call_id: self.call_id.clone(),
-            caller: self.caller.clone(),
-            callback_number: cb.number.e164().to_string(),
-            dialled_number: self.dialled.clone(),
-            flow: flow.name.clone(),
-            language: flow.language.clone(),
-            whatsapp_account: flow.whatsapp_account.clone(),
+            call: CallContext {
+                call_id: self.call_id.clone(),
+                caller: self.caller.clone(),
+                callback_number: cb.number.e164().to_string(),
+                dialled_number: Some(self.dialled.clone()).filter(|n| !n.is_empty()),
+                flow: Some(flow.name.clone()),
+                language: Some(flow.language.clone()),
+                started_at: self.started_at.as_millisecond(),
+                ended_at: self.wall(now).as_millisecond(),
+                input_method: cb.method,
+                transcript: cb.transcript,
+            },
+            account: flow.whatsapp_account.clone(),
             queue: flow.queue.clone(),
-            started_at: self.started_at,
-            ended_at: self.wall(now),
-            input_method: cb.method,
-            transcript: cb.transcript,
         })));
     }
 

@@ -104,7 +104,7 @@ impl<D: DeflectionConsumer + 'static> HandOffs<D> {
         match self.offer.attempt(&deflection).await {
             Ok(()) => HandOff::Taken,
             Err(e) => {
-                warn!(call_id = %deflection.call_id, cause = %e, "the inbox did not take the deflection; retrying");
+                warn!(call_id = %deflection.call.call_id, cause = %e, "the inbox did not take the deflection; retrying");
                 self.offer.waiting.send_modify(|n| *n += 1);
                 // The retry task ends only when `self.retry` is dropped.
                 let _ = self.retry.send(deflection);
@@ -130,12 +130,13 @@ impl<D: DeflectionConsumer> Offer<D> {
     async fn attempt(&self, d: &Deflection) -> Result<(), D::Error> {
         self.consumer.deflect(d).await?;
         fault!("handoff-after-commit");
-        self.journal.complete(&d.call_id);
+        let call = &d.call;
+        self.journal.complete(&call.call_id);
         info!(
-            call_id = %d.call_id,
-            callback_number = %d.callback_number,
-            flow = %d.flow,
-            input_method = d.input_method.as_str(),
+            call_id = %call.call_id,
+            callback_number = %call.callback_number,
+            flow = call.flow.as_deref().unwrap_or_default(),
+            input_method = call.input_method.as_str(),
             "deflection"
         );
         metrics::counter!("deflect_ivr_deflections_handed_off_total").increment(1);
@@ -165,11 +166,11 @@ async fn retry_refused<D: DeflectionConsumer>(
                 while let Some(d) = retries.poll_due(Instant::now().into_std()) {
                     match offer.attempt(&d).await {
                         Ok(()) => {
-                            retries.handle_taken(&d.call_id);
+                            retries.handle_taken(&d.call.call_id);
                             offer.waiting.send_modify(|n| *n = n.saturating_sub(1));
                         }
                         Err(e) => {
-                            let call_id = d.call_id.clone();
+                            let call_id = d.call.call_id.clone();
                             let retry_in = retries.handle_refused(Instant::now().into_std(), d);
                             warn!(call_id = %call_id, cause = %e, retry_in = ?retry_in, "the inbox still does not take the deflection");
                         }
