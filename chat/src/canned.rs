@@ -1,16 +1,18 @@
 //! Canned answers: texts agents insert into a reply, global or for one WhatsApp account,
 //! with placeholders filled from the conversation.
 //!
-//! Placeholders: `{{customer_name}}`, `{{customer_phone}}`, `{{agent_name}}`,
-//! `{{reference}}`. A value that is not known (a web visitor without a name) becomes empty
-//! text. Supervisors and admins manage the answers; agents see the global ones and those of
+//! Variables: `{{customer_name}}`, `{{customer_phone}}`, `{{agent_name}}`,
+//! `{{reference}}`, rendered by the one renderer of texts ([`deflect_config::render_text`]);
+//! an answer with an unknown variable or bad syntax is refused when saved. A value that is
+//! not known (a web visitor without a name) becomes empty text. Supervisors and admins manage the answers; agents see the global ones and those of
 //! their accounts.
 
 use crate::context::Ctx;
 use crate::lifecycle::transition::ensure_visible;
-use crate::model::{CannedAnswer, ChatError, MAX_TEXT, NewCannedAnswer, Viewer, placeholders};
-pub use crate::model::{PLACEHOLDERS, fill};
+pub use crate::model::PLACEHOLDERS;
+use crate::model::{CannedAnswer, ChatError, MAX_TEXT, NewCannedAnswer, Viewer};
 use crate::repo;
+use deflect_config::{check_text, render_text};
 
 fn manager(viewer: &Viewer) -> Result<(), ChatError> {
     if viewer.role.sees_everything() {
@@ -41,18 +43,8 @@ fn check(ctx: &Ctx, new: &NewCannedAnswer) -> Result<(), ChatError> {
             "unknown WhatsApp account {a:?}"
         )));
     }
-    for p in placeholders(&new.body) {
-        if !PLACEHOLDERS.contains(&p) {
-            return Err(ChatError::Invalid(format!(
-                "unknown placeholder {{{{{p}}}}}; valid: {}",
-                PLACEHOLDERS
-                    .iter()
-                    .map(|p| format!("{{{{{p}}}}}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-    }
+    check_text(&new.body, PLACEHOLDERS)
+        .map_err(|e| ChatError::Invalid(format!("a canned answer's text: {e}")))?;
     Ok(())
 }
 
@@ -146,5 +138,6 @@ pub(crate) async fn render(
         ("agent_name", agent.display_name.as_str()),
         ("reference", c.reference.as_str()),
     ];
-    Ok(fill(&answer.body, &values))
+    render_text(&answer.body, &values)
+        .map_err(|e| ChatError::Invalid(format!("canned answer {canned} cannot be rendered: {e}")))
 }

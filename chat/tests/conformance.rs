@@ -633,9 +633,10 @@ async fn wait_timeout_applies_the_fallback(b: Backend) {
     assert_eq!(get().await.queue, "overflow");
     env.advance(120 * S).await;
     let msgs = env.inbox.messages_unchecked(conv, None, 10).await.unwrap();
+    let reference = get().await.reference;
     assert_eq!(
         msgs.last().unwrap().body.as_deref(),
-        Some("All agents are busy")
+        Some(format!("All agents are busy in overflow; your reference is {reference}").as_str())
     );
     assert_eq!(get().await.status, Status::Queued);
     // Another customer, answered by a supervisor while waiting: no "all busy" reply.

@@ -444,7 +444,15 @@ async fn canned_answers_by_account_with_placeholders(b: Backend) {
     };
     assert!(matches!(
         env.inbox.create_canned_answer(&boss, &bad).await,
-        Err(ChatError::Invalid(_))
+        Err(ChatError::Invalid(m)) if m.contains("unknown variable {{password}}")
+    ));
+    let unclosed = NewCannedAnswer {
+        body: "Hello {{customer_name".into(),
+        ..global.clone()
+    };
+    assert!(matches!(
+        env.inbox.create_canned_answer(&boss, &unclosed).await,
+        Err(ChatError::Invalid(m)) if m.contains("syntax error")
     ));
     // Ann works the sandbox account only: she sees the global answer, not Meta's.
     let titles: Vec<String> = env

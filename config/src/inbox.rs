@@ -1,6 +1,7 @@
 //! `[inbox]`: queues, agents' capacity, routing and lifecycle timeouts, the outbox.
 
 use crate::Problems;
+use crate::text::{CONVERSATION_VARIABLES, check_text};
 use crate::value::duration;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -106,6 +107,11 @@ impl InboxConfig {
                     "required when fallback = \"auto_reply\"",
                 ),
                 _ => {}
+            }
+            if let Some(text) = &q.auto_reply
+                && let Err(e) = check_text(text, CONVERSATION_VARIABLES)
+            {
+                p.push(format!("{at}.auto_reply"), e.to_string());
             }
             if q.disposition_required && q.dispositions.is_empty() {
                 p.push(

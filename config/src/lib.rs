@@ -27,6 +27,15 @@
 //! deserializes; then it validates what depends on several keys. Every struct has defaults,
 //! so a removed key never hides the problems of the others.
 
+//!
+//! # Texts with variables
+//!
+//! Canned answers and automatic messages (a queue's `auto_reply`) are checked with
+//! [`check_text`] where they are configured or saved and filled with [`render_text`]:
+//! one renderer, minijinja (Jinja syntax, `{{ customer_name }}`), chosen because it is
+//! well kept, has no dependencies with its default features off, and lists a template's
+//! variables — which is how an unknown one is reported with its key rather than sent.
+
 #![forbid(unsafe_code)]
 
 mod database;
@@ -41,6 +50,7 @@ mod media;
 mod problems;
 mod secret;
 mod sip;
+mod text;
 mod value;
 mod whatsapp;
 mod widget;
@@ -64,6 +74,7 @@ pub use sip::{
     ChallengeSource, RegisterConfig, SipAuthConfig, SipConfig, SipTimers, TrunkConfig,
     UnauthorizedAction,
 };
+pub use text::{CONVERSATION_VARIABLES, TextError, check_text, render_text};
 pub use value::{Cidr, ListenAddr, PortRange, SipTransport, is_e164};
 pub use whatsapp::{AccountConfig, Provider, TemplateConfig, TemplatesConfig, WhatsAppConfig};
 pub use widget::{FieldMode, SiteConfig, WidgetConfig};

@@ -667,3 +667,35 @@ ban_time = "0s"
         assert!(text.contains(shown), "{shown}: {text}");
     }
 }
+
+#[test]
+fn an_auto_reply_with_an_unknown_variable_names_its_key_and_the_valid_ones() {
+    let e = load_text(
+        r#"
+[[inbox.queues]]
+name = "overflow"
+fallback = "auto_reply"
+auto_reply = "Sorry {{customer_name}}, {{agent_name}} is busy."
+
+[[inbox.queues]]
+name = "late"
+fallback = "auto_reply"
+auto_reply = "Sorry {{customer_name"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    let problem = |path: &str| {
+        let p = e.problems.iter().find(|p| p.path == path);
+        p.map(|p| p.message.clone()).unwrap_or_default()
+    };
+    assert_eq!(
+        problem("inbox.queues[0].auto_reply"),
+        "unknown variable {{agent_name}}; valid: {{customer_name}}, {{customer_phone}}, {{queue}}, {{reference}}"
+    );
+    assert!(
+        problem("inbox.queues[1].auto_reply").contains("syntax error"),
+        "{:?}",
+        e.problems
+    );
+}

@@ -4,7 +4,7 @@
 use crate::clock::Millis;
 use serde::{Deserialize, Serialize};
 
-/// Placeholders a canned answer may use.
+/// The variables a canned answer may use (`{{customer_name}}`; see [`deflect_config::check_text`]).
 pub const PLACEHOLDERS: &[&str] = &["customer_name", "customer_phone", "agent_name", "reference"];
 
 /// A canned answer.
@@ -32,66 +32,4 @@ pub struct NewCannedAnswer {
     pub title: String,
     /// Text (1 to 4096 characters).
     pub body: String,
-}
-
-/// The placeholder names used in `body`.
-pub(crate) fn placeholders(body: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = body;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        match after.find("}}") {
-            Some(end) => {
-                out.push(after[..end].trim());
-                rest = &after[end + 2..];
-            }
-            None => break,
-        }
-    }
-    out
-}
-
-/// Fills `body`'s placeholders from `values` (name → value).
-pub fn fill(body: &str, values: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(body.len());
-    let mut rest = body;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        match after.find("}}") {
-            Some(end) => {
-                let name = after[..end].trim();
-                match values.iter().find(|(n, _)| *n == name) {
-                    Some((_, v)) => out.push_str(v),
-                    None => out.push_str(&rest[start..start + end + 4]),
-                }
-                rest = &after[end + 2..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_filled_and_unknown_ones_kept() {
-        let v = [("customer_name", "Ann"), ("reference", "K7Q2MX")];
-        assert_eq!(
-            fill("Hi {{customer_name}}, ref {{ reference }}.", &v),
-            "Hi Ann, ref K7Q2MX."
-        );
-        assert_eq!(fill("{{x}} and {{", &v), "{{x}} and {{");
-        assert_eq!(
-            placeholders("a {{ agent_name }} b {{reference}}"),
-            vec!["agent_name", "reference"]
-        );
-    }
 }

@@ -13,8 +13,7 @@ mod message;
 mod timer;
 
 pub use agent::{Agent, ApiToken, Colleague, Colleagues, Role, Viewer};
-pub(crate) use canned::placeholders;
-pub use canned::{CannedAnswer, NewCannedAnswer, PLACEHOLDERS, fill};
+pub use canned::{CannedAnswer, NewCannedAnswer, PLACEHOLDERS};
 pub use codes::{CODE_LEN, Handoff, handoff_text, payload_for, reference_in_payload};
 pub(crate) use codes::{candidate_codes, hash_token, random_token};
 pub use conversation::{

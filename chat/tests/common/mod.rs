@@ -94,7 +94,9 @@ pub fn settings(api: Option<SocketAddr>) -> InboxSettings {
             name: "overflow".into(),
             wait_timeout: Duration::from_secs(120),
             fallback: Fallback::AutoReply,
-            auto_reply: Some("All agents are busy".into()),
+            auto_reply: Some(
+                "All agents are busy in {{queue}}; your reference is {{reference}}".into(),
+            ),
             ..QueueConfig::default()
         },
     ];
