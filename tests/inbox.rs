@@ -123,3 +123,86 @@ fn postgres_gateways_share_one_database() {
     assert_eq!(a.stop().code(), Some(0));
     assert_eq!(b.stop().code(), Some(0));
 }
+
+/// A signed Meta webhook delivery of one text message `id` from `from` (named Ann).
+fn post_text(gw: &Gateway, id: &str, from: &str, text: &str) {
+    let body = serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "31201234567", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Ann"}, "wa_id": from}],
+            "messages": [{"from": from, "id": id, "timestamp": "1767225600",
+                          "type": "text", "text": {"body": text}}]
+        }}]}]
+    })
+    .to_string();
+    let sig = meta::sign("app-secret", body.as_bytes());
+    let headers = [("X-Hub-Signature-256", sig.as_str())];
+    let (status, _) = http(
+        gw.http_addr(),
+        "POST",
+        "/webhooks/meta/main",
+        &headers,
+        body.as_bytes(),
+    );
+    assert_eq!(status, 200);
+}
+
+/// `[inbox.automations]` in the running binary, against the fake Cloud API: a first message
+/// gets exactly one welcome; a number off the account's whitelist gets the whitelist reply
+/// and its conversation closes without reaching a queue.
+#[test]
+fn automations_welcome_first_contacts_and_turn_strangers_away() {
+    let api = common::meta::FakeMeta::start();
+    let config = format!(
+        r#"{}
+[whatsapp.accounts.automations]
+whitelist = ["+3161*"]
+whitelist_reply = "Members only, {{{{customer_name}}}}."
+
+[inbox.automations]
+welcome_message = "Welcome {{{{customer_name}}}}!"
+"#,
+        common::meta::account(&format!("http://{}", api.addr))
+    );
+    let gw = Gateway::builder().config(&config).start();
+    post_text(&gw, "wamid.1", "31612345678", "hi");
+    post_text(&gw, "wamid.2", "31612345678", "are you there?");
+    post_text(&gw, "wamid.3", "4930111222", "let me in");
+    let sent = api.wait_for(2);
+    let texts: Vec<(String, String)> = sent
+        .iter()
+        .map(|r| {
+            (
+                r.body["to"].as_str().unwrap().to_string(),
+                r.body["text"]["body"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        texts.contains(&("31612345678".into(), "Welcome Ann!".into())),
+        "{texts:?}"
+    );
+    assert!(
+        texts.contains(&("4930111222".into(), "Members only, Ann.".into())),
+        "{texts:?}"
+    );
+    // Every delivery was committed before it was answered: one welcome, one refusal, and
+    // the stranger's conversation closed unqueued.
+    let addr = gw.http_addr();
+    assert!(metric(
+        addr,
+        r#"deflect_inbox_automations_total{rule="welcome"} 1"#
+    ));
+    assert!(metric(
+        addr,
+        r#"deflect_inbox_automations_total{rule="whitelist"} 1"#
+    ));
+    assert!(metric(
+        addr,
+        r#"deflect_inbox_conversations_closed_total{disposition="not whitelisted"} 1"#
+    ));
+    assert_eq!(api.requests().len(), 2);
+    assert_eq!(gw.stop().code(), Some(0));
+}

@@ -7,8 +7,10 @@ use crate::model::StoreError;
 use crate::routing::QueueRules;
 use crate::store::{Store, Tx};
 use deflect_config::{
-    AccountConfig, Config, Fallback, InboxConfig, QueueConfig, WebhookConfig, WhatsAppConfig,
+    AccountConfig, AutomationsConfig, Config, Fallback, InboxConfig, QueueConfig, WebhookConfig,
+    WhatsAppConfig,
 };
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -50,16 +52,23 @@ pub(crate) struct Ctx {
     store: Store,
     settings: InboxSettings,
     clock: Arc<dyn Clock>,
+    /// Each WhatsApp account's automations, its overrides applied.
+    automations: HashMap<String, AutomationsConfig>,
     outbox_wake: Notify,
     timer_wake: Notify,
 }
 
 impl Ctx {
     pub(crate) fn new(store: Store, settings: InboxSettings, clock: Arc<dyn Clock>) -> Self {
+        let defaults = &settings.inbox.automations;
+        let automations = (settings.whatsapp.accounts.iter())
+            .map(|a| (a.name.clone(), defaults.with(&a.automations)))
+            .collect();
         Self {
             store,
             settings,
             clock,
+            automations,
             outbox_wake: Notify::new(),
             timer_wake: Notify::new(),
         }
@@ -93,6 +102,13 @@ impl Ctx {
     /// The default WhatsApp account.
     pub(crate) fn default_account(&self) -> Option<&AccountConfig> {
         self.settings.whatsapp.default_account()
+    }
+
+    /// The automations of WhatsApp account `account` (the inbox-wide ones for none).
+    pub(crate) fn automations(&self, account: Option<&str>) -> &AutomationsConfig {
+        account
+            .and_then(|a| self.automations.get(a))
+            .unwrap_or(&self.settings.inbox.automations)
     }
 
     /// A queue by name.

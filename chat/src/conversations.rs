@@ -9,7 +9,6 @@ use crate::model::{
     Channel, ChatError, Conversation, ConversationDetail, ConversationFilter, EventKind, MAX_TEXT,
     Message, Status, TimerKind, Viewer,
 };
-use crate::provider::Outgoing;
 use crate::repo::{self, assignments::Step};
 use crate::routing::{self, AgentId};
 use serde_json::json;
@@ -273,11 +272,8 @@ pub(crate) async fn send_text(
         return Err(ChatError::OutsideWindow { recontact_template });
     }
     let send = outgoing::Send {
-        kind: "text",
-        body: text,
-        request: Outgoing::Text { body: text.into() },
-        agent: Some(viewer.agent_id),
         client_key,
+        ..outgoing::Send::text(text, outgoing::Author::Agent(viewer.agent_id))
     };
     let m = outgoing::queue(ctx, &mut a.tx, &a.conversation, send, a.now).await?;
     a.commit().await?;

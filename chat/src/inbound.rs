@@ -17,7 +17,7 @@
 
 use crate::clock::Millis;
 use crate::context::Ctx;
-use crate::lifecycle::{dispatch, open, status};
+use crate::lifecycle::{automation, dispatch, open, status};
 use crate::model::{ChatError, EventKind, Origin, Status};
 use crate::provider::{Inbound, InboundMessage};
 use crate::repo;
@@ -181,6 +181,12 @@ impl InboundService {
         self.ctx().inactivity_ms()
     }
 
+    /// Whether WhatsApp id `wa_id` may open a conversation on `account` by writing.
+    fn admits(&self, account: &str, wa_id: &str) -> bool {
+        let rules = self.ctx().automations(Some(account));
+        rules.whitelist.is_empty() || rules.admits(&format!("+{wa_id}"))
+    }
+
     fn wake_timers(&self) {
         self.ctx().wake_timers();
     }
@@ -338,7 +344,11 @@ impl InboundService {
                             .await?;
                         continue;
                     }
-                    if k.opens(m, &live_codes) && !touched.contains(m.from.as_str()) {
+                    // A number the whitelist turns away takes the per-message path.
+                    if k.opens(m, &live_codes)
+                        && !touched.contains(m.from.as_str())
+                        && self.admits(&d.account, &m.from)
+                    {
                         if runs.opening.iter().any(|o| o.message.from == m.from) {
                             // Its first message is in the run: open it, then join it.
                             self.store_opening_run(&mut tx, &mut runs, &mut results, now)
@@ -450,6 +460,18 @@ impl InboundService {
             return Ok(());
         }
         let conversations = BatchError::run(self.store_opening(tx, &runs.opening, now).await)?;
+        for (o, conversation) in runs.opening.iter().zip(&conversations) {
+            if !self
+                .ctx()
+                .automations(Some(o.account))
+                .welcome_message
+                .is_empty()
+            {
+                automation::welcome(self.ctx(), tx, *conversation, now)
+                    .await
+                    .map_err(|e| BatchError::Delivery(o.delivery, e))?;
+            }
+        }
         runs.grouped += runs.opening.len();
         for (o, conversation) in runs.opening.drain(..).zip(conversations) {
             joined(&mut results[o.delivery], conversation);
@@ -635,13 +657,31 @@ impl InboundService {
             Some(Status::Pending) => {
                 dispatch::enqueue(self.ctx(), tx, conversation, &queue, None, now).await?;
             }
-            // Created just now as queued: route it.
+            // Opened just now by the customer's message: the whitelist may turn it away;
+            // else welcome and route it.
             Some(Status::Queued) if queued_at.is_none() => {
-                dispatch::enqueue(self.ctx(), tx, conversation, &queue, None, now).await?;
+                self.opened(tx, conversation, &m.from, &queue, now).await?;
             }
             _ => {}
         }
         Ok(Some(conversation))
+    }
+
+    /// Conversation `id`, just opened in `queue` by a message from `wa_id`: turned away by
+    /// the whitelist, or welcomed and routed.
+    async fn opened(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        wa_id: &str,
+        queue: &str,
+        now: Millis,
+    ) -> Result<(), ChatError> {
+        if automation::admit(self.ctx(), tx, id, wa_id, now).await? {
+            automation::welcome(self.ctx(), tx, id, now).await?;
+            dispatch::enqueue(self.ctx(), tx, id, queue, None, now).await?;
+        }
+        Ok(())
     }
 }
 

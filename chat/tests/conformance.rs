@@ -8,8 +8,8 @@ mod common;
 use common::{Backend, Env, FakeProvider, T0, deflection, text};
 use deflect_chat::provider::{Inbound, InboundMessage, StatusUpdate};
 use deflect_chat::{
-    ChatError, ConversationFilter, DeliveryStatus, EventKind, LimitCheck, LimitOutcome, Presence,
-    SandboxReply, Status,
+    ChatError, ConversationFilter, DeliveryStatus, EventKind, LimitCheck, LimitOutcome,
+    NOT_WHITELISTED, Presence, SandboxReply, Sender, Status,
 };
 use std::time::Duration;
 
@@ -1517,7 +1517,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6]
+        vec![1, 2, 3, 4, 5, 6, 7]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -1541,6 +1541,18 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
             (1, Some("meta".into()), Some("wamid.1".into())),
             (2, None, None)
         ]
+    );
+    let senders: Vec<String> = sqlx::query("SELECT sender FROM messages ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        senders,
+        ["automation", "customer"],
+        "the template was automatic"
     );
     let d: i64 = sqlx::query("SELECT message_id FROM deflections WHERE call_id = 'c1'")
         .fetch_one(&mut conn)
@@ -1574,12 +1586,133 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     );
 }
 
+/// `[inbox.automations]`: a customer who opens a conversation by writing is welcomed once
+/// per period (in the run of first contacts and one message at a time alike); a number
+/// off the account's whitelist is answered and closed without reaching a queue.
+async fn automations_welcome_once_and_turn_strangers_away(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.inbox.automations.welcome_message = "Welcome {{customer_name}} ({{reference}})".into();
+    settings.inbox.automations.welcome_period = Duration::from_secs(24 * 3600);
+    settings.whatsapp.accounts[0].automations.whitelist = Some(vec!["+3161*".into()]);
+    settings.whatsapp.accounts[0].automations.whitelist_reply =
+        Some("Sorry {{customer_name}}, members only.".into());
+    let env = Env::with(b, settings).await;
+    let sup = env.supervisor().await;
+    let said = |conv: i64| {
+        let inbox = &env.inbox;
+        async move {
+            let msgs = inbox.messages_unchecked(conv, None, 20).await.unwrap();
+            msgs.into_iter()
+                .map(|m| (m.sender, m.body.unwrap_or_default()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let receive = |id: &'static str, from: &'static str, body: &'static str| {
+        let inbox = &env.inbox;
+        async move {
+            inbox
+                .receive("sandbox", &[text(id, from, body)])
+                .await
+                .unwrap()
+                .conversations[0]
+        }
+    };
+
+    // A first contact (stored with the run of first contacts): one welcome, and queued.
+    let first = receive("w1", "31612345678", "hi").await;
+    let reference = env
+        .inbox
+        .conversation_unchecked(first)
+        .await
+        .unwrap()
+        .conversation
+        .reference;
+    assert_eq!(
+        said(first).await,
+        [
+            (Sender::Customer, "hi".to_string()),
+            (Sender::Automation, format!("Welcome Ann ({reference})")),
+        ]
+    );
+    assert_eq!(receive("w2", "31612345678", "anyone?").await, first);
+    assert_eq!(
+        said(first).await.len(),
+        3,
+        "no second welcome in the same conversation"
+    );
+    let c = env
+        .inbox
+        .conversation_unchecked(first)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(c.status, Status::Queued);
+
+    // Closed and opened again the same day (one message at a time: the contact is known):
+    // not welcomed again; the next day, welcomed.
+    env.inbox
+        .close(&sup, first, Some("resolved"))
+        .await
+        .unwrap();
+    let second = receive("w3", "31612345678", "me again").await;
+    assert_ne!(second, first);
+    assert_eq!(
+        said(second).await,
+        [(Sender::Customer, "me again".to_string())]
+    );
+    env.inbox
+        .close(&sup, second, Some("resolved"))
+        .await
+        .unwrap();
+    env.advance(Duration::from_secs(25 * 3600)).await;
+    let third = receive("w4", "31612345678", "new day").await;
+    let welcomed = said(third).await;
+    assert_eq!(welcomed.len(), 2, "{welcomed:?}");
+    assert_eq!(welcomed[1].0, Sender::Automation);
+
+    // A number off the whitelist: answered, closed, never queued or offered.
+    let stranger = receive("w5", "4930111222", "let me in").await;
+    assert_eq!(
+        said(stranger).await,
+        [
+            (Sender::Customer, "let me in".to_string()),
+            (Sender::Automation, "Sorry Ann, members only.".to_string()),
+        ]
+    );
+    let c = env
+        .inbox
+        .conversation_unchecked(stranger)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(
+        (c.status, c.disposition.as_deref()),
+        (Status::Closed, Some(NOT_WHITELISTED))
+    );
+    let kinds: Vec<EventKind> = env
+        .inbox
+        .conversation_events(stranger, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(!kinds.contains(&EventKind::ConversationQueued), "{kinds:?}");
+    // An agent's message is the agent's.
+    let agent = env
+        .inbox
+        .send_text(&sup, third, "Hello!", None)
+        .await
+        .unwrap();
+    assert_eq!(agent.sender, Sender::Agent);
+}
+
 async fn migrations_are_idempotent(b: Backend) {
     let env = Env::new(b).await;
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6]
+        vec![1, 2, 3, 4, 5, 6, 7]
     );
 }
 
@@ -1605,6 +1738,7 @@ on_both!(
     web_conversation_continues_on_whatsapp,
     deflection_limits_hold_across_processes,
     migrations_are_idempotent,
+    automations_welcome_once_and_turn_strangers_away,
     an_older_database_is_upgraded_with_its_messages,
 );
 

@@ -1,6 +1,7 @@
 //! `[inbox]`: queues, agents' capacity, routing and lifecycle timeouts, the outbox.
 
 use crate::Problems;
+use crate::automations::AutomationsConfig;
 use crate::text::{CONVERSATION_VARIABLES, check_text};
 use crate::value::duration;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,8 @@ pub struct InboxConfig {
     pub queues: Vec<QueueConfig>,
     /// Delivery of outgoing messages.
     pub outbox: OutboxConfig,
+    /// What happens on its own when customers write (`[inbox.automations]`).
+    pub automations: AutomationsConfig,
 }
 
 impl Default for InboxConfig {
@@ -44,6 +47,7 @@ impl Default for InboxConfig {
                 ..QueueConfig::default()
             }],
             outbox: OutboxConfig::default(),
+            automations: AutomationsConfig::default(),
         }
     }
 }
@@ -66,6 +70,7 @@ impl InboxConfig {
     }
 
     pub(crate) fn validate(&self, p: &mut Problems) {
+        self.automations.validate(p, "inbox.automations");
         if self.queues.is_empty() {
             p.push("inbox.queues", "at least one queue is needed");
         }

@@ -38,6 +38,7 @@
 
 #![forbid(unsafe_code)]
 
+mod automations;
 mod database;
 mod deflection;
 mod hours;
@@ -55,6 +56,7 @@ mod value;
 mod whatsapp;
 mod widget;
 
+pub use automations::{AutomationOverrides, AutomationsConfig};
 pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
 pub use deflection::{CallContext, Deflection, InputMethod};
 pub use hours::{HoursConfig, HoursError, OpeningHours, WeeklyInterval};
@@ -179,6 +181,10 @@ impl Config {
         self.whatsapp.validate(p);
         self.inbox.validate(p);
         self.widget.validate(p);
+        for (i, a) in self.whatsapp.accounts.iter().enumerate() {
+            let at = format!("whatsapp.accounts[{i}].automations");
+            a.automations.validate(&self.inbox.automations, p, &at);
+        }
         for (i, f) in self.ivr.flows.iter().enumerate() {
             let at = format!("ivr.flows[{i}]");
             self.whatsapp.check_reference(

@@ -1,6 +1,7 @@
 //! `[whatsapp]`: WhatsApp Business accounts and the provider each is reached through.
 
 use crate::Problems;
+use crate::automations::AutomationOverrides;
 use crate::secret::{REDACTED, Secret};
 use crate::value::is_e164;
 use serde::{Deserialize, Serialize};
@@ -144,6 +145,8 @@ pub struct AccountConfig {
     pub request_timeout: std::time::Duration,
     /// Message templates this account uses.
     pub templates: TemplatesConfig,
+    /// This account's changes to `[inbox.automations]`.
+    pub automations: AutomationOverrides,
 }
 
 impl Default for AccountConfig {
@@ -163,6 +166,7 @@ impl Default for AccountConfig {
             messages_per_second: 80,
             request_timeout: std::time::Duration::from_secs(20),
             templates: TemplatesConfig::default(),
+            automations: AutomationOverrides::default(),
         }
     }
 }

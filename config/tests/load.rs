@@ -699,3 +699,38 @@ auto_reply = "Sorry {{customer_name"
         e.problems
     );
 }
+
+#[test]
+fn automations_name_the_key_an_account_or_the_inbox_got_wrong() {
+    let e = load_text(
+        r#"
+[inbox.automations]
+welcome_message = "Hello {{nickname}}"
+whitelist = ["+31201234567", "0800 123"]
+
+[[whatsapp.accounts]]
+name = "shop"
+provider = "sandbox"
+business_number = "+15550100000"
+
+[whatsapp.accounts.automations]
+welcome_period = "2s"
+whitelist = ["+49*", "49*"]
+"#,
+        &[],
+    )
+    .unwrap_err();
+    let mut paths: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        [
+            "inbox.automations.welcome_message",
+            "inbox.automations.whitelist[1]",
+            "whatsapp.accounts[0].automations.welcome_period",
+            "whatsapp.accounts[0].automations.whitelist[1]",
+        ],
+        "{:?}",
+        e.problems
+    );
+}

@@ -319,9 +319,10 @@
 
   function addMessage(m) {
     if (shown.has(m.id) || m.conversation_id !== selected) return;
-    const cls = m.internal ? "internal" : m.direction === "in" ? "in" : m.agent_id ? "out" : "system";
+    const auto = m.sender === "automation" || m.sender === "bot";
+    const cls = m.internal ? "internal" : m.direction === "in" ? "in" : auto ? "out auto" : "out";
     const who = m.internal ? "Note by " + (agents.get(m.agent_id) || {}).display_name : m.direction === "in" ? "Customer" :
-      m.agent_id ? (agents.get(m.agent_id) || { display_name: "Agent" }).display_name : "System";
+      m.sender === "bot" ? "Bot" : auto ? "Automation" : (agents.get(m.agent_id) || { display_name: "Agent" }).display_name;
     const n = h("div", { "class": "msg " + cls, "data-id": m.id }, [
       h("div", { text: m.body || "(" + m.kind + ")" }),
       h("div", { "class": "meta" }, [h("span", { text: who + " · " + m.channel + " · " + when(m.created_at) + " · " }), h("span", { "class": "st", text: m.status })])

@@ -6,11 +6,9 @@ use super::{arm, conversation_event, load, load_with_decliners, outgoing, transi
 use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::model::{ChatError, Conversation, EventKind, Status, TimerKind};
-use crate::provider::Outgoing;
 use crate::repo::{self, assignments::Step};
 use crate::routing::{self, AgentId, Decision, Route};
 use crate::store::Tx;
-use deflect_config::render_text;
 use serde_json::json;
 
 /// Records a step of conversation `id`'s history.
@@ -240,15 +238,7 @@ pub(crate) async fn wait_expired(
                     && !c.unreachable
                     && !repo::messages::agent_answered(tx, id).await?
                 {
-                    let text = auto_reply_text(&text, &c);
-                    let send = outgoing::Send {
-                        kind: "text",
-                        body: &text,
-                        request: Outgoing::Text { body: text.clone() },
-                        agent: None,
-                        client_key: None,
-                    };
-                    outgoing::queue(ctx, tx, &c, send, now).await?;
+                    outgoing::automatic(ctx, tx, &c, &text, "auto_reply", now).await?;
                 }
             }
             Decision::Close { disposition } => {
@@ -287,20 +277,4 @@ pub(crate) async fn close(
         pull_for_agent(ctx, tx, agent, now).await?;
     }
     Ok(())
-}
-
-/// A queue's `auto_reply` with its variables filled for conversation `c`; the configuration
-/// check refused unknown variables and bad syntax, so the text as written is only a
-/// fallback that cannot happen.
-fn auto_reply_text(text: &str, c: &Conversation) -> String {
-    let values = [
-        ("customer_name", c.contact_name.as_deref().unwrap_or("")),
-        ("customer_phone", c.contact_phone.as_deref().unwrap_or("")),
-        ("queue", c.queue.as_str()),
-        ("reference", c.reference.as_str()),
-    ];
-    render_text(text, &values).unwrap_or_else(|e| {
-        tracing::error!(cause = %e, "a queue's auto_reply cannot be rendered; sent as written");
-        text.to_owned()
-    })
 }

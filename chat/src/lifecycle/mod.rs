@@ -8,6 +8,7 @@
 //! Steps take the inbox's [`Ctx`] and the transaction, compose repositories, arm timers and
 //! log events; they never commit. Services call them; they never call a service.
 
+pub(crate) mod automation;
 pub(crate) mod dispatch;
 pub(crate) mod handoff;
 pub(crate) mod open;

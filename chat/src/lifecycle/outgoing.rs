@@ -4,13 +4,13 @@
 use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::model::{
-    Channel, ChatError, Conversation, DeliveryStatus, EventKind, Message, payload_for,
+    Channel, ChatError, Conversation, DeliveryStatus, EventKind, Message, Sender, payload_for,
 };
 use crate::provider::Outgoing;
 use crate::repo::{self, messages::NewOutgoing};
 use crate::routing::AgentId;
 use crate::store::Tx;
-use deflect_config::TemplateConfig;
+use deflect_config::{TemplateConfig, render_text};
 use serde_json::json;
 
 /// A message to send.
@@ -22,10 +22,53 @@ pub(crate) struct Send<'a> {
     pub(crate) body: &'a str,
     /// What the provider is asked to send.
     pub(crate) request: Outgoing,
-    /// The agent who writes it; none for automatic ones (auto-replies, templates).
-    pub(crate) agent: Option<AgentId>,
+    /// Who writes it.
+    pub(crate) author: Author,
     /// The sender's idempotency key.
     pub(crate) client_key: Option<&'a str>,
+}
+
+impl<'a> Send<'a> {
+    /// A text written by `author`.
+    pub(crate) fn text(body: &'a str, author: Author) -> Self {
+        Self {
+            kind: "text",
+            body,
+            request: Outgoing::Text { body: body.into() },
+            author,
+            client_key: None,
+        }
+    }
+}
+
+/// Who writes an outgoing message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Author {
+    /// An agent.
+    Agent(AgentId),
+    /// The inbox on its own (auto-replies, welcome, templates after a call).
+    Automation,
+}
+
+impl Author {
+    /// The agent, if one writes; the inbox otherwise.
+    pub(crate) fn of(agent: Option<AgentId>) -> Self {
+        agent.map_or(Self::Automation, Self::Agent)
+    }
+
+    fn agent(self) -> Option<AgentId> {
+        match self {
+            Self::Agent(a) => Some(a),
+            Self::Automation => None,
+        }
+    }
+
+    fn sender(self) -> Sender {
+        match self {
+            Self::Agent(_) => Sender::Agent,
+            Self::Automation => Sender::Automation,
+        }
+    }
 }
 
 /// Commits an outgoing message of conversation `c` (and, for WhatsApp, its outbox row); the
@@ -54,7 +97,8 @@ pub(crate) async fn queue(
         kind: send.kind,
         body: send.body,
         payload: &payload,
-        agent: send.agent,
+        agent: send.author.agent(),
+        sender: send.author.sender(),
         channel: c.channel,
         account: recipient.as_ref().and(c.account.as_deref()),
         client_key: send.client_key,
@@ -65,7 +109,7 @@ pub(crate) async fn queue(
         repo::outbox::insert(tx, m.id, account, &to, &payload, now).await?;
         ctx.wake_outbox();
     }
-    if send.agent.is_some() {
+    if send.author.agent().is_some() {
         // An agent's message is activity; automatic ones (auto-replies) are not.
         repo::conversations::touch(tx, c.id, now).await?;
     }
@@ -100,8 +144,41 @@ pub(crate) async fn queue_template(
         kind: "template",
         body: &body,
         request,
-        agent,
+        author: Author::of(agent),
         client_key,
     };
     queue(ctx, tx, c, send, now).await
+}
+
+/// Sends automatic text `text` (automation `rule`, e.g. `welcome`) in conversation `c`, its
+/// variables filled (`deflect_config::CONVERSATION_VARIABLES`), and counts it in
+/// `deflect_inbox_automations_total{rule}`.
+pub(crate) async fn automatic(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    text: &str,
+    rule: &'static str,
+    now: Millis,
+) -> Result<(), ChatError> {
+    let text = conversation_text(text, c);
+    queue(ctx, tx, c, Send::text(&text, Author::Automation), now).await?;
+    metrics::counter!("deflect_inbox_automations_total", "rule" => rule).increment(1);
+    Ok(())
+}
+
+/// `text` with the variables of conversation `c` filled; the configuration check refused
+/// unknown variables and bad syntax, so the text as written is a fallback that cannot
+/// happen.
+fn conversation_text(text: &str, c: &Conversation) -> String {
+    let values = [
+        ("customer_name", c.contact_name.as_deref().unwrap_or("")),
+        ("customer_phone", c.contact_phone.as_deref().unwrap_or("")),
+        ("queue", c.queue.as_str()),
+        ("reference", c.reference.as_str()),
+    ];
+    render_text(text, &values).unwrap_or_else(|e| {
+        tracing::error!(cause = %e, "an automatic text cannot be rendered; sent as written");
+        text.to_owned()
+    })
 }

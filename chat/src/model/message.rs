@@ -18,6 +18,42 @@ pub enum Direction {
     Out,
 }
 
+/// Who wrote a message (the conversation API's `sender`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sender {
+    /// The customer (every inbound message).
+    Customer,
+    /// An agent (its `agent_id` says who); internal notes too.
+    Agent,
+    /// The inbox on its own: welcome, auto-replies, templates after a call.
+    Automation,
+    /// A bot the conversation started with.
+    Bot,
+}
+
+impl Sender {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Agent => "agent",
+            Self::Automation => "automation",
+            Self::Bot => "bot",
+        }
+    }
+
+    /// Parses the stored form; an unknown one reads as an automation's.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "customer" => Self::Customer,
+            "agent" => Self::Agent,
+            "bot" => Self::Bot,
+            _ => Self::Automation,
+        }
+    }
+}
+
 /// A message of a conversation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
@@ -39,6 +75,8 @@ pub struct Message {
     pub internal: bool,
     /// The agent who wrote it.
     pub agent_id: Option<AgentId>,
+    /// Who wrote it.
+    pub sender: Sender,
     /// Channel it went through.
     pub channel: Channel,
     /// The provider's id (`wamid…`, Twilio `SM…`).

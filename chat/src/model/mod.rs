@@ -23,5 +23,5 @@ pub use conversation::{
 pub use deflection::{CallContext, Deflected, Deflection};
 pub use error::{ChatError, StoreError};
 pub use event::{Event, EventKind};
-pub use message::{DeliveryStatus, Direction, MAX_TEXT, Message};
-pub use timer::{INACTIVE, TimerKind};
+pub use message::{DeliveryStatus, Direction, MAX_TEXT, Message, Sender};
+pub use timer::{INACTIVE, NOT_WHITELISTED, TimerKind};

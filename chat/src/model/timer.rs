@@ -47,6 +47,10 @@ impl TimerKind {
 /// Disposition of conversations closed for inactivity.
 pub const INACTIVE: &str = "inactive";
 
+/// Disposition of a conversation closed because its number is not on the account's
+/// whitelist (`[inbox.automations] whitelist`).
+pub const NOT_WHITELISTED: &str = "not whitelisted";
+
 #[cfg(test)]
 mod tests {
     use super::*;

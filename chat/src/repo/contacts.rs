@@ -96,6 +96,26 @@ pub(crate) async fn name_if_unnamed(tx: &mut Tx, id: i64, name: &str) -> Result<
     Ok(())
 }
 
+/// Records that contact `id` is welcomed now, unless they were welcomed after `since`;
+/// returns whether to welcome them.
+pub(crate) async fn welcome(
+    tx: &mut Tx,
+    id: i64,
+    since: Millis,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE contacts SET welcomed_at = $1 WHERE id = $2 \
+         AND (welcomed_at IS NULL OR welcomed_at <= $3)",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(since)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// The WhatsApp id conversation `conversation` is reached on.
 pub(crate) async fn whatsapp_id_of(
     tx: &mut Tx,

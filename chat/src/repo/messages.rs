@@ -1,7 +1,7 @@
 //! The message aggregate's SQL: messages of conversations, either way, as [`Message`] rows.
 
 use crate::clock::Millis;
-use crate::model::{Channel, DeliveryStatus, Direction, Message, StoreError};
+use crate::model::{Channel, DeliveryStatus, Direction, Message, Sender, StoreError};
 use crate::routing::AgentId;
 use crate::store::{Store, Tx, opt_i64, opt_str};
 use sqlx::Row;
@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 
 /// The columns of a [`Message`].
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, direction, kind, body, payload, internal, agent_id, \
-    channel, external_id, client_key, status, error_code, error_title, created_at";
+    sender, channel, external_id, client_key, status, error_code, error_title, created_at";
 
 /// A message from a row of [`MESSAGE_COLUMNS`].
 pub(crate) fn from_row(r: &AnyRow) -> Message {
@@ -26,6 +26,7 @@ pub(crate) fn from_row(r: &AnyRow) -> Message {
         payload: opt_str(r, "payload").and_then(|p| serde_json::from_str(&p).ok()),
         internal: r.get::<i64, _>("internal") != 0,
         agent_id: opt_i64(r, "agent_id"),
+        sender: Sender::parse(&r.get::<String, _>("sender")),
         channel: Channel::parse(&r.get::<String, _>("channel")),
         external_id: opt_str(r, "external_id"),
         client_key: opt_str(r, "client_key"),
@@ -45,6 +46,7 @@ pub(crate) struct NewOutgoing<'a> {
     /// The provider request, as JSON.
     pub(crate) payload: &'a str,
     pub(crate) agent: Option<AgentId>,
+    pub(crate) sender: Sender,
     pub(crate) channel: Channel,
     /// The WhatsApp account it goes out on (none for web chats).
     pub(crate) account: Option<&'a str>,
@@ -60,14 +62,15 @@ pub(crate) async fn insert_outgoing(
 ) -> Result<Message, StoreError> {
     let row = sqlx::query(sql!(
         "INSERT INTO messages (conversation_id, direction, kind, body, payload, internal, agent_id, \
-         channel, account, client_key, status, status_rank, created_at) \
-         VALUES ($1, 'out', $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11) RETURNING {MESSAGE_COLUMNS}"
+         sender, channel, account, client_key, status, status_rank, created_at) \
+         VALUES ($1, 'out', $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {MESSAGE_COLUMNS}"
     ))
     .bind(m.conversation)
     .bind(m.kind)
     .bind(m.body)
     .bind(m.payload)
     .bind(m.agent)
+    .bind(m.sender.as_str())
     .bind(m.channel.as_str())
     .bind(m.account)
     .bind(m.client_key)
@@ -208,8 +211,8 @@ pub(crate) async fn insert_note(
     now: Millis,
 ) -> Result<Message, StoreError> {
     let row = sqlx::query(sql!(
-        "INSERT INTO messages (conversation_id, direction, kind, body, internal, agent_id, channel, \
-         status, created_at) VALUES ($1, 'out', 'note', $2, 1, $3, $4, 'internal', $5) \
+        "INSERT INTO messages (conversation_id, direction, kind, body, internal, agent_id, sender, \
+         channel, status, created_at) VALUES ($1, 'out', 'note', $2, 1, $3, 'agent', $4, 'internal', $5) \
          RETURNING {MESSAGE_COLUMNS}"
     ))
     .bind(conversation)
