@@ -1,6 +1,7 @@
-//! `[inbox]`: queues, agents' capacity, routing and lifecycle timeouts, the outbox.
+//! `[inbox]`: queues, agents' capacity, routing and lifecycle timeouts, the outbox, bots.
 
 use crate::Problems;
+use crate::bots::{self, BotConfig};
 use crate::text::{CONVERSATION_VARIABLES, check_text};
 use crate::value::duration;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,8 @@ pub struct InboxConfig {
     pub queues: Vec<QueueConfig>,
     /// Delivery of outgoing messages.
     pub outbox: OutboxConfig,
+    /// Bots a conversation can start with (`[[inbox.bots]]`).
+    pub bots: Vec<BotConfig>,
 }
 
 impl Default for InboxConfig {
@@ -44,6 +47,7 @@ impl Default for InboxConfig {
                 ..QueueConfig::default()
             }],
             outbox: OutboxConfig::default(),
+            bots: Vec::new(),
         }
     }
 }
@@ -137,6 +141,9 @@ impl InboxConfig {
                 "must be between 10s and 24h (a provider's status callback normally comes within seconds)",
             );
         }
+        bots::validate(&self.bots, p, |p, path, queue| {
+            self.check_queue(p, path, queue)
+        });
     }
 }
 
