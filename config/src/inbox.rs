@@ -1,7 +1,8 @@
-//! `[inbox]`: queues, agents' capacity, routing and lifecycle timeouts, the outbox.
+//! `[inbox]`: queues, agents' capacity, routing and lifecycle timeouts, the outbox, bots.
 
 use crate::Problems;
 use crate::automations::AutomationsConfig;
+use crate::bots::{self, BotConfig};
 use crate::text::{CONVERSATION_VARIABLES, check_text};
 use crate::value::duration;
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,8 @@ pub struct InboxConfig {
     pub outbox: OutboxConfig,
     /// What happens on its own when customers write (`[inbox.automations]`).
     pub automations: AutomationsConfig,
+    /// Bots a conversation can start with (`[[inbox.bots]]`).
+    pub bots: Vec<BotConfig>,
 }
 
 impl Default for InboxConfig {
@@ -48,6 +51,7 @@ impl Default for InboxConfig {
             }],
             outbox: OutboxConfig::default(),
             automations: AutomationsConfig::default(),
+            bots: Vec::new(),
         }
     }
 }
@@ -142,6 +146,9 @@ impl InboxConfig {
                 "must be between 10s and 24h (a provider's status callback normally comes within seconds)",
             );
         }
+        bots::validate(&self.bots, p, |p, path, queue| {
+            self.check_queue(p, path, queue)
+        });
     }
 }
 

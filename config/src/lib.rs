@@ -18,7 +18,8 @@
 //!
 //! Secrets (`access_token`, `app_secret`, `verify_token`, `auth_token`, `password`, …) can
 //! also be read from a file named by `<key>_file`. They are held as [`Secret`] and never
-//! printed, logged or echoed in an error.
+//! printed, logged or echoed in an error. A URL that may carry a credential — a bot's
+//! `inbox.bots[].url` ([`BotUrl`]) — is shown without its password and its query.
 //!
 //! # Why a recovery loop rather than plain serde
 //!
@@ -39,6 +40,7 @@
 #![forbid(unsafe_code)]
 
 mod automations;
+mod bots;
 mod database;
 mod deflection;
 mod hours;
@@ -57,6 +59,7 @@ mod whatsapp;
 mod widget;
 
 pub use automations::{AutomationOverrides, AutomationsConfig};
+pub use bots::{BotConfig, BotUrl};
 pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
 pub use deflection::{CallContext, Deflection, InputMethod};
 pub use hours::{HoursConfig, HoursError, OpeningHours, WeeklyInterval};
@@ -107,7 +110,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// WhatsApp accounts.
     pub whatsapp: WhatsAppConfig,
-    /// Queues and routing.
+    /// Queues, routing, the outbox and bots.
     pub inbox: InboxConfig,
     /// Web chat widget.
     pub widget: WidgetConfig,

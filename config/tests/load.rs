@@ -701,6 +701,91 @@ auto_reply = "Sorry {{customer_name"
 }
 
 #[test]
+fn bots_are_checked_and_their_urls_never_shown_whole() {
+    let e = load_text(
+        r#"
+[[inbox.bots]]
+name = "rasa"
+url = "http://rasa:5005/webhooks/rest/webhook"
+
+[[inbox.bots]]
+name = "faq"
+url = "ftp://bot:s3cr3t@faq.example.com/hook?token=t0k3n"
+timeout = "2m"
+silence_close = "30s"
+queue = "billing"
+
+[[inbox.bots]]
+name = "nourl"
+
+[[inbox.bots]]
+name = "typo"
+url = "http://bot.example.com/webhooks/rest/webhook"
+handover_intnet = "agent"
+
+[[inbox.bots]]
+name = "garbled"
+url = "not a URL, s3cr3t"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(ConfigError::EXIT_CODE, 64);
+    let p = paths(&e);
+    for key in [
+        "inbox.bots[1].url",
+        "inbox.bots[1].timeout",
+        "inbox.bots[1].silence_close",
+        "inbox.bots[1].queue",
+        "inbox.bots[2].url",
+        "inbox.bots[3].handover_intnet",
+        "inbox.bots[4].url",
+    ] {
+        assert!(p.contains(&key), "{key} missing from {p:?}");
+    }
+    assert!(!p.iter().any(|k| k.starts_with("inbox.bots[0]")), "{p:?}");
+    let shown = e.to_string();
+    assert!(shown.contains("http:// or https://"), "{shown}");
+    assert!(
+        shown.contains("inbox.bots[1].queue: no queue is named \"billing\"; valid: default"),
+        "{shown}"
+    );
+    assert!(shown.contains("between 1s and 60s"), "{shown}");
+    assert!(
+        !shown.contains("s3cr3t") && !shown.contains("t0k3n"),
+        "{shown}"
+    );
+
+    let c = load_text(
+        r#"
+[[inbox.bots]]
+name = "rasa"
+url = "https://deflect:s3cr3t@rasa.example.com/webhooks/rest/webhook?token=t0k3n"
+"#,
+        &[],
+    )
+    .unwrap();
+    let bot = &c.inbox.bots[0];
+    assert_eq!(bot.timeout, std::time::Duration::from_secs(5));
+    assert_eq!(bot.silence_close, std::time::Duration::from_secs(600));
+    assert_eq!(bot.handover_intent, "human_handoff");
+    assert_eq!(bot.queue, None);
+    let url = bot.url.as_ref().unwrap().expose();
+    assert_eq!(url.password(), Some("s3cr3t"));
+    assert_eq!(url.query(), Some("token=t0k3n"));
+    for shown in [c.to_redacted_toml(), format!("{c:?}")] {
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("t0k3n"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("rasa.example.com/webhooks/rest/webhook"),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
 fn automations_name_the_key_an_account_or_the_inbox_got_wrong() {
     let e = load_text(
         r#"

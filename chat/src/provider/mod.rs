@@ -230,6 +230,16 @@ impl Provider for Client {
 
 /// The HTTP client providers share (see the module documentation).
 pub fn http_client() -> reqwest::Client {
+    http_client_builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("a client with a preconfigured rustls backend builds")
+}
+
+/// An HTTP client's builder as the module documentation says (rustls on `ring`, compiled-in
+/// roots, deflect's user agent), without timeouts: each client sets its own.
+pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -241,12 +251,8 @@ pub fn http_client() -> reqwest::Client {
         .with_no_client_auth();
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(20))
         .pool_max_idle_per_host(64)
         .user_agent(concat!("deflect/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("a client with a preconfigured rustls backend builds")
 }
 
 /// A request that failed before an answer: a connection that could not be made means the
