@@ -21,6 +21,8 @@ pub struct QueueLoad {
     pub assigned: i64,
     /// Deflected calls waiting for the customer's first reply.
     pub pending: i64,
+    /// With their bot, before any queue (counted in the queue they would go to).
+    pub with_bot: i64,
     /// Since when the longest-waiting conversation waits (ms).
     pub oldest_waiting_since: Option<Millis>,
 }
@@ -72,6 +74,7 @@ pub(crate) async fn board(ctx: &Ctx, viewer: &Viewer) -> Result<Board, ChatError
             offered: 0,
             assigned: 0,
             pending: 0,
+            with_bot: 0,
             oldest_waiting_since: None,
         })
         .collect();
@@ -87,6 +90,7 @@ pub(crate) async fn board(ctx: &Ctx, viewer: &Viewer) -> Result<Board, ChatError
             Some(Status::Offered) => q.offered = n,
             Some(Status::Assigned) => q.assigned = n,
             Some(Status::Pending) => q.pending = n,
+            Some(Status::Bot) => q.with_bot = n,
             Some(Status::Closed) | None => {}
         }
     }

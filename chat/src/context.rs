@@ -7,8 +7,8 @@ use crate::model::StoreError;
 use crate::routing::QueueRules;
 use crate::store::{Store, Tx};
 use deflect_config::{
-    AccountConfig, AutomationsConfig, Config, Fallback, InboxConfig, QueueConfig, WebhookConfig,
-    WhatsAppConfig,
+    AccountConfig, AutomationsConfig, BotConfig, Config, Fallback, InboxConfig, QueueConfig,
+    WebhookConfig, WhatsAppConfig,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -56,6 +56,7 @@ pub(crate) struct Ctx {
     automations: HashMap<String, AutomationsConfig>,
     outbox_wake: Notify,
     timer_wake: Notify,
+    bot_wake: Notify,
 }
 
 impl Ctx {
@@ -71,6 +72,7 @@ impl Ctx {
             automations,
             outbox_wake: Notify::new(),
             timer_wake: Notify::new(),
+            bot_wake: Notify::new(),
         }
     }
 
@@ -166,6 +168,21 @@ impl Ctx {
     /// Tells the timer worker a timer was armed.
     pub(crate) fn wake_timers(&self) {
         self.timer_wake.notify_one();
+    }
+
+    /// Tells the bot worker a customer's message waits for its bot.
+    pub(crate) fn wake_bots(&self) {
+        self.bot_wake.notify_one();
+    }
+
+    /// What the bot worker waits on.
+    pub(crate) fn bot_wake(&self) -> &Notify {
+        &self.bot_wake
+    }
+
+    /// A configured bot by name.
+    pub(crate) fn bot(&self, name: &str) -> Option<&BotConfig> {
+        self.settings.inbox.bots.iter().find(|b| b.name == name)
     }
 
     /// What the outbox worker waits on.

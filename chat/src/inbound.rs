@@ -181,10 +181,12 @@ impl InboundService {
         self.ctx().inactivity_ms()
     }
 
-    /// Whether WhatsApp id `wa_id` may open a conversation on `account` by writing.
-    fn admits(&self, account: &str, wa_id: &str) -> bool {
+    /// Whether a first contact from WhatsApp id `wa_id` on `account` is opened with the
+    /// others of its run (queued for an agent at once): not when the whitelist turns it
+    /// away or the account starts conversations with a bot.
+    fn opens_in_run(&self, account: &str, wa_id: &str) -> bool {
         let rules = self.ctx().automations(Some(account));
-        rules.whitelist.is_empty() || rules.admits(&format!("+{wa_id}"))
+        rules.bot.is_empty() && (rules.whitelist.is_empty() || rules.admits(&format!("+{wa_id}")))
     }
 
     fn wake_timers(&self) {
@@ -344,10 +346,11 @@ impl InboundService {
                             .await?;
                         continue;
                     }
-                    // A number the whitelist turns away takes the per-message path.
+                    // A number the whitelist turns away, or a bot's, takes the per-message
+                    // path.
                     if k.opens(m, &live_codes)
                         && !touched.contains(m.from.as_str())
-                        && self.admits(&d.account, &m.from)
+                        && self.opens_in_run(&d.account, &m.from)
                     {
                         if runs.opening.iter().any(|o| o.message.from == m.from) {
                             // Its first message is in the run: open it, then join it.
@@ -660,28 +663,39 @@ impl InboundService {
             // Opened just now by the customer's message: the whitelist may turn it away;
             // else welcome and route it.
             Some(Status::Queued) if queued_at.is_none() => {
-                self.opened(tx, conversation, &m.from, &queue, now).await?;
+                self.opened(tx, conversation, &m.from, &queue, message.id, now)
+                    .await?;
+            }
+            // With its bot: the message is the bot's next turn.
+            Some(Status::Bot) => {
+                automation::to_bot(self.ctx(), tx, conversation, message.id, now).await?;
             }
             _ => {}
         }
         Ok(Some(conversation))
     }
 
-    /// Conversation `id`, just opened in `queue` by a message from `wa_id`: turned away by
-    /// the whitelist, or welcomed and routed.
+    /// Conversation `id`, just opened in `queue` by message `message` from `wa_id`: turned
+    /// away by the whitelist, or welcomed and either started with its bot or routed.
     async fn opened(
         &self,
         tx: &mut Tx,
         id: i64,
         wa_id: &str,
         queue: &str,
+        message: i64,
         now: Millis,
     ) -> Result<(), ChatError> {
-        if automation::admit(self.ctx(), tx, id, wa_id, now).await? {
-            automation::welcome(self.ctx(), tx, id, now).await?;
-            dispatch::enqueue(self.ctx(), tx, id, queue, None, now).await?;
+        let ctx = self.ctx();
+        if !automation::admit(ctx, tx, id, wa_id, now).await? {
+            return Ok(());
         }
-        Ok(())
+        automation::welcome(ctx, tx, id, now).await?;
+        if automation::start_bot(ctx, tx, id, now).await? {
+            automation::to_bot(ctx, tx, id, message, now).await
+        } else {
+            dispatch::enqueue(ctx, tx, id, queue, None, now).await
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::access::{self, NewSession, Session};
 use crate::agents::{self, NewAgent};
 use crate::board::{self, Board};
+use crate::bots::BotService;
 use crate::canned;
 use crate::clock::{Clock, Millis};
 use crate::context::{Ctx, InboxSettings};
@@ -44,6 +45,7 @@ pub(crate) struct Inner {
     inbound: InboundService,
     outbox: Outbox,
     hooks: Hooks,
+    bots: BotService,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -119,6 +121,7 @@ impl Inbox {
                 inbound: InboundService::new(ctx.clone()),
                 outbox: Outbox::new(ctx.clone(), providers),
                 hooks: Hooks::new(ctx.clone(), http, hooks_wake),
+                bots: BotService::new(ctx.clone()),
                 ctx,
             }),
         };
@@ -226,11 +229,13 @@ impl Inbox {
         let outbox = tokio::spawn(self.inner.outbox.clone().run(stop.1.clone()));
         let timers = tokio::spawn(timers::run(self.inner.ctx.clone(), stop.1.clone()));
         let hooks = tokio::spawn(self.inner.hooks.clone().run(stop.1.clone()));
+        let bots = tokio::spawn(self.inner.bots.clone().run(stop.1.clone()));
         shutdown.await;
         let _ = stop.0.send(true);
         let _ = outbox.await;
         let _ = timers.await;
         let _ = hooks.await;
+        let _ = bots.await;
     }
 
     // ---------------------------------------------------------------- inbound
@@ -262,6 +267,13 @@ impl Inbox {
     /// directly.
     pub async fn send_due(&self) -> Result<OutboxPass, ChatError> {
         self.inner.outbox.send_due().await
+    }
+
+    /// Passes every customer message waiting for its conversation's bot to the bot and
+    /// stores the answers (see [`crate::bot`]); the worker calls this in a loop, tests call
+    /// it directly. Returns how many turns were completed.
+    pub async fn run_bot_turns(&self) -> Result<usize, ChatError> {
+        self.inner.bots.run_due().await
     }
 
     /// Outbox rows by state (`pending`, `sending`, `unconfirmed`, `accepted`, `sent`,

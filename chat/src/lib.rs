@@ -67,7 +67,7 @@
 // layer store: store
 // layer repositories: repo
 // layer lifecycle: context lifecycle
-// layer services apart: access agents board canned conversations deflection events hooks inbound limits outbox sandbox timers webchat
+// layer services apart: access agents board bots canned conversations deflection events hooks inbound limits outbox sandbox timers webchat
 // layer inbox: inbox testing
 
 /// A query text assembled from this crate's constant fragments and numbered placeholders;
@@ -98,6 +98,7 @@ pub mod access;
 pub mod agents;
 pub mod board;
 pub mod bot;
+mod bots;
 pub mod canned;
 pub mod clock;
 mod context;
@@ -133,10 +134,10 @@ pub use inbound::{InboundStats, Received};
 pub use inbox::Inbox;
 pub use limits::{LimitCheck, LimitOutcome};
 pub use model::{
-    Agent, ApiToken, CallContext, Channel, ChatError, Colleague, Colleagues, Conversation,
-    ConversationDetail, ConversationFilter, DeliveryStatus, Direction, EscalationReason, Event,
-    EventKind, Handoff, InputMethod, MAX_TEXT, Message, NOT_WHITELISTED, Origin, Role, Sender,
-    Status, StoreError, TimerKind, Viewer, WINDOW_MS,
+    Agent, ApiToken, BOT_ENDED, CallContext, Channel, ChatError, Colleague, Colleagues,
+    Conversation, ConversationDetail, ConversationFilter, DeliveryStatus, Direction,
+    EscalationReason, Event, EventKind, Handoff, InputMethod, MAX_TEXT, Message, NOT_WHITELISTED,
+    Origin, Role, Sender, Status, StoreError, TimerKind, Viewer, WINDOW_MS,
 };
 pub use model::{CannedAnswer, NewCannedAnswer};
 pub use outbox::OutboxPass;

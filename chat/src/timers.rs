@@ -6,7 +6,8 @@
 //!
 //! Kinds: `offer` (an offer lapses), `wait` (a queue's wait timeout), `transfer` (a transfer
 //! returns unread), `inactivity` (auto-close), `escalation` (a web visitor waited too long:
-//! the widget offers WhatsApp). A timer is one row per conversation and kind;
+//! the widget offers WhatsApp), `bot_silence` (a conversation with its bot fell silent: it
+//! closes). A timer is one row per conversation and kind;
 //! arming it again moves its due time. Every handler re-checks the conversation, so a timer
 //! made stale by a later change does nothing.
 
@@ -14,7 +15,7 @@ use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::lifecycle::{arm, dispatch, handoff, load};
 pub use crate::model::INACTIVE;
-use crate::model::{Channel, ChatError, EscalationReason, Status, TimerKind};
+use crate::model::{BOT_ENDED, Channel, ChatError, EscalationReason, Status, TimerKind};
 use crate::repo::{self, assignments::Step, timers::Due};
 use crate::store::Tx;
 use std::time::Duration;
@@ -101,6 +102,12 @@ async fn fire(
             let waiting = matches!(c.status, Status::Queued | Status::Offered);
             if waiting && c.channel == Channel::Web && c.escalation_at.is_none() {
                 handoff::offer_escalation(tx, id, EscalationReason::Timeout, now).await?;
+            }
+        }
+        TimerKind::BotSilence => {
+            let c = load(tx, id).await?;
+            if c.status == Status::Bot {
+                dispatch::close(ctx, tx, id, BOT_ENDED, None, now).await?;
             }
         }
         TimerKind::Inactivity => {

@@ -8,7 +8,7 @@ mod common;
 use common::{Backend, Env, FakeProvider, T0, deflection, text};
 use deflect_chat::provider::{Inbound, InboundMessage, StatusUpdate};
 use deflect_chat::{
-    ChatError, ConversationFilter, DeliveryStatus, EventKind, LimitCheck, LimitOutcome,
+    BOT_ENDED, ChatError, ConversationFilter, DeliveryStatus, EventKind, LimitCheck, LimitOutcome,
     NOT_WHITELISTED, Presence, SandboxReply, Sender, Status,
 };
 use std::time::Duration;
@@ -1517,7 +1517,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7]
+        vec![1, 2, 3, 4, 5, 6, 7, 10]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -1707,12 +1707,171 @@ async fn automations_welcome_once_and_turn_strangers_away(b: Backend) {
     assert_eq!(agent.sender, Sender::Agent);
 }
 
+/// A scripted bot speaking Rasa's REST channel: answers each turn with the next list of
+/// messages and records what it was sent.
+struct ScriptedBot {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl ScriptedBot {
+    async fn start(answers: Vec<serde_json::Value>) -> Self {
+        use std::sync::{Arc, Mutex};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/webhooks/rest/webhook",
+            listener.local_addr().unwrap()
+        );
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let answers = Arc::new(Mutex::new(std::collections::VecDeque::from(answers)));
+        let (log, script) = (seen.clone(), answers.clone());
+        let app = axum::Router::new().route(
+            "/webhooks/rest/webhook",
+            axum::routing::post(move |axum::Json(turn): axum::Json<serde_json::Value>| {
+                let (log, script) = (log.clone(), script.clone());
+                async move {
+                    log.lock().unwrap().push(turn);
+                    let next = script.lock().unwrap().pop_front();
+                    axum::Json(next.unwrap_or(serde_json::json!([])))
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, seen }
+    }
+}
+
+/// `[inbox.automations] bot`: a conversation the customer opens starts with the bot (not
+/// queued); the bot's replies are stored as the bot's; its hand-over queues the
+/// conversation with the transcript in it; a dead bot hands over at once; a silent bot
+/// conversation closes.
+async fn bots_answer_hand_over_and_never_leave_a_customer_alone(b: Backend) {
+    use serde_json::json;
+    let bot = ScriptedBot::start(vec![
+        json!([{"recipient_id": "x", "text": "Hi! Your order number?"}]),
+        json!([{"recipient_id": "x", "text": "Let me get a colleague."},
+               {"recipient_id": "x", "custom": {"handover": true, "queue": "overflow"}}]),
+        json!([{"recipient_id": "x", "text": "Anything else?"}]),
+    ])
+    .await;
+    let mut settings = common::settings(None);
+    let config = |name: &str, url: &str| deflect_config::BotConfig {
+        name: name.into(),
+        url: Some(url.parse().unwrap()),
+        timeout: Duration::from_secs(2),
+        ..deflect_config::BotConfig::default()
+    };
+    settings.inbox.bots = vec![
+        config("rasa", &bot.url),
+        config("dead", "http://127.0.0.1:9/"),
+    ];
+    settings.inbox.automations.bot = "rasa".into();
+    settings.whatsapp.accounts[1].automations.bot = Some("dead".into());
+    let env = Env::with(b, settings).await;
+    let inbox = &env.inbox;
+    let conv = |id| async move { inbox.conversation_unchecked(id).await.unwrap().conversation };
+    let said = |id: i64| async move {
+        let msgs = inbox.messages_unchecked(id, None, 20).await.unwrap();
+        msgs.into_iter()
+            .map(|m| (m.sender, m.body.unwrap_or_default()))
+            .collect::<Vec<_>>()
+    };
+
+    let id = env
+        .inbox
+        .receive("sandbox", &[text("b1", "31612345678", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    let c = conv(id).await;
+    assert_eq!((c.status, c.bot.as_deref()), (Status::Bot, Some("rasa")));
+    assert_eq!(env.inbox.run_bot_turns().await.unwrap(), 1);
+    let turn = bot.seen.lock().unwrap()[0].clone();
+    assert_eq!(
+        (turn["sender"].as_str(), turn["message"].as_str()),
+        (Some(c.reference.as_str()), Some("hi"))
+    );
+    assert_eq!(turn["metadata"]["customer_name"], "Ann");
+    // The second message joins the conversation, still the bot's; the bot hands over.
+    env.inbox
+        .receive("sandbox", &[text("b2", "31612345678", "A-1234")])
+        .await
+        .unwrap();
+    assert_eq!(conv(id).await.status, Status::Bot);
+    assert_eq!(env.inbox.run_bot_turns().await.unwrap(), 1);
+    let c = conv(id).await;
+    assert_eq!((c.status, c.queue.as_str()), (Status::Queued, "overflow"));
+    assert_eq!(
+        said(id).await,
+        [
+            (Sender::Customer, "hi".to_string()),
+            (Sender::Bot, "Hi! Your order number?".to_string()),
+            (Sender::Customer, "A-1234".to_string()),
+            (Sender::Bot, "Let me get a colleague.".to_string()),
+        ]
+    );
+    let events = env.inbox.conversation_events(id, 0, 100).await.unwrap();
+    let handed = events
+        .iter()
+        .find(|e| e.kind == EventKind::ConversationHandedOver)
+        .unwrap();
+    assert_eq!(handed.data["queue"], "overflow");
+    // Now an agent's: further messages do not go to the bot.
+    env.inbox
+        .receive("sandbox", &[text("b3", "31612345678", "hello?")])
+        .await
+        .unwrap();
+    assert_eq!(env.inbox.run_bot_turns().await.unwrap(), 0);
+    assert_eq!(bot.seen.lock().unwrap().len(), 2);
+
+    // A dead bot: handed over within its timeout, to the default queue.
+    let dead = env
+        .inbox
+        .receive("meta", &[text("d1", "31687654321", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_eq!(conv(dead).await.status, Status::Bot);
+    assert_eq!(env.inbox.run_bot_turns().await.unwrap(), 1);
+    let c = conv(dead).await;
+    assert_eq!((c.status, c.queue.as_str()), (Status::Queued, "support"));
+    let events = env.inbox.conversation_events(dead, 0, 100).await.unwrap();
+    let handed = events
+        .iter()
+        .find(|e| e.kind == EventKind::ConversationHandedOver)
+        .unwrap();
+    assert!(
+        handed.data["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("bot dead: "),
+        "{handed:?}"
+    );
+
+    // Silence with the bot: the conversation closes after the bot's silence_close.
+    let quiet = env
+        .inbox
+        .receive("sandbox", &[text("q1", "31600000001", "hm")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_eq!(env.inbox.run_bot_turns().await.unwrap(), 1);
+    env.advance(Duration::from_secs(9 * 60)).await;
+    assert_eq!(conv(quiet).await.status, Status::Bot);
+    env.advance(Duration::from_secs(60)).await;
+    let c = conv(quiet).await;
+    assert_eq!(
+        (c.status, c.disposition.as_deref()),
+        (Status::Closed, Some(BOT_ENDED))
+    );
+}
+
 async fn migrations_are_idempotent(b: Backend) {
     let env = Env::new(b).await;
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7]
+        vec![1, 2, 3, 4, 5, 6, 7, 10]
     );
 }
 
@@ -1739,6 +1898,7 @@ on_both!(
     deflection_limits_hold_across_processes,
     migrations_are_idempotent,
     automations_welcome_once_and_turn_strangers_away,
+    bots_answer_hand_over_and_never_leave_a_customer_alone,
     an_older_database_is_upgraded_with_its_messages,
 );
 

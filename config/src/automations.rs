@@ -26,6 +26,9 @@ pub struct AutomationsConfig {
     pub whitelist: Vec<String>,
     /// The answer to a number not on the whitelist (a text with variables).
     pub whitelist_reply: String,
+    /// The bot a conversation the customer opens by writing starts with: the name of an
+    /// `[[inbox.bots]]` entry; empty: none (it is queued for an agent at once).
+    pub bot: String,
 }
 
 impl Default for AutomationsConfig {
@@ -36,6 +39,7 @@ impl Default for AutomationsConfig {
             whitelist: Vec::new(),
             whitelist_reply: "Sorry, this number only takes messages from registered customers."
                 .into(),
+            bot: String::new(),
         }
     }
 }
@@ -56,6 +60,9 @@ pub struct AutomationOverrides {
     /// Overrides `whitelist_reply`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub whitelist_reply: Option<String>,
+    /// Overrides `bot` (`""`: none for this account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<String>,
 }
 
 impl AutomationsConfig {
@@ -75,6 +82,19 @@ impl AutomationsConfig {
                 .whitelist_reply
                 .clone()
                 .unwrap_or_else(|| self.whitelist_reply.clone()),
+            bot: o.bot.clone().unwrap_or_else(|| self.bot.clone()),
+        }
+    }
+
+    /// Checks that `bot` names one of `bots` (the configured `[[inbox.bots]]`), at `at`.
+    pub(crate) fn check_bot<'a>(
+        &self,
+        p: &mut Problems,
+        at: &str,
+        bots: impl Iterator<Item = &'a str>,
+    ) {
+        if !self.bot.is_empty() {
+            p.reference(format!("{at}.bot"), &self.bot, "bot", bots);
         }
     }
 

@@ -75,6 +75,8 @@ impl InboxConfig {
 
     pub(crate) fn validate(&self, p: &mut Problems) {
         self.automations.validate(p, "inbox.automations");
+        let bots = self.bots.iter().map(|b| b.name.as_str());
+        self.automations.check_bot(p, "inbox.automations", bots);
         if self.queues.is_empty() {
             p.push("inbox.queues", "at least one queue is needed");
         }

@@ -187,6 +187,10 @@ impl Config {
         for (i, a) in self.whatsapp.accounts.iter().enumerate() {
             let at = format!("whatsapp.accounts[{i}].automations");
             a.automations.validate(&self.inbox.automations, p, &at);
+            if a.automations.bot.is_some() {
+                let bots = self.inbox.bots.iter().map(|b| b.name.as_str());
+                (self.inbox.automations.with(&a.automations)).check_bot(p, &at, bots);
+            }
         }
         for (i, f) in self.ivr.flows.iter().enumerate() {
             let at = format!("ivr.flows[{i}]");

@@ -38,7 +38,7 @@ pub(super) struct Known {
     name_missing: bool,
     identity: bool,
     /// The identity's open conversation on the message's account, if routed already (not
-    /// pending, and queued before).
+    /// pending, not with its bot, and queued before).
     routed_conversation: Option<i64>,
 }
 
@@ -142,7 +142,7 @@ impl InboundService {
                     .and_then(Status::parse);
                 let queued_at = crate::store::opt_i64(&r, "queued_at");
                 let routed = match status {
-                    Some(Status::Pending) | None => false,
+                    Some(Status::Pending | Status::Bot) | None => false,
                     Some(Status::Queued) => queued_at.is_some(),
                     Some(_) => true,
                 };

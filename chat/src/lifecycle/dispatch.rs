@@ -268,6 +268,7 @@ pub(crate) async fn close(
     let handled_by = c.agent_id.filter(|_| c.status == Status::Assigned);
     repo::conversations::set_closed(tx, id, disposition, by, handled_by, now).await?;
     repo::timers::cancel_all(tx, id).await?;
+    repo::bot_turns::cancel_all(tx, id).await?;
     history(tx, id, c.agent_id, &c.queue, "closed", by, now).await?;
     let data = json!({ "disposition": disposition, "by": by, "agent_id": handled_by });
     conversation_event(tx, id, EventKind::ConversationClosed, data, now).await?;

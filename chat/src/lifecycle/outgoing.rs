@@ -48,6 +48,8 @@ pub(crate) enum Author {
     Agent(AgentId),
     /// The inbox on its own (auto-replies, welcome, templates after a call).
     Automation,
+    /// The conversation's bot.
+    Bot,
 }
 
 impl Author {
@@ -59,7 +61,7 @@ impl Author {
     fn agent(self) -> Option<AgentId> {
         match self {
             Self::Agent(a) => Some(a),
-            Self::Automation => None,
+            Self::Automation | Self::Bot => None,
         }
     }
 
@@ -67,6 +69,7 @@ impl Author {
         match self {
             Self::Agent(_) => Sender::Agent,
             Self::Automation => Sender::Automation,
+            Self::Bot => Sender::Bot,
         }
     }
 }

@@ -79,6 +79,9 @@ impl Origin {
 pub enum Status {
     /// A deflection template went out; waiting for the customer's first reply.
     Pending,
+    /// With its bot (`[inbox.automations] bot`), until the bot hands it over to a queue or
+    /// it ends.
+    Bot,
     /// Waiting in its queue for an agent.
     Queued,
     /// Offered to an agent, who has not accepted yet.
@@ -94,6 +97,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
+            Self::Bot => "bot",
             Self::Queued => "queued",
             Self::Offered => "offered",
             Self::Assigned => "assigned",
@@ -104,6 +108,7 @@ impl Status {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "pending" => Self::Pending,
+            "bot" => Self::Bot,
             "queued" => Self::Queued,
             "offered" => Self::Offered,
             "assigned" => Self::Assigned,
@@ -163,6 +168,8 @@ pub struct Conversation {
     pub metadata: Option<serde_json::Value>,
     /// When the widget offered to continue on WhatsApp (no agent in time).
     pub escalation_at: Option<Millis>,
+    /// The bot it started with (kept after the bot handed it over).
+    pub bot: Option<String>,
 }
 
 impl Conversation {

@@ -53,6 +53,11 @@ pub enum EventKind {
     /// `conversation.handoff_offered`: a one-time hand-off code was issued (`account`,
     /// `expires_at`).
     ConversationHandoffOffered,
+    /// `conversation.handed_over`: its bot handed it to a queue (`conversation`, `reason`:
+    /// the bot asked, the customer asked for a person, the bot had no answer or failed).
+    ConversationHandedOver,
+    /// `conversation.bot_started`: the conversation is with its bot (`conversation`).
+    ConversationBotStarted,
     /// `message.created`: a message or note was stored (`message`).
     MessageCreated,
     /// `message.status`: an outgoing message's delivery status moved on (`message_id`,
@@ -77,7 +82,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind this version produces.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 21] = [
         Self::ConversationCreated,
         Self::ConversationQueued,
         Self::ConversationOffered,
@@ -89,6 +94,8 @@ impl EventKind {
         Self::ConversationChannelChanged,
         Self::ConversationEscalationOffered,
         Self::ConversationHandoffOffered,
+        Self::ConversationHandedOver,
+        Self::ConversationBotStarted,
         Self::MessageCreated,
         Self::MessageStatus,
         Self::DeflectionCreated,
@@ -113,6 +120,8 @@ impl EventKind {
             Self::ConversationChannelChanged => "conversation.channel_changed",
             Self::ConversationEscalationOffered => "conversation.escalation_offered",
             Self::ConversationHandoffOffered => "conversation.handoff_offered",
+            Self::ConversationHandedOver => "conversation.handed_over",
+            Self::ConversationBotStarted => "conversation.bot_started",
             Self::MessageCreated => "message.created",
             Self::MessageStatus => "message.status",
             Self::DeflectionCreated => "deflection.created",

@@ -15,16 +15,19 @@ pub enum TimerKind {
     /// A web conversation still without an agent after its site's escalation timeout: the
     /// widget offers to continue on WhatsApp.
     Escalation,
+    /// A conversation with its bot has been silent for the bot's `silence_close`: it closes.
+    BotSilence,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Offer,
         Self::Wait,
         Self::Transfer,
         Self::Inactivity,
         Self::Escalation,
+        Self::BotSilence,
     ];
 
     /// As stored.
@@ -35,6 +38,7 @@ impl TimerKind {
             Self::Transfer => "transfer",
             Self::Inactivity => "inactivity",
             Self::Escalation => "escalation",
+            Self::BotSilence => "bot_silence",
         }
     }
 
@@ -50,6 +54,9 @@ pub const INACTIVE: &str = "inactive";
 /// Disposition of a conversation closed because its number is not on the account's
 /// whitelist (`[inbox.automations] whitelist`).
 pub const NOT_WHITELISTED: &str = "not whitelisted";
+
+/// Disposition of a conversation its bot ended (or that fell silent with its bot).
+pub const BOT_ENDED: &str = "bot ended";
 
 #[cfg(test)]
 mod tests {

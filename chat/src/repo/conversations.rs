@@ -16,7 +16,7 @@ pub(crate) use list::list;
 pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.reference, c.contact_id, k.name AS contact_name, \
     k.phone AS contact_phone, k.form_phone AS contact_form_phone, c.channel, c.origin, c.account, c.site, c.status, c.queue, c.agent_id, \
     c.return_agent_id, c.queued_at, c.last_inbound_at, c.last_activity_at, c.unreachable, \
-    c.disposition, c.closed_at, c.created_at, c.declined, c.identity_id, c.metadata, c.escalation_at";
+    c.disposition, c.closed_at, c.created_at, c.declined, c.identity_id, c.metadata, c.escalation_at, c.bot";
 
 /// A conversation `c` joined to its contact `k`.
 pub(crate) const CONVERSATION_FROM: &str = "conversations c JOIN contacts k ON k.id = c.contact_id";
@@ -47,6 +47,7 @@ pub(crate) fn from_row(r: &AnyRow) -> Conversation {
         created_at: r.get("created_at"),
         metadata: opt_str(r, "metadata").and_then(|m| serde_json::from_str(&m).ok()),
         escalation_at: opt_i64(r, "escalation_at"),
+        bot: opt_str(r, "bot"),
     }
 }
 
@@ -103,6 +104,16 @@ pub(crate) async fn get(store: &Store, id: i64) -> Result<Option<Conversation>, 
     .fetch_optional(store.pool())
     .await?;
     Ok(row.as_ref().map(from_row))
+}
+
+/// Conversation `id` starts with bot `bot`.
+pub(crate) async fn set_bot(tx: &mut Tx, id: i64, bot: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE conversations SET status = 'bot', bot = $1 WHERE id = $2")
+        .bind(bot)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }
 
 /// Puts conversation `id` in `queue` to wait (since `since`), offered to nobody.

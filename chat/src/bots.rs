@@ -1,0 +1,229 @@
+//! The bot worker: passes each customer message of a conversation with its bot to the bot
+//! (`crate::bot`, the Rasa REST channel) and stores what the bot answers.
+//!
+//! A turn is a durable row written with the customer's message. The worker takes the first
+//! turn of a conversation under a lease (so a conversation's messages reach its bot one at a
+//! time, in order), calls the bot **outside** any transaction, then in one transaction
+//! removes the turn and stores the outcome:
+//!
+//! - the bot's replies, as messages with sender `bot` sent like any other (buttons are
+//!   listed under the text, an image or attachment as its link);
+//! - a hand-over (the bot asked for it, or failed — timeout, no connection, an error
+//!   status, an answer that is not the REST channel's): the conversation goes to a queue,
+//!   its transcript kept;
+//! - a `{"close": true}` custom payload: the bot's flow ended, the conversation closes
+//!   (`bot ended`).
+//!
+//! A worker that dies during a call leaves the turn leased; after the lease (twice the
+//! bot's timeout) another takes it again, so a bot may see a message twice after a crash,
+//! never lose one. A conversation that left its bot meanwhile (an agent claimed it, it
+//! closed) drops the answer.
+
+use crate::bot::{BotClient, BotReply, BotTurn, BotTurnRequest};
+use crate::clock::{self, Millis};
+use crate::context::Ctx;
+use crate::lifecycle::{automation, dispatch, load, outgoing};
+use crate::model::{BOT_ENDED, ChatError, Conversation, Message, Status};
+use crate::repo::{self, bot_turns::Turn};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The bot worker's state: the context and a client per configured bot. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct BotService {
+    ctx: Arc<Ctx>,
+    clients: Arc<HashMap<String, BotClient>>,
+}
+
+impl BotService {
+    /// The worker of `ctx`'s configured bots.
+    pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
+        let clients = (ctx.settings().inbox.bots.iter())
+            .map(|b| (b.name.clone(), BotClient::new(b)))
+            .collect();
+        Self {
+            ctx,
+            clients: Arc::new(clients),
+        }
+    }
+
+    /// Takes and completes every turn that is free now; returns how many.
+    pub(crate) async fn run_due(&self) -> Result<usize, ChatError> {
+        let mut done = 0;
+        while self.run_one().await? {
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// Takes one free turn, asks the bot and stores the outcome; false when none is free.
+    async fn run_one(&self) -> Result<bool, ChatError> {
+        let now = self.ctx.now();
+        let mut tx = self.ctx.write().await?;
+        let Some(turn) = repo::bot_turns::take(&mut tx, now, now + self.lease()).await? else {
+            return Ok(false);
+        };
+        let c = load(&mut tx, turn.conversation).await?;
+        let message = repo::messages::reload(&mut tx, turn.message).await?;
+        tx.commit().await?;
+        let client = c.bot.as_deref().and_then(|b| self.clients.get(b));
+        let outcome = match client {
+            Some(client) if c.status == Status::Bot => Some(ask(client, &c, &message).await),
+            _ => None,
+        };
+        let mut tx = self.ctx.write().await?;
+        if !repo::bot_turns::finish(&mut tx, &turn).await? {
+            // Taken again after the lease ran out: that attempt stores the answer.
+            return Ok(true);
+        }
+        let now = self.ctx.now();
+        match (outcome, client) {
+            (Some(Ok(answer)), _) => self.answered(&mut tx, &turn, answer, now).await?,
+            (Some(Err(e)), Some(client)) => {
+                let h = client.handover_after(&e);
+                automation::hand_over(
+                    &self.ctx,
+                    &mut tx,
+                    turn.conversation,
+                    h.queue.as_deref(),
+                    &h.reason,
+                    now,
+                )
+                .await?;
+            }
+            // Not with its bot any more (or its bot is no longer configured).
+            _ if c.status == Status::Bot => {
+                let reason = "the conversation's bot is not configured";
+                automation::hand_over(&self.ctx, &mut tx, turn.conversation, None, reason, now)
+                    .await?;
+            }
+            _ => {}
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Stores the bot's answer to `turn`.
+    async fn answered(
+        &self,
+        tx: &mut crate::store::Tx,
+        turn: &Turn,
+        answer: BotTurn,
+        now: Millis,
+    ) -> Result<(), ChatError> {
+        let ctx = &self.ctx;
+        let c = load(tx, turn.conversation).await?;
+        if c.status != Status::Bot {
+            return Ok(());
+        }
+        let mut ends = false;
+        for reply in &answer.replies {
+            match reply_text(reply) {
+                Some(text) => {
+                    let send = outgoing::Send::text(&text, outgoing::Author::Bot);
+                    outgoing::queue(ctx, tx, &c, send, now).await?;
+                }
+                None => ends |= matches!(reply, BotReply::Custom(v) if v["close"] == json!(true)),
+            }
+        }
+        if let Some(h) = &answer.handover {
+            automation::hand_over(ctx, tx, c.id, h.queue.as_deref(), &h.reason, now).await
+        } else if ends {
+            dispatch::close(ctx, tx, c.id, BOT_ENDED, None, now).await
+        } else {
+            automation::bot_still_talking(ctx, tx, c.id, now).await
+        }
+    }
+
+    /// How long a turn stays with the worker that took it: twice the longest bot timeout.
+    fn lease(&self) -> Millis {
+        let longest = (self.ctx.settings().inbox.bots.iter())
+            .map(|b| b.timeout)
+            .max()
+            .unwrap_or(Duration::from_secs(5));
+        clock::ms(longest * 2)
+    }
+
+    /// The worker: completes free turns, then waits for a new one (or a lease to end),
+    /// until `stop`.
+    pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
+        if self.clients.is_empty() {
+            return;
+        }
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let wait = match self.run_due().await {
+                Ok(_) => {
+                    let due = repo::bot_turns::next_due(self.ctx.store()).await;
+                    self.ctx.until_due(due.ok().flatten())
+                }
+                Err(e) => {
+                    tracing::warn!(cause = %e, "bot worker: database error; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                _ = self.ctx.bot_wake().notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+/// One turn of conversation `c`: customer message `m` to `client`.
+async fn ask(
+    client: &BotClient,
+    c: &Conversation,
+    m: &Message,
+) -> Result<BotTurn, crate::bot::BotError> {
+    let text = reply_payload(m).or(m.body.clone()).unwrap_or_default();
+    let metadata = json!({
+        "account": c.account,
+        "channel": c.channel,
+        "customer_name": c.contact_name,
+        "customer_phone": c.contact_phone,
+        "queue": c.queue,
+        "reference": c.reference,
+        "kind": m.kind,
+    });
+    let request = BotTurnRequest {
+        sender: &c.reference,
+        message: &text,
+        metadata,
+    };
+    client.turn(request).await
+}
+
+/// The payload of a button the customer chose (Meta's quick reply or interactive reply),
+/// which is what a bot's buttons expect back.
+fn reply_payload(m: &Message) -> Option<String> {
+    let p = m.payload.as_ref()?;
+    let payload = p["button"]["payload"]
+        .as_str()
+        .or_else(|| p["interactive"]["button_reply"]["id"].as_str())
+        .or_else(|| p["interactive"]["list_reply"]["id"].as_str())?;
+    Some(payload.to_string())
+}
+
+/// What a bot reply shows the customer as text; none for custom payloads.
+fn reply_text(reply: &BotReply) -> Option<String> {
+    match reply {
+        BotReply::Text(t) => Some(t.clone()),
+        BotReply::Buttons { text, buttons } => {
+            let options: Vec<String> = buttons.iter().map(|b| format!("• {}", b.title)).collect();
+            Some(format!("{text}\n{}", options.join("\n")))
+        }
+        BotReply::Image { url, caption } => Some(match caption {
+            Some(c) => format!("{c}\n{url}"),
+            None => url.clone(),
+        }),
+        BotReply::Attachment(a) => Some(a.clone()),
+        BotReply::Custom(_) => None,
+    }
+}
