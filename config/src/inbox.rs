@@ -1,6 +1,8 @@
-//! `[inbox]`: queues, agents' capacity, routing and lifecycle timeouts, the outbox.
+//! `[inbox]`: queues, agents' capacity, routing and lifecycle timeouts, the outbox, the
+//! questions answered automatically.
 
 use crate::Problems;
+use crate::faq::FaqEntry;
 use crate::text::{CONVERSATION_VARIABLES, check_text};
 use crate::value::duration;
 use serde::{Deserialize, Serialize};
@@ -29,6 +31,9 @@ pub struct InboxConfig {
     pub queues: Vec<QueueConfig>,
     /// Delivery of outgoing messages.
     pub outbox: OutboxConfig,
+    /// Questions answered automatically (`[[inbox.faq]]`), in the order written: a match
+    /// names its entry by its index in this list.
+    pub faq: Vec<FaqEntry>,
 }
 
 impl Default for InboxConfig {
@@ -44,6 +49,7 @@ impl Default for InboxConfig {
                 ..QueueConfig::default()
             }],
             outbox: OutboxConfig::default(),
+            faq: Vec::new(),
         }
     }
 }
@@ -119,6 +125,9 @@ impl InboxConfig {
                     "disposition_required needs at least one disposition to choose from",
                 );
             }
+        }
+        for (i, entry) in self.faq.iter().enumerate() {
+            entry.validate(p, &format!("inbox.faq[{i}]"));
         }
         let o = &self.outbox;
         if o.max_attempts == 0 {
