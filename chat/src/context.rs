@@ -3,12 +3,13 @@
 //! lifecycle steps take it as their first argument.
 
 use crate::clock::{self, Clock, Millis};
+use crate::faq::{Faq, FaqMatch};
 use crate::model::StoreError;
 use crate::routing::QueueRules;
 use crate::store::{Store, Tx};
 use deflect_config::{
-    AccountConfig, AutomationsConfig, BotConfig, Config, Fallback, InboxConfig, QueueConfig,
-    WebhookConfig, WhatsAppConfig,
+    AccountConfig, AutomationsConfig, BotConfig, Config, Fallback, FaqEntry, InboxConfig,
+    QueueConfig, WebhookConfig, WhatsAppConfig,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -52,6 +53,10 @@ pub(crate) struct Ctx {
     store: Store,
     settings: InboxSettings,
     clock: Arc<dyn Clock>,
+    /// The questions of `[[inbox.faq]]`, indexed.
+    faq: Faq,
+    /// The languages `[[inbox.faq]]` is written in.
+    faq_languages: Vec<String>,
     /// Each WhatsApp account's automations, its overrides applied.
     automations: HashMap<String, AutomationsConfig>,
     outbox_wake: Notify,
@@ -65,7 +70,15 @@ impl Ctx {
         let automations = (settings.whatsapp.accounts.iter())
             .map(|a| (a.name.clone(), defaults.with(&a.automations)))
             .collect();
+        let faq = Faq::new(&settings.inbox.faq);
+        let mut faq_languages: Vec<String> = (settings.inbox.faq.iter())
+            .map(|e| e.language().to_string())
+            .collect();
+        faq_languages.sort();
+        faq_languages.dedup();
         Self {
+            faq,
+            faq_languages,
             store,
             settings,
             clock,
@@ -178,6 +191,15 @@ impl Ctx {
     /// What the bot worker waits on.
     pub(crate) fn bot_wake(&self) -> &Notify {
         &self.bot_wake
+    }
+
+    /// The `[[inbox.faq]]` entry that `text`, from a customer of `account`, asks best (in
+    /// whichever language of the entries it matches best), and how well.
+    pub(crate) fn faq_match(&self, account: &str, text: &str) -> Option<(&FaqEntry, FaqMatch)> {
+        let best = (self.faq_languages.iter())
+            .filter_map(|l| self.faq.best(account, Some(l), text))
+            .max_by(|a, b| a.score.total_cmp(&b.score))?;
+        Some((self.settings.inbox.faq.get(best.entry)?, best))
     }
 
     /// A configured bot by name.

@@ -60,6 +60,7 @@ pub fn hook_type(e: &Event) -> Option<&'static str> {
         EventKind::ConversationQueued => "conversation.queued",
         EventKind::ConversationAssigned => "conversation.assigned",
         EventKind::ConversationClosed => "conversation.closed",
+        EventKind::ConversationHandedOver => "conversation.handed_over",
         EventKind::DeflectionSent => "deflection.sent",
         EventKind::MessageCreated => {
             let m = &e.data["message"];

@@ -18,7 +18,7 @@
 use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::lifecycle::{automation, dispatch, open, status};
-use crate::model::{ChatError, EventKind, Origin, Status};
+use crate::model::{ChatError, EventKind, Message, Origin, Status};
 use crate::provider::{Inbound, InboundMessage};
 use crate::repo;
 use crate::repo::messages::MESSAGE_COLUMNS;
@@ -663,12 +663,12 @@ impl InboundService {
             // Opened just now by the customer's message: the whitelist may turn it away;
             // else welcome and route it.
             Some(Status::Queued) if queued_at.is_none() => {
-                self.opened(tx, conversation, &m.from, &queue, message.id, now)
+                self.opened(tx, conversation, &m.from, &queue, &message, now)
                     .await?;
             }
             // With its bot: the message is the bot's next turn.
             Some(Status::Bot) => {
-                automation::to_bot(self.ctx(), tx, conversation, message.id, now).await?;
+                automation::to_bot(self.ctx(), tx, conversation, &message, now).await?;
             }
             _ => {}
         }
@@ -683,7 +683,7 @@ impl InboundService {
         id: i64,
         wa_id: &str,
         queue: &str,
-        message: i64,
+        message: &Message,
         now: Millis,
     ) -> Result<(), ChatError> {
         let ctx = self.ctx();

@@ -1866,6 +1866,64 @@ async fn bots_answer_hand_over_and_never_leave_a_customer_alone(b: Backend) {
     );
 }
 
+/// `bot = "faq"`: a question the FAQ knows is answered by the bot without an agent; asking
+/// for a person, or a question it does not know, hands over at once.
+async fn the_faq_bot_answers_what_it_knows_and_hands_over_the_rest(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.inbox.faq = vec![deflect_config::FaqEntry {
+        question: "What are your opening hours? When are you open?".into(),
+        answer: "Monday to Friday, 9-17, {{customer_name}}.".into(),
+        language: None,
+        account: None,
+    }];
+    settings.inbox.automations.bot = "faq".into();
+    let env = Env::with(b, settings).await;
+    let inbox = &env.inbox;
+    let conv = |id| async move { inbox.conversation_unchecked(id).await.unwrap().conversation };
+    let receive = |id: &'static str, from: &'static str, body: &'static str| async move {
+        inbox
+            .receive("sandbox", &[text(id, from, body)])
+            .await
+            .unwrap()
+            .conversations[0]
+    };
+    let reason = |id: i64| async move {
+        let events = inbox.conversation_events(id, 0, 100).await.unwrap();
+        let handed = events
+            .iter()
+            .find(|e| e.kind == EventKind::ConversationHandedOver);
+        handed.map(|e| e.data["reason"].as_str().unwrap_or_default().to_string())
+    };
+
+    let id = receive("f1", "31612345678", "when do you open?").await;
+    let msgs = inbox.messages_unchecked(id, None, 10).await.unwrap();
+    let last = msgs.last().unwrap();
+    assert_eq!(
+        (last.sender, last.body.as_deref()),
+        (Sender::Bot, Some("Monday to Friday, 9-17, Ann."))
+    );
+    assert_eq!(conv(id).await.status, Status::Bot);
+    assert_eq!(reason(id).await, None);
+    receive("f2", "31612345678", "Can I talk to an agent please").await;
+    assert_eq!(conv(id).await.status, Status::Queued);
+    assert_eq!(
+        reason(id).await.as_deref(),
+        Some("the customer asked for a person")
+    );
+
+    let other = receive("f3", "31687654321", "my parcel never arrived").await;
+    assert_eq!(conv(other).await.status, Status::Queued);
+    assert_eq!(
+        reason(other).await.as_deref(),
+        Some("the FAQ had no answer")
+    );
+    let msgs = inbox.messages_unchecked(other, None, 10).await.unwrap();
+    assert!(
+        msgs.iter().all(|m| m.sender == Sender::Customer),
+        "nothing answered: {msgs:?}"
+    );
+}
+
 async fn migrations_are_idempotent(b: Backend) {
     let env = Env::new(b).await;
     env.inbox.store().migrate().await.unwrap();
@@ -1899,6 +1957,7 @@ on_both!(
     migrations_are_idempotent,
     automations_welcome_once_and_turn_strangers_away,
     bots_answer_hand_over_and_never_leave_a_customer_alone,
+    the_faq_bot_answers_what_it_knows_and_hands_over_the_rest,
     an_older_database_is_upgraded_with_its_messages,
 );
 

@@ -27,9 +27,23 @@ pub struct AutomationsConfig {
     /// The answer to a number not on the whitelist (a text with variables).
     pub whitelist_reply: String,
     /// The bot a conversation the customer opens by writing starts with: the name of an
-    /// `[[inbox.bots]]` entry; empty: none (it is queued for an agent at once).
+    /// `[[inbox.bots]]` entry, or [`FAQ_BOT`] (the answers of `[[inbox.faq]]`); empty: none
+    /// (it is queued for an agent at once).
     pub bot: String,
+    /// How well a message must match an FAQ question to be answered with it (0 – 1: the
+    /// share of the question's weight the message holds).
+    pub faq_min_score: f32,
+    /// Words or phrases with which a customer asks for a person (whole words, any case or
+    /// accent): the FAQ bot hands over at once. Empty: the built-in list (agent, human,
+    /// person, operator, … in several languages).
+    pub handover_words: Vec<String>,
 }
+
+/// The default of `faq_min_score` (the FAQ matcher's documentation says why).
+pub const DEFAULT_FAQ_MIN_SCORE: f32 = 0.45;
+
+/// The built-in bot that answers from `[[inbox.faq]]`.
+pub const FAQ_BOT: &str = "faq";
 
 impl Default for AutomationsConfig {
     fn default() -> Self {
@@ -40,6 +54,8 @@ impl Default for AutomationsConfig {
             whitelist_reply: "Sorry, this number only takes messages from registered customers."
                 .into(),
             bot: String::new(),
+            faq_min_score: DEFAULT_FAQ_MIN_SCORE,
+            handover_words: Vec::new(),
         }
     }
 }
@@ -63,6 +79,12 @@ pub struct AutomationOverrides {
     /// Overrides `bot` (`""`: none for this account).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<String>,
+    /// Overrides `faq_min_score`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faq_min_score: Option<f32>,
+    /// Overrides `handover_words`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handover_words: Option<Vec<String>>,
 }
 
 impl AutomationsConfig {
@@ -83,6 +105,9 @@ impl AutomationsConfig {
                 .clone()
                 .unwrap_or_else(|| self.whitelist_reply.clone()),
             bot: o.bot.clone().unwrap_or_else(|| self.bot.clone()),
+            faq_min_score: o.faq_min_score.unwrap_or(self.faq_min_score),
+            handover_words: (o.handover_words.clone())
+                .unwrap_or_else(|| self.handover_words.clone()),
         }
     }
 
@@ -94,7 +119,8 @@ impl AutomationsConfig {
         bots: impl Iterator<Item = &'a str>,
     ) {
         if !self.bot.is_empty() {
-            p.reference(format!("{at}.bot"), &self.bot, "bot", bots);
+            let names = std::iter::once(FAQ_BOT).chain(bots);
+            p.reference(format!("{at}.bot"), &self.bot, "bot", names);
         }
     }
 
@@ -124,6 +150,14 @@ impl AutomationsConfig {
                 p.push(format!("{at}.whitelist[{i}]"), why);
             }
         }
+        if !(0.0..=1.0).contains(&self.faq_min_score) {
+            p.push(format!("{at}.faq_min_score"), "must be between 0 and 1");
+        }
+        for (i, w) in self.handover_words.iter().enumerate() {
+            if w.trim().is_empty() {
+                p.push(format!("{at}.handover_words[{i}]"), "must not be empty");
+            }
+        }
         if !self.whitelist.is_empty() && self.whitelist_reply.trim().is_empty() {
             p.push(
                 format!("{at}.whitelist_reply"),
@@ -143,6 +177,8 @@ impl AutomationOverrides {
         let set = |key: &str| match key {
             "welcome_message" => self.welcome_message.is_some(),
             "welcome_period" => self.welcome_period.is_some(),
+            "faq_min_score" => self.faq_min_score.is_some(),
+            k if k.starts_with("handover_words") => self.handover_words.is_some(),
             "whitelist_reply" => self.whitelist_reply.is_some() || self.whitelist.is_some(),
             k => k.starts_with("whitelist") && self.whitelist.is_some(),
         };

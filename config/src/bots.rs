@@ -123,6 +123,12 @@ pub(crate) fn validate(
     for (i, b) in bots.iter().enumerate() {
         let at = format!("inbox.bots[{i}]");
         p.identifier(format!("{at}.name"), &b.name);
+        if b.name == crate::FAQ_BOT {
+            p.push(
+                format!("{at}.name"),
+                "\"faq\" is the built-in bot answering from [[inbox.faq]]; choose another name",
+            );
+        }
         match &b.url {
             Some(u)
                 if matches!(u.0.scheme(), "http" | "https")

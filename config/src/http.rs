@@ -14,6 +14,7 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "conversation.queued",
     "conversation.assigned",
     "conversation.closed",
+    "conversation.handed_over",
     "message.received",
     "message.sent",
     "message.delivered",

@@ -1,8 +1,10 @@
-//! `[inbox]`: queues, agents' capacity, routing and lifecycle timeouts, the outbox, bots.
+//! `[inbox]`: queues, agents' capacity, routing and lifecycle timeouts, the outbox, bots,
+//! the questions answered automatically.
 
 use crate::Problems;
 use crate::automations::AutomationsConfig;
 use crate::bots::{self, BotConfig};
+use crate::faq::FaqEntry;
 use crate::text::{CONVERSATION_VARIABLES, check_text};
 use crate::value::duration;
 use serde::{Deserialize, Serialize};
@@ -35,6 +37,9 @@ pub struct InboxConfig {
     pub automations: AutomationsConfig,
     /// Bots a conversation can start with (`[[inbox.bots]]`).
     pub bots: Vec<BotConfig>,
+    /// Questions answered automatically (`[[inbox.faq]]`), in the order written: a match
+    /// names its entry by its index in this list.
+    pub faq: Vec<FaqEntry>,
 }
 
 impl Default for InboxConfig {
@@ -52,6 +57,7 @@ impl Default for InboxConfig {
             outbox: OutboxConfig::default(),
             automations: AutomationsConfig::default(),
             bots: Vec::new(),
+            faq: Vec::new(),
         }
     }
 }
@@ -130,6 +136,9 @@ impl InboxConfig {
                     "disposition_required needs at least one disposition to choose from",
                 );
             }
+        }
+        for (i, entry) in self.faq.iter().enumerate() {
+            entry.validate(p, &format!("inbox.faq[{i}]"));
         }
         let o = &self.outbox;
         if o.max_attempts == 0 {

@@ -31,11 +31,18 @@
 //!
 //! # Texts with variables
 //!
-//! Canned answers and automatic messages (a queue's `auto_reply`) are checked with
-//! [`check_text`] where they are configured or saved and filled with [`render_text`]:
-//! one renderer, minijinja (Jinja syntax, `{{ customer_name }}`), chosen because it is
-//! well kept, has no dependencies with its default features off, and lists a template's
-//! variables — which is how an unknown one is reported with its key rather than sent.
+//! Canned answers and automatic messages (a queue's `auto_reply`, an `[[inbox.faq]]`
+//! entry's `answer`) are checked with [`check_text`] where they are configured or saved and
+//! filled with [`render_text`]: one renderer, minijinja (Jinja syntax, `{{ customer_name }}`),
+//! chosen because it is well kept, has no dependencies with its default features off, and
+//! lists a template's variables — which is how an unknown one is reported with its key
+//! rather than sent.
+//!
+//! # Questions answered automatically
+//!
+//! `[[inbox.faq]]` lists questions ([`FaqEntry`]: `question`, `answer`, an optional
+//! `language` from [`FAQ_LANGUAGES`] and an optional WhatsApp `account`); deflect-chat's
+//! `faq` module matches customers' messages against them.
 
 #![forbid(unsafe_code)]
 
@@ -43,6 +50,7 @@ mod automations;
 mod bots;
 mod database;
 mod deflection;
+mod faq;
 mod hours;
 mod http;
 mod inbox;
@@ -58,10 +66,11 @@ mod value;
 mod whatsapp;
 mod widget;
 
-pub use automations::{AutomationOverrides, AutomationsConfig};
+pub use automations::{AutomationOverrides, AutomationsConfig, DEFAULT_FAQ_MIN_SCORE, FAQ_BOT};
 pub use bots::{BotConfig, BotUrl};
 pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
 pub use deflection::{CallContext, Deflection, InputMethod};
+pub use faq::{DEFAULT_FAQ_LANGUAGE, FAQ_LANGUAGES, FaqEntry, MAX_FAQ_ANSWER};
 pub use hours::{HoursConfig, HoursError, OpeningHours, WeeklyInterval};
 pub use http::{HttpConfig, WEBHOOK_EVENTS, WebhookConfig};
 pub use inbox::{Fallback, InboxConfig, OutboxConfig, QueueConfig};
@@ -212,6 +221,12 @@ impl Config {
             );
             if let Some(q) = &s.queue {
                 self.inbox.check_queue(p, &format!("{at}.queue"), q);
+            }
+        }
+        for (i, entry) in self.inbox.faq.iter().enumerate() {
+            if let Some(account) = &entry.account {
+                self.whatsapp
+                    .check_reference(p, &format!("inbox.faq[{i}].account"), Some(account));
             }
         }
         if self.shutdown.grace_period > Duration::from_secs(3600) {

@@ -819,3 +819,60 @@ whitelist = ["+49*", "49*"]
         e.problems
     );
 }
+
+#[test]
+fn faq_entries_are_checked_with_their_keys() {
+    let e = load_text(
+        r#"
+[[inbox.faq]]
+question = "What are your opening hours?"
+answer = ""
+
+[[inbox.faq]]
+question = "Wo ist meine Bestellung?"
+answer = "Hallo {{customer_name}}, schauen Sie in Ihre E-Mail."
+language = "german"
+
+[[inbox.faq]]
+question = "Where is my order?"
+answer = "See your e-mail."
+account = "elsewhere"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "inbox.faq[0].answer",
+            "inbox.faq[1].language",
+            "inbox.faq[2].account"
+        ],
+        "{e}"
+    );
+    let text = e.to_string();
+    for shown in [
+        "required: the text sent as the answer",
+        "\"german\" is not a supported language; valid: ar, da, de, el, en, es, fi, fr, hu, it, nl, no, pt, ro, ru, sv, tr",
+        "sandbox",
+    ] {
+        assert!(text.contains(shown), "{shown}: {text}");
+    }
+    // A configuration with problems is refused with EX_USAGE.
+    assert_eq!(ConfigError::EXIT_CODE, 64);
+
+    let c = load_text(
+        r#"
+[[inbox.faq]]
+question = "Wo ist meine Bestellung?"
+answer = "Hallo {{customer_name}}, schauen Sie in Ihre E-Mail."
+language = "de"
+account = "sandbox"
+"#,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.inbox.faq.len(), 1);
+    assert_eq!(c.inbox.faq[0].language(), "de");
+    assert_eq!(c.inbox.faq[0].account.as_deref(), Some("sandbox"));
+}

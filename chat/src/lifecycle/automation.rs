@@ -21,9 +21,13 @@
 use super::{arm, conversation_event, dispatch, load, outgoing};
 use crate::clock::{self, Millis};
 use crate::context::Ctx;
-use crate::model::{ChatError, EventKind, NOT_WHITELISTED, Origin, Status, TimerKind};
+use crate::faq::{DEFAULT_HANDOVER_WORDS, wants_person};
+use crate::model::{
+    ChatError, Conversation, EventKind, Message, NOT_WHITELISTED, Origin, Status, TimerKind,
+};
 use crate::repo;
 use crate::store::Tx;
+use deflect_config::FAQ_BOT;
 use serde_json::json;
 use std::time::Duration;
 
@@ -72,27 +76,84 @@ pub(crate) async fn start_bot(
 ) -> Result<bool, ChatError> {
     let c = load(tx, id).await?;
     let name = &ctx.automations(c.account.as_deref()).bot;
-    let Some(bot) = ctx.bot(name).filter(|_| c.origin == Origin::Whatsapp) else {
+    let known = name == FAQ_BOT || ctx.bot(name).is_some();
+    if !known || c.origin != Origin::Whatsapp {
         return Ok(false);
-    };
-    repo::conversations::set_bot(tx, id, &bot.name).await?;
+    }
+    repo::conversations::set_bot(tx, id, name).await?;
     conversation_event(tx, id, EventKind::ConversationBotStarted, json!({}), now).await?;
-    metrics::counter!("deflect_bot_conversations_total", "bot" => bot.name.clone()).increment(1);
+    metrics::counter!("deflect_bot_conversations_total", "bot" => name.clone()).increment(1);
     Ok(true)
 }
 
-/// Passes customer message `message` of conversation `id` (with its bot) to the bot: a
-/// turn the bot worker takes after the commit. The bot's silence timer starts again.
+/// Passes customer message `m` of conversation `id` (with its bot) to the bot: the FAQ bot
+/// answers here; another's is a turn the bot worker takes after the commit. The bot's
+/// silence timer starts again.
 pub(crate) async fn to_bot(
     ctx: &Ctx,
     tx: &mut Tx,
     id: i64,
-    message: i64,
+    m: &Message,
     now: Millis,
 ) -> Result<(), ChatError> {
-    repo::bot_turns::insert(tx, id, message, now).await?;
+    let c = load(tx, id).await?;
+    if c.bot.as_deref() == Some(FAQ_BOT) {
+        return faq_answer(ctx, tx, &c, m, now).await;
+    }
+    repo::bot_turns::insert(tx, id, m.id, now).await?;
     ctx.wake_bots();
     bot_still_talking(ctx, tx, id, now).await
+}
+
+/// The FAQ bot's turn: the answer of the question `m` asks, if it matches well enough; a
+/// customer who asks for a person, writes something else than text or asks what no entry
+/// answers is handed over. Each outcome is logged with its score, so operators can tune
+/// `faq_min_score` and the questions.
+async fn faq_answer(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    m: &Message,
+    now: Millis,
+) -> Result<(), ChatError> {
+    let rules = ctx.automations(c.account.as_deref());
+    let Some(text) = m.body.as_deref().filter(|_| m.kind == "text") else {
+        return hand_over(ctx, tx, c.id, None, "the FAQ bot reads only text", now).await;
+    };
+    let defaults = || {
+        DEFAULT_HANDOVER_WORDS
+            .iter()
+            .map(|w| w.to_string())
+            .collect()
+    };
+    let words = match rules.handover_words.is_empty() {
+        true => defaults(),
+        false => rules.handover_words.clone(),
+    };
+    if wants_person(text, &words) {
+        metrics::counter!("deflect_faq_turns_total", "outcome" => "person").increment(1);
+        return hand_over(ctx, tx, c.id, None, "the customer asked for a person", now).await;
+    }
+    let account = c.account.as_deref().unwrap_or_default();
+    match ctx.faq_match(account, text) {
+        Some((entry, found)) if found.score >= rules.faq_min_score => {
+            tracing::info!(
+                conversation_id = c.id,
+                entry = found.entry,
+                score = found.score,
+                "FAQ answered"
+            );
+            metrics::counter!("deflect_faq_turns_total", "outcome" => "answered").increment(1);
+            outgoing::filled(ctx, tx, c, &entry.answer, outgoing::Author::Bot, now).await?;
+            bot_still_talking(ctx, tx, c.id, now).await
+        }
+        other => {
+            let (entry, score) = other.map_or((None, 0.0), |(_, f)| (Some(f.entry), f.score));
+            tracing::info!(conversation_id = c.id, entry, score, "FAQ had no answer");
+            metrics::counter!("deflect_faq_turns_total", "outcome" => "unanswered").increment(1);
+            hand_over(ctx, tx, c.id, None, "the FAQ had no answer", now).await
+        }
+    }
 }
 
 /// Conversation `id` goes on with its bot: it closes if both stay silent for the bot's

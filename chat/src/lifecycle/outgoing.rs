@@ -164,10 +164,23 @@ pub(crate) async fn automatic(
     rule: &'static str,
     now: Millis,
 ) -> Result<(), ChatError> {
-    let text = conversation_text(text, c);
-    queue(ctx, tx, c, Send::text(&text, Author::Automation), now).await?;
+    filled(ctx, tx, c, text, Author::Automation, now).await?;
     metrics::counter!("deflect_inbox_automations_total", "rule" => rule).increment(1);
     Ok(())
+}
+
+/// Sends `text` by `author` in conversation `c`, its variables filled
+/// (`deflect_config::CONVERSATION_VARIABLES`).
+pub(crate) async fn filled(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    text: &str,
+    author: Author,
+    now: Millis,
+) -> Result<Message, ChatError> {
+    let text = conversation_text(text, c);
+    queue(ctx, tx, c, Send::text(&text, author), now).await
 }
 
 /// `text` with the variables of conversation `c` filled; the configuration check refused

@@ -192,6 +192,8 @@ mod tests {
                 "conversation.channel_changed",
                 "conversation.escalation_offered",
                 "conversation.handoff_offered",
+                "conversation.handed_over",
+                "conversation.bot_started",
                 "message.created",
                 "message.status",
                 "deflection.created",
