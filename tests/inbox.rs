@@ -206,3 +206,138 @@ welcome_message = "Welcome {{{{customer_name}}}}!"
     assert_eq!(api.requests().len(), 2);
     assert_eq!(gw.stop().code(), Some(0));
 }
+
+/// A bot speaking Rasa's REST channel on a thread of its own: each turn is answered with the
+/// next scripted list of messages.
+fn scripted_rasa(answers: Vec<serde_json::Value>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/webhooks/rest/webhook",
+        listener.local_addr().unwrap()
+    );
+    listener.set_nonblocking(true).unwrap();
+    let script = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(
+        answers,
+    )));
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = axum::Router::new().route(
+                "/webhooks/rest/webhook",
+                axum::routing::post(move |axum::Json(_turn): axum::Json<serde_json::Value>| {
+                    let next = script.lock().unwrap().pop_front();
+                    async move { axum::Json(next.unwrap_or(serde_json::json!([]))) }
+                }),
+            );
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    url
+}
+
+/// The texts the fake Cloud API was asked to send, as (to, body).
+fn texts(requests: &[common::meta::Request]) -> Vec<(String, String)> {
+    requests
+        .iter()
+        .map(|r| {
+            (
+                r.body["to"].as_str().unwrap_or_default().to_string(),
+                r.body["text"]["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Bots in the running binary: a Rasa-REST bot answers two turns and hands over (the
+/// customer is queued); the built-in FAQ bot answers a question it knows and hands over
+/// when asked for an agent; a dead bot hands over within its timeout.
+#[test]
+fn bots_answer_then_hand_over_and_a_dead_one_hands_over_at_once() {
+    let api = common::meta::FakeMeta::start();
+    let rasa = scripted_rasa(vec![
+        serde_json::json!([{"recipient_id": "x", "text": "Hi! Your order number?"}]),
+        serde_json::json!([{"recipient_id": "x", "text": "Thanks, a colleague takes over."},
+                           {"recipient_id": "x", "custom": {"handover": true}}]),
+    ]);
+    let account = common::meta::account(&format!("http://{}", api.addr));
+    let config = |bot: &str, url: &str| {
+        format!(
+            r#"{account}
+[inbox.automations]
+bot = "{bot}"
+
+[[inbox.bots]]
+name = "rasa"
+url = "{url}"
+timeout = "2s"
+
+[[inbox.faq]]
+question = "What are your opening hours? When are you open?"
+answer = "Monday to Friday, 9-17."
+"#
+        )
+    };
+    let gw = Gateway::builder().config(&config("rasa", &rasa)).start();
+    post_text(&gw, "wamid.r1", "31612345678", "hi");
+    api.wait_for(1);
+    post_text(&gw, "wamid.r2", "31612345678", "A-1234");
+    let sent = texts(&api.wait_for(2));
+    assert_eq!(
+        sent,
+        [
+            (
+                "31612345678".to_string(),
+                "Hi! Your order number?".to_string()
+            ),
+            (
+                "31612345678".to_string(),
+                "Thanks, a colleague takes over.".to_string()
+            ),
+        ]
+    );
+    let handed = gw.logs.wait_for("the hand-over", |l| {
+        common::message(l, "handed over by its bot")
+    });
+    assert_eq!(handed["reason"], "the bot handed the conversation over");
+    assert_eq!(gw.stop().code(), Some(0));
+
+    // The FAQ bot; then a bot whose URL answers nothing.
+    let api_requests_before = api.requests().len();
+    let gw = Gateway::builder().config(&config("faq", &rasa)).start();
+    post_text(&gw, "wamid.f1", "31687654321", "when are you open?");
+    let sent = texts(&api.wait_for(api_requests_before + 1));
+    assert_eq!(sent.last().unwrap().1, "Monday to Friday, 9-17.");
+    let answered = gw
+        .logs
+        .wait_for("the FAQ answer", |l| common::message(l, "FAQ answered"));
+    assert_eq!(answered["entry"], 0);
+    post_text(&gw, "wamid.f2", "31687654321", "I want an agent");
+    // Committed before the webhook was answered.
+    let handed = gw.logs.wait_for("the hand-over", |l| {
+        common::message(l, "handed over by its bot")
+    });
+    assert_eq!(handed["reason"], "the customer asked for a person");
+    assert_eq!(gw.stop().code(), Some(0));
+
+    let gw = Gateway::builder()
+        .config(&config("rasa", "http://127.0.0.1:9/"))
+        .start();
+    post_text(&gw, "wamid.d1", "31600000001", "hi");
+    let handed = gw.logs.wait_for("the dead bot's hand-over", |l| {
+        common::message(l, "handed over by its bot")
+    });
+    let reason = handed["reason"].as_str().unwrap();
+    assert!(reason.starts_with("bot rasa: "), "{reason}");
+    assert!(metric(
+        gw.http_addr(),
+        r#"deflect_bot_requests_total{bot="rasa",outcome="unreachable"} 1"#
+    ));
+    assert_eq!(gw.stop().code(), Some(0));
+}

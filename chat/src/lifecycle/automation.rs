@@ -205,6 +205,7 @@ pub(crate) async fn hand_over(
     let data = json!({ "reason": reason, "queue": queue });
     conversation_event(tx, id, EventKind::ConversationHandedOver, data, now).await?;
     let bot = c.bot.unwrap_or_default();
+    tracing::info!(conversation_id = id, %bot, reason, %queue, "handed over by its bot");
     metrics::counter!("deflect_bot_handovers_total", "bot" => bot).increment(1);
     dispatch::enqueue(ctx, tx, id, &queue, None, now).await
 }
