@@ -160,6 +160,7 @@ fn automations_welcome_first_contacts_and_turn_strangers_away() {
 [whatsapp.accounts.automations]
 whitelist = ["+3161*"]
 whitelist_reply = "Members only, {{{{customer_name}}}}."
+ice_breakers = ["Track my order", "Opening hours"]
 
 [inbox.automations]
 welcome_message = "Welcome {{{{customer_name}}}}!"
@@ -167,11 +168,22 @@ welcome_message = "Welcome {{{{customer_name}}}}!"
         common::meta::account(&format!("http://{}", api.addr))
     );
     let gw = Gateway::builder().config(&config).start();
+    // At start-up, the account's ice breakers go to its conversational components.
+    let pushed = api.wait_for(1).remove(0);
+    assert_eq!(
+        (pushed.method.as_str(), pushed.path.as_str()),
+        ("POST", "/v24.0/106540352242922/conversational_automation")
+    );
+    assert_eq!(pushed.headers["authorization"], "Bearer EAAG-test-token");
+    assert_eq!(
+        pushed.body,
+        serde_json::json!({"enable_welcome_message": false, "prompts": ["Track my order", "Opening hours"]})
+    );
     post_text(&gw, "wamid.1", "31612345678", "hi");
     post_text(&gw, "wamid.2", "31612345678", "are you there?");
     post_text(&gw, "wamid.3", "4930111222", "let me in");
-    let sent = api.wait_for(2);
-    let texts: Vec<(String, String)> = sent
+    let sent = api.wait_for(3);
+    let texts: Vec<(String, String)> = sent[1..]
         .iter()
         .map(|r| {
             (
@@ -203,7 +215,7 @@ welcome_message = "Welcome {{{{customer_name}}}}!"
         addr,
         r#"deflect_inbox_conversations_closed_total{disposition="not whitelisted"} 1"#
     ));
-    assert_eq!(api.requests().len(), 2);
+    assert_eq!(api.requests().len(), 3);
     assert_eq!(gw.stop().code(), Some(0));
 }
 

@@ -7,6 +7,7 @@ use crate::board::{self, Board};
 use crate::bots::BotService;
 use crate::canned;
 use crate::clock::{Clock, Millis};
+use crate::components;
 use crate::context::{Ctx, InboxSettings};
 use crate::deflection::{self, Deflected, Deflection};
 use crate::events::Subscription;
@@ -46,6 +47,8 @@ pub(crate) struct Inner {
     outbox: Outbox,
     hooks: Hooks,
     bots: BotService,
+    /// The HTTP client the workers share (providers, webhooks).
+    http: reqwest::Client,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -120,7 +123,8 @@ impl Inbox {
                 feed,
                 inbound: InboundService::new(ctx.clone()),
                 outbox: Outbox::new(ctx.clone(), providers),
-                hooks: Hooks::new(ctx.clone(), http, hooks_wake),
+                hooks: Hooks::new(ctx.clone(), http.clone(), hooks_wake),
+                http,
                 bots: BotService::new(ctx.clone()),
                 ctx,
             }),
@@ -230,12 +234,21 @@ impl Inbox {
         let timers = tokio::spawn(timers::run(self.inner.ctx.clone(), stop.1.clone()));
         let hooks = tokio::spawn(self.inner.hooks.clone().run(stop.1.clone()));
         let bots = tokio::spawn(self.inner.bots.clone().run(stop.1.clone()));
+        let push = components::push(self.inner.ctx.clone(), self.inner.http.clone());
+        let mut stopped = stop.1.clone();
+        let components = tokio::spawn(async move {
+            tokio::select! {
+                _ = push => {}
+                _ = stopped.changed() => {}
+            }
+        });
         shutdown.await;
         let _ = stop.0.send(true);
         let _ = outbox.await;
         let _ = timers.await;
         let _ = hooks.await;
         let _ = bots.await;
+        let _ = components.await;
     }
 
     // ---------------------------------------------------------------- inbound

@@ -67,7 +67,7 @@
 // layer store: store
 // layer repositories: repo
 // layer lifecycle: context lifecycle
-// layer services apart: access agents board bots canned conversations deflection events hooks inbound limits outbox sandbox timers webchat
+// layer services apart: access agents board bots canned components conversations deflection events hooks inbound limits outbox sandbox timers webchat
 // layer inbox: inbox testing
 
 /// A query text assembled from this crate's constant fragments and numbered placeholders;
@@ -101,6 +101,7 @@ pub mod bot;
 mod bots;
 pub mod canned;
 pub mod clock;
+mod components;
 mod context;
 mod conversations;
 pub mod deflection;

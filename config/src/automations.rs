@@ -37,6 +37,10 @@ pub struct AutomationsConfig {
     /// accent): the FAQ bot hands over at once. Empty: the built-in list (agent, human,
     /// person, operator, … in several languages).
     pub handover_words: Vec<String>,
+    /// Meta accounts: up to 4 ice breakers (≤ 80 characters, no emoji) WhatsApp shows a
+    /// customer opening the chat; a tap arrives as a message with its text. Pushed to the
+    /// number's conversational components at start-up; empty: left as they are.
+    pub ice_breakers: Vec<String>,
 }
 
 /// The default of `faq_min_score` (the FAQ matcher's documentation says why).
@@ -56,6 +60,7 @@ impl Default for AutomationsConfig {
             bot: String::new(),
             faq_min_score: DEFAULT_FAQ_MIN_SCORE,
             handover_words: Vec::new(),
+            ice_breakers: Vec::new(),
         }
     }
 }
@@ -85,6 +90,9 @@ pub struct AutomationOverrides {
     /// Overrides `handover_words`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handover_words: Option<Vec<String>>,
+    /// Overrides `ice_breakers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ice_breakers: Option<Vec<String>>,
 }
 
 impl AutomationsConfig {
@@ -108,6 +116,7 @@ impl AutomationsConfig {
             faq_min_score: o.faq_min_score.unwrap_or(self.faq_min_score),
             handover_words: (o.handover_words.clone())
                 .unwrap_or_else(|| self.handover_words.clone()),
+            ice_breakers: (o.ice_breakers.clone()).unwrap_or_else(|| self.ice_breakers.clone()),
         }
     }
 
@@ -158,6 +167,17 @@ impl AutomationsConfig {
                 p.push(format!("{at}.handover_words[{i}]"), "must not be empty");
             }
         }
+        if self.ice_breakers.len() > MAX_ICE_BREAKERS {
+            p.push(
+                format!("{at}.ice_breakers"),
+                format!("at most {MAX_ICE_BREAKERS} (WhatsApp's limit)"),
+            );
+        }
+        for (i, text) in self.ice_breakers.iter().enumerate() {
+            if let Err(why) = check_ice_breaker(text) {
+                p.push(format!("{at}.ice_breakers[{i}]"), why);
+            }
+        }
         if !self.whitelist.is_empty() && self.whitelist_reply.trim().is_empty() {
             p.push(
                 format!("{at}.whitelist_reply"),
@@ -179,6 +199,7 @@ impl AutomationOverrides {
             "welcome_period" => self.welcome_period.is_some(),
             "faq_min_score" => self.faq_min_score.is_some(),
             k if k.starts_with("handover_words") => self.handover_words.is_some(),
+            k if k.starts_with("ice_breakers") => self.ice_breakers.is_some(),
             "whitelist_reply" => self.whitelist_reply.is_some() || self.whitelist.is_some(),
             k => k.starts_with("whitelist") && self.whitelist.is_some(),
         };
@@ -189,6 +210,31 @@ impl AutomationOverrides {
             }
         }
     }
+}
+
+/// Most ice breakers a number shows.
+pub const MAX_ICE_BREAKERS: usize = 4;
+
+/// An ice breaker as WhatsApp takes it: 1 to 80 characters, no emoji.
+fn check_ice_breaker(text: &str) -> Result<(), String> {
+    let length = text.chars().count();
+    if text.trim().is_empty() || length > 80 {
+        return Err(format!("must be 1 to 80 characters (has {length})"));
+    }
+    match text.chars().find(|c| is_emoji(*c)) {
+        Some(c) => Err(format!(
+            "must not contain emoji ({c:?}); WhatsApp refuses them"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Emoji and the characters that build them (pictographs, dingbats, symbols, flags'
+/// regional indicators, the variation selector and joiner that make a character an emoji).
+fn is_emoji(c: char) -> bool {
+    matches!(u32::from(c),
+        0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0x2300..=0x23FF
+        | 0xFE0F | 0x200D | 0x20E3 | 0xE0020..=0xE007F)
 }
 
 fn check_template(p: &mut Problems, key: &str, text: &str) {
@@ -273,6 +319,24 @@ mod tests {
                 "inbox.automations.whitelist[2]",
             ]
         );
+    }
+
+    #[test]
+    fn ice_breakers_follow_whatsapps_rules() {
+        assert_eq!(check_ice_breaker("Track my order"), Ok(()));
+        assert_eq!(check_ice_breaker("Öffnungszeiten & Preise?"), Ok(()));
+        assert!(check_ice_breaker("Track my order 📦").is_err());
+        assert!(check_ice_breaker("Call us ☎").is_err());
+        assert!(check_ice_breaker(&"x".repeat(81)).is_err());
+        assert!(check_ice_breaker(" ").is_err());
+        let five = AutomationsConfig {
+            ice_breakers: vec!["a".into(); 5],
+            ..AutomationsConfig::default()
+        };
+        let mut p = Problems::default();
+        five.validate(&mut p, "inbox.automations");
+        let paths: Vec<String> = p.into_vec().into_iter().map(|p| p.path).collect();
+        assert_eq!(paths, ["inbox.automations.ice_breakers"]);
     }
 
     #[test]

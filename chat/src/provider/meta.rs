@@ -24,6 +24,8 @@ use serde_json::{Value, json};
 pub struct MetaClient {
     http: reqwest::Client,
     endpoint: String,
+    /// The number's conversational components (ice breakers, welcome request).
+    components_endpoint: String,
     timeout: std::time::Duration,
     token: Option<Secret>,
 }
@@ -35,13 +37,15 @@ impl MetaClient {
             .api_base_url()
             .map(|u| u.as_str().trim_end_matches('/').to_string())
             .unwrap_or_default();
+        let number = format!(
+            "{base}/{}/{}",
+            account.api_version,
+            account.phone_number_id.as_deref().unwrap_or_default()
+        );
         Self {
             http,
-            endpoint: format!(
-                "{base}/{}/{}/messages",
-                account.api_version,
-                account.phone_number_id.as_deref().unwrap_or_default()
-            ),
+            endpoint: format!("{number}/messages"),
+            components_endpoint: format!("{number}/conversational_automation"),
             token: account.access_token.clone(),
             timeout: account.request_timeout,
         }
@@ -86,25 +90,58 @@ impl MetaClient {
                 None => super::accepted_without_id(status, "had no messages[0].id"),
             });
         }
-        let code = json["error"]["code"].as_i64();
-        let message = json["error"]["message"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        let retry = status.is_server_error()
-            || status.as_u16() == 429
-            || status.as_u16() == 401
-            || matches!(
-                super::error_meaning(code),
-                super::ErrorMeaning::RateLimited
-            )
-            // 131000 something went wrong, 131016 service unavailable, 190 token expired.
-            || matches!(code, Some(131_000 | 131_016 | 190));
-        Err(if retry {
-            SendError::Retry { code, message }
+        Err(error_of(status, &json))
+    }
+
+    /// Sets the number's conversational components: its ice breakers (`prompts`) and
+    /// whether Meta asks for a welcome (a `request_welcome` message) when a customer opens
+    /// the chat for the first time. `POST /{phone_number_id}/conversational_automation`.
+    pub async fn set_conversational_automation(
+        &self,
+        prompts: &[String],
+        enable_welcome_message: bool,
+    ) -> Result<(), SendError> {
+        let body = json!({ "enable_welcome_message": enable_welcome_message, "prompts": prompts });
+        let mut req = (self.http.post(&self.components_endpoint))
+            .timeout(self.timeout)
+            .json(&body);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t.expose());
+        }
+        let res = req
+            .send()
+            .await
+            .map_err(|e| super::classify_transport(&e))?;
+        let status = res.status();
+        let json: Value = res.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(())
         } else {
-            SendError::Rejected { code, message }
-        })
+            Err(error_of(status, &json))
+        }
+    }
+}
+
+/// The error an unsuccessful Cloud API answer (`{"error": {"code", "message"}}`) means.
+fn error_of(status: reqwest::StatusCode, json: &Value) -> SendError {
+    let code = json["error"]["code"].as_i64();
+    let message = json["error"]["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    let retry = status.is_server_error()
+        || status.as_u16() == 429
+        || status.as_u16() == 401
+        || matches!(
+            super::error_meaning(code),
+            super::ErrorMeaning::RateLimited
+        )
+        // 131000 something went wrong, 131016 service unavailable, 190 token expired.
+        || matches!(code, Some(131_000 | 131_016 | 190));
+    if retry {
+        SendError::Retry { code, message }
+    } else {
+        SendError::Rejected { code, message }
     }
 }
 
