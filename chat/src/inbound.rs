@@ -17,7 +17,7 @@
 
 use crate::clock::Millis;
 use crate::context::Ctx;
-use crate::lifecycle::{automation, dispatch, open, status};
+use crate::lifecycle::{automation, dispatch, open, status, waiting};
 use crate::model::{ChatError, EventKind, Origin, Status};
 use crate::provider::{Inbound, InboundMessage};
 use crate::repo;
@@ -175,10 +175,6 @@ impl InboundService {
 
     fn rules(&self, queue: &str) -> QueueRules {
         self.ctx().rules(queue)
-    }
-
-    fn inactivity_ms(&self) -> Millis {
-        self.ctx().inactivity_ms()
     }
 
     /// Whether WhatsApp id `wa_id` may open a conversation on `account` by writing.
@@ -605,7 +601,7 @@ impl InboundService {
                             status: Status::Queued,
                             queue: self.default_queue(),
                         };
-                        open::whatsapp_conversation(self.ctx(), tx, w, now).await?.0
+                        open::whatsapp_conversation(tx, w, now).await?.0
                     }
                 },
             },
@@ -633,7 +629,8 @@ impl InboundService {
         // locks the conversation.
         let row = sqlx::query(
             "UPDATE conversations SET last_inbound_at = $1, last_activity_at = $2, \
-             event_seq = event_seq + 1 WHERE id = $3 RETURNING event_seq, status, queued_at, queue",
+             event_seq = event_seq + 1 WHERE id = $3 \
+             RETURNING event_seq, status, queued_at, queue, agent_id",
         )
         .bind(sent_at)
         .bind(now)
@@ -661,6 +658,14 @@ impl InboundService {
             // else welcome and route it.
             Some(Status::Queued) if queued_at.is_none() => {
                 self.opened(tx, conversation, &m.from, &queue, now).await?;
+            }
+            // The customer waits for their agent's answer.
+            Some(Status::Assigned) => {
+                if let Some(agent) = crate::store::opt_i64(&row, "agent_id") {
+                    let ctx = self.ctx();
+                    waiting::customer_wrote(ctx, tx, conversation, agent, Some(account), now)
+                        .await?;
+                }
             }
             _ => {}
         }

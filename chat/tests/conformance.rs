@@ -839,38 +839,204 @@ async fn claim_and_transfers(b: Backend) {
     ));
 }
 
-async fn inactivity_closes_with_a_system_disposition(b: Backend) {
-    let env = Env::new(b).await;
+/// The customer's inactivity closes an assigned conversation once its agent has answered:
+/// measured from the agent's last message, never while the customer waits for an answer,
+/// never for a conversation no agent holds; the closing message goes first.
+async fn inactivity_closes_answered_conversations_with_a_system_disposition(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.inbox.automations.inactivity_message = "Closing this chat, {{customer_name}}.".into();
+    let env = Env::with(b, settings).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let status = |conv: i64| {
+        let inbox = &env.inbox;
+        async move {
+            let c = inbox
+                .conversation_unchecked(conv)
+                .await
+                .unwrap()
+                .conversation;
+            (c.status, c.disposition)
+        }
+    };
+    // A deflected call nobody answered yet: no agent holds it, so it never closes this way.
+    let pending = env
+        .inbox
+        .deflect(&deflection("c1", "+31687654321"))
+        .await
+        .unwrap();
     let conv = env
         .inbox
         .receive("sandbox", &[text("w1", "31612345678", "hi")])
         .await
         .unwrap()
         .conversations[0];
-    env.advance(Duration::from_secs(1800)).await;
+    env.inbox.accept_offer(ann.agent_id, conv).await.unwrap();
+    env.advance(Duration::from_secs(2 * 3600)).await;
+    assert_eq!(
+        status(conv).await.0,
+        Status::Assigned,
+        "the customer waits for the agent"
+    );
+
     env.inbox
-        .receive("sandbox", &[text("w2", "31612345678", "still there?")])
+        .send_text(&ann, conv, "Hello!", None)
         .await
         .unwrap();
     env.advance(Duration::from_secs(1800)).await;
-    let c = env
-        .inbox
-        .conversation_unchecked(conv)
+    env.inbox
+        .receive("sandbox", &[text("w2", "31612345678", "one more thing")])
         .await
-        .unwrap()
-        .conversation;
-    assert_ne!(c.status, Status::Closed, "activity moved the deadline");
+        .unwrap();
+    env.advance(Duration::from_secs(2 * 3600)).await;
+    assert_eq!(status(conv).await.0, Status::Assigned, "waiting again");
+
+    env.inbox
+        .send_text(&ann, conv, "Sure?", None)
+        .await
+        .unwrap();
     env.advance(Duration::from_secs(1800)).await;
-    let c = env
+    env.inbox
+        .send_text(&ann, conv, "Anything else?", None)
+        .await
+        .unwrap();
+    env.advance(Duration::from_secs(1800)).await;
+    assert_eq!(
+        status(conv).await.0,
+        Status::Assigned,
+        "counted from the agent's last message"
+    );
+    env.advance(Duration::from_secs(1800)).await;
+    assert_eq!(
+        status(conv).await,
+        (Status::Closed, Some(deflect_chat::INACTIVE.to_string()))
+    );
+    assert_eq!(deflect_chat::INACTIVE, "closed for inactivity");
+    let last = env.inbox.messages_unchecked(conv, None, 20).await.unwrap();
+    let last = last.last().unwrap();
+    assert_eq!(
+        (last.sender, last.body.as_deref()),
+        (Sender::Automation, Some("Closing this chat, Ann."))
+    );
+    assert_eq!(status(pending.conversation_id).await.0, Status::Pending);
+}
+
+/// An agent who leaves the customer unanswered is reminded after `reminder_after` (the
+/// customer hears `reminder_message`), and after `reoffer_after` the conversation goes to
+/// another agent of its queue; an answer stops both. Customers' messages start them
+/// whichever way they are stored (with the others of their run, or one at a time).
+async fn unanswered_customers_remind_the_agent_then_go_to_another(b: Backend) {
+    let mut settings = common::settings(None);
+    let rules = &mut settings.inbox.automations;
+    rules.reminder_after = Duration::from_secs(300);
+    rules.reminder_message = "We are still here, {{customer_name}}.".into();
+    rules.reoffer_after = Duration::from_secs(600);
+    let env = Env::with(b, settings).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let conv = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    env.inbox.accept_offer(ann.agent_id, conv).await.unwrap();
+    let bob = env.agent("bob", &["support"]).await;
+    let reminders = || {
+        let inbox = &env.inbox;
+        async move {
+            let events = inbox.conversation_events(conv, 0, 500).await.unwrap();
+            events
+                .into_iter()
+                .filter(|e| e.kind == EventKind::ConversationReminder)
+                .map(|e| e.data["agent_id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let automatic = || {
+        let inbox = &env.inbox;
+        async move {
+            let msgs = inbox.messages_unchecked(conv, None, 50).await.unwrap();
+            msgs.into_iter()
+                .filter(|m| m.sender == Sender::Automation)
+                .map(|m| m.body.unwrap_or_default())
+                .collect::<Vec<_>>()
+        }
+    };
+    let holder = || {
+        let inbox = &env.inbox;
+        async move {
+            let c = inbox
+                .conversation_unchecked(conv)
+                .await
+                .unwrap()
+                .conversation;
+            (c.status, c.agent_id)
+        }
+    };
+
+    // Assigned with the customer's message unanswered: counted from the assignment.
+    env.advance(Duration::from_secs(240)).await;
+    // A second message (one at a time: a quick reply) does not move the reminder.
+    let reference = env
         .inbox
         .conversation_unchecked(conv)
         .await
         .unwrap()
-        .conversation;
-    assert_eq!(
-        (c.status, c.disposition.as_deref()),
-        (Status::Closed, Some("inactive"))
+        .conversation
+        .reference;
+    let mut quick = text("w2", "31612345678", "hello?");
+    if let Inbound::Message(m) = &mut quick {
+        m.button_payload = Some(format!("deflect:{reference}"));
+    }
+    env.inbox.receive("sandbox", &[quick]).await.unwrap();
+    assert!(reminders().await.is_empty());
+    env.advance(Duration::from_secs(60)).await;
+    assert_eq!(reminders().await, [ann.agent_id]);
+    assert_eq!(automatic().await, ["We are still here, Ann."]);
+    assert_eq!(holder().await, (Status::Assigned, Some(ann.agent_id)));
+
+    // Still unanswered at 10 minutes: offered to Bob, never to Ann again this round.
+    env.advance(Duration::from_secs(300)).await;
+    assert_eq!(holder().await, (Status::Offered, Some(bob.agent_id)));
+    let mut sql = env.sql().await;
+    let actions: Vec<String> =
+        sqlx::query("SELECT action FROM assignments WHERE conversation_id = $1 ORDER BY id")
+            .bind(conv)
+            .fetch_all(&mut sql)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| sqlx::Row::get(&r, 0))
+            .collect();
+    assert!(
+        actions.ends_with(&["reoffered".into(), "queued".into(), "offered".into()]),
+        "{actions:?}"
     );
+    env.inbox.accept_offer(bob.agent_id, conv).await.unwrap();
+
+    // Bob answers: nothing more. The customer writes (with the others of a run): Bob is
+    // reminded 5 minutes later.
+    env.inbox
+        .send_text(&bob, conv, "Here I am", None)
+        .await
+        .unwrap();
+    env.advance(Duration::from_secs(900)).await;
+    assert_eq!(reminders().await, [ann.agent_id]);
+    env.inbox
+        .receive("sandbox", &[text("w3", "31612345678", "thanks, and…")])
+        .await
+        .unwrap();
+    env.advance(Duration::from_secs(299)).await;
+    assert_eq!(reminders().await, [ann.agent_id]);
+    env.advance(Duration::from_secs(1)).await;
+    assert_eq!(reminders().await, [ann.agent_id, bob.agent_id]);
+    // Bob answers in time: no re-offer.
+    env.inbox
+        .send_text(&bob, conv, "Go on", None)
+        .await
+        .unwrap();
+    env.advance(Duration::from_secs(900)).await;
+    assert_eq!(holder().await, (Status::Assigned, Some(bob.agent_id)));
+    assert_eq!(automatic().await.len(), 2);
 }
 
 async fn agents_see_only_their_queues(b: Backend) {
@@ -1728,7 +1894,8 @@ on_both!(
     wait_timeout_applies_the_fallback,
     closing_needs_a_disposition_and_pulls_the_oldest,
     claim_and_transfers,
-    inactivity_closes_with_a_system_disposition,
+    inactivity_closes_answered_conversations_with_a_system_disposition,
+    unanswered_customers_remind_the_agent_then_go_to_another,
     agents_see_only_their_queues,
     an_agent_without_accounts_sees_no_accounts_conversations,
     events_come_in_order_and_resume,

@@ -1,6 +1,9 @@
 //! `[inbox.automations]`: what the inbox does on its own when a customer writes — the
-//! welcome message and the whitelist — with inbox-wide defaults, overridable per WhatsApp
-//! account in `[whatsapp.accounts.automations]` (a key left out there keeps the default).
+//! welcome message and the whitelist — and while someone waits — the closing message of an
+//! inactive conversation, the reminder (and re-offer) when an agent leaves a customer
+//! unanswered — with inbox-wide defaults, overridable per
+//! WhatsApp account in `[whatsapp.accounts.automations]` (a key left out there keeps the
+//! default).
 
 use crate::Problems;
 use crate::text::{CONVERSATION_VARIABLES, check_text};
@@ -26,6 +29,20 @@ pub struct AutomationsConfig {
     pub whitelist: Vec<String>,
     /// The answer to a number not on the whitelist (a text with variables).
     pub whitelist_reply: String,
+    /// Sent just before a conversation closes for the customer's inactivity
+    /// (`inbox.inactivity_close`); empty: none. A text with variables.
+    pub inactivity_message: String,
+    /// When the assigned agent has not answered the customer's message within this long, a
+    /// `conversation.reminder` event (and `reminder_message`). Zero: off (0 or 30s – 24h).
+    #[serde(with = "duration")]
+    pub reminder_after: Duration,
+    /// Sent to the customer with the reminder; empty: none. A text with variables.
+    pub reminder_message: String,
+    /// When the assigned agent has not answered the customer's message within this long,
+    /// the conversation is taken from them and offered to another agent of its queue.
+    /// Zero: off (0 or 1m – 24h; longer than `reminder_after` when both are on).
+    #[serde(with = "duration")]
+    pub reoffer_after: Duration,
 }
 
 impl Default for AutomationsConfig {
@@ -36,6 +53,10 @@ impl Default for AutomationsConfig {
             whitelist: Vec::new(),
             whitelist_reply: "Sorry, this number only takes messages from registered customers."
                 .into(),
+            inactivity_message: String::new(),
+            reminder_after: Duration::ZERO,
+            reminder_message: String::new(),
+            reoffer_after: Duration::ZERO,
         }
     }
 }
@@ -56,6 +77,18 @@ pub struct AutomationOverrides {
     /// Overrides `whitelist_reply`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub whitelist_reply: Option<String>,
+    /// Overrides `inactivity_message` (`""`: none for this account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inactivity_message: Option<String>,
+    /// Overrides `reminder_after` (`"0s"`: off for this account).
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub reminder_after: Option<Duration>,
+    /// Overrides `reminder_message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reminder_message: Option<String>,
+    /// Overrides `reoffer_after` (`"0s"`: off for this account).
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub reoffer_after: Option<Duration>,
 }
 
 impl AutomationsConfig {
@@ -75,6 +108,16 @@ impl AutomationsConfig {
                 .whitelist_reply
                 .clone()
                 .unwrap_or_else(|| self.whitelist_reply.clone()),
+            inactivity_message: o
+                .inactivity_message
+                .clone()
+                .unwrap_or_else(|| self.inactivity_message.clone()),
+            reminder_after: o.reminder_after.unwrap_or(self.reminder_after),
+            reminder_message: o
+                .reminder_message
+                .clone()
+                .unwrap_or_else(|| self.reminder_message.clone()),
+            reoffer_after: o.reoffer_after.unwrap_or(self.reoffer_after),
         }
     }
 
@@ -110,6 +153,34 @@ impl AutomationsConfig {
                 "must not be empty while a whitelist is set",
             );
         }
+        check_template(
+            p,
+            &format!("{at}.inactivity_message"),
+            &self.inactivity_message,
+        );
+        let (min, max) = (Duration::from_secs(30), Duration::from_secs(24 * 3600));
+        let off_or = |d: Duration, min: Duration| d.is_zero() || (min..=max).contains(&d);
+        if !off_or(self.reminder_after, min) {
+            p.push(
+                format!("{at}.reminder_after"),
+                "must be 0s (off) or between 30s and 24h",
+            );
+        }
+        check_template(p, &format!("{at}.reminder_message"), &self.reminder_message);
+        if !off_or(self.reoffer_after, Duration::from_secs(60)) {
+            p.push(
+                format!("{at}.reoffer_after"),
+                "must be 0s (off) or between 1m and 24h",
+            );
+        } else if !self.reoffer_after.is_zero()
+            && !self.reminder_after.is_zero()
+            && self.reoffer_after <= self.reminder_after
+        {
+            p.push(
+                format!("{at}.reoffer_after"),
+                "must be longer than reminder_after (or 0s: off)",
+            );
+        }
     }
 }
 
@@ -124,6 +195,10 @@ impl AutomationOverrides {
             "welcome_message" => self.welcome_message.is_some(),
             "welcome_period" => self.welcome_period.is_some(),
             "whitelist_reply" => self.whitelist_reply.is_some() || self.whitelist.is_some(),
+            "inactivity_message" => self.inactivity_message.is_some(),
+            "reminder_after" => self.reminder_after.is_some(),
+            "reminder_message" => self.reminder_message.is_some(),
+            "reoffer_after" => self.reoffer_after.is_some() || self.reminder_after.is_some(),
             k => k.starts_with("whitelist") && self.whitelist.is_some(),
         };
         for problem in mine.into_vec() {
@@ -217,6 +292,46 @@ mod tests {
                 "inbox.automations.whitelist[2]",
             ]
         );
+    }
+
+    #[test]
+    fn waiting_rules_are_off_or_in_range_and_the_reoffer_comes_after_the_reminder() {
+        let check = |c: AutomationsConfig| {
+            let mut p = Problems::default();
+            c.validate(&mut p, "inbox.automations");
+            p.into_vec()
+                .into_iter()
+                .map(|p| p.path)
+                .collect::<Vec<String>>()
+        };
+        let minutes = |m: u64| Duration::from_secs(60 * m);
+        let ok = AutomationsConfig {
+            inactivity_message: "Closing this chat, {{customer_name}}.".into(),
+            reminder_after: minutes(5),
+            reminder_message: "Still here, {{customer_name}}".into(),
+            reoffer_after: minutes(10),
+            ..AutomationsConfig::default()
+        };
+        assert!(check(ok.clone()).is_empty());
+        assert!(check(AutomationsConfig::default()).is_empty(), "all off");
+        let bad = AutomationsConfig {
+            inactivity_message: "{{position}}".into(),
+            reminder_after: Duration::from_secs(5),
+            reoffer_after: minutes(2),
+            ..ok.clone()
+        };
+        assert_eq!(
+            check(bad),
+            [
+                "inbox.automations.inactivity_message",
+                "inbox.automations.reminder_after",
+            ]
+        );
+        let early = AutomationsConfig {
+            reoffer_after: minutes(5),
+            ..ok
+        };
+        assert_eq!(check(early), ["inbox.automations.reoffer_after"]);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "conversation.queued",
     "conversation.assigned",
     "conversation.closed",
+    "conversation.reminder",
     "message.received",
     "message.sent",
     "message.delivered",

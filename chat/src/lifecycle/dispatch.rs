@@ -40,7 +40,23 @@ pub(crate) async fn enqueue(
     since: Option<Millis>,
     now: Millis,
 ) -> Result<(), ChatError> {
+    enqueue_except(ctx, tx, id, queue, since, &[], now).await
+}
+
+/// As [`enqueue`], never offering it to `except` this round.
+async fn enqueue_except(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    id: i64,
+    queue: &str,
+    since: Option<Millis>,
+    except: &[AgentId],
+    now: Millis,
+) -> Result<(), ChatError> {
     repo::conversations::set_queued(tx, id, queue, since.unwrap_or(now)).await?;
+    if !except.is_empty() {
+        repo::conversations::set_declined(tx, id, except).await?;
+    }
     let rules = ctx.rules(queue);
     arm(ctx, tx, id, TimerKind::Wait, now + rules.wait_timeout, None).await?;
     repo::timers::cancel(tx, id, TimerKind::Offer).await?;
@@ -186,6 +202,22 @@ pub(crate) async fn decline(
     apply_route(ctx, tx, &c, &declined, r, now).await?;
     // Their slot is free again: other waiting conversations may go to them.
     pull_for_agent_except(ctx, tx, agent, Some(id), now).await
+}
+
+/// Takes conversation `c` from `agent`, who left its customer unanswered too long
+/// (`reoffer_after`), and offers it to another agent of its queue; it keeps its place in
+/// the queue (when it was queued before). `agent` is not offered it again this round.
+pub(crate) async fn reoffer(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    agent: AgentId,
+    now: Millis,
+) -> Result<(), ChatError> {
+    history(tx, c.id, Some(agent), &c.queue, "reoffered", None, now).await?;
+    enqueue_except(ctx, tx, c.id, &c.queue, c.queued_at, &[agent], now).await?;
+    // Their slot is free again: other waiting conversations may go to them.
+    pull_for_agent_except(ctx, tx, agent, Some(c.id), now).await
 }
 
 /// A transfer came back: conversation `c` returns, unread, to `agent`.

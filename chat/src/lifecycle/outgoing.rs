@@ -112,6 +112,7 @@ pub(crate) async fn queue(
     if send.author.agent().is_some() {
         // An agent's message is activity; automatic ones (auto-replies) are not.
         repo::conversations::touch(tx, c.id, now).await?;
+        super::waiting::agent_wrote(ctx, tx, c, now).await?;
     }
     let data = json!({ "message": m });
     repo::events::log(tx, Some(c.id), EventKind::MessageCreated, data, now).await?;

@@ -140,6 +140,9 @@ pub(crate) async fn hand_over(
     if h.ends_wait {
         record_wait(c, now);
     }
+    if h.status == Status::Assigned {
+        super::waiting::assigned(ctx, tx, c, h.agent, now).await?;
+    }
     let step = Step {
         agent: Some(h.agent),
         queue: &c.queue,

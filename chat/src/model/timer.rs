@@ -10,21 +10,30 @@ pub enum TimerKind {
     Wait,
     /// A transfer nobody accepted returns to the agent who made it.
     Transfer,
-    /// No activity for `inbox.inactivity_close`: the conversation closes.
+    /// The customer of an assigned conversation, answered by its agent, has not written for
+    /// `inbox.inactivity_close`: the conversation closes.
     Inactivity,
     /// A web conversation still without an agent after its site's escalation timeout: the
     /// widget offers to continue on WhatsApp.
     Escalation,
+    /// The assigned agent has not answered the customer within `reminder_after`: a
+    /// reminder.
+    Reminder,
+    /// The assigned agent has not answered the customer within `reoffer_after`: the
+    /// conversation is offered to another agent of its queue.
+    Reoffer,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::Offer,
         Self::Wait,
         Self::Transfer,
         Self::Inactivity,
         Self::Escalation,
+        Self::Reminder,
+        Self::Reoffer,
     ];
 
     /// As stored.
@@ -35,6 +44,8 @@ impl TimerKind {
             Self::Transfer => "transfer",
             Self::Inactivity => "inactivity",
             Self::Escalation => "escalation",
+            Self::Reminder => "reminder",
+            Self::Reoffer => "reoffer",
         }
     }
 
@@ -44,8 +55,9 @@ impl TimerKind {
     }
 }
 
-/// Disposition of conversations closed for inactivity.
-pub const INACTIVE: &str = "inactive";
+/// Disposition of conversations closed for the customer's inactivity. (Conversations closed
+/// by earlier versions, which closed any conversation without activity, keep `inactive`.)
+pub const INACTIVE: &str = "closed for inactivity";
 
 /// Disposition of a conversation closed because its number is not on the account's
 /// whitelist (`[inbox.automations] whitelist`).
@@ -60,6 +72,6 @@ mod tests {
         for k in TimerKind::ALL {
             assert_eq!(TimerKind::parse(k.as_str()), Some(k));
         }
-        assert_eq!(TimerKind::parse("reminder"), None);
+        assert_eq!(TimerKind::parse("snooze"), None);
     }
 }
