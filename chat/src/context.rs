@@ -111,6 +111,16 @@ impl Ctx {
             .unwrap_or(&self.settings.inbox.automations)
     }
 
+    /// Whether any account (or the inbox-wide rules) tells waiting customers their position
+    /// (`queue_message`).
+    pub(crate) fn queue_notices(&self) -> bool {
+        !self.settings.inbox.automations.queue_message.is_empty()
+            || self
+                .automations
+                .values()
+                .any(|a| !a.queue_message.is_empty())
+    }
+
     /// A queue by name.
     pub(crate) fn queue_config(&self, name: &str) -> Option<&QueueConfig> {
         self.settings.inbox.queues.iter().find(|q| q.name == name)

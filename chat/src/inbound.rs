@@ -468,6 +468,19 @@ impl InboundService {
                     .map_err(|e| BatchError::Delivery(o.delivery, e))?;
             }
         }
+        // Those left waiting hear their position, in the order they came (as one at a time).
+        for (o, conversation) in runs.opening.iter().zip(&conversations) {
+            if !self
+                .ctx()
+                .automations(Some(o.account))
+                .queue_message
+                .is_empty()
+            {
+                waiting::queue_notice(self.ctx(), tx, *conversation, now)
+                    .await
+                    .map_err(|e| BatchError::Delivery(o.delivery, e))?;
+            }
+        }
         runs.grouped += runs.opening.len();
         for (o, conversation) in runs.opening.drain(..).zip(conversations) {
             joined(&mut results[o.delivery], conversation);

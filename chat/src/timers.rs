@@ -7,7 +7,8 @@
 //! Kinds: `offer` (an offer lapses), `wait` (a queue's wait timeout), `transfer` (a transfer
 //! returns unread), `inactivity` (an answered customer went silent: auto-close),
 //! `escalation` (a web visitor waited too long: the widget offers WhatsApp), `reminder` and
-//! `reoffer` (an agent left the customer unanswered; see `lifecycle::waiting`). A timer is one row per conversation and kind;
+//! `reoffer` (an agent left the customer unanswered), `queue_notice` (conversations left a
+//! queue: the others' positions improved); see `lifecycle::waiting`. A timer is one row per conversation and kind;
 //! arming it again moves its due time. Every handler re-checks the conversation, so a timer
 //! made stale by a later change does nothing.
 
@@ -107,6 +108,7 @@ async fn fire(
         TimerKind::Inactivity => waiting::inactivity(ctx, tx, id, now).await?,
         TimerKind::Reminder => waiting::remind(ctx, tx, id, due.agent, now).await?,
         TimerKind::Reoffer => waiting::reoffer(ctx, tx, id, due.agent, now).await?,
+        TimerKind::QueueNotice => waiting::queue_moved(ctx, tx, now).await?,
     }
     Ok(())
 }

@@ -1683,7 +1683,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7]
+        vec![1, 2, 3, 4, 5, 6, 7, 9]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -1873,12 +1873,103 @@ async fn automations_welcome_once_and_turn_strangers_away(b: Backend) {
     assert_eq!(agent.sender, Sender::Agent);
 }
 
+/// Customers left waiting in a queue hear their position and the estimated wait when they
+/// enter it, and again when it has improved by `queue_message_step`; the estimate comes
+/// from the queue's recent waits.
+async fn waiting_customers_hear_their_position_as_it_improves(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.inbox.queues[0].wait_timeout = Duration::from_secs(3600);
+    settings.inbox.automations.queue_message =
+        "{{customer_name}}, you are number {{position}} in {{queue}}; wait {{wait}}.".into();
+    settings.inbox.automations.queue_message_step = 2;
+    let env = Env::with(b, settings).await;
+    let notices = |conv: i64| {
+        let inbox = &env.inbox;
+        async move {
+            let msgs = inbox.messages_unchecked(conv, None, 50).await.unwrap();
+            msgs.into_iter()
+                .filter(|m| m.sender == Sender::Automation && m.kind == "text")
+                .map(|m| m.body.unwrap_or_default())
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut convs = Vec::new();
+    for (i, from) in ["31610000001", "31610000002", "31610000003", "31610000004"]
+        .into_iter()
+        .enumerate()
+    {
+        let r = env
+            .inbox
+            .receive("sandbox", &[text(&format!("w{i}"), from, "hi")])
+            .await
+            .unwrap();
+        convs.push(r.conversations[0]);
+    }
+    // A fifth, one message at a time (a quick reply to a deflection).
+    let d = env
+        .inbox
+        .deflect(&deflection("c1", "+31610000005"))
+        .await
+        .unwrap();
+    let mut reply = text("w5", "31610000005", "yes");
+    if let Inbound::Message(m) = &mut reply {
+        m.button_payload = Some(format!("deflect:{}", d.reference));
+    }
+    env.inbox.receive("sandbox", &[reply]).await.unwrap();
+    convs.push(d.conversation_id);
+    for (i, conv) in convs.iter().enumerate() {
+        assert_eq!(
+            notices(*conv).await,
+            [format!(
+                "Ann, you are number {} in support; wait a few minutes.",
+                i + 1
+            )]
+        );
+    }
+
+    // Two minutes later an agent comes: offered the first two, she takes them.
+    env.advance(Duration::from_secs(120)).await;
+    let ann = env.agent("ann", &["support"]).await;
+    env.inbox
+        .accept_offer(ann.agent_id, convs[0])
+        .await
+        .unwrap();
+    env.advance(Duration::ZERO).await;
+    // The third moved from 3 to 2: less than the step.
+    assert_eq!(notices(convs[2]).await.len(), 1);
+    env.inbox
+        .accept_offer(ann.agent_id, convs[1])
+        .await
+        .unwrap();
+    env.advance(Duration::ZERO).await;
+    assert_eq!(
+        notices(convs[2]).await[1],
+        "Ann, you are number 1 in support; wait about 2 minutes."
+    );
+    assert_eq!(
+        notices(convs[3]).await[1],
+        "Ann, you are number 2 in support; wait about 4 minutes."
+    );
+    assert_eq!(
+        notices(convs[4]).await[1],
+        "Ann, you are number 3 in support; wait about 6 minutes."
+    );
+    // Closing one that waits moves the others up by one: less than the step again.
+    let sup = env.supervisor().await;
+    env.inbox.close(&sup, convs[2], Some("spam")).await.unwrap();
+    env.advance(Duration::ZERO).await;
+    assert_eq!(notices(convs[3]).await.len(), 2);
+    assert_eq!(notices(convs[4]).await.len(), 2);
+    // Those taken by an agent hear nothing more.
+    assert_eq!(notices(convs[0]).await.len(), 1);
+}
+
 async fn migrations_are_idempotent(b: Backend) {
     let env = Env::new(b).await;
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7]
+        vec![1, 2, 3, 4, 5, 6, 7, 9]
     );
 }
 
@@ -1896,6 +1987,7 @@ on_both!(
     claim_and_transfers,
     inactivity_closes_answered_conversations_with_a_system_disposition,
     unanswered_customers_remind_the_agent_then_go_to_another,
+    waiting_customers_hear_their_position_as_it_improves,
     agents_see_only_their_queues,
     an_agent_without_accounts_sees_no_accounts_conversations,
     events_come_in_order_and_resume,

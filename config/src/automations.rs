@@ -1,12 +1,12 @@
 //! `[inbox.automations]`: what the inbox does on its own when a customer writes — the
 //! welcome message and the whitelist — and while someone waits — the closing message of an
 //! inactive conversation, the reminder (and re-offer) when an agent leaves a customer
-//! unanswered — with inbox-wide defaults, overridable per
+//! unanswered, the queue position notice — with inbox-wide defaults, overridable per
 //! WhatsApp account in `[whatsapp.accounts.automations]` (a key left out there keeps the
 //! default).
 
 use crate::Problems;
-use crate::text::{CONVERSATION_VARIABLES, check_text};
+use crate::text::{CONVERSATION_VARIABLES, QUEUE_VARIABLES, check_text};
 use crate::value::{duration, is_e164};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -43,6 +43,13 @@ pub struct AutomationsConfig {
     /// Zero: off (0 or 1m – 24h; longer than `reminder_after` when both are on).
     #[serde(with = "duration")]
     pub reoffer_after: Duration,
+    /// Tells a customer waiting in a queue their position and the estimated wait, when the
+    /// conversation enters the queue and as its position improves; empty: off. A text with
+    /// variables ([`QUEUE_VARIABLES`]: the conversation's and `{{position}}`, `{{wait}}`).
+    pub queue_message: String,
+    /// Tell the customer again when their position has improved by this many places since
+    /// the last notice; 0: only on entering the queue (0 – 1000).
+    pub queue_message_step: u32,
 }
 
 impl Default for AutomationsConfig {
@@ -57,6 +64,8 @@ impl Default for AutomationsConfig {
             reminder_after: Duration::ZERO,
             reminder_message: String::new(),
             reoffer_after: Duration::ZERO,
+            queue_message: String::new(),
+            queue_message_step: 3,
         }
     }
 }
@@ -89,6 +98,12 @@ pub struct AutomationOverrides {
     /// Overrides `reoffer_after` (`"0s"`: off for this account).
     #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
     pub reoffer_after: Option<Duration>,
+    /// Overrides `queue_message` (`""`: off for this account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_message: Option<String>,
+    /// Overrides `queue_message_step`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_message_step: Option<u32>,
 }
 
 impl AutomationsConfig {
@@ -118,6 +133,11 @@ impl AutomationsConfig {
                 .clone()
                 .unwrap_or_else(|| self.reminder_message.clone()),
             reoffer_after: o.reoffer_after.unwrap_or(self.reoffer_after),
+            queue_message: o
+                .queue_message
+                .clone()
+                .unwrap_or_else(|| self.queue_message.clone()),
+            queue_message_step: o.queue_message_step.unwrap_or(self.queue_message_step),
         }
     }
 
@@ -181,6 +201,15 @@ impl AutomationsConfig {
                 "must be longer than reminder_after (or 0s: off)",
             );
         }
+        if let Err(e) = check_text(&self.queue_message, QUEUE_VARIABLES) {
+            p.push(format!("{at}.queue_message"), e.to_string());
+        }
+        if self.queue_message_step > 1000 {
+            p.push(
+                format!("{at}.queue_message_step"),
+                "must be between 0 (only on entering the queue) and 1000",
+            );
+        }
     }
 }
 
@@ -199,6 +228,8 @@ impl AutomationOverrides {
             "reminder_after" => self.reminder_after.is_some(),
             "reminder_message" => self.reminder_message.is_some(),
             "reoffer_after" => self.reoffer_after.is_some() || self.reminder_after.is_some(),
+            "queue_message" => self.queue_message.is_some(),
+            "queue_message_step" => self.queue_message_step.is_some(),
             k => k.starts_with("whitelist") && self.whitelist.is_some(),
         };
         for problem in mine.into_vec() {
@@ -310,6 +341,7 @@ mod tests {
             reminder_after: minutes(5),
             reminder_message: "Still here, {{customer_name}}".into(),
             reoffer_after: minutes(10),
+            queue_message: "You are number {{position}}; about {{wait}}.".into(),
             ..AutomationsConfig::default()
         };
         assert!(check(ok.clone()).is_empty());
@@ -318,6 +350,8 @@ mod tests {
             inactivity_message: "{{position}}".into(),
             reminder_after: Duration::from_secs(5),
             reoffer_after: minutes(2),
+            queue_message: "{{nickname}}".into(),
+            queue_message_step: 5000,
             ..ok.clone()
         };
         assert_eq!(
@@ -325,6 +359,8 @@ mod tests {
             [
                 "inbox.automations.inactivity_message",
                 "inbox.automations.reminder_after",
+                "inbox.automations.queue_message",
+                "inbox.automations.queue_message_step",
             ]
         );
         let early = AutomationsConfig {

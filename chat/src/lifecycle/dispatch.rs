@@ -2,7 +2,7 @@
 //! queueing a conversation, offering it, passing it on when an offer is declined or lapses,
 //! pulling waiting ones for an agent with room, a queue's fallback, and closing.
 
-use super::{arm, conversation_event, load, load_with_decliners, outgoing, transition};
+use super::{arm, conversation_event, load, load_with_decliners, outgoing, transition, waiting};
 use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::model::{ChatError, Conversation, EventKind, Status, TimerKind};
@@ -53,6 +53,13 @@ async fn enqueue_except(
     except: &[AgentId],
     now: Millis,
 ) -> Result<(), ChatError> {
+    if ctx.queue_notices() {
+        // Moved from another queue: those behind it there move up.
+        let before = load(tx, id).await?;
+        if before.queue != queue {
+            waiting::leaves_queue(ctx, tx, &before, now).await?;
+        }
+    }
     repo::conversations::set_queued(tx, id, queue, since.unwrap_or(now)).await?;
     if !except.is_empty() {
         repo::conversations::set_declined(tx, id, except).await?;
@@ -62,7 +69,8 @@ async fn enqueue_except(
     repo::timers::cancel(tx, id, TimerKind::Offer).await?;
     history(tx, id, None, queue, "queued", None, now).await?;
     conversation_event(tx, id, EventKind::ConversationQueued, json!({}), now).await?;
-    route(ctx, tx, id, now).await
+    route(ctx, tx, id, now).await?;
+    waiting::queue_notice(ctx, tx, id, now).await
 }
 
 /// Offers a waiting conversation to the next agent, if any can take it.
@@ -300,6 +308,7 @@ pub(crate) async fn close(
     let handled_by = c.agent_id.filter(|_| c.status == Status::Assigned);
     repo::conversations::set_closed(tx, id, disposition, by, handled_by, now).await?;
     repo::timers::cancel_all(tx, id).await?;
+    waiting::leaves_queue(ctx, tx, &c, now).await?;
     history(tx, id, c.agent_id, &c.queue, "closed", by, now).await?;
     let data = json!({ "disposition": disposition, "by": by, "agent_id": handled_by });
     conversation_event(tx, id, EventKind::ConversationClosed, data, now).await?;

@@ -22,11 +22,14 @@ pub enum TimerKind {
     /// The assigned agent has not answered the customer within `reoffer_after`: the
     /// conversation is offered to another agent of its queue.
     Reoffer,
+    /// Conversations left a queue (its conversation was the one to leave): customers told
+    /// their position hear the better one (`queue_message_step`).
+    QueueNotice,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Offer,
         Self::Wait,
         Self::Transfer,
@@ -34,6 +37,7 @@ impl TimerKind {
         Self::Escalation,
         Self::Reminder,
         Self::Reoffer,
+        Self::QueueNotice,
     ];
 
     /// As stored.
@@ -46,6 +50,7 @@ impl TimerKind {
             Self::Escalation => "escalation",
             Self::Reminder => "reminder",
             Self::Reoffer => "reoffer",
+            Self::QueueNotice => "queue_notice",
         }
     }
 
