@@ -7,8 +7,8 @@ use crate::model::StoreError;
 use crate::routing::QueueRules;
 use crate::store::{Store, Tx};
 use deflect_config::{
-    AccountConfig, AutomationsConfig, Config, Fallback, InboxConfig, QueueConfig, WebhookConfig,
-    WhatsAppConfig,
+    AccountConfig, AutomationsConfig, Config, Fallback, InboxConfig, OpeningHours, QueueConfig,
+    WebhookConfig, WhatsAppConfig,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,6 +54,9 @@ pub(crate) struct Ctx {
     clock: Arc<dyn Clock>,
     /// Each WhatsApp account's automations, its overrides applied.
     automations: HashMap<String, AutomationsConfig>,
+    /// Each account's opening hours for chat (by account; `None`: the inbox-wide ones),
+    /// compiled; an account without any is always open.
+    hours: HashMap<Option<String>, OpeningHours>,
     outbox_wake: Notify,
     timer_wake: Notify,
 }
@@ -63,12 +66,24 @@ impl Ctx {
         let defaults = &settings.inbox.automations;
         let automations = (settings.whatsapp.accounts.iter())
             .map(|a| (a.name.clone(), defaults.with(&a.automations)))
+            .collect::<HashMap<String, AutomationsConfig>>();
+        let compile = |h: Option<&deflect_config::HoursConfig>| {
+            // The configuration check compiled them already.
+            h.and_then(|h| OpeningHours::new(h).ok())
+        };
+        let mut hours: HashMap<Option<String>, OpeningHours> = automations
+            .iter()
+            .filter_map(|(name, a)| Some((Some(name.clone()), compile(a.hours.as_ref())?)))
             .collect();
+        if let Some(h) = compile(defaults.hours.as_ref()) {
+            hours.insert(None, h);
+        }
         Self {
             store,
             settings,
             clock,
             automations,
+            hours,
             outbox_wake: Notify::new(),
             timer_wake: Notify::new(),
         }
@@ -119,6 +134,17 @@ impl Ctx {
                 .automations
                 .values()
                 .any(|a| !a.queue_message.is_empty())
+    }
+
+    /// Whether WhatsApp account `account` (the inbox-wide rules for none) is open for chat
+    /// at `now` (`[inbox.automations] hours`; without hours, always).
+    pub(crate) fn open_for_chat(&self, account: Option<&str>, now: Millis) -> bool {
+        let key = account
+            .filter(|a| self.automations.contains_key(*a))
+            .map(str::to_owned);
+        self.hours
+            .get(&key)
+            .is_none_or(|h| h.is_open_at_unix_ms(now))
     }
 
     /// A queue by name.

@@ -177,10 +177,12 @@ impl InboundService {
         self.ctx().rules(queue)
     }
 
-    /// Whether WhatsApp id `wa_id` may open a conversation on `account` by writing.
-    fn admits(&self, account: &str, wa_id: &str) -> bool {
+    /// Whether WhatsApp id `wa_id` may open a conversation on `account` by writing, and it
+    /// enters a queue at once (the whitelist and the opening hours let it).
+    fn admits(&self, account: &str, wa_id: &str, now: Millis) -> bool {
         let rules = self.ctx().automations(Some(account));
-        rules.whitelist.is_empty() || rules.admits(&format!("+{wa_id}"))
+        (rules.whitelist.is_empty() || rules.admits(&format!("+{wa_id}")))
+            && automation::may_queue(self.ctx(), Some(account), now)
     }
 
     fn wake_timers(&self) {
@@ -340,10 +342,11 @@ impl InboundService {
                             .await?;
                         continue;
                     }
-                    // A number the whitelist turns away takes the per-message path.
+                    // A number the whitelist turns away, or one that may not queue outside
+                    // opening hours, takes the per-message path.
                     if k.opens(m, &live_codes)
                         && !touched.contains(m.from.as_str())
-                        && self.admits(&d.account, &m.from)
+                        && self.admits(&d.account, &m.from, now)
                     {
                         if runs.opening.iter().any(|o| o.message.from == m.from) {
                             // Its first message is in the run: open it, then join it.
@@ -464,6 +467,15 @@ impl InboundService {
                 .is_empty()
             {
                 automation::welcome(self.ctx(), tx, *conversation, now)
+                    .await
+                    .map_err(|e| BatchError::Delivery(o.delivery, e))?;
+            }
+        }
+        // Outside opening hours (they queue then, or they would not be in the run): the
+        // closed message.
+        for (o, conversation) in runs.opening.iter().zip(&conversations) {
+            if !self.ctx().open_for_chat(Some(o.account), now) {
+                automation::after_hours(self.ctx(), tx, *conversation, now)
                     .await
                     .map_err(|e| BatchError::Delivery(o.delivery, e))?;
             }
@@ -665,12 +677,16 @@ impl InboundService {
         match status {
             // The customer answered the deflection: now it needs an agent.
             Some(Status::Pending) => {
-                dispatch::enqueue(self.ctx(), tx, conversation, &queue, None, now).await?;
+                let queues = automation::after_hours(self.ctx(), tx, conversation, now).await?;
+                if queues {
+                    dispatch::enqueue(self.ctx(), tx, conversation, &queue, None, now).await?;
+                }
             }
             // Opened just now by the customer's message: the whitelist may turn it away;
             // else welcome and route it.
             Some(Status::Queued) if queued_at.is_none() => {
-                self.opened(tx, conversation, &m.from, &queue, now).await?;
+                let opened = (conversation, account, m.from.as_str(), queue.as_str());
+                self.opened(tx, opened, now).await?;
             }
             // The customer waits for their agent's answer.
             Some(Status::Assigned) => {
@@ -685,19 +701,24 @@ impl InboundService {
         Ok(Some(conversation))
     }
 
-    /// Conversation `id`, just opened in `queue` by a message from `wa_id`: turned away by
-    /// the whitelist, or welcomed and routed.
+    /// Conversation `id` of `account`, just opened in `queue` by a message from `wa_id`:
+    /// turned away by the whitelist or (outside opening hours, when conversations do not
+    /// queue then) closed; else welcomed and routed.
     async fn opened(
         &self,
         tx: &mut Tx,
-        id: i64,
-        wa_id: &str,
-        queue: &str,
+        (id, account, wa_id, queue): (i64, &str, &str, &str),
         now: Millis,
     ) -> Result<(), ChatError> {
-        if automation::admit(self.ctx(), tx, id, wa_id, now).await? {
-            automation::welcome(self.ctx(), tx, id, now).await?;
-            dispatch::enqueue(self.ctx(), tx, id, queue, None, now).await?;
+        let ctx = self.ctx();
+        if !automation::admit(ctx, tx, id, wa_id, now).await? {
+            return Ok(());
+        }
+        if automation::may_queue(ctx, Some(account), now) {
+            automation::welcome(ctx, tx, id, now).await?;
+        }
+        if automation::after_hours(ctx, tx, id, now).await? {
+            dispatch::enqueue(ctx, tx, id, queue, None, now).await?;
         }
         Ok(())
     }

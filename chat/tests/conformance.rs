@@ -9,7 +9,7 @@ use common::{Backend, Env, FakeProvider, T0, deflection, text};
 use deflect_chat::provider::{Inbound, InboundMessage, StatusUpdate};
 use deflect_chat::{
     ChatError, ConversationFilter, DeliveryStatus, EventKind, LimitCheck, LimitOutcome,
-    NOT_WHITELISTED, Presence, SandboxReply, Sender, Status,
+    NOT_WHITELISTED, OUTSIDE_HOURS, Presence, SandboxReply, Sender, Status,
 };
 use std::time::Duration;
 
@@ -1964,6 +1964,99 @@ async fn waiting_customers_hear_their_position_as_it_improves(b: Backend) {
     assert_eq!(notices(convs[0]).await.len(), 1);
 }
 
+/// Outside an account's opening hours for chat a customer who writes hears
+/// `closed_message`; their conversation still queues, or (`closed_queue = false`) closes.
+async fn outside_opening_hours_customers_hear_so(b: Backend) {
+    let mut settings = common::settings(None);
+    // T0 is Thursday 2026-01-01 00:00 UTC: closed.
+    settings.inbox.automations.hours = Some(deflect_config::HoursConfig {
+        time_zone: "UTC".into(),
+        weekly: vec!["mon-fri 09:00-17:00".parse().unwrap()],
+        holidays: vec![],
+    });
+    settings.inbox.automations.closed_message =
+        "We are closed, {{customer_name}}; we answer from 9:00.".into();
+    settings.whatsapp.accounts[1].automations.closed_queue = Some(false);
+    let env = Env::with(b, settings).await;
+    let said = |conv: i64| {
+        let inbox = &env.inbox;
+        async move {
+            let msgs = inbox.messages_unchecked(conv, None, 20).await.unwrap();
+            msgs.into_iter()
+                .map(|m| (m.sender, m.body.unwrap_or_default()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let state = |conv: i64| {
+        let inbox = &env.inbox;
+        async move {
+            let c = inbox
+                .conversation_unchecked(conv)
+                .await
+                .unwrap()
+                .conversation;
+            (c.status, c.disposition)
+        }
+    };
+    let closed = (
+        Sender::Automation,
+        "We are closed, Ann; we answer from 9:00.".to_string(),
+    );
+
+    // Queued anyway (the run of first contacts).
+    let queued = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_eq!(
+        said(queued).await,
+        [(Sender::Customer, "hi".to_string()), closed.clone()]
+    );
+    assert_eq!(state(queued).await, (Status::Queued, None));
+
+    // Not queued on the account that says so.
+    let turned = env
+        .inbox
+        .receive("meta", &[text("m1", "31687654321", "hello")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_eq!(
+        said(turned).await,
+        [(Sender::Customer, "hello".to_string()), closed.clone()]
+    );
+    assert_eq!(
+        state(turned).await,
+        (Status::Closed, Some(OUTSIDE_HOURS.to_string()))
+    );
+    let kinds: Vec<EventKind> = env
+        .inbox
+        .conversation_events(turned, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(!kinds.contains(&EventKind::ConversationQueued), "{kinds:?}");
+
+    // At 09:00 the same customer writes again: queued, nothing said.
+    env.advance(Duration::from_secs(9 * 3600)).await;
+    let again = env
+        .inbox
+        .receive("meta", &[text("m2", "31687654321", "hello?")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_ne!(again, turned);
+    assert_eq!(
+        said(again).await,
+        [(Sender::Customer, "hello?".to_string())]
+    );
+    assert_eq!(state(again).await, (Status::Queued, None));
+}
+
 async fn migrations_are_idempotent(b: Backend) {
     let env = Env::new(b).await;
     env.inbox.store().migrate().await.unwrap();
@@ -1988,6 +2081,7 @@ on_both!(
     inactivity_closes_answered_conversations_with_a_system_disposition,
     unanswered_customers_remind_the_agent_then_go_to_another,
     waiting_customers_hear_their_position_as_it_improves,
+    outside_opening_hours_customers_hear_so,
     agents_see_only_their_queues,
     an_agent_without_accounts_sees_no_accounts_conversations,
     events_come_in_order_and_resume,

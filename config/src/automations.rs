@@ -1,11 +1,12 @@
 //! `[inbox.automations]`: what the inbox does on its own when a customer writes — the
 //! welcome message and the whitelist — and while someone waits — the closing message of an
 //! inactive conversation, the reminder (and re-offer) when an agent leaves a customer
-//! unanswered, the queue position notice — with inbox-wide defaults, overridable per
+//! unanswered, the queue position notice — and outside opening hours — with inbox-wide defaults, overridable per
 //! WhatsApp account in `[whatsapp.accounts.automations]` (a key left out there keeps the
 //! default).
 
 use crate::Problems;
+use crate::hours::HoursConfig;
 use crate::text::{CONVERSATION_VARIABLES, QUEUE_VARIABLES, check_text};
 use crate::value::{duration, is_e164};
 use serde::{Deserialize, Serialize};
@@ -50,6 +51,16 @@ pub struct AutomationsConfig {
     /// Tell the customer again when their position has improved by this many places since
     /// the last notice; 0: only on entering the queue (0 – 1000).
     pub queue_message_step: u32,
+    /// Opening hours for chat (`time_zone`, `weekly`, `holidays`, as a widget site's);
+    /// none: always open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hours: Option<HoursConfig>,
+    /// Sent when a customer writes outside `hours` and their conversation would enter a
+    /// queue; empty: none. A text with variables.
+    pub closed_message: String,
+    /// Whether conversations still enter their queue outside `hours` (else they close,
+    /// disposition `outside hours`, after `closed_message`).
+    pub closed_queue: bool,
 }
 
 impl Default for AutomationsConfig {
@@ -66,6 +77,9 @@ impl Default for AutomationsConfig {
             reoffer_after: Duration::ZERO,
             queue_message: String::new(),
             queue_message_step: 3,
+            hours: None,
+            closed_message: String::new(),
+            closed_queue: true,
         }
     }
 }
@@ -104,6 +118,15 @@ pub struct AutomationOverrides {
     /// Overrides `queue_message_step`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_message_step: Option<u32>,
+    /// Overrides `hours`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hours: Option<HoursConfig>,
+    /// Overrides `closed_message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_message: Option<String>,
+    /// Overrides `closed_queue`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_queue: Option<bool>,
 }
 
 impl AutomationsConfig {
@@ -138,6 +161,12 @@ impl AutomationsConfig {
                 .clone()
                 .unwrap_or_else(|| self.queue_message.clone()),
             queue_message_step: o.queue_message_step.unwrap_or(self.queue_message_step),
+            hours: o.hours.clone().or_else(|| self.hours.clone()),
+            closed_message: o
+                .closed_message
+                .clone()
+                .unwrap_or_else(|| self.closed_message.clone()),
+            closed_queue: o.closed_queue.unwrap_or(self.closed_queue),
         }
     }
 
@@ -210,6 +239,16 @@ impl AutomationsConfig {
                 "must be between 0 (only on entering the queue) and 1000",
             );
         }
+        if let Some(h) = &self.hours {
+            h.validate(p, &format!("{at}.hours"));
+        }
+        check_template(p, &format!("{at}.closed_message"), &self.closed_message);
+        if self.hours.is_some() && !self.closed_queue && self.closed_message.trim().is_empty() {
+            p.push(
+                format!("{at}.closed_message"),
+                "must not be empty while closed_queue = false (the customer's conversation closes)",
+            );
+        }
     }
 }
 
@@ -230,6 +269,10 @@ impl AutomationOverrides {
             "reoffer_after" => self.reoffer_after.is_some() || self.reminder_after.is_some(),
             "queue_message" => self.queue_message.is_some(),
             "queue_message_step" => self.queue_message_step.is_some(),
+            "closed_message" => {
+                self.closed_message.is_some() || self.closed_queue.is_some() || self.hours.is_some()
+            }
+            k if k.starts_with("hours") => self.hours.is_some(),
             k => k.starts_with("whitelist") && self.whitelist.is_some(),
         };
         for problem in mine.into_vec() {
@@ -368,6 +411,30 @@ mod tests {
             ..ok
         };
         assert_eq!(check(early), ["inbox.automations.reoffer_after"]);
+    }
+
+    #[test]
+    fn opening_hours_are_checked_where_they_are_set() {
+        let defaults = AutomationsConfig::default();
+        let o = AutomationOverrides {
+            hours: Some(HoursConfig {
+                time_zone: "Mars/Olympus".into(),
+                ..HoursConfig::default()
+            }),
+            closed_queue: Some(false),
+            ..AutomationOverrides::default()
+        };
+        let mut p = Problems::default();
+        o.validate(&defaults, &mut p, "whatsapp.accounts[0].automations");
+        let paths: Vec<String> = p.into_vec().into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "whatsapp.accounts[0].automations.hours.time_zone",
+                "whatsapp.accounts[0].automations.hours.weekly",
+                "whatsapp.accounts[0].automations.closed_message",
+            ]
+        );
     }
 
     #[test]

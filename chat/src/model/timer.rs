@@ -68,6 +68,10 @@ pub const INACTIVE: &str = "closed for inactivity";
 /// whitelist (`[inbox.automations] whitelist`).
 pub const NOT_WHITELISTED: &str = "not whitelisted";
 
+/// Disposition of a conversation closed because its customer wrote outside the account's
+/// opening hours for chat and conversations do not queue then (`closed_queue = false`).
+pub const OUTSIDE_HOURS: &str = "outside hours";
+
 #[cfg(test)]
 mod tests {
     use super::*;
