@@ -9,7 +9,7 @@ use crate::routing::QueueRules;
 use crate::store::{Store, Tx};
 use deflect_config::{
     AccountConfig, AutomationsConfig, BotConfig, Config, Fallback, FaqEntry, InboxConfig,
-    QueueConfig, WebhookConfig, WhatsAppConfig,
+    OpeningHours, QueueConfig, WebhookConfig, WhatsAppConfig,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -59,6 +59,9 @@ pub(crate) struct Ctx {
     faq_languages: Vec<String>,
     /// Each WhatsApp account's automations, its overrides applied.
     automations: HashMap<String, AutomationsConfig>,
+    /// Each account's opening hours for chat (by account; `None`: the inbox-wide ones),
+    /// compiled; an account without any is always open.
+    hours: HashMap<Option<String>, OpeningHours>,
     outbox_wake: Notify,
     timer_wake: Notify,
     bot_wake: Notify,
@@ -69,6 +72,14 @@ impl Ctx {
         let defaults = &settings.inbox.automations;
         let automations = (settings.whatsapp.accounts.iter())
             .map(|a| (a.name.clone(), defaults.with(&a.automations)))
+            .collect::<HashMap<String, AutomationsConfig>>();
+        let compile = |h: Option<&deflect_config::HoursConfig>| {
+            // The configuration check compiled them already.
+            h.and_then(|h| OpeningHours::new(h).ok())
+        };
+        let mut hours: HashMap<Option<String>, OpeningHours> = automations
+            .iter()
+            .filter_map(|(name, a)| Some((Some(name.clone()), compile(a.hours.as_ref())?)))
             .collect();
         let faq = Faq::new(&settings.inbox.faq);
         let mut faq_languages: Vec<String> = (settings.inbox.faq.iter())
@@ -76,6 +87,9 @@ impl Ctx {
             .collect();
         faq_languages.sort();
         faq_languages.dedup();
+        if let Some(h) = compile(defaults.hours.as_ref()) {
+            hours.insert(None, h);
+        }
         Self {
             faq,
             faq_languages,
@@ -83,6 +97,7 @@ impl Ctx {
             settings,
             clock,
             automations,
+            hours,
             outbox_wake: Notify::new(),
             timer_wake: Notify::new(),
             bot_wake: Notify::new(),
@@ -124,6 +139,27 @@ impl Ctx {
         account
             .and_then(|a| self.automations.get(a))
             .unwrap_or(&self.settings.inbox.automations)
+    }
+
+    /// Whether any account (or the inbox-wide rules) tells waiting customers their position
+    /// (`queue_message`).
+    pub(crate) fn queue_notices(&self) -> bool {
+        !self.settings.inbox.automations.queue_message.is_empty()
+            || self
+                .automations
+                .values()
+                .any(|a| !a.queue_message.is_empty())
+    }
+
+    /// Whether WhatsApp account `account` (the inbox-wide rules for none) is open for chat
+    /// at `now` (`[inbox.automations] hours`; without hours, always).
+    pub(crate) fn open_for_chat(&self, account: Option<&str>, now: Millis) -> bool {
+        let key = account
+            .filter(|a| self.automations.contains_key(*a))
+            .map(str::to_owned);
+        self.hours
+            .get(&key)
+            .is_none_or(|h| h.is_open_at_unix_ms(now))
     }
 
     /// A queue by name.

@@ -87,7 +87,7 @@ async fn deflect_once(
         status: Status::Pending,
         queue,
     };
-    let (conversation, _) = open::whatsapp_conversation(ctx, &mut tx, w, now).await?;
+    let (conversation, _) = open::whatsapp_conversation(&mut tx, w, now).await?;
     // Claim the call id first: a concurrent deflection of it fails here.
     repo::deflections::insert(&mut tx, req, conversation, account_name, queue, now).await?;
     let c = crate::lifecycle::load(&mut tx, conversation).await?;

@@ -50,7 +50,7 @@ impl HookTarget {
 }
 
 /// The webhook type of a logged event, if it is one endpoints can subscribe to:
-/// `conversation.created|queued|assigned|closed`, `message.received` (from the customer),
+/// `conversation.created|queued|assigned|closed|reminder`, `message.received` (from the customer),
 /// `message.sent` (to the customer, when the provider accepted it — a web chat's message at
 /// once; internal notes are never sent), `message.delivered`, `message.read`,
 /// `message.failed` (delivery failed), `deflection.sent` (the template after a call left).
@@ -61,6 +61,7 @@ pub fn hook_type(e: &Event) -> Option<&'static str> {
         EventKind::ConversationAssigned => "conversation.assigned",
         EventKind::ConversationClosed => "conversation.closed",
         EventKind::ConversationHandedOver => "conversation.handed_over",
+        EventKind::ConversationReminder => "conversation.reminder",
         EventKind::DeflectionSent => "deflection.sent",
         EventKind::MessageCreated => {
             let m = &e.data["message"];

@@ -17,7 +17,7 @@
 
 use crate::clock::Millis;
 use crate::context::Ctx;
-use crate::lifecycle::{automation, dispatch, open, status};
+use crate::lifecycle::{automation, dispatch, open, status, waiting};
 use crate::model::{ChatError, EventKind, Message, Origin, Status};
 use crate::provider::{Inbound, InboundMessage};
 use crate::repo;
@@ -177,16 +177,15 @@ impl InboundService {
         self.ctx().rules(queue)
     }
 
-    fn inactivity_ms(&self) -> Millis {
-        self.ctx().inactivity_ms()
-    }
-
     /// Whether a first contact from WhatsApp id `wa_id` on `account` is opened with the
     /// others of its run (queued for an agent at once): not when the whitelist turns it
-    /// away or the account starts conversations with a bot.
-    fn opens_in_run(&self, account: &str, wa_id: &str) -> bool {
+    /// away, the account starts conversations with a bot, or it may not queue outside
+    /// opening hours.
+    fn opens_in_run(&self, account: &str, wa_id: &str, now: Millis) -> bool {
         let rules = self.ctx().automations(Some(account));
-        rules.bot.is_empty() && (rules.whitelist.is_empty() || rules.admits(&format!("+{wa_id}")))
+        rules.bot.is_empty()
+            && (rules.whitelist.is_empty() || rules.admits(&format!("+{wa_id}")))
+            && automation::may_queue(self.ctx(), Some(account), now)
     }
 
     fn wake_timers(&self) {
@@ -350,7 +349,7 @@ impl InboundService {
                     // path.
                     if k.opens(m, &live_codes)
                         && !touched.contains(m.from.as_str())
-                        && self.opens_in_run(&d.account, &m.from)
+                        && self.opens_in_run(&d.account, &m.from, now)
                     {
                         if runs.opening.iter().any(|o| o.message.from == m.from) {
                             // Its first message is in the run: open it, then join it.
@@ -471,6 +470,28 @@ impl InboundService {
                 .is_empty()
             {
                 automation::welcome(self.ctx(), tx, *conversation, now)
+                    .await
+                    .map_err(|e| BatchError::Delivery(o.delivery, e))?;
+            }
+        }
+        // Outside opening hours (they queue then, or they would not be in the run): the
+        // closed message.
+        for (o, conversation) in runs.opening.iter().zip(&conversations) {
+            if !self.ctx().open_for_chat(Some(o.account), now) {
+                automation::after_hours(self.ctx(), tx, *conversation, now)
+                    .await
+                    .map_err(|e| BatchError::Delivery(o.delivery, e))?;
+            }
+        }
+        // Those left waiting hear their position, in the order they came (as one at a time).
+        for (o, conversation) in runs.opening.iter().zip(&conversations) {
+            if !self
+                .ctx()
+                .automations(Some(o.account))
+                .queue_message
+                .is_empty()
+            {
+                waiting::queue_notice(self.ctx(), tx, *conversation, now)
                     .await
                     .map_err(|e| BatchError::Delivery(o.delivery, e))?;
             }
@@ -608,7 +629,7 @@ impl InboundService {
                             status: Status::Queued,
                             queue: self.default_queue(),
                         };
-                        open::whatsapp_conversation(self.ctx(), tx, w, now).await?.0
+                        open::whatsapp_conversation(tx, w, now).await?.0
                     }
                 },
             },
@@ -636,7 +657,8 @@ impl InboundService {
         // locks the conversation.
         let row = sqlx::query(
             "UPDATE conversations SET last_inbound_at = $1, last_activity_at = $2, \
-             event_seq = event_seq + 1 WHERE id = $3 RETURNING event_seq, status, queued_at, queue",
+             event_seq = event_seq + 1 WHERE id = $3 \
+             RETURNING event_seq, status, queued_at, queue, agent_id",
         )
         .bind(sent_at)
         .bind(now)
@@ -658,13 +680,24 @@ impl InboundService {
         match status {
             // The customer answered the deflection: now it needs an agent.
             Some(Status::Pending) => {
-                dispatch::enqueue(self.ctx(), tx, conversation, &queue, None, now).await?;
+                let queues = automation::after_hours(self.ctx(), tx, conversation, now).await?;
+                if queues {
+                    dispatch::enqueue(self.ctx(), tx, conversation, &queue, None, now).await?;
+                }
             }
             // Opened just now by the customer's message: the whitelist may turn it away;
             // else welcome and route it.
             Some(Status::Queued) if queued_at.is_none() => {
-                self.opened(tx, conversation, &m.from, &queue, &message, now)
-                    .await?;
+                let opened = (conversation, account, m.from.as_str(), queue.as_str());
+                self.opened(tx, opened, &message, now).await?;
+            }
+            // The customer waits for their agent's answer.
+            Some(Status::Assigned) => {
+                if let Some(agent) = crate::store::opt_i64(&row, "agent_id") {
+                    let ctx = self.ctx();
+                    waiting::customer_wrote(ctx, tx, conversation, agent, Some(account), now)
+                        .await?;
+                }
             }
             // With its bot: the message is the bot's next turn.
             Some(Status::Bot) => {
@@ -675,14 +708,13 @@ impl InboundService {
         Ok(Some(conversation))
     }
 
-    /// Conversation `id`, just opened in `queue` by message `message` from `wa_id`: turned
-    /// away by the whitelist, or welcomed and either started with its bot or routed.
+    /// Conversation `id` of `account`, just opened in `queue` by message `message` from
+    /// `wa_id`: turned away by the whitelist or (outside opening hours, when conversations
+    /// do not queue then) closed; else welcomed, and either started with its bot or routed.
     async fn opened(
         &self,
         tx: &mut Tx,
-        id: i64,
-        wa_id: &str,
-        queue: &str,
+        (id, account, wa_id, queue): (i64, &str, &str, &str),
         message: &Message,
         now: Millis,
     ) -> Result<(), ChatError> {
@@ -690,7 +722,12 @@ impl InboundService {
         if !automation::admit(ctx, tx, id, wa_id, now).await? {
             return Ok(());
         }
-        automation::welcome(ctx, tx, id, now).await?;
+        if automation::may_queue(ctx, Some(account), now) {
+            automation::welcome(ctx, tx, id, now).await?;
+        }
+        if !automation::after_hours(ctx, tx, id, now).await? {
+            return Ok(());
+        }
         if automation::start_bot(ctx, tx, id, now).await? {
             automation::to_bot(ctx, tx, id, message, now).await
         } else {

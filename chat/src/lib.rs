@@ -139,8 +139,9 @@ pub use limits::{LimitCheck, LimitOutcome};
 pub use model::{
     Agent, ApiToken, BOT_ENDED, CallContext, Channel, ChatError, Colleague, Colleagues,
     Conversation, ConversationDetail, ConversationFilter, DeliveryStatus, Direction,
-    EscalationReason, Event, EventKind, Handoff, InputMethod, MAX_TEXT, Message, NOT_WHITELISTED,
-    Origin, Role, Sender, Status, StoreError, TimerKind, Viewer, WINDOW_MS,
+    EscalationReason, Event, EventKind, Handoff, INACTIVE, InputMethod, MAX_TEXT, Message,
+    NOT_WHITELISTED, OUTSIDE_HOURS, Origin, Role, Sender, Status, StoreError, TimerKind, Viewer,
+    WINDOW_MS,
 };
 pub use model::{CannedAnswer, NewCannedAnswer};
 pub use outbox::OutboxPass;

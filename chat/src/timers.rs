@@ -5,15 +5,17 @@
 //! for the next.
 //!
 //! Kinds: `offer` (an offer lapses), `wait` (a queue's wait timeout), `transfer` (a transfer
-//! returns unread), `inactivity` (auto-close), `escalation` (a web visitor waited too long:
-//! the widget offers WhatsApp), `bot_silence` (a conversation with its bot fell silent: it
-//! closes). A timer is one row per conversation and kind;
+//! returns unread), `inactivity` (an answered customer went silent: auto-close),
+//! `escalation` (a web visitor waited too long: the widget offers WhatsApp), `reminder` and
+//! `reoffer` (an agent left the customer unanswered), `queue_notice` (conversations left a
+//! queue: the others' positions improved; see `lifecycle::waiting`), `bot_silence` (a
+//! conversation with its bot fell silent: it closes). A timer is one row per conversation and kind;
 //! arming it again moves its due time. Every handler re-checks the conversation, so a timer
 //! made stale by a later change does nothing.
 
 use crate::clock::Millis;
 use crate::context::Ctx;
-use crate::lifecycle::{arm, dispatch, handoff, load};
+use crate::lifecycle::{dispatch, handoff, load, waiting};
 pub use crate::model::INACTIVE;
 use crate::model::{BOT_ENDED, Channel, ChatError, EscalationReason, Status, TimerKind};
 use crate::repo::{self, assignments::Step, timers::Due};
@@ -110,18 +112,10 @@ async fn fire(
                 dispatch::close(ctx, tx, id, BOT_ENDED, None, now).await?;
             }
         }
-        TimerKind::Inactivity => {
-            let c = load(tx, id).await?;
-            if c.status == Status::Closed {
-                return Ok(());
-            }
-            let due = c.last_activity_at + ctx.inactivity_ms();
-            if due > now {
-                arm(ctx, tx, id, TimerKind::Inactivity, due, None).await?;
-            } else {
-                dispatch::close(ctx, tx, id, INACTIVE, None, now).await?;
-            }
-        }
+        TimerKind::Inactivity => waiting::inactivity(ctx, tx, id, now).await?,
+        TimerKind::Reminder => waiting::remind(ctx, tx, id, due.agent, now).await?,
+        TimerKind::Reoffer => waiting::reoffer(ctx, tx, id, due.agent, now).await?,
+        TimerKind::QueueNotice => waiting::queue_moved(ctx, tx, now).await?,
     }
     Ok(())
 }

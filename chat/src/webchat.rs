@@ -203,7 +203,7 @@ pub(crate) async fn start_web_conversation(
             };
             let reference = crate::model::random_token(6);
             let id = repo::conversations::insert_web(&mut tx, &reference, &w, now).await?;
-            open::created(ctx, &mut tx, id, now).await?;
+            open::created(&mut tx, id, now).await?;
             let open = is_open(ctx, new.hours.as_ref());
             if let (true, Some(after)) = (open, new.escalate_after) {
                 lifecycle::arm(
@@ -420,7 +420,7 @@ pub(crate) async fn start_handoff(
         now,
     )
     .await?;
-    open::created(ctx, &mut tx, id, now).await?;
+    open::created(&mut tx, id, now).await?;
     let handoff = handoff::issue_code(&mut tx, id, account, new.ttl, now).await?;
     let c = repo::conversations::reload(&mut tx, id).await?;
     tx.commit().await?;

@@ -9,7 +9,7 @@ use common::{Backend, Env, FakeProvider, T0, deflection, text};
 use deflect_chat::provider::{Inbound, InboundMessage, StatusUpdate};
 use deflect_chat::{
     BOT_ENDED, ChatError, ConversationFilter, DeliveryStatus, EventKind, LimitCheck, LimitOutcome,
-    NOT_WHITELISTED, Presence, SandboxReply, Sender, Status,
+    NOT_WHITELISTED, OUTSIDE_HOURS, Presence, SandboxReply, Sender, Status,
 };
 use std::time::Duration;
 
@@ -839,38 +839,204 @@ async fn claim_and_transfers(b: Backend) {
     ));
 }
 
-async fn inactivity_closes_with_a_system_disposition(b: Backend) {
-    let env = Env::new(b).await;
+/// The customer's inactivity closes an assigned conversation once its agent has answered:
+/// measured from the agent's last message, never while the customer waits for an answer,
+/// never for a conversation no agent holds; the closing message goes first.
+async fn inactivity_closes_answered_conversations_with_a_system_disposition(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.inbox.automations.inactivity_message = "Closing this chat, {{customer_name}}.".into();
+    let env = Env::with(b, settings).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let status = |conv: i64| {
+        let inbox = &env.inbox;
+        async move {
+            let c = inbox
+                .conversation_unchecked(conv)
+                .await
+                .unwrap()
+                .conversation;
+            (c.status, c.disposition)
+        }
+    };
+    // A deflected call nobody answered yet: no agent holds it, so it never closes this way.
+    let pending = env
+        .inbox
+        .deflect(&deflection("c1", "+31687654321"))
+        .await
+        .unwrap();
     let conv = env
         .inbox
         .receive("sandbox", &[text("w1", "31612345678", "hi")])
         .await
         .unwrap()
         .conversations[0];
-    env.advance(Duration::from_secs(1800)).await;
+    env.inbox.accept_offer(ann.agent_id, conv).await.unwrap();
+    env.advance(Duration::from_secs(2 * 3600)).await;
+    assert_eq!(
+        status(conv).await.0,
+        Status::Assigned,
+        "the customer waits for the agent"
+    );
+
     env.inbox
-        .receive("sandbox", &[text("w2", "31612345678", "still there?")])
+        .send_text(&ann, conv, "Hello!", None)
         .await
         .unwrap();
     env.advance(Duration::from_secs(1800)).await;
-    let c = env
-        .inbox
-        .conversation_unchecked(conv)
+    env.inbox
+        .receive("sandbox", &[text("w2", "31612345678", "one more thing")])
         .await
-        .unwrap()
-        .conversation;
-    assert_ne!(c.status, Status::Closed, "activity moved the deadline");
+        .unwrap();
+    env.advance(Duration::from_secs(2 * 3600)).await;
+    assert_eq!(status(conv).await.0, Status::Assigned, "waiting again");
+
+    env.inbox
+        .send_text(&ann, conv, "Sure?", None)
+        .await
+        .unwrap();
     env.advance(Duration::from_secs(1800)).await;
-    let c = env
+    env.inbox
+        .send_text(&ann, conv, "Anything else?", None)
+        .await
+        .unwrap();
+    env.advance(Duration::from_secs(1800)).await;
+    assert_eq!(
+        status(conv).await.0,
+        Status::Assigned,
+        "counted from the agent's last message"
+    );
+    env.advance(Duration::from_secs(1800)).await;
+    assert_eq!(
+        status(conv).await,
+        (Status::Closed, Some(deflect_chat::INACTIVE.to_string()))
+    );
+    assert_eq!(deflect_chat::INACTIVE, "closed for inactivity");
+    let last = env.inbox.messages_unchecked(conv, None, 20).await.unwrap();
+    let last = last.last().unwrap();
+    assert_eq!(
+        (last.sender, last.body.as_deref()),
+        (Sender::Automation, Some("Closing this chat, Ann."))
+    );
+    assert_eq!(status(pending.conversation_id).await.0, Status::Pending);
+}
+
+/// An agent who leaves the customer unanswered is reminded after `reminder_after` (the
+/// customer hears `reminder_message`), and after `reoffer_after` the conversation goes to
+/// another agent of its queue; an answer stops both. Customers' messages start them
+/// whichever way they are stored (with the others of their run, or one at a time).
+async fn unanswered_customers_remind_the_agent_then_go_to_another(b: Backend) {
+    let mut settings = common::settings(None);
+    let rules = &mut settings.inbox.automations;
+    rules.reminder_after = Duration::from_secs(300);
+    rules.reminder_message = "We are still here, {{customer_name}}.".into();
+    rules.reoffer_after = Duration::from_secs(600);
+    let env = Env::with(b, settings).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let conv = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    env.inbox.accept_offer(ann.agent_id, conv).await.unwrap();
+    let bob = env.agent("bob", &["support"]).await;
+    let reminders = || {
+        let inbox = &env.inbox;
+        async move {
+            let events = inbox.conversation_events(conv, 0, 500).await.unwrap();
+            events
+                .into_iter()
+                .filter(|e| e.kind == EventKind::ConversationReminder)
+                .map(|e| e.data["agent_id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let automatic = || {
+        let inbox = &env.inbox;
+        async move {
+            let msgs = inbox.messages_unchecked(conv, None, 50).await.unwrap();
+            msgs.into_iter()
+                .filter(|m| m.sender == Sender::Automation)
+                .map(|m| m.body.unwrap_or_default())
+                .collect::<Vec<_>>()
+        }
+    };
+    let holder = || {
+        let inbox = &env.inbox;
+        async move {
+            let c = inbox
+                .conversation_unchecked(conv)
+                .await
+                .unwrap()
+                .conversation;
+            (c.status, c.agent_id)
+        }
+    };
+
+    // Assigned with the customer's message unanswered: counted from the assignment.
+    env.advance(Duration::from_secs(240)).await;
+    // A second message (one at a time: a quick reply) does not move the reminder.
+    let reference = env
         .inbox
         .conversation_unchecked(conv)
         .await
         .unwrap()
-        .conversation;
-    assert_eq!(
-        (c.status, c.disposition.as_deref()),
-        (Status::Closed, Some("inactive"))
+        .conversation
+        .reference;
+    let mut quick = text("w2", "31612345678", "hello?");
+    if let Inbound::Message(m) = &mut quick {
+        m.button_payload = Some(format!("deflect:{reference}"));
+    }
+    env.inbox.receive("sandbox", &[quick]).await.unwrap();
+    assert!(reminders().await.is_empty());
+    env.advance(Duration::from_secs(60)).await;
+    assert_eq!(reminders().await, [ann.agent_id]);
+    assert_eq!(automatic().await, ["We are still here, Ann."]);
+    assert_eq!(holder().await, (Status::Assigned, Some(ann.agent_id)));
+
+    // Still unanswered at 10 minutes: offered to Bob, never to Ann again this round.
+    env.advance(Duration::from_secs(300)).await;
+    assert_eq!(holder().await, (Status::Offered, Some(bob.agent_id)));
+    let mut sql = env.sql().await;
+    let actions: Vec<String> =
+        sqlx::query("SELECT action FROM assignments WHERE conversation_id = $1 ORDER BY id")
+            .bind(conv)
+            .fetch_all(&mut sql)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| sqlx::Row::get(&r, 0))
+            .collect();
+    assert!(
+        actions.ends_with(&["reoffered".into(), "queued".into(), "offered".into()]),
+        "{actions:?}"
     );
+    env.inbox.accept_offer(bob.agent_id, conv).await.unwrap();
+
+    // Bob answers: nothing more. The customer writes (with the others of a run): Bob is
+    // reminded 5 minutes later.
+    env.inbox
+        .send_text(&bob, conv, "Here I am", None)
+        .await
+        .unwrap();
+    env.advance(Duration::from_secs(900)).await;
+    assert_eq!(reminders().await, [ann.agent_id]);
+    env.inbox
+        .receive("sandbox", &[text("w3", "31612345678", "thanks, and…")])
+        .await
+        .unwrap();
+    env.advance(Duration::from_secs(299)).await;
+    assert_eq!(reminders().await, [ann.agent_id]);
+    env.advance(Duration::from_secs(1)).await;
+    assert_eq!(reminders().await, [ann.agent_id, bob.agent_id]);
+    // Bob answers in time: no re-offer.
+    env.inbox
+        .send_text(&bob, conv, "Go on", None)
+        .await
+        .unwrap();
+    env.advance(Duration::from_secs(900)).await;
+    assert_eq!(holder().await, (Status::Assigned, Some(bob.agent_id)));
+    assert_eq!(automatic().await.len(), 2);
 }
 
 async fn agents_see_only_their_queues(b: Backend) {
@@ -1517,7 +1683,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 10]
+        vec![1, 2, 3, 4, 5, 6, 7, 9, 10]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -1924,12 +2090,196 @@ async fn the_faq_bot_answers_what_it_knows_and_hands_over_the_rest(b: Backend) {
     );
 }
 
+/// Customers left waiting in a queue hear their position and the estimated wait when they
+/// enter it, and again when it has improved by `queue_message_step`; the estimate comes
+/// from the queue's recent waits.
+async fn waiting_customers_hear_their_position_as_it_improves(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.inbox.queues[0].wait_timeout = Duration::from_secs(3600);
+    settings.inbox.automations.queue_message =
+        "{{customer_name}}, you are number {{position}} in {{queue}}; wait {{wait}}.".into();
+    settings.inbox.automations.queue_message_step = 2;
+    let env = Env::with(b, settings).await;
+    let notices = |conv: i64| {
+        let inbox = &env.inbox;
+        async move {
+            let msgs = inbox.messages_unchecked(conv, None, 50).await.unwrap();
+            msgs.into_iter()
+                .filter(|m| m.sender == Sender::Automation && m.kind == "text")
+                .map(|m| m.body.unwrap_or_default())
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut convs = Vec::new();
+    for (i, from) in ["31610000001", "31610000002", "31610000003", "31610000004"]
+        .into_iter()
+        .enumerate()
+    {
+        let r = env
+            .inbox
+            .receive("sandbox", &[text(&format!("w{i}"), from, "hi")])
+            .await
+            .unwrap();
+        convs.push(r.conversations[0]);
+    }
+    // A fifth, one message at a time (a quick reply to a deflection).
+    let d = env
+        .inbox
+        .deflect(&deflection("c1", "+31610000005"))
+        .await
+        .unwrap();
+    let mut reply = text("w5", "31610000005", "yes");
+    if let Inbound::Message(m) = &mut reply {
+        m.button_payload = Some(format!("deflect:{}", d.reference));
+    }
+    env.inbox.receive("sandbox", &[reply]).await.unwrap();
+    convs.push(d.conversation_id);
+    for (i, conv) in convs.iter().enumerate() {
+        assert_eq!(
+            notices(*conv).await,
+            [format!(
+                "Ann, you are number {} in support; wait a few minutes.",
+                i + 1
+            )]
+        );
+    }
+
+    // Two minutes later an agent comes: offered the first two, she takes them.
+    env.advance(Duration::from_secs(120)).await;
+    let ann = env.agent("ann", &["support"]).await;
+    env.inbox
+        .accept_offer(ann.agent_id, convs[0])
+        .await
+        .unwrap();
+    env.advance(Duration::ZERO).await;
+    // The third moved from 3 to 2: less than the step.
+    assert_eq!(notices(convs[2]).await.len(), 1);
+    env.inbox
+        .accept_offer(ann.agent_id, convs[1])
+        .await
+        .unwrap();
+    env.advance(Duration::ZERO).await;
+    assert_eq!(
+        notices(convs[2]).await[1],
+        "Ann, you are number 1 in support; wait about 2 minutes."
+    );
+    assert_eq!(
+        notices(convs[3]).await[1],
+        "Ann, you are number 2 in support; wait about 4 minutes."
+    );
+    assert_eq!(
+        notices(convs[4]).await[1],
+        "Ann, you are number 3 in support; wait about 6 minutes."
+    );
+    // Closing one that waits moves the others up by one: less than the step again.
+    let sup = env.supervisor().await;
+    env.inbox.close(&sup, convs[2], Some("spam")).await.unwrap();
+    env.advance(Duration::ZERO).await;
+    assert_eq!(notices(convs[3]).await.len(), 2);
+    assert_eq!(notices(convs[4]).await.len(), 2);
+    // Those taken by an agent hear nothing more.
+    assert_eq!(notices(convs[0]).await.len(), 1);
+}
+
+/// Outside an account's opening hours for chat a customer who writes hears
+/// `closed_message`; their conversation still queues, or (`closed_queue = false`) closes.
+async fn outside_opening_hours_customers_hear_so(b: Backend) {
+    let mut settings = common::settings(None);
+    // T0 is Thursday 2026-01-01 00:00 UTC: closed.
+    settings.inbox.automations.hours = Some(deflect_config::HoursConfig {
+        time_zone: "UTC".into(),
+        weekly: vec!["mon-fri 09:00-17:00".parse().unwrap()],
+        holidays: vec![],
+    });
+    settings.inbox.automations.closed_message =
+        "We are closed, {{customer_name}}; we answer from 9:00.".into();
+    settings.whatsapp.accounts[1].automations.closed_queue = Some(false);
+    let env = Env::with(b, settings).await;
+    let said = |conv: i64| {
+        let inbox = &env.inbox;
+        async move {
+            let msgs = inbox.messages_unchecked(conv, None, 20).await.unwrap();
+            msgs.into_iter()
+                .map(|m| (m.sender, m.body.unwrap_or_default()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let state = |conv: i64| {
+        let inbox = &env.inbox;
+        async move {
+            let c = inbox
+                .conversation_unchecked(conv)
+                .await
+                .unwrap()
+                .conversation;
+            (c.status, c.disposition)
+        }
+    };
+    let closed = (
+        Sender::Automation,
+        "We are closed, Ann; we answer from 9:00.".to_string(),
+    );
+
+    // Queued anyway (the run of first contacts).
+    let queued = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_eq!(
+        said(queued).await,
+        [(Sender::Customer, "hi".to_string()), closed.clone()]
+    );
+    assert_eq!(state(queued).await, (Status::Queued, None));
+
+    // Not queued on the account that says so.
+    let turned = env
+        .inbox
+        .receive("meta", &[text("m1", "31687654321", "hello")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_eq!(
+        said(turned).await,
+        [(Sender::Customer, "hello".to_string()), closed.clone()]
+    );
+    assert_eq!(
+        state(turned).await,
+        (Status::Closed, Some(OUTSIDE_HOURS.to_string()))
+    );
+    let kinds: Vec<EventKind> = env
+        .inbox
+        .conversation_events(turned, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(!kinds.contains(&EventKind::ConversationQueued), "{kinds:?}");
+
+    // At 09:00 the same customer writes again: queued, nothing said.
+    env.advance(Duration::from_secs(9 * 3600)).await;
+    let again = env
+        .inbox
+        .receive("meta", &[text("m2", "31687654321", "hello?")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_ne!(again, turned);
+    assert_eq!(
+        said(again).await,
+        [(Sender::Customer, "hello?".to_string())]
+    );
+    assert_eq!(state(again).await, (Status::Queued, None));
+}
+
 async fn migrations_are_idempotent(b: Backend) {
     let env = Env::new(b).await;
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 10]
+        vec![1, 2, 3, 4, 5, 6, 7, 9, 10]
     );
 }
 
@@ -1945,7 +2295,10 @@ on_both!(
     wait_timeout_applies_the_fallback,
     closing_needs_a_disposition_and_pulls_the_oldest,
     claim_and_transfers,
-    inactivity_closes_with_a_system_disposition,
+    inactivity_closes_answered_conversations_with_a_system_disposition,
+    unanswered_customers_remind_the_agent_then_go_to_another,
+    waiting_customers_hear_their_position_as_it_improves,
+    outside_opening_hours_customers_hear_so,
     agents_see_only_their_queues,
     an_agent_without_accounts_sees_no_accounts_conversations,
     events_come_in_order_and_resume,

@@ -1,9 +1,13 @@
 //! `[inbox.automations]`: what the inbox does on its own when a customer writes — the
-//! welcome message and the whitelist — with inbox-wide defaults, overridable per WhatsApp
-//! account in `[whatsapp.accounts.automations]` (a key left out there keeps the default).
+//! welcome message and the whitelist — and while someone waits — the closing message of an
+//! inactive conversation, the reminder (and re-offer) when an agent leaves a customer
+//! unanswered, the queue position notice — and outside opening hours — with inbox-wide defaults, overridable per
+//! WhatsApp account in `[whatsapp.accounts.automations]` (a key left out there keeps the
+//! default).
 
 use crate::Problems;
-use crate::text::{CONVERSATION_VARIABLES, check_text};
+use crate::hours::HoursConfig;
+use crate::text::{CONVERSATION_VARIABLES, QUEUE_VARIABLES, check_text};
 use crate::value::{duration, is_e164};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -41,6 +45,37 @@ pub struct AutomationsConfig {
     /// customer opening the chat; a tap arrives as a message with its text. Pushed to the
     /// number's conversational components at start-up; empty: left as they are.
     pub ice_breakers: Vec<String>,
+    /// Sent just before a conversation closes for the customer's inactivity
+    /// (`inbox.inactivity_close`); empty: none. A text with variables.
+    pub inactivity_message: String,
+    /// When the assigned agent has not answered the customer's message within this long, a
+    /// `conversation.reminder` event (and `reminder_message`). Zero: off (0 or 30s – 24h).
+    #[serde(with = "duration")]
+    pub reminder_after: Duration,
+    /// Sent to the customer with the reminder; empty: none. A text with variables.
+    pub reminder_message: String,
+    /// When the assigned agent has not answered the customer's message within this long,
+    /// the conversation is taken from them and offered to another agent of its queue.
+    /// Zero: off (0 or 1m – 24h; longer than `reminder_after` when both are on).
+    #[serde(with = "duration")]
+    pub reoffer_after: Duration,
+    /// Tells a customer waiting in a queue their position and the estimated wait, when the
+    /// conversation enters the queue and as its position improves; empty: off. A text with
+    /// variables ([`QUEUE_VARIABLES`]: the conversation's and `{{position}}`, `{{wait}}`).
+    pub queue_message: String,
+    /// Tell the customer again when their position has improved by this many places since
+    /// the last notice; 0: only on entering the queue (0 – 1000).
+    pub queue_message_step: u32,
+    /// Opening hours for chat (`time_zone`, `weekly`, `holidays`, as a widget site's);
+    /// none: always open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hours: Option<HoursConfig>,
+    /// Sent when a customer writes outside `hours` and their conversation would enter a
+    /// queue; empty: none. A text with variables.
+    pub closed_message: String,
+    /// Whether conversations still enter their queue outside `hours` (else they close,
+    /// disposition `outside hours`, after `closed_message`).
+    pub closed_queue: bool,
 }
 
 /// The default of `faq_min_score` (the FAQ matcher's documentation says why).
@@ -61,6 +96,15 @@ impl Default for AutomationsConfig {
             faq_min_score: DEFAULT_FAQ_MIN_SCORE,
             handover_words: Vec::new(),
             ice_breakers: Vec::new(),
+            inactivity_message: String::new(),
+            reminder_after: Duration::ZERO,
+            reminder_message: String::new(),
+            reoffer_after: Duration::ZERO,
+            queue_message: String::new(),
+            queue_message_step: 3,
+            hours: None,
+            closed_message: String::new(),
+            closed_queue: true,
         }
     }
 }
@@ -93,6 +137,33 @@ pub struct AutomationOverrides {
     /// Overrides `ice_breakers`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ice_breakers: Option<Vec<String>>,
+    /// Overrides `inactivity_message` (`""`: none for this account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inactivity_message: Option<String>,
+    /// Overrides `reminder_after` (`"0s"`: off for this account).
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub reminder_after: Option<Duration>,
+    /// Overrides `reminder_message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reminder_message: Option<String>,
+    /// Overrides `reoffer_after` (`"0s"`: off for this account).
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub reoffer_after: Option<Duration>,
+    /// Overrides `queue_message` (`""`: off for this account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_message: Option<String>,
+    /// Overrides `queue_message_step`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_message_step: Option<u32>,
+    /// Overrides `hours`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hours: Option<HoursConfig>,
+    /// Overrides `closed_message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_message: Option<String>,
+    /// Overrides `closed_queue`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_queue: Option<bool>,
 }
 
 impl AutomationsConfig {
@@ -117,6 +188,27 @@ impl AutomationsConfig {
             handover_words: (o.handover_words.clone())
                 .unwrap_or_else(|| self.handover_words.clone()),
             ice_breakers: (o.ice_breakers.clone()).unwrap_or_else(|| self.ice_breakers.clone()),
+            inactivity_message: o
+                .inactivity_message
+                .clone()
+                .unwrap_or_else(|| self.inactivity_message.clone()),
+            reminder_after: o.reminder_after.unwrap_or(self.reminder_after),
+            reminder_message: o
+                .reminder_message
+                .clone()
+                .unwrap_or_else(|| self.reminder_message.clone()),
+            reoffer_after: o.reoffer_after.unwrap_or(self.reoffer_after),
+            queue_message: o
+                .queue_message
+                .clone()
+                .unwrap_or_else(|| self.queue_message.clone()),
+            queue_message_step: o.queue_message_step.unwrap_or(self.queue_message_step),
+            hours: o.hours.clone().or_else(|| self.hours.clone()),
+            closed_message: o
+                .closed_message
+                .clone()
+                .unwrap_or_else(|| self.closed_message.clone()),
+            closed_queue: o.closed_queue.unwrap_or(self.closed_queue),
         }
     }
 
@@ -184,6 +276,53 @@ impl AutomationsConfig {
                 "must not be empty while a whitelist is set",
             );
         }
+        check_template(
+            p,
+            &format!("{at}.inactivity_message"),
+            &self.inactivity_message,
+        );
+        let (min, max) = (Duration::from_secs(30), Duration::from_secs(24 * 3600));
+        let off_or = |d: Duration, min: Duration| d.is_zero() || (min..=max).contains(&d);
+        if !off_or(self.reminder_after, min) {
+            p.push(
+                format!("{at}.reminder_after"),
+                "must be 0s (off) or between 30s and 24h",
+            );
+        }
+        check_template(p, &format!("{at}.reminder_message"), &self.reminder_message);
+        if !off_or(self.reoffer_after, Duration::from_secs(60)) {
+            p.push(
+                format!("{at}.reoffer_after"),
+                "must be 0s (off) or between 1m and 24h",
+            );
+        } else if !self.reoffer_after.is_zero()
+            && !self.reminder_after.is_zero()
+            && self.reoffer_after <= self.reminder_after
+        {
+            p.push(
+                format!("{at}.reoffer_after"),
+                "must be longer than reminder_after (or 0s: off)",
+            );
+        }
+        if let Err(e) = check_text(&self.queue_message, QUEUE_VARIABLES) {
+            p.push(format!("{at}.queue_message"), e.to_string());
+        }
+        if self.queue_message_step > 1000 {
+            p.push(
+                format!("{at}.queue_message_step"),
+                "must be between 0 (only on entering the queue) and 1000",
+            );
+        }
+        if let Some(h) = &self.hours {
+            h.validate(p, &format!("{at}.hours"));
+        }
+        check_template(p, &format!("{at}.closed_message"), &self.closed_message);
+        if self.hours.is_some() && !self.closed_queue && self.closed_message.trim().is_empty() {
+            p.push(
+                format!("{at}.closed_message"),
+                "must not be empty while closed_queue = false (the customer's conversation closes)",
+            );
+        }
     }
 }
 
@@ -201,6 +340,16 @@ impl AutomationOverrides {
             k if k.starts_with("handover_words") => self.handover_words.is_some(),
             k if k.starts_with("ice_breakers") => self.ice_breakers.is_some(),
             "whitelist_reply" => self.whitelist_reply.is_some() || self.whitelist.is_some(),
+            "inactivity_message" => self.inactivity_message.is_some(),
+            "reminder_after" => self.reminder_after.is_some(),
+            "reminder_message" => self.reminder_message.is_some(),
+            "reoffer_after" => self.reoffer_after.is_some() || self.reminder_after.is_some(),
+            "queue_message" => self.queue_message.is_some(),
+            "queue_message_step" => self.queue_message_step.is_some(),
+            "closed_message" => {
+                self.closed_message.is_some() || self.closed_queue.is_some() || self.hours.is_some()
+            }
+            k if k.starts_with("hours") => self.hours.is_some(),
             k => k.starts_with("whitelist") && self.whitelist.is_some(),
         };
         for problem in mine.into_vec() {
@@ -337,6 +486,75 @@ mod tests {
         five.validate(&mut p, "inbox.automations");
         let paths: Vec<String> = p.into_vec().into_iter().map(|p| p.path).collect();
         assert_eq!(paths, ["inbox.automations.ice_breakers"]);
+    }
+
+    #[test]
+    fn waiting_rules_are_off_or_in_range_and_the_reoffer_comes_after_the_reminder() {
+        let check = |c: AutomationsConfig| {
+            let mut p = Problems::default();
+            c.validate(&mut p, "inbox.automations");
+            p.into_vec()
+                .into_iter()
+                .map(|p| p.path)
+                .collect::<Vec<String>>()
+        };
+        let minutes = |m: u64| Duration::from_secs(60 * m);
+        let ok = AutomationsConfig {
+            inactivity_message: "Closing this chat, {{customer_name}}.".into(),
+            reminder_after: minutes(5),
+            reminder_message: "Still here, {{customer_name}}".into(),
+            reoffer_after: minutes(10),
+            queue_message: "You are number {{position}}; about {{wait}}.".into(),
+            ..AutomationsConfig::default()
+        };
+        assert!(check(ok.clone()).is_empty());
+        assert!(check(AutomationsConfig::default()).is_empty(), "all off");
+        let bad = AutomationsConfig {
+            inactivity_message: "{{position}}".into(),
+            reminder_after: Duration::from_secs(5),
+            reoffer_after: minutes(2),
+            queue_message: "{{nickname}}".into(),
+            queue_message_step: 5000,
+            ..ok.clone()
+        };
+        assert_eq!(
+            check(bad),
+            [
+                "inbox.automations.inactivity_message",
+                "inbox.automations.reminder_after",
+                "inbox.automations.queue_message",
+                "inbox.automations.queue_message_step",
+            ]
+        );
+        let early = AutomationsConfig {
+            reoffer_after: minutes(5),
+            ..ok
+        };
+        assert_eq!(check(early), ["inbox.automations.reoffer_after"]);
+    }
+
+    #[test]
+    fn opening_hours_are_checked_where_they_are_set() {
+        let defaults = AutomationsConfig::default();
+        let o = AutomationOverrides {
+            hours: Some(HoursConfig {
+                time_zone: "Mars/Olympus".into(),
+                ..HoursConfig::default()
+            }),
+            closed_queue: Some(false),
+            ..AutomationOverrides::default()
+        };
+        let mut p = Problems::default();
+        o.validate(&defaults, &mut p, "whatsapp.accounts[0].automations");
+        let paths: Vec<String> = p.into_vec().into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "whatsapp.accounts[0].automations.hours.time_zone",
+                "whatsapp.accounts[0].automations.hours.weekly",
+                "whatsapp.accounts[0].automations.closed_message",
+            ]
+        );
     }
 
     #[test]

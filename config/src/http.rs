@@ -15,6 +15,7 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "conversation.assigned",
     "conversation.closed",
     "conversation.handed_over",
+    "conversation.reminder",
     "message.received",
     "message.sent",
     "message.delivered",

@@ -22,7 +22,8 @@ pub struct InboxConfig {
     /// An offer not accepted within this time goes to the next agent.
     #[serde(with = "duration")]
     pub offer_timeout: Duration,
-    /// Conversations without activity for this long are closed (1m – 72h).
+    /// An assigned conversation whose agent answered the customer closes when the customer
+    /// has written nothing for this long since the agent's last message (1m – 72h).
     #[serde(with = "duration")]
     pub inactivity_close: Duration,
     /// A transfer to an agent or a queue that nobody accepts within this time returns,

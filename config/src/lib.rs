@@ -88,7 +88,7 @@ pub use sip::{
     ChallengeSource, RegisterConfig, SipAuthConfig, SipConfig, SipTimers, TrunkConfig,
     UnauthorizedAction,
 };
-pub use text::{CONVERSATION_VARIABLES, TextError, check_text, render_text};
+pub use text::{CONVERSATION_VARIABLES, QUEUE_VARIABLES, TextError, check_text, render_text};
 pub use value::{Cidr, ListenAddr, PortRange, SipTransport, is_e164};
 pub use whatsapp::{AccountConfig, Provider, TemplateConfig, TemplatesConfig, WhatsAppConfig};
 pub use widget::{FieldMode, SiteConfig, WidgetConfig};

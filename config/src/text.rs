@@ -20,6 +20,18 @@ use minijinja::value::Value;
 pub const CONVERSATION_VARIABLES: &[&str] =
     &["customer_name", "customer_phone", "queue", "reference"];
 
+/// The variables of a queue position notice (`[inbox.automations] queue_message`): the
+/// conversation's ([`CONVERSATION_VARIABLES`]), the customer's position in the queue (1: next)
+/// and the estimated wait (`about 5 minutes`).
+pub const QUEUE_VARIABLES: &[&str] = &[
+    "customer_name",
+    "customer_phone",
+    "queue",
+    "reference",
+    "position",
+    "wait",
+];
+
 /// Why a text cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {

@@ -9,7 +9,8 @@
   let info = { queues: [], accounts: [] }, agents = new Map();
   const convs = new Map();
   let order = [], nextBefore = null, filters = {};
-  const offers = new Set(), shown = new Map();
+  // offers: open to me; waiting: mine, whose customer waits for my answer (a reminder came).
+  const offers = new Set(), waiting = new Set(), shown = new Map();
   let audio = null, typingTimer = null, boardTimer = null;
 
   function h(tag, attrs, kids) {
@@ -141,11 +142,16 @@
       if (e.kind === "conversation.offered" && c.agent_id === me.id && c.status === "offered") {
         if (!offers.has(c.id)) { offers.add(c.id); beep(); announce("New conversation offered: " + label(c)); }
       } else if (!(c.status === "offered" && c.agent_id === me.id)) offers.delete(c.id);
+      if (e.kind === "conversation.reminder" && c.agent_id === me.id && c.status === "assigned") {
+        if (!waiting.has(c.id)) { waiting.add(c.id); beep(); announce("A customer is waiting for your answer: " + label(c)); }
+      } else if (!(c.status === "assigned" && c.agent_id === me.id)) waiting.delete(c.id);
       badge();
       placeInView(c);
       if (selected === c.id) renderHead();
-    } else if (e.kind === "message.created" && selected === e.conversation_id) {
-      addMessage(e.data.message);
+    } else if (e.kind === "message.created") {
+      const m = e.data.message;
+      if (m.direction === "out" && !m.internal && m.agent_id === me.id && waiting.delete(e.conversation_id)) drawList();
+      if (selected === e.conversation_id) addMessage(m);
     } else if (e.kind === "message.status" && shown.has(e.data.message_id)) {
       const n = shown.get(e.data.message_id).querySelector(".st");
       if (n) n.textContent = e.data.status + (e.data.error_code ? " (" + e.data.error_code + ")" : "");
@@ -194,7 +200,8 @@
       if (!c) continue;
       const n = h("div", { "class": "item", role: "option", id: "c" + c.id, "aria-selected": String(selected === c.id),
         "data-id": c.id, onclick: () => open(c.id) }, [
-        h("div", { "class": "l1" }, [h("span", { text: label(c) }), h("span", { "class": "badge " + c.status, text: c.status })]),
+        h("div", { "class": "l1" }, [h("span", { text: label(c) }), waiting.has(c.id) ? h("span", { "class": "badge waiting", text: "waiting for you", title: "The customer waits for your answer" }) : null,
+          h("span", { "class": "badge " + c.status, text: c.status })]),
         h("div", { "class": "l2", text: c.channel + " · " + c.origin + " · " + c.queue + " · " + c.reference + " · " + when(c.last_activity_at) })
       ]);
       n.style.top = i * ROW + "px";

@@ -13,12 +13,16 @@
 //! prepared once per connection and its plan reused, where a `VALUES` list of bound values per
 //! row would be parsed and planned anew for every batch size.
 //!
+//! A customer writing in an assigned conversation starts its reminder timers
+//! (`lifecycle::waiting`), all of the run's in one statement.
+//!
 //! Anything unexpected — a message stored meanwhile by another process, a conversation
 //! closed meanwhile — makes the run fail with [`Unexpected`]; the batch is then rolled back
 //! and stored one delivery at a time by the per-message path.
 
 use super::InboundService;
 use crate::clock::Millis;
+use crate::lifecycle::waiting;
 use crate::model::{ChatError, EventKind, Message, Status};
 use crate::provider::InboundMessage;
 use crate::repo::messages::MESSAGE_COLUMNS;
@@ -259,7 +263,7 @@ impl InboundService {
              event_seq = conversations.event_seq + v.joining FROM v \
              WHERE conversations.id = v.id AND conversations.status <> 'closed'{locked} \
              RETURNING conversations.id, conversations.event_seq, conversations.status, \
-             conversations.queued_at"
+             conversations.queued_at, conversations.agent_id"
         );
         let values: Vec<serde_json::Value> = conversations
             .iter()
@@ -272,18 +276,27 @@ impl InboundService {
         if rows.len() != conversations.len() {
             return Ok(Err(Unexpected("a conversation was closed meanwhile")));
         }
-        // The next sequence number of each conversation's events.
+        // The next sequence number of each conversation's events; the reminders of those
+        // whose agent the customers now wait for.
         let mut next_seq: HashMap<i64, i64> = HashMap::with_capacity(rows.len());
+        let mut reminders = Vec::new();
         for r in &rows {
             let id: i64 = r.get("id");
             let seq: i64 = r.get("event_seq");
-            let routed = match Status::parse(&r.get::<String, _>("status")) {
+            let status = Status::parse(&r.get::<String, _>("status"));
+            let routed = match status {
                 Some(Status::Pending) | None => false,
                 Some(Status::Queued) => crate::store::opt_i64(r, "queued_at").is_some(),
                 Some(_) => true,
             };
             if !routed {
                 return Ok(Err(Unexpected("a conversation needs routing")));
+            }
+            let agent = crate::store::opt_i64(r, "agent_id");
+            if let (Some(Status::Assigned), Some(agent)) = (status, agent) {
+                let account = run.iter().find(|j| j.conversation == id).map(|j| j.account);
+                let timers = waiting::reminders(self.ctx(), account, now);
+                reminders.extend(timers.map(|(kind, due)| (id, kind, due, Some(agent))));
             }
             let joining = conversations
                 .iter()
@@ -319,6 +332,10 @@ impl InboundService {
             *seq += 1;
         }
         tx.append_all(events).await?;
+        if !reminders.is_empty() {
+            crate::repo::timers::set_many_unless_armed(tx, &reminders).await?;
+            self.ctx().wake_timers();
+        }
         Ok(Ok(()))
     }
 }

@@ -6,8 +6,8 @@
 //! new customers does not queue behind the writer.
 //!
 //! What the per-message path would do is done here exactly: the same rows (contact named by
-//! the profile, identity, conversation queued in the default queue with its inactivity and
-//! wait timers, the message, the assignment history), the same events with the same
+//! the profile, identity, conversation queued in the default queue with its wait timer,
+//! the message, the assignment history), the same events with the same
 //! per-conversation sequence and the same conversation snapshots (`conversation.created`,
 //! `message.created`, `conversation.queued`, then `conversation.offered` when an agent takes
 //! it), and the same routing: the conversations are offered in the order their messages came,
@@ -208,12 +208,6 @@ impl InboundService {
         let mut timers = Vec::with_capacity(ids.len() * 3);
         let mut history = Vec::with_capacity(ids.len() * 2);
         for id in &ids {
-            timers.push(json!([
-                id,
-                TimerKind::Inactivity.as_str(),
-                now + self.inactivity_ms(),
-                null_id()
-            ]));
             timers.push(json!([
                 id,
                 TimerKind::Wait.as_str(),

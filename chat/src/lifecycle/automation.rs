@@ -10,6 +10,10 @@
 //!   its replies are stored with sender `bot`. It ends in a queue when the bot hands it
 //!   over — it asks to, or fails, or does not answer in time — or closed (`bot ended`)
 //!   after the bot's `silence_close` without a message either way.
+//! - **opening hours** (`hours`): outside them `closed_message`, and, with `closed_queue =
+//!   false`, the conversation closes (disposition `outside hours`) instead of queueing (no
+//!   welcome then). This rule also applies when a customer answers a deflected call's
+//!   template (their conversation enters a queue then).
 //!
 //! Conversations opened by a deflected call (the template invited the customer) or by a
 //! hand-off from the widget are not the customer's first contact: neither rule applies. The
@@ -23,7 +27,8 @@ use crate::clock::{self, Millis};
 use crate::context::Ctx;
 use crate::faq::{DEFAULT_HANDOVER_WORDS, wants_person};
 use crate::model::{
-    ChatError, Conversation, EventKind, Message, NOT_WHITELISTED, Origin, Status, TimerKind,
+    ChatError, Conversation, EventKind, Message, NOT_WHITELISTED, OUTSIDE_HOURS, Origin, Status,
+    TimerKind,
 };
 use crate::repo;
 use crate::store::Tx;
@@ -63,6 +68,37 @@ pub(crate) async fn welcome(ctx: &Ctx, tx: &mut Tx, id: i64, now: Millis) -> Res
         return Ok(());
     }
     outgoing::automatic(ctx, tx, &c, &rules.welcome_message, "welcome", now).await
+}
+
+/// Whether a conversation of `account` enters its queue when its customer writes at `now`:
+/// inside opening hours, or outside them with `closed_queue`.
+pub(crate) fn may_queue(ctx: &Ctx, account: Option<&str>, now: Millis) -> bool {
+    ctx.open_for_chat(account, now) || ctx.automations(account).closed_queue
+}
+
+/// Conversation `id`, whose customer just wrote and which is about to enter (or just
+/// entered) a queue: outside the account's opening hours, `closed_message`; and when
+/// conversations do not queue then, it closes here. Returns whether it may queue.
+pub(crate) async fn after_hours(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    id: i64,
+    now: Millis,
+) -> Result<bool, ChatError> {
+    let c = load(tx, id).await?;
+    let account = c.account.as_deref();
+    if ctx.open_for_chat(account, now) {
+        return Ok(true);
+    }
+    let rules = ctx.automations(account);
+    if !rules.closed_message.is_empty() {
+        outgoing::automatic(ctx, tx, &c, &rules.closed_message, "closed", now).await?;
+    }
+    if rules.closed_queue {
+        return Ok(true);
+    }
+    dispatch::close(ctx, tx, id, OUTSIDE_HOURS, None, now).await?;
+    Ok(false)
 }
 
 /// Starts conversation `id`, just opened by the customer, with its account's bot, if the

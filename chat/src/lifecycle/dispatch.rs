@@ -2,7 +2,7 @@
 //! queueing a conversation, offering it, passing it on when an offer is declined or lapses,
 //! pulling waiting ones for an agent with room, a queue's fallback, and closing.
 
-use super::{arm, conversation_event, load, load_with_decliners, outgoing, transition};
+use super::{arm, conversation_event, load, load_with_decliners, outgoing, transition, waiting};
 use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::model::{ChatError, Conversation, EventKind, Status, TimerKind};
@@ -40,13 +40,37 @@ pub(crate) async fn enqueue(
     since: Option<Millis>,
     now: Millis,
 ) -> Result<(), ChatError> {
+    enqueue_except(ctx, tx, id, queue, since, &[], now).await
+}
+
+/// As [`enqueue`], never offering it to `except` this round.
+async fn enqueue_except(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    id: i64,
+    queue: &str,
+    since: Option<Millis>,
+    except: &[AgentId],
+    now: Millis,
+) -> Result<(), ChatError> {
+    if ctx.queue_notices() {
+        // Moved from another queue: those behind it there move up.
+        let before = load(tx, id).await?;
+        if before.queue != queue {
+            waiting::leaves_queue(ctx, tx, &before, now).await?;
+        }
+    }
     repo::conversations::set_queued(tx, id, queue, since.unwrap_or(now)).await?;
+    if !except.is_empty() {
+        repo::conversations::set_declined(tx, id, except).await?;
+    }
     let rules = ctx.rules(queue);
     arm(ctx, tx, id, TimerKind::Wait, now + rules.wait_timeout, None).await?;
     repo::timers::cancel(tx, id, TimerKind::Offer).await?;
     history(tx, id, None, queue, "queued", None, now).await?;
     conversation_event(tx, id, EventKind::ConversationQueued, json!({}), now).await?;
-    route(ctx, tx, id, now).await
+    route(ctx, tx, id, now).await?;
+    waiting::queue_notice(ctx, tx, id, now).await
 }
 
 /// Offers a waiting conversation to the next agent, if any can take it.
@@ -188,6 +212,22 @@ pub(crate) async fn decline(
     pull_for_agent_except(ctx, tx, agent, Some(id), now).await
 }
 
+/// Takes conversation `c` from `agent`, who left its customer unanswered too long
+/// (`reoffer_after`), and offers it to another agent of its queue; it keeps its place in
+/// the queue (when it was queued before). `agent` is not offered it again this round.
+pub(crate) async fn reoffer(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    agent: AgentId,
+    now: Millis,
+) -> Result<(), ChatError> {
+    history(tx, c.id, Some(agent), &c.queue, "reoffered", None, now).await?;
+    enqueue_except(ctx, tx, c.id, &c.queue, c.queued_at, &[agent], now).await?;
+    // Their slot is free again: other waiting conversations may go to them.
+    pull_for_agent_except(ctx, tx, agent, Some(c.id), now).await
+}
+
 /// A transfer came back: conversation `c` returns, unread, to `agent`.
 pub(crate) async fn return_to(
     ctx: &Ctx,
@@ -269,6 +309,7 @@ pub(crate) async fn close(
     repo::conversations::set_closed(tx, id, disposition, by, handled_by, now).await?;
     repo::timers::cancel_all(tx, id).await?;
     repo::bot_turns::cancel_all(tx, id).await?;
+    waiting::leaves_queue(ctx, tx, &c, now).await?;
     history(tx, id, c.agent_id, &c.queue, "closed", by, now).await?;
     let data = json!({ "disposition": disposition, "by": by, "agent_id": handled_by });
     conversation_event(tx, id, EventKind::ConversationClosed, data, now).await?;

@@ -15,6 +15,7 @@ pub(crate) mod open;
 pub(crate) mod outgoing;
 pub(crate) mod status;
 pub(crate) mod transition;
+pub(crate) mod waiting;
 
 use crate::clock::Millis;
 use crate::context::Ctx;

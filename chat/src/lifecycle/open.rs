@@ -1,11 +1,10 @@
 //! Opening conversations: the contact and identity of a WhatsApp id, a customer's open
 //! conversation on an account (or a new one), and what every new conversation starts with —
-//! its `conversation.created` event and inactivity timer.
+//! its `conversation.created` event.
 
-use super::{arm, conversation_event};
+use super::conversation_event;
 use crate::clock::Millis;
-use crate::context::Ctx;
-use crate::model::{ChatError, EventKind, Origin, Status, TimerKind, random_token};
+use crate::model::{ChatError, EventKind, Origin, Status, random_token};
 use crate::repo::{self, contacts::WHATSAPP};
 use crate::store::Tx;
 use serde_json::json;
@@ -56,7 +55,6 @@ pub(crate) struct WhatsAppConversation<'a> {
 /// The open conversation of an identity on an account, opening one when there is none;
 /// returns (id, created).
 pub(crate) async fn whatsapp_conversation(
-    ctx: &Ctx,
     tx: &mut Tx,
     w: WhatsAppConversation<'_>,
     now: Millis,
@@ -71,7 +69,7 @@ pub(crate) async fn whatsapp_conversation(
         )
         .await?;
         if let Some(id) = inserted {
-            created(ctx, tx, id, now).await?;
+            created(tx, id, now).await?;
             return Ok((id, true));
         }
         // Either another process opened one (use it) or the reference collided (retry).
@@ -82,10 +80,9 @@ pub(crate) async fn whatsapp_conversation(
     Err(ChatError::Conflict("could not open a conversation".into()))
 }
 
-/// Bookkeeping for a new conversation: its inactivity timer and its event.
-pub(crate) async fn created(ctx: &Ctx, tx: &mut Tx, id: i64, now: Millis) -> Result<(), ChatError> {
-    let due = now + ctx.inactivity_ms();
-    arm(ctx, tx, id, TimerKind::Inactivity, due, None).await?;
+/// Bookkeeping for a new conversation: its event. (Its inactivity timer starts when an
+/// agent answers the customer: see `lifecycle::waiting`.)
+pub(crate) async fn created(tx: &mut Tx, id: i64, now: Millis) -> Result<(), ChatError> {
     conversation_event(tx, id, EventKind::ConversationCreated, json!({}), now).await?;
     metrics::counter!("deflect_inbox_conversations_total").increment(1);
     Ok(())

@@ -115,6 +115,7 @@ pub(crate) async fn queue(
     if send.author.agent().is_some() {
         // An agent's message is activity; automatic ones (auto-replies) are not.
         repo::conversations::touch(tx, c.id, now).await?;
+        super::waiting::agent_wrote(ctx, tx, c, now).await?;
     }
     let data = json!({ "message": m });
     repo::events::log(tx, Some(c.id), EventKind::MessageCreated, data, now).await?;
@@ -164,7 +165,22 @@ pub(crate) async fn automatic(
     rule: &'static str,
     now: Millis,
 ) -> Result<(), ChatError> {
-    filled(ctx, tx, c, text, Author::Automation, now).await?;
+    automatic_with(ctx, tx, c, text, rule, &[], now).await
+}
+
+/// As [`automatic`], with values for the rule's own variables besides the conversation's
+/// (a queue notice's `position` and `wait`).
+pub(crate) async fn automatic_with(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    text: &str,
+    rule: &'static str,
+    extra: &[(&str, &str)],
+    now: Millis,
+) -> Result<(), ChatError> {
+    let text = conversation_text(text, c, extra);
+    queue(ctx, tx, c, Send::text(&text, Author::Automation), now).await?;
     metrics::counter!("deflect_inbox_automations_total", "rule" => rule).increment(1);
     Ok(())
 }
@@ -179,20 +195,21 @@ pub(crate) async fn filled(
     author: Author,
     now: Millis,
 ) -> Result<Message, ChatError> {
-    let text = conversation_text(text, c);
+    let text = conversation_text(text, c, &[]);
     queue(ctx, tx, c, Send::text(&text, author), now).await
 }
 
 /// `text` with the variables of conversation `c` filled; the configuration check refused
 /// unknown variables and bad syntax, so the text as written is a fallback that cannot
 /// happen.
-fn conversation_text(text: &str, c: &Conversation) -> String {
-    let values = [
+fn conversation_text(text: &str, c: &Conversation, extra: &[(&str, &str)]) -> String {
+    let mut values = vec![
         ("customer_name", c.contact_name.as_deref().unwrap_or("")),
         ("customer_phone", c.contact_phone.as_deref().unwrap_or("")),
         ("queue", c.queue.as_str()),
         ("reference", c.reference.as_str()),
     ];
+    values.extend_from_slice(extra);
     render_text(text, &values).unwrap_or_else(|e| {
         tracing::error!(cause = %e, "an automatic text cannot be rendered; sent as written");
         text.to_owned()

@@ -139,6 +139,13 @@ pub(crate) async fn hand_over(
     }
     if h.ends_wait {
         record_wait(c, now);
+        if let Some(since) = c.queued_at {
+            super::waiting::waited(ctx, tx, c, since, now).await?;
+        }
+        super::waiting::leaves_queue(ctx, tx, c, now).await?;
+    }
+    if h.status == Status::Assigned {
+        super::waiting::assigned(ctx, tx, c, h.agent, now).await?;
     }
     let step = Step {
         agent: Some(h.agent),

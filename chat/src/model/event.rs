@@ -76,13 +76,17 @@ pub enum EventKind {
     AgentRoleChanged,
     /// `typing`: someone is typing (`by`, `agent_id`); never logged (id 0).
     Typing,
+    /// `conversation.reminder`: the assigned agent has not answered the customer within
+    /// `reminder_after` (`conversation`, `agent_id`, `waiting_since`: when the customer's
+    /// first unanswered message came).
+    ConversationReminder,
     /// A kind this version does not know (logged by a newer one): passed on as it is.
     Other(String),
 }
 
 impl EventKind {
     /// Every kind this version produces.
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 22] = [
         Self::ConversationCreated,
         Self::ConversationQueued,
         Self::ConversationOffered,
@@ -104,6 +108,7 @@ impl EventKind {
         Self::AgentPresence,
         Self::AgentRoleChanged,
         Self::Typing,
+        Self::ConversationReminder,
     ];
 
     /// The wire name, as stored and sent.
@@ -130,6 +135,7 @@ impl EventKind {
             Self::AgentPresence => "agent.presence",
             Self::AgentRoleChanged => "agent.role_changed",
             Self::Typing => "typing",
+            Self::ConversationReminder => "conversation.reminder",
             Self::Other(name) => name,
         }
     }
@@ -202,6 +208,7 @@ mod tests {
                 "agent.presence",
                 "agent.role_changed",
                 "typing",
+                "conversation.reminder",
             ]
         );
         for k in EventKind::ALL {

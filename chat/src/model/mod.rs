@@ -24,4 +24,4 @@ pub use deflection::{CallContext, Deflected, Deflection};
 pub use error::{ChatError, StoreError};
 pub use event::{Event, EventKind};
 pub use message::{DeliveryStatus, Direction, MAX_TEXT, Message, Sender};
-pub use timer::{BOT_ENDED, INACTIVE, NOT_WHITELISTED, TimerKind};
+pub use timer::{BOT_ENDED, INACTIVE, NOT_WHITELISTED, OUTSIDE_HOURS, TimerKind};

@@ -10,24 +10,37 @@ pub enum TimerKind {
     Wait,
     /// A transfer nobody accepted returns to the agent who made it.
     Transfer,
-    /// No activity for `inbox.inactivity_close`: the conversation closes.
+    /// The customer of an assigned conversation, answered by its agent, has not written for
+    /// `inbox.inactivity_close`: the conversation closes.
     Inactivity,
     /// A web conversation still without an agent after its site's escalation timeout: the
     /// widget offers to continue on WhatsApp.
     Escalation,
     /// A conversation with its bot has been silent for the bot's `silence_close`: it closes.
     BotSilence,
+    /// The assigned agent has not answered the customer within `reminder_after`: a
+    /// reminder.
+    Reminder,
+    /// The assigned agent has not answered the customer within `reoffer_after`: the
+    /// conversation is offered to another agent of its queue.
+    Reoffer,
+    /// Conversations left a queue (its conversation was the one to leave): customers told
+    /// their position hear the better one (`queue_message_step`).
+    QueueNotice,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 9] = [
         Self::Offer,
         Self::Wait,
         Self::Transfer,
         Self::Inactivity,
         Self::Escalation,
         Self::BotSilence,
+        Self::Reminder,
+        Self::Reoffer,
+        Self::QueueNotice,
     ];
 
     /// As stored.
@@ -39,6 +52,9 @@ impl TimerKind {
             Self::Inactivity => "inactivity",
             Self::Escalation => "escalation",
             Self::BotSilence => "bot_silence",
+            Self::Reminder => "reminder",
+            Self::Reoffer => "reoffer",
+            Self::QueueNotice => "queue_notice",
         }
     }
 
@@ -48,8 +64,9 @@ impl TimerKind {
     }
 }
 
-/// Disposition of conversations closed for inactivity.
-pub const INACTIVE: &str = "inactive";
+/// Disposition of conversations closed for the customer's inactivity. (Conversations closed
+/// by earlier versions, which closed any conversation without activity, keep `inactive`.)
+pub const INACTIVE: &str = "closed for inactivity";
 
 /// Disposition of a conversation closed because its number is not on the account's
 /// whitelist (`[inbox.automations] whitelist`).
@@ -57,6 +74,9 @@ pub const NOT_WHITELISTED: &str = "not whitelisted";
 
 /// Disposition of a conversation its bot ended (or that fell silent with its bot).
 pub const BOT_ENDED: &str = "bot ended";
+/// Disposition of a conversation closed because its customer wrote outside the account's
+/// opening hours for chat and conversations do not queue then (`closed_queue = false`).
+pub const OUTSIDE_HOURS: &str = "outside hours";
 
 #[cfg(test)]
 mod tests {
@@ -67,6 +87,6 @@ mod tests {
         for k in TimerKind::ALL {
             assert_eq!(TimerKind::parse(k.as_str()), Some(k));
         }
-        assert_eq!(TimerKind::parse("reminder"), None);
+        assert_eq!(TimerKind::parse("snooze"), None);
     }
 }

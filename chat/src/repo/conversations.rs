@@ -125,7 +125,7 @@ pub(crate) async fn set_queued(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE conversations SET status = 'queued', queue = $1, agent_id = NULL, \
-         declined = '', queued_at = $2 WHERE id = $3",
+         declined = '', queued_at = $2, queue_notice = NULL WHERE id = $3",
     )
     .bind(queue)
     .bind(since)

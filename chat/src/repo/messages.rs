@@ -110,6 +110,57 @@ pub(crate) async fn agent_answered(tx: &mut Tx, conversation: i64) -> Result<boo
     .is_some())
 }
 
+/// Whose turn it is in a conversation: when its agents last wrote to the customer, and the
+/// customer's first message since (none: answered).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Turn {
+    /// When an agent last wrote to the customer (internal notes and automatic messages do
+    /// not count).
+    pub(crate) agent_at: Option<Millis>,
+    /// When the customer's first message after that came (after none: their first).
+    pub(crate) waiting_since: Option<Millis>,
+}
+
+impl Turn {
+    /// The customer waits for an answer.
+    pub(crate) fn customer_waits(self) -> bool {
+        self.waiting_since.is_some()
+    }
+
+    /// When the agent answered the customer's last message, if they did: the inbox now
+    /// waits for the customer.
+    pub(crate) fn answered_at(self) -> Option<Millis> {
+        self.agent_at.filter(|_| self.waiting_since.is_none())
+    }
+}
+
+/// Whose turn it is in conversation `conversation` (two index lookups).
+pub(crate) async fn turn(tx: &mut Tx, conversation: i64) -> Result<Turn, StoreError> {
+    let agent = sqlx::query(
+        "SELECT id, created_at FROM messages WHERE conversation_id = $1 AND direction = 'out' \
+         AND internal = 0 AND agent_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+    )
+    .bind(conversation)
+    .fetch_optional(tx.conn())
+    .await?;
+    let (after, agent_at) = match &agent {
+        Some(r) => (r.get::<i64, _>("id"), Some(r.get::<i64, _>("created_at"))),
+        None => (0, None),
+    };
+    let waiting = sqlx::query(
+        "SELECT created_at FROM messages WHERE conversation_id = $1 AND direction = 'in' \
+         AND id > $2 ORDER BY id LIMIT 1",
+    )
+    .bind(conversation)
+    .bind(after)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(Turn {
+        agent_at,
+        waiting_since: waiting.map(|r| r.get::<i64, _>("created_at")),
+    })
+}
+
 /// Message `id` as it is now within `tx`.
 pub(crate) async fn reload(tx: &mut Tx, id: i64) -> Result<Message, StoreError> {
     let row = sqlx::query(sql!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"))

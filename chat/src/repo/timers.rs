@@ -4,7 +4,7 @@
 use crate::clock::Millis;
 use crate::model::{StoreError, TimerKind};
 use crate::routing::AgentId;
-use crate::store::{Store, Tx, opt_i64};
+use crate::store::{Column, Store, Tx, json_rows, opt_i64};
 use sqlx::Row;
 
 /// Arms (or moves) conversation `conversation`'s timer of `kind`.
@@ -24,6 +24,40 @@ pub(crate) async fn set(
     .bind(kind.as_str())
     .bind(due_at)
     .bind(agent)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Arms timers (conversation, kind, due time, agent) in one statement, each unless it is
+/// armed already (an armed one keeps its due time).
+pub(crate) async fn set_many_unless_armed(
+    tx: &mut Tx,
+    timers: &[(i64, TimerKind, Millis, Option<AgentId>)],
+) -> Result<(), StoreError> {
+    if timers.is_empty() {
+        return Ok(());
+    }
+    let rows = json_rows(
+        tx.kind(),
+        1,
+        &[
+            ("conversation_id", Column::BigInt),
+            ("kind", Column::Text),
+            ("due_at", Column::BigInt),
+            ("agent_id", Column::BigInt),
+        ],
+    );
+    let values: Vec<serde_json::Value> = timers
+        .iter()
+        .map(|(c, k, due, agent)| serde_json::json!([c, k.as_str(), due, agent]))
+        .collect();
+    sqlx::query(sql!(
+        "WITH v AS ({rows}) INSERT INTO timers (conversation_id, kind, due_at, agent_id) \
+         SELECT v.conversation_id, v.kind, v.due_at, v.agent_id FROM v WHERE true ORDER BY v.ord \
+         ON CONFLICT (conversation_id, kind) DO NOTHING"
+    ))
+    .bind(serde_json::Value::from(values).to_string())
     .execute(tx.conn())
     .await?;
     Ok(())
