@@ -58,7 +58,7 @@ mod value;
 mod whatsapp;
 mod widget;
 
-pub use automations::{AutomationOverrides, AutomationsConfig};
+pub use automations::{AutomationOverrides, AutomationsConfig, CsatScale};
 pub use bots::{BotConfig, BotUrl};
 pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
 pub use deflection::{CallContext, Deflection, InputMethod};
