@@ -49,6 +49,18 @@ pub enum Outgoing {
         /// Buttons.
         buttons: Vec<Button>,
     },
+    /// Text with a button that opens a list of up to ten choices (one section); the chosen
+    /// row's id comes back like a reply button's.
+    List {
+        /// The text.
+        body: String,
+        /// The label of the button that opens the list (at most 20 characters).
+        button: String,
+        /// The title of the list's section (at most 24 characters).
+        section: String,
+        /// The choices (titles at most 24 characters).
+        rows: Vec<Button>,
+    },
 }
 
 /// A reply button.
