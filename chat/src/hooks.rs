@@ -61,6 +61,7 @@ pub fn hook_type(e: &Event) -> Option<&'static str> {
         EventKind::ConversationAssigned => "conversation.assigned",
         EventKind::ConversationClosed => "conversation.closed",
         EventKind::DeflectionSent => "deflection.sent",
+        EventKind::ConversationRated => "conversation.rated",
         EventKind::MessageCreated => {
             let m = &e.data["message"];
             match (m["direction"].as_str(), m["status"].as_str()) {

@@ -17,7 +17,7 @@ use crate::model::{
     Agent, ApiToken, ChatError, Colleagues, Conversation, ConversationDetail, ConversationFilter,
     Event, EventKind, Message, Role, Viewer,
 };
-use crate::model::{CannedAnswer, NewCannedAnswer};
+use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
 use crate::outbox::{Outbox, OutboxPass};
 use crate::provider::{self, Inbound};
 use crate::routing::{AgentId, Presence};
@@ -738,5 +738,16 @@ impl Inbox {
     /// The live board (supervisors and admins).
     pub async fn board(&self, viewer: &Viewer) -> Result<Board, ChatError> {
         board::board(self.ctx(), viewer).await
+    }
+
+    /// The customers' satisfaction scores given in `[from, to)` (ms; open ends when absent),
+    /// per agent, per queue and overall (supervisors and admins).
+    pub async fn csat_report(
+        &self,
+        viewer: &Viewer,
+        from: Option<Millis>,
+        to: Option<Millis>,
+    ) -> Result<CsatReport, ChatError> {
+        board::csat_report(self.ctx(), viewer, from, to).await
     }
 }

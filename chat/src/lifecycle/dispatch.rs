@@ -2,7 +2,7 @@
 //! queueing a conversation, offering it, passing it on when an offer is declined or lapses,
 //! pulling waiting ones for an agent with room, a queue's fallback, and closing.
 
-use super::{arm, conversation_event, load, load_with_decliners, outgoing, transition};
+use super::{arm, conversation_event, csat, load, load_with_decliners, outgoing, transition};
 use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::model::{ChatError, Conversation, EventKind, Status, TimerKind};
@@ -252,7 +252,8 @@ pub(crate) async fn wait_expired(
 
 /// Closes a conversation; its agent's freed slot pulls the oldest waiting one. The agent
 /// who held it stays its `agent_id` (who handled it: history and reports); one only
-/// offered to an agent keeps none.
+/// offered to an agent keeps none. The customer of one an agent answered may be asked to
+/// rate it ([`csat::survey`]).
 pub(crate) async fn close(
     ctx: &Ctx,
     tx: &mut Tx,
@@ -273,6 +274,7 @@ pub(crate) async fn close(
     conversation_event(tx, id, EventKind::ConversationClosed, data, now).await?;
     metrics::counter!("deflect_inbox_conversations_closed_total", "disposition" => disposition.to_string())
         .increment(1);
+    csat::survey(ctx, tx, &c, disposition, now).await?;
     if let Some(agent) = c.agent_id {
         pull_for_agent(ctx, tx, agent, now).await?;
     }

@@ -170,7 +170,7 @@ pub(crate) async fn automatic(
 /// `text` with the variables of conversation `c` filled; the configuration check refused
 /// unknown variables and bad syntax, so the text as written is a fallback that cannot
 /// happen.
-fn conversation_text(text: &str, c: &Conversation) -> String {
+pub(crate) fn conversation_text(text: &str, c: &Conversation) -> String {
     let values = [
         ("customer_name", c.contact_name.as_deref().unwrap_or("")),
         ("customer_phone", c.contact_phone.as_deref().unwrap_or("")),

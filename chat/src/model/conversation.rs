@@ -163,6 +163,12 @@ pub struct Conversation {
     pub metadata: Option<serde_json::Value>,
     /// When the widget offered to continue on WhatsApp (no agent in time).
     pub escalation_at: Option<Millis>,
+    /// The customer's satisfaction score (1 bad – 5 good), when they answered the survey.
+    pub csat_score: Option<i64>,
+    /// What the customer added after their score.
+    pub csat_comment: Option<String>,
+    /// When they gave their score.
+    pub csat_at: Option<Millis>,
 }
 
 impl Conversation {

@@ -71,13 +71,16 @@ pub enum EventKind {
     AgentRoleChanged,
     /// `typing`: someone is typing (`by`, `agent_id`); never logged (id 0).
     Typing,
+    /// `conversation.rated`: the customer answered its satisfaction survey (`conversation`,
+    /// `score`: 1–5).
+    ConversationRated,
     /// A kind this version does not know (logged by a newer one): passed on as it is.
     Other(String),
 }
 
 impl EventKind {
     /// Every kind this version produces.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::ConversationCreated,
         Self::ConversationQueued,
         Self::ConversationOffered,
@@ -97,6 +100,7 @@ impl EventKind {
         Self::AgentPresence,
         Self::AgentRoleChanged,
         Self::Typing,
+        Self::ConversationRated,
     ];
 
     /// The wire name, as stored and sent.
@@ -121,6 +125,7 @@ impl EventKind {
             Self::AgentPresence => "agent.presence",
             Self::AgentRoleChanged => "agent.role_changed",
             Self::Typing => "typing",
+            Self::ConversationRated => "conversation.rated",
             Self::Other(name) => name,
         }
     }
@@ -191,6 +196,7 @@ mod tests {
                 "agent.presence",
                 "agent.role_changed",
                 "typing",
+                "conversation.rated",
             ]
         );
         for k in EventKind::ALL {

@@ -63,6 +63,35 @@ pub enum Outgoing {
     },
 }
 
+impl Outgoing {
+    /// The message as a customer reads it where only text can be sent (Twilio, the
+    /// sandbox): reply buttons listed by number (`1. Yes`), a list's rows as `Reply a, b or
+    /// c`, a template by its name and parameters.
+    pub fn as_text(&self) -> String {
+        match self {
+            Self::Text { body } => body.clone(),
+            Self::Template {
+                name, body_params, ..
+            } => format!("{name} {}", body_params.join(" ")),
+            Self::Buttons { body, buttons } => {
+                let mut text = body.clone();
+                for (i, b) in buttons.iter().enumerate() {
+                    text.push_str(&format!("\n{}. {}", i + 1, b.title));
+                }
+                text
+            }
+            Self::List { body, rows, .. } => {
+                let titles: Vec<&str> = rows.iter().map(|r| r.title.as_str()).collect();
+                match titles.split_last() {
+                    None => body.clone(),
+                    Some((only, [])) => format!("{body}\nReply {only}"),
+                    Some((last, rest)) => format!("{body}\nReply {} or {last}", rest.join(", ")),
+                }
+            }
+        }
+    }
+}
+
 /// A reply button.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Button {

@@ -6,7 +6,7 @@
 //!   `ContentVariables` (`{"1": <reference>, "2": <quick-reply payload>}`). The answer's `sid`
 //!   is the external id. Twilio has no free-form reply buttons outside Content templates, so
 //!   [`Outgoing::Buttons`] goes out as text with the options listed (`1. Yes`), and
-//!   [`Outgoing::List`] as text ending `Reply 5, 4, 3, 2 or 1` ([`list_as_text`]). With
+//!   [`Outgoing::List`] as text ending `Reply 5, 4, 3, 2 or 1` ([`Outgoing::as_text`]). With
 //!   `http.public_base_url` set, each send also names its `StatusCallback`
 //!   (`<public_base_url>/webhooks/twilio/<account>?correlation=<send's correlation>`), so that
 //!   a status names the send it is about even when Twilio's answer to the send was lost.
@@ -177,27 +177,11 @@ pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, Str
                 None => f.push(("Body".into(), format!("{name} {}", body_params.join(" ")))),
             }
         }
-        Outgoing::Buttons { body, buttons } => {
-            let mut text = body.clone();
-            for (i, b) in buttons.iter().enumerate() {
-                text.push_str(&format!("\n{}. {}", i + 1, b.title));
-            }
-            f.push(("Body".into(), text));
+        Outgoing::Buttons { .. } | Outgoing::List { .. } => {
+            f.push(("Body".into(), message.as_text()));
         }
-        Outgoing::List { body, rows, .. } => f.push(("Body".into(), list_as_text(body, rows))),
     }
     f
-}
-
-/// A list's text where no list can be sent: the body, then `Reply a, b or c` with the rows'
-/// titles (a reply naming one is understood by whoever sent the list).
-pub fn list_as_text(body: &str, rows: &[super::Button]) -> String {
-    let titles: Vec<&str> = rows.iter().map(|r| r.title.as_str()).collect();
-    match titles.split_last() {
-        None => body.to_string(),
-        Some((only, [])) => format!("{body}\nReply {only}"),
-        Some((last, rest)) => format!("{body}\nReply {} or {last}", rest.join(", ")),
-    }
 }
 
 /// Checks `X-Twilio-Signature` for a form post to `url` with `params`.
