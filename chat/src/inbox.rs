@@ -326,6 +326,18 @@ impl Inbox {
         webchat::web_visitor_message(self.ctx(), visitor_token, id, text, client_key).await
     }
 
+    /// A visitor's answer to the rating their widget showed as the conversation ended: a
+    /// score 1–5 (answered with the follow-up question to show, if any) or, then, a comment.
+    pub async fn web_rating(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        score: Option<u8>,
+        comment: Option<&str>,
+    ) -> Result<Option<String>, ChatError> {
+        webchat::web_rating(self.ctx(), visitor_token, id, score, comment).await
+    }
+
     /// A visitor's view of their conversation: the conversation and its messages without
     /// internal notes.
     pub async fn web_transcript(

@@ -1359,6 +1359,109 @@ async fn csat_answers_are_shown_exported_and_averaged_for_supervisors() {
 }
 
 #[tokio::test]
+async fn a_web_visitor_rates_the_chat_that_ended_in_the_widget() {
+    let mut c = config();
+    c.inbox.automations.csat = true;
+    let a = app_with(c).await;
+    a.agent("ann", Role::Agent, &["support"]).await;
+    let s = a.login("ann").await;
+    a.call(
+        Method::PUT,
+        "/api/v1/me/presence",
+        &s.h(),
+        Some(json!({ "presence": "available" })),
+    )
+    .await;
+    let v = [
+        ("origin", "https://shop.example"),
+        ("x-deflect-visitor", "visitor-token-0123456789abcdef"),
+    ];
+    let r = a
+        .call(
+            Method::POST,
+            "/widget/sites/www/conversations",
+            &v,
+            Some(json!({ "name": "Vic" })),
+        )
+        .await;
+    let id = r.body["id"].as_i64().unwrap();
+    let c = |p: &str| format!("/api/v1/conversations/{id}{p}");
+    a.call(Method::POST, &c("/accept"), &s.h(), None).await;
+    a.call(
+        Method::POST,
+        &c("/messages"),
+        &s.h(),
+        Some(json!({ "text": "Hi Vic" })),
+    )
+    .await;
+    let rating = format!("/widget/sites/www/conversations/{id}/rating");
+    let r = a
+        .call(Method::POST, &rating, &v, Some(json!({ "score": 5 })))
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::CONFLICT, "conflict"),
+        "still open"
+    );
+    let r = a
+        .call(
+            Method::POST,
+            &c("/close"),
+            &s.h(),
+            Some(json!({ "disposition": "resolved" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = a
+        .call(Method::POST, &rating, &v, Some(json!({ "score": 3 })))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body,
+        json!({ "follow_up": "Thank you! Anything you would like to tell us?" })
+    );
+    let r = a
+        .call(
+            Method::POST,
+            &rating,
+            &v,
+            Some(json!({ "comment": "Quick answer" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = a
+        .call(
+            Method::POST,
+            &rating,
+            &v,
+            Some(json!({ "score": 3, "comment": "x" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let r = a.call(Method::GET, &c(""), &s.h(), None).await;
+    assert_eq!(
+        (
+            &r.body["conversation"]["csat_score"],
+            &r.body["conversation"]["csat_comment"]
+        ),
+        (&json!(3), &json!("Quick answer"))
+    );
+    let elsewhere = [
+        ("origin", "https://evil.example"),
+        ("x-deflect-visitor", "visitor-token-0123456789abcdef"),
+    ];
+    let r = a
+        .call(
+            Method::POST,
+            &rating,
+            &elsewhere,
+            Some(json!({ "score": 1 })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
 async fn the_widget_checks_origins_visitors_and_rates() {
     let a = app().await;
     let ok = [

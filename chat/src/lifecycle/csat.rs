@@ -2,7 +2,8 @@
 //! conversation an agent answered closes, the customer is asked to rate it, and their answer
 //! — and what they add after it — is kept on the conversation.
 //!
-//! - **Sending** ([`survey`]): only when the account's `csat` is on, an agent wrote to the
+//! - **Sending** ([`survey`]): only when the account's (web chat: its escalation account's,
+//!   else the inbox-wide) `csat` is on, an agent wrote to the
 //!   customer (never for conversations only bots or automations answered, never one merged
 //!   into another or turned away by the whitelist), and the number is reachable. Inside the
 //!   24 h window: `csat_question` with reply buttons (`good-neutral-bad`) or a list (`1-5`),
@@ -18,6 +19,9 @@
 //!   `csat_follow_up`, when set, is asked.
 //! - **Comment**: the customer's next text within an hour of their score, while they have no
 //!   open conversation, is kept as the rating's comment (and stored in that conversation).
+//! - **Web chat**: the widget is told in the `conversation.closed` event (`csat`: the
+//!   question and the answers) and shows a rating; the visitor's score and comment come back
+//!   through the widget ([`web_answer`]).
 
 use super::{conversation_event, outgoing};
 use crate::clock::Millis;
@@ -38,29 +42,39 @@ const COMMENT_WITHIN: Millis = 3600 * 1000;
 /// Dispositions after which no survey goes out: the conversation goes on elsewhere.
 const NO_SURVEY: &[&str] = &["merged", NOT_WHITELISTED];
 
-/// Sends the survey of conversation `c` (as it was before it closed with `disposition`),
-/// when the rules above say so.
+/// Asks the customer of conversation `c` (as it was before it closes with `disposition`)
+/// to rate it, when the rules above say so. On WhatsApp the survey is sent; for the web
+/// channel the survey is returned, for the `conversation.closed` event that the widget
+/// shows as a rating.
 pub(crate) async fn survey(
     ctx: &Ctx,
     tx: &mut Tx,
     c: &Conversation,
     disposition: &str,
     now: Millis,
-) -> Result<(), ChatError> {
-    let Some(account) = c.account.as_deref() else {
-        return Ok(());
-    };
-    let rules = ctx.automations(Some(account));
+) -> Result<Option<serde_json::Value>, ChatError> {
+    let rules = ctx.automations(c.account.as_deref());
     if !rules.csat
-        || c.channel != Channel::Whatsapp
         || c.unreachable
         || NO_SURVEY.contains(&disposition)
         || !repo::messages::agent_answered(tx, c.id).await?
     {
-        return Ok(());
+        return Ok(None);
     }
+    let question = outgoing::conversation_text(&rules.csat_question, c);
+    let account = match (c.channel, c.account.as_deref()) {
+        (Channel::Web, _) => {
+            repo::conversations::csat::set_sent(tx, c.id, now).await?;
+            metrics::counter!("deflect_inbox_automations_total", "rule" => "csat").increment(1);
+            let answers: Vec<_> = (rules.csat_scale.answers().iter())
+                .map(|(score, title)| json!({ "score": score, "title": title }))
+                .collect();
+            return Ok(Some(json!({ "question": question, "answers": answers })));
+        }
+        (Channel::Whatsapp, Some(account)) => account,
+        (Channel::Whatsapp, None) => return Ok(None),
+    };
     if c.window_open(now) {
-        let question = outgoing::conversation_text(&rules.csat_question, c);
         let request = request(rules.csat_scale, &c.reference, &question);
         let body = request.as_text();
         let send = outgoing::Send {
@@ -93,11 +107,11 @@ pub(crate) async fn survey(
         };
         outgoing::queue(ctx, tx, c, send, now).await?;
     } else {
-        return Ok(());
+        return Ok(None);
     }
     repo::conversations::csat::set_sent(tx, c.id, now).await?;
     metrics::counter!("deflect_inbox_automations_total", "rule" => "csat").increment(1);
-    Ok(())
+    Ok(None)
 }
 
 /// The survey's interactive message: three reply buttons, or a list of five.
@@ -220,12 +234,7 @@ pub(crate) async fn record(
             score,
             first: true,
         } => {
-            repo::conversations::csat::rate(tx, conversation, score, now).await?;
-            let data = json!({ "score": score });
-            let c = conversation_event(tx, conversation, EventKind::ConversationRated, data, now)
-                .await?;
-            metrics::counter!("deflect_inbox_csat_answers_total", "score" => score.to_string())
-                .increment(1);
+            let c = rate(tx, conversation, score, now).await?;
             let follow_up = &ctx.automations(c.account.as_deref()).csat_follow_up;
             if !follow_up.is_empty() {
                 outgoing::automatic(ctx, tx, &c, follow_up, "csat_follow_up", now).await?;
@@ -238,4 +247,73 @@ pub(crate) async fn record(
         }
     }
     Ok(())
+}
+
+/// Keeps `score` as conversation `id`'s rating (`conversation.rated`, counted in
+/// `deflect_inbox_csat_answers_total{score}`); returns the conversation.
+async fn rate(tx: &mut Tx, id: i64, score: u8, now: Millis) -> Result<Conversation, ChatError> {
+    repo::conversations::csat::rate(tx, id, score, now).await?;
+    let data = json!({ "score": score });
+    let c = conversation_event(tx, id, EventKind::ConversationRated, data, now).await?;
+    metrics::counter!("deflect_inbox_csat_answers_total", "score" => score.to_string())
+        .increment(1);
+    Ok(c)
+}
+
+/// A web visitor's answer to the rating the widget showed when conversation `c` closed:
+/// their score (answered with the follow-up question to show, if any), or then their
+/// comment. Refused when no rating was asked, the score is given already, or a comment
+/// comes without a score, twice, more than an hour late or without a follow-up question.
+pub(crate) async fn web_answer(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    answer: WebAnswer<'_>,
+    now: Millis,
+) -> Result<Option<String>, ChatError> {
+    let s = repo::conversations::csat::by_id(tx, c.id)
+        .await?
+        .filter(|s| s.closed && s.sent_at.is_some())
+        .ok_or_else(|| ChatError::Conflict("this conversation was not offered a rating".into()))?;
+    let rules = ctx.automations(c.account.as_deref());
+    match answer {
+        WebAnswer::Score(score) => {
+            if !(1..=5).contains(&score) {
+                return Err(ChatError::Invalid("a score is 1 to 5".into()));
+            }
+            if s.score.is_some() {
+                return Err(ChatError::Conflict(
+                    "the conversation is rated already".into(),
+                ));
+            }
+            let c = rate(tx, c.id, score, now).await?;
+            Ok(Some(outgoing::conversation_text(&rules.csat_follow_up, &c))
+                .filter(|t| !t.is_empty()))
+        }
+        WebAnswer::Comment(text) => {
+            let text = text.trim();
+            if text.is_empty() || text.chars().count() > crate::model::MAX_TEXT {
+                return Err(ChatError::Invalid(
+                    "a comment needs 1 to 4096 characters".into(),
+                ));
+            }
+            let open = s.comment.is_none()
+                && !rules.csat_follow_up.is_empty()
+                && s.rated_at.is_some_and(|t| now - t < COMMENT_WITHIN);
+            if !open {
+                return Err(ChatError::Conflict("no comment is asked for now".into()));
+            }
+            repo::conversations::csat::set_comment(tx, c.id, text).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// What a web visitor answers to the widget's rating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WebAnswer<'a> {
+    /// Their score, 1–5.
+    Score(u8),
+    /// Their comment, after the score.
+    Comment(&'a str),
 }

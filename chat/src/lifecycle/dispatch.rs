@@ -270,11 +270,14 @@ pub(crate) async fn close(
     repo::conversations::set_closed(tx, id, disposition, by, handled_by, now).await?;
     repo::timers::cancel_all(tx, id).await?;
     history(tx, id, c.agent_id, &c.queue, "closed", by, now).await?;
-    let data = json!({ "disposition": disposition, "by": by, "agent_id": handled_by });
+    let mut data = json!({ "disposition": disposition, "by": by, "agent_id": handled_by });
+    if let Some(rating) = csat::survey(ctx, tx, &c, disposition, now).await? {
+        // A web chat's rating is shown by the widget as the conversation ends.
+        data["csat"] = rating;
+    }
     conversation_event(tx, id, EventKind::ConversationClosed, data, now).await?;
     metrics::counter!("deflect_inbox_conversations_closed_total", "disposition" => disposition.to_string())
         .increment(1);
-    csat::survey(ctx, tx, &c, disposition, now).await?;
     if let Some(agent) = c.agent_id {
         pull_for_agent(ctx, tx, agent, now).await?;
     }

@@ -57,6 +57,17 @@ pub(crate) async fn by_reference(
     Ok(row.as_ref().map(survey))
 }
 
+/// The survey of conversation `id`.
+pub(crate) async fn by_id(tx: &mut Tx, id: i64) -> Result<Option<Survey>, StoreError> {
+    let row = sqlx::query(sql!(
+        "SELECT {SURVEY_COLUMNS} FROM conversations WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.as_ref().map(survey))
+}
+
 /// The survey of identity `identity`'s conversation on `account` that closed last.
 pub(crate) async fn latest_closed(
     tx: &mut Tx,
