@@ -353,3 +353,251 @@ answer = "Monday to Friday, 9-17."
     ));
     assert_eq!(gw.stop().code(), Some(0));
 }
+
+/// An HTTP/1.1 request over a fresh connection; returns status, headers (names in lower
+/// case) and body.
+fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(common::PATIENCE)).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let resp = String::from_utf8_lossy(&resp).into_owned();
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, body.to_string())
+}
+
+/// An agent's session in the running gateway: its cookie and CSRF token, and calls made
+/// with them.
+struct Session {
+    addr: std::net::SocketAddr,
+    cookie: String,
+    csrf: String,
+}
+
+impl Session {
+    fn login(addr: std::net::SocketAddr, username: &str, password: &str) -> Self {
+        let body = serde_json::json!({ "username": username, "password": password }).to_string();
+        let (status, headers, text) = request(
+            addr,
+            "POST",
+            "/api/v1/session",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
+        assert_eq!(status, 200, "{text}");
+        let cookie = headers
+            .iter()
+            .find(|(k, _)| k == "set-cookie")
+            .map(|(_, v)| v.split(';').next().unwrap().to_string())
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let csrf = json["csrf"].as_str().unwrap().to_string();
+        Self { addr, cookie, csrf }
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let headers = [
+            ("Cookie", self.cookie.as_str()),
+            ("X-CSRF-Token", self.csrf.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        let (status, _, text) = request(self.addr, method, path, &headers, body.as_bytes());
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+}
+
+/// Seconds since the Unix epoch, as Meta writes a message's `timestamp` (the 24 h window
+/// runs from it).
+fn unix_now() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.unwrap().as_secs().to_string()
+}
+
+/// A signed Meta webhook delivery of `message` (from a contact named Ann), answered 200.
+fn post_message(gw: &Gateway, message: serde_json::Value) {
+    let body = serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "31201234567", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Ann"}, "wa_id": message["from"]}],
+            "messages": [message]
+        }}]}]
+    })
+    .to_string();
+    let sig = meta::sign("app-secret", body.as_bytes());
+    let headers = [("X-Hub-Signature-256", sig.as_str())];
+    let (status, _) = http(
+        gw.http_addr(),
+        "POST",
+        "/webhooks/meta/main",
+        &headers,
+        body.as_bytes(),
+    );
+    assert_eq!(status, 200);
+}
+
+/// The issue's CSAT promise in the running binary, against the fake Cloud API: an agent
+/// answers a customer and closes the conversation; exactly one interactive survey goes out,
+/// and the customer's button reply (a signed webhook) is stored on the closed conversation —
+/// nothing new opens — and the follow-up question is asked.
+#[test]
+fn csat_an_agents_close_sends_one_interactive_survey_whose_button_reply_is_stored() {
+    let api = common::meta::FakeMeta::start();
+    let config = format!(
+        "{}\n[inbox.automations]\ncsat = true\n",
+        common::meta::account(&format!("http://{}", api.addr))
+    );
+    let gw = Gateway::builder().config(&config).start();
+    let addr = gw.http_addr();
+    let pw = gw.dir().join("password");
+    std::fs::write(&pw, "correct horse battery\n").unwrap();
+    let conf = gw.dir().join("deflect.toml");
+    let data = gw.data_dir();
+    let (code, out, err) = run_cli(
+        &[
+            "agent",
+            "add",
+            "--config",
+            conf.to_str().unwrap(),
+            "--username",
+            "ann",
+            "--queue",
+            "default",
+            "--account",
+            "main",
+            "--password-file",
+            pw.to_str().unwrap(),
+        ],
+        &[("DEFLECT_DATA_DIR", data.to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let ann = Session::login(addr, "ann", "correct horse battery");
+    let (status, _) = ann.call(
+        "PUT",
+        "/api/v1/me/presence",
+        Some(serde_json::json!({ "presence": "available" })),
+    );
+    assert_eq!(status, 200);
+
+    // The customer writes; the conversation is offered to Ann, who answers and closes it.
+    post_message(
+        &gw,
+        serde_json::json!({"from": "31612345678", "id": "wamid.in1", "timestamp": unix_now(),
+                           "type": "text", "text": {"body": "My order is late"}}),
+    );
+    let (_, list) = ann.call("GET", "/api/v1/conversations", None);
+    let c = &list["conversations"][0];
+    assert_eq!(c["status"], "offered", "{list}");
+    let (id, reference) = (
+        c["id"].as_i64().unwrap(),
+        c["reference"].as_str().unwrap().to_string(),
+    );
+    let path = |p: &str| format!("/api/v1/conversations/{id}{p}");
+    assert_eq!(ann.call("POST", &path("/accept"), None).0, 200);
+    let text = serde_json::json!({ "text": "Sorry! It ships today." });
+    assert_eq!(ann.call("POST", &path("/messages"), Some(text)).0, 201);
+    let (status, closed) = ann.call("POST", &path("/close"), Some(serde_json::json!({})));
+    assert_eq!(status, 200, "{closed}");
+
+    // Two sends: Ann's text and exactly one interactive survey.
+    let sent = api.wait_for(2);
+    let surveys: Vec<_> = sent
+        .iter()
+        .filter(|r| r.body["type"] == "interactive")
+        .collect();
+    assert_eq!(surveys.len(), 1, "{sent:?}");
+    let survey = &surveys[0].body;
+    assert_eq!(survey["to"], "31612345678");
+    assert_eq!(survey["interactive"]["type"], "button");
+    assert_eq!(
+        survey["interactive"]["body"]["text"],
+        "How would you rate your conversation with us?"
+    );
+    let buttons = &survey["interactive"]["action"]["buttons"];
+    assert_eq!(
+        *buttons,
+        serde_json::json!([
+            {"type": "reply", "reply": {"id": format!("csat:{reference}:5"), "title": "Good"}},
+            {"type": "reply", "reply": {"id": format!("csat:{reference}:3"), "title": "Neutral"}},
+            {"type": "reply", "reply": {"id": format!("csat:{reference}:1"), "title": "Bad"}}
+        ])
+    );
+
+    // The customer taps "Good": Meta's signed interactive button_reply webhook.
+    post_message(
+        &gw,
+        serde_json::json!({"from": "31612345678", "id": "wamid.in2", "timestamp": unix_now(),
+                           "context": {"from": "31201234567", "id": "wamid.fake2"},
+                           "type": "interactive",
+                           "interactive": {"type": "button_reply", "button_reply":
+                               {"id": format!("csat:{reference}:5"), "title": "Good"}}}),
+    );
+    // Committed before it was answered: the score is on the closed conversation, and no
+    // conversation opened.
+    let (_, detail) = ann.call("GET", &path(""), None);
+    assert_eq!(detail["conversation"]["csat_score"], 5, "{detail}");
+    assert_eq!(detail["conversation"]["status"], "closed");
+    let (_, list) = ann.call("GET", "/api/v1/conversations", None);
+    assert_eq!(list["conversations"].as_array().unwrap().len(), 1, "{list}");
+    assert!(metric(
+        addr,
+        r#"deflect_inbox_csat_answers_total{score="5"} 1"#
+    ));
+    assert!(metric(
+        addr,
+        r#"deflect_inbox_automations_total{rule="csat"} 1"#
+    ));
+    // The follow-up question goes out; still one survey.
+    let sent = api.wait_for(3);
+    assert_eq!(
+        sent[2].body["text"]["body"],
+        "Thank you! Anything you would like to tell us?"
+    );
+    assert_eq!(
+        sent.iter()
+            .filter(|r| r.body["type"] == "interactive")
+            .count(),
+        1
+    );
+    assert_eq!(gw.stop().code(), Some(0));
+}

@@ -1,9 +1,9 @@
 //! The supervisors' live board: each queue's waiting conversations and oldest wait, each
-//! agent's presence and load.
+//! agent's presence and load; and the customers' satisfaction scores per agent and queue.
 
 use crate::clock::Millis;
 use crate::context::Ctx;
-use crate::model::{ChatError, Role, Status, Viewer};
+use crate::model::{ChatError, CsatReport, Role, Status, Viewer};
 use crate::repo;
 use crate::routing::{AgentId, Presence};
 use serde::{Deserialize, Serialize};
@@ -118,4 +118,20 @@ pub(crate) async fn board(ctx: &Ctx, viewer: &Viewer) -> Result<Board, ChatError
         agents,
         at: ctx.now(),
     })
+}
+
+/// The satisfaction scores given in `[from, to)` (ms; open ends when absent), per agent who
+/// handled the conversation, per queue and overall (supervisors and admins).
+pub(crate) async fn csat_report(
+    ctx: &Ctx,
+    viewer: &Viewer,
+    from: Option<Millis>,
+    to: Option<Millis>,
+) -> Result<CsatReport, ChatError> {
+    if !viewer.role.sees_everything() {
+        return Err(ChatError::Forbidden(
+            "the satisfaction report is for supervisors and admins".into(),
+        ));
+    }
+    Ok(repo::conversations::csat::report(ctx.store(), from, to).await?)
 }

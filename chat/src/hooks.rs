@@ -63,6 +63,7 @@ pub fn hook_type(e: &Event) -> Option<&'static str> {
         EventKind::ConversationHandedOver => "conversation.handed_over",
         EventKind::ConversationReminder => "conversation.reminder",
         EventKind::DeflectionSent => "deflection.sent",
+        EventKind::ConversationRated => "conversation.rated",
         EventKind::MessageCreated => {
             let m = &e.data["message"];
             match (m["direction"].as_str(), m["status"].as_str()) {

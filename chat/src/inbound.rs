@@ -9,6 +9,9 @@
 //!   id — a deflection template's wamid), the conversation named by a quick-reply payload
 //!   (`deflect:<reference>`), the web conversation of a one-time hand-off code in its text,
 //!   the open conversation of the same WhatsApp id on that account; else a new conversation.
+//!   Before all of these, an answer to a satisfaction survey (a tapped `csat:<reference>:<score>`,
+//!   or the words of one) and the comment after it join the closed conversation they rate,
+//!   opening nothing (`lifecycle::csat`).
 //! - A status only moves a message forward (sent → delivered → read; failed is final). A
 //!   status for a message not recorded yet (it can overtake the send's answer) is kept and
 //!   applied when the message's id is recorded.
@@ -17,7 +20,7 @@
 
 use crate::clock::Millis;
 use crate::context::Ctx;
-use crate::lifecycle::{automation, dispatch, open, status, waiting};
+use crate::lifecycle::{automation, csat, dispatch, open, status, waiting};
 use crate::model::{ChatError, EventKind, Message, Origin, Status};
 use crate::provider::{Inbound, InboundMessage};
 use crate::repo;
@@ -611,7 +614,16 @@ impl InboundService {
                 open::whatsapp_identity(tx, &m.from, m.profile_name.as_deref(), now).await?
             }
         };
-        let conversation = match self.linked_conversation(tx, account, m).await? {
+        let survey_reply = if new_identity {
+            None
+        } else {
+            csat::reply_to(self.ctx(), tx, account, identity, open, m, now).await?
+        };
+        let linked = match &survey_reply {
+            Some(r) => Some(r.conversation()),
+            None => self.linked_conversation(tx, account, m).await?,
+        };
+        let conversation = match linked {
             Some(c) => c,
             None => match self
                 .handoff(tx, account, identity, contact, new_identity, m, now)
@@ -704,6 +716,9 @@ impl InboundService {
                 automation::to_bot(self.ctx(), tx, conversation, &message, now).await?;
             }
             _ => {}
+        }
+        if let Some(r) = &survey_reply {
+            csat::record(self.ctx(), tx, r, m, now).await?;
         }
         Ok(Some(conversation))
     }

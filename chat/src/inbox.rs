@@ -19,7 +19,7 @@ use crate::model::{
     Agent, ApiToken, ChatError, Colleagues, Conversation, ConversationDetail, ConversationFilter,
     Event, EventKind, Message, Role, Viewer,
 };
-use crate::model::{CannedAnswer, NewCannedAnswer};
+use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
 use crate::outbox::{Outbox, OutboxPass};
 use crate::provider::{self, Inbound};
 use crate::routing::{AgentId, Presence};
@@ -349,6 +349,18 @@ impl Inbox {
         client_key: Option<&str>,
     ) -> Result<Message, ChatError> {
         webchat::web_visitor_message(self.ctx(), visitor_token, id, text, client_key).await
+    }
+
+    /// A visitor's answer to the rating their widget showed as the conversation ended: a
+    /// score 1–5 (answered with the follow-up question to show, if any) or, then, a comment.
+    pub async fn web_rating(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        score: Option<u8>,
+        comment: Option<&str>,
+    ) -> Result<Option<String>, ChatError> {
+        webchat::web_rating(self.ctx(), visitor_token, id, score, comment).await
     }
 
     /// A visitor's view of their conversation: the conversation and its messages without
@@ -763,5 +775,16 @@ impl Inbox {
     /// The live board (supervisors and admins).
     pub async fn board(&self, viewer: &Viewer) -> Result<Board, ChatError> {
         board::board(self.ctx(), viewer).await
+    }
+
+    /// The customers' satisfaction scores given in `[from, to)` (ms; open ends when absent),
+    /// per agent, per queue and overall (supervisors and admins).
+    pub async fn csat_report(
+        &self,
+        viewer: &Viewer,
+        from: Option<Millis>,
+        to: Option<Millis>,
+    ) -> Result<CsatReport, ChatError> {
+        board::csat_report(self.ctx(), viewer, from, to).await
     }
 }

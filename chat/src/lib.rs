@@ -12,12 +12,12 @@
 //! | conversations | [`Inbox::list_conversations`], [`Inbox::conversation`], [`Inbox::messages`] (and their `_unchecked` forms for the widget and tests), [`Inbox::accept_offer`], [`Inbox::reject_offer`], [`Inbox::claim`], [`Inbox::transfer_to_agent`], [`Inbox::transfer_to_queue`], [`Inbox::close`] |
 //! | messages | [`Inbox::send_text`] (24 h window), [`Inbox::send_recontact`], [`Inbox::add_note`] |
 //! | events | [`Inbox::subscribe`] (resume from an event id), [`Inbox::events_after`], [`Inbox::conversation_events`], [`Inbox::typing`] (never logged) |
-//! | web channel | [`Inbox::start_web_conversation`], [`Inbox::web_visitor_message`], [`Inbox::web_transcript`], [`Inbox::web_conversation`], [`Inbox::create_handoff`], [`Inbox::is_open`] |
+//! | web channel | [`Inbox::start_web_conversation`], [`Inbox::web_visitor_message`], [`Inbox::web_rating`], [`Inbox::web_transcript`], [`Inbox::web_conversation`], [`Inbox::create_handoff`], [`Inbox::is_open`] |
 //! | sandbox | [`Inbox::sandbox_outgoing`], [`Inbox::sandbox_reply`] |
 //! | API hand-offs | [`Inbox::start_handoff`] (a conversation waiting for the customer's first WhatsApp message) |
 //! | sessions and tokens | [`Inbox::create_session`], [`Inbox::session`], [`Inbox::end_session`], [`Inbox::create_api_token`], [`Inbox::api_tokens`], [`Inbox::revoke_api_token`], [`Inbox::api_token_agent`] |
 //! | canned answers | [`Inbox::canned_answers`], [`Inbox::create_canned_answer`], [`Inbox::update_canned_answer`], [`Inbox::delete_canned_answer`], [`Inbox::render_canned_answer`] |
-//! | supervision | [`Inbox::board`], [`Inbox::outbox_depth`], [`Inbox::hook_depth`], [`Inbox::inbound_stats`] |
+//! | supervision | [`Inbox::board`], [`Inbox::csat_report`], [`Inbox::outbox_depth`], [`Inbox::hook_depth`], [`Inbox::inbound_stats`] |
 //! | outgoing webhooks | [`hooks`]: deliveries written with each event, sent by [`Inbox::send_due_hooks`] |
 //! | workers | [`Inbox::run`] (outbox, timers and webhooks until shutdown), or step by step: [`Inbox::send_due`], [`Inbox::fire_due_timers`], [`Inbox::next_timer_due`] |
 //! | life and settings | [`Inbox::open`], [`Inbox::open_for_command`], [`Inbox::shutdown`], [`Inbox::store`], [`Inbox::settings`], [`Inbox::now`], [`Inbox::account`], [`Inbox::default_account`], [`Inbox::queue_config`], [`Inbox::queue_names`], [`Inbox::default_queue`], [`Inbox::rules`] |
@@ -144,6 +144,9 @@ pub use model::{
     WINDOW_MS,
 };
 pub use model::{CannedAnswer, NewCannedAnswer};
+pub use model::{
+    CsatByAgent, CsatByQueue, CsatReport, CsatSummary, csat_in_payload, csat_payload, score_in_text,
+};
 pub use outbox::OutboxPass;
 pub use routing::Presence;
 pub use sandbox::SandboxReply;

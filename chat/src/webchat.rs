@@ -11,7 +11,7 @@
 //! (see [`crate::inbound`]).
 
 use crate::context::Ctx;
-use crate::lifecycle::{self, dispatch, handoff, open};
+use crate::lifecycle::{self, csat, dispatch, handoff, open};
 pub use crate::model::{CODE_LEN, handoff_text};
 use crate::model::{
     ChatError, Conversation, EscalationReason, EventKind, Handoff, Message, Status, Viewer,
@@ -89,7 +89,8 @@ pub enum VisitorEventKind {
     Escalation,
     /// `continued_on_whatsapp`: the conversation moved to WhatsApp.
     ContinuedOnWhatsapp,
-    /// `closed`: the conversation ended.
+    /// `closed`: the conversation ended (`csat`: the rating to show — `question` and
+    /// `answers`, each `score` and `title` — when the visitor is asked for one).
     Closed,
     /// `typing`: the agent is typing.
     Typing,
@@ -128,7 +129,11 @@ pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
         EventKind::ConversationChannelChanged if e.data["channel"] == "whatsapp" => {
             (VisitorEventKind::ContinuedOnWhatsapp, json!({}))
         }
-        EventKind::ConversationClosed => (VisitorEventKind::Closed, json!({})),
+        EventKind::ConversationClosed => match e.data.get("csat") {
+            // The rating the widget shows (question and answers).
+            Some(csat) => (VisitorEventKind::Closed, json!({ "csat": csat })),
+            None => (VisitorEventKind::Closed, json!({})),
+        },
         EventKind::Typing if e.data["by"] == "agent" => (VisitorEventKind::Typing, json!({})),
         _ => return None,
     };
@@ -242,6 +247,32 @@ async fn visitor_conversation(
         return Err(ChatError::NotFound("conversation"));
     }
     Ok(c)
+}
+
+/// A visitor's answer to the rating the widget showed as their conversation ended: their
+/// score 1–5 (answered with the follow-up question to show, if any), or then their comment.
+pub(crate) async fn web_rating(
+    ctx: &Ctx,
+    visitor_token: &str,
+    id: i64,
+    score: Option<u8>,
+    comment: Option<&str>,
+) -> Result<Option<String>, ChatError> {
+    let answer = match (score, comment) {
+        (Some(score), None) => csat::WebAnswer::Score(score),
+        (None, Some(comment)) => csat::WebAnswer::Comment(comment),
+        _ => {
+            return Err(ChatError::Invalid(
+                "send either a score or a comment".into(),
+            ));
+        }
+    };
+    let now = ctx.now();
+    let mut tx = ctx.store().write().await?;
+    let c = visitor_conversation(&mut tx, visitor_token, id).await?;
+    let follow_up = csat::web_answer(ctx, &mut tx, &c, answer, now).await?;
+    tx.commit().await?;
+    Ok(follow_up)
 }
 
 /// A visitor's message in their web conversation (a repeated `client_key` returns the

@@ -1683,7 +1683,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 9, 10]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -2279,8 +2279,329 @@ async fn migrations_are_idempotent(b: Backend) {
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 9, 10]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     );
+}
+
+/// A customer's tap on a reply button or list row carrying `payload`.
+fn tap(id: &str, from: &str, title: &str, payload: &str) -> Inbound {
+    Inbound::Message(InboundMessage {
+        external_id: id.into(),
+        from: from.into(),
+        profile_name: Some("Ann".into()),
+        timestamp: 0,
+        kind: "interactive".into(),
+        body: Some(title.into()),
+        context_id: Some("wamid.SURVEY".into()),
+        button_payload: Some(payload.into()),
+        raw: serde_json::json!({ "id": id }),
+    })
+}
+
+/// The customer of a new conversation on `account` writes; agent `agent` takes it and
+/// answers. Returns the conversation.
+async fn handled(
+    env: &Env,
+    agent: &deflect_chat::Viewer,
+    account: &str,
+    id: &str,
+    from: &str,
+) -> i64 {
+    let conv = env
+        .inbox
+        .receive(account, &[text(id, from, "help")])
+        .await
+        .unwrap()
+        .conversations[0];
+    env.inbox.accept_offer(agent.agent_id, conv).await.unwrap();
+    env.inbox
+        .send_text(agent, conv, "Happy to help", None)
+        .await
+        .unwrap();
+    conv
+}
+
+/// The automatic messages of conversation `conv`: (kind, body, payload).
+async fn automatic(env: &Env, conv: i64) -> Vec<(String, String, serde_json::Value)> {
+    let msgs = env.inbox.messages_unchecked(conv, None, 50).await.unwrap();
+    msgs.into_iter()
+        .filter(|m| m.sender == Sender::Automation)
+        .map(|m| {
+            (
+                m.kind,
+                m.body.unwrap_or_default(),
+                m.payload.unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+async fn open_conversations(env: &Env, sup: &deflect_chat::Viewer) -> usize {
+    let filter = ConversationFilter {
+        status: vec![
+            Status::Queued,
+            Status::Offered,
+            Status::Assigned,
+            Status::Pending,
+        ],
+        ..ConversationFilter::default()
+    };
+    env.inbox
+        .list_conversations(sup, &filter)
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn csat_asks_after_an_agent_answered_and_keeps_score_and_comment(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.inbox.automations.csat = true;
+    let env = Env::with(b, settings).await;
+    let sup = env.supervisor().await;
+    let ann = env.agent("ann", &["support"]).await;
+
+    let conv = handled(&env, &ann, "sandbox", "c1", "31612345678").await;
+    env.inbox.close(&ann, conv, Some("resolved")).await.unwrap();
+    let c = env
+        .inbox
+        .conversation_unchecked(conv)
+        .await
+        .unwrap()
+        .conversation;
+    let r = &c.reference;
+    let survey = automatic(&env, conv).await;
+    assert_eq!(survey.len(), 1, "exactly one survey: {survey:?}");
+    assert_eq!(survey[0].0, "interactive");
+    assert_eq!(
+        survey[0].1,
+        "How would you rate your conversation with us?\n1. Good\n2. Neutral\n3. Bad"
+    );
+    assert_eq!(
+        survey[0].2,
+        serde_json::json!({"type": "buttons", "body": "How would you rate your conversation with us?",
+            "buttons": [{"id": format!("csat:{r}:5"), "title": "Good"},
+                        {"id": format!("csat:{r}:3"), "title": "Neutral"},
+                        {"id": format!("csat:{r}:1"), "title": "Bad"}]})
+    );
+
+    // The tap joins the closed conversation: scored, nothing opened; the follow-up asked.
+    let got = env
+        .inbox
+        .receive(
+            "sandbox",
+            &[tap("c2", "31612345678", "Neutral", &format!("csat:{r}:3"))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.conversations, [conv]);
+    let c = env
+        .inbox
+        .conversation_unchecked(conv)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(
+        (c.status, c.csat_score, c.csat_at),
+        (Status::Closed, Some(3), Some(env.inbox.now()))
+    );
+    assert_eq!(open_conversations(&env, &sup).await, 0);
+    let events = env.inbox.conversation_events(conv, 0, 100).await.unwrap();
+    let rated: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::ConversationRated)
+        .collect();
+    assert_eq!(rated.len(), 1);
+    assert_eq!(rated[0].data["score"], 3);
+    let said = automatic(&env, conv).await;
+    assert_eq!(said.len(), 2);
+    assert_eq!(said[1].1, "Thank you! Anything you would like to tell us?");
+
+    // The next text is the comment, stored there too; nothing opens.
+    let got = env
+        .inbox
+        .receive(
+            "sandbox",
+            &[text("c3", "31612345678", "Quick and friendly")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.conversations, [conv]);
+    let c = env
+        .inbox
+        .conversation_unchecked(conv)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(c.csat_comment.as_deref(), Some("Quick and friendly"));
+    assert_eq!(open_conversations(&env, &sup).await, 0);
+
+    // A second tap is kept in the conversation; the first score stays.
+    env.inbox
+        .receive(
+            "sandbox",
+            &[tap("c4", "31612345678", "Good", &format!("csat:{r}:5"))],
+        )
+        .await
+        .unwrap();
+    let c = env
+        .inbox
+        .conversation_unchecked(conv)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(c.csat_score, Some(3));
+
+    // After that, the customer's words open a conversation as always. Nobody answered it:
+    // closed without a survey.
+    let next = env
+        .inbox
+        .receive("sandbox", &[text("c5", "31612345678", "Another question")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_ne!(next, conv);
+    env.inbox.close(&sup, next, Some("resolved")).await.unwrap();
+    assert_eq!(automatic(&env, next).await, []);
+
+    // The report: one rating, Ann's, in support.
+    let report = env.inbox.csat_report(&sup, None, None).await.unwrap();
+    assert_eq!(report.overall.count, 1);
+    assert_eq!(report.overall.average, Some(3.0));
+    assert_eq!(report.by_agent.len(), 1);
+    assert_eq!(
+        (report.by_agent[0].agent_id, report.by_agent[0].count),
+        (ann.agent_id, 1)
+    );
+    assert_eq!(report.by_queue[0].queue, "support");
+    let later = Some(env.inbox.now() + 1);
+    assert_eq!(
+        env.inbox
+            .csat_report(&sup, later, None)
+            .await
+            .unwrap()
+            .overall
+            .count,
+        0
+    );
+    assert!(matches!(
+        env.inbox.csat_report(&ann, None, None).await,
+        Err(ChatError::Forbidden(_))
+    ));
+}
+
+async fn csat_on_a_text_channel_takes_the_customers_words_and_respects_the_window(b: Backend) {
+    let mut settings = common::settings(None);
+    // Nothing closes on its own while the clock runs past the window.
+    settings.inbox.inactivity_close = Duration::from_secs(72 * 3600);
+    let twilio = settings
+        .whatsapp
+        .accounts
+        .iter()
+        .position(|a| a.name == "twilio")
+        .unwrap();
+    let meta = settings
+        .whatsapp
+        .accounts
+        .iter()
+        .position(|a| a.name == "meta")
+        .unwrap();
+    let o = &mut settings.whatsapp.accounts[twilio].automations;
+    o.csat = Some(true);
+    o.csat_scale = Some(deflect_config::CsatScale::OneToFive);
+    o.csat_follow_up = Some(String::new());
+    let o = &mut settings.whatsapp.accounts[meta].automations;
+    o.csat = Some(true);
+    o.csat_template = Some("deflect_csat".into());
+    let env = Env::with(b, settings).await;
+    let sup = env.supervisor().await;
+    let ann = env.agent("ann", &["support"]).await;
+
+    // Twilio, 1–5: a list (sent there as text); the customer's "4" is the score.
+    let conv = handled(&env, &ann, "twilio", "t1", "31611111111").await;
+    env.inbox.close(&ann, conv, Some("resolved")).await.unwrap();
+    let survey = automatic(&env, conv).await;
+    assert_eq!(survey.len(), 1);
+    assert_eq!(survey[0].2["type"], "list");
+    assert_eq!(survey[0].2["rows"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        survey[0].1,
+        "How would you rate your conversation with us?\nReply 5, 4, 3, 2 or 1"
+    );
+    let got = env
+        .inbox
+        .receive("twilio", &[text("t2", "31611111111", " 4 ")])
+        .await
+        .unwrap();
+    assert_eq!(got.conversations, [conv]);
+    let c = env
+        .inbox
+        .conversation_unchecked(conv)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(c.csat_score, Some(4));
+    assert_eq!(
+        automatic(&env, conv).await.len(),
+        1,
+        "no follow-up on this account"
+    );
+    // No follow-up asked: the next words open a conversation.
+    let next = env
+        .inbox
+        .receive("twilio", &[text("t3", "31611111111", "thanks")])
+        .await
+        .unwrap();
+    assert_ne!(next.conversations, [conv]);
+    env.inbox
+        .close(&sup, next.conversations[0], Some("resolved"))
+        .await
+        .unwrap();
+
+    // Outside the 24 h window: Meta's template; nothing where csat is off (the sandbox).
+    let quiet = handled(&env, &ann, "sandbox", "s1", "31622222222").await;
+    let late = handled(&env, &ann, "meta", "m1", "31633333333").await;
+    env.advance(Duration::from_secs(25 * 3600)).await;
+    env.inbox
+        .close(&ann, quiet, Some("resolved"))
+        .await
+        .unwrap();
+    assert_eq!(
+        automatic(&env, quiet).await,
+        [],
+        "csat is off on the sandbox here"
+    );
+    env.inbox.close(&ann, late, Some("resolved")).await.unwrap();
+    let said = automatic(&env, late).await;
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert_eq!(said[0].0, "template");
+    assert_eq!(said[0].2["name"], "deflect_csat");
+    let reference = env
+        .inbox
+        .conversation_unchecked(late)
+        .await
+        .unwrap()
+        .conversation
+        .reference;
+    assert_eq!(said[0].2["body_params"], serde_json::json!([reference]));
+}
+
+async fn csat_is_never_sent_outside_the_window_without_a_template(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.inbox.automations.csat = true;
+    settings.inbox.inactivity_close = Duration::from_secs(72 * 3600);
+    let env = Env::with(b, settings).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let conv = handled(&env, &ann, "sandbox", "o1", "31644444444").await;
+    env.advance(Duration::from_secs(25 * 3600)).await;
+    env.inbox.close(&ann, conv, Some("resolved")).await.unwrap();
+    assert_eq!(automatic(&env, conv).await, []);
+    // A "5" now is no answer: it opens a conversation.
+    let got = env
+        .inbox
+        .receive("sandbox", &[text("o2", "31644444444", "5")])
+        .await
+        .unwrap();
+    assert_ne!(got.conversations, [conv]);
 }
 
 on_both!(
@@ -2311,6 +2632,9 @@ on_both!(
     automations_welcome_once_and_turn_strangers_away,
     bots_answer_hand_over_and_never_leave_a_customer_alone,
     the_faq_bot_answers_what_it_knows_and_hands_over_the_rest,
+    csat_asks_after_an_agent_answered_and_keeps_score_and_comment,
+    csat_on_a_text_channel_takes_the_customers_words_and_respects_the_window,
+    csat_is_never_sent_outside_the_window_without_a_template,
     an_older_database_is_upgraded_with_its_messages,
 );
 

@@ -77,8 +77,12 @@ async fn meta_sends_exactly_the_cloud_api_requests() {
         )
         .await
         .unwrap();
+    client
+        .send("31612345678", &rating_list(), &ctx(4))
+        .await
+        .unwrap();
     let reqs = fake.requests();
-    assert_eq!(reqs.len(), 3);
+    assert_eq!(reqs.len(), 4);
     for r in &reqs {
         assert_eq!(r.method, "POST");
         assert_eq!(r.path, "/v24.0/106540352242922/messages");
@@ -115,6 +119,30 @@ async fn meta_sends_exactly_the_cloud_api_requests() {
                "action": {"buttons": [{"type": "reply", "reply": {"id": "yes", "title": "Yes"}}]}},
                "biz_opaque_callback_data": "deflect-outbox-3"})
     );
+    assert_eq!(
+        body(3),
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "31612345678",
+               "type": "interactive", "interactive": {"type": "list", "body": {"text": "How was it?"},
+               "action": {"button": "Rate", "sections": [{"title": "Your rating", "rows": [
+                   {"id": "csat:K7Q2MX:5", "title": "5"},
+                   {"id": "csat:K7Q2MX:1", "title": "1"}
+               ]}]}},
+               "biz_opaque_callback_data": "deflect-outbox-4"})
+    );
+}
+
+/// A list of two rows, as a 1–5 satisfaction survey sends it (shortened).
+fn rating_list() -> Outgoing {
+    let row = |score: u8| Button {
+        id: format!("csat:K7Q2MX:{score}"),
+        title: score.to_string(),
+    };
+    Outgoing::List {
+        body: "How was it?".into(),
+        button: "Rate".into(),
+        section: "Your rating".into(),
+        rows: vec![row(5), row(1)],
+    }
 }
 
 #[tokio::test]
@@ -173,6 +201,10 @@ async fn twilio_sends_form_posts_with_basic_auth() {
         )
         .await
         .unwrap();
+    client
+        .send("31612345678", &rating_list(), &ctx(3))
+        .await
+        .unwrap();
     let reqs = fake.requests();
     for r in &reqs {
         assert_eq!(r.method, "POST");
@@ -210,6 +242,15 @@ async fn twilio_sends_form_posts_with_basic_auth() {
             f("To", "whatsapp:+31612345678"),
             f("Body", "Hi there & welcome")
         ]
+    );
+    assert_eq!(
+        form(2),
+        vec![
+            f("From", "whatsapp:+31207654321"),
+            f("To", "whatsapp:+31612345678"),
+            f("Body", "How was it?\nReply 5 or 1")
+        ],
+        "no lists on Twilio: the rows' titles as text"
     );
     fake.respond(
         400,
@@ -281,6 +322,19 @@ fn meta_fixtures_parse_every_entry_change_message_and_status() {
     assert_eq!(m.context_id.as_deref(), Some("CONTEXT_WAMID"));
     assert_eq!(m.button_payload.as_deref(), Some("BUTTON_PAYLOAD"));
     assert_eq!(m.body.as_deref(), Some("Chat with us"));
+
+    // Interactive replies (reply buttons, list rows) arrive with the id we sent as payload.
+    for (file, payload, title) in [
+        ("interactive_button_reply.json", "csat:K7Q2MX:5", "Good"),
+        ("interactive_list_reply.json", "csat:K7Q2MX:4", "4"),
+    ] {
+        let r = meta::parse_webhook(&fixture(file)).unwrap();
+        let m = messages(&r)[0];
+        assert_eq!(m.kind, "interactive", "{file}");
+        assert_eq!(m.button_payload.as_deref(), Some(payload), "{file}");
+        assert_eq!(m.body.as_deref(), Some(title), "{file}");
+        assert_eq!(m.context_id.as_deref(), Some("wamid.SURVEY"), "{file}");
+    }
 
     let i = meta::parse_webhook(&fixture("image.json")).unwrap();
     let m = messages(&i)[0];

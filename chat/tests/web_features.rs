@@ -648,6 +648,119 @@ async fn typing_reaches_subscribers_without_being_logged(b: Backend) {
     );
 }
 
+async fn a_web_chat_an_agent_answered_ends_with_a_rating_and_a_comment(b: Backend) {
+    let mut settings = settings(None);
+    settings.inbox.automations.csat = true;
+    settings.inbox.automations.csat_question = "How did {{customer_name}} find it?".into();
+    let env = Env::with(b, settings).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let c = env
+        .inbox
+        .start_web_conversation(&web("www", TOKEN, None))
+        .await
+        .unwrap();
+    env.inbox
+        .web_visitor_message(TOKEN, c.id, "hello", None)
+        .await
+        .unwrap();
+    env.inbox.accept_offer(ann.agent_id, c.id).await.unwrap();
+    // Not rated before it ends.
+    assert!(matches!(
+        env.inbox.web_rating(TOKEN, c.id, Some(5), None).await,
+        Err(ChatError::Conflict(_))
+    ));
+    env.inbox
+        .send_text(&ann, c.id, "Hi Ann", None)
+        .await
+        .unwrap();
+    env.inbox.close(&ann, c.id, Some("resolved")).await.unwrap();
+    let events = env.inbox.conversation_events(c.id, 0, 100).await.unwrap();
+    let closed = events
+        .iter()
+        .find(|e| e.kind == EventKind::ConversationClosed)
+        .unwrap();
+    let seen = deflect_chat::webchat::visitor_event(closed).unwrap();
+    assert_eq!(seen.kind, VisitorEventKind::Closed);
+    assert_eq!(
+        seen.data,
+        serde_json::json!({"csat": {"question": "How did Ann find it?", "answers": [
+            {"score": 5, "title": "Good"}, {"score": 3, "title": "Neutral"}, {"score": 1, "title": "Bad"}]}})
+    );
+    // A comment needs a score first; a score is 1–5; another visitor reaches nothing.
+    assert!(matches!(
+        env.inbox.web_rating(TOKEN, c.id, None, Some("nice")).await,
+        Err(ChatError::Conflict(_))
+    ));
+    assert!(matches!(
+        env.inbox.web_rating(TOKEN, c.id, Some(9), None).await,
+        Err(ChatError::Invalid(_))
+    ));
+    assert!(matches!(
+        env.inbox
+            .web_rating("another-visitor-token-000", c.id, Some(5), None)
+            .await,
+        Err(ChatError::NotFound(_))
+    ));
+    let follow_up = env
+        .inbox
+        .web_rating(TOKEN, c.id, Some(5), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        follow_up.as_deref(),
+        Some("Thank you! Anything you would like to tell us?")
+    );
+    assert!(matches!(
+        env.inbox.web_rating(TOKEN, c.id, Some(1), None).await,
+        Err(ChatError::Conflict(_))
+    ));
+    assert_eq!(
+        env.inbox
+            .web_rating(TOKEN, c.id, None, Some(" Very kind "))
+            .await
+            .unwrap(),
+        None
+    );
+    let rated = env.inbox.web_conversation(TOKEN, c.id).await.unwrap();
+    assert_eq!(
+        (rated.csat_score, rated.csat_comment.as_deref()),
+        (Some(5), Some("Very kind"))
+    );
+    let events = env.inbox.conversation_events(c.id, 0, 100).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == EventKind::ConversationRated)
+            .count(),
+        1
+    );
+
+    // A chat nobody answered ends without a rating.
+    let other = "visitor-token-abcdef0123456789";
+    let quiet = env
+        .inbox
+        .start_web_conversation(&web("www", other, None))
+        .await
+        .unwrap();
+    env.inbox
+        .close(&ann, quiet.id, Some("resolved"))
+        .await
+        .unwrap();
+    let events = env
+        .inbox
+        .conversation_events(quiet.id, 0, 100)
+        .await
+        .unwrap();
+    let closed = events
+        .iter()
+        .find(|e| e.kind == EventKind::ConversationClosed)
+        .unwrap();
+    assert_eq!(
+        deflect_chat::webchat::visitor_event(closed).unwrap().data,
+        serde_json::json!({})
+    );
+}
+
 on_both!(
     escalation_is_offered_only_without_an_agent,
     outside_opening_hours_whatsapp_is_offered_at_once,
@@ -659,4 +772,5 @@ on_both!(
     the_board_counts_queues_and_agents,
     outgoing_webhooks_are_signed_ordered_and_retried,
     typing_reaches_subscribers_without_being_logged,
+    a_web_chat_an_agent_answered_ends_with_a_rating_and_a_comment,
 );

@@ -1,9 +1,10 @@
 //! `[inbox.automations]`: what the inbox does on its own when a customer writes — the
-//! welcome message and the whitelist — and while someone waits — the closing message of an
+//! welcome message and the whitelist — while someone waits — the closing message of an
 //! inactive conversation, the reminder (and re-offer) when an agent leaves a customer
-//! unanswered, the queue position notice — and outside opening hours — with inbox-wide defaults, overridable per
-//! WhatsApp account in `[whatsapp.accounts.automations]` (a key left out there keeps the
-//! default).
+//! unanswered, the queue position notice — outside opening hours — and after an agent
+//! closes a conversation — the satisfaction survey (CSAT) — with inbox-wide defaults,
+//! overridable per WhatsApp account in `[whatsapp.accounts.automations]` (a key left out
+//! there keeps the default).
 
 use crate::Problems;
 use crate::hours::HoursConfig;
@@ -76,6 +77,49 @@ pub struct AutomationsConfig {
     /// Whether conversations still enter their queue outside `hours` (else they close,
     /// disposition `outside hours`, after `closed_message`).
     pub closed_queue: bool,
+    /// Whether a customer whose conversation an agent answered is asked to rate it when it
+    /// closes (a satisfaction survey, CSAT).
+    pub csat: bool,
+    /// The survey's question (a text with variables).
+    pub csat_question: String,
+    /// The answers offered: five (`1-5`) or three (`good-neutral-bad`).
+    pub csat_scale: CsatScale,
+    /// Asked after a rating; the customer's next text is kept as their comment. Empty: no
+    /// follow-up question (a text with variables).
+    pub csat_follow_up: String,
+    /// The approved template sent instead of the survey when the 24 h window has closed
+    /// (its one body parameter is the conversation's reference). None: no survey then.
+    pub csat_template: Option<String>,
+}
+
+/// The answers a satisfaction survey offers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CsatScale {
+    /// `1-5`: a score from 1 (bad) to 5 (good).
+    #[serde(rename = "1-5")]
+    OneToFive,
+    /// `good-neutral-bad`: three answers, stored as scores 5, 3 and 1.
+    #[default]
+    #[serde(rename = "good-neutral-bad")]
+    GoodNeutralBad,
+}
+
+impl CsatScale {
+    /// The answers offered, best first: (score, title).
+    pub fn answers(self) -> &'static [(u8, &'static str)] {
+        match self {
+            Self::OneToFive => &[(5, "5"), (4, "4"), (3, "3"), (2, "2"), (1, "1")],
+            Self::GoodNeutralBad => &[(5, "Good"), (3, "Neutral"), (1, "Bad")],
+        }
+    }
+
+    /// As written in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OneToFive => "1-5",
+            Self::GoodNeutralBad => "good-neutral-bad",
+        }
+    }
 }
 
 /// The default of `faq_min_score` (the FAQ matcher's documentation says why).
@@ -105,6 +149,11 @@ impl Default for AutomationsConfig {
             hours: None,
             closed_message: String::new(),
             closed_queue: true,
+            csat: false,
+            csat_question: "How would you rate your conversation with us?".into(),
+            csat_scale: CsatScale::default(),
+            csat_follow_up: "Thank you! Anything you would like to tell us?".into(),
+            csat_template: None,
         }
     }
 }
@@ -164,6 +213,21 @@ pub struct AutomationOverrides {
     /// Overrides `closed_queue`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_queue: Option<bool>,
+    /// Overrides `csat`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csat: Option<bool>,
+    /// Overrides `csat_question`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csat_question: Option<String>,
+    /// Overrides `csat_scale`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csat_scale: Option<CsatScale>,
+    /// Overrides `csat_follow_up` (`""` asks none for this account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csat_follow_up: Option<String>,
+    /// Overrides `csat_template` (`""` sends none for this account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csat_template: Option<String>,
 }
 
 impl AutomationsConfig {
@@ -209,6 +273,21 @@ impl AutomationsConfig {
                 .clone()
                 .unwrap_or_else(|| self.closed_message.clone()),
             closed_queue: o.closed_queue.unwrap_or(self.closed_queue),
+            csat: o.csat.unwrap_or(self.csat),
+            csat_question: o
+                .csat_question
+                .clone()
+                .unwrap_or_else(|| self.csat_question.clone()),
+            csat_scale: o.csat_scale.unwrap_or(self.csat_scale),
+            csat_follow_up: o
+                .csat_follow_up
+                .clone()
+                .unwrap_or_else(|| self.csat_follow_up.clone()),
+            csat_template: match &o.csat_template {
+                Some(name) if name.is_empty() => None,
+                Some(name) => Some(name.clone()),
+                None => self.csat_template.clone(),
+            },
         }
     }
 
@@ -323,6 +402,32 @@ impl AutomationsConfig {
                 "must not be empty while closed_queue = false (the customer's conversation closes)",
             );
         }
+        check_template(p, &format!("{at}.csat_question"), &self.csat_question);
+        if self.csat && self.csat_question.trim().is_empty() {
+            p.push(
+                format!("{at}.csat_question"),
+                "must not be empty while csat is on",
+            );
+        }
+        // WhatsApp's interactive body takes at most 1024 characters.
+        if self.csat_question.chars().count() > 1024 {
+            p.push(
+                format!("{at}.csat_question"),
+                "must be at most 1024 characters (WhatsApp's limit for a message's body)",
+            );
+        }
+        check_template(p, &format!("{at}.csat_follow_up"), &self.csat_follow_up);
+        if let Some(name) = &self.csat_template
+            && !is_template_name(name)
+        {
+            p.push(
+                format!("{at}.csat_template"),
+                format!(
+                    "{name:?} is not a template name: lowercase letters, digits and _ \
+                     (as approved by Meta, e.g. \"deflect_csat\")"
+                ),
+            );
+        }
     }
 }
 
@@ -350,6 +455,9 @@ impl AutomationOverrides {
                 self.closed_message.is_some() || self.closed_queue.is_some() || self.hours.is_some()
             }
             k if k.starts_with("hours") => self.hours.is_some(),
+            "csat_question" => self.csat_question.is_some() || self.csat.is_some(),
+            "csat_follow_up" => self.csat_follow_up.is_some(),
+            "csat_template" => self.csat_template.is_some(),
             k => k.starts_with("whitelist") && self.whitelist.is_some(),
         };
         for problem in mine.into_vec() {
@@ -390,6 +498,16 @@ fn check_template(p: &mut Problems, key: &str, text: &str) {
     if let Err(e) = check_text(text, CONVERSATION_VARIABLES) {
         p.push(key, e.to_string());
     }
+}
+
+/// A WhatsApp template name as Meta approves them: lowercase letters, digits and `_`, at
+/// most 512 characters.
+fn is_template_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 512
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// A whitelist entry: an E.164 number, or a prefix of one ending in `*`.
@@ -571,5 +689,59 @@ mod tests {
         o.validate(&defaults, &mut p, "whatsapp.accounts[0].automations");
         let paths: Vec<String> = p.into_vec().into_iter().map(|p| p.path).collect();
         assert_eq!(paths, ["whatsapp.accounts[0].automations.whitelist[0]"]);
+    }
+
+    #[test]
+    fn csat_settings_merge_per_account_and_name_their_keys() {
+        let defaults = AutomationsConfig {
+            csat: true,
+            csat_template: Some("deflect_csat".into()),
+            ..AutomationsConfig::default()
+        };
+        let o = AutomationOverrides {
+            csat_scale: Some(CsatScale::OneToFive),
+            csat_template: Some(String::new()),
+            ..AutomationOverrides::default()
+        };
+        let merged = defaults.with(&o);
+        assert!(merged.csat);
+        assert_eq!(merged.csat_scale, CsatScale::OneToFive);
+        assert_eq!(merged.csat_template, None, "\"\" turns the template off");
+        assert_eq!(
+            merged.csat_question,
+            "How would you rate your conversation with us?"
+        );
+
+        let bad = AutomationsConfig {
+            csat: true,
+            csat_question: " ".into(),
+            csat_follow_up: "Thanks {{agent}}".into(),
+            csat_template: Some("CSAT survey".into()),
+            ..AutomationsConfig::default()
+        };
+        let mut p = Problems::default();
+        bad.validate(&mut p, "inbox.automations");
+        let problems = p.into_vec();
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "inbox.automations.csat_question",
+                "inbox.automations.csat_follow_up",
+                "inbox.automations.csat_template",
+            ]
+        );
+        assert!(
+            problems[1].message.contains("{{customer_name}}"),
+            "{problems:?}"
+        );
+        assert!(problems[2].message.contains("lowercase"), "{problems:?}");
+    }
+
+    #[test]
+    fn the_scales_offer_their_answers_best_first() {
+        let scores = |s: CsatScale| s.answers().iter().map(|a| a.0).collect::<Vec<_>>();
+        assert_eq!(scores(CsatScale::OneToFive), [5, 4, 3, 2, 1]);
+        assert_eq!(scores(CsatScale::GoodNeutralBad), [5, 3, 1]);
     }
 }

@@ -22,6 +22,7 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "message.read",
     "message.failed",
     "deflection.sent",
+    "conversation.rated",
 ];
 
 /// `[http]`

@@ -66,7 +66,9 @@ mod value;
 mod whatsapp;
 mod widget;
 
-pub use automations::{AutomationOverrides, AutomationsConfig, DEFAULT_FAQ_MIN_SCORE, FAQ_BOT};
+pub use automations::{
+    AutomationOverrides, AutomationsConfig, CsatScale, DEFAULT_FAQ_MIN_SCORE, FAQ_BOT,
+};
 pub use bots::{BotConfig, BotUrl};
 pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
 pub use deflection::{CallContext, Deflection, InputMethod};

@@ -876,3 +876,41 @@ account = "sandbox"
     assert_eq!(c.inbox.faq[0].language(), "de");
     assert_eq!(c.inbox.faq[0].account.as_deref(), Some("sandbox"));
 }
+
+#[test]
+fn csat_settings_name_their_keys_and_valid_values() {
+    let e = load_text(
+        r#"
+[inbox.automations]
+csat = true
+csat_scale = "1-10"
+
+[[whatsapp.accounts]]
+name = "shop"
+provider = "sandbox"
+business_number = "+15550100000"
+
+[whatsapp.accounts.automations]
+csat_template = "Rate Us"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    let paths: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "inbox.automations.csat_scale",
+            "whatsapp.accounts[0].automations.csat_template"
+        ],
+        "{:?}",
+        e.problems
+    );
+    assert!(
+        e.problems[0]
+            .message
+            .contains("`1-5` or `good-neutral-bad`"),
+        "{:?}",
+        e.problems
+    );
+}

@@ -276,6 +276,7 @@
       if (ws) ws.close();
     } else if (kind === "closed") {
       finish();
+      if (d && d.csat) rate(d.csat, conversation.id);
     } else if (kind === "typing") {
       typingUntil = Date.now() + 4000;
       setStatus("The agent is typing…");
@@ -296,6 +297,33 @@
     } }));
     announce("The conversation has ended.");
     if (ws) ws.close();
+  }
+
+  // The satisfaction rating shown as a conversation ends: one button per answer, then the
+  // follow-up question with a text box when one is asked.
+  function rate(csat, id) {
+    var path = "/conversations/" + id + "/rating";
+    var box = h("div", { "class": "rating", role: "group", "aria-label": "Rate this conversation" }, [h("p", { text: csat.question })]);
+    var err = h("p", { "class": "err", role: "alert" });
+    csat.answers.forEach(function (a) {
+      box.appendChild(h("button", { "class": "alt", type: "button", text: a.title, onclick: function () {
+        api("POST", path, { score: a.score }).then(function (r) {
+          box.textContent = "";
+          if (!r.follow_up) { box.appendChild(h("p", { text: "Thank you!" })); announce("Thank you!"); return; }
+          var text = h("textarea", { "aria-label": r.follow_up, rows: "3", maxlength: "4096" });
+          box.appendChild(h("form", { onsubmit: function (e) {
+            e.preventDefault();
+            if (!text.value.trim()) return;
+            api("POST", path, { comment: text.value }).then(function () {
+              box.textContent = ""; box.appendChild(h("p", { text: "Thank you!" })); announce("Thank you!");
+            }).catch(function (e) { err.textContent = e.message; });
+          } }, [h("p", { text: r.follow_up }), text, h("button", { "class": "send", type: "submit", text: "Send" }), err]));
+          text.focus();
+        }).catch(function (e) { err.textContent = e.message; });
+      } }));
+    });
+    box.appendChild(err);
+    el.actions.insertBefore(box, el.actions.firstChild);
   }
 
   function escalate(chosen, reason) {

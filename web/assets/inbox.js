@@ -367,6 +367,8 @@
     act.append(h("span", { "class": "badge " + c.status, text: c.status }), h("span", { "class": "muted", text: c.channel + (c.account ? " · " + c.account : "") + " · " + c.queue }));
     if (c.contact_phone && (c.contact_name || c.contact_form_phone)) act.append(h("span", { "class": "muted", text: c.contact_phone + (c.contact_form_phone ? " (typed in a form: " + c.contact_form_phone + ")" : "") }));
     const sup = me.role !== "agent";
+    // The customer's satisfaction rating (supervisors and admins).
+    if (sup && c.csat_score != null) act.append(h("span", { "class": "muted", title: "Customer satisfaction, 1 (bad) to 5 (good)", text: "Rated " + c.csat_score + "/5" + (c.csat_comment ? ": “" + c.csat_comment + "”" : "") }));
     const run = (f) => async () => { try { await f(); } catch (e) { $("#send-error").textContent = e.message; announce(e.message); } };
     if (c.status === "offered" && c.agent_id === me.id) {
       act.append(h("button", { "class": "primary", text: "Accept", onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/accept"); announce("Accepted"); }) }),

@@ -1,5 +1,7 @@
 //! The chat widget's server side: site settings, visitors' conversations, the WhatsApp
-//! hand-off (code, `wa.me` link and QR code), and the widget's WebSocket.
+//! hand-off (code, `wa.me` link and QR code), the rating of a conversation that ended
+//! (`POST …/conversations/{id}/rating`: `{"score": 1–5}`, then `{"comment": "…"}`, when
+//! its `closed` event carried a `csat` to show), and the widget's WebSocket.
 //!
 //! Visitors are known by an opaque token their browser keeps in `localStorage`, sent in the
 //! `X-Deflect-Visitor` header or the socket's first message — never in a URL. A visitor
@@ -80,6 +82,10 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/widget/sites/{site}/conversations/{id}/handoff",
             post(handoff),
+        )
+        .route(
+            "/widget/sites/{site}/conversations/{id}/rating",
+            post(rating),
         )
         .layer(cors)
         .route("/widget/ws", get(socket))
@@ -285,6 +291,35 @@ async fn handoff(
         .await?;
     metrics::counter!("deflect_widget_handoffs_total", "site" => cfg.name.clone()).increment(1);
     Ok(Json(crate::qr::handoff_json(&h)).into_response())
+}
+
+/// `{"score": 1–5}` (answered `{"follow_up": <question or null>}`), then `{"comment": …}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rating {
+    #[serde(default)]
+    score: Option<u8>,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+/// The visitor rates the conversation that just ended (the `closed` event carried the
+/// rating to show), then may add a comment.
+async fn rating(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path((site, id)): Path<(String, i64)>,
+    body: Result<Json<Rating>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    admit(&state, &parts, &site)?;
+    let token = visitor_token(&parts.headers)?;
+    let Json(body) = body?;
+    site_conversation(&state, &token, id, &site).await?;
+    let follow_up = state
+        .inbox
+        .web_rating(&token, id, body.score, body.comment.as_deref())
+        .await?;
+    Ok(Json(json!({ "follow_up": follow_up })).into_response())
 }
 
 // ------------------------------------------------------------------ the hub

@@ -1242,6 +1242,226 @@ async fn the_sandbox_phone_sees_and_answers() {
 }
 
 #[tokio::test]
+async fn csat_answers_are_shown_exported_and_averaged_for_supervisors() {
+    let mut c = config();
+    c.inbox.automations.csat = true;
+    let a = app_with(c).await;
+    a.agent("boss", Role::Supervisor, &[]).await;
+    let ann = a.agent("ann", Role::Agent, &["support"]).await;
+    let (s, ann_s) = (a.login("boss").await, a.login("ann").await);
+    a.call(
+        Method::PUT,
+        "/api/v1/me/presence",
+        &ann_s.h(),
+        Some(json!({ "presence": "available" })),
+    )
+    .await;
+    let phone = "/api/v1/sandbox/sandbox/+31612345678/messages";
+    let r = a
+        .call(
+            Method::POST,
+            phone,
+            &s.h(),
+            Some(json!({ "text": "Hello" })),
+        )
+        .await;
+    let cid = r.body["conversations"][0].as_i64().unwrap();
+    let c = |p: &str| format!("/api/v1/conversations/{cid}{p}");
+    let r = a.call(Method::POST, &c("/accept"), &ann_s.h(), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    a.call(
+        Method::POST,
+        &c("/messages"),
+        &ann_s.h(),
+        Some(json!({ "text": "Hi from us" })),
+    )
+    .await;
+    let r = a
+        .call(
+            Method::POST,
+            &c("/close"),
+            &ann_s.h(),
+            Some(json!({ "disposition": "resolved" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // The sandbox phone sees the survey and taps "Good".
+    let r = a.call(Method::GET, phone, &s.h(), None).await;
+    let survey = r.body["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(survey["kind"], "interactive");
+    let good = survey["payload"]["buttons"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = a
+        .call(
+            Method::POST,
+            phone,
+            &s.h(),
+            Some(json!({ "text": "Good", "button_payload": good })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["conversations"][0], cid, "the rated conversation");
+    let r = a.call(Method::GET, &c(""), &s.h(), None).await;
+    assert_eq!(r.body["conversation"]["csat_score"], 5);
+    assert_eq!(r.body["conversation"]["status"], "closed");
+    let csv = a
+        .call(
+            Method::GET,
+            "/api/v1/exports/conversations.csv",
+            &s.h(),
+            None,
+        )
+        .await;
+    let mut lines = csv.text.lines();
+    assert!(lines.next().unwrap().ends_with(",csat_score,csat_comment"));
+    assert!(
+        lines.next().unwrap().ends_with(",\"5\",\"\""),
+        "{}",
+        csv.text
+    );
+    // The report: supervisors only.
+    let r = a
+        .call(Method::GET, "/api/v1/reports/csat", &s.h(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body,
+        json!({
+            "by_agent": [{"agent_id": ann, "display_name": "ann", "count": 1, "average": 5.0}],
+            "by_queue": [{"queue": "support", "count": 1, "average": 5.0}],
+            "overall": {"count": 1, "average": 5.0}
+        })
+    );
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/reports/csat?from=1&to=2",
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["overall"], json!({"count": 0, "average": null}));
+    let r = a
+        .call(Method::GET, "/api/v1/reports/csat?from=soon", &s.h(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = a
+        .call(Method::GET, "/api/v1/reports/csat", &ann_s.h(), None)
+        .await;
+    assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "forbidden"));
+}
+
+#[tokio::test]
+async fn a_web_visitor_rates_the_chat_that_ended_in_the_widget() {
+    let mut c = config();
+    c.inbox.automations.csat = true;
+    let a = app_with(c).await;
+    a.agent("ann", Role::Agent, &["support"]).await;
+    let s = a.login("ann").await;
+    a.call(
+        Method::PUT,
+        "/api/v1/me/presence",
+        &s.h(),
+        Some(json!({ "presence": "available" })),
+    )
+    .await;
+    let v = [
+        ("origin", "https://shop.example"),
+        ("x-deflect-visitor", "visitor-token-0123456789abcdef"),
+    ];
+    let r = a
+        .call(
+            Method::POST,
+            "/widget/sites/www/conversations",
+            &v,
+            Some(json!({ "name": "Vic" })),
+        )
+        .await;
+    let id = r.body["id"].as_i64().unwrap();
+    let c = |p: &str| format!("/api/v1/conversations/{id}{p}");
+    a.call(Method::POST, &c("/accept"), &s.h(), None).await;
+    a.call(
+        Method::POST,
+        &c("/messages"),
+        &s.h(),
+        Some(json!({ "text": "Hi Vic" })),
+    )
+    .await;
+    let rating = format!("/widget/sites/www/conversations/{id}/rating");
+    let r = a
+        .call(Method::POST, &rating, &v, Some(json!({ "score": 5 })))
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::CONFLICT, "conflict"),
+        "still open"
+    );
+    let r = a
+        .call(
+            Method::POST,
+            &c("/close"),
+            &s.h(),
+            Some(json!({ "disposition": "resolved" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = a
+        .call(Method::POST, &rating, &v, Some(json!({ "score": 3 })))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body,
+        json!({ "follow_up": "Thank you! Anything you would like to tell us?" })
+    );
+    let r = a
+        .call(
+            Method::POST,
+            &rating,
+            &v,
+            Some(json!({ "comment": "Quick answer" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = a
+        .call(
+            Method::POST,
+            &rating,
+            &v,
+            Some(json!({ "score": 3, "comment": "x" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let r = a.call(Method::GET, &c(""), &s.h(), None).await;
+    assert_eq!(
+        (
+            &r.body["conversation"]["csat_score"],
+            &r.body["conversation"]["csat_comment"]
+        ),
+        (&json!(3), &json!("Quick answer"))
+    );
+    let elsewhere = [
+        ("origin", "https://evil.example"),
+        ("x-deflect-visitor", "visitor-token-0123456789abcdef"),
+    ];
+    let r = a
+        .call(
+            Method::POST,
+            &rating,
+            &elsewhere,
+            Some(json!({ "score": 1 })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
 async fn the_widget_checks_origins_visitors_and_rates() {
     let a = app().await;
     let ok = [

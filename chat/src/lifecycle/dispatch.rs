@@ -2,7 +2,9 @@
 //! queueing a conversation, offering it, passing it on when an offer is declined or lapses,
 //! pulling waiting ones for an agent with room, a queue's fallback, and closing.
 
-use super::{arm, conversation_event, load, load_with_decliners, outgoing, transition, waiting};
+use super::{
+    arm, conversation_event, csat, load, load_with_decliners, outgoing, transition, waiting,
+};
 use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::model::{ChatError, Conversation, EventKind, Status, TimerKind};
@@ -292,7 +294,8 @@ pub(crate) async fn wait_expired(
 
 /// Closes a conversation; its agent's freed slot pulls the oldest waiting one. The agent
 /// who held it stays its `agent_id` (who handled it: history and reports); one only
-/// offered to an agent keeps none.
+/// offered to an agent keeps none. The customer of one an agent answered may be asked to
+/// rate it ([`csat::survey`]).
 pub(crate) async fn close(
     ctx: &Ctx,
     tx: &mut Tx,
@@ -311,7 +314,11 @@ pub(crate) async fn close(
     repo::bot_turns::cancel_all(tx, id).await?;
     waiting::leaves_queue(ctx, tx, &c, now).await?;
     history(tx, id, c.agent_id, &c.queue, "closed", by, now).await?;
-    let data = json!({ "disposition": disposition, "by": by, "agent_id": handled_by });
+    let mut data = json!({ "disposition": disposition, "by": by, "agent_id": handled_by });
+    if let Some(rating) = csat::survey(ctx, tx, &c, disposition, now).await? {
+        // A web chat's rating is shown by the widget as the conversation ends.
+        data["csat"] = rating;
+    }
     conversation_event(tx, id, EventKind::ConversationClosed, data, now).await?;
     metrics::counter!("deflect_inbox_conversations_closed_total", "disposition" => disposition.to_string())
         .increment(1);

@@ -9,6 +9,7 @@
 //! log events; they never commit. Services call them; they never call a service.
 
 pub(crate) mod automation;
+pub(crate) mod csat;
 pub(crate) mod dispatch;
 pub(crate) mod handoff;
 pub(crate) mod open;

@@ -202,7 +202,7 @@ pub(crate) async fn filled(
 /// `text` with the variables of conversation `c` filled; the configuration check refused
 /// unknown variables and bad syntax, so the text as written is a fallback that cannot
 /// happen.
-fn conversation_text(text: &str, c: &Conversation, extra: &[(&str, &str)]) -> String {
+pub(crate) fn conversation_text(text: &str, c: &Conversation, extra: &[(&str, &str)]) -> String {
     let mut values = vec![
         ("customer_name", c.contact_name.as_deref().unwrap_or("")),
         ("customer_phone", c.contact_phone.as_deref().unwrap_or("")),

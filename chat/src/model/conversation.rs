@@ -170,6 +170,12 @@ pub struct Conversation {
     pub escalation_at: Option<Millis>,
     /// The bot it started with (kept after the bot handed it over).
     pub bot: Option<String>,
+    /// The customer's satisfaction score (1 bad – 5 good), when they answered the survey.
+    pub csat_score: Option<i64>,
+    /// What the customer added after their score.
+    pub csat_comment: Option<String>,
+    /// When they gave their score.
+    pub csat_at: Option<Millis>,
 }
 
 impl Conversation {

@@ -80,13 +80,16 @@ pub enum EventKind {
     /// `reminder_after` (`conversation`, `agent_id`, `waiting_since`: when the customer's
     /// first unanswered message came).
     ConversationReminder,
+    /// `conversation.rated`: the customer answered its satisfaction survey (`conversation`,
+    /// `score`: 1–5).
+    ConversationRated,
     /// A kind this version does not know (logged by a newer one): passed on as it is.
     Other(String),
 }
 
 impl EventKind {
     /// Every kind this version produces.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::ConversationCreated,
         Self::ConversationQueued,
         Self::ConversationOffered,
@@ -109,6 +112,7 @@ impl EventKind {
         Self::AgentRoleChanged,
         Self::Typing,
         Self::ConversationReminder,
+        Self::ConversationRated,
     ];
 
     /// The wire name, as stored and sent.
@@ -136,6 +140,7 @@ impl EventKind {
             Self::AgentRoleChanged => "agent.role_changed",
             Self::Typing => "typing",
             Self::ConversationReminder => "conversation.reminder",
+            Self::ConversationRated => "conversation.rated",
             Self::Other(name) => name,
         }
     }
@@ -209,6 +214,7 @@ mod tests {
                 "agent.role_changed",
                 "typing",
                 "conversation.reminder",
+                "conversation.rated",
             ]
         );
         for k in EventKind::ALL {

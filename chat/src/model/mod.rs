@@ -6,6 +6,7 @@ mod agent;
 mod canned;
 mod codes;
 mod conversation;
+mod csat;
 mod deflection;
 mod error;
 mod event;
@@ -19,6 +20,10 @@ pub(crate) use codes::{candidate_codes, hash_token, random_token};
 pub use conversation::{
     Channel, Conversation, ConversationDetail, ConversationFilter, EscalationReason, InputMethod,
     Origin, Status, WINDOW_MS,
+};
+pub(crate) use csat::average;
+pub use csat::{
+    CsatByAgent, CsatByQueue, CsatReport, CsatSummary, csat_in_payload, csat_payload, score_in_text,
 };
 pub use deflection::{CallContext, Deflected, Deflection};
 pub use error::{ChatError, StoreError};

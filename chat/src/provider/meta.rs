@@ -5,6 +5,11 @@
 //!   `Authorization: Bearer <access_token>` and a JSON body; the answer's `messages[0].id`
 //!   (`wamid…`) becomes the message's external id. `biz_opaque_callback_data` carries the
 //!   send's correlation, which Meta returns with each status of the message.
+//!   Reply buttons go as `interactive` of type `button` (at most three, titles of at most 20
+//!   characters), a list as `interactive` of type `list` (`action.button` of at most 20
+//!   characters, one section of at most ten rows, titles of at most 24); the customer's tap
+//!   comes back as `interactive.button_reply` / `list_reply`, whose `id` is the inbound
+//!   message's `button_payload`.
 //! - Webhook subscription: `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` is
 //!   answered with the challenge when the token matches ([`verify_subscription`]).
 //! - Webhook deliveries: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app_secret, raw body)>`,
@@ -202,6 +207,28 @@ pub fn request_body(to: &str, message: &Outgoing) -> Value {
                         .iter()
                         .map(|b| json!({ "type": "reply", "reply": { "id": b.id, "title": b.title } }))
                         .collect::<Vec<_>>(),
+                },
+            });
+        }
+        Outgoing::List {
+            body: text,
+            button,
+            section,
+            rows,
+        } => {
+            body["type"] = "interactive".into();
+            body["interactive"] = json!({
+                "type": "list",
+                "body": { "text": text },
+                "action": {
+                    "button": button,
+                    "sections": [{
+                        "title": section,
+                        "rows": rows
+                            .iter()
+                            .map(|r| json!({ "id": r.id, "title": r.title }))
+                            .collect::<Vec<_>>(),
+                    }],
                 },
             });
         }

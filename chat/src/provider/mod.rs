@@ -49,6 +49,47 @@ pub enum Outgoing {
         /// Buttons.
         buttons: Vec<Button>,
     },
+    /// Text with a button that opens a list of up to ten choices (one section); the chosen
+    /// row's id comes back like a reply button's.
+    List {
+        /// The text.
+        body: String,
+        /// The label of the button that opens the list (at most 20 characters).
+        button: String,
+        /// The title of the list's section (at most 24 characters).
+        section: String,
+        /// The choices (titles at most 24 characters).
+        rows: Vec<Button>,
+    },
+}
+
+impl Outgoing {
+    /// The message as a customer reads it where only text can be sent (Twilio, the
+    /// sandbox): reply buttons listed by number (`1. Yes`), a list's rows as `Reply a, b or
+    /// c`, a template by its name and parameters.
+    pub fn as_text(&self) -> String {
+        match self {
+            Self::Text { body } => body.clone(),
+            Self::Template {
+                name, body_params, ..
+            } => format!("{name} {}", body_params.join(" ")),
+            Self::Buttons { body, buttons } => {
+                let mut text = body.clone();
+                for (i, b) in buttons.iter().enumerate() {
+                    text.push_str(&format!("\n{}. {}", i + 1, b.title));
+                }
+                text
+            }
+            Self::List { body, rows, .. } => {
+                let titles: Vec<&str> = rows.iter().map(|r| r.title.as_str()).collect();
+                match titles.split_last() {
+                    None => body.clone(),
+                    Some((only, [])) => format!("{body}\nReply {only}"),
+                    Some((last, rest)) => format!("{body}\nReply {} or {last}", rest.join(", ")),
+                }
+            }
+        }
+    }
 }
 
 /// A reply button.

@@ -5,7 +5,8 @@
 //!   `To=whatsapp:+<customer>` and `Body`, or for a template `ContentSid` and
 //!   `ContentVariables` (`{"1": <reference>, "2": <quick-reply payload>}`). The answer's `sid`
 //!   is the external id. Twilio has no free-form reply buttons outside Content templates, so
-//!   [`Outgoing::Buttons`] goes out as text with the options listed. With
+//!   [`Outgoing::Buttons`] goes out as text with the options listed (`1. Yes`), and
+//!   [`Outgoing::List`] as text ending `Reply 5, 4, 3, 2 or 1` ([`Outgoing::as_text`]). With
 //!   `http.public_base_url` set, each send also names its `StatusCallback`
 //!   (`<public_base_url>/webhooks/twilio/<account>?correlation=<send's correlation>`), so that
 //!   a status names the send it is about even when Twilio's answer to the send was lost.
@@ -176,12 +177,8 @@ pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, Str
                 None => f.push(("Body".into(), format!("{name} {}", body_params.join(" ")))),
             }
         }
-        Outgoing::Buttons { body, buttons } => {
-            let mut text = body.clone();
-            for (i, b) in buttons.iter().enumerate() {
-                text.push_str(&format!("\n{}. {}", i + 1, b.title));
-            }
-            f.push(("Body".into(), text));
+        Outgoing::Buttons { .. } | Outgoing::List { .. } => {
+            f.push(("Body".into(), message.as_text()));
         }
     }
     f

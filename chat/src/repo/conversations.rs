@@ -9,6 +9,7 @@ use deflect_config::DatabaseKind;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+pub(crate) mod csat;
 mod list;
 pub(crate) use list::list;
 
@@ -16,7 +17,8 @@ pub(crate) use list::list;
 pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.reference, c.contact_id, k.name AS contact_name, \
     k.phone AS contact_phone, k.form_phone AS contact_form_phone, c.channel, c.origin, c.account, c.site, c.status, c.queue, c.agent_id, \
     c.return_agent_id, c.queued_at, c.last_inbound_at, c.last_activity_at, c.unreachable, \
-    c.disposition, c.closed_at, c.created_at, c.declined, c.identity_id, c.metadata, c.escalation_at, c.bot";
+    c.disposition, c.closed_at, c.created_at, c.declined, c.identity_id, c.metadata, c.escalation_at, c.bot, \
+    c.csat_score, c.csat_comment, c.csat_at";
 
 /// A conversation `c` joined to its contact `k`.
 pub(crate) const CONVERSATION_FROM: &str = "conversations c JOIN contacts k ON k.id = c.contact_id";
@@ -48,6 +50,9 @@ pub(crate) fn from_row(r: &AnyRow) -> Conversation {
         metadata: opt_str(r, "metadata").and_then(|m| serde_json::from_str(&m).ok()),
         escalation_at: opt_i64(r, "escalation_at"),
         bot: opt_str(r, "bot"),
+        csat_score: opt_i64(r, "csat_score"),
+        csat_comment: opt_str(r, "csat_comment"),
+        csat_at: opt_i64(r, "csat_at"),
     }
 }
 

@@ -36,7 +36,7 @@ pub(super) async fn export_csv(
     let mut f = q.filter()?;
     f.limit = Some(1000);
     let mut out = String::from(
-        "id,reference,created_at,status,channel,origin,queue,agent_id,customer_name,customer_phone,account,disposition,closed_at\r\n",
+        "id,reference,created_at,status,channel,origin,queue,agent_id,customer_name,customer_phone,account,disposition,closed_at,csat_score,csat_comment\r\n",
     );
     let mut rows = 0;
     loop {
@@ -56,6 +56,8 @@ pub(super) async fn export_csv(
                 c.account.clone().unwrap_or_default(),
                 c.disposition.clone().unwrap_or_default(),
                 c.closed_at.map(time).unwrap_or_default(),
+                c.csat_score.map(|s| s.to_string()).unwrap_or_default(),
+                c.csat_comment.clone().unwrap_or_default(),
             ];
             out.push_str(&fields.iter().map(|x| cell(x)).collect::<Vec<_>>().join(","));
             out.push_str("\r\n");

@@ -147,6 +147,7 @@ fn build() -> Routes {
         canned::canned_text,
     )
     .on("GET", "/api/v1/board", supervision::board)
+    .on("GET", "/api/v1/reports/csat", supervision::csat_report)
     .on("GET", "/api/v1/tokens", supervision::tokens)
     .on("POST", "/api/v1/tokens", supervision::create_token)
     .on("DELETE", "/api/v1/tokens/{id}", supervision::revoke_token)

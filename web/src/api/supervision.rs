@@ -1,11 +1,12 @@
-//! Supervision and API tokens: the live board, and tokens listed, created and revoked.
+//! Supervision and API tokens: the live board, the customers' satisfaction scores, and tokens
+//! listed, created and revoked.
 
-use super::JsonBody;
+use super::{JsonBody, QueryOf};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -13,6 +14,23 @@ use serde_json::{Value, json};
 
 pub(super) async fn board(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "board": s.inbox.board(&p.viewer).await? })))
+}
+
+/// `GET /api/v1/reports/csat?from=&to=`: the period the scores were given in (ms; both
+/// optional).
+#[derive(Deserialize)]
+pub(super) struct PeriodQuery {
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+pub(super) async fn csat_report(
+    State(s): State<AppState>,
+    p: Principal,
+    q: QueryOf<PeriodQuery>,
+) -> ApiResult<Json<deflect_chat::CsatReport>> {
+    let Query(q) = q?;
+    Ok(Json(s.inbox.csat_report(&p.viewer, q.from, q.to).await?))
 }
 
 pub(super) async fn tokens(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Value>> {
