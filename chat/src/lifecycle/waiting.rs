@@ -46,17 +46,16 @@ pub(crate) async fn agent_wrote(
     repo::timers::cancel(tx, c.id, TimerKind::Reminder).await?;
     repo::timers::cancel(tx, c.id, TimerKind::Reoffer).await?;
     if c.status == Status::Assigned {
-        arm(
-            ctx,
-            tx,
-            c.id,
-            TimerKind::Inactivity,
-            now + ctx.inactivity_ms(),
-            None,
-        )
-        .await?;
+        wait_for_customer(ctx, tx, c.id, now).await?;
     }
     Ok(())
+}
+
+/// The agent answered in conversation `id`: it closes if the customer writes nothing for
+/// `inbox.inactivity_close`.
+async fn wait_for_customer(ctx: &Ctx, tx: &mut Tx, id: i64, now: Millis) -> Result<(), ChatError> {
+    let due = now + ctx.inactivity_ms();
+    arm(ctx, tx, id, TimerKind::Inactivity, due, None).await
 }
 
 /// Conversation `c` was just assigned to `agent`: whichever side it waits for, its timer
@@ -74,15 +73,7 @@ pub(crate) async fn assigned(
             arm(ctx, tx, c.id, kind, due, Some(agent)).await?;
         }
     } else if turn.answered_at().is_some() {
-        arm(
-            ctx,
-            tx,
-            c.id,
-            TimerKind::Inactivity,
-            now + ctx.inactivity_ms(),
-            None,
-        )
-        .await?;
+        wait_for_customer(ctx, tx, c.id, now).await?;
     }
     Ok(())
 }

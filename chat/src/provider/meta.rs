@@ -66,18 +66,7 @@ impl MetaClient {
     ) -> Result<Sent, SendError> {
         let mut body = request_body(to, message);
         body["biz_opaque_callback_data"] = context.correlation.clone().into();
-        let mut req = self
-            .http
-            .post(&self.endpoint)
-            .timeout(self.timeout)
-            .json(&body);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t.expose());
-        }
-        let res = req
-            .send()
-            .await
-            .map_err(|e| super::classify_transport(&e))?;
+        let res = self.post(&self.endpoint, &body).await?;
         let status = res.status();
         let text = match res.text().await {
             Ok(t) => t,
@@ -98,6 +87,16 @@ impl MetaClient {
         Err(error_of(status, &json))
     }
 
+    /// Posts `body` to `url` with the account's token; a request that got no answer is
+    /// classified by [`super::classify_transport`].
+    async fn post(&self, url: &str, body: &Value) -> Result<reqwest::Response, SendError> {
+        let mut req = self.http.post(url).timeout(self.timeout).json(body);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t.expose());
+        }
+        req.send().await.map_err(|e| super::classify_transport(&e))
+    }
+
     /// Sets the number's conversational components: its ice breakers (`prompts`) and
     /// whether Meta asks for a welcome (a `request_welcome` message) when a customer opens
     /// the chat for the first time. `POST /{phone_number_id}/conversational_automation`.
@@ -107,16 +106,7 @@ impl MetaClient {
         enable_welcome_message: bool,
     ) -> Result<(), SendError> {
         let body = json!({ "enable_welcome_message": enable_welcome_message, "prompts": prompts });
-        let mut req = (self.http.post(&self.components_endpoint))
-            .timeout(self.timeout)
-            .json(&body);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t.expose());
-        }
-        let res = req
-            .send()
-            .await
-            .map_err(|e| super::classify_transport(&e))?;
+        let res = self.post(&self.components_endpoint, &body).await?;
         let status = res.status();
         let json: Value = res.json().await.unwrap_or(Value::Null);
         if status.is_success() {
