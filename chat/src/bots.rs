@@ -6,8 +6,8 @@
 //! time, in order), calls the bot **outside** any transaction, then in one transaction
 //! removes the turn and stores the outcome:
 //!
-//! - the bot's replies, as messages with sender `bot` sent like any other (buttons are
-//!   listed under the text, an image or attachment as its link);
+//! - the bot's replies, as messages with sender `bot` sent like any other (buttons as
+//!   WhatsApp reply buttons or a list, an image or attachment as its link);
 //! - a hand-over (the bot asked for it, or failed — timeout, no connection, an error
 //!   status, an answer that is not the REST channel's): the conversation goes to a queue,
 //!   its transcript kept;
@@ -24,6 +24,7 @@ use crate::clock::{self, Millis};
 use crate::context::Ctx;
 use crate::lifecycle::{automation, dispatch, load, outgoing};
 use crate::model::{BOT_ENDED, ChatError, Conversation, Message, Status};
+use crate::provider::{Button, Outgoing};
 use crate::repo::{self, bot_turns::Turn};
 use serde_json::json;
 use std::collections::HashMap;
@@ -121,9 +122,16 @@ impl BotService {
         }
         let mut ends = false;
         for reply in &answer.replies {
-            match reply_text(reply) {
-                Some(text) => {
-                    let send = outgoing::Send::text(&text, outgoing::Author::Bot);
+            match reply_message(reply) {
+                Some((kind, request)) => {
+                    let body = request.as_text();
+                    let send = outgoing::Send {
+                        kind,
+                        body: &body,
+                        request,
+                        author: outgoing::Author::Bot,
+                        client_key: None,
+                    };
                     outgoing::queue(ctx, tx, &c, send, now).await?;
                 }
                 None => ends |= matches!(reply, BotReply::Custom(v) if v["close"] == json!(true)),
@@ -211,19 +219,106 @@ fn reply_payload(m: &Message) -> Option<String> {
     Some(payload.to_string())
 }
 
-/// What a bot reply shows the customer as text; none for custom payloads.
-fn reply_text(reply: &BotReply) -> Option<String> {
+/// How a bot reply goes to the customer (its message kind and request); none for custom
+/// payloads. Buttons become WhatsApp reply buttons (up to 3, titles up to 20 characters) or
+/// a list (up to 10, titles up to 24), tapping one sends the bot its payload; more, or
+/// longer titles, are listed under the text. Text-only providers list them either way.
+fn reply_message(reply: &BotReply) -> Option<(&'static str, Outgoing)> {
+    let text = |body: String| Some(("text", Outgoing::Text { body }));
     match reply {
-        BotReply::Text(t) => Some(t.clone()),
-        BotReply::Buttons { text, buttons } => {
-            let options: Vec<String> = buttons.iter().map(|b| format!("• {}", b.title)).collect();
-            Some(format!("{text}\n{}", options.join("\n")))
+        BotReply::Text(t) => text(t.clone()),
+        BotReply::Buttons {
+            text: body,
+            buttons,
+        } => {
+            let choices: Vec<Button> = (buttons.iter())
+                .map(|b| Button {
+                    id: b.payload.clone(),
+                    title: b.title.clone(),
+                })
+                .collect();
+            let fits = |n: usize, len: usize| {
+                (1..=n).contains(&choices.len())
+                    && choices
+                        .iter()
+                        .all(|c| (1..=len).contains(&c.title.chars().count()))
+            };
+            let body = body.clone();
+            if fits(3, 20) {
+                Some((
+                    "interactive",
+                    Outgoing::Buttons {
+                        body,
+                        buttons: choices,
+                    },
+                ))
+            } else if fits(10, 24) {
+                let (button, section) = ("Choose".into(), "Options".into());
+                let list = Outgoing::List {
+                    body,
+                    button,
+                    section,
+                    rows: choices,
+                };
+                Some(("interactive", list))
+            } else {
+                let options: Vec<String> =
+                    choices.iter().map(|c| format!("• {}", c.title)).collect();
+                text(format!("{body}\n{}", options.join("\n")))
+            }
         }
-        BotReply::Image { url, caption } => Some(match caption {
+        BotReply::Image { url, caption } => text(match caption {
             Some(c) => format!("{c}\n{url}"),
             None => url.clone(),
         }),
-        BotReply::Attachment(a) => Some(a.clone()),
+        BotReply::Attachment(a) => text(a.clone()),
         BotReply::Custom(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bot::BotButton;
+
+    fn buttons(titles: &[&str]) -> BotReply {
+        BotReply::Buttons {
+            text: "Pick one".into(),
+            buttons: (titles.iter())
+                .map(|t| BotButton {
+                    title: t.to_string(),
+                    payload: format!("/{}", t.to_lowercase()),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_bots_buttons_become_reply_buttons_a_list_or_a_listed_text() {
+        let Some(("interactive", Outgoing::Buttons { buttons: b, .. })) =
+            reply_message(&buttons(&["Track", "Agent"]))
+        else {
+            panic!("two short titles are reply buttons")
+        };
+        assert_eq!((b[0].id.as_str(), b[0].title.as_str()), ("/track", "Track"));
+        let five = ["One", "Two", "Three", "Four", "Five"];
+        assert!(matches!(
+            reply_message(&buttons(&five)),
+            Some(("interactive", Outgoing::List { rows, .. })) if rows.len() == 5
+        ));
+        let long = ["Twenty-two characters!", "B"];
+        assert!(matches!(
+            reply_message(&buttons(&long)),
+            Some(("interactive", Outgoing::List { .. }))
+        ));
+        let eleven = ["x"; 11];
+        let Some(("text", Outgoing::Text { body })) = reply_message(&buttons(&eleven)) else {
+            panic!("more than ten choices are listed under the text")
+        };
+        assert!(body.starts_with("Pick one\n• x"), "{body}");
+        assert_eq!(
+            reply_message(&BotReply::Custom(json!({"close": true}))),
+            None
+        );
     }
 }
