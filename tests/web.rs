@@ -88,8 +88,15 @@ fn browser_dir() -> PathBuf {
 }
 
 fn scenario(name: &str) {
+    scenario_with(name, "");
+}
+
+/// Runs browser scenario `name` against a gateway configured with `config` and `extra`.
+fn scenario_with(name: &str, extra: &str) {
     let page_port = free_port();
-    let gw = Gateway::builder().config(&config(page_port)).start();
+    let gw = Gateway::builder()
+        .config(&format!("{}{extra}", config(page_port)))
+        .start();
     add_admin(&gw);
     let dir = browser_dir();
     assert!(
@@ -264,6 +271,18 @@ fn browser_visitor_and_agent_chat_live_through_a_network_cut() {
 #[test]
 fn browser_no_agent_gives_a_qr_code_that_continues_on_whatsapp() {
     scenario("escalation");
+}
+
+#[test]
+fn browser_widget_tells_the_queue_position_and_asks_for_a_rating() {
+    scenario_with(
+        "automations",
+        r#"
+[inbox.automations]
+queue_message = "You are number {{position}} in line; the wait is {{wait}}."
+csat = true
+"#,
+    );
 }
 
 #[test]

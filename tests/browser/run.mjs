@@ -307,7 +307,47 @@ async function scale(browser) {
   await a.screenshot({ path: path.join(ARTIFACTS, "inbox-1000.png") });
 }
 
-const scenarios = { chat, escalation, sandbox, scale };
+// Automations in the widget: while no agent is free the visitor hears their place in the
+// queue; once an agent has answered and closed the conversation, the widget asks for a
+// rating, and the score and comment reach the supervisor.
+async function automations(browser) {
+  const vctx = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const v = await vctx.newPage();
+  await openWidget(v, "Vera");
+  await v.locator(".m", { hasText: "You are number 1 in line; the wait is a few minutes." }).waitFor({ timeout: T });
+  check(true, "the visitor is told their place in the queue and the wait");
+  await v.screenshot({ path: path.join(ARTIFACTS, "widget-queue-position.png") });
+  await say(v, "Where is my order?");
+  await v.locator(".m.visitor:not(.sending)", { hasText: "Where is my order?" }).waitFor({ timeout: T });
+  // An agent becomes available: the waiting conversation is offered to her.
+  const a = await (await browser.newContext()).newPage();
+  await login(a, "available");
+  await a.locator(".item", { hasText: "Vera" }).click();
+  await a.getByRole("button", { name: "Accept" }).click();
+  await a.getByLabel("Reply").fill("It ships today.");
+  await a.getByRole("button", { name: "Send" }).click();
+  await v.locator(".m.agent", { hasText: "It ships today." }).waitFor({ timeout: T });
+  await a.getByRole("button", { name: "Close" }).click();
+  const rating = v.getByRole("group", { name: "Rate this conversation" });
+  await rating.waitFor({ timeout: T });
+  check(true, "the widget asks for a rating when the conversation ends");
+  await v.screenshot({ path: path.join(ARTIFACTS, "widget-rating.png") });
+  await rating.getByRole("button", { name: "Good" }).click();
+  await v.getByLabel("Thank you! Anything you would like to tell us?").fill("Quick and friendly");
+  await rating.getByRole("button", { name: "Send" }).click();
+  await rating.getByText("Thank you!").waitFor({ timeout: T });
+  check(true, "the rating and the comment are taken");
+  await v.screenshot({ path: path.join(ARTIFACTS, "widget-rated.png") });
+  const found = await a.evaluate(async () => {
+    const r = await fetch("/api/v1/conversations?status=closed");
+    const list = (await r.json()).conversations;
+    const c = list.find((c) => c.contact_name === "Vera");
+    return c && { score: c.csat_score, comment: c.csat_comment };
+  });
+  check(found && found.score === 5 && found.comment === "Quick and friendly", "the supervisor sees score 5 and the comment: " + JSON.stringify(found));
+}
+
+const scenarios = { chat, escalation, sandbox, scale, automations };
 const name = process.argv[2];
 const server = await shop(Number(env.PAGE_PORT));
 const browser = await launch();
