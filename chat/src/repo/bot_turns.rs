@@ -89,10 +89,71 @@ pub(crate) async fn cancel_all(tx: &mut Tx, conversation: i64) -> Result<(), Sto
     Ok(())
 }
 
-/// When the next turn can be taken (now, if one is free; else when a lease ends).
+/// When the next turn can be taken: now if one is free, else when the lease of a turn
+/// another worker holds ends. Only the first turn of each conversation counts — the ones
+/// behind it wait for it, not for a time.
 pub(crate) async fn next_due(store: &Store) -> Result<Option<Millis>, StoreError> {
-    let row = sqlx::query("SELECT MIN(COALESCE(lease_until, 0)) AS due FROM bot_turns")
-        .fetch_one(store.pool())
-        .await?;
+    let row = sqlx::query(
+        "SELECT MIN(COALESCE(t.lease_until, 0)) AS due FROM bot_turns t WHERE NOT EXISTS \
+         (SELECT 1 FROM bot_turns e WHERE e.conversation_id = t.conversation_id AND e.id < t.id)",
+    )
+    .fetch_one(store.pool())
+    .await?;
     Ok(row.try_get::<Option<i64>, _>("due").ok().flatten())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deflect_config::DatabaseUrl;
+
+    /// Two turns of one conversation while a worker holds the first: nothing is due before
+    /// its lease ends (the second waits for the first), so an idle worker sleeps rather than
+    /// polling the database in a loop.
+    #[tokio::test]
+    async fn turns_behind_a_leased_one_are_not_due_before_its_lease_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let url: DatabaseUrl = format!("sqlite://{}/t.db", dir.path().display())
+            .parse()
+            .unwrap();
+        let store = Store::connect(&url, 2).await.unwrap();
+        store.migrate().await.unwrap();
+        for q in [
+            "INSERT INTO contacts (id, name, phone, created_at) VALUES (1, 'Ann', '+31612345678', 0)",
+            "INSERT INTO conversations (id, reference, contact_id, channel, origin, account, status, queue, \
+             last_activity_at, created_at) VALUES (1, 'K7Q2MX', 1, 'whatsapp', 'whatsapp', 'main', 'bot', 'support', 0, 0)",
+            "INSERT INTO messages (id, conversation_id, direction, kind, body, channel, status, created_at) \
+             VALUES (1, 1, 'in', 'text', 'hi', 'whatsapp', 'received', 0)",
+            "INSERT INTO messages (id, conversation_id, direction, kind, body, channel, status, created_at) \
+             VALUES (2, 1, 'in', 'text', 'hello?', 'whatsapp', 'received', 0)",
+        ] {
+            sqlx::query(q).execute(store.pool()).await.unwrap();
+        }
+        let mut tx = store.write().await.unwrap();
+        insert(&mut tx, 1, 1, 0).await.unwrap();
+        insert(&mut tx, 1, 2, 0).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            next_due(&store).await.unwrap(),
+            Some(0),
+            "the first is free"
+        );
+
+        let mut tx = store.write().await.unwrap();
+        let first = take(&mut tx, 100, 10_100).await.unwrap().unwrap();
+        assert_eq!((first.message, first.attempts), (1, 1));
+        assert_eq!(
+            take(&mut tx, 100, 10_100).await.unwrap(),
+            None,
+            "the second waits"
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(next_due(&store).await.unwrap(), Some(10_100));
+
+        let mut tx = store.write().await.unwrap();
+        assert!(finish(&mut tx, &first).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(next_due(&store).await.unwrap(), Some(0), "now the second");
+        store.close().await;
+    }
 }
