@@ -126,27 +126,9 @@ fn postgres_gateways_share_one_database() {
 
 /// A signed Meta webhook delivery of one text message `id` from `from` (named Ann).
 fn post_text(gw: &Gateway, id: &str, from: &str, text: &str) {
-    let body = serde_json::json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "31201234567", "phone_number_id": "106540352242922"},
-            "contacts": [{"profile": {"name": "Ann"}, "wa_id": from}],
-            "messages": [{"from": from, "id": id, "timestamp": "1767225600",
-                          "type": "text", "text": {"body": text}}]
-        }}]}]
-    })
-    .to_string();
-    let sig = meta::sign("app-secret", body.as_bytes());
-    let headers = [("X-Hub-Signature-256", sig.as_str())];
-    let (status, _) = http(
-        gw.http_addr(),
-        "POST",
-        "/webhooks/meta/main",
-        &headers,
-        body.as_bytes(),
-    );
-    assert_eq!(status, 200);
+    let message = serde_json::json!({"from": from, "id": id, "timestamp": "1767225600",
+                                     "type": "text", "text": {"body": text}});
+    post_message(gw, message);
 }
 
 /// `[inbox.automations]` in the running binary, against the fake Cloud API: a first message
@@ -354,48 +336,6 @@ answer = "Monday to Friday, 9-17."
     assert_eq!(gw.stop().code(), Some(0));
 }
 
-/// An HTTP/1.1 request over a fresh connection; returns status, headers (names in lower
-/// case) and body.
-fn request(
-    addr: std::net::SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, Vec<(String, String)>, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(common::PATIENCE)).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).unwrap();
-    let resp = String::from_utf8_lossy(&resp).into_owned();
-    let (head, body) = resp.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    (status, headers, body.to_string())
-}
-
 /// An agent's session in the running gateway: its cookie and CSRF token, and calls made
 /// with them.
 struct Session {
@@ -407,7 +347,7 @@ struct Session {
 impl Session {
     fn login(addr: std::net::SocketAddr, username: &str, password: &str) -> Self {
         let body = serde_json::json!({ "username": username, "password": password }).to_string();
-        let (status, headers, text) = request(
+        let (status, headers, text) = common::request(
             addr,
             "POST",
             "/api/v1/session",
@@ -437,7 +377,7 @@ impl Session {
             ("X-CSRF-Token", self.csrf.as_str()),
             ("Content-Type", "application/json"),
         ];
-        let (status, _, text) = request(self.addr, method, path, &headers, body.as_bytes());
+        let (status, _, text) = common::request(self.addr, method, path, &headers, body.as_bytes());
         (
             status,
             serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
