@@ -187,7 +187,7 @@ impl InboundService {
     fn opens_in_run(&self, account: &str, wa_id: &str, now: Millis) -> bool {
         let rules = self.ctx().automations(Some(account));
         rules.bot.is_empty()
-            && (rules.whitelist.is_empty() || rules.admits(&format!("+{wa_id}")))
+            && rules.admits(&format!("+{wa_id}"))
             && automation::may_queue(self.ctx(), Some(account), now)
     }
 
