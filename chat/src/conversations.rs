@@ -4,7 +4,7 @@
 
 use crate::context::Ctx;
 use crate::lifecycle::transition::{ASSIGNED_CANCELS, Action, Handover, ensure_visible};
-use crate::lifecycle::{conversation_event, dispatch, outgoing};
+use crate::lifecycle::{automation, conversation_event, dispatch, outgoing};
 use crate::model::{
     Channel, ChatError, Conversation, ConversationDetail, ConversationFilter, EventKind, MAX_TEXT,
     Message, Status, TimerKind, Viewer,
@@ -54,10 +54,14 @@ pub(crate) async fn reject_offer(ctx: &Ctx, agent: AgentId, id: i64) -> Result<(
     a.commit().await
 }
 
-/// Takes a waiting conversation from the queue by hand.
+/// Takes a waiting conversation from the queue by hand; a supervisor also takes one from
+/// its bot ([`take_from_bot`]).
 pub(crate) async fn claim(ctx: &Ctx, viewer: &Viewer, id: i64) -> Result<Conversation, ChatError> {
     let mut a = Action::begin(ctx, id).await?;
     a.visible_to(viewer)?;
+    if a.conversation.status == Status::Bot {
+        return take_from_bot(ctx, viewer, a).await;
+    }
     let c = &a.conversation;
     if c.status != Status::Queued {
         return Err(ChatError::Conflict(format!(
@@ -82,6 +86,52 @@ pub(crate) async fn claim(ctx: &Ctx, viewer: &Viewer, id: i64) -> Result<Convers
         event: EventKind::ConversationAssigned,
         data: json!({ "agent_id": viewer.agent_id, "claimed": true }),
         ends_wait: true,
+    };
+    let c = a.hand_over(ctx, h).await?;
+    a.commit().await?;
+    Ok(c)
+}
+
+/// A supervisor steps into a conversation its bot is having: the bot stops at once (its
+/// pending turns dropped, a reply still in flight discarded), the hand-over is recorded
+/// (`conversation.handed_over`, reason `taken over`), and the supervisor holds it — the
+/// bot's transcript stays in the conversation. Agents cannot: they get it when the bot
+/// hands it to their queue.
+async fn take_from_bot(
+    ctx: &Ctx,
+    viewer: &Viewer,
+    mut a: Action,
+) -> Result<Conversation, ChatError> {
+    if !viewer.role.sees_everything() {
+        return Err(ChatError::Forbidden(
+            "only supervisors take a conversation from its bot".into(),
+        ));
+    }
+    let id = a.conversation.id;
+    automation::stop_bot(&mut a.tx, id).await?;
+    let data = json!({ "reason": "taken over", "agent_id": viewer.agent_id });
+    conversation_event(
+        &mut a.tx,
+        id,
+        EventKind::ConversationHandedOver,
+        data,
+        a.now,
+    )
+    .await?;
+    let bot = a.conversation.bot.clone().unwrap_or_default();
+    tracing::info!(conversation_id = id, %bot, agent_id = viewer.agent_id, "taken from its bot");
+    metrics::counter!("deflect_bot_handovers_total", "bot" => bot).increment(1);
+    let h = Handover {
+        status: Status::Assigned,
+        agent: viewer.agent_id,
+        return_agent: None,
+        cancel: &ASSIGNED_CANCELS,
+        arm: None,
+        action: "taken over",
+        by: Some(viewer.agent_id),
+        event: EventKind::ConversationAssigned,
+        data: json!({ "agent_id": viewer.agent_id, "taken_over": true }),
+        ends_wait: false,
     };
     let c = a.hand_over(ctx, h).await?;
     a.commit().await?;

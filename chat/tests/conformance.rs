@@ -2090,6 +2090,71 @@ async fn the_faq_bot_answers_what_it_knows_and_hands_over_the_rest(b: Backend) {
     );
 }
 
+/// A supervisor steps into a conversation its bot is having: they hold it at once, the bot
+/// says nothing more and its silence no longer closes the conversation; an agent cannot.
+async fn a_supervisor_takes_a_conversation_from_its_bot(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.inbox.faq = vec![deflect_config::FaqEntry {
+        question: "What are your opening hours?".into(),
+        answer: "Monday to Friday, 9-17.".into(),
+        language: None,
+        account: None,
+    }];
+    settings.inbox.automations.bot = "faq".into();
+    let env = Env::with(b, settings).await;
+    let inbox = &env.inbox;
+    let ann = env.agent("ann", &["support"]).await;
+    let sup = env.supervisor().await;
+    let id = inbox
+        .receive("sandbox", &[text("t1", "31612345678", "opening hours?")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_eq!(
+        inbox
+            .conversation_unchecked(id)
+            .await
+            .unwrap()
+            .conversation
+            .status,
+        Status::Bot
+    );
+    assert!(matches!(
+        inbox.claim(&ann, id).await,
+        Err(ChatError::Forbidden(_))
+    ));
+    let c = inbox.claim(&sup, id).await.unwrap();
+    assert_eq!(
+        (c.status, c.agent_id),
+        (Status::Assigned, Some(sup.agent_id))
+    );
+    let events = inbox.conversation_events(id, 0, 100).await.unwrap();
+    let handed = events
+        .iter()
+        .find(|e| e.kind == EventKind::ConversationHandedOver)
+        .expect("the take-over is recorded");
+    assert_eq!(handed.data["reason"], "taken over");
+
+    inbox
+        .receive(
+            "sandbox",
+            &[text("t2", "31612345678", "opening hours again?")],
+        )
+        .await
+        .unwrap();
+    env.advance(Duration::from_secs(15 * 60)).await;
+    let c = inbox.conversation_unchecked(id).await.unwrap().conversation;
+    assert_eq!(
+        (c.status, c.agent_id),
+        (Status::Assigned, Some(sup.agent_id))
+    );
+    let bot_replies = (inbox.messages_unchecked(id, None, 20).await.unwrap())
+        .into_iter()
+        .filter(|m| m.sender == Sender::Bot)
+        .count();
+    assert_eq!(bot_replies, 1, "only the answer before the take-over");
+}
+
 /// Customers left waiting in a queue hear their position and the estimated wait when they
 /// enter it, and again when it has improved by `queue_message_step`; the estimate comes
 /// from the queue's recent waits.
@@ -2632,6 +2697,7 @@ on_both!(
     automations_welcome_once_and_turn_strangers_away,
     bots_answer_hand_over_and_never_leave_a_customer_alone,
     the_faq_bot_answers_what_it_knows_and_hands_over_the_rest,
+    a_supervisor_takes_a_conversation_from_its_bot,
     csat_asks_after_an_agent_answered_and_keeps_score_and_comment,
     csat_on_a_text_channel_takes_the_customers_words_and_respects_the_window,
     csat_is_never_sent_outside_the_window_without_a_template,

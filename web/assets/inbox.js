@@ -375,6 +375,8 @@
         h("button", { text: "Reject", onclick: run(() => api("POST", "/conversations/" + c.id + "/reject")) }));
     }
     if (c.status === "queued") act.append(h("button", { text: "Claim", onclick: run(() => api("POST", "/conversations/" + c.id + "/claim")) }));
+    // A supervisor steps into a conversation its bot is having; the bot stops at once.
+    if (c.status === "bot" && sup) act.append(h("button", { text: "Take over from bot", onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/claim"); announce("Taken over from the bot"); }) }));
     if (c.status !== "closed" && (sup || (c.status === "assigned" && c.agent_id === me.id))) {
       const target = h("select", { "aria-label": "Transfer to" }, [
         h("optgroup", { label: "Agents" }, [...agents.values()].filter((a) => a.id !== me.id && !a.disabled).map((a) => h("option", { value: "a" + a.id, text: a.display_name + " (" + a.presence + ")" }))),

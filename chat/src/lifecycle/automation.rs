@@ -236,12 +236,19 @@ pub(crate) async fn hand_over(
         .filter(|q| ctx.queue_config(q).is_some())
         .unwrap_or_else(|| ctx.default_queue())
         .to_string();
-    repo::bot_turns::cancel_all(tx, id).await?;
-    repo::timers::cancel(tx, id, TimerKind::BotSilence).await?;
+    stop_bot(tx, id).await?;
     let data = json!({ "reason": reason, "queue": queue });
     conversation_event(tx, id, EventKind::ConversationHandedOver, data, now).await?;
     let bot = c.bot.unwrap_or_default();
     tracing::info!(conversation_id = id, %bot, reason, %queue, "handed over by its bot");
     metrics::counter!("deflect_bot_handovers_total", "bot" => bot).increment(1);
     dispatch::enqueue(ctx, tx, id, &queue, None, now).await
+}
+
+/// Conversation `id`'s bot stops: its pending turns are dropped and its silence timer with
+/// them (a reply in flight finds the conversation no longer with its bot and is discarded).
+pub(crate) async fn stop_bot(tx: &mut Tx, id: i64) -> Result<(), ChatError> {
+    repo::bot_turns::cancel_all(tx, id).await?;
+    repo::timers::cancel(tx, id, TimerKind::BotSilence).await?;
+    Ok(())
 }
