@@ -2499,6 +2499,22 @@ async fn csat_asks_after_an_agent_answered_and_keeps_score_and_comment(b: Backen
         .conversation;
     assert_eq!(c.csat_comment.as_deref(), Some("Quick and friendly"));
     assert_eq!(open_conversations(&env, &sup).await, 0);
+    let events = env.inbox.conversation_events(conv, 0, 100).await.unwrap();
+    let rated: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::ConversationRated)
+        .map(|e| (e.data["score"].clone(), e.data["comment"].clone()))
+        .collect();
+    assert_eq!(
+        rated,
+        [
+            (serde_json::json!(3), serde_json::Value::Null),
+            (
+                serde_json::json!(3),
+                serde_json::json!("Quick and friendly")
+            )
+        ]
+    );
 
     // A second tap is kept in the conversation; the first score stays.
     env.inbox
@@ -2574,6 +2590,8 @@ async fn csat_on_a_text_channel_takes_the_customers_words_and_respects_the_windo
     o.csat = Some(true);
     o.csat_scale = Some(deflect_config::CsatScale::OneToFive);
     o.csat_follow_up = Some(String::new());
+    o.csat_template = Some(TWILIO_CSAT.into());
+    settings.inbox.max_conversations_per_agent = 4;
     let o = &mut settings.whatsapp.accounts[meta].automations;
     o.csat = Some(true);
     o.csat_template = Some("deflect_csat".into());
@@ -2625,6 +2643,7 @@ async fn csat_on_a_text_channel_takes_the_customers_words_and_respects_the_windo
     // Outside the 24 h window: Meta's template; nothing where csat is off (the sandbox).
     let quiet = handled(&env, &ann, "sandbox", "s1", "31622222222").await;
     let late = handled(&env, &ann, "meta", "m1", "31633333333").await;
+    let late_twilio = handled(&env, &ann, "twilio", "t4", "31655555555").await;
     env.advance(Duration::from_secs(25 * 3600)).await;
     env.inbox
         .close(&ann, quiet, Some("resolved"))
@@ -2648,7 +2667,21 @@ async fn csat_on_a_text_channel_takes_the_customers_words_and_respects_the_windo
         .conversation
         .reference;
     assert_eq!(said[0].2["body_params"], serde_json::json!([reference]));
+    // Twilio addresses the template by its Content SID.
+    env.inbox
+        .close(&ann, late_twilio, Some("resolved"))
+        .await
+        .unwrap();
+    let said = automatic(&env, late_twilio).await;
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert_eq!(
+        (said[0].0.as_str(), &said[0].2["content_sid"]),
+        ("template", &serde_json::json!(TWILIO_CSAT))
+    );
 }
+
+/// A Twilio account's survey template: its Content SID.
+const TWILIO_CSAT: &str = "HX00000000000000000000000000c5a7";
 
 async fn csat_is_never_sent_outside_the_window_without_a_template(b: Backend) {
     let mut settings = common::settings(None);

@@ -727,12 +727,15 @@ async fn a_web_chat_an_agent_answered_ends_with_a_rating_and_a_comment(b: Backen
         (Some(5), Some("Very kind"))
     );
     let events = env.inbox.conversation_events(c.id, 0, 100).await.unwrap();
+    let rated: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::ConversationRated)
+        .map(|e| e.data["comment"].clone())
+        .collect();
     assert_eq!(
-        events
-            .iter()
-            .filter(|e| e.kind == EventKind::ConversationRated)
-            .count(),
-        1
+        rated,
+        [serde_json::Value::Null, serde_json::json!("Very kind")],
+        "the score, then the score with the comment"
     );
 
     // A chat nobody answered ends without a rating.

@@ -10,6 +10,7 @@ use crate::Problems;
 use crate::hours::HoursConfig;
 use crate::text::{CONVERSATION_VARIABLES, QUEUE_VARIABLES, check_text};
 use crate::value::{duration, is_e164};
+use crate::whatsapp::is_content_sid;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -419,12 +420,14 @@ impl AutomationsConfig {
         check_template(p, &format!("{at}.csat_follow_up"), &self.csat_follow_up);
         if let Some(name) = &self.csat_template
             && !is_template_name(name)
+            && !is_content_sid(name)
         {
             p.push(
                 format!("{at}.csat_template"),
                 format!(
                     "{name:?} is not a template name: lowercase letters, digits and _ \
-                     (as approved by Meta, e.g. \"deflect_csat\")"
+                     (as approved by Meta, e.g. \"deflect_csat\"), or on Twilio the \
+                     template's Content SID (\"HX\" and 32 hexadecimal digits)"
                 ),
             );
         }
@@ -508,6 +511,36 @@ fn is_template_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Checks that the survey template `rules` give an account suits its provider: on Twilio
+/// a template is addressed by its Content SID, on Meta by its name. Reported at `at`
+/// (the account's `automations`), since the account is where the fix goes.
+pub(crate) fn check_csat_template_for(
+    rules: &AutomationsConfig,
+    twilio: bool,
+    p: &mut Problems,
+    at: &str,
+) {
+    let Some(t) = &rules.csat_template else {
+        return;
+    };
+    if twilio && !is_content_sid(t) {
+        p.push(
+            format!("{at}.csat_template"),
+            format!(
+                "the account is on Twilio, which addresses templates by Content SID: write the \
+                 approved survey template's (\"HX\" and 32 hexadecimal digits; \"\" sends none), not {t:?}"
+            ),
+        );
+    } else if !twilio && is_content_sid(t) {
+        p.push(
+            format!("{at}.csat_template"),
+            format!(
+                "{t:?} is a Twilio Content SID; this account's provider takes the template's name"
+            ),
+        );
+    }
 }
 
 /// A whitelist entry: an E.164 number, or a prefix of one ending in `*`.
@@ -745,3 +778,4 @@ mod tests {
         assert_eq!(scores(CsatScale::GoodNeutralBad), [5, 3, 1]);
     }
 }
+

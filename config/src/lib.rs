@@ -198,6 +198,9 @@ impl Config {
         for (i, a) in self.whatsapp.accounts.iter().enumerate() {
             let at = format!("whatsapp.accounts[{i}].automations");
             a.automations.validate(&self.inbox.automations, p, &at);
+            let rules = self.inbox.automations.with(&a.automations);
+            let twilio = a.provider == Provider::Twilio;
+            automations::check_csat_template_for(&rules, twilio, p, &at);
             if a.automations.bot.is_some() {
                 let bots = self.inbox.bots.iter().map(|b| b.name.as_str());
                 (self.inbox.automations.with(&a.automations)).check_bot(p, &at, bots);

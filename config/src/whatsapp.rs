@@ -325,5 +325,18 @@ impl TemplateConfig {
                 "a language code such as \"en\" is required",
             );
         }
+        if let Some(sid) = &self.content_sid
+            && !is_content_sid(sid)
+        {
+            p.push(
+                format!("{at}.content_sid"),
+                format!("{sid:?} is not a Twilio Content SID: \"HX\" and 32 hexadecimal digits"),
+            );
+        }
     }
+}
+
+/// Whether `s` is a Twilio Content SID: `HX` and 32 hexadecimal digits.
+pub(crate) fn is_content_sid(s: &str) -> bool {
+    s.len() == 34 && s.starts_with("HX") && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }

@@ -885,6 +885,9 @@ fn csat_settings_name_their_keys_and_valid_values() {
 csat = true
 csat_scale = "1-10"
 
+[whatsapp]
+default_account = "shop"
+
 [[whatsapp.accounts]]
 name = "shop"
 provider = "sandbox"
@@ -892,6 +895,16 @@ business_number = "+15550100000"
 
 [whatsapp.accounts.automations]
 csat_template = "Rate Us"
+
+[[whatsapp.accounts]]
+name = "phones"
+provider = "twilio"
+business_number = "+15550100001"
+account_sid = "AC0123456789abcdef0123456789abcdef"
+auth_token = "secret"
+
+[whatsapp.accounts.automations]
+csat_template = "deflect_csat"
 "#,
         &[],
     )
@@ -901,7 +914,8 @@ csat_template = "Rate Us"
         paths,
         [
             "inbox.automations.csat_scale",
-            "whatsapp.accounts[0].automations.csat_template"
+            "whatsapp.accounts[0].automations.csat_template",
+            "whatsapp.accounts[1].automations.csat_template"
         ],
         "{:?}",
         e.problems
@@ -910,6 +924,11 @@ csat_template = "Rate Us"
         e.problems[0]
             .message
             .contains("`1-5` or `good-neutral-bad`"),
+        "{:?}",
+        e.problems
+    );
+    assert!(
+        e.problems[2].message.contains("Content SID"),
         "{:?}",
         e.problems
     );

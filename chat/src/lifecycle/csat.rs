@@ -8,7 +8,7 @@
 //!   into another or turned away by the whitelist), and the number is reachable. Inside the
 //!   24 h window: `csat_question` with reply buttons (`good-neutral-bad`) or a list (`1-5`),
 //!   each answer's id `csat:<reference>:<score>`; outside it, `csat_template` when set (its
-//!   one body parameter the reference), else nothing. Sender `automation`, rule `csat`.
+//!   one body parameter the reference; on Twilio its Content SID), else nothing. Sender `automation`, rule `csat`.
 //! - **Answers** ([`reply_to`], then [`record`]): a tapped answer (its payload names the
 //!   conversation) or — on Twilio and the sandbox, where the survey is text, and for a
 //!   template's quick replies — the customer's next words when they are an answer on the
@@ -18,7 +18,8 @@
 //!   (`conversation.rated`, `deflect_inbox_csat_answers_total{score}`), and
 //!   `csat_follow_up`, when set, is asked.
 //! - **Comment**: the customer's next text within an hour of their score, while they have no
-//!   open conversation, is kept as the rating's comment (and stored in that conversation).
+//!   open conversation, is kept as the rating's comment (and stored in that conversation);
+//!   `conversation.rated` is logged again with score and comment.
 //! - **Web chat**: the widget is told in the `conversation.closed` event (`csat`: the
 //!   question and the answers) and shows a rating; the visitor's score and comment come back
 //!   through the widget ([`web_answer`]).
@@ -86,16 +87,18 @@ pub(crate) async fn survey(
         };
         outgoing::queue(ctx, tx, c, send, now).await?;
     } else if let Some(name) = &rules.csat_template {
-        let language = ctx
-            .account(account)
+        let account = ctx.account(account);
+        let language = account
             .map(|a| a.templates.recontact.language.clone())
             .unwrap_or_else(|| "en".into());
+        // Twilio addresses the template by its Content SID (the configuration checks it is one).
+        let twilio = account.is_some_and(|a| a.provider == deflect_config::Provider::Twilio);
         let request = Outgoing::Template {
             name: name.clone(),
             language,
             body_params: vec![c.reference.clone()],
             button_payload: None,
-            content_sid: None,
+            content_sid: twilio.then(|| name.clone()),
         };
         let body = format!("Template {name} (reference {})", c.reference);
         let send = outgoing::Send {
@@ -242,8 +245,8 @@ pub(crate) async fn record(
         }
         Reply::Score { first: false, .. } => {}
         Reply::Comment { conversation } => {
-            let comment = m.body.as_deref().unwrap_or_default().trim();
-            repo::conversations::csat::set_comment(tx, conversation, comment).await?;
+            let text = m.body.as_deref().unwrap_or_default().trim();
+            comment(tx, conversation, text, now).await?;
         }
     }
     Ok(())
@@ -258,6 +261,18 @@ async fn rate(tx: &mut Tx, id: i64, score: u8, now: Millis) -> Result<Conversati
     metrics::counter!("deflect_inbox_csat_answers_total", "score" => score.to_string())
         .increment(1);
     Ok(c)
+}
+
+/// Keeps `text` as the comment on conversation `id`'s rating; `conversation.rated` is logged
+/// again, now with the score and the comment together.
+async fn comment(tx: &mut Tx, id: i64, text: &str, now: Millis) -> Result<(), ChatError> {
+    repo::conversations::csat::set_comment(tx, id, text).await?;
+    let score = repo::conversations::csat::by_id(tx, id)
+        .await?
+        .and_then(|s| s.score);
+    let data = json!({ "score": score, "comment": text });
+    conversation_event(tx, id, EventKind::ConversationRated, data, now).await?;
+    Ok(())
 }
 
 /// A web visitor's answer to the rating the widget showed when conversation `c` closed:
@@ -305,7 +320,7 @@ pub(crate) async fn web_answer(
             if !open {
                 return Err(ChatError::Conflict("no comment is asked for now".into()));
             }
-            repo::conversations::csat::set_comment(tx, c.id, text).await?;
+            comment(tx, c.id, text, now).await?;
             Ok(None)
         }
     }
