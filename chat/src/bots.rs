@@ -3,8 +3,9 @@
 //!
 //! A turn is a durable row written with the customer's message. The worker takes the first
 //! turn of a conversation under a lease (so a conversation's messages reach its bot one at a
-//! time, in order), calls the bot **outside** any transaction, then in one transaction
-//! removes the turn and stores the outcome:
+//! time, in order), calls the bot **outside** any transaction — the turns of different
+//! conversations concurrently, up to a bound — then in one transaction removes the turn and
+//! stores the outcome:
 //!
 //! - the bot's replies, as messages with sender `bot` sent like any other (buttons as
 //!   WhatsApp reply buttons or a list, an image or attachment as its link);
@@ -31,6 +32,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// How many turns one process has with bots at once (each waits at most its bot's timeout).
+const MAX_IN_FLIGHT: usize = 32;
+
+/// A turn taken under its lease, with its conversation and the customer's message as they
+/// were when taken.
+struct Taken {
+    turn: Turn,
+    c: Conversation,
+    message: Message,
+}
 
 /// The bot worker's state: the context and a client per configured bot. Cheap to clone.
 #[derive(Clone)]
@@ -51,25 +64,49 @@ impl BotService {
         }
     }
 
-    /// Takes and completes every turn that is free now; returns how many.
+    /// Takes and completes every turn that is free now — up to [`MAX_IN_FLIGHT`] at once, so
+    /// one slow bot answer holds up no other conversation — and those freed meanwhile;
+    /// returns how many. A turn whose completion failed is logged and taken again after
+    /// its lease.
     pub(crate) async fn run_due(&self) -> Result<usize, ChatError> {
-        let mut done = 0;
-        while self.run_one().await? {
-            done += 1;
+        let mut running = JoinSet::new();
+        let (mut done, mut failed) = (0, None);
+        loop {
+            // A failure to take stops taking; the turns in flight still finish.
+            while failed.is_none() && running.len() < MAX_IN_FLIGHT {
+                match self.take().await {
+                    Ok(Some(taken)) => _ = running.spawn(self.clone().complete(taken)),
+                    Ok(None) => break,
+                    Err(e) => failed = Some(e),
+                }
+            }
+            match running.join_next().await {
+                None => return failed.map_or(Ok(done), Err),
+                Some(Ok(Ok(()))) => done += 1,
+                Some(Ok(Err(e))) => {
+                    tracing::warn!(cause = %e, "bot worker: a turn's outcome was not stored");
+                }
+                Some(Err(e)) => tracing::error!(cause = %e, "bot worker: a turn panicked"),
+            }
         }
-        Ok(done)
     }
 
-    /// Takes one free turn, asks the bot and stores the outcome; false when none is free.
-    async fn run_one(&self) -> Result<bool, ChatError> {
+    /// Takes one free turn (under its lease) with its conversation and message; `None` when
+    /// none is free.
+    async fn take(&self) -> Result<Option<Taken>, ChatError> {
         let now = self.ctx.now();
         let mut tx = self.ctx.write().await?;
         let Some(turn) = repo::bot_turns::take(&mut tx, now, now + self.lease()).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         let c = load(&mut tx, turn.conversation).await?;
         let message = repo::messages::reload(&mut tx, turn.message).await?;
         tx.commit().await?;
+        Ok(Some(Taken { turn, c, message }))
+    }
+
+    /// Asks the bot and stores the outcome of a taken turn.
+    async fn complete(self, Taken { turn, c, message }: Taken) -> Result<(), ChatError> {
         let client = c.bot.as_deref().and_then(|b| self.clients.get(b));
         let outcome = match client {
             Some(client) if c.status == Status::Bot => Some(ask(client, &c, &message).await),
@@ -78,7 +115,7 @@ impl BotService {
         let mut tx = self.ctx.write().await?;
         if !repo::bot_turns::finish(&mut tx, &turn).await? {
             // Taken again after the lease ran out: that attempt stores the answer.
-            return Ok(true);
+            return Ok(());
         }
         let now = self.ctx.now();
         match (outcome, client) {
@@ -104,7 +141,7 @@ impl BotService {
             _ => {}
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(())
     }
 
     /// Stores the bot's answer to `turn`.

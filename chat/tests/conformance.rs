@@ -1907,6 +1907,66 @@ impl ScriptedBot {
     }
 }
 
+/// A bot slow to answer one conversation holds up no other: two customers' turns are with
+/// the bot at the same time (the bot answers neither until it has both).
+async fn a_slow_bot_answer_holds_up_no_other_conversation(b: Backend) {
+    use std::sync::Arc;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/webhooks/rest/webhook",
+        listener.local_addr().unwrap()
+    );
+    let both = Arc::new(tokio::sync::Barrier::new(2));
+    let app = axum::Router::new().route(
+        "/webhooks/rest/webhook",
+        axum::routing::post(move |axum::Json(turn): axum::Json<serde_json::Value>| {
+            let both = both.clone();
+            async move {
+                both.wait().await;
+                let text = format!("Hello {}", turn["message"].as_str().unwrap_or_default());
+                axum::Json(serde_json::json!([{ "recipient_id": "x", "text": text }]))
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut settings = common::settings(None);
+    settings.inbox.bots = vec![deflect_config::BotConfig {
+        name: "rasa".into(),
+        url: Some(url.parse().unwrap()),
+        timeout: Duration::from_secs(20),
+        ..deflect_config::BotConfig::default()
+    }];
+    settings.inbox.automations.bot = "rasa".into();
+    let env = Env::with(b, settings).await;
+    let got = env
+        .inbox
+        .receive(
+            "sandbox",
+            &[
+                text("p1", "31611111111", "one"),
+                text("p2", "31622222222", "two"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(env.inbox.run_bot_turns().await.unwrap(), 2);
+    for (id, word) in got.conversations.iter().zip(["one", "two"]) {
+        let c = env
+            .inbox
+            .conversation_unchecked(*id)
+            .await
+            .unwrap()
+            .conversation;
+        assert_eq!(c.status, Status::Bot, "not handed over after a timeout");
+        let msgs = env.inbox.messages_unchecked(*id, None, 10).await.unwrap();
+        let last = msgs.last().unwrap();
+        assert_eq!(
+            (last.sender, last.body.clone()),
+            (Sender::Bot, Some(format!("Hello {word}")))
+        );
+    }
+}
+
 /// `[inbox.automations] bot`: a conversation the customer opens starts with the bot (not
 /// queued); the bot's replies are stored as the bot's; its hand-over queues the
 /// conversation with the transcript in it; a dead bot hands over at once; a silent bot
@@ -2731,6 +2791,7 @@ on_both!(
     bots_answer_hand_over_and_never_leave_a_customer_alone,
     the_faq_bot_answers_what_it_knows_and_hands_over_the_rest,
     a_supervisor_takes_a_conversation_from_its_bot,
+    a_slow_bot_answer_holds_up_no_other_conversation,
     csat_asks_after_an_agent_answered_and_keeps_score_and_comment,
     csat_on_a_text_channel_takes_the_customers_words_and_respects_the_window,
     csat_is_never_sent_outside_the_window_without_a_template,

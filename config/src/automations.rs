@@ -778,4 +778,3 @@ mod tests {
         assert_eq!(scores(CsatScale::GoodNeutralBad), [5, 3, 1]);
     }
 }
-
