@@ -161,7 +161,8 @@ pub(crate) async fn verify_password(
     }
 }
 
-/// Replaces an agent's password.
+/// Replaces an agent's password and ends their sessions: whoever signed in with the old
+/// password signs in again (their API tokens stay; revoke those apart).
 pub(crate) async fn set_password(
     ctx: &Ctx,
     agent: AgentId,
@@ -169,9 +170,12 @@ pub(crate) async fn set_password(
 ) -> Result<(), ChatError> {
     check_password_rules(password)?;
     let hash = hash_password(password)?;
-    if !repo::agents::set_password_hash(ctx.store(), agent, &hash).await? {
+    let mut tx = ctx.write().await?;
+    if !repo::agents::set_password_hash(&mut tx, agent, &hash).await? {
         return Err(ChatError::NotFound("agent"));
     }
+    repo::sessions::delete_of_agent(&mut tx, agent).await?;
+    tx.commit().await?;
     Ok(())
 }
 

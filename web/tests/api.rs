@@ -742,6 +742,20 @@ async fn admins_change_roles_but_never_demote_the_last_admin() {
     let r = a.call(Method::PATCH, &path, &boss_s.h(), body).await;
     assert_eq!((r.status, code(&r)), (StatusCode::CONFLICT, "conflict"));
     assert_eq!(role_changes().await.len(), 3);
+    // A new password ends the agent's sessions: whoever had the old one signs in again.
+    let me = async |s: &Session| a.call(Method::GET, "/api/v1/me", &s.h(), None).await;
+    assert_eq!(me(&ann_s).await.status, StatusCode::OK);
+    let (path, body) = patch(ann, json!({ "password": "a brand new passphrase" }));
+    let r = a.call(Method::PATCH, &path, &boss_s.h(), body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(me(&ann_s).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&boss_s).await.status, StatusCode::OK, "others stay");
+    assert!(
+        a.inbox
+            .verify_password("ann", "a brand new passphrase")
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]

@@ -252,14 +252,14 @@ pub(crate) async fn credentials(
 
 /// Replaces agent `id`'s password hash; `false` when there is no such agent.
 pub(crate) async fn set_password_hash(
-    store: &Store,
+    tx: &mut Tx,
     id: AgentId,
     hash: &str,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query("UPDATE agents SET password_hash = $1 WHERE id = $2")
         .bind(hash)
         .bind(id)
-        .execute(store.pool())
+        .execute(tx.conn())
         .await?;
     Ok(done.rows_affected() > 0)
 }

@@ -4,7 +4,7 @@
 use crate::clock::Millis;
 use crate::model::{ApiToken, StoreError};
 use crate::routing::AgentId;
-use crate::store::{Store, opt_i64};
+use crate::store::{Store, Tx, opt_i64};
 use sqlx::Row;
 
 /// A new session of `agent`, known by `token_hash`, until `expires_at`; sessions expired at
@@ -55,6 +55,16 @@ pub(crate) async fn delete(store: &Store, token_hash: &str) -> Result<(), StoreE
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
         .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of `agent` (their password changed: whoever signed in with the old
+/// one signs in again).
+pub(crate) async fn delete_of_agent(tx: &mut Tx, agent: AgentId) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE agent_id = $1")
+        .bind(agent)
+        .execute(tx.conn())
         .await?;
     Ok(())
 }
