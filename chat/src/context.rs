@@ -2,15 +2,17 @@
 //! workers a change gives work to. The inbox builds one [`Ctx`] and shares it; services and
 //! lifecycle steps take it as their first argument.
 
+mod lists;
+
 use crate::clock::{self, Clock, Millis};
-use crate::faq::{Faq, FaqMatch};
 use crate::model::StoreError;
 use crate::routing::QueueRules;
 use crate::store::{Store, Tx};
 use deflect_config::{
-    AccountConfig, AutomationsConfig, BotConfig, Config, Fallback, FaqEntry, InboxConfig,
-    OpeningHours, QueueConfig, WebhookConfig, WhatsAppConfig,
+    AccountConfig, AutomationsConfig, BotConfig, Config, Fallback, InboxConfig, OpeningHours,
+    QueueConfig, WebhookConfig, WhatsAppConfig,
 };
+pub(crate) use lists::{FaqIndex, ListedNumbers};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,10 +55,9 @@ pub(crate) struct Ctx {
     store: Store,
     settings: InboxSettings,
     clock: Arc<dyn Clock>,
-    /// The questions of `[[inbox.faq]]`, indexed.
-    faq: Faq,
-    /// The languages `[[inbox.faq]]` is written in.
-    faq_languages: Vec<String>,
+    /// The whitelist and FAQ entries added through the API, as last loaded, and the FAQ's
+    /// index (configured and added entries).
+    lists: lists::Lists,
     /// Each WhatsApp account's automations, its overrides applied.
     automations: HashMap<String, AutomationsConfig>,
     /// Each account's opening hours for chat (by account; `None`: the inbox-wide ones),
@@ -81,18 +82,12 @@ impl Ctx {
             .iter()
             .filter_map(|(name, a)| Some((Some(name.clone()), compile(a.hours.as_ref())?)))
             .collect();
-        let faq = Faq::new(&settings.inbox.faq);
-        let mut faq_languages: Vec<String> = (settings.inbox.faq.iter())
-            .map(|e| e.language().to_string())
-            .collect();
-        faq_languages.sort();
-        faq_languages.dedup();
+        let lists = lists::Lists::new(&settings.inbox.faq);
         if let Some(h) = compile(defaults.hours.as_ref()) {
             hours.insert(None, h);
         }
         Self {
-            faq,
-            faq_languages,
+            lists,
             store,
             settings,
             clock,
@@ -229,13 +224,19 @@ impl Ctx {
         &self.bot_wake
     }
 
-    /// The `[[inbox.faq]]` entry that `text`, from a customer of `account`, asks best (in
-    /// whichever language of the entries it matches best), and how well.
-    pub(crate) fn faq_match(&self, account: &str, text: &str) -> Option<(&FaqEntry, FaqMatch)> {
-        let best = (self.faq_languages.iter())
-            .filter_map(|l| self.faq.best(account, Some(l), text))
-            .max_by(|a, b| a.score.total_cmp(&b.score))?;
-        Some((self.settings.inbox.faq.get(best.entry)?, best))
+    /// The whitelist entries added through the API, current as of `tx` (one row read when
+    /// they have not changed): with an account's rules, who may open a conversation.
+    pub(crate) async fn listed_numbers(
+        &self,
+        tx: &mut Tx,
+    ) -> Result<Arc<ListedNumbers>, StoreError> {
+        self.lists.whitelist(tx).await
+    }
+
+    /// The FAQ — `[[inbox.faq]]` and the entries added through the API — indexed, current
+    /// as of `tx` (one row read when the entries have not changed).
+    pub(crate) async fn faq(&self, tx: &mut Tx) -> Result<Arc<FaqIndex>, StoreError> {
+        self.lists.faq(tx, &self.settings.inbox.faq).await
     }
 
     /// A configured bot by name.

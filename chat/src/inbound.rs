@@ -19,7 +19,7 @@
 //!   recontact template; 131026 marks it unreachable.
 
 use crate::clock::Millis;
-use crate::context::Ctx;
+use crate::context::{Ctx, ListedNumbers};
 use crate::lifecycle::{automation, csat, dispatch, open, status, waiting};
 use crate::model::{ChatError, EventKind, Message, Origin, Status};
 use crate::provider::{Inbound, InboundMessage};
@@ -183,12 +183,27 @@ impl InboundService {
     /// Whether a first contact from WhatsApp id `wa_id` on `account` is opened with the
     /// others of its run (queued for an agent at once): not when the whitelist turns it
     /// away, the account starts conversations with a bot, or it may not queue outside
-    /// opening hours.
-    fn opens_in_run(&self, account: &str, wa_id: &str, now: Millis) -> bool {
+    /// opening hours. The whitelist entries added through the API are read once per batch
+    /// (`listed`, loaded on first need).
+    async fn opens_in_run(
+        &self,
+        tx: &mut Tx,
+        listed: &mut Option<Arc<ListedNumbers>>,
+        (account, wa_id): (&str, &str),
+        now: Millis,
+    ) -> Result<bool, BatchError> {
         let rules = self.ctx().automations(Some(account));
-        rules.bot.is_empty()
-            && rules.admits(&format!("+{wa_id}"))
-            && automation::may_queue(self.ctx(), Some(account), now)
+        if !rules.bot.is_empty() || !automation::may_queue(self.ctx(), Some(account), now) {
+            return Ok(false);
+        }
+        let numbers = match listed {
+            Some(l) => l.clone(),
+            None => {
+                let l = (self.ctx().listed_numbers(tx).await).map_err(BatchError::one_by_one)?;
+                listed.insert(l).clone()
+            }
+        };
+        Ok(numbers.admits(rules, Some(account), &format!("+{wa_id}")))
     }
 
     fn wake_timers(&self) {
@@ -336,6 +351,7 @@ impl InboundService {
         // WhatsApp ids whose messages took the per-message path in this batch: it may have
         // created their identity, so they are not first contacts any more.
         let mut touched: HashSet<&str> = HashSet::new();
+        let mut listed = None;
         for (i, d) in batch.iter().enumerate() {
             for item in &d.items {
                 if let Inbound::Message(m) = item
@@ -352,7 +368,9 @@ impl InboundService {
                     // path.
                     if k.opens(m, &live_codes)
                         && !touched.contains(m.from.as_str())
-                        && self.opens_in_run(&d.account, &m.from, now)
+                        && self
+                            .opens_in_run(&mut tx, &mut listed, (&d.account, &m.from), now)
+                            .await?
                     {
                         if runs.opening.iter().any(|o| o.message.from == m.from) {
                             // Its first message is in the run: open it, then join it.

@@ -14,12 +14,14 @@ use crate::events::Subscription;
 use crate::hooks::{self, HookPass, Hooks};
 use crate::inbound::{InboundService, InboundStats, Received};
 use crate::limits::{self, LimitCheck, LimitOutcome};
+use crate::lists;
 use crate::model::Handoff;
 use crate::model::{
     Agent, ApiToken, ChatError, Colleagues, Conversation, ConversationDetail, ConversationFilter,
     Event, EventKind, Message, Role, Viewer,
 };
 use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
+use crate::model::{FaqListEntry, NewFaqEntry, NewWhitelistEntry, WhitelistEntry};
 use crate::outbox::{Outbox, OutboxPass};
 use crate::provider::{self, Inbound};
 use crate::routing::{AgentId, Presence};
@@ -768,6 +770,62 @@ impl Inbox {
         id: i64,
     ) -> Result<String, ChatError> {
         canned::render(self.ctx(), viewer, canned, id).await
+    }
+
+    // ---------------------------------------------------------------- managed lists
+
+    /// Every account's effective whitelist (supervisors and admins): the configured entries
+    /// (read-only, with their keys), then those added through the API.
+    pub async fn whitelist(&self, viewer: &Viewer) -> Result<Vec<WhitelistEntry>, ChatError> {
+        lists::whitelist(self.ctx(), viewer).await
+    }
+
+    /// Adds a whitelist entry for an account or every account (admins); it counts at once.
+    /// A bad pattern or account is [`ChatError::Invalid`] naming the field; one listed
+    /// already (here or in the configuration), or one too many, a [`ChatError::Conflict`].
+    pub async fn add_whitelist_entry(
+        &self,
+        viewer: &Viewer,
+        new: &NewWhitelistEntry,
+    ) -> Result<WhitelistEntry, ChatError> {
+        lists::add_to_whitelist(self.ctx(), viewer, new).await
+    }
+
+    /// Deletes a whitelist entry added through the API (admins).
+    pub async fn delete_whitelist_entry(&self, viewer: &Viewer, id: i64) -> Result<(), ChatError> {
+        lists::remove_from_whitelist(self.ctx(), viewer, id).await
+    }
+
+    /// The FAQ (supervisors and admins): `[[inbox.faq]]` (read-only, with their keys), then
+    /// the entries added through the API.
+    pub async fn faq_entries(&self, viewer: &Viewer) -> Result<Vec<FaqListEntry>, ChatError> {
+        lists::faq(self.ctx(), viewer).await
+    }
+
+    /// Adds an FAQ entry (admins); the FAQ bot answers with it at once, in every process.
+    /// Checked as `[[inbox.faq]]` is ([`ChatError::Invalid`] naming the field); the same
+    /// question, language and account twice is a [`ChatError::Conflict`].
+    pub async fn add_faq_entry(
+        &self,
+        viewer: &Viewer,
+        new: &NewFaqEntry,
+    ) -> Result<FaqListEntry, ChatError> {
+        lists::add_faq_entry(self.ctx(), viewer, new).await
+    }
+
+    /// Replaces an FAQ entry added through the API (admins).
+    pub async fn update_faq_entry(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        new: &NewFaqEntry,
+    ) -> Result<FaqListEntry, ChatError> {
+        lists::update_faq_entry(self.ctx(), viewer, id, new).await
+    }
+
+    /// Deletes an FAQ entry added through the API (admins).
+    pub async fn delete_faq_entry(&self, viewer: &Viewer, id: i64) -> Result<(), ChatError> {
+        lists::delete_faq_entry(self.ctx(), viewer, id).await
     }
 
     // ---------------------------------------------------------------- supervision

@@ -11,6 +11,7 @@ use deflect_chat::{
     BOT_ENDED, ChatError, ConversationFilter, DeliveryStatus, EventKind, LimitCheck, LimitOutcome,
     NOT_WHITELISTED, OUTSIDE_HOURS, Presence, SandboxReply, Sender, Status,
 };
+use deflect_chat::{ListSource, NewFaqEntry, NewWhitelistEntry};
 use std::time::Duration;
 
 const S: Duration = Duration::from_secs(1);
@@ -1683,7 +1684,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -2404,7 +2405,7 @@ async fn migrations_are_idempotent(b: Backend) {
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
     );
 }
 
@@ -2762,6 +2763,366 @@ async fn csat_is_never_sent_outside_the_window_without_a_template(b: Backend) {
     assert_ne!(got.conversations, [conv]);
 }
 
+// ---------------------------------------------------------------- managed lists
+
+/// Whitelist entries added through the API join the configured whitelist at once — one
+/// message at a time and in a run of first contacts alike, in this process and in another
+/// on the same database — and stop counting when deleted. Only admins change the list;
+/// supervisors read it, configured entries included.
+async fn whitelist_entries_added_through_the_api_count_at_once(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.whatsapp.accounts[0].automations.whitelist = Some(vec!["+3161*".into()]);
+    settings.whatsapp.accounts[0].automations.whitelist_reply = Some("Members only.".into());
+    let env = Env::with(b, settings).await;
+    let other = env.another().await;
+    let admin = env.admin("root").await;
+    let sup = env.supervisor().await;
+    let agent = env.agent("ann", &[]).await;
+    let inbox = &env.inbox;
+    let entry = |account: Option<&str>, pattern: &str| NewWhitelistEntry {
+        account: account.map(str::to_string),
+        pattern: pattern.into(),
+    };
+    // Each new message's conversation by the customer's number: (status, disposition).
+    let fates_on = |inbox: &deflect_chat::Inbox, account: &'static str, items: Vec<Inbound>| {
+        let inbox = inbox.clone();
+        async move {
+            let r = inbox.receive(account, &items).await.unwrap();
+            let mut out = std::collections::BTreeMap::new();
+            for id in r.conversations {
+                let c = inbox.conversation_unchecked(id).await.unwrap().conversation;
+                let phone = c.contact_phone.unwrap_or_default();
+                out.insert(
+                    phone.trim_start_matches('+').to_string(),
+                    (c.status, c.disposition),
+                );
+            }
+            out
+        }
+    };
+    let fates =
+        |inbox: &deflect_chat::Inbox, items: Vec<Inbound>| fates_on(inbox, "sandbox", items);
+    let admitted = (Status::Queued, None);
+    let refused = (Status::Closed, Some(NOT_WHITELISTED.to_string()));
+
+    // Off the configured whitelist: refused.
+    let got = fates(inbox, vec![text("l1", "4930111222", "let me in")]).await;
+    assert_eq!(got["4930111222"], refused);
+
+    // Only admins add; bad values name their field; duplicates conflict.
+    let add = entry(Some("sandbox"), "+4930111222");
+    for who in [&sup, &agent] {
+        let r = inbox.add_whitelist_entry(who, &add).await;
+        assert!(matches!(r, Err(ChatError::Forbidden(_))), "{r:?}");
+    }
+    assert!(matches!(
+        inbox.whitelist(&agent).await,
+        Err(ChatError::Forbidden(_))
+    ));
+    for (bad, field) in [
+        (entry(Some("sandbox"), "0800 123"), "pattern: "),
+        (entry(Some("sandbox"), "+31*6"), "pattern: "),
+        (entry(Some("nowhere"), "+4930111222"), "account: "),
+    ] {
+        match inbox.add_whitelist_entry(&admin, &bad).await {
+            Err(ChatError::Invalid(m)) => assert!(m.starts_with(field), "{m}"),
+            r => panic!("{bad:?} was {r:?}"),
+        }
+    }
+    let one = inbox.add_whitelist_entry(&admin, &add).await.unwrap();
+    assert_eq!(
+        (one.account.as_deref(), one.pattern.as_str(), one.source),
+        (Some("sandbox"), "+4930111222", ListSource::Api)
+    );
+    for dup in [add.clone(), entry(Some("sandbox"), "+3161*")] {
+        let r = inbox.add_whitelist_entry(&admin, &dup).await;
+        assert!(matches!(r, Err(ChatError::Conflict(_))), "{dup:?}: {r:?}");
+    }
+
+    // The refused number writes again (a known contact: one message at a time): admitted.
+    let got = fates(inbox, vec![text("l2", "4930111222", "and now?")]).await;
+    assert_eq!(got["4930111222"], admitted);
+
+    // A run of first contacts: those the configuration or the API admits are opened
+    // together; the others go one at a time and are turned away.
+    let before = inbox.inbound_stats();
+    let got = fates(
+        inbox,
+        vec![
+            text("r1", "4940000001", "hi"),
+            text("r2", "31611110001", "hi"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (&got["4940000001"], &got["31611110001"]),
+        (&refused, &admitted)
+    );
+    let every = inbox
+        .add_whitelist_entry(&admin, &entry(None, "+4940*"))
+        .await
+        .unwrap();
+    let mid = inbox.inbound_stats();
+    assert_eq!(
+        (mid.grouped - before.grouped, mid.alone - before.alone),
+        (1, 1)
+    );
+    let got = fates(
+        inbox,
+        vec![
+            text("r3", "4940000002", "hi"),
+            text("r4", "4940000003", "hi"),
+            text("r5", "33612345678", "hi"),
+            text("r6", "31611110002", "hi"),
+        ],
+    )
+    .await;
+    let after = inbox.inbound_stats();
+    assert_eq!(got.len(), 4);
+    for n in ["4940000002", "4940000003", "31611110002"] {
+        assert_eq!(got[n], admitted, "{n}");
+    }
+    assert_eq!(got["33612345678"], refused);
+    assert_eq!(
+        (after.grouped - mid.grouped, after.alone - mid.alone),
+        (3, 1)
+    );
+    // An account without a configured whitelist is restricted by the entry for every
+    // account, in a run of first contacts too.
+    let got = fates_on(
+        inbox,
+        "twilio",
+        vec![
+            text("t1", "4940000009", "hi"),
+            text("t2", "33699999999", "hi"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (&got["4940000009"], &got["33699999999"]),
+        (&admitted, &refused)
+    );
+
+    // Another process on the same database: the entry counts there too, and its deletion.
+    let got = fates(&other, vec![text("p1", "4940000004", "hi")]).await;
+    assert_eq!(got["4940000004"], admitted);
+    inbox
+        .delete_whitelist_entry(&admin, every.id.unwrap())
+        .await
+        .unwrap();
+    let got = fates(&other, vec![text("p2", "4940000005", "hi")]).await;
+    assert_eq!(got["4940000005"], refused);
+    let r = inbox
+        .delete_whitelist_entry(&admin, every.id.unwrap())
+        .await;
+    assert!(matches!(r, Err(ChatError::NotFound(_))), "{r:?}");
+
+    // Supervisors read the whole list: the configured entry with its key, then the API's.
+    let list = inbox.whitelist(&sup).await.unwrap();
+    let seen: Vec<_> = list
+        .iter()
+        .map(|e| {
+            (
+                e.account.as_deref(),
+                e.pattern.as_str(),
+                e.source,
+                e.key.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                Some("sandbox"),
+                "+3161*",
+                ListSource::Config,
+                Some("whatsapp.accounts[0].automations.whitelist[0]")
+            ),
+            (Some("sandbox"), "+4930111222", ListSource::Api, None),
+        ]
+    );
+}
+
+/// FAQ entries added through the API are answered by the FAQ bot at once, in this process
+/// and in another on the same database; a change changes the answer, a deletion ends it.
+async fn faq_entries_added_through_the_api_answer_at_once(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.inbox.faq = vec![deflect_config::FaqEntry {
+        question: "What are your opening hours? When are you open?".into(),
+        answer: "Monday to Friday, 9-17.".into(),
+        language: None,
+        account: None,
+    }];
+    settings.inbox.automations.bot = "faq".into();
+    let env = Env::with(b, settings).await;
+    let other = env.another().await;
+    let admin = env.admin("root").await;
+    let sup = env.supervisor().await;
+    // What the FAQ bot told a new customer `from` who asked `body` (through `inbox`).
+    let asked =
+        |inbox: &deflect_chat::Inbox, id: &'static str, from: &'static str, body: &'static str| {
+            let inbox = inbox.clone();
+            async move {
+                let r = inbox
+                    .receive("sandbox", &[text(id, from, body)])
+                    .await
+                    .unwrap();
+                let msgs = inbox
+                    .messages_unchecked(r.conversations[0], None, 10)
+                    .await
+                    .unwrap();
+                let bot = msgs.iter().rev().find(|m| m.sender == Sender::Bot);
+                bot.and_then(|m| m.body.clone())
+            }
+        };
+    let invoice = |answer: &str| NewFaqEntry {
+        account: None,
+        question: "Where is my invoice? Invoices".into(),
+        answer: answer.into(),
+        language: None,
+    };
+
+    assert_eq!(
+        asked(&env.inbox, "f1", "31600000001", "where is my invoice?").await,
+        None
+    );
+
+    // Checked as the configuration is; only admins add.
+    let r = env.inbox.add_faq_entry(&sup, &invoice("x")).await;
+    assert!(matches!(r, Err(ChatError::Forbidden(_))), "{r:?}");
+    let bad = [
+        (
+            NewFaqEntry {
+                answer: "Ask {{agent_name}}".into(),
+                ..invoice("")
+            },
+            "answer: ",
+        ),
+        (
+            NewFaqEntry {
+                question: "?".repeat(501),
+                ..invoice("a")
+            },
+            "question: ",
+        ),
+        (
+            NewFaqEntry {
+                language: Some("xx".into()),
+                ..invoice("a")
+            },
+            "language: ",
+        ),
+        (
+            NewFaqEntry {
+                account: Some("nowhere".into()),
+                ..invoice("a")
+            },
+            "account: ",
+        ),
+    ];
+    for (entry, field) in bad {
+        match env.inbox.add_faq_entry(&admin, &entry).await {
+            Err(ChatError::Invalid(m)) => assert!(m.starts_with(field), "{m}"),
+            r => panic!("{entry:?} was {r:?}"),
+        }
+    }
+
+    let added = env
+        .inbox
+        .add_faq_entry(&admin, &invoice("In your account, {{customer_name}}."))
+        .await
+        .unwrap();
+    let id = added.id.unwrap();
+    assert_eq!(
+        (added.language.as_str(), added.source),
+        ("en", ListSource::Api)
+    );
+    let r = env.inbox.add_faq_entry(&admin, &invoice("again")).await;
+    assert!(matches!(r, Err(ChatError::Conflict(_))), "{r:?}");
+    let same_as_configured = NewFaqEntry {
+        question: "What are your opening hours? When are you open?".into(),
+        ..invoice("a")
+    };
+    let r = env.inbox.add_faq_entry(&admin, &same_as_configured).await;
+    assert!(matches!(r, Err(ChatError::Conflict(_))), "{r:?}");
+
+    // Answered here and in the other process; the configured entry still is.
+    let first = Some("In your account, Ann.".to_string());
+    assert_eq!(
+        asked(
+            &env.inbox,
+            "f2",
+            "31600000002",
+            "where can I find my invoice"
+        )
+        .await,
+        first
+    );
+    assert_eq!(
+        asked(&other, "f3", "31600000003", "my invoice please").await,
+        first
+    );
+    assert_eq!(
+        asked(&other, "f4", "31600000004", "when are you open?")
+            .await
+            .as_deref(),
+        Some("Monday to Friday, 9-17.")
+    );
+
+    // Changed here: the other process answers with the new text.
+    let changed = env
+        .inbox
+        .update_faq_entry(&admin, id, &invoice("Under Billing, {{customer_name}}."))
+        .await
+        .unwrap();
+    assert_eq!(changed.created_at, added.created_at);
+    let second = Some("Under Billing, Ann.".to_string());
+    assert_eq!(asked(&other, "f5", "31600000005", "invoice?").await, second);
+    assert_eq!(
+        asked(&env.inbox, "f6", "31600000006", "invoice?").await,
+        second
+    );
+    let r = env
+        .inbox
+        .update_faq_entry(&admin, id + 100, &invoice("x"))
+        .await;
+    assert!(matches!(r, Err(ChatError::NotFound(_))), "{r:?}");
+
+    // Listed with the configured entry.
+    let list = env.inbox.faq_entries(&sup).await.unwrap();
+    let seen: Vec<_> = list
+        .iter()
+        .map(|e| (e.id, e.source, e.key.as_deref(), e.answer.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                None,
+                ListSource::Config,
+                Some("inbox.faq[0]"),
+                "Monday to Friday, 9-17."
+            ),
+            (
+                Some(id),
+                ListSource::Api,
+                None,
+                "Under Billing, {{customer_name}}."
+            ),
+        ]
+    );
+
+    // Deleted in the other process: no answer here any more.
+    other.delete_faq_entry(&admin, id).await.unwrap();
+    assert_eq!(
+        asked(&env.inbox, "f7", "31600000007", "invoice?").await,
+        None
+    );
+    let r = env.inbox.delete_faq_entry(&admin, id).await;
+    assert!(matches!(r, Err(ChatError::NotFound(_))), "{r:?}");
+}
+
 on_both!(
     deflection_is_queued_once_per_call,
     a_reply_joins_the_deflected_call_and_is_routed,
@@ -2788,10 +3149,12 @@ on_both!(
     deflection_limits_hold_across_processes,
     migrations_are_idempotent,
     automations_welcome_once_and_turn_strangers_away,
+    whitelist_entries_added_through_the_api_count_at_once,
     bots_answer_hand_over_and_never_leave_a_customer_alone,
     the_faq_bot_answers_what_it_knows_and_hands_over_the_rest,
     a_supervisor_takes_a_conversation_from_its_bot,
     a_slow_bot_answer_holds_up_no_other_conversation,
+    faq_entries_added_through_the_api_answer_at_once,
     csat_asks_after_an_agent_answered_and_keeps_score_and_comment,
     csat_on_a_text_channel_takes_the_customers_words_and_respects_the_window,
     csat_is_never_sent_outside_the_window_without_a_template,

@@ -305,16 +305,14 @@ impl AutomationsConfig {
         }
     }
 
-    /// Whether `phone` (E.164) may open a conversation by writing.
+    /// Whether `phone` (E.164) may open a conversation by writing, by this configured
+    /// whitelist alone (the inbox joins it with the entries admins add through its API).
     pub fn admits(&self, phone: &str) -> bool {
         self.whitelist.is_empty()
             || self
                 .whitelist
                 .iter()
-                .any(|entry| match entry.strip_suffix('*') {
-                    Some(prefix) => phone.starts_with(prefix),
-                    None => phone == entry,
-                })
+                .any(|entry| whitelist_matches(entry, phone))
     }
 
     /// Checks the rules found at `at` (`inbox.automations`, or an account's after its
@@ -543,8 +541,19 @@ pub(crate) fn check_csat_template_for(
     }
 }
 
-/// A whitelist entry: an E.164 number, or a prefix of one ending in `*`.
-fn check_whitelist_entry(entry: &str) -> Result<(), String> {
+/// Whether whitelist entry `entry` (checked by [`check_whitelist_entry`]) lets `phone`
+/// (E.164) in: the same number, or a number starting with the prefix before its `*`.
+pub fn whitelist_matches(entry: &str, phone: &str) -> bool {
+    match entry.strip_suffix('*') {
+        Some(prefix) => phone.starts_with(prefix),
+        None => phone == entry,
+    }
+}
+
+/// Checks a whitelist entry — an E.164 number (`+31201234567`) or a prefix of one ending
+/// in `*` (`+3120*`) — for the configuration and for entries added through the inbox's
+/// API alike; the error says what is wrong and what would be valid.
+pub fn check_whitelist_entry(entry: &str) -> Result<(), String> {
     let valid = match entry.strip_suffix('*') {
         Some(prefix) => {
             prefix.starts_with('+')

@@ -18,6 +18,10 @@ pub const DEFAULT_FAQ_LANGUAGE: &str = "en";
 /// The longest answer, in characters: WhatsApp's limit for a text message.
 pub const MAX_FAQ_ANSWER: usize = 4096;
 
+/// The longest question, in characters: a question is what customers would write, several
+/// phrasings at most; longer texts only dilute its words' weight.
+pub const MAX_FAQ_QUESTION: usize = 500;
+
 /// `[[inbox.faq]]`: one question and the answer sent when a message matches it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -44,39 +48,56 @@ impl FaqEntry {
     /// Checks what the entry says by itself; `at` is its key (`inbox.faq[2]`). The account
     /// is checked against the WhatsApp accounts where the whole configuration is.
     pub(crate) fn validate(&self, p: &mut Problems, at: &str) {
-        if self.question.trim().is_empty() {
-            p.push(
-                format!("{at}.question"),
-                "required: the question as customers would ask it",
-            );
+        for (field, message) in self.problems() {
+            p.push(format!("{at}.{field}"), message);
         }
+    }
+
+    /// What is wrong with the entry by itself, as (field, message) — `question`, `answer`
+    /// or `language` — for the configuration and for entries added through the inbox's API
+    /// alike (the account is the caller's to check). Empty: nothing.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut found = Vec::new();
+        let question = self.question.chars().count();
+        if self.question.trim().is_empty() {
+            found.push((
+                "question",
+                "required: the question as customers would ask it".to_string(),
+            ));
+        } else if question > MAX_FAQ_QUESTION {
+            found.push((
+                "question",
+                format!("is {question} characters long; at most {MAX_FAQ_QUESTION}"),
+            ));
+        }
+        let answer = self.answer.chars().count();
         if self.answer.trim().is_empty() {
-            p.push(
-                format!("{at}.answer"),
-                "required: the text sent as the answer",
-            );
-        } else if self.answer.chars().count() > MAX_FAQ_ANSWER {
-            p.push(
-                format!("{at}.answer"),
+            found.push((
+                "answer",
+                "required: the text sent as the answer".to_string(),
+            ));
+        } else if answer > MAX_FAQ_ANSWER {
+            found.push((
+                "answer",
                 format!(
-                    "is {} characters long; at most {MAX_FAQ_ANSWER} (WhatsApp's limit for a text)",
-                    self.answer.chars().count()
+                    "is {answer} characters long; at most {MAX_FAQ_ANSWER} (WhatsApp's limit for a text)"
                 ),
-            );
+            ));
         } else if let Err(e) = check_text(&self.answer, CONVERSATION_VARIABLES) {
-            p.push(format!("{at}.answer"), e.to_string());
+            found.push(("answer", e.to_string()));
         }
         if let Some(language) = &self.language
             && !FAQ_LANGUAGES.contains(&language.as_str())
         {
-            p.push(
-                format!("{at}.language"),
+            found.push((
+                "language",
                 format!(
                     "{language:?} is not a supported language; valid: {}",
                     FAQ_LANGUAGES.join(", ")
                 ),
-            );
+            ));
         }
+        found
     }
 }
 
@@ -126,6 +147,25 @@ mod tests {
                 "inbox.faq[0].answer: is 4097 characters long; at most 4096 (WhatsApp's limit for a text)"
             ]
         );
+    }
+
+    #[test]
+    fn a_question_longer_than_500_characters_is_refused() {
+        let fits = "é".repeat(MAX_FAQ_QUESTION);
+        assert_eq!(problems(&entry(&fits, "a")), Vec::<String>::new());
+        let p = problems(&entry(&format!("{fits}?"), "a"));
+        assert_eq!(
+            p,
+            ["inbox.faq[0].question: is 501 characters long; at most 500"]
+        );
+    }
+
+    #[test]
+    fn problems_name_the_field_without_a_key() {
+        let mut e = entry("", "Ask {{agent_name}}");
+        e.language = Some("xx".into());
+        let fields: Vec<&str> = e.problems().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["question", "answer", "language"]);
     }
 
     #[test]

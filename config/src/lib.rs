@@ -69,10 +69,11 @@ mod widget;
 pub use automations::{
     AutomationOverrides, AutomationsConfig, CsatScale, DEFAULT_FAQ_MIN_SCORE, FAQ_BOT,
 };
+pub use automations::{check_whitelist_entry, whitelist_matches};
 pub use bots::{BotConfig, BotUrl};
 pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
 pub use deflection::{CallContext, Deflection, InputMethod};
-pub use faq::{DEFAULT_FAQ_LANGUAGE, FAQ_LANGUAGES, FaqEntry, MAX_FAQ_ANSWER};
+pub use faq::{DEFAULT_FAQ_LANGUAGE, FAQ_LANGUAGES, FaqEntry, MAX_FAQ_ANSWER, MAX_FAQ_QUESTION};
 pub use hours::{HoursConfig, HoursError, OpeningHours, WeeklyInterval};
 pub use http::{HttpConfig, WEBHOOK_EVENTS, WebhookConfig};
 pub use inbox::{Fallback, InboxConfig, OutboxConfig, QueueConfig};

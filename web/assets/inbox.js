@@ -527,7 +527,61 @@
       }, fail);
     });
     box.append(h("fieldset", {}, [h("legend", { text: "API tokens" }), tt, tf]));
+    if (!(await renderLists(run, box, fail))) return;
     $("#admin").replaceChildren(box);
+  }
+
+  // The whitelist and the FAQ (admins): the configured entries are shown read-only (they
+  // change in the configuration file); those added here are deleted, and FAQ entries edited, here.
+  const FAQ_LANGUAGES = ["ar", "da", "de", "el", "en", "es", "fi", "fr", "hu", "it", "nl", "no", "pt", "ro", "ru", "sv", "tr"];
+  async function renderLists(run, box, fail) {
+    const [wl, fq] = await Promise.all([api("GET", "/whitelist"), api("GET", "/faq")]);
+    if (run !== adminRenders) return false;
+    const accountSelect = () => h("select", { name: "account" }, [h("option", { value: "", text: "every account" }),
+      ...info.accounts.map((a) => h("option", { value: a.name, text: a.name }))]);
+    const scope = (e) => e.account || "every account";
+    const source = (e) => e.source === "config" ? "configuration (" + e.key + ")" : "added here";
+    // Whitelist.
+    const wt = h("table", {}, [h("tr", {}, ["Account", "Number or prefix", "Source", ""].map((t) => h("th", { text: t })))]);
+    for (const e of wl.whitelist) wt.append(h("tr", {}, [h("td", { text: scope(e) }), h("td", { text: e.pattern }), h("td", { text: source(e) }),
+      h("td", {}, [e.source === "api" ? h("button", { type: "button", text: "Delete", "aria-label": "Delete " + e.pattern + " for " + scope(e),
+        onclick: () => api("DELETE", "/whitelist/" + e.id).then(renderAdmin, fail) }) : null])]));
+    const wf = h("form", {}, [h("label", {}, ["Account", accountSelect()]),
+      h("label", {}, ["Number or prefix", h("input", { name: "pattern", required: true, placeholder: "+31612345678 or +3120*", autocomplete: "off" })]),
+      h("button", { type: "submit", text: "Add to whitelist" })]);
+    wf.addEventListener("submit", (e) => { e.preventDefault(); api("POST", "/whitelist", { account: wf.account.value || null, pattern: wf.pattern.value.trim() }).then(renderAdmin, fail); });
+    box.append(h("fieldset", {}, [h("legend", { text: "Whitelist" }),
+      h("p", { "class": "muted", text: "Numbers that may open a conversation by writing. An account with no entry (here or for every account) takes everyone; its first entry restricts it to the numbers listed." }),
+      wl.whitelist.length ? wt : h("p", { text: "No entries: every number may write." }), wf]));
+    // FAQ.
+    let editing = null;
+    const ft = h("table", {}, [h("tr", {}, ["Question", "Answer", "Language", "Account", "Source", ""].map((t) => h("th", { text: t })))]);
+    const save = h("button", { type: "submit", text: "Add question" });
+    const cancel = h("button", { type: "button", text: "Cancel editing", hidden: true });
+    const ff = h("form", {}, [h("label", {}, ["Question", h("input", { name: "question", required: true, maxlength: 500, size: 50 })]),
+      h("label", {}, ["Answer ({{customer_name}}, {{customer_phone}}, {{queue}}, {{reference}})", h("textarea", { name: "answer", required: true, maxlength: 4096, rows: 3, cols: 50 })]),
+      h("label", {}, ["Language", h("select", { name: "language" }, FAQ_LANGUAGES.map((l) => h("option", { text: l })))]),
+      h("label", {}, ["Account", accountSelect()]), save, cancel]);
+    ff.language.value = "en";
+    const edit = (e) => {
+      editing = e.id;
+      ff.question.value = e.question; ff.answer.value = e.answer; ff.language.value = e.language; ff.account.value = e.account || "";
+      save.textContent = "Save question"; cancel.hidden = false; ff.question.focus();
+    };
+    cancel.addEventListener("click", () => { editing = null; ff.reset(); ff.language.value = "en"; save.textContent = "Add question"; cancel.hidden = true; });
+    for (const e of fq.faq) ft.append(h("tr", {}, [h("td", { text: e.question }), h("td", { text: e.answer }), h("td", { text: e.language }),
+      h("td", { text: scope(e) }), h("td", { text: source(e) }),
+      h("td", {}, e.source === "api" ? [h("button", { type: "button", text: "Edit", "aria-label": "Edit: " + e.question, onclick: () => edit(e) }),
+        h("button", { type: "button", text: "Delete", "aria-label": "Delete: " + e.question, onclick: () => api("DELETE", "/faq/" + e.id).then(renderAdmin, fail) })] : [])]));
+    ff.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const body = { question: ff.question.value, answer: ff.answer.value, language: ff.language.value, account: ff.account.value || null };
+      (editing === null ? api("POST", "/faq", body) : api("PUT", "/faq/" + editing, body)).then(renderAdmin, fail);
+    });
+    box.append(h("fieldset", {}, [h("legend", { text: "FAQ" }),
+      h("p", { "class": "muted", text: "Questions the FAQ bot answers (bot = \"faq\"); a customer's message matching a question well enough gets its answer." }),
+      fq.faq.length ? ft : h("p", { text: "No questions yet." }), ff]));
+    return true;
   }
 
   // ---------------------------------------------------------------- start

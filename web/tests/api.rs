@@ -1750,6 +1750,288 @@ async fn outside_opening_hours_the_widget_offers_whatsapp_at_once() {
 }
 
 #[tokio::test]
+async fn admins_manage_the_whitelist_and_the_faq() {
+    let mut c = config();
+    c.inbox.automations.whitelist = vec!["+3120*".into()];
+    c.inbox.faq = vec![deflect_config::FaqEntry {
+        question: "When are you open?".into(),
+        answer: "9 to 5.".into(),
+        ..deflect_config::FaqEntry::default()
+    }];
+    let a = app_with(c).await;
+    a.agent("ann", Role::Agent, &["support"]).await;
+    a.agent("boss", Role::Supervisor, &[]).await;
+    let root = a.agent("root", Role::Admin, &[]).await;
+    let (ann_s, boss_s, root_s) = (
+        a.login("ann").await,
+        a.login("boss").await,
+        a.login("root").await,
+    );
+    // The admin works through an API token (a header, never in the URL).
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &root_s.h(),
+            Some(json!({ "agent_id": root, "name": "lists" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let bearer = format!("Bearer {}", r.body["secret"].as_str().unwrap());
+    let admin = [("authorization", bearer.as_str())];
+    let entry = json!({ "account": "sandbox", "pattern": "+31612345678" });
+    let question = json!({ "question": "Where is my invoice?", "answer": "In your account, {{customer_name}}." });
+
+    // Agents neither read nor change; supervisors read.
+    for (m, p, b) in [
+        (Method::GET, "/api/v1/whitelist", None),
+        (Method::POST, "/api/v1/whitelist", Some(entry.clone())),
+        (Method::DELETE, "/api/v1/whitelist/1", None),
+        (Method::GET, "/api/v1/faq", None),
+        (Method::POST, "/api/v1/faq", Some(question.clone())),
+        (Method::PUT, "/api/v1/faq/1", Some(question.clone())),
+        (Method::DELETE, "/api/v1/faq/1", None),
+    ] {
+        let r = a.call(m.clone(), p, &ann_s.h(), b.clone()).await;
+        assert_eq!(
+            (r.status, code(&r)),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "agent {m} {p}"
+        );
+        if m != Method::GET {
+            let r = a.call(m.clone(), p, &boss_s.h(), b).await;
+            assert_eq!(
+                (r.status, code(&r)),
+                (StatusCode::FORBIDDEN, "forbidden"),
+                "supervisor {m} {p}"
+            );
+        }
+    }
+    let r = a
+        .call(Method::GET, "/api/v1/whitelist", &boss_s.h(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["whitelist"],
+        json!([{ "id": null, "account": "sandbox", "pattern": "+3120*", "source": "config",
+                 "key": "inbox.automations.whitelist[0]" }])
+    );
+
+    // Whitelist: refused values name their field (400); duplicates 409; unknown ids 404.
+    for (body, field) in [
+        (
+            json!({ "account": "sandbox", "pattern": "0612345678" }),
+            "pattern",
+        ),
+        (
+            json!({ "account": "sandbox", "pattern": "+31 6*" }),
+            "pattern",
+        ),
+        (json!({ "account": "nope", "pattern": "+31*" }), "account"),
+        (json!({ "account": "sandbox" }), "pattern"),
+        (json!({ "pattern": "+31*", "note": "x" }), "note"),
+    ] {
+        let r = a
+            .call(
+                Method::POST,
+                "/api/v1/whitelist",
+                &admin,
+                Some(body.clone()),
+            )
+            .await;
+        // 400 for a body that is not the operation's JSON, 422 for a value refused.
+        let refused = [StatusCode::BAD_REQUEST, StatusCode::UNPROCESSABLE_ENTITY];
+        assert!(refused.contains(&r.status), "{body}: {}", r.text);
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{body}: {message}");
+    }
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/whitelist",
+            &admin,
+            Some(entry.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let added = &r.body["whitelist_entry"];
+    assert_eq!(
+        (added["source"].as_str(), added["pattern"].as_str()),
+        (Some("api"), Some("+31612345678"))
+    );
+    let id = added["id"].as_i64().unwrap();
+    for dup in [
+        entry.clone(),
+        json!({ "account": "sandbox", "pattern": "+3120*" }),
+    ] {
+        let r = a
+            .call(Method::POST, "/api/v1/whitelist", &admin, Some(dup))
+            .await;
+        assert_eq!(
+            (r.status, code(&r)),
+            (StatusCode::CONFLICT, "conflict"),
+            "{}",
+            r.text
+        );
+    }
+    // The session works as well as the token (with its CSRF token).
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/whitelist",
+            &root_s.h(),
+            Some(json!({ "pattern": "+49*" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["whitelist_entry"]["account"], Value::Null);
+    let r = a.call(Method::GET, "/api/v1/whitelist", &admin, None).await;
+    let sources: Vec<(&str, &str)> = r.body["whitelist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["pattern"].as_str().unwrap(),
+                e["source"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("+3120*", "config"),
+            ("+49*", "api"),
+            ("+31612345678", "api")
+        ]
+    );
+    let path = format!("/api/v1/whitelist/{id}");
+    assert_eq!(
+        a.call(Method::DELETE, &path, &admin, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = a.call(Method::DELETE, &path, &admin, None).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found"));
+
+    // FAQ: the same checks as [[inbox.faq]], each naming its field.
+    for (body, field) in [
+        (
+            json!({ "question": "q", "answer": "Ask {{agent_name}}" }),
+            "answer",
+        ),
+        (
+            json!({ "question": "q", "answer": "a".repeat(4097) }),
+            "answer",
+        ),
+        (
+            json!({ "question": "q".repeat(501), "answer": "a" }),
+            "question",
+        ),
+        (json!({ "question": " ", "answer": "a" }), "question"),
+        (
+            json!({ "question": "q", "answer": "a", "language": "EN" }),
+            "language",
+        ),
+        (
+            json!({ "question": "q", "answer": "a", "account": "nope" }),
+            "account",
+        ),
+        (json!({ "question": "q" }), "answer"),
+    ] {
+        let r = a
+            .call(Method::POST, "/api/v1/faq", &admin, Some(body.clone()))
+            .await;
+        // 400 for a body that is not the operation's JSON, 422 for a value refused.
+        let refused = [StatusCode::BAD_REQUEST, StatusCode::UNPROCESSABLE_ENTITY];
+        assert!(refused.contains(&r.status), "{body}: {}", r.text);
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{body}: {message}");
+    }
+    let r = a
+        .call(Method::POST, "/api/v1/faq", &admin, Some(question.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let added = r.body["faq_entry"].clone();
+    assert_eq!(
+        (added["language"].as_str(), added["source"].as_str()),
+        (Some("en"), Some("api"))
+    );
+    let id = added["id"].as_i64().unwrap();
+    let r = a
+        .call(Method::POST, "/api/v1/faq", &admin, Some(question.clone()))
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::CONFLICT, "conflict"),
+        "{}",
+        r.text
+    );
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/faq",
+            &admin,
+            Some(json!({ "question": "When are you open?", "answer": "x" })),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "the configured question: {}",
+        r.text
+    );
+    let path = format!("/api/v1/faq/{id}");
+    let changed = json!({ "question": "Where is my invoice?", "answer": "Under Billing.", "language": "en", "account": "sandbox" });
+    let r = a
+        .call(Method::PUT, &path, &admin, Some(changed.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        (
+            r.body["faq_entry"]["answer"].as_str(),
+            r.body["faq_entry"]["account"].as_str()
+        ),
+        (Some("Under Billing."), Some("sandbox"))
+    );
+    let r = a
+        .call(
+            Method::PUT,
+            &path,
+            &admin,
+            Some(json!({ "question": "q", "answer": "{{oops" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("answer")
+    );
+    let r = a
+        .call(Method::PUT, "/api/v1/faq/999999", &admin, Some(changed))
+        .await;
+    assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found"));
+    let r = a.call(Method::GET, "/api/v1/faq", &boss_s.h(), None).await;
+    let faq = r.body["faq"].as_array().unwrap();
+    assert_eq!(faq.len(), 2, "{}", r.text);
+    assert_eq!(
+        (faq[0]["source"].as_str(), faq[0]["key"].as_str()),
+        (Some("config"), Some("inbox.faq[0]"))
+    );
+    assert_eq!(
+        (faq[1]["id"].as_i64(), faq[1]["answer"].as_str()),
+        (Some(id), Some("Under Billing."))
+    );
+    assert_eq!(
+        a.call(Method::DELETE, &path, &admin, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = a.call(Method::DELETE, &path, &admin, None).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found"));
+}
+
+#[tokio::test]
 async fn errors_have_one_shape_and_unknown_paths_say_so() {
     let a = app().await;
     let r = a.call(Method::GET, "/api/v1/nothing-here", &[], None).await;

@@ -2,7 +2,9 @@
 //! WhatsApp (`[inbox.automations]`, per account `[whatsapp.accounts.automations]`):
 //!
 //! - **whitelist**: a number not on the account's whitelist gets `whitelist_reply`, and its
-//!   conversation closes (disposition `not whitelisted`) without reaching a queue;
+//!   conversation closes (disposition `not whitelisted`) without reaching a queue; the
+//!   account's whitelist is the configured one joined with the entries admins added
+//!   through the API for it or for every account (`Ctx::listed_numbers`);
 //! - **welcome**: `welcome_message`, unless the contact was welcomed within
 //!   `welcome_period`;
 //! - **bot**: the conversation starts with the account's `bot` (status `bot`, not queued):
@@ -46,8 +48,12 @@ pub(crate) async fn admit(
     now: Millis,
 ) -> Result<bool, ChatError> {
     let c = load(tx, id).await?;
-    let rules = ctx.automations(c.account.as_deref());
-    if c.origin != Origin::Whatsapp || rules.admits(&format!("+{wa_id}")) {
+    if c.origin != Origin::Whatsapp {
+        return Ok(true);
+    }
+    let account = c.account.as_deref();
+    let rules = ctx.automations(account);
+    if (ctx.listed_numbers(tx).await?).admits(rules, account, &format!("+{wa_id}")) {
         return Ok(true);
     }
     outgoing::automatic(ctx, tx, &c, &rules.whitelist_reply, "whitelist", now).await?;
@@ -143,8 +149,9 @@ pub(crate) async fn to_bot(
 
 /// The FAQ bot's turn: the answer of the question `m` asks, if it matches well enough; a
 /// customer who asks for a person, writes something else than text or asks what no entry
-/// answers is handed over. Each outcome is logged with its score, so operators can tune
-/// `faq_min_score` and the questions.
+/// answers is handed over. Each outcome is logged with its score and the entry (`entry`:
+/// its index in `[[inbox.faq]]`; `api_entry`: the id of one added through the API), so
+/// operators can tune `faq_min_score` and the questions.
 async fn faq_answer(
     ctx: &Ctx,
     tx: &mut Tx,
@@ -171,11 +178,14 @@ async fn faq_answer(
         return hand_over(ctx, tx, c.id, None, "the customer asked for a person", now).await;
     }
     let account = c.account.as_deref().unwrap_or_default();
-    match ctx.faq_match(account, text) {
+    let faq = ctx.faq(tx).await?;
+    match faq.best(account, text) {
         Some((entry, found)) if found.score >= rules.faq_min_score => {
+            let (configured, api_entry) = faq.origin(found.entry);
             tracing::info!(
                 conversation_id = c.id,
-                entry = found.entry,
+                entry = configured,
+                api_entry,
                 score = found.score,
                 "FAQ answered"
             );
@@ -184,8 +194,15 @@ async fn faq_answer(
             bot_still_talking(ctx, tx, c.id, now).await
         }
         other => {
-            let (entry, score) = other.map_or((None, 0.0), |(_, f)| (Some(f.entry), f.score));
-            tracing::info!(conversation_id = c.id, entry, score, "FAQ had no answer");
+            let ((entry, api_entry), score) =
+                other.map_or(((None, None), 0.0), |(_, f)| (faq.origin(f.entry), f.score));
+            tracing::info!(
+                conversation_id = c.id,
+                entry,
+                api_entry,
+                score,
+                "FAQ had no answer"
+            );
             metrics::counter!("deflect_faq_turns_total", "outcome" => "unanswered").increment(1);
             hand_over(ctx, tx, c.id, None, "the FAQ had no answer", now).await
         }

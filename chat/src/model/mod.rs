@@ -10,6 +10,7 @@ mod csat;
 mod deflection;
 mod error;
 mod event;
+mod lists;
 mod message;
 mod timer;
 
@@ -28,5 +29,9 @@ pub use csat::{
 pub use deflection::{CallContext, Deflected, Deflection};
 pub use error::{ChatError, StoreError};
 pub use event::{Event, EventKind};
+pub use lists::{
+    FaqListEntry, ListSource, MAX_FAQ_ENTRIES, MAX_WHITELIST_ENTRIES, NewFaqEntry,
+    NewWhitelistEntry, WhitelistEntry,
+};
 pub use message::{DeliveryStatus, Direction, MAX_TEXT, Message, Sender};
 pub use timer::{BOT_ENDED, INACTIVE, NOT_WHITELISTED, OUTSIDE_HOURS, TimerKind};

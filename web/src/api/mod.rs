@@ -6,7 +6,8 @@
 //!
 //! This module routes; the handlers live by resource: `agents` (`me`, presence, queues,
 //! agents), `conversations` (the list, messages and agents' actions), `export` (CSV and
-//! transcripts), `canned` (canned answers), `supervision` (the board and API tokens),
+//! transcripts), `canned` (canned answers), `lists` (the whitelist and the FAQ admins manage),
+//! `supervision` (the board and API tokens),
 //! `handoff` (web → WhatsApp) and `sandbox` (the sandbox phone).
 
 mod agents;
@@ -14,6 +15,7 @@ mod canned;
 mod conversations;
 mod export;
 mod handoff;
+mod lists;
 mod sandbox;
 mod supervision;
 
@@ -151,6 +153,18 @@ fn build() -> Routes {
     .on("GET", "/api/v1/tokens", supervision::tokens)
     .on("POST", "/api/v1/tokens", supervision::create_token)
     .on("DELETE", "/api/v1/tokens/{id}", supervision::revoke_token)
+    // The lists admins manage beside the configuration.
+    .on("GET", "/api/v1/whitelist", lists::whitelist)
+    .on("POST", "/api/v1/whitelist", lists::add_whitelist_entry)
+    .on(
+        "DELETE",
+        "/api/v1/whitelist/{id}",
+        lists::delete_whitelist_entry,
+    )
+    .on("GET", "/api/v1/faq", lists::faq)
+    .on("POST", "/api/v1/faq", lists::add_faq_entry)
+    .on("PUT", "/api/v1/faq/{id}", lists::update_faq_entry)
+    .on("DELETE", "/api/v1/faq/{id}", lists::delete_faq_entry)
     .on(
         "POST",
         "/api/v1/deflections/whatsapp",
