@@ -122,21 +122,15 @@ impl BotService {
             (Some(Ok(answer)), _) => self.answered(&mut tx, &turn, answer, now).await?,
             (Some(Err(e)), Some(client)) => {
                 let h = client.handover_after(&e);
-                automation::hand_over(
-                    &self.ctx,
-                    &mut tx,
-                    turn.conversation,
-                    h.queue.as_deref(),
-                    &h.reason,
-                    now,
-                )
-                .await?;
+                let c = load(&mut tx, turn.conversation).await?;
+                let (queue, reason) = (h.queue.as_deref(), &h.reason);
+                automation::hand_over(&self.ctx, &mut tx, &c, queue, reason, now).await?;
             }
             // Not with its bot any more (or its bot is no longer configured).
             _ if c.status == Status::Bot => {
                 let reason = "the conversation's bot is not configured";
-                automation::hand_over(&self.ctx, &mut tx, turn.conversation, None, reason, now)
-                    .await?;
+                let c = load(&mut tx, turn.conversation).await?;
+                automation::hand_over(&self.ctx, &mut tx, &c, None, reason, now).await?;
             }
             _ => {}
         }
@@ -175,11 +169,11 @@ impl BotService {
             }
         }
         if let Some(h) = &answer.handover {
-            automation::hand_over(ctx, tx, c.id, h.queue.as_deref(), &h.reason, now).await
+            automation::hand_over(ctx, tx, &c, h.queue.as_deref(), &h.reason, now).await
         } else if ends {
             dispatch::close(ctx, tx, c.id, BOT_ENDED, None, now).await
         } else {
-            automation::bot_still_talking(ctx, tx, c.id, now).await
+            automation::bot_still_talking(ctx, tx, &c, now).await
         }
     }
 

@@ -5,12 +5,12 @@
 mod lists;
 
 use crate::clock::{self, Clock, Millis};
-use crate::model::StoreError;
+use crate::model::{Conversation, StoreError};
 use crate::routing::QueueRules;
 use crate::store::{Store, Tx};
 use deflect_config::{
-    AccountConfig, AutomationsConfig, BotConfig, Config, Fallback, InboxConfig, OpeningHours,
-    QueueConfig, WebhookConfig, WhatsAppConfig,
+    AccountConfig, AutomationOverrides, AutomationsConfig, BotConfig, Config, Fallback, FlowConfig,
+    InboxConfig, OpeningHours, QueueConfig, WebhookConfig, WhatsAppConfig, WidgetConfig,
 };
 pub(crate) use lists::{FaqIndex, ListedNumbers};
 use std::collections::HashMap;
@@ -29,6 +29,11 @@ pub struct InboxSettings {
     pub webhooks: Vec<WebhookConfig>,
     /// `http.public_base_url`: the gateway's address as providers call it.
     pub public_base_url: Option<url::Url>,
+    /// `[widget]`: the sites, whose automations apply to their conversations.
+    pub widget: WidgetConfig,
+    /// `[[ivr.flows]]`: the IVR's flows, whose automations apply to the conversations their
+    /// deflected calls open.
+    pub flows: Vec<FlowConfig>,
 }
 
 impl InboxSettings {
@@ -39,6 +44,8 @@ impl InboxSettings {
             inbox: c.inbox.clone(),
             webhooks: c.http.webhooks.clone(),
             public_base_url: c.http.public_base_url.clone(),
+            widget: c.widget.clone(),
+            flows: c.ivr.flows.clone(),
         }
     }
 }
@@ -46,6 +53,51 @@ impl InboxSettings {
 impl Default for InboxSettings {
     fn default() -> Self {
         Self::from_config(&Config::default())
+    }
+}
+
+/// Where a conversation's automations come from: its WhatsApp account, and the widget site
+/// or IVR flow that opened it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Scope<'a> {
+    pub(crate) account: Option<&'a str>,
+    pub(crate) site: Option<&'a str>,
+    pub(crate) flow: Option<&'a str>,
+}
+
+impl<'a> Scope<'a> {
+    /// Conversation `c`'s.
+    pub(crate) fn of(c: &'a Conversation) -> Self {
+        Self {
+            account: c.account.as_deref(),
+            site: c.site.as_deref(),
+            flow: c.flow.as_deref(),
+        }
+    }
+
+    /// A conversation's on WhatsApp account `account` that no site or flow opened.
+    pub(crate) fn account(account: Option<&'a str>) -> Self {
+        Self {
+            account,
+            ..Self::default()
+        }
+    }
+}
+
+/// The automations of one scope (the inbox, an account, a site, a flow), their opening
+/// hours compiled.
+#[derive(Debug)]
+struct Scoped {
+    rules: AutomationsConfig,
+    /// `rules.hours`, compiled; none: always open.
+    hours: Option<OpeningHours>,
+}
+
+impl Scoped {
+    fn new(rules: AutomationsConfig) -> Self {
+        // The configuration check compiled them already.
+        let hours = rules.hours.as_ref().and_then(|h| OpeningHours::new(h).ok());
+        Self { rules, hours }
     }
 }
 
@@ -58,11 +110,14 @@ pub(crate) struct Ctx {
     /// The whitelist and FAQ entries added through the API, as last loaded, and the FAQ's
     /// index (configured and added entries).
     lists: lists::Lists,
+    /// The inbox-wide automations.
+    defaults: Scoped,
     /// Each WhatsApp account's automations, its overrides applied.
-    automations: HashMap<String, AutomationsConfig>,
-    /// Each account's opening hours for chat (by account; `None`: the inbox-wide ones),
-    /// compiled; an account without any is always open.
-    hours: HashMap<Option<String>, OpeningHours>,
+    accounts: HashMap<String, Scoped>,
+    /// Each widget site's: its account's, its overrides applied.
+    sites: HashMap<String, Scoped>,
+    /// Each IVR flow's: its account's, its overrides applied.
+    flows: HashMap<String, Scoped>,
     outbox_wake: Notify,
     timer_wake: Notify,
     bot_wake: Notify,
@@ -71,28 +126,40 @@ pub(crate) struct Ctx {
 impl Ctx {
     pub(crate) fn new(store: Store, settings: InboxSettings, clock: Arc<dyn Clock>) -> Self {
         let defaults = &settings.inbox.automations;
-        let automations = (settings.whatsapp.accounts.iter())
-            .map(|a| (a.name.clone(), defaults.with(&a.automations)))
-            .collect::<HashMap<String, AutomationsConfig>>();
-        let compile = |h: Option<&deflect_config::HoursConfig>| {
-            // The configuration check compiled them already.
-            h.and_then(|h| OpeningHours::new(h).ok())
+        let whatsapp = &settings.whatsapp;
+        let accounts = (whatsapp.accounts.iter())
+            .map(|a| (a.name.clone(), Scoped::new(defaults.with(&a.automations))))
+            .collect();
+        // A site's or flow's rules: its account's (else the default account's), then its own.
+        let scoped = |account: Option<&str>, o: &AutomationOverrides| {
+            Scoped::new(whatsapp.automations_of(defaults, account).with(o))
         };
-        let mut hours: HashMap<Option<String>, OpeningHours> = automations
-            .iter()
-            .filter_map(|(name, a)| Some((Some(name.clone()), compile(a.hours.as_ref())?)))
+        let sites = (settings.widget.sites.iter())
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    scoped(s.whatsapp_account.as_deref(), &s.automations),
+                )
+            })
+            .collect();
+        let flows = (settings.flows.iter())
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    scoped(f.whatsapp_account.as_deref(), &f.automations),
+                )
+            })
             .collect();
         let lists = lists::Lists::new(&settings.inbox.faq);
-        if let Some(h) = compile(defaults.hours.as_ref()) {
-            hours.insert(None, h);
-        }
         Self {
             lists,
+            defaults: Scoped::new(defaults.clone()),
+            accounts,
+            sites,
+            flows,
             store,
             settings,
             clock,
-            automations,
-            hours,
             outbox_wake: Notify::new(),
             timer_wake: Notify::new(),
             bot_wake: Notify::new(),
@@ -129,32 +196,27 @@ impl Ctx {
         self.settings.whatsapp.default_account()
     }
 
-    /// The automations of WhatsApp account `account` (the inbox-wide ones for none).
+    /// The automations of WhatsApp account `account` (the inbox-wide ones for none): those
+    /// of a conversation the customer opens on WhatsApp, before it exists. A conversation's
+    /// are [`Ctx::automations_of`].
     pub(crate) fn automations(&self, account: Option<&str>) -> &AutomationsConfig {
-        account
-            .and_then(|a| self.automations.get(a))
-            .unwrap_or(&self.settings.inbox.automations)
+        &self.scoped(Scope::account(account)).rules
     }
 
-    /// Whether any account (or the inbox-wide rules) tells waiting customers their position
-    /// (`queue_message`).
+    /// Whether any account, site or flow (or the inbox-wide rules) tells waiting customers
+    /// their position (`queue_message`).
     pub(crate) fn queue_notices(&self) -> bool {
-        !self.settings.inbox.automations.queue_message.is_empty()
-            || self
-                .automations
-                .values()
-                .any(|a| !a.queue_message.is_empty())
+        let mut all = std::iter::once(&self.defaults)
+            .chain(self.accounts.values())
+            .chain(self.sites.values())
+            .chain(self.flows.values());
+        all.any(|s| !s.rules.queue_message.is_empty())
     }
 
     /// Whether WhatsApp account `account` (the inbox-wide rules for none) is open for chat
     /// at `now` (`[inbox.automations] hours`; without hours, always).
     pub(crate) fn open_for_chat(&self, account: Option<&str>, now: Millis) -> bool {
-        let key = account
-            .filter(|a| self.automations.contains_key(*a))
-            .map(str::to_owned);
-        self.hours
-            .get(&key)
-            .is_none_or(|h| h.is_open_at_unix_ms(now))
+        is_open(self.scoped(Scope::account(account)).hours.as_ref(), now)
     }
 
     /// A queue by name.
@@ -263,4 +325,37 @@ impl Ctx {
             None => max,
         }
     }
+
+    /// The automations conversation `c` follows: its widget site's, or the flow's whose
+    /// deflected call opened it, else its WhatsApp account's, else the inbox-wide ones.
+    pub(crate) fn automations_of(&self, c: &Conversation) -> &AutomationsConfig {
+        &self.scoped(Scope::of(c)).rules
+    }
+
+    /// The automations of a conversation known by its scope only (a row, not a loaded
+    /// conversation): as [`Ctx::automations_of`].
+    pub(crate) fn automations_in(&self, scope: Scope<'_>) -> &AutomationsConfig {
+        &self.scoped(scope).rules
+    }
+
+    fn scoped(&self, scope: Scope<'_>) -> &Scoped {
+        let own = match (scope.site, scope.flow) {
+            (Some(site), _) => self.sites.get(site),
+            (None, Some(flow)) => self.flows.get(flow),
+            (None, None) => None,
+        };
+        let account = || scope.account.and_then(|a| self.accounts.get(a));
+        own.or_else(account).unwrap_or(&self.defaults)
+    }
+
+    /// Whether conversation `c`'s rules ([`Ctx::automations_of`]) are open for chat at
+    /// `now`.
+    pub(crate) fn open_for_chat_of(&self, c: &Conversation, now: Millis) -> bool {
+        is_open(self.scoped(Scope::of(c)).hours.as_ref(), now)
+    }
+}
+
+/// Whether `hours` are open at `now` (none: always).
+fn is_open(hours: Option<&OpeningHours>, now: Millis) -> bool {
+    hours.is_none_or(|h| h.is_open_at_unix_ms(now))
 }

@@ -7,6 +7,11 @@
 //! account), records the call's context, and commits the account's `templates.deflection`
 //! message to the outbox. The outbox worker sends it after the commit.
 //!
+//! A conversation the deflection opens keeps the call's flow (`Conversation::flow`): the
+//! flow's automations (`[ivr.flows.automations]`) apply to it — its bot takes the customer's
+//! answer. The call's language (the flow's) becomes the contact's (ISO 639-1), which picks a
+//! later welcome's translation.
+//!
 //! The template has one body parameter, the conversation's short reference (`{{1}}`, e.g.
 //! `K7Q2MX`), and a quick-reply button whose payload is `deflect:<reference>`: the customer's
 //! tap (or any reply carrying the template's message id as context) joins the deflected
@@ -22,6 +27,7 @@ use crate::lifecycle::{open, outgoing};
 use crate::model::{ChatError, EventKind, Origin, Status};
 pub use crate::model::{Deflected, Deflection, payload_for, reference_in_payload};
 use crate::repo;
+use deflect_config::language_code;
 use serde_json::json;
 
 /// Records a deflection and queues its template, exactly once per call id.
@@ -79,6 +85,9 @@ async fn deflect_once(
     }
     let wa_id = req.call.callback_number.trim_start_matches('+');
     let (identity, contact, _) = open::whatsapp_identity(&mut tx, wa_id, None, now).await?;
+    if let Some(language) = (req.call.language.as_deref()).and_then(language_code) {
+        repo::contacts::set_language(&mut tx, contact, &language).await?;
+    }
     let w = open::WhatsAppConversation {
         identity,
         contact,
@@ -86,6 +95,7 @@ async fn deflect_once(
         origin: Origin::Call,
         status: Status::Pending,
         queue,
+        flow: req.call.flow.as_deref(),
     };
     let (conversation, _) = open::whatsapp_conversation(&mut tx, w, now).await?;
     // Claim the call id first: a concurrent deflection of it fails here.

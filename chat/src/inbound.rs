@@ -19,15 +19,15 @@
 //!   recontact template; 131026 marks it unreachable.
 
 use crate::clock::Millis;
-use crate::context::{Ctx, ListedNumbers};
-use crate::lifecycle::{automation, csat, dispatch, open, status, waiting};
+use crate::context::{Ctx, ListedNumbers, Scope};
+use crate::lifecycle::{self, automation, csat, dispatch, open, status, waiting};
 use crate::model::{ChatError, EventKind, Message, Origin, Status};
 use crate::provider::{Inbound, InboundMessage};
 use crate::repo;
 use crate::repo::messages::MESSAGE_COLUMNS;
 use crate::routing::QueueRules;
-use crate::store::Store;
 use crate::store::{NewEvent, Tx};
+use crate::store::{Store, opt_str};
 use deflect_config::AccountConfig;
 use serde_json::json;
 use sqlx::Row;
@@ -483,6 +483,7 @@ impl InboundService {
             return Ok(());
         }
         let conversations = BatchError::run(self.store_opening(tx, &runs.opening, now).await)?;
+        // Opened on WhatsApp, they follow their account's rules (no site, no flow).
         for (o, conversation) in runs.opening.iter().zip(&conversations) {
             if !self
                 .ctx()
@@ -490,7 +491,12 @@ impl InboundService {
                 .welcome_message
                 .is_empty()
             {
-                automation::welcome(self.ctx(), tx, *conversation, now)
+                let ctx = self.ctx();
+                let welcomed = async {
+                    let c = lifecycle::load(tx, *conversation).await?;
+                    automation::welcome(ctx, tx, &c, now).await
+                };
+                welcomed
                     .await
                     .map_err(|e| BatchError::Delivery(o.delivery, e))?;
             }
@@ -499,8 +505,12 @@ impl InboundService {
         // closed message.
         for (o, conversation) in runs.opening.iter().zip(&conversations) {
             if !self.ctx().open_for_chat(Some(o.account), now) {
-                automation::after_hours(self.ctx(), tx, *conversation, now)
-                    .await
+                let ctx = self.ctx();
+                let told = async {
+                    let c = lifecycle::load(tx, *conversation).await?;
+                    automation::after_hours(ctx, tx, &c, now).await
+                };
+                told.await
                     .map_err(|e| BatchError::Delivery(o.delivery, e))?;
             }
         }
@@ -658,6 +668,7 @@ impl InboundService {
                             origin: Origin::Whatsapp,
                             status: Status::Queued,
                             queue: self.default_queue(),
+                            flow: None,
                         };
                         open::whatsapp_conversation(tx, w, now).await?.0
                     }
@@ -688,7 +699,7 @@ impl InboundService {
         let row = sqlx::query(
             "UPDATE conversations SET last_inbound_at = $1, last_activity_at = $2, \
              event_seq = event_seq + 1 WHERE id = $3 \
-             RETURNING event_seq, status, queued_at, queue, agent_id",
+             RETURNING event_seq, status, queued_at, queue, agent_id, site, flow",
         )
         .bind(sent_at)
         .bind(now)
@@ -708,30 +719,41 @@ impl InboundService {
         let queued_at = crate::store::opt_i64(&row, "queued_at");
         let queue: String = row.get("queue");
         match status {
-            // The customer answered the deflection: now it needs an agent.
+            // The customer answered the deflection: now it needs an agent — or its flow's bot,
+            // which takes the answer.
             Some(Status::Pending) => {
-                let queues = automation::after_hours(self.ctx(), tx, conversation, now).await?;
-                if queues {
-                    dispatch::enqueue(self.ctx(), tx, conversation, &queue, None, now).await?;
+                let ctx = self.ctx();
+                let c = lifecycle::load(tx, conversation).await?;
+                if automation::after_hours(ctx, tx, &c, now).await? {
+                    match automation::start_bot(ctx, tx, &c, now).await? {
+                        Some(c) => automation::to_bot(ctx, tx, &c, &message, now).await?,
+                        None => dispatch::enqueue(ctx, tx, conversation, &queue, None, now).await?,
+                    }
                 }
             }
             // Opened just now by the customer's message: the whitelist may turn it away;
             // else welcome and route it.
             Some(Status::Queued) if queued_at.is_none() => {
-                let opened = (conversation, account, m.from.as_str(), queue.as_str());
+                let opened = (conversation, m.from.as_str(), queue.as_str());
                 self.opened(tx, opened, &message, now).await?;
             }
             // The customer waits for their agent's answer.
             Some(Status::Assigned) => {
                 if let Some(agent) = crate::store::opt_i64(&row, "agent_id") {
+                    let (site, flow) = (opt_str(&row, "site"), opt_str(&row, "flow"));
+                    let scope = Scope {
+                        account: Some(account),
+                        site: site.as_deref(),
+                        flow: flow.as_deref(),
+                    };
                     let ctx = self.ctx();
-                    waiting::customer_wrote(ctx, tx, conversation, agent, Some(account), now)
-                        .await?;
+                    waiting::customer_wrote(ctx, tx, conversation, agent, scope, now).await?;
                 }
             }
             // With its bot: the message is the bot's next turn.
             Some(Status::Bot) => {
-                automation::to_bot(self.ctx(), tx, conversation, &message, now).await?;
+                let c = lifecycle::load(tx, conversation).await?;
+                automation::to_bot(self.ctx(), tx, &c, &message, now).await?;
             }
             _ => {}
         }
@@ -741,30 +763,32 @@ impl InboundService {
         Ok(Some(conversation))
     }
 
-    /// Conversation `id` of `account`, just opened in `queue` by message `message` from
-    /// `wa_id`: turned away by the whitelist or (outside opening hours, when conversations
-    /// do not queue then) closed; else welcomed, and either started with its bot or routed.
+    /// Conversation `id`, just opened in `queue` by message `message` from `wa_id`: turned
+    /// away by the whitelist or (outside opening hours, when conversations do not queue
+    /// then) closed; else welcomed, and either started with its bot or routed.
     async fn opened(
         &self,
         tx: &mut Tx,
-        (id, account, wa_id, queue): (i64, &str, &str, &str),
+        (id, wa_id, queue): (i64, &str, &str),
         message: &Message,
         now: Millis,
     ) -> Result<(), ChatError> {
         let ctx = self.ctx();
-        if !automation::admit(ctx, tx, id, wa_id, now).await? {
+        // One load: the steps below change nothing the next one reads, until the bot starts
+        // (which returns the conversation as it is then).
+        let c = lifecycle::load(tx, id).await?;
+        if !automation::admit(ctx, tx, &c, wa_id, now).await? {
             return Ok(());
         }
-        if automation::may_queue(ctx, Some(account), now) {
-            automation::welcome(ctx, tx, id, now).await?;
+        if automation::may_queue_of(ctx, &c, now) {
+            automation::welcome(ctx, tx, &c, now).await?;
         }
-        if !automation::after_hours(ctx, tx, id, now).await? {
+        if !automation::after_hours(ctx, tx, &c, now).await? {
             return Ok(());
         }
-        if automation::start_bot(ctx, tx, id, now).await? {
-            automation::to_bot(ctx, tx, id, message, now).await
-        } else {
-            dispatch::enqueue(ctx, tx, id, queue, None, now).await
+        match automation::start_bot(ctx, tx, &c, now).await? {
+            Some(c) => automation::to_bot(ctx, tx, &c, message, now).await,
+            None => dispatch::enqueue(ctx, tx, id, queue, None, now).await,
         }
     }
 }

@@ -5,20 +5,26 @@
 //! Visitors are known by an opaque token their browser keeps; only its SHA-256 is stored. A
 //! visitor reaches only their own conversations.
 //!
+//! A site's automations (`[widget.sites.automations]` over its account's and the inbox-wide
+//! rules) apply to its conversations: a new one is welcomed (`welcome_message`, in the
+//! visitor's language when translated — the browser's, sent when the chat starts) and starts
+//! with the site's `bot` when it has one, whose replies the widget shows as the bot's; the
+//! visitor's messages are then the bot's turns until it hands the conversation over.
+//!
 //! Hand-off: [`crate::Inbox::create_handoff`] gives a short code and a `wa.me` link whose prefilled
 //! text carries it. When a WhatsApp message with an unspent, unexpired code arrives, the web
 //! conversation continues on WhatsApp (same conversation, history kept) and the code is spent
 //! (see [`crate::inbound`]).
 
 use crate::context::Ctx;
-use crate::lifecycle::{self, csat, dispatch, handoff, open};
+use crate::lifecycle::{self, automation, csat, dispatch, handoff, open};
 pub use crate::model::{CODE_LEN, handoff_text};
 use crate::model::{
     ChatError, Conversation, EscalationReason, EventKind, Handoff, Message, Status, Viewer,
     hash_token,
 };
 use crate::repo;
-use deflect_config::OpeningHours;
+use deflect_config::{OpeningHours, language_code};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -40,8 +46,12 @@ pub struct NewWebConversation {
     /// With no agent after this long, offer WhatsApp (the site's escalation timeout).
     pub escalate_after: Option<std::time::Duration>,
     /// The site's opening hours: outside them, WhatsApp is offered at once. `None`: always
-    /// open.
+    /// open. (A conversation that starts with the site's bot is offered WhatsApp after the
+    /// site's `escalation_timeout` from the bot's hand-over.)
     pub hours: Option<OpeningHours>,
+    /// The visitor's language as their browser names it (`navigator.language`, `de-DE`):
+    /// kept as the contact's (ISO 639-1, `de`) when it is a language tag, ignored otherwise.
+    pub language: Option<String>,
 }
 
 /// An integration's request to hand a customer over to WhatsApp (a web form, a CRM): a
@@ -70,7 +80,9 @@ pub struct VisitorEvent {
     pub seq: i64,
     /// What happened, as the widget names it.
     pub kind: VisitorEventKind,
-    /// For `message`: id, direction, kind, body, status, client_key, created_at.
+    /// For `message`: id, direction, from (`visitor`, `agent`, `bot`: the site's bot, or
+    /// `system`: the inbox's own notices), kind, body, status, client_key, channel,
+    /// created_at.
     pub data: serde_json::Value,
 }
 
@@ -105,9 +117,16 @@ pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
             if m["internal"].as_bool() != Some(false) {
                 return None;
             }
-            let from = match (m["direction"].as_str(), m["agent_id"].is_null()) {
-                (Some("in"), _) => "visitor",
-                (_, false) => "agent",
+            // `bot`: the site's bot, shown as a participant like an agent; `system`: the
+            // inbox's own notices (welcome, queue position, …).
+            let from = match (
+                m["direction"].as_str(),
+                m["agent_id"].is_null(),
+                m["sender"].as_str(),
+            ) {
+                (Some("in"), _, _) => "visitor",
+                (_, false, _) => "agent",
+                (_, _, Some("bot")) => "bot",
                 _ => "system",
             };
             (
@@ -155,8 +174,9 @@ pub(crate) fn is_open(ctx: &Ctx, hours: Option<&OpeningHours>) -> bool {
 }
 
 /// Starts (or resumes: the visitor's open conversation on the site) a web conversation,
-/// queued for an agent. Outside the site's opening hours WhatsApp is offered at once
-/// (with reason `closed`); otherwise after `escalate_after` without an agent.
+/// queued for an agent — or, when the site's rules name a bot, with the bot. A new one is
+/// welcomed by the site's rules. Outside the site's opening hours WhatsApp is offered at
+/// once (with reason `closed`); otherwise after `escalate_after` without an agent.
 pub(crate) async fn start_web_conversation(
     ctx: &Ctx,
     new: &NewWebConversation,
@@ -195,6 +215,9 @@ pub(crate) async fn start_web_conversation(
     if let Some(n) = &new.name {
         repo::contacts::rename(&mut tx, contact, n).await?;
     }
+    if let Some(language) = new.language.as_deref().and_then(language_code) {
+        repo::contacts::set_language(&mut tx, contact, &language).await?;
+    }
     let open = repo::conversations::open_web_of(&mut tx, identity, &new.site).await?;
     let id = match open {
         Some(id) => id,
@@ -209,20 +232,29 @@ pub(crate) async fn start_web_conversation(
             let reference = crate::model::random_token(6);
             let id = repo::conversations::insert_web(&mut tx, &reference, &w, now).await?;
             open::created(&mut tx, id, now).await?;
+            let c = lifecycle::load(&mut tx, id).await?;
+            automation::welcome(ctx, &mut tx, &c, now).await?;
             let open = is_open(ctx, new.hours.as_ref());
-            if let (true, Some(after)) = (open, new.escalate_after) {
-                lifecycle::arm(
-                    ctx,
-                    &mut tx,
-                    id,
-                    crate::model::TimerKind::Escalation,
-                    now + crate::clock::ms(after),
-                    None,
-                )
-                .await?;
+            // With its bot, nobody waits for an agent yet: the escalation counts from the
+            // bot's hand-over.
+            if automation::start_bot(ctx, &mut tx, &c, now)
+                .await?
+                .is_none()
+            {
+                if let (true, Some(after)) = (open, new.escalate_after) {
+                    lifecycle::arm(
+                        ctx,
+                        &mut tx,
+                        id,
+                        crate::model::TimerKind::Escalation,
+                        now + crate::clock::ms(after),
+                        None,
+                    )
+                    .await?;
+                }
+                // Outside opening hours it still queues: agents answer when they open.
+                dispatch::enqueue(ctx, &mut tx, id, &queue, None, now).await?;
             }
-            // Outside opening hours it still queues: agents answer when they open.
-            dispatch::enqueue(ctx, &mut tx, id, &queue, None, now).await?;
             if !open {
                 handoff::offer_escalation(&mut tx, id, EscalationReason::Closed, now).await?;
             }
@@ -318,6 +350,10 @@ pub(crate) async fn web_visitor_message(
         now,
     )
     .await?;
+    // With the site's bot: the message is the bot's next turn.
+    if c.status == Status::Bot {
+        automation::to_bot(ctx, &mut tx, &c, &m, now).await?;
+    }
     tx.commit().await?;
     metrics::counter!("deflect_inbox_messages_total", "direction" => "in", "channel" => "web")
         .increment(1);

@@ -1684,7 +1684,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -2216,6 +2216,261 @@ async fn a_supervisor_takes_a_conversation_from_its_bot(b: Backend) {
     assert_eq!(bot_replies, 1, "only the answer before the take-over");
 }
 
+/// An FAQ entry the FAQ bot answers (`[[inbox.faq]]`).
+fn opening_hours_faq() -> deflect_config::FaqEntry {
+    deflect_config::FaqEntry {
+        question: "What are your opening hours? When are you open?".into(),
+        answer: "Monday to Friday, 9-17, {{customer_name}}.".into(),
+        language: None,
+        account: None,
+    }
+}
+
+/// `[widget.sites.automations]`: a site's own welcome (in the visitor's browser language
+/// when translated, once per period) and its own bot — the visitor's messages are the
+/// bot's turns, its replies reach the widget as the bot's, and its hand-over queues the
+/// conversation and starts the countdown to the WhatsApp offer. Another site keeps the
+/// inbox-wide rules.
+async fn a_widget_site_welcomes_in_its_own_words_and_starts_with_its_bot(b: Backend) {
+    use deflect_chat::webchat::{VisitorEventKind, visitor_event};
+    let mut settings = common::settings(None);
+    settings.inbox.faq = vec![opening_hours_faq()];
+    settings.inbox.automations.welcome_message = "Hello from the inbox".into();
+    let shop = deflect_config::SiteConfig {
+        name: "shop".into(),
+        escalation_timeout: Duration::from_secs(45),
+        automations: deflect_config::AutomationOverrides {
+            welcome_message: Some("Welcome to the shop, {{customer_name}}".into()),
+            welcome_translations: Some(
+                [(
+                    "de".to_string(),
+                    "Willkommen im Shop, {{customer_name}}".to_string(),
+                )]
+                .into(),
+            ),
+            bot: Some("faq".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let plain = deflect_config::SiteConfig {
+        name: "plain".into(),
+        ..Default::default()
+    };
+    settings.widget.sites = vec![shop, plain];
+    let env = Env::with(b, settings).await;
+    let inbox = &env.inbox;
+    let said = |id: i64| async move {
+        let msgs = inbox.messages_unchecked(id, None, 20).await.unwrap();
+        msgs.into_iter()
+            .map(|m| (m.sender, m.body.unwrap_or_default()))
+            .collect::<Vec<_>>()
+    };
+    let start =
+        |site: &str, token: &str, language: Option<&str>| deflect_chat::NewWebConversation {
+            site: site.into(),
+            visitor_token: token.into(),
+            name: Some("Ann".into()),
+            escalate_after: Some(Duration::from_secs(45)),
+            language: language.map(str::to_string),
+            ..Default::default()
+        };
+    let token = "visitor-token-0123456789abcdef";
+
+    // The browser speaks German: welcomed in German, and the FAQ bot has the conversation.
+    let c = inbox
+        .start_web_conversation(&start("shop", token, Some("de-DE")))
+        .await
+        .unwrap();
+    assert_eq!((c.status, c.bot.as_deref()), (Status::Bot, Some("faq")));
+    assert_eq!(c.contact_language.as_deref(), Some("de"));
+    assert_eq!(
+        said(c.id).await,
+        [(Sender::Automation, "Willkommen im Shop, Ann".to_string())]
+    );
+    let m = inbox
+        .web_visitor_message(token, c.id, "When are you open?", Some("k1"))
+        .await
+        .unwrap();
+    assert_eq!(m.sender, Sender::Customer);
+    assert_eq!(
+        said(c.id).await[2],
+        (Sender::Bot, "Monday to Friday, 9-17, Ann.".to_string())
+    );
+    assert_eq!(
+        inbox.web_conversation(token, c.id).await.unwrap().status,
+        Status::Bot
+    );
+    // The widget shows the welcome as the inbox's notice and the answer as the bot's.
+    let events = inbox.conversation_events(c.id, 0, 100).await.unwrap();
+    let from: Vec<String> = events
+        .iter()
+        .filter_map(visitor_event)
+        .filter(|v| v.kind == VisitorEventKind::Message)
+        .map(|v| v.data["from"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(from, ["system", "visitor", "bot"]);
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.kind == EventKind::ConversationQueued)
+    );
+
+    // Asking for a person hands over: queued, and WhatsApp is offered when no agent took it
+    // within the site's escalation timeout from then.
+    env.advance(Duration::from_secs(120)).await;
+    inbox
+        .web_visitor_message(token, c.id, "Can I talk to an agent please", None)
+        .await
+        .unwrap();
+    let c = inbox.web_conversation(token, c.id).await.unwrap();
+    assert_eq!((c.status, c.escalation_at), (Status::Queued, None));
+    env.advance(Duration::from_secs(44)).await;
+    assert_eq!(
+        inbox
+            .web_conversation(token, c.id)
+            .await
+            .unwrap()
+            .escalation_at,
+        None
+    );
+    env.advance(Duration::from_secs(1)).await;
+    let escalated = inbox.web_conversation(token, c.id).await.unwrap();
+    assert_eq!(escalated.escalation_at, Some(T0 + 165_000));
+
+    // Closed and started again the same day: not welcomed again.
+    let sup = env.supervisor().await;
+    inbox.close(&sup, c.id, Some("resolved")).await.unwrap();
+    let again = inbox
+        .start_web_conversation(&start("shop", token, Some("de-DE")))
+        .await
+        .unwrap();
+    assert_ne!(again.id, c.id);
+    assert_eq!(said(again.id).await, []);
+
+    // Another site: the inbox-wide welcome, no bot; junk for a language is ignored.
+    let other = "visitor-token-fedcba9876543210";
+    let p = inbox
+        .start_web_conversation(&start("plain", other, Some("<script>")))
+        .await
+        .unwrap();
+    assert_eq!((p.status, p.bot.as_deref()), (Status::Queued, None));
+    assert_eq!(p.contact_language, None);
+    assert_eq!(
+        said(p.id).await,
+        [(Sender::Automation, "Hello from the inbox".to_string())]
+    );
+}
+
+/// `[ivr.flows.automations] bot`: a deflected call's conversation keeps its flow, and when
+/// the customer answers the template the flow's bot takes the answer instead of a queue;
+/// the bot hands over as on WhatsApp. Another flow's conversation is queued as before.
+async fn a_flows_bot_takes_the_customers_answer_to_the_template(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.inbox.faq = vec![opening_hours_faq()];
+    settings.flows = vec![
+        deflect_config::FlowConfig {
+            name: "support".into(),
+            automations: deflect_config::AutomationOverrides {
+                bot: Some("faq".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        deflect_config::FlowConfig {
+            name: "sales".into(),
+            ..Default::default()
+        },
+    ];
+    let env = Env::with(b, settings).await;
+    let inbox = &env.inbox;
+    let conv = |id| async move { inbox.conversation_unchecked(id).await.unwrap().conversation };
+    let answer = |id: &str, from: &str, reference: &str, body: &str| {
+        let mut reply = text(id, from, body);
+        if let Inbound::Message(m) = &mut reply {
+            m.button_payload = Some(format!("deflect:{reference}"));
+        }
+        reply
+    };
+
+    let d = inbox
+        .deflect(&deflection("call-1", "+31610000001"))
+        .await
+        .unwrap();
+    let c = conv(d.conversation_id).await;
+    assert_eq!(
+        (c.status, c.flow.as_deref()),
+        (Status::Pending, Some("support"))
+    );
+    assert_eq!(c.contact_language.as_deref(), Some("en"));
+    let r = answer("a1", "31610000001", &d.reference, "when are you open?");
+    inbox.receive("sandbox", &[r]).await.unwrap();
+    let c = conv(d.conversation_id).await;
+    assert_eq!((c.status, c.bot.as_deref()), (Status::Bot, Some("faq")));
+    let msgs = inbox.messages_unchecked(c.id, None, 10).await.unwrap();
+    let last = msgs.last().unwrap();
+    assert_eq!(
+        (last.sender, last.body.as_deref()),
+        (Sender::Bot, Some("Monday to Friday, 9-17, Ann."))
+    );
+    // The next message is the bot's turn too; asking for a person hands over.
+    inbox
+        .receive("sandbox", &[text("a2", "31610000001", "I want a human")])
+        .await
+        .unwrap();
+    let c = conv(d.conversation_id).await;
+    assert_eq!((c.status, c.queue.as_str()), (Status::Queued, "support"));
+
+    // A flow without a bot: the answer queues the conversation.
+    let mut call = deflection("call-2", "+31610000002");
+    call.call.flow = Some("sales".into());
+    let s = inbox.deflect(&call).await.unwrap();
+    let r = answer("s1", "31610000002", &s.reference, "when are you open?");
+    inbox.receive("sandbox", &[r]).await.unwrap();
+    let c = conv(s.conversation_id).await;
+    assert_eq!((c.status, c.bot.as_deref()), (Status::Queued, None));
+}
+
+/// `welcome_translations`: a contact whose language the inbox knows — from the flow of the
+/// call they were deflected from — is welcomed in it when they open a conversation by
+/// writing; others get `welcome_message`.
+async fn the_welcome_speaks_the_language_of_the_call(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.inbox.automations.welcome_message = "Welcome {{customer_name}}".into();
+    settings.inbox.automations.welcome_translations =
+        [("nl".to_string(), "Welkom {{customer_name}}".to_string())].into();
+    let env = Env::with(b, settings).await;
+    let inbox = &env.inbox;
+    let welcome = |id: i64| async move {
+        let msgs = inbox.messages_unchecked(id, None, 10).await.unwrap();
+        (msgs.into_iter())
+            .filter(|m| m.sender == Sender::Automation)
+            .map(|m| m.body.unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    // Called in Dutch (a flow in "nl-NL"), deflected to the account `meta`.
+    let mut call = deflection("call-nl", "+31610000003");
+    call.call.language = Some("nl-NL".into());
+    call.account = Some("meta".into());
+    inbox.deflect(&call).await.unwrap();
+    // Then writes to the sandbox number: a conversation they open, in Dutch.
+    let nl = inbox
+        .receive("sandbox", &[text("n1", "31610000003", "hoi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    let c = inbox.conversation_unchecked(nl).await.unwrap().conversation;
+    assert_eq!(c.contact_language.as_deref(), Some("nl"));
+    assert_eq!(welcome(nl).await, ["Welkom Ann"]);
+    // A first contact of unknown language.
+    let other = inbox
+        .receive("sandbox", &[text("e1", "31610000004", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_eq!(welcome(other).await, ["Welcome Ann"]);
+}
+
 /// Customers left waiting in a queue hear their position and the estimated wait when they
 /// enter it, and again when it has improved by `queue_message_step`; the estimate comes
 /// from the queue's recent waits.
@@ -2405,7 +2660,7 @@ async fn migrations_are_idempotent(b: Backend) {
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     );
 }
 
@@ -3159,6 +3414,9 @@ on_both!(
     csat_on_a_text_channel_takes_the_customers_words_and_respects_the_window,
     csat_is_never_sent_outside_the_window_without_a_template,
     an_older_database_is_upgraded_with_its_messages,
+    a_widget_site_welcomes_in_its_own_words_and_starts_with_its_bot,
+    a_flows_bot_takes_the_customers_answer_to_the_template,
+    the_welcome_speaks_the_language_of_the_call,
 );
 
 #[allow(dead_code)]

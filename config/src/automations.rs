@@ -3,15 +3,27 @@
 //! inactive conversation, the reminder (and re-offer) when an agent leaves a customer
 //! unanswered, the queue position notice — outside opening hours — and after an agent
 //! closes a conversation — the satisfaction survey (CSAT) — with inbox-wide defaults,
-//! overridable per WhatsApp account in `[whatsapp.accounts.automations]` (a key left out
-//! there keeps the default).
+//! overridable per WhatsApp account in `[whatsapp.accounts.automations]`, per widget site in
+//! `[widget.sites.automations]` and per IVR flow in `[ivr.flows.automations]` (a key left
+//! out there keeps the default).
+//!
+//! Resolution: the inbox-wide rules, then the account's overrides, then the site's or the
+//! flow's (a site's or flow's account is its `whatsapp_account`, else the default account).
+//! A conversation a customer opens on WhatsApp follows its account's rules, a widget
+//! conversation its site's, a deflected call's conversation its flow's. Not every key can
+//! apply everywhere ([`OverrideScope`]): a site has no whitelist, ice breakers or opening
+//! hours of its own here (the widget's visitors have no WhatsApp number; the site's hours are
+//! `[widget.sites] hours`), and a flow no whitelist, ice breakers or welcome (its
+//! conversation is opened by the call, its first message the deflection template).
 
 use crate::Problems;
 use crate::hours::HoursConfig;
+use crate::language::is_language_code;
 use crate::text::{CONVERSATION_VARIABLES, QUEUE_VARIABLES, check_text};
 use crate::value::{duration, is_e164};
 use crate::whatsapp::is_content_sid;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// `[inbox.automations]`: the rules as they apply (inbox-wide, or one account's after its
@@ -91,6 +103,12 @@ pub struct AutomationsConfig {
     /// The approved template sent instead of the survey when the 24 h window has closed
     /// (its one body parameter is the conversation's reference). None: no survey then.
     pub csat_template: Option<String>,
+    /// `welcome_message` in other languages, by ISO 639-1 code (`nl = "Welkom!"`): a contact
+    /// whose language is known (from a deflected call's flow, or the widget visitor's
+    /// browser) and listed here is welcomed in it; others get `welcome_message`. Texts with
+    /// variables. They translate the `welcome_message` beside them: a scope that sets its
+    /// own `welcome_message` without translations has none.
+    pub welcome_translations: BTreeMap<String, String>,
 }
 
 /// The answers a satisfaction survey offers.
@@ -155,11 +173,14 @@ impl Default for AutomationsConfig {
             csat_scale: CsatScale::default(),
             csat_follow_up: "Thank you! Anything you would like to tell us?".into(),
             csat_template: None,
+            welcome_translations: BTreeMap::new(),
         }
     }
 }
 
-/// `[whatsapp.accounts.automations]`: one account's changes to the inbox-wide rules.
+/// `[whatsapp.accounts.automations]`, `[widget.sites.automations]`,
+/// `[ivr.flows.automations]`: one account's, site's or flow's changes to the rules it
+/// inherits.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AutomationOverrides {
@@ -229,6 +250,10 @@ pub struct AutomationOverrides {
     /// Overrides `csat_template` (`""` sends none for this account).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub csat_template: Option<String>,
+    /// Overrides `welcome_translations` (the whole table; `{}`: none here). Left out while
+    /// `welcome_message` is set here: none (they translated the message overridden).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub welcome_translations: Option<BTreeMap<String, String>>,
 }
 
 impl AutomationsConfig {
@@ -289,6 +314,12 @@ impl AutomationsConfig {
                 Some(name) => Some(name.clone()),
                 None => self.csat_template.clone(),
             },
+            welcome_translations: match (&o.welcome_translations, &o.welcome_message) {
+                (Some(t), _) => t.clone(),
+                // A welcome of its own: the inherited translations were of another text.
+                (None, Some(_)) => BTreeMap::new(),
+                (None, None) => self.welcome_translations.clone(),
+            },
         }
     }
 
@@ -319,6 +350,7 @@ impl AutomationsConfig {
     /// overrides — problems then name the account's key).
     pub(crate) fn validate(&self, p: &mut Problems, at: &str) {
         check_template(p, &format!("{at}.welcome_message"), &self.welcome_message);
+        self.check_translations(p, at);
         check_template(p, &format!("{at}.whitelist_reply"), &self.whitelist_reply);
         let (min, max) = (Duration::from_secs(60), Duration::from_secs(90 * 24 * 3600));
         if !(min..=max).contains(&self.welcome_period) {
@@ -442,6 +474,9 @@ impl AutomationOverrides {
         let set = |key: &str| match key {
             "welcome_message" => self.welcome_message.is_some(),
             "welcome_period" => self.welcome_period.is_some(),
+            k if k.starts_with("welcome_translations") => {
+                self.welcome_translations.is_some() || self.welcome_message.is_some()
+            }
             "faq_min_score" => self.faq_min_score.is_some(),
             k if k.starts_with("handover_words") => self.handover_words.is_some(),
             k if k.starts_with("ice_breakers") => self.ice_breakers.is_some(),
@@ -467,6 +502,173 @@ impl AutomationOverrides {
                 p.push(problem.path, problem.message);
             }
         }
+    }
+}
+
+impl AutomationsConfig {
+    /// The welcome for a contact whose language is `language` (an ISO 639-1 code): its
+    /// translation when there is one, else `welcome_message`; empty: no welcome.
+    pub fn welcome_for(&self, language: Option<&str>) -> &str {
+        if self.welcome_message.is_empty() {
+            return "";
+        }
+        language
+            .and_then(|l| self.welcome_translations.get(l))
+            .unwrap_or(&self.welcome_message)
+    }
+
+    /// Checks `welcome_translations`: language codes as keys, texts with variables, and a
+    /// `welcome_message` they translate.
+    fn check_translations(&self, p: &mut Problems, at: &str) {
+        let at = format!("{at}.welcome_translations");
+        if !self.welcome_translations.is_empty() && self.welcome_message.is_empty() {
+            p.push(
+                &at,
+                "set welcome_message too: it welcomes contacts of other or unknown languages \
+                 (an empty welcome_message turns the welcome off)",
+            );
+        }
+        for (language, text) in &self.welcome_translations {
+            let key = format!("{at}.{language}");
+            if !is_language_code(language) {
+                p.push(
+                    &key,
+                    format!(
+                        "{language:?} is not a language code: two lower-case letters, \
+                         ISO 639-1 (\"de\", \"nl\", \"fr\")"
+                    ),
+                );
+            } else if text.trim().is_empty() {
+                p.push(
+                    &key,
+                    "must not be empty; leave the language out to welcome it with welcome_message",
+                );
+            } else {
+                check_template(p, &key, text);
+            }
+        }
+    }
+}
+
+/// Where overrides are written; each place takes the keys that can apply there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverrideScope {
+    /// `[whatsapp.accounts.automations]`: every key.
+    Account,
+    /// `[widget.sites.automations]`: a widget conversation's rules.
+    Site,
+    /// `[ivr.flows.automations]`: the rules of a conversation a deflected call opened.
+    Flow,
+}
+
+impl OverrideScope {
+    /// The keys that cannot apply here, each with why.
+    pub fn excluded(self) -> &'static [(&'static str, &'static str)] {
+        const NO_NUMBER: &str = "cannot apply to a flow: a deflected call's conversation is \
+                                 opened by the call, never turned away by the whitelist";
+        match self {
+            Self::Account => &[],
+            Self::Site => &[
+                (
+                    "whitelist",
+                    "cannot apply to a widget site: the whitelist admits WhatsApp numbers, and \
+                     a widget visitor has none (set it on the WhatsApp account)",
+                ),
+                (
+                    "whitelist_reply",
+                    "cannot apply to a widget site: a widget visitor has no WhatsApp number to \
+                     turn away (set it on the WhatsApp account)",
+                ),
+                (
+                    "ice_breakers",
+                    "cannot apply to a widget site: ice breakers are shown by a WhatsApp number \
+                     (set them on the WhatsApp account)",
+                ),
+                (
+                    "hours",
+                    "cannot apply to a widget site: its opening hours are its own \
+                     [widget.sites.hours] (outside them the widget offers WhatsApp)",
+                ),
+                (
+                    "closed_message",
+                    "cannot apply to a widget site: it says its own closed_message \
+                     (widget.sites[].closed_message) outside its hours",
+                ),
+                (
+                    "closed_queue",
+                    "cannot apply to a widget site: its conversations queue outside its hours \
+                     (agents answer when they open)",
+                ),
+            ],
+            Self::Flow => &[
+                (
+                    "whitelist",
+                    "cannot apply to a flow: the whitelist decides who may open a conversation \
+                     by writing, and a deflected call's conversation is opened by the call \
+                     (limit callers with [ivr.limits])",
+                ),
+                ("whitelist_reply", NO_NUMBER),
+                (
+                    "ice_breakers",
+                    "cannot apply to a flow: ice breakers are shown by a WhatsApp number \
+                     (set them on the WhatsApp account)",
+                ),
+                (
+                    "welcome_message",
+                    "cannot apply to a flow: a deflected call's conversation is opened by the \
+                     call, and its first message is the deflection template",
+                ),
+                (
+                    "welcome_period",
+                    "cannot apply to a flow: its conversations get no welcome (the deflection \
+                     template is their first message)",
+                ),
+                (
+                    "welcome_translations",
+                    "cannot apply to a flow: its conversations get no welcome (the deflection \
+                     template is their first message)",
+                ),
+            ],
+        }
+    }
+}
+
+impl AutomationOverrides {
+    /// Leaves out `key` (one of the keys [`OverrideScope::excluded`] names); returns
+    /// whether it was set.
+    fn take(&mut self, key: &str) -> bool {
+        match key {
+            "whitelist" => self.whitelist.take().is_some(),
+            "whitelist_reply" => self.whitelist_reply.take().is_some(),
+            "ice_breakers" => self.ice_breakers.take().is_some(),
+            "hours" => self.hours.take().is_some(),
+            "closed_message" => self.closed_message.take().is_some(),
+            "closed_queue" => self.closed_queue.take().is_some(),
+            "welcome_message" => self.welcome_message.take().is_some(),
+            "welcome_period" => self.welcome_period.take().is_some(),
+            "welcome_translations" => self.welcome_translations.take().is_some(),
+            _ => false,
+        }
+    }
+
+    /// Checks the keys set here (at `at`, in `scope`) against the rules they change,
+    /// `inherited` (the inbox-wide ones, or a site's or flow's account's): a key that cannot
+    /// apply in `scope` is refused with why; the others are checked as the merged rules
+    /// would be.
+    pub(crate) fn validate_in(
+        &self,
+        scope: OverrideScope,
+        inherited: &AutomationsConfig,
+        p: &mut Problems,
+        at: &str,
+    ) {
+        let mut applicable = self.clone();
+        for (key, why) in scope.excluded() {
+            if applicable.take(key) {
+                p.push(format!("{at}.{key}"), *why);
+            }
+        }
+        applicable.validate(inherited, p, at);
     }
 }
 
@@ -785,5 +987,132 @@ mod tests {
         let scores = |s: CsatScale| s.answers().iter().map(|a| a.0).collect::<Vec<_>>();
         assert_eq!(scores(CsatScale::OneToFive), [5, 4, 3, 2, 1]);
         assert_eq!(scores(CsatScale::GoodNeutralBad), [5, 3, 1]);
+    }
+
+    #[test]
+    fn the_welcome_speaks_the_contacts_language_when_it_has_a_translation() {
+        let defaults = AutomationsConfig {
+            welcome_message: "Welcome!".into(),
+            welcome_translations: [("nl".to_string(), "Welkom!".to_string())].into(),
+            ..AutomationsConfig::default()
+        };
+        assert_eq!(defaults.welcome_for(Some("nl")), "Welkom!");
+        assert_eq!(defaults.welcome_for(Some("de")), "Welcome!");
+        assert_eq!(defaults.welcome_for(None), "Welcome!");
+        // A scope with its own welcome and no translations: its text for everyone.
+        let own = defaults.with(&AutomationOverrides {
+            welcome_message: Some("Welcome to the shop".into()),
+            ..AutomationOverrides::default()
+        });
+        assert_eq!(own.welcome_for(Some("nl")), "Welcome to the shop");
+        // Translations alone change only the translations.
+        let german = defaults.with(&AutomationOverrides {
+            welcome_translations: Some([("de".to_string(), "Willkommen!".to_string())].into()),
+            ..AutomationOverrides::default()
+        });
+        assert_eq!(german.welcome_for(Some("de")), "Willkommen!");
+        assert_eq!(german.welcome_for(Some("nl")), "Welcome!");
+        // An empty welcome_message turns the welcome off in every language.
+        let off = defaults.with(&AutomationOverrides {
+            welcome_message: Some(String::new()),
+            welcome_translations: Some(defaults.welcome_translations.clone()),
+            ..AutomationOverrides::default()
+        });
+        assert_eq!(off.welcome_for(Some("nl")), "");
+    }
+
+    #[test]
+    fn translations_need_language_codes_texts_and_a_welcome_message() {
+        let check = |c: AutomationsConfig| {
+            let mut p = Problems::default();
+            c.validate(&mut p, "inbox.automations");
+            p.into_vec()
+                .into_iter()
+                .map(|p| p.path)
+                .collect::<Vec<String>>()
+        };
+        let translations = |pairs: &[(&str, &str)]| {
+            (pairs.iter())
+                .map(|(l, t)| (l.to_string(), t.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let ok = AutomationsConfig {
+            welcome_message: "Welcome {{customer_name}}".into(),
+            welcome_translations: translations(&[("nl", "Welkom {{customer_name}}")]),
+            ..AutomationsConfig::default()
+        };
+        assert!(check(ok.clone()).is_empty());
+        let bad = AutomationsConfig {
+            welcome_translations: translations(&[
+                ("NL", "Welkom"),
+                ("de", " "),
+                ("fr", "Bienvenue {{nickname}}"),
+                ("nl-BE", "Welkom"),
+            ]),
+            ..ok
+        };
+        assert_eq!(
+            check(bad),
+            [
+                "inbox.automations.welcome_translations.NL",
+                "inbox.automations.welcome_translations.de",
+                "inbox.automations.welcome_translations.fr",
+                "inbox.automations.welcome_translations.nl-BE",
+            ]
+        );
+        let alone = AutomationsConfig {
+            welcome_translations: translations(&[("nl", "Welkom")]),
+            ..AutomationsConfig::default()
+        };
+        assert_eq!(check(alone), ["inbox.automations.welcome_translations"]);
+    }
+
+    #[test]
+    fn a_site_or_flow_is_refused_the_keys_that_cannot_apply_there_and_told_why() {
+        let defaults = AutomationsConfig::default();
+        let check = |scope: OverrideScope, o: &AutomationOverrides| {
+            let mut p = Problems::default();
+            o.validate_in(scope, &defaults, &mut p, "x.automations");
+            p.into_vec()
+        };
+        let o = AutomationOverrides {
+            whitelist: Some(vec!["+31*".into()]),
+            ice_breakers: Some(vec!["Where is my order?".into()]),
+            welcome_message: Some("Hello".into()),
+            hours: Some(HoursConfig::default()),
+            csat: Some(true),
+            ..AutomationOverrides::default()
+        };
+        let paths = |problems: &[crate::Problem]| {
+            problems.iter().map(|p| p.path.clone()).collect::<Vec<_>>()
+        };
+        let site = check(OverrideScope::Site, &o);
+        assert_eq!(
+            paths(&site),
+            [
+                "x.automations.whitelist",
+                "x.automations.ice_breakers",
+                "x.automations.hours",
+            ]
+        );
+        assert!(site[0].message.contains("widget visitor"), "{site:?}");
+        let flow = check(OverrideScope::Flow, &o);
+        assert_eq!(
+            paths(&flow),
+            [
+                "x.automations.whitelist",
+                "x.automations.ice_breakers",
+                "x.automations.welcome_message",
+                // A flow's chat hours apply (they are checked: these have no time zone).
+                "x.automations.hours.time_zone",
+                "x.automations.hours.weekly",
+            ]
+        );
+        assert!(flow[2].message.contains("deflection template"), "{flow:?}");
+        assert!(
+            check(OverrideScope::Account, &o)
+                .iter()
+                .all(|p| p.path.starts_with("x.automations.hours"))
+        );
     }
 }

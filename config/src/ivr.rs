@@ -10,6 +10,7 @@
 //! [`crate::OpeningHours`].
 
 use crate::Problems;
+use crate::automations::AutomationOverrides;
 use crate::hours::HoursConfig;
 use crate::value::duration;
 use serde::{Deserialize, Serialize};
@@ -88,6 +89,12 @@ pub struct FlowConfig {
     pub hours: Option<HoursConfig>,
     /// The steps, run in order. Empty: the built-in default flow's steps.
     pub steps: Vec<StepConfig>,
+    /// This flow's changes to the automations its deflected calls' conversations follow
+    /// (`[inbox.automations]` with its WhatsApp account's overrides): its own `bot` (which
+    /// takes the customer's answer to the template), waiting rules, chat `hours`, survey,
+    /// …. Not `whitelist`, `whitelist_reply`, `ice_breakers` (WhatsApp numbers'), nor the
+    /// welcome (the template is the conversation's first message).
+    pub automations: AutomationOverrides,
 }
 
 impl Default for FlowConfig {
@@ -102,6 +109,7 @@ impl Default for FlowConfig {
             prompts_dir: None,
             hours: None,
             steps: Vec::new(),
+            automations: AutomationOverrides::default(),
         }
     }
 }

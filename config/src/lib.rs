@@ -56,6 +56,7 @@ mod http;
 mod inbox;
 mod ivr;
 mod jumps;
+mod language;
 mod load;
 mod media;
 mod problems;
@@ -68,6 +69,7 @@ mod widget;
 
 pub use automations::{
     AutomationOverrides, AutomationsConfig, CsatScale, DEFAULT_FAQ_MIN_SCORE, FAQ_BOT,
+    OverrideScope,
 };
 pub use automations::{check_whitelist_entry, whitelist_matches};
 pub use bots::{BotConfig, BotUrl};
@@ -83,6 +85,7 @@ pub use ivr::{
     SpeechConfig, StepConfig,
 };
 pub use jumps::{Jumps, UnknownTarget, resolve_jumps};
+pub use language::language_code;
 pub use load::{RESERVED_ENV, load, load_from_process};
 pub use media::{Codec, MediaConfig};
 pub use problems::{ConfigError, Problem, Problems};
@@ -217,6 +220,8 @@ impl Config {
             if let Some(q) = &f.queue {
                 self.inbox.check_queue(p, &format!("{at}.queue"), q);
             }
+            let account = f.whatsapp_account.as_deref();
+            self.check_scope(p, &at, OverrideScope::Flow, account, &f.automations);
         }
         for (i, s) in self.widget.sites.iter().enumerate() {
             let at = format!("widget.sites[{i}]");
@@ -228,6 +233,8 @@ impl Config {
             if let Some(q) = &s.queue {
                 self.inbox.check_queue(p, &format!("{at}.queue"), q);
             }
+            let account = s.whatsapp_account.as_deref();
+            self.check_scope(p, &at, OverrideScope::Site, account, &s.automations);
         }
         for (i, entry) in self.inbox.faq.iter().enumerate() {
             if let Some(account) = &entry.account {
@@ -237,6 +244,25 @@ impl Config {
         }
         if self.shutdown.grace_period > Duration::from_secs(3600) {
             p.push("shutdown.grace_period", "must be at most 1h");
+        }
+    }
+
+    /// Checks the automation overrides of the site or flow at `at` (on WhatsApp account
+    /// `account`, else the default account): only the keys it sets, named from `at`.
+    fn check_scope(
+        &self,
+        p: &mut Problems,
+        at: &str,
+        scope: OverrideScope,
+        account: Option<&str>,
+        o: &AutomationOverrides,
+    ) {
+        let at = format!("{at}.automations");
+        let inherited = (self.whatsapp).automations_of(&self.inbox.automations, account);
+        o.validate_in(scope, &inherited, p, &at);
+        if o.bot.is_some() {
+            let bots = self.inbox.bots.iter().map(|b| b.name.as_str());
+            inherited.with(o).check_bot(p, &at, bots);
         }
     }
 

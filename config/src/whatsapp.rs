@@ -1,7 +1,7 @@
 //! `[whatsapp]`: WhatsApp Business accounts and the provider each is reached through.
 
 use crate::Problems;
-use crate::automations::AutomationOverrides;
+use crate::automations::{AutomationOverrides, AutomationsConfig};
 use crate::secret::{REDACTED, Secret};
 use crate::value::is_e164;
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,21 @@ impl WhatsAppConfig {
     /// The account called `name`.
     pub fn account(&self, name: &str) -> Option<&AccountConfig> {
         self.accounts.iter().find(|a| a.name == name)
+    }
+
+    /// The automations of account `name` (none: the default account's): the inbox-wide
+    /// `defaults` with the account's overrides; an unknown account (or none at all) has the
+    /// defaults. A widget site's or IVR flow's rules start from its account's.
+    pub fn automations_of(
+        &self,
+        defaults: &AutomationsConfig,
+        name: Option<&str>,
+    ) -> AutomationsConfig {
+        let account = match name {
+            Some(n) => self.account(n),
+            None => self.default_account(),
+        };
+        account.map_or_else(|| defaults.clone(), |a| defaults.with(&a.automations))
     }
 
     /// Checks that `reference` (or, when absent, the default account) resolves; `path` is

@@ -1,6 +1,7 @@
 //! `[widget]`: the sites that embed the chat widget.
 
 use crate::Problems;
+use crate::automations::AutomationOverrides;
 use crate::hours::HoursConfig;
 use crate::value::{check_origin, duration};
 use serde::{Deserialize, Serialize};
@@ -60,8 +61,15 @@ pub struct SiteConfig {
     pub ask_phone: FieldMode,
     /// Title of the chat window.
     pub title: String,
-    /// First message the visitor sees.
+    /// First message the visitor sees (the widget's own line, before the conversation
+    /// starts; a `welcome_message` is the inbox's, stored in the conversation).
     pub greeting: String,
+    /// This site's changes to the automations its conversations follow (`[inbox.automations]`
+    /// with its WhatsApp account's overrides): its own `bot`, `welcome_message`, survey, ….
+    /// Not `whitelist`, `whitelist_reply`, `ice_breakers` (WhatsApp numbers'), nor `hours`,
+    /// `closed_message`, `closed_queue` (the site's own `hours` and `closed_message` say
+    /// when it is open).
+    pub automations: AutomationOverrides,
 }
 
 impl Default for SiteConfig {
@@ -81,6 +89,7 @@ impl Default for SiteConfig {
             ask_phone: FieldMode::Optional,
             title: "Chat with us".into(),
             greeting: "Hello! How can we help?".into(),
+            automations: AutomationOverrides::default(),
         }
     }
 }

@@ -821,6 +821,114 @@ whitelist = ["+49*", "49*"]
 }
 
 #[test]
+fn sites_and_flows_change_automations_and_are_told_the_keys_that_cannot_apply() {
+    let text = r#"
+[inbox.automations]
+welcome_message = "Hello {{customer_name}}"
+
+[inbox.automations.welcome_translations]
+nl = "Hallo {{customer_name}}"
+
+[[inbox.faq]]
+question = "When are you open?"
+answer = "Nine to five."
+
+[[widget.sites]]
+name = "shop"
+
+[widget.sites.automations]
+welcome_message = "Welcome to the shop"
+bot = "faq"
+
+[widget.sites.automations.welcome_translations]
+de = "Willkommen im Shop"
+
+[[widget.sites]]
+name = "plain"
+
+[[ivr.flows]]
+name = "support"
+
+[ivr.flows.automations]
+bot = "faq"
+reminder_after = "2m"
+"#;
+    let c = load_text(
+        text,
+        &[("DEFLECT_WIDGET__SITES__PLAIN__AUTOMATIONS__CSAT", "true")],
+    )
+    .unwrap();
+    let defaults = &c.inbox.automations;
+    let rules =
+        |o: &deflect_config::AutomationOverrides| c.whatsapp.automations_of(defaults, None).with(o);
+    let shop = rules(&c.widget.site("shop").unwrap().automations);
+    assert_eq!(shop.bot, "faq");
+    assert_eq!(shop.welcome_for(Some("de")), "Willkommen im Shop");
+    // Its own welcome: the inbox-wide translations were of another text.
+    assert_eq!(shop.welcome_for(Some("nl")), "Welcome to the shop");
+    let plain = rules(&c.widget.site("plain").unwrap().automations);
+    assert_eq!(plain.welcome_for(Some("nl")), "Hallo {{customer_name}}");
+    assert!(plain.csat && !defaults.csat);
+    let flow = rules(&c.ivr.flows[0].automations);
+    assert_eq!(
+        (flow.bot.as_str(), flow.reminder_after.as_secs()),
+        ("faq", 120)
+    );
+
+    let e = load_text(
+        r#"
+[[widget.sites]]
+name = "shop"
+
+[widget.sites.automations]
+bot = "nobody"
+whitelist = ["+31*"]
+ice_breakers = ["Where is my order?"]
+closed_queue = false
+welcome_message = "Hi {{nickname}}"
+
+[widget.sites.automations.welcome_translations]
+NL = "Hoi"
+
+[[ivr.flows]]
+name = "support"
+
+[ivr.flows.automations]
+welcome_message = "Hi"
+whitelist_reply = "Members only"
+reminder_after = "5s"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "ivr.flows[0].automations.whitelist_reply",
+            "ivr.flows[0].automations.welcome_message",
+            "ivr.flows[0].automations.reminder_after",
+            "widget.sites[0].automations.whitelist",
+            "widget.sites[0].automations.ice_breakers",
+            "widget.sites[0].automations.closed_queue",
+            "widget.sites[0].automations.welcome_message",
+            "widget.sites[0].automations.welcome_translations.NL",
+            "widget.sites[0].automations.bot",
+        ],
+        "{:?}",
+        e.problems
+    );
+    let why = |path: &str| {
+        let p = e.problems.iter().find(|p| p.path == path).unwrap();
+        p.message.clone()
+    };
+    assert!(why("widget.sites[0].automations.whitelist").contains("widget visitor"));
+    assert!(why("widget.sites[0].automations.ice_breakers").contains("WhatsApp number"));
+    assert!(why("ivr.flows[0].automations.welcome_message").contains("deflection template"));
+    assert!(why("widget.sites[0].automations.welcome_translations.NL").contains("ISO 639-1"));
+    assert!(why("widget.sites[0].automations.bot").contains("faq"));
+}
+
+#[test]
 fn faq_entries_are_checked_with_their_keys() {
     let e = load_text(
         r#"

@@ -72,7 +72,7 @@
     ".log{flex:1;min-height:120px;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:6px;background:#f4f6f5}" +
     ".m{max-width:80%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word;line-height:1.35}" +
     ".visitor{align-self:flex-end;background:var(--c);color:#fff;border-bottom-right-radius:3px}" +
-    ".agent{align-self:flex-start;background:#fff;border:1px solid #dde3e0;border-bottom-left-radius:3px}" +
+    ".agent,.bot{align-self:flex-start;background:#fff;border:1px solid #dde3e0;border-bottom-left-radius:3px}" +
     ".system{align-self:center;background:transparent;color:#555;font-size:13px;text-align:center}" +
     ".sending{opacity:.6}.failed{outline:2px solid #c62828}" +
     ".status{padding:6px 12px;font-size:13px;color:#444;background:#fff;border-top:1px solid #eee;min-height:28px}" +
@@ -156,7 +156,8 @@
     add("phone", settings.ask_phone, "Phone number, with country code", "tel");
     var err = h("p", { "class": "err", role: "alert" });
     var start = h("button", { "class": "send", type: "button", text: "Start chat", onclick: function () {
-      var body = {};
+      // The browser's language: the inbox welcomes the visitor in it when it can.
+      var body = { language: navigator.language || null };
       for (var i = 0; i < fields.length; i++) {
         if (!fields[i].checkValidity()) { err.textContent = "Please fill in " + fields[i].name + "."; fields[i].focus(); return; }
         body[fields[i].name] = fields[i].value;
@@ -187,6 +188,7 @@
     var n = h("div", { "class": "m " + cls, text: text });
     if (cls.indexOf("visitor") === 0) n.insertBefore(h("span", { "class": "sr", text: "You: " }), n.firstChild);
     else if (cls === "agent") n.insertBefore(h("span", { "class": "sr", text: "Agent: " }), n.firstChild);
+    else if (cls === "bot") n.insertBefore(h("span", { "class": "sr", text: "Assistant: " }), n.firstChild);
     el.log.appendChild(n);
     el.log.scrollTop = el.log.scrollHeight;
     return n;
@@ -259,7 +261,7 @@
       var n = bubble(d.from, d.body || "(" + d.kind + ")");
       n.setAttribute("data-id", d.id);
       seen[d.id] = n;
-      if (d.from === "agent") { typingUntil = 0; setStatus(""); }
+      if (d.from === "agent" || d.from === "bot") { typingUntil = 0; setStatus(""); }
     } else if (kind === "agent_joined") {
       setStatus("An agent joined the chat.", true);
     } else if (kind === "waiting") {

@@ -3,6 +3,10 @@
 //! (`POST …/conversations/{id}/rating`: `{"score": 1–5}`, then `{"comment": "…"}`, when
 //! its `closed` event carried a `csat` to show), and the widget's WebSocket.
 //!
+//! A visitor starts a conversation with `POST /widget/sites/{site}/conversations`: the
+//! pre-chat form's `name` and `phone`, and `language`, the browser's (`navigator.language`:
+//! the contact's language, which picks the welcome's translation; junk is ignored).
+//!
 //! Visitors are known by an opaque token their browser keeps in `localStorage`, sent in the
 //! `X-Deflect-Visitor` header or the socket's first message — never in a URL. A visitor
 //! reaches only their own conversations (the inbox core checks the token).
@@ -195,6 +199,10 @@ struct Start {
     name: Option<String>,
     #[serde(default)]
     phone: Option<String>,
+    /// The browser's language (`navigator.language`); the inbox keeps it when it is a
+    /// language tag and ignores anything else.
+    #[serde(default)]
+    language: Option<String>,
 }
 
 fn field(v: Option<String>, m: FieldMode, what: &str, max: usize) -> ApiResult<Option<String>> {
@@ -246,6 +254,7 @@ async fn start(
             phone,
             escalate_after: Some(cfg.escalation_timeout),
             hours: state.web.site_hours.get(&cfg.name).cloned(),
+            language: body.language,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(visitor_conversation(&c))).into_response())

@@ -776,14 +776,14 @@ async fn working_a_conversation_through_the_api() {
         Some(json!({ "presence": "available" })),
     )
     .await;
-    // A web visitor starts a chat: offered to ann.
+    // A web visitor starts a chat (the browser's language with it): offered to ann.
     let v = [("x-deflect-visitor", "visitor-token-0123456789abcdef")];
     let r = a
         .call(
             Method::POST,
             "/widget/sites/www/conversations",
             &v,
-            Some(json!({ "name": "Vic" })),
+            Some(json!({ "name": "Vic", "language": "nl-NL" })),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -813,6 +813,7 @@ async fn working_a_conversation_through_the_api() {
         (r.status, r.body["conversation"]["status"].as_str()),
         (StatusCode::OK, Some("assigned"))
     );
+    assert_eq!(r.body["conversation"]["contact_language"], "nl");
     // Replies with an idempotency key are stored once.
     let send = json!({ "text": "Hello Vic", "client_key": "k-1" });
     let m1 = a

@@ -22,11 +22,12 @@
 
 use super::InboundService;
 use crate::clock::Millis;
+use crate::context::Scope;
 use crate::lifecycle::waiting;
 use crate::model::{ChatError, EventKind, Message, Status};
 use crate::provider::InboundMessage;
 use crate::repo::messages::MESSAGE_COLUMNS;
-use crate::store::{Column, NewEvent, Tx, json_rows};
+use crate::store::{Column, NewEvent, Tx, json_rows, opt_str};
 use deflect_config::DatabaseKind;
 use serde_json::json;
 use sqlx::Row;
@@ -263,7 +264,8 @@ impl InboundService {
              event_seq = conversations.event_seq + v.joining FROM v \
              WHERE conversations.id = v.id AND conversations.status <> 'closed'{locked} \
              RETURNING conversations.id, conversations.event_seq, conversations.status, \
-             conversations.queued_at, conversations.agent_id"
+             conversations.queued_at, conversations.agent_id, conversations.site, \
+             conversations.flow"
         );
         let values: Vec<serde_json::Value> = conversations
             .iter()
@@ -294,8 +296,15 @@ impl InboundService {
             }
             let agent = crate::store::opt_i64(r, "agent_id");
             if let (Some(Status::Assigned), Some(agent)) = (status, agent) {
-                let account = run.iter().find(|j| j.conversation == id).map(|j| j.account);
-                let timers = waiting::reminders(self.ctx(), account, now);
+                // A deflected call's conversation follows its flow's rules, one handed over
+                // from the widget its site's.
+                let (site, flow) = (opt_str(r, "site"), opt_str(r, "flow"));
+                let scope = Scope {
+                    account: run.iter().find(|j| j.conversation == id).map(|j| j.account),
+                    site: site.as_deref(),
+                    flow: flow.as_deref(),
+                };
+                let timers = waiting::reminders(self.ctx().automations_in(scope), now);
                 reminders.extend(timers.map(|(kind, due)| (id, kind, due, Some(agent))));
             }
             let joining = conversations

@@ -1,36 +1,44 @@
-//! What the inbox does on its own when a customer opens a conversation by writing on
-//! WhatsApp (`[inbox.automations]`, per account `[whatsapp.accounts.automations]`):
+//! What the inbox does on its own when a customer opens a conversation — by writing on
+//! WhatsApp, on the widget, or by answering a deflected call's template — following the
+//! conversation's rules (`Ctx::automations_of`: `[inbox.automations]`, then its account's,
+//! then its widget site's or IVR flow's overrides):
 //!
-//! - **whitelist**: a number not on the account's whitelist gets `whitelist_reply`, and its
-//!   conversation closes (disposition `not whitelisted`) without reaching a queue; the
-//!   account's whitelist is the configured one joined with the entries admins added
-//!   through the API for it or for every account (`Ctx::listed_numbers`);
-//! - **welcome**: `welcome_message`, unless the contact was welcomed within
+//! - **whitelist** (WhatsApp): a number not on the account's whitelist gets
+//!   `whitelist_reply`, and its conversation closes (disposition `not whitelisted`) without
+//!   reaching a queue; the account's whitelist is the configured one joined with the
+//!   entries admins added through the API for it or for every account
+//!   (`Ctx::listed_numbers`);
+//! - **welcome** (WhatsApp and the widget): `welcome_message` — in the contact's language
+//!   when `welcome_translations` has it — unless the contact was welcomed within
 //!   `welcome_period`;
-//! - **bot**: the conversation starts with the account's `bot` (status `bot`, not queued):
-//!   the customer's messages become turns the bot worker (`crate::bots`) passes to it, and
-//!   its replies are stored with sender `bot`. It ends in a queue when the bot hands it
-//!   over — it asks to, or fails, or does not answer in time — or closed (`bot ended`)
-//!   after the bot's `silence_close` without a message either way.
-//! - **opening hours** (`hours`): outside them `closed_message`, and, with `closed_queue =
-//!   false`, the conversation closes (disposition `outside hours`) instead of queueing (no
-//!   welcome then). This rule also applies when a customer answers a deflected call's
-//!   template (their conversation enters a queue then).
+//! - **bot**: the conversation starts with its `bot` (status `bot`, not queued): the
+//!   customer's messages become turns the bot worker (`crate::bots`) passes to it, and its
+//!   replies are stored with sender `bot` (the widget shows them as the bot's). It ends in a
+//!   queue when the bot hands it over — it asks to, or fails, or does not answer in time —
+//!   or closed (`bot ended`) after the bot's `silence_close` without a message either way.
+//!   A widget conversation starts with its site's bot; a deflected call's when the customer
+//!   first answers the template (where it would enter a queue).
+//! - **opening hours** (`hours`, WhatsApp): outside them `closed_message`, and, with
+//!   `closed_queue = false`, the conversation closes (disposition `outside hours`) instead
+//!   of queueing (no welcome then). This rule also applies when a customer answers a
+//!   deflected call's template (their conversation enters a queue then). A widget site has
+//!   hours of its own (`[widget.sites] hours`: the widget offers WhatsApp outside them).
 //!
-//! Conversations opened by a deflected call (the template invited the customer) or by a
-//! hand-off from the widget are not the customer's first contact: neither rule applies. The
-//! widget's own first words are its site's `greeting`.
+//! A deflected call's conversation is not the customer's first contact (the template invited
+//! them), nor is an API hand-off's: no whitelist or welcome. The widget's own first line is
+//! its site's `greeting`; the welcome, when set, follows it in the conversation.
 //!
 //! Each automatic message is stored with sender `automation`, sent through the outbox like
-//! any other, and counted in `deflect_inbox_automations_total{rule}`.
+//! any other (on the widget, as it is stored), and counted in
+//! `deflect_inbox_automations_total{rule}`.
 
-use super::{arm, conversation_event, dispatch, load, outgoing};
+use super::{arm, conversation_event, dispatch, outgoing};
 use crate::clock::{self, Millis};
 use crate::context::Ctx;
 use crate::faq::{DEFAULT_HANDOVER_WORDS, wants_person};
 use crate::model::{
-    ChatError, Conversation, EventKind, Message, NOT_WHITELISTED, OUTSIDE_HOURS, Origin, Status,
-    TimerKind,
+    Channel, ChatError, Conversation, EventKind, Message, NOT_WHITELISTED, OUTSIDE_HOURS, Origin,
+    Status, TimerKind,
 };
 use crate::repo;
 use crate::store::Tx;
@@ -38,113 +46,123 @@ use deflect_config::FAQ_BOT;
 use serde_json::json;
 use std::time::Duration;
 
-/// Conversation `id`, just opened by a message from WhatsApp id `wa_id`: whether the
+/// Conversation `c`, just opened by a message from WhatsApp id `wa_id`: whether the
 /// whitelist lets it reach a queue. One that may not is answered and closed here.
 pub(crate) async fn admit(
     ctx: &Ctx,
     tx: &mut Tx,
-    id: i64,
+    c: &Conversation,
     wa_id: &str,
     now: Millis,
 ) -> Result<bool, ChatError> {
-    let c = load(tx, id).await?;
     if c.origin != Origin::Whatsapp {
         return Ok(true);
     }
     let account = c.account.as_deref();
-    let rules = ctx.automations(account);
+    let rules = ctx.automations_of(c);
     if (ctx.listed_numbers(tx).await?).admits(rules, account, &format!("+{wa_id}")) {
         return Ok(true);
     }
-    outgoing::automatic(ctx, tx, &c, &rules.whitelist_reply, "whitelist", now).await?;
-    dispatch::close(ctx, tx, id, NOT_WHITELISTED, None, now).await?;
+    outgoing::automatic(ctx, tx, c, &rules.whitelist_reply, "whitelist", now).await?;
+    dispatch::close(ctx, tx, c.id, NOT_WHITELISTED, None, now).await?;
     Ok(false)
 }
 
-/// Welcomes the customer of conversation `id`, which they just opened by writing, unless
-/// the account sends no welcome or they were welcomed within its period.
-pub(crate) async fn welcome(ctx: &Ctx, tx: &mut Tx, id: i64, now: Millis) -> Result<(), ChatError> {
-    let c = load(tx, id).await?;
-    let rules = ctx.automations(c.account.as_deref());
-    if rules.welcome_message.is_empty() {
+/// Welcomes the customer of conversation `c`, which they just opened (by writing, or on the
+/// widget), in their language when the welcome has a translation for it — unless its rules
+/// send no welcome or the customer was welcomed within their period.
+pub(crate) async fn welcome(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    now: Millis,
+) -> Result<(), ChatError> {
+    let rules = ctx.automations_of(c);
+    let text = rules.welcome_for(c.contact_language.as_deref());
+    if text.is_empty() {
         return Ok(());
     }
     let since = now - clock::ms(rules.welcome_period);
     if !repo::contacts::welcome(tx, c.contact_id, since, now).await? {
         return Ok(());
     }
-    outgoing::automatic(ctx, tx, &c, &rules.welcome_message, "welcome", now).await
+    outgoing::automatic(ctx, tx, c, text, "welcome", now).await
 }
 
-/// Whether a conversation of `account` enters its queue when its customer writes at `now`:
-/// inside opening hours, or outside them with `closed_queue`.
+/// Whether a conversation a customer opens on WhatsApp account `account` enters its queue
+/// at `now`: inside opening hours, or outside them with `closed_queue`.
 pub(crate) fn may_queue(ctx: &Ctx, account: Option<&str>, now: Millis) -> bool {
     ctx.open_for_chat(account, now) || ctx.automations(account).closed_queue
 }
 
-/// Conversation `id`, whose customer just wrote and which is about to enter (or just
-/// entered) a queue: outside the account's opening hours, `closed_message`; and when
-/// conversations do not queue then, it closes here. Returns whether it may queue.
+/// As [`may_queue`], for conversation `c` by its own rules.
+pub(crate) fn may_queue_of(ctx: &Ctx, c: &Conversation, now: Millis) -> bool {
+    ctx.open_for_chat_of(c, now) || ctx.automations_of(c).closed_queue
+}
+
+/// Conversation `c`, whose customer just wrote and which is about to enter (or just
+/// entered) a queue: outside its opening hours, `closed_message`; and when conversations do
+/// not queue then, it closes here. Returns whether it may queue.
 pub(crate) async fn after_hours(
     ctx: &Ctx,
     tx: &mut Tx,
-    id: i64,
+    c: &Conversation,
     now: Millis,
 ) -> Result<bool, ChatError> {
-    let c = load(tx, id).await?;
-    let account = c.account.as_deref();
-    if ctx.open_for_chat(account, now) {
+    if ctx.open_for_chat_of(c, now) {
         return Ok(true);
     }
-    let rules = ctx.automations(account);
+    let rules = ctx.automations_of(c);
     if !rules.closed_message.is_empty() {
-        outgoing::automatic(ctx, tx, &c, &rules.closed_message, "closed", now).await?;
+        outgoing::automatic(ctx, tx, c, &rules.closed_message, "closed", now).await?;
     }
     if rules.closed_queue {
         return Ok(true);
     }
-    dispatch::close(ctx, tx, id, OUTSIDE_HOURS, None, now).await?;
+    dispatch::close(ctx, tx, c.id, OUTSIDE_HOURS, None, now).await?;
     Ok(false)
 }
 
-/// Starts conversation `id`, just opened by the customer, with its account's bot, if the
-/// account has one; returns whether it did. Its customer's messages then go to the bot
-/// ([`to_bot`]) until the bot hands it over ([`hand_over`]) or it ends.
+/// Starts conversation `c`, just opened by the customer — on WhatsApp, on the widget, or by
+/// answering a deflected call's template — with its rules' bot, if they name one; returns
+/// the conversation as it is then (status `bot`), or none. Its customer's messages then go
+/// to the bot ([`to_bot`]) until the bot hands it over ([`hand_over`]) or it ends. An API
+/// hand-off's conversation never starts with a bot: the integration asked for an agent.
 pub(crate) async fn start_bot(
     ctx: &Ctx,
     tx: &mut Tx,
-    id: i64,
+    c: &Conversation,
     now: Millis,
-) -> Result<bool, ChatError> {
-    let c = load(tx, id).await?;
-    let name = &ctx.automations(c.account.as_deref()).bot;
+) -> Result<Option<Conversation>, ChatError> {
+    let name = &ctx.automations_of(c).bot;
     let known = name == FAQ_BOT || ctx.bot(name).is_some();
-    if !known || c.origin != Origin::Whatsapp {
-        return Ok(false);
+    let opened_by_customer = matches!(c.origin, Origin::Whatsapp | Origin::Web | Origin::Call);
+    if !known || !opened_by_customer {
+        return Ok(None);
     }
-    repo::conversations::set_bot(tx, id, name).await?;
-    conversation_event(tx, id, EventKind::ConversationBotStarted, json!({}), now).await?;
+    repo::conversations::set_bot(tx, c.id, name).await?;
+    let data = json!({});
+    let c = conversation_event(tx, c.id, EventKind::ConversationBotStarted, data, now).await?;
     metrics::counter!("deflect_bot_conversations_total", "bot" => name.clone()).increment(1);
-    Ok(true)
+    Ok(Some(c))
 }
 
-/// Passes customer message `m` of conversation `id` (with its bot) to the bot: the FAQ bot
+/// Passes customer message `m` of conversation `c` (with its bot) to the bot: the FAQ bot
 /// answers here; another's is a turn the bot worker takes after the commit. The bot's
 /// silence timer starts again.
 pub(crate) async fn to_bot(
     ctx: &Ctx,
     tx: &mut Tx,
-    id: i64,
+    c: &Conversation,
     m: &Message,
     now: Millis,
 ) -> Result<(), ChatError> {
-    let c = load(tx, id).await?;
     if c.bot.as_deref() == Some(FAQ_BOT) {
-        return faq_answer(ctx, tx, &c, m, now).await;
+        return faq_answer(ctx, tx, c, m, now).await;
     }
-    repo::bot_turns::insert(tx, id, m.id, now).await?;
+    repo::bot_turns::insert(tx, c.id, m.id, now).await?;
     ctx.wake_bots();
-    bot_still_talking(ctx, tx, id, now).await
+    bot_still_talking(ctx, tx, c, now).await
 }
 
 /// The FAQ bot's turn: the answer of the question `m` asks, if it matches well enough; a
@@ -159,9 +177,9 @@ async fn faq_answer(
     m: &Message,
     now: Millis,
 ) -> Result<(), ChatError> {
-    let rules = ctx.automations(c.account.as_deref());
+    let rules = ctx.automations_of(c);
     let Some(text) = m.body.as_deref().filter(|_| m.kind == "text") else {
-        return hand_over(ctx, tx, c.id, None, "the FAQ bot reads only text", now).await;
+        return hand_over(ctx, tx, c, None, "the FAQ bot reads only text", now).await;
     };
     let defaults = || {
         DEFAULT_HANDOVER_WORDS
@@ -175,7 +193,7 @@ async fn faq_answer(
     };
     if wants_person(text, &words) {
         metrics::counter!("deflect_faq_turns_total", "outcome" => "person").increment(1);
-        return hand_over(ctx, tx, c.id, None, "the customer asked for a person", now).await;
+        return hand_over(ctx, tx, c, None, "the customer asked for a person", now).await;
     }
     let account = c.account.as_deref().unwrap_or_default();
     let faq = ctx.faq(tx).await?;
@@ -191,7 +209,7 @@ async fn faq_answer(
             );
             metrics::counter!("deflect_faq_turns_total", "outcome" => "answered").increment(1);
             outgoing::filled(ctx, tx, c, &entry.answer, outgoing::Author::Bot, now).await?;
-            bot_still_talking(ctx, tx, c.id, now).await
+            bot_still_talking(ctx, tx, c, now).await
         }
         other => {
             let ((entry, api_entry), score) =
@@ -204,27 +222,26 @@ async fn faq_answer(
                 "FAQ had no answer"
             );
             metrics::counter!("deflect_faq_turns_total", "outcome" => "unanswered").increment(1);
-            hand_over(ctx, tx, c.id, None, "the FAQ had no answer", now).await
+            hand_over(ctx, tx, c, None, "the FAQ had no answer", now).await
         }
     }
 }
 
-/// Conversation `id` goes on with its bot: it closes if both stay silent for the bot's
+/// Conversation `c` goes on with its bot: it closes if both stay silent for the bot's
 /// `silence_close`.
 pub(crate) async fn bot_still_talking(
     ctx: &Ctx,
     tx: &mut Tx,
-    id: i64,
+    c: &Conversation,
     now: Millis,
 ) -> Result<(), ChatError> {
-    let c = load(tx, id).await?;
     let silence = (c.bot.as_deref())
         .and_then(|b| ctx.bot(b))
         .map_or(Duration::from_secs(600), |b| b.silence_close);
     arm(
         ctx,
         tx,
-        id,
+        c.id,
         TimerKind::BotSilence,
         now + clock::ms(silence),
         None,
@@ -232,18 +249,20 @@ pub(crate) async fn bot_still_talking(
     .await
 }
 
-/// Hands conversation `id` from its bot to `queue` (the bot's configured queue, else the
-/// inbox's default queue, when none or one that does not exist is named), for `reason`.
-/// The bot's messages stay in the conversation: the agent reads the transcript there.
+/// Hands conversation `c` (as loaded in `tx`) from its bot to `queue` (the bot's
+/// configured queue, else the inbox's default queue, when none or one that does not exist
+/// is named), for `reason`. The bot's messages stay in the conversation: the agent reads
+/// the transcript there. A widget visitor is offered WhatsApp after their site's
+/// `escalation_timeout` from now, when no agent has taken it by then.
 pub(crate) async fn hand_over(
     ctx: &Ctx,
     tx: &mut Tx,
-    id: i64,
+    c: &Conversation,
     queue: Option<&str>,
     reason: &str,
     now: Millis,
 ) -> Result<(), ChatError> {
-    let c = load(tx, id).await?;
+    let id = c.id;
     if c.status != Status::Bot {
         return Ok(());
     }
@@ -256,9 +275,14 @@ pub(crate) async fn hand_over(
     stop_bot(tx, id).await?;
     let data = json!({ "reason": reason, "queue": queue });
     conversation_event(tx, id, EventKind::ConversationHandedOver, data, now).await?;
-    let bot = c.bot.unwrap_or_default();
+    let bot = c.bot.clone().unwrap_or_default();
     tracing::info!(conversation_id = id, %bot, reason, %queue, "handed over by its bot");
     metrics::counter!("deflect_bot_handovers_total", "bot" => bot).increment(1);
+    let site = (c.site.as_deref()).and_then(|s| ctx.settings().widget.site(s));
+    if let (Channel::Web, None, Some(site)) = (c.channel, c.escalation_at, site) {
+        let due = now + clock::ms(site.escalation_timeout);
+        arm(ctx, tx, id, TimerKind::Escalation, due, None).await?;
+    }
     dispatch::enqueue(ctx, tx, id, &queue, None, now).await
 }
 

@@ -1,9 +1,9 @@
-//! The satisfaction survey (CSAT, `[inbox.automations] csat`, per account): when a WhatsApp
-//! conversation an agent answered closes, the customer is asked to rate it, and their answer
-//! — and what they add after it — is kept on the conversation.
+//! The satisfaction survey (CSAT, `[inbox.automations] csat`, per account, site or flow):
+//! when a conversation an agent answered closes, the customer is asked to rate it, and their
+//! answer — and what they add after it — is kept on the conversation.
 //!
-//! - **Sending** ([`survey`]): only when the account's (web chat: its escalation account's,
-//!   else the inbox-wide) `csat` is on, an agent wrote to the
+//! - **Sending** ([`survey`]): only when the conversation's rules' `csat` is on (its
+//!   account's, widget site's or IVR flow's: `Ctx::automations_of`), an agent wrote to the
 //!   customer (never for conversations only bots or automations answered, never one merged
 //!   into another or turned away by the whitelist), and the number is reachable. Inside the
 //!   24 h window: `csat_question` with reply buttons (`good-neutral-bad`) or a list (`1-5`),
@@ -26,7 +26,7 @@
 
 use super::{conversation_event, outgoing};
 use crate::clock::Millis;
-use crate::context::Ctx;
+use crate::context::{Ctx, Scope};
 use crate::model::{
     Channel, ChatError, Conversation, EventKind, NOT_WHITELISTED, WINDOW_MS, csat_in_payload,
     csat_payload, score_in_text,
@@ -54,7 +54,7 @@ pub(crate) async fn survey(
     disposition: &str,
     now: Millis,
 ) -> Result<Option<serde_json::Value>, ChatError> {
-    let rules = ctx.automations(c.account.as_deref());
+    let rules = ctx.automations_of(c);
     if !rules.csat
         || c.unreachable
         || NO_SURVEY.contains(&disposition)
@@ -195,7 +195,14 @@ pub(crate) async fn reply_to(
     let Some(s) = repo::conversations::csat::latest_closed(tx, identity, account).await? else {
         return Ok(None);
     };
-    let rules = ctx.automations(Some(account));
+    // The rated conversation's rules (a deflected call's are its flow's, a widget's its
+    // site's).
+    let scope = Scope {
+        account: Some(account),
+        site: s.site.as_deref(),
+        flow: s.flow.as_deref(),
+    };
+    let rules = ctx.automations_in(scope);
     if awaits_score(&s, now) {
         // A template's quick reply carries its own text as payload; a text its words.
         let words = [m.button_payload.as_deref(), m.body.as_deref()];
@@ -238,7 +245,7 @@ pub(crate) async fn record(
             first: true,
         } => {
             let c = rate(tx, conversation, score, now).await?;
-            let follow_up = &ctx.automations(c.account.as_deref()).csat_follow_up;
+            let follow_up = &ctx.automations_of(&c).csat_follow_up;
             if !follow_up.is_empty() {
                 outgoing::automatic(ctx, tx, &c, follow_up, "csat_follow_up", now).await?;
             }
@@ -290,7 +297,7 @@ pub(crate) async fn web_answer(
         .await?
         .filter(|s| s.closed && s.sent_at.is_some())
         .ok_or_else(|| ChatError::Conflict("this conversation was not offered a rating".into()))?;
-    let rules = ctx.automations(c.account.as_deref());
+    let rules = ctx.automations_of(c);
     match answer {
         WebAnswer::Score(score) => {
             if !(1..=5).contains(&score) {

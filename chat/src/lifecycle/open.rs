@@ -50,6 +50,8 @@ pub(crate) struct WhatsAppConversation<'a> {
     pub(crate) status: Status,
     /// Its queue, if it is new.
     pub(crate) queue: &'a str,
+    /// The IVR flow whose deflected call opens it, if it is new.
+    pub(crate) flow: Option<&'a str>,
 }
 
 /// The open conversation of an identity on an account, opening one when there is none;
@@ -65,7 +67,8 @@ pub(crate) async fn whatsapp_conversation(
     for _ in 0..5 {
         let reference = random_token(6);
         let inserted = repo::conversations::insert_whatsapp(
-            tx, &reference, w.contact, w.identity, w.account, w.origin, w.status, w.queue, now,
+            tx, &reference, w.contact, w.identity, w.account, w.origin, w.status, w.queue, w.flow,
+            now,
         )
         .await?;
         if let Some(id) = inserted {

@@ -1,5 +1,6 @@
 //! The rules that watch who is waiting — in an assigned conversation, or in a queue
-//! (`[inbox.automations]`, per account `[whatsapp.accounts.automations]`):
+//! (`[inbox.automations]`, per account, widget site or IVR flow: the conversation's own,
+//! `Ctx::automations_of`):
 //!
 //! - **inactivity close** (`inbox.inactivity_close`): the agent answered the customer's last
 //!   message and the customer has written nothing for that long since the agent's last
@@ -28,11 +29,12 @@
 
 use super::{arm, conversation_event, dispatch, load, outgoing};
 use crate::clock::{self, Millis};
-use crate::context::Ctx;
+use crate::context::{Ctx, Scope};
 use crate::model::{ChatError, Conversation, EventKind, INACTIVE, Status, TimerKind};
 use crate::repo;
 use crate::routing::AgentId;
 use crate::store::Tx;
+use deflect_config::AutomationsConfig;
 use serde_json::json;
 
 /// An agent wrote to the customer of conversation `c`: the reminder and re-offer stop, and
@@ -69,7 +71,7 @@ pub(crate) async fn assigned(
 ) -> Result<(), ChatError> {
     let turn = repo::messages::turn(tx, c.id).await?;
     if turn.customer_waits() {
-        for (kind, due) in reminders(ctx, c.account.as_deref(), now) {
+        for (kind, due) in reminders(ctx.automations_of(c), now) {
             arm(ctx, tx, c.id, kind, due, Some(agent)).await?;
         }
     } else if turn.answered_at().is_some() {
@@ -78,17 +80,17 @@ pub(crate) async fn assigned(
     Ok(())
 }
 
-/// The customer wrote in conversation `id`, assigned to `agent` on `account`: the reminder
+/// The customer wrote in conversation `id` (of `scope`), assigned to `agent`: the reminder
 /// and re-offer start, unless they run already.
 pub(crate) async fn customer_wrote(
     ctx: &Ctx,
     tx: &mut Tx,
     id: i64,
     agent: AgentId,
-    account: Option<&str>,
+    scope: Scope<'_>,
     now: Millis,
 ) -> Result<(), ChatError> {
-    let timers: Vec<_> = reminders(ctx, account, now)
+    let timers: Vec<_> = reminders(ctx.automations_in(scope), now)
         .map(|(kind, due)| (id, kind, due, Some(agent)))
         .collect();
     if !timers.is_empty() {
@@ -98,13 +100,11 @@ pub(crate) async fn customer_wrote(
     Ok(())
 }
 
-/// The reminder and re-offer timers `account`'s rules turn on, due from `now`.
+/// The reminder and re-offer timers `rules` turn on, due from `now`.
 pub(crate) fn reminders(
-    ctx: &Ctx,
-    account: Option<&str>,
+    rules: &AutomationsConfig,
     now: Millis,
-) -> impl Iterator<Item = (TimerKind, Millis)> {
-    let rules = ctx.automations(account);
+) -> impl Iterator<Item = (TimerKind, Millis)> + use<> {
     [
         (TimerKind::Reminder, rules.reminder_after),
         (TimerKind::Reoffer, rules.reoffer_after),
@@ -134,7 +134,7 @@ pub(crate) async fn inactivity(
     if due > now {
         return arm(ctx, tx, id, TimerKind::Inactivity, due, None).await;
     }
-    let text = &ctx.automations(c.account.as_deref()).inactivity_message;
+    let text = &ctx.automations_of(&c).inactivity_message;
     if !text.is_empty() && c.window_open(now) && !c.unreachable {
         outgoing::automatic(ctx, tx, &c, text, "inactivity", now).await?;
     }
@@ -170,7 +170,7 @@ pub(crate) async fn remind(
     let data = json!({ "agent_id": agent, "waiting_since": since });
     conversation_event(tx, id, EventKind::ConversationReminder, data, now).await?;
     metrics::counter!("deflect_inbox_agent_reminders_total", "step" => "reminder").increment(1);
-    let text = &ctx.automations(c.account.as_deref()).reminder_message;
+    let text = &ctx.automations_of(&c).reminder_message;
     if !text.is_empty() && c.window_open(now) && !c.unreachable {
         outgoing::automatic(ctx, tx, &c, text, "reminder", now).await?;
     }
@@ -199,8 +199,7 @@ const RECENT_WAITS: i64 = 20;
 const RECENT: Millis = 24 * 3600 * 1000;
 
 /// Tells the customer of conversation `id`, just queued, their position and the estimated
-/// wait (`queue_message`), if it waits (not offered at once) and the account's rules say
-/// so.
+/// wait (`queue_message`), if it waits (not offered at once) and its rules say so.
 pub(crate) async fn queue_notice(
     ctx: &Ctx,
     tx: &mut Tx,
@@ -208,7 +207,7 @@ pub(crate) async fn queue_notice(
     now: Millis,
 ) -> Result<(), ChatError> {
     let c = load(tx, id).await?;
-    let text = &ctx.automations(c.account.as_deref()).queue_message;
+    let text = &ctx.automations_of(&c).queue_message;
     if text.is_empty() || c.status != Status::Queued {
         return Ok(());
     }
@@ -219,11 +218,11 @@ pub(crate) async fn queue_notice(
 }
 
 /// A conversation left a queue: customers told their position before hear the better one
-/// when it improved by their account's `queue_message_step`.
+/// when it improved by their rules' `queue_message_step`.
 pub(crate) async fn queue_moved(ctx: &Ctx, tx: &mut Tx, now: Millis) -> Result<(), ChatError> {
     for (id, told, position) in repo::queues::improved(tx).await? {
         let c = load(tx, id).await?;
-        let rules = ctx.automations(c.account.as_deref());
+        let rules = ctx.automations_of(&c);
         let step = i64::from(rules.queue_message_step);
         if rules.queue_message.is_empty() || step == 0 || told - position < step {
             continue;

@@ -176,6 +176,11 @@ pub struct Conversation {
     pub csat_comment: Option<String>,
     /// When they gave their score.
     pub csat_at: Option<Millis>,
+    /// The IVR flow whose deflected call opened it (its automations apply).
+    pub flow: Option<String>,
+    /// The customer's language (ISO 639-1, `nl`), when known: from a deflected call's flow
+    /// or the widget visitor's browser.
+    pub contact_language: Option<String>,
 }
 
 impl Conversation {

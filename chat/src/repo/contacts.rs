@@ -96,6 +96,16 @@ pub(crate) async fn name_if_unnamed(tx: &mut Tx, id: i64, name: &str) -> Result<
     Ok(())
 }
 
+/// Contact `id` speaks `language` (an ISO 639-1 code, `deflect_config::language_code`).
+pub(crate) async fn set_language(tx: &mut Tx, id: i64, language: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE contacts SET language = $1 WHERE id = $2")
+        .bind(language)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// Records that contact `id` is welcomed now, unless they were welcomed after `since`;
 /// returns whether to welcome them.
 pub(crate) async fn welcome(

@@ -18,7 +18,7 @@ pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.reference, c.contact_id, 
     k.phone AS contact_phone, k.form_phone AS contact_form_phone, c.channel, c.origin, c.account, c.site, c.status, c.queue, c.agent_id, \
     c.return_agent_id, c.queued_at, c.last_inbound_at, c.last_activity_at, c.unreachable, \
     c.disposition, c.closed_at, c.created_at, c.declined, c.identity_id, c.metadata, c.escalation_at, c.bot, \
-    c.csat_score, c.csat_comment, c.csat_at";
+    c.csat_score, c.csat_comment, c.csat_at, c.flow, k.language AS contact_language";
 
 /// A conversation `c` joined to its contact `k`.
 pub(crate) const CONVERSATION_FROM: &str = "conversations c JOIN contacts k ON k.id = c.contact_id";
@@ -53,6 +53,8 @@ pub(crate) fn from_row(r: &AnyRow) -> Conversation {
         csat_score: opt_i64(r, "csat_score"),
         csat_comment: opt_str(r, "csat_comment"),
         csat_at: opt_i64(r, "csat_at"),
+        flow: opt_str(r, "flow"),
+        contact_language: opt_str(r, "contact_language"),
     }
 }
 
@@ -337,12 +339,13 @@ pub(crate) async fn insert_whatsapp(
     origin: Origin,
     status: Status,
     queue: &str,
+    flow: Option<&str>,
     now: Millis,
 ) -> Result<Option<i64>, StoreError> {
     Ok(sqlx::query(
         "INSERT INTO conversations (reference, contact_id, identity_id, channel, origin, account, \
-         status, queue, last_activity_at, created_at) \
-         VALUES ($1, $2, $3, 'whatsapp', $4, $5, $6, $7, $8, $8) \
+         status, queue, last_activity_at, created_at, flow) \
+         VALUES ($1, $2, $3, 'whatsapp', $4, $5, $6, $7, $8, $8, $9) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(reference)
@@ -353,6 +356,7 @@ pub(crate) async fn insert_whatsapp(
     .bind(status.as_str())
     .bind(queue)
     .bind(now)
+    .bind(flow)
     .fetch_optional(tx.conn())
     .await?
     .map(|r| r.get(0)))

@@ -22,9 +22,14 @@ pub(crate) struct Survey {
     pub(crate) rated_at: Option<Millis>,
     /// The comment, once given.
     pub(crate) comment: Option<String>,
+    /// The widget site whose conversation it is, if any.
+    pub(crate) site: Option<String>,
+    /// The IVR flow whose deflected call opened it, if any.
+    pub(crate) flow: Option<String>,
 }
 
-const SURVEY_COLUMNS: &str = "id, status, csat_sent_at, csat_score, csat_at, csat_comment";
+const SURVEY_COLUMNS: &str =
+    "id, status, csat_sent_at, csat_score, csat_at, csat_comment, site, flow";
 
 fn survey(r: &AnyRow) -> Survey {
     Survey {
@@ -34,6 +39,8 @@ fn survey(r: &AnyRow) -> Survey {
         score: opt_i64(r, "csat_score"),
         rated_at: opt_i64(r, "csat_at"),
         comment: opt_str(r, "csat_comment"),
+        site: opt_str(r, "site"),
+        flow: opt_str(r, "flow"),
     }
 }
 
