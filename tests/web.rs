@@ -274,11 +274,12 @@ fn browser_no_agent_gives_a_qr_code_that_continues_on_whatsapp() {
 }
 
 #[test]
-fn browser_widget_tells_the_queue_position_and_asks_for_a_rating() {
+fn browser_widget_welcomes_tells_the_queue_position_and_asks_for_a_rating() {
     scenario_with(
         "automations",
         r#"
 [inbox.automations]
+welcome_message = "Welcome, {{customer_name}}! We answer within minutes."
 queue_message = "You are number {{position}} in line; the wait is {{wait}}."
 csat = true
 "#,

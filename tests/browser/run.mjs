@@ -314,6 +314,8 @@ async function automations(browser) {
   const vctx = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   const v = await vctx.newPage();
   await openWidget(v, "Vera");
+  await v.getByText("Welcome, Vera! We answer within minutes.").waitFor({ timeout: T });
+  check(true, "the visitor is welcomed by name");
   await v.locator(".m", { hasText: "You are number 1 in line; the wait is a few minutes." }).waitFor({ timeout: T });
   check(true, "the visitor is told their place in the queue and the wait");
   await v.screenshot({ path: path.join(ARTIFACTS, "widget-queue-position.png") });
@@ -345,6 +347,27 @@ async function automations(browser) {
     return c && { score: c.csat_score, comment: c.csat_comment };
   });
   check(found && found.score === 5 && found.comment === "Quick and friendly", "the supervisor sees score 5 and the comment: " + JSON.stringify(found));
+
+  // The admin manages the whitelist and the FAQ in Settings.
+  await a.getByRole("button", { name: "Settings" }).click();
+  const whitelist = a.locator("fieldset", { has: a.locator("legend", { hasText: "Whitelist" }) });
+  await whitelist.getByLabel("Number or prefix").fill("+3120*");
+  await whitelist.getByRole("button", { name: "Add to whitelist" }).click();
+  await a.getByRole("button", { name: "Delete +3120* for every account" }).waitFor({ timeout: T });
+  check(true, "a whitelist entry is added in Settings");
+  const faq = a.locator("fieldset", { has: a.locator("legend", { hasText: "FAQ" }) });
+  await faq.getByLabel("Question").fill("Where is my invoice?");
+  await faq.getByLabel(/^Answer/).fill("Under Billing, {{customer_name}}.");
+  await faq.getByRole("button", { name: "Add question" }).click();
+  await a.getByRole("button", { name: "Edit: Where is my invoice?" }).waitFor({ timeout: T });
+  check(true, "an FAQ entry is added in Settings");
+  await faq.scrollIntoViewIfNeeded();
+  await a.screenshot({ path: path.join(ARTIFACTS, "settings-whitelist-faq.png"), fullPage: true });
+  const lists = await a.evaluate(async () => {
+    const [w, f] = await Promise.all([fetch("/api/v1/whitelist"), fetch("/api/v1/faq")].map(async (r) => (await r).json()));
+    return { patterns: w.whitelist.map((e) => e.pattern), questions: f.faq.map((e) => e.question) };
+  });
+  check(lists.patterns.includes("+3120*") && lists.questions.includes("Where is my invoice?"), "the API lists both: " + JSON.stringify(lists));
 }
 
 const scenarios = { chat, escalation, sandbox, scale, automations };
