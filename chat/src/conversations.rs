@@ -3,7 +3,7 @@
 //! change, commit) — and reading conversations and their messages with access control.
 
 use crate::context::Ctx;
-use crate::lifecycle::transition::{ASSIGNED_CANCELS, Action, Handover, ensure_visible};
+use crate::lifecycle::transition::{Action, Handover, ensure_visible};
 use crate::lifecycle::{automation, conversation_event, dispatch, outgoing};
 use crate::model::{
     Channel, ChatError, Conversation, ConversationDetail, ConversationFilter, EventKind, MAX_TEXT,
@@ -26,18 +26,7 @@ pub(crate) async fn accept_offer(
             "this offer is no longer open (it lapsed, moved on or was taken)".into(),
         ));
     }
-    let h = Handover {
-        status: Status::Assigned,
-        agent,
-        return_agent: None,
-        cancel: &ASSIGNED_CANCELS,
-        arm: None,
-        action: "accepted",
-        by: Some(agent),
-        event: EventKind::ConversationAssigned,
-        data: json!({ "agent_id": agent }),
-        ends_wait: true,
-    };
+    let h = Handover::assigned(agent, "accepted", Some(agent), json!({}), true);
     let c = a.hand_over(ctx, h).await?;
     a.commit().await?;
     Ok(c)
@@ -75,18 +64,8 @@ pub(crate) async fn claim(ctx: &Ctx, viewer: &Viewer, id: i64) -> Result<Convers
         .await?
         .ok_or(ChatError::NotFound("agent"))?;
     routing::can_claim(&state, member, &queue).map_err(|e| ChatError::Forbidden(e.to_string()))?;
-    let h = Handover {
-        status: Status::Assigned,
-        agent: viewer.agent_id,
-        return_agent: None,
-        cancel: &ASSIGNED_CANCELS,
-        arm: None,
-        action: "claimed",
-        by: Some(viewer.agent_id),
-        event: EventKind::ConversationAssigned,
-        data: json!({ "agent_id": viewer.agent_id, "claimed": true }),
-        ends_wait: true,
-    };
+    let me = viewer.agent_id;
+    let h = Handover::assigned(me, "claimed", Some(me), json!({ "claimed": true }), true);
     let c = a.hand_over(ctx, h).await?;
     a.commit().await?;
     Ok(c)
@@ -121,18 +100,14 @@ async fn take_from_bot(
     let bot = a.conversation.bot.clone().unwrap_or_default();
     tracing::info!(conversation_id = id, %bot, agent_id = viewer.agent_id, "taken from its bot");
     metrics::counter!("deflect_bot_handovers_total", "bot" => bot).increment(1);
-    let h = Handover {
-        status: Status::Assigned,
-        agent: viewer.agent_id,
-        return_agent: None,
-        cancel: &ASSIGNED_CANCELS,
-        arm: None,
-        action: "taken over",
-        by: Some(viewer.agent_id),
-        event: EventKind::ConversationAssigned,
-        data: json!({ "agent_id": viewer.agent_id, "taken_over": true }),
-        ends_wait: false,
-    };
+    let me = viewer.agent_id;
+    let h = Handover::assigned(
+        me,
+        "taken over",
+        Some(me),
+        json!({ "taken_over": true }),
+        false,
+    );
     let c = a.hand_over(ctx, h).await?;
     a.commit().await?;
     Ok(c)

@@ -784,6 +784,13 @@ mod tests {
         }
     }
 
+    /// The keys `c`'s check reports.
+    fn problem_paths(c: AutomationsConfig) -> Vec<String> {
+        let mut p = Problems::default();
+        c.validate(&mut p, "inbox.automations");
+        p.into_vec().into_iter().map(|p| p.path).collect()
+    }
+
     #[test]
     fn an_empty_whitelist_admits_everyone_and_entries_match_whole_numbers_or_prefixes() {
         assert!(rules(&[]).admits("+31201234567"));
@@ -852,14 +859,7 @@ mod tests {
 
     #[test]
     fn waiting_rules_are_off_or_in_range_and_the_reoffer_comes_after_the_reminder() {
-        let check = |c: AutomationsConfig| {
-            let mut p = Problems::default();
-            c.validate(&mut p, "inbox.automations");
-            p.into_vec()
-                .into_iter()
-                .map(|p| p.path)
-                .collect::<Vec<String>>()
-        };
+        let check = problem_paths;
         let minutes = |m: u64| Duration::from_secs(60 * m);
         let ok = AutomationsConfig {
             inactivity_message: "Closing this chat, {{customer_name}}.".into(),
@@ -1023,14 +1023,7 @@ mod tests {
 
     #[test]
     fn translations_need_language_codes_texts_and_a_welcome_message() {
-        let check = |c: AutomationsConfig| {
-            let mut p = Problems::default();
-            c.validate(&mut p, "inbox.automations");
-            p.into_vec()
-                .into_iter()
-                .map(|p| p.path)
-                .collect::<Vec<String>>()
-        };
+        let check = problem_paths;
         let translations = |pairs: &[(&str, &str)]| {
             (pairs.iter())
                 .map(|(l, t)| (l.to_string(), t.to_string()))

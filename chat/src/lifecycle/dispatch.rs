@@ -238,18 +238,8 @@ pub(crate) async fn return_to(
     agent: AgentId,
     now: Millis,
 ) -> Result<(), ChatError> {
-    let h = transition::Handover {
-        status: Status::Assigned,
-        agent,
-        return_agent: None,
-        cancel: &transition::ASSIGNED_CANCELS,
-        arm: None,
-        action: "returned",
-        by: None,
-        event: EventKind::ConversationAssigned,
-        data: json!({ "agent_id": agent, "returned": true }),
-        ends_wait: false,
-    };
+    let h =
+        transition::Handover::assigned(agent, "returned", None, json!({ "returned": true }), false);
     transition::hand_over(ctx, tx, c, h, now).await?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::store::Tx;
 
 /// The timers an assignment ends: no offer, transfer or queue wait runs on, and a web
 /// visitor an agent has joined is not offered WhatsApp for waiting.
-pub(crate) const ASSIGNED_CANCELS: [TimerKind; 4] = [
+const ASSIGNED_CANCELS: [TimerKind; 4] = [
     TimerKind::Offer,
     TimerKind::Transfer,
     TimerKind::Wait,
@@ -119,6 +119,36 @@ pub(crate) struct Handover<'a> {
     pub(crate) data: serde_json::Value,
     /// Whether it ends the conversation's wait in its queue (the wait is measured).
     pub(crate) ends_wait: bool,
+}
+
+impl<'a> Handover<'a> {
+    /// `agent` holds the conversation now (its offer, transfer, wait and escalation timers
+    /// stop) — by `action` of `by` (none: the inbox itself), the assignment event carrying
+    /// the agent and `extra`'s fields; `ends_wait` as in [`Handover`].
+    pub(crate) fn assigned(
+        agent: AgentId,
+        action: &'a str,
+        by: Option<AgentId>,
+        extra: serde_json::Value,
+        ends_wait: bool,
+    ) -> Self {
+        let mut data = serde_json::json!({ "agent_id": agent });
+        if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
+            data.extend(extra);
+        }
+        Self {
+            status: Status::Assigned,
+            agent,
+            return_agent: None,
+            cancel: &ASSIGNED_CANCELS,
+            arm: None,
+            action,
+            by,
+            event: EventKind::ConversationAssigned,
+            data,
+            ends_wait,
+        }
+    }
 }
 
 /// Hands conversation `c` over (see [`Handover`]): its row, its timers, the queue wait it
