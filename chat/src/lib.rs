@@ -35,7 +35,7 @@
 //!
 //! | layer | modules | owns |
 //! |---|---|---|
-//! | model | [`model`], [`clock`], [`routing`], [`provider`], [`bot`], [`faq`] | the nouns (conversation, message, agent, [`EventKind`], [`TimerKind`], errors, codes); time as an input ([`Clock`], [`ManualClock`] in tests); routing's pure decisions; the providers' wire formats and clients (Meta, Twilio, sandbox); the bots' (the Rasa REST channel); which FAQ entry a message asks ([`Faq`], BM25 per language and account) and whether it asks for a person ([`faq::wants_person`]). No database. |
+//! | model | [`model`], [`clock`], [`routing`], [`provider`], [`bot`], [`faq`], [`blobs`] | the nouns (conversation, message, agent, [`EventKind`], [`TimerKind`], errors, codes); time as an input ([`Clock`], [`ManualClock`] in tests); routing's pure decisions; the providers' wire formats and clients (Meta, Twilio, sandbox); the bots' (the Rasa REST channel); which FAQ entry a message asks ([`Faq`], BM25 per language and account) and whether it asks for a person ([`faq::wants_person`]); attachments' bytes ([`BlobStore`]: a directory or an S3 bucket, content-addressed, their types read from the bytes). No database. |
 //! | store | [`store`] | the connection (SQLite or PostgreSQL through sqlx), the write transaction `Tx`, and the event log's hand-over: a transaction collects the events appended to it and gives each to the registered sinks (`store::EventSink`). It knows no webhook, bus or service. |
 //! | repositories | `repo/` | one file per aggregate (conversations, messages, agents, contacts, hand-off codes, assignments, queues, timers, outbox, early statuses, deflections, sessions and tokens, canned answers, events, webhook deliveries, web visitors, limit uses, whitelist and FAQ entries with their lists' revisions): the SQL of that aggregate and its row decoding. The one exception is the inbound service's SQL (`inbound`, whose group commit stores runs of messages a few statements at a time), which stays beside the code that groups them. |
 //! | lifecycle | `context`, `lifecycle/` | `Ctx`, what every service works with (store, settings, clock, the workers' wake-ups); the steps several services share, inside the caller's transaction and never committing: opening a conversation, the routing driver (queue, offer, decline, return, fallback, close), outgoing messages, delivery statuses, the web-to-WhatsApp hand-off, and `transition::Action` — the lock, check, change, commit skeleton of every agent action. |
@@ -64,7 +64,7 @@
 // The layers, lowest first (see the crate documentation; scripts/check-modules enforces
 // them): a module uses its own layer and the layers below, never one above; services stay
 // apart from each other.
-// layer model: bot clock faq model routing provider
+// layer model: blobs bot clock faq model routing provider
 // layer store: store
 // layer repositories: repo
 // layer lifecycle: context lifecycle
@@ -97,6 +97,7 @@ macro_rules! fault {
 
 pub mod access;
 pub mod agents;
+pub mod blobs;
 pub mod board;
 pub mod bot;
 mod bots;
@@ -128,6 +129,7 @@ pub mod webchat;
 
 pub use access::{NewSession, Session};
 pub use agents::NewAgent;
+pub use blobs::{BlobError, BlobStore, StoredBlob};
 pub use board::{AgentLoad, Board, QueueLoad};
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
 pub use context::InboxSettings;

@@ -1,4 +1,5 @@
-//! Test support (feature `testing`): a throwaway PostgreSQL server and fresh databases on it.
+//! Test support (feature `testing`): a throwaway PostgreSQL server and fresh databases on it,
+//! and a throwaway S3 server.
 //!
 //! [`postgres_database`] gives each test its own database on a server shared by the whole
 //! test run: the first test process to ask runs `initdb` and `postgres` (from the Debian
@@ -8,6 +9,9 @@
 //! test) the server is shared by every test of the run (keyed by `NEXTEST_RUN_ID`) and a
 //! small watchdog stops it and removes the directory when the run's process ends; under
 //! `cargo test` it is shared by the test binary.
+//!
+//! [`S3Server`] is a throwaway S3 server: moto's (`moto_server`, from PyPI, which
+//! `scripts/test` installs), one per test, on a free loopback port.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -321,4 +325,167 @@ pub fn sqlite_database(dir: &Path) -> DatabaseUrl {
     format!("sqlite://{}/deflect.db", dir.display())
         .parse()
         .unwrap()
+}
+
+/// Where moto's S3 server is: `DEFLECT_MOTO`, else where `scripts/test` installs it
+/// (`~/.cache/deflect/moto/bin/moto_server`, under `XDG_CACHE_HOME` when set).
+pub fn moto_server_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("DEFLECT_MOTO").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_default();
+    cache.join("deflect/moto/bin/moto_server")
+}
+
+/// A throwaway S3 server (moto's), listening on a free port of 127.0.0.1; stopped when
+/// dropped. It keeps everything in memory and takes any credentials.
+#[derive(Debug)]
+pub struct S3Server {
+    child: std::process::Child,
+    endpoint: url::Url,
+    output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl S3Server {
+    /// Starts it (about a second). Panics when moto is not installed: `scripts/test`
+    /// installs it.
+    pub fn start() -> Self {
+        use std::io::{BufRead, BufReader, Read};
+        let bin = moto_server_path();
+        assert!(
+            bin.is_file(),
+            "moto's S3 server is not at {} (set DEFLECT_MOTO to a moto_server); scripts/test \
+             installs it (install_moto in scripts/lib.sh)",
+            bin.display()
+        );
+        let mut child = Command::new(&bin)
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+        // Both outputs are read to their end: moto logs every request, and a full pipe would
+        // stall it. Its "Running on http://127.0.0.1:PORT" line says where it listens.
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (found, address) = std::sync::mpsc::channel();
+        let pipes: [Box<dyn Read + Send>; 2] = [
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        ];
+        for pipe in pipes {
+            let (found, output) = (found.clone(), output.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if let Some(url) = line.split("Running on ").nth(1) {
+                        let _ = found.send(url.trim().to_string());
+                    }
+                    let mut kept = output.lock().unwrap();
+                    if kept.len() < 200 {
+                        kept.push(line);
+                    }
+                }
+            });
+        }
+        drop(found);
+        let mut server = Self {
+            child,
+            endpoint: url::Url::parse("http://127.0.0.1/").unwrap(),
+            output,
+        };
+        // Ends early when moto exits (both pipes closed) without having started.
+        match address.recv_timeout(Duration::from_secs(60)) {
+            Ok(url) => server.endpoint = url::Url::parse(&url).unwrap(),
+            Err(_) => panic!("moto_server did not start:\n{}", server.output()),
+        }
+        server
+    }
+
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> &url::Url {
+        &self.endpoint
+    }
+
+    /// What it printed so far (the first 200 lines), for a failing test's message.
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().join("\n")
+    }
+
+    /// Creates a bucket.
+    pub async fn create_bucket(&self, bucket: &str) {
+        let url = self.endpoint.join(bucket).unwrap();
+        let response = crate::provider::http_client()
+            .put(url)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "creating bucket {bucket}: {}",
+            response.status()
+        );
+    }
+
+    /// The keys of every object in `bucket`, in order.
+    pub async fn keys(&self, bucket: &str) -> Vec<String> {
+        self.listed(bucket, "list-type=2", "Key").await
+    }
+
+    /// The ids of the multipart uploads started and neither completed nor aborted in
+    /// `bucket`.
+    pub async fn open_uploads(&self, bucket: &str) -> Vec<String> {
+        self.listed(bucket, "uploads", "UploadId").await
+    }
+
+    /// The headers of the object `key` in `bucket`.
+    pub async fn head(&self, bucket: &str, key: &str) -> reqwest::header::HeaderMap {
+        let url = self.endpoint.join(&format!("{bucket}/{key}")).unwrap();
+        // Objects are private: moto wants a signed request, but checks no signature.
+        let response = crate::provider::http_client()
+            .head(url)
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, \
+                 SignedHeaders=host, Signature=0",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "HEAD {key}: {}",
+            response.status()
+        );
+        response.headers().clone()
+    }
+
+    /// The `<element>` values of a bucket listing (`query`), which stays below 1000 entries in
+    /// tests.
+    async fn listed(&self, bucket: &str, query: &str, element: &str) -> Vec<String> {
+        let mut url = self.endpoint.join(bucket).unwrap();
+        url.set_query(Some(query));
+        let response = crate::provider::http_client()
+            .get(url)
+            .send()
+            .await
+            .unwrap();
+        let body = response.text().await.unwrap();
+        let (open, close) = (format!("<{element}>"), format!("</{element}>"));
+        body.split(&open)
+            .skip(1)
+            .filter_map(|rest| rest.split(&close).next())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -43,9 +43,17 @@
 //! `[[inbox.faq]]` lists questions ([`FaqEntry`]: `question`, `answer`, an optional
 //! `language` from [`FAQ_LANGUAGES`] and an optional WhatsApp `account`); deflect-chat's
 //! `faq` module matches customers' messages against them.
+//!
+//! # Attachments
+//!
+//! `[attachments]` ([`AttachmentsConfig`]) says where the bytes of media messages are kept —
+//! `store = "local"` (a directory, [`Config::attachments_path`]) or `"s3"` (a bucket of
+//! [`S3Config`], for several processes) — and caps each [`MediaKind`] at WhatsApp's limits
+//! ([`MaxSizes`], sizes written as [`ByteSize`]: `"5MiB"`).
 
 #![forbid(unsafe_code)]
 
+mod attachments;
 mod automations;
 mod bots;
 mod database;
@@ -67,6 +75,7 @@ mod value;
 mod whatsapp;
 mod widget;
 
+pub use attachments::{AttachmentsConfig, MaxSizes, MediaKind, S3Config, StoreKind};
 pub use automations::{
     AutomationOverrides, AutomationsConfig, CsatScale, DEFAULT_FAQ_MIN_SCORE, FAQ_BOT,
     OverrideScope,
@@ -95,7 +104,7 @@ pub use sip::{
     UnauthorizedAction,
 };
 pub use text::{CONVERSATION_VARIABLES, QUEUE_VARIABLES, TextError, check_text, render_text};
-pub use value::{Cidr, ListenAddr, PortRange, SipTransport, is_e164};
+pub use value::{ByteSize, Cidr, ListenAddr, PortRange, SipTransport, is_e164};
 pub use whatsapp::{AccountConfig, Provider, TemplateConfig, TemplatesConfig, WhatsAppConfig};
 pub use widget::{FieldMode, SiteConfig, WidgetConfig};
 
@@ -129,6 +138,8 @@ pub struct Config {
     pub inbox: InboxConfig,
     /// Web chat widget.
     pub widget: WidgetConfig,
+    /// Where media attachments are stored, and their size caps.
+    pub attachments: AttachmentsConfig,
     /// Stopping.
     pub shutdown: ShutdownConfig,
 }
@@ -145,6 +156,7 @@ impl Default for Config {
             whatsapp: WhatsAppConfig::default(),
             inbox: InboxConfig::default(),
             widget: WidgetConfig::default(),
+            attachments: AttachmentsConfig::default(),
             shutdown: ShutdownConfig::default(),
         }
     }
@@ -184,6 +196,14 @@ impl Config {
         })
     }
 
+    /// The attachments directory: `attachments.path`, or `attachments` in the data directory.
+    pub fn attachments_path(&self) -> PathBuf {
+        self.attachments
+            .path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("attachments"))
+    }
+
     fn validate(&self, p: &mut Problems) {
         if self.data_dir.as_os_str().is_empty() {
             p.push(
@@ -199,6 +219,7 @@ impl Config {
         self.whatsapp.validate(p);
         self.inbox.validate(p);
         self.widget.validate(p);
+        self.attachments.validate(p);
         for (i, a) in self.whatsapp.accounts.iter().enumerate() {
             let at = format!("whatsapp.accounts[{i}].automations");
             a.automations.validate(&self.inbox.automations, p, &at);
@@ -270,6 +291,9 @@ impl Config {
     fn resolve(&mut self) {
         if self.database.url.is_none() {
             self.database.url = Some(self.database_url());
+        }
+        if self.attachments.path.is_none() {
+            self.attachments.path = Some(self.attachments_path());
         }
     }
 }

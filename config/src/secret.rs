@@ -21,6 +21,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "password",
     "signing_secret",
     "url_password",
+    "secret_access_key",
 ];
 
 /// Whether a key holds a secret (so its value must never be echoed).

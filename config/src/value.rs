@@ -219,6 +219,66 @@ pub mod duration {
     }
 }
 
+/// A number of bytes, written with a unit: `"500KiB"`, `"5MiB"`, `"100MB"`, `"1GiB"`, or plain
+/// bytes (`"2048"`, `"2048B"`). KiB, MiB and GiB are powers of 1024; KB, MB and GB powers of
+/// 1000. Shown in the largest binary unit that divides it exactly (else in bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    /// One kibibyte (1024 bytes).
+    pub const KIB: u64 = 1024;
+    /// One mebibyte.
+    pub const MIB: u64 = 1024 * 1024;
+    /// One gibibyte.
+    pub const GIB: u64 = 1024 * 1024 * 1024;
+
+    /// The number of bytes.
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
+impl FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        const HELP: &str = "write a number and a unit: B, KiB, MiB, GiB (1024) or KB, MB, GB (1000), e.g. \"5MiB\"";
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (number, unit) = t.split_at(split);
+        let number: u64 = number
+            .parse()
+            .map_err(|_| format!("{s:?} is not a size; {HELP}"))?;
+        let factor = match unit.trim() {
+            "" | "B" => 1,
+            "KiB" => Self::KIB,
+            "MiB" => Self::MIB,
+            "GiB" => Self::GIB,
+            "KB" | "kB" => 1000,
+            "MB" => 1000 * 1000,
+            "GB" => 1000 * 1000 * 1000,
+            other => return Err(format!("unknown unit {other:?} in {s:?}; {HELP}")),
+        };
+        number
+            .checked_mul(factor)
+            .map(Self)
+            .ok_or_else(|| format!("{s:?} is too large"))
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        for (factor, unit) in [(Self::GIB, "GiB"), (Self::MIB, "MiB"), (Self::KIB, "KiB")] {
+            if n != 0 && n.is_multiple_of(factor) {
+                return write!(f, "{}{unit}", n / factor);
+            }
+        }
+        write!(f, "{n}B")
+    }
+}
+string_serde!(ByteSize, "a size such as \"5MiB\" or \"500KiB\"");
+
 /// True for an E.164 number written `+` and 8–15 digits, the first not 0.
 pub fn is_e164(s: &str) -> bool {
     let Some(digits) = s.strip_prefix('+') else {
@@ -274,6 +334,35 @@ mod tests {
         }
         let e = "20000-70000".parse::<PortRange>().unwrap_err();
         assert!(e.contains("70000") && e.contains("out of range"), "{e}");
+    }
+
+    #[test]
+    fn byte_sizes_read_both_unit_families_and_show_the_binary_one() {
+        let size = |s: &str| s.parse::<ByteSize>().map(ByteSize::bytes);
+        assert_eq!(size("5MiB"), Ok(5 * 1024 * 1024));
+        assert_eq!(size("500KiB"), Ok(500 * 1024));
+        assert_eq!(size("100MB"), Ok(100_000_000));
+        assert_eq!(size("2kB"), Ok(2000));
+        assert_eq!(size("1GiB"), Ok(1 << 30));
+        assert_eq!(size("2048"), Ok(2048));
+        assert_eq!(size(" 16 MiB "), Ok(16 * 1024 * 1024));
+        for bad in [
+            "",
+            "MiB",
+            "5 mib",
+            "5TB",
+            "-5MiB",
+            "1.5MiB",
+            "99999999999999999999GiB",
+        ] {
+            assert!(bad.parse::<ByteSize>().is_err(), "{bad:?} accepted");
+        }
+        let e = "5mb".parse::<ByteSize>().unwrap_err();
+        assert!(e.contains("\"mb\"") && e.contains("MiB"), "{e}");
+        assert_eq!(ByteSize(5 * 1024 * 1024).to_string(), "5MiB");
+        assert_eq!(ByteSize(500 * 1024).to_string(), "500KiB");
+        assert_eq!(ByteSize(100_000_000).to_string(), "100000000B");
+        assert_eq!(ByteSize(0).to_string(), "0B");
     }
 
     #[test]

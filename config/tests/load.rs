@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use deflect_config::{Config, ConfigError, Provider, SipTransport, load};
+use deflect_config::{Config, ConfigError, MediaKind, Provider, SipTransport, StoreKind, load};
 use std::io::Write;
 use std::path::Path;
 
@@ -1040,4 +1040,183 @@ csat_template = "deflect_csat"
         "{:?}",
         e.problems
     );
+}
+
+#[test]
+fn attachments_default_to_a_local_directory_in_the_data_dir_with_whatsapp_caps() {
+    let c = load(None, env(&[("DEFLECT_DATA_DIR", "/var/lib/deflect")])).unwrap();
+    assert_eq!(c.attachments.store, StoreKind::Local);
+    assert_eq!(
+        c.attachments_path(),
+        Path::new("/var/lib/deflect/attachments")
+    );
+    // The effective configuration shows the resolved directory.
+    assert!(
+        c.to_redacted_toml()
+            .contains("path = \"/var/lib/deflect/attachments\""),
+        "{}",
+        c.to_redacted_toml()
+    );
+    let caps = &c.attachments.max_size;
+    assert_eq!(caps.of(MediaKind::Image), 5 << 20);
+    assert_eq!(caps.of(MediaKind::Audio), 16 << 20);
+    assert_eq!(caps.of(MediaKind::Video), 16 << 20);
+    assert_eq!(caps.of(MediaKind::Document), 100 << 20);
+    assert_eq!(caps.of(MediaKind::Sticker), 500 << 10);
+    assert!(c.attachments.s3.is_none());
+}
+
+#[test]
+fn an_s3_store_is_read_with_its_secret_kept_out_of_every_output() {
+    let secret = file("s3cr3t-key-from-file\n");
+    let c = load_text(
+        &format!(
+            r#"
+[attachments]
+store = "s3"
+path = "/srv/deflect/uploads"
+
+[attachments.max_size]
+document = "20MB"
+sticker = "100KiB"
+
+[attachments.s3]
+bucket = "deflect-media"
+endpoint = "http://127.0.0.1:9000"
+allow_http = true
+access_key_id = "deflect"
+secret_access_key_file = "{}"
+prefix = "prod/attachments"
+"#,
+            secret.path().display()
+        ),
+        &[("DEFLECT_ATTACHMENTS__S3__REGION", "eu-west-1")],
+    )
+    .unwrap();
+    assert_eq!(c.attachments.store, StoreKind::S3);
+    assert_eq!(c.attachments_path(), Path::new("/srv/deflect/uploads"));
+    assert_eq!(c.attachments.max_size.of(MediaKind::Document), 20_000_000);
+    assert_eq!(c.attachments.max_size.of(MediaKind::Sticker), 100 * 1024);
+    assert_eq!(c.attachments.max_size.of(MediaKind::Image), 5 << 20);
+    let s3 = c.attachments.s3.as_ref().unwrap();
+    assert_eq!(s3.bucket, "deflect-media");
+    assert_eq!(s3.region, "eu-west-1");
+    assert_eq!(s3.prefix.as_deref(), Some("prod/attachments"));
+    assert_eq!(
+        s3.secret_access_key.as_ref().map(|s| s.expose()),
+        Some("s3cr3t-key-from-file")
+    );
+    for shown in [c.to_redacted_toml(), format!("{c:?}")] {
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+    // A secret of the wrong type is reported without its value.
+    let e = load_text(
+        "[attachments]\nstore = \"s3\"\n[attachments.s3]\nbucket = \"media\"\naccess_key_id = \"k\"\nsecret_access_key = 424242\n",
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        paths(&e).contains(&"attachments.s3.secret_access_key"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("424242"), "{e}");
+}
+
+#[test]
+fn attachments_problems_name_their_keys_and_the_valid_values() {
+    let e = load_text(
+        r#"
+[attachments]
+store = "s3"
+
+[attachments.max_size]
+image = "200B"
+video = "2GiB"
+audio = "16 megabytes"
+
+[attachments.s3]
+bucket = "Deflect_Media"
+endpoint = "http://minio.internal:9000"
+region = ""
+access_key_id = "deflect"
+prefix = "/attachments/"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "attachments.max_size.audio",
+            "attachments.max_size.image",
+            "attachments.max_size.video",
+            "attachments.s3.bucket",
+            "attachments.s3.endpoint",
+            "attachments.s3.region",
+            "attachments.s3.secret_access_key",
+            "attachments.s3.prefix",
+        ],
+        "{e}"
+    );
+    let text = e.to_string();
+    for shown in [
+        "unknown unit \"megabytes\"",
+        "200B is out of range; must be between 1KiB and 1GiB",
+        "2GiB is out of range",
+        "\"Deflect_Media\" is not a bucket name",
+        "set attachments.s3.allow_http = true",
+        "required with access_key_id",
+        "\"/attachments/\" is not a key prefix",
+    ] {
+        assert!(text.contains(shown), "{shown}: {text}");
+    }
+
+    let e = load_text("[attachments]\nstore = \"gcs\"\n", &[]).unwrap_err();
+    assert_eq!(paths(&e), ["attachments.store"], "{e}");
+    assert!(e.to_string().contains("expected `local` or `s3`"), "{e}");
+
+    let e = load_text("[attachments]\nstore = \"s3\"\n", &[]).unwrap_err();
+    assert_eq!(paths(&e), ["attachments.s3.bucket"], "{e}");
+
+    let e = load(
+        None,
+        env(&[("DEFLECT_ATTACHMENTS__S3__BUCKET", "deflect-media")]),
+    )
+    .unwrap_err();
+    assert_eq!(paths(&e), ["attachments.s3"], "{e}");
+    assert!(e.to_string().contains("store = \"s3\""), "{e}");
+
+    let e = load_text(
+        "[attachments]\nstore = \"s3\"\nbucket = \"media\"\n[attachments.s3]\nbucket = \"media\"\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(paths(&e), ["attachments.bucket"], "{e}");
+    // A configuration with problems is refused with EX_USAGE.
+    assert_eq!(ConfigError::EXIT_CODE, 64);
+}
+
+#[test]
+fn the_examples_s3_section_is_valid_once_uncommented() {
+    let mut text = String::new();
+    let mut in_s3 = false;
+    for line in deflect_config::EXAMPLE.lines() {
+        if line.starts_with("# [attachments.s3]") {
+            in_s3 = true;
+        }
+        if line.is_empty() {
+            in_s3 = false;
+        }
+        let line = match line.strip_prefix("# ") {
+            Some(rest) if in_s3 => rest,
+            _ => line,
+        };
+        text.push_str(&line.replace("store = \"local\"", "store = \"s3\""));
+        text.push('\n');
+    }
+    let c = load_text(&text, &[]).unwrap();
+    let s3 = c.attachments.s3.unwrap();
+    assert_eq!(c.attachments.store, StoreKind::S3);
+    assert_eq!(s3.bucket, "deflect-attachments");
+    assert_eq!(s3.prefix.as_deref(), Some("deflect"));
 }
