@@ -541,3 +541,133 @@ fn csat_an_agents_close_sends_one_interactive_survey_whose_button_reply_is_store
     );
     assert_eq!(gw.stop().code(), Some(0));
 }
+
+/// Agent `ann` (queue `default`, account `main`) added with the command line, logged in and
+/// available.
+fn available_agent(gw: &Gateway) -> Session {
+    let pw = gw.dir().join("password");
+    std::fs::write(&pw, "correct horse battery\n").unwrap();
+    let conf = gw.dir().join("deflect.toml");
+    let data = gw.data_dir();
+    let (code, out, err) = run_cli(
+        &[
+            "agent",
+            "add",
+            "--config",
+            conf.to_str().unwrap(),
+            "--username",
+            "ann",
+            "--queue",
+            "default",
+            "--account",
+            "main",
+            "--password-file",
+            pw.to_str().unwrap(),
+        ],
+        &[("DEFLECT_DATA_DIR", data.to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let ann = Session::login(gw.http_addr(), "ann", "correct horse battery");
+    let (status, _) = ann.call(
+        "PUT",
+        "/api/v1/me/presence",
+        Some(serde_json::json!({ "presence": "available" })),
+    );
+    assert_eq!(status, 200);
+    ann
+}
+
+/// Interactive messages in the running binary, against the fake Cloud API: an agent sends a
+/// list through the API and Meta receives exactly its interactive list message; the
+/// customer's choice (a signed `list_reply` webhook) is in the message API with the row's id
+/// and title.
+#[test]
+fn interactive_an_agents_list_reaches_meta_and_the_customers_choice_comes_back() {
+    let api = common::meta::FakeMeta::start();
+    let config = common::meta::account(&format!("http://{}", api.addr));
+    let gw = Gateway::builder().config(&config).start();
+    let ann = available_agent(&gw);
+    post_message(
+        &gw,
+        serde_json::json!({"from": "31612345678", "id": "wamid.in1", "timestamp": unix_now(),
+                           "type": "text", "text": {"body": "How can I get it delivered?"}}),
+    );
+    let (_, list) = ann.call("GET", "/api/v1/conversations", None);
+    let id = list["conversations"][0]["id"].as_i64().unwrap();
+    let path = |p: &str| format!("/api/v1/conversations/{id}{p}");
+    assert_eq!(ann.call("POST", &path("/accept"), None).0, 200);
+
+    let interactive = serde_json::json!({"type": "list", "button": "Shipping options", "sections": [
+        {"title": "Fast", "rows": [{"id": "express", "title": "Express", "description": "Next day"}]},
+        {"title": "Cheap", "rows": [{"id": "standard", "title": "Standard"}, {"id": "pickup", "title": "Pick-up point"}]}
+    ]});
+    let (status, created) = ann.call(
+        "POST",
+        &path("/messages"),
+        Some(serde_json::json!({ "text": "Which shipping do you prefer?", "interactive": interactive })),
+    );
+    assert_eq!(status, 201, "{created}");
+    let mut shown = interactive.clone();
+    shown["body"] = "Which shipping do you prefer?".into();
+    assert_eq!(created["message"]["interactive"], shown);
+
+    // Exactly Meta's interactive list message (and the send's correlation).
+    let sent = api.wait_for(1);
+    assert_eq!(sent.len(), 1);
+    let mut body = sent[0].body.clone();
+    let correlation = body
+        .as_object_mut()
+        .unwrap()
+        .remove("biz_opaque_callback_data")
+        .unwrap();
+    assert!(correlation.as_str().unwrap().starts_with("deflect-outbox-"));
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "messaging_product": "whatsapp", "recipient_type": "individual", "to": "31612345678",
+            "type": "interactive",
+            "interactive": {
+                "type": "list",
+                "body": {"text": "Which shipping do you prefer?"},
+                "action": {
+                    "button": "Shipping options",
+                    "sections": [
+                        {"title": "Fast", "rows": [
+                            {"id": "express", "title": "Express", "description": "Next day"}
+                        ]},
+                        {"title": "Cheap", "rows": [
+                            {"id": "standard", "title": "Standard"},
+                            {"id": "pickup", "title": "Pick-up point"}
+                        ]}
+                    ]
+                }
+            }
+        })
+    );
+
+    // The customer picks "Pick-up point": Meta's signed list_reply webhook.
+    post_message(
+        &gw,
+        serde_json::json!({"from": "31612345678", "id": "wamid.in2", "timestamp": unix_now(),
+                           "context": {"from": "31201234567", "id": "wamid.fake1"},
+                           "type": "interactive",
+                           "interactive": {"type": "list_reply", "list_reply":
+                               {"id": "pickup", "title": "Pick-up point"}}}),
+    );
+    let (status, msgs) = ann.call("GET", &path("/messages"), None);
+    assert_eq!(status, 200);
+    let msgs = msgs["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 3, "{msgs:?}");
+    assert_eq!(msgs[0]["interactive"], serde_json::Value::Null);
+    assert_eq!(msgs[1]["interactive"], shown);
+    let choice = &msgs[2];
+    assert_eq!(
+        (&choice["direction"], &choice["kind"], &choice["body"]),
+        (&"in".into(), &"interactive".into(), &"Pick-up point".into())
+    );
+    assert_eq!(
+        choice["interactive"],
+        serde_json::json!({"type": "list_reply", "id": "pickup", "title": "Pick-up point"})
+    );
+    assert_eq!(gw.stop().code(), Some(0));
+}

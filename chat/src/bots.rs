@@ -25,7 +25,7 @@ use crate::clock::{self, Millis};
 use crate::context::Ctx;
 use crate::lifecycle::{automation, dispatch, load, outgoing};
 use crate::model::{BOT_ENDED, ChatError, Conversation, Message, Status};
-use crate::provider::{Button, Outgoing};
+use crate::provider::{Button, ListMessage, Outgoing, Row, Section};
 use crate::repo::{self, bot_turns::Turn};
 use serde_json::json;
 use std::collections::HashMap;
@@ -239,9 +239,13 @@ async fn ask(
     client.turn(request).await
 }
 
-/// The payload of a button the customer chose (Meta's quick reply or interactive reply),
-/// which is what a bot's buttons expect back.
+/// The payload of a button the customer chose (its `interactive` reply's id: Meta's quick
+/// reply or interactive reply, a widget visitor's tap; or, stored before replies were, Meta's
+/// payload), which is what a bot's buttons expect back.
 fn reply_payload(m: &Message) -> Option<String> {
+    if let Some(id) = m.interactive.as_ref().and_then(|i| i.reply_id()) {
+        return Some(id.to_string());
+    }
     let p = m.payload.as_ref()?;
     let payload = p["button"]["payload"]
         .as_str()
@@ -284,13 +288,21 @@ fn reply_message(reply: &BotReply) -> Option<(&'static str, Outgoing)> {
                     },
                 ))
             } else if fits(10, 24) {
-                let (button, section) = ("Choose".into(), "Options".into());
-                let list = Outgoing::List {
+                let rows = (choices.into_iter())
+                    .map(|c| Row {
+                        id: c.id,
+                        title: c.title,
+                        description: None,
+                    })
+                    .collect();
+                let list = Outgoing::List(ListMessage {
                     body,
-                    button,
-                    section,
-                    rows: choices,
-                };
+                    button: "Choose".into(),
+                    sections: vec![Section {
+                        title: "Options".into(),
+                        rows,
+                    }],
+                });
                 Some(("interactive", list))
             } else {
                 let options: Vec<String> =
@@ -335,12 +347,12 @@ mod tests {
         let five = ["One", "Two", "Three", "Four", "Five"];
         assert!(matches!(
             reply_message(&buttons(&five)),
-            Some(("interactive", Outgoing::List { rows, .. })) if rows.len() == 5
+            Some(("interactive", Outgoing::List(l))) if l.sections[0].rows.len() == 5
         ));
         let long = ["Twenty-two characters!", "B"];
         assert!(matches!(
             reply_message(&buttons(&long)),
-            Some(("interactive", Outgoing::List { .. }))
+            Some(("interactive", Outgoing::List(_)))
         ));
         let eleven = ["x"; 11];
         let Some(("text", Outgoing::Text { body })) = reply_message(&buttons(&eleven)) else {

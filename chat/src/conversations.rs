@@ -6,9 +6,10 @@ use crate::context::Ctx;
 use crate::lifecycle::transition::{Action, Handover, ensure_visible};
 use crate::lifecycle::{automation, conversation_event, dispatch, outgoing};
 use crate::model::{
-    Channel, ChatError, Conversation, ConversationDetail, ConversationFilter, EventKind, MAX_TEXT,
-    Message, Status, TimerKind, Viewer,
+    Channel, ChatError, Conversation, ConversationDetail, ConversationFilter, EventKind,
+    Interactive, MAX_TEXT, Message, Status, TimerKind, Viewer,
 };
+use crate::provider::Outgoing;
 use crate::repo::{self, assignments::Step};
 use crate::routing::{self, AgentId};
 use serde_json::json;
@@ -280,9 +281,58 @@ pub(crate) async fn send_text(
             "a message needs 1 to {MAX_TEXT} characters"
         )));
     }
+    let send = outgoing::Send {
+        client_key,
+        ..outgoing::Send::text(text, outgoing::Author::Agent(viewer.agent_id))
+    };
+    send_within_window(ctx, viewer, id, send).await
+}
+
+/// Sends an interactive message to the customer (see [`crate::Inbox::send_interactive`]).
+pub(crate) async fn send_interactive(
+    ctx: &Ctx,
+    viewer: &Viewer,
+    id: i64,
+    text: &str,
+    interactive: &Interactive,
+    client_key: Option<&str>,
+) -> Result<Message, ChatError> {
+    let interactive = interactive.clone().trimmed();
+    let text = text.trim();
+    let body = match interactive.body() {
+        Some(b) if !text.is_empty() && b != text => {
+            return Err(ChatError::Invalid(
+                "interactive.body: the text goes in `text` or in `interactive.body`, not both"
+                    .into(),
+            ));
+        }
+        Some(b) if text.is_empty() => b.to_string(),
+        _ => text.to_string(),
+    };
+    interactive.check_sendable(&body)?;
+    let request = Outgoing::interactive(&body, &interactive)
+        .ok_or_else(|| ChatError::Invalid("interactive.type: not sendable".into()))?;
+    let send = outgoing::Send {
+        kind: "interactive",
+        body: &body,
+        request,
+        author: outgoing::Author::Agent(viewer.agent_id),
+        client_key,
+    };
+    send_within_window(ctx, viewer, id, send).await
+}
+
+/// Sends `send` by an agent handling conversation `id`: WhatsApp takes it only within 24
+/// hours of the customer's last message. A repeated client key returns the message sent.
+async fn send_within_window(
+    ctx: &Ctx,
+    viewer: &Viewer,
+    id: i64,
+    send: outgoing::Send<'_>,
+) -> Result<Message, ChatError> {
     let mut a = Action::begin(ctx, id).await?;
     a.handled_by(viewer)?;
-    if let Some(m) = already_sent(&mut a, client_key).await? {
+    if let Some(m) = already_sent(&mut a, send.client_key).await? {
         return Ok(m);
     }
     let c = &a.conversation;
@@ -296,10 +346,6 @@ pub(crate) async fn send_text(
             .unwrap_or_default();
         return Err(ChatError::OutsideWindow { recontact_template });
     }
-    let send = outgoing::Send {
-        client_key,
-        ..outgoing::Send::text(text, outgoing::Author::Agent(viewer.agent_id))
-    };
     let m = outgoing::queue(ctx, &mut a.tx, &a.conversation, send, a.now).await?;
     a.commit().await?;
     Ok(m)

@@ -676,14 +676,16 @@ impl InboundService {
             },
         };
         let inserted = sqlx::query(sql!(
-            "INSERT INTO messages (conversation_id, direction, kind, body, payload, channel, account, \
-             external_id, status, created_at) VALUES ($1, 'in', $2, $3, $4, 'whatsapp', $5, $6, 'received', $7) \
+            "INSERT INTO messages (conversation_id, direction, kind, body, payload, interactive, channel, \
+             account, external_id, status, created_at) \
+             VALUES ($1, 'in', $2, $3, $4, $5, 'whatsapp', $6, $7, 'received', $8) \
              ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
         ))
         .bind(conversation)
         .bind(&m.kind)
         .bind(m.body.as_deref())
         .bind(m.raw.to_string())
+        .bind(interactive_json(m))
         .bind(account)
         .bind(&m.external_id)
         .bind(now)
@@ -818,6 +820,12 @@ impl BatchError {
 
 /// A conflict between concurrent transactions, or a duplicate that raced in from another
 /// process: trying again resolves it.
+/// The customer's choice `m` carries, as stored (JSON of a `button_reply` or `list_reply`).
+fn interactive_json(m: &InboundMessage) -> Option<String> {
+    (m.interactive.as_ref())
+        .map(|i| serde_json::to_string(i).expect("an interactive reply serializes"))
+}
+
 fn retryable(e: &ChatError) -> bool {
     e.is_transient() || matches!(e, ChatError::Store(s) if s.is_unique_violation())
 }

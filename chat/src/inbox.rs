@@ -18,7 +18,7 @@ use crate::lists;
 use crate::model::Handoff;
 use crate::model::{
     Agent, ApiToken, ChatError, Colleagues, Conversation, ConversationDetail, ConversationFilter,
-    Event, EventKind, Message, Role, Viewer,
+    Event, EventKind, Interactive, Message, Role, Viewer,
 };
 use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
 use crate::model::{FaqListEntry, NewFaqEntry, NewWhitelistEntry, WhitelistEntry};
@@ -350,7 +350,23 @@ impl Inbox {
         text: &str,
         client_key: Option<&str>,
     ) -> Result<Message, ChatError> {
-        webchat::web_visitor_message(self.ctx(), visitor_token, id, text, client_key).await
+        webchat::web_visitor_message(self.ctx(), visitor_token, id, text, None, client_key).await
+    }
+
+    /// A visitor's tap on a button or list row of an interactive message their widget showed:
+    /// `reply` (`button_reply` or `list_reply`: the choice's id and title) is stored as their
+    /// message, its title as the text, as a WhatsApp customer's tap is. A repeated
+    /// `client_key` returns the message already stored.
+    pub async fn web_visitor_reply(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        reply: &Interactive,
+        client_key: Option<&str>,
+    ) -> Result<Message, ChatError> {
+        let title = reply.reply_title().unwrap_or_default();
+        let reply = Some(reply);
+        webchat::web_visitor_message(self.ctx(), visitor_token, id, title, reply, client_key).await
     }
 
     /// A visitor's answer to the rating their widget showed as the conversation ended: a
@@ -503,6 +519,23 @@ impl Inbox {
         client_key: Option<&str>,
     ) -> Result<Message, ChatError> {
         conversations::send_text(self.ctx(), viewer, id, text, client_key).await
+    }
+
+    /// Sends an interactive message — reply buttons, a list or a link button
+    /// ([`Interactive`]) under the text `text` (or its own `body`) — to the customer, within
+    /// WhatsApp's limits (refused [`ChatError::Invalid`] naming the field otherwise) and, like
+    /// [`Inbox::send_text`], within the 24 h window. Providers that only send text get it
+    /// written out; the widget shows buttons the visitor can tap. A repeated `client_key`
+    /// returns the message already sent.
+    pub async fn send_interactive(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        text: &str,
+        interactive: &Interactive,
+        client_key: Option<&str>,
+    ) -> Result<Message, ChatError> {
+        conversations::send_interactive(self.ctx(), viewer, id, text, interactive, client_key).await
     }
 
     /// Sends the account's recontact template (allowed outside the 24 h window); the

@@ -10,9 +10,9 @@
 //! | webhooks | [`Inbox::receive`] (with [`provider::meta`] / [`provider::twilio`] to verify and parse) |
 //! | agents | [`Inbox::create_agent`], [`Inbox::check_agent_change`], [`Inbox::verify_password`], [`Inbox::set_password`], [`Inbox::set_memberships`], [`Inbox::set_role`], [`Inbox::set_disabled`], [`Inbox::set_presence`], [`Inbox::agent`], [`Inbox::agents`], [`Inbox::colleagues`], [`Inbox::viewer`] |
 //! | conversations | [`Inbox::list_conversations`], [`Inbox::conversation`], [`Inbox::messages`] (and their `_unchecked` forms for the widget and tests), [`Inbox::accept_offer`], [`Inbox::reject_offer`], [`Inbox::claim`], [`Inbox::transfer_to_agent`], [`Inbox::transfer_to_queue`], [`Inbox::close`] |
-//! | messages | [`Inbox::send_text`] (24 h window), [`Inbox::send_recontact`], [`Inbox::add_note`] |
+//! | messages | [`Inbox::send_text`] (24 h window), [`Inbox::send_interactive`] (reply buttons, lists, link buttons: [`Interactive`]), [`Inbox::send_recontact`], [`Inbox::add_note`] |
 //! | events | [`Inbox::subscribe`] (resume from an event id), [`Inbox::events_after`], [`Inbox::conversation_events`], [`Inbox::typing`] (never logged) |
-//! | web channel | [`Inbox::start_web_conversation`], [`Inbox::web_visitor_message`], [`Inbox::web_rating`], [`Inbox::web_transcript`], [`Inbox::web_conversation`], [`Inbox::create_handoff`], [`Inbox::is_open`] |
+//! | web channel | [`Inbox::start_web_conversation`], [`Inbox::web_visitor_message`], [`Inbox::web_visitor_reply`], [`Inbox::web_rating`], [`Inbox::web_transcript`], [`Inbox::web_conversation`], [`Inbox::create_handoff`], [`Inbox::is_open`] |
 //! | sandbox | [`Inbox::sandbox_outgoing`], [`Inbox::sandbox_reply`] |
 //! | API hand-offs | [`Inbox::start_handoff`] (a conversation waiting for the customer's first WhatsApp message) |
 //! | sessions and tokens | [`Inbox::create_session`], [`Inbox::session`], [`Inbox::end_session`], [`Inbox::create_api_token`], [`Inbox::api_tokens`], [`Inbox::revoke_api_token`], [`Inbox::api_token_agent`] |
@@ -143,9 +143,9 @@ pub use limits::{LimitCheck, LimitOutcome};
 pub use model::{
     Agent, ApiToken, BOT_ENDED, CallContext, Channel, ChatError, Colleague, Colleagues,
     Conversation, ConversationDetail, ConversationFilter, DeliveryStatus, Direction,
-    EscalationReason, Event, EventKind, Handoff, INACTIVE, InputMethod, MAX_TEXT, Message,
-    NOT_WHITELISTED, OUTSIDE_HOURS, Origin, Role, Sender, Status, StoreError, TimerKind, Viewer,
-    WINDOW_MS,
+    EscalationReason, Event, EventKind, Handoff, INACTIVE, InputMethod, Interactive, MAX_TEXT,
+    Message, NOT_WHITELISTED, OUTSIDE_HOURS, Origin, Role, Sender, Status, StoreError, TimerKind,
+    Viewer, WINDOW_MS,
 };
 pub use model::{CannedAnswer, NewCannedAnswer};
 pub use model::{

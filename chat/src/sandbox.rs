@@ -4,7 +4,7 @@
 //! as a provider's webhook would deliver it (the inbox hands it to the inbound service).
 
 use crate::context::Ctx;
-use crate::model::{ChatError, Message};
+use crate::model::{ChatError, Interactive, Message};
 use crate::provider::InboundMessage;
 use crate::repo;
 use serde::{Deserialize, Serialize};
@@ -62,6 +62,11 @@ pub(crate) fn reply_message(
         body: Some(reply.text.clone()),
         context_id: reply.context_id.clone(),
         button_payload: reply.button_payload.clone(),
+        // A tapped button: its payload is the choice's id, its title the text.
+        interactive: (reply.button_payload.clone()).map(|id| Interactive::ButtonReply {
+            id,
+            title: reply.text.clone(),
+        }),
         raw: json!({ "sandbox": reply }),
     };
     Ok(m)

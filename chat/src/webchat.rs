@@ -11,6 +11,11 @@
 //! with the site's `bot` when it has one, whose replies the widget shows as the bot's; the
 //! visitor's messages are then the bot's turns until it hands the conversation over.
 //!
+//! Interactive messages: an agent's or a bot's reply buttons, list or link button reach the
+//! widget in the message's `interactive`; the widget shows them, and a visitor's tap comes
+//! back as their message with a `button_reply` / `list_reply` (the choice's id and title,
+//! the title as its text) — as a WhatsApp customer's tap does, so a bot gets the id.
+//!
 //! Hand-off: [`crate::Inbox::create_handoff`] gives a short code and a `wa.me` link whose prefilled
 //! text carries it. When a WhatsApp message with an unspent, unexpired code arrives, the web
 //! conversation continues on WhatsApp (same conversation, history kept) and the code is spent
@@ -20,8 +25,8 @@ use crate::context::Ctx;
 use crate::lifecycle::{self, automation, csat, dispatch, handoff, open};
 pub use crate::model::{CODE_LEN, handoff_text};
 use crate::model::{
-    ChatError, Conversation, EscalationReason, EventKind, Handoff, Message, Status, Viewer,
-    hash_token,
+    ChatError, Conversation, EscalationReason, EventKind, Handoff, Interactive, Message, Status,
+    Viewer, hash_token,
 };
 use crate::repo;
 use deflect_config::{OpeningHours, language_code};
@@ -81,8 +86,9 @@ pub struct VisitorEvent {
     /// What happened, as the widget names it.
     pub kind: VisitorEventKind,
     /// For `message`: id, direction, from (`visitor`, `agent`, `bot`: the site's bot, or
-    /// `system`: the inbox's own notices), kind, body, status, client_key, channel,
-    /// created_at.
+    /// `system`: the inbox's own notices), kind, body, interactive (the buttons, list or link
+    /// button of an agent's or bot's message; a visitor's tap on one), status, client_key,
+    /// channel, created_at.
     pub data: serde_json::Value,
 }
 
@@ -133,8 +139,9 @@ pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
                 VisitorEventKind::Message,
                 json!({
                     "id": m["id"], "direction": m["direction"], "from": from, "kind": m["kind"],
-                    "body": m["body"], "status": m["status"], "client_key": m["client_key"],
-                    "channel": m["channel"], "created_at": m["created_at"],
+                    "body": m["body"], "interactive": m["interactive"], "status": m["status"],
+                    "client_key": m["client_key"], "channel": m["channel"],
+                    "created_at": m["created_at"],
                 }),
             )
         }
@@ -307,15 +314,25 @@ pub(crate) async fn web_rating(
     Ok(follow_up)
 }
 
-/// A visitor's message in their web conversation (a repeated `client_key` returns the
-/// message already stored).
+/// A visitor's message in their web conversation, with `reply` the button or row they
+/// tapped (whose title `text` is); a repeated `client_key` returns the message already
+/// stored.
 pub(crate) async fn web_visitor_message(
     ctx: &Ctx,
     visitor_token: &str,
     id: i64,
     text: &str,
+    reply: Option<&Interactive>,
     client_key: Option<&str>,
 ) -> Result<Message, ChatError> {
+    let reply = match reply {
+        Some(r) => {
+            let r = r.clone().trimmed();
+            r.check_reply()?;
+            Some(serde_json::to_string(&r).expect("a reply serializes"))
+        }
+        None => None,
+    };
     let text = text.trim();
     if text.is_empty() || text.chars().count() > crate::model::MAX_TEXT {
         return Err(ChatError::Invalid(
@@ -340,7 +357,9 @@ pub(crate) async fn web_visitor_message(
             "the conversation continues on WhatsApp".into(),
         ));
     }
-    let m = repo::messages::insert_web_incoming(&mut tx, id, text, client_key, now).await?;
+    let m =
+        repo::messages::insert_web_incoming(&mut tx, id, text, reply.as_deref(), client_key, now)
+            .await?;
     repo::conversations::received(&mut tx, id, now).await?;
     crate::repo::events::log(
         &mut tx,

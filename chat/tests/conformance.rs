@@ -1684,7 +1684,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -2660,7 +2660,7 @@ async fn migrations_are_idempotent(b: Backend) {
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
     );
 }
 
@@ -2675,6 +2675,10 @@ fn tap(id: &str, from: &str, title: &str, payload: &str) -> Inbound {
         body: Some(title.into()),
         context_id: Some("wamid.SURVEY".into()),
         button_payload: Some(payload.into()),
+        interactive: Some(deflect_chat::Interactive::ButtonReply {
+            id: payload.into(),
+            title: title.into(),
+        }),
         raw: serde_json::json!({ "id": id }),
     })
 }
@@ -2921,7 +2925,10 @@ async fn csat_on_a_text_channel_takes_the_customers_words_and_respects_the_windo
     let survey = automatic(&env, conv).await;
     assert_eq!(survey.len(), 1);
     assert_eq!(survey[0].2["type"], "list");
-    assert_eq!(survey[0].2["rows"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        survey[0].2["sections"][0]["rows"].as_array().unwrap().len(),
+        5
+    );
     assert_eq!(
         survey[0].1,
         "How would you rate your conversation with us?\nReply 5, 4, 3, 2 or 1"
@@ -3378,6 +3385,253 @@ async fn faq_entries_added_through_the_api_answer_at_once(b: Backend) {
     assert!(matches!(r, Err(ChatError::NotFound(_))), "{r:?}");
 }
 
+/// A Meta webhook delivery of `message` from 31612345678, as the provider module reads it.
+fn meta_delivery(message: serde_json::Value) -> Vec<Inbound> {
+    let body = serde_json::json!({"entry": [{"changes": [{"field": "messages", "value": {
+        "metadata": {"phone_number_id": "106540352242922"},
+        "contacts": [{"profile": {"name": "Ann"}, "wa_id": "31612345678"}],
+        "messages": [message]
+    }}]}]});
+    deflect_chat::provider::meta::parse_webhook(body.to_string().as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|(_, item)| item)
+        .collect()
+}
+
+/// The refusal of an interactive message: its text (which names the field).
+fn refused(r: Result<deflect_chat::Message, ChatError>) -> String {
+    match r {
+        Err(ChatError::Invalid(m)) => m,
+        other => panic!("expected 422 invalid, got {other:?}"),
+    }
+}
+
+async fn interactive_messages_go_out_within_limits_and_replies_come_back(b: Backend) {
+    use deflect_chat::Interactive;
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let conv = env
+        .inbox
+        .receive("meta", &[text("w1", "31612345678", "Which delivery?")])
+        .await
+        .unwrap()
+        .conversations[0];
+    env.inbox.accept_offer(ann.agent_id, conv).await.unwrap();
+    let list: Interactive = serde_json::from_value(serde_json::json!({
+        "type": "list", "button": "Shipping options", "sections": [
+            {"title": "Fast", "rows": [{"id": "express", "title": "Express", "description": "Next day"}]},
+            {"title": "Cheap", "rows": [{"id": "standard", "title": "Standard"}]}
+        ]
+    }))
+    .unwrap();
+    let sent = env
+        .inbox
+        .send_interactive(&ann, conv, "Which one?", &list, Some("k1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (sent.kind.as_str(), sent.body.as_deref()),
+        ("interactive", Some("Which one?"))
+    );
+    let expected = list.clone().with_body("Which one?");
+    assert_eq!(sent.interactive.as_ref(), Some(&expected));
+    // The outbox's request is the list, in sections.
+    assert_eq!(
+        sent.payload,
+        Some(
+            serde_json::json!({"type": "list", "body": "Which one?", "button": "Shipping options",
+            "sections": [
+                {"title": "Fast", "rows": [{"id": "express", "title": "Express", "description": "Next day"}]},
+                {"title": "Cheap", "rows": [{"id": "standard", "title": "Standard"}]}
+            ]})
+        )
+    );
+    // Idempotent by client key; read back as stored.
+    let again = env
+        .inbox
+        .send_interactive(&ann, conv, "Which one?", &list, Some("k1"))
+        .await
+        .unwrap();
+    assert_eq!(again.id, sent.id);
+    let stored = env.inbox.messages(&ann, conv, None, 100).await.unwrap();
+    let stored = stored.iter().find(|m| m.id == sent.id).unwrap();
+    assert_eq!(stored.interactive.as_ref(), Some(&expected));
+    assert_eq!(env.outbox().await.get("pending"), Some(&1));
+
+    // Beyond WhatsApp's limits: refused, naming the field; nothing stored.
+    let four: Interactive = serde_json::from_value(serde_json::json!({"type": "button", "buttons": [
+        {"id": "a", "title": "A"}, {"id": "b", "title": "B"}, {"id": "c", "title": "C"}, {"id": "d", "title": "D"}
+    ]}))
+    .unwrap();
+    let r = env
+        .inbox
+        .send_interactive(&ann, conv, "Pick", &four, None)
+        .await;
+    assert_eq!(refused(r), "interactive.buttons: at most 3 (has 4)");
+    let long: Interactive = serde_json::from_value(serde_json::json!({"type": "cta_url",
+        "display_text": "Track my parcel right now", "url": "https://example.com/t/1"}))
+    .unwrap();
+    let r = env
+        .inbox
+        .send_interactive(&ann, conv, "Track", &long, None)
+        .await;
+    assert_eq!(
+        refused(r),
+        "interactive.display_text: at most 20 characters (has 25)"
+    );
+    let reply = Interactive::ButtonReply {
+        id: "x".into(),
+        title: "X".into(),
+    };
+    let r = env
+        .inbox
+        .send_interactive(&ann, conv, "X", &reply, None)
+        .await;
+    assert!(refused(r).starts_with("interactive.type:"));
+    // The body in `interactive.body` instead of the text is the same message; both differing
+    // is refused.
+    let with_body: Interactive = serde_json::from_value(serde_json::json!({"type": "button",
+        "body": "Shall we call you?", "buttons": [{"id": "yes", "title": "Yes"}]}))
+    .unwrap();
+    let r = env
+        .inbox
+        .send_interactive(&ann, conv, "Other text", &with_body, None)
+        .await;
+    assert!(refused(r).starts_with("interactive.body:"));
+    let m = env
+        .inbox
+        .send_interactive(&ann, conv, "", &with_body, None)
+        .await
+        .unwrap();
+    assert_eq!(m.body.as_deref(), Some("Shall we call you?"));
+    let msgs = env.inbox.messages(&ann, conv, None, 100).await.unwrap();
+    assert_eq!(msgs.len(), 3, "the customer's text and two sent");
+
+    // The customer picks a row (Meta's list_reply): the message's interactive holds the
+    // row's id and title, its body the title; the conversation is the same.
+    let got = env
+        .inbox
+        .receive(
+            "meta",
+            &meta_delivery(serde_json::json!({"from": "31612345678", "id": "wamid.in2",
+                "timestamp": "0", "context": {"from": "31201234567", "id": "wamid.x"},
+                "type": "interactive", "interactive": {"type": "list_reply",
+                "list_reply": {"id": "express", "title": "Express", "description": "Next day"}}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.conversations, [conv]);
+    let msgs = env.inbox.messages(&ann, conv, None, 100).await.unwrap();
+    let answer = msgs.last().unwrap();
+    assert_eq!(
+        (answer.kind.as_str(), answer.body.as_deref()),
+        ("interactive", Some("Express"))
+    );
+    assert_eq!(
+        serde_json::to_value(&answer.interactive).unwrap(),
+        serde_json::json!({"type": "list_reply", "id": "express", "title": "Express", "description": "Next day"})
+    );
+    // A template's quick reply is a button reply too.
+    env.inbox
+        .receive(
+            "meta",
+            &meta_delivery(serde_json::json!({"from": "31612345678", "id": "wamid.in3",
+                "timestamp": "0", "type": "button",
+                "button": {"payload": "later", "text": "Later"}})),
+        )
+        .await
+        .unwrap();
+    let msgs = env.inbox.messages(&ann, conv, None, 100).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&msgs.last().unwrap().interactive).unwrap(),
+        serde_json::json!({"type": "button_reply", "id": "later", "title": "Later"})
+    );
+    // Plain messages carry none.
+    assert_eq!(msgs[0].interactive, None);
+    assert_eq!(
+        serde_json::to_value(&msgs[0]).unwrap()["interactive"],
+        serde_json::Value::Null
+    );
+
+    // Outside the window an interactive message is refused like free text.
+    env.clock.advance(Duration::from_secs(24 * 3600 + 1));
+    let r = env
+        .inbox
+        .send_interactive(&ann, conv, "Which one?", &list, None)
+        .await;
+    assert!(matches!(r, Err(ChatError::OutsideWindow { .. })), "{r:?}");
+}
+
+async fn web_visitors_see_buttons_and_tap_them(b: Backend) {
+    use deflect_chat::Interactive;
+    use deflect_chat::webchat::visitor_event;
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let token = "visitor-token-0123456789abcdef";
+    let c = env
+        .inbox
+        .start_web_conversation(&deflect_chat::NewWebConversation {
+            site: "www".into(),
+            visitor_token: token.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    env.inbox.accept_offer(ann.agent_id, c.id).await.unwrap();
+    let buttons: Interactive = serde_json::from_value(serde_json::json!({"type": "button",
+        "buttons": [{"id": "yes", "title": "Yes"}, {"id": "no", "title": "No"}]}))
+    .unwrap();
+    let sent = env
+        .inbox
+        .send_interactive(&ann, c.id, "Did that help?", &buttons, None)
+        .await
+        .unwrap();
+    // The widget's message event carries the buttons.
+    let events = env.inbox.conversation_events(c.id, 0, 100).await.unwrap();
+    let shown: Vec<_> = events.iter().filter_map(visitor_event).collect();
+    let event = shown.iter().find(|e| e.data["id"] == sent.id).unwrap();
+    assert_eq!(
+        event.data["interactive"],
+        serde_json::json!({"type": "button", "body": "Did that help?",
+            "buttons": [{"id": "yes", "title": "Yes"}, {"id": "no", "title": "No"}]})
+    );
+    // The visitor taps "Yes": their message is the reply, once per key.
+    let tap = Interactive::ButtonReply {
+        id: "yes".into(),
+        title: "Yes".into(),
+    };
+    let m = env
+        .inbox
+        .web_visitor_reply(token, c.id, &tap, Some("t1"))
+        .await
+        .unwrap();
+    let again = env
+        .inbox
+        .web_visitor_reply(token, c.id, &tap, Some("t1"))
+        .await
+        .unwrap();
+    assert_eq!(again.id, m.id);
+    assert_eq!(
+        (m.kind.as_str(), m.body.as_deref(), m.interactive.as_ref()),
+        ("interactive", Some("Yes"), Some(&tap))
+    );
+    let msgs = env.inbox.messages(&ann, c.id, None, 100).await.unwrap();
+    assert_eq!(msgs.last().unwrap().interactive.as_ref(), Some(&tap));
+    // Only replies, within the limits, come from a visitor.
+    let r = env
+        .inbox
+        .web_visitor_reply(token, c.id, &buttons, None)
+        .await;
+    assert!(refused(r).starts_with("reply.type:"));
+    let long = Interactive::ButtonReply {
+        id: "i".repeat(257),
+        title: "Yes".into(),
+    };
+    let r = env.inbox.web_visitor_reply(token, c.id, &long, None).await;
+    assert_eq!(refused(r), "reply.id: at most 256 characters (has 257)");
+}
+
 on_both!(
     deflection_is_queued_once_per_call,
     a_reply_joins_the_deflected_call_and_is_routed,
@@ -3417,6 +3671,8 @@ on_both!(
     a_widget_site_welcomes_in_its_own_words_and_starts_with_its_bot,
     a_flows_bot_takes_the_customers_answer_to_the_template,
     the_welcome_speaks_the_language_of_the_call,
+    interactive_messages_go_out_within_limits_and_replies_come_back,
+    web_visitors_see_buttons_and_tap_them,
 );
 
 #[allow(dead_code)]

@@ -9,7 +9,9 @@ use common::FakeProvider;
 use deflect_chat::DeliveryStatus;
 use deflect_chat::provider::meta::{self, MetaClient};
 use deflect_chat::provider::twilio::{self, TwilioClient};
-use deflect_chat::provider::{Button, Inbound, Outgoing, SendContext, SendError};
+use deflect_chat::provider::{
+    Button, Inbound, ListMessage, Outgoing, Row, Section, SendContext, SendError,
+};
 use serde_json::json;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -133,16 +135,19 @@ async fn meta_sends_exactly_the_cloud_api_requests() {
 
 /// A list of two rows, as a 1–5 satisfaction survey sends it (shortened).
 fn rating_list() -> Outgoing {
-    let row = |score: u8| Button {
+    let row = |score: u8| Row {
         id: format!("csat:K7Q2MX:{score}"),
         title: score.to_string(),
+        description: None,
     };
-    Outgoing::List {
+    Outgoing::List(ListMessage {
         body: "How was it?".into(),
         button: "Rate".into(),
-        section: "Your rating".into(),
-        rows: vec![row(5), row(1)],
-    }
+        sections: vec![Section {
+            title: "Your rating".into(),
+            rows: vec![row(5), row(1)],
+        }],
+    })
 }
 
 #[tokio::test]

@@ -87,6 +87,9 @@
     ".wa{padding:8px 12px;border-top:1px solid #e6e6e6;background:#fff;text-align:center;font-size:14px;max-height:55%;overflow-y:auto}" +
     ".wa svg{width:150px;height:150px}.wa a{display:inline-block;margin-top:6px;background:#25d366;color:#08361c;" +
     "text-decoration:none;font-weight:600;padding:10px 16px;border-radius:8px}" +
+    ".choices{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px;white-space:normal}.choices p{flex-basis:100%;margin:2px 0 0;font-size:13px;font-weight:600}" +
+    ".choices button{padding:6px 10px;font-size:14px;text-align:left}.choices small{display:block;color:#555}" +
+    ".choices a{display:inline-block;background:var(--c);color:#fff;text-decoration:none;padding:7px 12px;border-radius:8px}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100vh;max-height:100vh;border-radius:0}}" +
     "@media (pointer:coarse){.wa .qr{display:none}}";
@@ -224,7 +227,7 @@
       ready = true; retry = 0;
       if (el.status.textContent === "Reconnecting…") setStatus("");
       if (m.conversation.status === "closed") { finish(); return; }
-      pending.forEach(function (p) { ws.send(JSON.stringify({ type: "send", text: p.text, key: p.key })); });
+      pending.forEach(function (p) { ws.send(JSON.stringify({ type: "send", text: p.text, key: p.key, reply: p.reply })); });
     } else if (m.type === "event") {
       if (m.seq) { if (m.seq <= seq) return; seq = m.seq; }
       onEvent(m.kind, m.data);
@@ -258,7 +261,9 @@
         var p = pending.filter(function (x) { return x.key === d.client_key; })[0];
         if (p) { settle(d.client_key, d.id); return; }
       }
-      var n = bubble(d.from, d.body || "(" + d.kind + ")");
+      var i = d.interactive;
+      var n = bubble(d.from, (i && i.body) || d.body || "(" + d.kind + ")");
+      if (i && d.from !== "visitor") choices(n, i);
       n.setAttribute("data-id", d.id);
       seen[d.id] = n;
       if (d.from === "agent" || d.from === "bot") { typingUntil = 0; setStatus(""); }
@@ -284,6 +289,33 @@
       setStatus("The agent is typing…");
       setTimeout(function () { if (Date.now() >= typingUntil && el.status.textContent === "The agent is typing…") setStatus(""); }, 4100);
     }
+  }
+
+  // An agent's or bot's interactive message: reply buttons and list rows the visitor taps
+  // (the tap is sent as their reply: id and title), or a link button.
+  function choices(n, i) {
+    var box = h("div", { "class": "choices", role: "group", "aria-label": i.type === "list" ? i.button : "Answers" });
+    function choice(type, id, title, description) {
+      box.appendChild(h("button", { "class": "alt", type: "button", onclick: function () { tap(box, type, id, title); } },
+        [document.createTextNode(title), description ? h("small", { text: description }) : null]));
+    }
+    if (i.type === "button") i.buttons.forEach(function (b) { choice("button_reply", b.id, b.title); });
+    else if (i.type === "list") i.sections.forEach(function (s) {
+      box.appendChild(h("p", { text: s.title }));
+      s.rows.forEach(function (r) { choice("list_reply", r.id, r.title, r.description); });
+    });
+    else if (i.type === "cta_url" && /^https?:\/\//i.test(i.url)) box.appendChild(h("a", { href: i.url, target: "_blank", rel: "noopener", text: i.display_text }));
+    n.appendChild(box);
+  }
+
+  function tap(box, type, id, title) {
+    if (!conversation || ended) return;
+    Array.prototype.forEach.call(box.querySelectorAll("button"), function (b) { b.disabled = true; });
+    var p = { key: rand(20), text: title, reply: { type: type, id: id, title: title } };
+    p.node = bubble("visitor sending", title);
+    pending.push(p);
+    savePending();
+    if (ready) ws.send(JSON.stringify({ type: "send", text: title, key: p.key, reply: p.reply }));
   }
 
   function finish() {
@@ -352,7 +384,7 @@
   }
 
   function savePending() {
-    store(pendKey(), pending.length ? JSON.stringify(pending.map(function (p) { return { key: p.key, text: p.text }; })) : null);
+    store(pendKey(), pending.length ? JSON.stringify(pending.map(function (p) { return { key: p.key, text: p.text, reply: p.reply }; })) : null);
   }
 
   function sendText() {

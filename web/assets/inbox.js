@@ -331,7 +331,7 @@
     const who = m.internal ? "Note by " + (agents.get(m.agent_id) || {}).display_name : m.direction === "in" ? "Customer" :
       m.sender === "bot" ? "Bot" : auto ? "Automation" : (agents.get(m.agent_id) || { display_name: "Agent" }).display_name;
     const n = h("div", { "class": "msg " + cls, "data-id": m.id }, [
-      h("div", { text: m.body || "(" + m.kind + ")" }),
+      ...messageBody(m),
       h("div", { "class": "meta" }, [h("span", { text: who + " · " + m.channel + " · " + when(m.created_at) + " · " }), h("span", { "class": "st", text: m.status })])
     ]);
     shown.set(m.id, n);
@@ -339,6 +339,25 @@
     const stick = box.scrollTop + box.clientHeight >= box.scrollHeight - 40;
     box.append(n);
     if (stick) box.scrollTop = box.scrollHeight;
+  }
+
+  // A message's text and, for an interactive one, what it offered (shown, never tapped by
+  // the agent) or the customer's choice ("↩ title", its id on hover).
+  function messageBody(m) {
+    const i = m.interactive;
+    if (!i) return [h("div", { text: m.body || "(" + m.kind + ")" })];
+    if (i.type === "button_reply" || i.type === "list_reply") {
+      return [h("div", { "class": "reply", title: "Reply id: " + i.id, text: "↩ " + i.title }, [h("span", { "class": "sr", text: " (reply id " + i.id + ")" })])];
+    }
+    const chip = (t, title) => h("li", { "class": "chip", title: title, text: t });
+    let offered;
+    if (i.type === "button") offered = h("ul", { "class": "offered", "aria-label": "Reply buttons" }, i.buttons.map((b) => chip(b.title, "id: " + b.id)));
+    else if (i.type === "list") {
+      offered = h("div", { "class": "offered" }, [h("span", { "class": "chip", text: "☰ " + i.button }),
+        ...i.sections.map((sec) => h("ul", { "aria-label": "List section " + sec.title }, [h("li", { "class": "sec", text: sec.title }),
+          ...sec.rows.map((r) => chip(r.title + (r.description ? " — " + r.description : ""), "id: " + r.id))]))]);
+    } else if (i.type === "cta_url") offered = h("ul", { "class": "offered", "aria-label": "Link button" }, [chip("🔗 " + i.display_text, i.url), h("li", { "class": "url", text: i.url })]);
+    return [h("div", { text: i.body || m.body || "" }), offered];
   }
 
   function renderCall() {
@@ -424,16 +443,57 @@
   });
   $("#reply").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); $("#composer").requestSubmit(); } });
 
+  // Buttons under a message: reply buttons, a list or a link button (the API's `interactive`).
+  function showButtons(open) {
+    $("#buttons").hidden = !open;
+    $("#add-buttons").setAttribute("aria-expanded", String(open));
+    if (open) $("#buttons-kind").focus();
+  }
+  function showKind() {
+    document.querySelectorAll("#buttons [data-kind]").forEach((d) => { d.hidden = d.dataset.kind !== $("#buttons-kind").value; });
+  }
+  function clearButtons() {
+    $("#buttons").querySelectorAll("input,textarea").forEach((f) => { f.value = ""; });
+    showButtons(false);
+  }
+  $("#add-buttons").addEventListener("click", () => showButtons($("#buttons").hidden));
+  $("#remove-buttons").addEventListener("click", () => { clearButtons(); $("#add-buttons").focus(); });
+  $("#buttons-kind").addEventListener("change", showKind);
+  $("#buttons").addEventListener("keydown", (e) => { if (e.key === "Escape") { e.preventDefault(); showButtons(false); $("#add-buttons").focus(); } });
+  // The interactive part of the message being written, or null (the server checks the limits).
+  function interactive() {
+    if ($("#buttons").hidden) return null;
+    const kind = $("#buttons-kind").value;
+    if (kind === "button") {
+      const titles = [1, 2, 3].map((i) => $("#button-" + i).value.trim()).filter(Boolean);
+      return { type: "button", buttons: titles.map((t) => ({ id: t, title: t })) };
+    }
+    if (kind === "list") {
+      const rows = $("#list-rows").value.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
+        const [title, ...rest] = l.split("|").map((p) => p.trim());
+        const d = rest.join(" | ");
+        return d ? { id: title, title: title, description: d } : { id: title, title: title };
+      });
+      return { type: "list", button: $("#list-button").value.trim() || "Choose", sections: [{ title: $("#list-section").value.trim() || "Options", rows: rows }] };
+    }
+    return { type: "cta_url", display_text: $("#link-text").value.trim(), url: $("#link-url").value.trim() };
+  }
+
   $("#composer").addEventListener("submit", async (e) => {
     e.preventDefault();
     const t = $("#reply").value.trim();
     if (!t || !selected) return;
     $("#send-error").textContent = "";
     const asNote = $("#as-note").checked;
+    const extra = interactive();
     try {
+      if (asNote && extra) throw new Error("An internal note cannot have buttons: remove them or untick Internal note.");
+      const body = { text: t, client_key: key() };
+      if (extra) body.interactive = extra;
       const r = asNote ? await api("POST", "/conversations/" + selected + "/notes", { text: t })
-        : await api("POST", "/conversations/" + selected + "/messages", { text: t, client_key: key() });
+        : await api("POST", "/conversations/" + selected + "/messages", body);
       $("#reply").value = "";
+      if (extra) clearButtons();
       addMessage(r.message);
     } catch (err) {
       $("#send-error").textContent = err.message;

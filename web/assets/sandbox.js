@@ -17,7 +17,22 @@
     const n = document.createElement("div");
     n.className = "bubble " + (m.direction === "in" ? "in" : "out");
     n.dataset.id = m.id;
-    n.append(m.body || "(" + m.kind + ")");
+    const i = m.interactive;
+    n.append((i && i.body) || m.body || "(" + m.kind + ")");
+    // Reply buttons and list rows, tapped as WhatsApp would send the tap; a link button.
+    const rows = !i || m.direction === "in" ? [] : i.type === "button" ? i.buttons : i.type === "list" ? i.sections.flatMap((s) => s.rows) : [];
+    for (const r of rows) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = r.title;
+      b.addEventListener("click", () => send(r.title, r.id, m.external_id));
+      n.append(document.createElement("br"), b);
+    }
+    if (i && i.type === "cta_url" && /^https?:\/\//i.test(i.url)) {
+      const a = document.createElement("a");
+      a.href = i.url; a.target = "_blank"; a.rel = "noopener"; a.textContent = i.display_text;
+      n.append(document.createElement("br"), a);
+    }
     const p = m.payload || {};
     if (m.kind === "template" && p.button_payload) {
       const b = document.createElement("button");

@@ -25,7 +25,9 @@
 //! `{"type": "event", "seq": 13, "kind": "message", "data": {…}}` (kinds in
 //! [`deflect_chat::VisitorEvent`]). So a reconnect resumes where the client was, losing and
 //! doubling nothing. Then the client may send `{"type": "send", "text": "…", "key": "…"}`
-//! (answered `{"type": "ack", "key", "message"}`; a key sent again — a retry after a
+//! — with `"reply": {"type": "button_reply" | "list_reply", "id", "title"}` when the visitor
+//! tapped a button or list row of an interactive message (a message event's `interactive`)
+//! — (answered `{"type": "ack", "key", "message"}`; a key sent again — a retry after a
 //! reconnect — is acknowledged with the message already stored), `{"type": "typing"}` and
 //! `{"type": "ping"}` (answered `pong`). The server pings every 20 s and closes a socket
 //! silent for 60 s.
@@ -457,6 +459,10 @@ enum ClientMessage {
     Send {
         text: String,
         key: String,
+        /// The button or list row tapped (`button_reply` / `list_reply`), whose title is the
+        /// text.
+        #[serde(default)]
+        reply: Option<deflect_chat::Interactive>,
     },
     Typing,
     Ping,
@@ -605,11 +611,15 @@ async fn run_socket(
                 heard = tokio::time::Instant::now();
                 let WsMessage::Text(text) = m else { continue };
                 match serde_json::from_str::<ClientMessage>(&text) {
-                    Ok(ClientMessage::Send { text, key }) => {
+                    Ok(ClientMessage::Send { text, key, reply }) => {
                         let answer = if !state.web.widget_limiter.allow(&format!("ip:{ip}")) {
                             error_json(Some(&key), ApiError::rate_limited())
                         } else {
-                            match inbox.web_visitor_message(&token, id, &text, Some(&key)).await {
+                            let stored = match &reply {
+                                Some(r) => inbox.web_visitor_reply(&token, id, r, Some(&key)).await,
+                                None => inbox.web_visitor_message(&token, id, &text, Some(&key)).await,
+                            };
+                            match stored {
                                 Ok(m) => json!({ "type": "ack", "key": key, "message": { "id": m.id, "created_at": m.created_at } }),
                                 Err(e) => error_json(Some(&key), e.into()),
                             }

@@ -280,3 +280,78 @@ async fn the_widget_socket_serves_only_the_visitors_conversation_once_in_order()
     let v = next_event(&mut w, |v| v["kind"] == "message").await;
     assert_eq!(v["data"]["body"], "Anything else?");
 }
+
+/// An agent's reply buttons reach the widget in the message's `interactive`; the visitor's
+/// tap goes back over the socket as a reply (id and title) and is stored as one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_shows_reply_buttons_and_sends_the_tap_back() {
+    let s = server().await;
+    let token = "visitor-token-cccccccccccccccc";
+    let res = tokio::time::timeout(
+        Duration::from_secs(20),
+        deflect_chat::provider::http_client()
+            .post(format!("{}/widget/sites/default/conversations", s.base))
+            .header("origin", &s.base)
+            .header("x-deflect-visitor", token)
+            .json(&json!({ "name": "Vic" }))
+            .send(),
+    )
+    .await
+    .expect("answered in time")
+    .unwrap();
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let (boss, _) = s.agent("boss", Role::Supervisor, &[]).await;
+    s.inbox.claim(&boss, id).await.ok();
+    let buttons: deflect_chat::Interactive = serde_json::from_value(json!({ "type": "button",
+        "buttons": [{ "id": "yes", "title": "Yes" }, { "id": "no", "title": "No" }] }))
+    .unwrap();
+    s.inbox
+        .send_interactive(&boss, id, "Did that help?", &buttons, None)
+        .await
+        .unwrap();
+    let mut w = s
+        .ws("/widget/ws?site=default", &s.base, None)
+        .await
+        .unwrap();
+    send(
+        &mut w,
+        json!({ "type": "hello", "token": token, "conversation_id": id, "after_seq": 0 }),
+    )
+    .await;
+    let m = next_event(&mut w, |v| {
+        v["kind"] == "message" && v["data"]["from"] == "agent"
+    })
+    .await;
+    assert_eq!(
+        m["data"]["interactive"],
+        json!({ "type": "button", "body": "Did that help?",
+            "buttons": [{ "id": "yes", "title": "Yes" }, { "id": "no", "title": "No" }] })
+    );
+    let reply = json!({ "type": "button_reply", "id": "yes", "title": "Yes" });
+    send(
+        &mut w,
+        json!({ "type": "send", "text": "Yes", "key": "t1", "reply": reply }),
+    )
+    .await;
+    let ack = next_event(&mut w, |v| v["type"] == "ack").await;
+    let m = next_event(&mut w, |v| {
+        v["kind"] == "message" && v["data"]["from"] == "visitor"
+    })
+    .await;
+    assert_eq!(m["data"]["id"], ack["message"]["id"]);
+    assert_eq!(
+        (m["data"]["body"].as_str(), &m["data"]["interactive"]),
+        (Some("Yes"), &reply)
+    );
+    // Only a reply can be tapped.
+    send(
+        &mut w,
+        json!({ "type": "send", "text": "x", "key": "t2", "reply": { "type": "button", "buttons": [] } }),
+    )
+    .await;
+    let e = next_event(&mut w, |v| v["type"] == "error").await;
+    assert_eq!(
+        (e["key"].as_str(), e["error"]["code"].as_str()),
+        (Some("t2"), Some("invalid"))
+    );
+}

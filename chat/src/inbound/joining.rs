@@ -365,16 +365,17 @@ pub(super) async fn insert_messages(
             ("kind", Column::Text),
             ("body", Column::Text),
             ("payload", Column::Text),
+            ("interactive", Column::Text),
             ("account", Column::Text),
             ("external_id", Column::Text),
         ],
     );
     let sql = sql!(
         "WITH v AS ({rows}) \
-         INSERT INTO messages (conversation_id, direction, kind, body, payload, channel, account, \
-         external_id, status, created_at) \
-         SELECT v.conversation_id, 'in', v.kind, v.body, v.payload, 'whatsapp', v.account, \
-         v.external_id, 'received', $1 FROM v WHERE true ORDER BY v.ord \
+         INSERT INTO messages (conversation_id, direction, kind, body, payload, interactive, channel, \
+         account, external_id, status, created_at) \
+         SELECT v.conversation_id, 'in', v.kind, v.body, v.payload, v.interactive, 'whatsapp', \
+         v.account, v.external_id, 'received', $1 FROM v WHERE true ORDER BY v.ord \
          ON CONFLICT DO NOTHING RETURNING account, {MESSAGE_COLUMNS}"
     );
     let values: Vec<serde_json::Value> = messages
@@ -385,6 +386,7 @@ pub(super) async fn insert_messages(
                 m.kind,
                 m.body,
                 m.raw.to_string(),
+                super::interactive_json(m),
                 account,
                 m.external_id
             ])

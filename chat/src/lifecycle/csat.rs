@@ -31,7 +31,7 @@ use crate::model::{
     Channel, ChatError, Conversation, EventKind, NOT_WHITELISTED, WINDOW_MS, csat_in_payload,
     csat_payload, score_in_text,
 };
-use crate::provider::{Button, InboundMessage, Outgoing};
+use crate::provider::{Button, InboundMessage, ListMessage, Outgoing, Row, Section};
 use crate::repo::{self, conversations::csat::Survey};
 use crate::store::Tx;
 use deflect_config::CsatScale;
@@ -128,12 +128,20 @@ fn request(scale: CsatScale, reference: &str, question: &str) -> Outgoing {
             body: question.to_string(),
             buttons: answers.collect(),
         },
-        CsatScale::OneToFive => Outgoing::List {
+        CsatScale::OneToFive => Outgoing::List(ListMessage {
             body: question.to_string(),
             button: "Rate".into(),
-            section: "Your rating".into(),
-            rows: answers.collect(),
-        },
+            sections: vec![Section {
+                title: "Your rating".into(),
+                rows: answers
+                    .map(|b| Row {
+                        id: b.id,
+                        title: b.title,
+                        description: None,
+                    })
+                    .collect(),
+            }],
+        }),
     }
 }
 

@@ -95,11 +95,14 @@ pub(crate) async fn queue(
         }
     };
     let payload = serde_json::to_string(&send.request).expect("a request serializes");
+    let interactive = (send.request.as_interactive())
+        .map(|i| serde_json::to_string(&i).expect("an interactive message serializes"));
     let new = NewOutgoing {
         conversation: c.id,
         kind: send.kind,
         body: send.body,
         payload: &payload,
+        interactive: interactive.as_deref(),
         agent: send.author.agent(),
         sender: send.author.sender(),
         channel: c.channel,

@@ -1,7 +1,7 @@
 //! Messages of a conversation, either way, and their delivery status.
 
 use crate::clock::Millis;
-use crate::model::Channel;
+use crate::model::{Channel, Interactive};
 use crate::routing::AgentId;
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +71,11 @@ pub struct Message {
     pub body: Option<String>,
     /// The provider's JSON for inbound messages; the request for outbound ones.
     pub payload: Option<serde_json::Value>,
+    /// What makes it interactive: for an outgoing message the reply buttons, list or link
+    /// button sent (with its body); for a customer's answer the button or row chosen
+    /// (`button_reply`, `list_reply`: its id and title). `null` for any other message.
+    #[serde(default)]
+    pub interactive: Option<Interactive>,
     /// An internal note: never sent to the customer.
     pub internal: bool,
     /// The agent who wrote it.

@@ -10,6 +10,7 @@ mod csat;
 mod deflection;
 mod error;
 mod event;
+mod interactive;
 mod lists;
 mod message;
 mod timer;
@@ -29,6 +30,7 @@ pub use csat::{
 pub use deflection::{CallContext, Deflected, Deflection};
 pub use error::{ChatError, StoreError};
 pub use event::{Event, EventKind};
+pub use interactive::{Button, Interactive, Row, Section};
 pub use lists::{
     FaqListEntry, ListSource, MAX_FAQ_ENTRIES, MAX_WHITELIST_ENTRIES, NewFaqEntry,
     NewWhitelistEntry, WhitelistEntry,

@@ -5,11 +5,14 @@
 //!   `Authorization: Bearer <access_token>` and a JSON body; the answer's `messages[0].id`
 //!   (`wamid…`) becomes the message's external id. `biz_opaque_callback_data` carries the
 //!   send's correlation, which Meta returns with each status of the message.
-//!   Reply buttons go as `interactive` of type `button` (at most three, titles of at most 20
-//!   characters), a list as `interactive` of type `list` (`action.button` of at most 20
-//!   characters, one section of at most ten rows, titles of at most 24); the customer's tap
-//!   comes back as `interactive.button_reply` / `list_reply`, whose `id` is the inbound
-//!   message's `button_payload`.
+//!   Reply buttons go as `interactive` of type `button` (`action.buttons[].reply{id,title}`),
+//!   a list as `interactive` of type `list` (`action.button` and `action.sections[]` of
+//!   `title` and `rows[]{id,title,description}`), a link button as `interactive` of type
+//!   `cta_url` (`action.name: "cta_url"`, `action.parameters{display_text,url}`) — limits in
+//!   [`crate::model::Interactive`]. The customer's tap comes back as
+//!   `interactive.button_reply` / `list_reply` (a template's quick reply as `button`), read
+//!   into the inbound message's `interactive` (`button_reply` / `list_reply`: id and title)
+//!   with the id as its `button_payload`.
 //! - Webhook subscription: `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` is
 //!   answered with the challenge when the token matches ([`verify_subscription`]).
 //! - Webhook deliveries: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app_secret, raw body)>`,
@@ -18,9 +21,10 @@
 //!   not know are kept as `unsupported` with their JSON, never dropped.
 
 use super::{
-    Inbound, InboundMessage, Outgoing, SendContext, SendError, Sent, StatusUpdate, WebhookError,
+    Inbound, InboundMessage, Outgoing, Row, SendContext, SendError, Sent, StatusUpdate,
+    WebhookError,
 };
-use crate::model::DeliveryStatus;
+use crate::model::{DeliveryStatus, Interactive};
 use deflect_config::{AccountConfig, Secret};
 use serde_json::{Value, json};
 
@@ -200,30 +204,49 @@ pub fn request_body(to: &str, message: &Outgoing) -> Value {
                 },
             });
         }
-        Outgoing::List {
-            body: text,
-            button,
-            section,
-            rows,
-        } => {
+        Outgoing::List(list) => {
             body["type"] = "interactive".into();
             body["interactive"] = json!({
                 "type": "list",
+                "body": { "text": list.body },
+                "action": {
+                    "button": list.button,
+                    "sections": list.sections
+                        .iter()
+                        .map(|s| json!({
+                            "title": s.title,
+                            "rows": s.rows.iter().map(row).collect::<Vec<_>>(),
+                        }))
+                        .collect::<Vec<_>>(),
+                },
+            });
+        }
+        Outgoing::CtaUrl {
+            body: text,
+            display_text,
+            url,
+        } => {
+            body["type"] = "interactive".into();
+            body["interactive"] = json!({
+                "type": "cta_url",
                 "body": { "text": text },
                 "action": {
-                    "button": button,
-                    "sections": [{
-                        "title": section,
-                        "rows": rows
-                            .iter()
-                            .map(|r| json!({ "id": r.id, "title": r.title }))
-                            .collect::<Vec<_>>(),
-                    }],
+                    "name": "cta_url",
+                    "parameters": { "display_text": display_text, "url": url },
                 },
             });
         }
     }
     body
+}
+
+/// A list row as Meta takes it: `id`, `title` and, when it has one, `description`.
+fn row(r: &Row) -> Value {
+    let mut v = json!({ "id": r.id, "title": r.title });
+    if let Some(d) = &r.description {
+        v["description"] = d.as_str().into();
+    }
+    v
 }
 
 /// Answers Meta's subscription check: the challenge when `hub.mode` is `subscribe` and the
@@ -335,6 +358,7 @@ fn parse_message(m: &Value, contacts: &[Value]) -> Option<InboundMessage> {
         .or(contacts.first())
         .and_then(|c| c["profile"]["name"].as_str())
         .map(str::to_string);
+    let mut interactive = None;
     let caption = |k: &str| {
         m[k]["caption"]
             .as_str()
@@ -343,21 +367,18 @@ fn parse_message(m: &Value, contacts: &[Value]) -> Option<InboundMessage> {
     };
     let (body, payload) = match kind {
         "text" => (m["text"]["body"].as_str().map(str::to_string), None),
-        "button" => (
-            m["button"]["text"].as_str().map(str::to_string),
-            m["button"]["payload"].as_str().map(str::to_string),
-        ),
-        "interactive" => {
-            let i = &m["interactive"];
-            let reply = if i["button_reply"].is_object() {
-                &i["button_reply"]
-            } else {
-                &i["list_reply"]
-            };
-            (
-                reply["title"].as_str().map(str::to_string),
-                reply["id"].as_str().map(str::to_string),
-            )
+        "button" | "interactive" => {
+            interactive = reply_of(m);
+            match &interactive {
+                Some(r) => (
+                    r.reply_title().map(str::to_string),
+                    r.reply_id().map(str::to_string),
+                ),
+                None => (
+                    m[kind]["text"].as_str().map(str::to_string),
+                    m[kind]["payload"].as_str().map(str::to_string),
+                ),
+            }
         }
         "image" | "video" | "document" | "audio" | "sticker" => (caption(kind), None),
         "location" => (
@@ -390,7 +411,40 @@ fn parse_message(m: &Value, contacts: &[Value]) -> Option<InboundMessage> {
         body,
         context_id: m["context"]["id"].as_str().map(str::to_string),
         button_payload: payload,
+        interactive,
         raw: m.clone(),
+    })
+}
+
+/// The customer's choice a message carries: a template's quick reply (`button`: its
+/// `payload` and `text`), a reply button's `interactive.button_reply` or a list's
+/// `interactive.list_reply` (`id`, `title`, `description`).
+fn reply_of(m: &Value) -> Option<Interactive> {
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    let b = &m["button"];
+    let i = &m["interactive"];
+    if m["type"] == "button" {
+        return Some(Interactive::ButtonReply {
+            id: text(&b["payload"])?,
+            title: text(&b["text"]).unwrap_or_default(),
+        });
+    }
+    // Indexing a `Value` (never a `Map`, which panics): a missing field reads as null.
+    let r = &i["button_reply"];
+    if r.is_object() {
+        return Some(Interactive::ButtonReply {
+            id: text(&r["id"])?,
+            title: text(&r["title"]).unwrap_or_default(),
+        });
+    }
+    let r = &i["list_reply"];
+    if !r.is_object() {
+        return None;
+    }
+    Some(Interactive::ListReply {
+        id: text(&r["id"])?,
+        title: text(&r["title"]).unwrap_or_default(),
+        description: text(&r["description"]),
     })
 }
 
@@ -413,6 +467,7 @@ fn parse_status(s: &Value) -> Option<StatusUpdate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::{Button, ListMessage, Section};
 
     #[test]
     fn signatures_are_checked_over_the_raw_bytes() {
@@ -479,6 +534,198 @@ mod tests {
                      "parameters": [{"type": "payload", "payload": "deflect:K7Q2MX"}]}
                 ]}
             })
+        );
+    }
+
+    fn sent(message: &Outgoing) -> Value {
+        request_body("31612345678", message)
+    }
+
+    fn envelope(interactive: Value) -> Value {
+        json!({
+            "messaging_product": "whatsapp", "recipient_type": "individual", "to": "31612345678",
+            "type": "interactive", "interactive": interactive,
+        })
+    }
+
+    #[test]
+    fn reply_buttons_lists_and_link_buttons_are_the_cloud_apis_interactive_objects() {
+        let buttons = Outgoing::Buttons {
+            body: "Pick one".into(),
+            buttons: vec![
+                Button {
+                    id: "yes".into(),
+                    title: "Yes".into(),
+                },
+                Button {
+                    id: "no".into(),
+                    title: "No".into(),
+                },
+            ],
+        };
+        assert_eq!(
+            sent(&buttons),
+            envelope(
+                json!({"type": "button", "body": {"text": "Pick one"}, "action": {"buttons": [
+                    {"type": "reply", "reply": {"id": "yes", "title": "Yes"}},
+                    {"type": "reply", "reply": {"id": "no", "title": "No"}}
+                ]}})
+            )
+        );
+        let row = |id: &str, title: &str, description: Option<&str>| Row {
+            id: id.into(),
+            title: title.into(),
+            description: description.map(str::to_string),
+        };
+        let list = Outgoing::List(ListMessage {
+            body: "Which shipping?".into(),
+            button: "Shipping options".into(),
+            sections: vec![
+                Section {
+                    title: "Fast".into(),
+                    rows: vec![row("express", "Express", Some("Next day"))],
+                },
+                Section {
+                    title: "Cheap".into(),
+                    rows: vec![row("standard", "Standard", None)],
+                },
+            ],
+        });
+        assert_eq!(
+            sent(&list),
+            envelope(
+                json!({"type": "list", "body": {"text": "Which shipping?"}, "action": {
+                    "button": "Shipping options",
+                    "sections": [
+                        {"title": "Fast", "rows": [{"id": "express", "title": "Express", "description": "Next day"}]},
+                        {"title": "Cheap", "rows": [{"id": "standard", "title": "Standard"}]}
+                    ]
+                }})
+            )
+        );
+        let link = Outgoing::CtaUrl {
+            body: "Track your parcel".into(),
+            display_text: "Track".into(),
+            url: "https://example.com/t/1".into(),
+        };
+        assert_eq!(
+            sent(&link),
+            envelope(
+                json!({"type": "cta_url", "body": {"text": "Track your parcel"}, "action": {
+                    "name": "cta_url",
+                    "parameters": {"display_text": "Track", "url": "https://example.com/t/1"}
+                }})
+            )
+        );
+    }
+
+    fn delivery(message: Value) -> InboundMessage {
+        let body = json!({"entry": [{"changes": [{"field": "messages", "value": {
+            "metadata": {"phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Ann"}, "wa_id": "31612345678"}],
+            "messages": [message]
+        }}]}]});
+        let items = parse_webhook(body.to_string().as_bytes()).unwrap();
+        match items.as_slice() {
+            [(_, Inbound::Message(m))] => m.clone(),
+            other => panic!("one message expected, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_customers_choice_is_read_as_a_reply_with_its_id_and_title() {
+        let m = delivery(
+            json!({"from": "31612345678", "id": "wamid.1", "timestamp": "1",
+            "type": "interactive", "interactive": {"type": "list_reply",
+            "list_reply": {"id": "express", "title": "Express", "description": "Next day"}}}),
+        );
+        assert_eq!(
+            (
+                m.kind.as_str(),
+                m.body.as_deref(),
+                m.button_payload.as_deref()
+            ),
+            ("interactive", Some("Express"), Some("express"))
+        );
+        assert_eq!(
+            m.interactive,
+            Some(Interactive::ListReply {
+                id: "express".into(),
+                title: "Express".into(),
+                description: Some("Next day".into()),
+            })
+        );
+        let m = delivery(
+            json!({"from": "31612345678", "id": "wamid.2", "timestamp": "1",
+            "type": "interactive", "interactive": {"type": "button_reply",
+            "button_reply": {"id": "yes", "title": "Yes"}}}),
+        );
+        assert_eq!(
+            m.interactive,
+            Some(Interactive::ButtonReply {
+                id: "yes".into(),
+                title: "Yes".into()
+            })
+        );
+        assert_eq!(m.button_payload.as_deref(), Some("yes"));
+        // A template's quick reply: its payload is the id.
+        let m = delivery(
+            json!({"from": "31612345678", "id": "wamid.3", "timestamp": "1",
+            "type": "button", "button": {"payload": "deflect:K7Q2MX", "text": "Yes, chat with us"}}),
+        );
+        assert_eq!(
+            (
+                m.kind.as_str(),
+                m.body.as_deref(),
+                m.button_payload.as_deref()
+            ),
+            ("button", Some("Yes, chat with us"), Some("deflect:K7Q2MX"))
+        );
+        assert_eq!(
+            m.interactive,
+            Some(Interactive::ButtonReply {
+                id: "deflect:K7Q2MX".into(),
+                title: "Yes, chat with us".into()
+            })
+        );
+        let m = delivery(
+            json!({"from": "31612345678", "id": "wamid.4", "timestamp": "1",
+            "type": "text", "text": {"body": "hi"}}),
+        );
+        assert_eq!(m.interactive, None);
+        // Optional fields missing, or the id: read as far as they go, never a panic.
+        let m = delivery(
+            json!({"from": "31612345678", "id": "wamid.5", "timestamp": "1",
+            "type": "interactive", "interactive": {"type": "list_reply",
+            "list_reply": {"id": "pickup", "title": "Pick-up point"}}}),
+        );
+        assert_eq!(
+            m.interactive,
+            Some(Interactive::ListReply {
+                id: "pickup".into(),
+                title: "Pick-up point".into(),
+                description: None,
+            })
+        );
+        for odd in [
+            json!({"type": "list_reply", "list_reply": {"title": "No id"}}),
+            json!({"type": "button_reply", "button_reply": {}}),
+            json!({"type": "nfm_reply", "nfm_reply": {"response_json": "{}"}}),
+            json!("not an object"),
+        ] {
+            let m = delivery(
+                json!({"from": "31612345678", "id": "wamid.6", "timestamp": "1",
+                "type": "interactive", "interactive": odd}),
+            );
+            assert_eq!((m.interactive, m.button_payload), (None, None));
+        }
+        let m = delivery(
+            json!({"from": "31612345678", "id": "wamid.7", "timestamp": "1",
+            "type": "button", "button": {"text": "No payload"}}),
+        );
+        assert_eq!(
+            (m.interactive, m.body.as_deref()),
+            (None, Some("No payload"))
         );
     }
 }

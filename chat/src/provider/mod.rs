@@ -15,10 +15,13 @@ pub mod sandbox;
 pub mod twilio;
 
 use crate::clock::Millis;
+use crate::model::Interactive;
 use deflect_config::{AccountConfig, Provider as ProviderKind};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
+
+pub use crate::model::{Button, Row, Section};
 
 /// An outgoing WhatsApp message as committed in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,24 +52,68 @@ pub enum Outgoing {
         /// Buttons.
         buttons: Vec<Button>,
     },
-    /// Text with a button that opens a list of up to ten choices (one section); the chosen
+    /// Text with a button that opens a list of up to ten choices in sections; the chosen
     /// row's id comes back like a reply button's.
-    List {
+    List(ListMessage),
+    /// Text with a button that opens a web page.
+    CtaUrl {
         /// The text.
         body: String,
-        /// The label of the button that opens the list (at most 20 characters).
-        button: String,
-        /// The title of the list's section (at most 24 characters).
-        section: String,
-        /// The choices (titles at most 24 characters).
-        rows: Vec<Button>,
+        /// The button's label (at most 20 characters).
+        display_text: String,
+        /// The page.
+        url: String,
     },
+}
+
+/// A list message ([`Outgoing::List`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ListWire")]
+pub struct ListMessage {
+    /// The text.
+    pub body: String,
+    /// The label of the button that opens the list (at most 20 characters).
+    pub button: String,
+    /// The sections (at most ten rows in all, titles of at most 24 characters).
+    pub sections: Vec<Section>,
+}
+
+/// A list as stored: `sections`, or — committed by versions that sent one section — its
+/// `section` title and `rows`.
+#[derive(Deserialize)]
+struct ListWire {
+    body: String,
+    button: String,
+    #[serde(default)]
+    sections: Vec<Section>,
+    #[serde(default)]
+    section: Option<String>,
+    #[serde(default)]
+    rows: Vec<Row>,
+}
+
+impl From<ListWire> for ListMessage {
+    fn from(w: ListWire) -> Self {
+        let mut sections = w.sections;
+        if sections.is_empty() && !w.rows.is_empty() {
+            sections.push(Section {
+                title: w.section.unwrap_or_default(),
+                rows: w.rows,
+            });
+        }
+        Self {
+            body: w.body,
+            button: w.button,
+            sections,
+        }
+    }
 }
 
 impl Outgoing {
     /// The message as a customer reads it where only text can be sent (Twilio, the
     /// sandbox): reply buttons listed by number (`1. Yes`), a list's rows as `Reply a, b or
-    /// c`, a template by its name and parameters.
+    /// c` (a row's description in brackets), a link button as `label: url`, a template by
+    /// its name and parameters.
     pub fn as_text(&self) -> String {
         match self {
             Self::Text { body } => body.clone(),
@@ -80,25 +127,86 @@ impl Outgoing {
                 }
                 text
             }
-            Self::List { body, rows, .. } => {
-                let titles: Vec<&str> = rows.iter().map(|r| r.title.as_str()).collect();
+            Self::List(ListMessage { body, sections, .. }) => {
+                let titles: Vec<String> = (sections.iter().flat_map(|s| &s.rows))
+                    .map(|r| match &r.description {
+                        Some(d) => format!("{} ({d})", r.title),
+                        None => r.title.clone(),
+                    })
+                    .collect();
                 match titles.split_last() {
                     None => body.clone(),
                     Some((only, [])) => format!("{body}\nReply {only}"),
                     Some((last, rest)) => format!("{body}\nReply {} or {last}", rest.join(", ")),
                 }
             }
+            Self::CtaUrl {
+                body,
+                display_text,
+                url,
+            } => format!("{body}\n{display_text}: {url}"),
         }
     }
-}
 
-/// A reply button.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Button {
-    /// Returned when tapped.
-    pub id: String,
-    /// Shown (at most 20 characters).
-    pub title: String,
+    /// The interactive message to send for `interactive` with body `body`; none for a
+    /// customer's reply.
+    pub fn interactive(body: &str, interactive: &Interactive) -> Option<Self> {
+        let body = body.to_string();
+        Some(match interactive.clone() {
+            Interactive::Button { buttons, .. } => Self::Buttons { body, buttons },
+            Interactive::List {
+                button, sections, ..
+            } => Self::List(ListMessage {
+                body,
+                button,
+                sections,
+            }),
+            Interactive::CtaUrl {
+                display_text, url, ..
+            } => Self::CtaUrl {
+                body,
+                display_text,
+                url,
+            },
+            Interactive::ButtonReply { .. } | Interactive::ListReply { .. } => return None,
+        })
+    }
+
+    /// What is interactive in this message (the API's `interactive`, with the body); none
+    /// for a text or a template.
+    pub fn as_interactive(&self) -> Option<Interactive> {
+        let i = match self {
+            Self::Text { .. } | Self::Template { .. } => return None,
+            Self::Buttons { buttons, .. } => Interactive::Button {
+                body: None,
+                buttons: buttons.clone(),
+            },
+            Self::List(l) => Interactive::List {
+                body: None,
+                button: l.button.clone(),
+                sections: l.sections.clone(),
+            },
+            Self::CtaUrl {
+                display_text, url, ..
+            } => Interactive::CtaUrl {
+                body: None,
+                display_text: display_text.clone(),
+                url: url.clone(),
+            },
+        };
+        Some(i.with_body(self.body()))
+    }
+
+    /// The text of the message (a template's name).
+    fn body(&self) -> &str {
+        match self {
+            Self::Text { body }
+            | Self::Buttons { body, .. }
+            | Self::List(ListMessage { body, .. })
+            | Self::CtaUrl { body, .. } => body,
+            Self::Template { name, .. } => name,
+        }
+    }
 }
 
 /// The provider accepted the message.
@@ -352,6 +460,10 @@ pub struct InboundMessage {
     pub context_id: Option<String>,
     /// Payload of a quick-reply button or interactive reply.
     pub button_payload: Option<String>,
+    /// The customer's choice (`button_reply` for a reply button or a template's quick reply,
+    /// `list_reply` for a list's row), when the message is one; its id is the
+    /// `button_payload`.
+    pub interactive: Option<Interactive>,
     /// The provider's message as received.
     pub raw: serde_json::Value,
 }
@@ -404,5 +516,90 @@ mod tests {
         assert_eq!(correlated("deflect-outbox-"), None);
         assert_eq!(correlated("deflect-outbox-x1"), None);
         assert_eq!(correlated("someone-else-42"), None);
+    }
+
+    fn row(id: &str, title: &str, description: Option<&str>) -> Row {
+        Row {
+            id: id.into(),
+            title: title.into(),
+            description: description.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_list_committed_with_one_section_reads_as_sections() {
+        let old = serde_json::json!({"type": "list", "body": "How was it?", "button": "Rate",
+            "section": "Your rating", "rows": [{"id": "csat:K7Q2MX:5", "title": "5"}]});
+        let read: Outgoing = serde_json::from_value(old).unwrap();
+        let new = Outgoing::List(ListMessage {
+            body: "How was it?".into(),
+            button: "Rate".into(),
+            sections: vec![Section {
+                title: "Your rating".into(),
+                rows: vec![row("csat:K7Q2MX:5", "5", None)],
+            }],
+        });
+        assert_eq!(read, new);
+        let again: Outgoing = serde_json::from_value(serde_json::to_value(&new).unwrap()).unwrap();
+        assert_eq!(again, new);
+    }
+
+    #[test]
+    fn text_only_providers_read_options_and_links_as_text() {
+        let list = Outgoing::List(ListMessage {
+            body: "Which one?".into(),
+            button: "Choose".into(),
+            sections: vec![
+                Section {
+                    title: "Fast".into(),
+                    rows: vec![row("x", "Express", Some("next day"))],
+                },
+                Section {
+                    title: "Slow".into(),
+                    rows: vec![row("s", "Standard", None), row("p", "Pick-up", None)],
+                },
+            ],
+        });
+        assert_eq!(
+            list.as_text(),
+            "Which one?\nReply Express (next day), Standard or Pick-up"
+        );
+        let buttons = Outgoing::Buttons {
+            body: "Pick one".into(),
+            buttons: vec![
+                Button {
+                    id: "y".into(),
+                    title: "Yes".into(),
+                },
+                Button {
+                    id: "n".into(),
+                    title: "No".into(),
+                },
+            ],
+        };
+        assert_eq!(buttons.as_text(), "Pick one\n1. Yes\n2. No");
+        let link = Outgoing::CtaUrl {
+            body: "Track it".into(),
+            display_text: "Track".into(),
+            url: "https://example.com/t/1".into(),
+        };
+        assert_eq!(link.as_text(), "Track it\nTrack: https://example.com/t/1");
+    }
+
+    #[test]
+    fn interactive_messages_go_both_ways_between_the_api_and_the_outbox() {
+        let sent = Interactive::CtaUrl {
+            body: None,
+            display_text: "Track".into(),
+            url: "https://example.com/t/1".into(),
+        };
+        let out = Outgoing::interactive("Track it", &sent).unwrap();
+        assert_eq!(out.as_interactive(), Some(sent.with_body("Track it")));
+        let reply = Interactive::ButtonReply {
+            id: "y".into(),
+            title: "Yes".into(),
+        };
+        assert_eq!(Outgoing::interactive("Yes", &reply), None);
+        assert_eq!(Outgoing::Text { body: "x".into() }.as_interactive(), None);
     }
 }

@@ -5,8 +5,10 @@
 //!   `To=whatsapp:+<customer>` and `Body`, or for a template `ContentSid` and
 //!   `ContentVariables` (`{"1": <reference>, "2": <quick-reply payload>}`). The answer's `sid`
 //!   is the external id. Twilio has no free-form reply buttons outside Content templates, so
-//!   [`Outgoing::Buttons`] goes out as text with the options listed (`1. Yes`), and
-//!   [`Outgoing::List`] as text ending `Reply 5, 4, 3, 2 or 1` ([`Outgoing::as_text`]). With
+//!   [`Outgoing::Buttons`] goes out as text with the options listed (`1. Yes`),
+//!   [`Outgoing::List`] as text ending `Reply 5, 4, 3, 2 or 1` and [`Outgoing::CtaUrl`] as
+//!   text ending `label: url` ([`Outgoing::as_text`]). A quick reply's `ButtonPayload` (with
+//!   `ButtonText`) comes back as a `button_reply`. With
 //!   `http.public_base_url` set, each send also names its `StatusCallback`
 //!   (`<public_base_url>/webhooks/twilio/<account>?correlation=<send's correlation>`), so that
 //!   a status names the send it is about even when Twilio's answer to the send was lost.
@@ -18,7 +20,7 @@
 use super::{
     Inbound, InboundMessage, Outgoing, SendContext, SendError, Sent, StatusUpdate, WebhookError,
 };
-use crate::model::DeliveryStatus;
+use crate::model::{DeliveryStatus, Interactive};
 use base64::Engine;
 use deflect_config::{AccountConfig, Secret};
 use serde_json::{Value, json};
@@ -177,7 +179,7 @@ pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, Str
                 None => f.push(("Body".into(), format!("{name} {}", body_params.join(" ")))),
             }
         }
-        Outgoing::Buttons { .. } | Outgoing::List { .. } => {
+        Outgoing::Buttons { .. } | Outgoing::List(_) | Outgoing::CtaUrl { .. } => {
             f.push(("Body".into(), message.as_text()));
         }
     }
@@ -264,6 +266,10 @@ pub fn parse_callback(params: &[(String, String)]) -> Result<Inbound, WebhookErr
     let media: usize = get("NumMedia").and_then(|n| n.parse().ok()).unwrap_or(0);
     let payload = get("ButtonPayload");
     let body = get("Body").filter(|b| !b.is_empty());
+    let interactive = payload.clone().map(|id| Interactive::ButtonReply {
+        id,
+        title: (get("ButtonText").or_else(|| body.clone())).unwrap_or_default(),
+    });
     let kind = if payload.is_some() {
         "button"
     } else if media > 0 {
@@ -293,6 +299,7 @@ pub fn parse_callback(params: &[(String, String)]) -> Result<Inbound, WebhookErr
             .or_else(|| Some(format!("[{kind}]"))),
         context_id: get("OriginalRepliedMessageSid"),
         button_payload: payload,
+        interactive,
         raw: Value::Object(raw),
     }))
 }
@@ -344,5 +351,43 @@ mod tests {
         };
         assert_eq!(s.status, DeliveryStatus::Failed);
         assert_eq!(s.error_code, Some(63016));
+    }
+
+    #[test]
+    fn a_quick_reply_is_a_button_reply() {
+        let p = parse_form(
+            b"MessageSid=SM3&WaId=31612345678&SmsStatus=received&Body=Yes&ButtonText=Yes&ButtonPayload=deflect%3AK7Q2MX&From=whatsapp%3A%2B31612345678",
+        );
+        let Inbound::Message(m) = parse_callback(&p).unwrap() else {
+            panic!()
+        };
+        assert_eq!(m.kind, "button");
+        assert_eq!(
+            m.interactive,
+            Some(Interactive::ButtonReply {
+                id: "deflect:K7Q2MX".into(),
+                title: "Yes".into()
+            })
+        );
+    }
+
+    #[test]
+    fn interactive_messages_are_sent_as_text() {
+        let f = form_fields(
+            "whatsapp:+31201234567",
+            "31612345678",
+            &Outgoing::CtaUrl {
+                body: "Track it".into(),
+                display_text: "Track".into(),
+                url: "https://example.com/t/1".into(),
+            },
+        );
+        assert_eq!(
+            f[2],
+            (
+                "Body".to_string(),
+                "Track it\nTrack: https://example.com/t/1".to_string()
+            )
+        );
     }
 }

@@ -8,8 +8,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 /// The columns of a [`Message`].
-pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, direction, kind, body, payload, internal, agent_id, \
-    sender, channel, external_id, client_key, status, error_code, error_title, created_at";
+pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, direction, kind, body, payload, interactive, internal, \
+    agent_id, sender, channel, external_id, client_key, status, error_code, error_title, created_at";
 
 /// A message from a row of [`MESSAGE_COLUMNS`].
 pub(crate) fn from_row(r: &AnyRow) -> Message {
@@ -24,6 +24,7 @@ pub(crate) fn from_row(r: &AnyRow) -> Message {
         kind: r.get("kind"),
         body: opt_str(r, "body"),
         payload: opt_str(r, "payload").and_then(|p| serde_json::from_str(&p).ok()),
+        interactive: opt_str(r, "interactive").and_then(|i| serde_json::from_str(&i).ok()),
         internal: r.get::<i64, _>("internal") != 0,
         agent_id: opt_i64(r, "agent_id"),
         sender: Sender::parse(&r.get::<String, _>("sender")),
@@ -45,6 +46,8 @@ pub(crate) struct NewOutgoing<'a> {
     pub(crate) body: &'a str,
     /// The provider request, as JSON.
     pub(crate) payload: &'a str,
+    /// What is interactive in it (buttons, a list, a link button), as JSON.
+    pub(crate) interactive: Option<&'a str>,
     pub(crate) agent: Option<AgentId>,
     pub(crate) sender: Sender,
     pub(crate) channel: Channel,
@@ -61,14 +64,15 @@ pub(crate) async fn insert_outgoing(
     now: Millis,
 ) -> Result<Message, StoreError> {
     let row = sqlx::query(sql!(
-        "INSERT INTO messages (conversation_id, direction, kind, body, payload, internal, agent_id, \
-         sender, channel, account, client_key, status, status_rank, created_at) \
-         VALUES ($1, 'out', $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {MESSAGE_COLUMNS}"
+        "INSERT INTO messages (conversation_id, direction, kind, body, payload, interactive, internal, \
+         agent_id, sender, channel, account, client_key, status, status_rank, created_at) \
+         VALUES ($1, 'out', $2, $3, $4, $5, 0, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {MESSAGE_COLUMNS}"
     ))
     .bind(m.conversation)
     .bind(m.kind)
     .bind(m.body)
     .bind(m.payload)
+    .bind(m.interactive)
     .bind(m.agent)
     .bind(m.sender.as_str())
     .bind(m.channel.as_str())
@@ -337,20 +341,29 @@ pub(crate) async fn of_whatsapp_id(
     Ok(rows.iter().map(from_row).collect())
 }
 
-/// Inserts a web visitor's text `text` in conversation `conversation`.
+/// Inserts a web visitor's text `text` in conversation `conversation`; with `reply` (JSON of
+/// a `button_reply` or `list_reply`), the button or row they tapped, whose title `text` is.
 pub(crate) async fn insert_web_incoming(
     tx: &mut Tx,
     conversation: i64,
     text: &str,
+    reply: Option<&str>,
     client_key: Option<&str>,
     now: Millis,
 ) -> Result<Message, StoreError> {
+    let kind = if reply.is_some() {
+        "interactive"
+    } else {
+        "text"
+    };
     let row = sqlx::query(sql!(
-        "INSERT INTO messages (conversation_id, direction, kind, body, channel, client_key, status, \
-         created_at) VALUES ($1, 'in', 'text', $2, 'web', $3, 'received', $4) RETURNING {MESSAGE_COLUMNS}"
+        "INSERT INTO messages (conversation_id, direction, kind, body, interactive, channel, client_key, \
+         status, created_at) VALUES ($1, 'in', $2, $3, $4, 'web', $5, 'received', $6) RETURNING {MESSAGE_COLUMNS}"
     ))
     .bind(conversation)
+    .bind(kind)
     .bind(text)
+    .bind(reply)
     .bind(client_key)
     .bind(now)
     .fetch_one(tx.conn())

@@ -328,6 +328,7 @@ pub fn text(id: &str, from: &str, body: &str) -> deflect_chat::provider::Inbound
         body: Some(body.into()),
         context_id: None,
         button_payload: None,
+        interactive: None,
         raw: serde_json::json!({ "id": id }),
     })
 }

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use deflect_chat::{Channel, ConversationFilter, Message, Origin, Status};
+use deflect_chat::{Channel, ConversationFilter, Interactive, Message, Origin, Status};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -115,9 +115,13 @@ pub(super) async fn messages(
     Ok(Json(json!({ "messages": m })))
 }
 
+/// `POST …/messages`: `text`, and for an interactive message `interactive` (reply
+/// buttons, a list or a link button; `text` is its body).
 #[derive(Deserialize)]
 pub(super) struct SendBody {
     text: String,
+    #[serde(default)]
+    interactive: Option<Interactive>,
     #[serde(default)]
     client_key: Option<String>,
 }
@@ -133,11 +137,16 @@ pub(super) async fn send(
     body: JsonBody<SendBody>,
 ) -> ApiResult<Response> {
     let Json(b) = body?;
-    match s
-        .inbox
-        .send_text(&p.viewer, id, &b.text, b.client_key.as_deref())
-        .await
-    {
+    let key = b.client_key.as_deref();
+    let sent = match &b.interactive {
+        Some(i) => {
+            s.inbox
+                .send_interactive(&p.viewer, id, &b.text, i, key)
+                .await
+        }
+        None => s.inbox.send_text(&p.viewer, id, &b.text, key).await,
+    };
+    match sent {
         Ok(m) => Ok(created(m)),
         Err(deflect_chat::ChatError::OutsideWindow { recontact_template }) => Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -8,6 +8,7 @@ use crate::error::ApiResult;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use deflect_chat::provider::Outgoing;
 use std::time::Duration;
 
 fn time(ms: i64) -> String {
@@ -131,11 +132,12 @@ pub(super) async fn transcript(
                 _ => "System".to_string(),
             };
             let note = if m.internal { " (internal note)" } else { "" };
-            out.push_str(&format!(
-                "[{}] {who}{note}: {}\r\n",
-                time(m.created_at),
-                m.body.as_deref().unwrap_or("")
-            ));
+            let body = m.body.as_deref().unwrap_or("");
+            // An interactive message with what it offered, as a text-only channel reads it.
+            let text = (m.interactive.as_ref())
+                .and_then(|i| Outgoing::interactive(i.body().unwrap_or(body), i))
+                .map_or_else(|| body.to_string(), |o| o.as_text());
+            out.push_str(&format!("[{}] {who}{note}: {text}\r\n", time(m.created_at),));
         }
         match page.last() {
             Some(last) if page.len() == 1000 => after = Some(last.id),
