@@ -118,7 +118,10 @@ mod tests {
     fn an_unknown_name_can_fall_back_to_a_word() {
         let text = "Hi {{ customer_name or \"there\" }}!";
         assert_eq!(check_text(text, VARS), Ok(()));
-        assert_eq!(render_text(text, &[("customer_name", "")]).unwrap(), "Hi there!");
+        assert_eq!(
+            render_text(text, &[("customer_name", "")]).unwrap(),
+            "Hi there!"
+        );
         assert_eq!(render_text(text, &[]).unwrap(), "Hi there!");
         let v = [("customer_name", "Ann")];
         assert_eq!(render_text(text, &v).unwrap(), "Hi Ann!");
