@@ -111,7 +111,7 @@ async function chat(browser) {
   await a.locator(".msg", { hasText: "Hello, I need help" }).waitFor({ timeout: T });
   await v.locator(".status", { hasText: "An agent joined" }).waitFor({ timeout: T });
   check(true, "the visitor is told an agent joined");
-  await a.getByLabel("Reply").fill("Hi Vera, how can I help?");
+  await a.getByLabel("Reply", { exact: true }).fill("Hi Vera, how can I help?");
   await a.getByRole("button", { name: "Send" }).click();
   await v.locator(".m.agent", { hasText: "Hi Vera, how can I help?" }).waitFor({ timeout: T });
   check(true, "the agent's reply reaches the visitor live");
@@ -132,7 +132,7 @@ async function chat(browser) {
   await vctx.setOffline(true);
   await v.locator(".status", { hasText: "Reconnecting" }).waitFor({ timeout: T });
   for (const t of ["Sent during the cut, one", "Sent during the cut, two"]) {
-    await a.getByLabel("Reply").fill(t);
+    await a.getByLabel("Reply", { exact: true }).fill(t);
     await a.getByRole("button", { name: "Send" }).click();
     await a.locator(".msg", { hasText: t }).waitFor({ timeout: T });
   }
@@ -238,7 +238,7 @@ async function sandbox(browser) {
   await a.getByRole("button", { name: "Accept" }).click();
   await a.locator(".msg.in", { hasText: "Hello, I called about my order" }).waitFor({ timeout: T });
   check(true, "the agent sees the customer's message from the phone");
-  await a.getByLabel("Reply").fill("Hi! Your order ships tomorrow.");
+  await a.getByLabel("Reply", { exact: true }).fill("Hi! Your order ships tomorrow.");
   await a.getByRole("button", { name: "Send" }).click();
   await screen.locator(".bubble.out", { hasText: "Hi! Your order ships tomorrow." }).waitFor({ timeout: T });
   check(true, "the agent's answer shows up on the phone");
@@ -326,9 +326,21 @@ async function automations(browser) {
   await login(a, "available");
   await a.locator(".item", { hasText: "Vera" }).click();
   await a.getByRole("button", { name: "Accept" }).click();
-  await a.getByLabel("Reply").fill("It ships today.");
+  await a.getByLabel("Reply", { exact: true }).fill("It ships today.");
   await a.getByRole("button", { name: "Send" }).click();
   await v.locator(".m.agent", { hasText: "It ships today." }).waitFor({ timeout: T });
+  // Reply buttons: the visitor taps one, and the agent sees the choice.
+  await a.getByRole("button", { name: "Add buttons" }).click();
+  await a.getByLabel("Button 1 title").fill("Yes, thanks");
+  await a.getByLabel("Button 2 title").fill("Not yet");
+  await a.getByLabel("Reply", { exact: true }).fill("Did that answer your question?");
+  await a.getByRole("button", { name: "Send" }).click();
+  const answers = v.getByRole("group", { name: "Answers" });
+  await answers.getByRole("button", { name: "Yes, thanks" }).click();
+  await a.locator(".reply", { hasText: "↩ Yes, thanks" }).waitFor({ timeout: T });
+  check(true, "the visitor taps a reply button and the agent sees the choice");
+  await a.screenshot({ path: path.join(ARTIFACTS, "inbox-reply-buttons.png") });
+  await v.screenshot({ path: path.join(ARTIFACTS, "widget-reply-buttons.png") });
   await a.getByRole("button", { name: "Close" }).click();
   const rating = v.getByRole("group", { name: "Rate this conversation" });
   await rating.waitFor({ timeout: T });
