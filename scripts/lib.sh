@@ -15,8 +15,9 @@ set -euo pipefail
 DEFLECT_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/deflect"
 export VOSK_LIB_DIR="${VOSK_LIB_DIR:-$DEFLECT_CACHE/vosk/lib}"
 export VOSK_MODELS_DIR="${VOSK_MODELS_DIR:-$DEFLECT_CACHE/models}"
-# The S3 tests start this moto_server (chat's testing::S3Server reads DEFLECT_MOTO).
-export DEFLECT_MOTO="${DEFLECT_MOTO:-$DEFLECT_CACHE/moto/bin/moto_server}"
+# The S3 tests start this moto_server (chat's testing::S3Server reads MOTO_SERVER; not a DEFLECT_*
+# name: those are configuration overrides the gateway reads).
+export MOTO_SERVER="${MOTO_SERVER:-$DEFLECT_CACHE/moto/bin/moto_server}"
 
 VOSK_WHEEL="vosk==0.3.45"
 VOSK_WHEEL_SHA256="25e025093c4399d7278f543568ed8cc5460ac3a4bf48c23673ace1e25d26619f"
@@ -114,17 +115,17 @@ install_vosk_model() {
 }
 
 # install_moto — moto's S3 server, for the attachment store's S3 tests: a Python virtualenv
-# in the cache with MOTO_PACKAGES from PyPI (wheels only). A DEFLECT_MOTO set to another
+# in the cache with MOTO_PACKAGES from PyPI (wheels only). A MOTO_SERVER set to another
 # moto_server is used as it is.
 install_moto() {
   local venv="$DEFLECT_CACHE/moto" wanted="${MOTO_PACKAGES[*]}"
-  if [ "$DEFLECT_MOTO" != "$venv/bin/moto_server" ]; then
-    [ -x "$DEFLECT_MOTO" ] || die "DEFLECT_MOTO=$DEFLECT_MOTO is not an executable moto_server"
-    note "moto given: $DEFLECT_MOTO"
+  if [ "$MOTO_SERVER" != "$venv/bin/moto_server" ]; then
+    [ -x "$MOTO_SERVER" ] || die "MOTO_SERVER=$MOTO_SERVER is not an executable moto_server"
+    note "moto given: $MOTO_SERVER"
     return
   fi
-  if [ -x "$DEFLECT_MOTO" ] && [ "$(cat "$venv/.deflect-installed" 2>/dev/null)" = "$wanted" ]; then
-    note "moto present: $DEFLECT_MOTO"
+  if [ -x "$MOTO_SERVER" ] && [ "$(cat "$venv/.deflect-installed" 2>/dev/null)" = "$wanted" ]; then
+    note "moto present: $MOTO_SERVER"
     return
   fi
   note "installing $wanted from PyPI into the virtualenv $venv (once; about a minute)"
@@ -132,9 +133,9 @@ install_moto() {
   python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: \
     "${MOTO_PACKAGES[@]}" >&2
-  "$DEFLECT_MOTO" --help >/dev/null || die "$DEFLECT_MOTO does not run"
+  "$MOTO_SERVER" --help >/dev/null || die "$MOTO_SERVER does not run"
   echo "$wanted" > "$venv/.deflect-installed"
-  note "moto installed: $DEFLECT_MOTO"
+  note "moto installed: $MOTO_SERVER"
 }
 
 # install_npm DIR — the npm packages of DIR (package-lock.json), when not installed yet.

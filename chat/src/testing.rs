@@ -327,10 +327,10 @@ pub fn sqlite_database(dir: &Path) -> DatabaseUrl {
         .unwrap()
 }
 
-/// Where moto's S3 server is: `DEFLECT_MOTO`, else where `scripts/test` installs it
+/// Where moto's S3 server is: `MOTO_SERVER`, else where `scripts/test` installs it
 /// (`~/.cache/deflect/moto/bin/moto_server`, under `XDG_CACHE_HOME` when set).
 pub fn moto_server_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("DEFLECT_MOTO").filter(|p| !p.is_empty()) {
+    if let Some(path) = std::env::var_os("MOTO_SERVER").filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
     }
     let cache = std::env::var_os("XDG_CACHE_HOME")
@@ -358,7 +358,7 @@ impl S3Server {
         let bin = moto_server_path();
         assert!(
             bin.is_file(),
-            "moto's S3 server is not at {} (set DEFLECT_MOTO to a moto_server); scripts/test \
+            "moto's S3 server is not at {} (set MOTO_SERVER to a moto_server); scripts/test \
              installs it (install_moto in scripts/lib.sh)",
             bin.display()
         );
