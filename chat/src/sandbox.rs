@@ -62,6 +62,7 @@ pub(crate) fn reply_message(
         body: Some(reply.text.clone()),
         context_id: reply.context_id.clone(),
         button_payload: reply.button_payload.clone(),
+        media: Vec::new(),
         raw: json!({ "sandbox": reply }),
     };
     Ok(m)

@@ -328,6 +328,7 @@ pub fn text(id: &str, from: &str, body: &str) -> deflect_chat::provider::Inbound
         body: Some(body.into()),
         context_id: None,
         button_payload: None,
+        media: Vec::new(),
         raw: serde_json::json!({ "id": id }),
     })
 }
