@@ -213,16 +213,15 @@ impl AttachmentService {
             let why = format!("the WhatsApp account {:?} is not configured", job.account);
             return Done::Retry(why);
         };
-        let download = match fetcher.fetch(source).await {
+        let (kind, limit) = (job.kind, blobs.max_size(job.kind));
+        let download = match fetcher.fetch(source, limit).await {
             Ok(d) => d,
             Err(FetchError::Retry(why)) => return Done::Retry(why),
             Err(FetchError::Gone(why)) => return Done::Failed(why),
+            Err(FetchError::TooLarge { .. }) => {
+                return Done::Failed(BlobError::TooLarge { kind, limit }.to_string());
+            }
         };
-        let limit = blobs.max_size(job.kind);
-        if download.declared_size.is_some_and(|size| size > limit) {
-            let kind = job.kind;
-            return Done::Failed(BlobError::TooLarge { kind, limit }.to_string());
-        }
         let declared = job.declared_mime.clone().or(download.declared_mime.clone());
         let put = blobs.put_stream(download.into_stream(), declared.as_deref(), job.kind);
         match put.await {

@@ -20,7 +20,8 @@
 //! Errors are sorted for the worker: [`FetchError::Retry`] for what may pass (no connection,
 //! a timeout, 5xx, 429, 401/403 — an expired URL, or credentials an operator can fix),
 //! [`FetchError::Gone`] for what will not (400, 404, 410: the provider no longer has the
-//! file, or never had it).
+//! file, or never had it), [`FetchError::TooLarge`] for a file announced larger than its cap
+//! (Meta's `file_size`, else the download's `Content-Length`).
 
 use super::MediaSource;
 use bytes::Bytes;
@@ -39,6 +40,14 @@ pub enum FetchError {
     /// Will not succeed: the provider does not have the file (any more).
     #[error("{0}")]
     Gone(String),
+    /// The provider announces more bytes than the cap given (nothing was downloaded).
+    #[error("the file has {size} bytes, more than {limit}")]
+    TooLarge {
+        /// The announced size.
+        size: u64,
+        /// The cap.
+        limit: u64,
+    },
 }
 
 /// A file being downloaded: what the provider says of it, and its bytes to come.
@@ -123,14 +132,16 @@ impl MediaFetcher {
     }
 
     /// Starts downloading the file at `source`: once the answer's headers are in, its body
-    /// comes as [`Download::into_stream`] reads it.
-    pub async fn fetch(&self, source: &MediaSource) -> Result<Download, FetchError> {
-        match (&self.credentials, source) {
+    /// comes as [`Download::into_stream`] reads it. A file the provider announces larger
+    /// than `limit` bytes is [`FetchError::TooLarge`] (Meta announces it before the
+    /// download, which is then not even asked for).
+    pub async fn fetch(&self, source: &MediaSource, limit: u64) -> Result<Download, FetchError> {
+        let download = match (&self.credentials, source) {
             (Credentials::Meta { graph, token }, MediaSource::MetaId(id)) => {
                 let Some(graph) = graph else {
                     return Err(FetchError::Gone("the account has no API URL".into()));
                 };
-                self.from_meta(graph, token.as_ref(), id).await
+                self.from_meta(graph, token.as_ref(), id, limit).await?
             }
             (Credentials::Twilio { api, sid, token }, MediaSource::Url(url)) => {
                 let url = url::Url::parse(url)
@@ -140,16 +151,20 @@ impl MediaFetcher {
                     req = req.basic_auth(sid, token.as_ref().map(Secret::expose));
                 }
                 let response = send(req).await?;
-                Ok(Download {
+                Download {
                     declared_size: response.content_length(),
                     declared_mime: content_type(&response),
                     response,
-                })
+                }
             }
-            (_, source) => Err(FetchError::Gone(format!(
-                "the account's provider cannot fetch {source:?}"
-            ))),
-        }
+            (_, source) => {
+                return Err(FetchError::Gone(format!(
+                    "the account's provider cannot fetch {source:?}"
+                )));
+            }
+        };
+        within(download.declared_size, limit)?;
+        Ok(download)
     }
 
     /// Meta: the media URL (`GET /{media-id}`), then the file, both with the bearer token.
@@ -158,6 +173,7 @@ impl MediaFetcher {
         graph: &url::Url,
         token: Option<&Secret>,
         id: &str,
+        limit: u64,
     ) -> Result<Download, FetchError> {
         let mut lookup = graph.clone();
         lookup
@@ -182,12 +198,21 @@ impl MediaFetcher {
         let declared_size = (json["file_size"].as_u64())
             .or_else(|| json["file_size"].as_str().and_then(|s| s.parse().ok()));
         let declared_mime = json["mime_type"].as_str().map(str::to_string);
+        within(declared_size, limit)?;
         let response = send(bearer(self.http.get(url))).await?;
         Ok(Download {
             declared_size: declared_size.or(response.content_length()),
             declared_mime: declared_mime.or_else(|| content_type(&response)),
             response,
         })
+    }
+}
+
+/// Refuses an announced `size` over `limit`.
+fn within(size: Option<u64>, limit: u64) -> Result<(), FetchError> {
+    match size {
+        Some(size) if size > limit => Err(FetchError::TooLarge { size, limit }),
+        _ => Ok(()),
     }
 }
 
