@@ -186,19 +186,31 @@ impl AttachmentService {
         let kind = EventKind::MessageAttachments;
         repo::events::log(&mut tx, Some(job.conversation), kind, data, now).await?;
         tx.commit().await?;
+        let (attachment, message_id) = (job.id, job.message);
         match &outcome {
-            Outcome::Stored { size, .. } => {
-                let new = matches!(&done, Done::Stored(b) if b.stored_now);
-                let outcome = if new { "stored" } else { "duplicate" };
+            Outcome::Stored {
+                size, mime_type, ..
+            } => {
+                let duplicate = matches!(&done, Done::Stored(b) if !b.stored_now);
+                let outcome = if duplicate { "duplicate" } else { "stored" };
                 metrics::counter!("deflect_attachments_total", "outcome" => outcome).increment(1);
                 metrics::histogram!("deflect_attachment_bytes").record(*size as f64);
+                tracing::info!(
+                    attachment,
+                    message_id,
+                    size,
+                    mime_type,
+                    duplicate,
+                    "attachment stored"
+                );
             }
             Outcome::Failed { error } => {
-                tracing::warn!(attachment = job.id, message = job.message, %error, "an attachment could not be stored");
                 metrics::counter!("deflect_attachments_total", "outcome" => "failed").increment(1);
+                tracing::warn!(attachment, message_id, %error, "attachment failed");
             }
             Outcome::Retry { error, .. } => {
-                tracing::info!(attachment = job.id, attempts = job.attempts, %error, "an attachment's download failed; trying again later");
+                let attempts = job.attempts;
+                tracing::info!(attachment, message_id, attempts, %error, "attachment download failed; trying again later");
             }
         }
         Ok(())
