@@ -12,7 +12,7 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     /// The attachment store (a directory or a bucket) failed.
     #[error("{0}")]
-    Attachments(#[source] Box<crate::blobs::BlobError>),
+    Attachments(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StoreError {

@@ -141,7 +141,7 @@ impl MediaFetcher {
                 let Some(graph) = graph else {
                     return Err(FetchError::Gone("the account has no API URL".into()));
                 };
-                self.from_meta(graph, token.as_ref(), id, limit).await?
+                self.meta_file(graph, token.as_ref(), id, limit).await?
             }
             (Credentials::Twilio { api, sid, token }, MediaSource::Url(url)) => {
                 let url = url::Url::parse(url)
@@ -168,7 +168,7 @@ impl MediaFetcher {
     }
 
     /// Meta: the media URL (`GET /{media-id}`), then the file, both with the bearer token.
-    async fn from_meta(
+    async fn meta_file(
         &self,
         graph: &url::Url,
         token: Option<&Secret>,
