@@ -113,13 +113,24 @@ impl Gateway {
         })?;
         let store = open_store(&config).await?;
         info!(database = %config.database_url(), "database open");
-        // The inbox core: routing runs inside its transactions; its workers (outbox, timers)
-        // and event fan-out (in-process on SQLite, LISTEN/NOTIFY on PostgreSQL) run until
-        // shutdown.
-        let inbox = deflect_chat::Inbox::open(
+        // Where the files customers send are kept (a directory or an S3 bucket).
+        let attachments_path = config.attachments_path();
+        let blobs = deflect_chat::BlobStore::open(&config.attachments, &attachments_path)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the attachment store (attachments.path {})",
+                    attachments_path.display()
+                )
+            })?;
+        // The inbox core: routing runs inside its transactions; its workers (outbox, timers,
+        // webhooks, bots, attachment downloads) and event fan-out (in-process on SQLite,
+        // LISTEN/NOTIFY on PostgreSQL) run until shutdown.
+        let inbox = deflect_chat::Inbox::open_with_attachments(
             store.clone(),
             deflect_chat::InboxSettings::from_config(&config),
             Arc::new(deflect_chat::SystemClock),
+            blobs,
         )
         .await
         .context("cannot open the inbox")?;

@@ -671,3 +671,131 @@ fn interactive_an_agents_list_reaches_meta_and_the_customers_choice_comes_back()
     );
     assert_eq!(gw.stop().code(), Some(0));
 }
+
+/// The issue's media promise in the running binary, against the fake Cloud API: a customer's
+/// image webhook is answered at once, and the photo is fetched with the bearer token (the
+/// media URL, then the file) within a second of it, stored, and served from the URL its
+/// message carries to an agent of its account — byte for byte, with the type read from the
+/// bytes and `nosniff` — while an agent of another account gets 404.
+#[test]
+fn an_image_webhook_is_downloaded_at_once_and_served_to_its_accounts_agents_only() {
+    let api = common::meta::FakeMeta::start();
+    let photo = [
+        &[
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+        ][..],
+        &(0..40_000u32)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect::<Vec<_>>(),
+    ]
+    .concat();
+    api.media("1003383421387256", photo.clone());
+    let config = format!(
+        r#"{}
+[[whatsapp.accounts]]
+name = "other"
+provider = "meta"
+business_number = "+31207654321"
+phone_number_id = "106540352242923"
+access_token = "EAAG-other-token"
+app_secret = "other-secret"
+verify_token = "verify-other"
+api_base_url = "http://{}"
+"#,
+        common::meta::account(&format!("http://{}", api.addr)),
+        api.addr
+    );
+    let gw = Gateway::builder().config(&config).start();
+    let addr = gw.http_addr();
+    let pw = gw.dir().join("password");
+    std::fs::write(&pw, "correct horse battery\n").unwrap();
+    let conf = gw.dir().join("deflect.toml");
+    let data = gw.data_dir();
+    for (username, account) in [("ann", "main"), ("bob", "other")] {
+        let (code, out, err) = run_cli(
+            &[
+                "agent",
+                "add",
+                "--config",
+                conf.to_str().unwrap(),
+                "--username",
+                username,
+                "--queue",
+                "default",
+                "--account",
+                account,
+                "--password-file",
+                pw.to_str().unwrap(),
+            ],
+            &[("DEFLECT_DATA_DIR", data.to_str().unwrap())],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+    }
+
+    let posted = std::time::Instant::now();
+    post_message(
+        &gw,
+        serde_json::json!({"from": "31612345678", "id": "wamid.img1", "timestamp": unix_now(),
+                           "type": "image", "image": {"caption": "The broken part",
+                           "mime_type": "image/png", "sha256": "x", "id": "1003383421387256"}}),
+    );
+    let stored = gw.logs.wait_for("the stored photo", |l| {
+        common::message(l, "attachment stored")
+    });
+    assert_eq!(stored["size"], photo.len());
+    assert_eq!(stored["mime_type"], "image/jpeg");
+    let fetched = api.requests();
+    let [lookup, download] = fetched.as_slice() else {
+        panic!("the media URL and the file: {fetched:?}")
+    };
+    assert_eq!(
+        (lookup.method.as_str(), lookup.path.as_str()),
+        ("GET", "/v24.0/1003383421387256")
+    );
+    assert_eq!(download.path, "/media/1003383421387256");
+    for r in [lookup, download] {
+        assert_eq!(r.headers["authorization"], "Bearer EAAG-test-token");
+    }
+    let waited = download.at.saturating_duration_since(posted);
+    assert!(
+        waited < std::time::Duration::from_secs(1),
+        "the download began {waited:?} after the webhook"
+    );
+
+    // Ann (account main) sees the message with its attachment and downloads the photo.
+    let ann = Session::login(addr, "ann", "correct horse battery");
+    let (_, list) = ann.call("GET", "/api/v1/conversations", None);
+    let id = list["conversations"][0]["id"].as_i64().unwrap();
+    let (status, messages) = ann.call("GET", &format!("/api/v1/conversations/{id}/messages"), None);
+    assert_eq!(status, 200);
+    let message = &messages["messages"][0];
+    assert_eq!(message["body"], "The broken part");
+    let attachment = &message["attachments"][0];
+    assert_eq!(attachment["state"], "stored", "{message}");
+    assert_eq!(attachment["mime_type"], "image/jpeg");
+    assert_eq!(attachment["size"], photo.len());
+    let url = attachment["url"].as_str().unwrap();
+    let (status, headers, bytes) =
+        common::request_bytes(addr, "GET", url, &[("Cookie", ann.cookie.as_str())], b"");
+    assert_eq!(status, 200);
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(header("content-type"), Some("image/jpeg"));
+    assert_eq!(header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(bytes, photo);
+
+    // Bob works account other: for him the file does not exist.
+    let bob = Session::login(addr, "bob", "correct horse battery");
+    let (status, _, _) =
+        common::request_bytes(addr, "GET", url, &[("Cookie", bob.cookie.as_str())], b"");
+    assert_eq!(status, 404);
+    assert!(metric(
+        addr,
+        r#"deflect_attachments_total{outcome="stored"} 1"#
+    ));
+    assert_eq!(gw.stop().code(), Some(0));
+}

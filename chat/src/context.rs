@@ -121,6 +121,7 @@ pub(crate) struct Ctx {
     outbox_wake: Notify,
     timer_wake: Notify,
     bot_wake: Notify,
+    attachment_wake: Notify,
 }
 
 impl Ctx {
@@ -163,6 +164,7 @@ impl Ctx {
             outbox_wake: Notify::new(),
             timer_wake: Notify::new(),
             bot_wake: Notify::new(),
+            attachment_wake: Notify::new(),
         }
     }
 
@@ -284,6 +286,17 @@ impl Ctx {
     /// What the bot worker waits on.
     pub(crate) fn bot_wake(&self) -> &Notify {
         &self.bot_wake
+    }
+
+    /// Tells the attachment worker files wait to be downloaded (call it after the commit
+    /// that wrote them, so that it finds them at once).
+    pub(crate) fn wake_attachments(&self) {
+        self.attachment_wake.notify_one();
+    }
+
+    /// What the attachment worker waits on.
+    pub(crate) fn attachment_wake(&self) -> &Notify {
+        &self.attachment_wake
     }
 
     /// The whitelist entries added through the API, current as of `tx` (one row read when

@@ -100,6 +100,12 @@ impl Delivery {
     fn retryable(&self, e: &ChatError) -> bool {
         retryable(e) && self.attempts + 1 < MAX_ATTEMPTS
     }
+
+    /// Whether a message of the delivery carries files (which the attachment worker then
+    /// downloads).
+    fn carries_media(&self) -> bool {
+        (self.items.iter()).any(|i| matches!(i, Inbound::Message(m) if !m.media.is_empty()))
+    }
 }
 
 /// How the customers' messages this process stored were stored (see [`crate::Inbox::inbound_stats`]).
@@ -286,6 +292,9 @@ impl InboundService {
             match self.store_batch(&batch).await {
                 Ok(results) => {
                     fault!("inbound-after-commit", ());
+                    if batch.iter().any(Delivery::carries_media) {
+                        self.ctx().wake_attachments();
+                    }
                     for (d, r) in batch.drain(..).zip(results) {
                         record_received(&r);
                         let _ = d.done.send(Ok(r));
@@ -310,6 +319,9 @@ impl InboundService {
                         if let Ok(r) = &r {
                             record_received(r);
                             self.0.counts.add(0, r.messages);
+                            if d.carries_media() {
+                                self.ctx().wake_attachments();
+                            }
                         }
                         let _ = d.done.send(r);
                     }
@@ -325,7 +337,7 @@ impl InboundService {
             .iter()
             .flat_map(|d| {
                 d.items.iter().filter_map(|i| match i {
-                    Inbound::Message(m) => Some((d.account.as_str(), m)),
+                    Inbound::Message(m) => Some((d.account.as_str(), &**m)),
                     Inbound::Status(_) => None,
                 })
             })
@@ -359,7 +371,7 @@ impl InboundService {
                     && let Some(k) = known.get(&(d.account.clone(), m.external_id.clone()))
                 {
                     if let Some(conversation) = k.joins(m, &live_codes) {
-                        let joining = (i, d.account.as_str(), m, conversation);
+                        let joining = (i, d.account.as_str(), &**m, conversation);
                         self.join_run(&mut tx, &mut runs, &mut results, now, joining)
                             .await?;
                         continue;
@@ -380,7 +392,7 @@ impl InboundService {
                         match runs.opened.get(&(d.account.as_str(), m.from.as_str())) {
                             // Opened by this batch; joins unless it names the contact.
                             Some(&(conversation, named)) if named || m.profile_name.is_none() => {
-                                let joining = (i, d.account.as_str(), m, conversation);
+                                let joining = (i, d.account.as_str(), &**m, conversation);
                                 self.join_run(&mut tx, &mut runs, &mut results, now, joining)
                                     .await?;
                                 continue;
@@ -694,7 +706,12 @@ impl InboundService {
         let Some(row) = inserted else {
             return Ok(None);
         };
-        let message = crate::repo::messages::from_row(&row);
+        let mut message = crate::repo::messages::from_row(&row);
+        if !m.media.is_empty() {
+            let files = [(message.id, account, m.media.as_slice())];
+            let mut stored = repo::attachments::insert_all(tx, &files, now).await?;
+            message.attachments = stored.remove(&message.id).unwrap_or_default();
+        }
         let sent_at = joining::sent_at(m, now);
         // One update records the activity, advances the event sequence and (PostgreSQL)
         // locks the conversation.

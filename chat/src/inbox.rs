@@ -3,6 +3,8 @@
 
 use crate::access::{self, NewSession, Session};
 use crate::agents::{self, NewAgent};
+use crate::attachments::{AttachmentFile, AttachmentService};
+use crate::blobs::BlobStore;
 use crate::board::{self, Board};
 use crate::bots::BotService;
 use crate::canned;
@@ -49,6 +51,7 @@ pub(crate) struct Inner {
     outbox: Outbox,
     hooks: Hooks,
     bots: BotService,
+    attachments: AttachmentService,
     /// The HTTP client the workers share (providers, webhooks).
     http: reqwest::Client,
 }
@@ -64,12 +67,27 @@ impl std::fmt::Debug for Inbox {
 impl Inbox {
     /// Opens the inbox on a migrated store: records the configured queues, starts the event
     /// relay on PostgreSQL, and (SQLite) releases sends a previous run left unfinished.
+    ///
+    /// Without an attachment store ([`Inbox::open_with_attachments`]) the files customers
+    /// send are recorded but neither downloaded nor served: they wait, pending, for a
+    /// process that has one.
     pub async fn open(
         store: Store,
         settings: InboxSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ChatError> {
-        Self::open_with(store, settings, clock, true).await
+        Self::open_with(store, settings, clock, true, None).await
+    }
+
+    /// Opens the inbox as [`Inbox::open`] does, with the store of the files customers send:
+    /// its worker downloads them into it, and agents download them from it.
+    pub async fn open_with_attachments(
+        store: Store,
+        settings: InboxSettings,
+        clock: Arc<dyn Clock>,
+        blobs: BlobStore,
+    ) -> Result<Self, ChatError> {
+        Self::open_with(store, settings, clock, true, Some(blobs)).await
     }
 
     /// Opens the inbox for a one-shot command (such as `deflect agent add`) that may run
@@ -80,7 +98,7 @@ impl Inbox {
         settings: InboxSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ChatError> {
-        Self::open_with(store, settings, clock, false).await
+        Self::open_with(store, settings, clock, false, None).await
     }
 
     async fn open_with(
@@ -88,6 +106,7 @@ impl Inbox {
         settings: InboxSettings,
         clock: Arc<dyn Clock>,
         running: bool,
+        blobs: Option<BlobStore>,
     ) -> Result<Self, ChatError> {
         let http = provider::http_client();
         let providers = settings
@@ -128,6 +147,7 @@ impl Inbox {
                 hooks: Hooks::new(ctx.clone(), http.clone(), hooks_wake),
                 http,
                 bots: BotService::new(ctx.clone()),
+                attachments: AttachmentService::new(ctx.clone(), blobs),
                 ctx,
             }),
         };
@@ -228,14 +248,15 @@ impl Inbox {
         Ok(self.inner.feed.publish_ephemeral(e).await?)
     }
 
-    /// Runs the outbox and timer workers until `shutdown` completes; sends in progress
-    /// finish first.
+    /// Runs the workers (outbox, timers, webhooks, bots, attachments) until `shutdown`
+    /// completes; sends in progress finish first.
     pub async fn run(&self, shutdown: impl Future<Output = ()> + Send) {
         let stop = tokio::sync::watch::channel(false);
         let outbox = tokio::spawn(self.inner.outbox.clone().run(stop.1.clone()));
         let timers = tokio::spawn(timers::run(self.inner.ctx.clone(), stop.1.clone()));
         let hooks = tokio::spawn(self.inner.hooks.clone().run(stop.1.clone()));
         let bots = tokio::spawn(self.inner.bots.clone().run(stop.1.clone()));
+        let attachments = tokio::spawn(self.inner.attachments.clone().run(stop.1.clone()));
         let push = components::push(self.inner.ctx.clone(), self.inner.http.clone());
         let mut stopped = stop.1.clone();
         let components = tokio::spawn(async move {
@@ -250,6 +271,7 @@ impl Inbox {
         let _ = timers.await;
         let _ = hooks.await;
         let _ = bots.await;
+        let _ = attachments.await;
         let _ = components.await;
     }
 
@@ -289,6 +311,26 @@ impl Inbox {
     /// it directly. Returns how many turns were completed.
     pub async fn run_bot_turns(&self) -> Result<usize, ChatError> {
         self.inner.bots.run_due().await
+    }
+
+    /// Downloads every file of customers' messages that is due (see [`crate::attachments`])
+    /// and stores it; the worker calls this in a loop, tests call it directly. Returns how
+    /// many downloads finished (stored, failed, or to be tried again). Without an
+    /// attachment store, nothing.
+    pub async fn download_due_attachments(&self) -> Result<usize, ChatError> {
+        self.inner.attachments.run_due().await
+    }
+
+    /// The stored file whose URL token is `token`, if `viewer` may see its conversation:
+    /// its type (read from its bytes), size, kind, a file name and its bytes as a stream.
+    /// Any other case — no such token, not stored yet, another account's or queue's
+    /// conversation — is [`ChatError::NotFound`].
+    pub async fn attachment(
+        &self,
+        viewer: &Viewer,
+        token: &str,
+    ) -> Result<AttachmentFile, ChatError> {
+        self.inner.attachments.open(viewer, token).await
     }
 
     /// Outbox rows by state (`pending`, `sending`, `unconfirmed`, `accepted`, `sent`,
@@ -455,7 +497,8 @@ impl Inbox {
         reply: &SandboxReply,
     ) -> Result<Received, ChatError> {
         let m = sandbox::reply_message(self.ctx(), account, number, reply)?;
-        self.receive(account, &[Inbound::Message(m)]).await
+        self.receive(account, &[Inbound::Message(Box::new(m))])
+            .await
     }
 
     // ---------------------------------------------------------------- conversations

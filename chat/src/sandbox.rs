@@ -67,6 +67,7 @@ pub(crate) fn reply_message(
             id,
             title: reply.text.clone(),
         }),
+        media: Vec::new(),
         raw: json!({ "sandbox": reply }),
     };
     Ok(m)

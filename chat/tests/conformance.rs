@@ -1684,7 +1684,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -2660,13 +2660,13 @@ async fn migrations_are_idempotent(b: Backend) {
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
     );
 }
 
 /// A customer's tap on a reply button or list row carrying `payload`.
 fn tap(id: &str, from: &str, title: &str, payload: &str) -> Inbound {
-    Inbound::Message(InboundMessage {
+    Inbound::Message(Box::new(InboundMessage {
         external_id: id.into(),
         from: from.into(),
         profile_name: Some("Ann".into()),
@@ -2679,8 +2679,9 @@ fn tap(id: &str, from: &str, title: &str, payload: &str) -> Inbound {
             id: payload.into(),
             title: title.into(),
         }),
+        media: Vec::new(),
         raw: serde_json::json!({ "id": id }),
-    })
+    }))
 }
 
 /// The customer of a new conversation on `account` writes; agent `agent` takes it and

@@ -305,7 +305,7 @@ fn messages(items: &[(Option<String>, Inbound)]) -> Vec<&deflect_chat::provider:
     items
         .iter()
         .filter_map(|(_, i)| match i {
-            Inbound::Message(m) => Some(m),
+            Inbound::Message(m) => Some(&**m),
             Inbound::Status(_) => None,
         })
         .collect()

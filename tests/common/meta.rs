@@ -26,7 +26,13 @@ struct Shared {
     changed: Condvar,
     /// Where to post status callbacks, and the app secret to sign them with.
     callbacks: Mutex<Option<(String, String)>>,
+    /// Customers' files by media id, served as Meta's media API does.
+    media: Mutex<BTreeMap<String, Vec<u8>>>,
 }
+
+/// The access token [`account`] configures: Meta's media API answers only requests bearing
+/// it.
+pub const ACCESS_TOKEN: &str = "EAAG-test-token";
 
 /// The fake Cloud API, serving on a thread of its own until dropped with the test.
 pub struct FakeMeta {
@@ -83,18 +89,21 @@ impl FakeMeta {
                                 r.len()
                             };
                             state.changed.notify_all();
+                            if method == axum::http::Method::GET {
+                                return media(&state, addr, uri.path(), &headers);
+                            }
                             let target = state.callbacks.lock().unwrap().clone();
                             if let (Some((url, secret)), Ok(sent)) =
                                 (target, serde_json::from_slice::<serde_json::Value>(&body))
                             {
                                 tokio::spawn(call_back(url, secret, format!("wamid.fake{n}"), sent));
                             }
-                            (
+                            axum::response::IntoResponse::into_response((
                                 [("content-type", "application/json")],
                                 format!(
                                     r#"{{"messaging_product":"whatsapp","contacts":[{{"input":"x","wa_id":"x"}}],"messages":[{{"id":"wamid.fake{n}"}}]}}"#
                                 ),
-                            )
+                            ))
                         }
                     },
                 );
@@ -109,6 +118,13 @@ impl FakeMeta {
     /// until it is answered 200 — as Meta does.
     pub fn call_back_to(&self, webhook: &str, app_secret: &str) {
         *self.shared.callbacks.lock().unwrap() = Some((webhook.into(), app_secret.into()));
+    }
+
+    /// Serves `bytes` as the customer's file with media id `id`: `GET /{version}/{id}`
+    /// answers `{url, mime_type, sha256, file_size, id}` with the URL `/media/{id}` here,
+    /// which serves the bytes; both only with the bearer token [`ACCESS_TOKEN`].
+    pub fn media(&self, id: &str, bytes: Vec<u8>) {
+        self.shared.media.lock().unwrap().insert(id.into(), bytes);
     }
 
     /// Every request so far.
@@ -127,6 +143,47 @@ impl FakeMeta {
         }
         r.clone()
     }
+}
+
+/// Meta's media API: the lookup of a media id (`GET /{version}/{id}`) and the download of
+/// its URL (`GET /media/{id}`), both refused (401, Meta's error) without the bearer token,
+/// 404 for an unknown id.
+fn media(
+    state: &Shared,
+    addr: SocketAddr,
+    path: &str,
+    headers: &axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let error = |status: StatusCode, message: &str| {
+        let body = serde_json::json!({"error": {"message": message, "type": "OAuthException", "code": 190}});
+        (status, axum::Json(body)).into_response()
+    };
+    let bearer = format!("Bearer {ACCESS_TOKEN}");
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(bearer.as_str()) {
+        return error(StatusCode::UNAUTHORIZED, "Invalid OAuth access token");
+    }
+    let (download, id) = match path.trim_start_matches('/').split_once('/') {
+        Some(("media", id)) => (true, id),
+        Some((_version, id)) => (false, id),
+        None => return error(StatusCode::NOT_FOUND, "Unknown path"),
+    };
+    let Some(bytes) = state.media.lock().unwrap().get(id).cloned() else {
+        return error(StatusCode::NOT_FOUND, "Unsupported get request");
+    };
+    if download {
+        return ([("content-type", "image/jpeg")], bytes).into_response();
+    }
+    axum::Json(serde_json::json!({
+        "messaging_product": "whatsapp",
+        "url": format!("http://{addr}/media/{id}"),
+        "mime_type": "image/jpeg",
+        "sha256": "not checked",
+        "file_size": bytes.len(),
+        "id": id,
+    }))
+    .into_response()
 }
 
 /// `[whatsapp]` with one Meta account `main` whose API is at `api`.

@@ -330,6 +330,19 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, Vec<(String, String)>, String) {
+    let (status, headers, body) = request_bytes(addr, method, path, headers, body);
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// [`request`], with the answer's body as it came (a `Content-Length` body: the gateway
+/// does not chunk these answers).
+pub fn request_bytes(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(PATIENCE)).unwrap();
     let mut req = format!(
@@ -344,8 +357,9 @@ pub fn request(
     s.write_all(body).unwrap();
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).unwrap();
-    let resp = String::from_utf8_lossy(&resp).into_owned();
-    let (head, body) = resp.split_once("\r\n\r\n").unwrap();
+    let end = resp.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&resp[..end]).into_owned();
+    let body = resp[end + 4..].to_vec();
     let mut lines = head.lines();
     let status = lines
         .next()
@@ -359,7 +373,7 @@ pub fn request(
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    (status, headers, body.to_string())
+    (status, headers, body)
 }
 
 /// `GET path`.

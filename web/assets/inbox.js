@@ -152,6 +152,9 @@
       const m = e.data.message;
       if (m.direction === "out" && !m.internal && m.agent_id === me.id && waiting.delete(e.conversation_id)) drawList();
       if (selected === e.conversation_id) addMessage(m);
+    } else if (e.kind === "message.attachments" && shown.has(e.data.message_id)) {
+      const box = shown.get(e.data.message_id).querySelector(".files");
+      if (box) fillFiles(box, e.data.attachments);
     } else if (e.kind === "message.status" && shown.has(e.data.message_id)) {
       const n = shown.get(e.data.message_id).querySelector(".st");
       if (n) n.textContent = e.data.status + (e.data.error_code ? " (" + e.data.error_code + ")" : "");
@@ -330,8 +333,13 @@
     const cls = m.internal ? "internal" : m.direction === "in" ? "in" : auto ? "out auto" : "out";
     const who = m.internal ? "Note by " + (agents.get(m.agent_id) || {}).display_name : m.direction === "in" ? "Customer" :
       m.sender === "bot" ? "Bot" : auto ? "Automation" : (agents.get(m.agent_id) || { display_name: "Agent" }).display_name;
+    const files = m.attachments || [];
+    // A file's placeholder text ("[image]") says nothing the file does not show.
+    const placeholder = files.length && /^\[[a-z]+\]$/.test(m.body || "");
     const n = h("div", { "class": "msg " + cls, "data-id": m.id }, [
-      ...messageBody(m),
+      ...(placeholder && !m.interactive ? [] : messageBody(m)),
+      files.length ? fillFiles(h("div", { "class": "files" }), files) : null,
+      m.kind === "location" ? mapLink(m.payload) : null,
       h("div", { "class": "meta" }, [h("span", { text: who + " · " + m.channel + " · " + when(m.created_at) + " · " }), h("span", { "class": "st", text: m.status })])
     ]);
     shown.set(m.id, n);
@@ -358,6 +366,42 @@
           ...sec.rows.map((r) => chip(r.title + (r.description ? " — " + r.description : ""), "id: " + r.id))]))]);
     } else if (i.type === "cta_url") offered = h("ul", { "class": "offered", "aria-label": "Link button" }, [chip("🔗 " + i.display_text, i.url), h("li", { "class": "url", text: i.url })]);
     return [h("div", { text: i.body || m.body || "" }), offered];
+  }
+
+  // ---------------------------------------------------------------- customers' files
+
+  const bytes = (n) => n < 1024 ? n + " B" : n < 1048576 ? Math.round(n / 1024) + " KB" : (n / 1048576).toFixed(1) + " MB";
+
+  // Shows a message's files in `box`: pictures as thumbnails opening full size in a new tab,
+  // audio and video with their controls, documents as downloads; pending and failed ones as text.
+  function fillFiles(box, files) {
+    box.replaceChildren(...files.map((a) => {
+      if (a.state === "pending") {
+        return h("div", { "class": "file pending", text: "Downloading the " + a.kind + "…" + (a.error ? " (trying again: " + a.error + ")" : "") });
+      }
+      if (a.state !== "stored" || !a.url) {
+        return h("div", { "class": "file failed", text: "The " + a.kind + " could not be downloaded: " + (a.error || "unknown reason") });
+      }
+      const name = a.filename || a.kind;
+      if (a.kind === "image" || a.kind === "sticker") {
+        return h("a", { "class": "file", href: a.url, target: "_blank", rel: "noopener", title: "Open full size" },
+          [h("img", { "class": "thumb", src: a.url, alt: a.kind === "sticker" ? "Sticker" : "Picture from the customer", loading: "lazy" })]);
+      }
+      if (a.kind === "audio") return h("audio", { "class": "file", controls: true, preload: "metadata", src: a.url });
+      if (a.kind === "video") return h("video", { "class": "file video", controls: true, preload: "metadata", src: a.url });
+      return h("a", { "class": "file doc", href: a.url, download: name, text: name + " (" + bytes(a.size || 0) + ")" });
+    }));
+    return box;
+  }
+
+  // A shared location's link to the map (Meta's location, Twilio's Latitude/Longitude).
+  function mapLink(p) {
+    const l = (p && p.location) || {};
+    const lat = parseFloat(l.latitude !== undefined ? l.latitude : p && p.Latitude);
+    const lon = parseFloat(l.longitude !== undefined ? l.longitude : p && p.Longitude);
+    if (!isFinite(lat) || !isFinite(lon)) return null;
+    return h("a", { "class": "file", href: "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=16/" + lat + "/" + lon,
+      target: "_blank", rel: "noopener noreferrer", text: "Show on the map" });
   }
 
   function renderCall() {

@@ -15,14 +15,17 @@
 use crate::AppState;
 use crate::connections::ConnectionLimits;
 use axum::Router;
-use deflect_chat::{Agent, Clock, Inbox, InboxSettings, NewAgent, Role, Store, SystemClock};
-use deflect_config::Config;
+use deflect_chat::{
+    Agent, BlobStore, Clock, Inbox, InboxSettings, NewAgent, Role, Store, SystemClock,
+};
+use deflect_config::{AttachmentsConfig, Config, StoreKind};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use url::Url;
 
 /// An inbox configured from `config` on a new SQLite database in a temporary directory,
-/// migrated; the directory goes when the returned `TempDir` is dropped.
+/// migrated, with a local attachment store (`config.attachments`' caps) in the same
+/// directory; the directory goes when the returned `TempDir` is dropped.
 pub async fn sqlite_inbox(config: &Config, clock: Arc<dyn Clock>) -> (Inbox, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let url = format!("sqlite://{}/t.db", dir.path().display())
@@ -30,7 +33,16 @@ pub async fn sqlite_inbox(config: &Config, clock: Arc<dyn Clock>) -> (Inbox, tem
         .expect("a SQLite URL");
     let store = Store::connect(&url, 4).await.expect("the database opens");
     store.migrate().await.expect("the schema is created");
-    let inbox = Inbox::open(store, InboxSettings::from_config(config), clock)
+    let local = AttachmentsConfig {
+        store: StoreKind::Local,
+        s3: None,
+        ..config.attachments.clone()
+    };
+    let blobs = BlobStore::open(&local, &dir.path().join("attachments"))
+        .await
+        .expect("the attachment store opens");
+    let settings = InboxSettings::from_config(config);
+    let inbox = Inbox::open_with_attachments(store, settings, clock, blobs)
         .await
         .expect("the inbox opens");
     (inbox, dir)

@@ -19,6 +19,7 @@ struct Res {
     headers: HeaderMap,
     body: Value,
     text: String,
+    bytes: Vec<u8>,
 }
 
 fn config() -> Config {
@@ -98,6 +99,7 @@ impl App {
             headers,
             body: serde_json::from_str(&text).unwrap_or(Value::Null),
             text,
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -2184,6 +2186,190 @@ fn refs(v: &Value, out: &mut Vec<String>) {
         Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
         _ => {}
     }
+}
+
+/// A local stand-in for Meta's media API: `GET /v24.0/{id}` names `/file/{id}`, which serves
+/// the file; both need the account's bearer token.
+async fn fake_meta_media(files: Vec<(&'static str, Vec<u8>)>) -> std::net::SocketAddr {
+    use axum::extract::{Path, State};
+    use axum::response::IntoResponse;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let files: Arc<std::collections::HashMap<&'static str, Vec<u8>>> =
+        Arc::new(files.into_iter().collect());
+    let authorised = |h: &HeaderMap| {
+        h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some("Bearer EAAG-test")
+    };
+    let app = axum::Router::new()
+        .route(
+            "/v24.0/{id}",
+            axum::routing::get(move |Path(id): Path<String>, h: HeaderMap| async move {
+                if !authorised(&h) {
+                    return StatusCode::UNAUTHORIZED.into_response();
+                }
+                let url = format!("http://{addr}/file/{id}");
+                axum::Json(json!({ "url": url, "mime_type": "image/png", "id": id }))
+                    .into_response()
+            }),
+        )
+        .route(
+            "/file/{id}",
+            axum::routing::get(
+                move |State(files): State<
+                    Arc<std::collections::HashMap<&'static str, Vec<u8>>>,
+                >,
+                      Path(id): Path<String>,
+                      h: HeaderMap| async move {
+                    match files.get(id.as_str()) {
+                        Some(bytes) if authorised(&h) => bytes.clone().into_response(),
+                        Some(_) => StatusCode::UNAUTHORIZED.into_response(),
+                        None => StatusCode::NOT_FOUND.into_response(),
+                    }
+                },
+            ),
+        )
+        .with_state(files);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+/// `GET /api/v1/attachments/{token}`: a customer's photo and document, once downloaded,
+/// are served from the URL their message carries — with the type read from the bytes, the
+/// length, inline or as a download under the document's name, `nosniff` and `private` —
+/// to an agent who may see the conversation; another account's agent gets 404 (as for a
+/// token that does not exist), a caller without a session 401.
+#[tokio::test]
+async fn attachments_are_served_with_their_headers_to_those_who_may_see_them_only() {
+    let photo = [
+        &[
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+        ][..],
+        &[7u8; 3000],
+    ]
+    .concat();
+    let pdf = [b"%PDF-1.7\n".as_slice(), &[b'x'; 2000]].concat();
+    let api = fake_meta_media(vec![("55", photo.clone()), ("66", pdf.clone())]).await;
+    let mut c = config();
+    c.inbox.default_queue = Some("support".into());
+    for name in ["meta", "other"] {
+        c.whatsapp.accounts.push(deflect_config::AccountConfig {
+            name: name.into(),
+            provider: deflect_config::Provider::Meta,
+            business_number: "+31201234567".into(),
+            phone_number_id: Some(format!("1065403522429{}", name.len())),
+            access_token: Some(deflect_config::Secret::new("EAAG-test")),
+            app_secret: Some(deflect_config::Secret::new("app-secret")),
+            verify_token: Some(deflect_config::Secret::new("verify-me")),
+            api_base_url: Some(format!("http://{api}").parse().unwrap()),
+            ..deflect_config::AccountConfig::default()
+        });
+    }
+    let a = app_with(c).await;
+    a.agent("ann", Role::Agent, &["support"]).await;
+    let bob = a.agent("bob", Role::Agent, &["support"]).await;
+    let (queues, accounts) = (["support".to_string()], ["other".to_string()]);
+    a.inbox
+        .set_memberships(bob, &queues, &accounts)
+        .await
+        .unwrap();
+
+    let message = |id: &str, kind: &str, file: Value| {
+        let body = json!({"entry": [{"changes": [{"field": "messages", "value": {
+            "metadata": {"phone_number_id": "1065403522429"},
+            "contacts": [{"profile": {"name": "Cas"}, "wa_id": "31612345678"}],
+            "messages": [{"from": "31612345678", "id": id, "timestamp": "1767225600",
+                          "type": kind, kind: file}]
+        }}]}]});
+        let items = deflect_chat::provider::meta::parse_webhook(body.to_string().as_bytes());
+        items
+            .unwrap()
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect::<Vec<_>>()
+    };
+    let photo_message = message(
+        "wamid.1",
+        "image",
+        json!({"id": "55", "mime_type": "image/png"}),
+    );
+    let conv = a
+        .inbox
+        .receive("meta", &photo_message)
+        .await
+        .unwrap()
+        .conversations[0];
+    let doc = json!({"id": "66", "mime_type": "application/pdf", "filename": "Übersicht Q1.pdf"});
+    a.inbox
+        .receive("meta", &message("wamid.2", "document", doc))
+        .await
+        .unwrap();
+    assert_eq!(a.inbox.download_due_attachments().await.unwrap(), 2);
+
+    let ann = a.login("ann").await;
+    let path = format!("/api/v1/conversations/{conv}/messages");
+    let r = a.call(Method::GET, &path, &ann.h(), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let files: Vec<&Value> = (r.body["messages"].as_array().unwrap().iter())
+        .filter_map(|m| m["attachments"].as_array())
+        .flatten()
+        .collect();
+    assert_eq!(files.len(), 2, "{}", r.text);
+    assert_eq!(
+        (
+            &files[0]["mime_type"],
+            &files[0]["size"],
+            &files[0]["state"],
+            &files[0]["filename"]
+        ),
+        (
+            &json!("image/jpeg"),
+            &json!(photo.len()),
+            &json!("stored"),
+            &Value::Null
+        )
+    );
+    assert_eq!(files[1]["filename"], "Übersicht Q1.pdf");
+    let urls: Vec<&str> = files.iter().map(|f| f["url"].as_str().unwrap()).collect();
+    assert!(
+        urls.iter().all(|u| u.starts_with("/api/v1/attachments/")),
+        "{urls:?}"
+    );
+
+    let r = a.call(Method::GET, urls[0], &ann.h(), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let h = |name: header::HeaderName| r.headers[name].to_str().unwrap().to_string();
+    assert_eq!(h(header::CONTENT_TYPE), "image/jpeg");
+    assert_eq!(h(header::CONTENT_LENGTH), photo.len().to_string());
+    assert!(h(header::CONTENT_DISPOSITION).starts_with("inline; filename=\"image-"));
+    assert_eq!(h(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    assert_eq!(h(header::CACHE_CONTROL), "private");
+    assert_eq!(r.bytes, photo);
+
+    let r = a.call(Method::GET, urls[1], &ann.h(), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[header::CONTENT_TYPE], "application/pdf");
+    assert_eq!(
+        r.headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"_bersicht Q1.pdf\"; filename*=UTF-8''%C3%9Cbersicht%20Q1.pdf"
+    );
+    assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(r.bytes, pdf);
+
+    // Bob works another account: not found, exactly as a token that does not exist.
+    let bob = a.login("bob").await;
+    let r = a.call(Method::GET, urls[0], &bob.h(), None).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found"));
+    let unknown = format!("/api/v1/attachments/{}", "0".repeat(40));
+    let none = a.call(Method::GET, &unknown, &ann.h(), None).await;
+    assert_eq!((none.status, none.body.clone()), (r.status, r.body.clone()));
+    // Without a session.
+    let r = a.call(Method::GET, urls[0], &[], None).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
 }
 
 #[tokio::test]

@@ -63,6 +63,32 @@ pub fn accepted(kind: MediaKind) -> &'static [&'static str] {
         .map_or(&[], |(_, types)| types)
 }
 
+/// The usual file name extension of an accepted type (`image/jpeg` → `jpg`), for a file
+/// that came without a name.
+pub fn extension(mime_type: &str) -> Option<&'static str> {
+    Some(match mime_type {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "audio/aac" => "aac",
+        "audio/amr" => "amr",
+        "audio/mpeg" => "mp3",
+        "audio/mp4" => "m4a",
+        "audio/ogg" => "ogg",
+        "video/mp4" => "mp4",
+        "video/3gpp" => "3gp",
+        "application/pdf" => "pdf",
+        "application/msword" => "doc",
+        DOCX => "docx",
+        "application/vnd.ms-excel" => "xls",
+        XLSX => "xlsx",
+        "application/vnd.ms-powerpoint" => "ppt",
+        PPTX => "pptx",
+        "text/plain" => "txt",
+        _ => return None,
+    })
+}
+
 /// How many first bytes [`identify`] needs at most: enough for the Office Open XML parts
 /// that follow a ZIP archive's first entry.
 pub const SNIFF_LEN: usize = 16 * 1024;
@@ -168,6 +194,16 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 mod tests {
     use super::*;
     use MediaKind::*;
+
+    #[test]
+    fn every_accepted_type_has_an_extension() {
+        for (_, types) in ACCEPTED {
+            for t in types {
+                assert!(extension(t).is_some(), "{t}");
+            }
+        }
+        assert_eq!(extension("application/x-msdownload"), None);
+    }
 
     /// An ISO base media file header with `brand`.
     fn ftyp(brand: &[u8; 4]) -> Vec<u8> {

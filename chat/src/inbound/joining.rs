@@ -400,13 +400,27 @@ pub(super) async fn insert_messages(
     if rows.len() != messages.len() {
         return Ok(Err(Unexpected("a message was stored meanwhile")));
     }
-    Ok(Ok(rows
+    let mut stored: HashMap<(String, String), Message> = rows
         .iter()
         .filter_map(|r| {
             let m = crate::repo::messages::from_row(r);
             Some(((r.get("account"), m.external_id.clone()?), m))
         })
-        .collect()))
+        .collect();
+    // The files they carry, pending, all in one statement.
+    let mut files = Vec::new();
+    for (_, account, m) in messages.iter().filter(|(_, _, m)| !m.media.is_empty()) {
+        if let Some(message) = stored.get(&(account.to_string(), m.external_id.clone())) {
+            files.push((message.id, *account, m.media.as_slice()));
+        }
+    }
+    let mut attachments = crate::repo::attachments::insert_all(tx, &files, now).await?;
+    for message in stored.values_mut() {
+        if let Some(a) = attachments.remove(&message.id) {
+            message.attachments = a;
+        }
+    }
+    Ok(Ok(stored))
 }
 
 /// The start of the customer-service window a message sets: when the customer sent it; a

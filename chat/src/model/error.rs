@@ -10,6 +10,9 @@ pub enum StoreError {
     /// The schema could not be brought up to date.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The attachment store (a directory or a bucket) failed.
+    #[error("{0}")]
+    Attachments(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StoreError {

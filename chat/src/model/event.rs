@@ -83,13 +83,17 @@ pub enum EventKind {
     /// `conversation.rated`: the customer answered its satisfaction survey (`conversation`,
     /// `score`: 1–5).
     ConversationRated,
+    /// `message.attachments`: a file of a customer's message was stored, could not be, or
+    /// is tried again (`message_id`, `attachments`: all of the message's, as
+    /// [`crate::Message`] carries them).
+    MessageAttachments,
     /// A kind this version does not know (logged by a newer one): passed on as it is.
     Other(String),
 }
 
 impl EventKind {
     /// Every kind this version produces.
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 24] = [
         Self::ConversationCreated,
         Self::ConversationQueued,
         Self::ConversationOffered,
@@ -113,6 +117,7 @@ impl EventKind {
         Self::Typing,
         Self::ConversationReminder,
         Self::ConversationRated,
+        Self::MessageAttachments,
     ];
 
     /// The wire name, as stored and sent.
@@ -141,6 +146,7 @@ impl EventKind {
             Self::Typing => "typing",
             Self::ConversationReminder => "conversation.reminder",
             Self::ConversationRated => "conversation.rated",
+            Self::MessageAttachments => "message.attachments",
             Self::Other(name) => name,
         }
     }
@@ -215,6 +221,7 @@ mod tests {
                 "typing",
                 "conversation.reminder",
                 "conversation.rated",
+                "message.attachments",
             ]
         );
         for k in EventKind::ALL {

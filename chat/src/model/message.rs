@@ -1,7 +1,7 @@
 //! Messages of a conversation, either way, and their delivery status.
 
 use crate::clock::Millis;
-use crate::model::{Channel, Interactive};
+use crate::model::{Attachment, Channel, Interactive};
 use crate::routing::AgentId;
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +96,10 @@ pub struct Message {
     pub error_title: Option<String>,
     /// When (ms).
     pub created_at: Millis,
+    /// The files it carries (a customer's image, voice note, video, document, sticker), in
+    /// the order they came; empty for most messages.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 /// Delivery status of an outgoing message; it only moves forward.

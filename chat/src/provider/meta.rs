@@ -21,11 +21,11 @@
 //!   not know are kept as `unsupported` with their JSON, never dropped.
 
 use super::{
-    Inbound, InboundMessage, Outgoing, Row, SendContext, SendError, Sent, StatusUpdate,
-    WebhookError,
+    Inbound, InboundMedia, InboundMessage, MediaSource, Outgoing, Row, SendContext, SendError,
+    Sent, StatusUpdate, WebhookError,
 };
 use crate::model::{DeliveryStatus, Interactive};
-use deflect_config::{AccountConfig, Secret};
+use deflect_config::{AccountConfig, MediaKind, Secret};
 use serde_json::{Value, json};
 
 /// Sends through the Cloud API for one account.
@@ -312,7 +312,7 @@ pub fn parse_webhook(body: &[u8]) -> Result<Vec<(Option<String>, Inbound)>, Webh
             let contacts = value["contacts"].as_array().cloned().unwrap_or_default();
             for m in value["messages"].as_array().into_iter().flatten() {
                 if let Some(msg) = parse_message(m, &contacts) {
-                    out.push((number_id.clone(), Inbound::Message(msg)));
+                    out.push((number_id.clone(), Inbound::Message(Box::new(msg))));
                 }
             }
             for s in value["statuses"].as_array().into_iter().flatten() {
@@ -381,17 +381,14 @@ fn parse_message(m: &Value, contacts: &[Value]) -> Option<InboundMessage> {
             }
         }
         "image" | "video" | "document" | "audio" | "sticker" => (caption(kind), None),
-        "location" => (
-            Some(format!(
-                "[location] {} {},{}",
-                m["location"]["name"].as_str().unwrap_or(""),
-                m["location"]["latitude"],
-                m["location"]["longitude"]
-            )),
-            None,
-        ),
+        "location" => {
+            let l = &m["location"];
+            let place = (l["name"].as_str(), l["address"].as_str());
+            let at = (l["latitude"].as_f64(), l["longitude"].as_f64());
+            (Some(super::location_text(place, at)), None)
+        }
         "reaction" => (m["reaction"]["emoji"].as_str().map(str::to_string), None),
-        "contacts" => (Some("[contacts]".into()), None),
+        "contacts" => (Some(contacts_text(&m["contacts"])), None),
         other => (
             Some(format!("[message type {other} is not supported]")),
             None,
@@ -412,6 +409,7 @@ fn parse_message(m: &Value, contacts: &[Value]) -> Option<InboundMessage> {
         context_id: m["context"]["id"].as_str().map(str::to_string),
         button_payload: payload,
         interactive,
+        media: media_of(kind, m).into_iter().collect(),
         raw: m.clone(),
     })
 }
@@ -446,6 +444,48 @@ fn reply_of(m: &Value) -> Option<Interactive> {
         title: text(&r["title"]).unwrap_or_default(),
         description: text(&r["description"]),
     })
+}
+
+/// The file of a media message of type `kind` (`image`, `audio`, `video`, `document`,
+/// `sticker`): its media id (`image.id`, …), the type and file name (documents) the sender
+/// declared, and its caption. None for other types, or without an id.
+fn media_of(kind: &str, m: &Value) -> Option<InboundMedia> {
+    let media_kind = MediaKind::ALL.into_iter().find(|k| k.as_str() == kind)?;
+    let part = &m[kind];
+    let text = |key: &str| {
+        part[key]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    Some(InboundMedia {
+        kind: media_kind,
+        source: MediaSource::MetaId(text("id")?),
+        declared_mime: text("mime_type"),
+        filename: text("filename"),
+        caption: text("caption"),
+    })
+}
+
+/// Shared contact cards as text: `[contacts] <name> <phone>, <phone>; <name> …` (each
+/// card's formatted name and phone numbers); the cards stay in the message's payload.
+fn contacts_text(cards: &Value) -> String {
+    let people: Vec<String> = (cards.as_array().into_iter().flatten())
+        .map(|c| {
+            let name = (c["name"]["formatted_name"].as_str())
+                .or(c["name"]["first_name"].as_str())
+                .unwrap_or("(no name)");
+            let phones: Vec<&str> = (c["phones"].as_array().into_iter().flatten())
+                .filter_map(|p| p["phone"].as_str().or(p["wa_id"].as_str()))
+                .collect();
+            if phones.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name} {}", phones.join(", "))
+            }
+        })
+        .collect();
+    format!("[contacts] {}", people.join("; "))
 }
 
 fn parse_status(s: &Value) -> Option<StatusUpdate> {
@@ -508,6 +548,123 @@ mod tests {
         assert_eq!(
             verify_subscription(Some("subscribe"), None, Some("1"), &t),
             None
+        );
+    }
+
+    /// The message of a one-message delivery.
+    fn message(m: Value) -> InboundMessage {
+        let body = json!({"entry": [{"changes": [{"field": "messages", "value": {
+            "metadata": {"phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Ann"}, "wa_id": "31612345678"}],
+            "messages": [m]
+        }}]}]});
+        let items = parse_webhook(body.to_string().as_bytes()).unwrap();
+        match items.into_iter().next() {
+            Some((_, Inbound::Message(m))) => *m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn media_messages_name_their_file_by_media_id() {
+        let fixture = include_bytes!("../../tests/data/meta/image.json");
+        let Some((_, Inbound::Message(image))) = parse_webhook(fixture).unwrap().pop() else {
+            panic!("one message")
+        };
+        assert_eq!(image.kind, "image");
+        assert_eq!(image.body.as_deref(), Some("This is the broken part"));
+        assert_eq!(
+            image.media,
+            [InboundMedia {
+                kind: MediaKind::Image,
+                source: MediaSource::MetaId("1003383421387256".into()),
+                declared_mime: Some("image/jpeg".into()),
+                filename: None,
+                caption: Some("This is the broken part".into()),
+            }]
+        );
+
+        let document = message(
+            json!({"from": "31612345678", "id": "wamid.d", "timestamp": "1",
+            "type": "document", "document": {"id": "777", "mime_type": "application/pdf",
+            "sha256": "x", "filename": "invoice 2026.pdf"}}),
+        );
+        assert_eq!(document.body.as_deref(), Some("[document]"));
+        let file = &document.media[0];
+        assert_eq!(
+            (file.kind, &file.source, file.filename.as_deref()),
+            (
+                MediaKind::Document,
+                &MediaSource::MetaId("777".into()),
+                Some("invoice 2026.pdf")
+            )
+        );
+        assert_eq!(file.caption, None);
+
+        for (kind, expected) in [
+            ("audio", MediaKind::Audio),
+            ("video", MediaKind::Video),
+            ("sticker", MediaKind::Sticker),
+        ] {
+            let m = message(
+                json!({"from": "31612345678", "id": "wamid.x", "timestamp": "1",
+                "type": kind, kind: {"id": "42", "mime_type": "x/y", "voice": true}}),
+            );
+            assert_eq!(m.kind, kind);
+            assert_eq!(m.media.len(), 1, "{kind}");
+            assert_eq!(m.media[0].kind, expected);
+            assert_eq!(m.media[0].declared_mime.as_deref(), Some("x/y"));
+        }
+
+        // Without an id there is nothing to fetch; other types carry no file.
+        let no_id = message(
+            json!({"from": "31612345678", "id": "wamid.n", "timestamp": "1",
+            "type": "image", "image": {"mime_type": "image/jpeg"}}),
+        );
+        assert!(no_id.media.is_empty());
+        let text = message(
+            json!({"from": "31612345678", "id": "wamid.t", "timestamp": "1",
+            "type": "text", "text": {"body": "hi"}}),
+        );
+        assert!(text.media.is_empty());
+    }
+
+    #[test]
+    fn locations_and_contacts_are_written_out() {
+        let at = message(
+            json!({"from": "31612345678", "id": "wamid.l", "timestamp": "1",
+            "type": "location", "location": {"latitude": 52.370216, "longitude": 4.895168,
+            "name": "Dam Square", "address": "Dam, Amsterdam"}}),
+        );
+        assert_eq!(at.kind, "location");
+        assert_eq!(
+            at.body.as_deref(),
+            Some("[location] Dam Square, Dam, Amsterdam (52.370216, 4.895168)")
+        );
+        assert!(at.media.is_empty());
+        assert_eq!(at.raw["location"]["latitude"], 52.370216);
+        let pin = message(
+            json!({"from": "31612345678", "id": "wamid.p", "timestamp": "1",
+            "type": "location", "location": {"latitude": -33.5, "longitude": 151.25}}),
+        );
+        assert_eq!(pin.body.as_deref(), Some("[location] -33.5, 151.25"));
+
+        let cards = message(
+            json!({"from": "31612345678", "id": "wamid.c", "timestamp": "1",
+            "type": "contacts", "contacts": [
+                {"name": {"formatted_name": "Bea de Vries", "first_name": "Bea"},
+                 "phones": [{"phone": "+31 6 1111 2222", "type": "CELL"},
+                            {"phone": "+31 20 333 4444", "type": "WORK"}]},
+                {"name": {"first_name": "Cas"}, "phones": [{"wa_id": "31655556666"}]},
+                {"name": {"formatted_name": "No Phone"}}
+            ]}),
+        );
+        assert_eq!(cards.kind, "contacts");
+        assert_eq!(
+            cards.body.as_deref(),
+            Some(
+                "[contacts] Bea de Vries +31 6 1111 2222, +31 20 333 4444; Cas 31655556666; No Phone"
+            )
         );
     }
 
@@ -627,7 +784,7 @@ mod tests {
         }}]}]});
         let items = parse_webhook(body.to_string().as_bytes()).unwrap();
         match items.as_slice() {
-            [(_, Inbound::Message(m))] => m.clone(),
+            [(_, Inbound::Message(m))] => (**m).clone(),
             other => panic!("one message expected, got {other:?}"),
         }
     }

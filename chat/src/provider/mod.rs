@@ -10,6 +10,7 @@
 //! no CA bundle on the host. Features are the minimum: `json` and `form` bodies; no HTTP/2,
 //! no proxy discovery, no cookies, no compression (the APIs answer small JSON).
 
+pub mod media;
 pub mod meta;
 pub mod sandbox;
 pub mod twilio;
@@ -435,7 +436,7 @@ pub(crate) fn accepted_without_id(status: reqwest::StatusCode, what: &str) -> Se
 #[derive(Clone, Debug, PartialEq)]
 pub enum Inbound {
     /// A customer's message.
-    Message(InboundMessage),
+    Message(Box<InboundMessage>),
     /// A delivery status of a message we sent.
     Status(StatusUpdate),
 }
@@ -464,8 +465,58 @@ pub struct InboundMessage {
     /// `list_reply` for a list's row), when the message is one; its id is the
     /// `button_payload`.
     pub interactive: Option<Interactive>,
+    /// The files it carries, to download ([`media`]): one for Meta's media messages, up
+    /// to ten for Twilio's (`MediaUrl0`…); none for the others.
+    pub media: Vec<InboundMedia>,
     /// The provider's message as received.
     pub raw: serde_json::Value,
+}
+
+/// A file a customer's message carries, as the webhook names it: where to fetch it and what
+/// the sender said it is (only said: its type is read from the bytes once downloaded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboundMedia {
+    /// Its kind (its size cap and accepted types).
+    pub kind: deflect_config::MediaKind,
+    /// Where it is fetched.
+    pub source: MediaSource,
+    /// The type the sender declared.
+    pub declared_mime: Option<String>,
+    /// The document's file name, as the sender gave it.
+    pub filename: Option<String>,
+    /// Its caption.
+    pub caption: Option<String>,
+}
+
+/// Where a customer's file is fetched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaSource {
+    /// Meta's media id: `GET /{media-id}` names a short-lived URL (see [`media`]).
+    MetaId(String),
+    /// A URL fetched with the account's credentials (Twilio's `MediaUrlN`).
+    Url(String),
+}
+
+/// A shared location as text, the same from every provider: `[location] <name>, <address>
+/// (<latitude>, <longitude>)`, the place's name and address when given (the message's
+/// payload keeps them as the provider sent them).
+pub(crate) fn location_text(
+    (name, address): (Option<&str>, Option<&str>),
+    (latitude, longitude): (Option<f64>, Option<f64>),
+) -> String {
+    let place: Vec<&str> = [name, address]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let coordinate = |v: Option<f64>| v.map_or_else(|| "?".to_string(), |f| f.to_string());
+    let at = format!("{}, {}", coordinate(latitude), coordinate(longitude));
+    if place.is_empty() {
+        format!("[location] {at}")
+    } else {
+        format!("[location] {} ({at})", place.join(", "))
+    }
 }
 
 /// A delivery status, provider-neutral.

@@ -18,11 +18,12 @@
 //!   `http.public_base_url` plus the request path, as Twilio was told to call it.
 
 use super::{
-    Inbound, InboundMessage, Outgoing, SendContext, SendError, Sent, StatusUpdate, WebhookError,
+    Inbound, InboundMedia, InboundMessage, MediaSource, Outgoing, SendContext, SendError, Sent,
+    StatusUpdate, WebhookError,
 };
 use crate::model::{DeliveryStatus, Interactive};
 use base64::Engine;
-use deflect_config::{AccountConfig, Secret};
+use deflect_config::{AccountConfig, MediaKind, Secret};
 use serde_json::{Value, json};
 
 /// Sends through Twilio for one account.
@@ -263,23 +264,38 @@ pub fn parse_callback(params: &[(String, String)]) -> Result<Inbound, WebhookErr
             })
         })
         .ok_or_else(|| WebhookError("no From".into()))?;
-    let media: usize = get("NumMedia").and_then(|n| n.parse().ok()).unwrap_or(0);
     let payload = get("ButtonPayload");
     let body = get("Body").filter(|b| !b.is_empty());
     let interactive = payload.clone().map(|id| Interactive::ButtonReply {
         id,
         title: (get("ButtonText").or_else(|| body.clone())).unwrap_or_default(),
     });
+    let count: usize = get("NumMedia").and_then(|n| n.parse().ok()).unwrap_or(0);
+    let media: Vec<InboundMedia> = (0..count.min(MAX_MEDIA))
+        .filter_map(|i| {
+            let url = get(&format!("MediaUrl{i}"))?;
+            Some(media_of(url, get(&format!("MediaContentType{i}")), &body))
+        })
+        .collect();
+    let location = get("Latitude").map(|latitude| {
+        let (label, address) = (get("Label"), get("Address"));
+        super::location_text(
+            (label.as_deref(), address.as_deref()),
+            (
+                latitude.parse().ok(),
+                get("Longitude").and_then(|l| l.parse().ok()),
+            ),
+        )
+    });
     let kind = if payload.is_some() {
         "button"
-    } else if media > 0 {
-        match get("MediaContentType0").as_deref().unwrap_or("") {
-            t if t.starts_with("image/") => "image",
-            t if t.starts_with("audio/") => "audio",
-            t if t.starts_with("video/") => "video",
-            _ => "document",
+    } else if let Some(first) = media.first() {
+        if is_vcard(get("MediaContentType0").as_deref()) {
+            "contacts"
+        } else {
+            first.kind.as_str()
         }
-    } else if get("Latitude").is_some() {
+    } else if location.is_some() {
         "location"
     } else {
         "text"
@@ -288,20 +304,61 @@ pub fn parse_callback(params: &[(String, String)]) -> Result<Inbound, WebhookErr
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
-    Ok(Inbound::Message(InboundMessage {
+    Ok(Inbound::Message(Box::new(InboundMessage {
         external_id: sid,
         from,
         profile_name: get("ProfileName"),
         timestamp: 0,
         kind: kind.to_string(),
-        body: body
+        body: location
+            .or(body)
             .or_else(|| get("ButtonText"))
             .or_else(|| Some(format!("[{kind}]"))),
         context_id: get("OriginalRepliedMessageSid"),
         button_payload: payload,
         interactive,
+        media,
         raw: Value::Object(raw),
-    }))
+    })))
+}
+
+/// Most files one Twilio message carries (`NumMedia`).
+const MAX_MEDIA: usize = 10;
+
+/// The file at `url` (`MediaUrlN`) of declared type `content_type` (`MediaContentTypeN`),
+/// captioned by the message's body. Its kind follows the declared type: WebP images are
+/// stickers; a contact card (vCard, which is text) is kept as a plain-text document.
+fn media_of(url: String, content_type: Option<String>, caption: &Option<String>) -> InboundMedia {
+    let declared = content_type.as_deref().unwrap_or("");
+    let (kind, filename) = match declared.split(';').next().unwrap_or("").trim() {
+        "image/webp" => (MediaKind::Sticker, None),
+        t if t.starts_with("image/") => (MediaKind::Image, None),
+        t if t.starts_with("audio/") => (MediaKind::Audio, None),
+        t if t.starts_with("video/") => (MediaKind::Video, None),
+        _ if is_vcard(Some(declared)) => (MediaKind::Document, Some("contact.vcf".to_string())),
+        _ => (MediaKind::Document, None),
+    };
+    let declared_mime = if is_vcard(Some(declared)) {
+        Some("text/plain".to_string())
+    } else {
+        content_type
+    };
+    InboundMedia {
+        kind,
+        source: MediaSource::Url(url),
+        declared_mime,
+        filename,
+        caption: caption.clone(),
+    }
+}
+
+/// Whether a declared type is a contact card (`text/vcard`, `text/x-vcard`).
+fn is_vcard(content_type: Option<&str>) -> bool {
+    let t = content_type.unwrap_or("").split(';').next().unwrap_or("");
+    matches!(
+        t.trim().to_ascii_lowercase().as_str(),
+        "text/vcard" | "text/x-vcard" | "text/directory"
+    )
 }
 
 #[cfg(test)]
@@ -389,5 +446,104 @@ mod tests {
                 "Track it\nTrack: https://example.com/t/1".to_string()
             )
         );
+    }
+
+    fn inbound(form: &str) -> InboundMessage {
+        match parse_callback(&parse_form(form.as_bytes())).unwrap() {
+            Inbound::Message(m) => *m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const MEDIA: &str = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME";
+
+    #[test]
+    fn media_urls_are_the_files_of_the_message() {
+        let m = inbound(&format!(
+            "MessageSid=MM1&SmsStatus=received&WaId=31612345678&From=whatsapp%3A%2B31612345678\
+             &Body=Both+pages&NumMedia=2&MediaContentType0=image%2Fjpeg&MediaUrl0={MEDIA}1\
+             &MediaContentType1=application%2Fpdf&MediaUrl1={MEDIA}2"
+        ));
+        assert_eq!(m.kind, "image");
+        assert_eq!(m.body.as_deref(), Some("Both pages"));
+        assert_eq!(
+            m.media,
+            [
+                InboundMedia {
+                    kind: MediaKind::Image,
+                    source: MediaSource::Url(format!("{MEDIA}1")),
+                    declared_mime: Some("image/jpeg".into()),
+                    filename: None,
+                    caption: Some("Both pages".into()),
+                },
+                InboundMedia {
+                    kind: MediaKind::Document,
+                    source: MediaSource::Url(format!("{MEDIA}2")),
+                    declared_mime: Some("application/pdf".into()),
+                    filename: None,
+                    caption: Some("Both pages".into()),
+                },
+            ]
+        );
+
+        // A voice note, no caption.
+        let voice = inbound(&format!(
+            "MessageSid=MM2&WaId=31612345678&NumMedia=1&MediaContentType0=audio%2Fogg&MediaUrl0={MEDIA}3"
+        ));
+        assert_eq!(
+            (voice.kind.as_str(), voice.body.as_deref()),
+            ("audio", Some("[audio]"))
+        );
+        assert_eq!(voice.media[0].kind, MediaKind::Audio);
+        assert_eq!(voice.media[0].caption, None);
+
+        // WebP images are stickers; a contact card is a contacts message with its vCard
+        // kept as a text document.
+        let sticker = inbound(&format!(
+            "MessageSid=MM3&WaId=31612345678&NumMedia=1&MediaContentType0=image%2Fwebp&MediaUrl0={MEDIA}4"
+        ));
+        assert_eq!(
+            (sticker.kind.as_str(), sticker.media[0].kind),
+            ("sticker", MediaKind::Sticker)
+        );
+        let card = inbound(&format!(
+            "MessageSid=MM4&WaId=31612345678&NumMedia=1&MediaContentType0=text%2Fvcard&MediaUrl0={MEDIA}5"
+        ));
+        assert_eq!(card.kind, "contacts");
+        let file = &card.media[0];
+        assert_eq!(
+            (
+                file.kind,
+                file.declared_mime.as_deref(),
+                file.filename.as_deref()
+            ),
+            (MediaKind::Document, Some("text/plain"), Some("contact.vcf"))
+        );
+
+        // NumMedia without its URL names nothing; at most ten are read.
+        let missing = inbound("MessageSid=MM5&WaId=31612345678&NumMedia=1&Body=x");
+        assert!(missing.media.is_empty());
+        assert_eq!(missing.kind, "text");
+        let mut many = "MessageSid=MM6&WaId=31612345678&NumMedia=12".to_string();
+        for i in 0..12 {
+            many.push_str(&format!(
+                "&MediaContentType{i}=image%2Fpng&MediaUrl{i}={MEDIA}{i}"
+            ));
+        }
+        assert_eq!(inbound(&many).media.len(), 10);
+    }
+
+    #[test]
+    fn a_shared_location_is_written_out() {
+        let m = inbound(
+            "MessageSid=MM7&WaId=31612345678&NumMedia=0&Latitude=52.370216&Longitude=4.895168\
+             &Label=Dam+Square&Address=Dam%2C+Amsterdam",
+        );
+        assert_eq!(m.kind, "location");
+        assert_eq!(
+            m.body.as_deref(),
+            Some("[location] Dam Square, Dam, Amsterdam (52.370216, 4.895168)")
+        );
+        assert!(m.media.is_empty());
     }
 }

@@ -35,6 +35,7 @@ pub(crate) fn from_row(r: &AnyRow) -> Message {
         error_code: opt_i64(r, "error_code"),
         error_title: opt_str(r, "error_title"),
         created_at: r.get("created_at"),
+        attachments: Vec::new(),
     }
 }
 
@@ -296,7 +297,24 @@ pub(crate) async fn list(
     .bind(limit)
     .fetch_all(store.pool())
     .await?;
-    Ok(rows.iter().map(from_row).collect())
+    with_attachments(store, rows.iter().map(from_row).collect()).await
+}
+
+/// `messages` with their attachments (one query for all of them).
+async fn with_attachments(
+    store: &Store,
+    mut messages: Vec<Message>,
+) -> Result<Vec<Message>, StoreError> {
+    // Only customers' messages carry files.
+    let ids: Vec<i64> = (messages.iter())
+        .filter(|m| m.direction == Direction::In)
+        .map(|m| m.id)
+        .collect();
+    let mut attachments = super::attachments::of_messages(store, &ids).await?;
+    for m in &mut messages {
+        m.attachments = attachments.remove(&m.id).unwrap_or_default();
+    }
+    Ok(messages)
 }
 
 /// The open conversation of the message `account`'s provider knows as `external_id`.

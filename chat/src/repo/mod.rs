@@ -6,6 +6,7 @@
 
 pub(crate) mod agents;
 pub(crate) mod assignments;
+pub(crate) mod attachments;
 pub(crate) mod bot_turns;
 pub(crate) mod canned;
 pub(crate) mod contacts;

@@ -154,6 +154,8 @@ pub struct Env {
     pub clock: ManualClock,
     pub url: deflect_config::DatabaseUrl,
     pub settings: InboxSettings,
+    /// The attachment store's directory (a local store, shared by [`Env::another`]).
+    pub blobs: tempfile::TempDir,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -188,19 +190,21 @@ impl Env {
     pub async fn with(backend: Backend, settings: InboxSettings) -> Self {
         let (url, dir) = database(backend).await;
         let clock = ManualClock::new(T0);
-        let inbox = open(&url, &settings, &clock).await;
+        let blobs = tempfile::tempdir().unwrap();
+        let inbox = open(&url, &settings, &clock, blobs.path()).await;
         Self {
             inbox,
             clock,
             url,
             settings,
+            blobs,
             _dir: dir,
         }
     }
 
-    /// A second inbox (another process) on the same database and clock.
+    /// A second inbox (another process) on the same database, clock and attachment store.
     pub async fn another(&self) -> Inbox {
-        open(&self.url, &self.settings, &self.clock).await
+        open(&self.url, &self.settings, &self.clock, self.blobs.path()).await
     }
 
     /// An agent in `queues` working every account, available, and their viewer.
@@ -305,21 +309,25 @@ impl Env {
     }
 }
 
+/// An inbox on `url` with a local attachment store in `blobs` (default caps).
 pub async fn open(
     url: &deflect_config::DatabaseUrl,
     settings: &InboxSettings,
     clock: &ManualClock,
+    blobs: &std::path::Path,
 ) -> Inbox {
     let store = Store::connect(url, 8).await.unwrap();
     store.migrate().await.unwrap();
-    Inbox::open(store, settings.clone(), Arc::new(clock.clone()))
+    let config = deflect_config::AttachmentsConfig::default();
+    let blobs = deflect_chat::BlobStore::open(&config, blobs).await.unwrap();
+    Inbox::open_with_attachments(store, settings.clone(), Arc::new(clock.clone()), blobs)
         .await
         .unwrap()
 }
 
 /// A customer's text message as a provider would deliver it.
 pub fn text(id: &str, from: &str, body: &str) -> deflect_chat::provider::Inbound {
-    deflect_chat::provider::Inbound::Message(deflect_chat::provider::InboundMessage {
+    deflect_chat::provider::Inbound::Message(Box::new(deflect_chat::provider::InboundMessage {
         external_id: id.into(),
         from: from.into(),
         profile_name: Some("Ann".into()),
@@ -329,8 +337,9 @@ pub fn text(id: &str, from: &str, body: &str) -> deflect_chat::provider::Inbound
         context_id: None,
         button_payload: None,
         interactive: None,
+        media: Vec::new(),
         raw: serde_json::json!({ "id": id }),
-    })
+    }))
 }
 
 /// A request the fake provider received.

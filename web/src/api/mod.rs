@@ -5,12 +5,13 @@
 //! served at `/api/openapi.json` (a test keeps the two equal).
 //!
 //! This module routes; the handlers live by resource: `agents` (`me`, presence, queues,
-//! agents), `conversations` (the list, messages and agents' actions), `export` (CSV and
-//! transcripts), `canned` (canned answers), `lists` (the whitelist and the FAQ admins manage),
+//! agents), `conversations` (the list, messages and agents' actions), `attachments` (the
+//! files customers send), `export` (CSV and transcripts), `canned` (canned answers), `lists` (the whitelist and the FAQ admins manage),
 //! `supervision` (the board and API tokens),
 //! `handoff` (web → WhatsApp) and `sandbox` (the sandbox phone).
 
 mod agents;
+mod attachments;
 mod canned;
 mod conversations;
 mod export;
@@ -134,6 +135,11 @@ fn build() -> Routes {
         "GET",
         "/api/v1/conversations/{id}/transcript",
         export::transcript,
+    )
+    .on(
+        "GET",
+        "/api/v1/attachments/{token}",
+        attachments::attachment,
     )
     .on("GET", "/api/v1/canned-answers", canned::canned)
     .on("POST", "/api/v1/canned-answers", canned::create_canned)

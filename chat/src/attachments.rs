@@ -1,0 +1,319 @@
+//! The files customers' messages carry: downloaded from the provider by a worker, stored in
+//! the attachment store ([`crate::blobs`]), and served to the agents who may see their
+//! conversation ([`AttachmentFile`]).
+//!
+//! A file is a durable row written pending with its message (in the inbound group commit:
+//! the webhook never waits for a download). After that commit the worker is woken; it takes
+//! due files under a lease, several at once, and **outside any transaction** fetches each
+//! from the provider ([`crate::provider::media`]) and streams it into the store — hashed,
+//! its type read from its first bytes, refused as soon as it passes its kind's cap — then
+//! records the outcome in a transaction of its own, with a `message.attachments` event
+//! carrying the message's files:
+//!
+//! - stored: the blob's key, its size and type; its URL now serves it;
+//! - a failure that may pass (no connection, 5xx, an expired URL, the store failing): tried
+//!   again after a back-off (10 s, 30 s, 90 s, … at most an hour), up to [`MAX_ATTEMPTS`],
+//!   the reason shown meanwhile; then failed;
+//! - a failure that will not (larger than its kind's cap — known from the provider's
+//!   announced size before any byte is read —, a type WhatsApp does not accept for its
+//!   kind, empty, gone from the provider): failed at once, with the reason.
+//!
+//! A worker that dies mid-download leaves the file leased; after the lease another takes it
+//! again (the store is content-addressed: the same bytes twice are stored once). Counted in
+//! `deflect_attachments_total{outcome}` (`stored`, `duplicate` — bytes the store held
+//! already —, `failed`) and `deflect_attachment_bytes`.
+
+use crate::blobs::{BlobError, BlobStore, BlobStream, MediaKind};
+use crate::clock::Millis;
+use crate::context::Ctx;
+use crate::model::{ChatError, EventKind, StoreError, Viewer};
+use crate::provider::media::{FetchError, MediaFetcher};
+use crate::repo::{self, attachments::Job, attachments::Outcome};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// How many files one process downloads at once (each holds a connection, a chunk and the
+/// first bytes of its file in memory).
+const MAX_IN_FLIGHT: usize = 16;
+
+/// Attempts at a download before it is failed.
+pub const MAX_ATTEMPTS: i64 = 6;
+
+/// How long a download stays with the worker that took it.
+const LEASE: Millis = 10 * 60_000;
+
+/// The wait before attempt `attempts + 1`, after `attempts` failed: 10 s, then three times
+/// longer each time, at most an hour.
+fn back_off(attempts: i64) -> Millis {
+    let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(u32::MAX);
+    10_000_i64
+        .saturating_mul(3_i64.saturating_pow(exponent))
+        .min(3_600_000)
+}
+
+/// A stored file, ready to be sent to an agent.
+pub struct AttachmentFile {
+    /// Its type, read from its bytes.
+    pub mime_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its kind.
+    pub kind: MediaKind,
+    /// The file name to save it under: the sender's for a document, else made up of its kind,
+    /// its number and its type's extension (`image-12.jpg`).
+    pub filename: String,
+    /// Its bytes, read as they are sent.
+    pub bytes: BlobStream,
+}
+
+impl std::fmt::Debug for AttachmentFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachmentFile")
+            .field("mime_type", &self.mime_type)
+            .field("size", &self.size)
+            .field("kind", &self.kind)
+            .field("filename", &self.filename)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The attachment worker's state: the context, the store (none: this process downloads
+/// nothing and serves nothing) and a fetcher per account. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct AttachmentService {
+    ctx: Arc<Ctx>,
+    blobs: Option<BlobStore>,
+    fetchers: Arc<HashMap<String, MediaFetcher>>,
+}
+
+/// What became of one download.
+enum Done {
+    Stored(crate::blobs::StoredBlob),
+    Retry(String),
+    Failed(String),
+}
+
+impl AttachmentService {
+    /// The worker of `ctx`'s accounts, storing into `blobs`.
+    pub(crate) fn new(ctx: Arc<Ctx>, blobs: Option<BlobStore>) -> Self {
+        let http = crate::provider::media::http_client();
+        let fetchers = (ctx.settings().whatsapp.accounts.iter())
+            .map(|a| (a.name.clone(), MediaFetcher::for_account(a, http.clone())))
+            .collect();
+        Self {
+            ctx,
+            blobs,
+            fetchers: Arc::new(fetchers),
+        }
+    }
+
+    /// Downloads every file due now — up to [`MAX_IN_FLIGHT`] at once — and those that
+    /// come due meanwhile; returns how many attempts finished. An outcome that could not be
+    /// recorded is logged and the file taken again after its lease.
+    pub(crate) async fn run_due(&self) -> Result<usize, ChatError> {
+        if self.blobs.is_none() {
+            return Ok(0);
+        }
+        let mut running = JoinSet::new();
+        let (mut done, mut failed) = (0, None);
+        loop {
+            let room = MAX_IN_FLIGHT - running.len();
+            if failed.is_none() && room > 0 {
+                match self.take(room).await {
+                    Ok(jobs) => {
+                        for job in jobs {
+                            running.spawn(self.clone().complete(job));
+                        }
+                    }
+                    Err(e) => failed = Some(e),
+                }
+            }
+            match running.join_next().await {
+                None => return failed.map_or(Ok(done), Err),
+                Some(Ok(Ok(()))) => done += 1,
+                Some(Ok(Err(e))) => {
+                    tracing::warn!(cause = %e, "attachment worker: a download's outcome was not stored");
+                }
+                Some(Err(e)) => {
+                    tracing::error!(cause = %e, "attachment worker: a download panicked")
+                }
+            }
+        }
+    }
+
+    /// Takes up to `limit` due files under their lease.
+    async fn take(&self, limit: usize) -> Result<Vec<Job>, ChatError> {
+        let now = self.ctx.now();
+        let mut tx = self.ctx.write().await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let jobs = repo::attachments::take(&mut tx, now, now + LEASE, limit).await?;
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    /// Downloads a taken file and records the outcome.
+    async fn complete(self, job: Job) -> Result<(), ChatError> {
+        let done = self.download(&job).await;
+        let now = self.ctx.now();
+        let failed;
+        let outcome = match &done {
+            Done::Stored(b) => Outcome::Stored {
+                key: &b.key,
+                size: b.size,
+                mime_type: b.mime_type,
+            },
+            Done::Retry(why) if job.attempts >= MAX_ATTEMPTS => {
+                failed = format!("gave up after {} attempts: {why}", job.attempts);
+                Outcome::Failed { error: &failed }
+            }
+            Done::Retry(why) => Outcome::Retry {
+                at: now + back_off(job.attempts),
+                error: why,
+            },
+            Done::Failed(why) => Outcome::Failed { error: why },
+        };
+        let mut tx = self.ctx.write().await?;
+        if !repo::attachments::finish(&mut tx, &job, &outcome, now).await? {
+            // Taken again after its lease ran out: that attempt records its outcome.
+            return Ok(());
+        }
+        let attachments = repo::attachments::of_message(&mut tx, job.message).await?;
+        let data = json!({ "message_id": job.message, "attachments": attachments });
+        let kind = EventKind::MessageAttachments;
+        repo::events::log(&mut tx, Some(job.conversation), kind, data, now).await?;
+        tx.commit().await?;
+        let (attachment, message_id) = (job.id, job.message);
+        match &outcome {
+            Outcome::Stored {
+                size, mime_type, ..
+            } => {
+                let duplicate = matches!(&done, Done::Stored(b) if !b.stored_now);
+                let outcome = if duplicate { "duplicate" } else { "stored" };
+                metrics::counter!("deflect_attachments_total", "outcome" => outcome).increment(1);
+                metrics::histogram!("deflect_attachment_bytes").record(*size as f64);
+                tracing::info!(
+                    attachment,
+                    message_id,
+                    size,
+                    mime_type,
+                    duplicate,
+                    "attachment stored"
+                );
+            }
+            Outcome::Failed { error } => {
+                metrics::counter!("deflect_attachments_total", "outcome" => "failed").increment(1);
+                tracing::warn!(attachment, message_id, %error, "attachment failed");
+            }
+            Outcome::Retry { error, .. } => {
+                let attempts = job.attempts;
+                tracing::info!(attachment, message_id, attempts, %error, "attachment download failed; trying again later");
+            }
+        }
+        Ok(())
+    }
+
+    /// Fetches `job`'s file and streams it into the store.
+    async fn download(&self, job: &Job) -> Done {
+        let (Some(blobs), Some(source)) = (&self.blobs, &job.source) else {
+            return Done::Failed("the file has no source".into());
+        };
+        let Some(fetcher) = self.fetchers.get(&job.account) else {
+            let why = format!("the WhatsApp account {:?} is not configured", job.account);
+            return Done::Retry(why);
+        };
+        let (kind, limit) = (job.kind, blobs.max_size(job.kind));
+        let download = match fetcher.fetch(source, limit).await {
+            Ok(d) => d,
+            Err(FetchError::Retry(why)) => return Done::Retry(why),
+            Err(FetchError::Gone(why)) => return Done::Failed(why),
+            Err(FetchError::TooLarge { .. }) => {
+                return Done::Failed(BlobError::TooLarge { kind, limit }.to_string());
+            }
+        };
+        let declared = job.declared_mime.clone().or(download.declared_mime.clone());
+        let put = blobs.put_stream(download.into_stream(), declared.as_deref(), job.kind);
+        match put.await {
+            Ok(stored) => Done::Stored(stored),
+            Err(
+                e @ (BlobError::TooLarge { .. }
+                | BlobError::UnsupportedType { .. }
+                | BlobError::Empty),
+            ) => Done::Failed(e.to_string()),
+            Err(e) => Done::Retry(e.to_string()),
+        }
+    }
+
+    /// The worker: downloads what is due, then waits for new files (or the next retry),
+    /// until `stop`.
+    pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
+        if self.blobs.is_none() {
+            return;
+        }
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let wait = match self.run_due().await {
+                Ok(_) => {
+                    let due = repo::attachments::next_due(self.ctx.store()).await;
+                    self.ctx.until_due(due.ok().flatten())
+                }
+                Err(e) => {
+                    tracing::warn!(cause = %e, "attachment worker: database error; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                _ = self.ctx.attachment_wake().notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    /// The stored file whose token is `token`, if `viewer` may see its conversation; else
+    /// (or when there is no such file, or it is not stored yet) "attachment not found".
+    pub(crate) async fn open(
+        &self,
+        viewer: &Viewer,
+        token: &str,
+    ) -> Result<AttachmentFile, ChatError> {
+        let not_found = ChatError::NotFound("attachment");
+        let Some(blobs) = &self.blobs else {
+            return Err(not_found);
+        };
+        let Some(file) = repo::attachments::stored_by_token(self.ctx.store(), token).await? else {
+            return Err(not_found);
+        };
+        let conversation = repo::conversations::get(self.ctx.store(), file.conversation).await?;
+        if !conversation.is_some_and(|c| viewer.can_see(&c)) {
+            return Err(not_found);
+        }
+        let (bytes, size) = match blobs.get(&file.blob_key).await {
+            Ok(found) => found,
+            Err(BlobError::NotFound { .. }) => {
+                tracing::error!(
+                    attachment = file.id,
+                    "a stored attachment's bytes are missing"
+                );
+                return Err(not_found);
+            }
+            Err(e) => return Err(StoreError::Attachments(Box::new(e)).into()),
+        };
+        let filename = file.filename.clone().unwrap_or_else(|| {
+            let ext = crate::blobs::media::extension(&file.mime_type).unwrap_or("bin");
+            format!("{}-{}.{ext}", file.kind, file.id)
+        });
+        Ok(AttachmentFile {
+            mime_type: file.mime_type,
+            size,
+            kind: file.kind,
+            filename,
+            bytes,
+        })
+    }
+}
