@@ -38,5 +38,5 @@ pub use lists::{
     FaqListEntry, ListSource, MAX_FAQ_ENTRIES, MAX_WHITELIST_ENTRIES, NewFaqEntry,
     NewWhitelistEntry, WhitelistEntry,
 };
-pub use message::{DeliveryStatus, Direction, MAX_TEXT, Message, Sender};
+pub use message::{DeliveryStatus, Direction, ErrorMeaning, MAX_TEXT, Message, Sender};
 pub use timer::{BOT_ENDED, INACTIVE, NOT_WHITELISTED, OUTSIDE_HOURS, TimerKind};
