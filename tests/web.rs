@@ -16,7 +16,9 @@ const APP_SECRET: &str = "app-secret";
 const PHONE_NUMBER_ID: &str = "106540352242922";
 const BUSINESS_NUMBER: &str = "+31201234567";
 
-fn config(page_port: u16) -> String {
+/// The gateway's configuration: Meta account `main` with its Graph API at `api_port` (where a
+/// scenario may serve a fake of it), the sandbox, queue `support` and the shop's widget.
+fn config(page_port: u16, api_port: u16) -> String {
     format!(
         r#"
 [whatsapp]
@@ -30,7 +32,7 @@ phone_number_id = "{PHONE_NUMBER_ID}"
 access_token = "token"
 app_secret = "{APP_SECRET}"
 verify_token = "verify-me"
-api_base_url = "http://127.0.0.1:9"
+api_base_url = "http://127.0.0.1:{api_port}"
 
 [[whatsapp.accounts]]
 name = "sandbox"
@@ -93,9 +95,9 @@ fn scenario(name: &str) {
 
 /// Runs browser scenario `name` against a gateway configured with `config` and `extra`.
 fn scenario_with(name: &str, extra: &str) {
-    let page_port = free_port();
+    let (page_port, api_port) = (free_port(), free_port());
     let gw = Gateway::builder()
-        .config(&format!("{}{extra}", config(page_port)))
+        .config(&format!("{}{extra}", config(page_port, api_port)))
         .start();
     add_admin(&gw);
     let dir = browser_dir();
@@ -109,6 +111,7 @@ fn scenario_with(name: &str, extra: &str) {
         .current_dir(&dir)
         .env("GATEWAY", format!("http://{}", gw.http_addr()))
         .env("PAGE_PORT", page_port.to_string())
+        .env("META_PORT", api_port.to_string())
         .env("USERNAME", "admin")
         .env("PASSWORD", "correct horse battery")
         .env("APP_SECRET", APP_SECRET)
@@ -289,6 +292,14 @@ csat = true
 #[test]
 fn browser_sandbox_phone_and_agent_answer_each_other() {
     scenario("sandbox");
+}
+
+/// The scenario serves the Graph API itself: customers' photo and voice note (spoken by
+/// espeak-ng) downloaded and shown, receipts and typing received, ticks, and a 131047
+/// failure explained again after a reload.
+#[test]
+fn browser_inbox_shows_files_ticks_and_explains_a_failure_after_a_reload() {
+    scenario("rich");
 }
 
 #[test]
