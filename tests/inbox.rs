@@ -577,12 +577,9 @@ fn available_agent(gw: &Gateway) -> Session {
     ann
 }
 
-/// Interactive messages in the running binary, against the fake Cloud API: an agent sends a
-/// list through the API and Meta receives exactly its interactive list message; the
-/// customer's choice (a signed `list_reply` webhook) is in the message API with the row's id
-/// and title.
-#[test]
-fn interactive_an_agents_list_reaches_meta_and_the_customers_choice_comes_back() {
+/// A gateway on the fake Cloud API with agent ann available, and the conversation a customer
+/// opened by writing `text` (message `wamid.in1`).
+fn customer_wrote(text: &str) -> (common::meta::FakeMeta, Gateway, Session, i64) {
     let api = common::meta::FakeMeta::start();
     let config = common::meta::account(&format!("http://{}", api.addr));
     let gw = Gateway::builder().config(&config).start();
@@ -590,10 +587,20 @@ fn interactive_an_agents_list_reaches_meta_and_the_customers_choice_comes_back()
     post_message(
         &gw,
         serde_json::json!({"from": "31612345678", "id": "wamid.in1", "timestamp": unix_now(),
-                           "type": "text", "text": {"body": "How can I get it delivered?"}}),
+                           "type": "text", "text": {"body": text}}),
     );
     let (_, list) = ann.call("GET", "/api/v1/conversations", None);
     let id = list["conversations"][0]["id"].as_i64().unwrap();
+    (api, gw, ann, id)
+}
+
+/// Interactive messages in the running binary, against the fake Cloud API: an agent sends a
+/// list through the API and Meta receives exactly its interactive list message; the
+/// customer's choice (a signed `list_reply` webhook) is in the message API with the row's id
+/// and title.
+#[test]
+fn interactive_an_agents_list_reaches_meta_and_the_customers_choice_comes_back() {
+    let (api, gw, ann, id) = customer_wrote("How can I get it delivered?");
     let path = |p: &str| format!("/api/v1/conversations/{id}{p}");
     assert_eq!(ann.call("POST", &path("/accept"), None).0, 200);
 
@@ -807,17 +814,7 @@ api_base_url = "http://{}"
 fn receipts_an_agent_opening_and_typing_reach_the_customer_on_whatsapp() {
     use futures_util::SinkExt;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let api = common::meta::FakeMeta::start();
-    let config = common::meta::account(&format!("http://{}", api.addr));
-    let gw = Gateway::builder().config(&config).start();
-    let ann = available_agent(&gw);
-    post_message(
-        &gw,
-        serde_json::json!({"from": "31612345678", "id": "wamid.in1", "timestamp": unix_now(),
-                           "type": "text", "text": {"body": "Is anyone there?"}}),
-    );
-    let (_, list) = ann.call("GET", "/api/v1/conversations", None);
-    let id = list["conversations"][0]["id"].as_i64().unwrap();
+    let (api, gw, ann, id) = customer_wrote("Is anyone there?");
     let read = format!("/api/v1/conversations/{id}/read");
     assert_eq!(ann.call("POST", &read, None).0, 202);
     let receipt = serde_json::json!({"messaging_product": "whatsapp", "status": "read",
