@@ -151,6 +151,10 @@ pub use model::{
     Message, NOT_WHITELISTED, OUTSIDE_HOURS, Origin, Role, Sender, Status, StoreError, TimerKind,
     Viewer, WINDOW_MS,
 };
+pub use model::{
+    ButtonValue, HeaderMedia, HeaderValue, Parameters, Template, TemplateButton, TemplateHeader,
+    TemplateValues,
+};
 pub use model::{CannedAnswer, NewCannedAnswer};
 pub use model::{
     CsatByAgent, CsatByQueue, CsatReport, CsatSummary, csat_in_payload, csat_payload, score_in_text,

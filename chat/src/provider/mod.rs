@@ -13,6 +13,7 @@
 pub mod media;
 pub mod meta;
 pub mod sandbox;
+pub mod templates;
 pub mod twilio;
 
 use crate::clock::Millis;
