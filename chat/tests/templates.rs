@@ -464,3 +464,298 @@ async fn both_listings_are_read_page_by_page_with_each_providers_credentials() {
         "{e}"
     );
 }
+
+use common::{Backend, Env};
+use deflect_chat::{ChatError, Parameters, TemplateValues};
+use std::time::Duration;
+
+/// An inbox whose `meta` (with its WABA) and `twilio` accounts are at the fake.
+async fn env(b: Backend) -> (Env, FakeApis) {
+    let api = FakeApis::start().await;
+    let mut settings = common::settings(Some(api.addr));
+    for a in &mut settings.whatsapp.accounts {
+        match a.name.as_str() {
+            "meta" => a.business_account_id = Some(WABA.into()),
+            "twilio" => a.content_api_base_url = Some(api.base().parse().unwrap()),
+            _ => {}
+        }
+    }
+    (Env::with(b, settings).await, api)
+}
+
+fn names(list: &[deflect_chat::Template]) -> Vec<String> {
+    list.iter()
+        .map(|t| format!("{}/{}/{}", t.account, t.name, t.language))
+        .collect()
+}
+
+/// A refresh caches both accounts' lists; agents read their accounts' approved ones (all
+/// on request); a failed refresh keeps the list and says why; only supervisors and admins
+/// refresh.
+async fn listings_are_cached_scoped_and_kept_when_a_refresh_fails(b: Backend) {
+    let (env, api) = env(b).await;
+    let boss = env.supervisor().await;
+    let got = env.inbox.refresh_templates(&boss, None).await.unwrap();
+    let accounts: Vec<&str> = got.iter().map(|r| r.account.as_str()).collect();
+    assert_eq!(accounts, ["meta", "twilio"]);
+    assert!(
+        got.iter()
+            .all(|r| r.error.is_none() && r.succeeded_at == Some(common::T0))
+    );
+    assert_eq!(
+        names(&env.inbox.templates(&boss, None, false).await.unwrap()),
+        [
+            "meta/order_update/en_US",
+            "meta/photo_ready/en",
+            "twilio/repair_status/en"
+        ]
+    );
+    assert_eq!(
+        env.inbox.templates(&boss, None, true).await.unwrap().len(),
+        5
+    );
+
+    let meta_only = env.agent_with("ann", &["support"], &["meta".into()]).await;
+    let seen = env.inbox.templates(&meta_only, None, true).await.unwrap();
+    assert_eq!(
+        names(&seen),
+        [
+            "meta/order_update/en_US",
+            "meta/photo_ready/en",
+            "meta/summer_sale/nl"
+        ]
+    );
+    let e = env.inbox.templates(&meta_only, Some("twilio"), false).await;
+    assert!(matches!(e, Err(ChatError::NotFound(_))), "{e:?}");
+    let e = env.inbox.refresh_templates(&meta_only, None).await;
+    assert!(matches!(e, Err(ChatError::Forbidden(_))), "{e:?}");
+
+    // The provider fails: the list stays, the failure is recorded.
+    api.fail(Some(500));
+    env.clock.advance(Duration::from_secs(60));
+    let got = env
+        .inbox
+        .refresh_templates(&boss, Some("meta"))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    let r = &got[0];
+    assert_eq!(r.attempted_at, common::T0 + 60_000);
+    assert_eq!(r.succeeded_at, Some(common::T0));
+    assert!(r.error.as_deref().unwrap().contains("500"), "{r:?}");
+    assert_eq!(
+        env.inbox
+            .templates(&meta_only, None, false)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let seen = env
+        .inbox
+        .template_refreshes(&meta_only, None)
+        .await
+        .unwrap();
+    assert_eq!(seen.len(), 1, "an agent sees their accounts' listings only");
+    // It comes back: the error is cleared.
+    api.fail(None);
+    let got = env
+        .inbox
+        .refresh_templates(&boss, Some("meta"))
+        .await
+        .unwrap();
+    assert_eq!(got[0].error, None);
+    // Another process reads the same cache.
+    let other = env.another().await;
+    assert_eq!(
+        other
+            .templates(&boss, Some("meta"), false)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+/// A template with two parameters sent by an agent outside the 24 h window: Meta receives
+/// its exact send format, the message shows the text the customer reads and keeps the
+/// template's name, language and values; missing and extra values are refused by name.
+async fn a_template_with_two_parameters_goes_out_in_metas_format(b: Backend) {
+    let (env, api) = env(b).await;
+    let boss = env.supervisor().await;
+    env.inbox.refresh_templates(&boss, None).await.unwrap();
+    let ann = env.agent("ann", &["support"]).await;
+    let r = env
+        .inbox
+        .receive("meta", &[common::text("wamid.in1", "31612345678", "hi")])
+        .await
+        .unwrap();
+    let conv = r.conversations[0];
+    env.inbox.accept_offer(ann.agent_id, conv).await.unwrap();
+    env.clock.advance(Duration::from_secs(25 * 3600));
+    let outside = env.inbox.send_text(&ann, conv, "hello?", None).await;
+    assert!(
+        matches!(outside, Err(ChatError::OutsideWindow { .. })),
+        "{outside:?}"
+    );
+
+    let mut values = TemplateValues {
+        name: "order_update".into(),
+        language: "en_US".into(),
+        parameters: Parameters::List(vec!["Ann".into()]),
+        header: Some(deflect_chat::HeaderValue {
+            text: Some("A-17".into()),
+            link: None,
+        }),
+        buttons: vec![deflect_chat::ButtonValue {
+            index: 1,
+            text: "A-17".into(),
+        }],
+    };
+    let refuse = |e: Result<deflect_chat::Message, ChatError>| match e {
+        Err(ChatError::Invalid(m)) => m,
+        other => panic!("{other:?}"),
+    };
+    let m = refuse(env.inbox.send_template(&ann, conv, &values, None).await);
+    assert!(m.starts_with("template.parameters[1]: missing"), "{m}");
+    values.parameters = Parameters::List(vec!["Ann".into(), "Monday".into(), "x".into()]);
+    let m = refuse(env.inbox.send_template(&ann, conv, &values, None).await);
+    assert!(m.starts_with("template.parameters[2]"), "{m}");
+    values.parameters = Parameters::List(vec!["Ann".into(), "Monday".into()]);
+    let mut pending = values.clone();
+    pending.name = "summer_sale".into();
+    pending.language = "nl".into();
+    let m = refuse(env.inbox.send_template(&ann, conv, &pending, None).await);
+    assert!(m.contains("PENDING"), "{m}");
+
+    let sent = env
+        .inbox
+        .send_template(&ann, conv, &values, Some("t1"))
+        .await
+        .unwrap();
+    assert_eq!(sent.kind, "template");
+    assert_eq!(
+        sent.body.as_deref(),
+        Some("Order A-17\n\nHi Ann, your order ships on Monday.\n\nExample Shop")
+    );
+    let payload = sent.payload.clone().unwrap();
+    assert_eq!(payload["name"], "order_update");
+    assert_eq!(payload["language"], "en_US");
+    assert_eq!(payload["body_params"], json!(["Ann", "Monday"]));
+    env.inbox.send_due().await.unwrap();
+    let sends = api.sends();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].uri, "/v24.0/106540352242922/messages");
+    assert_eq!(
+        sends[0].authorization.as_deref(),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    let body: Value = serde_json::from_slice(&sends[0].body).unwrap();
+    assert_eq!(body["type"], "template");
+    assert_eq!(body["to"], "31612345678");
+    assert_eq!(
+        body["template"],
+        json!({
+            "name": "order_update",
+            "language": {"code": "en_US"},
+            "components": [
+                {"type": "header", "parameters": [{"type": "text", "text": "A-17"}]},
+                {"type": "body", "parameters": [
+                    {"type": "text", "text": "Ann"}, {"type": "text", "text": "Monday"}]},
+                {"type": "button", "sub_type": "url", "index": "1",
+                 "parameters": [{"type": "text", "text": "A-17"}]}
+            ]
+        })
+    );
+    // The same key again is the same message, sent once.
+    let again = env
+        .inbox
+        .send_template(&ann, conv, &values, Some("t1"))
+        .await;
+    assert_eq!(again.unwrap().id, sent.id);
+
+    // A named template with an image header.
+    let named = TemplateValues {
+        name: "photo_ready".into(),
+        language: "en".into(),
+        parameters: Parameters::Named(
+            [("first_name", "Ann"), ("device", "your phone")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+        header: Some(deflect_chat::HeaderValue {
+            text: None,
+            link: Some("https://shop.example/p/1.jpg".into()),
+        }),
+        buttons: vec![],
+    };
+    let sent = env
+        .inbox
+        .send_template(&ann, conv, &named, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.body.as_deref(),
+        Some("Hello Ann, your photo of your phone is ready.")
+    );
+    env.inbox.send_due().await.unwrap();
+    let body: Value = serde_json::from_slice(&api.sends()[1].body).unwrap();
+    assert_eq!(
+        body["template"]["components"],
+        json!([
+            {"type": "header", "parameters": [
+                {"type": "image", "image": {"link": "https://shop.example/p/1.jpg"}}]},
+            {"type": "body", "parameters": [
+                {"type": "text", "parameter_name": "first_name", "text": "Ann"},
+                {"type": "text", "parameter_name": "device", "text": "your phone"}]}
+        ])
+    );
+}
+
+/// Twilio's content goes by its SID with the values as `ContentVariables`, the URL
+/// action's placeholder among them.
+async fn a_twilio_content_goes_by_sid_with_its_variables(b: Backend) {
+    let (env, api) = env(b).await;
+    let boss = env.supervisor().await;
+    env.inbox.refresh_templates(&boss, None).await.unwrap();
+    let ann = env.agent("ann", &["support"]).await;
+    let r = env
+        .inbox
+        .receive("twilio", &[common::text("SM1", "31612345678", "hi")])
+        .await
+        .unwrap();
+    let conv = r.conversations[0];
+    env.inbox.accept_offer(ann.agent_id, conv).await.unwrap();
+    let values = TemplateValues {
+        name: "repair_status".into(),
+        language: "en".into(),
+        parameters: Parameters::List(vec!["Ann".into()]),
+        header: None,
+        buttons: vec![deflect_chat::ButtonValue {
+            index: 0,
+            text: "R-9".into(),
+        }],
+    };
+    let sent = env
+        .inbox
+        .send_template(&ann, conv, &values, None)
+        .await
+        .unwrap();
+    assert_eq!(sent.body.as_deref(), Some("Hi Ann, your repair is ready."));
+    env.inbox.send_due().await.unwrap();
+    let sends = api.sends();
+    assert_eq!(sends.len(), 1);
+    let form = deflect_chat::provider::twilio::parse_form(&sends[0].body);
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(get("ContentSid").as_deref(), Some(CONTENT_SID));
+    let vars: Value = serde_json::from_str(&get("ContentVariables").unwrap()).unwrap();
+    assert_eq!(vars, json!({"1": "Ann", "2": "R-9"}));
+    assert_eq!(get("Body"), None);
+}
+
+on_both!(
+    listings_are_cached_scoped_and_kept_when_a_refresh_fails,
+    a_template_with_two_parameters_goes_out_in_metas_format,
+    a_twilio_content_goes_by_sid_with_its_variables,
+);

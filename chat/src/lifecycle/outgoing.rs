@@ -145,6 +145,11 @@ pub(crate) async fn queue_template(
         body_params: vec![c.reference.clone()],
         button_payload: Some(payload_for(&c.reference)),
         content_sid: t.content_sid.clone(),
+        named_params: Vec::new(),
+        header: None,
+        url_buttons: Vec::new(),
+        variables: None,
+        text: None,
     };
     let body = format!("Template {} (reference {})", t.name, c.reference);
     let send = Send {

@@ -42,6 +42,7 @@ pub use lists::{
 pub use message::{DeliveryStatus, Direction, MAX_TEXT, Message, Sender};
 pub use template::{
     APPROVED, ButtonValue, Filled, FilledHeader, HeaderMedia, HeaderValue, MAX_PARAMETER,
-    Parameters, Template, TemplateButton, TemplateHeader, TemplateValues, placeholders, render,
+    Parameters, Template, TemplateButton, TemplateHeader, TemplateRefresh, TemplateValues,
+    placeholders, render,
 };
 pub use timer::{BOT_ENDED, INACTIVE, NOT_WHITELISTED, OUTSIDE_HOURS, TimerKind};

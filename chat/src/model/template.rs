@@ -117,6 +117,20 @@ pub enum TemplateButton {
     },
 }
 
+/// How an account's last template listing went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateRefresh {
+    /// The account.
+    pub account: String,
+    /// When the last listing was tried (ms).
+    pub attempted_at: i64,
+    /// When a listing last succeeded (ms): the cached templates are from then.
+    pub succeeded_at: Option<i64>,
+    /// Why the last listing failed; `None` when it succeeded. The templates of the last
+    /// success are kept.
+    pub error: Option<String>,
+}
+
 /// What an agent fills in to send a template (the API's `template`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

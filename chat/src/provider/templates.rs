@@ -100,6 +100,11 @@ impl TemplateSource {
         })
     }
 
+    /// The account whose templates these are.
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
     /// Every template of the account, all pages read.
     pub async fn fetch(&self) -> Result<Vec<Template>, FetchError> {
         let first = match &self.source {
