@@ -547,7 +547,7 @@
     const q = $("#template-search").value.trim().toLowerCase(), sel = $("#template-choice");
     const found = templates.filter((t) => t.name.toLowerCase().includes(q));
     sel.replaceChildren(...found.map((t) => h("option", { value: templates.indexOf(t), text: t.name + " · " + t.language + " · " + (t.category || "—") + " · " + t.status })));
-    $("#template-info").textContent = found.length ? found.length + " templates" : "No approved template matches (the account's list is fetched from WhatsApp; a supervisor can refresh it).";
+    $("#template-info").textContent = found.length ? found.length + (found.length === 1 ? " template" : " templates") : "No approved template matches (the account's list is fetched from WhatsApp; a supervisor can refresh it).";
     if (!found.includes(template)) pickTemplate(found[0] || null);
     else sel.value = String(templates.indexOf(template));
   }

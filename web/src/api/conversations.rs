@@ -173,7 +173,8 @@ pub(super) async fn send(
             "outside_window",
             format!(
                 "WhatsApp delivers free text only within 24 hours of the customer's last message; \
-                 send the recontact template {recontact_template:?} (POST …/recontact) and write once they answer"
+                 send an approved template (`template`, see GET /api/v1/templates) or the recontact \
+                 template {recontact_template:?} (POST …/recontact) and write once they answer"
             ),
         )),
         Err(e) => Err(e.into()),
