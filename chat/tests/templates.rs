@@ -87,6 +87,19 @@ fn meta_last() -> Value {
           "status": "PENDING",
           "category": "MARKETING",
           "id": "1407680676729943"
+        },
+        {
+          "name": "deflect_recontact",
+          "parameter_format": "POSITIONAL",
+          "components": [
+            { "type": "BODY", "text": "Hello again! Your reference is {{1}}.",
+              "example": { "body_text": [["K7Q2MX"]] } },
+            { "type": "BUTTONS", "buttons": [ { "type": "QUICK_REPLY", "text": "Chat with us" } ] }
+          ],
+          "language": "en",
+          "status": "APPROVED",
+          "category": "UTILITY",
+          "id": "1407680676729944"
         }
       ],
       "paging": { "cursors": { "before": "QVFIUl9", "after": "QVFIUm" } }
@@ -324,7 +337,7 @@ fn metas_documented_listing_reads_into_templates() {
         .iter()
         .flat_map(|p| meta_page("main", p))
         .collect();
-    assert_eq!(all.len(), 3);
+    assert_eq!(all.len(), 4);
     let order = &all[0];
     assert_eq!(
         (
@@ -425,7 +438,15 @@ async fn both_listings_are_read_page_by_page_with_each_providers_credentials() {
         .await
         .unwrap();
     let names: Vec<&str> = got.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["order_update", "photo_ready", "summer_sale"]);
+    assert_eq!(
+        names,
+        [
+            "order_update",
+            "photo_ready",
+            "summer_sale",
+            "deflect_recontact"
+        ]
+    );
     assert!(got.iter().all(|t| t.account == "meta"));
     let got = TemplateSource::for_account(&twilio, http.clone())
         .unwrap()
@@ -505,6 +526,7 @@ async fn listings_are_cached_scoped_and_kept_when_a_refresh_fails(b: Backend) {
     assert_eq!(
         names(&env.inbox.templates(&boss, None, false).await.unwrap()),
         [
+            "meta/deflect_recontact/en",
             "meta/order_update/en_US",
             "meta/photo_ready/en",
             "twilio/repair_status/en"
@@ -512,7 +534,7 @@ async fn listings_are_cached_scoped_and_kept_when_a_refresh_fails(b: Backend) {
     );
     assert_eq!(
         env.inbox.templates(&boss, None, true).await.unwrap().len(),
-        5
+        6
     );
 
     let meta_only = env.agent_with("ann", &["support"], &["meta".into()]).await;
@@ -520,6 +542,7 @@ async fn listings_are_cached_scoped_and_kept_when_a_refresh_fails(b: Backend) {
     assert_eq!(
         names(&seen),
         [
+            "meta/deflect_recontact/en",
             "meta/order_update/en_US",
             "meta/photo_ready/en",
             "meta/summer_sale/nl"
@@ -549,7 +572,7 @@ async fn listings_are_cached_scoped_and_kept_when_a_refresh_fails(b: Backend) {
             .await
             .unwrap()
             .len(),
-        2
+        3
     );
     let seen = env
         .inbox
@@ -573,7 +596,7 @@ async fn listings_are_cached_scoped_and_kept_when_a_refresh_fails(b: Backend) {
             .await
             .unwrap()
             .len(),
-        2
+        3
     );
 }
 
@@ -754,7 +777,50 @@ async fn a_twilio_content_goes_by_sid_with_its_variables(b: Backend) {
     assert_eq!(get("Body"), None);
 }
 
+/// The configured recontact template, once the account's list holds it, shows the text the
+/// customer receives (its reference filled in); before, its name and the reference. Meta is
+/// sent the same request either way.
+async fn a_listed_recontact_template_shows_its_text(b: Backend) {
+    let (env, api) = env(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let r = env
+        .inbox
+        .receive("meta", &[common::text("wamid.in1", "31612345678", "hi")])
+        .await
+        .unwrap();
+    let conv = r.conversations[0];
+    env.inbox.accept_offer(ann.agent_id, conv).await.unwrap();
+    let before = env.inbox.send_recontact(&ann, conv, None).await.unwrap();
+    let reference = env.inbox.conversation_unchecked(conv).await.unwrap();
+    let reference = reference.conversation.reference;
+    assert_eq!(
+        before.body.as_deref(),
+        Some(format!("Template deflect_recontact (reference {reference})").as_str())
+    );
+    let boss = env.supervisor().await;
+    env.inbox
+        .refresh_templates(&boss, Some("meta"))
+        .await
+        .unwrap();
+    let after = env.inbox.send_recontact(&ann, conv, None).await.unwrap();
+    assert_eq!(
+        after.body.as_deref(),
+        Some(format!("Hello again! Your reference is {reference}.").as_str())
+    );
+    env.inbox.send_due().await.unwrap();
+    let sends = api.sends();
+    assert_eq!(sends.len(), 2);
+    let first: Value = serde_json::from_slice(&sends[0].body).unwrap();
+    let second: Value = serde_json::from_slice(&sends[1].body).unwrap();
+    assert_eq!(first["template"], second["template"]);
+    assert_eq!(
+        second["template"]["components"][0]["parameters"][0]["text"],
+        json!(reference)
+    );
+}
+
 on_both!(
+    a_listed_recontact_template_shows_its_text,
     listings_are_cached_scoped_and_kept_when_a_refresh_fails,
     a_template_with_two_parameters_goes_out_in_metas_format,
     a_twilio_content_goes_by_sid_with_its_variables,
