@@ -500,6 +500,13 @@ fn check_value(field: &str, value: &str) -> Result<(), super::ChatError> {
             "{field}: at most {MAX_PARAMETER} characters"
         )));
     }
+    // WhatsApp refuses a parameter with a line break, a tab or more than four spaces in a
+    // row: say so before sending.
+    if value.contains(['\n', '\r', '\t']) || value.contains("     ") {
+        return Err(super::ChatError::Invalid(format!(
+            "{field}: WhatsApp takes no line breaks, tabs or more than four spaces in a row in a parameter"
+        )));
+    }
     Ok(())
 }
 
@@ -598,6 +605,10 @@ mod tests {
                 .contains("template.parameters.first_name: missing")
         );
         assert!(err(&values(Parameters::List(vec!["a".into()]))).contains("template.parameters"));
+        assert!(
+            err(&named(&[("first_name", "Ann\nSmith"), ("order", "1")]))
+                .contains("template.parameters.first_name: WhatsApp takes no line breaks")
+        );
         let f = t
             .fill(&named(&[("order", "7"), ("first_name", "Ann")]))
             .unwrap();
