@@ -528,7 +528,7 @@
   // Approved templates of the conversation's account (GET /templates): pick one, fill in its
   // parameters, header and button variables, see the exact text, send (allowed outside the
   // 24 h window).
-  let templates = [], template = null;
+  let templates = [], template = null, stale = "";
   const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
   const fill = (text, values) => text.replace(PLACEHOLDER, (m, n) => values[n] ? values[n] : m);
   async function showTemplates(open) {
@@ -538,7 +538,10 @@
     const c = convs.get(selected);
     $("#template-info").textContent = "Loading templates…";
     try {
-      templates = c && c.account ? (await api("GET", "/templates?account=" + encodeURIComponent(c.account))).templates : [];
+      const r = c && c.account ? await api("GET", "/templates?account=" + encodeURIComponent(c.account)) : { templates: [], refreshes: [] };
+      templates = r.templates;
+      const failed = r.refreshes.find((x) => x.error);
+      stale = failed ? " The last fetch from WhatsApp failed (" + failed.error + "); this is the list of " + (when(failed.succeeded_at) || "never") + "." : "";
       listTemplates();
     } catch (err) { $("#template-info").textContent = err.message; }
     $("#template-search").focus();
@@ -547,7 +550,7 @@
     const q = $("#template-search").value.trim().toLowerCase(), sel = $("#template-choice");
     const found = templates.filter((t) => t.name.toLowerCase().includes(q));
     sel.replaceChildren(...found.map((t) => h("option", { value: templates.indexOf(t), text: t.name + " · " + t.language + " · " + (t.category || "—") + " · " + t.status })));
-    $("#template-info").textContent = found.length ? found.length + (found.length === 1 ? " template" : " templates") : "No approved template matches (the account's list is fetched from WhatsApp; a supervisor can refresh it).";
+    $("#template-info").textContent = (found.length ? found.length + (found.length === 1 ? " template." : " templates.") : "No approved template matches (the account's list is fetched from WhatsApp; a supervisor can refresh it).") + stale;
     if (!found.includes(template)) pickTemplate(found[0] || null);
     else sel.value = String(templates.indexOf(template));
   }
