@@ -696,12 +696,9 @@ fn available_agent(gw: &Gateway) -> Session {
     ann
 }
 
-/// Interactive messages in the running binary, against the fake Cloud API: an agent sends a
-/// list through the API and Meta receives exactly its interactive list message; the
-/// customer's choice (a signed `list_reply` webhook) is in the message API with the row's id
-/// and title.
-#[test]
-fn interactive_an_agents_list_reaches_meta_and_the_customers_choice_comes_back() {
+/// A gateway on the fake Cloud API with agent ann available, and the conversation a customer
+/// opened by writing `text` (message `wamid.in1`).
+fn customer_wrote(text: &str) -> (common::meta::FakeMeta, Gateway, Session, i64) {
     let api = common::meta::FakeMeta::start();
     let config = common::meta::account(&format!("http://{}", api.addr));
     let gw = Gateway::builder().config(&config).start();
@@ -709,10 +706,20 @@ fn interactive_an_agents_list_reaches_meta_and_the_customers_choice_comes_back()
     post_message(
         &gw,
         serde_json::json!({"from": "31612345678", "id": "wamid.in1", "timestamp": unix_now(),
-                           "type": "text", "text": {"body": "How can I get it delivered?"}}),
+                           "type": "text", "text": {"body": text}}),
     );
     let (_, list) = ann.call("GET", "/api/v1/conversations", None);
     let id = list["conversations"][0]["id"].as_i64().unwrap();
+    (api, gw, ann, id)
+}
+
+/// Interactive messages in the running binary, against the fake Cloud API: an agent sends a
+/// list through the API and Meta receives exactly its interactive list message; the
+/// customer's choice (a signed `list_reply` webhook) is in the message API with the row's id
+/// and title.
+#[test]
+fn interactive_an_agents_list_reaches_meta_and_the_customers_choice_comes_back() {
+    let (api, gw, ann, id) = customer_wrote("How can I get it delivered?");
     let path = |p: &str| format!("/api/v1/conversations/{id}{p}");
     assert_eq!(ann.call("POST", &path("/accept"), None).0, 200);
 
@@ -916,5 +923,66 @@ api_base_url = "http://{}"
         addr,
         r#"deflect_attachments_total{outcome="stored"} 1"#
     ));
+    assert_eq!(gw.stop().code(), Some(0));
+}
+
+/// Receipts in the running binary, against the fake Cloud API: an agent opening a customer's
+/// conversation marks their message read at Meta (once: opening it again sends nothing), and
+/// typing in the inbox's live socket shows the customer WhatsApp's typing indicator.
+#[test]
+fn receipts_an_agent_opening_and_typing_reach_the_customer_on_whatsapp() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let (api, gw, ann, id) = customer_wrote("Is anyone there?");
+    let read = format!("/api/v1/conversations/{id}/read");
+    assert_eq!(ann.call("POST", &read, None).0, 202);
+    let receipt = serde_json::json!({"messaging_product": "whatsapp", "status": "read",
+                                     "message_id": "wamid.in1"});
+    let got = api.wait_for(1);
+    assert_eq!(
+        (got[0].method.as_str(), got[0].path.as_str()),
+        ("POST", "/v24.0/106540352242922/messages")
+    );
+    assert_eq!(
+        got[0].headers["authorization"],
+        format!("Bearer {}", common::meta::ACCESS_TOKEN)
+    );
+    assert_eq!(got[0].body, receipt);
+    assert_eq!(ann.call("POST", &read, None).0, 202);
+
+    // Ann types: the inbox's socket says so, and the customer sees the indicator.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = gw.http_addr();
+    let cookie = ann.cookie.clone();
+    let _socket = rt.block_on(async move {
+        let mut req = format!("ws://{addr}/api/v1/events")
+            .into_client_request()
+            .unwrap();
+        let headers = req.headers_mut();
+        headers.insert("origin", format!("http://{addr}").parse().unwrap());
+        headers.insert("cookie", cookie.parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        let say = |v: serde_json::Value| {
+            tokio_tungstenite::tungstenite::Message::Text(v.to_string().into())
+        };
+        ws.send(say(serde_json::json!({"type": "hello", "after": null})))
+            .await
+            .unwrap();
+        ws.send(say(
+            serde_json::json!({"type": "typing", "conversation_id": id}),
+        ))
+        .await
+        .unwrap();
+        ws
+    });
+    let got = api.wait_for(2);
+    let mut typing = receipt.clone();
+    typing["typing_indicator"] = serde_json::json!({"type": "text"});
+    // The second open sent nothing: the next request is the indicator.
+    assert_eq!(got[1].body, typing);
+    assert_eq!(got.len(), 2);
     assert_eq!(gw.stop().code(), Some(0));
 }

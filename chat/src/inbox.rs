@@ -26,7 +26,8 @@ use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
 use crate::model::{FaqListEntry, NewFaqEntry, NewWhitelistEntry, WhitelistEntry};
 use crate::model::{Template, TemplateRefresh, TemplateValues};
 use crate::outbox::{Outbox, OutboxPass};
-use crate::provider::{self, Inbound};
+use crate::provider::{self, Inbound, Receipt};
+use crate::receipts::{ReceiptKind, Receipts};
 use crate::routing::{AgentId, Presence};
 use crate::sandbox::{self, SandboxReply};
 use crate::store::Store;
@@ -54,6 +55,7 @@ pub(crate) struct Inner {
     hooks: Hooks,
     bots: BotService,
     attachments: AttachmentService,
+    receipts: Receipts,
     /// The HTTP client the workers share (providers, webhooks).
     http: reqwest::Client,
 }
@@ -122,7 +124,8 @@ impl Inbox {
                     provider::Client::for_account(a, &http, base),
                 )
             })
-            .collect();
+            .collect::<HashMap<_, _>>();
+        let providers = Arc::new(providers);
         let names: Vec<&str> = settings
             .inbox
             .queues
@@ -145,7 +148,8 @@ impl Inbox {
             inner: Arc::new(Inner {
                 feed,
                 inbound: InboundService::new(ctx.clone()),
-                outbox: Outbox::new(ctx.clone(), providers),
+                outbox: Outbox::new(ctx.clone(), providers.clone()),
+                receipts: Receipts::new(ctx.clone(), providers),
                 hooks: Hooks::new(ctx.clone(), http.clone(), hooks_wake),
                 http,
                 bots: BotService::new(ctx.clone()),
@@ -236,7 +240,8 @@ impl Inbox {
 
     /// Signals that someone is typing in conversation `id`: an ephemeral event (id 0, not
     /// logged) to every subscriber, in this process and (PostgreSQL) the others. `agent`:
-    /// the agent typing; `None`: the visitor.
+    /// the agent typing (a WhatsApp customer is also shown the typing indicator, see
+    /// `receipts`); `None`: the visitor.
     pub async fn typing(&self, id: i64, agent: Option<AgentId>) -> Result<(), ChatError> {
         let by = if agent.is_some() { "agent" } else { "visitor" };
         let e = Event {
@@ -247,7 +252,21 @@ impl Inbox {
             data: serde_json::json!({ "by": by, "agent_id": agent }),
             at: self.now(),
         };
-        Ok(self.inner.feed.publish_ephemeral(e).await?)
+        self.inner.feed.publish_ephemeral(e).await?;
+        if agent.is_some() {
+            // The customer on WhatsApp sees it too; a slow provider never holds the caller.
+            let receipts = self.inner.receipts.clone();
+            tokio::spawn(async move { receipts.send(id, ReceiptKind::Typing).await });
+        }
+        Ok(())
+    }
+
+    /// Marks the customer's messages in conversation `id` read on WhatsApp, as `viewer` (who
+    /// must be able to see it) opens it. `None`: nothing to mark (not WhatsApp, no message
+    /// from the customer, marked already); a provider's refusal is logged, not returned.
+    pub async fn mark_read(&self, viewer: &Viewer, id: i64) -> Result<Option<Receipt>, ChatError> {
+        conversations::detail(self.ctx(), viewer, id).await?;
+        self.inner.receipts.send(id, ReceiptKind::Read).await
     }
 
     /// Runs the workers (outbox, timers, webhooks, bots, attachments) until `shutdown`

@@ -70,7 +70,7 @@
 // layer store: store
 // layer repositories: repo
 // layer lifecycle: context lifecycle
-// layer services apart: access agents attachments board bots canned components conversations deflection events hooks inbound limits lists outbox sandbox templates timers webchat
+// layer services apart: access agents attachments board bots canned components conversations deflection events hooks inbound limits lists outbox receipts sandbox templates timers webchat
 // layer inbox: inbox testing
 
 /// A query text assembled from this crate's constant fragments and numbered placeholders;
@@ -121,6 +121,7 @@ mod lists;
 pub mod model;
 pub mod outbox;
 pub mod provider;
+mod receipts;
 mod repo;
 pub mod routing;
 pub mod sandbox;
@@ -148,7 +149,7 @@ pub use limits::{LimitCheck, LimitOutcome};
 pub use model::{ATTACHMENT_PATH, Attachment, AttachmentState};
 pub use model::{
     Agent, ApiToken, BOT_ENDED, CallContext, Channel, ChatError, Colleague, Colleagues,
-    Conversation, ConversationDetail, ConversationFilter, DeliveryStatus, Direction,
+    Conversation, ConversationDetail, ConversationFilter, DeliveryStatus, Direction, ErrorMeaning,
     EscalationReason, Event, EventKind, Handoff, INACTIVE, InputMethod, Interactive, MAX_TEXT,
     Message, NOT_WHITELISTED, OUTSIDE_HOURS, Origin, Role, Sender, Status, StoreError, TimerKind,
     Viewer, WINDOW_MS,

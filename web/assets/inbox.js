@@ -151,13 +151,15 @@
     } else if (e.kind === "message.created") {
       const m = e.data.message;
       if (m.direction === "out" && !m.internal && m.agent_id === me.id && waiting.delete(e.conversation_id)) drawList();
-      if (selected === e.conversation_id) addMessage(m);
+      if (selected === e.conversation_id) {
+        addMessage(m);
+        if (m.direction === "in" && document.visibilityState === "visible") markRead(m.conversation_id);
+      }
     } else if (e.kind === "message.attachments" && shown.has(e.data.message_id)) {
       const box = shown.get(e.data.message_id).querySelector(".files");
       if (box) fillFiles(box, e.data.attachments);
     } else if (e.kind === "message.status" && shown.has(e.data.message_id)) {
-      const n = shown.get(e.data.message_id).querySelector(".st");
-      if (n) n.textContent = e.data.status + (e.data.error_code ? " (" + e.data.error_code + ")" : "");
+      showStatus(shown.get(e.data.message_id), e.data);
     } else if (e.kind === "typing" && selected === e.conversation_id && e.data.by === "visitor") {
       $("#typing").textContent = "The customer is typing…";
       clearTimeout(typingTimer);
@@ -311,6 +313,7 @@
     if (selected !== id) return;
     detail = d;
     convs.set(id, Object.assign(convs.get(id) || {}, detail));
+    markRead(id);
     $("#conv").hidden = false; $("#empty").hidden = true;
     renderHead();
     renderCall();
@@ -341,13 +344,51 @@
       ...(placeholder && !m.interactive ? [] : messageBody(m)),
       files.length ? fillFiles(h("div", { "class": "files" }), files) : null,
       m.kind === "location" ? mapLink(m.payload) : null,
-      h("div", { "class": "meta" }, [h("span", { text: who + " · " + m.channel + " · " + when(m.created_at) + " · " }), h("span", { "class": "st", text: m.status })])
+      h("div", { "class": "meta" }, [h("span", { text: who + " · " + m.channel + " · " + when(m.created_at) + " · " }), h("span", { "class": "st" })]),
+      h("div", { "class": "failure", role: "status" })
     ]);
+    showStatus(n, m);
     shown.set(m.id, n);
     const box = $("#messages");
     const stick = box.scrollTop + box.clientHeight >= box.scrollHeight - 40;
     box.append(n);
     if (stick) box.scrollTop = box.scrollHeight;
+  }
+
+  // The customer's messages read on WhatsApp as the agent sees them (sent in the background;
+  // the gateway sends each receipt once).
+  function markRead(id) {
+    api("POST", "/conversations/" + id + "/read").catch(() => {});
+  }
+
+  // An outgoing message's delivery as ticks (queued 🕓, sent ✓, delivered ✓✓, read ✓✓ in
+  // blue, failed ⚠), with the provider's error explained and what the agent can do.
+  const TICKS = { queued: "🕓", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠" };
+  function showStatus(n, s) {
+    const st = n.querySelector(".st"), box = n.querySelector(".failure");
+    if (!st || !box) return;
+    const tick = TICKS[s.status];
+    st.className = "st " + s.status;
+    st.textContent = tick ? tick + " " + s.status : s.status;
+    box.replaceChildren();
+    const code = s.error_code ? " (" + s.error_code + ")" : "";
+    let text = null, action = null;
+    if (s.status === "failed") {
+      if (s.error_meaning === "outside_window") {
+        text = "Not delivered" + code + ": the customer's last message is more than 24 hours old, so WhatsApp takes only an approved template now.";
+        action = h("button", { type: "button", text: "Send a template", onclick: () => showTemplates(true) });
+      } else if (s.error_meaning === "unreachable") {
+        text = "Not delivered" + code + ": this number is not reachable on WhatsApp.";
+      } else {
+        text = "Not delivered" + code + ": " + (s.error_title || "the provider refused it") + ".";
+      }
+    } else if (s.status === "queued" && (s.error_code || s.error_title)) {
+      text = s.error_meaning === "rate_limited"
+        ? "WhatsApp asked to slow down" + code + "; sending again shortly."
+        : "Not sent yet" + code + ": " + (s.error_title || "the provider did not take it") + "; trying again.";
+    }
+    box.hidden = !text;
+    if (text) box.append(h("span", { text: text }), action);
   }
 
   // A message's text and, for an interactive one, what it offered (shown, never tapped by
@@ -467,7 +508,21 @@
         h("button", { text: "Send recontact template", onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/recontact", { client_key: key() }); announce("Template sent"); }) }));
     }
     $("#composer").hidden = c.status === "closed" && !sup;
+    // WhatsApp cannot deliver to this number: nothing typed here would reach the customer.
+    if (unreachable(c)) {
+      note.hidden = false;
+      note.replaceChildren("This number is not reachable on WhatsApp (the provider said it cannot deliver to it), so messages cannot be sent; internal notes still can. Reach the customer another way.");
+    }
+    lockComposer();
   }
+
+  function unreachable(c) { return !!c && c.channel === "whatsapp" && !!c.unreachable; }
+  // Only internal notes can be written to a customer WhatsApp cannot reach.
+  function lockComposer() {
+    const locked = unreachable(convs.get(selected)) && !$("#as-note").checked;
+    $("#composer").querySelectorAll("textarea,button,select,input").forEach((f) => { if (f.id !== "as-note") f.disabled = locked; });
+  }
+  $("#as-note").addEventListener("change", lockComposer);
 
   $("#canned").addEventListener("change", async (e) => {
     if (!e.target.value) return;

@@ -323,6 +323,12 @@ async fn roles_and_queues_decide_what_is_visible() {
             .status,
         StatusCode::NOT_FOUND
     );
+    // Opening it marks it read for those who see it; for the others it does not exist.
+    let read = format!("{path}/read");
+    let r = a.call(Method::POST, &read, &ann_s.h(), None).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found"));
+    let r = a.call(Method::POST, &read, &sam_s.h(), None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     assert_eq!(
         a.call(Method::GET, &format!("{path}/transcript"), &ann_s.h(), None)
             .await

@@ -39,7 +39,7 @@ pub use lists::{
     FaqListEntry, ListSource, MAX_FAQ_ENTRIES, MAX_WHITELIST_ENTRIES, NewFaqEntry,
     NewWhitelistEntry, WhitelistEntry,
 };
-pub use message::{DeliveryStatus, Direction, MAX_TEXT, Message, Sender};
+pub use message::{DeliveryStatus, Direction, ErrorMeaning, MAX_TEXT, Message, Sender};
 pub use template::{
     APPROVED, ButtonValue, Filled, FilledHeader, HeaderMedia, HeaderValue, MAX_PARAMETER,
     Parameters, Template, TemplateButton, TemplateHeader, TemplateRefresh, TemplateValues,

@@ -21,8 +21,8 @@
 //!   not know are kept as `unsupported` with their JSON, never dropped.
 
 use super::{
-    HeaderParam, Inbound, InboundMedia, InboundMessage, MediaSource, Outgoing, Row, SendContext,
-    SendError, Sent, StatusUpdate, WebhookError,
+    HeaderParam, Inbound, InboundMedia, InboundMessage, MediaSource, Outgoing, Receipt, Row,
+    SendContext, SendError, Sent, StatusUpdate, WebhookError,
 };
 use crate::model::{DeliveryStatus, Interactive};
 use deflect_config::{AccountConfig, MediaKind, Secret};
@@ -101,6 +101,22 @@ impl MetaClient {
         req.send().await.map_err(|e| super::classify_transport(&e))
     }
 
+    /// Marks the customer's message `message_id` (and so every earlier one) read, and with
+    /// `typing` shows them the typing indicator (until the next message, at most ~25 s):
+    /// `{"messaging_product": "whatsapp", "status": "read", "message_id", "typing_indicator":
+    /// {"type": "text"}}` to the messages endpoint.
+    pub async fn mark_read(&self, message_id: &str, typing: bool) -> Result<Receipt, SendError> {
+        let body = read_receipt_body(message_id, typing);
+        let res = self.post(&self.endpoint, &body).await?;
+        let status = res.status();
+        let json: Value = res.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(Receipt::Sent)
+        } else {
+            Err(error_of(status, &json))
+        }
+    }
+
     /// Sets the number's conversational components: its ice breakers (`prompts`) and
     /// whether Meta asks for a welcome (a `request_welcome` message) when a customer opens
     /// the chat for the first time. `POST /{phone_number_id}/conversational_automation`.
@@ -142,6 +158,19 @@ fn error_of(status: reqwest::StatusCode, json: &Value) -> SendError {
     } else {
         SendError::Rejected { code, message }
     }
+}
+
+/// The JSON body that marks `message_id` read, with the typing indicator when `typing`.
+pub fn read_receipt_body(message_id: &str, typing: bool) -> Value {
+    let mut body = json!({
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": message_id,
+    });
+    if typing {
+        body["typing_indicator"] = json!({ "type": "text" });
+    }
+    body
 }
 
 /// The JSON body of a send request.

@@ -344,18 +344,7 @@ pub const TWILIO_OUTSIDE_WINDOW: i64 = 63_016;
 /// Twilio error: the recipient is not a WhatsApp user / unreachable.
 pub const TWILIO_UNREACHABLE: i64 = 63_003;
 
-/// What a provider error code means for the conversation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorMeaning {
-    /// Free text outside the window: the recontact template is the way.
-    OutsideWindow,
-    /// The number cannot receive messages.
-    Unreachable,
-    /// Slow down and retry.
-    RateLimited,
-    /// Anything else.
-    Other,
-}
+pub use crate::model::ErrorMeaning;
 
 /// Classifies a Meta or Twilio error code.
 pub fn error_meaning(code: Option<i64>) -> ErrorMeaning {
@@ -378,10 +367,27 @@ pub trait Provider: Send + Sync {
         context: &SendContext,
     ) -> impl std::future::Future<Output = Result<Sent, SendError>> + Send;
 
+    /// Marks the customer's message `message_id` (the provider's id) and every earlier one
+    /// read on their phone; with `typing`, also shows them that someone is typing.
+    fn mark_read(
+        &self,
+        message_id: &str,
+        typing: bool,
+    ) -> impl std::future::Future<Output = Result<Receipt, SendError>> + Send;
+
     /// Whether the provider's status callbacks name the sends they are about (see
     /// [`SendContext`]), so that a send without an answer can be confirmed by its callback
     /// instead of being sent again.
     fn confirms_by_callback(&self) -> bool;
+}
+
+/// What became of a read receipt or typing indicator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Receipt {
+    /// The provider took it.
+    Sent,
+    /// The provider has no such call (Twilio: a read receipt without the typing indicator).
+    NotSupported,
 }
 
 /// One account's provider.
@@ -426,6 +432,14 @@ impl Provider for Client {
             Self::Meta(c) => c.send(to, message, context).await,
             Self::Twilio(c) => c.send(to, message, context).await,
             Self::Sandbox(c) => c.send(to, message).await,
+        }
+    }
+
+    async fn mark_read(&self, message_id: &str, typing: bool) -> Result<Receipt, SendError> {
+        match self {
+            Self::Meta(c) => c.mark_read(message_id, typing).await,
+            Self::Twilio(c) => c.mark_read(message_id, typing).await,
+            Self::Sandbox(c) => Ok(c.mark_read(message_id, typing)),
         }
     }
 

@@ -18,8 +18,8 @@
 //!   `http.public_base_url` plus the request path, as Twilio was told to call it.
 
 use super::{
-    Inbound, InboundMedia, InboundMessage, MediaSource, Outgoing, SendContext, SendError, Sent,
-    StatusUpdate, WebhookError,
+    Inbound, InboundMedia, InboundMessage, MediaSource, Outgoing, Receipt, SendContext, SendError,
+    Sent, StatusUpdate, WebhookError,
 };
 use crate::model::{DeliveryStatus, Interactive};
 use base64::Engine;
@@ -31,6 +31,8 @@ use serde_json::{Value, json};
 pub struct TwilioClient {
     http: reqwest::Client,
     endpoint: String,
+    /// Twilio's typing indicator (`messaging.twilio.com/v2/Indicators/Typing.json`).
+    typing_endpoint: String,
     timeout: std::time::Duration,
     sid: String,
     token: Option<Secret>,
@@ -52,9 +54,15 @@ impl TwilioClient {
             .map(|u| u.as_str().trim_end_matches('/').to_string())
             .unwrap_or_default();
         let sid = account.account_sid.clone().unwrap_or_default();
+        // The typing indicator is on another host; a configured base (tests) serves both.
+        let messaging = match &account.api_base_url {
+            Some(u) => u.as_str().trim_end_matches('/').to_string(),
+            None => MESSAGING_API.to_string(),
+        };
         Self {
             http,
             endpoint: format!("{base}/2010-04-01/Accounts/{sid}/Messages.json"),
+            typing_endpoint: format!("{messaging}/v2/Indicators/Typing.json"),
             sid,
             token: account.auth_token.clone(),
             timeout: account.request_timeout,
@@ -118,16 +126,49 @@ impl TwilioClient {
                 None => super::accepted_without_id(status, "had no sid"),
             });
         }
-        let code = json["code"].as_i64();
-        let message = json["message"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 401 {
-            Err(SendError::Retry { code, message })
-        } else {
-            Err(SendError::Rejected { code, message })
+        Err(error_of(status, &json))
+    }
+
+    /// Shows the customer the typing indicator on their message `message_id` (a Twilio
+    /// message SID); Twilio marks that message read with it. Twilio has no read receipt
+    /// without the indicator: a receipt alone is [`Receipt::NotSupported`].
+    pub async fn mark_read(&self, message_id: &str, typing: bool) -> Result<Receipt, SendError> {
+        if !typing {
+            return Ok(Receipt::NotSupported);
         }
+        let res = self
+            .http
+            .post(&self.typing_endpoint)
+            .timeout(self.timeout)
+            .basic_auth(&self.sid, self.token.as_ref().map(Secret::expose))
+            .form(&[("messageId", message_id), ("channel", "whatsapp")])
+            .send()
+            .await
+            .map_err(|e| super::classify_transport(&e))?;
+        let status = res.status();
+        let json: Value = res.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(Receipt::Sent)
+        } else {
+            Err(error_of(status, &json))
+        }
+    }
+}
+
+/// Twilio's Messaging API host (the typing indicator).
+const MESSAGING_API: &str = "https://messaging.twilio.com";
+
+/// The error an unsuccessful Twilio answer (`{"code", "message"}`) means.
+fn error_of(status: reqwest::StatusCode, json: &Value) -> SendError {
+    let code = json["code"].as_i64();
+    let message = json["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 401 {
+        SendError::Retry { code, message }
+    } else {
+        SendError::Rejected { code, message }
     }
 }
 

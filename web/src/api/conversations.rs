@@ -238,6 +238,19 @@ pub(super) async fn reject(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The agent opened the conversation: its customer's messages are marked read on WhatsApp,
+/// in the background (a slow provider never holds the page).
+pub(super) async fn read(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    s.inbox.conversation(&p.viewer, id).await?;
+    let (inbox, viewer) = (s.inbox.clone(), p.viewer.clone());
+    tokio::spawn(async move { inbox.mark_read(&viewer, id).await });
+    Ok(StatusCode::ACCEPTED)
+}
+
 pub(super) async fn claim(
     State(s): State<AppState>,
     p: Principal,

@@ -119,6 +119,11 @@ fn build() -> Routes {
     )
     .on(
         "POST",
+        "/api/v1/conversations/{id}/read",
+        conversations::read,
+    )
+    .on(
+        "POST",
         "/api/v1/conversations/{id}/claim",
         conversations::claim,
     )
