@@ -384,6 +384,36 @@ async function automations(browser) {
   check(lists.patterns.includes("+3120*") && lists.questions.includes("Where is my invoice?"), "the API lists both: " + JSON.stringify(lists));
 }
 
+// Templates: a customer writes on WhatsApp; the agent claims the conversation, opens the
+// template picker, finds the WhatsApp Business Account's template (fetched from the fake Graph
+// API at start) by name, fills in its two parameters, sees the exact text in the preview and
+// sends it; the message shows that text. tests/web.rs checks what Meta received.
+async function templates(browser) {
+  await postMeta(metaWebhook("31612345678", "Where is my order?", "wamid.browser-tpl-" + Date.now()));
+  const a = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  await login(a, null);
+  await a.getByRole("button", { name: "Queue" }).click();
+  await a.locator(".item", { hasText: "Vera" }).click({ timeout: T });
+  await a.getByRole("button", { name: "Claim" }).click();
+  await a.getByRole("button", { name: "Template…" }).click();
+  await a.getByLabel("Search by name").fill("order");
+  const options = a.locator("#template-choice option");
+  await options.first().waitFor({ state: "attached", timeout: T });
+  const shown = await options.allTextContents();
+  check(shown.length === 1 && shown[0] === "order_update · en_US · UTILITY · APPROVED",
+    "the picker finds the template by name with its language, category and status: " + JSON.stringify(shown));
+  await a.getByLabel("Parameter {{1}}").fill("Vera");
+  await a.getByLabel("Parameter {{2}}").fill("Monday");
+  const preview = await a.locator("#template-preview").textContent();
+  check(preview === "Hi Vera, your order ships on Monday.", "the preview shows the exact text: " + JSON.stringify(preview));
+  await a.screenshot({ path: path.join(ARTIFACTS, "inbox-template-picker.png") });
+  const sent = a.waitForResponse((r) => r.url().endsWith("/messages") && r.request().method() === "POST");
+  await a.getByRole("button", { name: "Send template" }).click();
+  check((await sent).status() === 201, "the template is sent");
+  await a.locator(".msg.out", { hasText: "Hi Vera, your order ships on Monday." }).waitFor({ timeout: T });
+  check(await a.locator("#template").isHidden(), "the picker closes; the message shows the text the customer received");
+}
+
 // A fake of the Graph API on META_PORT, as the gateway's account `main` calls it: customers'
 // files by media id (lookup, then the file, both with the bearer token), sends answered with
 // a fresh wamid, read receipts and typing indicators answered `success`. Records each send.
@@ -526,7 +556,7 @@ async function rich(browser) {
   }
 }
 
-const scenarios = { chat, escalation, sandbox, scale, automations, rich };
+const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates };
 const name = process.argv[2];
 const server = await shop(Number(env.PAGE_PORT));
 const browser = await launch();

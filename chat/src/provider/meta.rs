@@ -21,8 +21,8 @@
 //!   not know are kept as `unsupported` with their JSON, never dropped.
 
 use super::{
-    Inbound, InboundMedia, InboundMessage, MediaSource, Outgoing, Receipt, Row, SendContext,
-    SendError, Sent, StatusUpdate, WebhookError,
+    HeaderParam, Inbound, InboundMedia, InboundMessage, MediaSource, Outgoing, Receipt, Row,
+    SendContext, SendError, Sent, StatusUpdate, WebhookError,
 };
 use crate::model::{DeliveryStatus, Interactive};
 use deflect_config::{AccountConfig, MediaKind, Secret};
@@ -189,10 +189,30 @@ pub fn request_body(to: &str, message: &Outgoing) -> Value {
             name,
             language,
             body_params,
+            named_params,
+            header,
+            url_buttons,
             button_payload,
             ..
         } => {
             let mut components = Vec::new();
+            match header {
+                Some(HeaderParam::Text { text, name }) => {
+                    let mut p = json!({ "type": "text", "text": text });
+                    if let Some(n) = name {
+                        p["parameter_name"] = n.as_str().into();
+                    }
+                    components.push(json!({ "type": "header", "parameters": [p] }));
+                }
+                Some(HeaderParam::Media { format, link }) => {
+                    let kind = format.as_str();
+                    components.push(json!({
+                        "type": "header",
+                        "parameters": [{ "type": kind, kind: { "link": link } }],
+                    }));
+                }
+                None => {}
+            }
             if !body_params.is_empty() {
                 components.push(json!({
                     "type": "body",
@@ -200,6 +220,22 @@ pub fn request_body(to: &str, message: &Outgoing) -> Value {
                         .iter()
                         .map(|p| json!({ "type": "text", "text": p }))
                         .collect::<Vec<_>>(),
+                }));
+            } else if !named_params.is_empty() {
+                components.push(json!({
+                    "type": "body",
+                    "parameters": named_params
+                        .iter()
+                        .map(|p| json!({ "type": "text", "parameter_name": p.name, "text": p.value }))
+                        .collect::<Vec<_>>(),
+                }));
+            }
+            for b in url_buttons {
+                components.push(json!({
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": b.index.to_string(),
+                    "parameters": [{ "type": "text", "text": b.text }],
                 }));
             }
             if let Some(payload) = button_payload {
@@ -707,6 +743,11 @@ mod tests {
                 body_params: vec!["K7Q2MX".into()],
                 button_payload: Some("deflect:K7Q2MX".into()),
                 content_sid: None,
+                named_params: Vec::new(),
+                header: None,
+                url_buttons: Vec::new(),
+                variables: None,
+                text: None,
             },
         );
         assert_eq!(

@@ -13,6 +13,7 @@
 pub mod media;
 pub mod meta;
 pub mod sandbox;
+pub mod templates;
 pub mod twilio;
 
 use crate::clock::Millis;
@@ -33,7 +34,9 @@ pub enum Outgoing {
         /// The text.
         body: String,
     },
-    /// An approved template with body parameters and a quick-reply button.
+    /// An approved template with its parameters: positional or named body parameters, a
+    /// header's text parameter or media link, URL buttons' parameters and a quick-reply
+    /// payload.
     Template {
         /// Template name.
         name: String,
@@ -41,10 +44,26 @@ pub enum Outgoing {
         language: String,
         /// Body parameters `{{1}}`, `{{2}}`, ….
         body_params: Vec<String>,
+        /// Named body parameters (`{{first_name}}`), in the template's order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        named_params: Vec<NamedParam>,
+        /// The header's parameter.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        header: Option<HeaderParam>,
+        /// URL buttons' parameters.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        url_buttons: Vec<UrlButtonParam>,
         /// Payload of quick-reply button 0, returned when the customer taps it.
         button_payload: Option<String>,
         /// Twilio's Content SID for the template.
         content_sid: Option<String>,
+        /// Twilio: the `ContentVariables` by placeholder, when the template was filled in
+        /// from its listing (otherwise they are numbered from the body parameters).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        variables: Option<std::collections::BTreeMap<String, String>>,
+        /// The text the customer reads, when known (shown where only text is sent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
     },
     /// Text with up to three reply buttons.
     Buttons {
@@ -65,6 +84,45 @@ pub enum Outgoing {
         /// The page.
         url: String,
     },
+}
+
+/// A named body parameter of a template ([`Outgoing::Template`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedParam {
+    /// The parameter's name.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// A template header's parameter ([`Outgoing::Template`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HeaderParam {
+    /// A text header's value.
+    Text {
+        /// The value.
+        text: String,
+        /// The parameter's name, when the template's parameters are named.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// A media header, by link.
+    Media {
+        /// Which media.
+        format: crate::model::HeaderMedia,
+        /// Its https link.
+        link: String,
+    },
+}
+
+/// A URL button's parameter ([`Outgoing::Template`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlButtonParam {
+    /// The button's index among the template's buttons.
+    pub index: usize,
+    /// The value completing its URL.
+    pub text: String,
 }
 
 /// A list message ([`Outgoing::List`]).
@@ -118,6 +176,9 @@ impl Outgoing {
     pub fn as_text(&self) -> String {
         match self {
             Self::Text { body } => body.clone(),
+            Self::Template {
+                text: Some(text), ..
+            } => text.clone(),
             Self::Template {
                 name, body_params, ..
             } => format!("{name} {}", body_params.join(" ")),

@@ -202,14 +202,25 @@ pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, Str
             button_payload,
             content_sid,
             name,
+            variables,
+            text,
             ..
         } => {
             let mut vars = serde_json::Map::new();
-            for (i, p) in body_params.iter().enumerate() {
-                vars.insert((i + 1).to_string(), json!(p));
-            }
-            if let Some(p) = button_payload {
-                vars.insert((body_params.len() + 1).to_string(), json!(p));
+            match variables {
+                Some(filled) => {
+                    for (k, v) in filled {
+                        vars.insert(k.clone(), json!(v));
+                    }
+                }
+                None => {
+                    for (i, p) in body_params.iter().enumerate() {
+                        vars.insert((i + 1).to_string(), json!(p));
+                    }
+                    if let Some(p) = button_payload {
+                        vars.insert((body_params.len() + 1).to_string(), json!(p));
+                    }
+                }
             }
             match content_sid {
                 Some(sid) => {
@@ -218,7 +229,11 @@ pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, Str
                 }
                 // Without a Content SID the template cannot be addressed; its name and
                 // parameters go as text (accepted only within the 24 h window).
-                None => f.push(("Body".into(), format!("{name} {}", body_params.join(" ")))),
+                None => f.push((
+                    "Body".into(),
+                    text.clone()
+                        .unwrap_or_else(|| format!("{name} {}", body_params.join(" "))),
+                )),
             }
         }
         Outgoing::Buttons { .. } | Outgoing::List(_) | Outgoing::CtaUrl { .. } => {

@@ -24,6 +24,7 @@ pub(crate) mod messages;
 pub(crate) mod outbox;
 pub(crate) mod queues;
 pub(crate) mod sessions;
+pub(crate) mod templates;
 pub(crate) mod timers;
 pub(crate) mod visitors;
 pub(crate) mod whitelist;

@@ -9,7 +9,9 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use deflect_chat::{Channel, ConversationFilter, Interactive, Message, Origin, Status};
+use deflect_chat::{
+    Channel, ConversationFilter, Interactive, Message, Origin, Status, TemplateValues,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -116,12 +118,18 @@ pub(super) async fn messages(
 }
 
 /// `POST …/messages`: `text`, and for an interactive message `interactive` (reply
-/// buttons, a list or a link button; `text` is its body).
+/// buttons, a list or a link button; `text` is its body); or, without `text`, a message
+/// template of the conversation's account, `template` (name, language, `parameters`,
+/// `header`, `buttons`).
 #[derive(Deserialize)]
 pub(super) struct SendBody {
-    text: String,
+    /// Required, except with `template`.
+    #[serde(default)]
+    text: Option<String>,
     #[serde(default)]
     interactive: Option<Interactive>,
+    #[serde(default)]
+    template: Option<TemplateValues>,
     #[serde(default)]
     client_key: Option<String>,
 }
@@ -138,13 +146,25 @@ pub(super) async fn send(
 ) -> ApiResult<Response> {
     let Json(b) = body?;
     let key = b.client_key.as_deref();
-    let sent = match &b.interactive {
-        Some(i) => {
-            s.inbox
-                .send_interactive(&p.viewer, id, &b.text, i, key)
-                .await
+    let text = match (&b.text, &b.template) {
+        (Some(t), _) => t.as_str(),
+        (None, Some(_)) => "",
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "Failed to deserialize the JSON body into the target type: missing field `text`",
+            ));
         }
-        None => s.inbox.send_text(&p.viewer, id, &b.text, key).await,
+    };
+    let sent = match (&b.template, &b.interactive) {
+        (Some(_), Some(_)) => Err(deflect_chat::ChatError::Invalid(
+            "template: a message is a template or an interactive message, not both".into(),
+        )),
+        (Some(_), None) if !text.trim().is_empty() => Err(deflect_chat::ChatError::Invalid(
+            "text: a template's text is its own; leave text out".into(),
+        )),
+        (Some(t), None) => s.inbox.send_template(&p.viewer, id, t, key).await,
+        (None, Some(i)) => s.inbox.send_interactive(&p.viewer, id, text, i, key).await,
+        (None, None) => s.inbox.send_text(&p.viewer, id, text, key).await,
     };
     match sent {
         Ok(m) => Ok(created(m)),
@@ -153,7 +173,8 @@ pub(super) async fn send(
             "outside_window",
             format!(
                 "WhatsApp delivers free text only within 24 hours of the customer's last message; \
-                 send the recontact template {recontact_template:?} (POST …/recontact) and write once they answer"
+                 send an approved template (`template`, see GET /api/v1/templates) or the recontact \
+                 template {recontact_template:?} (POST …/recontact) and write once they answer"
             ),
         )),
         Err(e) => Err(e.into()),
