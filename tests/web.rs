@@ -349,7 +349,11 @@ fn browser_template_picker_sends_a_template_with_two_parameters() {
     );
     let send = requests
         .iter()
-        .find(|r| r.method == "POST" && r.path == format!("/v24.0/{PHONE_NUMBER_ID}/messages"))
+        .find(|r| {
+            r.method == "POST"
+                && r.path == format!("/v24.0/{PHONE_NUMBER_ID}/messages")
+                && r.body["type"] == "template"
+        })
         .expect("the template was sent to Meta");
     assert_eq!(
         send.body["template"],

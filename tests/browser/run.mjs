@@ -300,9 +300,9 @@ async function scale(browser) {
   await a.locator(".item", { hasText: "Customer 0" }).first().click();
   await a.locator(".msg", { hasText: "Question 0" }).waitFor({ timeout: T });
   console.log("# opening a conversation took " + (Date.now() - t1) + " ms");
-  await a.getByLabel("Search").isHidden();
+  await a.getByLabel("Search", { exact: true }).isHidden();
   await a.getByRole("button", { name: "All conversations" }).click();
-  await a.getByLabel("Search").fill("Customer 999");
+  await a.getByLabel("Search", { exact: true }).fill("Customer 999");
   await a.getByRole("button", { name: "Filter" }).click();
   await a.locator("#count", { hasText: /^1 conversations$/ }).waitFor({ timeout: T });
   check(true, "the text search finds one conversation among 1000");
