@@ -423,16 +423,7 @@ fn post_message(gw: &Gateway, message: serde_json::Value) {
 #[test]
 fn the_template_list_is_fetched_and_a_template_with_two_parameters_is_sent() {
     let api = common::meta::FakeMeta::start();
-    api.templates(vec![serde_json::json!({
-        "name": "order_update",
-        "parameter_format": "POSITIONAL",
-        "components": [{"type": "BODY", "text": "Hi {{1}}, your order ships on {{2}}.",
-                        "example": {"body_text": [["Ann", "Monday"]]}}],
-        "language": "en_US",
-        "status": "APPROVED",
-        "category": "UTILITY",
-        "id": "1407680676729941"
-    })]);
+    api.templates(vec![common::meta::order_update_template()]);
     let config = format!(
         "{}business_account_id = \"102290129340398\"\n",
         common::meta::account(&format!("http://{}", api.addr))
@@ -456,34 +447,12 @@ fn the_template_list_is_fetched_and_a_template_with_two_parameters_is_sent() {
     );
     assert_eq!(list.headers["authorization"], "Bearer EAAG-test-token");
 
-    let pw = gw.dir().join("password");
-    std::fs::write(&pw, "correct horse battery\n").unwrap();
-    let conf = gw.dir().join("deflect.toml");
-    let data = gw.data_dir();
-    let (code, out, err) = run_cli(
-        &[
-            "agent",
-            "add",
-            "--config",
-            conf.to_str().unwrap(),
-            "--username",
-            "ann",
-            "--queue",
-            "default",
-            "--account",
-            "main",
-            "--password-file",
-            pw.to_str().unwrap(),
-        ],
-        &[("DEFLECT_DATA_DIR", data.to_str().unwrap())],
-    );
-    assert_eq!(code, 0, "{out}{err}");
+    let ann = agent(&gw, "ann", "main");
     post_message(
         &gw,
         serde_json::json!({"from": "31612345678", "id": "wamid.t1", "timestamp": unix_now(),
                            "type": "text", "text": {"body": "Where is my order?"}}),
     );
-    let ann = Session::login(addr, "ann", "correct horse battery");
     let (status, listed) = ann.call("GET", "/api/v1/templates", None);
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed["templates"][0]["name"], "order_update");
@@ -548,35 +517,7 @@ fn csat_an_agents_close_sends_one_interactive_survey_whose_button_reply_is_store
     );
     let gw = Gateway::builder().config(&config).start();
     let addr = gw.http_addr();
-    let pw = gw.dir().join("password");
-    std::fs::write(&pw, "correct horse battery\n").unwrap();
-    let conf = gw.dir().join("deflect.toml");
-    let data = gw.data_dir();
-    let (code, out, err) = run_cli(
-        &[
-            "agent",
-            "add",
-            "--config",
-            conf.to_str().unwrap(),
-            "--username",
-            "ann",
-            "--queue",
-            "default",
-            "--account",
-            "main",
-            "--password-file",
-            pw.to_str().unwrap(),
-        ],
-        &[("DEFLECT_DATA_DIR", data.to_str().unwrap())],
-    );
-    assert_eq!(code, 0, "{out}{err}");
-    let ann = Session::login(addr, "ann", "correct horse battery");
-    let (status, _) = ann.call(
-        "PUT",
-        "/api/v1/me/presence",
-        Some(serde_json::json!({ "presence": "available" })),
-    );
-    assert_eq!(status, 200);
+    let ann = available_agent(&gw);
 
     // The customer writes; the conversation is offered to Ann, who answers and closes it.
     post_message(
@@ -664,6 +605,19 @@ fn csat_an_agents_close_sends_one_interactive_survey_whose_button_reply_is_store
 /// Agent `ann` (queue `default`, account `main`) added with the command line, logged in and
 /// available.
 fn available_agent(gw: &Gateway) -> Session {
+    let ann = agent(gw, "ann", "main");
+    let (status, _) = ann.call(
+        "PUT",
+        "/api/v1/me/presence",
+        Some(serde_json::json!({ "presence": "available" })),
+    );
+    assert_eq!(status, 200);
+    ann
+}
+
+/// Agent `username` (queue `default`, WhatsApp account `account`) added with the command
+/// line and logged in (offline).
+fn agent(gw: &Gateway, username: &str, account: &str) -> Session {
     let pw = gw.dir().join("password");
     std::fs::write(&pw, "correct horse battery\n").unwrap();
     let conf = gw.dir().join("deflect.toml");
@@ -675,25 +629,18 @@ fn available_agent(gw: &Gateway) -> Session {
             "--config",
             conf.to_str().unwrap(),
             "--username",
-            "ann",
+            username,
             "--queue",
             "default",
             "--account",
-            "main",
+            account,
             "--password-file",
             pw.to_str().unwrap(),
         ],
         &[("DEFLECT_DATA_DIR", data.to_str().unwrap())],
     );
     assert_eq!(code, 0, "{out}{err}");
-    let ann = Session::login(gw.http_addr(), "ann", "correct horse battery");
-    let (status, _) = ann.call(
-        "PUT",
-        "/api/v1/me/presence",
-        Some(serde_json::json!({ "presence": "available" })),
-    );
-    assert_eq!(status, 200);
-    ann
+    Session::login(gw.http_addr(), username, "correct horse battery")
 }
 
 /// A gateway on the fake Cloud API with agent ann available, and the conversation a customer
@@ -833,30 +780,7 @@ api_base_url = "http://{}"
     );
     let gw = Gateway::builder().config(&config).start();
     let addr = gw.http_addr();
-    let pw = gw.dir().join("password");
-    std::fs::write(&pw, "correct horse battery\n").unwrap();
-    let conf = gw.dir().join("deflect.toml");
-    let data = gw.data_dir();
-    for (username, account) in [("ann", "main"), ("bob", "other")] {
-        let (code, out, err) = run_cli(
-            &[
-                "agent",
-                "add",
-                "--config",
-                conf.to_str().unwrap(),
-                "--username",
-                username,
-                "--queue",
-                "default",
-                "--account",
-                account,
-                "--password-file",
-                pw.to_str().unwrap(),
-            ],
-            &[("DEFLECT_DATA_DIR", data.to_str().unwrap())],
-        );
-        assert_eq!(code, 0, "{out}{err}");
-    }
+    let (ann, bob) = (agent(&gw, "ann", "main"), agent(&gw, "bob", "other"));
 
     let posted = std::time::Instant::now();
     post_message(
@@ -889,7 +813,6 @@ api_base_url = "http://{}"
     );
 
     // Ann (account main) sees the message with its attachment and downloads the photo.
-    let ann = Session::login(addr, "ann", "correct horse battery");
     let (_, list) = ann.call("GET", "/api/v1/conversations", None);
     let id = list["conversations"][0]["id"].as_i64().unwrap();
     let (status, messages) = ann.call("GET", &format!("/api/v1/conversations/{id}/messages"), None);
@@ -915,7 +838,6 @@ api_base_url = "http://{}"
     assert_eq!(bytes, photo);
 
     // Bob works account other: for him the file does not exist.
-    let bob = Session::login(addr, "bob", "correct horse battery");
     let (status, _, _) =
         common::request_bytes(addr, "GET", url, &[("Cookie", bob.cookie.as_str())], b"");
     assert_eq!(status, 404);

@@ -318,16 +318,7 @@ fn browser_inbox_with_a_thousand_open_conversations() {
 #[test]
 fn browser_template_picker_sends_a_template_with_two_parameters() {
     let api = common::meta::FakeMeta::start();
-    api.templates(vec![serde_json::json!({
-        "name": "order_update",
-        "parameter_format": "POSITIONAL",
-        "components": [{"type": "BODY", "text": "Hi {{1}}, your order ships on {{2}}.",
-                        "example": {"body_text": [["Ann", "Monday"]]}}],
-        "language": "en_US",
-        "status": "APPROVED",
-        "category": "UTILITY",
-        "id": "1407680676729941"
-    })]);
+    api.templates(vec![common::meta::order_update_template()]);
     let (page_port, api_port) = (free_port(), api.addr.port());
     let base = format!(r#"api_base_url = "http://127.0.0.1:{api_port}""#);
     let text = config(page_port, api_port)

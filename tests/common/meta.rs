@@ -217,6 +217,21 @@ fn templates(state: &Shared, headers: &axum::http::HeaderMap) -> axum::response:
     .into_response()
 }
 
+/// An approved template with two positional parameters, as Meta lists it:
+/// "Hi {{1}}, your order ships on {{2}}."
+pub fn order_update_template() -> serde_json::Value {
+    serde_json::json!({
+        "name": "order_update",
+        "parameter_format": "POSITIONAL",
+        "components": [{"type": "BODY", "text": "Hi {{1}}, your order ships on {{2}}.",
+                        "example": {"body_text": [["Ann", "Monday"]]}}],
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "id": "1407680676729941"
+    })
+}
+
 /// `[whatsapp]` with one Meta account `main` whose API is at `api`.
 pub fn account(api: &str) -> String {
     format!(
