@@ -33,7 +33,7 @@ fn from_row(r: &AnyRow) -> (i64, Attachment) {
 }
 
 /// The kind as stored (written from a [`MediaKind`]; anything else reads as a document).
-fn kind(s: &str) -> MediaKind {
+pub(crate) fn kind(s: &str) -> MediaKind {
     MediaKind::ALL
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -310,4 +310,32 @@ pub(crate) async fn stored_by_token(
             blob_key: opt_str(&r, "blob_key")?,
         })
     }))
+}
+
+/// Makes upload `u` an attachment of message `message` (sent from account `account`, or
+/// none for a web chat): stored, under the upload's token. Returns it as callers see it.
+pub(crate) async fn insert_sent(
+    tx: &mut Tx,
+    message: i64,
+    account: Option<&str>,
+    u: &super::uploads::Upload,
+    now: Millis,
+) -> Result<Attachment, StoreError> {
+    let row = sqlx::query(sql!(
+        "INSERT INTO attachments (message_id, account, kind, filename, state, attempts, \
+         next_attempt_at, blob_key, size, mime_type, token, created_at, stored_at) \
+         VALUES ($1, $2, $3, $4, 'stored', 0, $5, $6, $7, $8, $9, $5, $5) RETURNING {COLUMNS}"
+    ))
+    .bind(message)
+    .bind(account.unwrap_or_default())
+    .bind(u.kind.as_str())
+    .bind(u.filename.as_deref())
+    .bind(now)
+    .bind(&u.blob_key)
+    .bind(i64::try_from(u.size).unwrap_or(i64::MAX))
+    .bind(&u.mime_type)
+    .bind(&u.token)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(from_row(&row).1)
 }

@@ -305,9 +305,9 @@ async fn with_attachments(
     store: &Store,
     mut messages: Vec<Message>,
 ) -> Result<Vec<Message>, StoreError> {
-    // Only customers' messages carry files.
+    // Customers' files and those agents send; notes carry none.
     let ids: Vec<i64> = (messages.iter())
-        .filter(|m| m.direction == Direction::In)
+        .filter(|m| !m.internal)
         .map(|m| m.id)
         .collect();
     let mut attachments = super::attachments::of_messages(store, &ids).await?;
@@ -356,7 +356,7 @@ pub(crate) async fn of_whatsapp_id(
     .bind(wa_id)
     .fetch_all(store.pool())
     .await?;
-    Ok(rows.iter().map(from_row).collect())
+    with_attachments(store, rows.iter().map(from_row).collect()).await
 }
 
 /// Inserts a web visitor's text `text` in conversation `conversation`; with `reply` (JSON of
