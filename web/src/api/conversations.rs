@@ -116,14 +116,38 @@ pub(super) async fn messages(
 }
 
 /// `POST …/messages`: `text`, and for an interactive message `interactive` (reply
-/// buttons, a list or a link button; `text` is its body).
+/// buttons, a list or a link button; `text` is its body), or for a file `attachments` (one
+/// uploaded file, by its `token` or its `url`; `text` is its caption). Unknown fields are
+/// refused (a misspelt `text` is not an empty message).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct SendBody {
+    #[serde(default)]
     text: String,
     #[serde(default)]
     interactive: Option<Interactive>,
     #[serde(default)]
+    attachments: Vec<AttachmentRef>,
+    #[serde(default)]
     client_key: Option<String>,
+}
+
+/// A file to send: its upload's `token`, or the `url` the upload answered (an attachment as
+/// messages carry it is accepted as it is: its other fields are ignored).
+#[derive(Deserialize)]
+pub(super) struct AttachmentRef {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+impl AttachmentRef {
+    fn token(&self) -> Option<&str> {
+        (self.token.as_deref())
+            .or_else(|| (self.url.as_deref())?.strip_prefix(deflect_chat::ATTACHMENT_PATH))
+            .filter(|t| !t.is_empty())
+    }
 }
 
 fn created(m: Message) -> Response {
@@ -138,13 +162,38 @@ pub(super) async fn send(
 ) -> ApiResult<Response> {
     let Json(b) = body?;
     let key = b.client_key.as_deref();
-    let sent = match &b.interactive {
-        Some(i) => {
+    let sent = match (&b.interactive, b.attachments.as_slice()) {
+        (Some(_), [_, ..]) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "a message carries either interactive or attachments, not both",
+            ));
+        }
+        (None, [file]) => {
+            let token = file.token().ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    "attachments[0]: give the upload's token (or its url)",
+                )
+            })?;
+            let caption = Some(b.text.as_str());
+            s.inbox.send_file(&p.viewer, id, token, caption, key).await
+        }
+        (None, [_, _, ..]) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "attachments: WhatsApp carries one file per message; send each in its own message",
+            ));
+        }
+        (Some(i), []) => {
             s.inbox
                 .send_interactive(&p.viewer, id, &b.text, i, key)
                 .await
         }
-        None => s.inbox.send_text(&p.viewer, id, &b.text, key).await,
+        (None, []) => s.inbox.send_text(&p.viewer, id, &b.text, key).await,
     };
     match sent {
         Ok(m) => Ok(created(m)),
