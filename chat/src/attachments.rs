@@ -39,7 +39,7 @@
 use crate::blobs::{BlobError, BlobStore, BlobStream, LinkError, LinkSigner, MediaKind};
 use crate::clock::Millis;
 use crate::context::Ctx;
-use crate::model::{Attachment, new_token};
+use crate::model::{Attachment, Conversation, Message, new_token};
 use crate::model::{ChatError, EventKind, StoreError, Viewer};
 use crate::provider::media::{FetchError, MediaFetcher};
 use crate::repo::{self, attachments::Job, attachments::Outcome};
@@ -110,6 +110,15 @@ pub enum UploadError {
     )]
     UnknownType {
         /// What the bytes are, when recognised.
+        found: Option<&'static str>,
+    },
+    /// Not a picture or a document, which is what web visitors may send.
+    #[error(
+        "the widget takes pictures (JPEG, PNG) and documents (PDF, Office, plain text); this file is {}",
+        .found.unwrap_or("of a type that could not be recognised")
+    )]
+    NotForVisitors {
+        /// What it is, when recognised (a kind, or a type).
         found: Option<&'static str>,
     },
     /// No such conversation for the uploader, or no store.
@@ -505,6 +514,129 @@ impl AttachmentService {
         })
     }
 
+    /// Stores a file a web visitor sends in their conversation `id` (a picture or a
+    /// document, read from the bytes), as their message carrying it: the same checks as an
+    /// agent's upload, then the message, its attachment and its `message.created` event in
+    /// one transaction (and, with the site's bot, the bot's turn).
+    pub(crate) async fn visitor_upload<S, E>(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        chunks: S,
+        declared: Option<&str>,
+        filename: Option<&str>,
+    ) -> Result<Message, UploadError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let Some(blobs) = &self.blobs else {
+            return Err(ChatError::Conflict("this gateway has no attachment store".into()).into());
+        };
+        // Checked before reading the bytes, and again when the message is written.
+        self.visitors_conversation(visitor_token, id).await?;
+        let mut chunks = std::pin::pin!(chunks.map(|r| r.map_err(Into::into)));
+        let (head, complete) = read_head(&mut chunks).await?;
+        let mut first = Vec::with_capacity(crate::blobs::SNIFF_LEN);
+        for b in &head {
+            first.extend_from_slice(b);
+        }
+        first.truncate(crate::blobs::SNIFF_LEN);
+        if first.is_empty() {
+            return Err(BlobError::Empty.into());
+        }
+        let kind = match crate::blobs::media::kind_of(&first, declared, complete) {
+            Some(k @ (MediaKind::Image | MediaKind::Document)) => k,
+            other => {
+                let found = other
+                    .map(|k| k.as_str())
+                    .or_else(|| crate::blobs::media::found_type(&first, declared, complete));
+                return Err(UploadError::NotForVisitors { found });
+            }
+        };
+        let all = stream::iter(head.into_iter().map(Ok)).chain(chunks);
+        let stored = blobs.put_stream(all, declared, kind).await?;
+        let filename = filename.and_then(clean_filename);
+        let token = new_token();
+        let now = self.ctx.now();
+        let mut tx = self.ctx.write().await.map_err(ChatError::from)?;
+        let c = visitor_conversation_in(&mut tx, visitor_token, id).await?;
+        if c.status == crate::model::Status::Closed {
+            return Err(ChatError::Conflict("the conversation is closed".into()).into());
+        }
+        if c.channel != crate::model::Channel::Web {
+            return Err(
+                ChatError::Conflict("the conversation continues on WhatsApp".into()).into(),
+            );
+        }
+        let placeholder = format!("[{kind}]");
+        let write = async {
+            let mut m =
+                repo::messages::insert_web_file(&mut tx, id, kind.as_str(), &placeholder, now)
+                    .await?;
+            let file = repo::attachments::NewStored {
+                kind,
+                blob_key: &stored.key,
+                size: stored.size,
+                mime_type: stored.mime_type,
+                filename: filename.as_deref(),
+                token: &token,
+            };
+            let a = repo::attachments::insert_stored(&mut tx, m.id, None, &file, now).await?;
+            m.attachments = vec![a];
+            repo::conversations::received(&mut tx, id, now).await?;
+            let data = json!({ "message": m });
+            repo::events::log(&mut tx, Some(id), EventKind::MessageCreated, data, now).await?;
+            Ok::<_, ChatError>(m)
+        };
+        let m = write.await?;
+        if c.status == crate::model::Status::Bot {
+            crate::lifecycle::automation::to_bot(&self.ctx, &mut tx, &c, &m, now).await?;
+        }
+        tx.commit().await.map_err(ChatError::from)?;
+        metrics::counter!("deflect_inbox_messages_total", "direction" => "in", "channel" => "web")
+            .increment(1);
+        tracing::info!(
+            message_id = m.id,
+            kind = kind.as_str(),
+            size = stored.size,
+            "visitor's file stored"
+        );
+        Ok(m)
+    }
+
+    /// The file with token `token` of a message in conversation of the visitor whose token
+    /// is `visitor_token`; else "attachment not found".
+    pub(crate) async fn open_for_visitor(
+        &self,
+        visitor_token: &str,
+        token: &str,
+    ) -> Result<AttachmentFile, ChatError> {
+        let not_found = ChatError::NotFound("attachment");
+        let Some(blobs) = &self.blobs else {
+            return Err(not_found);
+        };
+        let Some(file) = repo::attachments::stored_by_token(self.ctx.store(), token).await? else {
+            return Err(not_found);
+        };
+        let hash = crate::model::hash_token(visitor_token);
+        let mine =
+            repo::conversations::of_visitor(self.ctx.store(), file.conversation, &hash).await?;
+        if mine.is_none() {
+            return Err(not_found);
+        }
+        self.read(blobs, file).await
+    }
+
+    /// Visitor `visitor_token`'s web conversation `id` (read outside a transaction).
+    async fn visitors_conversation(&self, visitor_token: &str, id: i64) -> Result<(), ChatError> {
+        let hash = crate::model::hash_token(visitor_token);
+        match repo::conversations::of_visitor(self.ctx.store(), id, &hash).await? {
+            Some(_) => Ok(()),
+            None => Err(ChatError::NotFound("conversation")),
+        }
+    }
+
     /// The bytes of stored `file`, as sent to a caller.
     async fn read(
         &self,
@@ -556,6 +688,24 @@ where
         }
     }
     Ok((head, false))
+}
+
+/// Visitor `visitor_token`'s conversation `id`, loaded and locked in `tx`; "not found"
+/// otherwise.
+async fn visitor_conversation_in(
+    tx: &mut crate::store::Tx,
+    visitor_token: &str,
+    id: i64,
+) -> Result<Conversation, ChatError> {
+    let hash = crate::model::hash_token(visitor_token);
+    let Some((contact, _)) = repo::visitors::of_token(tx, &hash).await? else {
+        return Err(ChatError::NotFound("conversation"));
+    };
+    let c = crate::lifecycle::load(tx, id).await?;
+    if c.contact_id != contact || c.site.is_none() {
+        return Err(ChatError::NotFound("conversation"));
+    }
+    Ok(c)
 }
 
 #[cfg(test)]

@@ -384,6 +384,39 @@ impl Inbox {
             .await
     }
 
+    /// A web visitor's file — a picture or a document, read from its bytes, capped like an
+    /// agent's upload — sent in their conversation `id` as a message carrying it (see
+    /// [`Inbox::upload_file`] for `chunks`, `declared` and `filename`). Any other kind is
+    /// [`UploadError::NotForVisitors`].
+    pub async fn web_visitor_file<S, E>(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        chunks: S,
+        declared: Option<&str>,
+        filename: Option<&str>,
+    ) -> Result<Message, UploadError>
+    where
+        S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Send,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        (self.inner.attachments)
+            .visitor_upload(visitor_token, id, chunks, declared, filename)
+            .await
+    }
+
+    /// A file of a message in one of the web visitor's conversations (theirs or an
+    /// agent's), by its token; anything else is [`ChatError::NotFound`].
+    pub async fn web_attachment(
+        &self,
+        visitor_token: &str,
+        token: &str,
+    ) -> Result<AttachmentFile, ChatError> {
+        (self.inner.attachments)
+            .open_for_visitor(visitor_token, token)
+            .await
+    }
+
     /// The file of a sent message whose signed link ([`crate::blobs::links`]: `token`,
     /// `expires`, `signature`) is valid now, for the provider that fetches it:
     /// [`ChatError::Forbidden`] for a wrong signature or an expired link,

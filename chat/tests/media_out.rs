@@ -587,7 +587,102 @@ async fn uploads_never_sent_expire_after_a_day(b: Backend) {
     ));
 }
 
+/// A web visitor sends a picture (and may not send audio); the agent sees it with the
+/// message and sends a document back; the visitor downloads both, another visitor neither;
+/// the visitor's feed names the files by token.
+async fn web_visitors_and_agents_exchange_files(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let vic = "visitor-token-0123456789abcdef";
+    let c = env
+        .inbox
+        .start_web_conversation(&deflect_chat::NewWebConversation {
+            site: "www".into(),
+            visitor_token: vic.into(),
+            name: Some("Vic".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let photo = jpeg(4000);
+    let m = env
+        .inbox
+        .web_visitor_file(vic, c.id, chunks(&photo), Some("image/jpeg"), Some("a.jpg"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (m.kind.as_str(), m.body.as_deref()),
+        ("image", Some("[image]"))
+    );
+    let url = m.attachments[0].url.clone().unwrap();
+    let mut voice = b"#!AMR\n".to_vec();
+    voice.resize(3000, 0x3c);
+    let refused = env
+        .inbox
+        .web_visitor_file(vic, c.id, chunks(&voice), None, None)
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(UploadError::NotForVisitors {
+                found: Some("audio")
+            })
+        ),
+        "{refused:?}"
+    );
+    let stranger = env
+        .inbox
+        .web_visitor_file("someone-else-0123456789", c.id, chunks(&photo), None, None)
+        .await;
+    assert!(
+        matches!(stranger, Err(UploadError::Chat(ChatError::NotFound(_)))),
+        "{stranger:?}"
+    );
+
+    env.inbox.accept_offer(ann.agent_id, c.id).await.unwrap();
+    assert_eq!(download(&env, &ann, &url).await.unwrap(), photo);
+    let doc = pdf(3000);
+    let up = upload(&env.inbox, &ann, c.id, &doc, None, Some("guide.pdf"))
+        .await
+        .unwrap();
+    let sent = env
+        .inbox
+        .send_file(&ann, c.id, &up.token, Some("The guide"), None)
+        .await
+        .unwrap();
+    assert_eq!(sent.status.as_str(), "sent");
+    for (token, bytes) in [
+        (url.rsplit('/').next().unwrap(), &photo),
+        (up.token.as_str(), &doc),
+    ] {
+        let file = env.inbox.web_attachment(vic, token).await.unwrap();
+        let parts: Vec<Bytes> = file.bytes.try_collect().await.unwrap();
+        assert_eq!(&parts.concat(), bytes);
+        assert!(matches!(
+            env.inbox
+                .web_attachment("someone-else-0123456789", token)
+                .await,
+            Err(ChatError::NotFound(_))
+        ));
+    }
+    let events = env.inbox.conversation_events(c.id, 0, 100).await.unwrap();
+    let files: Vec<Value> = events
+        .iter()
+        .filter_map(deflect_chat::webchat::visitor_event)
+        .flat_map(|e| {
+            e.data["attachments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(files[1]["token"], up.token.as_str());
+    assert_eq!(files[1]["filename"], "guide.pdf");
+}
+
 on_both!(
+    web_visitors_and_agents_exchange_files,
     an_agents_pdf_is_uploaded_to_meta_once_and_sent_as_a_document,
     refused_files_say_why,
     twilio_fetches_the_file_from_a_signed_link_that_expires,

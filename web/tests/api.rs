@@ -2593,6 +2593,153 @@ async fn agents_upload_and_send_files_and_providers_fetch_them_by_signed_link() 
     assert_eq!(r.body["error"]["message"], "the link has expired");
 }
 
+/// Widget files: a visitor sends a picture and a document (raw bytes, visitor header, the
+/// site's origin), which reach the agent as the visitor's messages with their attachments; an
+/// agent's file reaches the visitor's transcript; the visitor downloads the files of their
+/// conversation only (another visitor 404, no token 401); audio is not taken from visitors
+/// (415).
+#[tokio::test]
+async fn web_visitors_and_agents_exchange_pictures_and_documents() {
+    let a = app().await;
+    let vic = [
+        ("origin", "https://shop.example"),
+        ("x-deflect-visitor", "visitor-token-0123456789abcdef"),
+    ];
+    let r = a
+        .call(
+            Method::POST,
+            "/widget/sites/www/conversations",
+            &vic,
+            Some(json!({ "name": "Vic" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_i64().unwrap();
+    let files = format!("/widget/sites/www/conversations/{id}/files");
+    let photo = [
+        &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0][..],
+        &[9u8; 2000],
+    ]
+    .concat();
+    let mut h = vic.to_vec();
+    h.push(("content-type", "image/jpeg"));
+    let r = a
+        .call_raw(&format!("{files}?filename=broken.jpg"), &h, photo.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let m = &r.body["message"];
+    assert_eq!(
+        (m["direction"].clone(), m["kind"].clone()),
+        (json!("in"), json!("image"))
+    );
+    assert_eq!(m["attachments"][0]["mime_type"], "image/jpeg");
+    assert_eq!(m["attachments"][0]["filename"], "broken.jpg");
+    let token = m["attachments"][0]["url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut voice = b"#!AMR\n".to_vec();
+    voice.resize(2000, 0x3c);
+    let r = a.call_raw(&files, &vic, voice).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("the widget takes pictures"), "{}", r.text);
+    let r = a.call_raw(&files, &vic[..1], photo.clone()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let other = [
+        ("origin", "https://shop.example"),
+        ("x-deflect-visitor", "another-visitor-token-xyz"),
+    ];
+    let r = a.call_raw(&files, &other, photo.clone()).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The visitor downloads their file; nobody else does.
+    let get = format!("/widget/sites/www/files/{token}");
+    let r = a.call(Method::GET, &get, &vic, None).await;
+    assert_eq!((r.status, r.bytes.clone()), (StatusCode::OK, photo.clone()));
+    assert_eq!(r.headers[header::CONTENT_TYPE], "image/jpeg");
+    assert_eq!(
+        r.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://shop.example"
+    );
+    assert_eq!(
+        a.call(Method::GET, &get, &other, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        a.call(Method::GET, &get, &vic[..1], None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The agent sees the visitor's picture and sends a document back.
+    a.agent("boss", Role::Supervisor, &[]).await;
+    let s = a.login("boss").await;
+    let c = |p: &str| format!("/api/v1/conversations/{id}{p}");
+    a.call(Method::POST, &c("/claim"), &s.h(), None).await;
+    let r = a.call(Method::GET, &c("/messages"), &s.h(), None).await;
+    let seen: Vec<&Value> = r.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "image")
+        .collect();
+    assert_eq!(seen.len(), 1, "{}", r.text);
+    let url = seen[0]["attachments"][0]["url"].as_str().unwrap();
+    assert_eq!(a.call(Method::GET, url, &s.h(), None).await.bytes, photo);
+    let pdf = [b"%PDF-1.7\n".as_slice(), &[b'x'; 1500]].concat();
+    let r = a
+        .call_raw(&c("/attachments?filename=guide.pdf"), &s.h(), pdf.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let body = json!({"text": "Our repair guide", "attachments": [{"token": r.body["token"]}]});
+    let r = a
+        .call(Method::POST, &c("/messages"), &s.h(), Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let doc = r.body["message"]["attachments"][0]["url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/widget/sites/www/files/{doc}"),
+            &vic,
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.bytes.clone()), (StatusCode::OK, pdf));
+    assert_eq!(
+        r.headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"guide.pdf\""
+    );
+    // The visitor's feed names both files by token.
+    let events = a.inbox.conversation_events(id, 0, 100).await.unwrap();
+    let tokens: Vec<String> = events
+        .iter()
+        .filter_map(deflect_chat::webchat::visitor_event)
+        .filter(|e| e.kind == deflect_chat::VisitorEventKind::Message)
+        .flat_map(|e| {
+            e.data["attachments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|f| f["token"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tokens, [token, doc]);
+}
+
 #[tokio::test]
 async fn the_openapi_file_describes_exactly_the_routes() {
     let a = app().await;

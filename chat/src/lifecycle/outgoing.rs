@@ -126,7 +126,8 @@ pub(crate) async fn queue_with(
     };
     let mut m = repo::messages::insert_outgoing(tx, &new, now).await?;
     if let Some(u) = file {
-        let a = repo::attachments::insert_sent(tx, m.id, new.account, u, now).await?;
+        let file = repo::attachments::NewStored::of_upload(u);
+        let a = repo::attachments::insert_stored(tx, m.id, new.account, &file, now).await?;
         repo::uploads::delete(tx, u.id).await?;
         m.attachments = vec![a];
     }

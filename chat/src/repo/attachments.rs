@@ -312,13 +312,37 @@ pub(crate) async fn stored_by_token(
     }))
 }
 
-/// Makes upload `u` an attachment of message `message` (sent from account `account`, or
-/// none for a web chat): stored, under the upload's token. Returns it as callers see it.
-pub(crate) async fn insert_sent(
+/// A stored file becoming a message's attachment (an agent's upload, a visitor's file).
+pub(crate) struct NewStored<'a> {
+    pub(crate) kind: MediaKind,
+    pub(crate) blob_key: &'a str,
+    pub(crate) size: u64,
+    pub(crate) mime_type: &'a str,
+    pub(crate) filename: Option<&'a str>,
+    pub(crate) token: &'a str,
+}
+
+impl<'a> NewStored<'a> {
+    /// Upload `u`'s file.
+    pub(crate) fn of_upload(u: &'a super::uploads::Upload) -> Self {
+        Self {
+            kind: u.kind,
+            blob_key: &u.blob_key,
+            size: u.size,
+            mime_type: &u.mime_type,
+            filename: u.filename.as_deref(),
+            token: &u.token,
+        }
+    }
+}
+
+/// Records stored file `f` as an attachment of message `message` (sent from account
+/// `account`, or none for a web chat), under its token. Returns it as callers see it.
+pub(crate) async fn insert_stored(
     tx: &mut Tx,
     message: i64,
     account: Option<&str>,
-    u: &super::uploads::Upload,
+    f: &NewStored<'_>,
     now: Millis,
 ) -> Result<Attachment, StoreError> {
     let row = sqlx::query(sql!(
@@ -328,13 +352,13 @@ pub(crate) async fn insert_sent(
     ))
     .bind(message)
     .bind(account.unwrap_or_default())
-    .bind(u.kind.as_str())
-    .bind(u.filename.as_deref())
+    .bind(f.kind.as_str())
+    .bind(f.filename)
     .bind(now)
-    .bind(&u.blob_key)
-    .bind(i64::try_from(u.size).unwrap_or(i64::MAX))
-    .bind(&u.mime_type)
-    .bind(&u.token)
+    .bind(f.blob_key)
+    .bind(i64::try_from(f.size).unwrap_or(i64::MAX))
+    .bind(f.mime_type)
+    .bind(f.token)
     .fetch_one(tx.conn())
     .await?;
     Ok(from_row(&row).1)

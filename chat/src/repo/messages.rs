@@ -359,6 +359,28 @@ pub(crate) async fn of_whatsapp_id(
     with_attachments(store, rows.iter().map(from_row).collect()).await
 }
 
+/// Inserts a web visitor's file message of kind `kind` (`image`, `document`) with text
+/// `body` in conversation `conversation`.
+pub(crate) async fn insert_web_file(
+    tx: &mut Tx,
+    conversation: i64,
+    kind: &str,
+    body: &str,
+    now: Millis,
+) -> Result<Message, StoreError> {
+    let row = sqlx::query(sql!(
+        "INSERT INTO messages (conversation_id, direction, kind, body, channel, status, created_at) \
+         VALUES ($1, 'in', $2, $3, 'web', 'received', $4) RETURNING {MESSAGE_COLUMNS}"
+    ))
+    .bind(conversation)
+    .bind(kind)
+    .bind(body)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(from_row(&row))
+}
+
 /// Inserts a web visitor's text `text` in conversation `conversation`; with `reply` (JSON of
 /// a `button_reply` or `list_reply`), the button or row they tapped, whose title `text` is.
 pub(crate) async fn insert_web_incoming(

@@ -118,12 +118,12 @@ pub(super) async fn upload(
 }
 
 /// The answer for a refused upload.
-fn upload_error(e: UploadError) -> ApiError {
+pub(crate) fn upload_error(e: UploadError) -> ApiError {
     let refused =
         |status, code, e: &dyn std::fmt::Display| ApiError::new(status, code, e.to_string());
     match e {
         UploadError::Chat(e) => e.into(),
-        UploadError::UnknownType { .. } => {
+        UploadError::UnknownType { .. } | UploadError::NotForVisitors { .. } => {
             refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type", &e)
         }
         UploadError::Refused(b) => match &b {
@@ -147,7 +147,7 @@ fn upload_error(e: UploadError) -> ApiError {
 
 /// The file name of a `Content-Disposition` header: `filename*` (RFC 8187, UTF-8) before
 /// `filename`.
-fn disposition_filename(value: &str) -> Option<String> {
+pub(crate) fn disposition_filename(value: &str) -> Option<String> {
     let params = value
         .split(';')
         .skip(1)
@@ -186,7 +186,7 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// A file as sent to a caller (see the module documentation).
-fn file_response(file: AttachmentFile) -> Response {
+pub(crate) fn file_response(file: AttachmentFile) -> Response {
     let disposition = content_disposition(file.kind, &file.filename);
     let headers = [
         (header::CONTENT_TYPE, header_value(&file.mime_type)),
