@@ -28,7 +28,7 @@
 //! belong to another message, and nothing in the store is deleted yet.
 //!
 //! Providers that fetch a file by URL (Twilio) get a signed, expiring link
-//! ([`crate::blobs::links`]); [`AttachmentService::open_linked`] serves it to whoever holds
+//! ([`crate::blobs::links`]); [`crate::Inbox::linked_attachment`] serves it to whoever holds
 //! the link, and only the files of messages.
 //!
 //! A worker that dies mid-download leaves the file leased; after the lease another takes it
