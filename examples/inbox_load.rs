@@ -22,6 +22,14 @@
 //! inbox_load outbox DB_URL MESSAGES
 //!     MESSAGES deflection templates committed, then sent by the outbox worker to a local
 //!     fake Cloud API; measures the send rate (account paced at 1000 messages/s).
+//! inbox_load media DB_URL FILES SIZE_KB
+//!     A burst of FILES signed Meta webhooks, each a customer's image (a different customer
+//!     each), posted at once over HTTP to the gateway's router; a local fake Graph API
+//!     answers the media lookups and serves each file (SIZE_KB KiB of JPEG, generated as it
+//!     streams, so the fake holds none of it) with the bearer token; the attachment worker
+//!     downloads them into a local attachment store. Measures the time until every file is
+//!     stored (its `message.attachments` event) and this process's peak memory growth
+//!     (VmHWM over the resident size before the burst) against the files' total size.
 //! inbox_load serve DB_URL PORT [report]
 //!     One gateway-like process (used by `inbound`); with `report` it prints each
 //!     `message.created` event's external id and the time it was published (µs since the
@@ -144,8 +152,16 @@ async fn main() {
             .await
         }
         "outbox" => outbox(&arg(2), arg(3).parse().unwrap_or(5_000)).await,
+        "media" => {
+            media(
+                &arg(2),
+                arg(3).parse().unwrap_or(200),
+                arg(4).parse().unwrap_or(2048),
+            )
+            .await
+        }
         _ => {
-            eprintln!("usage: inbox_load inbound|outbox|serve … (see the source's header)");
+            eprintln!("usage: inbox_load inbound|outbox|media|serve … (see the source's header)");
             std::process::exit(64);
         }
     }
@@ -476,5 +492,148 @@ async fn outbox(url: &str, messages: usize) {
         elapsed.as_secs_f64(),
         messages as f64 / elapsed.as_secs_f64(),
         counter.load(std::sync::atomic::Ordering::Relaxed)
+    );
+}
+
+/// A `/proc/self/status` figure in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    (status.lines())
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// The fake Graph API of `media`: `GET /{version}/{id}` → the lookup, `GET /media/{id}` →
+/// `size` bytes of JPEG, generated chunk by chunk (different for each id).
+fn fake_graph(size: usize) -> axum::Router {
+    use axum::http::{StatusCode, Uri};
+    use axum::response::IntoResponse;
+    axum::Router::new().fallback(move |uri: Uri, headers: axum::http::HeaderMap| async move {
+        if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer token") {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+        let parts: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
+        match parts.as_slice() {
+            ["media", id] => {
+                let seed: u64 = id.trim_start_matches("img").parse().unwrap_or(0);
+                let chunks = (0..size.div_ceil(64 * 1024)).map(move |c| {
+                    let start = c * 64 * 1024;
+                    let len = (size - start).min(64 * 1024);
+                    let mut b: Vec<u8> = (0..len)
+                        .map(|i| ((start + i) as u64 * 31 + seed * 7919) as u8)
+                        .collect();
+                    if c == 0 {
+                        b[..11].copy_from_slice(&[
+                            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+                        ]);
+                    }
+                    Ok::<_, std::io::Error>(axum::body::Bytes::from(b))
+                });
+                let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks));
+                ([("content-type", "image/jpeg")], body).into_response()
+            }
+            [_version, id] => axum::Json(serde_json::json!({
+                "messaging_product": "whatsapp",
+                "url": format!("http://{}/media/{id}", headers["host"].to_str().unwrap()),
+                "mime_type": "image/jpeg", "sha256": "not checked", "file_size": size, "id": id,
+            }))
+            .into_response(),
+            _ => StatusCode::NOT_FOUND.into_response(),
+        }
+    })
+}
+
+async fn media(url: &str, files: usize, size_kb: usize) {
+    use futures_util::StreamExt;
+    let size = size_kb * 1024;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, fake_graph(size)).await });
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = deflect_chat::BlobStore::open(&Default::default(), dir.path())
+        .await
+        .unwrap();
+    let url_parsed: DatabaseUrl = url.parse().unwrap();
+    let store = Store::connect(&url_parsed, 16).await.unwrap();
+    store.migrate().await.unwrap();
+    let inbox =
+        Inbox::open_with_attachments(store, settings(Some(api)), Arc::new(SystemClock), blobs)
+            .await
+            .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = inbox.clone();
+    let workers = tokio::spawn(async move {
+        worker
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway = listener.local_addr().unwrap();
+    let app = router(&inbox);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut events = inbox.subscribe(None).await.unwrap();
+    let run = std::process::id();
+    let bodies: Vec<Vec<u8>> = (0..files)
+        .map(|i| {
+            let from = 31_610_000_000u64 + i as u64;
+            format!(
+                r#"{{"object":"whatsapp_business_account","entry":[{{"id":"1","changes":[{{"value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"31201234567","phone_number_id":"106540352242922"}},"contacts":[{{"profile":{{"name":"Photo {from}"}},"wa_id":"{from}"}}],"messages":[{{"from":"{from}","id":"wamid.{run}.img{i}","timestamp":"1767225600","type":"image","image":{{"id":"img{i}","mime_type":"image/jpeg","caption":"photo {i}"}}}}]}},"field":"messages"}}]}}]}}"#
+            )
+            .into_bytes()
+        })
+        .collect();
+    let http = deflect_chat::provider::http_client();
+    let target = format!("http://{gateway}/webhooks/meta/main");
+    let rss_before = status_kib("VmRSS");
+    let started = Instant::now();
+    let answered = futures_util::stream::iter(bodies)
+        .map(|b| {
+            let sig = deflect_chat::provider::meta::sign(SECRET, &b);
+            http.post(&target)
+                .header("content-type", "application/json")
+                .header("x-hub-signature-256", sig)
+                .body(b)
+                .send()
+        })
+        .buffer_unordered(files)
+        .filter(|r| std::future::ready(r.as_ref().is_ok_and(|r| r.status() == 200)))
+        .count()
+        .await;
+    let webhooks = started.elapsed();
+    assert_eq!(answered, files, "every webhook answered 200");
+    let (mut stored, mut failed) = (0, 0);
+    while stored + failed < files {
+        let e = events.next().await.unwrap().unwrap();
+        if e.kind == deflect_chat::EventKind::MessageAttachments {
+            match e.data["attachments"][0]["state"].as_str() {
+                Some("stored") => stored += 1,
+                Some("failed") => failed += 1,
+                _ => {}
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    let peak = status_kib("VmHWM");
+    let _ = stop.send(());
+    let _ = workers.await;
+    println!(
+        "media db={} files={files} size={size_kb}KiB webhooks_answered={:.2}s all_stored={:.2}s \
+         rate={:.1} files/s throughput={:.1} MiB/s stored={stored} failed={failed} \
+         rss_before={}MiB peak_growth={}MiB (files total {}MiB)",
+        if url.starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        },
+        webhooks.as_secs_f64(),
+        elapsed.as_secs_f64(),
+        files as f64 / elapsed.as_secs_f64(),
+        (files * size) as f64 / 1048576.0 / elapsed.as_secs_f64(),
+        rss_before / 1024,
+        peak.saturating_sub(rss_before) / 1024,
+        files * size / 1048576,
     );
 }

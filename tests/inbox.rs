@@ -416,6 +416,125 @@ fn post_message(gw: &Gateway, message: serde_json::Value) {
     assert_eq!(status, 200);
 }
 
+/// Templates in the running binary, against the fake Cloud API: the WhatsApp Business
+/// Account's list is fetched at start (with the bearer token), an agent sees it, and a
+/// template with two parameters goes out in Meta's send format, the message showing the text
+/// the customer received.
+#[test]
+fn the_template_list_is_fetched_and_a_template_with_two_parameters_is_sent() {
+    let api = common::meta::FakeMeta::start();
+    api.templates(vec![serde_json::json!({
+        "name": "order_update",
+        "parameter_format": "POSITIONAL",
+        "components": [{"type": "BODY", "text": "Hi {{1}}, your order ships on {{2}}.",
+                        "example": {"body_text": [["Ann", "Monday"]]}}],
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "id": "1407680676729941"
+    })]);
+    let config = format!(
+        "{}business_account_id = \"102290129340398\"\n",
+        common::meta::account(&format!("http://{}", api.addr))
+    );
+    let gw = Gateway::builder().config(&config).start();
+    let addr = gw.http_addr();
+    let listed = gw.logs.wait_for("the template list", |l| {
+        common::message(l, "message templates listed")
+    });
+    assert_eq!(listed["templates"], 1, "{listed}");
+    let fetched = api.requests();
+    let list = fetched
+        .iter()
+        .find(|r| r.path.contains("/message_templates"))
+        .expect("the template list was asked for");
+    assert_eq!(list.method, "GET");
+    assert!(
+        list.path.starts_with("/v24.0/102290129340398/message_templates?fields=name,language,status,category,components,parameter_format"),
+        "{}",
+        list.path
+    );
+    assert_eq!(list.headers["authorization"], "Bearer EAAG-test-token");
+
+    let pw = gw.dir().join("password");
+    std::fs::write(&pw, "correct horse battery\n").unwrap();
+    let conf = gw.dir().join("deflect.toml");
+    let data = gw.data_dir();
+    let (code, out, err) = run_cli(
+        &[
+            "agent",
+            "add",
+            "--config",
+            conf.to_str().unwrap(),
+            "--username",
+            "ann",
+            "--queue",
+            "default",
+            "--account",
+            "main",
+            "--password-file",
+            pw.to_str().unwrap(),
+        ],
+        &[("DEFLECT_DATA_DIR", data.to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    post_message(
+        &gw,
+        serde_json::json!({"from": "31612345678", "id": "wamid.t1", "timestamp": unix_now(),
+                           "type": "text", "text": {"body": "Where is my order?"}}),
+    );
+    let ann = Session::login(addr, "ann", "correct horse battery");
+    let (status, listed) = ann.call("GET", "/api/v1/templates", None);
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["templates"][0]["name"], "order_update");
+    assert_eq!(
+        listed["templates"][0]["parameters"],
+        serde_json::json!(["1", "2"])
+    );
+    let (_, list) = ann.call("GET", "/api/v1/conversations", None);
+    let id = list["conversations"][0]["id"].as_i64().unwrap();
+    let (status, claimed) = ann.call("POST", &format!("/api/v1/conversations/{id}/claim"), None);
+    assert_eq!(status, 200, "{claimed}");
+    let before = api.requests().len();
+    let (status, sent) = ann.call(
+        "POST",
+        &format!("/api/v1/conversations/{id}/messages"),
+        Some(
+            serde_json::json!({"template": {"name": "order_update", "language": "en_US",
+                                              "parameters": ["Ann", "Monday"]}}),
+        ),
+    );
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(
+        sent["message"]["body"],
+        "Hi Ann, your order ships on Monday."
+    );
+    let requests = api.wait_for(before + 1);
+    let send = &requests[before];
+    assert_eq!(
+        (send.method.as_str(), send.path.as_str()),
+        ("POST", "/v24.0/106540352242922/messages")
+    );
+    assert_eq!(send.body["type"], "template");
+    assert_eq!(
+        send.body["template"],
+        serde_json::json!({"name": "order_update", "language": {"code": "en_US"},
+            "components": [{"type": "body", "parameters": [
+                {"type": "text", "text": "Ann"}, {"type": "text", "text": "Monday"}]}]})
+    );
+    let metrics = get(addr, "/metrics").1;
+    assert!(
+        metrics.lines().any(
+            |l| l.starts_with("deflect_whatsapp_template_refreshes_total{")
+                && l.contains(r#"account="main""#)
+                && l.contains(r#"outcome="ok""#)
+                && l.ends_with(" 1")
+        ),
+        "{metrics}"
+    );
+    assert_eq!(gw.stop().code(), Some(0));
+}
+
 /// The issue's CSAT promise in the running binary, against the fake Cloud API: an agent
 /// answers a customer and closes the conversation; exactly one interactive survey goes out,
 /// and the customer's button reply (a signed webhook) is stored on the closed conversation —
@@ -577,12 +696,9 @@ fn available_agent(gw: &Gateway) -> Session {
     ann
 }
 
-/// Interactive messages in the running binary, against the fake Cloud API: an agent sends a
-/// list through the API and Meta receives exactly its interactive list message; the
-/// customer's choice (a signed `list_reply` webhook) is in the message API with the row's id
-/// and title.
-#[test]
-fn interactive_an_agents_list_reaches_meta_and_the_customers_choice_comes_back() {
+/// A gateway on the fake Cloud API with agent ann available, and the conversation a customer
+/// opened by writing `text` (message `wamid.in1`).
+fn customer_wrote(text: &str) -> (common::meta::FakeMeta, Gateway, Session, i64) {
     let api = common::meta::FakeMeta::start();
     let config = common::meta::account(&format!("http://{}", api.addr));
     let gw = Gateway::builder().config(&config).start();
@@ -590,10 +706,20 @@ fn interactive_an_agents_list_reaches_meta_and_the_customers_choice_comes_back()
     post_message(
         &gw,
         serde_json::json!({"from": "31612345678", "id": "wamid.in1", "timestamp": unix_now(),
-                           "type": "text", "text": {"body": "How can I get it delivered?"}}),
+                           "type": "text", "text": {"body": text}}),
     );
     let (_, list) = ann.call("GET", "/api/v1/conversations", None);
     let id = list["conversations"][0]["id"].as_i64().unwrap();
+    (api, gw, ann, id)
+}
+
+/// Interactive messages in the running binary, against the fake Cloud API: an agent sends a
+/// list through the API and Meta receives exactly its interactive list message; the
+/// customer's choice (a signed `list_reply` webhook) is in the message API with the row's id
+/// and title.
+#[test]
+fn interactive_an_agents_list_reaches_meta_and_the_customers_choice_comes_back() {
+    let (api, gw, ann, id) = customer_wrote("How can I get it delivered?");
     let path = |p: &str| format!("/api/v1/conversations/{id}{p}");
     assert_eq!(ann.call("POST", &path("/accept"), None).0, 200);
 
@@ -917,5 +1043,66 @@ api_base_url = "http://{}"
         addr,
         r#"deflect_attachments_total{outcome="stored"} 1"#
     ));
+    assert_eq!(gw.stop().code(), Some(0));
+}
+
+/// Receipts in the running binary, against the fake Cloud API: an agent opening a customer's
+/// conversation marks their message read at Meta (once: opening it again sends nothing), and
+/// typing in the inbox's live socket shows the customer WhatsApp's typing indicator.
+#[test]
+fn receipts_an_agent_opening_and_typing_reach_the_customer_on_whatsapp() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let (api, gw, ann, id) = customer_wrote("Is anyone there?");
+    let read = format!("/api/v1/conversations/{id}/read");
+    assert_eq!(ann.call("POST", &read, None).0, 202);
+    let receipt = serde_json::json!({"messaging_product": "whatsapp", "status": "read",
+                                     "message_id": "wamid.in1"});
+    let got = api.wait_for(1);
+    assert_eq!(
+        (got[0].method.as_str(), got[0].path.as_str()),
+        ("POST", "/v24.0/106540352242922/messages")
+    );
+    assert_eq!(
+        got[0].headers["authorization"],
+        format!("Bearer {}", common::meta::ACCESS_TOKEN)
+    );
+    assert_eq!(got[0].body, receipt);
+    assert_eq!(ann.call("POST", &read, None).0, 202);
+
+    // Ann types: the inbox's socket says so, and the customer sees the indicator.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = gw.http_addr();
+    let cookie = ann.cookie.clone();
+    let _socket = rt.block_on(async move {
+        let mut req = format!("ws://{addr}/api/v1/events")
+            .into_client_request()
+            .unwrap();
+        let headers = req.headers_mut();
+        headers.insert("origin", format!("http://{addr}").parse().unwrap());
+        headers.insert("cookie", cookie.parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        let say = |v: serde_json::Value| {
+            tokio_tungstenite::tungstenite::Message::Text(v.to_string().into())
+        };
+        ws.send(say(serde_json::json!({"type": "hello", "after": null})))
+            .await
+            .unwrap();
+        ws.send(say(
+            serde_json::json!({"type": "typing", "conversation_id": id}),
+        ))
+        .await
+        .unwrap();
+        ws
+    });
+    let got = api.wait_for(2);
+    let mut typing = receipt.clone();
+    typing["typing_indicator"] = serde_json::json!({"type": "text"});
+    // The second open sent nothing: the next request is the indicator.
+    assert_eq!(got[1].body, typing);
+    assert_eq!(got.len(), 2);
     assert_eq!(gw.stop().code(), Some(0));
 }

@@ -16,7 +16,9 @@ const APP_SECRET: &str = "app-secret";
 const PHONE_NUMBER_ID: &str = "106540352242922";
 const BUSINESS_NUMBER: &str = "+31201234567";
 
-fn config(page_port: u16) -> String {
+/// The gateway's configuration: Meta account `main` with its Graph API at `api_port` (where a
+/// scenario may serve a fake of it), the sandbox, queue `support` and the shop's widget.
+fn config(page_port: u16, api_port: u16) -> String {
     format!(
         r#"
 [whatsapp]
@@ -30,7 +32,7 @@ phone_number_id = "{PHONE_NUMBER_ID}"
 access_token = "token"
 app_secret = "{APP_SECRET}"
 verify_token = "verify-me"
-api_base_url = "http://127.0.0.1:9"
+api_base_url = "http://127.0.0.1:{api_port}"
 
 [[whatsapp.accounts]]
 name = "sandbox"
@@ -93,10 +95,15 @@ fn scenario(name: &str) {
 
 /// Runs browser scenario `name` against a gateway configured with `config` and `extra`.
 fn scenario_with(name: &str, extra: &str) {
-    let page_port = free_port();
-    let gw = Gateway::builder()
-        .config(&format!("{}{extra}", config(page_port)))
-        .start();
+    let (page_port, api_port) = (free_port(), free_port());
+    let text = format!("{}{extra}", config(page_port, api_port));
+    scenario_on(name, page_port, api_port, &text);
+}
+
+/// Runs browser scenario `name` against a gateway configured with `text`, its widget page
+/// on `page_port` and its Graph API on `api_port`.
+fn scenario_on(name: &str, page_port: u16, api_port: u16, text: &str) {
+    let gw = Gateway::builder().config(text).start();
     add_admin(&gw);
     let dir = browser_dir();
     assert!(
@@ -109,6 +116,7 @@ fn scenario_with(name: &str, extra: &str) {
         .current_dir(&dir)
         .env("GATEWAY", format!("http://{}", gw.http_addr()))
         .env("PAGE_PORT", page_port.to_string())
+        .env("META_PORT", api_port.to_string())
         .env("USERNAME", "admin")
         .env("PASSWORD", "correct horse battery")
         .env("APP_SECRET", APP_SECRET)
@@ -291,7 +299,62 @@ fn browser_sandbox_phone_and_agent_answer_each_other() {
     scenario("sandbox");
 }
 
+/// The scenario serves the Graph API itself: customers' photo and voice note (spoken by
+/// espeak-ng) downloaded and shown, receipts and typing received, ticks, and a 131047
+/// failure explained again after a reload.
+#[test]
+fn browser_inbox_shows_files_ticks_and_explains_a_failure_after_a_reload() {
+    scenario("rich");
+}
+
 #[test]
 fn browser_inbox_with_a_thousand_open_conversations() {
     scenario("scale");
+}
+
+/// The issue's template promise in a browser: the WhatsApp Business Account's template list
+/// is fetched from the fake Graph API at start, the agent picks a template with two
+/// parameters in the inbox, fills them in and sends it, and Meta receives it in its format.
+#[test]
+fn browser_template_picker_sends_a_template_with_two_parameters() {
+    let api = common::meta::FakeMeta::start();
+    api.templates(vec![serde_json::json!({
+        "name": "order_update",
+        "parameter_format": "POSITIONAL",
+        "components": [{"type": "BODY", "text": "Hi {{1}}, your order ships on {{2}}.",
+                        "example": {"body_text": [["Ann", "Monday"]]}}],
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "id": "1407680676729941"
+    })]);
+    let (page_port, api_port) = (free_port(), api.addr.port());
+    let base = format!(r#"api_base_url = "http://127.0.0.1:{api_port}""#);
+    let text = config(page_port, api_port)
+        .replace(
+            &base,
+            &format!("{base}\nbusiness_account_id = \"102290129340398\""),
+        )
+        .replace(
+            r#"access_token = "token""#,
+            &format!(r#"access_token = "{}""#, common::meta::ACCESS_TOKEN),
+        );
+    scenario_on("templates", page_port, api_port, &text);
+    let requests = api.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "GET" && r.path.contains("/102290129340398/message_templates")),
+        "{requests:?}"
+    );
+    let send = requests
+        .iter()
+        .find(|r| r.method == "POST" && r.path == format!("/v24.0/{PHONE_NUMBER_ID}/messages"))
+        .expect("the template was sent to Meta");
+    assert_eq!(
+        send.body["template"],
+        serde_json::json!({"name": "order_update", "language": {"code": "en_US"},
+            "components": [{"type": "body", "parameters": [
+                {"type": "text", "text": "Vera"}, {"type": "text", "text": "Monday"}]}]})
+    );
 }

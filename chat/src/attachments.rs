@@ -11,7 +11,8 @@
 //! carrying the message's files:
 //!
 //! - stored: the blob's key, its size and type; its URL now serves it;
-//! - a failure that may pass (no connection, 5xx, an expired URL, the store failing): tried
+//! - a failure that may pass (no connection, 5xx, an expired URL, the store failing, bytes
+//!   whose SHA-256 is not the one Meta's lookup announced — those are not kept): tried
 //!   again after a back-off (10 s, 30 s, 90 s, … at most an hour), up to [`MAX_ATTEMPTS`],
 //!   the reason shown meanwhile; then failed;
 //! - a failure that will not (larger than its kind's cap — known from the provider's
@@ -336,8 +337,16 @@ impl AttachmentService {
             }
         };
         let declared = job.declared_mime.clone().or(download.declared_mime.clone());
+        let digest = download.declared_sha256.clone();
         let put = blobs.put_stream(download.into_stream(), declared.as_deref(), job.kind);
         match put.await {
+            // Not the bytes Meta announced (changed or cut in transit): fetched again.
+            Ok(stored) if digest.as_ref().is_some_and(|d| *d != stored.sha256) => {
+                if stored.stored_now {
+                    let _ = blobs.delete(&stored.key).await;
+                }
+                Done::Retry("the file's SHA-256 is not the one the provider announced".into())
+            }
             Ok(stored) => Done::Stored(stored),
             Err(
                 e @ (BlobError::TooLarge { .. }

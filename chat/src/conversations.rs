@@ -7,10 +7,11 @@ use crate::context::Ctx;
 use crate::lifecycle::transition::{Action, Handover, ensure_visible};
 use crate::lifecycle::{automation, conversation_event, dispatch, outgoing};
 use crate::model::{
-    Channel, ChatError, Conversation, ConversationDetail, ConversationFilter, EventKind,
-    Interactive, MAX_TEXT, Message, Status, TimerKind, Viewer,
+    APPROVED, Channel, ChatError, Conversation, ConversationDetail, ConversationFilter, EventKind,
+    Filled, FilledHeader, Interactive, MAX_TEXT, Message, Status, Template, TemplateValues,
+    TimerKind, Viewer,
 };
-use crate::provider::{MediaMessage, Outgoing};
+use crate::provider::{HeaderParam, MediaMessage, NamedParam, Outgoing, UrlButtonParam};
 use crate::repo::{self, assignments::Step};
 use crate::routing::{self, AgentId};
 use serde_json::json;
@@ -462,6 +463,86 @@ pub(crate) async fn send_recontact(
     let m = outgoing::queue_template(ctx, &mut a.tx, c, t, agent, client_key, a.now).await?;
     a.commit().await?;
     Ok(m)
+}
+
+/// Sends a template of the conversation's account, filled in with `values` (see
+/// [`crate::Inbox::send_template`]).
+pub(crate) async fn send_template(
+    ctx: &Ctx,
+    viewer: &Viewer,
+    id: i64,
+    values: &TemplateValues,
+    client_key: Option<&str>,
+) -> Result<Message, ChatError> {
+    let mut a = Action::begin(ctx, id).await?;
+    a.handled_by(viewer)?;
+    if let Some(m) = already_sent(&mut a, client_key).await? {
+        return Ok(m);
+    }
+    let c = &a.conversation;
+    check_sendable(c)?;
+    let account = match (c.channel, c.account.as_deref()) {
+        (Channel::Whatsapp, Some(account)) => account.to_string(),
+        _ => {
+            return Err(ChatError::Invalid(
+                "template: templates are for WhatsApp conversations".into(),
+            ));
+        }
+    };
+    let (name, language) = (values.name.trim(), values.language.trim());
+    let t = repo::templates::get(a.tx.conn(), &account, name, language)
+        .await?
+        .ok_or_else(|| {
+            ChatError::Invalid(format!(
+                "template.name: account {account} has no template {name:?} in language {language:?}"
+            ))
+        })?;
+    if t.status != APPROVED {
+        return Err(ChatError::Invalid(format!(
+            "template.name: {name:?} is {}, not approved; WhatsApp sends only approved templates",
+            t.status
+        )));
+    }
+    let filled = t.fill(values)?;
+    let request = template_request(&t, filled.clone());
+    let send = outgoing::Send {
+        kind: "template",
+        body: &filled.text,
+        request,
+        author: outgoing::Author::Agent(viewer.agent_id),
+        client_key,
+    };
+    let m = outgoing::queue(ctx, &mut a.tx, &a.conversation, send, a.now).await?;
+    a.commit().await?;
+    Ok(m)
+}
+
+/// What the provider is asked to send for template `t` filled in as `f`.
+fn template_request(t: &Template, f: Filled) -> Outgoing {
+    let positional = t.positional();
+    let header = f.header.map(|h| match h {
+        FilledHeader::Text { name, value } => HeaderParam::Text {
+            text: value,
+            name: (!positional).then_some(name),
+        },
+        FilledHeader::Media { format, link } => HeaderParam::Media { format, link },
+    });
+    Outgoing::Template {
+        name: t.name.clone(),
+        language: t.language.clone(),
+        body_params: f.positional,
+        named_params: (f.named.into_iter())
+            .map(|(name, value)| NamedParam { name, value })
+            .collect(),
+        header,
+        url_buttons: (f.url_buttons.into_iter())
+            .map(|(index, text)| UrlButtonParam { index, text })
+            .collect(),
+        button_payload: None,
+        content_sid: t.content_sid.clone(),
+        variables: t.content_sid.is_some().then_some(f.variables),
+        text: Some(f.text),
+    }
 }
 
 /// Adds an internal note, visible to agents only.

@@ -53,7 +53,8 @@ impl HookTarget {
 /// `conversation.created|queued|assigned|closed|reminder`, `message.received` (from the customer),
 /// `message.sent` (to the customer, when the provider accepted it — a web chat's message at
 /// once; internal notes are never sent), `message.delivered`, `message.read`,
-/// `message.failed` (delivery failed), `deflection.sent` (the template after a call left).
+/// `message.failed` (delivery failed), `message.attachments` (a customer's files stored or
+/// failed: the message's whole list), `deflection.sent` (the template after a call left).
 pub fn hook_type(e: &Event) -> Option<&'static str> {
     Some(match &e.kind {
         EventKind::ConversationCreated => "conversation.created",
@@ -64,6 +65,7 @@ pub fn hook_type(e: &Event) -> Option<&'static str> {
         EventKind::ConversationReminder => "conversation.reminder",
         EventKind::DeflectionSent => "deflection.sent",
         EventKind::ConversationRated => "conversation.rated",
+        EventKind::MessageAttachments => "message.attachments",
         EventKind::MessageCreated => {
             let m = &e.data["message"];
             match (m["direction"].as_str(), m["status"].as_str()) {
@@ -484,5 +486,12 @@ mod tests {
         assert_eq!(hook_type(&status("delivered")), Some("message.delivered"));
         assert_eq!(hook_type(&status("read")), Some("message.read"));
         assert_eq!(hook_type(&status("failed")), Some("message.failed"));
+        // A retry of a rate-limited send is no webhook; a customer's files being stored is.
+        assert_eq!(hook_type(&status("queued")), None);
+        let files = Event {
+            kind: EventKind::MessageAttachments,
+            ..e(json!({"message_id": 1, "attachments": []}))
+        };
+        assert_eq!(hook_type(&files), Some("message.attachments"));
     }
 }

@@ -24,11 +24,14 @@ use crate::model::{
 };
 use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
 use crate::model::{FaqListEntry, NewFaqEntry, NewWhitelistEntry, WhitelistEntry};
+use crate::model::{Template, TemplateRefresh, TemplateValues};
 use crate::outbox::{Outbox, OutboxFiles, OutboxPass};
-use crate::provider::{self, Inbound};
+use crate::provider::{self, Inbound, Receipt};
+use crate::receipts::{ReceiptKind, Receipts};
 use crate::routing::{AgentId, Presence};
 use crate::sandbox::{self, SandboxReply};
 use crate::store::Store;
+use crate::templates;
 use crate::webchat::{self, NewHandoff, NewWebConversation};
 use crate::{conversations, events, repo, routing, timers};
 use deflect_config::OpeningHours;
@@ -52,6 +55,7 @@ pub(crate) struct Inner {
     hooks: Hooks,
     bots: BotService,
     attachments: AttachmentService,
+    receipts: Receipts,
     /// The HTTP client the workers share (providers, webhooks).
     http: reqwest::Client,
 }
@@ -140,7 +144,8 @@ impl Inbox {
                     provider::Client::for_account(a, &http, base),
                 )
             })
-            .collect();
+            .collect::<HashMap<_, _>>();
+        let providers = Arc::new(providers);
         let names: Vec<&str> = settings
             .inbox
             .queues
@@ -169,7 +174,8 @@ impl Inbox {
             inner: Arc::new(Inner {
                 feed,
                 inbound: InboundService::new(ctx.clone()),
-                outbox: Outbox::new(ctx.clone(), providers, files),
+                outbox: Outbox::new(ctx.clone(), providers.clone(), files),
+                receipts: Receipts::new(ctx.clone(), providers),
                 hooks: Hooks::new(ctx.clone(), http.clone(), hooks_wake),
                 http,
                 bots: BotService::new(ctx.clone()),
@@ -260,7 +266,8 @@ impl Inbox {
 
     /// Signals that someone is typing in conversation `id`: an ephemeral event (id 0, not
     /// logged) to every subscriber, in this process and (PostgreSQL) the others. `agent`:
-    /// the agent typing; `None`: the visitor.
+    /// the agent typing (a WhatsApp customer is also shown the typing indicator, see
+    /// `receipts`); `None`: the visitor.
     pub async fn typing(&self, id: i64, agent: Option<AgentId>) -> Result<(), ChatError> {
         let by = if agent.is_some() { "agent" } else { "visitor" };
         let e = Event {
@@ -271,7 +278,21 @@ impl Inbox {
             data: serde_json::json!({ "by": by, "agent_id": agent }),
             at: self.now(),
         };
-        Ok(self.inner.feed.publish_ephemeral(e).await?)
+        self.inner.feed.publish_ephemeral(e).await?;
+        if agent.is_some() {
+            // The customer on WhatsApp sees it too; a slow provider never holds the caller.
+            let receipts = self.inner.receipts.clone();
+            tokio::spawn(async move { receipts.send(id, ReceiptKind::Typing).await });
+        }
+        Ok(())
+    }
+
+    /// Marks the customer's messages in conversation `id` read on WhatsApp, as `viewer` (who
+    /// must be able to see it) opens it. `None`: nothing to mark (not WhatsApp, no message
+    /// from the customer, marked already); a provider's refusal is logged, not returned.
+    pub async fn mark_read(&self, viewer: &Viewer, id: i64) -> Result<Option<Receipt>, ChatError> {
+        conversations::detail(self.ctx(), viewer, id).await?;
+        self.inner.receipts.send(id, ReceiptKind::Read).await
     }
 
     /// Runs the workers (outbox, timers, webhooks, bots, attachments) until `shutdown`
@@ -283,6 +304,11 @@ impl Inbox {
         let hooks = tokio::spawn(self.inner.hooks.clone().run(stop.1.clone()));
         let bots = tokio::spawn(self.inner.bots.clone().run(stop.1.clone()));
         let attachments = tokio::spawn(self.inner.attachments.clone().run(stop.1.clone()));
+        let templates = tokio::spawn(templates::run(
+            self.inner.ctx.clone(),
+            self.inner.http.clone(),
+            stop.1.clone(),
+        ));
         let push = components::push(self.inner.ctx.clone(), self.inner.http.clone());
         let mut stopped = stop.1.clone();
         let components = tokio::spawn(async move {
@@ -299,6 +325,7 @@ impl Inbox {
         let _ = bots.await;
         let _ = attachments.await;
         let _ = components.await;
+        let _ = templates.await;
     }
 
     // ---------------------------------------------------------------- inbound
@@ -708,6 +735,57 @@ impl Inbox {
         client_key: Option<&str>,
     ) -> Result<Message, ChatError> {
         conversations::send_recontact(self.ctx(), viewer, id, client_key).await
+    }
+
+    /// Sends a message template of the conversation's account, filled in with `values`
+    /// (allowed outside the 24 h window: that is what templates are for). The template
+    /// must be cached ([`Inbox::templates`]) and approved; a missing, extra or empty
+    /// parameter, header value or button value is [`ChatError::Invalid`] naming its field
+    /// (`template.parameters.first_name`, `template.header.link`, `template.buttons[1]`).
+    /// The message's body is the text the customer reads; its payload keeps the name,
+    /// language and values. A repeated `client_key` returns the message already sent.
+    pub async fn send_template(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        values: &TemplateValues,
+        client_key: Option<&str>,
+    ) -> Result<Message, ChatError> {
+        conversations::send_template(self.ctx(), viewer, id, values, client_key).await
+    }
+
+    /// The cached message templates `viewer` may send: of `account` (or of every account
+    /// they work), only `APPROVED` ones unless `all`. An account they do not work is
+    /// [`ChatError::NotFound`].
+    pub async fn templates(
+        &self,
+        viewer: &Viewer,
+        account: Option<&str>,
+        all: bool,
+    ) -> Result<Vec<Template>, ChatError> {
+        templates::list(self.ctx(), viewer, account, all).await
+    }
+
+    /// How the last template listing of each account `viewer` works (or `account`) went:
+    /// when, and why it failed (the last good list is kept).
+    pub async fn template_refreshes(
+        &self,
+        viewer: &Viewer,
+        account: Option<&str>,
+    ) -> Result<Vec<TemplateRefresh>, ChatError> {
+        templates::refreshes(self.ctx(), viewer, account).await
+    }
+
+    /// Lists the templates of `account` (or of every account) from the provider now
+    /// (supervisors and admins; [`ChatError::Forbidden`] for agents) and returns how each
+    /// listing went. The worker does the same at start and every
+    /// `whatsapp.templates_refresh_interval`.
+    pub async fn refresh_templates(
+        &self,
+        viewer: &Viewer,
+        account: Option<&str>,
+    ) -> Result<Vec<TemplateRefresh>, ChatError> {
+        templates::refresh_for(self.ctx(), &self.inner.http, viewer, account).await
     }
 
     /// Adds an internal note, visible to agents only.

@@ -66,6 +66,8 @@ struct Fake {
     files: Arc<Mutex<HashMap<String, File>>>,
     /// Statuses to answer the next media lookups (or Twilio fetches) with, before serving.
     failures: Arc<Mutex<VecDeque<u16>>>,
+    /// Digests to announce in the next Meta lookups instead of the file's own.
+    wrong_digests: Arc<Mutex<VecDeque<String>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
     addr: Arc<Mutex<Option<SocketAddr>>>,
 }
@@ -91,6 +93,11 @@ impl FakeMedia {
 
     fn file(&self, name: &str, file: File) {
         self.fake.files.lock().unwrap().insert(name.into(), file);
+    }
+
+    fn announce_wrong_digest(&self) {
+        let digest = hex_sha256(b"other bytes");
+        self.fake.wrong_digests.lock().unwrap().push_back(digest);
     }
 
     fn fail_next(&self, statuses: &[u16]) {
@@ -143,16 +150,24 @@ async fn serve(State(f): State<Fake>, uri: Uri, headers: HeaderMap) -> Response 
                 return status(code, "Service temporarily unavailable");
             }
             let file = f.files.lock().unwrap().get(*id).cloned();
-            let size = match file {
+            let (size, digest) = match file {
                 None => return status(400, "Unsupported get request"),
-                Some(File::Bytes { bytes, announce }) => announce.then_some(bytes.len() as u64),
-                Some(File::Endless { announced }) => announced,
+                Some(File::Bytes { bytes, announce }) => {
+                    (announce.then_some(bytes.len() as u64), hex_sha256(&bytes))
+                }
+                Some(File::Endless { announced }) => (announced, "unknown".into()),
             };
+            let digest = f
+                .wrong_digests
+                .lock()
+                .unwrap()
+                .pop_front()
+                .unwrap_or(digest);
             let mut answer = json!({
                 "messaging_product": "whatsapp",
                 "url": format!("http://{addr}/download/{id}"),
                 "mime_type": "image/jpeg",
-                "sha256": "not checked",
+                "sha256": digest,
                 "id": id,
             });
             if let Some(size) = size {
@@ -478,6 +493,36 @@ async fn a_failed_download_is_tried_again_after_its_back_off(b: Backend) {
     assert_eq!(stored_files(&env), 1);
 }
 
+/// Bytes whose SHA-256 is not the one Meta's lookup announced (changed or cut in transit)
+/// are not kept: the file is fetched again after its back-off, and then stored.
+async fn a_file_whose_digest_is_not_metas_is_fetched_again(b: Backend) {
+    let (env, fake) = env(b).await;
+    let photo = jpeg(20_000, 9);
+    let announce = true;
+    fake.file(
+        "800",
+        File::Bytes {
+            bytes: photo.clone(),
+            announce,
+        },
+    );
+    fake.announce_wrong_digest();
+    let conv = receive(&env, "meta", &meta_image("wamid.1", "31612345678", "800")).await;
+    assert_eq!(env.inbox.download_due_attachments().await.unwrap(), 1);
+    let a = attachment(&env, conv).await;
+    assert_eq!(a.state, AttachmentState::Pending);
+    assert!(a.error.as_deref().unwrap().contains("SHA-256"), "{a:?}");
+    assert_eq!(stored_files(&env), 0, "the wrong bytes are not kept");
+    env.clock.advance(Duration::from_secs(10));
+    assert_eq!(env.inbox.download_due_attachments().await.unwrap(), 1);
+    let a = attachment(&env, conv).await;
+    assert_eq!(
+        (a.state, a.size),
+        (AttachmentState::Stored, Some(photo.len() as u64))
+    );
+    assert_eq!(stored_files(&env), 1);
+}
+
 /// A download that fails every time is failed after the last attempt, with the reason;
 /// nothing is tried after that.
 async fn a_download_failing_every_time_is_failed_after_the_last_attempt(b: Backend) {
@@ -690,6 +735,7 @@ async fn twilio_media_urls_are_fetched_with_basic_auth_through_the_redirect(b: B
 on_both!(
     meta_files_are_downloaded_with_the_token_and_served_to_those_who_may_see_them,
     a_failed_download_is_tried_again_after_its_back_off,
+    a_file_whose_digest_is_not_metas_is_fetched_again,
     a_download_failing_every_time_is_failed_after_the_last_attempt,
     files_that_cannot_be_stored_fail_at_once_with_their_reason,
     twilio_media_urls_are_fetched_with_basic_auth_through_the_redirect,

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bytes::Bytes;
-use deflect_chat::blobs::{BlobError, BlobStore, MediaKind, PART_SIZE, SNIFF_LEN};
+use deflect_chat::blobs::{BlobError, BlobStore, ByteRange, MediaKind, PART_SIZE, SNIFF_LEN};
 use deflect_chat::testing::S3Server;
 use deflect_config::{AttachmentsConfig, S3Config, Secret, StoreKind};
 use futures_util::{Stream, StreamExt, TryStreamExt, stream};
@@ -104,6 +104,34 @@ fn endless(
             taken.fetch_add(c.len() as u64, Ordering::Relaxed);
         }
     })
+}
+
+/// Parts of a stored file (a browser seeking in a video) are its bytes at those offsets.
+async fn parts_are_read_as_asked(store: &BlobStore, bytes: &[u8]) {
+    let chunks = stream::iter(
+        bytes
+            .chunks(10_000)
+            .map(|c| Ok::<_, std::io::Error>(Bytes::copy_from_slice(c))),
+    );
+    let stored = store
+        .put_stream(chunks, None, MediaKind::Image)
+        .await
+        .unwrap();
+    let size = bytes.len() as u64;
+    for asked in [
+        "bytes=0-0",
+        "bytes=1000-1999",
+        "bytes=299990-",
+        "bytes=-7",
+        "bytes=100-999999",
+    ] {
+        let part = ByteRange::parse(asked).unwrap().within(size).unwrap();
+        let stream = store.get_part(&stored.key, part.clone()).await.unwrap();
+        let got: Vec<Bytes> = stream.try_collect().await.unwrap();
+        let want = &bytes[part.start as usize..part.end as usize];
+        assert_eq!(got.concat(), want, "{asked}");
+    }
+    store.delete(&stored.key).await.unwrap();
 }
 
 async fn read_all(store: &BlobStore, key: &str) -> (Vec<u8>, u64) {
@@ -320,6 +348,8 @@ async fn behaves_as_an_attachment_store(store: &BlobStore, place: Place<'_>, dir
         ));
     }
     assert_eq!(staged(dir), Vec::<PathBuf>::new());
+
+    parts_are_read_as_asked(store, &file(JPEG, 300_000, 99)).await;
 }
 
 fn sorted<const N: usize>(keys: [String; N]) -> Vec<String> {

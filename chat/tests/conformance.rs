@@ -5,11 +5,12 @@
 
 mod common;
 
+use base64::Engine as _;
 use common::{Backend, Env, FakeProvider, T0, deflection, text};
 use deflect_chat::provider::{Inbound, InboundMessage, StatusUpdate};
 use deflect_chat::{
-    BOT_ENDED, ChatError, ConversationFilter, DeliveryStatus, EventKind, LimitCheck, LimitOutcome,
-    NOT_WHITELISTED, OUTSIDE_HOURS, Presence, SandboxReply, Sender, Status,
+    BOT_ENDED, ChatError, ConversationFilter, DeliveryStatus, ErrorMeaning, EventKind, LimitCheck,
+    LimitOutcome, NOT_WHITELISTED, OUTSIDE_HOURS, Presence, SandboxReply, Sender, Status,
 };
 use deflect_chat::{ListSource, NewFaqEntry, NewWhitelistEntry};
 use std::time::Duration;
@@ -1317,6 +1318,26 @@ async fn provider_failures(b: Backend) {
     );
     env.clock.advance(S);
     assert_eq!(env.inbox.send_due().await.unwrap().retried, 1);
+    // While it waits, the message says why (kept across reloads) and the feed hears it.
+    let waiting = env.message(m.id).await;
+    assert_eq!(
+        (
+            waiting.status.as_str(),
+            waiting.error_code,
+            waiting.error_meaning
+        ),
+        ("queued", Some(131056), Some(ErrorMeaning::RateLimited))
+    );
+    let events = env.inbox.events_after(0, 10_000).await.unwrap();
+    let retry = (events.iter().rev())
+        .find(|e| e.kind == EventKind::MessageStatus && e.data["message_id"] == m.id)
+        .unwrap();
+    assert_eq!(
+        (&retry.data["status"], &retry.data["error_code"]),
+        (&"queued".into(), &131056.into())
+    );
+    assert_eq!(retry.data["error_meaning"], "rate_limited");
+    assert_eq!(retry.data["retry_at"], T0 + 3 * 1000);
     env.clock.advance(2 * S);
     assert_eq!(env.inbox.send_due().await.unwrap().dead, 1);
     let msg = env
@@ -1383,6 +1404,119 @@ async fn provider_failures(b: Backend) {
         .find(|e| e.conversation_id == Some(conv2) && e.kind == EventKind::ConversationWindowClosed)
         .unwrap();
     assert_eq!(w.data["recontact_template"], "deflect_recontact");
+    // The failed message keeps its code and what it means, for the inbox to explain.
+    let failed = env.inbox.messages_unchecked(conv2, None, 10).await.unwrap();
+    let failed = failed.last().unwrap();
+    assert_eq!(
+        (
+            failed.status.as_str(),
+            failed.error_code,
+            failed.error_meaning
+        ),
+        ("failed", Some(131047), Some(ErrorMeaning::OutsideWindow))
+    );
+}
+
+/// Read receipts and the typing indicator: an agent opening a WhatsApp conversation marks
+/// the customer's latest message read at Meta (exactly Meta's request), once; typing shows
+/// the indicator at most every 20 s (virtual clock), and again at once for a newer message;
+/// a refused receipt is sent again next time; a web chat has none.
+async fn receipts_mark_read_once_and_typing_at_most_every_twenty_seconds(b: Backend) {
+    let (env, fake) = Env::meta(b, None).await;
+    let sup = env.supervisor().await;
+    let conv = env
+        .inbox
+        .receive("meta", &[text("wamid.in1", "31612345678", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    let read = |id: &str| serde_json::json!({"messaging_product": "whatsapp", "status": "read", "message_id": id});
+    let typing = |id: &str| {
+        let mut r = read(id);
+        r["typing_indicator"] = serde_json::json!({"type": "text"});
+        r
+    };
+    let bodies = || {
+        (fake.requests().iter())
+            .map(|r| {
+                assert_eq!(r.path, "/v24.0/106540352242922/messages");
+                assert_eq!(r.headers["authorization"], "Bearer EAAG-test-token");
+                serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    // A refusal is not remembered: the next open sends it again.
+    fake.respond(
+        400,
+        r#"{"error":{"message":"Invalid parameter","code":100}}"#,
+    );
+    assert_eq!(env.inbox.mark_read(&sup, conv).await.unwrap(), None);
+    let sent = env.inbox.mark_read(&sup, conv).await.unwrap();
+    assert_eq!(sent, Some(deflect_chat::provider::Receipt::Sent));
+    assert_eq!(env.inbox.mark_read(&sup, conv).await.unwrap(), None);
+    assert_eq!(bodies(), [read("wamid.in1"), read("wamid.in1")]);
+
+    // Typing: the indicator at once (read already, but it shows typing), not again within 20 s.
+    env.inbox.typing(conv, Some(sup.agent_id)).await.unwrap();
+    fake.wait_for(3).await;
+    env.inbox.typing(conv, Some(sup.agent_id)).await.unwrap();
+    env.clock.advance(Duration::from_secs(19));
+    env.inbox.typing(conv, Some(sup.agent_id)).await.unwrap();
+    // A newer message from the customer is marked at once; 20 s later typing shows again.
+    env.inbox
+        .receive("meta", &[text("wamid.in2", "31612345678", "still there?")])
+        .await
+        .unwrap();
+    env.inbox.typing(conv, Some(sup.agent_id)).await.unwrap();
+    fake.wait_for(4).await;
+    env.clock.advance(Duration::from_secs(20));
+    env.inbox.typing(conv, Some(sup.agent_id)).await.unwrap();
+    fake.wait_for(5).await;
+    let got = bodies();
+    assert_eq!(
+        got[2..],
+        [
+            typing("wamid.in1"),
+            typing("wamid.in2"),
+            typing("wamid.in2")
+        ]
+    );
+    // The visitor typing in a web chat, or an agent in one, sends nothing to WhatsApp.
+    let web = env
+        .inbox
+        .start_web_conversation(&deflect_chat::NewWebConversation {
+            site: "www".into(),
+            visitor_token: "visitor-token-0123456789abcdef".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(env.inbox.mark_read(&sup, web.id).await.unwrap(), None);
+    assert_eq!(fake.requests().len(), 5);
+
+    // Twilio has no read receipt alone; its typing indicator (which marks the message read)
+    // goes to the Messaging API as a form.
+    let sid = "SM0123456789abcdef0123456789abcdef";
+    let conv = env
+        .inbox
+        .receive("twilio", &[text(sid, "31687654321", "hoi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_eq!(
+        env.inbox.mark_read(&sup, conv).await.unwrap(),
+        Some(deflect_chat::provider::Receipt::NotSupported)
+    );
+    env.inbox.typing(conv, Some(sup.agent_id)).await.unwrap();
+    let r = fake.wait_for(6).await.pop().unwrap();
+    assert_eq!(r.path, "/v2/Indicators/Typing.json");
+    assert_eq!(
+        std::str::from_utf8(&r.body).unwrap(),
+        format!("messageId={sid}&channel=whatsapp")
+    );
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode("AC0123456789abcdef0123456789abcdef:twilio-token");
+    assert_eq!(r.headers["authorization"], format!("Basic {auth}"));
 }
 
 async fn web_conversation_continues_on_whatsapp(b: Backend) {
@@ -1684,7 +1818,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -2660,7 +2794,7 @@ async fn migrations_are_idempotent(b: Backend) {
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
     );
 }
 
@@ -3655,6 +3789,7 @@ on_both!(
     timers_survive_restarts_and_fire_once,
     unsent_messages_are_sent_once_after_a_restart,
     provider_failures,
+    receipts_mark_read_once_and_typing_at_most_every_twenty_seconds,
     web_conversation_continues_on_whatsapp,
     deflection_limits_hold_across_processes,
     migrations_are_idempotent,

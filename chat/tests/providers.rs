@@ -41,6 +41,11 @@ fn template() -> Outgoing {
         body_params: vec!["K7Q2MX".into()],
         button_payload: Some("deflect:K7Q2MX".into()),
         content_sid: Some("HX0123456789abcdef0123456789abcdef".into()),
+        named_params: Vec::new(),
+        header: None,
+        url_buttons: Vec::new(),
+        variables: None,
+        text: None,
     }
 }
 

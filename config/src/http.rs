@@ -21,6 +21,7 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "message.delivered",
     "message.read",
     "message.failed",
+    "message.attachments",
     "deflection.sent",
     "conversation.rated",
 ];

@@ -16,7 +16,17 @@ pub struct WhatsAppConfig {
     /// Accounts. The embedded default is one `sandbox` account, so the product can be tried
     /// with nothing but the binary.
     pub accounts: Vec<AccountConfig>,
+    /// How often each account's approved message templates are fetched again from the
+    /// provider (Meta's WhatsApp Business Account, Twilio's Content API); they are also
+    /// fetched at start and when an admin or supervisor asks.
+    #[serde(with = "crate::value::duration")]
+    pub templates_refresh_interval: std::time::Duration,
 }
+
+/// The default of `whatsapp.templates_refresh_interval`: templates change when someone
+/// edits them in WhatsApp Manager or Twilio's console and Meta reviews them, which takes
+/// minutes to hours.
+pub const TEMPLATES_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl Default for WhatsAppConfig {
     fn default() -> Self {
@@ -28,6 +38,7 @@ impl Default for WhatsAppConfig {
                 business_number: "+15550100000".into(),
                 ..AccountConfig::default()
             }],
+            templates_refresh_interval: TEMPLATES_REFRESH_INTERVAL,
         }
     }
 }
@@ -92,6 +103,15 @@ impl WhatsAppConfig {
         for (i, a) in self.accounts.iter().enumerate() {
             a.validate(p, &format!("whatsapp.accounts[{i}]"));
         }
+        let interval = self.templates_refresh_interval;
+        if !(std::time::Duration::from_secs(60)..=std::time::Duration::from_secs(7 * 86_400))
+            .contains(&interval)
+        {
+            p.push(
+                "whatsapp.templates_refresh_interval",
+                "must be between 1m and 7d (default 1h)",
+            );
+        }
     }
 }
 
@@ -131,6 +151,11 @@ pub struct AccountConfig {
     /// Meta: the phone number ID messages are sent from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_number_id: Option<String>,
+    /// Meta: the WhatsApp Business Account (WABA) id the number belongs to, whose message
+    /// templates the inbox lists (`GET /{waba_id}/message_templates`). Without it the
+    /// account's templates are not fetched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_account_id: Option<String>,
     /// Meta: system-user access token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token: Option<Secret>,
@@ -150,6 +175,11 @@ pub struct AccountConfig {
     /// `https://api.twilio.com` (twilio). Tests point it at a local server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_base_url: Option<url::Url>,
+    /// Twilio: the Content API's base URL (templates are listed there, on another host than
+    /// messages are sent); defaults to `https://content.twilio.com`. Tests point it at a
+    /// local server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_api_base_url: Option<url::Url>,
     /// Meta Graph API version.
     pub api_version: String,
     /// Sending pace per business number.
@@ -171,12 +201,14 @@ impl Default for AccountConfig {
             provider: Provider::Sandbox,
             business_number: String::new(),
             phone_number_id: None,
+            business_account_id: None,
             access_token: None,
             app_secret: None,
             verify_token: None,
             account_sid: None,
             auth_token: None,
             api_base_url: None,
+            content_api_base_url: None,
             api_version: "v24.0".into(),
             messages_per_second: 80,
             request_timeout: std::time::Duration::from_secs(20),
@@ -201,8 +233,41 @@ impl AccountConfig {
         )
     }
 
+    /// Twilio's Content API base URL: configured, or `https://content.twilio.com`; none for
+    /// other providers.
+    pub fn content_api_base_url(&self) -> Option<url::Url> {
+        (self.provider == Provider::Twilio).then(|| {
+            self.content_api_base_url.clone().unwrap_or_else(|| {
+                url::Url::parse("https://content.twilio.com").expect("literal URL")
+            })
+        })
+    }
+
     fn validate(&self, p: &mut Problems, at: &str) {
         p.identifier(format!("{at}.name"), &self.name);
+        if let Some(id) = &self.business_account_id
+            && (id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            p.push(
+                format!("{at}.business_account_id"),
+                format!(
+                    "{id:?} is not a WhatsApp Business Account id: digits only, as WhatsApp \
+                     Manager shows it (e.g. \"102290129340398\")"
+                ),
+            );
+        }
+        if self.business_account_id.is_some() && self.provider != Provider::Meta {
+            p.push(
+                format!("{at}.business_account_id"),
+                "only for provider \"meta\" (Twilio's templates come from its Content API)",
+            );
+        }
+        if self.content_api_base_url.is_some() && self.provider != Provider::Twilio {
+            p.push(
+                format!("{at}.content_api_base_url"),
+                "only for provider \"twilio\"",
+            );
+        }
         if !is_e164(&self.business_number) {
             p.push(
                 format!("{at}.business_number"),
@@ -248,13 +313,15 @@ impl AccountConfig {
                 );
             }
         }
-        if let Some(url) = &self.api_base_url
-            && !matches!(url.scheme(), "http" | "https")
-        {
-            p.push(
-                format!("{at}.api_base_url"),
-                "must be an http:// or https:// URL",
-            );
+        for (key, url) in [
+            ("api_base_url", &self.api_base_url),
+            ("content_api_base_url", &self.content_api_base_url),
+        ] {
+            if let Some(url) = url
+                && !matches!(url.scheme(), "http" | "https")
+            {
+                p.push(format!("{at}.{key}"), "must be an http:// or https:// URL");
+            }
         }
         if !(std::time::Duration::from_millis(100)..=std::time::Duration::from_secs(120))
             .contains(&self.request_timeout)

@@ -1223,6 +1223,85 @@ fn the_examples_s3_section_is_valid_once_uncommented() {
 }
 
 #[test]
+fn template_sources_name_their_keys() {
+    let e = load_text(
+        r#"
+[whatsapp]
+default_account = "main"
+templates_refresh_interval = "10s"
+
+[[whatsapp.accounts]]
+name = "main"
+provider = "meta"
+business_number = "+31201234567"
+phone_number_id = "106540352242922"
+business_account_id = "waba-1"
+access_token = "t"
+app_secret = "s"
+verify_token = "v"
+content_api_base_url = "https://content.twilio.com"
+
+[[whatsapp.accounts]]
+name = "nl"
+provider = "twilio"
+business_number = "+31207654321"
+account_sid = "AC00000000000000000000000000000000"
+auth_token = "t"
+business_account_id = "102290129340398"
+content_api_base_url = "ftp://content.example"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "whatsapp.accounts[0].business_account_id",
+            "whatsapp.accounts[0].content_api_base_url",
+            "whatsapp.accounts[1].business_account_id",
+            "whatsapp.accounts[1].content_api_base_url",
+            "whatsapp.templates_refresh_interval",
+        ],
+        "{e}"
+    );
+    let ok = load_text(
+        r#"
+[whatsapp]
+default_account = "main"
+
+[[whatsapp.accounts]]
+name = "main"
+provider = "meta"
+business_number = "+31201234567"
+phone_number_id = "106540352242922"
+business_account_id = "102290129340398"
+access_token = "t"
+app_secret = "s"
+verify_token = "v"
+
+[[whatsapp.accounts]]
+name = "nl"
+provider = "twilio"
+business_number = "+31207654321"
+account_sid = "AC00000000000000000000000000000000"
+auth_token = "t"
+"#,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(ok.whatsapp.templates_refresh_interval.as_secs(), 3600);
+    let nl = ok.whatsapp.account("nl").unwrap();
+    assert_eq!(
+        nl.content_api_base_url().unwrap().as_str(),
+        "https://content.twilio.com/"
+    );
+    assert_eq!(
+        ok.whatsapp.account("main").unwrap().content_api_base_url(),
+        None
+    );
+}
+
+#[test]
 fn media_links_are_signed_with_a_long_secret_for_a_bounded_time() {
     let c = load(None, env(&[])).unwrap();
     assert_eq!(c.attachments.signing_secret, None);

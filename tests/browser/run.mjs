@@ -5,7 +5,8 @@
 import { chromium } from "playwright-core";
 import { createServer } from "node:http";
 import { createHmac } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -16,9 +17,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 mkdirSync(ARTIFACTS, { recursive: true });
 const T = 30000;
 
+const started = Date.now();
 function check(ok, what) {
   if (!ok) throw new Error("check failed: " + what);
-  console.log("ok - " + what);
+  console.log("ok - " + what + " (" + ((Date.now() - started) / 1000).toFixed(1) + " s)");
 }
 
 // The shop's page, on its own origin, embedding the widget with the one-line snippet.
@@ -382,7 +384,179 @@ async function automations(browser) {
   check(lists.patterns.includes("+3120*") && lists.questions.includes("Where is my invoice?"), "the API lists both: " + JSON.stringify(lists));
 }
 
-const scenarios = { chat, escalation, sandbox, scale, automations };
+// Templates: a customer writes on WhatsApp; the agent claims the conversation, opens the
+// template picker, finds the WhatsApp Business Account's template (fetched from the fake Graph
+// API at start) by name, fills in its two parameters, sees the exact text in the preview and
+// sends it; the message shows that text. tests/web.rs checks what Meta received.
+async function templates(browser) {
+  await postMeta(metaWebhook("31612345678", "Where is my order?", "wamid.browser-tpl-" + Date.now()));
+  const a = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  await login(a, null);
+  await a.getByRole("button", { name: "Queue" }).click();
+  await a.locator(".item", { hasText: "Vera" }).click({ timeout: T });
+  await a.getByRole("button", { name: "Claim" }).click();
+  await a.getByRole("button", { name: "Template…" }).click();
+  await a.getByLabel("Search by name").fill("order");
+  const options = a.locator("#template-choice option");
+  await options.first().waitFor({ state: "attached", timeout: T });
+  const shown = await options.allTextContents();
+  check(shown.length === 1 && shown[0] === "order_update · en_US · UTILITY · APPROVED",
+    "the picker finds the template by name with its language, category and status: " + JSON.stringify(shown));
+  await a.getByLabel("Parameter {{1}}").fill("Vera");
+  await a.getByLabel("Parameter {{2}}").fill("Monday");
+  const preview = await a.locator("#template-preview").textContent();
+  check(preview === "Hi Vera, your order ships on Monday.", "the preview shows the exact text: " + JSON.stringify(preview));
+  await a.screenshot({ path: path.join(ARTIFACTS, "inbox-template-picker.png") });
+  const sent = a.waitForResponse((r) => r.url().endsWith("/messages") && r.request().method() === "POST");
+  await a.getByRole("button", { name: "Send template" }).click();
+  check((await sent).status() === 201, "the template is sent");
+  await a.locator(".msg.out", { hasText: "Hi Vera, your order ships on Monday." }).waitFor({ timeout: T });
+  check(await a.locator("#template").isHidden(), "the picker closes; the message shows the text the customer received");
+}
+
+// A fake of the Graph API on META_PORT, as the gateway's account `main` calls it: customers'
+// files by media id (lookup, then the file, both with the bearer token), sends answered with
+// a fresh wamid, read receipts and typing indicators answered `success`. Records each send.
+function fakeGraph() {
+  const media = new Map(), sent = [];
+  let n = 0;
+  const base = "http://127.0.0.1:" + env.META_PORT;
+  const server = createServer((req, res) => {
+    const json = (status, v) => { res.writeHead(status, { "content-type": "application/json" }); res.end(JSON.stringify(v)); };
+    if (req.headers.authorization !== "Bearer token") return json(401, { error: { message: "Invalid OAuth access token", code: 190 } });
+    const parts = req.url.split("/").filter(Boolean);
+    if (req.method === "GET" && parts[0] === "media" && media.has(parts[1])) {
+      const m = media.get(parts[1]);
+      res.writeHead(200, { "content-type": m.type }); return res.end(m.bytes);
+    }
+    if (req.method === "GET" && media.has(parts[1])) {
+      const m = media.get(parts[1]);
+      return json(200, { messaging_product: "whatsapp", url: base + "/media/" + parts[1], mime_type: m.type, sha256: "x", file_size: m.bytes.length, id: parts[1] });
+    }
+    let body = "";
+    req.on("data", (c) => { body += c; });
+    req.on("end", () => {
+      const b = JSON.parse(body || "{}");
+      sent.push(b);
+      if (b.status === "read") return json(200, { success: true });
+      n += 1;
+      json(200, { messaging_product: "whatsapp", contacts: [{ input: b.to, wa_id: b.to }], messages: [{ id: "wamid.out" + n }] });
+    });
+  });
+  return new Promise((resolve) => server.listen(Number(env.META_PORT), "127.0.0.1", () => resolve({ server, media, sent })));
+}
+
+// One signed Meta delivery of `value` (messages or statuses) for the account's number.
+function metaDelivery(value) {
+  return { object: "whatsapp_business_account", entry: [{ id: "WABA", changes: [{ field: "messages", value: {
+    messaging_product: "whatsapp", metadata: { display_phone_number: env.BUSINESS_NUMBER.slice(1), phone_number_id: env.PHONE_NUMBER_ID },
+    ...value } }] }] };
+}
+
+async function until(what, f) {
+  const end = Date.now() + T;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error("timed out waiting for " + what);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// A customer sends a photo and a voice note; the agent sees the picture and a player, the
+// customer's phone is told they were read and that the agent types; the agent's replies show
+// their ticks, and a 131047 failure is explained — still after a reload.
+async function rich(browser) {
+  const graph = await fakeGraph();
+  try {
+    const from = "31611122233", now = () => String(Math.floor(Date.now() / 1000));
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const a = await ctx.newPage();
+    await login(a, "available");
+    // The photo, drawn by the browser; the voice note, spoken by espeak-ng and encoded as
+    // WhatsApp's voice notes are (Ogg Opus) by opusenc.
+    const jpeg = Buffer.from(await a.evaluate(() => {
+      const c = document.createElement("canvas"); c.width = 320; c.height = 200;
+      const g = c.getContext("2d");
+      g.fillStyle = "#dfe9f3"; g.fillRect(0, 0, 320, 200);
+      g.fillStyle = "#7a8a99"; g.fillRect(60, 40, 200, 120);
+      g.strokeStyle = "#b00020"; g.lineWidth = 6; g.beginPath(); g.moveTo(80, 60); g.lineTo(240, 140); g.stroke();
+      g.fillStyle = "#222"; g.font = "20px sans-serif"; g.fillText("Broken hinge", 100, 190);
+      return c.toDataURL("image/jpeg", 0.9).split(",")[1];
+    }), "base64");
+    graph.media.set("img1", { type: "image/jpeg", bytes: jpeg });
+    const wav = path.join(ARTIFACTS, "voice-note.wav"), ogg = path.join(ARTIFACTS, "voice-note.ogg");
+    execFileSync("espeak-ng", ["-w", wav, "Hello, the door of my washing machine broke off."]);
+    execFileSync("opusenc", ["--quiet", wav, ogg]);
+    graph.media.set("voice1", { type: "audio/ogg", bytes: readFileSync(ogg) });
+    const contacts = [{ profile: { name: "Rosa" }, wa_id: from }];
+    await postMeta(metaDelivery({ contacts, messages: [
+      { from, id: "wamid.r1", timestamp: now(), type: "text", text: { body: "Hi, my washing machine door broke" } },
+      { from, id: "wamid.r2", timestamp: now(), type: "image", image: { id: "img1", mime_type: "image/jpeg", caption: "The hinge" } },
+      { from, id: "wamid.r3", timestamp: now(), type: "audio", audio: { id: "voice1", mime_type: "audio/ogg; codecs=opus", voice: true } },
+    ] }));
+    const item = a.locator(".item", { hasText: "Rosa" });
+    await item.click({ timeout: T });
+    await a.getByRole("button", { name: "Accept" }).click();
+    const img = a.locator(".msg.in img.thumb");
+    await img.waitFor({ timeout: T });
+    const width = await until("the picture to load", () => img.evaluate((i) => i.complete && i.naturalWidth));
+    check(width === 320, "the customer's photo shows as a thumbnail, downloaded and served (" + width + " px wide)");
+    check(await a.locator(".msg.in", { hasText: "The hinge" }).count() === 1, "the photo's caption is its text");
+    const player = a.locator(".msg.in audio");
+    await player.waitFor({ timeout: T });
+    await player.evaluate((p) => { p.muted = true; return p.play(); });
+    const played = await until("the voice note to play", () => player.evaluate((p) => p.currentTime > 0.3 && p.currentTime));
+    check(played > 0.3, "the voice note plays in place (" + played.toFixed(1) + " s played)");
+    await until("the read receipt", () => graph.sent.some((b) => b.status === "read" && b.message_id === "wamid.r3" && !b.typing_indicator));
+    check(true, "opening the conversation marked the customer's latest message read on WhatsApp");
+
+    // The agent types and sends: the customer sees typing, then the message's ticks move on.
+    await a.getByLabel("Reply", { exact: true }).fill("A technician can come on Friday.");
+    await until("the typing indicator", () => graph.sent.some((b) => b.typing_indicator && b.typing_indicator.type === "text"));
+    check(true, "typing in the inbox showed WhatsApp's typing indicator");
+    await a.getByRole("button", { name: "Send" }).click();
+    const first = a.locator(".msg.out", { hasText: "A technician can come on Friday." });
+    await first.locator(".st.sent").waitFor({ timeout: T });
+    check((await first.locator(".st").textContent()).startsWith("✓ sent"), "a sent message shows one tick");
+    const status = (id, s, extra) => postMeta(metaDelivery({ statuses: [{ id, status: s, timestamp: now(), recipient_id: from, ...extra }] }));
+    await status("wamid.out1", "delivered");
+    await first.locator(".st.delivered").waitFor({ timeout: T });
+    await status("wamid.out1", "read");
+    await first.locator(".st.read").waitFor({ timeout: T });
+    check(await first.locator(".st").evaluate((n) => getComputedStyle(n).color) === "rgb(26, 115, 232)", "read shows two blue ticks");
+
+    await a.getByLabel("Reply", { exact: true }).fill("Which day suits you?");
+    await a.getByRole("button", { name: "Send" }).click();
+    const second = a.locator(".msg.out", { hasText: "Which day suits you?" });
+    await second.locator(".st.sent").waitFor({ timeout: T });
+    await status("wamid.out2", "failed", { errors: [{ code: 131047, title: "Re-engagement message",
+      message: "Re-engagement message", error_data: { details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number." } }] });
+    const why = second.locator(".failure");
+    await why.getByText("only an approved template").waitFor({ timeout: T });
+    check(true, "the 131047 failure is explained");
+    await a.screenshot({ path: path.join(ARTIFACTS, "inbox-rich-live.png") });
+
+    // After a reload the files, ticks and the explanation are all still there.
+    await a.reload();
+    await a.locator("#app").waitFor();
+    await a.locator(".item", { hasText: "Rosa" }).click({ timeout: T });
+    const again = a.locator(".msg.out", { hasText: "Which day suits you?" });
+    await again.locator(".failure").getByText("only an approved template").waitFor({ timeout: T });
+    check(await again.locator(".failure").getByRole("button", { name: "Send a template" }).count() === 1, "after a reload the failure still explains itself and offers a template");
+    check(await a.locator(".msg.out", { hasText: "A technician can come on Friday." }).locator(".st.read").count() === 1, "after a reload the first reply still shows read");
+    await a.locator(".msg.in img.thumb").waitFor({ timeout: T });
+    await a.locator(".msg.in audio").waitFor({ timeout: T });
+    check(true, "after a reload the photo and the voice note are there");
+    await a.screenshot({ path: path.join(ARTIFACTS, "inbox-rich-reloaded.png") });
+  } finally {
+    // The gateway keeps its connections to the API open: close them too, or node waits.
+    graph.server.close();
+    graph.server.closeAllConnections();
+  }
+}
+
+const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates };
 const name = process.argv[2];
 const server = await shop(Number(env.PAGE_PORT));
 const browser = await launch();

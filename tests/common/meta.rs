@@ -32,6 +32,8 @@ struct Shared {
     callbacks: Mutex<Option<(String, String)>>,
     /// Customers' files by media id, served as Meta's media API does.
     media: Mutex<BTreeMap<String, Vec<u8>>>,
+    /// The WhatsApp Business Account's message templates (`data` of the listing).
+    templates: Mutex<Vec<serde_json::Value>>,
 }
 
 /// The access token [`account`] configures: Meta's media API answers only requests bearing
@@ -94,6 +96,11 @@ impl FakeMeta {
                                 r.len()
                             };
                             state.changed.notify_all();
+                            if method == axum::http::Method::GET
+                                && uri.path().ends_with("/message_templates")
+                            {
+                                return templates(&state, &headers);
+                            }
                             if method == axum::http::Method::GET {
                                 return media(&state, addr, uri.path(), &headers);
                             }
@@ -136,6 +143,14 @@ impl FakeMeta {
     /// which serves the bytes; both only with the bearer token [`ACCESS_TOKEN`].
     pub fn media(&self, id: &str, bytes: Vec<u8>) {
         self.shared.media.lock().unwrap().insert(id.into(), bytes);
+    }
+
+    /// Lists `templates` (each as Meta's `message_templates` listing gives it: `name`,
+    /// `language`, `status`, `category`, `components`, …) as the WhatsApp Business Account's:
+    /// `GET /{version}/{waba_id}/message_templates` answers them in one page, only with the
+    /// bearer token [`ACCESS_TOKEN`].
+    pub fn templates(&self, templates: Vec<serde_json::Value>) {
+        *self.shared.templates.lock().unwrap() = templates;
     }
 
     /// Every request so far.
@@ -193,6 +208,22 @@ fn media(
         "sha256": "not checked",
         "file_size": bytes.len(),
         "id": id,
+    }))
+    .into_response()
+}
+
+/// The template listing: one page (no `paging.next`), 401 without the bearer token.
+fn templates(state: &Shared, headers: &axum::http::HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let bearer = format!("Bearer {ACCESS_TOKEN}");
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(bearer.as_str()) {
+        let body = serde_json::json!({"error": {"message": "Invalid OAuth access token", "type": "OAuthException", "code": 190}});
+        return (axum::http::StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    }
+    let data = state.templates.lock().unwrap().clone();
+    axum::Json(serde_json::json!({
+        "data": data,
+        "paging": {"cursors": {"before": "QVFIUk1", "after": "QVFIUl9"}},
     }))
     .into_response()
 }

@@ -152,13 +152,15 @@
     } else if (e.kind === "message.created") {
       const m = e.data.message;
       if (m.direction === "out" && !m.internal && m.agent_id === me.id && waiting.delete(e.conversation_id)) drawList();
-      if (selected === e.conversation_id) addMessage(m);
+      if (selected === e.conversation_id) {
+        addMessage(m);
+        if (m.direction === "in" && document.visibilityState === "visible") markRead(m.conversation_id);
+      }
     } else if (e.kind === "message.attachments" && shown.has(e.data.message_id)) {
       const box = shown.get(e.data.message_id).querySelector(".files");
       if (box) fillFiles(box, e.data.attachments);
     } else if (e.kind === "message.status" && shown.has(e.data.message_id)) {
-      const n = shown.get(e.data.message_id).querySelector(".st");
-      if (n) n.textContent = e.data.status + (e.data.error_code ? " (" + e.data.error_code + ")" : "");
+      showStatus(shown.get(e.data.message_id), e.data);
     } else if (e.kind === "typing" && selected === e.conversation_id && e.data.by === "visitor") {
       $("#typing").textContent = "The customer is typing…";
       clearTimeout(typingTimer);
@@ -300,6 +302,7 @@
   async function open(id, focusReply) {
     // Files chosen for another conversation are not sent to this one.
     if (selected !== id && chosen.length) { chosen = []; renderChosen(); }
+    if (selected !== id) showTemplates(false);
     selected = id;
     drawList();
     shown.clear();
@@ -313,6 +316,7 @@
     if (selected !== id) return;
     detail = d;
     convs.set(id, Object.assign(convs.get(id) || {}, detail));
+    markRead(id);
     $("#conv").hidden = false; $("#empty").hidden = true;
     renderHead();
     renderCall();
@@ -343,13 +347,51 @@
       ...(placeholder && !m.interactive ? [] : messageBody(m)),
       files.length ? fillFiles(h("div", { "class": "files" }), files) : null,
       m.kind === "location" ? mapLink(m.payload) : null,
-      h("div", { "class": "meta" }, [h("span", { text: who + " · " + m.channel + " · " + when(m.created_at) + " · " }), h("span", { "class": "st", text: m.status })])
+      h("div", { "class": "meta" }, [h("span", { text: who + " · " + m.channel + " · " + when(m.created_at) + " · " }), h("span", { "class": "st" })]),
+      h("div", { "class": "failure", role: "status" })
     ]);
+    showStatus(n, m);
     shown.set(m.id, n);
     const box = $("#messages");
     const stick = box.scrollTop + box.clientHeight >= box.scrollHeight - 40;
     box.append(n);
     if (stick) box.scrollTop = box.scrollHeight;
+  }
+
+  // The customer's messages read on WhatsApp as the agent sees them (sent in the background;
+  // the gateway sends each receipt once).
+  function markRead(id) {
+    api("POST", "/conversations/" + id + "/read").catch(() => {});
+  }
+
+  // An outgoing message's delivery as ticks (queued 🕓, sent ✓, delivered ✓✓, read ✓✓ in
+  // blue, failed ⚠), with the provider's error explained and what the agent can do.
+  const TICKS = { queued: "🕓", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "⚠" };
+  function showStatus(n, s) {
+    const st = n.querySelector(".st"), box = n.querySelector(".failure");
+    if (!st || !box) return;
+    const tick = TICKS[s.status];
+    st.className = "st " + s.status;
+    st.textContent = tick ? tick + " " + s.status : s.status;
+    box.replaceChildren();
+    const code = s.error_code ? " (" + s.error_code + ")" : "";
+    let text = null, action = null;
+    if (s.status === "failed") {
+      if (s.error_meaning === "outside_window") {
+        text = "Not delivered" + code + ": the customer's last message is more than 24 hours old, so WhatsApp takes only an approved template now.";
+        action = h("button", { type: "button", text: "Send a template", onclick: () => showTemplates(true) });
+      } else if (s.error_meaning === "unreachable") {
+        text = "Not delivered" + code + ": this number is not reachable on WhatsApp.";
+      } else {
+        text = "Not delivered" + code + ": " + (s.error_title || "the provider refused it") + ".";
+      }
+    } else if (s.status === "queued" && (s.error_code || s.error_title)) {
+      text = s.error_meaning === "rate_limited"
+        ? "WhatsApp asked to slow down" + code + "; sending again shortly."
+        : "Not sent yet" + code + ": " + (s.error_title || "the provider did not take it") + "; trying again.";
+    }
+    box.hidden = !text;
+    if (text) box.append(h("span", { text: text }), action);
   }
 
   // A message's text and, for an interactive one, what it offered (shown, never tapped by
@@ -464,11 +506,26 @@
     note.textContent = "";
     note.hidden = windowOpen(c) || c.status === "closed";
     if (!note.hidden) {
-      note.append("The customer's last message is more than 24 hours old (or there is none yet), so WhatsApp accepts only an approved template, not free text. Send the recontact template; you can write freely once they answer. ",
+      note.append("The customer's last message is more than 24 hours old (or there is none yet), so WhatsApp accepts only an approved template, not free text. Send a template; you can write freely once they answer. ",
+        h("button", { "class": "primary", text: "Choose a template", onclick: () => showTemplates(true) }), " ",
         h("button", { text: "Send recontact template", onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/recontact", { client_key: key() }); announce("Template sent"); }) }));
     }
     $("#composer").hidden = c.status === "closed" && !sup;
+    // WhatsApp cannot deliver to this number: nothing typed here would reach the customer.
+    if (unreachable(c)) {
+      note.hidden = false;
+      note.replaceChildren("This number is not reachable on WhatsApp (the provider said it cannot deliver to it), so messages cannot be sent; internal notes still can. Reach the customer another way.");
+    }
+    lockComposer();
   }
+
+  function unreachable(c) { return !!c && c.channel === "whatsapp" && !!c.unreachable; }
+  // Only internal notes can be written to a customer WhatsApp cannot reach.
+  function lockComposer() {
+    const locked = unreachable(convs.get(selected)) && !$("#as-note").checked;
+    $("#composer").querySelectorAll("textarea,button,select,input").forEach((f) => { if (f.id !== "as-note") f.disabled = locked; });
+  }
+  $("#as-note").addEventListener("change", lockComposer);
 
   $("#canned").addEventListener("change", async (e) => {
     if (!e.target.value) return;
@@ -597,6 +654,92 @@
     if (caption) $("#reply").value = caption;
     if (errors.length) throw new Error(errors.join(" "));
   }
+
+  // Approved templates of the conversation's account (GET /templates): pick one, fill in its
+  // parameters, header and button variables, see the exact text, send (allowed outside the
+  // 24 h window).
+  let templates = [], template = null, stale = "";
+  const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
+  const fill = (text, values) => text.replace(PLACEHOLDER, (m, n) => values[n] ? values[n] : m);
+  async function showTemplates(open) {
+    $("#template").hidden = !open;
+    $("#add-template").setAttribute("aria-expanded", String(open));
+    if (!open) return;
+    const c = convs.get(selected);
+    $("#template-info").textContent = "Loading templates…";
+    try {
+      const r = c && c.account ? await api("GET", "/templates?account=" + encodeURIComponent(c.account)) : { templates: [], refreshes: [] };
+      templates = r.templates;
+      const failed = r.refreshes.find((x) => x.error);
+      stale = failed ? " The last fetch from WhatsApp failed (" + failed.error + "); this is the list of " + (when(failed.succeeded_at) || "never") + "." : "";
+      listTemplates();
+    } catch (err) { $("#template-info").textContent = err.message; }
+    $("#template-search").focus();
+  }
+  function listTemplates() {
+    const q = $("#template-search").value.trim().toLowerCase(), sel = $("#template-choice");
+    const found = templates.filter((t) => t.name.toLowerCase().includes(q));
+    sel.replaceChildren(...found.map((t) => h("option", { value: templates.indexOf(t), text: t.name + " · " + t.language + " · " + (t.category || "—") + " · " + t.status })));
+    $("#template-info").textContent = (found.length ? found.length + (found.length === 1 ? " template." : " templates.") : "No approved template matches (the account's list is fetched from WhatsApp; a supervisor can refresh it).") + stale;
+    if (!found.includes(template)) pickTemplate(found[0] || null);
+    else sel.value = String(templates.indexOf(template));
+  }
+  function field(id, labelText, hint) {
+    return h("label", {}, [labelText, h("input", { id: id, "data-t": "1", placeholder: hint || "", oninput: preview })]);
+  }
+  function pickTemplate(t) {
+    template = t;
+    const box = $("#template-fields");
+    box.textContent = "";
+    if (!t) { preview(); return; }
+    $("#template-choice").value = String(templates.indexOf(t));
+    const hd = t.header;
+    if (hd && hd.type === "text" && hd.parameter) box.append(field("tpl-header", "Header {{" + hd.parameter + "}}", hd.text));
+    if (hd && hd.type === "media") box.append(field("tpl-link", "Header " + hd.format + " URL (https)", "https://"));
+    t.parameters.forEach((p, i) => box.append(field("tpl-p-" + i, "Parameter {{" + p + "}}", t.examples[p])));
+    t.buttons.forEach((b, i) => { if (b.type === "url" && b.parameter) box.append(field("tpl-b-" + i, "Button “" + b.text + "” URL variable", b.url)); });
+    preview();
+  }
+  const val = (id) => { const f = document.getElementById(id); return f ? f.value.trim() : ""; };
+  function preview() {
+    const t = template;
+    if (!t) { $("#template-preview").textContent = ""; return; }
+    const values = {};
+    t.parameters.forEach((p, i) => { values[p] = val("tpl-p-" + i); });
+    const parts = [];
+    if (t.header && t.header.type === "text") parts.push(fill(t.header.text, t.header.parameter ? { [t.header.parameter]: val("tpl-header") } : {}));
+    parts.push(fill(t.body, values));
+    if (t.footer) parts.push(t.footer);
+    $("#template-preview").textContent = parts.filter((p) => p.trim()).join("\n\n");
+  }
+  $("#add-template").addEventListener("click", () => showTemplates($("#template").hidden));
+  $("#close-template").addEventListener("click", () => { showTemplates(false); $("#add-template").focus(); });
+  $("#template-search").addEventListener("input", listTemplates);
+  $("#template-choice").addEventListener("change", (e) => pickTemplate(templates[Number(e.target.value)] || null));
+  $("#template").addEventListener("keydown", (e) => {
+    if (e.key === "Escape") { e.preventDefault(); showTemplates(false); $("#add-template").focus(); }
+    // Enter in a field sends the template, not the reply box's text.
+    if (e.key === "Enter" && e.target.tagName === "INPUT") {
+      e.preventDefault();
+      if (e.target.id === "template-search") $("#template-choice").focus(); else $("#send-template").click();
+    }
+  });
+  $("#send-template").addEventListener("click", async () => {
+    const t = template;
+    $("#send-error").textContent = "";
+    if (!t || !selected) { $("#send-error").textContent = "Choose a template first."; return; }
+    const body = { name: t.name, language: t.language, parameters: {}, buttons: [] };
+    t.parameters.forEach((p, i) => { body.parameters[p] = val("tpl-p-" + i); });
+    if (t.header && t.header.type === "text" && t.header.parameter) body.header = { text: val("tpl-header") };
+    if (t.header && t.header.type === "media") body.header = { link: val("tpl-link") };
+    t.buttons.forEach((b, i) => { if (b.type === "url" && b.parameter) body.buttons.push({ index: i, text: val("tpl-b-" + i) }); });
+    try {
+      const r = await api("POST", "/conversations/" + selected + "/messages", { template: body, client_key: key() });
+      addMessage(r.message);
+      showTemplates(false);
+      announce("Template sent");
+    } catch (err) { $("#send-error").textContent = err.message; announce(err.message); }
+  });
 
   $("#composer").addEventListener("submit", async (e) => {
     e.preventDefault();

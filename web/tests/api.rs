@@ -348,6 +348,12 @@ async fn roles_and_queues_decide_what_is_visible() {
             .status,
         StatusCode::NOT_FOUND
     );
+    // Opening it marks it read for those who see it; for the others it does not exist.
+    let read = format!("{path}/read");
+    let r = a.call(Method::POST, &read, &ann_s.h(), None).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found"));
+    let r = a.call(Method::POST, &read, &sam_s.h(), None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     assert_eq!(
         a.call(Method::GET, &format!("{path}/transcript"), &ann_s.h(), None)
             .await
@@ -2855,4 +2861,223 @@ async fn assets_are_small_compressed_and_locked_down() {
             "{p}"
         );
     }
+}
+
+/// A local Graph API with one WhatsApp Business Account's template listing (one template,
+/// `order_update`, with two body parameters) and the send endpoint; records sends' bodies.
+async fn fake_meta_templates() -> (std::net::SocketAddr, Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::extract::State;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sends = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let app = axum::Router::new()
+        .route(
+            "/v24.0/102290129340398/message_templates",
+            axum::routing::get(|| async {
+                axum::Json(json!({
+                    "data": [{
+                        "name": "order_update",
+                        "parameter_format": "POSITIONAL",
+                        "components": [{ "type": "BODY",
+                            "text": "Hi {{1}}, your order ships on {{2}}.",
+                            "example": { "body_text": [["Ann", "Monday"]] } }],
+                        "language": "en_US",
+                        "status": "APPROVED",
+                        "category": "UTILITY",
+                        "id": "1407680676729941"
+                    }],
+                    "paging": { "cursors": { "before": "QVFIUk1", "after": "QVFIUl9" } }
+                }))
+            }),
+        )
+        .route(
+            "/v24.0/{number}/messages",
+            axum::routing::post(
+                |State(sends): State<Arc<std::sync::Mutex<Vec<Value>>>>,
+                 axum::Json(body): axum::Json<Value>| async move {
+                    sends.lock().unwrap().push(body);
+                    axum::Json(json!({ "messages": [{ "id": "wamid.T1" }] }))
+                },
+            ),
+        )
+        .with_state(sends.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, sends)
+}
+
+/// `GET /api/v1/templates` and `POST /api/v1/templates/refresh`, and a template sent with
+/// `POST …/messages`: a session is needed; only supervisors and admins refresh; agents see
+/// their accounts' templates (another account is 404); missing and extra parameters answer
+/// 422 naming the field; a template goes out outside the 24 h window, its message showing
+/// the text the customer reads.
+#[tokio::test]
+async fn templates_are_listed_refreshed_and_sent_through_the_api() {
+    let (api, sends) = fake_meta_templates().await;
+    let mut c = config();
+    c.inbox.default_queue = Some("support".into());
+    for (name, waba) in [("meta", Some("102290129340398")), ("other", None)] {
+        c.whatsapp.accounts.push(deflect_config::AccountConfig {
+            name: name.into(),
+            provider: deflect_config::Provider::Meta,
+            business_number: "+31201234567".into(),
+            phone_number_id: Some(format!("1065403522429{}", name.len())),
+            business_account_id: waba.map(str::to_string),
+            access_token: Some(deflect_config::Secret::new("EAAG-test")),
+            app_secret: Some(deflect_config::Secret::new("app-secret")),
+            verify_token: Some(deflect_config::Secret::new("verify-me")),
+            api_base_url: Some(format!("http://{api}").parse().unwrap()),
+            ..deflect_config::AccountConfig::default()
+        });
+    }
+    let clock = deflect_chat::ManualClock::new(1_767_225_600_000);
+    let a = app_on(c, Arc::new(clock.clone())).await;
+    a.agent("boss", Role::Supervisor, &["support"]).await;
+    a.agent("ann", Role::Agent, &["support"]).await;
+    let bob = a.agent("bob", Role::Agent, &["support"]).await;
+    let (queues, accounts) = (["support".to_string()], ["other".to_string()]);
+    a.inbox
+        .set_memberships(bob, &queues, &accounts)
+        .await
+        .unwrap();
+    let (boss, ann, bob) = (
+        a.login("boss").await,
+        a.login("ann").await,
+        a.login("bob").await,
+    );
+
+    let r = a.call(Method::GET, "/api/v1/templates", &[], None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = a
+        .call(Method::POST, "/api/v1/templates/refresh", &ann.h(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = a
+        .call(Method::POST, "/api/v1/templates/refresh", &boss.h(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["refreshes"][0]["account"], "meta");
+    assert_eq!(r.body["refreshes"][0]["error"], Value::Null);
+
+    let r = a
+        .call(Method::GET, "/api/v1/templates", &ann.h(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let t = &r.body["templates"][0];
+    assert_eq!(
+        (&t["name"], &t["language"], &t["status"], &t["category"]),
+        (
+            &json!("order_update"),
+            &json!("en_US"),
+            &json!("APPROVED"),
+            &json!("UTILITY")
+        )
+    );
+    assert_eq!(t["parameters"], json!(["1", "2"]));
+    assert_eq!(t["examples"], json!({"1": "Ann", "2": "Monday"}));
+    let r = a
+        .call(Method::GET, "/api/v1/templates", &bob.h(), None)
+        .await;
+    assert_eq!(r.body["templates"], json!([]), "{}", r.text);
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/templates?account=meta",
+            &bob.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = a
+        .call(Method::GET, "/api/v1/templates?status=some", &ann.h(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+
+    // A conversation on `meta` whose window has closed.
+    let hello = deflect_chat::provider::Inbound::Message(Box::new(
+        deflect_chat::provider::InboundMessage {
+            external_id: "wamid.in1".into(),
+            from: "31612345678".into(),
+            profile_name: Some("Cas".into()),
+            timestamp: 0,
+            kind: "text".into(),
+            body: Some("hi".into()),
+            context_id: None,
+            button_payload: None,
+            interactive: None,
+            media: Vec::new(),
+            raw: json!({}),
+        },
+    ));
+    let conv = a
+        .inbox
+        .receive("meta", &[hello])
+        .await
+        .unwrap()
+        .conversations[0];
+    let c = |p: &str| format!("/api/v1/conversations/{conv}{p}");
+    let r = a.call(Method::POST, &c("/claim"), &boss.h(), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    clock.advance(std::time::Duration::from_secs(25 * 3600));
+    let boss = a.login("boss").await;
+    let send = |parameters: Value| {
+        json!({ "template": {
+        "name": "order_update", "language": "en_US", "parameters": parameters } })
+    };
+    for (parameters, field) in [
+        (json!(["Cas"]), "template.parameters[1]: missing"),
+        (json!(["Cas", "Monday", "x"]), "template.parameters[2]"),
+        (
+            json!({"1": "Cas", "2": "Monday", "name": "x"}),
+            "template.parameters.name",
+        ),
+    ] {
+        let r = a
+            .call(
+                Method::POST,
+                &c("/messages"),
+                &boss.h(),
+                Some(send(parameters)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{message}");
+    }
+    let r = a
+        .call(
+            Method::POST,
+            &c("/messages"),
+            &boss.h(),
+            Some(
+                json!({ "text": "hi", "template": {"name": "order_update", "language": "en_US"} }),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let r = a
+        .call(
+            Method::POST,
+            &c("/messages"),
+            &boss.h(),
+            Some(send(json!(["Cas", "Monday"]))),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let m = &r.body["message"];
+    assert_eq!(m["kind"], "template");
+    assert_eq!(m["body"], "Hi Cas, your order ships on Monday.");
+    assert_eq!(m["payload"]["name"], "order_update");
+    assert_eq!(m["payload"]["body_params"], json!(["Cas", "Monday"]));
+    a.inbox.send_due().await.unwrap();
+    let sent = sends.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0]["template"],
+        json!({ "name": "order_update", "language": {"code": "en_US"}, "components": [
+            {"type": "body", "parameters": [
+                {"type": "text", "text": "Cas"}, {"type": "text", "text": "Monday"}]}
+        ]})
+    );
 }

@@ -44,10 +44,12 @@
 
 pub mod links;
 pub mod media;
+mod range;
 mod s3;
 
 pub use links::{LinkError, LinkSigner, MEDIA_PATH};
 pub use media::{ACCEPTED, SNIFF_LEN, accepted};
+pub use range::ByteRange;
 
 use bytes::Bytes;
 pub use deflect_config::MediaKind;
@@ -57,10 +59,11 @@ use futures_util::{Stream, StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as Location;
 use object_store::{
-    Attribute, Attributes, MultipartUpload, ObjectStore, ObjectStoreExt, PutMultipartOptions,
-    PutOptions, PutPayload,
+    Attribute, Attributes, GetOptions, GetRange, MultipartUpload, ObjectStore, ObjectStoreExt,
+    PutMultipartOptions, PutOptions, PutPayload,
 };
 use sha2::{Digest, Sha256};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -297,6 +300,22 @@ impl BlobStore {
             .map_err(|e| not_found(e, key))?;
         let size = found.meta.size;
         Ok((found.into_stream().map_err(BlobError::from).boxed(), size))
+    }
+
+    /// Bytes `part` of the attachment under `key` (a range [`ByteRange::within`] its size
+    /// gave), as a stream.
+    pub async fn get_part(&self, key: &str, part: Range<u64>) -> Result<BlobStream, BlobError> {
+        let location = location(key)?;
+        let options = GetOptions {
+            range: Some(GetRange::Bounded(part)),
+            ..GetOptions::default()
+        };
+        let found = self
+            .objects()
+            .get_opts(&location, options)
+            .await
+            .map_err(|e| not_found(e, key))?;
+        Ok(found.into_stream().map_err(BlobError::from).boxed())
     }
 
     /// Deletes the attachment under `key`; deleting one that is not there is not an error.

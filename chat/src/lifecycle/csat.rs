@@ -99,6 +99,11 @@ pub(crate) async fn survey(
             body_params: vec![c.reference.clone()],
             button_payload: None,
             content_sid: twilio.then(|| name.clone()),
+            named_params: Vec::new(),
+            header: None,
+            url_buttons: Vec::new(),
+            variables: None,
+            text: None,
         };
         let body = format!("Template {name} (reference {})", c.reference);
         let send = outgoing::Send {

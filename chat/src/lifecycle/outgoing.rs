@@ -4,7 +4,8 @@
 use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::model::{
-    Channel, ChatError, Conversation, DeliveryStatus, EventKind, Message, Sender, payload_for,
+    Channel, ChatError, Conversation, DeliveryStatus, EventKind, Message, Sender, Template,
+    TemplateButton, TemplateHeader, payload_for,
 };
 use crate::provider::Outgoing;
 use crate::repo::{self, messages::NewOutgoing, uploads::Upload};
@@ -149,6 +150,8 @@ pub(crate) async fn queue_with(
 
 /// Queues template `t` in conversation `c`, carrying its reference: the template's body
 /// parameter, and the quick-reply payload that brings the customer's answer back to `c`.
+/// When the account's listed templates hold it (with that one parameter), the message shows
+/// the text the customer receives; otherwise its name and the reference.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn queue_template(
     ctx: &Ctx,
@@ -159,14 +162,24 @@ pub(crate) async fn queue_template(
     client_key: Option<&str>,
     now: Millis,
 ) -> Result<Message, ChatError> {
+    let listed = match c.account.as_deref() {
+        Some(account) => repo::templates::get(tx.conn(), account, &t.name, &t.language).await?,
+        None => None,
+    };
+    let text = listed.and_then(|listed| reference_text(&listed, &c.reference));
     let request = Outgoing::Template {
         name: t.name.clone(),
         language: t.language.clone(),
         body_params: vec![c.reference.clone()],
         button_payload: Some(payload_for(&c.reference)),
         content_sid: t.content_sid.clone(),
+        named_params: Vec::new(),
+        header: None,
+        url_buttons: Vec::new(),
+        variables: None,
+        text: text.clone(),
     };
-    let body = format!("Template {} (reference {})", t.name, c.reference);
+    let body = text.unwrap_or_else(|| format!("Template {} (reference {})", t.name, c.reference));
     let send = Send {
         kind: "template",
         body: &body,
@@ -175,6 +188,27 @@ pub(crate) async fn queue_template(
         client_key,
     };
     queue(ctx, tx, c, send, now).await
+}
+
+/// The text a listed template reads with `reference` as its one body parameter `{{1}}`;
+/// none when it takes other values (a header's, a button's, more parameters).
+fn reference_text(listed: &Template, reference: &str) -> Option<String> {
+    let header_free = match &listed.header {
+        None => true,
+        Some(TemplateHeader::Text { parameter, .. }) => parameter.is_none(),
+        Some(TemplateHeader::Media { .. }) => false,
+    };
+    let url_free = !(listed.buttons.iter()).any(|b| {
+        matches!(
+            b,
+            TemplateButton::Url {
+                parameter: Some(_),
+                ..
+            }
+        )
+    });
+    (listed.parameters == ["1"] && header_free && url_free)
+        .then(|| listed.text(|_| None, |n| (n == "1").then(|| reference.to_string())))
 }
 
 /// Sends automatic text `text` (automation `rule`, e.g. `welcome`) in conversation `c`, its

@@ -77,7 +77,9 @@ pub(crate) async fn advance(
     if !repo::messages::advance_status(tx, message, status, error_code, error_title).await? {
         return Ok(());
     }
-    let mut data = json!({ "message_id": message, "status": status, "error_code": error_code, "error_title": error_title });
+    let meaning = error_code.map(|c| error_meaning(Some(c)));
+    let mut data = json!({ "message_id": message, "status": status, "error_code": error_code,
+                           "error_title": error_title, "error_meaning": meaning });
     if status == DeliveryStatus::Sent {
         // Accepted by the provider: the `message.sent` webhook carries the message.
         data["message"] = json!(repo::messages::reload(tx, message).await?);
@@ -87,6 +89,28 @@ pub(crate) async fn advance(
         metrics::counter!("deflect_inbox_delivery_failures_total").increment(1);
         on_failure(ctx, tx, conversation, error_code, now).await?;
     }
+    Ok(())
+}
+
+/// Tells the conversation why its queued `message` was not sent yet and when it is tried
+/// again (`retry_at`): the provider's code and text are kept on the message (shown across
+/// reloads) and a `message.status` event (status `queued`, `retry_at`) reaches the inbox.
+pub(crate) async fn retrying(
+    tx: &mut Tx,
+    message: i64,
+    error_code: Option<i64>,
+    error_title: &str,
+    retry_at: Millis,
+    now: Millis,
+) -> Result<(), ChatError> {
+    if !repo::messages::note_retry(tx, message, error_code, error_title).await? {
+        return Ok(());
+    }
+    let conversation = repo::messages::conversation_of(tx, message).await?;
+    let meaning = error_code.map(|c| error_meaning(Some(c)));
+    let data = json!({ "message_id": message, "status": DeliveryStatus::Queued, "error_code": error_code,
+                       "error_title": error_title, "error_meaning": meaning, "retry_at": retry_at });
+    repo::events::log(tx, Some(conversation), EventKind::MessageStatus, data, now).await?;
     Ok(())
 }
 

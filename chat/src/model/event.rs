@@ -61,7 +61,9 @@ pub enum EventKind {
     /// `message.created`: a message or note was stored (`message`).
     MessageCreated,
     /// `message.status`: an outgoing message's delivery status moved on (`message_id`,
-    /// `status`, `error_code`, `error_title`; `message` when the provider accepted it).
+    /// `status`, `error_code`, `error_title`, `error_meaning`; `message` when the provider
+    /// accepted it), or a queued one waits to be sent again (`queued`, with the provider's
+    /// error and `retry_at`).
     MessageStatus,
     /// `deflection.created`: a deflected call was recorded (`call`, `message_id`).
     DeflectionCreated,

@@ -94,12 +94,30 @@ pub struct Message {
     pub error_code: Option<i64>,
     /// Provider error text.
     pub error_title: Option<String>,
+    /// What `error_code` means for the conversation (`outside_window`, `unreachable`,
+    /// `rate_limited`, `other`): on a failed message, or a queued one being retried.
+    #[serde(default)]
+    pub error_meaning: Option<ErrorMeaning>,
     /// When (ms).
     pub created_at: Millis,
     /// The files it carries (a customer's image, voice note, video, document, sticker), in
     /// the order they came; empty for most messages.
     #[serde(default)]
     pub attachments: Vec<Attachment>,
+}
+
+/// What a provider's error code means for the conversation, and so what the agent can do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorMeaning {
+    /// Free text outside the 24 h window: only a template reaches the customer now.
+    OutsideWindow,
+    /// The number cannot receive WhatsApp messages.
+    Unreachable,
+    /// The provider asked to slow down: the message is sent again later.
+    RateLimited,
+    /// Anything else.
+    Other,
 }
 
 /// Delivery status of an outgoing message; it only moves forward.

@@ -14,6 +14,7 @@ mod event;
 mod interactive;
 mod lists;
 mod message;
+mod template;
 mod timer;
 
 pub use agent::{Agent, ApiToken, Colleague, Colleagues, Role, Viewer};
@@ -38,5 +39,10 @@ pub use lists::{
     FaqListEntry, ListSource, MAX_FAQ_ENTRIES, MAX_WHITELIST_ENTRIES, NewFaqEntry,
     NewWhitelistEntry, WhitelistEntry,
 };
-pub use message::{DeliveryStatus, Direction, MAX_TEXT, Message, Sender};
+pub use message::{DeliveryStatus, Direction, ErrorMeaning, MAX_TEXT, Message, Sender};
+pub use template::{
+    APPROVED, ButtonValue, Filled, FilledHeader, HeaderMedia, HeaderValue, MAX_PARAMETER,
+    Parameters, Template, TemplateButton, TemplateHeader, TemplateRefresh, TemplateValues,
+    placeholders, render,
+};
 pub use timer::{BOT_ENDED, INACTIVE, NOT_WHITELISTED, OUTSIDE_HOURS, TimerKind};

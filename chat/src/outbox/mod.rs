@@ -142,12 +142,12 @@ impl Outbox {
     /// The outbox of `ctx`'s accounts, sending through `providers` (by account name).
     pub(crate) fn new(
         ctx: Arc<Ctx>,
-        providers: HashMap<String, provider::Client>,
+        providers: Arc<HashMap<String, provider::Client>>,
         files: Option<OutboxFiles>,
     ) -> Self {
         Self {
             ctx,
-            providers: Arc::new(providers),
+            providers,
             pacer: Arc::default(),
             files,
         }
@@ -386,6 +386,8 @@ impl Outbox {
                 tracing::warn!(message_id = c.message_id, attempt = c.attempts, code, cause = %message, "send failed; will retry");
                 let mut tx = self.store().write().await?;
                 repo::outbox::set_unsent(&mut tx, c.id, false, due, &message).await?;
+                let now = self.now();
+                status::retrying(&mut tx, c.message_id, code, &message, due, now).await?;
                 tx.commit().await?;
                 metrics::counter!("deflect_outbox_retries_total", "account" => c.account.clone())
                     .increment(1);

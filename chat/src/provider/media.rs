@@ -58,6 +58,9 @@ pub struct Download {
     pub declared_size: Option<u64>,
     /// Its type as the provider announced it (never trusted: it only breaks ties).
     pub declared_mime: Option<String>,
+    /// The SHA-256 the provider announced (Meta's `sha256`, lower-case hex), checked once
+    /// the bytes are in.
+    pub declared_sha256: Option<String>,
     response: reqwest::Response,
 }
 
@@ -154,6 +157,7 @@ impl MediaFetcher {
                 Download {
                     declared_size: response.content_length(),
                     declared_mime: content_type(&response),
+                    declared_sha256: None,
                     response,
                 }
             }
@@ -198,11 +202,16 @@ impl MediaFetcher {
         let declared_size = (json["file_size"].as_u64())
             .or_else(|| json["file_size"].as_str().and_then(|s| s.parse().ok()));
         let declared_mime = json["mime_type"].as_str().map(str::to_string);
+        // Meta's digest, when it is one: 64 hex digits.
+        let declared_sha256 = (json["sha256"].as_str())
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_ascii_lowercase);
         within(declared_size, limit)?;
         let response = send(bearer(self.http.get(url))).await?;
         Ok(Download {
             declared_size: declared_size.or(response.content_length()),
             declared_mime: declared_mime.or_else(|| content_type(&response)),
+            declared_sha256,
             response,
         })
     }

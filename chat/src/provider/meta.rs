@@ -21,8 +21,8 @@
 //!   not know are kept as `unsupported` with their JSON, never dropped.
 
 use super::{
-    Inbound, InboundMedia, InboundMessage, MediaLink, MediaMessage, MediaSource, Outgoing, Row,
-    SendContext, SendError, Sent, StatusUpdate, WebhookError,
+    HeaderParam, Inbound, InboundMedia, InboundMessage, MediaLink, MediaMessage, MediaSource,
+    Outgoing, Receipt, Row, SendContext, SendError, Sent, StatusUpdate, WebhookError,
 };
 use crate::model::{DeliveryStatus, Interactive};
 use deflect_config::{AccountConfig, MediaKind, Secret};
@@ -159,6 +159,22 @@ impl MetaClient {
         }
     }
 
+    /// Marks the customer's message `message_id` (and so every earlier one) read, and with
+    /// `typing` shows them the typing indicator (until the next message, at most ~25 s):
+    /// `{"messaging_product": "whatsapp", "status": "read", "message_id", "typing_indicator":
+    /// {"type": "text"}}` to the messages endpoint.
+    pub async fn mark_read(&self, message_id: &str, typing: bool) -> Result<Receipt, SendError> {
+        let body = read_receipt_body(message_id, typing);
+        let res = self.post(&self.endpoint, &body).await?;
+        let status = res.status();
+        let json: Value = res.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(Receipt::Sent)
+        } else {
+            Err(error_of(status, &json))
+        }
+    }
+
     /// Sets the number's conversational components: its ice breakers (`prompts`) and
     /// whether Meta asks for a welcome (a `request_welcome` message) when a customer opens
     /// the chat for the first time. `POST /{phone_number_id}/conversational_automation`.
@@ -208,6 +224,19 @@ fn error_of(status: reqwest::StatusCode, json: &Value) -> SendError {
     }
 }
 
+/// The JSON body that marks `message_id` read, with the typing indicator when `typing`.
+pub fn read_receipt_body(message_id: &str, typing: bool) -> Value {
+    let mut body = json!({
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": message_id,
+    });
+    if typing {
+        body["typing_indicator"] = json!({ "type": "text" });
+    }
+    body
+}
+
 /// The JSON body of a send request; a file ([`Outgoing::Media`]) goes by `media`, its
 /// upload's id (or a link).
 pub fn request_body(to: &str, message: &Outgoing, media: Option<&MediaLink>) -> Value {
@@ -225,10 +254,30 @@ pub fn request_body(to: &str, message: &Outgoing, media: Option<&MediaLink>) -> 
             name,
             language,
             body_params,
+            named_params,
+            header,
+            url_buttons,
             button_payload,
             ..
         } => {
             let mut components = Vec::new();
+            match header {
+                Some(HeaderParam::Text { text, name }) => {
+                    let mut p = json!({ "type": "text", "text": text });
+                    if let Some(n) = name {
+                        p["parameter_name"] = n.as_str().into();
+                    }
+                    components.push(json!({ "type": "header", "parameters": [p] }));
+                }
+                Some(HeaderParam::Media { format, link }) => {
+                    let kind = format.as_str();
+                    components.push(json!({
+                        "type": "header",
+                        "parameters": [{ "type": kind, kind: { "link": link } }],
+                    }));
+                }
+                None => {}
+            }
             if !body_params.is_empty() {
                 components.push(json!({
                     "type": "body",
@@ -236,6 +285,22 @@ pub fn request_body(to: &str, message: &Outgoing, media: Option<&MediaLink>) -> 
                         .iter()
                         .map(|p| json!({ "type": "text", "text": p }))
                         .collect::<Vec<_>>(),
+                }));
+            } else if !named_params.is_empty() {
+                components.push(json!({
+                    "type": "body",
+                    "parameters": named_params
+                        .iter()
+                        .map(|p| json!({ "type": "text", "parameter_name": p.name, "text": p.value }))
+                        .collect::<Vec<_>>(),
+                }));
+            }
+            for b in url_buttons {
+                components.push(json!({
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": b.index.to_string(),
+                    "parameters": [{ "type": "text", "text": b.text }],
                 }));
             }
             if let Some(payload) = button_payload {
@@ -772,6 +837,11 @@ mod tests {
                 body_params: vec!["K7Q2MX".into()],
                 button_payload: Some("deflect:K7Q2MX".into()),
                 content_sid: None,
+                named_params: Vec::new(),
+                header: None,
+                url_buttons: Vec::new(),
+                variables: None,
+                text: None,
             },
             None,
         );

@@ -14,6 +14,7 @@ pub mod media;
 pub mod meta;
 mod multipart;
 pub mod sandbox;
+pub mod templates;
 pub mod twilio;
 
 use crate::clock::Millis;
@@ -34,7 +35,9 @@ pub enum Outgoing {
         /// The text.
         body: String,
     },
-    /// An approved template with body parameters and a quick-reply button.
+    /// An approved template with its parameters: positional or named body parameters, a
+    /// header's text parameter or media link, URL buttons' parameters and a quick-reply
+    /// payload.
     Template {
         /// Template name.
         name: String,
@@ -42,10 +45,26 @@ pub enum Outgoing {
         language: String,
         /// Body parameters `{{1}}`, `{{2}}`, ….
         body_params: Vec<String>,
+        /// Named body parameters (`{{first_name}}`), in the template's order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        named_params: Vec<NamedParam>,
+        /// The header's parameter.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        header: Option<HeaderParam>,
+        /// URL buttons' parameters.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        url_buttons: Vec<UrlButtonParam>,
         /// Payload of quick-reply button 0, returned when the customer taps it.
         button_payload: Option<String>,
         /// Twilio's Content SID for the template.
         content_sid: Option<String>,
+        /// Twilio: the `ContentVariables` by placeholder, when the template was filled in
+        /// from its listing (otherwise they are numbered from the body parameters).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        variables: Option<std::collections::BTreeMap<String, String>>,
+        /// The text the customer reads, when known (shown where only text is sent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
     },
     /// Text with up to three reply buttons.
     Buttons {
@@ -125,6 +144,45 @@ impl std::fmt::Debug for MediaLink {
     }
 }
 
+/// A named body parameter of a template ([`Outgoing::Template`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedParam {
+    /// The parameter's name.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// A template header's parameter ([`Outgoing::Template`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HeaderParam {
+    /// A text header's value.
+    Text {
+        /// The value.
+        text: String,
+        /// The parameter's name, when the template's parameters are named.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// A media header, by link.
+    Media {
+        /// Which media.
+        format: crate::model::HeaderMedia,
+        /// Its https link.
+        link: String,
+    },
+}
+
+/// A URL button's parameter ([`Outgoing::Template`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlButtonParam {
+    /// The button's index among the template's buttons.
+    pub index: usize,
+    /// The value completing its URL.
+    pub text: String,
+}
+
 /// A list message ([`Outgoing::List`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "ListWire")]
@@ -177,6 +235,9 @@ impl Outgoing {
         match self {
             Self::Text { body } => body.clone(),
             Self::Media(m) => m.caption.clone().unwrap_or_default(),
+            Self::Template {
+                text: Some(text), ..
+            } => text.clone(),
             Self::Template {
                 name, body_params, ..
             } => format!("{name} {}", body_params.join(" ")),
@@ -346,18 +407,7 @@ pub const TWILIO_OUTSIDE_WINDOW: i64 = 63_016;
 /// Twilio error: the recipient is not a WhatsApp user / unreachable.
 pub const TWILIO_UNREACHABLE: i64 = 63_003;
 
-/// What a provider error code means for the conversation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorMeaning {
-    /// Free text outside the window: the recontact template is the way.
-    OutsideWindow,
-    /// The number cannot receive messages.
-    Unreachable,
-    /// Slow down and retry.
-    RateLimited,
-    /// Anything else.
-    Other,
-}
+pub use crate::model::ErrorMeaning;
 
 /// Classifies a Meta or Twilio error code.
 pub fn error_meaning(code: Option<i64>) -> ErrorMeaning {
@@ -380,6 +430,14 @@ pub trait Provider: Send + Sync {
         context: &SendContext,
     ) -> impl std::future::Future<Output = Result<Sent, SendError>> + Send;
 
+    /// Marks the customer's message `message_id` (the provider's id) and every earlier one
+    /// read on their phone; with `typing`, also shows them that someone is typing.
+    fn mark_read(
+        &self,
+        message_id: &str,
+        typing: bool,
+    ) -> impl std::future::Future<Output = Result<Receipt, SendError>> + Send;
+
     /// Whether the provider's status callbacks name the sends they are about (see
     /// [`SendContext`]), so that a send without an answer can be confirmed by its callback
     /// instead of being sent again.
@@ -395,6 +453,15 @@ pub enum MediaNeed {
     Link,
     /// Nothing (the sandbox keeps the file where it is).
     Nothing,
+}
+
+/// What became of a read receipt or typing indicator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Receipt {
+    /// The provider took it.
+    Sent,
+    /// The provider has no such call (Twilio: a read receipt without the typing indicator).
+    NotSupported,
 }
 
 /// One account's provider.
@@ -450,6 +517,14 @@ impl Provider for Client {
             Self::Meta(c) => c.send(to, message, context).await,
             Self::Twilio(c) => c.send(to, message, context).await,
             Self::Sandbox(c) => c.send(to, message).await,
+        }
+    }
+
+    async fn mark_read(&self, message_id: &str, typing: bool) -> Result<Receipt, SendError> {
+        match self {
+            Self::Meta(c) => c.mark_read(message_id, typing).await,
+            Self::Twilio(c) => c.mark_read(message_id, typing).await,
+            Self::Sandbox(c) => Ok(c.mark_read(message_id, typing)),
         }
     }
 

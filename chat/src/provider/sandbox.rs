@@ -4,7 +4,7 @@
 //! webhook delivery would arrive. It is the embedded default, so the whole product can be
 //! tried with nothing but the binary.
 
-use super::{Outgoing, SendError, Sent};
+use super::{Outgoing, Receipt, SendError, Sent};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -21,5 +21,11 @@ impl SandboxClient {
         Ok(Sent {
             external_id: Some(format!("sandbox.{}.{n}", crate::model::random_token(8))),
         })
+    }
+
+    /// Takes a read receipt or typing indicator: the sandbox customer has no phone to show
+    /// it on.
+    pub fn mark_read(&self, _message_id: &str, _typing: bool) -> Receipt {
+        Receipt::Sent
     }
 }

@@ -22,7 +22,7 @@
 //!   `http.public_base_url` plus the request path, as Twilio was told to call it.
 
 use super::{
-    Inbound, InboundMedia, InboundMessage, MediaLink, MediaSource, Outgoing, SendContext,
+    Inbound, InboundMedia, InboundMessage, MediaLink, MediaSource, Outgoing, Receipt, SendContext,
     SendError, Sent, StatusUpdate, WebhookError,
 };
 use crate::model::{DeliveryStatus, Interactive};
@@ -35,6 +35,8 @@ use serde_json::{Value, json};
 pub struct TwilioClient {
     http: reqwest::Client,
     endpoint: String,
+    /// Twilio's typing indicator (`messaging.twilio.com/v2/Indicators/Typing.json`).
+    typing_endpoint: String,
     timeout: std::time::Duration,
     sid: String,
     token: Option<Secret>,
@@ -56,9 +58,15 @@ impl TwilioClient {
             .map(|u| u.as_str().trim_end_matches('/').to_string())
             .unwrap_or_default();
         let sid = account.account_sid.clone().unwrap_or_default();
+        // The typing indicator is on another host; a configured base (tests) serves both.
+        let messaging = match &account.api_base_url {
+            Some(u) => u.as_str().trim_end_matches('/').to_string(),
+            None => MESSAGING_API.to_string(),
+        };
         Self {
             http,
             endpoint: format!("{base}/2010-04-01/Accounts/{sid}/Messages.json"),
+            typing_endpoint: format!("{messaging}/v2/Indicators/Typing.json"),
             sid,
             token: account.auth_token.clone(),
             timeout: account.request_timeout,
@@ -131,16 +139,49 @@ impl TwilioClient {
                 None => super::accepted_without_id(status, "had no sid"),
             });
         }
-        let code = json["code"].as_i64();
-        let message = json["message"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 401 {
-            Err(SendError::Retry { code, message })
-        } else {
-            Err(SendError::Rejected { code, message })
+        Err(error_of(status, &json))
+    }
+
+    /// Shows the customer the typing indicator on their message `message_id` (a Twilio
+    /// message SID); Twilio marks that message read with it. Twilio has no read receipt
+    /// without the indicator: a receipt alone is [`Receipt::NotSupported`].
+    pub async fn mark_read(&self, message_id: &str, typing: bool) -> Result<Receipt, SendError> {
+        if !typing {
+            return Ok(Receipt::NotSupported);
         }
+        let res = self
+            .http
+            .post(&self.typing_endpoint)
+            .timeout(self.timeout)
+            .basic_auth(&self.sid, self.token.as_ref().map(Secret::expose))
+            .form(&[("messageId", message_id), ("channel", "whatsapp")])
+            .send()
+            .await
+            .map_err(|e| super::classify_transport(&e))?;
+        let status = res.status();
+        let json: Value = res.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(Receipt::Sent)
+        } else {
+            Err(error_of(status, &json))
+        }
+    }
+}
+
+/// Twilio's Messaging API host (the typing indicator).
+const MESSAGING_API: &str = "https://messaging.twilio.com";
+
+/// The error an unsuccessful Twilio answer (`{"code", "message"}`) means.
+fn error_of(status: reqwest::StatusCode, json: &Value) -> SendError {
+    let code = json["code"].as_i64();
+    let message = json["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 401 {
+        SendError::Retry { code, message }
+    } else {
+        SendError::Rejected { code, message }
     }
 }
 
@@ -174,14 +215,25 @@ pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, Str
             button_payload,
             content_sid,
             name,
+            variables,
+            text,
             ..
         } => {
             let mut vars = serde_json::Map::new();
-            for (i, p) in body_params.iter().enumerate() {
-                vars.insert((i + 1).to_string(), json!(p));
-            }
-            if let Some(p) = button_payload {
-                vars.insert((body_params.len() + 1).to_string(), json!(p));
+            match variables {
+                Some(filled) => {
+                    for (k, v) in filled {
+                        vars.insert(k.clone(), json!(v));
+                    }
+                }
+                None => {
+                    for (i, p) in body_params.iter().enumerate() {
+                        vars.insert((i + 1).to_string(), json!(p));
+                    }
+                    if let Some(p) = button_payload {
+                        vars.insert((body_params.len() + 1).to_string(), json!(p));
+                    }
+                }
             }
             match content_sid {
                 Some(sid) => {
@@ -190,7 +242,11 @@ pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, Str
                 }
                 // Without a Content SID the template cannot be addressed; its name and
                 // parameters go as text (accepted only within the 24 h window).
-                None => f.push(("Body".into(), format!("{name} {}", body_params.join(" ")))),
+                None => f.push((
+                    "Body".into(),
+                    text.clone()
+                        .unwrap_or_else(|| format!("{name} {}", body_params.join(" "))),
+                )),
             }
         }
         Outgoing::Buttons { .. } | Outgoing::List(_) | Outgoing::CtaUrl { .. } => {

@@ -2,6 +2,7 @@
 
 use crate::clock::Millis;
 use crate::model::{Channel, DeliveryStatus, Direction, Message, Sender, StoreError};
+use crate::provider::error_meaning;
 use crate::routing::AgentId;
 use crate::store::{Store, Tx, opt_i64, opt_str};
 use sqlx::Row;
@@ -34,6 +35,7 @@ pub(crate) fn from_row(r: &AnyRow) -> Message {
         status: r.get("status"),
         error_code: opt_i64(r, "error_code"),
         error_title: opt_str(r, "error_title"),
+        error_meaning: opt_i64(r, "error_code").map(|c| error_meaning(Some(c))),
         created_at: r.get("created_at"),
         attachments: Vec::new(),
     }
@@ -249,6 +251,41 @@ pub(crate) async fn advance_status(
     )
     .bind(status.as_str())
     .bind(status.rank())
+    .bind(error_code)
+    .bind(error_title)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The provider id of the customer's latest WhatsApp message in `conversation`.
+pub(crate) async fn latest_from_customer(
+    store: &Store,
+    conversation: i64,
+) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query(
+        "SELECT external_id FROM messages WHERE conversation_id = $1 AND direction = 'in' \
+         AND channel = 'whatsapp' AND external_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+    )
+    .bind(conversation)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(row.map(|r| r.get("external_id")))
+}
+
+/// Records why a queued message waits for another attempt (the provider's code and text);
+/// its status stays `queued`, and the next status it reaches replaces both. False when it
+/// is not queued any more.
+pub(crate) async fn note_retry(
+    tx: &mut Tx,
+    id: i64,
+    error_code: Option<i64>,
+    error_title: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE messages SET error_code = $1, error_title = $2 WHERE id = $3 AND status = 'queued'",
+    )
     .bind(error_code)
     .bind(error_title)
     .bind(id)

@@ -26,6 +26,7 @@ pub(crate) mod outbox;
 pub(crate) mod provider_media;
 pub(crate) mod queues;
 pub(crate) mod sessions;
+pub(crate) mod templates;
 pub(crate) mod timers;
 pub(crate) mod uploads;
 pub(crate) mod visitors;

@@ -435,6 +435,24 @@ impl FakeProvider {
     pub fn requests(&self) -> Vec<Recorded> {
         self.state.requests.lock().unwrap().clone()
     }
+
+    /// The requests once there are at least `n` (requests sent by a background task).
+    pub async fn wait_for(&self, n: usize) -> Vec<Recorded> {
+        let all = async {
+            loop {
+                let heard = self.state.notify.notified();
+                tokio::pin!(heard);
+                heard.as_mut().enable();
+                if self.requests().len() >= n {
+                    return self.requests();
+                }
+                heard.await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), all)
+            .await
+            .unwrap_or_else(|_| panic!("{n} requests expected, got {:?}", self.requests()))
+    }
 }
 
 async fn record(

@@ -9,7 +9,9 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use deflect_chat::{Channel, ConversationFilter, Interactive, Message, Origin, Status};
+use deflect_chat::{
+    Channel, ConversationFilter, Interactive, Message, Origin, Status, TemplateValues,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -116,16 +118,21 @@ pub(super) async fn messages(
 }
 
 /// `POST …/messages`: `text`, and for an interactive message `interactive` (reply
-/// buttons, a list or a link button; `text` is its body), or for a file `attachments` (one
-/// uploaded file, by its `token` or its `url`; `text` is its caption). Unknown fields are
-/// refused (a misspelt `text` is not an empty message).
+/// buttons, a list or a link button; `text` is its body); or, without `text`, a message
+/// template of the conversation's account, `template` (name, language, `parameters`,
+/// `header`, `buttons`); or a file, `attachments` (one uploaded file, by its `token` or its
+/// `url`; `text`, optional, is its caption). Unknown fields are refused (a misspelt `text`
+/// is not an empty message).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SendBody {
+    /// Required, except with `template` or `attachments`.
     #[serde(default)]
-    text: String,
+    text: Option<String>,
     #[serde(default)]
     interactive: Option<Interactive>,
+    #[serde(default)]
+    template: Option<TemplateValues>,
     #[serde(default)]
     attachments: Vec<AttachmentRef>,
     #[serde(default)]
@@ -162,38 +169,41 @@ pub(super) async fn send(
 ) -> ApiResult<Response> {
     let Json(b) = body?;
     let key = b.client_key.as_deref();
-    let sent = match (&b.interactive, b.attachments.as_slice()) {
-        (Some(_), [_, ..]) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                "a message carries either interactive or attachments, not both",
+    let files = b.attachments.as_slice();
+    let text = match (&b.text, &b.template) {
+        (Some(t), _) => t.as_str(),
+        (None, Some(_)) => "",
+        (None, None) if !files.is_empty() => "",
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "Failed to deserialize the JSON body into the target type: missing field `text`",
             ));
         }
-        (None, [file]) => {
-            let token = file.token().ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid",
-                    "attachments[0]: give the upload's token (or its url)",
-                )
-            })?;
-            let caption = Some(b.text.as_str());
-            s.inbox.send_file(&p.viewer, id, token, caption, key).await
+    };
+    let invalid = |m: &str| Err(deflect_chat::ChatError::Invalid(m.into()));
+    let sent = match (&b.template, &b.interactive, files) {
+        (_, _, [_, _, ..]) => invalid(
+            "attachments: WhatsApp carries one file per message; send each in its own message",
+        ),
+        (Some(_), _, [_]) | (_, Some(_), [_]) => invalid(
+            "attachments: a file goes alone (with text as its caption), not with a template or interactive",
+        ),
+        (None, None, [file]) => match file.token() {
+            Some(token) => {
+                let caption = Some(text);
+                s.inbox.send_file(&p.viewer, id, token, caption, key).await
+            }
+            None => invalid("attachments[0]: give the upload's token (or its url)"),
+        },
+        (Some(_), Some(_), []) => {
+            invalid("template: a message is a template or an interactive message, not both")
         }
-        (None, [_, _, ..]) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                "attachments: WhatsApp carries one file per message; send each in its own message",
-            ));
+        (Some(_), None, []) if !text.trim().is_empty() => {
+            invalid("text: a template's text is its own; leave text out")
         }
-        (Some(i), []) => {
-            s.inbox
-                .send_interactive(&p.viewer, id, &b.text, i, key)
-                .await
-        }
-        (None, []) => s.inbox.send_text(&p.viewer, id, &b.text, key).await,
+        (Some(t), None, []) => s.inbox.send_template(&p.viewer, id, t, key).await,
+        (None, Some(i), []) => s.inbox.send_interactive(&p.viewer, id, text, i, key).await,
+        (None, None, []) => s.inbox.send_text(&p.viewer, id, text, key).await,
     };
     match sent {
         Ok(m) => Ok(created(m)),
@@ -202,7 +212,8 @@ pub(super) async fn send(
             "outside_window",
             format!(
                 "WhatsApp delivers free text only within 24 hours of the customer's last message; \
-                 send the recontact template {recontact_template:?} (POST …/recontact) and write once they answer"
+                 send an approved template (`template`, see GET /api/v1/templates) or the recontact \
+                 template {recontact_template:?} (POST …/recontact) and write once they answer"
             ),
         )),
         Err(e) => Err(e.into()),
@@ -264,6 +275,19 @@ pub(super) async fn reject(
     s.inbox.conversation(&p.viewer, id).await?;
     s.inbox.reject_offer(p.agent.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The agent opened the conversation: its customer's messages are marked read on WhatsApp,
+/// in the background (a slow provider never holds the page).
+pub(super) async fn read(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    s.inbox.conversation(&p.viewer, id).await?;
+    let (inbox, viewer) = (s.inbox.clone(), p.viewer.clone());
+    tokio::spawn(async move { inbox.mark_read(&viewer, id).await });
+    Ok(StatusCode::ACCEPTED)
 }
 
 pub(super) async fn claim(

@@ -7,7 +7,7 @@
 //! This module routes; the handlers live by resource: `agents` (`me`, presence, queues,
 //! agents), `conversations` (the list, messages and agents' actions), `attachments` (the
 //! files customers send), `export` (CSV and transcripts), `canned` (canned answers), `lists` (the whitelist and the FAQ admins manage),
-//! `supervision` (the board and API tokens),
+//! `supervision` (the board and API tokens), `templates` (the message templates agents send),
 //! `handoff` (web → WhatsApp) and `sandbox` (the sandbox phone).
 
 mod agents;
@@ -19,6 +19,7 @@ mod handoff;
 mod lists;
 mod sandbox;
 mod supervision;
+mod templates;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -123,6 +124,11 @@ fn build() -> Routes {
     )
     .on(
         "POST",
+        "/api/v1/conversations/{id}/read",
+        conversations::read,
+    )
+    .on(
+        "POST",
         "/api/v1/conversations/{id}/claim",
         conversations::claim,
     )
@@ -159,6 +165,8 @@ fn build() -> Routes {
         "/api/v1/canned-answers/{id}/text",
         canned::canned_text,
     )
+    .on("GET", "/api/v1/templates", templates::templates)
+    .on("POST", "/api/v1/templates/refresh", templates::refresh)
     .on("GET", "/api/v1/board", supervision::board)
     .on("GET", "/api/v1/reports/csat", supervision::csat_report)
     .on("GET", "/api/v1/tokens", supervision::tokens)
