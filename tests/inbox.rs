@@ -745,6 +745,126 @@ fn interactive_an_agents_list_reaches_meta_and_the_customers_choice_comes_back()
     assert_eq!(gw.stop().code(), Some(0));
 }
 
+/// An agent's PDF: uploaded through the API (its type read from the bytes), sent with a
+/// caption; the gateway uploads it to the fake Cloud API as Meta's multipart form
+/// (`messaging_product`, `type`, the `file` with its name and type, bearer token) and sends a
+/// document message by the media id Meta answered, with the caption and the file's name.
+#[test]
+fn an_agents_pdf_is_uploaded_to_meta_and_sent_as_a_document() {
+    let api = common::meta::FakeMeta::start();
+    let config = common::meta::account(&format!("http://{}", api.addr));
+    let gw = Gateway::builder().config(&config).start();
+    let addr = gw.http_addr();
+    let pw = gw.dir().join("password");
+    std::fs::write(&pw, "correct horse battery\n").unwrap();
+    let conf = gw.dir().join("deflect.toml");
+    let data = gw.data_dir();
+    let (code, out, err) = run_cli(
+        &[
+            "agent",
+            "add",
+            "--config",
+            conf.to_str().unwrap(),
+            "--username",
+            "ann",
+            "--queue",
+            "default",
+            "--account",
+            "main",
+            "--password-file",
+            pw.to_str().unwrap(),
+        ],
+        &[("DEFLECT_DATA_DIR", data.to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    post_message(
+        &gw,
+        serde_json::json!({"from": "31612345678", "id": "wamid.ask1", "timestamp": unix_now(),
+                           "type": "text", "text": {"body": "Can you send me the form?"}}),
+    );
+    let ann = Session::login(addr, "ann", "correct horse battery");
+    let (_, list) = ann.call("GET", "/api/v1/conversations", None);
+    let id = list["conversations"][0]["id"].as_i64().unwrap();
+    let (status, claimed) = ann.call("POST", &format!("/api/v1/conversations/{id}/claim"), None);
+    assert_eq!(status, 200, "{claimed}");
+
+    let pdf = [b"%PDF-1.7\n".as_slice(), &[b'x'; 20_000], b"\n%%EOF\n"].concat();
+    let headers = [
+        ("Cookie", ann.cookie.as_str()),
+        ("X-CSRF-Token", ann.csrf.as_str()),
+        ("Content-Type", "application/pdf"),
+    ];
+    let path = format!("/api/v1/conversations/{id}/attachments?filename=Form%2042.pdf");
+    let (status, _, text) = common::request(addr, "POST", &path, &headers, &pdf);
+    assert_eq!(status, 201, "{text}");
+    let upload: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(upload["kind"], "document");
+    assert_eq!(upload["mime_type"], "application/pdf");
+    assert_eq!(upload["filename"], "Form 42.pdf");
+    let body = serde_json::json!({"text": "The form, as promised",
+                                  "attachments": [{"token": upload["token"]}]});
+    let (status, sent) = ann.call(
+        "POST",
+        &format!("/api/v1/conversations/{id}/messages"),
+        Some(body),
+    );
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["message"]["attachments"][0]["url"], upload["url"]);
+
+    // The upload, then the message (after whatever else the gateway asked the API before).
+    let mut n = 2;
+    let seen = loop {
+        let seen = api.wait_for(n);
+        if seen.iter().any(|r| r.path.ends_with("/messages")) {
+            break seen;
+        }
+        n += 1;
+    };
+    let at = (seen.iter())
+        .position(|r| r.path.ends_with("/media"))
+        .expect("the file was uploaded");
+    let (uploaded, message) = (&seen[at], &seen[at + 1]);
+    assert_eq!(
+        (uploaded.method.as_str(), uploaded.path.as_str()),
+        ("POST", "/v24.0/106540352242922/media")
+    );
+    assert_eq!(uploaded.headers["authorization"], "Bearer EAAG-test-token");
+    let boundary = uploaded.headers["content-type"]
+        .strip_prefix("multipart/form-data; boundary=")
+        .expect("a multipart upload")
+        .to_string();
+    assert_eq!(
+        uploaded.headers["content-length"],
+        uploaded.raw.len().to_string()
+    );
+    let mut expected = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"messaging_product\"\r\n\r\nwhatsapp\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\napplication/pdf\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"Form 42.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    expected.extend_from_slice(&pdf);
+    expected.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    assert!(
+        uploaded.raw == expected,
+        "the multipart body as Meta reads it"
+    );
+    // The fake numbers its answers by request.
+    let media_id = format!("10375432915436{}", at + 1);
+    assert_eq!(
+        (message.method.as_str(), message.path.as_str()),
+        ("POST", "/v24.0/106540352242922/messages")
+    );
+    assert_eq!(message.body["type"], "document");
+    assert_eq!(
+        message.body["document"],
+        serde_json::json!({"id": media_id, "caption": "The form, as promised", "filename": "Form 42.pdf"})
+    );
+    assert_eq!(message.body["to"], "31612345678");
+    assert_eq!(gw.stop().code(), Some(0));
+}
+
 /// The issue's media promise in the running binary, against the fake Cloud API: a customer's
 /// image webhook is answered at once, and the photo is fetched with the bearer token (the
 /// media URL, then the file) within a second of it, stored, and served from the URL its

@@ -9,8 +9,9 @@ use crate::model::{Conversation, StoreError};
 use crate::routing::QueueRules;
 use crate::store::{Store, Tx};
 use deflect_config::{
-    AccountConfig, AutomationOverrides, AutomationsConfig, BotConfig, Config, Fallback, FlowConfig,
-    InboxConfig, OpeningHours, QueueConfig, WebhookConfig, WhatsAppConfig, WidgetConfig,
+    AccountConfig, AttachmentsConfig, AutomationOverrides, AutomationsConfig, BotConfig, Config,
+    Fallback, FlowConfig, InboxConfig, OpeningHours, QueueConfig, WebhookConfig, WhatsAppConfig,
+    WidgetConfig,
 };
 pub(crate) use lists::{FaqIndex, ListedNumbers};
 use std::collections::HashMap;
@@ -34,6 +35,8 @@ pub struct InboxSettings {
     /// `[[ivr.flows]]`: the IVR's flows, whose automations apply to the conversations their
     /// deflected calls open.
     pub flows: Vec<FlowConfig>,
+    /// `[attachments]`: the key and lifetime of the links providers fetch files from.
+    pub attachments: AttachmentsConfig,
 }
 
 impl InboxSettings {
@@ -46,6 +49,7 @@ impl InboxSettings {
             public_base_url: c.http.public_base_url.clone(),
             widget: c.widget.clone(),
             flows: c.ivr.flows.clone(),
+            attachments: c.attachments.clone(),
         }
     }
 }

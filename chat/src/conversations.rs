@@ -2,6 +2,7 @@
 //! closing, writing to the customer and adding notes — each one [`Action`] (lock, check,
 //! change, commit) — and reading conversations and their messages with access control.
 
+use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::lifecycle::transition::{Action, Handover, ensure_visible};
 use crate::lifecycle::{automation, conversation_event, dispatch, outgoing};
@@ -10,7 +11,7 @@ use crate::model::{
     Filled, FilledHeader, Interactive, MAX_TEXT, Message, Status, Template, TemplateValues,
     TimerKind, Viewer,
 };
-use crate::provider::{HeaderParam, NamedParam, Outgoing, UrlButtonParam};
+use crate::provider::{HeaderParam, MediaMessage, NamedParam, Outgoing, UrlButtonParam};
 use crate::repo::{self, assignments::Step};
 use crate::routing::{self, AgentId};
 use serde_json::json;
@@ -321,6 +322,84 @@ pub(crate) async fn send_interactive(
         client_key,
     };
     send_within_window(ctx, viewer, id, send).await
+}
+
+/// The longest caption WhatsApp shows with a file.
+const MAX_CAPTION: usize = 1024;
+
+/// Sends an uploaded file to the customer (see [`crate::Inbox::send_file`]).
+pub(crate) async fn send_file(
+    ctx: &Ctx,
+    viewer: &Viewer,
+    id: i64,
+    token: &str,
+    caption: Option<&str>,
+    client_key: Option<&str>,
+) -> Result<Message, ChatError> {
+    let caption = caption.map(str::trim).filter(|c| !c.is_empty());
+    if caption.is_some_and(|c| c.chars().count() > MAX_CAPTION) {
+        return Err(ChatError::Invalid(format!(
+            "text: a file's caption has at most {MAX_CAPTION} characters"
+        )));
+    }
+    let mut a = Action::begin(ctx, id).await?;
+    a.handled_by(viewer)?;
+    if let Some(mut m) = already_sent(&mut a, client_key).await? {
+        m.attachments = repo::attachments::of_message(&mut a.tx, m.id).await?;
+        return Ok(m);
+    }
+    let upload = repo::uploads::by_token(&mut a.tx, token).await?;
+    let fresh = a.now - crate::model::UPLOAD_TTL;
+    let Some(u) = upload.filter(|u| u.conversation == id && u.created_at >= fresh) else {
+        return Err(ChatError::Invalid(
+            "attachments[0].token: no file was uploaded to this conversation with this token \
+             (POST …/attachments first; uploads can be sent for 24 hours, once)"
+                .into(),
+        ));
+    };
+    if caption.is_some() && !MediaMessage::takes_caption(u.kind) {
+        return Err(ChatError::Invalid(format!(
+            "text: WhatsApp shows no caption with {} files; send the text as a message of its own",
+            u.kind
+        )));
+    }
+    let placeholder = format!("[{}]", u.kind);
+    let request = Outgoing::Media(MediaMessage {
+        kind: u.kind,
+        blob_key: u.blob_key.clone(),
+        token: u.token.clone(),
+        mime_type: u.mime_type.clone(),
+        size: u.size,
+        filename: u.filename.clone(),
+        caption: caption.map(str::to_string),
+    });
+    let send = outgoing::Send {
+        kind: u.kind.as_str(),
+        body: caption.unwrap_or(&placeholder),
+        request,
+        author: outgoing::Author::Agent(viewer.agent_id),
+        client_key,
+    };
+    check_window(ctx, &a.conversation, a.now)?;
+    let m = outgoing::queue_with(ctx, &mut a.tx, &a.conversation, send, Some(&u), a.now).await?;
+    a.commit().await?;
+    Ok(m)
+}
+
+/// Refuses to send to a closed or unreachable conversation, and free messages on WhatsApp
+/// outside the 24 h window (naming the recontact template).
+fn check_window(ctx: &Ctx, c: &Conversation, now: Millis) -> Result<(), ChatError> {
+    check_sendable(c)?;
+    if !c.window_open(now) {
+        let recontact_template = c
+            .account
+            .as_deref()
+            .and_then(|a| ctx.account(a))
+            .map(|a| a.templates.recontact.name.clone())
+            .unwrap_or_default();
+        return Err(ChatError::OutsideWindow { recontact_template });
+    }
+    Ok(())
 }
 
 /// Sends `send` by an agent handling conversation `id`: WhatsApp takes it only within 24

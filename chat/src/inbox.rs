@@ -3,8 +3,8 @@
 
 use crate::access::{self, NewSession, Session};
 use crate::agents::{self, NewAgent};
-use crate::attachments::{AttachmentFile, AttachmentService};
-use crate::blobs::BlobStore;
+use crate::attachments::{AttachmentFile, AttachmentService, UploadError, UploadedFile};
+use crate::blobs::{BlobStore, LinkSigner, MediaKind};
 use crate::board::{self, Board};
 use crate::bots::BotService;
 use crate::canned;
@@ -25,7 +25,7 @@ use crate::model::{
 use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
 use crate::model::{FaqListEntry, NewFaqEntry, NewWhitelistEntry, WhitelistEntry};
 use crate::model::{Template, TemplateRefresh, TemplateValues};
-use crate::outbox::{Outbox, OutboxPass};
+use crate::outbox::{Outbox, OutboxFiles, OutboxPass};
 use crate::provider::{self, Inbound, Receipt};
 use crate::receipts::{ReceiptKind, Receipts};
 use crate::routing::{AgentId, Presence};
@@ -66,6 +66,26 @@ impl std::fmt::Debug for Inbox {
             .field("store", self.store())
             .finish_non_exhaustive()
     }
+}
+
+/// The name of the generated key signing links to files ([`crate::blobs::links`]).
+const LINK_KEY: &str = "media_links";
+
+/// The signer of links to files: `attachments.signing_secret`, or the key generated once
+/// and kept in the database (the first process to need one makes it).
+async fn link_signer(
+    store: &Store,
+    settings: &InboxSettings,
+    now: crate::clock::Millis,
+) -> Result<LinkSigner, ChatError> {
+    if let Some(secret) = &settings.attachments.signing_secret {
+        return Ok(LinkSigner::new(secret.expose().as_bytes()));
+    }
+    let mut candidate = [0u8; 32];
+    getrandom::fill(&mut candidate).expect("the operating system provides random bytes");
+    let key =
+        repo::gateway_keys::get_or_create(store, LINK_KEY, &hex::encode(candidate), now).await?;
+    Ok(LinkSigner::new(key.as_bytes()))
 }
 
 impl Inbox {
@@ -143,17 +163,23 @@ impl Inbox {
         if running && store.kind() == deflect_config::DatabaseKind::Postgres {
             feed.start_relay().await?;
         }
+        let links = match &blobs {
+            Some(_) => Some(link_signer(&store, &settings, clock.now()).await?),
+            None => None,
+        };
+        let files = blobs.clone().zip(links.clone());
+        let files = files.map(|(blobs, links)| OutboxFiles { blobs, links });
         let ctx = Arc::new(Ctx::new(store, settings, clock));
         let inbox = Self {
             inner: Arc::new(Inner {
                 feed,
                 inbound: InboundService::new(ctx.clone()),
-                outbox: Outbox::new(ctx.clone(), providers.clone()),
+                outbox: Outbox::new(ctx.clone(), providers.clone(), files),
                 receipts: Receipts::new(ctx.clone(), providers),
                 hooks: Hooks::new(ctx.clone(), http.clone(), hooks_wake),
                 http,
                 bots: BotService::new(ctx.clone()),
-                attachments: AttachmentService::new(ctx.clone(), blobs),
+                attachments: AttachmentService::new(ctx.clone(), blobs, links),
                 ctx,
             }),
         };
@@ -358,6 +384,79 @@ impl Inbox {
         token: &str,
     ) -> Result<AttachmentFile, ChatError> {
         self.inner.attachments.open(viewer, token).await
+    }
+
+    /// Records a file `viewer` uploads for conversation `id` (one they may see), to be sent
+    /// with a message ([`Inbox::send_file`]): `chunks` are its bytes (streamed into the
+    /// attachment store, never whole in memory), `declared` the client's type and
+    /// `filename` its name (both only said: the type and, unless `kind` is given, the kind
+    /// are read from the bytes). Refused as [`UploadError::Refused`] when larger than its
+    /// kind's cap, of a type not accepted for it, or empty, and
+    /// [`UploadError::UnknownType`] when no kind accepts it.
+    pub async fn upload_file<S, E>(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        chunks: S,
+        declared: Option<&str>,
+        filename: Option<&str>,
+        kind: Option<MediaKind>,
+    ) -> Result<UploadedFile, UploadError>
+    where
+        S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Send,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        (self.inner.attachments)
+            .upload(viewer, id, chunks, declared, filename, kind)
+            .await
+    }
+
+    /// A web visitor's file — a picture or a document, read from its bytes, capped like an
+    /// agent's upload — sent in their conversation `id` as a message carrying it (see
+    /// [`Inbox::upload_file`] for `chunks`, `declared` and `filename`). Any other kind is
+    /// [`UploadError::NotForVisitors`].
+    pub async fn web_visitor_file<S, E>(
+        &self,
+        visitor_token: &str,
+        id: i64,
+        chunks: S,
+        declared: Option<&str>,
+        filename: Option<&str>,
+    ) -> Result<Message, UploadError>
+    where
+        S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Send,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        (self.inner.attachments)
+            .visitor_upload(visitor_token, id, chunks, declared, filename)
+            .await
+    }
+
+    /// A file of a message in one of the web visitor's conversations (theirs or an
+    /// agent's), by its token; anything else is [`ChatError::NotFound`].
+    pub async fn web_attachment(
+        &self,
+        visitor_token: &str,
+        token: &str,
+    ) -> Result<AttachmentFile, ChatError> {
+        (self.inner.attachments)
+            .open_for_visitor(visitor_token, token)
+            .await
+    }
+
+    /// The file of a sent message whose signed link ([`crate::blobs::links`]: `token`,
+    /// `expires`, `signature`) is valid now, for the provider that fetches it:
+    /// [`ChatError::Forbidden`] for a wrong signature or an expired link,
+    /// [`ChatError::NotFound`] for a token of no stored file.
+    pub async fn linked_attachment(
+        &self,
+        token: &str,
+        expires: &str,
+        signature: &str,
+    ) -> Result<AttachmentFile, ChatError> {
+        (self.inner.attachments)
+            .open_linked(token, expires, signature)
+            .await
     }
 
     /// Outbox rows by state (`pending`, `sending`, `unconfirmed`, `accepted`, `sent`,
@@ -606,6 +705,24 @@ impl Inbox {
         client_key: Option<&str>,
     ) -> Result<Message, ChatError> {
         conversations::send_interactive(self.ctx(), viewer, id, text, interactive, client_key).await
+    }
+
+    /// Sends the file uploaded to conversation `id` with token `token`
+    /// ([`Inbox::upload_file`]), with `caption` (images, videos and documents), within the
+    /// 24 h window like [`Inbox::send_text`]. The upload becomes the message's attachment
+    /// (same URL); the outbox gives it to the provider its way (Meta: upload, then the id;
+    /// Twilio: a signed link). A token of no upload of this conversation (or one older than
+    /// [`crate::attachments::UPLOAD_TTL`]) is [`ChatError::Invalid`]. A repeated
+    /// `client_key` returns the message already sent.
+    pub async fn send_file(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        token: &str,
+        caption: Option<&str>,
+        client_key: Option<&str>,
+    ) -> Result<Message, ChatError> {
+        conversations::send_file(self.ctx(), viewer, id, token, caption, client_key).await
     }
 
     /// Sends the account's recontact template (allowed outside the 24 h window); the

@@ -8,10 +8,10 @@
 //! |---|---|
 //! | deflections | [`Inbox::deflect`] |
 //! | webhooks | [`Inbox::receive`] (with [`provider::meta`] / [`provider::twilio`] to verify and parse) |
-//! | attachments | [`Inbox::attachment`] (a stored file for an agent who may see it), [`Inbox::download_due_attachments`] (the worker's step), [`Inbox::open_with_attachments`] |
+//! | attachments | [`Inbox::attachment`] (a stored file for an agent who may see it), [`Inbox::download_due_attachments`] (the worker's step), [`Inbox::open_with_attachments`], [`Inbox::upload_file`] (an agent's file to send), [`Inbox::linked_attachment`] (a sent file for the provider holding its signed link), [`Inbox::web_visitor_file`], [`Inbox::web_attachment`] (the widget's files) |
 //! | agents | [`Inbox::create_agent`], [`Inbox::check_agent_change`], [`Inbox::verify_password`], [`Inbox::set_password`], [`Inbox::set_memberships`], [`Inbox::set_role`], [`Inbox::set_disabled`], [`Inbox::set_presence`], [`Inbox::agent`], [`Inbox::agents`], [`Inbox::colleagues`], [`Inbox::viewer`] |
 //! | conversations | [`Inbox::list_conversations`], [`Inbox::conversation`], [`Inbox::messages`] (and their `_unchecked` forms for the widget and tests), [`Inbox::accept_offer`], [`Inbox::reject_offer`], [`Inbox::claim`], [`Inbox::transfer_to_agent`], [`Inbox::transfer_to_queue`], [`Inbox::close`] |
-//! | messages | [`Inbox::send_text`] (24 h window), [`Inbox::send_interactive`] (reply buttons, lists, link buttons: [`Interactive`]), [`Inbox::send_recontact`], [`Inbox::add_note`] |
+//! | messages | [`Inbox::send_text`] (24 h window), [`Inbox::send_interactive`] (reply buttons, lists, link buttons: [`Interactive`]), [`Inbox::send_file`] (an uploaded file), [`Inbox::send_recontact`], [`Inbox::add_note`] |
 //! | events | [`Inbox::subscribe`] (resume from an event id), [`Inbox::events_after`], [`Inbox::conversation_events`], [`Inbox::typing`] (never logged) |
 //! | web channel | [`Inbox::start_web_conversation`], [`Inbox::web_visitor_message`], [`Inbox::web_visitor_reply`], [`Inbox::web_rating`], [`Inbox::web_transcript`], [`Inbox::web_conversation`], [`Inbox::create_handoff`], [`Inbox::is_open`] |
 //! | sandbox | [`Inbox::sandbox_outgoing`], [`Inbox::sandbox_reply`] |

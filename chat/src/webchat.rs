@@ -88,7 +88,8 @@ pub struct VisitorEvent {
     /// For `message`: id, direction, from (`visitor`, `agent`, `bot`: the site's bot, or
     /// `system`: the inbox's own notices), kind, body, interactive (the buttons, list or link
     /// button of an agent's or bot's message; a visitor's tap on one), status, client_key,
-    /// channel, created_at.
+    /// channel, created_at, attachments (its stored files: `token`, `mime_type`, `size`,
+    /// `filename`, `kind`; the widget downloads each from `/widget/sites/<site>/files/<token>`).
     pub data: serde_json::Value,
 }
 
@@ -141,7 +142,7 @@ pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
                     "id": m["id"], "direction": m["direction"], "from": from, "kind": m["kind"],
                     "body": m["body"], "interactive": m["interactive"], "status": m["status"],
                     "client_key": m["client_key"], "channel": m["channel"],
-                    "created_at": m["created_at"],
+                    "created_at": m["created_at"], "attachments": visitor_files(&m["attachments"]),
                 }),
             )
         }
@@ -168,6 +169,25 @@ pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
         kind,
         data,
     })
+}
+
+/// A message's stored files as the widget sees them: `token` (the widget downloads the file
+/// from `/widget/sites/<site>/files/<token>` with the visitor's token, like its other calls),
+/// `mime_type`, `size`, `filename`, `kind`.
+fn visitor_files(attachments: &serde_json::Value) -> serde_json::Value {
+    let files = (attachments.as_array().into_iter().flatten())
+        .filter(|a| a["state"] == "stored")
+        .filter_map(|a| {
+            let token = a["url"]
+                .as_str()?
+                .strip_prefix(crate::model::ATTACHMENT_PATH)?;
+            Some(json!({
+                "token": token, "mime_type": a["mime_type"],
+                "size": a["size"], "filename": a["filename"], "kind": a["kind"],
+            }))
+        })
+        .collect();
+    serde_json::Value::Array(files)
 }
 
 /// The (contact, identity) of the visitor whose token is `token`.

@@ -30,6 +30,7 @@ fn account(fake: &FakeProvider, name: &str) -> deflect_config::AccountConfig {
 fn ctx(id: i64) -> SendContext {
     SendContext {
         correlation: deflect_chat::outbox::correlation(id),
+        media: None,
     }
 }
 

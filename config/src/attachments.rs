@@ -4,9 +4,10 @@
 
 use crate::Problems;
 use crate::secret::{REDACTED, Secret};
-use crate::value::ByteSize;
+use crate::value::{ByteSize, duration};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// `[attachments]`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,6 +25,14 @@ pub struct AttachmentsConfig {
     /// The bucket, with `store = "s3"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Config>,
+    /// Key of the HMAC that signs the expiring public links under which providers fetch the
+    /// files agents send (Twilio's `MediaUrl`), at least 32 characters. Unset: a random key
+    /// the gateway generates once and keeps in its database, shared by every process.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<Secret>,
+    /// How long such a link stays valid.
+    #[serde(with = "duration")]
+    pub link_ttl: Duration,
 }
 
 impl Default for AttachmentsConfig {
@@ -33,6 +42,8 @@ impl Default for AttachmentsConfig {
             path: None,
             max_size: MaxSizes::default(),
             s3: None,
+            signing_secret: None,
+            link_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -185,7 +196,41 @@ impl Default for S3Config {
 }
 
 impl AttachmentsConfig {
+    /// The shortest and longest [`AttachmentsConfig::link_ttl`].
+    pub const LINK_TTL: (Duration, Duration) =
+        (Duration::from_secs(60), Duration::from_secs(7 * 24 * 3600));
+
+    /// The fewest characters of [`AttachmentsConfig::signing_secret`].
+    pub const MIN_SIGNING_SECRET: usize = 32;
+
     pub(crate) fn validate(&self, p: &mut Problems) {
+        if let Some(s) = &self.signing_secret {
+            if s.expose() == REDACTED {
+                p.push(
+                    "attachments.signing_secret",
+                    "holds the <redacted> placeholder copied from check-config output, not the secret",
+                );
+            } else if s.expose().chars().count() < Self::MIN_SIGNING_SECRET {
+                p.push(
+                    "attachments.signing_secret",
+                    format!(
+                        "is too short; use at least {} random characters (e.g. `openssl rand -hex 32`), \
+                         or leave it out for a key the gateway generates",
+                        Self::MIN_SIGNING_SECRET
+                    ),
+                );
+            }
+        }
+        let (min, max) = Self::LINK_TTL;
+        if !(min..=max).contains(&self.link_ttl) {
+            p.push(
+                "attachments.link_ttl",
+                format!(
+                    "{} is out of range; must be between 1m and 7d",
+                    humantime::format_duration(self.link_ttl)
+                ),
+            );
+        }
         if self.path.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
             p.push(
                 "attachments.path",

@@ -6,6 +6,7 @@
 use deflect_config::{Config, ConfigError, MediaKind, Provider, SipTransport, StoreKind, load};
 use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
 
 fn file(text: &str) -> tempfile::NamedTempFile {
     let mut f = tempfile::NamedTempFile::new().unwrap();
@@ -1298,4 +1299,40 @@ auth_token = "t"
         ok.whatsapp.account("main").unwrap().content_api_base_url(),
         None
     );
+}
+
+#[test]
+fn media_links_are_signed_with_a_long_secret_for_a_bounded_time() {
+    let c = load(None, env(&[])).unwrap();
+    assert_eq!(c.attachments.signing_secret, None);
+    assert_eq!(c.attachments.link_ttl, Duration::from_secs(3600));
+    let key = "k".repeat(40);
+    let c = load_text(
+        &format!("[attachments]\nsigning_secret = \"{key}\"\nlink_ttl = \"10m\"\n"),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        c.attachments.signing_secret.as_ref().map(|s| s.expose()),
+        Some(key.as_str())
+    );
+    assert_eq!(c.attachments.link_ttl, Duration::from_secs(600));
+    assert!(!c.to_redacted_toml().contains(&key));
+    let e = load_text(
+        "[attachments]\nsigning_secret = \"short-secret\"\nlink_ttl = \"30d\"\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        ["attachments.signing_secret", "attachments.link_ttl"],
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(text.contains("at least 32 random characters"), "{text}");
+    assert!(
+        text.contains("30days is out of range; must be between 1m and 7d"),
+        "{text}"
+    );
+    assert!(!text.contains("short-secret"), "{text}");
 }

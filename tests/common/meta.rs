@@ -1,6 +1,7 @@
 //! A local fake of the WhatsApp Cloud API (Meta Graph API) that records every request
 //! exactly as it arrives — method, path, headers, body, and when — and answers as Meta
-//! does: `{"messaging_product":"whatsapp","contacts":[…],"messages":[{"id":"wamid.…"}]}`.
+//! does: `{"messaging_product":"whatsapp","contacts":[…],"messages":[{"id":"wamid.…"}]}`
+//! for a send, `{"id": "<media id>"}` for a file uploaded to `POST /{phone_number_id}/media`.
 
 use super::PATIENCE;
 use std::collections::BTreeMap;
@@ -17,7 +18,10 @@ pub struct Request {
     pub path: String,
     /// Header names in lower case.
     pub headers: BTreeMap<String, String>,
+    /// The body as JSON (null when it is not: a multipart upload).
     pub body: serde_json::Value,
+    /// The body as received.
+    pub raw: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -87,6 +91,7 @@ impl FakeMeta {
                                         .collect(),
                                     body: serde_json::from_slice(&body)
                                         .unwrap_or(serde_json::Value::Null),
+                                    raw: body.to_vec(),
                                 });
                                 r.len()
                             };
@@ -98,6 +103,12 @@ impl FakeMeta {
                             }
                             if method == axum::http::Method::GET {
                                 return media(&state, addr, uri.path(), &headers);
+                            }
+                            if uri.path().ends_with("/media") {
+                                return axum::response::IntoResponse::into_response((
+                                    [("content-type", "application/json")],
+                                    format!(r#"{{"id":"10375432915436{n}"}}"#),
+                                ));
                             }
                             let target = state.callbacks.lock().unwrap().clone();
                             if let (Some((url, secret)), Ok(sent)) =

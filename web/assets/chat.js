@@ -8,7 +8,10 @@
  * - Each message carries an idempotency key; unacknowledged ones are kept (also across a
  *   reload) and sent again after a reconnect — the server stores each key once.
  * - Accessible: a dialog with a label, keyboard use (Escape closes, Enter sends), the
- *   transcript as a live log, status changes announced. */
+ *   transcript as a live log, status changes announced.
+ * - Files: the visitor sends pictures and documents (uploaded with the visitor header, one
+ *   message each); files in messages (theirs and agents') are fetched with the same header
+ *   and shown as pictures, players or downloads. */
 (function () {
   "use strict";
   if (window.DeflectChat) return;
@@ -90,6 +93,8 @@
     ".choices{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px;white-space:normal}.choices p{flex-basis:100%;margin:2px 0 0;font-size:13px;font-weight:600}" +
     ".choices button{padding:6px 10px;font-size:14px;text-align:left}.choices small{display:block;color:#555}" +
     ".choices a{display:inline-block;background:var(--c);color:#fff;text-decoration:none;padding:7px 12px;border-radius:8px}" +
+    ".m img{display:block;max-width:100%;max-height:220px;border-radius:8px;margin-top:4px}.m audio,.m video{display:block;max-width:100%;margin-top:4px}" +
+    ".m .doc{color:inherit;text-decoration:underline;cursor:pointer}.clip{padding:8px 10px;font-size:18px;line-height:1}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100vh;max-height:100vh;border-radius:0}}" +
     "@media (pointer:coarse){.wa .qr{display:none}}";
@@ -113,7 +118,14 @@
     el.text = h("textarea", { id: "dc-text", "aria-label": "Your message", placeholder: "Write a message…", rows: "1",
       maxlength: "4096", onkeydown: onKey, oninput: onInput });
     el.send = h("button", { "class": "send", type: "submit", text: "Send" });
-    el.form = h("form", { onsubmit: function (e) { e.preventDefault(); sendText(); } }, [el.text, el.send]);
+    el.file = h("input", { type: "file", hidden: "", multiple: "", tabindex: "-1", "aria-hidden": "true",
+      accept: "image/jpeg,image/png,application/pdf,application/msword,application/vnd.openxmlformats-officedocument.wordprocessingml.document," +
+        "application/vnd.ms-excel,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.ms-powerpoint," +
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation,text/plain",
+      onchange: function (e) { Array.prototype.forEach.call(e.target.files, sendFile); e.target.value = ""; } });
+    el.attach = h("button", { "class": "alt clip", type: "button", "aria-label": "Send a picture or document", title: "Send a picture or document",
+      text: "\ud83d\udcce", onclick: function () { el.file.click(); } });
+    el.form = h("form", { onsubmit: function (e) { e.preventDefault(); sendText(); } }, [el.attach, el.file, el.text, el.send]);
     el.waBtn = h("button", { "class": "alt", type: "button", text: "Continue on WhatsApp", onclick: function () { escalate(true); } });
     el.wa = h("div", { "class": "wa", hidden: "" });
     el.pre = h("div", { "class": "pre" });
@@ -261,8 +273,11 @@
         var p = pending.filter(function (x) { return x.key === d.client_key; })[0];
         if (p) { settle(d.client_key, d.id); return; }
       }
-      var i = d.interactive;
-      var n = bubble(d.from, (i && i.body) || d.body || "(" + d.kind + ")");
+      var i = d.interactive, files = d.attachments || [];
+      // A file's placeholder text ("[image]") says nothing the file does not show.
+      var text = files.length && !i && /^\[[a-z]+\]$/.test(d.body || "") ? "" : (i && i.body) || d.body || "(" + d.kind + ")";
+      var n = bubble(d.from, text);
+      if (files.length) showFiles(n, files);
       if (i && d.from !== "visitor") choices(n, i);
       n.setAttribute("data-id", d.id);
       seen[d.id] = n;
@@ -396,6 +411,64 @@
     savePending();
     el.text.value = "";
     if (ready) ws.send(JSON.stringify({ type: "send", text: t, key: p.key }));
+  }
+
+  // A file of a message, fetched with the visitor's token (never in a URL).
+  function fetchFile(a) {
+    return fetch(base + "/widget/sites/" + encodeURIComponent(site) + "/files/" + encodeURIComponent(a.token), {
+      headers: { "x-deflect-visitor": token() }
+    }).then(function (r) { if (!r.ok) throw new Error(r.statusText); return r.blob(); });
+  }
+  function sizeOf(n) { return n < 1024 ? n + " B" : n < 1048576 ? Math.round(n / 1024) + " KB" : (n / 1048576).toFixed(1) + " MB"; }
+  // Pictures shown, audio and video played in place, documents saved under their name.
+  function showFiles(n, files) {
+    files.forEach(function (a) {
+      var name = a.filename || a.kind;
+      if (a.kind === "document") {
+        n.appendChild(h("div", {}, [h("a", { "class": "doc", href: "#", text: name + " (" + sizeOf(a.size || 0) + ")", onclick: function (e) {
+          e.preventDefault();
+          fetchFile(a).then(function (b) {
+            var link = h("a", { href: URL.createObjectURL(b), download: name });
+            root.appendChild(link); link.click(); link.remove();
+          }).catch(function (err) { setStatus("The file could not be downloaded: " + err.message, true); });
+        } })]));
+        return;
+      }
+      var tag = a.kind === "audio" ? "audio" : a.kind === "video" ? "video" : "img";
+      var node = h(tag, tag === "img" ? { alt: a.kind === "sticker" ? "Sticker" : name } : { controls: "" });
+      n.appendChild(node);
+      fetchFile(a).then(function (b) { node.src = URL.createObjectURL(b); })
+        .catch(function () { node.replaceWith(h("span", { text: "(" + name + " could not be loaded)" })); });
+    });
+    el.log.scrollTop = el.log.scrollHeight;
+  }
+
+  // Sends a picture or document: a message of its own, shown as sending until stored.
+  function sendFile(f) {
+    if (!conversation || ended) return;
+    var node = bubble("visitor sending", f.name);
+    var path = "/conversations/" + conversation.id + "/files?filename=" + encodeURIComponent(f.name);
+    fetch(base + "/widget/sites/" + encodeURIComponent(site) + path, {
+      method: "POST", headers: { "content-type": f.type || "application/octet-stream", "x-deflect-visitor": token() }, body: f
+    }).then(function (r) {
+      return r.json().then(function (j) {
+        if (!r.ok) throw new Error((j.error && j.error.message) || r.statusText);
+        var m = j.message;
+        if (seen[m.id]) { node.remove(); return; }
+        seen[m.id] = node;
+        node.className = "m visitor";
+        node.setAttribute("data-id", m.id);
+        node.textContent = "";
+        node.appendChild(h("span", { "class": "sr", text: "You: " }));
+        showFiles(node, (m.attachments || []).map(function (a) {
+          return { token: a.url.split("/").pop(), kind: a.kind, size: a.size, filename: a.filename, mime_type: a.mime_type };
+        }));
+      });
+    }).catch(function (e) {
+      node.className = "m visitor failed";
+      node.title = e.message;
+      setStatus(f.name + ": " + e.message, true);
+    });
   }
 
   function onKey(e) { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); sendText(); } }

@@ -5,6 +5,7 @@
   const $ = (s) => document.querySelector(s);
   const ROW = 56;
   let me = null, csrf = null, view = "mine", selected = null, lastEvent = null;
+  let chosen = []; // files to send with the next message (File objects)
   let ws = null, retry = 0, heard = 0, ready = false;
   let info = { queues: [], accounts: [] }, agents = new Map();
   const convs = new Map();
@@ -299,6 +300,8 @@
 
   let detail = null;
   async function open(id, focusReply) {
+    // Files chosen for another conversation are not sent to this one.
+    if (selected !== id && chosen.length) { chosen = []; renderChosen(); }
     if (selected !== id) showTemplates(false);
     selected = id;
     drawList();
@@ -410,7 +413,7 @@
     return [h("div", { text: i.body || m.body || "" }), offered];
   }
 
-  // ---------------------------------------------------------------- customers' files
+  // ---------------------------------------------------------------- files, both ways
 
   const bytes = (n) => n < 1024 ? n + " B" : n < 1048576 ? Math.round(n / 1024) + " KB" : (n / 1048576).toFixed(1) + " MB";
 
@@ -427,7 +430,7 @@
       const name = a.filename || a.kind;
       if (a.kind === "image" || a.kind === "sticker") {
         return h("a", { "class": "file", href: a.url, target: "_blank", rel: "noopener", title: "Open full size" },
-          [h("img", { "class": "thumb", src: a.url, alt: a.kind === "sticker" ? "Sticker" : "Picture from the customer", loading: "lazy" })]);
+          [h("img", { "class": "thumb", src: a.url, alt: a.kind === "sticker" ? "Sticker" : a.filename || "Picture", loading: "lazy" })]);
       }
       if (a.kind === "audio") return h("audio", { "class": "file", controls: true, preload: "metadata", src: a.url });
       if (a.kind === "video") return h("video", { "class": "file video", controls: true, preload: "metadata", src: a.url });
@@ -580,6 +583,78 @@
     return { type: "cta_url", display_text: $("#link-text").value.trim(), url: $("#link-url").value.trim() };
   }
 
+  // Files to send: chosen with the picker or dropped on the conversation, listed (name,
+  // size, remove) until sent; each is uploaded, then sent as a message of its own.
+  function renderChosen() {
+    const list = $("#chosen");
+    list.hidden = !chosen.length;
+    list.replaceChildren(...chosen.map((f, i) => h("li", {}, [
+      h("span", { text: f.name + " (" + bytes(f.size) + ")" }),
+      h("button", { type: "button", "aria-label": "Remove " + f.name, title: "Remove", text: "×", onclick: () => { chosen.splice(i, 1); renderChosen(); $("#attach").focus(); } })
+    ])));
+  }
+  function addFiles(files) {
+    chosen.push(...Array.from(files || []));
+    renderChosen();
+  }
+  $("#attach").addEventListener("click", () => $("#file-input").click());
+  $("#file-input").addEventListener("change", (e) => { addFiles(e.target.files); e.target.value = ""; });
+  const conv = $("#conv");
+  const dragging = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes("Files");
+  conv.addEventListener("dragover", (e) => { if (!dragging(e) || !selected) return; e.preventDefault(); conv.classList.add("dropping"); });
+  conv.addEventListener("dragleave", (e) => { if (!conv.contains(e.relatedTarget)) conv.classList.remove("dropping"); });
+  conv.addEventListener("drop", (e) => {
+    conv.classList.remove("dropping");
+    if (!dragging(e) || !selected) return;
+    e.preventDefault();
+    addFiles(e.dataTransfer.files);
+  });
+
+  // Uploads `file` to conversation `id`; the upload (its token and kind) or an error saying why.
+  async function upload(id, file) {
+    const r = await fetch("/api/v1/conversations/" + id + "/attachments?filename=" + encodeURIComponent(file.name), {
+      method: "POST", credentials: "same-origin",
+      headers: { "content-type": file.type || "application/octet-stream", "x-csrf-token": csrf || "" },
+      body: file
+    });
+    const j = await r.json().catch(() => ({}));
+    if (!r.ok) {
+      if (r.status === 401) showLogin();
+      throw new Error(file.name + ": " + ((j.error && j.error.message) || r.statusText));
+    }
+    return j;
+  }
+
+  // Sends the chosen files, the text as the first picture's, video's or document's caption
+  // (else as a message of its own first). A refused file stays listed with the reason.
+  async function sendFiles(id, text) {
+    const errors = [];
+    let caption = text;
+    for (const f of chosen.slice()) {
+      const li = $("#chosen").children[chosen.indexOf(f)];
+      if (li) li.classList.add("sending");
+      try {
+        const up = await upload(id, f);
+        const captioned = caption && ["image", "video", "document"].includes(up.kind);
+        if (caption && !captioned) {
+          addMessage((await api("POST", "/conversations/" + id + "/messages", { text: caption, client_key: key() })).message);
+          caption = "";
+        }
+        const body = { text: captioned ? caption : "", attachments: [{ token: up.token }], client_key: key() };
+        addMessage((await api("POST", "/conversations/" + id + "/messages", body)).message);
+        if (captioned) caption = "";
+        const at = chosen.indexOf(f);
+        if (at >= 0) chosen.splice(at, 1);
+      } catch (err) {
+        errors.push(err.message);
+      }
+      renderChosen();
+    }
+    // Nothing carried the text (every file was refused): it stays in the reply box.
+    if (caption) $("#reply").value = caption;
+    if (errors.length) throw new Error(errors.join(" "));
+  }
+
   // Approved templates of the conversation's account (GET /templates): pick one, fill in its
   // parameters, header and button variables, see the exact text, send (allowed outside the
   // 24 h window).
@@ -669,12 +744,19 @@
   $("#composer").addEventListener("submit", async (e) => {
     e.preventDefault();
     const t = $("#reply").value.trim();
-    if (!t || !selected) return;
+    if ((!t && !chosen.length) || !selected) return;
     $("#send-error").textContent = "";
     const asNote = $("#as-note").checked;
     const extra = interactive();
     try {
       if (asNote && extra) throw new Error("An internal note cannot have buttons: remove them or untick Internal note.");
+      if (chosen.length) {
+        if (asNote) throw new Error("An internal note cannot carry files: remove them or untick Internal note.");
+        if (extra) throw new Error("A message with buttons cannot carry files: send the files first, or remove the buttons.");
+        $("#reply").value = "";
+        await sendFiles(selected, t);
+        return;
+      }
       const body = { text: t, client_key: key() };
       if (extra) body.interactive = extra;
       const r = asNote ? await api("POST", "/conversations/" + selected + "/notes", { text: t })

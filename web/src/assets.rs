@@ -25,8 +25,11 @@ pub struct Asset {
     pub cache: &'static str,
 }
 
-const PAGE_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// The pages' policy. `blob:` pictures and media: the widget (on the demo page) shows files it
+/// fetched with the visitor's token as blob URLs.
+const PAGE_CSP: &str = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
+    style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+    form-action 'self'";
 
 macro_rules! asset {
     ($path:literal, $file:literal, $ty:literal, $cache:literal) => {

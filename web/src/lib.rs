@@ -14,8 +14,8 @@
 //! `tower::ServiceExt::oneshot` and no server; [`serve`] runs it on a listener the caller
 //! bound, until the shutdown future completes, under the connection caps and timeouts of
 //! [`connections`]. Tests set the app up over a fresh SQLite inbox with `testing` (feature
-//! `testing`). Every request gets a tracing span (method and path — never the query,
-//! headers or cookies) and is counted in `deflect_http_requests_total` /
+//! `testing`). Every request gets a tracing span (method and the matched route's template —
+//! never the query, headers, cookies or tokens in the path) and is counted in `deflect_http_requests_total` /
 //! `deflect_http_request_seconds`.
 //!
 //! hyper and hyper-util (already under axum) are used directly because `axum::serve` sets
@@ -188,12 +188,16 @@ pub fn router(state: AppState) -> Router {
     use tower_http::trace::TraceLayer;
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request| {
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            // The route's template where one matched: a file's token (or a signed link's)
+            // stays out of the logs.
+            let path = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or_else(|| req.uri().path(), |m| m.as_str());
+            tracing::info_span!("http", method = %req.method(), path = %path)
         })
         .on_request(())
-        .on_response(
-            tower_http::trace::DefaultOnResponse::new().level(tracing::Level::DEBUG),
-        );
+        .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::DEBUG));
     health::routes()
         .merge(metrics::routes())
         .merge(webhooks::routes())

@@ -32,6 +32,14 @@
 //! `{"type": "ping"}` (answered `pong`). The server pings every 20 s and closes a socket
 //! silent for 60 s.
 //!
+//! Files: `POST /widget/sites/{site}/conversations/{id}/files` sends the visitor's picture or
+//! document (the raw bytes as the body, its name in `?filename=`; the kind and type read
+//! from the bytes, WhatsApp's caps): answered 201 with `{"message": …}` (413 too large, 415
+//! not a picture or document, 422 empty). A message event's `attachments` name each file's
+//! `token`, which `GET /widget/sites/{site}/files/{token}` serves to the visitor of its
+//! conversation only — visitor's files and agents' alike. Both take the
+//! visitor's token in the header and count against the rate limit like the other calls.
+//!
 //! Fan-out: one inbox subscription per process feeds a [`Hub`] that routes each event to the
 //! sockets of its conversation; a socket that cannot keep up is dropped from the hub and
 //! replays from the log instead.
@@ -93,6 +101,11 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             "/widget/sites/{site}/conversations/{id}/rating",
             post(rating),
         )
+        .route(
+            "/widget/sites/{site}/conversations/{id}/files",
+            post(send_file),
+        )
+        .route("/widget/sites/{site}/files/{token}", get(file))
         .layer(cors)
         .route("/widget/ws", get(socket))
 }
@@ -286,6 +299,53 @@ async fn site_conversation(
         return Err(ChatError::NotFound("conversation"));
     }
     Ok(c)
+}
+
+/// The query of a visitor's file.
+#[derive(Deserialize)]
+struct FileQuery {
+    filename: Option<String>,
+}
+
+async fn send_file(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path((site, id)): Path<(String, i64)>,
+    Query(q): Query<FileQuery>,
+    body: axum::body::Body,
+) -> ApiResult<Response> {
+    admit(&state, &parts, &site)?;
+    let token = visitor_token(&parts.headers)?;
+    site_conversation(&state, &token, id, &site).await?;
+    let declared = (parts.headers.get(header::CONTENT_TYPE)).and_then(|v| v.to_str().ok());
+    let filename = q.filename.or_else(|| {
+        (parts.headers.get(header::CONTENT_DISPOSITION))
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::api::attachments::disposition_filename)
+    });
+    let m = state
+        .inbox
+        .web_visitor_file(
+            &token,
+            id,
+            body.into_data_stream(),
+            declared,
+            filename.as_deref(),
+        )
+        .await
+        .map_err(crate::api::attachments::upload_error)?;
+    Ok((StatusCode::CREATED, Json(json!({ "message": m }))).into_response())
+}
+
+async fn file(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path((site, file)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    admit(&state, &parts, &site)?;
+    let token = visitor_token(&parts.headers)?;
+    let f = state.inbox.web_attachment(&token, &file).await?;
+    Ok(crate::api::attachments::file_response(f))
 }
 
 async fn handoff(

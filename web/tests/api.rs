@@ -103,6 +103,31 @@ impl App {
         }
     }
 
+    /// A request with a raw body (an upload).
+    async fn call_raw(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Res {
+        let mut r = Request::builder().method(Method::POST).uri(path);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let res = (self.router.clone())
+            .oneshot(r.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 24)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Res {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+            bytes: bytes.to_vec(),
+        }
+    }
+
     async fn agent(&self, name: &str, role: Role, queues: &[&str]) -> i64 {
         testing::agent(&self.inbox, name, role, queues).await.id
     }
@@ -2376,6 +2401,349 @@ async fn attachments_are_served_with_their_headers_to_those_who_may_see_them_onl
         (r.status, code(&r)),
         (StatusCode::UNAUTHORIZED, "unauthorized")
     );
+}
+
+/// Files agents send: `POST …/attachments` takes the raw bytes (the name from the query or
+/// `Content-Disposition`) and answers with the upload, which the conversation's agents
+/// download at once; `POST …/messages` sends it by token (or url) with its caption and the
+/// message carries it; 413 over the kind's cap, 415 for a type WhatsApp does not take, 422
+/// empty, 404 for another account's agent; the signed `/media/{token}` link opens a sent
+/// file until it expires (on a virtual clock), 403 otherwise, 404 for no sent file.
+#[tokio::test]
+async fn agents_upload_and_send_files_and_providers_fetch_them_by_signed_link() {
+    let secret = "a-signing-secret-of-at-least-32-characters";
+    let mut c = config();
+    c.attachments.signing_secret = Some(deflect_config::Secret::new(secret));
+    c.attachments.max_size.image = deflect_config::ByteSize(4096);
+    let mut other = c.whatsapp.accounts[0].clone();
+    other.name = "other".into();
+    other.business_number = "+31209999999".into();
+    c.whatsapp.accounts.push(other);
+    let clock = deflect_chat::ManualClock::new(1_767_225_600_000);
+    let a = app_on(c, Arc::new(clock.clone())).await;
+    a.agent("boss", Role::Supervisor, &[]).await;
+    let bob = a.agent("bob", Role::Agent, &["support"]).await;
+    let (queues, accounts) = (["support".to_string()], ["other".to_string()]);
+    a.inbox
+        .set_memberships(bob, &queues, &accounts)
+        .await
+        .unwrap();
+    let s = a.login("boss").await;
+    let phone = "/api/v1/sandbox/sandbox/+31612345678/messages";
+    let r = a
+        .call(
+            Method::POST,
+            phone,
+            &s.h(),
+            Some(json!({ "text": "The form?" })),
+        )
+        .await;
+    let cid = r.body["conversations"][0].as_i64().unwrap();
+    let c = |p: &str| format!("/api/v1/conversations/{cid}{p}");
+    a.call(Method::POST, &c("/claim"), &s.h(), None).await;
+
+    let pdf = [b"%PDF-1.7\n".as_slice(), &[b'x'; 3000]].concat();
+    let mut h = s.h().to_vec();
+    h.push(("content-type", "application/pdf"));
+    h.push((
+        "content-disposition",
+        "attachment; filename*=UTF-8''Formular%20%C3%9C.pdf",
+    ));
+    let r = a.call_raw(&c("/attachments"), &h, pdf.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let token = r.body["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        r.body,
+        json!({"token": token, "url": format!("/api/v1/attachments/{token}"),
+               "mime_type": "application/pdf", "size": pdf.len(),
+               "filename": "Formular Ü.pdf", "kind": "document"})
+    );
+    let url = r.body["url"].as_str().unwrap().to_string();
+    let got = a.call(Method::GET, &url, &s.h(), None).await;
+    assert_eq!(
+        (got.status, got.bytes.clone()),
+        (StatusCode::OK, pdf.clone())
+    );
+    // Another account's agent neither uploads to nor downloads from the conversation.
+    let b = a.login("bob").await;
+    let r = a.call_raw(&c("/attachments"), &b.h(), pdf.clone()).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found"));
+    let r = a.call(Method::GET, &url, &b.h(), None).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found"));
+    // Without a session.
+    let r = a.call_raw(&c("/attachments"), &[], pdf.clone()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // Refused, saying why.
+    let jpeg = [
+        &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0][..],
+        &[1u8; 5000],
+    ]
+    .concat();
+    let r = a
+        .call_raw(&c("/attachments?filename=big.jpg"), &s.h(), jpeg)
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 4KiB (attachments.max_size.image)")
+    );
+    let r = a
+        .call_raw(
+            &c("/attachments"),
+            &s.h(),
+            b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("accepted: image/jpeg, image/png (image)")
+    );
+    let r = a
+        .call_raw(&c("/attachments?kind=image"), &s.h(), pdf.clone())
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type")
+    );
+    let r = a.call_raw(&c("/attachments"), &s.h(), Vec::new()).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "empty")
+    );
+
+    // Sent by url (or token), with its caption; the message carries the file.
+    let body = json!({"text": "Please fill it in", "attachments": [{"url": url}]});
+    let r = a
+        .call(Method::POST, &c("/messages"), &s.h(), Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let m = &r.body["message"];
+    assert_eq!(
+        (m["kind"].clone(), m["body"].clone()),
+        (json!("document"), json!("Please fill it in"))
+    );
+    assert_eq!(m["attachments"][0]["url"], url.as_str());
+    assert_eq!(m["attachments"][0]["filename"], "Formular Ü.pdf");
+    assert_eq!(m["attachments"][0]["state"], "stored");
+    let r = a.call(Method::GET, &c("/messages"), &s.h(), None).await;
+    let last = r.body["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["attachments"][0]["mime_type"], "application/pdf");
+    for body in [
+        json!({"attachments": [{"token": token}]}),
+        json!({"attachments": [{"token": "x"}, {"token": "y"}]}),
+        json!({"attachments": [{}]}),
+        json!({"text": "x", "interactive": {"type": "button", "buttons": [{"id": "a", "title": "A"}]},
+               "attachments": [{"token": token}]}),
+    ] {
+        let r = a
+            .call(Method::POST, &c("/messages"), &s.h(), Some(body))
+            .await;
+        assert_eq!(
+            (r.status, code(&r)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            "{}",
+            r.text
+        );
+    }
+
+    // The signed link opens the sent file, without a session, until it expires.
+    let signer = deflect_chat::blobs::LinkSigner::new(secret.as_bytes());
+    let base: url::Url = "http://gw.test".parse().unwrap();
+    let link = signer.link(&base, &token, 1_767_225_600_000 + 600_000);
+    let path = link.strip_prefix("http://gw.test").unwrap().to_string();
+    let r = a.call(Method::GET, &path, &[], None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.bytes, pdf);
+    assert_eq!(r.headers[header::CONTENT_TYPE], "application/pdf");
+    assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    let tampered = path.replace("signature=", "signature=00");
+    let r = a.call(Method::GET, &tampered, &[], None).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "forbidden"));
+    let bare = format!("/media/{token}");
+    let r = a.call(Method::GET, &bare, &[], None).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "forbidden"));
+    let nothing = signer.link(&base, "0000", 1_767_225_600_000 + 600_000);
+    let r = a
+        .call(
+            Method::GET,
+            nothing.strip_prefix("http://gw.test").unwrap(),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found"));
+    clock.advance(std::time::Duration::from_secs(600));
+    let r = a.call(Method::GET, &path, &[], None).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "forbidden"));
+    assert_eq!(r.body["error"]["message"], "the link has expired");
+}
+
+/// Widget files: a visitor sends a picture and a document (raw bytes, visitor header, the
+/// site's origin), which reach the agent as the visitor's messages with their attachments; an
+/// agent's file reaches the visitor's transcript; the visitor downloads the files of their
+/// conversation only (another visitor 404, no token 401); audio is not taken from visitors
+/// (415).
+#[tokio::test]
+async fn web_visitors_and_agents_exchange_pictures_and_documents() {
+    let a = app().await;
+    let vic = [
+        ("origin", "https://shop.example"),
+        ("x-deflect-visitor", "visitor-token-0123456789abcdef"),
+    ];
+    let r = a
+        .call(
+            Method::POST,
+            "/widget/sites/www/conversations",
+            &vic,
+            Some(json!({ "name": "Vic" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_i64().unwrap();
+    let files = format!("/widget/sites/www/conversations/{id}/files");
+    let photo = [
+        &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0][..],
+        &[9u8; 2000],
+    ]
+    .concat();
+    let mut h = vic.to_vec();
+    h.push(("content-type", "image/jpeg"));
+    let r = a
+        .call_raw(&format!("{files}?filename=broken.jpg"), &h, photo.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let m = &r.body["message"];
+    assert_eq!(
+        (m["direction"].clone(), m["kind"].clone()),
+        (json!("in"), json!("image"))
+    );
+    assert_eq!(m["attachments"][0]["mime_type"], "image/jpeg");
+    assert_eq!(m["attachments"][0]["filename"], "broken.jpg");
+    let token = m["attachments"][0]["url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut voice = b"#!AMR\n".to_vec();
+    voice.resize(2000, 0x3c);
+    let r = a.call_raw(&files, &vic, voice).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("the widget takes pictures"), "{}", r.text);
+    let r = a.call_raw(&files, &vic[..1], photo.clone()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let other = [
+        ("origin", "https://shop.example"),
+        ("x-deflect-visitor", "another-visitor-token-xyz"),
+    ];
+    let r = a.call_raw(&files, &other, photo.clone()).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The visitor downloads their file; nobody else does.
+    let get = format!("/widget/sites/www/files/{token}");
+    let r = a.call(Method::GET, &get, &vic, None).await;
+    assert_eq!((r.status, r.bytes.clone()), (StatusCode::OK, photo.clone()));
+    assert_eq!(r.headers[header::CONTENT_TYPE], "image/jpeg");
+    assert_eq!(
+        r.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://shop.example"
+    );
+    assert_eq!(
+        a.call(Method::GET, &get, &other, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        a.call(Method::GET, &get, &vic[..1], None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The agent sees the visitor's picture and sends a document back.
+    a.agent("boss", Role::Supervisor, &[]).await;
+    let s = a.login("boss").await;
+    let c = |p: &str| format!("/api/v1/conversations/{id}{p}");
+    a.call(Method::POST, &c("/claim"), &s.h(), None).await;
+    let r = a.call(Method::GET, &c("/messages"), &s.h(), None).await;
+    let seen: Vec<&Value> = r.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "image")
+        .collect();
+    assert_eq!(seen.len(), 1, "{}", r.text);
+    let url = seen[0]["attachments"][0]["url"].as_str().unwrap();
+    assert_eq!(a.call(Method::GET, url, &s.h(), None).await.bytes, photo);
+    let pdf = [b"%PDF-1.7\n".as_slice(), &[b'x'; 1500]].concat();
+    let r = a
+        .call_raw(&c("/attachments?filename=guide.pdf"), &s.h(), pdf.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let body = json!({"text": "Our repair guide", "attachments": [{"token": r.body["token"]}]});
+    let r = a
+        .call(Method::POST, &c("/messages"), &s.h(), Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let doc = r.body["message"]["attachments"][0]["url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/widget/sites/www/files/{doc}"),
+            &vic,
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.bytes.clone()), (StatusCode::OK, pdf));
+    assert_eq!(
+        r.headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"guide.pdf\""
+    );
+    // The visitor's feed names both files by token.
+    let events = a.inbox.conversation_events(id, 0, 100).await.unwrap();
+    let tokens: Vec<String> = events
+        .iter()
+        .filter_map(deflect_chat::webchat::visitor_event)
+        .filter(|e| e.kind == deflect_chat::VisitorEventKind::Message)
+        .flat_map(|e| {
+            e.data["attachments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|f| f["token"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tokens, [token, doc]);
 }
 
 #[tokio::test]

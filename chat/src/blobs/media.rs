@@ -115,6 +115,27 @@ pub fn identify(
     }
 }
 
+/// The kind a file whose first bytes are `head` is sent as, when it is a type WhatsApp
+/// accepts for one (its type read from the bytes as [`identify`] does): JPEG and PNG are
+/// images, WebP stickers, MP4 and 3GPP video (an MP4 whose brand says audio is audio),
+/// AAC, AMR, MP3 and Ogg Opus audio, PDF, Office and plain text documents.
+pub fn kind_of(head: &[u8], declared: Option<&str>, complete: bool) -> Option<MediaKind> {
+    [
+        MediaKind::Image,
+        MediaKind::Sticker,
+        MediaKind::Video,
+        MediaKind::Audio,
+        MediaKind::Document,
+    ]
+    .into_iter()
+    .find(|k| identify(*k, head, declared, complete).is_ok())
+}
+
+/// What a file of no accepted kind was found to be, if anything.
+pub fn found_type(head: &[u8], declared: Option<&str>, complete: bool) -> Option<&'static str> {
+    sniff(head, declared.map(normalize).as_deref(), complete)
+}
+
 /// The declared type without parameters, in lower case: `Text/Plain; charset=UTF-8` →
 /// `text/plain`.
 fn normalize(declared: &str) -> String {
@@ -427,6 +448,25 @@ mod tests {
             ),
             Err(Some("text/html"))
         );
+    }
+
+    #[test]
+    fn a_files_kind_is_read_from_its_bytes() {
+        let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'];
+        let webp = b"RIFF\x24\0\0\0WEBPVP8 \x18\0\0\0";
+        let kind = |head: &[u8], declared| kind_of(head, declared, true);
+        assert_eq!(kind(&jpeg, Some("application/pdf")), Some(Image));
+        assert_eq!(kind(webp, None), Some(Sticker));
+        assert_eq!(kind(&ftyp(b"isom"), Some("audio/mp4")), Some(Video));
+        assert_eq!(kind(&ftyp(b"M4A "), None), Some(Audio));
+        assert_eq!(kind(&ogg(b"OpusHead\x01\x01"), None), Some(Audio));
+        assert_eq!(kind(b"%PDF-1.7\n", Some("image/png")), Some(Document));
+        assert_eq!(kind(b"hello\n", Some("text/plain")), Some(Document));
+        let gif = b"GIF89a\x01\0\x01\0";
+        assert_eq!(kind(gif, Some("image/png")), None);
+        assert_eq!(found_type(gif, Some("image/png"), true), Some("image/gif"));
+        assert_eq!(kind(b"hello\n", None), None);
+        assert_eq!(found_type(b"hello\n", None, true), None);
     }
 
     #[test]

@@ -42,10 +42,12 @@
 //! Measured the same way, object_store's `aws` feature adds 22 (aws-lc-sys, a cmake build of
 //! a C library, and h2 among them), the AWS SDK (aws-sdk-s3, S3 only) 47, rust-s3 33.
 
+pub mod links;
 pub mod media;
 mod range;
 mod s3;
 
+pub use links::{LinkError, LinkSigner, MEDIA_PATH};
 pub use media::{ACCEPTED, SNIFF_LEN, accepted};
 pub use range::ByteRange;
 

@@ -8,7 +8,7 @@ use crate::model::{
     TemplateButton, TemplateHeader, payload_for,
 };
 use crate::provider::Outgoing;
-use crate::repo::{self, messages::NewOutgoing};
+use crate::repo::{self, messages::NewOutgoing, uploads::Upload};
 use crate::routing::AgentId;
 use crate::store::Tx;
 use deflect_config::{TemplateConfig, render_text};
@@ -84,6 +84,20 @@ pub(crate) async fn queue(
     send: Send<'_>,
     now: Millis,
 ) -> Result<Message, ChatError> {
+    queue_with(ctx, tx, c, send, None, now).await
+}
+
+/// As [`queue`], for a message carrying uploaded file `file`: the upload becomes the
+/// message's attachment (keeping its token and URL) in the same transaction, so the
+/// `message.created` event and the API show the file with the message.
+pub(crate) async fn queue_with(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    send: Send<'_>,
+    file: Option<&Upload>,
+    now: Millis,
+) -> Result<Message, ChatError> {
     let (status, recipient) = match c.channel {
         Channel::Web => (DeliveryStatus::Sent, None),
         Channel::Whatsapp => {
@@ -111,7 +125,13 @@ pub(crate) async fn queue(
         client_key: send.client_key,
         status,
     };
-    let m = repo::messages::insert_outgoing(tx, &new, now).await?;
+    let mut m = repo::messages::insert_outgoing(tx, &new, now).await?;
+    if let Some(u) = file {
+        let file = repo::attachments::NewStored::of_upload(u);
+        let a = repo::attachments::insert_stored(tx, m.id, new.account, &file, now).await?;
+        repo::uploads::delete(tx, u.id).await?;
+        m.attachments = vec![a];
+    }
     if let (Some(to), Some(account)) = (recipient, c.account.as_deref()) {
         repo::outbox::insert(tx, m.id, account, &to, &payload, now).await?;
         ctx.wake_outbox();

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 /// blob's key, so a URL cannot be guessed from the file's content or another URL).
 pub const ATTACHMENT_PATH: &str = "/api/v1/attachments/";
 
+/// How long a file an agent uploaded can be sent (a day); after it the upload is removed.
+pub const UPLOAD_TTL: crate::clock::Millis = 24 * 3600 * 1000;
+
 /// Where an attachment's download stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -19,7 +19,7 @@ mod timer;
 
 pub use agent::{Agent, ApiToken, Colleague, Colleagues, Role, Viewer};
 pub(crate) use attachment::new_token;
-pub use attachment::{ATTACHMENT_PATH, Attachment, AttachmentState};
+pub use attachment::{ATTACHMENT_PATH, Attachment, AttachmentState, UPLOAD_TTL};
 pub use canned::{CannedAnswer, NewCannedAnswer, PLACEHOLDERS};
 pub use codes::{CODE_LEN, Handoff, handoff_text, payload_for, reference_in_payload};
 pub(crate) use codes::{candidate_codes, hash_token, random_token};

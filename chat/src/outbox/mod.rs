@@ -36,7 +36,10 @@
 //! - Pacing: each account sends at most `messages_per_second` (80 by default, Meta's
 //!   per-number throughput) from each process.
 
+mod media;
 mod record;
+
+pub(crate) use media::OutboxFiles;
 
 use crate::clock::{Millis, ms};
 use crate::context::{Ctx, InboxSettings};
@@ -131,15 +134,22 @@ pub(crate) struct Outbox {
     ctx: Arc<Ctx>,
     providers: Arc<HashMap<String, provider::Client>>,
     pacer: Arc<Pacer>,
+    /// The files messages send (none: a file fails its message).
+    files: Option<OutboxFiles>,
 }
 
 impl Outbox {
     /// The outbox of `ctx`'s accounts, sending through `providers` (by account name).
-    pub(crate) fn new(ctx: Arc<Ctx>, providers: Arc<HashMap<String, provider::Client>>) -> Self {
+    pub(crate) fn new(
+        ctx: Arc<Ctx>,
+        providers: Arc<HashMap<String, provider::Client>>,
+        files: Option<OutboxFiles>,
+    ) -> Self {
         Self {
             ctx,
             providers,
             pacer: Arc::default(),
+            files,
         }
     }
 
@@ -314,9 +324,14 @@ impl Outbox {
             .account(&c.account)
             .map(|a| a.messages_per_second)
             .unwrap_or(80);
+        let media = match &c.request {
+            Outgoing::Media(m) => self.prepare_media(c, client, m).await?,
+            _ => None,
+        };
         self.pacer().slot(&c.account, per_second).await;
         let context = SendContext {
             correlation: correlation(c.id),
+            media,
         };
         let span = tracing::debug_span!("send", message_id = c.message_id, account = %c.account);
         let started = Instant::now();

@@ -21,8 +21,8 @@
 //!   not know are kept as `unsupported` with their JSON, never dropped.
 
 use super::{
-    HeaderParam, Inbound, InboundMedia, InboundMessage, MediaSource, Outgoing, Receipt, Row,
-    SendContext, SendError, Sent, StatusUpdate, WebhookError,
+    HeaderParam, Inbound, InboundMedia, InboundMessage, MediaLink, MediaMessage, MediaSource,
+    Outgoing, Receipt, Row, SendContext, SendError, Sent, StatusUpdate, WebhookError,
 };
 use crate::model::{DeliveryStatus, Interactive};
 use deflect_config::{AccountConfig, MediaKind, Secret};
@@ -33,6 +33,8 @@ use serde_json::{Value, json};
 pub struct MetaClient {
     http: reqwest::Client,
     endpoint: String,
+    /// Where files are uploaded (`/{phone_number_id}/media`).
+    media_endpoint: String,
     /// The number's conversational components (ice breakers, welcome request).
     components_endpoint: String,
     timeout: std::time::Duration,
@@ -54,6 +56,7 @@ impl MetaClient {
         Self {
             http,
             endpoint: format!("{number}/messages"),
+            media_endpoint: format!("{number}/media"),
             components_endpoint: format!("{number}/conversational_automation"),
             token: account.access_token.clone(),
             timeout: account.request_timeout,
@@ -68,7 +71,14 @@ impl MetaClient {
         message: &Outgoing,
         context: &SendContext,
     ) -> Result<Sent, SendError> {
-        let mut body = request_body(to, message);
+        if matches!(message, Outgoing::Media(_)) && context.media.is_none() {
+            return Err(SendError::Rejected {
+                code: None,
+                message: "a file is sent to Meta by the id of its upload, and none was given"
+                    .into(),
+            });
+        }
+        let mut body = request_body(to, message, context.media.as_ref());
         body["biz_opaque_callback_data"] = context.correlation.clone().into();
         let res = self.post(&self.endpoint, &body).await?;
         let status = res.status();
@@ -99,6 +109,54 @@ impl MetaClient {
             req = req.bearer_auth(t.expose());
         }
         req.send().await.map_err(|e| super::classify_transport(&e))
+    }
+
+    /// Uploads a file (`POST /{phone_number_id}/media`, multipart: `messaging_product`,
+    /// `type` and the `file`, streamed) and returns the media id Meta gives it (valid 30
+    /// days). The upload sends no message, so a request without an answer is retried
+    /// ([`SendError::Retry`]) rather than held as unknown.
+    pub async fn upload_media<S, E>(
+        &self,
+        mime_type: &str,
+        filename: &str,
+        size: u64,
+        bytes: S,
+    ) -> Result<String, SendError>
+    where
+        S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let form = super::multipart::Form::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", mime_type)
+            .with_file("file", filename, mime_type, size, bytes);
+        let mut req = self
+            .http
+            .post(&self.media_endpoint)
+            .timeout(upload_timeout(self.timeout, size))
+            .header(reqwest::header::CONTENT_TYPE, form.content_type)
+            .header(reqwest::header::CONTENT_LENGTH, form.length)
+            .body(form.body);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t.expose());
+        }
+        let res = req.send().await.map_err(|e| SendError::Retry {
+            code: None,
+            message: format!("uploading the file to Meta failed: {e}"),
+        })?;
+        let status = res.status();
+        let json: Value = res.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(error_of(status, &json));
+        }
+        match &json["id"] {
+            Value::String(id) if !id.is_empty() => Ok(id.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            _ => Err(SendError::Retry {
+                code: None,
+                message: format!("Meta accepted the upload but its answer ({status}) had no id"),
+            }),
+        }
     }
 
     /// Marks the customer's message `message_id` (and so every earlier one) read, and with
@@ -137,6 +195,12 @@ impl MetaClient {
     }
 }
 
+/// How long an upload of `size` bytes may take: the account's request timeout, plus a
+/// second per 256 KiB (a 100 MB document gets about 7 minutes).
+fn upload_timeout(base: std::time::Duration, size: u64) -> std::time::Duration {
+    base + std::time::Duration::from_secs(size / (256 * 1024))
+}
+
 /// The error an unsuccessful Cloud API answer (`{"error": {"code", "message"}}`) means.
 fn error_of(status: reqwest::StatusCode, json: &Value) -> SendError {
     let code = json["error"]["code"].as_i64();
@@ -173,8 +237,9 @@ pub fn read_receipt_body(message_id: &str, typing: bool) -> Value {
     body
 }
 
-/// The JSON body of a send request.
-pub fn request_body(to: &str, message: &Outgoing) -> Value {
+/// The JSON body of a send request; a file ([`Outgoing::Media`]) goes by `media`, its
+/// upload's id (or a link).
+pub fn request_body(to: &str, message: &Outgoing, media: Option<&MediaLink>) -> Value {
     let mut body = json!({
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
@@ -301,8 +366,37 @@ pub fn request_body(to: &str, message: &Outgoing) -> Value {
                 },
             });
         }
+        Outgoing::Media(m) => {
+            let kind = m.kind.as_str();
+            body["type"] = kind.into();
+            body[kind] = media_object(m, media);
+        }
     }
     body
+}
+
+/// The object of a media message (`image`, `audio`, `video`, `document`, `sticker`): the
+/// upload's `id` (or a `link`), the caption where WhatsApp shows one, a document's
+/// `filename`.
+fn media_object(m: &MediaMessage, media: Option<&MediaLink>) -> Value {
+    let mut v = match media {
+        Some(MediaLink::Id(id)) => json!({ "id": id }),
+        Some(MediaLink::Url(url)) => json!({ "link": url }),
+        None => json!({}),
+    };
+    if let Some(c) = m
+        .caption
+        .as_deref()
+        .filter(|_| MediaMessage::takes_caption(m.kind))
+    {
+        v["caption"] = c.into();
+    }
+    if m.kind == MediaKind::Document
+        && let Some(name) = &m.filename
+    {
+        v["filename"] = name.as_str().into();
+    }
+    v
 }
 
 /// A list row as Meta takes it: `id`, `title` and, when it has one, `description`.
@@ -749,6 +843,7 @@ mod tests {
                 variables: None,
                 text: None,
             },
+            None,
         );
         assert_eq!(
             b,
@@ -765,7 +860,70 @@ mod tests {
     }
 
     fn sent(message: &Outgoing) -> Value {
-        request_body("31612345678", message)
+        request_body("31612345678", message, None)
+    }
+
+    fn file(kind: MediaKind, filename: Option<&str>, caption: Option<&str>) -> Outgoing {
+        Outgoing::Media(MediaMessage {
+            kind,
+            blob_key: format!("sha256/{}", "ab".repeat(32)),
+            token: "t0k3n".into(),
+            mime_type: "application/pdf".into(),
+            size: 1234,
+            filename: filename.map(str::to_string),
+            caption: caption.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn files_go_by_their_upload_id_with_a_caption_and_a_documents_name() {
+        let id = MediaLink::Id("1037543291543636".into());
+        let head = |kind: &str, object: Value| {
+            json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+                "to": "31612345678", "type": kind, kind: object})
+        };
+        let doc = file(
+            MediaKind::Document,
+            Some("invoice.pdf"),
+            Some("Your invoice"),
+        );
+        assert_eq!(
+            request_body("31612345678", &doc, Some(&id)),
+            head(
+                "document",
+                json!({"id": "1037543291543636", "caption": "Your invoice",
+                "filename": "invoice.pdf"})
+            )
+        );
+        let photo = file(MediaKind::Image, Some("ignored.jpg"), Some("Here"));
+        assert_eq!(
+            request_body("31612345678", &photo, Some(&id)),
+            head(
+                "image",
+                json!({"id": "1037543291543636", "caption": "Here"})
+            )
+        );
+        // Audio and stickers take no caption.
+        for kind in [MediaKind::Audio, MediaKind::Sticker] {
+            let f = file(kind, None, Some("dropped"));
+            assert_eq!(
+                request_body("31612345678", &f, Some(&id)),
+                head(kind.as_str(), json!({"id": "1037543291543636"}))
+            );
+        }
+        let link = MediaLink::Url("https://gw.example/media/t0k3n?expires=1&signature=ab".into());
+        assert_eq!(
+            request_body(
+                "31612345678",
+                &file(MediaKind::Video, None, None),
+                Some(&link)
+            ),
+            head(
+                "video",
+                json!({"link": "https://gw.example/media/t0k3n?expires=1&signature=ab"})
+            )
+        );
+        assert_eq!(format!("{link:?}"), "Url(<signed link>)");
     }
 
     fn envelope(interactive: Value) -> Value {

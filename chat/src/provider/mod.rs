@@ -12,13 +12,14 @@
 
 pub mod media;
 pub mod meta;
+mod multipart;
 pub mod sandbox;
 pub mod templates;
 pub mod twilio;
 
 use crate::clock::Millis;
 use crate::model::Interactive;
-use deflect_config::{AccountConfig, Provider as ProviderKind};
+use deflect_config::{AccountConfig, MediaKind, Provider as ProviderKind};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,6 +85,63 @@ pub enum Outgoing {
         /// The page.
         url: String,
     },
+    /// A stored file (an image, a voice note, a video, a document or a sticker), with a
+    /// caption where WhatsApp takes one. The provider gets it its own way: Meta by the id of
+    /// an upload, Twilio by a signed, expiring link to the gateway ([`MediaLink`]).
+    Media(MediaMessage),
+}
+
+/// A file to send ([`Outgoing::Media`]): what the attachment store holds and how the
+/// customer sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaMessage {
+    /// Its kind (WhatsApp's message type).
+    pub kind: MediaKind,
+    /// Its key in the attachment store (`sha256/<hex>`).
+    pub blob_key: String,
+    /// The token of its URL (the signed public link names it).
+    pub token: String,
+    /// Its type, read from its bytes.
+    pub mime_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its file name (shown for a document).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// Its caption (images, videos and documents only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+}
+
+impl MediaMessage {
+    /// Whether WhatsApp shows a caption with a file of `kind` (images, videos and
+    /// documents; not audio or stickers).
+    pub fn takes_caption(kind: MediaKind) -> bool {
+        matches!(
+            kind,
+            MediaKind::Image | MediaKind::Video | MediaKind::Document
+        )
+    }
+}
+
+/// How a provider reaches a file it is sent ([`SendContext::media`]).
+#[derive(Clone, PartialEq, Eq)]
+pub enum MediaLink {
+    /// The id the provider gave the file when it was uploaded to it (Meta).
+    Id(String),
+    /// A public URL the provider fetches it from (Twilio's `MediaUrl`: signed and expiring;
+    /// never logged).
+    Url(String),
+}
+
+impl std::fmt::Debug for MediaLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => f.debug_tuple("Id").field(id).finish(),
+            // The URL's signature lets anyone fetch the file until it expires.
+            Self::Url(_) => f.write_str("Url(<signed link>)"),
+        }
+    }
 }
 
 /// A named body parameter of a template ([`Outgoing::Template`]).
@@ -172,10 +230,11 @@ impl Outgoing {
     /// The message as a customer reads it where only text can be sent (Twilio, the
     /// sandbox): reply buttons listed by number (`1. Yes`), a list's rows as `Reply a, b or
     /// c` (a row's description in brackets), a link button as `label: url`, a template by
-    /// its name and parameters.
+    /// its name and parameters, a file by its caption (empty without one).
     pub fn as_text(&self) -> String {
         match self {
             Self::Text { body } => body.clone(),
+            Self::Media(m) => m.caption.clone().unwrap_or_default(),
             Self::Template {
                 text: Some(text), ..
             } => text.clone(),
@@ -238,7 +297,7 @@ impl Outgoing {
     /// for a text or a template.
     pub fn as_interactive(&self) -> Option<Interactive> {
         let i = match self {
-            Self::Text { .. } | Self::Template { .. } => return None,
+            Self::Text { .. } | Self::Template { .. } | Self::Media(_) => return None,
             Self::Buttons { buttons, .. } => Interactive::Button {
                 body: None,
                 buttons: buttons.clone(),
@@ -267,6 +326,7 @@ impl Outgoing {
             | Self::List(ListMessage { body, .. })
             | Self::CtaUrl { body, .. } => body,
             Self::Template { name, .. } => name,
+            Self::Media(m) => m.caption.as_deref().unwrap_or_default(),
         }
     }
 }
@@ -286,6 +346,9 @@ pub struct Sent {
 pub struct SendContext {
     /// The correlation string (see [`correlation`]).
     pub correlation: String,
+    /// For an [`Outgoing::Media`]: how the provider reaches the file (prepared by the
+    /// outbox: uploaded to Meta, or a signed link for Twilio); none for the sandbox.
+    pub media: Option<MediaLink>,
 }
 
 const CORRELATION_PREFIX: &str = "deflect-outbox-";
@@ -381,6 +444,17 @@ pub trait Provider: Send + Sync {
     fn confirms_by_callback(&self) -> bool;
 }
 
+/// What a provider needs to send a stored file ([`Client::media_need`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaNeed {
+    /// Its bytes, uploaded first for a [`MediaLink::Id`] (Meta).
+    Upload,
+    /// A public link it fetches ([`MediaLink::Url`], Twilio).
+    Link,
+    /// Nothing (the sandbox keeps the file where it is).
+    Nothing,
+}
+
 /// What became of a read receipt or typing indicator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Receipt {
@@ -417,6 +491,17 @@ impl Client {
                 public_base_url,
             )),
             ProviderKind::Sandbox => Self::Sandbox(sandbox::SandboxClient::default()),
+        }
+    }
+}
+
+impl Client {
+    /// How this provider gets a file it is sent.
+    pub fn media_need(&self) -> MediaNeed {
+        match self {
+            Self::Meta(_) => MediaNeed::Upload,
+            Self::Twilio(_) => MediaNeed::Link,
+            Self::Sandbox(_) => MediaNeed::Nothing,
         }
     }
 }

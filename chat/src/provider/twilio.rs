@@ -12,14 +12,18 @@
 //!   `http.public_base_url` set, each send also names its `StatusCallback`
 //!   (`<public_base_url>/webhooks/twilio/<account>?correlation=<send's correlation>`), so that
 //!   a status names the send it is about even when Twilio's answer to the send was lost.
+//! - Files ([`Outgoing::Media`]): `MediaUrl` is a signed link to the gateway that expires
+//!   (`<public_base_url>/media/<token>?expires=…&signature=…`, made by the outbox, see
+//!   [`crate::blobs::links`]); Twilio fetches the file from it as it sends. The caption, if
+//!   any, is the `Body`.
 //! - Callbacks (inbound messages and status callbacks) are form posts signed with
 //!   `X-Twilio-Signature` = Base64(HMAC-SHA1(auth token, full URL + every POST parameter's
 //!   name and value, sorted by name)) — [`verify_signature`]; the URL is the gateway's
 //!   `http.public_base_url` plus the request path, as Twilio was told to call it.
 
 use super::{
-    Inbound, InboundMedia, InboundMessage, MediaSource, Outgoing, Receipt, SendContext, SendError,
-    Sent, StatusUpdate, WebhookError,
+    Inbound, InboundMedia, InboundMessage, MediaLink, MediaSource, Outgoing, Receipt, SendContext,
+    SendError, Sent, StatusUpdate, WebhookError,
 };
 use crate::model::{DeliveryStatus, Interactive};
 use base64::Engine;
@@ -91,6 +95,15 @@ impl TwilioClient {
         context: &SendContext,
     ) -> Result<Sent, SendError> {
         let mut form = form_fields(&self.from, to, message);
+        if let Outgoing::Media(_) = message {
+            let Some(MediaLink::Url(link)) = &context.media else {
+                return Err(SendError::Rejected {
+                    code: None,
+                    message: "Twilio fetches a file from a link to the gateway, and none was given (is http.public_base_url set?)".into(),
+                });
+            };
+            form.push(("MediaUrl".into(), link.clone()));
+        }
         if let Some(url) = &self.status_callback {
             let mut url = url::Url::parse(url).map_err(|e| SendError::Rejected {
                 code: None,
@@ -238,6 +251,12 @@ pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, Str
         }
         Outgoing::Buttons { .. } | Outgoing::List(_) | Outgoing::CtaUrl { .. } => {
             f.push(("Body".into(), message.as_text()));
+        }
+        // The file itself is the `MediaUrl` the send adds.
+        Outgoing::Media(m) => {
+            if let Some(caption) = &m.caption {
+                f.push(("Body".into(), caption.clone()));
+            }
         }
     }
     f

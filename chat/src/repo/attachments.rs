@@ -33,7 +33,7 @@ fn from_row(r: &AnyRow) -> (i64, Attachment) {
 }
 
 /// The kind as stored (written from a [`MediaKind`]; anything else reads as a document).
-fn kind(s: &str) -> MediaKind {
+pub(crate) fn kind(s: &str) -> MediaKind {
     MediaKind::ALL
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -310,4 +310,56 @@ pub(crate) async fn stored_by_token(
             blob_key: opt_str(&r, "blob_key")?,
         })
     }))
+}
+
+/// A stored file becoming a message's attachment (an agent's upload, a visitor's file).
+pub(crate) struct NewStored<'a> {
+    pub(crate) kind: MediaKind,
+    pub(crate) blob_key: &'a str,
+    pub(crate) size: u64,
+    pub(crate) mime_type: &'a str,
+    pub(crate) filename: Option<&'a str>,
+    pub(crate) token: &'a str,
+}
+
+impl<'a> NewStored<'a> {
+    /// Upload `u`'s file.
+    pub(crate) fn of_upload(u: &'a super::uploads::Upload) -> Self {
+        Self {
+            kind: u.kind,
+            blob_key: &u.blob_key,
+            size: u.size,
+            mime_type: &u.mime_type,
+            filename: u.filename.as_deref(),
+            token: &u.token,
+        }
+    }
+}
+
+/// Records stored file `f` as an attachment of message `message` (sent from account
+/// `account`, or none for a web chat), under its token. Returns it as callers see it.
+pub(crate) async fn insert_stored(
+    tx: &mut Tx,
+    message: i64,
+    account: Option<&str>,
+    f: &NewStored<'_>,
+    now: Millis,
+) -> Result<Attachment, StoreError> {
+    let row = sqlx::query(sql!(
+        "INSERT INTO attachments (message_id, account, kind, filename, state, attempts, \
+         next_attempt_at, blob_key, size, mime_type, token, created_at, stored_at) \
+         VALUES ($1, $2, $3, $4, 'stored', 0, $5, $6, $7, $8, $9, $5, $5) RETURNING {COLUMNS}"
+    ))
+    .bind(message)
+    .bind(account.unwrap_or_default())
+    .bind(f.kind.as_str())
+    .bind(f.filename)
+    .bind(now)
+    .bind(f.blob_key)
+    .bind(i64::try_from(f.size).unwrap_or(i64::MAX))
+    .bind(f.mime_type)
+    .bind(f.token)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(from_row(&row).1)
 }

@@ -342,9 +342,9 @@ async fn with_attachments(
     store: &Store,
     mut messages: Vec<Message>,
 ) -> Result<Vec<Message>, StoreError> {
-    // Only customers' messages carry files.
+    // Customers' files and those agents send; notes carry none.
     let ids: Vec<i64> = (messages.iter())
-        .filter(|m| m.direction == Direction::In)
+        .filter(|m| !m.internal)
         .map(|m| m.id)
         .collect();
     let mut attachments = super::attachments::of_messages(store, &ids).await?;
@@ -393,7 +393,29 @@ pub(crate) async fn of_whatsapp_id(
     .bind(wa_id)
     .fetch_all(store.pool())
     .await?;
-    Ok(rows.iter().map(from_row).collect())
+    with_attachments(store, rows.iter().map(from_row).collect()).await
+}
+
+/// Inserts a web visitor's file message of kind `kind` (`image`, `document`) with text
+/// `body` in conversation `conversation`.
+pub(crate) async fn insert_web_file(
+    tx: &mut Tx,
+    conversation: i64,
+    kind: &str,
+    body: &str,
+    now: Millis,
+) -> Result<Message, StoreError> {
+    let row = sqlx::query(sql!(
+        "INSERT INTO messages (conversation_id, direction, kind, body, channel, status, created_at) \
+         VALUES ($1, 'in', $2, $3, 'web', 'received', $4) RETURNING {MESSAGE_COLUMNS}"
+    ))
+    .bind(conversation)
+    .bind(kind)
+    .bind(body)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(from_row(&row))
 }
 
 /// Inserts a web visitor's text `text` in conversation `conversation`; with `reply` (JSON of

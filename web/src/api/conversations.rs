@@ -120,10 +120,13 @@ pub(super) async fn messages(
 /// `POST …/messages`: `text`, and for an interactive message `interactive` (reply
 /// buttons, a list or a link button; `text` is its body); or, without `text`, a message
 /// template of the conversation's account, `template` (name, language, `parameters`,
-/// `header`, `buttons`).
+/// `header`, `buttons`); or a file, `attachments` (one uploaded file, by its `token` or its
+/// `url`; `text`, optional, is its caption). Unknown fields are refused (a misspelt `text`
+/// is not an empty message).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct SendBody {
-    /// Required, except with `template`.
+    /// Required, except with `template` or `attachments`.
     #[serde(default)]
     text: Option<String>,
     #[serde(default)]
@@ -131,7 +134,27 @@ pub(super) struct SendBody {
     #[serde(default)]
     template: Option<TemplateValues>,
     #[serde(default)]
+    attachments: Vec<AttachmentRef>,
+    #[serde(default)]
     client_key: Option<String>,
+}
+
+/// A file to send: its upload's `token`, or the `url` the upload answered (an attachment as
+/// messages carry it is accepted as it is: its other fields are ignored).
+#[derive(Deserialize)]
+pub(super) struct AttachmentRef {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+impl AttachmentRef {
+    fn token(&self) -> Option<&str> {
+        (self.token.as_deref())
+            .or_else(|| (self.url.as_deref())?.strip_prefix(deflect_chat::ATTACHMENT_PATH))
+            .filter(|t| !t.is_empty())
+    }
 }
 
 fn created(m: Message) -> Response {
@@ -146,25 +169,41 @@ pub(super) async fn send(
 ) -> ApiResult<Response> {
     let Json(b) = body?;
     let key = b.client_key.as_deref();
+    let files = b.attachments.as_slice();
     let text = match (&b.text, &b.template) {
         (Some(t), _) => t.as_str(),
         (None, Some(_)) => "",
+        (None, None) if !files.is_empty() => "",
         (None, None) => {
             return Err(ApiError::bad_request(
                 "Failed to deserialize the JSON body into the target type: missing field `text`",
             ));
         }
     };
-    let sent = match (&b.template, &b.interactive) {
-        (Some(_), Some(_)) => Err(deflect_chat::ChatError::Invalid(
-            "template: a message is a template or an interactive message, not both".into(),
-        )),
-        (Some(_), None) if !text.trim().is_empty() => Err(deflect_chat::ChatError::Invalid(
-            "text: a template's text is its own; leave text out".into(),
-        )),
-        (Some(t), None) => s.inbox.send_template(&p.viewer, id, t, key).await,
-        (None, Some(i)) => s.inbox.send_interactive(&p.viewer, id, text, i, key).await,
-        (None, None) => s.inbox.send_text(&p.viewer, id, text, key).await,
+    let invalid = |m: &str| Err(deflect_chat::ChatError::Invalid(m.into()));
+    let sent = match (&b.template, &b.interactive, files) {
+        (_, _, [_, _, ..]) => invalid(
+            "attachments: WhatsApp carries one file per message; send each in its own message",
+        ),
+        (Some(_), _, [_]) | (_, Some(_), [_]) => invalid(
+            "attachments: a file goes alone (with text as its caption), not with a template or interactive",
+        ),
+        (None, None, [file]) => match file.token() {
+            Some(token) => {
+                let caption = Some(text);
+                s.inbox.send_file(&p.viewer, id, token, caption, key).await
+            }
+            None => invalid("attachments[0]: give the upload's token (or its url)"),
+        },
+        (Some(_), Some(_), []) => {
+            invalid("template: a message is a template or an interactive message, not both")
+        }
+        (Some(_), None, []) if !text.trim().is_empty() => {
+            invalid("text: a template's text is its own; leave text out")
+        }
+        (Some(t), None, []) => s.inbox.send_template(&p.viewer, id, t, key).await,
+        (None, Some(i), []) => s.inbox.send_interactive(&p.viewer, id, text, i, key).await,
+        (None, None, []) => s.inbox.send_text(&p.viewer, id, text, key).await,
     };
     match sent {
         Ok(m) => Ok(created(m)),

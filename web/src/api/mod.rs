@@ -11,7 +11,7 @@
 //! `handoff` (web → WhatsApp) and `sandbox` (the sandbox phone).
 
 mod agents;
-mod attachments;
+pub(crate) mod attachments;
 mod canned;
 mod conversations;
 mod export;
@@ -96,6 +96,11 @@ fn build() -> Routes {
         "POST",
         "/api/v1/conversations/{id}/messages",
         conversations::send,
+    )
+    .on(
+        "POST",
+        "/api/v1/conversations/{id}/attachments",
+        attachments::upload,
     )
     .on(
         "POST",
@@ -198,7 +203,14 @@ fn build() -> Routes {
 }
 
 pub(crate) fn routes() -> Router<AppState> {
-    build().router.route("/api/openapi.json", get(openapi))
+    build()
+        .router
+        .route("/api/openapi.json", get(openapi))
+        // Outside the API: the provider fetching a sent file by its signed link.
+        .route(
+            &format!("{}{{token}}", deflect_chat::blobs::MEDIA_PATH),
+            get(attachments::linked),
+        )
 }
 
 /// Every API operation as (method, path template), in the order routed.
