@@ -163,6 +163,18 @@ pub struct AttachmentFile {
     pub filename: String,
     /// Its bytes, read as they are sent.
     pub bytes: BlobStream,
+    /// Where they are, for [`AttachmentFile::part`].
+    place: (BlobStore, String),
+}
+
+impl AttachmentFile {
+    /// Only bytes `part` of the file (a range [`crate::blobs::ByteRange::within`] its
+    /// size gave: a browser seeking in audio or video), instead of [`AttachmentFile::bytes`].
+    pub async fn part(self, part: std::ops::Range<u64>) -> Result<BlobStream, ChatError> {
+        let (blobs, key) = self.place;
+        drop(self.bytes);
+        (blobs.get_part(&key, part).await).map_err(|e| StoreError::Attachments(Box::new(e)).into())
+    }
 }
 
 impl std::fmt::Debug for AttachmentFile {
@@ -674,6 +686,7 @@ impl AttachmentService {
             kind: file.kind,
             filename,
             bytes,
+            place: (blobs.clone(), file.blob_key),
         })
     }
 }

@@ -345,7 +345,7 @@ async fn file(
     admit(&state, &parts, &site)?;
     let token = visitor_token(&parts.headers)?;
     let f = state.inbox.web_attachment(&token, &file).await?;
-    Ok(crate::api::attachments::file_response(f))
+    crate::api::attachments::file_response(f, &parts.headers).await
 }
 
 async fn handoff(

@@ -2376,7 +2376,38 @@ async fn attachments_are_served_with_their_headers_to_those_who_may_see_them_onl
     assert!(h(header::CONTENT_DISPOSITION).starts_with("inline; filename=\"image-"));
     assert_eq!(h(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
     assert_eq!(h(header::CACHE_CONTROL), "private");
+    assert_eq!(h(header::ACCEPT_RANGES), "bytes");
     assert_eq!(r.bytes, photo);
+
+    // A browser seeking: one byte range is answered 206 with exactly those bytes; one past
+    // the end 416 with the size; several ranges get the whole file.
+    let [cookie, csrf] = ann.h();
+    let past = format!("bytes={}-", photo.len());
+    let ranged = |range| [cookie, csrf, ("range", range)];
+    let r = a
+        .call(Method::GET, urls[0], &ranged("bytes=100-1099"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        r.headers[header::CONTENT_RANGE],
+        format!("bytes 100-1099/{}", photo.len()).as_str()
+    );
+    assert_eq!(r.headers[header::CONTENT_LENGTH], "1000");
+    assert_eq!(r.bytes, &photo[100..1100]);
+    let r = a
+        .call(Method::GET, urls[0], &ranged("bytes=-10"), None)
+        .await;
+    assert_eq!(r.bytes, &photo[photo.len() - 10..]);
+    let r = a.call(Method::GET, urls[0], &ranged(&past), None).await;
+    assert_eq!(r.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(
+        r.headers[header::CONTENT_RANGE],
+        format!("bytes */{}", photo.len()).as_str()
+    );
+    let r = a
+        .call(Method::GET, urls[0], &ranged("bytes=0-1,5-9"), None)
+        .await;
+    assert_eq!((r.status, r.bytes.len()), (StatusCode::OK, photo.len()));
 
     let r = a.call(Method::GET, urls[1], &ann.h(), None).await;
     assert_eq!(r.status, StatusCode::OK);

@@ -8,7 +8,9 @@
 //!
 //! The answer streams the file from the attachment store (never whole in memory) with:
 //! - `Content-Type`: the type read from the bytes when it was stored, never the sender's;
-//! - `Content-Length`;
+//! - `Content-Length`; `Accept-Ranges: bytes` — one byte range asked with `Range` is
+//!   answered 206 with `Content-Range` (browsers seek in audio and video so; Safari plays
+//!   video only so), a range past the end 416; several ranges get the whole file;
 //! - `Content-Disposition`: `inline` for images, stickers, audio and video (shown in the
 //!   inbox), `attachment` for documents (saved, not opened by the browser), with the file
 //!   name as RFC 6266 says: an ASCII `filename` and the exact name as `filename*`
@@ -26,7 +28,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use deflect_chat::attachments::UploadError;
-use deflect_chat::blobs::{BlobError, MediaKind};
+use deflect_chat::blobs::{BlobError, ByteRange, MediaKind};
 use deflect_chat::{AttachmentFile, ChatError};
 use serde::Deserialize;
 
@@ -34,9 +36,10 @@ pub(super) async fn attachment(
     State(s): State<AppState>,
     p: Principal,
     Path(token): Path<String>,
+    request: HeaderMap,
 ) -> ApiResult<Response> {
     let file = s.inbox.attachment(&p.viewer, &token).await?;
-    Ok(file_response(file))
+    file_response(file, &request).await
 }
 
 /// `GET /media/{token}?expires=…&signature=…`: the file of a sent message, for whoever holds
@@ -45,6 +48,7 @@ pub(super) async fn attachment(
 pub(crate) async fn linked(
     State(s): State<AppState>,
     Path(token): Path<String>,
+    request: HeaderMap,
     q: QueryOf<LinkQuery>,
 ) -> ApiResult<Response> {
     let Query(q) = q?;
@@ -60,7 +64,7 @@ pub(crate) async fn linked(
         .linked_attachment(&token, &expires, &signature)
         .await
     {
-        Ok(file) => Ok(file_response(file)),
+        Ok(file) => file_response(file, &request).await,
         Err(ChatError::Forbidden(why)) => {
             Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", why))
         }
@@ -185,13 +189,19 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// A file as sent to a caller (see the module documentation).
-pub(crate) fn file_response(file: AttachmentFile) -> Response {
+/// A file as sent to a caller (see the module documentation): whole, or — when the request
+/// asks for one byte range (`Range: bytes=…`, as browsers do to seek in audio and video) —
+/// that part (206 with `Content-Range`; 416 with the size for a range past its end).
+pub(crate) async fn file_response(
+    file: AttachmentFile,
+    request: &HeaderMap,
+) -> ApiResult<Response> {
     let disposition = content_disposition(file.kind, &file.filename);
+    let size = file.size;
     let headers = [
         (header::CONTENT_TYPE, header_value(&file.mime_type)),
-        (header::CONTENT_LENGTH, HeaderValue::from(file.size)),
         (header::CONTENT_DISPOSITION, header_value(&disposition)),
+        (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
         (
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -202,7 +212,38 @@ pub(crate) fn file_response(file: AttachmentFile) -> Response {
         ),
         (header::CACHE_CONTROL, HeaderValue::from_static("private")),
     ];
-    (headers, Body::from_stream(file.bytes)).into_response()
+    let asked = (request.get(header::RANGE))
+        .and_then(|v| v.to_str().ok())
+        .and_then(ByteRange::parse);
+    let Some(asked) = asked else {
+        let length = [(header::CONTENT_LENGTH, HeaderValue::from(size))];
+        return Ok((headers, length, Body::from_stream(file.bytes)).into_response());
+    };
+    let Some(part) = asked.within(size) else {
+        let range = [(
+            header::CONTENT_RANGE,
+            header_value(&format!("bytes */{size}")),
+        )];
+        return Ok((StatusCode::RANGE_NOT_SATISFIABLE, headers, range).into_response());
+    };
+    let range = [
+        (
+            header::CONTENT_LENGTH,
+            HeaderValue::from(part.end - part.start),
+        ),
+        (
+            header::CONTENT_RANGE,
+            header_value(&format!("bytes {}-{}/{size}", part.start, part.end - 1)),
+        ),
+    ];
+    let bytes = file.part(part).await?;
+    Ok((
+        StatusCode::PARTIAL_CONTENT,
+        headers,
+        range,
+        Body::from_stream(bytes),
+    )
+        .into_response())
 }
 
 /// A header value of text this module made of ASCII; anything else (which it never makes)
