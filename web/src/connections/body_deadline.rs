@@ -3,6 +3,11 @@
 //! for as long as it likes. The deadline is for the whole body, not between its pieces, so a
 //! byte now and then does not extend it. Past it the body ends with an error (whatever was
 //! reading it gives up), the answer is 408 `request_timeout`, and the connection is closed.
+//!
+//! A large body (an agent's 100 MB document) cannot arrive in `http.body_timeout` on an
+//! ordinary link: a body that declares its length gets that long plus the time its length
+//! takes at [`MIN_RATE`] ([`allowed`]). A client must still keep sending at that rate on
+//! average — a trickle does not hold the connection any longer than before.
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -26,6 +31,16 @@ use tokio::time::Sleep;
 #[error("the request's body did not arrive within {0:?}")]
 pub struct BodyTimedOut(pub Duration);
 
+/// The slowest average rate a declared body may arrive at: 64 KiB/s, a poor mobile uplink.
+pub const MIN_RATE: u64 = 64 * 1024;
+
+/// How long a body of `length` bytes (when declared) may take: `timeout`, plus its length at
+/// [`MIN_RATE`].
+pub fn allowed(timeout: Duration, length: Option<u64>) -> Duration {
+    let transfer = length.map_or(0.0, |n| n as f64 / MIN_RATE as f64);
+    timeout + Duration::from_secs_f64(transfer)
+}
+
 /// The middleware.
 pub(crate) async fn body_deadline(
     State(state): State<AppState>,
@@ -35,7 +50,10 @@ pub(crate) async fn body_deadline(
     if req.body().is_end_stream() {
         return next.run(req).await;
     }
-    let timeout = state.web.body_timeout;
+    let length = (req.headers().get(header::CONTENT_LENGTH))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let timeout = allowed(state.web.body_timeout, length);
     let expired = Arc::new(AtomicBool::new(false));
     let req = req.map(|body| Body::new(DeadlineBody::new(body, timeout, expired.clone())));
     let res = next.run(req).await;
@@ -133,6 +151,19 @@ mod tests {
                 Poll::Pending
             }
         }
+    }
+
+    #[test]
+    fn a_declared_body_gets_the_time_its_length_takes_at_the_slowest_rate() {
+        let t = Duration::from_secs(30);
+        assert_eq!(allowed(t, None), t);
+        assert_eq!(allowed(t, Some(0)), t);
+        assert_eq!(allowed(t, Some(2 * MIN_RATE)), Duration::from_secs(32));
+        // WhatsApp's largest document, 100 MB: 30 s + 1,600 s.
+        assert_eq!(
+            allowed(t, Some(100 * 1024 * 1024)),
+            Duration::from_secs(1630)
+        );
     }
 
     #[tokio::test(start_paused = true)]
