@@ -268,6 +268,23 @@ async function sandbox(browser) {
   const expected = ["in:Hello, I called about my order", "out:Hi! Your order ships tomorrow.", "out:Template", "in:Yes, chat with us", "in:Great, thank you!"];
   check(bubbles.length === expected.length && expected.every((e, i) => bubbles[i].startsWith(e)),
     "the phone shows each message once, in order: " + JSON.stringify(bubbles));
+  // A picture the agent sends shows on the phone.
+  const sentPicture = await a.evaluate(async (id) => {
+    const c = document.createElement("canvas"); c.width = 64; c.height = 48;
+    const g = c.getContext("2d"); g.fillStyle = "#0b6e4f"; g.fillRect(0, 0, 64, 48);
+    const blob = await new Promise((r) => c.toBlob(r, "image/png"));
+    const s = await (await fetch("/api/v1/session")).json();
+    const up = await (await fetch("/api/v1/conversations/" + id + "/attachments?filename=plan.png",
+      { method: "POST", headers: { "x-csrf-token": s.csrf }, body: blob })).json();
+    const r = await fetch("/api/v1/conversations/" + id + "/messages", { method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": s.csrf }, body: JSON.stringify({ text: "The plan", attachments: [{ token: up.token }] }) });
+    return r.status;
+  }, id);
+  check(sentPicture === 201, "the agent sends a picture (" + sentPicture + ")");
+  const picture = screen.locator(".bubble.out", { hasText: "The plan" }).locator("img.file");
+  await picture.waitFor({ timeout: T });
+  const shownWidth = await until("the picture on the phone", () => picture.evaluate((i) => i.complete && i.naturalWidth));
+  check(shownWidth === 64, "the phone shows the agent's picture (" + shownWidth + " px wide)");
   await p.screenshot({ path: path.join(ARTIFACTS, "sandbox-phone.png") });
   await a.screenshot({ path: path.join(ARTIFACTS, "inbox-sandbox.png") });
 }

@@ -33,6 +33,19 @@
       a.href = i.url; a.target = "_blank"; a.rel = "noopener"; a.textContent = i.display_text;
       n.append(document.createElement("br"), a);
     }
+    // The files the business sent (or the customer's, once stored): as the phone shows them.
+    for (const a of m.attachments || []) {
+      if (!a.url) continue;
+      let f;
+      if (a.kind === "image" || a.kind === "sticker") {
+        f = document.createElement("img"); f.src = a.url; f.alt = a.filename || a.kind; f.className = "file";
+      } else if (a.kind === "audio" || a.kind === "video") {
+        f = document.createElement(a.kind); f.src = a.url; f.controls = true; f.className = "file";
+      } else {
+        f = document.createElement("a"); f.href = a.url; f.download = a.filename || ""; f.textContent = "📄 " + (a.filename || a.kind);
+      }
+      n.append(document.createElement("br"), f);
+    }
     const p = m.payload || {};
     if (m.kind === "template" && p.button_payload) {
       const b = document.createElement("button");
