@@ -161,19 +161,25 @@ pub struct AttachmentFile {
     /// The file name to save it under: the sender's for a document, else made up of its kind,
     /// its number and its type's extension (`image-12.jpg`).
     pub filename: String,
-    /// Its bytes, read as they are sent.
-    pub bytes: BlobStream,
-    /// Where they are, for [`AttachmentFile::part`].
+    /// Where its bytes are: opened only once the caller knows which it sends.
     place: (BlobStore, String),
 }
 
 impl AttachmentFile {
+    /// Its bytes, read as they are sent.
+    pub async fn bytes(&self) -> Result<BlobStream, ChatError> {
+        let (blobs, key) = &self.place;
+        match blobs.get(key).await {
+            Ok((bytes, _)) => Ok(bytes),
+            Err(e) => Err(StoreError::Attachments(Box::new(e)).into()),
+        }
+    }
+
     /// Only bytes `part` of the file (a range [`crate::blobs::ByteRange::within`] its
-    /// size gave: a browser seeking in audio or video), instead of [`AttachmentFile::bytes`].
-    pub async fn part(self, part: std::ops::Range<u64>) -> Result<BlobStream, ChatError> {
-        let (blobs, key) = self.place;
-        drop(self.bytes);
-        (blobs.get_part(&key, part).await).map_err(|e| StoreError::Attachments(Box::new(e)).into())
+    /// size gave: a browser seeking in audio or video).
+    pub async fn part(&self, part: std::ops::Range<u64>) -> Result<BlobStream, ChatError> {
+        let (blobs, key) = &self.place;
+        (blobs.get_part(key, part).await).map_err(|e| StoreError::Attachments(Box::new(e)).into())
     }
 }
 
@@ -658,14 +664,14 @@ impl AttachmentService {
         }
     }
 
-    /// The bytes of stored `file`, as sent to a caller.
+    /// Stored `file`, as sent to a caller (its size asked of the store, its bytes not yet).
     async fn read(
         &self,
         blobs: &BlobStore,
         file: repo::attachments::StoredFile,
     ) -> Result<AttachmentFile, ChatError> {
         let not_found = ChatError::NotFound("attachment");
-        let (bytes, size) = match blobs.get(&file.blob_key).await {
+        let size = match blobs.size(&file.blob_key).await {
             Ok(found) => found,
             Err(BlobError::NotFound { .. }) => {
                 tracing::error!(
@@ -685,7 +691,6 @@ impl AttachmentService {
             size,
             kind: file.kind,
             filename,
-            bytes,
             place: (blobs.clone(), file.blob_key),
         })
     }

@@ -267,7 +267,7 @@ fn token(url: &Option<String>) -> String {
 /// The bytes `viewer` downloads from the attachment with `token`.
 async fn download(env: &Env, viewer: &Viewer, token: &str) -> Result<(String, Vec<u8>), ChatError> {
     let file = env.inbox.attachment(viewer, token).await?;
-    let chunks: Vec<Bytes> = file.bytes.try_collect().await.unwrap();
+    let chunks: Vec<Bytes> = file.bytes().await.unwrap().try_collect().await.unwrap();
     let bytes = chunks.concat();
     assert_eq!(bytes.len() as u64, file.size);
     Ok((file.mime_type, bytes))

@@ -84,7 +84,7 @@ async fn upload(
 async fn download(env: &Env, viewer: &Viewer, url: &str) -> Result<Vec<u8>, ChatError> {
     let token = url.strip_prefix(deflect_chat::ATTACHMENT_PATH).unwrap();
     let file = env.inbox.attachment(viewer, token).await?;
-    let parts: Vec<Bytes> = file.bytes.try_collect().await.unwrap();
+    let parts: Vec<Bytes> = file.bytes().await.unwrap().try_collect().await.unwrap();
     Ok(parts.concat())
 }
 
@@ -486,7 +486,7 @@ async fn twilio_fetches_the_file_from_a_signed_link_that_expires(b: Backend) {
             .await
             .unwrap();
         assert_eq!(file.mime_type, "image/jpeg");
-        let parts: Vec<Bytes> = file.bytes.try_collect().await.unwrap();
+        let parts: Vec<Bytes> = file.bytes().await.unwrap().try_collect().await.unwrap();
         assert_eq!(parts.concat(), photo);
     }
     let mut wrong = signature.clone();
@@ -656,7 +656,7 @@ async fn web_visitors_and_agents_exchange_files(b: Backend) {
         (up.token.as_str(), &doc),
     ] {
         let file = env.inbox.web_attachment(vic, token).await.unwrap();
-        let parts: Vec<Bytes> = file.bytes.try_collect().await.unwrap();
+        let parts: Vec<Bytes> = file.bytes().await.unwrap().try_collect().await.unwrap();
         assert_eq!(&parts.concat(), bytes);
         assert!(matches!(
             env.inbox

@@ -302,6 +302,13 @@ impl BlobStore {
         Ok((found.into_stream().map_err(BlobError::from).boxed(), size))
     }
 
+    /// The size of the attachment under `key` (a metadata request: no byte is read).
+    pub async fn size(&self, key: &str) -> Result<u64, BlobError> {
+        let location = location(key)?;
+        let meta = (self.objects().head(&location).await).map_err(|e| not_found(e, key))?;
+        Ok(meta.size)
+    }
+
     /// Bytes `part` of the attachment under `key` (a range [`ByteRange::within`] its size
     /// gave), as a stream.
     pub async fn get_part(&self, key: &str, part: Range<u64>) -> Result<BlobStream, BlobError> {

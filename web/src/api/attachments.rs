@@ -217,7 +217,8 @@ pub(crate) async fn file_response(
         .and_then(ByteRange::parse);
     let Some(asked) = asked else {
         let length = [(header::CONTENT_LENGTH, HeaderValue::from(size))];
-        return Ok((headers, length, Body::from_stream(file.bytes)).into_response());
+        let bytes = file.bytes().await?;
+        return Ok((headers, length, Body::from_stream(bytes)).into_response());
     };
     let Some(part) = asked.within(size) else {
         let range = [(
