@@ -13,6 +13,12 @@
   // offers: open to me; waiting: mine, whose customer waits for my answer (a reminder came).
   const offers = new Set(), waiting = new Set(), shown = new Map();
   let audio = null, typingTimer = null, boardTimer = null;
+  // What other files of the inbox (inbox-*.js, loaded after this one) build on: they register
+  // views (`views.NAME = { section, render() }`, shown by the nav button data-view=NAME),
+  // listen to the live feed (`listeners`) and to the conversation opened (`opened`).
+  const views = {}, listeners = [], opened = [];
+  window.Deflect = { $, h, api, when, ago, announce, views, listeners, opened,
+    me: () => me, agents: () => agents, info: () => info, open: (id) => open(id), setView: (v) => setView(v) };
 
   function h(tag, attrs, kids) {
     const n = document.createElement(tag);
@@ -175,6 +181,7 @@
       const a = agents.get(e.data.agent_id);
       if (a) a.role = e.data.role;
     }
+    for (const l of listeners) { try { l(e); } catch (err) { console.error(err); } }
     if (view === "board" && !boardTimer) boardTimer = setTimeout(() => { boardTimer = null; renderBoard(); }, 1000);
   }
 
@@ -288,11 +295,13 @@
     $("#filters").hidden = v !== "all";
     $("#board").hidden = v !== "board";
     $("#admin").hidden = v !== "admin";
+    for (const [name, x] of Object.entries(views)) x.section.hidden = v !== name;
     $("#conv").hidden = !listy || !selected;
     $("#empty").hidden = !listy || !!selected;
     if (listy) { if (v === "all") $("#csv").href = "/api/v1/exports/conversations.csv?" + query(); await loadList(); }
     if (v === "board") await renderBoard();
     if (v === "admin") await renderAdmin();
+    if (views[v]) await views[v].render();
   }
   document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => setView(b.dataset.view)));
 
@@ -320,6 +329,7 @@
     $("#conv").hidden = false; $("#empty").hidden = true;
     renderHead();
     renderCall();
+    for (const f of opened) { try { f(d); } catch (err) { console.error(err); } }
     const canned = (await api("GET", "/canned-answers?conversation_id=" + id)).canned_answers;
     if (selected !== id) return;
     $("#canned").replaceChildren(h("option", { value: "", text: "—" }), ...canned.map((c) => h("option", { value: c.id, text: c.title })));
