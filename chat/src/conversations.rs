@@ -7,9 +7,9 @@ use crate::context::Ctx;
 use crate::lifecycle::transition::{Action, Handover, ensure_visible};
 use crate::lifecycle::{automation, conversation_event, dispatch, outgoing};
 use crate::model::{
-    APPROVED, Channel, ChatError, Conversation, ConversationDetail, ConversationFilter, EventKind,
-    Filled, FilledHeader, Interactive, MAX_TEXT, Message, Status, Template, TemplateValues,
-    TimerKind, Viewer,
+    APPROVED, Channel, ChatError, Conversation, ConversationDetail, ConversationFilter,
+    ConversationSummary, EventKind, Filled, FilledHeader, Interactive, MAX_TEXT, Message, Status,
+    Template, TemplateValues, TimerKind, ViewCounts, Viewer,
 };
 use crate::provider::{HeaderParam, MediaMessage, NamedParam, Outgoing, UrlButtonParam};
 use crate::repo::{self, assignments::Step};
@@ -622,4 +622,46 @@ pub(crate) async fn list(
     filter: &ConversationFilter,
 ) -> Result<Vec<Conversation>, ChatError> {
     Ok(repo::conversations::list(ctx.store(), viewer, filter).await?)
+}
+
+/// [`list`], each conversation with what its row in the viewer's list shows.
+pub(crate) async fn summaries(
+    ctx: &Ctx,
+    viewer: &Viewer,
+    filter: &ConversationFilter,
+) -> Result<Vec<ConversationSummary>, ChatError> {
+    Ok(repo::conversations::summaries(ctx.store(), viewer, filter).await?)
+}
+
+/// The inbox's working views counted for the viewer: what they hold or are offered, the
+/// queue, and the deflections waiting for the customer.
+pub(crate) async fn counts(ctx: &Ctx, viewer: &Viewer) -> Result<ViewCounts, ChatError> {
+    let store = ctx.store();
+    let mine = ConversationFilter {
+        status: vec![Status::Offered, Status::Assigned],
+        agent_id: Some(viewer.agent_id),
+        ..ConversationFilter::default()
+    };
+    let of = |status| ConversationFilter {
+        status: vec![status],
+        ..ConversationFilter::default()
+    };
+    Ok(ViewCounts {
+        mine: repo::conversations::count(store, viewer, &mine).await?,
+        queue: repo::conversations::count(store, viewer, &of(Status::Queued)).await?,
+        waiting_for_customer: repo::conversations::count(store, viewer, &of(Status::Pending))
+            .await?,
+    })
+}
+
+/// Records that the viewer has read conversation `id` up to message `upto` (its newest
+/// message when `None`); the marker never moves back. Returns where it stands.
+pub(crate) async fn mark_read(
+    ctx: &Ctx,
+    viewer: &Viewer,
+    id: i64,
+    upto: Option<i64>,
+) -> Result<Option<i64>, ChatError> {
+    detail(ctx, viewer, id).await?;
+    Ok(repo::reads::mark(ctx.store(), viewer.agent_id, id, upto, ctx.now()).await?)
 }

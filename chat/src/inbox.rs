@@ -23,6 +23,7 @@ use crate::model::{
     Event, EventKind, Interactive, Message, Role, Viewer,
 };
 use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
+use crate::model::{ConversationSummary, ViewCounts};
 use crate::model::{FaqListEntry, NewFaqEntry, NewWhitelistEntry, WhitelistEntry};
 use crate::model::{Template, TemplateRefresh, TemplateValues};
 use crate::outbox::{Outbox, OutboxFiles, OutboxPass};
@@ -290,9 +291,25 @@ impl Inbox {
     /// Marks the customer's messages in conversation `id` read on WhatsApp, as `viewer` (who
     /// must be able to see it) opens it. `None`: nothing to mark (not WhatsApp, no message
     /// from the customer, marked already); a provider's refusal is logged, not returned.
-    pub async fn mark_read(&self, viewer: &Viewer, id: i64) -> Result<Option<Receipt>, ChatError> {
+    pub async fn send_read_receipt(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+    ) -> Result<Option<Receipt>, ChatError> {
         conversations::detail(self.ctx(), viewer, id).await?;
         self.inner.receipts.send(id, ReceiptKind::Read).await
+    }
+
+    /// Records that the viewer has read conversation `id` up to message `upto` (its newest
+    /// message when `None`): their unread count of it starts after that message. The marker
+    /// never moves back; returns where it stands (none: the conversation has no message).
+    pub async fn mark_read(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        upto: Option<i64>,
+    ) -> Result<Option<i64>, ChatError> {
+        conversations::mark_read(self.ctx(), viewer, id, upto).await
     }
 
     /// Runs the workers (outbox, timers, webhooks, bots, attachments) until `shutdown`
@@ -840,6 +857,22 @@ impl Inbox {
         filter: &ConversationFilter,
     ) -> Result<Vec<Conversation>, ChatError> {
         conversations::list(self.ctx(), viewer, filter).await
+    }
+
+    /// [`Inbox::list_conversations`], each conversation with what its row in the viewer's
+    /// list shows: its last message, the viewer's unread count, since when the customer has
+    /// waited for an answer and until when an offer stands.
+    pub async fn conversation_summaries(
+        &self,
+        viewer: &Viewer,
+        filter: &ConversationFilter,
+    ) -> Result<Vec<ConversationSummary>, ChatError> {
+        conversations::summaries(self.ctx(), viewer, filter).await
+    }
+
+    /// The inbox's working views counted for the viewer (conversations and unread messages).
+    pub async fn view_counts(&self, viewer: &Viewer) -> Result<ViewCounts, ChatError> {
+        conversations::counts(self.ctx(), viewer).await
     }
 
     // ---------------------------------------------------------------- timers

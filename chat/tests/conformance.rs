@@ -1450,10 +1450,10 @@ async fn receipts_mark_read_once_and_typing_at_most_every_twenty_seconds(b: Back
         400,
         r#"{"error":{"message":"Invalid parameter","code":100}}"#,
     );
-    assert_eq!(env.inbox.mark_read(&sup, conv).await.unwrap(), None);
-    let sent = env.inbox.mark_read(&sup, conv).await.unwrap();
+    assert_eq!(env.inbox.send_read_receipt(&sup, conv).await.unwrap(), None);
+    let sent = env.inbox.send_read_receipt(&sup, conv).await.unwrap();
     assert_eq!(sent, Some(deflect_chat::provider::Receipt::Sent));
-    assert_eq!(env.inbox.mark_read(&sup, conv).await.unwrap(), None);
+    assert_eq!(env.inbox.send_read_receipt(&sup, conv).await.unwrap(), None);
     assert_eq!(bodies(), [read("wamid.in1"), read("wamid.in1")]);
 
     // Typing: the indicator at once (read already, but it shows typing), not again within 20 s.
@@ -1491,7 +1491,10 @@ async fn receipts_mark_read_once_and_typing_at_most_every_twenty_seconds(b: Back
         })
         .await
         .unwrap();
-    assert_eq!(env.inbox.mark_read(&sup, web.id).await.unwrap(), None);
+    assert_eq!(
+        env.inbox.send_read_receipt(&sup, web.id).await.unwrap(),
+        None
+    );
     assert_eq!(fake.requests().len(), 5);
 
     // Twilio has no read receipt alone; its typing indicator (which marks the message read)
@@ -1504,7 +1507,7 @@ async fn receipts_mark_read_once_and_typing_at_most_every_twenty_seconds(b: Back
         .unwrap()
         .conversations[0];
     assert_eq!(
-        env.inbox.mark_read(&sup, conv).await.unwrap(),
+        env.inbox.send_read_receipt(&sup, conv).await.unwrap(),
         Some(deflect_chat::provider::Receipt::NotSupported)
     );
     env.inbox.typing(conv, Some(sup.agent_id)).await.unwrap();
@@ -1818,7 +1821,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -2794,7 +2797,7 @@ async fn migrations_are_idempotent(b: Backend) {
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
     );
 }
 

@@ -354,6 +354,71 @@ async fn roles_and_queues_decide_what_is_visible() {
     assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found"));
     let r = a.call(Method::POST, &read, &sam_s.h(), None).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    // A hand-off has no message until the customer writes: nothing to mark.
+    assert_eq!(r.body["message_id"], json!(null));
+    let r = a
+        .call(
+            Method::POST,
+            &read,
+            &sam_s.h(),
+            Some(json!({ "message_id": 7 })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, &r.body["message_id"]),
+        (StatusCode::ACCEPTED, &json!(null))
+    );
+    let r = a
+        .call(
+            Method::POST,
+            &read,
+            &sam_s.h(),
+            Some(json!({ "message": 1 })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+    // The list row and the views' counts.
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/conversations?status=pending",
+            &sam_s.h(),
+            None,
+        )
+        .await;
+    let row = &r.body["conversations"][0];
+    assert_eq!(
+        (row["id"].as_i64(), row["unread"].as_i64()),
+        (Some(id), Some(0))
+    );
+    assert_eq!(row["last_message"], json!(null));
+    assert_eq!(row["waiting_since"], json!(null));
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/conversations/counts",
+            &sam_s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["counts"]["waiting_for_customer"],
+        json!({ "conversations": 1, "unread": 0 })
+    );
+    assert_eq!(r.body["counts"]["mine"]["conversations"], 0);
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/conversations/counts",
+            &ann_s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["counts"]["waiting_for_customer"]["conversations"], 0);
     assert_eq!(
         a.call(Method::GET, &format!("{path}/transcript"), &ann_s.h(), None)
             .await

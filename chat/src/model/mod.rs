@@ -14,6 +14,7 @@ mod event;
 mod interactive;
 mod lists;
 mod message;
+mod summary;
 mod template;
 mod timer;
 
@@ -40,6 +41,7 @@ pub use lists::{
     NewWhitelistEntry, WhitelistEntry,
 };
 pub use message::{DeliveryStatus, Direction, ErrorMeaning, MAX_TEXT, Message, Sender};
+pub use summary::{ConversationSummary, PREVIEW_CHARS, Preview, ViewCount, ViewCounts};
 pub use template::{
     APPROVED, ButtonValue, Filled, FilledHeader, HeaderMedia, HeaderValue, MAX_PARAMETER,
     Parameters, Template, TemplateButton, TemplateHeader, TemplateRefresh, TemplateValues,

@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 
 pub(crate) mod csat;
 mod list;
-pub(crate) use list::list;
+pub(crate) use list::{count, list, summaries};
 
 /// The columns of a [`Conversation`], selected from [`CONVERSATION_FROM`] a conversation and its contact.
 pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.reference, c.contact_id, k.name AS contact_name, \

@@ -76,9 +76,9 @@ pub(super) async fn list(
     let Query(q) = q?;
     let f = q.filter()?;
     let limit = f.limit.unwrap_or(100).clamp(1, 1000) as usize;
-    let list = s.inbox.list_conversations(&p.viewer, &f).await?;
+    let list = s.inbox.conversation_summaries(&p.viewer, &f).await?;
     let next = if list.len() == limit {
-        list.last().map(|c| c.id)
+        list.last().map(|c| c.conversation.id)
     } else {
         None
     };
@@ -279,15 +279,41 @@ pub(super) async fn reject(
 
 /// The agent opened the conversation: its customer's messages are marked read on WhatsApp,
 /// in the background (a slow provider never holds the page).
+/// Body of `POST /api/v1/conversations/{id}/read` (optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReadBody {
+    /// The newest message shown (default: the conversation's newest).
+    #[serde(default)]
+    message_id: Option<i64>,
+}
+
+/// The caller has read the conversation (up to a message): their unread count of it starts
+/// after it, and the customer's WhatsApp messages are marked read in the background.
 pub(super) async fn read(
     State(s): State<AppState>,
     p: Principal,
     Path(id): Path<i64>,
-) -> ApiResult<StatusCode> {
-    s.inbox.conversation(&p.viewer, id).await?;
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    // No body (or an empty one): up to the newest message.
+    let body: ReadBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ReadBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+    };
+    let marked = s.inbox.mark_read(&p.viewer, id, body.message_id).await?;
     let (inbox, viewer) = (s.inbox.clone(), p.viewer.clone());
-    tokio::spawn(async move { inbox.mark_read(&viewer, id).await });
-    Ok(StatusCode::ACCEPTED)
+    tokio::spawn(async move { inbox.send_read_receipt(&viewer, id).await });
+    Ok((StatusCode::ACCEPTED, Json(json!({ "message_id": marked }))))
+}
+
+/// `GET /api/v1/conversations/counts`: the working views counted for the caller.
+pub(super) async fn counts(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        json!({ "counts": s.inbox.view_counts(&p.viewer).await? }),
+    ))
 }
 
 pub(super) async fn claim(

@@ -77,6 +77,7 @@ fn build() -> Routes {
     .on("POST", "/api/v1/agents", agents::create_agent)
     .on("PATCH", "/api/v1/agents/{id}", agents::update_agent)
     .on("GET", "/api/v1/conversations", conversations::list)
+    .on("GET", "/api/v1/conversations/counts", conversations::counts)
     .on(
         "GET",
         "/api/v1/exports/conversations.csv",

@@ -1,9 +1,46 @@
 //! Listing conversations: the filters of [`ConversationFilter`] and the viewer's access as one
-//! query, its values bound.
+//! query, its values bound; the list's rows with what the inbox shows of them (last message,
+//! unread count, waiting time, offer deadline), and the views counted.
 
 use super::{CONVERSATION_COLUMNS, CONVERSATION_FROM};
-use crate::model::{Conversation, ConversationFilter, StoreError, Viewer};
-use crate::store::Store;
+use crate::model::{
+    Conversation, ConversationFilter, ConversationSummary, Direction, Preview, Sender, Status,
+    StoreError, ViewCount, Viewer,
+};
+use crate::store::{Store, opt_i64, opt_str};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// A bound value.
+enum Arg {
+    I(i64),
+    S(String),
+}
+
+/// A query's bound values, numbered as they are added.
+#[derive(Default)]
+struct Args(Vec<Arg>);
+
+impl Args {
+    /// Adds `a`; its placeholder.
+    fn add(&mut self, a: Arg) -> String {
+        self.0.push(a);
+        format!("${}", self.0.len())
+    }
+
+    fn bind<'q>(
+        self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        for a in self.0 {
+            q = match a {
+                Arg::I(i) => q.bind(i),
+                Arg::S(s) => q.bind(s),
+            };
+        }
+        q
+    }
+}
 
 /// Conversations the viewer may see, newest first, narrowed by `filter`.
 pub(crate) async fn list(
@@ -11,53 +48,180 @@ pub(crate) async fn list(
     viewer: &Viewer,
     filter: &ConversationFilter,
 ) -> Result<Vec<Conversation>, StoreError> {
-    enum Arg {
-        I(i64),
-        S(String),
+    let mut args = Args::default();
+    let wh = conditions(&mut args, viewer, filter);
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM}{} ORDER BY c.id DESC LIMIT {}",
+        where_clause(&wh),
+        limit(filter)
+    );
+    let rows = args
+        .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows.iter().map(super::from_row).collect())
+}
+
+/// [`list`], each conversation with what its row in the viewer's list shows.
+pub(crate) async fn summaries(
+    store: &Store,
+    viewer: &Viewer,
+    filter: &ConversationFilter,
+) -> Result<Vec<ConversationSummary>, StoreError> {
+    let mut args = Args::default();
+    let me = args.add(Arg::I(viewer.agent_id));
+    let wh = conditions(&mut args, viewer, filter);
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS}, {unread} AS unread, {waiting} AS waiting_since, \
+         {offer} AS offer_expires_at, lm.id AS last_id, lm.direction AS last_direction, \
+         lm.sender AS last_sender, lm.kind AS last_kind, lm.body AS last_body, \
+         lm.created_at AS last_at \
+         FROM {CONVERSATION_FROM} LEFT JOIN messages lm ON lm.id = {last}{} \
+         ORDER BY c.id DESC LIMIT {}",
+        where_clause(&wh),
+        limit(filter),
+        unread = unread_sql(&me),
+        waiting = WAITING_SINCE,
+        offer = OFFER_EXPIRES_AT,
+        last = LAST_MESSAGE,
+    );
+    let rows = args
+        .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows.iter().map(summary).collect())
+}
+
+/// How many conversations `filter` lists for the viewer, and their customers' messages the
+/// viewer has not read.
+pub(crate) async fn count(
+    store: &Store,
+    viewer: &Viewer,
+    filter: &ConversationFilter,
+) -> Result<ViewCount, StoreError> {
+    let mut args = Args::default();
+    let me = args.add(Arg::I(viewer.agent_id));
+    let wh = conditions(&mut args, viewer, filter);
+    let sql = format!(
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(unread), 0) AS BIGINT) AS unread FROM \
+         (SELECT {unread} AS unread FROM {CONVERSATION_FROM}{}) v",
+        where_clause(&wh),
+        unread = unread_sql(&me),
+    );
+    let row = args
+        .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .fetch_one(store.pool())
+        .await?;
+    Ok(ViewCount {
+        conversations: row.get("n"),
+        unread: row.get("unread"),
+    })
+}
+
+/// The newest message of conversation `c` that is not an internal note (its id).
+const LAST_MESSAGE: &str = "(SELECT m.id FROM messages m WHERE m.conversation_id = c.id \
+     AND m.internal = 0 ORDER BY m.id DESC LIMIT 1)";
+
+/// When the customer's first message after the last agent's answer came, while `c` is open:
+/// the same two index walks as `messages::turn`.
+const WAITING_SINCE: &str = "CASE WHEN c.status IN ('queued', 'offered', 'assigned') THEN \
+     (SELECT w.created_at FROM messages w WHERE w.conversation_id = c.id AND w.direction = 'in' \
+     AND w.id > COALESCE((SELECT a.id FROM messages a WHERE a.conversation_id = c.id \
+     AND a.direction = 'out' AND a.internal = 0 AND a.agent_id IS NOT NULL \
+     ORDER BY a.id DESC LIMIT 1), 0) ORDER BY w.id LIMIT 1) END";
+
+/// The deadline of `c`'s offer, while it is offered.
+const OFFER_EXPIRES_AT: &str = "CASE WHEN c.status = 'offered' THEN (SELECT t.due_at FROM timers t \
+     WHERE t.conversation_id = c.id AND t.kind = 'offer') END";
+
+/// The customer's messages in `c` after the newest one agent `me` has read.
+fn unread_sql(me: &str) -> String {
+    format!(
+        "(SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id AND u.direction = 'in' \
+         AND u.id > COALESCE((SELECT r.message_id FROM conversation_reads r \
+         WHERE r.agent_id = {me} AND r.conversation_id = c.id), 0))"
+    )
+}
+
+fn summary(r: &AnyRow) -> ConversationSummary {
+    let conversation = super::from_row(r);
+    let last_message = opt_i64(r, "last_id").map(|id| Preview {
+        id,
+        direction: if r.get::<String, _>("last_direction") == "in" {
+            Direction::In
+        } else {
+            Direction::Out
+        },
+        sender: Sender::parse(&r.get::<String, _>("last_sender")),
+        kind: r.get("last_kind"),
+        body: opt_str(r, "last_body").map(|b| Preview::cut(&b)),
+        created_at: r.get("last_at"),
+    });
+    let open = matches!(
+        conversation.status,
+        Status::Queued | Status::Offered | Status::Assigned
+    );
+    ConversationSummary {
+        last_message,
+        unread: r.get("unread"),
+        waiting_since: opt_i64(r, "waiting_since").filter(|_| open),
+        offer_expires_at: opt_i64(r, "offer_expires_at"),
+        conversation,
     }
+}
+
+fn where_clause(wh: &[String]) -> String {
+    if wh.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", wh.join(" AND "))
+    }
+}
+
+fn limit(filter: &ConversationFilter) -> i64 {
+    i64::from(filter.limit.unwrap_or(100).clamp(1, 1000))
+}
+
+/// The conditions of `filter` and of the viewer's access, their values added to `args`.
+fn conditions(args: &mut Args, viewer: &Viewer, filter: &ConversationFilter) -> Vec<String> {
     let mut wh: Vec<String> = Vec::new();
-    let mut args: Vec<Arg> = Vec::new();
-    let p = |args: &mut Vec<Arg>, a: Arg| {
-        args.push(a);
-        format!("${}", args.len())
-    };
     if !filter.status.is_empty() {
         let list: Vec<String> = filter
             .status
             .iter()
-            .map(|s| p(&mut args, Arg::S(s.as_str().into())))
+            .map(|s| args.add(Arg::S(s.as_str().into())))
             .collect();
         wh.push(format!("c.status IN ({})", list.join(", ")));
     }
     if let Some(ch) = filter.channel {
         wh.push(format!(
             "c.channel = {}",
-            p(&mut args, Arg::S(ch.as_str().into()))
+            args.add(Arg::S(ch.as_str().into()))
         ));
     }
     if let Some(o) = filter.origin {
         wh.push(format!(
             "c.origin = {}",
-            p(&mut args, Arg::S(o.as_str().into()))
+            args.add(Arg::S(o.as_str().into()))
         ));
     }
     if let Some(q) = &filter.queue {
-        wh.push(format!("c.queue = {}", p(&mut args, Arg::S(q.clone()))));
+        wh.push(format!("c.queue = {}", args.add(Arg::S(q.clone()))));
     }
     if let Some(a) = filter.agent_id {
-        wh.push(format!("c.agent_id = {}", p(&mut args, Arg::I(a))));
+        wh.push(format!("c.agent_id = {}", args.add(Arg::I(a))));
     }
     if let Some(a) = &filter.account {
-        wh.push(format!("c.account = {}", p(&mut args, Arg::S(a.clone()))));
+        wh.push(format!("c.account = {}", args.add(Arg::S(a.clone()))));
     }
     if let Some(t) = filter.created_from {
-        wh.push(format!("c.created_at >= {}", p(&mut args, Arg::I(t))));
+        wh.push(format!("c.created_at >= {}", args.add(Arg::I(t))));
     }
     if let Some(t) = filter.created_to {
-        wh.push(format!("c.created_at < {}", p(&mut args, Arg::I(t))));
+        wh.push(format!("c.created_at < {}", args.add(Arg::I(t))));
     }
     if let Some(b) = filter.before_id {
-        wh.push(format!("c.id < {}", p(&mut args, Arg::I(b))));
+        wh.push(format!("c.id < {}", args.add(Arg::I(b))));
     }
     if let Some(text) = filter
         .text
@@ -72,7 +236,7 @@ pub(crate) async fn list(
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        let n = p(&mut args, Arg::S(like));
+        let n = args.add(Arg::S(like));
         wh.push(format!(
             "(LOWER(COALESCE(k.name, '')) LIKE {n} ESCAPE '\\' OR LOWER(COALESCE(k.phone, '')) LIKE {n} ESCAPE '\\' \
              OR LOWER(c.reference) LIKE {n} ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
@@ -80,11 +244,11 @@ pub(crate) async fn list(
         ));
     }
     if !viewer.role.sees_everything() {
-        let me = p(&mut args, Arg::I(viewer.agent_id));
+        let me = args.add(Arg::I(viewer.agent_id));
         let queues: Vec<String> = viewer
             .queues
             .iter()
-            .map(|q| p(&mut args, Arg::S(q.clone())))
+            .map(|q| args.add(Arg::S(q.clone())))
             .collect();
         let queue_ok = if queues.is_empty() {
             "0 = 1".to_string()
@@ -96,19 +260,5 @@ pub(crate) async fn list(
             "(c.agent_id = {me} OR ({queue_ok} AND {account_ok}))"
         ));
     }
-    let limit = i64::from(filter.limit.unwrap_or(100).clamp(1, 1000));
-    let sql = format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM}{}{} ORDER BY c.id DESC LIMIT {limit}",
-        if wh.is_empty() { "" } else { " WHERE " },
-        wh.join(" AND ")
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for a in args {
-        q = match a {
-            Arg::I(i) => q.bind(i),
-            Arg::S(s) => q.bind(s),
-        };
-    }
-    let rows = q.fetch_all(store.pool()).await?;
-    Ok(rows.iter().map(super::from_row).collect())
+    wh
 }
