@@ -307,6 +307,19 @@ fn browser_inbox_shows_files_ticks_and_explains_a_failure_after_a_reload() {
     scenario("rich");
 }
 
+/// The agent's workspace: offer cards taken by keyboard, unread badges and previews live,
+/// "/" canned answers, search by message text, the waiting-for-customer view.
+#[test]
+fn browser_workspace_offers_unread_canned_search_and_waiting_view() {
+    scenario_with(
+        "workspace",
+        r#"
+[inbox]
+offer_timeout = "60s"
+"#,
+    );
+}
+
 #[test]
 fn browser_inbox_with_a_thousand_open_conversations() {
     scenario("scale");

@@ -69,13 +69,13 @@ async function say(v, text) {
   await v.getByLabel("Your message").press("Enter");
 }
 
-function metaWebhook(from, text, id) {
+function metaWebhook(from, text, id, name) {
   return {
     object: "whatsapp_business_account",
     entry: [{ id: "WABA", changes: [{ field: "messages", value: {
       messaging_product: "whatsapp",
       metadata: { display_phone_number: env.BUSINESS_NUMBER.slice(1), phone_number_id: env.PHONE_NUMBER_ID },
-      contacts: [{ profile: { name: "Vera" }, wa_id: from }],
+      contacts: [{ profile: { name: name || "Vera" }, wa_id: from }],
       messages: [{ from, id, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: text } }],
     } }] }],
   };
@@ -109,7 +109,7 @@ async function chat(browser) {
   await a.waitForFunction(() => document.title.startsWith("(1)"), null, { timeout: T });
   check(true, "the agent's title shows the new offer");
   await a.locator(".item", { hasText: "Vera" }).click();
-  await a.getByRole("button", { name: "Accept" }).click();
+  await a.locator("#conv-actions").getByRole("button", { name: "Accept" }).click();
   await a.locator(".msg", { hasText: "Hello, I need help" }).waitFor({ timeout: T });
   await v.locator(".status", { hasText: "An agent joined" }).waitFor({ timeout: T });
   check(true, "the visitor is told an agent joined");
@@ -237,7 +237,7 @@ async function sandbox(browser) {
   const item = a.locator(".item", { hasText: number });
   await item.click({ timeout: T });
   const id = Number(await item.getAttribute("data-id"));
-  await a.getByRole("button", { name: "Accept" }).click();
+  await a.locator("#conv-actions").getByRole("button", { name: "Accept" }).click();
   await a.locator(".msg.in", { hasText: "Hello, I called about my order" }).waitFor({ timeout: T });
   check(true, "the agent sees the customer's message from the phone");
   await a.getByLabel("Reply", { exact: true }).fill("Hi! Your order ships tomorrow.");
@@ -321,7 +321,7 @@ async function scale(browser) {
   await a.getByRole("button", { name: "All conversations" }).click();
   await a.getByLabel("Search", { exact: true }).fill("Customer 999");
   await a.getByRole("button", { name: "Filter" }).click();
-  await a.locator("#count", { hasText: /^1 conversations$/ }).waitFor({ timeout: T });
+  await a.locator("#count", { hasText: /^1 conversation$/ }).waitFor({ timeout: T });
   check(true, "the text search finds one conversation among 1000");
   await a.screenshot({ path: path.join(ARTIFACTS, "inbox-1000.png") });
 }
@@ -344,7 +344,7 @@ async function automations(browser) {
   const a = await (await browser.newContext()).newPage();
   await login(a, "available");
   await a.locator(".item", { hasText: "Vera" }).click();
-  await a.getByRole("button", { name: "Accept" }).click();
+  await a.locator("#conv-actions").getByRole("button", { name: "Accept" }).click();
   await a.getByLabel("Reply", { exact: true }).fill("It ships today.");
   await a.getByRole("button", { name: "Send" }).click();
   await v.locator(".m.agent", { hasText: "It ships today." }).waitFor({ timeout: T });
@@ -514,7 +514,7 @@ async function rich(browser) {
     ] }));
     const item = a.locator(".item", { hasText: "Rosa" });
     await item.click({ timeout: T });
-    await a.getByRole("button", { name: "Accept" }).click();
+    await a.locator("#conv-actions").getByRole("button", { name: "Accept" }).click();
     const img = a.locator(".msg.in img.thumb");
     await img.waitFor({ timeout: T });
     const width = await until("the picture to load", () => img.evaluate((i) => i.complete && i.naturalWidth));
@@ -573,7 +573,88 @@ async function rich(browser) {
   }
 }
 
-const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates };
+// The agent's workspace: an offer card answered by keyboard before its countdown ends, unread
+// badges and previews updated live, "/" canned answers, search by message text, the
+// waiting-for-customer view receiving a fresh deflection, and the shortcut sheet.
+async function workspace(browser) {
+  const a = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  await login(a, "available");
+  await a.evaluate(() => Deflect.api("POST", "/canned-answers", { title: "Invoice copy", body: "Hello {{customer_name}}, your invoice copy is on its way." }));
+  // Two customers write; each offer shows as a card with a countdown and is taken with "a".
+  for (const [who, from, text] of [["Wanda", "31611110001", "I need a copy of my invoice"], ["Xavier", "31611110002", "Where is my parcel?"]]) {
+    await postMeta(metaWebhook(from, text, "wamid.ws-" + who, who));
+    const card = a.locator(".offer", { hasText: who });
+    await card.waitFor({ timeout: T });
+    const left = await card.locator(".countdown").textContent();
+    const [m, sec] = left.split(":").map(Number);
+    check(/^\d+:\d\d$/.test(left) && m * 60 + sec > 0, "the offer card counts down (" + left + " left)");
+    check((await card.locator(".preview").textContent()).includes(text), "the offer card shows the customer's words");
+    await a.locator("#count").click();
+    await a.keyboard.press("a");
+    await card.waitFor({ state: "detached", timeout: T });
+    await a.locator("#conv-actions .badge.assigned").waitFor({ timeout: T });
+    check(await a.locator("#conv-title").textContent().then((t) => t.startsWith(who)), "key A accepted " + who + "'s offer before it ran out and opened it");
+  }
+  await a.screenshot({ path: path.join(ARTIFACTS, "workspace-1400.png") });
+  // Xavier is open; Wanda writes again: her row shows the new words and one unread message.
+  await postMeta(metaWebhook("31611110001", "Also, the VAT number is wrong", "wamid.ws-Wanda-2", "Wanda"));
+  const wanda = a.locator(".item", { hasText: "Wanda" });
+  await wanda.locator(".preview", { hasText: "Also, the VAT number is wrong" }).waitFor({ timeout: T });
+  await wanda.locator(".unread-count", { hasText: "1" }).waitFor({ timeout: T });
+  check(true, "Wanda's row shows her new message and an unread badge, live");
+  await a.waitForFunction(() => document.title.startsWith("(1)"), null, { timeout: T });
+  check(true, "the tab title counts the conversation with unread messages");
+  await a.locator("nav [data-count=mine].unread").waitFor({ timeout: T });
+  check(await a.locator("nav [data-count=mine]").textContent() === "2", "the view's badge counts two conversations, some unread");
+  await a.screenshot({ path: path.join(ARTIFACTS, "workspace-unread-1400.png") });
+  // "j"/"k" move through the list; opening Wanda clears her badge.
+  await wanda.click();
+  await a.locator(".msg", { hasText: "VAT number" }).waitFor({ timeout: T });
+  await wanda.locator(".unread-count").waitFor({ state: "detached", timeout: T });
+  check(true, "opening the conversation clears its unread badge");
+  await a.waitForFunction(() => document.title === "deflect inbox", null, { timeout: T });
+  // "/" in the reply box offers canned answers; Enter inserts one, filled in for Wanda.
+  await a.getByLabel("Reply", { exact: true }).click();
+  await a.getByLabel("Reply", { exact: true }).pressSequentially("/inv");
+  await a.locator("#canned-suggest [role=option]", { hasText: "Invoice copy" }).waitFor({ timeout: T });
+  await a.getByLabel("Reply", { exact: true }).press("Enter");
+  await a.waitForFunction(() => document.querySelector("#reply").value === "Hello Wanda, your invoice copy is on its way.", null, { timeout: T });
+  check(true, "/inv + Enter inserted the canned answer with the customer's name");
+  await a.screenshot({ path: path.join(ARTIFACTS, "workspace-canned-1400.png") });
+  await a.getByLabel("Reply", { exact: true }).press("Control+Enter");
+  const sent = a.locator(".msg.out", { hasText: "your invoice copy is on its way" });
+  await sent.waitFor({ timeout: T });
+  // The scenario's Graph API does not answer: the failure says so, and only so.
+  await sent.locator(".failure", { hasText: "trying again." }).waitFor({ timeout: T });
+  check(!(await sent.locator(".failure").textContent()).includes("null"), "a send failure's explanation ends with its text (no stray \"null\")");
+  // Search finds a conversation by a message's text.
+  await a.locator("#messages").click();
+  await a.keyboard.press("/");
+  check(await a.evaluate(() => document.activeElement.id) === "search-q", "\"/\" focuses the search box");
+  await a.keyboard.type("parcel");
+  await a.keyboard.press("Enter");
+  await a.locator("#count", { hasText: "Results for “parcel”: 1 conversation" }).waitFor({ timeout: T });
+  check(await a.locator(".item", { hasText: "Xavier" }).count() === 1 && await a.locator(".item", { hasText: "Wanda" }).count() === 0, "searching a message's words finds Xavier's conversation only");
+  await a.getByRole("button", { name: "Clear" }).click();
+  await a.locator(".item", { hasText: "Wanda" }).waitFor({ timeout: T });
+  // A fresh deflection appears in "Waiting for customer" while the view is open.
+  await a.getByRole("button", { name: "Waiting for customer" }).click();
+  await a.locator("#count", { hasText: /conversations/ }).waitFor({ timeout: T });
+  await a.evaluate(() => Deflect.api("POST", "/deflections/whatsapp", { name: "Paula", phone: "+31611110003", queue: "support" }));
+  const paula = a.locator(".item", { hasText: "Paula" });
+  await paula.waitFor({ timeout: T });
+  check((await paula.textContent()).includes("Waiting for the customer"), "the fresh deflection shows in Waiting for customer, live");
+  await a.locator("nav [data-count=waiting]", { hasText: "1" }).waitFor({ timeout: T });
+  await a.screenshot({ path: path.join(ARTIFACTS, "workspace-waiting-1400.png") });
+  // The shortcut sheet.
+  await a.locator("#list").focus();
+  await a.keyboard.press("?");
+  await a.getByRole("dialog", { name: "Keyboard shortcuts" }).waitFor({ timeout: T });
+  check(await a.getByRole("dialog").locator("kbd").count() >= 10, "? shows the shortcut sheet");
+  await a.screenshot({ path: path.join(ARTIFACTS, "workspace-keys-1400.png") });
+}
+
+const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace };
 const name = process.argv[2];
 const server = await shop(Number(env.PAGE_PORT));
 const browser = await launch();

@@ -3,7 +3,7 @@
 "use strict";
 (function () {
   const $ = (s) => document.querySelector(s);
-  const ROW = 56;
+  const ROW = 64;
   let me = null, csrf = null, view = "mine", selected = null, lastEvent = null;
   let chosen = []; // files to send with the next message (File objects)
   let ws = null, retry = 0, heard = 0, ready = false;
@@ -13,12 +13,14 @@
   // offers: open to me; waiting: mine, whose customer waits for my answer (a reminder came).
   const offers = new Set(), waiting = new Set(), shown = new Map();
   let audio = null, typingTimer = null, boardTimer = null;
+  // The views' counts (GET /conversations/counts), the list's order, an agent's search, the
+  // server's clock minus ours (offer countdowns), sound muted.
+  let counts = null, countsTimer = null, sort = localStorage.getItem("deflect.sort") || "newest", search = "", skew = 0;
+  let muted = localStorage.getItem("deflect.muted") === "1";
   // What other files of the inbox (inbox-*.js, loaded after this one) build on: they register
   // views (`views.NAME = { section, render() }`, shown by the nav button data-view=NAME),
   // listen to the live feed (`listeners`) and to the conversation opened (`opened`).
   const views = {}, listeners = [], opened = [];
-  window.Deflect = { $, h, api, when, ago, announce, views, listeners, opened,
-    me: () => me, agents: () => agents, info: () => info, open: (id) => open(id), setView: (v) => setView(v) };
 
   function h(tag, attrs, kids) {
     const n = document.createElement(tag);
@@ -90,8 +92,25 @@
     for (const a of (await api("GET", "/agents")).agents) agents.set(a.id, a);
     fillFilterChoices();
     connect();
+    scheduleCounts();
+    showAttention();
     await setView(view);
   }
+
+  // Sound on/off (remembered in this browser) and desktop notifications (asked once).
+  function showAttention() {
+    const m = $("#mute");
+    m.setAttribute("aria-pressed", String(muted));
+    m.textContent = muted ? "Sound off" : "Sound on";
+    const n = $("#notify");
+    n.hidden = !window.Notification || Notification.permission !== "default" || localStorage.getItem("deflect.notify-asked") === "1";
+  }
+  $("#mute").addEventListener("click", () => { muted = !muted; localStorage.setItem("deflect.muted", muted ? "1" : "0"); showAttention(); announce(muted ? "Sound off" : "Sound on"); });
+  $("#notify").addEventListener("click", async () => {
+    localStorage.setItem("deflect.notify-asked", "1");
+    try { await Notification.requestPermission(); } catch (e) { /* refused */ }
+    showAttention();
+  });
 
   $("#presence").addEventListener("change", async (e) => {
     try { await api("PUT", "/me/presence", { presence: e.target.value }); announce("Presence: " + e.target.value); }
@@ -129,38 +148,99 @@
     if (ws.readyState === 1 && Date.now() - heard > 45000) ws.close();
   }, 20000);
 
-  function beep() {
-    if (!audio) return;
+  // Two sounds: an offer (two rising notes) and a customer's message in a conversation the
+  // agent holds (one low note); none when muted.
+  const SOUNDS = { offer: [[660, 0], [880, 0.16]], message: [[440, 0]], waiting: [[880, 0]] };
+  function beep(kind) {
+    if (!audio || muted) return;
     try {
-      const o = audio.createOscillator(), g = audio.createGain();
-      o.frequency.value = 880; g.gain.value = 0.15;
-      o.connect(g); g.connect(audio.destination);
-      o.start(); o.stop(audio.currentTime + 0.18);
+      if (audio.state === "suspended") audio.resume();
+      for (const [f, at] of SOUNDS[kind || "waiting"]) {
+        const o = audio.createOscillator(), g = audio.createGain();
+        o.frequency.value = f; g.gain.value = 0.15;
+        o.connect(g); g.connect(audio.destination);
+        o.start(audio.currentTime + at); o.stop(audio.currentTime + at + 0.15);
+      }
     } catch (e) { /* no sound */ }
   }
-  function badge() { document.title = (offers.size ? "(" + offers.size + ") " : "") + "deflect inbox"; }
+  // A desktop notification while the inbox is not looked at (permission asked once, from the
+  // button in the header).
+  function notify(title, body, id) {
+    if (!document.hidden || !window.Notification || Notification.permission !== "granted") return;
+    try {
+      const n = new Notification(title, { body: body || "", tag: "deflect-" + id });
+      n.onclick = () => { window.focus(); open(id); n.close(); };
+    } catch (e) { /* not shown */ }
+  }
+  // Conversations needing the agent: offers, and held ones with unread messages.
+  function attention() {
+    let n = offers.size;
+    for (const c of convs.values()) if (c.agent_id === me.id && c.status === "assigned" && c.unread > 0) n++;
+    return n;
+  }
+  function badge() { const n = attention(); document.title = (n ? "(" + n + ") " : "") + "deflect inbox"; }
+  function scheduleCounts() {
+    if (countsTimer) return;
+    countsTimer = setTimeout(async () => {
+      countsTimer = null;
+      try { counts = (await api("GET", "/conversations/counts")).counts; } catch (e) { return; }
+      for (const [v, k] of [["mine", "mine"], ["queue", "queue"], ["waiting", "waiting_for_customer"]]) {
+        const b = document.querySelector("nav [data-count=" + v + "]");
+        if (!b) continue;
+        const x = counts[k];
+        b.textContent = x.conversations ? String(x.conversations) : "";
+        b.title = x.conversations + " conversations, " + x.unread + " unread messages";
+        b.classList.toggle("unread", x.unread > 0);
+      }
+    }, 300);
+  }
 
   function onEvent(e) {
     if (e.id > 0) lastEvent = Math.max(lastEvent || 0, e.id);
+    if (e.at) skew = e.at - Date.now();
     const c = e.data && e.data.conversation;
-    if (c && listEvents) listEvents.push(e);
+    if ((c || e.kind === "message.created") && listEvents) listEvents.push(e);
     if (c) {
-      convs.set(c.id, Object.assign(convs.get(c.id) || {}, c));
+      const was = convs.get(c.id) || {};
+      const now = Object.assign(was, c);
+      if (c.status !== "offered") now.offer_expires_at = null;
+      if (c.status === "closed" || c.status === "pending") now.waiting_since = null;
+      convs.set(c.id, now);
       if (e.kind === "conversation.offered" && c.agent_id === me.id && c.status === "offered") {
-        if (!offers.has(c.id)) { offers.add(c.id); beep(); announce("New conversation offered: " + label(c)); }
+        if (!offers.has(c.id)) {
+          offers.add(c.id); beep("offer"); announce("New conversation offered: " + label(now));
+          notify("New conversation offered", label(now), c.id);
+          refreshOffers();
+        }
       } else if (!(c.status === "offered" && c.agent_id === me.id)) offers.delete(c.id);
       if (e.kind === "conversation.reminder" && c.agent_id === me.id && c.status === "assigned") {
         if (!waiting.has(c.id)) { waiting.add(c.id); beep(); announce("A customer is waiting for your answer: " + label(c)); }
       } else if (!(c.status === "assigned" && c.agent_id === me.id)) waiting.delete(c.id);
       badge();
-      placeInView(c);
+      placeInView(now);
+      drawOffers();
+      scheduleCounts();
       if (selected === c.id) renderHead();
     } else if (e.kind === "message.created") {
       const m = e.data.message;
       if (m.direction === "out" && !m.internal && m.agent_id === me.id && waiting.delete(e.conversation_id)) drawList();
+      const looking = selected === e.conversation_id && document.visibilityState === "visible";
+      const row = convs.get(e.conversation_id);
+      if (row && !m.internal) {
+        row.last_message = { id: m.id, direction: m.direction, sender: m.sender, kind: m.kind, body: m.body, created_at: m.created_at };
+        if (m.direction === "in") {
+          if (!looking) row.unread = (row.unread || 0) + 1;
+          if (!row.waiting_since && row.status !== "pending" && row.status !== "closed") row.waiting_since = m.created_at;
+          if (!looking && row.agent_id === me.id && row.status === "assigned") {
+            beep("message"); notify(label(row), m.body || "[" + m.kind + "]", row.id);
+          }
+        } else if (m.agent_id) row.waiting_since = null;
+        sortOrder(); drawList(); drawOffers(); badge();
+      }
+      if (m.direction === "in") scheduleCounts();
       if (selected === e.conversation_id) {
         addMessage(m);
-        if (m.direction === "in" && document.visibilityState === "visible") markRead(m.conversation_id);
+        if (m.direction === "in" && looking) markRead(m.conversation_id, m.id);
       }
     } else if (e.kind === "message.attachments" && shown.has(e.data.message_id)) {
       const box = shown.get(e.data.message_id).querySelector(".files");
@@ -190,17 +270,63 @@
   function fits(c) {
     if (view === "mine") return c.agent_id === me.id && (c.status === "offered" || c.status === "assigned");
     if (view === "queue") return c.status === "queued";
+    if (view === "waiting") return c.status === "pending";
     return false;
   }
   function placeInView(c) {
     const i = order.indexOf(c.id);
-    if (view === "all") { if (i >= 0) drawList(); return; }
+    // A search's results and the filtered list of all conversations keep their rows.
+    if (view === "all" || search) { if (i >= 0) drawList(); return; }
     const want = fits(c);
-    if (want && i < 0) order.unshift(c.id);
+    if (want && i < 0) { order.unshift(c.id); sortOrder(); }
     else if (!want && i >= 0) order.splice(i, 1);
     drawList();
   }
   function label(c) { return c.contact_name || c.contact_phone || "Visitor " + c.reference; }
+  // Longest waiting first (those nobody waits on after them, newest first), or newest first.
+  function sortOrder() {
+    if (sort !== "waiting" || view === "all") return;
+    order.sort((x, y) => {
+      const a = convs.get(x) || {}, b = convs.get(y) || {};
+      const wa = a.waiting_since || Infinity, wb = b.waiting_since || Infinity;
+      return wa !== wb ? wa - wb : y - x;
+    });
+  }
+  // Colour of a wait: fine under 2 minutes, late after 2, overdue after 5.
+  const SLA_WARN = 120000, SLA_BREACH = 300000;
+  function waitClass(since) {
+    const w = Date.now() + skew - since;
+    return w >= SLA_BREACH ? "wait breach" : w >= SLA_WARN ? "wait warn" : "wait";
+  }
+  const clock = (ms) => { const s = Math.max(0, Math.ceil(ms / 1000)); return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); };
+  const span = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); return s < 60 ? s + " s" : s < 3600 ? Math.floor(s / 60) + " min" : Math.floor(s / 3600) + " h " + Math.floor(s % 3600 / 60) + " min"; };
+  function initials(c) {
+    const n = (c.contact_name || "").trim();
+    if (n) return n.split(/\s+/).slice(0, 2).map((w) => Array.from(w)[0] || "").join("").toUpperCase();
+    return c.channel === "web" ? "W" : "#";
+  }
+  const ICONS = { whatsapp: "#i-whatsapp", web: "#i-web", call: "#i-call", api: "#i-api" };
+  function icon(name, title) {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("class", "icon"); svg.setAttribute("aria-hidden", "true");
+    const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+    use.setAttribute("href", ICONS[name] || ICONS.api);
+    svg.append(use);
+    return h("span", { "class": "ic", title }, [svg, h("span", { "class": "sr", text: title })]);
+  }
+  // Coloured by the contact (set through the style object: the page's CSP allows no inline style).
+  function avatar(hue, text) {
+    const a = h("span", { "class": "avatar", "aria-hidden": "true", text });
+    a.style.background = "hsl(" + hue + " 45% 40%)";
+    return a;
+  }
+  function previewText(c) {
+    const m = c.last_message;
+    if (!m) return c.status === "pending" ? "Waiting for the customer's first message" : "";
+    const text = m.body || "[" + m.kind + "]";
+    if (m.direction === "in") return text;
+    return (m.sender === "agent" ? "You: " : m.sender === "bot" ? "Bot: " : "Automatic: ") + text;
+  }
 
   function drawList() {
     const list = $("#list"), spacer = $("#list-spacer");
@@ -211,16 +337,32 @@
     for (let i = first; i < last; i++) {
       const c = convs.get(order[i]);
       if (!c) continue;
-      const n = h("div", { "class": "item", role: "option", id: "c" + c.id, "aria-selected": String(selected === c.id),
+      const open_ = c.status === "queued" || c.status === "offered" || c.status === "assigned";
+      const hue = (c.contact_id * 47) % 360;
+      const n = h("div", { "class": "item" + (c.unread ? " unread" : ""), role: "option", id: "c" + c.id, "aria-selected": String(selected === c.id),
         "data-id": c.id, onclick: () => open(c.id) }, [
-        h("div", { "class": "l1" }, [h("span", { text: label(c) }), waiting.has(c.id) ? h("span", { "class": "badge waiting", text: "waiting for you", title: "The customer waits for your answer" }) : null,
-          h("span", { "class": "badge " + c.status, text: c.status })]),
-        h("div", { "class": "l2", text: c.channel + " · " + c.origin + " · " + c.queue + " · " + c.reference + " · " + when(c.last_activity_at) })
+        avatar(hue, initials(c)),
+        h("div", { "class": "rows" }, [
+          h("div", { "class": "l1" }, [
+            h("span", { "class": "name", text: label(c) }),
+            icon(c.channel, c.channel === "web" ? "Web chat" + (c.site ? " · " + c.site : "") : "WhatsApp" + (c.account ? " · " + c.account : "")),
+            c.origin === "call" || c.origin === "api" ? icon(c.origin, c.origin === "call" ? "From a call" : "From the API") : null,
+            waiting.has(c.id) ? h("span", { "class": "badge waiting", text: "waiting for you", title: "The customer waits for your answer" }) : null,
+            h("span", { "class": "grow" }),
+            open_ && c.waiting_since ? h("span", { "class": waitClass(c.waiting_since), "data-since": c.waiting_since, title: "The customer has waited this long for an answer", text: span(Date.now() + skew - c.waiting_since) })
+              : h("span", { "class": "time", text: ago(c.last_activity_at) }),
+          ]),
+          h("div", { "class": "l2" }, [
+            h("span", { "class": "preview", text: previewText(c) }),
+            c.unread ? h("span", { "class": "unread-count", title: c.unread + " unread", text: String(c.unread) }) : null,
+            h("span", { "class": "badge " + c.status, text: c.status })
+          ])
+        ])
       ]);
       n.style.top = i * ROW + "px";
       spacer.append(n);
     }
-    $("#count").textContent = order.length + (nextBefore ? "+" : "") + " conversations";
+    $("#count").textContent = (search ? "Results for “" + search + "”: " : "") + order.length + (nextBefore ? "+" : "") + (order.length === 1 && !nextBefore ? " conversation" : " conversations");
     $("#more").hidden = !nextBefore;
   }
   $("#list").addEventListener("scroll", () => requestAnimationFrame(drawList));
@@ -252,8 +394,10 @@
     const load = more ? listLoads : ++listLoads;
     if (!more) listEvents = [];
     let q;
-    if (view === "mine") q = { agent_id: me.id, status: "offered,assigned", limit: 1000 };
+    if (search && view !== "all") q = { q: search, limit: 200 };
+    else if (view === "mine") q = { agent_id: me.id, status: "offered,assigned", limit: 1000 };
     else if (view === "queue") q = { status: "queued", limit: 1000 };
+    else if (view === "waiting") q = { status: "pending", limit: 1000 };
     else q = Object.assign({ limit: 200 }, filters);
     if (more && nextBefore) q.before_id = nextBefore;
     let r;
@@ -267,11 +411,59 @@
     if (!more) order = [];
     for (const c of r.conversations) { convs.set(c.id, c); order.push(c.id); if (c.status === "offered" && c.agent_id === me.id) offers.add(c.id); }
     nextBefore = r.next_before_id;
+    sortOrder();
     badge();
     drawList();
+    drawOffers();
     if (!more) { const missed = listEvents; listEvents = null; for (const e of missed) onEvent(e); }
   }
   $("#more").addEventListener("click", () => loadList(true));
+
+  // The offers to me, each a card above the list: who, their last words, a countdown to the
+  // offer's end, Accept (key A) and Reject (key X).
+  async function refreshOffers() {
+    try {
+      const r = await api("GET", "/conversations?agent_id=" + me.id + "&status=offered&limit=50");
+      for (const c of r.conversations) { convs.set(c.id, Object.assign(convs.get(c.id) || {}, c)); if (c.agent_id === me.id) offers.add(c.id); }
+    } catch (e) { return; }
+    drawOffers(); badge();
+  }
+  function drawOffers() {
+    const box = $("#offers");
+    const cards = [...offers].map((id) => convs.get(id)).filter((c) => c && c.status === "offered" && c.agent_id === me.id);
+    box.hidden = !cards.length;
+    box.replaceChildren(...cards.map((c) => h("div", { "class": "offer", role: "group", "aria-label": "Offer: " + label(c), "data-id": c.id }, [
+      h("div", { "class": "l1" }, [h("strong", { text: "New conversation: " + label(c) }),
+        c.offer_expires_at ? h("span", { "class": "countdown", "data-until": c.offer_expires_at, title: "Time left to answer the offer", text: clock(c.offer_expires_at - Date.now() - skew) }) : null]),
+      h("p", { "class": "preview", text: previewText(c) + " · " + c.queue }),
+      h("div", {}, [
+        h("button", { "class": "primary", "data-act": "accept", "aria-keyshortcuts": "A", text: "Accept (A)", onclick: () => answerOffer(c.id, "accept") }),
+        h("button", { "data-act": "reject", "aria-keyshortcuts": "X", text: "Reject (X)", onclick: () => answerOffer(c.id, "reject") })])
+    ])));
+  }
+  async function answerOffer(id, how) {
+    try {
+      await api("POST", "/conversations/" + id + "/" + how);
+      announce(how === "accept" ? "Accepted" : "Rejected");
+      if (how === "accept") open(id, true);
+    } catch (e) { announce(e.message); }
+  }
+  // Waiting times and countdowns tick without redrawing the rows.
+  setInterval(() => {
+    const now = Date.now() + skew;
+    document.querySelectorAll("[data-since]").forEach((n) => { const t = Number(n.dataset.since); n.textContent = span(now - t); n.className = waitClass(t); });
+    document.querySelectorAll("[data-until]").forEach((n) => { n.textContent = clock(Number(n.dataset.until) - now); });
+  }, 1000);
+
+  $("#search").addEventListener("submit", (e) => {
+    e.preventDefault();
+    search = e.target.q.value.trim();
+    $("#search-clear").hidden = !search;
+    loadList();
+  });
+  $("#search-clear").addEventListener("click", () => { $("#search").q.value = ""; search = ""; $("#search-clear").hidden = true; loadList(); });
+  $("#sort").value = sort;
+  $("#sort").addEventListener("change", (e) => { sort = e.target.value; localStorage.setItem("deflect.sort", sort); if (sort === "newest") order.sort((x, y) => y - x); else sortOrder(); drawList(); });
 
   function fillFilterChoices() {
     const f = $("#filters");
@@ -290,9 +482,11 @@
   async function setView(v) {
     view = v;
     document.querySelectorAll("nav button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.view === v)));
-    const listy = v === "mine" || v === "queue" || v === "all";
+    const listy = v === "mine" || v === "queue" || v === "waiting" || v === "all";
     $("#side").hidden = !listy;
     $("#filters").hidden = v !== "all";
+    $("#search").hidden = v === "all";
+    $("#sort").parentElement.hidden = v === "all";
     $("#board").hidden = v !== "board";
     $("#admin").hidden = v !== "admin";
     for (const [name, x] of Object.entries(views)) x.section.hidden = v !== name;
@@ -370,9 +564,14 @@
 
   // The customer's messages read on WhatsApp as the agent sees them (sent in the background;
   // the gateway sends each receipt once).
-  function markRead(id) {
-    api("POST", "/conversations/" + id + "/read").catch(() => {});
+  // Also the agent's own read marker: the list's unread count starts after `upto` (default
+  // the newest message).
+  function markRead(id, upto) {
+    const c = convs.get(id);
+    if (c && c.unread) { c.unread = 0; drawList(); badge(); }
+    api("POST", "/conversations/" + id + "/read", upto ? { message_id: upto } : undefined).then(scheduleCounts, () => {});
   }
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible" && selected && $("#conv").hidden === false) markRead(selected); });
 
   // An outgoing message's delivery as ticks (queued 🕓, sent ✓, delivered ✓✓, read ✓✓ in
   // blue, failed ⚠), with the provider's error explained and what the agent can do.
@@ -401,7 +600,8 @@
         : "Not sent yet" + code + ": " + (s.error_title || "the provider did not take it") + "; trying again.";
     }
     box.hidden = !text;
-    if (text) box.append(h("span", { text: text }), action);
+    // (append(null) would write "null".)
+    if (text) box.append(h("span", { text: text }), ...(action ? [action] : []));
   }
 
   // A message's text and, for an interactive one, what it offered (shown, never tapped by
@@ -489,10 +689,10 @@
     if (sup && c.csat_score != null) act.append(h("span", { "class": "muted", title: "Customer satisfaction, 1 (bad) to 5 (good)", text: "Rated " + c.csat_score + "/5" + (c.csat_comment ? ": “" + c.csat_comment + "”" : "") }));
     const run = (f) => async () => { try { await f(); } catch (e) { $("#send-error").textContent = e.message; announce(e.message); } };
     if (c.status === "offered" && c.agent_id === me.id) {
-      act.append(h("button", { "class": "primary", text: "Accept", onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/accept"); announce("Accepted"); }) }),
-        h("button", { text: "Reject", onclick: run(() => api("POST", "/conversations/" + c.id + "/reject")) }));
+      act.append(h("button", { "class": "primary", "data-act": "accept", text: "Accept", onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/accept"); announce("Accepted"); }) }),
+        h("button", { "data-act": "reject", text: "Reject", onclick: run(() => api("POST", "/conversations/" + c.id + "/reject")) }));
     }
-    if (c.status === "queued") act.append(h("button", { text: "Claim", onclick: run(() => api("POST", "/conversations/" + c.id + "/claim")) }));
+    if (c.status === "queued") act.append(h("button", { "data-act": "claim", text: "Claim", onclick: run(() => api("POST", "/conversations/" + c.id + "/claim")) }));
     // A supervisor steps into a conversation its bot is having; the bot stops at once.
     if (c.status === "bot" && sup) act.append(h("button", { text: "Take over from bot", onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/claim"); announce("Taken over from the bot"); }) }));
     if (c.status !== "closed" && (sup || (c.status === "assigned" && c.agent_id === me.id))) {
@@ -507,7 +707,7 @@
       }) }));
       const q = info.queues.find((x) => x.name === c.queue) || { dispositions: [] };
       const disp = h("select", { "aria-label": "Disposition" }, [h("option", { value: "", text: q.disposition_required ? "Disposition…" : "No disposition" }), ...q.dispositions.map((d) => h("option", { text: d }))]);
-      act.append(disp, h("button", { text: "Close", onclick: run(async () => {
+      act.append(disp, h("button", { "data-act": "close", text: "Close", onclick: run(async () => {
         await api("POST", "/conversations/" + c.id + "/close", { disposition: disp.value || null }); announce("Closed");
       }) }));
     }
@@ -924,6 +1124,10 @@
   }
 
   // ---------------------------------------------------------------- start
+
+  window.Deflect = { $, h, api, when, ago, announce, views, listeners, opened,
+    me: () => me, agents: () => agents, info: () => info, open: (id, focusReply) => open(id, focusReply), setView: (v) => setView(v),
+    order: () => order, selected: () => selected, offers: () => [...offers], answerOffer: (id, how) => answerOffer(id, how) };
 
   api("GET", "/session").then(start, showLogin);
 })();
