@@ -8,7 +8,7 @@
 use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::lifecycle::dispatch;
-use crate::model::{Agent, ChatError, Colleagues, EventKind, Role, Viewer};
+use crate::model::{Agent, ChatError, Colleagues, EventKind, Preferences, Role, Viewer};
 use crate::repo;
 use crate::routing::{AgentId, Presence};
 use crate::store::Tx;
@@ -301,6 +301,42 @@ pub(crate) async fn viewer(ctx: &Ctx, agent: AgentId) -> Result<Viewer, ChatErro
 
 /// Sets presence. Becoming available pulls waiting conversations; going offline passes
 /// open offers on to other agents.
+/// Sets what `agent` chooses for themselves: auto-accept and the inbox's language (a
+/// language tag such as `nl` or `pt-BR`, or none for the browser's).
+pub(crate) async fn set_preferences(
+    ctx: &Ctx,
+    agent: AgentId,
+    p: &Preferences,
+) -> Result<Agent, ChatError> {
+    if let Some(Some(tag)) = &p.language
+        && !is_language_tag(tag)
+    {
+        return Err(ChatError::Invalid(format!(
+            "language {tag:?} is not a language tag (like \"nl\" or \"pt-BR\")"
+        )));
+    }
+    let mut tx = ctx.write().await?;
+    let language = p.language.as_ref().map(Option::as_deref);
+    if !repo::agents::set_preferences(&mut tx, agent, p.auto_accept, language).await? {
+        return Err(ChatError::NotFound("agent"));
+    }
+    tx.commit().await?;
+    repo::agents::get(ctx.store(), agent)
+        .await?
+        .ok_or(ChatError::NotFound("agent"))
+}
+
+/// `nl`, `pt-BR`, `zh-Hant-TW`: a primary language of 2–3 letters and subtags of 2–8
+/// letters or digits.
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or("");
+    tag.len() <= 35
+        && (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
 pub(crate) async fn set_presence(
     ctx: &Ctx,
     agent: AgentId,

@@ -23,7 +23,7 @@ use crate::model::{
     Event, EventKind, Interactive, Message, Role, Viewer,
 };
 use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
-use crate::model::{ConversationSummary, ViewCounts};
+use crate::model::{ConversationSummary, Preferences, ViewCounts};
 use crate::model::{FaqListEntry, NewFaqEntry, NewWhitelistEntry, WhitelistEntry};
 use crate::model::{Template, TemplateRefresh, TemplateValues};
 use crate::outbox::{Outbox, OutboxFiles, OutboxPass};
@@ -980,6 +980,16 @@ impl Inbox {
     /// open offers on to other agents.
     pub async fn set_presence(&self, agent: AgentId, presence: Presence) -> Result<(), ChatError> {
         agents::set_presence(self.ctx(), agent, presence).await
+    }
+
+    /// Sets what `agent` chooses for themselves (auto-accept, the inbox's language); absent
+    /// fields stay. Returns the agent as they are now.
+    pub async fn set_preferences(
+        &self,
+        agent: AgentId,
+        preferences: &Preferences,
+    ) -> Result<Agent, ChatError> {
+        agents::set_preferences(self.ctx(), agent, preferences).await
     }
 
     // ---------------------------------------------------------------- sessions and tokens

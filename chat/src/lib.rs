@@ -159,7 +159,7 @@ pub use model::{
     TemplateRefresh, TemplateValues,
 };
 pub use model::{CannedAnswer, NewCannedAnswer};
-pub use model::{ConversationSummary, PREVIEW_CHARS, Preview, ViewCount, ViewCounts};
+pub use model::{ConversationSummary, PREVIEW_CHARS, Preferences, Preview, ViewCount, ViewCounts};
 pub use model::{
     CsatByAgent, CsatByQueue, CsatReport, CsatSummary, csat_in_payload, csat_payload, score_in_text,
 };

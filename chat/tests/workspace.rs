@@ -6,7 +6,10 @@
 mod common;
 
 use common::{Backend, Env, T0, deflection, text};
-use deflect_chat::{ConversationFilter, ConversationSummary, Direction, Sender, Status, Viewer};
+use deflect_chat::{
+    ChatError, ConversationFilter, ConversationSummary, Direction, EventKind, Preferences, Sender,
+    Status, Viewer,
+};
 use std::time::Duration;
 
 async fn row(env: &Env, viewer: &Viewer, id: i64) -> ConversationSummary {
@@ -186,7 +189,114 @@ async fn views_are_counted_for_each_agent(b: Backend) {
     assert_eq!(counts.mine.conversations + counts.queue.conversations, 0);
 }
 
+async fn an_agent_who_auto_accepts_is_assigned_at_once(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let on = Preferences {
+        auto_accept: Some(true),
+        language: Some(Some("nl".into())),
+    };
+    let a = env.inbox.set_preferences(ann.agent_id, &on).await.unwrap();
+    assert!(a.auto_accept);
+    assert_eq!(a.language.as_deref(), Some("nl"));
+    let conv = env
+        .inbox
+        .receive("sandbox", &[text("m1", "31612345678", "hello")])
+        .await
+        .unwrap()
+        .conversations[0];
+    let c = env
+        .inbox
+        .conversation(&ann, conv)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(
+        (c.status, c.agent_id),
+        (Status::Assigned, Some(ann.agent_id))
+    );
+    let events = env.inbox.conversation_events(conv, 0, 100).await.unwrap();
+    let assigned = events
+        .iter()
+        .find(|e| e.kind == EventKind::ConversationAssigned)
+        .unwrap();
+    assert_eq!(assigned.data["auto_accepted"], true);
+    // Offered and accepted in one transaction: the offer is in the history.
+    let offered = events
+        .iter()
+        .position(|e| e.kind == EventKind::ConversationOffered);
+    assert!(
+        offered.unwrap()
+            < events
+                .iter()
+                .position(|e| e.kind == EventKind::ConversationAssigned)
+                .unwrap()
+    );
+    assert_eq!(row(&env, &ann, conv).await.offer_expires_at, None);
+
+    // Off again (the language stays when not given): the next customer is offered.
+    let off = Preferences {
+        auto_accept: Some(false),
+        language: None,
+    };
+    let a = env.inbox.set_preferences(ann.agent_id, &off).await.unwrap();
+    assert_eq!((a.auto_accept, a.language.as_deref()), (false, Some("nl")));
+    let next = env
+        .inbox
+        .receive("sandbox", &[text("m2", "31600000002", "hi")])
+        .await
+        .unwrap()
+        .conversations[0];
+    let c = env
+        .inbox
+        .conversation(&ann, next)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(c.status, Status::Offered);
+    // Her slot frees up (she lets the offer pass): the waiting customer is taken at once
+    // through the per-conversation routing too.
+    let third = env
+        .inbox
+        .receive("sandbox", &[text("m3", "31600000003", "anyone?")])
+        .await
+        .unwrap()
+        .conversations[0];
+    let status = |id| {
+        let inbox = &env.inbox;
+        async move {
+            inbox
+                .conversation_unchecked(id)
+                .await
+                .unwrap()
+                .conversation
+                .status
+        }
+    };
+    assert_eq!(status(third).await, Status::Queued, "Ann has no room");
+    env.inbox.set_preferences(ann.agent_id, &on).await.unwrap();
+    env.inbox.reject_offer(ann.agent_id, next).await.unwrap();
+    assert_eq!(status(third).await, Status::Assigned);
+    // null clears the language; a tag that is none is refused.
+    let clear: Preferences = serde_json::from_str(r#"{"language": null}"#).unwrap();
+    let a = env
+        .inbox
+        .set_preferences(ann.agent_id, &clear)
+        .await
+        .unwrap();
+    assert_eq!(a.language, None);
+    let bad = Preferences {
+        auto_accept: None,
+        language: Some(Some("Dutch!".into())),
+    };
+    assert!(matches!(
+        env.inbox.set_preferences(ann.agent_id, &bad).await,
+        Err(ChatError::Invalid(_))
+    ));
+}
+
 on_both!(
     list_rows_show_the_last_message_unread_and_waiting_time,
     views_are_counted_for_each_agent,
+    an_agent_who_auto_accepts_is_assigned_at_once,
 );

@@ -86,6 +86,7 @@
     $("#login").hidden = true; $("#app").hidden = false;
     $("#me").textContent = me.display_name + " (" + me.role + ")";
     $("#presence").value = me.presence;
+    $("#auto-accept").checked = !!me.auto_accept;
     const sup = me.role !== "agent";
     document.querySelectorAll("[data-role=supervisor]").forEach((b) => { b.hidden = !sup; });
     info = await api("GET", "/queues");
@@ -110,6 +111,13 @@
     localStorage.setItem("deflect.notify-asked", "1");
     try { await Notification.requestPermission(); } catch (e) { /* refused */ }
     showAttention();
+  });
+
+  $("#auto-accept").addEventListener("change", async (e) => {
+    try {
+      me = (await api("PUT", "/me/preferences", { auto_accept: e.target.checked })).agent;
+      announce(me.auto_accept ? "Offers are accepted at once" : "Offers wait for you to accept");
+    } catch (err) { e.target.checked = !e.target.checked; announce(err.message); }
   });
 
   $("#presence").addEventListener("change", async (e) => {

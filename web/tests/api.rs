@@ -419,6 +419,49 @@ async fn roles_and_queues_decide_what_is_visible() {
         )
         .await;
     assert_eq!(r.body["counts"]["waiting_for_customer"]["conversations"], 0);
+    // An agent's own choices.
+    let prefs = "/api/v1/me/preferences";
+    let r = a
+        .call(
+            Method::PUT,
+            prefs,
+            &ann_s.h(),
+            Some(json!({ "auto_accept": true, "language": "nl" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        (
+            &r.body["agent"]["auto_accept"],
+            &r.body["agent"]["language"]
+        ),
+        (&json!(true), &json!("nl"))
+    );
+    let r = a
+        .call(
+            Method::PUT,
+            prefs,
+            &ann_s.h(),
+            Some(json!({ "language": "Nederlands" })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+    );
+    let r = a
+        .call(
+            Method::PUT,
+            prefs,
+            &ann_s.h(),
+            Some(json!({ "colour": "blue" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = a
+        .call(Method::GET, "/api/v1/session", &ann_s.h(), None)
+        .await;
+    assert_eq!(r.body["agent"]["language"], "nl");
     assert_eq!(
         a.call(Method::GET, &format!("{path}/transcript"), &ann_s.h(), None)
             .await

@@ -20,6 +20,7 @@
 use super::InboundService;
 use super::joining::{Unexpected, insert_messages, sent_at};
 use crate::clock::Millis;
+use crate::lifecycle::dispatch;
 use crate::model::TimerKind;
 use crate::model::{ChatError, Conversation, EventKind};
 use crate::provider::InboundMessage;
@@ -303,6 +304,12 @@ impl InboundService {
         if !offers.is_empty() {
             metrics::counter!("deflect_inbox_offers_total", "queue" => queue)
                 .increment(offers.len() as u64);
+        }
+        // In arrival order, like the offers.
+        for id in &ids {
+            if let Some(o) = offers.get(id) {
+                dispatch::accept_if_wanted(self.ctx(), tx, *id, o.agent, now).await?;
+            }
         }
         Ok(Ok(ids))
     }

@@ -106,6 +106,7 @@ async fn apply_route(
             conversation_event(tx, c.id, EventKind::ConversationOffered, data, now).await?;
             metrics::counter!("deflect_inbox_offers_total", "queue" => c.queue.clone())
                 .increment(1);
+            accept_if_wanted(ctx, tx, c.id, agent, now).await?;
         }
         Decision::Wait => {
             if r.declined != before {
@@ -116,6 +117,25 @@ async fn apply_route(
             tracing::error!(?other, "routing returned a decision that is not an offer");
         }
     }
+    Ok(())
+}
+
+/// Accepts the offer of conversation `id` just made to `agent` at once when they take offers
+/// so (auto-accept): its `conversation.assigned` event says `auto_accepted`.
+pub(crate) async fn accept_if_wanted(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    id: i64,
+    agent: AgentId,
+    now: Millis,
+) -> Result<(), ChatError> {
+    if !repo::agents::auto_accepts(tx, agent).await? {
+        return Ok(());
+    }
+    let c = load(tx, id).await?;
+    let data = json!({ "auto_accepted": true });
+    let h = transition::Handover::assigned(agent, "auto-accepted", None, data, true);
+    transition::hand_over(ctx, tx, &c, h, now).await?;
     Ok(())
 }
 

@@ -61,6 +61,42 @@ pub struct Agent {
     pub accounts: Vec<String>,
     /// Disabled agents cannot log in and get no offers.
     pub disabled: bool,
+    /// Offers to them are accepted at once (their own choice).
+    #[serde(default)]
+    pub auto_accept: bool,
+    /// The inbox's language they chose (none: their browser's).
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+/// What an agent chooses for themselves (`PUT /api/v1/me/preferences`); absent fields stay.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preferences {
+    /// Take offers at once.
+    #[serde(default)]
+    pub auto_accept: Option<bool>,
+    /// The inbox's language (a language tag such as `nl` or `pt-BR`); `null` clears it.
+    #[serde(default, with = "double_option")]
+    pub language: Option<Option<String>>,
+}
+
+/// `Option<Option<T>>` that tells an absent field (`None`) from `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer, T: Serialize>(
+        v: &Option<Option<T>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
 }
 
 /// Who is asking: the input of every access decision.

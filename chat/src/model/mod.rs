@@ -18,7 +18,7 @@ mod summary;
 mod template;
 mod timer;
 
-pub use agent::{Agent, ApiToken, Colleague, Colleagues, Role, Viewer};
+pub use agent::{Agent, ApiToken, Colleague, Colleagues, Preferences, Role, Viewer};
 pub(crate) use attachment::new_token;
 pub use attachment::{ATTACHMENT_PATH, Attachment, AttachmentState, UPLOAD_TTL};
 pub use canned::{CannedAnswer, NewCannedAnswer, PLACEHOLDERS};

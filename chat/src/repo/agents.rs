@@ -40,7 +40,8 @@ pub(crate) async fn load(
     id: AgentId,
 ) -> Result<Option<Agent>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, username, display_name, role, presence, disabled FROM agents WHERE id = $1",
+        "SELECT id, username, display_name, role, presence, disabled, auto_accept, language \
+         FROM agents WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -62,7 +63,38 @@ pub(crate) async fn load(
         queues,
         accounts,
         disabled: row.get::<i64, _>("disabled") != 0,
+        auto_accept: row.get::<i64, _>("auto_accept") != 0,
+        language: crate::store::opt_str(&row, "language"),
     }))
+}
+
+/// Whether agent `id` takes offers at once.
+pub(crate) async fn auto_accepts(tx: &mut Tx, id: AgentId) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT auto_accept FROM agents WHERE id = $1")
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(row.is_some_and(|r| r.get::<i64, _>("auto_accept") != 0))
+}
+
+/// Sets agent `id`'s own choices (`None`: unchanged); false when there is no such agent.
+pub(crate) async fn set_preferences(
+    tx: &mut Tx,
+    id: AgentId,
+    auto_accept: Option<bool>,
+    language: Option<Option<&str>>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE agents SET auto_accept = COALESCE($1, auto_accept), \
+         language = CASE WHEN $2 = 1 THEN $3 ELSE language END WHERE id = $4",
+    )
+    .bind(auto_accept.map(i64::from))
+    .bind(i64::from(language.is_some()))
+    .bind(language.flatten())
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// The enabled agents of `queue` who may see conversations of `account`, as routing sees

@@ -31,6 +31,18 @@ pub(super) async fn presence(
     Ok(Json(json!({ "agent": s.inbox.agent(p.agent.id).await? })))
 }
 
+/// `PUT /api/v1/me/preferences`: the caller's own choices (auto-accept, language).
+pub(super) async fn preferences(
+    State(s): State<AppState>,
+    p: Principal,
+    body: JsonBody<deflect_chat::Preferences>,
+) -> ApiResult<Json<Value>> {
+    let Json(b) = body?;
+    Ok(Json(
+        json!({ "agent": s.inbox.set_preferences(p.agent.id, &b).await? }),
+    ))
+}
+
 pub(super) async fn queues(State(s): State<AppState>, _p: Principal) -> Json<Value> {
     let q: Vec<Value> = s
         .inbox

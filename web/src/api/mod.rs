@@ -72,6 +72,7 @@ fn build() -> Routes {
     .on("GET", "/api/v1/events", crate::live::events)
     .on("GET", "/api/v1/me", agents::me)
     .on("PUT", "/api/v1/me/presence", agents::presence)
+    .on("PUT", "/api/v1/me/preferences", agents::preferences)
     .on("GET", "/api/v1/queues", agents::queues)
     .on("GET", "/api/v1/agents", agents::agents)
     .on("POST", "/api/v1/agents", agents::create_agent)
