@@ -652,6 +652,24 @@ async function workspace(browser) {
   await a.getByRole("dialog", { name: "Keyboard shortcuts" }).waitFor({ timeout: T });
   check(await a.getByRole("dialog").locator("kbd").count() >= 10, "? shows the shortcut sheet");
   await a.screenshot({ path: path.join(ARTIFACTS, "workspace-keys-1400.png") });
+  await a.keyboard.press("Escape");
+  // On a phone: the list, then the conversation on a screen of its own, the reply box at the
+  // bottom, and back.
+  const p = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })).newPage();
+  await login(p, null);
+  const row = p.locator(".item", { hasText: "Wanda" });
+  await row.waitFor({ timeout: T });
+  check(await p.locator("#main").isHidden(), "on a phone the list is a screen of its own");
+  await p.screenshot({ path: path.join(ARTIFACTS, "workspace-390.png") });
+  await row.click();
+  await p.locator(".msg", { hasText: "VAT number" }).waitFor({ timeout: T });
+  check(await p.locator("#side").isHidden(), "on a phone the conversation takes the whole screen");
+  const reply = await p.getByLabel("Reply", { exact: true }).boundingBox();
+  check(reply && reply.y > 844 / 2 && reply.y + reply.height <= 844, "the reply box is on screen, at the bottom (" + JSON.stringify(reply) + ")");
+  await p.screenshot({ path: path.join(ARTIFACTS, "workspace-conversation-390.png") });
+  await p.getByRole("button", { name: "Back to the conversations" }).click();
+  await row.waitFor({ timeout: T });
+  check(await p.locator("#main").isHidden(), "back returns to the list");
 }
 
 const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace };

@@ -487,7 +487,16 @@
     loadList();
   });
 
+  // On a phone the list and the conversation are screens of their own: the back button
+  // returns to the list.
+  $("#back").addEventListener("click", () => {
+    document.body.classList.remove("m-conv");
+    const row = selected && document.getElementById("c" + selected);
+    if (row) row.focus(); else $("#list").focus();
+  });
+
   async function setView(v) {
+    if (v !== view) document.body.classList.remove("m-conv");
     view = v;
     document.querySelectorAll("nav button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.view === v)));
     const listy = v === "mine" || v === "queue" || v === "waiting" || v === "all";
@@ -529,6 +538,7 @@
     convs.set(id, Object.assign(convs.get(id) || {}, detail));
     markRead(id);
     $("#conv").hidden = false; $("#empty").hidden = true;
+    document.body.classList.add("m-conv");
     renderHead();
     renderCall();
     for (const f of opened) { try { f(d); } catch (err) { console.error(err); } }
