@@ -86,7 +86,8 @@ pub struct VisitorEvent {
     /// What happened, as the widget names it.
     pub kind: VisitorEventKind,
     /// For `message`: id, direction, from (`visitor`, `agent`, `bot`: the site's bot, or
-    /// `system`: the inbox's own notices), kind, body, interactive (the buttons, list or link
+    /// `system`: the inbox's own notices), name (an agent's message: the agent's display name as
+    /// it was when the message was stored; `null` otherwise), kind, body, interactive (the buttons, list or link
     /// button of an agent's or bot's message; a visitor's tap on one), status, client_key,
     /// channel, created_at, attachments (its stored files: `token`, `mime_type`, `size`,
     /// `filename`, `kind`; the widget downloads each from `/widget/sites/<site>/files/<token>`).
@@ -139,7 +140,9 @@ pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
             (
                 VisitorEventKind::Message,
                 json!({
-                    "id": m["id"], "direction": m["direction"], "from": from, "kind": m["kind"],
+                    "id": m["id"], "direction": m["direction"], "from": from,
+                    "name": if from == "agent" { m["sender_name"].clone() } else { serde_json::Value::Null },
+                    "kind": m["kind"],
                     "body": m["body"], "interactive": m["interactive"], "status": m["status"],
                     "client_key": m["client_key"], "channel": m["channel"],
                     "created_at": m["created_at"], "attachments": visitor_files(&m["attachments"]),
@@ -419,7 +422,8 @@ pub(crate) async fn web_transcript(
 }
 
 /// Creates a one-time code that moves the visitor's conversation to WhatsApp, valid for
-/// `ttl`.
+/// `ttl` — not while an agent holds it ([`ChatError::AgentChatting`]: the visitor is being
+/// answered here; the offer comes back if the conversation returns to the queue).
 pub(crate) async fn create_handoff(
     ctx: &Ctx,
     visitor_token: &str,
@@ -436,6 +440,9 @@ pub(crate) async fn create_handoff(
         return Err(ChatError::Conflict(
             "the conversation continues on WhatsApp already".into(),
         ));
+    }
+    if c.status == Status::Assigned {
+        return Err(ChatError::AgentChatting);
     }
     let account = c
         .account

@@ -1588,6 +1588,82 @@ async fn web_conversation_continues_on_whatsapp(b: Backend) {
     assert_ne!(r.conversations, vec![c.id]);
 }
 
+/// The widget after a hand-off and while an agent chats: no WhatsApp hand-off while the
+/// conversation is assigned; the agent's messages carry their display name as it was then.
+async fn an_agent_chatting_keeps_the_visitor_in_the_widget_and_signs_their_replies(b: Backend) {
+    let env = Env::new(b).await;
+    let token = "visitor-token-0123456789abcdef";
+    let c = env
+        .inbox
+        .start_web_conversation(&deflect_chat::NewWebConversation {
+            site: "www".into(),
+            visitor_token: token.into(),
+            name: Some("Ann".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let boss = env.agent("ann", &["support"]).await;
+    env.inbox.accept_offer(boss.agent_id, c.id).await.unwrap();
+    let refused = env
+        .inbox
+        .create_handoff(token, c.id, Duration::from_secs(600))
+        .await;
+    assert!(
+        matches!(refused, Err(ChatError::AgentChatting)),
+        "{refused:?}"
+    );
+    assert_eq!(ChatError::AgentChatting.code(), "agent_chatting");
+    let reply = env
+        .inbox
+        .send_text(&boss, c.id, "Hi Ann", None)
+        .await
+        .unwrap();
+    let note = env.inbox.add_note(&boss, c.id, "VIP").await.unwrap();
+    assert_eq!(reply.sender_name.as_deref(), Some("ann"));
+    assert_eq!(note.sender_name.as_deref(), Some("ann"));
+    let visitors = env
+        .inbox
+        .web_visitor_message(token, c.id, "Thanks", None)
+        .await
+        .unwrap();
+    assert_eq!(visitors.sender_name, None);
+    // What the visitor saw stays what it was: a later rename changes no stored message.
+    sqlx::query("UPDATE agents SET display_name = 'Renamed' WHERE id = $1")
+        .bind(boss.agent_id)
+        .execute(&mut env.sql().await)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.message(reply.id).await.sender_name.as_deref(),
+        Some("ann")
+    );
+    let events = env.inbox.conversation_events(c.id, 0, 100).await.unwrap();
+    let shown: Vec<_> = events
+        .iter()
+        .filter_map(deflect_chat::webchat::visitor_event)
+        .filter(|v| v.kind == deflect_chat::VisitorEventKind::Message)
+        .map(|v| (v.data["from"].clone(), v.data["name"].clone()))
+        .collect();
+    assert!(
+        shown.contains(&(serde_json::json!("agent"), serde_json::json!("ann"))),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains(&(serde_json::json!("visitor"), serde_json::Value::Null)),
+        "{shown:?}"
+    );
+    // Back in the queue, the visitor may move to WhatsApp again.
+    env.inbox
+        .transfer_to_queue(&boss, c.id, "support")
+        .await
+        .unwrap();
+    env.inbox
+        .create_handoff(token, c.id, Duration::from_secs(600))
+        .await
+        .unwrap();
+}
+
 async fn deflection_limits_hold_across_processes(b: Backend) {
     let env = Env::new(b).await;
     let other = env.another().await;
@@ -1818,7 +1894,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 19]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -2794,7 +2870,7 @@ async fn migrations_are_idempotent(b: Backend) {
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 19]
     );
 }
 
@@ -3809,6 +3885,7 @@ on_both!(
     the_welcome_speaks_the_language_of_the_call,
     interactive_messages_go_out_within_limits_and_replies_come_back,
     web_visitors_see_buttons_and_tap_them,
+    an_agent_chatting_keeps_the_visitor_in_the_widget_and_signs_their_replies,
 );
 
 #[allow(dead_code)]

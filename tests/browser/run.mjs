@@ -198,6 +198,12 @@ async function escalation(browser) {
   await v.locator(".m.system", { hasText: "continues on WhatsApp" }).waitFor({ timeout: T });
   check(true, "the widget says the conversation continues on WhatsApp");
   check(await v.getByLabel("Your message").isHidden(), "the widget no longer takes messages");
+  // A reload shows the history and where the chat went on — not a new pre-chat form.
+  await v.reload();
+  await v.getByRole("button", { name: "Chat with us" }).click();
+  await v.locator(".m.visitor", { hasText: "Is anyone there?" }).waitFor({ timeout: T });
+  await v.locator(".m.system", { hasText: "This chat continues on WhatsApp" }).waitFor({ timeout: T });
+  check(await v.getByRole("button", { name: "Start chat" }).isHidden(), "after a reload: the history and the WhatsApp notice, no pre-chat form");
   // The agent finds one conversation with the web history and the WhatsApp message.
   const a = await (await browser.newContext()).newPage();
   await login(a, "available");

@@ -1632,6 +1632,77 @@ async fn a_web_visitor_rates_the_chat_that_ended_in_the_widget() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
+/// While an agent chats with the visitor the widget's hand-off is refused (409
+/// `agent_chatting`); the agent's message carries their name (`sender_name`).
+#[tokio::test]
+async fn the_widget_stays_with_the_agent_who_chats_and_names_them() {
+    let a = app().await;
+    let ok = [
+        ("origin", "https://shop.example"),
+        ("x-deflect-visitor", "visitor-token-0123456789abcdef"),
+    ];
+    let r = a
+        .call(
+            Method::POST,
+            "/widget/sites/www/conversations",
+            &ok,
+            Some(json!({ "name": "Vic" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_i64().unwrap();
+    a.agent("ann", Role::Agent, &["support", "sales"]).await;
+    let s = a.login("ann").await;
+    let r = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{id}/claim"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let handoff = format!("/widget/sites/www/conversations/{id}/handoff");
+    let r = a.call(Method::POST, &handoff, &ok, None).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::CONFLICT, "agent_chatting")
+    );
+    let r = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{id}/messages"),
+            &s.h(),
+            Some(json!({ "text": "Hi Vic" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{id}/messages"),
+            &s.h(),
+            None,
+        )
+        .await;
+    let mine = (r.body["messages"].as_array().unwrap().iter())
+        .find(|m| m["body"] == "Hi Vic")
+        .unwrap();
+    assert_eq!(mine["sender_name"], "ann");
+    // Back in the queue: the visitor may move to WhatsApp.
+    let r = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{id}/transfer"),
+            &s.h(),
+            Some(json!({ "queue": "sales" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = a.call(Method::POST, &handoff, &ok, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
 #[tokio::test]
 async fn the_widget_checks_origins_visitors_and_rates() {
     let a = app().await;

@@ -268,6 +268,7 @@ async fn the_widget_socket_serves_only_the_visitors_conversation_once_in_order()
                 (v["data"]["body"].as_str(), v["data"]["from"].as_str()),
                 (Some("Hi Vic"), Some("agent"))
             );
+            assert_eq!(v["data"]["name"], "boss", "the agent's display name");
             break;
         }
     }
