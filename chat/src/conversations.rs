@@ -583,12 +583,14 @@ pub(crate) async fn detail_unchecked(ctx: &Ctx, id: i64) -> Result<ConversationD
         .await?
         .ok_or(ChatError::NotFound("conversation"))?;
     let call = repo::deflections::call_context(ctx.store(), id).await?;
+    let labels = repo::labels::of_conversation(ctx.store(), id).await?;
     let q = ctx.queue_config(&c.queue);
     Ok(ConversationDetail {
         dispositions: q.map(|q| q.dispositions.clone()).unwrap_or_default(),
         disposition_required: q.is_some_and(|q| q.disposition_required),
         conversation: c,
         call,
+        labels,
     })
 }
 

@@ -10,6 +10,7 @@ use crate::bots::BotService;
 use crate::canned;
 use crate::clock::{Clock, Millis};
 use crate::components;
+use crate::contacts;
 use crate::context::{Ctx, InboxSettings};
 use crate::deflection::{self, Deflected, Deflection};
 use crate::events::Subscription;
@@ -23,6 +24,7 @@ use crate::model::{
     Event, EventKind, Interactive, Message, Role, Viewer,
 };
 use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
+use crate::model::{ContactCard, LabelCount};
 use crate::model::{FaqListEntry, NewFaqEntry, NewWhitelistEntry, WhitelistEntry};
 use crate::model::{Template, TemplateRefresh, TemplateValues};
 use crate::outbox::{Outbox, OutboxFiles, OutboxPass};
@@ -840,6 +842,41 @@ impl Inbox {
         filter: &ConversationFilter,
     ) -> Result<Vec<Conversation>, ChatError> {
         conversations::list(self.ctx(), viewer, filter).await
+    }
+
+    // ---------------------------------------------------------------- contacts and labels
+
+    /// The contact card of conversation `id` (same access as the conversation): profile,
+    /// the contact's other conversations the viewer may see, attributes, the call behind it.
+    pub async fn contact(&self, viewer: &Viewer, id: i64) -> Result<ContactCard, ChatError> {
+        contacts::contact(self.ctx(), viewer, id).await
+    }
+
+    /// Puts `label` (normalised; [`ChatError::Invalid`] when it cannot be) on conversation
+    /// `id`; logs `conversation.labelled` when it was not there. Returns its labels.
+    pub async fn add_label(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        label: &str,
+    ) -> Result<Vec<String>, ChatError> {
+        contacts::set_label(self.ctx(), viewer, id, label, true).await
+    }
+
+    /// Takes `label` off conversation `id`; logs `conversation.labelled` when it was there.
+    /// Returns its labels.
+    pub async fn remove_label(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        label: &str,
+    ) -> Result<Vec<String>, ChatError> {
+        contacts::set_label(self.ctx(), viewer, id, label, false).await
+    }
+
+    /// The labels on conversations the viewer may see, with their counts.
+    pub async fn labels(&self, viewer: &Viewer) -> Result<Vec<LabelCount>, ChatError> {
+        contacts::labels(self.ctx(), viewer).await
     }
 
     // ---------------------------------------------------------------- timers

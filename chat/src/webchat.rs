@@ -57,6 +57,28 @@ pub struct NewWebConversation {
     /// The visitor's language as their browser names it (`navigator.language`, `de-DE`):
     /// kept as the contact's (ISO 639-1, `de`) when it is a language tag, ignored otherwise.
     pub language: Option<String>,
+    /// The page the chat began on and the page that led there (the contact card's
+    /// attributes): kept when an `http(s)` URL of at most 2048 characters, ignored otherwise.
+    pub page_url: Option<String>,
+    /// See `page_url`.
+    pub referrer: Option<String>,
+}
+
+/// A page address worth keeping: `http(s)`, at most 2048 characters.
+fn page_address(url: Option<&str>) -> Option<&str> {
+    url.map(str::trim)
+        .filter(|u| u.len() <= 2048 && (u.starts_with("https://") || u.starts_with("http://")))
+}
+
+/// A new web conversation's metadata: `{"widget": {"page_url", "referrer"}}` when the widget
+/// sent either.
+fn widget_metadata(new: &NewWebConversation) -> Option<String> {
+    let page_url = page_address(new.page_url.as_deref());
+    let referrer = page_address(new.referrer.as_deref());
+    if page_url.is_none() && referrer.is_none() {
+        return None;
+    }
+    Some(json!({ "widget": { "page_url": page_url, "referrer": referrer } }).to_string())
 }
 
 /// An integration's request to hand a customer over to WhatsApp (a web form, a CRM): a
@@ -252,12 +274,14 @@ pub(crate) async fn start_web_conversation(
     let id = match open {
         Some(id) => id,
         None => {
+            let metadata = widget_metadata(new);
             let w = repo::conversations::NewWeb {
                 contact,
                 identity,
                 account: account.as_deref(),
                 site: &new.site,
                 queue: &queue,
+                metadata: metadata.as_deref(),
             };
             let reference = crate::model::random_token(6);
             let id = repo::conversations::insert_web(&mut tx, &reference, &w, now).await?;

@@ -1664,6 +1664,179 @@ async fn an_agent_chatting_keeps_the_visitor_in_the_widget_and_signs_their_repli
         .unwrap();
 }
 
+/// Labels on conversations (normalised, idempotent, logged, counted and filtered per viewer)
+/// and the contact card: profile and identities, the contact's other conversations the
+/// viewer may see — not a colleague's on an account the viewer does not work — and the call.
+async fn labels_and_the_contact_card_follow_the_viewers_access(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env
+        .agent_with("ann", &["support"], &["sandbox".to_string()])
+        .await;
+    let sup = env.supervisor().await;
+    // A deflected call the customer answers on the sandbox account; later they write to the
+    // meta account, which Ann does not work.
+    let call = env.deflect("call-1", "+31612345678").await;
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hello")])
+        .await
+        .unwrap();
+    assert_eq!(r.conversations, vec![call]);
+    let other = env
+        .inbox
+        .receive("meta", &[text("w2", "31612345678", "me again")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_ne!(other, call);
+    assert!(matches!(
+        env.inbox.conversation(&ann, other).await,
+        Err(ChatError::NotFound(_))
+    ));
+    // Labels: one spelling, a repeat changes nothing, bad ones refused, access as the
+    // conversation's.
+    assert_eq!(
+        env.inbox.add_label(&ann, call, "  VIP ").await.unwrap(),
+        ["vip"]
+    );
+    assert_eq!(
+        env.inbox.add_label(&ann, call, "vip").await.unwrap(),
+        ["vip"]
+    );
+    assert!(matches!(
+        env.inbox.add_label(&ann, call, "a/b").await,
+        Err(ChatError::Invalid(_))
+    ));
+    assert!(matches!(
+        env.inbox.add_label(&ann, other, "vip").await,
+        Err(ChatError::NotFound(_))
+    ));
+    env.inbox.add_label(&sup, other, "vip").await.unwrap();
+    assert_eq!(
+        env.inbox.add_label(&sup, other, "Billing").await.unwrap(),
+        ["billing", "vip"]
+    );
+    let detail = env.inbox.conversation(&ann, call).await.unwrap();
+    assert_eq!(detail.labels, ["vip"]);
+    let counts = |v: Vec<deflect_chat::LabelCount>| -> Vec<(String, i64)> {
+        v.into_iter().map(|l| (l.label, l.count)).collect()
+    };
+    assert_eq!(
+        counts(env.inbox.labels(&ann).await.unwrap()),
+        [("vip".to_string(), 1)]
+    );
+    assert_eq!(
+        counts(env.inbox.labels(&sup).await.unwrap()),
+        [("billing".to_string(), 1), ("vip".to_string(), 2)]
+    );
+    let by_label = |label: &str| ConversationFilter {
+        label: Some(label.into()),
+        ..ConversationFilter::default()
+    };
+    let ids = |v: Vec<deflect_chat::Conversation>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(env
+            .inbox
+            .list_conversations(&ann, &by_label("vip"))
+            .await
+            .unwrap()),
+        [call]
+    );
+    assert_eq!(
+        ids(env
+            .inbox
+            .list_conversations(&sup, &by_label("vip"))
+            .await
+            .unwrap()),
+        [other, call]
+    );
+    assert!(
+        ids(env
+            .inbox
+            .list_conversations(&ann, &by_label("billing"))
+            .await
+            .unwrap())
+        .is_empty()
+    );
+    // The contact card: Ann sees no other conversation; the supervisor sees the meta one.
+    let card = env.inbox.contact(&ann, call).await.unwrap();
+    assert_eq!(card.contact.phone.as_deref(), Some("+31612345678"));
+    assert!(card.contact.identities.iter().any(|i| matches!(
+        i,
+        deflect_chat::ContactIdentity::Whatsapp { wa_id, .. } if wa_id == "31612345678"
+    )));
+    assert!(card.conversations.is_empty(), "{:?}", card.conversations);
+    let c = card.call.expect("the deflected call");
+    assert_eq!(
+        (
+            c.context.flow.as_deref(),
+            c.context.input_method,
+            c.seconds_in_ivr
+        ),
+        (Some("support"), deflect_chat::InputMethod::Dtmf, 59)
+    );
+    let card = env.inbox.contact(&sup, call).await.unwrap();
+    let listed: Vec<_> = (card.conversations.iter())
+        .map(|c| (c.id, c.labels.clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        [(other, vec!["billing".to_string(), "vip".to_string()])]
+    );
+    assert!(matches!(
+        env.inbox.contact(&ann, other).await,
+        Err(ChatError::NotFound(_))
+    ));
+    // Taking a label off; again changes nothing. Each change is one event.
+    assert!(
+        env.inbox
+            .remove_label(&ann, call, "VIP")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        env.inbox
+            .remove_label(&ann, call, "vip")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let events: Vec<_> = (env.inbox.conversation_events(call, 0, 500).await.unwrap())
+        .into_iter()
+        .filter(|e| e.kind == EventKind::ConversationLabelled)
+        .collect();
+    let changes: Vec<_> = (events.iter())
+        .map(|e| {
+            (
+                e.data["label"].clone(),
+                e.data["added"].clone(),
+                e.data["by"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (
+                serde_json::json!("vip"),
+                serde_json::json!(true),
+                serde_json::json!(ann.agent_id)
+            ),
+            (
+                serde_json::json!("vip"),
+                serde_json::json!(false),
+                serde_json::json!(ann.agent_id)
+            ),
+        ]
+    );
+    assert_eq!(
+        deflect_chat::hooks::hook_type(&events[0]),
+        Some("conversation.labelled")
+    );
+    assert_eq!(events[0].data["conversation"]["id"], call);
+}
+
 async fn deflection_limits_hold_across_processes(b: Backend) {
     let env = Env::new(b).await;
     let other = env.another().await;
@@ -3886,6 +4059,7 @@ on_both!(
     interactive_messages_go_out_within_limits_and_replies_come_back,
     web_visitors_see_buttons_and_tap_them,
     an_agent_chatting_keeps_the_visitor_in_the_widget_and_signs_their_replies,
+    labels_and_the_contact_card_follow_the_viewers_access,
 );
 
 #[allow(dead_code)]

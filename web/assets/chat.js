@@ -177,7 +177,8 @@
     var err = h("p", { "class": "err", role: "alert" });
     var start = h("button", { "class": "send", type: "button", text: "Start chat", onclick: function () {
       // The browser's language: the inbox welcomes the visitor in it when it can.
-      var body = { language: navigator.language || null };
+      var body = { language: navigator.language || null, page_url: String(location.href).slice(0, 2048),
+        referrer: document.referrer ? document.referrer.slice(0, 2048) : null };
       for (var i = 0; i < fields.length; i++) {
         if (!fields[i].checkValidity()) { err.textContent = "Please fill in " + fields[i].name + "."; fields[i].focus(); return; }
         body[fields[i].name] = fields[i].value;

@@ -311,6 +311,107 @@ async fn login_sets_a_strict_cookie_checks_csrf_and_is_rate_limited() {
     );
 }
 
+/// Labels (`PUT`/`DELETE …/labels/{label}`, `GET /labels`, the `label` filter of the list
+/// and the CSV export) and the contact card, with the conversation's access.
+#[tokio::test]
+async fn labels_and_the_contact_card() {
+    let a = app().await;
+    a.agent("ann", Role::Agent, &["support"]).await;
+    a.agent("sam", Role::Agent, &["sales"]).await;
+    a.agent("boss", Role::Supervisor, &[]).await;
+    let (ann, sam, boss) = (
+        a.login("ann").await,
+        a.login("sam").await,
+        a.login("boss").await,
+    );
+    let r = a.call(Method::POST, "/api/v1/deflections/whatsapp", &boss.h(), Some(json!({ "name": "Bob", "phone": "+31687654321", "queue": "sales", "metadata": { "order": 7 } }))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["conversation_id"].as_i64().unwrap();
+    let label = |l: &str| format!("/api/v1/conversations/{id}/labels/{l}");
+    let r = a.call(Method::PUT, &label("%20VIP"), &sam.h(), None).await;
+    assert_eq!(
+        (r.status, &r.body["labels"]),
+        (StatusCode::OK, &json!(["vip"]))
+    );
+    let r = a.call(Method::PUT, &label("%21bad"), &sam.h(), None).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+    );
+    let r = a.call(Method::PUT, &label("vip"), &ann.h(), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = a.call(Method::GET, "/api/v1/labels", &sam.h(), None).await;
+    assert_eq!(r.body["labels"], json!([{ "label": "vip", "count": 1 }]));
+    let r = a.call(Method::GET, "/api/v1/labels", &ann.h(), None).await;
+    assert_eq!(r.body["labels"], json!([]));
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/conversations?label=VIP",
+            &sam.h(),
+            None,
+        )
+        .await;
+    let listed: Vec<_> = (r.body["conversations"].as_array().unwrap().iter())
+        .map(|c| c["id"].as_i64())
+        .collect();
+    assert_eq!(listed, [Some(id)]);
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/conversations?label=%21",
+            &sam.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/exports/conversations.csv?label=vip",
+            &boss.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.text.lines().count(), 2, "{}", r.text);
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/exports/conversations.csv?label=other",
+            &boss.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.text.lines().count(), 1, "{}", r.text);
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{id}"),
+            &sam.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["conversation"]["labels"], json!(["vip"]));
+    // The contact card.
+    let card = format!("/api/v1/conversations/{id}/contact");
+    let r = a.call(Method::GET, &card, &sam.h(), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        (&r.body["contact"]["name"], &r.body["contact"]["phone"]),
+        (&json!("Bob"), &json!("+31687654321"))
+    );
+    assert_eq!(r.body["attributes"], json!({ "metadata": { "order": 7 } }));
+    assert_eq!(
+        (&r.body["conversations"], &r.body["call"]),
+        (&json!([]), &Value::Null)
+    );
+    assert!(!r.text.contains("token"), "{}", r.text);
+    let r = a.call(Method::GET, &card, &ann.h(), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = a.call(Method::DELETE, &label("vip"), &sam.h(), None).await;
+    assert_eq!((r.status, &r.body["labels"]), (StatusCode::OK, &json!([])));
+}
+
 #[tokio::test]
 async fn roles_and_queues_decide_what_is_visible() {
     let a = app().await;
@@ -1646,7 +1747,7 @@ async fn the_widget_stays_with_the_agent_who_chats_and_names_them() {
             Method::POST,
             "/widget/sites/www/conversations",
             &ok,
-            Some(json!({ "name": "Vic" })),
+            Some(json!({ "name": "Vic", "page_url": "https://shop.example/cart", "referrer": "javascript:x" })),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -1689,6 +1790,22 @@ async fn the_widget_stays_with_the_agent_who_chats_and_names_them() {
         .find(|m| m["body"] == "Hi Vic")
         .unwrap();
     assert_eq!(mine["sender_name"], "ann");
+    // The contact card shows where the chat began (not the junk referrer).
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{id}/contact"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.body["attributes"],
+        json!({ "widget": { "site": "www", "page_url": "https://shop.example/cart" } })
+    );
+    assert_eq!(r.body["contact"]["identities"][0]["channel"], "web");
+    assert_eq!(r.body["contact"]["identities"][0]["site"], "www");
+    assert!(!r.text.contains("visitor-token"), "{}", r.text);
     // Back in the queue: the visitor may move to WhatsApp.
     let r = a
         .call(

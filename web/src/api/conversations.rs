@@ -31,6 +31,8 @@ pub(super) struct ListQuery {
     to: Option<i64>,
     /// Text search.
     q: Option<String>,
+    /// Carrying this label (normalised as labels are; 422 when it cannot be).
+    label: Option<String>,
     before_id: Option<i64>,
     limit: Option<u32>,
 }
@@ -62,6 +64,11 @@ impl ListQuery {
             created_from: self.from,
             created_to: self.to,
             text: self.q.clone(),
+            label: match self.label.as_deref().filter(|l| !l.trim().is_empty()) {
+                Some(l) => Some(deflect_chat::normalize_label(l)?),
+                None => None,
+            },
+            contact_id: None,
             before_id: self.before_id,
             limit: self.limit,
         })

@@ -56,6 +56,15 @@ pub(crate) async fn list(
     if let Some(t) = filter.created_to {
         wh.push(format!("c.created_at < {}", p(&mut args, Arg::I(t))));
     }
+    if let Some(label) = &filter.label {
+        wh.push(format!(
+            "EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = c.id AND l.label = {})",
+            p(&mut args, Arg::S(label.clone()))
+        ));
+    }
+    if let Some(k) = filter.contact_id {
+        wh.push(format!("c.contact_id = {}", p(&mut args, Arg::I(k))));
+    }
     if let Some(b) = filter.before_id {
         wh.push(format!("c.id < {}", p(&mut args, Arg::I(b))));
     }
