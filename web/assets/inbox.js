@@ -282,7 +282,7 @@
     e.preventDefault();
     const f = e.target, day = (v, end) => v ? String(new Date(v + "T00:00:00").getTime() + (end ? 86400000 : 0)) : "";
     filters = { from: day(f.from.value), to: day(f.to.value, true), status: f.status.value, channel: f.channel.value,
-      queue: f.queue.value, agent_id: f.agent_id.value, q: f.q.value };
+      queue: f.queue.value, agent_id: f.agent_id.value, label: f.label.value.trim(), q: f.q.value };
     $("#csv").href = "/api/v1/exports/conversations.csv?" + query();
     loadList();
   });

@@ -66,6 +66,12 @@ pub static ASSETS: &[Asset] = &[
         "no-cache"
     ),
     asset!(
+        "/inbox-contact.js",
+        "inbox-contact.js",
+        "text/javascript; charset=utf-8",
+        "no-cache"
+    ),
+    asset!(
         "/inbox.css",
         "inbox.css",
         "text/css; charset=utf-8",
