@@ -654,7 +654,19 @@ impl Inbox {
         id: i64,
         to: AgentId,
     ) -> Result<Conversation, ChatError> {
-        conversations::transfer_to_agent(self.ctx(), viewer, id, to).await
+        conversations::transfer_to_agent(self.ctx(), viewer, id, to, None).await
+    }
+
+    /// As [`Inbox::transfer_to_agent`], with `note` for the agent taking over, stored as an
+    /// internal note in the same transaction (both or neither); an empty note is none.
+    pub async fn transfer_to_agent_with_note(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        to: AgentId,
+        note: Option<&str>,
+    ) -> Result<Conversation, ChatError> {
+        conversations::transfer_to_agent(self.ctx(), viewer, id, to, note).await
     }
 
     /// Transfers a conversation to a queue; if nobody there accepts it within
@@ -665,7 +677,19 @@ impl Inbox {
         id: i64,
         queue: &str,
     ) -> Result<Conversation, ChatError> {
-        conversations::transfer_to_queue(self.ctx(), viewer, id, queue).await
+        conversations::transfer_to_queue(self.ctx(), viewer, id, queue, None).await
+    }
+
+    /// As [`Inbox::transfer_to_queue`], with `note` stored as an internal note in the same
+    /// transaction.
+    pub async fn transfer_to_queue_with_note(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        queue: &str,
+        note: Option<&str>,
+    ) -> Result<Conversation, ChatError> {
+        conversations::transfer_to_queue(self.ctx(), viewer, id, queue, note).await
     }
 
     /// Closes a conversation with a disposition (required when its queue says so).
@@ -964,6 +988,12 @@ impl Inbox {
     /// Every agent, by username.
     pub async fn agents(&self) -> Result<Vec<Agent>, ChatError> {
         agents::all(self.ctx()).await
+    }
+
+    /// How many conversations are offered to or held by each enabled agent the viewer may
+    /// list ([`Inbox::colleagues`]), by agent id: the transfer picker's load.
+    pub async fn agent_loads(&self, viewer: &Viewer) -> Result<Vec<(AgentId, i64)>, ChatError> {
+        agents::loads(self.ctx(), viewer).await
     }
 
     /// The agents `viewer` may list. Supervisors and admins: every agent, in full. Plain

@@ -1837,6 +1837,67 @@ async fn labels_and_the_contact_card_follow_the_viewers_access(b: Backend) {
     assert_eq!(events[0].data["conversation"]["id"], call);
 }
 
+/// A transfer carries a note for the agent taking over, stored as an internal note in the
+/// same transaction; the picker's load counts each agent's offered and held conversations.
+async fn a_transfer_carries_a_note_and_agents_show_their_load(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let id = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hello")])
+        .await
+        .unwrap()
+        .conversations[0];
+    env.inbox.accept_offer(ann.agent_id, id).await.unwrap();
+    let bob = env.agent("bob", &["support"]).await;
+    let loads = env.inbox.agent_loads(&ann).await.unwrap();
+    assert_eq!(loads, [(ann.agent_id, 1), (bob.agent_id, 0)]);
+    assert!(matches!(
+        env.inbox
+            .transfer_to_agent_with_note(&ann, id, bob.agent_id, Some(&"x".repeat(16 * 1024 + 1)))
+            .await,
+        Err(ChatError::Invalid(_))
+    ));
+    env.inbox
+        .transfer_to_agent_with_note(
+            &ann,
+            id,
+            bob.agent_id,
+            Some("  Wants a refund; order A-17 "),
+        )
+        .await
+        .unwrap();
+    let notes: Vec<_> = (env.inbox.messages_unchecked(id, None, 100).await.unwrap())
+        .into_iter()
+        .filter(|m| m.internal)
+        .collect();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(
+        (notes[0].body.as_deref(), notes[0].sender_name.as_deref()),
+        (Some("Wants a refund; order A-17"), Some("ann"))
+    );
+    let events = env.inbox.conversation_events(id, 0, 500).await.unwrap();
+    let moved = (events.iter())
+        .find(|e| e.kind == EventKind::ConversationTransferred)
+        .unwrap();
+    assert_eq!(moved.data["note_message_id"], notes[0].id);
+    assert_eq!(
+        env.inbox.agent_loads(&ann).await.unwrap(),
+        [(ann.agent_id, 0), (bob.agent_id, 1)]
+    );
+    // An empty note is none.
+    env.inbox.accept_offer(bob.agent_id, id).await.unwrap();
+    env.inbox
+        .transfer_to_queue_with_note(&bob, id, "overflow", Some("   "))
+        .await
+        .unwrap();
+    let internal = (env.inbox.messages_unchecked(id, None, 100).await.unwrap())
+        .into_iter()
+        .filter(|m| m.internal)
+        .count();
+    assert_eq!(internal, 1);
+}
+
 async fn deflection_limits_hold_across_processes(b: Backend) {
     let env = Env::new(b).await;
     let other = env.another().await;
@@ -4060,6 +4121,7 @@ on_both!(
     web_visitors_see_buttons_and_tap_them,
     an_agent_chatting_keeps_the_visitor_in_the_widget_and_signs_their_replies,
     labels_and_the_contact_card_follow_the_viewers_access,
+    a_transfer_carries_a_note_and_agents_show_their_load,
 );
 
 #[allow(dead_code)]

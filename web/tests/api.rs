@@ -1806,16 +1806,36 @@ async fn the_widget_stays_with_the_agent_who_chats_and_names_them() {
     assert_eq!(r.body["contact"]["identities"][0]["channel"], "web");
     assert_eq!(r.body["contact"]["identities"][0]["site"], "www");
     assert!(!r.text.contains("visitor-token"), "{}", r.text);
-    // Back in the queue: the visitor may move to WhatsApp.
+    // The transfer picker's load: one conversation held, of five.
+    let r = a.call(Method::GET, "/api/v1/agents", &s.h(), None).await;
+    let me = r.body["agents"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        (&r.body["load"][me.to_string()], &r.body["capacity"]),
+        (&json!(1), &json!(5))
+    );
+    // Back in the queue, with a note for whoever takes it: the visitor may move to WhatsApp.
     let r = a
         .call(
             Method::POST,
             &format!("/api/v1/conversations/{id}/transfer"),
             &s.h(),
-            Some(json!({ "queue": "sales" })),
+            Some(json!({ "queue": "sales", "note": "Asked about an invoice" })),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{id}/messages"),
+            &s.h(),
+            None,
+        )
+        .await;
+    let notes: Vec<_> = (r.body["messages"].as_array().unwrap().iter())
+        .filter(|m| m["internal"] == true)
+        .map(|m| m["body"].clone())
+        .collect();
+    assert_eq!(notes, [json!("Asked about an invoice")]);
     let r = a.call(Method::POST, &handoff, &ok, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }

@@ -313,6 +313,9 @@ pub(super) struct TransferBody {
     agent_id: Option<i64>,
     #[serde(default)]
     queue: Option<String>,
+    /// For the agent taking over: stored as an internal note with the transfer.
+    #[serde(default)]
+    note: Option<String>,
 }
 
 pub(super) async fn transfer(
@@ -322,9 +325,18 @@ pub(super) async fn transfer(
     body: JsonBody<TransferBody>,
 ) -> ApiResult<Json<Value>> {
     let Json(b) = body?;
+    let note = b.note.as_deref();
     let c = match (b.agent_id, b.queue) {
-        (Some(a), None) => s.inbox.transfer_to_agent(&p.viewer, id, a).await?,
-        (None, Some(q)) => s.inbox.transfer_to_queue(&p.viewer, id, &q).await?,
+        (Some(a), None) => {
+            (s.inbox)
+                .transfer_to_agent_with_note(&p.viewer, id, a, note)
+                .await?
+        }
+        (None, Some(q)) => {
+            (s.inbox)
+                .transfer_to_queue_with_note(&p.viewer, id, &q, note)
+                .await?
+        }
         _ => return Err(ApiError::bad_request("give either agent_id or queue")),
     };
     Ok(Json(json!({ "conversation": c })))
