@@ -397,7 +397,9 @@
   }
 
   function escalate(chosen, reason) {
-    if (handoff || !conversation || !settings.whatsapp || agentActive || ended) return;
+    // Not while an agent chats, nor again for a chat that moved already (a reload replays
+    // the offer that came before the move).
+    if (handoff || !conversation || !settings.whatsapp || agentActive || ended || conversation.channel !== "web") return;
     var closed = reason === "closed";
     escalated = true;
     api("POST", "/conversations/" + conversation.id + "/handoff").then(function (hd) {
