@@ -113,10 +113,14 @@ async function chat(browser) {
   await a.locator(".msg", { hasText: "Hello, I need help" }).waitFor({ timeout: T });
   await v.locator(".status", { hasText: "An agent joined" }).waitFor({ timeout: T });
   check(true, "the visitor is told an agent joined");
+  check((await v.getByRole("button", { name: "Continue on WhatsApp" }).count()) === 0, "no WhatsApp offer while an agent chats");
   await a.getByLabel("Reply", { exact: true }).fill("Hi Vera, how can I help?");
   await a.getByRole("button", { name: "Send" }).click();
   await v.locator(".m.agent", { hasText: "Hi Vera, how can I help?" }).waitFor({ timeout: T });
   check(true, "the agent's reply reaches the visitor live");
+  const agentName = (await a.locator("#me").innerText()).replace(/ \([a-z]+\)$/, "");
+  const shownName = await v.locator(".m.agent .who").first().innerText();
+  check(shownName === agentName, "the reply shows the agent's name (" + shownName + ")");
   await say(v, "My order is late");
   await a.locator(".msg", { hasText: "My order is late" }).waitFor({ timeout: T });
   check(true, "the visitor's message reaches the agent live");
