@@ -294,6 +294,13 @@ csat = true
     );
 }
 
+/// The contact panel lists a returning customer's earlier conversation with the label put
+/// on it from the panel, opens it, and takes the label off.
+#[test]
+fn browser_contact_panel_shows_the_earlier_conversation_and_its_labels() {
+    scenario("contact");
+}
+
 #[test]
 fn browser_sandbox_phone_and_agent_answer_each_other() {
     scenario("sandbox");

@@ -277,6 +277,25 @@ pub(crate) async fn colleagues(ctx: &Ctx, viewer: &Viewer) -> Result<Colleagues,
     Ok(Colleagues::Shared(shared))
 }
 
+/// How many conversations are offered to or held by each enabled agent the viewer may list
+/// (supervisors and admins: everyone; plain agents: their colleagues), by agent.
+pub(crate) async fn loads(ctx: &Ctx, viewer: &Viewer) -> Result<Vec<(AgentId, i64)>, ChatError> {
+    let all = repo::agents::loads(ctx.store()).await?;
+    let visible: Option<std::collections::HashSet<AgentId>> = if viewer.role.sees_everything() {
+        None
+    } else {
+        let shared = repo::agents::colleagues(ctx.store(), viewer.agent_id).await?;
+        Some(shared.into_iter().map(|c| c.id).collect())
+    };
+    let mut out: Vec<(AgentId, i64)> = all
+        .into_iter()
+        .filter(|l| visible.as_ref().is_none_or(|v| v.contains(&l.agent.id)))
+        .map(|l| (l.agent.id, l.load))
+        .collect();
+    out.sort_unstable();
+    Ok(out)
+}
+
 /// Logs each enabled plain agent who works no WhatsApp account: access fails closed, so
 /// they see no account's conversations until an admin gives them one.
 pub(crate) async fn warn_without_accounts(ctx: &Ctx) -> Result<(), ChatError> {

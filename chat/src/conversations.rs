@@ -126,14 +126,42 @@ fn returns_to(c: &Conversation) -> Option<AgentId> {
     }
 }
 
+/// The note given with a transfer, trimmed (`None` when empty), checked as notes are.
+fn transfer_note(note: Option<&str>) -> Result<Option<&str>, ChatError> {
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.len() > MAX_NOTE) {
+        return Err(ChatError::Invalid("a note needs 1 to 16384 bytes".into()));
+    }
+    Ok(note)
+}
+
+/// Stores the note given with a transfer as an internal note by `viewer`, in the transfer's
+/// transaction (both or neither); returns its id.
+async fn note_transfer(
+    a: &mut Action,
+    viewer: &Viewer,
+    note: Option<&str>,
+) -> Result<Option<i64>, ChatError> {
+    let Some(text) = note else { return Ok(None) };
+    let (id, channel, now) = (a.conversation.id, a.conversation.channel, a.now);
+    let m = repo::messages::insert_note(&mut a.tx, id, text, viewer.agent_id, channel, now).await?;
+    let data = json!({ "message": m });
+    repo::events::log(&mut a.tx, Some(id), EventKind::MessageCreated, data, now).await?;
+    fault!("transfer-note", Err(ChatError::injected("transfer-note")));
+    Ok(Some(m.id))
+}
+
 /// Transfers a conversation to another agent, who gets it as an offer; not accepted within
-/// `inbox.transfer_timeout`, it returns unread to the agent who held it.
+/// `inbox.transfer_timeout`, it returns unread to the agent who held it. `note` (for the
+/// agent taking over) is stored as an internal note with the transfer.
 pub(crate) async fn transfer_to_agent(
     ctx: &Ctx,
     viewer: &Viewer,
     id: i64,
     to: AgentId,
+    note: Option<&str>,
 ) -> Result<Conversation, ChatError> {
+    let note = transfer_note(note)?;
     let mut a = Action::begin(ctx, id).await?;
     a.handled_by(viewer)?;
     a.open()?;
@@ -146,6 +174,7 @@ pub(crate) async fn transfer_to_agent(
     if target.disabled {
         return Err(ChatError::Invalid("that agent is disabled".into()));
     }
+    let note_id = note_transfer(&mut a, viewer, note).await?;
     let h = Handover {
         status: Status::Offered,
         agent: to,
@@ -155,7 +184,7 @@ pub(crate) async fn transfer_to_agent(
         action: "transferred",
         by: Some(viewer.agent_id),
         event: EventKind::ConversationTransferred,
-        data: json!({ "to_agent": to, "by": viewer.agent_id }),
+        data: json!({ "to_agent": to, "by": viewer.agent_id, "note_message_id": note_id }),
         ends_wait: false,
     };
     let c = a.hand_over(ctx, h).await?;
@@ -164,12 +193,14 @@ pub(crate) async fn transfer_to_agent(
 }
 
 /// Transfers a conversation to a queue; if nobody there accepts it within
-/// `inbox.transfer_timeout`, it returns unread to the agent who held it.
+/// `inbox.transfer_timeout`, it returns unread to the agent who held it. `note` is stored as
+/// an internal note with the transfer.
 pub(crate) async fn transfer_to_queue(
     ctx: &Ctx,
     viewer: &Viewer,
     id: i64,
     queue: &str,
+    note: Option<&str>,
 ) -> Result<Conversation, ChatError> {
     if ctx.queue_config(queue).is_none() {
         return Err(ChatError::Invalid(format!(
@@ -177,9 +208,11 @@ pub(crate) async fn transfer_to_queue(
             ctx.queue_names().join(", ")
         )));
     }
+    let note = transfer_note(note)?;
     let mut a = Action::begin(ctx, id).await?;
     a.handled_by(viewer)?;
     a.open()?;
+    let note_id = note_transfer(&mut a, viewer, note).await?;
     let (now, holder) = (a.now, a.conversation.agent_id);
     let back = returns_to(&a.conversation);
     let tx = &mut a.tx;
@@ -195,7 +228,7 @@ pub(crate) async fn transfer_to_queue(
         by: Some(viewer.agent_id),
     };
     repo::assignments::record(tx, id, step, now).await?;
-    let data = json!({ "to_queue": queue, "by": viewer.agent_id });
+    let data = json!({ "to_queue": queue, "by": viewer.agent_id, "note_message_id": note_id });
     conversation_event(tx, id, EventKind::ConversationTransferred, data, now).await?;
     dispatch::enqueue(ctx, tx, id, queue, None, now).await?;
     if let Some(prev) = holder {
@@ -545,6 +578,9 @@ fn template_request(t: &Template, f: Filled) -> Outgoing {
     }
 }
 
+/// The longest internal note, in bytes.
+const MAX_NOTE: usize = 16 * 1024;
+
 /// Adds an internal note, visible to agents only.
 pub(crate) async fn add_note(
     ctx: &Ctx,
@@ -553,7 +589,7 @@ pub(crate) async fn add_note(
     text: &str,
 ) -> Result<Message, ChatError> {
     let text = text.trim();
-    if text.is_empty() || text.len() > 16 * 1024 {
+    if text.is_empty() || text.len() > MAX_NOTE {
         return Err(ChatError::Invalid("a note needs 1 to 16384 bytes".into()));
     }
     let mut a = Action::begin(ctx, id).await?;
@@ -583,12 +619,14 @@ pub(crate) async fn detail_unchecked(ctx: &Ctx, id: i64) -> Result<ConversationD
         .await?
         .ok_or(ChatError::NotFound("conversation"))?;
     let call = repo::deflections::call_context(ctx.store(), id).await?;
+    let labels = repo::labels::of_conversation(ctx.store(), id).await?;
     let q = ctx.queue_config(&c.queue);
     Ok(ConversationDetail {
         dispositions: q.map(|q| q.dispositions.clone()).unwrap_or_default(),
         disposition_required: q.is_some_and(|q| q.disposition_required),
         conversation: c,
         call,
+        labels,
     })
 }
 

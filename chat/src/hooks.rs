@@ -54,7 +54,8 @@ impl HookTarget {
 /// `message.sent` (to the customer, when the provider accepted it — a web chat's message at
 /// once; internal notes are never sent), `message.delivered`, `message.read`,
 /// `message.failed` (delivery failed), `message.attachments` (a customer's files stored or
-/// failed: the message's whole list), `deflection.sent` (the template after a call left).
+/// failed: the message's whole list), `deflection.sent` (the template after a call left),
+/// `conversation.labelled` (a label put on or taken off).
 pub fn hook_type(e: &Event) -> Option<&'static str> {
     Some(match &e.kind {
         EventKind::ConversationCreated => "conversation.created",
@@ -66,6 +67,7 @@ pub fn hook_type(e: &Event) -> Option<&'static str> {
         EventKind::DeflectionSent => "deflection.sent",
         EventKind::ConversationRated => "conversation.rated",
         EventKind::MessageAttachments => "message.attachments",
+        EventKind::ConversationLabelled => "conversation.labelled",
         EventKind::MessageCreated => {
             let m = &e.data["message"];
             match (m["direction"].as_str(), m["status"].as_str()) {

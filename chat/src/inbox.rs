@@ -10,6 +10,7 @@ use crate::bots::BotService;
 use crate::canned;
 use crate::clock::{Clock, Millis};
 use crate::components;
+use crate::contacts;
 use crate::context::{Ctx, InboxSettings};
 use crate::deflection::{self, Deflected, Deflection};
 use crate::events::Subscription;
@@ -23,6 +24,7 @@ use crate::model::{
     Event, EventKind, Interactive, Message, Role, Viewer,
 };
 use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
+use crate::model::{ContactCard, LabelCount};
 use crate::model::{ConversationSummary, Preferences, ViewCounts};
 use crate::model::{FaqListEntry, NewFaqEntry, NewWhitelistEntry, WhitelistEntry};
 use crate::model::{Template, TemplateRefresh, TemplateValues};
@@ -669,7 +671,19 @@ impl Inbox {
         id: i64,
         to: AgentId,
     ) -> Result<Conversation, ChatError> {
-        conversations::transfer_to_agent(self.ctx(), viewer, id, to).await
+        conversations::transfer_to_agent(self.ctx(), viewer, id, to, None).await
+    }
+
+    /// As [`Inbox::transfer_to_agent`], with `note` for the agent taking over, stored as an
+    /// internal note in the same transaction (both or neither); an empty note is none.
+    pub async fn transfer_to_agent_with_note(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        to: AgentId,
+        note: Option<&str>,
+    ) -> Result<Conversation, ChatError> {
+        conversations::transfer_to_agent(self.ctx(), viewer, id, to, note).await
     }
 
     /// Transfers a conversation to a queue; if nobody there accepts it within
@@ -680,7 +694,19 @@ impl Inbox {
         id: i64,
         queue: &str,
     ) -> Result<Conversation, ChatError> {
-        conversations::transfer_to_queue(self.ctx(), viewer, id, queue).await
+        conversations::transfer_to_queue(self.ctx(), viewer, id, queue, None).await
+    }
+
+    /// As [`Inbox::transfer_to_queue`], with `note` stored as an internal note in the same
+    /// transaction.
+    pub async fn transfer_to_queue_with_note(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        queue: &str,
+        note: Option<&str>,
+    ) -> Result<Conversation, ChatError> {
+        conversations::transfer_to_queue(self.ctx(), viewer, id, queue, note).await
     }
 
     /// Closes a conversation with a disposition (required when its queue says so).
@@ -875,6 +901,41 @@ impl Inbox {
         conversations::counts(self.ctx(), viewer).await
     }
 
+    // ---------------------------------------------------------------- contacts and labels
+
+    /// The contact card of conversation `id` (same access as the conversation): profile,
+    /// the contact's other conversations the viewer may see, attributes, the call behind it.
+    pub async fn contact(&self, viewer: &Viewer, id: i64) -> Result<ContactCard, ChatError> {
+        contacts::contact(self.ctx(), viewer, id).await
+    }
+
+    /// Puts `label` (normalised; [`ChatError::Invalid`] when it cannot be) on conversation
+    /// `id`; logs `conversation.labelled` when it was not there. Returns its labels.
+    pub async fn add_label(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        label: &str,
+    ) -> Result<Vec<String>, ChatError> {
+        contacts::set_label(self.ctx(), viewer, id, label, true).await
+    }
+
+    /// Takes `label` off conversation `id`; logs `conversation.labelled` when it was there.
+    /// Returns its labels.
+    pub async fn remove_label(
+        &self,
+        viewer: &Viewer,
+        id: i64,
+        label: &str,
+    ) -> Result<Vec<String>, ChatError> {
+        contacts::set_label(self.ctx(), viewer, id, label, false).await
+    }
+
+    /// The labels on conversations the viewer may see, with their counts.
+    pub async fn labels(&self, viewer: &Viewer) -> Result<Vec<LabelCount>, ChatError> {
+        contacts::labels(self.ctx(), viewer).await
+    }
+
     // ---------------------------------------------------------------- timers
 
     /// When the next timer is due, if any.
@@ -960,6 +1021,12 @@ impl Inbox {
     /// Every agent, by username.
     pub async fn agents(&self) -> Result<Vec<Agent>, ChatError> {
         agents::all(self.ctx()).await
+    }
+
+    /// How many conversations are offered to or held by each enabled agent the viewer may
+    /// list ([`Inbox::colleagues`]), by agent id: the transfer picker's load.
+    pub async fn agent_loads(&self, viewer: &Viewer) -> Result<Vec<(AgentId, i64)>, ChatError> {
+        agents::loads(self.ctx(), viewer).await
     }
 
     /// The agents `viewer` may list. Supervisors and admins: every agent, in full. Plain

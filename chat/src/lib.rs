@@ -9,8 +9,9 @@
 //! | deflections | [`Inbox::deflect`] |
 //! | webhooks | [`Inbox::receive`] (with [`provider::meta`] / [`provider::twilio`] to verify and parse) |
 //! | attachments | [`Inbox::attachment`] (a stored file for an agent who may see it), [`Inbox::download_due_attachments`] (the worker's step), [`Inbox::open_with_attachments`], [`Inbox::upload_file`] (an agent's file to send), [`Inbox::linked_attachment`] (a sent file for the provider holding its signed link), [`Inbox::web_visitor_file`], [`Inbox::web_attachment`] (the widget's files) |
-//! | agents | [`Inbox::create_agent`], [`Inbox::check_agent_change`], [`Inbox::verify_password`], [`Inbox::set_password`], [`Inbox::set_memberships`], [`Inbox::set_role`], [`Inbox::set_disabled`], [`Inbox::set_presence`], [`Inbox::agent`], [`Inbox::agents`], [`Inbox::colleagues`], [`Inbox::viewer`] |
-//! | conversations | [`Inbox::list_conversations`], [`Inbox::conversation`], [`Inbox::messages`] (and their `_unchecked` forms for the widget and tests), [`Inbox::accept_offer`], [`Inbox::reject_offer`], [`Inbox::claim`], [`Inbox::transfer_to_agent`], [`Inbox::transfer_to_queue`], [`Inbox::close`] |
+//! | agents | [`Inbox::create_agent`], [`Inbox::check_agent_change`], [`Inbox::verify_password`], [`Inbox::set_password`], [`Inbox::set_memberships`], [`Inbox::set_role`], [`Inbox::set_disabled`], [`Inbox::set_presence`], [`Inbox::agent`], [`Inbox::agents`], [`Inbox::colleagues`], [`Inbox::agent_loads`], [`Inbox::viewer`] |
+//! | contacts and labels | [`Inbox::contact`] (the contact card beside a conversation), [`Inbox::add_label`], [`Inbox::remove_label`], [`Inbox::labels`] |
+//! | conversations | [`Inbox::list_conversations`], [`Inbox::conversation`], [`Inbox::messages`] (and their `_unchecked` forms for the widget and tests), [`Inbox::accept_offer`], [`Inbox::reject_offer`], [`Inbox::claim`], [`Inbox::transfer_to_agent`], [`Inbox::transfer_to_queue`] (and their `_with_note` forms: a note for the next agent, stored with the transfer), [`Inbox::close`] |
 //! | messages | [`Inbox::send_text`] (24 h window), [`Inbox::send_interactive`] (reply buttons, lists, link buttons: [`Interactive`]), [`Inbox::send_file`] (an uploaded file), [`Inbox::send_recontact`], [`Inbox::add_note`] |
 //! | events | [`Inbox::subscribe`] (resume from an event id), [`Inbox::events_after`], [`Inbox::conversation_events`], [`Inbox::typing`] (never logged) |
 //! | web channel | [`Inbox::start_web_conversation`], [`Inbox::web_visitor_message`], [`Inbox::web_visitor_reply`], [`Inbox::web_rating`], [`Inbox::web_transcript`], [`Inbox::web_conversation`], [`Inbox::create_handoff`], [`Inbox::is_open`] |
@@ -41,7 +42,7 @@
 //! | store | [`store`] | the connection (SQLite or PostgreSQL through sqlx), the write transaction `Tx`, and the event log's hand-over: a transaction collects the events appended to it and gives each to the registered sinks (`store::EventSink`). It knows no webhook, bus or service. |
 //! | repositories | `repo/` | one file per aggregate (conversations, messages, agents, contacts, hand-off codes, assignments, queues, timers, outbox, early statuses, deflections, sessions and tokens, canned answers, events, webhook deliveries, web visitors, limit uses, whitelist and FAQ entries with their lists' revisions): the SQL of that aggregate and its row decoding. The one exception is the inbound service's SQL (`inbound`, whose group commit stores runs of messages a few statements at a time), which stays beside the code that groups them. |
 //! | lifecycle | `context`, `lifecycle/` | `Ctx`, what every service works with (store, settings, clock, the workers' wake-ups); the steps several services share, inside the caller's transaction and never committing: opening a conversation, the routing driver (queue, offer, decline, return, fallback, close), outgoing messages, delivery statuses, the web-to-WhatsApp hand-off, and `transition::Action` — the lock, check, change, commit skeleton of every agent action. |
-//! | services | `conversations` (agent actions), [`agents`], [`access`] (sessions, tokens), [`attachments`] (customers' files: the download worker and serving them), [`board`], [`canned`], `lists` (the whitelist and FAQ entries admins add), [`deflection`], [`limits`], [`inbound`], [`webchat`], [`sandbox`], `templates` (each account's message templates, listed from its provider and cached), `receipts` (read receipts and the typing indicator on WhatsApp), [`timers`], [`outbox`], [`hooks`], [`events`] | one job each; a service never imports another (the layer is `apart`): what two services share moves down into lifecycle or a repository. |
+//! | services | `conversations` (agent actions), `contacts` (the contact card, labels), [`agents`], [`access`] (sessions, tokens), [`attachments`] (customers' files: the download worker and serving them), [`board`], [`canned`], `lists` (the whitelist and FAQ entries admins add), [`deflection`], [`limits`], [`inbound`], [`webchat`], [`sandbox`], `templates` (each account's message templates, listed from its provider and cached), `receipts` (read receipts and the typing indicator on WhatsApp), [`timers`], [`outbox`], [`hooks`], [`events`] | one job each; a service never imports another (the layer is `apart`): what two services share moves down into lifecycle or a repository. |
 //! | inbox | `inbox`, [`testing`] | [`Inbox`]: opens the services on a store, registers the event sinks (webhook deliveries, the live feed), runs the workers, and is the one `impl` whose methods delegate to the services. |
 //!
 //! Where to add:
@@ -70,7 +71,7 @@
 // layer store: store
 // layer repositories: repo
 // layer lifecycle: context lifecycle
-// layer services apart: access agents attachments board bots canned components conversations deflection events hooks inbound limits lists outbox receipts sandbox templates timers webchat
+// layer services apart: access agents attachments board bots canned components contacts conversations deflection events hooks inbound limits lists outbox receipts sandbox templates timers webchat
 // layer inbox: inbox testing
 
 /// A query text assembled from this crate's constant fragments and numbered placeholders;
@@ -107,6 +108,7 @@ mod bots;
 pub mod canned;
 pub mod clock;
 mod components;
+mod contacts;
 mod context;
 mod conversations;
 pub mod deflection;
@@ -146,13 +148,15 @@ pub use hooks::HookPass;
 pub use inbound::{InboundStats, Received};
 pub use inbox::Inbox;
 pub use limits::{LimitCheck, LimitOutcome};
+pub use model::normalize_label;
 pub use model::{ATTACHMENT_PATH, Attachment, AttachmentState};
 pub use model::{
     Agent, ApiToken, BOT_ENDED, CallContext, Channel, ChatError, Colleague, Colleagues,
-    Conversation, ConversationDetail, ConversationFilter, DeliveryStatus, Direction, ErrorMeaning,
-    EscalationReason, Event, EventKind, Handoff, INACTIVE, InputMethod, Interactive, MAX_TEXT,
-    Message, NOT_WHITELISTED, OUTSIDE_HOURS, Origin, Role, Sender, Status, StoreError, TimerKind,
-    Viewer, WINDOW_MS,
+    ContactCall, ContactCard, ContactConversation, ContactIdentity, ContactProfile, Conversation,
+    ConversationDetail, ConversationFilter, DeliveryStatus, Direction, ErrorMeaning,
+    EscalationReason, Event, EventKind, Handoff, INACTIVE, InputMethod, Interactive, LabelCount,
+    MAX_LABEL_CHARS, MAX_TEXT, Message, NOT_WHITELISTED, OUTSIDE_HOURS, Origin, Role, Sender,
+    Status, StoreError, TimerKind, Viewer, WINDOW_MS,
 };
 pub use model::{
     ButtonValue, HeaderMedia, HeaderValue, Parameters, Template, TemplateButton, TemplateHeader,

@@ -57,6 +57,28 @@ pub struct NewWebConversation {
     /// The visitor's language as their browser names it (`navigator.language`, `de-DE`):
     /// kept as the contact's (ISO 639-1, `de`) when it is a language tag, ignored otherwise.
     pub language: Option<String>,
+    /// The page the chat began on and the page that led there (the contact card's
+    /// attributes): kept when an `http(s)` URL of at most 2048 characters, ignored otherwise.
+    pub page_url: Option<String>,
+    /// See `page_url`.
+    pub referrer: Option<String>,
+}
+
+/// A page address worth keeping: `http(s)`, at most 2048 characters.
+fn page_address(url: Option<&str>) -> Option<&str> {
+    url.map(str::trim)
+        .filter(|u| u.len() <= 2048 && (u.starts_with("https://") || u.starts_with("http://")))
+}
+
+/// A new web conversation's metadata: `{"widget": {"page_url", "referrer"}}` when the widget
+/// sent either.
+fn widget_metadata(new: &NewWebConversation) -> Option<String> {
+    let page_url = page_address(new.page_url.as_deref());
+    let referrer = page_address(new.referrer.as_deref());
+    if page_url.is_none() && referrer.is_none() {
+        return None;
+    }
+    Some(json!({ "widget": { "page_url": page_url, "referrer": referrer } }).to_string())
 }
 
 /// An integration's request to hand a customer over to WhatsApp (a web form, a CRM): a
@@ -86,7 +108,8 @@ pub struct VisitorEvent {
     /// What happened, as the widget names it.
     pub kind: VisitorEventKind,
     /// For `message`: id, direction, from (`visitor`, `agent`, `bot`: the site's bot, or
-    /// `system`: the inbox's own notices), kind, body, interactive (the buttons, list or link
+    /// `system`: the inbox's own notices), name (an agent's message: the agent's display name as
+    /// it was when the message was stored; `null` otherwise), kind, body, interactive (the buttons, list or link
     /// button of an agent's or bot's message; a visitor's tap on one), status, client_key,
     /// channel, created_at, attachments (its stored files: `token`, `mime_type`, `size`,
     /// `filename`, `kind`; the widget downloads each from `/widget/sites/<site>/files/<token>`).
@@ -139,7 +162,9 @@ pub fn visitor_event(e: &crate::Event) -> Option<VisitorEvent> {
             (
                 VisitorEventKind::Message,
                 json!({
-                    "id": m["id"], "direction": m["direction"], "from": from, "kind": m["kind"],
+                    "id": m["id"], "direction": m["direction"], "from": from,
+                    "name": if from == "agent" { m["sender_name"].clone() } else { serde_json::Value::Null },
+                    "kind": m["kind"],
                     "body": m["body"], "interactive": m["interactive"], "status": m["status"],
                     "client_key": m["client_key"], "channel": m["channel"],
                     "created_at": m["created_at"], "attachments": visitor_files(&m["attachments"]),
@@ -249,12 +274,14 @@ pub(crate) async fn start_web_conversation(
     let id = match open {
         Some(id) => id,
         None => {
+            let metadata = widget_metadata(new);
             let w = repo::conversations::NewWeb {
                 contact,
                 identity,
                 account: account.as_deref(),
                 site: &new.site,
                 queue: &queue,
+                metadata: metadata.as_deref(),
             };
             let reference = crate::model::random_token(6);
             let id = repo::conversations::insert_web(&mut tx, &reference, &w, now).await?;
@@ -419,7 +446,8 @@ pub(crate) async fn web_transcript(
 }
 
 /// Creates a one-time code that moves the visitor's conversation to WhatsApp, valid for
-/// `ttl`.
+/// `ttl` — not while an agent holds it ([`ChatError::AgentChatting`]: the visitor is being
+/// answered here; the offer comes back if the conversation returns to the queue).
 pub(crate) async fn create_handoff(
     ctx: &Ctx,
     visitor_token: &str,
@@ -436,6 +464,9 @@ pub(crate) async fn create_handoff(
         return Err(ChatError::Conflict(
             "the conversation continues on WhatsApp already".into(),
         ));
+    }
+    if c.status == Status::Assigned {
+        return Err(ChatError::AgentChatting);
     }
     let account = c
         .account

@@ -1591,6 +1591,316 @@ async fn web_conversation_continues_on_whatsapp(b: Backend) {
     assert_ne!(r.conversations, vec![c.id]);
 }
 
+/// The widget after a hand-off and while an agent chats: no WhatsApp hand-off while the
+/// conversation is assigned; the agent's messages carry their display name as it was then.
+async fn an_agent_chatting_keeps_the_visitor_in_the_widget_and_signs_their_replies(b: Backend) {
+    let env = Env::new(b).await;
+    let token = "visitor-token-0123456789abcdef";
+    let c = env
+        .inbox
+        .start_web_conversation(&deflect_chat::NewWebConversation {
+            site: "www".into(),
+            visitor_token: token.into(),
+            name: Some("Ann".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let boss = env.agent("ann", &["support"]).await;
+    env.inbox.accept_offer(boss.agent_id, c.id).await.unwrap();
+    let refused = env
+        .inbox
+        .create_handoff(token, c.id, Duration::from_secs(600))
+        .await;
+    assert!(
+        matches!(refused, Err(ChatError::AgentChatting)),
+        "{refused:?}"
+    );
+    assert_eq!(ChatError::AgentChatting.code(), "agent_chatting");
+    let reply = env
+        .inbox
+        .send_text(&boss, c.id, "Hi Ann", None)
+        .await
+        .unwrap();
+    let note = env.inbox.add_note(&boss, c.id, "VIP").await.unwrap();
+    assert_eq!(reply.sender_name.as_deref(), Some("ann"));
+    assert_eq!(note.sender_name.as_deref(), Some("ann"));
+    let visitors = env
+        .inbox
+        .web_visitor_message(token, c.id, "Thanks", None)
+        .await
+        .unwrap();
+    assert_eq!(visitors.sender_name, None);
+    // What the visitor saw stays what it was: a later rename changes no stored message.
+    sqlx::query("UPDATE agents SET display_name = 'Renamed' WHERE id = $1")
+        .bind(boss.agent_id)
+        .execute(&mut env.sql().await)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.message(reply.id).await.sender_name.as_deref(),
+        Some("ann")
+    );
+    let events = env.inbox.conversation_events(c.id, 0, 100).await.unwrap();
+    let shown: Vec<_> = events
+        .iter()
+        .filter_map(deflect_chat::webchat::visitor_event)
+        .filter(|v| v.kind == deflect_chat::VisitorEventKind::Message)
+        .map(|v| (v.data["from"].clone(), v.data["name"].clone()))
+        .collect();
+    assert!(
+        shown.contains(&(serde_json::json!("agent"), serde_json::json!("ann"))),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains(&(serde_json::json!("visitor"), serde_json::Value::Null)),
+        "{shown:?}"
+    );
+    // Back in the queue, the visitor may move to WhatsApp again.
+    env.inbox
+        .transfer_to_queue(&boss, c.id, "support")
+        .await
+        .unwrap();
+    env.inbox
+        .create_handoff(token, c.id, Duration::from_secs(600))
+        .await
+        .unwrap();
+}
+
+/// Labels on conversations (normalised, idempotent, logged, counted and filtered per viewer)
+/// and the contact card: profile and identities, the contact's other conversations the
+/// viewer may see — not a colleague's on an account the viewer does not work — and the call.
+async fn labels_and_the_contact_card_follow_the_viewers_access(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env
+        .agent_with("ann", &["support"], &["sandbox".to_string()])
+        .await;
+    let sup = env.supervisor().await;
+    // A deflected call the customer answers on the sandbox account; later they write to the
+    // meta account, which Ann does not work.
+    let call = env.deflect("call-1", "+31612345678").await;
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hello")])
+        .await
+        .unwrap();
+    assert_eq!(r.conversations, vec![call]);
+    let other = env
+        .inbox
+        .receive("meta", &[text("w2", "31612345678", "me again")])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_ne!(other, call);
+    assert!(matches!(
+        env.inbox.conversation(&ann, other).await,
+        Err(ChatError::NotFound(_))
+    ));
+    // Labels: one spelling, a repeat changes nothing, bad ones refused, access as the
+    // conversation's.
+    assert_eq!(
+        env.inbox.add_label(&ann, call, "  VIP ").await.unwrap(),
+        ["vip"]
+    );
+    assert_eq!(
+        env.inbox.add_label(&ann, call, "vip").await.unwrap(),
+        ["vip"]
+    );
+    assert!(matches!(
+        env.inbox.add_label(&ann, call, "a/b").await,
+        Err(ChatError::Invalid(_))
+    ));
+    assert!(matches!(
+        env.inbox.add_label(&ann, other, "vip").await,
+        Err(ChatError::NotFound(_))
+    ));
+    env.inbox.add_label(&sup, other, "vip").await.unwrap();
+    assert_eq!(
+        env.inbox.add_label(&sup, other, "Billing").await.unwrap(),
+        ["billing", "vip"]
+    );
+    let detail = env.inbox.conversation(&ann, call).await.unwrap();
+    assert_eq!(detail.labels, ["vip"]);
+    let counts = |v: Vec<deflect_chat::LabelCount>| -> Vec<(String, i64)> {
+        v.into_iter().map(|l| (l.label, l.count)).collect()
+    };
+    assert_eq!(
+        counts(env.inbox.labels(&ann).await.unwrap()),
+        [("vip".to_string(), 1)]
+    );
+    assert_eq!(
+        counts(env.inbox.labels(&sup).await.unwrap()),
+        [("billing".to_string(), 1), ("vip".to_string(), 2)]
+    );
+    let by_label = |label: &str| ConversationFilter {
+        label: Some(label.into()),
+        ..ConversationFilter::default()
+    };
+    let ids = |v: Vec<deflect_chat::Conversation>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(env
+            .inbox
+            .list_conversations(&ann, &by_label("vip"))
+            .await
+            .unwrap()),
+        [call]
+    );
+    assert_eq!(
+        ids(env
+            .inbox
+            .list_conversations(&sup, &by_label("vip"))
+            .await
+            .unwrap()),
+        [other, call]
+    );
+    assert!(
+        ids(env
+            .inbox
+            .list_conversations(&ann, &by_label("billing"))
+            .await
+            .unwrap())
+        .is_empty()
+    );
+    // The contact card: Ann sees no other conversation; the supervisor sees the meta one.
+    let card = env.inbox.contact(&ann, call).await.unwrap();
+    assert_eq!(card.contact.phone.as_deref(), Some("+31612345678"));
+    assert!(card.contact.identities.iter().any(|i| matches!(
+        i,
+        deflect_chat::ContactIdentity::Whatsapp { wa_id, .. } if wa_id == "31612345678"
+    )));
+    assert!(card.conversations.is_empty(), "{:?}", card.conversations);
+    let c = card.call.expect("the deflected call");
+    assert_eq!(
+        (
+            c.context.flow.as_deref(),
+            c.context.input_method,
+            c.seconds_in_ivr
+        ),
+        (Some("support"), deflect_chat::InputMethod::Dtmf, 59)
+    );
+    let card = env.inbox.contact(&sup, call).await.unwrap();
+    let listed: Vec<_> = (card.conversations.iter())
+        .map(|c| (c.id, c.labels.clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        [(other, vec!["billing".to_string(), "vip".to_string()])]
+    );
+    assert!(matches!(
+        env.inbox.contact(&ann, other).await,
+        Err(ChatError::NotFound(_))
+    ));
+    // Taking a label off; again changes nothing. Each change is one event.
+    assert!(
+        env.inbox
+            .remove_label(&ann, call, "VIP")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        env.inbox
+            .remove_label(&ann, call, "vip")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let events: Vec<_> = (env.inbox.conversation_events(call, 0, 500).await.unwrap())
+        .into_iter()
+        .filter(|e| e.kind == EventKind::ConversationLabelled)
+        .collect();
+    let changes: Vec<_> = (events.iter())
+        .map(|e| {
+            (
+                e.data["label"].clone(),
+                e.data["added"].clone(),
+                e.data["by"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (
+                serde_json::json!("vip"),
+                serde_json::json!(true),
+                serde_json::json!(ann.agent_id)
+            ),
+            (
+                serde_json::json!("vip"),
+                serde_json::json!(false),
+                serde_json::json!(ann.agent_id)
+            ),
+        ]
+    );
+    assert_eq!(
+        deflect_chat::hooks::hook_type(&events[0]),
+        Some("conversation.labelled")
+    );
+    assert_eq!(events[0].data["conversation"]["id"], call);
+}
+
+/// A transfer carries a note for the agent taking over, stored as an internal note in the
+/// same transaction; the picker's load counts each agent's offered and held conversations.
+async fn a_transfer_carries_a_note_and_agents_show_their_load(b: Backend) {
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let id = env
+        .inbox
+        .receive("sandbox", &[text("w1", "31612345678", "hello")])
+        .await
+        .unwrap()
+        .conversations[0];
+    env.inbox.accept_offer(ann.agent_id, id).await.unwrap();
+    let bob = env.agent("bob", &["support"]).await;
+    let loads = env.inbox.agent_loads(&ann).await.unwrap();
+    assert_eq!(loads, [(ann.agent_id, 1), (bob.agent_id, 0)]);
+    assert!(matches!(
+        env.inbox
+            .transfer_to_agent_with_note(&ann, id, bob.agent_id, Some(&"x".repeat(16 * 1024 + 1)))
+            .await,
+        Err(ChatError::Invalid(_))
+    ));
+    env.inbox
+        .transfer_to_agent_with_note(
+            &ann,
+            id,
+            bob.agent_id,
+            Some("  Wants a refund; order A-17 "),
+        )
+        .await
+        .unwrap();
+    let notes: Vec<_> = (env.inbox.messages_unchecked(id, None, 100).await.unwrap())
+        .into_iter()
+        .filter(|m| m.internal)
+        .collect();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(
+        (notes[0].body.as_deref(), notes[0].sender_name.as_deref()),
+        (Some("Wants a refund; order A-17"), Some("ann"))
+    );
+    let events = env.inbox.conversation_events(id, 0, 500).await.unwrap();
+    let moved = (events.iter())
+        .find(|e| e.kind == EventKind::ConversationTransferred)
+        .unwrap();
+    assert_eq!(moved.data["note_message_id"], notes[0].id);
+    assert_eq!(
+        env.inbox.agent_loads(&ann).await.unwrap(),
+        [(ann.agent_id, 0), (bob.agent_id, 1)]
+    );
+    // An empty note is none.
+    env.inbox.accept_offer(bob.agent_id, id).await.unwrap();
+    env.inbox
+        .transfer_to_queue_with_note(&bob, id, "overflow", Some("   "))
+        .await
+        .unwrap();
+    let internal = (env.inbox.messages_unchecked(id, None, 100).await.unwrap())
+        .into_iter()
+        .filter(|m| m.internal)
+        .count();
+    assert_eq!(internal, 1);
+}
+
 async fn deflection_limits_hold_across_processes(b: Backend) {
     let env = Env::new(b).await;
     let other = env.another().await;
@@ -1821,7 +2131,9 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
+        vec![
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19
+        ]
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -2797,7 +3109,9 @@ async fn migrations_are_idempotent(b: Backend) {
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
+        vec![
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19
+        ]
     );
 }
 
@@ -3812,6 +4126,9 @@ on_both!(
     the_welcome_speaks_the_language_of_the_call,
     interactive_messages_go_out_within_limits_and_replies_come_back,
     web_visitors_see_buttons_and_tap_them,
+    an_agent_chatting_keeps_the_visitor_in_the_widget_and_signs_their_replies,
+    labels_and_the_contact_card_follow_the_viewers_access,
+    a_transfer_carries_a_note_and_agents_show_their_load,
 );
 
 #[allow(dead_code)]

@@ -56,7 +56,48 @@ async fn keeping_the_providers_id_is_retried_in_memory(b: Backend) {
     scenario.teardown();
 }
 
+/// A transfer whose transaction fails after its note was written leaves neither: the
+/// conversation stays with its agent and no note is stored.
+async fn a_failed_transfer_keeps_no_note(b: Backend) {
+    let scenario = fail::FailScenario::setup();
+    let env = Env::new(b).await;
+    let ann = env.agent("ann", &["support"]).await;
+    let id = env
+        .inbox
+        .receive("sandbox", &[common::text("w1", "31612345678", "hello")])
+        .await
+        .unwrap()
+        .conversations[0];
+    env.inbox.accept_offer(ann.agent_id, id).await.unwrap();
+    let bob = env.agent("bob", &["support"]).await;
+    fail::cfg("transfer-note", "1*return").unwrap();
+    assert!(
+        env.inbox
+            .transfer_to_agent_with_note(&ann, id, bob.agent_id, Some("over to you"))
+            .await
+            .is_err()
+    );
+    let c = env
+        .inbox
+        .conversation_unchecked(id)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(c.agent_id, Some(ann.agent_id));
+    let messages = env.inbox.messages_unchecked(id, None, 100).await.unwrap();
+    assert!(messages.iter().all(|m| !m.internal), "{messages:?}");
+    // Tried again, both happen.
+    env.inbox
+        .transfer_to_agent_with_note(&ann, id, bob.agent_id, Some("over to you"))
+        .await
+        .unwrap();
+    let messages = env.inbox.messages_unchecked(id, None, 100).await.unwrap();
+    assert_eq!(messages.iter().filter(|m| m.internal).count(), 1);
+    scenario.teardown();
+}
+
 on_both!(
     a_failed_record_is_retried_as_a_record,
+    a_failed_transfer_keeps_no_note,
     keeping_the_providers_id_is_retried_in_memory,
 );

@@ -24,6 +24,7 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "message.attachments",
     "deflection.sent",
     "conversation.rated",
+    "conversation.labelled",
 ];
 
 /// `[http]`

@@ -113,10 +113,14 @@ async function chat(browser) {
   await a.locator(".msg", { hasText: "Hello, I need help" }).waitFor({ timeout: T });
   await v.locator(".status", { hasText: "An agent joined" }).waitFor({ timeout: T });
   check(true, "the visitor is told an agent joined");
+  check((await v.getByRole("button", { name: "Continue on WhatsApp" }).count()) === 0, "no WhatsApp offer while an agent chats");
   await a.getByLabel("Reply", { exact: true }).fill("Hi Vera, how can I help?");
   await a.getByRole("button", { name: "Send" }).click();
   await v.locator(".m.agent", { hasText: "Hi Vera, how can I help?" }).waitFor({ timeout: T });
   check(true, "the agent's reply reaches the visitor live");
+  const agentName = (await a.locator("#me").innerText()).replace(/ \([a-z]+\)$/, "");
+  const shownName = await v.locator(".m.agent .who").first().innerText();
+  check(shownName === agentName, "the reply shows the agent's name (" + shownName + ")");
   await say(v, "My order is late");
   await a.locator(".msg", { hasText: "My order is late" }).waitFor({ timeout: T });
   check(true, "the visitor's message reaches the agent live");
@@ -198,6 +202,12 @@ async function escalation(browser) {
   await v.locator(".m.system", { hasText: "continues on WhatsApp" }).waitFor({ timeout: T });
   check(true, "the widget says the conversation continues on WhatsApp");
   check(await v.getByLabel("Your message").isHidden(), "the widget no longer takes messages");
+  // A reload shows the history and where the chat went on — not a new pre-chat form.
+  await v.reload();
+  await v.getByRole("button", { name: "Chat with us" }).click();
+  await v.locator(".m.visitor", { hasText: "Is anyone there?" }).waitFor({ timeout: T });
+  await v.locator(".m.system", { hasText: "This chat continues on WhatsApp" }).waitFor({ timeout: T });
+  check(await v.getByRole("button", { name: "Start chat" }).isHidden(), "after a reload: the history and the WhatsApp notice, no pre-chat form");
   // The agent finds one conversation with the web history and the WhatsApp message.
   const a = await (await browser.newContext()).newPage();
   await login(a, "available");
@@ -672,7 +682,52 @@ async function workspace(browser) {
   check(await p.locator("#main").isHidden(), "back returns to the list");
 }
 
-const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace };
+// The contact panel: a returning customer's earlier conversation (with the label put on it
+// from the panel) is listed beside the new one and opens in place; labels come off again.
+async function contact(browser) {
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const a = await ctx.newPage();
+  await login(a, "available");
+  const call = (method, p, body) => a.evaluate(async ([method, p, body]) => {
+    const s = await (await fetch("/api/v1/session")).json();
+    const r = await fetch("/api/v1" + p, { method, headers: { "content-type": "application/json", "x-csrf-token": s.csrf },
+      body: body ? JSON.stringify(body) : undefined });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, [method, p, body || null]);
+  const number = "31622223333";
+  await postMeta(metaWebhook(number, "My parcel is late", "wamid.contact-1-" + Date.now()));
+  const first = a.locator(".item", { hasText: "Vera" });
+  await first.click({ timeout: T });
+  const id1 = Number(await first.getAttribute("data-id"));
+  await a.locator("#conv-actions").getByRole("button", { name: "Accept" }).click();
+  const panel = a.getByRole("complementary", { name: "Contact" });
+  await panel.locator("dd", { hasText: "+" + number }).waitFor({ timeout: T });
+  check(true, "the panel shows the customer's WhatsApp number");
+  await panel.getByLabel("New label").fill("  Parcel ");
+  await panel.getByRole("button", { name: "Add" }).click();
+  await panel.locator(".labels li", { hasText: "parcel" }).waitFor({ timeout: T });
+  check(true, "a label added in the panel shows at once, in one spelling");
+  const ref1 = (await call("GET", "/conversations/" + id1)).body.conversation.reference;
+  check((await call("POST", "/conversations/" + id1 + "/close", {})).status === 200, "the first conversation is closed");
+  // They write again: the new conversation's panel lists the first, with its label.
+  await postMeta(metaWebhook(number, "Still waiting", "wamid.contact-2-" + Date.now()));
+  const second = a.locator(`.item:not([data-id="${id1}"])`, { hasText: "Vera" });
+  await second.click({ timeout: T });
+  await a.locator("#conv-actions").getByRole("button", { name: "Accept" }).click();
+  const earlier = panel.locator(".previous li", { hasText: ref1 });
+  await earlier.waitFor({ timeout: T });
+  check((await earlier.innerText()).includes("parcel"), "the earlier conversation is listed with its label");
+  await a.screenshot({ path: path.join(ARTIFACTS, "inbox-contact.png") });
+  await earlier.getByRole("button").click();
+  await a.locator("#conv-title", { hasText: ref1 }).waitFor({ timeout: T });
+  check(true, "the earlier conversation opens from the panel");
+  await panel.getByRole("button", { name: "Remove label parcel" }).click();
+  await panel.locator(".labels li", { hasText: "No labels." }).waitFor({ timeout: T });
+  const left = (await call("GET", "/labels")).body.labels;
+  check(left.length === 0, "the label is gone: " + JSON.stringify(left));
+}
+
+const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact };
 const name = process.argv[2];
 const server = await shop(Number(env.PAGE_PORT));
 const browser = await launch();

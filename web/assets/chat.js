@@ -11,14 +11,18 @@
  *   transcript as a live log, status changes announced.
  * - Files: the visitor sends pictures and documents (uploaded with the visitor header, one
  *   message each); files in messages (theirs and agents') are fetched with the same header
- *   and shown as pictures, players or downloads. */
+ *   and shown as pictures, players or downloads.
+ * - After a hand-off: a reload shows the conversation's history up to the move and that it
+ *   continues on WhatsApp (no new pre-chat form inviting a second chat) until it is closed.
+ * - The WhatsApp offer is not shown while an agent is chatting (from their joining until the
+ *   conversation waits again); agents' replies show the agent's name. */
 (function () {
   "use strict";
   if (window.DeflectChat) return;
   var cfg, base, site, root, el = {}, settings = null;
   var ws = null, wsTimer = null, retry = 0, lastHeard = 0, seq = 0, ready = false;
   var conversation = null, seen = {}, pending = [], typingUntil = 0, lastTyping = 0;
-  var escalated = false, handoff = null, ended = false;
+  var escalated = false, handoff = null, ended = false, agentActive = false;
 
   function store(k, v) {
     try { if (v === null) localStorage.removeItem(k); else localStorage.setItem(k, v); } catch (e) {}
@@ -95,6 +99,7 @@
     ".choices a{display:inline-block;background:var(--c);color:#fff;text-decoration:none;padding:7px 12px;border-radius:8px}" +
     ".m img{display:block;max-width:100%;max-height:220px;border-radius:8px;margin-top:4px}.m audio,.m video{display:block;max-width:100%;margin-top:4px}" +
     ".m .doc{color:inherit;text-decoration:underline;cursor:pointer}.clip{padding:8px 10px;font-size:18px;line-height:1}" +
+    ".who{display:block;font-size:12px;font-weight:600;color:#555;margin-bottom:2px}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100vh;max-height:100vh;border-radius:0}}" +
     "@media (pointer:coarse){.wa .qr{display:none}}";
@@ -172,7 +177,8 @@
     var err = h("p", { "class": "err", role: "alert" });
     var start = h("button", { "class": "send", type: "button", text: "Start chat", onclick: function () {
       // The browser's language: the inbox welcomes the visitor in it when it can.
-      var body = { language: navigator.language || null };
+      var body = { language: navigator.language || null, page_url: String(location.href).slice(0, 2048),
+        referrer: document.referrer ? document.referrer.slice(0, 2048) : null };
       for (var i = 0; i < fields.length; i++) {
         if (!fields[i].checkValidity()) { err.textContent = "Please fill in " + fields[i].name + "."; fields[i].focus(); return; }
         body[fields[i].name] = fields[i].value;
@@ -187,21 +193,27 @@
     el.pre.appendChild(err);
   }
 
+  // Shows conversation `c` and follows it. One that moved to WhatsApp is shown read-only:
+  // its history replays up to the move, which says where it continues.
   function begin(c) {
-    conversation = c; seq = 0; seen = {}; ended = false; escalated = false; handoff = null;
-    el.pre.hidden = true; el.log.hidden = false; el.form.hidden = false;
+    var moved = c.channel !== "web";
+    conversation = c; seq = 0; seen = {}; ended = false; escalated = false; handoff = null; agentActive = false;
+    el.pre.hidden = true; el.log.hidden = false; el.form.hidden = moved;
     el.log.textContent = "";
     bubble("system", settings.greeting);
+    if (moved) { pending = []; savePending(); }
     pending.forEach(function (p) { p.node = bubble("visitor sending", p.text); });
     el.actions.textContent = "";
-    if (settings.whatsapp) el.actions.appendChild(el.waBtn);
+    if (settings.whatsapp && !moved) el.actions.appendChild(el.waBtn);
     connect();
     if (!el.panel.hidden) el.text.focus();
   }
 
-  function bubble(cls, text) {
+  // A message in the log; `name`: the agent's, shown above their text.
+  function bubble(cls, text, name) {
     var n = h("div", { "class": "m " + cls, text: text });
     if (cls.indexOf("visitor") === 0) n.insertBefore(h("span", { "class": "sr", text: "You: " }), n.firstChild);
+    else if (cls === "agent" && name) n.insertBefore(h("span", { "class": "who", text: name }), n.firstChild);
     else if (cls === "agent") n.insertBefore(h("span", { "class": "sr", text: "Agent: " }), n.firstChild);
     else if (cls === "bot") n.insertBefore(h("span", { "class": "sr", text: "Assistant: " }), n.firstChild);
     el.log.appendChild(n);
@@ -276,7 +288,7 @@
       var i = d.interactive, files = d.attachments || [];
       // A file's placeholder text ("[image]") says nothing the file does not show.
       var text = files.length && !i && /^\[[a-z]+\]$/.test(d.body || "") ? "" : (i && i.body) || d.body || "(" + d.kind + ")";
-      var n = bubble(d.from, text);
+      var n = bubble(d.from, text, d.from === "agent" ? d.name : null);
       if (files.length) showFiles(n, files);
       if (i && d.from !== "visitor") choices(n, i);
       n.setAttribute("data-id", d.id);
@@ -284,7 +296,16 @@
       if (d.from === "agent" || d.from === "bot") { typingUntil = 0; setStatus(""); }
     } else if (kind === "agent_joined") {
       setStatus("An agent joined the chat.", true);
+      // Being answered here: no WhatsApp offer while the agent chats.
+      agentActive = true;
+      if (el.waBtn.parentNode) el.waBtn.remove();
+      el.wa.hidden = true;
     } else if (kind === "waiting") {
+      agentActive = false;
+      if (!ended && conversation && conversation.channel === "web") {
+        if (handoff) el.wa.hidden = false;
+        else if (settings.whatsapp && !el.waBtn.parentNode) el.actions.appendChild(el.waBtn);
+      }
       if (!escalated) setStatus("Waiting for an agent…");
     } else if (kind === "escalation") {
       escalate(false, d.reason);
@@ -292,7 +313,7 @@
       el.wa.hidden = true;
       el.form.hidden = true;
       el.actions.textContent = "";
-      bubble("system", "This conversation continues on WhatsApp.");
+      bubble("system", "This chat continues on WhatsApp.");
       setStatus("Continued on WhatsApp — you can close this window.", true);
       ended = true;
       if (ws) ws.close();
@@ -376,7 +397,9 @@
   }
 
   function escalate(chosen, reason) {
-    if (handoff || !conversation || !settings.whatsapp) return;
+    // Not while an agent chats, nor again for a chat that moved already (a reload replays
+    // the offer that came before the move).
+    if (handoff || !conversation || !settings.whatsapp || agentActive || ended || conversation.channel !== "web") return;
     var closed = reason === "closed";
     escalated = true;
     api("POST", "/conversations/" + conversation.id + "/handoff").then(function (hd) {
@@ -496,7 +519,8 @@
         var id = load(convKey());
         if (!id) return showForm();
         return api("GET", "/conversations/" + id).then(function (c) {
-          if (c.status === "closed" || c.channel !== "web") { store(convKey(), null); showForm(); } else begin(c);
+          // Closed: a new chat. Open on WhatsApp: its history and where it continues.
+          if (c.status === "closed") { store(convKey(), null); showForm(); } else begin(c);
         }, function () { store(convKey(), null); showForm(); });
       }).catch(function (e) { setStatus("The chat is not available: " + e.message, true); });
     },

@@ -482,7 +482,7 @@
     e.preventDefault();
     const f = e.target, day = (v, end) => v ? String(new Date(v + "T00:00:00").getTime() + (end ? 86400000 : 0)) : "";
     filters = { from: day(f.from.value), to: day(f.to.value, true), status: f.status.value, channel: f.channel.value,
-      queue: f.queue.value, agent_id: f.agent_id.value, q: f.q.value };
+      queue: f.queue.value, agent_id: f.agent_id.value, label: f.label.value.trim(), q: f.q.value };
     $("#csv").href = "/api/v1/exports/conversations.csv?" + query();
     loadList();
   });
@@ -694,6 +694,8 @@
     return c.channel !== "whatsapp" || (c.last_inbound_at && Date.now() - c.last_inbound_at < 24 * 3600 * 1000);
   }
 
+  // The transfer picker's agent loads (GET /agents), read at most every 10 s.
+  let transferLoads = { at: 0, r: null };
   function renderHead() {
     const c = convs.get(selected);
     if (!c) return;
@@ -714,13 +716,40 @@
     // A supervisor steps into a conversation its bot is having; the bot stops at once.
     if (c.status === "bot" && sup) act.append(h("button", { text: "Take over from bot", onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/claim"); announce("Taken over from the bot"); }) }));
     if (c.status !== "closed" && (sup || (c.status === "assigned" && c.agent_id === me.id))) {
+      // The transfer picker: agents grouped by presence, each with their load ("2/5"), read
+      // again whenever the picker is used; an optional note goes with the transfer.
+      const others = () => [...agents.values()].filter((a) => a.id !== me.id && !a.disabled);
+      const option = (a) => h("option", { value: "a" + a.id, "data-agent": a.id, text: a.display_name + " · " + a.presence });
       const target = h("select", { "aria-label": "Transfer to" }, [
-        h("optgroup", { label: "Agents" }, [...agents.values()].filter((a) => a.id !== me.id && !a.disabled).map((a) => h("option", { value: "a" + a.id, text: a.display_name + " (" + a.presence + ")" }))),
+        h("optgroup", { label: "Agents available" }, others().filter((a) => a.presence === "available").map(option)),
+        h("optgroup", { label: "Agents away or offline" }, others().filter((a) => a.presence !== "available").map(option)),
         h("optgroup", { label: "Queues" }, info.queues.map((q) => h("option", { value: "q" + q.name, text: q.name })))
       ]);
-      act.append(target, h("button", { text: "Transfer", onclick: run(async () => {
+      const loads = async (fresh) => {
+        try {
+          if (fresh === true || Date.now() - transferLoads.at > 10000) transferLoads = { at: Date.now(), r: await api("GET", "/agents") };
+          const r = transferLoads.r;
+          target.querySelectorAll("option[data-agent]").forEach((o) => {
+            const a = agents.get(Number(o.dataset.agent));
+            const n = r.load[o.dataset.agent];
+            if (a) o.textContent = a.display_name + " · " + a.presence + (n === undefined ? "" : " · " + n + "/" + r.capacity);
+          });
+        } catch (e) { /* the names and presence stay */ }
+      };
+      loads();
+      target.addEventListener("focus", () => loads(true));
+      const note = h("input", { type: "text", "class": "transfer-note", "aria-label": "Note for the next agent (optional)", placeholder: "Note (optional)", maxlength: "2000" });
+      act.append(target, note, h("button", { text: "Transfer", onclick: run(async () => {
         const v = target.value;
-        await api("POST", "/conversations/" + c.id + "/transfer", v[0] === "a" ? { agent_id: Number(v.slice(1)) } : { queue: v.slice(1) });
+        const to = v[0] === "a" ? agents.get(Number(v.slice(1))) : null;
+        // An agent who is not available may not see the offer before it returns.
+        if (to && to.presence !== "available" &&
+          !confirm(to.display_name + " is " + to.presence + ": the offer waits for them and comes back to " +
+            (c.agent_id === me.id ? "you" : "its agent") + " if they do not accept in time. Transfer anyway?")) return;
+        const body = v[0] === "a" ? { agent_id: Number(v.slice(1)) } : { queue: v.slice(1) };
+        if (note.value.trim()) body.note = note.value.trim();
+        await api("POST", "/conversations/" + c.id + "/transfer", body);
+        note.value = "";
         announce("Transferred");
       }) }));
       const q = info.queues.find((x) => x.name === c.queue) || { dispositions: [] };

@@ -62,9 +62,10 @@ impl From<ChatError> for ApiError {
             ChatError::Invalid(_) | ChatError::DispositionRequired { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            ChatError::Conflict(_) | ChatError::OutsideWindow { .. } | ChatError::Unreachable => {
-                StatusCode::CONFLICT
-            }
+            ChatError::Conflict(_)
+            | ChatError::OutsideWindow { .. }
+            | ChatError::AgentChatting
+            | ChatError::Unreachable => StatusCode::CONFLICT,
             ChatError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ChatError::Store(_) if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
             ChatError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,

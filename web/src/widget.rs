@@ -5,7 +5,8 @@
 //!
 //! A visitor starts a conversation with `POST /widget/sites/{site}/conversations`: the
 //! pre-chat form's `name` and `phone`, and `language`, the browser's (`navigator.language`:
-//! the contact's language, which picks the welcome's translation; junk is ignored).
+//! the contact's language, which picks the welcome's translation; junk is ignored), and
+//! `page_url` and `referrer`, the page the chat starts on (agents see them in the contact card).
 //!
 //! Visitors are known by an opaque token their browser keeps in `localStorage`, sent in the
 //! `X-Deflect-Visitor` header or the socket's first message — never in a URL. A visitor
@@ -218,6 +219,12 @@ struct Start {
     /// language tag and ignores anything else.
     #[serde(default)]
     language: Option<String>,
+    /// The page the chat starts on (`location.href`) and its referrer: shown to agents in
+    /// the contact card; kept only when `http(s)` URLs of at most 2048 characters.
+    #[serde(default)]
+    page_url: Option<String>,
+    #[serde(default)]
+    referrer: Option<String>,
 }
 
 fn field(v: Option<String>, m: FieldMode, what: &str, max: usize) -> ApiResult<Option<String>> {
@@ -270,6 +277,8 @@ async fn start(
             escalate_after: Some(cfg.escalation_timeout),
             hours: state.web.site_hours.get(&cfg.name).cloned(),
             language: body.language,
+            page_url: body.page_url,
+            referrer: body.referrer,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(visitor_conversation(&c))).into_response())

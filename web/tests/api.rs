@@ -311,6 +311,107 @@ async fn login_sets_a_strict_cookie_checks_csrf_and_is_rate_limited() {
     );
 }
 
+/// Labels (`PUT`/`DELETE …/labels/{label}`, `GET /labels`, the `label` filter of the list
+/// and the CSV export) and the contact card, with the conversation's access.
+#[tokio::test]
+async fn labels_and_the_contact_card() {
+    let a = app().await;
+    a.agent("ann", Role::Agent, &["support"]).await;
+    a.agent("sam", Role::Agent, &["sales"]).await;
+    a.agent("boss", Role::Supervisor, &[]).await;
+    let (ann, sam, boss) = (
+        a.login("ann").await,
+        a.login("sam").await,
+        a.login("boss").await,
+    );
+    let r = a.call(Method::POST, "/api/v1/deflections/whatsapp", &boss.h(), Some(json!({ "name": "Bob", "phone": "+31687654321", "queue": "sales", "metadata": { "order": 7 } }))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["conversation_id"].as_i64().unwrap();
+    let label = |l: &str| format!("/api/v1/conversations/{id}/labels/{l}");
+    let r = a.call(Method::PUT, &label("%20VIP"), &sam.h(), None).await;
+    assert_eq!(
+        (r.status, &r.body["labels"]),
+        (StatusCode::OK, &json!(["vip"]))
+    );
+    let r = a.call(Method::PUT, &label("%21bad"), &sam.h(), None).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+    );
+    let r = a.call(Method::PUT, &label("vip"), &ann.h(), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = a.call(Method::GET, "/api/v1/labels", &sam.h(), None).await;
+    assert_eq!(r.body["labels"], json!([{ "label": "vip", "count": 1 }]));
+    let r = a.call(Method::GET, "/api/v1/labels", &ann.h(), None).await;
+    assert_eq!(r.body["labels"], json!([]));
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/conversations?label=VIP",
+            &sam.h(),
+            None,
+        )
+        .await;
+    let listed: Vec<_> = (r.body["conversations"].as_array().unwrap().iter())
+        .map(|c| c["id"].as_i64())
+        .collect();
+    assert_eq!(listed, [Some(id)]);
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/conversations?label=%21",
+            &sam.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/exports/conversations.csv?label=vip",
+            &boss.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.text.lines().count(), 2, "{}", r.text);
+    let r = a
+        .call(
+            Method::GET,
+            "/api/v1/exports/conversations.csv?label=other",
+            &boss.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.text.lines().count(), 1, "{}", r.text);
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{id}"),
+            &sam.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["conversation"]["labels"], json!(["vip"]));
+    // The contact card.
+    let card = format!("/api/v1/conversations/{id}/contact");
+    let r = a.call(Method::GET, &card, &sam.h(), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        (&r.body["contact"]["name"], &r.body["contact"]["phone"]),
+        (&json!("Bob"), &json!("+31687654321"))
+    );
+    assert_eq!(r.body["attributes"], json!({ "metadata": { "order": 7 } }));
+    assert_eq!(
+        (&r.body["conversations"], &r.body["call"]),
+        (&json!([]), &Value::Null)
+    );
+    assert!(!r.text.contains("token"), "{}", r.text);
+    let r = a.call(Method::GET, &card, &ann.h(), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = a.call(Method::DELETE, &label("vip"), &sam.h(), None).await;
+    assert_eq!((r.status, &r.body["labels"]), (StatusCode::OK, &json!([])));
+}
+
 #[tokio::test]
 async fn roles_and_queues_decide_what_is_visible() {
     let a = app().await;
@@ -1738,6 +1839,113 @@ async fn a_web_visitor_rates_the_chat_that_ended_in_the_widget() {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+/// While an agent chats with the visitor the widget's hand-off is refused (409
+/// `agent_chatting`); the agent's message carries their name (`sender_name`).
+#[tokio::test]
+async fn the_widget_stays_with_the_agent_who_chats_and_names_them() {
+    let a = app().await;
+    let ok = [
+        ("origin", "https://shop.example"),
+        ("x-deflect-visitor", "visitor-token-0123456789abcdef"),
+    ];
+    let r = a
+        .call(
+            Method::POST,
+            "/widget/sites/www/conversations",
+            &ok,
+            Some(json!({ "name": "Vic", "page_url": "https://shop.example/cart", "referrer": "javascript:x" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_i64().unwrap();
+    a.agent("ann", Role::Agent, &["support", "sales"]).await;
+    let s = a.login("ann").await;
+    let r = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{id}/claim"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let handoff = format!("/widget/sites/www/conversations/{id}/handoff");
+    let r = a.call(Method::POST, &handoff, &ok, None).await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::CONFLICT, "agent_chatting")
+    );
+    let r = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{id}/messages"),
+            &s.h(),
+            Some(json!({ "text": "Hi Vic" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{id}/messages"),
+            &s.h(),
+            None,
+        )
+        .await;
+    let mine = (r.body["messages"].as_array().unwrap().iter())
+        .find(|m| m["body"] == "Hi Vic")
+        .unwrap();
+    assert_eq!(mine["sender_name"], "ann");
+    // The contact card shows where the chat began (not the junk referrer).
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{id}/contact"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.body["attributes"],
+        json!({ "widget": { "site": "www", "page_url": "https://shop.example/cart" } })
+    );
+    assert_eq!(r.body["contact"]["identities"][0]["channel"], "web");
+    assert_eq!(r.body["contact"]["identities"][0]["site"], "www");
+    assert!(!r.text.contains("visitor-token"), "{}", r.text);
+    // The transfer picker's load: one conversation held, of five.
+    let r = a.call(Method::GET, "/api/v1/agents", &s.h(), None).await;
+    let me = r.body["agents"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        (&r.body["load"][me.to_string()], &r.body["capacity"]),
+        (&json!(1), &json!(5))
+    );
+    // Back in the queue, with a note for whoever takes it: the visitor may move to WhatsApp.
+    let r = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{id}/transfer"),
+            &s.h(),
+            Some(json!({ "queue": "sales", "note": "Asked about an invoice" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/conversations/{id}/messages"),
+            &s.h(),
+            None,
+        )
+        .await;
+    let notes: Vec<_> = (r.body["messages"].as_array().unwrap().iter())
+        .filter(|m| m["internal"] == true)
+        .map(|m| m["body"].clone())
+        .collect();
+    assert_eq!(notes, [json!("Asked about an invoice")]);
+    let r = a.call(Method::POST, &handoff, &ok, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
 #[tokio::test]

@@ -156,6 +156,51 @@ async fn the_live_feed_shows_each_agent_only_their_conversations() {
     assert!(ended.is_ok(), "the disabled agent's socket is still open");
 }
 
+/// A label put on a conversation reaches the live feeds of those who may see it, and no one
+/// else's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_reaches_the_live_feed_of_who_sees_the_conversation() {
+    let s = server().await;
+    let (_, ann) = s.agent("ann", Role::Agent, &["support"]).await;
+    let (_, sam) = s.agent("sam", Role::Agent, &["sales"]).await;
+    let (boss, _) = s.agent("boss", Role::Supervisor, &[]).await;
+    let new = |queue: &str| NewHandoff {
+        name: Some("Bob".into()),
+        queue: Some(queue.into()),
+        ttl: Duration::from_secs(600),
+        ..Default::default()
+    };
+    let (support, _) = s.inbox.start_handoff(&boss, &new("support")).await.unwrap();
+    let (sales, _) = s.inbox.start_handoff(&boss, &new("sales")).await.unwrap();
+    let mut a = s.ws("/api/v1/events", &s.base, Some(&ann)).await.unwrap();
+    let mut b = s.ws("/api/v1/events", &s.base, Some(&sam)).await.unwrap();
+    for w in [&mut a, &mut b] {
+        send(w, json!({ "type": "hello", "after": null })).await;
+        assert_eq!(recv(w).await["type"], "ready");
+    }
+    s.inbox.add_label(&boss, support.id, "vip").await.unwrap();
+    s.inbox.add_label(&boss, sales.id, "billing").await.unwrap();
+    let e = next_event(&mut a, |v| v["type"] == "event").await;
+    assert_eq!(
+        (
+            &e["event"]["kind"],
+            &e["event"]["conversation_id"],
+            &e["event"]["data"]["label"]
+        ),
+        (
+            &json!("conversation.labelled"),
+            &json!(support.id),
+            &json!("vip")
+        )
+    );
+    // Sam's first is the sales one: the support label never reached him.
+    let e = next_event(&mut b, |v| v["type"] == "event").await;
+    assert_eq!(
+        (&e["event"]["conversation_id"], &e["event"]["data"]["label"]),
+        (&json!(sales.id), &json!("billing"))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_widget_socket_serves_only_the_visitors_conversation_once_in_order() {
     let s = server().await;
@@ -268,6 +313,7 @@ async fn the_widget_socket_serves_only_the_visitors_conversation_once_in_order()
                 (v["data"]["body"].as_str(), v["data"]["from"].as_str()),
                 (Some("Hi Vic"), Some("agent"))
             );
+            assert_eq!(v["data"]["name"], "boss", "the agent's display name");
             break;
         }
     }

@@ -208,6 +208,9 @@ pub struct ConversationDetail {
     pub dispositions: Vec<String>,
     /// Whether closing needs a disposition.
     pub disposition_required: bool,
+    /// Its labels, sorted.
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 /// Filters for listing conversations; every field narrows the list.
@@ -232,6 +235,10 @@ pub struct ConversationFilter {
     pub created_to: Option<Millis>,
     /// Text in the customer's name or number, the reference, or any message.
     pub text: Option<String>,
+    /// Carrying this label (as [`crate::model::normalize_label`] spells it).
+    pub label: Option<String>,
+    /// Of this contact.
+    pub contact_id: Option<i64>,
     /// Only ids below this (paging, newest first).
     pub before_id: Option<i64>,
     /// At most this many (default 100, at most 1000).

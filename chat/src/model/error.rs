@@ -63,6 +63,10 @@ pub enum ChatError {
         /// The account's recontact template.
         recontact_template: String,
     },
+    /// An agent is chatting with the visitor: the conversation stays in the widget (no
+    /// WhatsApp hand-off while it is assigned).
+    #[error("an agent is chatting with you here; the chat continues in this window")]
+    AgentChatting,
     /// WhatsApp reported that the number cannot receive messages.
     #[error("the customer's number cannot receive WhatsApp messages")]
     Unreachable,
@@ -101,8 +105,8 @@ impl ChatError {
     }
 
     /// A stable machine-readable code: `not_found`, `forbidden`, `invalid`, `conflict`,
-    /// `outside_window`, `unreachable`, `disposition_required`, `invalid_credentials`,
-    /// `internal`.
+    /// `outside_window`, `agent_chatting`, `unreachable`, `disposition_required`,
+    /// `invalid_credentials`, `internal`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound(_) => "not_found",
@@ -110,6 +114,7 @@ impl ChatError {
             Self::Invalid(_) => "invalid",
             Self::Conflict(_) => "conflict",
             Self::OutsideWindow { .. } => "outside_window",
+            Self::AgentChatting => "agent_chatting",
             Self::Unreachable => "unreachable",
             Self::DispositionRequired { .. } => "disposition_required",
             Self::InvalidCredentials => "invalid_credentials",

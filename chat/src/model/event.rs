@@ -89,13 +89,16 @@ pub enum EventKind {
     /// is tried again (`message_id`, `attachments`: all of the message's, as
     /// [`crate::Message`] carries them).
     MessageAttachments,
+    /// `conversation.labelled`: a label was put on it or taken off (`conversation`, `label`,
+    /// `added`: true or false, `by`: the agent).
+    ConversationLabelled,
     /// A kind this version does not know (logged by a newer one): passed on as it is.
     Other(String),
 }
 
 impl EventKind {
     /// Every kind this version produces.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 25] = [
         Self::ConversationCreated,
         Self::ConversationQueued,
         Self::ConversationOffered,
@@ -120,6 +123,7 @@ impl EventKind {
         Self::ConversationReminder,
         Self::ConversationRated,
         Self::MessageAttachments,
+        Self::ConversationLabelled,
     ];
 
     /// The wire name, as stored and sent.
@@ -149,6 +153,7 @@ impl EventKind {
             Self::ConversationReminder => "conversation.reminder",
             Self::ConversationRated => "conversation.rated",
             Self::MessageAttachments => "message.attachments",
+            Self::ConversationLabelled => "conversation.labelled",
             Self::Other(name) => name,
         }
     }
@@ -224,6 +229,7 @@ mod tests {
                 "conversation.reminder",
                 "conversation.rated",
                 "message.attachments",
+                "conversation.labelled",
             ]
         );
         for k in EventKind::ALL {

@@ -104,6 +104,10 @@ pub struct Message {
     /// the order they came; empty for most messages.
     #[serde(default)]
     pub attachments: Vec<Attachment>,
+    /// The agent's display name as it was when the message was stored (what the customer
+    /// saw); `None` for the customer's, the bot's and the inbox's own messages.
+    #[serde(default)]
+    pub sender_name: Option<String>,
 }
 
 /// What a provider's error code means for the conversation, and so what the agent can do.

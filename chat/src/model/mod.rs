@@ -6,6 +6,7 @@ mod agent;
 mod attachment;
 mod canned;
 mod codes;
+mod contact;
 mod conversation;
 mod csat;
 mod deflection;
@@ -24,6 +25,10 @@ pub use attachment::{ATTACHMENT_PATH, Attachment, AttachmentState, UPLOAD_TTL};
 pub use canned::{CannedAnswer, NewCannedAnswer, PLACEHOLDERS};
 pub use codes::{CODE_LEN, Handoff, handoff_text, payload_for, reference_in_payload};
 pub(crate) use codes::{candidate_codes, hash_token, random_token};
+pub use contact::{
+    ContactCall, ContactCard, ContactConversation, ContactIdentity, ContactProfile, LabelCount,
+    MAX_LABEL_CHARS, normalize_label,
+};
 pub use conversation::{
     Channel, Conversation, ConversationDetail, ConversationFilter, EscalationReason, InputMethod,
     Origin, Status, WINDOW_MS,

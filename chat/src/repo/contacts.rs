@@ -2,7 +2,7 @@
 //! a web visitor's token hash.
 
 use crate::clock::Millis;
-use crate::model::StoreError;
+use crate::model::{ContactIdentity, ContactProfile, StoreError};
 use crate::store::{Tx, opt_str};
 use sqlx::Row;
 
@@ -200,4 +200,52 @@ pub(crate) async fn rename(tx: &mut Tx, id: i64, name: &str) -> Result<(), Store
         .execute(tx.conn())
         .await?;
     Ok(())
+}
+
+/// Contact `id` as the contact panel shows it: profile and identities (WhatsApp ids, widget
+/// visits by site — never a visitor's token hash).
+pub(crate) async fn profile(
+    store: &crate::store::Store,
+    id: i64,
+) -> Result<Option<ContactProfile>, StoreError> {
+    let Some(r) = sqlx::query(
+        "SELECT id, name, phone, form_phone, language, created_at FROM contacts WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let rows = sqlx::query(
+        "SELECT i.channel, i.external_id, i.created_at, v.site FROM contact_identities i \
+         LEFT JOIN web_visitors v ON v.identity_id = i.id AND i.channel = 'web' \
+         WHERE i.contact_id = $1 ORDER BY i.id",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?;
+    let identities = rows
+        .iter()
+        .filter_map(|i| {
+            let since: Millis = i.get("created_at");
+            match i.get::<String, _>("channel").as_str() {
+                WHATSAPP => Some(ContactIdentity::Whatsapp {
+                    wa_id: i.get("external_id"),
+                    since,
+                }),
+                "web" => opt_str(i, "site").map(|site| ContactIdentity::Web { site, since }),
+                _ => None,
+            }
+        })
+        .collect();
+    Ok(Some(ContactProfile {
+        id: r.get("id"),
+        name: opt_str(&r, "name"),
+        phone: opt_str(&r, "phone"),
+        form_phone: opt_str(&r, "form_phone"),
+        language: opt_str(&r, "language"),
+        created_at: r.get("created_at"),
+        identities,
+    }))
 }

@@ -438,6 +438,8 @@ pub(crate) struct NewWeb<'a> {
     pub(crate) account: Option<&'a str>,
     pub(crate) site: &'a str,
     pub(crate) queue: &'a str,
+    /// The widget's page details (JSON), if any.
+    pub(crate) metadata: Option<&'a str>,
 }
 
 /// Inserts web conversation `w` with reference `reference`; returns its id.
@@ -449,8 +451,8 @@ pub(crate) async fn insert_web(
 ) -> Result<i64, StoreError> {
     Ok(sqlx::query(
         "INSERT INTO conversations (reference, contact_id, identity_id, channel, origin, \
-         account, site, status, queue, last_activity_at, created_at) \
-         VALUES ($1, $2, $3, 'web', 'web', $4, $5, 'queued', $6, $7, $7) RETURNING id",
+         account, site, status, queue, last_activity_at, created_at, metadata) \
+         VALUES ($1, $2, $3, 'web', 'web', $4, $5, 'queued', $6, $7, $7, $8) RETURNING id",
     )
     .bind(reference)
     .bind(w.contact)
@@ -459,6 +461,7 @@ pub(crate) async fn insert_web(
     .bind(w.site)
     .bind(w.queue)
     .bind(now)
+    .bind(w.metadata)
     .fetch_one(tx.conn())
     .await?
     .get(0))

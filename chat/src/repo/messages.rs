@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 
 /// The columns of a [`Message`].
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, direction, kind, body, payload, interactive, internal, \
-    agent_id, sender, channel, external_id, client_key, status, error_code, error_title, created_at";
+    agent_id, sender, channel, external_id, client_key, status, error_code, error_title, created_at, sender_name";
 
 /// A message from a row of [`MESSAGE_COLUMNS`].
 pub(crate) fn from_row(r: &AnyRow) -> Message {
@@ -38,6 +38,7 @@ pub(crate) fn from_row(r: &AnyRow) -> Message {
         error_meaning: opt_i64(r, "error_code").map(|c| error_meaning(Some(c))),
         created_at: r.get("created_at"),
         attachments: Vec::new(),
+        sender_name: opt_str(r, "sender_name"),
     }
 }
 
@@ -60,7 +61,8 @@ pub(crate) struct NewOutgoing<'a> {
     pub(crate) status: DeliveryStatus,
 }
 
-/// Stores an outgoing message.
+/// Stores an outgoing message; an agent's carries the agent's display name as the customer
+/// sees it now (`sender_name`, a snapshot).
 pub(crate) async fn insert_outgoing(
     tx: &mut Tx,
     m: &NewOutgoing<'_>,
@@ -68,8 +70,9 @@ pub(crate) async fn insert_outgoing(
 ) -> Result<Message, StoreError> {
     let row = sqlx::query(sql!(
         "INSERT INTO messages (conversation_id, direction, kind, body, payload, interactive, internal, \
-         agent_id, sender, channel, account, client_key, status, status_rank, created_at) \
-         VALUES ($1, 'out', $2, $3, $4, $5, 0, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {MESSAGE_COLUMNS}"
+         agent_id, sender, channel, account, client_key, status, status_rank, created_at, sender_name) \
+         VALUES ($1, 'out', $2, $3, $4, $5, 0, $6, $7, $8, $9, $10, $11, $12, $13, \
+         (SELECT display_name FROM agents WHERE id = $6)) RETURNING {MESSAGE_COLUMNS}"
     ))
     .bind(m.conversation)
     .bind(m.kind)
@@ -294,7 +297,8 @@ pub(crate) async fn note_retry(
     Ok(done.rows_affected() > 0)
 }
 
-/// Stores an internal note by `agent` in conversation `conversation`.
+/// Stores an internal note by `agent` (with their display name) in conversation
+/// `conversation`.
 pub(crate) async fn insert_note(
     tx: &mut Tx,
     conversation: i64,
@@ -305,8 +309,8 @@ pub(crate) async fn insert_note(
 ) -> Result<Message, StoreError> {
     let row = sqlx::query(sql!(
         "INSERT INTO messages (conversation_id, direction, kind, body, internal, agent_id, sender, \
-         channel, status, created_at) VALUES ($1, 'out', 'note', $2, 1, $3, 'agent', $4, 'internal', $5) \
-         RETURNING {MESSAGE_COLUMNS}"
+         channel, status, created_at, sender_name) VALUES ($1, 'out', 'note', $2, 1, $3, 'agent', $4, \
+         'internal', $5, (SELECT display_name FROM agents WHERE id = $3)) RETURNING {MESSAGE_COLUMNS}"
     ))
     .bind(conversation)
     .bind(text)

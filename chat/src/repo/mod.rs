@@ -18,6 +18,7 @@ pub(crate) mod faq_entries;
 pub(crate) mod gateway_keys;
 pub(crate) mod handoff_codes;
 pub(crate) mod hook_deliveries;
+pub(crate) mod labels;
 pub(crate) mod limit_uses;
 pub(crate) mod list_revisions;
 pub(crate) mod locks;

@@ -63,10 +63,18 @@ pub(super) async fn queues(State(s): State<AppState>, _p: Principal) -> Json<Val
     Json(json!({ "queues": q, "accounts": accounts }))
 }
 
+/// The agents the caller may list, with `load` (conversations offered to or held by each,
+/// by agent id) and `capacity` (how many each takes: `inbox.max_conversations_per_agent`).
 pub(super) async fn agents(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        json!({ "agents": s.inbox.colleagues(&p.viewer).await? }),
-    ))
+    let load: serde_json::Map<String, Value> = (s.inbox.agent_loads(&p.viewer).await?)
+        .into_iter()
+        .map(|(id, n)| (id.to_string(), json!(n)))
+        .collect();
+    Ok(Json(json!({
+        "agents": s.inbox.colleagues(&p.viewer).await?,
+        "load": load,
+        "capacity": s.inbox.settings().inbox.max_conversations_per_agent,
+    })))
 }
 
 fn admin(p: &Principal) -> ApiResult<()> {

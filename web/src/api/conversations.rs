@@ -31,6 +31,8 @@ pub(super) struct ListQuery {
     to: Option<i64>,
     /// Text search.
     q: Option<String>,
+    /// Carrying this label (normalised as labels are; 422 when it cannot be).
+    label: Option<String>,
     before_id: Option<i64>,
     limit: Option<u32>,
 }
@@ -62,6 +64,11 @@ impl ListQuery {
             created_from: self.from,
             created_to: self.to,
             text: self.q.clone(),
+            label: match self.label.as_deref().filter(|l| !l.trim().is_empty()) {
+                Some(l) => Some(deflect_chat::normalize_label(l)?),
+                None => None,
+            },
+            contact_id: None,
             before_id: self.before_id,
             limit: self.limit,
         })
@@ -332,6 +339,9 @@ pub(super) struct TransferBody {
     agent_id: Option<i64>,
     #[serde(default)]
     queue: Option<String>,
+    /// For the agent taking over: stored as an internal note with the transfer.
+    #[serde(default)]
+    note: Option<String>,
 }
 
 pub(super) async fn transfer(
@@ -341,9 +351,18 @@ pub(super) async fn transfer(
     body: JsonBody<TransferBody>,
 ) -> ApiResult<Json<Value>> {
     let Json(b) = body?;
+    let note = b.note.as_deref();
     let c = match (b.agent_id, b.queue) {
-        (Some(a), None) => s.inbox.transfer_to_agent(&p.viewer, id, a).await?,
-        (None, Some(q)) => s.inbox.transfer_to_queue(&p.viewer, id, &q).await?,
+        (Some(a), None) => {
+            (s.inbox)
+                .transfer_to_agent_with_note(&p.viewer, id, a, note)
+                .await?
+        }
+        (None, Some(q)) => {
+            (s.inbox)
+                .transfer_to_queue_with_note(&p.viewer, id, &q, note)
+                .await?
+        }
         _ => return Err(ApiError::bad_request("give either agent_id or queue")),
     };
     Ok(Json(json!({ "conversation": c })))

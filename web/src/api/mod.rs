@@ -8,11 +8,13 @@
 //! agents), `conversations` (the list, messages and agents' actions), `attachments` (the
 //! files customers send), `export` (CSV and transcripts), `canned` (canned answers), `lists` (the whitelist and the FAQ admins manage),
 //! `supervision` (the board and API tokens), `templates` (the message templates agents send),
-//! `handoff` (web → WhatsApp) and `sandbox` (the sandbox phone).
+//! `handoff` (web → WhatsApp), `contacts` (the contact card, labels) and `sandbox` (the
+//! sandbox phone).
 
 mod agents;
 pub(crate) mod attachments;
 mod canned;
+mod contacts;
 mod conversations;
 mod export;
 mod handoff;
@@ -149,6 +151,22 @@ fn build() -> Routes {
         "/api/v1/conversations/{id}/transcript",
         export::transcript,
     )
+    .on(
+        "GET",
+        "/api/v1/conversations/{id}/contact",
+        contacts::contact,
+    )
+    .on(
+        "PUT",
+        "/api/v1/conversations/{id}/labels/{label}",
+        contacts::add_label,
+    )
+    .on(
+        "DELETE",
+        "/api/v1/conversations/{id}/labels/{label}",
+        contacts::remove_label,
+    )
+    .on("GET", "/api/v1/labels", contacts::labels)
     .on(
         "GET",
         "/api/v1/attachments/{token}",

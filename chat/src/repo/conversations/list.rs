@@ -220,6 +220,15 @@ fn conditions(args: &mut Args, viewer: &Viewer, filter: &ConversationFilter) -> 
     if let Some(t) = filter.created_to {
         wh.push(format!("c.created_at < {}", args.add(Arg::I(t))));
     }
+    if let Some(label) = &filter.label {
+        wh.push(format!(
+            "EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = c.id AND l.label = {})",
+            args.add(Arg::S(label.clone()))
+        ));
+    }
+    if let Some(k) = filter.contact_id {
+        wh.push(format!("c.contact_id = {}", args.add(Arg::I(k))));
+    }
     if let Some(b) = filter.before_id {
         wh.push(format!("c.id < {}", args.add(Arg::I(b))));
     }
