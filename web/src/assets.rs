@@ -1,6 +1,7 @@
 //! The browser side, embedded in the binary (no build step): the widget loader
 //! (`/widget.js`) and chat (`/widget/chat.js`), the agents' inbox (`/`), the sandbox phone
-//! (`/sandbox`) and a demo page embedding the widget (`/demo`). Plain JavaScript and CSS, no
+//! (`/sandbox`) and a demo page embedding the widget (`/demo`); their texts by language
+//! (`/i18n/…`, [`crate::i18n`]). Plain JavaScript and CSS, no
 //! framework. Files are served gzip-compressed to browsers that accept it (compressed once,
 //! on first request), with an `ETag`.
 
@@ -97,6 +98,14 @@ pub fn gzip(body: &[u8]) -> Vec<u8> {
     e.finish().expect("writing to memory cannot fail")
 }
 
+/// A quoted ETag for `body`: FNV-1a, a content fingerprint, not a security measure.
+pub(crate) fn fingerprint(body: &[u8]) -> String {
+    let h = body.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("\"{h:016x}\"")
+}
+
 struct Prepared {
     gz: Vec<u8>,
     etag: String,
@@ -107,15 +116,9 @@ fn prepared(i: usize) -> &'static Prepared {
     &ALL.get_or_init(|| {
         ASSETS
             .iter()
-            .map(|a| {
-                // FNV-1a: a content fingerprint, not a security measure.
-                let h = a.body.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                    (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-                });
-                Prepared {
-                    gz: gzip(a.body.as_bytes()),
-                    etag: format!("\"{h:016x}\""),
-                }
+            .map(|a| Prepared {
+                gz: gzip(a.body.as_bytes()),
+                etag: fingerprint(a.body.as_bytes()),
             })
             .collect()
     })[i]
@@ -172,7 +175,8 @@ fn serve(i: usize, headers: &HeaderMap) -> Response {
 }
 
 pub(crate) fn routes() -> Router<AppState> {
-    let mut r = Router::new();
+    // The pages' texts in the agent's or visitor's language.
+    let mut r = crate::i18n::routes();
     for (i, a) in ASSETS.iter().enumerate() {
         r = r.route(
             a.path,
