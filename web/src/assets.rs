@@ -57,6 +57,13 @@ pub static ASSETS: &[Asset] = &[
         "text/javascript; charset=utf-8",
         "public, max-age=300"
     ),
+    // Texts by language (the inbox's and the widget's, so cached like chat.js).
+    asset!(
+        "/i18n.js",
+        "i18n.js",
+        "text/javascript; charset=utf-8",
+        "public, max-age=300"
+    ),
     asset!("/", "inbox.html", "text/html; charset=utf-8", "no-cache"),
     asset!(
         "/inbox.js",
