@@ -265,6 +265,12 @@ call-dialled = Gewählte Nummer
 call-callback = Rückrufnummer
 call-wait = Wartezeit
 call-input = Eingabe
+call-input-method = { $method ->
+    [caller_number] die Nummer des Anrufs
+    [dtmf] Tastatur
+    [speech] Sprache
+   *[other] { $method }
+}
 call-time = Anruf
 call-transcript = Transkript
 

@@ -305,6 +305,13 @@ call-dialled = Number dialled
 call-callback = Callback number
 call-wait = Wait
 call-input = Input
+# at: inbox.js renderCall(): call.input_method
+call-input-method = { $method ->
+    [caller_number] the number they called from
+    [dtmf] keypad
+    [speech] speech
+   *[other] { $method }
+}
 call-time = Call
 call-transcript = Transcript
 

@@ -265,6 +265,12 @@ call-dialled = Número marcado
 call-callback = Número de devolución
 call-wait = Espera
 call-input = Entrada
+call-input-method = { $method ->
+    [caller_number] el número desde el que llamó
+    [dtmf] teclado
+    [speech] voz
+   *[other] { $method }
+}
 call-time = Llamada
 call-transcript = Transcripción
 

@@ -268,6 +268,12 @@ call-dialled = Numéro composé
 call-callback = Numéro de rappel
 call-wait = Attente
 call-input = Saisie
+call-input-method = { $method ->
+    [caller_number] le numéro de l'appel
+    [dtmf] clavier
+    [speech] voix
+   *[other] { $method }
+}
 call-time = Appel
 call-transcript = Transcription
 

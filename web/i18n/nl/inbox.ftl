@@ -265,6 +265,12 @@ call-dialled = Gekozen nummer
 call-callback = Terugbelnummer
 call-wait = Wachttijd
 call-input = Invoer
+call-input-method = { $method ->
+    [caller_number] het nummer waarmee gebeld werd
+    [dtmf] toetsenbord
+    [speech] spraak
+   *[other] { $method }
+}
 call-time = Oproep
 call-transcript = Transcriptie
 

@@ -268,6 +268,12 @@ call-dialled = Número discado
 call-callback = Número para retorno
 call-wait = Espera
 call-input = Entrada
+call-input-method = { $method ->
+    [caller_number] o número de onde ligou
+    [dtmf] teclado
+    [speech] voz
+   *[other] { $method }
+}
 call-time = Chamada
 call-transcript = Transcrição
 
