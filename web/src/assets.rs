@@ -2,8 +2,9 @@
 //! (`/widget.js`) and chat (`/widget/chat.js`), the agents' inbox (`/`), the sandbox phone
 //! (`/sandbox`) and a demo page embedding the widget (`/demo`: the first configured
 //! `[[widget.sites]]`, `?site=<name>` for another; a page saying how to add one when none is
-//! configured). Plain JavaScript and CSS, no framework. Files are served gzip-compressed to
-//! browsers that accept it (compressed once, on first request), with an `ETag`.
+//! configured); their texts by language (`/i18n/…`, [`crate::i18n`]). Plain JavaScript and
+//! CSS, no framework. Files are served gzip-compressed to browsers that accept it (compressed
+//! once, on first request), with an `ETag`.
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -58,6 +59,13 @@ pub static ASSETS: &[Asset] = &[
         "text/javascript; charset=utf-8",
         "public, max-age=300"
     ),
+    // Texts by language (the inbox's and the widget's, so cached like chat.js).
+    asset!(
+        "/i18n.js",
+        "i18n.js",
+        "text/javascript; charset=utf-8",
+        "public, max-age=300"
+    ),
     asset!("/", "inbox.html", "text/html; charset=utf-8", "no-cache"),
     asset!(
         "/inbox.js",
@@ -108,6 +116,14 @@ pub fn gzip(body: &[u8]) -> Vec<u8> {
     e.finish().expect("writing to memory cannot fail")
 }
 
+/// A quoted ETag for `body`: FNV-1a, a content fingerprint, not a security measure.
+pub(crate) fn fingerprint(body: &[u8]) -> String {
+    let h = body.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("\"{h:016x}\"")
+}
+
 struct Prepared {
     gz: Vec<u8>,
     etag: String,
@@ -118,15 +134,9 @@ fn prepared(i: usize) -> &'static Prepared {
     &ALL.get_or_init(|| {
         ASSETS
             .iter()
-            .map(|a| {
-                // FNV-1a: a content fingerprint, not a security measure.
-                let h = a.body.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                    (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-                });
-                Prepared {
-                    gz: gzip(a.body.as_bytes()),
-                    etag: format!("\"{h:016x}\""),
-                }
+            .map(|a| Prepared {
+                gz: gzip(a.body.as_bytes()),
+                etag: fingerprint(a.body.as_bytes()),
             })
             .collect()
     })[i]
@@ -302,7 +312,8 @@ async fn demo(
 }
 
 pub(crate) fn routes() -> Router<AppState> {
-    let mut r = Router::new().route("/demo", get(demo));
+    // The pages' texts in the agent's or visitor's language.
+    let mut r = crate::i18n::routes().route("/demo", get(demo));
     for (i, a) in ASSETS.iter().enumerate() {
         r = r.route(
             a.path,

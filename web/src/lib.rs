@@ -9,6 +9,7 @@
 //! | REST API | `/api/v1/…`, described by `/api/openapi.json` ([`api`]) |
 //! | chat widget | `/widget.js` (loader), `/widget/…` (site settings, visitors' conversations, WebSocket) ([`widget`]) |
 //! | sandbox phone | `/sandbox` (page) over `/api/v1/sandbox/…` |
+//! | texts by language | `/i18n/{bundle}/{languages}.json` ([`i18n`]) |
 //!
 //! [`router`] builds the whole application from its state, so handlers are tested with
 //! `tower::ServiceExt::oneshot` and no server; [`serve`] runs it on a listener the caller
@@ -30,6 +31,7 @@ pub mod auth;
 pub mod connections;
 pub mod error;
 mod health;
+pub mod i18n;
 pub mod limits;
 pub mod live;
 mod metrics;

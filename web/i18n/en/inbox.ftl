@@ -1,0 +1,478 @@
+# deflect inbox — English (the reference: every other language has every id of this file,
+# with the same variables). A "## file: place" comment names where the group's texts appear;
+# web/i18n/MAPPING.md is generated from them.
+
+## shared: values shown in several places (select on the value the API gives)
+
+# at: inbox.js drawList() and renderHead() badges (c.status), inbox.html #filters status options
+status = { $status ->
+    [pending] waiting for customer
+    [queued] queued
+    [offered] offered
+    [assigned] assigned
+    [bot] with bot
+    [closed] closed
+   *[other] { $status }
+}
+# at: inbox.js drawList() icon title, renderHead() (c.channel); inbox.html #filters channel options
+channel = { $channel ->
+    [whatsapp] WhatsApp
+    [web] Web chat
+   *[other] { $channel }
+}
+# at: inbox.js start() #me, renderBoard(), renderAdmin() role options
+role = { $role ->
+    [agent] agent
+    [supervisor] supervisor
+    [admin] admin
+   *[other] { $role }
+}
+# at: inbox.js renderHead() transfer options, renderBoard(), presence announce
+presence = { $presence ->
+    [available] available
+    [away] away
+    [offline] offline
+   *[other] { $presence }
+}
+# A message's or file's kind, as in "[picture]" placeholders.
+# at: inbox.js previewText(), onEvent() notify, messageBody(), fillFiles() (m.kind / a.kind)
+kind = { $kind ->
+    [text] text
+    [image] picture
+    [audio] audio
+    [video] video
+    [document] document
+    [sticker] sticker
+    [location] location
+    [contacts] contact card
+    [interactive] buttons
+    [template] template
+   *[other] { $kind }
+}
+# at: inbox.js previewText(), onEvent() notify: "[" + m.kind + "]"
+message-placeholder = [{ kind }]
+# at: inbox.js ago(), span(), renderCall() wait
+duration-seconds = { $n } s
+# at: inbox.js ago(), span()
+duration-minutes = { $n } min
+# at: inbox.js ago()
+duration-hours = { $n } h
+# at: inbox.js span()
+duration-hours-minutes = { $h } h { $m } min
+# at: inbox.js bytes()
+size-bytes = { $n } B
+# at: inbox.js bytes()
+size-kb = { $n } KB
+# at: inbox.js bytes()
+size-mb = { $n } MB
+any = any
+never = never
+
+## inbox.html: <title>, login form; inbox.js: badge() (tab title)
+
+page-title = deflect inbox
+# at: inbox.js badge()
+tab-title = { $n ->
+    [0] deflect inbox
+   *[other] ({ $n }) deflect inbox
+}
+login-heading = deflect inbox
+login-username = Username
+login-password = Password
+login-submit = Log in
+
+## inbox.html: header (views, attention, presence); inbox.js: start(), showAttention(), scheduleCounts()
+
+nav-label = Views
+nav-mine = My conversations
+nav-queue = Queue
+nav-waiting = Waiting for customer
+    .title = Deflected calls and hand-offs whose customer has not written yet
+nav-all = All conversations
+nav-board = Board
+nav-settings = Settings
+# at: inbox.js scheduleCounts(): b.title
+nav-count-title = { $conversations ->
+    [one] { $conversations } conversation
+   *[other] { $conversations } conversations
+}, { $unread ->
+    [one] { $unread } unread message
+   *[other] { $unread } unread messages
+}
+notify-enable = Enable notifications
+    .title = Show a desktop notification for offers and customers' messages while the inbox is in the background
+sound-on = Sound on
+sound-off = Sound off
+auto-accept = Auto-accept
+    .title = Take every offer at once, without Accept
+auto-accept-on = Offers are accepted at once
+auto-accept-off = Offers wait for you to accept
+presence-label = Presence
+presence-available = Available
+presence-away = Away
+presence-offline = Offline
+# at: inbox.js #presence change: announce
+presence-changed = Presence: { presence }
+# at: inbox.js start(): #me
+me = { $name } ({ role })
+logout = Log out
+
+## inbox.html: #side (search, sort, filters, list); inbox.js: drawList(), fillFilterChoices()
+
+side-label = Conversations
+offers-label = Offers to you
+search-label = Search conversations
+search-input =
+    .placeholder = Search: name, number, reference, text
+search-submit = Search
+search-clear = Clear
+sort-label = Sort
+sort-newest = Newest
+sort-waiting = Longest waiting
+filter-from = From
+# at: inbox.html #filters: <label>To
+filter-to = To
+filter-status = Status
+filter-channel = Channel
+# at: inbox.html #filters: <label>Queue
+filter-queue = Queue
+# at: inbox.html #filters: <label>Agent
+filter-agent = Agent
+filter-search = Search
+    .placeholder = name, number, reference, text
+filter-submit = Filter
+filter-export = Export CSV
+list-label = Conversations
+list-more = Load more
+# at: inbox.js drawList(): #count
+list-count = { $n ->
+    [one] { $n } conversation
+   *[other] { $n } conversations
+}
+# at: inbox.js drawList(): #count (nextBefore)
+list-count-more = { $n }+ conversations
+# at: inbox.js drawList(): #count (search)
+list-results = Results for “{ $q }”: { $n ->
+    [one] { $n } conversation
+   *[other] { $n } conversations
+}
+# at: inbox.js drawList(): #count (search, nextBefore)
+list-results-more = Results for “{ $q }”: { $n }+ conversations
+
+## inbox.js: label(), drawList() (a row), previewText()
+
+visitor = Visitor { $reference }
+# at: inbox.js drawList() icon title (site/account), renderHead() muted line
+channel-where = { channel } · { $where }
+origin-call = From a call
+origin-api = From the API
+row-waiting-for-you = waiting for you
+    .title = The customer waits for your answer
+row-wait =
+    .title = The customer has waited this long for an answer
+# at: inbox.js drawList(): unread-count title
+row-unread =
+    .title = { $n } unread
+preview-pending = Waiting for the customer's first message
+# at: inbox.js previewText()
+preview-you = You: { $text }
+# at: inbox.js previewText()
+preview-bot = Bot: { $text }
+# at: inbox.js previewText()
+preview-automatic = Automatic: { $text }
+
+## inbox.js: onEvent() (announcements, notifications, typing)
+
+offer-announce = New conversation offered: { $name }
+offer-notify = New conversation offered
+customer-waiting-announce = A customer is waiting for your answer: { $name }
+customer-typing = The customer is typing…
+
+## inbox.js: drawOffers(), answerOffer() (the offer card)
+
+# at: inbox.js drawOffers(): aria-label
+offer-label = Offer: { $name }
+offer-title = New conversation: { $name }
+offer-countdown =
+    .title = Time left to answer the offer
+offer-accept = Accept (A)
+offer-reject = Reject (X)
+offer-accepted = Accepted
+offer-rejected = Rejected
+
+## inbox.html: #conv, #composer; inbox.js: open()
+
+messages-label = Messages
+empty = Choose a conversation.
+note-toggle = Internal note
+canned-label = Canned answer
+buttons-add = Add buttons
+template-add = Template…
+attach = Attach files
+    .title = Attach files (or drop them on the conversation)
+chosen-label = Files to send
+reply-label = Reply
+send = Send
+board-label = Board
+settings-label = Settings
+
+## inbox.html: #template, #buttons (composer extras)
+
+template-legend = Send an approved WhatsApp template
+template-search = Search by name
+# at: inbox.html #template: <label>Template
+template-choice = Template
+template-preview-label = Preview: the exact text the customer receives
+template-send = Send template
+template-cancel = Cancel
+buttons-legend = Buttons under the message (the reply is its text)
+buttons-kind = Kind
+buttons-kind-button = Reply buttons (up to 3)
+buttons-kind-list = List (up to 10 rows)
+buttons-kind-link = Link button
+# at: inbox.html #buttons: Button 1..3 title
+button-title = Button { $n } title
+list-button-text = List button text
+    .placeholder = Choose
+list-section = Section title
+    .placeholder = Options
+list-rows = List rows, one per line: title, or title | description
+link-text = Link button text
+link-url = Link URL
+buttons-remove = Remove buttons
+
+## inbox.js: addMessage(), messageBody() (a message)
+
+note-by = Note by { $name }
+sender-customer = Customer
+sender-bot = Bot
+sender-automation = Automation
+sender-agent = Agent
+reply-chosen =
+    .title = Reply id: { $id }
+# at: inbox.js messageBody(): sr span
+reply-chosen-sr = (reply id { $id })
+offered-buttons = Reply buttons
+offered-list-section = List section { $title }
+offered-link = Link button
+
+## inbox.js: showStatus() (delivery ticks and failures). Pass code as a string, or "none".
+
+# at: inbox.js showStatus(): st.textContent
+delivery = { $status ->
+    [queued] queued
+    [sent] sent
+    [delivered] delivered
+    [read] read
+    [failed] failed
+   *[other] { $status }
+}
+# at: inbox.js showStatus(): code (inlined into failed-*/queued-*)
+delivery-code = { $code ->
+    [none] {""}
+   *[other] {" "}({ $code })
+}
+failed-window = Not delivered{ delivery-code }: the customer's last message is more than 24 hours old, so WhatsApp takes only an approved template now.
+failed-window-action = Send a template
+failed-unreachable = Not delivered{ delivery-code }: this number is not reachable on WhatsApp.
+failed-reason = Not delivered{ delivery-code }: { $reason }.
+failed-refused = Not delivered{ delivery-code }: the provider refused it.
+queued-rate-limited = WhatsApp asked to slow down{ delivery-code }; sending again shortly.
+queued-retry-reason = Not sent yet{ delivery-code }: { $reason }; trying again.
+# at: inbox.js showStatus()
+queued-retry = Not sent yet{ delivery-code }: the provider did not take it; trying again.
+
+## inbox.js: fillFiles(), mapLink(), renderChosen() (files)
+
+file-downloading = Downloading the { kind }…
+file-downloading-retry = Downloading the { kind }… (trying again: { $error })
+file-failed = The { kind } could not be downloaded: { $error }
+# at: inbox.js fillFiles()
+file-failed-unknown = The { kind } could not be downloaded: unknown reason
+file-open =
+    .title = Open full size
+file-sticker = Sticker
+file-picture = Picture
+map-link = Show on the map
+file-remove = Remove { $name }
+    .title = Remove
+
+## inbox.js: renderCall() (the deflected call)
+
+call-heading = Deflected call
+call-caller = Caller
+call-dialled = Number dialled
+call-callback = Callback number
+call-wait = Wait
+call-input = Input
+# at: inbox.js renderCall(): call.input_method
+call-input-method = { $method ->
+    [caller_number] the number they called from
+    [dtmf] keypad
+    [speech] speech
+   *[other] { $method }
+}
+call-time = Call
+call-transcript = Transcript
+
+## inbox.js: renderHead() (conversation header and actions)
+
+form-phone = { $phone } (typed in a form: { $form })
+csat = Rated { $score }/5
+    .title = Customer satisfaction, 1 (bad) to 5 (good)
+csat-comment = Rated { $score }/5: “{ $comment }”
+action-accept = Accept
+action-reject = Reject
+action-claim = Claim
+action-take-over = Take over from bot
+taken-over = Taken over from the bot
+transfer-to = Transfer to
+transfer-agents = Agents
+transfer-queues = Queues
+# at: inbox.js renderHead(): transfer option
+transfer-agent = { $name } ({ presence })
+action-transfer = Transfer
+transferred = Transferred
+disposition = Disposition
+disposition-choose = Disposition…
+disposition-none = No disposition
+action-close = Close
+closed-announce = Closed
+action-transcript = Transcript
+window-note = The customer's last message is more than 24 hours old (or there is none yet), so WhatsApp accepts only an approved template, not free text. Send a template; you can write freely once they answer.
+window-choose-template = Choose a template
+window-recontact = Send recontact template
+template-sent = Template sent
+unreachable-note = This number is not reachable on WhatsApp (the provider said it cannot deliver to it), so messages cannot be sent; internal notes still can. Reach the customer another way.
+
+## inbox.js: showTemplates(), listTemplates(), pickTemplate(), send-template (WhatsApp templates)
+
+templates-loading = Loading templates…
+templates-stale = The last fetch from WhatsApp failed ({ $error }); this is the list of { $time }.
+templates-stale-never = The last fetch from WhatsApp failed ({ $error }); no list was fetched before.
+# at: inbox.js listTemplates()
+templates-count = { $n ->
+    [one] { $n } template.
+   *[other] { $n } templates.
+}
+templates-none = No approved template matches (the account's list is fetched from WhatsApp; a supervisor can refresh it).
+template-header = Header { $placeholder }
+# at: inbox.js pickTemplate()
+template-header-media = Header { $format } URL (https)
+template-parameter = Parameter { $placeholder }
+template-button-url = Button “{ $text }” URL variable
+template-choose-first = Choose a template first.
+
+## inbox.js: composer submit (errors the page writes itself)
+
+note-no-buttons = An internal note cannot have buttons: remove them or untick Internal note.
+note-no-files = An internal note cannot carry files: remove them or untick Internal note.
+buttons-no-files = A message with buttons cannot carry files: send the files first, or remove the buttons.
+
+## inbox.js: renderBoard() (supervisors' board)
+
+board-queues = Queues
+board-queue = Queue
+board-waiting = Waiting
+board-oldest = Oldest wait
+board-offered = Offered
+board-with-agents = With agents
+board-awaiting-reply = Awaiting reply
+board-agents = Agents
+board-agent = Agent
+board-role = Role
+board-presence = Presence
+board-load = Load
+board-agent-queues = Queues
+board-updated = Updated { $time }
+
+## inbox.js: renderAdmin() (settings: canned answers, agents, API tokens)
+
+admin-canned = Canned answers
+admin-title = Title
+admin-account = Account
+admin-text = Text
+admin-canned-text = Text ({ $placeholders })
+# at: inbox.js renderAdmin(): canned answers' account
+admin-all = all
+admin-delete = Delete
+admin-add = Add
+admin-agents = Agents
+admin-username = Username
+admin-name = Name
+# at: inbox.js renderAdmin(): agents table and form
+admin-role = Role
+admin-queues = Queues
+admin-accounts = Accounts
+admin-whatsapp-accounts = WhatsApp accounts
+admin-role-of = Role of { $username }
+admin-queues-of = Queues of { $username }
+admin-accounts-of = Accounts of { $username }
+admin-save-queues = Save queues and accounts
+admin-no-account = No account: sees no WhatsApp conversations
+admin-enable = Enable
+admin-disable = Disable
+admin-password = Password (8+)
+admin-add-agent = Add agent
+admin-tick-account = Tick at least one WhatsApp account: an agent without one sees no conversations.
+admin-tokens = API tokens
+admin-acts-as = Acts as
+admin-created = Created
+admin-last-used = Last used
+admin-revoked = revoked
+admin-revoke = Revoke
+admin-create-token = Create token
+admin-new-token = New token (shown once; send it as Authorization: Bearer …): { $secret }
+
+## inbox.js: renderLists() (settings: whitelist and FAQ)
+
+admin-every-account = every account
+admin-source = Source
+admin-source-config = configuration ({ $key })
+admin-source-here = added here
+admin-whitelist = Whitelist
+admin-whitelist-help = Numbers that may open a conversation by writing. An account with no entry (here or for every account) takes everyone; its first entry restricts it to the numbers listed.
+admin-whitelist-empty = No entries: every number may write.
+admin-pattern = Number or prefix
+    .placeholder = +31612345678 or +3120*
+# at: inbox.js renderLists(): aria-label
+admin-delete-pattern = Delete { $pattern } for { $scope }
+admin-whitelist-add = Add to whitelist
+admin-faq = FAQ
+# at: inbox.js renderLists()
+admin-faq-help = Questions the FAQ bot answers (bot = "faq"); a customer's message matching a question well enough gets its answer.
+admin-faq-empty = No questions yet.
+admin-question = Question
+admin-answer = Answer
+admin-faq-answer = Answer ({ $placeholders })
+admin-language = Language
+admin-faq-add = Add question
+admin-faq-save = Save question
+admin-faq-cancel = Cancel editing
+admin-edit = Edit
+admin-edit-question = Edit: { $question }
+# at: inbox.js renderLists(): aria-label
+admin-delete-question = Delete: { $question }
+
+## inbox-keys.js: KEYS, help(), close(), canned suggestions
+
+keys-next = Next conversation
+keys-previous = Previous conversation
+keys-accept = Accept the offer
+keys-reject = Reject the offer
+keys-close = Close the conversation
+keys-transfer = Transfer: choose whom
+keys-note = Internal note on or off
+keys-reply = Write a reply
+keys-search = Search conversations
+keys-help = Show these shortcuts
+keys-title = Keyboard shortcuts
+keys-key = Key
+keys-does = Does
+keys-hint = In a text field, hold Alt with the key. In the reply box, type / and a few letters to insert a canned answer; Ctrl+Enter sends.
+keys-close-help = Close
+note-on = Internal note
+note-off = Message to the customer
+disposition-first = Choose a disposition, then Close
+# at: inbox-keys.js: #canned-suggest aria-label
+canned-suggest = Canned answers

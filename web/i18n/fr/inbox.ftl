@@ -1,0 +1,431 @@
+# deflect inbox — Français. Ids and variables as in en/inbox.ftl.
+
+## shared
+
+status = { $status ->
+    [pending] en attente du client
+    [queued] en file
+    [offered] proposée
+    [assigned] attribuée
+    [bot] avec le bot
+    [closed] clôturée
+   *[other] { $status }
+}
+channel = { $channel ->
+    [whatsapp] WhatsApp
+    [web] Chat web
+   *[other] { $channel }
+}
+role = { $role ->
+    [agent] agent
+    [supervisor] superviseur
+    [admin] administrateur
+   *[other] { $role }
+}
+presence = { $presence ->
+    [available] disponible
+    [away] absent
+    [offline] hors ligne
+   *[other] { $presence }
+}
+kind = { $kind ->
+    [text] texte
+    [image] image
+    [audio] audio
+    [video] vidéo
+    [document] document
+    [sticker] autocollant
+    [location] position
+    [contacts] fiche contact
+    [interactive] boutons
+    [template] modèle
+   *[other] { $kind }
+}
+message-placeholder = [{ kind }]
+duration-seconds = { $n } s
+duration-minutes = { $n } min
+duration-hours = { $n } h
+duration-hours-minutes = { $h } h { $m } min
+size-bytes = { $n } o
+size-kb = { $n } Ko
+size-mb = { $n } Mo
+any = tous
+never = jamais
+
+## login, title
+
+page-title = Boîte de réception deflect
+tab-title = { $n ->
+    [0] Boîte de réception deflect
+   *[other] ({ $n }) Boîte de réception deflect
+}
+login-heading = Boîte de réception deflect
+login-username = Nom d'utilisateur
+login-password = Mot de passe
+login-submit = Se connecter
+
+## header
+
+nav-label = Vues
+nav-mine = Mes conversations
+nav-queue = File d'attente
+nav-waiting = En attente du client
+    .title = Appels déviés et transferts dont le client n'a pas encore écrit
+nav-all = Toutes les conversations
+nav-board = Tableau de bord
+nav-settings = Paramètres
+nav-count-title = { $conversations ->
+    [one] { $conversations } conversation
+   *[other] { $conversations } conversations
+}, { $unread ->
+    [one] { $unread } message non lu
+   *[other] { $unread } messages non lus
+}
+notify-enable = Activer les notifications
+    .title = Afficher une notification de bureau pour les propositions et les messages des clients lorsque la boîte de réception est en arrière-plan
+sound-on = Son activé
+sound-off = Son coupé
+auto-accept = Acceptation automatique
+    .title = Accepter chaque proposition immédiatement, sans cliquer sur Accepter
+auto-accept-on = Les propositions sont acceptées immédiatement
+auto-accept-off = Les propositions attendent que vous les acceptiez
+presence-label = Statut
+presence-available = Disponible
+presence-away = Absent
+presence-offline = Hors ligne
+presence-changed = Statut : { presence }
+me = { $name } ({ role })
+logout = Se déconnecter
+
+## side
+
+side-label = Conversations
+offers-label = Propositions pour vous
+search-label = Rechercher des conversations
+search-input =
+    .placeholder = Rechercher : nom, numéro, référence, texte
+search-submit = Rechercher
+search-clear = Effacer
+sort-label = Trier
+sort-newest = Plus récentes
+sort-waiting = Attente la plus longue
+filter-from = Du
+filter-to = Au
+filter-status = Statut
+filter-channel = Canal
+filter-queue = File
+filter-agent = Agent
+filter-search = Recherche
+    .placeholder = nom, numéro, référence, texte
+filter-submit = Filtrer
+filter-export = Exporter en CSV
+list-label = Conversations
+list-more = Charger plus
+list-count = { $n ->
+    [one] { $n } conversation
+   *[other] { $n } conversations
+}
+list-count-more = { $n }+ conversations
+list-results = Résultats pour « { $q } » : { $n ->
+    [one] { $n } conversation
+   *[other] { $n } conversations
+}
+list-results-more = Résultats pour « { $q } » : { $n }+ conversations
+
+## row
+
+visitor = Visiteur { $reference }
+channel-where = { channel } · { $where }
+origin-call = Depuis un appel
+origin-api = Depuis l'API
+row-waiting-for-you = vous attend
+    .title = Le client attend votre réponse
+row-wait =
+    .title = Durée pendant laquelle le client attend une réponse
+row-unread =
+    .title = { $n ->
+        [one] { $n } non lu
+       *[other] { $n } non lus
+    }
+preview-pending = En attente du premier message du client
+preview-you = Vous : { $text }
+preview-bot = Bot : { $text }
+preview-automatic = Automatique : { $text }
+
+## events
+
+offer-announce = Nouvelle conversation proposée : { $name }
+offer-notify = Nouvelle conversation proposée
+customer-waiting-announce = Un client attend votre réponse : { $name }
+customer-typing = Le client est en train d'écrire…
+
+## offer card
+
+offer-label = Proposition : { $name }
+offer-title = Nouvelle conversation : { $name }
+offer-countdown =
+    .title = Temps restant pour répondre à la proposition
+offer-accept = Accepter (A)
+offer-reject = Refuser (X)
+offer-accepted = Acceptée
+offer-rejected = Refusée
+
+## conversation
+
+messages-label = Messages
+empty = Choisissez une conversation.
+note-toggle = Note interne
+canned-label = Réponse prédéfinie
+buttons-add = Ajouter des boutons
+template-add = Modèle…
+attach = Joindre des fichiers
+    .title = Joindre des fichiers (ou les déposer sur la conversation)
+chosen-label = Fichiers à envoyer
+reply-label = Réponse
+send = Envoyer
+board-label = Tableau de bord
+settings-label = Paramètres
+
+## composer extras
+
+template-legend = Envoyer un modèle WhatsApp approuvé
+template-search = Rechercher par nom
+template-choice = Modèle
+template-preview-label = Aperçu : le texte exact que reçoit le client
+template-send = Envoyer le modèle
+template-cancel = Annuler
+buttons-legend = Boutons sous le message (la réponse est leur texte)
+buttons-kind = Type
+buttons-kind-button = Boutons de réponse (jusqu'à 3)
+buttons-kind-list = Liste (jusqu'à 10 lignes)
+buttons-kind-link = Bouton lien
+button-title = Titre du bouton { $n }
+list-button-text = Texte du bouton de liste
+    .placeholder = Choisir
+list-section = Titre de la section
+    .placeholder = Options
+list-rows = Lignes de la liste, une par ligne : titre, ou titre | description
+link-text = Texte du bouton lien
+link-url = URL du lien
+buttons-remove = Retirer les boutons
+
+## message
+
+note-by = Note de { $name }
+sender-customer = Client
+sender-bot = Bot
+sender-automation = Automatisation
+sender-agent = Agent
+reply-chosen =
+    .title = Id de réponse : { $id }
+reply-chosen-sr = (id de réponse { $id })
+offered-buttons = Boutons de réponse
+offered-list-section = Section de liste { $title }
+offered-link = Bouton lien
+
+## delivery
+
+delivery = { $status ->
+    [queued] en file
+    [sent] envoyé
+    [delivered] distribué
+    [read] lu
+    [failed] échec
+   *[other] { $status }
+}
+delivery-code = { $code ->
+    [none] {""}
+   *[other] {" "}({ $code })
+}
+failed-window = Non distribué{ delivery-code } : le dernier message du client date de plus de 24 heures, WhatsApp n'accepte donc plus qu'un modèle approuvé.
+failed-window-action = Envoyer un modèle
+failed-unreachable = Non distribué{ delivery-code } : ce numéro n'est pas joignable sur WhatsApp.
+failed-reason = Non distribué{ delivery-code } : { $reason }.
+failed-refused = Non distribué{ delivery-code } : le fournisseur l'a refusé.
+queued-rate-limited = WhatsApp a demandé de ralentir{ delivery-code } ; nouvel envoi sous peu.
+queued-retry-reason = Pas encore envoyé{ delivery-code } : { $reason } ; nouvelle tentative.
+queued-retry = Pas encore envoyé{ delivery-code } : le fournisseur ne l'a pas accepté ; nouvelle tentative.
+
+## files
+
+file-downloading = Téléchargement ({ kind })…
+file-downloading-retry = Téléchargement ({ kind })… (nouvelle tentative : { $error })
+file-failed = Échec du téléchargement ({ kind }) : { $error }
+file-failed-unknown = Échec du téléchargement ({ kind }) : raison inconnue
+file-open =
+    .title = Ouvrir en taille réelle
+file-sticker = Autocollant
+file-picture = Image
+map-link = Voir sur la carte
+file-remove = Retirer { $name }
+    .title = Retirer
+
+## call
+
+call-heading = Appel dévié
+call-caller = Appelant
+call-dialled = Numéro composé
+call-callback = Numéro de rappel
+call-wait = Attente
+call-input = Saisie
+call-input-method = { $method ->
+    [caller_number] le numéro de l'appel
+    [dtmf] clavier
+    [speech] voix
+   *[other] { $method }
+}
+call-time = Appel
+call-transcript = Transcription
+
+## head
+
+form-phone = { $phone } (saisi dans un formulaire : { $form })
+csat = Noté { $score }/5
+    .title = Satisfaction client, de 1 (mauvaise) à 5 (bonne)
+csat-comment = Noté { $score }/5 : « { $comment } »
+action-accept = Accepter
+action-reject = Refuser
+action-claim = Prendre en charge
+action-take-over = Reprendre la main sur le bot
+taken-over = Reprise en main du bot
+transfer-to = Transférer à
+transfer-agents = Agents
+transfer-queues = Files
+transfer-agent = { $name } ({ presence })
+action-transfer = Transférer
+transferred = Transférée
+disposition = Qualification
+disposition-choose = Qualification…
+disposition-none = Sans qualification
+action-close = Clôturer
+closed-announce = Clôturée
+action-transcript = Transcription
+window-note = Le dernier message du client date de plus de 24 heures (ou il n'y en a pas encore), WhatsApp n'accepte donc qu'un modèle approuvé, pas de texte libre. Envoyez un modèle ; vous pourrez écrire librement dès que le client répondra.
+window-choose-template = Choisir un modèle
+window-recontact = Envoyer le modèle de recontact
+template-sent = Modèle envoyé
+unreachable-note = Ce numéro n'est pas joignable sur WhatsApp (le fournisseur indique ne pas pouvoir le distribuer) : aucun message ne peut être envoyé, mais les notes internes restent possibles. Contactez le client par un autre moyen.
+
+## templates
+
+templates-loading = Chargement des modèles…
+templates-stale = La dernière récupération depuis WhatsApp a échoué ({ $error }) ; voici la liste du { $time }.
+templates-stale-never = La dernière récupération depuis WhatsApp a échoué ({ $error }) ; aucune liste n'a encore été récupérée.
+templates-count = { $n ->
+    [one] { $n } modèle.
+   *[other] { $n } modèles.
+}
+templates-none = Aucun modèle approuvé ne correspond (la liste du compte vient de WhatsApp ; un superviseur peut l'actualiser).
+template-header = En-tête { $placeholder }
+template-header-media = URL de l'en-tête { $format } (https)
+template-parameter = Paramètre { $placeholder }
+template-button-url = Variable d'URL du bouton « { $text } »
+template-choose-first = Choisissez d'abord un modèle.
+
+## composer errors
+
+note-no-buttons = Une note interne ne peut pas avoir de boutons : retirez-les ou décochez Note interne.
+note-no-files = Une note interne ne peut pas contenir de fichiers : retirez-les ou décochez Note interne.
+buttons-no-files = Un message avec boutons ne peut pas contenir de fichiers : envoyez d'abord les fichiers, ou retirez les boutons.
+
+## board
+
+board-queues = Files d'attente
+board-queue = File
+board-waiting = En attente
+board-oldest = Attente la plus longue
+board-offered = Proposées
+board-with-agents = Chez les agents
+board-awaiting-reply = En attente de réponse
+board-agents = Agents
+board-agent = Agent
+board-role = Rôle
+board-presence = Statut
+board-load = Charge
+board-agent-queues = Files
+board-updated = Mis à jour { $time }
+
+## admin
+
+admin-canned = Réponses prédéfinies
+admin-title = Titre
+admin-account = Compte
+admin-text = Texte
+admin-canned-text = Texte ({ $placeholders })
+admin-all = tous
+admin-delete = Supprimer
+admin-add = Ajouter
+admin-agents = Agents
+admin-username = Nom d'utilisateur
+admin-name = Nom
+admin-role = Rôle
+admin-queues = Files
+admin-accounts = Comptes
+admin-whatsapp-accounts = Comptes WhatsApp
+admin-role-of = Rôle de { $username }
+admin-queues-of = Files de { $username }
+admin-accounts-of = Comptes de { $username }
+admin-save-queues = Enregistrer les files et les comptes
+admin-no-account = Aucun compte : ne voit aucune conversation WhatsApp
+admin-enable = Activer
+admin-disable = Désactiver
+admin-password = Mot de passe (8 caractères ou plus)
+admin-add-agent = Ajouter un agent
+admin-tick-account = Cochez au moins un compte WhatsApp : un agent sans compte ne voit aucune conversation.
+admin-tokens = Jetons d'API
+admin-acts-as = Agit en tant que
+admin-created = Créé
+admin-last-used = Dernière utilisation
+admin-revoked = révoqué
+admin-revoke = Révoquer
+admin-create-token = Créer un jeton
+admin-new-token = Nouveau jeton (affiché une seule fois ; envoyez-le comme Authorization: Bearer …) : { $secret }
+
+## lists
+
+admin-every-account = tous les comptes
+admin-source = Source
+admin-source-config = configuration ({ $key })
+admin-source-here = ajouté ici
+admin-whitelist = Liste autorisée
+admin-whitelist-help = Numéros autorisés à ouvrir une conversation en écrivant. Un compte sans entrée (ici ou pour tous les comptes) accepte tout le monde ; sa première entrée le limite aux numéros listés.
+admin-whitelist-empty = Aucune entrée : tout numéro peut écrire.
+admin-pattern = Numéro ou préfixe
+    .placeholder = +33612345678 ou +331*
+admin-delete-pattern = Supprimer { $pattern } pour { $scope }
+admin-whitelist-add = Ajouter à la liste autorisée
+admin-faq = FAQ
+admin-faq-help = Questions auxquelles répond le bot FAQ (bot = "faq") ; un message client suffisamment proche d'une question reçoit sa réponse.
+admin-faq-empty = Pas encore de questions.
+admin-question = Question
+admin-answer = Réponse
+admin-faq-answer = Réponse ({ $placeholders })
+admin-language = Langue
+admin-faq-add = Ajouter la question
+admin-faq-save = Enregistrer la question
+admin-faq-cancel = Annuler la modification
+admin-edit = Modifier
+admin-edit-question = Modifier : { $question }
+admin-delete-question = Supprimer : { $question }
+
+## keys
+
+keys-next = Conversation suivante
+keys-previous = Conversation précédente
+keys-accept = Accepter la proposition
+keys-reject = Refuser la proposition
+keys-close = Clôturer la conversation
+keys-transfer = Transférer : choisir à qui
+keys-note = Activer ou désactiver la note interne
+keys-reply = Écrire une réponse
+keys-search = Rechercher des conversations
+keys-help = Afficher ces raccourcis
+keys-title = Raccourcis clavier
+keys-key = Touche
+keys-does = Action
+keys-hint = Dans un champ de texte, maintenez Alt avec la touche. Dans la zone de réponse, tapez / et quelques lettres pour insérer une réponse prédéfinie ; Ctrl+Entrée envoie.
+keys-close-help = Fermer
+note-on = Note interne
+note-off = Message au client
+disposition-first = Choisissez une qualification, puis Clôturer
+canned-suggest = Réponses prédéfinies

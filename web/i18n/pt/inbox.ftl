@@ -1,0 +1,431 @@
+# deflect inbox — Português. Ids and variables as in en/inbox.ftl.
+
+## shared
+
+status = { $status ->
+    [pending] aguardando cliente
+    [queued] na fila
+    [offered] oferecida
+    [assigned] atribuída
+    [bot] com o bot
+    [closed] encerrada
+   *[other] { $status }
+}
+channel = { $channel ->
+    [whatsapp] WhatsApp
+    [web] Chat web
+   *[other] { $channel }
+}
+role = { $role ->
+    [agent] agente
+    [supervisor] supervisor
+    [admin] administrador
+   *[other] { $role }
+}
+presence = { $presence ->
+    [available] disponível
+    [away] ausente
+    [offline] offline
+   *[other] { $presence }
+}
+kind = { $kind ->
+    [text] texto
+    [image] imagem
+    [audio] áudio
+    [video] vídeo
+    [document] documento
+    [sticker] figurinha
+    [location] localização
+    [contacts] cartão de contato
+    [interactive] botões
+    [template] modelo
+   *[other] { $kind }
+}
+message-placeholder = [{ kind }]
+duration-seconds = { $n } s
+duration-minutes = { $n } min
+duration-hours = { $n } h
+duration-hours-minutes = { $h } h { $m } min
+size-bytes = { $n } B
+size-kb = { $n } KB
+size-mb = { $n } MB
+any = qualquer
+never = nunca
+
+## login, title
+
+page-title = Caixa de entrada deflect
+tab-title = { $n ->
+    [0] Caixa de entrada deflect
+   *[other] ({ $n }) Caixa de entrada deflect
+}
+login-heading = Caixa de entrada deflect
+login-username = Usuário
+login-password = Senha
+login-submit = Entrar
+
+## header
+
+nav-label = Visualizações
+nav-mine = Minhas conversas
+nav-queue = Fila
+nav-waiting = Aguardando cliente
+    .title = Chamadas desviadas e transferências cujo cliente ainda não escreveu
+nav-all = Todas as conversas
+nav-board = Painel
+nav-settings = Configurações
+nav-count-title = { $conversations ->
+    [one] { $conversations } conversa
+   *[other] { $conversations } conversas
+}, { $unread ->
+    [one] { $unread } mensagem não lida
+   *[other] { $unread } mensagens não lidas
+}
+notify-enable = Ativar notificações
+    .title = Mostrar uma notificação na área de trabalho para ofertas e mensagens de clientes enquanto a caixa de entrada está em segundo plano
+sound-on = Som ativado
+sound-off = Som desativado
+auto-accept = Aceitar automaticamente
+    .title = Aceitar cada oferta na hora, sem clicar em Aceitar
+auto-accept-on = As ofertas são aceitas na hora
+auto-accept-off = As ofertas aguardam sua aceitação
+presence-label = Status
+presence-available = Disponível
+presence-away = Ausente
+presence-offline = Offline
+presence-changed = Status: { presence }
+me = { $name } ({ role })
+logout = Sair
+
+## side
+
+side-label = Conversas
+offers-label = Ofertas para você
+search-label = Pesquisar conversas
+search-input =
+    .placeholder = Pesquisar: nome, número, referência, texto
+search-submit = Pesquisar
+search-clear = Limpar
+sort-label = Ordenar
+sort-newest = Mais recentes
+sort-waiting = Maior espera
+filter-from = De
+filter-to = Até
+filter-status = Status
+filter-channel = Canal
+filter-queue = Fila
+filter-agent = Agente
+filter-search = Pesquisar
+    .placeholder = nome, número, referência, texto
+filter-submit = Filtrar
+filter-export = Exportar CSV
+list-label = Conversas
+list-more = Carregar mais
+list-count = { $n ->
+    [one] { $n } conversa
+   *[other] { $n } conversas
+}
+list-count-more = { $n }+ conversas
+list-results = Resultados para “{ $q }”: { $n ->
+    [one] { $n } conversa
+   *[other] { $n } conversas
+}
+list-results-more = Resultados para “{ $q }”: { $n }+ conversas
+
+## row
+
+visitor = Visitante { $reference }
+channel-where = { channel } · { $where }
+origin-call = De uma chamada
+origin-api = Da API
+row-waiting-for-you = aguardando você
+    .title = O cliente aguarda sua resposta
+row-wait =
+    .title = Há quanto tempo o cliente aguarda uma resposta
+row-unread =
+    .title = { $n ->
+        [one] { $n } não lida
+       *[other] { $n } não lidas
+    }
+preview-pending = Aguardando a primeira mensagem do cliente
+preview-you = Você: { $text }
+preview-bot = Bot: { $text }
+preview-automatic = Automática: { $text }
+
+## events
+
+offer-announce = Nova conversa oferecida: { $name }
+offer-notify = Nova conversa oferecida
+customer-waiting-announce = Um cliente aguarda sua resposta: { $name }
+customer-typing = O cliente está digitando…
+
+## offer card
+
+offer-label = Oferta: { $name }
+offer-title = Nova conversa: { $name }
+offer-countdown =
+    .title = Tempo restante para responder à oferta
+offer-accept = Aceitar (A)
+offer-reject = Recusar (X)
+offer-accepted = Aceita
+offer-rejected = Recusada
+
+## conversation
+
+messages-label = Mensagens
+empty = Escolha uma conversa.
+note-toggle = Nota interna
+canned-label = Resposta pronta
+buttons-add = Adicionar botões
+template-add = Modelo…
+attach = Anexar arquivos
+    .title = Anexar arquivos (ou soltá-los na conversa)
+chosen-label = Arquivos a enviar
+reply-label = Resposta
+send = Enviar
+board-label = Painel
+settings-label = Configurações
+
+## composer extras
+
+template-legend = Enviar um modelo aprovado do WhatsApp
+template-search = Pesquisar por nome
+template-choice = Modelo
+template-preview-label = Prévia: o texto exato que o cliente recebe
+template-send = Enviar modelo
+template-cancel = Cancelar
+buttons-legend = Botões abaixo da mensagem (a resposta é o texto deles)
+buttons-kind = Tipo
+buttons-kind-button = Botões de resposta (até 3)
+buttons-kind-list = Lista (até 10 linhas)
+buttons-kind-link = Botão de link
+button-title = Título do botão { $n }
+list-button-text = Texto do botão da lista
+    .placeholder = Escolher
+list-section = Título da seção
+    .placeholder = Opções
+list-rows = Linhas da lista, uma por linha: título, ou título | descrição
+link-text = Texto do botão de link
+link-url = URL do link
+buttons-remove = Remover botões
+
+## message
+
+note-by = Nota de { $name }
+sender-customer = Cliente
+sender-bot = Bot
+sender-automation = Automação
+sender-agent = Agente
+reply-chosen =
+    .title = Id da resposta: { $id }
+reply-chosen-sr = (id da resposta { $id })
+offered-buttons = Botões de resposta
+offered-list-section = Seção da lista { $title }
+offered-link = Botão de link
+
+## delivery
+
+delivery = { $status ->
+    [queued] na fila
+    [sent] enviada
+    [delivered] entregue
+    [read] lida
+    [failed] falhou
+   *[other] { $status }
+}
+delivery-code = { $code ->
+    [none] {""}
+   *[other] {" "}({ $code })
+}
+failed-window = Não entregue{ delivery-code }: a última mensagem do cliente tem mais de 24 horas, então o WhatsApp agora só aceita um modelo aprovado.
+failed-window-action = Enviar um modelo
+failed-unreachable = Não entregue{ delivery-code }: este número não está disponível no WhatsApp.
+failed-reason = Não entregue{ delivery-code }: { $reason }.
+failed-refused = Não entregue{ delivery-code }: o provedor recusou.
+queued-rate-limited = O WhatsApp pediu para enviar mais devagar{ delivery-code }; será enviada novamente em breve.
+queued-retry-reason = Ainda não enviada{ delivery-code }: { $reason }; tentando novamente.
+queued-retry = Ainda não enviada{ delivery-code }: o provedor não aceitou; tentando novamente.
+
+## files
+
+file-downloading = Baixando ({ kind })…
+file-downloading-retry = Baixando ({ kind })… (tentando novamente: { $error })
+file-failed = Não foi possível baixar ({ kind }): { $error }
+file-failed-unknown = Não foi possível baixar ({ kind }): motivo desconhecido
+file-open =
+    .title = Abrir em tamanho real
+file-sticker = Figurinha
+file-picture = Imagem
+map-link = Ver no mapa
+file-remove = Remover { $name }
+    .title = Remover
+
+## call
+
+call-heading = Chamada desviada
+call-caller = Chamador
+call-dialled = Número discado
+call-callback = Número para retorno
+call-wait = Espera
+call-input = Entrada
+call-input-method = { $method ->
+    [caller_number] o número de onde ligou
+    [dtmf] teclado
+    [speech] voz
+   *[other] { $method }
+}
+call-time = Chamada
+call-transcript = Transcrição
+
+## head
+
+form-phone = { $phone } (digitado em um formulário: { $form })
+csat = Avaliação { $score }/5
+    .title = Satisfação do cliente, de 1 (ruim) a 5 (boa)
+csat-comment = Avaliação { $score }/5: “{ $comment }”
+action-accept = Aceitar
+action-reject = Recusar
+action-claim = Assumir
+action-take-over = Assumir do bot
+taken-over = Assumida do bot
+transfer-to = Transferir para
+transfer-agents = Agentes
+transfer-queues = Filas
+transfer-agent = { $name } ({ presence })
+action-transfer = Transferir
+transferred = Transferida
+disposition = Tabulação
+disposition-choose = Tabulação…
+disposition-none = Sem tabulação
+action-close = Encerrar
+closed-announce = Encerrada
+action-transcript = Transcrição
+window-note = A última mensagem do cliente tem mais de 24 horas (ou ainda não há nenhuma), então o WhatsApp só aceita um modelo aprovado, não texto livre. Envie um modelo; você poderá escrever livremente assim que o cliente responder.
+window-choose-template = Escolher um modelo
+window-recontact = Enviar modelo de recontato
+template-sent = Modelo enviado
+unreachable-note = Este número não está disponível no WhatsApp (o provedor informou que não consegue entregar), então não é possível enviar mensagens; notas internas ainda podem ser escritas. Entre em contato com o cliente de outra forma.
+
+## templates
+
+templates-loading = Carregando modelos…
+templates-stale = A última busca no WhatsApp falhou ({ $error }); esta é a lista de { $time }.
+templates-stale-never = A última busca no WhatsApp falhou ({ $error }); nenhuma lista foi obtida antes.
+templates-count = { $n ->
+    [one] { $n } modelo.
+   *[other] { $n } modelos.
+}
+templates-none = Nenhum modelo aprovado corresponde (a lista da conta vem do WhatsApp; um supervisor pode atualizá-la).
+template-header = Cabeçalho { $placeholder }
+template-header-media = URL do { $format } do cabeçalho (https)
+template-parameter = Parâmetro { $placeholder }
+template-button-url = Variável de URL do botão “{ $text }”
+template-choose-first = Escolha um modelo primeiro.
+
+## composer errors
+
+note-no-buttons = Uma nota interna não pode ter botões: remova-os ou desmarque Nota interna.
+note-no-files = Uma nota interna não pode conter arquivos: remova-os ou desmarque Nota interna.
+buttons-no-files = Uma mensagem com botões não pode conter arquivos: envie os arquivos primeiro ou remova os botões.
+
+## board
+
+board-queues = Filas
+board-queue = Fila
+board-waiting = Aguardando
+board-oldest = Maior espera
+board-offered = Oferecidas
+board-with-agents = Com agentes
+board-awaiting-reply = Aguardando resposta
+board-agents = Agentes
+board-agent = Agente
+board-role = Função
+board-presence = Status
+board-load = Carga
+board-agent-queues = Filas
+board-updated = Atualizado { $time }
+
+## admin
+
+admin-canned = Respostas prontas
+admin-title = Título
+admin-account = Conta
+admin-text = Texto
+admin-canned-text = Texto ({ $placeholders })
+admin-all = todas
+admin-delete = Excluir
+admin-add = Adicionar
+admin-agents = Agentes
+admin-username = Usuário
+admin-name = Nome
+admin-role = Função
+admin-queues = Filas
+admin-accounts = Contas
+admin-whatsapp-accounts = Contas do WhatsApp
+admin-role-of = Função de { $username }
+admin-queues-of = Filas de { $username }
+admin-accounts-of = Contas de { $username }
+admin-save-queues = Salvar filas e contas
+admin-no-account = Sem conta: não vê conversas do WhatsApp
+admin-enable = Ativar
+admin-disable = Desativar
+admin-password = Senha (8+)
+admin-add-agent = Adicionar agente
+admin-tick-account = Marque pelo menos uma conta do WhatsApp: um agente sem conta não vê conversas.
+admin-tokens = Tokens de API
+admin-acts-as = Age como
+admin-created = Criado
+admin-last-used = Último uso
+admin-revoked = revogado
+admin-revoke = Revogar
+admin-create-token = Criar token
+admin-new-token = Novo token (mostrado uma única vez; envie-o como Authorization: Bearer …): { $secret }
+
+## lists
+
+admin-every-account = todas as contas
+admin-source = Origem
+admin-source-config = configuração ({ $key })
+admin-source-here = adicionado aqui
+admin-whitelist = Lista de permitidos
+admin-whitelist-help = Números que podem abrir uma conversa escrevendo. Uma conta sem entradas (aqui ou para todas as contas) aceita todos; a primeira entrada a restringe aos números listados.
+admin-whitelist-empty = Sem entradas: qualquer número pode escrever.
+admin-pattern = Número ou prefixo
+    .placeholder = +5511912345678 ou +5511*
+admin-delete-pattern = Excluir { $pattern } de { $scope }
+admin-whitelist-add = Adicionar à lista de permitidos
+admin-faq = Perguntas frequentes
+admin-faq-help = Perguntas que o bot de FAQ responde (bot = "faq"); uma mensagem do cliente que corresponda bem a uma pergunta recebe a resposta dela.
+admin-faq-empty = Ainda não há perguntas.
+admin-question = Pergunta
+admin-answer = Resposta
+admin-faq-answer = Resposta ({ $placeholders })
+admin-language = Idioma
+admin-faq-add = Adicionar pergunta
+admin-faq-save = Salvar pergunta
+admin-faq-cancel = Cancelar edição
+admin-edit = Editar
+admin-edit-question = Editar: { $question }
+admin-delete-question = Excluir: { $question }
+
+## keys
+
+keys-next = Próxima conversa
+keys-previous = Conversa anterior
+keys-accept = Aceitar a oferta
+keys-reject = Recusar a oferta
+keys-close = Encerrar a conversa
+keys-transfer = Transferir: escolher para quem
+keys-note = Ativar ou desativar nota interna
+keys-reply = Escrever uma resposta
+keys-search = Pesquisar conversas
+keys-help = Mostrar estes atalhos
+keys-title = Atalhos de teclado
+keys-key = Tecla
+keys-does = Ação
+keys-hint = Em um campo de texto, segure Alt com a tecla. Na caixa de resposta, digite / e algumas letras para inserir uma resposta pronta; Ctrl+Enter envia.
+keys-close-help = Fechar
+note-on = Nota interna
+note-off = Mensagem ao cliente
+disposition-first = Escolha uma tabulação e depois Encerrar
+canned-suggest = Respostas prontas
