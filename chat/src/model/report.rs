@@ -80,9 +80,10 @@ pub fn bucket_bounds(i: usize) -> (i64, i64) {
 }
 
 /// The SQL expression of [`bucket_of`] for the duration `d` (an integer expression in ms; it
-/// is repeated, so keep it a plain column difference). Integer division on both databases.
+/// is repeated, so keep it a plain column difference): NULL when `d` is. Integer division on
+/// both databases.
 pub fn bucket_sql(d: &str) -> String {
-    let mut out = format!("CASE WHEN {d} < 0 THEN 0");
+    let mut out = format!("CASE WHEN {d} IS NULL THEN NULL WHEN {d} < 0 THEN 0");
     let mut first = 0i64;
     let mut start = 0i64;
     for b in BANDS {
@@ -395,7 +396,9 @@ mod tests {
             assert_eq!(bucket_of(start + width), i + 1);
         }
         let sql = bucket_sql("d");
-        assert!(sql.starts_with("CASE WHEN d < 0 THEN 0 WHEN d < 60000 THEN 0 + (d - 0) / 5000"));
+        assert!(sql.starts_with(
+            "CASE WHEN d IS NULL THEN NULL WHEN d < 0 THEN 0 WHEN d < 60000 THEN 0 + (d - 0) / 5000"
+        ));
         assert!(sql.contains("WHEN d < 600000 THEN 12 + (d - 60000) / 30000"));
         assert!(sql.ends_with(&format!("ELSE {} END", BUCKETS - 1)));
     }

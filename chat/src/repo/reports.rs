@@ -6,7 +6,7 @@
 use crate::model::{
     DeflectionRow, Period, ReportCounts, ReportKey, StoreError, Volume, bucket_sql, volume_slice,
 };
-use crate::store::{Store, opt_str};
+use crate::store::{Store, opt_i64, opt_str};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
@@ -47,52 +47,43 @@ pub(crate) async fn counts(
     let closed = format!("c.closed_at >= $1 AND c.closed_at < $2{only}");
     let mut out: BTreeMap<ReportKey, ReportCounts> = BTreeMap::new();
 
-    let rows = sqlx::query(sql!(
-        "SELECT {k} AS k, COUNT(*) AS closed, \
-         CAST(SUM(CASE WHEN c.agent_id IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS handled, \
-         CAST(SUM(CASE WHEN c.first_queued_at IS NOT NULL AND c.first_response_at IS NULL \
-         THEN 1 ELSE 0 END) AS BIGINT) AS abandoned \
-         FROM conversations c WHERE {closed} GROUP BY {k}"
-    ))
-    .bind(period.from)
-    .bind(period.to)
-    .fetch_all(store.pool())
-    .await?;
-    for r in &rows {
-        let c = out.entry(by.decode(r)).or_default();
-        c.conversations_closed = r.get("closed");
-        c.conversations_handled = r.get("handled");
-        c.abandoned = r.get("abandoned");
-    }
-
+    // One pass over the conversations closed in the period: grouped by key, whether an agent
+    // handled it, and the bucket of each duration (NULL when it has none), with the abandoned
+    // ones counted; the counts and histograms are added up from the groups.
     let first_response = bucket_sql("c.first_response_at - c.first_queued_at");
     let handle = bucket_sql("c.closed_at - c.first_assigned_at");
     let wait = bucket_sql("c.first_assigned_at - c.first_queued_at");
     let rows = sqlx::query(sql!(
-        "SELECT k, m, b, COUNT(*) AS n FROM (\
-         SELECT {k} AS k, CAST(1 AS BIGINT) AS m, CAST({first_response} AS BIGINT) AS b \
-         FROM conversations c WHERE {closed} \
-         AND c.first_response_at IS NOT NULL AND c.first_queued_at IS NOT NULL \
-         UNION ALL SELECT {k} AS k, CAST(2 AS BIGINT) AS m, CAST({handle} AS BIGINT) AS b \
-         FROM conversations c WHERE {closed} \
-         AND c.first_assigned_at IS NOT NULL AND c.agent_id IS NOT NULL \
-         UNION ALL SELECT {k} AS k, CAST(3 AS BIGINT) AS m, CAST({wait} AS BIGINT) AS b \
-         FROM conversations c WHERE {closed} \
-         AND c.first_assigned_at IS NOT NULL AND c.first_queued_at IS NOT NULL\
-         ) x GROUP BY k, m, b"
+        "SELECT k, h, b1, b2, b3, COUNT(*) AS n, CAST(SUM(ab) AS BIGINT) AS abandoned FROM (\
+         SELECT {k} AS k, CAST(CASE WHEN c.agent_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS h, \
+         CAST({first_response} AS BIGINT) AS b1, CAST({handle} AS BIGINT) AS b2, \
+         CAST({wait} AS BIGINT) AS b3, \
+         CASE WHEN c.first_queued_at IS NOT NULL AND c.first_response_at IS NULL THEN 1 ELSE 0 END AS ab \
+         FROM conversations c WHERE {closed}\
+         ) x GROUP BY k, h, b1, b2, b3"
     ))
     .bind(period.from)
     .bind(period.to)
     .fetch_all(store.pool())
     .await?;
+    let bucket = |r: &AnyRow, name: &str| opt_i64(r, name).and_then(|b| usize::try_from(b).ok());
     for r in &rows {
         let c = out.entry(by.decode(r)).or_default();
-        let bucket = usize::try_from(r.get::<i64, _>("b")).unwrap_or(0);
         let n: i64 = r.get("n");
-        match r.get::<i64, _>("m") {
-            1 => c.first_response.add(bucket, n),
-            2 => c.handle_time.add(bucket, n),
-            _ => c.wait.add(bucket, n),
+        let handled = r.get::<i64, _>("h") == 1;
+        c.conversations_closed += n;
+        c.abandoned += r.get::<i64, _>("abandoned");
+        if let Some(b) = bucket(r, "b1") {
+            c.first_response.add(b, n);
+        }
+        if let Some(b) = bucket(r, "b3") {
+            c.wait.add(b, n);
+        }
+        if handled {
+            c.conversations_handled += n;
+            if let Some(b) = bucket(r, "b2") {
+                c.handle_time.add(b, n);
+            }
         }
     }
 
