@@ -6,7 +6,8 @@
 use crate::model::{
     DeflectionRow, Period, ReportCounts, ReportKey, StoreError, Volume, bucket_sql, volume_slice,
 };
-use crate::store::{Store, opt_i64, opt_str};
+use crate::store::{Store, opt_str};
+use deflect_config::DatabaseKind;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
@@ -37,6 +38,16 @@ impl Grouping {
     }
 }
 
+/// Conversations `c` read through `index`: on SQLite named (`INDEXED BY`), since its planner
+/// may otherwise walk `conversations_agent` to group by agent without sorting — a scan of
+/// every conversation; PostgreSQL picks the range scan itself.
+fn through(store: &Store, index: &str) -> String {
+    match store.kind() {
+        DatabaseKind::Sqlite => format!("conversations c INDEXED BY {index}"),
+        DatabaseKind::Postgres => "conversations c".into(),
+    }
+}
+
 /// The counts of every queue or agent with any in `period`.
 pub(crate) async fn counts(
     store: &Store,
@@ -45,56 +56,75 @@ pub(crate) async fn counts(
 ) -> Result<BTreeMap<ReportKey, ReportCounts>, StoreError> {
     let (k, only) = by.key();
     let closed = format!("c.closed_at >= $1 AND c.closed_at < $2{only}");
+    let by_closing = through(store, "conversations_closed_report");
     let mut out: BTreeMap<ReportKey, ReportCounts> = BTreeMap::new();
 
-    // One pass over the conversations closed in the period: grouped by key, whether an agent
-    // handled it, and the bucket of each duration (NULL when it has none), with the abandoned
-    // ones counted; the counts and histograms are added up from the groups.
-    let first_response = bucket_sql("c.first_response_at - c.first_queued_at");
-    let handle = bucket_sql("c.closed_at - c.first_assigned_at");
-    let wait = bucket_sql("c.first_assigned_at - c.first_queued_at");
+    // The counts of the conversations closed in the period, then the buckets of each
+    // duration: one GROUP BY per metric, so the answer has at most (keys × buckets) rows per
+    // metric whatever the period's size (grouping by all three buckets at once would answer
+    // close to a row per conversation).
     let rows = sqlx::query(sql!(
-        "SELECT k, h, b1, b2, b3, COUNT(*) AS n, CAST(SUM(ab) AS BIGINT) AS abandoned FROM (\
-         SELECT {k} AS k, CAST(CASE WHEN c.agent_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS h, \
-         CAST({first_response} AS BIGINT) AS b1, CAST({handle} AS BIGINT) AS b2, \
-         CAST({wait} AS BIGINT) AS b3, \
-         CASE WHEN c.first_queued_at IS NOT NULL AND c.first_response_at IS NULL THEN 1 ELSE 0 END AS ab \
-         FROM conversations c WHERE {closed}\
-         ) x GROUP BY k, h, b1, b2, b3"
+        "SELECT {k} AS k, COUNT(*) AS closed, \
+         CAST(SUM(CASE WHEN c.agent_id IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS handled, \
+         CAST(SUM(CASE WHEN c.first_queued_at IS NOT NULL AND c.first_response_at IS NULL \
+         THEN 1 ELSE 0 END) AS BIGINT) AS abandoned \
+         FROM {by_closing} WHERE {closed} GROUP BY {k}"
     ))
     .bind(period.from)
     .bind(period.to)
     .fetch_all(store.pool())
     .await?;
-    let bucket = |r: &AnyRow, name: &str| opt_i64(r, name).and_then(|b| usize::try_from(b).ok());
     for r in &rows {
         let c = out.entry(by.decode(r)).or_default();
+        c.conversations_closed = r.get("closed");
+        c.conversations_handled = r.get("handled");
+        c.abandoned = r.get("abandoned");
+    }
+
+    let first_response = bucket_sql("c.first_response_at - c.first_queued_at");
+    let handle = bucket_sql("c.closed_at - c.first_assigned_at");
+    let wait = bucket_sql("c.first_assigned_at - c.first_queued_at");
+    let rows = sqlx::query(sql!(
+        "SELECT k, m, b, COUNT(*) AS n FROM (\
+         SELECT {k} AS k, CAST(1 AS BIGINT) AS m, CAST({first_response} AS BIGINT) AS b \
+         FROM {by_closing} WHERE {closed} \
+         AND c.first_response_at IS NOT NULL AND c.first_queued_at IS NOT NULL \
+         UNION ALL SELECT {k} AS k, CAST(2 AS BIGINT) AS m, CAST({handle} AS BIGINT) AS b \
+         FROM {by_closing} WHERE {closed} \
+         AND c.first_assigned_at IS NOT NULL AND c.agent_id IS NOT NULL \
+         UNION ALL SELECT {k} AS k, CAST(3 AS BIGINT) AS m, CAST({wait} AS BIGINT) AS b \
+         FROM {by_closing} WHERE {closed} \
+         AND c.first_assigned_at IS NOT NULL AND c.first_queued_at IS NOT NULL\
+         ) x GROUP BY k, m, b"
+    ))
+    .bind(period.from)
+    .bind(period.to)
+    .fetch_all(store.pool())
+    .await?;
+    for r in &rows {
+        let c = out.entry(by.decode(r)).or_default();
+        let bucket = usize::try_from(r.get::<i64, _>("b")).unwrap_or(0);
         let n: i64 = r.get("n");
-        let handled = r.get::<i64, _>("h") == 1;
-        c.conversations_closed += n;
-        c.abandoned += r.get::<i64, _>("abandoned");
-        if let Some(b) = bucket(r, "b1") {
-            c.first_response.add(b, n);
-        }
-        if let Some(b) = bucket(r, "b3") {
-            c.wait.add(b, n);
-        }
-        if handled {
-            c.conversations_handled += n;
-            if let Some(b) = bucket(r, "b2") {
-                c.handle_time.add(b, n);
-            }
+        match r.get::<i64, _>("m") {
+            1 => c.first_response.add(bucket, n),
+            2 => c.handle_time.add(bucket, n),
+            _ => c.wait.add(bucket, n),
         }
     }
 
-    let came_in = match by {
-        Grouping::Queue => "c.first_queued_at >= $1 AND c.first_queued_at < $2",
-        Grouping::Agent => {
-            "c.first_assigned_at >= $1 AND c.first_assigned_at < $2 AND c.agent_id IS NOT NULL"
-        }
+    let (came_in, index) = match by {
+        Grouping::Queue => (
+            "c.first_queued_at >= $1 AND c.first_queued_at < $2",
+            "conversations_queued_report",
+        ),
+        Grouping::Agent => (
+            "c.first_assigned_at >= $1 AND c.first_assigned_at < $2 AND c.agent_id IS NOT NULL",
+            "conversations_assigned_report",
+        ),
     };
+    let by_entry = through(store, index);
     let rows = sqlx::query(sql!(
-        "SELECT {k} AS k, COUNT(*) AS n FROM conversations c WHERE {came_in} GROUP BY {k}"
+        "SELECT {k} AS k, COUNT(*) AS n FROM {by_entry} WHERE {came_in} GROUP BY {k}"
     ))
     .bind(period.from)
     .bind(period.to)
@@ -104,9 +134,10 @@ pub(crate) async fn counts(
         out.entry(by.decode(r)).or_default().conversations_in = r.get("n");
     }
 
+    let by_rating = through(store, "conversations_csat_report");
     let rows = sqlx::query(sql!(
         "SELECT {k} AS k, COUNT(*) AS n, CAST(SUM(c.csat_score) AS BIGINT) AS total \
-         FROM conversations c WHERE c.csat_at >= $1 AND c.csat_at < $2 \
+         FROM {by_rating} WHERE c.csat_at >= $1 AND c.csat_at < $2 \
          AND c.csat_score IS NOT NULL{only} GROUP BY {k}"
     ))
     .bind(period.from)
@@ -163,10 +194,11 @@ pub(crate) async fn deflections(
 /// Conversations that entered a queue in `period`, per slice of it ([`volume_slice`]).
 pub(crate) async fn volume(store: &Store, period: Period) -> Result<Volume, StoreError> {
     let slice = volume_slice(period);
-    let rows = sqlx::query(
-        "SELECT (c.first_queued_at - $1) / $3 AS s, COUNT(*) AS n FROM conversations c \
-         WHERE c.first_queued_at >= $1 AND c.first_queued_at < $2 GROUP BY s",
-    )
+    let by_entry = through(store, "conversations_queued_report");
+    let rows = sqlx::query(sql!(
+        "SELECT (c.first_queued_at - $1) / $3 AS s, COUNT(*) AS n FROM {by_entry} \
+         WHERE c.first_queued_at >= $1 AND c.first_queued_at < $2 GROUP BY s"
+    ))
     .bind(period.from)
     .bind(period.to)
     .bind(slice)
