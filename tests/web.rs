@@ -123,6 +123,7 @@ fn scenario_on(name: &str, page_port: u16, api_port: u16, text: &str) {
         .env("PHONE_NUMBER_ID", PHONE_NUMBER_ID)
         .env("BUSINESS_NUMBER", BUSINESS_NUMBER)
         .env("ARTIFACTS", dir.join("artifacts"))
+        .env("DATABASE", gw.data_dir().join("deflect.db"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -299,6 +300,13 @@ csat = true
 #[test]
 fn browser_contact_panel_shows_the_earlier_conversation_and_its_labels() {
     scenario("contact");
+}
+
+/// The report page for a seeded set: the queue row's numbers equal SQL over the gateway's
+/// database, and both charts are drawn.
+#[test]
+fn browser_report_page_shows_the_numbers_sql_gives_and_its_charts() {
+    scenario("reports");
 }
 
 #[test]

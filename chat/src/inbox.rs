@@ -26,11 +26,13 @@ use crate::model::{
 use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
 use crate::model::{ContactCard, LabelCount};
 use crate::model::{ConversationSummary, Preferences, ViewCounts};
+use crate::model::{DeflectionReport, Period, Report, Volume};
 use crate::model::{FaqListEntry, NewFaqEntry, NewWhitelistEntry, WhitelistEntry};
 use crate::model::{Template, TemplateRefresh, TemplateValues};
 use crate::outbox::{Outbox, OutboxFiles, OutboxPass};
 use crate::provider::{self, Inbound, Receipt};
 use crate::receipts::{ReceiptKind, Receipts};
+use crate::reports;
 use crate::routing::{AgentId, Presence};
 use crate::sandbox::{self, SandboxReply};
 use crate::store::Store;
@@ -1225,5 +1227,35 @@ impl Inbox {
         to: Option<Millis>,
     ) -> Result<CsatReport, ChatError> {
         board::csat_report(self.ctx(), viewer, from, to).await
+    }
+
+    /// The report per queue over `period` (supervisors and admins): see [`crate::model::ReportRow`] for
+    /// what each number counts.
+    pub async fn queue_report(&self, viewer: &Viewer, period: Period) -> Result<Report, ChatError> {
+        reports::queues(self.ctx(), viewer, period).await
+    }
+
+    /// The report per agent over `period`, the handling agent of a closed conversation
+    /// counting it (supervisors and admins).
+    pub async fn agent_report(&self, viewer: &Viewer, period: Period) -> Result<Report, ChatError> {
+        reports::agents(self.ctx(), viewer, period).await
+    }
+
+    /// Deflections made over `period` by flow and input method (supervisors and admins).
+    pub async fn deflection_report(
+        &self,
+        viewer: &Viewer,
+        period: Period,
+    ) -> Result<DeflectionReport, ChatError> {
+        reports::deflections(self.ctx(), viewer, period).await
+    }
+
+    /// Conversations in over `period` per hour or day (supervisors and admins).
+    pub async fn volume_report(
+        &self,
+        viewer: &Viewer,
+        period: Period,
+    ) -> Result<Volume, ChatError> {
+        reports::volume(self.ctx(), viewer, period).await
     }
 }

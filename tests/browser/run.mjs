@@ -727,7 +727,61 @@ async function contact(browser) {
   check(left.length === 0, "the label is gone: " + JSON.stringify(left));
 }
 
-const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact };
+// The report page for a seeded set: two customers write from the sandbox phone; the admin
+// takes and answers one and closes it, the other is closed unanswered (abandoned). The
+// queue table's numbers equal SQL run on the gateway's SQLite file (DATABASE), the agent row
+// counts the closed conversation, and both charts load as SVG images with bars.
+async function reports(browser) {
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const a = await ctx.newPage();
+  await login(a, "available");
+  const api = (method, p, body) => a.evaluate(async ([method, p, body]) => {
+    const s = await (await fetch("/api/v1/session")).json();
+    const r = await fetch("/api/v1" + p, { method, headers: { "content-type": "application/json", "x-csrf-token": s.csrf },
+      body: body ? JSON.stringify(body) : undefined });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, [method, p, body]);
+  const write = async (number, text) => (await api("POST", "/sandbox/sandbox/" + encodeURIComponent(number) + "/messages", { text })).body.conversations[0];
+  const one = await write("+31611110001", "Where is my order?");
+  const two = await write("+31611110002", "Hello?");
+  const accepted = await api("POST", "/conversations/" + one + "/accept");
+  check(accepted.status === 200 || accepted.status === 409, "the admin takes the first (" + accepted.status + ")");
+  if (accepted.status === 409) await api("POST", "/conversations/" + one + "/claim");
+  await api("POST", "/conversations/" + one + "/messages", { text: "It ships today." });
+  const closing = { disposition: null };
+  check((await api("POST", "/conversations/" + one + "/close", closing)).status === 200, "the first is closed answered");
+  check((await api("POST", "/conversations/" + two + "/close", closing)).status === 200, "the second is closed unanswered");
+
+  await a.getByRole("button", { name: "Reports" }).click();
+  const queues = a.locator("#reports table.report").first();
+  await queues.waitFor({ timeout: T });
+  const sql = (q) => execFileSync("sqlite3", [env.DATABASE, q]).toString().trim();
+  const row = await queues.locator("tr", { has: a.locator("th", { hasText: "support" }) }).locator("td").allTextContents();
+  const closed = sql("SELECT COUNT(*) FROM conversations WHERE queue = 'support' AND closed_at IS NOT NULL");
+  const handled = sql("SELECT COUNT(*) FROM conversations WHERE queue = 'support' AND closed_at IS NOT NULL AND agent_id IS NOT NULL");
+  const abandoned = sql("SELECT COUNT(*) FROM conversations c WHERE queue = 'support' AND closed_at IS NOT NULL " +
+    "AND EXISTS (SELECT 1 FROM assignments a WHERE a.conversation_id = c.id AND a.action = 'queued') " +
+    "AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.sender = 'agent' AND m.internal = 0 AND m.direction = 'out')");
+  check(row[1] === handled && row[2] === closed && row[3] === abandoned,
+    "the support row says handled " + row[1] + ", closed " + row[2] + ", abandoned " + row[3] + " as SQL does (" + [handled, closed, abandoned] + ")");
+  check(closed === "2" && handled === "1" && abandoned === "1", "the seeded set: two closed, one handled, one abandoned");
+  const agents = a.locator("#reports table.report").nth(1);
+  check((await agents.locator("tr").count()) === 3, "one agent row and the total");
+  for (const chart of ["volume", "wait"]) {
+    const img = a.locator("#reports img[src*='/charts/" + chart + ".svg']");
+    const width = await until(chart + " chart", () => img.evaluate((i) => i.complete && i.naturalWidth));
+    check(width > 0, "the " + chart + " chart is drawn (" + width + " px)");
+  }
+  const svg = await a.evaluate(async (src) => (await fetch(src)).text(), await a.locator("#reports img").first().getAttribute("src"));
+  check(svg.includes("<rect class=\"bar\"") && svg.includes("role=\"img\""), "the volume chart has bars and an accessible name");
+  const csv = await a.locator("#reports a", { hasText: "CSV" }).first().getAttribute("href");
+  check(csv.startsWith("/api/v1/reports/queues.csv?from="), "the queue table links its CSV");
+  await a.screenshot({ path: path.join(ARTIFACTS, "reports.png"), fullPage: true });
+  await a.setViewportSize({ width: 390, height: 844 });
+  await a.screenshot({ path: path.join(ARTIFACTS, "reports-narrow.png"), fullPage: true });
+}
+
+const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact, reports };
 const name = process.argv[2];
 const server = await shop(Number(env.PAGE_PORT));
 const browser = await launch();

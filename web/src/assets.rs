@@ -86,6 +86,12 @@ pub static ASSETS: &[Asset] = &[
         "no-cache"
     ),
     asset!(
+        "/inbox-reports.js",
+        "inbox-reports.js",
+        "text/javascript; charset=utf-8",
+        "no-cache"
+    ),
+    asset!(
         "/inbox.css",
         "inbox.css",
         "text/css; charset=utf-8",

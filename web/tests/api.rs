@@ -3428,3 +3428,260 @@ async fn templates_are_listed_refreshed_and_sent_through_the_api() {
         ]})
     );
 }
+
+#[tokio::test]
+async fn reports_are_json_csv_and_svg_for_supervisors_only() {
+    let a = app().await;
+    a.agent("boss", Role::Supervisor, &[]).await;
+    let ann = a.agent("ann", Role::Agent, &["support"]).await;
+    let (s, ann_s) = (a.login("boss").await, a.login("ann").await);
+    a.call(
+        Method::PUT,
+        "/api/v1/me/presence",
+        &ann_s.h(),
+        Some(json!({ "presence": "available" })),
+    )
+    .await;
+    let phone = "/api/v1/sandbox/sandbox/+31612345678/messages";
+    let r = (a.call(
+        Method::POST,
+        phone,
+        &s.h(),
+        Some(json!({ "text": "Hello" })),
+    ))
+    .await;
+    let cid = r.body["conversations"][0].as_i64().unwrap();
+    let c = |p: &str| format!("/api/v1/conversations/{cid}{p}");
+    a.call(Method::POST, &c("/accept"), &ann_s.h(), None).await;
+    let hi = json!({ "text": "Hi from us" });
+    a.call(Method::POST, &c("/messages"), &ann_s.h(), Some(hi))
+        .await;
+    let close = json!({ "disposition": "resolved" });
+    let r = a
+        .call(Method::POST, &c("/close"), &ann_s.h(), Some(close))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let now = jiff::Timestamp::now();
+    let hour = jiff::SignedDuration::from_hours(1);
+    let (from, to) = (now - hour, now + hour);
+    // `+` in an offset must be escaped in a query; `Z` needs nothing.
+    let period = format!("from={from}&to={to}");
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/agents?{period}"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["rows"].as_array().unwrap().len(), 1);
+    let row = &r.body["rows"][0];
+    assert_eq!(row["agent_id"], ann);
+    assert_eq!(row["display_name"], "ann");
+    assert_eq!(row["conversations_handled"], 1);
+    assert_eq!(row["conversations_in"], 1);
+    assert!(row["first_response_p50_seconds"].is_number(), "{row}");
+    assert!(row["handle_time_p50_seconds"].is_number(), "{row}");
+    assert!(row["csat_average"].is_null());
+    assert_eq!(r.body["total"]["conversations_handled"], 1);
+    assert!(r.body["total"].get("agent_id").is_none());
+    assert!(r.body["from"].as_str().unwrap().ends_with('Z'));
+
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/queues?{period}"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let support = &r.body["rows"][0];
+    assert_eq!(support["queue"], "support");
+    for field in [
+        "conversations_in",
+        "conversations_handled",
+        "conversations_closed",
+        "abandoned",
+        "first_response_p50_seconds",
+        "first_response_p90_seconds",
+        "handle_time_p50_seconds",
+        "handle_time_p90_seconds",
+        "wait_p50_seconds",
+        "wait_p90_seconds",
+        "csat_average",
+        "csat_count",
+    ] {
+        assert!(support.get(field).is_some(), "{field} in {support}");
+    }
+    assert_eq!(support["conversations_closed"], 1);
+
+    // An offset written out (escaped), and the same numbers.
+    let local = from.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(2)));
+    let escaped = local
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+        .replace('+', "%2B");
+    let r2 = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/queues?from={escaped}&to={to}"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r2.status, StatusCode::OK, "{}", r2.text);
+    assert_eq!(r2.body["rows"], r.body["rows"]);
+
+    // CSV: a header, quoted cells, then the total.
+    let csv = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/agents.csv?{period}"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert!(
+        lines[0].starts_with("row,agent_id,display_name,conversations_in,conversations_handled")
+    );
+    assert!(
+        lines[1].starts_with(&format!("\"agent\",\"{ann}\",\"ann\",\"1\",\"1\"")),
+        "{}",
+        csv.text
+    );
+    assert!(lines[2].starts_with("\"total\",\"\",\"\",\"1\",\"1\""));
+    let csv = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/deflections.csv?{period}"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        csv.text,
+        "row,flow,input_method,deflections,answered\r\n\"total\",\"\",\"\",\"0\",\"0\"\r\n"
+    );
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/deflections?{period}"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.body["total"],
+        json!({"flow": null, "input_method": "all", "deflections": 0, "answered": 0})
+    );
+
+    // Charts: SVG with an accessible name, one bar per hour of the two-hour period.
+    let svg = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/charts/volume.svg?{period}"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(svg.status, StatusCode::OK);
+    assert!(
+        svg.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("image/svg+xml")
+    );
+    assert!(svg.text.contains("role=\"img\""));
+    assert_eq!(svg.text.matches("<rect class=\"bar\"").count(), 2);
+    let svg = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/charts/wait.svg?{period}"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(svg.text.matches("<rect class=\"bar\"").count(), 8);
+    assert!(svg.text.contains("1 conversations taken by an agent"));
+
+    // Agents: 403; a missing or unreadable time: 422 naming it.
+    for path in [
+        "agents",
+        "queues",
+        "deflections",
+        "queues.csv",
+        "charts/wait.svg",
+    ] {
+        let r = a
+            .call(
+                Method::GET,
+                &format!("/api/v1/reports/{path}?{period}"),
+                &ann_s.h(),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (r.status, code(&r)),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{path}"
+        );
+    }
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/agents?to={to}"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("`from` is required")
+    );
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/queues?from={from}&to=tomorrow"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("`to` is not readable")
+    );
+    let r = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports/queues?from={to}&to={from}"),
+            &s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+    );
+    // The satisfaction report is as it was.
+    let r = a
+        .call(Method::GET, "/api/v1/reports/csat", &s.h(), None)
+        .await;
+    assert_eq!(r.body["overall"], json!({"count": 0, "average": null}));
+}

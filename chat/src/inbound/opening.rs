@@ -160,7 +160,8 @@ impl InboundService {
         };
         let created = self.snapshots(tx, &ids).await?;
 
-        // The messages; each conversation records its customer's activity and is queued.
+        // The messages; each conversation records its customer's activity and is queued (its
+        // first queueing: the reports' fact).
         let stored = match insert_messages(
             tx,
             &ids.iter()
@@ -181,7 +182,8 @@ impl InboundService {
         );
         let sql = sql!(
             "WITH v AS ({rows}) UPDATE conversations SET last_inbound_at = v.sent_at, \
-             last_activity_at = $1, queued_at = $1, event_seq = 3 FROM v WHERE conversations.id = v.id"
+             last_activity_at = $1, queued_at = $1, first_queued_at = COALESCE(first_queued_at, $1), \
+             event_seq = 3 FROM v WHERE conversations.id = v.id"
         );
         let values: Vec<serde_json::Value> = ids
             .iter()

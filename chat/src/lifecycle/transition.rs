@@ -160,7 +160,7 @@ pub(crate) async fn hand_over(
     h: Handover<'_>,
     now: Millis,
 ) -> Result<Conversation, ChatError> {
-    repo::conversations::set_holder(tx, c.id, h.status, h.agent, h.return_agent).await?;
+    repo::conversations::set_holder(tx, c.id, h.status, h.agent, h.return_agent, now).await?;
     for k in h.cancel {
         repo::timers::cancel(tx, c.id, *k).await?;
     }

@@ -15,6 +15,7 @@ mod event;
 mod interactive;
 mod lists;
 mod message;
+mod report;
 mod summary;
 mod template;
 mod timer;
@@ -46,6 +47,11 @@ pub use lists::{
     NewWhitelistEntry, WhitelistEntry,
 };
 pub use message::{DeliveryStatus, Direction, ErrorMeaning, MAX_TEXT, Message, Sender};
+pub use report::{
+    BANDS, BUCKETS, Band, DeflectionReport, DeflectionRow, Histogram, MAX_PERIOD_MS, Period,
+    Report, ReportCounts, ReportKey, ReportRow, Volume, WAIT_BANDS, bucket_bounds, bucket_of,
+    bucket_sql, volume_slice, wait_bands,
+};
 pub use summary::{ConversationSummary, PREVIEW_CHARS, Preview, ViewCount, ViewCounts};
 pub use template::{
     APPROVED, ButtonValue, Filled, FilledHeader, HeaderMedia, HeaderValue, MAX_PARAMETER,

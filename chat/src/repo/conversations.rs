@@ -123,7 +123,8 @@ pub(crate) async fn set_bot(tx: &mut Tx, id: i64, bot: &str) -> Result<(), Store
     Ok(())
 }
 
-/// Puts conversation `id` in `queue` to wait (since `since`), offered to nobody.
+/// Puts conversation `id` in `queue` to wait (since `since`), offered to nobody; the first
+/// time, `since` is when it first entered a queue (the reports' fact).
 pub(crate) async fn set_queued(
     tx: &mut Tx,
     id: i64,
@@ -132,7 +133,8 @@ pub(crate) async fn set_queued(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE conversations SET status = 'queued', queue = $1, agent_id = NULL, \
-         declined = '', queued_at = $2, queue_notice = NULL WHERE id = $3",
+         declined = '', queued_at = $2, queue_notice = NULL, \
+         first_queued_at = COALESCE(first_queued_at, $2) WHERE id = $3",
     )
     .bind(queue)
     .bind(since)
@@ -184,22 +186,26 @@ pub(crate) async fn set_declined(
 }
 
 /// Gives conversation `id` the `status` (offered or assigned) with `agent`, and the agent it
-/// returns to when a transfer lapses; the round of decliners starts over.
+/// returns to when a transfer lapses; the round of decliners starts over. The first time an
+/// agent holds it (assigned), `now` is when it was first taken (the reports' fact).
 pub(crate) async fn set_holder(
     tx: &mut Tx,
     id: i64,
     status: Status,
     agent: AgentId,
     return_agent: Option<AgentId>,
+    now: Millis,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE conversations SET status = $1, agent_id = $2, return_agent_id = $3, \
-         declined = '' WHERE id = $4",
+         declined = '', first_assigned_at = CASE WHEN $1 = 'assigned' \
+         THEN COALESCE(first_assigned_at, $5) ELSE first_assigned_at END WHERE id = $4",
     )
     .bind(status.as_str())
     .bind(agent)
     .bind(return_agent)
     .bind(id)
+    .bind(now)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -301,13 +307,17 @@ pub(crate) async fn set_escalation_at(tx: &mut Tx, id: i64, at: Millis) -> Resul
     Ok(())
 }
 
-/// An agent's message is activity on conversation `id`.
+/// An agent's message (one the customer sees) is activity on conversation `id`; the first
+/// one is its first response (the reports' fact).
 pub(crate) async fn touch(tx: &mut Tx, id: i64, now: Millis) -> Result<(), StoreError> {
-    sqlx::query("UPDATE conversations SET last_activity_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(
+        "UPDATE conversations SET last_activity_at = $1, \
+         first_response_at = COALESCE(first_response_at, $1) WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 

@@ -251,9 +251,7 @@ mod tests {
         store.migrate().await.unwrap();
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            vec![
-                1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19
-            ]
+            (1..=19).collect::<Vec<_>>()
         );
         let mode: String = sqlx::query("PRAGMA journal_mode")
             .fetch_one(store.pool())

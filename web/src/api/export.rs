@@ -17,7 +17,7 @@ fn time(ms: i64) -> String {
 }
 
 /// One CSV cell, quoted; cells a spreadsheet would run as a formula get a leading `'`.
-fn cell(v: &str) -> String {
+pub(super) fn cell(v: &str) -> String {
     let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{v}")
     } else {

@@ -7,18 +7,21 @@
 //! This module routes; the handlers live by resource: `agents` (`me`, presence, queues,
 //! agents), `conversations` (the list, messages and agents' actions), `attachments` (the
 //! files customers send), `export` (CSV and transcripts), `canned` (canned answers), `lists` (the whitelist and the FAQ admins manage),
-//! `supervision` (the board and API tokens), `templates` (the message templates agents send),
+//! `supervision` (the board and API tokens), `reports` (the supervisors' reports, JSON, CSV and
+//! their charts drawn by `charts`), `templates` (the message templates agents send),
 //! `handoff` (web → WhatsApp), `contacts` (the contact card, labels) and `sandbox` (the
 //! sandbox phone).
 
 mod agents;
 pub(crate) mod attachments;
 mod canned;
+mod charts;
 mod contacts;
 mod conversations;
 mod export;
 mod handoff;
 mod lists;
+mod reports;
 mod sandbox;
 mod supervision;
 mod templates;
@@ -189,6 +192,27 @@ fn build() -> Routes {
     .on("POST", "/api/v1/templates/refresh", templates::refresh)
     .on("GET", "/api/v1/board", supervision::board)
     .on("GET", "/api/v1/reports/csat", supervision::csat_report)
+    // The supervisors' reports over a period (`from`, `to`: RFC 3339), JSON or CSV.
+    .on("GET", "/api/v1/reports/queues", reports::queues)
+    .on("GET", "/api/v1/reports/queues.csv", reports::queues_csv)
+    .on("GET", "/api/v1/reports/agents", reports::agents)
+    .on("GET", "/api/v1/reports/agents.csv", reports::agents_csv)
+    .on("GET", "/api/v1/reports/deflections", reports::deflections)
+    .on(
+        "GET",
+        "/api/v1/reports/deflections.csv",
+        reports::deflections_csv,
+    )
+    .on(
+        "GET",
+        "/api/v1/reports/charts/volume.svg",
+        reports::volume_chart,
+    )
+    .on(
+        "GET",
+        "/api/v1/reports/charts/wait.svg",
+        reports::wait_chart,
+    )
     .on("GET", "/api/v1/tokens", supervision::tokens)
     .on("POST", "/api/v1/tokens", supervision::create_token)
     .on("DELETE", "/api/v1/tokens/{id}", supervision::revoke_token)
