@@ -99,16 +99,21 @@ pub fn bucket_sql(d: &str) -> String {
     out
 }
 
-/// Counts of durations per bucket of [`BANDS`].
+/// Counts of durations per bucket of [`BANDS`], with the shortest and longest duration
+/// each bucket holds (percentiles interpolate between those, so one duration alone in its
+/// bucket is exact).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Histogram {
     counts: Vec<i64>,
+    /// Per bucket: (shortest, longest) duration counted in it (ms).
+    range: Vec<(i64, i64)>,
 }
 
 impl Default for Histogram {
     fn default() -> Self {
         Self {
             counts: vec![0; BUCKETS],
+            range: vec![(i64::MAX, i64::MIN); BUCKETS],
         }
     }
 }
@@ -118,21 +123,27 @@ impl Histogram {
     pub fn of(durations: impl IntoIterator<Item = i64>) -> Self {
         let mut h = Self::default();
         for d in durations {
-            h.add(bucket_of(d), 1);
+            h.add(bucket_of(d), 1, d, d);
         }
         h
     }
 
-    /// Counts `n` more in bucket `bucket` (one out of range counts in the last).
-    pub fn add(&mut self, bucket: usize, n: i64) {
+    /// Counts `n` more durations, from `shortest` to `longest` ms, in bucket `bucket` (one out
+    /// of range counts in the last).
+    pub fn add(&mut self, bucket: usize, n: i64, shortest: i64, longest: i64) {
         let i = bucket.min(BUCKETS - 1);
         self.counts[i] += n;
+        let r = &mut self.range[i];
+        *r = (r.0.min(shortest), r.1.max(longest));
     }
 
     /// Adds `other`'s counts.
     pub fn merge(&mut self, other: &Histogram) {
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
-            *a += b;
+        for (i, n) in other.counts.iter().enumerate() {
+            if *n > 0 {
+                let (lo, hi) = other.range[i];
+                self.add(i, *n, lo, hi);
+            }
         }
     }
 
@@ -156,7 +167,8 @@ impl Histogram {
     }
 
     /// The `p` quantile (0–1) in seconds, to a tenth: the rank `p × count` found in its bucket
-    /// and interpolated linearly inside it. None without durations.
+    /// and interpolated linearly between the shortest and longest duration the bucket holds
+    /// (within the bucket's bounds). None without durations.
     pub fn percentile(&self, p: f64) -> Option<f64> {
         let total = self.count();
         if total == 0 {
@@ -170,8 +182,18 @@ impl Histogram {
             }
             if (before + n) as f64 >= rank {
                 let (start, width) = bucket_bounds(i);
-                let inside = ((rank - before as f64) / n as f64).clamp(0.0, 1.0);
-                let ms = start as f64 + inside * width as f64;
+                let (lo, hi) = self.range[i];
+                // The last bucket is open-ended: its durations count as its start.
+                let (lo, hi) = (
+                    lo.clamp(start, start + width),
+                    hi.clamp(start, start + width),
+                );
+                let inside = if n == 1 {
+                    0.0
+                } else {
+                    ((rank - before as f64) / n as f64).clamp(0.0, 1.0)
+                };
+                let ms = lo as f64 + inside * (hi - lo) as f64;
                 return Some((ms / 100.0).round() / 10.0);
             }
             before += n;
@@ -406,10 +428,14 @@ mod tests {
     #[test]
     fn percentiles_interpolate_inside_the_bucket() {
         assert_eq!(Histogram::default().percentile(0.5), None);
-        // Ten waits of 0–4.9 s: the median lies halfway through the first 5 s bucket.
+        // Ten waits of 1 s: 1 s, however many (the bucket holds only 1 s).
         let h = Histogram::of([1_000; 10]);
+        assert_eq!(h.percentile(0.5), Some(1.0));
+        assert_eq!(h.percentile(0.9), Some(1.0));
+        // One answer after 0.4 s: exact. Waits of 1–4 s spread over their bucket's range.
+        assert_eq!(Histogram::of([400]).percentile(0.9), Some(0.4));
+        let h = Histogram::of([1_000, 2_000, 3_000, 4_000]);
         assert_eq!(h.percentile(0.5), Some(2.5));
-        assert_eq!(h.percentile(0.9), Some(4.5));
         // 1, 2, 3 minutes: p50 is in the 90–120 s bucket... the second value's bucket.
         let h = Histogram::of([60_000, 120_000, 180_000]);
         let p50 = h.percentile(0.5).unwrap_or_default();
@@ -453,7 +479,7 @@ mod tests {
         };
         let r = c.row();
         assert_eq!(r.csat_average, Some(4.67));
-        assert_eq!(r.wait_p50_seconds, Some(12.5));
+        assert_eq!(r.wait_p50_seconds, Some(10.0), "both waited 10 s");
         assert_eq!(r.first_response_p50_seconds, None);
         assert_eq!(ReportCounts::default().row().csat_average, None);
     }

@@ -85,14 +85,17 @@ pub(crate) async fn counts(
     let handle = bucket_sql("c.closed_at - c.first_assigned_at");
     let wait = bucket_sql("c.first_assigned_at - c.first_queued_at");
     let rows = sqlx::query(sql!(
-        "SELECT k, m, b, COUNT(*) AS n FROM (\
-         SELECT {k} AS k, CAST(1 AS BIGINT) AS m, CAST({first_response} AS BIGINT) AS b \
+        "SELECT k, m, b, COUNT(*) AS n, MIN(d) AS lo, MAX(d) AS hi FROM (\
+         SELECT {k} AS k, CAST(1 AS BIGINT) AS m, CAST({first_response} AS BIGINT) AS b, \
+         c.first_response_at - c.first_queued_at AS d \
          FROM {by_closing} WHERE {closed} \
          AND c.first_response_at IS NOT NULL AND c.first_queued_at IS NOT NULL \
-         UNION ALL SELECT {k} AS k, CAST(2 AS BIGINT) AS m, CAST({handle} AS BIGINT) AS b \
+         UNION ALL SELECT {k} AS k, CAST(2 AS BIGINT) AS m, CAST({handle} AS BIGINT) AS b, \
+         c.closed_at - c.first_assigned_at AS d \
          FROM {by_closing} WHERE {closed} \
          AND c.first_assigned_at IS NOT NULL AND c.agent_id IS NOT NULL \
-         UNION ALL SELECT {k} AS k, CAST(3 AS BIGINT) AS m, CAST({wait} AS BIGINT) AS b \
+         UNION ALL SELECT {k} AS k, CAST(3 AS BIGINT) AS m, CAST({wait} AS BIGINT) AS b, \
+         c.first_assigned_at - c.first_queued_at AS d \
          FROM {by_closing} WHERE {closed} \
          AND c.first_assigned_at IS NOT NULL AND c.first_queued_at IS NOT NULL\
          ) x GROUP BY k, m, b"
@@ -104,11 +107,11 @@ pub(crate) async fn counts(
     for r in &rows {
         let c = out.entry(by.decode(r)).or_default();
         let bucket = usize::try_from(r.get::<i64, _>("b")).unwrap_or(0);
-        let n: i64 = r.get("n");
+        let (n, lo, hi): (i64, i64, i64) = (r.get("n"), r.get("lo"), r.get("hi"));
         match r.get::<i64, _>("m") {
-            1 => c.first_response.add(bucket, n),
-            2 => c.handle_time.add(bucket, n),
-            _ => c.wait.add(bucket, n),
+            1 => c.first_response.add(bucket, n, lo, hi),
+            2 => c.handle_time.add(bucket, n, lo, hi),
+            _ => c.wait.add(bucket, n, lo, hi),
         }
     }
 
