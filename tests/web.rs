@@ -335,6 +335,12 @@ offer_timeout = "60s"
     );
 }
 
+/// The inbox and the widget in the browser's language (Dutch), and the agent's own choice.
+#[test]
+fn browser_inbox_and_widget_speak_dutch_to_a_dutch_browser() {
+    scenario("dutch");
+}
+
 #[test]
 fn browser_inbox_with_a_thousand_open_conversations() {
     scenario("scale");

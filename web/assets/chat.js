@@ -23,6 +23,10 @@
   var ws = null, wsTimer = null, retry = 0, lastHeard = 0, seq = 0, ready = false;
   var conversation = null, seen = {}, pending = [], typingUntil = 0, lastTyping = 0;
   var escalated = false, handoff = null, ended = false, agentActive = false;
+  // The widget's texts in the visitor's language (an instance of its own: the host page may
+  // use i18n.js too); English when they cannot be loaded.
+  var texts = window.DeflectI18n ? window.DeflectI18n.create() : null;
+  function t(id, args) { return texts && texts.lang ? texts.t(id, args) : id; }
 
   function store(k, v) {
     try { if (v === null) localStorage.removeItem(k); else localStorage.setItem(k, v); } catch (e) {}
@@ -115,23 +119,23 @@
     } else {
       root.appendChild(h("style", { text: CSS }));
     }
-    el.title = h("h2", { id: "dc-title", text: "Chat" });
-    el.close = h("button", { "class": "x", type: "button", "aria-label": "Close chat", text: "\u00d7", onclick: toggle });
-    el.log = h("div", { "class": "log", role: "log", "aria-live": "polite", "aria-label": "Messages", tabindex: "0" });
+    el.title = h("h2", { id: "dc-title", text: t("chat-title") });
+    el.close = h("button", { "class": "x", type: "button", "aria-label": t("chat-close"), text: "\u00d7", onclick: toggle });
+    el.log = h("div", { "class": "log", role: "log", "aria-live": "polite", "aria-label": t("messages-label"), tabindex: "0" });
     el.status = h("div", { "class": "status", role: "status" });
     el.alert = h("div", { "class": "sr", "aria-live": "assertive" });
-    el.text = h("textarea", { id: "dc-text", "aria-label": "Your message", placeholder: "Write a message…", rows: "1",
+    el.text = h("textarea", { id: "dc-text", "aria-label": t("message-input"), placeholder: t("message-input.placeholder"), rows: "1",
       maxlength: "4096", onkeydown: onKey, oninput: onInput });
-    el.send = h("button", { "class": "send", type: "submit", text: "Send" });
+    el.send = h("button", { "class": "send", type: "submit", text: t("send") });
     el.file = h("input", { type: "file", hidden: "", multiple: "", tabindex: "-1", "aria-hidden": "true",
       accept: "image/jpeg,image/png,application/pdf,application/msword,application/vnd.openxmlformats-officedocument.wordprocessingml.document," +
         "application/vnd.ms-excel,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.ms-powerpoint," +
         "application/vnd.openxmlformats-officedocument.presentationml.presentation,text/plain",
       onchange: function (e) { Array.prototype.forEach.call(e.target.files, sendFile); e.target.value = ""; } });
-    el.attach = h("button", { "class": "alt clip", type: "button", "aria-label": "Send a picture or document", title: "Send a picture or document",
+    el.attach = h("button", { "class": "alt clip", type: "button", "aria-label": t("attach"), title: t("attach"),
       text: "\ud83d\udcce", onclick: function () { el.file.click(); } });
     el.form = h("form", { onsubmit: function (e) { e.preventDefault(); sendText(); } }, [el.attach, el.file, el.text, el.send]);
-    el.waBtn = h("button", { "class": "alt", type: "button", text: "Continue on WhatsApp", onclick: function () { escalate(true); } });
+    el.waBtn = h("button", { "class": "alt", type: "button", text: t("whatsapp-continue"), onclick: function () { escalate(true); } });
     el.wa = h("div", { "class": "wa", hidden: "" });
     el.pre = h("div", { "class": "pre" });
     el.actions = h("div", { "class": "actions" });
@@ -146,7 +150,10 @@
   function announce(t) { el.alert.textContent = ""; setTimeout(function () { el.alert.textContent = t; }, 50); }
   function setStatus(t, loud) { el.status.textContent = t; if (loud) announce(t); }
 
+  var openWanted = false;
   function toggle() {
+    // Asked before the window is built (its texts still loading): opened once it is.
+    if (!el.panel) { openWanted = !openWanted; return; }
     var opening = el.panel.hidden;
     el.panel.hidden = !opening;
     cfg.button.setAttribute("aria-expanded", String(opening));
@@ -165,22 +172,22 @@
     var fields = [];
     if (settings.open === false) el.pre.appendChild(h("p", { "class": "closed", role: "note", text: settings.closed_message }));
     el.pre.appendChild(h("p", { text: settings.greeting }));
-    function add(name, mode, label, type) {
+    function add(name, mode, type) {
       if (mode === "off") return;
       var input = h("input", { name: name, type: type, autocomplete: name === "name" ? "name" : "tel" });
       if (mode === "required") input.setAttribute("required", "");
-      el.pre.appendChild(h("label", {}, [document.createTextNode(label + (mode === "required" ? "" : " (optional)")), input]));
+      el.pre.appendChild(h("label", {}, [document.createTextNode(t("form-" + name + (mode === "required" ? "" : "-optional"))), input]));
       fields.push(input);
     }
-    add("name", settings.ask_name, "Your name", "text");
-    add("phone", settings.ask_phone, "Phone number, with country code", "tel");
+    add("name", settings.ask_name, "text");
+    add("phone", settings.ask_phone, "tel");
     var err = h("p", { "class": "err", role: "alert" });
-    var start = h("button", { "class": "send", type: "button", text: "Start chat", onclick: function () {
+    var start = h("button", { "class": "send", type: "button", text: t("form-start"), onclick: function () {
       // The browser's language: the inbox welcomes the visitor in it when it can.
       var body = { language: navigator.language || null, page_url: String(location.href).slice(0, 2048),
         referrer: document.referrer ? document.referrer.slice(0, 2048) : null };
       for (var i = 0; i < fields.length; i++) {
-        if (!fields[i].checkValidity()) { err.textContent = "Please fill in " + fields[i].name + "."; fields[i].focus(); return; }
+        if (!fields[i].checkValidity()) { err.textContent = t("form-fill-in", { field: fields[i].name }); fields[i].focus(); return; }
         body[fields[i].name] = fields[i].value;
       }
       start.disabled = true;
@@ -212,10 +219,10 @@
   // A message in the log; `name`: the agent's, shown above their text.
   function bubble(cls, text, name) {
     var n = h("div", { "class": "m " + cls, text: text });
-    if (cls.indexOf("visitor") === 0) n.insertBefore(h("span", { "class": "sr", text: "You: " }), n.firstChild);
+    if (cls.indexOf("visitor") === 0) n.insertBefore(h("span", { "class": "sr", text: t("sr-you") + " " }), n.firstChild);
     else if (cls === "agent" && name) n.insertBefore(h("span", { "class": "who", text: name }), n.firstChild);
-    else if (cls === "agent") n.insertBefore(h("span", { "class": "sr", text: "Agent: " }), n.firstChild);
-    else if (cls === "bot") n.insertBefore(h("span", { "class": "sr", text: "Assistant: " }), n.firstChild);
+    else if (cls === "agent") n.insertBefore(h("span", { "class": "sr", text: t("sr-agent") + " " }), n.firstChild);
+    else if (cls === "bot") n.insertBefore(h("span", { "class": "sr", text: t("sr-bot") + " " }), n.firstChild);
     el.log.appendChild(n);
     el.log.scrollTop = el.log.scrollHeight;
     return n;
@@ -241,7 +248,7 @@
       ready = false;
       if (ended) return;
       var delay = Math.min(30000, 1000 * Math.pow(2, retry++)) * (0.75 + Math.random() / 2);
-      setStatus("Reconnecting…");
+      setStatus(t("reconnecting"));
       wsTimer = setTimeout(connect, delay);
     };
   }
@@ -249,7 +256,7 @@
   function onMessage(m) {
     if (m.type === "ready") {
       ready = true; retry = 0;
-      if (el.status.textContent === "Reconnecting…") setStatus("");
+      if (el.status.textContent === t("reconnecting")) setStatus("");
       if (m.conversation.status === "closed") { finish(); return; }
       pending.forEach(function (p) { ws.send(JSON.stringify({ type: "send", text: p.text, key: p.key, reply: p.reply })); });
     } else if (m.type === "event") {
@@ -295,7 +302,7 @@
       seen[d.id] = n;
       if (d.from === "agent" || d.from === "bot") { typingUntil = 0; setStatus(""); }
     } else if (kind === "agent_joined") {
-      setStatus("An agent joined the chat.", true);
+      setStatus(t("agent-joined"), true);
       // Being answered here: no WhatsApp offer while the agent chats.
       agentActive = true;
       if (el.waBtn.parentNode) el.waBtn.remove();
@@ -306,15 +313,15 @@
         if (handoff) el.wa.hidden = false;
         else if (settings.whatsapp && !el.waBtn.parentNode) el.actions.appendChild(el.waBtn);
       }
-      if (!escalated) setStatus("Waiting for an agent…");
+      if (!escalated) setStatus(t("waiting-for-agent"));
     } else if (kind === "escalation") {
       escalate(false, d.reason);
     } else if (kind === "continued_on_whatsapp") {
       el.wa.hidden = true;
       el.form.hidden = true;
       el.actions.textContent = "";
-      bubble("system", "This chat continues on WhatsApp.");
-      setStatus("Continued on WhatsApp — you can close this window.", true);
+      bubble("system", t("continued-on-whatsapp"));
+      setStatus(t("continued-on-whatsapp-status"), true);
       ended = true;
       if (ws) ws.close();
     } else if (kind === "closed") {
@@ -322,15 +329,15 @@
       if (d && d.csat) rate(d.csat, conversation.id);
     } else if (kind === "typing") {
       typingUntil = Date.now() + 4000;
-      setStatus("The agent is typing…");
-      setTimeout(function () { if (Date.now() >= typingUntil && el.status.textContent === "The agent is typing…") setStatus(""); }, 4100);
+      setStatus(t("agent-typing"));
+      setTimeout(function () { if (Date.now() >= typingUntil && el.status.textContent === t("agent-typing")) setStatus(""); }, 4100);
     }
   }
 
   // An agent's or bot's interactive message: reply buttons and list rows the visitor taps
   // (the tap is sent as their reply: id and title), or a link button.
   function choices(n, i) {
-    var box = h("div", { "class": "choices", role: "group", "aria-label": i.type === "list" ? i.button : "Answers" });
+    var box = h("div", { "class": "choices", role: "group", "aria-label": i.type === "list" ? i.button : t("answers-label") });
     function choice(type, id, title, description) {
       box.appendChild(h("button", { "class": "alt", type: "button", onclick: function () { tap(box, type, id, title); } },
         [document.createTextNode(title), description ? h("small", { text: description }) : null]));
@@ -358,14 +365,14 @@
     ended = true;
     el.form.hidden = true;
     store(convKey(), null);
-    bubble("system", "The conversation has ended.");
+    bubble("system", t("ended"));
     setStatus("", false);
     el.wa.hidden = true;
     el.actions.textContent = "";
-    el.actions.appendChild(h("button", { "class": "alt", type: "button", text: "Start a new chat", onclick: function () {
+    el.actions.appendChild(h("button", { "class": "alt", type: "button", text: t("new-chat"), onclick: function () {
       el.actions.textContent = ""; showForm();
     } }));
-    announce("The conversation has ended.");
+    announce(t("ended"));
     if (ws) ws.close();
   }
 
@@ -373,21 +380,21 @@
   // follow-up question with a text box when one is asked.
   function rate(csat, id) {
     var path = "/conversations/" + id + "/rating";
-    var box = h("div", { "class": "rating", role: "group", "aria-label": "Rate this conversation" }, [h("p", { text: csat.question })]);
+    var box = h("div", { "class": "rating", role: "group", "aria-label": t("rate-label") }, [h("p", { text: csat.question })]);
     var err = h("p", { "class": "err", role: "alert" });
     csat.answers.forEach(function (a) {
       box.appendChild(h("button", { "class": "alt", type: "button", text: a.title, onclick: function () {
         api("POST", path, { score: a.score }).then(function (r) {
           box.textContent = "";
-          if (!r.follow_up) { box.appendChild(h("p", { text: "Thank you!" })); announce("Thank you!"); return; }
+          if (!r.follow_up) { box.appendChild(h("p", { text: t("thanks") })); announce(t("thanks")); return; }
           var text = h("textarea", { "aria-label": r.follow_up, rows: "3", maxlength: "4096" });
           box.appendChild(h("form", { onsubmit: function (e) {
             e.preventDefault();
             if (!text.value.trim()) return;
             api("POST", path, { comment: text.value }).then(function () {
-              box.textContent = ""; box.appendChild(h("p", { text: "Thank you!" })); announce("Thank you!");
+              box.textContent = ""; box.appendChild(h("p", { text: t("thanks") })); announce(t("thanks"));
             }).catch(function (e) { err.textContent = e.message; });
-          } }, [h("p", { text: r.follow_up }), text, h("button", { "class": "send", type: "submit", text: "Send" }), err]));
+          } }, [h("p", { text: r.follow_up }), text, h("button", { "class": "send", type: "submit", text: t("send") }), err]));
           text.focus();
         }).catch(function (e) { err.textContent = e.message; });
       } }));
@@ -405,19 +412,19 @@
     api("POST", "/conversations/" + conversation.id + "/handoff").then(function (hd) {
       handoff = hd;
       el.wa.textContent = "";
-      el.wa.appendChild(h("p", { text: chosen ? "Continue this chat on WhatsApp:" : closed ? settings.closed_message :
-        "No agent is free right now. Continue this chat on WhatsApp — your messages come along:" }));
+      el.wa.appendChild(h("p", { text: chosen ? t("whatsapp-chosen") : closed ? settings.closed_message :
+        t("whatsapp-no-agent") }));
       if (hd.qr_svg) {
         var svg = new DOMParser().parseFromString(hd.qr_svg, "image/svg+xml").documentElement;
-        var q = h("div", { "class": "qr", role: "img", "aria-label": "QR code that opens WhatsApp with your reference " + hd.code });
+        var q = h("div", { "class": "qr", role: "img", "aria-label": t("whatsapp-qr", { code: hd.code }) });
         q.appendChild(document.importNode(svg, true));
         el.wa.appendChild(q);
       }
-      el.wa.appendChild(h("a", { href: hd.url, target: "_blank", rel: "noopener", text: "Open WhatsApp" }));
-      el.wa.appendChild(h("p", { text: "Reference " + hd.code }));
+      el.wa.appendChild(h("a", { href: hd.url, target: "_blank", rel: "noopener", text: t("whatsapp-open") }));
+      el.wa.appendChild(h("p", { text: t("whatsapp-reference", { code: hd.code }) }));
       el.wa.hidden = false;
       if (el.waBtn.parentNode) el.waBtn.remove();
-      announce((closed ? "We are closed right now." : "No agent yet.") + " You can continue on WhatsApp with reference " + hd.code + ".");
+      announce(t(closed ? "whatsapp-announce-closed" : "whatsapp-announce-no-agent", { code: hd.code }));
     }).catch(function (e) { escalated = false; setStatus(e.message, true); });
   }
 
@@ -453,12 +460,12 @@
           fetchFile(a).then(function (b) {
             var link = h("a", { href: URL.createObjectURL(b), download: name });
             root.appendChild(link); link.click(); link.remove();
-          }).catch(function (err) { setStatus("The file could not be downloaded: " + err.message, true); });
+          }).catch(function (err) { setStatus(t("file-download-failed", { error: err.message }), true); });
         } })]));
         return;
       }
       var tag = a.kind === "audio" ? "audio" : a.kind === "video" ? "video" : "img";
-      var node = h(tag, tag === "img" ? { alt: a.kind === "sticker" ? "Sticker" : name } : { controls: "" });
+      var node = h(tag, tag === "img" ? { alt: a.kind === "sticker" ? t("file-sticker") : name } : { controls: "" });
       n.appendChild(node);
       fetchFile(a).then(function (b) { node.src = URL.createObjectURL(b); })
         .catch(function () { node.replaceWith(h("span", { text: "(" + name + " could not be loaded)" })); });
@@ -482,7 +489,7 @@
         node.className = "m visitor";
         node.setAttribute("data-id", m.id);
         node.textContent = "";
-        node.appendChild(h("span", { "class": "sr", text: "You: " }));
+        node.appendChild(h("span", { "class": "sr", text: t("sr-you") + " " }));
         showFiles(node, (m.attachments || []).map(function (a) {
           return { token: a.url.split("/").pop(), kind: a.kind, size: a.size, filename: a.filename, mime_type: a.mime_type };
         }));
@@ -511,19 +518,30 @@
   window.DeflectChat = {
     init: function (c) {
       cfg = c; base = c.base; site = c.site;
-      build();
-      try { pending = JSON.parse(load(pendKey()) || "[]"); } catch (e) { pending = []; }
-      api("GET", "").then(function (s) {
-        settings = s;
-        el.title.textContent = s.title;
-        var id = load(convKey());
-        if (!id) return showForm();
-        return api("GET", "/conversations/" + id).then(function (c) {
-          // Closed: a new chat. Open on WhatsApp: its history and where it continues.
-          if (c.status === "closed") { store(convKey(), null); showForm(); } else begin(c);
-        }, function () { store(convKey(), null); showForm(); });
-      }).catch(function (e) { setStatus("The chat is not available: " + e.message, true); });
+      var langs = navigator.languages || [navigator.language];
+      var loaded = texts ? texts.load("widget", langs, base).catch(function () { return texts.load("widget", ["en"], base); }).catch(function () {})
+        : Promise.resolve();
+      loaded.then(start);
     },
     toggle: function () { toggle(); }
   };
+
+  // The chat window, once its texts are loaded: the site's settings, then the stored
+  // conversation (if any) or the pre-chat form.
+  function start() {
+    build();
+    if (texts && texts.lang) el.panel.setAttribute("lang", texts.lang);
+    if (openWanted) toggle();
+    try { pending = JSON.parse(load(pendKey()) || "[]"); } catch (e) { pending = []; }
+    api("GET", "").then(function (s) {
+      settings = s;
+      el.title.textContent = s.title;
+      var id = load(convKey());
+      if (!id) return showForm();
+      return api("GET", "/conversations/" + id).then(function (c) {
+        // Closed: a new chat. Open on WhatsApp: its history and where it continues.
+        if (c.status === "closed") { store(convKey(), null); showForm(); } else begin(c);
+      }, function () { store(convKey(), null); showForm(); });
+    }).catch(function (e) { setStatus(t("chat-unavailable", { error: e.message }), true); });
+  }
 })();

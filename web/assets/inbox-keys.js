@@ -3,6 +3,7 @@
 "use strict";
 (function () {
   const D = window.Deflect, $ = D.$, h = D.h;
+  const t = (id) => window.DeflectI18n ? window.DeflectI18n.t(id) : id;
   const act = (name) => document.querySelector("#conv-actions [data-act=" + name + "]");
   function move(step) {
     const order = D.order();
@@ -20,34 +21,34 @@
     return offers.includes(sel) ? sel : offers[0];
   }
   function close() {
-    const disp = document.querySelector("#conv-actions select[aria-label=Disposition]");
-    if (disp && !disp.value && disp.options[0] && disp.options[0].text.endsWith("…")) {
-      disp.focus(); D.announce("Choose a disposition, then Close"); return;
+    const disp = act("disposition");
+    if (disp && !disp.value && disp.dataset.required) {
+      disp.focus(); D.announce(t("disposition-first")); return;
     }
     const b = act("close");
     if (b) b.click();
   }
   const KEYS = [
-    ["j", "Next conversation", () => move(1)],
-    ["k", "Previous conversation", () => move(-1)],
-    ["a", "Accept the offer", () => { const id = offer(); if (id) D.answerOffer(id, "accept"); }],
-    ["x", "Reject the offer", () => { const id = offer(); if (id) D.answerOffer(id, "reject"); }],
-    ["c", "Close the conversation", close],
-    ["t", "Transfer: choose whom", () => { const t = document.querySelector("#conv-actions select[aria-label='Transfer to']"); if (t) t.focus(); }],
-    ["n", "Internal note on or off", () => { const n = $("#as-note"); n.checked = !n.checked; n.dispatchEvent(new Event("change")); D.announce(n.checked ? "Internal note" : "Message to the customer"); }],
-    ["r", "Write a reply", () => { if (!$("#conv").hidden) $("#reply").focus(); }],
-    ["/", "Search conversations", () => { const q = $("#search-q"); if (q && !$("#search").hidden) q.focus(); }],
-    ["?", "Show these shortcuts", () => help()],
+    ["j", "keys-next", () => move(1)],
+    ["k", "keys-previous", () => move(-1)],
+    ["a", "keys-accept", () => { const id = offer(); if (id) D.answerOffer(id, "accept"); }],
+    ["x", "keys-reject", () => { const id = offer(); if (id) D.answerOffer(id, "reject"); }],
+    ["c", "keys-close", close],
+    ["t", "keys-transfer", () => { const to = act("transfer-to"); if (to) to.focus(); }],
+    ["n", "keys-note", () => { const n = $("#as-note"); n.checked = !n.checked; n.dispatchEvent(new Event("change")); D.announce(n.checked ? t("note-on") : t("note-off")); }],
+    ["r", "keys-reply", () => { if (!$("#conv").hidden) $("#reply").focus(); }],
+    ["/", "keys-search", () => { const q = $("#search-q"); if (q && !$("#search").hidden) q.focus(); }],
+    ["?", "keys-help", () => help()],
   ];
   function help() {
     let d = $("#keys-help");
     if (!d) {
       d = h("dialog", { id: "keys-help", "aria-labelledby": "keys-help-title" }, [
-        h("h2", { id: "keys-help-title", text: "Keyboard shortcuts" }),
-        h("table", {}, [h("tr", {}, [h("th", { text: "Key" }), h("th", { text: "Does" })]),
-          ...KEYS.map(([k, what]) => h("tr", {}, [h("td", {}, [h("kbd", { text: k })]), h("td", { text: what })]))]),
-        h("p", { "class": "muted", text: "In a text field, hold Alt with the key. In the reply box, type / and a few letters to insert a canned answer; Ctrl+Enter sends." }),
-        h("form", { method: "dialog" }, [h("button", { text: "Close" })])
+        h("h2", { id: "keys-help-title", text: t("keys-title") }),
+        h("table", {}, [h("tr", {}, [h("th", { text: t("keys-key") }), h("th", { text: t("keys-does") })]),
+          ...KEYS.map(([k, what]) => h("tr", {}, [h("td", {}, [h("kbd", { text: k })]), h("td", { text: t(what) })]))]),
+        h("p", { "class": "muted", text: t("keys-hint") }),
+        h("form", { method: "dialog" }, [h("button", { text: t("keys-close-help") })])
       ]);
       document.body.append(d);
     }
@@ -69,7 +70,7 @@
 
   // "/" at the start of the reply: a list of canned answers matching what follows it.
   const reply = $("#reply");
-  const box = h("ul", { id: "canned-suggest", role: "listbox", "aria-label": "Canned answers", hidden: true });
+  const box = h("ul", { id: "canned-suggest", role: "listbox", "aria-label": t("canned-suggest"), hidden: true });
   reply.parentElement.insertAdjacentElement("afterend", box);
   reply.setAttribute("aria-controls", "canned-suggest");
   reply.setAttribute("aria-autocomplete", "list");

@@ -34,6 +34,8 @@
     for (const c of kids || []) if (c) n.append(c);
     return n;
   }
+  // The page's texts in the agent's language (web/i18n, loaded by lang()).
+  const t = (id, args) => window.DeflectI18n ? window.DeflectI18n.t(id, args) : id;
   const when = (ms) => ms ? new Date(ms).toLocaleString() : "";
   const ago = (ms) => { const s = Math.max(0, Math.round((Date.now() - ms) / 1000)); return s < 60 ? s + " s" : s < 3600 ? Math.round(s / 60) + " min" : Math.round(s / 3600) + " h"; };
   function announce(t) { const a = $("#announce"); a.textContent = ""; setTimeout(() => { a.textContent = t; }, 50); }
@@ -80,11 +82,32 @@
     me = null; csrf = null; showLogin();
   });
 
+  // The texts in `preferred` (the agent's choice) or the browser's languages, English last.
+  async function lang(preferred) {
+    if (!window.DeflectI18n) return;
+    try {
+      await DeflectI18n.load("inbox", [preferred, ...(navigator.languages || [navigator.language])].filter(Boolean));
+      document.documentElement.lang = DeflectI18n.lang;
+      DeflectI18n.apply(document);
+    } catch (e) { /* the page's English stays */ }
+  }
+  $("#language").addEventListener("change", async (e) => {
+    try {
+      me = (await api("PUT", "/me/preferences", { language: e.target.value || null })).agent;
+      await lang(me.language);
+      showAttention(); badge(); scheduleCounts(); drawList(); drawOffers();
+      $("#me").textContent = t("me", { name: me.display_name, role: me.role });
+      if (selected) renderHead();
+    } catch (err) { announce(err.message); }
+  });
+
   async function start(s) {
     me = s.agent; csrf = s.csrf;
+    $("#language").value = me.language || "";
+    if (me.language) await lang(me.language);
     if (!audio && window.AudioContext) { try { audio = new AudioContext(); } catch (e) { audio = null; } }
     $("#login").hidden = true; $("#app").hidden = false;
-    $("#me").textContent = me.display_name + " (" + me.role + ")";
+    $("#me").textContent = t("me", { name: me.display_name, role: me.role });
     $("#presence").value = me.presence;
     $("#auto-accept").checked = !!me.auto_accept;
     const sup = me.role !== "agent";
@@ -102,11 +125,11 @@
   function showAttention() {
     const m = $("#mute");
     m.setAttribute("aria-pressed", String(muted));
-    m.textContent = muted ? "Sound off" : "Sound on";
+    m.textContent = muted ? t("sound-off") : t("sound-on");
     const n = $("#notify");
     n.hidden = !window.Notification || Notification.permission !== "default" || localStorage.getItem("deflect.notify-asked") === "1";
   }
-  $("#mute").addEventListener("click", () => { muted = !muted; localStorage.setItem("deflect.muted", muted ? "1" : "0"); showAttention(); announce(muted ? "Sound off" : "Sound on"); });
+  $("#mute").addEventListener("click", () => { muted = !muted; localStorage.setItem("deflect.muted", muted ? "1" : "0"); showAttention(); announce(muted ? t("sound-off") : t("sound-on")); });
   $("#notify").addEventListener("click", async () => {
     localStorage.setItem("deflect.notify-asked", "1");
     try { await Notification.requestPermission(); } catch (e) { /* refused */ }
@@ -116,12 +139,12 @@
   $("#auto-accept").addEventListener("change", async (e) => {
     try {
       me = (await api("PUT", "/me/preferences", { auto_accept: e.target.checked })).agent;
-      announce(me.auto_accept ? "Offers are accepted at once" : "Offers wait for you to accept");
+      announce(me.auto_accept ? t("auto-accept-on") : t("auto-accept-off"));
     } catch (err) { e.target.checked = !e.target.checked; announce(err.message); }
   });
 
   $("#presence").addEventListener("change", async (e) => {
-    try { await api("PUT", "/me/presence", { presence: e.target.value }); announce("Presence: " + e.target.value); }
+    try { await api("PUT", "/me/presence", { presence: e.target.value }); announce(t("presence-changed", { presence: e.target.value })); }
     catch (err) { announce(err.message); }
   });
 
@@ -186,7 +209,7 @@
     for (const c of convs.values()) if (c.agent_id === me.id && c.status === "assigned" && c.unread > 0) n++;
     return n;
   }
-  function badge() { const n = attention(); document.title = (n ? "(" + n + ") " : "") + "deflect inbox"; }
+  function badge() { document.title = t("tab-title", { n: attention() }); }
   function scheduleCounts() {
     if (countsTimer) return;
     countsTimer = setTimeout(async () => {
@@ -197,7 +220,7 @@
         if (!b) continue;
         const x = counts[k];
         b.textContent = x.conversations ? String(x.conversations) : "";
-        b.title = x.conversations + " conversations, " + x.unread + " unread messages";
+        b.title = t("nav-count-title", { conversations: x.conversations, unread: x.unread });
         b.classList.toggle("unread", x.unread > 0);
       }
     }, 300);
@@ -216,13 +239,13 @@
       convs.set(c.id, now);
       if (e.kind === "conversation.offered" && c.agent_id === me.id && c.status === "offered") {
         if (!offers.has(c.id)) {
-          offers.add(c.id); beep("offer"); announce("New conversation offered: " + label(now));
-          notify("New conversation offered", label(now), c.id);
+          offers.add(c.id); beep("offer"); announce(t("offer-announce", { name: label(now) }));
+          notify(t("offer-notify"), label(now), c.id);
           refreshOffers();
         }
       } else if (!(c.status === "offered" && c.agent_id === me.id)) offers.delete(c.id);
       if (e.kind === "conversation.reminder" && c.agent_id === me.id && c.status === "assigned") {
-        if (!waiting.has(c.id)) { waiting.add(c.id); beep(); announce("A customer is waiting for your answer: " + label(c)); }
+        if (!waiting.has(c.id)) { waiting.add(c.id); beep(); announce(t("customer-waiting-announce", { name: label(c) })); }
       } else if (!(c.status === "assigned" && c.agent_id === me.id)) waiting.delete(c.id);
       badge();
       placeInView(now);
@@ -240,7 +263,7 @@
           if (!looking) row.unread = (row.unread || 0) + 1;
           if (!row.waiting_since && row.status !== "pending" && row.status !== "closed") row.waiting_since = m.created_at;
           if (!looking && row.agent_id === me.id && row.status === "assigned") {
-            beep("message"); notify(label(row), m.body || "[" + m.kind + "]", row.id);
+            beep("message"); notify(label(row), m.body || t("message-placeholder", { kind: m.kind }), row.id);
           }
         } else if (m.agent_id) row.waiting_since = null;
         sortOrder(); drawList(); drawOffers(); badge();
@@ -256,7 +279,7 @@
     } else if (e.kind === "message.status" && shown.has(e.data.message_id)) {
       showStatus(shown.get(e.data.message_id), e.data);
     } else if (e.kind === "typing" && selected === e.conversation_id && e.data.by === "visitor") {
-      $("#typing").textContent = "The customer is typing…";
+      $("#typing").textContent = t("customer-typing");
       clearTimeout(typingTimer);
       typingTimer = setTimeout(() => { $("#typing").textContent = ""; }, 4000);
     } else if (e.kind === "agent.presence") {
@@ -290,7 +313,7 @@
     else if (!want && i >= 0) order.splice(i, 1);
     drawList();
   }
-  function label(c) { return c.contact_name || c.contact_phone || "Visitor " + c.reference; }
+  function label(c) { return c.contact_name || c.contact_phone || t("visitor", { reference: c.reference }); }
   // Longest waiting first (those nobody waits on after them, newest first), or newest first.
   function sortOrder() {
     if (sort !== "waiting" || view === "all") return;
@@ -330,10 +353,10 @@
   }
   function previewText(c) {
     const m = c.last_message;
-    if (!m) return c.status === "pending" ? "Waiting for the customer's first message" : "";
-    const text = m.body || "[" + m.kind + "]";
+    if (!m) return c.status === "pending" ? t("preview-pending") : "";
+    const text = m.body || t("message-placeholder", { kind: m.kind });
     if (m.direction === "in") return text;
-    return (m.sender === "agent" ? "You: " : m.sender === "bot" ? "Bot: " : "Automatic: ") + text;
+    return t(m.sender === "agent" ? "preview-you" : m.sender === "bot" ? "preview-bot" : "preview-automatic", { text });
   }
 
   function drawList() {
@@ -353,24 +376,26 @@
         h("div", { "class": "rows" }, [
           h("div", { "class": "l1" }, [
             h("span", { "class": "name", text: label(c) }),
-            icon(c.channel, c.channel === "web" ? "Web chat" + (c.site ? " · " + c.site : "") : "WhatsApp" + (c.account ? " · " + c.account : "")),
-            c.origin === "call" || c.origin === "api" ? icon(c.origin, c.origin === "call" ? "From a call" : "From the API") : null,
-            waiting.has(c.id) ? h("span", { "class": "badge waiting", text: "waiting for you", title: "The customer waits for your answer" }) : null,
+            icon(c.channel, (c.site || c.account) ? t("channel-where", { channel: c.channel, where: c.site || c.account }) : t("channel", { channel: c.channel })),
+            c.origin === "call" || c.origin === "api" ? icon(c.origin, c.origin === "call" ? t("origin-call") : t("origin-api")) : null,
+            waiting.has(c.id) ? h("span", { "class": "badge waiting", text: t("row-waiting-for-you"), title: t("row-waiting-for-you.title") }) : null,
             h("span", { "class": "grow" }),
-            open_ && c.waiting_since ? h("span", { "class": waitClass(c.waiting_since), "data-since": c.waiting_since, title: "The customer has waited this long for an answer", text: span(Date.now() + skew - c.waiting_since) })
+            open_ && c.waiting_since ? h("span", { "class": waitClass(c.waiting_since), "data-since": c.waiting_since, title: t("row-wait.title"), text: span(Date.now() + skew - c.waiting_since) })
               : h("span", { "class": "time", text: ago(c.last_activity_at) }),
           ]),
           h("div", { "class": "l2" }, [
             h("span", { "class": "preview", text: previewText(c) }),
-            c.unread ? h("span", { "class": "unread-count", title: c.unread + " unread", text: String(c.unread) }) : null,
-            h("span", { "class": "badge " + c.status, text: c.status })
+            c.unread ? h("span", { "class": "unread-count", title: t("row-unread.title", { n: c.unread }), text: String(c.unread) }) : null,
+            h("span", { "class": "badge " + c.status, text: t("status", { status: c.status }) })
           ])
         ])
       ]);
       n.style.top = i * ROW + "px";
       spacer.append(n);
     }
-    $("#count").textContent = (search ? "Results for “" + search + "”: " : "") + order.length + (nextBefore ? "+" : "") + (order.length === 1 && !nextBefore ? " conversation" : " conversations");
+    const n = order.length;
+    $("#count").textContent = search ? t(nextBefore ? "list-results-more" : "list-results", { q: search, n })
+      : t(nextBefore ? "list-count-more" : "list-count", { n });
     $("#more").hidden = !nextBefore;
   }
   $("#list").addEventListener("scroll", () => requestAnimationFrame(drawList));
@@ -440,19 +465,19 @@
     const box = $("#offers");
     const cards = [...offers].map((id) => convs.get(id)).filter((c) => c && c.status === "offered" && c.agent_id === me.id);
     box.hidden = !cards.length;
-    box.replaceChildren(...cards.map((c) => h("div", { "class": "offer", role: "group", "aria-label": "Offer: " + label(c), "data-id": c.id }, [
-      h("div", { "class": "l1" }, [h("strong", { text: "New conversation: " + label(c) }),
-        c.offer_expires_at ? h("span", { "class": "countdown", "data-until": c.offer_expires_at, title: "Time left to answer the offer", text: clock(c.offer_expires_at - Date.now() - skew) }) : null]),
+    box.replaceChildren(...cards.map((c) => h("div", { "class": "offer", role: "group", "aria-label": t("offer-label", { name: label(c) }), "data-id": c.id }, [
+      h("div", { "class": "l1" }, [h("strong", { text: t("offer-title", { name: label(c) }) }),
+        c.offer_expires_at ? h("span", { "class": "countdown", "data-until": c.offer_expires_at, title: t("offer-countdown.title"), text: clock(c.offer_expires_at - Date.now() - skew) }) : null]),
       h("p", { "class": "preview", text: previewText(c) + " · " + c.queue }),
       h("div", {}, [
-        h("button", { "class": "primary", "data-act": "accept", "aria-keyshortcuts": "A", text: "Accept (A)", onclick: () => answerOffer(c.id, "accept") }),
-        h("button", { "data-act": "reject", "aria-keyshortcuts": "X", text: "Reject (X)", onclick: () => answerOffer(c.id, "reject") })])
+        h("button", { "class": "primary", "data-act": "accept", "aria-keyshortcuts": "A", text: t("offer-accept"), onclick: () => answerOffer(c.id, "accept") }),
+        h("button", { "data-act": "reject", "aria-keyshortcuts": "X", text: t("offer-reject"), onclick: () => answerOffer(c.id, "reject") })])
     ])));
   }
   async function answerOffer(id, how) {
     try {
       await api("POST", "/conversations/" + id + "/" + how);
-      announce(how === "accept" ? "Accepted" : "Rejected");
+      announce(how === "accept" ? t("offer-accepted") : t("offer-rejected"));
       if (how === "accept") open(id, true);
     } catch (e) { announce(e.message); }
   }
@@ -683,11 +708,11 @@
     if (!call) return;
     const dl = h("dl");
     const add = (k, v) => { dl.append(h("dt", { text: k }), h("dd", { text: v || "—" })); };
-    add("Caller", call.caller); add("Number dialled", call.dialled_number);
-    add("Callback number", call.callback_number); add("Wait", Math.round((call.ended_at - call.started_at) / 1000) + " s");
-    add("Input", call.input_method); add("Call", when(call.started_at));
-    if (call.transcript) add("Transcript", call.transcript);
-    box.replaceChildren(h("strong", { text: "Deflected call" }), dl);
+    add(t("call-caller"), call.caller); add(t("call-dialled"), call.dialled_number);
+    add(t("call-callback"), call.callback_number); add(t("call-wait"), t("duration-seconds", { n: Math.round((call.ended_at - call.started_at) / 1000) }));
+    add(t("call-input"), t("call-input-method", { method: call.input_method })); add(t("call-time"), when(call.started_at));
+    if (call.transcript) add(t("call-transcript"), call.transcript);
+    box.replaceChildren(h("strong", { text: t("call-heading") }), dl);
   }
 
   function windowOpen(c) {
@@ -702,25 +727,25 @@
     $("#conv-title").textContent = label(c) + " · " + c.reference;
     const act = $("#conv-actions");
     act.textContent = "";
-    act.append(h("span", { "class": "badge " + c.status, text: c.status }), h("span", { "class": "muted", text: c.channel + (c.account ? " · " + c.account : "") + " · " + c.queue }));
+    act.append(h("span", { "class": "badge " + c.status, text: t("status", { status: c.status }) }), h("span", { "class": "muted", text: c.channel + (c.account ? " · " + c.account : "") + " · " + c.queue }));
     if (c.contact_phone && (c.contact_name || c.contact_form_phone)) act.append(h("span", { "class": "muted", text: c.contact_phone + (c.contact_form_phone ? " (typed in a form: " + c.contact_form_phone + ")" : "") }));
     const sup = me.role !== "agent";
     // The customer's satisfaction rating (supervisors and admins).
     if (sup && c.csat_score != null) act.append(h("span", { "class": "muted", title: "Customer satisfaction, 1 (bad) to 5 (good)", text: "Rated " + c.csat_score + "/5" + (c.csat_comment ? ": “" + c.csat_comment + "”" : "") }));
     const run = (f) => async () => { try { await f(); } catch (e) { $("#send-error").textContent = e.message; announce(e.message); } };
     if (c.status === "offered" && c.agent_id === me.id) {
-      act.append(h("button", { "class": "primary", "data-act": "accept", text: "Accept", onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/accept"); announce("Accepted"); }) }),
-        h("button", { "data-act": "reject", text: "Reject", onclick: run(() => api("POST", "/conversations/" + c.id + "/reject")) }));
+      act.append(h("button", { "class": "primary", "data-act": "accept", text: t("action-accept"), onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/accept"); announce(t("offer-accepted")); }) }),
+        h("button", { "data-act": "reject", text: t("action-reject"), onclick: run(() => api("POST", "/conversations/" + c.id + "/reject")) }));
     }
-    if (c.status === "queued") act.append(h("button", { "data-act": "claim", text: "Claim", onclick: run(() => api("POST", "/conversations/" + c.id + "/claim")) }));
+    if (c.status === "queued") act.append(h("button", { "data-act": "claim", text: t("action-claim"), onclick: run(() => api("POST", "/conversations/" + c.id + "/claim")) }));
     // A supervisor steps into a conversation its bot is having; the bot stops at once.
-    if (c.status === "bot" && sup) act.append(h("button", { text: "Take over from bot", onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/claim"); announce("Taken over from the bot"); }) }));
+    if (c.status === "bot" && sup) act.append(h("button", { text: t("action-take-over"), onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/claim"); announce(t("taken-over")); }) }));
     if (c.status !== "closed" && (sup || (c.status === "assigned" && c.agent_id === me.id))) {
       // The transfer picker: agents grouped by presence, each with their load ("2/5"), read
       // again whenever the picker is used; an optional note goes with the transfer.
       const others = () => [...agents.values()].filter((a) => a.id !== me.id && !a.disabled);
       const option = (a) => h("option", { value: "a" + a.id, "data-agent": a.id, text: a.display_name + " · " + a.presence });
-      const target = h("select", { "aria-label": "Transfer to" }, [
+      const target = h("select", { "aria-label": t("transfer-to"), "data-act": "transfer-to" }, [
         h("optgroup", { label: "Agents available" }, others().filter((a) => a.presence === "available").map(option)),
         h("optgroup", { label: "Agents away or offline" }, others().filter((a) => a.presence !== "available").map(option)),
         h("optgroup", { label: "Queues" }, info.queues.map((q) => h("option", { value: "q" + q.name, text: q.name })))
@@ -739,7 +764,7 @@
       loads();
       target.addEventListener("focus", () => loads(true));
       const note = h("input", { type: "text", "class": "transfer-note", "aria-label": "Note for the next agent (optional)", placeholder: "Note (optional)", maxlength: "2000" });
-      act.append(target, note, h("button", { text: "Transfer", onclick: run(async () => {
+      act.append(target, note, h("button", { "data-act": "transfer", text: t("action-transfer"), onclick: run(async () => {
         const v = target.value;
         const to = v[0] === "a" ? agents.get(Number(v.slice(1))) : null;
         // An agent who is not available may not see the offer before it returns.
@@ -753,12 +778,12 @@
         announce("Transferred");
       }) }));
       const q = info.queues.find((x) => x.name === c.queue) || { dispositions: [] };
-      const disp = h("select", { "aria-label": "Disposition" }, [h("option", { value: "", text: q.disposition_required ? "Disposition…" : "No disposition" }), ...q.dispositions.map((d) => h("option", { text: d }))]);
-      act.append(disp, h("button", { "data-act": "close", text: "Close", onclick: run(async () => {
+      const disp = h("select", { "aria-label": t("disposition"), "data-act": "disposition", "data-required": q.disposition_required ? "1" : null }, [h("option", { value: "", text: q.disposition_required ? t("disposition-choose") : t("disposition-none") }), ...q.dispositions.map((d) => h("option", { text: d }))]);
+      act.append(disp, h("button", { "data-act": "close", text: t("action-close"), onclick: run(async () => {
         await api("POST", "/conversations/" + c.id + "/close", { disposition: disp.value || null }); announce("Closed");
       }) }));
     }
-    act.append(h("a", { href: "/api/v1/conversations/" + c.id + "/transcript", download: "", text: "Transcript" }));
+    act.append(h("a", { href: "/api/v1/conversations/" + c.id + "/transcript", download: "", text: t("action-transcript") }));
     const note = $("#window-note");
     note.textContent = "";
     note.hidden = windowOpen(c) || c.status === "closed";
@@ -1176,5 +1201,5 @@
     me: () => me, agents: () => agents, info: () => info, open: (id, focusReply) => open(id, focusReply), setView: (v) => setView(v),
     order: () => order, selected: () => selected, offers: () => [...offers], answerOffer: (id, how) => answerOffer(id, how) };
 
-  api("GET", "/session").then(start, showLogin);
+  lang(null).then(() => api("GET", "/session")).then(start, showLogin);
 })();

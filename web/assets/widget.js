@@ -22,6 +22,10 @@
     if (state === 1) return;
     state = 1;
     btn.setAttribute("aria-busy", "true");
+    // The texts by language first (i18n.js), then the chat.
+    var texts = document.createElement("script");
+    texts.src = base + "/i18n.js";
+    texts.onload = texts.onerror = function () { document.head.appendChild(s); };
     var s = document.createElement("script");
     s.src = base + "/widget/chat.js";
     s.async = true;
@@ -32,7 +36,7 @@
       if (btn.getAttribute("data-open")) window.DeflectChat.toggle();
     };
     s.onerror = function () { state = 0; btn.removeAttribute("aria-busy"); };
-    document.head.appendChild(s);
+    document.head.appendChild(texts);
   }
 
   function mount() {

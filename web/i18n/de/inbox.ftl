@@ -74,6 +74,7 @@ nav-waiting = Warten auf Kunden
 nav-all = Alle Unterhaltungen
 nav-board = Übersicht
 nav-settings = Einstellungen
+nav-reports = Berichte
 nav-count-title = { $conversations ->
     [one] { $conversations } Unterhaltung
    *[other] { $conversations } Unterhaltungen
@@ -95,6 +96,8 @@ presence-away = Abwesend
 presence-offline = Offline
 presence-changed = Status: { presence }
 me = { $name } ({ role })
+language-label = Sprache
+language-auto = Sprache des Browsers
 logout = Abmelden
 
 ## side

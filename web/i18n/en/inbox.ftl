@@ -91,6 +91,7 @@ nav-waiting = Waiting for customer
 nav-all = All conversations
 nav-board = Board
 nav-settings = Settings
+nav-reports = Reports
 # at: inbox.js scheduleCounts(): b.title
 nav-count-title = { $conversations ->
     [one] { $conversations } conversation
@@ -115,6 +116,8 @@ presence-offline = Offline
 presence-changed = Presence: { presence }
 # at: inbox.js start(): #me
 me = { $name } ({ role })
+language-label = Language
+language-auto = Browser's language
 logout = Log out
 
 ## inbox.html: #side (search, sort, filters, list); inbox.js: drawList(), fillFilterChoices()

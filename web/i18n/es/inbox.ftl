@@ -74,6 +74,7 @@ nav-waiting = Esperando al cliente
 nav-all = Todas las conversaciones
 nav-board = Panel
 nav-settings = Ajustes
+nav-reports = Informes
 nav-count-title = { $conversations ->
     [one] { $conversations } conversación
    *[other] { $conversations } conversaciones
@@ -95,6 +96,8 @@ presence-away = Ausente
 presence-offline = Desconectado
 presence-changed = Estado: { presence }
 me = { $name } ({ role })
+language-label = Idioma
+language-auto = Idioma del navegador
 logout = Cerrar sesión
 
 ## side

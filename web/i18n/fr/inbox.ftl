@@ -74,6 +74,7 @@ nav-waiting = En attente du client
 nav-all = Toutes les conversations
 nav-board = Tableau de bord
 nav-settings = Paramètres
+nav-reports = Rapports
 nav-count-title = { $conversations ->
     [one] { $conversations } conversation
    *[other] { $conversations } conversations
@@ -95,6 +96,8 @@ presence-away = Absent
 presence-offline = Hors ligne
 presence-changed = Statut : { presence }
 me = { $name } ({ role })
+language-label = Langue
+language-auto = Langue du navigateur
 logout = Se déconnecter
 
 ## side

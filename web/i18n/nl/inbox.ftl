@@ -74,6 +74,7 @@ nav-waiting = Wacht op klant
 nav-all = Alle gesprekken
 nav-board = Overzicht
 nav-settings = Instellingen
+nav-reports = Rapportages
 nav-count-title = { $conversations ->
     [one] { $conversations } gesprek
    *[other] { $conversations } gesprekken
@@ -95,6 +96,8 @@ presence-away = Afwezig
 presence-offline = Offline
 presence-changed = Status: { presence }
 me = { $name } ({ role })
+language-label = Taal
+language-auto = Taal van de browser
 logout = Uitloggen
 
 ## side

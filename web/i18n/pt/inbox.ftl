@@ -74,6 +74,7 @@ nav-waiting = Aguardando cliente
 nav-all = Todas as conversas
 nav-board = Painel
 nav-settings = Configurações
+nav-reports = Relatórios
 nav-count-title = { $conversations ->
     [one] { $conversations } conversa
    *[other] { $conversations } conversas
@@ -95,6 +96,8 @@ presence-away = Ausente
 presence-offline = Offline
 presence-changed = Status: { presence }
 me = { $name } ({ role })
+language-label = Idioma
+language-auto = Idioma do navegador
 logout = Sair
 
 ## side
