@@ -375,7 +375,7 @@ async fn presence_in(
     presence: Presence,
     now: Millis,
 ) -> Result<(), ChatError> {
-    if !repo::agents::set_presence(tx, agent, presence).await? {
+    if !repo::agents::set_presence(tx, agent, presence, now).await? {
         return Err(ChatError::NotFound("agent"));
     }
     let data = serde_json::json!({ "agent_id": agent, "presence": presence });

@@ -38,6 +38,8 @@ pub struct AgentLoad {
     pub role: Role,
     /// Presence.
     pub presence: Presence,
+    /// Since when (unknown before it first changed).
+    pub presence_since: Option<Millis>,
     /// Conversations offered to or held by them.
     pub load: i64,
     /// Their reception limit.
@@ -109,6 +111,7 @@ pub(crate) async fn board(ctx: &Ctx, viewer: &Viewer) -> Result<Board, ChatError
             display_name: a.agent.display_name,
             role: a.agent.role,
             presence: a.agent.presence,
+            presence_since: a.presence_since,
             load: a.load,
             capacity,
         })

@@ -527,6 +527,23 @@ async fn the_board_counts_queues_and_agents(b: Backend) {
         (a.load, a.capacity, a.queues.clone()),
         (2, 2, vec!["support".to_string()])
     );
+    // Time in state: since Ann's presence last changed (the same presence again keeps it).
+    assert_eq!(a.presence_since, Some(T0), "available since she started");
+    env.clock.advance(S * 60);
+    env.inbox
+        .set_presence(ann.agent_id, deflect_chat::Presence::Available)
+        .await
+        .unwrap();
+    let board = env.inbox.board(&boss).await.unwrap();
+    let a = board.agents.iter().find(|a| a.id == ann.agent_id).unwrap();
+    assert_eq!(a.presence_since, Some(T0));
+    env.inbox
+        .set_presence(ann.agent_id, deflect_chat::Presence::Away)
+        .await
+        .unwrap();
+    let board = env.inbox.board(&boss).await.unwrap();
+    let a = board.agents.iter().find(|a| a.id == ann.agent_id).unwrap();
+    assert_eq!(a.presence_since, Some(T0 + 63_000), "away since now");
 }
 
 async fn outgoing_webhooks_are_signed_ordered_and_retried(b: Backend) {

@@ -663,6 +663,15 @@ async function workspace(browser) {
   check(await a.getByRole("dialog").locator("kbd").count() >= 10, "? shows the shortcut sheet");
   await a.screenshot({ path: path.join(ARTIFACTS, "workspace-keys-1400.png") });
   await a.keyboard.press("Escape");
+  // The board: the agent's presence with its time, and their name opens their conversations.
+  await a.getByRole("button", { name: "Board" }).click();
+  const me = a.locator("#board tr", { hasText: "admin" }).first();
+  await me.locator("td", { hasText: /^available · \d+ (s|min)/ }).waitFor({ timeout: T });
+  check(true, "the board shows the agent available and for how long");
+  await a.screenshot({ path: path.join(ARTIFACTS, "board-1400.png") });
+  await me.getByRole("button").click();
+  await a.locator("#count", { hasText: /^2 conversations$/ }).waitFor({ timeout: T });
+  check(await a.locator(".item", { hasText: "Wanda" }).count() === 1 && await a.locator(".item", { hasText: "Xavier" }).count() === 1, "the agent's name on the board opens their conversations");
   // On a phone: the list, then the conversation on a screen of its own, the reply box at the
   // bottom, and back.
   const p = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })).newPage();

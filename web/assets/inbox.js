@@ -1054,13 +1054,26 @@
 
   // ---------------------------------------------------------------- supervisors
 
+  // The live board: a queue's name opens its waiting conversations, an agent's name their
+  // open ones; waits coloured like the list's; presence with the time in it.
   async function renderBoard() {
     const b = (await api("GET", "/board")).board, box = $("#board");
-    const qt = h("table", {}, [h("caption", { text: "Queues" }), h("tr", {}, ["Queue", "Waiting", "Oldest wait", "Offered", "With agents", "Awaiting reply"].map((t) => h("th", { text: t })))]);
-    for (const q of b.queues) qt.append(h("tr", {}, [q.name, q.waiting, q.oldest_waiting_since ? ago(q.oldest_waiting_since) : "—", q.offered, q.assigned, q.pending].map((v) => h("td", { text: String(v) }))));
-    const at = h("table", {}, [h("caption", { text: "Agents" }), h("tr", {}, ["Agent", "Role", "Presence", "Load", "Queues"].map((t) => h("th", { text: t })))]);
-    for (const a of b.agents) at.append(h("tr", {}, [a.display_name, a.role, a.presence, a.load + " / " + a.capacity, a.queues.join(", ")].map((v) => h("td", { text: String(v) }))));
-    box.replaceChildren(qt, at, h("p", { "class": "muted", text: "Updated " + when(b.at) }));
+    const link = (text, label, go) => h("button", { type: "button", "class": "link", "aria-label": label, onclick: go, text });
+    const show = (f) => { filters = f; const form = $("#filters"); form.reset(); for (const [k, v] of Object.entries(f)) if (form[k]) form[k].value = v; setView("all"); };
+    const qt = h("table", {}, [h("caption", { text: t("board-queues") }), h("tr", {}, ["board-queue", "board-waiting", "board-oldest", "board-offered", "board-with-agents", "board-awaiting-reply"].map((id) => h("th", { text: t(id) })))]);
+    for (const q of b.queues) {
+      const wait = q.oldest_waiting_since ? h("span", { "class": waitClass(q.oldest_waiting_since), "data-since": q.oldest_waiting_since, text: span(Date.now() + skew - q.oldest_waiting_since) }) : "—";
+      qt.append(h("tr", {}, [link(q.name, q.name + ": " + t("board-waiting"), () => show({ queue: q.name, status: "queued" })), q.waiting, wait, q.offered, q.assigned, q.pending]
+        .map((v) => h("td", {}, [v instanceof Node ? v : document.createTextNode(String(v))]))));
+    }
+    const at = h("table", {}, [h("caption", { text: t("board-agents") }), h("tr", {}, ["board-agent", "board-role", "board-presence", "board-load", "board-agent-queues"].map((id) => h("th", { text: t(id) })))]);
+    for (const a of b.agents) {
+      const state = t("presence", { presence: a.presence }) + (a.presence_since ? " · " + span(b.at - a.presence_since) : "");
+      at.append(h("tr", { "class": "presence-" + a.presence }, [link(a.display_name, a.display_name + ": " + t("nav-all"), () => show({ agent_id: String(a.id) })),
+        t("role", { role: a.role }), state, a.load + " / " + a.capacity, a.queues.join(", ")]
+        .map((v) => h("td", {}, [v instanceof Node ? v : document.createTextNode(String(v))]))));
+    }
+    box.replaceChildren(qt, at, h("p", { "class": "muted", text: t("board-updated", { time: when(b.at) }) }));
   }
 
   let adminRenders = 0;

@@ -320,17 +320,23 @@ pub(crate) async fn set_disabled(
     Ok(())
 }
 
-/// Sets enabled agent `id`'s presence; `false` when there is no such enabled agent.
+/// Sets enabled agent `id`'s presence (since `now` when it changes); `false` when there is no
+/// such enabled agent.
 pub(crate) async fn set_presence(
     tx: &mut Tx,
     id: AgentId,
     presence: Presence,
+    now: Millis,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE agents SET presence = $1 WHERE id = $2 AND disabled = 0")
-        .bind(presence.as_str())
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    let done = sqlx::query(
+        "UPDATE agents SET presence_since = CASE WHEN presence = $1 THEN presence_since \
+         ELSE $3 END, presence = $1 WHERE id = $2 AND disabled = 0",
+    )
+    .bind(presence.as_str())
+    .bind(id)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -396,12 +402,14 @@ pub(crate) async fn without_accounts(store: &Store) -> Result<Vec<String>, Store
 pub(crate) struct Load {
     pub(crate) agent: Colleague,
     pub(crate) load: i64,
+    /// Since when their presence is what it is (unknown before it first changed).
+    pub(crate) presence_since: Option<Millis>,
 }
 
 /// Every enabled agent's load, by name.
 pub(crate) async fn loads(store: &Store) -> Result<Vec<Load>, StoreError> {
     let rows = sqlx::query(sql!(
-        "SELECT a.id, a.display_name, a.role, a.presence, {LOAD} \
+        "SELECT a.id, a.display_name, a.role, a.presence, a.presence_since, {LOAD} \
          FROM agents a WHERE a.disabled = 0 ORDER BY a.display_name, a.id"
     ))
     .fetch_all(store.pool())
@@ -411,6 +419,7 @@ pub(crate) async fn loads(store: &Store) -> Result<Vec<Load>, StoreError> {
         .map(|r| Load {
             agent: colleague_of(r),
             load: r.get("load"),
+            presence_since: crate::store::opt_i64(r, "presence_since"),
         })
         .collect())
 }
