@@ -151,31 +151,19 @@ async fn views_are_counted_for_each_agent(b: Backend) {
     assert_eq!((counts.queue.conversations, counts.queue.unread), (1, 1));
     assert_eq!(counts.waiting_for_customer.conversations, 1);
     assert_eq!(counts.waiting_for_customer.unread, 0);
-    let queue = env
-        .inbox
-        .conversation_summaries(
-            &ann,
-            &ConversationFilter {
-                status: vec![Status::Queued],
-                ..ConversationFilter::default()
-            },
-        )
-        .await
-        .unwrap();
+    let with_status = |status| {
+        let filter = ConversationFilter {
+            status: vec![status],
+            ..ConversationFilter::default()
+        };
+        let (inbox, ann) = (&env.inbox, &ann);
+        async move { inbox.conversation_summaries(ann, &filter).await.unwrap() }
+    };
+    let queue = with_status(Status::Queued).await;
     assert_eq!(queue.len(), 1);
     assert_eq!(queue[0].conversation.id, queued);
     assert_eq!(queue[0].offer_expires_at, None);
-    let waiting = env
-        .inbox
-        .conversation_summaries(
-            &ann,
-            &ConversationFilter {
-                status: vec![Status::Pending],
-                ..ConversationFilter::default()
-            },
-        )
-        .await
-        .unwrap();
+    let waiting = with_status(Status::Pending).await;
     assert_eq!(waiting[0].conversation.id, pending.conversation_id);
     assert_eq!(waiting[0].waiting_since, None, "no customer message yet");
 
