@@ -692,6 +692,19 @@ pub(crate) async fn counts(ctx: &Ctx, viewer: &Viewer) -> Result<ViewCounts, Cha
     })
 }
 
+/// Refuses ("not found") unless the viewer may see conversation `id` (one read: the
+/// conversation, not what [`detail`] adds to it).
+pub(crate) async fn ensure_visible_id(
+    ctx: &Ctx,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<(), ChatError> {
+    let c = repo::conversations::get(ctx.store(), id)
+        .await?
+        .ok_or(ChatError::NotFound("conversation"))?;
+    ensure_visible(viewer, &c)
+}
+
 /// Records that the viewer has read conversation `id` up to message `upto` (its newest
 /// message when `None`); the marker never moves back. Returns where it stands.
 pub(crate) async fn mark_read(
@@ -700,6 +713,6 @@ pub(crate) async fn mark_read(
     id: i64,
     upto: Option<i64>,
 ) -> Result<Option<i64>, ChatError> {
-    detail(ctx, viewer, id).await?;
+    ensure_visible_id(ctx, viewer, id).await?;
     Ok(repo::reads::mark(ctx.store(), viewer.agent_id, id, upto, ctx.now()).await?)
 }

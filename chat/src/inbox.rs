@@ -300,20 +300,25 @@ impl Inbox {
         viewer: &Viewer,
         id: i64,
     ) -> Result<Option<Receipt>, ChatError> {
-        conversations::detail(self.ctx(), viewer, id).await?;
+        conversations::ensure_visible_id(self.ctx(), viewer, id).await?;
         self.inner.receipts.send(id, ReceiptKind::Read).await
     }
 
     /// Records that the viewer has read conversation `id` up to message `upto` (its newest
-    /// message when `None`): their unread count of it starts after that message. The marker
-    /// never moves back; returns where it stands (none: the conversation has no message).
+    /// message when `None`): their unread count of it starts after that message, and the
+    /// customer's WhatsApp messages are marked read in the background (as
+    /// [`Inbox::send_read_receipt`], without checking access again). The marker never moves
+    /// back; returns where it stands (none: the conversation has no message).
     pub async fn mark_read(
         &self,
         viewer: &Viewer,
         id: i64,
         upto: Option<i64>,
     ) -> Result<Option<i64>, ChatError> {
-        conversations::mark_read(self.ctx(), viewer, id, upto).await
+        let marked = conversations::mark_read(self.ctx(), viewer, id, upto).await?;
+        let receipts = self.inner.receipts.clone();
+        tokio::spawn(async move { receipts.send(id, ReceiptKind::Read).await });
+        Ok(marked)
     }
 
     /// Runs the workers (outbox, timers, webhooks, bots, attachments) until `shutdown`

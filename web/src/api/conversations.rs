@@ -311,8 +311,6 @@ pub(super) async fn read(
             .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
     let marked = s.inbox.mark_read(&p.viewer, id, body.message_id).await?;
-    let (inbox, viewer) = (s.inbox.clone(), p.viewer.clone());
-    tokio::spawn(async move { inbox.send_read_receipt(&viewer, id).await });
     Ok((StatusCode::ACCEPTED, Json(json!({ "message_id": marked }))))
 }
 
