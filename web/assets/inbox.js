@@ -1077,6 +1077,7 @@
   }
 
   let adminRenders = 0;
+  const adminParts = [];
   async function renderAdmin() {
     // Built apart and shown at the end, so that two renders in flight never both append.
     const run = ++adminRenders, box = document.createDocumentFragment();
@@ -1116,7 +1117,8 @@
         api("PATCH", "/agents/" + a.id, { queues: ticked(qs), accounts: ticked(as) }).then(renderAdmin, fail) });
       at.append(h("tr", {}, [h("td", { text: a.username }), h("td", { text: a.display_name }), h("td", {}, [role]),
         h("td", {}, [qs]), h("td", {}, [as, a.role === "agent" && !a.accounts.length ? h("p", { "class": "err", text: "No account: sees no WhatsApp conversations" }) : null]),
-        h("td", {}, [save, h("button", { text: a.disabled ? "Enable" : "Disable", onclick: () => api("PATCH", "/agents/" + a.id, { disabled: !a.disabled }).then(renderAdmin, fail) })])]));
+        h("td", {}, [save, h("button", { text: a.disabled ? "Enable" : "Disable", onclick: () => api("PATCH", "/agents/" + a.id, { disabled: !a.disabled }).then(renderAdmin, fail) }),
+          resetPassword(a, fail)])]));
     }
     const newQueues = choices("Queues", queueNames, queueNames), newAccounts = choices("WhatsApp accounts", accountNames, accountNames.length === 1 ? accountNames : []);
     const af = h("form", {}, [h("label", {}, ["Username", h("input", { name: "username", required: true })]),
@@ -1152,7 +1154,23 @@
     });
     box.append(h("fieldset", {}, [h("legend", { text: "API tokens" }), tt, tf]));
     if (!(await renderLists(run, box, fail))) return;
+    // The parts other files add (settings, webhooks): each appends its fieldsets to `box`
+    // and answers false when a newer render has started.
+    for (const part of adminParts) if (!(await part(box, () => run === adminRenders, fail))) return;
     $("#admin").replaceChildren(box);
+  }
+
+  // A new password for agent `a`, typed by the admin (8+ characters): a button that opens a
+  // one-field form in place.
+  function resetPassword(a, fail) {
+    const field = h("input", { type: "password", minlength: 8, required: true, autocomplete: "new-password", "aria-label": "New password for " + a.username });
+    const form = h("form", { "class": "inline", hidden: true }, [field, h("button", { type: "submit", text: "Set password" })]);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      api("PATCH", "/agents/" + a.id, { password: field.value }).then(() => { form.hidden = true; field.value = ""; announce("Password of " + a.username + " changed"); }, fail);
+    });
+    const open = h("button", { type: "button", text: "Reset password", onclick: () => { form.hidden = false; field.focus(); } });
+    return h("span", {}, [open, form]);
   }
 
   // The whitelist and the FAQ (admins): the configured entries are shown read-only (they
@@ -1210,7 +1228,7 @@
 
   // ---------------------------------------------------------------- start
 
-  window.Deflect = { $, h, api, when, ago, announce, views, listeners, opened,
+  window.Deflect = { $, h, api, when, ago, announce, views, listeners, opened, adminParts, renderAdmin: () => renderAdmin(),
     me: () => me, agents: () => agents, info: () => info, open: (id, focusReply) => open(id, focusReply), setView: (v) => setView(v),
     order: () => order, selected: () => selected, offers: () => [...offers], answerOffer: (id, how) => answerOffer(id, how) };
 
