@@ -215,7 +215,7 @@ impl AttachmentService {
     /// The worker of `ctx`'s accounts, storing into `blobs`.
     pub(crate) fn new(ctx: Arc<Ctx>, blobs: Option<BlobStore>, links: Option<LinkSigner>) -> Self {
         let http = crate::provider::media::http_client();
-        let fetchers = (ctx.settings().whatsapp.accounts.iter())
+        let fetchers = (ctx.file_settings().whatsapp.accounts.iter())
             .map(|a| (a.name.clone(), MediaFetcher::for_account(a, http.clone())))
             .collect();
         Self {

@@ -55,7 +55,7 @@ pub(crate) struct BotService {
 impl BotService {
     /// The worker of `ctx`'s configured bots.
     pub(crate) fn new(ctx: Arc<Ctx>) -> Self {
-        let clients = (ctx.settings().inbox.bots.iter())
+        let clients = (ctx.file_settings().inbox.bots.iter())
             .map(|b| (b.name.clone(), BotClient::new(b)))
             .collect();
         Self {
@@ -179,7 +179,7 @@ impl BotService {
 
     /// How long a turn stays with the worker that took it: twice the longest bot timeout.
     fn lease(&self) -> Millis {
-        let longest = (self.ctx.settings().inbox.bots.iter())
+        let longest = (self.ctx.file_settings().inbox.bots.iter())
             .map(|b| b.timeout)
             .max()
             .unwrap_or(Duration::from_secs(5));

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 /// Pushes every Meta account's ice breakers; returns when each push succeeded or gave up.
 pub(crate) async fn push(ctx: Arc<Ctx>, http: reqwest::Client) {
-    let accounts = ctx.settings().whatsapp.accounts.clone();
+    let accounts = ctx.file_settings().whatsapp.accounts.clone();
     let pushes = accounts
         .into_iter()
         .filter(|a| a.provider == Provider::Meta)

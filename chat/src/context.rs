@@ -3,18 +3,19 @@
 //! lifecycle steps take it as their first argument.
 
 mod lists;
+mod settings;
 
 use crate::clock::{self, Clock, Millis};
 use crate::model::{Conversation, StoreError};
+use crate::repo;
 use crate::routing::QueueRules;
 use crate::store::{Store, Tx};
 use deflect_config::{
-    AccountConfig, AttachmentsConfig, AutomationOverrides, AutomationsConfig, BotConfig, Config,
-    Fallback, FlowConfig, InboxConfig, OpeningHours, QueueConfig, WebhookConfig, WhatsAppConfig,
-    WidgetConfig,
+    AccountConfig, AttachmentsConfig, BotConfig, Config, Fallback, FlowConfig, HttpConfig,
+    InboxConfig, IvrConfig, OpeningHours, QueueConfig, WebhookConfig, WhatsAppConfig, WidgetConfig,
 };
 pub(crate) use lists::{FaqIndex, ListedNumbers};
-use std::collections::HashMap;
+pub(crate) use settings::{Rules, SettingProblem};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -50,6 +51,27 @@ impl InboxSettings {
             widget: c.widget.clone(),
             flows: c.ivr.flows.clone(),
             attachments: c.attachments.clone(),
+        }
+    }
+
+    /// As a whole configuration (the rest at its defaults): what the configuration check
+    /// and the overrides work on.
+    pub fn to_config(&self) -> Config {
+        Config {
+            whatsapp: self.whatsapp.clone(),
+            inbox: self.inbox.clone(),
+            http: HttpConfig {
+                webhooks: self.webhooks.clone(),
+                public_base_url: self.public_base_url.clone(),
+                ..HttpConfig::default()
+            },
+            widget: self.widget.clone(),
+            ivr: IvrConfig {
+                flows: self.flows.clone(),
+                ..IvrConfig::default()
+            },
+            attachments: self.attachments.clone(),
+            ..Config::default()
         }
     }
 }
@@ -88,40 +110,16 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// The automations of one scope (the inbox, an account, a site, a flow), their opening
-/// hours compiled.
-#[derive(Debug)]
-struct Scoped {
-    rules: AutomationsConfig,
-    /// `rules.hours`, compiled; none: always open.
-    hours: Option<OpeningHours>,
-}
-
-impl Scoped {
-    fn new(rules: AutomationsConfig) -> Self {
-        // The configuration check compiled them already.
-        let hours = rules.hours.as_ref().and_then(|h| OpeningHours::new(h).ok());
-        Self { rules, hours }
-    }
-}
-
 /// The inbox's shared context (see the module documentation).
 #[derive(Debug)]
 pub(crate) struct Ctx {
     store: Store,
-    settings: InboxSettings,
     clock: Arc<dyn Clock>,
+    /// The configuration file's settings, and the effective ones (admins' overrides applied).
+    settings: settings::Settings,
     /// The whitelist and FAQ entries added through the API, as last loaded, and the FAQ's
     /// index (configured and added entries).
     lists: lists::Lists,
-    /// The inbox-wide automations.
-    defaults: Scoped,
-    /// Each WhatsApp account's automations, its overrides applied.
-    accounts: HashMap<String, Scoped>,
-    /// Each widget site's: its account's, its overrides applied.
-    sites: HashMap<String, Scoped>,
-    /// Each IVR flow's: its account's, its overrides applied.
-    flows: HashMap<String, Scoped>,
     outbox_wake: Notify,
     timer_wake: Notify,
     bot_wake: Notify,
@@ -130,40 +128,10 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     pub(crate) fn new(store: Store, settings: InboxSettings, clock: Arc<dyn Clock>) -> Self {
-        let defaults = &settings.inbox.automations;
-        let whatsapp = &settings.whatsapp;
-        let accounts = (whatsapp.accounts.iter())
-            .map(|a| (a.name.clone(), Scoped::new(defaults.with(&a.automations))))
-            .collect();
-        // A site's or flow's rules: its account's (else the default account's), then its own.
-        let scoped = |account: Option<&str>, o: &AutomationOverrides| {
-            Scoped::new(whatsapp.automations_of(defaults, account).with(o))
-        };
-        let sites = (settings.widget.sites.iter())
-            .map(|s| {
-                (
-                    s.name.clone(),
-                    scoped(s.whatsapp_account.as_deref(), &s.automations),
-                )
-            })
-            .collect();
-        let flows = (settings.flows.iter())
-            .map(|f| {
-                (
-                    f.name.clone(),
-                    scoped(f.whatsapp_account.as_deref(), &f.automations),
-                )
-            })
-            .collect();
-        let lists = lists::Lists::new(&settings.inbox.faq);
         Self {
-            lists,
-            defaults: Scoped::new(defaults.clone()),
-            accounts,
-            sites,
-            flows,
+            lists: lists::Lists::new(&settings.inbox.faq),
+            settings: settings::Settings::new(settings),
             store,
-            settings,
             clock,
             outbox_wake: Notify::new(),
             timer_wake: Notify::new(),
@@ -182,9 +150,36 @@ impl Ctx {
         self.store.write().await
     }
 
-    /// The settings.
-    pub(crate) fn settings(&self) -> &InboxSettings {
-        &self.settings
+    /// The settings as they apply now: the configuration file's with admins' overrides.
+    pub(crate) fn settings(&self) -> Arc<InboxSettings> {
+        self.settings.current().settings.clone()
+    }
+
+    /// The settings as the configuration file says.
+    pub(crate) fn file_settings(&self) -> &InboxSettings {
+        self.settings.file()
+    }
+
+    /// Applies the overrides stored since the settings were last built (one row read when
+    /// none changed).
+    pub(crate) async fn refresh_settings(&self) -> Result<(), StoreError> {
+        self.settings.refresh(self.store.pool()).await
+    }
+
+    /// Checks overrides `o` of `scope`, the other scopes' `others` applied, as the
+    /// configuration check would.
+    pub(crate) fn check_overrides(
+        &self,
+        others: &[repo::setting_overrides::StoredOverrides],
+        scope: &deflect_config::SettingScope,
+        o: &deflect_config::Overrides,
+    ) -> Result<(), SettingProblem> {
+        self.settings.check(others, scope, o)
+    }
+
+    /// The overrides the settings apply now, by scope.
+    pub(crate) fn stored_overrides(&self) -> Vec<repo::setting_overrides::StoredOverrides> {
+        self.settings.current().stored.clone()
     }
 
     /// Now, by the inbox's clock.
@@ -192,31 +187,33 @@ impl Ctx {
         self.clock.now()
     }
 
-    /// A WhatsApp account by name.
+    /// A WhatsApp account by name (as configured: its automations are
+    /// [`Ctx::automations`]).
     pub(crate) fn account(&self, name: &str) -> Option<&AccountConfig> {
-        self.settings.whatsapp.account(name)
+        self.settings.file().whatsapp.account(name)
     }
 
     /// The default WhatsApp account.
     pub(crate) fn default_account(&self) -> Option<&AccountConfig> {
-        self.settings.whatsapp.default_account()
+        self.settings.file().whatsapp.default_account()
     }
 
     /// The automations of WhatsApp account `account` (the inbox-wide ones for none): those
     /// of a conversation the customer opens on WhatsApp, before it exists. A conversation's
     /// are [`Ctx::automations_of`].
-    pub(crate) fn automations(&self, account: Option<&str>) -> &AutomationsConfig {
-        &self.scoped(Scope::account(account)).rules
+    pub(crate) fn automations(&self, account: Option<&str>) -> Arc<Rules> {
+        self.scoped(Scope::account(account))
     }
 
     /// Whether any account, site or flow (or the inbox-wide rules) tells waiting customers
     /// their position (`queue_message`).
     pub(crate) fn queue_notices(&self) -> bool {
-        let mut all = std::iter::once(&self.defaults)
-            .chain(self.accounts.values())
-            .chain(self.sites.values())
-            .chain(self.flows.values());
-        all.any(|s| !s.rules.queue_message.is_empty())
+        let e = self.settings.current();
+        let mut all = std::iter::once(&e.defaults)
+            .chain(e.accounts.values())
+            .chain(e.sites.values())
+            .chain(e.flows.values());
+        all.any(|s| !s.queue_message.is_empty())
     }
 
     /// Whether WhatsApp account `account` (the inbox-wide rules for none) is open for chat
@@ -225,26 +222,32 @@ impl Ctx {
         is_open(self.scoped(Scope::account(account)).hours.as_ref(), now)
     }
 
-    /// A queue by name.
-    pub(crate) fn queue_config(&self, name: &str) -> Option<&QueueConfig> {
-        self.settings.inbox.queues.iter().find(|q| q.name == name)
+    /// A queue by name, its overrides applied.
+    pub(crate) fn queue_config(&self, name: &str) -> Option<QueueConfig> {
+        let s = self.settings();
+        s.inbox.queues.iter().find(|q| q.name == name).cloned()
     }
 
     /// The configured queues' names.
     pub(crate) fn queue_names(&self) -> Vec<&str> {
-        let queues = &self.settings.inbox.queues;
+        let queues = &self.settings.file().inbox.queues;
         queues.iter().map(|q| q.name.as_str()).collect()
     }
 
     /// The queue of conversations nothing routes elsewhere.
     pub(crate) fn default_queue(&self) -> &str {
-        self.settings.inbox.default_queue().unwrap_or("default")
+        self.settings
+            .file()
+            .inbox
+            .default_queue()
+            .unwrap_or("default")
     }
 
     /// A queue's routing rules.
     pub(crate) fn rules(&self, queue: &str) -> QueueRules {
-        let i = &self.settings.inbox;
-        let q = self.queue_config(queue);
+        let s = self.settings();
+        let i = &s.inbox;
+        let q = i.queues.iter().find(|q| q.name == queue);
         QueueRules {
             offer_timeout: clock::ms(q.and_then(|q| q.offer_timeout).unwrap_or(i.offer_timeout)),
             wait_timeout: clock::ms(
@@ -259,17 +262,17 @@ impl Ctx {
 
     /// How long a transfer waits to be accepted.
     pub(crate) fn transfer_timeout(&self) -> Millis {
-        clock::ms(self.settings.inbox.transfer_timeout)
+        clock::ms(self.settings.file().inbox.transfer_timeout)
     }
 
     /// After how long without activity a conversation closes.
     pub(crate) fn inactivity_ms(&self) -> Millis {
-        clock::ms(self.settings.inbox.inactivity_close)
+        clock::ms(self.settings.file().inbox.inactivity_close)
     }
 
     /// How many conversations an agent may have offered or held at once.
     pub(crate) fn capacity(&self) -> u32 {
-        self.settings.inbox.max_conversations_per_agent
+        self.settings.file().inbox.max_conversations_per_agent
     }
 
     /// Tells the outbox worker there is something to send.
@@ -315,12 +318,17 @@ impl Ctx {
     /// The FAQ — `[[inbox.faq]]` and the entries added through the API — indexed, current
     /// as of `tx` (one row read when the entries have not changed).
     pub(crate) async fn faq(&self, tx: &mut Tx) -> Result<Arc<FaqIndex>, StoreError> {
-        self.lists.faq(tx, &self.settings.inbox.faq).await
+        self.lists.faq(tx, &self.settings.file().inbox.faq).await
     }
 
     /// A configured bot by name.
     pub(crate) fn bot(&self, name: &str) -> Option<&BotConfig> {
-        self.settings.inbox.bots.iter().find(|b| b.name == name)
+        self.settings
+            .file()
+            .inbox
+            .bots
+            .iter()
+            .find(|b| b.name == name)
     }
 
     /// What the outbox worker waits on.
@@ -345,24 +353,25 @@ impl Ctx {
 
     /// The automations conversation `c` follows: its widget site's, or the flow's whose
     /// deflected call opened it, else its WhatsApp account's, else the inbox-wide ones.
-    pub(crate) fn automations_of(&self, c: &Conversation) -> &AutomationsConfig {
-        &self.scoped(Scope::of(c)).rules
+    pub(crate) fn automations_of(&self, c: &Conversation) -> Arc<Rules> {
+        self.scoped(Scope::of(c))
     }
 
     /// The automations of a conversation known by its scope only (a row, not a loaded
     /// conversation): as [`Ctx::automations_of`].
-    pub(crate) fn automations_in(&self, scope: Scope<'_>) -> &AutomationsConfig {
-        &self.scoped(scope).rules
+    pub(crate) fn automations_in(&self, scope: Scope<'_>) -> Arc<Rules> {
+        self.scoped(scope)
     }
 
-    fn scoped(&self, scope: Scope<'_>) -> &Scoped {
+    fn scoped(&self, scope: Scope<'_>) -> Arc<Rules> {
+        let e = self.settings.current();
         let own = match (scope.site, scope.flow) {
-            (Some(site), _) => self.sites.get(site),
-            (None, Some(flow)) => self.flows.get(flow),
+            (Some(site), _) => e.sites.get(site),
+            (None, Some(flow)) => e.flows.get(flow),
             (None, None) => None,
         };
-        let account = || scope.account.and_then(|a| self.accounts.get(a));
-        own.or_else(account).unwrap_or(&self.defaults)
+        let account = || scope.account.and_then(|a| e.accounts.get(a));
+        own.or_else(account).unwrap_or(&e.defaults).clone()
     }
 
     /// Whether conversation `c`'s rules ([`Ctx::automations_of`]) are open for chat at

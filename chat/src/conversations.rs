@@ -260,7 +260,10 @@ pub(crate) async fn close(
         ));
     }
     let q = ctx.queue_config(&c.queue);
-    let choices = q.map(|q| q.dispositions.clone()).unwrap_or_default();
+    let choices = q
+        .as_ref()
+        .map(|q| q.dispositions.clone())
+        .unwrap_or_default();
     let required = q.is_some_and(|q| q.disposition_required);
     let disposition = match disposition.map(str::trim).filter(|d| !d.is_empty()) {
         Some(d) if choices.iter().any(|x| x == d) => d.to_string(),
@@ -622,7 +625,10 @@ pub(crate) async fn detail_unchecked(ctx: &Ctx, id: i64) -> Result<ConversationD
     let labels = repo::labels::of_conversation(ctx.store(), id).await?;
     let q = ctx.queue_config(&c.queue);
     Ok(ConversationDetail {
-        dispositions: q.map(|q| q.dispositions.clone()).unwrap_or_default(),
+        dispositions: q
+            .as_ref()
+            .map(|q| q.dispositions.clone())
+            .unwrap_or_default(),
         disposition_required: q.is_some_and(|q| q.disposition_required),
         conversation: c,
         call,

@@ -180,13 +180,8 @@ impl Hooks {
     }
 
     async fn post_hook(&self, h: &ClaimedHook) -> Result<(), String> {
-        let Some(cfg) = self
-            .ctx
-            .settings()
-            .webhooks
-            .iter()
-            .find(|w| w.name == h.endpoint)
-        else {
+        let settings = self.ctx.file_settings();
+        let Some(cfg) = settings.webhooks.iter().find(|w| w.name == h.endpoint) else {
             return Err("the endpoint is no longer configured".into());
         };
         let (Some(url), Some(secret)) = (&cfg.url, &cfg.signing_secret) else {
@@ -295,7 +290,7 @@ impl Hooks {
 
     /// The worker: delivers what is due until `stop` turns true.
     pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        if self.ctx.settings().webhooks.is_empty() {
+        if self.ctx.file_settings().webhooks.is_empty() {
             return;
         }
         let wake = self.wake.clone();

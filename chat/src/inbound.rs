@@ -209,7 +209,7 @@ impl InboundService {
                 listed.insert(l).clone()
             }
         };
-        Ok(numbers.admits(rules, Some(account), &format!("+{wa_id}")))
+        Ok(numbers.admits(&rules, Some(account), &format!("+{wa_id}")))
     }
 
     fn wake_timers(&self) {

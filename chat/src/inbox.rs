@@ -27,7 +27,7 @@ use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
 use crate::model::{ContactCard, LabelCount};
 use crate::model::{ConversationSummary, Preferences, ViewCounts};
 use crate::model::{DeflectionReport, Period, Report, Volume};
-use crate::model::{FaqListEntry, NewFaqEntry, NewWhitelistEntry, WhitelistEntry};
+use crate::model::{FaqListEntry, NewFaqEntry, NewWhitelistEntry, ScopeSettings, WhitelistEntry};
 use crate::model::{Template, TemplateRefresh, TemplateValues};
 use crate::outbox::{Outbox, OutboxFiles, OutboxPass};
 use crate::provider::{self, Inbound, Receipt};
@@ -35,6 +35,7 @@ use crate::receipts::{ReceiptKind, Receipts};
 use crate::reports;
 use crate::routing::{AgentId, Presence};
 use crate::sandbox::{self, SandboxReply};
+use crate::settings;
 use crate::store::Store;
 use crate::templates;
 use crate::webchat::{self, NewHandoff, NewWebConversation};
@@ -175,6 +176,8 @@ impl Inbox {
         let files = blobs.clone().zip(links.clone());
         let files = files.map(|(blobs, links)| OutboxFiles { blobs, links });
         let ctx = Arc::new(Ctx::new(store, settings, clock));
+        // Admins' overrides apply from the first request.
+        ctx.refresh_settings().await?;
         let inbox = Self {
             inner: Arc::new(Inner {
                 feed,
@@ -218,9 +221,16 @@ impl Inbox {
         self.ctx().store()
     }
 
-    /// The settings.
-    pub fn settings(&self) -> &InboxSettings {
+    /// The settings as they apply now: the configuration file's with the overrides admins
+    /// stored (see [`Inbox::setting_overrides`]).
+    pub fn settings(&self) -> Arc<InboxSettings> {
         self.ctx().settings()
+    }
+
+    /// The settings as the configuration file says (accounts, outbox, attachments: what no
+    /// override changes).
+    pub fn file_settings(&self) -> &InboxSettings {
+        self.ctx().file_settings()
     }
 
     /// Now, by the inbox's clock.
@@ -238,8 +248,8 @@ impl Inbox {
         self.ctx().default_account()
     }
 
-    /// A queue by name.
-    pub fn queue_config(&self, name: &str) -> Option<&QueueConfig> {
+    /// A queue by name, as it applies now.
+    pub fn queue_config(&self, name: &str) -> Option<QueueConfig> {
         self.ctx().queue_config(name)
     }
 
@@ -1161,6 +1171,44 @@ impl Inbox {
     }
 
     // ---------------------------------------------------------------- managed lists
+
+    /// Every scope's settings (admins): the inbox's automations, each WhatsApp account's,
+    /// widget site's, IVR flow's and queue's — where they are in the configuration, the keys
+    /// the file sets (read-only), the overrides stored, the values as they apply.
+    pub async fn setting_scopes(&self, viewer: &Viewer) -> Result<Vec<ScopeSettings>, ChatError> {
+        settings::all(self.ctx(), viewer).await
+    }
+
+    /// One scope's settings (admins), `scope` written as `site:shop`.
+    pub async fn setting_scope(
+        &self,
+        viewer: &Viewer,
+        scope: &str,
+    ) -> Result<ScopeSettings, ChatError> {
+        settings::one(self.ctx(), viewer, scope).await
+    }
+
+    /// Replaces a scope's overrides with `value`, a JSON object of the keys to override (an
+    /// empty one deletes them); they count at once here and within a second in every other
+    /// process. An unknown key or bad value is [`ChatError::Invalid`] naming it, a key the
+    /// configuration file sets a [`ChatError::Conflict`].
+    pub async fn put_setting_overrides(
+        &self,
+        viewer: &Viewer,
+        scope: &str,
+        value: &serde_json::Value,
+    ) -> Result<ScopeSettings, ChatError> {
+        settings::put(self.ctx(), viewer, scope, value).await
+    }
+
+    /// Deletes a scope's overrides: the configuration's values apply again.
+    pub async fn delete_setting_overrides(
+        &self,
+        viewer: &Viewer,
+        scope: &str,
+    ) -> Result<(), ChatError> {
+        settings::delete(self.ctx(), viewer, scope).await
+    }
 
     /// Every account's effective whitelist (supervisors and admins): the configured entries
     /// (read-only, with their keys), then those added through the API.

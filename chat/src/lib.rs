@@ -22,9 +22,10 @@
 //! | canned answers | [`Inbox::canned_answers`], [`Inbox::create_canned_answer`], [`Inbox::update_canned_answer`], [`Inbox::delete_canned_answer`], [`Inbox::render_canned_answer`] |
 //! | managed lists | [`Inbox::whitelist`], [`Inbox::add_whitelist_entry`], [`Inbox::delete_whitelist_entry`], [`Inbox::faq_entries`], [`Inbox::add_faq_entry`], [`Inbox::update_faq_entry`], [`Inbox::delete_faq_entry`] (configured entries listed too, read-only) |
 //! | supervision | [`Inbox::board`], [`Inbox::csat_report`], [`Inbox::queue_report`], [`Inbox::agent_report`], [`Inbox::deflection_report`], [`Inbox::volume_report`], [`Inbox::outbox_depth`], [`Inbox::hook_depth`], [`Inbox::inbound_stats`] |
+//! | settings | [`Inbox::setting_scopes`], [`Inbox::setting_scope`], [`Inbox::put_setting_overrides`], [`Inbox::delete_setting_overrides`]: admins' overrides of the automations, widget sites' texts and queues, over the configuration file's |
 //! | outgoing webhooks | [`hooks`]: deliveries written with each event, sent by [`Inbox::send_due_hooks`] |
 //! | workers | [`Inbox::run`] (outbox, timers and webhooks until shutdown), or step by step: [`Inbox::send_due`], [`Inbox::fire_due_timers`], [`Inbox::next_timer_due`] |
-//! | life and settings | [`Inbox::open`], [`Inbox::open_for_command`], [`Inbox::shutdown`], [`Inbox::store`], [`Inbox::settings`], [`Inbox::now`], [`Inbox::account`], [`Inbox::default_account`], [`Inbox::queue_config`], [`Inbox::queue_names`], [`Inbox::default_queue`], [`Inbox::rules`] |
+//! | life and settings | [`Inbox::open`], [`Inbox::open_for_command`], [`Inbox::shutdown`], [`Inbox::store`], [`Inbox::settings`], [`Inbox::file_settings`], [`Inbox::now`], [`Inbox::account`], [`Inbox::default_account`], [`Inbox::queue_config`], [`Inbox::queue_names`], [`Inbox::default_queue`], [`Inbox::rules`] |
 //!
 //! Access control takes a [`Viewer`] (from [`Inbox::viewer`]): supervisors and admins see
 //! everything; agents the conversations of their queues and WhatsApp accounts, and those
@@ -71,7 +72,7 @@
 // layer store: store
 // layer repositories: repo
 // layer lifecycle: context lifecycle
-// layer services apart: access agents attachments board bots canned components contacts conversations deflection events hooks inbound limits lists outbox receipts reports sandbox templates timers webchat
+// layer services apart: access agents attachments board bots canned components contacts conversations deflection events hooks inbound limits lists outbox receipts reports sandbox settings templates timers webchat
 // layer inbox: inbox testing
 
 /// A query text assembled from this crate's constant fragments and numbered placeholders;
@@ -128,6 +129,7 @@ mod repo;
 pub mod reports;
 pub mod routing;
 pub mod sandbox;
+mod settings;
 pub mod store;
 mod templates;
 #[cfg(feature = "testing")]

@@ -49,7 +49,7 @@ fn invalid(field: &str, message: impl std::fmt::Display) -> ChatError {
 fn check_account(ctx: &Ctx, account: Option<&str>) -> Result<(), ChatError> {
     match account {
         Some(a) if ctx.account(a).is_none() => {
-            let names = &ctx.settings().whatsapp.accounts;
+            let names = &ctx.file_settings().whatsapp.accounts;
             let names: Vec<&str> = names.iter().map(|a| a.name.as_str()).collect();
             Err(invalid(
                 "account",
@@ -77,7 +77,7 @@ fn duplicate(e: StoreError, what: &str) -> ChatError {
 /// Every account's configured whitelist, entry by entry (an account without its own list
 /// has the inbox-wide one), with each entry's key.
 fn configured_whitelist(ctx: &Ctx) -> Vec<WhitelistEntry> {
-    let s = ctx.settings();
+    let s = ctx.file_settings();
     let mut out = Vec::new();
     for (i, a) in s.whatsapp.accounts.iter().enumerate() {
         let (list, at) = match &a.automations.whitelist {
@@ -124,7 +124,7 @@ pub(crate) async fn add_to_whitelist(
     check_account(ctx, account)?;
     // Configured already where it would apply: it would change nothing.
     let configured = configured_whitelist(ctx);
-    let accounts = &ctx.settings().whatsapp.accounts;
+    let accounts = &ctx.file_settings().whatsapp.accounts;
     let covered = |name: &str| {
         (configured.iter()).any(|e| e.account.as_deref() == Some(name) && e.pattern == pattern)
     };
@@ -196,7 +196,7 @@ pub(crate) async fn remove_from_whitelist(
 /// (the order the FAQ bot prefers when two match equally well).
 pub(crate) async fn faq(ctx: &Ctx, viewer: &Viewer) -> Result<Vec<FaqListEntry>, ChatError> {
     reader(viewer)?;
-    let configured = ctx.settings().inbox.faq.iter().enumerate();
+    let configured = ctx.file_settings().inbox.faq.iter().enumerate();
     let mut all: Vec<FaqListEntry> = configured
         .map(|(i, e)| FaqListEntry {
             id: None,
@@ -241,7 +241,7 @@ fn checked(ctx: &Ctx, new: &NewFaqEntry) -> Result<FaqListEntry, ChatError> {
             && e.language() == language
             && e.question.trim() == entry.question
     };
-    if let Some(i) = ctx.settings().inbox.faq.iter().position(same) {
+    if let Some(i) = ctx.file_settings().inbox.faq.iter().position(same) {
         return Err(ChatError::Conflict(format!(
             "that question is in the configuration already (inbox.faq[{i}])"
         )));

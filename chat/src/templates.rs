@@ -22,7 +22,12 @@ use std::time::Duration;
 
 /// The accounts `viewer` may read templates of, of those asked for (`account`, or all).
 fn readable(ctx: &Ctx, viewer: &Viewer, account: Option<&str>) -> Result<Vec<String>, ChatError> {
-    let configured = ctx.settings().whatsapp.accounts.iter().map(|a| &a.name);
+    let configured = ctx
+        .file_settings()
+        .whatsapp
+        .accounts
+        .iter()
+        .map(|a| &a.name);
     if let Some(a) = account {
         if ctx.account(a).is_none() || !viewer.may_use_account(a) {
             return Err(ChatError::NotFound("account"));
@@ -94,7 +99,7 @@ pub(crate) async fn refresh(
     http: &reqwest::Client,
     account: Option<&str>,
 ) -> Result<(), ChatError> {
-    let sources: Vec<TemplateSource> = (ctx.settings().whatsapp.accounts.iter())
+    let sources: Vec<TemplateSource> = (ctx.file_settings().whatsapp.accounts.iter())
         .filter(|a| account.is_none_or(|n| n == a.name))
         .filter_map(|a| TemplateSource::for_account(a, http.clone()))
         .collect();
@@ -136,7 +141,7 @@ pub(crate) async fn run(
     http: reqwest::Client,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let interval: Duration = ctx.settings().whatsapp.templates_refresh_interval;
+    let interval: Duration = ctx.file_settings().whatsapp.templates_refresh_interval;
     loop {
         if let Err(e) = refresh(&ctx, &http, None).await {
             tracing::warn!(cause = %e, "message templates could not be stored");

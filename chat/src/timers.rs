@@ -30,8 +30,10 @@ pub(crate) async fn next_due(ctx: &Ctx) -> Result<Option<Millis>, ChatError> {
 }
 
 /// Fires every timer due at the clock's `now`, one transaction each; returns how many
-/// fired.
+/// fired. First applies the settings admins changed since the last pass (in any process):
+/// the timers that fire follow them.
 pub(crate) async fn fire_due(ctx: &Ctx) -> Result<usize, ChatError> {
+    ctx.refresh_settings().await?;
     let mut fired = 0;
     let mut conflicts = 0;
     loop {

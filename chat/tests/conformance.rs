@@ -2131,7 +2131,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        (1..=20).collect::<Vec<_>>()
+        (1..=21).collect::<Vec<_>>()
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -3107,7 +3107,7 @@ async fn migrations_are_idempotent(b: Backend) {
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        (1..=20).collect::<Vec<_>>()
+        (1..=21).collect::<Vec<_>>()
     );
 }
 
@@ -3474,6 +3474,186 @@ async fn csat_is_never_sent_outside_the_window_without_a_template(b: Backend) {
 }
 
 // ---------------------------------------------------------------- managed lists
+
+/// Admins override settings the configuration file leaves at their defaults: the change
+/// counts at once in this process and in another on the same database once its timer pass
+/// runs; keys the file sets stay the file's; bad values are refused naming their key; a
+/// deleted override gives the configuration's value back. Only admins see or change them.
+async fn settings_overrides_count_at_once_and_the_file_keeps_its_keys(b: Backend) {
+    let mut settings = common::settings(None);
+    settings.inbox.automations.welcome_message = "Hello from the file".into();
+    let env = Env::with(b, settings).await;
+    let other = env.another().await;
+    let admin = env.admin("root").await;
+    let sup = env.supervisor().await;
+    let inbox = &env.inbox;
+    let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+    for who in [&sup] {
+        let r = inbox.setting_scopes(who).await;
+        assert!(matches!(r, Err(ChatError::Forbidden(_))), "{r:?}");
+        let r = inbox.put_setting_overrides(who, "inbox", &json("{}")).await;
+        assert!(matches!(r, Err(ChatError::Forbidden(_))), "{r:?}");
+    }
+    let scopes = inbox.setting_scopes(&admin).await.unwrap();
+    let names: Vec<&str> = scopes.iter().map(|s| s.scope.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "inbox",
+            "account:sandbox",
+            "account:meta",
+            "account:twilio",
+            "site:default",
+            "queue:support",
+            "queue:overflow"
+        ]
+    );
+    assert!(
+        scopes[0]
+            .configured
+            .contains(&"welcome_message".to_string())
+    );
+    let support = &scopes[5];
+    assert_eq!(support.key, "inbox.queues[0]");
+    assert!(
+        support.configured.contains(&"dispositions".to_string()),
+        "{support:?}"
+    );
+
+    // The file's keys are its own; unknown keys, bad values and unknown scopes are refused.
+    let r = inbox
+        .put_setting_overrides(&admin, "inbox", &json(r#"{"welcome_message": "x"}"#))
+        .await;
+    assert!(
+        matches!(&r, Err(ChatError::Conflict(m)) if m.starts_with("inbox.automations.welcome_message: ")),
+        "{r:?}"
+    );
+    let r = inbox
+        .put_setting_overrides(&admin, "queue:support", &json(r#"{"dispositions": ["a"]}"#))
+        .await;
+    assert!(
+        matches!(&r, Err(ChatError::Conflict(m)) if m.contains("inbox.queues[0].dispositions")),
+        "{r:?}"
+    );
+    let r = inbox
+        .put_setting_overrides(
+            &admin,
+            "site:default",
+            &json(r#"{"escalation_timeout": "1s"}"#),
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(ChatError::Invalid(m)) if m.starts_with("widget.sites[0].escalation_timeout: ")),
+        "{r:?}"
+    );
+    let r = inbox
+        .put_setting_overrides(&admin, "site:default", &json(r#"{"origins": []}"#))
+        .await;
+    assert!(
+        matches!(&r, Err(ChatError::Invalid(m)) if m.contains("origins")),
+        "{r:?}"
+    );
+    for scope in ["queue:nowhere", "trunk:x"] {
+        let r = inbox
+            .put_setting_overrides(&admin, scope, &json("{}"))
+            .await;
+        assert!(matches!(r, Err(ChatError::NotFound(_))), "{scope}: {r:?}");
+    }
+
+    // An account's welcome, changed here: the next new customer gets it, here and (after
+    // its timer pass) in the other process.
+    let set = inbox
+        .put_setting_overrides(
+            &admin,
+            "account:sandbox",
+            &json(r#"{"welcome_message": "Hello from Settings"}"#),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        set.overrides,
+        json(r#"{"welcome_message": "Hello from Settings"}"#)
+    );
+    assert_eq!(
+        set.automations.as_ref().unwrap()["welcome_message"],
+        "Hello from Settings"
+    );
+    assert_eq!(set.updated_by, Some(admin.agent_id));
+    let welcome = |inbox: &deflect_chat::Inbox, id: &str, from: &str| {
+        let inbox = inbox.clone();
+        let (id, from) = (id.to_string(), from.to_string());
+        async move {
+            let r = inbox
+                .receive("sandbox", &[text(&id, &from, "hi")])
+                .await
+                .unwrap();
+            let msgs = inbox
+                .messages_unchecked(r.conversations[0], None, 10)
+                .await
+                .unwrap();
+            let auto = msgs.into_iter().find(|m| m.sender == Sender::Automation);
+            auto.and_then(|m| m.body).unwrap_or_default()
+        }
+    };
+    assert_eq!(
+        welcome(inbox, "s1", "31611110001").await,
+        "Hello from Settings"
+    );
+    other.fire_due_timers().await.unwrap();
+    assert_eq!(
+        welcome(&other, "s2", "31611110002").await,
+        "Hello from Settings"
+    );
+    // Another account keeps the inbox-wide (file's) welcome.
+    let r = inbox
+        .receive("meta", &[text("s3", "31611110003", "hi")])
+        .await
+        .unwrap();
+    let msgs = inbox
+        .messages_unchecked(r.conversations[0], None, 10)
+        .await
+        .unwrap();
+    assert!(
+        msgs.iter()
+            .any(|m| m.body.as_deref() == Some("Hello from the file")),
+        "{msgs:?}"
+    );
+
+    // A queue's dispositions the file leaves at their defaults.
+    inbox
+        .put_setting_overrides(
+            &admin,
+            "queue:overflow",
+            &json(r#"{"dispositions": ["sold", "lost"]}"#),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        inbox.queue_config("overflow").unwrap().dispositions,
+        ["sold", "lost"]
+    );
+
+    // Deleted: the configuration's values again, in both processes.
+    inbox
+        .delete_setting_overrides(&admin, "account:sandbox")
+        .await
+        .unwrap();
+    let r = inbox
+        .delete_setting_overrides(&admin, "account:sandbox")
+        .await;
+    assert!(matches!(r, Err(ChatError::NotFound(_))), "{r:?}");
+    other.fire_due_timers().await.unwrap();
+    assert_eq!(
+        welcome(&other, "s4", "31611110004").await,
+        "Hello from the file"
+    );
+    let scopes = other.setting_scopes(&admin).await.unwrap();
+    assert_eq!(scopes[1].overrides, json("{}"));
+    assert_eq!(
+        scopes[6].overrides,
+        json(r#"{"dispositions": ["sold", "lost"]}"#)
+    );
+}
 
 /// Whitelist entries added through the API join the configured whitelist at once — one
 /// message at a time and in a run of first contacts alike, in this process and in another
@@ -4108,6 +4288,7 @@ on_both!(
     migrations_are_idempotent,
     automations_welcome_once_and_turn_strangers_away,
     whitelist_entries_added_through_the_api_count_at_once,
+    settings_overrides_count_at_once_and_the_file_keeps_its_keys,
     bots_answer_hand_over_and_never_leave_a_customer_alone,
     the_faq_bot_answers_what_it_knows_and_hands_over_the_rest,
     a_supervisor_takes_a_conversation_from_its_bot,

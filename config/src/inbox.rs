@@ -131,6 +131,14 @@ impl InboxConfig {
             {
                 p.push(format!("{at}.auto_reply"), e.to_string());
             }
+            if q.offer_timeout
+                .is_some_and(|t| !(1..=3600).contains(&t.as_secs()))
+            {
+                p.push(format!("{at}.offer_timeout"), "must be between 1s and 1h");
+            }
+            if !(10..=7 * 86400).contains(&q.wait_timeout.as_secs()) {
+                p.push(format!("{at}.wait_timeout"), "must be between 10s and 7d");
+            }
             if q.disposition_required && q.dispositions.is_empty() {
                 p.push(
                     format!("{at}.dispositions"),

@@ -67,6 +67,7 @@ mod jumps;
 mod language;
 mod load;
 mod media;
+mod overrides;
 mod problems;
 mod secret;
 mod sip;
@@ -97,6 +98,7 @@ pub use jumps::{Jumps, UnknownTarget, resolve_jumps};
 pub use language::language_code;
 pub use load::{RESERVED_ENV, load, load_from_process};
 pub use media::{Codec, MediaConfig};
+pub use overrides::{OverrideError, Overrides, QueueOverrides, SettingScope, SiteOverrides};
 pub use problems::{ConfigError, Problem, Problems};
 pub use secret::{REDACTED, SECRET_KEYS, Secret};
 pub use sip::{

@@ -95,7 +95,7 @@ fn read_file(path: &Path) -> Result<Table, ConfigError> {
 }
 
 /// Tables merge key by key; anything else (values, lists) replaces.
-fn merge(base: &mut Table, over: Table) {
+pub(crate) fn merge(base: &mut Table, over: Table) {
     for (k, v) in over {
         match (base.get_mut(&k), v) {
             (Some(Value::Table(b)), Value::Table(o)) => merge(b, o),

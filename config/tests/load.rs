@@ -702,6 +702,34 @@ auto_reply = "Sorry {{customer_name"
 }
 
 #[test]
+fn a_queues_timeouts_are_bounded() {
+    let e = load_text(
+        r#"
+[[inbox.queues]]
+name = "fast"
+offer_timeout = "0s"
+wait_timeout = "1s"
+
+[[inbox.queues]]
+name = "slow"
+offer_timeout = "2h"
+wait_timeout = "30d"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "inbox.queues[0].offer_timeout",
+            "inbox.queues[0].wait_timeout",
+            "inbox.queues[1].offer_timeout",
+            "inbox.queues[1].wait_timeout",
+        ]
+    );
+}
+
+#[test]
 fn bots_are_checked_and_their_urls_never_shown_whole() {
     let e = load_text(
         r#"

@@ -409,6 +409,25 @@ async function automations(browser) {
     return { patterns: w.whitelist.map((e) => e.pattern), questions: f.faq.map((e) => e.question) };
   });
   check(lists.patterns.includes("+3120*") && lists.questions.includes("Where is my invoice?"), "the API lists both: " + JSON.stringify(lists));
+
+  // Settings: what the configuration file sets is read-only; the shop site's greeting is
+  // changed here and a new visitor sees it, without a restart.
+  const settings = a.locator("#settings");
+  await settings.scrollIntoViewIfNeeded();
+  check(await settings.getByLabel("Welcome message", { exact: true }).isDisabled(), "the welcome the configuration file sets is read-only");
+  check(await settings.getByText("set in the configuration file (inbox.automations.welcome_message)").count() === 1, "its source is named");
+  await settings.getByLabel("What to change").selectOption("site:shop");
+  const site = a.getByRole("form", { name: "Settings of Widget site shop" });
+  await site.getByLabel("Greeting", { exact: true }).fill("Hi! Ask us anything about your order.");
+  await site.getByRole("button", { name: "Save" }).click();
+  await a.getByRole("form", { name: "Settings of Widget site shop" }).getByText("changed here").waitFor({ timeout: T });
+  await a.locator("#settings").screenshot({ path: path.join(ARTIFACTS, "settings-site-texts.png") });
+  const w = await (await browser.newContext({ viewport: { width: 1100, height: 760 } })).newPage();
+  await w.goto(`http://127.0.0.1:${env.PAGE_PORT}/`);
+  await w.getByRole("button", { name: "Chat with us" }).click();
+  await w.getByText("Hi! Ask us anything about your order.").waitFor({ timeout: T });
+  check(true, "a new visitor sees the greeting changed in Settings");
+  await w.screenshot({ path: path.join(ARTIFACTS, "widget-greeting-from-settings.png") });
 }
 
 // Templates: a customer writes on WhatsApp; the agent claims the conversation, opens the

@@ -26,7 +26,7 @@ async fn render(State(state): State<AppState>) -> impl IntoResponse {
     }
     match state.inbox.hook_depth().await {
         Ok(depth) => {
-            for w in &state.inbox.settings().webhooks {
+            for w in &state.inbox.file_settings().webhooks {
                 for s in ["pending", "sending", "done", "dead"] {
                     let n = depth
                         .get(&(w.name.clone(), s.to_string()))

@@ -136,7 +136,7 @@ async fn meta_delivery_inner(
         let target = number_id
             .as_deref()
             .and_then(|id| {
-                inbox.settings().whatsapp.accounts.iter().find(|x| {
+                inbox.file_settings().whatsapp.accounts.iter().find(|x| {
                     x.provider == Provider::Meta && x.phone_number_id.as_deref() == Some(id)
                 })
             })

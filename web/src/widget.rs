@@ -126,12 +126,11 @@ pub fn origin_allowed(web: &crate::Web, site: Option<&str>, origin: &str) -> boo
         .is_some_and(|s| s.origins.iter().any(|o| o == origin))
 }
 
-/// Checks the site, the request's origin and the client's rate.
-fn admit<'a>(state: &'a AppState, parts: &Parts, site: &str) -> ApiResult<&'a SiteConfig> {
-    let cfg =
-        state.web.widget.site(site).ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such widget site")
-        })?;
+/// Checks the site, the request's origin and the client's rate; answers the site's settings
+/// as they apply now (admins may have changed its texts).
+fn admit(state: &AppState, parts: &Parts, site: &str) -> ApiResult<SiteConfig> {
+    let cfg = (state.inbox.settings().widget.site(site).cloned())
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such widget site"))?;
     if let Some(origin) = parts.headers.get(header::ORIGIN)
         && !origin
             .to_str()

@@ -2222,6 +2222,139 @@ async fn outside_opening_hours_the_widget_offers_whatsapp_at_once() {
     assert_eq!(r.body["escalation_at"], Value::Null);
 }
 
+/// Admins change the settings the configuration file leaves alone, and the widget shows the
+/// change at once; keys the file sets answer 409, bad values 422 naming their key, unknown
+/// scopes 404; agents and supervisors neither read nor change them.
+#[tokio::test]
+async fn admins_override_settings_the_file_leaves_alone() {
+    let a = app().await;
+    a.agent("ann", Role::Agent, &["support"]).await;
+    a.agent("boss", Role::Supervisor, &[]).await;
+    a.agent("root", Role::Admin, &[]).await;
+    let (ann_s, boss_s, root_s) = (
+        a.login("ann").await,
+        a.login("boss").await,
+        a.login("root").await,
+    );
+    let greeting =
+        json!({ "greeting": "Goedemiddag! Waarmee kunnen we helpen?", "title": "Praat met ons" });
+    for s in [&ann_s, &boss_s] {
+        for (m, p, b) in [
+            (Method::GET, "/api/v1/settings", None),
+            (
+                Method::PUT,
+                "/api/v1/settings/site:www",
+                Some(greeting.clone()),
+            ),
+            (Method::DELETE, "/api/v1/settings/site:www", None),
+        ] {
+            let r = a.call(m.clone(), p, &s.h(), b).await;
+            assert_eq!(
+                (r.status, code(&r)),
+                (StatusCode::FORBIDDEN, "forbidden"),
+                "{m} {p}"
+            );
+        }
+    }
+    let r = a
+        .call(Method::GET, "/api/v1/settings", &root_s.h(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let scopes: Vec<&str> = (r.body["settings"].as_array().unwrap().iter())
+        .map(|s| s["scope"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        scopes,
+        [
+            "inbox",
+            "account:sandbox",
+            "site:default",
+            "site:www",
+            "queue:support",
+            "queue:sales"
+        ]
+    );
+    let support = &r.body["settings"][4];
+    assert_eq!(
+        support["configured"],
+        json!(["disposition_required", "dispositions"])
+    );
+
+    let r = a
+        .call(
+            Method::PUT,
+            "/api/v1/settings/site:www",
+            &root_s.h(),
+            Some(greeting.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["settings"]["overrides"], greeting);
+    assert_eq!(r.body["settings"]["values"]["title"], "Praat met ons");
+    let page = [("origin", "https://shop.example")];
+    let r = a.call(Method::GET, "/widget/sites/www", &page, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        (&r.body["title"], &r.body["greeting"]),
+        (&json!("Praat met ons"), &greeting["greeting"])
+    );
+
+    for (scope, body, status, says) in [
+        (
+            "queue:support",
+            json!({ "dispositions": ["x"] }),
+            StatusCode::CONFLICT,
+            "inbox.queues[0].dispositions: is set in the configuration file",
+        ),
+        (
+            "queue:sales",
+            json!({ "wait_timeout": "1s" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "inbox.queues[1].wait_timeout: ",
+        ),
+        (
+            "queue:sales",
+            json!({ "colour": "red" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown field `colour`",
+        ),
+        (
+            "inbox",
+            json!({ "whitelist": ["+31*"] }),
+            StatusCode::CONFLICT,
+            "inbox.automations.whitelist: ",
+        ),
+        ("queue:nope", json!({}), StatusCode::NOT_FOUND, "not found"),
+    ] {
+        let path = format!("/api/v1/settings/{scope}");
+        let r = a.call(Method::PUT, &path, &root_s.h(), Some(body)).await;
+        assert_eq!(r.status, status, "{scope}: {}", r.text);
+        let message = r.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{scope}: {message}");
+    }
+
+    let r = a
+        .call(
+            Method::DELETE,
+            "/api/v1/settings/site:www",
+            &root_s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = a.call(Method::GET, "/widget/sites/www", &page, None).await;
+    assert_eq!(r.body["title"], json!(SiteConfig::default().title));
+    let r = a
+        .call(
+            Method::DELETE,
+            "/api/v1/settings/site:www",
+            &root_s.h(),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+}
+
 #[tokio::test]
 async fn admins_manage_the_whitelist_and_the_faq() {
     let mut c = config();

@@ -304,7 +304,7 @@ impl InboundService {
                     site: site.as_deref(),
                     flow: flow.as_deref(),
                 };
-                let timers = waiting::reminders(self.ctx().automations_in(scope), now);
+                let timers = waiting::reminders(&self.ctx().automations_in(scope), now);
                 reminders.extend(timers.map(|(kind, due)| (id, kind, due, Some(agent))));
             }
             let joining = conversations

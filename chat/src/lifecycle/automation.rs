@@ -60,7 +60,7 @@ pub(crate) async fn admit(
     }
     let account = c.account.as_deref();
     let rules = ctx.automations_of(c);
-    if (ctx.listed_numbers(tx).await?).admits(rules, account, &format!("+{wa_id}")) {
+    if (ctx.listed_numbers(tx).await?).admits(&rules, account, &format!("+{wa_id}")) {
         return Ok(true);
     }
     outgoing::automatic(ctx, tx, c, &rules.whitelist_reply, "whitelist", now).await?;
@@ -278,7 +278,8 @@ pub(crate) async fn hand_over(
     let bot = c.bot.clone().unwrap_or_default();
     tracing::info!(conversation_id = id, %bot, reason, %queue, "handed over by its bot");
     metrics::counter!("deflect_bot_handovers_total", "bot" => bot).increment(1);
-    let site = (c.site.as_deref()).and_then(|s| ctx.settings().widget.site(s));
+    let settings = ctx.settings();
+    let site = (c.site.as_deref()).and_then(|s| settings.widget.site(s));
     if let (Channel::Web, None, Some(site)) = (c.channel, c.escalation_at, site) {
         let due = now + clock::ms(site.escalation_timeout);
         arm(ctx, tx, id, TimerKind::Escalation, due, None).await?;

@@ -71,7 +71,7 @@ pub(crate) async fn assigned(
 ) -> Result<(), ChatError> {
     let turn = repo::messages::turn(tx, c.id).await?;
     if turn.customer_waits() {
-        for (kind, due) in reminders(ctx.automations_of(c), now) {
+        for (kind, due) in reminders(&ctx.automations_of(c), now) {
             arm(ctx, tx, c.id, kind, due, Some(agent)).await?;
         }
     } else if turn.answered_at().is_some() {
@@ -90,7 +90,7 @@ pub(crate) async fn customer_wrote(
     scope: Scope<'_>,
     now: Millis,
 ) -> Result<(), ChatError> {
-    let timers: Vec<_> = reminders(ctx.automations_in(scope), now)
+    let timers: Vec<_> = reminders(&ctx.automations_in(scope), now)
         .map(|(kind, due)| (id, kind, due, Some(agent)))
         .collect();
     if !timers.is_empty() {

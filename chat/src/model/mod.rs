@@ -16,6 +16,7 @@ mod interactive;
 mod lists;
 mod message;
 mod report;
+mod settings;
 mod summary;
 mod template;
 mod timer;
@@ -52,6 +53,7 @@ pub use report::{
     Report, ReportCounts, ReportKey, ReportRow, Volume, WAIT_BANDS, bucket_bounds, bucket_of,
     bucket_sql, volume_slice, wait_bands,
 };
+pub use settings::ScopeSettings;
 pub use summary::{ConversationSummary, PREVIEW_CHARS, Preview, ViewCount, ViewCounts};
 pub use template::{
     APPROVED, ButtonValue, Filled, FilledHeader, HeaderMedia, HeaderValue, MAX_PARAMETER,

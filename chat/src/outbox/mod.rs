@@ -166,7 +166,7 @@ impl Outbox {
     }
 
     fn settings(&self) -> &InboxSettings {
-        self.ctx.settings()
+        self.ctx.file_settings()
     }
 
     fn account(&self, name: &str) -> Option<&AccountConfig> {

@@ -29,6 +29,7 @@ pub(crate) mod queues;
 pub(crate) mod reads;
 pub(crate) mod reports;
 pub(crate) mod sessions;
+pub(crate) mod setting_overrides;
 pub(crate) mod templates;
 pub(crate) mod timers;
 pub(crate) mod uploads;

@@ -6,7 +6,8 @@
 //!
 //! This module routes; the handlers live by resource: `agents` (`me`, presence, queues,
 //! agents), `conversations` (the list, messages and agents' actions), `attachments` (the
-//! files customers send), `export` (CSV and transcripts), `canned` (canned answers), `lists` (the whitelist and the FAQ admins manage),
+//! files customers send), `export` (CSV and transcripts), `canned` (canned answers), `lists` (the whitelist and the FAQ admins manage), `settings` (the
+//! automations, sites' texts and queues admins override),
 //! `supervision` (the board and API tokens), `reports` (the supervisors' reports, JSON, CSV and
 //! their charts drawn by `charts`), `templates` (the message templates agents send),
 //! `handoff` (web → WhatsApp), `contacts` (the contact card, labels) and `sandbox` (the
@@ -23,6 +24,7 @@ mod handoff;
 mod lists;
 mod reports;
 mod sandbox;
+mod settings;
 mod supervision;
 mod templates;
 
@@ -228,6 +230,11 @@ fn build() -> Routes {
     .on("POST", "/api/v1/faq", lists::add_faq_entry)
     .on("PUT", "/api/v1/faq/{id}", lists::update_faq_entry)
     .on("DELETE", "/api/v1/faq/{id}", lists::delete_faq_entry)
+    // The settings admins override over the configuration file's.
+    .on("GET", "/api/v1/settings", settings::all)
+    .on("GET", "/api/v1/settings/{scope}", settings::one)
+    .on("PUT", "/api/v1/settings/{scope}", settings::put)
+    .on("DELETE", "/api/v1/settings/{scope}", settings::delete)
     .on(
         "POST",
         "/api/v1/deflections/whatsapp",
