@@ -3,6 +3,7 @@
 //! lifecycle steps take it as their first argument.
 
 mod lists;
+mod webhooks;
 
 use crate::clock::{self, Clock, Millis};
 use crate::model::{Conversation, StoreError};
@@ -18,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+pub(crate) use webhooks::HookEndpoints;
 
 /// The parts of the configuration the inbox works from.
 #[derive(Clone, Debug, PartialEq)]
@@ -114,6 +116,8 @@ pub(crate) struct Ctx {
     /// The whitelist and FAQ entries added through the API, as last loaded, and the FAQ's
     /// index (configured and added entries).
     lists: lists::Lists,
+    /// The outgoing webhook endpoints, configured and added, as last loaded.
+    hook_endpoints: Arc<HookEndpoints>,
     /// The inbox-wide automations.
     defaults: Scoped,
     /// Each WhatsApp account's automations, its overrides applied.
@@ -129,7 +133,14 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    pub(crate) fn new(store: Store, settings: InboxSettings, clock: Arc<dyn Clock>) -> Self {
+    /// The context of `store`, `settings` and `clock`; `hook_endpoints` (built from
+    /// `settings`' webhooks) is shared with the event log's webhook sink.
+    pub(crate) fn new(
+        store: Store,
+        settings: InboxSettings,
+        clock: Arc<dyn Clock>,
+        hook_endpoints: Arc<HookEndpoints>,
+    ) -> Self {
         let defaults = &settings.inbox.automations;
         let whatsapp = &settings.whatsapp;
         let accounts = (whatsapp.accounts.iter())
@@ -158,6 +169,7 @@ impl Ctx {
         let lists = lists::Lists::new(&settings.inbox.faq);
         Self {
             lists,
+            hook_endpoints,
             defaults: Scoped::new(defaults.clone()),
             accounts,
             sites,
@@ -316,6 +328,11 @@ impl Ctx {
     /// as of `tx` (one row read when the entries have not changed).
     pub(crate) async fn faq(&self, tx: &mut Tx) -> Result<Arc<FaqIndex>, StoreError> {
         self.lists.faq(tx, &self.settings.inbox.faq).await
+    }
+
+    /// The outgoing webhook endpoints: configured, and added through the API.
+    pub(crate) fn hook_endpoints(&self) -> &HookEndpoints {
+        &self.hook_endpoints
     }
 
     /// A configured bot by name.

@@ -1,6 +1,6 @@
-//! The SQL of the managed lists' revisions: one counter per list (`whitelist`, `faq`), raised
-//! in the transaction of every change to the list, so that a process holding the list in
-//! memory learns from one row whether it is still current.
+//! The SQL of the managed lists' revisions: one counter per list (`whitelist`, `faq`,
+//! `webhooks`), raised in the transaction of every change to the list, so that a process
+//! holding the list in memory learns from one row whether it is still current.
 
 use crate::model::StoreError;
 use sqlx::Row;
@@ -10,6 +10,9 @@ pub(crate) const WHITELIST: &str = "whitelist";
 
 /// The FAQ entries' counter.
 pub(crate) const FAQ: &str = "faq";
+
+/// The outgoing webhook endpoints' counter.
+pub(crate) const WEBHOOKS: &str = "webhooks";
 
 /// List `list`'s revision.
 pub(crate) async fn get<'c>(
