@@ -6,7 +6,7 @@
 //!
 //! This module routes; the handlers live by resource: `agents` (`me`, presence, queues,
 //! agents), `conversations` (the list, messages and agents' actions), `attachments` (the
-//! files customers send), `export` (CSV and transcripts), `canned` (canned answers), `lists` (the whitelist and the FAQ admins manage),
+//! files customers send), `export` (CSV and transcripts), `canned` (canned answers), `lists` (the whitelist and the FAQ admins manage), `webhooks` (the outgoing webhook endpoints admins manage),
 //! `supervision` (the board and API tokens), `reports` (the supervisors' reports, JSON, CSV and
 //! their charts drawn by `charts`), `templates` (the message templates agents send),
 //! `handoff` (web → WhatsApp), `contacts` (the contact card, labels) and `sandbox` (the
@@ -25,6 +25,7 @@ mod reports;
 mod sandbox;
 mod supervision;
 mod templates;
+mod webhooks;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -228,6 +229,11 @@ fn build() -> Routes {
     .on("POST", "/api/v1/faq", lists::add_faq_entry)
     .on("PUT", "/api/v1/faq/{id}", lists::update_faq_entry)
     .on("DELETE", "/api/v1/faq/{id}", lists::delete_faq_entry)
+    // The outgoing webhook endpoints admins manage beside the configuration.
+    .on("GET", "/api/v1/webhooks", webhooks::webhooks)
+    .on("POST", "/api/v1/webhooks", webhooks::add_webhook)
+    .on("PATCH", "/api/v1/webhooks/{id}", webhooks::update_webhook)
+    .on("DELETE", "/api/v1/webhooks/{id}", webhooks::delete_webhook)
     .on(
         "POST",
         "/api/v1/deflections/whatsapp",
