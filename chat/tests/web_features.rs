@@ -902,6 +902,39 @@ async fn webhook_endpoints_added_by_admins_count_at_once(b: Backend) {
     other.shutdown();
 }
 
+/// With no endpoint configured the webhook worker still runs (idle until an event writes a
+/// delivery): an endpoint added later gets the next event without a restart.
+async fn the_webhook_worker_serves_endpoints_added_after_the_start(b: Backend) {
+    let api = FakeProvider::start().await;
+    let env = Env::new(b).await;
+    let admin = env.admin("root").await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let inbox = env.inbox.clone();
+    let worker = tokio::spawn(async move {
+        inbox
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    let new = NewWebhookEndpoint {
+        name: "late".into(),
+        url: format!("http://{}/late", api.addr),
+        signing_secret: Secret::new("late-secret-0123456789"),
+        events: vec!["conversation.created".into()],
+        ..NewWebhookEndpoint::default()
+    };
+    env.inbox.add_webhook(&admin, &new).await.unwrap();
+    env.inbox
+        .start_web_conversation(&web("www", TOKEN, None))
+        .await
+        .unwrap();
+    let got = api.wait_for(1).await;
+    assert_eq!(got[0].path, "/late");
+    let _ = stop.send(());
+    worker.await.unwrap();
+}
+
 async fn typing_reaches_subscribers_without_being_logged(b: Backend) {
     let env = Env::new(b).await;
     let c = env
@@ -1063,6 +1096,7 @@ on_both!(
     the_board_counts_queues_and_agents,
     outgoing_webhooks_are_signed_ordered_and_retried,
     webhook_endpoints_added_by_admins_count_at_once,
+    the_webhook_worker_serves_endpoints_added_after_the_start,
     typing_reaches_subscribers_without_being_logged,
     a_web_chat_an_agent_answered_ends_with_a_rating_and_a_comment,
 );
