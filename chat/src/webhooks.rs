@@ -189,20 +189,20 @@ fn url_origin(e: &WebhookConfig) -> String {
         .unwrap_or_default()
 }
 
-/// The id of the API endpoint `reference` names (its id or its name); a configured one is
-/// a conflict.
+/// The id of the API endpoint `reference` names (its name, else its id); a configured one
+/// is a conflict.
 async fn resolve(ctx: &Ctx, tx: &mut crate::store::Tx, reference: &str) -> Result<i64, ChatError> {
     if let Some(i) = (ctx.hook_endpoints().configured().iter()).position(|c| c.name == reference) {
         return Err(ChatError::Conflict(format!(
             "{reference:?} is from the configuration file (http.webhooks[{i}]); change it there"
         )));
     }
-    if let Ok(id) = reference.parse::<i64>() {
+    if let Some(id) = repo::webhook_endpoints::id_of(tx, reference).await? {
         return Ok(id);
     }
-    repo::webhook_endpoints::id_of(tx, reference)
-        .await?
-        .ok_or(ChatError::NotFound("webhook endpoint"))
+    reference
+        .parse::<i64>()
+        .map_err(|_| ChatError::NotFound("webhook endpoint"))
 }
 
 /// Changes an API endpoint (admins): each field given; the secret only when given.

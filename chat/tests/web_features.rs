@@ -866,6 +866,22 @@ async fn webhook_endpoints_added_by_admins_count_at_once(b: Backend) {
         300
     ));
 
+    // Renamed: what waits moves with it.
+    other
+        .web_visitor_message(TOKEN, c.id, "4b", None)
+        .await
+        .unwrap();
+    let rename = WebhookEndpointChange {
+        name: Some("ops-2".into()),
+        ..WebhookEndpointChange::default()
+    };
+    let renamed = inbox.update_webhook(&admin, "ops", &rename).await.unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.id), ("ops-2", added.id));
+    send_all_hooks(&other).await;
+    assert_eq!(posted(&api).len(), 5);
+    let depth = inbox.hook_depth().await.unwrap();
+    assert_eq!(depth.get(&("ops-2".into(), "done".into())), Some(&1));
+
     // Deleted: what waits is given up; later events have no delivery for it.
     inbox
         .web_visitor_message(TOKEN, c.id, "five", None)
@@ -879,11 +895,11 @@ async fn webhook_endpoints_added_by_admins_count_at_once(b: Backend) {
     send_all_hooks(&other).await;
     assert_eq!(
         posted(&api).len(),
-        4,
+        5,
         "nothing posted to a deleted endpoint"
     );
     let depth = inbox.hook_depth().await.unwrap();
-    assert_eq!(depth.get(&("ops".into(), "dead".into())), Some(&2));
+    assert_eq!(depth.get(&("ops-2".into(), "dead".into())), Some(&1));
     let r = inbox.delete_webhook(&admin, &id).await;
     assert!(matches!(r, Err(ChatError::NotFound(_))), "{r:?}");
     assert_eq!(inbox.webhooks(&admin).await.unwrap().len(), 1);

@@ -65,9 +65,8 @@
         h("button", { type: "button", text: "Edit", "aria-label": "Edit webhook " + w.name, onclick: () => edit(w) }),
         h("button", { type: "button", text: w.enabled ? "Disable" : "Enable", "aria-label": (w.enabled ? "Disable" : "Enable") + " webhook " + w.name,
           onclick: () => api("PATCH", "/webhooks/" + w.id, { enabled: !w.enabled }).then(rerender, fail) }),
-        h("button", { type: "button", text: "Delete", "aria-label": "Delete webhook " + w.name, onclick: () => {
-          if (window.confirm("Delete webhook " + w.name + "? Deliveries still waiting for it are dropped.")) api("DELETE", "/webhooks/" + w.id).then(rerender, fail);
-        } })] : [];
+        h("button", { type: "button", text: "Delete", "aria-label": "Delete webhook " + w.name + " (deliveries still waiting for it are dropped)",
+          onclick: () => api("DELETE", "/webhooks/" + w.id).then(rerender, fail) })] : [];
       table.append(h("tr", {}, [h("td", { text: w.name }), h("td", { text: w.url }), h("td", { text: eventsOf(w) }),
         h("td", { text: w.enabled ? "yes" : "no" }), h("td", { text: source(w) }), h("td", {}, actions)]));
     }
