@@ -1,7 +1,7 @@
 //! The outgoing webhook endpoints admins manage beside `[[http.webhooks]]`
 //! (`/api/v1/webhooks`): admins only, reading too. The configured endpoints are listed
 //! read-only (`"source": "config"`, with their `key`); changing or deleting one answers 409.
-//! Endpoints are named in the path by their id or their name. The answer lists the webhook
+//! Endpoints are named in the path by their name or their id. The answer lists the webhook
 //! types endpoints can take (`events`). A signing secret is never in an answer: only
 //! `secret_set`. A refused value answers 422 (`invalid`) with a message naming its field.
 
