@@ -4,6 +4,7 @@
 
 mod lists;
 mod settings;
+mod webhooks;
 
 use crate::clock::{self, Clock, Millis};
 use crate::model::{Conversation, StoreError};
@@ -19,6 +20,7 @@ pub(crate) use settings::{Rules, SettingProblem};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+pub(crate) use webhooks::HookEndpoints;
 
 /// The parts of the configuration the inbox works from.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,6 +122,8 @@ pub(crate) struct Ctx {
     /// The whitelist and FAQ entries added through the API, as last loaded, and the FAQ's
     /// index (configured and added entries).
     lists: lists::Lists,
+    /// The outgoing webhook endpoints, configured and added, as last loaded.
+    hook_endpoints: Arc<HookEndpoints>,
     outbox_wake: Notify,
     timer_wake: Notify,
     bot_wake: Notify,
@@ -127,10 +131,18 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    pub(crate) fn new(store: Store, settings: InboxSettings, clock: Arc<dyn Clock>) -> Self {
+    /// The context of `store`, `settings` and `clock`; `hook_endpoints` (built from
+    /// `settings`' webhooks) is shared with the event log's webhook sink.
+    pub(crate) fn new(
+        store: Store,
+        settings: InboxSettings,
+        clock: Arc<dyn Clock>,
+        hook_endpoints: Arc<HookEndpoints>,
+    ) -> Self {
         Self {
             lists: lists::Lists::new(&settings.inbox.faq),
             settings: settings::Settings::new(settings),
+            hook_endpoints,
             store,
             clock,
             outbox_wake: Notify::new(),
@@ -319,6 +331,11 @@ impl Ctx {
     /// as of `tx` (one row read when the entries have not changed).
     pub(crate) async fn faq(&self, tx: &mut Tx) -> Result<Arc<FaqIndex>, StoreError> {
         self.lists.faq(tx, &self.settings.file().inbox.faq).await
+    }
+
+    /// The outgoing webhook endpoints: configured, and added through the API.
+    pub(crate) fn hook_endpoints(&self) -> &HookEndpoints {
+        &self.hook_endpoints
     }
 
     /// A configured bot by name.

@@ -1,5 +1,6 @@
-//! Outgoing webhooks: events POSTed as JSON to the endpoints of `[[http.webhooks]]`, signed
-//! with HMAC-SHA256, retried with back-off, in order per conversation.
+//! Outgoing webhooks: events POSTed as JSON to the endpoints of `[[http.webhooks]]` and those
+//! admins add in Settings (`crate::Inbox::add_webhook`), signed with HMAC-SHA256, retried
+//! with back-off, in order per conversation.
 //!
 //! Durable: a delivery row is written in the same transaction as the logged event it carries
 //! (the store hands it to a sink, `crate::store::EventSink`), so a committed event is delivered even across a crash, and an
@@ -17,13 +18,21 @@
 //! refuse replays ([`verify_signature`]). The body:
 //! `{"id": <event id>, "type": "message.received", "at": <ms>, "conversation_id": 7, "data": {…}}`.
 //! Any 2xx answer is success.
+//!
+//! Which endpoints there are is read in the transaction that needs it (the event's, the
+//! worker's claim): the configured ones and the enabled API ones, cached by revision
+//! (`crate::context::HookEndpoints`), so an endpoint added in one process gets the next
+//! event's delivery in every process. A delivery whose endpoint is gone (deleted, disabled,
+//! or no longer in the configuration) is given up, never posted. With no endpoint at all the
+//! worker sleeps until a committed event wrote a delivery: it costs nothing.
 
 use crate::clock::{Millis, ms};
-use crate::context::Ctx;
+use crate::context::{Ctx, HookEndpoints};
 use crate::model::{ChatError, Event, EventKind};
 use crate::repo;
 use crate::repo::hook_deliveries::Claimed as ClaimedHook;
 use crate::store::{EventSink, SinkFuture};
+use deflect_config::WebhookConfig;
 use hmac::{KeyInit, Mac};
 use serde_json::json;
 use std::collections::HashMap;
@@ -36,18 +45,8 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(600);
 const LEASE: Duration = Duration::from_secs(120);
 const BATCH: i64 = 64;
 
-/// An endpoint as the event log sees it: which webhook types it takes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct HookTarget {
-    endpoint: String,
-    events: Vec<String>,
-}
-
-impl HookTarget {
-    fn wants(&self, kind: &str) -> bool {
-        self.events.is_empty() || self.events.iter().any(|e| e == kind)
-    }
-}
+/// The endpoints of one worker pass, as of its claim.
+type Endpoints = Arc<Vec<WebhookConfig>>;
 
 /// The webhook type of a logged event, if it is one endpoints can subscribe to:
 /// `conversation.created|queued|assigned|closed|reminder`, `message.received` (from the customer),
@@ -170,19 +169,21 @@ impl Hooks {
             .min(MAX_BACKOFF))
     }
 
-    async fn claim_hooks(&self) -> Result<Vec<ClaimedHook>, ChatError> {
+    /// Claims the due deliveries, with the endpoints as of the claim.
+    async fn claim_hooks(&self) -> Result<(Vec<ClaimedHook>, Endpoints), ChatError> {
         let now = self.ctx.now();
         let mut tx = self.ctx.store().write().await?;
         let lease_until = now + ms(LEASE);
         let out = repo::hook_deliveries::claim_due(&mut tx, now, BATCH, lease_until).await?;
+        // Read after the claim: at least as new as the endpoint of any delivery claimed.
+        let endpoints = self.ctx.hook_endpoints().current(tx.conn()).await?;
         tx.commit().await?;
-        Ok(out)
+        Ok((out, endpoints))
     }
 
-    async fn post_hook(&self, h: &ClaimedHook) -> Result<(), String> {
-        let settings = self.ctx.file_settings();
-        let Some(cfg) = settings.webhooks.iter().find(|w| w.name == h.endpoint) else {
-            return Err("the endpoint is no longer configured".into());
+    async fn post_hook(&self, h: &ClaimedHook, endpoints: &[WebhookConfig]) -> Result<(), String> {
+        let Some(cfg) = endpoints.iter().find(|w| w.name == h.endpoint) else {
+            return Err("the endpoint was deleted or disabled, or is no longer configured".into());
         };
         let (Some(url), Some(secret)) = (&cfg.url, &cfg.signing_secret) else {
             return Err("the endpoint has no URL or signing secret".into());
@@ -217,14 +218,12 @@ impl Hooks {
     async fn finish_hook(
         &self,
         h: &ClaimedHook,
+        endpoints: &[WebhookConfig],
         result: Result<(), String>,
     ) -> Result<Outcome, ChatError> {
         let now = self.ctx.now();
-        let max = self
-            .ctx
-            .settings()
-            .webhooks
-            .iter()
+        // An endpoint that is gone: given up at once.
+        let max = (endpoints.iter())
             .find(|w| w.name == h.endpoint)
             .map_or(1, |w| i64::from(w.max_attempts));
         // Through the store's writer, as every write: on SQLite a write beside it would wait
@@ -256,14 +255,20 @@ impl Hooks {
     /// Claims and sends the webhook deliveries that are due (one per conversation and
     /// endpoint at a time); the worker calls this in a loop, tests call it directly.
     pub(crate) async fn send_due(&self) -> Result<HookPass, ChatError> {
-        let claimed = self.claim_hooks().await?;
+        Ok(self.pass().await?.0)
+    }
+
+    /// One pass of [`Hooks::send_due`], and how many endpoints there were.
+    async fn pass(&self) -> Result<(HookPass, usize), ChatError> {
+        let (claimed, endpoints) = self.claim_hooks().await?;
         let mut pass = HookPass::default();
         let mut set = tokio::task::JoinSet::new();
         for h in claimed {
             let inbox = self.clone();
+            let endpoints = endpoints.clone();
             set.spawn(async move {
-                let r = inbox.post_hook(&h).await;
-                inbox.finish_hook(&h, r).await
+                let r = inbox.post_hook(&h, &endpoints).await;
+                inbox.finish_hook(&h, &endpoints, r).await
             });
         }
         while let Some(r) = set.join_next().await {
@@ -276,7 +281,7 @@ impl Hooks {
                 Err(e) => tracing::error!(cause = %e, "a webhook delivery task failed"),
             }
         }
-        Ok(pass)
+        Ok((pass, endpoints.len()))
     }
 
     /// Webhook deliveries by endpoint and state (`pending`, `sending`, `done`, `dead`).
@@ -288,29 +293,35 @@ impl Hooks {
         Ok(repo::hook_deliveries::next_due(self.ctx.store()).await?)
     }
 
-    /// The worker: delivers what is due until `stop` turns true.
+    /// The worker: delivers what is due until `stop` turns true. Without any endpoint and
+    /// any delivery waiting it sleeps until a committed event wrote one (an endpoint added
+    /// later, here or in another process, is read by the event's transaction).
     pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        if self.ctx.file_settings().webhooks.is_empty() {
-            return;
-        }
         let wake = self.wake.clone();
         loop {
             if *stop.borrow() {
                 return;
             }
-            let wait = match self.send_due().await {
-                Ok(p) if p.delivered + p.retried + p.dead > 0 => continue,
-                Ok(_) => self
-                    .ctx
-                    .until_due(self.next_hook_due().await.ok().flatten()),
+            let wait = match self.pass().await {
+                Ok((p, _)) if p.delivered + p.retried + p.dead > 0 => continue,
+                Ok((_, endpoints)) => match self.next_hook_due().await {
+                    Ok(None) if endpoints == 0 => None,
+                    due => Some(self.ctx.until_due(due.ok().flatten())),
+                },
                 Err(e) => {
                     tracing::warn!(cause = %e, "webhook worker: database error; retrying");
-                    Duration::from_secs(1)
+                    Some(Duration::from_secs(1))
+                }
+            };
+            let timer = async {
+                match wait {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending().await,
                 }
             };
             tokio::select! {
                 _ = wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
+                _ = timer => {}
                 _ = stop.changed() => return,
             }
         }
@@ -334,62 +345,60 @@ impl Outcome {
     }
 }
 
-/// Writes the delivery rows of each logged event inside its transaction, and wakes the worker
-/// once that transaction committed.
+/// Writes the delivery rows of a transaction's logged events inside it, just before it
+/// commits (the endpoints read once, as of that transaction), and wakes the worker once it
+/// committed.
 #[derive(Debug)]
 struct HookSink {
-    targets: Vec<HookTarget>,
+    endpoints: Arc<HookEndpoints>,
     wake: Arc<tokio::sync::Notify>,
 }
 
-impl HookSink {
-    /// The endpoints that take `e`, with its webhook type.
-    fn takers<'a>(&'a self, e: &Event) -> Option<(&'static str, Vec<&'a HookTarget>)> {
-        let kind = hook_type(e)?;
-        let takers: Vec<&HookTarget> = self.targets.iter().filter(|t| t.wants(kind)).collect();
-        (!takers.is_empty()).then_some((kind, takers))
-    }
-}
-
 impl EventSink for HookSink {
-    fn appended<'a>(&'a self, conn: &'a mut sqlx::AnyConnection, e: &'a Event) -> SinkFuture<'a> {
+    fn committing<'a>(
+        &'a self,
+        conn: &'a mut sqlx::AnyConnection,
+        events: &'a [Event],
+    ) -> SinkFuture<'a> {
         Box::pin(async move {
-            let Some((kind, takers)) = self.takers(e) else {
+            if events.iter().all(|e| hook_type(e).is_none()) {
                 return Ok(());
-            };
-            let body = hook_body(kind, e);
-            for t in takers {
-                repo::hook_deliveries::insert(conn, &t.endpoint, e, kind, &body).await?;
+            }
+            let endpoints = self.endpoints.current(&mut *conn).await?;
+            for e in events {
+                let Some(kind) = hook_type(e) else {
+                    continue;
+                };
+                let mut body = None;
+                for w in endpoints.iter() {
+                    if !w.wants(kind) {
+                        continue;
+                    }
+                    let body: &str = body.get_or_insert_with(|| hook_body(kind, e));
+                    repo::hook_deliveries::insert(&mut *conn, &w.name, e, kind, body).await?;
+                }
             }
             Ok(())
         })
     }
 
     fn committed(&self, events: &[Event]) {
-        if events.iter().any(|e| self.takers(e).is_some()) {
+        // The endpoints the transaction read, or newer ones: at worst a wake-up for nothing.
+        let endpoints = self.endpoints.newest();
+        let taken = |e: &Event| hook_type(e).is_some_and(|k| endpoints.iter().any(|w| w.wants(k)));
+        if events.iter().any(taken) {
             self.wake.notify_one();
         }
     }
 }
 
-/// The sink that writes the deliveries of the endpoints of `[[http.webhooks]]` and wakes
-/// `wake` for them; none without endpoints.
+/// The sink that writes the deliveries of `endpoints` (configured and added) and wakes
+/// `wake` for them.
 pub(crate) fn sink(
-    settings: &crate::InboxSettings,
+    endpoints: Arc<HookEndpoints>,
     wake: Arc<tokio::sync::Notify>,
-) -> Option<Arc<dyn EventSink>> {
-    let targets: Vec<HookTarget> = settings
-        .webhooks
-        .iter()
-        .map(|w| HookTarget {
-            endpoint: w.name.clone(),
-            events: w.events.clone(),
-        })
-        .collect();
-    if targets.is_empty() {
-        return None;
-    }
-    Some(Arc::new(HookSink { targets, wake }))
+) -> Arc<dyn EventSink> {
+    Arc::new(HookSink { endpoints, wake })
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::canned;
 use crate::clock::{Clock, Millis};
 use crate::components;
 use crate::contacts;
-use crate::context::{Ctx, InboxSettings};
+use crate::context::{Ctx, HookEndpoints, InboxSettings};
 use crate::deflection::{self, Deflected, Deflection};
 use crate::events::Subscription;
 use crate::hooks::{self, HookPass, Hooks};
@@ -28,6 +28,7 @@ use crate::model::{ContactCard, LabelCount};
 use crate::model::{ConversationSummary, Preferences, ViewCounts};
 use crate::model::{DeflectionReport, Period, Report, Volume};
 use crate::model::{FaqListEntry, NewFaqEntry, NewWhitelistEntry, ScopeSettings, WhitelistEntry};
+use crate::model::{NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChange};
 use crate::model::{Template, TemplateRefresh, TemplateValues};
 use crate::outbox::{Outbox, OutboxFiles, OutboxPass};
 use crate::provider::{self, Inbound, Receipt};
@@ -39,6 +40,7 @@ use crate::settings;
 use crate::store::Store;
 use crate::templates;
 use crate::webchat::{self, NewHandoff, NewWebConversation};
+use crate::webhooks;
 use crate::{conversations, events, repo, routing, timers};
 use deflect_config::OpeningHours;
 use deflect_config::{AccountConfig, QueueConfig};
@@ -161,10 +163,11 @@ impl Inbox {
         repo::queues::record(&store, &names, clock.now()).await?;
         let feed = events::Feed::new(store.clone());
         let hooks_wake = Arc::new(Notify::new());
-        let sinks = hooks::sink(&settings, hooks_wake.clone())
-            .into_iter()
-            .chain([feed.sink()])
-            .collect();
+        let hook_endpoints = Arc::new(HookEndpoints::new(&settings.webhooks));
+        let sinks = vec![
+            hooks::sink(hook_endpoints.clone(), hooks_wake.clone()),
+            feed.sink(),
+        ];
         store.set_sinks(sinks);
         if running && store.kind() == deflect_config::DatabaseKind::Postgres {
             feed.start_relay().await?;
@@ -175,7 +178,7 @@ impl Inbox {
         };
         let files = blobs.clone().zip(links.clone());
         let files = files.map(|(blobs, links)| OutboxFiles { blobs, links });
-        let ctx = Arc::new(Ctx::new(store, settings, clock));
+        let ctx = Arc::new(Ctx::new(store, settings, clock, hook_endpoints));
         // Admins' overrides apply from the first request.
         ctx.refresh_settings().await?;
         let inbox = Self {
@@ -1262,6 +1265,50 @@ impl Inbox {
     /// Deletes an FAQ entry added through the API (admins).
     pub async fn delete_faq_entry(&self, viewer: &Viewer, id: i64) -> Result<(), ChatError> {
         lists::delete_faq_entry(self.ctx(), viewer, id).await
+    }
+
+    // ---------------------------------------------------------------- webhook endpoints
+
+    /// Every outgoing webhook endpoint (admins): `[[http.webhooks]]` (read-only, with their
+    /// keys), then those added through the API. Never a signing secret.
+    pub async fn webhooks(&self, viewer: &Viewer) -> Result<Vec<WebhookEndpoint>, ChatError> {
+        webhooks::list(self.ctx(), viewer).await
+    }
+
+    /// Adds an outgoing webhook endpoint (admins); the next event it takes is delivered to
+    /// it, in every process. Checked as `[[http.webhooks]]` entries are
+    /// ([`ChatError::Invalid`] naming the field); a name taken, here or in the
+    /// configuration, is a [`ChatError::Conflict`].
+    pub async fn add_webhook(
+        &self,
+        viewer: &Viewer,
+        new: &NewWebhookEndpoint,
+    ) -> Result<WebhookEndpoint, ChatError> {
+        webhooks::add(self.ctx(), viewer, new).await
+    }
+
+    /// Changes an endpoint added through the API (admins), named by its id or its name:
+    /// each field given; the signing secret only when given. Disabling it gives up its
+    /// deliveries still waiting. A configured endpoint is a [`ChatError::Conflict`].
+    pub async fn update_webhook(
+        &self,
+        viewer: &Viewer,
+        endpoint: &str,
+        change: &WebhookEndpointChange,
+    ) -> Result<WebhookEndpoint, ChatError> {
+        webhooks::change(self.ctx(), viewer, endpoint, change).await
+    }
+
+    /// Deletes an endpoint added through the API (admins), named by its id or its name; its
+    /// deliveries still waiting are given up. A configured endpoint is a
+    /// [`ChatError::Conflict`].
+    pub async fn delete_webhook(&self, viewer: &Viewer, endpoint: &str) -> Result<(), ChatError> {
+        webhooks::remove(self.ctx(), viewer, endpoint).await
+    }
+
+    /// Every outgoing webhook endpoint's name, configured and added, enabled or not.
+    pub async fn webhook_names(&self) -> Result<Vec<String>, ChatError> {
+        webhooks::names(self.ctx()).await
     }
 
     // ---------------------------------------------------------------- supervision

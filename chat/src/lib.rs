@@ -23,7 +23,7 @@
 //! | managed lists | [`Inbox::whitelist`], [`Inbox::add_whitelist_entry`], [`Inbox::delete_whitelist_entry`], [`Inbox::faq_entries`], [`Inbox::add_faq_entry`], [`Inbox::update_faq_entry`], [`Inbox::delete_faq_entry`] (configured entries listed too, read-only) |
 //! | supervision | [`Inbox::board`], [`Inbox::csat_report`], [`Inbox::queue_report`], [`Inbox::agent_report`], [`Inbox::deflection_report`], [`Inbox::volume_report`], [`Inbox::outbox_depth`], [`Inbox::hook_depth`], [`Inbox::inbound_stats`] |
 //! | settings | [`Inbox::setting_scopes`], [`Inbox::setting_scope`], [`Inbox::put_setting_overrides`], [`Inbox::delete_setting_overrides`]: admins' overrides of the automations, widget sites' texts and queues, over the configuration file's |
-//! | outgoing webhooks | [`hooks`]: deliveries written with each event, sent by [`Inbox::send_due_hooks`] |
+//! | outgoing webhooks | [`hooks`]: deliveries written with each event, sent by [`Inbox::send_due_hooks`]; endpoints added by admins beside the configured ones: [`Inbox::webhooks`], [`Inbox::add_webhook`], [`Inbox::update_webhook`], [`Inbox::delete_webhook`] |
 //! | workers | [`Inbox::run`] (outbox, timers and webhooks until shutdown), or step by step: [`Inbox::send_due`], [`Inbox::fire_due_timers`], [`Inbox::next_timer_due`] |
 //! | life and settings | [`Inbox::open`], [`Inbox::open_for_command`], [`Inbox::shutdown`], [`Inbox::store`], [`Inbox::settings`], [`Inbox::file_settings`], [`Inbox::now`], [`Inbox::account`], [`Inbox::default_account`], [`Inbox::queue_config`], [`Inbox::queue_names`], [`Inbox::default_queue`], [`Inbox::rules`] |
 //!
@@ -41,9 +41,9 @@
 //! |---|---|---|
 //! | model | [`model`], [`clock`], [`routing`], [`provider`], [`bot`], [`faq`], [`blobs`] | the nouns (conversation, message, agent, [`EventKind`], [`TimerKind`], errors, codes); time as an input ([`Clock`], [`ManualClock`] in tests); routing's pure decisions; the providers' wire formats and clients (Meta, Twilio, sandbox); the bots' (the Rasa REST channel); which FAQ entry a message asks ([`Faq`], BM25 per language and account) and whether it asks for a person ([`faq::wants_person`]); attachments' bytes ([`BlobStore`]: a directory or an S3 bucket, content-addressed, their types read from the bytes). No database. |
 //! | store | [`store`] | the connection (SQLite or PostgreSQL through sqlx), the write transaction `Tx`, and the event log's hand-over: a transaction collects the events appended to it and gives each to the registered sinks (`store::EventSink`). It knows no webhook, bus or service. |
-//! | repositories | `repo/` | one file per aggregate (conversations, messages, agents, contacts, hand-off codes, assignments, queues, timers, outbox, early statuses, deflections, sessions and tokens, canned answers, events, webhook deliveries, web visitors, limit uses, whitelist and FAQ entries with their lists' revisions): the SQL of that aggregate and its row decoding. The one exception is the inbound service's SQL (`inbound`, whose group commit stores runs of messages a few statements at a time), which stays beside the code that groups them. |
+//! | repositories | `repo/` | one file per aggregate (conversations, messages, agents, contacts, hand-off codes, assignments, queues, timers, outbox, early statuses, deflections, sessions and tokens, canned answers, events, webhook deliveries, web visitors, limit uses, whitelist and FAQ entries and webhook endpoints with their lists' revisions): the SQL of that aggregate and its row decoding. The one exception is the inbound service's SQL (`inbound`, whose group commit stores runs of messages a few statements at a time), which stays beside the code that groups them. |
 //! | lifecycle | `context`, `lifecycle/` | `Ctx`, what every service works with (store, settings, clock, the workers' wake-ups); the steps several services share, inside the caller's transaction and never committing: opening a conversation, the routing driver (queue, offer, decline, return, fallback, close), outgoing messages, delivery statuses, the web-to-WhatsApp hand-off, and `transition::Action` — the lock, check, change, commit skeleton of every agent action. |
-//! | services | `conversations` (agent actions), `contacts` (the contact card, labels), [`agents`], [`access`] (sessions, tokens), [`attachments`] (customers' files: the download worker and serving them), [`board`], [`reports`] (the supervisors' reports over a period), [`canned`], `lists` (the whitelist and FAQ entries admins add), [`deflection`], [`limits`], [`inbound`], [`webchat`], [`sandbox`], `templates` (each account's message templates, listed from its provider and cached), `receipts` (read receipts and the typing indicator on WhatsApp), [`timers`], [`outbox`], [`hooks`], [`events`] | one job each; a service never imports another (the layer is `apart`): what two services share moves down into lifecycle or a repository. |
+//! | services | `conversations` (agent actions), `contacts` (the contact card, labels), [`agents`], [`access`] (sessions, tokens), [`attachments`] (customers' files: the download worker and serving them), [`board`], [`reports`] (the supervisors' reports over a period), [`canned`], `lists` (the whitelist and FAQ entries admins add), `webhooks` (the webhook endpoints admins add), [`deflection`], [`limits`], [`inbound`], [`webchat`], [`sandbox`], `templates` (each account's message templates, listed from its provider and cached), `receipts` (read receipts and the typing indicator on WhatsApp), [`timers`], [`outbox`], [`hooks`], [`events`] | one job each; a service never imports another (the layer is `apart`): what two services share moves down into lifecycle or a repository. |
 //! | inbox | `inbox`, [`testing`] | [`Inbox`]: opens the services on a store, registers the event sinks (webhook deliveries, the live feed), runs the workers, and is the one `impl` whose methods delegate to the services. |
 //!
 //! Where to add:
@@ -72,7 +72,7 @@
 // layer store: store
 // layer repositories: repo
 // layer lifecycle: context lifecycle
-// layer services apart: access agents attachments board bots canned components contacts conversations deflection events hooks inbound limits lists outbox receipts reports sandbox settings templates timers webchat
+// layer services apart: access agents attachments board bots canned components contacts conversations deflection events hooks inbound limits lists outbox receipts reports sandbox settings templates timers webchat webhooks
 // layer inbox: inbox testing
 
 /// A query text assembled from this crate's constant fragments and numbered placeholders;
@@ -136,6 +136,7 @@ mod templates;
 pub mod testing;
 pub mod timers;
 pub mod webchat;
+mod webhooks;
 
 pub use access::{NewSession, Session};
 pub use agents::NewAgent;
@@ -177,6 +178,9 @@ pub use model::{
 pub use model::{
     FaqListEntry, ListSource, MAX_FAQ_ENTRIES, MAX_WHITELIST_ENTRIES, NewFaqEntry,
     NewWhitelistEntry, WhitelistEntry,
+};
+pub use model::{
+    MAX_WEBHOOK_ENDPOINTS, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChange,
 };
 pub use outbox::OutboxPass;
 pub use routing::Presence;

@@ -8,8 +8,8 @@ mod common;
 
 use common::{Backend, Env, FakeProvider, T0, settings, text};
 use deflect_chat::{
-    Channel, ChatError, EventKind, NewCannedAnswer, NewHandoff, NewWebConversation, Origin, Role,
-    Status, VisitorEventKind,
+    Channel, ChatError, EventKind, ListSource, NewCannedAnswer, NewHandoff, NewWebConversation,
+    NewWebhookEndpoint, Origin, Role, Status, VisitorEventKind, WebhookEndpointChange,
 };
 use deflect_config::{Secret, WebhookConfig};
 use std::time::Duration;
@@ -631,6 +631,326 @@ async fn outgoing_webhooks_are_signed_ordered_and_retried(b: Backend) {
     assert_eq!(depth.get(&("crm".into(), "done".into())), Some(&3));
 }
 
+/// Every delivery the fake endpoint server got, as (path, webhook type), in order.
+fn posted(api: &FakeProvider) -> Vec<(String, String)> {
+    (api.requests().iter())
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            (r.path.clone(), body["type"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// Sends every delivery due until none is left.
+async fn send_all_hooks(inbox: &deflect_chat::Inbox) {
+    while inbox.send_due_hooks().await.unwrap() != deflect_chat::HookPass::default() {}
+}
+
+/// Endpoints admins add beside `[[http.webhooks]]` get the next event's deliveries at once —
+/// written by another process on the same database too — and none once disabled or deleted
+/// (what was still waiting is given up, never posted). Configured endpoints are listed
+/// read-only and keep their names; no answer carries a signing secret.
+async fn webhook_endpoints_added_by_admins_count_at_once(b: Backend) {
+    let api = FakeProvider::start().await;
+    let mut s = settings(None);
+    s.webhooks = vec![WebhookConfig {
+        name: "crm".into(),
+        url: Some(format!("http://{}/crm", api.addr).parse().unwrap()),
+        signing_secret: Some(Secret::new("0123456789abcdef")),
+        events: vec!["conversation.created".into()],
+        max_attempts: 3,
+        timeout: 5 * S,
+    }];
+    let env = Env::with(b, s).await;
+    // Another process, opened before the endpoint is added.
+    let other = env.another().await;
+    let admin = env.admin("root").await;
+    let sup = env.supervisor().await;
+    let inbox = &env.inbox;
+    let ops = NewWebhookEndpoint {
+        name: "ops".into(),
+        url: format!("http://{}/ops", api.addr),
+        signing_secret: Secret::new("ops-secret-0123456789"),
+        events: vec!["conversation.created".into(), "message.received".into()],
+        ..NewWebhookEndpoint::default()
+    };
+
+    // Admins only; the configuration's names are taken; each refused field is named.
+    let r = inbox.add_webhook(&sup, &ops).await;
+    assert!(matches!(r, Err(ChatError::Forbidden(_))), "{r:?}");
+    assert!(matches!(
+        inbox.webhooks(&sup).await,
+        Err(ChatError::Forbidden(_))
+    ));
+    let taken = NewWebhookEndpoint {
+        name: "crm".into(),
+        ..ops.clone()
+    };
+    let r = inbox.add_webhook(&admin, &taken).await;
+    assert!(
+        matches!(&r, Err(ChatError::Conflict(m)) if m.contains("configuration")),
+        "{r:?}"
+    );
+    for (bad, field) in [
+        (
+            NewWebhookEndpoint {
+                url: "ftp://example.com/x".into(),
+                ..ops.clone()
+            },
+            "url:",
+        ),
+        (
+            NewWebhookEndpoint {
+                signing_secret: Secret::new("short"),
+                ..ops.clone()
+            },
+            "signing_secret:",
+        ),
+        (
+            NewWebhookEndpoint {
+                events: vec!["message.eaten".into()],
+                ..ops.clone()
+            },
+            "events[0]:",
+        ),
+        (
+            NewWebhookEndpoint {
+                timeout_seconds: Some(0),
+                ..ops.clone()
+            },
+            "timeout_seconds:",
+        ),
+        (
+            NewWebhookEndpoint {
+                max_attempts: Some(-1),
+                ..ops.clone()
+            },
+            "max_attempts:",
+        ),
+        (
+            NewWebhookEndpoint {
+                name: "Not A Name".into(),
+                ..ops.clone()
+            },
+            "name:",
+        ),
+    ] {
+        let r = inbox.add_webhook(&admin, &bad).await;
+        assert!(
+            matches!(&r, Err(ChatError::Invalid(m)) if m.starts_with(field)),
+            "{field} {r:?}"
+        );
+    }
+    let r = inbox
+        .add_webhook(
+            &admin,
+            &NewWebhookEndpoint {
+                events: vec!["message.eaten".into()],
+                ..ops.clone()
+            },
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(ChatError::Invalid(m)) if m.contains("conversation.created")),
+        "the valid values: {r:?}"
+    );
+
+    let added = inbox.add_webhook(&admin, &ops).await.unwrap();
+    assert_eq!(
+        (
+            added.enabled,
+            added.secret_set,
+            added.max_attempts,
+            added.timeout_seconds
+        ),
+        (true, true, 12, 10)
+    );
+    let r = inbox.add_webhook(&admin, &ops).await;
+    assert!(matches!(r, Err(ChatError::Conflict(_))), "{r:?}");
+    let list = inbox.webhooks(&admin).await.unwrap();
+    let seen: Vec<_> = (list.iter())
+        .map(|e| (e.name.as_str(), e.source, e.key.as_deref(), e.id))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("crm", ListSource::Config, Some("http.webhooks[0]"), None),
+            ("ops", ListSource::Api, None, added.id),
+        ]
+    );
+    let json = serde_json::to_string(&list).unwrap();
+    assert!(!json.contains("0123456789abcdef") && !json.contains("ops-secret"));
+
+    // The other process writes the next event's deliveries for both endpoints.
+    let c = other
+        .start_web_conversation(&web("www", TOKEN, None))
+        .await
+        .unwrap();
+    other
+        .web_visitor_message(TOKEN, c.id, "one", None)
+        .await
+        .unwrap();
+    send_all_hooks(inbox).await;
+    let mut got = posted(&api);
+    got.sort();
+    let pair = |p: &str, t: &str| (p.to_string(), t.to_string());
+    assert_eq!(
+        got,
+        [
+            pair("/crm", "conversation.created"),
+            pair("/ops", "conversation.created"),
+            pair("/ops", "message.received"),
+        ]
+    );
+    let ops_request = api
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/ops")
+        .unwrap();
+    let sig = ops_request.headers["x-deflect-signature"].to_str().unwrap();
+    assert!(deflect_chat::hooks::verify_signature(
+        "ops-secret-0123456789",
+        sig,
+        &ops_request.body,
+        T0 / 1000,
+        300
+    ));
+
+    // Disabled (by name): what waits is given up, the next event has no delivery for it.
+    inbox
+        .web_visitor_message(TOKEN, c.id, "two", None)
+        .await
+        .unwrap();
+    let off = WebhookEndpointChange {
+        enabled: Some(false),
+        ..WebhookEndpointChange::default()
+    };
+    let changed = inbox.update_webhook(&admin, "ops", &off).await.unwrap();
+    assert!(!changed.enabled && changed.secret_set);
+    other
+        .web_visitor_message(TOKEN, c.id, "three", None)
+        .await
+        .unwrap();
+    send_all_hooks(&other).await;
+    assert_eq!(
+        posted(&api).len(),
+        3,
+        "nothing posted to a disabled endpoint"
+    );
+    let depth = inbox.hook_depth().await.unwrap();
+    assert_eq!(depth.get(&("ops".into(), "dead".into())), Some(&1));
+    assert_eq!(depth.get(&("ops".into(), "done".into())), Some(&2));
+    assert_eq!(depth.get(&("ops".into(), "pending".into())), None);
+
+    // Enabled again with a new secret (by id): deliveries signed with it.
+    let id = added.id.unwrap().to_string();
+    let on = WebhookEndpointChange {
+        enabled: Some(true),
+        signing_secret: Some(Secret::new("a-newer-secret-0123")),
+        ..WebhookEndpointChange::default()
+    };
+    inbox.update_webhook(&admin, &id, &on).await.unwrap();
+    other
+        .web_visitor_message(TOKEN, c.id, "four", None)
+        .await
+        .unwrap();
+    send_all_hooks(inbox).await;
+    let last = api.requests().pop().unwrap();
+    assert_eq!(last.path, "/ops");
+    let sig = last.headers["x-deflect-signature"].to_str().unwrap();
+    assert!(deflect_chat::hooks::verify_signature(
+        "a-newer-secret-0123",
+        sig,
+        &last.body,
+        T0 / 1000,
+        300
+    ));
+
+    // Renamed: what waits moves with it.
+    other
+        .web_visitor_message(TOKEN, c.id, "4b", None)
+        .await
+        .unwrap();
+    let rename = WebhookEndpointChange {
+        name: Some("ops-2".into()),
+        ..WebhookEndpointChange::default()
+    };
+    let renamed = inbox.update_webhook(&admin, "ops", &rename).await.unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.id), ("ops-2", added.id));
+    send_all_hooks(&other).await;
+    assert_eq!(posted(&api).len(), 5);
+    let depth = inbox.hook_depth().await.unwrap();
+    assert_eq!(depth.get(&("ops-2".into(), "done".into())), Some(&1));
+
+    // Deleted: what waits is given up; later events have no delivery for it.
+    inbox
+        .web_visitor_message(TOKEN, c.id, "five", None)
+        .await
+        .unwrap();
+    inbox.delete_webhook(&admin, &id).await.unwrap();
+    other
+        .web_visitor_message(TOKEN, c.id, "six", None)
+        .await
+        .unwrap();
+    send_all_hooks(&other).await;
+    assert_eq!(
+        posted(&api).len(),
+        5,
+        "nothing posted to a deleted endpoint"
+    );
+    let depth = inbox.hook_depth().await.unwrap();
+    assert_eq!(depth.get(&("ops-2".into(), "dead".into())), Some(&1));
+    let r = inbox.delete_webhook(&admin, &id).await;
+    assert!(matches!(r, Err(ChatError::NotFound(_))), "{r:?}");
+    assert_eq!(inbox.webhooks(&admin).await.unwrap().len(), 1);
+
+    // The configured endpoint is changed in the file only.
+    let r = inbox.update_webhook(&admin, "crm", &on).await;
+    assert!(
+        matches!(&r, Err(ChatError::Conflict(m)) if m.contains("configuration file")),
+        "{r:?}"
+    );
+    let r = inbox.delete_webhook(&admin, "crm").await;
+    assert!(
+        matches!(&r, Err(ChatError::Conflict(m)) if m.contains("configuration file")),
+        "{r:?}"
+    );
+    other.shutdown();
+}
+
+/// With no endpoint configured the webhook worker still runs (idle until an event writes a
+/// delivery): an endpoint added later gets the next event without a restart.
+async fn the_webhook_worker_serves_endpoints_added_after_the_start(b: Backend) {
+    let api = FakeProvider::start().await;
+    let env = Env::new(b).await;
+    let admin = env.admin("root").await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let inbox = env.inbox.clone();
+    let worker = tokio::spawn(async move {
+        inbox
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    let new = NewWebhookEndpoint {
+        name: "late".into(),
+        url: format!("http://{}/late", api.addr),
+        signing_secret: Secret::new("late-secret-0123456789"),
+        events: vec!["conversation.created".into()],
+        ..NewWebhookEndpoint::default()
+    };
+    env.inbox.add_webhook(&admin, &new).await.unwrap();
+    env.inbox
+        .start_web_conversation(&web("www", TOKEN, None))
+        .await
+        .unwrap();
+    let got = api.wait_for(1).await;
+    assert_eq!(got[0].path, "/late");
+    let _ = stop.send(());
+    worker.await.unwrap();
+}
+
 async fn typing_reaches_subscribers_without_being_logged(b: Backend) {
     let env = Env::new(b).await;
     let c = env
@@ -791,6 +1111,8 @@ on_both!(
     canned_answers_by_account_with_placeholders,
     the_board_counts_queues_and_agents,
     outgoing_webhooks_are_signed_ordered_and_retried,
+    webhook_endpoints_added_by_admins_count_at_once,
+    the_webhook_worker_serves_endpoints_added_after_the_start,
     typing_reaches_subscribers_without_being_logged,
     a_web_chat_an_agent_answered_ends_with_a_rating_and_a_comment,
 );

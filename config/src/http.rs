@@ -131,6 +131,62 @@ impl WebhookConfig {
     pub fn wants(&self, event: &str) -> bool {
         self.events.is_empty() || self.events.iter().any(|e| e == event)
     }
+
+    /// This endpoint's problems as (field, message), the fields named as the API names them
+    /// (`url`, `events[2]`, `timeout`); empty when it is valid.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut p = Problems::default();
+        self.validate_at("", &mut p);
+        (p.into_vec().into_iter())
+            .map(|x| (x.path, x.message))
+            .collect()
+    }
+
+    /// Checks this endpoint as `[[http.webhooks]]` entry `at` (`http.webhooks[0]`): each
+    /// problem's key is `at` and the field (`http.webhooks[0].url`); with `at` empty, the
+    /// field alone (`url`, `events[2]`), as the API names it.
+    pub fn validate_at(&self, at: &str, p: &mut Problems) {
+        let key = |field: &str| {
+            if at.is_empty() {
+                field.to_string()
+            } else {
+                format!("{at}.{field}")
+            }
+        };
+        p.identifier(key("name"), &self.name);
+        match &self.url {
+            Some(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+            Some(u) => p.push(
+                key("url"),
+                format!("{u} must be an http:// or https:// URL"),
+            ),
+            None => p.push(
+                key("url"),
+                "required, e.g. \"https://crm.example.com/hooks/deflect\"",
+            ),
+        }
+        if self
+            .signing_secret
+            .as_ref()
+            .is_none_or(|s| s.expose().chars().count() < 16)
+        {
+            p.push(key("signing_secret"), "required, at least 16 characters");
+        }
+        for (j, e) in self.events.iter().enumerate() {
+            if !WEBHOOK_EVENTS.contains(&e.as_str()) {
+                p.push(
+                    key(&format!("events[{j}]")),
+                    format!("unknown event {e:?}; valid: {}", WEBHOOK_EVENTS.join(", ")),
+                );
+            }
+        }
+        if self.max_attempts == 0 || self.max_attempts > 100 {
+            p.push(key("max_attempts"), "must be between 1 and 100");
+        }
+        if self.timeout < Duration::from_secs(1) || self.timeout > Duration::from_secs(60) {
+            p.push(key("timeout"), "must be between 1s and 60s");
+        }
+    }
 }
 
 impl HttpConfig {
@@ -209,42 +265,7 @@ impl HttpConfig {
             self.webhooks.iter().map(|w| w.name.as_str()),
         );
         for (i, w) in self.webhooks.iter().enumerate() {
-            let at = format!("http.webhooks[{i}]");
-            p.identifier(format!("{at}.name"), &w.name);
-            match &w.url {
-                Some(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
-                Some(u) => p.push(
-                    format!("{at}.url"),
-                    format!("{u} must be an http:// or https:// URL"),
-                ),
-                None => p.push(
-                    format!("{at}.url"),
-                    "required, e.g. \"https://crm.example.com/hooks/deflect\"",
-                ),
-            }
-            if w.signing_secret
-                .as_ref()
-                .is_none_or(|s| s.expose().chars().count() < 16)
-            {
-                p.push(
-                    format!("{at}.signing_secret"),
-                    "required, at least 16 characters",
-                );
-            }
-            for (j, e) in w.events.iter().enumerate() {
-                if !WEBHOOK_EVENTS.contains(&e.as_str()) {
-                    p.push(
-                        format!("{at}.events[{j}]"),
-                        format!("unknown event {e:?}; valid: {}", WEBHOOK_EVENTS.join(", ")),
-                    );
-                }
-            }
-            if w.max_attempts == 0 || w.max_attempts > 100 {
-                p.push(format!("{at}.max_attempts"), "must be between 1 and 100");
-            }
-            if w.timeout < Duration::from_secs(1) || w.timeout > Duration::from_secs(60) {
-                p.push(format!("{at}.timeout"), "must be between 1s and 60s");
-            }
+            w.validate_at(&format!("http.webhooks[{i}]"), p);
         }
     }
 }

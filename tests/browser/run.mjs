@@ -428,6 +428,17 @@ async function automations(browser) {
   await w.getByText("Hi! Ask us anything about your order.").waitFor({ timeout: T });
   check(true, "a new visitor sees the greeting changed in Settings");
   await w.screenshot({ path: path.join(ARTIFACTS, "widget-greeting-from-settings.png") });
+
+  // An outgoing webhook endpoint added in Settings; its secret never comes back.
+  const hooks = a.locator("fieldset", { has: a.locator("legend", { hasText: "Webhooks" }) });
+  await hooks.getByLabel(/^Name/).fill("crm");
+  await hooks.getByLabel("URL").fill("http://127.0.0.1:9/hooks/deflect");
+  await hooks.getByLabel(/^Signing secret/).fill("a-long-signing-secret-1234");
+  await hooks.getByRole("button", { name: "Add endpoint" }).click();
+  await a.getByRole("button", { name: "Delete webhook crm" }).waitFor({ timeout: T });
+  const listed = await a.evaluate(async () => (await fetch("/api/v1/webhooks")).text());
+  check(listed.includes("\"crm\"") && !listed.includes("a-long-signing-secret-1234"), "a webhook endpoint is added in Settings and its secret is not shown");
+  await a.locator("#admin").screenshot({ path: path.join(ARTIFACTS, "settings-page.png") });
 }
 
 // Templates: a customer writes on WhatsApp; the agent claims the conversation, opens the

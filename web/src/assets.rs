@@ -98,6 +98,12 @@ pub static ASSETS: &[Asset] = &[
         "no-cache"
     ),
     asset!(
+        "/inbox-webhooks.js",
+        "inbox-webhooks.js",
+        "text/javascript; charset=utf-8",
+        "no-cache"
+    ),
+    asset!(
         "/inbox.css",
         "inbox.css",
         "text/css; charset=utf-8",

@@ -1,7 +1,8 @@
 //! `GET /metrics`: every part's counters, gauges and histograms in the Prometheus text
 //! format. Parts record through the `metrics` facade; the binary installs the recorder whose
-//! handle renders here. Queue-like depths (the outbox, outgoing webhooks) are read from the
-//! database at each scrape, so they are right with several processes too.
+//! handle renders here. Queue-like depths (the outbox, outgoing webhooks — configured endpoints
+//! and those added in Settings) are read from the database at each scrape, so they are right
+//! with several processes too.
 
 use crate::AppState;
 use axum::Router;
@@ -24,15 +25,22 @@ async fn render(State(state): State<AppState>) -> impl IntoResponse {
         }
         Err(e) => tracing::warn!(cause = %e, "metrics: cannot read the outbox depth"),
     }
-    match state.inbox.hook_depth().await {
-        Ok(depth) => {
-            for w in &state.inbox.file_settings().webhooks {
+    // Every endpoint: configured, and added in Settings.
+    let endpoints = async {
+        Ok::<_, deflect_chat::ChatError>((
+            state.inbox.hook_depth().await?,
+            state.inbox.webhook_names().await?,
+        ))
+    };
+    match endpoints.await {
+        Ok((depth, names)) => {
+            for name in names {
                 for s in ["pending", "sending", "done", "dead"] {
                     let n = depth
-                        .get(&(w.name.clone(), s.to_string()))
+                        .get(&(name.clone(), s.to_string()))
                         .copied()
                         .unwrap_or(0);
-                    metrics::gauge!("deflect_hooks_depth", "endpoint" => w.name.clone(), "state" => s)
+                    metrics::gauge!("deflect_hooks_depth", "endpoint" => name.clone(), "state" => s)
                         .set(n as f64);
                 }
             }

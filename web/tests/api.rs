@@ -2356,6 +2356,204 @@ async fn admins_override_settings_the_file_leaves_alone() {
 }
 
 #[tokio::test]
+async fn admins_manage_the_webhook_endpoints() {
+    let mut c = config();
+    c.http.webhooks = vec![deflect_config::WebhookConfig {
+        name: "crm".into(),
+        url: Some("https://crm.example.com/hooks".parse().unwrap()),
+        signing_secret: Some(deflect_config::Secret::new("configured-secret-0123")),
+        events: vec!["conversation.created".into()],
+        ..deflect_config::WebhookConfig::default()
+    }];
+    let a = app_with(c).await;
+    a.agent("ann", Role::Agent, &["support"]).await;
+    a.agent("boss", Role::Supervisor, &[]).await;
+    a.agent("root", Role::Admin, &[]).await;
+    let (ann, boss, root) = (
+        a.login("ann").await,
+        a.login("boss").await,
+        a.login("root").await,
+    );
+    let secret = "the-ops-signing-secret";
+    let ops = json!({ "name": "ops", "url": "https://ops.example.com/in?token=t",
+                      "signing_secret": secret, "events": ["message.received"] });
+
+    // Admins only: agents and supervisors neither read nor change.
+    for s in [&ann, &boss] {
+        for (m, p, b) in [
+            (Method::GET, "/api/v1/webhooks", None),
+            (Method::POST, "/api/v1/webhooks", Some(ops.clone())),
+            (
+                Method::PATCH,
+                "/api/v1/webhooks/1",
+                Some(json!({ "enabled": false })),
+            ),
+            (Method::DELETE, "/api/v1/webhooks/1", None),
+        ] {
+            let r = a.call(m.clone(), p, &s.h(), b).await;
+            assert_eq!(
+                (r.status, code(&r)),
+                (StatusCode::FORBIDDEN, "forbidden"),
+                "{m} {p}"
+            );
+        }
+    }
+    let r = a
+        .call(Method::GET, "/api/v1/webhooks", &root.h(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["webhooks"],
+        json!([{ "id": null, "name": "crm", "url": "https://crm.example.com/hooks",
+                 "events": ["conversation.created"], "max_attempts": 12, "timeout_seconds": 10,
+                 "enabled": true, "source": "config", "key": "http.webhooks[0]",
+                 "secret_set": true }])
+    );
+    let events: Vec<&str> = (r.body["events"].as_array().unwrap().iter())
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(events, deflect_config::WEBHOOK_EVENTS);
+    assert!(!r.text.contains("configured-secret"));
+
+    // A refused value names its field and what is valid.
+    for (change, field, valid) in [
+        (json!({ "url": "ftp://ops.example.com" }), "url:", "http"),
+        (json!({ "url": "not a url" }), "url:", "https://"),
+        (
+            json!({ "events": ["message.eaten"] }),
+            "events[0]:",
+            "message.read",
+        ),
+        (
+            json!({ "signing_secret": "short" }),
+            "signing_secret:",
+            "16",
+        ),
+        (json!({ "max_attempts": 0 }), "max_attempts:", "100"),
+        (json!({ "timeout_seconds": 120 }), "timeout_seconds:", "60"),
+        (json!({ "name": "Ops!" }), "name:", "a-z"),
+    ] {
+        let mut body = ops.clone();
+        for (k, v) in change.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = a
+            .call(Method::POST, "/api/v1/webhooks", &root.h(), Some(body))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{change}: {}",
+            r.text
+        );
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(field) && message.contains(valid),
+            "{change}: {message}"
+        );
+        assert!(!r.text.contains(secret));
+    }
+    let mut taken = ops.clone();
+    taken["name"] = json!("crm");
+    let r = a
+        .call(Method::POST, "/api/v1/webhooks", &root.h(), Some(taken))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            &root.h(),
+            Some(ops.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(!r.text.contains(secret), "{}", r.text);
+    let added = &r.body["webhook"];
+    assert_eq!(
+        (
+            &added["name"],
+            &added["source"],
+            &added["secret_set"],
+            &added["enabled"]
+        ),
+        (&json!("ops"), &json!("api"), &json!(true), &json!(true))
+    );
+    let id = added["id"].as_i64().unwrap();
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            &root.h(),
+            Some(ops.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+
+    // Changed field by field; the secret stays unless given.
+    let path = format!("/api/v1/webhooks/{id}");
+    let r = a
+        .call(
+            Method::PATCH,
+            &path,
+            &root.h(),
+            Some(json!({ "enabled": false, "events": [] })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let changed = &r.body["webhook"];
+    assert_eq!(
+        (
+            &changed["enabled"],
+            &changed["events"],
+            &changed["secret_set"],
+            &changed["url"]
+        ),
+        (
+            &json!(false),
+            &json!([]),
+            &json!(true),
+            &json!("https://ops.example.com/in?token=t")
+        )
+    );
+    let r = a
+        .call(
+            Method::PATCH,
+            &path,
+            &root.h(),
+            Some(json!({ "timeout_seconds": 0 })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let r = a
+        .call(Method::GET, "/api/v1/webhooks", &root.h(), None)
+        .await;
+    assert_eq!(r.body["webhooks"].as_array().unwrap().len(), 2);
+    assert!(!r.text.contains(secret) && !r.text.contains("configured-secret"));
+
+    // The configured endpoint is changed in the file only.
+    for (m, b) in [
+        (Method::PATCH, Some(json!({ "enabled": false }))),
+        (Method::DELETE, None),
+    ] {
+        let r = a
+            .call(m.clone(), "/api/v1/webhooks/crm", &root.h(), b)
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{m}: {}", r.text);
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("from the configuration file"), "{message}");
+    }
+
+    let r = a
+        .call(Method::DELETE, "/api/v1/webhooks/ops", &root.h(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = a.call(Method::DELETE, &path, &root.h(), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+}
+
+#[tokio::test]
 async fn admins_manage_the_whitelist_and_the_faq() {
     let mut c = config();
     c.inbox.automations.whitelist = vec!["+3120*".into()];

@@ -15,12 +15,12 @@ use std::sync::{Arc, RwLock};
 
 /// A list as loaded at a revision; the newest loaded is kept.
 #[derive(Debug)]
-struct Cached<T> {
+pub(super) struct Cached<T> {
     current: RwLock<(i64, Arc<T>)>,
 }
 
 impl<T> Cached<T> {
-    fn new(value: T) -> Self {
+    pub(super) fn new(value: T) -> Self {
         // Revision 0: nothing was ever added, so the list is what the configuration says.
         Self {
             current: RwLock::new((0, Arc::new(value))),
@@ -28,7 +28,7 @@ impl<T> Cached<T> {
     }
 
     /// The list at `revision`, if that is the one kept.
-    fn at(&self, revision: i64) -> Option<Arc<T>> {
+    pub(super) fn at(&self, revision: i64) -> Option<Arc<T>> {
         let current = self
             .current
             .read()
@@ -36,8 +36,17 @@ impl<T> Cached<T> {
         (current.0 == revision).then(|| current.1.clone())
     }
 
+    /// The newest kept, whatever its revision.
+    pub(super) fn newest(&self) -> Arc<T> {
+        let current = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        current.1.clone()
+    }
+
     /// Keeps `value`, loaded at `revision`, unless a newer one is kept already.
-    fn keep(&self, revision: i64, value: Arc<T>) {
+    pub(super) fn keep(&self, revision: i64, value: Arc<T>) {
         let mut current = self
             .current
             .write()

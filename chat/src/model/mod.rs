@@ -20,6 +20,7 @@ mod settings;
 mod summary;
 mod template;
 mod timer;
+mod webhook;
 
 pub use agent::{Agent, ApiToken, Colleague, Colleagues, Preferences, Role, Viewer};
 pub(crate) use attachment::new_token;
@@ -61,3 +62,6 @@ pub use template::{
     placeholders, render,
 };
 pub use timer::{BOT_ENDED, INACTIVE, NOT_WHITELISTED, OUTSIDE_HOURS, TimerKind};
+pub use webhook::{
+    MAX_WEBHOOK_ENDPOINTS, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChange,
+};

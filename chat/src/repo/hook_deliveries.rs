@@ -139,3 +139,36 @@ pub(crate) async fn next_due(store: &Store) -> Result<Option<Millis>, StoreError
     .await?;
     Ok(row.try_get::<Option<i64>, _>(0).ok().flatten())
 }
+
+/// Gives up every delivery of `endpoint` still to be sent (its endpoint was deleted or
+/// disabled), recording `error`; returns how many.
+pub(crate) async fn give_up_waiting(
+    tx: &mut Tx,
+    endpoint: &str,
+    error: &str,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE hook_deliveries SET state = 'dead', lease_until = NULL, last_error = $1 \
+         WHERE endpoint = $2 AND state IN ('pending', 'sending')",
+    )
+    .bind(error)
+    .bind(endpoint)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Moves the deliveries of endpoint `from` still to be sent to `to`, its new name (unless
+/// `to` has a delivery of that event already, left by an endpoint of that name before).
+pub(crate) async fn rename_waiting(tx: &mut Tx, from: &str, to: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE hook_deliveries SET endpoint = $1 WHERE endpoint = $2 \
+         AND state IN ('pending', 'sending') AND NOT EXISTS (SELECT 1 FROM hook_deliveries o \
+         WHERE o.endpoint = $1 AND o.event_id = hook_deliveries.event_id)",
+    )
+    .bind(to)
+    .bind(from)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}

@@ -1,6 +1,7 @@
-//! The SQL of the managed lists' revisions: one counter per list (`whitelist`, `faq`, and the
-//! overridden `settings`), raised in the transaction of every change to the list, so that a
-//! process holding the list in memory learns from one row whether it is still current.
+//! The SQL of the managed lists' revisions: one counter per list (`whitelist`, `faq`,
+//! `webhooks`, and the overridden `settings`), raised in the transaction of every change to
+//! the list, so that a process holding the list in memory learns from one row whether it is
+//! still current.
 
 use crate::model::StoreError;
 use sqlx::Row;
@@ -13,6 +14,9 @@ pub(crate) const FAQ: &str = "faq";
 
 /// The settings admins override (`setting_overrides`).
 pub(crate) const SETTINGS: &str = "settings";
+
+/// The outgoing webhook endpoints' counter.
+pub(crate) const WEBHOOKS: &str = "webhooks";
 
 /// List `list`'s revision.
 pub(crate) async fn get<'c>(

@@ -34,4 +34,5 @@ pub(crate) mod templates;
 pub(crate) mod timers;
 pub(crate) mod uploads;
 pub(crate) mod visitors;
+pub(crate) mod webhook_endpoints;
 pub(crate) mod whitelist;

@@ -7,7 +7,7 @@
 //! This module routes; the handlers live by resource: `agents` (`me`, presence, queues,
 //! agents), `conversations` (the list, messages and agents' actions), `attachments` (the
 //! files customers send), `export` (CSV and transcripts), `canned` (canned answers), `lists` (the whitelist and the FAQ admins manage), `settings` (the
-//! automations, sites' texts and queues admins override),
+//! automations, sites' texts and queues admins override), `webhooks` (the outgoing webhook endpoints admins manage),
 //! `supervision` (the board and API tokens), `reports` (the supervisors' reports, JSON, CSV and
 //! their charts drawn by `charts`), `templates` (the message templates agents send),
 //! `handoff` (web → WhatsApp), `contacts` (the contact card, labels) and `sandbox` (the
@@ -27,6 +27,7 @@ mod sandbox;
 mod settings;
 mod supervision;
 mod templates;
+mod webhooks;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -235,6 +236,11 @@ fn build() -> Routes {
     .on("GET", "/api/v1/settings/{scope}", settings::one)
     .on("PUT", "/api/v1/settings/{scope}", settings::put)
     .on("DELETE", "/api/v1/settings/{scope}", settings::delete)
+    // The outgoing webhook endpoints admins manage beside the configuration.
+    .on("GET", "/api/v1/webhooks", webhooks::webhooks)
+    .on("POST", "/api/v1/webhooks", webhooks::add_webhook)
+    .on("PATCH", "/api/v1/webhooks/{id}", webhooks::update_webhook)
+    .on("DELETE", "/api/v1/webhooks/{id}", webhooks::delete_webhook)
     .on(
         "POST",
         "/api/v1/deflections/whatsapp",
