@@ -14,7 +14,7 @@
 use crate::context::Ctx;
 use crate::model::{
     ChatError, FaqListEntry, ListSource, MAX_FAQ_ENTRIES, MAX_WHITELIST_ENTRIES, NewFaqEntry,
-    NewWhitelistEntry, Role, StoreError, Viewer, WhitelistEntry,
+    NewWhitelistEntry, StoreError, Viewer, WhitelistEntry,
 };
 use crate::repo;
 use crate::repo::list_revisions::{FAQ, WHITELIST};
@@ -31,13 +31,7 @@ fn reader(viewer: &Viewer) -> Result<(), ChatError> {
 }
 
 fn admin(viewer: &Viewer) -> Result<(), ChatError> {
-    if viewer.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ChatError::Forbidden(
-            "only admins change the whitelist and the FAQ".into(),
-        ))
-    }
+    viewer.admin_only("change the whitelist and the FAQ")
 }
 
 /// A refused value of `field`.

@@ -12,7 +12,7 @@
 //! within a second in the others, `Ctx::refresh_settings`); it is logged with who made it.
 
 use crate::context::{Ctx, SettingProblem};
-use crate::model::{ChatError, Role, ScopeSettings, Viewer};
+use crate::model::{ChatError, ScopeSettings, Viewer};
 use crate::repo;
 use crate::repo::list_revisions::SETTINGS;
 use crate::repo::setting_overrides::StoredOverrides;
@@ -20,13 +20,7 @@ use deflect_config::{Config, Problem, SettingScope};
 use serde_json::{Value, json};
 
 fn admin(viewer: &Viewer) -> Result<(), ChatError> {
-    if viewer.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ChatError::Forbidden(
-            "only admins see and change the settings".into(),
-        ))
-    }
+    viewer.admin_only("see and change the settings")
 }
 
 fn scope_of(scope: &str) -> Result<SettingScope, ChatError> {

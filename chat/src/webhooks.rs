@@ -13,7 +13,7 @@
 
 use crate::context::Ctx;
 use crate::model::{
-    ChatError, ListSource, MAX_WEBHOOK_ENDPOINTS, NewWebhookEndpoint, Role, StoreError, Viewer,
+    ChatError, ListSource, MAX_WEBHOOK_ENDPOINTS, NewWebhookEndpoint, StoreError, Viewer,
     WebhookEndpoint, WebhookEndpointChange,
 };
 use crate::repo;
@@ -23,13 +23,7 @@ use deflect_config::WebhookConfig;
 use std::time::Duration;
 
 fn admin(viewer: &Viewer) -> Result<(), ChatError> {
-    if viewer.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ChatError::Forbidden(
-            "only admins see and change the webhook endpoints".into(),
-        ))
-    }
+    viewer.admin_only("see and change the webhook endpoints")
 }
 
 /// A refused value of `field`.

@@ -1,7 +1,7 @@
 //! Agents, their roles, and the viewer every access decision takes.
 
 use crate::clock::Millis;
-use crate::model::Conversation;
+use crate::model::{ChatError, Conversation};
 use crate::routing::{AgentId, Presence};
 use serde::{Deserialize, Serialize};
 
@@ -113,6 +113,16 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// Nothing when this viewer is an admin, else [`ChatError::Forbidden`] saying that only
+    /// admins `what` ("change the whitelist and the FAQ").
+    pub(crate) fn admin_only(&self, what: &str) -> Result<(), ChatError> {
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ChatError::Forbidden(format!("only admins {what}")))
+        }
+    }
+
     /// The access of `agent`.
     pub(crate) fn of(agent: &Agent) -> Self {
         Self {
