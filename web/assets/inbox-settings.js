@@ -43,11 +43,19 @@
     ["auto_reply", "Auto-reply text", "long"],
     ["disposition_required", "Disposition required when closing", "bool"],
     ["dispositions", "Dispositions (comma-separated)", "list"],
+    ["sla_warning", "Waiting shown late after", "duration"],
+    ["sla_breach", "Waiting shown overdue after", "duration"],
   ];
 
+  // A site's texts in another language (its `translations`): the language shown.
+  const LANGUAGES = ["nl", "de", "es", "fr", "pt", "en"];
+  let siteLanguage = "";
   function fields(scope) {
     const auto = (prefix) => AUTOMATIONS.filter(([k]) => !(NOT_IN[scope.kind] || []).includes(k)).map(([k, l, t]) => [prefix + k, l, t]);
     if (scope.kind === "queue") return QUEUE;
+    if (scope.kind === "site" && siteLanguage) {
+      return SITE.slice(0, 3).map(([k, l, t]) => ["translations." + siteLanguage + "." + k, l + " (" + siteLanguage + ")", t]);
+    }
     if (scope.kind === "site") return [...SITE, ...auto("automations.")];
     return auto("");
   }
@@ -86,9 +94,12 @@
     const picker = h("select", { "aria-label": "What to change", onchange: () => { chosen = picker.value; D.renderAdmin(); } },
       all.map((s) => h("option", { value: s.scope, text: scopeName(s), selected: s.scope === chosen })));
     const form = h("form", { "class": "settings", "aria-label": "Settings of " + scopeName(scope) });
+    const language = scope.kind === "site" ? h("label", {}, ["Texts in ", h("select", { onchange: (e) => { siteLanguage = e.target.value; D.renderAdmin(); } },
+      [h("option", { value: "", text: "the site's own language", selected: !siteLanguage }),
+        ...LANGUAGES.map((l) => h("option", { value: l, text: l, selected: l === siteLanguage }))])]) : null;
     const inputs = [];
     for (const [key, label, type] of fields(scope)) {
-      const fromFile = scope.configured.includes(key), overridden = get(scope.overrides, key) !== undefined;
+      const fromFile = scope.configured.some((k) => key === k || key.startsWith(k + ".")), overridden = get(scope.overrides, key) !== undefined;
       const value = current(scope, key);
       let input;
       if (type === "bool") input = h("input", { type: "checkbox", checked: !!value });
@@ -97,6 +108,8 @@
         const options = type === "queue" ? ["", ...D.info().queues.map((q) => q.name)] : type;
         input = h("select", {}, options.map((o) => h("option", { value: o, text: o || "none" })));
       } else input = h("input", { type: "text", size: type === "duration" ? 8 : 50, placeholder: type === "duration" ? "90s, 5m, 2h" : null });
+      // A text not translated yet: the site's own shows as the hint.
+      if (key.startsWith("translations.") && value == null) input.placeholder = get(scope.values, key.split(".").pop()) || "";
       if (type !== "bool") input.value = type === "list" ? (value || []).join(", ") : value == null ? "" : String(value);
       input.name = key;
       input.disabled = fromFile;
@@ -130,7 +143,7 @@
     const when = scope.updated_at ? h("p", { "class": "muted", text: "Last changed " + D.when(scope.updated_at) }) : null;
     box.append(h("fieldset", { id: "settings" }, [h("legend", { text: "Automations, widget texts and queues" }),
       h("p", { "class": "muted", text: "Changes count at once, without a restart. Keys the configuration file sets are changed there." }),
-      h("label", {}, ["Change ", picker]), when, form]));
+      h("label", {}, ["Change ", picker]), language, when, form]));
     return true;
   }
   D.adminParts.push(part);
