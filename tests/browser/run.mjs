@@ -719,6 +719,17 @@ async function workspace(browser) {
   await p.getByRole("button", { name: "Back to the conversations" }).click();
   await row.waitFor({ timeout: T });
   check(await p.locator("#main").isHidden(), "back returns to the list");
+  // Every view at both sizes, kept as artefacts.
+  const ready = { mine: "#count", queue: "#count", waiting: "#count", all: "#count", board: "#board table",
+    reports: "#reports table", admin: "#admin fieldset" };
+  for (const [page, width] of [[a, 1400], [p, 390]]) {
+    for (const [view, shown] of Object.entries(ready)) {
+      await page.locator(`nav [data-view="${view}"]`).click();
+      await page.locator(shown).first().waitFor({ timeout: T });
+      await page.screenshot({ path: path.join(ARTIFACTS, `view-${view}-${width}.png`) });
+    }
+  }
+  check(true, "every view is drawn at 1400x900 and 390x844");
 }
 
 // The contact panel: a returning customer's earlier conversation (with the label put on it
