@@ -487,6 +487,7 @@
     const now = Date.now() + skew;
     document.querySelectorAll("[data-since]").forEach((n) => { const t = Number(n.dataset.since); n.textContent = span(now - t); n.className = waitClass(t, n.dataset.queue); });
     document.querySelectorAll("[data-until]").forEach((n) => { n.textContent = clock(Number(n.dataset.until) - now); });
+    document.querySelectorAll("[data-elapsed]").forEach((n) => { n.textContent = span(now - Number(n.dataset.elapsed)); });
   }, 1000);
 
   $("#search").addEventListener("submit", (e) => {
@@ -1069,7 +1070,9 @@
     }
     const at = h("table", {}, [h("caption", { text: t("board-agents") }), h("tr", {}, ["board-agent", "board-role", "board-presence", "board-load", "board-agent-queues"].map((id) => h("th", { text: t(id) })))]);
     for (const a of b.agents) {
-      const state = t("presence", { presence: a.presence }) + (a.presence_since ? " · " + span(b.at - a.presence_since) : "");
+      // The time in the state ticks like the waits.
+      const state = h("span", {}, [t("presence", { presence: a.presence }),
+        a.presence_since ? " · " : null, a.presence_since ? h("span", { "data-elapsed": a.presence_since, text: span(b.at - a.presence_since) }) : null]);
       at.append(h("tr", { "class": "presence-" + a.presence }, [link(a.display_name, a.display_name + ": " + t("nav-all"), () => show({ agent_id: String(a.id) })),
         t("role", { role: a.role }), state, a.load + " / " + a.capacity, a.queues.join(", ")]
         .map((v) => h("td", {}, [v instanceof Node ? v : document.createTextNode(String(v))]))));
