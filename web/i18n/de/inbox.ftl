@@ -42,6 +42,7 @@ kind = { $kind ->
    *[other] { $kind }
 }
 message-placeholder = [{ kind }]
+message-kind = ({ kind })
 duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } h
@@ -292,6 +293,16 @@ transfer-to = Weiterleiten an
 transfer-agents = Agenten
 transfer-queues = Warteschlangen
 transfer-agent = { $name } ({ presence })
+transfer-available = Verfügbare Agenten
+transfer-away = Abwesende und offline Agenten
+transfer-option = { $name } · { presence }
+transfer-option-load = { $name } · { presence } · { $load }/{ $capacity }
+transfer-note = Notiz für den nächsten Agenten (optional)
+    .placeholder = Notiz (optional)
+transfer-confirm = { $back ->
+    [you] { $name } ist { presence }: Das Angebot wartet auf diese Person und geht an Sie zurück, wenn es nicht rechtzeitig angenommen wird. Trotzdem weiterleiten?
+   *[other] { $name } ist { presence }: Das Angebot wartet auf diese Person und geht an den bisherigen Agenten zurück, wenn es nicht rechtzeitig angenommen wird. Trotzdem weiterleiten?
+}
 action-transfer = Weiterleiten
 transferred = Weitergeleitet
 disposition = Abschlussgrund
@@ -380,6 +391,10 @@ admin-revoked = widerrufen
 admin-revoke = Widerrufen
 admin-create-token = Token erstellen
 admin-new-token = Neues Token (wird nur einmal angezeigt; senden Sie es als Authorization: Bearer …): { $secret }
+admin-reset-password = Passwort zurücksetzen
+admin-set-password = Passwort festlegen
+admin-new-password = Neues Passwort für { $username }
+admin-password-changed = Passwort von { $username } geändert
 
 ## lists
 
@@ -407,6 +422,102 @@ admin-faq-cancel = Bearbeiten abbrechen
 admin-edit = Bearbeiten
 admin-edit-question = Bearbeiten: { $question }
 admin-delete-question = Löschen: { $question }
+
+## inbox-settings.js: part() (settings: automations, widget texts and queues)
+
+settings-legend = Automatisierungen, Widget-Texte und Warteschlangen
+settings-help = Änderungen gelten sofort, ohne Neustart. Schlüssel, die die Konfigurationsdatei festlegt, werden dort geändert.
+settings-change = Ändern
+settings-what = Was geändert wird
+settings-scope = { $kind ->
+    [inbox] Posteingang (jede Unterhaltung)
+    [account] WhatsApp-Konto { $name }
+    [site] Widget-Website { $name }
+    [flow] IVR-Ablauf { $name }
+    [queue] Warteschlange { $name }
+   *[other] { $kind } { $name }
+}
+settings-of = Einstellungen für { settings-scope }
+settings-saved = Gespeichert: { settings-scope }
+settings-last-changed = Zuletzt geändert { $time }
+settings-source-file = in der Konfigurationsdatei festgelegt ({ $key })
+settings-source-here = hier geändert
+settings-source-default = Standard
+settings-reset = Zurücksetzen
+settings-reset-label = { $label } zurücksetzen
+settings-save = Speichern
+settings-reset-all = Alles auf die Konfiguration zurücksetzen
+setting-welcome-message = Begrüßungsnachricht
+setting-whitelist-reply = Antwort an Nummern, die nicht erlaubt sind
+setting-closed-message = Nachricht außerhalb der Öffnungszeiten
+setting-queue-message = Nachricht zur Position in der Warteschlange ({ $placeholders })
+setting-reminder-after = Agenten erinnern nach (0s: aus)
+setting-reminder-message = Erinnerung an den Kunden
+setting-reoffer-after = Einem anderen Agenten anbieten nach (0s: aus)
+setting-inactivity-message = Nachricht, wenn ein inaktiver Chat geschlossen wird
+setting-csat = Nach dem Schließen nach der Zufriedenheit fragen
+setting-csat-question = Umfragefrage
+setting-csat-follow-up = Antwort nach der Bewertung
+setting-title = Titel des Widgets
+setting-greeting = Begrüßung
+setting-site-closed-message = Nachricht bei geschlossen
+setting-escalation-timeout = WhatsApp anbieten nach
+setting-ask-name = Nach dem Namen fragen
+setting-ask-phone = Nach der Telefonnummer fragen
+setting-offer-timeout = Einem Agenten anbieten für
+setting-wait-timeout = Ausweichlösung nach Wartezeit
+setting-fallback = Ausweichlösung
+setting-fallback-queue = Ausweich-Warteschlange
+setting-auto-reply = Text der automatischen Antwort
+setting-disposition-required = Abschlussgrund beim Schließen erforderlich
+setting-dispositions = Abschlussgründe (durch Kommas getrennt)
+setting-choice = { $value ->
+    [required] erforderlich
+    [optional] optional
+    [off] aus
+    [wait] weiter warten
+    [queue] andere Warteschlange
+    [auto_reply] automatische Antwort
+    [close] schließen
+   *[other] { $value }
+}
+setting-none = keine
+
+## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
+
+webhooks-legend = Webhooks
+webhooks-help = Ereignisse werden als signiertes JSON (X-Deflect-Signature) per POST an diese Endpunkte gesendet; bei Fehlern mit wachsendem Abstand wiederholt. Endpunkte aus der Konfigurationsdatei werden dort geändert.
+webhooks-none = Keine Endpunkte: Es werden keine Ereignisse gesendet.
+webhooks-all-events = alle Ereignisse
+webhooks-source-config = Konfigurationsdatei ({ $key })
+webhooks-source-here = hier hinzugefügt
+webhooks-col-name = Name
+webhooks-col-url = URL
+webhooks-col-events = Ereignisse
+webhooks-col-enabled = Aktiv
+webhooks-col-source = Quelle
+webhooks-enabled = { $enabled ->
+    [yes] ja
+   *[other] nein
+}
+webhooks-events = Ereignisse (nichts angekreuzt: alle)
+webhooks-name = Name (a-z, 0-9, - und _)
+webhooks-url = URL
+webhooks-secret = Signaturschlüssel (mindestens 16 Zeichen)
+webhooks-secret-kept = festgelegt; leer lassen, um ihn zu behalten
+webhooks-attempts = Versuche
+webhooks-timeout = Zeitlimit (Sekunden)
+webhooks-add = Endpunkt hinzufügen
+webhooks-save = { $name } speichern
+webhooks-cancel = Bearbeiten abbrechen
+webhooks-edit = Bearbeiten
+webhooks-enable = Aktivieren
+webhooks-disable = Deaktivieren
+webhooks-delete = Löschen
+webhooks-edit-label = Webhook { $name } bearbeiten
+webhooks-enable-label = Webhook { $name } aktivieren
+webhooks-disable-label = Webhook { $name } deaktivieren
+webhooks-delete-label = Webhook { $name } löschen (noch wartende Zustellungen entfallen)
 
 ## keys
 

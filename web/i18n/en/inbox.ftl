@@ -51,6 +51,9 @@ kind = { $kind ->
 }
 # at: inbox.js previewText(), onEvent() notify: "[" + m.kind + "]"
 message-placeholder = [{ kind }]
+# A message without text, as "(picture)".
+# at: inbox.js messageBody()
+message-kind = ({ kind })
 # at: inbox.js ago(), span(), renderCall() wait
 duration-seconds = { $n } s
 # at: inbox.js ago(), span()
@@ -334,6 +337,23 @@ transfer-agents = Agents
 transfer-queues = Queues
 # at: inbox.js renderHead(): transfer option
 transfer-agent = { $name } ({ presence })
+# at: inbox.js renderHead(): transfer picker's optgroup
+transfer-available = Agents available
+# at: inbox.js renderHead(): transfer picker's optgroup
+transfer-away = Agents away or offline
+# at: inbox.js renderHead(): transfer option
+transfer-option = { $name } · { presence }
+# at: inbox.js renderHead(): transfer option with the agent's load ("2/5")
+transfer-option-load = { $name } · { presence } · { $load }/{ $capacity }
+# at: inbox.js renderHead(): aria-label, placeholder
+transfer-note = Note for the next agent (optional)
+    .placeholder = Note (optional)
+# at: inbox.js renderHead(): confirm() before transferring to an agent who is not available;
+# back: "you" when the offer comes back to the agent transferring, else "agent"
+transfer-confirm = { $back ->
+    [you] { $name } is { presence }: the offer waits for them and comes back to you if they do not accept in time. Transfer anyway?
+   *[other] { $name } is { presence }: the offer waits for them and comes back to its agent if they do not accept in time. Transfer anyway?
+}
 action-transfer = Transfer
 transferred = Transferred
 disposition = Disposition
@@ -426,6 +446,13 @@ admin-revoked = revoked
 admin-revoke = Revoke
 admin-create-token = Create token
 admin-new-token = New token (shown once; send it as Authorization: Bearer …): { $secret }
+# at: inbox.js resetPassword()
+admin-reset-password = Reset password
+admin-set-password = Set password
+# at: inbox.js resetPassword(): aria-label
+admin-new-password = New password for { $username }
+# at: inbox.js resetPassword(): announce
+admin-password-changed = Password of { $username } changed
 
 ## inbox.js: renderLists() (settings: whitelist and FAQ)
 
@@ -456,6 +483,128 @@ admin-edit = Edit
 admin-edit-question = Edit: { $question }
 # at: inbox.js renderLists(): aria-label
 admin-delete-question = Delete: { $question }
+
+## inbox-settings.js: part() (settings: automations, widget texts and queues)
+
+settings-legend = Automations, widget texts and queues
+settings-help = Changes count at once, without a restart. Keys the configuration file sets are changed there.
+# at: inbox-settings.js part(): the label before the scope picker
+settings-change = Change
+# at: inbox-settings.js part(): the scope picker's aria-label
+settings-what = What to change
+# A scope: kind is inbox, account, site, flow or queue; name its name ("" for the inbox).
+# at: inbox-settings.js scopeName(): the scope picker's options
+settings-scope = { $kind ->
+    [inbox] Inbox (every conversation)
+    [account] WhatsApp account { $name }
+    [site] Widget site { $name }
+    [flow] IVR flow { $name }
+    [queue] Queue { $name }
+   *[other] { $kind } { $name }
+}
+# at: inbox-settings.js part(): the form's aria-label
+settings-of = Settings of { settings-scope }
+# at: inbox-settings.js part(): announce
+settings-saved = Saved: { settings-scope }
+# at: inbox-settings.js part()
+settings-last-changed = Last changed { $time }
+# Where a key's value comes from.
+# at: inbox-settings.js part(): source
+settings-source-file = set in the configuration file ({ $key })
+settings-source-here = changed here
+settings-source-default = default
+settings-reset = Reset
+# at: inbox-settings.js part(): aria-label (label: the setting's label)
+settings-reset-label = Reset { $label }
+settings-save = Save
+settings-reset-all = Reset all to the configuration
+# The settings' labels (AUTOMATIONS, SITE, QUEUE).
+setting-welcome-message = Welcome message
+setting-whitelist-reply = Reply to numbers not on the whitelist
+setting-closed-message = Message outside opening hours
+# at: inbox-settings.js AUTOMATIONS
+setting-queue-message = Queue position message ({ $placeholders })
+setting-reminder-after = Remind the agent after (0s: off)
+setting-reminder-message = Reminder to the customer
+setting-reoffer-after = Offer to another agent after (0s: off)
+setting-inactivity-message = Message when an inactive chat closes
+setting-csat = Ask how it went after closing
+setting-csat-question = Survey question
+setting-csat-follow-up = Follow-up after the score
+setting-title = Widget title
+setting-greeting = Greeting
+setting-site-closed-message = Closed message
+setting-escalation-timeout = Offer WhatsApp after
+setting-ask-name = Ask for the name
+setting-ask-phone = Ask for the phone number
+setting-offer-timeout = Offer to an agent for
+setting-wait-timeout = Fallback after waiting
+setting-fallback = Fallback
+setting-fallback-queue = Fallback queue
+setting-auto-reply = Auto-reply text
+setting-disposition-required = Disposition required when closing
+setting-dispositions = Dispositions (comma-separated)
+# A select's option (ask_name, ask_phone, fallback), the configuration's value.
+# at: inbox-settings.js part(): options
+setting-choice = { $value ->
+    [required] required
+    [optional] optional
+    [off] off
+    [wait] wait
+    [queue] queue
+    [auto_reply] auto_reply
+    [close] close
+   *[other] { $value }
+}
+# at: inbox-settings.js part(): the fallback queue's empty option
+setting-none = none
+
+## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
+
+webhooks-legend = Webhooks
+webhooks-help = Events POSTed as signed JSON (X-Deflect-Signature) to these endpoints; retried with back-off. Endpoints from the configuration file change there.
+webhooks-none = No endpoints: no events are sent.
+# at: inbox-webhooks.js eventsOf()
+webhooks-all-events = all events
+# at: inbox-webhooks.js source()
+webhooks-source-config = configuration file ({ $key })
+webhooks-source-here = added here
+webhooks-col-name = Name
+webhooks-col-url = URL
+webhooks-col-events = Events
+webhooks-col-enabled = Enabled
+webhooks-col-source = Source
+# at: inbox-webhooks.js: the Enabled column (enabled: "yes" or "no")
+webhooks-enabled = { $enabled ->
+    [yes] yes
+   *[other] no
+}
+webhooks-events = Events (none ticked: all)
+webhooks-name = Name (a-z, 0-9, - and _)
+# at: inbox-webhooks.js: the form's URL label
+webhooks-url = URL
+webhooks-secret = Signing secret (16+ characters)
+# at: inbox-webhooks.js edit(): after the secret's label, when the endpoint has one
+webhooks-secret-kept = set; leave empty to keep it
+webhooks-attempts = Attempts
+webhooks-timeout = Timeout (seconds)
+webhooks-add = Add endpoint
+# at: inbox-webhooks.js edit(): the submit button
+webhooks-save = Save { $name }
+webhooks-cancel = Cancel editing
+# at: inbox-webhooks.js: the buttons of an endpoint added here
+webhooks-edit = Edit
+webhooks-enable = Enable
+webhooks-disable = Disable
+webhooks-delete = Delete
+# at: inbox-webhooks.js: aria-label
+webhooks-edit-label = Edit webhook { $name }
+# at: inbox-webhooks.js: aria-label
+webhooks-enable-label = Enable webhook { $name }
+# at: inbox-webhooks.js: aria-label
+webhooks-disable-label = Disable webhook { $name }
+# at: inbox-webhooks.js: aria-label
+webhooks-delete-label = Delete webhook { $name } (deliveries still waiting for it are dropped)
 
 ## inbox-keys.js: KEYS, help(), close(), canned suggestions
 

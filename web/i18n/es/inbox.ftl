@@ -42,6 +42,7 @@ kind = { $kind ->
    *[other] { $kind }
 }
 message-placeholder = [{ kind }]
+message-kind = ({ kind })
 duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } h
@@ -292,6 +293,16 @@ transfer-to = Transferir a
 transfer-agents = Agentes
 transfer-queues = Colas
 transfer-agent = { $name } ({ presence })
+transfer-available = Agentes disponibles
+transfer-away = Agentes ausentes o desconectados
+transfer-option = { $name } · { presence }
+transfer-option-load = { $name } · { presence } · { $load }/{ $capacity }
+transfer-note = Nota para el siguiente agente (opcional)
+    .placeholder = Nota (opcional)
+transfer-confirm = { $back ->
+    [you] { $name } está { presence }: la oferta le espera y vuelve a ti si no la acepta a tiempo. ¿Transferir de todos modos?
+   *[other] { $name } está { presence }: la oferta le espera y vuelve al agente de la conversación si no la acepta a tiempo. ¿Transferir de todos modos?
+}
 action-transfer = Transferir
 transferred = Transferida
 disposition = Tipificación
@@ -380,6 +391,10 @@ admin-revoked = revocado
 admin-revoke = Revocar
 admin-create-token = Crear token
 admin-new-token = Nuevo token (se muestra una sola vez; envíalo como Authorization: Bearer …): { $secret }
+admin-reset-password = Restablecer contraseña
+admin-set-password = Establecer contraseña
+admin-new-password = Nueva contraseña para { $username }
+admin-password-changed = Contraseña de { $username } cambiada
 
 ## lists
 
@@ -407,6 +422,102 @@ admin-faq-cancel = Cancelar edición
 admin-edit = Editar
 admin-edit-question = Editar: { $question }
 admin-delete-question = Eliminar: { $question }
+
+## inbox-settings.js: part() (settings: automations, widget texts and queues)
+
+settings-legend = Automatizaciones, textos del widget y colas
+settings-help = Los cambios se aplican al momento, sin reiniciar. Las claves que fija el archivo de configuración se cambian allí.
+settings-change = Cambiar
+settings-what = Qué cambiar
+settings-scope = { $kind ->
+    [inbox] Bandeja (todas las conversaciones)
+    [account] Cuenta de WhatsApp { $name }
+    [site] Sitio del widget { $name }
+    [flow] Flujo IVR { $name }
+    [queue] Cola { $name }
+   *[other] { $kind } { $name }
+}
+settings-of = Ajustes de { settings-scope }
+settings-saved = Guardado: { settings-scope }
+settings-last-changed = Último cambio: { $time }
+settings-source-file = fijado en el archivo de configuración ({ $key })
+settings-source-here = cambiado aquí
+settings-source-default = predeterminado
+settings-reset = Restablecer
+settings-reset-label = Restablecer { $label }
+settings-save = Guardar
+settings-reset-all = Restablecer todo a la configuración
+setting-welcome-message = Mensaje de bienvenida
+setting-whitelist-reply = Respuesta a números que no están en la lista de permitidos
+setting-closed-message = Mensaje fuera del horario de atención
+setting-queue-message = Mensaje con la posición en la cola ({ $placeholders })
+setting-reminder-after = Recordar al agente tras (0s: desactivado)
+setting-reminder-message = Recordatorio al cliente
+setting-reoffer-after = Ofrecer a otro agente tras (0s: desactivado)
+setting-inactivity-message = Mensaje al cerrarse un chat inactivo
+setting-csat = Preguntar qué tal fue tras cerrar
+setting-csat-question = Pregunta de la encuesta
+setting-csat-follow-up = Respuesta tras la puntuación
+setting-title = Título del widget
+setting-greeting = Saludo
+setting-site-closed-message = Mensaje de cerrado
+setting-escalation-timeout = Ofrecer WhatsApp tras
+setting-ask-name = Pedir el nombre
+setting-ask-phone = Pedir el número de teléfono
+setting-offer-timeout = Ofrecer a un agente durante
+setting-wait-timeout = Alternativa tras esperar
+setting-fallback = Alternativa
+setting-fallback-queue = Cola alternativa
+setting-auto-reply = Texto de la respuesta automática
+setting-disposition-required = Tipificación obligatoria al cerrar
+setting-dispositions = Tipificaciones (separadas por comas)
+setting-choice = { $value ->
+    [required] obligatorio
+    [optional] opcional
+    [off] desactivado
+    [wait] seguir esperando
+    [queue] otra cola
+    [auto_reply] respuesta automática
+    [close] cerrar
+   *[other] { $value }
+}
+setting-none = ninguna
+
+## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
+
+webhooks-legend = Webhooks
+webhooks-help = Los eventos se envían por POST como JSON firmado (X-Deflect-Signature) a estos endpoints; se reintentan con esperas crecientes. Los endpoints del archivo de configuración se cambian allí.
+webhooks-none = No hay endpoints: no se envía ningún evento.
+webhooks-all-events = todos los eventos
+webhooks-source-config = archivo de configuración ({ $key })
+webhooks-source-here = añadido aquí
+webhooks-col-name = Nombre
+webhooks-col-url = URL
+webhooks-col-events = Eventos
+webhooks-col-enabled = Activo
+webhooks-col-source = Origen
+webhooks-enabled = { $enabled ->
+    [yes] sí
+   *[other] no
+}
+webhooks-events = Eventos (ninguno marcado: todos)
+webhooks-name = Nombre (a-z, 0-9, - y _)
+webhooks-url = URL
+webhooks-secret = Secreto de firma (16 caracteres o más)
+webhooks-secret-kept = definido; déjalo vacío para conservarlo
+webhooks-attempts = Intentos
+webhooks-timeout = Tiempo de espera (segundos)
+webhooks-add = Añadir endpoint
+webhooks-save = Guardar { $name }
+webhooks-cancel = Cancelar edición
+webhooks-edit = Editar
+webhooks-enable = Activar
+webhooks-disable = Desactivar
+webhooks-delete = Eliminar
+webhooks-edit-label = Editar el webhook { $name }
+webhooks-enable-label = Activar el webhook { $name }
+webhooks-disable-label = Desactivar el webhook { $name }
+webhooks-delete-label = Eliminar el webhook { $name } (se descartan los envíos que aún lo esperan)
 
 ## keys
 

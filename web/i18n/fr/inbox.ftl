@@ -42,6 +42,7 @@ kind = { $kind ->
    *[other] { $kind }
 }
 message-placeholder = [{ kind }]
+message-kind = ({ kind })
 duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } h
@@ -295,6 +296,16 @@ transfer-to = Transférer à
 transfer-agents = Agents
 transfer-queues = Files
 transfer-agent = { $name } ({ presence })
+transfer-available = Agents disponibles
+transfer-away = Agents absents ou hors ligne
+transfer-option = { $name } · { presence }
+transfer-option-load = { $name } · { presence } · { $load }/{ $capacity }
+transfer-note = Note pour l'agent suivant (facultatif)
+    .placeholder = Note (facultatif)
+transfer-confirm = { $back ->
+    [you] { $name } : { presence }. L'offre l'attend et vous revient si elle n'est pas acceptée à temps. Transférer quand même ?
+   *[other] { $name } : { presence }. L'offre l'attend et revient à l'agent de la conversation si elle n'est pas acceptée à temps. Transférer quand même ?
+}
 action-transfer = Transférer
 transferred = Transférée
 disposition = Qualification
@@ -383,6 +394,10 @@ admin-revoked = révoqué
 admin-revoke = Révoquer
 admin-create-token = Créer un jeton
 admin-new-token = Nouveau jeton (affiché une seule fois ; envoyez-le comme Authorization: Bearer …) : { $secret }
+admin-reset-password = Réinitialiser le mot de passe
+admin-set-password = Définir le mot de passe
+admin-new-password = Nouveau mot de passe pour { $username }
+admin-password-changed = Mot de passe de { $username } modifié
 
 ## lists
 
@@ -410,6 +425,102 @@ admin-faq-cancel = Annuler la modification
 admin-edit = Modifier
 admin-edit-question = Modifier : { $question }
 admin-delete-question = Supprimer : { $question }
+
+## inbox-settings.js: part() (settings: automations, widget texts and queues)
+
+settings-legend = Automatisations, textes du widget et files
+settings-help = Les modifications s'appliquent aussitôt, sans redémarrage. Les clés définies par le fichier de configuration se modifient là-bas.
+settings-change = Modifier
+settings-what = Élément à modifier
+settings-scope = { $kind ->
+    [inbox] Boîte de réception (toutes les conversations)
+    [account] Compte WhatsApp { $name }
+    [site] Site du widget { $name }
+    [flow] Parcours SVI { $name }
+    [queue] File { $name }
+   *[other] { $kind } { $name }
+}
+settings-of = Paramètres : { settings-scope }
+settings-saved = Enregistré : { settings-scope }
+settings-last-changed = Dernière modification : { $time }
+settings-source-file = défini dans le fichier de configuration ({ $key })
+settings-source-here = modifié ici
+settings-source-default = par défaut
+settings-reset = Réinitialiser
+settings-reset-label = Réinitialiser : { $label }
+settings-save = Enregistrer
+settings-reset-all = Tout réinitialiser selon la configuration
+setting-welcome-message = Message de bienvenue
+setting-whitelist-reply = Réponse aux numéros absents de la liste autorisée
+setting-closed-message = Message en dehors des heures d'ouverture
+setting-queue-message = Message de position dans la file ({ $placeholders })
+setting-reminder-after = Relancer l'agent après (0s : désactivé)
+setting-reminder-message = Rappel au client
+setting-reoffer-after = Proposer à un autre agent après (0s : désactivé)
+setting-inactivity-message = Message à la fermeture d'un chat inactif
+setting-csat = Demander comment cela s'est passé après la fermeture
+setting-csat-question = Question de l'enquête
+setting-csat-follow-up = Réponse après la note
+setting-title = Titre du widget
+setting-greeting = Message d'accueil
+setting-site-closed-message = Message de fermeture
+setting-escalation-timeout = Proposer WhatsApp après
+setting-ask-name = Demander le nom
+setting-ask-phone = Demander le numéro de téléphone
+setting-offer-timeout = Proposer à un agent pendant
+setting-wait-timeout = Solution de repli après attente
+setting-fallback = Solution de repli
+setting-fallback-queue = File de repli
+setting-auto-reply = Texte de la réponse automatique
+setting-disposition-required = Qualification obligatoire à la fermeture
+setting-dispositions = Qualifications (séparées par des virgules)
+setting-choice = { $value ->
+    [required] obligatoire
+    [optional] facultatif
+    [off] désactivé
+    [wait] continuer d'attendre
+    [queue] autre file
+    [auto_reply] réponse automatique
+    [close] fermer
+   *[other] { $value }
+}
+setting-none = aucune
+
+## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
+
+webhooks-legend = Webhooks
+webhooks-help = Les événements sont envoyés par POST en JSON signé (X-Deflect-Signature) à ces points de terminaison, avec de nouvelles tentatives de plus en plus espacées. Les points de terminaison du fichier de configuration se modifient là-bas.
+webhooks-none = Aucun point de terminaison : aucun événement n'est envoyé.
+webhooks-all-events = tous les événements
+webhooks-source-config = fichier de configuration ({ $key })
+webhooks-source-here = ajouté ici
+webhooks-col-name = Nom
+webhooks-col-url = URL
+webhooks-col-events = Événements
+webhooks-col-enabled = Actif
+webhooks-col-source = Source
+webhooks-enabled = { $enabled ->
+    [yes] oui
+   *[other] non
+}
+webhooks-events = Événements (aucun coché : tous)
+webhooks-name = Nom (a-z, 0-9, - et _)
+webhooks-url = URL
+webhooks-secret = Secret de signature (16 caractères ou plus)
+webhooks-secret-kept = défini ; laissez vide pour le conserver
+webhooks-attempts = Tentatives
+webhooks-timeout = Délai d'attente (secondes)
+webhooks-add = Ajouter le point de terminaison
+webhooks-save = Enregistrer { $name }
+webhooks-cancel = Annuler la modification
+webhooks-edit = Modifier
+webhooks-enable = Activer
+webhooks-disable = Désactiver
+webhooks-delete = Supprimer
+webhooks-edit-label = Modifier le webhook { $name }
+webhooks-enable-label = Activer le webhook { $name }
+webhooks-disable-label = Désactiver le webhook { $name }
+webhooks-delete-label = Supprimer le webhook { $name } (les envois qui l'attendent encore sont abandonnés)
 
 ## keys
 

@@ -42,6 +42,7 @@ kind = { $kind ->
    *[other] { $kind }
 }
 message-placeholder = [{ kind }]
+message-kind = ({ kind })
 duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } u
@@ -292,6 +293,16 @@ transfer-to = Doorverbinden naar
 transfer-agents = Medewerkers
 transfer-queues = Wachtrijen
 transfer-agent = { $name } ({ presence })
+transfer-available = Beschikbare medewerkers
+transfer-away = Afwezige en offline medewerkers
+transfer-option = { $name } · { presence }
+transfer-option-load = { $name } · { presence } · { $load }/{ $capacity }
+transfer-note = Notitie voor de volgende medewerker (optioneel)
+    .placeholder = Notitie (optioneel)
+transfer-confirm = { $back ->
+    [you] { $name } is { presence }: het aanbod wacht op deze medewerker en komt bij jou terug als het niet op tijd wordt geaccepteerd. Toch doorverbinden?
+   *[other] { $name } is { presence }: het aanbod wacht op deze medewerker en komt terug bij de medewerker van het gesprek als het niet op tijd wordt geaccepteerd. Toch doorverbinden?
+}
 action-transfer = Doorverbinden
 transferred = Doorverbonden
 disposition = Afhandelcode
@@ -380,6 +391,10 @@ admin-revoked = ingetrokken
 admin-revoke = Intrekken
 admin-create-token = Token aanmaken
 admin-new-token = Nieuw token (wordt één keer getoond; stuur het mee als Authorization: Bearer …): { $secret }
+admin-reset-password = Wachtwoord opnieuw instellen
+admin-set-password = Wachtwoord instellen
+admin-new-password = Nieuw wachtwoord voor { $username }
+admin-password-changed = Wachtwoord van { $username } gewijzigd
 
 ## lists
 
@@ -407,6 +422,102 @@ admin-faq-cancel = Bewerken annuleren
 admin-edit = Bewerken
 admin-edit-question = Bewerken: { $question }
 admin-delete-question = Verwijderen: { $question }
+
+## inbox-settings.js: part() (settings: automations, widget texts and queues)
+
+settings-legend = Automatiseringen, widgetteksten en wachtrijen
+settings-help = Wijzigingen gelden meteen, zonder herstart. Sleutels die het configuratiebestand instelt, wijzig je daar.
+settings-change = Wijzigen
+settings-what = Wat je wijzigt
+settings-scope = { $kind ->
+    [inbox] Inbox (elk gesprek)
+    [account] WhatsApp-account { $name }
+    [site] Widgetsite { $name }
+    [flow] IVR-flow { $name }
+    [queue] Wachtrij { $name }
+   *[other] { $kind } { $name }
+}
+settings-of = Instellingen van { settings-scope }
+settings-saved = Opgeslagen: { settings-scope }
+settings-last-changed = Laatst gewijzigd { $time }
+settings-source-file = ingesteld in het configuratiebestand ({ $key })
+settings-source-here = hier gewijzigd
+settings-source-default = standaard
+settings-reset = Terugzetten
+settings-reset-label = { $label } terugzetten
+settings-save = Opslaan
+settings-reset-all = Alles terugzetten naar de configuratie
+setting-welcome-message = Welkomstbericht
+setting-whitelist-reply = Antwoord aan nummers die niet zijn toegestaan
+setting-closed-message = Bericht buiten openingstijden
+setting-queue-message = Bericht met de plaats in de wachtrij ({ $placeholders })
+setting-reminder-after = Medewerker herinneren na (0s: uit)
+setting-reminder-message = Herinnering aan de klant
+setting-reoffer-after = Aan een andere medewerker aanbieden na (0s: uit)
+setting-inactivity-message = Bericht wanneer een inactieve chat wordt gesloten
+setting-csat = Na het sluiten vragen hoe het ging
+setting-csat-question = Enquêtevraag
+setting-csat-follow-up = Reactie na de score
+setting-title = Titel van de widget
+setting-greeting = Begroeting
+setting-site-closed-message = Bericht bij gesloten
+setting-escalation-timeout = WhatsApp aanbieden na
+setting-ask-name = Naar de naam vragen
+setting-ask-phone = Naar het telefoonnummer vragen
+setting-offer-timeout = Aanbieden aan een medewerker gedurende
+setting-wait-timeout = Terugvaloptie na wachten
+setting-fallback = Terugvaloptie
+setting-fallback-queue = Terugvalwachtrij
+setting-auto-reply = Tekst van het automatische antwoord
+setting-disposition-required = Afhandelcode verplicht bij sluiten
+setting-dispositions = Afhandelcodes (gescheiden door komma's)
+setting-choice = { $value ->
+    [required] verplicht
+    [optional] optioneel
+    [off] uit
+    [wait] blijven wachten
+    [queue] naar een andere wachtrij
+    [auto_reply] automatisch antwoord
+    [close] sluiten
+   *[other] { $value }
+}
+setting-none = geen
+
+## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
+
+webhooks-legend = Webhooks
+webhooks-help = Gebeurtenissen worden als ondertekende JSON (X-Deflect-Signature) met POST naar deze endpoints gestuurd; bij een fout steeds later opnieuw geprobeerd. Endpoints uit het configuratiebestand wijzig je daar.
+webhooks-none = Geen endpoints: er worden geen gebeurtenissen verstuurd.
+webhooks-all-events = alle gebeurtenissen
+webhooks-source-config = configuratiebestand ({ $key })
+webhooks-source-here = hier toegevoegd
+webhooks-col-name = Naam
+webhooks-col-url = URL
+webhooks-col-events = Gebeurtenissen
+webhooks-col-enabled = Ingeschakeld
+webhooks-col-source = Bron
+webhooks-enabled = { $enabled ->
+    [yes] ja
+   *[other] nee
+}
+webhooks-events = Gebeurtenissen (niets aangevinkt: alle)
+webhooks-name = Naam (a-z, 0-9, - en _)
+webhooks-url = URL
+webhooks-secret = Ondertekeningsgeheim (16+ tekens)
+webhooks-secret-kept = ingesteld; laat leeg om het te behouden
+webhooks-attempts = Pogingen
+webhooks-timeout = Time-out (seconden)
+webhooks-add = Endpoint toevoegen
+webhooks-save = { $name } opslaan
+webhooks-cancel = Bewerken annuleren
+webhooks-edit = Bewerken
+webhooks-enable = Inschakelen
+webhooks-disable = Uitschakelen
+webhooks-delete = Verwijderen
+webhooks-edit-label = Webhook { $name } bewerken
+webhooks-enable-label = Webhook { $name } inschakelen
+webhooks-disable-label = Webhook { $name } uitschakelen
+webhooks-delete-label = Webhook { $name } verwijderen (leveringen die er nog op wachten, vervallen)
 
 ## keys
 

@@ -42,6 +42,7 @@ kind = { $kind ->
    *[other] { $kind }
 }
 message-placeholder = [{ kind }]
+message-kind = ({ kind })
 duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } h
@@ -295,6 +296,16 @@ transfer-to = Transferir para
 transfer-agents = Agentes
 transfer-queues = Filas
 transfer-agent = { $name } ({ presence })
+transfer-available = Agentes disponíveis
+transfer-away = Agentes ausentes ou offline
+transfer-option = { $name } · { presence }
+transfer-option-load = { $name } · { presence } · { $load }/{ $capacity }
+transfer-note = Nota para o próximo agente (opcional)
+    .placeholder = Nota (opcional)
+transfer-confirm = { $back ->
+    [you] { $name } está { presence }: a oferta fica aguardando e volta para você se não for aceita a tempo. Transferir mesmo assim?
+   *[other] { $name } está { presence }: a oferta fica aguardando e volta para o agente da conversa se não for aceita a tempo. Transferir mesmo assim?
+}
 action-transfer = Transferir
 transferred = Transferida
 disposition = Tabulação
@@ -383,6 +394,10 @@ admin-revoked = revogado
 admin-revoke = Revogar
 admin-create-token = Criar token
 admin-new-token = Novo token (mostrado uma única vez; envie-o como Authorization: Bearer …): { $secret }
+admin-reset-password = Redefinir senha
+admin-set-password = Definir senha
+admin-new-password = Nova senha para { $username }
+admin-password-changed = Senha de { $username } alterada
 
 ## lists
 
@@ -410,6 +425,102 @@ admin-faq-cancel = Cancelar edição
 admin-edit = Editar
 admin-edit-question = Editar: { $question }
 admin-delete-question = Excluir: { $question }
+
+## inbox-settings.js: part() (settings: automations, widget texts and queues)
+
+settings-legend = Automações, textos do widget e filas
+settings-help = As alterações valem na hora, sem reiniciar. As chaves definidas no arquivo de configuração são alteradas lá.
+settings-change = Alterar
+settings-what = O que alterar
+settings-scope = { $kind ->
+    [inbox] Caixa de entrada (todas as conversas)
+    [account] Conta do WhatsApp { $name }
+    [site] Site do widget { $name }
+    [flow] Fluxo de URA { $name }
+    [queue] Fila { $name }
+   *[other] { $kind } { $name }
+}
+settings-of = Configurações de { settings-scope }
+settings-saved = Salvo: { settings-scope }
+settings-last-changed = Última alteração: { $time }
+settings-source-file = definido no arquivo de configuração ({ $key })
+settings-source-here = alterado aqui
+settings-source-default = padrão
+settings-reset = Redefinir
+settings-reset-label = Redefinir { $label }
+settings-save = Salvar
+settings-reset-all = Redefinir tudo para a configuração
+setting-welcome-message = Mensagem de boas-vindas
+setting-whitelist-reply = Resposta a números fora da lista de permitidos
+setting-closed-message = Mensagem fora do horário de atendimento
+setting-queue-message = Mensagem com a posição na fila ({ $placeholders })
+setting-reminder-after = Lembrar o agente após (0s: desativado)
+setting-reminder-message = Lembrete ao cliente
+setting-reoffer-after = Oferecer a outro agente após (0s: desativado)
+setting-inactivity-message = Mensagem quando um chat inativo é encerrado
+setting-csat = Perguntar como foi após encerrar
+setting-csat-question = Pergunta da pesquisa
+setting-csat-follow-up = Resposta após a nota
+setting-title = Título do widget
+setting-greeting = Saudação
+setting-site-closed-message = Mensagem de fechado
+setting-escalation-timeout = Oferecer WhatsApp após
+setting-ask-name = Pedir o nome
+setting-ask-phone = Pedir o número de telefone
+setting-offer-timeout = Oferecer a um agente por
+setting-wait-timeout = Alternativa após a espera
+setting-fallback = Alternativa
+setting-fallback-queue = Fila alternativa
+setting-auto-reply = Texto da resposta automática
+setting-disposition-required = Tabulação obrigatória ao encerrar
+setting-dispositions = Tabulações (separadas por vírgulas)
+setting-choice = { $value ->
+    [required] obrigatório
+    [optional] opcional
+    [off] desativado
+    [wait] continuar esperando
+    [queue] outra fila
+    [auto_reply] resposta automática
+    [close] encerrar
+   *[other] { $value }
+}
+setting-none = nenhuma
+
+## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
+
+webhooks-legend = Webhooks
+webhooks-help = Os eventos são enviados por POST como JSON assinado (X-Deflect-Signature) para estes endpoints, com novas tentativas cada vez mais espaçadas. Os endpoints do arquivo de configuração são alterados lá.
+webhooks-none = Nenhum endpoint: nenhum evento é enviado.
+webhooks-all-events = todos os eventos
+webhooks-source-config = arquivo de configuração ({ $key })
+webhooks-source-here = adicionado aqui
+webhooks-col-name = Nome
+webhooks-col-url = URL
+webhooks-col-events = Eventos
+webhooks-col-enabled = Ativo
+webhooks-col-source = Origem
+webhooks-enabled = { $enabled ->
+    [yes] sim
+   *[other] não
+}
+webhooks-events = Eventos (nenhum marcado: todos)
+webhooks-name = Nome (a-z, 0-9, - e _)
+webhooks-url = URL
+webhooks-secret = Segredo de assinatura (16 caracteres ou mais)
+webhooks-secret-kept = definido; deixe em branco para mantê-lo
+webhooks-attempts = Tentativas
+webhooks-timeout = Tempo limite (segundos)
+webhooks-add = Adicionar endpoint
+webhooks-save = Salvar { $name }
+webhooks-cancel = Cancelar edição
+webhooks-edit = Editar
+webhooks-enable = Ativar
+webhooks-disable = Desativar
+webhooks-delete = Excluir
+webhooks-edit-label = Editar o webhook { $name }
+webhooks-enable-label = Ativar o webhook { $name }
+webhooks-disable-label = Desativar o webhook { $name }
+webhooks-delete-label = Excluir o webhook { $name } (as entregas que ainda aguardam por ele são descartadas)
 
 ## keys
 
