@@ -37,7 +37,7 @@
   // The page's texts in the agent's language (web/i18n, loaded by lang()).
   const t = (id, args) => window.DeflectI18n ? window.DeflectI18n.t(id, args) : id;
   const when = (ms) => ms ? new Date(ms).toLocaleString() : "";
-  const ago = (ms) => { const s = Math.max(0, Math.round((Date.now() - ms) / 1000)); return s < 60 ? s + " s" : s < 3600 ? Math.round(s / 60) + " min" : Math.round(s / 3600) + " h"; };
+  const ago = (ms) => { const s = Math.max(0, Math.round((Date.now() - ms) / 1000)); return s < 60 ? t("duration-seconds", { n: s }) : s < 3600 ? t("duration-minutes", { n: Math.round(s / 60) }) : t("duration-hours", { n: Math.round(s / 3600) }); };
   function announce(t) { const a = $("#announce"); a.textContent = ""; setTimeout(() => { a.textContent = t; }, 50); }
   function key() { const a = new Uint8Array(12); crypto.getRandomValues(a); return Array.from(a, (b) => b.toString(16).padStart(2, "0")).join(""); }
 
@@ -330,7 +330,7 @@
     return w >= SLA_BREACH ? "wait breach" : w >= SLA_WARN ? "wait warn" : "wait";
   }
   const clock = (ms) => { const s = Math.max(0, Math.ceil(ms / 1000)); return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); };
-  const span = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); return s < 60 ? s + " s" : s < 3600 ? Math.floor(s / 60) + " min" : Math.floor(s / 3600) + " h " + Math.floor(s % 3600 / 60) + " min"; };
+  const span = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); return s < 60 ? t("duration-seconds", { n: s }) : s < 3600 ? t("duration-minutes", { n: Math.floor(s / 60) }) : t("duration-hours-minutes", { h: Math.floor(s / 3600), m: Math.floor(s % 3600 / 60) }); };
   function initials(c) {
     const n = (c.contact_name || "").trim();
     if (n) return n.split(/\s+/).slice(0, 2).map((w) => Array.from(w)[0] || "").join("").toUpperCase();

@@ -47,6 +47,7 @@ duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } h
 duration-hours-minutes = { $h } h { $m } min
+duration-minutes-seconds = { $m } min { $s } s
 size-bytes = { $n } B
 size-kb = { $n } KB
 size-mb = { $n } MB
@@ -540,3 +541,98 @@ note-on = Interne Notiz
 note-off = Nachricht an den Kunden
 disposition-first = Wählen Sie einen Abschlussgrund, dann Abschließen
 canned-suggest = Textbausteine
+
+## inbox-reports.js: the reports view (supervisors)
+
+reports-heading = Berichte
+reports-period = Zeitraum
+reports-today = Heute
+reports-week = Letzte 7 Tage
+reports-custom = Benutzerdefiniert
+reports-from = Von
+reports-to = Bis
+reports-queues = Warteschlangen
+reports-queue = Warteschlange
+reports-agents = Agenten (gezählt für den Agenten, der die Unterhaltung beim Schließen hatte)
+reports-agent = Agent
+reports-in = Eingang
+reports-handled = Bearbeitet
+reports-closed = Geschlossen
+reports-abandoned = Abgebrochen
+reports-first-response = Erste Antwort p50
+reports-handle-time = Bearbeitungszeit p50
+reports-wait = Wartezeit p50
+reports-p90 = p90
+reports-csat = Kundenzufriedenheit
+reports-total = Gesamt
+reports-deflections = Umgeleitete Anrufe nach Ablauf und Eingabeart
+reports-flow = Ablauf
+reports-input = Eingabe
+reports-deflections-count = Umgeleitet
+reports-answered = Beantwortet
+reports-input-method = { $method ->
+    [dtmf] Tastatur
+    [speech] Sprache
+    [caller_number] Nummer des Anrufers
+   *[other] { $method }
+}
+reports-volume = Eingegangene Unterhaltungen
+    .alt = Eingegangene Unterhaltungen im Zeitraum, pro Stunde oder Tag
+reports-wait-chart = Wartezeit, bis ein Agent übernahm
+    .alt = Im Zeitraum geschlossene Unterhaltungen nach ihrer Wartezeit auf einen Agenten
+reports-note = Perzentile werden aus Zeitintervallen gelesen: auf 5 s genau unter einer Minute, auf 30 s unter 10 Minuten, auf 5 Minuten unter einer Stunde. Anrufe nach Ergebnis werden noch nicht ausgewertet.
+
+## inbox-contact.js: the contact panel beside a conversation
+
+contact-label = Kontakt
+contact-show = Kontakt ‹
+    .title = Kontaktbereich einblenden
+contact-hide = Kontakt ›
+    .title = Kontaktbereich ausblenden
+contact-failed = Der Kontakt konnte nicht geladen werden: { $error }
+contact-nothing = Nichts bekannt.
+contact-profile = Profil
+contact-name = Name
+contact-phone = { $whatsapp ->
+    [yes] Telefon (WhatsApp)
+   *[other] Telefon
+}
+contact-form-phone = In einem Formular angegeben
+contact-language = Sprache
+contact-whatsapp = WhatsApp
+contact-visitor = Widget-Besucher
+contact-visitor-on = auf { $site } seit { $time }
+contact-since = Bekannt seit
+contact-labels = Labels
+contact-new-label = Neues Label
+    .placeholder = Label hinzufügen
+contact-add = Hinzufügen
+contact-label-added = Label { $label } hinzugefügt
+contact-label-removed = Label { $label } entfernt
+contact-remove-label = Label { $label } entfernen
+    .title = Entfernen
+contact-no-labels = Keine Labels.
+contact-previous = Andere Unterhaltungen
+contact-previous-none = Keine, die Sie sehen können.
+contact-attributes = Attribute
+contact-site = Widget-Website
+contact-page = Seite
+contact-came-from = Kam von
+contact-call = Anruf
+contact-not-call = Kein umgeleiteter Anruf.
+contact-flow = Ablauf
+contact-input = Eingabe
+contact-input-method = { $method ->
+    [dtmf] über die Tastatur eingegeben
+    [speech] gesprochen
+    [caller_number] die Nummer, von der angerufen wurde
+   *[other] { $method }
+}
+contact-transcript = { $method ->
+    [speech] Worte
+   *[other] Ziffern
+}
+contact-ivr-time = Zeit im IVR
+contact-caller = Anrufer
+contact-dialled = Gewählte Nummer
+contact-called = Anrufzeit

@@ -62,6 +62,8 @@ duration-minutes = { $n } min
 duration-hours = { $n } h
 # at: inbox.js span()
 duration-hours-minutes = { $h } h { $m } min
+# at: inbox-contact.js duration()
+duration-minutes-seconds = { $m } min { $s } s
 # at: inbox.js bytes()
 size-bytes = { $n } B
 # at: inbox.js bytes()
@@ -628,3 +630,137 @@ note-off = Message to the customer
 disposition-first = Choose a disposition, then Close
 # at: inbox-keys.js: #canned-suggest aria-label
 canned-suggest = Canned answers
+
+## inbox-reports.js: the reports view (supervisors)
+
+reports-heading = Reports
+reports-period = Period
+reports-today = Today
+reports-week = Last 7 days
+reports-custom = Custom
+# at: inbox-reports.js picker(): the custom period's start
+reports-from = From
+# at: inbox-reports.js picker(): the custom period's end
+reports-to = To
+reports-queues = Queues
+# at: inbox-reports.js render(): the queue table's first column
+reports-queue = Queue
+reports-agents = Agents (the agent holding a conversation when it closed counts it)
+# at: inbox-reports.js render(): the agent table's first column
+reports-agent = Agent
+# The queue and agent tables' columns (COLUMNS); p50 is the median, p90 the 90th percentile.
+# at: inbox-reports.js COLUMNS
+reports-in = In
+reports-handled = Handled
+# at: inbox-reports.js COLUMNS
+reports-closed = Closed
+reports-abandoned = Abandoned
+reports-first-response = First response p50
+reports-handle-time = Handle time p50
+reports-wait = Wait p50
+# at: inbox-reports.js COLUMNS
+reports-p90 = p90
+# at: inbox-reports.js COLUMNS
+reports-csat = CSAT
+# at: inbox-reports.js table(), render(): the totals' row
+reports-total = Total
+reports-deflections = Deflections by flow and input method
+# at: inbox-reports.js render(): the deflection table's columns
+reports-flow = Flow
+# at: inbox-reports.js render(): the deflection table's columns
+reports-input = Input
+# at: inbox-reports.js render(): the deflection table's columns
+reports-deflections-count = Deflections
+reports-answered = Answered
+# at: inbox-reports.js render(): a deflection's input method (r.input_method)
+reports-input-method = { $method ->
+    [dtmf] keypad
+    [speech] speech
+    [caller_number] caller's number
+   *[other] { $method }
+}
+# at: inbox-reports.js render(): the volume chart's caption and alt text
+reports-volume = Conversations in
+    .alt = Conversations in over the period, per hour or day
+reports-wait-chart = Waiting time until an agent took it
+    .alt = Conversations closed in the period by how long they waited for an agent
+reports-note = Percentiles are read from time buckets: within 5 s below a minute, 30 s below 10 minutes, 5 minutes below an hour. Calls by outcome are not reported yet.
+
+## inbox-contact.js: the contact panel beside a conversation
+
+# at: inbox-contact.js: the panel's aria-label
+contact-label = Contact
+# at: inbox-contact.js show(): the toggle while the panel is collapsed
+contact-show = Contact ‹
+    .title = Show the contact panel
+# at: inbox-contact.js show(): the toggle while the panel is open
+contact-hide = Contact ›
+    .title = Hide the contact panel
+contact-failed = The contact could not be loaded: { $error }
+contact-nothing = Nothing known.
+contact-profile = Profile
+# at: inbox-contact.js render()
+contact-name = Name
+# at: inbox-contact.js render(): whatsapp is "yes" when the phone number is their WhatsApp number
+contact-phone = { $whatsapp ->
+    [yes] Phone (WhatsApp)
+   *[other] Phone
+}
+contact-form-phone = Typed in a form
+# at: inbox-contact.js render(), call()
+contact-language = Language
+# at: inbox-contact.js render(): a WhatsApp identity
+contact-whatsapp = WhatsApp
+contact-visitor = Widget visitor
+# at: inbox-contact.js render(): a widget identity
+contact-visitor-on = on { $site } since { $time }
+contact-since = Known since
+# at: inbox-contact.js labels(): the section's title and the list's aria-label
+contact-labels = Labels
+contact-new-label = New label
+    .placeholder = add a label
+# at: inbox-contact.js labels(): the submit button
+contact-add = Add
+# at: inbox-contact.js labels(): announce
+contact-label-added = Label { $label } added
+# at: inbox-contact.js labels(): announce
+contact-label-removed = Label { $label } removed
+# at: inbox-contact.js labels(): aria-label, title
+contact-remove-label = Remove label { $label }
+    .title = Remove
+contact-no-labels = No labels.
+# at: inbox-contact.js previous()
+contact-previous = Other conversations
+contact-previous-none = None you can see.
+contact-attributes = Attributes
+# at: inbox-contact.js attributes()
+contact-site = Widget site
+# at: inbox-contact.js attributes()
+contact-page = Page
+contact-came-from = Came from
+# at: inbox-contact.js call()
+contact-call = Call
+contact-not-call = Not a deflected call.
+# at: inbox-contact.js call()
+contact-flow = Flow
+# at: inbox-contact.js call()
+contact-input = Input
+# at: inbox-contact.js call(): how the caller gave their number (c.input_method)
+contact-input-method = { $method ->
+    [dtmf] typed on the keypad
+    [speech] said
+    [caller_number] the number they called from
+   *[other] { $method }
+}
+# at: inbox-contact.js call(): the transcript's label (method: c.input_method)
+contact-transcript = { $method ->
+    [speech] Words
+   *[other] Digits
+}
+contact-ivr-time = Time in IVR
+# at: inbox-contact.js call()
+contact-caller = Caller
+# at: inbox-contact.js call()
+contact-dialled = Number dialled
+# at: inbox-contact.js call()
+contact-called = Called

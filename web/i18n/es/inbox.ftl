@@ -47,6 +47,7 @@ duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } h
 duration-hours-minutes = { $h } h { $m } min
+duration-minutes-seconds = { $m } min { $s } s
 size-bytes = { $n } B
 size-kb = { $n } KB
 size-mb = { $n } MB
@@ -540,3 +541,98 @@ note-on = Nota interna
 note-off = Mensaje al cliente
 disposition-first = Elige una tipificación y luego Cerrar
 canned-suggest = Respuestas predefinidas
+
+## inbox-reports.js: the reports view (supervisors)
+
+reports-heading = Informes
+reports-period = Periodo
+reports-today = Hoy
+reports-week = Últimos 7 días
+reports-custom = Personalizado
+reports-from = Desde
+reports-to = Hasta
+reports-queues = Colas
+reports-queue = Cola
+reports-agents = Agentes (cuenta para el agente que tenía la conversación cuando se cerró)
+reports-agent = Agente
+reports-in = Entrantes
+reports-handled = Atendidas
+reports-closed = Cerradas
+reports-abandoned = Abandonadas
+reports-first-response = Primera respuesta p50
+reports-handle-time = Tiempo de gestión p50
+reports-wait = Espera p50
+reports-p90 = p90
+reports-csat = Satisfacción
+reports-total = Total
+reports-deflections = Llamadas desviadas por flujo y método de entrada
+reports-flow = Flujo
+reports-input = Entrada
+reports-deflections-count = Desviadas
+reports-answered = Respondidas
+reports-input-method = { $method ->
+    [dtmf] teclado
+    [speech] voz
+    [caller_number] número del llamante
+   *[other] { $method }
+}
+reports-volume = Conversaciones entrantes
+    .alt = Conversaciones entrantes en el periodo, por hora o por día
+reports-wait-chart = Tiempo de espera hasta que un agente la tomó
+    .alt = Conversaciones cerradas en el periodo según cuánto esperaron a un agente
+reports-note = Los percentiles se leen de intervalos de tiempo: con precisión de 5 s por debajo de un minuto, de 30 s por debajo de 10 minutos y de 5 minutos por debajo de una hora. Las llamadas por resultado aún no se incluyen.
+
+## inbox-contact.js: the contact panel beside a conversation
+
+contact-label = Contacto
+contact-show = Contacto ‹
+    .title = Mostrar el panel de contacto
+contact-hide = Contacto ›
+    .title = Ocultar el panel de contacto
+contact-failed = No se pudo cargar el contacto: { $error }
+contact-nothing = Sin datos.
+contact-profile = Perfil
+contact-name = Nombre
+contact-phone = { $whatsapp ->
+    [yes] Teléfono (WhatsApp)
+   *[other] Teléfono
+}
+contact-form-phone = Indicado en un formulario
+contact-language = Idioma
+contact-whatsapp = WhatsApp
+contact-visitor = Visitante del widget
+contact-visitor-on = en { $site } desde { $time }
+contact-since = Conocido desde
+contact-labels = Etiquetas
+contact-new-label = Nueva etiqueta
+    .placeholder = añadir una etiqueta
+contact-add = Añadir
+contact-label-added = Etiqueta { $label } añadida
+contact-label-removed = Etiqueta { $label } quitada
+contact-remove-label = Quitar la etiqueta { $label }
+    .title = Quitar
+contact-no-labels = Sin etiquetas.
+contact-previous = Otras conversaciones
+contact-previous-none = Ninguna que puedas ver.
+contact-attributes = Atributos
+contact-site = Sitio del widget
+contact-page = Página
+contact-came-from = Procedencia
+contact-call = Llamada
+contact-not-call = No es una llamada desviada.
+contact-flow = Flujo
+contact-input = Entrada
+contact-input-method = { $method ->
+    [dtmf] marcado en el teclado
+    [speech] dicho de viva voz
+    [caller_number] el número desde el que llamó
+   *[other] { $method }
+}
+contact-transcript = { $method ->
+    [speech] Palabras
+   *[other] Dígitos
+}
+contact-ivr-time = Tiempo en el IVR
+contact-caller = Llamante
+contact-dialled = Número marcado
+contact-called = Hora de la llamada

@@ -47,6 +47,7 @@ duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } h
 duration-hours-minutes = { $h } h { $m } min
+duration-minutes-seconds = { $m } min { $s } s
 size-bytes = { $n } o
 size-kb = { $n } Ko
 size-mb = { $n } Mo
@@ -543,3 +544,98 @@ note-on = Note interne
 note-off = Message au client
 disposition-first = Choisissez une qualification, puis Clôturer
 canned-suggest = Réponses prédéfinies
+
+## inbox-reports.js: the reports view (supervisors)
+
+reports-heading = Rapports
+reports-period = Période
+reports-today = Aujourd'hui
+reports-week = 7 derniers jours
+reports-custom = Personnalisée
+reports-from = Du
+reports-to = Au
+reports-queues = Files
+reports-queue = File
+reports-agents = Agents (compté pour l'agent qui avait la conversation à sa fermeture)
+reports-agent = Agent
+reports-in = Entrantes
+reports-handled = Traitées
+reports-closed = Fermées
+reports-abandoned = Abandonnées
+reports-first-response = Première réponse p50
+reports-handle-time = Durée de traitement p50
+reports-wait = Attente p50
+reports-p90 = p90
+reports-csat = Satisfaction
+reports-total = Total
+reports-deflections = Appels déviés par parcours et mode de saisie
+reports-flow = Parcours
+reports-input = Saisie
+reports-deflections-count = Déviés
+reports-answered = Répondus
+reports-input-method = { $method ->
+    [dtmf] clavier
+    [speech] voix
+    [caller_number] numéro de l'appelant
+   *[other] { $method }
+}
+reports-volume = Conversations entrantes
+    .alt = Conversations entrantes sur la période, par heure ou par jour
+reports-wait-chart = Temps d'attente avant la prise en charge par un agent
+    .alt = Conversations fermées sur la période selon leur temps d'attente d'un agent
+reports-note = Les percentiles sont lus dans des tranches de temps : à 5 s près sous une minute, à 30 s près sous 10 minutes, à 5 minutes près sous une heure. Les appels par résultat ne figurent pas encore dans les rapports.
+
+## inbox-contact.js: the contact panel beside a conversation
+
+contact-label = Contact
+contact-show = Contact ‹
+    .title = Afficher le panneau du contact
+contact-hide = Contact ›
+    .title = Masquer le panneau du contact
+contact-failed = Le contact n'a pas pu être chargé : { $error }
+contact-nothing = Aucune information.
+contact-profile = Profil
+contact-name = Nom
+contact-phone = { $whatsapp ->
+    [yes] Téléphone (WhatsApp)
+   *[other] Téléphone
+}
+contact-form-phone = Saisi dans un formulaire
+contact-language = Langue
+contact-whatsapp = WhatsApp
+contact-visitor = Visiteur du widget
+contact-visitor-on = sur { $site } depuis { $time }
+contact-since = Connu depuis
+contact-labels = Étiquettes
+contact-new-label = Nouvelle étiquette
+    .placeholder = ajouter une étiquette
+contact-add = Ajouter
+contact-label-added = Étiquette { $label } ajoutée
+contact-label-removed = Étiquette { $label } retirée
+contact-remove-label = Retirer l'étiquette { $label }
+    .title = Retirer
+contact-no-labels = Aucune étiquette.
+contact-previous = Autres conversations
+contact-previous-none = Aucune que vous pouvez voir.
+contact-attributes = Attributs
+contact-site = Site du widget
+contact-page = Page
+contact-came-from = Provenance
+contact-call = Appel
+contact-not-call = Pas un appel dévié.
+contact-flow = Parcours
+contact-input = Saisie
+contact-input-method = { $method ->
+    [dtmf] tapé sur le clavier
+    [speech] dit à voix haute
+    [caller_number] le numéro appelant
+   *[other] { $method }
+}
+contact-transcript = { $method ->
+    [speech] Mots
+   *[other] Chiffres
+}
+contact-ivr-time = Temps dans le SVI
+contact-caller = Appelant
+contact-dialled = Numéro composé
+contact-called = Heure de l'appel

@@ -47,6 +47,7 @@ duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } u
 duration-hours-minutes = { $h } u { $m } min
+duration-minutes-seconds = { $m } min { $s } s
 size-bytes = { $n } B
 size-kb = { $n } kB
 size-mb = { $n } MB
@@ -540,3 +541,98 @@ note-on = Interne notitie
 note-off = Bericht aan de klant
 disposition-first = Kies een afhandelcode en sluit dan af
 canned-suggest = Standaardantwoorden
+
+## inbox-reports.js: the reports view (supervisors)
+
+reports-heading = Rapportages
+reports-period = Periode
+reports-today = Vandaag
+reports-week = Afgelopen 7 dagen
+reports-custom = Aangepast
+reports-from = Van
+reports-to = Tot
+reports-queues = Wachtrijen
+reports-queue = Wachtrij
+reports-agents = Medewerkers (telt mee voor de medewerker die het gesprek had toen het werd gesloten)
+reports-agent = Medewerker
+reports-in = Binnen
+reports-handled = Afgehandeld
+reports-closed = Gesloten
+reports-abandoned = Afgehaakt
+reports-first-response = Eerste reactie p50
+reports-handle-time = Afhandeltijd p50
+reports-wait = Wachttijd p50
+reports-p90 = p90
+reports-csat = Klanttevredenheid
+reports-total = Totaal
+reports-deflections = Omgeleide oproepen per flow en invoermethode
+reports-flow = Flow
+reports-input = Invoer
+reports-deflections-count = Omgeleid
+reports-answered = Beantwoord
+reports-input-method = { $method ->
+    [dtmf] toetsen
+    [speech] spraak
+    [caller_number] nummer van de beller
+   *[other] { $method }
+}
+reports-volume = Binnengekomen gesprekken
+    .alt = Binnengekomen gesprekken in de periode, per uur of per dag
+reports-wait-chart = Wachttijd tot een medewerker het gesprek nam
+    .alt = Gesprekken die in de periode zijn gesloten, naar hoe lang ze op een medewerker wachtten
+reports-note = Percentielen worden afgelezen uit tijdvakken: op 5 s nauwkeurig onder een minuut, op 30 s onder 10 minuten, op 5 minuten onder een uur. Oproepen per uitkomst staan nog niet in de rapportage.
+
+## inbox-contact.js: the contact panel beside a conversation
+
+contact-label = Contact
+contact-show = Contact ‹
+    .title = Contactpaneel tonen
+contact-hide = Contact ›
+    .title = Contactpaneel verbergen
+contact-failed = Het contact kon niet worden geladen: { $error }
+contact-nothing = Niets bekend.
+contact-profile = Profiel
+contact-name = Naam
+contact-phone = { $whatsapp ->
+    [yes] Telefoon (WhatsApp)
+   *[other] Telefoon
+}
+contact-form-phone = Ingevuld in een formulier
+contact-language = Taal
+contact-whatsapp = WhatsApp
+contact-visitor = Widgetbezoeker
+contact-visitor-on = op { $site } sinds { $time }
+contact-since = Bekend sinds
+contact-labels = Labels
+contact-new-label = Nieuw label
+    .placeholder = label toevoegen
+contact-add = Toevoegen
+contact-label-added = Label { $label } toegevoegd
+contact-label-removed = Label { $label } verwijderd
+contact-remove-label = Label { $label } verwijderen
+    .title = Verwijderen
+contact-no-labels = Geen labels.
+contact-previous = Andere gesprekken
+contact-previous-none = Geen die je kunt zien.
+contact-attributes = Kenmerken
+contact-site = Widgetsite
+contact-page = Pagina
+contact-came-from = Kwam van
+contact-call = Oproep
+contact-not-call = Geen omgeleide oproep.
+contact-flow = Flow
+contact-input = Invoer
+contact-input-method = { $method ->
+    [dtmf] ingetoetst
+    [speech] ingesproken
+    [caller_number] het nummer waarmee gebeld werd
+   *[other] { $method }
+}
+contact-transcript = { $method ->
+    [speech] Woorden
+   *[other] Cijfers
+}
+contact-ivr-time = Tijd in het IVR
+contact-caller = Beller
+contact-dialled = Gekozen nummer
+contact-called = Gebeld op

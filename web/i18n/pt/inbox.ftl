@@ -47,6 +47,7 @@ duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } h
 duration-hours-minutes = { $h } h { $m } min
+duration-minutes-seconds = { $m } min { $s } s
 size-bytes = { $n } B
 size-kb = { $n } KB
 size-mb = { $n } MB
@@ -543,3 +544,98 @@ note-on = Nota interna
 note-off = Mensagem ao cliente
 disposition-first = Escolha uma tabulação e depois Encerrar
 canned-suggest = Respostas prontas
+
+## inbox-reports.js: the reports view (supervisors)
+
+reports-heading = Relatórios
+reports-period = Período
+reports-today = Hoje
+reports-week = Últimos 7 dias
+reports-custom = Personalizado
+reports-from = De
+reports-to = Até
+reports-queues = Filas
+reports-queue = Fila
+reports-agents = Agentes (conta para o agente que estava com a conversa quando ela foi encerrada)
+reports-agent = Agente
+reports-in = Recebidas
+reports-handled = Atendidas
+reports-closed = Encerradas
+reports-abandoned = Abandonadas
+reports-first-response = Primeira resposta p50
+reports-handle-time = Tempo de atendimento p50
+reports-wait = Espera p50
+reports-p90 = p90
+reports-csat = Satisfação
+reports-total = Total
+reports-deflections = Chamadas desviadas por fluxo e forma de entrada
+reports-flow = Fluxo
+reports-input = Entrada
+reports-deflections-count = Desviadas
+reports-answered = Respondidas
+reports-input-method = { $method ->
+    [dtmf] teclado
+    [speech] voz
+    [caller_number] número de quem ligou
+   *[other] { $method }
+}
+reports-volume = Conversas recebidas
+    .alt = Conversas recebidas no período, por hora ou por dia
+reports-wait-chart = Tempo de espera até um agente assumir
+    .alt = Conversas encerradas no período pelo tempo que esperaram por um agente
+reports-note = Os percentis são lidos de faixas de tempo: com precisão de 5 s abaixo de um minuto, de 30 s abaixo de 10 minutos e de 5 minutos abaixo de uma hora. As chamadas por resultado ainda não entram nos relatórios.
+
+## inbox-contact.js: the contact panel beside a conversation
+
+contact-label = Contato
+contact-show = Contato ‹
+    .title = Mostrar o painel do contato
+contact-hide = Contato ›
+    .title = Ocultar o painel do contato
+contact-failed = Não foi possível carregar o contato: { $error }
+contact-nothing = Nenhuma informação.
+contact-profile = Perfil
+contact-name = Nome
+contact-phone = { $whatsapp ->
+    [yes] Telefone (WhatsApp)
+   *[other] Telefone
+}
+contact-form-phone = Informado em um formulário
+contact-language = Idioma
+contact-whatsapp = WhatsApp
+contact-visitor = Visitante do widget
+contact-visitor-on = em { $site } desde { $time }
+contact-since = Conhecido desde
+contact-labels = Etiquetas
+contact-new-label = Nova etiqueta
+    .placeholder = adicionar uma etiqueta
+contact-add = Adicionar
+contact-label-added = Etiqueta { $label } adicionada
+contact-label-removed = Etiqueta { $label } removida
+contact-remove-label = Remover a etiqueta { $label }
+    .title = Remover
+contact-no-labels = Nenhuma etiqueta.
+contact-previous = Outras conversas
+contact-previous-none = Nenhuma que você possa ver.
+contact-attributes = Atributos
+contact-site = Site do widget
+contact-page = Página
+contact-came-from = Veio de
+contact-call = Chamada
+contact-not-call = Não é uma chamada desviada.
+contact-flow = Fluxo
+contact-input = Entrada
+contact-input-method = { $method ->
+    [dtmf] digitado no teclado
+    [speech] falado
+    [caller_number] o número de onde ligou
+   *[other] { $method }
+}
+contact-transcript = { $method ->
+    [speech] Palavras
+   *[other] Dígitos
+}
+contact-ivr-time = Tempo na URA
+contact-caller = Chamador
+contact-dialled = Número discado
+contact-called = Horário da chamada
