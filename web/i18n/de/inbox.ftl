@@ -120,6 +120,7 @@ filter-status = Status
 filter-channel = Kanal
 filter-queue = Warteschlange
 filter-agent = Agent
+filter-label = Label
 filter-search = Suche
     .placeholder = Name, Nummer, Referenz, Text
 filter-submit = Filtern
@@ -175,6 +176,7 @@ offer-rejected = Abgelehnt
 ## conversation
 
 messages-label = Nachrichten
+back-label = Zurück zu den Unterhaltungen
 empty = Wählen Sie eine Unterhaltung.
 note-toggle = Interne Notiz
 canned-label = Textbaustein
@@ -187,6 +189,7 @@ reply-label = Antwort
 send = Senden
 board-label = Übersicht
 settings-label = Einstellungen
+reports-label = Berichte
 
 ## composer extras
 
@@ -429,7 +432,7 @@ admin-delete-question = Löschen: { $question }
 settings-legend = Automatisierungen, Widget-Texte und Warteschlangen
 settings-help = Änderungen gelten sofort, ohne Neustart. Schlüssel, die die Konfigurationsdatei festlegt, werden dort geändert.
 settings-change = Ändern
-settings-what = Was geändert wird
+settings-what = Zu ändernder Bereich
 settings-scope = { $kind ->
     [inbox] Posteingang (jede Unterhaltung)
     [account] WhatsApp-Konto { $name }
@@ -555,7 +558,7 @@ reports-queues = Warteschlangen
 reports-queue = Warteschlange
 reports-agents = Agenten (gezählt für den Agenten, der die Unterhaltung beim Schließen hatte)
 reports-agent = Agent
-reports-in = Eingang
+reports-in = Eingegangen
 reports-handled = Bearbeitet
 reports-closed = Geschlossen
 reports-abandoned = Abgebrochen

@@ -146,6 +146,8 @@ filter-channel = Channel
 filter-queue = Queue
 # at: inbox.html #filters: <label>Agent
 filter-agent = Agent
+# at: inbox.html #filters: <label>Label
+filter-label = Label
 filter-search = Search
     .placeholder = name, number, reference, text
 filter-submit = Filter
@@ -211,6 +213,8 @@ offer-rejected = Rejected
 ## inbox.html: #conv, #composer; inbox.js: open()
 
 messages-label = Messages
+# at: inbox.html #back: aria-label (narrow screens)
+back-label = Back to the conversations
 empty = Choose a conversation.
 note-toggle = Internal note
 canned-label = Canned answer
@@ -223,6 +227,7 @@ reply-label = Reply
 send = Send
 board-label = Board
 settings-label = Settings
+reports-label = Reports
 
 ## inbox.html: #template, #buttons (composer extras)
 

@@ -120,6 +120,7 @@ filter-status = Estado
 filter-channel = Canal
 filter-queue = Cola
 filter-agent = Agente
+filter-label = Etiqueta
 filter-search = Buscar
     .placeholder = nombre, número, referencia, texto
 filter-submit = Filtrar
@@ -175,6 +176,7 @@ offer-rejected = Rechazada
 ## conversation
 
 messages-label = Mensajes
+back-label = Volver a las conversaciones
 empty = Elige una conversación.
 note-toggle = Nota interna
 canned-label = Respuesta predefinida
@@ -187,6 +189,7 @@ reply-label = Respuesta
 send = Enviar
 board-label = Panel
 settings-label = Ajustes
+reports-label = Informes
 
 ## composer extras
 
@@ -431,7 +434,7 @@ settings-help = Los cambios se aplican al momento, sin reiniciar. Las claves que
 settings-change = Cambiar
 settings-what = Qué cambiar
 settings-scope = { $kind ->
-    [inbox] Bandeja (todas las conversaciones)
+    [inbox] Bandeja de entrada (todas las conversaciones)
     [account] Cuenta de WhatsApp { $name }
     [site] Sitio del widget { $name }
     [flow] Flujo IVR { $name }

@@ -120,6 +120,7 @@ filter-status = Statut
 filter-channel = Canal
 filter-queue = File
 filter-agent = Agent
+filter-label = Étiquette
 filter-search = Recherche
     .placeholder = nom, numéro, référence, texte
 filter-submit = Filtrer
@@ -178,6 +179,7 @@ offer-rejected = Refusée
 ## conversation
 
 messages-label = Messages
+back-label = Retour aux conversations
 empty = Choisissez une conversation.
 note-toggle = Note interne
 canned-label = Réponse prédéfinie
@@ -190,6 +192,7 @@ reply-label = Réponse
 send = Envoyer
 board-label = Tableau de bord
 settings-label = Paramètres
+reports-label = Rapports
 
 ## composer extras
 

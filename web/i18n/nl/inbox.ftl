@@ -120,6 +120,7 @@ filter-status = Status
 filter-channel = Kanaal
 filter-queue = Wachtrij
 filter-agent = Medewerker
+filter-label = Label
 filter-search = Zoeken
     .placeholder = naam, nummer, referentie, tekst
 filter-submit = Filteren
@@ -175,6 +176,7 @@ offer-rejected = Geweigerd
 ## conversation
 
 messages-label = Berichten
+back-label = Terug naar de gesprekken
 empty = Kies een gesprek.
 note-toggle = Interne notitie
 canned-label = Standaardantwoord
@@ -187,6 +189,7 @@ reply-label = Antwoord
 send = Verzenden
 board-label = Overzicht
 settings-label = Instellingen
+reports-label = Rapportages
 
 ## composer extras
 
@@ -487,7 +490,7 @@ setting-none = geen
 ## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
 
 webhooks-legend = Webhooks
-webhooks-help = Gebeurtenissen worden als ondertekende JSON (X-Deflect-Signature) met POST naar deze endpoints gestuurd; bij een fout steeds later opnieuw geprobeerd. Endpoints uit het configuratiebestand wijzig je daar.
+webhooks-help = Gebeurtenissen worden als ondertekende JSON (X-Deflect-Signature) met POST naar deze endpoints gestuurd; bij een fout met toenemende tussenpozen opnieuw geprobeerd. Endpoints uit het configuratiebestand wijzig je daar.
 webhooks-none = Geen endpoints: er worden geen gebeurtenissen verstuurd.
 webhooks-all-events = alle gebeurtenissen
 webhooks-source-config = configuratiebestand ({ $key })
@@ -555,7 +558,7 @@ reports-queues = Wachtrijen
 reports-queue = Wachtrij
 reports-agents = Medewerkers (telt mee voor de medewerker die het gesprek had toen het werd gesloten)
 reports-agent = Medewerker
-reports-in = Binnen
+reports-in = Binnengekomen
 reports-handled = Afgehandeld
 reports-closed = Gesloten
 reports-abandoned = Afgehaakt

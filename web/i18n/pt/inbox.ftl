@@ -120,6 +120,7 @@ filter-status = Status
 filter-channel = Canal
 filter-queue = Fila
 filter-agent = Agente
+filter-label = Etiqueta
 filter-search = Pesquisar
     .placeholder = nome, número, referência, texto
 filter-submit = Filtrar
@@ -178,6 +179,7 @@ offer-rejected = Recusada
 ## conversation
 
 messages-label = Mensagens
+back-label = Voltar para as conversas
 empty = Escolha uma conversa.
 note-toggle = Nota interna
 canned-label = Resposta pronta
@@ -190,6 +192,7 @@ reply-label = Resposta
 send = Enviar
 board-label = Painel
 settings-label = Configurações
+reports-label = Relatórios
 
 ## composer extras
 
