@@ -594,7 +594,7 @@
       ...(placeholder && !m.interactive ? [] : messageBody(m)),
       files.length ? fillFiles(h("div", { "class": "files" }), files) : null,
       m.kind === "location" ? mapLink(m.payload) : null,
-      h("div", { "class": "meta" }, [h("span", { text: who + " · " + m.channel + " · " + when(m.created_at) + " · " }), h("span", { "class": "st" })]),
+      h("div", { "class": "meta" }, [h("span", { text: who + " · " + t("channel", { channel: m.channel }) + " · " + when(m.created_at) + " · " }), h("span", { "class": "st" })]),
       h("div", { "class": "failure", role: "status" })
     ]);
     showStatus(n, m);
@@ -727,7 +727,7 @@
     $("#conv-title").textContent = label(c) + " · " + c.reference;
     const act = $("#conv-actions");
     act.textContent = "";
-    act.append(h("span", { "class": "badge " + c.status, text: t("status", { status: c.status }) }), h("span", { "class": "muted", text: c.channel + (c.account ? " · " + c.account : "") + " · " + c.queue }));
+    act.append(h("span", { "class": "badge " + c.status, text: t("status", { status: c.status }) }), h("span", { "class": "muted", text: t("channel", { channel: c.channel }) + (c.account ? " · " + c.account : "") + " · " + c.queue }));
     if (c.contact_phone && (c.contact_name || c.contact_form_phone)) act.append(h("span", { "class": "muted", text: c.contact_form_phone ? t("form-phone", { phone: c.contact_phone, form: c.contact_form_phone }) : c.contact_phone }));
     const sup = me.role !== "agent";
     // The customer's satisfaction rating (supervisors and admins).

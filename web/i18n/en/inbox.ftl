@@ -14,7 +14,7 @@ status = { $status ->
     [closed] closed
    *[other] { $status }
 }
-# at: inbox.js drawList() icon title, renderHead() (c.channel); inbox.html #filters channel options
+# at: inbox.js drawList() icon title, renderHead() (c.channel), addMessage() meta; inbox.html #filters channel options
 channel = { $channel ->
     [whatsapp] WhatsApp
     [web] Web chat
