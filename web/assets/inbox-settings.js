@@ -96,7 +96,8 @@
       else if (type === "long") input = h("textarea", { rows: 2, cols: 60 });
       else if (Array.isArray(type) || type === "queue") {
         const options = type === "queue" ? ["", ...D.info().queues.map((q) => q.name)] : type;
-        input = h("select", {}, options.map((o) => h("option", { value: o, text: o ? t("setting-choice", { value: o }) : t("setting-none") })));
+        // A queue by its name; a choice of the configuration's by its meaning.
+        input = h("select", {}, options.map((o) => h("option", { value: o, text: type === "queue" ? o || t("setting-none") : t("setting-choice", { value: o }) })));
       } else input = h("input", { type: "text", size: type === "duration" ? 8 : 50, placeholder: type === "duration" ? "90s, 5m, 2h" : null });
       if (type !== "bool") input.value = type === "list" ? (value || []).join(", ") : value == null ? "" : String(value);
       input.name = key;
