@@ -139,6 +139,14 @@ impl InboxConfig {
             if !(10..=7 * 86400).contains(&q.wait_timeout.as_secs()) {
                 p.push(format!("{at}.wait_timeout"), "must be between 10s and 7d");
             }
+            if !(10..=86400).contains(&q.sla_warning.as_secs()) {
+                p.push(format!("{at}.sla_warning"), "must be between 10s and 24h");
+            } else if q.sla_breach <= q.sla_warning || q.sla_breach.as_secs() > 86400 {
+                p.push(
+                    format!("{at}.sla_breach"),
+                    "must be longer than sla_warning and at most 24h",
+                );
+            }
             if q.disposition_required && q.dispositions.is_empty() {
                 p.push(
                     format!("{at}.dispositions"),
@@ -201,6 +209,12 @@ pub struct QueueConfig {
     pub disposition_required: bool,
     /// Dispositions agents choose from when closing.
     pub dispositions: Vec<String>,
+    /// A customer waiting this long for an answer is shown late (amber) in the inbox.
+    #[serde(with = "duration")]
+    pub sla_warning: Duration,
+    /// A customer waiting this long is shown overdue (red).
+    #[serde(with = "duration")]
+    pub sla_breach: Duration,
 }
 
 impl Default for QueueConfig {
@@ -214,6 +228,8 @@ impl Default for QueueConfig {
             auto_reply: None,
             disposition_required: false,
             dispositions: vec!["resolved".into(), "callback-needed".into(), "spam".into()],
+            sla_warning: Duration::from_secs(120),
+            sla_breach: Duration::from_secs(300),
         }
     }
 }

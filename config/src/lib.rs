@@ -108,7 +108,7 @@ pub use sip::{
 pub use text::{CONVERSATION_VARIABLES, QUEUE_VARIABLES, TextError, check_text, render_text};
 pub use value::{ByteSize, Cidr, ListenAddr, PortRange, SipTransport, is_e164};
 pub use whatsapp::{AccountConfig, Provider, TemplateConfig, TemplatesConfig, WhatsAppConfig};
-pub use widget::{FieldMode, SiteConfig, WidgetConfig};
+pub use widget::{FieldMode, ShownTexts, SiteConfig, SiteTexts, WidgetConfig};
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

@@ -13,11 +13,11 @@
 use crate::automations::{AutomationOverrides, AutomationsConfig};
 use crate::inbox::{Fallback, QueueConfig};
 use crate::value::duration;
-use crate::widget::{FieldMode, SiteConfig};
+use crate::widget::{FieldMode, SiteConfig, SiteTexts};
 use crate::{Config, Problem, Problems};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 use toml::{Table, Value};
@@ -175,6 +175,9 @@ pub struct SiteOverrides {
     /// `automations`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub automations: Option<AutomationOverrides>,
+    /// `translations`: by language, `title`, `greeting`, `closed_message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub translations: Option<BTreeMap<String, SiteTexts>>,
 }
 
 /// A queue's overridable keys.
@@ -210,6 +213,20 @@ pub struct QueueOverrides {
     /// `dispositions`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dispositions: Option<Vec<String>>,
+    /// `sla_warning`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "duration::option",
+        default
+    )]
+    pub sla_warning: Option<Duration>,
+    /// `sla_breach`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "duration::option",
+        default
+    )]
+    pub sla_breach: Option<Duration>,
 }
 
 /// Automation keys no override here may set, each with why.

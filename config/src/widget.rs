@@ -3,8 +3,10 @@
 use crate::Problems;
 use crate::automations::AutomationOverrides;
 use crate::hours::HoursConfig;
+use crate::language::is_language_code;
 use crate::value::{check_origin, duration};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// `[widget]`
@@ -70,6 +72,63 @@ pub struct SiteConfig {
     /// `closed_message`, `closed_queue` (the site's own `hours` and `closed_message` say
     /// when it is open).
     pub automations: AutomationOverrides,
+    /// The site's texts in other languages, by ISO 639-1 code (`[widget.sites.translations.nl]`
+    /// `title`, `greeting`, `closed_message`): a visitor whose browser prefers one sees them;
+    /// a text left out there is the site's own.
+    pub translations: BTreeMap<String, SiteTexts>,
+}
+
+/// A widget site's texts in one language.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteTexts {
+    /// `title`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `greeting`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    /// `closed_message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_message: Option<String>,
+}
+
+/// A site's texts as one visitor sees them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShownTexts<'a> {
+    /// The language they are in: one of the site's translations, or none (the site's own).
+    pub language: Option<&'a str>,
+    /// `title`.
+    pub title: &'a str,
+    /// `greeting`.
+    pub greeting: &'a str,
+    /// `closed_message`.
+    pub closed_message: &'a str,
+}
+
+impl SiteConfig {
+    /// The texts for a visitor preferring `languages` (best first, language tags such as
+    /// `nl-BE`): those of the first language the site has a translation for, each text it
+    /// leaves out the site's own.
+    pub fn texts_for<'a>(&'a self, languages: impl IntoIterator<Item = &'a str>) -> ShownTexts<'a> {
+        let found = languages.into_iter().find_map(|tag| {
+            let primary = tag.split(['-', '_']).next().unwrap_or_default();
+            let key = self
+                .translations
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(primary))?;
+            Some((key.as_str(), &self.translations[key]))
+        });
+        let pick = |own: &'a String, f: fn(&'a SiteTexts) -> &'a Option<String>| {
+            found.and_then(|(_, t)| f(t).as_deref()).unwrap_or(own)
+        };
+        ShownTexts {
+            language: found.map(|(l, _)| l),
+            title: pick(&self.title, |t| &t.title),
+            greeting: pick(&self.greeting, |t| &t.greeting),
+            closed_message: pick(&self.closed_message, |t| &t.closed_message),
+        }
+    }
 }
 
 impl Default for SiteConfig {
@@ -90,6 +149,7 @@ impl Default for SiteConfig {
             title: "Chat with us".into(),
             greeting: "Hello! How can we help?".into(),
             automations: AutomationOverrides::default(),
+            translations: BTreeMap::new(),
         }
     }
 }
@@ -139,6 +199,73 @@ impl WidgetConfig {
                     "write 1 to 500 characters, shown to visitors outside opening hours",
                 );
             }
+            check_shown(p, &format!("{at}.title"), &s.title, 100);
+            check_shown(p, &format!("{at}.greeting"), &s.greeting, 1000);
+            for (lang, t) in &s.translations {
+                let at = format!("{at}.translations.{lang}");
+                if !is_language_code(lang) {
+                    p.push(
+                        at.clone(),
+                        "must be an ISO 639-1 language code in lowercase, e.g. \"nl\"",
+                    );
+                }
+                let texts = [("title", &t.title, 100), ("greeting", &t.greeting, 1000)];
+                for (key, text, max) in texts {
+                    if let Some(text) = text {
+                        check_shown(p, &format!("{at}.{key}"), text, max);
+                    }
+                }
+                if let Some(text) = &t.closed_message {
+                    check_shown(p, &format!("{at}.closed_message"), text, 500);
+                }
+            }
         }
+    }
+}
+
+/// A text the widget shows: 1 to `max` characters.
+fn check_shown(p: &mut Problems, at: &str, text: &str, max: usize) {
+    if text.trim().is_empty() || text.chars().count() > max {
+        p.push(at, format!("write 1 to {max} characters"));
+    }
+}
+
+#[cfg(test)]
+mod texts_tests {
+    use super::*;
+
+    #[test]
+    fn a_visitor_sees_the_first_language_of_theirs_the_site_speaks() {
+        let site = SiteConfig {
+            translations: BTreeMap::from([
+                (
+                    "nl".into(),
+                    SiteTexts {
+                        title: Some("Chat met ons".into()),
+                        ..SiteTexts::default()
+                    },
+                ),
+                (
+                    "de".into(),
+                    SiteTexts {
+                        greeting: Some("Hallo!".into()),
+                        ..SiteTexts::default()
+                    },
+                ),
+            ]),
+            ..SiteConfig::default()
+        };
+        let nl = site.texts_for(["fr-FR", "nl-BE", "de"]);
+        assert_eq!(
+            (nl.language, nl.title, nl.greeting),
+            (Some("nl"), "Chat met ons", "Hello! How can we help?")
+        );
+        let de = site.texts_for(["DE"]);
+        assert_eq!(
+            (de.language, de.title, de.greeting),
+            (Some("de"), "Chat with us", "Hallo!")
+        );
+        assert_eq!(site.texts_for(["fr"]).language, None);
+        assert_eq!(site.texts_for([]).closed_message, site.closed_message);
     }
 }

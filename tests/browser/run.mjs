@@ -421,7 +421,7 @@ async function automations(browser) {
   await site.getByLabel("Greeting", { exact: true }).fill("Hi! Ask us anything about your order.");
   await site.getByRole("button", { name: "Save" }).click();
   await a.getByRole("form", { name: "Settings of Widget site shop" }).getByText("changed here").waitFor({ timeout: T });
-  await a.locator("#settings").screenshot({ path: path.join(ARTIFACTS, "settings-site-texts.png") });
+  await a.getByRole("form", { name: "Settings of Widget site shop" }).screenshot({ path: path.join(ARTIFACTS, "settings-site-texts.png") });
   const w = await (await browser.newContext({ viewport: { width: 1100, height: 760 } })).newPage();
   await w.goto(`http://127.0.0.1:${env.PAGE_PORT}/`);
   await w.getByRole("button", { name: "Chat with us" }).click();

@@ -8,7 +8,8 @@
   const { h, api, announce } = D;
   const t = (id, args) => window.DeflectI18n ? window.DeflectI18n.t(id, args) : id;
 
-  // The keys shown per kind of scope: [key, label's message id, type]. Types: text, long (a
+  // The keys shown per kind of scope: [key, label's message id, type] (and, for a site's text in
+  // another language, that language). Types: text, long (a
   // textarea), bool, duration ("90s", "5m", "2h"), list (comma-separated), a select's options.
   const AUTOMATIONS = [
     ["welcome_message", "setting-welcome-message", "long"],
@@ -44,11 +45,19 @@
     ["auto_reply", "setting-auto-reply", "long"],
     ["disposition_required", "setting-disposition-required", "bool"],
     ["dispositions", "setting-dispositions", "list"],
+    ["sla_warning", "setting-sla-warning", "duration"],
+    ["sla_breach", "setting-sla-breach", "duration"],
   ];
 
+  // A site's texts in another language (its `translations`): the language shown.
+  const LANGUAGES = ["nl", "de", "es", "fr", "pt", "en"];
+  let siteLanguage = "";
   function fields(scope) {
     const auto = (prefix) => AUTOMATIONS.filter(([k]) => !(NOT_IN[scope.kind] || []).includes(k)).map(([k, l, type]) => [prefix + k, l, type]);
     if (scope.kind === "queue") return QUEUE;
+    if (scope.kind === "site" && siteLanguage) {
+      return SITE.slice(0, 3).map(([k, l, type]) => ["translations." + siteLanguage + "." + k, l, type, siteLanguage]);
+    }
     if (scope.kind === "site") return [...SITE, ...auto("automations.")];
     return auto("");
   }
@@ -86,10 +95,14 @@
     const picker = h("select", { "aria-label": t("settings-what"), onchange: () => { chosen = picker.value; D.renderAdmin(); } },
       all.map((s) => h("option", { value: s.scope, text: scopeName(s), selected: s.scope === chosen })));
     const form = h("form", { "class": "settings", "aria-label": t("settings-of", scopeArgs(scope)) });
+    const language = scope.kind === "site" ? h("label", {}, [t("settings-texts-in") + " ", h("select", { onchange: (e) => { siteLanguage = e.target.value; D.renderAdmin(); } },
+      [h("option", { value: "", text: t("settings-site-language"), selected: !siteLanguage }),
+        ...LANGUAGES.map((l) => h("option", { value: l, text: l, selected: l === siteLanguage }))])]) : null;
     const inputs = [];
-    for (const [key, labelId, type] of fields(scope)) {
-      const label = t(labelId, { placeholders: "{{position}}, {{queue}}" });
-      const fromFile = scope.configured.includes(key), overridden = get(scope.overrides, key) !== undefined;
+    for (const [key, labelId, type, textLanguage] of fields(scope)) {
+      const own = t(labelId, { placeholders: "{{position}}, {{queue}}" });
+      const label = textLanguage ? t("setting-translated", { label: own, language: textLanguage }) : own;
+      const fromFile = scope.configured.some((k) => key === k || key.startsWith(k + ".")), overridden = get(scope.overrides, key) !== undefined;
       const value = current(scope, key);
       let input;
       if (type === "bool") input = h("input", { type: "checkbox", checked: !!value });
@@ -99,6 +112,8 @@
         // A queue by its name; a choice of the configuration's by its meaning.
         input = h("select", {}, options.map((o) => h("option", { value: o, text: type === "queue" ? o || t("setting-none") : t("setting-choice", { value: o }) })));
       } else input = h("input", { type: "text", size: type === "duration" ? 8 : 50, placeholder: type === "duration" ? "90s, 5m, 2h" : null });
+      // A text not translated yet: the site's own shows as the hint.
+      if (key.startsWith("translations.") && value == null) input.placeholder = get(scope.values, key.split(".").pop()) || "";
       if (type !== "bool") input.value = type === "list" ? (value || []).join(", ") : value == null ? "" : String(value);
       input.name = key;
       input.disabled = fromFile;
@@ -132,7 +147,7 @@
     const when = scope.updated_at ? h("p", { "class": "muted", text: t("settings-last-changed", { time: D.when(scope.updated_at) }) }) : null;
     box.append(h("fieldset", { id: "settings" }, [h("legend", { text: t("settings-legend") }),
       h("p", { "class": "muted", text: t("settings-help") }),
-      h("label", {}, [t("settings-change") + " ", picker]), when, form]));
+      h("label", {}, [t("settings-change") + " ", picker]), language, when, form]));
     return true;
   }
   D.adminParts.push(part);

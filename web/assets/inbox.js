@@ -323,11 +323,12 @@
       return wa !== wb ? wa - wb : y - x;
     });
   }
-  // Colour of a wait: fine under 2 minutes, late after 2, overdue after 5.
-  const SLA_WARN = 120000, SLA_BREACH = 300000;
-  function waitClass(since) {
+  // Colour of a wait in `queue`: fine, late after its sla_warning, overdue after its sla_breach
+  // (2 and 5 minutes unless the queue says otherwise).
+  function waitClass(since, queue) {
+    const q = info.queues.find((x) => x.name === queue) || {};
     const w = Date.now() + skew - since;
-    return w >= SLA_BREACH ? "wait breach" : w >= SLA_WARN ? "wait warn" : "wait";
+    return w >= (q.sla_breach_ms || 300000) ? "wait breach" : w >= (q.sla_warning_ms || 120000) ? "wait warn" : "wait";
   }
   const clock = (ms) => { const s = Math.max(0, Math.ceil(ms / 1000)); return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); };
   const span = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); return s < 60 ? t("duration-seconds", { n: s }) : s < 3600 ? t("duration-minutes", { n: Math.floor(s / 60) }) : t("duration-hours-minutes", { h: Math.floor(s / 3600), m: Math.floor(s % 3600 / 60) }); };
@@ -380,7 +381,7 @@
             c.origin === "call" || c.origin === "api" ? icon(c.origin, c.origin === "call" ? t("origin-call") : t("origin-api")) : null,
             waiting.has(c.id) ? h("span", { "class": "badge waiting", text: t("row-waiting-for-you"), title: t("row-waiting-for-you.title") }) : null,
             h("span", { "class": "grow" }),
-            open_ && c.waiting_since ? h("span", { "class": waitClass(c.waiting_since), "data-since": c.waiting_since, title: t("row-wait.title"), text: span(Date.now() + skew - c.waiting_since) })
+            open_ && c.waiting_since ? h("span", { "class": waitClass(c.waiting_since, c.queue), "data-since": c.waiting_since, "data-queue": c.queue, title: t("row-wait.title"), text: span(Date.now() + skew - c.waiting_since) })
               : h("span", { "class": "time", text: ago(c.last_activity_at) }),
           ]),
           h("div", { "class": "l2" }, [
@@ -484,7 +485,7 @@
   // Waiting times and countdowns tick without redrawing the rows.
   setInterval(() => {
     const now = Date.now() + skew;
-    document.querySelectorAll("[data-since]").forEach((n) => { const t = Number(n.dataset.since); n.textContent = span(now - t); n.className = waitClass(t); });
+    document.querySelectorAll("[data-since]").forEach((n) => { const t = Number(n.dataset.since); n.textContent = span(now - t); n.className = waitClass(t, n.dataset.queue); });
     document.querySelectorAll("[data-until]").forEach((n) => { n.textContent = clock(Number(n.dataset.until) - now); });
   }, 1000);
 
@@ -1062,7 +1063,7 @@
     const show = (f) => { filters = f; const form = $("#filters"); form.reset(); for (const [k, v] of Object.entries(f)) if (form[k]) form[k].value = v; setView("all"); };
     const qt = h("table", {}, [h("caption", { text: t("board-queues") }), h("tr", {}, ["board-queue", "board-waiting", "board-oldest", "board-offered", "board-with-agents", "board-awaiting-reply"].map((id) => h("th", { text: t(id) })))]);
     for (const q of b.queues) {
-      const wait = q.oldest_waiting_since ? h("span", { "class": waitClass(q.oldest_waiting_since), "data-since": q.oldest_waiting_since, text: span(Date.now() + skew - q.oldest_waiting_since) }) : "—";
+      const wait = q.oldest_waiting_since ? h("span", { "class": waitClass(q.oldest_waiting_since, q.name), "data-since": q.oldest_waiting_since, "data-queue": q.name, text: span(Date.now() + skew - q.oldest_waiting_since) }) : "—";
       qt.append(h("tr", {}, [link(q.name, q.name + ": " + t("board-waiting"), () => show({ queue: q.name, status: "queued" })), q.waiting, wait, q.offered, q.assigned, q.pending]
         .map((v) => h("td", {}, [v instanceof Node ? v : document.createTextNode(String(v))]))));
     }

@@ -194,18 +194,41 @@ async fn site_settings(
     Path(site): Path<String>,
 ) -> ApiResult<Response> {
     let s = admit(&state, &parts, &site)?;
+    let languages = accepted_languages(&parts.headers);
+    let texts = s.texts_for(languages.iter().map(String::as_str));
     Ok(Json(json!({
         "site": s.name,
-        "title": s.title,
-        "greeting": s.greeting,
+        "language": texts.language,
+        "title": texts.title,
+        "greeting": texts.greeting,
         "ask_name": mode(s.ask_name),
         "ask_phone": mode(s.ask_phone),
         "escalation_timeout_ms": s.escalation_timeout.as_millis() as u64,
         "open": state.inbox.is_open(state.web.site_hours.get(&s.name)),
-        "closed_message": s.closed_message,
+        "closed_message": texts.closed_message,
         "whatsapp": s.whatsapp_account.is_some() || state.inbox.default_account().is_some(),
     }))
     .into_response())
+}
+
+/// The languages of the request's `Accept-Language`, preferred first (those weighted `q=0`
+/// left out).
+fn accepted_languages(headers: &HeaderMap) -> Vec<String> {
+    let header = headers.get(header::ACCEPT_LANGUAGE);
+    let value = header.and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let mut weighted: Vec<(f32, String)> = (value.split(','))
+        .filter_map(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let tag = parts.next().filter(|t| !t.is_empty() && *t != "*")?;
+            let q = (parts.find_map(|p| p.strip_prefix("q=")))
+                .map_or(Some(1.0), |q| q.parse::<f32>().ok())?;
+            (q > 0.0).then(|| (q, tag.to_string()))
+        })
+        .take(16)
+        .collect();
+    // Stable: equal weights keep the order written.
+    weighted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    weighted.into_iter().map(|(_, tag)| tag).collect()
 }
 
 #[derive(Deserialize)]

@@ -2333,6 +2333,51 @@ async fn admins_override_settings_the_file_leaves_alone() {
         assert!(message.contains(says), "{scope}: {message}");
     }
 
+    // Texts per language: a Dutch browser gets the Dutch ones, others the site's own.
+    let dutch =
+        json!({ "translations": { "nl": { "greeting": "Hallo! Waarmee kunnen we helpen?" } } });
+    let r = a
+        .call(
+            Method::PUT,
+            "/api/v1/settings/site:www",
+            &root_s.h(),
+            Some(dutch),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let nl = [
+        ("origin", "https://shop.example"),
+        ("accept-language", "fr;q=0.2, nl-BE, en;q=0.5"),
+    ];
+    let r = a.call(Method::GET, "/widget/sites/www", &nl, None).await;
+    assert_eq!(
+        (&r.body["language"], &r.body["greeting"], &r.body["title"]),
+        (
+            &json!("nl"),
+            &json!("Hallo! Waarmee kunnen we helpen?"),
+            &json!(SiteConfig::default().title)
+        )
+    );
+    let r = a.call(Method::GET, "/widget/sites/www", &page, None).await;
+    assert_eq!(
+        (&r.body["language"], &r.body["greeting"]),
+        (&json!(null), &json!(SiteConfig::default().greeting))
+    );
+    let bad = json!({ "translations": { "dutch": { "title": "x" } } });
+    let r = a
+        .call(
+            Method::PUT,
+            "/api/v1/settings/site:www",
+            &root_s.h(),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(
+        r.text.contains("widget.sites[1].translations.dutch"),
+        "{}",
+        r.text
+    );
     let r = a
         .call(
             Method::DELETE,

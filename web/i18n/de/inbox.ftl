@@ -432,6 +432,8 @@ admin-delete-question = Löschen: { $question }
 settings-legend = Automatisierungen, Widget-Texte und Warteschlangen
 settings-help = Änderungen gelten sofort, ohne Neustart. Schlüssel, die die Konfigurationsdatei festlegt, werden dort geändert.
 settings-change = Ändern
+settings-texts-in = Texte in
+settings-site-language = der eigenen Sprache der Website
 settings-what = Zu ändernder Bereich
 settings-scope = { $kind ->
     [inbox] Posteingang (jede Unterhaltung)
@@ -475,6 +477,8 @@ setting-fallback-queue = Ausweich-Warteschlange
 setting-auto-reply = Text der automatischen Antwort
 setting-disposition-required = Abschlussgrund beim Schließen erforderlich
 setting-dispositions = Abschlussgründe (durch Kommas getrennt)
+setting-sla-warning = Wartezeit als verspätet angezeigt nach
+setting-sla-breach = Wartezeit als überfällig angezeigt nach
 setting-choice = { $value ->
     [required] erforderlich
     [optional] optional
@@ -486,6 +490,7 @@ setting-choice = { $value ->
    *[other] { $value }
 }
 setting-none = keine
+setting-translated = { $label } ({ $language })
 
 ## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
 

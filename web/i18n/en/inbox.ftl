@@ -497,6 +497,10 @@ settings-legend = Automations, widget texts and queues
 settings-help = Changes count at once, without a restart. Keys the configuration file sets are changed there.
 # at: inbox-settings.js part(): the label before the scope picker
 settings-change = Change
+# at: inbox-settings.js part(): the label before a site's language picker
+settings-texts-in = Texts in
+# at: inbox-settings.js part(): the language picker's first option
+settings-site-language = the site's own language
 # at: inbox-settings.js part(): the scope picker's aria-label
 settings-what = What to change
 # A scope: kind is inbox, account, site, flow or queue; name its name ("" for the inbox).
@@ -551,6 +555,10 @@ setting-fallback-queue = Fallback queue
 setting-auto-reply = Auto-reply text
 setting-disposition-required = Disposition required when closing
 setting-dispositions = Dispositions (comma-separated)
+# at: inbox-settings.js QUEUE
+setting-sla-warning = Waiting shown late after
+# at: inbox-settings.js QUEUE
+setting-sla-breach = Waiting shown overdue after
 # A select's option (ask_name, ask_phone, fallback), the configuration's value.
 # at: inbox-settings.js part(): options
 setting-choice = { $value ->
@@ -565,6 +573,9 @@ setting-choice = { $value ->
 }
 # at: inbox-settings.js part(): the fallback queue's empty option
 setting-none = none
+# A site's text in another language (language: its code, as nl).
+# at: inbox-settings.js part()
+setting-translated = { $label } ({ $language })
 
 ## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
 

@@ -432,6 +432,8 @@ admin-delete-question = Eliminar: { $question }
 settings-legend = Automatizaciones, textos del widget y colas
 settings-help = Los cambios se aplican al momento, sin reiniciar. Las claves que fija el archivo de configuración se cambian allí.
 settings-change = Cambiar
+settings-texts-in = Textos en
+settings-site-language = el idioma propio del sitio
 settings-what = Qué cambiar
 settings-scope = { $kind ->
     [inbox] Bandeja de entrada (todas las conversaciones)
@@ -475,6 +477,8 @@ setting-fallback-queue = Cola alternativa
 setting-auto-reply = Texto de la respuesta automática
 setting-disposition-required = Tipificación obligatoria al cerrar
 setting-dispositions = Tipificaciones (separadas por comas)
+setting-sla-warning = Espera marcada como tardía tras
+setting-sla-breach = Espera marcada como vencida tras
 setting-choice = { $value ->
     [required] obligatorio
     [optional] opcional
@@ -486,6 +490,7 @@ setting-choice = { $value ->
    *[other] { $value }
 }
 setting-none = ninguna
+setting-translated = { $label } ({ $language })
 
 ## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
 

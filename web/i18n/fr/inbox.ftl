@@ -435,6 +435,8 @@ admin-delete-question = Supprimer : { $question }
 settings-legend = Automatisations, textes du widget et files
 settings-help = Les modifications s'appliquent aussitôt, sans redémarrage. Les clés définies par le fichier de configuration se modifient là-bas.
 settings-change = Modifier
+settings-texts-in = Textes en
+settings-site-language = la langue du site
 settings-what = Élément à modifier
 settings-scope = { $kind ->
     [inbox] Boîte de réception (toutes les conversations)
@@ -478,6 +480,8 @@ setting-fallback-queue = File de repli
 setting-auto-reply = Texte de la réponse automatique
 setting-disposition-required = Qualification obligatoire à la fermeture
 setting-dispositions = Qualifications (séparées par des virgules)
+setting-sla-warning = Attente signalée en retard après
+setting-sla-breach = Attente signalée en dépassement après
 setting-choice = { $value ->
     [required] obligatoire
     [optional] facultatif
@@ -489,6 +493,7 @@ setting-choice = { $value ->
    *[other] { $value }
 }
 setting-none = aucune
+setting-translated = { $label } ({ $language })
 
 ## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
 

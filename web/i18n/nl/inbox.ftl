@@ -432,6 +432,8 @@ admin-delete-question = Verwijderen: { $question }
 settings-legend = Automatiseringen, widgetteksten en wachtrijen
 settings-help = Wijzigingen gelden meteen, zonder herstart. Sleutels die het configuratiebestand instelt, wijzig je daar.
 settings-change = Wijzigen
+settings-texts-in = Teksten in
+settings-site-language = de eigen taal van de site
 settings-what = Wat je wijzigt
 settings-scope = { $kind ->
     [inbox] Inbox (elk gesprek)
@@ -475,6 +477,8 @@ setting-fallback-queue = Terugvalwachtrij
 setting-auto-reply = Tekst van het automatische antwoord
 setting-disposition-required = Afhandelcode verplicht bij sluiten
 setting-dispositions = Afhandelcodes (gescheiden door komma's)
+setting-sla-warning = Wachttijd als laat getoond na
+setting-sla-breach = Wachttijd als te laat getoond na
 setting-choice = { $value ->
     [required] verplicht
     [optional] optioneel
@@ -486,6 +490,7 @@ setting-choice = { $value ->
    *[other] { $value }
 }
 setting-none = geen
+setting-translated = { $label } ({ $language })
 
 ## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
 

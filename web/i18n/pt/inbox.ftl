@@ -435,6 +435,8 @@ admin-delete-question = Excluir: { $question }
 settings-legend = Automações, textos do widget e filas
 settings-help = As alterações valem na hora, sem reiniciar. As chaves definidas no arquivo de configuração são alteradas lá.
 settings-change = Alterar
+settings-texts-in = Textos em
+settings-site-language = o idioma do próprio site
 settings-what = O que alterar
 settings-scope = { $kind ->
     [inbox] Caixa de entrada (todas as conversas)
@@ -478,6 +480,8 @@ setting-fallback-queue = Fila alternativa
 setting-auto-reply = Texto da resposta automática
 setting-disposition-required = Tabulação obrigatória ao encerrar
 setting-dispositions = Tabulações (separadas por vírgulas)
+setting-sla-warning = Espera mostrada como atrasada após
+setting-sla-breach = Espera mostrada como vencida após
 setting-choice = { $value ->
     [required] obrigatório
     [optional] opcional
@@ -489,6 +493,7 @@ setting-choice = { $value ->
    *[other] { $value }
 }
 setting-none = nenhuma
+setting-translated = { $label } ({ $language })
 
 ## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
 

@@ -50,7 +50,8 @@ pub(super) async fn queues(State(s): State<AppState>, _p: Principal) -> Json<Val
         .inbox
         .queues
         .iter()
-        .map(|q| json!({ "name": q.name, "dispositions": q.dispositions, "disposition_required": q.disposition_required }))
+        .map(|q| json!({ "name": q.name, "dispositions": q.dispositions, "disposition_required": q.disposition_required,
+            "sla_warning_ms": q.sla_warning.as_millis() as u64, "sla_breach_ms": q.sla_breach.as_millis() as u64 }))
         .collect();
     let accounts: Vec<Value> = s
         .inbox
