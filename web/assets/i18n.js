@@ -7,7 +7,8 @@
  *   I18n.t("list-count", { n: 3 })   → "3 conversations" (the id itself when unknown)
  *   I18n.apply(root)                 → translates [data-i18n="id"] (the element's own text,
  *                                      keeping its child elements) and
- *                                      [data-i18n-attr="placeholder:id;title:id"]
+ *                                      [data-i18n-attr="placeholder:id;title:id"], with the
+ *                                      arguments of data-i18n-args='{"n": 2}' if any
  *   I18n.lang                        → "nl" (null before load)
  *   I18n.create()                    → another, independent instance */
 (function () {
@@ -84,11 +85,12 @@
       var all = Array.prototype.slice.call(root.querySelectorAll("[data-i18n],[data-i18n-attr]"));
       if (root.getAttribute && (root.hasAttribute("data-i18n") || root.hasAttribute("data-i18n-attr"))) all.unshift(root);
       all.forEach(function (el) {
-        var id = el.getAttribute("data-i18n");
-        if (id && has(messages, id)) setText(el, self.t(id));
+        var id = el.getAttribute("data-i18n"), args;
+        try { args = JSON.parse(el.getAttribute("data-i18n-args") || "{}"); } catch (e) { args = {}; }
+        if (id && has(messages, id)) setText(el, self.t(id, args));
         (el.getAttribute("data-i18n-attr") || "").split(";").forEach(function (pair) {
           var at = pair.indexOf(":"), name = pair.slice(0, at).trim(), key = pair.slice(at + 1).trim();
-          if (at > 0 && key && has(messages, key)) el.setAttribute(name, self.t(key));
+          if (at > 0 && key && has(messages, key)) el.setAttribute(name, self.t(key, args));
         });
       });
     };

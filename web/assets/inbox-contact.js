@@ -8,10 +8,12 @@
   const D = window.Deflect;
   if (!D) return;
   const { h, api, when, announce } = D;
+  const t = (id, args) => window.DeflectI18n ? window.DeflectI18n.t(id, args) : id;
   const KEY = "deflect.contact.collapsed";
   let current = null, loads = 0, known = [], labelled = [];
 
-  const panel = h("aside", { id: "contact", "class": "contact", "aria-label": "Contact", hidden: true });
+  // Built before the texts are loaded: I18n.apply() (on loading them) sets its name.
+  const panel = h("aside", { id: "contact", "class": "contact", "aria-label": t("contact-label"), "data-i18n-attr": "aria-label:contact-label", hidden: true });
   const toggle = h("button", { type: "button", "class": "contact-toggle", "aria-controls": "contact-body", onclick: () => collapse(!collapsed()) });
   const body = h("div", { id: "contact-body", "class": "contact-body" });
   const options = h("datalist", { id: "label-options" });
@@ -36,8 +38,12 @@
     panel.classList.toggle("collapsed", c);
     body.hidden = c;
     toggle.setAttribute("aria-expanded", String(!c));
-    toggle.textContent = c ? "Contact ‹" : "Contact ›";
-    toggle.title = c ? "Show the contact panel" : "Hide the contact panel";
+    // Built before the texts are loaded: marked so that loading them (I18n.apply) translates it.
+    const id = c ? "contact-show" : "contact-hide";
+    toggle.setAttribute("data-i18n", id);
+    toggle.setAttribute("data-i18n-attr", "title:" + id + ".title");
+    toggle.textContent = t(id);
+    toggle.title = t(id + ".title");
   }
   show();
 
@@ -71,7 +77,7 @@
     try {
       [card, known] = await Promise.all([api("GET", "/conversations/" + id + "/contact"), api("GET", "/labels").then((r) => r.labels)]);
     } catch (e) {
-      if (n === loads) body.replaceChildren(h("p", { "class": "err", text: "The contact could not be loaded: " + e.message }));
+      if (n === loads) body.replaceChildren(h("p", { "class": "err", text: t("contact-failed", { error: e.message }) }));
       return;
     }
     if (n !== loads || id !== current) return;
@@ -85,76 +91,77 @@
   function facts(rows) {
     const dl = h("dl");
     for (const [k, v] of rows) if (v !== null && v !== undefined && v !== "") dl.append(h("dt", { text: k }), h("dd", {}, [v instanceof Node ? v : document.createTextNode(String(v))]));
-    return dl.childElementCount ? dl : h("p", { "class": "muted", text: "Nothing known." });
+    return dl.childElementCount ? dl : h("p", { "class": "muted", text: t("contact-nothing") });
   }
-  const duration = (s) => s < 60 ? s + " s" : Math.floor(s / 60) + " min " + (s % 60) + " s";
+  const duration = (s) => s < 60 ? t("duration-seconds", { n: s }) : t("duration-minutes-seconds", { m: Math.floor(s / 60), s: s % 60 });
 
   function render(id, card) {
     const k = card.contact;
     // A WhatsApp number that is the phone number shows once, as the phone's.
     const onWhatsapp = k.identities.some((i) => i.channel === "whatsapp" && "+" + i.wa_id === k.phone);
     const ids = k.identities.filter((i) => !(i.channel === "whatsapp" && "+" + i.wa_id === k.phone))
-      .map((i) => i.channel === "whatsapp" ? ["WhatsApp", "+" + i.wa_id] : ["Widget visitor", "on " + i.site + " since " + when(i.since)]);
-    const profile = section("Profile", facts([["Name", k.name], [onWhatsapp ? "Phone (WhatsApp)" : "Phone", k.phone], ["Typed in a form", k.form_phone], ["Language", k.language], ...ids, ["Known since", when(k.created_at)]]));
+      .map((i) => i.channel === "whatsapp" ? [t("contact-whatsapp"), "+" + i.wa_id] : [t("contact-visitor"), t("contact-visitor-on", { site: i.site, time: when(i.since) })]);
+    const profile = section(t("contact-profile"), facts([[t("contact-name"), k.name], [t("contact-phone", { whatsapp: onWhatsapp ? "yes" : "no" }), k.phone],
+      [t("contact-form-phone"), k.form_phone], [t("contact-language"), k.language], ...ids, [t("contact-since"), when(k.created_at)]]));
     body.replaceChildren(profile, labels(id), previous(card.conversations), attributes(card.attributes), call(card.call));
   }
 
   function labels(id) {
-    const list = h("ul", { "class": "labels", "aria-label": "Labels" });
+    const list = h("ul", { "class": "labels", "aria-label": t("contact-labels") });
     const err = h("p", { "class": "err", role: "alert" });
-    const input = h("input", { list: "label-options", "aria-label": "New label", maxlength: "32", placeholder: "add a label", autocomplete: "off" });
+    const input = h("input", { list: "label-options", "aria-label": t("contact-new-label"), maxlength: "32", placeholder: t("contact-new-label.placeholder"), autocomplete: "off" });
     const change = async (method, label) => {
       err.textContent = "";
       try {
         const r = await api(method, "/conversations/" + id + "/labels/" + encodeURIComponent(label));
         labelled = r.labels;
         draw(r.labels);
-        announce(method === "PUT" ? "Label " + label + " added" : "Label " + label + " removed");
+        announce(t(method === "PUT" ? "contact-label-added" : "contact-label-removed", { label }));
         return true;
       } catch (e) { err.textContent = e.message; return false; }
     };
     function draw(all) {
       list.replaceChildren(...all.map((l) => h("li", { "class": "chip" }, [document.createTextNode(l),
-        h("button", { type: "button", "class": "x", "aria-label": "Remove label " + l, title: "Remove", text: "×", onclick: () => change("DELETE", l) })])));
-      if (!all.length) list.append(h("li", { "class": "muted", text: "No labels." }));
+        h("button", { type: "button", "class": "x", "aria-label": t("contact-remove-label", { label: l }), title: t("contact-remove-label.title"), text: "×", onclick: () => change("DELETE", l) })])));
+      if (!all.length) list.append(h("li", { "class": "muted", text: t("contact-no-labels") }));
     }
     const form = h("form", { "class": "add-label", onsubmit: async (e) => {
       e.preventDefault();
       const v = input.value.trim();
       if (v && await change("PUT", v)) input.value = "";
-    } }, [input, h("button", { type: "submit", text: "Add" })]);
+    } }, [input, h("button", { type: "submit", text: t("contact-add") })]);
     draw(labelled);
-    return section("Labels", list, form, err);
+    return section(t("contact-labels"), list, form, err);
   }
 
   function previous(list) {
-    if (!list.length) return section("Other conversations", h("p", { "class": "muted", text: "None you can see." }));
+    if (!list.length) return section(t("contact-previous"), h("p", { "class": "muted", text: t("contact-previous-none") }));
     const ul = h("ul", { "class": "previous" });
     for (const c of list) {
-      const line = [c.reference, c.status, c.channel, c.queue, when(c.created_at)].join(" · ") + (c.disposition ? " · " + c.disposition : "");
+      const line = [c.reference, t("status", { status: c.status }), t("channel", { channel: c.channel }), c.queue, when(c.created_at)].join(" · ") + (c.disposition ? " · " + c.disposition : "");
       ul.append(h("li", {}, [h("button", { type: "button", "class": "link", onclick: () => D.open(c.id), text: line }),
         c.labels.length ? h("span", { "class": "muted", text: " " + c.labels.join(", ") }) : null]));
     }
-    return section("Other conversations", ul);
+    return section(t("contact-previous"), ul);
   }
 
   function attributes(a) {
     const rows = [];
     const w = a.widget;
     if (w) {
-      rows.push(["Widget site", w.site]);
-      if (w.page_url && /^https?:\/\//i.test(w.page_url)) rows.push(["Page", h("a", { href: w.page_url, target: "_blank", rel: "noopener noreferrer", text: w.page_url })]);
-      if (w.referrer && /^https?:\/\//i.test(w.referrer)) rows.push(["Came from", w.referrer]);
+      rows.push([t("contact-site"), w.site]);
+      if (w.page_url && /^https?:\/\//i.test(w.page_url)) rows.push([t("contact-page"), h("a", { href: w.page_url, target: "_blank", rel: "noopener noreferrer", text: w.page_url })]);
+      if (w.referrer && /^https?:\/\//i.test(w.referrer)) rows.push([t("contact-came-from"), w.referrer]);
     }
     for (const [key, v] of Object.entries(a.metadata || {})) rows.push([key, typeof v === "string" ? v : JSON.stringify(v)]);
-    return section("Attributes", facts(rows));
+    return section(t("contact-attributes"), facts(rows));
   }
 
   function call(c) {
-    if (!c) return section("Call", h("p", { "class": "muted", text: "Not a deflected call." }));
-    const how = { dtmf: "typed on the keypad", speech: "said", caller_number: "the number they called from" }[c.input_method] || c.input_method;
-    return section("Call", facts([["Flow", c.flow], ["Language", c.language], ["Input", how],
-      [c.input_method === "speech" ? "Words" : "Digits", c.transcript], ["Time in IVR", duration(c.seconds_in_ivr)],
-      ["Caller", c.caller], ["Number dialled", c.dialled_number], ["Called", when(c.started_at)]]));
+    if (!c) return section(t("contact-call"), h("p", { "class": "muted", text: t("contact-not-call") }));
+    const how = c.input_method ? t("contact-input-method", { method: c.input_method }) : c.input_method;
+    return section(t("contact-call"), facts([[t("contact-flow"), c.flow], [t("contact-language"), c.language], [t("contact-input"), how],
+      [t("contact-transcript", { method: c.input_method || "" }), c.transcript], [t("contact-ivr-time"), duration(c.seconds_in_ivr)],
+      [t("contact-caller"), c.caller], [t("contact-dialled"), c.dialled_number], [t("contact-called"), when(c.started_at)]]));
   }
 })();

@@ -8,6 +8,7 @@
   const D = window.Deflect;
   if (!D) return;
   const { h, api } = D;
+  const t = (id, args) => window.DeflectI18n ? window.DeflectI18n.t(id, args) : id;
 
   D.adminParts.push(async (box, current, fail) => {
     if (!D.me() || D.me().role !== "admin") return true;
@@ -15,8 +16,8 @@
     if (!current()) return false;
     const hooks = got.webhooks, kinds = got.events;
     const rerender = () => D.renderAdmin();
-    const eventsOf = (w) => w.events.length ? w.events.join(", ") : "all events";
-    const source = (w) => w.source === "config" ? "configuration file (" + w.key + ")" : "added here";
+    const eventsOf = (w) => w.events.length ? w.events.join(", ") : t("webhooks-all-events");
+    const source = (w) => w.source === "config" ? t("webhooks-source-config", { key: w.key }) : t("webhooks-source-here");
 
     // Events as checkboxes (none ticked: all events).
     const choices = (legend, picked) => h("fieldset", { "class": "choices" }, [h("legend", { text: legend }),
@@ -25,30 +26,30 @@
 
     // The form adds an endpoint, or saves the one being edited.
     let editing = null;
-    const events = choices("Events (none ticked: all)", []);
-    const save = h("button", { type: "submit", text: "Add endpoint" });
-    const cancel = h("button", { type: "button", text: "Cancel editing", hidden: true });
+    const events = choices(t("webhooks-events"), []);
+    const save = h("button", { type: "submit", text: t("webhooks-add") });
+    const cancel = h("button", { type: "button", text: t("webhooks-cancel"), hidden: true });
     const secretHint = h("span", { "class": "muted", text: "" });
     const form = h("form", {}, [
-      h("label", {}, ["Name (a-z, 0-9, - and _)", h("input", { name: "endpoint", required: true, maxlength: 64, placeholder: "crm", autocomplete: "off" })]),
-      h("label", {}, ["URL", h("input", { name: "url", type: "url", required: true, size: 40, placeholder: "https://crm.example.com/hooks/deflect", autocomplete: "off" })]),
-      h("label", {}, ["Signing secret (16+ characters)", h("input", { name: "secret", type: "password", minlength: 16, required: true, autocomplete: "new-password" }), secretHint]),
-      h("label", {}, ["Attempts", h("input", { name: "attempts", type: "number", min: 1, max: 100, value: 12 })]),
-      h("label", {}, ["Timeout (seconds)", h("input", { name: "timeout", type: "number", min: 1, max: 60, value: 10 })]),
+      h("label", {}, [t("webhooks-name"), h("input", { name: "endpoint", required: true, maxlength: 64, placeholder: "crm", autocomplete: "off" })]),
+      h("label", {}, [t("webhooks-url"), h("input", { name: "url", type: "url", required: true, size: 40, placeholder: "https://crm.example.com/hooks/deflect", autocomplete: "off" })]),
+      h("label", {}, [t("webhooks-secret"), h("input", { name: "secret", type: "password", minlength: 16, required: true, autocomplete: "new-password" }), secretHint]),
+      h("label", {}, [t("webhooks-attempts"), h("input", { name: "attempts", type: "number", min: 1, max: 100, value: 12 })]),
+      h("label", {}, [t("webhooks-timeout"), h("input", { name: "timeout", type: "number", min: 1, max: 60, value: 10 })]),
       events, save, cancel]);
     const tick = (picked) => events.querySelectorAll("input").forEach((i) => { i.checked = picked.includes(i.value); });
     const reset = () => {
       editing = null; form.reset(); tick([]);
       form.secret.required = true; secretHint.textContent = "";
-      save.textContent = "Add endpoint"; cancel.hidden = true;
+      save.textContent = t("webhooks-add"); cancel.hidden = true;
     };
     const edit = (w) => {
       editing = w;
       form.endpoint.value = w.name; form.url.value = w.url; form.secret.value = "";
       form.attempts.value = w.max_attempts; form.timeout.value = w.timeout_seconds; tick(w.events);
       // The secret is kept unless a new one is typed.
-      form.secret.required = false; secretHint.textContent = w.secret_set ? " set; leave empty to keep it" : "";
-      save.textContent = "Save " + w.name; cancel.hidden = false; form.endpoint.focus();
+      form.secret.required = false; secretHint.textContent = w.secret_set ? " " + t("webhooks-secret-kept") : "";
+      save.textContent = t("webhooks-save", { name: w.name }); cancel.hidden = false; form.endpoint.focus();
     };
     cancel.addEventListener("click", reset);
     form.addEventListener("submit", (e) => {
@@ -59,20 +60,20 @@
       (editing === null ? api("POST", "/webhooks", body) : api("PATCH", "/webhooks/" + editing.id, body)).then(rerender, fail);
     });
 
-    const table = h("table", {}, [h("tr", {}, ["Name", "URL", "Events", "Enabled", "Source", ""].map((t) => h("th", { text: t })))]);
+    const table = h("table", {}, [h("tr", {}, ["webhooks-col-name", "webhooks-col-url", "webhooks-col-events", "webhooks-col-enabled", "webhooks-col-source", ""].map((id) => h("th", { text: id && t(id) })))]);
     for (const w of hooks) {
       const actions = w.source === "api" ? [
-        h("button", { type: "button", text: "Edit", "aria-label": "Edit webhook " + w.name, onclick: () => edit(w) }),
-        h("button", { type: "button", text: w.enabled ? "Disable" : "Enable", "aria-label": (w.enabled ? "Disable" : "Enable") + " webhook " + w.name,
+        h("button", { type: "button", text: t("webhooks-edit"), "aria-label": t("webhooks-edit-label", { name: w.name }), onclick: () => edit(w) }),
+        h("button", { type: "button", text: w.enabled ? t("webhooks-disable") : t("webhooks-enable"), "aria-label": t(w.enabled ? "webhooks-disable-label" : "webhooks-enable-label", { name: w.name }),
           onclick: () => api("PATCH", "/webhooks/" + w.id, { enabled: !w.enabled }).then(rerender, fail) }),
-        h("button", { type: "button", text: "Delete", "aria-label": "Delete webhook " + w.name + " (deliveries still waiting for it are dropped)",
+        h("button", { type: "button", text: t("webhooks-delete"), "aria-label": t("webhooks-delete-label", { name: w.name }),
           onclick: () => api("DELETE", "/webhooks/" + w.id).then(rerender, fail) })] : [];
       table.append(h("tr", {}, [h("td", { text: w.name }), h("td", { text: w.url }), h("td", { text: eventsOf(w) }),
-        h("td", { text: w.enabled ? "yes" : "no" }), h("td", { text: source(w) }), h("td", {}, actions)]));
+        h("td", { text: t("webhooks-enabled", { enabled: w.enabled ? "yes" : "no" }) }), h("td", { text: source(w) }), h("td", {}, actions)]));
     }
-    box.append(h("fieldset", {}, [h("legend", { text: "Webhooks" }),
-      h("p", { "class": "muted", text: "Events POSTed as signed JSON (X-Deflect-Signature) to these endpoints; retried with back-off. Endpoints from the configuration file change there." }),
-      hooks.length ? table : h("p", { text: "No endpoints: no events are sent." }), form]));
+    box.append(h("fieldset", {}, [h("legend", { text: t("webhooks-legend") }),
+      h("p", { "class": "muted", text: t("webhooks-help") }),
+      hooks.length ? table : h("p", { text: t("webhooks-none") }), form]));
     return true;
   });
 })();

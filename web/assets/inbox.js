@@ -37,7 +37,7 @@
   // The page's texts in the agent's language (web/i18n, loaded by lang()).
   const t = (id, args) => window.DeflectI18n ? window.DeflectI18n.t(id, args) : id;
   const when = (ms) => ms ? new Date(ms).toLocaleString() : "";
-  const ago = (ms) => { const s = Math.max(0, Math.round((Date.now() - ms) / 1000)); return s < 60 ? s + " s" : s < 3600 ? Math.round(s / 60) + " min" : Math.round(s / 3600) + " h"; };
+  const ago = (ms) => { const s = Math.max(0, Math.round((Date.now() - ms) / 1000)); return s < 60 ? t("duration-seconds", { n: s }) : s < 3600 ? t("duration-minutes", { n: Math.round(s / 60) }) : t("duration-hours", { n: Math.round(s / 3600) }); };
   function announce(t) { const a = $("#announce"); a.textContent = ""; setTimeout(() => { a.textContent = t; }, 50); }
   function key() { const a = new Uint8Array(12); crypto.getRandomValues(a); return Array.from(a, (b) => b.toString(16).padStart(2, "0")).join(""); }
 
@@ -331,7 +331,7 @@
     return w >= (q.sla_breach_ms || 300000) ? "wait breach" : w >= (q.sla_warning_ms || 120000) ? "wait warn" : "wait";
   }
   const clock = (ms) => { const s = Math.max(0, Math.ceil(ms / 1000)); return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); };
-  const span = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); return s < 60 ? s + " s" : s < 3600 ? Math.floor(s / 60) + " min" : Math.floor(s / 3600) + " h " + Math.floor(s % 3600 / 60) + " min"; };
+  const span = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); return s < 60 ? t("duration-seconds", { n: s }) : s < 3600 ? t("duration-minutes", { n: Math.floor(s / 60) }) : t("duration-hours-minutes", { h: Math.floor(s / 3600), m: Math.floor(s % 3600 / 60) }); };
   function initials(c) {
     const n = (c.contact_name || "").trim();
     if (n) return n.split(/\s+/).slice(0, 2).map((w) => Array.from(w)[0] || "").join("").toUpperCase();
@@ -502,8 +502,8 @@
 
   function fillFilterChoices() {
     const f = $("#filters");
-    f.queue.replaceChildren(h("option", { value: "", text: "any" }), ...info.queues.map((q) => h("option", { text: q.name })));
-    f.agent_id.replaceChildren(h("option", { value: "", text: "any" }), ...[...agents.values()].map((a) => h("option", { value: a.id, text: a.display_name })));
+    f.queue.replaceChildren(h("option", { value: "", text: t("any") }), ...info.queues.map((q) => h("option", { text: q.name })));
+    f.agent_id.replaceChildren(h("option", { value: "", text: t("any") }), ...[...agents.values()].map((a) => h("option", { value: a.id, text: a.display_name })));
   }
   $("#filters").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -587,8 +587,8 @@
     if (shown.has(m.id) || m.conversation_id !== selected) return;
     const auto = m.sender === "automation" || m.sender === "bot";
     const cls = m.internal ? "internal" : m.direction === "in" ? "in" : auto ? "out auto" : "out";
-    const who = m.internal ? "Note by " + (agents.get(m.agent_id) || {}).display_name : m.direction === "in" ? "Customer" :
-      m.sender === "bot" ? "Bot" : auto ? "Automation" : (agents.get(m.agent_id) || { display_name: "Agent" }).display_name;
+    const who = m.internal ? t("note-by", { name: (agents.get(m.agent_id) || {}).display_name }) : m.direction === "in" ? t("sender-customer") :
+      m.sender === "bot" ? t("sender-bot") : auto ? t("sender-automation") : (agents.get(m.agent_id) || { display_name: t("sender-agent") }).display_name;
     const files = m.attachments || [];
     // A file's placeholder text ("[image]") says nothing the file does not show.
     const placeholder = files.length && /^\[[a-z]+\]$/.test(m.body || "");
@@ -596,7 +596,7 @@
       ...(placeholder && !m.interactive ? [] : messageBody(m)),
       files.length ? fillFiles(h("div", { "class": "files" }), files) : null,
       m.kind === "location" ? mapLink(m.payload) : null,
-      h("div", { "class": "meta" }, [h("span", { text: who + " · " + m.channel + " · " + when(m.created_at) + " · " }), h("span", { "class": "st" })]),
+      h("div", { "class": "meta" }, [h("span", { text: who + " · " + t("channel", { channel: m.channel }) + " · " + when(m.created_at) + " · " }), h("span", { "class": "st" })]),
       h("div", { "class": "failure", role: "status" })
     ]);
     showStatus(n, m);
@@ -626,23 +626,23 @@
     if (!st || !box) return;
     const tick = TICKS[s.status];
     st.className = "st " + s.status;
-    st.textContent = tick ? tick + " " + s.status : s.status;
+    st.textContent = tick ? tick + " " + t("delivery", { status: s.status }) : t("delivery", { status: s.status });
     box.replaceChildren();
-    const code = s.error_code ? " (" + s.error_code + ")" : "";
+    const code = s.error_code ? String(s.error_code) : "none";
     let text = null, action = null;
     if (s.status === "failed") {
       if (s.error_meaning === "outside_window") {
-        text = "Not delivered" + code + ": the customer's last message is more than 24 hours old, so WhatsApp takes only an approved template now.";
-        action = h("button", { type: "button", text: "Send a template", onclick: () => showTemplates(true) });
+        text = t("failed-window", { code });
+        action = h("button", { type: "button", text: t("failed-window-action"), onclick: () => showTemplates(true) });
       } else if (s.error_meaning === "unreachable") {
-        text = "Not delivered" + code + ": this number is not reachable on WhatsApp.";
+        text = t("failed-unreachable", { code });
       } else {
-        text = "Not delivered" + code + ": " + (s.error_title || "the provider refused it") + ".";
+        text = s.error_title ? t("failed-reason", { code, reason: s.error_title }) : t("failed-refused", { code });
       }
     } else if (s.status === "queued" && (s.error_code || s.error_title)) {
       text = s.error_meaning === "rate_limited"
-        ? "WhatsApp asked to slow down" + code + "; sending again shortly."
-        : "Not sent yet" + code + ": " + (s.error_title || "the provider did not take it") + "; trying again.";
+        ? t("queued-rate-limited", { code })
+        : s.error_title ? t("queued-retry-reason", { code, reason: s.error_title }) : t("queued-retry", { code });
     }
     box.hidden = !text;
     // (append(null) would write "null".)
@@ -653,39 +653,39 @@
   // the agent) or the customer's choice ("↩ title", its id on hover).
   function messageBody(m) {
     const i = m.interactive;
-    if (!i) return [h("div", { text: m.body || "(" + m.kind + ")" })];
+    if (!i) return [h("div", { text: m.body || t("message-kind", { kind: m.kind }) })];
     if (i.type === "button_reply" || i.type === "list_reply") {
-      return [h("div", { "class": "reply", title: "Reply id: " + i.id, text: "↩ " + i.title }, [h("span", { "class": "sr", text: " (reply id " + i.id + ")" })])];
+      return [h("div", { "class": "reply", title: t("reply-chosen.title", { id: i.id }), text: "↩ " + i.title }, [h("span", { "class": "sr", text: " " + t("reply-chosen-sr", { id: i.id }) })])];
     }
-    const chip = (t, title) => h("li", { "class": "chip", title: title, text: t });
+    const chip = (text, title) => h("li", { "class": "chip", title: title, text: text });
     let offered;
-    if (i.type === "button") offered = h("ul", { "class": "offered", "aria-label": "Reply buttons" }, i.buttons.map((b) => chip(b.title, "id: " + b.id)));
+    if (i.type === "button") offered = h("ul", { "class": "offered", "aria-label": t("offered-buttons") }, i.buttons.map((b) => chip(b.title, "id: " + b.id)));
     else if (i.type === "list") {
       offered = h("div", { "class": "offered" }, [h("span", { "class": "chip", text: "☰ " + i.button }),
-        ...i.sections.map((sec) => h("ul", { "aria-label": "List section " + sec.title }, [h("li", { "class": "sec", text: sec.title }),
+        ...i.sections.map((sec) => h("ul", { "aria-label": t("offered-list-section", { title: sec.title }) }, [h("li", { "class": "sec", text: sec.title }),
           ...sec.rows.map((r) => chip(r.title + (r.description ? " — " + r.description : ""), "id: " + r.id))]))]);
-    } else if (i.type === "cta_url") offered = h("ul", { "class": "offered", "aria-label": "Link button" }, [chip("🔗 " + i.display_text, i.url), h("li", { "class": "url", text: i.url })]);
+    } else if (i.type === "cta_url") offered = h("ul", { "class": "offered", "aria-label": t("offered-link") }, [chip("🔗 " + i.display_text, i.url), h("li", { "class": "url", text: i.url })]);
     return [h("div", { text: i.body || m.body || "" }), offered];
   }
 
   // ---------------------------------------------------------------- files, both ways
 
-  const bytes = (n) => n < 1024 ? n + " B" : n < 1048576 ? Math.round(n / 1024) + " KB" : (n / 1048576).toFixed(1) + " MB";
+  const bytes = (n) => n < 1024 ? t("size-bytes", { n }) : n < 1048576 ? t("size-kb", { n: Math.round(n / 1024) }) : t("size-mb", { n: Math.round(n / 104857.6) / 10 });
 
   // Shows a message's files in `box`: pictures as thumbnails opening full size in a new tab,
   // audio and video with their controls, documents as downloads; pending and failed ones as text.
   function fillFiles(box, files) {
     box.replaceChildren(...files.map((a) => {
       if (a.state === "pending") {
-        return h("div", { "class": "file pending", text: "Downloading the " + a.kind + "…" + (a.error ? " (trying again: " + a.error + ")" : "") });
+        return h("div", { "class": "file pending", text: a.error ? t("file-downloading-retry", { kind: a.kind, error: a.error }) : t("file-downloading", { kind: a.kind }) });
       }
       if (a.state !== "stored" || !a.url) {
-        return h("div", { "class": "file failed", text: "The " + a.kind + " could not be downloaded: " + (a.error || "unknown reason") });
+        return h("div", { "class": "file failed", text: a.error ? t("file-failed", { kind: a.kind, error: a.error }) : t("file-failed-unknown", { kind: a.kind }) });
       }
       const name = a.filename || a.kind;
       if (a.kind === "image" || a.kind === "sticker") {
-        return h("a", { "class": "file", href: a.url, target: "_blank", rel: "noopener", title: "Open full size" },
-          [h("img", { "class": "thumb", src: a.url, alt: a.kind === "sticker" ? "Sticker" : a.filename || "Picture", loading: "lazy" })]);
+        return h("a", { "class": "file", href: a.url, target: "_blank", rel: "noopener", title: t("file-open.title") },
+          [h("img", { "class": "thumb", src: a.url, alt: a.kind === "sticker" ? t("file-sticker") : a.filename || t("file-picture"), loading: "lazy" })]);
       }
       if (a.kind === "audio") return h("audio", { "class": "file", controls: true, preload: "metadata", src: a.url });
       if (a.kind === "video") return h("video", { "class": "file video", controls: true, preload: "metadata", src: a.url });
@@ -701,7 +701,7 @@
     const lon = parseFloat(l.longitude !== undefined ? l.longitude : p && p.Longitude);
     if (!isFinite(lat) || !isFinite(lon)) return null;
     return h("a", { "class": "file", href: "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=16/" + lat + "/" + lon,
-      target: "_blank", rel: "noopener noreferrer", text: "Show on the map" });
+      target: "_blank", rel: "noopener noreferrer", text: t("map-link") });
   }
 
   function renderCall() {
@@ -729,11 +729,11 @@
     $("#conv-title").textContent = label(c) + " · " + c.reference;
     const act = $("#conv-actions");
     act.textContent = "";
-    act.append(h("span", { "class": "badge " + c.status, text: t("status", { status: c.status }) }), h("span", { "class": "muted", text: c.channel + (c.account ? " · " + c.account : "") + " · " + c.queue }));
-    if (c.contact_phone && (c.contact_name || c.contact_form_phone)) act.append(h("span", { "class": "muted", text: c.contact_phone + (c.contact_form_phone ? " (typed in a form: " + c.contact_form_phone + ")" : "") }));
+    act.append(h("span", { "class": "badge " + c.status, text: t("status", { status: c.status }) }), h("span", { "class": "muted", text: t("channel", { channel: c.channel }) + (c.account ? " · " + c.account : "") + " · " + c.queue }));
+    if (c.contact_phone && (c.contact_name || c.contact_form_phone)) act.append(h("span", { "class": "muted", text: c.contact_form_phone ? t("form-phone", { phone: c.contact_phone, form: c.contact_form_phone }) : c.contact_phone }));
     const sup = me.role !== "agent";
     // The customer's satisfaction rating (supervisors and admins).
-    if (sup && c.csat_score != null) act.append(h("span", { "class": "muted", title: "Customer satisfaction, 1 (bad) to 5 (good)", text: "Rated " + c.csat_score + "/5" + (c.csat_comment ? ": “" + c.csat_comment + "”" : "") }));
+    if (sup && c.csat_score != null) act.append(h("span", { "class": "muted", title: t("csat.title"), text: c.csat_comment ? t("csat-comment", { score: c.csat_score, comment: c.csat_comment }) : t("csat", { score: c.csat_score }) }));
     const run = (f) => async () => { try { await f(); } catch (e) { $("#send-error").textContent = e.message; announce(e.message); } };
     if (c.status === "offered" && c.agent_id === me.id) {
       act.append(h("button", { "class": "primary", "data-act": "accept", text: t("action-accept"), onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/accept"); announce(t("offer-accepted")); }) }),
@@ -746,11 +746,11 @@
       // The transfer picker: agents grouped by presence, each with their load ("2/5"), read
       // again whenever the picker is used; an optional note goes with the transfer.
       const others = () => [...agents.values()].filter((a) => a.id !== me.id && !a.disabled);
-      const option = (a) => h("option", { value: "a" + a.id, "data-agent": a.id, text: a.display_name + " · " + a.presence });
+      const option = (a) => h("option", { value: "a" + a.id, "data-agent": a.id, text: t("transfer-option", { name: a.display_name, presence: a.presence }) });
       const target = h("select", { "aria-label": t("transfer-to"), "data-act": "transfer-to" }, [
-        h("optgroup", { label: "Agents available" }, others().filter((a) => a.presence === "available").map(option)),
-        h("optgroup", { label: "Agents away or offline" }, others().filter((a) => a.presence !== "available").map(option)),
-        h("optgroup", { label: "Queues" }, info.queues.map((q) => h("option", { value: "q" + q.name, text: q.name })))
+        h("optgroup", { label: t("transfer-available") }, others().filter((a) => a.presence === "available").map(option)),
+        h("optgroup", { label: t("transfer-away") }, others().filter((a) => a.presence !== "available").map(option)),
+        h("optgroup", { label: t("transfer-queues") }, info.queues.map((q) => h("option", { value: "q" + q.name, text: q.name })))
       ]);
       const loads = async (fresh) => {
         try {
@@ -759,30 +759,30 @@
           target.querySelectorAll("option[data-agent]").forEach((o) => {
             const a = agents.get(Number(o.dataset.agent));
             const n = r.load[o.dataset.agent];
-            if (a) o.textContent = a.display_name + " · " + a.presence + (n === undefined ? "" : " · " + n + "/" + r.capacity);
+            if (a) o.textContent = n === undefined ? t("transfer-option", { name: a.display_name, presence: a.presence })
+              : t("transfer-option-load", { name: a.display_name, presence: a.presence, load: n, capacity: r.capacity });
           });
         } catch (e) { /* the names and presence stay */ }
       };
       loads();
       target.addEventListener("focus", () => loads(true));
-      const note = h("input", { type: "text", "class": "transfer-note", "aria-label": "Note for the next agent (optional)", placeholder: "Note (optional)", maxlength: "2000" });
+      const note = h("input", { type: "text", "class": "transfer-note", "aria-label": t("transfer-note"), placeholder: t("transfer-note.placeholder"), maxlength: "2000" });
       act.append(target, note, h("button", { "data-act": "transfer", text: t("action-transfer"), onclick: run(async () => {
         const v = target.value;
         const to = v[0] === "a" ? agents.get(Number(v.slice(1))) : null;
         // An agent who is not available may not see the offer before it returns.
         if (to && to.presence !== "available" &&
-          !confirm(to.display_name + " is " + to.presence + ": the offer waits for them and comes back to " +
-            (c.agent_id === me.id ? "you" : "its agent") + " if they do not accept in time. Transfer anyway?")) return;
+          !confirm(t("transfer-confirm", { name: to.display_name, presence: to.presence, back: c.agent_id === me.id ? "you" : "agent" }))) return;
         const body = v[0] === "a" ? { agent_id: Number(v.slice(1)) } : { queue: v.slice(1) };
         if (note.value.trim()) body.note = note.value.trim();
         await api("POST", "/conversations/" + c.id + "/transfer", body);
         note.value = "";
-        announce("Transferred");
+        announce(t("transferred"));
       }) }));
       const q = info.queues.find((x) => x.name === c.queue) || { dispositions: [] };
       const disp = h("select", { "aria-label": t("disposition"), "data-act": "disposition", "data-required": q.disposition_required ? "1" : null }, [h("option", { value: "", text: q.disposition_required ? t("disposition-choose") : t("disposition-none") }), ...q.dispositions.map((d) => h("option", { text: d }))]);
       act.append(disp, h("button", { "data-act": "close", text: t("action-close"), onclick: run(async () => {
-        await api("POST", "/conversations/" + c.id + "/close", { disposition: disp.value || null }); announce("Closed");
+        await api("POST", "/conversations/" + c.id + "/close", { disposition: disp.value || null }); announce(t("closed-announce"));
       }) }));
     }
     act.append(h("a", { href: "/api/v1/conversations/" + c.id + "/transcript", download: "", text: t("action-transcript") }));
@@ -790,15 +790,15 @@
     note.textContent = "";
     note.hidden = windowOpen(c) || c.status === "closed";
     if (!note.hidden) {
-      note.append("The customer's last message is more than 24 hours old (or there is none yet), so WhatsApp accepts only an approved template, not free text. Send a template; you can write freely once they answer. ",
-        h("button", { "class": "primary", text: "Choose a template", onclick: () => showTemplates(true) }), " ",
-        h("button", { text: "Send recontact template", onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/recontact", { client_key: key() }); announce("Template sent"); }) }));
+      note.append(t("window-note") + " ",
+        h("button", { "class": "primary", text: t("window-choose-template"), onclick: () => showTemplates(true) }), " ",
+        h("button", { text: t("window-recontact"), onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/recontact", { client_key: key() }); announce(t("template-sent")); }) }));
     }
     $("#composer").hidden = c.status === "closed" && !sup;
     // WhatsApp cannot deliver to this number: nothing typed here would reach the customer.
     if (unreachable(c)) {
       note.hidden = false;
-      note.replaceChildren("This number is not reachable on WhatsApp (the provider said it cannot deliver to it), so messages cannot be sent; internal notes still can. Reach the customer another way.");
+      note.replaceChildren(t("unreachable-note"));
     }
     lockComposer();
   }
@@ -874,7 +874,7 @@
     list.hidden = !chosen.length;
     list.replaceChildren(...chosen.map((f, i) => h("li", {}, [
       h("span", { text: f.name + " (" + bytes(f.size) + ")" }),
-      h("button", { type: "button", "aria-label": "Remove " + f.name, title: "Remove", text: "×", onclick: () => { chosen.splice(i, 1); renderChosen(); $("#attach").focus(); } })
+      h("button", { type: "button", "aria-label": t("file-remove", { name: f.name }), title: t("file-remove.title"), text: "×", onclick: () => { chosen.splice(i, 1); renderChosen(); $("#attach").focus(); } })
     ])));
   }
   function addFiles(files) {
@@ -950,38 +950,38 @@
     $("#add-template").setAttribute("aria-expanded", String(open));
     if (!open) return;
     const c = convs.get(selected);
-    $("#template-info").textContent = "Loading templates…";
+    $("#template-info").textContent = t("templates-loading");
     try {
       const r = c && c.account ? await api("GET", "/templates?account=" + encodeURIComponent(c.account)) : { templates: [], refreshes: [] };
       templates = r.templates;
       const failed = r.refreshes.find((x) => x.error);
-      stale = failed ? " The last fetch from WhatsApp failed (" + failed.error + "); this is the list of " + (when(failed.succeeded_at) || "never") + "." : "";
+      stale = !failed ? "" : " " + (failed.succeeded_at ? t("templates-stale", { error: failed.error, time: when(failed.succeeded_at) }) : t("templates-stale-never", { error: failed.error }));
       listTemplates();
     } catch (err) { $("#template-info").textContent = err.message; }
     $("#template-search").focus();
   }
   function listTemplates() {
     const q = $("#template-search").value.trim().toLowerCase(), sel = $("#template-choice");
-    const found = templates.filter((t) => t.name.toLowerCase().includes(q));
-    sel.replaceChildren(...found.map((t) => h("option", { value: templates.indexOf(t), text: t.name + " · " + t.language + " · " + (t.category || "—") + " · " + t.status })));
-    $("#template-info").textContent = (found.length ? found.length + (found.length === 1 ? " template." : " templates.") : "No approved template matches (the account's list is fetched from WhatsApp; a supervisor can refresh it).") + stale;
+    const found = templates.filter((x) => x.name.toLowerCase().includes(q));
+    sel.replaceChildren(...found.map((x) => h("option", { value: templates.indexOf(x), text: x.name + " · " + x.language + " · " + (x.category || "—") + " · " + x.status })));
+    $("#template-info").textContent = (found.length ? t("templates-count", { n: found.length }) : t("templates-none")) + stale;
     if (!found.includes(template)) pickTemplate(found[0] || null);
     else sel.value = String(templates.indexOf(template));
   }
   function field(id, labelText, hint) {
     return h("label", {}, [labelText, h("input", { id: id, "data-t": "1", placeholder: hint || "", oninput: preview })]);
   }
-  function pickTemplate(t) {
-    template = t;
+  function pickTemplate(tpl) {
+    template = tpl;
     const box = $("#template-fields");
     box.textContent = "";
-    if (!t) { preview(); return; }
-    $("#template-choice").value = String(templates.indexOf(t));
-    const hd = t.header;
-    if (hd && hd.type === "text" && hd.parameter) box.append(field("tpl-header", "Header {{" + hd.parameter + "}}", hd.text));
-    if (hd && hd.type === "media") box.append(field("tpl-link", "Header " + hd.format + " URL (https)", "https://"));
-    t.parameters.forEach((p, i) => box.append(field("tpl-p-" + i, "Parameter {{" + p + "}}", t.examples[p])));
-    t.buttons.forEach((b, i) => { if (b.type === "url" && b.parameter) box.append(field("tpl-b-" + i, "Button “" + b.text + "” URL variable", b.url)); });
+    if (!tpl) { preview(); return; }
+    $("#template-choice").value = String(templates.indexOf(tpl));
+    const hd = tpl.header;
+    if (hd && hd.type === "text" && hd.parameter) box.append(field("tpl-header", t("template-header", { placeholder: "{{" + hd.parameter + "}}" }), hd.text));
+    if (hd && hd.type === "media") box.append(field("tpl-link", t("template-header-media", { format: hd.format }), "https://"));
+    tpl.parameters.forEach((p, i) => box.append(field("tpl-p-" + i, t("template-parameter", { placeholder: "{{" + p + "}}" }), tpl.examples[p])));
+    tpl.buttons.forEach((b, i) => { if (b.type === "url" && b.parameter) box.append(field("tpl-b-" + i, t("template-button-url", { text: b.text }), b.url)); });
     preview();
   }
   const val = (id) => { const f = document.getElementById(id); return f ? f.value.trim() : ""; };
@@ -1009,41 +1009,41 @@
     }
   });
   $("#send-template").addEventListener("click", async () => {
-    const t = template;
+    const tpl = template;
     $("#send-error").textContent = "";
-    if (!t || !selected) { $("#send-error").textContent = "Choose a template first."; return; }
-    const body = { name: t.name, language: t.language, parameters: {}, buttons: [] };
-    t.parameters.forEach((p, i) => { body.parameters[p] = val("tpl-p-" + i); });
-    if (t.header && t.header.type === "text" && t.header.parameter) body.header = { text: val("tpl-header") };
-    if (t.header && t.header.type === "media") body.header = { link: val("tpl-link") };
-    t.buttons.forEach((b, i) => { if (b.type === "url" && b.parameter) body.buttons.push({ index: i, text: val("tpl-b-" + i) }); });
+    if (!tpl || !selected) { $("#send-error").textContent = t("template-choose-first"); return; }
+    const body = { name: tpl.name, language: tpl.language, parameters: {}, buttons: [] };
+    tpl.parameters.forEach((p, i) => { body.parameters[p] = val("tpl-p-" + i); });
+    if (tpl.header && tpl.header.type === "text" && tpl.header.parameter) body.header = { text: val("tpl-header") };
+    if (tpl.header && tpl.header.type === "media") body.header = { link: val("tpl-link") };
+    tpl.buttons.forEach((b, i) => { if (b.type === "url" && b.parameter) body.buttons.push({ index: i, text: val("tpl-b-" + i) }); });
     try {
       const r = await api("POST", "/conversations/" + selected + "/messages", { template: body, client_key: key() });
       addMessage(r.message);
       showTemplates(false);
-      announce("Template sent");
+      announce(t("template-sent"));
     } catch (err) { $("#send-error").textContent = err.message; announce(err.message); }
   });
 
   $("#composer").addEventListener("submit", async (e) => {
     e.preventDefault();
-    const t = $("#reply").value.trim();
-    if ((!t && !chosen.length) || !selected) return;
+    const text = $("#reply").value.trim();
+    if ((!text && !chosen.length) || !selected) return;
     $("#send-error").textContent = "";
     const asNote = $("#as-note").checked;
     const extra = interactive();
     try {
-      if (asNote && extra) throw new Error("An internal note cannot have buttons: remove them or untick Internal note.");
+      if (asNote && extra) throw new Error(t("note-no-buttons"));
       if (chosen.length) {
-        if (asNote) throw new Error("An internal note cannot carry files: remove them or untick Internal note.");
-        if (extra) throw new Error("A message with buttons cannot carry files: send the files first, or remove the buttons.");
+        if (asNote) throw new Error(t("note-no-files"));
+        if (extra) throw new Error(t("buttons-no-files"));
         $("#reply").value = "";
-        await sendFiles(selected, t);
+        await sendFiles(selected, text);
         return;
       }
-      const body = { text: t, client_key: key() };
+      const body = { text: text, client_key: key() };
       if (extra) body.interactive = extra;
-      const r = asNote ? await api("POST", "/conversations/" + selected + "/notes", { text: t })
+      const r = asNote ? await api("POST", "/conversations/" + selected + "/notes", { text: text })
         : await api("POST", "/conversations/" + selected + "/messages", body);
       $("#reply").value = "";
       if (extra) clearButtons();
@@ -1089,15 +1089,15 @@
     // Canned answers (supervisors and admins).
     const canned = (await api("GET", "/canned-answers")).canned_answers;
     if (run !== adminRenders) return;
-    const ct = h("table", {}, [h("tr", {}, ["Title", "Account", "Text", ""].map((t) => h("th", { text: t })))]);
-    for (const c of canned) ct.append(h("tr", {}, [h("td", { text: c.title }), h("td", { text: c.account || "all" }), h("td", { text: c.body }),
-      h("td", {}, [h("button", { text: "Delete", onclick: () => api("DELETE", "/canned-answers/" + c.id).then(renderAdmin, fail) })])]));
-    const cf = h("form", {}, [h("label", {}, ["Title", h("input", { name: "title", required: true })]),
-      h("label", {}, ["Account", h("select", { name: "account" }, [h("option", { value: "", text: "all" }), ...info.accounts.map((a) => h("option", { text: a.name }))])]),
-      h("label", {}, ["Text ({{customer_name}}, {{customer_phone}}, {{agent_name}}, {{reference}})", h("textarea", { name: "body", required: true, rows: 2, cols: 50 })]),
-      h("button", { type: "submit", text: "Add" })]);
+    const ct = h("table", {}, [h("tr", {}, ["admin-title", "admin-account", "admin-text", ""].map((id) => h("th", { text: id && t(id) })))]);
+    for (const c of canned) ct.append(h("tr", {}, [h("td", { text: c.title }), h("td", { text: c.account || t("admin-all") }), h("td", { text: c.body }),
+      h("td", {}, [h("button", { text: t("admin-delete"), onclick: () => api("DELETE", "/canned-answers/" + c.id).then(renderAdmin, fail) })])]));
+    const cf = h("form", {}, [h("label", {}, [t("admin-title"), h("input", { name: "title", required: true })]),
+      h("label", {}, [t("admin-account"), h("select", { name: "account" }, [h("option", { value: "", text: t("admin-all") }), ...info.accounts.map((a) => h("option", { text: a.name }))])]),
+      h("label", {}, [t("admin-canned-text", { placeholders: "{{customer_name}}, {{customer_phone}}, {{agent_name}}, {{reference}}" }), h("textarea", { name: "body", required: true, rows: 2, cols: 50 })]),
+      h("button", { type: "submit", text: t("admin-add") })]);
     cf.addEventListener("submit", (e) => { e.preventDefault(); api("POST", "/canned-answers", { title: cf.title.value, account: cf.account.value || null, body: cf.body.value }).then(renderAdmin, fail); });
-    box.append(h("fieldset", {}, [h("legend", { text: "Canned answers" }), ct, cf]));
+    box.append(h("fieldset", {}, [h("legend", { text: t("admin-canned") }), ct, cf]));
     if (me.role !== "admin") return;
     // Agents.
     const list = (await api("GET", "/agents")).agents;
@@ -1108,55 +1108,55 @@
       ...names.map((n) => h("label", {}, [h("input", { type: "checkbox", value: n, checked: picked.includes(n) }), n]))]);
     const ticked = (set) => [...set.querySelectorAll("input:checked")].map((i) => i.value);
     const queueNames = info.queues.map((q) => q.name), accountNames = info.accounts.map((a) => a.name);
-    const at = h("table", {}, [h("tr", {}, ["Username", "Name", "Role", "Queues", "Accounts", ""].map((t) => h("th", { text: t })))]);
+    const at = h("table", {}, [h("tr", {}, ["admin-username", "admin-name", "admin-role", "admin-queues", "admin-accounts", ""].map((id) => h("th", { text: id && t(id) })))]);
     for (const a of list) {
       agents.set(a.id, a);
       // The last admin cannot be demoted: the server refuses and the choice goes back.
-      const role = h("select", { "aria-label": "Role of " + a.username, onchange: () =>
+      const role = h("select", { "aria-label": t("admin-role-of", { username: a.username }), onchange: () =>
         api("PATCH", "/agents/" + a.id, { role: role.value }).then(renderAdmin, (e) => { role.value = a.role; fail(e); }) },
-        ["agent", "supervisor", "admin"].map((r) => h("option", { text: r })));
+        ["agent", "supervisor", "admin"].map((r) => h("option", { value: r, text: t("role", { role: r }) })));
       role.value = a.role;
-      const qs = choices("Queues of " + a.username, queueNames, a.queues), as = choices("Accounts of " + a.username, accountNames, a.accounts);
-      const save = h("button", { text: "Save queues and accounts", onclick: () =>
+      const qs = choices(t("admin-queues-of", { username: a.username }), queueNames, a.queues), as = choices(t("admin-accounts-of", { username: a.username }), accountNames, a.accounts);
+      const save = h("button", { text: t("admin-save-queues"), onclick: () =>
         api("PATCH", "/agents/" + a.id, { queues: ticked(qs), accounts: ticked(as) }).then(renderAdmin, fail) });
       at.append(h("tr", {}, [h("td", { text: a.username }), h("td", { text: a.display_name }), h("td", {}, [role]),
-        h("td", {}, [qs]), h("td", {}, [as, a.role === "agent" && !a.accounts.length ? h("p", { "class": "err", text: "No account: sees no WhatsApp conversations" }) : null]),
-        h("td", {}, [save, h("button", { text: a.disabled ? "Enable" : "Disable", onclick: () => api("PATCH", "/agents/" + a.id, { disabled: !a.disabled }).then(renderAdmin, fail) }),
+        h("td", {}, [qs]), h("td", {}, [as, a.role === "agent" && !a.accounts.length ? h("p", { "class": "err", text: t("admin-no-account") }) : null]),
+        h("td", {}, [save, h("button", { text: a.disabled ? t("admin-enable") : t("admin-disable"), onclick: () => api("PATCH", "/agents/" + a.id, { disabled: !a.disabled }).then(renderAdmin, fail) }),
           resetPassword(a, fail)])]));
     }
-    const newQueues = choices("Queues", queueNames, queueNames), newAccounts = choices("WhatsApp accounts", accountNames, accountNames.length === 1 ? accountNames : []);
-    const af = h("form", {}, [h("label", {}, ["Username", h("input", { name: "username", required: true })]),
-      h("label", {}, ["Name", h("input", { name: "display_name" })]),
-      h("label", {}, ["Password (8+)", h("input", { name: "password", type: "password", minlength: 8, required: true, autocomplete: "new-password" })]),
-      h("label", {}, ["Role", h("select", { name: "role" }, ["agent", "supervisor", "admin"].map((r) => h("option", { text: r })))]),
+    const newQueues = choices(t("admin-queues"), queueNames, queueNames), newAccounts = choices(t("admin-whatsapp-accounts"), accountNames, accountNames.length === 1 ? accountNames : []);
+    const af = h("form", {}, [h("label", {}, [t("admin-username"), h("input", { name: "username", required: true })]),
+      h("label", {}, [t("admin-name"), h("input", { name: "display_name" })]),
+      h("label", {}, [t("admin-password"), h("input", { name: "password", type: "password", minlength: 8, required: true, autocomplete: "new-password" })]),
+      h("label", {}, [t("admin-role"), h("select", { name: "role" }, ["agent", "supervisor", "admin"].map((r) => h("option", { value: r, text: t("role", { role: r }) })))]),
       newQueues, newAccounts,
-      h("button", { type: "submit", text: "Add agent" })]);
+      h("button", { type: "submit", text: t("admin-add-agent") })]);
     af.addEventListener("submit", (e) => {
       e.preventDefault();
-      if (af.role.value === "agent" && !ticked(newAccounts).length) { announce("Tick at least one WhatsApp account: an agent without one sees no conversations."); return; }
+      if (af.role.value === "agent" && !ticked(newAccounts).length) { announce(t("admin-tick-account")); return; }
       api("POST", "/agents", { username: af.username.value, display_name: af.display_name.value, password: af.password.value, role: af.role.value,
         queues: ticked(newQueues), accounts: ticked(newAccounts) }).then(renderAdmin, fail);
     });
-    box.append(h("fieldset", {}, [h("legend", { text: "Agents" }), at, af]));
+    box.append(h("fieldset", {}, [h("legend", { text: t("admin-agents") }), at, af]));
     // API tokens.
     const tokens = (await api("GET", "/tokens")).tokens;
     if (run !== adminRenders) return;
-    const tt = h("table", {}, [h("tr", {}, ["Name", "Acts as", "Created", "Last used", ""].map((t) => h("th", { text: t })))]);
-    for (const t of tokens) tt.append(h("tr", {}, [h("td", { text: t.name }), h("td", { text: (agents.get(t.agent_id) || {}).username }),
-      h("td", { text: when(t.created_at) }), h("td", { text: when(t.last_used_at) || "never" }),
-      h("td", {}, [t.revoked_at ? h("span", { text: "revoked" }) : h("button", { text: "Revoke", onclick: () => api("DELETE", "/tokens/" + t.id).then(renderAdmin, fail) })])]));
-    const tf = h("form", {}, [h("label", {}, ["Name", h("input", { name: "name", required: true })]),
-      h("label", {}, ["Acts as", h("select", { name: "agent" }, list.map((a) => h("option", { value: a.id, text: a.username })))]),
-      h("button", { type: "submit", text: "Create token" })]);
+    const tt = h("table", {}, [h("tr", {}, ["admin-name", "admin-acts-as", "admin-created", "admin-last-used", ""].map((id) => h("th", { text: id && t(id) })))]);
+    for (const tok of tokens) tt.append(h("tr", {}, [h("td", { text: tok.name }), h("td", { text: (agents.get(tok.agent_id) || {}).username }),
+      h("td", { text: when(tok.created_at) }), h("td", { text: when(tok.last_used_at) || t("never") }),
+      h("td", {}, [tok.revoked_at ? h("span", { text: t("admin-revoked") }) : h("button", { text: t("admin-revoke"), onclick: () => api("DELETE", "/tokens/" + tok.id).then(renderAdmin, fail) })])]));
+    const tf = h("form", {}, [h("label", {}, [t("admin-name"), h("input", { name: "name", required: true })]),
+      h("label", {}, [t("admin-acts-as"), h("select", { name: "agent" }, list.map((a) => h("option", { value: a.id, text: a.username })))]),
+      h("button", { type: "submit", text: t("admin-create-token") })]);
     tf.addEventListener("submit", (e) => {
       e.preventDefault();
       api("POST", "/tokens", { name: tf.name.value, agent_id: Number(tf.agent.value) }).then(async (r) => {
         await renderAdmin();
-        const s = h("p", { "class": "secret", text: "New token (shown once; send it as Authorization: Bearer …): " + r.secret });
+        const s = h("p", { "class": "secret", text: t("admin-new-token", { secret: r.secret }) });
         $("#admin").append(s);
       }, fail);
     });
-    box.append(h("fieldset", {}, [h("legend", { text: "API tokens" }), tt, tf]));
+    box.append(h("fieldset", {}, [h("legend", { text: t("admin-tokens") }), tt, tf]));
     if (!(await renderLists(run, box, fail))) return;
     // The parts other files add (settings, webhooks): each appends its fieldsets to `box`
     // and answers false when a newer render has started.
@@ -1167,13 +1167,13 @@
   // A new password for agent `a`, typed by the admin (8+ characters): a button that opens a
   // one-field form in place.
   function resetPassword(a, fail) {
-    const field = h("input", { type: "password", minlength: 8, required: true, autocomplete: "new-password", "aria-label": "New password for " + a.username });
-    const form = h("form", { "class": "inline", hidden: true }, [field, h("button", { type: "submit", text: "Set password" })]);
+    const field = h("input", { type: "password", minlength: 8, required: true, autocomplete: "new-password", "aria-label": t("admin-new-password", { username: a.username }) });
+    const form = h("form", { "class": "inline", hidden: true }, [field, h("button", { type: "submit", text: t("admin-set-password") })]);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
-      api("PATCH", "/agents/" + a.id, { password: field.value }).then(() => { form.hidden = true; field.value = ""; announce("Password of " + a.username + " changed"); }, fail);
+      api("PATCH", "/agents/" + a.id, { password: field.value }).then(() => { form.hidden = true; field.value = ""; announce(t("admin-password-changed", { username: a.username })); }, fail);
     });
-    const open = h("button", { type: "button", text: "Reset password", onclick: () => { form.hidden = false; field.focus(); } });
+    const open = h("button", { type: "button", text: t("admin-reset-password"), onclick: () => { form.hidden = false; field.focus(); } });
     return h("span", {}, [open, form]);
   }
 
@@ -1183,50 +1183,50 @@
   async function renderLists(run, box, fail) {
     const [wl, fq] = await Promise.all([api("GET", "/whitelist"), api("GET", "/faq")]);
     if (run !== adminRenders) return false;
-    const accountSelect = () => h("select", { name: "account" }, [h("option", { value: "", text: "every account" }),
+    const accountSelect = () => h("select", { name: "account" }, [h("option", { value: "", text: t("admin-every-account") }),
       ...info.accounts.map((a) => h("option", { value: a.name, text: a.name }))]);
-    const scope = (e) => e.account || "every account";
-    const source = (e) => e.source === "config" ? "configuration (" + e.key + ")" : "added here";
+    const scope = (e) => e.account || t("admin-every-account");
+    const source = (e) => e.source === "config" ? t("admin-source-config", { key: e.key }) : t("admin-source-here");
     // Whitelist.
-    const wt = h("table", {}, [h("tr", {}, ["Account", "Number or prefix", "Source", ""].map((t) => h("th", { text: t })))]);
+    const wt = h("table", {}, [h("tr", {}, ["admin-account", "admin-pattern", "admin-source", ""].map((id) => h("th", { text: id && t(id) })))]);
     for (const e of wl.whitelist) wt.append(h("tr", {}, [h("td", { text: scope(e) }), h("td", { text: e.pattern }), h("td", { text: source(e) }),
-      h("td", {}, [e.source === "api" ? h("button", { type: "button", text: "Delete", "aria-label": "Delete " + e.pattern + " for " + scope(e),
+      h("td", {}, [e.source === "api" ? h("button", { type: "button", text: t("admin-delete"), "aria-label": t("admin-delete-pattern", { pattern: e.pattern, scope: scope(e) }),
         onclick: () => api("DELETE", "/whitelist/" + e.id).then(renderAdmin, fail) }) : null])]));
-    const wf = h("form", {}, [h("label", {}, ["Account", accountSelect()]),
-      h("label", {}, ["Number or prefix", h("input", { name: "pattern", required: true, placeholder: "+31612345678 or +3120*", autocomplete: "off" })]),
-      h("button", { type: "submit", text: "Add to whitelist" })]);
+    const wf = h("form", {}, [h("label", {}, [t("admin-account"), accountSelect()]),
+      h("label", {}, [t("admin-pattern"), h("input", { name: "pattern", required: true, placeholder: t("admin-pattern.placeholder"), autocomplete: "off" })]),
+      h("button", { type: "submit", text: t("admin-whitelist-add") })]);
     wf.addEventListener("submit", (e) => { e.preventDefault(); api("POST", "/whitelist", { account: wf.account.value || null, pattern: wf.pattern.value.trim() }).then(renderAdmin, fail); });
-    box.append(h("fieldset", {}, [h("legend", { text: "Whitelist" }),
-      h("p", { "class": "muted", text: "Numbers that may open a conversation by writing. An account with no entry (here or for every account) takes everyone; its first entry restricts it to the numbers listed." }),
-      wl.whitelist.length ? wt : h("p", { text: "No entries: every number may write." }), wf]));
+    box.append(h("fieldset", {}, [h("legend", { text: t("admin-whitelist") }),
+      h("p", { "class": "muted", text: t("admin-whitelist-help") }),
+      wl.whitelist.length ? wt : h("p", { text: t("admin-whitelist-empty") }), wf]));
     // FAQ.
     let editing = null;
-    const ft = h("table", {}, [h("tr", {}, ["Question", "Answer", "Language", "Account", "Source", ""].map((t) => h("th", { text: t })))]);
-    const save = h("button", { type: "submit", text: "Add question" });
-    const cancel = h("button", { type: "button", text: "Cancel editing", hidden: true });
-    const ff = h("form", {}, [h("label", {}, ["Question", h("input", { name: "question", required: true, maxlength: 500, size: 50 })]),
-      h("label", {}, ["Answer ({{customer_name}}, {{customer_phone}}, {{queue}}, {{reference}})", h("textarea", { name: "answer", required: true, maxlength: 4096, rows: 3, cols: 50 })]),
-      h("label", {}, ["Language", h("select", { name: "language" }, FAQ_LANGUAGES.map((l) => h("option", { text: l })))]),
-      h("label", {}, ["Account", accountSelect()]), save, cancel]);
+    const ft = h("table", {}, [h("tr", {}, ["admin-question", "admin-answer", "admin-language", "admin-account", "admin-source", ""].map((id) => h("th", { text: id && t(id) })))]);
+    const save = h("button", { type: "submit", text: t("admin-faq-add") });
+    const cancel = h("button", { type: "button", text: t("admin-faq-cancel"), hidden: true });
+    const ff = h("form", {}, [h("label", {}, [t("admin-question"), h("input", { name: "question", required: true, maxlength: 500, size: 50 })]),
+      h("label", {}, [t("admin-faq-answer", { placeholders: "{{customer_name}}, {{customer_phone}}, {{queue}}, {{reference}}" }), h("textarea", { name: "answer", required: true, maxlength: 4096, rows: 3, cols: 50 })]),
+      h("label", {}, [t("admin-language"), h("select", { name: "language" }, FAQ_LANGUAGES.map((l) => h("option", { text: l })))]),
+      h("label", {}, [t("admin-account"), accountSelect()]), save, cancel]);
     ff.language.value = "en";
     const edit = (e) => {
       editing = e.id;
       ff.question.value = e.question; ff.answer.value = e.answer; ff.language.value = e.language; ff.account.value = e.account || "";
-      save.textContent = "Save question"; cancel.hidden = false; ff.question.focus();
+      save.textContent = t("admin-faq-save"); cancel.hidden = false; ff.question.focus();
     };
-    cancel.addEventListener("click", () => { editing = null; ff.reset(); ff.language.value = "en"; save.textContent = "Add question"; cancel.hidden = true; });
+    cancel.addEventListener("click", () => { editing = null; ff.reset(); ff.language.value = "en"; save.textContent = t("admin-faq-add"); cancel.hidden = true; });
     for (const e of fq.faq) ft.append(h("tr", {}, [h("td", { text: e.question }), h("td", { text: e.answer }), h("td", { text: e.language }),
       h("td", { text: scope(e) }), h("td", { text: source(e) }),
-      h("td", {}, e.source === "api" ? [h("button", { type: "button", text: "Edit", "aria-label": "Edit: " + e.question, onclick: () => edit(e) }),
-        h("button", { type: "button", text: "Delete", "aria-label": "Delete: " + e.question, onclick: () => api("DELETE", "/faq/" + e.id).then(renderAdmin, fail) })] : [])]));
+      h("td", {}, e.source === "api" ? [h("button", { type: "button", text: t("admin-edit"), "aria-label": t("admin-edit-question", { question: e.question }), onclick: () => edit(e) }),
+        h("button", { type: "button", text: t("admin-delete"), "aria-label": t("admin-delete-question", { question: e.question }), onclick: () => api("DELETE", "/faq/" + e.id).then(renderAdmin, fail) })] : [])]));
     ff.addEventListener("submit", (e) => {
       e.preventDefault();
       const body = { question: ff.question.value, answer: ff.answer.value, language: ff.language.value, account: ff.account.value || null };
       (editing === null ? api("POST", "/faq", body) : api("PUT", "/faq/" + editing, body)).then(renderAdmin, fail);
     });
-    box.append(h("fieldset", {}, [h("legend", { text: "FAQ" }),
-      h("p", { "class": "muted", text: "Questions the FAQ bot answers (bot = \"faq\"); a customer's message matching a question well enough gets its answer." }),
-      fq.faq.length ? ft : h("p", { text: "No questions yet." }), ff]));
+    box.append(h("fieldset", {}, [h("legend", { text: t("admin-faq") }),
+      h("p", { "class": "muted", text: t("admin-faq-help") }),
+      fq.faq.length ? ft : h("p", { text: t("admin-faq-empty") }), ff]));
     return true;
   }
 

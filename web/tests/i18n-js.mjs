@@ -60,17 +60,48 @@ const button = el({ "data-i18n": "nav-mine" }, [text("My conversations "), count
 const input = el({ "data-i18n-attr": "placeholder:search.placeholder; title:no-such-id" });
 const unknown = el({ "data-i18n": "no-such-id" }, []);
 unknown.textContent = "English";
-const root = { querySelectorAll: () => [button, input, unknown] };
+// Arguments from data-i18n-args; a broken value formats without them.
+const counted = el({ "data-i18n": "list-count", "data-i18n-args": '{"n": 1}' });
+const broken = el({ "data-i18n": "list-count", "data-i18n-args": "{n: 1" });
+const root = { querySelectorAll: () => [button, input, unknown, counted, broken] };
 I18n.apply(root);
 assert.equal(button.childNodes[0].data, "Minhas conversas ", "the text replaced, its spacing kept");
 assert.equal(button.childNodes[1], count, "the count element kept");
 assert.equal(input.attrs.placeholder, "Nome, número ou texto");
 assert.equal(input.attrs.title, undefined, "an unknown id leaves the attribute alone");
 assert.equal(unknown.textContent, "English", "an unknown id leaves the page's text");
+assert.equal(counted.textContent, "1 conversa", "the arguments of data-i18n-args");
+assert.equal(broken.textContent, "{ $n } conversas", "unreadable arguments: none, visibly");
 
 // Another instance is independent.
 const other = I18n.create();
 assert.equal(other.t("nav-mine"), "nav-mine");
+
+// Every id the inbox's pages ask for is in the English catalog (a typo would show as the id).
+{
+  const ftl = readFileSync(new URL("../i18n/en/inbox.ftl", here), "utf8");
+  const known = new Set();
+  let last = null;
+  for (const line of ftl.split("\n")) {
+    const m = /^([a-z][a-z0-9-]*)\s*=/.exec(line), a = /^\s+\.([a-z][a-z0-9-]*)\s*=/.exec(line);
+    if (m) { last = m[1]; known.add(last); } else if (a && last) known.add(last + "." + a[1]);
+  }
+  const asked = new Map();
+  const ask = (id, file) => { if (!asked.has(id)) asked.set(id, file); };
+  for (const file of ["inbox.js", "inbox-keys.js", "inbox-contact.js", "inbox-reports.js", "inbox-settings.js", "inbox-webhooks.js"]) {
+    const js = readFileSync(new URL("../assets/" + file, here), "utf8");
+    for (const m of js.matchAll(/\bt\(\s*"([^"]+)"/g)) ask(m[1], file);
+    for (const m of js.matchAll(/\bt\([^()"]*\?\s*"([a-z0-9.-]+)"\s*:\s*"([a-z0-9.-]+)"/g)) { ask(m[1], file); ask(m[2], file); }
+    // Ids kept in tables (the settings' labels, the reports' columns) and built ids.
+    for (const m of js.matchAll(/"((?:settings?|reports|webhooks|admin|board)-[a-z0-9-]+(?:\.[a-z]+)?)"/g)) ask(m[1], file);
+  }
+  const html = readFileSync(new URL("../assets/inbox.html", here), "utf8");
+  for (const m of html.matchAll(/data-i18n="([^"]+)"/g)) ask(m[1], "inbox.html");
+  for (const m of html.matchAll(/data-i18n-attr="([^"]+)"/g)) for (const pair of m[1].split(";")) ask(pair.split(":")[1].trim(), "inbox.html");
+  const missing = [...asked].filter(([id]) => !known.has(id)).map(([id, file]) => file + ": " + id);
+  assert.deepEqual(missing, [], "ids the pages ask for that en/inbox.ftl lacks");
+  assert.ok(asked.size > 300, "the pages' ids were found (" + asked.size + ")");
+}
 
 // A real served file: every message formats to non-empty text with made-up arguments.
 if (process.argv[2]) {

@@ -42,10 +42,12 @@ kind = { $kind ->
    *[other] { $kind }
 }
 message-placeholder = [{ kind }]
+message-kind = ({ kind })
 duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } h
 duration-hours-minutes = { $h } h { $m } min
+duration-minutes-seconds = { $m } min { $s } s
 size-bytes = { $n } B
 size-kb = { $n } KB
 size-mb = { $n } MB
@@ -118,6 +120,7 @@ filter-status = Status
 filter-channel = Kanal
 filter-queue = Warteschlange
 filter-agent = Agent
+filter-label = Label
 filter-search = Suche
     .placeholder = Name, Nummer, Referenz, Text
 filter-submit = Filtern
@@ -173,6 +176,7 @@ offer-rejected = Abgelehnt
 ## conversation
 
 messages-label = Nachrichten
+back-label = Zurück zu den Unterhaltungen
 empty = Wählen Sie eine Unterhaltung.
 note-toggle = Interne Notiz
 canned-label = Textbaustein
@@ -185,6 +189,7 @@ reply-label = Antwort
 send = Senden
 board-label = Übersicht
 settings-label = Einstellungen
+reports-label = Berichte
 
 ## composer extras
 
@@ -292,6 +297,16 @@ transfer-to = Weiterleiten an
 transfer-agents = Agenten
 transfer-queues = Warteschlangen
 transfer-agent = { $name } ({ presence })
+transfer-available = Verfügbare Agenten
+transfer-away = Abwesende und offline Agenten
+transfer-option = { $name } · { presence }
+transfer-option-load = { $name } · { presence } · { $load }/{ $capacity }
+transfer-note = Notiz für den nächsten Agenten (optional)
+    .placeholder = Notiz (optional)
+transfer-confirm = { $back ->
+    [you] { $name } ist { presence }: Das Angebot wartet auf diese Person und geht an Sie zurück, wenn es nicht rechtzeitig angenommen wird. Trotzdem weiterleiten?
+   *[other] { $name } ist { presence }: Das Angebot wartet auf diese Person und geht an den bisherigen Agenten zurück, wenn es nicht rechtzeitig angenommen wird. Trotzdem weiterleiten?
+}
 action-transfer = Weiterleiten
 transferred = Weitergeleitet
 disposition = Abschlussgrund
@@ -380,6 +395,10 @@ admin-revoked = widerrufen
 admin-revoke = Widerrufen
 admin-create-token = Token erstellen
 admin-new-token = Neues Token (wird nur einmal angezeigt; senden Sie es als Authorization: Bearer …): { $secret }
+admin-reset-password = Passwort zurücksetzen
+admin-set-password = Passwort festlegen
+admin-new-password = Neues Passwort für { $username }
+admin-password-changed = Passwort von { $username } geändert
 
 ## lists
 
@@ -408,6 +427,107 @@ admin-edit = Bearbeiten
 admin-edit-question = Bearbeiten: { $question }
 admin-delete-question = Löschen: { $question }
 
+## inbox-settings.js: part() (settings: automations, widget texts and queues)
+
+settings-legend = Automatisierungen, Widget-Texte und Warteschlangen
+settings-help = Änderungen gelten sofort, ohne Neustart. Schlüssel, die die Konfigurationsdatei festlegt, werden dort geändert.
+settings-change = Ändern
+settings-texts-in = Texte in
+settings-site-language = der eigenen Sprache der Website
+settings-what = Zu ändernder Bereich
+settings-scope = { $kind ->
+    [inbox] Posteingang (jede Unterhaltung)
+    [account] WhatsApp-Konto { $name }
+    [site] Widget-Website { $name }
+    [flow] IVR-Ablauf { $name }
+    [queue] Warteschlange { $name }
+   *[other] { $kind } { $name }
+}
+settings-of = Einstellungen für { settings-scope }
+settings-saved = Gespeichert: { settings-scope }
+settings-last-changed = Zuletzt geändert { $time }
+settings-source-file = in der Konfigurationsdatei festgelegt ({ $key })
+settings-source-here = hier geändert
+settings-source-default = Standard
+settings-reset = Zurücksetzen
+settings-reset-label = { $label } zurücksetzen
+settings-save = Speichern
+settings-reset-all = Alles auf die Konfiguration zurücksetzen
+setting-welcome-message = Begrüßungsnachricht
+setting-whitelist-reply = Antwort an Nummern, die nicht erlaubt sind
+setting-closed-message = Nachricht außerhalb der Öffnungszeiten
+setting-queue-message = Nachricht zur Position in der Warteschlange ({ $placeholders })
+setting-reminder-after = Agenten erinnern nach (0s: aus)
+setting-reminder-message = Erinnerung an den Kunden
+setting-reoffer-after = Einem anderen Agenten anbieten nach (0s: aus)
+setting-inactivity-message = Nachricht, wenn ein inaktiver Chat geschlossen wird
+setting-csat = Nach dem Schließen nach der Zufriedenheit fragen
+setting-csat-question = Umfragefrage
+setting-csat-follow-up = Antwort nach der Bewertung
+setting-title = Titel des Widgets
+setting-greeting = Begrüßung
+setting-site-closed-message = Nachricht bei geschlossen
+setting-escalation-timeout = WhatsApp anbieten nach
+setting-ask-name = Nach dem Namen fragen
+setting-ask-phone = Nach der Telefonnummer fragen
+setting-offer-timeout = Einem Agenten anbieten für
+setting-wait-timeout = Ausweichlösung nach Wartezeit
+setting-fallback = Ausweichlösung
+setting-fallback-queue = Ausweich-Warteschlange
+setting-auto-reply = Text der automatischen Antwort
+setting-disposition-required = Abschlussgrund beim Schließen erforderlich
+setting-dispositions = Abschlussgründe (durch Kommas getrennt)
+setting-sla-warning = Wartezeit als verspätet angezeigt nach
+setting-sla-breach = Wartezeit als überfällig angezeigt nach
+setting-choice = { $value ->
+    [required] erforderlich
+    [optional] optional
+    [off] aus
+    [wait] weiter warten
+    [queue] andere Warteschlange
+    [auto_reply] automatische Antwort
+    [close] schließen
+   *[other] { $value }
+}
+setting-none = keine
+setting-translated = { $label } ({ $language })
+
+## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
+
+webhooks-legend = Webhooks
+webhooks-help = Ereignisse werden als signiertes JSON (X-Deflect-Signature) per POST an diese Endpunkte gesendet; bei Fehlern mit wachsendem Abstand wiederholt. Endpunkte aus der Konfigurationsdatei werden dort geändert.
+webhooks-none = Keine Endpunkte: Es werden keine Ereignisse gesendet.
+webhooks-all-events = alle Ereignisse
+webhooks-source-config = Konfigurationsdatei ({ $key })
+webhooks-source-here = hier hinzugefügt
+webhooks-col-name = Name
+webhooks-col-url = URL
+webhooks-col-events = Ereignisse
+webhooks-col-enabled = Aktiv
+webhooks-col-source = Quelle
+webhooks-enabled = { $enabled ->
+    [yes] ja
+   *[other] nein
+}
+webhooks-events = Ereignisse (nichts angekreuzt: alle)
+webhooks-name = Name (a-z, 0-9, - und _)
+webhooks-url = URL
+webhooks-secret = Signaturschlüssel (mindestens 16 Zeichen)
+webhooks-secret-kept = festgelegt; leer lassen, um ihn zu behalten
+webhooks-attempts = Versuche
+webhooks-timeout = Zeitlimit (Sekunden)
+webhooks-add = Endpunkt hinzufügen
+webhooks-save = { $name } speichern
+webhooks-cancel = Bearbeiten abbrechen
+webhooks-edit = Bearbeiten
+webhooks-enable = Aktivieren
+webhooks-disable = Deaktivieren
+webhooks-delete = Löschen
+webhooks-edit-label = Webhook { $name } bearbeiten
+webhooks-enable-label = Webhook { $name } aktivieren
+webhooks-disable-label = Webhook { $name } deaktivieren
+webhooks-delete-label = Webhook { $name } löschen (noch wartende Zustellungen entfallen)
+
 ## keys
 
 keys-next = Nächste Unterhaltung
@@ -429,3 +549,98 @@ note-on = Interne Notiz
 note-off = Nachricht an den Kunden
 disposition-first = Wählen Sie einen Abschlussgrund, dann Abschließen
 canned-suggest = Textbausteine
+
+## inbox-reports.js: the reports view (supervisors)
+
+reports-heading = Berichte
+reports-period = Zeitraum
+reports-today = Heute
+reports-week = Letzte 7 Tage
+reports-custom = Benutzerdefiniert
+reports-from = Von
+reports-to = Bis
+reports-queues = Warteschlangen
+reports-queue = Warteschlange
+reports-agents = Agenten (gezählt für den Agenten, der die Unterhaltung beim Schließen hatte)
+reports-agent = Agent
+reports-in = Eingegangen
+reports-handled = Bearbeitet
+reports-closed = Geschlossen
+reports-abandoned = Abgebrochen
+reports-first-response = Erste Antwort p50
+reports-handle-time = Bearbeitungszeit p50
+reports-wait = Wartezeit p50
+reports-p90 = p90
+reports-csat = Kundenzufriedenheit
+reports-total = Gesamt
+reports-deflections = Umgeleitete Anrufe nach Ablauf und Eingabeart
+reports-flow = Ablauf
+reports-input = Eingabe
+reports-deflections-count = Umgeleitet
+reports-answered = Beantwortet
+reports-input-method = { $method ->
+    [dtmf] Tastatur
+    [speech] Sprache
+    [caller_number] Nummer des Anrufers
+   *[other] { $method }
+}
+reports-volume = Eingegangene Unterhaltungen
+    .alt = Eingegangene Unterhaltungen im Zeitraum, pro Stunde oder Tag
+reports-wait-chart = Wartezeit, bis ein Agent übernahm
+    .alt = Im Zeitraum geschlossene Unterhaltungen nach ihrer Wartezeit auf einen Agenten
+reports-note = Perzentile werden aus Zeitintervallen gelesen: auf 5 s genau unter einer Minute, auf 30 s unter 10 Minuten, auf 5 Minuten unter einer Stunde. Anrufe nach Ergebnis werden noch nicht ausgewertet.
+
+## inbox-contact.js: the contact panel beside a conversation
+
+contact-label = Kontakt
+contact-show = Kontakt ‹
+    .title = Kontaktbereich einblenden
+contact-hide = Kontakt ›
+    .title = Kontaktbereich ausblenden
+contact-failed = Der Kontakt konnte nicht geladen werden: { $error }
+contact-nothing = Nichts bekannt.
+contact-profile = Profil
+contact-name = Name
+contact-phone = { $whatsapp ->
+    [yes] Telefon (WhatsApp)
+   *[other] Telefon
+}
+contact-form-phone = In einem Formular angegeben
+contact-language = Sprache
+contact-whatsapp = WhatsApp
+contact-visitor = Widget-Besucher
+contact-visitor-on = auf { $site } seit { $time }
+contact-since = Bekannt seit
+contact-labels = Labels
+contact-new-label = Neues Label
+    .placeholder = Label hinzufügen
+contact-add = Hinzufügen
+contact-label-added = Label { $label } hinzugefügt
+contact-label-removed = Label { $label } entfernt
+contact-remove-label = Label { $label } entfernen
+    .title = Entfernen
+contact-no-labels = Keine Labels.
+contact-previous = Andere Unterhaltungen
+contact-previous-none = Keine, die Sie sehen können.
+contact-attributes = Attribute
+contact-site = Widget-Website
+contact-page = Seite
+contact-came-from = Kam von
+contact-call = Anruf
+contact-not-call = Kein umgeleiteter Anruf.
+contact-flow = Ablauf
+contact-input = Eingabe
+contact-input-method = { $method ->
+    [dtmf] über die Tastatur eingegeben
+    [speech] gesprochen
+    [caller_number] die Nummer, von der angerufen wurde
+   *[other] { $method }
+}
+contact-transcript = { $method ->
+    [speech] Worte
+   *[other] Ziffern
+}
+contact-ivr-time = Zeit im IVR
+contact-caller = Anrufer
+contact-dialled = Gewählte Nummer
+contact-called = Anrufzeit

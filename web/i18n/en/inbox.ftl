@@ -14,7 +14,7 @@ status = { $status ->
     [closed] closed
    *[other] { $status }
 }
-# at: inbox.js drawList() icon title, renderHead() (c.channel); inbox.html #filters channel options
+# at: inbox.js drawList() icon title, renderHead() (c.channel), addMessage() meta; inbox.html #filters channel options
 channel = { $channel ->
     [whatsapp] WhatsApp
     [web] Web chat
@@ -51,6 +51,9 @@ kind = { $kind ->
 }
 # at: inbox.js previewText(), onEvent() notify: "[" + m.kind + "]"
 message-placeholder = [{ kind }]
+# A message without text, as "(picture)".
+# at: inbox.js messageBody()
+message-kind = ({ kind })
 # at: inbox.js ago(), span(), renderCall() wait
 duration-seconds = { $n } s
 # at: inbox.js ago(), span()
@@ -59,6 +62,8 @@ duration-minutes = { $n } min
 duration-hours = { $n } h
 # at: inbox.js span()
 duration-hours-minutes = { $h } h { $m } min
+# at: inbox-contact.js duration()
+duration-minutes-seconds = { $m } min { $s } s
 # at: inbox.js bytes()
 size-bytes = { $n } B
 # at: inbox.js bytes()
@@ -141,6 +146,8 @@ filter-channel = Channel
 filter-queue = Queue
 # at: inbox.html #filters: <label>Agent
 filter-agent = Agent
+# at: inbox.html #filters: <label>Label
+filter-label = Label
 filter-search = Search
     .placeholder = name, number, reference, text
 filter-submit = Filter
@@ -206,6 +213,8 @@ offer-rejected = Rejected
 ## inbox.html: #conv, #composer; inbox.js: open()
 
 messages-label = Messages
+# at: inbox.html #back: aria-label (narrow screens)
+back-label = Back to the conversations
 empty = Choose a conversation.
 note-toggle = Internal note
 canned-label = Canned answer
@@ -218,6 +227,7 @@ reply-label = Reply
 send = Send
 board-label = Board
 settings-label = Settings
+reports-label = Reports
 
 ## inbox.html: #template, #buttons (composer extras)
 
@@ -334,6 +344,23 @@ transfer-agents = Agents
 transfer-queues = Queues
 # at: inbox.js renderHead(): transfer option
 transfer-agent = { $name } ({ presence })
+# at: inbox.js renderHead(): transfer picker's optgroup
+transfer-available = Agents available
+# at: inbox.js renderHead(): transfer picker's optgroup
+transfer-away = Agents away or offline
+# at: inbox.js renderHead(): transfer option
+transfer-option = { $name } · { presence }
+# at: inbox.js renderHead(): transfer option with the agent's load ("2/5")
+transfer-option-load = { $name } · { presence } · { $load }/{ $capacity }
+# at: inbox.js renderHead(): aria-label, placeholder
+transfer-note = Note for the next agent (optional)
+    .placeholder = Note (optional)
+# at: inbox.js renderHead(): confirm() before transferring to an agent who is not available;
+# back: "you" when the offer comes back to the agent transferring, else "agent"
+transfer-confirm = { $back ->
+    [you] { $name } is { presence }: the offer waits for them and comes back to you if they do not accept in time. Transfer anyway?
+   *[other] { $name } is { presence }: the offer waits for them and comes back to its agent if they do not accept in time. Transfer anyway?
+}
 action-transfer = Transfer
 transferred = Transferred
 disposition = Disposition
@@ -426,6 +453,13 @@ admin-revoked = revoked
 admin-revoke = Revoke
 admin-create-token = Create token
 admin-new-token = New token (shown once; send it as Authorization: Bearer …): { $secret }
+# at: inbox.js resetPassword()
+admin-reset-password = Reset password
+admin-set-password = Set password
+# at: inbox.js resetPassword(): aria-label
+admin-new-password = New password for { $username }
+# at: inbox.js resetPassword(): announce
+admin-password-changed = Password of { $username } changed
 
 ## inbox.js: renderLists() (settings: whitelist and FAQ)
 
@@ -457,6 +491,139 @@ admin-edit-question = Edit: { $question }
 # at: inbox.js renderLists(): aria-label
 admin-delete-question = Delete: { $question }
 
+## inbox-settings.js: part() (settings: automations, widget texts and queues)
+
+settings-legend = Automations, widget texts and queues
+settings-help = Changes count at once, without a restart. Keys the configuration file sets are changed there.
+# at: inbox-settings.js part(): the label before the scope picker
+settings-change = Change
+# at: inbox-settings.js part(): the label before a site's language picker
+settings-texts-in = Texts in
+# at: inbox-settings.js part(): the language picker's first option
+settings-site-language = the site's own language
+# at: inbox-settings.js part(): the scope picker's aria-label
+settings-what = What to change
+# A scope: kind is inbox, account, site, flow or queue; name its name ("" for the inbox).
+# at: inbox-settings.js scopeName(): the scope picker's options
+settings-scope = { $kind ->
+    [inbox] Inbox (every conversation)
+    [account] WhatsApp account { $name }
+    [site] Widget site { $name }
+    [flow] IVR flow { $name }
+    [queue] Queue { $name }
+   *[other] { $kind } { $name }
+}
+# at: inbox-settings.js part(): the form's aria-label
+settings-of = Settings of { settings-scope }
+# at: inbox-settings.js part(): announce
+settings-saved = Saved: { settings-scope }
+# at: inbox-settings.js part()
+settings-last-changed = Last changed { $time }
+# Where a key's value comes from.
+# at: inbox-settings.js part(): source
+settings-source-file = set in the configuration file ({ $key })
+settings-source-here = changed here
+settings-source-default = default
+settings-reset = Reset
+# at: inbox-settings.js part(): aria-label (label: the setting's label)
+settings-reset-label = Reset { $label }
+settings-save = Save
+settings-reset-all = Reset all to the configuration
+# The settings' labels (AUTOMATIONS, SITE, QUEUE).
+setting-welcome-message = Welcome message
+setting-whitelist-reply = Reply to numbers not on the whitelist
+setting-closed-message = Message outside opening hours
+# at: inbox-settings.js AUTOMATIONS
+setting-queue-message = Queue position message ({ $placeholders })
+setting-reminder-after = Remind the agent after (0s: off)
+setting-reminder-message = Reminder to the customer
+setting-reoffer-after = Offer to another agent after (0s: off)
+setting-inactivity-message = Message when an inactive chat closes
+setting-csat = Ask how it went after closing
+setting-csat-question = Survey question
+setting-csat-follow-up = Follow-up after the score
+setting-title = Widget title
+setting-greeting = Greeting
+setting-site-closed-message = Closed message
+setting-escalation-timeout = Offer WhatsApp after
+setting-ask-name = Ask for the name
+setting-ask-phone = Ask for the phone number
+setting-offer-timeout = Offer to an agent for
+setting-wait-timeout = Fallback after waiting
+setting-fallback = Fallback
+setting-fallback-queue = Fallback queue
+setting-auto-reply = Auto-reply text
+setting-disposition-required = Disposition required when closing
+setting-dispositions = Dispositions (comma-separated)
+# at: inbox-settings.js QUEUE
+setting-sla-warning = Waiting shown late after
+# at: inbox-settings.js QUEUE
+setting-sla-breach = Waiting shown overdue after
+# A select's option (ask_name, ask_phone, fallback), the configuration's value.
+# at: inbox-settings.js part(): options
+setting-choice = { $value ->
+    [required] required
+    [optional] optional
+    [off] off
+    [wait] wait
+    [queue] queue
+    [auto_reply] auto_reply
+    [close] close
+   *[other] { $value }
+}
+# at: inbox-settings.js part(): the fallback queue's empty option
+setting-none = none
+# A site's text in another language (language: its code, as nl).
+# at: inbox-settings.js part()
+setting-translated = { $label } ({ $language })
+
+## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
+
+webhooks-legend = Webhooks
+webhooks-help = Events POSTed as signed JSON (X-Deflect-Signature) to these endpoints; retried with back-off. Endpoints from the configuration file change there.
+webhooks-none = No endpoints: no events are sent.
+# at: inbox-webhooks.js eventsOf()
+webhooks-all-events = all events
+# at: inbox-webhooks.js source()
+webhooks-source-config = configuration file ({ $key })
+webhooks-source-here = added here
+webhooks-col-name = Name
+webhooks-col-url = URL
+webhooks-col-events = Events
+webhooks-col-enabled = Enabled
+webhooks-col-source = Source
+# at: inbox-webhooks.js: the Enabled column (enabled: "yes" or "no")
+webhooks-enabled = { $enabled ->
+    [yes] yes
+   *[other] no
+}
+webhooks-events = Events (none ticked: all)
+webhooks-name = Name (a-z, 0-9, - and _)
+# at: inbox-webhooks.js: the form's URL label
+webhooks-url = URL
+webhooks-secret = Signing secret (16+ characters)
+# at: inbox-webhooks.js edit(): after the secret's label, when the endpoint has one
+webhooks-secret-kept = set; leave empty to keep it
+webhooks-attempts = Attempts
+webhooks-timeout = Timeout (seconds)
+webhooks-add = Add endpoint
+# at: inbox-webhooks.js edit(): the submit button
+webhooks-save = Save { $name }
+webhooks-cancel = Cancel editing
+# at: inbox-webhooks.js: the buttons of an endpoint added here
+webhooks-edit = Edit
+webhooks-enable = Enable
+webhooks-disable = Disable
+webhooks-delete = Delete
+# at: inbox-webhooks.js: aria-label
+webhooks-edit-label = Edit webhook { $name }
+# at: inbox-webhooks.js: aria-label
+webhooks-enable-label = Enable webhook { $name }
+# at: inbox-webhooks.js: aria-label
+webhooks-disable-label = Disable webhook { $name }
+# at: inbox-webhooks.js: aria-label
+webhooks-delete-label = Delete webhook { $name } (deliveries still waiting for it are dropped)
+
 ## inbox-keys.js: KEYS, help(), close(), canned suggestions
 
 keys-next = Next conversation
@@ -479,3 +646,137 @@ note-off = Message to the customer
 disposition-first = Choose a disposition, then Close
 # at: inbox-keys.js: #canned-suggest aria-label
 canned-suggest = Canned answers
+
+## inbox-reports.js: the reports view (supervisors)
+
+reports-heading = Reports
+reports-period = Period
+reports-today = Today
+reports-week = Last 7 days
+reports-custom = Custom
+# at: inbox-reports.js picker(): the custom period's start
+reports-from = From
+# at: inbox-reports.js picker(): the custom period's end
+reports-to = To
+reports-queues = Queues
+# at: inbox-reports.js render(): the queue table's first column
+reports-queue = Queue
+reports-agents = Agents (the agent holding a conversation when it closed counts it)
+# at: inbox-reports.js render(): the agent table's first column
+reports-agent = Agent
+# The queue and agent tables' columns (COLUMNS); p50 is the median, p90 the 90th percentile.
+# at: inbox-reports.js COLUMNS
+reports-in = In
+reports-handled = Handled
+# at: inbox-reports.js COLUMNS
+reports-closed = Closed
+reports-abandoned = Abandoned
+reports-first-response = First response p50
+reports-handle-time = Handle time p50
+reports-wait = Wait p50
+# at: inbox-reports.js COLUMNS
+reports-p90 = p90
+# at: inbox-reports.js COLUMNS
+reports-csat = CSAT
+# at: inbox-reports.js table(), render(): the totals' row
+reports-total = Total
+reports-deflections = Deflections by flow and input method
+# at: inbox-reports.js render(): the deflection table's columns
+reports-flow = Flow
+# at: inbox-reports.js render(): the deflection table's columns
+reports-input = Input
+# at: inbox-reports.js render(): the deflection table's columns
+reports-deflections-count = Deflections
+reports-answered = Answered
+# at: inbox-reports.js render(): a deflection's input method (r.input_method)
+reports-input-method = { $method ->
+    [dtmf] keypad
+    [speech] speech
+    [caller_number] caller's number
+   *[other] { $method }
+}
+# at: inbox-reports.js render(): the volume chart's caption and alt text
+reports-volume = Conversations in
+    .alt = Conversations in over the period, per hour or day
+reports-wait-chart = Waiting time until an agent took it
+    .alt = Conversations closed in the period by how long they waited for an agent
+reports-note = Percentiles are read from time buckets: within 5 s below a minute, 30 s below 10 minutes, 5 minutes below an hour. Calls by outcome are not reported yet.
+
+## inbox-contact.js: the contact panel beside a conversation
+
+# at: inbox-contact.js: the panel's aria-label
+contact-label = Contact
+# at: inbox-contact.js show(): the toggle while the panel is collapsed
+contact-show = Contact ‹
+    .title = Show the contact panel
+# at: inbox-contact.js show(): the toggle while the panel is open
+contact-hide = Contact ›
+    .title = Hide the contact panel
+contact-failed = The contact could not be loaded: { $error }
+contact-nothing = Nothing known.
+contact-profile = Profile
+# at: inbox-contact.js render()
+contact-name = Name
+# at: inbox-contact.js render(): whatsapp is "yes" when the phone number is their WhatsApp number
+contact-phone = { $whatsapp ->
+    [yes] Phone (WhatsApp)
+   *[other] Phone
+}
+contact-form-phone = Typed in a form
+# at: inbox-contact.js render(), call()
+contact-language = Language
+# at: inbox-contact.js render(): a WhatsApp identity
+contact-whatsapp = WhatsApp
+contact-visitor = Widget visitor
+# at: inbox-contact.js render(): a widget identity
+contact-visitor-on = on { $site } since { $time }
+contact-since = Known since
+# at: inbox-contact.js labels(): the section's title and the list's aria-label
+contact-labels = Labels
+contact-new-label = New label
+    .placeholder = add a label
+# at: inbox-contact.js labels(): the submit button
+contact-add = Add
+# at: inbox-contact.js labels(): announce
+contact-label-added = Label { $label } added
+# at: inbox-contact.js labels(): announce
+contact-label-removed = Label { $label } removed
+# at: inbox-contact.js labels(): aria-label, title
+contact-remove-label = Remove label { $label }
+    .title = Remove
+contact-no-labels = No labels.
+# at: inbox-contact.js previous()
+contact-previous = Other conversations
+contact-previous-none = None you can see.
+contact-attributes = Attributes
+# at: inbox-contact.js attributes()
+contact-site = Widget site
+# at: inbox-contact.js attributes()
+contact-page = Page
+contact-came-from = Came from
+# at: inbox-contact.js call()
+contact-call = Call
+contact-not-call = Not a deflected call.
+# at: inbox-contact.js call()
+contact-flow = Flow
+# at: inbox-contact.js call()
+contact-input = Input
+# at: inbox-contact.js call(): how the caller gave their number (c.input_method)
+contact-input-method = { $method ->
+    [dtmf] typed on the keypad
+    [speech] said
+    [caller_number] the number they called from
+   *[other] { $method }
+}
+# at: inbox-contact.js call(): the transcript's label (method: c.input_method)
+contact-transcript = { $method ->
+    [speech] Words
+   *[other] Digits
+}
+contact-ivr-time = Time in IVR
+# at: inbox-contact.js call()
+contact-caller = Caller
+# at: inbox-contact.js call()
+contact-dialled = Number dialled
+# at: inbox-contact.js call()
+contact-called = Called

@@ -42,10 +42,12 @@ kind = { $kind ->
    *[other] { $kind }
 }
 message-placeholder = [{ kind }]
+message-kind = ({ kind })
 duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } h
 duration-hours-minutes = { $h } h { $m } min
+duration-minutes-seconds = { $m } min { $s } s
 size-bytes = { $n } B
 size-kb = { $n } KB
 size-mb = { $n } MB
@@ -118,6 +120,7 @@ filter-status = Estado
 filter-channel = Canal
 filter-queue = Cola
 filter-agent = Agente
+filter-label = Etiqueta
 filter-search = Buscar
     .placeholder = nombre, número, referencia, texto
 filter-submit = Filtrar
@@ -173,6 +176,7 @@ offer-rejected = Rechazada
 ## conversation
 
 messages-label = Mensajes
+back-label = Volver a las conversaciones
 empty = Elige una conversación.
 note-toggle = Nota interna
 canned-label = Respuesta predefinida
@@ -185,6 +189,7 @@ reply-label = Respuesta
 send = Enviar
 board-label = Panel
 settings-label = Ajustes
+reports-label = Informes
 
 ## composer extras
 
@@ -292,6 +297,16 @@ transfer-to = Transferir a
 transfer-agents = Agentes
 transfer-queues = Colas
 transfer-agent = { $name } ({ presence })
+transfer-available = Agentes disponibles
+transfer-away = Agentes ausentes o desconectados
+transfer-option = { $name } · { presence }
+transfer-option-load = { $name } · { presence } · { $load }/{ $capacity }
+transfer-note = Nota para el siguiente agente (opcional)
+    .placeholder = Nota (opcional)
+transfer-confirm = { $back ->
+    [you] { $name } está { presence }: la oferta le espera y vuelve a ti si no la acepta a tiempo. ¿Transferir de todos modos?
+   *[other] { $name } está { presence }: la oferta le espera y vuelve al agente de la conversación si no la acepta a tiempo. ¿Transferir de todos modos?
+}
 action-transfer = Transferir
 transferred = Transferida
 disposition = Tipificación
@@ -380,6 +395,10 @@ admin-revoked = revocado
 admin-revoke = Revocar
 admin-create-token = Crear token
 admin-new-token = Nuevo token (se muestra una sola vez; envíalo como Authorization: Bearer …): { $secret }
+admin-reset-password = Restablecer contraseña
+admin-set-password = Establecer contraseña
+admin-new-password = Nueva contraseña para { $username }
+admin-password-changed = Contraseña de { $username } cambiada
 
 ## lists
 
@@ -408,6 +427,107 @@ admin-edit = Editar
 admin-edit-question = Editar: { $question }
 admin-delete-question = Eliminar: { $question }
 
+## inbox-settings.js: part() (settings: automations, widget texts and queues)
+
+settings-legend = Automatizaciones, textos del widget y colas
+settings-help = Los cambios se aplican al momento, sin reiniciar. Las claves que fija el archivo de configuración se cambian allí.
+settings-change = Cambiar
+settings-texts-in = Textos en
+settings-site-language = el idioma propio del sitio
+settings-what = Qué cambiar
+settings-scope = { $kind ->
+    [inbox] Bandeja de entrada (todas las conversaciones)
+    [account] Cuenta de WhatsApp { $name }
+    [site] Sitio del widget { $name }
+    [flow] Flujo IVR { $name }
+    [queue] Cola { $name }
+   *[other] { $kind } { $name }
+}
+settings-of = Ajustes de { settings-scope }
+settings-saved = Guardado: { settings-scope }
+settings-last-changed = Último cambio: { $time }
+settings-source-file = fijado en el archivo de configuración ({ $key })
+settings-source-here = cambiado aquí
+settings-source-default = predeterminado
+settings-reset = Restablecer
+settings-reset-label = Restablecer { $label }
+settings-save = Guardar
+settings-reset-all = Restablecer todo a la configuración
+setting-welcome-message = Mensaje de bienvenida
+setting-whitelist-reply = Respuesta a números que no están en la lista de permitidos
+setting-closed-message = Mensaje fuera del horario de atención
+setting-queue-message = Mensaje con la posición en la cola ({ $placeholders })
+setting-reminder-after = Recordar al agente tras (0s: desactivado)
+setting-reminder-message = Recordatorio al cliente
+setting-reoffer-after = Ofrecer a otro agente tras (0s: desactivado)
+setting-inactivity-message = Mensaje al cerrarse un chat inactivo
+setting-csat = Preguntar qué tal fue tras cerrar
+setting-csat-question = Pregunta de la encuesta
+setting-csat-follow-up = Respuesta tras la puntuación
+setting-title = Título del widget
+setting-greeting = Saludo
+setting-site-closed-message = Mensaje de cerrado
+setting-escalation-timeout = Ofrecer WhatsApp tras
+setting-ask-name = Pedir el nombre
+setting-ask-phone = Pedir el número de teléfono
+setting-offer-timeout = Ofrecer a un agente durante
+setting-wait-timeout = Alternativa tras esperar
+setting-fallback = Alternativa
+setting-fallback-queue = Cola alternativa
+setting-auto-reply = Texto de la respuesta automática
+setting-disposition-required = Tipificación obligatoria al cerrar
+setting-dispositions = Tipificaciones (separadas por comas)
+setting-sla-warning = Espera marcada como tardía tras
+setting-sla-breach = Espera marcada como vencida tras
+setting-choice = { $value ->
+    [required] obligatorio
+    [optional] opcional
+    [off] desactivado
+    [wait] seguir esperando
+    [queue] otra cola
+    [auto_reply] respuesta automática
+    [close] cerrar
+   *[other] { $value }
+}
+setting-none = ninguna
+setting-translated = { $label } ({ $language })
+
+## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
+
+webhooks-legend = Webhooks
+webhooks-help = Los eventos se envían por POST como JSON firmado (X-Deflect-Signature) a estos endpoints; se reintentan con esperas crecientes. Los endpoints del archivo de configuración se cambian allí.
+webhooks-none = No hay endpoints: no se envía ningún evento.
+webhooks-all-events = todos los eventos
+webhooks-source-config = archivo de configuración ({ $key })
+webhooks-source-here = añadido aquí
+webhooks-col-name = Nombre
+webhooks-col-url = URL
+webhooks-col-events = Eventos
+webhooks-col-enabled = Activo
+webhooks-col-source = Origen
+webhooks-enabled = { $enabled ->
+    [yes] sí
+   *[other] no
+}
+webhooks-events = Eventos (ninguno marcado: todos)
+webhooks-name = Nombre (a-z, 0-9, - y _)
+webhooks-url = URL
+webhooks-secret = Secreto de firma (16 caracteres o más)
+webhooks-secret-kept = definido; déjalo vacío para conservarlo
+webhooks-attempts = Intentos
+webhooks-timeout = Tiempo de espera (segundos)
+webhooks-add = Añadir endpoint
+webhooks-save = Guardar { $name }
+webhooks-cancel = Cancelar edición
+webhooks-edit = Editar
+webhooks-enable = Activar
+webhooks-disable = Desactivar
+webhooks-delete = Eliminar
+webhooks-edit-label = Editar el webhook { $name }
+webhooks-enable-label = Activar el webhook { $name }
+webhooks-disable-label = Desactivar el webhook { $name }
+webhooks-delete-label = Eliminar el webhook { $name } (se descartan los envíos que aún lo esperan)
+
 ## keys
 
 keys-next = Conversación siguiente
@@ -429,3 +549,98 @@ note-on = Nota interna
 note-off = Mensaje al cliente
 disposition-first = Elige una tipificación y luego Cerrar
 canned-suggest = Respuestas predefinidas
+
+## inbox-reports.js: the reports view (supervisors)
+
+reports-heading = Informes
+reports-period = Periodo
+reports-today = Hoy
+reports-week = Últimos 7 días
+reports-custom = Personalizado
+reports-from = Desde
+reports-to = Hasta
+reports-queues = Colas
+reports-queue = Cola
+reports-agents = Agentes (cuenta para el agente que tenía la conversación cuando se cerró)
+reports-agent = Agente
+reports-in = Entrantes
+reports-handled = Atendidas
+reports-closed = Cerradas
+reports-abandoned = Abandonadas
+reports-first-response = Primera respuesta p50
+reports-handle-time = Tiempo de gestión p50
+reports-wait = Espera p50
+reports-p90 = p90
+reports-csat = Satisfacción
+reports-total = Total
+reports-deflections = Llamadas desviadas por flujo y método de entrada
+reports-flow = Flujo
+reports-input = Entrada
+reports-deflections-count = Desviadas
+reports-answered = Respondidas
+reports-input-method = { $method ->
+    [dtmf] teclado
+    [speech] voz
+    [caller_number] número del llamante
+   *[other] { $method }
+}
+reports-volume = Conversaciones entrantes
+    .alt = Conversaciones entrantes en el periodo, por hora o por día
+reports-wait-chart = Tiempo de espera hasta que un agente la tomó
+    .alt = Conversaciones cerradas en el periodo según cuánto esperaron a un agente
+reports-note = Los percentiles se leen de intervalos de tiempo: con precisión de 5 s por debajo de un minuto, de 30 s por debajo de 10 minutos y de 5 minutos por debajo de una hora. Las llamadas por resultado aún no se incluyen.
+
+## inbox-contact.js: the contact panel beside a conversation
+
+contact-label = Contacto
+contact-show = Contacto ‹
+    .title = Mostrar el panel de contacto
+contact-hide = Contacto ›
+    .title = Ocultar el panel de contacto
+contact-failed = No se pudo cargar el contacto: { $error }
+contact-nothing = Sin datos.
+contact-profile = Perfil
+contact-name = Nombre
+contact-phone = { $whatsapp ->
+    [yes] Teléfono (WhatsApp)
+   *[other] Teléfono
+}
+contact-form-phone = Indicado en un formulario
+contact-language = Idioma
+contact-whatsapp = WhatsApp
+contact-visitor = Visitante del widget
+contact-visitor-on = en { $site } desde { $time }
+contact-since = Conocido desde
+contact-labels = Etiquetas
+contact-new-label = Nueva etiqueta
+    .placeholder = añadir una etiqueta
+contact-add = Añadir
+contact-label-added = Etiqueta { $label } añadida
+contact-label-removed = Etiqueta { $label } quitada
+contact-remove-label = Quitar la etiqueta { $label }
+    .title = Quitar
+contact-no-labels = Sin etiquetas.
+contact-previous = Otras conversaciones
+contact-previous-none = Ninguna que puedas ver.
+contact-attributes = Atributos
+contact-site = Sitio del widget
+contact-page = Página
+contact-came-from = Procedencia
+contact-call = Llamada
+contact-not-call = No es una llamada desviada.
+contact-flow = Flujo
+contact-input = Entrada
+contact-input-method = { $method ->
+    [dtmf] marcado en el teclado
+    [speech] dicho de viva voz
+    [caller_number] el número desde el que llamó
+   *[other] { $method }
+}
+contact-transcript = { $method ->
+    [speech] Palabras
+   *[other] Dígitos
+}
+contact-ivr-time = Tiempo en el IVR
+contact-caller = Llamante
+contact-dialled = Número marcado
+contact-called = Hora de la llamada

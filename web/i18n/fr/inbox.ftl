@@ -42,10 +42,12 @@ kind = { $kind ->
    *[other] { $kind }
 }
 message-placeholder = [{ kind }]
+message-kind = ({ kind })
 duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } h
 duration-hours-minutes = { $h } h { $m } min
+duration-minutes-seconds = { $m } min { $s } s
 size-bytes = { $n } o
 size-kb = { $n } Ko
 size-mb = { $n } Mo
@@ -118,6 +120,7 @@ filter-status = Statut
 filter-channel = Canal
 filter-queue = File
 filter-agent = Agent
+filter-label = Étiquette
 filter-search = Recherche
     .placeholder = nom, numéro, référence, texte
 filter-submit = Filtrer
@@ -176,6 +179,7 @@ offer-rejected = Refusée
 ## conversation
 
 messages-label = Messages
+back-label = Retour aux conversations
 empty = Choisissez une conversation.
 note-toggle = Note interne
 canned-label = Réponse prédéfinie
@@ -188,6 +192,7 @@ reply-label = Réponse
 send = Envoyer
 board-label = Tableau de bord
 settings-label = Paramètres
+reports-label = Rapports
 
 ## composer extras
 
@@ -295,6 +300,16 @@ transfer-to = Transférer à
 transfer-agents = Agents
 transfer-queues = Files
 transfer-agent = { $name } ({ presence })
+transfer-available = Agents disponibles
+transfer-away = Agents absents ou hors ligne
+transfer-option = { $name } · { presence }
+transfer-option-load = { $name } · { presence } · { $load }/{ $capacity }
+transfer-note = Note pour l'agent suivant (facultatif)
+    .placeholder = Note (facultatif)
+transfer-confirm = { $back ->
+    [you] { $name } : { presence }. L'offre l'attend et vous revient si elle n'est pas acceptée à temps. Transférer quand même ?
+   *[other] { $name } : { presence }. L'offre l'attend et revient à l'agent de la conversation si elle n'est pas acceptée à temps. Transférer quand même ?
+}
 action-transfer = Transférer
 transferred = Transférée
 disposition = Qualification
@@ -383,6 +398,10 @@ admin-revoked = révoqué
 admin-revoke = Révoquer
 admin-create-token = Créer un jeton
 admin-new-token = Nouveau jeton (affiché une seule fois ; envoyez-le comme Authorization: Bearer …) : { $secret }
+admin-reset-password = Réinitialiser le mot de passe
+admin-set-password = Définir le mot de passe
+admin-new-password = Nouveau mot de passe pour { $username }
+admin-password-changed = Mot de passe de { $username } modifié
 
 ## lists
 
@@ -411,6 +430,107 @@ admin-edit = Modifier
 admin-edit-question = Modifier : { $question }
 admin-delete-question = Supprimer : { $question }
 
+## inbox-settings.js: part() (settings: automations, widget texts and queues)
+
+settings-legend = Automatisations, textes du widget et files
+settings-help = Les modifications s'appliquent aussitôt, sans redémarrage. Les clés définies par le fichier de configuration se modifient là-bas.
+settings-change = Modifier
+settings-texts-in = Textes en
+settings-site-language = la langue du site
+settings-what = Élément à modifier
+settings-scope = { $kind ->
+    [inbox] Boîte de réception (toutes les conversations)
+    [account] Compte WhatsApp { $name }
+    [site] Site du widget { $name }
+    [flow] Parcours SVI { $name }
+    [queue] File { $name }
+   *[other] { $kind } { $name }
+}
+settings-of = Paramètres : { settings-scope }
+settings-saved = Enregistré : { settings-scope }
+settings-last-changed = Dernière modification : { $time }
+settings-source-file = défini dans le fichier de configuration ({ $key })
+settings-source-here = modifié ici
+settings-source-default = par défaut
+settings-reset = Réinitialiser
+settings-reset-label = Réinitialiser : { $label }
+settings-save = Enregistrer
+settings-reset-all = Tout réinitialiser selon la configuration
+setting-welcome-message = Message de bienvenue
+setting-whitelist-reply = Réponse aux numéros absents de la liste autorisée
+setting-closed-message = Message en dehors des heures d'ouverture
+setting-queue-message = Message de position dans la file ({ $placeholders })
+setting-reminder-after = Relancer l'agent après (0s : désactivé)
+setting-reminder-message = Rappel au client
+setting-reoffer-after = Proposer à un autre agent après (0s : désactivé)
+setting-inactivity-message = Message à la fermeture d'un chat inactif
+setting-csat = Demander comment cela s'est passé après la fermeture
+setting-csat-question = Question de l'enquête
+setting-csat-follow-up = Réponse après la note
+setting-title = Titre du widget
+setting-greeting = Message d'accueil
+setting-site-closed-message = Message de fermeture
+setting-escalation-timeout = Proposer WhatsApp après
+setting-ask-name = Demander le nom
+setting-ask-phone = Demander le numéro de téléphone
+setting-offer-timeout = Proposer à un agent pendant
+setting-wait-timeout = Solution de repli après attente
+setting-fallback = Solution de repli
+setting-fallback-queue = File de repli
+setting-auto-reply = Texte de la réponse automatique
+setting-disposition-required = Qualification obligatoire à la fermeture
+setting-dispositions = Qualifications (séparées par des virgules)
+setting-sla-warning = Attente signalée en retard après
+setting-sla-breach = Attente signalée en dépassement après
+setting-choice = { $value ->
+    [required] obligatoire
+    [optional] facultatif
+    [off] désactivé
+    [wait] continuer d'attendre
+    [queue] autre file
+    [auto_reply] réponse automatique
+    [close] fermer
+   *[other] { $value }
+}
+setting-none = aucune
+setting-translated = { $label } ({ $language })
+
+## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
+
+webhooks-legend = Webhooks
+webhooks-help = Les événements sont envoyés par POST en JSON signé (X-Deflect-Signature) à ces points de terminaison, avec de nouvelles tentatives de plus en plus espacées. Les points de terminaison du fichier de configuration se modifient là-bas.
+webhooks-none = Aucun point de terminaison : aucun événement n'est envoyé.
+webhooks-all-events = tous les événements
+webhooks-source-config = fichier de configuration ({ $key })
+webhooks-source-here = ajouté ici
+webhooks-col-name = Nom
+webhooks-col-url = URL
+webhooks-col-events = Événements
+webhooks-col-enabled = Actif
+webhooks-col-source = Source
+webhooks-enabled = { $enabled ->
+    [yes] oui
+   *[other] non
+}
+webhooks-events = Événements (aucun coché : tous)
+webhooks-name = Nom (a-z, 0-9, - et _)
+webhooks-url = URL
+webhooks-secret = Secret de signature (16 caractères ou plus)
+webhooks-secret-kept = défini ; laissez vide pour le conserver
+webhooks-attempts = Tentatives
+webhooks-timeout = Délai d'attente (secondes)
+webhooks-add = Ajouter le point de terminaison
+webhooks-save = Enregistrer { $name }
+webhooks-cancel = Annuler la modification
+webhooks-edit = Modifier
+webhooks-enable = Activer
+webhooks-disable = Désactiver
+webhooks-delete = Supprimer
+webhooks-edit-label = Modifier le webhook { $name }
+webhooks-enable-label = Activer le webhook { $name }
+webhooks-disable-label = Désactiver le webhook { $name }
+webhooks-delete-label = Supprimer le webhook { $name } (les envois qui l'attendent encore sont abandonnés)
+
 ## keys
 
 keys-next = Conversation suivante
@@ -432,3 +552,98 @@ note-on = Note interne
 note-off = Message au client
 disposition-first = Choisissez une qualification, puis Clôturer
 canned-suggest = Réponses prédéfinies
+
+## inbox-reports.js: the reports view (supervisors)
+
+reports-heading = Rapports
+reports-period = Période
+reports-today = Aujourd'hui
+reports-week = 7 derniers jours
+reports-custom = Personnalisée
+reports-from = Du
+reports-to = Au
+reports-queues = Files
+reports-queue = File
+reports-agents = Agents (compté pour l'agent qui avait la conversation à sa fermeture)
+reports-agent = Agent
+reports-in = Entrantes
+reports-handled = Traitées
+reports-closed = Fermées
+reports-abandoned = Abandonnées
+reports-first-response = Première réponse p50
+reports-handle-time = Durée de traitement p50
+reports-wait = Attente p50
+reports-p90 = p90
+reports-csat = Satisfaction
+reports-total = Total
+reports-deflections = Appels déviés par parcours et mode de saisie
+reports-flow = Parcours
+reports-input = Saisie
+reports-deflections-count = Déviés
+reports-answered = Répondus
+reports-input-method = { $method ->
+    [dtmf] clavier
+    [speech] voix
+    [caller_number] numéro de l'appelant
+   *[other] { $method }
+}
+reports-volume = Conversations entrantes
+    .alt = Conversations entrantes sur la période, par heure ou par jour
+reports-wait-chart = Temps d'attente avant la prise en charge par un agent
+    .alt = Conversations fermées sur la période selon leur temps d'attente d'un agent
+reports-note = Les percentiles sont lus dans des tranches de temps : à 5 s près sous une minute, à 30 s près sous 10 minutes, à 5 minutes près sous une heure. Les appels par résultat ne figurent pas encore dans les rapports.
+
+## inbox-contact.js: the contact panel beside a conversation
+
+contact-label = Contact
+contact-show = Contact ‹
+    .title = Afficher le panneau du contact
+contact-hide = Contact ›
+    .title = Masquer le panneau du contact
+contact-failed = Le contact n'a pas pu être chargé : { $error }
+contact-nothing = Aucune information.
+contact-profile = Profil
+contact-name = Nom
+contact-phone = { $whatsapp ->
+    [yes] Téléphone (WhatsApp)
+   *[other] Téléphone
+}
+contact-form-phone = Saisi dans un formulaire
+contact-language = Langue
+contact-whatsapp = WhatsApp
+contact-visitor = Visiteur du widget
+contact-visitor-on = sur { $site } depuis { $time }
+contact-since = Connu depuis
+contact-labels = Étiquettes
+contact-new-label = Nouvelle étiquette
+    .placeholder = ajouter une étiquette
+contact-add = Ajouter
+contact-label-added = Étiquette { $label } ajoutée
+contact-label-removed = Étiquette { $label } retirée
+contact-remove-label = Retirer l'étiquette { $label }
+    .title = Retirer
+contact-no-labels = Aucune étiquette.
+contact-previous = Autres conversations
+contact-previous-none = Aucune que vous pouvez voir.
+contact-attributes = Attributs
+contact-site = Site du widget
+contact-page = Page
+contact-came-from = Provenance
+contact-call = Appel
+contact-not-call = Pas un appel dévié.
+contact-flow = Parcours
+contact-input = Saisie
+contact-input-method = { $method ->
+    [dtmf] tapé sur le clavier
+    [speech] dit à voix haute
+    [caller_number] le numéro appelant
+   *[other] { $method }
+}
+contact-transcript = { $method ->
+    [speech] Mots
+   *[other] Chiffres
+}
+contact-ivr-time = Temps dans le SVI
+contact-caller = Appelant
+contact-dialled = Numéro composé
+contact-called = Heure de l'appel

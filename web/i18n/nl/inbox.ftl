@@ -42,10 +42,12 @@ kind = { $kind ->
    *[other] { $kind }
 }
 message-placeholder = [{ kind }]
+message-kind = ({ kind })
 duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } u
 duration-hours-minutes = { $h } u { $m } min
+duration-minutes-seconds = { $m } min { $s } s
 size-bytes = { $n } B
 size-kb = { $n } kB
 size-mb = { $n } MB
@@ -118,6 +120,7 @@ filter-status = Status
 filter-channel = Kanaal
 filter-queue = Wachtrij
 filter-agent = Medewerker
+filter-label = Label
 filter-search = Zoeken
     .placeholder = naam, nummer, referentie, tekst
 filter-submit = Filteren
@@ -173,6 +176,7 @@ offer-rejected = Geweigerd
 ## conversation
 
 messages-label = Berichten
+back-label = Terug naar de gesprekken
 empty = Kies een gesprek.
 note-toggle = Interne notitie
 canned-label = Standaardantwoord
@@ -185,6 +189,7 @@ reply-label = Antwoord
 send = Verzenden
 board-label = Overzicht
 settings-label = Instellingen
+reports-label = Rapportages
 
 ## composer extras
 
@@ -292,6 +297,16 @@ transfer-to = Doorverbinden naar
 transfer-agents = Medewerkers
 transfer-queues = Wachtrijen
 transfer-agent = { $name } ({ presence })
+transfer-available = Beschikbare medewerkers
+transfer-away = Afwezige en offline medewerkers
+transfer-option = { $name } · { presence }
+transfer-option-load = { $name } · { presence } · { $load }/{ $capacity }
+transfer-note = Notitie voor de volgende medewerker (optioneel)
+    .placeholder = Notitie (optioneel)
+transfer-confirm = { $back ->
+    [you] { $name } is { presence }: het aanbod wacht op deze medewerker en komt bij jou terug als het niet op tijd wordt geaccepteerd. Toch doorverbinden?
+   *[other] { $name } is { presence }: het aanbod wacht op deze medewerker en komt terug bij de medewerker van het gesprek als het niet op tijd wordt geaccepteerd. Toch doorverbinden?
+}
 action-transfer = Doorverbinden
 transferred = Doorverbonden
 disposition = Afhandelcode
@@ -380,6 +395,10 @@ admin-revoked = ingetrokken
 admin-revoke = Intrekken
 admin-create-token = Token aanmaken
 admin-new-token = Nieuw token (wordt één keer getoond; stuur het mee als Authorization: Bearer …): { $secret }
+admin-reset-password = Wachtwoord opnieuw instellen
+admin-set-password = Wachtwoord instellen
+admin-new-password = Nieuw wachtwoord voor { $username }
+admin-password-changed = Wachtwoord van { $username } gewijzigd
 
 ## lists
 
@@ -408,6 +427,107 @@ admin-edit = Bewerken
 admin-edit-question = Bewerken: { $question }
 admin-delete-question = Verwijderen: { $question }
 
+## inbox-settings.js: part() (settings: automations, widget texts and queues)
+
+settings-legend = Automatiseringen, widgetteksten en wachtrijen
+settings-help = Wijzigingen gelden meteen, zonder herstart. Sleutels die het configuratiebestand instelt, wijzig je daar.
+settings-change = Wijzigen
+settings-texts-in = Teksten in
+settings-site-language = de eigen taal van de site
+settings-what = Wat je wijzigt
+settings-scope = { $kind ->
+    [inbox] Inbox (elk gesprek)
+    [account] WhatsApp-account { $name }
+    [site] Widgetsite { $name }
+    [flow] IVR-flow { $name }
+    [queue] Wachtrij { $name }
+   *[other] { $kind } { $name }
+}
+settings-of = Instellingen van { settings-scope }
+settings-saved = Opgeslagen: { settings-scope }
+settings-last-changed = Laatst gewijzigd { $time }
+settings-source-file = ingesteld in het configuratiebestand ({ $key })
+settings-source-here = hier gewijzigd
+settings-source-default = standaard
+settings-reset = Terugzetten
+settings-reset-label = { $label } terugzetten
+settings-save = Opslaan
+settings-reset-all = Alles terugzetten naar de configuratie
+setting-welcome-message = Welkomstbericht
+setting-whitelist-reply = Antwoord aan nummers die niet zijn toegestaan
+setting-closed-message = Bericht buiten openingstijden
+setting-queue-message = Bericht met de plaats in de wachtrij ({ $placeholders })
+setting-reminder-after = Medewerker herinneren na (0s: uit)
+setting-reminder-message = Herinnering aan de klant
+setting-reoffer-after = Aan een andere medewerker aanbieden na (0s: uit)
+setting-inactivity-message = Bericht wanneer een inactieve chat wordt gesloten
+setting-csat = Na het sluiten vragen hoe het ging
+setting-csat-question = Enquêtevraag
+setting-csat-follow-up = Reactie na de score
+setting-title = Titel van de widget
+setting-greeting = Begroeting
+setting-site-closed-message = Bericht bij gesloten
+setting-escalation-timeout = WhatsApp aanbieden na
+setting-ask-name = Naar de naam vragen
+setting-ask-phone = Naar het telefoonnummer vragen
+setting-offer-timeout = Aanbieden aan een medewerker gedurende
+setting-wait-timeout = Terugvaloptie na wachten
+setting-fallback = Terugvaloptie
+setting-fallback-queue = Terugvalwachtrij
+setting-auto-reply = Tekst van het automatische antwoord
+setting-disposition-required = Afhandelcode verplicht bij sluiten
+setting-dispositions = Afhandelcodes (gescheiden door komma's)
+setting-sla-warning = Wachttijd als laat getoond na
+setting-sla-breach = Wachttijd als te laat getoond na
+setting-choice = { $value ->
+    [required] verplicht
+    [optional] optioneel
+    [off] uit
+    [wait] blijven wachten
+    [queue] naar een andere wachtrij
+    [auto_reply] automatisch antwoord
+    [close] sluiten
+   *[other] { $value }
+}
+setting-none = geen
+setting-translated = { $label } ({ $language })
+
+## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
+
+webhooks-legend = Webhooks
+webhooks-help = Gebeurtenissen worden als ondertekende JSON (X-Deflect-Signature) met POST naar deze endpoints gestuurd; bij een fout met toenemende tussenpozen opnieuw geprobeerd. Endpoints uit het configuratiebestand wijzig je daar.
+webhooks-none = Geen endpoints: er worden geen gebeurtenissen verstuurd.
+webhooks-all-events = alle gebeurtenissen
+webhooks-source-config = configuratiebestand ({ $key })
+webhooks-source-here = hier toegevoegd
+webhooks-col-name = Naam
+webhooks-col-url = URL
+webhooks-col-events = Gebeurtenissen
+webhooks-col-enabled = Ingeschakeld
+webhooks-col-source = Bron
+webhooks-enabled = { $enabled ->
+    [yes] ja
+   *[other] nee
+}
+webhooks-events = Gebeurtenissen (niets aangevinkt: alle)
+webhooks-name = Naam (a-z, 0-9, - en _)
+webhooks-url = URL
+webhooks-secret = Ondertekeningsgeheim (16+ tekens)
+webhooks-secret-kept = ingesteld; laat leeg om het te behouden
+webhooks-attempts = Pogingen
+webhooks-timeout = Time-out (seconden)
+webhooks-add = Endpoint toevoegen
+webhooks-save = { $name } opslaan
+webhooks-cancel = Bewerken annuleren
+webhooks-edit = Bewerken
+webhooks-enable = Inschakelen
+webhooks-disable = Uitschakelen
+webhooks-delete = Verwijderen
+webhooks-edit-label = Webhook { $name } bewerken
+webhooks-enable-label = Webhook { $name } inschakelen
+webhooks-disable-label = Webhook { $name } uitschakelen
+webhooks-delete-label = Webhook { $name } verwijderen (leveringen die er nog op wachten, vervallen)
+
 ## keys
 
 keys-next = Volgend gesprek
@@ -429,3 +549,98 @@ note-on = Interne notitie
 note-off = Bericht aan de klant
 disposition-first = Kies een afhandelcode en sluit dan af
 canned-suggest = Standaardantwoorden
+
+## inbox-reports.js: the reports view (supervisors)
+
+reports-heading = Rapportages
+reports-period = Periode
+reports-today = Vandaag
+reports-week = Afgelopen 7 dagen
+reports-custom = Aangepast
+reports-from = Van
+reports-to = Tot
+reports-queues = Wachtrijen
+reports-queue = Wachtrij
+reports-agents = Medewerkers (telt mee voor de medewerker die het gesprek had toen het werd gesloten)
+reports-agent = Medewerker
+reports-in = Binnengekomen
+reports-handled = Afgehandeld
+reports-closed = Gesloten
+reports-abandoned = Afgehaakt
+reports-first-response = Eerste reactie p50
+reports-handle-time = Afhandeltijd p50
+reports-wait = Wachttijd p50
+reports-p90 = p90
+reports-csat = Klanttevredenheid
+reports-total = Totaal
+reports-deflections = Omgeleide oproepen per flow en invoermethode
+reports-flow = Flow
+reports-input = Invoer
+reports-deflections-count = Omgeleid
+reports-answered = Beantwoord
+reports-input-method = { $method ->
+    [dtmf] toetsen
+    [speech] spraak
+    [caller_number] nummer van de beller
+   *[other] { $method }
+}
+reports-volume = Binnengekomen gesprekken
+    .alt = Binnengekomen gesprekken in de periode, per uur of per dag
+reports-wait-chart = Wachttijd tot een medewerker het gesprek nam
+    .alt = Gesprekken die in de periode zijn gesloten, naar hoe lang ze op een medewerker wachtten
+reports-note = Percentielen worden afgelezen uit tijdvakken: op 5 s nauwkeurig onder een minuut, op 30 s onder 10 minuten, op 5 minuten onder een uur. Oproepen per uitkomst staan nog niet in de rapportage.
+
+## inbox-contact.js: the contact panel beside a conversation
+
+contact-label = Contact
+contact-show = Contact ‹
+    .title = Contactpaneel tonen
+contact-hide = Contact ›
+    .title = Contactpaneel verbergen
+contact-failed = Het contact kon niet worden geladen: { $error }
+contact-nothing = Niets bekend.
+contact-profile = Profiel
+contact-name = Naam
+contact-phone = { $whatsapp ->
+    [yes] Telefoon (WhatsApp)
+   *[other] Telefoon
+}
+contact-form-phone = Ingevuld in een formulier
+contact-language = Taal
+contact-whatsapp = WhatsApp
+contact-visitor = Widgetbezoeker
+contact-visitor-on = op { $site } sinds { $time }
+contact-since = Bekend sinds
+contact-labels = Labels
+contact-new-label = Nieuw label
+    .placeholder = label toevoegen
+contact-add = Toevoegen
+contact-label-added = Label { $label } toegevoegd
+contact-label-removed = Label { $label } verwijderd
+contact-remove-label = Label { $label } verwijderen
+    .title = Verwijderen
+contact-no-labels = Geen labels.
+contact-previous = Andere gesprekken
+contact-previous-none = Geen die je kunt zien.
+contact-attributes = Kenmerken
+contact-site = Widgetsite
+contact-page = Pagina
+contact-came-from = Kwam van
+contact-call = Oproep
+contact-not-call = Geen omgeleide oproep.
+contact-flow = Flow
+contact-input = Invoer
+contact-input-method = { $method ->
+    [dtmf] ingetoetst
+    [speech] ingesproken
+    [caller_number] het nummer waarmee gebeld werd
+   *[other] { $method }
+}
+contact-transcript = { $method ->
+    [speech] Woorden
+   *[other] Cijfers
+}
+contact-ivr-time = Tijd in het IVR
+contact-caller = Beller
+contact-dialled = Gekozen nummer
+contact-called = Gebeld op

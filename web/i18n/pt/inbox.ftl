@@ -42,10 +42,12 @@ kind = { $kind ->
    *[other] { $kind }
 }
 message-placeholder = [{ kind }]
+message-kind = ({ kind })
 duration-seconds = { $n } s
 duration-minutes = { $n } min
 duration-hours = { $n } h
 duration-hours-minutes = { $h } h { $m } min
+duration-minutes-seconds = { $m } min { $s } s
 size-bytes = { $n } B
 size-kb = { $n } KB
 size-mb = { $n } MB
@@ -118,6 +120,7 @@ filter-status = Status
 filter-channel = Canal
 filter-queue = Fila
 filter-agent = Agente
+filter-label = Etiqueta
 filter-search = Pesquisar
     .placeholder = nome, número, referência, texto
 filter-submit = Filtrar
@@ -176,6 +179,7 @@ offer-rejected = Recusada
 ## conversation
 
 messages-label = Mensagens
+back-label = Voltar para as conversas
 empty = Escolha uma conversa.
 note-toggle = Nota interna
 canned-label = Resposta pronta
@@ -188,6 +192,7 @@ reply-label = Resposta
 send = Enviar
 board-label = Painel
 settings-label = Configurações
+reports-label = Relatórios
 
 ## composer extras
 
@@ -295,6 +300,16 @@ transfer-to = Transferir para
 transfer-agents = Agentes
 transfer-queues = Filas
 transfer-agent = { $name } ({ presence })
+transfer-available = Agentes disponíveis
+transfer-away = Agentes ausentes ou offline
+transfer-option = { $name } · { presence }
+transfer-option-load = { $name } · { presence } · { $load }/{ $capacity }
+transfer-note = Nota para o próximo agente (opcional)
+    .placeholder = Nota (opcional)
+transfer-confirm = { $back ->
+    [you] { $name } está { presence }: a oferta fica aguardando e volta para você se não for aceita a tempo. Transferir mesmo assim?
+   *[other] { $name } está { presence }: a oferta fica aguardando e volta para o agente da conversa se não for aceita a tempo. Transferir mesmo assim?
+}
 action-transfer = Transferir
 transferred = Transferida
 disposition = Tabulação
@@ -383,6 +398,10 @@ admin-revoked = revogado
 admin-revoke = Revogar
 admin-create-token = Criar token
 admin-new-token = Novo token (mostrado uma única vez; envie-o como Authorization: Bearer …): { $secret }
+admin-reset-password = Redefinir senha
+admin-set-password = Definir senha
+admin-new-password = Nova senha para { $username }
+admin-password-changed = Senha de { $username } alterada
 
 ## lists
 
@@ -411,6 +430,107 @@ admin-edit = Editar
 admin-edit-question = Editar: { $question }
 admin-delete-question = Excluir: { $question }
 
+## inbox-settings.js: part() (settings: automations, widget texts and queues)
+
+settings-legend = Automações, textos do widget e filas
+settings-help = As alterações valem na hora, sem reiniciar. As chaves definidas no arquivo de configuração são alteradas lá.
+settings-change = Alterar
+settings-texts-in = Textos em
+settings-site-language = o idioma do próprio site
+settings-what = O que alterar
+settings-scope = { $kind ->
+    [inbox] Caixa de entrada (todas as conversas)
+    [account] Conta do WhatsApp { $name }
+    [site] Site do widget { $name }
+    [flow] Fluxo de URA { $name }
+    [queue] Fila { $name }
+   *[other] { $kind } { $name }
+}
+settings-of = Configurações de { settings-scope }
+settings-saved = Salvo: { settings-scope }
+settings-last-changed = Última alteração: { $time }
+settings-source-file = definido no arquivo de configuração ({ $key })
+settings-source-here = alterado aqui
+settings-source-default = padrão
+settings-reset = Redefinir
+settings-reset-label = Redefinir { $label }
+settings-save = Salvar
+settings-reset-all = Redefinir tudo para a configuração
+setting-welcome-message = Mensagem de boas-vindas
+setting-whitelist-reply = Resposta a números fora da lista de permitidos
+setting-closed-message = Mensagem fora do horário de atendimento
+setting-queue-message = Mensagem com a posição na fila ({ $placeholders })
+setting-reminder-after = Lembrar o agente após (0s: desativado)
+setting-reminder-message = Lembrete ao cliente
+setting-reoffer-after = Oferecer a outro agente após (0s: desativado)
+setting-inactivity-message = Mensagem quando um chat inativo é encerrado
+setting-csat = Perguntar como foi após encerrar
+setting-csat-question = Pergunta da pesquisa
+setting-csat-follow-up = Resposta após a nota
+setting-title = Título do widget
+setting-greeting = Saudação
+setting-site-closed-message = Mensagem de fechado
+setting-escalation-timeout = Oferecer WhatsApp após
+setting-ask-name = Pedir o nome
+setting-ask-phone = Pedir o número de telefone
+setting-offer-timeout = Oferecer a um agente por
+setting-wait-timeout = Alternativa após a espera
+setting-fallback = Alternativa
+setting-fallback-queue = Fila alternativa
+setting-auto-reply = Texto da resposta automática
+setting-disposition-required = Tabulação obrigatória ao encerrar
+setting-dispositions = Tabulações (separadas por vírgulas)
+setting-sla-warning = Espera mostrada como atrasada após
+setting-sla-breach = Espera mostrada como vencida após
+setting-choice = { $value ->
+    [required] obrigatório
+    [optional] opcional
+    [off] desativado
+    [wait] continuar esperando
+    [queue] outra fila
+    [auto_reply] resposta automática
+    [close] encerrar
+   *[other] { $value }
+}
+setting-none = nenhuma
+setting-translated = { $label } ({ $language })
+
+## inbox-webhooks.js: adminParts (settings: outgoing webhook endpoints)
+
+webhooks-legend = Webhooks
+webhooks-help = Os eventos são enviados por POST como JSON assinado (X-Deflect-Signature) para estes endpoints, com novas tentativas cada vez mais espaçadas. Os endpoints do arquivo de configuração são alterados lá.
+webhooks-none = Nenhum endpoint: nenhum evento é enviado.
+webhooks-all-events = todos os eventos
+webhooks-source-config = arquivo de configuração ({ $key })
+webhooks-source-here = adicionado aqui
+webhooks-col-name = Nome
+webhooks-col-url = URL
+webhooks-col-events = Eventos
+webhooks-col-enabled = Ativo
+webhooks-col-source = Origem
+webhooks-enabled = { $enabled ->
+    [yes] sim
+   *[other] não
+}
+webhooks-events = Eventos (nenhum marcado: todos)
+webhooks-name = Nome (a-z, 0-9, - e _)
+webhooks-url = URL
+webhooks-secret = Segredo de assinatura (16 caracteres ou mais)
+webhooks-secret-kept = definido; deixe em branco para mantê-lo
+webhooks-attempts = Tentativas
+webhooks-timeout = Tempo limite (segundos)
+webhooks-add = Adicionar endpoint
+webhooks-save = Salvar { $name }
+webhooks-cancel = Cancelar edição
+webhooks-edit = Editar
+webhooks-enable = Ativar
+webhooks-disable = Desativar
+webhooks-delete = Excluir
+webhooks-edit-label = Editar o webhook { $name }
+webhooks-enable-label = Ativar o webhook { $name }
+webhooks-disable-label = Desativar o webhook { $name }
+webhooks-delete-label = Excluir o webhook { $name } (as entregas que ainda aguardam por ele são descartadas)
+
 ## keys
 
 keys-next = Próxima conversa
@@ -432,3 +552,98 @@ note-on = Nota interna
 note-off = Mensagem ao cliente
 disposition-first = Escolha uma tabulação e depois Encerrar
 canned-suggest = Respostas prontas
+
+## inbox-reports.js: the reports view (supervisors)
+
+reports-heading = Relatórios
+reports-period = Período
+reports-today = Hoje
+reports-week = Últimos 7 dias
+reports-custom = Personalizado
+reports-from = De
+reports-to = Até
+reports-queues = Filas
+reports-queue = Fila
+reports-agents = Agentes (conta para o agente que estava com a conversa quando ela foi encerrada)
+reports-agent = Agente
+reports-in = Recebidas
+reports-handled = Atendidas
+reports-closed = Encerradas
+reports-abandoned = Abandonadas
+reports-first-response = Primeira resposta p50
+reports-handle-time = Tempo de atendimento p50
+reports-wait = Espera p50
+reports-p90 = p90
+reports-csat = Satisfação
+reports-total = Total
+reports-deflections = Chamadas desviadas por fluxo e forma de entrada
+reports-flow = Fluxo
+reports-input = Entrada
+reports-deflections-count = Desviadas
+reports-answered = Respondidas
+reports-input-method = { $method ->
+    [dtmf] teclado
+    [speech] voz
+    [caller_number] número de quem ligou
+   *[other] { $method }
+}
+reports-volume = Conversas recebidas
+    .alt = Conversas recebidas no período, por hora ou por dia
+reports-wait-chart = Tempo de espera até um agente assumir
+    .alt = Conversas encerradas no período pelo tempo que esperaram por um agente
+reports-note = Os percentis são lidos de faixas de tempo: com precisão de 5 s abaixo de um minuto, de 30 s abaixo de 10 minutos e de 5 minutos abaixo de uma hora. As chamadas por resultado ainda não entram nos relatórios.
+
+## inbox-contact.js: the contact panel beside a conversation
+
+contact-label = Contato
+contact-show = Contato ‹
+    .title = Mostrar o painel do contato
+contact-hide = Contato ›
+    .title = Ocultar o painel do contato
+contact-failed = Não foi possível carregar o contato: { $error }
+contact-nothing = Nenhuma informação.
+contact-profile = Perfil
+contact-name = Nome
+contact-phone = { $whatsapp ->
+    [yes] Telefone (WhatsApp)
+   *[other] Telefone
+}
+contact-form-phone = Informado em um formulário
+contact-language = Idioma
+contact-whatsapp = WhatsApp
+contact-visitor = Visitante do widget
+contact-visitor-on = em { $site } desde { $time }
+contact-since = Conhecido desde
+contact-labels = Etiquetas
+contact-new-label = Nova etiqueta
+    .placeholder = adicionar uma etiqueta
+contact-add = Adicionar
+contact-label-added = Etiqueta { $label } adicionada
+contact-label-removed = Etiqueta { $label } removida
+contact-remove-label = Remover a etiqueta { $label }
+    .title = Remover
+contact-no-labels = Nenhuma etiqueta.
+contact-previous = Outras conversas
+contact-previous-none = Nenhuma que você possa ver.
+contact-attributes = Atributos
+contact-site = Site do widget
+contact-page = Página
+contact-came-from = Veio de
+contact-call = Chamada
+contact-not-call = Não é uma chamada desviada.
+contact-flow = Fluxo
+contact-input = Entrada
+contact-input-method = { $method ->
+    [dtmf] digitado no teclado
+    [speech] falado
+    [caller_number] o número de onde ligou
+   *[other] { $method }
+}
+contact-transcript = { $method ->
+    [speech] Palavras
+   *[other] Dígitos
+}
+contact-ivr-time = Tempo na URA
+contact-caller = Chamador
+contact-dialled = Número discado
+contact-called = Horário da chamada
