@@ -1090,13 +1090,26 @@
     const canned = (await api("GET", "/canned-answers")).canned_answers;
     if (run !== adminRenders) return;
     const ct = h("table", {}, [h("tr", {}, ["admin-title", "admin-account", "admin-text", ""].map((id) => h("th", { text: id && t(id) })))]);
+    // The form adds an answer, or saves the one being edited (filled in by its Edit button).
+    let editingCanned = null;
+    const cannedSave = h("button", { type: "submit", text: t("admin-add") });
+    const cannedCancel = h("button", { type: "button", text: t("admin-faq-cancel"), hidden: true, onclick: () => renderAdmin() });
     for (const c of canned) ct.append(h("tr", {}, [h("td", { text: c.title }), h("td", { text: c.account || t("admin-all") }), h("td", { text: c.body }),
-      h("td", {}, [h("button", { text: t("admin-delete"), onclick: () => api("DELETE", "/canned-answers/" + c.id).then(renderAdmin, fail) })])]));
+      h("td", {}, [h("button", { type: "button", text: t("admin-edit"), "aria-label": t("admin-edit-canned", { title: c.title }), onclick: () => {
+        editingCanned = c.id;
+        cf.title.value = c.title; cf.account.value = c.account || ""; cf.body.value = c.body;
+        cannedSave.textContent = t("settings-save"); cannedCancel.hidden = false; cf.title.focus();
+      } }),
+      h("button", { text: t("admin-delete"), onclick: () => api("DELETE", "/canned-answers/" + c.id).then(renderAdmin, fail) })])]));
     const cf = h("form", {}, [h("label", {}, [t("admin-title"), h("input", { name: "title", required: true })]),
-      h("label", {}, [t("admin-account"), h("select", { name: "account" }, [h("option", { value: "", text: t("admin-all") }), ...info.accounts.map((a) => h("option", { text: a.name }))])]),
+      h("label", {}, [t("admin-account"), h("select", { name: "account" }, [h("option", { value: "", text: t("admin-all") }), ...info.accounts.map((a) => h("option", { value: a.name, text: a.name }))])]),
       h("label", {}, [t("admin-canned-text", { placeholders: "{{customer_name}}, {{customer_phone}}, {{agent_name}}, {{reference}}" }), h("textarea", { name: "body", required: true, rows: 2, cols: 50 })]),
-      h("button", { type: "submit", text: t("admin-add") })]);
-    cf.addEventListener("submit", (e) => { e.preventDefault(); api("POST", "/canned-answers", { title: cf.title.value, account: cf.account.value || null, body: cf.body.value }).then(renderAdmin, fail); });
+      cannedSave, cannedCancel]);
+    cf.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const body = { title: cf.title.value, account: cf.account.value || null, body: cf.body.value };
+      (editingCanned === null ? api("POST", "/canned-answers", body) : api("PUT", "/canned-answers/" + editingCanned, body)).then(renderAdmin, fail);
+    });
     box.append(h("fieldset", {}, [h("legend", { text: t("admin-canned") }), ct, cf]));
     if (me.role !== "admin") return;
     // Agents.

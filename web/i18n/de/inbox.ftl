@@ -424,6 +424,7 @@ admin-faq-add = Frage hinzufügen
 admin-faq-save = Frage speichern
 admin-faq-cancel = Bearbeiten abbrechen
 admin-edit = Bearbeiten
+admin-edit-canned = Textbaustein bearbeiten: { $title }
 admin-edit-question = Bearbeiten: { $question }
 admin-delete-question = Löschen: { $question }
 

@@ -487,6 +487,7 @@ admin-faq-add = Add question
 admin-faq-save = Save question
 admin-faq-cancel = Cancel editing
 admin-edit = Edit
+admin-edit-canned = Edit canned answer: { $title }
 admin-edit-question = Edit: { $question }
 # at: inbox.js renderLists(): aria-label
 admin-delete-question = Delete: { $question }

@@ -424,6 +424,7 @@ admin-faq-add = Añadir pregunta
 admin-faq-save = Guardar pregunta
 admin-faq-cancel = Cancelar edición
 admin-edit = Editar
+admin-edit-canned = Editar respuesta predefinida: { $title }
 admin-edit-question = Editar: { $question }
 admin-delete-question = Eliminar: { $question }
 

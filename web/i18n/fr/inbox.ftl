@@ -427,6 +427,7 @@ admin-faq-add = Ajouter la question
 admin-faq-save = Enregistrer la question
 admin-faq-cancel = Annuler la modification
 admin-edit = Modifier
+admin-edit-canned = Modifier la réponse prédéfinie : { $title }
 admin-edit-question = Modifier : { $question }
 admin-delete-question = Supprimer : { $question }
 

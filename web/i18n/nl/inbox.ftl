@@ -424,6 +424,7 @@ admin-faq-add = Vraag toevoegen
 admin-faq-save = Vraag opslaan
 admin-faq-cancel = Bewerken annuleren
 admin-edit = Bewerken
+admin-edit-canned = Standaardantwoord bewerken: { $title }
 admin-edit-question = Bewerken: { $question }
 admin-delete-question = Verwijderen: { $question }
 

@@ -427,6 +427,7 @@ admin-faq-add = Adicionar pergunta
 admin-faq-save = Salvar pergunta
 admin-faq-cancel = Cancelar edição
 admin-edit = Editar
+admin-edit-canned = Editar resposta pronta: { $title }
 admin-edit-question = Editar: { $question }
 admin-delete-question = Excluir: { $question }
 
