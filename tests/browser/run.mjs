@@ -389,8 +389,17 @@ async function automations(browser) {
   });
   check(found && found.score === 5 && found.comment === "Quick and friendly", "the supervisor sees score 5 and the comment: " + JSON.stringify(found));
 
-  // The admin manages the whitelist and the FAQ in Settings.
+  // The admin manages canned answers, the whitelist and the FAQ in Settings.
   await a.getByRole("button", { name: "Settings" }).click();
+  const canned = a.locator("fieldset", { has: a.locator("legend", { hasText: "Canned answers" }) });
+  await canned.getByLabel("Title", { exact: true }).fill("Opening hours");
+  await canned.getByLabel(/^Text/).fill("We are open 9 to 5.");
+  await canned.getByRole("button", { name: "Add", exact: true }).click();
+  await a.getByRole("button", { name: "Edit canned answer: Opening hours" }).click();
+  await canned.getByLabel(/^Text/).fill("We are open 9 to 6, {{customer_name}}.");
+  await canned.getByRole("button", { name: "Save", exact: true }).click();
+  await a.locator("fieldset", { has: a.locator("legend", { hasText: "Canned answers" }) }).getByRole("cell", { name: "We are open 9 to 6, {{customer_name}}." }).waitFor({ timeout: T });
+  check(await a.getByRole("cell", { name: "We are open 9 to 5." }).count() === 0, "a canned answer is added and edited in Settings");
   const whitelist = a.locator("fieldset", { has: a.locator("legend", { hasText: "Whitelist" }) });
   await whitelist.getByLabel("Number or prefix").fill("+3120*");
   await whitelist.getByRole("button", { name: "Add to whitelist" }).click();
