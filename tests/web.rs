@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::dialler::Dialler;
 use common::{Gateway, run_cli};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -103,8 +104,21 @@ fn scenario_with(name: &str, extra: &str) {
 /// Runs browser scenario `name` against a gateway configured with `text`, its widget page
 /// on `page_port` and its Graph API on `api_port`.
 fn scenario_on(name: &str, page_port: u16, api_port: u16, text: &str) {
+    scenario_after(name, page_port, api_port, text, |_| {});
+}
+
+/// Runs browser scenario `name` as [`scenario_on`] does, after `before` did its part with the
+/// gateway (a call, say).
+fn scenario_after(
+    name: &str,
+    page_port: u16,
+    api_port: u16,
+    text: &str,
+    before: impl FnOnce(&Gateway),
+) {
     let gw = Gateway::builder().config(text).start();
     add_admin(&gw);
+    before(&gw);
     let dir = browser_dir();
     assert!(
         dir.join("node_modules/playwright-core").exists(),
@@ -299,7 +313,19 @@ csat = true
 /// on it from the panel, opens it, and takes the label off.
 #[test]
 fn browser_contact_panel_shows_the_earlier_conversation_and_its_labels() {
-    scenario("contact");
+    let (page_port, api_port) = (free_port(), free_port());
+    let text = config(page_port, api_port);
+    scenario_after("contact", page_port, api_port, &text, |gw| {
+        // A call deflected by keypad, whose conversation the scenario opens.
+        let call = Dialler::call(
+            gw.listener("sip", Some("udp")),
+            "31201234567",
+            &["--dtmf", "0623456789#1", "--from", "+31201110000"],
+        );
+        call.wait_for("far end hung up");
+        let (status, out) = call.finish();
+        assert!(status.success(), "{out}");
+    });
 }
 
 /// The report page for a seeded set: the queue row's numbers equal SQL over the gateway's

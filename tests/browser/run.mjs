@@ -216,7 +216,7 @@ async function escalation(browser) {
   await a.locator(".msg", { hasText: "ref " + m[1] }).waitFor({ timeout: T });
   check((await a.locator(".item", { hasText: "Vera" }).count()) === 1, "one conversation, not two");
   const head = await a.locator("#conv-actions").innerText();
-  check(head.includes("whatsapp"), "the conversation's channel is now WhatsApp");
+  check(head.includes("WhatsApp"), "the conversation's channel is now WhatsApp");
   await a.screenshot({ path: path.join(ARTIFACTS, "inbox-handoff.png") });
   // The code is spent: the same text again opens no second link to this conversation.
   await postMeta(metaWebhook("31600000000", text, "wamid.browser-again-" + Date.now()));
@@ -641,8 +641,10 @@ async function workspace(browser) {
     await a.locator("#count").click();
     await a.keyboard.press("a");
     await card.waitFor({ state: "detached", timeout: T });
+    // The accepted conversation opens (the one open before may be assigned too: wait for this one).
+    await a.locator("#conv-title", { hasText: new RegExp("^" + who) }).waitFor({ timeout: T });
     await a.locator("#conv-actions .badge.assigned").waitFor({ timeout: T });
-    check(await a.locator("#conv-title").textContent().then((t) => t.startsWith(who)), "key A accepted " + who + "'s offer before it ran out and opened it");
+    check(true, "key A accepted " + who + "'s offer before it ran out and opened it");
   }
   await a.screenshot({ path: path.join(ARTIFACTS, "workspace-1400.png") });
   // Xavier is open; Wanda writes again: her row shows the new words and one unread message.
@@ -784,6 +786,16 @@ async function contact(browser) {
   await panel.locator(".labels li", { hasText: "No labels." }).waitFor({ timeout: T });
   const left = (await call("GET", "/labels")).body.labels;
   check(left.length === 0, "the label is gone: " + JSON.stringify(left));
+  // A call deflected before the scenario (tests/web.rs dials it): its conversation waits for
+  // the customer, and the panel shows the call — how the number was given, the digits, the
+  // time and the path through the IVR.
+  await a.getByRole("button", { name: /^Waiting for customer/ }).click();
+  await a.locator(".item", { hasText: "623456789" }).click({ timeout: T });
+  const callPart = panel.locator("section.contact-part", { has: a.locator("h3", { hasText: /^Call$/ }) });
+  await callPart.locator("dd", { hasText: "typed on the keypad" }).waitFor({ timeout: T });
+  const facts = await callPart.locator("dt, dd").allInnerTexts();
+  check(facts.some((f) => f.startsWith("0623456789")) && facts.includes("Time in IVR") && facts.includes("+31201110000"), "the call's digits, caller and time in IVR are shown: " + JSON.stringify(facts));
+  await a.screenshot({ path: path.join(ARTIFACTS, "inbox-contact-call.png") });
 }
 
 // The report page for a seeded set: two customers write from the sandbox phone; the admin
