@@ -1,13 +1,14 @@
 /* deflect inbox: the contact panel beside an open conversation (GET
  * /api/v1/conversations/{id}/contact) — who the customer is, their labels (added and removed
  * here), their other conversations (each opens in the inbox), what the widget or an
- * integration attached, and the deflected call. A right-hand panel that collapses to its
+ * integration attached, and the deflected call (with its IVR path). A right-hand panel that collapses to its
  * button (remembered per browser); on a phone a sheet over the conversation, opened by it. */
 "use strict";
 (function () {
   const D = window.Deflect;
   if (!D) return;
   const { h, api, when, announce } = D;
+  const t = (id, args) => window.DeflectI18n ? window.DeflectI18n.t(id, args) : id;
   const KEY = "deflect.contact.collapsed";
   let current = null, loads = 0, known = [], labelled = [];
 
@@ -150,11 +151,15 @@
     return section("Attributes", facts(rows));
   }
 
+  // The flow's steps the caller went through: "greeting → hours (open) → confirm (confirmed)".
+  const path = (steps) => (steps || []).map((s) => s.exit ? s.step + " (" + s.exit + ")" : s.step).join(" → ");
+
   function call(c) {
     if (!c) return section("Call", h("p", { "class": "muted", text: "Not a deflected call." }));
     const how = { dtmf: "typed on the keypad", speech: "said", caller_number: "the number they called from" }[c.input_method] || c.input_method;
     return section("Call", facts([["Flow", c.flow], ["Language", c.language], ["Input", how],
       [c.input_method === "speech" ? "Words" : "Digits", c.transcript], ["Time in IVR", duration(c.seconds_in_ivr)],
+      [t("call-path"), path(c.path)],
       ["Caller", c.caller], ["Number dialled", c.dialled_number], ["Called", when(c.started_at)]]));
   }
 })();
