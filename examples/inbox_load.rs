@@ -468,6 +468,7 @@ async fn outbox(url: &str, messages: usize) {
                     ended_at: 0,
                     input_method: deflect_chat::InputMethod::Dtmf,
                     transcript: None,
+                    path: Vec::new(),
                 },
                 account: None,
                 queue: None,

@@ -159,8 +159,8 @@ pub use model::{
     ContactCall, ContactCard, ContactConversation, ContactIdentity, ContactProfile, Conversation,
     ConversationDetail, ConversationFilter, DeliveryStatus, Direction, ErrorMeaning,
     EscalationReason, Event, EventKind, Handoff, INACTIVE, InputMethod, Interactive, LabelCount,
-    MAX_LABEL_CHARS, MAX_TEXT, Message, NOT_WHITELISTED, OUTSIDE_HOURS, Origin, Role, Sender,
-    Status, StoreError, TimerKind, Viewer, WINDOW_MS,
+    MAX_LABEL_CHARS, MAX_TEXT, Message, NOT_WHITELISTED, OUTSIDE_HOURS, Origin, PathStep, Role,
+    Sender, Status, StoreError, TimerKind, Viewer, WINDOW_MS,
 };
 pub use model::{
     ButtonValue, HeaderMedia, HeaderValue, Parameters, Template, TemplateButton, TemplateHeader,

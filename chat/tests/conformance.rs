@@ -54,7 +54,8 @@ async fn deflection_is_queued_once_per_call(b: Backend) {
             "call_id": "call-1@example", "caller": "+31612345678",
             "callback_number": "+31612345678", "dialled_number": "+31201234567",
             "flow": "support", "language": "en", "started_at": T0 - 60_000,
-            "ended_at": T0 - 1_000, "input_method": "dtmf", "transcript": null
+            "ended_at": T0 - 1_000, "input_method": "dtmf", "transcript": null,
+            "path": []
         })
     );
     let events = env.inbox.events_after(0, 100).await.unwrap();
@@ -2131,7 +2132,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        (1..=22).collect::<Vec<_>>()
+        (1..=23).collect::<Vec<_>>()
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -3102,12 +3103,86 @@ async fn outside_opening_hours_customers_hear_so(b: Backend) {
     assert_eq!(state(again).await, (Status::Queued, None));
 }
 
+/// The IVR path goes with the deflection: stored, shown on the conversation and the contact
+/// card, carried by the `deflection.created` event; a row an older version wrote (no path:
+/// NULL, as migration 0023 leaves every earlier row) reads with an empty one.
+async fn a_deflected_calls_path_is_kept_and_an_older_row_has_none(b: Backend) {
+    use deflect_chat::PathStep;
+    let env = Env::new(b).await;
+    let mut req = deflection("call-path", "+31612345678");
+    req.call.path = vec![
+        PathStep::new("greeting"),
+        PathStep {
+            step: "hours".into(),
+            exit: Some("open".into()),
+        },
+        PathStep {
+            step: "ask_number".into(),
+            exit: Some("retry 1".into()),
+        },
+        PathStep {
+            step: "confirm".into(),
+            exit: Some("confirmed".into()),
+        },
+        PathStep::new("deflect"),
+    ];
+    let id = env.inbox.deflect(&req).await.unwrap().conversation_id;
+    let d = env.inbox.conversation_unchecked(id).await.unwrap();
+    assert_eq!(d.call.as_ref().unwrap().path, req.call.path);
+    assert_eq!(
+        serde_json::to_value(d.call.unwrap()).unwrap()["path"][1],
+        serde_json::json!({"step": "hours", "exit": "open"})
+    );
+    let sup = env.supervisor().await;
+    let card = env.inbox.contact(&sup, id).await.unwrap();
+    assert_eq!(card.call.unwrap().context.path, req.call.path);
+    let events = env.inbox.events_after(0, 100).await.unwrap();
+    let created = events
+        .iter()
+        .find(|e| e.kind == EventKind::DeflectionCreated)
+        .unwrap();
+    assert_eq!(
+        created.data["call"]["path"],
+        serde_json::to_value(&req.call.path).unwrap()
+    );
+
+    // As an older version leaves it.
+    let mut db = env.sql().await;
+    sqlx::query("UPDATE deflections SET path = NULL WHERE call_id = 'call-path'")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let d = env.inbox.conversation_unchecked(id).await.unwrap();
+    let call = d.call.unwrap();
+    assert!(call.path.is_empty(), "{call:?}");
+    assert_eq!(call.flow.as_deref(), Some("support"));
+
+    // A deflection without a path stores none.
+    let plain = env
+        .inbox
+        .deflect(&deflection("call-plain", "+31687654321"))
+        .await
+        .unwrap();
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT path FROM deflections WHERE call_id = 'call-plain'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(stored, None);
+    let d = env
+        .inbox
+        .conversation_unchecked(plain.conversation_id)
+        .await
+        .unwrap();
+    assert!(d.call.unwrap().path.is_empty());
+}
+
 async fn migrations_are_idempotent(b: Backend) {
     let env = Env::new(b).await;
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        (1..=22).collect::<Vec<_>>()
+        (1..=23).collect::<Vec<_>>()
     );
 }
 
@@ -4262,6 +4337,7 @@ async fn web_visitors_see_buttons_and_tap_them(b: Backend) {
 
 on_both!(
     deflection_is_queued_once_per_call,
+    a_deflected_calls_path_is_kept_and_an_older_row_has_none,
     a_reply_joins_the_deflected_call_and_is_routed,
     duplicate_deliveries_are_no_ops,
     concurrent_deliveries_lose_nothing_and_keep_each_customers_order,

@@ -48,6 +48,56 @@ pub struct CallContext {
     /// What the caller typed (`0612345678#`) or said (the recognised words); `None` when
     /// they chose their own number.
     pub transcript: Option<String>,
+    /// The flow's steps the caller went through, in order (see [`PathStep`]); empty for a
+    /// call recorded before paths were (`default`, so older records still read).
+    #[serde(default)]
+    pub path: Vec<PathStep>,
+}
+
+/// Most entries a [`CallContext::path`] has: a longer walk (a loop) keeps its first and
+/// last steps, with one [`PathStep::skipped`] marker between them.
+pub const MAX_PATH: usize = 50;
+
+/// One step of an IVR flow a caller went through, and what chose the way out of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathStep {
+    /// The step's `id`, else its kind (`play`, `gather`, `confirm`, `branch`, `deflect`,
+    /// `hangup`); [`PathStep::SKIPPED`] for the marker standing for steps left out.
+    pub step: String,
+    /// What chose the exit, where that is meaningful: a branch's `open` or `closed`; a
+    /// gather's or confirm's failed attempts (`retry 2`), a confirm's answer (`confirmed`,
+    /// `reenter`), `failed` when the attempts ran out — joined with `, `; for the marker,
+    /// how many steps it stands for (`12 steps`). `None`: the step simply went on.
+    pub exit: Option<String>,
+}
+
+impl PathStep {
+    /// The `step` of the marker standing for steps left out of a long path.
+    pub const SKIPPED: &'static str = "…";
+
+    /// A step `step` with no exit (yet).
+    pub fn new(step: impl Into<String>) -> Self {
+        Self {
+            step: step.into(),
+            exit: None,
+        }
+    }
+
+    /// The marker standing for `count` steps left out of a long path.
+    pub fn skipped(count: usize) -> Self {
+        Self {
+            step: Self::SKIPPED.into(),
+            exit: Some(format!("{count} steps")),
+        }
+    }
+
+    /// The step as the contact panel shows it: `menu`, or `confirm (retry 1, confirmed)`.
+    pub fn label(&self) -> String {
+        match &self.exit {
+            Some(exit) => format!("{} ({exit})", self.step),
+            None => self.step.clone(),
+        }
+    }
 }
 
 /// How the caller gave the callback number. Its names (`caller_number`, `dtmf`, `speech`)
@@ -115,6 +165,13 @@ mod tests {
                 ended_at: 2_000,
                 input_method: InputMethod::Dtmf,
                 transcript: Some("0687654321".into()),
+                path: vec![
+                    PathStep::new("welcome"),
+                    PathStep {
+                        step: "confirm".into(),
+                        exit: Some("confirmed".into()),
+                    },
+                ],
             },
             account: None,
             queue: Some("callbacks".into()),
@@ -122,8 +179,29 @@ mod tests {
         let json = serde_json::to_string(&d).unwrap();
         assert_eq!(
             json,
-            r#"{"call_id":"c1","caller":null,"callback_number":"+31687654321","dialled_number":null,"flow":"support","language":"nl","started_at":1000,"ended_at":2000,"input_method":"dtmf","transcript":"0687654321","account":null,"queue":"callbacks"}"#
+            r#"{"call_id":"c1","caller":null,"callback_number":"+31687654321","dialled_number":null,"flow":"support","language":"nl","started_at":1000,"ended_at":2000,"input_method":"dtmf","transcript":"0687654321","path":[{"step":"welcome","exit":null},{"step":"confirm","exit":"confirmed"}],"account":null,"queue":"callbacks"}"#
         );
         assert_eq!(serde_json::from_str::<Deflection>(&json).unwrap(), d);
+    }
+
+    /// A deflection recorded before paths were (an older journal, event or row) reads with
+    /// an empty path.
+    #[test]
+    fn a_deflection_without_a_path_reads_with_an_empty_one() {
+        let json = r#"{"call_id":"c1","caller":null,"callback_number":"+31687654321","dialled_number":null,"flow":"support","language":"nl","started_at":1000,"ended_at":2000,"input_method":"dtmf","transcript":"0687654321","account":null,"queue":"callbacks"}"#;
+        let d: Deflection = serde_json::from_str(json).unwrap();
+        assert!(d.call.path.is_empty());
+        assert_eq!(d.queue.as_deref(), Some("callbacks"));
+    }
+
+    #[test]
+    fn a_step_shows_its_exit_in_brackets() {
+        assert_eq!(PathStep::new("menu").label(), "menu");
+        let confirm = PathStep {
+            step: "confirm".into(),
+            exit: Some("retry 1, confirmed".into()),
+        };
+        assert_eq!(confirm.label(), "confirm (retry 1, confirmed)");
+        assert_eq!(PathStep::skipped(12).label(), "… (12 steps)");
     }
 }

@@ -84,7 +84,7 @@ pub use automations::{
 pub use automations::{check_whitelist_entry, whitelist_matches};
 pub use bots::{BotConfig, BotUrl};
 pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
-pub use deflection::{CallContext, Deflection, InputMethod};
+pub use deflection::{CallContext, Deflection, InputMethod, MAX_PATH, PathStep};
 pub use faq::{DEFAULT_FAQ_LANGUAGE, FAQ_LANGUAGES, FaqEntry, MAX_FAQ_ANSWER, MAX_FAQ_QUESTION};
 pub use hours::{HoursConfig, HoursError, OpeningHours, WeeklyInterval};
 pub use http::{HttpConfig, WEBHOOK_EVENTS, WebhookConfig};

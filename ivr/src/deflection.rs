@@ -22,8 +22,9 @@
 //! The journal is a file of JSON lines (`{"pending":{…}}`, `{"done":"<call id>"}`),
 //! compacted on open; a torn last line from a crash mid-write is ignored. A pending entry
 //! keeps the form the first journal gave it (`whatsapp_account`, RFC 3339 times, the
-//! dialled number as text, empty when there was none), apart from the record's JSON form,
-//! so that both an upgrade and a rollback read what the other left. One process owns
+//! dialled number as text, empty when there was none; the IVR path only when there is one,
+//! which an older version ignores), apart from the record's JSON form, so that both an
+//! upgrade and a rollback read what the other left. One process owns
 //! it at a time (an exclusive file lock), so each gateway process needs its own data
 //! directory — as it does for everything else it keeps there.
 
@@ -38,7 +39,7 @@ use tracing::warn;
 
 /// A finished deflection, its call and where it goes (defined in deflect-config, which the
 /// inbox shares), and how the caller gave the callback number.
-pub use deflect_config::{CallContext, Deflection, InputMethod};
+pub use deflect_config::{CallContext, Deflection, InputMethod, MAX_PATH, PathStep};
 
 /// Takes deflections into the inbox. Implemented by the binary over the inbox core.
 ///
@@ -103,6 +104,10 @@ struct Stored {
     ended_at: Timestamp,
     input_method: InputMethod,
     transcript: Option<String>,
+    /// The steps the caller went through; absent (as the first journal wrote it) when
+    /// empty, and ignored by a version that does not know it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    path: Vec<PathStep>,
 }
 
 impl Stored {
@@ -124,6 +129,7 @@ impl Stored {
             ended_at: at(c.ended_at)?,
             input_method: c.input_method,
             transcript: c.transcript.clone(),
+            path: c.path.clone(),
         })
     }
 
@@ -140,6 +146,7 @@ impl Stored {
                 ended_at: self.ended_at.as_millisecond(),
                 input_method: self.input_method,
                 transcript: self.transcript,
+                path: self.path,
             },
             account: self.whatsapp_account,
             queue: self.queue,
@@ -347,6 +354,7 @@ mod tests {
                     ended_at: 1_795_428_031_987,
                     input_method: InputMethod::Speech,
                     transcript: Some("zes twaalf".into()),
+                    path: Vec::new(),
                 },
                 account: Some("main".into()),
                 queue: Some("callbacks".into()),
@@ -366,6 +374,7 @@ mod tests {
                     ended_at: 1_795_428_031_000,
                     input_method: InputMethod::CallerNumber,
                     transcript: None,
+                    path: Vec::new(),
                 },
                 account: None,
                 queue: None,
@@ -387,6 +396,30 @@ mod tests {
         drop(j);
         let j = Journal::open(dir.path()).unwrap();
         assert_eq!(j.pending().count(), 2);
+    }
+
+    /// A deflection's path is journalled and read back; a pathless one is written without
+    /// the field (the previous form, above).
+    #[test]
+    fn a_path_is_journalled_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(JOURNAL_FILE), TODAYS_LINES).unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        let mut d = j.pending().next().unwrap().clone();
+        d.call.call_id = "with-path".into();
+        d.call.path = vec![
+            PathStep::new("welcome"),
+            PathStep {
+                step: "confirm".into(),
+                exit: Some("retry 1, confirmed".into()),
+            },
+            PathStep::new("deflect"),
+        ];
+        j.record(&d).unwrap();
+        drop(j);
+        let j = Journal::open(dir.path()).unwrap();
+        let read = j.pending().find(|p| p.call.call_id == "with-path").unwrap();
+        assert_eq!(*read, d);
     }
 
     /// The journal is written in the same form (so a rollback reads it too).

@@ -131,6 +131,8 @@ pub struct Flow {
     pub(crate) rules: NumberRules,
     pub(crate) hours: Option<OpeningHours>,
     pub(crate) steps: Vec<Step>,
+    /// Each step's name in a call's path: its `id`, else its kind.
+    pub(crate) step_names: Vec<String>,
     pub(crate) words: Option<DigitWords>,
     pub(crate) speech: bool,
     pub(crate) min_confidence: f32,
@@ -428,6 +430,10 @@ fn compile(
         rules,
         hours,
         steps: compiled,
+        step_names: steps
+            .iter()
+            .map(|s| s.id().unwrap_or(s.kind()).to_string())
+            .collect(),
         words,
         speech,
         min_confidence: config.speech.min_confidence,

@@ -17,7 +17,7 @@
 //! # let deflection = Deflection { call: CallContext { call_id: "a".into(), caller: None,
 //! #     callback_number: "+31612345678".into(), dialled_number: None, flow: None,
 //! #     language: None, started_at: 0, ended_at: 0, input_method: InputMethod::Dtmf,
-//! #     transcript: None }, account: None, queue: None };
+//! #     transcript: None, path: Vec::new() }, account: None, queue: None };
 //! use std::time::{Duration, Instant};
 //!
 //! let mut retries = Retries::new(Backoff::default());
@@ -171,6 +171,7 @@ mod tests {
                 ended_at: 1_795_428_031_000,
                 input_method: InputMethod::Dtmf,
                 transcript: None,
+                path: Vec::new(),
             },
             account: None,
             queue: None,

@@ -69,6 +69,15 @@
 //!   goes on, `reenter_key` returns to the gather (without the offer), anything else or
 //!   silence reads it back again, up to `attempts`.
 //!
+//! # The path
+//!
+//! The engine records the steps a call goes through, in order — each step's `id`, else its
+//! kind — with what chose the way out where that means something: a branch's `open` or
+//! `closed`, a gather's or confirm's failed attempts (`retry 1`), a confirm's `confirmed` or
+//! `reenter`, `failed` when the attempts ran out. A re-entry or a jump back repeats entries;
+//! past [`MAX_PATH`] the middle is left out behind one marker ([`PathStep::skipped`]). The
+//! deflection's [`CallContext::path`] carries it to the inbox.
+//!
 //! Known peer bugs, each shown absent by a test: the first-digit timeout ignored without
 //! `min_digits`; partial input not extending the timeout; timeouts never starting after a
 //! barge-in; DTMF lost when no prompt plays.
@@ -109,7 +118,9 @@ pub mod speech;
 pub mod words;
 
 pub use call::{Action, Call, CallStart, HangupReason, PlaybackEnd, PlaybackId, SpeechResult};
-pub use deflection::{CallContext, Deflection, DeflectionConsumer, InputMethod, Journal};
+pub use deflection::{
+    CallContext, Deflection, DeflectionConsumer, InputMethod, Journal, MAX_PATH, PathStep,
+};
 pub use flow::{Flow, FlowError, Flows, Prompt};
 pub use limits::{DeflectionCounter, LimitDecision, LimitRequest, MemoryCounter};
 pub use number::{CallbackNumber, NumberRules, Rejection};

@@ -93,6 +93,7 @@ fn deflection(call_id: &str) -> Deflection {
             ended_at: 1_795_428_031_000,
             input_method: InputMethod::Dtmf,
             transcript: Some("0612345678".into()),
+            path: Vec::new(),
         },
         account: None,
         queue: Some("support".into()),

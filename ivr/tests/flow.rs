@@ -418,3 +418,127 @@ fn a_flow_whose_target_names_no_step_does_not_compile() {
         "{e}"
     );
 }
+
+fn path(d: &deflect_ivr::Deflection) -> Vec<String> {
+    d.call.path.iter().map(|s| s.label()).collect()
+}
+
+#[test]
+fn a_deflection_carries_the_steps_the_caller_went_through() {
+    // The default flow's steps have no ids: their kinds name them.
+    let f = default_flows();
+    let mut c = FakeCall::new(&f, start(Some("+31611111111"), "1"));
+    c.play_out();
+    c.keys("1");
+    c.keys("1");
+    c.play_out();
+    assert_eq!(
+        path(&c.deflections()[0]),
+        ["play", "gather", "confirm (confirmed)", "deflect"]
+    );
+
+    // Ids name steps; a branch shows the way it went, a gather its retries, a confirm its
+    // answer, and going back to enter the number again repeats the steps.
+    let f = flows(
+        r#"
+[[ivr.flows]]
+name = "office"
+numbers = ["2000"]
+[ivr.flows.hours]
+time_zone = "Europe/Amsterdam"
+weekly = ["mon-fri 09:00-17:00"]
+[[ivr.flows.steps]]
+step = "play"
+id = "greeting"
+prompts = ["welcome"]
+[[ivr.flows.steps]]
+step = "branch"
+id = "hours"
+closed = "closed"
+[[ivr.flows.steps]]
+step = "gather"
+id = "ask_number"
+input = "dtmf"
+[[ivr.flows.steps]]
+step = "confirm"
+[[ivr.flows.steps]]
+step = "deflect"
+[[ivr.flows.steps]]
+step = "hangup"
+id = "closed"
+"#,
+        false,
+    );
+    let mut c = FakeCall::new(&f, start(None, "2000"));
+    c.play_out(); // greeting; open on a Monday morning
+    c.play_out(); // enter_number
+    c.secs(6.0); // no input
+    c.play_out();
+    c.keys("0612345678#");
+    c.play_out(); // read back, no answer
+    c.secs(10.0);
+    c.keys("2"); // enter it again
+    c.keys("0687654321#");
+    c.keys("1");
+    c.play_out();
+    assert_eq!(
+        path(&c.deflections()[0]),
+        [
+            "greeting",
+            "hours (open)",
+            "ask_number (retry 1)",
+            "confirm (retry 1, reenter)",
+            "ask_number",
+            "confirm (confirmed)",
+            "deflect"
+        ]
+    );
+}
+
+#[test]
+fn a_caller_going_round_and_round_gets_a_bounded_path() {
+    // A failed gather goes back to the greeting: each round repeats both steps.
+    let f = flows(
+        r#"
+[[ivr.flows]]
+name = "loop"
+numbers = ["100"]
+[[ivr.flows.steps]]
+step = "play"
+id = "start"
+prompts = ["welcome"]
+[[ivr.flows.steps]]
+step = "gather"
+input = "dtmf"
+attempts = 1
+on_failure = "start"
+[[ivr.flows.steps]]
+step = "confirm"
+[[ivr.flows.steps]]
+step = "deflect"
+"#,
+        false,
+    );
+    let mut c = FakeCall::new(&f, start(None, "100"));
+    for _ in 0..30 {
+        c.play_out(); // welcome
+        c.keys("12#");
+    }
+    c.play_out();
+    c.keys("0612345678#");
+    c.keys("1");
+    c.play_out();
+    let steps = &c.deflections()[0].call.path;
+    assert_eq!(steps.len(), deflect_ivr::MAX_PATH);
+    let markers: Vec<_> = steps
+        .iter()
+        .filter(|s| s.step == deflect_ivr::PathStep::SKIPPED)
+        .collect();
+    assert_eq!(markers.len(), 1, "{steps:?}");
+    // 30 failed rounds (60 visits) and start, gather, confirm, deflect: 64, 49 kept.
+    assert_eq!(markers[0].exit.as_deref(), Some("15 steps"));
+    assert_eq!(steps[0].label(), "start");
+    assert_eq!(steps[1].label(), "gather (failed)");
+    let last: Vec<String> = steps[steps.len() - 4..].iter().map(|s| s.label()).collect();
+    assert_eq!(last, ["start", "gather", "confirm (confirmed)", "deflect"]);
+}

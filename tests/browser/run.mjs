@@ -795,6 +795,8 @@ async function contact(browser) {
   await callPart.locator("dd", { hasText: "typed on the keypad" }).waitFor({ timeout: T });
   const facts = await callPart.locator("dt, dd").allInnerTexts();
   check(facts.some((f) => f.startsWith("0623456789")) && facts.includes("Time in IVR") && facts.includes("+31201110000"), "the call's digits, caller and time in IVR are shown: " + JSON.stringify(facts));
+  const route = facts[facts.indexOf("Path") + 1] || "";
+  check(facts.includes("Path") && /→ confirm \(confirmed\) → deflect$/.test(route), "the call's path through the IVR is shown: " + route);
   await a.screenshot({ path: path.join(ARTIFACTS, "inbox-contact-call.png") });
 }
 

@@ -1,7 +1,7 @@
 /* deflect inbox: the contact panel beside an open conversation (GET
  * /api/v1/conversations/{id}/contact) — who the customer is, their labels (added and removed
  * here), their other conversations (each opens in the inbox), what the widget or an
- * integration attached, and the deflected call. A right-hand panel that collapses to its
+ * integration attached, and the deflected call (with its IVR path). A right-hand panel that collapses to its
  * button (remembered per browser); on a phone a sheet over the conversation, opened by it. */
 "use strict";
 (function () {
@@ -157,11 +157,15 @@
     return section(t("contact-attributes"), facts(rows));
   }
 
+  // The flow's steps the caller went through: "greeting → hours (open) → confirm (confirmed)".
+  const path = (steps) => (steps || []).map((s) => s.exit ? s.step + " (" + s.exit + ")" : s.step).join(" → ");
+
   function call(c) {
     if (!c) return section(t("contact-call"), h("p", { "class": "muted", text: t("contact-not-call") }));
     const how = c.input_method ? t("contact-input-method", { method: c.input_method }) : c.input_method;
     return section(t("contact-call"), facts([[t("contact-flow"), c.flow], [t("contact-language"), c.language], [t("contact-input"), how],
       [t("contact-transcript", { method: c.input_method || "" }), c.transcript], [t("contact-ivr-time"), duration(c.seconds_in_ivr)],
+      [t("call-path"), path(c.path)],
       [t("contact-caller"), c.caller], [t("contact-dialled"), c.dialled_number], [t("contact-called"), when(c.started_at)]]));
   }
 })();

@@ -412,6 +412,68 @@ async fn labels_and_the_contact_card() {
     assert_eq!((r.status, &r.body["labels"]), (StatusCode::OK, &json!([])));
 }
 
+/// A deflected call's IVR path: on the conversation, on the contact card and in the
+/// transcript export.
+#[tokio::test]
+async fn a_deflected_calls_ivr_path_is_served_and_exported() {
+    let a = app().await;
+    a.agent("boss", Role::Supervisor, &[]).await;
+    let boss = a.login("boss").await;
+    let step = |step: &str, exit: Option<&str>| deflect_chat::PathStep {
+        step: step.into(),
+        exit: exit.map(str::to_string),
+    };
+    let d = a
+        .inbox
+        .deflect(&deflect_chat::Deflection {
+            call: deflect_chat::CallContext {
+                call_id: "call-path".into(),
+                caller: None,
+                callback_number: "+31611111111".into(),
+                dialled_number: None,
+                flow: Some("office".into()),
+                language: None,
+                started_at: 0,
+                ended_at: 31_000,
+                input_method: deflect_chat::InputMethod::Dtmf,
+                transcript: Some("0611111111".into()),
+                path: vec![
+                    step("greeting", None),
+                    step("hours", Some("open")),
+                    step("confirm", Some("retry 1, confirmed")),
+                    step("deflect", None),
+                ],
+            },
+            account: None,
+            queue: None,
+        })
+        .await
+        .unwrap();
+    let c = |tail: &str| format!("/api/v1/conversations/{}{tail}", d.conversation_id);
+    let path = json!([
+        { "step": "greeting", "exit": null },
+        { "step": "hours", "exit": "open" },
+        { "step": "confirm", "exit": "retry 1, confirmed" },
+        { "step": "deflect", "exit": null }
+    ]);
+    let r = a.call(Method::GET, &c(""), &boss.h(), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["conversation"]["call"]["path"], path, "{}", r.text);
+    let r = a.call(Method::GET, &c("/contact"), &boss.h(), None).await;
+    assert_eq!(r.body["call"]["path"], path, "{}", r.text);
+    assert_eq!(r.body["call"]["seconds_in_ivr"], 31);
+    let r = a
+        .call(Method::GET, &c("/transcript"), &boss.h(), None)
+        .await;
+    assert!(
+        r.text.contains(
+            "IVR path: greeting \u{2192} hours (open) \u{2192} confirm (retry 1, confirmed) \u{2192} deflect\r\n"
+        ),
+        "{}",
+        r.text
+    );
+}
+
 #[tokio::test]
 async fn roles_and_queues_decide_what_is_visible() {
     let a = app().await;
@@ -1376,6 +1438,7 @@ async fn working_a_conversation_through_the_api() {
                 ended_at: 1000,
                 input_method: deflect_chat::InputMethod::Dtmf,
                 transcript: None,
+                path: Vec::new(),
             },
             account: None,
             queue: None,

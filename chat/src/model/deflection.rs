@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 /// as the `deflection.created` event carries it.
 pub use deflect_config::{CallContext, Deflection};
 
+/// One step of the IVR flow the caller went through ([`CallContext::path`]).
+pub use deflect_config::PathStep;
+
 /// What [`crate::Inbox::deflect`] did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deflected {
@@ -43,6 +46,7 @@ mod tests {
                 ended_at: 2_000,
                 input_method: InputMethod::CallerNumber,
                 transcript: None,
+                path: Vec::new(),
             },
             account: Some("main".into()),
             queue: None,
@@ -50,13 +54,14 @@ mod tests {
         let json = serde_json::to_string(&req).unwrap();
         assert_eq!(
             json,
-            r#"{"call_id":"c1","caller":"+31612345678","callback_number":"+31687654321","dialled_number":null,"flow":"support","language":"en","started_at":1000,"ended_at":2000,"input_method":"caller_number","transcript":null,"account":"main","queue":null}"#
+            r#"{"call_id":"c1","caller":"+31612345678","callback_number":"+31687654321","dialled_number":null,"flow":"support","language":"en","started_at":1000,"ended_at":2000,"input_method":"caller_number","transcript":null,"path":[],"account":"main","queue":null}"#
         );
         assert_eq!(serde_json::from_str::<Deflection>(&json).unwrap(), req);
     }
 
     /// The conversation API's `call` object (and a webhook's) is the call alone: these
-    /// fields, in this order, times in milliseconds, absent values as `null`.
+    /// fields, in this order, times in milliseconds, absent values as `null`, the path a
+    /// list (empty when the IVR recorded none).
     #[test]
     fn a_call_context_serialises_as_before() {
         let call = CallContext {
@@ -70,11 +75,12 @@ mod tests {
             ended_at: 1_795_428_031_987,
             input_method: InputMethod::Speech,
             transcript: Some("zes twaalf".into()),
+            path: Vec::new(),
         };
         let json = serde_json::to_string(&call).unwrap();
         assert_eq!(
             json,
-            r#"{"call_id":"c1","caller":null,"callback_number":"+31687654321","dialled_number":"31201234567","flow":null,"language":null,"started_at":1795428000123,"ended_at":1795428031987,"input_method":"speech","transcript":"zes twaalf"}"#
+            r#"{"call_id":"c1","caller":null,"callback_number":"+31687654321","dialled_number":"31201234567","flow":null,"language":null,"started_at":1795428000123,"ended_at":1795428031987,"input_method":"speech","transcript":"zes twaalf","path":[]}"#
         );
         assert_eq!(serde_json::from_str::<CallContext>(&json).unwrap(), call);
     }

@@ -40,7 +40,7 @@ pub(crate) use csat::average;
 pub use csat::{
     CsatByAgent, CsatByQueue, CsatReport, CsatSummary, csat_in_payload, csat_payload, score_in_text,
 };
-pub use deflection::{CallContext, Deflected, Deflection};
+pub use deflection::{CallContext, Deflected, Deflection, PathStep};
 pub use error::{ChatError, StoreError};
 pub use event::{Event, EventKind};
 pub use interactive::{Button, Interactive, Row, Section};

@@ -2,7 +2,7 @@
 //! the IVR knew.
 
 use crate::clock::Millis;
-use crate::model::{CallContext, Deflected, Deflection, InputMethod, StoreError};
+use crate::model::{CallContext, Deflected, Deflection, InputMethod, PathStep, StoreError};
 use crate::store::{Store, Tx, opt_i64, opt_str};
 use sqlx::Row;
 
@@ -27,7 +27,7 @@ pub(crate) async fn call_context(
 ) -> Result<Option<CallContext>, StoreError> {
     let row = sqlx::query(
         "SELECT call_id, caller, callback_number, dialled_number, flow, language, started_at, \
-         ended_at, input_method, transcript FROM deflections WHERE conversation_id = $1 \
+         ended_at, input_method, transcript, path FROM deflections WHERE conversation_id = $1 \
          ORDER BY created_at DESC LIMIT 1",
     )
     .bind(conversation)
@@ -45,7 +45,24 @@ pub(crate) async fn call_context(
         input_method: InputMethod::parse(&r.get::<String, _>("input_method"))
             .unwrap_or(InputMethod::Dtmf),
         transcript: opt_str(&r, "transcript"),
+        path: path_of(opt_str(&r, "path").as_deref()),
     }))
+}
+
+/// The stored path: a JSON array of steps; none for a row written before paths were (NULL),
+/// or one that does not read (it is shown, never relied on).
+fn path_of(stored: Option<&str>) -> Vec<PathStep> {
+    stored
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default()
+}
+
+/// The path as stored: `None` when the IVR recorded none.
+fn path_json(path: &[PathStep]) -> Option<String> {
+    if path.is_empty() {
+        return None;
+    }
+    serde_json::to_string(path).ok()
 }
 
 /// The deflection of call `call_id`, if it was taken before.
@@ -77,8 +94,8 @@ pub(crate) async fn insert(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO deflections (call_id, conversation_id, caller, callback_number, dialled_number, \
-         flow, language, started_at, ended_at, input_method, transcript, account, queue, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         flow, language, started_at, ended_at, input_method, transcript, account, queue, created_at, \
+         path) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&req.call.call_id)
     .bind(conversation)
@@ -94,6 +111,7 @@ pub(crate) async fn insert(
     .bind(account)
     .bind(queue)
     .bind(now)
+    .bind(path_json(&req.call.path))
     .execute(tx.conn())
     .await?;
     Ok(())

@@ -36,6 +36,7 @@ pub fn deflection(call_id: &str, number: &str) -> Deflection {
             ended_at: T0 - 1_000,
             input_method: InputMethod::Dtmf,
             transcript: None,
+            path: Vec::new(),
         },
         account: None,
         queue: None,

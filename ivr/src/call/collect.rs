@@ -182,21 +182,30 @@ impl Call {
             (Step::Confirm(s), Kind::Confirm { confirm, reenter }) => match outcome {
                 Outcome::Key(k) if k == confirm => {
                     debug!(call_id = %self.call_id, "number confirmed");
+                    self.exit_attempt(c.attempt, "confirmed");
                     self.run_step(now, c.step + 1)
                 }
                 Outcome::Key(k) if k == reenter => {
                     self.reentries += 1;
                     let gather = self.callback.as_ref().map_or(0, |cb| cb.gather_step);
                     if self.reentries > s.rules.attempts {
+                        self.exit_attempt(c.attempt, "reenter, failed");
                         return self.fail(now, s.on_failure);
                     }
+                    self.exit_attempt(c.attempt, "reenter");
                     self.callback = None;
                     match &flow.steps[gather] {
-                        Step::Gather(g) => self.start_gather(now, gather, g, 1, None),
+                        Step::Gather(g) => {
+                            self.path.enter(&flow.step_names[gather]);
+                            self.start_gather(now, gather, g, 1, None)
+                        }
                         _ => self.run_step(now, gather),
                     }
                 }
-                _ if c.attempt >= s.rules.attempts => self.fail(now, s.on_failure),
+                _ if c.attempt >= s.rules.attempts => {
+                    self.exit_attempt(c.attempt, "failed");
+                    self.fail(now, s.on_failure)
+                }
                 _ => self.start_confirm(now, c.step, s, c.attempt + 1),
             },
             _ => {}
@@ -221,6 +230,7 @@ impl Call {
                         transcript: None,
                         gather_step: c.step,
                     });
+                    self.exit_attempt(c.attempt, "");
                     return self.run_step(now, c.step + 1);
                 }
                 return self.retry_gather(now, c, g, Retry::Invalid);
@@ -249,6 +259,7 @@ impl Call {
                     transcript: Some(transcript),
                     gather_step: c.step,
                 });
+                self.exit_attempt(c.attempt, "");
                 self.run_step(now, c.step + 1);
             }
             Err(rejection) => {
@@ -266,6 +277,7 @@ impl Call {
 
     fn retry_gather(&mut self, now: Instant, c: &Collector, g: &GatherSpec, why: Retry) {
         if c.attempt >= c.rules.attempts {
+            self.exit_attempt(c.attempt, "failed");
             return self.fail(now, g.on_failure);
         }
         self.start_gather(now, c.step, g, c.attempt + 1, Some(why));

@@ -5,6 +5,7 @@
 //! `collect` the attempts of gather and confirm steps.
 
 mod collect;
+mod path;
 mod types;
 
 pub use types::{Action, CallStart, HangupReason, PlaybackEnd, PlaybackId, SpeechResult};
@@ -15,6 +16,7 @@ use crate::limits::{ANONYMOUS_CALLER, LimitDecision, LimitRequest};
 use crate::number::CallbackNumber;
 use collect::{Collector, Outcome};
 use jiff::Timestamp;
+use path::{Path, attempt_exit};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -103,6 +105,8 @@ pub struct Call {
     reentries: u32,
     timers: [Option<Instant>; TIMERS],
     ended: bool,
+    /// The steps visited so far, for the deflection's call context.
+    path: Path,
 }
 
 #[derive(Clone, Debug)]
@@ -175,6 +179,7 @@ impl Call {
             reentries: 0,
             timers: [None; TIMERS],
             ended: false,
+            path: Path::default(),
         };
         call.timers[CALL] = Some(now + MAX_CALL);
         call.run_step(now, 0);
@@ -446,6 +451,7 @@ impl Call {
             let Some(step) = flow.steps.get(index) else {
                 return self.hang_up(HangupReason::FlowEnded);
             };
+            self.path.enter(&flow.step_names[index]);
             match step {
                 Step::Play { prompts, barge_in } => {
                     return self.prompt(now, prompts, *barge_in, Then::Step(index + 1));
@@ -461,6 +467,8 @@ impl Call {
                 Step::Branch { open, closed } => {
                     let wall = self.wall(now);
                     let is_open = flow.hours.as_ref().is_none_or(|h| h.is_open(wall));
+                    self.path
+                        .exit(if is_open { "open" } else { "closed" }.to_string());
                     index = if is_open { *open } else { *closed };
                 }
                 Step::Deflect { .. } => {
@@ -545,6 +553,14 @@ impl Call {
         out
     }
 
+    /// Attempt `attempt` of the current gather or confirm ended as `how` (empty: it simply
+    /// went on): the step's exit in the path.
+    fn exit_attempt(&mut self, attempt: u32, how: &str) {
+        if let Some(exit) = attempt_exit(attempt, how) {
+            self.path.exit(exit);
+        }
+    }
+
     /// The last attempt failed: the step's `on_failure`, else the default goodbye.
     fn fail(&mut self, now: Instant, on_failure: Option<usize>) {
         match on_failure {
@@ -586,6 +602,7 @@ impl Call {
                 ended_at: self.wall(now).as_millisecond(),
                 input_method: cb.method,
                 transcript: cb.transcript,
+                path: self.path.steps(),
             },
             account: flow.whatsapp_account.clone(),
             queue: flow.queue.clone(),

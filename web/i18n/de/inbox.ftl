@@ -281,6 +281,7 @@ call-input-method = { $method ->
 }
 call-time = Anruf
 call-transcript = Transkript
+call-path = Pfad
 
 ## head
 

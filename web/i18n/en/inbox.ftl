@@ -327,6 +327,8 @@ call-input-method = { $method ->
 }
 call-time = Call
 call-transcript = Transcript
+# at: inbox-contact.js call(): the IVR steps the caller went through
+call-path = Path
 
 ## inbox.js: renderHead() (conversation header and actions)
 

@@ -281,6 +281,7 @@ call-input-method = { $method ->
 }
 call-time = Llamada
 call-transcript = Transcripción
+call-path = Recorrido
 
 ## head
 

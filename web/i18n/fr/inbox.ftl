@@ -284,6 +284,7 @@ call-input-method = { $method ->
 }
 call-time = Appel
 call-transcript = Transcription
+call-path = Parcours
 
 ## head
 

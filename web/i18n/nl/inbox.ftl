@@ -281,6 +281,7 @@ call-input-method = { $method ->
 }
 call-time = Oproep
 call-transcript = Transcriptie
+call-path = Route
 
 ## head
 

@@ -284,6 +284,7 @@ call-input-method = { $method ->
 }
 call-time = Chamada
 call-transcript = Transcrição
+call-path = Percurso
 
 ## head
 

@@ -117,6 +117,10 @@ pub(super) async fn transcript(
                 .map(|t| format!(", said: {t}"))
                 .unwrap_or_default(),
         ));
+        if !call.path.is_empty() {
+            let steps: Vec<String> = call.path.iter().map(|s| s.label()).collect();
+            out.push_str(&format!("IVR path: {}\r\n", steps.join(" \u{2192} ")));
+        }
     }
     out.push_str("\r\n");
     let mut after = None;
