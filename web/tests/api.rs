@@ -175,6 +175,20 @@ fn code(r: &Res) -> &str {
     r.body["error"]["code"].as_str().unwrap_or("")
 }
 
+/// Each of `calls` answers 403 `forbidden` to each of `sessions`.
+async fn forbidden_to(a: &App, sessions: &[&Session], calls: &[(Method, &str, Option<Value>)]) {
+    for s in sessions {
+        for (m, p, b) in calls {
+            let r = a.call(m.clone(), p, &s.h(), b.clone()).await;
+            assert_eq!(
+                (r.status, code(&r)),
+                (StatusCode::FORBIDDEN, "forbidden"),
+                "{m} {p}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn login_sets_a_strict_cookie_checks_csrf_and_is_rate_limited() {
     let a = app().await;
@@ -2301,24 +2315,16 @@ async fn admins_override_settings_the_file_leaves_alone() {
     );
     let greeting =
         json!({ "greeting": "Goedemiddag! Waarmee kunnen we helpen?", "title": "Praat met ons" });
-    for s in [&ann_s, &boss_s] {
-        for (m, p, b) in [
-            (Method::GET, "/api/v1/settings", None),
-            (
-                Method::PUT,
-                "/api/v1/settings/site:www",
-                Some(greeting.clone()),
-            ),
-            (Method::DELETE, "/api/v1/settings/site:www", None),
-        ] {
-            let r = a.call(m.clone(), p, &s.h(), b).await;
-            assert_eq!(
-                (r.status, code(&r)),
-                (StatusCode::FORBIDDEN, "forbidden"),
-                "{m} {p}"
-            );
-        }
-    }
+    let calls = [
+        (Method::GET, "/api/v1/settings", None),
+        (
+            Method::PUT,
+            "/api/v1/settings/site:www",
+            Some(greeting.clone()),
+        ),
+        (Method::DELETE, "/api/v1/settings/site:www", None),
+    ];
+    forbidden_to(&a, &[&ann_s, &boss_s], &calls).await;
     let r = a
         .call(Method::GET, "/api/v1/settings", &root_s.h(), None)
         .await;
@@ -2487,25 +2493,17 @@ async fn admins_manage_the_webhook_endpoints() {
                       "signing_secret": secret, "events": ["message.received"] });
 
     // Admins only: agents and supervisors neither read nor change.
-    for s in [&ann, &boss] {
-        for (m, p, b) in [
-            (Method::GET, "/api/v1/webhooks", None),
-            (Method::POST, "/api/v1/webhooks", Some(ops.clone())),
-            (
-                Method::PATCH,
-                "/api/v1/webhooks/1",
-                Some(json!({ "enabled": false })),
-            ),
-            (Method::DELETE, "/api/v1/webhooks/1", None),
-        ] {
-            let r = a.call(m.clone(), p, &s.h(), b).await;
-            assert_eq!(
-                (r.status, code(&r)),
-                (StatusCode::FORBIDDEN, "forbidden"),
-                "{m} {p}"
-            );
-        }
-    }
+    let calls = [
+        (Method::GET, "/api/v1/webhooks", None),
+        (Method::POST, "/api/v1/webhooks", Some(ops.clone())),
+        (
+            Method::PATCH,
+            "/api/v1/webhooks/1",
+            Some(json!({ "enabled": false })),
+        ),
+        (Method::DELETE, "/api/v1/webhooks/1", None),
+    ];
+    forbidden_to(&a, &[&ann, &boss], &calls).await;
     let r = a
         .call(Method::GET, "/api/v1/webhooks", &root.h(), None)
         .await;
