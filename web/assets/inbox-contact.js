@@ -158,7 +158,7 @@
   }
 
   // The flow's steps the caller went through: "greeting → hours (open) → confirm (confirmed)".
-  const path = (steps) => (steps || []).map((s) => s.exit ? s.step + " (" + s.exit + ")" : s.step).join(" → ");
+  const path = (steps) => D.ivrPath(steps);
 
   function call(c) {
     if (!c) return section(t("contact-call"), h("p", { "class": "muted", text: t("contact-not-call") }));

@@ -704,6 +704,16 @@
       target: "_blank", rel: "noopener noreferrer", text: t("map-link") });
   }
 
+  // A call's path through the IVR (`call.path`): each step, with how it was left in the
+  // agent's language ("retry 1, confirmed" → "herhaling 1, bevestigd").
+  function ivrPath(steps) {
+    const exit = (part) => {
+      const retry = /^retry (\d+)$/.exec(part), skipped = /^(\d+) steps$/.exec(part);
+      return retry ? t("call-exit-retry", { n: Number(retry[1]) }) : skipped ? t("call-exit-skipped", { n: Number(skipped[1]) }) : t("call-exit", { exit: part });
+    };
+    return (steps || []).map((s) => s.exit ? s.step + " (" + s.exit.split(", ").map(exit).join(", ") + ")" : s.step).join(" → ");
+  }
+
   function renderCall() {
     const call = detail.call, box = $("#call");
     box.hidden = !call;
@@ -714,6 +724,7 @@
     add(t("call-callback"), call.callback_number); add(t("call-wait"), t("duration-seconds", { n: Math.round((call.ended_at - call.started_at) / 1000) }));
     add(t("call-input"), t("call-input-method", { method: call.input_method })); add(t("call-time"), when(call.started_at));
     if (call.transcript) add(t("call-transcript"), call.transcript);
+    if (call.path && call.path.length) add(t("call-path"), ivrPath(call.path));
     box.replaceChildren(h("strong", { text: t("call-heading") }), dl);
   }
 
@@ -1245,7 +1256,7 @@
 
   // ---------------------------------------------------------------- start
 
-  window.Deflect = { $, h, api, when, ago, announce, views, listeners, opened, adminParts, renderAdmin: () => renderAdmin(),
+  window.Deflect = { $, h, api, when, ago, announce, views, listeners, opened, adminParts, renderAdmin: () => renderAdmin(), ivrPath,
     me: () => me, agents: () => agents, info: () => info, open: (id, focusReply) => open(id, focusReply), setView: (v) => setView(v),
     order: () => order, selected: () => selected, offers: () => [...offers], answerOffer: (id, how) => answerOffer(id, how) };
 

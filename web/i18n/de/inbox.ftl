@@ -282,6 +282,20 @@ call-input-method = { $method ->
 call-time = Anruf
 call-transcript = Transkript
 call-path = Pfad
+# at: inbox.js ivrPath() (the contact panel's and the header's path): how a step was left
+call-exit = { $exit ->
+    [open] geöffnet
+    [closed] geschlossen
+    [confirmed] bestätigt
+    [reenter] neu eingegeben
+    [failed] fehlgeschlagen
+   *[other] { $exit }
+}
+call-exit-retry = Wiederholung { $n }
+call-exit-skipped = { $n ->
+    [one] { $n } Schritt ausgelassen
+   *[other] { $n } Schritte ausgelassen
+}
 
 ## head
 

@@ -329,6 +329,20 @@ call-time = Call
 call-transcript = Transcript
 # at: inbox-contact.js call(): the IVR steps the caller went through
 call-path = Path
+# at: inbox.js ivrPath() (the contact panel's and the header's path): how a step was left
+call-exit = { $exit ->
+    [open] open
+    [closed] closed
+    [confirmed] confirmed
+    [reenter] entered again
+    [failed] failed
+   *[other] { $exit }
+}
+call-exit-retry = retry { $n }
+call-exit-skipped = { $n ->
+    [one] { $n } step left out
+   *[other] { $n } steps left out
+}
 
 ## inbox.js: renderHead() (conversation header and actions)
 

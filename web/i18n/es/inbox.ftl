@@ -282,6 +282,20 @@ call-input-method = { $method ->
 call-time = Llamada
 call-transcript = Transcripción
 call-path = Recorrido
+# at: inbox.js ivrPath() (the contact panel's and the header's path): how a step was left
+call-exit = { $exit ->
+    [open] abierto
+    [closed] cerrado
+    [confirmed] confirmado
+    [reenter] introducido de nuevo
+    [failed] fallido
+   *[other] { $exit }
+}
+call-exit-retry = reintento { $n }
+call-exit-skipped = { $n ->
+    [one] { $n } paso omitido
+   *[other] { $n } pasos omitidos
+}
 
 ## head
 

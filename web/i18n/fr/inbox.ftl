@@ -285,6 +285,20 @@ call-input-method = { $method ->
 call-time = Appel
 call-transcript = Transcription
 call-path = Parcours
+# at: inbox.js ivrPath() (the contact panel's and the header's path): how a step was left
+call-exit = { $exit ->
+    [open] ouvert
+    [closed] fermé
+    [confirmed] confirmé
+    [reenter] saisi à nouveau
+    [failed] échec
+   *[other] { $exit }
+}
+call-exit-retry = nouvel essai { $n }
+call-exit-skipped = { $n ->
+    [one] { $n } étape omise
+   *[other] { $n } étapes omises
+}
 
 ## head
 

@@ -282,6 +282,20 @@ call-input-method = { $method ->
 call-time = Oproep
 call-transcript = Transcriptie
 call-path = Route
+# at: inbox.js ivrPath() (the contact panel's and the header's path): how a step was left
+call-exit = { $exit ->
+    [open] open
+    [closed] gesloten
+    [confirmed] bevestigd
+    [reenter] opnieuw ingevoerd
+    [failed] mislukt
+   *[other] { $exit }
+}
+call-exit-retry = herhaling { $n }
+call-exit-skipped = { $n ->
+    [one] { $n } stap weggelaten
+   *[other] { $n } stappen weggelaten
+}
 
 ## head
 

@@ -285,6 +285,20 @@ call-input-method = { $method ->
 call-time = Chamada
 call-transcript = Transcrição
 call-path = Percurso
+# at: inbox.js ivrPath() (the contact panel's and the header's path): how a step was left
+call-exit = { $exit ->
+    [open] aberto
+    [closed] fechado
+    [confirmed] confirmado
+    [reenter] digitado de novo
+    [failed] falhou
+   *[other] { $exit }
+}
+call-exit-retry = nova tentativa { $n }
+call-exit-skipped = { $n ->
+    [one] { $n } passo omitido
+   *[other] { $n } passos omitidos
+}
 
 ## head
 
