@@ -77,7 +77,7 @@ business_number = "+31201234567"
         ("media.rtp_ports", "1–65535"),
         (
             "whatsapp.accounts[0].provider",
-            "`meta`, `twilio`, `sandbox`",
+            "`meta`, `twilio`, `sinch`, `sandbox`",
         ),
     ] {
         let line = err

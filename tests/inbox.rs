@@ -1028,3 +1028,115 @@ fn receipts_an_agent_opening_and_typing_reach_the_customer_on_whatsapp() {
     assert_eq!(got.len(), 2);
     assert_eq!(gw.stop().code(), Some(0));
 }
+
+/// A Sinch account in the running binary, against the fake Conversation API: a customer's
+/// signed message is stored and welcomed; the welcome goes out with an OAuth2 token in
+/// Sinch's send format; its failed delivery report is matched to it; an unsigned or badly
+/// signed callback is 401 and stores nothing.
+#[test]
+fn a_sinch_account_receives_sends_and_tracks_deliveries() {
+    use common::sinch;
+    let api = common::meta::FakeMeta::start();
+    let config = format!(
+        r#"{}
+[inbox.automations]
+# Sinch's callbacks carry no WhatsApp profile name: {{{{customer_name}}}} would be empty.
+welcome_message = "Welcome to Acme!"
+"#,
+        sinch::account(&format!("http://{}", api.addr))
+    );
+    let gw = Gateway::builder().config(&config).start();
+    let post = |body: &serde_json::Value, secret: Option<&str>| {
+        let body = body.to_string();
+        let headers = secret
+            .map(|s| sinch::signed(s, body.as_bytes()))
+            .unwrap_or_default();
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        http(
+            gw.http_addr(),
+            "POST",
+            "/webhooks/sinch/sinch",
+            &headers,
+            body.as_bytes(),
+        )
+        .0
+    };
+    let inbound = serde_json::json!({
+        "app_id": sinch::APP, "project_id": sinch::PROJECT,
+        "accepted_time": "2026-12-05T12:00:00.123Z", "event_time": "2026-12-05T12:00:00Z",
+        "message": {"id": "01HINBOUND1", "direction": "TO_APP",
+            "contact_message": {"text_message": {"text": "Hi, I need help with order 12345"}},
+            "channel_identity": {"channel": "WHATSAPP", "identity": "46732001122", "app_id": sinch::APP},
+            "conversation_id": "01HCONV", "contact_id": "01HCONTACT",
+            "accept_time": "2026-12-05T12:00:00.123Z", "sender_id": "46732000000",
+            "processing_mode": "CONVERSATION"},
+        "message_metadata": ""});
+    assert_eq!(post(&inbound, None), 401);
+    assert_eq!(post(&inbound, Some("not-the-secret")), 401);
+    assert!(api.requests().is_empty(), "nothing stored, nobody welcomed");
+    assert_eq!(post(&inbound, Some(sinch::WEBHOOK_SECRET)), 200);
+    assert_eq!(
+        post(&inbound, Some(sinch::WEBHOOK_SECRET)),
+        200,
+        "a repeated delivery"
+    );
+
+    let sent = api.wait_for(2);
+    let (token, send) = (&sent[0], &sent[1]);
+    assert_eq!(
+        (token.method.as_str(), token.path.as_str()),
+        ("POST", "/oauth2/token")
+    );
+    assert_eq!(
+        token.headers["content-type"],
+        "application/x-www-form-urlencoded"
+    );
+    assert_eq!(token.raw, b"grant_type=client_credentials");
+    assert_eq!(
+        (send.method.as_str(), send.path.as_str()),
+        (
+            "POST",
+            format!("/v1/projects/{}/messages:send", sinch::PROJECT).as_str()
+        )
+    );
+    assert_eq!(send.headers["authorization"], "Bearer sinch-token-1");
+    assert_eq!(send.headers["content-type"], "application/json");
+    let correlation = send.body["correlation_id"].as_str().unwrap().to_string();
+    assert!(correlation.starts_with("deflect-outbox-"), "{correlation}");
+    assert_eq!(
+        send.body,
+        serde_json::json!({
+            "app_id": sinch::APP,
+            "recipient": {"identified_by": {"channel_identities": [
+                {"channel": "WHATSAPP", "identity": "46732001122"}]}},
+            "message": {"text_message": {"text": "Welcome to Acme!"}},
+            "channel_priority_order": ["WHATSAPP"],
+            "correlation_id": correlation,
+            "message_metadata": correlation,
+        })
+    );
+    assert!(metric(
+        gw.http_addr(),
+        r#"deflect_inbox_messages_total{direction="in",channel="whatsapp"} 1"#
+    ));
+    // Sinch's delivery report for the welcome: it failed.
+    let report = serde_json::json!({
+        "app_id": sinch::APP, "project_id": sinch::PROJECT, "correlation_id": correlation,
+        "accepted_time": "2026-12-05T12:00:01.659Z",
+        "message_delivery_report": {"message_id": "01SINCH000002", "conversation_id": "01HCONV",
+            "status": "FAILED", "contact_id": "01HCONTACT", "metadata": correlation,
+            "channel_identity": {"channel": "WHATSAPP", "identity": "46732001122", "app_id": sinch::APP},
+            "reason": {"code": "RECIPIENT_NOT_REACHABLE", "description": "not a WhatsApp user",
+                       "sub_code": "UNSPECIFIED_SUB_CODE"},
+            "processing_mode": "CONVERSATION"}});
+    assert_eq!(post(&report, Some(sinch::WEBHOOK_SECRET)), 200);
+    assert!(metric(
+        gw.http_addr(),
+        "deflect_inbox_delivery_failures_total 1"
+    ));
+    assert!(metric(
+        gw.http_addr(),
+        r#"deflect_webhook_requests_total{provider="sinch",status="401"} 2"#
+    ));
+    assert_eq!(gw.stop().code(), Some(0));
+}

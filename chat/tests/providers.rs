@@ -8,6 +8,7 @@ mod common;
 use common::FakeProvider;
 use deflect_chat::DeliveryStatus;
 use deflect_chat::provider::meta::{self, MetaClient};
+use deflect_chat::provider::sinch::SinchClient;
 use deflect_chat::provider::twilio::{self, TwilioClient};
 use deflect_chat::provider::{
     Button, Inbound, ListMessage, Outgoing, Row, Section, SendContext, SendError,
@@ -305,6 +306,168 @@ async fn twilio_sends_form_posts_with_basic_auth() {
     twilio::correlate(&mut status, Some("correlation=deflect-outbox-7"));
     let Inbound::Status(s) = status else { panic!() };
     assert_eq!(s.correlation.as_deref(), Some("deflect-outbox-7"));
+}
+
+fn sinch_account(fake: &FakeProvider) -> deflect_config::AccountConfig {
+    let base: url::Url = format!("http://{}", fake.addr).parse().unwrap();
+    deflect_config::AccountConfig {
+        name: "sinch".into(),
+        provider: deflect_config::Provider::Sinch,
+        business_number: "+46732000000".into(),
+        project_id: Some("P1".into()),
+        app_id: Some("APP1".into()),
+        region: Some("eu".into()),
+        key_id: Some("key-id".into()),
+        key_secret: Some(deflect_config::Secret::new("key-secret")),
+        webhook_secret: Some(deflect_config::Secret::new("hook-secret")),
+        token_url: Some(base.join("/oauth2/token").unwrap()),
+        api_base_url: Some(base),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn sinch_sends_conversation_api_requests_with_one_token_until_it_is_refused() {
+    let fake = FakeProvider::start().await;
+    let client = SinchClient::new(&sinch_account(&fake), deflect_chat::provider::http_client());
+    let token = |t: &str| {
+        format!(r#"{{"access_token":"{t}","expires_in":3599,"scope":"","token_type":"bearer"}}"#)
+    };
+    let accepted =
+        |id: &str| format!(r#"{{"message_id":"{id}","accepted_time":"2026-12-05T12:00:00Z"}}"#);
+    fake.respond(200, &token("T1"));
+    fake.respond(200, &accepted("01M1"));
+    fake.respond(200, &accepted("01M2"));
+    fake.respond(200, &accepted("01M3"));
+    let sent = client
+        .send("+46732001122", &template(), &ctx(1))
+        .await
+        .unwrap();
+    assert_eq!(sent.external_id.as_deref(), Some("01M1"));
+    let buttons = Outgoing::Buttons {
+        body: "Pick one".into(),
+        buttons: vec![Button {
+            id: "y".into(),
+            title: "Yes".into(),
+        }],
+    };
+    client.send("46732001122", &buttons, &ctx(2)).await.unwrap();
+    client
+        .send("46732001122", &rating_list(), &ctx(3))
+        .await
+        .unwrap();
+    // The token has been revoked: Sinch says 401; a new token, and the send again.
+    fake.respond(
+        401,
+        r#"{"error":{"code":401,"message":"Unauthorized","status":"UNAUTHENTICATED"}}"#,
+    );
+    fake.respond(200, &token("T2"));
+    fake.respond(200, &accepted("01M4"));
+    let link = Outgoing::CtaUrl {
+        body: "Track it".into(),
+        display_text: "Track".into(),
+        url: "https://example.com/t/1".into(),
+    };
+    let sent = client.send("46732001122", &link, &ctx(4)).await.unwrap();
+    assert_eq!(sent.external_id.as_deref(), Some("01M4"));
+
+    let reqs = fake.requests();
+    let paths: Vec<(&str, &str)> = reqs
+        .iter()
+        .map(|r| {
+            (
+                r.path.as_str(),
+                r.headers.get("authorization").unwrap().to_str().unwrap(),
+            )
+        })
+        .collect();
+    use base64::Engine;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("key-id:key-secret")
+    );
+    let send = "/v1/projects/P1/messages:send";
+    assert_eq!(
+        paths,
+        vec![
+            ("/oauth2/token", basic.as_str()),
+            (send, "Bearer T1"),
+            (send, "Bearer T1"),
+            (send, "Bearer T1"),
+            (send, "Bearer T1"),
+            ("/oauth2/token", basic.as_str()),
+            (send, "Bearer T2"),
+        ]
+    );
+    assert_eq!(&reqs[0].body[..], b"grant_type=client_credentials");
+    let body = |i: usize| serde_json::from_slice::<serde_json::Value>(&reqs[i].body).unwrap();
+    let recipient = json!({"identified_by": {"channel_identities": [{"channel": "WHATSAPP", "identity": "46732001122"}]}});
+    assert_eq!(
+        body(1),
+        json!({
+            "app_id": "APP1", "recipient": recipient,
+            "message": {"template_message": {"channel_template": {"WHATSAPP": {
+                "template_id": "deflect_callback", "language_code": "en",
+                "parameters": {"body[1]text": "K7Q2MX", "button[0]quick_reply[1]payload": "deflect:K7Q2MX"}}}}},
+            "channel_priority_order": ["WHATSAPP"],
+            "correlation_id": "deflect-outbox-1", "message_metadata": "deflect-outbox-1",
+        })
+    );
+    assert_eq!(
+        body(2)["message"],
+        json!({"choice_message": {"text_message": {"text": "Pick one"},
+        "choices": [{"text_message": {"text": "Yes"}, "postback_data": "y"}]}})
+    );
+    assert_eq!(
+        body(3)["message"],
+        json!({"list_message": {"title": "How was it?",
+        "sections": [{"title": "Your rating", "items": [
+            {"choice": {"title": "5", "postback_data": "csat:K7Q2MX:5"}},
+            {"choice": {"title": "1", "postback_data": "csat:K7Q2MX:1"}}]}],
+        "message_properties": {"menu": "Rate"}}})
+    );
+    assert_eq!(
+        body(6)["message"],
+        json!({"choice_message": {"text_message": {"text": "Track it"},
+        "choices": [{"url_message": {"title": "Track", "url": "https://example.com/t/1"}}]}})
+    );
+    assert_eq!(body(6)["correlation_id"], "deflect-outbox-4");
+
+    // Errors: 429 and 5xx are retried later, the others rejected; bad access keys reject.
+    for (status, retry) in [(429, true), (503, true), (400, false), (403, false)] {
+        fake.respond(
+            status,
+            r#"{"error":{"code":400,"message":"Invalid argument","status":"INVALID_ARGUMENT"}}"#,
+        );
+        let e = client
+            .send("1", &Outgoing::Text { body: "x".into() }, &ctx(9))
+            .await
+            .unwrap_err();
+        match (e, retry) {
+            (SendError::Retry { code, .. }, true) | (SendError::Rejected { code, .. }, false) => {
+                assert_eq!(code, Some(i64::from(status)));
+            }
+            (e, _) => panic!("{status}: {e:?}"),
+        }
+    }
+    let wrong = SinchClient::new(&sinch_account(&fake), deflect_chat::provider::http_client());
+    fake.respond(
+        401,
+        r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#,
+    );
+    let e = wrong
+        .send("1", &Outgoing::Text { body: "x".into() }, &ctx(9))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e,
+        SendError::Rejected {
+            code: None,
+            message:
+                "Sinch's token endpoint answered 401 Unauthorized: Client authentication failed"
+                    .into()
+        }
+    );
 }
 
 fn messages(items: &[(Option<String>, Inbound)]) -> Vec<&deflect_chat::provider::InboundMessage> {

@@ -331,7 +331,10 @@ impl Loader {
             if a.is_table() && a.get("provider").is_none() {
                 self.problems.push(Problem {
                     path: format!("whatsapp.accounts[{i}].provider"),
-                    message: "required; valid: meta, twilio, sandbox".into(),
+                    message: format!(
+                        "required; valid: {}",
+                        crate::Provider::ALL.map(crate::Provider::as_str).join(", ")
+                    ),
                 });
             }
         }

@@ -123,28 +123,37 @@ pub enum Provider {
     Meta,
     /// Twilio's WhatsApp API.
     Twilio,
+    /// Sinch's Conversation API (WhatsApp channel).
+    Sinch,
     /// No external service: messages are stored and a simulated phone answers.
     Sandbox,
 }
 
 impl Provider {
+    /// Every provider.
+    pub const ALL: [Self; 4] = [Self::Meta, Self::Twilio, Self::Sinch, Self::Sandbox];
+
     /// Name as written in the configuration.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Meta => "meta",
             Self::Twilio => "twilio",
+            Self::Sinch => "sinch",
             Self::Sandbox => "sandbox",
         }
     }
 }
 
+/// The regions Sinch's Conversation API runs in (`<region>.conversation.api.sinch.com`).
+pub const SINCH_REGIONS: [&str; 3] = ["us", "eu", "br"];
+
 /// `[[whatsapp.accounts]]`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AccountConfig {
-    /// Name, used in webhook URLs (`/webhooks/meta/<name>`) and to refer to the account.
+    /// Name, used in webhook URLs (`/webhooks/<provider>/<name>`) and to refer to the account.
     pub name: String,
-    /// `meta`, `twilio` or `sandbox`.
+    /// `meta`, `twilio`, `sinch` or `sandbox`.
     pub provider: Provider,
     /// The business's WhatsApp number in E.164 (`+31201234567`), used in wa.me links.
     pub business_number: String,
@@ -171,8 +180,31 @@ pub struct AccountConfig {
     /// Twilio: auth token, used for API calls and X-Twilio-Signature.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_token: Option<Secret>,
-    /// Provider API base URL; defaults to `https://graph.facebook.com` (meta) or
-    /// `https://api.twilio.com` (twilio). Tests point it at a local server.
+    /// Sinch: the project id (Sinch Build dashboard, "Projects").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// Sinch: the Conversation API app the WhatsApp sender belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// Sinch: the region the app was created in, `us`, `eu` or `br` (the API's host).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Sinch: the access key's id (Settings → Access keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Sinch: the access key's secret, exchanged for OAuth2 access tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_secret: Option<Secret>,
+    /// Sinch: the app's webhook secret, key of `x-sinch-webhook-signature`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<Secret>,
+    /// Sinch: the OAuth2 token endpoint; defaults to `https://auth.sinch.com/oauth2/token`.
+    /// Tests point it at a local server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<url::Url>,
+    /// Provider API base URL; defaults to `https://graph.facebook.com` (meta),
+    /// `https://api.twilio.com` (twilio) or `https://<region>.conversation.api.sinch.com`
+    /// (sinch). Tests point it at a local server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_base_url: Option<url::Url>,
     /// Twilio: the Content API's base URL (templates are listed there, on another host than
@@ -207,6 +239,13 @@ impl Default for AccountConfig {
             verify_token: None,
             account_sid: None,
             auth_token: None,
+            project_id: None,
+            app_id: None,
+            region: None,
+            key_id: None,
+            key_secret: None,
+            webhook_secret: None,
+            token_url: None,
             api_base_url: None,
             content_api_base_url: None,
             api_version: "v24.0".into(),
@@ -224,6 +263,12 @@ impl AccountConfig {
         let default = match self.provider {
             Provider::Meta => "https://graph.facebook.com",
             Provider::Twilio => "https://api.twilio.com",
+            Provider::Sinch => {
+                let region = self.region.as_deref().unwrap_or("us");
+                return self.api_base_url.clone().or_else(|| {
+                    url::Url::parse(&format!("https://{region}.conversation.api.sinch.com")).ok()
+                });
+            }
             Provider::Sandbox => return self.api_base_url.clone(),
         };
         Some(
@@ -231,6 +276,15 @@ impl AccountConfig {
                 .clone()
                 .unwrap_or_else(|| url::Url::parse(default).expect("literal URL")),
         )
+    }
+
+    /// The provider's id of the business number that a webhook item names to say which
+    /// number it arrived for (Meta: `phone_number_id`); none where deliveries don't say.
+    pub fn receiving_id(&self) -> Option<&str> {
+        match self.provider {
+            Provider::Meta => self.phone_number_id.as_deref(),
+            Provider::Twilio | Provider::Sinch | Provider::Sandbox => None,
+        }
     }
 
     /// Twilio's Content API base URL: configured, or `https://content.twilio.com`; none for
@@ -298,13 +352,50 @@ impl AccountConfig {
                 require("account_sid", self.account_sid.is_some());
                 require("auth_token", secret_set(&self.auth_token));
             }
+            Provider::Sinch => {
+                require("project_id", self.project_id.is_some());
+                require("app_id", self.app_id.is_some());
+                require("key_id", self.key_id.is_some());
+                require("key_secret", secret_set(&self.key_secret));
+                require("webhook_secret", secret_set(&self.webhook_secret));
+                match self.region.as_deref() {
+                    Some(r) if SINCH_REGIONS.contains(&r) => {}
+                    Some(r) => p.push(
+                        format!("{at}.region"),
+                        format!("{r:?} is not a Sinch region; valid: {}", SINCH_REGIONS.join(", ")),
+                    ),
+                    None => p.push(
+                        format!("{at}.region"),
+                        format!(
+                            "required for provider \"sinch\": the region of the Conversation API app; valid: {}",
+                            SINCH_REGIONS.join(", ")
+                        ),
+                    ),
+                }
+            }
             Provider::Sandbox => {}
+        }
+        let sinch_only = [
+            ("project_id", self.project_id.is_some()),
+            ("app_id", self.app_id.is_some()),
+            ("region", self.region.is_some()),
+            ("key_id", self.key_id.is_some()),
+            ("key_secret", self.key_secret.is_some()),
+            ("webhook_secret", self.webhook_secret.is_some()),
+            ("token_url", self.token_url.is_some()),
+        ];
+        if self.provider != Provider::Sinch {
+            for (key, _) in sinch_only.iter().filter(|(_, set)| *set) {
+                p.push(format!("{at}.{key}"), "only for provider \"sinch\"");
+            }
         }
         for (key, secret) in [
             ("access_token", &self.access_token),
             ("app_secret", &self.app_secret),
             ("verify_token", &self.verify_token),
             ("auth_token", &self.auth_token),
+            ("key_secret", &self.key_secret),
+            ("webhook_secret", &self.webhook_secret),
         ] {
             if secret.as_ref().is_some_and(|s| s.expose() == REDACTED) {
                 p.push(
@@ -316,6 +407,7 @@ impl AccountConfig {
         for (key, url) in [
             ("api_base_url", &self.api_base_url),
             ("content_api_base_url", &self.content_api_base_url),
+            ("token_url", &self.token_url),
         ] {
             if let Some(url) = url
                 && !matches!(url.scheme(), "http" | "https")

@@ -76,7 +76,7 @@ fn effective_configuration_loads_back_to_the_same_tree() {
 fn the_example_is_accepted_and_shows_every_key() {
     let f = file(deflect_config::EXAMPLE);
     let c = load(Some(f.path()), env(&[])).unwrap();
-    assert_eq!(c.whatsapp.accounts.len(), 3);
+    assert_eq!(c.whatsapp.accounts.len(), 4);
 
     // Every key of the effective configuration is written out in the example, so the
     // example documents the whole tree.
@@ -151,7 +151,7 @@ business_number = "+31201234567"
         "{text}"
     );
     assert!(
-        text.contains("`whatsup`") && text.contains("`meta`, `twilio`, `sandbox`"),
+        text.contains("`whatsup`") && text.contains("`meta`, `twilio`, `sinch`, `sandbox`"),
         "{text}"
     );
 }
@@ -213,7 +213,11 @@ fn a_missing_provider_is_reported() {
     )
     .unwrap_err();
     assert_eq!(paths(&e), ["whatsapp.accounts[0].provider"]);
-    assert!(e.problems[0].message.contains("meta, twilio, sandbox"));
+    assert!(
+        e.problems[0]
+            .message
+            .contains("meta, twilio, sinch, sandbox")
+    );
 }
 
 #[test]
@@ -1248,6 +1252,72 @@ fn the_examples_s3_section_is_valid_once_uncommented() {
     assert_eq!(c.attachments.store, StoreKind::S3);
     assert_eq!(s3.bucket, "deflect-attachments");
     assert_eq!(s3.prefix.as_deref(), Some("deflect"));
+}
+
+#[test]
+fn sinch_accounts_name_their_missing_keys_and_valid_regions() {
+    let e = load_text(
+        r#"
+[whatsapp]
+default_account = "se"
+
+[[whatsapp.accounts]]
+name = "se"
+provider = "sinch"
+business_number = "+46732000000"
+project_id = "c36f3d3d"
+region = "asia"
+key_secret = "s"
+
+[[whatsapp.accounts]]
+name = "nl"
+provider = "twilio"
+business_number = "+31207654321"
+account_sid = "AC00000000000000000000000000000000"
+auth_token = "t"
+app_id = "01EB37HMH1M6SV18BSNS3G135H"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "whatsapp.accounts[0].app_id",
+            "whatsapp.accounts[0].key_id",
+            "whatsapp.accounts[0].webhook_secret",
+            "whatsapp.accounts[0].region",
+            "whatsapp.accounts[1].app_id",
+        ],
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains(r#""asia" is not a Sinch region; valid: us, eu, br"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"only for provider "sinch""#), "{text}");
+    let c = load_text(
+        r#"
+[[whatsapp.accounts]]
+name = "se"
+provider = "sinch"
+business_number = "+46732000000"
+project_id = "c36f3d3d"
+app_id = "01EB37HMH1M6SV18BSNS3G135H"
+region = "eu"
+key_id = "k"
+key_secret = "s"
+webhook_secret = "w"
+"#,
+        &[],
+    )
+    .unwrap();
+    let a = &c.whatsapp.accounts[0];
+    assert_eq!(
+        a.api_base_url().unwrap().as_str(),
+        "https://eu.conversation.api.sinch.com/"
+    );
 }
 
 #[test]

@@ -366,6 +366,51 @@ fn webhook_seeds() {
     for (name, form) in forms {
         twilio.add(name, form.as_bytes());
     }
+    let sinch = Seeds::new("sinch_webhook");
+    let identity =
+        r#""channel_identity":{"channel":"WHATSAPP","identity":"46732001122","app_id":"A"}"#;
+    let message = |content: &str| {
+        format!(
+            r#"{{"app_id":"A","project_id":"P","accepted_time":"2026-12-05T12:00:00.123Z","message":{{"id":"01H1","direction":"TO_APP","contact_message":{content},{identity},"conversation_id":"C","contact_id":"K","accept_time":"2026-12-05T12:00:00Z","processing_mode":"CONVERSATION"}},"message_metadata":""}}"#
+        )
+    };
+    let callbacks = [
+        (
+            "text",
+            message(r#"{"text_message":{"text":"Hi"},"reply_to":{"message_id":"01OUT"}}"#),
+        ),
+        (
+            "media",
+            message(r#"{"media_message":{"url":"https://m.example/a.jpg"}}"#),
+        ),
+        (
+            "media-card",
+            message(
+                r#"{"media_card_message":{"url":"https://m.example/a.pdf","caption":"Invoice"}}"#,
+            ),
+        ),
+        (
+            "location",
+            message(
+                r#"{"location_message":{"coordinates":{"latitude":52.37,"longitude":4.89},"title":"Office","label":"Dam 1"}}"#,
+            ),
+        ),
+        (
+            "choice",
+            message(
+                r#"{"choice_response_message":{"message_id":"01OUT","postback_data":"csat:K7:5"}}"#,
+            ),
+        ),
+        (
+            "report-failed",
+            format!(
+                r#"{{"app_id":"A","correlation_id":"deflect-outbox-7","message_delivery_report":{{"message_id":"01M1","status":"FAILED",{identity},"reason":{{"code":"RECIPIENT_NOT_REACHABLE","description":"x","sub_code":"UNSPECIFIED_SUB_CODE"}},"metadata":"deflect-outbox-7"}}}}"#
+            ),
+        ),
+    ];
+    for (name, body) in callbacks {
+        sinch.add(name, body.as_bytes());
+    }
 }
 
 fn main() {

@@ -17,6 +17,7 @@
 //! | `rtp_session` | a live media session: RTP, RTCP, SIP INFO bodies, re-offers |
 //! | `meta_webhook` | Meta webhook bodies: signature check and parsing |
 //! | `twilio_webhook` | Twilio webhook forms: signature check and parsing |
+//! | `sinch_webhook` | Sinch Conversation API callbacks: signature check and parsing |
 //!
 //! Seeds are in `fuzz/seeds/<target>/` (the SIP ones include the RFC 4475 torture messages);
 //! the corpora fuzzing grows are kept out of the repository, in
@@ -71,5 +72,9 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "twilio_webhook",
         run: webhook::twilio,
+    },
+    Target {
+        name: "sinch_webhook",
+        run: webhook::sinch,
     },
 ];

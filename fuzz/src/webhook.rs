@@ -1,7 +1,7 @@
-//! The webhook targets: what Meta's and Twilio's deliveries carry, as
+//! The webhook targets: what Meta's, Twilio's and Sinch's deliveries carry, as
 //! [`deflect_chat::provider`] checks and reads them.
 
-use deflect_chat::provider::{meta, twilio};
+use deflect_chat::provider::{meta, sinch, twilio};
 use deflect_config::Secret;
 
 const SECRET: &str = "fuzz-app-secret";
@@ -38,4 +38,21 @@ pub fn twilio(body: &[u8]) {
         ));
     }
     let _ = twilio::parse_callback(&params);
+}
+
+/// `sinch_webhook`: a callback body. Its signature is checked (a correct one is accepted,
+/// the body itself as a signature is not), and it is read as messages and reports.
+pub fn sinch(body: &[u8]) {
+    let secret = Secret::new(SECRET);
+    let (nonce, timestamp) = ("01FJA8B4A7BM43YGWSG9GBV067", "1764936000");
+    let good = sinch::sign(SECRET, body, nonce, timestamp);
+    let check = |signature: &str| {
+        sinch::verify_signature(&secret, body, Some(nonce), Some(timestamp), Some(signature))
+    };
+    assert!(check(&good));
+    let header = String::from_utf8_lossy(body);
+    if header != good {
+        assert!(!check(&header));
+    }
+    let _ = sinch::parse_callback(body);
 }

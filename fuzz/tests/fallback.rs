@@ -152,4 +152,5 @@ targets!(
     rtp_session,
     meta_webhook,
     twilio_webhook,
+    sinch_webhook,
 );

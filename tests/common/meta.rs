@@ -2,6 +2,7 @@
 //! exactly as it arrives — method, path, headers, body, and when — and answers as Meta
 //! does: `{"messaging_product":"whatsapp","contacts":[…],"messages":[{"id":"wamid.…"}]}`
 //! for a send, `{"id": "<media id>"}` for a file uploaded to `POST /{phone_number_id}/media`.
+//! It serves Sinch's Conversation API too, as [`super::sinch`] answers it.
 
 use super::PATIENCE;
 use std::collections::BTreeMap;
@@ -96,6 +97,11 @@ impl FakeMeta {
                                 r.len()
                             };
                             state.changed.notify_all();
+                            if let Some(answer) =
+                                super::sinch::answer(&method, uri.path(), &headers, n)
+                            {
+                                return answer;
+                            }
                             if method == axum::http::Method::GET
                                 && uri.path().ends_with("/message_templates")
                             {

@@ -8,6 +8,7 @@
 pub mod baresip;
 pub mod dialler;
 pub mod meta;
+pub mod sinch;
 pub mod sipp;
 pub mod udp_caller;
 

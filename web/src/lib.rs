@@ -4,7 +4,7 @@
 //! | part | routes |
 //! |---|---|
 //! | health, metrics | `/healthz`, `/readyz`, `/metrics` |
-//! | provider webhooks | `/webhooks/meta/{account}`, `/webhooks/twilio/{account}` ([`webhooks`]) |
+//! | provider webhooks | `/webhooks/{provider}/{account}` (meta, twilio, sinch; [`webhooks`]) |
 //! | agents' inbox | `/` (page), `/api/v1/session` (login), `/api/v1/events` (WebSocket) ([`auth`], [`live`]) |
 //! | REST API | `/api/v1/…`, described by `/api/openapi.json` ([`api`]) |
 //! | chat widget | `/widget.js` (loader), `/widget/…` (site settings, visitors' conversations, WebSocket) ([`widget`]) |

@@ -1,9 +1,9 @@
-//! Provider webhooks: `GET`/`POST /webhooks/meta/{account}` and
-//! `POST /webhooks/twilio/{account}`.
+//! Provider webhooks: `POST /webhooks/{provider}/{account}` for every provider but the
+//! sandbox, and Meta's subscription check `GET /webhooks/meta/{account}`.
 //!
-//! Each delivery is verified (Meta: `X-Hub-Signature-256` over the raw body; Twilio:
-//! `X-Twilio-Signature` over `http.public_base_url` + path + sorted form parameters), then
-//! committed by the inbox core, then acknowledged — so a 200 means stored, and anything else
+//! Each delivery is verified by its provider's module ([`webhook::receive`]; Meta:
+//! `X-Hub-Signature-256` over the raw body; Twilio: `X-Twilio-Signature` over
+//! `http.public_base_url` + path + sorted form parameters), then committed by the inbox core, then acknowledged — so a 200 means stored, and anything else
 //! makes the provider deliver again. Repeated deliveries are no-ops. A missing or bad
 //! signature is 401 and nothing is stored; a body that does not parse is 400; bodies over
 //! [`MAX_BODY`] are 413.
@@ -14,8 +14,9 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use deflect_chat::provider::{Inbound, meta, twilio};
+use axum::routing::get;
+use deflect_chat::provider::webhook::{self, Delivery, Refusal};
+use deflect_chat::provider::{Inbound, meta};
 use deflect_config::Provider;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -26,10 +27,9 @@ pub const MAX_BODY: usize = 1024 * 1024;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(
-            "/webhooks/meta/{account}",
-            get(meta_verify).post(meta_delivery),
+            "/webhooks/{provider}/{account}",
+            get(subscription_check).post(delivery),
         )
-        .route("/webhooks/twilio/{account}", post(twilio_delivery))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
@@ -49,11 +49,15 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
         .into_response()
 }
 
-async fn meta_verify(
+/// Meta's subscription check (`GET`; the other providers have none).
+async fn subscription_check(
     State(state): State<AppState>,
-    Path(account): Path<String>,
+    Path((provider, account)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    if provider != Provider::Meta.as_str() {
+        return plain(StatusCode::NOT_FOUND, "no such provider");
+    }
     let Some(a) = state
         .inbox
         .account(&account)
@@ -83,144 +87,78 @@ async fn meta_verify(
     }
 }
 
-async fn meta_delivery(
+async fn delivery(
     State(state): State<AppState>,
-    Path(account): Path<String>,
+    Path((provider, account)): Path<(String, String)>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let r = meta_delivery_inner(&state, &account, &headers, &body).await;
-    outcome("meta", r.status(), started);
+    let Some(kind) = Provider::ALL
+        .into_iter()
+        .find(|p| p.as_str() == provider && *p != Provider::Sandbox)
+    else {
+        return plain(StatusCode::NOT_FOUND, "no such provider");
+    };
+    let url = format!(
+        "{}{}",
+        state.public_base_url.as_str().trim_end_matches('/'),
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
+    let d = Delivery {
+        url: &url,
+        headers: &headers,
+        body: &body,
+    };
+    let r = delivery_inner(&state, kind, &account, &d).await;
+    outcome(kind.as_str(), r.status(), started);
     r
 }
 
-async fn meta_delivery_inner(
+async fn delivery_inner(
     state: &AppState,
+    provider: Provider,
     account: &str,
-    headers: &HeaderMap,
-    body: &[u8],
+    delivery: &Delivery<'_>,
 ) -> Response {
     let inbox = &state.inbox;
-    let Some(a) = inbox
-        .account(account)
-        .filter(|a| a.provider == Provider::Meta)
-    else {
-        return plain(StatusCode::NOT_FOUND, "no such Meta account");
+    let Some(a) = inbox.account(account).filter(|a| a.provider == provider) else {
+        return plain(StatusCode::NOT_FOUND, "no such account for this provider");
     };
-    let signature = headers
-        .get("x-hub-signature-256")
-        .and_then(|v| v.to_str().ok());
-    let verified = a
-        .app_secret
-        .as_ref()
-        .is_some_and(|s| meta::verify_signature(s, body, signature));
-    if !verified {
-        tracing::debug!(
-            account,
-            "Meta webhook with a missing or bad signature refused"
-        );
-        return plain(StatusCode::UNAUTHORIZED, "bad signature");
-    }
-    let items = match meta::parse_webhook(body) {
-        Ok(i) => i,
-        Err(e) => {
-            tracing::debug!(account, cause = %e, "malformed Meta webhook");
+    let items = match webhook::receive(a, delivery) {
+        Ok(items) => items,
+        Err(Refusal::Unauthenticated) => {
+            tracing::debug!(
+                account,
+                provider = provider.as_str(),
+                "webhook with a missing or bad signature refused"
+            );
+            return plain(StatusCode::UNAUTHORIZED, "bad signature");
+        }
+        Err(Refusal::NoWebhooks) => return plain(StatusCode::NOT_FOUND, "no such provider"),
+        Err(Refusal::Malformed(e)) => {
+            tracing::debug!(account, provider = provider.as_str(), cause = %e, "malformed webhook");
             return plain(StatusCode::BAD_REQUEST, "malformed webhook");
         }
     };
-    // One Meta app may deliver several numbers' traffic to one URL: each item goes to the
-    // account of its phone_number_id (this one when none matches).
-    let mut by_account: Vec<(String, Vec<Inbound>)> = Vec::new();
+    let accounts = &inbox.file_settings().whatsapp.accounts;
+    let mut by_account: Vec<(&str, Vec<Inbound>)> = Vec::new();
     for (number_id, item) in items {
-        let target = number_id
-            .as_deref()
-            .and_then(|id| {
-                inbox.file_settings().whatsapp.accounts.iter().find(|x| {
-                    x.provider == Provider::Meta && x.phone_number_id.as_deref() == Some(id)
-                })
-            })
-            .map(|x| x.name.clone())
-            .unwrap_or_else(|| account.to_string());
+        let target = webhook::account_of(accounts, provider, number_id.as_deref(), account);
         match by_account.iter_mut().find(|(n, _)| *n == target) {
             Some((_, v)) => v.push(item),
             None => by_account.push((target, vec![item])),
         }
     }
     for (target, items) in by_account {
-        if let Err(e) = inbox.receive(&target, &items).await {
-            tracing::error!(account = %target, cause = %e, "storing a Meta webhook failed; Meta will retry");
+        if let Err(e) = inbox.receive(target, &items).await {
+            tracing::error!(account = %target, provider = provider.as_str(), cause = %e, "storing a webhook failed; the provider will deliver it again");
             return plain(StatusCode::INTERNAL_SERVER_ERROR, "not stored; retry");
         }
     }
-    plain(StatusCode::OK, "ok")
-}
-
-async fn twilio_delivery(
-    State(state): State<AppState>,
-    Path(account): Path<String>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let started = Instant::now();
-    let r = twilio_delivery_inner(&state, &account, &uri, &headers, &body).await;
-    outcome("twilio", r.status(), started);
-    r
-}
-
-async fn twilio_delivery_inner(
-    state: &AppState,
-    account: &str,
-    uri: &axum::http::Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Response {
-    let inbox = &state.inbox;
-    let Some(a) = inbox
-        .account(account)
-        .filter(|a| a.provider == Provider::Twilio)
-    else {
-        return plain(StatusCode::NOT_FOUND, "no such Twilio account");
-    };
-    let params = twilio::parse_form(body);
-    let url = format!(
-        "{}{}",
-        state.public_base_url.as_str().trim_end_matches('/'),
-        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
-    );
-    let signature = headers
-        .get("x-twilio-signature")
-        .and_then(|v| v.to_str().ok());
-    let verified = a
-        .auth_token
-        .as_ref()
-        .is_some_and(|t| twilio::verify_signature(t, &url, &params, signature));
-    if !verified {
-        tracing::debug!(
-            account,
-            "Twilio callback with a missing or bad signature refused"
-        );
-        return plain(StatusCode::UNAUTHORIZED, "bad signature");
-    }
-    let mut item = match twilio::parse_callback(&params) {
-        Ok(i) => i,
-        Err(e) => {
-            tracing::debug!(account, cause = %e, "malformed Twilio callback");
-            return plain(StatusCode::BAD_REQUEST, "malformed callback");
-        }
-    };
-    twilio::correlate(&mut item, uri.query());
-    if let Err(e) = inbox.receive(account, &[item]).await {
-        tracing::error!(account, cause = %e, "storing a Twilio callback failed; Twilio will retry");
-        return plain(StatusCode::INTERNAL_SERVER_ERROR, "not stored; retry");
-    }
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/xml")],
-        "<Response/>",
-    )
-        .into_response()
+    let (content_type, body) = webhook::acknowledgement(provider);
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 #[cfg(test)]
@@ -229,6 +167,7 @@ mod tests {
     use crate::testing::TestApp;
     use axum::body::Body;
     use axum::http::Request;
+    use deflect_chat::provider::twilio;
     use deflect_chat::{ConversationFilter, Inbox, Role};
     use deflect_config::{AccountConfig, Config, Secret};
     use std::sync::Arc;
@@ -346,6 +285,31 @@ mod tests {
             .body(Body::empty())
             .unwrap();
         assert_eq!(call(&app, r).await.0, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn unknown_providers_accounts_of_another_provider_and_the_sandbox_are_404() {
+        let (_d, app, inbox) = app().await;
+        let body = fixture("text.json");
+        let signed = meta::sign("app-secret", &body);
+        for path in [
+            "/webhooks/nope/main",
+            "/webhooks/twilio/main",
+            "/webhooks/sandbox/main",
+            "/webhooks/meta/nope",
+        ] {
+            let r = Request::post(path)
+                .header("content-type", "application/json")
+                .header("x-hub-signature-256", signed.clone())
+                .body(Body::from(body.clone()))
+                .unwrap();
+            assert_eq!(call(&app, r).await.0, StatusCode::NOT_FOUND, "{path}");
+        }
+        let r = Request::get("/webhooks/twilio/main?hub.mode=subscribe")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(call(&app, r).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(stored(&inbox).await, 0);
     }
 
     #[tokio::test]

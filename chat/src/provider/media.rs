@@ -98,6 +98,8 @@ enum Credentials {
         sid: String,
         token: Option<Secret>,
     },
+    /// Sinch: its media links need no credentials.
+    Public,
     /// The sandbox: its messages carry no files.
     None,
 }
@@ -129,6 +131,7 @@ impl MediaFetcher {
                 sid: account.account_sid.clone().unwrap_or_default(),
                 token: account.auth_token.clone(),
             },
+            ProviderKind::Sinch => Credentials::Public,
             ProviderKind::Sandbox => Credentials::None,
         };
         Self { http, credentials }
@@ -146,11 +149,13 @@ impl MediaFetcher {
                 };
                 self.meta_file(graph, token.as_ref(), id, limit).await?
             }
-            (Credentials::Twilio { api, sid, token }, MediaSource::Url(url)) => {
+            (c @ (Credentials::Twilio { .. } | Credentials::Public), MediaSource::Url(url)) => {
                 let url = url::Url::parse(url)
                     .map_err(|e| FetchError::Gone(format!("bad media URL {url:?}: {e}")))?;
                 let mut req = self.http.get(url.clone());
-                if api.as_ref() == Some(&url.origin()) {
+                if let Credentials::Twilio { api, sid, token } = c
+                    && api.as_ref() == Some(&url.origin())
+                {
                     req = req.basic_auth(sid, token.as_ref().map(Secret::expose));
                 }
                 let response = send(req).await?;

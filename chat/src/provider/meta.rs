@@ -81,24 +81,7 @@ impl MetaClient {
         let mut body = request_body(to, message, context.media.as_ref());
         body["biz_opaque_callback_data"] = context.correlation.clone().into();
         let res = self.post(&self.endpoint, &body).await?;
-        let status = res.status();
-        let text = match res.text().await {
-            Ok(t) => t,
-            Err(_) if status.is_success() => {
-                return Ok(super::accepted_without_id(status, "could not be read"));
-            }
-            Err(e) => return Err(super::classify_transport(&e)),
-        };
-        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(match json["messages"][0]["id"].as_str() {
-                Some(id) => Sent {
-                    external_id: Some(id.to_string()),
-                },
-                None => super::accepted_without_id(status, "had no messages[0].id"),
-            });
-        }
-        Err(error_of(status, &json))
+        super::read_send_answer(res, "/messages/0/id", error_of).await
     }
 
     /// Posts `body` to `url` with the account's token; a request that got no answer is
@@ -449,6 +432,20 @@ pub fn sign(app_secret: &str, body: &[u8]) -> String {
         .expect("HMAC takes a key of any length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Checks a delivery's `X-Hub-Signature-256` with the account's app secret and reads it.
+pub fn receive(
+    account: &AccountConfig,
+    delivery: &super::webhook::Delivery<'_>,
+) -> Result<Vec<super::webhook::Routed>, super::webhook::Refusal> {
+    let signature = delivery.header("x-hub-signature-256");
+    let verified = (account.app_secret.as_ref())
+        .is_some_and(|s| verify_signature(s, delivery.body, signature));
+    if !verified {
+        return Err(super::webhook::Refusal::Unauthenticated);
+    }
+    Ok(parse_webhook(delivery.body)?)
 }
 
 /// The items of one delivery, with the `phone_number_id` each arrived for.

@@ -1,5 +1,5 @@
-//! WhatsApp providers behind one trait: Meta's Cloud API ([`meta`]), Twilio ([`twilio`]) and a
-//! [`sandbox`] that needs no external service. Each speaks its provider's real wire format,
+//! WhatsApp providers behind one trait: Meta's Cloud API ([`meta`]), Twilio ([`twilio`]),
+//! Sinch's Conversation API ([`sinch`]) and a [`sandbox`] that needs no external service. Each speaks its provider's real wire format,
 //! both ways: sending, and turning webhook deliveries into [`Inbound`] items.
 //!
 //! # HTTP client
@@ -14,8 +14,10 @@ pub mod media;
 pub mod meta;
 mod multipart;
 pub mod sandbox;
+pub mod sinch;
 pub mod templates;
 pub mod twilio;
+pub mod webhook;
 
 use crate::clock::Millis;
 use crate::model::Interactive;
@@ -351,6 +353,27 @@ pub struct SendContext {
     pub media: Option<MediaLink>,
 }
 
+impl SendContext {
+    /// For a file sent to `provider`, which fetches it from a link to the gateway (Twilio,
+    /// Sinch): the link; none for another message; an error when the file has none.
+    pub(crate) fn link_for(
+        &self,
+        message: &Outgoing,
+        provider: &str,
+    ) -> Result<Option<&str>, SendError> {
+        match (message, &self.media) {
+            (Outgoing::Media(_), Some(MediaLink::Url(link))) => Ok(Some(link)),
+            (Outgoing::Media(_), _) => Err(SendError::Rejected {
+                code: None,
+                message: format!(
+                    "{provider} fetches a file from a link to the gateway, and none was given (is http.public_base_url set?)"
+                ),
+            }),
+            _ => Ok(None),
+        }
+    }
+}
+
 const CORRELATION_PREFIX: &str = "deflect-outbox-";
 
 /// The correlation string of outbox row `id`: sent with the message, returned by the
@@ -471,6 +494,8 @@ pub enum Client {
     Meta(meta::MetaClient),
     /// Twilio.
     Twilio(twilio::TwilioClient),
+    /// Sinch's Conversation API.
+    Sinch(sinch::SinchClient),
     /// Sandbox.
     Sandbox(sandbox::SandboxClient),
 }
@@ -490,6 +515,7 @@ impl Client {
                 http.clone(),
                 public_base_url,
             )),
+            ProviderKind::Sinch => Self::Sinch(sinch::SinchClient::new(account, http.clone())),
             ProviderKind::Sandbox => Self::Sandbox(sandbox::SandboxClient::default()),
         }
     }
@@ -500,7 +526,7 @@ impl Client {
     pub fn media_need(&self) -> MediaNeed {
         match self {
             Self::Meta(_) => MediaNeed::Upload,
-            Self::Twilio(_) => MediaNeed::Link,
+            Self::Twilio(_) | Self::Sinch(_) => MediaNeed::Link,
             Self::Sandbox(_) => MediaNeed::Nothing,
         }
     }
@@ -516,6 +542,7 @@ impl Provider for Client {
         match self {
             Self::Meta(c) => c.send(to, message, context).await,
             Self::Twilio(c) => c.send(to, message, context).await,
+            Self::Sinch(c) => c.send(to, message, context).await,
             Self::Sandbox(c) => c.send(to, message).await,
         }
     }
@@ -524,13 +551,15 @@ impl Provider for Client {
         match self {
             Self::Meta(c) => c.mark_read(message_id, typing).await,
             Self::Twilio(c) => c.mark_read(message_id, typing).await,
+            Self::Sinch(c) => Ok(c.mark_read()),
             Self::Sandbox(c) => Ok(c.mark_read(message_id, typing)),
         }
     }
 
     fn confirms_by_callback(&self) -> bool {
         match self {
-            Self::Meta(_) => true,
+            // Sinch's delivery reports carry the send's correlation_id.
+            Self::Meta(_) | Self::Sinch(_) => true,
             Self::Twilio(c) => c.confirms_by_callback(),
             // Sending is local: a send cut short never reached anyone.
             Self::Sandbox(_) => false,
@@ -587,9 +616,36 @@ pub(crate) fn classify_transport(e: &reqwest::Error) -> SendError {
 
 /// A success answer whose body could not be read or named no id: the provider accepted the
 /// message, and its status callback will bring the id.
-pub(crate) fn accepted_without_id(status: reqwest::StatusCode, what: &str) -> Sent {
+fn accepted_without_id(status: reqwest::StatusCode, what: &str) -> Sent {
     tracing::warn!(%status, "the provider accepted a message but its answer {what}; its id comes with the status callback");
     Sent { external_id: None }
+}
+
+/// Reads a send's answer: a success is [`Sent`] with the message's id at JSON pointer
+/// `id_at` (`/sid`), an error answer is what `error_of` makes of its status and JSON body.
+pub(crate) async fn read_send_answer(
+    res: reqwest::Response,
+    id_at: &str,
+    error_of: impl FnOnce(reqwest::StatusCode, &serde_json::Value) -> SendError,
+) -> Result<Sent, SendError> {
+    let status = res.status();
+    let text = match res.text().await {
+        Ok(t) => t,
+        Err(_) if status.is_success() => {
+            return Ok(accepted_without_id(status, "could not be read"));
+        }
+        Err(e) => return Err(classify_transport(&e)),
+    };
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    if !status.is_success() {
+        return Err(error_of(status, &json));
+    }
+    Ok(match json.pointer(id_at).and_then(|v| v.as_str()) {
+        Some(id) => Sent {
+            external_id: Some(id.to_string()),
+        },
+        None => accepted_without_id(status, &format!("had no {id_at}")),
+    })
 }
 
 /// Something a webhook delivery carried.

@@ -62,8 +62,8 @@ enum Source {
 }
 
 impl TemplateSource {
-    /// The source of `account`'s templates: none for the sandbox, or a Meta account without
-    /// `business_account_id`.
+    /// The source of `account`'s templates: none for the sandbox, Sinch, or a Meta account
+    /// without `business_account_id`.
     pub fn for_account(account: &AccountConfig, http: reqwest::Client) -> Option<Self> {
         let source = match account.provider {
             ProviderKind::Meta => {
@@ -91,7 +91,9 @@ impl TemplateSource {
                     token: account.auth_token.clone(),
                 }
             }
-            ProviderKind::Sandbox => return None,
+            // Sinch lists WhatsApp templates on its Template API (another host); not yet
+            // read: such an account's templates are written in its configuration.
+            ProviderKind::Sinch | ProviderKind::Sandbox => return None,
         };
         Some(Self {
             http,

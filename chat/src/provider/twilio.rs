@@ -22,8 +22,8 @@
 //!   `http.public_base_url` plus the request path, as Twilio was told to call it.
 
 use super::{
-    Inbound, InboundMedia, InboundMessage, MediaLink, MediaSource, Outgoing, Receipt, SendContext,
-    SendError, Sent, StatusUpdate, WebhookError,
+    Inbound, InboundMedia, InboundMessage, MediaSource, Outgoing, Receipt, SendContext, SendError,
+    Sent, StatusUpdate, WebhookError,
 };
 use crate::model::{DeliveryStatus, Interactive};
 use base64::Engine;
@@ -95,14 +95,8 @@ impl TwilioClient {
         context: &SendContext,
     ) -> Result<Sent, SendError> {
         let mut form = form_fields(&self.from, to, message);
-        if let Outgoing::Media(_) = message {
-            let Some(MediaLink::Url(link)) = &context.media else {
-                return Err(SendError::Rejected {
-                    code: None,
-                    message: "Twilio fetches a file from a link to the gateway, and none was given (is http.public_base_url set?)".into(),
-                });
-            };
-            form.push(("MediaUrl".into(), link.clone()));
+        if let Some(link) = context.link_for(message, "Twilio")? {
+            form.push(("MediaUrl".into(), link.to_string()));
         }
         if let Some(url) = &self.status_callback {
             let mut url = url::Url::parse(url).map_err(|e| SendError::Rejected {
@@ -122,24 +116,7 @@ impl TwilioClient {
             .send()
             .await
             .map_err(|e| super::classify_transport(&e))?;
-        let status = res.status();
-        let text = match res.text().await {
-            Ok(t) => t,
-            Err(_) if status.is_success() => {
-                return Ok(super::accepted_without_id(status, "could not be read"));
-            }
-            Err(e) => return Err(super::classify_transport(&e)),
-        };
-        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(match json["sid"].as_str() {
-                Some(sid) => Sent {
-                    external_id: Some(sid.to_string()),
-                },
-                None => super::accepted_without_id(status, "had no sid"),
-            });
-        }
-        Err(error_of(status, &json))
+        super::read_send_answer(res, "/sid", error_of).await
     }
 
     /// Shows the customer the typing indicator on their message `message_id` (a Twilio
@@ -302,6 +279,25 @@ pub fn sign(auth_token: &str, url: &str, params: &[(String, String)]) -> String 
         .expect("HMAC takes a key of any length");
     mac.update(signed_data(url, params).as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Checks a delivery's `X-Twilio-Signature` with the account's auth token (over the URL
+/// Twilio called and the form's parameters) and reads it; a status callback gets the
+/// correlation its URL carries.
+pub fn receive(
+    account: &AccountConfig,
+    delivery: &super::webhook::Delivery<'_>,
+) -> Result<Vec<super::webhook::Routed>, super::webhook::Refusal> {
+    let params = parse_form(delivery.body);
+    let signature = delivery.header("x-twilio-signature");
+    let verified = (account.auth_token.as_ref())
+        .is_some_and(|t| verify_signature(t, delivery.url, &params, signature));
+    if !verified {
+        return Err(super::webhook::Refusal::Unauthenticated);
+    }
+    let mut item = parse_callback(&params)?;
+    correlate(&mut item, delivery.query());
+    Ok(vec![(None, item)])
 }
 
 /// Decodes a form body.
