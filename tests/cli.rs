@@ -77,7 +77,7 @@ business_number = "+31201234567"
         ("media.rtp_ports", "1–65535"),
         (
             "whatsapp.accounts[0].provider",
-            "`meta`, `twilio`, `sinch`, `sandbox`",
+            "`meta`, `twilio`, `sinch`, `kaleyra`, `sandbox`",
         ),
     ] {
         let line = err

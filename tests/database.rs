@@ -170,7 +170,7 @@ fn postgres_crashing_under_load_loses_nothing_acknowledged() {
     assert_eq!(once, stored, "each stored once");
     assert!(
         gw.logs.json().iter().any(|l| l["level"] == "ERROR"
-            && l["message"] == "storing a Meta webhook failed; Meta will retry"),
+            && l["message"] == "storing a webhook failed; the provider will deliver it again"),
         "the refusals are logged"
     );
     assert_eq!(gw.stop().code(), Some(0));

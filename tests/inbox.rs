@@ -1140,3 +1140,94 @@ welcome_message = "Welcome to Acme!"
     ));
     assert_eq!(gw.stop().code(), Some(0));
 }
+
+/// A Kaleyra account in the running binary, against the fake API: a customer's message
+/// from the number's callback profile (with its token header) is stored and welcomed; the
+/// welcome goes out with the API key as a Cloud API message wrapped in `messaging_object`,
+/// the outbox correlation as `extra_info.ref`; its failed status is matched to it; a
+/// callback without the token or with another is 401 and stores nothing.
+#[test]
+fn a_kaleyra_account_receives_sends_and_tracks_deliveries() {
+    use common::kaleyra;
+    let api = common::meta::FakeMeta::start();
+    let config = format!(
+        r#"{}
+[inbox.automations]
+welcome_message = "Welcome {{{{customer_name}}}}!"
+"#,
+        kaleyra::account(&format!("http://{}", api.addr))
+    );
+    let gw = Gateway::builder().config(&config).start();
+    let post = |body: &serde_json::Value, token: Option<&str>| {
+        let body = body.to_string();
+        let headers: Vec<(&str, &str)> = token
+            .map(|t| ("X-Deflect-Webhook-Token", t))
+            .into_iter()
+            .collect();
+        http(
+            gw.http_addr(),
+            "POST",
+            "/webhooks/kaleyra/kaleyra",
+            &headers,
+            body.as_bytes(),
+        )
+        .0
+    };
+    let inbound = serde_json::json!({
+        "meta_object": {"value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "919800000000", "phone_number_id": "104600000000060"},
+            "contacts": [{"profile": {"name": "Samuel"}, "wa_id": "919000000001"}],
+            "messages": [{"from": "919000000001", "id": "wamid.HBgMIN1", "timestamp": "1764936000",
+                          "type": "text", "text": {"body": "Where is my order?"}}]},
+            "field": "messages"},
+        "extra_info": {"trace_id": "cb94fee2", "waba_id": "347000000000069"}});
+    assert_eq!(post(&inbound, None), 401);
+    assert_eq!(post(&inbound, Some("not-the-token")), 401);
+    assert!(api.requests().is_empty(), "nothing stored, nobody welcomed");
+    assert_eq!(post(&inbound, Some(kaleyra::WEBHOOK_SECRET)), 200);
+
+    let sent = api.wait_for(1);
+    let send = &sent[0];
+    assert_eq!(
+        (send.method.as_str(), send.path.as_str()),
+        (
+            "POST",
+            format!("/v2/{}/whatsapp/{}/messages", kaleyra::SID, kaleyra::NUMBER).as_str()
+        )
+    );
+    assert_eq!(send.headers["api-key"], kaleyra::API_KEY);
+    assert_eq!(send.headers["content-type"], "application/json");
+    let correlation = send.body["extra_info"]["ref"].as_str().unwrap().to_string();
+    assert!(correlation.starts_with("deflect-outbox-"), "{correlation}");
+    assert_eq!(
+        send.body,
+        serde_json::json!({
+            "messaging_object": {"messaging_product": "whatsapp", "recipient_type": "individual",
+                "to": "919000000001", "type": "text",
+                "text": {"preview_url": false, "body": "Welcome Samuel!"}},
+            "extra_info": {"ref": correlation},
+        })
+    );
+    // The welcome's status: failed, as the Cloud API reports it through Kaleyra.
+    let status = serde_json::json!({
+        "meta_object": {"value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "919800000000", "phone_number_id": "104600000000060"},
+            "statuses": [{"id": "a07f9c32d9de4acac299cfb", "status": "failed", "timestamp": "1764936001",
+                "recipient_id": "919000000001",
+                "errors": [{"code": 131047, "title": "Re-engagement message"}]}]},
+            "field": "messages"},
+        "extra_info": {"message_id": "wamid.kaleyra1", "ref": correlation},
+        "status": "failed", "message_id": "wamid.kaleyra1"});
+    assert_eq!(post(&status, Some(kaleyra::WEBHOOK_SECRET)), 200);
+    assert!(metric(
+        gw.http_addr(),
+        "deflect_inbox_delivery_failures_total 1"
+    ));
+    assert!(metric(
+        gw.http_addr(),
+        r#"deflect_webhook_requests_total{provider="kaleyra",status="401"} 2"#
+    ));
+    assert_eq!(gw.stop().code(), Some(0));
+}

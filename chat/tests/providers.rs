@@ -7,6 +7,7 @@ mod common;
 
 use common::FakeProvider;
 use deflect_chat::DeliveryStatus;
+use deflect_chat::provider::kaleyra::KaleyraClient;
 use deflect_chat::provider::meta::{self, MetaClient};
 use deflect_chat::provider::sinch::SinchClient;
 use deflect_chat::provider::twilio::{self, TwilioClient};
@@ -466,6 +467,65 @@ async fn sinch_sends_conversation_api_requests_with_one_token_until_it_is_refuse
             message:
                 "Sinch's token endpoint answered 401 Unauthorized: Client authentication failed"
                     .into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn kaleyra_sends_cloud_api_messages_in_its_envelope_with_the_api_key() {
+    let fake = FakeProvider::start().await;
+    let account = deflect_config::AccountConfig {
+        name: "kaleyra".into(),
+        provider: deflect_config::Provider::Kaleyra,
+        business_number: "+919800000000".into(),
+        account_sid: Some("HXIN1700000000IN".into()),
+        region: Some("in".into()),
+        api_key: Some(deflect_config::Secret::new("k-key")),
+        webhook_secret: Some(deflect_config::Secret::new("k-token")),
+        api_base_url: Some(format!("http://{}", fake.addr).parse().unwrap()),
+        ..Default::default()
+    };
+    let client = KaleyraClient::new(&account, deflect_chat::provider::http_client());
+    let sent = client
+        .send("919000000001", &template(), &ctx(1))
+        .await
+        .unwrap();
+    assert_eq!(sent.external_id.as_deref(), Some("wamid.fake1"));
+    client
+        .send("919000000001", &rating_list(), &ctx(2))
+        .await
+        .unwrap();
+    let reqs = fake.requests();
+    for (i, r) in reqs.iter().enumerate() {
+        assert_eq!(r.method, "POST");
+        assert_eq!(
+            r.path,
+            "/v2/HXIN1700000000IN/whatsapp/+919800000000/messages"
+        );
+        assert_eq!(r.headers["api-key"], "k-key");
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let message = [template(), rating_list()][i].clone();
+        assert_eq!(
+            body,
+            json!({
+                "messaging_object": meta::request_body("919000000001", &message, None),
+                "extra_info": {"ref": format!("deflect-outbox-{}", i + 1)},
+            })
+        );
+    }
+    fake.respond(
+        401,
+        r#"{"code":"RBC001","message":"Incorrect SID or API key"}"#,
+    );
+    let e = client
+        .send("1", &Outgoing::Text { body: "x".into() }, &ctx(3))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e,
+        SendError::Rejected {
+            code: Some(401),
+            message: "RBC001: Incorrect SID or API key".into()
         }
     );
 }

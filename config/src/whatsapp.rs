@@ -125,13 +125,21 @@ pub enum Provider {
     Twilio,
     /// Sinch's Conversation API (WhatsApp channel).
     Sinch,
+    /// Kaleyra's WhatsApp API (v2, Cloud API messages).
+    Kaleyra,
     /// No external service: messages are stored and a simulated phone answers.
     Sandbox,
 }
 
 impl Provider {
     /// Every provider.
-    pub const ALL: [Self; 4] = [Self::Meta, Self::Twilio, Self::Sinch, Self::Sandbox];
+    pub const ALL: [Self; 5] = [
+        Self::Meta,
+        Self::Twilio,
+        Self::Sinch,
+        Self::Kaleyra,
+        Self::Sandbox,
+    ];
 
     /// Name as written in the configuration.
     pub fn as_str(self) -> &'static str {
@@ -139,6 +147,7 @@ impl Provider {
             Self::Meta => "meta",
             Self::Twilio => "twilio",
             Self::Sinch => "sinch",
+            Self::Kaleyra => "kaleyra",
             Self::Sandbox => "sandbox",
         }
     }
@@ -147,13 +156,16 @@ impl Provider {
 /// The regions Sinch's Conversation API runs in (`<region>.conversation.api.sinch.com`).
 pub const SINCH_REGIONS: [&str; 3] = ["us", "eu", "br"];
 
+/// Kaleyra's pods (`api.<pod>.kaleyra.io`; North America `api.na.kaleyra.ai`).
+pub const KALEYRA_REGIONS: [&str; 4] = ["in", "ap", "eu", "na"];
+
 /// `[[whatsapp.accounts]]`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AccountConfig {
     /// Name, used in webhook URLs (`/webhooks/<provider>/<name>`) and to refer to the account.
     pub name: String,
-    /// `meta`, `twilio`, `sinch` or `sandbox`.
+    /// `meta`, `twilio`, `sinch`, `kaleyra` or `sandbox`.
     pub provider: Provider,
     /// The business's WhatsApp number in E.164 (`+31201234567`), used in wa.me links.
     pub business_number: String,
@@ -174,7 +186,7 @@ pub struct AccountConfig {
     /// Meta: the token Meta echoes when verifying the webhook subscription.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_token: Option<Secret>,
-    /// Twilio: account SID (`AC…`).
+    /// Twilio: account SID (`AC…`); Kaleyra: the account's SID (`HX…`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_sid: Option<String>,
     /// Twilio: auth token, used for API calls and X-Twilio-Signature.
@@ -186,7 +198,8 @@ pub struct AccountConfig {
     /// Sinch: the Conversation API app the WhatsApp sender belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
-    /// Sinch: the region the app was created in, `us`, `eu` or `br` (the API's host).
+    /// Sinch: the region the app was created in, `us`, `eu` or `br`; Kaleyra: the account's
+    /// pod, `in`, `ap`, `eu` or `na` (the API's host).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Sinch: the access key's id (Settings → Access keys).
@@ -195,16 +208,21 @@ pub struct AccountConfig {
     /// Sinch: the access key's secret, exchanged for OAuth2 access tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_secret: Option<Secret>,
-    /// Sinch: the app's webhook secret, key of `x-sinch-webhook-signature`.
+    /// Sinch: the app's webhook secret, key of `x-sinch-webhook-signature`; Kaleyra: the value
+    /// its callback profiles send in the `X-Deflect-Webhook-Token` header.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<Secret>,
+    /// Kaleyra: the API key (`api-key` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<Secret>,
     /// Sinch: the OAuth2 token endpoint; defaults to `https://auth.sinch.com/oauth2/token`.
     /// Tests point it at a local server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_url: Option<url::Url>,
     /// Provider API base URL; defaults to `https://graph.facebook.com` (meta),
-    /// `https://api.twilio.com` (twilio) or `https://<region>.conversation.api.sinch.com`
-    /// (sinch). Tests point it at a local server.
+    /// `https://api.twilio.com` (twilio), `https://<region>.conversation.api.sinch.com`
+    /// (sinch) or the pod's `https://api.<region>.kaleyra.io` (kaleyra; North America:
+    /// `https://api.na.kaleyra.ai`). Tests point it at a local server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_base_url: Option<url::Url>,
     /// Twilio: the Content API's base URL (templates are listed there, on another host than
@@ -245,6 +263,7 @@ impl Default for AccountConfig {
             key_id: None,
             key_secret: None,
             webhook_secret: None,
+            api_key: None,
             token_url: None,
             api_base_url: None,
             content_api_base_url: None,
@@ -269,6 +288,17 @@ impl AccountConfig {
                     url::Url::parse(&format!("https://{region}.conversation.api.sinch.com")).ok()
                 });
             }
+            Provider::Kaleyra => {
+                let host = match self.region.as_deref() {
+                    Some("na") => "api.na.kaleyra.ai".to_string(),
+                    Some(pod) => format!("api.{pod}.kaleyra.io"),
+                    None => "api.kaleyra.io".to_string(),
+                };
+                return self
+                    .api_base_url
+                    .clone()
+                    .or_else(|| url::Url::parse(&format!("https://{host}")).ok());
+            }
             Provider::Sandbox => return self.api_base_url.clone(),
         };
         Some(
@@ -283,7 +313,16 @@ impl AccountConfig {
     pub fn receiving_id(&self) -> Option<&str> {
         match self.provider {
             Provider::Meta => self.phone_number_id.as_deref(),
-            Provider::Twilio | Provider::Sinch | Provider::Sandbox => None,
+            Provider::Twilio | Provider::Sinch | Provider::Kaleyra | Provider::Sandbox => None,
+        }
+    }
+
+    /// The regions `region` may name for this account's provider; none when it takes none.
+    fn regions(&self) -> Option<&'static [&'static str]> {
+        match self.provider {
+            Provider::Sinch => Some(&SINCH_REGIONS),
+            Provider::Kaleyra => Some(&KALEYRA_REGIONS),
+            Provider::Meta | Provider::Twilio | Provider::Sandbox => None,
         }
     }
 
@@ -358,35 +397,62 @@ impl AccountConfig {
                 require("key_id", self.key_id.is_some());
                 require("key_secret", secret_set(&self.key_secret));
                 require("webhook_secret", secret_set(&self.webhook_secret));
-                match self.region.as_deref() {
-                    Some(r) if SINCH_REGIONS.contains(&r) => {}
-                    Some(r) => p.push(
-                        format!("{at}.region"),
-                        format!("{r:?} is not a Sinch region; valid: {}", SINCH_REGIONS.join(", ")),
-                    ),
-                    None => p.push(
-                        format!("{at}.region"),
-                        format!(
-                            "required for provider \"sinch\": the region of the Conversation API app; valid: {}",
-                            SINCH_REGIONS.join(", ")
-                        ),
-                    ),
-                }
+            }
+            Provider::Kaleyra => {
+                require("account_sid", self.account_sid.is_some());
+                require("api_key", secret_set(&self.api_key));
+                require("webhook_secret", secret_set(&self.webhook_secret));
             }
             Provider::Sandbox => {}
         }
-        let sinch_only = [
-            ("project_id", self.project_id.is_some()),
-            ("app_id", self.app_id.is_some()),
-            ("region", self.region.is_some()),
-            ("key_id", self.key_id.is_some()),
-            ("key_secret", self.key_secret.is_some()),
-            ("webhook_secret", self.webhook_secret.is_some()),
-            ("token_url", self.token_url.is_some()),
+        if let Some(regions) = self.regions() {
+            match self.region.as_deref() {
+                Some(r) if regions.contains(&r) => {}
+                Some(r) => p.push(
+                    format!("{at}.region"),
+                    format!("{r:?} is not a region of {provider}; valid: {}", regions.join(", ")),
+                ),
+                None if self.provider == Provider::Sinch => p.push(
+                    format!("{at}.region"),
+                    format!(
+                        "required for provider \"sinch\": the region of the Conversation API app; valid: {}",
+                        regions.join(", ")
+                    ),
+                ),
+                None => {}
+            }
+        }
+        let own_keys: [(&str, bool, &[Provider]); 9] = [
+            (
+                "account_sid",
+                self.account_sid.is_some(),
+                &[Provider::Twilio, Provider::Kaleyra],
+            ),
+            ("project_id", self.project_id.is_some(), &[Provider::Sinch]),
+            ("app_id", self.app_id.is_some(), &[Provider::Sinch]),
+            (
+                "region",
+                self.region.is_some(),
+                &[Provider::Sinch, Provider::Kaleyra],
+            ),
+            ("key_id", self.key_id.is_some(), &[Provider::Sinch]),
+            ("key_secret", self.key_secret.is_some(), &[Provider::Sinch]),
+            (
+                "webhook_secret",
+                self.webhook_secret.is_some(),
+                &[Provider::Sinch, Provider::Kaleyra],
+            ),
+            ("token_url", self.token_url.is_some(), &[Provider::Sinch]),
+            ("api_key", self.api_key.is_some(), &[Provider::Kaleyra]),
         ];
-        if self.provider != Provider::Sinch {
-            for (key, _) in sinch_only.iter().filter(|(_, set)| *set) {
-                p.push(format!("{at}.{key}"), "only for provider \"sinch\"");
+        for (key, _, owners) in own_keys.iter().filter(|(_, set, _)| *set) {
+            if !owners.contains(&self.provider) {
+                let names: Vec<String> =
+                    owners.iter().map(|o| format!("{:?}", o.as_str())).collect();
+                p.push(
+                    format!("{at}.{key}"),
+                    format!("only for provider {}", names.join(" or ")),
+                );
             }
         }
         for (key, secret) in [
@@ -396,6 +462,7 @@ impl AccountConfig {
             ("auth_token", &self.auth_token),
             ("key_secret", &self.key_secret),
             ("webhook_secret", &self.webhook_secret),
+            ("api_key", &self.api_key),
         ] {
             if secret.as_ref().is_some_and(|s| s.expose() == REDACTED) {
                 p.push(

@@ -76,7 +76,7 @@ fn effective_configuration_loads_back_to_the_same_tree() {
 fn the_example_is_accepted_and_shows_every_key() {
     let f = file(deflect_config::EXAMPLE);
     let c = load(Some(f.path()), env(&[])).unwrap();
-    assert_eq!(c.whatsapp.accounts.len(), 4);
+    assert_eq!(c.whatsapp.accounts.len(), 5);
 
     // Every key of the effective configuration is written out in the example, so the
     // example documents the whole tree.
@@ -151,7 +151,8 @@ business_number = "+31201234567"
         "{text}"
     );
     assert!(
-        text.contains("`whatsup`") && text.contains("`meta`, `twilio`, `sinch`, `sandbox`"),
+        text.contains("`whatsup`")
+            && text.contains("`meta`, `twilio`, `sinch`, `kaleyra`, `sandbox`"),
         "{text}"
     );
 }
@@ -216,7 +217,7 @@ fn a_missing_provider_is_reported() {
     assert!(
         e.problems[0]
             .message
-            .contains("meta, twilio, sinch, sandbox")
+            .contains("meta, twilio, sinch, kaleyra, sandbox")
     );
 }
 
@@ -1293,7 +1294,7 @@ app_id = "01EB37HMH1M6SV18BSNS3G135H"
     );
     let text = e.to_string();
     assert!(
-        text.contains(r#""asia" is not a Sinch region; valid: us, eu, br"#),
+        text.contains(r#""asia" is not a region of sinch; valid: us, eu, br"#),
         "{text}"
     );
     assert!(text.contains(r#"only for provider "sinch""#), "{text}");
@@ -1318,6 +1319,48 @@ webhook_secret = "w"
         a.api_base_url().unwrap().as_str(),
         "https://eu.conversation.api.sinch.com/"
     );
+}
+
+#[test]
+fn kaleyra_accounts_name_their_missing_keys_and_pods() {
+    let account = |extra: &str| {
+        format!(
+            "[[whatsapp.accounts]]\nname = \"in\"\nprovider = \"kaleyra\"\nbusiness_number = \"+919800000000\"\n{extra}"
+        )
+    };
+    let e = load_text(&account("region = \"us\"\nkey_id = \"k\"\n"), &[]).unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "whatsapp.accounts[0].account_sid",
+            "whatsapp.accounts[0].api_key",
+            "whatsapp.accounts[0].webhook_secret",
+            "whatsapp.accounts[0].region",
+            "whatsapp.accounts[0].key_id",
+        ],
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains(r#""us" is not a region of kaleyra; valid: in, ap, eu, na"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"key_id: only for provider "sinch""#),
+        "{text}"
+    );
+    let keys = "account_sid = \"HXIN1\"\napi_key = \"a\"\nwebhook_secret = \"w\"\n";
+    for (pod, base) in [
+        ("", "https://api.kaleyra.io/"),
+        ("region = \"eu\"\n", "https://api.eu.kaleyra.io/"),
+        ("region = \"na\"\n", "https://api.na.kaleyra.ai/"),
+    ] {
+        let c = load_text(&account(&format!("{keys}{pod}")), &[]).unwrap();
+        assert_eq!(
+            c.whatsapp.accounts[0].api_base_url().unwrap().as_str(),
+            base
+        );
+    }
 }
 
 #[test]

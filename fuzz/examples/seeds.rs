@@ -339,7 +339,7 @@ fn media_seeds() {
 }
 
 fn webhook_seeds() {
-    Seeds::new("meta_webhook").copy_dir("chat/tests/data/meta");
+    let meta = Seeds::new("meta_webhook").copy_dir("chat/tests/data/meta");
     let twilio = Seeds::new("twilio_webhook");
     let forms: [(&str, &str); 5] = [
         (
@@ -410,6 +410,21 @@ fn webhook_seeds() {
     ];
     for (name, body) in callbacks {
         sinch.add(name, body.as_bytes());
+    }
+    // Kaleyra wraps the Cloud API's change values: Meta's fixtures, each change's value in
+    // `meta_object`, with Kaleyra's `extra_info`.
+    let kaleyra = Seeds::new("kaleyra_webhook");
+    for (name, bytes) in meta {
+        let Ok(meta) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            continue;
+        };
+        let change = &meta["entry"][0]["changes"][0];
+        let wrapped = serde_json::json!({
+            "meta_object": {"field": change["field"], "value": change["value"]},
+            "extra_info": {"media_url": "https://kaleyra-media.example/f.jpg", "ref": "deflect-outbox-7",
+                           "message_id": "wamid.K1", "trace_id": "t", "waba_id": "w"},
+        });
+        kaleyra.add(&name, wrapped.to_string().as_bytes());
     }
 }
 

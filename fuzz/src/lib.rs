@@ -18,6 +18,7 @@
 //! | `meta_webhook` | Meta webhook bodies: signature check and parsing |
 //! | `twilio_webhook` | Twilio webhook forms: signature check and parsing |
 //! | `sinch_webhook` | Sinch Conversation API callbacks: signature check and parsing |
+//! | `kaleyra_webhook` | Kaleyra callbacks (Cloud API values in `meta_object`): parsing |
 //!
 //! Seeds are in `fuzz/seeds/<target>/` (the SIP ones include the RFC 4475 torture messages);
 //! the corpora fuzzing grows are kept out of the repository, in
@@ -76,5 +77,9 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "sinch_webhook",
         run: webhook::sinch,
+    },
+    Target {
+        name: "kaleyra_webhook",
+        run: webhook::kaleyra,
     },
 ];

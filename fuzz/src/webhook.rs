@@ -1,7 +1,7 @@
-//! The webhook targets: what Meta's, Twilio's and Sinch's deliveries carry, as
+//! The webhook targets: what Meta's, Twilio's, Sinch's and Kaleyra's deliveries carry, as
 //! [`deflect_chat::provider`] checks and reads them.
 
-use deflect_chat::provider::{meta, sinch, twilio};
+use deflect_chat::provider::{kaleyra, meta, sinch, twilio};
 use deflect_config::Secret;
 
 const SECRET: &str = "fuzz-app-secret";
@@ -55,4 +55,10 @@ pub fn sinch(body: &[u8]) {
         assert!(!check(&header));
     }
     let _ = sinch::parse_callback(body);
+}
+
+/// `kaleyra_webhook`: a callback body (Kaleyra authenticates by a header, not over the
+/// body), read as messages and statuses.
+pub fn kaleyra(body: &[u8]) {
+    let _ = kaleyra::parse_callback(body);
 }

@@ -153,4 +153,5 @@ targets!(
     meta_webhook,
     twilio_webhook,
     sinch_webhook,
+    kaleyra_webhook,
 );

@@ -2,7 +2,8 @@
 //! exactly as it arrives — method, path, headers, body, and when — and answers as Meta
 //! does: `{"messaging_product":"whatsapp","contacts":[…],"messages":[{"id":"wamid.…"}]}`
 //! for a send, `{"id": "<media id>"}` for a file uploaded to `POST /{phone_number_id}/media`.
-//! It serves Sinch's Conversation API too, as [`super::sinch`] answers it.
+//! It serves Sinch's Conversation API and Kaleyra's API too, as [`super::sinch`] and
+//! [`super::kaleyra`] answer them.
 
 use super::PATIENCE;
 use std::collections::BTreeMap;
@@ -99,6 +100,9 @@ impl FakeMeta {
                             state.changed.notify_all();
                             if let Some(answer) =
                                 super::sinch::answer(&method, uri.path(), &headers, n)
+                                    .or_else(|| {
+                                        super::kaleyra::answer(&method, uri.path(), &headers, n)
+                                    })
                             {
                                 return answer;
                             }

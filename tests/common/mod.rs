@@ -7,6 +7,7 @@
 
 pub mod baresip;
 pub mod dialler;
+pub mod kaleyra;
 pub mod meta;
 pub mod sinch;
 pub mod sipp;

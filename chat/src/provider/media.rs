@@ -98,7 +98,7 @@ enum Credentials {
         sid: String,
         token: Option<Secret>,
     },
-    /// Sinch: its media links need no credentials.
+    /// Sinch and Kaleyra: their media links need no credentials.
     Public,
     /// The sandbox: its messages carry no files.
     None,
@@ -131,7 +131,7 @@ impl MediaFetcher {
                 sid: account.account_sid.clone().unwrap_or_default(),
                 token: account.auth_token.clone(),
             },
-            ProviderKind::Sinch => Credentials::Public,
+            ProviderKind::Sinch | ProviderKind::Kaleyra => Credentials::Public,
             ProviderKind::Sandbox => Credentials::None,
         };
         Self { http, credentials }

@@ -44,10 +44,7 @@ pub struct MetaClient {
 impl MetaClient {
     /// A client for `account`.
     pub fn new(account: &AccountConfig, http: reqwest::Client) -> Self {
-        let base = account
-            .api_base_url()
-            .map(|u| u.as_str().trim_end_matches('/').to_string())
-            .unwrap_or_default();
+        let base = super::api_base(account);
         let number = format!(
             "{base}/{}/{}",
             account.api_version,
@@ -81,7 +78,7 @@ impl MetaClient {
         let mut body = request_body(to, message, context.media.as_ref());
         body["biz_opaque_callback_data"] = context.correlation.clone().into();
         let res = self.post(&self.endpoint, &body).await?;
-        super::read_send_answer(res, "/messages/0/id", error_of).await
+        super::read_send_answer(res, &["/messages/0/id"], error_of).await
     }
 
     /// Posts `body` to `url` with the account's token; a request that got no answer is
@@ -465,20 +462,26 @@ pub fn parse_webhook(body: &[u8]) -> Result<Vec<(Option<String>, Inbound)>, Webh
             let number_id = value["metadata"]["phone_number_id"]
                 .as_str()
                 .map(str::to_string);
-            let contacts = value["contacts"].as_array().cloned().unwrap_or_default();
-            for m in value["messages"].as_array().into_iter().flatten() {
-                if let Some(msg) = parse_message(m, &contacts) {
-                    out.push((number_id.clone(), Inbound::Message(Box::new(msg))));
-                }
-            }
-            for s in value["statuses"].as_array().into_iter().flatten() {
-                if let Some(st) = parse_status(s) {
-                    out.push((number_id.clone(), Inbound::Status(st)));
-                }
-            }
+            out.extend(
+                parse_value(value)
+                    .into_iter()
+                    .map(|i| (number_id.clone(), i)),
+            );
         }
     }
     Ok(out)
+}
+
+/// The messages and statuses of one change's `value` (also what Kaleyra passes on).
+pub(crate) fn parse_value(value: &Value) -> Vec<Inbound> {
+    let contacts = value["contacts"].as_array().cloned().unwrap_or_default();
+    let messages = (value["messages"].as_array().into_iter().flatten())
+        .filter_map(|m| parse_message(m, &contacts))
+        .map(|m| Inbound::Message(Box::new(m)));
+    let statuses = (value["statuses"].as_array().into_iter().flatten())
+        .filter_map(parse_status)
+        .map(Inbound::Status);
+    messages.chain(statuses).collect()
 }
 
 fn seconds(v: &Value) -> i64 {

@@ -1,5 +1,6 @@
 //! WhatsApp providers behind one trait: Meta's Cloud API ([`meta`]), Twilio ([`twilio`]),
-//! Sinch's Conversation API ([`sinch`]) and a [`sandbox`] that needs no external service. Each speaks its provider's real wire format,
+//! Sinch's Conversation API ([`sinch`]), Kaleyra ([`kaleyra`]) and a [`sandbox`] that needs no
+//! external service. Each speaks its provider's real wire format,
 //! both ways: sending, and turning webhook deliveries into [`Inbound`] items.
 //!
 //! # HTTP client
@@ -10,6 +11,7 @@
 //! no CA bundle on the host. Features are the minimum: `json` and `form` bodies; no HTTP/2,
 //! no proxy discovery, no cookies, no compression (the APIs answer small JSON).
 
+pub mod kaleyra;
 pub mod media;
 pub mod meta;
 mod multipart;
@@ -496,6 +498,8 @@ pub enum Client {
     Twilio(twilio::TwilioClient),
     /// Sinch's Conversation API.
     Sinch(sinch::SinchClient),
+    /// Kaleyra's WhatsApp API.
+    Kaleyra(kaleyra::KaleyraClient),
     /// Sandbox.
     Sandbox(sandbox::SandboxClient),
 }
@@ -516,6 +520,9 @@ impl Client {
                 public_base_url,
             )),
             ProviderKind::Sinch => Self::Sinch(sinch::SinchClient::new(account, http.clone())),
+            ProviderKind::Kaleyra => {
+                Self::Kaleyra(kaleyra::KaleyraClient::new(account, http.clone()))
+            }
             ProviderKind::Sandbox => Self::Sandbox(sandbox::SandboxClient::default()),
         }
     }
@@ -526,7 +533,7 @@ impl Client {
     pub fn media_need(&self) -> MediaNeed {
         match self {
             Self::Meta(_) => MediaNeed::Upload,
-            Self::Twilio(_) | Self::Sinch(_) => MediaNeed::Link,
+            Self::Twilio(_) | Self::Sinch(_) | Self::Kaleyra(_) => MediaNeed::Link,
             Self::Sandbox(_) => MediaNeed::Nothing,
         }
     }
@@ -543,6 +550,7 @@ impl Provider for Client {
             Self::Meta(c) => c.send(to, message, context).await,
             Self::Twilio(c) => c.send(to, message, context).await,
             Self::Sinch(c) => c.send(to, message, context).await,
+            Self::Kaleyra(c) => c.send(to, message, context).await,
             Self::Sandbox(c) => c.send(to, message).await,
         }
     }
@@ -552,19 +560,28 @@ impl Provider for Client {
             Self::Meta(c) => c.mark_read(message_id, typing).await,
             Self::Twilio(c) => c.mark_read(message_id, typing).await,
             Self::Sinch(c) => Ok(c.mark_read()),
+            Self::Kaleyra(c) => Ok(c.mark_read()),
             Self::Sandbox(c) => Ok(c.mark_read(message_id, typing)),
         }
     }
 
     fn confirms_by_callback(&self) -> bool {
         match self {
-            // Sinch's delivery reports carry the send's correlation_id.
-            Self::Meta(_) | Self::Sinch(_) => true,
+            // Sinch's delivery reports carry the send's correlation_id, Kaleyra's statuses
+            // its ref.
+            Self::Meta(_) | Self::Sinch(_) | Self::Kaleyra(_) => true,
             Self::Twilio(c) => c.confirms_by_callback(),
             // Sending is local: a send cut short never reached anyone.
             Self::Sandbox(_) => false,
         }
     }
+}
+
+/// `account`'s API base URL without its trailing slash (empty for the sandbox).
+fn api_base(account: &AccountConfig) -> String {
+    (account.api_base_url())
+        .map(|u| u.as_str().trim_end_matches('/').to_string())
+        .unwrap_or_default()
 }
 
 /// The HTTP client providers share (see the module documentation).
@@ -621,11 +638,12 @@ fn accepted_without_id(status: reqwest::StatusCode, what: &str) -> Sent {
     Sent { external_id: None }
 }
 
-/// Reads a send's answer: a success is [`Sent`] with the message's id at JSON pointer
-/// `id_at` (`/sid`), an error answer is what `error_of` makes of its status and JSON body.
+/// Reads a send's answer: a success is [`Sent`] with the message's id at the first of the
+/// JSON pointers `id_at` (`/sid`) that holds one, an error answer is what `error_of` makes of
+/// its status and JSON body.
 pub(crate) async fn read_send_answer(
     res: reqwest::Response,
-    id_at: &str,
+    id_at: &[&str],
     error_of: impl FnOnce(reqwest::StatusCode, &serde_json::Value) -> SendError,
 ) -> Result<Sent, SendError> {
     let status = res.status();
@@ -640,11 +658,12 @@ pub(crate) async fn read_send_answer(
     if !status.is_success() {
         return Err(error_of(status, &json));
     }
-    Ok(match json.pointer(id_at).and_then(|v| v.as_str()) {
+    let id = (id_at.iter()).find_map(|at| json.pointer(at).and_then(|v| v.as_str()));
+    Ok(match id {
         Some(id) => Sent {
             external_id: Some(id.to_string()),
         },
-        None => accepted_without_id(status, &format!("had no {id_at}")),
+        None => accepted_without_id(status, &format!("had no {}", id_at.join(" or "))),
     })
 }
 

@@ -67,10 +67,7 @@ impl std::fmt::Debug for Token {
 impl SinchClient {
     /// A client for `account`.
     pub fn new(account: &AccountConfig, http: reqwest::Client) -> Self {
-        let base = account
-            .api_base_url()
-            .map(|u| u.as_str().trim_end_matches('/').to_string())
-            .unwrap_or_default();
+        let base = super::api_base(account);
         let project = account.project_id.clone().unwrap_or_default();
         Self {
             http,
@@ -111,7 +108,7 @@ impl SinchClient {
             if res.status() == reqwest::StatusCode::UNAUTHORIZED && attempt == 0 {
                 continue;
             }
-            return super::read_send_answer(res, "/message_id", error_of).await;
+            return super::read_send_answer(res, &["/message_id"], error_of).await;
         }
         Err(SendError::Rejected {
             code: None,

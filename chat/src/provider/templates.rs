@@ -93,7 +93,8 @@ impl TemplateSource {
             }
             // Sinch lists WhatsApp templates on its Template API (another host); not yet
             // read: such an account's templates are written in its configuration.
-            ProviderKind::Sinch | ProviderKind::Sandbox => return None,
+            // Kaleyra's template listing is not documented for the API.
+            ProviderKind::Sinch | ProviderKind::Kaleyra | ProviderKind::Sandbox => return None,
         };
         Some(Self {
             http,

@@ -53,10 +53,7 @@ impl TwilioClient {
         http: reqwest::Client,
         public_base_url: Option<&url::Url>,
     ) -> Self {
-        let base = account
-            .api_base_url()
-            .map(|u| u.as_str().trim_end_matches('/').to_string())
-            .unwrap_or_default();
+        let base = super::api_base(account);
         let sid = account.account_sid.clone().unwrap_or_default();
         // The typing indicator is on another host; a configured base (tests) serves both.
         let messaging = match &account.api_base_url {
@@ -116,7 +113,7 @@ impl TwilioClient {
             .send()
             .await
             .map_err(|e| super::classify_transport(&e))?;
-        super::read_send_answer(res, "/sid", error_of).await
+        super::read_send_answer(res, &["/sid"], error_of).await
     }
 
     /// Shows the customer the typing indicator on their message `message_id` (a Twilio

@@ -6,7 +6,7 @@
 //! Adding a provider adds one arm to [`receive`] and [`acknowledgement`] (and its module's
 //! `verify` and `parse`); the route, the metrics and the storing stay as they are.
 
-use super::{Inbound, WebhookError, meta, sinch, twilio};
+use super::{Inbound, WebhookError, kaleyra, meta, sinch, twilio};
 use deflect_config::{AccountConfig, Provider as ProviderKind};
 use reqwest::header::HeaderMap;
 
@@ -59,6 +59,7 @@ pub fn receive(account: &AccountConfig, delivery: &Delivery<'_>) -> Result<Vec<R
         ProviderKind::Meta => meta::receive(account, delivery),
         ProviderKind::Twilio => twilio::receive(account, delivery),
         ProviderKind::Sinch => sinch::receive(account, delivery),
+        ProviderKind::Kaleyra => kaleyra::receive(account, delivery),
         ProviderKind::Sandbox => Err(Refusal::NoWebhooks),
     }
 }
@@ -68,9 +69,10 @@ pub fn acknowledgement(provider: ProviderKind) -> (&'static str, &'static str) {
     match provider {
         // An empty TwiML answer: Twilio sends nothing back to the customer.
         ProviderKind::Twilio => ("text/xml", "<Response/>"),
-        ProviderKind::Meta | ProviderKind::Sinch | ProviderKind::Sandbox => {
-            ("text/plain; charset=utf-8", "ok")
-        }
+        ProviderKind::Meta
+        | ProviderKind::Sinch
+        | ProviderKind::Kaleyra
+        | ProviderKind::Sandbox => ("text/plain; charset=utf-8", "ok"),
     }
 }
 
