@@ -152,3 +152,97 @@ fn a_deflection_sends_exactly_one_template_across_a_sigkill() {
         "the failed attempt and the one that went: {outbox:?}"
     );
 }
+
+/// WhatsApp cannot reach the deflected caller (Meta's status: failed, 131026): the account's
+/// SMS fallback sends one SMS (Twilio Programmable SMS, in its wire format) to the callback
+/// number with the conversation's reference and the business's WhatsApp link; a second
+/// failure sends nothing more.
+#[test]
+fn an_undeliverable_deflection_falls_back_to_one_sms() {
+    let api = FakeMeta::start();
+    let base = format!("http://{}", api.addr);
+    let gw = Gateway::builder()
+        .config(&meta::account(&base))
+        .config(&format!(
+            r#"{TEMPLATE}
+[whatsapp.accounts.sms_fallback]
+provider = "twilio"
+from = "+3197010200300"
+account_sid = "AC0123456789abcdef0123456789abcdef"
+auth_token = "twilio-sms-token"
+api_base_url = "{base}"
+text = "No WhatsApp? Reference {{{{reference}}}}: {{{{link}}}}"
+"#
+        ))
+        .start();
+    let call = Dialler::call(
+        gw.listener("sip", Some("udp")),
+        "31201234567",
+        &["--dtmf", "0623456789#1", "--from", "anonymous"],
+    );
+    let template = api.wait_for(1).remove(0);
+    assert_template(&template, "31623456789");
+    let reference = template.body["template"]["components"][0]["parameters"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let failed = |n: usize| {
+        let body = serde_json::json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "31201234567", "phone_number_id": "106540352242922"},
+                "statuses": [{"id": "wamid.fake1", "status": "failed", "timestamp": format!("176722560{n}"),
+                    "recipient_id": "31623456789",
+                    "errors": [{"code": 131026, "title": "Message undeliverable"}]}]
+            }}]}]
+        })
+        .to_string();
+        let sig = deflect_chat::provider::meta::sign("app-secret", body.as_bytes());
+        let (status, _) = common::http(
+            gw.http_addr(),
+            "POST",
+            "/webhooks/meta/main",
+            &[("X-Hub-Signature-256", &sig)],
+            body.as_bytes(),
+        );
+        assert_eq!(status, 200);
+    };
+    failed(1);
+    let sms = api.wait_for(2).remove(1);
+    assert_eq!(
+        (sms.method.as_str(), sms.path.as_str()),
+        (
+            "POST",
+            "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json"
+        )
+    );
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode("AC0123456789abcdef0123456789abcdef:twilio-sms-token");
+    assert_eq!(sms.headers["authorization"], format!("Basic {basic}"));
+    let form = deflect_chat::provider::twilio::parse_form(&sms.raw);
+    let f = |k: &str, v: &str| (k.to_string(), v.to_string());
+    assert_eq!(
+        form,
+        vec![
+            f("From", "+3197010200300"),
+            f("To", "+31623456789"),
+            f(
+                "Body",
+                &format!("No WhatsApp? Reference {reference}: https://wa.me/31201234567")
+            ),
+        ]
+    );
+    // Failing again (Meta may report it twice) sends no second SMS.
+    failed(2);
+    let (status, metrics) = common::get(gw.http_addr(), "/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains(r#"deflect_inbox_sms_fallbacks_total{account="main"} 1"#),
+        "{metrics}"
+    );
+    assert_eq!(api.requests().len(), 2, "{:?}", api.requests());
+    let (status, out) = call.finish();
+    assert!(status.success(), "{out}");
+}

@@ -10,6 +10,7 @@ use deflect_chat::DeliveryStatus;
 use deflect_chat::provider::kaleyra::KaleyraClient;
 use deflect_chat::provider::meta::{self, MetaClient};
 use deflect_chat::provider::sinch::SinchClient;
+use deflect_chat::provider::sms::SmsClient;
 use deflect_chat::provider::twilio::{self, TwilioClient};
 use deflect_chat::provider::{
     Button, Inbound, ListMessage, Outgoing, Row, Section, SendContext, SendError,
@@ -527,6 +528,85 @@ async fn kaleyra_sends_cloud_api_messages_in_its_envelope_with_the_api_key() {
             code: Some(401),
             message: "RBC001: Incorrect SID or API key".into()
         }
+    );
+}
+
+#[tokio::test]
+async fn sms_fallbacks_go_through_sinchs_batches_or_twilios_messages() {
+    let fake = FakeProvider::start().await;
+    let base: url::Url = format!("http://{}", fake.addr).parse().unwrap();
+    let mut account = account(&fake, "twilio");
+    account.sms_fallback = Some(deflect_config::SmsFallbackConfig {
+        provider: deflect_config::SmsProvider::Sinch,
+        from: "Acme".into(),
+        service_plan_id: Some("jd63jf88477ll123ab4567cd89012ef3".into()),
+        api_token: Some(deflect_config::Secret::new("sms-token")),
+        region: Some("eu".into()),
+        api_base_url: Some(base.clone()),
+        ..Default::default()
+    });
+    let sinch = SmsClient::for_account(&account, deflect_chat::provider::http_client()).unwrap();
+    fake.respond(201, r#"{"id":"01FC66621XXXXX119Z8PMV1QPQ","to":["+31612345678"],"from":"Acme","canceled":false,"body":"Hi","type":"mt_text"}"#);
+    let sent = sinch
+        .send("31612345678", "Hi", "deflect-outbox-4")
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.external_id.as_deref(),
+        Some("01FC66621XXXXX119Z8PMV1QPQ")
+    );
+    let r = fake.requests().pop().unwrap();
+    assert_eq!(r.path, "/xms/v1/jd63jf88477ll123ab4567cd89012ef3/batches");
+    assert_eq!(r.headers["authorization"], "Bearer sms-token");
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        body,
+        json!({"from": "Acme", "to": ["+31612345678"], "body": "Hi", "type": "mt_text",
+                            "client_reference": "deflect-outbox-4"})
+    );
+    fake.respond(
+        400,
+        r#"{"code":"syntax_constraint_violation","text":"from is invalid"}"#,
+    );
+    let e = sinch
+        .send("31612345678", "Hi", "deflect-outbox-5")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e,
+        SendError::Rejected {
+            code: Some(400),
+            message: "syntax_constraint_violation: from is invalid".into()
+        }
+    );
+    fake.respond(503, "{}");
+    assert!(matches!(
+        sinch.send("1", "x", "c").await,
+        Err(SendError::Retry { .. })
+    ));
+
+    // Twilio: a Twilio WhatsApp account lends its SID and token.
+    account.sms_fallback = Some(deflect_config::SmsFallbackConfig {
+        from: "+3197010200300".into(),
+        api_base_url: Some(base),
+        ..Default::default()
+    });
+    let twilio = SmsClient::for_account(&account, deflect_chat::provider::http_client()).unwrap();
+    twilio.send("31612345678", "Hi & bye", "c").await.unwrap();
+    let r = fake.requests().pop().unwrap();
+    assert_eq!(
+        r.path,
+        "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json"
+    );
+    let form = twilio::parse_form(&r.body);
+    let f = |k: &str, v: &str| (k.to_string(), v.to_string());
+    assert_eq!(
+        form,
+        vec![
+            f("From", "+3197010200300"),
+            f("To", "+31612345678"),
+            f("Body", "Hi & bye")
+        ]
     );
 }
 

@@ -71,6 +71,7 @@ mod overrides;
 mod problems;
 mod secret;
 mod sip;
+mod sms;
 mod text;
 mod value;
 mod whatsapp;
@@ -105,6 +106,7 @@ pub use sip::{
     ChallengeSource, RegisterConfig, SipAuthConfig, SipConfig, SipTimers, TrunkConfig,
     UnauthorizedAction,
 };
+pub use sms::{MAX_SMS_TEXT, SMS_VARIABLES, SmsFallbackConfig, SmsProvider};
 pub use text::{CONVERSATION_VARIABLES, QUEUE_VARIABLES, TextError, check_text, render_text};
 pub use value::{ByteSize, Cidr, ListenAddr, PortRange, SipTransport, is_e164};
 pub use whatsapp::{AccountConfig, Provider, TemplateConfig, TemplatesConfig, WhatsAppConfig};

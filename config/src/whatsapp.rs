@@ -242,6 +242,9 @@ pub struct AccountConfig {
     pub templates: TemplatesConfig,
     /// This account's changes to `[inbox.automations]`.
     pub automations: AutomationOverrides,
+    /// The SMS sent when WhatsApp cannot reach a deflected caller's number; none: no SMS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sms_fallback: Option<crate::SmsFallbackConfig>,
 }
 
 impl Default for AccountConfig {
@@ -272,6 +275,7 @@ impl Default for AccountConfig {
             request_timeout: std::time::Duration::from_secs(20),
             templates: TemplatesConfig::default(),
             automations: AutomationOverrides::default(),
+            sms_fallback: None,
         }
     }
 }
@@ -338,6 +342,10 @@ impl AccountConfig {
 
     fn validate(&self, p: &mut Problems, at: &str) {
         p.identifier(format!("{at}.name"), &self.name);
+        if let Some(sms) = &self.sms_fallback {
+            let twilio = self.provider == Provider::Twilio;
+            sms.validate(p, &format!("{at}.sms_fallback"), twilio);
+        }
         if let Some(id) = &self.business_account_id
             && (id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()))
         {

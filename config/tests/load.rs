@@ -1322,6 +1322,75 @@ webhook_secret = "w"
 }
 
 #[test]
+fn sms_fallbacks_name_their_missing_keys_and_variables() {
+    let e = load_text(
+        r#"
+[[whatsapp.accounts]]
+name = "main"
+provider = "meta"
+business_number = "+31201234567"
+phone_number_id = "1"
+access_token = "t"
+app_secret = "s"
+verify_token = "v"
+
+[whatsapp.accounts.sms_fallback]
+provider = "sinch"
+region = "mars"
+account_sid = "AC1"
+text = "Go to {{url}}"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "whatsapp.accounts[0].sms_fallback.from",
+            "whatsapp.accounts[0].sms_fallback.text",
+            "whatsapp.accounts[0].sms_fallback.service_plan_id",
+            "whatsapp.accounts[0].sms_fallback.api_token",
+            "whatsapp.accounts[0].sms_fallback.region",
+            "whatsapp.accounts[0].sms_fallback.account_sid",
+        ],
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains(
+            "unknown variable {{url}}; valid: {{link}}, {{reference}}, {{business_number}}"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#""mars" is not a region for SMS provider "sinch"; valid: us, eu, au, br, ca"#
+        ),
+        "{text}"
+    );
+    // A Twilio WhatsApp account lends its SID and token to a Twilio SMS fallback.
+    let c = load_text(
+        r#"
+[[whatsapp.accounts]]
+name = "tw"
+provider = "twilio"
+business_number = "+31207654321"
+account_sid = "AC00000000000000000000000000000000"
+auth_token = "t"
+
+[whatsapp.accounts.sms_fallback]
+provider = "twilio"
+from = "+3197010200300"
+"#,
+        &[],
+    )
+    .unwrap();
+    let sms = c.whatsapp.accounts[0].sms_fallback.as_ref().unwrap();
+    assert_eq!(sms.api_base_url().as_str(), "https://api.twilio.com/");
+    assert!(sms.text.contains("{{link}}"));
+}
+
+#[test]
 fn kaleyra_accounts_name_their_missing_keys_and_pods() {
     let account = |extra: &str| {
         format!(

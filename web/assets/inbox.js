@@ -596,7 +596,7 @@
       ...(placeholder && !m.interactive ? [] : messageBody(m)),
       files.length ? fillFiles(h("div", { "class": "files" }), files) : null,
       m.kind === "location" ? mapLink(m.payload) : null,
-      h("div", { "class": "meta" }, [h("span", { text: who + " · " + t("channel", { channel: m.channel }) + " · " + when(m.created_at) + " · " }), h("span", { "class": "st" })]),
+      h("div", { "class": "meta" }, [h("span", { text: who + " · " + t("channel", { channel: m.kind === "sms" ? "sms" : m.channel }) + " · " + when(m.created_at) + " · " }), h("span", { "class": "st" })]),
       h("div", { "class": "failure", role: "status" })
     ]);
     showStatus(n, m);

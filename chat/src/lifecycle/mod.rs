@@ -2,8 +2,9 @@
 //! the caller's write transaction. A conversation is opened ([`open`]), queued, offered,
 //! declined, returned and closed by the routing driver ([`dispatch`]), handed to an agent
 //! ([`transition`], which also holds the skeleton of every agent action), sent messages
-//! ([`outgoing`]) whose delivery statuses move on ([`status`]), and may move from the widget
-//! to WhatsApp ([`handoff`]).
+//! ([`outgoing`]) whose delivery statuses move on ([`status`]) — a deflection WhatsApp cannot
+//! deliver falls back to SMS ([`sms`]) — and may move from the widget to WhatsApp
+//! ([`handoff`]).
 //!
 //! Steps take the inbox's [`Ctx`] and the transaction, compose repositories, arm timers and
 //! log events; they never commit. Services call them; they never call a service.
@@ -14,6 +15,7 @@ pub(crate) mod dispatch;
 pub(crate) mod handoff;
 pub(crate) mod open;
 pub(crate) mod outgoing;
+pub(crate) mod sms;
 pub(crate) mod status;
 pub(crate) mod transition;
 pub(crate) mod waiting;

@@ -133,10 +133,13 @@ async fn on_failure(
             let kind = EventKind::ConversationWindowClosed;
             repo::events::log(tx, Some(conversation), kind, data, now).await?;
         }
-        ErrorMeaning::Unreachable => {
-            repo::conversations::set_unreachable(tx, conversation).await?;
+        // The first failure marks the number; a deflection may then fall back to SMS.
+        ErrorMeaning::Unreachable
+            if repo::conversations::set_unreachable(tx, conversation).await? =>
+        {
             let kind = EventKind::ConversationUnreachable;
             conversation_event(tx, conversation, kind, json!({}), now).await?;
+            super::sms::fall_back(ctx, tx, conversation, now).await?;
         }
         _ => {}
     }

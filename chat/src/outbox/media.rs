@@ -46,7 +46,7 @@ impl Outbox {
             (MediaNeed::Link, _) => {
                 let Some(base) = &self.settings().public_base_url else {
                     return Err(rejected(
-                        "Twilio fetches files from the gateway: set http.public_base_url to the address it reaches",
+                        "this provider fetches files from the gateway: set http.public_base_url to the address it reaches",
                     ));
                 };
                 let ttl = ms(self.settings().attachments.link_ttl);

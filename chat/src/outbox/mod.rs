@@ -47,6 +47,7 @@ use crate::lifecycle::status;
 use crate::model::{ChatError, DeliveryStatus};
 use crate::provider;
 pub use crate::provider::correlation;
+use crate::provider::sms::SmsClient;
 use crate::provider::{Outgoing, Provider, SendContext, SendError, Sent};
 use crate::repo;
 use crate::store::Store;
@@ -133,6 +134,8 @@ struct Claim {
 pub(crate) struct Outbox {
     ctx: Arc<Ctx>,
     providers: Arc<HashMap<String, provider::Client>>,
+    /// The SMS fallback of each account that has one (by account name).
+    sms: Arc<HashMap<String, SmsClient>>,
     pacer: Arc<Pacer>,
     /// The files messages send (none: a file fails its message).
     files: Option<OutboxFiles>,
@@ -145,9 +148,14 @@ impl Outbox {
         providers: Arc<HashMap<String, provider::Client>>,
         files: Option<OutboxFiles>,
     ) -> Self {
+        let http = provider::http_client();
+        let sms = (ctx.settings().whatsapp.accounts.iter())
+            .filter_map(|a| Some((a.name.clone(), SmsClient::for_account(a, http.clone())?)))
+            .collect();
         Self {
             ctx,
             providers,
+            sms: Arc::new(sms),
             pacer: Arc::default(),
             files,
         }
@@ -314,6 +322,15 @@ impl Outbox {
     }
 
     async fn send_one(&self, c: &Claimed) -> Result<Sent, SendError> {
+        if let Outgoing::Sms { body } = &c.request {
+            let Some(sms) = self.sms.get(&c.account) else {
+                return Err(SendError::Rejected {
+                    code: None,
+                    message: format!("WhatsApp account {:?} has no SMS fallback", c.account),
+                });
+            };
+            return sms.send(&c.recipient, body, &correlation(c.id)).await;
+        }
         let Some(client) = self.provider(&c.account) else {
             return Err(SendError::Rejected {
                 code: None,

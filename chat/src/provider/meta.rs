@@ -226,7 +226,7 @@ pub fn request_body(to: &str, message: &Outgoing, media: Option<&MediaLink>) -> 
         "to": to,
     });
     match message {
-        Outgoing::Text { body: text } => {
+        Outgoing::Text { body: text } | Outgoing::Sms { body: text } => {
             body["type"] = "text".into();
             body["text"] = json!({ "preview_url": false, "body": text });
         }

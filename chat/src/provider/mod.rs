@@ -17,6 +17,7 @@ pub mod meta;
 mod multipart;
 pub mod sandbox;
 pub mod sinch;
+pub mod sms;
 pub mod templates;
 pub mod twilio;
 pub mod webhook;
@@ -88,6 +89,12 @@ pub enum Outgoing {
         display_text: String,
         /// The page.
         url: String,
+    },
+    /// An SMS to the conversation's number, through the account's SMS fallback
+    /// ([`sms`]), when WhatsApp cannot reach it.
+    Sms {
+        /// The text.
+        body: String,
     },
     /// A stored file (an image, a voice note, a video, a document or a sticker), with a
     /// caption where WhatsApp takes one. The provider gets it its own way: Meta by the id of
@@ -237,7 +244,7 @@ impl Outgoing {
     /// its name and parameters, a file by its caption (empty without one).
     pub fn as_text(&self) -> String {
         match self {
-            Self::Text { body } => body.clone(),
+            Self::Text { body } | Self::Sms { body } => body.clone(),
             Self::Media(m) => m.caption.clone().unwrap_or_default(),
             Self::Template {
                 text: Some(text), ..
@@ -301,7 +308,9 @@ impl Outgoing {
     /// for a text or a template.
     pub fn as_interactive(&self) -> Option<Interactive> {
         let i = match self {
-            Self::Text { .. } | Self::Template { .. } | Self::Media(_) => return None,
+            Self::Text { .. } | Self::Sms { .. } | Self::Template { .. } | Self::Media(_) => {
+                return None;
+            }
             Self::Buttons { buttons, .. } => Interactive::Button {
                 body: None,
                 buttons: buttons.clone(),
@@ -326,6 +335,7 @@ impl Outgoing {
     fn body(&self) -> &str {
         match self {
             Self::Text { body }
+            | Self::Sms { body }
             | Self::Buttons { body, .. }
             | Self::List(ListMessage { body, .. })
             | Self::CtaUrl { body, .. } => body,

@@ -234,7 +234,7 @@ fn text(body: &str) -> Value {
 
 fn app_message(message: &Outgoing, link: Option<&str>) -> Value {
     match message {
-        Outgoing::Text { body } => text(body),
+        Outgoing::Text { body } | Outgoing::Sms { body } => text(body),
         Outgoing::Template {
             name,
             language,

@@ -146,7 +146,7 @@ impl TwilioClient {
 const MESSAGING_API: &str = "https://messaging.twilio.com";
 
 /// The error an unsuccessful Twilio answer (`{"code", "message"}`) means.
-fn error_of(status: reqwest::StatusCode, json: &Value) -> SendError {
+pub(crate) fn error_of(status: reqwest::StatusCode, json: &Value) -> SendError {
     let code = json["code"].as_i64();
     let message = json["message"]
         .as_str()
@@ -183,7 +183,7 @@ pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, Str
         ),
     ];
     match message {
-        Outgoing::Text { body } => f.push(("Body".into(), body.clone())),
+        Outgoing::Text { body } | Outgoing::Sms { body } => f.push(("Body".into(), body.clone())),
         Outgoing::Template {
             body_params,
             button_payload,

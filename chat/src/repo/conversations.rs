@@ -288,13 +288,15 @@ pub(crate) async fn waiting_for(
         .collect())
 }
 
-/// Marks conversation `id`'s number as one WhatsApp cannot deliver to.
-pub(crate) async fn set_unreachable(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE conversations SET unreachable = 1 WHERE id = $1")
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
-    Ok(())
+/// Marks conversation `id`'s number as one WhatsApp cannot deliver to; whether it was not
+/// marked yet.
+pub(crate) async fn set_unreachable(tx: &mut Tx, id: i64) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE conversations SET unreachable = 1 WHERE id = $1 AND unreachable = 0")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Records when the widget offered conversation `id` WhatsApp.

@@ -18,6 +18,7 @@ status = { $status ->
 channel = { $channel ->
     [whatsapp] WhatsApp
     [web] Web chat
+    [sms] SMS
    *[other] { $channel }
 }
 # at: inbox.js start() #me, renderBoard(), renderAdmin() role options

@@ -14,6 +14,7 @@ status = { $status ->
 channel = { $channel ->
     [whatsapp] WhatsApp
     [web] Chat web
+    [sms] SMS
    *[other] { $channel }
 }
 role = { $role ->

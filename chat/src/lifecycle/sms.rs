@@ -1,0 +1,55 @@
+//! The SMS fallback: when WhatsApp cannot reach a deflected caller's number (the deflection
+//! template failed as not a WhatsApp user, undeliverable), an account with
+//! `[whatsapp.accounts.sms_fallback]` sends one SMS to that number, committed to the outbox
+//! with the failure's status (so it goes out once, after the commit, like any message), and
+//! shown in the conversation. Its `{{link}}` opens the business's WhatsApp chat: a customer
+//! who installs WhatsApp and writes from the same number continues the same conversation.
+
+use crate::clock::Millis;
+use crate::context::Ctx;
+use crate::lifecycle::outgoing::{self, Author, Send};
+use crate::model::{ChatError, Status};
+use crate::provider::Outgoing;
+use deflect_config::render_text;
+
+/// Sends conversation `conversation`'s SMS fallback, when it is a deflection still waiting
+/// for the customer and its account has one.
+pub(crate) async fn fall_back(
+    ctx: &Ctx,
+    tx: &mut crate::store::Tx,
+    conversation: i64,
+    now: Millis,
+) -> Result<(), ChatError> {
+    let c = super::load(tx, conversation).await?;
+    if c.status != Status::Pending {
+        return Ok(());
+    }
+    let Some(account) = c.account.as_deref().and_then(|a| ctx.account(a)) else {
+        return Ok(());
+    };
+    let Some(sms) = &account.sms_fallback else {
+        return Ok(());
+    };
+    let number = account.business_number.trim_start_matches('+');
+    let link = format!("https://wa.me/{number}");
+    let values = [
+        ("link", link.as_str()),
+        ("reference", c.reference.as_str()),
+        ("business_number", account.business_number.as_str()),
+    ];
+    let body = render_text(&sms.text, &values).unwrap_or_else(|e| {
+        tracing::error!(cause = %e, "the SMS fallback's text cannot be rendered; sent as written");
+        sms.text.clone()
+    });
+    let send = Send {
+        kind: "sms",
+        body: &body,
+        request: Outgoing::Sms { body: body.clone() },
+        author: Author::Automation,
+        client_key: None,
+    };
+    outgoing::queue(ctx, tx, &c, send, now).await?;
+    metrics::counter!("deflect_inbox_sms_fallbacks_total", "account" => account.name.clone())
+        .increment(1);
+    Ok(())
+}
