@@ -482,7 +482,9 @@ async fn kaleyra_sends_cloud_api_messages_in_its_envelope_with_the_api_key() {
         account_sid: Some("HXIN1700000000IN".into()),
         region: Some("in".into()),
         api_key: Some(deflect_config::Secret::new("k-key")),
-        webhook_secret: Some(deflect_config::Secret::new("k-token")),
+        webhook_secret: Some(deflect_config::Secret::new(
+            "0123456789abcdef0123456789abcdef",
+        )),
         api_base_url: Some(format!("http://{}", fake.addr).parse().unwrap()),
         ..Default::default()
     };

@@ -156,6 +156,9 @@ impl Provider {
 /// The regions Sinch's Conversation API runs in (`<region>.conversation.api.sinch.com`).
 pub const SINCH_REGIONS: [&str; 3] = ["us", "eu", "br"];
 
+/// The fewest characters of a Kaleyra account's `webhook_secret`.
+pub const KALEYRA_MIN_TOKEN: usize = 32;
+
 /// Kaleyra's pods (`api.<pod>.kaleyra.io`; North America `api.na.kaleyra.ai`).
 pub const KALEYRA_REGIONS: [&str; 4] = ["in", "ap", "eu", "na"];
 
@@ -410,6 +413,18 @@ impl AccountConfig {
                 require("account_sid", self.account_sid.is_some());
                 require("api_key", secret_set(&self.api_key));
                 require("webhook_secret", secret_set(&self.webhook_secret));
+                // Kaleyra signs nothing: the token alone makes a callback genuine.
+                if let Some(s) = &self.webhook_secret
+                    && !s.is_empty()
+                    && s.expose().chars().count() < KALEYRA_MIN_TOKEN
+                {
+                    p.push(
+                        format!("{at}.webhook_secret"),
+                        format!(
+                            "at least {KALEYRA_MIN_TOKEN} characters: it is all that tells Kaleyra's callbacks from anyone's (e.g. `openssl rand -hex 24`)"
+                        ),
+                    );
+                }
             }
             Provider::Sandbox => {}
         }

@@ -1418,7 +1418,11 @@ fn kaleyra_accounts_name_their_missing_keys_and_pods() {
         text.contains(r#"key_id: only for provider "sinch""#),
         "{text}"
     );
-    let keys = "account_sid = \"HXIN1\"\napi_key = \"a\"\nwebhook_secret = \"w\"\n";
+    let short = "account_sid = \"HXIN1\"\napi_key = \"a\"\nwebhook_secret = \"guessable\"\n";
+    let e = load_text(&account(short), &[]).unwrap_err();
+    assert_eq!(paths(&e), ["whatsapp.accounts[0].webhook_secret"], "{e}");
+    assert!(e.to_string().contains("at least 32 characters"), "{e}");
+    let keys = "account_sid = \"HXIN1\"\napi_key = \"a\"\nwebhook_secret = \"0123456789abcdef0123456789abcdef\"\n";
     for (pod, base) in [
         ("", "https://api.kaleyra.io/"),
         ("region = \"eu\"\n", "https://api.eu.kaleyra.io/"),

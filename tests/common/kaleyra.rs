@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 pub const SID: &str = "HXIN1700000000IN";
 pub const API_KEY: &str = "kaleyra-api-key";
-pub const WEBHOOK_SECRET: &str = "kaleyra-webhook-token";
+pub const WEBHOOK_SECRET: &str = "kaleyra-webhook-token-4f1d9a7c2e8b";
 pub const NUMBER: &str = "+919800000000";
 
 /// `[[whatsapp.accounts]]` `kaleyra` (pod `in`) whose API is at `api`.

@@ -95,10 +95,7 @@ async fn delivery(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let Some(kind) = Provider::ALL
-        .into_iter()
-        .find(|p| p.as_str() == provider && *p != Provider::Sandbox)
-    else {
+    let Some(kind) = Provider::ALL.into_iter().find(|p| p.as_str() == provider) else {
         return plain(StatusCode::NOT_FOUND, "no such provider");
     };
     let url = format!(

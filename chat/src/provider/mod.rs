@@ -367,7 +367,7 @@ pub struct SendContext {
 
 impl SendContext {
     /// For a file sent to `provider`, which fetches it from a link to the gateway (Twilio,
-    /// Sinch): the link; none for another message; an error when the file has none.
+    /// Sinch, Kaleyra): the link; none for another message; an error when the file has none.
     pub(crate) fn link_for(
         &self,
         message: &Outgoing,
