@@ -1231,3 +1231,189 @@ welcome_message = "Welcome {{{{customer_name}}}}!"
     ));
     assert_eq!(gw.stop().code(), Some(0));
 }
+
+/// The first request the fake Cloud API got (waiting for it) that goes to `to` and carries
+/// `needle` anywhere in its body, with the WhatsApp id the fake answered it with.
+fn sent_to(api: &common::meta::FakeMeta, to: &str, needle: &str) -> (String, serde_json::Value) {
+    let mut n = 1;
+    loop {
+        let requests = api.wait_for(n);
+        let found = requests
+            .iter()
+            .position(|r| r.body["to"].as_str() == Some(to) && r.body.to_string().contains(needle));
+        if let Some(i) = found {
+            return (format!("wamid.fake{}", i + 1), requests[i].body.clone());
+        }
+        n = requests.len() + 1;
+    }
+}
+
+/// Relay mode in the running binary, against the fake Cloud API: an API call names two
+/// agents; the customer's first message (the hand-off code) gets "finding an agent" and the
+/// first agent the offer template with accept/reject payloads; a rejection offers it to the
+/// second agent, who accepts and gets the customer's messages prefixed; their text reaches
+/// the customer under their name. A second customer relayed to the same agent is kept apart
+/// (replies go by the quoted message, else to the current chat), `/close` closes one, and a
+/// relay every agent rejects falls back to the inbox's queue.
+#[test]
+fn relay_offers_agents_in_turn_and_relays_both_ways_until_close() {
+    let api = common::meta::FakeMeta::start();
+    let config = format!(
+        "{}\n[inbox.relay]\nfinding_message = \"Finding an agent for {{{{customer_name}}}}.\"\n",
+        common::meta::account(&format!("http://{}", api.addr))
+    );
+    let gw = Gateway::builder().config(&config).start();
+    let ann = agent(&gw, "ann", "main");
+    let (zoe, max) = ("31611111111", "31622222222");
+    let relay = |name: &str, agents: serde_json::Value| {
+        let body =
+            serde_json::json!({ "name": name, "metadata": { "order": 7 }, "agents": agents });
+        let (status, answer) = ann.call("POST", "/api/v1/deflections/whatsapp", Some(body));
+        assert_eq!(status, 201, "{answer}");
+        answer
+    };
+    let both = serde_json::json!([{ "name": "Zoe", "number": "+31611111111" },
+                                  { "name": "Max", "number": "+31622222222" }]);
+    let first = relay("Bob", both);
+    let reference = first["reference"].as_str().unwrap().to_string();
+    let text = |from: &str, id: &str, body: &str| {
+        serde_json::json!({"from": from, "id": id, "timestamp": unix_now(), "type": "text",
+                           "text": {"body": body}})
+    };
+    let bob = "31612345678";
+    post_message(
+        &gw,
+        text(bob, "wamid.bob1", first["text"].as_str().unwrap()),
+    );
+    sent_to(&api, bob, "Finding an agent for Bob.");
+    let (offer_zoe, template) = sent_to(&api, zoe, "deflect_relay_offer");
+    let [accept, reject] = [
+        format!("relay:accept:{reference}"),
+        format!("relay:reject:{reference}"),
+    ];
+    assert_eq!(
+        template["template"],
+        serde_json::json!({"name": "deflect_relay_offer", "language": {"code": "en"}, "components": [
+            {"type": "body", "parameters": [
+                {"type": "text", "text": "Bob"},
+                {"type": "text", "text": first["text"]},
+                {"type": "text", "text": "order: 7"},
+                {"type": "text", "text": reference}]},
+            {"type": "button", "sub_type": "quick_reply", "index": "0",
+             "parameters": [{"type": "payload", "payload": accept}]},
+            {"type": "button", "sub_type": "quick_reply", "index": "1",
+             "parameters": [{"type": "payload", "payload": reject}]}]})
+    );
+    let tap = |from: &str, id: &str, payload: &str, context: &str| {
+        serde_json::json!({"from": from, "id": id, "timestamp": unix_now(), "type": "button",
+                           "context": {"from": "31201234567", "id": context},
+                           "button": {"payload": payload, "text": "Tapped"}})
+    };
+    // Zoe rejects: Max is offered it, accepts, and gets Bob's first message.
+    post_message(&gw, tap(zoe, "wamid.zoe1", &reject, &offer_zoe));
+    let (offer_max, _) = sent_to(&api, max, "deflect_relay_offer");
+    post_message(&gw, tap(max, "wamid.max1", &accept, &offer_max));
+    sent_to(&api, bob, "You are now chatting with Max.");
+    sent_to(&api, max, &format!("Bob ({reference}): Continue my chat"));
+    // Both ways: Bob's next message reaches Max prefixed; Max's text reaches Bob.
+    post_message(&gw, text(bob, "wamid.bob2", "Where is my parcel?"));
+    let (bob_copy, _) = sent_to(
+        &api,
+        max,
+        &format!("Bob ({reference}): Where is my parcel?"),
+    );
+    post_message(&gw, text(max, "wamid.max2", "It ships today."));
+    let (_, reply) = sent_to(&api, bob, "It ships today.");
+    assert_eq!(reply["text"]["body"], "It ships today.");
+
+    // A second customer relayed to Max alone.
+    let second = relay(
+        "Cy",
+        serde_json::json!([{ "name": "Max", "number": "+31622222222" }]),
+    );
+    let reference2 = second["reference"].as_str().unwrap().to_string();
+    let cy = "31698765432";
+    post_message(&gw, text(cy, "wamid.cy1", second["text"].as_str().unwrap()));
+    let (offer2, _) = sent_to(&api, max, &format!("relay:accept:{reference2}"));
+    post_message(
+        &gw,
+        tap(
+            max,
+            "wamid.max3",
+            &format!("relay:accept:{reference2}"),
+            &offer2,
+        ),
+    );
+    sent_to(&api, max, &format!("Cy ({reference2}): Continue my chat"));
+    // Quoting Bob's message answers Bob; a plain message goes to the current chat (Cy's,
+    // since quoting switched back to Bob's: Max switches explicitly).
+    let mut quoted = text(max, "wamid.max4", "Tracking: NL123");
+    quoted["context"] = serde_json::json!({"from": "31201234567", "id": bob_copy});
+    post_message(&gw, quoted);
+    sent_to(&api, bob, "Tracking: NL123");
+    post_message(
+        &gw,
+        text(max, "wamid.max5", &format!("/switch {reference2}")),
+    );
+    sent_to(&api, max, &format!("Now writing to Cy ({reference2})."));
+    post_message(&gw, text(max, "wamid.max6", "Hello Cy"));
+    sent_to(&api, cy, "Hello Cy");
+    post_message(&gw, text(max, "wamid.max7", "/close"));
+    sent_to(
+        &api,
+        max,
+        &format!("Closed the chat with Cy ({reference2})."),
+    );
+    let (_, list) = ann.call("GET", "/api/v1/conversations?status=closed", None);
+    assert!(
+        (list["conversations"].as_array().unwrap().iter())
+            .any(|c| c["reference"] == reference2.as_str() && c["origin"] == "relay"),
+        "{list}"
+    );
+    // Bob's chat is Max's current one again, and still relayed.
+    post_message(&gw, text(max, "wamid.max8", "Anything else?"));
+    sent_to(&api, bob, "Anything else?");
+    let none_texts = |to: &str, needle: &str| {
+        texts(&api.requests())
+            .iter()
+            .filter(|(t, b)| t == to && b.contains(needle))
+            .count()
+    };
+    // No message of an agent ever reached the other customer.
+    assert_eq!(none_texts(cy, "Tracking"), 0);
+    assert_eq!(none_texts(bob, "Hello Cy"), 0);
+
+    // Nobody accepts: the customer is told, and the conversation waits in the inbox's queue.
+    let third = relay(
+        "Di",
+        serde_json::json!([{ "name": "Zoe", "number": "+31611111111" }]),
+    );
+    let reference3 = third["reference"].as_str().unwrap().to_string();
+    let di = "31655555555";
+    post_message(&gw, text(di, "wamid.di1", third["text"].as_str().unwrap()));
+    let (offer3, _) = sent_to(&api, zoe, &format!("relay:reject:{reference3}"));
+    post_message(
+        &gw,
+        tap(
+            zoe,
+            "wamid.zoe2",
+            &format!("relay:reject:{reference3}"),
+            &offer3,
+        ),
+    );
+    sent_to(&api, di, "no agent could take your chat");
+    let (_, list) = ann.call("GET", "/api/v1/conversations?status=queued", None);
+    assert!(
+        (list["conversations"].as_array().unwrap().iter())
+            .any(|c| c["reference"] == reference3.as_str()),
+        "{list}"
+    );
+    // The agents' numbers never opened a conversation of their own.
+    let (_, all) = ann.call("GET", "/api/v1/conversations", None);
+    assert!(
+        !(all["conversations"].as_array().unwrap().iter())
+            .any(|c| c["contact_phone"] == "+31611111111" || c["contact_phone"] == "+31622222222"),
+        "{all}"
+    );
+    assert_eq!(gw.stop().code(), Some(0));
+}

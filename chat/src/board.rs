@@ -23,6 +23,8 @@ pub struct QueueLoad {
     pub pending: i64,
     /// With their bot, before any queue (counted in the queue they would go to).
     pub with_bot: i64,
+    /// Relayed to agents' own WhatsApp numbers.
+    pub relayed: i64,
     /// Since when the longest-waiting conversation waits (ms).
     pub oldest_waiting_since: Option<Millis>,
 }
@@ -77,6 +79,7 @@ pub(crate) async fn board(ctx: &Ctx, viewer: &Viewer) -> Result<Board, ChatError
             assigned: 0,
             pending: 0,
             with_bot: 0,
+            relayed: 0,
             oldest_waiting_since: None,
         })
         .collect();
@@ -93,6 +96,7 @@ pub(crate) async fn board(ctx: &Ctx, viewer: &Viewer) -> Result<Board, ChatError
             Some(Status::Assigned) => q.assigned = n,
             Some(Status::Pending) => q.pending = n,
             Some(Status::Bot) => q.with_bot = n,
+            Some(Status::Relay) => q.relayed = n,
             Some(Status::Closed) | None => {}
         }
     }

@@ -575,6 +575,7 @@ fn template_request(t: &Template, f: Filled) -> Outgoing {
             .map(|(index, text)| UrlButtonParam { index, text })
             .collect(),
         button_payload: None,
+        more_payloads: Vec::new(),
         content_sid: t.content_sid.clone(),
         variables: t.content_sid.is_some().then_some(f.variables),
         text: Some(f.text),

@@ -54,7 +54,8 @@ type Endpoints = Arc<Vec<WebhookConfig>>;
 /// once; internal notes are never sent), `message.delivered`, `message.read`,
 /// `message.failed` (delivery failed), `message.attachments` (a customer's files stored or
 /// failed: the message's whole list), `deflection.sent` (the template after a call left),
-/// `conversation.labelled` (a label put on or taken off).
+/// `conversation.labelled` (a label put on or taken off), `conversation.relay` (a relayed
+/// conversation offered to, accepted or rejected by, or ended by an agent on their WhatsApp).
 pub fn hook_type(e: &Event) -> Option<&'static str> {
     Some(match &e.kind {
         EventKind::ConversationCreated => "conversation.created",
@@ -67,6 +68,7 @@ pub fn hook_type(e: &Event) -> Option<&'static str> {
         EventKind::ConversationRated => "conversation.rated",
         EventKind::MessageAttachments => "message.attachments",
         EventKind::ConversationLabelled => "conversation.labelled",
+        EventKind::ConversationRelay => "conversation.relay",
         EventKind::MessageCreated => {
             let m = &e.data["message"];
             match (m["direction"].as_str(), m["status"].as_str()) {

@@ -637,6 +637,10 @@ impl InboundService {
         if crate::store::opt_i64(&known, "seen").is_some() {
             return Ok(None);
         }
+        // An agent of a relay writing from their own WhatsApp is never a customer.
+        if let Some(agent) = repo::relays::agent(tx, account, &m.from).await? {
+            return lifecycle::relay::agent_wrote(self.ctx(), tx, account, &agent, m, now).await;
+        }
         let mut open = crate::store::opt_i64(&known, "open_id");
         let (identity, contact, new_identity) = match crate::store::opt_i64(&known, "identity_id") {
             Some(identity) => {
@@ -718,7 +722,7 @@ impl InboundService {
         let row = sqlx::query(
             "UPDATE conversations SET last_inbound_at = $1, last_activity_at = $2, \
              event_seq = event_seq + 1 WHERE id = $3 \
-             RETURNING event_seq, status, queued_at, queue, agent_id, site, flow",
+             RETURNING event_seq, status, queued_at, queue, agent_id, site, flow, origin",
         )
         .bind(sent_at)
         .bind(now)
@@ -740,6 +744,17 @@ impl InboundService {
         match status {
             // The customer answered the deflection: now it needs an agent — or its flow's bot,
             // which takes the answer.
+            // The customer answered a relayed hand-off: an agent is sought on WhatsApp.
+            Some(Status::Pending)
+                if opt_str(&row, "origin").as_deref() == Some(Origin::Relay.as_str()) =>
+            {
+                let c = lifecycle::load(tx, conversation).await?;
+                lifecycle::relay::begin(self.ctx(), tx, &c, now).await?;
+            }
+            Some(Status::Relay) => {
+                let c = lifecycle::load(tx, conversation).await?;
+                lifecycle::relay::customer_wrote(self.ctx(), tx, &c, &message, now).await?;
+            }
             Some(Status::Pending) => {
                 let ctx = self.ctx();
                 let c = lifecycle::load(tx, conversation).await?;

@@ -182,6 +182,7 @@ pub use model::{
 pub use model::{
     MAX_WEBHOOK_ENDPOINTS, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChange,
 };
+pub use model::{RelayAgent, RelayCommand, RelayState};
 pub use outbox::OutboxPass;
 pub use routing::Presence;
 pub use sandbox::SandboxReply;

@@ -9,13 +9,14 @@
 //! `escalation` (a web visitor waited too long: the widget offers WhatsApp), `reminder` and
 //! `reoffer` (an agent left the customer unanswered), `queue_notice` (conversations left a
 //! queue: the others' positions improved; see `lifecycle::waiting`), `bot_silence` (a
-//! conversation with its bot fell silent: it closes). A timer is one row per conversation and kind;
+//! conversation with its bot fell silent: it closes), `relay_offer` and `relay_idle` (a
+//! relayed conversation's offer to an agent lapsed; nobody wrote in it: it closes). A timer is one row per conversation and kind;
 //! arming it again moves its due time. Every handler re-checks the conversation, so a timer
 //! made stale by a later change does nothing.
 
 use crate::clock::Millis;
 use crate::context::Ctx;
-use crate::lifecycle::{dispatch, handoff, load, waiting};
+use crate::lifecycle::{dispatch, handoff, load, relay, waiting};
 pub use crate::model::INACTIVE;
 use crate::model::{BOT_ENDED, Channel, ChatError, EscalationReason, Status, TimerKind};
 use crate::repo::{self, assignments::Step, timers::Due};
@@ -118,6 +119,8 @@ async fn fire(
         TimerKind::Reminder => waiting::remind(ctx, tx, id, due.agent, now).await?,
         TimerKind::Reoffer => waiting::reoffer(ctx, tx, id, due.agent, now).await?,
         TimerKind::QueueNotice => waiting::queue_moved(ctx, tx, now).await?,
+        TimerKind::RelayOffer => relay::offer_lapsed(ctx, tx, id, now).await?,
+        TimerKind::RelayIdle => relay::idle(ctx, tx, id, now).await?,
     }
     Ok(())
 }

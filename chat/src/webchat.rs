@@ -25,11 +25,12 @@ use crate::context::Ctx;
 use crate::lifecycle::{self, automation, csat, dispatch, handoff, open};
 pub use crate::model::{CODE_LEN, handoff_text};
 use crate::model::{
-    ChatError, Conversation, EscalationReason, EventKind, Handoff, Interactive, Message, Status,
-    Viewer, hash_token,
+    ChatError, Conversation, EscalationReason, EventKind, Handoff, Interactive,
+    MAX_RELAY_AGENT_NAME, MAX_RELAY_AGENTS, Message, Origin, RelayAgent, Status, Viewer,
+    hash_token,
 };
 use crate::repo;
-use deflect_config::{OpeningHours, language_code};
+use deflect_config::{AccountConfig, OpeningHours, language_code};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -97,6 +98,10 @@ pub struct NewHandoff {
     pub queue: Option<String>,
     /// How long the code works.
     pub ttl: std::time::Duration,
+    /// Relay mode: the agents, on their own WhatsApp numbers, offered the conversation in
+    /// this order (none: the inbox's agents take it).
+    #[serde(default)]
+    pub agents: Vec<RelayAgent>,
 }
 
 /// What a visitor's widget is told of an event of their conversation.
@@ -542,6 +547,12 @@ pub(crate) async fn start_handoff(
             "the code's lifetime must be between 1 minute and 30 days".into(),
         ));
     }
+    let agents = relay_agents(&new.agents, phone, account)?;
+    let origin = if agents.is_empty() {
+        Origin::Api
+    } else {
+        Origin::Relay
+    };
     let now = ctx.now();
     let mut tx = ctx.store().write().await?;
     let contact = repo::contacts::insert(&mut tx, name, phone, now).await?;
@@ -549,7 +560,7 @@ pub(crate) async fn start_handoff(
     let metadata = metadata.as_deref();
     let id = repo::conversations::insert_handoff(
         &mut tx,
-        &reference,
+        (&reference, origin),
         contact,
         &account.name,
         &queue,
@@ -557,6 +568,9 @@ pub(crate) async fn start_handoff(
         now,
     )
     .await?;
+    if !agents.is_empty() {
+        repo::relays::insert(&mut tx, id, &account.name, &agents, now).await?;
+    }
     open::created(&mut tx, id, now).await?;
     let handoff = handoff::issue_code(&mut tx, id, account, new.ttl, now).await?;
     let c = repo::conversations::reload(&mut tx, id).await?;
@@ -591,4 +605,46 @@ pub(crate) async fn conversation_events(
         i64::from(limit.clamp(1, 10_000)),
     )
     .await?)
+}
+
+/// The agents of a relay as an API call names them, checked: at most
+/// [`MAX_RELAY_AGENTS`], each with a name and an E.164 number, no number twice, none the
+/// customer's or the account's own.
+fn relay_agents(
+    agents: &[RelayAgent],
+    customer: Option<&str>,
+    account: &AccountConfig,
+) -> Result<Vec<RelayAgent>, ChatError> {
+    if agents.len() > MAX_RELAY_AGENTS {
+        let e = format!("agents: at most {MAX_RELAY_AGENTS} agents can be named");
+        return Err(ChatError::Invalid(e));
+    }
+    let mut out: Vec<RelayAgent> = Vec::with_capacity(agents.len());
+    for (i, a) in agents.iter().enumerate() {
+        let name = a.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_RELAY_AGENT_NAME {
+            let e = format!("agents[{i}].name must have 1 to {MAX_RELAY_AGENT_NAME} characters");
+            return Err(ChatError::Invalid(e));
+        }
+        let number = a.number.trim();
+        if !deflect_config::is_e164(number) {
+            let e =
+                format!("agents[{i}].number {number:?} is not E.164 (+ country code and number)");
+            return Err(ChatError::Invalid(e));
+        }
+        if out.iter().any(|o| o.number == number) {
+            return Err(ChatError::Invalid(format!(
+                "agents[{i}].number is named twice"
+            )));
+        }
+        if customer == Some(number) || account.business_number == number {
+            let e = format!("agents[{i}].number is the customer's or the business's own");
+            return Err(ChatError::Invalid(e));
+        }
+        out.push(RelayAgent {
+            name: name.to_string(),
+            number: number.to_string(),
+        });
+    }
+    Ok(out)
 }

@@ -43,6 +43,7 @@ fn template() -> Outgoing {
         language: "en".into(),
         body_params: vec!["K7Q2MX".into()],
         button_payload: Some("deflect:K7Q2MX".into()),
+        more_payloads: Vec::new(),
         content_sid: Some("HX0123456789abcdef0123456789abcdef".into()),
         named_params: Vec::new(),
         header: None,

@@ -9,7 +9,7 @@ mod common;
 use common::{Backend, Env, FakeProvider, T0, settings, text};
 use deflect_chat::{
     Channel, ChatError, EventKind, ListSource, NewCannedAnswer, NewHandoff, NewWebConversation,
-    NewWebhookEndpoint, Origin, Role, Status, VisitorEventKind, WebhookEndpointChange,
+    NewWebhookEndpoint, Origin, RelayAgent, Role, Status, VisitorEventKind, WebhookEndpointChange,
 };
 use deflect_config::{Secret, WebhookConfig};
 use std::time::Duration;
@@ -1101,6 +1101,128 @@ async fn a_web_chat_an_agent_answered_ends_with_a_rating_and_a_comment(b: Backen
     );
 }
 
+/// A relay's tap on a quick reply, as a provider delivers it.
+fn tap(id: &str, from: &str, payload: &str) -> deflect_chat::provider::Inbound {
+    let deflect_chat::provider::Inbound::Message(mut m) = text(id, from, "Tapped") else {
+        unreachable!()
+    };
+    m.kind = "button".into();
+    m.button_payload = Some(payload.into());
+    deflect_chat::provider::Inbound::Message(m)
+}
+
+/// The `conversation.relay` states of conversation `id` so far, with the agent each names.
+async fn relay_states(env: &Env, id: i64) -> Vec<(String, String)> {
+    let events = env.inbox.conversation_events(id, 0, 200).await.unwrap();
+    (events.iter())
+        .filter(|e| e.kind == EventKind::ConversationRelay)
+        .map(|e| {
+            let name = e.data["agent"]["name"].as_str().unwrap_or("").to_string();
+            (e.data["state"].as_str().unwrap().to_string(), name)
+        })
+        .collect()
+}
+
+async fn relay_offers_lapse_in_turn_and_an_idle_relay_closes(b: Backend) {
+    let env = Env::new(b).await;
+    let boss = env.supervisor().await;
+    let zoe = RelayAgent {
+        name: "Zoe".into(),
+        number: "+31611111111".into(),
+    };
+    let max = RelayAgent {
+        name: "Max".into(),
+        number: "+31622222222".into(),
+    };
+    let new = NewHandoff {
+        name: Some("Bob".into()),
+        ttl: 3600 * S,
+        agents: vec![zoe.clone(), max],
+        ..Default::default()
+    };
+    let (c, h) = env.inbox.start_handoff(&boss, &new).await.unwrap();
+    assert_eq!((c.status, c.origin), (Status::Pending, Origin::Relay));
+    let status = |id| {
+        let inbox = &env.inbox;
+        async move { inbox.conversation_unchecked(id).await.unwrap().conversation }
+    };
+    env.inbox
+        .receive("sandbox", &[text("wa1", "31687654321", &h.text)])
+        .await
+        .unwrap();
+    assert_eq!(status(c.id).await.status, Status::Relay);
+    let state = |s: &str, a: &str| (s.to_string(), a.to_string());
+    assert_eq!(relay_states(&env, c.id).await, [state("offered", "Zoe")]);
+    // The offer lapses after `offer_timeout` (2 minutes), not before: Max is offered it.
+    env.advance(119 * S).await;
+    assert_eq!(relay_states(&env, c.id).await.len(), 1);
+    env.advance(S).await;
+    assert_eq!(
+        relay_states(&env, c.id).await,
+        [
+            state("offered", "Zoe"),
+            state("expired", "Zoe"),
+            state("offered", "Max")
+        ]
+    );
+    // Zoe's late accept changes nothing; she is told.
+    let late = format!("relay:accept:{}", c.reference);
+    env.inbox
+        .receive("sandbox", &[tap("wa2", "31611111111", &late)])
+        .await
+        .unwrap();
+    assert_eq!(relay_states(&env, c.id).await.len(), 3);
+    let messages = env.inbox.messages_unchecked(c.id, None, 100).await.unwrap();
+    assert!(
+        (messages.iter()).any(|m| m.kind == "relay"
+            && m.internal
+            && m.body
+                .as_deref()
+                .is_some_and(|b| b.contains("no longer offered"))),
+        "{messages:?}"
+    );
+    // Nobody left: the customer is told, and the conversation queues for the inbox.
+    env.advance(120 * S).await;
+    let states = relay_states(&env, c.id).await;
+    assert_eq!(
+        states[3..],
+        [state("expired", "Max"), state("unanswered", "")]
+    );
+    assert_eq!(status(c.id).await.status, Status::Queued);
+
+    // Accepted, then nobody writes for `inactivity_close` (a day): it closes.
+    let again = NewHandoff {
+        agents: vec![zoe],
+        ..new
+    };
+    let (c, h) = env.inbox.start_handoff(&boss, &again).await.unwrap();
+    env.inbox
+        .receive("sandbox", &[text("wa3", "31655555555", &h.text)])
+        .await
+        .unwrap();
+    let accept = format!("relay:accept:{}", c.reference);
+    env.inbox
+        .receive("sandbox", &[tap("wa4", "31611111111", &accept)])
+        .await
+        .unwrap();
+    assert_eq!(relay_states(&env, c.id).await[1], state("accepted", "Zoe"));
+    env.advance(24 * 3600 * S - S).await;
+    assert_eq!(status(c.id).await.status, Status::Relay);
+    env.advance(S).await;
+    let closed = status(c.id).await;
+    assert_eq!(
+        (closed.status, closed.disposition.as_deref()),
+        (Status::Closed, Some(deflect_chat::timers::INACTIVE))
+    );
+    // An agent's number writing with no chat of theirs opens nothing.
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("wa5", "31611111111", "hello?")])
+        .await
+        .unwrap();
+    assert!(r.conversations.is_empty(), "{r:?}");
+}
+
 on_both!(
     escalation_is_offered_only_without_an_agent,
     outside_opening_hours_whatsapp_is_offered_at_once,
@@ -1115,4 +1237,5 @@ on_both!(
     the_webhook_worker_serves_endpoints_added_after_the_start,
     typing_reaches_subscribers_without_being_logged,
     a_web_chat_an_agent_answered_ends_with_a_rating_and_a_comment,
+    relay_offers_lapse_in_turn_and_an_idle_relay_closes,
 );

@@ -25,6 +25,7 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "deflection.sent",
     "conversation.rated",
     "conversation.labelled",
+    "conversation.relay",
 ];
 
 /// `[http]`

@@ -5,6 +5,7 @@ use crate::Problems;
 use crate::automations::AutomationsConfig;
 use crate::bots::{self, BotConfig};
 use crate::faq::FaqEntry;
+use crate::relay::RelayConfig;
 use crate::text::{CONVERSATION_VARIABLES, check_text};
 use crate::value::duration;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,8 @@ pub struct InboxConfig {
     /// Questions answered automatically (`[[inbox.faq]]`), in the order written: a match
     /// names its entry by its index in this list.
     pub faq: Vec<FaqEntry>,
+    /// Relaying conversations to agents' own WhatsApp (`[inbox.relay]`).
+    pub relay: RelayConfig,
 }
 
 impl Default for InboxConfig {
@@ -59,6 +62,7 @@ impl Default for InboxConfig {
             automations: AutomationsConfig::default(),
             bots: Vec::new(),
             faq: Vec::new(),
+            relay: RelayConfig::default(),
         }
     }
 }
@@ -82,6 +86,7 @@ impl InboxConfig {
 
     pub(crate) fn validate(&self, p: &mut Problems) {
         self.automations.validate(p, "inbox.automations");
+        self.relay.validate(p);
         let bots = self.bots.iter().map(|b| b.name.as_str());
         self.automations.check_bot(p, "inbox.automations", bots);
         if self.queues.is_empty() {

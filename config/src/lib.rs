@@ -69,6 +69,7 @@ mod load;
 mod media;
 mod overrides;
 mod problems;
+mod relay;
 mod secret;
 mod sip;
 mod sms;
@@ -101,6 +102,7 @@ pub use load::{RESERVED_ENV, load, load_from_process};
 pub use media::{Codec, MediaConfig};
 pub use overrides::{OverrideError, Overrides, QueueOverrides, SettingScope, SiteOverrides};
 pub use problems::{ConfigError, Problem, Problems};
+pub use relay::{RELAY_VARIABLES, RelayConfig, RelayFallback};
 pub use secret::{REDACTED, SECRET_KEYS, Secret};
 pub use sip::{
     ChallengeSource, RegisterConfig, SipAuthConfig, SipConfig, SipTimers, TrunkConfig,

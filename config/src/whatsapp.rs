@@ -525,6 +525,9 @@ impl AccountConfig {
         self.templates
             .recontact
             .validate(p, &format!("{at}.templates.recontact"));
+        self.templates
+            .relay_offer
+            .validate(p, &format!("{at}.templates.relay_offer"));
     }
 }
 
@@ -536,6 +539,11 @@ pub struct TemplatesConfig {
     pub deflection: TemplateConfig,
     /// Offered to agents to reopen a conversation outside the 24 h window.
     pub recontact: TemplateConfig,
+    /// Asks an agent on their own WhatsApp to accept or reject a relayed conversation
+    /// (`[inbox.relay]`): body parameters `{{1}}` the customer's name, `{{2}}` their first
+    /// message, `{{3}}` the details the API call gave, `{{4}}` the reference; quick-reply
+    /// button 0 accepts, button 1 rejects.
+    pub relay_offer: TemplateConfig,
 }
 
 impl Default for TemplatesConfig {
@@ -548,6 +556,11 @@ impl Default for TemplatesConfig {
             },
             recontact: TemplateConfig {
                 name: "deflect_recontact".into(),
+                language: "en".into(),
+                content_sid: None,
+            },
+            relay_offer: TemplateConfig {
+                name: "deflect_relay_offer".into(),
                 language: "en".into(),
                 content_sid: None,
             },

@@ -1550,3 +1550,32 @@ fn media_links_are_signed_with_a_long_secret_for_a_bounded_time() {
     );
     assert!(!text.contains("short-secret"), "{text}");
 }
+
+#[test]
+fn relay_settings_name_their_keys_and_valid_values() {
+    let e = load_text(
+        r#"
+[inbox.relay]
+offer_timeout = "5s"
+inactivity_close = "80h"
+connected_message = "Hi, I am {{agent}}"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "inbox.relay.offer_timeout",
+            "inbox.relay.inactivity_close",
+            "inbox.relay.connected_message",
+        ]
+    );
+    assert!(e.to_string().contains("agent_name"), "{e}");
+    let e = load_text("[inbox.relay]\nfallback = \"wait\"\n", &[]).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("inbox.relay.fallback") && text.contains("`queue` or `close`"),
+        "{text}"
+    );
+}

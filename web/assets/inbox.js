@@ -378,7 +378,7 @@
           h("div", { "class": "l1" }, [
             h("span", { "class": "name", text: label(c) }),
             icon(c.channel, (c.site || c.account) ? t("channel-where", { channel: c.channel, where: c.site || c.account }) : t("channel", { channel: c.channel })),
-            c.origin === "call" || c.origin === "api" ? icon(c.origin, c.origin === "call" ? t("origin-call") : t("origin-api")) : null,
+            c.origin === "call" || c.origin === "api" || c.origin === "relay" ? icon(c.origin, t({ call: "origin-call", api: "origin-api", relay: "origin-relay" }[c.origin])) : null,
             waiting.has(c.id) ? h("span", { "class": "badge waiting", text: t("row-waiting-for-you"), title: t("row-waiting-for-you.title") }) : null,
             h("span", { "class": "grow" }),
             open_ && c.waiting_since ? h("span", { "class": waitClass(c.waiting_since, c.queue), "data-since": c.waiting_since, "data-queue": c.queue, title: t("row-wait.title"), text: span(Date.now() + skew - c.waiting_since) })
@@ -587,8 +587,10 @@
     if (shown.has(m.id) || m.conversation_id !== selected) return;
     const auto = m.sender === "automation" || m.sender === "bot";
     const cls = m.internal ? "internal" : m.direction === "in" ? "in" : auto ? "out auto" : "out";
-    const who = m.internal ? t("note-by", { name: (agents.get(m.agent_id) || {}).display_name }) : m.direction === "in" ? t("sender-customer") :
-      m.sender === "bot" ? t("sender-bot") : auto ? t("sender-automation") : (agents.get(m.agent_id) || { display_name: t("sender-agent") }).display_name;
+    // A relay's leg to its agent's own WhatsApp is internal: what the agent wrote, what went to them.
+    const relayed = m.kind === "relay" ? (m.direction === "in" ? t("relay-from", { name: m.sender_name || "" }) : t("relay-to")) : null;
+    const who = relayed || (m.internal ? t("note-by", { name: m.sender_name || (agents.get(m.agent_id) || {}).display_name }) : m.direction === "in" ? t("sender-customer") :
+      m.sender === "bot" ? t("sender-bot") : auto ? t("sender-automation") : (agents.get(m.agent_id) || { display_name: m.sender_name || t("sender-agent") }).display_name);
     const files = m.attachments || [];
     // A file's placeholder text ("[image]") says nothing the file does not show.
     const placeholder = files.length && /^\[[a-z]+\]$/.test(m.body || "");

@@ -43,8 +43,11 @@ pub(super) struct Known {
     name_missing: bool,
     identity: bool,
     /// The identity's open conversation on the message's account, if routed already (not
-    /// pending, not with its bot, and queued before).
+    /// pending, not with its bot or relayed, and queued before).
     routed_conversation: Option<i64>,
+    /// The sender is an agent a relay registered on the account (their messages take the
+    /// per-message path, which reads them as an agent's).
+    relay_agent: bool,
 }
 
 /// A run could not be stored together: store the batch one delivery at a time.
@@ -63,7 +66,7 @@ impl Known {
     /// The conversation `m` joins when it takes this path.
     pub(super) fn joins(&self, m: &InboundMessage, live_codes: &HashSet<String>) -> Option<i64> {
         let named = !(self.name_missing && m.profile_name.is_some());
-        if plain(m, live_codes) && named && !self.seen && self.identity {
+        if plain(m, live_codes) && named && !self.seen && self.identity && !self.relay_agent {
             self.routed_conversation
         } else {
             None
@@ -73,7 +76,7 @@ impl Known {
     /// Whether `m` is a first contact that opens its conversation with the others of its run
     /// (see `opening`).
     pub(super) fn opens(&self, m: &InboundMessage, live_codes: &HashSet<String>) -> bool {
-        plain(m, live_codes) && !self.seen && !self.identity
+        plain(m, live_codes) && !self.seen && !self.identity && !self.relay_agent
     }
 }
 
@@ -134,6 +137,7 @@ impl InboundService {
                 "WITH v AS ({rows}) \
                  SELECT v.account, v.external_id, \
                  (SELECT m.id FROM messages m WHERE m.account = v.account AND m.external_id = v.external_id) AS seen, \
+                 (SELECT 1 FROM relay_agents ra WHERE ra.account = v.account AND ra.wa_id = v.wa_id) AS relay_agent, \
                  {columns} FROM {from}"
             );
             let values: Vec<serde_json::Value> = chunk
@@ -147,7 +151,7 @@ impl InboundService {
                     .and_then(Status::parse);
                 let queued_at = crate::store::opt_i64(&r, "queued_at");
                 let routed = match status {
-                    Some(Status::Pending | Status::Bot) | None => false,
+                    Some(Status::Pending | Status::Bot | Status::Relay) | None => false,
                     Some(Status::Queued) => queued_at.is_some(),
                     Some(_) => true,
                 };
@@ -160,6 +164,7 @@ impl InboundService {
                         identity,
                         routed_conversation: crate::store::opt_i64(&r, "open_id")
                             .filter(|_| routed),
+                        relay_agent: crate::store::opt_i64(&r, "relay_agent").is_some(),
                     },
                 );
             }
@@ -287,7 +292,7 @@ impl InboundService {
             let seq: i64 = r.get("event_seq");
             let status = Status::parse(&r.get::<String, _>("status"));
             let routed = match status {
-                Some(Status::Pending) | None => false,
+                Some(Status::Pending | Status::Relay) | None => false,
                 Some(Status::Queued) => crate::store::opt_i64(r, "queued_at").is_some(),
                 Some(_) => true,
             };

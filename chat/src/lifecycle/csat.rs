@@ -102,6 +102,7 @@ pub(crate) async fn survey(
             named_params: Vec::new(),
             header: None,
             url_buttons: Vec::new(),
+            more_payloads: Vec::new(),
             variables: None,
             text: None,
         };

@@ -4,7 +4,7 @@
 //! ([`transition`], which also holds the skeleton of every agent action), sent messages
 //! ([`outgoing`]) whose delivery statuses move on ([`status`]) — a deflection WhatsApp cannot
 //! deliver falls back to SMS ([`sms`]) — and may move from the widget to WhatsApp
-//! ([`handoff`]).
+//! ([`handoff`]) or be relayed to agents' own WhatsApp numbers ([`relay`]).
 //!
 //! Steps take the inbox's [`Ctx`] and the transaction, compose repositories, arm timers and
 //! log events; they never commit. Services call them; they never call a service.
@@ -15,6 +15,7 @@ pub(crate) mod dispatch;
 pub(crate) mod handoff;
 pub(crate) mod open;
 pub(crate) mod outgoing;
+pub(crate) mod relay;
 pub(crate) mod sms;
 pub(crate) mod status;
 pub(crate) mod transition;

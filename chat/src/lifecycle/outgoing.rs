@@ -51,6 +51,20 @@ pub(crate) enum Author {
     Automation,
     /// The conversation's bot.
     Bot,
+    /// The agent a relayed conversation is relayed to, writing on their own WhatsApp (no
+    /// agent of the inbox; their name goes with [`Leg::FromRelayAgent`]).
+    RelayAgent,
+}
+
+/// Which way a WhatsApp message goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Leg<'a> {
+    /// To the conversation's customer.
+    Customer,
+    /// To the customer, from the relay's agent of this name.
+    FromRelayAgent(&'a str),
+    /// To the relay's agent with this WhatsApp id: internal, the customer never sees it.
+    ToRelayAgent(&'a str),
 }
 
 impl Author {
@@ -62,13 +76,13 @@ impl Author {
     fn agent(self) -> Option<AgentId> {
         match self {
             Self::Agent(a) => Some(a),
-            Self::Automation | Self::Bot => None,
+            Self::Automation | Self::Bot | Self::RelayAgent => None,
         }
     }
 
     fn sender(self) -> Sender {
         match self {
-            Self::Agent(_) => Sender::Agent,
+            Self::Agent(_) | Self::RelayAgent => Sender::Agent,
             Self::Automation => Sender::Automation,
             Self::Bot => Sender::Bot,
         }
@@ -98,9 +112,25 @@ pub(crate) async fn queue_with(
     file: Option<&Upload>,
     now: Millis,
 ) -> Result<Message, ChatError> {
-    let (status, recipient) = match c.channel {
-        Channel::Web => (DeliveryStatus::Sent, None),
-        Channel::Whatsapp => {
+    queue_on(ctx, tx, c, send, file, Leg::Customer, now).await
+}
+
+/// As [`queue_with`], on leg `leg` of a relayed conversation.
+pub(crate) async fn queue_on(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    send: Send<'_>,
+    file: Option<&Upload>,
+    leg: Leg<'_>,
+    now: Millis,
+) -> Result<Message, ChatError> {
+    let (status, recipient) = match (c.channel, leg) {
+        (Channel::Whatsapp, Leg::ToRelayAgent(agent)) => {
+            (DeliveryStatus::Queued, Some(agent.to_string()))
+        }
+        (Channel::Web, _) => (DeliveryStatus::Sent, None),
+        (Channel::Whatsapp, _) => {
             let to = repo::contacts::whatsapp_id_of(tx, c.id)
                 .await?
                 .ok_or_else(|| {
@@ -124,6 +154,11 @@ pub(crate) async fn queue_with(
         account: recipient.as_ref().and(c.account.as_deref()),
         client_key: send.client_key,
         status,
+        internal: matches!(leg, Leg::ToRelayAgent(_)),
+        sender_name: match leg {
+            Leg::FromRelayAgent(name) => Some(name),
+            Leg::Customer | Leg::ToRelayAgent(_) => None,
+        },
     };
     let mut m = repo::messages::insert_outgoing(tx, &new, now).await?;
     if let Some(u) = file {
@@ -136,10 +171,14 @@ pub(crate) async fn queue_with(
         repo::outbox::insert(tx, m.id, account, &to, &payload, now).await?;
         ctx.wake_outbox();
     }
-    if send.author.agent().is_some() {
+    match send.author {
         // An agent's message is activity; automatic ones (auto-replies) are not.
-        repo::conversations::touch(tx, c.id, now).await?;
-        super::waiting::agent_wrote(ctx, tx, c, now).await?;
+        Author::Agent(_) => {
+            repo::conversations::touch(tx, c.id, now).await?;
+            super::waiting::agent_wrote(ctx, tx, c, now).await?;
+        }
+        Author::RelayAgent => repo::conversations::touch(tx, c.id, now).await?,
+        Author::Automation | Author::Bot => {}
     }
     let data = json!({ "message": m });
     repo::events::log(tx, Some(c.id), EventKind::MessageCreated, data, now).await?;
@@ -176,6 +215,7 @@ pub(crate) async fn queue_template(
         named_params: Vec::new(),
         header: None,
         url_buttons: Vec::new(),
+        more_payloads: Vec::new(),
         variables: None,
         text: text.clone(),
     };

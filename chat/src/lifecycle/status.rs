@@ -87,7 +87,10 @@ pub(crate) async fn advance(
     repo::events::log(tx, Some(conversation), EventKind::MessageStatus, data, now).await?;
     if status == DeliveryStatus::Failed {
         metrics::counter!("deflect_inbox_delivery_failures_total").increment(1);
-        on_failure(ctx, tx, conversation, error_code, now).await?;
+        // A relay's message to its agent failing says nothing of the customer's number.
+        if !repo::messages::reload(tx, message).await?.internal {
+            on_failure(ctx, tx, conversation, error_code, now).await?;
+        }
     }
     Ok(())
 }

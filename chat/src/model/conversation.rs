@@ -50,6 +50,8 @@ pub enum Origin {
     Whatsapp,
     /// An integration asked for a WhatsApp hand-off through the API (a web form, a CRM).
     Api,
+    /// As `Api`, relayed to agents' own WhatsApp numbers (the call named them).
+    Relay,
 }
 
 impl Origin {
@@ -60,6 +62,7 @@ impl Origin {
             Self::Web => "web",
             Self::Whatsapp => "whatsapp",
             Self::Api => "api",
+            Self::Relay => "relay",
         }
     }
     /// Parses the stored form (anything unknown is WhatsApp).
@@ -68,6 +71,7 @@ impl Origin {
             "call" => Self::Call,
             "web" => Self::Web,
             "api" => Self::Api,
+            "relay" => Self::Relay,
             _ => Self::Whatsapp,
         }
     }
@@ -88,6 +92,9 @@ pub enum Status {
     Offered,
     /// An agent holds it.
     Assigned,
+    /// Relayed to an agent's own WhatsApp number, or being offered to one (see the relay,
+    /// `lifecycle::relay`).
+    Relay,
     /// Done.
     Closed,
 }
@@ -101,6 +108,7 @@ impl Status {
             Self::Queued => "queued",
             Self::Offered => "offered",
             Self::Assigned => "assigned",
+            Self::Relay => "relay",
             Self::Closed => "closed",
         }
     }
@@ -112,6 +120,7 @@ impl Status {
             "queued" => Self::Queued,
             "offered" => Self::Offered,
             "assigned" => Self::Assigned,
+            "relay" => Self::Relay,
             "closed" => Self::Closed,
             _ => return None,
         })

@@ -92,13 +92,16 @@ pub enum EventKind {
     /// `conversation.labelled`: a label was put on it or taken off (`conversation`, `label`,
     /// `added`: true or false, `by`: the agent).
     ConversationLabelled,
+    /// `conversation.relay`: a relayed conversation moved on (`state`: offered, accepted,
+    /// rejected, expired, unanswered, transferred or ended; `agent`: `{name, number}`).
+    ConversationRelay,
     /// A kind this version does not know (logged by a newer one): passed on as it is.
     Other(String),
 }
 
 impl EventKind {
     /// Every kind this version produces.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 26] = [
         Self::ConversationCreated,
         Self::ConversationQueued,
         Self::ConversationOffered,
@@ -124,6 +127,7 @@ impl EventKind {
         Self::ConversationRated,
         Self::MessageAttachments,
         Self::ConversationLabelled,
+        Self::ConversationRelay,
     ];
 
     /// The wire name, as stored and sent.
@@ -154,6 +158,7 @@ impl EventKind {
             Self::ConversationRated => "conversation.rated",
             Self::MessageAttachments => "message.attachments",
             Self::ConversationLabelled => "conversation.labelled",
+            Self::ConversationRelay => "conversation.relay",
             Self::Other(name) => name,
         }
     }
@@ -230,6 +235,7 @@ mod tests {
                 "conversation.rated",
                 "message.attachments",
                 "conversation.labelled",
+                "conversation.relay",
             ]
         );
         for k in EventKind::ALL {

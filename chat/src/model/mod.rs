@@ -15,6 +15,7 @@ mod event;
 mod interactive;
 mod lists;
 mod message;
+mod relay;
 mod report;
 mod settings;
 mod summary;
@@ -49,6 +50,10 @@ pub use lists::{
     NewWhitelistEntry, WhitelistEntry,
 };
 pub use message::{DeliveryStatus, Direction, ErrorMeaning, MAX_TEXT, Message, Sender};
+pub use relay::{
+    MAX_RELAY_AGENT_NAME, MAX_RELAY_AGENTS, RELAY_HELP, Relay, RelayAgent, RelayCommand,
+    RelayState, offer_answer, offer_payloads,
+};
 pub use report::{
     BANDS, BUCKETS, Band, DeflectionReport, DeflectionRow, Histogram, MAX_PERIOD_MS, Period,
     Report, ReportCounts, ReportKey, ReportRow, Volume, WAIT_BANDS, bucket_bounds, bucket_of,

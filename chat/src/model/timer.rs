@@ -27,11 +27,16 @@ pub enum TimerKind {
     /// Conversations left a queue (its conversation was the one to leave): customers told
     /// their position hear the better one (`queue_message_step`).
     QueueNotice,
+    /// An agent offered a relayed conversation neither accepted nor rejected it within
+    /// `inbox.relay.offer_timeout`: the next agent of its list is offered it.
+    RelayOffer,
+    /// Nobody wrote in a relayed conversation for `inbox.relay.inactivity_close`: it closes.
+    RelayIdle,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::Offer,
         Self::Wait,
         Self::Transfer,
@@ -41,6 +46,8 @@ impl TimerKind {
         Self::Reminder,
         Self::Reoffer,
         Self::QueueNotice,
+        Self::RelayOffer,
+        Self::RelayIdle,
     ];
 
     /// As stored.
@@ -55,6 +62,8 @@ impl TimerKind {
             Self::Reminder => "reminder",
             Self::Reoffer => "reoffer",
             Self::QueueNotice => "queue_notice",
+            Self::RelayOffer => "relay_offer",
+            Self::RelayIdle => "relay_idle",
         }
     }
 

@@ -238,6 +238,7 @@ pub fn request_body(to: &str, message: &Outgoing, media: Option<&MediaLink>) -> 
             header,
             url_buttons,
             button_payload,
+            more_payloads,
             ..
         } => {
             let mut components = Vec::new();
@@ -283,11 +284,13 @@ pub fn request_body(to: &str, message: &Outgoing, media: Option<&MediaLink>) -> 
                     "parameters": [{ "type": "text", "text": b.text }],
                 }));
             }
-            if let Some(payload) = button_payload {
+            let payloads = button_payload.iter().map(|p| (0, p));
+            let more = (more_payloads.iter().enumerate()).map(|(i, p)| (i + 1, p));
+            for (index, payload) in payloads.chain(more) {
                 components.push(json!({
                     "type": "button",
                     "sub_type": "quick_reply",
-                    "index": "0",
+                    "index": index.to_string(),
                     "parameters": [{ "type": "payload", "payload": payload }],
                 }));
             }
@@ -840,6 +843,7 @@ mod tests {
                 named_params: Vec::new(),
                 header: None,
                 url_buttons: Vec::new(),
+                more_payloads: Vec::new(),
                 variables: None,
                 text: None,
             },

@@ -61,6 +61,9 @@ pub enum Outgoing {
         url_buttons: Vec<UrlButtonParam>,
         /// Payload of quick-reply button 0, returned when the customer taps it.
         button_payload: Option<String>,
+        /// Payloads of quick-reply buttons 1, 2, … (a relay's offer: accept, reject).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        more_payloads: Vec<String>,
         /// Twilio's Content SID for the template.
         content_sid: Option<String>,
         /// Twilio: the `ContentVariables` by placeholder, when the template was filled in

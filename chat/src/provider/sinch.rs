@@ -243,6 +243,7 @@ fn app_message(message: &Outgoing, link: Option<&str>) -> Value {
             header,
             url_buttons,
             button_payload,
+            more_payloads,
             ..
         } => {
             let mut p = Map::new();
@@ -266,8 +267,13 @@ fn app_message(message: &Outgoing, link: Option<&str>) -> Value {
             for b in url_buttons {
                 p.insert(format!("button[{}]url[1]text", b.index), json!(b.text));
             }
-            if let Some(payload) = button_payload {
-                p.insert("button[0]quick_reply[1]payload".into(), json!(payload));
+            let payloads = button_payload.iter().map(|p| (0, p));
+            let more = (more_payloads.iter().enumerate()).map(|(i, p)| (i + 1, p));
+            for (index, payload) in payloads.chain(more) {
+                p.insert(
+                    format!("button[{index}]quick_reply[1]payload"),
+                    json!(payload),
+                );
             }
             json!({"template_message": {"channel_template": {"WHATSAPP": {
                 "template_id": name,

@@ -187,6 +187,7 @@ pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, Str
         Outgoing::Template {
             body_params,
             button_payload,
+            more_payloads,
             content_sid,
             name,
             variables,
@@ -204,8 +205,9 @@ pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, Str
                     for (i, p) in body_params.iter().enumerate() {
                         vars.insert((i + 1).to_string(), json!(p));
                     }
-                    if let Some(p) = button_payload {
-                        vars.insert((body_params.len() + 1).to_string(), json!(p));
+                    // Quick replies' payloads follow the body's variables, in button order.
+                    for p in button_payload.iter().chain(more_payloads) {
+                        vars.insert((vars.len() + 1).to_string(), json!(p));
                     }
                 }
             }

@@ -123,6 +123,15 @@ pub(crate) async fn set_bot(tx: &mut Tx, id: i64, bot: &str) -> Result<(), Store
     Ok(())
 }
 
+/// Conversation `id` is relayed to agents' own WhatsApp numbers.
+pub(crate) async fn set_relayed(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE conversations SET status = 'relay' WHERE id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// Puts conversation `id` in `queue` to wait (since `since`), offered to nobody; the first
 /// time, `since` is when it first entered a queue (the reports' fact).
 pub(crate) async fn set_queued(
@@ -479,12 +488,13 @@ pub(crate) async fn insert_web(
     .get(0))
 }
 
-/// Inserts a conversation an integration hands over to WhatsApp (origin `api`, `pending`
+/// Inserts a conversation an integration hands over to WhatsApp (origin `api`, or `relay`
+/// when relayed to agents' own WhatsApp; `pending`
 /// until the customer's first message); returns its id.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_handoff(
     tx: &mut Tx,
-    reference: &str,
+    (reference, origin): (&str, Origin),
     contact: i64,
     account: &str,
     queue: &str,
@@ -494,7 +504,7 @@ pub(crate) async fn insert_handoff(
     Ok(sqlx::query(
         "INSERT INTO conversations (reference, contact_id, channel, origin, account, status, queue, \
          metadata, last_activity_at, created_at) \
-         VALUES ($1, $2, 'whatsapp', 'api', $3, 'pending', $4, $5, $6, $6) RETURNING id",
+         VALUES ($1, $2, 'whatsapp', $7, $3, 'pending', $4, $5, $6, $6) RETURNING id",
     )
     .bind(reference)
     .bind(contact)
@@ -502,6 +512,7 @@ pub(crate) async fn insert_handoff(
     .bind(queue)
     .bind(metadata)
     .bind(now)
+    .bind(origin.as_str())
     .fetch_one(tx.conn())
     .await?
     .get(0))

@@ -59,6 +59,10 @@ pub(crate) struct NewOutgoing<'a> {
     pub(crate) account: Option<&'a str>,
     pub(crate) client_key: Option<&'a str>,
     pub(crate) status: DeliveryStatus,
+    /// Never shown to the customer (a relay's messages to its agent).
+    pub(crate) internal: bool,
+    /// The sender's name when it is no agent of the inbox (a relay's agent).
+    pub(crate) sender_name: Option<&'a str>,
 }
 
 /// Stores an outgoing message; an agent's carries the agent's display name as the customer
@@ -71,8 +75,8 @@ pub(crate) async fn insert_outgoing(
     let row = sqlx::query(sql!(
         "INSERT INTO messages (conversation_id, direction, kind, body, payload, interactive, internal, \
          agent_id, sender, channel, account, client_key, status, status_rank, created_at, sender_name) \
-         VALUES ($1, 'out', $2, $3, $4, $5, 0, $6, $7, $8, $9, $10, $11, $12, $13, \
-         (SELECT display_name FROM agents WHERE id = $6)) RETURNING {MESSAGE_COLUMNS}"
+         VALUES ($1, 'out', $2, $3, $4, $5, $14, $6, $7, $8, $9, $10, $11, $12, $13, \
+         COALESCE($15, (SELECT display_name FROM agents WHERE id = $6))) RETURNING {MESSAGE_COLUMNS}"
     ))
     .bind(m.conversation)
     .bind(m.kind)
@@ -87,6 +91,8 @@ pub(crate) async fn insert_outgoing(
     .bind(m.status.as_str())
     .bind(m.status.rank())
     .bind(now)
+    .bind(i64::from(m.internal))
+    .bind(m.sender_name)
     .fetch_one(tx.conn())
     .await?;
     Ok(from_row(&row))
@@ -269,7 +275,7 @@ pub(crate) async fn latest_from_customer(
 ) -> Result<Option<String>, StoreError> {
     let row = sqlx::query(
         "SELECT external_id FROM messages WHERE conversation_id = $1 AND direction = 'in' \
-         AND channel = 'whatsapp' AND external_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+         AND internal = 0 AND channel = 'whatsapp' AND external_id IS NOT NULL ORDER BY id DESC LIMIT 1",
     )
     .bind(conversation)
     .fetch_optional(store.pool())
@@ -450,4 +456,48 @@ pub(crate) async fn insert_web_incoming(
     .fetch_one(tx.conn())
     .await?;
     Ok(from_row(&row))
+}
+
+/// Stores what a relay's agent wrote on their WhatsApp (external id `external_id` on
+/// `account`) in conversation `conversation`, internal (kind `relay`, the agent's name as
+/// its sender's); none when that message was stored before.
+pub(crate) async fn insert_from_relay_agent(
+    tx: &mut Tx,
+    conversation: i64,
+    (account, external_id): (&str, &str),
+    body: &str,
+    agent_name: &str,
+    now: Millis,
+) -> Result<Option<Message>, StoreError> {
+    let row = sqlx::query(sql!(
+        "INSERT INTO messages (conversation_id, direction, kind, body, internal, sender, channel, \
+         account, external_id, status, created_at, sender_name) VALUES ($1, 'in', 'relay', $2, 1, \
+         'agent', 'whatsapp', $3, $4, 'received', $5, $6) ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+    ))
+    .bind(conversation)
+    .bind(body)
+    .bind(account)
+    .bind(external_id)
+    .bind(now)
+    .bind(agent_name)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+/// The customer's first `limit` messages in `conversation`, oldest first.
+pub(crate) async fn from_customer(
+    tx: &mut Tx,
+    conversation: i64,
+    limit: i64,
+) -> Result<Vec<Message>, StoreError> {
+    let rows = sqlx::query(sql!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND direction = 'in' \
+         AND internal = 0 ORDER BY id LIMIT $2"
+    ))
+    .bind(conversation)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows.iter().map(from_row).collect())
 }

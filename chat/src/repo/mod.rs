@@ -27,6 +27,7 @@ pub(crate) mod outbox;
 pub(crate) mod provider_media;
 pub(crate) mod queues;
 pub(crate) mod reads;
+pub(crate) mod relays;
 pub(crate) mod reports;
 pub(crate) mod sessions;
 pub(crate) mod setting_overrides;

@@ -8,6 +8,7 @@ status = { $status ->
     [offered] angeboten
     [assigned] zugewiesen
     [bot] beim Bot
+    [relay] an WhatsApp eines Mitarbeiters weitergeleitet
     [closed] geschlossen
    *[other] { $status }
 }
@@ -145,6 +146,7 @@ visitor = Besucher { $reference }
 channel-where = { channel } · { $where }
 origin-call = Aus einem Anruf
 origin-api = Über die API
+origin-relay = An das WhatsApp eines Mitarbeiters weitergeleitet
 row-waiting-for-you = wartet auf Sie
     .title = Der Kunde wartet auf Ihre Antwort
 row-wait =
@@ -218,6 +220,8 @@ buttons-remove = Schaltflächen entfernen
 ## message
 
 note-by = Notiz von { $name }
+relay-from = { $name } über das eigene WhatsApp (Weiterleitung)
+relay-to = An das WhatsApp des Mitarbeiters (Weiterleitung)
 sender-customer = Kunde
 sender-bot = Bot
 sender-automation = Automatisierung

@@ -11,6 +11,7 @@ status = { $status ->
     [offered] offered
     [assigned] assigned
     [bot] with bot
+    [relay] relayed to an agent's WhatsApp
     [closed] closed
    *[other] { $status }
 }
@@ -177,6 +178,7 @@ visitor = Visitor { $reference }
 channel-where = { channel } · { $where }
 origin-call = From a call
 origin-api = From the API
+origin-relay = Relayed to an agent's WhatsApp
 row-waiting-for-you = waiting for you
     .title = The customer waits for your answer
 row-wait =
@@ -258,6 +260,8 @@ buttons-remove = Remove buttons
 ## inbox.js: addMessage(), messageBody() (a message)
 
 note-by = Note by { $name }
+relay-from = { $name } on their WhatsApp (relay)
+relay-to = To the agent's WhatsApp (relay)
 sender-customer = Customer
 sender-bot = Bot
 sender-automation = Automation

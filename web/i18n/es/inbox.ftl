@@ -8,6 +8,7 @@ status = { $status ->
     [offered] ofrecida
     [assigned] asignada
     [bot] con el bot
+    [relay] reenviada al WhatsApp de un agente
     [closed] cerrada
    *[other] { $status }
 }
@@ -145,6 +146,7 @@ visitor = Visitante { $reference }
 channel-where = { channel } · { $where }
 origin-call = Desde una llamada
 origin-api = Desde la API
+origin-relay = Reenviada al WhatsApp de un agente
 row-waiting-for-you = te espera
     .title = El cliente espera tu respuesta
 row-wait =
@@ -218,6 +220,8 @@ buttons-remove = Quitar botones
 ## message
 
 note-by = Nota de { $name }
+relay-from = { $name } desde su WhatsApp (reenvío)
+relay-to = Al WhatsApp del agente (reenvío)
 sender-customer = Cliente
 sender-bot = Bot
 sender-automation = Automatización

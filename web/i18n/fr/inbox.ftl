@@ -8,6 +8,7 @@ status = { $status ->
     [offered] proposée
     [assigned] attribuée
     [bot] avec le bot
+    [relay] relayée sur le WhatsApp d'un agent
     [closed] clôturée
    *[other] { $status }
 }
@@ -145,6 +146,7 @@ visitor = Visiteur { $reference }
 channel-where = { channel } · { $where }
 origin-call = Depuis un appel
 origin-api = Depuis l'API
+origin-relay = Relayée sur le WhatsApp d'un agent
 row-waiting-for-you = vous attend
     .title = Le client attend votre réponse
 row-wait =
@@ -221,6 +223,8 @@ buttons-remove = Retirer les boutons
 ## message
 
 note-by = Note de { $name }
+relay-from = { $name } depuis son WhatsApp (relais)
+relay-to = Vers le WhatsApp de l'agent (relais)
 sender-customer = Client
 sender-bot = Bot
 sender-automation = Automatisation

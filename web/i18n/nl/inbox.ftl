@@ -8,6 +8,7 @@ status = { $status ->
     [offered] aangeboden
     [assigned] toegewezen
     [bot] bij bot
+    [relay] doorgestuurd naar WhatsApp van een medewerker
     [closed] gesloten
    *[other] { $status }
 }
@@ -145,6 +146,7 @@ visitor = Bezoeker { $reference }
 channel-where = { channel } · { $where }
 origin-call = Vanuit een oproep
 origin-api = Vanuit de API
+origin-relay = Doorgestuurd naar de WhatsApp van een medewerker
 row-waiting-for-you = wacht op jou
     .title = De klant wacht op je antwoord
 row-wait =
@@ -218,6 +220,8 @@ buttons-remove = Knoppen verwijderen
 ## message
 
 note-by = Notitie van { $name }
+relay-from = { $name } via eigen WhatsApp (doorsturen)
+relay-to = Naar de WhatsApp van de medewerker (doorsturen)
 sender-customer = Klant
 sender-bot = Bot
 sender-automation = Automatisering

@@ -8,6 +8,7 @@ status = { $status ->
     [offered] oferecida
     [assigned] atribuída
     [bot] com o bot
+    [relay] encaminhada ao WhatsApp de um agente
     [closed] encerrada
    *[other] { $status }
 }
@@ -145,6 +146,7 @@ visitor = Visitante { $reference }
 channel-where = { channel } · { $where }
 origin-call = De uma chamada
 origin-api = Da API
+origin-relay = Encaminhada ao WhatsApp de um agente
 row-waiting-for-you = aguardando você
     .title = O cliente aguarda sua resposta
 row-wait =
@@ -221,6 +223,8 @@ buttons-remove = Remover botões
 ## message
 
 note-by = Nota de { $name }
+relay-from = { $name } pelo próprio WhatsApp (encaminhamento)
+relay-to = Para o WhatsApp do agente (encaminhamento)
 sender-customer = Cliente
 sender-bot = Bot
 sender-automation = Automação

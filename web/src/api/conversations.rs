@@ -50,7 +50,7 @@ impl ListQuery {
         {
             status.push(Status::parse(s).ok_or_else(|| {
                 ApiError::bad_request(format!(
-                    "unknown status {s:?}; valid: pending, queued, offered, assigned, closed"
+                    "unknown status {s:?}; valid: pending, bot, queued, offered, assigned, relay, closed"
                 ))
             })?);
         }

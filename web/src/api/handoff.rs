@@ -1,4 +1,5 @@
-//! Hand-off to WhatsApp: a web conversation continued on WhatsApp by QR code.
+//! Hand-off to WhatsApp: a web conversation continued on WhatsApp by QR code, or relayed to
+//! agents' own WhatsApp numbers (`agents`).
 
 use super::JsonBody;
 use crate::AppState;
@@ -8,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use deflect_chat::NewHandoff;
+use deflect_chat::{NewHandoff, RelayAgent};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -28,6 +29,10 @@ pub(super) struct DeflectBody {
     /// How long the code works (default a day).
     #[serde(default)]
     ttl_seconds: Option<u64>,
+    /// Relay mode: the agents (`name`, `number`) offered the conversation on their own
+    /// WhatsApp, in this order.
+    #[serde(default)]
+    agents: Vec<RelayAgent>,
 }
 
 pub(super) async fn deflect_whatsapp(
@@ -47,6 +52,7 @@ pub(super) async fn deflect_whatsapp(
                 account: b.account,
                 queue: b.queue,
                 ttl: Duration::from_secs(b.ttl_seconds.unwrap_or(86_400)),
+                agents: b.agents,
             },
         )
         .await?;

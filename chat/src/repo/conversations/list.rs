@@ -138,7 +138,7 @@ const OFFER_EXPIRES_AT: &str = "CASE WHEN c.status = 'offered' THEN (SELECT t.du
 fn unread_sql(me: &str) -> String {
     format!(
         "(SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id AND u.direction = 'in' \
-         AND u.id > COALESCE((SELECT r.message_id FROM conversation_reads r \
+         AND u.internal = 0 AND u.id > COALESCE((SELECT r.message_id FROM conversation_reads r \
          WHERE r.agent_id = {me} AND r.conversation_id = c.id), 0))"
     )
 }

@@ -1,0 +1,222 @@
+//! The SQL of relays (a conversation relayed to agents' own WhatsApp numbers) and of the
+//! agents' numbers they registered.
+
+use crate::clock::Millis;
+use crate::model::{Relay, RelayAgent, RelayState, StoreError};
+use crate::store::{Tx, opt_i64, opt_str};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// Records the relay of conversation `conversation` on `account` to `agents` (waiting for
+/// the customer), and registers the agents' numbers on the account (a name given again is
+/// the one kept).
+pub(crate) async fn insert(
+    tx: &mut Tx,
+    conversation: i64,
+    account: &str,
+    agents: &[RelayAgent],
+    now: Millis,
+) -> Result<(), StoreError> {
+    let list = serde_json::to_string(agents).expect("relay agents serialize");
+    sqlx::query(
+        "INSERT INTO relays (conversation_id, account, agents, position, state, updated_at) \
+         VALUES ($1, $2, $3, 0, 'waiting', $4)",
+    )
+    .bind(conversation)
+    .bind(account)
+    .bind(list)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    for a in agents {
+        sqlx::query(
+            "INSERT INTO relay_agents (account, wa_id, name, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account, wa_id) DO UPDATE SET name = excluded.name",
+        )
+        .bind(account)
+        .bind(a.wa_id())
+        .bind(&a.name)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+fn from_row(r: &AnyRow) -> Relay {
+    Relay {
+        conversation: r.get("conversation_id"),
+        account: r.get("account"),
+        agents: serde_json::from_str(&r.get::<String, _>("agents")).unwrap_or_default(),
+        position: usize::try_from(r.get::<i64, _>("position")).unwrap_or(usize::MAX),
+        state: RelayState::parse(&r.get::<String, _>("state")),
+        offered_at: opt_i64(r, "offered_at"),
+    }
+}
+
+/// The relay of conversation `conversation`, if it is relayed (locked on PostgreSQL).
+pub(crate) async fn get(tx: &mut Tx, conversation: i64) -> Result<Option<Relay>, StoreError> {
+    let row = sqlx::query(sql!(
+        "SELECT conversation_id, account, agents, position, state, offered_at FROM relays \
+         WHERE conversation_id = $1{}",
+        tx.for_update()
+    ))
+    .bind(conversation)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+/// Replaces the agents of the relay of `conversation` (one added by a transfer).
+pub(crate) async fn set_agents(
+    tx: &mut Tx,
+    conversation: i64,
+    agents: &[RelayAgent],
+) -> Result<(), StoreError> {
+    let list = serde_json::to_string(agents).expect("relay agents serialize");
+    sqlx::query("UPDATE relays SET agents = $1 WHERE conversation_id = $2")
+        .bind(list)
+        .bind(conversation)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Moves the relay of `conversation` to agent `position` in `state` (an offer made at
+/// `offered_at`).
+pub(crate) async fn set(
+    tx: &mut Tx,
+    conversation: i64,
+    position: usize,
+    state: RelayState,
+    agent_number: Option<&str>,
+    offered_at: Option<Millis>,
+    now: Millis,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE relays SET position = $1, state = $2, agent_number = $3, offered_at = $4, \
+         updated_at = $5 WHERE conversation_id = $6",
+    )
+    .bind(i64::try_from(position).unwrap_or(i64::MAX))
+    .bind(state.as_str())
+    .bind(agent_number)
+    .bind(offered_at)
+    .bind(now)
+    .bind(conversation)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A registered agent's number on an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RegisteredAgent {
+    /// Their WhatsApp id.
+    pub(crate) wa_id: String,
+    /// Their name.
+    pub(crate) name: String,
+    /// The relayed conversation their messages go to when they answer none in particular.
+    pub(crate) current: Option<i64>,
+}
+
+/// The agent registered with WhatsApp id `wa_id` on `account`, if any.
+pub(crate) async fn agent(
+    tx: &mut Tx,
+    account: &str,
+    wa_id: &str,
+) -> Result<Option<RegisteredAgent>, StoreError> {
+    let row = sqlx::query(
+        "SELECT name, current_conversation_id FROM relay_agents WHERE account = $1 AND wa_id = $2",
+    )
+    .bind(account)
+    .bind(wa_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.map(|r| RegisteredAgent {
+        wa_id: wa_id.to_string(),
+        name: r.get("name"),
+        current: opt_i64(&r, "current_conversation_id"),
+    }))
+}
+
+/// The agent registered on `account` under `name` (any case), if exactly one is.
+pub(crate) async fn agent_named(
+    tx: &mut Tx,
+    account: &str,
+    name: &str,
+) -> Result<Option<RelayAgent>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT wa_id, name FROM relay_agents WHERE account = $1 AND LOWER(name) = LOWER($2) LIMIT 2",
+    )
+    .bind(account)
+    .bind(name)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(match rows.as_slice() {
+        [r] => Some(RelayAgent {
+            name: r.get("name"),
+            number: format!("+{}", r.get::<String, _>("wa_id")),
+        }),
+        _ => None,
+    })
+}
+
+/// Makes `conversation` (or none) the one agent `wa_id`'s messages on `account` go to.
+pub(crate) async fn set_current(
+    tx: &mut Tx,
+    account: &str,
+    wa_id: &str,
+    conversation: Option<i64>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE relay_agents SET current_conversation_id = $1 WHERE account = $2 AND wa_id = $3",
+    )
+    .bind(conversation)
+    .bind(account)
+    .bind(wa_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A conversation relayed to an agent now: (conversation, reference, customer's name).
+pub(crate) type Held = (i64, String, Option<String>);
+
+/// The conversations agent `wa_id` holds on `account`, oldest first.
+pub(crate) async fn held_by(
+    tx: &mut Tx,
+    account: &str,
+    wa_id: &str,
+) -> Result<Vec<Held>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT r.conversation_id, c.reference, k.name FROM relays r \
+         JOIN conversations c ON c.id = r.conversation_id JOIN contacts k ON k.id = c.contact_id \
+         WHERE r.account = $1 AND r.agent_number = $2 AND r.state = 'active' \
+         AND c.status = 'relay' ORDER BY r.conversation_id",
+    )
+    .bind(account)
+    .bind(wa_id)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), opt_str(r, "name")))
+        .collect())
+}
+
+/// The relayed conversation with reference `reference` on `account`, if any.
+pub(crate) async fn by_reference(
+    tx: &mut Tx,
+    account: &str,
+    reference: &str,
+) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query(
+        "SELECT r.conversation_id FROM relays r JOIN conversations c ON c.id = r.conversation_id \
+         WHERE r.account = $1 AND c.reference = $2",
+    )
+    .bind(account)
+    .bind(reference)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.map(|r| r.get(0)))
+}
