@@ -119,6 +119,12 @@ fn scenario_after(
     let gw = Gateway::builder().config(text).start();
     add_admin(&gw);
     before(&gw);
+    run_scenario(name, gw, page_port, api_port, &[]);
+}
+
+/// Runs browser scenario `name` against running gateway `gw` (with its admin), with
+/// `extra` environment for the scenario, then stops the gateway.
+fn run_scenario(name: &str, gw: Gateway, page_port: u16, api_port: u16, extra: &[(&str, &str)]) {
     let dir = browser_dir();
     assert!(
         dir.join("node_modules/playwright-core").exists(),
@@ -138,6 +144,7 @@ fn scenario_after(
         .env("BUSINESS_NUMBER", BUSINESS_NUMBER)
         .env("ARTIFACTS", dir.join("artifacts"))
         .env("DATABASE", gw.data_dir().join("deflect.db"))
+        .envs(extra.iter().copied())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -326,6 +333,100 @@ fn browser_contact_panel_shows_the_earlier_conversation_and_its_labels() {
         let (status, out) = call.finish();
         assert!(status.success(), "{out}");
     });
+}
+
+/// The SMS fallback's continue link, end to end: a deflected call's template fails as
+/// undeliverable (131026), one SMS (Twilio's wire format) carries the signed link; opening
+/// it spends nothing and a tampered one is refused; in Chromium the customer continues the
+/// same conversation in the widget, history included, and chats with an agent.
+#[test]
+fn browser_an_sms_link_continues_the_deflected_call_in_the_widget() {
+    let api = common::meta::FakeMeta::start();
+    let (page_port, http_port) = (free_port(), free_port());
+    let gateway = format!("http://127.0.0.1:{http_port}");
+    // The SMS fallback is account main's (the first account): its section goes before the
+    // next account's.
+    let sms = format!(
+        r#"[whatsapp.accounts.sms_fallback]
+provider = "twilio"
+from = "+3197010200300"
+account_sid = "AC0123456789abcdef0123456789abcdef"
+auth_token = "twilio-sms-token"
+api_base_url = "http://{}"
+text = "We missed you on WhatsApp: {{{{link}}}}"
+
+[[whatsapp.accounts]]
+name = "sandbox""#,
+        api.addr
+    );
+    let text = format!(
+        "{}\n[http]\npublic_base_url = \"{gateway}\"\n",
+        config(page_port, api.addr.port()).replacen(
+            "[[whatsapp.accounts]]\nname = \"sandbox\"",
+            &sms,
+            1
+        )
+    );
+    let gw = Gateway::builder()
+        .config(&text)
+        .env("DEFLECT_HTTP__LISTEN", &format!("127.0.0.1:{http_port}"))
+        .start();
+    add_admin(&gw);
+    let call = Dialler::call(
+        gw.listener("sip", Some("udp")),
+        "31201234567",
+        &["--dtmf", "0623456789#1", "--from", "+31201110000"],
+    );
+    let template = api.wait_for(1).remove(0);
+    assert_eq!(template.body["to"], "31623456789");
+    let status = serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "31201234567", "phone_number_id": PHONE_NUMBER_ID},
+            "statuses": [{"id": "wamid.fake1", "status": "failed", "timestamp": "1767225601",
+                "recipient_id": "31623456789",
+                "errors": [{"code": 131026, "title": "Message undeliverable"}]}]
+        }}]}]
+    })
+    .to_string();
+    let sig = deflect_chat::provider::meta::sign(APP_SECRET, status.as_bytes());
+    let headers = [("X-Hub-Signature-256", sig.as_str())];
+    let (code, _) = common::http(
+        gw.http_addr(),
+        "POST",
+        "/webhooks/meta/main",
+        &headers,
+        status.as_bytes(),
+    );
+    assert_eq!(code, 200);
+    let sms = api.wait_for(2).remove(1);
+    let form = deflect_chat::provider::twilio::parse_form(&sms.raw);
+    let body = &form.iter().find(|(k, _)| k == "Body").unwrap().1;
+    let link = body
+        .strip_prefix("We missed you on WhatsApp: ")
+        .unwrap()
+        .to_string();
+    let prefix = format!("{gateway}/continue/");
+    assert!(link.starts_with(&prefix), "{link}");
+    // A previewer's GET shows the page and spends nothing; a tampered link is refused.
+    let path = link.strip_prefix(&gateway).unwrap();
+    let (code, page) = common::get(gw.http_addr(), path);
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("Continue here"), "{page}");
+    let tampered = path.replace("signature=", "signature=00");
+    let (code, page) = common::get(gw.http_addr(), &tampered);
+    assert_eq!(code, 403, "{page}");
+    assert!(page.contains("expired or is not valid"), "{page}");
+    let (status, out) = call.finish();
+    assert!(status.success(), "{out}");
+    run_scenario(
+        "continued",
+        gw,
+        page_port,
+        api.addr.port(),
+        &[("CONTINUE_URL", link.as_str())],
+    );
 }
 
 /// The report page for a seeded set: the queue row's numbers equal SQL over the gateway's

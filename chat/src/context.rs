@@ -6,6 +6,7 @@ mod lists;
 mod settings;
 mod webhooks;
 
+use crate::blobs::LinkSigner;
 use crate::clock::{self, Clock, Millis};
 use crate::model::{Conversation, StoreError};
 use crate::repo;
@@ -124,6 +125,8 @@ pub(crate) struct Ctx {
     lists: lists::Lists,
     /// The outgoing webhook endpoints, configured and added, as last loaded.
     hook_endpoints: Arc<HookEndpoints>,
+    /// Signs and checks the gateway's public links.
+    links: LinkSigner,
     outbox_wake: Notify,
     timer_wake: Notify,
     bot_wake: Notify,
@@ -138,8 +141,10 @@ impl Ctx {
         settings: InboxSettings,
         clock: Arc<dyn Clock>,
         hook_endpoints: Arc<HookEndpoints>,
+        links: LinkSigner,
     ) -> Self {
         Self {
+            links,
             lists: lists::Lists::new(&settings.inbox.faq),
             settings: settings::Settings::new(settings),
             hook_endpoints,
@@ -150,6 +155,22 @@ impl Ctx {
             bot_wake: Notify::new(),
             attachment_wake: Notify::new(),
         }
+    }
+
+    /// The signer of the gateway's public links (files, continue links).
+    pub(crate) fn links(&self) -> &LinkSigner {
+        &self.links
+    }
+
+    /// The widget site a conversation of WhatsApp account `account` continues on in the
+    /// browser: the first site of that account, else the first site.
+    pub(crate) fn continue_site(&self, account: Option<&str>) -> Option<String> {
+        let settings = self.settings();
+        let sites = &settings.widget.sites;
+        let own = sites
+            .iter()
+            .find(|s| s.whatsapp_account.is_some() && s.whatsapp_account.as_deref() == account);
+        own.or(sites.first()).map(|s| s.name.clone())
     }
 
     /// The store.

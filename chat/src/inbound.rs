@@ -756,14 +756,8 @@ impl InboundService {
                 lifecycle::relay::customer_wrote(self.ctx(), tx, &c, &message, now).await?;
             }
             Some(Status::Pending) => {
-                let ctx = self.ctx();
                 let c = lifecycle::load(tx, conversation).await?;
-                if automation::after_hours(ctx, tx, &c, now).await? {
-                    match automation::start_bot(ctx, tx, &c, now).await? {
-                        Some(c) => automation::to_bot(ctx, tx, &c, &message, now).await?,
-                        None => dispatch::enqueue(ctx, tx, conversation, &queue, None, now).await?,
-                    }
-                }
+                automation::answered(self.ctx(), tx, &c, &message, now).await?;
             }
             // Opened just now by the customer's message: the whitelist may turn it away;
             // else welcome and route it.

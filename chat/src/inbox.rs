@@ -76,7 +76,8 @@ impl std::fmt::Debug for Inbox {
     }
 }
 
-/// The name of the generated key signing links to files ([`crate::blobs::links`]).
+/// The name of the generated key signing links to files and continue links
+/// ([`crate::blobs::links`]).
 const LINK_KEY: &str = "media_links";
 
 /// The signer of links to files: `attachments.signing_secret`, or the key generated once
@@ -172,13 +173,11 @@ impl Inbox {
         if running && store.kind() == deflect_config::DatabaseKind::Postgres {
             feed.start_relay().await?;
         }
-        let links = match &blobs {
-            Some(_) => Some(link_signer(&store, &settings, clock.now()).await?),
-            None => None,
-        };
+        let signer = link_signer(&store, &settings, clock.now()).await?;
+        let links = blobs.as_ref().map(|_| signer.clone());
         let files = blobs.clone().zip(links.clone());
         let files = files.map(|(blobs, links)| OutboxFiles { blobs, links });
-        let ctx = Arc::new(Ctx::new(store, settings, clock, hook_endpoints));
+        let ctx = Arc::new(Ctx::new(store, settings, clock, hook_endpoints, signer));
         // Admins' overrides apply from the first request.
         ctx.refresh_settings().await?;
         let inbox = Self {
@@ -608,6 +607,28 @@ impl Inbox {
         ttl: std::time::Duration,
     ) -> Result<Handoff, ChatError> {
         webchat::create_handoff(self.ctx(), visitor_token, id, ttl).await
+    }
+
+    /// The offer of the continue link (the SMS fallback's) of conversation `id`: checked,
+    /// spending nothing (see [`crate::webchat`]).
+    pub async fn continue_offer(
+        &self,
+        id: i64,
+        expires: &str,
+        signature: &str,
+    ) -> Result<crate::webchat::ContinueOffer, ChatError> {
+        webchat::continue_offer(self.ctx(), id, expires, signature).await
+    }
+
+    /// Continues conversation `id` in the browser of `visitor_token` through its continue
+    /// link (`expires`, `signature`).
+    pub async fn continue_on_web(
+        &self,
+        id: i64,
+        link: (&str, &str),
+        visitor_token: &str,
+    ) -> Result<(crate::webchat::ContinueOffer, Conversation), ChatError> {
+        webchat::continue_on_web(self.ctx(), id, link, visitor_token).await
     }
 
     /// Opens a conversation for a customer an integration hands over to WhatsApp: it waits

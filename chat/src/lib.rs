@@ -187,4 +187,4 @@ pub use outbox::OutboxPass;
 pub use routing::Presence;
 pub use sandbox::SandboxReply;
 pub use store::Store;
-pub use webchat::{NewHandoff, NewWebConversation, VisitorEvent, VisitorEventKind};
+pub use webchat::{ContinueOffer, NewHandoff, NewWebConversation, VisitorEvent, VisitorEventKind};

@@ -21,6 +21,7 @@
 //! conversation continues on WhatsApp (same conversation, history kept) and the code is spent
 //! (see [`crate::inbound`]).
 
+use crate::blobs::LinkKind;
 use crate::context::Ctx;
 use crate::lifecycle::{self, automation, csat, dispatch, handoff, open};
 pub use crate::model::{CODE_LEN, handoff_text};
@@ -421,9 +422,12 @@ pub(crate) async fn web_visitor_message(
         now,
     )
     .await?;
-    // With the site's bot: the message is the bot's next turn.
-    if c.status == Status::Bot {
-        automation::to_bot(ctx, &mut tx, &c, &m, now).await?;
+    match c.status {
+        // With the site's bot: the message is the bot's next turn.
+        Status::Bot => automation::to_bot(ctx, &mut tx, &c, &m, now).await?,
+        // A deflection continued from its SMS link: the customer's answer.
+        Status::Pending => automation::answered(ctx, &mut tx, &c, &m, now).await?,
+        _ => {}
     }
     tx.commit().await?;
     metrics::counter!("deflect_inbox_messages_total", "direction" => "in", "channel" => "web")
@@ -647,4 +651,119 @@ fn relay_agents(
         });
     }
     Ok(out)
+}
+
+/// What the page of a continue link (the SMS fallback's `{{link}}`) offers: the
+/// conversation's reference, the widget site it continues on in the browser, and the
+/// business's WhatsApp chat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContinueOffer {
+    /// The conversation's reference.
+    pub reference: String,
+    /// The widget site it continues on.
+    pub site: String,
+    /// `https://wa.me/<business number>`, when the conversation has a WhatsApp account.
+    pub whatsapp_url: Option<String>,
+}
+
+/// Checks the continue link of conversation `id` (`expires`, `signature` as its query
+/// carries them): [`ChatError::Forbidden`] when it is not the gateway's or has expired.
+fn check_continue_link(
+    ctx: &Ctx,
+    id: i64,
+    expires: &str,
+    signature: &str,
+) -> Result<(), ChatError> {
+    let token = id.to_string();
+    (ctx.links()
+        .check_of(LinkKind::Continue, &token, expires, signature, ctx.now()))
+    .map_err(|e| ChatError::Forbidden(e.to_string()))
+}
+
+/// The offer of a continue link of conversation `id`, which must be open. Spends nothing:
+/// link previewers may fetch the page.
+pub(crate) async fn continue_offer(
+    ctx: &Ctx,
+    id: i64,
+    expires: &str,
+    signature: &str,
+) -> Result<ContinueOffer, ChatError> {
+    check_continue_link(ctx, id, expires, signature)?;
+    let c = repo::conversations::get(ctx.store(), id)
+        .await?
+        .ok_or(ChatError::NotFound("conversation"))?;
+    if c.status == Status::Closed {
+        return Err(ChatError::Conflict("the conversation is closed".into()));
+    }
+    let site = ctx
+        .continue_site(c.account.as_deref())
+        .ok_or(ChatError::NotFound("widget site"))?;
+    let account = c.account.as_deref().and_then(|a| ctx.account(a));
+    let whatsapp_url = account.map(|a| {
+        format!(
+            "https://wa.me/{}",
+            a.business_number.trim_start_matches('+')
+        )
+    });
+    Ok(ContinueOffer {
+        reference: c.reference,
+        site,
+        whatsapp_url,
+    })
+}
+
+/// Continues conversation `id` in the browser of visitor `visitor_token` through its
+/// continue link: the visitor becomes the conversation's contact's, the conversation moves
+/// to channel `web` on the offer's site (`conversation.channel_changed`), and the widget
+/// shows its history. Again from the same browser it changes nothing; from another, once
+/// moved, it is refused.
+pub(crate) async fn continue_on_web(
+    ctx: &Ctx,
+    id: i64,
+    (expires, signature): (&str, &str),
+    visitor_token: &str,
+) -> Result<(ContinueOffer, Conversation), ChatError> {
+    if visitor_token.len() < 16 {
+        return Err(ChatError::Invalid("the visitor token is too short".into()));
+    }
+    let offer = continue_offer(ctx, id, expires, signature).await?;
+    let now = ctx.now();
+    let mut tx = ctx.store().write().await?;
+    let c = lifecycle::load(&mut tx, id).await?;
+    match visitor(&mut tx, visitor_token).await? {
+        Some((contact, _)) if contact == c.contact_id => {}
+        Some(_) => {
+            return Err(ChatError::Conflict(
+                "this browser chats as another visitor".into(),
+            ));
+        }
+        None if c.channel == crate::Channel::Web => {
+            return Err(ChatError::Conflict(
+                "the conversation continues in another browser".into(),
+            ));
+        }
+        None => {
+            let hash = hash_token(visitor_token);
+            let identity =
+                repo::contacts::insert_web_identity(&mut tx, c.contact_id, &hash, now).await?;
+            repo::visitors::insert(&mut tx, &hash, c.contact_id, identity, &offer.site, now)
+                .await?;
+        }
+    }
+    if c.channel != crate::Channel::Web {
+        repo::conversations::move_to_web(&mut tx, id, &offer.site).await?;
+        let data = json!({ "channel": crate::Channel::Web, "site": offer.site });
+        lifecycle::conversation_event(
+            &mut tx,
+            id,
+            EventKind::ConversationChannelChanged,
+            data,
+            now,
+        )
+        .await?;
+        metrics::counter!("deflect_inbox_continued_on_web_total").increment(1);
+    }
+    let c = repo::conversations::reload(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok((offer, c))
 }

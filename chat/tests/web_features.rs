@@ -1223,6 +1223,96 @@ async fn relay_offers_lapse_in_turn_and_an_idle_relay_closes(b: Backend) {
     assert!(r.conversations.is_empty(), "{r:?}");
 }
 
+async fn a_continue_link_moves_a_deflection_to_one_browser(b: Backend) {
+    let key = "continue-link-key-of-32-characters!";
+    let mut settings = settings(None);
+    settings.attachments.signing_secret = Some(Secret::new(key));
+    settings.widget.sites = vec![deflect_config::SiteConfig {
+        name: "shop".into(),
+        ..Default::default()
+    }];
+    let env = Env::with(b, settings).await;
+    let message = env.deflect("call-continue", "+31687654321").await;
+    let id = env.message(message).await.conversation_id;
+    let signer = deflect_chat::blobs::LinkSigner::new(key.as_bytes());
+    let base = url::Url::parse("https://gw.example.com").unwrap();
+    let query = |link: &str| {
+        let url = url::Url::parse(link).unwrap();
+        let q = |k: &str| {
+            url.query_pairs()
+                .find(|(n, _)| n == k)
+                .unwrap()
+                .1
+                .into_owned()
+        };
+        (q("expires"), q("signature"))
+    };
+    let kind = deflect_chat::blobs::LinkKind::Continue;
+    let now = deflect_chat::clock::Clock::now(&env.clock);
+    let (expires, signature) =
+        query(&signer.link_to(kind, &base, &id.to_string(), now + 3_600_000));
+    let link = (expires.as_str(), signature.as_str());
+    // The page's offer spends nothing.
+    let offer = env.inbox.continue_offer(id, link.0, link.1).await.unwrap();
+    assert_eq!(
+        (offer.site.as_str(), offer.whatsapp_url.as_deref()),
+        ("shop", Some("https://wa.me/15550100000"))
+    );
+    let c = env
+        .inbox
+        .conversation_unchecked(id)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!((c.channel, c.status), (Channel::Whatsapp, Status::Pending));
+    // Another conversation's id, another kind of link, an expired one: refused.
+    let other = env.inbox.continue_offer(id + 1, link.0, link.1).await;
+    assert!(matches!(other, Err(ChatError::Forbidden(_))), "{other:?}");
+    let (old_expires, old_signature) =
+        query(&signer.link_to(kind, &base, &id.to_string(), now - 1000));
+    let expired = env
+        .inbox
+        .continue_on_web(id, (&old_expires, &old_signature), TOKEN)
+        .await;
+    assert!(
+        matches!(expired, Err(ChatError::Forbidden(_))),
+        "{expired:?}"
+    );
+    // The first browser takes it; again from it changes nothing; another is refused.
+    let (_, c) = env.inbox.continue_on_web(id, link, TOKEN).await.unwrap();
+    assert_eq!(
+        (c.channel, c.site.as_deref(), c.status),
+        (Channel::Web, Some("shop"), Status::Pending)
+    );
+    env.inbox.continue_on_web(id, link, TOKEN).await.unwrap();
+    let second = env
+        .inbox
+        .continue_on_web(id, link, "another-visitor-token-0123456789")
+        .await;
+    assert!(matches!(second, Err(ChatError::Conflict(_))), "{second:?}");
+    let events = env.inbox.conversation_events(id, 0, 100).await.unwrap();
+    let moved = (events.iter())
+        .filter(|e| e.kind == EventKind::ConversationChannelChanged)
+        .count();
+    assert_eq!(moved, 1);
+    // The visitor's first message is the answer the deflection waited for: it queues.
+    env.inbox
+        .web_visitor_message(TOKEN, id, "Hello from the browser", None)
+        .await
+        .unwrap();
+    let c = env
+        .inbox
+        .conversation_unchecked(id)
+        .await
+        .unwrap()
+        .conversation;
+    assert_eq!(c.status, Status::Queued);
+    let boss = env.supervisor().await;
+    env.inbox.close(&boss, id, Some("resolved")).await.unwrap();
+    let closed = env.inbox.continue_offer(id, link.0, link.1).await;
+    assert!(matches!(closed, Err(ChatError::Conflict(_))), "{closed:?}");
+}
+
 on_both!(
     escalation_is_offered_only_without_an_agent,
     outside_opening_hours_whatsapp_is_offered_at_once,
@@ -1238,4 +1328,5 @@ on_both!(
     typing_reaches_subscribers_without_being_logged,
     a_web_chat_an_agent_answered_ends_with_a_rating_and_a_comment,
     relay_offers_lapse_in_turn_and_an_idle_relay_closes,
+    a_continue_link_moves_a_deflection_to_one_browser,
 );

@@ -43,8 +43,9 @@ pub struct SmsFallbackConfig {
     /// the country allows one.
     pub from: String,
     /// The text (at most 480 characters: three SMS parts); variables `{{link}}` (where the
-    /// conversation continues: the business's WhatsApp chat), `{{reference}}` and
-    /// `{{business_number}}`.
+    /// conversation continues: a signed page that continues it in the browser, or on
+    /// WhatsApp — the business's WhatsApp chat when the gateway has no public address or
+    /// widget site), `{{reference}}` and `{{business_number}}`.
     pub text: String,
     /// Twilio: account SID (`AC…`); the account's own for a Twilio WhatsApp account.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,6 +66,10 @@ pub struct SmsFallbackConfig {
     /// `https://<region>.sms.api.sinch.com`. Tests point it at a local server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_base_url: Option<url::Url>,
+    /// How long `{{link}}` continues the conversation in the browser (1h – 30d), when the
+    /// gateway has a `http.public_base_url` and a widget site to continue on.
+    #[serde(with = "crate::value::duration")]
+    pub link_ttl: std::time::Duration,
 }
 
 impl Default for SmsFallbackConfig {
@@ -81,6 +86,7 @@ impl Default for SmsFallbackConfig {
             api_token: None,
             region: None,
             api_base_url: None,
+            link_ttl: std::time::Duration::from_secs(7 * 86_400),
         }
     }
 }
@@ -119,6 +125,9 @@ impl SmsFallbackConfig {
             );
         } else if let Err(e) = check_text(&self.text, SMS_VARIABLES) {
             p.push(format!("{at}.text"), e.to_string());
+        }
+        if !(3600..=30 * 86_400).contains(&self.link_ttl.as_secs()) {
+            p.push(format!("{at}.link_ttl"), "must be between 1h and 30d");
         }
         let provider = self.provider.as_str();
         let mut require = |key: &str, present: bool| {

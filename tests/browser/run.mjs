@@ -899,7 +899,42 @@ async function dutch(browser) {
   check(true, "back to the browser's language");
 }
 
-const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact, reports, dutch };
+// The SMS fallback's continue link (CONTINUE_URL, from the SMS the test captured): the page
+// offers the browser and WhatsApp; "Continue here" opens the widget on the same conversation
+// with its history; the visitor's message reaches an agent, whose answer reaches the widget.
+async function continued(browser) {
+  const vctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const v = await vctx.newPage();
+  await v.goto(env.CONTINUE_URL);
+  const here = v.getByRole("button", { name: "Continue here" });
+  await here.waitFor({ timeout: T });
+  const wa = await v.getByRole("link", { name: "Continue on WhatsApp" }).getAttribute("href");
+  check(wa === "https://wa.me/" + env.BUSINESS_NUMBER.slice(1), "the page offers the business's WhatsApp chat too (" + wa + ")");
+  await v.screenshot({ path: path.join(ARTIFACTS, "continue-page.png") });
+  await here.click();
+  await v.getByRole("dialog").waitFor({ timeout: T });
+  await v.locator(".m", { hasText: "We missed you on WhatsApp" }).waitFor({ timeout: T });
+  check(true, "the widget opens on the conversation, its history shown (the SMS)");
+  check(await here.isHidden(), "the offer gives way to the chat");
+  await say(v, "Hi, I would rather chat here");
+  await v.locator(".m.visitor:not(.sending)", { hasText: "Hi, I would rather chat here" }).waitFor({ timeout: T });
+  const a = await (await browser.newContext()).newPage();
+  await login(a, "available");
+  // The caller's conversation (the number they gave by keypad), offered to the agent.
+  const item = a.locator(".item", { hasText: "+31623456789" });
+  await item.click({ timeout: T });
+  await a.locator("#conv-actions").getByRole("button", { name: "Accept" }).click();
+  await a.locator(".msg", { hasText: "We missed you on WhatsApp" }).waitFor({ timeout: T });
+  check((await a.locator(".item", { hasText: "623456789" }).count()) <= 1, "one conversation for the caller, not two");
+  await a.getByLabel("Reply", { exact: true }).fill("Welcome back! How can I help?");
+  await a.getByRole("button", { name: "Send" }).click();
+  await v.locator(".m.agent", { hasText: "Welcome back! How can I help?" }).waitFor({ timeout: T });
+  check(true, "the agent's answer reaches the widget");
+  await v.screenshot({ path: path.join(ARTIFACTS, "continue-widget.png") });
+  await a.screenshot({ path: path.join(ARTIFACTS, "continue-inbox.png") });
+}
+
+const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact, reports, dutch, continued };
 const name = process.argv[2];
 const server = await shop(Number(env.PAGE_PORT));
 const browser = await launch();

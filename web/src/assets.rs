@@ -116,6 +116,12 @@ pub static ASSETS: &[Asset] = &[
         "no-cache"
     ),
     asset!(
+        "/continue.js",
+        "continue.js",
+        "text/javascript; charset=utf-8",
+        "no-cache"
+    ),
+    asset!(
         "/sandbox.js",
         "sandbox.js",
         "text/javascript; charset=utf-8",
@@ -211,7 +217,7 @@ fn serve(i: usize, headers: &HeaderMap) -> Response {
 }
 
 /// `&`, `<`, `>` and quotes escaped for HTML text and attribute values.
-fn escape_html(s: &str) -> String {
+pub(crate) fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -307,21 +313,24 @@ async fn demo(
         .collect();
     let wanted = q.ok().and_then(|Query(q)| q.site);
     let (status, page) = demo_page(&sites, wanted.as_deref());
+    html(status, page, "same-origin")
+}
+
+/// A page the server fills in, under the pages' policy, never cached, with referrer policy
+/// `referrer`.
+pub(crate) fn html(status: StatusCode, page: String, referrer: &'static str) -> Response {
     let mut res = (status, page).into_response();
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(PAGE_CSP),
     );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

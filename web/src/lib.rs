@@ -29,6 +29,7 @@ pub mod api;
 mod assets;
 pub mod auth;
 pub mod connections;
+mod continuing;
 pub mod error;
 mod health;
 pub mod i18n;
@@ -205,6 +206,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .merge(api::routes())
         .merge(widget::routes(&state))
+        .merge(continuing::routes())
         .merge(assets::routes())
         .fallback(api::no_route)
         .layer(axum::middleware::from_fn_with_state(

@@ -142,6 +142,13 @@ fn admit(state: &AppState, parts: &Parts, site: &str) -> ApiResult<SiteConfig> {
             "this page's origin may not use this widget site; add it to widget.sites[].origins",
         ));
     }
+    within_rate(state, parts)?;
+    Ok(cfg)
+}
+
+/// Counts a request of the client against the widget's rate limit
+/// (`http.widget_requests_per_minute`); 429 beyond it.
+pub(crate) fn within_rate(state: &AppState, parts: &Parts) -> ApiResult<()> {
     if !state
         .web
         .widget_limiter
@@ -150,10 +157,10 @@ fn admit(state: &AppState, parts: &Parts, site: &str) -> ApiResult<SiteConfig> {
         metrics::counter!("deflect_widget_rate_limited_total").increment(1);
         return Err(ApiError::rate_limited());
     }
-    Ok(cfg)
+    Ok(())
 }
 
-fn visitor_token(headers: &HeaderMap) -> ApiResult<String> {
+pub(crate) fn visitor_token(headers: &HeaderMap) -> ApiResult<String> {
     headers
         .get(VISITOR_HEADER)
         .and_then(|v| v.to_str().ok())

@@ -5,11 +5,44 @@
 //! generated and keeps in its database). The link opens the file — and nothing else — until
 //! it expires; its token alone opens nothing without an agent's login. Checked in constant
 //! time; never logged (its signature is a credential until it expires).
+//!
+//! The same key signs the SMS fallback's link that continues a conversation in the browser
+//! (`<public_base_url>/continue/<conversation id>?expires=…&signature=…`), under another
+//! label ([`LinkKind`]): neither kind of link opens what the other does.
 
 use crate::clock::Millis;
 
 /// Where the gateway serves files by signed link: this path, then the file's token.
 pub const MEDIA_PATH: &str = "/media/";
+/// Where a customer continues a conversation in the browser (the SMS fallback's link):
+/// this path, then the conversation's id.
+pub const CONTINUE_PATH: &str = "/continue/";
+
+/// What a link opens; each kind is signed under its own label, so a link of one kind
+/// never opens another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    /// A stored file ([`MEDIA_PATH`]).
+    Media,
+    /// A conversation continued in the browser ([`CONTINUE_PATH`]).
+    Continue,
+}
+
+impl LinkKind {
+    fn path(self) -> &'static str {
+        match self {
+            Self::Media => MEDIA_PATH,
+            Self::Continue => CONTINUE_PATH,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Media => "deflect-media-link",
+            Self::Continue => "deflect-continue-link",
+        }
+    }
+}
 
 /// Signs and checks links (see the module documentation). `Debug` shows no key.
 #[derive(Clone)]
@@ -43,11 +76,24 @@ impl LinkSigner {
     /// The link to the file with token `token` under `base` (the gateway's public base
     /// URL), valid until `expires_at` (ms; rounded down to the second).
     pub fn link(&self, base: &url::Url, token: &str, expires_at: Millis) -> String {
+        self.link_to(LinkKind::Media, base, token, expires_at)
+    }
+
+    /// The link of kind `kind` to `token` under `base`, valid until `expires_at` (ms;
+    /// rounded down to the second).
+    pub fn link_to(
+        &self,
+        kind: LinkKind,
+        base: &url::Url,
+        token: &str,
+        expires_at: Millis,
+    ) -> String {
         let expires = expires_at.div_euclid(1000);
         format!(
-            "{}{MEDIA_PATH}{token}?expires={expires}&signature={}",
+            "{}{}{token}?expires={expires}&signature={}",
             base.as_str().trim_end_matches('/'),
-            hex::encode(self.mac(token, expires))
+            kind.path(),
+            hex::encode(self.mac(kind, token, expires))
         )
     }
 
@@ -61,12 +107,24 @@ impl LinkSigner {
         signature: &str,
         now: Millis,
     ) -> Result<(), LinkError> {
+        self.check_of(LinkKind::Media, token, expires, signature, now)
+    }
+
+    /// As [`LinkSigner::check`], for a link of kind `kind`.
+    pub fn check_of(
+        &self,
+        kind: LinkKind,
+        token: &str,
+        expires: &str,
+        signature: &str,
+        now: Millis,
+    ) -> Result<(), LinkError> {
         let expires: i64 = expires.parse().map_err(|_| LinkError::BadSignature)?;
         let given = hex::decode(signature).map_err(|_| LinkError::BadSignature)?;
         use hmac::{KeyInit, Mac};
         let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.key)
             .expect("HMAC takes a key of any length");
-        mac.update(&signed_data(token, expires));
+        mac.update(&signed_data(kind, token, expires));
         // verify_slice compares in constant time.
         if mac.verify_slice(&given).is_err() {
             return Err(LinkError::BadSignature);
@@ -77,19 +135,19 @@ impl LinkSigner {
         Ok(())
     }
 
-    fn mac(&self, token: &str, expires: i64) -> Vec<u8> {
+    fn mac(&self, kind: LinkKind, token: &str, expires: i64) -> Vec<u8> {
         use hmac::{KeyInit, Mac};
         let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.key)
             .expect("HMAC takes a key of any length");
-        mac.update(&signed_data(token, expires));
+        mac.update(&signed_data(kind, token, expires));
         mac.finalize().into_bytes().to_vec()
     }
 }
 
-/// What is signed: a domain label, the token and the expiry, separated by line breaks
-/// (which neither contains).
-fn signed_data(token: &str, expires: i64) -> Vec<u8> {
-    format!("deflect-media-link\n{token}\n{expires}").into_bytes()
+/// What is signed: the kind's label, the token and the expiry, separated by line breaks
+/// (which none contains).
+fn signed_data(kind: LinkKind, token: &str, expires: i64) -> Vec<u8> {
+    format!("{}\n{token}\n{expires}", kind.label()).into_bytes()
 }
 
 #[cfg(test)]
@@ -154,5 +212,37 @@ mod tests {
             Err(LinkError::BadSignature)
         );
         assert_eq!(format!("{signer:?}"), "LinkSigner(<key>)");
+    }
+
+    #[test]
+    fn a_continue_link_opens_no_file_and_a_file_link_continues_nothing() {
+        let signer = LinkSigner::new(b"0123456789abcdef0123456789abcdef");
+        let base = url::Url::parse("https://gw.example.com").unwrap();
+        let link = signer.link_to(LinkKind::Continue, &base, "42", 1_700_000_060_999);
+        assert!(
+            link.starts_with("https://gw.example.com/continue/42?expires=1700000060&signature=")
+        );
+        let url = url::Url::parse(&link).unwrap();
+        let q = |k: &str| {
+            url.query_pairs()
+                .find(|(n, _)| n == k)
+                .unwrap()
+                .1
+                .into_owned()
+        };
+        let (expires, signature) = (q("expires"), q("signature"));
+        let at = 1_700_000_000_000;
+        assert_eq!(
+            signer.check_of(LinkKind::Continue, "42", &expires, &signature, at),
+            Ok(())
+        );
+        assert_eq!(
+            signer.check_of(LinkKind::Media, "42", &expires, &signature, at),
+            Err(LinkError::BadSignature)
+        );
+        assert_eq!(
+            signer.check_of(LinkKind::Continue, "43", &expires, &signature, at),
+            Err(LinkError::BadSignature)
+        );
     }
 }

@@ -47,7 +47,7 @@ pub mod media;
 mod range;
 mod s3;
 
-pub use links::{LinkError, LinkSigner, MEDIA_PATH};
+pub use links::{CONTINUE_PATH, LinkError, LinkKind, LinkSigner, MEDIA_PATH};
 pub use media::{ACCEPTED, SNIFF_LEN, accepted};
 pub use range::ByteRange;
 

@@ -100,6 +100,25 @@ pub(crate) fn may_queue_of(ctx: &Ctx, c: &Conversation, now: Millis) -> bool {
     ctx.open_for_chat_of(c, now) || ctx.automations_of(c).closed_queue
 }
 
+/// The customer answered pending conversation `c` (a deflection or hand-off waiting for
+/// them) with `m`: outside opening hours they are told so (and it may close); else its
+/// bot takes the answer, or it queues.
+pub(crate) async fn answered(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    m: &Message,
+    now: Millis,
+) -> Result<(), ChatError> {
+    if after_hours(ctx, tx, c, now).await? {
+        match start_bot(ctx, tx, c, now).await? {
+            Some(c) => to_bot(ctx, tx, &c, m, now).await?,
+            None => dispatch::enqueue(ctx, tx, c.id, &c.queue, None, now).await?,
+        }
+    }
+    Ok(())
+}
+
 /// Conversation `c`, whose customer just wrote and which is about to enter (or just
 /// entered) a queue: outside its opening hours, `closed_message`; and when conversations do
 /// not queue then, it closes here. Returns whether it may queue.

@@ -2,15 +2,20 @@
 //! template failed as not a WhatsApp user, undeliverable), an account with
 //! `[whatsapp.accounts.sms_fallback]` sends one SMS to that number, committed to the outbox
 //! with the failure's status (so it goes out once, after the commit, like any message), and
-//! shown in the conversation. Its `{{link}}` opens the business's WhatsApp chat: a customer
-//! who installs WhatsApp and writes from the same number continues the same conversation.
+//! shown in the conversation. Its `{{link}}` opens a signed, expiring page
+//! (`<public_base_url>/continue/<id>?expires=…&signature=…`, valid `link_ttl`) where the
+//! customer continues the same conversation in the browser (the widget of the account's
+//! site) or on WhatsApp; without a public address or a widget site, the business's WhatsApp
+//! chat itself — a customer who installs WhatsApp and writes from the same number continues
+//! the same conversation.
 
+use crate::blobs::LinkKind;
 use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::lifecycle::outgoing::{self, Author, Send};
-use crate::model::{ChatError, Status};
+use crate::model::{ChatError, Conversation, Status};
 use crate::provider::Outgoing;
-use deflect_config::render_text;
+use deflect_config::{AccountConfig, render_text};
 
 /// Sends conversation `conversation`'s SMS fallback, when it is a deflection still waiting
 /// for the customer and its account has one.
@@ -30,8 +35,7 @@ pub(crate) async fn fall_back(
     let Some(sms) = &account.sms_fallback else {
         return Ok(());
     };
-    let number = account.business_number.trim_start_matches('+');
-    let link = format!("https://wa.me/{number}");
+    let link = continue_link(ctx, &c, account, sms.link_ttl, now);
     let values = [
         ("link", link.as_str()),
         ("reference", c.reference.as_str()),
@@ -52,4 +56,26 @@ pub(crate) async fn fall_back(
     metrics::counter!("deflect_inbox_sms_fallbacks_total", "account" => account.name.clone())
         .increment(1);
     Ok(())
+}
+
+/// Where the SMS of conversation `c` sends the customer (see the module documentation).
+fn continue_link(
+    ctx: &Ctx,
+    c: &Conversation,
+    account: &AccountConfig,
+    ttl: std::time::Duration,
+    now: Millis,
+) -> String {
+    let base = ctx.settings().public_base_url.clone();
+    match (base, ctx.continue_site(c.account.as_deref())) {
+        (Some(base), Some(_)) => {
+            let expires = now + crate::clock::ms(ttl);
+            let links = ctx.links();
+            links.link_to(LinkKind::Continue, &base, &c.id.to_string(), expires)
+        }
+        _ => format!(
+            "https://wa.me/{}",
+            account.business_number.trim_start_matches('+')
+        ),
+    }
 }

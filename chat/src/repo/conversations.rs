@@ -435,6 +435,17 @@ pub(crate) async fn move_to_whatsapp(
     Ok(())
 }
 
+/// Conversation `id` continues in the browser, on widget site `site` (its WhatsApp
+/// identity and account kept).
+pub(crate) async fn move_to_web(tx: &mut Tx, id: i64, site: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE conversations SET channel = 'web', site = $1 WHERE id = $2")
+        .bind(site)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// The newest open web conversation of identity `identity` on `site`.
 pub(crate) async fn open_web_of(
     tx: &mut Tx,

@@ -87,3 +87,14 @@ file-download-failed = Die Datei konnte nicht heruntergeladen werden: { $error }
 file-not-loaded = ({ $name } konnte nicht geladen werden)
 file-sticker = Sticker
 chat-unavailable = Der Chat ist nicht verfügbar: { $error }
+
+## continue
+
+continue-title = Setzen Sie Ihr Gespräch fort
+continue-intro = Wir konnten Sie auf WhatsApp nicht erreichen. Ihre Referenz ist { $reference }.
+continue-here = Hier fortsetzen
+continue-whatsapp = Auf WhatsApp fortsetzen
+continue-expired = Dieser Link ist abgelaufen oder ungültig. Antworten Sie auf unsere Nachricht oder rufen Sie uns erneut an.
+continue-ended = Dieses Gespräch ist beendet.
+continue-unavailable = Diese Seite ist nicht verfügbar; antworten Sie auf unsere Nachricht oder rufen Sie uns erneut an.
+continue-later = Diese Seite ist gerade nicht verfügbar; versuchen Sie es in einer Minute erneut.

@@ -100,3 +100,14 @@ file-download-failed = The file could not be downloaded: { $error }
 file-not-loaded = ({ $name } could not be loaded)
 file-sticker = Sticker
 chat-unavailable = The chat is not available: { $error }
+
+## continue.html, continuing.rs: the page of the SMS fallback's continue link
+
+continue-title = Continue your chat
+continue-intro = We could not reach you on WhatsApp. Your reference is { $reference }.
+continue-here = Continue here
+continue-whatsapp = Continue on WhatsApp
+continue-expired = This link has expired or is not valid. Reply to our message or call us again.
+continue-ended = This conversation has ended.
+continue-unavailable = This page is not available; reply to our message or call us again.
+continue-later = This page is not available right now; try again in a minute.

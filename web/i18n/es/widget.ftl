@@ -87,3 +87,14 @@ file-download-failed = No se pudo descargar el archivo: { $error }
 file-not-loaded = (no se pudo cargar { $name })
 file-sticker = Sticker
 chat-unavailable = El chat no está disponible: { $error }
+
+## continue
+
+continue-title = Continúe su conversación
+continue-intro = No pudimos contactarle por WhatsApp. Su referencia es { $reference }.
+continue-here = Continuar aquí
+continue-whatsapp = Continuar en WhatsApp
+continue-expired = Este enlace ha caducado o no es válido. Responda a nuestro mensaje o vuelva a llamarnos.
+continue-ended = Esta conversación ha terminado.
+continue-unavailable = Esta página no está disponible; responda a nuestro mensaje o vuelva a llamarnos.
+continue-later = Esta página no está disponible ahora; inténtelo de nuevo en un minuto.

@@ -87,3 +87,14 @@ file-download-failed = Le fichier n'a pas pu être téléchargé : { $error }
 file-not-loaded = ({ $name } n'a pas pu être chargé)
 file-sticker = Autocollant
 chat-unavailable = Le chat n'est pas disponible : { $error }
+
+## continue
+
+continue-title = Poursuivez votre conversation
+continue-intro = Nous n'avons pas pu vous joindre sur WhatsApp. Votre référence est { $reference }.
+continue-here = Continuer ici
+continue-whatsapp = Continuer sur WhatsApp
+continue-expired = Ce lien a expiré ou n'est pas valide. Répondez à notre message ou rappelez-nous.
+continue-ended = Cette conversation est terminée.
+continue-unavailable = Cette page n'est pas disponible ; répondez à notre message ou rappelez-nous.
+continue-later = Cette page n'est pas disponible pour le moment ; réessayez dans une minute.

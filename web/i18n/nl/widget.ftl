@@ -87,3 +87,14 @@ file-download-failed = Het bestand kon niet worden gedownload: { $error }
 file-not-loaded = ({ $name } kon niet worden geladen)
 file-sticker = Sticker
 chat-unavailable = De chat is niet beschikbaar: { $error }
+
+## continue
+
+continue-title = Zet uw gesprek voort
+continue-intro = We konden u niet bereiken op WhatsApp. Uw referentie is { $reference }.
+continue-here = Hier verdergaan
+continue-whatsapp = Verder op WhatsApp
+continue-expired = Deze link is verlopen of ongeldig. Beantwoord ons bericht of bel ons opnieuw.
+continue-ended = Dit gesprek is beëindigd.
+continue-unavailable = Deze pagina is niet beschikbaar; beantwoord ons bericht of bel ons opnieuw.
+continue-later = Deze pagina is nu niet beschikbaar; probeer het over een minuut opnieuw.

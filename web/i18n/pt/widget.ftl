@@ -87,3 +87,14 @@ file-download-failed = Não foi possível baixar o arquivo: { $error }
 file-not-loaded = (não foi possível carregar { $name })
 file-sticker = Figurinha
 chat-unavailable = O chat não está disponível: { $error }
+
+## continue
+
+continue-title = Continue a sua conversa
+continue-intro = Não conseguimos contactá-lo pelo WhatsApp. A sua referência é { $reference }.
+continue-here = Continuar aqui
+continue-whatsapp = Continuar no WhatsApp
+continue-expired = Este link expirou ou não é válido. Responda à nossa mensagem ou ligue-nos novamente.
+continue-ended = Esta conversa terminou.
+continue-unavailable = Esta página não está disponível; responda à nossa mensagem ou ligue-nos novamente.
+continue-later = Esta página não está disponível agora; tente novamente dentro de um minuto.
