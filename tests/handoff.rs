@@ -156,7 +156,8 @@ fn a_deflection_sends_exactly_one_template_across_a_sigkill() {
 /// WhatsApp cannot reach the deflected caller (Meta's status: failed, 131026): the account's
 /// SMS fallback sends one SMS (Twilio Programmable SMS, in its wire format) to the callback
 /// number with the conversation's reference and the business's WhatsApp link; a second
-/// failure sends nothing more.
+/// failure sends nothing more. The customer's SMS answer joins the conversation, and the
+/// agent's reply goes back by SMS.
 #[test]
 fn an_undeliverable_deflection_falls_back_to_one_sms() {
     let api = FakeMeta::start();
@@ -243,6 +244,81 @@ text = "No WhatsApp? Reference {{{{reference}}}}: {{{{link}}}}"
         "{metrics}"
     );
     assert_eq!(api.requests().len(), 2, "{:?}", api.requests());
+
+    // The customer answers by SMS (Twilio's inbound form, signed with the fallback's token):
+    // a bad signature is refused; the signed one joins the conversation, which queues and
+    // continues by SMS — an agent's reply goes out as an SMS.
+    let url = format!("http://{}/webhooks/sms/main", gw.http_addr());
+    let form = |sid: &str| {
+        let p = |k: &str, v: &str| (k.to_string(), v.to_string());
+        vec![
+            p("MessageSid", sid),
+            p("From", "+31623456789"),
+            p("To", "+3197010200300"),
+            p("Body", "No WhatsApp here, SMS is fine"),
+        ]
+    };
+    let post = |params: &[(String, String)], token: &str| {
+        // The form encoding of a URL's query is the body's.
+        let encoded = reqwest::Url::parse_with_params("http://form/", params).unwrap();
+        let body = encoded.query().unwrap_or_default().to_string();
+        let sig = deflect_chat::provider::twilio::sign(token, &url, params);
+        let headers = [
+            ("X-Twilio-Signature", sig.as_str()),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ];
+        common::http(
+            gw.http_addr(),
+            "POST",
+            "/webhooks/sms/main",
+            &headers,
+            body.as_bytes(),
+        )
+        .0
+    };
+    assert_eq!(post(&form("SM1"), "another-token"), 401);
+    assert_eq!(post(&form("SM1"), "twilio-sms-token"), 200);
+    assert_eq!(
+        post(&form("SM1"), "twilio-sms-token"),
+        200,
+        "a repeat stores nothing"
+    );
+    let ann = common::session::agent(&gw, "ann", "main");
+    let (_, list) = ann.call("GET", "/api/v1/conversations", None);
+    let c = &list["conversations"][0];
+    assert_eq!(
+        (c["channel"].as_str(), c["status"].as_str()),
+        (Some("sms"), Some("queued")),
+        "{list}"
+    );
+    let id = c["id"].as_i64().unwrap();
+    let (_, messages) = ann.call("GET", &format!("/api/v1/conversations/{id}/messages"), None);
+    let answers = (messages["messages"].as_array().unwrap().iter())
+        .filter(|m| m["body"] == "No WhatsApp here, SMS is fine" && m["channel"] == "sms")
+        .count();
+    assert_eq!(answers, 1, "{messages}");
+    let (status, _) = ann.call("POST", &format!("/api/v1/conversations/{id}/claim"), None);
+    assert_eq!(status, 200);
+    let body = serde_json::json!({ "text": "We will call you back at 3 pm." });
+    let (status, sent) = ann.call(
+        "POST",
+        &format!("/api/v1/conversations/{id}/messages"),
+        Some(body),
+    );
+    assert_eq!(status, 201, "{sent}");
+    let reply = api.wait_for(3).remove(2);
+    let form = deflect_chat::provider::twilio::parse_form(&reply.raw);
+    assert_eq!(
+        (reply.path.as_str(), form),
+        (
+            "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json",
+            vec![
+                f("From", "+3197010200300"),
+                f("To", "+31623456789"),
+                f("Body", "We will call you back at 3 pm."),
+            ]
+        )
+    );
     let (status, out) = call.finish();
     assert!(status.success(), "{out}");
 }

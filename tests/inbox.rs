@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::session::{Session, agent};
 use common::{Gateway, get, http, run_cli};
 use deflect_chat::provider::meta;
 
@@ -336,55 +337,6 @@ answer = "Monday to Friday, 9-17."
     assert_eq!(gw.stop().code(), Some(0));
 }
 
-/// An agent's session in the running gateway: its cookie and CSRF token, and calls made
-/// with them.
-struct Session {
-    addr: std::net::SocketAddr,
-    cookie: String,
-    csrf: String,
-}
-
-impl Session {
-    fn login(addr: std::net::SocketAddr, username: &str, password: &str) -> Self {
-        let body = serde_json::json!({ "username": username, "password": password }).to_string();
-        let (status, headers, text) = common::request(
-            addr,
-            "POST",
-            "/api/v1/session",
-            &[("Content-Type", "application/json")],
-            body.as_bytes(),
-        );
-        assert_eq!(status, 200, "{text}");
-        let cookie = headers
-            .iter()
-            .find(|(k, _)| k == "set-cookie")
-            .map(|(_, v)| v.split(';').next().unwrap().to_string())
-            .unwrap();
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let csrf = json["csrf"].as_str().unwrap().to_string();
-        Self { addr, cookie, csrf }
-    }
-
-    fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let headers = [
-            ("Cookie", self.cookie.as_str()),
-            ("X-CSRF-Token", self.csrf.as_str()),
-            ("Content-Type", "application/json"),
-        ];
-        let (status, _, text) = common::request(self.addr, method, path, &headers, body.as_bytes());
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-        )
-    }
-}
-
 /// Seconds since the Unix epoch, as Meta writes a message's `timestamp` (the 24 h window
 /// runs from it).
 fn unix_now() -> String {
@@ -613,34 +565,6 @@ fn available_agent(gw: &Gateway) -> Session {
     );
     assert_eq!(status, 200);
     ann
-}
-
-/// Agent `username` (queue `default`, WhatsApp account `account`) added with the command
-/// line and logged in (offline).
-fn agent(gw: &Gateway, username: &str, account: &str) -> Session {
-    let pw = gw.dir().join("password");
-    std::fs::write(&pw, "correct horse battery\n").unwrap();
-    let conf = gw.dir().join("deflect.toml");
-    let data = gw.data_dir();
-    let (code, out, err) = run_cli(
-        &[
-            "agent",
-            "add",
-            "--config",
-            conf.to_str().unwrap(),
-            "--username",
-            username,
-            "--queue",
-            "default",
-            "--account",
-            account,
-            "--password-file",
-            pw.to_str().unwrap(),
-        ],
-        &[("DEFLECT_DATA_DIR", data.to_str().unwrap())],
-    );
-    assert_eq!(code, 0, "{out}{err}");
-    Session::login(gw.http_addr(), username, "correct horse battery")
 }
 
 /// A gateway on the fake Cloud API with agent ann available, and the conversation a customer

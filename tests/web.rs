@@ -429,6 +429,13 @@ name = "sandbox""#,
     );
 }
 
+/// Relay mode through the sandbox: the agent's own (sandbox) phone gets the offer and the
+/// customer's messages; the inbox shows both legs of the relayed conversation.
+#[test]
+fn browser_a_relayed_conversation_reaches_the_agents_phone_and_shows_in_the_inbox() {
+    scenario("relay");
+}
+
 /// The report page for a seeded set: the queue row's numbers equal SQL over the gateway's
 /// database, and both charts are drawn.
 #[test]

@@ -51,6 +51,7 @@ pub struct Received {
 mod joining;
 mod linking;
 mod opening;
+mod sms;
 
 /// The runs of a batch being gathered (at most one of the two holds messages), and the
 /// conversations the batch has opened so far.

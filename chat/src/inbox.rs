@@ -609,6 +609,17 @@ impl Inbox {
         webchat::create_handoff(self.ctx(), visitor_token, id, ttl).await
     }
 
+    /// Stores an SMS a customer sent to `account`'s fallback number (already verified): it
+    /// joins the number's open conversation, which continues by SMS (see
+    /// `inbound::sms`). Returns that conversation; none when repeated or unmatched.
+    pub async fn receive_sms(
+        &self,
+        account: &str,
+        sms: &crate::provider::sms::InboundSms,
+    ) -> Result<Option<i64>, ChatError> {
+        self.inner.inbound.receive_sms(account, sms).await
+    }
+
     /// The offer of the continue link (the SMS fallback's) of conversation `id`: checked,
     /// spending nothing (see [`crate::webchat`]).
     pub async fn continue_offer(

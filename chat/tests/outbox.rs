@@ -166,6 +166,46 @@ async fn the_sandbox_sends_a_cut_short_send_again_at_once(b: Backend) {
     assert_eq!(env.message(m).await.status, "sent");
 }
 
+async fn an_sms_without_an_answer_goes_again_at_once(b: Backend) {
+    let fake = FakeProvider::start().await;
+    let mut settings = common::settings(Some(fake.addr));
+    settings.whatsapp.default_account = Some("meta".into());
+    let meta = (settings.whatsapp.accounts.iter_mut())
+        .find(|a| a.name == "meta")
+        .unwrap();
+    meta.request_timeout = Duration::from_millis(300);
+    meta.sms_fallback = Some(deflect_config::SmsFallbackConfig {
+        provider: deflect_config::SmsProvider::Twilio,
+        from: "+3197010200300".into(),
+        account_sid: Some("AC0123456789abcdef0123456789abcdef".into()),
+        auth_token: Some(deflect_config::Secret::new("sms-token")),
+        api_base_url: Some(format!("http://{}", fake.addr).parse().unwrap()),
+        ..Default::default()
+    });
+    let env = Env::with(b, settings).await;
+    fake.accept_as("wamid.template");
+    env.deflect("c1", "+31612345671").await;
+    assert_eq!(env.inbox.send_due().await.unwrap().sent, 1);
+    let failed = Inbound::Status(StatusUpdate {
+        error_code: Some(131026),
+        error_title: Some("Message undeliverable".into()),
+        ..match status("wamid.template", None, DeliveryStatus::Failed) {
+            Inbound::Status(s) => s,
+            Inbound::Message(_) => unreachable!(),
+        }
+    });
+    env.inbox.receive("meta", &[failed]).await.unwrap();
+    // The SMS API takes the SMS but answers after the client gave up. No callback will
+    // ever confirm an SMS: it goes again at once, not after `unconfirmed_wait`.
+    fake.respond_after(2 * S, 201, r#"{"sid":"SMlost"}"#);
+    assert_eq!(env.inbox.send_due().await.unwrap().unconfirmed, 1);
+    fake.accept_as("SM0001");
+    assert_eq!(env.inbox.send_due().await.unwrap().sent, 1);
+    let paths: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).collect();
+    let sms = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json";
+    assert_eq!(paths[1..], [sms, sms], "{paths:?}");
+}
+
 on_both!(
     a_provider_answering_two_sends_with_one_id_sends_each_once,
     a_send_without_an_answer_waits_for_its_status_callback,
@@ -173,4 +213,5 @@ on_both!(
     refused_connections_are_retried_and_sent_once_after_recovery,
     a_send_cut_short_by_a_dead_worker_is_confirmed_not_repeated,
     the_sandbox_sends_a_cut_short_send_again_at_once,
+    an_sms_without_an_answer_goes_again_at_once,
 );

@@ -1123,6 +1123,16 @@ async fn relay_states(env: &Env, id: i64) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The messages relayed to the agent of conversation `id` (internal, kind `relay`) whose text
+/// has `needle`.
+async fn relayed(env: &Env, id: i64, needle: &str) -> Vec<deflect_chat::Message> {
+    let all = env.inbox.messages_unchecked(id, None, 100).await.unwrap();
+    (all.into_iter())
+        .filter(|m| m.kind == "relay" && m.direction == deflect_chat::Direction::Out)
+        .filter(|m| m.body.as_deref().is_some_and(|b| b.contains(needle)))
+        .collect()
+}
+
 async fn relay_offers_lapse_in_turn_and_an_idle_relay_closes(b: Backend) {
     let env = Env::new(b).await;
     let boss = env.supervisor().await;
@@ -1206,6 +1216,54 @@ async fn relay_offers_lapse_in_turn_and_an_idle_relay_closes(b: Backend) {
         .await
         .unwrap();
     assert_eq!(relay_states(&env, c.id).await[1], state("accepted", "Zoe"));
+    // The agent's side has its own window: a copy refused for it (131047) sends the
+    // recontact template once; the agent's tap on it sends the copy again.
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("wa6", "31655555555", "Still there?")])
+        .await;
+    r.unwrap();
+    env.inbox.send_due().await.unwrap();
+    let copy = relayed(&env, c.id, "Still there?").await.remove(0);
+    let refused = |n: &str| {
+        deflect_chat::provider::Inbound::Status(deflect_chat::provider::StatusUpdate {
+            external_id: copy.external_id.clone().unwrap(),
+            correlation: None,
+            status: deflect_chat::DeliveryStatus::Failed,
+            timestamp: 0,
+            error_code: Some(131047),
+            error_title: Some(format!("Re-engagement message {n}")),
+        })
+    };
+    env.inbox.receive("sandbox", &[refused("1")]).await.unwrap();
+    assert_eq!(relayed(&env, c.id, "deflect_recontact").await.len(), 1);
+    env.inbox.receive("sandbox", &[refused("2")]).await.unwrap();
+    assert_eq!(
+        relayed(&env, c.id, "deflect_recontact").await.len(),
+        1,
+        "once per closed window"
+    );
+    let reopen = format!("deflect:{}", c.reference);
+    env.inbox
+        .receive("sandbox", &[tap("wa7", "31611111111", &reopen)])
+        .await
+        .unwrap();
+    assert_eq!(
+        relayed(&env, c.id, "Still there?").await.len(),
+        2,
+        "sent again once"
+    );
+    assert!(relayed(&env, c.id, "Only text").await.is_empty());
+    let c2 = env
+        .inbox
+        .conversation_unchecked(c.id)
+        .await
+        .unwrap()
+        .conversation;
+    assert!(
+        !c2.unreachable,
+        "the agent's window says nothing of the customer"
+    );
     env.advance(24 * 3600 * S - S).await;
     assert_eq!(status(c.id).await.status, Status::Relay);
     env.advance(S).await;

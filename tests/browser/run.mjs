@@ -934,7 +934,51 @@ async function continued(browser) {
   await a.screenshot({ path: path.join(ARTIFACTS, "continue-inbox.png") });
 }
 
-const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact, reports, dutch, continued };
+// Relay mode on the sandbox account: an API call relays Bob to Zoe's own WhatsApp; Zoe's
+// sandbox phone shows the offer and, once she accepts, Bob's messages with his name; her
+// answer reaches Bob's phone; the inbox shows the relayed conversation with both legs.
+async function relay(browser) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const a = await ctx.newPage();
+  await login(a, null);
+  const call = (method, url, body) => a.evaluate(async ([method, url, body]) => {
+    const s = await (await fetch("/api/v1/session")).json();
+    const r = await fetch(url, { method, headers: { "content-type": "application/json", "x-csrf-token": s.csrf },
+      body: body && JSON.stringify(body) });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, [method, url, body]);
+  const zoe = "+31611111111", bob = "+31612345678";
+  const say = (from, text, payload) => call("POST", "/api/v1/sandbox/sandbox/" + encodeURIComponent(from) + "/messages",
+    payload ? { text, button_payload: payload } : { text });
+  const started = await call("POST", "/api/v1/deflections/whatsapp",
+    { name: "Bob", account: "sandbox", queue: "support", metadata: { order: 1234 }, agents: [{ name: "Zoe", number: zoe }] });
+  check(started.status === 201, "the API starts a relay (" + started.status + ")");
+  const ref = started.body.reference;
+  check((await say(bob, started.body.text)).status === 201, "Bob sends the prefilled message");
+  const phone = await ctx.newPage();
+  await phone.goto(GATEWAY + "/sandbox?number=" + encodeURIComponent(zoe));
+  const screen = phone.getByRole("log", { name: "Chat with the business" });
+  await screen.locator(".bubble.out", { hasText: "Bob wants to chat (" + ref + ")" }).waitFor({ timeout: T });
+  check(true, "Zoe's phone shows the offer with Bob's name and reference");
+  check((await say(zoe, "Accept", "relay:accept:" + ref)).status === 201, "Zoe accepts");
+  await screen.locator(".bubble.out", { hasText: "Bob (" + ref + "): Continue my chat" }).waitFor({ timeout: T });
+  await say(bob, "Where is my parcel?");
+  await screen.locator(".bubble.out", { hasText: "Bob (" + ref + "): Where is my parcel?" }).waitFor({ timeout: T });
+  check(true, "Bob's messages reach Zoe's phone with his name and reference");
+  await say(zoe, "It ships today.");
+  const bobs = await call("GET", "/api/v1/sandbox/sandbox/" + encodeURIComponent(bob) + "/messages");
+  check(bobs.body.messages.some((m) => m.body === "It ships today." && m.sender_name === "Zoe"), "Zoe's answer reaches Bob under her name");
+  await phone.screenshot({ path: path.join(ARTIFACTS, "relay-agent-phone.png") });
+  await a.getByRole("button", { name: "All conversations" }).click();
+  await a.locator(".item", { hasText: "Bob" }).click({ timeout: T });
+  await a.locator(".msg.internal", { hasText: "It ships today." }).waitFor({ timeout: T });
+  const head = await a.locator("#conv-actions").innerText();
+  check(head.includes("relayed to an agent's WhatsApp"), "the inbox shows the conversation as relayed");
+  check((await a.locator(".msg .meta", { hasText: "Zoe on their WhatsApp (relay)" }).count()) >= 2, "the agent's leg is labelled as hers");
+  await a.screenshot({ path: path.join(ARTIFACTS, "relay-inbox.png") });
+}
+
+const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact, reports, dutch, continued, relay };
 const name = process.argv[2];
 const server = await shop(Number(env.PAGE_PORT));
 const browser = await launch();

@@ -9,6 +9,7 @@ pub mod baresip;
 pub mod dialler;
 pub mod kaleyra;
 pub mod meta;
+pub mod session;
 pub mod sinch;
 pub mod sipp;
 pub mod udp_caller;

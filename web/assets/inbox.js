@@ -337,7 +337,7 @@
     if (n) return n.split(/\s+/).slice(0, 2).map((w) => Array.from(w)[0] || "").join("").toUpperCase();
     return c.channel === "web" ? "W" : "#";
   }
-  const ICONS = { whatsapp: "#i-whatsapp", web: "#i-web", call: "#i-call", api: "#i-api" };
+  const ICONS = { whatsapp: "#i-whatsapp", web: "#i-web", sms: "#i-sms", call: "#i-call", api: "#i-api", relay: "#i-relay" };
   function icon(name, title) {
     const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     svg.setAttribute("class", "icon"); svg.setAttribute("aria-hidden", "true");
@@ -357,6 +357,8 @@
     if (!m) return c.status === "pending" ? t("preview-pending") : "";
     const text = m.body || t("message-placeholder", { kind: m.kind });
     if (m.direction === "in") return text;
+    // Another agent's (a colleague's, or a relay's agent on their own WhatsApp): by name.
+    if (m.sender === "agent" && m.agent_id !== me.id) return t("preview-agent", { name: m.sender_name || (agents.get(m.agent_id) || {}).display_name || t("sender-agent"), text });
     return t(m.sender === "agent" ? "preview-you" : m.sender === "bot" ? "preview-bot" : "preview-automatic", { text });
   }
 

@@ -1,5 +1,8 @@
 //! Provider webhooks: `POST /webhooks/{provider}/{account}` for every provider but the
-//! sandbox, and Meta's subscription check `GET /webhooks/meta/{account}`.
+//! sandbox, Meta's subscription check `GET /webhooks/meta/{account}`, and the customers'
+//! answers to an account's fallback SMS, `POST /webhooks/sms/{account}` (Twilio's form,
+//! `X-Twilio-Signature` with the fallback's auth token; a conversation answered by SMS
+//! continues by SMS).
 //!
 //! Each delivery is verified by its provider's module ([`webhook::receive`]; Meta:
 //! `X-Hub-Signature-256` over the raw body; Twilio: `X-Twilio-Signature` over
@@ -14,7 +17,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use deflect_chat::provider::webhook::{self, Delivery, Refusal};
 use deflect_chat::provider::{Inbound, meta};
 use deflect_config::Provider;
@@ -30,6 +33,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/webhooks/{provider}/{account}",
             get(subscription_check).post(delivery),
         )
+        .route("/webhooks/sms/{account}", post(sms_delivery))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
@@ -98,11 +102,7 @@ async fn delivery(
     let Some(kind) = Provider::ALL.into_iter().find(|p| p.as_str() == provider) else {
         return plain(StatusCode::NOT_FOUND, "no such provider");
     };
-    let url = format!(
-        "{}{}",
-        state.public_base_url.as_str().trim_end_matches('/'),
-        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
-    );
+    let url = public_url(&state, &uri);
     let d = Delivery {
         url: &url,
         headers: &headers,
@@ -111,6 +111,67 @@ async fn delivery(
     let r = delivery_inner(&state, kind, &account, &d).await;
     outcome(kind.as_str(), r.status(), started);
     r
+}
+
+/// An SMS to `account`'s fallback number.
+async fn sms_delivery(
+    State(state): State<AppState>,
+    Path(account): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let url = public_url(&state, &uri);
+    let d = Delivery {
+        url: &url,
+        headers: &headers,
+        body: &body,
+    };
+    let r = sms_inner(&state, &account, &d).await;
+    outcome("sms", r.status(), started);
+    r
+}
+
+async fn sms_inner(state: &AppState, account: &str, delivery: &Delivery<'_>) -> Response {
+    let Some(a) = state.inbox.account(account) else {
+        return plain(StatusCode::NOT_FOUND, "no such account");
+    };
+    let sms = match deflect_chat::provider::sms::receive(a, delivery) {
+        Ok(sms) => sms,
+        Err(Refusal::Unauthenticated) => {
+            tracing::debug!(
+                account,
+                "SMS webhook with a missing or bad signature refused"
+            );
+            return plain(StatusCode::UNAUTHORIZED, "bad signature");
+        }
+        Err(Refusal::NoWebhooks) => {
+            return plain(
+                StatusCode::NOT_FOUND,
+                "no Twilio SMS fallback on this account",
+            );
+        }
+        Err(Refusal::Malformed(e)) => {
+            tracing::debug!(account, cause = %e, "malformed SMS webhook");
+            return plain(StatusCode::BAD_REQUEST, "malformed webhook");
+        }
+    };
+    if let Err(e) = state.inbox.receive_sms(account, &sms).await {
+        tracing::error!(account, cause = %e, "storing an SMS failed; Twilio will deliver it again");
+        return plain(StatusCode::INTERNAL_SERVER_ERROR, "not stored; retry");
+    }
+    let (content_type, body) = webhook::acknowledgement(Provider::Twilio);
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// The URL the provider called: the gateway's public base URL, the path and the query.
+fn public_url(state: &AppState, uri: &axum::http::Uri) -> String {
+    format!(
+        "{}{}",
+        state.public_base_url.as_str().trim_end_matches('/'),
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    )
 }
 
 async fn delivery_inner(

@@ -73,7 +73,8 @@ pub(crate) async fn survey(
             return Ok(Some(json!({ "question": question, "answers": answers })));
         }
         (Channel::Whatsapp, Some(account)) => account,
-        (Channel::Whatsapp, None) => return Ok(None),
+        // No survey over SMS.
+        (Channel::Whatsapp, None) | (Channel::Sms, _) => return Ok(None),
     };
     if c.window_open(now) {
         let request = request(rules.csat_scale, &c.reference, &question);

@@ -126,10 +126,9 @@ pub(crate) async fn queue_on(
     now: Millis,
 ) -> Result<Message, ChatError> {
     let (status, recipient) = match (c.channel, leg) {
-        (Channel::Whatsapp, Leg::ToRelayAgent(agent)) => {
-            (DeliveryStatus::Queued, Some(agent.to_string()))
-        }
+        (_, Leg::ToRelayAgent(agent)) => (DeliveryStatus::Queued, Some(agent.to_string())),
         (Channel::Web, _) => (DeliveryStatus::Sent, None),
+        (Channel::Sms, _) => (DeliveryStatus::Queued, Some(sms_number(tx, c).await?)),
         (Channel::Whatsapp, _) => {
             let to = repo::contacts::whatsapp_id_of(tx, c.id)
                 .await?
@@ -139,6 +138,17 @@ pub(crate) async fn queue_on(
             (DeliveryStatus::Queued, Some(to))
         }
     };
+    let request = match (c.channel, send.request) {
+        // SMS carries text alone.
+        (Channel::Sms, Outgoing::Text { body } | Outgoing::Sms { body }) => Outgoing::Sms { body },
+        (Channel::Sms, _) if matches!(leg, Leg::Customer | Leg::FromRelayAgent(_)) => {
+            return Err(ChatError::Invalid(
+                "the conversation continues by SMS: send text".into(),
+            ));
+        }
+        (_, request) => request,
+    };
+    let send = Send { request, ..send };
     let payload = serde_json::to_string(&send.request).expect("a request serializes");
     let interactive = (send.request.as_interactive())
         .map(|i| serde_json::to_string(&i).expect("an interactive message serializes"));
@@ -249,6 +259,13 @@ fn reference_text(listed: &Template, reference: &str) -> Option<String> {
     });
     (listed.parameters == ["1"] && header_free && url_free)
         .then(|| listed.text(|_| None, |n| (n == "1").then(|| reference.to_string())))
+}
+
+/// The number an SMS conversation's messages go to: its customer's, as digits (the SMS
+/// client writes it in E.164), as for the SMS fallback.
+async fn sms_number(tx: &mut Tx, c: &Conversation) -> Result<String, ChatError> {
+    (repo::contacts::whatsapp_id_of(tx, c.id).await?)
+        .ok_or_else(|| ChatError::Conflict("the conversation has no phone number".into()))
 }
 
 /// Sends automatic text `text` (automation `rule`, e.g. `welcome`) in conversation `c`, its

@@ -15,7 +15,9 @@
 //! conversation it replies to (the relayed copy it quotes), else to the agent's current one
 //! (the last accepted, or chosen with `/switch`). Commands: `/close`, `/transfer NAME`,
 //! `/note TEXT`, `/switch [REF]`, `/help`. Nobody writing for `inactivity_close`
-//! (`TimerKind::RelayIdle`) closes it. Agents' numbers are registered on the account by the
+//! (`TimerKind::RelayIdle`) closes it. The agent's side has its own 24 h window: a message
+//! refused for it (131047) sends the account's `recontact` template once, and what failed
+//! goes again when the agent writes or taps it. Agents' numbers are registered on the account by the
 //! API call: their messages never open a customer's conversation.
 
 use super::outgoing::{self, Author, Leg, Send};
@@ -23,10 +25,11 @@ use super::{arm, conversation_event, dispatch, load};
 use crate::clock::{Millis, ms};
 use crate::context::Ctx;
 use crate::model::{
-    ChatError, Conversation, EventKind, INACTIVE, Message, RELAY_HELP, Relay, RelayAgent,
-    RelayCommand, RelayState, Status, TimerKind, offer_answer, offer_payloads,
+    ChatError, Conversation, ErrorMeaning, EventKind, INACTIVE, Message, RELAY_HELP, Relay,
+    RelayAgent, RelayCommand, RelayState, Status, TimerKind, offer_answer, offer_payloads,
+    payload_for, reference_in_payload,
 };
-use crate::provider::{InboundMessage, Outgoing};
+use crate::provider::{InboundMessage, Outgoing, error_meaning};
 use crate::repo::{self, relays::RegisteredAgent};
 use crate::store::Tx;
 use deflect_config::RelayFallback;
@@ -82,7 +85,12 @@ pub(crate) async fn agent_wrote(
     now: Millis,
 ) -> Result<Option<i64>, ChatError> {
     let answer = m.button_payload.as_deref().and_then(offer_answer);
-    let Some(relay) = target(tx, account, agent, m, answer.map(|a| a.1)).await? else {
+    // A tap on an offer names its conversation, and so does one on the template that
+    // reopened the agent's window.
+    let named = answer
+        .map(|a| a.1)
+        .or_else(|| m.button_payload.as_deref().and_then(reference_in_payload));
+    let Some(relay) = target(tx, account, agent, m, named).await? else {
         tracing::info!(
             account,
             "a relay agent wrote with no relayed conversation; dropped"
@@ -120,6 +128,9 @@ pub(crate) async fn agent_wrote(
         now,
     )
     .await?;
+    // The agent's side is open again: what could not reach them meanwhile goes now.
+    repo::relays::heard_from(tx, account, &agent.wa_id, now).await?;
+    resend_lapsed(ctx, tx, account, &agent.wa_id, now).await?;
     let c = load(tx, id).await?;
     if let Some((accept, _)) = answer {
         answer_offer(ctx, tx, &c, &relay, agent, accept, now).await?;
@@ -150,6 +161,8 @@ pub(crate) async fn agent_wrote(
             .await?;
             keep_alive(ctx, tx, id, now).await?;
         }
+        // A tap (the template reopening their window): nothing to pass on.
+        None if m.button_payload.is_some() => {}
         None => {
             let text = "Only text is passed on to the customer; this was not sent.";
             tell(ctx, tx, &c, &agent.wa_id, text, now).await?;
@@ -252,6 +265,78 @@ pub(crate) async fn idle(ctx: &Ctx, tx: &mut Tx, id: i64, now: Millis) -> Result
     end(ctx, tx, &c, &relay, INACTIVE, now).await
 }
 
+/// A message to the agent of relayed conversation `id` failed with `error_code`: outside
+/// the agent's 24 h window, the account's `recontact` template asks them (once per closed
+/// window) to reopen it; what failed goes again when they write ([`resend_lapsed`]).
+pub(crate) async fn copy_failed(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    id: i64,
+    error_code: Option<i64>,
+    now: Millis,
+) -> Result<(), ChatError> {
+    if error_meaning(error_code) != ErrorMeaning::OutsideWindow {
+        return Ok(());
+    }
+    let Some(relay) = repo::relays::get(tx, id).await? else {
+        return Ok(());
+    };
+    let Some(agent) = relay.agent().filter(|_| relay.state == RelayState::Active) else {
+        return Ok(());
+    };
+    if !repo::relays::reopen_due(tx, &relay.account, agent.wa_id(), now).await? {
+        return Ok(());
+    }
+    let account = ctx
+        .account(&relay.account)
+        .ok_or(ChatError::NotFound("WhatsApp account"))?;
+    let c = load(tx, id).await?;
+    let t = &account.templates.recontact;
+    let text = format!("Template {} (reference {})", t.name, c.reference);
+    let request = Outgoing::Template {
+        name: t.name.clone(),
+        language: t.language.clone(),
+        body_params: vec![c.reference.clone()],
+        named_params: Vec::new(),
+        header: None,
+        url_buttons: Vec::new(),
+        button_payload: Some(payload_for(&c.reference)),
+        more_payloads: Vec::new(),
+        content_sid: t.content_sid.clone(),
+        variables: None,
+        text: None,
+    };
+    to_agent(ctx, tx, &c, agent.wa_id(), request, &text, now).await?;
+    metrics::counter!("deflect_inbox_relay_reopens_total").increment(1);
+    Ok(())
+}
+
+/// Sends again, to agent `wa_id` of `account`, the relayed messages that failed for their
+/// closed window, in order.
+async fn resend_lapsed(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    account: &str,
+    wa_id: &str,
+    now: Millis,
+) -> Result<(), ChatError> {
+    let lapsed = repo::relays::lapsed(tx, account, wa_id).await?;
+    let Some(&(last, _, _)) = lapsed.last() else {
+        return Ok(());
+    };
+    let mut c: Option<Conversation> = None;
+    for (_, conversation, text) in &lapsed {
+        if c.as_ref().is_none_or(|c| c.id != *conversation) {
+            c = Some(load(tx, *conversation).await?);
+        }
+        if let Some(c) = &c {
+            tell(ctx, tx, c, wa_id, text, now).await?;
+        }
+    }
+    repo::relays::resent_through(tx, account, wa_id, last).await?;
+    Ok(())
+}
+
 /// Offers `c` to the agent at `position` of its list; nobody left: the fallback.
 async fn offer(
     ctx: &Ctx,
@@ -282,9 +367,13 @@ async fn offer(
         parameter(&details(c.metadata.as_ref())),
         c.reference.clone(),
     ];
+    let about = match c.metadata.as_ref().map(|m| details(Some(m))) {
+        Some(d) if !d.is_empty() => format!(" ({d})"),
+        _ => String::new(),
+    };
     let text = format!(
-        "{} wants to chat ({}): \"{}\" {} Accept or reject?",
-        params[0], params[3], params[1], params[2]
+        "{} wants to chat ({}): \"{}\"{about}. Accept or reject?",
+        params[0], params[3], params[1]
     );
     let [accept, reject] = offer_payloads(&c.reference);
     let request = Outgoing::Template {
@@ -300,14 +389,7 @@ async fn offer(
         variables: None,
         text: Some(text.clone()),
     };
-    let send = Send {
-        kind: "relay",
-        body: &text,
-        request,
-        author: Author::Automation,
-        client_key: None,
-    };
-    outgoing::queue_on(ctx, tx, c, send, None, Leg::ToRelayAgent(wa_id), now).await?;
+    to_agent(ctx, tx, c, wa_id, request, &text, now).await?;
     let timeout = ms(ctx.settings().inbox.relay.offer_timeout);
     arm(ctx, tx, c.id, TimerKind::RelayOffer, now + timeout, None).await?;
     state_event(tx, c.id, "offered", Some(agent), now).await?;
@@ -536,9 +618,27 @@ async fn tell(
     text: &str,
     now: Millis,
 ) -> Result<(), ChatError> {
+    let request = Outgoing::Text { body: text.into() };
+    to_agent(ctx, tx, c, wa_id, request, text, now).await
+}
+
+/// Sends `request` (shown as `text`) to the agent with WhatsApp id `wa_id` on `c`'s agent
+/// leg.
+async fn to_agent(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    wa_id: &str,
+    request: Outgoing,
+    text: &str,
+    now: Millis,
+) -> Result<(), ChatError> {
     let send = Send {
         kind: "relay",
-        ..Send::text(text, Author::Automation)
+        body: text,
+        request,
+        author: Author::Automation,
+        client_key: None,
     };
     outgoing::queue_on(ctx, tx, c, send, None, Leg::ToRelayAgent(wa_id), now).await?;
     Ok(())

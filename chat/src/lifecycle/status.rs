@@ -88,7 +88,9 @@ pub(crate) async fn advance(
     if status == DeliveryStatus::Failed {
         metrics::counter!("deflect_inbox_delivery_failures_total").increment(1);
         // A relay's message to its agent failing says nothing of the customer's number.
-        if !repo::messages::reload(tx, message).await?.internal {
+        if repo::messages::reload(tx, message).await?.internal {
+            super::relay::copy_failed(ctx, tx, conversation, error_code, now).await?;
+        } else {
             on_failure(ctx, tx, conversation, error_code, now).await?;
         }
     }

@@ -18,6 +18,8 @@ pub enum Channel {
     Whatsapp,
     /// The web chat widget.
     Web,
+    /// SMS, through the account's SMS fallback: the customer answered its SMS (text only).
+    Sms,
 }
 
 impl Channel {
@@ -26,14 +28,15 @@ impl Channel {
         match self {
             Self::Whatsapp => "whatsapp",
             Self::Web => "web",
+            Self::Sms => "sms",
         }
     }
     /// Parses the stored form (anything unknown is WhatsApp).
     pub fn parse(s: &str) -> Self {
-        if s == "web" {
-            Self::Web
-        } else {
-            Self::Whatsapp
+        match s {
+            "web" => Self::Web,
+            "sms" => Self::Sms,
+            _ => Self::Whatsapp,
         }
     }
 }
@@ -196,7 +199,7 @@ impl Conversation {
     /// Whether the 24 h customer-service window is open at `now` (WhatsApp only).
     pub fn window_open(&self, now: Millis) -> bool {
         match self.channel {
-            Channel::Web => true,
+            Channel::Web | Channel::Sms => true,
             Channel::Whatsapp => self.last_inbound_at.is_some_and(|t| now - t < WINDOW_MS),
         }
     }

@@ -41,6 +41,10 @@ pub struct Preview {
     pub body: Option<String>,
     /// When it was stored.
     pub created_at: Millis,
+    /// The agent who wrote it, if one of the inbox's.
+    pub agent_id: Option<i64>,
+    /// The writer's name as the customer saw it (an agent's, a relay's agent's).
+    pub sender_name: Option<String>,
 }
 
 impl Preview {

@@ -27,7 +27,8 @@
 //!   is it sent again. A worker that died mid-send leaves its rows `sending`: when their
 //!   lease runs out (SQLite: at the next start, where one process owns the file) they become
 //!   `unconfirmed` the same way. Providers that cannot confirm (the sandbox, Twilio without
-//!   `http.public_base_url`) are sent again at once.
+//!   `http.public_base_url`) are sent again at once, and so is an SMS (the fallback's API
+//!   sends no callback the outbox reads).
 //! - Refusals: timeouts before a connection, 5xx and rate limits (130429, 131056, 429) are
 //!   retried with exponential back-off (`inbox.outbox.initial_backoff` doubling up to
 //!   `max_backoff`); after `max_attempts`, or on a rejection (131047 outside the window,
@@ -215,8 +216,12 @@ impl Outbox {
     }
 
     /// How long a send of `account` without an answer waits for a status callback before it
-    /// is sent again: nothing for providers whose callbacks cannot name it.
-    fn unconfirmed_wait(&self, account: &str) -> Millis {
+    /// is sent again: nothing for providers whose callbacks cannot name it, nor for an SMS
+    /// (`request`, when known: its API sends no callback the outbox reads).
+    fn unconfirmed_wait(&self, account: &str, request: Option<&Outgoing>) -> Millis {
+        if matches!(request, Some(Outgoing::Sms { .. })) {
+            return 0;
+        }
         match self.provider(account) {
             Some(p) if p.confirms_by_callback() => {
                 ms(self.settings().inbox.outbox.unconfirmed_wait)
@@ -248,7 +253,7 @@ impl Outbox {
                 outbox_id = id,
                 "a send ended without an answer (its worker stopped); waiting for the provider's status before sending it again"
             );
-            let due_at = now + self.unconfirmed_wait(account);
+            let due_at = now + self.unconfirmed_wait(account, None);
             repo::outbox::set_orphaned(tx, *id, due_at).await?;
             metrics::counter!("deflect_outbox_unconfirmed_total", "account" => account.clone())
                 .increment(1);
@@ -387,7 +392,7 @@ impl Outbox {
             }
             Err(SendError::Unknown { message }) => {
                 let now = self.now();
-                let wait = self.unconfirmed_wait(&c.account);
+                let wait = self.unconfirmed_wait(&c.account, Some(&c.request));
                 tracing::warn!(message_id = c.message_id, cause = %message, wait_ms = wait, "no answer to a send; waiting for the provider's status before sending it again");
                 let mut tx = self.store().write().await?;
                 repo::outbox::set_unsent(&mut tx, c.id, true, now + wait, &message).await?;

@@ -5,6 +5,11 @@
 //! service plan's bearer token, `{"from", "to": [..], "body", "type": "mt_text",
 //! "client_reference"}`). SMS are sent once and not tracked: neither API is asked for
 //! delivery reports.
+//!
+//! Replies: Twilio posts an SMS to the fallback's number to the URL configured on that
+//! number ("A message comes in": `<public_base_url>/webhooks/sms/<account>`), a form signed
+//! with `X-Twilio-Signature` by the auth token the fallback sends with ([`receive`]). Sinch's
+//! inbound SMS are not taken yet.
 
 use super::{SendError, Sent};
 use deflect_config::{AccountConfig, Secret, SmsFallbackConfig, SmsProvider};
@@ -121,4 +126,51 @@ fn sinch_error(status: reqwest::StatusCode, json: &serde_json::Value) -> SendErr
     } else {
         SendError::Rejected { code, message }
     }
+}
+
+/// An SMS a customer sent to the fallback's number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboundSms {
+    /// The provider's id of the SMS (Twilio's `MessageSid`).
+    pub external_id: String,
+    /// The sender, E.164.
+    pub from: String,
+    /// The text.
+    pub body: String,
+}
+
+/// Checks an inbound SMS delivery for `account`'s fallback (Twilio: `X-Twilio-Signature`
+/// with the auth token it sends with, over the URL and the form) and reads it.
+pub fn receive(
+    account: &AccountConfig,
+    delivery: &super::webhook::Delivery<'_>,
+) -> Result<InboundSms, super::webhook::Refusal> {
+    use super::webhook::Refusal;
+    let Some(sms) = &account.sms_fallback else {
+        return Err(Refusal::NoWebhooks);
+    };
+    if sms.provider != SmsProvider::Twilio {
+        return Err(Refusal::NoWebhooks);
+    }
+    let params = super::twilio::parse_form(delivery.body);
+    let token = sms.auth_token.as_ref().or(account.auth_token.as_ref());
+    let signature = delivery.header("x-twilio-signature");
+    let verified =
+        token.is_some_and(|t| super::twilio::verify_signature(t, delivery.url, &params, signature));
+    if !verified {
+        return Err(Refusal::Unauthenticated);
+    }
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let missing = |k: &str| super::WebhookError(format!("no {k}"));
+    let from = get("From").ok_or_else(|| missing("From"))?;
+    if !deflect_config::is_e164(&from) {
+        return Err(super::WebhookError(format!("From {from:?} is not a phone number")).into());
+    }
+    Ok(InboundSms {
+        external_id: get("MessageSid")
+            .or_else(|| get("SmsSid"))
+            .ok_or_else(|| missing("MessageSid"))?,
+        from,
+        body: get("Body").unwrap_or_default(),
+    })
 }

@@ -435,6 +435,15 @@ pub(crate) async fn move_to_whatsapp(
     Ok(())
 }
 
+/// Conversation `id` continues by SMS.
+pub(crate) async fn move_to_sms(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE conversations SET channel = 'sms' WHERE id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// Conversation `id` continues in the browser, on widget site `site` (its WhatsApp
 /// identity and account kept).
 pub(crate) async fn move_to_web(tx: &mut Tx, id: i64, site: &str) -> Result<(), StoreError> {

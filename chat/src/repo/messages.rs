@@ -393,11 +393,15 @@ pub(crate) async fn of_whatsapp_id(
         .map(|c| format!("m.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
+    // A relay's agent gets its messages as their own conversation's (the outbox names them).
     let rows = sqlx::query(sql!(
         "SELECT {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id \
          JOIN contact_identities i ON i.id = c.identity_id \
          WHERE c.account = $1 AND i.channel = 'whatsapp' AND i.external_id = $2 \
-         AND m.internal = 0 ORDER BY m.id"
+         AND m.internal = 0 \
+         UNION ALL SELECT {columns} FROM messages m JOIN outbox o ON o.message_id = m.id \
+         WHERE o.account = $1 AND o.recipient = $2 AND m.internal = 1 AND m.kind = 'relay' \
+         ORDER BY 1"
     ))
     .bind(account)
     .bind(wa_id)
@@ -500,4 +504,28 @@ pub(crate) async fn from_customer(
     .fetch_all(tx.conn())
     .await?;
     Ok(rows.iter().map(from_row).collect())
+}
+
+/// Stores SMS `external_id` of `account` from the customer of `conversation`; none when it
+/// was stored before.
+pub(crate) async fn insert_sms_in(
+    tx: &mut Tx,
+    conversation: i64,
+    (account, external_id): (&str, &str),
+    body: &str,
+    now: Millis,
+) -> Result<Option<Message>, StoreError> {
+    let row = sqlx::query(sql!(
+        "INSERT INTO messages (conversation_id, direction, kind, body, channel, account, external_id, \
+         status, created_at) VALUES ($1, 'in', 'text', $2, 'sms', $3, $4, 'received', $5) \
+         ON CONFLICT DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+    ))
+    .bind(conversation)
+    .bind(body)
+    .bind(account)
+    .bind(external_id)
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.as_ref().map(from_row))
 }

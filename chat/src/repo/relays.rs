@@ -220,3 +220,89 @@ pub(crate) async fn by_reference(
     .await?;
     Ok(row.map(|r| r.get(0)))
 }
+
+/// Agent `wa_id` wrote on `account` at `now`: their side's window is open again.
+pub(crate) async fn heard_from(
+    tx: &mut Tx,
+    account: &str,
+    wa_id: &str,
+    now: Millis,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE relay_agents SET last_inbound_at = $1, reopen_sent_at = NULL \
+         WHERE account = $2 AND wa_id = $3",
+    )
+    .bind(now)
+    .bind(account)
+    .bind(wa_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Whether the template reopening agent `wa_id`'s window on `account` is to go out now:
+/// once per closed window (recorded at `now`).
+pub(crate) async fn reopen_due(
+    tx: &mut Tx,
+    account: &str,
+    wa_id: &str,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE relay_agents SET reopen_sent_at = $1 \
+         WHERE account = $2 AND wa_id = $3 AND reopen_sent_at IS NULL",
+    )
+    .bind(now)
+    .bind(account)
+    .bind(wa_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A message relayed to an agent that failed for their closed window: (message,
+/// conversation, text).
+pub(crate) type Lapsed = (i64, i64, String);
+
+/// The messages relayed to agent `wa_id` on `account`, in the conversations they hold, that
+/// failed for a closed window and were not sent again yet, oldest first.
+pub(crate) async fn lapsed(
+    tx: &mut Tx,
+    account: &str,
+    wa_id: &str,
+) -> Result<Vec<Lapsed>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.conversation_id, m.body FROM relays r \
+         JOIN messages m ON m.conversation_id = r.conversation_id \
+         WHERE r.account = $1 AND r.agent_number = $2 AND r.state = 'active' \
+         AND m.kind = 'relay' AND m.internal = 1 AND m.direction = 'out' \
+         AND m.status = 'failed' AND m.error_code = 131047 \
+         AND m.id > COALESCE((SELECT a.resent_through FROM relay_agents a \
+             WHERE a.account = $1 AND a.wa_id = $2), 0) \
+         ORDER BY m.id",
+    )
+    .bind(account)
+    .bind(wa_id)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), opt_str(r, "body").unwrap_or_default()))
+        .collect())
+}
+
+/// The messages to agent `wa_id` on `account` up to `message` were sent again.
+pub(crate) async fn resent_through(
+    tx: &mut Tx,
+    account: &str,
+    wa_id: &str,
+    message: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE relay_agents SET resent_through = $1 WHERE account = $2 AND wa_id = $3")
+        .bind(message)
+        .bind(account)
+        .bind(wa_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}

@@ -155,6 +155,7 @@ row-unread =
     .title = { $n } ungelesen
 preview-pending = Wartet auf die erste Nachricht des Kunden
 preview-you = Sie: { $text }
+preview-agent = { $name }: { $text }
 preview-bot = Bot: { $text }
 preview-automatic = Automatisch: { $text }
 

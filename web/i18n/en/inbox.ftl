@@ -189,6 +189,7 @@ row-unread =
 preview-pending = Waiting for the customer's first message
 # at: inbox.js previewText()
 preview-you = You: { $text }
+preview-agent = { $name }: { $text }
 # at: inbox.js previewText()
 preview-bot = Bot: { $text }
 # at: inbox.js previewText()

@@ -155,6 +155,7 @@ row-unread =
     .title = { $n } sin leer
 preview-pending = Esperando el primer mensaje del cliente
 preview-you = Tú: { $text }
+preview-agent = { $name }: { $text }
 preview-bot = Bot: { $text }
 preview-automatic = Automático: { $text }
 

@@ -158,6 +158,7 @@ row-unread =
     }
 preview-pending = En attente du premier message du client
 preview-you = Vous : { $text }
+preview-agent = { $name } : { $text }
 preview-bot = Bot : { $text }
 preview-automatic = Automatique : { $text }
 

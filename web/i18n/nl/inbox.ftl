@@ -155,6 +155,7 @@ row-unread =
     .title = { $n } ongelezen
 preview-pending = Wacht op het eerste bericht van de klant
 preview-you = Jij: { $text }
+preview-agent = { $name }: { $text }
 preview-bot = Bot: { $text }
 preview-automatic = Automatisch: { $text }
 

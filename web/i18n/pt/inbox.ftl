@@ -158,6 +158,7 @@ row-unread =
     }
 preview-pending = Aguardando a primeira mensagem do cliente
 preview-you = Você: { $text }
+preview-agent = { $name }: { $text }
 preview-bot = Bot: { $text }
 preview-automatic = Automática: { $text }
 

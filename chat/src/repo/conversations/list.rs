@@ -75,7 +75,7 @@ pub(crate) async fn summaries(
         "SELECT {CONVERSATION_COLUMNS}, {unread} AS unread, {waiting} AS waiting_since, \
          {offer} AS offer_expires_at, lm.id AS last_id, lm.direction AS last_direction, \
          lm.sender AS last_sender, lm.kind AS last_kind, lm.body AS last_body, \
-         lm.created_at AS last_at \
+         lm.created_at AS last_at, lm.agent_id AS last_agent_id, lm.sender_name AS last_sender_name \
          FROM {CONVERSATION_FROM} LEFT JOIN messages lm ON lm.id = {last}{} \
          ORDER BY c.id DESC LIMIT {}",
         where_clause(&wh),
@@ -156,6 +156,8 @@ fn summary(r: &AnyRow) -> ConversationSummary {
         kind: r.get("last_kind"),
         body: opt_str(r, "last_body").map(|b| Preview::cut(&b)),
         created_at: r.get("last_at"),
+        agent_id: opt_i64(r, "last_agent_id"),
+        sender_name: opt_str(r, "last_sender_name"),
     });
     let open = matches!(
         conversation.status,
