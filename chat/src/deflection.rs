@@ -23,7 +23,7 @@
 //! accepted the message but before its id was recorded.
 
 use crate::context::Ctx;
-use crate::lifecycle::{open, outgoing};
+use crate::lifecycle::{conversation_event, open, outgoing, sms};
 use crate::model::{ChatError, EventKind, Origin, Status};
 pub use crate::model::{Deflected, Deflection, payload_for, reference_in_payload};
 use crate::repo;
@@ -101,8 +101,28 @@ async fn deflect_once(
     // Claim the call id first: a concurrent deflection of it fails here.
     repo::deflections::insert(&mut tx, req, conversation, account_name, queue, now).await?;
     let c = crate::lifecycle::load(&mut tx, conversation).await?;
-    let t = &account.templates.deflection;
-    let m = outgoing::queue_template(ctx, &mut tx, &c, t, None, None, now).await?;
+    // A number WhatsApp could not reach lately gets the SMS at once (when the account has
+    // one): the template would fail as it did.
+    let since = now - sms::KNOWN_UNREACHABLE_MS;
+    let unreachable = account.sms_fallback.is_some()
+        && repo::conversations::unreachable_since(&mut tx, identity, account_name, since).await?;
+    let sent = match unreachable {
+        true => {
+            if repo::conversations::set_unreachable(&mut tx, conversation).await? {
+                let kind = EventKind::ConversationUnreachable;
+                conversation_event(&mut tx, conversation, kind, json!({}), now).await?;
+            }
+            sms::fall_back(ctx, &mut tx, conversation, now).await?
+        }
+        false => None,
+    };
+    let m = match sent {
+        Some(m) => m,
+        None => {
+            let t = &account.templates.deflection;
+            outgoing::queue_template(ctx, &mut tx, &c, t, None, None, now).await?
+        }
+    };
     repo::deflections::set_message(&mut tx, &req.call.call_id, m.id).await?;
     crate::repo::events::log(
         &mut tx,

@@ -166,7 +166,7 @@ async fn the_sandbox_sends_a_cut_short_send_again_at_once(b: Backend) {
     assert_eq!(env.message(m).await.status, "sent");
 }
 
-async fn an_sms_without_an_answer_goes_again_at_once(b: Backend) {
+async fn an_sms_goes_again_at_once_and_a_known_unreachable_number_gets_one_at_once(b: Backend) {
     let fake = FakeProvider::start().await;
     let mut settings = common::settings(Some(fake.addr));
     settings.whatsapp.default_account = Some("meta".into());
@@ -204,6 +204,18 @@ async fn an_sms_without_an_answer_goes_again_at_once(b: Backend) {
     let paths: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).collect();
     let sms = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json";
     assert_eq!(paths[1..], [sms, sms], "{paths:?}");
+    // The number is known not to be on WhatsApp now: the next call's deflection sends its
+    // SMS at once, no template.
+    fake.accept_as("SM0002");
+    let again = env.deflect("c2", "+31612345671").await;
+    assert_eq!(env.message(again).await.kind, "sms");
+    assert_eq!(env.inbox.send_due().await.unwrap().sent, 1);
+    let paths: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths[3..], [sms], "{paths:?}");
+    // Another number still gets the template.
+    fake.accept_as("wamid.other");
+    let other = env.deflect("c3", "+31612345672").await;
+    assert_eq!(env.message(other).await.kind, "template");
 }
 
 on_both!(
@@ -213,5 +225,5 @@ on_both!(
     refused_connections_are_retried_and_sent_once_after_recovery,
     a_send_cut_short_by_a_dead_worker_is_confirmed_not_repeated,
     the_sandbox_sends_a_cut_short_send_again_at_once,
-    an_sms_without_an_answer_goes_again_at_once,
+    an_sms_goes_again_at_once_and_a_known_unreachable_number_gets_one_at_once,
 );

@@ -2,7 +2,8 @@
 //! template failed as not a WhatsApp user, undeliverable), an account with
 //! `[whatsapp.accounts.sms_fallback]` sends one SMS to that number, committed to the outbox
 //! with the failure's status (so it goes out once, after the commit, like any message), and
-//! shown in the conversation. Its `{{link}}` opens a signed, expiring page
+//! shown in the conversation. A deflection to a number WhatsApp could not reach in the last 30
+//! days sends its SMS at once, instead of the template ([`KNOWN_UNREACHABLE_MS`]). Its `{{link}}` opens a signed, expiring page
 //! (`<public_base_url>/continue/<id>?expires=…&signature=…`, valid `link_ttl`) where the
 //! customer continues the same conversation in the browser (the widget of the account's
 //! site) or on WhatsApp; without a public address or a widget site, the business's WhatsApp
@@ -13,27 +14,31 @@ use crate::blobs::LinkKind;
 use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::lifecycle::outgoing::{self, Author, Send};
-use crate::model::{ChatError, Conversation, Status};
+use crate::model::{ChatError, Conversation, Message, Status};
 use crate::provider::Outgoing;
 use deflect_config::{AccountConfig, render_text};
 
+/// How long a number WhatsApp could not reach is taken as not on WhatsApp: a deflection to
+/// it sends the SMS at once.
+pub(crate) const KNOWN_UNREACHABLE_MS: Millis = 30 * 24 * 3600 * 1000;
+
 /// Sends conversation `conversation`'s SMS fallback, when it is a deflection still waiting
-/// for the customer and its account has one.
+/// for the customer and its account has one; returns the SMS.
 pub(crate) async fn fall_back(
     ctx: &Ctx,
     tx: &mut crate::store::Tx,
     conversation: i64,
     now: Millis,
-) -> Result<(), ChatError> {
+) -> Result<Option<Message>, ChatError> {
     let c = super::load(tx, conversation).await?;
     if c.status != Status::Pending {
-        return Ok(());
+        return Ok(None);
     }
     let Some(account) = c.account.as_deref().and_then(|a| ctx.account(a)) else {
-        return Ok(());
+        return Ok(None);
     };
     let Some(sms) = &account.sms_fallback else {
-        return Ok(());
+        return Ok(None);
     };
     let link = continue_link(ctx, &c, account, sms.link_ttl, now);
     let values = [
@@ -52,10 +57,10 @@ pub(crate) async fn fall_back(
         author: Author::Automation,
         client_key: None,
     };
-    outgoing::queue(ctx, tx, &c, send, now).await?;
+    let m = outgoing::queue(ctx, tx, &c, send, now).await?;
     metrics::counter!("deflect_inbox_sms_fallbacks_total", "account" => account.name.clone())
         .increment(1);
-    Ok(())
+    Ok(Some(m))
 }
 
 /// Where the SMS of conversation `c` sends the customer (see the module documentation).

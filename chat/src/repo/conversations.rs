@@ -308,6 +308,26 @@ pub(crate) async fn set_unreachable(tx: &mut Tx, id: i64) -> Result<bool, StoreE
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether WhatsApp could not reach contact identity `identity` on `account` in a
+/// conversation created since `since`.
+pub(crate) async fn unreachable_since(
+    tx: &mut Tx,
+    identity: i64,
+    account: &str,
+    since: Millis,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT 1 FROM conversations WHERE identity_id = $1 AND account = $2 AND unreachable = 1 \
+         AND created_at >= $3 LIMIT 1",
+    )
+    .bind(identity)
+    .bind(account)
+    .bind(since)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.is_some())
+}
+
 /// Records when the widget offered conversation `id` WhatsApp.
 pub(crate) async fn set_escalation_at(tx: &mut Tx, id: i64, at: Millis) -> Result<(), StoreError> {
     sqlx::query("UPDATE conversations SET escalation_at = $1 WHERE id = $2")
