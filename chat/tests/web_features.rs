@@ -1163,6 +1163,19 @@ async fn relay_offers_lapse_in_turn_and_an_idle_relay_closes(b: Backend) {
     assert_eq!(status(c.id).await.status, Status::Relay);
     let state = |s: &str, a: &str| (s.to_string(), a.to_string());
     assert_eq!(relay_states(&env, c.id).await, [state("offered", "Zoe")]);
+    // Zoe answers the offer with words instead of a tap: she is told how to accept.
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("wa0", "31611111111", "yes ok")])
+        .await;
+    assert_eq!(r.unwrap().conversations, [c.id]);
+    assert_eq!(
+        relayed(&env, c.id, "Tap Accept to chat with Bob")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(relay_states(&env, c.id).await.len(), 1);
     // The offer lapses after `offer_timeout` (2 minutes), not before: Max is offered it.
     env.advance(119 * S).await;
     assert_eq!(relay_states(&env, c.id).await.len(), 1);

@@ -137,8 +137,13 @@ pub(crate) async fn agent_wrote(
         return Ok(Some(id));
     }
     let held = relay.held_by(&agent.wa_id) && c.status == Status::Relay;
+    let offered = relay.state == RelayState::Offered
+        && relay.agent().is_some_and(|a| a.wa_id() == agent.wa_id);
     if !held {
-        let text = format!("You are not chatting with {} now.", who(&c));
+        let text = match offered {
+            true => format!("Tap Accept to chat with {}, or Reject.", who(&c)),
+            false => format!("You are not chatting with {} now.", who(&c)),
+        };
         tell(ctx, tx, &c, &agent.wa_id, &text, now).await?;
         return Ok(Some(id));
     }
@@ -172,7 +177,8 @@ pub(crate) async fn agent_wrote(
 }
 
 /// The relay an agent's message concerns: the one its quick reply names, the one whose
-/// relayed message it replies to, else the agent's current one — among those the agent
+/// relayed message it replies to, else the agent's current one, else the one offered to
+/// them last — among those the agent
 /// is (or was) offered.
 async fn target(
     tx: &mut Tx,
@@ -190,7 +196,11 @@ async fn target(
             .map(|(_, conversation)| conversation),
         _ => None,
     };
-    let Some(id) = named.or(quoted).or(agent.current) else {
+    let offered = match named.or(quoted).or(agent.current) {
+        None => repo::relays::offered_to(tx, account, &agent.wa_id).await?,
+        Some(_) => None,
+    };
+    let Some(id) = named.or(quoted).or(agent.current).or(offered) else {
         return Ok(None);
     };
     let relay = repo::relays::get(tx, id).await?;

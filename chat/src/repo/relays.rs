@@ -204,6 +204,23 @@ pub(crate) async fn held_by(
         .collect())
 }
 
+/// The newest relay offered to agent `wa_id` on `account` now, if any.
+pub(crate) async fn offered_to(
+    tx: &mut Tx,
+    account: &str,
+    wa_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query(
+        "SELECT conversation_id FROM relays WHERE account = $1 AND agent_number = $2 \
+         AND state = 'offered' ORDER BY offered_at DESC LIMIT 1",
+    )
+    .bind(account)
+    .bind(wa_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
 /// The relayed conversation with reference `reference` on `account`, if any.
 pub(crate) async fn by_reference(
     tx: &mut Tx,
