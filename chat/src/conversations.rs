@@ -5,7 +5,7 @@
 use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::lifecycle::transition::{Action, Handover, ensure_visible};
-use crate::lifecycle::{automation, conversation_event, dispatch, outgoing};
+use crate::lifecycle::{automation, conversation_event, dispatch, outgoing, relay};
 use crate::model::{
     APPROVED, Channel, ChatError, Conversation, ConversationDetail, ConversationFilter,
     ConversationSummary, EventKind, Filled, FilledHeader, Interactive, MAX_TEXT, Message, Status,
@@ -277,6 +277,11 @@ pub(crate) async fn close(
         None => String::new(),
     };
     let by = Some(viewer.agent_id);
+    if c.status == Status::Relay {
+        // Its agent on WhatsApp is told, and their chat with it ends.
+        let c = c.clone();
+        relay::closed_in_inbox(ctx, &mut a.tx, &c, a.now).await?;
+    }
     dispatch::close(ctx, &mut a.tx, id, &disposition, by, a.now).await?;
     let c = a.reload().await?;
     a.commit().await?;

@@ -1285,6 +1285,23 @@ async fn relay_offers_lapse_in_turn_and_an_idle_relay_closes(b: Backend) {
         (closed.status, closed.disposition.as_deref()),
         (Status::Closed, Some(deflect_chat::timers::INACTIVE))
     );
+    // A supervisor closing a relayed conversation in the inbox tells its agent; it ends.
+    let (c, h) = env.inbox.start_handoff(&boss, &again).await.unwrap();
+    env.inbox
+        .receive("sandbox", &[text("wa8", "31644444444", &h.text)])
+        .await
+        .unwrap();
+    let accept = format!("relay:accept:{}", c.reference);
+    env.inbox
+        .receive("sandbox", &[tap("wa9", "31611111111", &accept)])
+        .await
+        .unwrap();
+    env.inbox.close(&boss, c.id, Some("resolved")).await.unwrap();
+    assert_eq!(relayed(&env, c.id, "closed by the team").await.len(), 1);
+    assert_eq!(
+        relay_states(&env, c.id).await.last(),
+        Some(&state("ended", "Zoe"))
+    );
     // An agent's number writing with no chat of theirs opens nothing.
     let r = env
         .inbox

@@ -347,6 +347,28 @@ async fn resend_lapsed(
     Ok(())
 }
 
+/// Relayed conversation `c` is closed from the inbox (a supervisor): its relay ends, and
+/// the agent holding it — or offered it — is told.
+pub(crate) async fn closed_in_inbox(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    now: Millis,
+) -> Result<(), ChatError> {
+    let Some(relay) = repo::relays::get(tx, c.id).await? else {
+        return Ok(());
+    };
+    let Some(agent) = relay.agent() else {
+        return Ok(());
+    };
+    let text = format!("The chat with {} was closed by the team.", who(c));
+    tell(ctx, tx, c, agent.wa_id(), &text, now).await?;
+    let (position, ended) = (relay.position, RelayState::Ended);
+    repo::relays::set(tx, c.id, position, ended, None, None, now).await?;
+    state_event(tx, c.id, "ended", Some(agent), now).await?;
+    release(tx, &relay.account, agent.wa_id(), c.id).await
+}
+
 /// Offers `c` to the agent at `position` of its list; nobody left: the fallback.
 async fn offer(
     ctx: &Ctx,
