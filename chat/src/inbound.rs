@@ -5,6 +5,9 @@
 //! a few statements per run; everything else one message at a time.
 //!
 //! - A message whose external id is known is a repeated delivery: nothing happens.
+//! - A message from a number a relay registered as its agent's is the relay's
+//!   (`lifecycle::relay`), never a customer's: it opens and joins no customer conversation.
+//!   An SMS answer to the SMS fallback comes by its own route (`sms`).
 //! - A message joins, in this order: the conversation of the message it answers (`context`
 //!   id — a deflection template's wamid), the conversation named by a quick-reply payload
 //!   (`deflect:<reference>`), the web conversation of a one-time hand-off code in its text,
