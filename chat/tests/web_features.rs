@@ -1296,7 +1296,10 @@ async fn relay_offers_lapse_in_turn_and_an_idle_relay_closes(b: Backend) {
         .receive("sandbox", &[tap("wa9", "31611111111", &accept)])
         .await
         .unwrap();
-    env.inbox.close(&boss, c.id, Some("resolved")).await.unwrap();
+    env.inbox
+        .close(&boss, c.id, Some("resolved"))
+        .await
+        .unwrap();
     assert_eq!(relayed(&env, c.id, "closed by the team").await.len(), 1);
     assert_eq!(
         relay_states(&env, c.id).await.last(),
