@@ -363,10 +363,7 @@ pub(crate) async fn closed_in_inbox(
     };
     let text = format!("The chat with {} was closed by the team.", who(c));
     tell(ctx, tx, c, agent.wa_id(), &text, now).await?;
-    let (position, ended) = (relay.position, RelayState::Ended);
-    repo::relays::set(tx, c.id, position, ended, None, None, now).await?;
-    state_event(tx, c.id, "ended", Some(agent), now).await?;
-    release(tx, &relay.account, agent.wa_id(), c.id).await
+    finish(tx, c, &relay, now).await
 }
 
 /// Offers `c` to the agent at `position` of its list; nobody left: the fallback.
@@ -595,13 +592,25 @@ async fn end(
     disposition: &str,
     now: Millis,
 ) -> Result<(), ChatError> {
+    finish(tx, c, relay, now).await?;
+    dispatch::close(ctx, tx, c.id, disposition, None, now).await
+}
+
+/// The relay of `c` is over (`conversation.relay` `ended`): its agent's next chat becomes
+/// current.
+async fn finish(
+    tx: &mut Tx,
+    c: &Conversation,
+    relay: &Relay,
+    now: Millis,
+) -> Result<(), ChatError> {
     let (position, agent) = (relay.position, relay.agent());
     repo::relays::set(tx, c.id, position, RelayState::Ended, None, None, now).await?;
     state_event(tx, c.id, "ended", agent, now).await?;
-    if let Some(agent) = agent {
-        release(tx, &relay.account, agent.wa_id(), c.id).await?;
+    match agent {
+        Some(agent) => release(tx, &relay.account, agent.wa_id(), c.id).await,
+        None => Ok(()),
     }
-    dispatch::close(ctx, tx, c.id, disposition, None, now).await
 }
 
 /// Agent `wa_id` no longer holds `conversation`: if it was their current one, their oldest
