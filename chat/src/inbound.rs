@@ -622,13 +622,14 @@ impl InboundService {
         m: &InboundMessage,
         now: Millis,
     ) -> Result<Option<i64>, ChatError> {
-        // One round trip answers the common questions: seen before? which identity and
-        // contact? an open conversation on this account?
+        // One round trip answers the common questions: seen before? a relay's agent? which
+        // identity and contact? an open conversation on this account?
         let known = sqlx::query(
             "SELECT (SELECT m.id FROM messages m WHERE m.account = $3 AND m.external_id = $1) AS seen, \
              i.id AS identity_id, i.contact_id, k.name, \
              (SELECT c.id FROM conversations c WHERE c.identity_id = i.id AND c.account = $3 \
-              AND c.status <> 'closed') AS open_id \
+              AND c.status <> 'closed') AS open_id, \
+             (SELECT 1 FROM relay_agents ra WHERE ra.account = $3 AND ra.wa_id = $2) AS relay_agent \
              FROM (SELECT 1 AS one) o \
              LEFT JOIN contact_identities i ON i.channel = 'whatsapp' AND i.external_id = $2 \
              LEFT JOIN contacts k ON k.id = i.contact_id",
@@ -642,7 +643,9 @@ impl InboundService {
             return Ok(None);
         }
         // An agent of a relay writing from their own WhatsApp is never a customer.
-        if let Some(agent) = repo::relays::agent(tx, account, &m.from).await? {
+        if crate::store::opt_i64(&known, "relay_agent").is_some()
+            && let Some(agent) = repo::relays::agent(tx, account, &m.from).await?
+        {
             return lifecycle::relay::agent_wrote(self.ctx(), tx, account, &agent, m, now).await;
         }
         let mut open = crate::store::opt_i64(&known, "open_id");
