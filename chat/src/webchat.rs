@@ -692,6 +692,11 @@ pub(crate) async fn continue_offer(
     let c = repo::conversations::get(ctx.store(), id)
         .await?
         .ok_or(ChatError::NotFound("conversation"))?;
+    offer_of(ctx, c)
+}
+
+/// What the continue page of conversation `c` offers, which must be open.
+fn offer_of(ctx: &Ctx, c: Conversation) -> Result<ContinueOffer, ChatError> {
     if c.status == Status::Closed {
         return Err(ChatError::Conflict("the conversation is closed".into()));
     }
@@ -726,10 +731,11 @@ pub(crate) async fn continue_on_web(
     if visitor_token.len() < 16 {
         return Err(ChatError::Invalid("the visitor token is too short".into()));
     }
-    let offer = continue_offer(ctx, id, expires, signature).await?;
+    check_continue_link(ctx, id, expires, signature)?;
     let now = ctx.now();
     let mut tx = ctx.store().write().await?;
     let c = lifecycle::load(&mut tx, id).await?;
+    let offer = offer_of(ctx, c.clone())?;
     match visitor(&mut tx, visitor_token).await? {
         Some((contact, _)) if contact == c.contact_id => {}
         Some(_) => {
