@@ -789,6 +789,19 @@ fn an_agents_pdf_is_uploaded_to_meta_and_sent_as_a_document() {
     assert_eq!(gw.stop().code(), Some(0));
 }
 
+/// A JPEG photo of about 40 kB whose bytes differ with `seed`.
+fn photo(seed: u32) -> Vec<u8> {
+    [
+        &[
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+        ][..],
+        &(0..40_000u32)
+            .map(|i| (i * seed % 251) as u8)
+            .collect::<Vec<_>>(),
+    ]
+    .concat()
+}
+
 /// The issue's media promise in the running binary, against the fake Cloud API: a customer's
 /// image webhook is answered at once, and the photo is fetched with the bearer token (the
 /// media URL, then the file) within a second of it, stored, and served from the URL its
@@ -797,15 +810,7 @@ fn an_agents_pdf_is_uploaded_to_meta_and_sent_as_a_document() {
 #[test]
 fn an_image_webhook_is_downloaded_at_once_and_served_to_its_accounts_agents_only() {
     let api = common::meta::FakeMeta::start();
-    let photo = [
-        &[
-            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
-        ][..],
-        &(0..40_000u32)
-            .map(|i| (i * 7 % 251) as u8)
-            .collect::<Vec<_>>(),
-    ]
-    .concat();
+    let photo = photo(7);
     api.media("1003383421387256", photo.clone());
     let config = format!(
         r#"{}
@@ -1176,7 +1181,8 @@ fn sent_to(api: &common::meta::FakeMeta, to: &str, needle: &str) -> (String, ser
 /// agents; the customer's first message (the hand-off code) gets "finding an agent" and the
 /// first agent the offer template with accept/reject payloads; a rejection offers it to the
 /// second agent, who accepts and gets the customer's messages prefixed; their text reaches
-/// the customer under their name. A second customer relayed to the same agent is kept apart
+/// the customer under their name; files go both ways as files once stored, locations with a
+/// map link. A second customer relayed to the same agent is kept apart
 /// (replies go by the quoted message, else to the current chat), `/close` closes one, and a
 /// relay every agent rejects falls back to the inbox's queue.
 #[test]
@@ -1249,6 +1255,47 @@ fn relay_offers_agents_in_turn_and_relays_both_ways_until_close() {
     post_message(&gw, text(max, "wamid.max2", "It ships today."));
     let (_, reply) = sent_to(&api, bob, "It ships today.");
     assert_eq!(reply["text"]["body"], "It ships today.");
+    // Files go as files once stored: Bob's photo reaches Max saying whose it is, Max's
+    // reaches Bob with Max's caption; locations go with a map link.
+    let image = |from: &str, id: &str, media: &str, caption: &str| {
+        serde_json::json!({"from": from, "id": id, "timestamp": unix_now(), "type": "image",
+                           "image": {"caption": caption, "mime_type": "image/jpeg",
+                                     "sha256": "x", "id": media}})
+    };
+    api.media("1003383421387256", photo(7));
+    post_message(
+        &gw,
+        image(bob, "wamid.bobimg", "1003383421387256", "Broken"),
+    );
+    let (_, copy) = sent_to(&api, max, &format!("Bob ({reference}): Broken"));
+    assert_eq!(copy["type"], "image", "{copy}");
+    assert_eq!(
+        copy["image"]["caption"],
+        format!("Bob ({reference}): Broken")
+    );
+    assert!(copy["image"]["id"].as_str().is_some(), "{copy}");
+    api.media("1003383421387257", photo(11));
+    post_message(
+        &gw,
+        image(max, "wamid.maximg", "1003383421387257", "The new part"),
+    );
+    let (_, sent) = sent_to(&api, bob, "The new part");
+    assert_eq!(sent["type"], "image", "{sent}");
+    assert_eq!(sent["image"]["caption"], "The new part");
+    let uploads = api.requests();
+    let uploads: Vec<_> = (uploads.iter())
+        .filter(|r| r.method == "POST" && r.path.ends_with("/media"))
+        .collect();
+    assert_eq!(uploads.len(), 2, "each photo uploaded once to be sent on");
+    let location = serde_json::json!({"from": max, "id": "wamid.maxloc", "timestamp": unix_now(),
+        "type": "location", "location": {"latitude": 52.370216, "longitude": 4.895168,
+                                         "name": "Depot"}});
+    post_message(&gw, location);
+    let (_, pin) = sent_to(&api, bob, "https://maps.google.com/?q=52.370216,4.895168");
+    assert_eq!(
+        pin["text"]["body"],
+        "[location] Depot (52.370216, 4.895168)\nhttps://maps.google.com/?q=52.370216,4.895168"
+    );
 
     // A second customer relayed to Max alone.
     let second = relay(

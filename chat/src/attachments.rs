@@ -8,7 +8,8 @@
 //! from the provider ([`crate::provider::media`]) and streams it into the store — hashed,
 //! its type read from its first bytes, refused as soon as it passes its kind's cap — then
 //! records the outcome in a transaction of its own, with a `message.attachments` event
-//! carrying the message's files:
+//! carrying the message's files (a relayed conversation's file is passed on in it:
+//! `lifecycle::relay::file_settled`):
 //!
 //! - stored: the blob's key, its size and type; its URL now serves it;
 //! - a failure that may pass (no connection, 5xx, an expired URL, the store failing, bytes
@@ -305,6 +306,11 @@ impl AttachmentService {
         let data = json!({ "message_id": job.message, "attachments": attachments });
         let kind = EventKind::MessageAttachments;
         repo::events::log(&mut tx, Some(job.conversation), kind, data, now).await?;
+        if !matches!(outcome, Outcome::Retry { .. }) {
+            let (conversation, message) = (job.conversation, job.message);
+            crate::lifecycle::relay::file_settled(&self.ctx, &mut tx, conversation, message, now)
+                .await?;
+        }
         tx.commit().await?;
         let (attachment, message_id) = (job.id, job.message);
         match &outcome {

@@ -192,8 +192,8 @@ impl InboundService {
 
     /// Whether a first contact from WhatsApp id `wa_id` on `account` is opened with the
     /// others of its run (queued for an agent at once): not when the whitelist turns it
-    /// away, the account starts conversations with a bot, or it may not queue outside
-    /// opening hours. The whitelist entries added through the API are read once per batch
+    /// away, the account starts conversations with a bot, the default queue relays them to
+    /// agents' own WhatsApp, or it may not queue outside opening hours. The whitelist entries added through the API are read once per batch
     /// (`listed`, loaded on first need).
     async fn opens_in_run(
         &self,
@@ -203,7 +203,10 @@ impl InboundService {
         now: Millis,
     ) -> Result<bool, BatchError> {
         let rules = self.ctx().automations(Some(account));
-        if !rules.bot.is_empty() || !automation::may_queue(self.ctx(), Some(account), now) {
+        let relays = (self.ctx().queue_config(self.default_queue()))
+            .is_some_and(|q| !q.relay_agents.is_empty());
+        if !rules.bot.is_empty() || relays || !automation::may_queue(self.ctx(), Some(account), now)
+        {
             return Ok(false);
         }
         let numbers = match listed {

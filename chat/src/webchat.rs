@@ -27,8 +27,8 @@ use crate::lifecycle::{self, automation, csat, dispatch, handoff, open};
 pub use crate::model::{CODE_LEN, handoff_text};
 use crate::model::{
     ChatError, Conversation, EscalationReason, EventKind, Handoff, Interactive,
-    MAX_RELAY_AGENT_NAME, MAX_RELAY_AGENTS, Message, Origin, RelayAgent, Status, Viewer,
-    hash_token,
+    MAX_RELAY_AGENT_NAME, MAX_RELAY_AGENTS, Message, Origin, RelayAgent, RelayChannel, Status,
+    Viewer, choose_channel, hash_token,
 };
 use crate::repo;
 use deflect_config::{AccountConfig, OpeningHours, language_code};
@@ -501,10 +501,15 @@ pub(crate) async fn start_handoff(
         Some(q) => return Err(ChatError::Invalid(format!("unknown queue {q:?}"))),
         None => ctx.default_queue().to_string(),
     };
+    let relaying = !new.agents.is_empty()
+        || ctx
+            .queue_config(&queue)
+            .is_some_and(|q| !q.relay_agents.is_empty());
     let account = match &new.account {
         Some(a) => ctx
             .account(a)
             .ok_or_else(|| ChatError::Invalid(format!("unknown WhatsApp account {a:?}")))?,
+        None if relaying => relay_channel(ctx, viewer, new, &queue).await?,
         None => ctx
             .default_account()
             .ok_or_else(|| ChatError::Invalid("no default WhatsApp account; name one".into()))?,
@@ -614,6 +619,47 @@ pub(crate) async fn conversation_events(
 /// The agents of a relay as an API call names them, checked: at most
 /// [`MAX_RELAY_AGENTS`], each with a name and an E.164 number, no number twice, none the
 /// customer's or the account's own.
+/// The account a relay the call names none for goes through: among `[inbox.relay] accounts`
+/// the caller may use, chosen by [`choose_channel`] near the customer's number (else the
+/// first agent's, of the call or of `queue`); without that list, the default account.
+async fn relay_channel<'a>(
+    ctx: &'a Ctx,
+    viewer: &Viewer,
+    new: &NewHandoff,
+    queue: &str,
+) -> Result<&'a AccountConfig, ChatError> {
+    let pool = &ctx.file_settings().inbox.relay.accounts;
+    if pool.is_empty() {
+        return ctx
+            .default_account()
+            .ok_or_else(|| ChatError::Invalid("no default WhatsApp account; name one".into()));
+    }
+    let load = repo::relays::channel_load(ctx.store()).await?;
+    let channels: Vec<RelayChannel<'_>> = (pool.iter())
+        .filter_map(|name| ctx.account(name))
+        .filter(|a| viewer.may_use_account(&a.name))
+        .map(|a| {
+            let (relays, failing) = load.get(&a.name).copied().unwrap_or_default();
+            RelayChannel {
+                account: &a.name,
+                business_number: &a.business_number,
+                relays,
+                failing,
+            }
+        })
+        .collect();
+    let queue_agent =
+        (ctx.queue_config(queue)).and_then(|q| q.relay_agents.first().map(|a| a.number.clone()));
+    let near = (new.phone.clone())
+        .or(new.agents.first().map(|a| a.number.clone()))
+        .or(queue_agent);
+    choose_channel(&channels, near.as_deref().map(str::trim))
+        .and_then(|name| ctx.account(name))
+        .ok_or_else(|| {
+            ChatError::Forbidden("no account of [inbox.relay] accounts this agent may use".into())
+        })
+}
+
 fn relay_agents(
     agents: &[RelayAgent],
     customer: Option<&str>,

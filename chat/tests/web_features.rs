@@ -1314,6 +1314,86 @@ async fn relay_offers_lapse_in_turn_and_an_idle_relay_closes(b: Backend) {
     assert!(r.conversations.is_empty(), "{r:?}");
 }
 
+async fn a_relaying_queue_relays_customers_who_write_until_nobody_accepts(b: Backend) {
+    let mut settings = settings(None);
+    settings.inbox.queues[0].relay_agents = vec![RelayAgent {
+        name: "Zoe".into(),
+        number: "+31611111111".into(),
+    }];
+    settings.inbox.relay.accounts = vec!["sandbox".into(), "meta".into()];
+    let env = Env::with(b, settings).await;
+    let state = |s: &str, a: &str| (s.to_string(), a.to_string());
+    let status = |id| {
+        let inbox = &env.inbox;
+        async move { inbox.conversation_unchecked(id).await.unwrap().conversation }
+    };
+    // A customer writes: the queue relays the conversation to Zoe instead of queuing it.
+    let r = env
+        .inbox
+        .receive("sandbox", &[text("q1", "31687654321", "My order is late")])
+        .await
+        .unwrap();
+    let id = r.conversations[0];
+    let c = status(id).await;
+    assert_eq!((c.status, c.queue.as_str()), (Status::Relay, "support"));
+    assert_eq!(relay_states(&env, id).await, [state("offered", "Zoe")]);
+    assert_eq!(
+        relayed(&env, id, "wants to chat").await.len(),
+        1,
+        "Zoe got the offer template"
+    );
+    // Zoe rejects: nobody is left, so it waits in its queue for the inbox's agents — and
+    // stays there when the customer writes again.
+    let reject = format!("relay:reject:{}", c.reference);
+    env.inbox
+        .receive("sandbox", &[tap("q2", "31611111111", &reject)])
+        .await
+        .unwrap();
+    let states = [
+        state("offered", "Zoe"),
+        state("rejected", "Zoe"),
+        state("unanswered", ""),
+    ];
+    assert_eq!(relay_states(&env, id).await, states);
+    assert_eq!(status(id).await.status, Status::Queued);
+    env.inbox
+        .receive("sandbox", &[text("q3", "31687654321", "Hello?")])
+        .await
+        .unwrap();
+    assert_eq!(relay_states(&env, id).await, states);
+    assert_eq!(status(id).await.status, Status::Queued);
+    // An inbox agent of the queue is offered it as any other, and takes it.
+    let ann = env.agent("ann", &["support"]).await;
+    assert_eq!(status(id).await.status, Status::Offered);
+    env.inbox.accept_offer(ann.agent_id, id).await.unwrap();
+    assert_eq!(status(id).await.status, Status::Assigned);
+
+    // An API relay naming no account goes through an account of `[inbox.relay] accounts`
+    // in the customer's country (sandbox: +1, meta: +31), else the first agent's.
+    let boss = env.supervisor().await;
+    let handoff = |phone: Option<&str>| NewHandoff {
+        phone: phone.map(str::to_string),
+        ttl: 3600 * S,
+        agents: vec![RelayAgent {
+            name: "Max".into(),
+            number: "+31622222222".into(),
+        }],
+        ..Default::default()
+    };
+    for (phone, account) in [
+        (Some("+14155550123"), "sandbox"),
+        (Some("+31612345678"), "meta"),
+        (None, "meta"),
+    ] {
+        let (c, _) = env
+            .inbox
+            .start_handoff(&boss, &handoff(phone))
+            .await
+            .unwrap();
+        assert_eq!(c.account.as_deref(), Some(account), "{phone:?}");
+    }
+}
+
 async fn a_continue_link_moves_a_deflection_to_one_browser(b: Backend) {
     let key = "continue-link-key-of-32-characters!";
     let mut settings = settings(None);
@@ -1419,5 +1499,6 @@ on_both!(
     typing_reaches_subscribers_without_being_logged,
     a_web_chat_an_agent_answered_ends_with_a_rating_and_a_comment,
     relay_offers_lapse_in_turn_and_an_idle_relay_closes,
+    a_relaying_queue_relays_customers_who_write_until_nobody_accepts,
     a_continue_link_moves_a_deflection_to_one_browser,
 );

@@ -158,6 +158,7 @@ impl InboxConfig {
                     "disposition_required needs at least one disposition to choose from",
                 );
             }
+            crate::relay::validate_agents(p, &format!("{at}.relay_agents"), &q.relay_agents);
         }
         for (i, entry) in self.faq.iter().enumerate() {
             entry.validate(p, &format!("inbox.faq[{i}]"));
@@ -220,6 +221,10 @@ pub struct QueueConfig {
     /// A customer waiting this long is shown overdue (red).
     #[serde(with = "duration")]
     pub sla_breach: Duration,
+    /// Agents on their own WhatsApp this queue relays its WhatsApp conversations to, offered
+    /// in this order (`[inbox.relay]`); empty: the inbox's agents take them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub relay_agents: Vec<crate::RelayAgent>,
 }
 
 impl Default for QueueConfig {
@@ -235,6 +240,7 @@ impl Default for QueueConfig {
             dispositions: vec!["resolved".into(), "callback-needed".into(), "spam".into()],
             sla_warning: Duration::from_secs(120),
             sla_breach: Duration::from_secs(300),
+            relay_agents: Vec::new(),
         }
     }
 }

@@ -102,7 +102,9 @@ pub use load::{RESERVED_ENV, load, load_from_process};
 pub use media::{Codec, MediaConfig};
 pub use overrides::{OverrideError, Overrides, QueueOverrides, SettingScope, SiteOverrides};
 pub use problems::{ConfigError, Problem, Problems};
-pub use relay::{RELAY_VARIABLES, RelayConfig, RelayFallback};
+pub use relay::{
+    MAX_RELAY_AGENT_NAME, MAX_RELAY_AGENTS, RELAY_VARIABLES, RelayAgent, RelayConfig, RelayFallback,
+};
 pub use secret::{REDACTED, SECRET_KEYS, Secret};
 pub use sip::{
     ChallengeSource, RegisterConfig, SipAuthConfig, SipConfig, SipTimers, TrunkConfig,
@@ -262,6 +264,10 @@ impl Config {
             }
             let account = s.whatsapp_account.as_deref();
             self.check_scope(p, &at, OverrideScope::Site, account, &s.automations);
+        }
+        for (i, account) in self.inbox.relay.accounts.iter().enumerate() {
+            let at = format!("inbox.relay.accounts[{i}]");
+            self.whatsapp.check_reference(p, &at, Some(account));
         }
         for (i, entry) in self.inbox.faq.iter().enumerate() {
             if let Some(account) = &entry.account {

@@ -5,7 +5,7 @@
 
 use crate::Problems;
 use crate::text::check_text;
-use crate::value::duration;
+use crate::value::{duration, is_e164};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -18,6 +18,55 @@ pub const RELAY_VARIABLES: &[&str] = &[
     "reference",
     "agent_name",
 ];
+
+/// An agent a relay may offer its conversation to, reached on their own WhatsApp: named by
+/// a deflection API call or a queue's `relay_agents`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayAgent {
+    /// How the customer and the other agents know them.
+    pub name: String,
+    /// Their WhatsApp number, E.164.
+    pub number: String,
+}
+
+impl RelayAgent {
+    /// Their WhatsApp id (the number's digits), as WhatsApp names senders.
+    pub fn wa_id(&self) -> &str {
+        self.number.trim_start_matches('+')
+    }
+}
+
+/// Most agents one relay names.
+pub const MAX_RELAY_AGENTS: usize = 10;
+/// Longest agent name.
+pub const MAX_RELAY_AGENT_NAME: usize = 100;
+
+/// Checks the agents a queue relays to (at `key`): at most [`MAX_RELAY_AGENTS`], each named,
+/// with a distinct E.164 number.
+pub(crate) fn validate_agents(p: &mut Problems, key: &str, agents: &[RelayAgent]) {
+    if agents.len() > MAX_RELAY_AGENTS {
+        p.push(key, format!("at most {MAX_RELAY_AGENTS} agents"));
+    }
+    for (i, a) in agents.iter().enumerate() {
+        let at = format!("{key}[{i}]");
+        let name = a.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_RELAY_AGENT_NAME {
+            p.push(
+                format!("{at}.name"),
+                format!("must have 1 to {MAX_RELAY_AGENT_NAME} characters"),
+            );
+        }
+        if !is_e164(&a.number) {
+            p.push(
+                format!("{at}.number"),
+                "must be an E.164 number (+ country code and number)",
+            );
+        } else if agents[..i].iter().any(|o| o.number == a.number) {
+            p.push(format!("{at}.number"), "is named twice");
+        }
+    }
+}
 
 /// What a relayed conversation nobody accepted becomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +98,11 @@ pub struct RelayConfig {
     pub nobody_message: String,
     /// Then: `queue` (the conversation waits for the inbox's agents) or `close`.
     pub fallback: RelayFallback,
+    /// The WhatsApp accounts a relay the API call names no `account` for may go through:
+    /// one whose provider is not failing, with a business number in the customer's country
+    /// (else the first agent's), relaying the fewest conversations. Empty: the default
+    /// account.
+    pub accounts: Vec<String>,
 }
 
 impl Default for RelayConfig {
@@ -60,6 +114,7 @@ impl Default for RelayConfig {
             connected_message: "You are now chatting with {{agent_name}}.".into(),
             nobody_message: "Sorry, no agent could take your chat right now. We will answer you here as soon as we can.".into(),
             fallback: RelayFallback::Queue,
+            accounts: Vec::new(),
         }
     }
 }

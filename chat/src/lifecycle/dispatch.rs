@@ -55,6 +55,9 @@ async fn enqueue_except(
     except: &[AgentId],
     now: Millis,
 ) -> Result<(), ChatError> {
+    if super::relay::from_queue(ctx, tx, id, queue, now).await? {
+        return Ok(());
+    }
     if ctx.queue_notices() {
         // Moved from another queue: those behind it there move up.
         let before = load(tx, id).await?;

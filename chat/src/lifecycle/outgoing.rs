@@ -8,7 +8,7 @@ use crate::model::{
     TemplateButton, TemplateHeader, payload_for,
 };
 use crate::provider::Outgoing;
-use crate::repo::{self, messages::NewOutgoing, uploads::Upload};
+use crate::repo::{self, attachments::NewStored, messages::NewOutgoing, uploads::Upload};
 use crate::routing::AgentId;
 use crate::store::Tx;
 use deflect_config::{TemplateConfig, render_text};
@@ -98,7 +98,7 @@ pub(crate) async fn queue(
     send: Send<'_>,
     now: Millis,
 ) -> Result<Message, ChatError> {
-    queue_with(ctx, tx, c, send, None, now).await
+    queue_on(ctx, tx, c, send, None, Leg::Customer, now).await
 }
 
 /// As [`queue`], for a message carrying uploaded file `file`: the upload becomes the
@@ -112,16 +112,22 @@ pub(crate) async fn queue_with(
     file: Option<&Upload>,
     now: Millis,
 ) -> Result<Message, ChatError> {
-    queue_on(ctx, tx, c, send, file, Leg::Customer, now).await
+    let stored = file.map(NewStored::of_upload);
+    let m = queue_on(ctx, tx, c, send, stored.as_ref(), Leg::Customer, now).await?;
+    if let Some(u) = file {
+        repo::uploads::delete(tx, u.id).await?;
+    }
+    Ok(m)
 }
 
-/// As [`queue_with`], on leg `leg` of a relayed conversation.
+/// As [`queue`], on leg `leg` of a relayed conversation, carrying stored file `file` (an
+/// upload's, or a relayed message's copied under a token of its own).
 pub(crate) async fn queue_on(
     ctx: &Ctx,
     tx: &mut Tx,
     c: &Conversation,
     send: Send<'_>,
-    file: Option<&Upload>,
+    file: Option<&NewStored<'_>>,
     leg: Leg<'_>,
     now: Millis,
 ) -> Result<Message, ChatError> {
@@ -171,10 +177,8 @@ pub(crate) async fn queue_on(
         },
     };
     let mut m = repo::messages::insert_outgoing(tx, &new, now).await?;
-    if let Some(u) = file {
-        let file = repo::attachments::NewStored::of_upload(u);
-        let a = repo::attachments::insert_stored(tx, m.id, new.account, &file, now).await?;
-        repo::uploads::delete(tx, u.id).await?;
+    if let Some(file) = file {
+        let a = repo::attachments::insert_stored(tx, m.id, new.account, file, now).await?;
         m.attachments = vec![a];
     }
     if let (Some(to), Some(account)) = (recipient, c.account.as_deref()) {

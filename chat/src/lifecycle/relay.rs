@@ -8,7 +8,9 @@
 //! hears `nobody_message` and the conversation queues for the inbox or closes
 //! (`[inbox.relay] fallback`). Once accepted, what the customer wrote so far and everything
 //! after goes to the agent prefixed with the customer's name and reference, and the agent's
-//! messages go to the customer under the agent's name.
+//! messages go to the customer under the agent's name. Files go as files (each side's copy
+//! leaves once the attachment worker has stored it: [`file_settled`]), shared locations as
+//! their text with a map link.
 //!
 //! Both legs are messages of the one conversation: the agent's leg is internal (kind
 //! `relay`; the customer never sees it, supervisors do). An agent's message goes to the
@@ -25,12 +27,12 @@ use super::{arm, conversation_event, dispatch, load};
 use crate::clock::{Millis, ms};
 use crate::context::Ctx;
 use crate::model::{
-    ChatError, Conversation, ErrorMeaning, EventKind, INACTIVE, Message, RELAY_HELP, Relay,
-    RelayAgent, RelayCommand, RelayState, Status, TimerKind, offer_answer, offer_payloads,
-    payload_for, reference_in_payload,
+    AttachmentState, Channel, ChatError, Conversation, Direction, ErrorMeaning, EventKind,
+    INACTIVE, Message, RELAY_HELP, Relay, RelayAgent, RelayCommand, RelayState, Status, TimerKind,
+    map_link, new_token, offer_answer, offer_payloads, payload_for, reference_in_payload,
 };
-use crate::provider::{InboundMessage, Outgoing, error_meaning};
-use crate::repo::{self, relays::RegisteredAgent};
+use crate::provider::{InboundMessage, MediaMessage, Outgoing, error_meaning};
+use crate::repo::{self, attachments::MessageFile, relays::RegisteredAgent};
 use crate::store::Tx;
 use deflect_config::RelayFallback;
 use serde_json::json;
@@ -53,6 +55,47 @@ pub(crate) async fn begin(
     let finding = ctx.settings().inbox.relay.finding_message.clone();
     to_customer(ctx, tx, c, &finding, None, "relay_finding", now).await?;
     offer(ctx, tx, c, &relay, relay.position, now).await
+}
+
+/// Conversation `id` enters `queue`: when the queue relays (`relay_agents`) and the
+/// conversation is a WhatsApp one never relayed before, it is relayed to the queue's agents
+/// instead of waiting (returns true). A relay nobody accepted falls back to the queue itself,
+/// which then holds it for the inbox's agents.
+pub(crate) async fn from_queue(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    id: i64,
+    queue: &str,
+    now: Millis,
+) -> Result<bool, ChatError> {
+    let Some(agents) = ctx
+        .queue_config(queue)
+        .map(|q| q.relay_agents.clone())
+        .filter(|a| !a.is_empty())
+    else {
+        return Ok(false);
+    };
+    if repo::relays::get(tx, id).await?.is_some() {
+        return Ok(false);
+    }
+    let c = load(tx, id).await?;
+    let account = c.account.as_deref().and_then(|a| ctx.account(a));
+    let (Channel::Whatsapp, Some(account)) = (c.channel, account) else {
+        return Ok(false);
+    };
+    let customer = repo::contacts::whatsapp_id_of(tx, id).await?;
+    let business = account.business_number.trim_start_matches('+');
+    let agents: Vec<RelayAgent> = (agents.into_iter())
+        .filter(|a| customer.as_deref() != Some(a.wa_id()) && a.wa_id() != business)
+        .collect();
+    if agents.is_empty() {
+        return Ok(false);
+    }
+    repo::relays::insert(tx, id, &account.name, &agents, now).await?;
+    repo::conversations::set_queued(tx, id, queue, now).await?;
+    let c = load(tx, id).await?;
+    begin(ctx, tx, &c, now).await?;
+    Ok(true)
 }
 
 /// The customer of relayed conversation `c` wrote `m`: relayed to the agent who holds it.
@@ -106,6 +149,8 @@ pub(crate) async fn agent_wrote(
     let shown = match (&command, m.kind.as_str()) {
         (Some(RelayCommand::Note(note)), _) => note.clone(),
         (_, "text" | "button" | "interactive") => text.clone(),
+        // A file's text is its caption, or `[image]` without one.
+        (_, _) if !m.media.is_empty() => text.clone(),
         (_, kind) => format!("[{kind}] {text}").trim_end().to_string(),
     };
     let stored = repo::messages::insert_from_relay_agent(
@@ -117,9 +162,15 @@ pub(crate) async fn agent_wrote(
         now,
     )
     .await?;
-    let Some(stored) = stored else {
+    let Some(mut stored) = stored else {
         return Ok(None);
     };
+    if !m.media.is_empty() {
+        // Fetched by the attachment worker, then passed on (`file_settled`).
+        let files = [(stored.id, account, m.media.as_slice())];
+        let mut files = repo::attachments::insert_all(tx, &files, now).await?;
+        stored.attachments = files.remove(&stored.id).unwrap_or_default();
+    }
     repo::events::log(
         tx,
         Some(id),
@@ -152,7 +203,14 @@ pub(crate) async fn agent_wrote(
     }
     match command {
         Some(command) => run(ctx, tx, &c, &relay, agent, command, now).await?,
-        None if m.kind == "text" => {
+        // Files follow once stored (`file_settled`).
+        None if !m.media.is_empty() => keep_alive(ctx, tx, id, now).await?,
+        None if matches!(
+            m.kind.as_str(),
+            "text" | "location" | "contacts" | "reaction"
+        ) =>
+        {
+            let text = with_map_link(&m.kind, &text);
             let send = Send::text(&text, Author::RelayAgent);
             outgoing::queue_on(
                 ctx,
@@ -169,7 +227,7 @@ pub(crate) async fn agent_wrote(
         // A tap (the template reopening their window): nothing to pass on.
         None if m.button_payload.is_some() => {}
         None => {
-            let text = "Only text is passed on to the customer; this was not sent.";
+            let text = "This kind of message is not passed on to the customer; it was not sent.";
             tell(ctx, tx, &c, &agent.wa_id, text, now).await?;
         }
     }
@@ -441,7 +499,10 @@ async fn nobody(
     to_customer(ctx, tx, c, &rules.nobody_message, None, "relay_nobody", now).await?;
     metrics::counter!("deflect_inbox_relay_unanswered_total").increment(1);
     match rules.fallback {
-        RelayFallback::Queue => dispatch::enqueue(ctx, tx, c.id, &c.queue, None, now).await,
+        // Boxed: a queue's relay begins inside `enqueue` itself.
+        RelayFallback::Queue => {
+            Box::pin(dispatch::enqueue(ctx, tx, c.id, &c.queue, None, now)).await
+        }
         RelayFallback::Close => dispatch::close(ctx, tx, c.id, "unanswered", None, now).await,
     }
 }
@@ -632,7 +693,9 @@ async fn release(
     Ok(())
 }
 
-/// Sends customer message `m` of `c` to `agent`, prefixed with who wrote it.
+/// Sends customer message `m` of `c` to `agent`, prefixed with who wrote it: its files as
+/// files once they are stored (a file still being fetched defers the whole message to
+/// [`file_settled`]), a location with a map link.
 async fn copy_to_agent(
     ctx: &Ctx,
     tx: &mut Tx,
@@ -642,12 +705,164 @@ async fn copy_to_agent(
     now: Millis,
 ) -> Result<(), ChatError> {
     let body = m.body.as_deref().unwrap_or_default();
-    let content = match m.kind.as_str() {
-        "text" | "button" | "interactive" | "location" => body.to_string(),
-        kind => format!("[{kind}] {body}").trim_end().to_string(),
+    let Some(files) = settled_files(tx, m.id).await? else {
+        return Ok(());
     };
-    let text = format!("{}: {content}", who(c));
-    tell(ctx, tx, c, agent.wa_id(), &text, now).await
+    if files.is_empty() {
+        let content = match m.kind.as_str() {
+            "text" | "button" | "interactive" => body.to_string(),
+            "location" => with_map_link(&m.kind, body),
+            kind => format!("[{kind}] {body}").trim_end().to_string(),
+        };
+        let text = format!("{}: {content}", who(c));
+        return tell(ctx, tx, c, agent.wa_id(), &text, now).await;
+    }
+    let caption = caption_of(m, body);
+    let leg = Leg::ToRelayAgent(agent.wa_id());
+    for (i, f) in files.iter().enumerate() {
+        let caption = caption.filter(|_| i == 0);
+        let line = match caption {
+            Some(caption) => format!("{}: {caption}", who(c)),
+            None => format!("{}: [{}]", who(c), f.kind),
+        };
+        if f.state == AttachmentState::Failed {
+            let text = format!("{line} (the file could not be fetched)");
+            tell(ctx, tx, c, agent.wa_id(), &text, now).await?;
+        } else if MediaMessage::takes_caption(f.kind) {
+            send_file(ctx, tx, c, f, Some(&line), Author::Automation, leg, now).await?;
+        } else {
+            // Voice notes and stickers take no caption: who sent it comes first.
+            tell(ctx, tx, c, agent.wa_id(), &line, now).await?;
+            send_file(ctx, tx, c, f, None, Author::Automation, leg, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A file of message `message` of conversation `id` was stored or failed: in an active
+/// relay the customer's files go to the agent (with the rest of their message), the
+/// agent's to the customer — or the agent hears it could not be fetched.
+pub(crate) async fn file_settled(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    id: i64,
+    message: i64,
+    now: Millis,
+) -> Result<(), ChatError> {
+    if repo::relays::get(tx, id).await?.is_none() {
+        return Ok(());
+    }
+    // Locked: an accept being committed is seen, and of two files of one message settling
+    // at once, the second sees both.
+    let c = load(tx, id).await?;
+    let Some(relay) = repo::relays::get(tx, id).await? else {
+        return Ok(());
+    };
+    let Some(agent) = relay.agent().filter(|_| relay.state == RelayState::Active) else {
+        return Ok(());
+    };
+    if c.status != Status::Relay {
+        return Ok(());
+    }
+    let m = repo::messages::reload(tx, message).await?;
+    match (m.direction, m.internal) {
+        (Direction::In, false) => copy_to_agent(ctx, tx, &c, agent, &m, now).await,
+        (Direction::In, true) if m.sender_name.as_deref() == Some(agent.name.as_str()) => {
+            files_to_customer(ctx, tx, &c, agent, &m, now).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Sends the files of agent message `m` to the customer of `c`, once all are settled; the
+/// agent hears of any that could not be fetched.
+async fn files_to_customer(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    agent: &RelayAgent,
+    m: &Message,
+    now: Millis,
+) -> Result<(), ChatError> {
+    let Some(files) = settled_files(tx, m.id).await? else {
+        return Ok(());
+    };
+    let caption = caption_of(m, m.body.as_deref().unwrap_or_default());
+    let leg = Leg::FromRelayAgent(&agent.name);
+    for (i, f) in files.iter().enumerate() {
+        if f.state == AttachmentState::Failed {
+            let text = format!("Your {} could not be fetched; it was not sent.", f.kind);
+            tell(ctx, tx, c, agent.wa_id(), &text, now).await?;
+            continue;
+        }
+        let caption = caption.filter(|_| i == 0 && MediaMessage::takes_caption(f.kind));
+        send_file(ctx, tx, c, f, caption, Author::RelayAgent, leg, now).await?;
+    }
+    Ok(())
+}
+
+/// The files of message `message`, once none is still being fetched.
+async fn settled_files(tx: &mut Tx, message: i64) -> Result<Option<Vec<MessageFile>>, ChatError> {
+    let files = repo::attachments::files_of(tx, message).await?;
+    let pending = files.iter().any(|f| f.state == AttachmentState::Pending);
+    Ok((!pending).then_some(files))
+}
+
+/// The caption message `m` (with text `body`) gave its file, if any (WhatsApp's text of a
+/// file without one is `[kind]`).
+fn caption_of<'a>(m: &Message, body: &'a str) -> Option<&'a str> {
+    let body = body.trim();
+    (!body.is_empty() && body != format!("[{}]", m.kind)).then_some(body)
+}
+
+/// Sends stored file `f` (with `caption`) on `leg` of `c`, as a message of its own holding
+/// a copy of the file under a token of its own.
+#[allow(clippy::too_many_arguments)]
+async fn send_file(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    c: &Conversation,
+    f: &MessageFile,
+    caption: Option<&str>,
+    author: Author,
+    leg: Leg<'_>,
+    now: Millis,
+) -> Result<(), ChatError> {
+    let token = new_token();
+    let Some(file) = f.copy(&token) else {
+        return Ok(());
+    };
+    let placeholder = format!("[{}]", f.kind);
+    let request = Outgoing::Media(MediaMessage {
+        kind: f.kind,
+        blob_key: file.blob_key.to_string(),
+        token: token.clone(),
+        mime_type: f.mime_type.clone(),
+        size: f.size,
+        filename: f.filename.clone(),
+        caption: caption.map(str::to_string),
+    });
+    let kind = match leg {
+        Leg::ToRelayAgent(_) => "relay",
+        Leg::Customer | Leg::FromRelayAgent(_) => f.kind.as_str(),
+    };
+    let send = Send {
+        kind,
+        body: caption.unwrap_or(&placeholder),
+        request,
+        author,
+        client_key: None,
+    };
+    outgoing::queue_on(ctx, tx, c, send, Some(&file), leg, now).await?;
+    Ok(())
+}
+
+/// `text` of a message of `kind`, with a map link when it is a location.
+fn with_map_link(kind: &str, text: &str) -> String {
+    match map_link(text).filter(|_| kind == "location") {
+        Some(link) => format!("{text}\n{link}"),
+        None => text.to_string(),
+    }
 }
 
 /// Sends `text` to the agent with WhatsApp id `wa_id` on `c`'s agent leg.

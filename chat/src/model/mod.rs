@@ -51,8 +51,8 @@ pub use lists::{
 };
 pub use message::{DeliveryStatus, Direction, ErrorMeaning, MAX_TEXT, Message, Sender};
 pub use relay::{
-    MAX_RELAY_AGENT_NAME, MAX_RELAY_AGENTS, RELAY_HELP, Relay, RelayAgent, RelayCommand,
-    RelayState, offer_answer, offer_payloads,
+    MAX_RELAY_AGENT_NAME, MAX_RELAY_AGENTS, RELAY_HELP, Relay, RelayAgent, RelayChannel,
+    RelayCommand, RelayState, choose_channel, map_link, offer_answer, offer_payloads,
 };
 pub use report::{
     BANDS, BUCKETS, Band, DeflectionReport, DeflectionRow, Histogram, MAX_PERIOD_MS, Period,

@@ -4,26 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Most agents one relay names.
-pub const MAX_RELAY_AGENTS: usize = 10;
-/// Longest agent name.
-pub const MAX_RELAY_AGENT_NAME: usize = 100;
-
-/// An agent a relay may offer its conversation to: reached on their own WhatsApp.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RelayAgent {
-    /// How the customer and the other agents know them.
-    pub name: String,
-    /// Their WhatsApp number, E.164.
-    pub number: String,
-}
-
-impl RelayAgent {
-    /// Their WhatsApp id (the number's digits), as WhatsApp names senders.
-    pub fn wa_id(&self) -> &str {
-        self.number.trim_start_matches('+')
-    }
-}
+pub use deflect_config::{MAX_RELAY_AGENT_NAME, MAX_RELAY_AGENTS, RelayAgent};
 
 /// Where a relay stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +129,63 @@ impl RelayCommand {
 /// The commands, as `/help` tells them.
 pub const RELAY_HELP: &str = "Commands:\n/close – end this conversation\n/transfer NAME – hand it to another agent\n/note TEXT – a note for your team, not sent\n/switch – list your customers; /switch REF – write to that one\n/help – this list\nReply to a customer's message to answer that customer.";
 
+/// A WhatsApp account a relay could go through, as the choice sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RelayChannel<'a> {
+    /// The account's name.
+    pub account: &'a str,
+    /// Its business number, E.164.
+    pub business_number: &'a str,
+    /// Conversations it relays now (offered or accepted).
+    pub relays: i64,
+    /// Whether its provider is failing sends now (messages waiting to be tried again).
+    pub failing: bool,
+}
+
+/// The account a relay goes through when the call names none: one whose provider is not
+/// failing, then one whose business number is in the country of `near` (the customer's
+/// number, else the first agent's: the same region, else the same calling code), then the
+/// one relaying the fewest conversations; ties keep the configured order.
+pub fn choose_channel<'a>(channels: &[RelayChannel<'a>], near: Option<&str>) -> Option<&'a str> {
+    let near = near.and_then(country_of);
+    let best = channels.iter().enumerate().min_by_key(|(i, c)| {
+        let closeness = match (near, country_of(c.business_number)) {
+            (Some((code, Some(region))), Some((theirs, Some(their_region))))
+                if code == theirs && region == their_region =>
+            {
+                2
+            }
+            (Some((code, _)), Some((theirs, _))) if code == theirs => 1,
+            _ => 0,
+        };
+        (c.failing, std::cmp::Reverse(closeness), c.relays, *i)
+    });
+    best.map(|(_, c)| c.account)
+}
+
+/// The calling code of E.164 number `number`, and its region where the numbering plan
+/// tells it.
+fn country_of(number: &str) -> Option<(u16, Option<phonenumber::country::Id>)> {
+    let parsed = phonenumber::parse(None, number).ok()?;
+    Some((parsed.code().value(), parsed.country().id()))
+}
+
+/// A map link for a shared location as deflect writes it (`[location] <place> (<latitude>,
+/// <longitude>)`, or the coordinates alone): what a relay adds so the other side can open
+/// the place.
+pub fn map_link(location: &str) -> Option<String> {
+    let rest = location.trim().strip_prefix("[location]")?.trim();
+    let at = match rest.strip_suffix(')').and_then(|r| r.rsplit_once('(')) {
+        Some((_, at)) => at,
+        None => rest,
+    };
+    let (latitude, longitude) = at.split_once(',')?;
+    let latitude: f64 = latitude.trim().parse().ok()?;
+    let longitude: f64 = longitude.trim().parse().ok()?;
+    let valid = (-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude);
+    valid.then(|| format!("https://maps.google.com/?q={latitude},{longitude}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +217,64 @@ mod tests {
             Some(RelayCommand::Switch(None))
         );
         assert_eq!(RelayCommand::parse("/what"), Some(RelayCommand::Help));
+    }
+
+    #[test]
+    fn a_relay_goes_through_a_working_account_of_the_customers_country_with_the_fewest_relays() {
+        let channel = |account, business_number, relays, failing| RelayChannel {
+            account,
+            business_number,
+            relays,
+            failing,
+        };
+        let channels = [
+            channel("nl", "+31201234567", 3, false),
+            channel("de", "+4930123456", 1, false),
+            channel("nl2", "+31207654321", 1, false),
+        ];
+        // A Dutch customer: the Dutch number relaying the fewest.
+        assert_eq!(choose_channel(&channels, Some("+31612345678")), Some("nl2"));
+        // A German one: the German number, though others relay fewer.
+        let busy_de = [channel("de", "+4930123456", 9, false), channels[2]];
+        assert_eq!(choose_channel(&busy_de, Some("+4915112345678")), Some("de"));
+        // The same region beats the same calling code (+1: the US and Canada).
+        let north_america = [
+            channel("ca", "+16135550123", 0, false),
+            channel("us", "+12125550123", 4, false),
+        ];
+        assert_eq!(
+            choose_channel(&north_america, Some("+14155550123")),
+            Some("us")
+        );
+        assert_eq!(
+            choose_channel(&north_america, Some("+15145550123")),
+            Some("ca")
+        );
+        // Nobody in the customer's country, or no number known: the least loaded, first wins.
+        assert_eq!(choose_channel(&channels, Some("+14155550123")), Some("de"));
+        assert_eq!(choose_channel(&channels, None), Some("de"));
+        // A failing provider is passed over even in the customer's country.
+        let failing = [
+            channel("nl", "+31201234567", 0, true),
+            channel("de", "+4930123456", 5, false),
+        ];
+        assert_eq!(choose_channel(&failing, Some("+31612345678")), Some("de"));
+        assert_eq!(choose_channel(&[], None), None);
+    }
+
+    #[test]
+    fn locations_get_a_map_link() {
+        assert_eq!(
+            map_link("[location] Dam Square, Dam, Amsterdam (52.370216, 4.895168)").as_deref(),
+            Some("https://maps.google.com/?q=52.370216,4.895168")
+        );
+        assert_eq!(
+            map_link("[location] -33.5, 151.25").as_deref(),
+            Some("https://maps.google.com/?q=-33.5,151.25")
+        );
+        assert_eq!(map_link("[location] ?, ?"), None);
+        assert_eq!(map_link("hello (1, 2)"), None);
+        assert_eq!(map_link("[location] (95, 10)"), None);
     }
 
     #[test]

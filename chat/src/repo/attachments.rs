@@ -142,6 +142,56 @@ pub(crate) async fn of_message(tx: &mut Tx, id: i64) -> Result<Vec<Attachment>, 
     Ok(by_message(&rows).remove(&id).unwrap_or_default())
 }
 
+/// A message's file as the store holds it, to send it on (a relay's copy).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct MessageFile {
+    pub(crate) kind: MediaKind,
+    pub(crate) state: AttachmentState,
+    /// Its key in the store, once stored.
+    pub(crate) blob_key: Option<String>,
+    pub(crate) size: u64,
+    pub(crate) mime_type: String,
+    pub(crate) filename: Option<String>,
+}
+
+impl MessageFile {
+    /// As a new attachment under `token`, if it is stored.
+    pub(crate) fn copy<'a>(&'a self, token: &'a str) -> Option<NewStored<'a>> {
+        Some(NewStored {
+            kind: self.kind,
+            blob_key: self.blob_key.as_deref()?,
+            size: self.size,
+            mime_type: &self.mime_type,
+            filename: self.filename.as_deref(),
+            token,
+        })
+    }
+}
+
+/// The files of message `id` as the store holds them, in order (within `tx`).
+pub(crate) async fn files_of(tx: &mut Tx, id: i64) -> Result<Vec<MessageFile>, StoreError> {
+    let rows = sqlx::query(sql!(
+        "SELECT kind, state, blob_key, size, mime_type, filename FROM attachments \
+         WHERE message_id = $1 ORDER BY id"
+    ))
+    .bind(id)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| MessageFile {
+            kind: kind(&r.get::<String, _>("kind")),
+            state: AttachmentState::parse(&r.get::<String, _>("state")),
+            blob_key: opt_str(r, "blob_key"),
+            size: opt_i64(r, "size")
+                .and_then(|s| u64::try_from(s).ok())
+                .unwrap_or(0),
+            mime_type: opt_str(r, "mime_type").unwrap_or_default(),
+            filename: opt_str(r, "filename"),
+        })
+        .collect())
+}
+
 /// A download taken by a worker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Job {

@@ -3,7 +3,7 @@
 
 use crate::clock::Millis;
 use crate::model::{Relay, RelayAgent, RelayState, StoreError};
-use crate::store::{Tx, opt_i64, opt_str};
+use crate::store::{Store, Tx, opt_i64, opt_str};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -322,4 +322,31 @@ pub(crate) async fn resent_through(
         .execute(tx.conn())
         .await?;
     Ok(())
+}
+
+/// How busy each account is for a relay's choice of account: (conversations relayed now,
+/// whether sends wait to be tried again after a failure), by account.
+pub(crate) async fn channel_load(
+    store: &Store,
+) -> Result<std::collections::HashMap<String, (i64, bool)>, StoreError> {
+    let mut out: std::collections::HashMap<String, (i64, bool)> = Default::default();
+    let relays = sqlx::query(
+        "SELECT account, COUNT(*) AS n FROM relays WHERE state IN ('offered', 'active') \
+         GROUP BY account",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    for r in &relays {
+        out.entry(r.get("account")).or_default().0 = r.get("n");
+    }
+    let failing = sqlx::query(
+        "SELECT DISTINCT account FROM outbox WHERE state = 'pending' AND attempts > 0 \
+         AND last_error IS NOT NULL",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    for r in &failing {
+        out.entry(r.get("account")).or_default().1 = true;
+    }
+    Ok(out)
 }
