@@ -153,6 +153,47 @@ fn a_deflection_sends_exactly_one_template_across_a_sigkill() {
     );
 }
 
+/// A call deflected to 0623456789: its template (checked), and the reference it carries.
+fn deflect(gw: &Gateway, api: &FakeMeta) -> (Dialler, String) {
+    let call = Dialler::call(
+        gw.listener("sip", Some("udp")),
+        "31201234567",
+        &["--dtmf", "0623456789#1", "--from", "anonymous"],
+    );
+    let template = api.wait_for(1).remove(0);
+    assert_template(&template, "31623456789");
+    let reference = template.body["template"]["components"][0]["parameters"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (call, reference)
+}
+
+/// Meta reports (the `n`-th time) that the deflection's template cannot reach the number:
+/// failed, 131026.
+fn undeliverable(gw: &Gateway, n: usize) {
+    let body = serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "31201234567", "phone_number_id": "106540352242922"},
+            "statuses": [{"id": "wamid.fake1", "status": "failed", "timestamp": format!("176722560{n}"),
+                "recipient_id": "31623456789",
+                "errors": [{"code": 131026, "title": "Message undeliverable"}]}]
+        }}]}]
+    })
+    .to_string();
+    let sig = deflect_chat::provider::meta::sign("app-secret", body.as_bytes());
+    let (status, _) = common::http(
+        gw.http_addr(),
+        "POST",
+        "/webhooks/meta/main",
+        &[("X-Hub-Signature-256", &sig)],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 200);
+}
+
 /// WhatsApp cannot reach the deflected caller (Meta's status: failed, 131026): the account's
 /// SMS fallback sends one SMS (Twilio Programmable SMS, in its wire format) to the callback
 /// number with the conversation's reference and the business's WhatsApp link; a second
@@ -176,39 +217,8 @@ text = "No WhatsApp? Reference {{{{reference}}}}: {{{{link}}}}"
 "#
         ))
         .start();
-    let call = Dialler::call(
-        gw.listener("sip", Some("udp")),
-        "31201234567",
-        &["--dtmf", "0623456789#1", "--from", "anonymous"],
-    );
-    let template = api.wait_for(1).remove(0);
-    assert_template(&template, "31623456789");
-    let reference = template.body["template"]["components"][0]["parameters"][0]["text"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let failed = |n: usize| {
-        let body = serde_json::json!({
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "31201234567", "phone_number_id": "106540352242922"},
-                "statuses": [{"id": "wamid.fake1", "status": "failed", "timestamp": format!("176722560{n}"),
-                    "recipient_id": "31623456789",
-                    "errors": [{"code": 131026, "title": "Message undeliverable"}]}]
-            }}]}]
-        })
-        .to_string();
-        let sig = deflect_chat::provider::meta::sign("app-secret", body.as_bytes());
-        let (status, _) = common::http(
-            gw.http_addr(),
-            "POST",
-            "/webhooks/meta/main",
-            &[("X-Hub-Signature-256", &sig)],
-            body.as_bytes(),
-        );
-        assert_eq!(status, 200);
-    };
+    let (call, reference) = deflect(&gw, &api);
+    let failed = |n: usize| undeliverable(&gw, n);
     failed(1);
     let sms = api.wait_for(2).remove(1);
     assert_eq!(
@@ -319,6 +329,96 @@ text = "No WhatsApp? Reference {{{{reference}}}}: {{{{link}}}}"
             ]
         )
     );
+    let (status, out) = call.finish();
+    assert!(status.success(), "{out}");
+}
+
+/// The SMS fallback on Sinch's SMS API, in the running binary: the deflection WhatsApp cannot
+/// deliver sends one batch (Sinch's wire format, the plan's bearer token) asking for its
+/// final delivery report at the gateway's SMS webhook; Sinch's signed report marks the SMS
+/// delivered; the customer's answer (`mo_text`, signed with the fallback's webhook secret)
+/// joins the conversation once; a bad signature is 401 and stores nothing.
+#[test]
+fn a_sinch_sms_fallback_reports_delivery_and_takes_the_answer() {
+    use common::sinch::{SMS_PLAN, SMS_TOKEN, signed};
+    let api = FakeMeta::start();
+    let base = format!("http://{}", api.addr);
+    let gw = Gateway::builder()
+        .config(&meta::account(&base))
+        .config(&format!(
+            r#"{TEMPLATE}
+[whatsapp.accounts.sms_fallback]
+provider = "sinch"
+from = "Acme"
+service_plan_id = "{SMS_PLAN}"
+api_token = "{SMS_TOKEN}"
+region = "eu"
+webhook_secret = "sinch-sms-secret"
+api_base_url = "{base}"
+text = "No WhatsApp? Reference {{{{reference}}}}"
+"#
+        ))
+        .env("DEFLECT_HTTP__PUBLIC_BASE_URL", "https://gw.example.com")
+        .start();
+    let (call, reference) = deflect(&gw, &api);
+    undeliverable(&gw, 1);
+    let sms = api.wait_for(2).remove(1);
+    assert_eq!(
+        (sms.method.as_str(), sms.path.as_str()),
+        ("POST", format!("/xms/v1/{SMS_PLAN}/batches").as_str())
+    );
+    assert_eq!(sms.headers["authorization"], format!("Bearer {SMS_TOKEN}"));
+    let correlation = sms.body["client_reference"].as_str().unwrap().to_string();
+    assert!(correlation.starts_with("deflect-outbox-"), "{}", sms.body);
+    assert_eq!(
+        sms.body,
+        serde_json::json!({"from": "Acme", "to": ["+31623456789"], "type": "mt_text",
+            "body": format!("No WhatsApp? Reference {reference}"),
+            "client_reference": correlation, "delivery_report": "per_recipient_final",
+            "callback_url": "https://gw.example.com/webhooks/sms/main"})
+    );
+    let post = |body: serde_json::Value, secret: &str| {
+        let body = body.to_string();
+        let headers = signed(secret, body.as_bytes());
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        common::http(
+            gw.http_addr(),
+            "POST",
+            "/webhooks/sms/main",
+            &headers,
+            body.as_bytes(),
+        )
+        .0
+    };
+    // Sinch's final report: delivered.
+    let report = serde_json::json!({"type": "recipient_delivery_report_sms",
+        "batch_id": "01SMSBATCH000002", "recipient": "+31623456789", "code": 0,
+        "status": "Delivered", "at": "2026-12-06T10:00:01.000Z", "client_reference": correlation});
+    assert_eq!(post(report.clone(), "another-secret"), 401);
+    assert_eq!(post(report, "sinch-sms-secret"), 200);
+    let ann = common::session::agent(&gw, "ann", "main");
+    let (_, list) = ann.call("GET", "/api/v1/conversations?status=pending", None);
+    let id = list["conversations"][0]["id"].as_i64().unwrap();
+    let messages = |ann: &common::session::Session| {
+        let (_, m) = ann.call("GET", &format!("/api/v1/conversations/{id}/messages"), None);
+        m["messages"].as_array().unwrap().clone()
+    };
+    let sent = messages(&ann);
+    let sms = (sent.iter()).find(|m| m["kind"] == "sms").unwrap();
+    assert_eq!(sms["status"], "delivered", "{sms}");
+    // The customer's answer joins the conversation, once.
+    let mo = serde_json::json!({"type": "mo_text", "id": "01FC66621VHDBN119Z8PMV1AHY",
+        "from": "31623456789", "to": "Acme", "body": "SMS is fine",
+        "received_at": "2026-12-06T10:01:00.000Z"});
+    assert_eq!(post(mo.clone(), "another-secret"), 401);
+    assert_eq!(post(mo.clone(), "sinch-sms-secret"), 200);
+    assert_eq!(post(mo, "sinch-sms-secret"), 200, "a repeat stores nothing");
+    let answers = (messages(&ann).iter())
+        .filter(|m| m["body"] == "SMS is fine" && m["channel"] == "sms")
+        .count();
+    assert_eq!(answers, 1);
+    let (_, c) = ann.call("GET", &format!("/api/v1/conversations/{id}"), None);
+    assert_eq!(c["conversation"]["channel"], "sms", "{c}");
     let (status, out) = call.finish();
     assert!(status.success(), "{out}");
 }

@@ -54,7 +54,13 @@ pub(crate) fn reply_message(
         "text"
     };
     let m = InboundMessage {
-        external_id: format!("sandbox.in.{}", crate::model::random_token(12)),
+        // Names its sender: a relay agent's messages live in their customers' conversations,
+        // and their phone finds them by it.
+        external_id: format!(
+            "{}{digits}.{}",
+            repo::messages::SANDBOX_IN,
+            crate::model::random_token(12)
+        ),
         from: digits.to_string(),
         profile_name: None,
         timestamp: ctx.now(),

@@ -177,14 +177,20 @@ async fn an_sms_goes_again_at_once_and_a_known_unreachable_number_gets_one_at_on
     meta.sms_fallback = Some(deflect_config::SmsFallbackConfig {
         provider: deflect_config::SmsProvider::Twilio,
         from: "+3197010200300".into(),
+        text: "Continue at {{link}}".into(),
         account_sid: Some("AC0123456789abcdef0123456789abcdef".into()),
         auth_token: Some(deflect_config::Secret::new("sms-token")),
         api_base_url: Some(format!("http://{}", fake.addr).parse().unwrap()),
         ..Default::default()
     });
+    settings.public_base_url = Some("https://gw.example.com".parse().unwrap());
+    settings.widget.sites = vec![deflect_config::SiteConfig {
+        name: "shop".into(),
+        ..Default::default()
+    }];
     let env = Env::with(b, settings).await;
     fake.accept_as("wamid.template");
-    env.deflect("c1", "+31612345671").await;
+    let template = env.deflect("c1", "+31612345671").await;
     assert_eq!(env.inbox.send_due().await.unwrap().sent, 1);
     let failed = Inbound::Status(StatusUpdate {
         error_code: Some(131026),
@@ -204,6 +210,22 @@ async fn an_sms_goes_again_at_once_and_a_known_unreachable_number_gets_one_at_on
     let paths: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).collect();
     let sms = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json";
     assert_eq!(paths[1..], [sms, sms], "{paths:?}");
+    // The SMS carries the signed continue link; the conversation shows it hidden, in its
+    // text and its stored request alike.
+    let form = deflect_chat::provider::twilio::parse_form(&fake.requests()[2].body);
+    let body = &form.iter().find(|(k, _)| k == "Body").unwrap().1;
+    assert!(
+        body.starts_with("Continue at https://gw.example.com/continue/"),
+        "{body}"
+    );
+    let id = env.message(template).await.conversation_id;
+    let shown = env.inbox.messages_unchecked(id, None, 100).await.unwrap();
+    let shown = shown.iter().find(|m| m.kind == "sms").unwrap();
+    assert_eq!(shown.body.as_deref(), Some("Continue at [continue link]"));
+    assert!(
+        !serde_json::to_string(shown).unwrap().contains("/continue/"),
+        "{shown:?}"
+    );
     // The number is known not to be on WhatsApp now: the next call's deflection sends its
     // SMS at once, no template.
     fake.accept_as("SM0002");

@@ -548,7 +548,8 @@ async fn sms_fallbacks_go_through_sinchs_batches_or_twilios_messages() {
         api_base_url: Some(base.clone()),
         ..Default::default()
     });
-    let sinch = SmsClient::for_account(&account, deflect_chat::provider::http_client()).unwrap();
+    let sinch =
+        SmsClient::for_account(&account, deflect_chat::provider::http_client(), None).unwrap();
     fake.respond(201, r#"{"id":"01FC66621XXXXX119Z8PMV1QPQ","to":["+31612345678"],"from":"Acme","canceled":false,"body":"Hi","type":"mt_text"}"#);
     let sent = sinch
         .send("31612345678", "Hi", "deflect-outbox-4")
@@ -594,7 +595,8 @@ async fn sms_fallbacks_go_through_sinchs_batches_or_twilios_messages() {
         api_base_url: Some(base),
         ..Default::default()
     });
-    let twilio = SmsClient::for_account(&account, deflect_chat::provider::http_client()).unwrap();
+    let twilio =
+        SmsClient::for_account(&account, deflect_chat::provider::http_client(), None).unwrap();
     twilio.send("31612345678", "Hi & bye", "c").await.unwrap();
     let r = fake.requests().pop().unwrap();
     assert_eq!(
@@ -611,6 +613,155 @@ async fn sms_fallbacks_go_through_sinchs_batches_or_twilios_messages() {
             f("Body", "Hi & bye")
         ]
     );
+
+    // With a public address, each SMS asks for its delivery report at the account's SMS
+    // webhook: Twilio's StatusCallback (with the send's correlation), Sinch's final
+    // per-recipient report.
+    let public: url::Url = "https://gw.example.com/".parse().unwrap();
+    let http = deflect_chat::provider::http_client();
+    let twilio = SmsClient::for_account(&account, http.clone(), Some(&public)).unwrap();
+    twilio
+        .send("31612345678", "Hi", "deflect-outbox-9")
+        .await
+        .unwrap();
+    let form = twilio::parse_form(&fake.requests().pop().unwrap().body);
+    assert_eq!(
+        form.last(),
+        Some(&f(
+            "StatusCallback",
+            "https://gw.example.com/webhooks/sms/twilio?correlation=deflect-outbox-9"
+        ))
+    );
+    account.sms_fallback = Some(deflect_config::SmsFallbackConfig {
+        provider: deflect_config::SmsProvider::Sinch,
+        from: "Acme".into(),
+        service_plan_id: Some("jd63jf88477ll123ab4567cd89012ef3".into()),
+        api_token: Some(deflect_config::Secret::new("sms-token")),
+        region: Some("eu".into()),
+        api_base_url: Some(format!("http://{}", fake.addr).parse().unwrap()),
+        ..Default::default()
+    });
+    let sinch = SmsClient::for_account(&account, http, Some(&public)).unwrap();
+    fake.respond(201, r#"{"id":"01FC66621XXXXX119Z8PMV1QPR"}"#);
+    sinch
+        .send("31612345678", "Hi", "deflect-outbox-10")
+        .await
+        .unwrap();
+    let body: serde_json::Value =
+        serde_json::from_slice(&fake.requests().pop().unwrap().body).unwrap();
+    assert_eq!(
+        body,
+        json!({"from": "Acme", "to": ["+31612345678"], "body": "Hi", "type": "mt_text",
+               "client_reference": "deflect-outbox-10", "delivery_report": "per_recipient_final",
+               "callback_url": "https://gw.example.com/webhooks/sms/twilio"})
+    );
+}
+
+/// Sinch's SMS callbacks as its API reference shows them, signed as Sinch signs them with the
+/// fallback's `webhook_secret`: an inbound `mo_text` is the customer's SMS, a recipient's
+/// final delivery report a status of the batch (its `client_reference` the send's
+/// correlation), anything else ignored; a bad signature, or no secret, refuses them.
+#[test]
+fn sinch_sms_callbacks_are_verified_and_read() {
+    use deflect_chat::provider::sms::{InboundSms, SmsCallback, receive};
+    use deflect_chat::provider::webhook::{Delivery, Refusal};
+    let mut account = deflect_config::AccountConfig {
+        name: "main".into(),
+        ..Default::default()
+    };
+    account.sms_fallback = Some(deflect_config::SmsFallbackConfig {
+        provider: deflect_config::SmsProvider::Sinch,
+        webhook_secret: Some(deflect_config::Secret::new("sms-callback-secret")),
+        ..Default::default()
+    });
+    let post = |account: &deflect_config::AccountConfig, body: serde_json::Value, secret: &str| {
+        let body = body.to_string();
+        let (nonce, timestamp) = ("01FJA8B4A7BM43YGWSG9GBV067", "1764936000");
+        let signature =
+            deflect_chat::provider::sinch::sign(secret, body.as_bytes(), nonce, timestamp);
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-sinch-webhook-signature-nonce", nonce.parse().unwrap());
+        headers.insert(
+            "x-sinch-webhook-signature-timestamp",
+            timestamp.parse().unwrap(),
+        );
+        headers.insert("x-sinch-webhook-signature", signature.parse().unwrap());
+        let d = Delivery {
+            url: "https://gw.example.com/webhooks/sms/main",
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        receive(account, &d)
+    };
+    let mo = json!({"type": "mo_text", "id": "01FC66621VHDBN119Z8PMV1AHY", "from": "31612345678",
+                    "to": "3197010200300", "body": "Yes, call me at 3",
+                    "received_at": "2026-12-06T10:00:00.000Z", "operator_id": "20408"});
+    assert_eq!(
+        post(&account, mo.clone(), "sms-callback-secret").unwrap(),
+        SmsCallback::Message(InboundSms {
+            external_id: "01FC66621VHDBN119Z8PMV1AHY".into(),
+            from: "+31612345678".into(),
+            body: "Yes, call me at 3".into(),
+        })
+    );
+    assert!(matches!(
+        post(&account, mo.clone(), "another-secret"),
+        Err(Refusal::Unauthenticated)
+    ));
+    let report = |status: &str, code: i64| {
+        json!({"type": "recipient_delivery_report_sms", "batch_id": "01FC66621XXXXX119Z8PMV1QPQ",
+               "recipient": "+31612345678", "code": code, "status": status,
+               "at": "2026-12-06T10:00:01.000Z", "client_reference": "deflect-outbox-4"})
+    };
+    let SmsCallback::Status(s) =
+        post(&account, report("Delivered", 0), "sms-callback-secret").unwrap()
+    else {
+        panic!("a status")
+    };
+    assert_eq!(
+        (
+            s.external_id.as_str(),
+            s.correlation.as_deref(),
+            s.status,
+            s.error_code
+        ),
+        (
+            "01FC66621XXXXX119Z8PMV1QPQ",
+            Some("deflect-outbox-4"),
+            deflect_chat::DeliveryStatus::Delivered,
+            None
+        )
+    );
+    let SmsCallback::Status(s) =
+        post(&account, report("Failed", 401), "sms-callback-secret").unwrap()
+    else {
+        panic!("a status")
+    };
+    assert_eq!(
+        (s.status, s.error_code, s.error_title.as_deref()),
+        (
+            deflect_chat::DeliveryStatus::Failed,
+            Some(401),
+            Some("SMS failed")
+        )
+    );
+    let binary = json!({"type": "mo_binary", "id": "x", "from": "31612345678", "to": "1",
+                        "body": "AAEC", "udh": "00"});
+    assert_eq!(
+        post(&account, binary, "sms-callback-secret").unwrap(),
+        SmsCallback::Ignored
+    );
+    let dispatched = report("Dispatched", 0);
+    assert_eq!(
+        post(&account, dispatched, "sms-callback-secret").unwrap(),
+        SmsCallback::Ignored
+    );
+    // No webhook secret: Sinch's callbacks are refused, whatever they carry.
+    account.sms_fallback.as_mut().unwrap().webhook_secret = None;
+    assert!(matches!(
+        post(&account, mo, "sms-callback-secret"),
+        Err(Refusal::NoWebhooks)
+    ));
 }
 
 fn messages(items: &[(Option<String>, Inbound)]) -> Vec<&deflect_chat::provider::InboundMessage> {
@@ -705,4 +856,71 @@ fn meta_fixtures_parse_every_entry_change_message_and_status() {
 
     assert!(meta::parse_webhook(b"not json").is_err());
     assert!(meta::parse_webhook(b"{}").is_err());
+}
+
+/// Twilio's status callbacks for a fallback SMS (`StatusCallback` carrying the send's
+/// correlation) are statuses of that SMS; its inbound form is the customer's SMS.
+#[test]
+fn twilio_sms_status_callbacks_are_statuses_of_the_sms() {
+    use deflect_chat::provider::sms::{SmsCallback, receive};
+    use deflect_chat::provider::webhook::Delivery;
+    let mut account = deflect_config::AccountConfig {
+        name: "main".into(),
+        ..Default::default()
+    };
+    account.sms_fallback = Some(deflect_config::SmsFallbackConfig {
+        account_sid: Some("AC0123456789abcdef0123456789abcdef".into()),
+        auth_token: Some(deflect_config::Secret::new("sms-token")),
+        ..Default::default()
+    });
+    let url = "https://gw.example.com/webhooks/sms/main?correlation=deflect-outbox-7";
+    let post = |params: &[(&str, &str)]| {
+        let params: Vec<(String, String)> = (params.iter())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&params)
+            .finish();
+        let mut headers = axum::http::HeaderMap::new();
+        let signature = twilio::sign("sms-token", url, &params);
+        headers.insert("x-twilio-signature", signature.parse().unwrap());
+        let d = Delivery {
+            url,
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        receive(&account, &d).unwrap()
+    };
+    let failed = post(&[
+        ("MessageSid", "SM9"),
+        ("MessageStatus", "undelivered"),
+        ("ErrorCode", "30003"),
+    ]);
+    let SmsCallback::Status(s) = failed else {
+        panic!("a status: {failed:?}")
+    };
+    assert_eq!(
+        (
+            s.external_id.as_str(),
+            s.correlation.as_deref(),
+            s.status,
+            s.error_code
+        ),
+        (
+            "SM9",
+            Some("deflect-outbox-7"),
+            deflect_chat::DeliveryStatus::Failed,
+            Some(30003)
+        )
+    );
+    let answer = post(&[
+        ("MessageSid", "SM10"),
+        ("SmsStatus", "received"),
+        ("From", "+31612345678"),
+        ("Body", "Call me"),
+    ]);
+    assert!(
+        matches!(&answer, SmsCallback::Message(m) if m.body == "Call me"),
+        "{answer:?}"
+    );
 }

@@ -62,6 +62,11 @@ pub struct SmsFallbackConfig {
     /// Sinch: the region of the service plan, `us`, `eu`, `au`, `br` or `ca`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Sinch: the secret Sinch signs the service plan's callbacks with (HMAC, set up with
+    /// Sinch for the service plan). Without it the customers' SMS answers and the delivery
+    /// reports Sinch posts are refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<Secret>,
     /// The SMS API's base URL; defaults to `https://api.twilio.com` or
     /// `https://<region>.sms.api.sinch.com`. Tests point it at a local server.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,6 +90,7 @@ impl Default for SmsFallbackConfig {
             service_plan_id: None,
             api_token: None,
             region: None,
+            webhook_secret: None,
             api_base_url: None,
             link_ttl: std::time::Duration::from_secs(7 * 86_400),
         }
@@ -160,7 +166,7 @@ impl SmsFallbackConfig {
                 }
             }
         }
-        let own: [(&str, bool, SmsProvider); 5] = [
+        let own: [(&str, bool, SmsProvider); 6] = [
             (
                 "account_sid",
                 self.account_sid.is_some(),
@@ -174,6 +180,11 @@ impl SmsFallbackConfig {
             ),
             ("api_token", self.api_token.is_some(), SmsProvider::Sinch),
             ("region", self.region.is_some(), SmsProvider::Sinch),
+            (
+                "webhook_secret",
+                self.webhook_secret.is_some(),
+                SmsProvider::Sinch,
+            ),
         ];
         for (key, _, owner) in own.iter().filter(|(_, set, _)| *set) {
             if *owner != self.provider {
@@ -186,6 +197,7 @@ impl SmsFallbackConfig {
         for (key, secret) in [
             ("auth_token", &self.auth_token),
             ("api_token", &self.api_token),
+            ("webhook_secret", &self.webhook_secret),
         ] {
             if secret.as_ref().is_some_and(|s| s.expose() == REDACTED) {
                 p.push(

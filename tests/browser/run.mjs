@@ -935,8 +935,8 @@ async function continued(browser) {
 }
 
 // Relay mode on the sandbox account: an API call relays Bob to Zoe's own WhatsApp; Zoe's
-// sandbox phone shows the offer and, once she accepts, Bob's messages with his name; her
-// answer reaches Bob's phone; the inbox shows the relayed conversation with both legs.
+// sandbox phone shows the offer and, once she accepts, Bob's messages with his name, and her
+// own answer, which reaches Bob's phone; the inbox shows the relayed conversation with both legs.
 async function relay(browser) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const a = await ctx.newPage();
@@ -966,6 +966,8 @@ async function relay(browser) {
   await screen.locator(".bubble.out", { hasText: "Bob (" + ref + "): Where is my parcel?" }).waitFor({ timeout: T });
   check(true, "Bob's messages reach Zoe's phone with his name and reference");
   await say(zoe, "It ships today.");
+  await screen.locator(".bubble.in", { hasText: "It ships today." }).waitFor({ timeout: T });
+  check(true, "Zoe's phone shows what she wrote");
   const bobs = await call("GET", "/api/v1/sandbox/sandbox/" + encodeURIComponent(bob) + "/messages");
   check(bobs.body.messages.some((m) => m.body === "It ships today." && m.sender_name === "Zoe"), "Zoe's answer reaches Bob under her name");
   await phone.screenshot({ path: path.join(ARTIFACTS, "relay-agent-phone.png") });

@@ -1,7 +1,8 @@
 //! Sinch's Conversation API as the fake provider API ([`super::meta::FakeMeta`]) also
 //! serves it: the OAuth2 token endpoint (`POST /oauth2/token`, HTTP Basic with the access
 //! key) and `POST /v1/projects/{project}/messages:send` (only with a token it issued),
-//! answering as Sinch documents; and the gateway's side: a Sinch account's configuration and
+//! answering as Sinch documents, and its SMS API's `POST /xms/v1/{service_plan_id}/batches`
+//! (only with the plan's token); and the gateway's side: a Sinch account's configuration and
 //! callbacks signed as Sinch signs them.
 
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -13,6 +14,9 @@ pub const APP: &str = "01EB37HMH1M6SV18BSNS3G135H";
 pub const KEY_ID: &str = "7d4c9a1e-key";
 pub const KEY_SECRET: &str = "sinch-key-secret";
 pub const WEBHOOK_SECRET: &str = "sinch-webhook-secret";
+/// The SMS API's service plan and its token (`[whatsapp.accounts.sms_fallback]`).
+pub const SMS_PLAN: &str = "jd63jf88477ll123ab4567cd89012ef3";
+pub const SMS_TOKEN: &str = "sinch-sms-token";
 
 /// `[[whatsapp.accounts]]` `sinch` (region `eu`) whose API and token endpoint are at `api`.
 pub fn account(api: &str) -> String {
@@ -50,6 +54,15 @@ pub fn answer(method: &Method, path: &str, headers: &HeaderMap, n: usize) -> Opt
         let body = serde_json::json!({"access_token": format!("sinch-token-{n}"), "expires_in": 3599,
                                       "scope": "", "token_type": "bearer"});
         return Some(axum::Json(body).into_response());
+    }
+    if *method == Method::POST && path == format!("/xms/v1/{SMS_PLAN}/batches") {
+        if auth != format!("Bearer {SMS_TOKEN}") {
+            let body = serde_json::json!({"code": "unauthorized", "text": "Unauthorized"});
+            return Some((StatusCode::UNAUTHORIZED, axum::Json(body)).into_response());
+        }
+        let body = serde_json::json!({"id": format!("01SMSBATCH{n:06}"), "canceled": false,
+                                      "type": "mt_text"});
+        return Some((StatusCode::CREATED, axum::Json(body)).into_response());
     }
     if *method == Method::POST && path == format!("/v1/projects/{PROJECT}/messages:send") {
         if !auth.starts_with("Bearer sinch-token-") {

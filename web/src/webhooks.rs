@@ -1,8 +1,9 @@
 //! Provider webhooks: `POST /webhooks/{provider}/{account}` for every provider but the
-//! sandbox, Meta's subscription check `GET /webhooks/meta/{account}`, and the customers'
-//! answers to an account's fallback SMS, `POST /webhooks/sms/{account}` (Twilio's form,
-//! `X-Twilio-Signature` with the fallback's auth token; a conversation answered by SMS
-//! continues by SMS).
+//! sandbox, Meta's subscription check `GET /webhooks/meta/{account}`, and an account's
+//! fallback SMS callbacks, `POST /webhooks/sms/{account}` — the customers' answers (a
+//! conversation answered by SMS continues by SMS) and the SMS' delivery reports: Twilio's
+//! form with `X-Twilio-Signature` by the fallback's auth token, or Sinch's JSON signed with
+//! the fallback's `webhook_secret` (`deflect_chat::provider::sms`).
 //!
 //! Each delivery is verified by its provider's module ([`webhook::receive`]; Meta:
 //! `X-Hub-Signature-256` over the raw body; Twilio: `X-Twilio-Signature` over
@@ -18,9 +19,10 @@ use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use deflect_chat::provider::sms::SmsCallback;
 use deflect_chat::provider::webhook::{self, Delivery, Refusal};
 use deflect_chat::provider::{Inbound, meta};
-use deflect_config::Provider;
+use deflect_config::{Provider, SmsProvider};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -137,8 +139,8 @@ async fn sms_inner(state: &AppState, account: &str, delivery: &Delivery<'_>) -> 
     let Some(a) = state.inbox.account(account) else {
         return plain(StatusCode::NOT_FOUND, "no such account");
     };
-    let sms = match deflect_chat::provider::sms::receive(a, delivery) {
-        Ok(sms) => sms,
+    let callback = match deflect_chat::provider::sms::receive(a, delivery) {
+        Ok(callback) => callback,
         Err(Refusal::Unauthenticated) => {
             tracing::debug!(
                 account,
@@ -149,7 +151,7 @@ async fn sms_inner(state: &AppState, account: &str, delivery: &Delivery<'_>) -> 
         Err(Refusal::NoWebhooks) => {
             return plain(
                 StatusCode::NOT_FOUND,
-                "no Twilio SMS fallback on this account",
+                "no SMS fallback taking callbacks on this account (Sinch: set its webhook_secret)",
             );
         }
         Err(Refusal::Malformed(e)) => {
@@ -157,11 +159,23 @@ async fn sms_inner(state: &AppState, account: &str, delivery: &Delivery<'_>) -> 
             return plain(StatusCode::BAD_REQUEST, "malformed webhook");
         }
     };
-    if let Err(e) = state.inbox.receive_sms(account, &sms).await {
-        tracing::error!(account, cause = %e, "storing an SMS failed; Twilio will deliver it again");
+    let stored = match callback {
+        SmsCallback::Message(sms) => state.inbox.receive_sms(account, &sms).await.map(drop),
+        SmsCallback::Status(s) => (state.inbox)
+            .receive(account, &[Inbound::Status(s)])
+            .await
+            .map(drop),
+        SmsCallback::Ignored => Ok(()),
+    };
+    if let Err(e) = stored {
+        tracing::error!(account, cause = %e, "storing an SMS callback failed; the provider will deliver it again");
         return plain(StatusCode::INTERNAL_SERVER_ERROR, "not stored; retry");
     }
-    let (content_type, body) = webhook::acknowledgement(Provider::Twilio);
+    let twilio = a.sms_fallback.as_ref().map(|s| s.provider) == Some(SmsProvider::Twilio);
+    let (content_type, body) = match twilio {
+        true => webhook::acknowledgement(Provider::Twilio),
+        false => webhook::acknowledgement(Provider::Sinch),
+    };
     (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 

@@ -156,13 +156,22 @@ pub(crate) async fn queue_on(
     };
     let send = Send { request, ..send };
     let payload = serde_json::to_string(&send.request).expect("a request serializes");
+    // An SMS is kept as the conversation shows it (the fallback's signed link hidden); the
+    // outbox sends the request itself.
+    let stored = match &send.request {
+        Outgoing::Sms { .. } => serde_json::to_string(&Outgoing::Sms {
+            body: send.body.to_string(),
+        })
+        .expect("a request serializes"),
+        _ => payload.clone(),
+    };
     let interactive = (send.request.as_interactive())
         .map(|i| serde_json::to_string(&i).expect("an interactive message serializes"));
     let new = NewOutgoing {
         conversation: c.id,
         kind: send.kind,
         body: send.body,
-        payload: &payload,
+        payload: &stored,
         interactive: interactive.as_deref(),
         agent: send.author.agent(),
         sender: send.author.sender(),

@@ -8,7 +8,8 @@
 //! customer continues the same conversation in the browser (the widget of the account's
 //! site) or on WhatsApp; without a public address or a widget site, the business's WhatsApp
 //! chat itself — a customer who installs WhatsApp and writes from the same number continues
-//! the same conversation.
+//! the same conversation. The conversation shows the SMS with a signed link hidden
+//! ([`HIDDEN_LINK`]).
 
 use crate::blobs::LinkKind;
 use crate::clock::Millis;
@@ -17,6 +18,9 @@ use crate::lifecycle::outgoing::{self, Author, Send};
 use crate::model::{ChatError, Conversation, Message, Status};
 use crate::provider::Outgoing;
 use deflect_config::{AccountConfig, render_text};
+
+/// What the conversation shows in place of a signed continue link.
+pub(crate) const HIDDEN_LINK: &str = "[continue link]";
 
 /// How long a number WhatsApp could not reach is taken as not on WhatsApp: a deflection to
 /// it sends the SMS at once.
@@ -41,19 +45,29 @@ pub(crate) async fn fall_back(
         return Ok(None);
     };
     let link = continue_link(ctx, &c, account, sms.link_ttl, now);
-    let values = [
-        ("link", link.as_str()),
-        ("reference", c.reference.as_str()),
-        ("business_number", account.business_number.as_str()),
-    ];
-    let body = render_text(&sms.text, &values).unwrap_or_else(|e| {
-        tracing::error!(cause = %e, "the SMS fallback's text cannot be rendered; sent as written");
-        sms.text.clone()
-    });
+    let render = |link: &str| {
+        let values = [
+            ("link", link),
+            ("reference", c.reference.as_str()),
+            ("business_number", account.business_number.as_str()),
+        ];
+        render_text(&sms.text, &values).unwrap_or_else(|e| {
+            tracing::error!(cause = %e, "the SMS fallback's text cannot be rendered; sent as written");
+            sms.text.clone()
+        })
+    };
+    // The conversation shows a signed continue link hidden: whoever opens it first keeps
+    // the conversation, and that must be the customer, not someone reading along.
+    let shown = match link.contains("/continue/") {
+        true => render(HIDDEN_LINK),
+        false => render(&link),
+    };
     let send = Send {
         kind: "sms",
-        body: &body,
-        request: Outgoing::Sms { body: body.clone() },
+        body: &shown,
+        request: Outgoing::Sms {
+            body: render(&link),
+        },
         author: Author::Automation,
         client_key: None,
     };

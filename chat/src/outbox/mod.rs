@@ -150,8 +150,13 @@ impl Outbox {
         files: Option<OutboxFiles>,
     ) -> Self {
         let http = provider::http_client();
-        let sms = (ctx.settings().whatsapp.accounts.iter())
-            .filter_map(|a| Some((a.name.clone(), SmsClient::for_account(a, http.clone())?)))
+        let settings = ctx.settings();
+        let base = settings.public_base_url.as_ref();
+        let sms = (settings.whatsapp.accounts.iter())
+            .filter_map(|a| {
+                let sms = SmsClient::for_account(a, http.clone(), base)?;
+                Some((a.name.clone(), sms))
+            })
             .collect();
         Self {
             ctx,

@@ -3,15 +3,27 @@
 //! /2010-04-01/Accounts/{sid}/Messages.json`, the same form as Twilio's WhatsApp messages
 //! with plain numbers) or Sinch's SMS API (`POST /xms/v1/{service_plan_id}/batches` with the
 //! service plan's bearer token, `{"from", "to": [..], "body", "type": "mt_text",
-//! "client_reference"}`). SMS are sent once and not tracked: neither API is asked for
-//! delivery reports.
+//! "client_reference"}`).
 //!
-//! Replies: Twilio posts an SMS to the fallback's number to the URL configured on that
-//! number ("A message comes in": `<public_base_url>/webhooks/sms/<account>`), a form signed
-//! with `X-Twilio-Signature` by the auth token the fallback sends with ([`receive`]). Sinch's
-//! inbound SMS are not taken yet.
+//! Callbacks come to `<public_base_url>/webhooks/sms/<account>` ([`receive`]):
+//!
+//! - Twilio posts an SMS to the fallback's number to the URL configured on that number ("A
+//!   message comes in"), and each send names that URL as its `StatusCallback` (with the
+//!   send's correlation), so its statuses (`sent`, `delivered`, `undelivered`, `failed` with
+//!   `ErrorCode`) come too: forms signed with `X-Twilio-Signature` by the auth token the
+//!   fallback sends with.
+//! - Sinch posts to the service plan's callback URL its inbound SMS (`mo_text`: `id`, `from`,
+//!   `to`, `body`) and, since each batch asks for `delivery_report: "per_recipient_final"`
+//!   with that URL as its `callback_url`, one `recipient_delivery_report_sms` per SMS
+//!   (`batch_id`, `status` `Delivered`, `Failed`, `Expired`, `Rejected`, `Aborted`, `code`,
+//!   `client_reference`): JSON signed as Sinch signs its callbacks (`x-sinch-webhook-signature`,
+//!   HMAC-SHA256 over `<body>.<nonce>.<timestamp>`) with the fallback's `webhook_secret`.
+//!
+//! Without `http.public_base_url` no callback URL is named, and SMS stay `sent`.
 
-use super::{SendError, Sent};
+use super::webhook::{Delivery, Refusal};
+use super::{Inbound, SendError, Sent, StatusUpdate, WebhookError};
+use crate::model::DeliveryStatus;
 use deflect_config::{AccountConfig, Secret, SmsFallbackConfig, SmsProvider};
 use serde_json::json;
 
@@ -22,6 +34,9 @@ pub struct SmsClient {
     api: Api,
     from: String,
     timeout: std::time::Duration,
+    /// Where the provider reports what became of each SMS (`<public_base_url>/webhooks/sms/
+    /// <account>`), when the gateway has a public address.
+    callback: Option<url::Url>,
 }
 
 #[derive(Clone, Debug)]
@@ -38,8 +53,13 @@ enum Api {
 }
 
 impl SmsClient {
-    /// The SMS client of `account`, when it has an SMS fallback.
-    pub fn for_account(account: &AccountConfig, http: reqwest::Client) -> Option<Self> {
+    /// The SMS client of `account`, when it has an SMS fallback; with `public_base_url`, each
+    /// SMS asks for its delivery report there.
+    pub fn for_account(
+        account: &AccountConfig,
+        http: reqwest::Client,
+        public_base_url: Option<&url::Url>,
+    ) -> Option<Self> {
         let sms: &SmsFallbackConfig = account.sms_fallback.as_ref()?;
         let base = sms.api_base_url();
         let base = base.as_str().trim_end_matches('/');
@@ -66,11 +86,17 @@ impl SmsClient {
                 token: sms.api_token.clone(),
             },
         };
+        let path = format!("webhooks/sms/{}", account.name);
+        let callback = public_base_url.and_then(|b| {
+            let base = format!("{}/", b.as_str().trim_end_matches('/'));
+            url::Url::parse(&base).and_then(|b| b.join(&path)).ok()
+        });
         Some(Self {
             http,
             api,
             from: sms.from.clone(),
             timeout: account.request_timeout,
+            callback,
         })
     }
 
@@ -83,23 +109,33 @@ impl SmsClient {
                 endpoint,
                 sid,
                 token,
-            } => self
-                .http
-                .post(endpoint)
-                .basic_auth(sid, token.as_ref().map(Secret::expose))
-                .form(&[
-                    ("From", &self.from),
-                    ("To", &to),
-                    ("Body", &body.to_string()),
-                ]),
-            Api::Sinch { endpoint, token } => self
-                .http
-                .post(endpoint)
-                .bearer_auth(token.as_ref().map_or("", Secret::expose))
-                .json(
-                    &json!({"from": self.from, "to": [to], "body": body, "type": "mt_text",
-                              "client_reference": correlation}),
-                ),
+            } => {
+                let mut form = vec![
+                    ("From", self.from.clone()),
+                    ("To", to),
+                    ("Body", body.to_string()),
+                ];
+                if let Some(url) = &self.callback {
+                    let mut url = url.clone();
+                    (url.query_pairs_mut())
+                        .append_pair(super::twilio::CORRELATION_PARAMETER, correlation);
+                    form.push(("StatusCallback", url.into()));
+                }
+                (self.http.post(endpoint))
+                    .basic_auth(sid, token.as_ref().map(Secret::expose))
+                    .form(&form)
+            }
+            Api::Sinch { endpoint, token } => {
+                let mut batch = json!({"from": self.from, "to": [to], "body": body,
+                                       "type": "mt_text", "client_reference": correlation});
+                if let Some(url) = &self.callback {
+                    batch["delivery_report"] = json!("per_recipient_final");
+                    batch["callback_url"] = json!(url.as_str());
+                }
+                (self.http.post(endpoint))
+                    .bearer_auth(token.as_ref().map_or("", Secret::expose))
+                    .json(&batch)
+            }
         };
         let res = (request.timeout(self.timeout).send().await)
             .map_err(|e| super::classify_transport(&e))?;
@@ -131,7 +167,7 @@ fn sinch_error(status: reqwest::StatusCode, json: &serde_json::Value) -> SendErr
 /// An SMS a customer sent to the fallback's number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InboundSms {
-    /// The provider's id of the SMS (Twilio's `MessageSid`).
+    /// The provider's id of the SMS (Twilio's `MessageSid`, Sinch's `id`).
     pub external_id: String,
     /// The sender, E.164.
     pub from: String,
@@ -139,38 +175,120 @@ pub struct InboundSms {
     pub body: String,
 }
 
-/// Checks an inbound SMS delivery for `account`'s fallback (Twilio: `X-Twilio-Signature`
-/// with the auth token it sends with, over the URL and the form) and reads it.
-pub fn receive(
-    account: &AccountConfig,
-    delivery: &super::webhook::Delivery<'_>,
-) -> Result<InboundSms, super::webhook::Refusal> {
-    use super::webhook::Refusal;
+/// What an SMS provider posted to the gateway.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SmsCallback {
+    /// A customer's SMS.
+    Message(InboundSms),
+    /// What became of an SMS the gateway sent.
+    Status(StatusUpdate),
+    /// Anything else the provider posts there (a binary SMS, a status on the way): taken,
+    /// and ignored.
+    Ignored,
+}
+
+/// Checks a callback for `account`'s SMS fallback (see the module documentation) and reads
+/// it.
+pub fn receive(account: &AccountConfig, delivery: &Delivery<'_>) -> Result<SmsCallback, Refusal> {
     let Some(sms) = &account.sms_fallback else {
         return Err(Refusal::NoWebhooks);
     };
-    if sms.provider != SmsProvider::Twilio {
-        return Err(Refusal::NoWebhooks);
+    match sms.provider {
+        SmsProvider::Twilio => {
+            let token = sms.auth_token.as_ref().or(account.auth_token.as_ref());
+            twilio_callback(token, delivery)
+        }
+        SmsProvider::Sinch => {
+            let Some(secret) = &sms.webhook_secret else {
+                return Err(Refusal::NoWebhooks);
+            };
+            sinch_callback(secret, delivery)
+        }
     }
-    let params = super::twilio::parse_form(delivery.body);
-    let token = sms.auth_token.as_ref().or(account.auth_token.as_ref());
-    let signature = delivery.header("x-twilio-signature");
+}
+
+/// A Twilio form: an inbound SMS, or a status callback (carrying its send's correlation in
+/// its URL).
+fn twilio_callback(token: Option<&Secret>, d: &Delivery<'_>) -> Result<SmsCallback, Refusal> {
+    let params = super::twilio::parse_form(d.body);
+    let signature = d.header("x-twilio-signature");
     let verified =
-        token.is_some_and(|t| super::twilio::verify_signature(t, delivery.url, &params, signature));
+        token.is_some_and(|t| super::twilio::verify_signature(t, d.url, &params, signature));
     if !verified {
         return Err(Refusal::Unauthenticated);
     }
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let missing = |k: &str| super::WebhookError(format!("no {k}"));
+    let status = get("MessageStatus").or_else(|| get("SmsStatus"));
+    if status.as_deref().is_some_and(|s| s != "received") && get("Body").is_none() {
+        let mut item = super::twilio::parse_callback(&params)?;
+        super::twilio::correlate(&mut item, d.query());
+        return Ok(match item {
+            Inbound::Status(s) => SmsCallback::Status(s),
+            _ => SmsCallback::Ignored,
+        });
+    }
+    let missing = |k: &str| WebhookError(format!("no {k}"));
     let from = get("From").ok_or_else(|| missing("From"))?;
     if !deflect_config::is_e164(&from) {
-        return Err(super::WebhookError(format!("From {from:?} is not a phone number")).into());
+        return Err(WebhookError(format!("From {from:?} is not a phone number")).into());
     }
-    Ok(InboundSms {
+    Ok(SmsCallback::Message(InboundSms {
         external_id: get("MessageSid")
             .or_else(|| get("SmsSid"))
             .ok_or_else(|| missing("MessageSid"))?,
         from,
         body: get("Body").unwrap_or_default(),
-    })
+    }))
+}
+
+/// A Sinch SMS callback: `mo_text`, or a recipient's final delivery report.
+fn sinch_callback(secret: &Secret, d: &Delivery<'_>) -> Result<SmsCallback, Refusal> {
+    let verified = super::sinch::verify_signature(
+        secret,
+        d.body,
+        d.header("x-sinch-webhook-signature-nonce"),
+        d.header("x-sinch-webhook-signature-timestamp"),
+        d.header("x-sinch-webhook-signature"),
+    );
+    if !verified {
+        return Err(Refusal::Unauthenticated);
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(d.body).map_err(|e| WebhookError(format!("not JSON: {e}")))?;
+    let text = |k: &str| v[k].as_str().map(str::to_string);
+    let missing = |k: &str| WebhookError(format!("no {k}"));
+    match v["type"].as_str() {
+        Some("mo_text") => {
+            let from = text("from").ok_or_else(|| missing("from"))?;
+            let from = format!("+{}", from.trim_start_matches('+'));
+            if !deflect_config::is_e164(&from) {
+                return Err(WebhookError(format!("from {from:?} is not a phone number")).into());
+            }
+            Ok(SmsCallback::Message(InboundSms {
+                external_id: text("id").ok_or_else(|| missing("id"))?,
+                from,
+                body: text("body").unwrap_or_default(),
+            }))
+        }
+        Some("recipient_delivery_report_sms") => {
+            let status = match v["status"].as_str() {
+                Some("Delivered") => DeliveryStatus::Delivered,
+                Some("Failed" | "Expired" | "Rejected" | "Aborted") => DeliveryStatus::Failed,
+                _ => return Ok(SmsCallback::Ignored),
+            };
+            let failed = status == DeliveryStatus::Failed;
+            Ok(SmsCallback::Status(StatusUpdate {
+                external_id: text("batch_id").ok_or_else(|| missing("batch_id"))?,
+                correlation: text("client_reference"),
+                status,
+                timestamp: 0,
+                error_code: v["code"].as_i64().filter(|_| failed),
+                error_title: (v["status"].as_str())
+                    .filter(|_| failed)
+                    .map(|s| format!("SMS {}", s.to_lowercase())),
+            }))
+        }
+        Some(_) => Ok(SmsCallback::Ignored),
+        None => Err(missing("type").into()),
+    }
 }

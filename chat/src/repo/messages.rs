@@ -381,8 +381,13 @@ pub(crate) async fn open_conversation_of(
     .map(|r| r.get(0)))
 }
 
+/// How the ids of messages typed into the sandbox phone begin: `sandbox.in.<digits>.`, then a
+/// random token.
+pub(crate) const SANDBOX_IN: &str = "sandbox.in.";
+
 /// The messages, internal notes excluded, of `account`'s conversations with WhatsApp id
-/// `wa_id`, oldest first.
+/// `wa_id`, oldest first; for a relay's agent, what the relay sent them and what they wrote
+/// from the sandbox phone.
 pub(crate) async fn of_whatsapp_id(
     store: &Store,
     account: &str,
@@ -401,10 +406,13 @@ pub(crate) async fn of_whatsapp_id(
          AND m.internal = 0 \
          UNION ALL SELECT {columns} FROM messages m JOIN outbox o ON o.message_id = m.id \
          WHERE o.account = $1 AND o.recipient = $2 AND m.internal = 1 AND m.kind = 'relay' \
+         UNION ALL SELECT {columns} FROM messages m WHERE m.account = $1 \
+         AND m.direction = 'in' AND m.internal = 1 AND m.kind = 'relay' AND m.external_id LIKE $3 \
          ORDER BY 1"
     ))
     .bind(account)
     .bind(wa_id)
+    .bind(format!("{SANDBOX_IN}{wa_id}.%"))
     .fetch_all(store.pool())
     .await?;
     with_attachments(store, rows.iter().map(from_row).collect()).await
