@@ -86,8 +86,9 @@ impl Prepared {
     }
 }
 
-/// Deflections into the inbox: the IVR's [`Deflection`] (deflect-config's record, which the
-/// inbox takes as it is; idempotent on the call id).
+/// Deflections and call records into the inbox: the IVR's [`Deflection`] and
+/// `CallRecord` (deflect-config's records, which the inbox takes as they are; idempotent on
+/// the call id).
 pub(crate) struct InboxDeflections(Inbox);
 
 impl DeflectionConsumer for InboxDeflections {
@@ -95,6 +96,13 @@ impl DeflectionConsumer for InboxDeflections {
 
     async fn deflect(&self, d: &Deflection) -> Result<(), Self::Error> {
         self.0.deflect(d).await.map(|_| ())
+    }
+
+    async fn record_call(
+        &self,
+        r: &deflect_ivr::deflection::CallRecord,
+    ) -> Result<(), Self::Error> {
+        self.0.record_call(r).await
     }
 }
 

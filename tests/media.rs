@@ -267,7 +267,7 @@ fn no_free_rtp_port_is_503_with_retry_after_and_silence_ends_the_call_that_has_o
     let finished = gw
         .logs
         .wait_for("call finished", |l| message(l, "call finished"));
-    assert_eq!(finished["outcome"], "rtp_timeout");
+    assert_eq!(finished["outcome"], "timed_out");
 }
 
 #[test]

@@ -55,7 +55,8 @@ type Endpoints = Arc<Vec<WebhookConfig>>;
 /// `message.failed` (delivery failed), `message.attachments` (a customer's files stored or
 /// failed: the message's whole list), `deflection.sent` (the template after a call left),
 /// `conversation.labelled` (a label put on or taken off), `conversation.relay` (a relayed
-/// conversation offered to, accepted or rejected by, or ended by an agent on their WhatsApp).
+/// conversation offered to, accepted or rejected by, or ended by an agent on their WhatsApp),
+/// `call.finished` (a call's record: every call the IVR took, whatever its outcome).
 pub fn hook_type(e: &Event) -> Option<&'static str> {
     Some(match &e.kind {
         EventKind::ConversationCreated => "conversation.created",
@@ -65,6 +66,7 @@ pub fn hook_type(e: &Event) -> Option<&'static str> {
         EventKind::ConversationHandedOver => "conversation.handed_over",
         EventKind::ConversationReminder => "conversation.reminder",
         EventKind::DeflectionSent => "deflection.sent",
+        EventKind::CallFinished => "call.finished",
         EventKind::ConversationRated => "conversation.rated",
         EventKind::MessageAttachments => "message.attachments",
         EventKind::ConversationLabelled => "conversation.labelled",

@@ -7,6 +7,7 @@ use crate::attachments::{AttachmentFile, AttachmentService, UploadError, Uploade
 use crate::blobs::{BlobStore, LinkSigner, MediaKind};
 use crate::board::{self, Board};
 use crate::bots::BotService;
+use crate::calls;
 use crate::canned;
 use crate::clock::{Clock, Millis};
 use crate::components;
@@ -512,6 +513,23 @@ impl Inbox {
     /// Webhook deliveries by endpoint and state (`pending`, `sending`, `done`, `dead`).
     pub async fn hook_depth(&self) -> Result<HashMap<(String, String), i64>, ChatError> {
         self.inner.hooks.depth().await
+    }
+
+    // ---------------------------------------------------------------- calls
+
+    /// Keeps a finished call's record (once per call id) and sends `call.finished` (see
+    /// [`crate::calls`]).
+    pub async fn record_call(&self, r: &crate::model::CallRecord) -> Result<(), ChatError> {
+        calls::record(self.ctx(), r).await
+    }
+
+    /// The call records `f` selects, newest first (supervisors and admins).
+    pub async fn list_calls(
+        &self,
+        viewer: &Viewer,
+        f: &crate::model::CallFilter,
+    ) -> Result<Vec<crate::model::RecordedCall>, ChatError> {
+        calls::list(self.ctx(), viewer, f).await
     }
 
     // ---------------------------------------------------------------- deflections

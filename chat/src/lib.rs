@@ -72,7 +72,7 @@
 // layer store: store
 // layer repositories: repo
 // layer lifecycle: context lifecycle
-// layer services apart: access agents attachments board bots canned components contacts conversations deflection events hooks inbound limits lists outbox receipts reports sandbox settings templates timers webchat webhooks
+// layer services apart: access agents attachments board bots calls canned components contacts conversations deflection events hooks inbound limits lists outbox receipts reports sandbox settings templates timers webchat webhooks
 // layer inbox: inbox testing
 
 /// A query text assembled from this crate's constant fragments and numbered placeholders;
@@ -106,6 +106,7 @@ pub mod blobs;
 pub mod board;
 pub mod bot;
 mod bots;
+mod calls;
 pub mod canned;
 pub mod clock;
 mod components;
@@ -166,6 +167,7 @@ pub use model::{
     ButtonValue, HeaderMedia, HeaderValue, Parameters, Template, TemplateButton, TemplateHeader,
     TemplateRefresh, TemplateValues,
 };
+pub use model::{CallFilter, CallOutcome, CallRecord, RecordedCall};
 pub use model::{CannedAnswer, NewCannedAnswer};
 pub use model::{ConversationSummary, PREVIEW_CHARS, Preferences, Preview, ViewCount, ViewCounts};
 pub use model::{

@@ -4,8 +4,8 @@
 //! draw (volume per hour or day, waiting times by band). Supervisors and admins only.
 //!
 //! What each number counts is said on [`ReportRow`]; how percentiles are read (fixed
-//! buckets, interpolated) in [`crate::model::Histogram`]. Calls by outcome are not here: the
-//! IVR keeps them only as a metric (`deflect_calls_total`), not as rows a period can select.
+//! buckets, interpolated) in [`crate::model::Histogram`]. Calls by outcome are not here yet:
+//! the IVR's call records are listed on their own (`crate::calls`).
 
 use crate::context::Ctx;
 use crate::model::{

@@ -1394,6 +1394,93 @@ async fn a_relaying_queue_relays_customers_who_write_until_nobody_accepts(b: Bac
     }
 }
 
+async fn call_records_are_kept_once_listed_by_filter_and_sent_as_call_finished(b: Backend) {
+    use deflect_chat::{CallFilter, CallOutcome, CallRecord};
+    let env = Env::new(b).await;
+    let boss = env.supervisor().await;
+    let record = |call_id: &str, outcome: CallOutcome, started_at: i64| CallRecord {
+        call_id: call_id.into(),
+        trunk: "carrier-a".into(),
+        caller: Some("+31611110001".into()),
+        dialled_number: Some("31201234567".into()),
+        flow: Some("support".into()),
+        language: Some("nl".into()),
+        started_at,
+        answered_at: Some(started_at + 100),
+        ended_at: started_at + 30_000,
+        outcome,
+        reason: Some("Q.850;cause=16".into()),
+        input_method: None,
+        transcript: Some("06234".into()),
+        path: vec![deflect_config::PathStep {
+            step: "number".into(),
+            exit: Some("retry 1".into()),
+        }],
+        callback_number: None,
+    };
+    let hung_up = record("c1", CallOutcome::CallerHungUp, 1_000);
+    env.inbox.record_call(&hung_up).await.unwrap();
+    // A repeat (the IVR trying again after a lost answer) keeps nothing new.
+    env.inbox.record_call(&hung_up).await.unwrap();
+    env.inbox
+        .record_call(&record("c2", CallOutcome::Rejected, 2_000))
+        .await
+        .unwrap();
+    let all = env
+        .inbox
+        .list_calls(&boss, &CallFilter::default())
+        .await
+        .unwrap();
+    let ids: Vec<&str> = all.iter().map(|c| c.record.call_id.as_str()).collect();
+    assert_eq!(ids, ["c2", "c1"], "newest first, once each");
+    assert_eq!(all[1].record, hung_up, "kept as given");
+    let only = |f: CallFilter| {
+        let inbox = &env.inbox;
+        let boss = &boss;
+        async move {
+            let found = inbox.list_calls(boss, &f).await.unwrap();
+            found
+                .into_iter()
+                .map(|c| c.record.call_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let rejected = CallFilter {
+        outcome: Some(CallOutcome::Rejected),
+        ..Default::default()
+    };
+    assert_eq!(only(rejected).await, ["c2"]);
+    let early = CallFilter {
+        to: Some(2_000),
+        ..Default::default()
+    };
+    assert_eq!(only(early).await, ["c1"]);
+    let other_trunk = CallFilter {
+        trunk: Some("carrier-b".into()),
+        ..Default::default()
+    };
+    assert!(only(other_trunk).await.is_empty());
+    let paged = CallFilter {
+        before_id: Some(all[0].id),
+        limit: Some(1),
+        ..Default::default()
+    };
+    assert_eq!(only(paged).await, ["c1"]);
+    // One `call.finished` per kept record; agents may not list them.
+    let events = env.inbox.events_after(0, 1000).await.unwrap();
+    let finished: Vec<&str> = (events.iter())
+        .filter(|e| e.kind == EventKind::CallFinished)
+        .map(|e| e.data["call"]["call_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(finished, ["c1", "c2"]);
+    let ann = env.agent("ann", &["support"]).await;
+    let refused = env.inbox.list_calls(&ann, &CallFilter::default()).await;
+    assert!(
+        matches!(refused, Err(ChatError::Forbidden(_))),
+        "{refused:?}"
+    );
+}
+
 async fn a_continue_link_moves_a_deflection_to_one_browser(b: Backend) {
     let key = "continue-link-key-of-32-characters!";
     let mut settings = settings(None);
@@ -1500,5 +1587,6 @@ on_both!(
     a_web_chat_an_agent_answered_ends_with_a_rating_and_a_comment,
     relay_offers_lapse_in_turn_and_an_idle_relay_closes,
     a_relaying_queue_relays_customers_who_write_until_nobody_accepts,
+    call_records_are_kept_once_listed_by_filter_and_sent_as_call_finished,
     a_continue_link_moves_a_deflection_to_one_browser,
 );

@@ -26,6 +26,7 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "conversation.rated",
     "conversation.labelled",
     "conversation.relay",
+    "call.finished",
 ];
 
 /// `[http]`

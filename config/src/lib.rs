@@ -56,6 +56,7 @@
 mod attachments;
 mod automations;
 mod bots;
+mod call_record;
 mod database;
 mod deflection;
 mod faq;
@@ -85,6 +86,7 @@ pub use automations::{
 };
 pub use automations::{check_whitelist_entry, whitelist_matches};
 pub use bots::{BotConfig, BotUrl};
+pub use call_record::{CallOutcome, CallRecord};
 pub use database::{DatabaseConfig, DatabaseKind, DatabaseUrl};
 pub use deflection::{CallContext, Deflection, InputMethod, MAX_PATH, PathStep};
 pub use faq::{DEFAULT_FAQ_LANGUAGE, FAQ_LANGUAGES, FaqEntry, MAX_FAQ_ANSWER, MAX_FAQ_QUESTION};

@@ -39,9 +39,12 @@ use tracing::warn;
 
 /// A finished deflection, its call and where it goes (defined in deflect-config, which the
 /// inbox shares), and how the caller gave the callback number.
-pub use deflect_config::{CallContext, Deflection, InputMethod, MAX_PATH, PathStep};
+pub use deflect_config::{
+    CallContext, CallOutcome, CallRecord, Deflection, InputMethod, MAX_PATH, PathStep,
+};
 
-/// Takes deflections into the inbox. Implemented by the binary over the inbox core.
+/// Takes deflections — and every call's record — into the inbox. Implemented by the binary
+/// over the inbox core.
 ///
 /// Must be idempotent on `call_id`: the same deflection may arrive again after a crash.
 pub trait DeflectionConsumer: Send + Sync {
@@ -53,6 +56,15 @@ pub trait DeflectionConsumer: Send + Sync {
         &self,
         deflection: &Deflection,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Keeps the record of a finished call (or finds it kept). By default, nothing.
+    fn record_call(
+        &self,
+        record: &CallRecord,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let _ = record;
+        std::future::ready(Ok(()))
+    }
 }
 
 /// The journal file's name in the data directory.

@@ -56,6 +56,11 @@ impl Session {
 /// Agent `username` (queue `default`, WhatsApp account `account`) added with the command
 /// line and logged in (offline).
 pub fn agent(gw: &Gateway, username: &str, account: &str) -> Session {
+    member(gw, username, account, "agent")
+}
+
+/// As [`agent`], with `role` (`agent`, `supervisor` or `admin`).
+pub fn member(gw: &Gateway, username: &str, account: &str, role: &str) -> Session {
     let pw = gw.dir().join("password");
     std::fs::write(&pw, "correct horse battery\n").unwrap();
     let conf = gw.dir().join("deflect.toml");
@@ -68,6 +73,8 @@ pub fn agent(gw: &Gateway, username: &str, account: &str) -> Session {
             conf.to_str().unwrap(),
             "--username",
             username,
+            "--role",
+            role,
             "--queue",
             "default",
             "--account",

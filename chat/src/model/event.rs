@@ -70,6 +70,9 @@ pub enum EventKind {
     /// `deflection.sent`: the provider accepted its template (`call_id`, `message_id`,
     /// `external_id`).
     DeflectionSent,
+    /// `call.finished`: a call ended and its record was kept (`call`: the record with its
+    /// `id`).
+    CallFinished,
     /// `agent.created` (the agent).
     AgentCreated,
     /// `agent.presence` (`agent_id`, `presence`).
@@ -101,7 +104,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind this version produces.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 27] = [
         Self::ConversationCreated,
         Self::ConversationQueued,
         Self::ConversationOffered,
@@ -119,6 +122,7 @@ impl EventKind {
         Self::MessageStatus,
         Self::DeflectionCreated,
         Self::DeflectionSent,
+        Self::CallFinished,
         Self::AgentCreated,
         Self::AgentPresence,
         Self::AgentRoleChanged,
@@ -150,6 +154,7 @@ impl EventKind {
             Self::MessageStatus => "message.status",
             Self::DeflectionCreated => "deflection.created",
             Self::DeflectionSent => "deflection.sent",
+            Self::CallFinished => "call.finished",
             Self::AgentCreated => "agent.created",
             Self::AgentPresence => "agent.presence",
             Self::AgentRoleChanged => "agent.role_changed",
@@ -227,6 +232,7 @@ mod tests {
                 "message.status",
                 "deflection.created",
                 "deflection.sent",
+                "call.finished",
                 "agent.created",
                 "agent.presence",
                 "agent.role_changed",

@@ -8,6 +8,7 @@ pub(crate) mod agents;
 pub(crate) mod assignments;
 pub(crate) mod attachments;
 pub(crate) mod bot_turns;
+pub(crate) mod calls;
 pub(crate) mod canned;
 pub(crate) mod contacts;
 pub(crate) mod conversations;

@@ -201,6 +201,23 @@ impl Call {
         self.timers.iter().flatten().min().copied()
     }
 
+    /// The calling number (E.164 where the flow's rules make it one); `None` when withheld.
+    pub fn caller(&self) -> Option<&str> {
+        self.caller.as_deref()
+    }
+
+    /// The flow's steps the caller went through so far.
+    pub fn path(&self) -> Vec<crate::deflection::PathStep> {
+        self.path.steps()
+    }
+
+    /// The callback number the caller gave and has not confirmed yet (a confirmed one goes
+    /// with the deflection): how they gave it, what they typed or said, and the number.
+    pub fn captured(&self) -> Option<(InputMethod, Option<&str>, &str)> {
+        let cb = self.callback.as_ref()?;
+        Some((cb.method, cb.transcript.as_deref(), cb.number.e164()))
+    }
+
     /// True once the call has hung up (either side). Drain the remaining actions.
     pub fn is_finished(&self) -> bool {
         self.ended

@@ -3,7 +3,7 @@
 use super::CallService;
 use super::listening::Listening;
 use crate::call::{Action, Call, CallStart, HangupReason, PlaybackEnd, PlaybackId};
-use crate::deflection::{Deflection, DeflectionConsumer};
+use crate::deflection::{CallOutcome, CallRecord, Deflection, DeflectionConsumer};
 use crate::flow::Flow;
 use crate::limits::{DeflectionCounter, LimitDecision};
 use crate::speech::Heard;
@@ -32,30 +32,41 @@ pub(super) enum Media {
 
 type LimitCheck = Pin<Box<dyn Future<Output = LimitDecision> + Send>>;
 
-/// Why the call ended, for `deflect_calls_total{outcome}`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Outcome {
-    Deflected,
-    CallerHungUp,
-    IvrHungUp,
-    RtpTimeout,
-    MaxDuration,
-    Cancelled,
-    Failed,
-    CutOff,
+/// What a call's record starts from: what was known when its INVITE arrived.
+pub(super) struct Arrival {
+    pub(super) call_id: String,
+    pub(super) trunk: String,
+    /// P-Asserted-Identity's user part, else From's.
+    pub(super) caller: Option<String>,
+    pub(super) dialled: String,
+    pub(super) at: jiff::Timestamp,
 }
 
-impl Outcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Deflected => "deflected",
-            Self::CallerHungUp => "caller_hung_up",
-            Self::IvrHungUp => "ivr_hung_up",
-            Self::RtpTimeout => "rtp_timeout",
-            Self::MaxDuration => "max_duration",
-            Self::Cancelled => "cancelled",
-            Self::Failed => "failed",
-            Self::CutOff => "cut_off",
+impl Arrival {
+    /// The record of the call that arrived so, routed to `flow`, ending now with `outcome`
+    /// (and `reason`) before the IVR took it.
+    pub(super) fn record(
+        &self,
+        flow: &Flow,
+        outcome: CallOutcome,
+        reason: Option<String>,
+    ) -> CallRecord {
+        CallRecord {
+            call_id: self.call_id.clone(),
+            trunk: self.trunk.clone(),
+            caller: self.caller.clone(),
+            dialled_number: Some(self.dialled.clone()).filter(|d| !d.is_empty()),
+            flow: Some(flow.name.clone()),
+            language: Some(flow.language.clone()),
+            started_at: self.at.as_millisecond(),
+            answered_at: None,
+            ended_at: jiff::Timestamp::now().as_millisecond(),
+            outcome,
+            reason,
+            input_method: None,
+            transcript: None,
+            path: Vec::new(),
+            callback_number: None,
         }
     }
 }
@@ -75,8 +86,11 @@ struct CallTask<'a, C, D> {
     hung_up: bool,
     /// The SIP dialog has ended.
     sip_ended: bool,
-    outcome: Option<Outcome>,
-    answered: Instant,
+    outcome: Option<CallOutcome>,
+    /// The `Reason` the call ended with (ours, or the caller's BYE's).
+    reason: Option<String>,
+    arrival: Arrival,
+    answered_at: jiff::Timestamp,
 }
 
 pub(super) async fn run<C, D>(
@@ -85,6 +99,7 @@ pub(super) async fn run<C, D>(
     media: Media,
     flow: Arc<Flow>,
     start: CallStart,
+    arrival: Arrival,
 ) where
     C: DeflectionCounter + 'static,
     D: DeflectionConsumer + 'static,
@@ -100,19 +115,21 @@ pub(super) async fn run<C, D>(
                             Ok(m) => break m,
                             Err(e) => {
                                 debug!(cause = %e, "the answer in the ACK is not acceptable; hanging up");
-                                sip.hang_up(Reason::q850(88, "Incompatible destination"));
-                                count(Outcome::Failed);
-                                info!(outcome = Outcome::Failed.as_str(), "call finished");
-                                return;
+                                let reason = Reason::q850(88, "Incompatible destination");
+                                let record = arrival.record(
+                                    &flow,
+                                    CallOutcome::Failed,
+                                    Some(reason.0.clone()),
+                                );
+                                sip.hang_up(reason);
+                                return finished(service, record).await;
                             }
                         }
                     }
                     Some(CallEvent::Ended(reason)) => {
                         debug!(?reason, "call ended");
-                        let outcome = ended_outcome(&reason);
-                        count(outcome);
-                        info!(outcome = outcome.as_str(), "call finished");
-                        return;
+                        let (outcome, reason) = ended_outcome(&reason);
+                        return finished(service, arrival.record(&flow, outcome, reason)).await;
                     }
                     None => return,
                     Some(_) => {}
@@ -135,22 +152,46 @@ pub(super) async fn run<C, D>(
         hung_up: false,
         sip_ended: false,
         outcome: None,
-        answered: now,
+        reason: None,
+        arrival,
+        answered_at: jiff::Timestamp::now(),
     };
     task.run().await;
 }
 
-fn count(outcome: Outcome) {
-    metrics::counter!("deflect_calls_total", "outcome" => outcome.as_str()).increment(1);
+/// A call ended: counted, logged and its record kept.
+pub(super) async fn finished<C, D>(service: &CallService<C, D>, record: CallRecord)
+where
+    D: DeflectionConsumer + 'static,
+{
+    let outcome = record.outcome.as_str();
+    metrics::counter!("deflect_calls_total", "outcome" => outcome).increment(1);
+    let seconds = (record.ended_at - record.answered_at.unwrap_or(record.ended_at)) as f64 / 1000.0;
+    info!(outcome, seconds, "call finished");
+    service.parts.hand_offs.keep_record(record).await;
 }
 
-fn ended_outcome(reason: &EndReason) -> Outcome {
+/// How a dialog the caller's side (or the stack) ended ends the call, and its reason.
+fn ended_outcome(reason: &EndReason) -> (CallOutcome, Option<String>) {
     match reason {
-        EndReason::RemoteHangup { .. } => Outcome::CallerHungUp,
-        EndReason::Cancelled => Outcome::Cancelled,
+        EndReason::RemoteHangup { reason } => (CallOutcome::CallerHungUp, reason.clone()),
+        EndReason::Cancelled => (CallOutcome::Cancelled, None),
         // Hung up by the stack (shutdown after the grace period).
-        EndReason::HungUp => Outcome::CutOff,
-        _ => Outcome::Failed,
+        EndReason::HungUp => (CallOutcome::CutOff, None),
+        EndReason::AckTimeout => (CallOutcome::Failed, Some("no ACK".into())),
+        EndReason::SessionExpired => (CallOutcome::Failed, Some("session expired".into())),
+        other => (CallOutcome::Failed, Some(format!("{other:?}"))),
+    }
+}
+
+/// The outcome of the IVR hanging up for `reason`.
+fn hung_up_outcome(reason: HangupReason) -> CallOutcome {
+    match reason {
+        HangupReason::Deflected => CallOutcome::Deflected,
+        HangupReason::LimitReached => CallOutcome::LimitReached,
+        HangupReason::TooManyAttempts => CallOutcome::TooManyAttempts,
+        HangupReason::FlowEnded => CallOutcome::FlowEnded,
+        HangupReason::CallTooLong => CallOutcome::MaxDuration,
     }
 }
 
@@ -197,7 +238,7 @@ where
                 }
                 () = &mut max_duration, if !self.hung_up => {
                     debug!("maximum call duration reached; hanging up");
-                    self.hang_up(Reason::q850(16, "Maximum call duration reached"), Outcome::MaxDuration);
+                    self.hang_up(Reason::q850(16, "Maximum call duration reached"), CallOutcome::MaxDuration);
                     self.ivr.handle_hangup(Instant::now().into_std());
                 }
             }
@@ -205,18 +246,13 @@ where
         }
         self.listening = None;
         self.media.handle.close();
-        let outcome = self.outcome.unwrap_or(Outcome::Failed);
-        count(outcome);
+        let record = self.record();
         if let Some(d) = self.deflection.take() {
             fault!("handoff-after-bye");
             // A refusal is retried by the hand-offs, not by this task.
             self.service.parts.hand_offs.hand_off(*d).await;
         }
-        info!(
-            outcome = outcome.as_str(),
-            seconds = self.answered.elapsed().as_secs_f64(),
-            "call finished"
-        );
+        finished(self.service, record).await;
         if self.hung_up && !self.sip_ended {
             // Until the BYE is answered, so the dialog's end is logged with the call.
             let _ = tokio::time::timeout(BYE_PATIENCE, async {
@@ -229,6 +265,33 @@ where
             })
             .await;
         }
+    }
+
+    /// The call's record, as it ends now.
+    fn record(&self) -> CallRecord {
+        let mut r = self.arrival.record(
+            &self.flow,
+            self.outcome.unwrap_or(CallOutcome::Failed),
+            self.reason.clone(),
+        );
+        r.caller = self.ivr.caller().map(str::to_string);
+        r.answered_at = Some(self.answered_at.as_millisecond());
+        r.path = self.ivr.path();
+        match &self.deflection {
+            Some(d) => {
+                r.input_method = Some(d.call.input_method);
+                r.transcript = d.call.transcript.clone();
+                r.callback_number = Some(d.call.callback_number.clone());
+                r.path = d.call.path.clone();
+            }
+            None => {
+                if let Some((method, transcript, _)) = self.ivr.captured() {
+                    r.input_method = Some(method);
+                    r.transcript = transcript.map(str::to_string);
+                }
+            }
+        }
+        r
     }
 
     /// The call is over for this task: the engine finished and either side hung up.
@@ -276,7 +339,9 @@ where
                 debug!(?reason, "call ended");
                 self.sip_ended = true;
                 if !self.hung_up {
-                    self.outcome = Some(ended_outcome(&reason));
+                    let (outcome, reason) = ended_outcome(&reason);
+                    self.outcome.get_or_insert(outcome);
+                    self.reason = reason;
                 }
                 self.ivr.handle_hangup(now);
             }
@@ -315,25 +380,26 @@ where
             }
             Some(MediaEvent::RtpTimeout { silent_for }) => {
                 info!(silent_for = ?silent_for, "no RTP from the caller; hanging up");
-                self.hang_up(Reason::q850(102, "No RTP received"), Outcome::RtpTimeout);
+                self.hang_up(Reason::q850(102, "No RTP received"), CallOutcome::TimedOut);
                 self.ivr.handle_hangup(now);
             }
             Some(MediaEvent::DtmfStarted(_) | MediaEvent::DtmfSent(_)) => {}
             None => {
                 // The media session is gone (it cannot end on its own otherwise).
                 warn!("the media session ended; hanging up");
-                self.hang_up(Reason::q850(41, "Media failure"), Outcome::Failed);
+                self.hang_up(Reason::q850(41, "Media failure"), CallOutcome::Failed);
                 self.ivr.handle_hangup(now);
             }
         }
     }
 
-    fn hang_up(&mut self, reason: Reason, outcome: Outcome) {
+    fn hang_up(&mut self, reason: Reason, outcome: CallOutcome) {
         if self.hung_up || self.sip_ended {
             return;
         }
         self.hung_up = true;
         self.outcome.get_or_insert(outcome);
+        self.reason = Some(reason.0.clone());
         self.sip.hang_up(reason);
     }
 
@@ -387,16 +453,11 @@ where
                         warn!(cause = %e, "deflection not journalled; handing it off without");
                     }
                     fault!("handoff-after-journal");
-                    self.outcome = Some(Outcome::Deflected);
+                    self.outcome = Some(CallOutcome::Deflected);
                     self.deflection = Some(d);
                 }
                 Action::Hangup(reason) => {
-                    let outcome = if reason == HangupReason::Deflected {
-                        Outcome::Deflected
-                    } else {
-                        Outcome::IvrHungUp
-                    };
-                    self.hang_up(Reason::q850(16, reason.as_str()), outcome);
+                    self.hang_up(Reason::q850(16, reason.as_str()), hung_up_outcome(reason));
                 }
             }
         }

@@ -1,15 +1,16 @@
 //! The one hand-off path: every deflection reaches the consumer (the inbox) through
 //! [`HandOffs`], at run time and at start-up alike, under one policy ([`crate::handoff`]):
 //! offered at once; while refused, offered again with back-off, never dropped; its journal
-//! entry completed only once the consumer took it.
+//! entry completed only once the consumer took it. Every call's record goes the same way,
+//! tried a few times ([`HandOffs::keep_record`]).
 
 use super::journal::JournalWriter;
-use crate::deflection::{Deflection, DeflectionConsumer, Journal, JournalError};
+use crate::deflection::{CallRecord, Deflection, DeflectionConsumer, Journal, JournalError};
 use crate::handoff::{Backoff, Retries};
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// How a hand-off went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +110,32 @@ impl<D: DeflectionConsumer + 'static> HandOffs<D> {
                 // The retry task ends only when `self.retry` is dropped.
                 let _ = self.retry.send(deflection);
                 HandOff::Retrying
+            }
+        }
+    }
+
+    /// Hands a finished call's record to the consumer: tried now, after 1 s and after 5 s;
+    /// one still refused then is lost, with a warning (records are not journalled: a
+    /// deflection is, and reaches the inbox whatever happens).
+    pub async fn keep_record(&self, record: CallRecord) {
+        for (attempt, wait) in [0, 1, 5].into_iter().enumerate() {
+            tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+            match self.offer.consumer.record_call(&record).await {
+                Ok(()) => {
+                    metrics::counter!("deflect_call_records_total", "outcome" => "kept")
+                        .increment(1);
+                    let outcome = record.outcome.as_str();
+                    debug!(call_id = %record.call_id, outcome, "call record kept");
+                    return;
+                }
+                Err(e) if attempt < 2 => {
+                    debug!(call_id = %record.call_id, cause = %e, "the inbox did not take the call's record; trying again");
+                }
+                Err(e) => {
+                    warn!(call_id = %record.call_id, cause = %e, "the call's record was not kept");
+                    metrics::counter!("deflect_call_records_total", "outcome" => "lost")
+                        .increment(1);
+                }
             }
         }
     }

@@ -22,11 +22,15 @@
 //! 4. a deflection is journalled (fsynced) before the BYE and handed to the consumer right
 //!    after it, by [`HandOffs`] — the one path, also taken at start-up: one the consumer
 //!    refuses is retried with back-off ([`crate::handoff`]), and one still pending when the
-//!    process stops is handed off at the next start ([`crate::deflection`]).
+//!    process stops is handed off at the next start ([`crate::deflection`]);
+//! 5. every call that reached the service — answered or refused at step 2 — ends with one
+//!    [`CallRecord`](crate::deflection::CallRecord) (times, trunk, numbers, flow, path, what
+//!    the caller gave, outcome, reason) handed to the consumer ([`HandOffs::keep_record`]).
 //!
 //! Each call runs in a `call` span carrying its `call_id`. Metrics: `deflect_calls_total
-//! {outcome}` (`deflected`, `caller_hung_up`, `ivr_hung_up`, `rtp_timeout`, `max_duration`,
-//! `cancelled`, `rejected`, `failed`, `cut_off`), `deflect_calls_active`,
+//! {outcome}` (the record's outcome: `deflected`, `limit_reached`, `too_many_attempts`,
+//! `flow_ended`, `caller_hung_up`, `timed_out`, `max_duration`, `cancelled`, `rejected`,
+//! `cut_off`, `failed`), `deflect_call_records_total{outcome}` (`kept`, `lost`), `deflect_calls_active`,
 //! `deflect_dtmf_digits_total{source}`, with the engine's own `deflect_ivr_*` counters
 //! (deflections are counted where the inbox takes them: `deflect_deflections_total`).
 
@@ -40,7 +44,7 @@ pub use handoff::{HandOff, HandOffs};
 pub use journal::JournalWriter;
 pub use prompts::{FlowPrompts, PromptsError};
 
-use crate::deflection::DeflectionConsumer;
+use crate::deflection::{CallOutcome, DeflectionConsumer};
 use crate::flow::Flows;
 use crate::limits::DeflectionCounter;
 use crate::speech::SpeechModels;
@@ -196,13 +200,30 @@ where
                 .map(call::Media::Answered),
             None => self.parts.engine.offer(options).map(call::Media::Offered),
         };
+        let arrival = call::Arrival {
+            call_id: info.call_id.clone(),
+            trunk: info.trunk.clone(),
+            caller: start.asserted_identity.clone().or(start.from.clone()),
+            dialled: start.dialled.clone(),
+            at: start.started_at,
+        };
         let media = match media {
             Ok(m) => m,
             Err(e) => {
                 let status = e.sip_status();
                 span.in_scope(|| debug!(status, cause = %e, "call refused"));
-                metrics::counter!("deflect_calls_total", "outcome" => "rejected").increment(1);
                 incoming.reject(status, (status == 503).then_some(PORTS_RETRY_AFTER));
+                let reason = Some(format!("SIP {status}"));
+                let record = arrival.record(&flow, CallOutcome::Rejected, reason);
+                let guard = LiveGuard::new(&self.live);
+                let service = self.clone();
+                tokio::spawn(
+                    async move {
+                        call::finished(&service, record).await;
+                        drop(guard);
+                    }
+                    .instrument(span),
+                );
                 return;
             }
         };
@@ -225,7 +246,7 @@ where
         let service = self.clone();
         tokio::spawn(
             async move {
-                call::run(&service, sip, media, flow, start).await;
+                call::run(&service, sip, media, flow, start, arrival).await;
                 drop(guard);
             }
             .instrument(span),

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use deflect_chat::provider::Outgoing;
 use std::time::Duration;
 
-fn time(ms: i64) -> String {
+pub(super) fn time(ms: i64) -> String {
     let t = std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
     humantime::format_rfc3339_seconds(t).to_string()
 }
@@ -60,8 +60,7 @@ pub(super) async fn export_csv(
                 c.csat_score.map(|s| s.to_string()).unwrap_or_default(),
                 c.csat_comment.clone().unwrap_or_default(),
             ];
-            out.push_str(&fields.iter().map(|x| cell(x)).collect::<Vec<_>>().join(","));
-            out.push_str("\r\n");
+            csv_line(&mut out, &fields);
         }
         rows += page.len();
         match page.last() {
@@ -69,17 +68,26 @@ pub(super) async fn export_csv(
             _ => break,
         }
     }
-    Ok((
+    Ok(csv_file("conversations.csv", out))
+}
+
+/// Appends `cells` to `out` as one CSV line.
+pub(super) fn csv_line(out: &mut String, cells: &[String]) {
+    out.push_str(&cells.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
+    out.push_str("\r\n");
+}
+
+/// `body` as the CSV file `name` to download.
+pub(super) fn csv_file(name: &str, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"conversations.csv\"",
-            ),
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
         ],
-        out,
+        body,
     )
-        .into_response())
+        .into_response()
 }
 
 pub(super) async fn transcript(

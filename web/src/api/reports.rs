@@ -9,7 +9,7 @@
 
 use super::QueryOf;
 use super::charts;
-use super::export::cell;
+use super::export::{csv_file, csv_line};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -171,36 +171,17 @@ fn row_cells(r: &ReportRow) -> Vec<String> {
     ]
 }
 
-fn line(out: &mut String, cells: &[String]) {
-    out.push_str(&cells.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
-    out.push_str("\r\n");
-}
-
-fn csv(name: &str, body: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
-}
-
 /// A queue report as CSV: one line per queue, then `total`.
 pub(crate) fn queues_csv_text(r: &Report) -> String {
     let mut out = format!("row,queue,{ROW_COLUMNS}\r\n");
     for row in &r.rows {
         let mut cells = vec!["queue".into(), row.queue.clone().unwrap_or_default()];
         cells.extend(row_cells(row));
-        line(&mut out, &cells);
+        csv_line(&mut out, &cells);
     }
     let mut cells = vec!["total".into(), String::new()];
     cells.extend(row_cells(&r.total));
-    line(&mut out, &cells);
+    csv_line(&mut out, &cells);
     out
 }
 
@@ -214,11 +195,11 @@ pub(crate) fn agents_csv_text(r: &Report) -> String {
             row.display_name.clone().unwrap_or_default(),
         ];
         cells.extend(row_cells(row));
-        line(&mut out, &cells);
+        csv_line(&mut out, &cells);
     }
     let mut cells = vec!["total".into(), String::new(), String::new()];
     cells.extend(row_cells(&r.total));
-    line(&mut out, &cells);
+    csv_line(&mut out, &cells);
     out
 }
 
@@ -233,7 +214,7 @@ pub(crate) fn deflections_csv_text(r: &DeflectionReport) -> String {
             row.deflections.to_string(),
             row.answered.to_string(),
         ];
-        line(&mut out, &cells);
+        csv_line(&mut out, &cells);
     }
     let t = &r.total;
     let cells = [
@@ -243,7 +224,7 @@ pub(crate) fn deflections_csv_text(r: &DeflectionReport) -> String {
         t.deflections.to_string(),
         t.answered.to_string(),
     ];
-    line(&mut out, &cells);
+    csv_line(&mut out, &cells);
     out
 }
 
@@ -254,7 +235,7 @@ pub(super) async fn queues_csv(
     q: QueryOf<PeriodQuery>,
 ) -> ApiResult<Response> {
     let (_, r) = queue_report(&s, &p, q).await?;
-    Ok(csv("queues.csv", queues_csv_text(&r)))
+    Ok(csv_file("queues.csv", queues_csv_text(&r)))
 }
 
 /// `GET /api/v1/reports/agents.csv`.
@@ -264,7 +245,7 @@ pub(super) async fn agents_csv(
     q: QueryOf<PeriodQuery>,
 ) -> ApiResult<Response> {
     let (_, r) = agent_report(&s, &p, q).await?;
-    Ok(csv("agents.csv", agents_csv_text(&r)))
+    Ok(csv_file("agents.csv", agents_csv_text(&r)))
 }
 
 /// `GET /api/v1/reports/deflections.csv`.
@@ -276,7 +257,7 @@ pub(super) async fn deflections_csv(
     let Query(q) = q?;
     let period = q.period()?;
     let r = s.inbox.deflection_report(&p.viewer, period).await?;
-    Ok(csv("deflections.csv", deflections_csv_text(&r)))
+    Ok(csv_file("deflections.csv", deflections_csv_text(&r)))
 }
 
 fn svg(body: String) -> Response {

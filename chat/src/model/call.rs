@@ -1,0 +1,37 @@
+//! Calls' records as the inbox keeps and lists them (`GET /api/v1/calls`): the IVR's
+//! [`CallRecord`] with the row's id, and the filter a listing takes.
+
+use crate::clock::Millis;
+pub use deflect_config::{CallOutcome, CallRecord};
+use serde::{Deserialize, Serialize};
+
+/// A kept call record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedCall {
+    /// Id (newest highest).
+    pub id: i64,
+    /// The record.
+    #[serde(flatten)]
+    pub record: CallRecord,
+}
+
+/// Which call records a listing returns, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallFilter {
+    /// Arrived at or after (ms).
+    pub from: Option<Millis>,
+    /// Arrived before (ms).
+    pub to: Option<Millis>,
+    /// Ended so.
+    pub outcome: Option<CallOutcome>,
+    /// Came in on this trunk.
+    pub trunk: Option<String>,
+    /// Routed to this flow.
+    pub flow: Option<String>,
+    /// From this number (as recorded).
+    pub caller: Option<String>,
+    /// Only ids below this (paging).
+    pub before_id: Option<i64>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
