@@ -14,7 +14,7 @@ use deflect_media::driver::MediaEngine;
 use deflect_media::playback::PromptLibrary;
 use std::net::IpAddr;
 use std::sync::Arc;
-use tracing::info;
+use tracing::{info, warn};
 
 /// A configuration the calls cannot run with (`deflect run` exits 64).
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,18 @@ pub(crate) async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         .map_err(|e| UnusableConfig(format!("ivr.flows: {e}")))?;
     let prompts = FlowPrompts::load(&flows, &library)
         .map_err(|e| UnusableConfig(format!("ivr.flows: {e}")))?;
+    for (flow, names) in prompts.in_english() {
+        let language = flows
+            .iter()
+            .find(|f| f.name() == flow)
+            .map(|f| f.language());
+        warn!(
+            flow,
+            language,
+            prompts = names.join(", "),
+            "the flow's language has no recording of these prompts: they play in English (add <ivr.prompts_dir>/<language>/<prompt>.wav or the flow's prompts_dir)"
+        );
+    }
     info!(
         flows = flows.iter().count(),
         prompts = prompts.len(),

@@ -16,6 +16,7 @@ use common::dialler::Dialler;
 use common::sipp::Caller;
 use common::{Gateway, message};
 use serde_json::Value;
+use std::path::Path;
 
 fn gateway(config: &str) -> Gateway {
     Gateway::builder()
@@ -339,6 +340,61 @@ fn a_prompt_file_that_cannot_be_read_stops_the_start_naming_it() {
         !data.exists(),
         "nothing is created before the prompts are read"
     );
+}
+
+/// A flow in a language without recordings of its own plays the English ones: the start
+/// warns, naming the flow, its language and each prompt it plays in English (its steps'
+/// and the read-back's) — not one recorded for that language, and no English flow.
+#[test]
+fn a_flow_whose_language_lacks_recordings_is_warned_of_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let korean = dir.path().join("ko");
+    std::fs::create_dir_all(&korean).unwrap();
+    let english = Path::new(env!("CARGO_MANIFEST_DIR")).join("media/prompts/en/welcome.wav");
+    std::fs::copy(english, korean.join("welcome.wav")).unwrap();
+    let gw = gateway(&format!(
+        r#"
+[ivr]
+prompts_dir = "{}"
+
+[[ivr.flows]]
+name = "seoul"
+numbers = ["3000"]
+language = "ko"
+country = "KR"
+
+[[ivr.flows.steps]]
+step = "play"
+prompts = ["welcome", "goodbye", "closed"]
+
+[[ivr.flows.steps]]
+step = "hangup"
+"#,
+        dir.path().display()
+    ));
+    let warned = |l: &Value| {
+        message(
+            l,
+            "the flow's language has no recording of these prompts: they play in English (add <ivr.prompts_dir>/<language>/<prompt>.wav or the flow's prompts_dir)",
+        )
+    };
+    let w = gw.logs.wait_for("the warning", warned);
+    assert_eq!(
+        (w["flow"].as_str(), w["language"].as_str()),
+        (Some("seoul"), Some("ko"))
+    );
+    let prompts: Vec<&str> = w["prompts"].as_str().unwrap().split(", ").collect();
+    for english in ["closed", "goodbye", "digit_0", "too_many_attempts"] {
+        assert!(prompts.contains(&english), "{prompts:?}");
+    }
+    assert!(
+        !prompts.contains(&"welcome"),
+        "recorded in Korean: {prompts:?}"
+    );
+    gw.logs
+        .wait_for("the flows", |l| message(l, "call flows ready"));
+    let warnings = gw.logs.json().into_iter().filter(|l| warned(l)).count();
+    assert_eq!(warnings, 1, "the English default flow is not named");
 }
 
 /// Call records through the API: five calls to one gateway end five ways — deflected, too

@@ -264,10 +264,16 @@ fn no_free_rtp_port_is_503_with_retry_after_and_silence_ends_the_call_that_has_o
     )
     .run(sip);
     held.wait();
-    let finished = gw
-        .logs
-        .wait_for("call finished", |l| message(l, "call finished"));
-    assert_eq!(finished["outcome"], "timed_out");
+    // Each call ends with its own outcome: the refused one rejected, the silent one timed out.
+    let outcome = |o: &'static str| {
+        move |l: &serde_json::Value| message(l, "call finished") && l["outcome"] == o
+    };
+    gw.logs.wait_for("the refused call", outcome("rejected"));
+    gw.logs.wait_for("the silent call", outcome("timed_out"));
+    let finished = (gw.logs.json().into_iter())
+        .filter(|l| message(l, "call finished"))
+        .count();
+    assert_eq!(finished, 2);
 }
 
 #[test]

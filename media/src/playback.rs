@@ -178,6 +178,14 @@ impl PromptLibrary {
             .insert(name.to_owned(), Arc::new(prompt));
     }
 
+    /// Whether `language` has its own prompt `name` (built in or from the prompts
+    /// directory), not the English one [`get`](Self::get) falls back to.
+    pub fn has(&self, language: &str, name: &str) -> bool {
+        self.prompts
+            .get(language)
+            .is_some_and(|p| p.contains_key(name))
+    }
+
     /// A prompt in `language`, falling back to the built-in English one.
     pub fn get(&self, language: &str, name: &str) -> Result<Arc<Prompt>, MissingPrompt> {
         self.prompts

@@ -2,7 +2,9 @@
 //! never looks for a file.
 
 use crate::flow::{Flow, Flows, Prompt};
-use deflect_media::playback::{self, MissingPrompt, PlayItem, PromptError, PromptLibrary};
+use deflect_media::playback::{
+    self, BUILTIN_LANGUAGE, MissingPrompt, PlayItem, PromptError, PromptLibrary,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -31,6 +33,9 @@ pub enum PromptsError {
 #[derive(Debug, Default)]
 pub struct FlowPrompts {
     by_flow: HashMap<String, HashMap<Prompt, PlayItem>>,
+    /// Per flow whose language is not English, the prompts it plays in English for want
+    /// of its own (sorted, by flow name).
+    in_english: Vec<(String, Vec<String>)>,
 }
 
 impl FlowPrompts {
@@ -39,8 +44,10 @@ impl FlowPrompts {
     /// of that name in the flow's language (falling back to the built-in English one).
     pub fn load(flows: &Flows, library: &PromptLibrary) -> Result<Self, PromptsError> {
         let mut by_flow = HashMap::new();
+        let mut in_english = Vec::new();
         for flow in flows.iter() {
             let mut prompts = HashMap::new();
+            let mut english = Vec::new();
             for prompt in flow.prompts() {
                 let audio = match flow.prompt_file(&prompt) {
                     Some(path) => {
@@ -52,18 +59,38 @@ impl FlowPrompts {
                             }
                         })?)
                     }
-                    None => library
-                        .get(flow.language(), prompt.name())
-                        .map_err(|source| PromptsError::Missing {
-                            flow: flow.name().to_owned(),
-                            source,
-                        })?,
+                    None => {
+                        let language = flow.language();
+                        if language != BUILTIN_LANGUAGE && !library.has(language, prompt.name()) {
+                            english.push(prompt.name().to_owned());
+                        }
+                        library.get(language, prompt.name()).map_err(|source| {
+                            PromptsError::Missing {
+                                flow: flow.name().to_owned(),
+                                source,
+                            }
+                        })?
+                    }
                 };
                 prompts.insert(prompt, PlayItem::Prompt(audio));
             }
+            if !english.is_empty() {
+                english.sort();
+                in_english.push((flow.name().to_owned(), english));
+            }
             by_flow.insert(flow.name().to_owned(), prompts);
         }
-        Ok(Self { by_flow })
+        in_english.sort();
+        Ok(Self {
+            by_flow,
+            in_english,
+        })
+    }
+
+    /// The flows whose language is not English that play some prompts in English, having
+    /// no recording of their own (their names, sorted): the start-up warns of them.
+    pub fn in_english(&self) -> &[(String, Vec<String>)] {
+        &self.in_english
     }
 
     /// The audio of `prompts` for a call of `flow`; names never resolved are skipped (the
