@@ -10,7 +10,7 @@
 //! 3. [`Gateway::run`] opens the database and the inbox, hands off the deflections the last
 //!    run left, starts SIP, the calls and the HTTP server on those listeners, and runs until
 //!    the `shutdown` future completes; then it drains calls and requests for
-//!    `shutdown.grace_period` and stops.
+//!    `shutdown.grace_period`, ends the trunks' registrations (`Expires: 0`) and stops.
 //!
 //! ```no_run
 //! # async fn demo(config: deflect_config::Config) -> anyhow::Result<()> {
@@ -215,6 +215,7 @@ impl Gateway {
         };
         let calls_stopped = async {
             drain_calls(&sip, grace).await;
+            crate::registration::end(&sip, &config.sip, Duration::from_secs(5)).await;
             // Calls that ended hand their deflections off; what does not finish stays in the
             // journal for the next start.
             calls.drained(Duration::from_secs(5)).await;

@@ -4,6 +4,8 @@
 //! that does not resolve is tried again every 30 s; one deflect cannot reach as written
 //! (`sips:`, an unknown transport) is logged as an error and not registered. State changes
 //! are logged (and exported as `deflect_sip_registration_registered{trunk}` by the stack).
+//! At shutdown, once the calls are over, each registration ends with `Expires: 0`
+//! ([`end`]).
 
 use deflect_config::SipConfig;
 use deflect_sip::endpoint::RegistrationState;
@@ -37,6 +39,9 @@ pub(crate) fn start(sip: &Sip, config: &SipConfig) {
                 RegistrationState::Failed { status, retry_in } => {
                     warn!(trunk, status, retry_in = ?retry_in, "trunk registration failed")
                 }
+                RegistrationState::Unregistered { status } => {
+                    info!(trunk, status, "trunk registration ended")
+                }
             }
         }
     });
@@ -69,5 +74,37 @@ pub(crate) fn start(sip: &Sip, config: &SipConfig) {
                 }
             }
         });
+    }
+}
+
+/// At shutdown: ends every trunk's registration (`Expires: 0`) and waits, at most
+/// `patience`, for each registrar's answer, so carriers stop routing calls here at once.
+pub(crate) async fn end(sip: &Sip, config: &SipConfig, patience: Duration) {
+    let registering = config
+        .trunks
+        .iter()
+        .filter(|t| t.register.is_some())
+        .count();
+    if registering == 0 {
+        return;
+    }
+    let mut states = sip.registrations();
+    sip.unregister();
+    let mut ended = 0;
+    let waited = tokio::time::timeout(patience, async {
+        while ended < registering {
+            match states.recv().await {
+                Some((_, RegistrationState::Unregistered { .. })) => ended += 1,
+                Some(_) => {}
+                None => return,
+            }
+        }
+    })
+    .await;
+    if waited.is_err() {
+        warn!(
+            left = registering - ended,
+            "trunk registrations not ended in time; their registrars forget them at expiry"
+        );
     }
 }

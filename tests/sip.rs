@@ -273,3 +273,78 @@ fn graceful_shutdown_refuses_new_calls_then_hangs_up_the_rest() {
     });
     assert_eq!(gw.wait().code(), Some(0));
 }
+
+/// A trunk's registration ends at shutdown: a registrar (a UDP socket here) answers the
+/// REGISTER with 200 and a lifetime; on SIGTERM the gateway sends REGISTER again with
+/// `Expires: 0` (same Call-ID, the next CSeq), logs the end once it is answered, and exits 0.
+#[test]
+fn a_trunk_registration_ends_with_expires_zero_at_shutdown() {
+    let registrar = UdpSocket::bind("127.0.0.1:0").unwrap();
+    registrar
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let port = registrar.local_addr().unwrap().port();
+    let mut gw = Gateway::builder()
+        .config(&format!(
+            r#"
+[[sip.trunks]]
+name = "carrier"
+allow = ["127.0.0.1/32"]
+
+[sip.trunks.register]
+registrar = "sip:127.0.0.1:{port}"
+aor = "sip:31201234567@127.0.0.1"
+expires = "5m"
+"#
+        ))
+        .start();
+    // Answers one REGISTER with 200 OK (granting 300 s); returns it.
+    let answer = move |registrar: &UdpSocket| {
+        let mut buf = [0u8; 4096];
+        let (n, from) = registrar.recv_from(&mut buf).unwrap();
+        let req = String::from_utf8_lossy(&buf[..n]).to_string();
+        let header = |name: &str| {
+            let prefix = format!("{}:", name.to_ascii_lowercase());
+            (req.lines())
+                .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let ok = format!(
+            "SIP/2.0 200 OK\r\n{}\r\n{}\r\n{};tag=registrar\r\n{}\r\n{}\r\n\
+             Contact: <sip:31201234567@127.0.0.1>;expires=300\r\nContent-Length: 0\r\n\r\n",
+            header("Via"),
+            header("From"),
+            header("To"),
+            header("Call-ID"),
+            header("CSeq")
+        );
+        registrar.send_to(ok.as_bytes(), from).unwrap();
+        req
+    };
+    let first = answer(&registrar);
+    assert!(first.starts_with("REGISTER sip:127.0.0.1"), "{first}");
+    assert!(first.contains("\r\nExpires: 300\r\n"), "{first}");
+    gw.logs.wait_for("registered", |l| message(l, "registered"));
+    let last = std::thread::spawn(move || answer(&registrar));
+    gw.signal("TERM");
+    let status = gw.wait();
+    let last = last.join().unwrap();
+    assert!(last.contains("\r\nExpires: 0\r\n"), "{last}");
+    let call_id = |r: &str| {
+        (r.lines())
+            .find(|l| l.starts_with("Call-ID:"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(call_id(&first), call_id(&last), "the same registration");
+    assert!(last.contains("\r\nCSeq: 2 REGISTER\r\n"), "{last}");
+    let ended = gw
+        .logs
+        .wait_for("unregistered", |l| message(l, "unregistered"));
+    assert_eq!(
+        (ended["trunk"].as_str(), ended["status"].as_i64()),
+        (Some("carrier"), Some(200))
+    );
+    assert_eq!(status.code(), Some(0));
+}

@@ -1176,6 +1176,28 @@ async fn relay_offers_lapse_in_turn_and_an_idle_relay_closes(b: Backend) {
         1
     );
     assert_eq!(relay_states(&env, c.id).await.len(), 1);
+    // A photo she sends before accepting is kept as a line, not fetched, never passed on.
+    let deflect_chat::provider::Inbound::Message(mut photo) =
+        text("wa0p", "31611111111", "[image]")
+    else {
+        unreachable!()
+    };
+    photo.kind = "image".into();
+    photo.media = vec![deflect_chat::provider::InboundMedia {
+        kind: deflect_config::MediaKind::Image,
+        source: deflect_chat::provider::MediaSource::Url("http://127.0.0.1:9/photo.jpg".into()),
+        declared_mime: Some("image/jpeg".into()),
+        filename: None,
+        caption: None,
+    }];
+    let photo = deflect_chat::provider::Inbound::Message(photo);
+    env.inbox.receive("sandbox", &[photo]).await.unwrap();
+    let kept = env.inbox.messages_unchecked(c.id, None, 100).await.unwrap();
+    let kept = kept
+        .iter()
+        .find(|m| m.body.as_deref() == Some("[image]"))
+        .unwrap();
+    assert!(kept.attachments.is_empty(), "{kept:?}");
     // The offer lapses after `offer_timeout` (2 minutes), not before: Max is offered it.
     env.advance(119 * S).await;
     assert_eq!(relay_states(&env, c.id).await.len(), 1);

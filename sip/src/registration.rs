@@ -6,8 +6,11 @@
 //! granted (the Contact's `expires`, else `Expires`, else what was asked); 401/407: one
 //! answer to the digest challenge (RFC 8760: SHA-256 first), a second challenge is a
 //! failure — and says when to send the next one: the refresh before expiry, or after a
-//! failure a back-off of 5 s doubling up to 5 minutes. The endpoint owns the transactions,
-//! the randomness (branches, tags, cnonces) and the events; time is an input.
+//! failure a back-off of 5 s doubling up to 5 minutes. At shutdown [`Registration::leave`]
+//! asks for `Expires: 0` (RFC 3261 §10.2.2), answering a challenge as before; its final
+//! response ends the registration ([`Outcome::Unregistered`]) and nothing follows. The
+//! endpoint owns the transactions, the randomness (branches, tags, cnonces) and the events;
+//! time is an input.
 //!
 //! ```
 //! use deflect_config::{RegisterConfig, SipTransport};
@@ -63,6 +66,12 @@ pub enum Outcome {
         /// Its value (the digest answer; it carries no password).
         value: String,
     },
+    /// Left ([`Registration::leave`]): the registrar answered the `Expires: 0` REGISTER
+    /// (with `status`; 408 when it did not). Nothing follows.
+    Unregistered {
+        /// The final status.
+        status: u16,
+    },
     /// Refused or unanswered; the next attempt is due at [`Registration::deadline`].
     Failed {
         /// The final status (408 when the transaction timed out).
@@ -84,6 +93,8 @@ pub struct Registration {
     failures: u32,
     next_at: Option<Instant>,
     authorized_once: bool,
+    /// Leaving: the REGISTERs ask for `Expires: 0`.
+    leaving: bool,
 }
 
 impl Registration {
@@ -100,6 +111,7 @@ impl Registration {
             failures: 0,
             next_at: None,
             authorized_once: false,
+            leaving: false,
         }
     }
 
@@ -122,6 +134,19 @@ impl Registration {
         self.from_tag = from_tag;
         self.cseq = 0;
         self.authorized_once = false;
+    }
+
+    /// Stops registering: the next REGISTER (the caller sends it now) asks for
+    /// `Expires: 0`, and its outcome is the last. Returns whether there is anything to leave
+    /// (the registration was started).
+    pub fn leave(&mut self) -> bool {
+        if self.remote.is_none() || self.leaving {
+            return false;
+        }
+        self.leaving = true;
+        self.authorized_once = false;
+        self.next_at = None;
+        true
     }
 
     /// The next REGISTER and where to send it, with `authorization` (a header name and
@@ -189,6 +214,10 @@ impl Registration {
         if status < 200 {
             return Outcome::Pending;
         }
+        if self.leaving && (200..300).contains(&status) {
+            self.next_at = None;
+            return Outcome::Unregistered { status };
+        }
         if (200..300).contains(&status) {
             let granted = resp
                 .headers
@@ -220,6 +249,10 @@ impl Registration {
 
     /// The REGISTER transaction failed with `status` (408: no answer): back off.
     pub fn fail(&mut self, now: Instant, status: u16) -> Outcome {
+        if self.leaving {
+            self.next_at = None;
+            return Outcome::Unregistered { status };
+        }
         self.failures += 1;
         self.authorized_once = false;
         let retry_in = backoff(self.failures);
@@ -245,7 +278,10 @@ impl Registration {
     }
 
     fn asked(&self) -> u32 {
-        u32::try_from(self.config.expires.as_secs()).unwrap_or(u32::MAX)
+        match self.leaving {
+            true => 0,
+            false => u32::try_from(self.config.expires.as_secs()).unwrap_or(u32::MAX),
+        }
     }
 
     fn answer_challenge(
@@ -341,6 +377,42 @@ mod tests {
     }
 
     const CHALLENGE: &str = r#"Digest realm="carrier", nonce="abc", algorithm=MD5, qop="auth""#;
+
+    #[test]
+    fn leaving_asks_for_expires_zero_answers_a_challenge_and_ends() {
+        let mut idle = Registration::new("carrier", RegisterConfig::default());
+        assert!(!idle.leave(), "nothing to leave before the start");
+        let mut reg = registration(SipTransport::Udp);
+        let now = Instant::now();
+        let first = request(&mut reg);
+        reg.on_response(
+            now,
+            &first,
+            &response(200, &[("Expires", "600")]),
+            String::new,
+        );
+        assert!(reg.leave());
+        assert!(!reg.leave(), "once");
+        assert_eq!(reg.deadline(), None, "no refresh");
+        let bye = request(&mut reg);
+        assert_eq!(bye.headers.get("Expires"), Some("0"));
+        let challenge = response(401, &[("WWW-Authenticate", CHALLENGE)]);
+        let answered = reg.on_response(now, &bye, &challenge, || "c1".into());
+        assert!(
+            matches!(answered, Outcome::Authenticate { .. }),
+            "{answered:?}"
+        );
+        let done = reg.on_response(now, &bye, &response(200, &[]), String::new);
+        assert_eq!(done, Outcome::Unregistered { status: 200 });
+        assert_eq!(reg.deadline(), None);
+        // A registrar that does not answer ends it too, without a retry.
+        let mut reg = registration(SipTransport::Udp);
+        let first = request(&mut reg);
+        reg.on_response(now, &first, &response(200, &[]), String::new);
+        reg.leave();
+        assert_eq!(reg.fail(now, 408), Outcome::Unregistered { status: 408 });
+        assert_eq!(reg.deadline(), None);
+    }
 
     #[test]
     fn nothing_to_send_before_start() {

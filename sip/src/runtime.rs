@@ -88,6 +88,7 @@ enum Command {
     StopAccepting(u32),
     HangUpAll(Reason),
     Registrations(mpsc::UnboundedSender<(String, RegistrationState)>),
+    Unregister,
 }
 
 /// Handle to the running SIP stack (cheap to clone).
@@ -327,6 +328,12 @@ impl Sip {
         self.command(Command::Register(trunk.to_owned(), transport, remote));
     }
 
+    /// Stops registering every trunk (`Expires: 0`); each ends with
+    /// [`RegistrationState::Unregistered`] on [`registrations`](Self::registrations).
+    pub fn unregister(&self) {
+        self.command(Command::Unregister);
+    }
+
     /// Registration state changes, from now on.
     pub fn registrations(&self) -> mpsc::UnboundedReceiver<(String, RegistrationState)> {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -473,6 +480,9 @@ impl Driver {
                     }
                 }
                 Command::Registrations(tx) => self.registrations = Some(tx),
+                Command::Unregister => {
+                    self.endpoint.unregister_all(now);
+                }
             },
         }
     }

@@ -142,6 +142,8 @@ pub(crate) async fn agent_wrote(
         return Ok(None);
     };
     let id = relay.conversation;
+    let c = load(tx, id).await?;
+    let held = relay.held_by(&agent.wa_id) && c.status == Status::Relay;
     let text = m.body.clone().unwrap_or_default();
     let command = (m.kind == "text")
         .then(|| RelayCommand::parse(&text))
@@ -165,8 +167,9 @@ pub(crate) async fn agent_wrote(
     let Some(mut stored) = stored else {
         return Ok(None);
     };
-    if !m.media.is_empty() {
-        // Fetched by the attachment worker, then passed on (`file_settled`).
+    if held && !m.media.is_empty() {
+        // Fetched by the attachment worker, then passed on (`file_settled`); a file sent
+        // to a relay not held is neither.
         let files = [(stored.id, account, m.media.as_slice())];
         let mut files = repo::attachments::insert_all(tx, &files, now).await?;
         stored.attachments = files.remove(&stored.id).unwrap_or_default();
@@ -182,12 +185,10 @@ pub(crate) async fn agent_wrote(
     // The agent's side is open again: what could not reach them meanwhile goes now.
     repo::relays::heard_from(tx, account, &agent.wa_id, now).await?;
     resend_lapsed(ctx, tx, account, &agent.wa_id, now).await?;
-    let c = load(tx, id).await?;
     if let Some((accept, _)) = answer {
         answer_offer(ctx, tx, &c, &relay, agent, accept, now).await?;
         return Ok(Some(id));
     }
-    let held = relay.held_by(&agent.wa_id) && c.status == Status::Relay;
     let offered = relay.state == RelayState::Offered
         && relay.agent().is_some_and(|a| a.wa_id() == agent.wa_id);
     if !held {

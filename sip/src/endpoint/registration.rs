@@ -29,6 +29,21 @@ impl Endpoint {
         self.send_register(now, i, None);
     }
 
+    /// Stops registering every trunk: each registered (or registering) one sends its
+    /// `Expires: 0` REGISTER now; each ends with [`RegistrationState::Unregistered`].
+    /// Returns how many were sent.
+    pub fn unregister_all(&mut self, now: Instant) -> usize {
+        let mut sent = 0;
+        for i in 0..self.registrations.len() {
+            if self.registrations[i].leave() {
+                self.timers.stop(&TimerRef::Registration(i));
+                self.send_register(now, i, None);
+                sent += 1;
+            }
+        }
+        sent
+    }
+
     /// Sends registration `i`'s next REGISTER (with an answer to a challenge, if given).
     pub(super) fn send_register(
         &mut self,
@@ -91,6 +106,15 @@ impl Endpoint {
                     .set(1.0);
                 info!(trunk = %name, expires, "registered");
                 RegistrationState::Registered { expires }
+            }
+            Outcome::Unregistered { status } => {
+                metrics::gauge!("deflect_sip_registration_registered", "trunk" => name.clone())
+                    .set(0.0);
+                info!(trunk = %name, status, "unregistered");
+                let state = RegistrationState::Unregistered { status };
+                self.events
+                    .push_back(Event::Registration { trunk: name, state });
+                return;
             }
             Outcome::Failed { status, retry_in } => {
                 metrics::gauge!("deflect_sip_registration_registered", "trunk" => name.clone())

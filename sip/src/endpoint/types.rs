@@ -160,6 +160,11 @@ pub enum RegistrationState {
         /// Back-off before the next attempt.
         retry_in: Duration,
     },
+    /// Left at shutdown: the `Expires: 0` REGISTER got this final status (408 on timeout).
+    Unregistered {
+        /// Final status.
+        status: u16,
+    },
 }
 
 /// A `Reason` header value (RFC 3326) for deflect's BYE.
