@@ -679,34 +679,12 @@ fn an_agents_pdf_is_uploaded_to_meta_and_sent_as_a_document() {
     let config = common::meta::account(&format!("http://{}", api.addr));
     let gw = Gateway::builder().config(&config).start();
     let addr = gw.http_addr();
-    let pw = gw.dir().join("password");
-    std::fs::write(&pw, "correct horse battery\n").unwrap();
-    let conf = gw.dir().join("deflect.toml");
-    let data = gw.data_dir();
-    let (code, out, err) = run_cli(
-        &[
-            "agent",
-            "add",
-            "--config",
-            conf.to_str().unwrap(),
-            "--username",
-            "ann",
-            "--queue",
-            "default",
-            "--account",
-            "main",
-            "--password-file",
-            pw.to_str().unwrap(),
-        ],
-        &[("DEFLECT_DATA_DIR", data.to_str().unwrap())],
-    );
-    assert_eq!(code, 0, "{out}{err}");
+    let ann = agent(&gw, "ann", "main");
     post_message(
         &gw,
         serde_json::json!({"from": "31612345678", "id": "wamid.ask1", "timestamp": unix_now(),
                            "type": "text", "text": {"body": "Can you send me the form?"}}),
     );
-    let ann = Session::login(addr, "ann", "correct horse battery");
     let (_, list) = ann.call("GET", "/api/v1/conversations", None);
     let id = list["conversations"][0]["id"].as_i64().unwrap();
     let (status, claimed) = ann.call("POST", &format!("/api/v1/conversations/{id}/claim"), None);
