@@ -1,7 +1,8 @@
 //! The IVR on real calls, through the whole binary: the default flow entered with RFC 2833
 //! digits by sipp, the caller's own number chosen with 1 (From, and P-Asserted-Identity
 //! first), a wrong number refused and entered again, a caller hanging up mid-flow, baresip
-//! typing with `sndcode`, the `deflect call` dialler, and spoken Korean digits.
+//! typing with `sndcode`, the `deflect call` dialler, spoken Korean digits, and a menu's
+//! "press 0" transferring the call by REFER to sipp playing the PBX.
 //!
 //! Each test asserts the exact outcome from the gateway's log lines: `deflection` (call id,
 //! callback number in E.164, input method) when the deflection is handed to the inbox, and
@@ -539,4 +540,104 @@ step = "hangup"
     let ann = common::session::agent(&gw, "ann", "sandbox");
     let (status, _) = ann.call("GET", "/api/v1/calls", None);
     assert_eq!(status, 403);
+}
+
+/// A menu: 1 for a WhatsApp message, 0 for an agent reached by REFER; a failed transfer
+/// goes on to the WhatsApp message.
+const AGENTS: &str = r#"
+[[ivr.flows]]
+name = "agents"
+[[ivr.flows.steps]]
+step = "menu"
+choices = { "1" = "number", "0" = "agent" }
+[[ivr.flows.steps]]
+step = "gather"
+id = "number"
+offer_caller_number = true
+[[ivr.flows.steps]]
+step = "confirm"
+[[ivr.flows.steps]]
+step = "deflect"
+[[ivr.flows.steps]]
+step = "transfer"
+id = "agent"
+target = "sip:agents@pbx.example.com"
+on_failure = "number"
+"#;
+
+const AGENTS_URI: &str = "^ *.sip:agents@pbx\\.example\\.com.$";
+
+/// The call's record, once the inbox kept it, as a supervisor lists it.
+fn call_record(gw: &Gateway, outcome: &str) -> Value {
+    gw.logs.wait_for(outcome, |l| {
+        message(l, "call record kept") && l["outcome"] == outcome
+    });
+    let boss = common::session::member(gw, "boss", "sandbox", "supervisor");
+    let (status, page) = boss.call("GET", "/api/v1/calls", None);
+    assert_eq!(status, 200, "{page}");
+    page["calls"][0].clone()
+}
+
+#[test]
+fn pressing_0_transfers_the_call_by_refer_and_deflect_leaves_once_the_target_answers() {
+    let gw = gateway(AGENTS);
+    Caller::pcmu(96)
+        .play_dtmf("0")
+        .refer(
+            AGENTS_URI,
+            202,
+            &[
+                ("SIP/2.0 100 Trying", "active;expires=60"),
+                ("SIP/2.0 180 Ringing", "active;expires=60"),
+                ("SIP/2.0 200 OK", "terminated;reason=noresource"),
+            ],
+        )
+        .await_bye("Q.850;cause=16;text=.transferred.")
+        .run(gw.listener("sip", Some("udp")));
+    assert_eq!(finished_with(&gw), "transferred");
+    assert!(deflections(&gw).is_empty());
+    let record = call_record(&gw, "transferred");
+    assert_eq!(record["transfer_target"], "sip:agents@pbx.example.com");
+    let path: Vec<String> = (record["path"].as_array().unwrap().iter())
+        .map(|s| format!("{} {}", s["step"].as_str().unwrap(), s["exit"]))
+        .collect();
+    assert_eq!(path, ["menu \"pressed 0\"", "agent \"transferred\""]);
+}
+
+#[test]
+fn a_transfer_the_target_refuses_falls_back_to_the_whatsapp_message() {
+    let gw = gateway(AGENTS);
+    Caller::pcmu(96)
+        .from("+31612345678")
+        .play_dtmf("0")
+        .refer(AGENTS_URI, 202, &[("SIP/2.0 486 Busy Here", "terminated")])
+        // "Nobody can take your call", then the offer of the calling number: 1, and 1 to
+        // confirm it.
+        .pause(500)
+        .play_dtmf("11")
+        .await_bye(DEFLECTED)
+        .run(gw.listener("sip", Some("udp")));
+    assert_eq!(
+        deflected_to(&gw),
+        ("+31612345678".to_owned(), "caller_number".to_owned())
+    );
+    let record = call_record(&gw, "deflected");
+    assert_eq!(record["transfer_target"], "sip:agents@pbx.example.com");
+    assert_eq!(record["path"][1]["exit"], "failed 486");
+}
+
+#[test]
+fn a_refer_the_trunk_refuses_falls_back_too() {
+    let gw = gateway(AGENTS);
+    Caller::pcmu(96)
+        .from("+31612345678")
+        .play_dtmf("0")
+        .refer(AGENTS_URI, 603, &[])
+        .pause(500)
+        .play_dtmf("11")
+        .await_bye(DEFLECTED)
+        .run(gw.listener("sip", Some("udp")));
+    assert_eq!(finished_with(&gw), "deflected");
+    let record = call_record(&gw, "deflected");
+    assert_eq!(record["path"][1]["exit"], "failed 603");
 }

@@ -1439,6 +1439,7 @@ async fn call_records_are_kept_once_listed_by_filter_and_sent_as_call_finished(b
             exit: Some("retry 1".into()),
         }],
         callback_number: None,
+        transfer_target: Some("sip:agents@pbx.example.com".into()),
     };
     let hung_up = record("c1", CallOutcome::CallerHungUp, 1_000);
     env.inbox.record_call(&hung_up).await.unwrap();

@@ -40,6 +40,10 @@ pub struct CallRecord {
     pub path: Vec<PathStep>,
     /// Where the WhatsApp message went (E.164), for a deflected call.
     pub callback_number: Option<String>,
+    /// Where a `transfer` step sent the call (its target URI), whether or not the transfer
+    /// succeeded (the outcome says).
+    #[serde(default)]
+    pub transfer_target: Option<String>,
 }
 
 /// How a call ended.
@@ -48,6 +52,8 @@ pub struct CallRecord {
 pub enum CallOutcome {
     /// The caller confirmed a callback number: a WhatsApp message is on its way.
     Deflected,
+    /// Handed to a person: the transfer target answered.
+    Transferred,
     /// An abuse limit refused the deflection.
     LimitReached,
     /// The attempts of a gather or confirm ran out.
@@ -72,8 +78,9 @@ pub enum CallOutcome {
 
 impl CallOutcome {
     /// Every outcome, in the order above.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Deflected,
+        Self::Transferred,
         Self::LimitReached,
         Self::TooManyAttempts,
         Self::FlowEnded,
@@ -90,6 +97,7 @@ impl CallOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Deflected => "deflected",
+            Self::Transferred => "transferred",
             Self::LimitReached => "limit_reached",
             Self::TooManyAttempts => "too_many_attempts",
             Self::FlowEnded => "flow_ended",

@@ -1,8 +1,9 @@
 //! `[ivr]`: call flows per dialled number, prompts, speech models and abuse limits.
 //!
-//! A flow is a list of steps (`play`, `gather`, `confirm`, `branch`, `deflect`, `hangup`)
-//! run in order; `branch`, a confirm's "enter it again" and a gather's `on_failure` jump to a
-//! step by `id` (resolved by [`crate::resolve_jumps`], for this check and for the IVR).
+//! A flow is a list of steps (`play`, `gather`, `confirm`, `menu`, `branch`, `transfer`,
+//! `deflect`, `hangup`) run in order; `branch`, a menu's choices, a confirm's "enter it again"
+//! and the `on_failure` of gathers, confirms, menus and transfers jump to a step by `id`
+//! (resolved by [`crate::resolve_jumps`], for this check and for the IVR).
 //! Everything is checked here, at load time, so a flow that loads runs: step references
 //! resolve, prompts exist, time zones are known, gather limits are consistent.
 //!
@@ -124,8 +125,12 @@ pub enum StepConfig {
     Gather(GatherStep),
     /// Read the number back; 1 confirms, 2 enters it again.
     Confirm(ConfirmStep),
+    /// Offer choices by key ("press 1 for a WhatsApp message, 0 for an agent").
+    Menu(MenuStep),
     /// Go to one step or another by opening hours.
     Branch(BranchStep),
+    /// Hand the call to a person: the trunk's PBX takes it (REFER).
+    Transfer(TransferStep),
     /// Say the message was sent, hang up and hand the deflection over.
     Deflect(DeflectStep),
     /// Play prompts and hang up without a deflection.
@@ -139,7 +144,9 @@ impl StepConfig {
             Self::Play(s) => s.id.as_deref(),
             Self::Gather(s) => s.id.as_deref(),
             Self::Confirm(s) => s.id.as_deref(),
+            Self::Menu(s) => s.id.as_deref(),
             Self::Branch(s) => s.id.as_deref(),
+            Self::Transfer(s) => s.id.as_deref(),
             Self::Deflect(s) => s.id.as_deref(),
             Self::Hangup(s) => s.id.as_deref(),
         }
@@ -151,7 +158,9 @@ impl StepConfig {
             Self::Play(_) => "play",
             Self::Gather(_) => "gather",
             Self::Confirm(_) => "confirm",
+            Self::Menu(_) => "menu",
             Self::Branch(_) => "branch",
+            Self::Transfer(_) => "transfer",
             Self::Deflect(_) => "deflect",
             Self::Hangup(_) => "hangup",
         }
@@ -302,6 +311,94 @@ impl Default for ConfirmStep {
             reenter_key: "2".into(),
             timeout: Duration::from_secs(6),
             attempts: 3,
+            on_failure: None,
+        }
+    }
+}
+
+/// `step = "menu"`: one key chooses the next step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MenuStep {
+    /// Name other steps jump to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Prompts of each attempt, saying the choices.
+    pub prompts: Vec<String>,
+    /// Key (`"0"`…`"9"`, `"*"`, `"#"`) → the id of the step it leads to.
+    pub choices: BTreeMap<String, String>,
+    /// Wait for the key after the prompts end or are interrupted.
+    #[serde(with = "duration")]
+    pub timeout: Duration,
+    /// Attempts before giving up (1–10).
+    pub attempts: u32,
+    /// Played before the prompts when an attempt had no key.
+    pub no_input_prompts: Vec<String>,
+    /// Played before the prompts when the key was not a choice.
+    pub invalid_prompts: Vec<String>,
+    /// Step to go to after the last failed attempt (default: say `goodbye`, hang up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<String>,
+}
+
+impl Default for MenuStep {
+    fn default() -> Self {
+        Self {
+            id: None,
+            prompts: vec!["menu_options".into()],
+            choices: BTreeMap::new(),
+            timeout: Duration::from_secs(6),
+            attempts: 3,
+            no_input_prompts: vec!["no_input".into()],
+            invalid_prompts: vec!["invalid_choice".into()],
+            on_failure: None,
+        }
+    }
+}
+
+/// How a `transfer` step hands the call over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferMode {
+    /// Blind transfer (RFC 3515 REFER): the trunk's side calls `target` and deflect leaves
+    /// the call once it answers.
+    Refer,
+    /// deflect calls `target` itself and relays the audio between both calls.
+    Bridge,
+}
+
+/// `step = "transfer"`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransferStep {
+    /// Name other steps jump to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `refer` (`bridge` is not available yet).
+    pub mode: TransferMode,
+    /// Where the call goes: a `sip:`, `sips:` or `tel:` URI, e.g. `sip:queue@pbx.example.com`.
+    pub target: String,
+    /// Said before the transfer starts.
+    pub prompts: Vec<String>,
+    /// Said when the transfer fails (refused, the target busy or not answering).
+    pub failure_prompts: Vec<String>,
+    /// Longest wait for the target to answer before the transfer counts as failed (5s–5m).
+    #[serde(with = "duration")]
+    pub timeout: Duration,
+    /// Step to go to after a failed transfer (default: say `goodbye`, hang up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<String>,
+}
+
+impl Default for TransferStep {
+    fn default() -> Self {
+        Self {
+            id: None,
+            mode: TransferMode::Refer,
+            target: String::new(),
+            prompts: vec!["transferring".into()],
+            failure_prompts: vec!["transfer_failed".into()],
+            timeout: Duration::from_secs(60),
             on_failure: None,
         }
     }
@@ -615,6 +712,47 @@ impl IvrConfig {
                     check_duration(p, format!("{sat}.timeout"), c.timeout);
                     target(p, i, &sat, "on_failure");
                 }
+                StepConfig::Menu(m) => {
+                    prompts(p, "prompts", &m.prompts, true);
+                    prompts(p, "no_input_prompts", &m.no_input_prompts, false);
+                    prompts(p, "invalid_prompts", &m.invalid_prompts, false);
+                    if m.choices.is_empty() {
+                        p.push(
+                            format!("{sat}.choices"),
+                            "name at least one choice: a key and the id of the step it leads to",
+                        );
+                    }
+                    for key in m.choices.keys() {
+                        check_key(p, format!("{sat}.choices.{key}"), key, false);
+                        target(p, i, &sat, &format!("choices.{key}"));
+                    }
+                    check_range(p, format!("{sat}.attempts"), m.attempts, 1, 10);
+                    check_duration(p, format!("{sat}.timeout"), m.timeout);
+                    target(p, i, &sat, "on_failure");
+                }
+                StepConfig::Transfer(t) => {
+                    if t.mode == TransferMode::Bridge {
+                        p.push(
+                            format!("{sat}.mode"),
+                            "\"bridge\" is not available in this version; valid: \"refer\"",
+                        );
+                    }
+                    if let Err(why) = check_transfer_target(&t.target) {
+                        p.push(format!("{sat}.target"), why);
+                    }
+                    prompts(p, "prompts", &t.prompts, false);
+                    prompts(p, "failure_prompts", &t.failure_prompts, false);
+                    if t.timeout < Duration::from_secs(5) || t.timeout > Duration::from_secs(300) {
+                        p.push(
+                            format!("{sat}.timeout"),
+                            format!(
+                                "{} is out of range; expected 5s–5m",
+                                humantime::format_duration(t.timeout)
+                            ),
+                        );
+                    }
+                    target(p, i, &sat, "on_failure");
+                }
                 StepConfig::Branch(b) => {
                     if f.hours.is_none() {
                         p.push(
@@ -737,6 +875,39 @@ fn check_key(p: &mut Problems, path: String, key: &str, may_be_empty: bool) {
                 }
             ),
         );
+    }
+}
+
+/// A transfer target: a `sip:`/`sips:` URI with a host, or a `tel:` URI with a number, no
+/// spaces or angle brackets (it goes into a `Refer-To` header as it is).
+fn check_transfer_target(target: &str) -> Result<(), String> {
+    let valid = "write a sip:, sips: or tel: URI, e.g. \"sip:support@pbx.example.com\"";
+    if target.is_empty() {
+        return Err(format!("no target; {valid}"));
+    }
+    if target
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'))
+    {
+        return Err(format!(
+            "{target:?} has spaces, quotes or angle brackets; {valid}"
+        ));
+    }
+    let (scheme, rest) = target.split_once(':').unwrap_or(("", ""));
+    let ok = match scheme.to_ascii_lowercase().as_str() {
+        "sip" | "sips" => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            !host.is_empty() && !host.starts_with([';', ':'])
+        }
+        "tel" => rest
+            .trim_start_matches('+')
+            .starts_with(|c: char| c.is_ascii_digit()),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{target:?} is not a usable URI; {valid}"))
     }
 }
 

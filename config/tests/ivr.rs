@@ -226,3 +226,72 @@ prompts = ["custom_greeting"]
         "custom_greeting.wav",
     );
 }
+
+#[test]
+fn menu_and_transfer_mistakes_are_reported_with_their_paths() {
+    let p = problems(
+        r#"
+[[ivr.flows]]
+name = "agents"
+[[ivr.flows.steps]]
+step = "menu"
+choices = { "0" = "agent", "12" = "agent", "5" = "nowhere" }
+attempts = 11
+[[ivr.flows.steps]]
+step = "menu"
+prompts = []
+[[ivr.flows.steps]]
+step = "transfer"
+id = "agent"
+mode = "bridge"
+target = "agents at the pbx"
+timeout = "1s"
+on_failure = "gone"
+[[ivr.flows.steps]]
+step = "transfer"
+target = "http://pbx.example.com"
+[[ivr.flows.steps]]
+step = "transfer"
+mode = "hold"
+"#,
+    );
+    has(&p, "ivr.flows[0].steps[0].choices.12", "not a key");
+    has(
+        &p,
+        "ivr.flows[0].steps[0].choices.5",
+        "no step (by id) is named \"nowhere\"",
+    );
+    has(&p, "ivr.flows[0].steps[0].attempts", "1–10");
+    has(
+        &p,
+        "ivr.flows[0].steps[1].prompts",
+        "name at least one prompt",
+    );
+    has(
+        &p,
+        "ivr.flows[0].steps[1].choices",
+        "name at least one choice",
+    );
+    has(
+        &p,
+        "ivr.flows[0].steps[2].mode",
+        "\"bridge\" is not available in this version; valid: \"refer\"",
+    );
+    has(&p, "ivr.flows[0].steps[2].target", "spaces");
+    has(&p, "ivr.flows[0].steps[2].timeout", "5s–5m");
+    has(
+        &p,
+        "ivr.flows[0].steps[2].on_failure",
+        "no step (by id) is named \"gone\"",
+    );
+    has(
+        &p,
+        "ivr.flows[0].steps[3].target",
+        "not a usable URI; write a sip:, sips: or tel: URI",
+    );
+    has(
+        &p,
+        "ivr.flows[0].steps[4]",
+        "unknown value `hold`; expected `refer` or `bridge`",
+    );
+}

@@ -92,6 +92,38 @@ pub(crate) struct ConfirmSpec {
 }
 
 #[derive(Clone, Debug)]
+pub(crate) struct MenuSpec {
+    pub rules: InputRules,
+    pub prompts: Vec<PromptItem>,
+    /// Each choice's key and the step it leads to.
+    pub choices: Vec<(char, usize)>,
+    pub no_input_prompts: Vec<PromptItem>,
+    pub invalid_prompts: Vec<PromptItem>,
+    pub on_failure: Option<usize>,
+}
+
+impl MenuSpec {
+    /// The step `key` leads to, if it is a choice.
+    pub fn choice(&self, key: char) -> Option<usize> {
+        self.choices
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| *s)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct TransferSpec {
+    /// The target URI, as the `Refer-To` carries it.
+    pub target: Arc<str>,
+    pub prompts: Vec<PromptItem>,
+    pub failure_prompts: Vec<PromptItem>,
+    /// Longest wait for the target to answer.
+    pub timeout: Duration,
+    pub on_failure: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
 pub(crate) enum Step {
     Play {
         prompts: Vec<PromptItem>,
@@ -99,6 +131,8 @@ pub(crate) enum Step {
     },
     Gather(Box<GatherSpec>),
     Confirm(Box<ConfirmSpec>),
+    Menu(Box<MenuSpec>),
+    Transfer(Box<TransferSpec>),
     Branch {
         open: usize,
         closed: usize,
@@ -182,6 +216,15 @@ impl Flow {
                     }
                 }
                 Step::Confirm(c) => add(&c.prompts),
+                Step::Menu(m) => {
+                    add(&m.prompts);
+                    add(&m.no_input_prompts);
+                    add(&m.invalid_prompts);
+                }
+                Step::Transfer(t) => {
+                    add(&t.prompts);
+                    add(&t.failure_prompts);
+                }
                 Step::Deflect {
                     prompts,
                     limit_prompts,
@@ -239,7 +282,7 @@ pub enum FlowError {
         /// What is wrong.
         source: HoursError,
     },
-    /// A step target (`on_failure`, `open`, `closed`) naming no step, the first when
+    /// A step target (`on_failure`, `open`, `closed`, a menu choice) naming no step, the first when
     /// several do (see `deflect_config::resolve_jumps`).
     #[error("flow {flow:?}: no step has the id {id:?}")]
     Target {
@@ -401,6 +444,32 @@ fn compile(
                 prompts: prompt_list(&c.prompts),
                 confirm_key: key(&c.confirm_key).unwrap_or('1'),
                 reenter_key: key(&c.reenter_key).unwrap_or('2'),
+                on_failure: jumps.on_failure,
+            })),
+            StepConfig::Menu(m) => Step::Menu(Box::new(MenuSpec {
+                rules: InputRules {
+                    min_digits: 1,
+                    max_digits: 1,
+                    finish_on_key: None,
+                    timeout: m.timeout,
+                    inter_digit_timeout: m.timeout,
+                    speech_timeout: m.timeout,
+                    attempts: m.attempts,
+                    barge_in: true,
+                    speech: false,
+                    dtmf: true,
+                },
+                prompts: prompt_list(&m.prompts),
+                choices: jumps.choices,
+                no_input_prompts: prompt_list(&m.no_input_prompts),
+                invalid_prompts: prompt_list(&m.invalid_prompts),
+                on_failure: jumps.on_failure,
+            })),
+            StepConfig::Transfer(t) => Step::Transfer(Box::new(TransferSpec {
+                target: t.target.as_str().into(),
+                prompts: prompt_list(&t.prompts),
+                failure_prompts: prompt_list(&t.failure_prompts),
+                timeout: t.timeout,
                 on_failure: jumps.on_failure,
             })),
             StepConfig::Branch(_) => Step::Branch {

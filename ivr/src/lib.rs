@@ -1,5 +1,6 @@
 //! deflect's IVR: call flows that collect a callback number by DTMF or speech, confirm it,
-//! hang up and hand a [`Deflection`] to the inbox.
+//! hang up and hand a [`Deflection`] to the inbox — or offer a menu and transfer the call to
+//! a person.
 //!
 //! The heart is [`Call`], a sans-IO engine per call (see there for how to drive it): inputs
 //! carry `now` (`handle_*`), outputs are drained (`poll_action`, `poll_timeout`). The
@@ -68,13 +69,21 @@
 //!   country, `plus` and the international digits otherwise) with barge-in; `confirm_key`
 //!   goes on, `reenter_key` returns to the gather (without the offer), anything else or
 //!   silence reads it back again, up to `attempts`.
+//! - **Menu** takes one key (barge-in, type-ahead as above): a key among its `choices` goes
+//!   to that step, another key (`invalid_prompts`) or silence (`no_input_prompts`) asks
+//!   again, up to `attempts`, then `on_failure` or `goodbye`.
+//! - **Transfer** plays its prompts without barge-in, then asks for the transfer
+//!   ([`Action::Transfer`]) and waits — digits are ignored from then on — for
+//!   [`Call::handle_transfer`]: the target answered (hang up, [`HangupReason::Transferred`]),
+//!   or it failed, or `timeout` passed: `failure_prompts`, then `on_failure` or `goodbye`.
 //!
 //! # The path
 //!
 //! The engine records the steps a call goes through, in order — each step's `id`, else its
 //! kind — with what chose the way out where that means something: a branch's `open` or
-//! `closed`, a gather's or confirm's failed attempts (`retry 1`), a confirm's `confirmed` or
-//! `reenter`, `failed` when the attempts ran out. A re-entry or a jump back repeats entries;
+//! `closed`, a gather's, confirm's or menu's failed attempts (`retry 1`), a confirm's
+//! `confirmed` or `reenter`, a menu's key (`pressed 0`), a transfer's `transferred` or
+//! `failed 486` (the SIP status), `failed` when the attempts ran out. A re-entry or a jump back repeats entries;
 //! past [`MAX_PATH`] the middle is left out behind one marker ([`PathStep::skipped`]). The
 //! deflection's [`CallContext::path`] carries it to the inbox.
 //!
@@ -117,7 +126,9 @@ pub mod runtime;
 pub mod speech;
 pub mod words;
 
-pub use call::{Action, Call, CallStart, HangupReason, PlaybackEnd, PlaybackId, SpeechResult};
+pub use call::{
+    Action, Call, CallStart, HangupReason, PlaybackEnd, PlaybackId, SpeechResult, TransferResult,
+};
 pub use deflection::{
     CallContext, Deflection, DeflectionConsumer, InputMethod, Journal, MAX_PATH, PathStep,
 };

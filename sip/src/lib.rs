@@ -1,5 +1,6 @@
 //! deflect's SIP side: the user agent that answers calls from carriers' trunks (and places
-//! test calls), RFC 3261 with RFC 3581, RFC 4028, RFC 6026, RFC 7616/8760 and RFC 3326.
+//! test calls), RFC 3261 with RFC 3581, RFC 4028, RFC 6026, RFC 7616/8760, RFC 3326 and
+//! RFC 3515 (REFER, for blind transfers).
 //!
 //! # The map: which module owns what
 //!
@@ -35,8 +36,8 @@
 //!    transaction already open ([`transaction::ServerKey`]) and is absorbed or answered from
 //!    it; a response finds its client transaction ([`transaction::ClientKey`]).
 //! 3. **Dialog.** A request with a To tag belongs to a dialog (a call): ACK, BYE,
-//!    re-INVITE/UPDATE, INFO are handled against the call's state (`endpoint/in_dialog.rs`),
-//!    or get 481.
+//!    re-INVITE/UPDATE, INFO, NOTIFY (a transfer's reports) are handled against the call's
+//!    state (`endpoint/in_dialog.rs`), or get 481.
 //! 4. **Admission.** Outside a dialog, [`admission::Admission::decide`] names the trunk or
 //!    answers 401/403 statelessly (or not at all); then the request's checks (scheme,
 //!    `Require`, body type, session timer, [`admission::overload`]) may refuse it in a new
@@ -60,7 +61,8 @@
 //! ports). A `Call` yields [`endpoint::CallEvent`]s — an `Offer` from a re-INVITE or UPDATE
 //! to answer with `answer_offer`, an `Info` body (DTMF relay), `Ended` with the reason
 //! (remote BYE, CANCEL, ACK timeout, session-timer expiry, deflect's own hang-up) — and
-//! takes `hang_up(Reason)` and `send_info`. [`runtime::Sip::call`] places a call (UAC).
+//! takes `hang_up(Reason)`, `send_info` and `refer(target)` (a blind transfer, reported as
+//! `CallEvent::Transfer`). [`runtime::Sip::call`] places a call (UAC).
 //! SIP does not look inside SDP: bodies pass through as bytes.
 //!
 //! # Why a message layer of its own

@@ -80,6 +80,7 @@ enum Command {
     AnswerInfo(CallKey, u64, u16),
     HangUp(CallKey, Reason),
     Info(CallKey, String, Vec<u8>),
+    Refer(CallKey, String),
     Invite(
         Box<OutgoingCall>,
         oneshot::Sender<(CallKey, String, mpsc::UnboundedReceiver<CallEvent>)>,
@@ -207,6 +208,13 @@ impl Call {
     pub fn send_info(&self, content_type: &str, body: Vec<u8>) {
         self.sip
             .command(Command::Info(self.key, content_type.to_owned(), body));
+    }
+
+    /// Asks the peer to take the call to `target` (REFER); how it goes comes as
+    /// [`CallEvent::Transfer`] events.
+    pub fn refer(&self, target: &str) {
+        self.sip
+            .command(Command::Refer(self.key, target.to_owned()));
     }
 }
 
@@ -463,6 +471,7 @@ impl Driver {
                 Command::AnswerInfo(k, id, status) => self.endpoint.answer_info(now, k, id, status),
                 Command::HangUp(k, r) => self.endpoint.hang_up(now, k, r),
                 Command::Info(k, ct, body) => self.endpoint.send_info(now, k, &ct, body),
+                Command::Refer(k, target) => self.endpoint.refer(now, k, &target),
                 Command::Invite(out, reply) => {
                     let key = self.endpoint.invite(now, *out);
                     let call_id = self.endpoint.call_id(key).unwrap_or_default().to_owned();

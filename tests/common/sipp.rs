@@ -223,6 +223,55 @@ impl Caller {
         self
     }
 
+    /// Plays the PBX taking a blind transfer: waits for deflect's REFER, whose `Refer-To`
+    /// must match `refer_to` (a regular expression, in an XML attribute: `.` for the angle
+    /// brackets), answers it `status`, and when that is
+    /// 2xx reports the target's call in NOTIFYs: each `(status line, Subscription-State)`.
+    pub fn refer(mut self, refer_to: &str, status: u16, notifies: &[(&str, &str)]) -> Self {
+        self.media.push_str(&format!(
+            "<recv request=\"REFER\" timeout=\"30000\"><action>\
+             <ereg regexp=\"{refer_to}\" search_in=\"hdr\" header=\"Refer-To:\" check_it=\"true\" assign_to=\"refer_to\"/>\
+             <ereg regexp=\"tag=([A-Za-z0-9]+)\" search_in=\"hdr\" header=\"From:\" check_it=\"true\" assign_to=\"from_tag,deflect_tag\"/>\
+             </action></recv>\n\
+             <send><![CDATA[\n\
+             SIP/2.0 {status} Whatever\n\
+             [last_Via:]\n\
+             [last_From:]\n\
+             [last_To:]\n\
+             [last_Call-ID:]\n\
+             [last_CSeq:]\n\
+             Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>\n\
+             Content-Length: 0\n\
+             \n\
+             ]]></send>\n<Reference variables=\"refer_to,from_tag{unused}\"/>\n",
+            unused = if notifies.is_empty() { ",deflect_tag" } else { "" },
+        ));
+        for (sipfrag, state) in notifies {
+            self.cseq += 1;
+            self.media.push_str(&format!(
+                "<send retrans=\"500\"><![CDATA[\n\
+                 NOTIFY [next_url] SIP/2.0\n\
+                 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n\
+                 From: sipp <sip:{from}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n\
+                 To: <sip:[service]@[remote_ip]:[remote_port]>;tag=[$deflect_tag]\n\
+                 Call-ID: [call_id]\n\
+                 CSeq: {cseq} NOTIFY\n\
+                 Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>\n\
+                 Max-Forwards: 70\n\
+                 Event: refer\n\
+                 Subscription-State: {state}\n\
+                 Content-Type: message/sipfrag;version=2.0\n\
+                 Content-Length: [len]\n\
+                 \n\
+                 {sipfrag}\n\
+                 ]]></send>\n<recv response=\"200\"/>\n",
+                from = self.from,
+                cseq = self.cseq,
+            ));
+        }
+        self
+    }
+
     fn scenario(self, end: String) -> Sipp {
         Sipp::new(
             "caller.xml",

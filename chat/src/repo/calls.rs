@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 
 const COLUMNS: &str = "id, call_id, trunk, caller, dialled_number, flow, language, started_at, \
                        answered_at, ended_at, outcome, reason, input_method, transcript, path, \
-                       callback_number";
+                       callback_number, transfer_target";
 
 fn from_row(r: &AnyRow) -> RecordedCall {
     let outcome: String = r.get("outcome");
@@ -29,6 +29,7 @@ fn from_row(r: &AnyRow) -> RecordedCall {
             transcript: opt_str(r, "transcript"),
             path: serde_json::from_str(&r.get::<String, _>("path")).unwrap_or_default(),
             callback_number: opt_str(r, "callback_number"),
+            transfer_target: opt_str(r, "transfer_target"),
         },
     }
 }
@@ -41,8 +42,9 @@ pub(crate) async fn insert(
     let path = serde_json::to_string(&r.path).expect("a path serializes");
     let row = sqlx::query(sql!(
         "INSERT INTO calls (call_id, trunk, caller, dialled_number, flow, language, started_at, \
-         answered_at, ended_at, outcome, reason, input_method, transcript, path, callback_number) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         answered_at, ended_at, outcome, reason, input_method, transcript, path, callback_number, \
+         transfer_target) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT (call_id) DO NOTHING RETURNING {COLUMNS}"
     ))
     .bind(&r.call_id)
@@ -60,6 +62,7 @@ pub(crate) async fn insert(
     .bind(r.transcript.as_deref())
     .bind(path)
     .bind(r.callback_number.as_deref())
+    .bind(r.transfer_target.as_deref())
     .fetch_optional(tx.conn())
     .await?;
     Ok(row.as_ref().map(from_row))

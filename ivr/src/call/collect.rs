@@ -1,10 +1,10 @@
-//! Collecting input: one attempt of a gather or confirm step ([`Collector`]) and how the
-//! engine starts, times and finishes attempts — retries, the caller's own number, the
-//! callback number's checks. The rules are the crate docs' "Gather semantics".
+//! Collecting input: one attempt of a gather, confirm or menu step ([`Collector`]) and how
+//! the engine starts, times and finishes attempts — retries, the caller's own number, the
+//! callback number's checks, a menu's choices. The rules are the crate docs' "Gather semantics".
 
 use super::{Action, Call, Callback, INPUT, PROMPT, PlaybackId, State};
 use crate::deflection::InputMethod;
-use crate::flow::{ConfirmSpec, GatherSpec, InputRules, PromptItem, Step};
+use crate::flow::{ConfirmSpec, GatherSpec, InputRules, MenuSpec, PromptItem, Step};
 use crate::number::Rejection;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,9 +14,15 @@ use tracing::{debug, info};
 pub(super) enum Kind {
     Gather,
     Confirm { confirm: char, reenter: char },
+    Menu,
 }
 
-/// One attempt of a gather or confirm.
+/// Said before hanging up when a gather's or confirm's attempts ran out.
+const NUMBER_GOODBYE: &[&str] = &["too_many_attempts", "goodbye"];
+/// Said before hanging up when a menu's attempts ran out.
+const MENU_GOODBYE: &[&str] = &["goodbye"];
+
+/// One attempt of a gather, confirm or menu.
 #[derive(Debug)]
 pub(super) struct Collector {
     pub(super) step: usize,
@@ -113,6 +119,34 @@ impl Call {
         self.start_collecting(now, collector, &c.prompts);
     }
 
+    pub(super) fn start_menu(
+        &mut self,
+        now: Instant,
+        step: usize,
+        m: &MenuSpec,
+        attempt: u32,
+        retry: Option<Retry>,
+    ) {
+        let mut items: Vec<PromptItem> = match retry {
+            Some(Retry::NoInput) => m.no_input_prompts.clone(),
+            Some(Retry::Invalid) => m.invalid_prompts.clone(),
+            None => Vec::new(),
+        };
+        items.extend(m.prompts.iter().cloned());
+        let collector = Collector {
+            step,
+            kind: Kind::Menu,
+            rules: m.rules,
+            attempt,
+            digits: String::new(),
+            prompt: None,
+            offer_key: None,
+            listening: false,
+            speech_heard: false,
+        };
+        self.start_collecting(now, collector, &items);
+    }
+
     fn start_collecting(&mut self, now: Instant, mut c: Collector, items: &[PromptItem]) {
         self.timers[INPUT] = None;
         // Digits typed before this gather started are its first input.
@@ -190,7 +224,7 @@ impl Call {
                     let gather = self.callback.as_ref().map_or(0, |cb| cb.gather_step);
                     if self.reentries > s.rules.attempts {
                         self.exit_attempt(c.attempt, "reenter, failed");
-                        return self.fail(now, s.on_failure);
+                        return self.fail(now, s.on_failure, NUMBER_GOODBYE);
                     }
                     self.exit_attempt(c.attempt, "reenter");
                     self.callback = None;
@@ -204,10 +238,29 @@ impl Call {
                 }
                 _ if c.attempt >= s.rules.attempts => {
                     self.exit_attempt(c.attempt, "failed");
-                    self.fail(now, s.on_failure)
+                    self.fail(now, s.on_failure, NUMBER_GOODBYE)
                 }
                 _ => self.start_confirm(now, c.step, s, c.attempt + 1),
             },
+            (Step::Menu(m), Kind::Menu) => {
+                let retry = match outcome {
+                    Outcome::Key(k) => match m.choice(k) {
+                        Some(next) => {
+                            debug!(call_id = %self.call_id, key = %k, "menu choice");
+                            self.exit_attempt(c.attempt, &format!("pressed {k}"));
+                            return self.run_step(now, next);
+                        }
+                        None => Retry::Invalid,
+                    },
+                    Outcome::NoInput => Retry::NoInput,
+                    _ => Retry::Invalid,
+                };
+                if c.attempt >= m.rules.attempts {
+                    self.exit_attempt(c.attempt, "failed");
+                    return self.fail(now, m.on_failure, MENU_GOODBYE);
+                }
+                self.start_menu(now, c.step, m, c.attempt + 1, Some(retry));
+            }
             _ => {}
         }
     }
@@ -278,7 +331,7 @@ impl Call {
     fn retry_gather(&mut self, now: Instant, c: &Collector, g: &GatherSpec, why: Retry) {
         if c.attempt >= c.rules.attempts {
             self.exit_attempt(c.attempt, "failed");
-            return self.fail(now, g.on_failure);
+            return self.fail(now, g.on_failure, NUMBER_GOODBYE);
         }
         self.start_gather(now, c.step, g, c.attempt + 1, Some(why));
     }
@@ -287,7 +340,7 @@ impl Call {
 impl Collector {
     /// Takes one digit; `Some` when it ends the attempt.
     pub(super) fn push(&mut self, digit: char) -> Option<Outcome> {
-        if let Kind::Confirm { .. } = self.kind {
+        if let Kind::Confirm { .. } | Kind::Menu = self.kind {
             return Some(Outcome::Key(digit));
         }
         if self.digits.is_empty() && self.offer_key == Some(digit) {

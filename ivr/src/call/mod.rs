@@ -8,10 +8,12 @@ mod collect;
 mod path;
 mod types;
 
-pub use types::{Action, CallStart, HangupReason, PlaybackEnd, PlaybackId, SpeechResult};
+pub use types::{
+    Action, CallStart, HangupReason, PlaybackEnd, PlaybackId, SpeechResult, TransferResult,
+};
 
 use crate::deflection::{CallContext, Deflection, InputMethod};
-use crate::flow::{Flow, Prompt, PromptItem, Step};
+use crate::flow::{Flow, Prompt, PromptItem, Step, TransferSpec};
 use crate::limits::{ANONYMOUS_CALLER, LimitDecision, LimitRequest};
 use crate::number::CallbackNumber;
 use collect::{Collector, Outcome};
@@ -105,6 +107,8 @@ pub struct Call {
     reentries: u32,
     timers: [Option<Instant>; TIMERS],
     ended: bool,
+    /// The target of the last transfer asked for.
+    transfer_target: Option<Arc<str>>,
     /// The steps visited so far, for the deflection's call context.
     path: Path,
 }
@@ -122,7 +126,8 @@ const INPUT: usize = 0;
 const PROMPT: usize = 1;
 const LIMITS: usize = 2;
 const CALL: usize = 3;
-const TIMERS: usize = 4;
+const TRANSFER: usize = 4;
+const TIMERS: usize = 5;
 
 #[derive(Debug)]
 enum State {
@@ -136,6 +141,8 @@ enum State {
     Collecting(Collector),
     /// Waiting for the abuse-limit answer of the deflect step `step`.
     CheckingLimits { step: usize },
+    /// The transfer step `step` asked for a transfer; waiting for how it ends.
+    Transferring { step: usize },
     /// Hung up (by either side), or between two states.
     Ended,
 }
@@ -143,6 +150,7 @@ enum State {
 #[derive(Clone, Copy, Debug)]
 enum Then {
     Step(usize),
+    Transfer(usize),
     Hangup(HangupReason),
     Deflect,
 }
@@ -179,6 +187,7 @@ impl Call {
             reentries: 0,
             timers: [None; TIMERS],
             ended: false,
+            transfer_target: None,
             path: Path::default(),
         };
         call.timers[CALL] = Some(now + MAX_CALL);
@@ -216,6 +225,11 @@ impl Call {
     pub fn captured(&self) -> Option<(InputMethod, Option<&str>, &str)> {
         let cb = self.callback.as_ref()?;
         Some((cb.method, cb.transcript.as_deref(), cb.number.e164()))
+    }
+
+    /// Where the call was sent by its last transfer, whether or not that succeeded.
+    pub fn transfer_target(&self) -> Option<&str> {
+        self.transfer_target.as_deref()
     }
 
     /// True once the call has hung up (either side). Drain the remaining actions.
@@ -269,7 +283,7 @@ impl Call {
                 }
             }
             State::Collecting(_) => debug!(?digit, "this gather takes speech only; digit ignored"),
-            State::CheckingLimits { .. } | State::Ended => {}
+            State::CheckingLimits { .. } | State::Transferring { .. } | State::Ended => {}
         }
     }
 
@@ -387,6 +401,45 @@ impl Call {
         }
     }
 
+    /// How the transfer of [`Action::Transfer`] ended.
+    pub fn handle_transfer(&mut self, now: Instant, result: TransferResult) {
+        let State::Transferring { step } = self.state else {
+            return;
+        };
+        self.timers[TRANSFER] = None;
+        let flow = Arc::clone(&self.flow);
+        let Step::Transfer(t) = &flow.steps[step] else {
+            return;
+        };
+        match result {
+            TransferResult::Answered => {
+                info!(call_id = %self.call_id, target = %t.target, "call transferred");
+                metrics::counter!("deflect_ivr_transfers_total", "result" => "answered")
+                    .increment(1);
+                self.path.exit("transferred".into());
+                self.hang_up(HangupReason::Transferred);
+            }
+            TransferResult::Failed(status) => {
+                info!(call_id = %self.call_id, target = %t.target, status, "transfer failed");
+                metrics::counter!("deflect_ivr_transfers_total", "result" => "failed").increment(1);
+                self.path.exit(format!("failed {status}"));
+                self.transfer_failed(now, t);
+            }
+        }
+    }
+
+    /// A failed transfer: its failure prompts, then `on_failure` or goodbye.
+    fn transfer_failed(&mut self, now: Instant, t: &TransferSpec) {
+        match t.on_failure {
+            Some(step) => self.prompt(now, &t.failure_prompts, true, Then::Step(step)),
+            None => {
+                let mut items = t.failure_prompts.clone();
+                items.push(PromptItem::Prompt(Prompt::new("goodbye")));
+                self.prompt(now, &items, false, Then::Hangup(HangupReason::FlowEnded));
+            }
+        }
+    }
+
     /// The caller hung up.
     pub fn handle_hangup(&mut self, now: Instant) {
         if let State::Prompting {
@@ -401,7 +454,7 @@ impl Call {
 
     /// The timer from [`Call::poll_timeout`] fired (late is fine, early is ignored).
     pub fn handle_timeout(&mut self, now: Instant) {
-        for timer in [CALL, LIMITS, PROMPT, INPUT] {
+        for timer in [CALL, LIMITS, TRANSFER, PROMPT, INPUT] {
             if self.timers[timer].is_some_and(|t| t <= now) {
                 self.timers[timer] = None;
                 self.fire(now, timer);
@@ -424,6 +477,10 @@ impl Call {
             }
             (LIMITS, State::CheckingLimits { .. }) => {
                 self.handle_limits(now, LimitDecision::Unavailable)
+            }
+            (TRANSFER, State::Transferring { .. }) => {
+                info!(call_id = %self.call_id, "the transfer target did not answer in time");
+                self.handle_transfer(now, TransferResult::Failed(408))
             }
             (PROMPT, State::Prompting { id, .. }) => {
                 let id = *id;
@@ -474,6 +531,10 @@ impl Call {
                     return self.prompt(now, prompts, *barge_in, Then::Step(index + 1));
                 }
                 Step::Gather(g) => return self.start_gather(now, index, g, 1, None),
+                Step::Menu(m) => return self.start_menu(now, index, m, 1, None),
+                Step::Transfer(t) => {
+                    return self.prompt(now, &t.prompts, false, Then::Transfer(index));
+                }
                 Step::Confirm(c) => {
                     if self.callback.is_none() {
                         warn!(flow = %flow.name, "confirm step reached without a number; hanging up");
@@ -521,6 +582,19 @@ impl Call {
     fn then(&mut self, now: Instant, then: Then) {
         match then {
             Then::Step(i) => self.run_step(now, i),
+            Then::Transfer(step) => {
+                let flow = Arc::clone(&self.flow);
+                let Some(Step::Transfer(t)) = flow.steps.get(step) else {
+                    return;
+                };
+                debug!(call_id = %self.call_id, target = %t.target, "transferring");
+                self.transfer_target = Some(Arc::clone(&t.target));
+                self.state = State::Transferring { step };
+                self.timers[TRANSFER] = Some(now + t.timeout);
+                self.actions.push_back(Action::Transfer {
+                    target: Arc::clone(&t.target),
+                });
+            }
             Then::Hangup(reason) => self.hang_up(reason),
             Then::Deflect => {
                 self.deflect(now);
@@ -578,15 +652,16 @@ impl Call {
         }
     }
 
-    /// The last attempt failed: the step's `on_failure`, else the default goodbye.
-    fn fail(&mut self, now: Instant, on_failure: Option<usize>) {
+    /// The last attempt failed: the step's `on_failure`, else `goodbye` said before hanging
+    /// up.
+    fn fail(&mut self, now: Instant, on_failure: Option<usize>, goodbye: &[&str]) {
         match on_failure {
             Some(step) => self.run_step(now, step),
             None => {
-                let items = [
-                    PromptItem::Prompt(Prompt::new("too_many_attempts")),
-                    PromptItem::Prompt(Prompt::new("goodbye")),
-                ];
+                let items: Vec<PromptItem> = goodbye
+                    .iter()
+                    .map(|p| PromptItem::Prompt(Prompt::new(p)))
+                    .collect();
                 self.prompt(
                     now,
                     &items,

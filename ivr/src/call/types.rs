@@ -5,6 +5,7 @@ use crate::deflection::Deflection;
 use crate::flow::Prompt;
 use crate::limits::LimitRequest;
 use jiff::Timestamp;
+use std::sync::Arc;
 
 /// What the driver knows when a call is answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,8 +51,10 @@ pub enum HangupReason {
     Deflected,
     /// An abuse limit refused the deflection.
     LimitReached,
-    /// The attempts of a gather or confirm ran out.
+    /// The attempts of a gather, confirm or menu ran out.
     TooManyAttempts,
+    /// A `transfer` step's target answered: the call is theirs.
+    Transferred,
     /// A `hangup` step, or the end of the steps.
     FlowEnded,
     /// The call reached [`MAX_CALL`](super::MAX_CALL).
@@ -65,6 +68,7 @@ impl HangupReason {
             Self::Deflected => "deflected",
             Self::LimitReached => "limit_reached",
             Self::TooManyAttempts => "too_many_attempts",
+            Self::Transferred => "transferred",
             Self::FlowEnded => "flow_ended",
             Self::CallTooLong => "call_too_long",
         }
@@ -100,6 +104,22 @@ pub enum Action {
     /// Journal the deflection now, before the BYE (see [`crate::deflection`]); hand it to the
     /// inbox after the BYE.
     Deflect(Box<Deflection>),
+    /// Ask the caller's side to take the call to `target` (a blind transfer: SIP REFER) and
+    /// report how it ended with [`Call::handle_transfer`](super::Call::handle_transfer).
+    Transfer {
+        /// The URI the call goes to.
+        target: Arc<str>,
+    },
     /// Send BYE. Nothing follows.
     Hangup(HangupReason),
+}
+
+/// How a transfer from [`Action::Transfer`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferResult {
+    /// The target answered (a 2xx in the REFER's NOTIFY).
+    Answered,
+    /// It failed with this SIP status: the REFER's refusal (408 when unanswered), or the
+    /// target's final failure (486 busy, 480 not answering, …).
+    Failed(u16),
 }

@@ -2,7 +2,7 @@
 
 use super::CallService;
 use super::listening::Listening;
-use crate::call::{Action, Call, CallStart, HangupReason, PlaybackEnd, PlaybackId};
+use crate::call::{Action, Call, CallStart, HangupReason, PlaybackEnd, PlaybackId, TransferResult};
 use crate::deflection::{CallOutcome, CallRecord, Deflection, DeflectionConsumer};
 use crate::flow::Flow;
 use crate::limits::{DeflectionCounter, LimitDecision};
@@ -11,7 +11,7 @@ use deflect_media::driver::{MediaCall, Offered, RenegotiateError};
 use deflect_media::playback;
 use deflect_media::sdp::NegotiationError;
 use deflect_media::session::MediaEvent;
-use deflect_sip::endpoint::{CallEvent, EndReason, Reason};
+use deflect_sip::endpoint::{CallEvent, EndReason, Reason, TransferEvent};
 use deflect_sip::runtime::Call as SipCall;
 use std::future::Future;
 use std::pin::Pin;
@@ -67,6 +67,7 @@ impl Arrival {
             transcript: None,
             path: Vec::new(),
             callback_number: None,
+            transfer_target: None,
         }
     }
 }
@@ -192,6 +193,7 @@ fn hung_up_outcome(reason: HangupReason) -> CallOutcome {
         HangupReason::TooManyAttempts => CallOutcome::TooManyAttempts,
         HangupReason::FlowEnded => CallOutcome::FlowEnded,
         HangupReason::CallTooLong => CallOutcome::MaxDuration,
+        HangupReason::Transferred => CallOutcome::Transferred,
     }
 }
 
@@ -277,6 +279,7 @@ where
         r.caller = self.ivr.caller().map(str::to_string);
         r.answered_at = Some(self.answered_at.as_millisecond());
         r.path = self.ivr.path();
+        r.transfer_target = self.ivr.transfer_target().map(str::to_string);
         match &self.deflection {
             Some(d) => {
                 r.input_method = Some(d.call.input_method);
@@ -348,6 +351,19 @@ where
             None => {
                 self.sip_ended = true;
                 self.ivr.handle_hangup(now);
+            }
+            Some(CallEvent::Transfer(event)) => {
+                debug!(?event, "transfer");
+                match event {
+                    TransferEvent::Accepted | TransferEvent::Progress(_) => {}
+                    TransferEvent::Answered => {
+                        self.ivr.handle_transfer(now, TransferResult::Answered);
+                    }
+                    TransferEvent::Failed(status) => {
+                        self.ivr
+                            .handle_transfer(now, TransferResult::Failed(status));
+                    }
+                }
             }
             Some(CallEvent::Answered { .. } | CallEvent::Progress { .. }) => {}
         }
@@ -456,6 +472,7 @@ where
                     self.outcome = Some(CallOutcome::Deflected);
                     self.deflection = Some(d);
                 }
+                Action::Transfer { target } => self.sip.refer(&target),
                 Action::Hangup(reason) => {
                     self.hang_up(Reason::q850(16, reason.as_str()), hung_up_outcome(reason));
                 }

@@ -28,7 +28,7 @@
 //!    the caller gave, outcome, reason) handed to the consumer ([`HandOffs::keep_record`]).
 //!
 //! Each call runs in a `call` span carrying its `call_id`. Metrics: `deflect_calls_total
-//! {outcome}` (the record's outcome: `deflected`, `limit_reached`, `too_many_attempts`,
+//! {outcome}` (the record's outcome: `deflected`, `transferred`, `limit_reached`, `too_many_attempts`,
 //! `flow_ended`, `caller_hung_up`, `timed_out`, `max_duration`, `cancelled`, `rejected`,
 //! `cut_off`, `failed`), `deflect_call_records_total{outcome}` (`kept`, `lost`), `deflect_calls_active`,
 //! `deflect_dtmf_digits_total{source}`, with the engine's own `deflect_ivr_*` counters

@@ -6,7 +6,7 @@
 use deflect_config::IvrConfig;
 use deflect_ivr::{
     Action, Call, CallStart, Deflection, Flows, HangupReason, LimitDecision, MemoryCounter,
-    PlaybackEnd, PlaybackId, SpeechResult,
+    PlaybackEnd, PlaybackId, SpeechResult, TransferResult,
 };
 use std::io::Write;
 use std::sync::Arc;
@@ -46,6 +46,7 @@ pub enum Seen {
     StopSpeech,
     CheckLimits,
     Deflect(Box<Deflection>),
+    Transfer(String),
     Hangup(HangupReason),
 }
 
@@ -116,6 +117,7 @@ impl FakeCall {
                     continue;
                 }
                 Action::Deflect(d) => Seen::Deflect(d),
+                Action::Transfer { target } => Seen::Transfer(target.to_string()),
                 Action::Hangup(r) => {
                     self.playing = None;
                     Seen::Hangup(r)
@@ -200,6 +202,16 @@ impl FakeCall {
     pub fn limits(&mut self, d: LimitDecision) {
         self.call.handle_limits(self.now, d);
         self.drain();
+    }
+
+    pub fn transfer(&mut self, result: TransferResult) {
+        self.call.handle_transfer(self.now, result);
+        self.drain();
+    }
+
+    /// The labels of the call's path so far (`step (exit)`).
+    pub fn path(&self) -> Vec<String> {
+        self.call.path().iter().map(|s| s.label()).collect()
     }
 
     pub fn caller_hangs_up(&mut self) {

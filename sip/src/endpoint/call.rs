@@ -97,6 +97,16 @@ pub(super) struct Call {
     /// deflect's own re-INVITE (a session refresh) is unanswered: a peer's gets 491.
     pub(super) our_reinvite: bool,
     pub(super) session: Option<SessionTimer>,
+    /// deflect's transfer (REFER) under way.
+    pub(super) transfer: Option<Transfer>,
+}
+
+/// Where deflect's transfer stands: asked for (REFER out), or taken by the peer (2xx), with
+/// NOTIFYs reporting on it until one carries a final status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Transfer {
+    Asked,
+    Accepted,
 }
 
 impl Dialog {
@@ -284,6 +294,7 @@ mod tests {
             pending_offer: None,
             pending_infos: Vec::new(),
             our_reinvite: false,
+            transfer: None,
             session: None,
         }
     }

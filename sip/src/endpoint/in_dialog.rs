@@ -1,5 +1,6 @@
 //! Requests inside an established dialog (RFC 3261 §12.2.2, §14): ACK for deflect's 2xx,
-//! BYE, re-INVITE and UPDATE offers (RFC 3311), INFO (RFC 6086), and the call's own timers —
+//! BYE, re-INVITE and UPDATE offers (RFC 3311), INFO (RFC 6086), NOTIFY (to `transfer`),
+//! and the call's own timers —
 //! the 2xx retransmitted until the ACK (§13.3.1.4) and the session timer (RFC 4028).
 
 use super::{
@@ -89,6 +90,7 @@ impl Endpoint {
             }
             Method::Invite | Method::Update => self.handle_offer(now, origin, req, key, call_key),
             Method::Info => self.handle_info(now, origin, req, key, call_key),
+            Method::Notify => self.handle_notify(now, origin, req, key, call_key),
             Method::Options => {
                 self.reply(
                     now,

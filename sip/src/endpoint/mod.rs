@@ -10,6 +10,7 @@
 //! | `uas` | requests outside a dialog: which trunk, a new INVITE's checks, CANCEL (§8.2, §9.2) |
 //! | `in_dialog` | ACK, BYE, re-INVITE/UPDATE, INFO in a dialog; 2xx retransmission, session timer |
 //! | `commands` | what the layer above decides: accept, reject, answer, hang up, send INFO |
+//! | `transfer` | a blind transfer (RFC 3515): deflect's REFER and the NOTIFYs reporting on it |
 //! | `uac` | deflect's own requests and their responses: calls placed, BYE, CANCEL, refreshes |
 //! | `registration` | driving one [`crate::registration::Registration`] client per trunk |
 //! | `call` | a call: its dialog (identity, routing, the requests inside it) and its state, one variant per state holding what only that state has |
@@ -36,6 +37,7 @@ mod registration;
 mod server;
 #[cfg(test)]
 mod testing;
+mod transfer;
 mod types;
 mod uac;
 mod uas;
@@ -48,7 +50,7 @@ use uac::{ClientEntry, Purpose};
 pub use config::EndpointConfig;
 pub use types::{
     ALLOW, CallEvent, CallKey, EndReason, Event, IncomingCall, OutgoingCall, Reason,
-    RegistrationState, SUPPORTED, Transmit,
+    RegistrationState, SUPPORTED, TransferEvent, Transmit,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -71,7 +73,7 @@ enum TimerRef {
 /// - in: [`Endpoint::handle_message`] (a UDP datagram or a framed TCP message),
 ///   [`Endpoint::handle_timeout`], and the commands [`Endpoint::accept`],
 ///   [`Endpoint::reject`], [`Endpoint::answer_offer`], [`Endpoint::hang_up`],
-///   [`Endpoint::send_info`], [`Endpoint::invite`], [`Endpoint::register`],
+///   [`Endpoint::send_info`], [`Endpoint::refer`], [`Endpoint::invite`], [`Endpoint::register`],
 ///   [`Endpoint::stop_accepting`];
 /// - out: [`Endpoint::poll_transmit`] (bytes for a peer), [`Endpoint::poll_event`] (new calls,
 ///   in-call events, registration state), [`Endpoint::poll_timeout`] (the next deadline).
@@ -373,7 +375,7 @@ impl Endpoint {
                     ],
                 );
             }
-            Method::Bye | Method::Info | Method::Update | Method::Prack => {
+            Method::Bye | Method::Info | Method::Update | Method::Prack | Method::Notify => {
                 self.reply(now, origin, key, &req, 481, &[]);
             }
             Method::Register => {
@@ -422,6 +424,8 @@ fn method_label(m: &Method) -> &'static str {
         Method::Info => "INFO",
         Method::Update => "UPDATE",
         Method::Prack => "PRACK",
+        Method::Refer => "REFER",
+        Method::Notify => "NOTIFY",
         Method::Other(_) => "other",
     }
 }

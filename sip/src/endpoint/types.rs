@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Methods deflect answers.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY";
 /// Extensions deflect supports.
 pub const SUPPORTED: &str = "timer";
 
@@ -119,8 +119,25 @@ pub enum CallEvent {
         /// Its body.
         body: Vec<u8>,
     },
+    /// How the transfer asked for with [`super::Endpoint::refer`] goes.
+    Transfer(TransferEvent),
     /// The call is over.
     Ended(EndReason),
+}
+
+/// How a blind transfer (REFER, RFC 3515) goes: the peer takes the REFER, then reports the
+/// call it places to the target in NOTIFYs carrying its status line (`message/sipfrag`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferEvent {
+    /// The peer took the REFER (2xx) and calls the target.
+    Accepted,
+    /// The target's call progresses (a 1xx in a NOTIFY).
+    Progress(u16),
+    /// The target answered (a 2xx in a NOTIFY): the call is theirs; deflect hangs up.
+    Answered,
+    /// The transfer failed: the REFER's failure status (408 when unanswered), the target's
+    /// (486 busy, 480 no answer, …), or 487 when the peer ended its reports without one.
+    Failed(u16),
 }
 
 /// Why a call ended.

@@ -19,6 +19,7 @@ pub(super) enum Purpose {
     ReInvite(CallKey),
     Bye(CallKey),
     InDialog(CallKey),
+    Refer(CallKey),
     Register(usize),
     Cancel,
 }
@@ -87,6 +88,7 @@ impl Endpoint {
             pending_offer: None,
             pending_infos: Vec::new(),
             our_reinvite: false,
+            transfer: None,
             session: None,
         };
         self.dialogs.insert((call_id, local_tag), key);
@@ -345,6 +347,7 @@ impl Endpoint {
                     );
                 }
             }
+            Purpose::Refer(key) => self.refer_answered(key, status),
             Purpose::Register(i) if i < self.registrations.len() => {
                 self.registration_response(now, i, request, resp)
             }
@@ -449,6 +452,7 @@ impl Endpoint {
                     Reason::sip(408, "In-dialog request timed out"),
                     EndReason::HungUp,
                 ),
+                Purpose::Refer(key) => this.refer_answered(key, 408),
                 Purpose::Register(i) if i < this.registrations.len() => {
                     this.registration_timed_out(now, i)
                 }

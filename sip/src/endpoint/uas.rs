@@ -176,6 +176,7 @@ impl Endpoint {
             pending_offer: None,
             pending_infos: Vec::new(),
             our_reinvite: false,
+            transfer: None,
             // Started by the 2xx.
             session: Some(SessionTimer::start(
                 now,

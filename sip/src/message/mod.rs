@@ -89,6 +89,10 @@ pub enum Method {
     Update,
     /// PRACK (RFC 3262)
     Prack,
+    /// REFER (RFC 3515)
+    Refer,
+    /// NOTIFY (RFC 6665)
+    Notify,
     /// Any other method token, as written.
     Other(String),
 }
@@ -106,6 +110,8 @@ impl Method {
             Self::Info => "INFO",
             Self::Update => "UPDATE",
             Self::Prack => "PRACK",
+            Self::Refer => "REFER",
+            Self::Notify => "NOTIFY",
             Self::Other(s) => s,
         }
     }
@@ -124,6 +130,8 @@ impl From<&str> for Method {
             "INFO" => Self::Info,
             "UPDATE" => Self::Update,
             "PRACK" => Self::Prack,
+            "REFER" => Self::Refer,
+            "NOTIFY" => Self::Notify,
             other => Self::Other(other.to_owned()),
         }
     }
