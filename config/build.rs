@@ -1,44 +1,77 @@
-//! The built-in prompt names, from their one list: `media/prompts/en/prompts.txt`.
+//! The built-in prompts, from their lists: `media/prompts/<language>/prompts.txt`.
 //!
-//! That file (`<name>|<text>` per line) is what `scripts/generate-prompts` speaks into
-//! `media/prompts/en/<name>.wav`. This script turns its names into
-//! `$OUT_DIR/builtin_prompts.rs`, included by `src/ivr.rs`: the constant
-//! `BUILTIN_PROMPTS` the configuration check takes prompt names from, and the macro
-//! `for_each_builtin_prompt!` with which `deflect-media` compiles the WAV files in. So adding
-//! a prompt is a line in the file and the script run, nothing else.
+//! Each file (`<name>|<text>` per line) is what `scripts/generate-prompts` speaks into
+//! `media/prompts/<language>/<name>.wav`. The English list is the one list of the names;
+//! every other language must list exactly those. This script turns them into
+//! `$OUT_DIR/builtin_prompts.rs`, included by `src/ivr.rs`: the constants `BUILTIN_PROMPTS`
+//! (the names the configuration check takes) and `BUILTIN_PROMPT_LANGUAGES`, and the macro
+//! `for_each_builtin_prompt!` with which `deflect-media` compiles the WAV files in. So
+//! adding a prompt is a line in each file and the script run; adding a language is a
+//! directory with its list and the script run, nothing else.
 //!
-//! A name that is not `[a-z0-9_]+`, a name listed twice or an empty list stops the build
-//! with the line at fault.
+//! A name that is not `[a-z0-9_]+`, a name listed twice, an empty list or a language whose
+//! names differ from English stops the build with the line or names at fault.
 
 use std::path::Path;
 
-const LIST: &str = "../media/prompts/en/prompts.txt";
+const DIR: &str = "../media/prompts";
+const NAMES_FROM: &str = "en";
 
 fn main() {
-    println!("cargo:rerun-if-changed={LIST}");
-    let text = std::fs::read_to_string(LIST)
-        .unwrap_or_else(|e| panic!("cannot read the built-in prompt list {LIST}: {e}"));
-    let names = match names(&text) {
-        Ok(n) => n,
-        Err(e) => panic!("{LIST}: {e}"),
+    println!("cargo:rerun-if-changed={DIR}");
+    let mut languages: Vec<String> = std::fs::read_dir(DIR)
+        .unwrap_or_else(|e| panic!("cannot read the built-in prompts {DIR}: {e}"))
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("prompts.txt").is_file())
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .collect();
+    languages.sort();
+    let list = |language: &str| {
+        let path = format!("{DIR}/{language}/prompts.txt");
+        println!("cargo:rerun-if-changed={path}");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read the built-in prompt list {path}: {e}"));
+        match names(&text) {
+            Ok(n) => n.into_iter().map(str::to_owned).collect::<Vec<String>>(),
+            Err(e) => panic!("{path}: {e}"),
+        }
     };
-    let out = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR for build scripts");
+    let names = list(NAMES_FROM);
+    let mut pairs = Vec::new();
+    for language in &languages {
+        let listed = list(language);
+        let missing: Vec<&String> = names.iter().filter(|n| !listed.contains(n)).collect();
+        let extra: Vec<&String> = listed.iter().filter(|n| !names.contains(n)).collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            panic!(
+                "{DIR}/{language}/prompts.txt must list the prompts {DIR}/{NAMES_FROM}/prompts.txt \
+                 lists: missing {missing:?}, not in English {extra:?}"
+            );
+        }
+        pairs.extend(names.iter().map(|n| format!("({language:?}, {n:?})")));
+    }
     let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+    let quoted_languages: Vec<String> = languages.iter().map(|l| format!("{l:?}")).collect();
+    let out = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR for build scripts");
     let code = format!(
-        "/// Prompts every installation has (English, made by `scripts/generate-prompts` from\n\
-         /// `media/prompts/en/prompts.txt`, which this list is generated from), by name.\n\
+        "/// Prompts every installation has (made by `scripts/generate-prompts` from\n\
+         /// `media/prompts/<language>/prompts.txt`; this list is English's), by name.\n\
          /// A flow may also name its own prompts, found as `<name>.wav` in its `prompts_dir`\n\
          /// or in `ivr.prompts_dir/<language>/`.\n\
          pub const BUILTIN_PROMPTS: &[&str] = &[{list}];\n\
          \n\
-         /// Calls `$callback!` with the built-in prompt names as string literals, in the\n\
-         /// order of `media/prompts/en/prompts.txt` (for code that needs them as literals,\n\
-         /// e.g. `include_bytes!`).\n\
+         /// The languages every built-in prompt is recorded in.\n\
+         pub const BUILTIN_PROMPT_LANGUAGES: &[&str] = &[{languages}];\n\
+         \n\
+         /// Calls `$callback!` with every built-in prompt as `(language, name)` string\n\
+         /// literals (for code that needs them as literals, e.g. `include_bytes!`).\n\
          #[macro_export]\n\
          macro_rules! for_each_builtin_prompt {{\n    \
-             ($callback:ident) => {{ $callback![{list}] }};\n\
+             ($callback:ident) => {{ $callback![{pairs}] }};\n\
          }}\n",
-        list = quoted.join(", ")
+        list = quoted.join(", "),
+        languages = quoted_languages.join(", "),
+        pairs = pairs.join(", "),
     );
     std::fs::write(Path::new(&out).join("builtin_prompts.rs"), code).expect("OUT_DIR is writable");
 }

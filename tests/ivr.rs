@@ -349,20 +349,20 @@ fn a_prompt_file_that_cannot_be_read_stops_the_start_naming_it() {
 #[test]
 fn a_flow_whose_language_lacks_recordings_is_warned_of_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let korean = dir.path().join("ko");
-    std::fs::create_dir_all(&korean).unwrap();
+    let italian = dir.path().join("it");
+    std::fs::create_dir_all(&italian).unwrap();
     let english = Path::new(env!("CARGO_MANIFEST_DIR")).join("media/prompts/en/welcome.wav");
-    std::fs::copy(english, korean.join("welcome.wav")).unwrap();
+    std::fs::copy(english, italian.join("welcome.wav")).unwrap();
     let gw = gateway(&format!(
         r#"
 [ivr]
 prompts_dir = "{}"
 
 [[ivr.flows]]
-name = "seoul"
+name = "rome"
 numbers = ["3000"]
-language = "ko"
-country = "KR"
+language = "it"
+country = "IT"
 
 [[ivr.flows.steps]]
 step = "play"
@@ -382,7 +382,7 @@ step = "hangup"
     let w = gw.logs.wait_for("the warning", warned);
     assert_eq!(
         (w["flow"].as_str(), w["language"].as_str()),
-        (Some("seoul"), Some("ko"))
+        (Some("rome"), Some("it"))
     );
     let prompts: Vec<&str> = w["prompts"].as_str().unwrap().split(", ").collect();
     for english in ["closed", "goodbye", "digit_0", "too_many_attempts"] {
@@ -390,12 +390,58 @@ step = "hangup"
     }
     assert!(
         !prompts.contains(&"welcome"),
-        "recorded in Korean: {prompts:?}"
+        "recorded in Italian: {prompts:?}"
     );
     gw.logs
         .wait_for("the flows", |l| message(l, "call flows ready"));
     let warnings = gw.logs.json().into_iter().filter(|l| warned(l)).count();
     assert_eq!(warnings, 1, "the English default flow is not named");
+}
+
+/// A Dutch flow speaks Dutch: every prompt from the built-in Dutch set, the number read
+/// back in its Dutch groups (`06 12345678`: a pause after 06), and no warning at start.
+#[test]
+fn a_dutch_flow_plays_the_built_in_dutch_prompts() {
+    let gw = gateway(
+        r#"
+[[ivr.flows]]
+name = "amsterdam"
+language = "nl"
+country = "NL"
+"#,
+    );
+    gw.logs
+        .wait_for("the flows", |l| message(l, "call flows ready"));
+    Caller::pcmu(96)
+        .from("+31612345678")
+        .play_dtmf("1")
+        .pause(2000)
+        .play_dtmf("1")
+        .await_bye(DEFLECTED)
+        .run(gw.listener("sip", Some("udp")));
+    assert_eq!(finished_with(&gw), "deflected");
+    let played: Vec<String> = (gw.logs.json().into_iter())
+        .filter(|l| message(l, "playing"))
+        .map(|l| l["prompts"].as_str().unwrap().to_owned())
+        .collect();
+    // Whether the digit cuts the welcome or the offer short depends on when it lands.
+    let readback = "nl/you_entered, nl/digit_0, nl/digit_6, pause, nl/digit_1, nl/digit_2, \
+                    nl/digit_3, nl/digit_4, nl/digit_5, nl/digit_6, nl/digit_7, nl/digit_8, \
+                    nl/confirm_options";
+    assert_eq!(played.first().map(String::as_str), Some("nl/welcome"));
+    assert!(played.iter().any(|p| p == readback), "{played:#?}");
+    assert_eq!(
+        played.last().map(String::as_str),
+        Some("nl/message_sent, nl/goodbye")
+    );
+    for prompt in played.iter().flat_map(|p| p.split(", ")) {
+        assert!(prompt.starts_with("nl/") || prompt == "pause", "{prompt}");
+    }
+    assert!(
+        !gw.logs.json().iter().any(|l| (l["message"].as_str())
+            .is_some_and(|m| m.starts_with("the flow's language has no recording"))),
+        "no English to warn of"
+    );
 }
 
 /// Call records through the API: five calls to one gateway end five ways — deflected, too

@@ -29,7 +29,7 @@ pub const NUMBER_PROMPT: &str = "$number";
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IvrConfig {
-    /// Directory of prompt WAV files replacing the built-in English prompts
+    /// Directory of prompt WAV files adding languages and replacing built-in prompts
     /// (`<language>/<prompt>.wav`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompts_dir: Option<PathBuf>,

@@ -37,6 +37,14 @@ impl fmt::Display for Prompt {
     }
 }
 
+/// The pause between the groups of a number read back (`06 12345678` is read "zero six —
+/// one two …"): comfort noise for [`PAUSE_LENGTH`], unless a flow's prompts directory has a
+/// `pause.wav`.
+pub const PAUSE_PROMPT: &str = "pause";
+
+/// How long [`PAUSE_PROMPT`] lasts.
+pub const PAUSE_LENGTH: Duration = Duration::from_millis(300);
+
 /// An entry of a prompt list: a prompt, or the number read back digit by digit.
 #[derive(Clone, Debug)]
 pub(crate) enum PromptItem {
@@ -173,6 +181,8 @@ pub struct Flow {
     pub(crate) limits: HourlyLimits,
     pub(crate) digit_prompts: [Prompt; 10],
     pub(crate) plus_prompt: Prompt,
+    /// The silence between a number's groups in a read-back.
+    pub(crate) pause_prompt: Prompt,
     prompt_dirs: Vec<PathBuf>,
 }
 
@@ -192,8 +202,8 @@ impl Flow {
         self.speech
     }
 
-    /// Every prompt a call of this flow may play: those its steps name, the digits, `plus`
-    /// and the built-in goodbye after too many attempts. The driver resolves each once at
+    /// Every prompt a call of this flow may play: those its steps name, the digits, `plus`,
+    /// the pause between a number's groups and the built-in goodbyes. The driver resolves each once at
     /// start-up, so no call looks for a file.
     pub fn prompts(&self) -> Vec<Prompt> {
         let mut all: Vec<Prompt> = Vec::new();
@@ -237,6 +247,7 @@ impl Flow {
         }
         all.extend(self.digit_prompts.iter().cloned());
         all.push(self.plus_prompt.clone());
+        all.push(self.pause_prompt.clone());
         all.extend(["too_many_attempts", "goodbye"].map(Prompt::new));
         let mut seen = std::collections::HashSet::new();
         all.retain(|p| seen.insert(p.clone()));
@@ -512,6 +523,7 @@ fn compile(
         },
         digit_prompts: std::array::from_fn(|d| Prompt::new(&format!("digit_{d}"))),
         plus_prompt: Prompt::new("plus"),
+        pause_prompt: Prompt::new(PAUSE_PROMPT),
         prompt_dirs,
     })
 }

@@ -16,7 +16,10 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallbackNumber {
     e164: String,
+    /// The national form in its groups, one space apart (`06 12345678`).
     national: String,
+    /// The international form in its groups (`+31 6 12345678`).
+    international: String,
     country: Id,
 }
 
@@ -31,13 +34,16 @@ impl CallbackNumber {
         self.country.as_ref()
     }
 
-    /// The digits to read back to a caller whose flow is in `country`: the national form
-    /// (`0612345678`) for a domestic number, `+` and the E.164 digits otherwise.
+    /// What to read back to a caller whose flow is in `country`: the national form for a
+    /// domestic number, the international one otherwise, in the groups the number plan
+    /// writes it in (libphonenumber's formats), one space between groups — `06 12345678`,
+    /// `06 12 34 56 78` in France, `010 1234 5678` in Korea, `+49 1512 3456789` — so the
+    /// read-back pauses where a native speaker would.
     pub fn spoken(&self, country: Id) -> &str {
         if self.country == country {
             &self.national
         } else {
-            &self.e164
+            &self.international
         }
     }
 }
@@ -46,6 +52,20 @@ impl fmt::Display for CallbackNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.e164)
     }
+}
+
+/// A formatted number's digits (and `+`) with one space wherever the format separates
+/// them: `(201) 555-0123` → `201 555 0123`.
+fn groups(formatted: &str) -> String {
+    let mut out = String::with_capacity(formatted.len());
+    for c in formatted.chars() {
+        if c.is_ascii_digit() || c == '+' {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    out.trim_end().to_owned()
 }
 
 /// Why a number cannot be a callback number. Each has its own spoken explanation.
@@ -185,16 +205,12 @@ impl NumberRules {
         if !deflect_config::is_e164(&e164) {
             return Err(Rejection::Invalid);
         }
-        let national: String = number
-            .format()
-            .mode(Mode::National)
-            .to_string()
-            .chars()
-            .filter(char::is_ascii_digit)
-            .collect();
+        let national = groups(&number.format().mode(Mode::National).to_string());
+        let international = groups(&number.format().mode(Mode::International).to_string());
         Ok(CallbackNumber {
             e164,
             national,
+            international,
             country,
         })
     }
@@ -249,11 +265,11 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(n.e164(), "+31612345678", "{input}");
             assert_eq!(n.country(), "NL");
-            assert_eq!(n.spoken(Id::NL), "0612345678");
+            assert_eq!(n.spoken(Id::NL), "06 12345678");
         }
         let be = r.callback_number("0032470123456").unwrap();
         assert_eq!(be.e164(), "+32470123456");
-        assert_eq!(be.spoken(Id::NL), "+32470123456");
+        assert_eq!(be.spoken(Id::NL), "+32 470 12 34 56");
         // A SIP user part with a phone-context parameter.
         let sip = r
             .callback_number("+31612345678;phone-context=example.com")
@@ -316,7 +332,24 @@ mod tests {
         let kr = NumberRules::new("KR", &[]).unwrap();
         let n = kr.callback_number("01012345678").unwrap();
         assert_eq!(n.e164(), "+821012345678");
-        assert_eq!(n.spoken(Id::KR), "01012345678");
+        assert_eq!(n.spoken(Id::KR), "010 1234 5678");
+        assert_eq!(n.spoken(Id::NL), "+82 10 1234 5678");
+    }
+
+    #[test]
+    fn numbers_are_read_back_in_their_national_groups() {
+        let cases = [
+            ("NL", "0612345678", "06 12345678"),
+            ("FR", "0612345678", "06 12 34 56 78"),
+            ("DE", "015123456789", "01512 3456789"),
+            ("ES", "612345678", "612 34 56 78"),
+            ("US", "2015550123", "201 555 0123"),
+        ];
+        for (country, typed, spoken) in cases {
+            let rules = NumberRules::new(country, &[]).unwrap();
+            let n = rules.callback_number(typed).unwrap();
+            assert_eq!(n.spoken(rules.country()), spoken, "{country}");
+        }
     }
 
     #[test]

@@ -30,7 +30,7 @@ fn the_default_flow_end_to_end_with_a_typed_number() {
     assert_eq!(c.last_play(), names(&["enter_number"]));
     c.play_out();
     c.keys_every("0612345678#", ms(300));
-    assert_eq!(c.last_play(), readback("0612345678"));
+    assert_eq!(c.last_play(), readback("06 12345678"));
     c.play_out();
     c.keys("1");
     assert_eq!(c.last_play(), names(&["message_sent", "goodbye"]));
@@ -75,7 +75,7 @@ fn pressing_1_takes_the_number_called_from() {
     c.secs(1.0);
     c.keys("1");
     // P-Asserted-Identity wins over From; read back in the national form.
-    assert_eq!(c.last_play(), readback("0622222222"));
+    assert_eq!(c.last_play(), readback("06 22222222"));
     c.keys("1");
     c.play_out();
     let d = &c.deflections()[0].call;
@@ -107,7 +107,7 @@ fn a_calling_number_that_cannot_take_whatsapp_is_not_offered() {
     let mut c = FakeCall::new(&f, start(Some("+31201234567"), "1"));
     c.play_out();
     c.keys("0612345678#");
-    assert_eq!(c.last_play(), readback("0612345678"));
+    assert_eq!(c.last_play(), readback("06 12345678"));
 }
 
 #[test]
@@ -116,11 +116,11 @@ fn pressing_2_enters_the_number_again_without_the_offer() {
     let mut c = FakeCall::new(&f, start(Some("+31611111111"), "1"));
     c.play_out();
     c.keys("1");
-    assert_eq!(c.last_play(), readback("0611111111"));
+    assert_eq!(c.last_play(), readback("06 11111111"));
     c.keys("2");
     assert_eq!(c.last_play(), names(&["enter_number"]));
     c.keys("0033612345678#");
-    assert_eq!(c.last_play(), readback("+33612345678"));
+    assert_eq!(c.last_play(), readback("+33 6 12 34 56 78"));
     c.keys("1");
     c.play_out();
     let d = &c.deflections()[0].call;
@@ -142,8 +142,8 @@ fn a_confirm_without_an_answer_is_read_again_then_gives_up() {
     assert_eq!(
         plays[plays.len() - 3..],
         [
-            readback("0611111111"),
-            readback("0611111111"),
+            readback("06 11111111"),
+            readback("06 11111111"),
             names(&["too_many_attempts", "goodbye"])
         ]
     );
@@ -349,7 +349,7 @@ country = "KR"
     let mut c = FakeCall::new(&f, start(None, "4000"));
     c.play_out();
     c.keys("01012345678#");
-    assert_eq!(c.last_play(), readback("01012345678"));
+    assert_eq!(c.last_play(), readback("010 1234 5678"));
 }
 
 #[test]

@@ -91,7 +91,7 @@ fn every_digit_restarts_the_inter_digit_timeout() {
     c.secs(3.9);
     assert!(!c.seen.iter().any(|(_, s)| is_readback(s)));
     c.secs(0.1);
-    assert_eq!(c.last_play(), readback("0612345678"));
+    assert_eq!(c.last_play(), readback("06 12345678"));
     assert_eq!(c.last_time(is_readback), Some(last_digit + 4 * S));
 }
 
@@ -109,7 +109,7 @@ fn the_finish_key_ends_input_and_is_not_part_of_the_number() {
     let mut c = call(r#"input = "dtmf""#);
     c.prompt_ends();
     c.keys("0612345678#");
-    assert_eq!(c.last_play(), readback("0612345678"));
+    assert_eq!(c.last_play(), readback("06 12345678"));
     assert_eq!(c.last_time(is_readback), Some(Duration::ZERO));
 
     // Pressed too early, or alone, it makes the input invalid.
@@ -128,7 +128,7 @@ fn the_finish_key_ends_input_and_is_not_part_of_the_number() {
     let mut c = call("input = \"dtmf\"\nfinish_on_key = \"*\"");
     c.prompt_ends();
     c.keys("0612345678*");
-    assert_eq!(c.last_play(), readback("0612345678"));
+    assert_eq!(c.last_play(), readback("06 12345678"));
 }
 
 #[test]
@@ -136,7 +136,7 @@ fn the_digit_reaching_max_digits_ends_input_at_once() {
     let mut c = call("input = \"dtmf\"\nmax_digits = 10");
     c.prompt_ends();
     c.keys("0612345678");
-    assert_eq!(c.last_play(), readback("0612345678"));
+    assert_eq!(c.last_play(), readback("06 12345678"));
     assert_eq!(c.last_time(is_readback), Some(Duration::ZERO));
 }
 
@@ -180,7 +180,7 @@ fn without_barge_in_digits_during_the_prompt_are_kept_and_timing_starts_at_its_e
     c.secs(3.9);
     assert!(!c.seen.iter().any(|(_, s)| is_readback(s)));
     c.secs(0.1);
-    assert_eq!(c.last_play(), readback("0612345678"));
+    assert_eq!(c.last_play(), readback("06 12345678"));
     assert_eq!(c.last_time(is_readback), Some(9 * S));
 }
 
@@ -232,7 +232,7 @@ step = "deflect"
     assert_eq!(c.seen.iter().filter(|(_, s)| *s == Seen::Stop).count(), 1);
     c.keys("45678");
     c.secs(4.0);
-    assert_eq!(c.plays(), [names(&["welcome"]), readback("0612345678")]);
+    assert_eq!(c.plays(), [names(&["welcome"]), readback("06 12345678")]);
 }
 
 #[test]
@@ -242,7 +242,7 @@ fn digits_are_taken_when_no_prompt_plays() {
     assert!(c.plays().is_empty());
     c.secs(1.0);
     c.keys("0612345678#");
-    assert_eq!(c.last_play(), readback("0612345678"));
+    assert_eq!(c.last_play(), readback("06 12345678"));
 
     let mut c = call("input = \"dtmf\"\nprompts = []");
     c.secs(6.0);
@@ -250,7 +250,7 @@ fn digits_are_taken_when_no_prompt_plays() {
     // And between prompts: after the re-prompt ended, digits still count.
     c.prompt_ends();
     c.keys("0612345678#");
-    assert_eq!(c.last_play(), readback("0612345678"));
+    assert_eq!(c.last_play(), readback("06 12345678"));
 }
 
 #[test]
@@ -330,7 +330,7 @@ fn rejected_numbers_are_explained_and_retried() {
     c.keys("0201234567#");
     c.prompt_ends();
     c.keys("*31612345678#");
-    assert_eq!(c.last_play(), readback("0612345678"));
+    assert_eq!(c.last_play(), readback("06 12345678"));
 }
 
 #[test]
@@ -348,7 +348,7 @@ fn speech_barges_in_and_its_result_goes_to_the_confirm() {
             .iter()
             .any(|(t, s)| *s == Seen::StopSpeech && *t == 4 * S)
     );
-    assert_eq!(c.last_play(), readback("0612345678"));
+    assert_eq!(c.last_play(), readback("06 12345678"));
     c.prompt_ends();
     c.keys("1");
     c.play_out();
@@ -405,7 +405,7 @@ fn digits_win_over_speech() {
     // A result arriving after the recogniser was stopped is ignored.
     c.speech("nine nine nine", 1.0);
     c.keys("612345678#");
-    assert_eq!(c.last_play(), readback("0612345678"));
+    assert_eq!(c.last_play(), readback("06 12345678"));
 }
 
 #[test]
@@ -418,7 +418,7 @@ fn dtmf_gathers_do_not_listen_and_speech_gathers_without_a_model_take_digits() {
     let mut c = FakeCall::new(&f, start(None, "100"));
     assert!(!c.seen.iter().any(|(_, s)| *s == Seen::StartSpeech));
     c.keys("0612345678#");
-    assert_eq!(c.last_play(), readback("0612345678"));
+    assert_eq!(c.last_play(), readback("06 12345678"));
 
     // With a model, a speech gather ignores digits.
     let f = gather_flow(r#"input = "speech""#, true);

@@ -439,7 +439,7 @@ impl MediaHandle {
         id
     }
 
-    /// Queues prompts by name in `language` (falling back to the built-in English ones).
+    /// Queues prompts by name in `language` (falling back to the English ones).
     pub fn play_prompts(
         &self,
         language: &str,

@@ -1,10 +1,11 @@
 //! Prompt playback: WAV prompts loaded once at start-up, played in real-time frames.
 //!
 //! [`PromptLibrary`] holds every prompt in memory, already encoded in both G.711 laws, so a
-//! call never touches the disk and sending a frame is a copy. The built-in English prompts
-//! (`media/prompts/en`, made by `scripts/generate-prompts`) are compiled into the binary; a
-//! prompts directory laid out `<language>/<name>.wav` adds languages and replaces built-in
-//! prompts by name. WAV files are read with `hound`; any sample format it reads (8–32-bit
+//! call never touches the disk and sending a frame is a copy. The built-in prompts in seven
+//! languages (`media/prompts/<language>`: en, nl, de, fr, es, pt, ko, made by
+//! `scripts/generate-prompts`) are compiled into the binary; a prompts directory laid out
+//! `<language>/<name>.wav` adds languages and replaces built-in prompts by name. A language
+//! lacking a prompt plays its primary language's (`pt` for `pt-BR`), else the English one. WAV files are read with `hound`; any sample format it reads (8–32-bit
 //! integer, 32-bit float), any channel count (mixed down) and any rate (resampled to 8 kHz
 //! once, at load, by [`resample`]) are accepted.
 //!
@@ -22,20 +23,25 @@ use std::time::Duration;
 /// Samples per second of everything played.
 pub const SAMPLE_RATE: u32 = 8000;
 
-/// The built-in prompts of the default flow (language `en`), in `media/prompts/en`, by name.
-/// The names come from their one list, `media/prompts/en/prompts.txt` (through
-/// `deflect_config::for_each_builtin_prompt!`); to add one: a line there and
-/// `scripts/generate-prompts`.
-pub const BUILTIN_PROMPTS: &[(&str, &[u8])] = &{
+/// The built-in prompts, as `(language, name, WAV)`: every name of
+/// `deflect_config::BUILTIN_PROMPTS` in every language of
+/// `deflect_config::BUILTIN_PROMPT_LANGUAGES` (`media/prompts/<language>`, made by
+/// `scripts/generate-prompts` from each language's `prompts.txt`, through
+/// `deflect_config::for_each_builtin_prompt!`).
+pub const BUILTIN_PROMPTS: &[(&str, &str, &[u8])] = &{
     macro_rules! prompts {
-        ($($name:literal),* $(,)?) => {
-            [$(($name, include_bytes!(concat!("../prompts/en/", $name, ".wav")).as_slice())),*]
+        ($(($language:literal, $name:literal)),* $(,)?) => {
+            [$((
+                $language,
+                $name,
+                include_bytes!(concat!("../prompts/", $language, "/", $name, ".wav")).as_slice(),
+            )),*]
         };
     }
     deflect_config::for_each_builtin_prompt!(prompts)
 };
 
-/// The language of the built-in prompts.
+/// The language every other falls back to for a prompt it lacks.
 pub const BUILTIN_LANGUAGE: &str = "en";
 
 /// A prompt ready to play: 8 kHz samples and both G.711 encodings.
@@ -102,7 +108,7 @@ pub enum PromptError {
     Empty(PathBuf),
 }
 
-/// A prompt name the library does not have (in that language or in the built-in English).
+/// A prompt name the library does not have (in that language or in English).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("no prompt {name:?} for language {language:?}")]
 pub struct MissingPrompt {
@@ -119,13 +125,13 @@ pub struct PromptLibrary {
 }
 
 impl PromptLibrary {
-    /// The built-in English prompts only.
+    /// The built-in prompts only.
     pub fn builtin() -> Self {
         let mut lib = Self::default();
-        for (name, bytes) in BUILTIN_PROMPTS {
+        for (language, name, bytes) in BUILTIN_PROMPTS {
             let pcm = read_wav(std::io::Cursor::new(bytes))
                 .expect("the built-in prompts are valid WAV files (checked by a test)");
-            lib.insert(BUILTIN_LANGUAGE, name, pcm);
+            lib.insert(language, name, pcm);
         }
         lib
     }
@@ -179,18 +185,23 @@ impl PromptLibrary {
     }
 
     /// Whether `language` has its own prompt `name` (built in or from the prompts
-    /// directory), not the English one [`get`](Self::get) falls back to.
+    /// directory; `pt-BR` takes `pt`'s), not the English one [`get`](Self::get) falls back
+    /// to.
     pub fn has(&self, language: &str, name: &str) -> bool {
-        self.prompts
-            .get(language)
-            .is_some_and(|p| p.contains_key(name))
+        self.own(language, name).is_some()
     }
 
-    /// A prompt in `language`, falling back to the built-in English one.
+    /// `language`'s own prompt `name`, else its primary language's (`pt` for `pt-BR`).
+    fn own(&self, language: &str, name: &str) -> Option<&Arc<Prompt>> {
+        let primary = language.split('-').next().unwrap_or(language);
+        [language, primary]
+            .into_iter()
+            .find_map(|l| self.prompts.get(l).and_then(|p| p.get(name)))
+    }
+
+    /// A prompt in `language` (or its primary language), falling back to the English one.
     pub fn get(&self, language: &str, name: &str) -> Result<Arc<Prompt>, MissingPrompt> {
-        self.prompts
-            .get(language)
-            .and_then(|p| p.get(name))
+        self.own(language, name)
             .or_else(|| self.prompts.get(BUILTIN_LANGUAGE).and_then(|p| p.get(name)))
             .cloned()
             .ok_or_else(|| MissingPrompt {

@@ -34,25 +34,36 @@ fn share_at(x: &[f32], f: f32) -> f32 {
 #[test]
 fn every_builtin_prompt_is_compiled_in_at_8khz_mono_with_audio() {
     let lib = PromptLibrary::builtin();
-    for (name, bytes) in BUILTIN_PROMPTS {
+    for (language, name, bytes) in BUILTIN_PROMPTS {
         let spec = hound::WavReader::new(std::io::Cursor::new(bytes))
             .unwrap()
             .spec();
         assert_eq!(
             (spec.sample_rate, spec.channels, spec.bits_per_sample),
             (8000, 1, 16),
-            "{name}"
+            "{language}/{name}"
         );
-        let p = lib.get("en", name).unwrap();
+        let p = lib.get(language, name).unwrap();
+        assert_eq!(p.name, format!("{language}/{name}"), "its own, not English");
         assert!(
             p.duration().as_millis() > 150,
-            "{name} is {:?}",
+            "{language}/{name} is {:?}",
             p.duration()
         );
     }
+    // Every language has every name (the build checks the lists; this, the compiled set).
+    for language in deflect_config::BUILTIN_PROMPT_LANGUAGES {
+        for name in deflect_config::BUILTIN_PROMPTS {
+            assert!(lib.has(language, name), "{language}/{name}");
+        }
+    }
+    assert_eq!(
+        deflect_config::BUILTIN_PROMPT_LANGUAGES,
+        ["de", "en", "es", "fr", "ko", "nl", "pt"]
+    );
     // The prompts the default flow and the IVR engine name in code are in the list
     // (media/prompts/en/prompts.txt).
-    let names: Vec<&str> = BUILTIN_PROMPTS.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = BUILTIN_PROMPTS.iter().map(|(_, n, _)| *n).collect();
     for name in [
         "welcome",
         "offer_caller_number",
@@ -85,7 +96,7 @@ fn every_builtin_prompt_is_compiled_in_at_8khz_mono_with_audio() {
 fn a_prompts_directory_replaces_and_adds_prompts_resampled_at_load() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("en")).unwrap();
-    std::fs::create_dir_all(dir.path().join("nl")).unwrap();
+    std::fs::create_dir_all(dir.path().join("it")).unwrap();
     // 44.1 kHz stereo, one second of 1 kHz in both channels.
     let stereo: Vec<f32> = (0..44100)
         .flat_map(|n| {
@@ -94,8 +105,8 @@ fn a_prompts_directory_replaces_and_adds_prompts_resampled_at_load() {
         })
         .collect();
     write_wav(&dir.path().join("en/welcome.wav"), 44100, 2, &stereo);
-    write_wav(&dir.path().join("nl/welkom.wav"), 8000, 1, &[0.1; 800]);
-    std::fs::write(dir.path().join("nl/README.txt"), "not a prompt").unwrap();
+    write_wav(&dir.path().join("it/benvenuto.wav"), 8000, 1, &[0.1; 800]);
+    std::fs::write(dir.path().join("it/README.txt"), "not a prompt").unwrap();
     let lib = PromptLibrary::load(Some(dir.path())).unwrap();
     let welcome = lib.get("en", "welcome").unwrap();
     assert_eq!(welcome.pcm.len(), 8000);
@@ -107,13 +118,18 @@ fn a_prompts_directory_replaces_and_adds_prompts_resampled_at_load() {
         share_at(&x, 1000.0) > 0.95,
         "a 1 kHz tone stays a 1 kHz tone"
     );
-    assert!(lib.get("nl", "welkom").is_ok());
-    // A language without a prompt falls back to the built-in English one.
-    assert_eq!(lib.get("nl", "goodbye").unwrap().name, "en/goodbye");
-    let missing = lib.get("nl", "nope").unwrap_err();
+    assert!(lib.get("it", "benvenuto").is_ok());
+    // A language without a prompt falls back to the English one; a regional variant to
+    // its primary language first.
+    assert_eq!(lib.get("it", "goodbye").unwrap().name, "en/goodbye");
+    assert!(!lib.has("it", "goodbye"));
+    assert_eq!(lib.get("pt-BR", "goodbye").unwrap().name, "pt/goodbye");
+    assert!(lib.has("pt-BR", "goodbye"));
+    assert_eq!(lib.get("nl", "goodbye").unwrap().name, "nl/goodbye");
+    let missing = lib.get("it", "nope").unwrap_err();
     assert_eq!(
         missing.to_string(),
-        "no prompt \"nope\" for language \"nl\""
+        "no prompt \"nope\" for language \"it\""
     );
     assert!(lib.resolve("en", &["welcome", "nope"]).is_err());
 }

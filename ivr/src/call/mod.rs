@@ -633,10 +633,14 @@ impl Call {
                 PromptItem::Number => {
                     let Some(cb) = &self.callback else { continue };
                     for c in cb.number.spoken(self.flow.rules.country()).chars() {
-                        match c.to_digit(10) {
-                            Some(d) => out.push(self.flow.digit_prompts[d as usize].clone()),
-                            None => out.push(self.flow.plus_prompt.clone()),
-                        }
+                        out.push(match c {
+                            '+' => self.flow.plus_prompt.clone(),
+                            ' ' => self.flow.pause_prompt.clone(),
+                            d => match d.to_digit(10) {
+                                Some(d) => self.flow.digit_prompts[d as usize].clone(),
+                                None => continue,
+                            },
+                        });
                     }
                 }
             }

@@ -428,6 +428,9 @@ where
                         self.media.handle.stop_playback();
                     }
                     let items = self.service.parts.prompts.items(&self.flow, &prompts);
+                    if tracing::enabled!(tracing::Level::DEBUG) {
+                        debug!(prompts = %played(&items), "playing");
+                    }
                     // Barge-in is the engine's decision (it sends StopPlayback).
                     let media_id = self.media.handle.play(items, false);
                     self.playing = Some((id, media_id));
@@ -479,6 +482,17 @@ where
             }
         }
     }
+}
+
+/// What a prompt list plays, for the debug log: `nl/you_entered, nl/digit_0, pause, …`.
+fn played(items: &[playback::PlayItem]) -> String {
+    let names: Vec<&str> = (items.iter())
+        .map(|i| match i {
+            playback::PlayItem::Prompt(p) => p.name.as_str(),
+            playback::PlayItem::Silence(_) => "pause",
+        })
+        .collect();
+    names.join(", ")
 }
 
 /// What the recogniser heard next; pending while nobody listens.

@@ -1,7 +1,7 @@
 //! Every prompt each flow can play, resolved once at start-up to audio in memory, so a call
 //! never looks for a file.
 
-use crate::flow::{Flow, Flows, Prompt};
+use crate::flow::{Flow, Flows, PAUSE_LENGTH, PAUSE_PROMPT, Prompt};
 use deflect_media::playback::{
     self, BUILTIN_LANGUAGE, MissingPrompt, PlayItem, PromptError, PromptLibrary,
 };
@@ -41,7 +41,8 @@ pub struct FlowPrompts {
 impl FlowPrompts {
     /// Resolves every prompt of every flow: the flow's own file (its `prompts_dir`, then
     /// `ivr.prompts_dir/<language>/`, see [`Flow::prompt_file`]), else `library`'s prompt
-    /// of that name in the flow's language (falling back to the built-in English one).
+    /// of that name in the flow's language (falling back to the English one); the pause
+    /// between a number's groups is comfort noise.
     pub fn load(flows: &Flows, library: &PromptLibrary) -> Result<Self, PromptsError> {
         let mut by_flow = HashMap::new();
         let mut in_english = Vec::new();
@@ -49,30 +50,33 @@ impl FlowPrompts {
             let mut prompts = HashMap::new();
             let mut english = Vec::new();
             for prompt in flow.prompts() {
-                let audio = match flow.prompt_file(&prompt) {
+                let item = match flow.prompt_file(&prompt) {
                     Some(path) => {
                         let name = format!("{}/{}", flow.name(), prompt.name());
-                        Arc::new(playback::Prompt::from_file(name, &path).map_err(|source| {
+                        let audio = playback::Prompt::from_file(name, &path).map_err(|source| {
                             PromptsError::File {
                                 flow: flow.name().to_owned(),
                                 source,
                             }
-                        })?)
+                        })?;
+                        PlayItem::Prompt(Arc::new(audio))
                     }
+                    None if prompt.name() == PAUSE_PROMPT => PlayItem::Silence(PAUSE_LENGTH),
                     None => {
                         let language = flow.language();
                         if language != BUILTIN_LANGUAGE && !library.has(language, prompt.name()) {
                             english.push(prompt.name().to_owned());
                         }
-                        library.get(language, prompt.name()).map_err(|source| {
+                        let audio = library.get(language, prompt.name()).map_err(|source| {
                             PromptsError::Missing {
                                 flow: flow.name().to_owned(),
                                 source,
                             }
-                        })?
+                        })?;
+                        PlayItem::Prompt(audio)
                     }
                 };
-                prompts.insert(prompt, PlayItem::Prompt(audio));
+                prompts.insert(prompt, item);
             }
             if !english.is_empty() {
                 english.sort();

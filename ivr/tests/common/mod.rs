@@ -271,11 +271,13 @@ pub fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
+/// The prompts reading `number` back: digits, `plus`, and `pause` between groups.
 pub fn digits(number: &str) -> Vec<String> {
     number
         .chars()
         .map(|c| match c {
             '+' => "plus".to_string(),
+            ' ' => "pause".to_string(),
             d => format!("digit_{d}"),
         })
         .collect()
