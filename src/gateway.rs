@@ -150,6 +150,7 @@ impl Gateway {
             .context("cannot start the SIP stack")?;
         let serving = tokio::spawn(calls.clone().serve(incoming));
         crate::registration::start(&sip, &config.sip);
+        crate::registration::probe(&sip, &config.sip);
         info!(
             listener = "rtp",
             address = %config.media.rtp_address,

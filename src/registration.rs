@@ -1,17 +1,22 @@
-//! Outbound registration to the trunks that need it (`[sip.trunks.register]`): resolves each
-//! registrar ([`deflect_sip::resolve`]) and hands it to the SIP stack, which registers with
-//! digest authentication, refreshes before expiry and backs off on failure. A registrar
-//! that does not resolve is tried again every 30 s; one deflect cannot reach as written
-//! (`sips:`, an unknown transport) is logged as an error and not registered. State changes
-//! are logged (and exported as `deflect_sip_registration_registered{trunk}` by the stack).
+//! What deflect does towards its trunks on its own: outbound registration to those that
+//! need it (`[sip.trunks.register]`) and OPTIONS probes of their servers (`addresses`).
+//! Each target is resolved ([`deflect_sip::resolve`]) and handed to the SIP stack, which
+//! registers with digest authentication, refreshes before expiry and backs off on failure,
+//! and probes each server at its trunk's `options_interval`. A target that does not
+//! resolve is tried again every 30 s; one deflect cannot reach as written (`sips:`, an
+//! unknown transport) is logged as an error and left out. Registration states are logged
+//! (and exported as `deflect_sip_registration_registered{trunk}` by the stack), as are
+//! servers' health changes (`deflect_sip_trunk_up{trunk,address}`).
 //! At shutdown, once the calls are over, each registration ends with `Expires: 0`
 //! ([`end`]).
 
-use deflect_config::SipConfig;
+use deflect_config::{SipConfig, SipTransport};
 use deflect_sip::endpoint::RegistrationState;
+use deflect_sip::health::Target;
 use deflect_sip::message::Uri;
 use deflect_sip::resolve::resolve;
 use deflect_sip::runtime::Sip;
+use std::net::SocketAddr;
 use std::time::Duration;
 use tracing::{error, info, warn};
 
@@ -48,32 +53,64 @@ pub(crate) fn start(sip: &Sip, config: &SipConfig) {
     for (trunk, registrar) in trunks {
         let sip = sip.clone();
         tokio::spawn(async move {
-            let uri = match Uri::parse(&registrar) {
-                Ok(uri) => uri,
-                Err(e) => {
-                    error!(trunk, registrar, cause = %e, "the registrar is not a SIP URI; not registering");
-                    return;
-                }
-            };
-            // DNS may be down at start-up: keep trying, then let the stack take over.
-            loop {
-                match resolve(&uri).await {
-                    Ok((transport, addr)) => {
-                        info!(trunk, registrar, address = %addr, "registering");
-                        sip.register(&trunk, transport, addr);
-                        return;
-                    }
-                    Err(e) if e.is_transient() => {
-                        warn!(trunk, registrar, cause = %e, "cannot resolve the registrar; retrying in 30s");
-                        tokio::time::sleep(Duration::from_secs(30)).await;
-                    }
-                    Err(e) => {
-                        error!(trunk, registrar, cause = %e, "cannot register this trunk");
-                        return;
-                    }
-                }
+            if let Some((_, transport, addr)) = resolved(&trunk, &registrar).await {
+                info!(trunk, registrar, address = %addr, "registering");
+                sip.register(&trunk, transport, addr);
             }
         });
+    }
+}
+
+/// Starts probing every trunk server listed in `addresses` with OPTIONS (unless the trunk's
+/// `options_interval` is 0).
+pub(crate) fn probe(sip: &Sip, config: &SipConfig) {
+    for t in config
+        .trunks
+        .iter()
+        .filter(|t| !t.options_interval.is_zero())
+    {
+        for address in &t.addresses {
+            let (sip, trunk, address) = (sip.clone(), t.name.clone(), address.clone());
+            let interval = t.options_interval;
+            tokio::spawn(async move {
+                if let Some((uri, transport, remote)) = resolved(&trunk, &address).await {
+                    sip.probe(Target {
+                        trunk,
+                        address,
+                        uri,
+                        transport,
+                        remote,
+                        interval,
+                    });
+                }
+            });
+        }
+    }
+}
+
+/// Where requests for a trunk's `target` URI go. DNS may be down at start-up: a transient
+/// failure is retried every 30 s; a target deflect cannot reach as written is logged as an
+/// error (`None`).
+async fn resolved(trunk: &str, target: &str) -> Option<(Uri, SipTransport, SocketAddr)> {
+    let uri = match Uri::parse(target) {
+        Ok(uri) => uri,
+        Err(e) => {
+            error!(trunk, target, cause = %e, "not a SIP URI; left out");
+            return None;
+        }
+    };
+    loop {
+        match resolve(&uri).await {
+            Ok((transport, addr)) => return Some((uri, transport, addr)),
+            Err(e) if e.is_transient() => {
+                warn!(trunk, target, cause = %e, "cannot resolve; retrying in 30s");
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }
+            Err(e) => {
+                error!(trunk, target, cause = %e, "cannot reach this target; left out");
+                return None;
+            }
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! SIP as trunks and SBCs see it, against sipp: calls over UDP and TCP, CANCEL, both sides'
-//! BYE, re-INVITE, the allow-list, digest authentication, OPTIONS probes, overload and
-//! graceful shutdown.
+//! BYE, re-INVITE, the allow-list, digest authentication, OPTIONS probes (theirs, and deflect's
+//! of a trunk's servers), overload and graceful shutdown.
 
 #![allow(clippy::unwrap_used)]
 
@@ -347,4 +347,93 @@ expires = "5m"
         (Some("carrier"), Some(200))
     );
     assert_eq!(status.code(), Some(0));
+}
+
+/// Answers the next OPTIONS arriving at `sbc` with 200 OK.
+fn answer_options(sbc: &UdpSocket) {
+    let mut buf = [0u8; 4096];
+    let (n, from) = sbc.recv_from(&mut buf).unwrap();
+    let req = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(req.starts_with("OPTIONS sip:127.0.0.1:"), "{req}");
+    let header = |name: &str| {
+        (req.lines())
+            .find(|l| l.starts_with(&format!("{name}:")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let ok = format!(
+        "SIP/2.0 200 OK\r\n{}\r\n{}\r\n{};tag=sbc\r\n{}\r\n{}\r\nContent-Length: 0\r\n\r\n",
+        header("Via"),
+        header("From"),
+        header("To"),
+        header("Call-ID"),
+        header("CSeq")
+    );
+    sbc.send_to(ok.as_bytes(), from).unwrap();
+}
+
+/// A trunk's server is probed with OPTIONS: up (metric 1, logged) while it answers, down
+/// (metric 0, logged) once a probe goes unanswered through its retransmissions, up again
+/// when it answers again.
+#[test]
+fn a_trunk_servers_health_flips_when_it_stops_answering_options() {
+    let sbc = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sbc.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let port = sbc.local_addr().unwrap().port();
+    let address = format!("sip:127.0.0.1:{port}");
+    let gw = gateway(&format!(
+        r#"
+[sip.timers]
+t1 = "20ms"
+
+[[sip.trunks]]
+name = "carrier"
+allow = ["127.0.0.1/32"]
+addresses = ["{address}"]
+options_interval = "1s"
+"#
+    ));
+    let health = |gw: &Gateway| {
+        let (_, metrics) = get(gw.http_addr(), "/metrics");
+        (metrics.lines())
+            .find(|l| {
+                l.starts_with("deflect_sip_trunk_up{")
+                    && l.contains("trunk=\"carrier\"")
+                    && l.contains(&format!("address=\"{address}\""))
+            })
+            .map(|l| l.rsplit(' ').next().unwrap().to_owned())
+    };
+    let is = |l: &serde_json::Value, m: &str| {
+        message(l, m) && l["trunk"] == "carrier" && l["address"] == address.as_str()
+    };
+    answer_options(&sbc);
+    gw.logs.wait_for("up", |l| is(l, "trunk server answering"));
+    assert_eq!(health(&gw).as_deref(), Some("1"));
+    // Silent: the next probe's retransmissions go unanswered.
+    let mark = gw.logs.count();
+    let down = gw
+        .logs
+        .wait_from(mark, "down", |l| is(l, "trunk server not answering"));
+    assert_eq!(down["status"], 408, "no answer: {down}");
+    assert_eq!(health(&gw).as_deref(), Some("0"));
+    // Back: everything that arrives from now on is answered.
+    let mark = gw.logs.count();
+    sbc.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let answering = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if sbc.peek_from(&mut [0u8; 1]).is_ok() {
+                    answer_options(&sbc);
+                }
+            }
+        })
+    };
+    gw.logs
+        .wait_from(mark, "up again", |l| is(l, "trunk server answering"));
+    assert_eq!(health(&gw).as_deref(), Some("1"));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    answering.join().unwrap();
 }

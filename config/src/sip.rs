@@ -215,7 +215,6 @@ pub enum UnauthorizedAction {
 /// `[[sip.trunks]]`: a carrier or SBC calls are accepted from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-#[derive(Default)]
 pub struct TrunkConfig {
     /// Name used in logs and metrics.
     pub name: String,
@@ -240,6 +239,30 @@ pub struct TrunkConfig {
     /// Outbound registration, for trunks that route calls to a registered contact.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub register: Option<RegisterConfig>,
+    /// The trunk's own SIP servers (its SBCs or proxies) as SIP URIs, e.g.
+    /// `"sip:sbc1.carrier.example:5060"`: each is probed with OPTIONS every
+    /// `options_interval`, its health exported as `deflect_sip_trunk_up{trunk,address}`.
+    pub addresses: Vec<String>,
+    /// How often each of `addresses` is probed (1s–1h; `"0s"`: never).
+    #[serde(with = "duration")]
+    pub options_interval: Duration,
+}
+
+impl Default for TrunkConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            allow: Vec::new(),
+            username: None,
+            password: None,
+            realm: None,
+            challenge_from: Vec::new(),
+            inband_dtmf: false,
+            register: None,
+            addresses: Vec::new(),
+            options_interval: Duration::from_secs(30),
+        }
+    }
 }
 
 /// `[sip.trunks.register]`
@@ -400,6 +423,33 @@ impl SipConfig {
                     format!("{at}.challenge_from"),
                     "only trunks with digest credentials (username, password) challenge; \
                      remove it, or use allow for sources accepted without a challenge",
+                );
+            }
+            for (j, a) in t.addresses.iter().enumerate() {
+                if !is_sip_uri(a) {
+                    p.push(
+                        format!("{at}.addresses[{j}]"),
+                        format!(
+                            "{a:?} is not a SIP URI; write e.g. \"sip:sbc1.carrier.example:5060\""
+                        ),
+                    );
+                } else if t.addresses[..j].contains(a) {
+                    p.push(
+                        format!("{at}.addresses[{j}]"),
+                        format!("{a} is listed twice"),
+                    );
+                }
+            }
+            let interval = t.options_interval;
+            if !interval.is_zero()
+                && (interval < Duration::from_secs(1) || interval > Duration::from_secs(3600))
+            {
+                p.push(
+                    format!("{at}.options_interval"),
+                    format!(
+                        "{} is out of range; expected 1s–1h, or \"0s\" to never probe",
+                        humantime::format_duration(interval)
+                    ),
                 );
             }
             if let Some(r) = &t.register {

@@ -13,6 +13,7 @@
 //! | [`source`] | the unit limits count per: an IPv4 address or an IPv6 /64 | none |
 //! | [`session_timer`] | RFC 4028: the agreement (422/400 refusals) and the running timer | none (time is an input) |
 //! | [`registration`] | one trunk's registration at its registrar: REGISTER, digest answer, refresh, back-off (§10.2) | none (time is an input) |
+//! | [`health`] | a trunk server probed with OPTIONS: when the next is due, up or down | none (time is an input) |
 //! | [`timer`] | one deadline per entity (transaction, call, registration), so no stale deadline is ever reported | none |
 //! | [`endpoint`] | the user agent core that ties them together, by concern: server transactions, UAS, in-dialog requests, commands from above, UAC, registration, a call's state | none (time is an input) |
 //! | [`connections`] | TCP connection caps per source and in total; idle and unfinished-message deadlines | none (time is an input) |
@@ -91,6 +92,7 @@ pub mod admission;
 pub mod auth;
 pub mod connections;
 pub mod endpoint;
+pub mod health;
 pub mod message;
 pub mod registration;
 pub mod resolve;

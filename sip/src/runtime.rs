@@ -49,6 +49,7 @@ use crate::endpoint::{
     CallEvent, CallKey, EndReason, Endpoint, EndpointConfig, Event, IncomingCall as CallInfo,
     OutgoingCall, Reason, RegistrationState,
 };
+use crate::health::Target;
 use crate::message;
 use crate::source::SourceKey;
 use crate::transport::Listener;
@@ -86,6 +87,7 @@ enum Command {
         oneshot::Sender<(CallKey, String, mpsc::UnboundedReceiver<CallEvent>)>,
     ),
     Register(String, SipTransport, SocketAddr),
+    Probe(Box<Target>),
     StopAccepting(u32),
     HangUpAll(Reason),
     Registrations(mpsc::UnboundedSender<(String, RegistrationState)>),
@@ -336,6 +338,12 @@ impl Sip {
         self.command(Command::Register(trunk.to_owned(), transport, remote));
     }
 
+    /// Probes a trunk server with OPTIONS every `target.interval`; its health is exported
+    /// as `deflect_sip_trunk_up{trunk,address}` and each change logged.
+    pub fn probe(&self, target: Target) {
+        self.command(Command::Probe(Box::new(target)));
+    }
+
     /// Stops registering every trunk (`Expires: 0`); each ends with
     /// [`RegistrationState::Unregistered`] on [`registrations`](Self::registrations).
     pub fn unregister(&self) {
@@ -482,6 +490,7 @@ impl Driver {
                 Command::Register(trunk, t, remote) => {
                     self.endpoint.register(now, &trunk, t, remote)
                 }
+                Command::Probe(target) => self.endpoint.probe(now, *target),
                 Command::StopAccepting(r) => self.endpoint.stop_accepting(r),
                 Command::HangUpAll(reason) => {
                     for k in self.endpoint.call_keys() {
@@ -545,6 +554,18 @@ impl Driver {
                         self.calls.remove(&key);
                     }
                 }
+                Event::TrunkHealth {
+                    trunk,
+                    address,
+                    up: true,
+                    status,
+                } => tracing::info!(trunk, address, status, "trunk server answering"),
+                Event::TrunkHealth {
+                    trunk,
+                    address,
+                    up: false,
+                    status,
+                } => tracing::warn!(trunk, address, status, "trunk server not answering"),
                 Event::Registration { trunk, state } => {
                     if let Some(tx) = &self.registrations {
                         let _ = tx.send((trunk, state));

@@ -63,11 +63,21 @@ impl Logs {
         self.lines.lock().unwrap().clone()
     }
 
+    /// How many lines were written so far (a mark for [`Logs::wait_from`]).
+    pub fn count(&self) -> usize {
+        self.lines.lock().unwrap().len()
+    }
+
     /// Waits until a line satisfies `pred` and returns it; panics after `PATIENCE` or when
     /// the process closed its output first.
     pub fn wait_for(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        self.wait_from(0, what, pred)
+    }
+
+    /// [`Logs::wait_for`], among the lines written after the first `from`.
+    pub fn wait_from(&self, from: usize, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + PATIENCE;
-        let mut seen = 0;
+        let mut seen = from;
         let mut lines = self.lines.lock().unwrap();
         loop {
             if let Some(found) = lines[seen..].iter().find(|l| pred(l)) {

@@ -13,6 +13,7 @@
 //! | `transfer` | a blind transfer (RFC 3515): deflect's REFER and the NOTIFYs reporting on it |
 //! | `uac` | deflect's own requests and their responses: calls placed, BYE, CANCEL, refreshes |
 //! | `registration` | driving one [`crate::registration::Registration`] client per trunk |
+//! | `probe` | trunk health: OPTIONS to each trunk server when due ([`crate::health`]) |
 //! | `call` | a call: its dialog (identity, routing, the requests inside it) and its state, one variant per state holding what only that state has |
 //! | `types`, `config` | what the endpoint and the layer above exchange; its configuration |
 //!
@@ -33,6 +34,7 @@ mod call;
 mod commands;
 mod config;
 mod in_dialog;
+mod probe;
 mod registration;
 mod server;
 #[cfg(test)]
@@ -59,6 +61,7 @@ enum TimerRef {
     Client(ClientKey),
     Call(CallKey),
     Registration(usize),
+    Probe(usize),
 }
 
 /// The SIP user agent core: transactions, dialogs, trunks, overload, session timers and
@@ -74,6 +77,7 @@ enum TimerRef {
 ///   [`Endpoint::handle_timeout`], and the commands [`Endpoint::accept`],
 ///   [`Endpoint::reject`], [`Endpoint::answer_offer`], [`Endpoint::hang_up`],
 ///   [`Endpoint::send_info`], [`Endpoint::refer`], [`Endpoint::invite`], [`Endpoint::register`],
+///   [`Endpoint::probe`],
 ///   [`Endpoint::stop_accepting`];
 /// - out: [`Endpoint::poll_transmit`] (bytes for a peer), [`Endpoint::poll_event`] (new calls,
 ///   in-call events, registration state), [`Endpoint::poll_timeout`] (the next deadline).
@@ -118,6 +122,8 @@ pub struct Endpoint {
     calls: HashMap<CallKey, Call>,
     dialogs: HashMap<(String, String), CallKey>,
     registrations: Vec<crate::registration::Registration>,
+    /// Trunk servers probed with OPTIONS.
+    probes: Vec<crate::health::Probe>,
     /// One deadline per transaction, call and registration.
     timers: TimerTable<TimerRef>,
     transmits: VecDeque<Transmit>,
@@ -157,6 +163,7 @@ impl Endpoint {
             calls: HashMap::new(),
             dialogs: HashMap::new(),
             registrations,
+            probes: Vec::new(),
             timers: TimerTable::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -396,6 +403,7 @@ impl Endpoint {
                 TimerRef::Client(k) => self.client_timer(now, k),
                 TimerRef::Call(k) => self.call_timer(now, k),
                 TimerRef::Registration(i) => self.registration_timer(now, i),
+                TimerRef::Probe(i) => self.probe_timer(now, i),
             }
         }
     }

@@ -77,6 +77,18 @@ pub enum Event {
     Incoming(Box<IncomingCall>),
     /// Something happened in a call.
     Call(CallKey, CallEvent),
+    /// A trunk server's health changed (or is known for the first time): it answered an
+    /// OPTIONS (`up`), or failed (5xx) or stopped answering (`status` 408).
+    TrunkHealth {
+        /// Trunk name.
+        trunk: String,
+        /// The server, as configured.
+        address: String,
+        /// Whether it is up now.
+        up: bool,
+        /// The probe's final status; 408 when it timed out.
+        status: u16,
+    },
     /// A trunk registration changed state.
     Registration {
         /// Trunk name.

@@ -21,6 +21,7 @@ pub(super) enum Purpose {
     InDialog(CallKey),
     Refer(CallKey),
     Register(usize),
+    Probe(usize),
     Cancel,
 }
 
@@ -348,6 +349,8 @@ impl Endpoint {
                 }
             }
             Purpose::Refer(key) => self.refer_answered(key, status),
+            Purpose::Probe(i) if status >= 200 => self.probe_ended(now, i, Some(status)),
+            Purpose::Probe(_) => {}
             Purpose::Register(i) if i < self.registrations.len() => {
                 self.registration_response(now, i, request, resp)
             }
@@ -453,6 +456,7 @@ impl Endpoint {
                     EndReason::HungUp,
                 ),
                 Purpose::Refer(key) => this.refer_answered(key, 408),
+                Purpose::Probe(i) => this.probe_ended(now, i, None),
                 Purpose::Register(i) if i < this.registrations.len() => {
                     this.registration_timed_out(now, i)
                 }
