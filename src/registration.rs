@@ -26,9 +26,11 @@ pub(crate) fn start(sip: &Sip, config: &SipConfig) {
         .trunks
         .iter()
         .filter_map(|t| {
-            t.register
-                .as_ref()
-                .map(|r| (t.name.clone(), r.registrar.clone()))
+            // Through an outbound proxy, the REGISTERs go to the proxy.
+            t.register.as_ref().map(|r| {
+                let first_hop = t.outbound_proxy.as_ref().unwrap_or(&r.registrar);
+                (t.name.clone(), first_hop.clone())
+            })
         })
         .collect();
     if trunks.is_empty() {
@@ -50,11 +52,11 @@ pub(crate) fn start(sip: &Sip, config: &SipConfig) {
             }
         }
     });
-    for (trunk, registrar) in trunks {
+    for (trunk, first_hop) in trunks {
         let sip = sip.clone();
         tokio::spawn(async move {
-            if let Some((_, transport, addr)) = resolved(&trunk, &registrar).await {
-                info!(trunk, registrar, address = %addr, "registering");
+            if let Some((_, transport, addr)) = resolved(&trunk, &first_hop).await {
+                info!(trunk, to = first_hop, address = %addr, "registering");
                 sip.register(&trunk, transport, addr);
             }
         });

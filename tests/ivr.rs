@@ -279,9 +279,10 @@ step = "deflect"
             "anonymous",
         ],
     );
-    let heard = gw
-        .logs
-        .wait_for("the recogniser's result", |l| message(l, "speech heard"));
+    // Silence before the number (the prompt playing) may end in an empty result first.
+    let heard = gw.logs.wait_for("the recogniser's result", |l| {
+        message(l, "speech heard") && l["text"].as_str().is_some_and(|t| !t.is_empty())
+    });
     let text = heard["text"].as_str().unwrap();
     let digits: String = text
         .split_whitespace()
@@ -396,6 +397,32 @@ step = "hangup"
         .wait_for("the flows", |l| message(l, "call flows ready"));
     let warnings = gw.logs.json().into_iter().filter(|l| warned(l)).count();
     assert_eq!(warnings, 1, "the English default flow is not named");
+}
+
+/// IPv6 end to end: SIP and RTP over `::1`; the answer's connection line is `IN IP6`, the
+/// caller's RFC 4733 digits arrive over IPv6 and the call is deflected.
+#[test]
+fn a_call_over_ipv6_signalling_and_media_is_deflected() {
+    let gw = Gateway::builder()
+        .config("[media]\nrtp_address = \"::1\"\n")
+        .env("DEFLECT_SIP__LISTEN", r#"["udp:[::1]:0"]"#)
+        .log("info,deflect_ivr=debug")
+        .start();
+    let sip = gw.listener("sip", Some("udp"));
+    assert!(sip.is_ipv6(), "{sip}");
+    Caller::pcmu(96)
+        .offer(
+            "0 96",
+            "a=rtpmap:0 PCMU/8000\na=rtpmap:96 telephone-event/8000",
+            "c=IN IP6 ::1",
+        )
+        .play_dtmf("0623456789#1")
+        .await_bye(DEFLECTED)
+        .run(sip);
+    assert_eq!(
+        deflected_to(&gw),
+        ("+31623456789".to_owned(), "dtmf".to_owned())
+    );
 }
 
 /// A Dutch flow speaks Dutch: every prompt from the built-in Dutch set, the number read

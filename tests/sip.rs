@@ -274,6 +274,29 @@ fn graceful_shutdown_refuses_new_calls_then_hangs_up_the_rest() {
     assert_eq!(gw.wait().code(), Some(0));
 }
 
+/// A 200 OK to the request `req` (as received), with `extra` header lines (each ending in
+/// CRLF): its Via, From, Call-ID and CSeq, its To with a tag.
+fn ok_to(req: &str, extra: &str) -> String {
+    let header = |name: &str| {
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        (req.lines())
+            .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+            .unwrap_or_default()
+            .to_string()
+    };
+    format!(
+        "SIP/2.0 200 OK\r\n{}\r\n{}\r\n{};tag=peer\r\n{}\r\n{}\r\n{extra}Content-Length: 0\r\n\r\n",
+        header("Via"),
+        header("From"),
+        header("To"),
+        header("Call-ID"),
+        header("CSeq")
+    )
+}
+
+/// The registrar's grant in a 200 OK to a REGISTER.
+const REGISTERED: &str = "Contact: <sip:31201234567@127.0.0.1>;expires=300\r\n";
+
 /// A trunk's registration ends at shutdown: a registrar (a UDP socket here) answers the
 /// REGISTER with 200 and a lifetime; on SIGTERM the gateway sends REGISTER again with
 /// `Expires: 0` (same Call-ID, the next CSeq), logs the end once it is answered, and exits 0.
@@ -303,22 +326,7 @@ expires = "5m"
         let mut buf = [0u8; 4096];
         let (n, from) = registrar.recv_from(&mut buf).unwrap();
         let req = String::from_utf8_lossy(&buf[..n]).to_string();
-        let header = |name: &str| {
-            let prefix = format!("{}:", name.to_ascii_lowercase());
-            (req.lines())
-                .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
-                .unwrap_or_default()
-                .to_string()
-        };
-        let ok = format!(
-            "SIP/2.0 200 OK\r\n{}\r\n{}\r\n{};tag=registrar\r\n{}\r\n{}\r\n\
-             Contact: <sip:31201234567@127.0.0.1>;expires=300\r\nContent-Length: 0\r\n\r\n",
-            header("Via"),
-            header("From"),
-            header("To"),
-            header("Call-ID"),
-            header("CSeq")
-        );
+        let ok = ok_to(&req, REGISTERED);
         registrar.send_to(ok.as_bytes(), from).unwrap();
         req
     };
@@ -355,21 +363,7 @@ fn answer_options(sbc: &UdpSocket) {
     let (n, from) = sbc.recv_from(&mut buf).unwrap();
     let req = String::from_utf8_lossy(&buf[..n]).to_string();
     assert!(req.starts_with("OPTIONS sip:127.0.0.1:"), "{req}");
-    let header = |name: &str| {
-        (req.lines())
-            .find(|l| l.starts_with(&format!("{name}:")))
-            .unwrap_or_default()
-            .to_string()
-    };
-    let ok = format!(
-        "SIP/2.0 200 OK\r\n{}\r\n{}\r\n{};tag=sbc\r\n{}\r\n{}\r\nContent-Length: 0\r\n\r\n",
-        header("Via"),
-        header("From"),
-        header("To"),
-        header("Call-ID"),
-        header("CSeq")
-    );
-    sbc.send_to(ok.as_bytes(), from).unwrap();
+    sbc.send_to(ok_to(&req, "").as_bytes(), from).unwrap();
 }
 
 /// A trunk's server is probed with OPTIONS: up (metric 1, logged) while it answers, down
@@ -436,4 +430,46 @@ options_interval = "1s"
     assert_eq!(health(&gw).as_deref(), Some("1"));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     answering.join().unwrap();
+}
+
+/// A trunk with an outbound proxy registers through it: the REGISTER goes to the proxy's
+/// address with `Route: <proxy;lr>` and the registrar (a name nobody resolves here) as its
+/// Request-URI.
+#[test]
+fn a_trunk_registers_through_its_outbound_proxy() {
+    let proxy = UdpSocket::bind("127.0.0.1:0").unwrap();
+    proxy
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let port = proxy.local_addr().unwrap().port();
+    let gw = gateway(&format!(
+        r#"
+[[sip.trunks]]
+name = "carrier"
+allow = ["127.0.0.1/32"]
+outbound_proxy = "sip:127.0.0.1:{port}"
+
+[sip.trunks.register]
+registrar = "sip:registrar.carrier.invalid"
+aor = "sip:31201234567@registrar.carrier.invalid"
+"#
+    ));
+    let mut buf = [0u8; 4096];
+    let (n, from) = proxy.recv_from(&mut buf).unwrap();
+    let req = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(
+        req.starts_with("REGISTER sip:registrar.carrier.invalid SIP/2.0\r\n"),
+        "{req}"
+    );
+    assert!(
+        req.contains(&format!("\r\nRoute: <sip:127.0.0.1:{port};lr>\r\n")),
+        "{req}"
+    );
+    proxy
+        .send_to(ok_to(&req, REGISTERED).as_bytes(), from)
+        .unwrap();
+    let registered = gw
+        .logs
+        .wait_for("registered", |l| message(l, "trunk registration active"));
+    assert_eq!(registered["trunk"], "carrier");
 }

@@ -246,6 +246,10 @@ pub struct TrunkConfig {
     /// How often each of `addresses` is probed (1s–1h; `"0s"`: never).
     #[serde(with = "duration")]
     pub options_interval: Duration,
+    /// An outbound proxy (a SIP URI) this trunk's REGISTERs go through (RFC 3261 §8.1.2):
+    /// sent to it with `Route: <proxy;lr>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_proxy: Option<String>,
 }
 
 impl Default for TrunkConfig {
@@ -261,6 +265,7 @@ impl Default for TrunkConfig {
             register: None,
             addresses: Vec::new(),
             options_interval: Duration::from_secs(30),
+            outbound_proxy: None,
         }
     }
 }
@@ -439,6 +444,22 @@ impl SipConfig {
                         format!("{a} is listed twice"),
                     );
                 }
+            }
+            if let Some(proxy) = &t.outbound_proxy
+                && !is_sip_uri(proxy)
+            {
+                p.push(
+                    format!("{at}.outbound_proxy"),
+                    format!(
+                        "{proxy:?} is not a SIP URI; write e.g. \"sip:proxy.carrier.example:5060\""
+                    ),
+                );
+            }
+            if t.outbound_proxy.is_some() && t.register.is_none() {
+                p.push(
+                    format!("{at}.outbound_proxy"),
+                    "only a trunk's REGISTERs go through it: add [sip.trunks.register], or remove it",
+                );
             }
             let interval = t.options_interval;
             if !interval.is_zero()

@@ -95,6 +95,8 @@ pub struct Registration {
     authorized_once: bool,
     /// Leaving: the REGISTERs ask for `Expires: 0`.
     leaving: bool,
+    /// The `Route` of an outbound proxy the REGISTERs go through.
+    route: Option<String>,
 }
 
 impl Registration {
@@ -112,7 +114,23 @@ impl Registration {
             next_at: None,
             authorized_once: false,
             leaving: false,
+            route: None,
         }
+    }
+
+    /// Sends the REGISTERs through the outbound proxy `proxy` (a SIP URI; RFC 3261 §8.1.2):
+    /// they carry `Route: <proxy;lr>`, and [`Registration::start`] is given the proxy's
+    /// address.
+    pub fn through(mut self, proxy: Option<&str>) -> Self {
+        self.route = proxy.map(|p| {
+            let loose = p.split(';').skip(1).any(|x| x.eq_ignore_ascii_case("lr"));
+            if loose {
+                format!("<{p}>")
+            } else {
+                format!("<{p};lr>")
+            }
+        });
+        self
     }
 
     /// The trunk's name.
@@ -185,6 +203,9 @@ impl Registration {
             format!("SIP/2.0/{via_transport} {host};branch={branch};rport"),
         );
         req.headers.push("Max-Forwards", "70");
+        if let Some(route) = &self.route {
+            req.headers.push("Route", route.clone());
+        }
         req.headers
             .push("From", format!("<{aor}>;tag={}", self.from_tag));
         req.headers.push("To", format!("<{aor}>"));
@@ -377,6 +398,25 @@ mod tests {
     }
 
     const CHALLENGE: &str = r#"Digest realm="carrier", nonce="abc", algorithm=MD5, qop="auth""#;
+
+    #[test]
+    fn through_an_outbound_proxy_the_register_carries_a_loose_route_to_it() {
+        let direct = request(&mut registration(SipTransport::Udp));
+        assert_eq!(direct.headers.get("Route"), None);
+        for (proxy, route) in [
+            ("sip:proxy.example:5070", "<sip:proxy.example:5070;lr>"),
+            ("sip:proxy.example;lr", "<sip:proxy.example;lr>"),
+        ] {
+            let mut reg = registration(SipTransport::Udp).through(Some(proxy));
+            let req = request(&mut reg);
+            assert_eq!(req.headers.get("Route"), Some(route));
+            assert_eq!(
+                req.uri.to_string(),
+                "sip:registrar.example",
+                "still the registrar"
+            );
+        }
+    }
 
     #[test]
     fn leaving_asks_for_expires_zero_answers_a_challenge_and_ends() {

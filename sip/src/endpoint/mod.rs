@@ -143,7 +143,8 @@ impl Endpoint {
             .iter()
             .filter_map(|t| {
                 let register = t.register.clone()?;
-                Some(crate::registration::Registration::new(&t.name, register))
+                let registration = crate::registration::Registration::new(&t.name, register);
+                Some(registration.through(t.outbound_proxy.as_deref()))
             })
             .collect();
         let overload = Overload::new(config.max_calls, config.max_calls_per_second, now);
