@@ -94,6 +94,8 @@ impl Prepared {
             counter: Arc::new(InboxLimits(inbox.clone())),
             hand_offs,
             max_call_duration: config.sip.max_call_duration,
+            local_peers: deflect_media::advertise::local(&config.media, &config.sip)
+                .map(|address| (config.sip.local_networks.clone(), address)),
         }))
     }
 }

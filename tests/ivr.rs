@@ -410,19 +410,49 @@ fn a_call_over_ipv6_signalling_and_media_is_deflected() {
         .start();
     let sip = gw.listener("sip", Some("udp"));
     assert!(sip.is_ipv6(), "{sip}");
+    types_a_number_and_is_deflected(&gw, sip, "c=IN IP6 ::1");
+}
+
+const PCMU_AND_EVENTS: &str = "a=rtpmap:0 PCMU/8000\na=rtpmap:96 telephone-event/8000";
+
+/// A caller whose answer's SDP matches `answer` types a number over RFC 4733 and is
+/// deflected to it.
+fn types_a_number_and_is_deflected(gw: &Gateway, sip: std::net::SocketAddr, answer: &str) {
     Caller::pcmu(96)
-        .offer(
-            "0 96",
-            "a=rtpmap:0 PCMU/8000\na=rtpmap:96 telephone-event/8000",
-            "c=IN IP6 ::1",
-        )
+        .offer("0 96", PCMU_AND_EVENTS, answer)
         .play_dtmf("0623456789#1")
         .await_bye(DEFLECTED)
         .run(sip);
     assert_eq!(
-        deflected_to(&gw),
+        deflected_to(gw),
         ("+31623456789".to_owned(), "dtmf".to_owned())
     );
+}
+
+/// Behind NAT with an SBC beside it: with a public address, a caller in
+/// `sip.local_networks` is given deflect's own addresses (its Contact reached, media at the
+/// listen address: the call completes), any other the public one (`-rsa` makes that caller
+/// send its requests to the gateway anyway).
+#[test]
+fn callers_in_the_local_networks_get_the_listen_address_and_others_the_public_one() {
+    let gw = gateway(
+        r#"
+[sip]
+public_address = "192.0.2.1"
+local_networks = ["127.0.0.1/32"]
+
+[media]
+rtp_address = "0.0.0.0"
+"#,
+    );
+    let sip = gw.listener("sip", Some("udp"));
+    types_a_number_and_is_deflected(&gw, sip, "c=IN IP4 127\\.0\\.0\\.1[^0-9]");
+    Caller::pcmu(96)
+        .offer("0 96", PCMU_AND_EVENTS, "c=IN IP4 192\\.0\\.2\\.1[^0-9]")
+        .hang_up()
+        .local_ip("127.0.0.2")
+        .args(&["-rsa", &sip.to_string()])
+        .run(sip);
 }
 
 /// A Dutch flow speaks Dutch: every prompt from the built-in Dutch set, the number read

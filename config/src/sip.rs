@@ -19,6 +19,9 @@ pub struct SipConfig {
     /// is not what peers reach (NAT, 0.0.0.0). Defaults to the listen address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_address: Option<String>,
+    /// Networks of peers reached without `public_address` (an SBC or PBX beside deflect):
+    /// requests and answers to them carry deflect's own listen and media addresses.
+    pub local_networks: Vec<Cidr>,
     /// `User-Agent` / `Server` header value. The default names no version, so scanners
     /// cannot pick exploits by it.
     pub user_agent: String,
@@ -69,6 +72,7 @@ impl Default for SipConfig {
                 "tcp:127.0.0.1:5060".parse().expect("literal listener"),
             ],
             public_address: None,
+            local_networks: Vec::new(),
             user_agent: "deflect".to_owned(),
             timers: SipTimers::default(),
             session_expires: Duration::from_secs(1800),
@@ -317,6 +321,13 @@ impl SipConfig {
             if a.addr.port() != 0 && self.listen[..i].contains(a) {
                 p.push(format!("sip.listen[{i}]"), format!("{a} is listed twice"));
             }
+        }
+        if !self.local_networks.is_empty() && self.public_address.is_none() {
+            p.push(
+                "sip.local_networks",
+                "only matters with sip.public_address (local peers are given the listen addresses \
+                 instead of it): set public_address, or remove local_networks",
+            );
         }
         let t = &self.timers;
         if t.t1.is_zero() || t.t1 > Duration::from_secs(10) {

@@ -7,7 +7,8 @@
 //! (an IP address, or a host name resolved once at start-up), else the first specific SIP
 //! listen address. [`advertised`] decides (sans-IO); [`resolve`] (feature `runtime`) also
 //! looks a host name up, giving what [`MediaEngine::start`](crate::driver::MediaEngine::start)
-//! takes.
+//! takes. Peers in `sip.local_networks` are given that listen address instead of the public
+//! one ([`local`], per call through `CallOptions::advertise`).
 
 use deflect_config::{MediaConfig, SipConfig};
 use std::net::IpAddr;
@@ -43,6 +44,20 @@ pub fn advertised(media: &MediaConfig, sip: &SipConfig) -> Advertised {
             .find(|ip| !ip.is_unspecified())
             .map_or(Advertised::Unspecified, Advertised::Ip),
     }
+}
+
+/// The address to put in SDP for a peer in `sip.local_networks` instead of the public one:
+/// the first specific SIP listen address, when media advertises `sip.public_address` (RTP
+/// on every interface); `None` when local peers get what everyone gets.
+pub fn local(media: &MediaConfig, sip: &SipConfig) -> Option<IpAddr> {
+    let public = sip.public_address.is_some() && media.rtp_address.is_unspecified();
+    if !public || sip.local_networks.is_empty() {
+        return None;
+    }
+    sip.listen
+        .iter()
+        .map(|l| l.addr.ip())
+        .find(|ip| !ip.is_unspecified())
 }
 
 /// `sip.public_address` names a host that does not resolve.
@@ -92,6 +107,32 @@ mod tests {
             ..SipConfig::default()
         };
         (media, sip)
+    }
+
+    #[test]
+    fn local_peers_get_the_listen_address_only_instead_of_a_public_one() {
+        let with_networks = |(m, mut s): (MediaConfig, SipConfig)| {
+            s.local_networks = vec!["10.0.0.0/8".parse().unwrap()];
+            (m, s)
+        };
+        let (m, s) = with_networks(configs(
+            "0.0.0.0",
+            Some("203.0.113.5"),
+            &["udp:0.0.0.0:5070", "udp:10.0.0.2:5060"],
+        ));
+        assert_eq!(local(&m, &s), Some("10.0.0.2".parse().unwrap()));
+        // RTP on a specific address is advertised to everyone; without a public address
+        // or local networks nothing changes.
+        let (m, s) = with_networks(configs(
+            "10.0.0.2",
+            Some("203.0.113.5"),
+            &["udp:10.0.0.2:5060"],
+        ));
+        assert_eq!(local(&m, &s), None);
+        let (m, s) = with_networks(configs("0.0.0.0", None, &["udp:10.0.0.2:5060"]));
+        assert_eq!(local(&m, &s), None);
+        let (m, s) = configs("0.0.0.0", Some("203.0.113.5"), &["udp:10.0.0.2:5060"]);
+        assert_eq!(local(&m, &s), None);
     }
 
     #[test]

@@ -107,6 +107,9 @@ pub struct CallOptions {
     pub call_id: String,
     /// Detect DTMF tones in the audio (the trunk's `inband_dtmf`).
     pub inband_dtmf: bool,
+    /// The address put in this call's SDP instead of the engine's (deflect's own address,
+    /// for a peer in `sip.local_networks`: see [`crate::advertise::local`]).
+    pub advertise: Option<IpAddr>,
 }
 
 /// Engine-wide counters (all sessions, since start).
@@ -267,7 +270,8 @@ impl MediaEngine {
     ) -> Result<MediaCall, CreateError> {
         // Check the offer before taking ports, so a 488 costs no bind.
         let parsed = SessionDescription::parse(offer).map_err(NegotiationError::from)?;
-        let mut probe = LocalDescription::new(self.shared.advertise, 0);
+        let advertise = options.advertise.unwrap_or(self.shared.advertise);
+        let mut probe = LocalDescription::new(advertise, 0);
         sdp::answer(&parsed, &self.shared.config.codecs, &mut probe)?;
         let ports = self.shared.ports.allocate().inspect_err(|e| {
             if matches!(e, PortError::Exhausted { .. }) {
@@ -291,7 +295,8 @@ impl MediaEngine {
             address: SocketAddr::new(self.shared.config.rtp_address, 0),
             source,
         })?;
-        let mut local = LocalDescription::new(self.shared.advertise, port.port());
+        let advertise = options.advertise.unwrap_or(self.shared.advertise);
+        let mut local = LocalDescription::new(advertise, port.port());
         let offer = sdp::offer(&mut local, &self.shared.config.codecs, Some(101));
         Ok(Offered {
             offer,
@@ -332,7 +337,8 @@ impl MediaEngine {
             address: SocketAddr::new(self.shared.config.rtp_address, 0),
             source,
         })?;
-        let local = LocalDescription::new(self.shared.advertise, local_rtp.port());
+        let advertise = options.advertise.unwrap_or(self.shared.advertise);
+        let local = LocalDescription::new(advertise, local_rtp.port());
         self.start_session(ports, local, description, options)
     }
 

@@ -138,6 +138,11 @@ impl Registration {
         &self.trunk
     }
 
+    /// Where its REGISTERs go, once started.
+    pub fn remote(&self) -> Option<(SipTransport, SocketAddr)> {
+        self.remote
+    }
+
     /// Starts (or restarts) registering at `remote`, the registrar's resolved address, with
     /// a fresh Call-ID and From tag.
     pub fn start(

@@ -18,6 +18,7 @@ pub struct Sipp {
     scenario: String,
     dir: tempfile::TempDir,
     args: Vec<String>,
+    local_ip: Option<String>,
 }
 
 impl Sipp {
@@ -34,7 +35,14 @@ impl Sipp {
             scenario,
             dir: tempfile::tempdir().unwrap(),
             args: Vec::new(),
+            local_ip: None,
         }
+    }
+
+    /// Calls from `ip` (default: `127.0.0.1`, or `::1` towards an IPv6 target).
+    pub fn local_ip(mut self, ip: &str) -> Self {
+        self.local_ip = Some(ip.to_owned());
+        self
     }
 
     /// Extra sipp arguments (`-t t1`, `-au user`, `-m 10`, …).
@@ -50,7 +58,14 @@ impl Sipp {
         cmd.current_dir(self.dir.path())
             .arg(target.to_string())
             .args(["-sf", file.to_str().unwrap()])
-            .args(["-i", if target.is_ipv6() { "::1" } else { "127.0.0.1" }])
+            .args([
+                "-i",
+                self.local_ip.as_deref().unwrap_or(if target.is_ipv6() {
+                    "::1"
+                } else {
+                    "127.0.0.1"
+                }),
+            ])
             .args(["-s", "31201234567"])
             .args(["-p", &free_port().to_string()])
             .args(["-mp", &free_port().to_string()])

@@ -48,8 +48,10 @@ use crate::deflection::{CallOutcome, DeflectionConsumer};
 use crate::flow::Flows;
 use crate::limits::DeflectionCounter;
 use crate::speech::SpeechModels;
+use deflect_config::Cidr;
 use deflect_media::driver::{CallOptions, MediaEngine};
 use deflect_sip::runtime::{Incoming, IncomingCall};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -74,6 +76,9 @@ pub struct Parts<C, D> {
     pub hand_offs: Arc<HandOffs<D>>,
     /// `sip.max_call_duration`: deflect hangs up a call this old.
     pub max_call_duration: Duration,
+    /// Callers in `sip.local_networks` and the address their calls' SDP carries instead
+    /// of the public one (`deflect_media::advertise::local`); `None`: the same for all.
+    pub local_peers: Option<(Vec<Cidr>, IpAddr)>,
 }
 
 /// Answers calls and runs their flows (see the module docs).
@@ -109,6 +114,7 @@ pub struct Parts<C, D> {
 ///     counter: Arc::new(MemoryCounter::new()),
 ///     hand_offs,
 ///     max_call_duration: config.sip.max_call_duration,
+///     local_peers: None,
 /// });
 /// let listeners = deflect_sip::transport::bind(&config.sip.listen).await?;
 /// let (sip, incoming) = deflect_sip::runtime::Sip::start(&config.sip, listeners)?;
@@ -191,6 +197,9 @@ where
         let options = CallOptions {
             call_id: info.call_id.clone(),
             inband_dtmf: info.inband_dtmf,
+            advertise: (self.parts.local_peers.as_ref())
+                .filter(|(networks, _)| networks.iter().any(|n| n.contains(info.source.ip())))
+                .map(|(_, address)| *address),
         };
         let media = match &info.offer {
             Some(offer) => self

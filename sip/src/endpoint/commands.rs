@@ -27,7 +27,7 @@ impl Endpoint {
         let user = req.uri.user.clone();
         let supported = timer_supported(&req);
         let mut resp = self.response(&req, 200, remote, Some(&tag));
-        let contact = self.contact(transport, user.as_deref());
+        let contact = self.contact(transport, remote, user.as_deref());
         resp.headers.push("Contact", contact);
         for rr in req.headers.get_all("Record-Route") {
             resp.headers.push("Record-Route", rr.to_owned());
@@ -192,6 +192,32 @@ mod tests {
         p.ua.accept(p.now, key, SDP.as_bytes().to_vec());
         p.ua.reject(p.now, key, 486, None);
         assert!(p.sent().is_empty(), "an answered call is answered once");
+    }
+
+    #[test]
+    fn a_peer_in_the_local_networks_is_given_the_listen_address_not_the_public_one() {
+        for (networks, host) in [
+            (vec!["127.0.0.2/32"], "127.0.0.1:5060"),
+            (vec!["10.0.0.0/8"], "203.0.113.9:5060"),
+            (vec![], "203.0.113.9:5060"),
+        ] {
+            let sip = deflect_config::SipConfig {
+                public_address: Some("203.0.113.9".into()),
+                local_networks: networks.iter().map(|n| n.parse().unwrap()).collect(),
+                ..deflect_config::SipConfig::default()
+            };
+            let mut p = Peer::with(&sip);
+            p.send(&invite("z9hG4bKi"));
+            let key = p.incoming();
+            p.sent();
+            p.ua.accept(p.now, key, SDP.as_bytes().to_vec());
+            let ok = p.responses().pop().expect("the 200 OK");
+            let contact = ok.headers.get("Contact").unwrap_or_default();
+            assert!(
+                contact.contains(&format!("@{host}>")),
+                "{networks:?}: {contact}"
+            );
+        }
     }
 
     #[test]

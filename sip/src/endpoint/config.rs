@@ -2,7 +2,9 @@
 
 use crate::auth::Algorithm;
 use crate::transaction::Timers;
-use deflect_config::{SipAuthConfig, SipConfig, SipTransport, TrunkConfig, UnauthorizedAction};
+use deflect_config::{
+    Cidr, SipAuthConfig, SipConfig, SipTransport, TrunkConfig, UnauthorizedAction,
+};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -15,6 +17,11 @@ pub struct EndpointConfig {
     pub user_agent: String,
     /// Advertised `host:port` per transport, for Via and Contact.
     pub advertised: Vec<(SipTransport, String)>,
+    /// The listeners' own `host:port` per transport, advertised instead to peers in
+    /// `local_networks` (empty when there are none, or no public address to avoid).
+    pub local: Vec<(SipTransport, String)>,
+    /// `sip.local_networks`.
+    pub local_networks: Vec<Cidr>,
     /// Session interval asked for (seconds).
     pub session_expires: u32,
     /// Smallest session interval accepted (seconds).
@@ -40,25 +47,29 @@ pub struct EndpointConfig {
 impl EndpointConfig {
     /// Settings from `[sip]`, the listeners actually bound, and a random seed.
     pub fn new(sip: &SipConfig, bound: &[(SipTransport, SocketAddr)], seed: u64) -> Self {
+        let own = |a: &SocketAddr| match a.ip() {
+            ip if ip.is_unspecified() => None,
+            std::net::IpAddr::V6(ip) => Some(format!("[{ip}]:{}", a.port())),
+            ip => Some(format!("{ip}:{}", a.port())),
+        };
         let advertised = bound
             .iter()
             .map(|(t, a)| {
                 let host = match &sip.public_address {
-                    Some(h) => h.clone(),
-                    None if a.ip().is_unspecified() => "127.0.0.1".to_owned(),
-                    None => match a.ip() {
-                        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-                        ip => ip.to_string(),
-                    },
-                };
-                let host = if host.contains(':') && !host.starts_with('[') {
-                    host
-                } else {
-                    format!("{host}:{}", a.port())
+                    Some(h) if h.contains(':') && !h.starts_with('[') => h.clone(),
+                    Some(h) => format!("{h}:{}", a.port()),
+                    None => own(a).unwrap_or_else(|| format!("127.0.0.1:{}", a.port())),
                 };
                 (*t, host)
             })
             .collect();
+        let local = match (&sip.public_address, sip.local_networks.is_empty()) {
+            (Some(_), false) => bound
+                .iter()
+                .filter_map(|(t, a)| own(a).map(|h| (*t, h)))
+                .collect(),
+            _ => Vec::new(),
+        };
         Self {
             timers: Timers {
                 t1: sip.timers.t1,
@@ -67,6 +78,8 @@ impl EndpointConfig {
             },
             user_agent: sip.user_agent.clone(),
             advertised,
+            local,
+            local_networks: sip.local_networks.clone(),
             session_expires: secs(sip.session_expires),
             min_se: secs(sip.min_se),
             max_calls: sip.max_calls,

@@ -240,7 +240,8 @@ impl Endpoint {
         let supported = timer_supported(req);
         let mut resp = Response::new(200);
         copy_routing(&req.headers, &mut resp.headers, remote);
-        resp.headers.push("Contact", self.contact(transport, None));
+        resp.headers
+            .push("Contact", self.contact(transport, remote, None));
         let call = &self.calls[&call_key];
         Self::session_headers(&mut resp, call, supported);
         resp.headers.push("Allow", ALLOW);
@@ -387,7 +388,7 @@ impl Endpoint {
         let contact = self
             .calls
             .get(&key)
-            .map(|c| self.contact(c.dialog.transport, None));
+            .map(|c| self.contact(c.dialog.transport, c.dialog.remote, None));
         let Some(mut req) = self.in_dialog_request(key, Method::Invite) else {
             return;
         };

@@ -232,18 +232,24 @@ impl Endpoint {
         format!("z9hG4bK{}", self.token())
     }
 
-    fn advertised(&self, t: SipTransport) -> String {
-        self.config
-            .advertised
-            .iter()
-            .find(|(x, _)| *x == t)
-            .or(self.config.advertised.first())
-            .map(|(_, h)| h.clone())
-            .unwrap_or_else(|| "127.0.0.1".to_owned())
+    /// The `host:port` deflect gives `remote` over `t` (in Via and Contact): its own listen
+    /// address to a peer in `sip.local_networks`, else the advertised (public) one.
+    fn advertised(&self, t: SipTransport, remote: SocketAddr) -> String {
+        pick(self.advertised_to(remote), t)
     }
 
-    fn contact(&self, t: SipTransport, user: Option<&str>) -> String {
-        let host = self.advertised(t);
+    /// The advertised `host:port` per transport for `remote`.
+    fn advertised_to(&self, remote: SocketAddr) -> &[(SipTransport, String)] {
+        let local = (self.config.local_networks.iter()).any(|n| n.contains(remote.ip()));
+        if local && !self.config.local.is_empty() {
+            &self.config.local
+        } else {
+            &self.config.advertised
+        }
+    }
+
+    fn contact(&self, t: SipTransport, remote: SocketAddr, user: Option<&str>) -> String {
+        let host = self.advertised(t, remote);
         let transport = match t {
             SipTransport::Tcp => ";transport=tcp",
             SipTransport::Udp => "",
@@ -408,6 +414,17 @@ impl Endpoint {
             }
         }
     }
+}
+
+/// The `host:port` for transport `t` in an advertised list (its first entry for a
+/// transport not listed).
+fn pick(advertised: &[(SipTransport, String)], t: SipTransport) -> String {
+    advertised
+        .iter()
+        .find(|(x, _)| *x == t)
+        .or(advertised.first())
+        .map(|(_, h)| h.clone())
+        .unwrap_or_else(|| "127.0.0.1".to_owned())
 }
 
 /// A random token for tags, branches and cnonces.

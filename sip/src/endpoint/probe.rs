@@ -7,6 +7,7 @@ use super::{ALLOW, Endpoint, Event, Purpose, TimerRef, transport_name};
 use crate::health::{Probe, Target};
 use crate::message::{Method, Request, Uri};
 use deflect_config::SipTransport;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 impl Endpoint {
@@ -25,7 +26,7 @@ impl Endpoint {
         if probe.poll_send(now) {
             let (transport, remote) = probe.destination();
             let uri = probe.uri().clone();
-            let req = self.options_request(uri, transport);
+            let req = self.options_request(uri, transport, remote);
             self.start_client_to(now, transport, remote, req, Purpose::Probe(i));
         }
         let at = self.probes[i].next_deadline();
@@ -62,8 +63,13 @@ impl Endpoint {
     }
 
     /// An OPTIONS outside any dialog to `uri`.
-    fn options_request(&mut self, uri: Uri, transport: SipTransport) -> Request {
-        let host = self.advertised(transport);
+    fn options_request(
+        &mut self,
+        uri: Uri,
+        transport: SipTransport,
+        remote: SocketAddr,
+    ) -> Request {
+        let host = self.advertised(transport, remote);
         let (tag, call_id, branch) = (self.token(), self.token(), self.branch());
         let mut to = uri.clone();
         to.params = Default::default();
@@ -81,7 +87,8 @@ impl Endpoint {
         req.headers.push("To", format!("<{to}>"));
         req.headers.push("Call-ID", format!("{call_id}@deflect"));
         req.headers.push("CSeq", "1 OPTIONS");
-        req.headers.push("Contact", self.contact(transport, None));
+        req.headers
+            .push("Contact", self.contact(transport, remote, None));
         req.headers.push("Accept", "application/sdp");
         req.headers.push("Allow", ALLOW);
         req.headers

@@ -52,8 +52,12 @@ impl Endpoint {
         authorization: Option<(&str, String)>,
     ) {
         let branch = self.branch();
+        let advertised = match self.registrations[i].remote() {
+            Some((_, remote)) => self.advertised_to(remote).to_vec(),
+            None => self.config.advertised.clone(),
+        };
         let Some((transport, remote, req)) = self.registrations[i].request(
-            &self.config.advertised,
+            &advertised,
             &self.config.user_agent,
             &branch,
             authorization,

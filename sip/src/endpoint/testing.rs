@@ -25,8 +25,12 @@ pub(super) struct Peer {
 
 impl Peer {
     pub(super) fn new() -> Self {
-        let config =
-            EndpointConfig::new(&SipConfig::default(), &[(SipTransport::Udp, addr(UA))], 7);
+        Self::with(&SipConfig::default())
+    }
+
+    /// A peer of an endpoint configured by `sip` (its listener is [`UA`] whatever it says).
+    pub(super) fn with(sip: &SipConfig) -> Self {
+        let config = EndpointConfig::new(sip, &[(SipTransport::Udp, addr(UA))], 7);
         let now = Instant::now();
         Self {
             ua: Endpoint::new(config, now),

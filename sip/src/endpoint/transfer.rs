@@ -29,7 +29,7 @@ impl Endpoint {
             ));
             return;
         }
-        let contact = self.contact(call.dialog.transport, None);
+        let contact = self.contact(call.dialog.transport, call.dialog.remote, None);
         let referred_by = call.dialog.local_uri.clone();
         let Some(mut req) = self.in_dialog_request(key, Method::Refer) else {
             return;

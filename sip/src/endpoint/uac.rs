@@ -42,7 +42,7 @@ impl Endpoint {
         let local_tag = self.token();
         let call_id = format!("{}@deflect", self.token());
         let branch = self.branch();
-        let host = self.advertised(out.transport);
+        let host = self.advertised(out.transport, out.remote);
         let local_uri = format!("<sip:{}@{host}>", out.from_user);
         let mut to = out.uri.clone();
         to.params = Default::default();
@@ -61,8 +61,10 @@ impl Endpoint {
         req.headers.push("To", remote_uri.clone());
         req.headers.push("Call-ID", call_id.clone());
         req.headers.push("CSeq", "1 INVITE");
-        req.headers
-            .push("Contact", self.contact(out.transport, Some(&out.from_user)));
+        req.headers.push(
+            "Contact",
+            self.contact(out.transport, out.remote, Some(&out.from_user)),
+        );
         req.headers.push("Allow", ALLOW);
         req.headers.push("Supported", SUPPORTED);
         req.headers
@@ -100,18 +102,12 @@ impl Endpoint {
 
     pub(super) fn in_dialog_request(&mut self, key: CallKey, method: Method) -> Option<Request> {
         let branch = self.branch();
+        let dialog = &self.calls.get(&key)?.dialog;
+        let via_host = self.advertised(dialog.transport, dialog.remote);
         let call = self.calls.get_mut(&key)?;
-        let via_host = self
-            .config
-            .advertised
-            .iter()
-            .find(|(t, _)| *t == call.dialog.transport)
-            .or(self.config.advertised.first())
-            .map(|(_, h)| h.as_str())
-            .unwrap_or_default();
         let req = call
             .dialog
-            .request(method, via_host, &branch, &self.config.user_agent);
+            .request(method, &via_host, &branch, &self.config.user_agent);
         Some(req)
     }
 
