@@ -455,6 +455,44 @@ rtp_address = "0.0.0.0"
         .run(sip);
 }
 
+/// A flow in early media: a closed announcement plays on a 183 with SDP and the call is
+/// refused with 480 after it, never answered; a flow that asks for a number is answered
+/// (200 OK) once it listens, and completes as usual.
+#[test]
+fn early_media_plays_before_the_answer_and_answers_only_when_the_flow_listens() {
+    let gw = gateway(
+        r#"
+[[ivr.flows]]
+name = "closed"
+numbers = ["2000"]
+early_media = true
+[[ivr.flows.steps]]
+step = "play"
+prompts = ["closed"]
+[[ivr.flows.steps]]
+step = "hangup"
+
+[[ivr.flows]]
+name = "open"
+early_media = true
+"#,
+    );
+    let sip = gw.listener("sip", Some("udp"));
+    types_a_number_and_is_deflected(&gw, sip, "m=audio [0-9]+ RTP/AVP 0");
+    gw.logs
+        .wait_for("the answer", |l| message(l, "answering after early media"));
+    let open = call_record(&gw, "deflected");
+    assert!(open["answered_at"].as_i64().is_some(), "{open}");
+
+    common::sipp::Sipp::new("early_refused.xml", &[])
+        .args(&["-s", "2000"])
+        .run(sip);
+    let closed = call_record(&gw, "flow_ended");
+    assert_eq!(closed["flow"], "closed");
+    assert!(closed["answered_at"].is_null(), "never answered: {closed}");
+    assert_eq!(closed["reason"], "SIP 480");
+}
+
 /// A Dutch flow speaks Dutch: every prompt from the built-in Dutch set, the number read
 /// back in its Dutch groups (`06 12345678`: a pause after 06), and no warning at start.
 #[test]
@@ -670,13 +708,13 @@ on_failure = "number"
 
 const AGENTS_URI: &str = "^ *.sip:agents@pbx\\.example\\.com.$";
 
-/// The call's record, once the inbox kept it, as a supervisor lists it.
+/// The newest record with `outcome`, once the inbox kept it, as a supervisor lists it.
 fn call_record(gw: &Gateway, outcome: &str) -> Value {
     gw.logs.wait_for(outcome, |l| {
         message(l, "call record kept") && l["outcome"] == outcome
     });
-    let boss = common::session::member(gw, "boss", "sandbox", "supervisor");
-    let (status, page) = boss.call("GET", "/api/v1/calls", None);
+    let boss = common::session::member(gw, &format!("boss-{outcome}"), "sandbox", "supervisor");
+    let (status, page) = boss.call("GET", &format!("/api/v1/calls?outcome={outcome}"), None);
     assert_eq!(status, 200, "{page}");
     page["calls"][0].clone()
 }

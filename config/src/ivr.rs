@@ -88,6 +88,11 @@ pub struct FlowConfig {
     /// Opening hours, for `branch` steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hours: Option<HoursConfig>,
+    /// Start in early media: the first prompts play on a 183 Session Progress, the call
+    /// is answered only when the flow listens for the caller (a gather, menu, confirm, a
+    /// deflection or transfer), and a flow that ends before that refuses the call (480)
+    /// after its announcement, never answering it (the caller is not charged).
+    pub early_media: bool,
     /// The steps, run in order. Empty: the built-in default flow's steps.
     pub steps: Vec<StepConfig>,
     /// This flow's changes to the automations its deflected calls' conversations follow
@@ -109,6 +114,7 @@ impl Default for FlowConfig {
             queue: None,
             prompts_dir: None,
             hours: None,
+            early_media: false,
             steps: Vec::new(),
             automations: AutomationOverrides::default(),
         }

@@ -170,6 +170,7 @@ pub struct Flow {
     pub(crate) language: String,
     pub(crate) whatsapp_account: Option<String>,
     pub(crate) queue: Option<String>,
+    pub(crate) early_media: bool,
     pub(crate) rules: NumberRules,
     pub(crate) hours: Option<OpeningHours>,
     pub(crate) steps: Vec<Step>,
@@ -195,6 +196,12 @@ impl Flow {
     /// Its language (prompts and speech).
     pub fn language(&self) -> &str {
         &self.language
+    }
+
+    /// Whether its calls start in early media (183 with SDP), answered only once the flow
+    /// listens for the caller.
+    pub fn early_media(&self) -> bool {
+        self.early_media
     }
 
     /// Whether its gathers listen for speech: the language has a model and digit words.
@@ -507,6 +514,7 @@ fn compile(
         language: f.language.clone(),
         whatsapp_account: f.whatsapp_account.clone(),
         queue: f.queue.clone(),
+        early_media: f.early_media,
         rules,
         hours,
         steps: compiled,

@@ -76,6 +76,7 @@ enum Input {
 
 enum Command {
     Accept(CallKey, Vec<u8>),
+    Progress(CallKey, Vec<u8>),
     Reject(CallKey, u16, Option<u32>),
     AnswerOffer(CallKey, u64, Result<Vec<u8>, u16>),
     AnswerInfo(CallKey, u64, u16),
@@ -129,8 +130,19 @@ impl IncomingCall {
     }
 
     /// Answers with 200 OK and `sdp`; the returned [`Call`] carries the call from now on.
-    pub fn accept(mut self, sdp: Vec<u8>) -> Call {
+    pub fn accept(self, sdp: Vec<u8>) -> Call {
         self.sip.command(Command::Accept(self.info.key, sdp));
+        self.into_call()
+    }
+
+    /// Sends early media: 183 Session Progress with `sdp`. The returned [`Call`] carries the
+    /// call from now on: [`Call::accept`] answers it later, a hang-up refuses it (480).
+    pub fn progress(self, sdp: Vec<u8>) -> Call {
+        self.sip.command(Command::Progress(self.info.key, sdp));
+        self.into_call()
+    }
+
+    fn into_call(mut self) -> Call {
         Call {
             key: self.info.key,
             call_id: self.info.call_id.clone(),
@@ -201,7 +213,13 @@ impl Call {
             .command(Command::AnswerInfo(self.key, request, status));
     }
 
-    /// Hangs up with BYE carrying `reason`; [`CallEvent::Ended`] follows.
+    /// Answers a call in early media ([`IncomingCall::progress`]) with 200 OK and `sdp`.
+    pub fn accept(&self, sdp: Vec<u8>) {
+        self.sip.command(Command::Accept(self.key, sdp));
+    }
+
+    /// Hangs up with BYE carrying `reason` (480 for a call not answered yet);
+    /// [`CallEvent::Ended`] follows.
     pub fn hang_up(&self, reason: Reason) {
         self.sip.command(Command::HangUp(self.key, reason));
     }
@@ -471,6 +489,7 @@ impl Driver {
             }
             Input::Command(c) => match c {
                 Command::Accept(k, sdp) => self.endpoint.accept(now, k, sdp),
+                Command::Progress(k, sdp) => self.endpoint.progress(now, k, sdp),
                 Command::Reject(k, s, r) => {
                     self.endpoint.reject(now, k, s, r);
                     self.calls.remove(&k);

@@ -91,7 +91,10 @@ struct CallTask<'a, C, D> {
     /// The `Reason` the call ended with (ours, or the caller's BYE's).
     reason: Option<String>,
     arrival: Arrival,
-    answered_at: jiff::Timestamp,
+    /// When deflect answered (200 OK); `None` while the call is in early media.
+    answered_at: Option<jiff::Timestamp>,
+    /// The SDP answer, for the 200 OK of a call in early media.
+    early_sdp: Option<Vec<u8>>,
 }
 
 pub(super) async fn run<C, D>(
@@ -101,6 +104,7 @@ pub(super) async fn run<C, D>(
     flow: Arc<Flow>,
     start: CallStart,
     arrival: Arrival,
+    early_sdp: Option<Vec<u8>>,
 ) where
     C: DeflectionCounter + 'static,
     D: DeflectionConsumer + 'static,
@@ -155,7 +159,8 @@ pub(super) async fn run<C, D>(
         outcome: None,
         reason: None,
         arrival,
-        answered_at: jiff::Timestamp::now(),
+        answered_at: early_sdp.is_none().then(jiff::Timestamp::now),
+        early_sdp,
     };
     task.run().await;
 }
@@ -277,7 +282,7 @@ where
             self.reason.clone(),
         );
         r.caller = self.ivr.caller().map(str::to_string);
-        r.answered_at = Some(self.answered_at.as_millisecond());
+        r.answered_at = self.answered_at.map(|a| a.as_millisecond());
         r.path = self.ivr.path();
         r.transfer_target = self.ivr.transfer_target().map(str::to_string);
         match &self.deflection {
@@ -415,8 +420,24 @@ where
         }
         self.hung_up = true;
         self.outcome.get_or_insert(outcome);
-        self.reason = Some(reason.0.clone());
+        // Never answered (early media only): the stack refuses the call with 480.
+        self.reason = Some(match self.answered_at {
+            Some(_) => reason.0.clone(),
+            None => "SIP 480".into(),
+        });
         self.sip.hang_up(reason);
+    }
+
+    /// Answers a call in early media (200 OK with its SDP): the flow needs the caller now.
+    fn answer(&mut self) {
+        if self.answered_at.is_some() || self.hung_up || self.sip_ended {
+            return;
+        }
+        if let Some(sdp) = self.early_sdp.take() {
+            debug!("answering after early media");
+            self.sip.accept(sdp);
+            self.answered_at = Some(jiff::Timestamp::now());
+        }
     }
 
     /// Carries out the engine's actions, in order.
@@ -442,6 +463,7 @@ where
                     }
                 }
                 Action::StartSpeech => {
+                    self.answer();
                     self.listening = self
                         .service
                         .parts
@@ -455,6 +477,7 @@ where
                     self.media.handle.listen(false);
                 }
                 Action::CheckLimits(request) => {
+                    self.answer();
                     let counter = self.service.parts.counter.clone();
                     self.limits = Some(Box::pin(async move {
                         match counter.try_record(&request).await {
@@ -475,11 +498,19 @@ where
                     self.outcome = Some(CallOutcome::Deflected);
                     self.deflection = Some(d);
                 }
-                Action::Transfer { target } => self.sip.refer(&target),
+                Action::Transfer { target } => {
+                    // A REFER needs an established dialog.
+                    self.answer();
+                    self.sip.refer(&target);
+                }
                 Action::Hangup(reason) => {
                     self.hang_up(Reason::q850(16, reason.as_str()), hung_up_outcome(reason));
                 }
             }
+        }
+        // Early media lasts until the flow listens for the caller.
+        if self.ivr.is_collecting() {
+            self.answer();
         }
     }
 }

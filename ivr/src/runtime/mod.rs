@@ -246,16 +246,20 @@ where
                 "answering call"
             );
         });
-        let sdp = match &media {
-            call::Media::Answered(m) => m.answer.clone().into_bytes(),
-            call::Media::Offered(o) => o.offer.clone().into_bytes(),
+        // Early media needs the INVITE's offer: without one, the SDP goes in the 200 OK.
+        let (sip, early_sdp) = match &media {
+            call::Media::Answered(m) if flow.early_media() => {
+                let sdp = m.answer.clone().into_bytes();
+                (incoming.progress(sdp.clone()), Some(sdp))
+            }
+            call::Media::Answered(m) => (incoming.accept(m.answer.clone().into_bytes()), None),
+            call::Media::Offered(o) => (incoming.accept(o.offer.clone().into_bytes()), None),
         };
-        let sip = incoming.accept(sdp);
         let guard = LiveGuard::new(&self.live);
         let service = self.clone();
         tokio::spawn(
             async move {
-                call::run(&service, sip, media, flow, start, arrival).await;
+                call::run(&service, sip, media, flow, start, arrival, early_sdp).await;
                 drop(guard);
             }
             .instrument(span),

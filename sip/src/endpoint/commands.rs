@@ -45,6 +45,35 @@ impl Endpoint {
         self.start_session_timer(now, key);
     }
 
+    /// Sends early media for an incoming call: 183 Session Progress carrying `sdp` (the SDP
+    /// answer), before [`accept`](Self::accept) answers with the same SDP or a hang-up
+    /// refuses it (480). Ignored once the call is answered or gone.
+    pub fn progress(&mut self, now: Instant, key: CallKey, sdp: Vec<u8>) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let CallState::Incoming { tx, invite } = &call.state else {
+            return;
+        };
+        let (tx, req) = (tx.clone(), invite.as_ref().clone());
+        call.local_sdp = sdp;
+        let (transport, remote, tag) = (
+            call.dialog.transport,
+            call.dialog.remote,
+            call.dialog.local_tag.clone(),
+        );
+        let mut resp = self.response(&req, 183, remote, Some(&tag));
+        let contact = self.contact(transport, remote, req.uri.user.as_deref());
+        resp.headers.push("Contact", contact);
+        for rr in req.headers.get_all("Record-Route") {
+            resp.headers.push("Record-Route", rr.to_owned());
+        }
+        resp.headers.push("Allow", ALLOW);
+        resp.headers.push("Content-Type", "application/sdp");
+        resp.body = self.calls[&key].local_sdp.clone();
+        self.respond(now, &tx, resp);
+    }
+
     /// Rejects an incoming call with `status` (e.g. 486, 488, 503) and, when given,
     /// `Retry-After`.
     pub fn reject(&mut self, now: Instant, key: CallKey, status: u16, retry_after: Option<u32>) {
@@ -218,6 +247,34 @@ mod tests {
                 "{networks:?}: {contact}"
             );
         }
+    }
+
+    #[test]
+    fn early_media_is_a_183_with_the_sdp_then_the_200_or_a_480_with_the_same_tag() {
+        let mut p = Peer::new();
+        p.send(&invite("z9hG4bKi"));
+        let key = p.incoming();
+        p.sent();
+        p.ua.progress(p.now, key, SDP.as_bytes().to_vec());
+        let early = p.responses().pop().expect("the 183");
+        assert_eq!(early.status, 183);
+        assert_eq!(early.body, SDP.as_bytes());
+        assert!(early.headers.get("Contact").is_some());
+        p.ua.accept(p.now, key, SDP.as_bytes().to_vec());
+        let ok = p.responses().pop().expect("the 200 OK");
+        assert_eq!(ok.status, 200);
+        assert_eq!(to_tag(&ok), to_tag(&early), "one dialog");
+        // Refused after its announcement instead.
+        let mut p = Peer::new();
+        p.send(&invite("z9hG4bKj"));
+        let key = p.incoming();
+        p.ua.progress(p.now, key, SDP.as_bytes().to_vec());
+        p.ua.hang_up(p.now, key, Reason::sip(480, "announcement"));
+        assert_eq!(p.statuses(), [100, 183, 480]);
+        assert_eq!(
+            p.events(),
+            [Event::Call(key, CallEvent::Ended(EndReason::HungUp))]
+        );
     }
 
     #[test]
