@@ -708,6 +708,14 @@ on_failure = "number"
 
 const AGENTS_URI: &str = "^ *.sip:agents@pbx\\.example\\.com.$";
 
+/// A caller pressing 0 in the `AGENTS` menu and taking deflect's REFER as a PBX would: 202,
+/// then `notifies`.
+fn refer_taken(notifies: &[(&str, &str)]) -> Caller {
+    Caller::pcmu(96)
+        .play_dtmf("0")
+        .refer(AGENTS_URI, 202, notifies)
+}
+
 /// The newest record with `outcome`, once the inbox kept it, as a supervisor lists it.
 fn call_record(gw: &Gateway, outcome: &str) -> Value {
     gw.logs.wait_for(outcome, |l| {
@@ -722,19 +730,13 @@ fn call_record(gw: &Gateway, outcome: &str) -> Value {
 #[test]
 fn pressing_0_transfers_the_call_by_refer_and_deflect_leaves_once_the_target_answers() {
     let gw = gateway(AGENTS);
-    Caller::pcmu(96)
-        .play_dtmf("0")
-        .refer(
-            AGENTS_URI,
-            202,
-            &[
-                ("SIP/2.0 100 Trying", "active;expires=60"),
-                ("SIP/2.0 180 Ringing", "active;expires=60"),
-                ("SIP/2.0 200 OK", "terminated;reason=noresource"),
-            ],
-        )
-        .await_bye("Q.850;cause=16;text=.transferred.")
-        .run(gw.listener("sip", Some("udp")));
+    refer_taken(&[
+        ("SIP/2.0 100 Trying", "active;expires=60"),
+        ("SIP/2.0 180 Ringing", "active;expires=60"),
+        ("SIP/2.0 200 OK", "terminated;reason=noresource"),
+    ])
+    .await_bye("Q.850;cause=16;text=.transferred.")
+    .run(gw.listener("sip", Some("udp")));
     assert_eq!(finished_with(&gw), "transferred");
     assert!(deflections(&gw).is_empty());
     let record = call_record(&gw, "transferred");
@@ -743,6 +745,17 @@ fn pressing_0_transfers_the_call_by_refer_and_deflect_leaves_once_the_target_ans
         .map(|s| format!("{} {}", s["step"].as_str().unwrap(), s["exit"]))
         .collect();
     assert_eq!(path, ["menu \"pressed 0\"", "agent \"transferred\""]);
+}
+
+#[test]
+fn a_pbx_ending_the_call_itself_once_it_took_the_transfer_counts_as_transferred() {
+    let gw = gateway(AGENTS);
+    refer_taken(&[("SIP/2.0 100 Trying", "active;expires=60")])
+        .hang_up()
+        .run(gw.listener("sip", Some("udp")));
+    assert_eq!(finished_with(&gw), "transferred");
+    let record = call_record(&gw, "transferred");
+    assert_eq!(record["path"][1]["exit"], "transferred");
 }
 
 #[test]

@@ -237,6 +237,11 @@ impl Call {
         self.ended
     }
 
+    /// True while a transfer asked for with [`Action::Transfer`] has not ended.
+    pub fn is_transferring(&self) -> bool {
+        matches!(self.state, State::Transferring { .. })
+    }
+
     /// True while a gather or confirm is taking input.
     pub fn is_collecting(&self) -> bool {
         matches!(self.state, State::Collecting(_))

@@ -91,6 +91,8 @@ struct CallTask<'a, C, D> {
     /// The `Reason` the call ended with (ours, or the caller's BYE's).
     reason: Option<String>,
     arrival: Arrival,
+    /// The trunk's side took the transfer asked for (202, or a NOTIFY).
+    transfer_accepted: bool,
     /// When deflect answered (200 OK); `None` while the call is in early media.
     answered_at: Option<jiff::Timestamp>,
     /// The SDP answer, for the 200 OK of a call in early media.
@@ -159,6 +161,7 @@ pub(super) async fn run<C, D>(
         outcome: None,
         reason: None,
         arrival,
+        transfer_accepted: false,
         answered_at: early_sdp.is_none().then(jiff::Timestamp::now),
         early_sdp,
     };
@@ -347,7 +350,16 @@ where
                 debug!(?reason, "call ended");
                 self.sip_ended = true;
                 if !self.hung_up {
-                    let (outcome, reason) = ended_outcome(&reason);
+                    let (mut outcome, reason) = ended_outcome(&reason);
+                    // A transferee that took the REFER may end this leg itself once the
+                    // target answered, before (or instead of) its final NOTIFY.
+                    if self.transfer_accepted
+                        && self.ivr.is_transferring()
+                        && outcome == CallOutcome::CallerHungUp
+                    {
+                        self.ivr.handle_transfer(now, TransferResult::Answered);
+                        outcome = CallOutcome::Transferred;
+                    }
                     self.outcome.get_or_insert(outcome);
                     self.reason = reason;
                 }
@@ -360,7 +372,9 @@ where
             Some(CallEvent::Transfer(event)) => {
                 debug!(?event, "transfer");
                 match event {
-                    TransferEvent::Accepted | TransferEvent::Progress(_) => {}
+                    TransferEvent::Accepted | TransferEvent::Progress(_) => {
+                        self.transfer_accepted = true;
+                    }
                     TransferEvent::Answered => {
                         self.ivr.handle_transfer(now, TransferResult::Answered);
                     }
