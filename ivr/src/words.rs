@@ -2,9 +2,10 @@
 //! utterance becomes digits. The recogniser's grammar is made of exactly these words, so it
 //! cannot hear anything else.
 //!
-//! Built in: English (`zero`/`oh`, `one` … `nine`, `double`, `triple`) and Korean
-//! (Sino-Korean digits as phone numbers are read: `공`/`영` … `구`). `ivr.speech.digit_words`
-//! adds languages and overrides words.
+//! Built in: English (`zero`/`oh`, `one` … `nine`, `double`, `triple`), Korean
+//! (Sino-Korean digits as phone numbers are read: `공`/`영` … `구`), Dutch, German (with
+//! `zwo`), French, Spanish and Portuguese (with Brazil's `meia` for 6) — the languages
+//! deflect has prompts for. `ivr.speech.digit_words` adds languages and overrides words.
 
 use deflect_config::SpeechConfig;
 use std::collections::BTreeMap;
@@ -48,6 +49,78 @@ const KO: &[(&str, &str)] = &[
     ("구", "9"),
 ];
 
+const NL: &[(&str, &str)] = &[
+    ("nul", "0"),
+    ("een", "1"),
+    ("één", "1"),
+    ("twee", "2"),
+    ("drie", "3"),
+    ("vier", "4"),
+    ("vijf", "5"),
+    ("zes", "6"),
+    ("zeven", "7"),
+    ("acht", "8"),
+    ("negen", "9"),
+];
+
+/// German, with "zwo" (said for 2 on the phone, apart from "drei").
+const DE: &[(&str, &str)] = &[
+    ("null", "0"),
+    ("eins", "1"),
+    ("zwei", "2"),
+    ("zwo", "2"),
+    ("drei", "3"),
+    ("vier", "4"),
+    ("fünf", "5"),
+    ("sechs", "6"),
+    ("sieben", "7"),
+    ("acht", "8"),
+    ("neun", "9"),
+];
+
+const FR: &[(&str, &str)] = &[
+    ("zéro", "0"),
+    ("un", "1"),
+    ("deux", "2"),
+    ("trois", "3"),
+    ("quatre", "4"),
+    ("cinq", "5"),
+    ("six", "6"),
+    ("sept", "7"),
+    ("huit", "8"),
+    ("neuf", "9"),
+];
+
+const ES: &[(&str, &str)] = &[
+    ("cero", "0"),
+    ("uno", "1"),
+    ("dos", "2"),
+    ("tres", "3"),
+    ("cuatro", "4"),
+    ("cinco", "5"),
+    ("seis", "6"),
+    ("siete", "7"),
+    ("ocho", "8"),
+    ("nueve", "9"),
+];
+
+/// Portuguese, with Brazil's "meia" (half a dozen: 6 on the phone) and the feminine forms.
+const PT: &[(&str, &str)] = &[
+    ("zero", "0"),
+    ("um", "1"),
+    ("uma", "1"),
+    ("dois", "2"),
+    ("duas", "2"),
+    ("três", "3"),
+    ("quatro", "4"),
+    ("cinco", "5"),
+    ("seis", "6"),
+    ("meia", "6"),
+    ("sete", "7"),
+    ("oito", "8"),
+    ("nove", "9"),
+];
+
 /// Tokens recognisers use for sounds outside the grammar (Vosk: `[unk]`; the Korean model:
 /// `<UNK>`). They are dropped from an utterance.
 const UNKNOWN_TOKENS: &[&str] = &["[unk]", "<UNK>", "<unk>"];
@@ -73,13 +146,19 @@ pub enum NotDigits {
 }
 
 impl DigitWords {
-    /// The words for `language`: built-in ones (en, ko) with `config`'s additions, or
+    /// The words for `language`: built-in ones (en, ko, nl, de, fr, es, pt) with `config`'s
+    /// additions, or
     /// `None` when neither has any.
     pub fn for_language(language: &str, config: &SpeechConfig) -> Option<Self> {
         let primary = language.split('-').next().unwrap_or(language);
         let builtin: &[(&str, &str)] = match primary {
             "en" => EN,
             "ko" => KO,
+            "nl" => NL,
+            "de" => DE,
+            "fr" => FR,
+            "es" => ES,
+            "pt" => PT,
             _ => &[],
         };
         let mut words = BTreeMap::new();
@@ -193,9 +272,25 @@ mod tests {
             [("nought".to_string(), "0".to_string())].into(),
         );
         let nl = DigitWords::for_language("nl", &config).unwrap();
-        assert_eq!(nl.digits("nul dubbel een"), Ok("011".into()));
+        assert_eq!(nl.digits("nul dubbel een zes"), Ok("0116".into()));
         let en = DigitWords::for_language("en", &config).unwrap();
         assert_eq!(en.digits("nought one"), Ok("01".into()));
-        assert_eq!(DigitWords::for_language("fr", &config), None);
+        assert_eq!(DigitWords::for_language("it", &config), None);
+    }
+
+    #[test]
+    fn the_prompt_languages_have_their_digit_words() {
+        let none = SpeechConfig::default();
+        let cases = [
+            ("nl", "nul zes één twee", "0612"),
+            ("de", "null eins fünf zwo", "0152"),
+            ("fr", "zéro six un deux", "0612"),
+            ("es", "seis uno dos nueve", "6129"),
+            ("pt-BR", "um um meia três", "1163"),
+        ];
+        for (language, said, digits) in cases {
+            let words = DigitWords::for_language(language, &none).unwrap();
+            assert_eq!(words.digits(said), Ok(digits.into()), "{language}");
+        }
     }
 }
