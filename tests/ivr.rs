@@ -370,10 +370,24 @@ step = "play"
 prompts = ["welcome", "goodbye", "closed"]
 
 [[ivr.flows.steps]]
+step = "gather"
+input = "speech"
+
+[[ivr.flows.steps]]
 step = "hangup"
 "#,
         dir.path().display()
     ));
+    // No Italian speech model either: its speech-only gather will take digits.
+    let speech = gw.logs.wait_for("the speech warning", |l| {
+        l["message"].as_str().is_some_and(|m| {
+            m.starts_with("no Vosk model for flows whose gathers take speech only")
+        })
+    });
+    assert_eq!(
+        (speech["level"].as_str(), speech["flows"].as_str()),
+        (Some("WARN"), Some("rome"))
+    );
     let warned = |l: &Value| {
         message(
             l,

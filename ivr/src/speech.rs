@@ -3,7 +3,8 @@
 //!
 //! - [`SpeechModels::load`] loads one model per flow language at start-up — about 1.5 s of
 //!   CPU and 550 MB for the small Korean model — and shares it across calls. It is never
-//!   loaded on a call. A language without a model logs one line and its flows take DTMF only.
+//!   loaded on a call. A language without a model logs one line and its flows take DTMF only
+//!   (a warning naming the flows whose gathers ask for speech alone).
 //! - [`SpeechModels::recogniser`] makes a [`Recogniser`] per call, restricted by a grammar
 //!   to the flow language's digit words (plus `[unk]`, which soaks up other sounds), so it
 //!   costs a few percent of a core per stream rather than ~40 % free-form.
@@ -30,7 +31,7 @@
 use crate::call::SpeechResult;
 use crate::flow::Flow;
 use crate::words::DigitWords;
-use deflect_config::IvrConfig;
+use deflect_config::{FlowConfig, GatherInput, IvrConfig, StepConfig};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,6 +49,13 @@ impl std::fmt::Debug for SpeechModels {
             .field("languages", &self.models.keys().collect::<Vec<_>>())
             .finish()
     }
+}
+
+/// Whether a flow has a gather with `input = "speech"` (one with `both` takes digits
+/// without a model, as expected).
+fn asks_for_speech_only(flow: &FlowConfig) -> bool {
+    (flow.effective_steps().iter())
+        .any(|s| matches!(s, StepConfig::Gather(g) if g.input == GatherInput::Speech))
 }
 
 /// The directories searched for models, in order (see the module docs).
@@ -94,11 +102,25 @@ impl SpeechModels {
                     .iter()
                     .map(|d| d.join(language).display().to_string())
                     .collect();
-                info!(
-                    language,
-                    looked_in = looked.join(", "),
-                    "speech input off for this language: no Vosk model; DTMF still works"
-                );
+                let looked_in = looked.join(", ");
+                let speech_only: Vec<&str> = (config.flows.iter())
+                    .filter(|f| f.language == language && asks_for_speech_only(f))
+                    .map(|f| f.name.as_str())
+                    .collect();
+                if speech_only.is_empty() {
+                    info!(
+                        language,
+                        looked_in,
+                        "speech input off for this language: no Vosk model; DTMF still works"
+                    );
+                } else {
+                    warn!(
+                        language,
+                        looked_in,
+                        flows = speech_only.join(", "),
+                        "no Vosk model for flows whose gathers take speech only: they take digits instead"
+                    );
+                }
                 continue;
             };
             match Self::load_one(&dir) {

@@ -12,13 +12,17 @@
 //! 1. the flow is chosen by the dialled user (Request-URI, else To);
 //! 2. media is negotiated from the INVITE's offer — nothing acceptable is 488, an
 //!    unreadable offer 400, no free RTP port 503 with `Retry-After` — or, for an INVITE
-//!    without one, offered in the 200 OK and completed from the answer in the ACK;
+//!    without one, offered in the 200 OK and completed from the answer in the ACK; a caller
+//!    in `sip.local_networks` gets deflect's listen address in the SDP (`local_peers`); a
+//!    flow with `early_media` sends the answer in a 183 and the call task answers (200 OK)
+//!    once the engine listens, deflects or transfers — or refuses the call (480) when the
+//!    flow ends first;
 //! 3. one task per call then drives the [`Call`](crate::Call) engine from the SIP dialog
 //!    (re-INVITE/UPDATE offers renegotiate the media, 488 when refused and the call goes on;
 //!    INFO bodies become digits, answered 200, 415 or 400; the caller's BYE) and from the
 //!    media (digits from every source, prompts ending, the caller's audio for the recogniser
 //!    while a gather listens, no RTP → BYE with a Reason), and carries out the engine's
-//!    actions;
+//!    actions (a transfer is a REFER; its NOTIFYs' outcome goes back to the engine);
 //! 4. a deflection is journalled (fsynced) before the BYE and handed to the consumer right
 //!    after it, by [`HandOffs`] — the one path, also taken at start-up: one the consumer
 //!    refuses is retried with back-off ([`crate::handoff`]), and one still pending when the
