@@ -772,6 +772,34 @@ fn a_pbx_ending_the_call_itself_once_it_took_the_transfer_counts_as_transferred(
     assert_eq!(record["path"][1]["exit"], "transferred");
 }
 
+/// In early media a transfer answers the call first; its REFER follows the ACK.
+#[test]
+fn an_early_media_flow_answers_before_its_transfer() {
+    let gw = gateway(
+        r#"
+[[ivr.flows]]
+name = "straight-through"
+early_media = true
+[[ivr.flows.steps]]
+step = "play"
+prompts = ["welcome"]
+[[ivr.flows.steps]]
+step = "transfer"
+target = "sip:agents@pbx.example.com"
+"#,
+    );
+    Caller::pcmu(96)
+        .refer(
+            AGENTS_URI,
+            202,
+            &[("SIP/2.0 200 OK", "terminated;reason=noresource")],
+        )
+        .await_bye("Q.850;cause=16;text=.transferred.")
+        .run(gw.listener("sip", Some("udp")));
+    let record = call_record(&gw, "transferred");
+    assert!(record["answered_at"].as_i64().is_some(), "{record}");
+}
+
 #[test]
 fn a_transfer_the_target_refuses_falls_back_to_the_whatsapp_message() {
     let gw = gateway(AGENTS);

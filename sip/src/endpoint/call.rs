@@ -99,6 +99,8 @@ pub(super) struct Call {
     pub(super) session: Option<SessionTimer>,
     /// deflect's transfer (REFER) under way.
     pub(super) transfer: Option<Transfer>,
+    /// A transfer asked for before the ACK of deflect's 200 OK: its target, sent on the ACK.
+    pub(super) refer_after_ack: Option<String>,
 }
 
 /// Where deflect's transfer stands: asked for (REFER out), or taken by the peer (2xx), with
@@ -295,6 +297,7 @@ mod tests {
             pending_infos: Vec::new(),
             our_reinvite: false,
             transfer: None,
+            refer_after_ack: None,
             session: None,
         }
     }

@@ -45,6 +45,12 @@ impl Endpoint {
                 }
                 if let Some(reason) = hang_up {
                     self.send_bye(now, key, reason, EndReason::HungUp);
+                } else if let Some(target) = self
+                    .calls
+                    .get_mut(&key)
+                    .and_then(|c| c.refer_after_ack.take())
+                {
+                    self.refer(now, key, &target);
                 }
             }
         }

@@ -15,13 +15,17 @@ use tracing::debug;
 
 impl Endpoint {
     /// Asks the peer of an established call to take it to `target` (a `sip:`, `sips:` or
-    /// `tel:` URI): REFER with `Refer-To: <target>`. How it goes comes as
-    /// [`CallEvent::Transfer`]; a call not established (or already transferring) reports
-    /// `Failed(491)` at once.
+    /// `tel:` URI): REFER with `Refer-To: <target>` — once the 200 OK is acknowledged, when
+    /// asked before. How it goes comes as [`CallEvent::Transfer`]; a call not answered (or
+    /// already transferring) reports `Failed(491)` at once.
     pub fn refer(&mut self, now: Instant, key: CallKey, target: &str) {
-        let Some(call) = self.calls.get(&key) else {
+        let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
+        if matches!(call.state, CallState::Answered { .. }) && call.transfer.is_none() {
+            call.refer_after_ack = Some(target.to_owned());
+            return;
+        }
         if !matches!(call.state, CallState::Confirmed) || call.transfer.is_some() {
             self.events.push_back(Event::Call(
                 key,
@@ -29,8 +33,9 @@ impl Endpoint {
             ));
             return;
         }
-        let contact = self.contact(call.dialog.transport, call.dialog.remote, None);
+        let (transport, remote) = (call.dialog.transport, call.dialog.remote);
         let referred_by = call.dialog.local_uri.clone();
+        let contact = self.contact(transport, remote, None);
         let Some(mut req) = self.in_dialog_request(key, Method::Refer) else {
             return;
         };
@@ -278,6 +283,22 @@ mod tests {
         p.ua.refer(p.now, key, TARGET);
         assert!(p.requests().is_empty());
         assert_eq!(transfers(&mut p), [TransferEvent::Failed(491)]);
+    }
+
+    #[test]
+    fn a_refer_asked_for_before_the_ack_goes_out_with_it() {
+        use super::super::testing::{SDP, invite, to_tag};
+        let mut p = Peer::new();
+        p.send(&invite("z9hG4bKi"));
+        let key = p.incoming();
+        p.ua.accept(p.now, key, SDP.as_bytes().to_vec());
+        let tag = to_tag(&p.responses().pop().expect("the 200 OK"));
+        p.ua.refer(p.now, key, TARGET);
+        assert!(p.requests().is_empty(), "not before the ACK");
+        p.send(&request("ACK", Some(&tag), 1, "z9hG4bKa", ""));
+        let refer = p.requests().pop().expect("the REFER");
+        assert_eq!(refer.method, Method::Refer);
+        assert!(transfers(&mut p).is_empty());
     }
 
     #[test]
