@@ -33,7 +33,7 @@ pub(crate) struct Prepared {
 /// Loads prompts, speech models and flows. A prompt file that cannot be read or a flow
 /// that does not compile is an [`UnusableConfig`].
 pub(crate) async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
-    let library = PromptLibrary::load(config.ivr.prompts_dir.as_deref())
+    let mut library = PromptLibrary::load(config.ivr.prompts_dir.as_deref())
         .map_err(|e| UnusableConfig(format!("ivr.prompts_dir: {e}")))?;
     let models = SpeechModels::load(
         &config.ivr,
@@ -43,6 +43,9 @@ pub(crate) async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         .map_err(|e| UnusableConfig(format!("ivr.flows: {e}")))?;
     let prompts = FlowPrompts::load(&flows, &library)
         .map_err(|e| UnusableConfig(format!("ivr.flows: {e}")))?;
+    // Built-in languages no flow speaks need not stay in memory.
+    let languages: Vec<&str> = flows.iter().map(|f| f.language()).collect();
+    library.retain_languages(&languages);
     for (flow, names) in prompts.in_english() {
         let language = flows
             .iter()

@@ -218,6 +218,17 @@ impl PromptLibrary {
             .collect()
     }
 
+    /// Keeps only the prompts of `languages` (a regional variant keeping its primary
+    /// language's too) and English, the fallback: a gateway drops the built-in languages no
+    /// flow speaks.
+    pub fn retain_languages(&mut self, languages: &[&str]) {
+        self.prompts.retain(|kept, _| {
+            kept == BUILTIN_LANGUAGE
+                || (languages.iter())
+                    .any(|l| l == kept || l.split('-').next() == Some(kept.as_str()))
+        });
+    }
+
     /// Languages with at least one prompt.
     pub fn languages(&self) -> impl Iterator<Item = &str> {
         self.prompts.keys().map(String::as_str)

@@ -126,6 +126,13 @@ fn a_prompts_directory_replaces_and_adds_prompts_resampled_at_load() {
     assert_eq!(lib.get("pt-BR", "goodbye").unwrap().name, "pt/goodbye");
     assert!(lib.has("pt-BR", "goodbye"));
     assert_eq!(lib.get("nl", "goodbye").unwrap().name, "nl/goodbye");
+    // A gateway keeps the languages its flows speak, and English.
+    let mut kept = PromptLibrary::builtin();
+    kept.retain_languages(&["pt-BR", "it"]);
+    let mut languages: Vec<&str> = kept.languages().collect();
+    languages.sort_unstable();
+    assert_eq!(languages, ["en", "pt"]);
+    assert_eq!(kept.get("nl", "goodbye").unwrap().name, "en/goodbye");
     let missing = lib.get("it", "nope").unwrap_err();
     assert_eq!(
         missing.to_string(),
