@@ -757,6 +757,12 @@ impl IvrConfig {
                             ),
                         );
                     }
+                    if t.on_failure.is_some() && t.on_failure == t.id {
+                        p.push(
+                            format!("{sat}.on_failure"),
+                            "a failed transfer cannot try itself again at once; name another step",
+                        );
+                    }
                     target(p, i, &sat, "on_failure");
                 }
                 StepConfig::Branch(b) => {

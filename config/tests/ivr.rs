@@ -253,7 +253,17 @@ target = "http://pbx.example.com"
 [[ivr.flows.steps]]
 step = "transfer"
 mode = "hold"
+[[ivr.flows.steps]]
+step = "transfer"
+id = "again"
+target = "sip:agents@pbx.example.com"
+on_failure = "again"
 "#,
+    );
+    has(
+        &p,
+        "ivr.flows[0].steps[5].on_failure",
+        "cannot try itself again",
     );
     has(&p, "ivr.flows[0].steps[0].choices.12", "not a key");
     has(
