@@ -772,6 +772,26 @@ fn a_pbx_ending_the_call_itself_once_it_took_the_transfer_counts_as_transferred(
     assert_eq!(record["path"][1]["exit"], "transferred");
 }
 
+/// `deflect call` takes a transfer like a PBX whose target answers at once, so operators
+/// can try a transfer flow end to end with deflect alone.
+#[test]
+fn the_dialler_takes_a_transfer_and_deflect_leaves_the_call() {
+    let gw = gateway(AGENTS);
+    let call = Dialler::call(
+        gw.listener("sip", Some("udp")),
+        "31201234567",
+        &["--dtmf", "0"],
+    );
+    let (status, out) = call.finish();
+    assert!(status.success(), "{out}");
+    assert!(
+        out.contains("far end transfers the call to sip:agents@pbx.example.com"),
+        "{out}"
+    );
+    assert!(out.contains("text=\"transferred\""), "{out}");
+    assert_eq!(finished_with(&gw), "transferred");
+}
+
 /// In early media a transfer answers the call first; its REFER follows the ACK.
 #[test]
 fn an_early_media_flow_answers_before_its_transfer() {

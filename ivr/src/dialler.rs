@@ -469,6 +469,13 @@ impl<'a> Talk<'a> {
                         call.answer_offer(offer, answer);
                     }
                     Some(CallEvent::Info { request, .. }) => call.answer_info(request, 200),
+                    Some(CallEvent::Referred { request, target }) => {
+                        // Like a PBX whose call to the target is answered at once.
+                        say(started.elapsed(), &format!("far end transfers the call to {target}: taken (202), reported answered"));
+                        call.answer_refer(request, 202);
+                        call.notify_transfer(100);
+                        call.notify_transfer(200);
+                    }
                     Some(_) => {}
                     None => return DialOutcome::Failed("the SIP stack stopped".into()),
                 },

@@ -83,6 +83,8 @@ enum Command {
     HangUp(CallKey, Reason),
     Info(CallKey, String, Vec<u8>),
     Refer(CallKey, String),
+    AnswerRefer(CallKey, u64, u16),
+    NotifyTransfer(CallKey, u16),
     Invite(
         Box<OutgoingCall>,
         oneshot::Sender<(CallKey, String, mpsc::UnboundedReceiver<CallEvent>)>,
@@ -228,6 +230,18 @@ impl Call {
     pub fn send_info(&self, content_type: &str, body: Vec<u8>) {
         self.sip
             .command(Command::Info(self.key, content_type.to_owned(), body));
+    }
+
+    /// Answers a [`CallEvent::Referred`]: 202 takes the transfer, 4xx–6xx refuse it.
+    pub fn answer_refer(&self, request: u64, status: u16) {
+        self.sip
+            .command(Command::AnswerRefer(self.key, request, status));
+    }
+
+    /// Reports on a transfer taken: a NOTIFY with the target call's `status` (a final one
+    /// ends the report).
+    pub fn notify_transfer(&self, status: u16) {
+        self.sip.command(Command::NotifyTransfer(self.key, status));
     }
 
     /// Asks the peer to take the call to `target` (REFER); how it goes comes as
@@ -499,6 +513,10 @@ impl Driver {
                 Command::HangUp(k, r) => self.endpoint.hang_up(now, k, r),
                 Command::Info(k, ct, body) => self.endpoint.send_info(now, k, &ct, body),
                 Command::Refer(k, target) => self.endpoint.refer(now, k, &target),
+                Command::AnswerRefer(k, id, status) => {
+                    self.endpoint.answer_refer(now, k, id, status)
+                }
+                Command::NotifyTransfer(k, status) => self.endpoint.notify_transfer(now, k, status),
                 Command::Invite(out, reply) => {
                     let key = self.endpoint.invite(now, *out);
                     let call_id = self.endpoint.call_id(key).unwrap_or_default().to_owned();
@@ -557,7 +575,9 @@ impl Driver {
                 Event::Call(key, event) => {
                     let ended = matches!(event, CallEvent::Ended(_));
                     let info = match &event {
-                        CallEvent::Info { request, .. } => Some(*request),
+                        CallEvent::Info { request, .. } | CallEvent::Referred { request, .. } => {
+                            Some(*request)
+                        }
                         _ => None,
                     };
                     let delivered = self

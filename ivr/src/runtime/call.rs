@@ -384,6 +384,11 @@ where
                     }
                 }
             }
+            Some(CallEvent::Referred { request, target }) => {
+                // The IVR places no calls: a trunk's transfer request is not taken.
+                debug!(target, "REFER from the caller's side refused");
+                self.sip.answer_refer(request, 501);
+            }
             Some(CallEvent::Answered { .. } | CallEvent::Progress { .. }) => {}
         }
     }

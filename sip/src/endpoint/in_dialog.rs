@@ -97,6 +97,7 @@ impl Endpoint {
             Method::Invite | Method::Update => self.handle_offer(now, origin, req, key, call_key),
             Method::Info => self.handle_info(now, origin, req, key, call_key),
             Method::Notify => self.handle_notify(now, origin, req, key, call_key),
+            Method::Refer => self.handle_refer(now, origin, req, key, call_key),
             Method::Options => {
                 self.reply(
                     now,
@@ -201,11 +202,30 @@ impl Endpoint {
     ) {
         // The transaction waits for the layer above's answer (RFC 6086: 415 for a
         // package or body type not understood); retransmissions are absorbed.
+        let content_type = req.headers.get("Content-Type").unwrap_or("").to_owned();
+        let body = req.body.clone();
+        let event = |request| CallEvent::Info {
+            request,
+            content_type,
+            body,
+        };
+        self.await_answer(now, origin, (req, key), call_key, event);
+    }
+
+    /// Opens the server transaction of `request` (with its key) to wait for the layer
+    /// above's answer — an INFO, a REFER — absorbing retransmissions, and tells the layer
+    /// above with `event` of the id its answer names.
+    pub(super) fn await_answer(
+        &mut self,
+        now: Instant,
+        origin: Origin,
+        (req, key): (Request, ServerKey),
+        call_key: CallKey,
+        event: impl FnOnce(u64) -> CallEvent,
+    ) {
         self.open_server(now, origin, &key, &req, Some(call_key));
         let id = self.next_offer;
         self.next_offer += 1;
-        let content_type = req.headers.get("Content-Type").unwrap_or("").to_owned();
-        let body = req.body.clone();
         if let Some(call) = self.calls.get_mut(&call_key) {
             call.pending_infos.push(PendingOffer {
                 id,
@@ -214,14 +234,7 @@ impl Endpoint {
                 session: None,
             });
         }
-        self.events.push_back(Event::Call(
-            call_key,
-            CallEvent::Info {
-                request: id,
-                content_type,
-                body,
-            },
-        ));
+        self.events.push_back(Event::Call(call_key, event(id)));
     }
 
     /// Answers an in-dialog INVITE/UPDATE with `sdp` (None: the current local SDP).

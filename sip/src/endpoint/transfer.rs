@@ -121,6 +121,60 @@ impl Endpoint {
         self.transfer_event(call_key, event);
     }
 
+    /// A REFER from the peer (deflect the transferee): 400 without a `Refer-To`; else it
+    /// waits for the layer above's answer ([`CallEvent::Referred`]).
+    pub(super) fn handle_refer(
+        &mut self,
+        now: Instant,
+        origin: Origin,
+        req: Request,
+        key: ServerKey,
+        call_key: CallKey,
+    ) {
+        let target = req.headers.get("Refer-To").map(|t| {
+            let t = t.trim();
+            t.strip_prefix('<')
+                .and_then(|t| t.split_once('>'))
+                .map_or(t, |(uri, _)| uri)
+                .to_owned()
+        });
+        let Some(target) = target.filter(|t| !t.is_empty()) else {
+            return self.reply(now, origin, key, &req, 400, &[]);
+        };
+        let event = |request| CallEvent::Referred { request, target };
+        self.await_answer(now, origin, (req, key), call_key, event);
+    }
+
+    /// Answers a REFER from [`CallEvent::Referred`]: 202 takes it, 4xx–6xx refuse it.
+    pub fn answer_refer(&mut self, now: Instant, key: CallKey, request: u64, status: u16) {
+        self.answer_info(now, key, request, status);
+    }
+
+    /// Reports on a REFER deflect took: a NOTIFY whose `message/sipfrag` body is the status
+    /// line `status` of the call to the target — 1xx while it goes on, a final status ends
+    /// the report (`Subscription-State: terminated`).
+    pub fn notify_transfer(&mut self, now: Instant, key: CallKey, status: u16) {
+        let Some(call) = self.calls.get(&key) else {
+            return;
+        };
+        let contact = self.contact(call.dialog.transport, call.dialog.remote, None);
+        let Some(mut req) = self.in_dialog_request(key, Method::Notify) else {
+            return;
+        };
+        let state = if status < 200 {
+            "active;expires=60"
+        } else {
+            "terminated;reason=noresource"
+        };
+        req.headers.push("Event", "refer");
+        req.headers.push("Subscription-State", state);
+        req.headers.push("Contact", contact);
+        req.headers
+            .push("Content-Type", "message/sipfrag;version=2.0");
+        req.body = format!("SIP/2.0 {status} {}\r\n", reason_phrase(status)).into_bytes();
+        self.start_client(now, key, req, Purpose::InDialog(key));
+    }
+
     fn transfer_event(&mut self, key: CallKey, event: TransferEvent) {
         let label = match event {
             TransferEvent::Accepted => "accepted",
@@ -131,6 +185,20 @@ impl Endpoint {
         metrics::counter!("deflect_sip_transfers_total", "event" => label).increment(1);
         self.events
             .push_back(Event::Call(key, CallEvent::Transfer(event)));
+    }
+}
+
+/// A reason phrase for a sipfrag status line.
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Trying",
+        180 => "Ringing",
+        183 => "Session Progress",
+        200..300 => "OK",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        _ if status < 200 => "Progress",
+        _ => "Failed",
     }
 }
 
@@ -299,6 +367,45 @@ mod tests {
         let refer = p.requests().pop().expect("the REFER");
         assert_eq!(refer.method, Method::Refer);
         assert!(transfers(&mut p).is_empty());
+    }
+
+    #[test]
+    fn a_peers_refer_waits_for_the_answer_and_is_reported_on_in_notifies() {
+        let mut p = Peer::new();
+        let (key, tag) = confirmed(&mut p);
+        let refer = request(
+            "REFER",
+            Some(&tag),
+            2,
+            "z9hG4bKr",
+            &format!("Refer-To: <{TARGET}>\n"),
+        );
+        p.send(&refer);
+        let request_id = match p.events().as_slice() {
+            [Event::Call(k, CallEvent::Referred { request, target })] => {
+                assert_eq!((*k, target.as_str()), (key, TARGET));
+                *request
+            }
+            other => panic!("{other:?}"),
+        };
+        assert!(p.statuses().is_empty(), "the answer is the layer above's");
+        p.ua.answer_refer(p.now, key, request_id, 202);
+        assert_eq!(p.statuses(), [202]);
+        p.ua.notify_transfer(p.now, key, 200);
+        let notify = p.requests().pop().expect("the NOTIFY");
+        assert_eq!(notify.method, Method::Notify);
+        assert_eq!(notify.headers.get("Event"), Some("refer"));
+        assert!(
+            notify
+                .headers
+                .get("Subscription-State")
+                .unwrap_or_default()
+                .starts_with("terminated")
+        );
+        assert_eq!(sipfrag_status(&notify.body), Some(200));
+        // Without a Refer-To: 400.
+        p.send(&request("REFER", Some(&tag), 3, "z9hG4bKs", ""));
+        assert_eq!(p.statuses(), [400]);
     }
 
     #[test]

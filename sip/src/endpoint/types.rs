@@ -133,6 +133,16 @@ pub enum CallEvent {
     },
     /// How the transfer asked for with [`super::Endpoint::refer`] goes.
     Transfer(TransferEvent),
+    /// The peer asks deflect to take the call to `target` (a REFER: deflect the transferee).
+    /// Answer it with [`super::Endpoint::answer_refer`]: 202 to take it, then report how
+    /// the call to the target goes with [`super::Endpoint::notify_transfer`]; 4xx/5xx to
+    /// refuse it. One still unanswered when the call ends gets 481.
+    Referred {
+        /// Identifies this request in the answer.
+        request: u64,
+        /// The `Refer-To` URI.
+        target: String,
+    },
     /// The call is over.
     Ended(EndReason),
 }
