@@ -12,8 +12,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// Where a call's dialog stands, holding what is valid only then (after rustls' one
-/// struct per state): the unanswered INVITE exists only while `Incoming`, a hang-up waiting
-/// for the ACK only while `Answered`, and why the call ends only once `Terminating`.
+/// struct per state): the unanswered INVITE exists only while `Incoming`, a hang-up or a
+/// transfer waiting for the ACK only while `Answered`, and why the call ends only once
+/// `Terminating`.
 #[derive(Debug)]
 pub(super) enum CallState {
     /// UAS: INVITE received, waiting for accept/reject.
@@ -29,6 +30,8 @@ pub(super) enum CallState {
     Answered {
         /// A hang-up asked for meanwhile: the BYE goes out after the ACK.
         hang_up: Option<Reason>,
+        /// A transfer asked for meanwhile: its target, REFERred after the ACK.
+        refer: Option<String>,
     },
     /// Confirmed dialog.
     Confirmed,
@@ -99,8 +102,6 @@ pub(super) struct Call {
     pub(super) session: Option<SessionTimer>,
     /// deflect's transfer (REFER) under way.
     pub(super) transfer: Option<Transfer>,
-    /// A transfer asked for before the ACK of deflect's 200 OK: its target, sent on the ACK.
-    pub(super) refer_after_ack: Option<String>,
 }
 
 /// Where deflect's transfer stands: asked for (REFER out), or taken by the peer (2xx), with
@@ -297,7 +298,6 @@ mod tests {
             pending_infos: Vec::new(),
             our_reinvite: false,
             transfer: None,
-            refer_after_ack: None,
             session: None,
         }
     }
@@ -319,9 +319,18 @@ mod tests {
         let (tx, req) = invite();
         let invite = Box::new(req);
         let mut c = call(CallState::Incoming { tx, invite });
-        let taken = c.take_invite(CallState::Answered { hang_up: None });
+        let taken = c.take_invite(CallState::Answered {
+            hang_up: None,
+            refer: None,
+        });
         assert!(taken.is_some_and(|(_, r)| r.method == Method::Invite));
-        assert!(matches!(c.state, CallState::Answered { hang_up: None }));
+        assert!(matches!(
+            c.state,
+            CallState::Answered {
+                hang_up: None,
+                refer: None
+            }
+        ));
         assert!(c.take_invite(CallState::Confirmed).is_none());
         assert!(matches!(c.state, CallState::Answered { .. }), "unchanged");
     }

@@ -5,7 +5,9 @@ use super::{
     ALLOW, CallEvent, CallKey, CallState, EndReason, Endpoint, Event, PendingOffer, Purpose,
     Reason, SUPPORTED, TimerRef, timer_supported,
 };
-use crate::message::Method;
+use crate::message::{Method, Request, Response};
+use deflect_config::SipTransport;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 impl Endpoint {
@@ -15,7 +17,10 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        let Some((tx_key, req)) = call.take_invite(CallState::Answered { hang_up: None }) else {
+        let Some((tx_key, req)) = call.take_invite(CallState::Answered {
+            hang_up: None,
+            refer: None,
+        }) else {
             return;
         };
         call.local_sdp = sdp;
@@ -24,20 +29,10 @@ impl Endpoint {
             call.dialog.remote,
             call.dialog.local_tag.clone(),
         );
-        let user = req.uri.user.clone();
         let supported = timer_supported(&req);
-        let mut resp = self.response(&req, 200, remote, Some(&tag));
-        let contact = self.contact(transport, remote, user.as_deref());
-        resp.headers.push("Contact", contact);
-        for rr in req.headers.get_all("Record-Route") {
-            resp.headers.push("Record-Route", rr.to_owned());
-        }
-        let call = &self.calls[&key];
-        Self::session_headers(&mut resp, call, supported);
-        resp.headers.push("Allow", ALLOW);
+        let mut resp = self.sdp_response(&req, 200, key, (transport, remote, &tag));
+        Self::session_headers(&mut resp, &self.calls[&key], supported);
         resp.headers.push("Supported", SUPPORTED);
-        resp.headers.push("Content-Type", "application/sdp");
-        resp.body = call.local_sdp.clone();
         let bytes = resp.to_bytes();
         self.respond(now, &tx_key, resp);
         let cseq = req.cseq().map_or(0, |c| c.seq);
@@ -62,7 +57,20 @@ impl Endpoint {
             call.dialog.remote,
             call.dialog.local_tag.clone(),
         );
-        let mut resp = self.response(&req, 183, remote, Some(&tag));
+        let resp = self.sdp_response(&req, 183, key, (transport, remote, &tag));
+        self.respond(now, &tx, resp);
+    }
+
+    /// The 183 or 200 to a call's INVITE `req`: its tag, Contact, Record-Route, Allow and
+    /// the call's local SDP.
+    fn sdp_response(
+        &self,
+        req: &Request,
+        status: u16,
+        key: CallKey,
+        (transport, remote, tag): (SipTransport, SocketAddr, &str),
+    ) -> Response {
+        let mut resp = self.response(req, status, remote, Some(tag));
         let contact = self.contact(transport, remote, req.uri.user.as_deref());
         resp.headers.push("Contact", contact);
         for rr in req.headers.get_all("Record-Route") {
@@ -70,8 +78,12 @@ impl Endpoint {
         }
         resp.headers.push("Allow", ALLOW);
         resp.headers.push("Content-Type", "application/sdp");
-        resp.body = self.calls[&key].local_sdp.clone();
-        self.respond(now, &tx, resp);
+        resp.body = self
+            .calls
+            .get(&key)
+            .map(|c| c.local_sdp.clone())
+            .unwrap_or_default();
+        resp
     }
 
     /// Rejects an incoming call with `status` (e.g. 486, 488, 503) and, when given,
@@ -171,7 +183,7 @@ impl Endpoint {
                 self.events
                     .push_back(Event::Call(key, CallEvent::Ended(EndReason::HungUp)));
             }
-            CallState::Answered { hang_up } if call.pending_2xx.is_some() => {
+            CallState::Answered { hang_up, .. } if call.pending_2xx.is_some() => {
                 *hang_up = Some(reason);
             }
             CallState::Calling => {

@@ -35,8 +35,8 @@ impl Endpoint {
             let Some(call) = self.calls.get_mut(&key) else {
                 return;
             };
-            if let CallState::Answered { hang_up } = &mut call.state {
-                let hang_up = hang_up.take();
+            if let CallState::Answered { hang_up, refer } = &mut call.state {
+                let (hang_up, refer) = (hang_up.take(), refer.take());
                 call.state = CallState::Confirmed;
                 if !req.body.is_empty() {
                     let sdp = req.body.clone();
@@ -45,11 +45,7 @@ impl Endpoint {
                 }
                 if let Some(reason) = hang_up {
                     self.send_bye(now, key, reason, EndReason::HungUp);
-                } else if let Some(target) = self
-                    .calls
-                    .get_mut(&key)
-                    .and_then(|c| c.refer_after_ack.take())
-                {
+                } else if let Some(target) = refer {
                     self.refer(now, key, &target);
                 }
             }
@@ -356,7 +352,7 @@ impl Endpoint {
             Some(Pending2xxDue::GiveUp) => {
                 call.pending_2xx = None;
                 let (after, end) = match &mut call.state {
-                    CallState::Answered { hang_up } => (hang_up.take(), EndReason::AckTimeout),
+                    CallState::Answered { hang_up, .. } => (hang_up.take(), EndReason::AckTimeout),
                     _ => (None, EndReason::HungUp),
                 };
                 debug!(call_id = %call.dialog.call_id, "no ACK for the 200 OK within 64*T1");

@@ -22,8 +22,10 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        if matches!(call.state, CallState::Answered { .. }) && call.transfer.is_none() {
-            call.refer_after_ack = Some(target.to_owned());
+        if let CallState::Answered { refer, .. } = &mut call.state
+            && call.transfer.is_none()
+        {
+            *refer = Some(target.to_owned());
             return;
         }
         if !matches!(call.state, CallState::Confirmed) || call.transfer.is_some() {

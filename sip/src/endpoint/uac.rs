@@ -92,7 +92,6 @@ impl Endpoint {
             pending_infos: Vec::new(),
             our_reinvite: false,
             transfer: None,
-            refer_after_ack: None,
             session: None,
         };
         self.dialogs.insert((call_id, local_tag), key);

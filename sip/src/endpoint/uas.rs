@@ -177,7 +177,6 @@ impl Endpoint {
             pending_infos: Vec::new(),
             our_reinvite: false,
             transfer: None,
-            refer_after_ack: None,
             // Started by the 2xx.
             session: Some(SessionTimer::start(
                 now,
