@@ -26,9 +26,13 @@ pub(crate) struct CallArgs {
     /// A WAV file played as the microphone (any rate, mono or stereo), e.g. spoken digits.
     #[arg(long, value_name = "FILE")]
     wav: Option<PathBuf>,
-    /// SIP transport [default: the URI's `transport` parameter, else udp].
+    /// SIP transport [default: the URI's `transport` parameter, else tls for `sips:`, else udp].
     #[arg(long, value_enum)]
     transport: Option<Transport>,
+    /// PEM file of the CA certificates a TLS target must be signed by [default: the public web
+    /// PKI roots].
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
     /// The calling number (From user).
     #[arg(long, value_name = "USER", default_value = "31612345678")]
     from: String,
@@ -61,6 +65,7 @@ pub(crate) struct CallArgs {
 enum Transport {
     Udp,
     Tcp,
+    Tls,
 }
 
 fn parse_start(s: &str) -> Result<Start, String> {
@@ -106,6 +111,7 @@ async fn call(args: CallArgs) -> ExitCode {
     match args.transport {
         Some(Transport::Tcp) => to.transport = SipTransport::Tcp,
         Some(Transport::Udp) => to.transport = SipTransport::Udp,
+        Some(Transport::Tls) => to.transport = SipTransport::Tls,
         None => {}
     }
     let (transport, remote) = match to.lookup().await {
@@ -130,6 +136,7 @@ async fn call(args: CallArgs) -> ExitCode {
     }
     let settings = DiallerSettings {
         local: args.local,
+        tls_ca: args.tls_ca,
         ..DiallerSettings::default()
     };
     let dialler = match Dialler::start(&settings, remote).await {

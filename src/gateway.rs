@@ -95,6 +95,10 @@ impl Gateway {
     /// Loads prompts, speech models and flows and resolves the media address; a prompt file
     /// that cannot be read or a flow that does not compile is an [`UnusableConfig`].
     pub async fn prepare(config: Config) -> anyhow::Result<Self> {
+        // The SIP stack loads these again when it starts; a key that does not go with its
+        // certificate, or a CA file rustls refuses, stops deflect before anything is bound.
+        deflect_sip::tls::ServerIdentity::load(&config.sip.tls)?;
+        deflect_sip::tls::Trust::new(&config.sip)?;
         let calls = calls::prepare(&config).await?;
         Ok(Self { config, calls })
     }
@@ -151,6 +155,7 @@ impl Gateway {
         let serving = tokio::spawn(calls.clone().serve(incoming));
         crate::registration::start(&sip, &config.sip);
         crate::registration::probe(&sip, &config.sip);
+        reload_tls_on_sighup(&sip)?;
         info!(
             listener = "rtp",
             address = %config.media.rtp_address,
@@ -289,4 +294,23 @@ async fn drain_calls(sip: &deflect_sip::runtime::Sip, grace: Duration) {
 async fn stopped(mut rx: watch::Receiver<bool>) {
     // An error means the sender is gone, which also means stop.
     let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// SIGHUP re-reads `[sip.tls]`'s certificate and key.
+fn reload_tls_on_sighup(sip: &deflect_sip::runtime::Sip) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let sip = sip.clone();
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match sip.reload_tls() {
+                Ok(true) => info!("SIGHUP: TLS certificate reloaded"),
+                Ok(false) => {}
+                Err(e) => {
+                    warn!(cause = %e, "SIGHUP: TLS certificate not reloaded; the old one stays")
+                }
+            }
+        }
+    });
+    Ok(())
 }

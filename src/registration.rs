@@ -55,9 +55,9 @@ pub(crate) fn start(sip: &Sip, config: &SipConfig) {
     for (trunk, first_hop) in trunks {
         let sip = sip.clone();
         tokio::spawn(async move {
-            if let Some((_, transport, addr)) = resolved(&trunk, &first_hop).await {
+            if let Some((uri, transport, addr)) = resolved(&trunk, &first_hop).await {
                 info!(trunk, to = first_hop, address = %addr, "registering");
-                sip.register(&trunk, transport, addr);
+                sip.register(&trunk, &uri.host, transport, addr);
             }
         });
     }

@@ -101,8 +101,7 @@ fn check_config_of_a_missing_file_exits_64() {
 #[test]
 fn call_refuses_targets_it_cannot_reach_as_written_and_exits_64() {
     for (uri, want) in [
-        ("sips:1000@127.0.0.1", "needs TLS"),
-        ("sip:1000@127.0.0.1;transport=tls", "needs TLS"),
+        ("sips:1000@127.0.0.1;transport=udp", "over TLS only"),
         (
             "sip:1000@127.0.0.1;transport=sctp",
             "transport \"sctp\" is not supported",

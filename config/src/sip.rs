@@ -2,10 +2,11 @@
 
 use crate::Problems;
 use crate::secret::Secret;
-use crate::value::{Cidr, ListenAddr, duration, string_serde};
+use crate::value::{Cidr, ListenAddr, SipTransport, duration, string_serde};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -13,8 +14,10 @@ use std::time::Duration;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SipConfig {
-    /// Listeners, e.g. `["udp:127.0.0.1:5060", "tcp:127.0.0.1:5060"]`.
+    /// Listeners, e.g. `["udp:127.0.0.1:5060", "tcp:127.0.0.1:5060", "tls:127.0.0.1:5061"]`.
     pub listen: Vec<ListenAddr>,
+    /// The certificate `tls:` listeners present.
+    pub tls: SipTlsConfig,
     /// Host name or IP address advertised in Via, Contact and SDP when the listen address
     /// is not what peers reach (NAT, 0.0.0.0). Defaults to the listen address.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,6 +74,7 @@ impl Default for SipConfig {
                 "udp:127.0.0.1:5060".parse().expect("literal listener"),
                 "tcp:127.0.0.1:5060".parse().expect("literal listener"),
             ],
+            tls: SipTlsConfig::default(),
             public_address: None,
             local_networks: Vec::new(),
             user_agent: "deflect".to_owned(),
@@ -98,6 +102,74 @@ impl Default for SipConfig {
         }
     }
 }
+
+/// `[sip.tls]`: the certificate and key `tls:` listeners present (PEM files, reloaded when
+/// they change and on SIGHUP, so a renewed certificate needs no restart).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipTlsConfig {
+    /// PEM file with the certificate chain, the server's own certificate first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<PathBuf>,
+    /// PEM file with the private key (PKCS #8, PKCS #1 or SEC1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<PathBuf>,
+    /// How often the two files are checked for a change.
+    #[serde(with = "duration")]
+    pub reload_interval: Duration,
+}
+
+impl Default for SipTlsConfig {
+    fn default() -> Self {
+        Self {
+            certificate: None,
+            private_key: None,
+            reload_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The SHA-256 fingerprint of a certificate (its DER encoding), written in hex with or
+/// without colons, as `openssl x509 -noout -fingerprint -sha256` prints it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CertificatePin(pub [u8; 32]);
+
+impl FromStr for CertificatePin {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let hex = s.strip_prefix("sha256:").unwrap_or(s).replace(':', "");
+        let mut pin = [0u8; 32];
+        let bad = || {
+            format!(
+                "{s:?} is not a SHA-256 fingerprint: expected 64 hex digits, colons allowed, as \
+                 `openssl x509 -noout -fingerprint -sha256` prints"
+            )
+        };
+        if hex.len() != 64 || !hex.is_ascii() {
+            return Err(bad());
+        }
+        for (i, b) in pin.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(Self(pin))
+    }
+}
+
+impl fmt::Display for CertificatePin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(":")?;
+            }
+            write!(f, "{b:02X}")?;
+        }
+        Ok(())
+    }
+}
+string_serde!(
+    CertificatePin,
+    "a SHA-256 certificate fingerprint such as \"AB:CD:…\" (32 bytes in hex)"
+);
 
 /// `[sip.timers]`: RFC 3261 §17 base values.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -254,6 +326,18 @@ pub struct TrunkConfig {
     /// sent to it with `Route: <proxy;lr>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outbound_proxy: Option<String>,
+    /// PEM file of the CA certificates this trunk's servers are verified against when
+    /// deflect connects to them over TLS. Without it (and without `tls_pins`), the public
+    /// web PKI roots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<PathBuf>,
+    /// SHA-256 fingerprints of the certificates this trunk's servers may present over TLS
+    /// (self-signed SBC certificates): one must match; no CA or name is consulted.
+    pub tls_pins: Vec<CertificatePin>,
+    /// The name deflect sends (SNI) and verifies in the trunk servers' certificates;
+    /// defaults to the host of the URI connected to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_server_name: Option<String>,
 }
 
 impl Default for TrunkConfig {
@@ -270,6 +354,9 @@ impl Default for TrunkConfig {
             addresses: Vec::new(),
             options_interval: Duration::from_secs(30),
             outbound_proxy: None,
+            tls_ca: None,
+            tls_pins: Vec::new(),
+            tls_server_name: None,
         }
     }
 }
@@ -322,6 +409,7 @@ impl SipConfig {
                 p.push(format!("sip.listen[{i}]"), format!("{a} is listed twice"));
             }
         }
+        self.validate_tls(p);
         if !self.local_networks.is_empty() && self.public_address.is_none() {
             p.push(
                 "sip.local_networks",
@@ -484,6 +572,24 @@ impl SipConfig {
                     ),
                 );
             }
+            if let Some(ca) = &t.tls_ca {
+                pem_problem(p, format!("{at}.tls_ca"), ca, Pem::Certificates);
+                if !t.tls_pins.is_empty() {
+                    p.push(
+                        format!("{at}.tls_ca"),
+                        "with tls_pins the pinned certificates are trusted and no CA is \
+                         consulted: keep one of the two",
+                    );
+                }
+            }
+            if let Some(name) = &t.tls_server_name
+                && rustls_pki_types::ServerName::try_from(name.as_str()).is_err()
+            {
+                p.push(
+                    format!("{at}.tls_server_name"),
+                    format!("{name:?} is not a DNS name or IP address"),
+                );
+            }
             if let Some(r) = &t.register {
                 let at = format!("{at}.register");
                 if !is_sip_uri(&r.registrar) {
@@ -502,6 +608,74 @@ impl SipConfig {
                     p.push(format!("{at}.expires"), "must be at least 60s");
                 }
             }
+        }
+    }
+}
+
+/// What a PEM file must hold.
+#[derive(Clone, Copy)]
+enum Pem {
+    Certificates,
+    PrivateKey,
+}
+
+/// Reads `file` as the configuration check does: it must exist and hold what `what` says.
+fn pem_problem(p: &mut Problems, key: String, file: &Path, what: Pem) {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let shown = file.display();
+    let found = match what {
+        Pem::Certificates => CertificateDer::pem_file_iter(file).and_then(|certs| {
+            let n = certs.collect::<Result<Vec<_>, _>>()?.len();
+            Ok(n > 0)
+        }),
+        Pem::PrivateKey => PrivateKeyDer::from_pem_file(file).map(|_| true),
+    };
+    let wanted = match what {
+        Pem::Certificates => "PEM CERTIFICATE block",
+        Pem::PrivateKey => "PEM PRIVATE KEY block (PKCS #8, PKCS #1 or SEC1)",
+    };
+    match found {
+        Ok(true) => {}
+        Ok(false) | Err(rustls_pki_types::pem::Error::NoItemsFound) => {
+            p.push(key, format!("{shown} holds no {wanted}"));
+        }
+        Err(rustls_pki_types::pem::Error::Io(e)) => {
+            p.push(key, format!("cannot read {shown}: {e}"));
+        }
+        Err(e) => p.push(
+            key,
+            format!("{shown} is not valid PEM ({e}); expected a {wanted}"),
+        ),
+    }
+}
+
+impl SipConfig {
+    fn validate_tls(&self, p: &mut Problems) {
+        let tls = &self.tls;
+        let listening = self.listen.iter().any(|l| l.transport == SipTransport::Tls);
+        match (&tls.certificate, &tls.private_key) {
+            (Some(cert), Some(key)) => {
+                pem_problem(p, "sip.tls.certificate".into(), cert, Pem::Certificates);
+                pem_problem(p, "sip.tls.private_key".into(), key, Pem::PrivateKey);
+            }
+            (None, None) if !listening => {}
+            (None, _) => p.push(
+                "sip.tls.certificate",
+                "a tls: listener needs a certificate and a private key: set \
+                 sip.tls.certificate = \"/etc/deflect/sip.crt\" (PEM)",
+            ),
+            (_, None) => p.push(
+                "sip.tls.private_key",
+                "a certificate needs its private key: set sip.tls.private_key = \
+                 \"/etc/deflect/sip.key\" (PEM)",
+            ),
+        }
+        if tls.reload_interval < Duration::from_secs(1) {
+            p.push(
+                "sip.tls.reload_interval",
+                "must be at least 1s, e.g. \"1m\"",
+            );
         }
     }
 }

@@ -40,6 +40,8 @@ pub enum SipTransport {
     Udp,
     /// SIP over TCP, framed by Content-Length.
     Tcp,
+    /// SIP over TLS over TCP (RFC 3261 §26.2), framed like TCP.
+    Tls,
 }
 
 impl SipTransport {
@@ -48,7 +50,33 @@ impl SipTransport {
         match self {
             Self::Udp => "udp",
             Self::Tcp => "tcp",
+            Self::Tls => "tls",
         }
+    }
+
+    /// The transport as a Via header writes it: `UDP`, `TCP`, `TLS`.
+    pub fn via_name(self) -> &'static str {
+        match self {
+            Self::Udp => "UDP",
+            Self::Tcp => "TCP",
+            Self::Tls => "TLS",
+        }
+    }
+
+    /// The `transport` URI parameter that makes a URI reach a listener of this transport
+    /// (none for UDP, the default).
+    pub fn uri_param(self) -> &'static str {
+        match self {
+            Self::Udp => "",
+            Self::Tcp => ";transport=tcp",
+            Self::Tls => ";transport=tls",
+        }
+    }
+
+    /// Whether messages travel on a connection (TCP, TLS): framed by Content-Length, no
+    /// retransmissions.
+    pub fn is_stream(self) -> bool {
+        self != Self::Udp
     }
 }
 
@@ -58,7 +86,7 @@ impl fmt::Display for SipTransport {
     }
 }
 
-/// A SIP listener: `udp:127.0.0.1:5060`, `tcp:[::1]:5060`.
+/// A SIP listener: `udp:127.0.0.1:5060`, `tcp:[::1]:5060`, `tls:0.0.0.0:5061`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ListenAddr {
     /// Transport to listen on.
@@ -70,17 +98,18 @@ pub struct ListenAddr {
 impl FromStr for ListenAddr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        const HELP: &str = "expected \"udp:HOST:PORT\" or \"tcp:HOST:PORT\", e.g. \"udp:127.0.0.1:5060\" \
-                            or \"tcp:[::1]:5060\"";
+        const HELP: &str = "expected \"udp:HOST:PORT\", \"tcp:HOST:PORT\" or \"tls:HOST:PORT\", e.g. \
+                            \"udp:127.0.0.1:5060\" or \"tls:[::1]:5061\"";
         let (transport, addr) = s
             .split_once(':')
             .ok_or_else(|| format!("{s:?} has no transport; {HELP}"))?;
         let transport = match transport.to_ascii_lowercase().as_str() {
             "udp" => SipTransport::Udp,
             "tcp" => SipTransport::Tcp,
+            "tls" => SipTransport::Tls,
             other => {
                 return Err(format!(
-                    "unknown transport {other:?} in {s:?}; valid: udp, tcp"
+                    "unknown transport {other:?} in {s:?}; valid: udp, tcp, tls"
                 ));
             }
         };

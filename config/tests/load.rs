@@ -1579,3 +1579,75 @@ connected_message = "Hi, I am {{agent}}"
         "{text}"
     );
 }
+
+#[test]
+fn a_tls_listener_needs_a_readable_certificate_and_key() {
+    let e = load_text("[sip]\nlisten = [\"tls:127.0.0.1:5061\"]\n", &[]).unwrap_err();
+    assert_eq!(paths(&e), ["sip.tls.certificate"], "{e}");
+    assert!(e.to_string().contains("needs a certificate"), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("sip.crt"), dir.path().join("sip.key"));
+    std::fs::write(&cert, "not PEM at all\n").unwrap();
+    let text = format!(
+        "[sip]\nlisten = [\"tls:127.0.0.1:5061\"]\n[sip.tls]\ncertificate = {cert:?}\nprivate_key = {key:?}\n"
+    );
+    let e = load_text(&text, &[]).unwrap_err();
+    assert_eq!(
+        paths(&e),
+        ["sip.tls.certificate", "sip.tls.private_key"],
+        "{e}"
+    );
+    let shown = e.to_string();
+    assert!(shown.contains("holds no PEM CERTIFICATE block"), "{e}");
+    assert!(
+        shown.contains("cannot read"),
+        "the key file is missing: {e}"
+    );
+
+    let e = load_text("[sip.tls]\ncertificate = \"/etc/x.crt\"\n", &[]).unwrap_err();
+    assert_eq!(paths(&e), ["sip.tls.private_key"], "{e}");
+}
+
+#[test]
+fn trunk_pins_are_sha256_fingerprints_and_exclude_a_ca() {
+    let pin = "AB:".repeat(31) + "AB";
+    let c = load_text(
+        &format!(
+            "[[sip.trunks]]\nname = \"sbc\"\nallow = [\"192.0.2.1\"]\ntls_pins = [\"{pin}\", \"sha256:{}\"]\n",
+            "cd".repeat(32)
+        ),
+        &[],
+    )
+    .unwrap();
+    let pins = &c.sip.trunks[0].tls_pins;
+    assert_eq!(pins[0].to_string(), pin);
+    assert_eq!(pins[1].0, [0xcd; 32]);
+
+    let e = load_text(
+        "[[sip.trunks]]\nname = \"sbc\"\nallow = [\"192.0.2.1\"]\ntls_pins = [\"AB:CD\"]\n",
+        &[],
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("64 hex digits"), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(
+        &ca,
+        "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let e = load_text(
+        &format!(
+            "[[sip.trunks]]\nname = \"sbc\"\nallow = [\"192.0.2.1\"]\ntls_pins = [\"{pin}\"]\ntls_ca = {ca:?}\ntls_server_name = \"not a name\"\n"
+        ),
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        ["sip.trunks[0].tls_ca", "sip.trunks[0].tls_server_name"],
+        "{e}"
+    );
+}

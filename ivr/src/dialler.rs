@@ -19,7 +19,9 @@
 //! rejection), the audio heard, the digits sent, who hung up and with which `Reason`, and
 //! how long it took; [`CallPlan::timeout`] bounds the whole call.
 
-use deflect_config::{Codec, ListenAddr, MediaConfig, PortRange, SipConfig, SipTransport};
+use deflect_config::{
+    Codec, ListenAddr, MediaConfig, PortRange, SipConfig, SipTransport, TrunkConfig,
+};
 use deflect_media::driver::{CallOptions, MediaCall, MediaEngine};
 use deflect_media::playback::{PlayItem, Prompt, PromptLibrary};
 use deflect_media::session::MediaEvent;
@@ -48,6 +50,9 @@ pub struct DiallerSettings {
     pub codecs: Vec<Codec>,
     /// Media shard tasks (0: one per core).
     pub media_shards: usize,
+    /// PEM file of the CA certificates a TLS target is verified against (default: the
+    /// public web PKI roots).
+    pub tls_ca: Option<std::path::PathBuf>,
 }
 
 impl Default for DiallerSettings {
@@ -60,6 +65,7 @@ impl Default for DiallerSettings {
             },
             codecs: vec![Codec::Pcmu, Codec::Pcma],
             media_shards: 1,
+            tls_ca: None,
         }
     }
 }
@@ -209,7 +215,16 @@ impl Dialler {
                 },
             ],
             // Nobody may call the dialler; the far end's in-dialog requests still come in.
-            trunks: Vec::new(),
+            // The target is a trunk only for verifying it over TLS.
+            trunks: match &settings.tls_ca {
+                Some(ca) => vec![TrunkConfig {
+                    name: "target".into(),
+                    allow: vec![deflect_config::Cidr(target.ip().into())],
+                    tls_ca: Some(ca.clone()),
+                    ..TrunkConfig::default()
+                }],
+                None => Vec::new(),
+            },
             unauthorized: deflect_config::UnauthorizedAction::Drop,
             ..SipConfig::default()
         };

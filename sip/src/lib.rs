@@ -18,12 +18,13 @@
 //! | [`endpoint`] | the user agent core that ties them together, by concern: server transactions, UAS, in-dialog requests, commands from above, UAC, registration, a call's state | none (time is an input) |
 //! | [`connections`] | TCP connection caps per source and in total; idle and unfinished-message deadlines | none (time is an input) |
 //! | [`resolve`] | where requests for a SIP URI go: transport, host, port (RFC 3263 without NAPTR/SRV) | DNS only in `resolve` (runtime) |
-//! | [`transport`] | binding the configured UDP/TCP listeners | tokio |
+//! | [`transport`] | binding the configured UDP/TCP/TLS listeners | tokio |
+//! | [`tls`] | the TLS listeners' reloadable certificate; how servers deflect connects to are verified (per trunk: CA file, pins, SNI name) | rustls, files |
 //! | [`runtime`] | the driver task and the handles: [`runtime::Sip`], [`runtime::IncomingCall`], [`runtime::Call`] | tokio |
 //!
 //! The cores never read the clock, sleep or touch a socket; the tests drive them on a
 //! virtual clock over in-memory links that lose, duplicate and reorder. Only `transport`,
-//! `runtime` and `resolve::resolve` use tokio, and only with the `runtime` feature (on by
+//! `runtime`, `tls` and `resolve::resolve` use tokio or the file system, and only with the `runtime` feature (on by
 //! default; the fuzz targets build without it). `python3 scripts/check-modules sip` checks
 //! that no two of these modules import each other in a circle.
 //!
@@ -101,6 +102,8 @@ pub mod runtime;
 pub mod session_timer;
 pub mod source;
 pub mod timer;
+#[cfg(feature = "runtime")]
+pub mod tls;
 pub mod transaction;
 #[cfg(feature = "runtime")]
 pub mod transport;

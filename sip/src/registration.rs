@@ -198,10 +198,8 @@ impl Registration {
             .find(|(t, _)| *t == transport)
             .map(|(_, h)| h.as_str())
             .unwrap_or_default();
-        let (via_transport, contact_param) = match transport {
-            SipTransport::Udp => ("UDP", ""),
-            SipTransport::Tcp => ("TCP", ";transport=tcp"),
-        };
+        let via_transport = transport.via_name();
+        let contact_param = transport.uri_param();
         let mut req = Request::new(Method::Register, registrar);
         req.headers.push(
             "Via",

@@ -1,12 +1,12 @@
 //! Where requests for a SIP URI go (RFC 3263 §4, the part deflect uses): the transport from
-//! the URI's `transport` parameter (UDP without one), the host's address, and the port
-//! (5060 without one). deflect looks up no NAPTR or SRV records: registrars and test
-//! targets are named by address or by a host name with an A/AAAA record, and a port.
+//! the URI's `transport` parameter (UDP without one; TLS for `sips:`), the host's address,
+//! and the port (5060 without one, 5061 over TLS). deflect looks up no NAPTR or SRV
+//! records: registrars and test targets are named by address or by a host name with an
+//! A/AAAA record, and a port.
 //!
 //! [`Destination::of`] reads the URI (sans-IO); `resolve` (with the `runtime` feature)
 //! also looks the host up. A URI deflect cannot reach as written is an error rather than a
-//! guess: `sips:` and `transport=tls` would need TLS, which deflect does not speak, and
-//! sending such a request in the clear instead would be a silent downgrade.
+//! guess: a `sips:` URI with a transport other than TLS would be a silent downgrade.
 //!
 //! ```
 //! use deflect_config::SipTransport;
@@ -24,17 +24,20 @@ use deflect_config::SipTransport;
 /// The port of a SIP URI without one (RFC 3261 §19.1.2).
 pub const DEFAULT_PORT: u16 = 5060;
 
+/// The port of a `sips:` (or `transport=tls`) URI without one.
+pub const DEFAULT_TLS_PORT: u16 = 5061;
+
 /// Why a URI gives no address to send to.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
     /// Not a `sip:` URI with a host (`tel:`, other schemes).
     #[error("{0:?} is not a sip:[USER@]HOST[:PORT] URI")]
     NotSip(String),
-    /// A `sips:` URI: TLS only.
-    #[error("{0:?} needs TLS (sips:), which deflect does not speak; use sip: over udp or tcp")]
+    /// A `sips:` URI whose transport parameter is not TLS.
+    #[error("{0:?}: a sips: URI is reached over TLS only; remove the transport parameter")]
     Tls(String),
-    /// A `transport` parameter other than udp or tcp.
-    #[error("{uri:?}: transport {transport:?} is not supported (udp or tcp)")]
+    /// A `transport` parameter other than udp, tcp or tls.
+    #[error("{uri:?}: transport {transport:?} is not supported (udp, tcp or tls)")]
     Transport {
         /// The URI.
         uri: String,
@@ -73,18 +76,19 @@ pub struct Destination {
 impl Destination {
     /// Reads the destination from `uri`.
     pub fn of(uri: &Uri) -> Result<Self, ResolveError> {
-        match uri.scheme {
-            Scheme::Sip if !uri.host.is_empty() => {}
-            Scheme::Sips => return Err(ResolveError::Tls(uri.to_string())),
+        let sips = match uri.scheme {
+            _ if uri.host.is_empty() => return Err(ResolveError::NotSip(uri.to_string())),
+            Scheme::Sip => false,
+            Scheme::Sips => true,
             _ => return Err(ResolveError::NotSip(uri.to_string())),
-        }
+        };
         let transport = match uri.params.get("transport") {
+            None if sips => SipTransport::Tls,
             None => SipTransport::Udp,
+            Some(t) if t.eq_ignore_ascii_case("tls") => SipTransport::Tls,
+            Some(_) if sips => return Err(ResolveError::Tls(uri.to_string())),
             Some(t) if t.eq_ignore_ascii_case("udp") => SipTransport::Udp,
             Some(t) if t.eq_ignore_ascii_case("tcp") => SipTransport::Tcp,
-            Some(t) if t.eq_ignore_ascii_case("tls") => {
-                return Err(ResolveError::Tls(uri.to_string()));
-            }
             Some(t) => {
                 return Err(ResolveError::Transport {
                     uri: uri.to_string(),
@@ -95,7 +99,10 @@ impl Destination {
         Ok(Self {
             transport,
             host: uri.host.trim_matches(['[', ']']).to_owned(),
-            port: uri.port.unwrap_or(DEFAULT_PORT),
+            port: uri.port.unwrap_or(match transport {
+                SipTransport::Tls => DEFAULT_TLS_PORT,
+                _ => DEFAULT_PORT,
+            }),
         })
     }
 
@@ -154,10 +161,22 @@ mod tests {
     }
 
     #[test]
+    fn sips_and_transport_tls_go_over_tls_to_5061() {
+        for uri in ["sips:sbc.example", "sip:sbc.example;transport=TLS"] {
+            let to = of(uri).unwrap();
+            assert_eq!(
+                (to.transport, to.host.as_str(), to.port),
+                (SipTransport::Tls, "sbc.example", 5061),
+                "{uri}"
+            );
+        }
+        assert_eq!(of("sips:sbc.example:5081").unwrap().port, 5081);
+    }
+
+    #[test]
     fn what_deflect_cannot_reach_as_written_is_an_error() {
         for (uri, want) in [
-            ("sips:registrar.example", "needs TLS"),
-            ("sip:registrar.example;transport=tls", "needs TLS"),
+            ("sips:registrar.example;transport=tcp", "over TLS only"),
             (
                 "sip:h;transport=sctp",
                 "transport \"sctp\" is not supported",

@@ -8,8 +8,11 @@
 //! connections beyond `tcp_max_connections_per_source` / `tcp_max_connections`
 //! ([`crate::connections`]), and each connection a reader (framing by `Content-Length`,
 //! closed after `tcp_idle_timeout` of silence or `tcp_message_timeout` holding an
-//! unfinished message) and a writer. Responses leave on the connection their request came
-//! in on; requests deflect sends to a TCP peer reuse a connection to it or open one.
+//! unfinished message) and a writer. A TLS listener is a TCP listener whose connections
+//! first complete a handshake (within `tcp_message_timeout`), presenting `[sip.tls]`'s
+//! certificate ([`crate::tls`]). Responses leave on the connection their request came in
+//! on; requests deflect sends to a TCP or TLS peer reuse a connection to it or open one,
+//! verifying a TLS server as its trunk says.
 //!
 //! ```no_run
 //! # async fn run(config: &deflect_config::SipConfig) -> std::io::Result<()> {
@@ -52,6 +55,7 @@ use crate::endpoint::{
 use crate::health::Target;
 use crate::message;
 use crate::source::SourceKey;
+use crate::tls::{Peer, ServerIdentity, Trust};
 use crate::transport::Listener;
 use deflect_config::{Cidr, SipConfig, SipTransport};
 use std::collections::HashMap;
@@ -59,18 +63,21 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
-use tracing::debug;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+use tracing::{debug, info, warn};
 
 enum Input {
     Message(SipTransport, SocketAddr, Vec<u8>),
     /// Messages framed from one read of a stream, handled together.
     Messages(SipTransport, SocketAddr, Vec<Vec<u8>>),
-    Connected(SocketAddr, mpsc::UnboundedSender<Vec<u8>>),
-    Closed(SocketAddr),
+    Connected(SipTransport, SocketAddr, mpsc::UnboundedSender<Vec<u8>>),
+    Closed(SipTransport, SocketAddr),
+    /// A connection deflect opened failed before it carried anything.
+    Failed(SipTransport, SocketAddr),
     Command(Command),
 }
 
@@ -89,7 +96,7 @@ enum Command {
         Box<OutgoingCall>,
         oneshot::Sender<(CallKey, String, mpsc::UnboundedReceiver<CallEvent>)>,
     ),
-    Register(String, SipTransport, SocketAddr),
+    Register(String, String, SipTransport, SocketAddr),
     Probe(Box<Target>),
     StopAccepting(u32),
     HangUpAll(Reason),
@@ -103,6 +110,7 @@ pub struct Sip {
     input: mpsc::Sender<Input>,
     active: watch::Receiver<usize>,
     local: Arc<Vec<(SipTransport, SocketAddr)>>,
+    identity: Option<Arc<ServerIdentity>>,
 }
 
 /// New calls, in arrival order.
@@ -264,8 +272,19 @@ impl Drop for Call {
 }
 
 impl Sip {
-    /// Starts the stack on bound `listeners` with `[sip]` settings.
+    /// Starts the stack on bound `listeners` with `[sip]` settings. Fails when `[sip.tls]`
+    /// or a trunk's `tls_ca` cannot be loaded.
     pub fn start(config: &SipConfig, listeners: Vec<Listener>) -> io::Result<(Sip, Incoming)> {
+        let identity = ServerIdentity::load(&config.tls).map_err(io::Error::other)?;
+        let trust = Trust::new(config).map_err(io::Error::other)?;
+        let tls_acceptor = identity
+            .as_ref()
+            .map(|i| TlsAcceptor::from(i.server_config()));
+        if tls_acceptor.is_none() && listeners.iter().any(|l| matches!(l, Listener::Tls(_))) {
+            return Err(io::Error::other(
+                "sip.tls.certificate: a tls: listener needs a certificate and a private key",
+            ));
+        }
         let mut local = Vec::new();
         for l in &listeners {
             local.push((l.transport(), l.local_addr()?));
@@ -280,7 +299,11 @@ impl Sip {
             input: input_tx.clone(),
             active: active_rx,
             local: Arc::new(local),
+            identity: identity.clone(),
         };
+        if let Some(identity) = identity {
+            tokio::spawn(reload_on_change(identity, config.tls.reload_interval));
+        }
         let mut udp = HashMap::new();
         let timeouts = Timeouts {
             idle: config.tcp_idle_timeout,
@@ -306,8 +329,18 @@ impl Sip {
                     tokio::spawn(udp_reader(socket, input_tx.clone()));
                 }
                 Listener::Tcp(listener) => {
-                    tokio::spawn(tcp_acceptor(
+                    tokio::spawn(stream_acceptor(
                         listener,
+                        None,
+                        input_tx.clone(),
+                        timeouts,
+                        gate.clone(),
+                    ));
+                }
+                Listener::Tls(listener) => {
+                    tokio::spawn(stream_acceptor(
+                        listener,
+                        tls_acceptor.clone(),
                         input_tx.clone(),
                         timeouts,
                         gate.clone(),
@@ -318,7 +351,9 @@ impl Sip {
         let driver = Driver {
             endpoint: Endpoint::new(ep_config, Instant::now().into_std()),
             udp: udp.into_values().collect(),
-            tcp: HashMap::new(),
+            streams: HashMap::new(),
+            trust,
+            tls_peers: HashMap::new(),
             input: input_tx,
             calls: HashMap::new(),
             incoming: incoming_tx,
@@ -364,10 +399,24 @@ impl Sip {
         })
     }
 
-    /// Registers trunk `trunk` with its registrar at `remote` (resolved by the caller),
-    /// refreshing before expiry and backing off on failure.
-    pub fn register(&self, trunk: &str, transport: SipTransport, remote: SocketAddr) {
-        self.command(Command::Register(trunk.to_owned(), transport, remote));
+    /// Registers trunk `trunk` with its registrar `host` at `remote` (resolved by the
+    /// caller), refreshing before expiry and backing off on failure.
+    pub fn register(&self, trunk: &str, host: &str, transport: SipTransport, remote: SocketAddr) {
+        self.command(Command::Register(
+            trunk.to_owned(),
+            host.to_owned(),
+            transport,
+            remote,
+        ));
+    }
+
+    /// Re-reads `[sip.tls]`'s certificate and key (SIGHUP); new TLS connections present them.
+    /// A pair that does not load leaves the one in service. `Ok(false)`: no `[sip.tls]`.
+    pub fn reload_tls(&self) -> Result<bool, crate::tls::TlsError> {
+        match &self.identity {
+            Some(identity) => identity.reload().map(|()| true),
+            None => Ok(false),
+        }
     }
 
     /// Probes a trunk server with OPTIONS every `target.interval`; its health is exported
@@ -408,7 +457,11 @@ impl Sip {
 struct Driver {
     endpoint: Endpoint,
     udp: Vec<Arc<UdpSocket>>,
-    tcp: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
+    /// Open TCP and TLS connections, by transport and peer.
+    streams: HashMap<(SipTransport, SocketAddr), mpsc::UnboundedSender<Vec<u8>>>,
+    trust: Trust,
+    /// TLS servers deflect was asked to reach, with their names.
+    tls_peers: HashMap<SocketAddr, Peer>,
     input: mpsc::Sender<Input>,
     calls: HashMap<CallKey, mpsc::UnboundedSender<CallEvent>>,
     incoming: mpsc::Sender<IncomingCall>,
@@ -495,11 +548,15 @@ impl Driver {
                     self.endpoint.handle_message(now, t, remote, &data);
                 }
             }
-            Input::Connected(remote, tx) => {
-                self.tcp.insert(remote, tx);
+            Input::Connected(t, remote, tx) => {
+                self.streams.insert((t, remote), tx);
             }
-            Input::Closed(remote) => {
-                self.tcp.remove(&remote);
+            Input::Closed(t, remote) => {
+                self.streams.remove(&(t, remote));
+            }
+            Input::Failed(t, remote) => {
+                self.streams.remove(&(t, remote));
+                self.endpoint.transport_failed(now, t, remote);
             }
             Input::Command(c) => match c {
                 Command::Accept(k, sdp) => self.endpoint.accept(now, k, sdp),
@@ -518,16 +575,22 @@ impl Driver {
                 }
                 Command::NotifyTransfer(k, status) => self.endpoint.notify_transfer(now, k, status),
                 Command::Invite(out, reply) => {
+                    self.tls_peer(None, &out.uri.host, out.transport, out.remote);
                     let key = self.endpoint.invite(now, *out);
                     let call_id = self.endpoint.call_id(key).unwrap_or_default().to_owned();
                     let (tx, rx) = mpsc::unbounded_channel();
                     self.calls.insert(key, tx);
                     let _ = reply.send((key, call_id, rx));
                 }
-                Command::Register(trunk, t, remote) => {
+                Command::Register(trunk, host, t, remote) => {
+                    self.tls_peer(Some(&trunk), &host, t, remote);
                     self.endpoint.register(now, &trunk, t, remote)
                 }
-                Command::Probe(target) => self.endpoint.probe(now, *target),
+                Command::Probe(target) => {
+                    let (trunk, host) = (target.trunk.clone(), target.uri.host.clone());
+                    self.tls_peer(Some(&trunk), &host, target.transport, target.remote);
+                    self.endpoint.probe(now, *target)
+                }
                 Command::StopAccepting(r) => self.endpoint.stop_accepting(r),
                 Command::HangUpAll(reason) => {
                     for k in self.endpoint.call_keys() {
@@ -546,7 +609,7 @@ impl Driver {
         while let Some(t) = self.endpoint.poll_transmit() {
             match t.transport {
                 SipTransport::Udp => self.send_udp(t.remote, t.data),
-                SipTransport::Tcp => self.send_tcp(t.remote, t.data),
+                stream => self.send_stream(stream, t.remote, t.data),
             }
         }
         while let Some(e) = self.endpoint.poll_event() {
@@ -616,7 +679,7 @@ impl Driver {
         while let Some(t) = self.endpoint.poll_transmit() {
             match t.transport {
                 SipTransport::Udp => self.send_udp(t.remote, t.data),
-                SipTransport::Tcp => self.send_tcp(t.remote, t.data),
+                stream => self.send_stream(stream, t.remote, t.data),
             }
         }
         self.active.send_if_modified(|n| {
@@ -649,8 +712,16 @@ impl Driver {
         }
     }
 
-    fn send_tcp(&mut self, remote: SocketAddr, data: Vec<u8>) {
-        if let Some(tx) = self.tcp.get(&remote)
+    /// Remembers how a TLS server deflect is about to reach is verified.
+    fn tls_peer(&mut self, trunk: Option<&str>, host: &str, t: SipTransport, remote: SocketAddr) {
+        if t == SipTransport::Tls {
+            let peer = self.trust.peer(trunk, host, remote.ip());
+            self.tls_peers.insert(remote, peer);
+        }
+    }
+
+    fn send_stream(&mut self, transport: SipTransport, remote: SocketAddr, data: Vec<u8>) {
+        if let Some(tx) = self.streams.get(&(transport, remote))
             && tx.send(data.clone()).is_ok()
         {
             return;
@@ -658,17 +729,56 @@ impl Driver {
         // No connection to that peer: open one (connection reuse afterwards).
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = tx.send(data);
-        self.tcp.insert(remote, tx.clone());
+        self.streams.insert((transport, remote), tx.clone());
         let input = self.input.clone();
         let timeouts = self.timeouts;
+        let tls = (transport == SipTransport::Tls).then(|| {
+            let ip = remote.ip().to_string();
+            (self.tls_peers.get(&remote).cloned())
+                .unwrap_or_else(|| self.trust.peer(None, &ip, remote.ip()))
+        });
         tokio::spawn(async move {
-            match TcpStream::connect(remote).await {
-                Ok(stream) => {
-                    serve_connection(stream, remote, input, timeouts, Some((tx, rx)), None).await
-                }
+            let writer = Some((tx, rx));
+            let stream = match TcpStream::connect(remote).await {
+                Ok(stream) => stream,
                 Err(e) => {
-                    debug!(%remote, cause = %e, "TCP connect failed");
-                    let _ = input.send(Input::Closed(remote)).await;
+                    debug!(%remote, %transport, cause = %e, "connect failed");
+                    let _ = input.send(Input::Failed(transport, remote)).await;
+                    return;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let Some(peer) = tls else {
+                serve_connection(
+                    stream,
+                    SipTransport::Tcp,
+                    remote,
+                    input,
+                    timeouts,
+                    writer,
+                    None,
+                )
+                .await;
+                return;
+            };
+            let name = peer.name.clone();
+            let connector = TlsConnector::from(peer.config);
+            let handshake = connector.connect(peer.name, stream);
+            match tokio::time::timeout(timeouts.message, handshake).await {
+                Ok(Ok(stream)) => {
+                    serve_connection(stream, transport, remote, input, timeouts, writer, None).await
+                }
+                Ok(Err(e)) => {
+                    metrics::counter!("deflect_sip_tls_failures_total", "side" => "client")
+                        .increment(1);
+                    warn!(%remote, server = ?name, cause = %e, "TLS connection refused");
+                    let _ = input.send(Input::Failed(transport, remote)).await;
+                }
+                Err(_) => {
+                    metrics::counter!("deflect_sip_tls_failures_total", "side" => "client")
+                        .increment(1);
+                    warn!(%remote, server = ?name, "TLS handshake timed out");
+                    let _ = input.send(Input::Failed(transport, remote)).await;
                 }
             }
         });
@@ -695,8 +805,25 @@ async fn udp_reader(socket: Arc<UdpSocket>, input: mpsc::Sender<Input>) {
     }
 }
 
-async fn tcp_acceptor(
+/// Re-reads `[sip.tls]`'s files when they change.
+async fn reload_on_change(identity: Arc<ServerIdentity>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if identity.changed() {
+            match identity.reload() {
+                Ok(()) => info!("TLS certificate reloaded"),
+                Err(e) => warn!(cause = %e, "TLS certificate not reloaded; the old one stays"),
+            }
+        }
+    }
+}
+
+/// Accepts TCP connections, or TLS ones when `tls` is given.
+async fn stream_acceptor(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     input: mpsc::Sender<Input>,
     timeouts: Timeouts,
     gate: Arc<Gate>,
@@ -724,14 +851,47 @@ async fn tcp_acceptor(
                     source,
                 };
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(serve_connection(
-                    stream,
-                    remote,
-                    input.clone(),
-                    timeouts,
-                    None,
-                    Some(admitted),
-                ));
+                let input = input.clone();
+                let Some(tls) = tls.clone() else {
+                    tokio::spawn(serve_connection(
+                        stream,
+                        SipTransport::Tcp,
+                        remote,
+                        input,
+                        timeouts,
+                        None,
+                        Some(admitted),
+                    ));
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let handshake = tls.accept(stream);
+                    match tokio::time::timeout(timeouts.message, handshake).await {
+                        Ok(Ok(stream)) => {
+                            let t = SipTransport::Tls;
+                            serve_connection(
+                                stream,
+                                t,
+                                remote,
+                                input,
+                                timeouts,
+                                None,
+                                Some(admitted),
+                            )
+                            .await
+                        }
+                        Ok(Err(e)) => {
+                            metrics::counter!("deflect_sip_tls_failures_total", "side" => "server")
+                                .increment(1);
+                            debug!(%remote, cause = %e, "TLS handshake failed");
+                        }
+                        Err(_) => {
+                            metrics::counter!("deflect_sip_tls_failures_total", "side" => "server")
+                                .increment(1);
+                            debug!(%remote, "TLS handshake timed out");
+                        }
+                    }
+                });
             }
             Err(e) => {
                 debug!(cause = %e, "TCP accept failed");
@@ -741,11 +901,12 @@ async fn tcp_acceptor(
     }
 }
 
-/// Reads and writes one TCP connection until it closes; `admitted` (inbound connections)
-/// holds its place in the connection counts until then.
+/// Reads and writes one TCP or TLS connection until it closes; `admitted` (inbound
+/// connections) holds its place in the connection counts until then.
 #[allow(clippy::type_complexity)]
 async fn serve_connection(
-    stream: TcpStream,
+    stream: impl AsyncRead + AsyncWrite + Send + 'static,
+    transport: SipTransport,
     remote: SocketAddr,
     input: mpsc::Sender<Input>,
     timeouts: Timeouts,
@@ -756,9 +917,13 @@ async fn serve_connection(
     admitted: Option<Admitted>,
 ) {
     let _admitted = admitted;
-    let (mut read, mut write) = stream.into_split();
+    let (mut read, mut write) = tokio::io::split(stream);
     let (tx, mut rx) = writer.unwrap_or_else(mpsc::unbounded_channel);
-    if input.send(Input::Connected(remote, tx)).await.is_err() {
+    if input
+        .send(Input::Connected(transport, remote, tx))
+        .await
+        .is_err()
+    {
         return;
     }
     let writer = tokio::spawn(async move {
@@ -795,7 +960,7 @@ async fn serve_connection(
                     metrics::counter!("deflect_sip_parse_errors_total").increment(1);
                     debug!(%remote, cause = %e, "unframeable TCP stream; closing");
                     writer.abort();
-                    let _ = input.send(Input::Closed(remote)).await;
+                    let _ = input.send(Input::Closed(transport, remote)).await;
                     return;
                 }
             }
@@ -813,7 +978,7 @@ async fn serve_connection(
         );
         if !framed.is_empty()
             && input
-                .send(Input::Messages(SipTransport::Tcp, remote, framed))
+                .send(Input::Messages(transport, remote, framed))
                 .await
                 .is_err()
         {
@@ -821,5 +986,5 @@ async fn serve_connection(
         }
     }
     writer.abort();
-    let _ = input.send(Input::Closed(remote)).await;
+    let _ = input.send(Input::Closed(transport, remote)).await;
 }

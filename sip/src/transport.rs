@@ -1,4 +1,4 @@
-//! Transports (RFC 3261 §18): binding the configured UDP and TCP listeners.
+//! Transports (RFC 3261 §18): binding the configured UDP, TCP and TLS listeners.
 
 use deflect_config::{ListenAddr, SipTransport};
 use std::io;
@@ -12,6 +12,8 @@ pub enum Listener {
     Udp(UdpSocket),
     /// A TCP listening socket.
     Tcp(TcpListener),
+    /// A TCP listening socket whose connections speak TLS.
+    Tls(TcpListener),
 }
 
 impl Listener {
@@ -20,6 +22,7 @@ impl Listener {
         match self {
             Self::Udp(_) => SipTransport::Udp,
             Self::Tcp(_) => SipTransport::Tcp,
+            Self::Tls(_) => SipTransport::Tls,
         }
     }
 
@@ -27,7 +30,7 @@ impl Listener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         match self {
             Self::Udp(s) => s.local_addr(),
-            Self::Tcp(s) => s.local_addr(),
+            Self::Tcp(s) | Self::Tls(s) => s.local_addr(),
         }
     }
 }
@@ -65,5 +68,6 @@ async fn bind_one(transport: SipTransport, addr: SocketAddr) -> io::Result<Liste
     Ok(match transport {
         SipTransport::Udp => Listener::Udp(UdpSocket::bind(addr).await?),
         SipTransport::Tcp => Listener::Tcp(TcpListener::bind(addr).await?),
+        SipTransport::Tls => Listener::Tls(TcpListener::bind(addr).await?),
     })
 }

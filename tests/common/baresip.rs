@@ -34,6 +34,12 @@ pub struct Baresip {
 impl Baresip {
     /// Starts baresip with `microphone` (16-bit PCM WAV) as its audio source.
     pub fn start(microphone: &Path) -> Self {
+        Self::start_with(microphone, "")
+    }
+
+    /// Starts baresip as [`start`](Self::start) does, with `extra` lines of configuration
+    /// (e.g. `sip_cafile`).
+    pub fn start_with(microphone: &Path, extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let sip = free_pair();
         let ctrl = super::sipp::free_port();
@@ -42,7 +48,7 @@ impl Baresip {
              audio_player aufile,{heard}\naudio_source aufile,{mic}\naudio_alert aufile,{alert}\n\
              module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n\
              module account.so\nmodule menu.so\nmodule ctrl_tcp.so\n\
-             ctrl_tcp_listen 127.0.0.1:{ctrl}\n",
+             ctrl_tcp_listen 127.0.0.1:{ctrl}\n{extra}",
             heard = dir.path().join("heard.wav").display(),
             alert = dir.path().join("alert.wav").display(),
             mic = microphone.display(),
@@ -116,7 +122,12 @@ impl Baresip {
 
     /// Dials `user` at `sip`, waits until the call is established.
     pub fn dial(&mut self, sip: SocketAddr, user: &str) {
-        self.command("dial", &format!("sip:{user}@{sip}"));
+        self.dial_uri(&format!("sip:{user}@{sip}"));
+    }
+
+    /// Dials `uri`, waits until the call is established.
+    pub fn dial_uri(&mut self, uri: &str) {
+        self.command("dial", uri);
         self.wait_for("CALL_ESTABLISHED");
     }
 }

@@ -12,6 +12,7 @@ pub mod meta;
 pub mod session;
 pub mod sinch;
 pub mod sipp;
+pub mod tls;
 pub mod udp_caller;
 
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! requests built from them (§12.2.1.1), and what is in flight (a 2xx awaiting its ACK, an
 //! offer or INFO awaiting the layer above, the session timer).
 
-use super::{EndReason, Reason, transport_name};
+use super::{EndReason, Reason};
 use crate::message::{Method, Request, Uri};
 use crate::session_timer::SessionTimer;
 use crate::transaction::ServerKey;
@@ -131,7 +131,7 @@ impl Dialog {
         let mut target = self.remote_target.clone();
         target.headers = None;
         let mut req = Request::new(method.clone(), target);
-        let transport = transport_name(self.transport);
+        let transport = self.transport.via_name();
         req.headers.push(
             "Via",
             format!("SIP/2.0/{transport} {via_host};branch={branch};rport"),

@@ -250,10 +250,7 @@ impl Endpoint {
 
     fn contact(&self, t: SipTransport, remote: SocketAddr, user: Option<&str>) -> String {
         let host = self.advertised(t, remote);
-        let transport = match t {
-            SipTransport::Tcp => ";transport=tcp",
-            SipTransport::Udp => "",
-        };
+        let transport = t.uri_param();
         match user {
             Some(u) => format!("<sip:{u}@{host}{transport}>"),
             None => format!("<sip:{host}{transport}>"),
@@ -430,13 +427,6 @@ fn pick(advertised: &[(SipTransport, String)], t: SipTransport) -> String {
 /// A random token for tags, branches and cnonces.
 fn token(rng: &mut fastrand::Rng) -> String {
     (0..10).map(|_| rng.alphanumeric()).collect()
-}
-
-fn transport_name(t: SipTransport) -> &'static str {
-    match t {
-        SipTransport::Udp => "UDP",
-        SipTransport::Tcp => "TCP",
-    }
 }
 
 fn method_label(m: &Method) -> &'static str {

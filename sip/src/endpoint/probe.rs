@@ -3,7 +3,7 @@
 //! `deflect_sip_trunk_up{trunk,address}` and a change is reported as
 //! [`Event::TrunkHealth`].
 
-use super::{ALLOW, Endpoint, Event, Purpose, TimerRef, transport_name};
+use super::{ALLOW, Endpoint, Event, Purpose, TimerRef};
 use crate::health::{Probe, Target};
 use crate::message::{Method, Request, Uri};
 use deflect_config::SipTransport;
@@ -78,7 +78,7 @@ impl Endpoint {
             "Via",
             format!(
                 "SIP/2.0/{} {host};branch={branch};rport",
-                transport_name(transport)
+                transport.via_name()
             ),
         );
         req.headers.push("Max-Forwards", "70");

@@ -109,7 +109,7 @@ impl Endpoint {
         invite: bool,
         call: Option<CallKey>,
     ) {
-        let reliable = origin.transport == SipTransport::Tcp;
+        let reliable = origin.transport.is_stream();
         let tx = ServerTransaction::new(invite, reliable, self.config.timers);
         let entry = ServerEntry { tx, origin, call };
         self.server.insert(key.clone(), entry);

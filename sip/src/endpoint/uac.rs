@@ -2,9 +2,10 @@
 //! a dialog (BYE, INFO, ACK, session refreshes), CANCEL, and what the responses and the
 //! client transactions' timeouts mean for the call or registration that sent them.
 
+use super::server::copy_routing;
 use super::{
     ALLOW, Call, CallEvent, CallKey, CallState, Dialog, EndReason, Endpoint, Event, OutgoingCall,
-    Reason, SUPPORTED, TimerRef, method_label, transport_name,
+    Reason, SUPPORTED, TimerRef, method_label,
 };
 use crate::message::{CSeq, Method, NameAddr, Refresher, Request, Response, SessionExpires};
 use crate::session_timer::SessionTimer;
@@ -52,7 +53,7 @@ impl Endpoint {
             "Via",
             format!(
                 "SIP/2.0/{} {host};branch={branch};rport",
-                transport_name(out.transport)
+                out.transport.via_name()
             ),
         );
         req.headers.push("Max-Forwards", "70");
@@ -142,7 +143,7 @@ impl Endpoint {
         let (tx, action) = ClientTransaction::start(
             now,
             req.method == Method::Invite,
-            transport == SipTransport::Tcp,
+            transport.is_stream(),
             self.config.timers,
             req.to_bytes(),
         );
@@ -198,7 +199,7 @@ impl Endpoint {
         let (tx, action) = ClientTransaction::start(
             now,
             false,
-            t == SipTransport::Tcp,
+            t.is_stream(),
             self.config.timers,
             req.to_bytes(),
         );
@@ -242,6 +243,30 @@ impl Endpoint {
                 this.response_to_tu(now, purpose, &request, &resp);
             }
         });
+    }
+
+    /// A connection to `remote` over `transport` could not be opened (refused, TLS
+    /// handshake failed): every request waiting on it ends as if answered 503 (RFC 3261
+    /// §8.1.3.1) rather than after Timer B or F.
+    pub fn transport_failed(&mut self, now: Instant, transport: SipTransport, remote: SocketAddr) {
+        let waiting: Vec<ClientKey> = (self.client.iter())
+            .filter(|(_, e)| e.transport == transport && e.remote == remote)
+            .filter(|(_, e)| {
+                matches!(
+                    e.tx.state,
+                    ClientState::Calling | ClientState::Trying | ClientState::Proceeding
+                )
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in waiting {
+            let Some(entry) = self.client.get(&k) else {
+                continue;
+            };
+            let mut resp = Response::new(503);
+            copy_routing(&entry.request.headers, &mut resp.headers, remote);
+            self.handle_response(now, resp);
+        }
     }
 
     /// Carries out, in order, what client transaction `k` asked for after an input: its
@@ -528,6 +553,35 @@ mod tests {
             ack.headers
                 .get("To")
                 .is_some_and(|t| t.ends_with(";tag=callee"))
+        );
+    }
+
+    /// A connection that cannot be opened (a TLS certificate refused) fails the INVITE at
+    /// once, as a 503 would, rather than after Timer B.
+    #[test]
+    fn a_connection_that_fails_ends_the_call_with_503() {
+        let mut p = Peer::new();
+        let out = OutgoingCall {
+            uri: Uri::parse(&format!("sips:2000@{PEER}")).unwrap(),
+            remote: addr(PEER),
+            transport: SipTransport::Tls,
+            from_user: "3120".into(),
+            sdp: SDP.as_bytes().to_vec(),
+        };
+        let key = p.ua.invite(p.now, out);
+        let invite = p.requests().pop().expect("the INVITE");
+        let via = invite.headers.get("Via").unwrap();
+        assert!(via.starts_with("SIP/2.0/TLS "), "{via}");
+        let contact = invite.headers.get("Contact").unwrap();
+        assert!(contact.ends_with(";transport=tls>"), "{contact}");
+        // Another peer's or transport's failure is not this call's.
+        p.ua.transport_failed(p.now, SipTransport::Tcp, addr(PEER));
+        p.ua.transport_failed(p.now, SipTransport::Tls, addr("127.0.0.1:5999"));
+        assert!(p.events().is_empty());
+        p.ua.transport_failed(p.now, SipTransport::Tls, addr(PEER));
+        assert_eq!(
+            p.events(),
+            [Event::Call(key, CallEvent::Ended(EndReason::Rejected(503)))]
         );
     }
 
