@@ -33,6 +33,9 @@ pub(crate) struct CallArgs {
     /// PKI roots].
     #[arg(long, value_name = "FILE")]
     tls_ca: Option<PathBuf>,
+    /// Offer SRTP (RTP/SAVP, an AES_CM_128_HMAC_SHA1_80 key in SDP) instead of RTP.
+    #[arg(long)]
+    srtp: bool,
     /// The calling number (From user).
     #[arg(long, value_name = "USER", default_value = "31612345678")]
     from: String,
@@ -148,6 +151,7 @@ async fn call(args: CallArgs) -> ExitCode {
     };
     let mut plan = CallPlan::new(uri, remote, transport);
     plan.from_user = args.from;
+    plan.srtp = args.srtp;
     plan.microphone = microphone;
     plan.dtmf = args.dtmf;
     plan.start = args.start;

@@ -12,13 +12,18 @@ use common::tls::{Ca, ServerCert};
 use common::{Gateway, get, message};
 use std::path::Path;
 
+/// `[sip.tls]` presenting `cert`.
+fn tls_config(cert: &ServerCert) -> String {
+    format!(
+        "[sip.tls]\ncertificate = {:?}\nprivate_key = {:?}\n",
+        cert.cert, cert.key
+    )
+}
+
 /// A gateway with UDP and TLS listeners presenting `cert`, and `extra` configuration.
 fn gateway(cert: &ServerCert, listen: &str, extra: &str) -> Gateway {
     Gateway::builder()
-        .config(&format!(
-            "[sip.tls]\ncertificate = {:?}\nprivate_key = {:?}\n{extra}",
-            cert.cert, cert.key
-        ))
+        .config(&format!("{}{extra}", tls_config(cert)))
         .env("DEFLECT_SIP__LISTEN", listen)
         .log("info,deflect_ivr=debug")
         .start()
@@ -56,23 +61,65 @@ fn a_caller_over_tls_is_deflected_and_a_certificate_from_another_ca_is_refused()
     assert_eq!(deflection["callback_number"], "+31623456789");
 }
 
-/// baresip, verifying the gateway's certificate against the test's CA, calls over TLS and
-/// types a number: it is deflected.
+/// baresip, verifying the gateway's certificate against the test's CA, calls over TLS with
+/// mandatory SDES-SRTP (`RTP/SAVP`) and types a number: the call's media is SRTP both ways
+/// (its digits arrive encrypted) and it is deflected.
 #[test]
-fn baresip_over_tls_is_deflected() {
+fn baresip_over_tls_with_srtp_is_deflected() {
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::new(dir.path(), "good");
-    let gw = gateway(&ca.server(dir.path(), "gateway"), LISTEN, "");
+    let gw = Gateway::builder()
+        .config(&tls_config(&ca.server(dir.path(), "gateway")))
+        .env("DEFLECT_SIP__LISTEN", LISTEN)
+        .log("info,deflect_ivr=debug,deflect_media=debug")
+        .start();
     let tls = gw.listener("sip", Some("tls"));
     let mut phone = Baresip::start_with(
         &baresip::silence(dir.path(), 120),
-        &format!("sip_cafile {}\n", ca.pem.display()),
+        &format!("sip_cafile {}\nmodule srtp.so\n", ca.pem.display()),
+        ";mediaenc=srtp-mand",
     );
     phone.dial_uri(&format!("sip:31201234567@{tls};transport=tls"));
     phone.command("sndcode", "0623456789#1");
     phone.wait_for("CALL_CLOSED");
     let deflection = gw.logs.wait_for("deflection", |l| message(l, "deflection"));
     assert_eq!(deflection["callback_number"], "+31623456789");
+    let media = gw
+        .logs
+        .wait_for("media session", |l| message(l, "media session starts"));
+    let suite = media["srtp"].as_str().unwrap_or_default();
+    assert!(
+        suite.starts_with("AES_CM_128_HMAC_SHA1") || suite.starts_with("AEAD_AES"),
+        "{media}"
+    );
+    let ended = gw
+        .logs
+        .wait_for("media session end", |l| message(l, "media session ends"));
+    // Every digit and the audio came through decryption (baresip's one RTCP "PINGPONG"
+    // keep-alive, sent in the clear, is refused as unauthenticated).
+    assert_eq!(ended["digits"], 12, "{ended}");
+    assert!(ended["received"].as_u64().unwrap() > 100, "{ended}");
+    assert!(ended["unauthenticated"].as_u64().unwrap() <= 1, "{ended}");
+}
+
+/// A trunk that requires SRTP refuses a plain-RTP offer with 488, and takes the dialler's
+/// SRTP offer.
+#[test]
+fn a_trunk_requiring_srtp_refuses_plain_rtp() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "good");
+    let gw = gateway(
+        &ca.server(dir.path(), "gateway"),
+        LISTEN,
+        "[[sip.trunks]]\nname = \"secure\"\nallow = [\"127.0.0.0/8\"]\nsrtp = \"required\"\n",
+    );
+    let (status, out) = call_over_tls(&gw, &ca.pem, &["--dtmf", "1"]).finish();
+    assert!(!status.success(), "{out}");
+    assert!(out.contains("rejected with 488"), "{out}");
+    let args = ["--srtp", "--start", "now", "--hang-up-after", "0s"];
+    let (status, out) = call_over_tls(&gw, &ca.pem, &args).finish();
+    assert!(status.success(), "{out}");
+    assert!(out.contains(", SRTP AES_CM_128_HMAC_SHA1_80"), "{out}");
 }
 
 /// A renewed certificate is presented after SIGHUP without a restart: callers trusting

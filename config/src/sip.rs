@@ -312,6 +312,10 @@ pub struct TrunkConfig {
     /// Detect DTMF tones in the audio of calls from this trunk (for carriers that send
     /// neither RFC 4733 events nor SIP INFO).
     pub inband_dtmf: bool,
+    /// SRTP for this trunk's calls (keys in SDP, RFC 4568): `optional` answers an
+    /// `RTP/SAVP` offer with SRTP and an `RTP/AVP` one with RTP; `required` refuses plain
+    /// RTP (488); `off` refuses SRTP offers.
+    pub srtp: SrtpPolicy,
     /// Outbound registration, for trunks that route calls to a registered contact.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub register: Option<RegisterConfig>,
@@ -350,6 +354,7 @@ impl Default for TrunkConfig {
             realm: None,
             challenge_from: Vec::new(),
             inband_dtmf: false,
+            srtp: SrtpPolicy::Optional,
             register: None,
             addresses: Vec::new(),
             options_interval: Duration::from_secs(30),
@@ -359,6 +364,19 @@ impl Default for TrunkConfig {
             tls_server_name: None,
         }
     }
+}
+
+/// Whether a trunk's calls use SRTP.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SrtpPolicy {
+    /// Plain RTP only: `RTP/SAVP` offers are refused.
+    Off,
+    /// SRTP when the offer asks for it, RTP otherwise.
+    #[default]
+    Optional,
+    /// SRTP only: `RTP/AVP` offers are refused.
+    Required,
 }
 
 /// `[sip.trunks.register]`

@@ -113,6 +113,8 @@ pub struct CallPlan {
     /// Listen to the far end's audio (off for load generation: it costs a decode per
     /// frame).
     pub listen: bool,
+    /// Offer SRTP (`RTP/SAVP` with an SDES key) instead of RTP.
+    pub srtp: bool,
 }
 
 impl CallPlan {
@@ -133,6 +135,7 @@ impl CallPlan {
             hang_up_after: None,
             timeout: Duration::from_secs(120),
             listen: true,
+            srtp: false,
         }
     }
 }
@@ -265,7 +268,15 @@ impl Dialler {
             last_digit_at: None,
             duration: Duration::ZERO,
         };
-        let offered = match self.engine.offer(CallOptions::default()) {
+        let options = CallOptions {
+            srtp: if plan.srtp {
+                deflect_config::SrtpPolicy::Required
+            } else {
+                deflect_config::SrtpPolicy::Off
+            },
+            ..CallOptions::default()
+        };
+        let offered = match self.engine.offer(options) {
             Ok(o) => o,
             Err(e) => {
                 report.outcome = DialOutcome::Failed(format!("no RTP port: {e}"));
@@ -312,11 +323,15 @@ impl Dialler {
                             say(
                                 started.elapsed(),
                                 &format!(
-                                    "answered: {:?}, telephone-event {}",
+                                    "answered: {:?}, telephone-event {}{}",
                                     m.media.codec,
                                     m.media
                                         .telephone_event
-                                        .map_or("not offered".to_string(), |pt| format!("pt {pt}"))
+                                        .map_or("not offered".to_string(), |pt| format!("pt {pt}")),
+                                    m.media.srtp.as_ref().map_or(String::new(), |k| format!(
+                                        ", SRTP {}",
+                                        k.suite.name()
+                                    ))
                                 ),
                             );
                             break m;

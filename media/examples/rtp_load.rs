@@ -163,6 +163,7 @@ async fn main() {
         let options = CallOptions {
             call_id: format!("load-{i}"),
             inband_dtmf: inband,
+            srtp: Default::default(),
             advertise: None,
         };
         let call = gateway

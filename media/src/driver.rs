@@ -78,7 +78,9 @@ impl CreateError {
     pub fn sip_status(&self) -> u16 {
         match self {
             Self::Negotiation(NegotiationError::Malformed(_)) => 400,
-            Self::Negotiation(NegotiationError::NotAcceptable { .. }) => 488,
+            Self::Negotiation(
+                NegotiationError::NotAcceptable { .. } | NegotiationError::Srtp(_),
+            ) => 488,
             Self::Ports(_) | Self::ShutDown => 503,
         }
     }
@@ -107,6 +109,8 @@ pub struct CallOptions {
     pub call_id: String,
     /// Detect DTMF tones in the audio (the trunk's `inband_dtmf`).
     pub inband_dtmf: bool,
+    /// Whether SRTP is taken, required or refused (the trunk's `srtp`).
+    pub srtp: deflect_config::SrtpPolicy,
     /// The address put in this call's SDP instead of the engine's (deflect's own address,
     /// for a peer in `sip.local_networks`: see [`crate::advertise::local`]).
     pub advertise: Option<IpAddr>,
@@ -271,7 +275,7 @@ impl MediaEngine {
         // Check the offer before taking ports, so a 488 costs no bind.
         let parsed = SessionDescription::parse(offer).map_err(NegotiationError::from)?;
         let advertise = options.advertise.unwrap_or(self.shared.advertise);
-        let mut probe = LocalDescription::new(advertise, 0);
+        let mut probe = LocalDescription::new(advertise, 0).with_srtp(options.srtp);
         sdp::answer(&parsed, &self.shared.config.codecs, &mut probe)?;
         let ports = self.shared.ports.allocate().inspect_err(|e| {
             if matches!(e, PortError::Exhausted { .. }) {
@@ -296,7 +300,7 @@ impl MediaEngine {
             source,
         })?;
         let advertise = options.advertise.unwrap_or(self.shared.advertise);
-        let mut local = LocalDescription::new(advertise, port.port());
+        let mut local = LocalDescription::new(advertise, port.port()).with_srtp(options.srtp);
         let offer = sdp::offer(&mut local, &self.shared.config.codecs, Some(101));
         Ok(Offered {
             offer,
@@ -338,7 +342,7 @@ impl MediaEngine {
             source,
         })?;
         let advertise = options.advertise.unwrap_or(self.shared.advertise);
-        let local = LocalDescription::new(advertise, local_rtp.port());
+        let local = LocalDescription::new(advertise, local_rtp.port()).with_srtp(options.srtp);
         self.start_session(ports, local, description, options)
     }
 
@@ -360,7 +364,8 @@ impl MediaEngine {
             self.shared.next_shard.fetch_add(1, Ordering::Relaxed) % self.shared.shards.len();
         let tx = self.shared.shards[shard].clone();
         let (events_tx, events) = mpsc::unbounded_channel();
-        tracing::debug!(call_id = %options.call_id, local = %local_rtp, codec = ?media.codec, remote = ?media.remote_rtp, "media session starts");
+        let srtp = media.srtp.as_ref().map(|k| k.suite.name());
+        tracing::debug!(call_id = %options.call_id, local = %local_rtp, codec = ?media.codec, remote = ?media.remote_rtp, srtp, "media session starts");
         tx.send(ShardMessage::Add(Box::new(Entry {
             id,
             call_id: options.call_id,
@@ -612,8 +617,9 @@ fn settle(
         tracing::debug!(
             call_id = %entry.call_id, sent = s.sent, late = s.sent_late, received = s.received,
             lost_or_late = s.too_late, foreign = s.foreign, digits = s.digits,
-            "media session ends"
+            unauthenticated = s.unauthenticated, "media session ends"
         );
+        metrics::counter!("deflect_media_srtp_rejected_total").increment(s.unauthenticated);
     }
 }
 

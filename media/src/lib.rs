@@ -29,7 +29,8 @@
 //! # Layout
 //!
 //! The protocol cores are sans-IO — they take `now` and never touch a clock or socket:
-//! [`sdp`] (RFC 3264/8866), [`session`] (RTP/RTCP, pacing, latching, timeouts), [`reorder`],
+//! [`sdp`] (RFC 3264/8866), [`session`] (RTP/RTCP, pacing, latching, timeouts), [`srtp`]
+//! (SDES `a=crypto` and the call's SRTP contexts, RFC 3711/4568), [`reorder`],
 //! [`dtmf`] (RFC 4733, SIP INFO, in-band tone detection, the merged stream), [`playback`] (prompt
 //! library and player), [`g711`], [`rtcp`], [`advertise`] (the address put in SDP). [`ports`]
 //! binds port pairs; [`driver`] (feature `runtime`, on by default) is the tokio side that owns
@@ -48,3 +49,4 @@ pub mod reorder;
 pub mod rtcp;
 pub mod sdp;
 pub mod session;
+pub mod srtp;

@@ -8,15 +8,19 @@
 //! order within a level, unknown lines and attributes ignored, and every malformed line that
 //! matters reported as an [`SdpError`] naming it.
 //!
-//! [`answer`] applies RFC 3264 §6 to one offer: the first acceptable `m=audio` over
-//! `RTP/AVP` gets PCMU or PCMA by the configured preference plus `telephone-event/8000` at the
-//! payload type the offer used; every other m-line is rejected with port 0; nothing
-//! acceptable is [`NegotiationError::NotAcceptable`] (SIP 488). Direction attributes follow
+//! [`answer`] applies RFC 3264 §6 to one offer: the first acceptable `m=audio` gets PCMU or
+//! PCMA by the configured preference plus `telephone-event/8000` at the payload type the
+//! offer used; every other m-line is rejected with port 0; nothing acceptable is
+//! [`NegotiationError::NotAcceptable`] (SIP 488). An `m=audio` is acceptable over `RTP/AVP`
+//! unless the trunk requires SRTP, and over `RTP/SAVP` unless it refuses it and provided an
+//! `a=crypto` line deflect can honour ([`crate::srtp`]): the answer repeats that line's tag and
+//! suite with deflect's own key. Direction attributes follow
 //! §6.1 (sendonly ↔ recvonly; inactive stays inactive). `c=0.0.0.0` is RFC 2543 hold
 //! (§8.4): nothing is sent to that peer, and the answer says so (`a=recvonly`, or
 //! `a=inactive` when the offer was `recvonly` or `inactive`).
 
-use deflect_config::Codec;
+use crate::srtp::{Crypto, SrtpKeys, Suite};
+use deflect_config::{Codec, SrtpPolicy};
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
@@ -46,11 +50,16 @@ pub enum NegotiationError {
     #[error(transparent)]
     Malformed(#[from] SdpError),
     /// No m-line offers audio this gateway can take (SIP 488 Not Acceptable Here).
-    #[error("no acceptable audio stream in the offer (deflect takes {wanted} over RTP/AVP)")]
+    #[error("no acceptable audio stream in the offer (deflect takes {wanted} over {profiles})")]
     NotAcceptable {
         /// The codecs that would have been accepted, for the log.
         wanted: String,
+        /// The transports that would have been accepted, for the log.
+        profiles: &'static str,
     },
+    /// SRTP contexts could not be made from the keys (SIP 488).
+    #[error("{0}")]
+    Srtp(String),
 }
 
 /// Media direction (RFC 3264 §5.1, §6.1), seen from the side that wrote the attribute.
@@ -140,6 +149,8 @@ pub struct MediaDescription {
     pub direction: Option<Direction>,
     /// `a=rtcp` (RFC 3605): port and optional address.
     pub rtcp: Option<(u16, Option<IpAddr>)>,
+    /// The `a=crypto` lines deflect can honour, in the offer's order.
+    pub crypto: Vec<Crypto>,
 }
 
 /// A parsed session description (the parts offer/answer uses).
@@ -254,6 +265,7 @@ impl SessionDescription {
                         maxptime: None,
                         direction: None,
                         rtcp: None,
+                        crypto: Vec::new(),
                     });
                 }
                 "a" => sdp.attribute(line, value)?,
@@ -325,6 +337,7 @@ impl SessionDescription {
                 let addr = it.nth(1).and_then(|a| a.parse().ok());
                 m.rtcp = Some((port, addr));
             }
+            "crypto" => m.crypto.extend(Crypto::parse(arg)),
             _ => {}
         }
         Ok(())
@@ -393,6 +406,8 @@ pub struct NegotiatedMedia {
     pub remote_rtp: Option<SocketAddr>,
     /// Where the peer wants RTCP (`a=rtcp`, else the RTP port + 1).
     pub remote_rtcp: Option<SocketAddr>,
+    /// The SRTP keys, when the stream is `RTP/SAVP`.
+    pub srtp: Option<SrtpKeys>,
 }
 
 impl NegotiatedMedia {
@@ -413,6 +428,10 @@ pub struct LocalDescription {
     pub session_id: u64,
     /// `o=` session version, incremented when an answer differs from the previous one.
     pub session_version: u64,
+    /// Whether SRTP is taken, required or refused.
+    pub srtp: SrtpPolicy,
+    /// deflect's SRTP key and suite once chosen (kept across re-offers of the same suite).
+    srtp_key: Option<Crypto>,
     last_body: Option<String>,
 }
 
@@ -425,8 +444,46 @@ impl LocalDescription {
             rtp_port,
             session_id,
             session_version: session_id,
+            srtp: SrtpPolicy::default(),
+            srtp_key: None,
             last_body: None,
         }
+    }
+
+    /// The same, with SRTP as `policy` says.
+    pub fn with_srtp(mut self, policy: SrtpPolicy) -> Self {
+        self.srtp = policy;
+        self
+    }
+
+    /// deflect's key for `suite` under `tag`: the one already in use for that suite, else
+    /// a new one.
+    fn srtp_key(&mut self, tag: u32, suite: Suite) -> Crypto {
+        let key = match &self.srtp_key {
+            Some(k) if k.suite == suite => k.key.clone(),
+            _ => suite.new_key(),
+        };
+        let crypto = Crypto { tag, suite, key };
+        self.srtp_key = Some(crypto.clone());
+        crypto
+    }
+}
+
+/// The crypto line of `m` deflect answers with: the suite it prefers among those offered.
+fn chosen_crypto(m: &MediaDescription) -> Option<&Crypto> {
+    Suite::ALL
+        .iter()
+        .find_map(|s| m.crypto.iter().find(|c| c.suite == *s))
+}
+
+/// Whether `m`'s transport is one `policy` takes (SRTP with a key deflect can honour).
+fn transport_acceptable(m: &MediaDescription, policy: SrtpPolicy) -> bool {
+    if m.proto.eq_ignore_ascii_case("RTP/AVP") {
+        policy != SrtpPolicy::Required
+    } else if m.proto.eq_ignore_ascii_case("RTP/SAVP") {
+        policy != SrtpPolicy::Off && chosen_crypto(m).is_some()
+    } else {
+        false
     }
 }
 
@@ -446,7 +503,7 @@ pub fn answer(
         let accepted = if chosen.is_none()
             && m.port != 0
             && m.media.eq_ignore_ascii_case("audio")
-            && m.proto.eq_ignore_ascii_case("RTP/AVP")
+            && transport_acceptable(m, local.srtp)
         {
             preference
                 .iter()
@@ -488,7 +545,15 @@ pub fn answer(
             None => remote_ip.map(|ip| SocketAddr::new(ip, m.port.wrapping_add(1))),
         };
         let direction = offered.answer();
-        let _ = write!(lines, "m=audio {} RTP/AVP {payload_type}", local.rtp_port);
+        let srtp = chosen_crypto(m)
+            .filter(|_| m.proto.eq_ignore_ascii_case("RTP/SAVP"))
+            .cloned();
+        let proto = if srtp.is_some() {
+            "RTP/SAVP"
+        } else {
+            "RTP/AVP"
+        };
+        let _ = write!(lines, "m=audio {} {proto} {payload_type}", local.rtp_port);
         if let Some(te) = telephone_event {
             let _ = write!(lines, " {te}");
         }
@@ -516,6 +581,15 @@ pub fn answer(
             local.rtp_port.wrapping_add(1),
             direction.attribute()
         );
+        let srtp = srtp.map(|theirs| {
+            let ours = local.srtp_key(theirs.tag, theirs.suite);
+            let _ = write!(lines, "a=crypto:{}\r\n", ours.attribute());
+            SrtpKeys {
+                suite: theirs.suite,
+                theirs: theirs.key,
+                ours: ours.key,
+            }
+        });
         chosen = Some(NegotiatedMedia {
             media_index: index,
             codec,
@@ -525,6 +599,7 @@ pub fn answer(
             direction,
             remote_rtp,
             remote_rtcp,
+            srtp,
         });
     }
     let Some(negotiated) = chosen else {
@@ -533,7 +608,12 @@ pub fn answer(
             .map(|&c| codec_name(c))
             .collect::<Vec<_>>()
             .join(" or ");
-        return Err(NegotiationError::NotAcceptable { wanted });
+        let profiles = match local.srtp {
+            SrtpPolicy::Off => "RTP/AVP (this trunk's srtp is off)",
+            SrtpPolicy::Optional => "RTP/AVP, or RTP/SAVP with an a=crypto key",
+            SrtpPolicy::Required => "RTP/SAVP with an a=crypto key (this trunk requires SRTP)",
+        };
+        return Err(NegotiationError::NotAcceptable { wanted, profiles });
     };
     if local.last_body.as_deref() != Some(lines.as_str()) {
         if local.last_body.is_some() {
@@ -566,7 +646,9 @@ pub fn answer_offer(
 
 /// Writes an offer (for the offering side, e.g. a load generator or test dialler): one
 /// `m=audio` with `codecs` at their static payload types and telephone-event at
-/// `telephone_event`, 20 ms packets, sendrecv.
+/// `telephone_event`, 20 ms packets, sendrecv; over `RTP/SAVP` with an
+/// `AES_CM_128_HMAC_SHA1_80` key (the suite every SDES peer takes) when `local` requires
+/// SRTP, else over `RTP/AVP`.
 pub fn offer(
     local: &mut LocalDescription,
     codecs: &[Codec],
@@ -577,11 +659,13 @@ pub fn offer(
     } else {
         "IP6"
     };
+    let srtp = local.srtp == SrtpPolicy::Required;
     let mut body = format!(
-        "v=0\r\no=deflect {} {} IN {ip_type} {addr}\r\ns=deflect\r\nc=IN {ip_type} {addr}\r\nt=0 0\r\nm=audio {} RTP/AVP",
+        "v=0\r\no=deflect {} {} IN {ip_type} {addr}\r\ns=deflect\r\nc=IN {ip_type} {addr}\r\nt=0 0\r\nm=audio {} {}",
         local.session_id,
         local.session_version,
         local.rtp_port,
+        if srtp { "RTP/SAVP" } else { "RTP/AVP" },
         addr = local.address,
     );
     for &c in codecs {
@@ -606,5 +690,9 @@ pub fn offer(
         );
     }
     body.push_str("a=ptime:20\r\na=sendrecv\r\n");
+    if srtp {
+        let key = local.srtp_key(1, Suite::AesCm128HmacSha1_80);
+        let _ = write!(body, "a=crypto:{}\r\n", key.attribute());
+    }
     body
 }

@@ -20,6 +20,11 @@
 //! [`ReorderBuffer`], then to the telephone-event receiver, the in-band detector (when enabled
 //! and no telephone-event has been seen) and the audio tap.
 //!
+//! SRTP: when the offer was `RTP/SAVP` ([`NegotiatedMedia::srtp`]), every datagram is
+//! authenticated and decrypted before anything else looks at it — a forged or replayed
+//! packet is counted in [`SessionStats::unauthenticated`] and cannot latch — and every one
+//! sent is encrypted last ([`crate::srtp`]).
+//!
 //! Symmetric RTP: media is sent to the address the peer's RTP really comes from (latched on
 //! the first valid packet), not to the one in its SDP, which may be a private address behind
 //! NAT. Packets from any other address are dropped unless the latched source has been
@@ -35,7 +40,9 @@ use crate::playback::{PlayItem, PlaybackEnd, PlaybackId, Player};
 use crate::reorder::{self, Accepted, BufferedPacket, ReorderBuffer};
 use crate::rtcp::{self, ReceptionStats, SenderInfo};
 use crate::sdp::{self, LocalDescription, NegotiatedMedia, NegotiationError};
+use crate::srtp::Srtp;
 use deflect_config::{Codec, MediaConfig};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -164,6 +171,8 @@ pub struct SessionStats {
     pub malformed: u64,
     /// Packets from an address other than the latched one.
     pub foreign: u64,
+    /// SRTP or SRTCP packets that failed authentication or were replays.
+    pub unauthenticated: u64,
     /// Digits reported.
     pub digits: u64,
 }
@@ -196,6 +205,7 @@ pub struct MediaSession {
     config: SessionConfig,
     local: LocalDescription,
     media: NegotiatedMedia,
+    srtp: Option<Srtp>,
     started: Instant,
     wall_at_start: SystemTime,
     // Sending.
@@ -242,6 +252,7 @@ impl MediaSession {
         offer: &[u8],
     ) -> Result<(Self, String), NegotiationError> {
         let (answer, media) = sdp::answer_offer(offer, &config.codecs, &mut local)?;
+        let srtp = srtp_for(&media)?;
         let ssrc = fastrand::u32(..);
         let inband = config.inband_dtmf.then(InbandDetector::new);
         let session = Self {
@@ -249,6 +260,7 @@ impl MediaSession {
             config,
             local,
             media,
+            srtp,
             started: now,
             wall_at_start: wall,
             ssrc,
@@ -323,6 +335,9 @@ impl MediaSession {
     pub fn renegotiate(&mut self, now: Instant, offer: &[u8]) -> Result<String, NegotiationError> {
         let mut local = self.local.clone();
         let (answer, media) = sdp::answer_offer(offer, &self.config.codecs, &mut local)?;
+        if media.srtp != self.media.srtp {
+            self.srtp = srtp_for(&media)?;
+        }
         let was_held = !self.timeout_armed();
         let was_sending = self.sending();
         if media.remote_rtp != self.media.remote_rtp {
@@ -446,12 +461,31 @@ impl MediaSession {
         }
     }
 
+    /// `datagram` as plain RTP or RTCP: decrypted on an SRTP call, where one that fails
+    /// authentication (a forgery, a replay) is counted and gives `None`.
+    fn plain<'a>(&mut self, channel: Channel, datagram: &'a [u8]) -> Option<Cow<'a, [u8]>> {
+        let Some(srtp) = &mut self.srtp else {
+            return Some(Cow::Borrowed(datagram));
+        };
+        let plain = match channel {
+            Channel::Rtp => srtp.unprotect_rtp(datagram),
+            Channel::Rtcp => srtp.unprotect_rtcp(datagram),
+        };
+        if plain.is_none() {
+            self.stats.unauthenticated += 1;
+        }
+        plain.map(|p| Cow::Owned(Vec::from(p)))
+    }
+
     /// A datagram received on the RTP socket from `from`.
     pub fn handle_rtp(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
         if self.closed {
             return;
         }
-        let Ok(packet) = rtp_rs::RtpReader::new(datagram) else {
+        let Some(datagram) = self.plain(Channel::Rtp, datagram) else {
+            return;
+        };
+        let Ok(packet) = rtp_rs::RtpReader::new(&datagram) else {
             self.stats.malformed += 1;
             return;
         };
@@ -597,7 +631,10 @@ impl MediaSession {
         if self.closed {
             return;
         }
-        match rtcp::parse_compound(datagram) {
+        let Some(datagram) = self.plain(Channel::Rtcp, datagram) else {
+            return;
+        };
+        match rtcp::parse_compound(&datagram) {
             Ok(sr) => {
                 // Symmetric RTCP: answer where reports come from, when it is the peer.
                 if self.latched.is_none_or(|a| a.ip() == from.ip()) {
@@ -729,10 +766,14 @@ impl MediaSession {
             self.next_frame += frame;
             self.stats.sent += 1;
             self.octets_sent = self.octets_sent.wrapping_add(payload as u32);
+            let len = match &mut self.srtp {
+                Some(srtp) => srtp.protect_rtp(buf, len + payload)?,
+                None => len + payload,
+            };
             return Some(Transmit {
                 destination,
                 channel: Channel::Rtp,
-                len: len + payload,
+                len,
             });
         }
         if now >= self.next_rtcp {
@@ -755,6 +796,10 @@ impl MediaSession {
             let packet = rtcp::build_report(self.ssrc, &self.cname, Some(sender), reception, q16);
             let len = packet.len().min(buf.len());
             buf[..len].copy_from_slice(&packet[..len]);
+            let len = match &mut self.srtp {
+                Some(srtp) => srtp.protect_rtcp(buf, len)?,
+                None => len,
+            };
             return Some(Transmit {
                 destination: rtcp_to,
                 channel: Channel::Rtcp,
@@ -777,6 +822,16 @@ impl MediaSession {
     pub fn poll_event(&mut self) -> Option<MediaEvent> {
         self.events.pop_front()
     }
+}
+
+/// The SRTP contexts `media` asks for (none for plain RTP).
+fn srtp_for(media: &NegotiatedMedia) -> Result<Option<Srtp>, NegotiationError> {
+    media
+        .srtp
+        .as_ref()
+        .map(Srtp::new)
+        .transpose()
+        .map_err(|e| NegotiationError::Srtp(e.to_string()))
 }
 
 fn jittered(d: Duration) -> Duration {

@@ -1,10 +1,11 @@
 //! SDP offer/answer against offers as trunks and softphones send them (tests/data/sdp).
 #![allow(clippy::unwrap_used)]
 
-use deflect_config::Codec;
+use deflect_config::{Codec, SrtpPolicy};
 use deflect_media::sdp::{
     Direction, LocalDescription, NegotiationError, SdpError, SessionDescription, answer_offer,
 };
+use deflect_media::srtp::{Crypto, Suite};
 use std::net::SocketAddr;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -69,7 +70,7 @@ fn a_pcma_only_offer_is_accepted_with_its_dynamic_telephone_event() {
 #[test]
 fn a_pcma_only_offer_is_refused_when_only_pcmu_is_configured() {
     let e = answer("pcma-only.sdp", &[Codec::Pcmu]).unwrap_err();
-    assert!(matches!(e, NegotiationError::NotAcceptable { ref wanted } if wanted == "PCMU"));
+    assert!(matches!(e, NegotiationError::NotAcceptable { ref wanted, .. } if wanted == "PCMU"));
 }
 
 #[test]
@@ -96,8 +97,10 @@ fn unsupported_m_lines_are_rejected_with_port_zero() {
 }
 
 #[test]
-fn srtp_is_rejected_and_hold_is_answered_recvonly() {
-    let (body, m) = answer("srtp-then-rtp-hold.sdp", &[Codec::Pcmu]).unwrap();
+fn srtp_is_rejected_where_off_and_hold_is_answered_recvonly() {
+    let mut off = local().with_srtp(SrtpPolicy::Off);
+    let (body, m) =
+        answer_offer(&fixture("srtp-then-rtp-hold.sdp"), &[Codec::Pcmu], &mut off).unwrap();
     let sdp = reparse(&body, 2);
     assert_eq!(
         (sdp.media[0].port, sdp.media[0].proto.as_str()),
@@ -235,4 +238,111 @@ fn an_offer_written_here_is_accepted_by_the_answerer() {
     let (_, m) = answer_offer(offer.as_bytes(), &[Codec::Pcmu, Codec::Pcma], &mut local()).unwrap();
     assert_eq!((m.codec, m.telephone_event), (Codec::Pcma, Some(101)));
     assert_eq!(m.remote_rtp, Some("127.0.0.1:30000".parse().unwrap()));
+}
+
+/// An SAVP offer with `key_lines` (`a=crypto:` values) and an AVP alternative after it.
+fn srtp_offer(key_lines: &[String]) -> Vec<u8> {
+    let mut o = "v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n\
+                 m=audio 7000 RTP/SAVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+        .to_owned();
+    for k in key_lines {
+        o.push_str(&format!("a=crypto:{k}\r\n"));
+    }
+    o.push_str("m=audio 7002 RTP/AVP 0\r\n");
+    o.into_bytes()
+}
+
+fn key(tag: u32, suite: Suite) -> Crypto {
+    Crypto {
+        tag,
+        suite,
+        key: suite.new_key(),
+    }
+}
+
+#[test]
+fn an_srtp_offer_is_answered_with_the_preferred_suite_and_deflects_own_key() {
+    let (cm, gcm) = (
+        key(1, Suite::AesCm128HmacSha1_80),
+        key(2, Suite::AeadAes128Gcm),
+    );
+    let offer = srtp_offer(&[cm.attribute(), gcm.attribute()]);
+    let mut l = local();
+    let (body, m) = answer_offer(&offer, &[Codec::Pcmu], &mut l).unwrap();
+    let sdp = reparse(&body, 2);
+    assert_eq!(
+        (m.media_index, sdp.media[0].proto.as_str()),
+        (0, "RTP/SAVP")
+    );
+    assert_eq!(sdp.media[1].port, 0, "the AVP alternative is declined");
+    // GCM is preferred; the answer repeats its tag with a key of deflect's own.
+    let answered = &sdp.media[0].crypto;
+    assert_eq!(answered.len(), 1, "{body}");
+    assert_eq!(
+        (answered[0].tag, answered[0].suite),
+        (2, Suite::AeadAes128Gcm)
+    );
+    assert_ne!(answered[0].key, gcm.key);
+    let keys = m.srtp.clone().unwrap();
+    assert_eq!(
+        (keys.theirs.as_slice(), keys.ours.as_slice()),
+        (gcm.key.as_slice(), answered[0].key.as_slice())
+    );
+    assert!(
+        !format!("{m:?}").contains(&answered[0].attribute()[30..]),
+        "no keys in Debug"
+    );
+    // A re-offer keeps deflect's key.
+    let (again, _) = answer_offer(&offer, &[Codec::Pcmu], &mut l).unwrap();
+    assert_eq!(reparse(&again, 2).media[0].crypto, *answered);
+}
+
+#[test]
+fn the_trunks_srtp_policy_decides_between_rtp_and_srtp() {
+    let cm = key(1, Suite::AesCm128HmacSha1_80);
+    let offer = srtp_offer(&[cm.attribute()]);
+    // Off: the AVP alternative is taken.
+    let mut off = local().with_srtp(SrtpPolicy::Off);
+    let (_, m) = answer_offer(&offer, &[Codec::Pcmu], &mut off).unwrap();
+    assert_eq!((m.media_index, m.srtp.is_some()), (1, false));
+    // Required: plain RTP alone is refused, naming why.
+    let plain = fixture("carrier.sdp");
+    let mut required = local().with_srtp(SrtpPolicy::Required);
+    let e = answer_offer(&plain, &[Codec::Pcmu], &mut required).unwrap_err();
+    assert!(e.to_string().contains("requires SRTP"), "{e}");
+    let (_, m) = answer_offer(&offer, &[Codec::Pcmu], &mut required).unwrap();
+    assert_eq!((m.media_index, m.srtp.is_some()), (0, true));
+    // A key deflect cannot honour (an MKI) leaves SAVP unacceptable.
+    let mki = format!("{}|2^20|1:4", cm.attribute());
+    let e = answer_offer(
+        &srtp_offer(&[mki]),
+        &[Codec::Pcmu],
+        &mut local().with_srtp(SrtpPolicy::Required),
+    )
+    .unwrap_err();
+    assert!(matches!(e, NegotiationError::NotAcceptable { .. }), "{e}");
+}
+
+#[test]
+fn an_offer_written_where_srtp_is_required_carries_a_key_and_its_answer_keys_the_call() {
+    let mut caller =
+        LocalDescription::new("127.0.0.1".parse().unwrap(), 30000).with_srtp(SrtpPolicy::Required);
+    let offer = deflect_media::sdp::offer(&mut caller, &[Codec::Pcmu], Some(101));
+    assert!(
+        offer.contains("m=audio 30000 RTP/SAVP 0 101\r\n"),
+        "{offer}"
+    );
+    let (answer, callee) = answer_offer(offer.as_bytes(), &[Codec::Pcmu], &mut local()).unwrap();
+    // The caller reads the answer as the description of the far end.
+    let (_, caller_view) = answer_offer(answer.as_bytes(), &[Codec::Pcmu], &mut caller).unwrap();
+    let (a, b) = (callee.srtp.unwrap(), caller_view.srtp.unwrap());
+    assert_eq!(
+        (a.suite, b.suite),
+        (Suite::AesCm128HmacSha1_80, Suite::AesCm128HmacSha1_80)
+    );
+    assert_eq!(
+        (&a.theirs, &a.ours),
+        (&b.ours, &b.theirs),
+        "each side decrypts what the other encrypts"
+    );
 }

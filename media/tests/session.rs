@@ -331,3 +331,95 @@ fn rtcp_reports_go_to_the_rtcp_port_every_few_seconds() {
     assert_eq!(first[0] & 0x1F, 1, "with a report block about the peer");
     assert_eq!(&first[28..32], &tx.ssrc.to_be_bytes());
 }
+
+/// An `RTP/SAVP` call: digits the phone sends encrypted with its key are decoded, a forged
+/// or replayed packet is counted and neither latches nor counts as RTP, and what deflect
+/// sends decrypts with deflect's key from the answer — and not without it.
+#[test]
+fn srtp_calls_decrypt_what_arrives_and_encrypt_what_leaves() {
+    use deflect_media::sdp::SessionDescription;
+    use deflect_media::srtp::{Crypto, Srtp, SrtpKeys, Suite};
+    let t0 = Instant::now();
+    let phone_key = Crypto {
+        tag: 1,
+        suite: Suite::AesCm128HmacSha1_80,
+        key: Suite::AesCm128HmacSha1_80.new_key(),
+    };
+    let offer = offer(0, Some(101)).replace("RTP/AVP", "RTP/SAVP")
+        + &format!("a=crypto:{}\r\n", phone_key.attribute());
+    let local = deflect_media::sdp::LocalDescription::new("127.0.0.1".parse().unwrap(), 20000);
+    let (mut s, answer) = deflect_media::session::MediaSession::new(
+        t0,
+        std::time::SystemTime::now(),
+        SessionConfig::default(),
+        local,
+        offer.as_bytes(),
+    )
+    .unwrap();
+    let answered = SessionDescription::parse(answer.as_bytes()).unwrap();
+    let ours = answered.media[0].crypto[0].clone();
+    assert_eq!(answered.media[0].proto, "RTP/SAVP");
+    // The phone's side of the call.
+    let mut phone = Srtp::new(&SrtpKeys {
+        suite: ours.suite,
+        theirs: ours.key.clone(),
+        ours: phone_key.key.clone(),
+    })
+    .unwrap();
+    let protect = |phone: &mut Srtp, plain: &[u8]| {
+        let mut buf = [0u8; 1500];
+        buf[..plain.len()].copy_from_slice(plain);
+        let len = phone.protect_rtp(&mut buf, plain.len()).unwrap();
+        buf[..len].to_vec()
+    };
+
+    let mut tx = PhoneSender::new(0, 101, 3);
+    tx.key(5, 6);
+    let forged = {
+        let mut p = protect(&mut phone, &tx.out[0].bytes);
+        p[15] ^= 0x40;
+        p
+    };
+    let stranger: std::net::SocketAddr = "198.51.100.66:5000".parse().unwrap();
+    s.handle_rtp(t0, stranger, &forged);
+    assert_eq!(s.stats().unauthenticated, 1);
+    assert_eq!(s.destination(), Some(peer()), "a forgery does not latch");
+    s.handle_rtp(t0, stranger, &tx.out[0].bytes);
+    assert_eq!(
+        s.stats().unauthenticated,
+        2,
+        "plain RTP is not authentic either"
+    );
+    let mut events = Vec::new();
+    let mut first = Vec::new();
+    for (i, p) in tx.out.iter().enumerate() {
+        let at = t0 + p.at;
+        let sealed = protect(&mut phone, &p.bytes);
+        if i == 0 {
+            first = sealed.clone();
+        }
+        s.handle_rtp(at, peer(), &sealed);
+        run_until(&mut s, at, &mut events);
+    }
+    s.handle_rtp(t0 + Duration::from_millis(200), peer(), &first);
+    assert_eq!(s.stats().unauthenticated, 3, "a replay is refused");
+    run_until(&mut s, t0 + Duration::from_millis(400), &mut events);
+    assert_eq!(digits(&events), "5");
+    assert_eq!(s.stats().received, tx.out.len() as u64);
+
+    // What deflect sends: RTP with deflect's key.
+    let mut buf = [0u8; 1500];
+    let later = t0 + Duration::from_secs(1);
+    s.handle_timeout(later);
+    let t = s.poll_transmit(later, &mut buf).unwrap();
+    assert_eq!(t.len, 12 + 160 + 10, "an 80-bit tag");
+    let plain = phone.unprotect_rtp(&buf[..t.len]).unwrap();
+    assert_eq!(plain.len(), 12 + 160);
+    let mut stranger_ctx = Srtp::new(&SrtpKeys {
+        suite: ours.suite,
+        theirs: Suite::AesCm128HmacSha1_80.new_key(),
+        ours: phone_key.key,
+    })
+    .unwrap();
+    assert!(stranger_ctx.unprotect_rtp(&buf[..t.len]).is_none());
+}

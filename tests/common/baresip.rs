@@ -34,21 +34,22 @@ pub struct Baresip {
 impl Baresip {
     /// Starts baresip with `microphone` (16-bit PCM WAV) as its audio source.
     pub fn start(microphone: &Path) -> Self {
-        Self::start_with(microphone, "")
+        Self::start_with(microphone, "", "")
     }
 
     /// Starts baresip as [`start`](Self::start) does, with `extra` lines of configuration
-    /// (e.g. `sip_cafile`).
-    pub fn start_with(microphone: &Path, extra: &str) -> Self {
+    /// (e.g. `sip_cafile`, `module srtp.so`: before the accounts are read, so they can name
+    /// its media encryption) and `account` parameters (e.g. `;mediaenc=srtp-mand`).
+    pub fn start_with(microphone: &Path, extra: &str, account: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let sip = free_pair();
         let ctrl = super::sipp::free_port();
         let config = format!(
             "poll_method epoll\nsip_listen 127.0.0.1:{sip}\n\
              audio_player aufile,{heard}\naudio_source aufile,{mic}\naudio_alert aufile,{alert}\n\
-             module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n\
+             module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n{extra}\
              module account.so\nmodule menu.so\nmodule ctrl_tcp.so\n\
-             ctrl_tcp_listen 127.0.0.1:{ctrl}\n{extra}",
+             ctrl_tcp_listen 127.0.0.1:{ctrl}\n",
             heard = dir.path().join("heard.wav").display(),
             alert = dir.path().join("alert.wav").display(),
             mic = microphone.display(),
@@ -56,7 +57,7 @@ impl Baresip {
         std::fs::write(dir.path().join("config"), config).unwrap();
         std::fs::write(
             dir.path().join("accounts"),
-            "<sip:31612345678@127.0.0.1>;regint=0\n",
+            format!("<sip:31612345678@127.0.0.1>;regint=0{account}\n"),
         )
         .unwrap();
         let mut child = Command::new("baresip")

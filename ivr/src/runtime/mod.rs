@@ -201,6 +201,7 @@ where
         let options = CallOptions {
             call_id: info.call_id.clone(),
             inband_dtmf: info.inband_dtmf,
+            srtp: info.srtp,
             advertise: (self.parts.local_peers.as_ref())
                 .filter(|(networks, _)| networks.iter().any(|n| n.contains(info.source.ip())))
                 .map(|(_, address)| *address),

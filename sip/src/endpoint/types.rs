@@ -46,6 +46,8 @@ pub struct IncomingCall {
     pub trunk: String,
     /// Whether that trunk wants in-band DTMF detection.
     pub inband_dtmf: bool,
+    /// That trunk's SRTP policy.
+    pub srtp: deflect_config::SrtpPolicy,
     /// Source address.
     pub source: SocketAddr,
     /// Transport it came over.

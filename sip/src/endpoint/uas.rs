@@ -143,6 +143,7 @@ impl Endpoint {
                 .and_then(|v| NameAddr::parse(v).ok()),
             trunk: trunk_cfg.name.clone(),
             inband_dtmf: trunk_cfg.inband_dtmf,
+            srtp: trunk_cfg.srtp,
             source: remote,
             transport,
             offer: (!req.body.is_empty()).then(|| req.body.clone()),
