@@ -109,8 +109,8 @@ pub use relay::{
 };
 pub use secret::{REDACTED, SECRET_KEYS, Secret};
 pub use sip::{
-    CertificatePin, ChallengeSource, RegisterConfig, SipAuthConfig, SipConfig, SipTimers,
-    SipTlsConfig, SrtpPolicy, TrunkConfig, UnauthorizedAction,
+    CertificatePin, ChallengeSource, IdleMedia, RegisterConfig, SipAuthConfig, SipConfig,
+    SipTimers, SipTlsConfig, SrtpPolicy, TrunkConfig, UnauthorizedAction,
 };
 pub use sms::{MAX_SMS_TEXT, SMS_VARIABLES, SmsFallbackConfig, SmsProvider};
 pub use text::{CONVERSATION_VARIABLES, QUEUE_VARIABLES, TextError, check_text, render_text};

@@ -316,6 +316,10 @@ pub struct TrunkConfig {
     /// `RTP/SAVP` offer with SRTP and an `RTP/AVP` one with RTP; `required` refuses plain
     /// RTP (488); `off` refuses SRTP offers.
     pub srtp: SrtpPolicy,
+    /// What deflect sends while it plays nothing (waiting for digits): `audio` (quiet
+    /// frames every packet time), `comfort_noise` (an RFC 3389 packet a second, when the
+    /// offer lists CN), `none` (no RTP; RTCP only).
+    pub idle_media: IdleMedia,
     /// Outbound registration, for trunks that route calls to a registered contact.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub register: Option<RegisterConfig>,
@@ -355,6 +359,7 @@ impl Default for TrunkConfig {
             challenge_from: Vec::new(),
             inband_dtmf: false,
             srtp: SrtpPolicy::Optional,
+            idle_media: IdleMedia::Audio,
             register: None,
             addresses: Vec::new(),
             options_interval: Duration::from_secs(30),
@@ -377,6 +382,19 @@ pub enum SrtpPolicy {
     Optional,
     /// SRTP only: `RTP/AVP` offers are refused.
     Required,
+}
+
+/// What a call sends while nothing is being played.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdleMedia {
+    /// Quiet comfort-noise frames every packet time, as while playing.
+    #[default]
+    Audio,
+    /// An RFC 3389 comfort-noise packet a second when the offer lists CN; else `Audio`.
+    ComfortNoise,
+    /// No RTP until something is played again.
+    None,
 }
 
 /// `[sip.trunks.register]`

@@ -164,6 +164,7 @@ async fn main() {
             call_id: format!("load-{i}"),
             inband_dtmf: inband,
             srtp: Default::default(),
+            idle_media: Default::default(),
             advertise: None,
         };
         let call = gateway

@@ -111,6 +111,8 @@ pub struct CallOptions {
     pub inband_dtmf: bool,
     /// Whether SRTP is taken, required or refused (the trunk's `srtp`).
     pub srtp: deflect_config::SrtpPolicy,
+    /// What the call sends while nothing plays (the trunk's `idle_media`).
+    pub idle_media: deflect_config::IdleMedia,
     /// The address put in this call's SDP instead of the engine's (deflect's own address,
     /// for a peer in `sip.local_networks`: see [`crate::advertise::local`]).
     pub advertise: Option<IpAddr>,
@@ -354,7 +356,10 @@ impl MediaEngine {
         options: CallOptions,
     ) -> Result<MediaCall, CreateError> {
         let local_rtp = SocketAddr::new(self.shared.config.rtp_address, local.rtp_port);
-        let config = SessionConfig::from_config(&self.shared.config, options.inband_dtmf);
+        let config = SessionConfig {
+            idle_media: options.idle_media,
+            ..SessionConfig::from_config(&self.shared.config, options.inband_dtmf)
+        };
         let now = Instant::now().into_std();
         let (session, answer) =
             MediaSession::new(now, SystemTime::now(), config, local, description)?;

@@ -353,6 +353,7 @@ impl MediaDescription {
         match payload_type {
             0 => Some(("PCMU".into(), 8000)),
             8 => Some(("PCMA".into(), 8000)),
+            13 => Some(("CN".into(), 8000)),
             18 => Some(("G729".into(), 8000)),
             _ => None,
         }
@@ -398,6 +399,8 @@ pub struct NegotiatedMedia {
     pub payload_type: u8,
     /// Payload type of telephone-event/8000, when the offer carried it.
     pub telephone_event: Option<u8>,
+    /// Payload type of comfort noise (RFC 3389, `CN/8000`), when the offer carried it.
+    pub comfort_noise: Option<u8>,
     /// Packet duration to send, in milliseconds (10–60, a multiple of 10).
     pub ptime_ms: u32,
     /// The direction this side takes (the answer's).
@@ -522,6 +525,7 @@ pub fn answer(
             continue;
         };
         let telephone_event = m.find("telephone-event", 8000);
+        let comfort_noise = m.find("CN", 8000);
         let ptime_ms = m
             .ptime
             .filter(|p| (10..=60).contains(p) && p % 10 == 0)
@@ -554,14 +558,17 @@ pub fn answer(
             "RTP/AVP"
         };
         let _ = write!(lines, "m=audio {} {proto} {payload_type}", local.rtp_port);
-        if let Some(te) = telephone_event {
-            let _ = write!(lines, " {te}");
+        for pt in [telephone_event, comfort_noise].into_iter().flatten() {
+            let _ = write!(lines, " {pt}");
         }
         let _ = write!(
             lines,
             "\r\na=rtpmap:{payload_type} {}/8000\r\n",
             codec_name(codec)
         );
+        if let Some(cn) = comfort_noise {
+            let _ = write!(lines, "a=rtpmap:{cn} CN/8000\r\n");
+        }
         if let Some(te) = telephone_event {
             let events = m
                 .fmtps
@@ -595,6 +602,7 @@ pub fn answer(
             codec,
             payload_type,
             telephone_event,
+            comfort_noise,
             ptime_ms,
             direction,
             remote_rtp,

@@ -16,9 +16,14 @@
 //!
 //! Sending is paced by `now`: a frame of [`NegotiatedMedia::ptime_ms`] is due every packet
 //! time from the start, on a fixed grid (no drift); a driver that falls more than three
-//! frames behind skips ahead instead of bursting. Received packets go through a
-//! [`ReorderBuffer`], then to the telephone-event receiver, the in-band detector (when enabled
-//! and no telephone-event has been seen) and the audio tap.
+//! frames behind skips ahead instead of bursting. While nothing plays, what goes out is the
+//! trunk's [`SessionConfig::idle_media`]: the same frames (quiet noise), one RFC 3389
+//! comfort-noise packet per [`COMFORT_NOISE_INTERVAL`], or nothing; the next prompt resumes
+//! the stream with the marker bit and a timestamp that kept running with real time.
+//!
+//! Received packets go through a [`ReorderBuffer`], then to the telephone-event receiver,
+//! the in-band detector (when enabled and no telephone-event has been seen) and the audio
+//! tap.
 //!
 //! SRTP: when the offer was `RTP/SAVP` ([`NegotiatedMedia::srtp`]), every datagram is
 //! authenticated and decrypted before anything else looks at it — a forged or replayed
@@ -41,7 +46,7 @@ use crate::reorder::{self, Accepted, BufferedPacket, ReorderBuffer};
 use crate::rtcp::{self, ReceptionStats, SenderInfo};
 use crate::sdp::{self, LocalDescription, NegotiatedMedia, NegotiationError};
 use crate::srtp::Srtp;
-use deflect_config::{Codec, MediaConfig};
+use deflect_config::{Codec, IdleMedia, MediaConfig};
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -57,6 +62,11 @@ pub const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 pub const MAX_DATAGRAM: usize = 1500;
 /// Payload type of comfort noise (RFC 3389), accepted and ignored.
 const COMFORT_NOISE_PT: u8 = 13;
+/// How often a comfort-noise packet goes out while nothing plays
+/// ([`IdleMedia::ComfortNoise`]).
+pub const COMFORT_NOISE_INTERVAL: Duration = Duration::from_secs(1);
+/// The noise level comfort-noise packets announce: -70 dBov, a quiet room (RFC 3389 §3.1).
+const COMFORT_NOISE_LEVEL: u8 = 70;
 
 /// Settings of a session.
 #[derive(Debug, Clone)]
@@ -69,6 +79,8 @@ pub struct SessionConfig {
     pub inband_dtmf: bool,
     /// Longest wait of the reorder buffer for a missing packet.
     pub reorder_wait: Duration,
+    /// What is sent while nothing plays.
+    pub idle_media: IdleMedia,
 }
 
 impl SessionConfig {
@@ -79,6 +91,7 @@ impl SessionConfig {
             rtp_timeout: media.rtp_timeout,
             inband_dtmf,
             reorder_wait: reorder::DEFAULT_WAIT,
+            idle_media: IdleMedia::Audio,
         }
     }
 }
@@ -217,6 +230,9 @@ pub struct MediaSession {
     marker: bool,
     local_hold: bool,
     was_sending: bool,
+    /// Nothing is being played and the trunk wants no audio then.
+    quiet: bool,
+    next_comfort_noise: Instant,
     player: Player,
     dtmf_out: TelephoneEventSender,
     octets_sent: u32,
@@ -271,6 +287,8 @@ impl MediaSession {
             marker: true,
             local_hold: false,
             was_sending: false,
+            quiet: false,
+            next_comfort_noise: now,
             player: Player::default(),
             dtmf_out: TelephoneEventSender::default(),
             octets_sent: 0,
@@ -368,6 +386,28 @@ impl MediaSession {
             if self.sending() {
                 self.resume_sending(now);
             }
+        }
+    }
+
+    /// Whether, by the trunk's `idle_media`, no audio frames go out now: nothing plays, no
+    /// digit is being sent, and the trunk wants nothing or comfort noise (which the offer
+    /// must have listed) while idle.
+    fn wants_quiet(&self) -> bool {
+        let mode = match self.config.idle_media {
+            IdleMedia::Audio => false,
+            IdleMedia::None => true,
+            IdleMedia::ComfortNoise => self.media.comfort_noise.is_some(),
+        };
+        mode && !self.player.is_playing() && !self.dtmf_out.is_sending()
+    }
+
+    /// The RTP clock at `now` (the sampling instant of audio due then).
+    fn rtp_clock(&self, now: Instant) -> u32 {
+        let units = |d: Duration| (d.as_micros() as u64 * 8 / 1000) as u32;
+        if now >= self.next_frame {
+            (self.timestamp).wrapping_add(units(now - self.next_frame))
+        } else {
+            (self.timestamp).wrapping_sub(units(self.next_frame - now))
         }
     }
 
@@ -682,7 +722,11 @@ impl MediaSession {
             }
         };
         if self.sending() {
-            consider(Some(self.next_frame));
+            if !self.wants_quiet() {
+                consider(Some(self.next_frame));
+            } else if self.config.idle_media == IdleMedia::ComfortNoise {
+                consider(Some(self.next_comfort_noise));
+            }
             consider(Some(self.next_rtcp));
         }
         consider(self.reorder.poll_timeout());
@@ -706,7 +750,45 @@ impl MediaSession {
         let destination = self.destination()?;
         let frame = Duration::from_millis(u64::from(self.media.ptime_ms));
         let samples = self.media.ptime_ms as usize * 8;
-        if now >= self.next_frame {
+        let quiet = self.wants_quiet();
+        if quiet != self.quiet {
+            self.quiet = quiet;
+            if quiet {
+                self.next_comfort_noise = now;
+            } else {
+                // The clock ran on while nothing was sent; a talkspurt starts (marker).
+                self.resume_sending(now);
+            }
+        }
+        if quiet
+            && let Some(pt) = self.media.comfort_noise
+            && self.config.idle_media == IdleMedia::ComfortNoise
+            && now >= self.next_comfort_noise
+        {
+            self.next_comfort_noise = now + COMFORT_NOISE_INTERVAL;
+            let header = rtp_rs::RtpPacketBuilder::new()
+                .payload_type(pt)
+                .ssrc(self.ssrc)
+                .sequence(self.seq.into())
+                .timestamp(self.rtp_clock(now));
+            let len = header
+                .build_into(buf)
+                .expect("a 12-byte header fits in the datagram buffer");
+            buf[len] = COMFORT_NOISE_LEVEL;
+            self.seq = self.seq.wrapping_add(1);
+            self.stats.sent += 1;
+            self.octets_sent = self.octets_sent.wrapping_add(1);
+            let len = match &mut self.srtp {
+                Some(srtp) => srtp.protect_rtp(buf, len + 1)?,
+                None => len + 1,
+            };
+            return Some(Transmit {
+                destination,
+                channel: Channel::Rtp,
+                len,
+            });
+        }
+        if !quiet && now >= self.next_frame {
             let mut late = now - self.next_frame;
             if late >= 3 * frame {
                 // Far behind (a stalled driver): skip to the present instead of bursting.
@@ -784,10 +866,7 @@ impl MediaSession {
                 .or_else(|| Some(SocketAddr::new(destination.ip(), destination.port() + 1)))?;
             let sender = SenderInfo {
                 ntp: self.ntp(now),
-                rtp_timestamp: self.timestamp.wrapping_sub(
-                    ((self.next_frame.saturating_duration_since(now)).as_micros() as u64 * 8 / 1000)
-                        as u32,
-                ),
+                rtp_timestamp: self.rtp_clock(now),
                 packets: self.stats.sent as u32,
                 octets: self.octets_sent,
             };

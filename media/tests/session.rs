@@ -423,3 +423,133 @@ fn srtp_calls_decrypt_what_arrives_and_encrypt_what_leaves() {
     .unwrap();
     assert!(stranger_ctx.unprotect_rtp(&buf[..t.len]).is_none());
 }
+
+fn idle_session(
+    t0: Instant,
+    idle: deflect_config::IdleMedia,
+    offer: &str,
+) -> deflect_media::session::MediaSession {
+    let config = SessionConfig {
+        idle_media: idle,
+        ..SessionConfig::default()
+    };
+    session(t0, config, offer)
+}
+
+/// What the session sends when a command arrives at `at` (a driver polls it then).
+fn sent_at(
+    s: &mut deflect_media::session::MediaSession,
+    at: Instant,
+) -> Vec<(Instant, Channel, Vec<u8>)> {
+    let mut buf = [0u8; 1500];
+    std::iter::from_fn(|| {
+        s.poll_transmit(at, &mut buf)
+            .map(|t| (at, t.channel, buf[..t.len].to_vec()))
+    })
+    .collect()
+}
+
+fn rtp_header(p: &[u8]) -> (u8, bool, u16, u32) {
+    let r = rtp_rs::RtpReader::new(p).unwrap();
+    (
+        r.payload_type(),
+        r.mark(),
+        u16::from(r.sequence_number()),
+        r.timestamp(),
+    )
+}
+
+/// `idle_media = "none"`: RTP only while something plays. After a pause the stream goes on
+/// with the next sequence number, a timestamp that kept running with real time, and the
+/// marker bit; RTCP keeps going throughout.
+#[test]
+fn with_idle_media_none_rtp_stops_while_nothing_plays() {
+    let t0 = Instant::now();
+    let mut s = idle_session(t0, deflect_config::IdleMedia::None, &offer(0, Some(101)));
+    let mut events = Vec::new();
+    assert!(rtp_only(&sent(&mut s, t0 + Duration::from_secs(1), &mut events)).is_empty());
+    let beep = PlayItem::Silence(Duration::from_millis(100));
+    let t1 = t0 + Duration::from_secs(1);
+    s.play(vec![beep.clone()], false);
+    let mut first = rtp_only(&sent_at(&mut s, t1));
+    first.extend(rtp_only(&sent(
+        &mut s,
+        t1 + Duration::from_millis(500),
+        &mut events,
+    )));
+    assert_eq!(first.len(), 5, "100 ms of 20 ms frames, then quiet again");
+    assert_eq!(first[0].0, t1);
+    assert!(
+        rtp_header(&first[0].1).1,
+        "a talkspurt starts with the marker"
+    );
+    let t2 = t1 + Duration::from_secs(3);
+    let quiet = sent(&mut s, t2, &mut events);
+    assert!(rtp_only(&quiet).is_empty());
+    s.play(vec![beep], false);
+    let second = rtp_only(&sent_at(&mut s, t2));
+    let (last, next) = (rtp_header(&first[4].1), rtp_header(&second[0].1));
+    assert_eq!(
+        next.2,
+        last.2.wrapping_add(1),
+        "sequence numbers have no gap"
+    );
+    let elapsed = second[0].0 - first[4].0;
+    assert_eq!(
+        next.3.wrapping_sub(last.3),
+        (elapsed.as_millis() * 8) as u32,
+        "the timestamp followed real time"
+    );
+    assert!(next.1, "marker after the pause");
+    // RTCP goes on while RTP pauses.
+    let rest = rtp_only(&sent(&mut s, t2 + Duration::from_millis(500), &mut events));
+    assert_eq!(rest.len(), 4, "the rest of the second 100 ms");
+    let rtcp = sent(&mut s, t0 + Duration::from_secs(20), &mut events);
+    assert!(rtcp.iter().any(|(_, c, _)| *c == Channel::Rtcp));
+    assert!(rtp_only(&rtcp).is_empty());
+}
+
+/// `idle_media = "comfort_noise"`: one RFC 3389 packet a second while nothing plays, when
+/// the offer lists CN (and the answer too); without CN in the offer, audio frames as usual.
+#[test]
+fn with_idle_comfort_noise_one_cn_packet_a_second_goes_out() {
+    let t0 = Instant::now();
+    let with_cn = offer(0, Some(101)).replace("RTP/AVP 0 101", "RTP/AVP 0 101 13");
+    let config = SessionConfig {
+        idle_media: deflect_config::IdleMedia::ComfortNoise,
+        ..SessionConfig::default()
+    };
+    let local = deflect_media::sdp::LocalDescription::new("127.0.0.1".parse().unwrap(), 20000);
+    let (mut s, answer) = deflect_media::session::MediaSession::new(
+        t0,
+        std::time::SystemTime::now(),
+        config,
+        local,
+        with_cn.as_bytes(),
+    )
+    .unwrap();
+    assert!(
+        answer.contains("m=audio 20000 RTP/AVP 0 101 13\r\n"),
+        "{answer}"
+    );
+    let mut events = Vec::new();
+    let out = rtp_only(&sent(&mut s, t0 + Duration::from_millis(3500), &mut events));
+    let at: Vec<Duration> = out.iter().map(|(t, _)| *t - t0).collect();
+    assert_eq!(at, [0, 1, 2, 3].map(Duration::from_secs));
+    for (_, p) in &out {
+        assert_eq!(rtp_header(p).0, 13);
+        assert_eq!(&p[12..], [70], "one byte: the noise level");
+    }
+
+    let mut plain = idle_session(
+        t0,
+        deflect_config::IdleMedia::ComfortNoise,
+        &offer(0, Some(101)),
+    );
+    let out = rtp_only(&sent(
+        &mut plain,
+        t0 + Duration::from_millis(190),
+        &mut events,
+    ));
+    assert_eq!(out.len(), 10, "no CN offered: audio every 20 ms");
+}

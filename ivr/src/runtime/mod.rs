@@ -202,6 +202,7 @@ where
             call_id: info.call_id.clone(),
             inband_dtmf: info.inband_dtmf,
             srtp: info.srtp,
+            idle_media: info.idle_media,
             advertise: (self.parts.local_peers.as_ref())
                 .filter(|(networks, _)| networks.iter().any(|n| n.contains(info.source.ip())))
                 .map(|(_, address)| *address),

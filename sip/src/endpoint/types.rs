@@ -48,6 +48,8 @@ pub struct IncomingCall {
     pub inband_dtmf: bool,
     /// That trunk's SRTP policy.
     pub srtp: deflect_config::SrtpPolicy,
+    /// What that trunk's calls send while nothing plays.
+    pub idle_media: deflect_config::IdleMedia,
     /// Source address.
     pub source: SocketAddr,
     /// Transport it came over.

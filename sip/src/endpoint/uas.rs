@@ -144,6 +144,7 @@ impl Endpoint {
             trunk: trunk_cfg.name.clone(),
             inband_dtmf: trunk_cfg.inband_dtmf,
             srtp: trunk_cfg.srtp,
+            idle_media: trunk_cfg.idle_media,
             source: remote,
             transport,
             offer: (!req.body.is_empty()).then(|| req.body.clone()),
