@@ -152,7 +152,7 @@ impl Gateway {
         }
         let (sip, incoming) = deflect_sip::runtime::Sip::start(&config.sip, listeners.sip)
             .context("cannot start the SIP stack")?;
-        let serving = tokio::spawn(calls.clone().serve(incoming));
+        let serving = tokio::spawn(calls.clone().serve(sip.clone(), incoming));
         crate::registration::start(&sip, &config.sip);
         crate::registration::probe(&sip, &config.sip);
         reload_tls_on_sighup(&sip)?;

@@ -380,20 +380,60 @@ pub struct TransferStep {
     /// Name other steps jump to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// `refer` (`bridge` is not available yet).
+    /// `refer` (the trunk's side takes the call) or `bridge` (deflect calls the target and
+    /// relays the audio, keeping the call).
     pub mode: TransferMode,
-    /// Where the call goes: a `sip:`, `sips:` or `tel:` URI, e.g. `sip:queue@pbx.example.com`.
+    /// Where the call goes: a `sip:`, `sips:` or `tel:` URI, e.g. `sip:queue@pbx.example.com`
+    /// (`bridge`: a `sip:` or `sips:` URI).
     pub target: String,
+    /// `bridge`: further targets (a hunt list) tried in order after `target`, each for
+    /// `ring_timeout`; after the last, the list starts again until `timeout`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hunt: Vec<String>,
+    /// `bridge`: how long one target may ring before the next is tried (5s–5m).
+    #[serde(with = "duration")]
+    pub ring_timeout: Duration,
     /// Said before the transfer starts.
     pub prompts: Vec<String>,
+    /// `bridge`: the hold queue — played while the targets ring, again every
+    /// `hold_repeat`. Default: `queue_offer` ("press 1 for a WhatsApp message instead")
+    /// when `on_leave` is set, otherwise nothing (quiet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_prompts: Option<Vec<String>>,
+    /// `bridge`: from the start of one round of `hold_prompts` to the next (5s–5m).
+    #[serde(with = "duration")]
+    pub hold_repeat: Duration,
+    /// `bridge`: the key that leaves the queue for `on_leave`.
+    pub leave_key: String,
+    /// `bridge`: the step a caller pressing `leave_key` while waiting goes to (typically the
+    /// gather that takes their WhatsApp number); unset: the key does nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_leave: Option<String>,
     /// Said when the transfer fails (refused, the target busy or not answering).
     pub failure_prompts: Vec<String>,
-    /// Longest wait for the target to answer before the transfer counts as failed (5s–5m).
+    /// Longest wait for the target to answer before the transfer counts as failed (5s–5m;
+    /// `bridge`: up to 1h, the longest time in the hold queue).
     #[serde(with = "duration")]
     pub timeout: Duration,
     /// Step to go to after a failed transfer (default: say `goodbye`, hang up).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<String>,
+}
+
+impl TransferStep {
+    /// Every target in the order a bridge tries them: `target`, then `hunt`.
+    pub fn targets(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.target.as_str()).chain(self.hunt.iter().map(String::as_str))
+    }
+
+    /// The hold queue's prompts, with their default.
+    pub fn hold_prompts(&self) -> Vec<String> {
+        match &self.hold_prompts {
+            Some(p) => p.clone(),
+            None if self.on_leave.is_some() => vec!["queue_offer".into()],
+            None => Vec::new(),
+        }
+    }
 }
 
 impl Default for TransferStep {
@@ -402,7 +442,13 @@ impl Default for TransferStep {
             id: None,
             mode: TransferMode::Refer,
             target: String::new(),
+            hunt: Vec::new(),
+            ring_timeout: Duration::from_secs(20),
             prompts: vec!["transferring".into()],
+            hold_prompts: None,
+            hold_repeat: Duration::from_secs(20),
+            leave_key: "1".into(),
+            on_leave: None,
             failure_prompts: vec!["transfer_failed".into()],
             timeout: Duration::from_secs(60),
             on_failure: None,
@@ -737,26 +783,14 @@ impl IvrConfig {
                     target(p, i, &sat, "on_failure");
                 }
                 StepConfig::Transfer(t) => {
-                    if t.mode == TransferMode::Bridge {
-                        p.push(
-                            format!("{sat}.mode"),
-                            "\"bridge\" is not available in this version; valid: \"refer\"",
-                        );
-                    }
-                    if let Err(why) = check_transfer_target(&t.target) {
+                    let bridge = t.mode == TransferMode::Bridge;
+                    if let Err(why) = check_transfer_target(&t.target, bridge) {
                         p.push(format!("{sat}.target"), why);
                     }
                     prompts(p, "prompts", &t.prompts, false);
                     prompts(p, "failure_prompts", &t.failure_prompts, false);
-                    if t.timeout < Duration::from_secs(5) || t.timeout > Duration::from_secs(300) {
-                        p.push(
-                            format!("{sat}.timeout"),
-                            format!(
-                                "{} is out of range; expected 5s–5m",
-                                humantime::format_duration(t.timeout)
-                            ),
-                        );
-                    }
+                    let longest = if bridge { 3600 } else { 300 };
+                    check_between(p, format!("{sat}.timeout"), t.timeout, 5, longest);
                     if t.on_failure.is_some() && t.on_failure == t.id {
                         p.push(
                             format!("{sat}.on_failure"),
@@ -764,6 +798,32 @@ impl IvrConfig {
                         );
                     }
                     target(p, i, &sat, "on_failure");
+                    if bridge {
+                        for (k, h) in t.hunt.iter().enumerate() {
+                            if let Err(why) = check_transfer_target(h, true) {
+                                p.push(format!("{sat}.hunt[{k}]"), why);
+                            }
+                        }
+                        check_between(p, format!("{sat}.ring_timeout"), t.ring_timeout, 5, 300);
+                        check_between(p, format!("{sat}.hold_repeat"), t.hold_repeat, 5, 300);
+                        prompts(p, "hold_prompts", &t.hold_prompts(), false);
+                        check_key(p, format!("{sat}.leave_key"), &t.leave_key, false);
+                        target(p, i, &sat, "on_leave");
+                    } else {
+                        let bridge_only = [
+                            ("hunt", !t.hunt.is_empty()),
+                            ("hold_prompts", t.hold_prompts.is_some()),
+                            ("on_leave", t.on_leave.is_some()),
+                        ];
+                        for (key, set) in bridge_only {
+                            if set {
+                                p.push(
+                                    format!("{sat}.{key}"),
+                                    "only a bridge has it; set mode = \"bridge\" or remove it",
+                                );
+                            }
+                        }
+                    }
                 }
                 StepConfig::Branch(b) => {
                     if f.hours.is_none() {
@@ -890,10 +950,15 @@ fn check_key(p: &mut Problems, path: String, key: &str, may_be_empty: bool) {
     }
 }
 
-/// A transfer target: a `sip:`/`sips:` URI with a host, or a `tel:` URI with a number, no
-/// spaces or angle brackets (it goes into a `Refer-To` header as it is).
-fn check_transfer_target(target: &str) -> Result<(), String> {
-    let valid = "write a sip:, sips: or tel: URI, e.g. \"sip:support@pbx.example.com\"";
+/// A transfer target: a `sip:`/`sips:` URI with a host, or (REFER only) a `tel:` URI with a
+/// number, no spaces or angle brackets (it goes into a `Refer-To` header or a Request-URI
+/// as it is).
+fn check_transfer_target(target: &str, bridge: bool) -> Result<(), String> {
+    let valid = if bridge {
+        "write a sip: or sips: URI deflect can call, e.g. \"sip:support@pbx.example.com\""
+    } else {
+        "write a sip:, sips: or tel: URI, e.g. \"sip:support@pbx.example.com\""
+    };
     if target.is_empty() {
         return Err(format!("no target; {valid}"));
     }
@@ -911,7 +976,7 @@ fn check_transfer_target(target: &str) -> Result<(), String> {
             let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
             !host.is_empty() && !host.starts_with([';', ':'])
         }
-        "tel" => rest
+        "tel" if !bridge => rest
             .trim_start_matches('+')
             .starts_with(|c: char| c.is_ascii_digit()),
         _ => false,
@@ -926,6 +991,18 @@ fn check_transfer_target(target: &str) -> Result<(), String> {
 fn check_range(p: &mut Problems, path: String, v: u32, min: u32, max: u32) {
     if !(min..=max).contains(&v) {
         p.push(path, format!("{v} is out of range; expected {min}–{max}"));
+    }
+}
+
+/// `d` within `min`–`max` seconds.
+fn check_between(p: &mut Problems, path: String, d: Duration, min: u64, max: u64) {
+    let (min, max) = (Duration::from_secs(min), Duration::from_secs(max));
+    if d < min || d > max {
+        let f = humantime::format_duration;
+        p.push(
+            path,
+            format!("{} is out of range; expected {}–{}", f(d), f(min), f(max)),
+        );
     }
 }
 

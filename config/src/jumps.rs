@@ -14,6 +14,8 @@ pub struct Jumps {
     /// after a failed transfer (`on_failure`); `None` when unset (the caller hears goodbye).
     /// `None` for other steps.
     pub on_failure: Option<usize>,
+    /// Transfer (bridge): the step a caller leaving the hold queue goes to (`on_leave`).
+    pub on_leave: Option<usize>,
     /// Menu: each choice's key and the step it leads to, in key order (a choice naming no
     /// step is left out). Empty for other steps.
     pub choices: Vec<(char, usize)>,
@@ -30,6 +32,7 @@ impl Jumps {
     fn failing(on_failure: Option<usize>, next: usize) -> Self {
         Self {
             on_failure,
+            on_leave: None,
             choices: Vec::new(),
             open: next,
             closed: next,
@@ -43,7 +46,7 @@ impl Jumps {
 pub struct UnknownTarget {
     /// Index of the step holding the target.
     pub step: usize,
-    /// Its key: `on_failure`, `open`, `closed` or `choices.<key>`.
+    /// Its key: `on_failure`, `on_leave`, `open`, `closed` or `choices.<key>`.
     pub key: String,
     /// The id it names.
     pub id: String,
@@ -76,9 +79,10 @@ pub fn resolve_jumps(steps: &[StepConfig]) -> Result<Vec<Jumps>, Vec<UnknownTarg
             StepConfig::Confirm(c) => {
                 Jumps::failing(target("on_failure", c.on_failure.as_deref()), next)
             }
-            StepConfig::Transfer(t) => {
-                Jumps::failing(target("on_failure", t.on_failure.as_deref()), next)
-            }
+            StepConfig::Transfer(t) => Jumps {
+                on_leave: target("on_leave", t.on_leave.as_deref()),
+                ..Jumps::failing(target("on_failure", t.on_failure.as_deref()), next)
+            },
             StepConfig::Menu(m) => {
                 let mut choices = Vec::with_capacity(m.choices.len());
                 for (key, id) in &m.choices {
@@ -95,6 +99,7 @@ pub fn resolve_jumps(steps: &[StepConfig]) -> Result<Vec<Jumps>, Vec<UnknownTarg
             }
             StepConfig::Branch(b) => Jumps {
                 on_failure: None,
+                on_leave: None,
                 choices: Vec::new(),
                 open: target("open", b.open.as_deref()).unwrap_or(next),
                 closed: target("closed", b.closed.as_deref()).unwrap_or(next),
@@ -149,6 +154,7 @@ mod tests {
             jumps[0],
             Jumps {
                 on_failure: None,
+                on_leave: None,
                 choices: Vec::new(),
                 open: 1,
                 closed: 3

@@ -228,6 +228,78 @@ prompts = ["custom_greeting"]
 }
 
 #[test]
+fn bridge_mistakes_are_reported_with_their_paths() {
+    let p = problems(
+        r#"
+[[ivr.flows]]
+name = "queue"
+[[ivr.flows.steps]]
+step = "transfer"
+mode = "bridge"
+target = "tel:+31201234567"
+hunt = ["sip:alice@10.0.0.5", "alice"]
+ring_timeout = "2s"
+hold_repeat = "10m"
+leave_key = "11"
+on_leave = "nowhere"
+timeout = "2h"
+[[ivr.flows.steps]]
+step = "transfer"
+target = "sip:queue@pbx.example.com"
+hunt = ["sip:bob@10.0.0.6"]
+on_leave = "x"
+"#,
+    );
+    let at = "ivr.flows[0].steps[0]";
+    has(
+        &p,
+        &format!("{at}.target"),
+        "write a sip: or sips: URI deflect can call",
+    );
+    has(&p, &format!("{at}.hunt[1]"), "not a usable URI");
+    has(
+        &p,
+        &format!("{at}.ring_timeout"),
+        "2s is out of range; expected 5s–5m",
+    );
+    has(&p, &format!("{at}.hold_repeat"), "expected 5s–5m");
+    has(&p, &format!("{at}.leave_key"), "not a key");
+    has(
+        &p,
+        &format!("{at}.on_leave"),
+        "no step (by id) is named \"nowhere\"",
+    );
+    has(
+        &p,
+        &format!("{at}.timeout"),
+        "2h is out of range; expected 5s–1h",
+    );
+    has(&p, "ivr.flows[0].steps[1].hunt", "only a bridge has it");
+    has(&p, "ivr.flows[0].steps[1].on_leave", "only a bridge has it");
+    let fine = load_text(
+        r#"
+[[ivr.flows]]
+name = "queue"
+[[ivr.flows.steps]]
+step = "transfer"
+mode = "bridge"
+target = "sip:agents@10.0.0.5"
+hunt = ["sips:bob@agents.example.com"]
+timeout = "30m"
+on_leave = "number"
+[[ivr.flows.steps]]
+step = "gather"
+id = "number"
+[[ivr.flows.steps]]
+step = "deflect"
+"#,
+    );
+    if let Err(e) = fine {
+        panic!("a whole bridge step is refused: {:#?}", e.problems);
+    }
+}
+
+#[test]
 fn menu_and_transfer_mistakes_are_reported_with_their_paths() {
     let p = problems(
         r#"
@@ -282,13 +354,8 @@ on_failure = "again"
         "ivr.flows[0].steps[1].choices",
         "name at least one choice",
     );
-    has(
-        &p,
-        "ivr.flows[0].steps[2].mode",
-        "\"bridge\" is not available in this version; valid: \"refer\"",
-    );
     has(&p, "ivr.flows[0].steps[2].target", "spaces");
-    has(&p, "ivr.flows[0].steps[2].timeout", "5s–5m");
+    has(&p, "ivr.flows[0].steps[2].timeout", "5s–1h");
     has(
         &p,
         "ivr.flows[0].steps[2].on_failure",

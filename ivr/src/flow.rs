@@ -6,7 +6,7 @@ use crate::hours::{HoursError, OpeningHours};
 use crate::number::{NumberRules, UnknownCountry};
 use crate::words::DigitWords;
 use deflect_config::{
-    FlowConfig, GatherInput, IvrConfig, NUMBER_PROMPT, StepConfig, resolve_jumps,
+    FlowConfig, GatherInput, IvrConfig, NUMBER_PROMPT, StepConfig, TransferMode, resolve_jumps,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -126,9 +126,25 @@ pub(crate) struct TransferSpec {
     pub target: Arc<str>,
     pub prompts: Vec<PromptItem>,
     pub failure_prompts: Vec<PromptItem>,
-    /// Longest wait for the target to answer.
+    /// Longest wait for the target to answer (a bridge: the longest time in the queue).
     pub timeout: Duration,
     pub on_failure: Option<usize>,
+    /// `mode = "bridge"`: deflect calls the targets itself.
+    pub bridge: Option<BridgeSpec>,
+}
+
+/// How a bridging transfer calls its targets and holds the caller meanwhile.
+#[derive(Clone, Debug)]
+pub(crate) struct BridgeSpec {
+    /// `target`, then the hunt list, in the order tried.
+    pub targets: Vec<Arc<str>>,
+    /// How long one target may ring.
+    pub ring_timeout: Duration,
+    /// The hold queue's prompts, started again every `hold_repeat`.
+    pub hold_prompts: Vec<PromptItem>,
+    pub hold_repeat: Duration,
+    /// The key that leaves the queue, and where to (none: no way out but waiting).
+    pub leave: Option<(char, usize)>,
 }
 
 #[derive(Clone, Debug)]
@@ -489,6 +505,13 @@ fn compile(
                 failure_prompts: prompt_list(&t.failure_prompts),
                 timeout: t.timeout,
                 on_failure: jumps.on_failure,
+                bridge: (t.mode == TransferMode::Bridge).then(|| BridgeSpec {
+                    targets: t.targets().map(Arc::from).collect(),
+                    ring_timeout: t.ring_timeout,
+                    hold_prompts: prompt_list(&t.hold_prompts()),
+                    hold_repeat: t.hold_repeat,
+                    leave: key(&t.leave_key).zip(jumps.on_leave),
+                }),
             })),
             StepConfig::Branch(_) => Step::Branch {
                 open: jumps.open,

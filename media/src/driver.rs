@@ -412,6 +412,8 @@ enum Command {
     SendDtmf(Vec<Digit>, Duration, Duration),
     Hold(bool),
     Listen(bool),
+    Bridge(bool),
+    Relay(Vec<i16>),
     Close,
 }
 
@@ -513,6 +515,17 @@ impl MediaHandle {
         let _ = self.send(Command::Listen(on));
     }
 
+    /// Bridges this call to another one (or ends that): from now on, audio handed to
+    /// [`relay`](Self::relay) is sent whenever no prompt plays ([`crate::relay`]).
+    pub fn bridge(&self, on: bool) {
+        let _ = self.send(Command::Bridge(on));
+    }
+
+    /// The other leg's audio (a [`MediaEvent::Audio`] frame's samples) to send on this call.
+    pub fn relay(&self, samples: Vec<i16>) {
+        let _ = self.send(Command::Relay(samples));
+    }
+
     /// Ends the session and frees its ports.
     pub fn close(&self) {
         let _ = self.send(Command::Close);
@@ -555,22 +568,25 @@ async fn run_shard(mut rx: mpsc::UnboundedReceiver<ShardMessage>, stats: Arc<Eng
             message = rx.recv() => {
                 let Some(message) = message else { break };
                 let now = Instant::now();
-                let id = match message {
+                let (id, visit_now) = match message {
                     ShardMessage::Add(entry) => {
                         let id = entry.id;
                         sessions.insert(id, *entry);
                         stats.sessions.fetch_add(1, Ordering::Relaxed);
                         metrics::gauge!("deflect_media_sessions").increment(1.0);
-                        id
+                        (id, true)
                     }
                     ShardMessage::Command(id, command) => {
+                        // Relayed audio waits for the session's next frame; a visit now
+                        // would only read empty sockets.
+                        let visit_now = !matches!(command, Command::Relay(_));
                         if let Some(entry) = sessions.get_mut(&id) {
                             apply(entry, command, now.into_std());
                         }
-                        id
+                        (id, visit_now)
                     }
                 };
-                if let Some(entry) = sessions.get_mut(&id) {
+                if visit_now && let Some(entry) = sessions.get_mut(&id) {
                     let keep = visit(entry, now, &mut send_buf, &mut recv_buf, &mut pending);
                     settle(keep, id, &mut sessions, &mut heap, &stats);
                 }
@@ -664,6 +680,8 @@ fn apply(entry: &mut Entry, command: Command, now: std::time::Instant) {
         }
         Command::Hold(on) => s.set_hold(now, on),
         Command::Listen(on) => s.set_tap(on),
+        Command::Bridge(on) => s.set_relay(on),
+        Command::Relay(samples) => s.relay(&samples),
         Command::Close => s.close(),
     }
 }

@@ -18,7 +18,8 @@
 //!   `stop_playback`, `renegotiate(offer).await` for re-INVITEs (an error leaves the call's
 //!   media as it was; answer 488), `info_dtmf(content_type, body)` for SIP INFO (the error
 //!   says 415 or 400), `hold`, `listen` (audio frames for speech recognition),
-//!   `send_dtmf` (RFC 4733 events, for the test dialler), `close`;
+//!   `send_dtmf` (RFC 4733 events: the test dialler, a bridge passing digits on), `bridge` and
+//!   `relay` (the other leg's audio sent on this one, [`relay`]), `close`;
 //! - events out on [`MediaCall::events`](driver::MediaCall::events), a
 //!   [`session::MediaEvent`]: `Dtmf` (each key press once, with its source, whatever the
 //!   carrier sends), `RtpTimeout` (hang up), `Playback { id, end }` (finished or
@@ -29,7 +30,8 @@
 //! # Layout
 //!
 //! The protocol cores are sans-IO — they take `now` and never touch a clock or socket:
-//! [`sdp`] (RFC 3264/8866), [`session`] (RTP/RTCP, pacing, latching, timeouts), [`srtp`]
+//! [`sdp`] (RFC 3264/8866), [`session`] (RTP/RTCP, pacing, latching, timeouts), [`relay`]
+//! (a bridged call's audio from the other leg), [`srtp`]
 //! (SDES `a=crypto` and the call's SRTP contexts, RFC 3711/4568), [`reorder`],
 //! [`dtmf`] (RFC 4733, SIP INFO, in-band tone detection, the merged stream), [`playback`] (prompt
 //! library and player), [`g711`], [`rtcp`], [`advertise`] (the address put in SDP). [`ports`]
@@ -45,6 +47,7 @@ pub mod dtmf;
 pub mod g711;
 pub mod playback;
 pub mod ports;
+pub mod relay;
 pub mod reorder;
 pub mod rtcp;
 pub mod sdp;

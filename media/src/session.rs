@@ -8,7 +8,8 @@
 //!    [`handle_info_dtmf`](MediaSession::handle_info_dtmf), commands
 //!    ([`play`](MediaSession::play), [`stop_playback`](MediaSession::stop_playback),
 //!    [`renegotiate`](MediaSession::renegotiate), [`set_hold`](MediaSession::set_hold),
-//!    [`set_tap`](MediaSession::set_tap)), and [`handle_timeout`](MediaSession::handle_timeout)
+//!    [`set_tap`](MediaSession::set_tap), [`set_relay`](MediaSession::set_relay),
+//!    [`relay`](MediaSession::relay)), and [`handle_timeout`](MediaSession::handle_timeout)
 //!    when the time from [`poll_timeout`](MediaSession::poll_timeout) has come;
 //! 2. send every datagram [`poll_transmit`](MediaSession::poll_transmit) gives;
 //! 3. take every [`poll_event`](MediaSession::poll_event);
@@ -42,6 +43,7 @@ use crate::dtmf::telephone_event::{TelephoneEventReceiver, TelephoneEventSender}
 use crate::dtmf::{DtmfDigit, DtmfMerger, DtmfSource};
 use crate::g711;
 use crate::playback::{PlayItem, PlaybackEnd, PlaybackId, Player};
+use crate::relay::RelayBuffer;
 use crate::reorder::{self, Accepted, BufferedPacket, ReorderBuffer};
 use crate::rtcp::{self, ReceptionStats, SenderInfo};
 use crate::sdp::{self, LocalDescription, NegotiatedMedia, NegotiationError};
@@ -234,6 +236,8 @@ pub struct MediaSession {
     quiet: bool,
     next_comfort_noise: Instant,
     player: Player,
+    /// Audio from the other leg of a bridge, sent while no prompt plays.
+    relay: Option<RelayBuffer>,
     dtmf_out: TelephoneEventSender,
     octets_sent: u32,
     // Receiving.
@@ -290,6 +294,7 @@ impl MediaSession {
             quiet: false,
             next_comfort_noise: now,
             player: Player::default(),
+            relay: None,
             dtmf_out: TelephoneEventSender::default(),
             octets_sent: 0,
             latched: None,
@@ -398,7 +403,7 @@ impl MediaSession {
             IdleMedia::None => true,
             IdleMedia::ComfortNoise => self.media.comfort_noise.is_some(),
         };
-        mode && !self.player.is_playing() && !self.dtmf_out.is_sending()
+        mode && self.relay.is_none() && !self.player.is_playing() && !self.dtmf_out.is_sending()
     }
 
     /// The RTP clock at `now` (the sampling instant of audio due then).
@@ -425,6 +430,23 @@ impl MediaSession {
     /// Starts sending the caller's decoded audio as [`MediaEvent::Audio`] (or stops).
     pub fn set_tap(&mut self, on: bool) {
         self.tap = on;
+    }
+
+    /// Bridges this session to another call (or ends that): while on, the audio given to
+    /// [`relay`](Self::relay) is what goes out whenever no prompt plays, and the trunk's
+    /// `idle_media` does not apply (see [`crate::relay`]).
+    pub fn set_relay(&mut self, on: bool) {
+        if on != self.relay.is_some() {
+            self.relay = on.then(RelayBuffer::default);
+        }
+    }
+
+    /// The other leg's decoded audio, to send on this one (ignored unless
+    /// [`set_relay`](Self::set_relay) is on).
+    pub fn relay(&mut self, samples: &[i16]) {
+        if let Some(r) = &mut self.relay {
+            r.push(samples);
+        }
     }
 
     /// Queues prompts after whatever is playing; `barge_in`: a key press stops them.
@@ -834,11 +856,18 @@ impl MediaSession {
                     p.payload.len()
                 }
                 None => {
-                    let events = &mut self.events;
-                    self.player
-                        .fill(self.media.codec, &mut buf[len..len + samples], |id, end| {
+                    let out = &mut buf[len..len + samples];
+                    let relayed = !self.player.is_playing()
+                        && self
+                            .relay
+                            .as_mut()
+                            .is_some_and(|r| r.fill(self.media.codec, out));
+                    if !relayed {
+                        let events = &mut self.events;
+                        self.player.fill(self.media.codec, out, |id, end| {
                             events.push_back(MediaEvent::Playback { id, end })
                         });
+                    }
                     self.marker = false;
                     samples
                 }

@@ -1,6 +1,8 @@
-//! Runs baresip (Debian `baresip`) as a caller: dials through its `ctrl_tcp` module
-//! (netstring JSON commands and events), sends digits with `sndcode` once the call is
-//! established, and reports the call's events. The microphone is a WAV file (`aufile`).
+//! Runs baresip (Debian `baresip`) as a caller or as an agent deflect calls: dials and
+//! answers through its `ctrl_tcp` module (netstring JSON commands and events), sends digits
+//! with `sndcode` once the call is established, and reports the call's events. The
+//! microphone is a WAV file and what it hears is written to one (`aufile`); tones in either
+//! are told apart by [`frames_of_tone`].
 
 use super::PATIENCE;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -28,7 +30,9 @@ pub struct Baresip {
     child: Child,
     ctrl: TcpStream,
     buf: Vec<u8>,
-    _dir: tempfile::TempDir,
+    /// Where it takes SIP over UDP.
+    pub sip: SocketAddr,
+    dir: tempfile::TempDir,
 }
 
 impl Baresip {
@@ -46,11 +50,12 @@ impl Baresip {
         let ctrl = super::sipp::free_port();
         let config = format!(
             "poll_method epoll\nsip_listen 127.0.0.1:{sip}\n\
-             audio_player aufile,{heard}\naudio_source aufile,{mic}\naudio_alert aufile,{alert}\n\
-             module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n{extra}\
+             audio_source aufile,{mic}\naudio_alert aufile,{alert}\n\
+             module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n\
+             module sndfile.so\nsnd_path {dumps}\n{extra}\
              module account.so\nmodule menu.so\nmodule ctrl_tcp.so\n\
              ctrl_tcp_listen 127.0.0.1:{ctrl}\n",
-            heard = dir.path().join("heard.wav").display(),
+            dumps = dir.path().display(),
             alert = dir.path().join("alert.wav").display(),
             mic = microphone.display(),
         );
@@ -83,8 +88,19 @@ impl Baresip {
             child,
             ctrl,
             buf: Vec::new(),
-            _dir: dir,
+            sip: SocketAddr::from(([127, 0, 0, 1], sip)),
+            dir,
         }
+    }
+
+    /// The audio it heard in its call (the `sndfile` module's dump of the decoded stream,
+    /// a 16-bit PCM WAV complete once the call has closed).
+    pub fn heard(&self) -> std::path::PathBuf {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+            .expect("baresip dumped the audio it heard")
     }
 
     /// Sends a command (`dial`, `sndcode`, `hangup`).
@@ -143,7 +159,12 @@ impl Drop for Baresip {
 /// A WAV of `seconds` of silence (16-bit PCM, 8 kHz), baresip's microphone when only digits
 /// matter.
 pub fn silence(dir: &Path, seconds: u32) -> std::path::PathBuf {
-    let path = dir.join("silence.wav");
+    tone(dir, 0, seconds)
+}
+
+/// A WAV of `seconds` of a sine at `hz` (0: silence), at -12 dBFS (16-bit PCM, 8 kHz).
+pub fn tone(dir: &Path, hz: u32, seconds: u32) -> std::path::PathBuf {
+    let path = dir.join(format!("tone-{hz}.wav"));
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: 8000,
@@ -151,9 +172,39 @@ pub fn silence(dir: &Path, seconds: u32) -> std::path::PathBuf {
         sample_format: hound::SampleFormat::Int,
     };
     let mut w = hound::WavWriter::create(&path, spec).unwrap();
-    for _ in 0..seconds * 8000 {
-        w.write_sample(0i16).unwrap();
+    for i in 0..seconds * 8000 {
+        let phase = 2.0 * std::f64::consts::PI * f64::from(hz) * f64::from(i) / 8000.0;
+        w.write_sample((phase.sin() * 8000.0) as i16).unwrap();
     }
     w.finalize().unwrap();
     path
+}
+
+/// How many 20 ms frames of the WAV at `path` are mostly a tone at `hz`: the Goertzel
+/// filter's power at `hz` is more than half the frame's energy, and the frame is not
+/// near-silent.
+pub fn frames_of_tone(path: &Path, hz: u32) -> usize {
+    let mut reader = hound::WavReader::open(path).unwrap();
+    let rate = reader.spec().sample_rate as f64;
+    let samples: Vec<f64> = reader
+        .samples::<i16>()
+        .map(|s| f64::from(s.unwrap()))
+        .collect();
+    let n = (rate * 0.02) as usize;
+    let coeff = 2.0 * (2.0 * std::f64::consts::PI * f64::from(hz) / rate).cos();
+    samples
+        .chunks_exact(n)
+        .filter(|frame| {
+            let (mut s1, mut s2) = (0.0, 0.0);
+            for &x in *frame {
+                let s0 = x + coeff * s1 - s2;
+                s2 = s1;
+                s1 = s0;
+            }
+            let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+            let energy: f64 = frame.iter().map(|x| x * x).sum();
+            // A pure tone's Goertzel power is energy · n / 2.
+            energy > n as f64 * 100.0 * 100.0 && power > 0.5 * energy * n as f64 / 2.0
+        })
+        .count()
 }

@@ -13,7 +13,7 @@ pub use types::{
 };
 
 use crate::deflection::{CallContext, Deflection, InputMethod};
-use crate::flow::{Flow, Prompt, PromptItem, Step, TransferSpec};
+use crate::flow::{BridgeSpec, Flow, Prompt, PromptItem, Step, TransferSpec};
 use crate::limits::{ANONYMOUS_CALLER, LimitDecision, LimitRequest};
 use crate::number::CallbackNumber;
 use collect::{Collector, Outcome};
@@ -29,8 +29,12 @@ use tracing::{debug, info, warn};
 pub const PROMPT_WATCHDOG: Duration = Duration::from_secs(120);
 /// An abuse-limit check unanswered for this long counts as [`LimitDecision::Unavailable`].
 pub const LIMITS_WATCHDOG: Duration = Duration::from_secs(5);
-/// A call still in the IVR after this long is hung up.
+/// A call still in the IVR after this long is hung up (time in a bridge's hold queue, which
+/// its own `timeout` bounds, and in the bridged conversation does not count).
 pub const MAX_CALL: Duration = Duration::from_secs(15 * 60);
+/// A bridge whose every target failed at once (busy, refused) waits this long before the
+/// next round of its hunt list.
+pub const HUNT_PAUSE: Duration = Duration::from_secs(5);
 
 /// The engine for one call. Sans-IO: it never reads a clock, sleeps or touches a socket;
 /// every input carries `now`, and outputs are drained with `poll_*`.
@@ -127,7 +131,11 @@ const PROMPT: usize = 1;
 const LIMITS: usize = 2;
 const CALL: usize = 3;
 const TRANSFER: usize = 4;
-const TIMERS: usize = 5;
+/// A bridge: the current target's ring time, or the pause before the next round.
+const RING: usize = 5;
+/// A bridge: the next round of the hold queue's prompts.
+const HOLD: usize = 6;
+const TIMERS: usize = 7;
 
 #[derive(Debug)]
 enum State {
@@ -143,6 +151,17 @@ enum State {
     CheckingLimits { step: usize },
     /// The transfer step `step` asked for a transfer; waiting for how it ends.
     Transferring { step: usize },
+    /// A bridge: the caller waits in the hold queue while `targets[target]` rings (`ringing`)
+    /// or the next round of the hunt list is due.
+    Queued {
+        step: usize,
+        target: usize,
+        ringing: bool,
+        /// The hold prompts playing.
+        hold: Option<PlaybackId>,
+    },
+    /// A bridge: the caller talks with the target; the driver relays until one hangs up.
+    Bridged,
     /// Hung up (by either side), or between two states.
     Ended,
 }
@@ -242,6 +261,11 @@ impl Call {
         matches!(self.state, State::Transferring { .. })
     }
 
+    /// True while a bridge's target and the caller talk (after [`Action::Dial`] answered).
+    pub fn is_bridged(&self) -> bool {
+        matches!(self.state, State::Bridged)
+    }
+
     /// True while a gather or confirm is taking input.
     pub fn is_collecting(&self) -> bool {
         matches!(self.state, State::Collecting(_))
@@ -288,7 +312,30 @@ impl Call {
                 }
             }
             State::Collecting(_) => debug!(?digit, "this gather takes speech only; digit ignored"),
-            State::CheckingLimits { .. } | State::Transferring { .. } | State::Ended => {}
+            State::Queued { step, hold, .. } => {
+                let (step, hold) = (*step, *hold);
+                let Some(bridge) = self.bridge_of(step) else {
+                    return;
+                };
+                if let Some((key, on_leave)) = bridge.leave
+                    && key == digit
+                {
+                    info!(call_id = %self.call_id, "the caller left the queue");
+                    metrics::counter!("deflect_ivr_transfers_total", "result" => "left_queue")
+                        .increment(1);
+                    if let Some(id) = hold {
+                        self.actions.push_back(Action::StopPlayback { id });
+                    }
+                    self.leave_queue(now);
+                    self.path.exit("left queue".into());
+                    self.run_step(now, on_leave);
+                }
+            }
+            // A bridged call's digits are the driver's to pass on.
+            State::CheckingLimits { .. }
+            | State::Transferring { .. }
+            | State::Bridged
+            | State::Ended => {}
         }
     }
 
@@ -307,6 +354,10 @@ impl Call {
                 c.prompt = None;
                 self.timers[PROMPT] = None;
                 self.start_input_timer(now);
+            }
+            State::Queued { hold, .. } if *hold == Some(id) => {
+                *hold = None;
+                self.timers[PROMPT] = None;
             }
             // A report for a prompt already stopped or replaced.
             _ => {}
@@ -406,8 +457,12 @@ impl Call {
         }
     }
 
-    /// How the transfer of [`Action::Transfer`] ended.
+    /// How the transfer of [`Action::Transfer`], or the bridge's call of the last
+    /// [`Action::Dial`], ended.
     pub fn handle_transfer(&mut self, now: Instant, result: TransferResult) {
+        if let State::Queued { .. } = self.state {
+            return self.bridge_result(now, result);
+        }
         let State::Transferring { step } = self.state else {
             return;
         };
@@ -431,6 +486,132 @@ impl Call {
                 self.transfer_failed(now, t);
             }
         }
+    }
+
+    /// The target of a bridge hung up: the caller is hung up too.
+    pub fn handle_bridge_ended(&mut self) {
+        if let State::Bridged = self.state {
+            self.hang_up(HangupReason::Transferred);
+        }
+    }
+
+    fn bridge_of(&self, step: usize) -> Option<&BridgeSpec> {
+        match self.flow.steps.get(step) {
+            Some(Step::Transfer(t)) => t.bridge.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The transfer step `step` is a bridge: the hold queue starts and the first target is
+    /// called.
+    fn enter_queue(&mut self, now: Instant, step: usize, t: &TransferSpec, bridge: &BridgeSpec) {
+        self.state = State::Queued {
+            step,
+            target: 0,
+            ringing: false,
+            hold: None,
+        };
+        // The queue's own timeout bounds the wait; the IVR's limit resumes if it ends.
+        self.timers[CALL] = None;
+        self.timers[TRANSFER] = Some(now + t.timeout);
+        self.play_hold(now, bridge);
+        self.dial(now, 0);
+    }
+
+    /// A round of the hold prompts (unless one still plays); the next is due in
+    /// `hold_repeat`.
+    fn play_hold(&mut self, now: Instant, bridge: &BridgeSpec) {
+        let prompts = self.expand(&bridge.hold_prompts);
+        self.timers[HOLD] = (!prompts.is_empty()).then(|| now + bridge.hold_repeat);
+        let State::Queued { hold: None, .. } = self.state else {
+            return;
+        };
+        if prompts.is_empty() {
+            return;
+        }
+        let id = self.play(now, prompts);
+        if let State::Queued { hold, .. } = &mut self.state {
+            *hold = Some(id);
+        }
+    }
+
+    /// Calls target `index` of the queue's hunt list.
+    fn dial(&mut self, now: Instant, index: usize) {
+        let State::Queued { step, .. } = self.state else {
+            return;
+        };
+        let Some(bridge) = self.bridge_of(step) else {
+            return;
+        };
+        let target = Arc::clone(&bridge.targets[index]);
+        let ring = bridge.ring_timeout;
+        debug!(call_id = %self.call_id, %target, "calling for the bridge");
+        self.transfer_target = Some(Arc::clone(&target));
+        self.timers[RING] = Some(now + ring);
+        if let State::Queued {
+            target: t, ringing, ..
+        } = &mut self.state
+        {
+            *t = index;
+            *ringing = true;
+        }
+        self.actions.push_back(Action::Dial { target });
+    }
+
+    /// The current target did not answer (`status`, or its ring time ran out): the next
+    /// one, or after the last a pause before the next round.
+    fn next_target(&mut self, now: Instant, status: u16) {
+        let State::Queued { step, target, .. } = self.state else {
+            return;
+        };
+        let Some(count) = self.bridge_of(step).map(|b| b.targets.len()) else {
+            return;
+        };
+        debug!(call_id = %self.call_id, status, "bridge target did not answer");
+        let next = target + 1;
+        if next < count {
+            return self.dial(now, next);
+        }
+        if let State::Queued {
+            target, ringing, ..
+        } = &mut self.state
+        {
+            *target = 0;
+            *ringing = false;
+        }
+        self.timers[RING] = Some(now + HUNT_PAUSE);
+    }
+
+    fn bridge_result(&mut self, now: Instant, result: TransferResult) {
+        let State::Queued { hold, .. } = self.state else {
+            return;
+        };
+        match result {
+            TransferResult::Answered => {
+                info!(call_id = %self.call_id, target = ?self.transfer_target, "call bridged");
+                metrics::counter!("deflect_ivr_transfers_total", "result" => "bridged")
+                    .increment(1);
+                if let Some(id) = hold {
+                    self.actions.push_back(Action::StopPlayback { id });
+                }
+                self.timers = [None; TIMERS];
+                self.state = State::Bridged;
+                self.path.exit("bridged".into());
+            }
+            TransferResult::Failed(status) => self.next_target(now, status),
+        }
+    }
+
+    /// The caller leaves the queue (a key, or its timeout): no target is called any more.
+    fn leave_queue(&mut self, now: Instant) {
+        if let State::Queued { ringing: true, .. } = self.state {
+            self.actions.push_back(Action::CancelDial);
+        }
+        self.state = State::Ended;
+        for timer in [TRANSFER, RING, HOLD, PROMPT] {
+            self.timers[timer] = None;
+        }
+        self.timers[CALL] = Some(now + MAX_CALL);
     }
 
     /// A failed transfer: its failure prompts, then `on_failure` or goodbye.
@@ -459,7 +640,7 @@ impl Call {
 
     /// The timer from [`Call::poll_timeout`] fired (late is fine, early is ignored).
     pub fn handle_timeout(&mut self, now: Instant) {
-        for timer in [CALL, LIMITS, TRANSFER, PROMPT, INPUT] {
+        for timer in [CALL, LIMITS, TRANSFER, RING, HOLD, PROMPT, INPUT] {
             if self.timers[timer].is_some_and(|t| t <= now) {
                 self.timers[timer] = None;
                 self.fire(now, timer);
@@ -486,6 +667,47 @@ impl Call {
             (TRANSFER, State::Transferring { .. }) => {
                 info!(call_id = %self.call_id, "the transfer target did not answer in time");
                 self.handle_transfer(now, TransferResult::Failed(408))
+            }
+            (TRANSFER, State::Queued { step, hold, .. }) => {
+                let (step, hold) = (*step, *hold);
+                info!(call_id = %self.call_id, "nobody answered the bridge within its timeout");
+                metrics::counter!("deflect_ivr_transfers_total", "result" => "failed").increment(1);
+                if let Some(id) = hold {
+                    self.actions.push_back(Action::StopPlayback { id });
+                }
+                self.leave_queue(now);
+                self.path.exit("failed 408".into());
+                let flow = Arc::clone(&self.flow);
+                if let Some(Step::Transfer(t)) = flow.steps.get(step) {
+                    self.transfer_failed(now, t);
+                }
+            }
+            (
+                RING,
+                State::Queued {
+                    target, ringing, ..
+                },
+            ) => {
+                let (target, ringing) = (*target, *ringing);
+                if ringing {
+                    self.actions.push_back(Action::CancelDial);
+                    self.next_target(now, 408);
+                } else {
+                    self.dial(now, target);
+                }
+            }
+            (HOLD, State::Queued { step, .. }) => {
+                let flow = Arc::clone(&self.flow);
+                let Some(Step::Transfer(t)) = flow.steps.get(*step) else {
+                    return;
+                };
+                if let Some(bridge) = &t.bridge {
+                    self.play_hold(now, bridge);
+                }
+            }
+            (PROMPT, State::Queued { hold: Some(id), .. }) => {
+                let id = *id;
+                self.handle_playback_ended(now, id, PlaybackEnd::Finished);
             }
             (PROMPT, State::Prompting { id, .. }) => {
                 let id = *id;
@@ -592,6 +814,9 @@ impl Call {
                 let Some(Step::Transfer(t)) = flow.steps.get(step) else {
                     return;
                 };
+                if let Some(bridge) = &t.bridge {
+                    return self.enter_queue(now, step, t, bridge);
+                }
                 debug!(call_id = %self.call_id, target = %t.target, "transferring");
                 self.transfer_target = Some(Arc::clone(&t.target));
                 self.state = State::Transferring { step };

@@ -110,14 +110,26 @@ pub enum Action {
         /// The URI the call goes to.
         target: Arc<str>,
     },
+    /// Call `target` for a bridge (`mode = "bridge"`), replacing any call placed before for
+    /// it; report how it went with [`Call::handle_transfer`](super::Call::handle_transfer).
+    /// Once it answers, relay audio and digits between both calls until either hangs up
+    /// ([`Call::handle_bridge_ended`](super::Call::handle_bridge_ended) when it is the
+    /// target).
+    Dial {
+        /// The URI to call.
+        target: Arc<str>,
+    },
+    /// Give up the call placed by the last [`Action::Dial`] (CANCEL, or BYE once answered);
+    /// nothing more is reported about it.
+    CancelDial,
     /// Send BYE. Nothing follows.
     Hangup(HangupReason),
 }
 
-/// How a transfer from [`Action::Transfer`] ended.
+/// How a transfer from [`Action::Transfer`] (or a bridge's call from [`Action::Dial`]) ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransferResult {
-    /// The target answered (a 2xx in the REFER's NOTIFY).
+    /// The target answered (a 2xx in the REFER's NOTIFY; a bridge's call answered).
     Answered,
     /// It failed with this SIP status: the REFER's refusal (408 when unanswered), or the
     /// target's final failure (486 busy, 480 not answering, …).

@@ -1,18 +1,19 @@
 //! One call's task: the IVR engine driven from its SIP dialog and its media session.
 
 use super::CallService;
+use super::bridge::{self, DIGIT_GAP, DIGIT_TONE, Leg, LegEvent, Placer};
 use super::listening::Listening;
 use crate::call::{Action, Call, CallStart, HangupReason, PlaybackEnd, PlaybackId, TransferResult};
 use crate::deflection::{CallOutcome, CallRecord, Deflection, DeflectionConsumer};
 use crate::flow::Flow;
 use crate::limits::{DeflectionCounter, LimitDecision};
 use crate::speech::Heard;
-use deflect_media::driver::{MediaCall, Offered, RenegotiateError};
+use deflect_media::driver::{MediaCall, Offered, RenegotiateError, SessionEnded};
 use deflect_media::playback;
 use deflect_media::sdp::NegotiationError;
 use deflect_media::session::MediaEvent;
 use deflect_sip::endpoint::{CallEvent, EndReason, Reason, TransferEvent};
-use deflect_sip::runtime::Call as SipCall;
+use deflect_sip::runtime::{Call as SipCall, Sip};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -75,7 +76,11 @@ impl Arrival {
 struct CallTask<'a, C, D> {
     service: &'a CallService<C, D>,
     flow: Arc<Flow>,
+    /// The SIP stack, to place a bridge's call.
+    stack: &'a Sip,
     sip: SipCall,
+    /// A bridge's call to its target.
+    leg: Option<Leg>,
     media: MediaCall,
     ivr: Call,
     /// The engine's playback now, and the media's id for it.
@@ -99,8 +104,10 @@ struct CallTask<'a, C, D> {
     early_sdp: Option<Vec<u8>>,
 }
 
+#[allow(clippy::too_many_arguments)] // one call's whole start, passed on once
 pub(super) async fn run<C, D>(
     service: &CallService<C, D>,
+    stack: &Sip,
     mut sip: SipCall,
     media: Media,
     flow: Arc<Flow>,
@@ -149,7 +156,9 @@ pub(super) async fn run<C, D>(
     let mut task = CallTask {
         service,
         flow,
+        stack,
         sip,
+        leg: None,
         media,
         ivr,
         playing: None,
@@ -228,6 +237,10 @@ where
             tokio::select! {
                 event = self.sip.next_event(), if !self.sip_ended => self.sip_event(event).await,
                 event = self.media.events.recv() => self.media_event(event),
+                event = Leg::next(&mut self.leg) => match event {
+                    LegEvent::Sip(event) => self.leg_event(event).await,
+                    LegEvent::Media(event) => self.leg_media_event(event),
+                },
                 heard = heard(&mut self.listening) => {
                     let now = Instant::now().into_std();
                     match heard {
@@ -256,6 +269,9 @@ where
         }
         self.listening = None;
         self.media.handle.close();
+        if let Some(leg) = self.leg.take() {
+            leg.hang_up(Reason::q850(16, "Normal call clearing"));
+        }
         let record = self.record();
         if let Some(d) = self.deflection.take() {
             fault!("handoff-after-bye");
@@ -360,6 +376,10 @@ where
                         self.ivr.handle_transfer(now, TransferResult::Answered);
                         outcome = CallOutcome::Transferred;
                     }
+                    // A caller ending a bridged conversation was put through all the same.
+                    if self.ivr.is_bridged() {
+                        outcome = CallOutcome::Transferred;
+                    }
                     self.outcome.get_or_insert(outcome);
                     self.reason = reason;
                 }
@@ -399,12 +419,17 @@ where
             Some(MediaEvent::Audio(frame)) => {
                 if let Some(l) = &self.listening {
                     l.feed(frame.samples);
+                } else if let Some(m) = self.leg.as_ref().and_then(|l| l.media.as_ref()) {
+                    m.handle.relay(frame.samples);
                 }
             }
             Some(MediaEvent::Dtmf(d)) => {
                 metrics::counter!("deflect_dtmf_digits_total", "source" => d.source.as_str())
                     .increment(1);
-                self.ivr.handle_dtmf(now, d.digit.as_char());
+                match self.leg.as_ref().and_then(|l| l.media.as_ref()) {
+                    Some(m) if self.ivr.is_bridged() => pass_digit(m, d.digit.as_char()),
+                    _ => self.ivr.handle_dtmf(now, d.digit.as_char()),
+                }
             }
             Some(MediaEvent::Playback { id, end }) => {
                 if let Some((ivr_id, media_id)) = self.playing
@@ -429,6 +454,115 @@ where
                 warn!("the media session ended; hanging up");
                 self.hang_up(Reason::q850(41, "Media failure"), CallOutcome::Failed);
                 self.ivr.handle_hangup(now);
+            }
+        }
+    }
+
+    /// Something from a bridge's call to its target.
+    async fn leg_event(&mut self, event: Option<CallEvent>) {
+        let now = Instant::now().into_std();
+        let Some(leg) = &mut self.leg else {
+            return;
+        };
+        match event {
+            Some(CallEvent::Progress { status }) => debug!(status, "bridge target progress"),
+            Some(CallEvent::Answered { sdp }) => {
+                if leg.answered(&self.service.parts.engine, &sdp).is_some() {
+                    self.media.handle.bridge(true);
+                    self.media.handle.listen(true);
+                    self.ivr.handle_transfer(now, TransferResult::Answered);
+                } else {
+                    self.leg = None;
+                    self.ivr.handle_transfer(now, TransferResult::Failed(488));
+                }
+            }
+            Some(CallEvent::Offer { offer, sdp }) => {
+                let answer = match &leg.media {
+                    Some(m) => m.handle.renegotiate(&sdp).await.map(String::into_bytes),
+                    None => Err(RenegotiateError::Ended(SessionEnded)),
+                };
+                let answer = answer.map_err(|e| {
+                    debug!(cause = %e, "bridge target's re-offer refused: 488");
+                    488
+                });
+                leg.sip.answer_offer(offer, answer);
+            }
+            Some(CallEvent::Info {
+                request,
+                content_type,
+                body,
+            }) => {
+                let status = match &leg.media {
+                    Some(_) if body.is_empty() => 200,
+                    Some(m) => m
+                        .handle
+                        .info_dtmf(&content_type, &body)
+                        .map_or_else(|e| e.sip_status(), |()| 200),
+                    None => 200,
+                };
+                leg.sip.answer_info(request, status);
+            }
+            Some(CallEvent::Referred { request, target }) => {
+                debug!(target, "REFER from the bridge target refused");
+                leg.sip.answer_refer(request, 501);
+            }
+            Some(CallEvent::Transfer(_)) => {}
+            Some(CallEvent::Ended(reason)) => {
+                debug!(?reason, "bridge target's call ended");
+                let answered = leg.media.is_some();
+                if let Some(leg) = self.leg.take() {
+                    leg.hang_up(Reason::q850(16, "Normal call clearing"));
+                }
+                if answered {
+                    self.media.handle.bridge(false);
+                    self.ivr.handle_bridge_ended();
+                } else {
+                    let status = bridge::failure_status(&reason);
+                    self.ivr
+                        .handle_transfer(now, TransferResult::Failed(status));
+                }
+            }
+            None => {
+                self.leg = None;
+                self.ivr.handle_bridge_ended();
+            }
+        }
+    }
+
+    /// Something from the media of a bridge's target: its audio and digits go to the caller.
+    fn leg_media_event(&mut self, event: Option<MediaEvent>) {
+        match event {
+            Some(MediaEvent::Audio(frame)) => self.media.handle.relay(frame.samples),
+            Some(MediaEvent::Dtmf(d)) => pass_digit(&self.media, d.digit.as_char()),
+            Some(MediaEvent::RtpTimeout { .. }) | None => {
+                info!("no media from the bridge target; ending the bridge");
+                if let Some(leg) = self.leg.take() {
+                    leg.hang_up(Reason::q850(102, "No RTP received"));
+                }
+                self.media.handle.bridge(false);
+                self.ivr.handle_bridge_ended();
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Calls a bridge's `target` (replacing a call placed before).
+    async fn dial(&mut self, target: &str) {
+        if let Some(old) = self.leg.take() {
+            old.hang_up(Reason::q850(16, "Normal call clearing"));
+        }
+        let placer = Placer {
+            sip: self.stack,
+            engine: &self.service.parts.engine,
+            local_peers: self.service.parts.local_peers.as_ref(),
+        };
+        let from = self.ivr.caller().unwrap_or("anonymous").to_owned();
+        match placer.place(target, &from, self.sip.call_id()).await {
+            Ok(leg) => self.leg = Some(leg),
+            Err(status) => {
+                let now = Instant::now().into_std();
+                self.ivr
+                    .handle_transfer(now, TransferResult::Failed(status));
             }
         }
     }
@@ -522,6 +656,16 @@ where
                     self.answer();
                     self.sip.refer(&target);
                 }
+                Action::Dial { target } => {
+                    // The hold queue plays to an answered call.
+                    self.answer();
+                    self.dial(&target).await;
+                }
+                Action::CancelDial => {
+                    if let Some(leg) = self.leg.take() {
+                        leg.hang_up(Reason::q850(16, "Normal call clearing"));
+                    }
+                }
                 Action::Hangup(reason) => {
                     self.hang_up(Reason::q850(16, reason.as_str()), hung_up_outcome(reason));
                 }
@@ -531,6 +675,17 @@ where
         if self.ivr.is_collecting() {
             self.answer();
         }
+    }
+}
+
+/// Sends `digit` on `media` as RFC 4733 (a bridge passing a key press on).
+fn pass_digit(media: &MediaCall, digit: char) {
+    if media
+        .handle
+        .send_dtmf(&digit.to_string(), DIGIT_TONE, DIGIT_GAP)
+        .is_err()
+    {
+        debug!(%digit, "not a key; not passed on");
     }
 }
 

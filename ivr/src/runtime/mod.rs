@@ -22,7 +22,9 @@
 //!    INFO bodies become digits, answered 200, 415 or 400; the caller's BYE) and from the
 //!    media (digits from every source, prompts ending, the caller's audio for the recogniser
 //!    while a gather listens, no RTP → BYE with a Reason), and carries out the engine's
-//!    actions (a transfer is a REFER; its NOTIFYs' outcome goes back to the engine);
+//!    actions (a transfer is a REFER; its NOTIFYs' outcome goes back to the engine; a
+//!    bridge calls its targets through [`Sip::call`] and relays audio and digits between
+//!    the two calls once one answers, `bridge`);
 //! 4. a deflection is journalled (fsynced) before the BYE and handed to the consumer right
 //!    after it, by [`HandOffs`] — the one path, also taken at start-up: one the consumer
 //!    refuses is retried with back-off ([`crate::handoff`]), and one still pending when the
@@ -38,6 +40,7 @@
 //! `deflect_dtmf_digits_total{source}`, with the engine's own `deflect_ivr_*` counters
 //! (deflections are counted where the inbox takes them: `deflect_deflections_total`).
 
+mod bridge;
 mod call;
 mod handoff;
 mod journal;
@@ -54,7 +57,7 @@ use crate::limits::DeflectionCounter;
 use crate::speech::SpeechModels;
 use deflect_config::Cidr;
 use deflect_media::driver::{CallOptions, MediaEngine};
-use deflect_sip::runtime::{Incoming, IncomingCall};
+use deflect_sip::runtime::{Incoming, IncomingCall, Sip};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,7 +125,7 @@ pub struct Parts<C, D> {
 /// });
 /// let listeners = deflect_sip::transport::bind(&config.sip.listen).await?;
 /// let (sip, incoming) = deflect_sip::runtime::Sip::start(&config.sip, listeners)?;
-/// tokio::spawn(service.clone().serve(incoming));
+/// tokio::spawn(service.clone().serve(sip.clone(), incoming));
 /// // … at shutdown, once SIP stopped accepting and the calls ended:
 /// service.drained(std::time::Duration::from_secs(30)).await;
 /// # let _ = sip; Ok(()) }
@@ -146,10 +149,11 @@ where
         })
     }
 
-    /// Answers the calls of `incoming` until the SIP stack stops.
-    pub async fn serve(self: Arc<Self>, mut incoming: Incoming) {
+    /// Answers the calls of `incoming` until the SIP stack stops; a bridge's calls to its
+    /// targets go out through `sip`.
+    pub async fn serve(self: Arc<Self>, sip: Sip, mut incoming: Incoming) {
         while let Some(call) = incoming.recv().await {
-            self.answer(call);
+            self.answer(&sip, call);
         }
     }
 
@@ -180,7 +184,7 @@ where
         *self.live.borrow()
     }
 
-    fn answer(self: &Arc<Self>, incoming: IncomingCall) {
+    fn answer(self: &Arc<Self>, stack: &Sip, incoming: IncomingCall) {
         let info = incoming.info();
         let span = info_span!("call", call_id = %info.call_id);
         let dialled = info
@@ -263,9 +267,13 @@ where
         };
         let guard = LiveGuard::new(&self.live);
         let service = self.clone();
+        let stack = stack.clone();
         tokio::spawn(
             async move {
-                call::run(&service, sip, media, flow, start, arrival, early_sdp).await;
+                call::run(
+                    &service, &stack, sip, media, flow, start, arrival, early_sdp,
+                )
+                .await;
                 drop(guard);
             }
             .instrument(span),

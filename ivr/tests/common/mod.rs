@@ -47,6 +47,8 @@ pub enum Seen {
     CheckLimits,
     Deflect(Box<Deflection>),
     Transfer(String),
+    Dial(String),
+    CancelDial,
     Hangup(HangupReason),
 }
 
@@ -118,6 +120,8 @@ impl FakeCall {
                 }
                 Action::Deflect(d) => Seen::Deflect(d),
                 Action::Transfer { target } => Seen::Transfer(target.to_string()),
+                Action::Dial { target } => Seen::Dial(target.to_string()),
+                Action::CancelDial => Seen::CancelDial,
                 Action::Hangup(r) => {
                     self.playing = None;
                     Seen::Hangup(r)
@@ -206,6 +210,12 @@ impl FakeCall {
 
     pub fn transfer(&mut self, result: TransferResult) {
         self.call.handle_transfer(self.now, result);
+        self.drain();
+    }
+
+    /// A bridge's target hung up.
+    pub fn bridge_ends(&mut self) {
+        self.call.handle_bridge_ended();
         self.drain();
     }
 

@@ -25,7 +25,13 @@ pub(super) enum CallState {
         invite: Box<Request>,
     },
     /// UAC: INVITE sent.
-    Calling,
+    Calling {
+        /// The layer above hung up before the answer: CANCEL once a provisional response
+        /// allows it (§9.1), BYE should a 2xx come anyway.
+        hang_up: Option<Reason>,
+        /// The CANCEL is out.
+        cancelled: bool,
+    },
     /// UAS: 2xx sent, waiting for the ACK.
     Answered {
         /// A hang-up asked for meanwhile: the BYE goes out after the ACK.

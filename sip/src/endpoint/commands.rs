@@ -186,15 +186,11 @@ impl Endpoint {
             CallState::Answered { hang_up, .. } if call.pending_2xx.is_some() => {
                 *hang_up = Some(reason);
             }
-            CallState::Calling => {
-                // CANCEL the INVITE.
-                let branch = self
-                    .client
-                    .iter()
-                    .find(|(_, e)| e.purpose == Purpose::Invite(key))
-                    .map(|(b, _)| b.clone());
-                if let Some(branch) = branch {
-                    self.send_cancel(now, &branch);
+            CallState::Calling { hang_up, cancelled } => {
+                if hang_up.is_none() && !*cancelled {
+                    *hang_up = Some(reason);
+                    // CANCEL now, or on the first provisional response.
+                    self.cancel_invite(now, key);
                 }
             }
             CallState::Terminating { .. } => {}

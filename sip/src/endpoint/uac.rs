@@ -73,7 +73,10 @@ impl Endpoint {
         req.headers.push("Content-Type", "application/sdp");
         req.body = out.sdp.clone();
         let call = Call {
-            state: CallState::Calling,
+            state: CallState::Calling {
+                hang_up: None,
+                cancelled: false,
+            },
             dialog: Dialog {
                 call_id: call_id.clone(),
                 local_tag: local_tag.clone(),
@@ -178,12 +181,32 @@ impl Endpoint {
         self.start_client(now, key, req, Purpose::Bye(key));
     }
 
-    pub(super) fn send_cancel(&mut self, now: Instant, invite: &ClientKey) {
-        let Some(entry) = self.client.get(invite) else {
+    /// CANCELs call `key`'s INVITE if a provisional response allows it yet (otherwise the
+    /// first one will: the call's state remembers the hang-up).
+    pub(super) fn cancel_invite(&mut self, now: Instant, key: CallKey) {
+        let branch = self
+            .client
+            .iter()
+            .find(|(_, e)| e.purpose == Purpose::Invite(key))
+            .map(|(b, _)| b.clone());
+        let Some(branch) = branch else {
             return;
         };
+        if self.send_cancel(now, &branch)
+            && let Some(CallState::Calling { cancelled, .. }) =
+                self.calls.get_mut(&key).map(|c| &mut c.state)
+        {
+            *cancelled = true;
+        }
+    }
+
+    /// Sends CANCEL for `invite`; false when §9.1 does not allow it yet.
+    pub(super) fn send_cancel(&mut self, now: Instant, invite: &ClientKey) -> bool {
+        let Some(entry) = self.client.get(invite) else {
+            return false;
+        };
         if entry.tx.state != ClientState::Proceeding {
-            return; // §9.1: CANCEL only after a provisional response
+            return false; // §9.1: CANCEL only after a provisional response
         }
         let inv = &entry.request;
         let mut req = Request::new(Method::Cancel, inv.uri.clone());
@@ -222,6 +245,7 @@ impl Endpoint {
             },
         );
         self.arm(at, TimerRef::Client(k));
+        true
     }
 
     pub(super) fn handle_response(&mut self, now: Instant, resp: Response) {
@@ -308,12 +332,24 @@ impl Endpoint {
                 if status < 200 {
                     self.events
                         .push_back(Event::Call(key, CallEvent::Progress { status }));
+                    // A hang-up that had to wait for a provisional response.
+                    if self.calls.get(&key).is_some_and(|c| {
+                        matches!(
+                            c.state,
+                            CallState::Calling {
+                                hang_up: Some(_),
+                                cancelled: false
+                            }
+                        )
+                    }) {
+                        self.cancel_invite(now, key);
+                    }
                 } else if status < 300 {
                     self.uac_answered(now, key, resp);
                 } else if self
                     .calls
                     .get(&key)
-                    .is_some_and(|c| matches!(c.state, CallState::Calling))
+                    .is_some_and(|c| matches!(c.state, CallState::Calling { .. }))
                 {
                     self.end_call(now, key, EndReason::Rejected(status));
                 }
@@ -384,7 +420,11 @@ impl Endpoint {
         let Some(call) = self.calls.get_mut(&key) else {
             return;
         };
-        let first = matches!(call.state, CallState::Calling);
+        let first = matches!(call.state, CallState::Calling { .. });
+        let hung_up = match &mut call.state {
+            CallState::Calling { hang_up, .. } => hang_up.take(),
+            _ => None,
+        };
         if first {
             call.state = CallState::Confirmed;
             call.dialog.remote_tag = resp
@@ -416,6 +456,10 @@ impl Endpoint {
             }
         }
         self.send_ack(key, seq);
+        if let Some(reason) = hung_up {
+            // Answered across the CANCEL (or before one could go): end it at once (§9.1).
+            return self.send_bye(now, key, reason, EndReason::HungUp);
+        }
         if first {
             self.start_session_timer(now, key);
             self.events.push_back(Event::Call(
@@ -594,15 +638,43 @@ mod tests {
             p.requests().is_empty(),
             "no CANCEL before a provisional (§9.1)"
         );
+        // The hang-up is remembered: the first provisional response lets the CANCEL go.
         p.send(&response_to(&invite, 180, "callee", ""));
         p.events();
-        p.ua.hang_up(p.now, key, Reason::sip(200, "done"));
         let cancel = p.requests().pop().expect("the CANCEL");
         assert_eq!(cancel.method, Method::Cancel);
         assert_eq!(
             cancel.headers.get("Via"),
             invite.headers.get("Via"),
             "same branch"
+        );
+    }
+
+    #[test]
+    fn a_call_answered_after_its_hang_up_is_acked_and_ended_with_bye() {
+        let mut p = Peer::new();
+        let (key, invite) = place(&mut p);
+        p.ua.hang_up(p.now, key, Reason::q850(16, "Normal call clearing"));
+        // The callee answers before any provisional response could carry a CANCEL.
+        p.send(&response_to(
+            &invite,
+            200,
+            "callee",
+            &format!("Contact: <sip:2000@{PEER}>\n"),
+        ));
+        let events = p.events();
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, Event::Call(_, CallEvent::Answered { .. }))),
+            "the layer above hung up; it hears of no answer: {events:?}"
+        );
+        let sent = p.requests();
+        let methods: Vec<_> = sent.iter().map(|r| r.method.clone()).collect();
+        assert_eq!(methods, [Method::Ack, Method::Bye], "ACK the 2xx, then BYE");
+        assert_eq!(
+            sent[1].headers.get("Reason"),
+            Some("Q.850;cause=16;text=\"Normal call clearing\"")
         );
     }
 

@@ -1,0 +1,177 @@
+//! Bridges (`mode = "bridge"`) against a fake call on a virtual clock: the hunt list is
+//! called in turn with its ring time, round after round; the hold queue's prompts repeat;
+//! the leave key takes the caller out of the queue to a deflection; an answer bridges the
+//! call until the target hangs up; the queue's timeout fails the transfer.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use deflect_ivr::{HangupReason, TransferResult};
+use std::time::Duration;
+
+const QUEUE: &str = "sip:queue@10.0.0.5";
+const ALICE: &str = "sip:alice@10.0.0.6";
+
+fn flow(bridge_extra: &str) -> String {
+    format!(
+        r#"
+[[ivr.flows]]
+name = "agents"
+[[ivr.flows.steps]]
+step = "transfer"
+id = "agent"
+mode = "bridge"
+target = "{QUEUE}"
+hunt = ["{ALICE}"]
+ring_timeout = "15s"
+hold_repeat = "20s"
+timeout = "5m"
+{bridge_extra}
+[[ivr.flows.steps]]
+step = "gather"
+id = "number"
+offer_caller_number = true
+[[ivr.flows.steps]]
+step = "confirm"
+[[ivr.flows.steps]]
+step = "deflect"
+"#
+    )
+}
+
+/// What the engine asked of the bridge's calls, with the time since the start.
+fn dials(c: &FakeCall) -> Vec<(Duration, String)> {
+    c.seen
+        .iter()
+        .filter_map(|(at, s)| match s {
+            Seen::Dial(t) => Some((*at, t.clone())),
+            Seen::CancelDial => Some((*at, "cancel".into())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+#[test]
+fn the_hunt_list_rings_in_turn_round_after_round_while_the_queue_offer_repeats() {
+    let f = flows(&flow(r#"on_leave = "number""#), false);
+    let mut c = FakeCall::new(&f, start(Some("+31612345678"), "+31201234567"));
+    assert_eq!(c.last_play(), names(&["transferring"]));
+    assert!(dials(&c).is_empty(), "the transfer's prompt plays first");
+    c.prompt_length = secs(4);
+    c.play_out();
+    let t0 = c.at();
+    // The queue starts: its offer plays (on_leave is set) and the first target rings.
+    assert_eq!(c.last_play(), names(&["queue_offer"]));
+    assert_eq!(dials(&c), [(t0, QUEUE.to_string())]);
+    c.play_out();
+    // 15 s of ringing: cancelled, the next target rings.
+    c.advance(secs(11));
+    assert_eq!(
+        dials(&c)[1..],
+        [
+            (t0 + secs(15), "cancel".into()),
+            (t0 + secs(15), ALICE.into())
+        ]
+    );
+    // 20 s after the first round of hold prompts, the next.
+    assert_eq!(c.plays().len(), 2);
+    c.advance(secs(5));
+    assert_eq!(c.plays().len(), 3);
+    assert_eq!(c.last_play(), names(&["queue_offer"]));
+    // Alice is busy at once: the list starts again after a pause, not in a tight loop.
+    c.transfer(TransferResult::Failed(486));
+    let failed_at = c.at();
+    c.advance(deflect_ivr::call::HUNT_PAUSE - Duration::from_millis(1));
+    assert_eq!(dials(&c).len(), 3, "no call during the pause");
+    c.advance(Duration::from_millis(1));
+    assert_eq!(
+        dials(&c).last(),
+        Some(&(failed_at + deflect_ivr::call::HUNT_PAUSE, QUEUE.into()))
+    );
+    assert_eq!(c.hangup(), None);
+}
+
+#[test]
+fn an_answer_bridges_the_call_until_the_target_hangs_up() {
+    let f = flows(&flow(r#"on_leave = "number""#), false);
+    let mut c = FakeCall::new(&f, start(Some("+31612345678"), "+31201234567"));
+    c.play_out();
+    c.transfer(TransferResult::Answered);
+    assert!(c.call.is_bridged());
+    assert!(
+        c.seen.iter().any(|(_, s)| matches!(s, Seen::Stop)),
+        "hold prompts stop"
+    );
+    assert_eq!(c.call.poll_timeout(), None, "no timer runs while bridged");
+    // The caller's keys are the target's now: the leave key does nothing.
+    let before = c.seen.len();
+    c.keys("1");
+    assert_eq!(c.seen.len(), before);
+    c.advance(secs(3600));
+    assert_eq!(c.hangup(), None, "a conversation has no IVR time limit");
+    c.bridge_ends();
+    assert_eq!(c.hangup(), Some(HangupReason::Transferred));
+    assert_eq!(c.call.transfer_target(), Some(QUEUE));
+    assert_eq!(c.path(), ["agent (bridged)"]);
+    assert!(c.deflections().is_empty());
+}
+
+#[test]
+fn the_leave_key_cancels_the_ringing_call_and_takes_the_caller_to_the_deflection() {
+    let f = flows(&flow(r#"on_leave = "number""#), false);
+    let mut c = FakeCall::new(&f, start(Some("+31612345678"), "+31201234567"));
+    c.play_out();
+    c.advance(secs(10));
+    let before = dials(&c).len();
+    c.keys("7");
+    assert_eq!(dials(&c).len(), before, "another key does nothing");
+    c.keys("1");
+    assert_eq!(dials(&c).last().unwrap().1, "cancel");
+    assert_eq!(c.last_play(), names(&["offer_caller_number"]));
+    c.keys("1");
+    c.play_out();
+    c.keys("1");
+    c.play_out();
+    assert_eq!(c.hangup(), Some(HangupReason::Deflected));
+    assert_eq!(c.deflections()[0].call.callback_number, "+31612345678");
+    assert_eq!(c.path()[0], "agent (left queue)");
+    // A late answer of the cancelled call changes nothing.
+    c.transfer(TransferResult::Answered);
+    assert!(!c.call.is_bridged());
+}
+
+#[test]
+fn without_on_leave_the_queue_is_quiet_and_the_key_does_nothing() {
+    let f = flows(&flow(""), false);
+    let mut c = FakeCall::new(&f, start(None, "+31201234567"));
+    c.play_out();
+    assert_eq!(
+        c.plays().len(),
+        1,
+        "no hold prompts by default without on_leave"
+    );
+    c.keys("1");
+    assert_eq!(dials(&c), [(c.at(), QUEUE.to_string())]);
+}
+
+#[test]
+fn nobody_answering_within_the_queue_timeout_fails_the_transfer() {
+    let f = flows(&flow(r#"hold_prompts = ["queue_offer"]"#), false);
+    let mut c = FakeCall::new(&f, start(None, "+31201234567"));
+    c.play_out();
+    let t0 = c.at();
+    c.advance(secs(299));
+    assert_eq!(c.hangup(), None);
+    c.advance(secs(1));
+    assert_eq!(dials(&c).last(), Some(&(t0 + secs(300), "cancel".into())));
+    assert_eq!(c.last_play(), names(&["transfer_failed", "goodbye"]));
+    c.play_out();
+    assert_eq!(c.hangup(), Some(HangupReason::FlowEnded));
+    assert_eq!(c.path()[0], "agent (failed 408)");
+}

@@ -1,0 +1,128 @@
+//! Bridged transfers through the whole binary (`mode = "bridge"`): deflect calls a baresip
+//! agent itself and relays the audio between the caller (another baresip) and the agent —
+//! each hears the other's tone — until the agent hangs up and the caller gets the BYE (or
+//! the caller hangs up and the agent gets it); and a caller waiting in the hold queue while the agent rings presses 1, the agent's call is
+//! cancelled and the caller is deflected to WhatsApp.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::baresip::{self, Baresip};
+use common::{Gateway, message};
+use std::time::Duration;
+
+/// A flow that goes straight to a bridge to `agent` (baresip's account), with `extra` keys,
+/// and the deflection behind its leave key.
+fn flow(agent: std::net::SocketAddr, extra: &str) -> String {
+    format!(
+        r#"
+[[ivr.flows]]
+name = "queue"
+[[ivr.flows.steps]]
+step = "transfer"
+mode = "bridge"
+target = "sip:31612345678@{agent}"
+prompts = []
+{extra}
+[[ivr.flows.steps]]
+step = "gather"
+id = "number"
+offer_caller_number = true
+[[ivr.flows.steps]]
+step = "confirm"
+[[ivr.flows.steps]]
+step = "deflect"
+"#
+    )
+}
+
+fn gateway(config: &str) -> Gateway {
+    Gateway::builder()
+        .config(config)
+        .log("info,deflect_ivr=debug")
+        .start()
+}
+
+/// Caller and agent hear each other's tones (1000 Hz from the caller, 600 Hz from the
+/// agent) through the bridge; the agent hangs up, the caller gets the BYE, and the call is
+/// recorded as transferred to the agent.
+#[test]
+fn a_bridged_call_carries_audio_both_ways_until_the_agent_hangs_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut agent =
+        Baresip::start_with(&baresip::tone(dir.path(), 600, 120), "", ";answermode=auto");
+    let gw = gateway(&flow(agent.sip, ""));
+    let mut caller = Baresip::start(&baresip::tone(dir.path(), 1000, 120));
+    caller.dial(gw.listener("sip", Some("udp")), "31201234567");
+    agent.wait_for("CALL_ESTABLISHED");
+    gw.logs.wait_for("bridged", |l| message(l, "call bridged"));
+    // The conversation: two seconds of each side's tone.
+    std::thread::sleep(Duration::from_secs(2));
+    agent.command("hangup", "");
+    agent.wait_for("CALL_CLOSED");
+    let bye = caller.wait_for("CALL_CLOSED");
+    // baresip's words for a BYE from the far end.
+    assert_eq!(bye["param"], "Connection reset by peer", "{bye}");
+    let finished = gw
+        .logs
+        .wait_for("call finished", |l| message(l, "call finished"));
+    assert_eq!(finished["outcome"], "transferred", "{finished}");
+    let heard_by_agent = baresip::frames_of_tone(&agent.heard(), 1000);
+    let heard_by_caller = baresip::frames_of_tone(&caller.heard(), 600);
+    // Two seconds are 100 frames; allow for the set-up and the jitter buffer.
+    assert!(
+        heard_by_agent >= 50,
+        "the agent heard {heard_by_agent} frames of the caller"
+    );
+    assert!(
+        heard_by_caller >= 50,
+        "the caller heard {heard_by_caller} frames of the agent"
+    );
+    // Neither heard its own tone back.
+    assert!(baresip::frames_of_tone(&agent.heard(), 600) < 5);
+    assert!(baresip::frames_of_tone(&caller.heard(), 1000) < 5);
+}
+
+/// The caller hanging up ends the agent's call too, and the call still counts as
+/// transferred.
+#[test]
+fn a_caller_hanging_up_a_bridged_call_ends_the_agents_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut agent = Baresip::start_with(&baresip::silence(dir.path(), 120), "", ";answermode=auto");
+    let gw = gateway(&flow(agent.sip, ""));
+    let mut caller = Baresip::start(&baresip::silence(dir.path(), 120));
+    caller.dial(gw.listener("sip", Some("udp")), "31201234567");
+    agent.wait_for("CALL_ESTABLISHED");
+    gw.logs.wait_for("bridged", |l| message(l, "call bridged"));
+    caller.command("hangup", "");
+    let bye = agent.wait_for("CALL_CLOSED");
+    assert_eq!(bye["param"], "Connection reset by peer", "{bye}");
+    let finished = gw
+        .logs
+        .wait_for("call finished", |l| message(l, "call finished"));
+    assert_eq!(finished["outcome"], "transferred", "{finished}");
+}
+
+/// While the agent rings, the caller hears the queue's offer and presses 1: the ringing
+/// call is cancelled and the caller, taking their own number, is deflected.
+#[test]
+fn a_caller_leaving_the_hold_queue_is_deflected_and_the_ringing_agent_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut agent = Baresip::start(&baresip::silence(dir.path(), 120));
+    let gw = gateway(&flow(agent.sip, r#"on_leave = "number""#));
+    let mut caller = Baresip::start(&baresip::silence(dir.path(), 120));
+    caller.dial(gw.listener("sip", Some("udp")), "31201234567");
+    agent.wait_for("CALL_INCOMING");
+    caller.command("sndcode", "1");
+    agent.wait_for("CALL_CLOSED");
+    // Own number (1), confirmed (1).
+    caller.command("sndcode", "11");
+    caller.wait_for("CALL_CLOSED");
+    let deflection = gw.logs.wait_for("deflection", |l| message(l, "deflection"));
+    assert_eq!(deflection["callback_number"], "+31612345678");
+    let finished = gw
+        .logs
+        .wait_for("call finished", |l| message(l, "call finished"));
+    assert_eq!(finished["outcome"], "deflected", "{finished}");
+}
