@@ -97,7 +97,7 @@ async fn resolved(trunk: &str, target: &str) -> Option<(Uri, SipTransport, Socke
     let uri = match Uri::parse(target) {
         Ok(uri) => uri,
         Err(e) => {
-            error!(trunk, target, cause = %e, "not a SIP URI; left out");
+            error!(trunk, uri = target, cause = %e, "not a SIP URI; left out");
             return None;
         }
     };
@@ -105,11 +105,11 @@ async fn resolved(trunk: &str, target: &str) -> Option<(Uri, SipTransport, Socke
         match resolve(&uri).await {
             Ok((transport, addr)) => return Some((uri, transport, addr)),
             Err(e) if e.is_transient() => {
-                warn!(trunk, target, cause = %e, "cannot resolve; retrying in 30s");
+                warn!(trunk, uri = target, cause = %e, "cannot resolve; retrying in 30s");
                 tokio::time::sleep(Duration::from_secs(30)).await;
             }
             Err(e) => {
-                error!(trunk, target, cause = %e, "cannot reach this target; left out");
+                error!(trunk, uri = target, cause = %e, "cannot reach this target; left out");
                 return None;
             }
         }

@@ -1,7 +1,8 @@
 //! Bridged transfers through the whole binary (`mode = "bridge"`): deflect calls a baresip
 //! agent itself and relays the audio between the caller (another baresip) and the agent —
 //! each hears the other's tone — until the agent hangs up and the caller gets the BYE (or
-//! the caller hangs up and the agent gets it); and a caller waiting in the hold queue while the agent rings presses 1, the agent's call is
+//! the caller hangs up and the agent gets it); `ringall` ringing two agents until one
+//! answers; and a caller waiting in the hold queue while the agent rings presses 1, the agent's call is
 //! cancelled and the caller is deflected to WhatsApp.
 
 #![allow(clippy::unwrap_used)]
@@ -102,6 +103,39 @@ fn a_caller_hanging_up_a_bridged_call_ends_the_agents_call() {
         .logs
         .wait_for("call finished", |l| message(l, "call finished"));
     assert_eq!(finished["outcome"], "transferred", "{finished}");
+}
+
+/// `ringall`: both agents ring; the second answers and takes the call, the first stops
+/// ringing (CANCEL).
+#[test]
+fn ringall_rings_both_agents_and_the_first_to_answer_takes_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Baresip::start(&baresip::silence(dir.path(), 120));
+    let mut second = Baresip::start(&baresip::silence(dir.path(), 120));
+    let gw = gateway(&flow(
+        first.sip,
+        &format!(
+            "hunt = [\"sip:31612345678@{}\"]\nstrategy = \"ringall\"",
+            second.sip
+        ),
+    ));
+    let mut caller = Baresip::start(&baresip::silence(dir.path(), 120));
+    caller.dial(gw.listener("sip", Some("udp")), "31201234567");
+    first.wait_for("CALL_INCOMING");
+    second.wait_for("CALL_INCOMING");
+    second.command("accept", "");
+    second.wait_for("CALL_ESTABLISHED");
+    first.wait_for("CALL_CLOSED");
+    let bridged = gw.logs.wait_for("bridged", |l| message(l, "call bridged"));
+    assert!(
+        bridged["to"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&second.sip.to_string()),
+        "{bridged}"
+    );
+    caller.command("hangup", "");
+    second.wait_for("CALL_CLOSED");
 }
 
 /// While the agent rings, the caller hears the queue's offer and presses 1: the ringing

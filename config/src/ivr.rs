@@ -373,6 +373,17 @@ pub enum TransferMode {
     Bridge,
 }
 
+/// How a bridge rings its targets (the names of Asterisk's queue strategies).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HuntStrategy {
+    /// One after the other, in order, each for `ring_timeout`.
+    #[default]
+    Linear,
+    /// All at once; the first to answer takes the call, the others stop ringing.
+    Ringall,
+}
+
 /// `step = "transfer"`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -386,11 +397,14 @@ pub struct TransferStep {
     /// Where the call goes: a `sip:`, `sips:` or `tel:` URI, e.g. `sip:queue@pbx.example.com`
     /// (`bridge`: a `sip:` or `sips:` URI).
     pub target: String,
-    /// `bridge`: further targets (a hunt list) tried in order after `target`, each for
-    /// `ring_timeout`; after the last, the list starts again until `timeout`.
+    /// `bridge`: further targets (a hunt list) rung after `target` (`linear`) or with it
+    /// (`ringall`); after the last, the list starts again until `timeout`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hunt: Vec<String>,
-    /// `bridge`: how long one target may ring before the next is tried (5s–5m).
+    /// `bridge`: `linear` (target, then each of `hunt` in turn) or `ringall` (all at once).
+    pub strategy: HuntStrategy,
+    /// `bridge`: how long one target (`ringall`: the round) may ring before the next is
+    /// tried (5s–5m).
     #[serde(with = "duration")]
     pub ring_timeout: Duration,
     /// Said before the transfer starts.
@@ -443,6 +457,7 @@ impl Default for TransferStep {
             mode: TransferMode::Refer,
             target: String::new(),
             hunt: Vec::new(),
+            strategy: HuntStrategy::Linear,
             ring_timeout: Duration::from_secs(20),
             prompts: vec!["transferring".into()],
             hold_prompts: None,
@@ -799,6 +814,12 @@ impl IvrConfig {
                     }
                     target(p, i, &sat, "on_failure");
                     if bridge {
+                        if t.hunt.len() > 63 {
+                            p.push(
+                                format!("{sat}.hunt"),
+                                format!("{} targets; at most 63", t.hunt.len()),
+                            );
+                        }
                         for (k, h) in t.hunt.iter().enumerate() {
                             if let Err(why) = check_transfer_target(h, true) {
                                 p.push(format!("{sat}.hunt[{k}]"), why);
@@ -812,6 +833,7 @@ impl IvrConfig {
                     } else {
                         let bridge_only = [
                             ("hunt", !t.hunt.is_empty()),
+                            ("strategy", t.strategy != HuntStrategy::Linear),
                             ("hold_prompts", t.hold_prompts.is_some()),
                             ("on_leave", t.on_leave.is_some()),
                         ];

@@ -247,6 +247,7 @@ timeout = "2h"
 step = "transfer"
 target = "sip:queue@pbx.example.com"
 hunt = ["sip:bob@10.0.0.6"]
+strategy = "ringall"
 on_leave = "x"
 "#,
     );
@@ -276,6 +277,7 @@ on_leave = "x"
     );
     has(&p, "ivr.flows[0].steps[1].hunt", "only a bridge has it");
     has(&p, "ivr.flows[0].steps[1].on_leave", "only a bridge has it");
+    has(&p, "ivr.flows[0].steps[1].strategy", "only a bridge has it");
     let fine = load_text(
         r#"
 [[ivr.flows]]
@@ -285,6 +287,7 @@ step = "transfer"
 mode = "bridge"
 target = "sip:agents@10.0.0.5"
 hunt = ["sips:bob@agents.example.com"]
+strategy = "ringall"
 timeout = "30m"
 on_leave = "number"
 [[ivr.flows.steps]]

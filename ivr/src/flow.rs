@@ -6,7 +6,8 @@ use crate::hours::{HoursError, OpeningHours};
 use crate::number::{NumberRules, UnknownCountry};
 use crate::words::DigitWords;
 use deflect_config::{
-    FlowConfig, GatherInput, IvrConfig, NUMBER_PROMPT, StepConfig, TransferMode, resolve_jumps,
+    FlowConfig, GatherInput, HuntStrategy, IvrConfig, NUMBER_PROMPT, StepConfig, TransferMode,
+    resolve_jumps,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -136,8 +137,10 @@ pub(crate) struct TransferSpec {
 /// How a bridging transfer calls its targets and holds the caller meanwhile.
 #[derive(Clone, Debug)]
 pub(crate) struct BridgeSpec {
-    /// `target`, then the hunt list, in the order tried.
+    /// `target`, then the hunt list, in the order tried (at most 64).
     pub targets: Vec<Arc<str>>,
+    /// One after the other, or all at once.
+    pub strategy: HuntStrategy,
     /// How long one target may ring.
     pub ring_timeout: Duration,
     /// The hold queue's prompts, started again every `hold_repeat`.
@@ -507,6 +510,7 @@ fn compile(
                 on_failure: jumps.on_failure,
                 bridge: (t.mode == TransferMode::Bridge).then(|| BridgeSpec {
                     targets: t.targets().map(Arc::from).collect(),
+                    strategy: t.strategy,
                     ring_timeout: t.ring_timeout,
                     hold_prompts: prompt_list(&t.hold_prompts()),
                     hold_repeat: t.hold_repeat,

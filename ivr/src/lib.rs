@@ -76,14 +76,21 @@
 //!   ([`Action::Transfer`]) and waits — digits are ignored from then on — for
 //!   [`Call::handle_transfer`]: the target answered (hang up, [`HangupReason::Transferred`]),
 //!   or it failed, or `timeout` passed: `failure_prompts`, then `on_failure` or `goodbye`.
+//!   A bridge (`mode = "bridge"`) instead puts the caller in a hold queue (`hold_prompts`
+//!   again every `hold_repeat`) and asks the driver to call the targets
+//!   ([`Action::Dial`], one per leg: the hunt list in turn for `ring_timeout` each, or all
+//!   at once with `ringall`, rounds [`HUNT_PAUSE`](call::HUNT_PAUSE) apart until `timeout`;
+//!   [`Action::CancelDial`] ends a ringing one), hearing back through [`Call::handle_dial`];
+//!   `leave_key` jumps to `on_leave`. The first answer bridges the call (the driver relays
+//!   audio and digits) until [`Call::handle_bridge_ended`] or the caller hangs up.
 //!
 //! # The path
 //!
 //! The engine records the steps a call goes through, in order — each step's `id`, else its
 //! kind — with what chose the way out where that means something: a branch's `open` or
 //! `closed`, a gather's, confirm's or menu's failed attempts (`retry 1`), a confirm's
-//! `confirmed` or `reenter`, a menu's key (`pressed 0`), a transfer's `transferred` or
-//! `failed 486` (the SIP status), `failed` when the attempts ran out. A re-entry or a jump back repeats entries;
+//! `confirmed` or `reenter`, a menu's key (`pressed 0`), a transfer's `transferred`,
+//! `bridged`, `left queue` or `failed 486` (the SIP status), `failed` when the attempts ran out. A re-entry or a jump back repeats entries;
 //! past [`MAX_PATH`] the middle is left out behind one marker ([`PathStep::skipped`]). The
 //! deflection's [`CallContext::path`] carries it to the inbox.
 //!

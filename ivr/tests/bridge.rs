@@ -41,13 +41,14 @@ step = "deflect"
     )
 }
 
-/// What the engine asked of the bridge's calls, with the time since the start.
+/// What the engine asked of the bridge's calls, with the time since the start: a target
+/// called, or `cancel <leg>`.
 fn dials(c: &FakeCall) -> Vec<(Duration, String)> {
     c.seen
         .iter()
         .filter_map(|(at, s)| match s {
-            Seen::Dial(t) => Some((*at, t.clone())),
-            Seen::CancelDial => Some((*at, "cancel".into())),
+            Seen::Dial(_, t) => Some((*at, t.clone())),
+            Seen::CancelDial(leg) => Some((*at, format!("cancel {leg}"))),
             _ => None,
         })
         .collect()
@@ -75,7 +76,7 @@ fn the_hunt_list_rings_in_turn_round_after_round_while_the_queue_offer_repeats()
     assert_eq!(
         dials(&c)[1..],
         [
-            (t0 + secs(15), "cancel".into()),
+            (t0 + secs(15), "cancel 0".into()),
             (t0 + secs(15), ALICE.into())
         ]
     );
@@ -85,7 +86,7 @@ fn the_hunt_list_rings_in_turn_round_after_round_while_the_queue_offer_repeats()
     assert_eq!(c.plays().len(), 3);
     assert_eq!(c.last_play(), names(&["queue_offer"]));
     // Alice is busy at once: the list starts again after a pause, not in a tight loop.
-    c.transfer(TransferResult::Failed(486));
+    c.dial_result(1, TransferResult::Failed(486));
     let failed_at = c.at();
     c.advance(deflect_ivr::call::HUNT_PAUSE - Duration::from_millis(1));
     assert_eq!(dials(&c).len(), 3, "no call during the pause");
@@ -102,7 +103,7 @@ fn an_answer_bridges_the_call_until_the_target_hangs_up() {
     let f = flows(&flow(r#"on_leave = "number""#), false);
     let mut c = FakeCall::new(&f, start(Some("+31612345678"), "+31201234567"));
     c.play_out();
-    c.transfer(TransferResult::Answered);
+    c.dial_result(0, TransferResult::Answered);
     assert!(c.call.is_bridged());
     assert!(
         c.seen.iter().any(|(_, s)| matches!(s, Seen::Stop)),
@@ -132,7 +133,7 @@ fn the_leave_key_cancels_the_ringing_call_and_takes_the_caller_to_the_deflection
     c.keys("7");
     assert_eq!(dials(&c).len(), before, "another key does nothing");
     c.keys("1");
-    assert_eq!(dials(&c).last().unwrap().1, "cancel");
+    assert!(dials(&c).last().unwrap().1.starts_with("cancel"));
     assert_eq!(c.last_play(), names(&["offer_caller_number"]));
     c.keys("1");
     c.play_out();
@@ -142,7 +143,8 @@ fn the_leave_key_cancels_the_ringing_call_and_takes_the_caller_to_the_deflection
     assert_eq!(c.deflections()[0].call.callback_number, "+31612345678");
     assert_eq!(c.path()[0], "agent (left queue)");
     // A late answer of the cancelled call changes nothing.
-    c.transfer(TransferResult::Answered);
+    c.dial_result(0, TransferResult::Answered);
+    c.dial_result(1, TransferResult::Answered);
     assert!(!c.call.is_bridged());
 }
 
@@ -161,6 +163,51 @@ fn without_on_leave_the_queue_is_quiet_and_the_key_does_nothing() {
 }
 
 #[test]
+fn ringall_rings_every_target_and_the_first_answer_stops_the_others() {
+    let f = flows(&flow(r#"strategy = "ringall""#), false);
+    let mut c = FakeCall::new(&f, start(None, "+31201234567"));
+    c.play_out();
+    let t0 = c.at();
+    assert_eq!(dials(&c), [(t0, QUEUE.into()), (t0, ALICE.into())]);
+    // The queue is busy; Alice still rings.
+    c.dial_result(0, TransferResult::Failed(486));
+    assert_eq!(dials(&c).len(), 2);
+    c.advance(secs(1));
+    c.dial_result(1, TransferResult::Answered);
+    assert!(c.call.is_bridged());
+    assert_eq!(c.call.transfer_target(), Some(ALICE));
+    assert_eq!(dials(&c).len(), 2, "nothing else rings to cancel");
+}
+
+#[test]
+fn ringall_rounds_ring_out_together_and_start_again() {
+    let f = flows(&flow(r#"strategy = "ringall""#), false);
+    let mut c = FakeCall::new(&f, start(None, "+31201234567"));
+    c.play_out();
+    let t0 = c.at();
+    c.advance(secs(15));
+    let mut round: Vec<String> = dials(&c)[2..].iter().map(|(_, d)| d.clone()).collect();
+    round.sort();
+    assert_eq!(
+        round,
+        ["cancel 0", "cancel 1"],
+        "both stop ringing at ring_timeout"
+    );
+    c.advance(deflect_ivr::call::HUNT_PAUSE);
+    assert_eq!(
+        dials(&c)[4..],
+        [
+            (t0 + secs(15) + deflect_ivr::call::HUNT_PAUSE, QUEUE.into()),
+            (t0 + secs(15) + deflect_ivr::call::HUNT_PAUSE, ALICE.into())
+        ]
+    );
+    // A first answer cancels the other call still ringing.
+    c.dial_result(0, TransferResult::Answered);
+    assert_eq!(dials(&c).last().unwrap().1, "cancel 1");
+    assert_eq!(c.call.transfer_target(), Some(QUEUE));
+}
+
+#[test]
 fn nobody_answering_within_the_queue_timeout_fails_the_transfer() {
     let f = flows(&flow(r#"hold_prompts = ["queue_offer"]"#), false);
     let mut c = FakeCall::new(&f, start(None, "+31201234567"));
@@ -169,9 +216,15 @@ fn nobody_answering_within_the_queue_timeout_fails_the_transfer() {
     c.advance(secs(299));
     assert_eq!(c.hangup(), None);
     c.advance(secs(1));
-    assert_eq!(dials(&c).last(), Some(&(t0 + secs(300), "cancel".into())));
+    // Rounds of 15 + 15 s of ringing and a 5 s pause: Alice rings since 295 s.
+    assert_eq!(dials(&c).last(), Some(&(t0 + secs(300), "cancel 1".into())));
     assert_eq!(c.last_play(), names(&["transfer_failed", "goodbye"]));
     c.play_out();
     assert_eq!(c.hangup(), Some(HangupReason::FlowEnded));
     assert_eq!(c.path()[0], "agent (failed 408)");
+    assert_eq!(
+        c.call.transfer_target(),
+        Some(QUEUE),
+        "the first target, though none answered"
+    );
 }

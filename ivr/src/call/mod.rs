@@ -17,6 +17,7 @@ use crate::flow::{BridgeSpec, Flow, Prompt, PromptItem, Step, TransferSpec};
 use crate::limits::{ANONYMOUS_CALLER, LimitDecision, LimitRequest};
 use crate::number::CallbackNumber;
 use collect::{Collector, Outcome};
+use deflect_config::HuntStrategy;
 use jiff::Timestamp;
 use path::{Path, attempt_exit};
 use std::collections::VecDeque;
@@ -151,12 +152,13 @@ enum State {
     CheckingLimits { step: usize },
     /// The transfer step `step` asked for a transfer; waiting for how it ends.
     Transferring { step: usize },
-    /// A bridge: the caller waits in the hold queue while `targets[target]` rings (`ringing`)
-    /// or the next round of the hunt list is due.
+    /// A bridge: the caller waits in the hold queue while the targets in `ringing` (a bit
+    /// per index of the hunt list) ring, or — none ringing — the round after `next` is due.
     Queued {
         step: usize,
-        target: usize,
-        ringing: bool,
+        /// `linear`: the target rung last (or to ring next).
+        next: usize,
+        ringing: u64,
         /// The hold prompts playing.
         hold: Option<PlaybackId>,
     },
@@ -457,12 +459,8 @@ impl Call {
         }
     }
 
-    /// How the transfer of [`Action::Transfer`], or the bridge's call of the last
-    /// [`Action::Dial`], ended.
+    /// How the transfer of [`Action::Transfer`] ended.
     pub fn handle_transfer(&mut self, now: Instant, result: TransferResult) {
-        if let State::Queued { .. } = self.state {
-            return self.bridge_result(now, result);
-        }
         let State::Transferring { step } = self.state else {
             return;
         };
@@ -473,14 +471,14 @@ impl Call {
         };
         match result {
             TransferResult::Answered => {
-                info!(call_id = %self.call_id, target = %t.target, "call transferred");
+                info!(call_id = %self.call_id, to = %t.target, "call transferred");
                 metrics::counter!("deflect_ivr_transfers_total", "result" => "answered")
                     .increment(1);
                 self.path.exit("transferred".into());
                 self.hang_up(HangupReason::Transferred);
             }
             TransferResult::Failed(status) => {
-                info!(call_id = %self.call_id, target = %t.target, status, "transfer failed");
+                info!(call_id = %self.call_id, to = %t.target, status, "transfer failed");
                 metrics::counter!("deflect_ivr_transfers_total", "result" => "failed").increment(1);
                 self.path.exit(format!("failed {status}"));
                 self.transfer_failed(now, t);
@@ -502,20 +500,22 @@ impl Call {
         }
     }
 
-    /// The transfer step `step` is a bridge: the hold queue starts and the first target is
-    /// called.
+    /// The transfer step `step` is a bridge: the hold queue starts and the first round of
+    /// the hunt list rings.
     fn enter_queue(&mut self, now: Instant, step: usize, t: &TransferSpec, bridge: &BridgeSpec) {
         self.state = State::Queued {
             step,
-            target: 0,
-            ringing: false,
+            next: 0,
+            ringing: 0,
             hold: None,
         };
+        // The record names the first target until one answers.
+        self.transfer_target = bridge.targets.first().cloned();
         // The queue's own timeout bounds the wait; the IVR's limit resumes if it ends.
         self.timers[CALL] = None;
         self.timers[TRANSFER] = Some(now + t.timeout);
         self.play_hold(now, bridge);
-        self.dial(now, 0);
+        self.ring(now, 0);
     }
 
     /// A round of the hold prompts (unless one still plays); the next is due in
@@ -535,77 +535,105 @@ impl Call {
         }
     }
 
-    /// Calls target `index` of the queue's hunt list.
-    fn dial(&mut self, now: Instant, index: usize) {
+    /// Rings target `index` of the hunt list (`linear`), or all of them (`ringall`).
+    fn ring(&mut self, now: Instant, index: usize) {
         let State::Queued { step, .. } = self.state else {
             return;
         };
         let Some(bridge) = self.bridge_of(step) else {
             return;
         };
-        let target = Arc::clone(&bridge.targets[index]);
-        let ring = bridge.ring_timeout;
-        debug!(call_id = %self.call_id, %target, "calling for the bridge");
-        self.transfer_target = Some(Arc::clone(&target));
-        self.timers[RING] = Some(now + ring);
-        if let State::Queued {
-            target: t, ringing, ..
-        } = &mut self.state
-        {
-            *t = index;
-            *ringing = true;
+        let legs: Vec<usize> = match bridge.strategy {
+            HuntStrategy::Linear => vec![index],
+            HuntStrategy::Ringall => (0..bridge.targets.len()).collect(),
+        };
+        let targets: Vec<_> = legs
+            .iter()
+            .map(|&leg| (leg, Arc::clone(&bridge.targets[leg])))
+            .collect();
+        self.timers[RING] = Some(now + bridge.ring_timeout);
+        if let State::Queued { next, ringing, .. } = &mut self.state {
+            *next = index;
+            *ringing = legs.iter().fold(0, |bits, leg| bits | 1 << leg);
         }
-        self.actions.push_back(Action::Dial { target });
+        for (leg, target) in targets {
+            debug!(call_id = %self.call_id, to = %target, leg, "calling for the bridge");
+            self.actions.push_back(Action::Dial { leg, target });
+        }
     }
 
-    /// The current target did not answer (`status`, or its ring time ran out): the next
-    /// one, or after the last a pause before the next round.
-    fn next_target(&mut self, now: Instant, status: u16) {
-        let State::Queued { step, target, .. } = self.state else {
+    /// A bridge's call of [`Action::Dial`] (`leg`) answered or failed.
+    pub fn handle_dial(&mut self, now: Instant, leg: usize, result: TransferResult) {
+        let State::Queued {
+            step,
+            next,
+            ringing,
+            hold,
+        } = self.state
+        else {
             return;
         };
-        let Some(count) = self.bridge_of(step).map(|b| b.targets.len()) else {
-            return;
-        };
-        debug!(call_id = %self.call_id, status, "bridge target did not answer");
-        let next = target + 1;
-        if next < count {
-            return self.dial(now, next);
+        if leg >= 64 || ringing & 1 << leg == 0 {
+            return; // cancelled already
         }
-        if let State::Queued {
-            target, ringing, ..
-        } = &mut self.state
-        {
-            *target = 0;
-            *ringing = false;
-        }
-        self.timers[RING] = Some(now + HUNT_PAUSE);
-    }
-
-    fn bridge_result(&mut self, now: Instant, result: TransferResult) {
-        let State::Queued { hold, .. } = self.state else {
-            return;
-        };
         match result {
             TransferResult::Answered => {
-                info!(call_id = %self.call_id, target = ?self.transfer_target, "call bridged");
+                let target = self.bridge_of(step).map(|b| Arc::clone(&b.targets[leg]));
+                let shown = target.as_deref().unwrap_or_default();
+                info!(call_id = %self.call_id, to = shown, "call bridged");
                 metrics::counter!("deflect_ivr_transfers_total", "result" => "bridged")
                     .increment(1);
+                self.transfer_target = target;
                 if let Some(id) = hold {
                     self.actions.push_back(Action::StopPlayback { id });
                 }
+                self.cancel_ringing(ringing & !(1 << leg));
                 self.timers = [None; TIMERS];
                 self.state = State::Bridged;
                 self.path.exit("bridged".into());
             }
-            TransferResult::Failed(status) => self.next_target(now, status),
+            TransferResult::Failed(status) => {
+                debug!(call_id = %self.call_id, leg, status, "bridge target did not answer");
+                let left = ringing & !(1 << leg);
+                if let State::Queued { ringing, .. } = &mut self.state {
+                    *ringing = left;
+                }
+                if left == 0 {
+                    self.round_over(now, next);
+                }
+            }
         }
+    }
+
+    fn cancel_ringing(&mut self, ringing: u64) {
+        for leg in (0..64).filter(|leg| ringing & 1 << leg != 0) {
+            self.actions.push_back(Action::CancelDial { leg });
+        }
+    }
+
+    /// Nobody rings any more: `linear` goes on to the target after `last`; after the last
+    /// one (and for `ringall`) the next round starts after a pause, so targets refusing at
+    /// once are not called in a tight loop.
+    fn round_over(&mut self, now: Instant, last: usize) {
+        let State::Queued { step, .. } = self.state else {
+            return;
+        };
+        let Some(bridge) = self.bridge_of(step) else {
+            return;
+        };
+        if bridge.strategy == HuntStrategy::Linear && last + 1 < bridge.targets.len() {
+            return self.ring(now, last + 1);
+        }
+        if let State::Queued { next, .. } = &mut self.state {
+            *next = 0;
+        }
+        self.timers[RING] = Some(now + HUNT_PAUSE);
     }
 
     /// The caller leaves the queue (a key, or its timeout): no target is called any more.
     fn leave_queue(&mut self, now: Instant) {
-        if let State::Queued { ringing: true, .. } = self.state {
-            self.actions.push_back(Action::CancelDial);
+        if let State::Queued { ringing, .. } = self.state {
+            self.cancel_ringing(ringing);
         }
         self.state = State::Ended;
         for timer in [TRANSFER, RING, HOLD, PROMPT] {
@@ -682,18 +710,17 @@ impl Call {
                     self.transfer_failed(now, t);
                 }
             }
-            (
-                RING,
-                State::Queued {
-                    target, ringing, ..
-                },
-            ) => {
-                let (target, ringing) = (*target, *ringing);
-                if ringing {
-                    self.actions.push_back(Action::CancelDial);
-                    self.next_target(now, 408);
+            (RING, State::Queued { next, ringing, .. }) => {
+                let (next, ringing) = (*next, *ringing);
+                if ringing == 0 {
+                    self.ring(now, next);
                 } else {
-                    self.dial(now, target);
+                    debug!(call_id = %self.call_id, "bridge targets rang out");
+                    self.cancel_ringing(ringing);
+                    if let State::Queued { ringing, .. } = &mut self.state {
+                        *ringing = 0;
+                    }
+                    self.round_over(now, next);
                 }
             }
             (HOLD, State::Queued { step, .. }) => {
@@ -817,7 +844,7 @@ impl Call {
                 if let Some(bridge) = &t.bridge {
                     return self.enter_queue(now, step, t, bridge);
                 }
-                debug!(call_id = %self.call_id, target = %t.target, "transferring");
+                debug!(call_id = %self.call_id, to = %t.target, "transferring");
                 self.transfer_target = Some(Arc::clone(&t.target));
                 self.state = State::Transferring { step };
                 self.timers[TRANSFER] = Some(now + t.timeout);

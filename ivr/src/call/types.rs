@@ -110,18 +110,24 @@ pub enum Action {
         /// The URI the call goes to.
         target: Arc<str>,
     },
-    /// Call `target` for a bridge (`mode = "bridge"`), replacing any call placed before for
-    /// it; report how it went with [`Call::handle_transfer`](super::Call::handle_transfer).
-    /// Once it answers, relay audio and digits between both calls until either hangs up
+    /// Call `target` for a bridge (`mode = "bridge"`) as its call `leg` (the target's index
+    /// in the hunt list; a call of the same leg placed before is over by now); report how it
+    /// went with [`Call::handle_dial`](super::Call::handle_dial). Once one answers, relay
+    /// audio and digits between it and the caller until either hangs up
     /// ([`Call::handle_bridge_ended`](super::Call::handle_bridge_ended) when it is the
     /// target).
     Dial {
+        /// Which of the bridge's calls.
+        leg: usize,
         /// The URI to call.
         target: Arc<str>,
     },
-    /// Give up the call placed by the last [`Action::Dial`] (CANCEL, or BYE once answered);
-    /// nothing more is reported about it.
-    CancelDial,
+    /// Give up the bridge's call `leg` (CANCEL, or BYE once answered); nothing more is
+    /// reported about it.
+    CancelDial {
+        /// Which call.
+        leg: usize,
+    },
     /// Send BYE. Nothing follows.
     Hangup(HangupReason),
 }

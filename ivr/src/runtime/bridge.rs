@@ -16,7 +16,9 @@ use deflect_sip::endpoint::{CallEvent, EndReason, OutgoingCall, Reason};
 use deflect_sip::message::Uri;
 use deflect_sip::resolve::Destination;
 use deflect_sip::runtime::{Call as SipCall, Sip};
+use std::future::Future;
 use std::net::IpAddr;
+use std::task::Poll;
 use std::time::Duration;
 use tracing::{debug, warn};
 
@@ -57,15 +59,15 @@ impl Placer<'_> {
         call_id: &str,
     ) -> Result<Leg, u16> {
         let uri = Uri::parse(target).map_err(|e| {
-            warn!(target, cause = %e, "bridge target is not a SIP URI");
+            warn!(to = target, cause = %e, "bridge target is not a SIP URI");
             400u16
         })?;
         let to = Destination::of(&uri).map_err(|e| {
-            warn!(target, cause = %e, "bridge target cannot be called");
+            warn!(to = target, cause = %e, "bridge target cannot be called");
             400u16
         })?;
         let remote = to.lookup().await.map_err(|e| {
-            warn!(target, cause = %e, "bridge target not found");
+            warn!(to = target, cause = %e, "bridge target not found");
             503u16
         })?;
         let options = CallOptions {
@@ -94,7 +96,7 @@ impl Placer<'_> {
             warn!(cause = %e, "bridge call not placed");
             503u16
         })?;
-        debug!(target, %remote, bridge_call_id = sip.call_id(), "bridge target called");
+        debug!(to = target, %remote, bridge_call_id = sip.call_id(), "bridge target called");
         Ok(Leg {
             sip,
             offered: Some(offered),
@@ -131,18 +133,65 @@ impl Leg {
         }
     }
 
-    /// The next event of the call or, once answered, of its media.
-    pub(super) async fn next(leg: &mut Option<Leg>) -> LegEvent {
-        let Some(leg) = leg else {
-            return std::future::pending().await;
-        };
-        match &mut leg.media {
+    /// The next event of the call or, once answered, of its media (cancel-safe).
+    async fn next(&mut self) -> LegEvent {
+        match &mut self.media {
             Some(m) => tokio::select! {
-                e = leg.sip.next_event() => LegEvent::Sip(e),
+                e = self.sip.next_event() => LegEvent::Sip(e),
                 e = m.events.recv() => LegEvent::Media(e),
             },
-            None => LegEvent::Sip(leg.sip.next_event().await),
+            None => LegEvent::Sip(self.sip.next_event().await),
         }
+    }
+}
+
+/// A bridge's calls, by leg (the target's index in the hunt list): one ringing (`linear`),
+/// several (`ringall`), or the one answered.
+#[derive(Default)]
+pub(super) struct Legs(Vec<(usize, Leg)>);
+
+impl Legs {
+    /// Adds call `leg`, ending one of the same leg placed before.
+    pub(super) fn insert(&mut self, leg: usize, call: Leg) {
+        if let Some(old) = self.remove(leg) {
+            old.hang_up(Reason::q850(16, "Normal call clearing"));
+        }
+        self.0.push((leg, call));
+    }
+
+    pub(super) fn remove(&mut self, leg: usize) -> Option<Leg> {
+        let at = self.0.iter().position(|(l, _)| *l == leg)?;
+        Some(self.0.swap_remove(at).1)
+    }
+
+    pub(super) fn get_mut(&mut self, leg: usize) -> Option<&mut Leg> {
+        self.0.iter_mut().find(|(l, _)| *l == leg).map(|(_, c)| c)
+    }
+
+    /// The media of the call that answered, once one has.
+    pub(super) fn answered(&self) -> Option<&MediaCall> {
+        self.0.iter().find_map(|(_, c)| c.media.as_ref())
+    }
+
+    /// Hangs every call up.
+    pub(super) fn hang_up_all(&mut self, reason: &Reason) {
+        for (_, call) in self.0.drain(..) {
+            call.hang_up(reason.clone());
+        }
+    }
+
+    /// The next event of any call, with its leg; pending while there is none.
+    pub(super) async fn next(&mut self) -> (usize, LegEvent) {
+        std::future::poll_fn(|cx| {
+            for (leg, call) in &mut self.0 {
+                let event = std::pin::pin!(call.next());
+                if let Poll::Ready(e) = event.poll(cx) {
+                    return Poll::Ready((*leg, e));
+                }
+            }
+            Poll::Pending
+        })
+        .await
     }
 }
 

@@ -1,7 +1,7 @@
 //! One call's task: the IVR engine driven from its SIP dialog and its media session.
 
 use super::CallService;
-use super::bridge::{self, DIGIT_GAP, DIGIT_TONE, Leg, LegEvent, Placer};
+use super::bridge::{self, DIGIT_GAP, DIGIT_TONE, LegEvent, Legs, Placer};
 use super::listening::Listening;
 use crate::call::{Action, Call, CallStart, HangupReason, PlaybackEnd, PlaybackId, TransferResult};
 use crate::deflection::{CallOutcome, CallRecord, Deflection, DeflectionConsumer};
@@ -79,8 +79,8 @@ struct CallTask<'a, C, D> {
     /// The SIP stack, to place a bridge's call.
     stack: &'a Sip,
     sip: SipCall,
-    /// A bridge's call to its target.
-    leg: Option<Leg>,
+    /// A bridge's calls to its targets.
+    legs: Legs,
     media: MediaCall,
     ivr: Call,
     /// The engine's playback now, and the media's id for it.
@@ -158,7 +158,7 @@ pub(super) async fn run<C, D>(
         flow,
         stack,
         sip,
-        leg: None,
+        legs: Legs::default(),
         media,
         ivr,
         playing: None,
@@ -237,9 +237,9 @@ where
             tokio::select! {
                 event = self.sip.next_event(), if !self.sip_ended => self.sip_event(event).await,
                 event = self.media.events.recv() => self.media_event(event),
-                event = Leg::next(&mut self.leg) => match event {
-                    LegEvent::Sip(event) => self.leg_event(event).await,
-                    LegEvent::Media(event) => self.leg_media_event(event),
+                (leg, event) = self.legs.next() => match event {
+                    LegEvent::Sip(event) => self.leg_event(leg, event).await,
+                    LegEvent::Media(event) => self.leg_media_event(leg, event),
                 },
                 heard = heard(&mut self.listening) => {
                     let now = Instant::now().into_std();
@@ -269,9 +269,8 @@ where
         }
         self.listening = None;
         self.media.handle.close();
-        if let Some(leg) = self.leg.take() {
-            leg.hang_up(Reason::q850(16, "Normal call clearing"));
-        }
+        self.legs
+            .hang_up_all(&Reason::q850(16, "Normal call clearing"));
         let record = self.record();
         if let Some(d) = self.deflection.take() {
             fault!("handoff-after-bye");
@@ -406,7 +405,7 @@ where
             }
             Some(CallEvent::Referred { request, target }) => {
                 // The IVR places no calls: a trunk's transfer request is not taken.
-                debug!(target, "REFER from the caller's side refused");
+                debug!(to = target, "REFER from the caller's side refused");
                 self.sip.answer_refer(request, 501);
             }
             Some(CallEvent::Answered { .. } | CallEvent::Progress { .. }) => {}
@@ -419,14 +418,14 @@ where
             Some(MediaEvent::Audio(frame)) => {
                 if let Some(l) = &self.listening {
                     l.feed(frame.samples);
-                } else if let Some(m) = self.leg.as_ref().and_then(|l| l.media.as_ref()) {
+                } else if let Some(m) = self.legs.answered() {
                     m.handle.relay(frame.samples);
                 }
             }
             Some(MediaEvent::Dtmf(d)) => {
                 metrics::counter!("deflect_dtmf_digits_total", "source" => d.source.as_str())
                     .increment(1);
-                match self.leg.as_ref().and_then(|l| l.media.as_ref()) {
+                match self.legs.answered() {
                     Some(m) if self.ivr.is_bridged() => pass_digit(m, d.digit.as_char()),
                     _ => self.ivr.handle_dtmf(now, d.digit.as_char()),
                 }
@@ -458,22 +457,22 @@ where
         }
     }
 
-    /// Something from a bridge's call to its target.
-    async fn leg_event(&mut self, event: Option<CallEvent>) {
+    /// Something from a bridge's call `id` to its target.
+    async fn leg_event(&mut self, id: usize, event: Option<CallEvent>) {
         let now = Instant::now().into_std();
-        let Some(leg) = &mut self.leg else {
+        let Some(leg) = self.legs.get_mut(id) else {
             return;
         };
         match event {
-            Some(CallEvent::Progress { status }) => debug!(status, "bridge target progress"),
+            Some(CallEvent::Progress { status }) => debug!(id, status, "bridge target progress"),
             Some(CallEvent::Answered { sdp }) => {
                 if leg.answered(&self.service.parts.engine, &sdp).is_some() {
                     self.media.handle.bridge(true);
                     self.media.handle.listen(true);
-                    self.ivr.handle_transfer(now, TransferResult::Answered);
+                    self.ivr.handle_dial(now, id, TransferResult::Answered);
                 } else {
-                    self.leg = None;
-                    self.ivr.handle_transfer(now, TransferResult::Failed(488));
+                    self.legs.remove(id);
+                    self.ivr.handle_dial(now, id, TransferResult::Failed(488));
                 }
             }
             Some(CallEvent::Offer { offer, sdp }) => {
@@ -503,14 +502,14 @@ where
                 leg.sip.answer_info(request, status);
             }
             Some(CallEvent::Referred { request, target }) => {
-                debug!(target, "REFER from the bridge target refused");
+                debug!(to = target, "REFER from the bridge target refused");
                 leg.sip.answer_refer(request, 501);
             }
             Some(CallEvent::Transfer(_)) => {}
             Some(CallEvent::Ended(reason)) => {
-                debug!(?reason, "bridge target's call ended");
+                debug!(id, ?reason, "bridge target's call ended");
                 let answered = leg.media.is_some();
-                if let Some(leg) = self.leg.take() {
+                if let Some(leg) = self.legs.remove(id) {
                     leg.hang_up(Reason::q850(16, "Normal call clearing"));
                 }
                 if answered {
@@ -519,24 +518,30 @@ where
                 } else {
                     let status = bridge::failure_status(&reason);
                     self.ivr
-                        .handle_transfer(now, TransferResult::Failed(status));
+                        .handle_dial(now, id, TransferResult::Failed(status));
                 }
             }
             None => {
-                self.leg = None;
-                self.ivr.handle_bridge_ended();
+                let answered = leg.media.is_some();
+                self.legs.remove(id);
+                if answered {
+                    self.ivr.handle_bridge_ended();
+                } else {
+                    self.ivr.handle_dial(now, id, TransferResult::Failed(500));
+                }
             }
         }
     }
 
-    /// Something from the media of a bridge's target: its audio and digits go to the caller.
-    fn leg_media_event(&mut self, event: Option<MediaEvent>) {
+    /// Something from the media of the bridge's call `id`: its audio and digits go to the
+    /// caller.
+    fn leg_media_event(&mut self, id: usize, event: Option<MediaEvent>) {
         match event {
             Some(MediaEvent::Audio(frame)) => self.media.handle.relay(frame.samples),
             Some(MediaEvent::Dtmf(d)) => pass_digit(&self.media, d.digit.as_char()),
             Some(MediaEvent::RtpTimeout { .. }) | None => {
                 info!("no media from the bridge target; ending the bridge");
-                if let Some(leg) = self.leg.take() {
+                if let Some(leg) = self.legs.remove(id) {
                     leg.hang_up(Reason::q850(102, "No RTP received"));
                 }
                 self.media.handle.bridge(false);
@@ -546,11 +551,8 @@ where
         }
     }
 
-    /// Calls a bridge's `target` (replacing a call placed before).
-    async fn dial(&mut self, target: &str) {
-        if let Some(old) = self.leg.take() {
-            old.hang_up(Reason::q850(16, "Normal call clearing"));
-        }
+    /// Calls a bridge's `target` as its call `leg`.
+    async fn dial(&mut self, leg: usize, target: &str) {
         let placer = Placer {
             sip: self.stack,
             engine: &self.service.parts.engine,
@@ -558,11 +560,11 @@ where
         };
         let from = self.ivr.caller().unwrap_or("anonymous").to_owned();
         match placer.place(target, &from, self.sip.call_id()).await {
-            Ok(leg) => self.leg = Some(leg),
+            Ok(call) => self.legs.insert(leg, call),
             Err(status) => {
                 let now = Instant::now().into_std();
                 self.ivr
-                    .handle_transfer(now, TransferResult::Failed(status));
+                    .handle_dial(now, leg, TransferResult::Failed(status));
             }
         }
     }
@@ -656,14 +658,14 @@ where
                     self.answer();
                     self.sip.refer(&target);
                 }
-                Action::Dial { target } => {
+                Action::Dial { leg, target } => {
                     // The hold queue plays to an answered call.
                     self.answer();
-                    self.dial(&target).await;
+                    self.dial(leg, &target).await;
                 }
-                Action::CancelDial => {
-                    if let Some(leg) = self.leg.take() {
-                        leg.hang_up(Reason::q850(16, "Normal call clearing"));
+                Action::CancelDial { leg } => {
+                    if let Some(call) = self.legs.remove(leg) {
+                        call.hang_up(Reason::q850(16, "Normal call clearing"));
                     }
                 }
                 Action::Hangup(reason) => {

@@ -47,8 +47,8 @@ pub enum Seen {
     CheckLimits,
     Deflect(Box<Deflection>),
     Transfer(String),
-    Dial(String),
-    CancelDial,
+    Dial(usize, String),
+    CancelDial(usize),
     Hangup(HangupReason),
 }
 
@@ -120,8 +120,8 @@ impl FakeCall {
                 }
                 Action::Deflect(d) => Seen::Deflect(d),
                 Action::Transfer { target } => Seen::Transfer(target.to_string()),
-                Action::Dial { target } => Seen::Dial(target.to_string()),
-                Action::CancelDial => Seen::CancelDial,
+                Action::Dial { leg, target } => Seen::Dial(leg, target.to_string()),
+                Action::CancelDial { leg } => Seen::CancelDial(leg),
                 Action::Hangup(r) => {
                     self.playing = None;
                     Seen::Hangup(r)
@@ -210,6 +210,12 @@ impl FakeCall {
 
     pub fn transfer(&mut self, result: TransferResult) {
         self.call.handle_transfer(self.now, result);
+        self.drain();
+    }
+
+    /// A bridge's call `leg` answered or failed.
+    pub fn dial_result(&mut self, leg: usize, result: TransferResult) {
+        self.call.handle_dial(self.now, leg, result);
         self.drain();
     }
 
