@@ -1,5 +1,5 @@
 //! The session's sending side and its life cycle under a virtual clock: pacing, the prompt
-//! queue, symmetric RTP, the RTP timeout, hold and re-offers.
+//! queue, symmetric RTP, the RTP timeout, hold and re-offers, a bridge's relayed audio.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -552,4 +552,49 @@ fn with_idle_comfort_noise_one_cn_packet_a_second_goes_out() {
         &mut events,
     ));
     assert_eq!(out.len(), 10, "no CN offered: audio every 20 ms");
+}
+
+/// A bridged session sends the other call's audio, re-encoded in its own codec, frame by
+/// frame as it arrives; when none waits it sends its quiet frame (never a stale or partial
+/// one), a prompt takes precedence, and `idle_media = "none"` does not silence a bridge.
+#[test]
+fn a_bridged_session_sends_the_relayed_audio_in_its_own_codec() {
+    let t0 = Instant::now();
+    // A-law on this call; the other call's audio arrives as linear samples.
+    let mut s = idle_session(t0, deflect_config::IdleMedia::None, &offer(8, Some(101)));
+    s.set_relay(true);
+    let tone: Vec<i16> = (0..320)
+        .map(|i| ((i as f64 * 0.7).sin() * 9000.0) as i16)
+        .collect();
+    s.relay(&tone[..160]);
+    let payload = |p: &[u8]| p[12..].to_vec();
+    let first = rtp_only(&sent_at(&mut s, t0));
+    assert_eq!(first.len(), 1, "idle_media none does not silence a bridge");
+    let mut expected = vec![0u8; 160];
+    g711::encode_alaw(&tone[..160], &mut expected);
+    assert_eq!(payload(&first[0].1), expected);
+    // Nothing relayed for the next frame: the quiet frame, not the last audio again.
+    let t1 = t0 + Duration::from_millis(20);
+    let quiet = rtp_only(&sent_at(&mut s, t1));
+    assert_eq!(quiet.len(), 1);
+    assert_ne!(payload(&quiet[0].1), expected);
+    // A prompt plays over the relayed audio, which waits (bounded) meanwhile.
+    let lib = PromptLibrary::builtin();
+    let goodbye = lib.get("en", "goodbye").unwrap();
+    s.play(vec![PlayItem::Prompt(goodbye.clone())], false);
+    s.relay(&tone[160..]);
+    let t2 = t1 + Duration::from_millis(20);
+    let prompt = rtp_only(&sent_at(&mut s, t2));
+    let mut prompt_start = vec![0u8; 160];
+    g711::encode_alaw(&goodbye.pcm[..160], &mut prompt_start);
+    assert_eq!(payload(&prompt[0].1), prompt_start);
+    // Unbridged, relayed audio is dropped.
+    s.set_relay(false);
+    s.relay(&tone);
+    s.stop_playback();
+    let t3 = t2 + Duration::from_millis(20);
+    assert!(
+        rtp_only(&sent_at(&mut s, t3)).is_empty(),
+        "idle_media none again"
+    );
 }
