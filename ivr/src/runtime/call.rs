@@ -8,7 +8,7 @@ use crate::deflection::{CallOutcome, CallRecord, Deflection, DeflectionConsumer}
 use crate::flow::Flow;
 use crate::limits::{DeflectionCounter, LimitDecision};
 use crate::speech::Heard;
-use deflect_media::driver::{MediaCall, Offered, RenegotiateError, SessionEnded};
+use deflect_media::driver::{MediaCall, MediaHandle, Offered, RenegotiateError};
 use deflect_media::playback;
 use deflect_media::sdp::NegotiationError;
 use deflect_media::session::MediaEvent;
@@ -329,17 +329,7 @@ where
         let now = Instant::now().into_std();
         match event {
             Some(CallEvent::Offer { offer, sdp }) => {
-                let answer = match self.media.handle.renegotiate(&sdp).await {
-                    Ok(answer) => Ok(answer.into_bytes()),
-                    Err(RenegotiateError::Negotiation(NegotiationError::Malformed(e))) => {
-                        debug!(cause = %e, "re-offer unreadable: 400");
-                        Err(400)
-                    }
-                    Err(e) => {
-                        debug!(cause = %e, "re-offer refused: 488; the media stays as it was");
-                        Err(488)
-                    }
-                };
+                let answer = reoffer_answer(&self.media.handle, &sdp).await;
                 self.sip.answer_offer(offer, answer);
             }
             Some(CallEvent::Info {
@@ -347,18 +337,7 @@ where
                 content_type,
                 body,
             }) => {
-                // An empty INFO is a keep-alive probe some SBCs send.
-                let status = if body.is_empty() {
-                    200
-                } else {
-                    match self.media.handle.info_dtmf(&content_type, &body) {
-                        Ok(()) => 200,
-                        Err(e) => {
-                            debug!(cause = %e, "INFO without a digit");
-                            e.sip_status()
-                        }
-                    }
-                };
+                let status = info_status(&self.media.handle, &content_type, &body);
                 self.sip.answer_info(request, status);
             }
             Some(CallEvent::Ended(reason)) => {
@@ -476,14 +455,11 @@ where
                 }
             }
             Some(CallEvent::Offer { offer, sdp }) => {
+                // Only an answered call has a dialog to re-offer in.
                 let answer = match &leg.media {
-                    Some(m) => m.handle.renegotiate(&sdp).await.map(String::into_bytes),
-                    None => Err(RenegotiateError::Ended(SessionEnded)),
+                    Some(m) => reoffer_answer(&m.handle, &sdp).await,
+                    None => Err(488),
                 };
-                let answer = answer.map_err(|e| {
-                    debug!(cause = %e, "bridge target's re-offer refused: 488");
-                    488
-                });
                 leg.sip.answer_offer(offer, answer);
             }
             Some(CallEvent::Info {
@@ -492,11 +468,7 @@ where
                 body,
             }) => {
                 let status = match &leg.media {
-                    Some(_) if body.is_empty() => 200,
-                    Some(m) => m
-                        .handle
-                        .info_dtmf(&content_type, &body)
-                        .map_or_else(|e| e.sip_status(), |()| 200),
+                    Some(m) => info_status(&m.handle, &content_type, &body),
                     None => 200,
                 };
                 leg.sip.answer_info(request, status);
@@ -676,6 +648,37 @@ where
         // Early media lasts until the flow listens for the caller.
         if self.ivr.is_collecting() {
             self.answer();
+        }
+    }
+}
+
+/// The answer to a re-offer (re-INVITE or UPDATE) on the call of `media`: its SDP, or 400
+/// when unreadable, 488 when refused (the media stays as it was).
+async fn reoffer_answer(media: &MediaHandle, sdp: &[u8]) -> Result<Vec<u8>, u16> {
+    match media.renegotiate(sdp).await {
+        Ok(answer) => Ok(answer.into_bytes()),
+        Err(RenegotiateError::Negotiation(NegotiationError::Malformed(e))) => {
+            debug!(cause = %e, "re-offer unreadable: 400");
+            Err(400)
+        }
+        Err(e) => {
+            debug!(cause = %e, "re-offer refused: 488; the media stays as it was");
+            Err(488)
+        }
+    }
+}
+
+/// The status for an INFO on the call of `media`: 200 for a digit (it joins the call's
+/// DTMF) or an empty body (a keep-alive probe some SBCs send), else 415 or 400.
+fn info_status(media: &MediaHandle, content_type: &str, body: &[u8]) -> u16 {
+    if body.is_empty() {
+        return 200;
+    }
+    match media.info_dtmf(content_type, body) {
+        Ok(()) => 200,
+        Err(e) => {
+            debug!(cause = %e, "INFO without a digit");
+            e.sip_status()
         }
     }
 }
