@@ -3,13 +3,15 @@
 //! each hears the other's tone — until the agent hangs up and the caller gets the BYE (or
 //! the caller hangs up and the agent gets it); `ringall` ringing two agents until one
 //! answers; and a caller waiting in the hold queue while the agent rings presses 1, the agent's call is
-//! cancelled and the caller is deflected to WhatsApp.
+//! cancelled and the caller is deflected to WhatsApp; hold passed through a bridge both ways
+//! (sipp as caller and agent).
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::baresip::{self, Baresip};
+use common::sipp::{Sipp, free_port};
 use common::{Gateway, message};
 use std::time::Duration;
 
@@ -159,4 +161,23 @@ fn a_caller_leaving_the_hold_queue_is_deflected_and_the_ringing_agent_cancelled(
         .logs
         .wait_for("call finished", |l| message(l, "call finished"));
     assert_eq!(finished["outcome"], "deflected", "{finished}");
+}
+
+/// Hold passes through the bridge both ways: the agent's re-INVITE with `a=sendonly` is
+/// answered `recvonly` and reaches the caller as deflect's own re-INVITE with `a=sendonly`
+/// (then `a=sendrecv` when the agent takes the call back); the caller's hold reaches the
+/// agent the same way, and its BYE ends the agent's call. Each sipp checks what it receives.
+#[test]
+fn hold_passes_through_a_bridge_both_ways() {
+    let agent_port = free_port();
+    let agent_addr: std::net::SocketAddr = format!("127.0.0.1:{agent_port}").parse().unwrap();
+    let gw = gateway(&flow(agent_addr, ""));
+    let sip = gw.listener("sip", Some("udp"));
+    let agent = Sipp::new("hold_agent.xml", &[]).port(agent_port).spawn(sip);
+    Sipp::new("hold_caller.xml", &[]).run(sip);
+    agent.wait();
+    let finished = gw
+        .logs
+        .wait_for("call finished", |l| message(l, "call finished"));
+    assert_eq!(finished["outcome"], "transferred", "{finished}");
 }

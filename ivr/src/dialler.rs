@@ -495,7 +495,7 @@ impl<'a> Talk<'a> {
                         return outcome;
                     }
                     Some(CallEvent::Offer { offer, sdp }) => {
-                        let answer = self.media.handle.renegotiate(&sdp).await.map(String::into_bytes).map_err(|_| 488);
+                        let answer = self.media.handle.renegotiate(&sdp).await.map(|r| r.answer.into_bytes()).map_err(|_| 488);
                         call.answer_offer(offer, answer);
                     }
                     Some(CallEvent::Info { request, .. }) => call.answer_info(request, 200),

@@ -40,7 +40,9 @@ use crate::dtmf::Digit;
 use crate::dtmf::info::{InfoError, parse_info};
 use crate::playback::{MissingPrompt, PlayItem, PlaybackId, PromptLibrary};
 use crate::ports::{PortAllocator, PortError, PortPair};
-use crate::sdp::{self, LocalDescription, NegotiatedMedia, NegotiationError, SessionDescription};
+use crate::sdp::{
+    self, Direction, LocalDescription, NegotiatedMedia, NegotiationError, SessionDescription,
+};
 use crate::session::{
     Channel, MAX_DATAGRAM, MediaEvent, MediaSession, SessionConfig, SessionStats,
 };
@@ -90,6 +92,16 @@ impl CreateError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the media session has ended")]
 pub struct SessionEnded;
+
+/// A re-offer answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renegotiated {
+    /// The SDP answer.
+    pub answer: String,
+    /// The direction the peer offered, from its side (`SendOnly`: it puts the call on
+    /// hold; `c=0.0.0.0` read as not receiving).
+    pub peer_direction: Direction,
+}
 
 /// Why a re-offer failed.
 #[derive(Debug, thiserror::Error)]
@@ -406,8 +418,10 @@ enum Command {
     StopPlayback,
     Renegotiate {
         offer: Vec<u8>,
-        reply: oneshot::Sender<Result<String, NegotiationError>>,
+        reply: oneshot::Sender<Result<Renegotiated, NegotiationError>>,
     },
+    Reoffer(Direction, oneshot::Sender<Option<String>>),
+    ReofferAnswered(Vec<u8>),
     InfoDigit(Digit, std::time::Instant),
     SendDtmf(Vec<Digit>, Duration, Duration),
     Hold(bool),
@@ -474,13 +488,27 @@ impl MediaHandle {
     }
 
     /// Answers a re-offer; on error the call keeps its media (SIP 488/400).
-    pub async fn renegotiate(&self, offer: &[u8]) -> Result<String, RenegotiateError> {
+    pub async fn renegotiate(&self, offer: &[u8]) -> Result<Renegotiated, RenegotiateError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Renegotiate {
             offer: offer.to_vec(),
             reply,
         })?;
         Ok(answer.await.map_err(|_| SessionEnded)??)
+    }
+
+    /// deflect's offer of this call's media with `direction` (its own side), for a
+    /// re-INVITE; hand the peer's answer to [`reoffer_answered`](Self::reoffer_answered).
+    pub async fn reoffer(&self, direction: Direction) -> Result<String, SessionEnded> {
+        let (reply, offer) = oneshot::channel();
+        self.send(Command::Reoffer(direction, reply))?;
+        offer.await.ok().flatten().ok_or(SessionEnded)
+    }
+
+    /// The peer's answer to [`reoffer`](Self::reoffer) (one that cannot be used is logged
+    /// and leaves the media as it was).
+    pub fn reoffer_answered(&self, answer: Vec<u8>) {
+        let _ = self.send(Command::ReofferAnswered(answer));
     }
 
     /// A SIP INFO body: the digit joins the call's DTMF stream. The error says what to
@@ -666,11 +694,22 @@ fn apply(entry: &mut Entry, command: Command, now: std::time::Instant) {
         } => s.play_as(id, items, barge_in),
         Command::StopPlayback => s.stop_playback(),
         Command::Renegotiate { offer, reply } => {
-            let result = s.renegotiate(now, &offer);
+            let result = s.renegotiate(now, &offer).map(|answer| Renegotiated {
+                answer,
+                peer_direction: s.media().direction.answer(),
+            });
             if let Err(e) = &result {
                 tracing::debug!(call_id = %entry.call_id, error = %e, "re-offer refused; media unchanged");
             }
             let _ = reply.send(result);
+        }
+        Command::Reoffer(direction, reply) => {
+            let _ = reply.send(s.reoffer(direction));
+        }
+        Command::ReofferAnswered(answer) => {
+            if let Err(e) = s.reoffer_answered(now, &answer) {
+                tracing::debug!(call_id = %entry.call_id, error = %e, "answer to deflect's re-offer not usable; media unchanged");
+            }
         }
         Command::InfoDigit(digit, at) => s.handle_info_digit(at, digit),
         Command::SendDtmf(digits, tone, gap) => {

@@ -459,6 +459,18 @@ impl LocalDescription {
         self
     }
 
+    /// A whole description: deflect's session lines (`o=` with the current version, `c=`)
+    /// and the media sections `lines`.
+    fn session(&self, lines: &str) -> String {
+        let ip_type = if self.address.is_ipv4() { "IP4" } else { "IP6" };
+        format!(
+            "v=0\r\no=deflect {} {} IN {ip_type} {addr}\r\ns=deflect\r\nc=IN {ip_type} {addr}\r\nt=0 0\r\n{lines}",
+            self.session_id,
+            self.session_version,
+            addr = self.address,
+        )
+    }
+
     /// deflect's key for `suite` under `tag`: the one already in use for that suite, else
     /// a new one.
     fn srtp_key(&mut self, tag: u32, suite: Suite) -> Crypto {
@@ -629,18 +641,38 @@ pub fn answer(
         }
         local.last_body = Some(lines.clone());
     }
-    let ip_type = if local.address.is_ipv4() {
-        "IP4"
-    } else {
-        "IP6"
-    };
-    let body = format!(
-        "v=0\r\no=deflect {} {} IN {ip_type} {addr}\r\ns=deflect\r\nc=IN {ip_type} {addr}\r\nt=0 0\r\n{lines}",
-        local.session_id,
-        local.session_version,
-        addr = local.address,
-    );
-    Ok((body, negotiated))
+    Ok((local.session(&lines), negotiated))
+}
+
+/// deflect's offer for a re-INVITE of an established session (RFC 3264 §8): the media
+/// sections of its last description with `direction` (deflect's side) on the accepted one
+/// (`media.media_index`), under the next `o=` version. `None` before any description.
+pub fn reoffer(
+    local: &mut LocalDescription,
+    media: &NegotiatedMedia,
+    direction: Direction,
+) -> Option<String> {
+    let last = local.last_body.as_deref()?;
+    let mut lines = String::with_capacity(last.len());
+    let mut section = None::<usize>;
+    for line in last.split_inclusive("\r\n") {
+        if line.starts_with("m=") {
+            section = Some(section.map_or(0, |i| i + 1));
+        }
+        let is_direction = ["sendrecv", "sendonly", "recvonly", "inactive"]
+            .iter()
+            .any(|d| line.trim_end() == format!("a={d}"));
+        if is_direction && section == Some(media.media_index) {
+            let _ = write!(lines, "a={}\r\n", direction.attribute());
+        } else {
+            lines.push_str(line);
+        }
+    }
+    if local.last_body.as_deref() != Some(lines.as_str()) {
+        local.session_version += 1;
+        local.last_body = Some(lines.clone());
+    }
+    Some(local.session(&lines))
 }
 
 /// Parses an offer body and answers it: the one call the SIP wiring needs.
@@ -662,19 +694,11 @@ pub fn offer(
     codecs: &[Codec],
     telephone_event: Option<u8>,
 ) -> String {
-    let ip_type = if local.address.is_ipv4() {
-        "IP4"
-    } else {
-        "IP6"
-    };
     let srtp = local.srtp == SrtpPolicy::Required;
     let mut body = format!(
-        "v=0\r\no=deflect {} {} IN {ip_type} {addr}\r\ns=deflect\r\nc=IN {ip_type} {addr}\r\nt=0 0\r\nm=audio {} {}",
-        local.session_id,
-        local.session_version,
+        "m=audio {} {}",
         local.rtp_port,
         if srtp { "RTP/SAVP" } else { "RTP/AVP" },
-        addr = local.address,
     );
     for &c in codecs {
         let _ = write!(body, " {}", static_payload_type(c));
@@ -702,5 +726,5 @@ pub fn offer(
         let key = local.srtp_key(1, Suite::AesCm128HmacSha1_80);
         let _ = write!(body, "a=crypto:{}\r\n", key.attribute());
     }
-    body
+    local.session(&body)
 }

@@ -358,6 +358,35 @@ impl MediaSession {
     pub fn renegotiate(&mut self, now: Instant, offer: &[u8]) -> Result<String, NegotiationError> {
         let mut local = self.local.clone();
         let (answer, media) = sdp::answer_offer(offer, &self.config.codecs, &mut local)?;
+        self.apply(now, media)?;
+        self.local = local;
+        Ok(answer)
+    }
+
+    /// deflect's offer for a re-INVITE: this session's media with `direction` (deflect's
+    /// side; e.g. `SendOnly` passes on the other call of a bridge putting this one on hold).
+    /// Nothing changes until [`reoffer_answered`](Self::reoffer_answered).
+    pub fn reoffer(&mut self, direction: sdp::Direction) -> Option<String> {
+        sdp::reoffer(&mut self.local, &self.media, direction)
+    }
+
+    /// The peer's answer to [`reoffer`](Self::reoffer): its direction, address and keys
+    /// apply at once. On error nothing changes.
+    pub fn reoffer_answered(
+        &mut self,
+        now: Instant,
+        answer: &[u8],
+    ) -> Result<(), NegotiationError> {
+        // The answer reads like an offer of the peer's side (as for a call deflect places);
+        // the description it would produce is not sent, so deflect's own stays as offered.
+        let mut local = self.local.clone();
+        let (_, media) = sdp::answer_offer(answer, &self.config.codecs, &mut local)?;
+        self.apply(now, media)
+    }
+
+    /// Takes newly negotiated media: new SRTP keys, a new latch when the peer moved, the RTP
+    /// timeout and sending resumed after a hold.
+    fn apply(&mut self, now: Instant, media: NegotiatedMedia) -> Result<(), NegotiationError> {
         if media.srtp != self.media.srtp {
             self.srtp = srtp_for(&media)?;
         }
@@ -368,7 +397,6 @@ impl MediaSession {
             self.latched = None;
             self.latched_rtcp = None;
         }
-        self.local = local;
         self.media = media;
         if was_held && self.timeout_armed() {
             self.last_rtp = now;
@@ -376,7 +404,7 @@ impl MediaSession {
         if !was_sending && self.sending() {
             self.resume_sending(now);
         }
-        Ok(answer)
+        Ok(())
     }
 
     /// Puts the call on hold from this side (stops sending, no RTP timeout) or takes it

@@ -7,6 +7,7 @@ use deflect_media::driver::{CallOptions, CreateError, MediaEngine};
 use deflect_media::dtmf::DtmfSource;
 use deflect_media::dtmf::telephone_event::TelephoneEvent;
 use deflect_media::playback::{PlaybackEnd, PromptLibrary};
+use deflect_media::sdp::Direction;
 use deflect_media::session::MediaEvent;
 use std::net::UdpSocket as StdSocket;
 use std::sync::Arc;
@@ -159,7 +160,8 @@ async fn a_call_latches_hears_digits_plays_prompts_and_renegotiates() {
     let g729 = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 18\r\n";
     assert!(call.handle.renegotiate(g729.as_bytes()).await.is_err());
     let answer = call.handle.renegotiate(offer(0).as_bytes()).await.unwrap();
-    assert!(answer.contains("RTP/AVP 0 101"));
+    assert!(answer.answer.contains("RTP/AVP 0 101"));
+    assert_eq!(answer.peer_direction, Direction::SendRecv);
     // The peer's address in SDP did not change, so the latch holds: PCMU arrives.
     let pcmu = timeout(Duration::from_secs(5), async {
         loop {

@@ -346,3 +346,29 @@ fn an_offer_written_where_srtp_is_required_carries_a_key_and_its_answer_keys_the
         "each side decrypts what the other encrypts"
     );
 }
+
+#[test]
+fn a_re_offer_keeps_every_media_section_and_changes_only_the_direction() {
+    let mut local = local();
+    let (answer, media) = answer_offer(
+        &fixture("video-and-audio.sdp"),
+        &[Codec::Pcmu, Codec::Pcma],
+        &mut local,
+    )
+    .unwrap();
+    let offer = deflect_media::sdp::reoffer(&mut local, &media, Direction::Inactive).unwrap();
+    let sdp = reparse(&offer, 2);
+    let audio = &sdp.media[media.media_index];
+    assert_eq!(audio.direction, Some(Direction::Inactive));
+    let rejected = &sdp.media[1 - media.media_index];
+    assert_eq!(rejected.port, 0, "a refused section stays refused");
+    // Everything else as answered, under the next version.
+    fn without(s: &str) -> Vec<&str> {
+        s.lines()
+            .filter(|l| !l.starts_with("o=") && !["a=sendrecv", "a=inactive"].contains(l))
+            .collect()
+    }
+    assert_eq!(without(&offer), without(&answer));
+    let answered = SessionDescription::parse(answer.as_bytes()).unwrap();
+    assert_eq!(sdp.session_version, answered.session_version + 1);
+}

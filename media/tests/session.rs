@@ -8,6 +8,7 @@ use common::*;
 use deflect_config::Codec;
 use deflect_media::g711;
 use deflect_media::playback::{PlayItem, PlaybackEnd, PromptLibrary};
+use deflect_media::sdp::Direction;
 use deflect_media::session::{Channel, MediaEvent, SessionConfig};
 use std::time::{Duration, Instant};
 
@@ -217,6 +218,74 @@ fn silence_on_the_line_times_the_call_out_once_except_on_hold() {
     let mut events = Vec::new();
     assert!(rtp_only(&sent(&mut s, t0 + Duration::from_secs(60), &mut events)).is_empty());
     assert!(events.is_empty());
+}
+
+/// The `o=` version of a description.
+fn version(sdp: &str) -> u64 {
+    let o = sdp.lines().find(|l| l.starts_with("o=")).unwrap();
+    o.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+#[test]
+fn deflects_re_offer_holds_the_peer_and_resumes_it_once_answered() {
+    let config = SessionConfig {
+        rtp_timeout: Duration::from_secs(5),
+        ..SessionConfig::default()
+    };
+    let t0 = Instant::now();
+    let mut s = session(t0, config, &offer(0, Some(101)));
+    let hold = s.reoffer(Direction::SendOnly).unwrap();
+    assert!(hold.contains("m=audio 20000 RTP/AVP 0 101\r\n"), "{hold}");
+    assert!(
+        hold.contains("a=sendonly\r\n") && !hold.contains("a=sendrecv"),
+        "{hold}"
+    );
+    assert_eq!(
+        version(&s.reoffer(Direction::SendOnly).unwrap()),
+        version(&hold),
+        "the same offer again keeps its version"
+    );
+    assert_eq!(
+        s.media().direction,
+        Direction::SendRecv,
+        "nothing changes before the answer"
+    );
+
+    // The peer answers recvonly: deflect sends (the other call's audio) and expects nothing,
+    // so a minute without RTP from the peer is no timeout.
+    let g729 = "v=0\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\n";
+    assert!(s.reoffer_answered(t0, g729.as_bytes()).is_err());
+    assert_eq!(
+        s.media().direction,
+        Direction::SendRecv,
+        "an unusable answer changes nothing"
+    );
+    let answer = format!("{}a=recvonly\r\n", offer(0, Some(101)));
+    s.reoffer_answered(t0, answer.as_bytes()).unwrap();
+    assert_eq!(s.media().direction, Direction::SendOnly);
+    let mut events = Vec::new();
+    let held = rtp_only(&sent(&mut s, t0 + Duration::from_secs(60), &mut events));
+    assert!(
+        held.len() >= 2900,
+        "{} packets sent while holding",
+        held.len()
+    );
+    assert!(events.is_empty(), "{events:?}");
+
+    // Resumed: the next version, sendrecv, and the RTP timeout runs again.
+    let resume = s.reoffer(Direction::SendRecv).unwrap();
+    assert_eq!(version(&resume), version(&hold) + 1);
+    assert!(resume.contains("a=sendrecv\r\n"), "{resume}");
+    let resumed_at = t0 + Duration::from_secs(60);
+    s.reoffer_answered(resumed_at, offer(0, Some(101)).as_bytes())
+        .unwrap();
+    assert_eq!(s.media().direction, Direction::SendRecv);
+    sent(&mut s, resumed_at + Duration::from_secs(6), &mut events);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, MediaEvent::RtpTimeout { .. }))
+    );
 }
 
 #[test]

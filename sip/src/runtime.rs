@@ -89,6 +89,7 @@ enum Command {
     AnswerInfo(CallKey, u64, u16),
     HangUp(CallKey, Reason),
     Info(CallKey, String, Vec<u8>),
+    Reoffer(CallKey, Vec<u8>),
     Refer(CallKey, String),
     AnswerRefer(CallKey, u64, u16),
     NotifyTransfer(CallKey, u16),
@@ -238,6 +239,12 @@ impl Call {
     pub fn send_info(&self, content_type: &str, body: Vec<u8>) {
         self.sip
             .command(Command::Info(self.key, content_type.to_owned(), body));
+    }
+
+    /// Offers `sdp` in a re-INVITE (once the dialog allows one); the answer comes as
+    /// [`CallEvent::Reoffered`].
+    pub fn reoffer(&self, sdp: Vec<u8>) {
+        self.sip.command(Command::Reoffer(self.key, sdp));
     }
 
     /// Answers a [`CallEvent::Referred`]: 202 takes the transfer, 4xx–6xx refuse it.
@@ -569,6 +576,7 @@ impl Driver {
                 Command::AnswerInfo(k, id, status) => self.endpoint.answer_info(now, k, id, status),
                 Command::HangUp(k, r) => self.endpoint.hang_up(now, k, r),
                 Command::Info(k, ct, body) => self.endpoint.send_info(now, k, &ct, body),
+                Command::Reoffer(k, sdp) => self.endpoint.reoffer(now, k, sdp),
                 Command::Refer(k, target) => self.endpoint.refer(now, k, &target),
                 Command::AnswerRefer(k, id, status) => {
                     self.endpoint.answer_refer(now, k, id, status)

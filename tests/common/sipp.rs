@@ -19,6 +19,7 @@ pub struct Sipp {
     dir: tempfile::TempDir,
     args: Vec<String>,
     local_ip: Option<String>,
+    port: Option<u16>,
 }
 
 impl Sipp {
@@ -36,12 +37,19 @@ impl Sipp {
             dir: tempfile::tempdir().unwrap(),
             args: Vec::new(),
             local_ip: None,
+            port: None,
         }
     }
 
     /// Calls from `ip` (default: `127.0.0.1`, or `::1` towards an IPv6 target).
     pub fn local_ip(mut self, ip: &str) -> Self {
         self.local_ip = Some(ip.to_owned());
+        self
+    }
+
+    /// Listens for SIP on `port` (default: any free one), e.g. as a bridge's agent.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
         self
     }
 
@@ -67,7 +75,7 @@ impl Sipp {
                 }),
             ])
             .args(["-s", "31201234567"])
-            .args(["-p", &free_port().to_string()])
+            .args(["-p", &self.port.unwrap_or_else(free_port).to_string()])
             .args(["-mp", &free_port().to_string()])
             .args(["-cp", &free_port().to_string()])
             .args([

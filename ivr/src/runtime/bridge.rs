@@ -11,6 +11,7 @@
 
 use deflect_config::{Cidr, IdleMedia, SrtpPolicy};
 use deflect_media::driver::{CallOptions, MediaCall, MediaEngine, Offered};
+use deflect_media::sdp::Direction;
 use deflect_media::session::MediaEvent;
 use deflect_sip::endpoint::{CallEvent, EndReason, OutgoingCall, Reason};
 use deflect_sip::message::Uri;
@@ -33,6 +34,9 @@ pub(super) struct Leg {
     offered: Option<Offered>,
     /// The target's media, once it answered.
     pub(super) media: Option<MediaCall>,
+    /// The direction the target last offered (from its side): its hold, passed on to the
+    /// caller.
+    pub(super) held: Direction,
 }
 
 /// Something from the target's call.
@@ -101,6 +105,7 @@ impl Placer<'_> {
             sip,
             offered: Some(offered),
             media: None,
+            held: Direction::SendRecv,
         })
     }
 }
@@ -170,7 +175,14 @@ impl Legs {
 
     /// The media of the call that answered, once one has.
     pub(super) fn answered(&self) -> Option<&MediaCall> {
-        self.0.iter().find_map(|(_, c)| c.media.as_ref())
+        self.answered_call().map(|(media, _)| media)
+    }
+
+    /// The call that answered: its media and SIP call.
+    pub(super) fn answered_call(&self) -> Option<(&MediaCall, &SipCall)> {
+        self.0
+            .iter()
+            .find_map(|(_, c)| c.media.as_ref().map(|m| (m, &c.sip)))
     }
 
     /// Hangs every call up.

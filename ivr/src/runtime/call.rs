@@ -8,9 +8,9 @@ use crate::deflection::{CallOutcome, CallRecord, Deflection, DeflectionConsumer}
 use crate::flow::Flow;
 use crate::limits::{DeflectionCounter, LimitDecision};
 use crate::speech::Heard;
-use deflect_media::driver::{MediaCall, MediaHandle, Offered, RenegotiateError};
+use deflect_media::driver::{MediaCall, MediaHandle, Offered, RenegotiateError, Renegotiated};
 use deflect_media::playback;
-use deflect_media::sdp::NegotiationError;
+use deflect_media::sdp::{Direction, NegotiationError};
 use deflect_media::session::MediaEvent;
 use deflect_sip::endpoint::{CallEvent, EndReason, Reason, TransferEvent};
 use deflect_sip::runtime::{Call as SipCall, Sip};
@@ -98,6 +98,9 @@ struct CallTask<'a, C, D> {
     arrival: Arrival,
     /// The trunk's side took the transfer asked for (202, or a NOTIFY).
     transfer_accepted: bool,
+    /// The direction the caller last offered (from its side): its hold, passed on to a
+    /// bridge's target.
+    held: Direction,
     /// When deflect answered (200 OK); `None` while the call is in early media.
     answered_at: Option<jiff::Timestamp>,
     /// The SDP answer, for the 200 OK of a call in early media.
@@ -171,6 +174,7 @@ pub(super) async fn run<C, D>(
         reason: None,
         arrival,
         transfer_accepted: false,
+        held: Direction::SendRecv,
         answered_at: early_sdp.is_none().then(jiff::Timestamp::now),
         early_sdp,
     };
@@ -330,8 +334,19 @@ where
         match event {
             Some(CallEvent::Offer { offer, sdp }) => {
                 let answer = reoffer_answer(&self.media.handle, &sdp).await;
-                self.sip.answer_offer(offer, answer);
+                let held = answer.as_ref().ok().map(|r| r.peer_direction);
+                self.sip
+                    .answer_offer(offer, answer.map(|r| r.answer.into_bytes()));
+                // Hold (or its end) passes on to the agent of a bridge.
+                if let Some(held) = held
+                    && held != std::mem::replace(&mut self.held, held)
+                    && self.ivr.is_bridged()
+                    && let Some((media, sip)) = self.legs.answered_call()
+                {
+                    pass_hold(held, &media.handle, sip).await;
+                }
             }
+            Some(CallEvent::Reoffered(answer)) => reoffer_answered(&self.media, answer),
             Some(CallEvent::Info {
                 request,
                 content_type,
@@ -460,7 +475,20 @@ where
                     Some(m) => reoffer_answer(&m.handle, &sdp).await,
                     None => Err(488),
                 };
-                leg.sip.answer_offer(offer, answer);
+                let held = answer.as_ref().ok().map(|r| r.peer_direction);
+                leg.sip
+                    .answer_offer(offer, answer.map(|r| r.answer.into_bytes()));
+                // The agent's hold (or its end) passes on to the caller.
+                if let Some(held) = held
+                    && held != std::mem::replace(&mut leg.held, held)
+                {
+                    pass_hold(held, &self.media.handle, &self.sip).await;
+                }
+            }
+            Some(CallEvent::Reoffered(answer)) => {
+                if let Some(m) = &leg.media {
+                    reoffer_answered(m, answer);
+                }
             }
             Some(CallEvent::Info {
                 request,
@@ -654,9 +682,9 @@ where
 
 /// The answer to a re-offer (re-INVITE or UPDATE) on the call of `media`: its SDP, or 400
 /// when unreadable, 488 when refused (the media stays as it was).
-async fn reoffer_answer(media: &MediaHandle, sdp: &[u8]) -> Result<Vec<u8>, u16> {
+async fn reoffer_answer(media: &MediaHandle, sdp: &[u8]) -> Result<Renegotiated, u16> {
     match media.renegotiate(sdp).await {
-        Ok(answer) => Ok(answer.into_bytes()),
+        Ok(answer) => Ok(answer),
         Err(RenegotiateError::Negotiation(NegotiationError::Malformed(e))) => {
             debug!(cause = %e, "re-offer unreadable: 400");
             Err(400)
@@ -665,6 +693,26 @@ async fn reoffer_answer(media: &MediaHandle, sdp: &[u8]) -> Result<Vec<u8>, u16>
             debug!(cause = %e, "re-offer refused: 488; the media stays as it was");
             Err(488)
         }
+    }
+}
+
+/// Offers `held` — the direction one call of a bridge offered, e.g. `SendOnly` for hold —
+/// to the other call in a re-INVITE: hold and its end pass through the bridge.
+async fn pass_hold(held: Direction, media: &MediaHandle, sip: &SipCall) {
+    match media.reoffer(held).await {
+        Ok(offer) => {
+            debug!(direction = ?held, "hold passed on");
+            sip.reoffer(offer.into_bytes());
+        }
+        Err(e) => debug!(cause = %e, "hold not passed on"),
+    }
+}
+
+/// The answer to deflect's re-offer on the call of `media`.
+fn reoffer_answered(media: &MediaCall, answer: Result<Vec<u8>, u16>) {
+    match answer {
+        Ok(sdp) => media.handle.reoffer_answered(sdp),
+        Err(status) => debug!(status, "re-offer refused; the media stays as it was"),
     }
 }
 

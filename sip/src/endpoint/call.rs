@@ -68,6 +68,13 @@ pub(super) struct PendingOffer {
     pub(super) session: Option<SessionTimer>,
 }
 
+/// An offer of deflect's for a re-INVITE, sent when the dialog allows (see [`Call::reoffer`]).
+pub(super) struct Reoffer {
+    pub(super) sdp: Vec<u8>,
+    /// After a 491 (glare): not before this (§14.1).
+    pub(super) not_before: Option<Instant>,
+}
+
 /// The dialog's identity and routing (RFC 3261 §12.1): Call-ID and tags, both URIs,
 /// both CSeqs, the remote target and route set, and the transport and address its requests
 /// go to.
@@ -103,8 +110,12 @@ pub(super) struct Call {
     pub(super) pending_offer: Option<PendingOffer>,
     /// INFO requests waiting for the layer above's answer.
     pub(super) pending_infos: Vec<PendingOffer>,
-    /// deflect's own re-INVITE (a session refresh) is unanswered: a peer's gets 491.
+    /// deflect's own re-INVITE (a session refresh or an offer) is unanswered: a peer's gets
+    /// 491.
     pub(super) our_reinvite: bool,
+    /// deflect's offer waiting for its re-INVITE: while another INVITE transaction is in
+    /// progress (RFC 3261 §14.1), or until the retry time after a 491.
+    pub(super) reoffer: Option<Reoffer>,
     pub(super) session: Option<SessionTimer>,
     /// deflect's transfer (REFER) under way.
     pub(super) transfer: Option<Transfer>,
@@ -228,12 +239,23 @@ impl Call {
     }
 
     pub(super) fn next_deadline(&self) -> Option<Instant> {
-        let a = self.pending_2xx.as_ref().map(Pending2xx::deadline);
-        let b = self.session.as_ref().map(SessionTimer::deadline);
-        match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.pending_2xx.as_ref().map(Pending2xx::deadline),
+            self.session.as_ref().map(SessionTimer::deadline),
+            self.reoffer.as_ref().and_then(|r| r.not_before),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Whether deflect may start a re-INVITE now: the dialog confirmed, no INVITE
+    /// transaction either way in progress (RFC 3261 §14.1), no 2xx awaiting its ACK.
+    pub(super) fn may_reinvite(&self) -> bool {
+        matches!(self.state, CallState::Confirmed)
+            && !self.our_reinvite
+            && self.pending_offer.is_none()
+            && self.pending_2xx.is_none()
     }
 }
 
@@ -303,6 +325,7 @@ mod tests {
             pending_offer: None,
             pending_infos: Vec::new(),
             our_reinvite: false,
+            reoffer: None,
             transfer: None,
             session: None,
         }

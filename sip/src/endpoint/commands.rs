@@ -1,6 +1,7 @@
 //! What the layer above decides about a call: accept or reject it, answer an offer or an
 //! INFO, hang up, send INFO.
 
+use super::call::Reoffer;
 use super::{
     ALLOW, CallEvent, CallKey, CallState, EndReason, Endpoint, Event, PendingOffer, Purpose,
     Reason, SUPPORTED, TimerRef, timer_supported,
@@ -145,8 +146,23 @@ impl Endpoint {
                 let remote = entry.origin.remote;
                 let resp = self.response(&p.request, status.clamp(300, 699), remote, None);
                 self.respond(now, &p.tx_key, resp);
+                self.send_reoffer(now, key);
             }
         }
+    }
+
+    /// Offers `sdp` to the peer in a re-INVITE (e.g. passing hold on from the other call of
+    /// a bridge). It goes once no other INVITE transaction is in progress in the dialog
+    /// (RFC 3261 §14.1) — a later offer replaces one still waiting — and after a 491 is
+    /// tried again at a random time within 2 s. The answer comes as
+    /// [`CallEvent::Reoffered`].
+    pub fn reoffer(&mut self, now: Instant, key: CallKey, sdp: Vec<u8>) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let not_before = call.reoffer.as_ref().and_then(|r| r.not_before);
+        call.reoffer = Some(Reoffer { sdp, not_before });
+        self.send_reoffer(now, key);
     }
 
     /// Answers an INFO from [`CallEvent::Info`] with `status` (200, or 415/400 when its body

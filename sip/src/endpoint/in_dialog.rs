@@ -49,6 +49,7 @@ impl Endpoint {
                     self.refer(now, key, &target);
                 }
             }
+            self.send_reoffer(now, key);
         }
     }
 
@@ -395,11 +396,42 @@ impl Endpoint {
                 return;
             }
         }
+        self.send_reoffer(now, key);
         let at = self.calls.get(&key).and_then(Call::next_deadline);
         self.arm(at, TimerRef::Call(key));
     }
 
+    /// A session refresh (RFC 4028): a re-INVITE with deflect's current SDP.
     pub(super) fn send_refresh(&mut self, now: Instant, key: CallKey) {
+        let sdp = self
+            .calls
+            .get(&key)
+            .map(|c| c.local_sdp.clone())
+            .unwrap_or_default();
+        self.send_reinvite(now, key, sdp, Purpose::ReInvite(key));
+    }
+
+    /// Sends deflect's queued offer ([`Call::reoffer`]) if the dialog allows a re-INVITE
+    /// now; otherwise it waits for the transaction in the way to end, or for its retry time
+    /// after a 491 (the call's timer).
+    pub(super) fn send_reoffer(&mut self, now: Instant, key: CallKey) {
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        let ready = call
+            .reoffer
+            .as_ref()
+            .is_some_and(|r| r.not_before.is_none_or(|t| t <= now));
+        if !ready || !call.may_reinvite() {
+            return;
+        }
+        let sdp = call.reoffer.take().map(|r| r.sdp).unwrap_or_default();
+        self.send_reinvite(now, key, sdp, Purpose::Reoffer(key));
+        self.sync_call(key);
+    }
+
+    /// A re-INVITE with `sdp` (none when empty), which also refreshes the session timer.
+    fn send_reinvite(&mut self, now: Instant, key: CallKey, sdp: Vec<u8>, purpose: Purpose) {
         let contact = self
             .calls
             .get(&key)
@@ -418,11 +450,11 @@ impl Endpoint {
         req.headers.push("Contact", contact.unwrap_or_default());
         req.headers.push("Supported", SUPPORTED);
         req.headers.push("Allow", ALLOW);
-        if !call.local_sdp.is_empty() {
+        if !sdp.is_empty() {
             req.headers.push("Content-Type", "application/sdp");
-            req.body = call.local_sdp.clone();
+            req.body = sdp;
         }
-        self.start_client(now, key, req, Purpose::ReInvite(key));
+        self.start_client(now, key, req, purpose);
     }
 }
 
@@ -502,5 +534,111 @@ mod tests {
                 }
             )]
         );
+    }
+
+    /// The peer's `status` to deflect's `req`, carrying `sdp` when not empty.
+    fn reply_to(req: &crate::message::Request, status: u16, sdp: &str) -> String {
+        let mut text = format!("SIP/2.0 {status} Whatever\n");
+        for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
+            for v in req.headers.get_all(name) {
+                text.push_str(&format!("{name}: {v}\n"));
+            }
+        }
+        if !sdp.is_empty() {
+            text.push_str("Content-Type: application/sdp\n");
+        }
+        text.push_str(&format!("Content-Length: {}\n\n{sdp}", sdp.len()));
+        text
+    }
+
+    /// deflect's INVITEs since the last look, retransmissions left out.
+    fn invites(p: &mut Peer) -> Vec<crate::message::Request> {
+        let mut seen = Vec::new();
+        p.requests()
+            .into_iter()
+            .filter(|r| r.method == crate::message::Method::Invite)
+            .filter(|r| {
+                let seq = r.cseq().map(|c| c.seq);
+                !seen.contains(&seq) && {
+                    seen.push(seq);
+                    true
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn deflects_offer_goes_in_a_reinvite_and_its_answer_comes_back() {
+        let mut p = Peer::new();
+        let (key, _) = confirmed(&mut p);
+        p.ua.reoffer(p.now, key, b"v=0\r\na=sendonly\r\n".to_vec());
+        let sent = invites(&mut p);
+        assert_eq!(sent.len(), 1, "one re-INVITE");
+        assert_eq!(sent[0].body, b"v=0\r\na=sendonly\r\n");
+        assert_eq!(sent[0].headers.get("Content-Type"), Some("application/sdp"));
+        p.send(&reply_to(&sent[0], 200, "v=0\r\na=recvonly\r\n"));
+        let acks: Vec<_> = p
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == crate::message::Method::Ack)
+            .collect();
+        assert_eq!(acks.len(), 1, "the 2xx is ACKed");
+        assert_eq!(
+            p.events(),
+            [Event::Call(
+                key,
+                CallEvent::Reoffered(Ok(b"v=0\r\na=recvonly\r\n".to_vec()))
+            )]
+        );
+        // A session refresh now carries the new SDP.
+        p.ua.send_refresh(p.now, key);
+        assert_eq!(invites(&mut p)[0].body, b"v=0\r\na=sendonly\r\n");
+    }
+
+    #[test]
+    fn an_offer_waits_for_the_peers_reinvite_and_is_retried_after_491() {
+        let mut p = Peer::new();
+        let (key, tag) = confirmed(&mut p);
+        let reinvite = request(
+            "INVITE",
+            Some(&tag),
+            2,
+            "z9hG4bKre",
+            "Content-Type: application/sdp\n",
+        )
+        .replace(
+            "Content-Length: 0\n\n",
+            &format!("Content-Length: {}\n\n{SDP}", SDP.len()),
+        );
+        p.send(&reinvite);
+        let offer = match p.events().pop() {
+            Some(Event::Call(_, CallEvent::Offer { offer, .. })) => offer,
+            other => panic!("expected the peer's offer, got {other:?}"),
+        };
+        p.ua.reoffer(p.now, key, b"mine".to_vec());
+        assert!(
+            invites(&mut p).is_empty(),
+            "not across the peer's re-INVITE"
+        );
+        p.ua.answer_offer(p.now, key, offer, Ok(SDP.as_bytes().to_vec()));
+        assert_eq!(p.statuses(), [200]);
+        assert!(invites(&mut p).is_empty(), "not before the ACK of our 2xx");
+        p.send(&request("ACK", Some(&tag), 2, "z9hG4bKreack", ""));
+        let first = invites(&mut p);
+        assert_eq!(first.len(), 1, "sent once the peer's transaction is over");
+        p.send(&reply_to(&first[0], 491, ""));
+        assert!(p.events().is_empty(), "a 491 is tried again, not reported");
+        assert!(invites(&mut p).is_empty());
+        p.advance(std::time::Duration::from_millis(2001));
+        let again = invites(&mut p);
+        assert_eq!(again.len(), 1, "tried again within 2 s");
+        assert_eq!(again[0].body, b"mine");
+        p.send(&reply_to(&again[0], 488, ""));
+        assert_eq!(
+            p.events(),
+            [Event::Call(key, CallEvent::Reoffered(Err(488)))],
+            "a refusal is reported and the call goes on"
+        );
+        assert_eq!(p.ua.active_calls(), 1);
     }
 }

@@ -118,6 +118,10 @@ pub enum CallEvent {
         /// The SDP answer (empty when the 2xx carried none).
         sdp: Vec<u8>,
     },
+    /// The answer to deflect's own offer in a re-INVITE ([`super::Endpoint::reoffer`]):
+    /// `Ok` with the SDP of its 2xx, or `Err` with the failure status (the session stays as
+    /// it was, RFC 3264 §8; a 408 or 481 also ends the call).
+    Reoffered(Result<Vec<u8>, u16>),
     /// A provisional response to deflect's INVITE.
     Progress {
         /// Status code (180, 183, …).

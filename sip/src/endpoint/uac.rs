@@ -2,6 +2,7 @@
 //! a dialog (BYE, INFO, ACK, session refreshes), CANCEL, and what the responses and the
 //! client transactions' timeouts mean for the call or registration that sent them.
 
+use super::call::Reoffer;
 use super::server::copy_routing;
 use super::{
     ALLOW, Call, CallEvent, CallKey, CallState, Dialog, EndReason, Endpoint, Event, OutgoingCall,
@@ -17,7 +18,10 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Purpose {
     Invite(CallKey),
+    /// A session refresh.
     ReInvite(CallKey),
+    /// deflect's offer ([`Endpoint::reoffer`]).
+    Reoffer(CallKey),
     Bye(CallKey),
     InDialog(CallKey),
     Refer(CallKey),
@@ -95,6 +99,7 @@ impl Endpoint {
             pending_offer: None,
             pending_infos: Vec::new(),
             our_reinvite: false,
+            reoffer: None,
             transfer: None,
             session: None,
         };
@@ -354,36 +359,8 @@ impl Endpoint {
                     self.end_call(now, key, EndReason::Rejected(status));
                 }
             }
-            Purpose::ReInvite(key) => {
-                if (200..300).contains(&status) {
-                    let seq = resp.cseq().map_or(0, |c| c.seq);
-                    self.send_ack(key, seq);
-                }
-                if let Some(call) = self.calls.get_mut(&key) {
-                    if status >= 200 {
-                        call.our_reinvite = false;
-                    }
-                    match status {
-                        200..=299 => self.start_session_timer(now, key),
-                        491 => {
-                            let delay = Duration::from_millis(self.rng.u64(0..2000));
-                            if let Some(s) =
-                                self.calls.get_mut(&key).and_then(|c| c.session.as_mut())
-                            {
-                                s.postpone(now + delay);
-                            }
-                            self.sync_call(key);
-                        }
-                        408 | 481 => self.send_bye(
-                            now,
-                            key,
-                            Reason::sip(status, "Session refresh failed"),
-                            EndReason::SessionExpired,
-                        ),
-                        300.. => self.start_session_timer(now, key),
-                        _ => {}
-                    }
-                }
+            Purpose::ReInvite(key) | Purpose::Reoffer(key) => {
+                self.reinvite_answered(now, key, request, resp, purpose == Purpose::Reoffer(key));
             }
             Purpose::Bye(key) => {
                 if status >= 200 {
@@ -413,6 +390,68 @@ impl Endpoint {
             }
             Purpose::Register(_) | Purpose::Cancel => {}
         }
+    }
+
+    /// The final response to deflect's re-INVITE (a refresh, or an offer whose answer goes to
+    /// the layer above): 2xx ACKed and the session timer restarted; 491 (glare) tried again
+    /// after a random wait (RFC 3261 §14.1); 408/481 end the call; any other failure leaves
+    /// the session as it was. A queued offer goes next.
+    fn reinvite_answered(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        request: &Request,
+        resp: &Response,
+        offer: bool,
+    ) {
+        let status = resp.status;
+        if status < 200 {
+            return;
+        }
+        if status < 300 {
+            let seq = resp.cseq().map_or(0, |c| c.seq);
+            self.send_ack(key, seq);
+        }
+        let Some(call) = self.calls.get_mut(&key) else {
+            return;
+        };
+        call.our_reinvite = false;
+        if status == 491 {
+            let delay = Duration::from_millis(self.rng.u64(0..2000));
+            if offer {
+                // A newer offer queued meanwhile goes instead of this one.
+                let queued = call.reoffer.get_or_insert_with(|| Reoffer {
+                    sdp: request.body.clone(),
+                    not_before: None,
+                });
+                queued.not_before = Some(now + delay);
+            } else if let Some(s) = call.session.as_mut() {
+                s.postpone(now + delay);
+            }
+            self.sync_call(key);
+            return;
+        }
+        if offer {
+            let answer = if status < 300 {
+                call.local_sdp = request.body.clone();
+                Ok(resp.body.clone())
+            } else {
+                Err(status)
+            };
+            self.events
+                .push_back(Event::Call(key, CallEvent::Reoffered(answer)));
+        }
+        if matches!(status, 408 | 481) {
+            self.send_bye(
+                now,
+                key,
+                Reason::sip(status, "Session refresh failed"),
+                EndReason::SessionExpired,
+            );
+            return;
+        }
+        self.start_session_timer(now, key);
+        self.send_reoffer(now, key);
     }
 
     pub(super) fn uac_answered(&mut self, now: Instant, key: CallKey, resp: &Response) {
@@ -500,12 +539,18 @@ impl Endpoint {
             }
             match purpose {
                 Purpose::Invite(key) => this.end_call(now, key, EndReason::Timeout),
-                Purpose::ReInvite(key) => this.send_bye(
-                    now,
-                    key,
-                    Reason::sip(408, "Session refresh timed out"),
-                    EndReason::SessionExpired,
-                ),
+                Purpose::ReInvite(key) | Purpose::Reoffer(key) => {
+                    if purpose == Purpose::Reoffer(key) {
+                        this.events
+                            .push_back(Event::Call(key, CallEvent::Reoffered(Err(408))));
+                    }
+                    this.send_bye(
+                        now,
+                        key,
+                        Reason::sip(408, "Session refresh timed out"),
+                        EndReason::SessionExpired,
+                    )
+                }
                 Purpose::Bye(key) => {
                     let reason = this
                         .calls

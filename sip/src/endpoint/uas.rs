@@ -178,6 +178,7 @@ impl Endpoint {
             pending_offer: None,
             pending_infos: Vec::new(),
             our_reinvite: false,
+            reoffer: None,
             transfer: None,
             // Started by the 2xx.
             session: Some(SessionTimer::start(
