@@ -5,7 +5,7 @@
 use deflect_chat::{Inbox, LimitCheck, LimitOutcome};
 use deflect_config::Config;
 use deflect_ivr::handoff::Backoff;
-use deflect_ivr::runtime::{CallService, FlowPrompts, HandOffs, Parts};
+use deflect_ivr::runtime::{BridgeTrunk, CallService, FlowPrompts, HandOffs, Parts};
 use deflect_ivr::{
     Deflection, DeflectionConsumer, DeflectionCounter, Flows, Journal, LimitDecision, LimitRequest,
     SpeechModels, speech,
@@ -99,6 +99,7 @@ impl Prepared {
             max_call_duration: config.sip.max_call_duration,
             local_peers: deflect_media::advertise::local(&config.media, &config.sip)
                 .map(|address| (config.sip.local_networks.clone(), address)),
+            trunks: config.sip.trunks.iter().map(BridgeTrunk::of).collect(),
         }))
     }
 }

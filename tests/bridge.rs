@@ -4,14 +4,15 @@
 //! the caller hangs up and the agent gets it); `ringall` ringing two agents until one
 //! answers; and a caller waiting in the hold queue while the agent rings presses 1, the agent's call is
 //! cancelled and the caller is deflected to WhatsApp; hold passed through a bridge both ways
-//! (sipp as caller and agent).
+//! (sipp as caller and agent); a bridge through a trunk failing over from a server answering
+//! 503 to the next, which asks for digest credentials.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::baresip::{self, Baresip};
-use common::sipp::{Sipp, free_port};
+use common::sipp::{Caller, Sipp, free_port};
 use common::{Gateway, message};
 use std::time::Duration;
 
@@ -175,6 +176,44 @@ fn hold_passes_through_a_bridge_both_ways() {
     let sip = gw.listener("sip", Some("udp"));
     let agent = Sipp::new("hold_agent.xml", &[]).port(agent_port).spawn(sip);
     Sipp::new("hold_caller.xml", &[]).run(sip);
+    agent.wait();
+    let finished = gw
+        .logs
+        .wait_for("call finished", |l| message(l, "call finished"));
+    assert_eq!(finished["outcome"], "transferred", "{finished}");
+}
+
+/// Through a trunk: the bridge's INVITE goes to the trunk's first server, which answers 503,
+/// then to the next, which challenges it (401) and takes it again with the credentials of
+/// the trunk's registration; the agent answers and hangs up, and the caller gets the BYE.
+#[test]
+fn a_bridge_through_a_trunk_fails_over_and_answers_its_challenge() {
+    let (down, up, registrar) = (free_port(), free_port(), free_port());
+    let gw = gateway(&format!(
+        r#"
+[[sip.trunks]]
+name = "callers"
+allow = ["127.0.0.0/8"]
+[[sip.trunks]]
+name = "carrier"
+allow = ["192.0.2.1"]
+addresses = ["sip:127.0.0.1:{down}", "sip:127.0.0.1:{up}"]
+options_interval = "0s"
+[sip.trunks.register]
+registrar = "sip:127.0.0.1:{registrar}"
+aor = "sip:3120@carrier.invalid"
+password = "hunter2"
+{}"#,
+        flow("127.0.0.1:9".parse().unwrap(), "trunk = \"carrier\"",)
+            .replace("sip:31612345678@127.0.0.1:9", "sip:agents@carrier.invalid"),
+    ));
+    let sip = gw.listener("sip", Some("udp"));
+    let refusing = Sipp::new("refusing_server.xml", &[]).port(down).spawn(sip);
+    let agent = Sipp::new("challenging_agent.xml", &[]).port(up).spawn(sip);
+    let caller = Caller::pcmu(101).await_bye("Q.850;cause=16").spawn(sip);
+    gw.logs.wait_for("bridged", |l| message(l, "call bridged"));
+    caller.wait();
+    refusing.wait();
     agent.wait();
     let finished = gw
         .logs

@@ -403,6 +403,13 @@ pub struct TransferStep {
     pub hunt: Vec<String>,
     /// `bridge`: `linear` (target, then each of `hunt` in turn) or `ringall` (all at once).
     pub strategy: HuntStrategy,
+    /// `bridge`: the trunk (a `[[sip.trunks]]` name) the calls go out through: to its
+    /// `outbound_proxy` (with `Route`), else to its `addresses` in order — those the OPTIONS
+    /// probe finds down last — failing over to the next when one does not answer, cannot be
+    /// reached or answers 5xx; a digest challenge answered with its `register` credentials.
+    /// Unset: each target's own host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trunk: Option<String>,
     /// `bridge`: how long one target (`ringall`: the round) may ring before the next is
     /// tried (5s–5m).
     #[serde(with = "duration")]
@@ -458,6 +465,7 @@ impl Default for TransferStep {
             target: String::new(),
             hunt: Vec::new(),
             strategy: HuntStrategy::Linear,
+            trunk: None,
             ring_timeout: Duration::from_secs(20),
             prompts: vec!["transferring".into()],
             hold_prompts: None,
@@ -834,6 +842,7 @@ impl IvrConfig {
                         let bridge_only = [
                             ("hunt", !t.hunt.is_empty()),
                             ("strategy", t.strategy != HuntStrategy::Linear),
+                            ("trunk", t.trunk.is_some()),
                             ("hold_prompts", t.hold_prompts.is_some()),
                             ("on_leave", t.on_leave.is_some()),
                         ];

@@ -254,6 +254,14 @@ impl Config {
             }
             let account = f.whatsapp_account.as_deref();
             self.check_scope(p, &at, OverrideScope::Flow, account, &f.automations);
+            for (j, step) in f.steps.iter().enumerate() {
+                if let ivr::StepConfig::Transfer(t) = step
+                    && let Some(trunk) = &t.trunk
+                {
+                    let names = self.sip.trunks.iter().map(|t| t.name.as_str());
+                    p.reference(format!("{at}.steps[{j}].trunk"), trunk, "trunk", names);
+                }
+            }
         }
         for (i, s) in self.widget.sites.iter().enumerate() {
             let at = format!("widget.sites[{i}]");

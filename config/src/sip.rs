@@ -325,13 +325,15 @@ pub struct TrunkConfig {
     pub register: Option<RegisterConfig>,
     /// The trunk's own SIP servers (its SBCs or proxies) as SIP URIs, e.g.
     /// `"sip:sbc1.carrier.example:5060"`: each is probed with OPTIONS every
-    /// `options_interval`, its health exported as `deflect_sip_trunk_up{trunk,address}`.
+    /// `options_interval`, its health exported as `deflect_sip_trunk_up{trunk,address}`;
+    /// a bridge through the trunk tries them in order, those found down last.
     pub addresses: Vec<String>,
     /// How often each of `addresses` is probed (1s–1h; `"0s"`: never).
     #[serde(with = "duration")]
     pub options_interval: Duration,
-    /// An outbound proxy (a SIP URI) this trunk's REGISTERs go through (RFC 3261 §8.1.2):
-    /// sent to it with `Route: <proxy;lr>`.
+    /// An outbound proxy (a SIP URI) this trunk's REGISTERs — and the bridges placed through
+    /// it (`trunk` on a transfer step) — go through (RFC 3261 §8.1.2): sent to it with
+    /// `Route: <proxy;lr>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outbound_proxy: Option<String>,
     /// PEM file of the CA certificates this trunk's servers are verified against when

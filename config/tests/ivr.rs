@@ -243,12 +243,14 @@ hold_repeat = "10m"
 leave_key = "11"
 on_leave = "nowhere"
 timeout = "2h"
+trunk = "carrier-x"
 [[ivr.flows.steps]]
 step = "transfer"
 target = "sip:queue@pbx.example.com"
 hunt = ["sip:bob@10.0.0.6"]
 strategy = "ringall"
 on_leave = "x"
+trunk = "loopback"
 "#,
     );
     let at = "ivr.flows[0].steps[0]";
@@ -278,6 +280,12 @@ on_leave = "x"
     has(&p, "ivr.flows[0].steps[1].hunt", "only a bridge has it");
     has(&p, "ivr.flows[0].steps[1].on_leave", "only a bridge has it");
     has(&p, "ivr.flows[0].steps[1].strategy", "only a bridge has it");
+    has(&p, "ivr.flows[0].steps[1].trunk", "only a bridge has it");
+    has(
+        &p,
+        &format!("{at}.trunk"),
+        "no trunk is named \"carrier-x\"; valid: loopback",
+    );
     let fine = load_text(
         r#"
 [[ivr.flows]]

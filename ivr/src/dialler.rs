@@ -289,6 +289,8 @@ impl Dialler {
             transport: plan.transport,
             from_user: plan.from_user.clone(),
             sdp: offered.offer.clone().into_bytes(),
+            route: None,
+            credentials: None,
         };
         let mut call = match self.sip.call(outgoing).await {
             Ok(c) => c,

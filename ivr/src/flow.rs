@@ -139,6 +139,8 @@ pub(crate) struct TransferSpec {
 pub(crate) struct BridgeSpec {
     /// `target`, then the hunt list, in the order tried (at most 64).
     pub targets: Vec<Arc<str>>,
+    /// The trunk the calls go out through (none: each target's own host).
+    pub trunk: Option<Arc<str>>,
     /// One after the other, or all at once.
     pub strategy: HuntStrategy,
     /// How long one target may ring.
@@ -510,6 +512,7 @@ fn compile(
                 on_failure: jumps.on_failure,
                 bridge: (t.mode == TransferMode::Bridge).then(|| BridgeSpec {
                     targets: t.targets().map(Arc::from).collect(),
+                    trunk: t.trunk.as_deref().map(Arc::from),
                     strategy: t.strategy,
                     ring_timeout: t.ring_timeout,
                     hold_prompts: prompt_list(&t.hold_prompts()),

@@ -122,14 +122,7 @@ impl Registration {
     /// they carry `Route: <proxy;lr>`, and [`Registration::start`] is given the proxy's
     /// address.
     pub fn through(mut self, proxy: Option<&str>) -> Self {
-        self.route = proxy.map(|p| {
-            let loose = p.split(';').skip(1).any(|x| x.eq_ignore_ascii_case("lr"));
-            if loose {
-                format!("<{p}>")
-            } else {
-                format!("<{p};lr>")
-            }
-        });
+        self.route = proxy.map(loose_route);
         self
     }
 
@@ -339,6 +332,20 @@ impl Registration {
         challenges
             .iter()
             .find_map(|c| auth::authorize(c, &user, &password, "REGISTER", &uri, &cnonce))
+    }
+}
+
+/// The `Route` header value that sends a request through the outbound proxy `proxy` (a SIP
+/// URI), as a loose router: `<proxy;lr>`.
+pub fn loose_route(proxy: &str) -> String {
+    let loose = proxy
+        .split(';')
+        .skip(1)
+        .any(|x| x.eq_ignore_ascii_case("lr"));
+    if loose {
+        format!("<{proxy}>")
+    } else {
+        format!("<{proxy};lr>")
     }
 }
 

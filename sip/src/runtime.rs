@@ -112,6 +112,8 @@ pub struct Sip {
     active: watch::Receiver<usize>,
     local: Arc<Vec<(SipTransport, SocketAddr)>>,
     identity: Option<Arc<ServerIdentity>>,
+    /// Each probed trunk server's state, by trunk and address as configured.
+    health: Arc<std::sync::RwLock<HashMap<(String, String), bool>>>,
 }
 
 /// New calls, in arrival order.
@@ -307,6 +309,7 @@ impl Sip {
             active: active_rx,
             local: Arc::new(local),
             identity: identity.clone(),
+            health: Arc::default(),
         };
         if let Some(identity) = identity {
             tokio::spawn(reload_on_change(identity, config.tls.reload_interval));
@@ -430,6 +433,13 @@ impl Sip {
     /// as `deflect_sip_trunk_up{trunk,address}` and each change logged.
     pub fn probe(&self, target: Target) {
         self.command(Command::Probe(Box::new(target)));
+    }
+
+    /// Whether trunk `trunk`'s server `address` (as configured in its `addresses`) answered
+    /// its last OPTIONS probe; `None` before the first answer or when it is not probed.
+    pub fn server_up(&self, trunk: &str, address: &str) -> Option<bool> {
+        let health = self.health.read().unwrap_or_else(|e| e.into_inner());
+        health.get(&(trunk.to_owned(), address.to_owned())).copied()
     }
 
     /// Stops registering every trunk (`Expires: 0`); each ends with
@@ -667,15 +677,17 @@ impl Driver {
                 Event::TrunkHealth {
                     trunk,
                     address,
-                    up: true,
+                    up,
                     status,
-                } => tracing::info!(trunk, address, status, "trunk server answering"),
-                Event::TrunkHealth {
-                    trunk,
-                    address,
-                    up: false,
-                    status,
-                } => tracing::warn!(trunk, address, status, "trunk server not answering"),
+                } => {
+                    if up {
+                        tracing::info!(trunk, address, status, "trunk server answering");
+                    } else {
+                        tracing::warn!(trunk, address, status, "trunk server not answering");
+                    }
+                    let mut health = self.sip.health.write().unwrap_or_else(|e| e.into_inner());
+                    health.insert((trunk, address), up);
+                }
                 Event::Registration { trunk, state } => {
                     if let Some(tx) = &self.registrations {
                         let _ = tx.send((trunk, state));

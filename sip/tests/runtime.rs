@@ -38,6 +38,8 @@ async fn call_over(transport: SipTransport) {
             transport,
             from_user: "31612345678".into(),
             sdp: offer.clone(),
+            route: None,
+            credentials: None,
         })
         .await
         .unwrap();
@@ -115,6 +117,8 @@ async fn a_rejected_outgoing_call_ends_with_the_status() {
             transport: SipTransport::Udp,
             from_user: "1".into(),
             sdp: b"v=0\r\n".to_vec(),
+            route: None,
+            credentials: None,
         })
         .await
         .unwrap();

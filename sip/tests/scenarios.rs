@@ -147,6 +147,8 @@ fn calls_complete_over_a_lossy_duplicating_reordering_link() {
                 transport: SipTransport::Udp,
                 from_user: "31612345678".into(),
                 sdp: SDP.to_vec(),
+                route: None,
+                credentials: None,
             },
         );
         let (uas_events, uac_events) = run(
@@ -986,6 +988,8 @@ fn a_refresh_answered_by_deflect_as_caller_names_the_refresher_in_that_transacti
             transport: SipTransport::Udp,
             from_user: "31612345678".into(),
             sdp: SDP.to_vec(),
+            route: None,
+            credentials: None,
         },
     );
     p.drain();

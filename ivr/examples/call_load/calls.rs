@@ -100,6 +100,8 @@ impl Generator {
                 transport: SipTransport::Udp,
                 from_user: plan.from_user.clone(),
                 sdp: offer.into_bytes(),
+                route: None,
+                credentials: None,
             })
             .await
         {

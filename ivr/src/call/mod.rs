@@ -551,6 +551,7 @@ impl Call {
             .iter()
             .map(|&leg| (leg, Arc::clone(&bridge.targets[leg])))
             .collect();
+        let trunk = bridge.trunk.clone();
         self.timers[RING] = Some(now + bridge.ring_timeout);
         if let State::Queued { next, ringing, .. } = &mut self.state {
             *next = index;
@@ -558,7 +559,8 @@ impl Call {
         }
         for (leg, target) in targets {
             debug!(call_id = %self.call_id, to = %target, leg, "calling for the bridge");
-            self.actions.push_back(Action::Dial { leg, target });
+            let trunk = trunk.clone();
+            self.actions.push_back(Action::Dial { leg, target, trunk });
         }
     }
 

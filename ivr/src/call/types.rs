@@ -121,6 +121,8 @@ pub enum Action {
         leg: usize,
         /// The URI to call.
         target: Arc<str>,
+        /// The trunk to call it through (none: the URI's own host).
+        trunk: Option<Arc<str>>,
     },
     /// Give up the bridge's call `leg` (CANCEL, or BYE once answered); nothing more is
     /// reported about it.

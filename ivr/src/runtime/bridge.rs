@@ -9,14 +9,16 @@
 //! so the legs may use different codecs and SRTP keys; digits are sent on as RFC 4733
 //! events.
 
-use deflect_config::{Cidr, IdleMedia, SrtpPolicy};
+use deflect_config::{Cidr, IdleMedia, SrtpPolicy, TrunkConfig};
 use deflect_media::driver::{CallOptions, MediaCall, MediaEngine, Offered};
 use deflect_media::sdp::Direction;
 use deflect_media::session::MediaEvent;
-use deflect_sip::endpoint::{CallEvent, EndReason, OutgoingCall, Reason};
+use deflect_sip::endpoint::{CallEvent, Credentials, EndReason, OutgoingCall, Reason};
 use deflect_sip::message::Uri;
+use deflect_sip::registration::loose_route;
 use deflect_sip::resolve::Destination;
 use deflect_sip::runtime::{Call as SipCall, Sip};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::IpAddr;
 use std::task::Poll;
@@ -37,6 +39,8 @@ pub(super) struct Leg {
     /// The direction the target last offered (from its side): its hold, passed on to the
     /// caller.
     pub(super) held: Direction,
+    /// The target, and the trunk's servers not tried yet.
+    dial: Dial,
 }
 
 /// Something from the target's call.
@@ -45,37 +49,116 @@ pub(super) enum LegEvent {
     Media(Option<MediaEvent>),
 }
 
+/// A trunk a bridge's calls may go out through (`trunk` on a transfer step): its outbound
+/// proxy, else its servers in order, and the credentials of its registration for a digest
+/// challenge.
+#[derive(Clone, Debug, Default)]
+pub struct BridgeTrunk {
+    /// `name` in `[[sip.trunks]]`.
+    pub name: String,
+    /// `outbound_proxy`: every call goes there, with `Route`.
+    pub proxy: Option<String>,
+    /// `addresses`: the servers tried in order, those found down last.
+    pub addresses: Vec<String>,
+    /// From `[sip.trunks.register]`: its user name (else the AOR's user) and password.
+    pub credentials: Option<Credentials>,
+}
+
+impl BridgeTrunk {
+    /// The routing of trunk `t`.
+    pub fn of(t: &TrunkConfig) -> Self {
+        let credentials = t.register.as_ref().and_then(|r| {
+            let username =
+                (r.username.clone()).or_else(|| Uri::parse(&r.aor).ok().and_then(|u| u.user))?;
+            let password = r.password.clone()?;
+            Some(Credentials { username, password })
+        });
+        Self {
+            name: t.name.clone(),
+            proxy: t.outbound_proxy.clone(),
+            addresses: t.addresses.clone(),
+            credentials,
+        }
+    }
+}
+
+/// A bridge's call to one target: where it may go, in the order tried.
+struct Dial {
+    target: Uri,
+    from_user: String,
+    call_id: String,
+    credentials: Option<Credentials>,
+    /// The servers not tried yet: each a URI to resolve, and the `Route` to send with.
+    hops: VecDeque<(Uri, Option<String>)>,
+}
+
 /// Where a bridge's call goes out from.
 pub(super) struct Placer<'a> {
     pub(super) sip: &'a Sip,
     pub(super) engine: &'a MediaEngine,
     pub(super) local_peers: Option<&'a (Vec<Cidr>, IpAddr)>,
+    pub(super) trunks: &'a [BridgeTrunk],
 }
 
 impl Placer<'_> {
-    /// Calls `target` for the caller `call_id` from `from_user`. The error is the SIP
-    /// status the engine hears as the target's failure: 400 for a URI that cannot be read,
-    /// 503 when its host cannot be resolved, no RTP port is free or the stack stopped.
+    /// Calls `target` for the caller `call_id` from `from_user`, through `trunk` when given.
+    /// The error is the SIP status the engine hears as the target's failure: 400 for a URI
+    /// that cannot be read, 503 when no server can be resolved, no RTP port is free or the
+    /// stack stopped.
     pub(super) async fn place(
         &self,
         target: &str,
         from_user: &str,
         call_id: &str,
+        trunk: Option<&str>,
     ) -> Result<Leg, u16> {
         let uri = Uri::parse(target).map_err(|e| {
             warn!(to = target, cause = %e, "bridge target is not a SIP URI");
             400u16
         })?;
-        let to = Destination::of(&uri).map_err(|e| {
-            warn!(to = target, cause = %e, "bridge target cannot be called");
-            400u16
-        })?;
-        let remote = to.lookup().await.map_err(|e| {
-            warn!(to = target, cause = %e, "bridge target not found");
-            503u16
-        })?;
+        let trunk = trunk.and_then(|name| self.trunks.iter().find(|t| t.name == name));
+        let dial = Dial {
+            hops: hops(&uri, trunk, |t, a| self.sip.server_up(t, a)),
+            target: uri,
+            from_user: from_user.to_owned(),
+            call_id: call_id.to_owned(),
+            credentials: trunk.and_then(|t| t.credentials.clone()),
+        };
+        self.attempt(dial).await
+    }
+
+    /// The same target again at the trunk's next server, after `leg` failed at one that
+    /// did not answer, could not be reached or answered 5xx; `None` when none is left.
+    pub(super) async fn fail_over(&self, leg: Leg) -> Option<Result<Leg, u16>> {
+        if leg.dial.hops.is_empty() {
+            return None;
+        }
+        Some(self.attempt(leg.dial).await)
+    }
+
+    /// Calls the dial's target at its next server that can be resolved.
+    async fn attempt(&self, mut dial: Dial) -> Result<Leg, u16> {
+        let (server, route, to, remote) = loop {
+            let Some((server, route)) = dial.hops.pop_front() else {
+                return Err(503);
+            };
+            let to = match Destination::of(&server) {
+                Ok(to) => to,
+                Err(e) => {
+                    warn!(to = %server, cause = %e, "bridge target cannot be called");
+                    if dial.hops.is_empty() {
+                        return Err(400);
+                    }
+                    continue;
+                }
+            };
+            match to.lookup().await {
+                Ok(remote) => break (server, route, to, remote),
+                Err(e) => warn!(to = %server, cause = %e, "bridge target not found"),
+            }
+        };
         let options = CallOptions {
-            call_id: format!("{call_id} bridge"),
+            call_id: format!("{} bridge", dial.call_id),
             inband_dtmf: false,
             srtp: SrtpPolicy::Optional,
             // The relayed audio flows all the time; nothing is idle.
@@ -90,22 +173,25 @@ impl Placer<'_> {
             e.sip_status()
         })?;
         let out = OutgoingCall {
-            uri,
+            uri: dial.target.clone(),
             remote,
             transport: to.transport,
-            from_user: from_user.to_owned(),
+            from_user: dial.from_user.clone(),
             sdp: offered.offer.clone().into_bytes(),
+            route,
+            credentials: dial.credentials.clone(),
         };
         let sip = self.sip.call(out).await.map_err(|e| {
             warn!(cause = %e, "bridge call not placed");
             503u16
         })?;
-        debug!(to = target, %remote, bridge_call_id = sip.call_id(), "bridge target called");
+        debug!(to = %dial.target, via = %server, %remote, bridge_call_id = sip.call_id(), "bridge target called");
         Ok(Leg {
             sip,
             offered: Some(offered),
             media: None,
             held: Direction::SendRecv,
+            dial,
         })
     }
 }
@@ -207,6 +293,46 @@ impl Legs {
     }
 }
 
+/// The servers a call to `target` may go to, each a URI to resolve and the `Route` to send
+/// with: the trunk's outbound proxy; else its addresses, those `server_up` says are down
+/// last (tried all the same: the probe may be behind); else the target's own host.
+fn hops(
+    target: &Uri,
+    trunk: Option<&BridgeTrunk>,
+    server_up: impl Fn(&str, &str) -> Option<bool>,
+) -> VecDeque<(Uri, Option<String>)> {
+    let parse = |s: &str| {
+        Uri::parse(s)
+            .inspect_err(|e| warn!(uri = s, cause = %e, "trunk server is not a SIP URI"))
+            .ok()
+    };
+    match trunk {
+        Some(BridgeTrunk {
+            proxy: Some(proxy), ..
+        }) => parse(proxy)
+            .map(|uri| (uri, Some(loose_route(proxy))))
+            .into_iter()
+            .collect(),
+        Some(t) if !t.addresses.is_empty() => {
+            let mut servers: Vec<&String> = t.addresses.iter().collect();
+            // Stable: the configured order among equals.
+            servers.sort_by_key(|a| server_up(&t.name, a) == Some(false));
+            servers
+                .into_iter()
+                .filter_map(|a| parse(a).map(|uri| (uri, None)))
+                .collect()
+        }
+        _ => VecDeque::from([(target.clone(), None)]),
+    }
+}
+
+/// Whether a target's call that failed with `status` before its answer is tried again at
+/// the trunk's next server: no answer (408), unreachable or failing (5xx) — not a refusal
+/// by the target (4xx, 6xx).
+pub(super) fn fails_over(status: u16) -> bool {
+    status == 408 || (500..600).contains(&status)
+}
+
 /// The status a target's call that ended before its answer counts as.
 pub(super) fn failure_status(reason: &EndReason) -> u16 {
     match reason {
@@ -214,5 +340,70 @@ pub(super) fn failure_status(reason: &EndReason) -> u16 {
         EndReason::Timeout => 408,
         EndReason::Cancelled => 487,
         _ => 500,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trunk(proxy: Option<&str>, addresses: &[&str]) -> BridgeTrunk {
+        BridgeTrunk {
+            name: "carrier".into(),
+            proxy: proxy.map(str::to_owned),
+            addresses: addresses.iter().map(|a| a.to_string()).collect(),
+            credentials: None,
+        }
+    }
+
+    fn servers(hops: VecDeque<(Uri, Option<String>)>) -> Vec<String> {
+        hops.into_iter()
+            .map(|(uri, route)| format!("{uri} {}", route.unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn a_trunks_servers_are_tried_in_order_those_found_down_last() {
+        let target = Uri::parse("sip:+31201234567@carrier.example").unwrap();
+        let t = trunk(
+            None,
+            &["sip:sbc1.example", "sip:sbc2.example", "sip:sbc3.example"],
+        );
+        let down = |_: &str, a: &str| (a == "sip:sbc1.example").then_some(false);
+        assert_eq!(
+            servers(hops(&target, Some(&t), down)),
+            [
+                "sip:sbc2.example ",
+                "sip:sbc3.example ",
+                "sip:sbc1.example "
+            ]
+        );
+        let unknown = |_: &str, _: &str| None;
+        assert_eq!(
+            servers(hops(&target, Some(&t), unknown))[0],
+            "sip:sbc1.example ",
+            "not probed yet: the configured order"
+        );
+        let proxied = trunk(Some("sip:proxy.example:5070"), &["sip:sbc1.example"]);
+        assert_eq!(
+            servers(hops(&target, Some(&proxied), unknown)),
+            ["sip:proxy.example:5070 <sip:proxy.example:5070;lr>"],
+            "an outbound proxy takes every call"
+        );
+        assert_eq!(
+            servers(hops(&target, None, unknown)),
+            ["sip:+31201234567@carrier.example "],
+            "without a trunk: the target's own host"
+        );
+    }
+
+    #[test]
+    fn only_servers_that_did_not_answer_or_failed_are_passed_over() {
+        for status in [408, 500, 503, 504] {
+            assert!(fails_over(status), "{status}");
+        }
+        for status in [404, 480, 486, 487, 603] {
+            assert!(!fails_over(status), "{status}");
+        }
     }
 }

@@ -509,17 +509,28 @@ where
             Some(CallEvent::Ended(reason)) => {
                 debug!(id, ?reason, "bridge target's call ended");
                 let answered = leg.media.is_some();
-                if let Some(leg) = self.legs.remove(id) {
-                    leg.hang_up(Reason::q850(16, "Normal call clearing"));
-                }
+                let Some(leg) = self.legs.remove(id) else {
+                    return;
+                };
                 if answered {
+                    leg.hang_up(Reason::q850(16, "Normal call clearing"));
                     self.media.handle.bridge(false);
                     self.ivr.handle_bridge_ended();
-                } else {
-                    let status = bridge::failure_status(&reason);
-                    self.ivr
-                        .handle_dial(now, id, TransferResult::Failed(status));
+                    return;
                 }
+                let mut status = bridge::failure_status(&reason);
+                if bridge::fails_over(status) {
+                    match self.placer().fail_over(leg).await {
+                        Some(Ok(again)) => {
+                            self.legs.insert(id, again);
+                            return;
+                        }
+                        Some(Err(s)) => status = s,
+                        None => {}
+                    }
+                }
+                self.ivr
+                    .handle_dial(now, id, TransferResult::Failed(status));
             }
             None => {
                 let answered = leg.media.is_some();
@@ -552,20 +563,28 @@ where
     }
 
     /// Calls a bridge's `target` as its call `leg`.
-    async fn dial(&mut self, leg: usize, target: &str) {
-        let placer = Placer {
-            sip: self.stack,
-            engine: &self.service.parts.engine,
-            local_peers: self.service.parts.local_peers.as_ref(),
-        };
+    async fn dial(&mut self, leg: usize, target: &str, trunk: Option<&str>) {
         let from = self.ivr.caller().unwrap_or("anonymous").to_owned();
-        match placer.place(target, &from, self.sip.call_id()).await {
+        match self
+            .placer()
+            .place(target, &from, self.sip.call_id(), trunk)
+            .await
+        {
             Ok(call) => self.legs.insert(leg, call),
             Err(status) => {
                 let now = Instant::now().into_std();
                 self.ivr
                     .handle_dial(now, leg, TransferResult::Failed(status));
             }
+        }
+    }
+
+    fn placer(&self) -> Placer<'_> {
+        Placer {
+            sip: self.stack,
+            engine: &self.service.parts.engine,
+            local_peers: self.service.parts.local_peers.as_ref(),
+            trunks: &self.service.parts.trunks,
         }
     }
 
@@ -658,10 +677,10 @@ where
                     self.answer();
                     self.sip.refer(&target);
                 }
-                Action::Dial { leg, target } => {
+                Action::Dial { leg, target, trunk } => {
                     // The hold queue plays to an answered call.
                     self.answer();
-                    self.dial(leg, &target).await;
+                    self.dial(leg, &target, trunk.as_deref()).await;
                 }
                 Action::CancelDial { leg } => {
                     if let Some(call) = self.legs.remove(leg) {

@@ -47,6 +47,7 @@ mod journal;
 mod listening;
 mod prompts;
 
+pub use bridge::BridgeTrunk;
 pub use handoff::{HandOff, HandOffs};
 pub use journal::JournalWriter;
 pub use prompts::{FlowPrompts, PromptsError};
@@ -86,6 +87,9 @@ pub struct Parts<C, D> {
     /// Callers in `sip.local_networks` and the address their calls' SDP carries instead
     /// of the public one (`deflect_media::advertise::local`); `None`: the same for all.
     pub local_peers: Option<(Vec<Cidr>, IpAddr)>,
+    /// The trunks a bridge's calls may go out through ([`BridgeTrunk::of`] each of
+    /// `sip.trunks`).
+    pub trunks: Vec<BridgeTrunk>,
 }
 
 /// Answers calls and runs their flows (see the module docs).
@@ -93,7 +97,7 @@ pub struct Parts<C, D> {
 /// ```no_run
 /// # async fn run(config: deflect_config::Config) -> anyhow::Result<()> {
 /// use deflect_ivr::handoff::Backoff;
-/// use deflect_ivr::runtime::{CallService, FlowPrompts, HandOffs, Parts};
+/// use deflect_ivr::runtime::{BridgeTrunk, CallService, FlowPrompts, HandOffs, Parts};
 /// use deflect_ivr::{Flows, Journal, MemoryCounter, SpeechModels, speech};
 /// use deflect_media::{driver::MediaEngine, playback::PromptLibrary};
 /// use std::sync::Arc;
@@ -122,6 +126,7 @@ pub struct Parts<C, D> {
 ///     hand_offs,
 ///     max_call_duration: config.sip.max_call_duration,
 ///     local_peers: None,
+///     trunks: config.sip.trunks.iter().map(BridgeTrunk::of).collect(),
 /// });
 /// let listeners = deflect_sip::transport::bind(&config.sip.listen).await?;
 /// let (sip, incoming) = deflect_sip::runtime::Sip::start(&config.sip, listeners)?;

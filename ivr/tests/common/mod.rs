@@ -120,7 +120,7 @@ impl FakeCall {
                 }
                 Action::Deflect(d) => Seen::Deflect(d),
                 Action::Transfer { target } => Seen::Transfer(target.to_string()),
-                Action::Dial { leg, target } => Seen::Dial(leg, target.to_string()),
+                Action::Dial { leg, target, .. } => Seen::Dial(leg, target.to_string()),
                 Action::CancelDial { leg } => Seen::CancelDial(leg),
                 Action::Hangup(r) => {
                     self.playing = None;

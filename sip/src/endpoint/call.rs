@@ -31,6 +31,8 @@ pub(super) enum CallState {
         hang_up: Option<Reason>,
         /// The CANCEL is out.
         cancelled: bool,
+        /// For the one digest challenge the INVITE may answer (taken when used).
+        credentials: Option<Box<super::Credentials>>,
     },
     /// UAS: 2xx sent, waiting for the ACK.
     Answered {

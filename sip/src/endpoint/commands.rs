@@ -202,7 +202,9 @@ impl Endpoint {
             CallState::Answered { hang_up, .. } if call.pending_2xx.is_some() => {
                 *hang_up = Some(reason);
             }
-            CallState::Calling { hang_up, cancelled } => {
+            CallState::Calling {
+                hang_up, cancelled, ..
+            } => {
                 if hang_up.is_none() && !*cancelled {
                     *hang_up = Some(reason);
                     // CANCEL now, or on the first provisional response.

@@ -51,7 +51,7 @@ use uac::{ClientEntry, Purpose};
 
 pub use config::EndpointConfig;
 pub use types::{
-    ALLOW, CallEvent, CallKey, EndReason, Event, IncomingCall, OutgoingCall, Reason,
+    ALLOW, CallEvent, CallKey, Credentials, EndReason, Event, IncomingCall, OutgoingCall, Reason,
     RegistrationState, SUPPORTED, TransferEvent, Transmit,
 };
 

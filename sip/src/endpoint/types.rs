@@ -248,4 +248,18 @@ pub struct OutgoingCall {
     pub from_user: String,
     /// SDP offer.
     pub sdp: Vec<u8>,
+    /// A `Route` header value (an outbound proxy: `<sip:proxy.example;lr>`), sent with the
+    /// INVITE and its route set until the answer's `Record-Route` replaces it.
+    pub route: Option<String>,
+    /// Credentials for one digest challenge (401/407) to the INVITE.
+    pub credentials: Option<Credentials>,
+}
+
+/// A user name and password for answering a digest challenge.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    /// Digest user name.
+    pub username: String,
+    /// Its password.
+    pub password: deflect_config::Secret,
 }

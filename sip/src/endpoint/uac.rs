@@ -8,12 +8,14 @@ use super::{
     ALLOW, Call, CallEvent, CallKey, CallState, Dialog, EndReason, Endpoint, Event, OutgoingCall,
     Reason, SUPPORTED, TimerRef, method_label,
 };
+use crate::auth;
 use crate::message::{CSeq, Method, NameAddr, Refresher, Request, Response, SessionExpires};
 use crate::session_timer::SessionTimer;
 use crate::transaction::{Action, ClientKey, ClientState, ClientTransaction};
 use deflect_config::SipTransport;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+use tracing::debug;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Purpose {
@@ -66,6 +68,9 @@ impl Endpoint {
         req.headers.push("To", remote_uri.clone());
         req.headers.push("Call-ID", call_id.clone());
         req.headers.push("CSeq", "1 INVITE");
+        if let Some(route) = &out.route {
+            req.headers.push("Route", route.clone());
+        }
         req.headers.push(
             "Contact",
             self.contact(out.transport, out.remote, Some(&out.from_user)),
@@ -80,6 +85,7 @@ impl Endpoint {
             state: CallState::Calling {
                 hang_up: None,
                 cancelled: false,
+                credentials: out.credentials.clone().map(Box::new),
             },
             dialog: Dialog {
                 call_id: call_id.clone(),
@@ -90,7 +96,7 @@ impl Endpoint {
                 local_cseq: 1,
                 remote_cseq: None,
                 remote_target: out.uri.clone(),
-                route_set: Vec::new(),
+                route_set: out.route.iter().cloned().collect(),
                 transport: out.transport,
                 remote: out.remote,
             },
@@ -343,7 +349,8 @@ impl Endpoint {
                             c.state,
                             CallState::Calling {
                                 hang_up: Some(_),
-                                cancelled: false
+                                cancelled: false,
+                                ..
                             }
                         )
                     }) {
@@ -351,6 +358,9 @@ impl Endpoint {
                     }
                 } else if status < 300 {
                     self.uac_answered(now, key, resp);
+                } else if matches!(status, 401 | 407) && self.authenticate(now, key, request, resp)
+                {
+                    // Sent again with credentials.
                 } else if self
                     .calls
                     .get(&key)
@@ -390,6 +400,64 @@ impl Endpoint {
             }
             Purpose::Register(_) | Purpose::Cancel => {}
         }
+    }
+
+    /// Sends call `key`'s INVITE again answering the challenge in `resp` (401/407) with
+    /// the call's credentials — once, and not after a hang-up: false when it cannot.
+    fn authenticate(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        invite: &Request,
+        resp: &Response,
+    ) -> bool {
+        let cnonce = self.token();
+        let branch = self.branch();
+        let Some(call) = self.calls.get_mut(&key) else {
+            return false;
+        };
+        let CallState::Calling {
+            hang_up: None,
+            credentials,
+            ..
+        } = &mut call.state
+        else {
+            return false;
+        };
+        let Some(c) = credentials.take() else {
+            return false;
+        };
+        let (challenge, answer) = match resp.status {
+            401 => ("WWW-Authenticate", "Authorization"),
+            _ => ("Proxy-Authenticate", "Proxy-Authorization"),
+        };
+        let uri = invite.uri.to_string();
+        let Some(value) = resp.headers.get_all(challenge).find_map(|ch| {
+            auth::authorize(
+                ch,
+                &c.username,
+                c.password.expose(),
+                "INVITE",
+                &uri,
+                &cnonce,
+            )
+        }) else {
+            debug!(call_id = %call.dialog.call_id, status = resp.status, "challenge deflect cannot answer");
+            return false;
+        };
+        call.dialog.local_cseq += 1;
+        let mut req = invite.clone();
+        req.headers
+            .set("CSeq", format!("{} INVITE", call.dialog.local_cseq));
+        if let Some(via) = req.headers.get("Via") {
+            let via = via.split(";branch=").next().unwrap_or(via).to_owned();
+            req.headers
+                .set("Via", format!("{via};branch={branch};rport"));
+        }
+        req.headers.push(answer, value);
+        let (transport, remote) = (call.dialog.transport, call.dialog.remote);
+        self.start_client_to(now, transport, remote, req, Purpose::Invite(key));
+        true
     }
 
     /// The final response to deflect's re-INVITE (a refresh, or an offer whose answer goes to
@@ -598,17 +666,29 @@ pub(super) fn ack_for_failure(invite: &Request, resp: &Response) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::super::testing::{PEER, Peer, SDP, addr, response_to};
-    use crate::endpoint::{CallEvent, CallKey, EndReason, Event, OutgoingCall, Reason};
+    use crate::endpoint::{
+        CallEvent, CallKey, Credentials, EndReason, Event, OutgoingCall, Reason,
+    };
     use crate::message::{Method, Request, Uri};
     use deflect_config::SipTransport;
 
     fn place(p: &mut Peer) -> (CallKey, Request) {
+        place_with(p, None, None)
+    }
+
+    fn place_with(
+        p: &mut Peer,
+        route: Option<&str>,
+        credentials: Option<Credentials>,
+    ) -> (CallKey, Request) {
         let out = OutgoingCall {
             uri: Uri::parse(&format!("sip:2000@{PEER}")).unwrap(),
             remote: addr(PEER),
             transport: SipTransport::Udp,
             from_user: "3120".into(),
             sdp: SDP.as_bytes().to_vec(),
+            route: route.map(str::to_owned),
+            credentials,
         };
         let key = p.ua.invite(p.now, out);
         let invite = p.requests().pop().expect("the INVITE");
@@ -656,6 +736,8 @@ mod tests {
             transport: SipTransport::Tls,
             from_user: "3120".into(),
             sdp: SDP.as_bytes().to_vec(),
+            route: None,
+            credentials: None,
         };
         let key = p.ua.invite(p.now, out);
         let invite = p.requests().pop().expect("the INVITE");
@@ -740,5 +822,80 @@ mod tests {
             "same branch"
         );
         assert_eq!(p.ua.active_calls(), 0);
+    }
+
+    const CHALLENGE: &str = r#"Digest realm="carrier", nonce="abc", algorithm=MD5, qop="auth""#;
+
+    fn credentials() -> Credentials {
+        Credentials {
+            username: "3120".into(),
+            password: deflect_config::Secret::new("hunter2"),
+        }
+    }
+
+    #[test]
+    fn a_challenged_invite_is_sent_again_once_with_credentials_through_its_proxy() {
+        let mut p = Peer::new();
+        let (key, invite) = place_with(&mut p, Some("<sip:proxy.example;lr>"), Some(credentials()));
+        assert_eq!(invite.headers.get("Route"), Some("<sip:proxy.example;lr>"));
+        p.send(&response_to(
+            &invite,
+            407,
+            "proxy",
+            &format!("Proxy-Authenticate: {CHALLENGE}\n"),
+        ));
+        let sent = p.requests();
+        let again = sent
+            .iter()
+            .find(|r| r.method == Method::Invite)
+            .expect("the INVITE again");
+        assert!(
+            sent.iter().any(|r| r.method == Method::Ack),
+            "the 407 is ACKed"
+        );
+        assert_eq!(again.headers.get("CSeq"), Some("2 INVITE"));
+        assert_eq!(again.call_id(), invite.call_id());
+        assert_ne!(
+            again.headers.get("Via"),
+            invite.headers.get("Via"),
+            "a new branch"
+        );
+        let auth = again
+            .headers
+            .get("Proxy-Authorization")
+            .expect("credentials");
+        assert!(
+            auth.contains("username=\"3120\"") && auth.contains("realm=\"carrier\""),
+            "{auth}"
+        );
+        assert_eq!(again.headers.get("Route"), Some("<sip:proxy.example;lr>"));
+        assert!(p.events().is_empty(), "the call goes on");
+        // A second challenge is a failure: the credentials are wrong.
+        p.send(&response_to(
+            again,
+            407,
+            "proxy",
+            &format!("Proxy-Authenticate: {CHALLENGE}\n"),
+        ));
+        assert_eq!(
+            p.events(),
+            [Event::Call(key, CallEvent::Ended(EndReason::Rejected(407)))]
+        );
+    }
+
+    #[test]
+    fn a_challenge_without_credentials_ends_the_call() {
+        let mut p = Peer::new();
+        let (key, invite) = place(&mut p);
+        p.send(&response_to(
+            &invite,
+            401,
+            "callee",
+            &format!("WWW-Authenticate: {CHALLENGE}\n"),
+        ));
+        assert_eq!(
+            p.events(),
+            [Event::Call(key, CallEvent::Ended(EndReason::Rejected(401)))]
+        );
     }
 }
