@@ -291,6 +291,7 @@ impl Dialler {
             sdp: offered.offer.clone().into_bytes(),
             route: None,
             credentials: None,
+            through: None,
         };
         let mut call = match self.sip.call(outgoing).await {
             Ok(c) => c,

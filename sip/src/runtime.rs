@@ -593,7 +593,12 @@ impl Driver {
                 }
                 Command::NotifyTransfer(k, status) => self.endpoint.notify_transfer(now, k, status),
                 Command::Invite(out, reply) => {
-                    self.tls_peer(None, &out.uri.host, out.transport, out.remote);
+                    match &out.through {
+                        Some(t) => {
+                            self.tls_peer(Some(&t.trunk), &t.server, out.transport, out.remote)
+                        }
+                        None => self.tls_peer(None, &out.uri.host, out.transport, out.remote),
+                    }
                     let key = self.endpoint.invite(now, *out);
                     let call_id = self.endpoint.call_id(key).unwrap_or_default().to_owned();
                     let (tx, rx) = mpsc::unbounded_channel();

@@ -40,6 +40,7 @@ async fn call_over(transport: SipTransport) {
             sdp: offer.clone(),
             route: None,
             credentials: None,
+            through: None,
         })
         .await
         .unwrap();
@@ -119,6 +120,7 @@ async fn a_rejected_outgoing_call_ends_with_the_status() {
             sdp: b"v=0\r\n".to_vec(),
             route: None,
             credentials: None,
+            through: None,
         })
         .await
         .unwrap();

@@ -149,6 +149,7 @@ fn calls_complete_over_a_lossy_duplicating_reordering_link() {
                 sdp: SDP.to_vec(),
                 route: None,
                 credentials: None,
+                through: None,
             },
         );
         let (uas_events, uac_events) = run(
@@ -990,6 +991,7 @@ fn a_refresh_answered_by_deflect_as_caller_names_the_refresher_in_that_transacti
             sdp: SDP.to_vec(),
             route: None,
             credentials: None,
+            through: None,
         },
     );
     p.drain();

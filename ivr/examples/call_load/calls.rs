@@ -102,6 +102,7 @@ impl Generator {
                 sdp: offer.into_bytes(),
                 route: None,
                 credentials: None,
+                through: None,
             })
             .await
         {

@@ -13,7 +13,7 @@ use deflect_config::{Cidr, IdleMedia, SrtpPolicy, TrunkConfig};
 use deflect_media::driver::{CallOptions, MediaCall, MediaEngine, Offered};
 use deflect_media::sdp::Direction;
 use deflect_media::session::MediaEvent;
-use deflect_sip::endpoint::{CallEvent, Credentials, EndReason, OutgoingCall, Reason};
+use deflect_sip::endpoint::{CallEvent, Credentials, EndReason, OutgoingCall, Reason, Through};
 use deflect_sip::message::Uri;
 use deflect_sip::registration::loose_route;
 use deflect_sip::resolve::Destination;
@@ -87,6 +87,8 @@ struct Dial {
     target: Uri,
     from_user: String,
     call_id: String,
+    /// The trunk it goes out through.
+    trunk: Option<String>,
     credentials: Option<Credentials>,
     /// The servers not tried yet: each a URI to resolve, and the `Route` to send with.
     hops: VecDeque<(Uri, Option<String>)>,
@@ -122,6 +124,7 @@ impl Placer<'_> {
             target: uri,
             from_user: from_user.to_owned(),
             call_id: call_id.to_owned(),
+            trunk: trunk.map(|t| t.name.clone()),
             credentials: trunk.and_then(|t| t.credentials.clone()),
         };
         self.attempt(dial).await
@@ -180,6 +183,10 @@ impl Placer<'_> {
             sdp: offered.offer.clone().into_bytes(),
             route,
             credentials: dial.credentials.clone(),
+            through: dial.trunk.clone().map(|trunk| Through {
+                trunk,
+                server: server.host.clone(),
+            }),
         };
         let sip = self.sip.call(out).await.map_err(|e| {
             warn!(cause = %e, "bridge call not placed");

@@ -52,7 +52,7 @@ use uac::{ClientEntry, Purpose};
 pub use config::EndpointConfig;
 pub use types::{
     ALLOW, CallEvent, CallKey, Credentials, EndReason, Event, IncomingCall, OutgoingCall, Reason,
-    RegistrationState, SUPPORTED, TransferEvent, Transmit,
+    RegistrationState, SUPPORTED, Through, TransferEvent, Transmit,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -253,6 +253,19 @@ pub struct OutgoingCall {
     pub route: Option<String>,
     /// Credentials for one digest challenge (401/407) to the INVITE.
     pub credentials: Option<Credentials>,
+    /// The trunk server it goes to, when it goes through a trunk: over TLS that trunk's
+    /// policy applies (`tls_ca`, `tls_pins`, `tls_server_name`) to the server's name;
+    /// otherwise the Request-URI's host is verified against the public roots.
+    pub through: Option<Through>,
+}
+
+/// A trunk and one of its servers (a host name or address), a call goes out through.
+#[derive(Clone, Debug)]
+pub struct Through {
+    /// `name` in `[[sip.trunks]]`.
+    pub trunk: String,
+    /// The server's host, as in its URI.
+    pub server: String,
 }
 
 /// A user name and password for answering a digest challenge.

@@ -689,6 +689,7 @@ mod tests {
             sdp: SDP.as_bytes().to_vec(),
             route: route.map(str::to_owned),
             credentials,
+            through: None,
         };
         let key = p.ua.invite(p.now, out);
         let invite = p.requests().pop().expect("the INVITE");
@@ -738,6 +739,7 @@ mod tests {
             sdp: SDP.as_bytes().to_vec(),
             route: None,
             credentials: None,
+            through: None,
         };
         let key = p.ua.invite(p.now, out);
         let invite = p.requests().pop().expect("the INVITE");
