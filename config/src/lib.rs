@@ -263,6 +263,19 @@ impl Config {
                 }
             }
         }
+        for (i, t) in self.sip.trunks.iter().enumerate() {
+            let bridged = (self.ivr.flows.iter().flat_map(|f| &f.steps)).any(
+                |s| matches!(s, ivr::StepConfig::Transfer(x) if x.trunk.as_ref() == Some(&t.name)),
+            );
+            if t.outbound_proxy.is_some() && t.register.is_none() && !bridged {
+                p.push(
+                    format!("sip.trunks[{i}].outbound_proxy"),
+                    "only the trunk's REGISTERs and the bridges placed through it go through it: \
+                     add [sip.trunks.register] or a transfer step with trunk = this trunk's name, \
+                     or remove it",
+                );
+            }
+        }
         for (i, s) in self.widget.sites.iter().enumerate() {
             let at = format!("widget.sites[{i}]");
             self.whatsapp.check_reference(

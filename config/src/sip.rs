@@ -592,12 +592,6 @@ impl SipConfig {
                     ),
                 );
             }
-            if t.outbound_proxy.is_some() && t.register.is_none() {
-                p.push(
-                    format!("{at}.outbound_proxy"),
-                    "only a trunk's REGISTERs go through it: add [sip.trunks.register], or remove it",
-                );
-            }
             let interval = t.options_interval;
             if !interval.is_zero()
                 && (interval < Duration::from_secs(1) || interval > Duration::from_secs(3600))

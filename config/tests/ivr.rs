@@ -383,3 +383,33 @@ on_failure = "again"
         "unknown value `hold`; expected `refer` or `bridge`",
     );
 }
+
+#[test]
+fn an_outbound_proxy_needs_registrations_or_bridges_to_carry() {
+    let trunk = r#"
+[[sip.trunks]]
+name = "carrier"
+allow = ["192.0.2.1"]
+outbound_proxy = "sip:proxy.carrier.example"
+"#;
+    let p = problems(trunk);
+    has(
+        &p,
+        "sip.trunks[0].outbound_proxy",
+        "only the trunk's REGISTERs and the bridges placed through it go through it",
+    );
+    let bridged = format!(
+        r#"{trunk}
+[[ivr.flows]]
+name = "agents"
+[[ivr.flows.steps]]
+step = "transfer"
+mode = "bridge"
+target = "sip:agents@carrier.example"
+trunk = "carrier"
+"#
+    );
+    if let Err(e) = load_text(&bridged) {
+        panic!("a bridge through the proxy is its use: {e}");
+    }
+}

@@ -2,10 +2,11 @@
 //! answers the call task relays audio and digits between the caller and the target.
 //!
 //! The engine decides whom to call and when to give up ([`crate::Action::Dial`],
-//! [`crate::Action::CancelDial`]); this module places one such call — the target's URI
-//! resolved like any SIP URI (`sips:`/`;transport=` pick the transport), an SDP offer from
-//! the media engine, the INVITE from the caller's number — and keeps what it needs until the
-//! answer. Audio goes through both media sessions as decoded frames ([`deflect_media::relay`]),
+//! [`crate::Action::CancelDial`]); this module places one such call — to the target's URI
+//! resolved like any SIP URI (`sips:`/`;transport=` pick the transport), or through a trunk
+//! ([`BridgeTrunk`]: its outbound proxy, else its servers in turn, the next tried when one
+//! fails), an SDP offer from the media engine, the INVITE from the caller's number — and
+//! keeps what it needs until the answer. Audio goes through both media sessions as decoded frames ([`deflect_media::relay`]),
 //! so the legs may use different codecs and SRTP keys; digits are sent on as RFC 4733
 //! events.
 

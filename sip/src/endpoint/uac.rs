@@ -1,6 +1,7 @@
 //! deflect's own requests (RFC 3261 §8.1, §12.2.1, §17.1): placing a call, requests inside
-//! a dialog (BYE, INFO, ACK, session refreshes), CANCEL, and what the responses and the
-//! client transactions' timeouts mean for the call or registration that sent them.
+//! a dialog (BYE, INFO, ACK, session refreshes and deflect's own offers), CANCEL, a digest
+//! challenge to an INVITE answered once, and what the responses and the client
+//! transactions' timeouts mean for the call or registration that sent them.
 
 use super::call::Reoffer;
 use super::server::copy_routing;
