@@ -4,6 +4,7 @@
 //!
 //! Hashes come from the RustCrypto `md-5` and `sha2` crates.
 
+use crate::message::Response;
 use crate::message::syntax::{self, hex, quote};
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
@@ -100,6 +101,29 @@ pub fn response(
         Some((nc, cnonce)) => algorithm.hash(&format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")),
         None => algorithm.hash(&format!("{ha1}:{nonce}:{ha2}")),
     }
+}
+
+/// The `Authorization` (for a 401) or `Proxy-Authorization` (407) value answering the
+/// challenges in `resp` for a `method` request to `uri`: SHA-256 preferred when offered
+/// (RFC 8760), else the first challenge deflect can answer; `None` when it can answer none.
+pub fn answer_challenges(
+    resp: &Response,
+    username: &str,
+    password: &str,
+    method: &str,
+    uri: &str,
+    cnonce: &str,
+) -> Option<String> {
+    let header = if resp.status == 401 {
+        "WWW-Authenticate"
+    } else {
+        "Proxy-Authenticate"
+    };
+    let mut challenges: Vec<&str> = resp.headers.get_all(header).collect();
+    challenges.sort_by_key(|c| !c.contains("SHA-256"));
+    challenges
+        .iter()
+        .find_map(|c| authorize(c, username, password, method, uri, cnonce))
 }
 
 /// Builds an `Authorization` value answering `challenge` (a `WWW-Authenticate` or

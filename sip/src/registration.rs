@@ -307,32 +307,22 @@ impl Registration {
         resp: &Response,
         cnonce: impl FnOnce() -> String,
     ) -> Option<String> {
-        let header = if resp.status == 401 {
-            "WWW-Authenticate"
-        } else {
-            "Proxy-Authenticate"
-        };
-        let user = self
-            .config
-            .username
-            .clone()
-            .or_else(|| Uri::parse(&self.config.aor).ok().and_then(|u| u.user))
-            .unwrap_or_default();
         let password = self
             .config
             .password
             .as_ref()
             .map(|p| p.expose().to_owned())
             .unwrap_or_default();
-        let cnonce = cnonce();
-        let uri = request.uri.to_string();
-        // Prefer SHA-256 when offered (RFC 8760), else the first one deflect can answer.
-        let mut challenges: Vec<&str> = resp.headers.get_all(header).collect();
-        challenges.sort_by_key(|c| !c.contains("SHA-256"));
-        challenges
-            .iter()
-            .find_map(|c| auth::authorize(c, &user, &password, "REGISTER", &uri, &cnonce))
+        let (user, uri) = (digest_username(&self.config), request.uri.to_string());
+        auth::answer_challenges(resp, &user, &password, "REGISTER", &uri, &cnonce())
     }
+}
+
+/// The digest user name of a registration: `username`, else the user part of the `aor`.
+pub fn digest_username(config: &RegisterConfig) -> String {
+    (config.username.clone())
+        .or_else(|| Uri::parse(&config.aor).ok().and_then(|u| u.user))
+        .unwrap_or_default()
 }
 
 /// The `Route` header value that sends a request through the outbound proxy `proxy` (a SIP

@@ -16,7 +16,7 @@ use deflect_media::sdp::Direction;
 use deflect_media::session::MediaEvent;
 use deflect_sip::endpoint::{CallEvent, Credentials, EndReason, OutgoingCall, Reason, Through};
 use deflect_sip::message::Uri;
-use deflect_sip::registration::loose_route;
+use deflect_sip::registration::{digest_username, loose_route};
 use deflect_sip::resolve::Destination;
 use deflect_sip::runtime::{Call as SipCall, Sip};
 use std::collections::VecDeque;
@@ -69,10 +69,10 @@ impl BridgeTrunk {
     /// The routing of trunk `t`.
     pub fn of(t: &TrunkConfig) -> Self {
         let credentials = t.register.as_ref().and_then(|r| {
-            let username =
-                (r.username.clone()).or_else(|| Uri::parse(&r.aor).ok().and_then(|u| u.user))?;
-            let password = r.password.clone()?;
-            Some(Credentials { username, password })
+            Some(Credentials {
+                username: digest_username(r),
+                password: r.password.clone()?,
+            })
         });
         Self {
             name: t.name.clone(),

@@ -428,21 +428,15 @@ impl Endpoint {
         let Some(c) = credentials.take() else {
             return false;
         };
-        let (challenge, answer) = match resp.status {
-            401 => ("WWW-Authenticate", "Authorization"),
-            _ => ("Proxy-Authenticate", "Proxy-Authorization"),
+        let answer = match resp.status {
+            401 => "Authorization",
+            _ => "Proxy-Authorization",
         };
         let uri = invite.uri.to_string();
-        let Some(value) = resp.headers.get_all(challenge).find_map(|ch| {
-            auth::authorize(
-                ch,
-                &c.username,
-                c.password.expose(),
-                "INVITE",
-                &uri,
-                &cnonce,
-            )
-        }) else {
+        let password = c.password.expose();
+        let Some(value) =
+            auth::answer_challenges(resp, &c.username, password, "INVITE", &uri, &cnonce)
+        else {
             debug!(call_id = %call.dialog.call_id, status = resp.status, "challenge deflect cannot answer");
             return false;
         };
