@@ -1,16 +1,18 @@
 //! The built-in prompts, from their lists: `media/prompts/<language>/prompts.txt`.
 //!
 //! Each file (`<name>|<text>` per line) is what `scripts/generate-prompts` speaks into
-//! `media/prompts/<language>/<name>.wav`. The English list is the one list of the names;
-//! every other language must list exactly those. This script turns them into
-//! `$OUT_DIR/builtin_prompts.rs`, included by `src/ivr.rs`: the constants `BUILTIN_PROMPTS`
-//! (the names the configuration check takes) and `BUILTIN_PROMPT_LANGUAGES`, and the macro
-//! `for_each_builtin_prompt!` with which `deflect-media` compiles the WAV files in. So
-//! adding a prompt is a line in each file and the script run; adding a language is a
-//! directory with its list and the script run, nothing else.
+//! `media/prompts/<language>/<name>.wav`. The English list is the one list of the names
+//! flows may use; every other language must list all of those, and may list more that
+//! only it needs (French reads numbers in pairs, so it has `number_10` … `number_99`).
+//! This script turns them into `$OUT_DIR/builtin_prompts.rs`, included by `src/ivr.rs`:
+//! the constants `BUILTIN_PROMPTS` (the names the configuration check takes),
+//! `BUILTIN_PROMPT_LANGUAGES` and `BUILTIN_LANGUAGE_PROMPTS` (the extra ones, by language),
+//! and the macro `for_each_builtin_prompt!` with which `deflect-media` compiles the WAV
+//! files in. So adding a prompt is a line in each file and the script run; adding a
+//! language is a directory with its list and the script run, nothing else.
 //!
-//! A name that is not `[a-z0-9_]+`, a name listed twice, an empty list or a language whose
-//! names differ from English stops the build with the line or names at fault.
+//! A name that is not `[a-z0-9_]+`, a name listed twice, an empty list or a language
+//! missing one of English's names stops the build with the line or names at fault.
 
 use std::path::Path;
 
@@ -38,17 +40,22 @@ fn main() {
     };
     let names = list(NAMES_FROM);
     let mut pairs = Vec::new();
+    let mut own = Vec::new();
     for language in &languages {
         let listed = list(language);
         let missing: Vec<&String> = names.iter().filter(|n| !listed.contains(n)).collect();
-        let extra: Vec<&String> = listed.iter().filter(|n| !names.contains(n)).collect();
-        if !missing.is_empty() || !extra.is_empty() {
+        if !missing.is_empty() {
             panic!(
-                "{DIR}/{language}/prompts.txt must list the prompts {DIR}/{NAMES_FROM}/prompts.txt \
-                 lists: missing {missing:?}, not in English {extra:?}"
+                "{DIR}/{language}/prompts.txt must list every prompt {DIR}/{NAMES_FROM}/prompts.txt \
+                 lists: missing {missing:?}"
             );
         }
-        pairs.extend(names.iter().map(|n| format!("({language:?}, {n:?})")));
+        pairs.extend(listed.iter().map(|n| format!("({language:?}, {n:?})")));
+        own.extend(
+            (listed.iter())
+                .filter(|n| !names.contains(n))
+                .map(|n| format!("({language:?}, {n:?})")),
+        );
     }
     let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
     let quoted_languages: Vec<String> = languages.iter().map(|l| format!("{l:?}")).collect();
@@ -63,6 +70,11 @@ fn main() {
          /// The languages every built-in prompt is recorded in.\n\
          pub const BUILTIN_PROMPT_LANGUAGES: &[&str] = &[{languages}];\n\
          \n\
+         /// Built-in prompts only some languages have, as `(language, name)`: what their\n\
+         /// way of speaking needs (French's `number_10` … `number_99` for pair-wise\n\
+         /// read-back). Flows do not name them.\n\
+         pub const BUILTIN_LANGUAGE_PROMPTS: &[(&str, &str)] = &[{own}];\n\
+         \n\
          /// Calls `$callback!` with every built-in prompt as `(language, name)` string\n\
          /// literals (for code that needs them as literals, e.g. `include_bytes!`).\n\
          #[macro_export]\n\
@@ -72,6 +84,7 @@ fn main() {
         list = quoted.join(", "),
         languages = quoted_languages.join(", "),
         pairs = pairs.join(", "),
+        own = own.join(", "),
     );
     std::fs::write(Path::new(&out).join("builtin_prompts.rs"), code).expect("OUT_DIR is writable");
 }

@@ -94,10 +94,10 @@ pub use hours::{HoursConfig, HoursError, OpeningHours, WeeklyInterval};
 pub use http::{HttpConfig, WEBHOOK_EVENTS, WebhookConfig};
 pub use inbox::{Fallback, InboxConfig, OutboxConfig, QueueConfig};
 pub use ivr::{
-    BUILTIN_PROMPT_LANGUAGES, BUILTIN_PROMPTS, BranchStep, ConfirmStep, DIGIT_WORD_VALUES,
-    DeflectStep, FlowConfig, GatherInput, GatherStep, HangupStep, HuntStrategy, IvrConfig,
-    LimitsConfig, MenuStep, NUMBER_PROMPT, PlayStep, SpeechConfig, StepConfig, TransferMode,
-    TransferStep,
+    BUILTIN_LANGUAGE_PROMPTS, BUILTIN_PROMPT_LANGUAGES, BUILTIN_PROMPTS, BranchStep, ConfirmStep,
+    DIGIT_WORD_VALUES, DeflectStep, FlowConfig, GatherInput, GatherStep, HangupStep, HuntStrategy,
+    IvrConfig, LimitsConfig, MenuStep, NUMBER_PROMPT, PlayStep, SpeechConfig, StepConfig,
+    TransferMode, TransferStep,
 };
 pub use jumps::{Jumps, UnknownTarget, resolve_jumps};
 pub use language::language_code;

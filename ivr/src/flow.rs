@@ -6,8 +6,8 @@ use crate::hours::{HoursError, OpeningHours};
 use crate::number::{NumberRules, UnknownCountry};
 use crate::words::DigitWords;
 use deflect_config::{
-    FlowConfig, GatherInput, HuntStrategy, IvrConfig, NUMBER_PROMPT, StepConfig, TransferMode,
-    resolve_jumps,
+    BUILTIN_LANGUAGE_PROMPTS, FlowConfig, GatherInput, HuntStrategy, IvrConfig, NUMBER_PROMPT,
+    StepConfig, TransferMode, resolve_jumps,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -42,6 +42,20 @@ impl fmt::Display for Prompt {
 /// one two …"): comfort noise for [`PAUSE_LENGTH`], unless a flow's prompts directory has a
 /// `pause.wav`.
 pub const PAUSE_PROMPT: &str = "pause";
+
+/// The prompts `number_10` … `number_99` when `language` (or its primary language: `fr`
+/// for `fr-CA`) has them built in, so its read-backs say two-digit groups as numbers;
+/// otherwise none and numbers are read digit by digit.
+fn pair_prompts(language: &str) -> Vec<Prompt> {
+    let primary = language.split('-').next().unwrap_or(language);
+    let names: Vec<String> = (10..100).map(|n| format!("number_{n}")).collect();
+    let built_in = |name: &String| BUILTIN_LANGUAGE_PROMPTS.contains(&(primary, name.as_str()));
+    if names.iter().all(built_in) {
+        names.iter().map(|n| Prompt::new(n)).collect()
+    } else {
+        Vec::new()
+    }
+}
 
 /// How long [`PAUSE_PROMPT`] lasts.
 pub const PAUSE_LENGTH: Duration = Duration::from_millis(300);
@@ -202,6 +216,9 @@ pub struct Flow {
     pub(crate) min_confidence: f32,
     pub(crate) limits: HourlyLimits,
     pub(crate) digit_prompts: [Prompt; 10],
+    /// `number_10` … `number_99` when the language reads a number's two-digit groups as
+    /// numbers (its built-in prompts have them: French), else empty.
+    pub(crate) pair_prompts: Vec<Prompt>,
     pub(crate) plus_prompt: Prompt,
     /// The silence between a number's groups in a read-back.
     pub(crate) pause_prompt: Prompt,
@@ -274,6 +291,7 @@ impl Flow {
             }
         }
         all.extend(self.digit_prompts.iter().cloned());
+        all.extend(self.pair_prompts.iter().cloned());
         all.push(self.plus_prompt.clone());
         all.push(self.pause_prompt.clone());
         all.extend(["too_many_attempts", "goodbye"].map(Prompt::new));
@@ -560,6 +578,7 @@ fn compile(
             per_callback_number: config.limits.per_callback_number_per_hour,
         },
         digit_prompts: std::array::from_fn(|d| Prompt::new(&format!("digit_{d}"))),
+        pair_prompts: pair_prompts(&f.language),
         plus_prompt: Prompt::new("plus"),
         pause_prompt: Prompt::new(PAUSE_PROMPT),
         prompt_dirs,

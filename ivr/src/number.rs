@@ -68,6 +68,48 @@ fn groups(formatted: &str) -> String {
     out.trim_end().to_owned()
 }
 
+/// One word of a number read back to the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Word {
+    /// `+` of an international number.
+    Plus,
+    /// One digit, 0–9.
+    Digit(u8),
+    /// A two-digit group said as one number, 10–99.
+    Pair(u8),
+    /// The pause between two groups.
+    Pause,
+}
+
+/// The words reading a [`CallbackNumber::spoken`] form back: digit by digit, or, when
+/// `pairs` (French: `06 12 34 56 78` is "zéro six, douze, trente-quatre, …"), each
+/// two-digit group that does not start with 0 as one number.
+pub(crate) fn read_back(spoken: &str, pairs: bool) -> Vec<Word> {
+    let mut words = Vec::with_capacity(spoken.len());
+    for (i, group) in spoken.split(' ').enumerate() {
+        if i > 0 {
+            words.push(Word::Pause);
+        }
+        let digits = match group.strip_prefix('+') {
+            Some(rest) => {
+                words.push(Word::Plus);
+                rest
+            }
+            None => group,
+        };
+        let values: Vec<u8> = digits
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect();
+        match values[..] {
+            [tens @ 1..=9, units] if pairs => words.push(Word::Pair(tens * 10 + units)),
+            _ => words.extend(values.into_iter().map(Word::Digit)),
+        }
+    }
+    words
+}
+
 /// Why a number cannot be a callback number. Each has its own spoken explanation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
@@ -350,6 +392,78 @@ mod tests {
             let n = rules.callback_number(typed).unwrap();
             assert_eq!(n.spoken(rules.country()), spoken, "{country}");
         }
+    }
+
+    #[test]
+    fn french_reads_two_digit_groups_as_numbers() {
+        use Word::{Digit as D, Pair as P, Pause as S, Plus};
+        let fr = NumberRules::new("FR", &[]).unwrap();
+        let n = fr.callback_number("0612345678").unwrap();
+        assert_eq!(
+            read_back(n.spoken(fr.country()), true),
+            [D(0), D(6), S, P(12), S, P(34), S, P(56), S, P(78)]
+        );
+        assert_eq!(
+            read_back(n.spoken(fr.country()), false),
+            [
+                D(0),
+                D(6),
+                S,
+                D(1),
+                D(2),
+                S,
+                D(3),
+                D(4),
+                S,
+                D(5),
+                D(6),
+                S,
+                D(7),
+                D(8)
+            ]
+        );
+        // A group starting with 0 is read digit by digit; `+33` is "plus trente-trois".
+        let n = fr.callback_number("0607080910").unwrap();
+        assert_eq!(
+            read_back(n.spoken(fr.country()), true),
+            [
+                D(0),
+                D(6),
+                S,
+                D(0),
+                D(7),
+                S,
+                D(0),
+                D(8),
+                S,
+                D(0),
+                D(9),
+                S,
+                P(10)
+            ]
+        );
+        assert_eq!(
+            read_back(n.spoken(Id::NL), true),
+            [
+                Plus,
+                P(33),
+                S,
+                D(6),
+                S,
+                D(0),
+                D(7),
+                S,
+                D(0),
+                D(8),
+                S,
+                D(0),
+                D(9),
+                S,
+                P(10)
+            ]
+        );
+        // Groups of other lengths stay digit by digit.
+        assert_eq!(read_back("612 34", true), [D(6), D(1), D(2), S, P(34)]);
     }
 
     #[test]

@@ -248,6 +248,30 @@ fn an_unanswered_limit_check_lets_the_deflection_through() {
     assert_eq!(c.deflections().len(), 1);
 }
 
+/// A French flow reads a French mobile number back the way it is said: `06 12 34 56 78`
+/// is "zéro six, douze, trente-quatre, cinquante-six, soixante-dix-huit".
+#[test]
+fn a_french_flow_reads_numbers_back_in_pairs() {
+    let f = flows(
+        r#"
+[[ivr.flows]]
+name = "paris"
+language = "fr"
+country = "FR"
+"#,
+        false,
+    );
+    let mut c = FakeCall::new(&f, start(None, ""));
+    c.play_out();
+    c.play_out();
+    c.keys_every("0612345608#", ms(300));
+    let mut expected = names(&["you_entered", "digit_0", "digit_6", "pause"]);
+    expected.extend(names(&["number_12", "pause", "number_34", "pause"]));
+    expected.extend(names(&["number_56", "pause", "digit_0", "digit_8"]));
+    expected.push("confirm_options".into());
+    assert_eq!(c.last_play(), expected);
+}
+
 /// The deflection carries its flow's name, language, WhatsApp account and queue, and no
 /// dialled number when the call named none.
 #[test]

@@ -15,7 +15,7 @@ pub use types::{
 use crate::deflection::{CallContext, Deflection, InputMethod};
 use crate::flow::{BridgeSpec, Flow, Prompt, PromptItem, Step, TransferSpec};
 use crate::limits::{ANONYMOUS_CALLER, LimitDecision, LimitRequest};
-use crate::number::CallbackNumber;
+use crate::number::{CallbackNumber, Word, read_back};
 use collect::{Collector, Outcome};
 use deflect_config::HuntStrategy;
 use jiff::Timestamp;
@@ -891,14 +891,14 @@ impl Call {
                 PromptItem::Prompt(p) => out.push(p.clone()),
                 PromptItem::Number => {
                     let Some(cb) = &self.callback else { continue };
-                    for c in cb.number.spoken(self.flow.rules.country()).chars() {
-                        out.push(match c {
-                            '+' => self.flow.plus_prompt.clone(),
-                            ' ' => self.flow.pause_prompt.clone(),
-                            d => match d.to_digit(10) {
-                                Some(d) => self.flow.digit_prompts[d as usize].clone(),
-                                None => continue,
-                            },
+                    let spoken = cb.number.spoken(self.flow.rules.country());
+                    let pairs = &self.flow.pair_prompts;
+                    for word in read_back(spoken, !pairs.is_empty()) {
+                        out.push(match word {
+                            Word::Plus => self.flow.plus_prompt.clone(),
+                            Word::Pause => self.flow.pause_prompt.clone(),
+                            Word::Digit(d) => self.flow.digit_prompts[usize::from(d)].clone(),
+                            Word::Pair(n) => pairs[usize::from(n - 10)].clone(),
                         });
                     }
                 }
