@@ -4,7 +4,7 @@
 //! the caller hangs up and the agent gets it); `ringall` ringing two agents until one
 //! answers; and a caller waiting in the hold queue while the agent rings presses 1, the agent's call is
 //! cancelled and the caller is deflected to WhatsApp; hold passed through a bridge both ways
-//! (sipp as caller and agent); a bridge through a trunk failing over from a server answering
+//! (sipp as caller and agent), also when the caller held while the agent rang; a bridge through a trunk failing over from a server answering
 //! 503 to the next, which asks for digest credentials.
 
 #![allow(clippy::unwrap_used)]
@@ -176,6 +176,23 @@ fn hold_passes_through_a_bridge_both_ways() {
     let sip = gw.listener("sip", Some("udp"));
     let agent = Sipp::new("hold_agent.xml", &[]).port(agent_port).spawn(sip);
     Sipp::new("hold_caller.xml", &[]).run(sip);
+    agent.wait();
+    let finished = gw
+        .logs
+        .wait_for("call finished", |l| message(l, "call finished"));
+    assert_eq!(finished["outcome"], "transferred", "{finished}");
+}
+
+/// A caller who holds while the agent still rings: once the agent answers, deflect passes
+/// the hold on (the agent's scenario expects a re-INVITE with `a=sendonly`).
+#[test]
+fn a_hold_from_before_the_answer_is_passed_to_the_agent() {
+    let agent_port = free_port();
+    let agent_addr: std::net::SocketAddr = format!("127.0.0.1:{agent_port}").parse().unwrap();
+    let gw = gateway(&flow(agent_addr, ""));
+    let sip = gw.listener("sip", Some("udp"));
+    let agent = Sipp::new("hold_early_agent.xml", &[]).port(agent_port).spawn(sip);
+    Sipp::new("hold_early_caller.xml", &[]).run(sip);
     agent.wait();
     let finished = gw
         .logs

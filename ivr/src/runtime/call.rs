@@ -463,6 +463,12 @@ where
                 if leg.answered(&self.service.parts.engine, &sdp).is_some() {
                     self.media.handle.bridge(true);
                     self.media.handle.listen(true);
+                    // A hold the caller started while the target rang passes on now.
+                    if self.held != Direction::SendRecv
+                        && let Some(media) = &leg.media
+                    {
+                        pass_hold(self.held, &media.handle, &leg.sip).await;
+                    }
                     self.ivr.handle_dial(now, id, TransferResult::Answered);
                 } else {
                     self.legs.remove(id);
