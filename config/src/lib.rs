@@ -110,8 +110,8 @@ pub use relay::{
 };
 pub use secret::{REDACTED, SECRET_KEYS, Secret};
 pub use sip::{
-    CertificatePin, ChallengeSource, IdleMedia, RegisterConfig, SipAuthConfig, SipConfig,
-    SipTimers, SipTlsConfig, SrtpPolicy, TrunkConfig, UnauthorizedAction,
+    CertificatePin, ChallengeSource, IdleMedia, OutboundAuthConfig, RegisterConfig, SipAuthConfig,
+    SipConfig, SipTimers, SipTlsConfig, SrtpPolicy, TrunkConfig, UnauthorizedAction,
 };
 pub use sms::{MAX_SMS_TEXT, SMS_VARIABLES, SmsFallbackConfig, SmsProvider};
 pub use text::{CONVERSATION_VARIABLES, QUEUE_VARIABLES, TextError, check_text, render_text};
@@ -273,6 +273,13 @@ impl Config {
                     "only the trunk's REGISTERs and the bridges placed through it go through it: \
                      add [sip.trunks.register] or a transfer step with trunk = this trunk's name, \
                      or remove it",
+                );
+            }
+            if t.outbound_auth.is_some() && !bridged {
+                p.push(
+                    format!("sip.trunks[{i}].outbound_auth"),
+                    "only calls placed through the trunk answer its challenges with it: add a \
+                     transfer step with trunk = this trunk's name, or remove it",
                 );
             }
         }

@@ -323,6 +323,11 @@ pub struct TrunkConfig {
     /// Outbound registration, for trunks that route calls to a registered contact.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub register: Option<RegisterConfig>,
+    /// Digest credentials deflect answers the trunk's 401/407 with on the calls it places
+    /// through the trunk (bridges), for carriers that authenticate outbound calls without a
+    /// registration. Without it, `register`'s credentials answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_auth: Option<OutboundAuthConfig>,
     /// The trunk's own SIP servers (its SBCs or proxies) as SIP URIs, e.g.
     /// `"sip:sbc1.carrier.example:5060"`: each is probed with OPTIONS every
     /// `options_interval`, its health exported as `deflect_sip_trunk_up{trunk,address}`;
@@ -363,6 +368,7 @@ impl Default for TrunkConfig {
             srtp: SrtpPolicy::Optional,
             idle_media: IdleMedia::Audio,
             register: None,
+            outbound_auth: None,
             addresses: Vec::new(),
             options_interval: Duration::from_secs(30),
             outbound_proxy: None,
@@ -416,6 +422,16 @@ pub struct RegisterConfig {
     /// Registration lifetime asked for; refreshed before it runs out.
     #[serde(with = "duration")]
     pub expires: Duration,
+}
+
+/// `[sip.trunks.outbound_auth]`: the digest credentials of calls placed through a trunk.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundAuthConfig {
+    /// Digest user name.
+    pub username: String,
+    /// Digest password.
+    pub password: Secret,
 }
 
 impl Default for RegisterConfig {
@@ -621,6 +637,14 @@ impl SipConfig {
                     format!("{at}.tls_server_name"),
                     format!("{name:?} is not a DNS name or IP address"),
                 );
+            }
+            if let Some(a) = &t.outbound_auth {
+                if a.username.trim().is_empty() {
+                    p.push(format!("{at}.outbound_auth.username"), "must not be empty");
+                }
+                if a.password.is_empty() {
+                    p.push(format!("{at}.outbound_auth.password"), "must not be empty");
+                }
             }
             if let Some(r) = &t.register {
                 let at = format!("{at}.register");

@@ -385,18 +385,39 @@ on_failure = "again"
 }
 
 #[test]
-fn an_outbound_proxy_needs_registrations_or_bridges_to_carry() {
+fn an_outbound_proxy_and_outbound_credentials_need_bridges_to_carry() {
     let trunk = r#"
 [[sip.trunks]]
 name = "carrier"
 allow = ["192.0.2.1"]
 outbound_proxy = "sip:proxy.carrier.example"
+outbound_auth = { username = "3120", password = "hunter2" }
 "#;
     let p = problems(trunk);
     has(
         &p,
         "sip.trunks[0].outbound_proxy",
         "only the trunk's REGISTERs and the bridges placed through it go through it",
+    );
+    has(
+        &p,
+        "sip.trunks[0].outbound_auth",
+        "only calls placed through the trunk answer its challenges with it",
+    );
+    let empty = problems(
+        &trunk
+            .replace("\"3120\"", "\"\"")
+            .replace("\"hunter2\"", "\"\""),
+    );
+    has(
+        &empty,
+        "sip.trunks[0].outbound_auth.username",
+        "must not be empty",
+    );
+    has(
+        &empty,
+        "sip.trunks[0].outbound_auth.password",
+        "must not be empty",
     );
     let bridged = format!(
         r#"{trunk}

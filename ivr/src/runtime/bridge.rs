@@ -61,19 +61,27 @@ pub struct BridgeTrunk {
     pub proxy: Option<String>,
     /// `addresses`: the servers tried in order, those found down last.
     pub addresses: Vec<String>,
-    /// From `[sip.trunks.register]`: its user name (else the AOR's user) and password.
+    /// From `[sip.trunks.outbound_auth]`, else `[sip.trunks.register]`: its user name (else
+    /// the AOR's user) and password.
     pub credentials: Option<Credentials>,
 }
 
 impl BridgeTrunk {
     /// The routing of trunk `t`.
     pub fn of(t: &TrunkConfig) -> Self {
-        let credentials = t.register.as_ref().and_then(|r| {
+        let registration = t.register.as_ref().and_then(|r| {
             Some(Credentials {
                 username: digest_username(r),
                 password: r.password.clone()?,
             })
         });
+        let credentials = match &t.outbound_auth {
+            Some(a) => Some(Credentials {
+                username: a.username.clone(),
+                password: a.password.clone(),
+            }),
+            None => registration,
+        };
         Self {
             name: t.name.clone(),
             proxy: t.outbound_proxy.clone(),
@@ -403,6 +411,29 @@ mod tests {
             ["sip:+31201234567@carrier.example "],
             "without a trunk: the target's own host"
         );
+    }
+
+    #[test]
+    fn outbound_credentials_come_before_the_registrations() {
+        use deflect_config::{OutboundAuthConfig, RegisterConfig, Secret};
+        let mut t = TrunkConfig {
+            register: Some(RegisterConfig {
+                aor: "sip:3120@reg.example".into(),
+                password: Some(Secret::new("registering")),
+                ..RegisterConfig::default()
+            }),
+            ..TrunkConfig::default()
+        };
+        let credentials = |t: &TrunkConfig| {
+            let c = BridgeTrunk::of(t).credentials.unwrap();
+            (c.username, c.password.expose().to_owned())
+        };
+        assert_eq!(credentials(&t), ("3120".into(), "registering".into()));
+        t.outbound_auth = Some(OutboundAuthConfig {
+            username: "calls".into(),
+            password: Secret::new("placing"),
+        });
+        assert_eq!(credentials(&t), ("calls".into(), "placing".into()));
     }
 
     #[test]
