@@ -170,31 +170,25 @@ fn a_caller_leaving_the_hold_queue_is_deflected_and_the_ringing_agent_cancelled(
 /// agent the same way, and its BYE ends the agent's call. Each sipp checks what it receives.
 #[test]
 fn hold_passes_through_a_bridge_both_ways() {
-    let agent_port = free_port();
-    let agent_addr: std::net::SocketAddr = format!("127.0.0.1:{agent_port}").parse().unwrap();
-    let gw = gateway(&flow(agent_addr, ""));
-    let sip = gw.listener("sip", Some("udp"));
-    let agent = Sipp::new("hold_agent.xml", &[]).port(agent_port).spawn(sip);
-    Sipp::new("hold_caller.xml", &[]).run(sip);
-    agent.wait();
-    let finished = gw
-        .logs
-        .wait_for("call finished", |l| message(l, "call finished"));
-    assert_eq!(finished["outcome"], "transferred", "{finished}");
+    bridge_sipp("hold_caller.xml", "hold_agent.xml");
 }
 
 /// A caller who holds while the agent still rings: once the agent answers, deflect passes
 /// the hold on (the agent's scenario expects a re-INVITE with `a=sendonly`).
 #[test]
 fn a_hold_from_before_the_answer_is_passed_to_the_agent() {
+    bridge_sipp("hold_early_caller.xml", "hold_early_agent.xml");
+}
+
+/// A sipp `caller` bridged to a sipp `agent`, each checking what it receives; the call ends
+/// transferred.
+fn bridge_sipp(caller: &str, agent: &str) {
     let agent_port = free_port();
     let agent_addr: std::net::SocketAddr = format!("127.0.0.1:{agent_port}").parse().unwrap();
     let gw = gateway(&flow(agent_addr, ""));
     let sip = gw.listener("sip", Some("udp"));
-    let agent = Sipp::new("hold_early_agent.xml", &[])
-        .port(agent_port)
-        .spawn(sip);
-    Sipp::new("hold_early_caller.xml", &[]).run(sip);
+    let agent = Sipp::new(agent, &[]).port(agent_port).spawn(sip);
+    Sipp::new(caller, &[]).run(sip);
     agent.wait();
     let finished = gw
         .logs
