@@ -5,21 +5,19 @@
 //! are told apart by [`frames_of_tone`].
 
 use super::PATIENCE;
+use super::sipp::free_port;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-/// A UDP port whose successor is free too (baresip binds SIP over TLS on the next port).
+/// A port free for UDP and TCP whose successor is free too (baresip binds SIP over TLS on
+/// the next port), drawn as [`free_port`] draws.
 fn free_pair() -> u16 {
     loop {
-        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = a.local_addr().unwrap().port();
-        if port < 65000
-            && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
-            && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok()
-        {
+        let port = free_port();
+        if std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
             return port;
         }
     }

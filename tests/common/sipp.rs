@@ -5,12 +5,23 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-/// A free UDP (and, in practice, TCP) port on loopback.
+/// A port free for both UDP and TCP on loopback, outside the kernel's ephemeral range
+/// (32768–60999: the source ports of connections and of port-0 binds) and the RTP ports the
+/// tests' gateways use (20000–20999), so nothing the kernel hands out meanwhile can take it
+/// before it is bound. Drawn at random and checked, so concurrent tests seldom meet.
 pub fn free_port() -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = s.local_addr().unwrap().port();
-    drop(s);
-    port
+    use std::hash::{BuildHasher, RandomState};
+    const FIRST: u16 = 21_000;
+    const COUNT: u64 = 32_768 - FIRST as u64;
+    loop {
+        let draw = RandomState::new().hash_one(std::process::id());
+        let port = FIRST + u16::try_from(draw % COUNT).unwrap();
+        let udp = UdpSocket::bind(("127.0.0.1", port));
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        if udp.is_ok() && tcp.is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A sipp run being prepared.
