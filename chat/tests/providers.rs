@@ -9,6 +9,7 @@ use common::FakeProvider;
 use deflect_chat::DeliveryStatus;
 use deflect_chat::provider::kaleyra::KaleyraClient;
 use deflect_chat::provider::meta::{self, MetaClient};
+use deflect_chat::provider::meta_calls::CallAction;
 use deflect_chat::provider::sinch::SinchClient;
 use deflect_chat::provider::sms::SmsClient;
 use deflect_chat::provider::twilio::{self, TwilioClient};
@@ -190,6 +191,53 @@ async fn meta_errors_are_sorted_into_retry_and_rejected() {
             SendError::Unknown { .. } => panic!("{code}: an answer came"),
         }
     }
+}
+
+/// Call actions go to `/{phone_number_id}/calls` with the account's token; a `connect`
+/// is answered with the new call's id, an error as for messages.
+#[tokio::test]
+async fn meta_call_actions_post_to_the_calls_endpoint() {
+    let fake = FakeProvider::start().await;
+    let client = MetaClient::new(
+        &account(&fake, "meta"),
+        deflect_chat::provider::http_client(),
+    );
+    fake.respond(200, r#"{"success":true}"#);
+    let answer = CallAction::PreAccept {
+        call_id: "wacid.1",
+        answer: "v=0\r\n",
+    };
+    assert_eq!(client.call(&answer).await.unwrap(), None);
+    fake.respond(
+        200,
+        r#"{"messaging_product":"whatsapp","calls":[{"id":"wacid.HBgL"}]}"#,
+    );
+    let connect = CallAction::Connect {
+        to: "31612345678",
+        offer: "v=0\r\n",
+        callback_data: None,
+    };
+    assert_eq!(
+        client.call(&connect).await.unwrap().as_deref(),
+        Some("wacid.HBgL")
+    );
+    fake.respond(
+        400,
+        r#"{"error":{"message":"No approved call permission","code":138006}}"#,
+    );
+    match client.call(&connect).await {
+        Err(SendError::Rejected { code, .. }) => assert_eq!(code, Some(138_006)),
+        other => panic!("no permission is a refusal: {other:?}"),
+    }
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 3);
+    for r in &reqs {
+        assert_eq!(r.path, "/v24.0/106540352242922/calls");
+        assert_eq!(r.headers["authorization"], "Bearer EAAG-test-token");
+    }
+    let body: serde_json::Value = serde_json::from_slice(&reqs[0].body).unwrap();
+    assert_eq!(body["action"], "pre_accept");
+    assert_eq!(body["session"]["sdp_type"], "answer");
 }
 
 #[tokio::test]

@@ -19,7 +19,10 @@
 //!   checked over the raw bytes in constant time ([`verify_signature`]); then every entry,
 //!   change, message and status is read ([`parse_webhook`]). Message types this version does
 //!   not know are kept as `unsupported` with their JSON, never dropped.
+//! - Calls (the Calling API): the `calls` field's events and the call actions, in
+//!   [`super::meta_calls`]; [`MetaClient::call`] posts an action.
 
+use super::meta_calls::{CallAction, action_body};
 use super::{
     HeaderParam, Inbound, InboundMedia, InboundMessage, MediaLink, MediaMessage, MediaSource,
     Outgoing, Receipt, Row, SendContext, SendError, Sent, StatusUpdate, WebhookError,
@@ -37,6 +40,8 @@ pub struct MetaClient {
     media_endpoint: String,
     /// The number's conversational components (ice breakers, welcome request).
     components_endpoint: String,
+    /// Call actions (`/{phone_number_id}/calls`).
+    calls_endpoint: String,
     timeout: std::time::Duration,
     token: Option<Secret>,
 }
@@ -55,6 +60,7 @@ impl MetaClient {
             endpoint: format!("{number}/messages"),
             media_endpoint: format!("{number}/media"),
             components_endpoint: format!("{number}/conversational_automation"),
+            calls_endpoint: format!("{number}/calls"),
             token: account.access_token.clone(),
             timeout: account.request_timeout,
         }
@@ -79,6 +85,20 @@ impl MetaClient {
         body["biz_opaque_callback_data"] = context.correlation.clone().into();
         let res = self.post(&self.endpoint, &body).await?;
         super::read_send_answer(res, &["/messages/0/id"], error_of).await
+    }
+
+    /// Asks Meta for a call action (see [`super::meta_calls`]); a `connect` is answered
+    /// with the new call's id, the other actions with none.
+    pub async fn call(&self, action: &CallAction<'_>) -> Result<Option<String>, SendError> {
+        let res = self
+            .post(&self.calls_endpoint, &action_body(action))
+            .await?;
+        let status = res.status();
+        let json: Value = res.json().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(error_of(status, &json));
+        }
+        Ok(json["calls"][0]["id"].as_str().map(str::to_owned))
     }
 
     /// Posts `body` to `url` with the account's token; a request that got no answer is
@@ -487,7 +507,7 @@ pub(crate) fn parse_value(value: &Value) -> Vec<Inbound> {
     messages.chain(statuses).collect()
 }
 
-fn seconds(v: &Value) -> i64 {
+pub(crate) fn seconds(v: &Value) -> i64 {
     let s = v
         .as_str()
         .and_then(|s| s.parse::<i64>().ok())

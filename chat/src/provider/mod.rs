@@ -14,6 +14,7 @@
 pub mod kaleyra;
 pub mod media;
 pub mod meta;
+pub mod meta_calls;
 mod multipart;
 pub mod sandbox;
 pub mod sinch;
