@@ -9,7 +9,7 @@ use common::FakeProvider;
 use deflect_chat::DeliveryStatus;
 use deflect_chat::provider::kaleyra::KaleyraClient;
 use deflect_chat::provider::meta::{self, MetaClient};
-use deflect_chat::provider::meta_calls::CallAction;
+use deflect_chat::provider::meta_calls::{CallAction, CallEvent, Session, parse_calls};
 use deflect_chat::provider::sinch::SinchClient;
 use deflect_chat::provider::sms::SmsClient;
 use deflect_chat::provider::twilio::{self, TwilioClient};
@@ -190,6 +190,22 @@ async fn meta_errors_are_sorted_into_retry_and_rejected() {
             }
             SendError::Unknown { .. } => panic!("{code}: an answer came"),
         }
+    }
+}
+
+/// A customer's WhatsApp call (tests/data/meta/calls_connect.json, Meta's `calls` field)
+/// is read as a connect with their offer, and never as a message.
+#[test]
+fn a_calls_delivery_is_a_call_not_a_message() {
+    let body = fixture("calls_connect.json");
+    assert_eq!(meta::parse_webhook(&body).unwrap(), Vec::new());
+    let delivery: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let calls = parse_calls(&delivery["entry"][0]["changes"][0]["value"]);
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].customer, "16505551234");
+    match &calls[0].event {
+        CallEvent::Connect(Session::Offer(sdp)) => assert!(sdp.contains("a=ice-lite"), "{sdp}"),
+        other => panic!("a customer's call carries their offer: {other:?}"),
     }
 }
 

@@ -1,13 +1,14 @@
 //! The webhook targets: what Meta's, Twilio's, Sinch's and Kaleyra's deliveries carry, as
 //! [`deflect_chat::provider`] checks and reads them.
 
-use deflect_chat::provider::{kaleyra, meta, sinch, twilio};
+use deflect_chat::provider::{kaleyra, meta, meta_calls, sinch, twilio};
 use deflect_config::Secret;
 
 const SECRET: &str = "fuzz-app-secret";
 
 /// `meta_webhook`: a delivery body. Its signature is checked (a correct one is accepted, the
-/// body itself as a header is not), and it is parsed into messages and statuses.
+/// body itself as a header is not), and it is parsed into messages and statuses, and each
+/// change's value into call events.
 pub fn meta(body: &[u8]) {
     let secret = Secret::new(SECRET);
     let header = String::from_utf8_lossy(body);
@@ -18,6 +19,12 @@ pub fn meta(body: &[u8]) {
         Some(&meta::sign(SECRET, body))
     ));
     let _ = meta::parse_webhook(body);
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        let entries = v["entry"].as_array().into_iter().flatten();
+        for change in entries.flat_map(|e| e["changes"].as_array().into_iter().flatten()) {
+            let _ = meta_calls::parse_calls(&change["value"]);
+        }
+    }
 }
 
 /// `twilio_webhook`: a form body posted to the webhook URL. Its signature is checked (a

@@ -134,11 +134,14 @@ fn parse_call(c: &Value) -> Option<CallUpdate> {
     let event = match c["event"].as_str()? {
         "connect" => {
             let session = &c["session"];
-            let sdp = text(&session["sdp"])?;
-            CallEvent::Connect(match session["sdp_type"].as_str() {
-                Some("answer") => Session::Answer(sdp),
-                _ => Session::Offer(sdp),
-            })
+            match (text(&session["sdp"]), session["sdp_type"].as_str()) {
+                (Some(sdp), Some("answer")) => CallEvent::Connect(Session::Answer(sdp)),
+                (Some(sdp), _) => CallEvent::Connect(Session::Offer(sdp)),
+                // Meta's example of a business call's connect writes the answer here.
+                (None, _) => {
+                    CallEvent::Connect(Session::Answer(text(&c["connection"]["webrtc"]["sdp"])?))
+                }
+            }
         }
         "terminate" => CallEvent::Terminate {
             ended: ended(c),
@@ -387,6 +390,23 @@ mod tests {
         );
         assert_eq!(calls[1].event, CallEvent::Progress(CallProgress::Ringing));
         assert_eq!(calls[1].direction, None);
+    }
+
+    #[test]
+    fn a_business_calls_answer_may_come_as_its_webrtc_connection() {
+        let value = json!({ "calls": [{ "id": "wacid.AB", "from": "13175551399",
+            "to": "163155536021", "event": "connect", "direction": "BUSINESS_INITIATED",
+            "connection": { "webrtc": { "sdp": "v=0\r\n" } } }] });
+        let calls = parse_calls(&value);
+        assert_eq!(
+            calls[0].event,
+            CallEvent::Connect(Session::Answer("v=0\r\n".into()))
+        );
+        let without = json!({ "calls": [{ "id": "wacid.AB", "from": "1", "event": "connect" }] });
+        assert!(
+            parse_calls(&without).is_empty(),
+            "a connect without SDP is left out"
+        );
     }
 
     #[test]
