@@ -511,18 +511,42 @@ early_media = true
 /// back in its Dutch groups (`06 12345678`: a pause after 06), and no warning at start.
 #[test]
 fn a_dutch_flow_plays_the_built_in_dutch_prompts() {
-    let gw = gateway(
+    speaks_its_language(
+        ("nl", "NL"),
+        "+31612345678",
+        "nl/you_entered, nl/digit_0, nl/digit_6, pause, nl/digit_1, nl/digit_2, nl/digit_3, \
+         nl/digit_4, nl/digit_5, nl/digit_6, nl/digit_7, nl/digit_8, nl/confirm_options",
+    );
+}
+
+/// A French flow reads the number back as the French say it: `06 12 34 56 78` is "zéro
+/// six, douze, trente-quatre, cinquante-six, soixante-dix-huit".
+#[test]
+fn a_french_flow_reads_the_number_back_in_pairs() {
+    speaks_its_language(
+        ("fr", "FR"),
+        "+33612345678",
+        "fr/you_entered, fr/digit_0, fr/digit_6, pause, fr/number_12, pause, fr/number_34, \
+         pause, fr/number_56, pause, fr/number_78, fr/confirm_options",
+    );
+}
+
+/// A caller from `caller` takes the offer of their own number in a flow of `language` and
+/// `country` (the caller's), hears it read back as `readback`, and confirms: every prompt
+/// comes from the language's built-in set, and the start-up warns of no English prompt.
+fn speaks_its_language((language, country): (&str, &str), caller: &str, readback: &str) {
+    let gw = gateway(&format!(
         r#"
 [[ivr.flows]]
-name = "amsterdam"
-language = "nl"
-country = "NL"
-"#,
-    );
+name = "local"
+language = "{language}"
+country = "{country}"
+"#
+    ));
     gw.logs
         .wait_for("the flows", |l| message(l, "call flows ready"));
     Caller::pcmu(96)
-        .from("+31612345678")
+        .from(caller)
         .play_dtmf("1")
         .pause(2000)
         .play_dtmf("1")
@@ -534,17 +558,16 @@ country = "NL"
         .map(|l| l["prompts"].as_str().unwrap().to_owned())
         .collect();
     // Whether the digit cuts the welcome or the offer short depends on when it lands.
-    let readback = "nl/you_entered, nl/digit_0, nl/digit_6, pause, nl/digit_1, nl/digit_2, \
-                    nl/digit_3, nl/digit_4, nl/digit_5, nl/digit_6, nl/digit_7, nl/digit_8, \
-                    nl/confirm_options";
-    assert_eq!(played.first().map(String::as_str), Some("nl/welcome"));
+    let own = |name: &str| format!("{language}/{name}");
+    assert_eq!(played.first(), Some(&own("welcome")));
     assert!(played.iter().any(|p| p == readback), "{played:#?}");
-    assert_eq!(
-        played.last().map(String::as_str),
-        Some("nl/message_sent, nl/goodbye")
-    );
+    let goodbye = format!("{}, {}", own("message_sent"), own("goodbye"));
+    assert_eq!(played.last(), Some(&goodbye));
     for prompt in played.iter().flat_map(|p| p.split(", ")) {
-        assert!(prompt.starts_with("nl/") || prompt == "pause", "{prompt}");
+        assert!(
+            prompt.starts_with(&format!("{language}/")) || prompt == "pause",
+            "{prompt}"
+        );
     }
     assert!(
         !gw.logs.json().iter().any(|l| (l["message"].as_str())
