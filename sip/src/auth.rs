@@ -103,9 +103,10 @@ pub fn response(
     }
 }
 
-/// The `Authorization` (for a 401) or `Proxy-Authorization` (407) value answering the
-/// challenges in `resp` for a `method` request to `uri`: SHA-256 preferred when offered
-/// (RFC 8760), else the first challenge deflect can answer; `None` when it can answer none.
+/// The header answering the challenges in `resp` for a `method` request to `uri` — its
+/// name (`Authorization` for a 401's `WWW-Authenticate`, `Proxy-Authorization` for a 407's
+/// `Proxy-Authenticate`) and value: SHA-256 preferred when offered (RFC 8760), else the
+/// first challenge deflect can answer; `None` when it can answer none.
 pub fn answer_challenges(
     resp: &Response,
     username: &str,
@@ -113,17 +114,17 @@ pub fn answer_challenges(
     method: &str,
     uri: &str,
     cnonce: &str,
-) -> Option<String> {
-    let header = if resp.status == 401 {
-        "WWW-Authenticate"
+) -> Option<(&'static str, String)> {
+    let (challenge, answer) = if resp.status == 401 {
+        ("WWW-Authenticate", "Authorization")
     } else {
-        "Proxy-Authenticate"
+        ("Proxy-Authenticate", "Proxy-Authorization")
     };
-    let mut challenges: Vec<&str> = resp.headers.get_all(header).collect();
+    let mut challenges: Vec<&str> = resp.headers.get_all(challenge).collect();
     challenges.sort_by_key(|c| !c.contains("SHA-256"));
-    challenges
-        .iter()
-        .find_map(|c| authorize(c, username, password, method, uri, cnonce))
+    let value =
+        (challenges.iter()).find_map(|c| authorize(c, username, password, method, uri, cnonce))?;
+    Some((answer, value))
 }
 
 /// Builds an `Authorization` value answering `challenge` (a `WWW-Authenticate` or

@@ -251,14 +251,9 @@ impl Registration {
         }
         if matches!(status, 401 | 407)
             && !self.authorized_once
-            && let Some(value) = self.answer_challenge(request, resp, cnonce)
+            && let Some((header, value)) = self.answer_challenge(request, resp, cnonce)
         {
             self.authorized_once = true;
-            let header = if status == 401 {
-                "Authorization"
-            } else {
-                "Proxy-Authorization"
-            };
             return Outcome::Authenticate { header, value };
         }
         self.fail(now, status)
@@ -306,7 +301,7 @@ impl Registration {
         request: &Request,
         resp: &Response,
         cnonce: impl FnOnce() -> String,
-    ) -> Option<String> {
+    ) -> Option<(&'static str, String)> {
         let password = self
             .config
             .password

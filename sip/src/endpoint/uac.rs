@@ -428,13 +428,9 @@ impl Endpoint {
         let Some(c) = credentials.take() else {
             return false;
         };
-        let answer = match resp.status {
-            401 => "Authorization",
-            _ => "Proxy-Authorization",
-        };
         let uri = invite.uri.to_string();
         let password = c.password.expose();
-        let Some(value) =
+        let Some((answer, value)) =
             auth::answer_challenges(resp, &c.username, password, "INVITE", &uri, &cnonce)
         else {
             debug!(call_id = %call.dialog.call_id, status = resp.status, "challenge deflect cannot answer");
