@@ -44,8 +44,9 @@ use crate::sdp::{
     self, Direction, LocalDescription, NegotiatedMedia, NegotiationError, SessionDescription,
 };
 use crate::session::{
-    Channel, MAX_DATAGRAM, MediaEvent, MediaSession, SessionConfig, SessionStats,
+    Channel, MAX_DATAGRAM, MediaEvent, MediaSession, SessionConfig, SessionStats, Transmit,
 };
+use crate::webrtc::{Endpoint, WebRtcError, WebRtcSession};
 use deflect_config::MediaConfig;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -70,6 +71,9 @@ pub enum CreateError {
     /// No RTP port pair is free (SIP 503), or binding failed.
     #[error(transparent)]
     Ports(#[from] PortError),
+    /// A WebRTC offer deflect cannot answer (no Opus, no fingerprint, unreadable).
+    #[error(transparent)]
+    WebRtc(#[from] WebRtcError),
     /// The engine has shut down.
     #[error("the media engine has shut down")]
     ShutDown,
@@ -82,7 +86,8 @@ impl CreateError {
             Self::Negotiation(NegotiationError::Malformed(_)) => 400,
             Self::Negotiation(
                 NegotiationError::NotAcceptable { .. } | NegotiationError::Srtp(_),
-            ) => 488,
+            )
+            | Self::WebRtc(_) => 488,
             Self::Ports(_) | Self::ShutDown => 503,
         }
     }
@@ -216,7 +221,8 @@ pub struct Offered {
 pub struct MediaCall {
     /// The SDP answer (the 200 OK body).
     pub answer: String,
-    /// What was negotiated.
+    /// What was negotiated (for a WebRTC call: what its inner session believes, G.711 and
+    /// telephone-event; see [`crate::webrtc`]).
     pub media: NegotiatedMedia,
     /// Local RTP address.
     pub local_rtp: SocketAddr,
@@ -291,11 +297,7 @@ impl MediaEngine {
         let advertise = options.advertise.unwrap_or(self.shared.advertise);
         let mut probe = LocalDescription::new(advertise, 0).with_srtp(options.srtp);
         sdp::answer(&parsed, &self.shared.config.codecs, &mut probe)?;
-        let ports = self.shared.ports.allocate().inspect_err(|e| {
-            if matches!(e, PortError::Exhausted { .. }) {
-                metrics::counter!("deflect_media_ports_exhausted_total").increment(1);
-            }
-        })?;
+        let ports = self.allocate_counted()?;
         self.create_session_on(ports, offer, options)
     }
 
@@ -304,15 +306,7 @@ impl MediaEngine {
     /// with [`answered`](Self::answered) when the peer's answer comes. The offer lists the
     /// configured codecs and telephone-event (payload type 101).
     pub fn offer(&self, options: CallOptions) -> Result<Offered, CreateError> {
-        let ports = self.shared.ports.allocate().inspect_err(|e| {
-            if matches!(e, PortError::Exhausted { .. }) {
-                metrics::counter!("deflect_media_ports_exhausted_total").increment(1);
-            }
-        })?;
-        let port = ports.rtp.local_addr().map_err(|source| PortError::Bind {
-            address: SocketAddr::new(self.shared.config.rtp_address, 0),
-            source,
-        })?;
+        let (ports, port) = self.take_ports()?;
         let advertise = options.advertise.unwrap_or(self.shared.advertise);
         let mut local = LocalDescription::new(advertise, port.port()).with_srtp(options.srtp);
         let offer = sdp::offer(&mut local, &self.shared.config.codecs, Some(101));
@@ -322,6 +316,25 @@ impl MediaEngine {
             local,
             options,
         })
+    }
+
+    /// A port pair (exhaustion counted in `deflect_media_ports_exhausted_total`).
+    fn allocate_counted(&self) -> Result<PortPair, PortError> {
+        self.shared.ports.allocate().inspect_err(|e| {
+            if matches!(e, PortError::Exhausted { .. }) {
+                metrics::counter!("deflect_media_ports_exhausted_total").increment(1);
+            }
+        })
+    }
+
+    /// A port pair and its RTP socket's address.
+    fn take_ports(&self) -> Result<(PortPair, SocketAddr), PortError> {
+        let ports = self.allocate_counted()?;
+        let address = ports.rtp.local_addr().map_err(|source| PortError::Bind {
+            address: SocketAddr::new(self.shared.config.rtp_address, 0),
+            source,
+        })?;
+        Ok((ports, address))
     }
 
     /// Starts the session of an [`Offered`] call from the peer's answer. An answer with
@@ -376,13 +389,63 @@ impl MediaEngine {
         let (session, answer) =
             MediaSession::new(now, SystemTime::now(), config, local, description)?;
         let media = session.media().clone();
+        let srtp = media.srtp.as_ref().map(|k| k.suite.name());
+        tracing::debug!(call_id = %options.call_id, local = %local_rtp, codec = ?media.codec, remote = ?media.remote_rtp, srtp, "media session starts");
+        self.run(
+            Session::Rtp(session),
+            ports,
+            options,
+            answer,
+            media,
+            local_rtp,
+        )
+    }
+
+    /// Answers a WebRTC offer (a WhatsApp call's, a browser's): takes a port (its pair's
+    /// RTP socket carries ICE, DTLS and SRTP, see [`crate::webrtc`]) and starts the session.
+    /// An offer without Opus, or one that cannot be read, is [`CreateError::WebRtc`].
+    pub fn create_webrtc_session(
+        &self,
+        offer: &str,
+        options: CallOptions,
+    ) -> Result<MediaCall, CreateError> {
+        let (ports, bound) = self.take_ports()?;
+        let advertise = options.advertise.unwrap_or(self.shared.advertise);
+        let endpoint = Endpoint {
+            bound,
+            candidate: SocketAddr::new(advertise, bound.port()),
+        };
+        let config = SessionConfig::from_config(&self.shared.config, false);
+        let now = Instant::now().into_std();
+        let (mut session, answer) =
+            WebRtcSession::answer(now, SystemTime::now(), config, endpoint, offer)?;
+        let media = session.session().media().clone();
+        tracing::debug!(call_id = %options.call_id, local = %bound, candidate = %endpoint.candidate, "WebRTC media session starts");
+        self.run(
+            Session::WebRtc(Box::new(session)),
+            ports,
+            options,
+            answer,
+            media,
+            bound,
+        )
+    }
+
+    /// Hands a session to a shard.
+    fn run(
+        &self,
+        session: Session,
+        ports: PortPair,
+        options: CallOptions,
+        answer: String,
+        media: NegotiatedMedia,
+        local_rtp: SocketAddr,
+    ) -> Result<MediaCall, CreateError> {
         let id = self.shared.next_session.fetch_add(1, Ordering::Relaxed);
         let shard =
             self.shared.next_shard.fetch_add(1, Ordering::Relaxed) % self.shared.shards.len();
         let tx = self.shared.shards[shard].clone();
         let (events_tx, events) = mpsc::unbounded_channel();
-        let srtp = media.srtp.as_ref().map(|k| k.suite.name());
-        tracing::debug!(call_id = %options.call_id, local = %local_rtp, codec = ?media.codec, remote = ?media.remote_rtp, srtp, "media session starts");
         tx.send(ShardMessage::Add(Box::new(Entry {
             id,
             call_id: options.call_id,
@@ -406,6 +469,86 @@ impl MediaEngine {
             },
             events,
         })
+    }
+}
+
+/// A shard's session: a SIP call's RTP, or a WebRTC call's.
+#[allow(clippy::large_enum_variant)] // the SIP call's, the hot path, stays inline
+enum Session {
+    Rtp(MediaSession),
+    WebRtc(Box<WebRtcSession>),
+}
+
+impl Session {
+    /// The session that plays, relays, taps and reports (a WebRTC call's inner one).
+    fn media(&mut self) -> &mut MediaSession {
+        match self {
+            Self::Rtp(s) => s,
+            Self::WebRtc(s) => s.session(),
+        }
+    }
+
+    fn stats(&self) -> &SessionStats {
+        match self {
+            Self::Rtp(s) => s.stats(),
+            Self::WebRtc(s) => s.stats(),
+        }
+    }
+
+    fn handle_datagram(&mut self, now: std::time::Instant, from: SocketAddr, datagram: &[u8]) {
+        match self {
+            Self::Rtp(s) => s.handle_rtp(now, from, datagram),
+            Self::WebRtc(s) => s.handle_datagram(now, from, datagram),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: std::time::Instant) {
+        match self {
+            Self::Rtp(s) => s.handle_timeout(now),
+            Self::WebRtc(s) => s.handle_timeout(now),
+        }
+    }
+
+    fn poll_timeout(&mut self) -> Option<std::time::Instant> {
+        match self {
+            Self::Rtp(s) => s.poll_timeout(),
+            Self::WebRtc(s) => s.poll_timeout(),
+        }
+    }
+
+    fn poll_transmit(&mut self, now: std::time::Instant, buf: &mut [u8]) -> Option<Transmit> {
+        match self {
+            Self::Rtp(s) => s.poll_transmit(now, buf),
+            Self::WebRtc(s) => s.poll_transmit(now, buf),
+        }
+    }
+
+    fn poll_event(&mut self) -> Option<MediaEvent> {
+        match self {
+            Self::Rtp(s) => s.poll_event(),
+            Self::WebRtc(s) => s.poll_event(),
+        }
+    }
+
+    fn set_hold(&mut self, now: std::time::Instant, on: bool) {
+        match self {
+            Self::Rtp(s) => s.set_hold(now, on),
+            Self::WebRtc(s) => s.set_hold(now, on),
+        }
+    }
+
+    fn close(&mut self) {
+        match self {
+            Self::Rtp(s) => s.close(),
+            Self::WebRtc(s) => s.close(),
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        match self {
+            Self::Rtp(s) => s.is_closed(),
+            Self::WebRtc(s) => s.is_closed(),
+        }
     }
 }
 
@@ -563,7 +706,7 @@ impl MediaHandle {
 struct Entry {
     id: u64,
     call_id: String,
-    session: MediaSession,
+    session: Session,
     ports: PortPair,
     visits: u32,
     events: mpsc::UnboundedSender<MediaEvent>,
@@ -684,44 +827,62 @@ fn flush(p: &mut Pending, stats: &EngineStats) {
     *p = Pending::default();
 }
 
+/// Carries out a command. A WebRTC call's media is not renegotiated by SDP (a re-offer is
+/// refused, as SIP answers one with 488) and sends no digits ([`crate::webrtc`]).
 fn apply(entry: &mut Entry, command: Command, now: std::time::Instant) {
-    let s = &mut entry.session;
+    let session = &mut entry.session;
     match command {
         Command::Play {
             id,
             items,
             barge_in,
-        } => s.play_as(id, items, barge_in),
-        Command::StopPlayback => s.stop_playback(),
+        } => session.media().play_as(id, items, barge_in),
+        Command::StopPlayback => session.media().stop_playback(),
         Command::Renegotiate { offer, reply } => {
-            let result = s.renegotiate(now, &offer).map(|answer| Renegotiated {
-                answer,
-                peer_direction: s.media().direction.answer(),
-            });
+            let result = match session {
+                Session::Rtp(s) => s.renegotiate(now, &offer).map(|answer| Renegotiated {
+                    answer,
+                    peer_direction: s.media().direction.answer(),
+                }),
+                Session::WebRtc(_) => Err(NegotiationError::NotAcceptable {
+                    wanted: "no re-offer".into(),
+                    profiles: "a WebRTC call",
+                }),
+            };
             if let Err(e) = &result {
                 tracing::debug!(call_id = %entry.call_id, error = %e, "re-offer refused; media unchanged");
             }
             let _ = reply.send(result);
         }
         Command::Reoffer(direction, reply) => {
-            let _ = reply.send(s.reoffer(direction));
+            let offer = match session {
+                Session::Rtp(s) => s.reoffer(direction),
+                Session::WebRtc(_) => None,
+            };
+            let _ = reply.send(offer);
         }
         Command::ReofferAnswered(answer) => {
-            if let Err(e) = s.reoffer_answered(now, &answer) {
+            if let Session::Rtp(s) = session
+                && let Err(e) = s.reoffer_answered(now, &answer)
+            {
                 tracing::debug!(call_id = %entry.call_id, error = %e, "answer to deflect's re-offer not usable; media unchanged");
             }
         }
-        Command::InfoDigit(digit, at) => s.handle_info_digit(at, digit),
+        Command::InfoDigit(digit, at) => session.media().handle_info_digit(at, digit),
         Command::SendDtmf(digits, tone, gap) => {
-            if let Err(e) = s.send_dtmf(&digits, tone, gap) {
+            let sent = match session {
+                Session::Rtp(s) => s.send_dtmf(&digits, tone, gap).map_err(|e| e.to_string()),
+                Session::WebRtc(_) => Err("a WebRTC call sends no digits".into()),
+            };
+            if let Err(e) = sent {
                 tracing::debug!(call_id = %entry.call_id, error = %e, "digits not sent");
             }
         }
-        Command::Hold(on) => s.set_hold(now, on),
-        Command::Listen(on) => s.set_tap(on),
-        Command::Bridge(on) => s.set_relay(on),
-        Command::Relay(samples) => s.relay(&samples),
-        Command::Close => s.close(),
+        Command::Hold(on) => session.set_hold(now, on),
+        Command::Listen(on) => session.media().set_tap(on),
+        Command::Bridge(on) => session.media().set_relay(on),
+        Command::Relay(samples) => session.media().relay(&samples),
+        Command::Close => session.close(),
     }
 }
 
@@ -736,7 +897,7 @@ const MAX_READS_PER_VISIT: usize = 64;
 fn receive_rtp(entry: &mut Entry, now: std::time::Instant, buf: &mut [u8]) {
     for _ in 0..MAX_READS_PER_VISIT {
         match entry.ports.rtp.recv_from(buf) {
-            Ok((n, from)) => entry.session.handle_rtp(now, from, &buf[..n]),
+            Ok((n, from)) => entry.session.handle_datagram(now, from, &buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) => {
@@ -744,6 +905,19 @@ fn receive_rtp(entry: &mut Entry, now: std::time::Instant, buf: &mut [u8]) {
                 tracing::debug!(call_id = %entry.call_id, error = %e, "RTP receive error");
                 return;
             }
+        }
+    }
+}
+
+/// Sends every datagram the session has due.
+fn transmit(entry: &mut Entry, now: std::time::Instant, buf: &mut [u8]) {
+    while let Some(t) = entry.session.poll_transmit(now, buf) {
+        let socket = match t.channel {
+            Channel::Rtp => &entry.ports.rtp,
+            Channel::Rtcp => &entry.ports.rtcp,
+        };
+        if let Err(e) = socket.send_to(&buf[..t.len], t.destination) {
+            tracing::debug!(call_id = %entry.call_id, error = %e, to = %t.destination, "RTP send failed");
         }
     }
 }
@@ -767,11 +941,13 @@ fn visit(
         entry.session.close();
     }
     if entry.session.is_closed() {
+        // What closing left to send (a WebRTC call's DTLS close).
+        transmit(entry, std_now, send_buf);
         return false;
     }
     receive_rtp(entry, std_now, recv_buf);
     let session = &mut entry.session;
-    if housekeeping {
+    if housekeeping && let Session::Rtp(session) = session {
         let mut buf = [0u8; 1500];
         loop {
             match entry.ports.rtcp.recv_from(&mut buf) {
@@ -782,15 +958,8 @@ fn visit(
         }
     }
     session.handle_timeout(std_now);
-    while let Some(t) = session.poll_transmit(std_now, send_buf) {
-        let socket = match t.channel {
-            Channel::Rtp => &entry.ports.rtp,
-            Channel::Rtcp => &entry.ports.rtcp,
-        };
-        if let Err(e) = socket.send_to(&send_buf[..t.len], t.destination) {
-            tracing::debug!(call_id = %entry.call_id, error = %e, to = %t.destination, "RTP send failed");
-        }
-    }
+    transmit(entry, std_now, send_buf);
+    let session = &mut entry.session;
     while let Some(event) = session.poll_event() {
         if let MediaEvent::Dtmf(d) = &event {
             tracing::info!(call_id = %entry.call_id, digit = %d.digit, source = d.source.as_str(), "DTMF digit");

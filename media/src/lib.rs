@@ -1,4 +1,5 @@
-//! deflect's media side: SDP offer/answer, RTP sessions, G.711, DTMF and prompt playback.
+//! deflect's media side: SDP offer/answer, RTP sessions, WebRTC, G.711, Opus, DTMF and prompt
+//! playback.
 //!
 //! # Using it (the SIP/IVR wiring)
 //!
@@ -10,6 +11,11 @@
 //!   [`CreateError`](driver::CreateError) whose
 //!   [`sip_status`](driver::CreateError::sip_status) is the final response: 488 when nothing
 //!   in the offer is acceptable, 400 when it cannot be parsed, 503 when no RTP port is free;
+//! - a WebRTC offer (a WhatsApp call's, a browser's) →
+//!   [`MediaEngine::create_webrtc_session`](driver::MediaEngine::create_webrtc_session) → the
+//!   same [`MediaCall`](driver::MediaCall), whose answer carries deflect's ICE candidate and
+//!   DTLS fingerprint; everything below works the same on it, except re-offers (refused) and
+//!   sending digits (not done) — see [`webrtc`];
 //! - an INVITE without an offer, or a call this side places →
 //!   [`MediaEngine::offer`](driver::MediaEngine::offer) (the SDP offer, ports held), then
 //!   [`MediaEngine::answered`](driver::MediaEngine::answered) with the peer's answer;
@@ -34,7 +40,9 @@
 //! (a bridged call's audio from the other leg), [`srtp`]
 //! (SDES `a=crypto` and the call's SRTP contexts, RFC 3711/4568), [`reorder`],
 //! [`dtmf`] (RFC 4733, SIP INFO, in-band tone detection, the merged stream), [`playback`] (prompt
-//! library and player), [`g711`], [`rtcp`], [`advertise`] (the address put in SDP). [`ports`]
+//! library and player), [`g711`], [`rtcp`], [`advertise`] (the address put in SDP),
+//! [`webrtc`] (a WebRTC call: ICE, DTLS-SRTP and Opus around an ordinary session, and the
+//! offering peer tests and the call generator use). [`ports`]
 //! binds port pairs; [`driver`] (feature `runtime`, on by default) is the tokio side that owns
 //! the sockets.
 
@@ -53,3 +61,4 @@ pub mod rtcp;
 pub mod sdp;
 pub mod session;
 pub mod srtp;
+pub mod webrtc;

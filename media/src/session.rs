@@ -760,6 +760,15 @@ impl MediaSession {
         }
     }
 
+    /// Reports the media as gone (once): a WebRTC connection that never came up or failed
+    /// ends the call as silence does.
+    pub(crate) fn report_timeout(&mut self, silent_for: Duration) {
+        if !self.timed_out {
+            self.timed_out = true;
+            self.events.push_back(MediaEvent::RtpTimeout { silent_for });
+        }
+    }
+
     /// The earliest time something is due.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed {

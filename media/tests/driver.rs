@@ -318,3 +318,119 @@ async fn an_offering_side_sends_digits_the_answering_side_hears_once_each() {
     calling.handle.close();
     answering.handle.close();
 }
+
+/// A WebRTC caller (ICE-lite, as WhatsApp's side is) on a loopback socket, driven here.
+struct WebRtcPeer {
+    caller: deflect_media::webrtc::WebRtcCaller,
+    socket: UdpSocket,
+}
+
+impl WebRtcPeer {
+    /// Runs the caller for `d` (real time): datagrams both ways, its timers.
+    async fn run_for(&mut self, d: Duration) {
+        let until = tokio::time::Instant::now() + d;
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let now = std::time::Instant::now();
+            self.caller.handle_timeout(now);
+            while let Some(t) = self.caller.poll_transmit(&mut buf) {
+                self.socket
+                    .send_to(&buf[..t.len], t.destination)
+                    .await
+                    .unwrap();
+            }
+            let wake = self
+                .caller
+                .poll_timeout()
+                .map_or(until, tokio::time::Instant::from_std)
+                .min(until)
+                .max(tokio::time::Instant::now() + Duration::from_millis(1));
+            tokio::select! {
+                r = self.socket.recv_from(&mut buf) => {
+                    let (n, from) = r.unwrap();
+                    self.caller.handle_datagram(std::time::Instant::now(), from, &buf[..n]);
+                }
+                () = tokio::time::sleep_until(wake) => {}
+            }
+            if tokio::time::Instant::now() >= until {
+                return;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webrtc_call_connects_plays_and_hears_digits() {
+    use deflect_media::webrtc::{Endpoint, WebRtcCaller};
+    let engine = engine(4, Duration::from_secs(5));
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let at = socket.local_addr().unwrap();
+    let endpoint = Endpoint {
+        bound: at,
+        candidate: at,
+    };
+    let (caller, offer) = WebRtcCaller::offer(std::time::Instant::now(), endpoint, true).unwrap();
+    let mut call = engine
+        .create_webrtc_session(&offer, CallOptions::default())
+        .unwrap();
+    let id = call.handle.play_prompts("en", &["goodbye"], false).unwrap();
+    let mut peer = WebRtcPeer { caller, socket };
+    peer.caller
+        .answered(std::time::Instant::now(), &call.answer)
+        .unwrap();
+    let mut ended = false;
+    for _ in 0..100 {
+        peer.run_for(Duration::from_millis(50)).await;
+        while let Ok(event) = call.events.try_recv() {
+            ended |= matches!(event, MediaEvent::Playback { id: e, .. } if e == id);
+        }
+        if ended {
+            break;
+        }
+    }
+    assert!(peer.caller.is_connected());
+    assert!(ended, "the prompt was played out");
+    // Its last frames are on their way.
+    peer.run_for(Duration::from_millis(200)).await;
+    let heard = peer.caller.take_heard();
+    let goodbye = PromptLibrary::builtin().get("en", "goodbye").unwrap();
+    assert!(
+        heard.len() >= goodbye.pcm.len(),
+        "the whole prompt is heard: {} of {} samples",
+        heard.len(),
+        goodbye.pcm.len()
+    );
+    let energy = |s: &[i16]| s.iter().map(|x| i64::from(*x).abs()).sum::<i64>() / s.len() as i64;
+    assert!(
+        energy(&heard) > 100,
+        "speech, not silence: {}",
+        energy(&heard)
+    );
+
+    // A key pressed on the caller's side is heard once.
+    peer.caller.send_digit(
+        std::time::Instant::now(),
+        deflect_media::dtmf::Digit::from_char('7').unwrap(),
+        4,
+    );
+    peer.run_for(Duration::from_millis(100)).await;
+    let event = next_event(&mut call.events, |e| matches!(e, MediaEvent::Dtmf(_))).await;
+    let MediaEvent::Dtmf(d) = event else {
+        unreachable!()
+    };
+    assert_eq!(d.digit.as_char(), '7');
+    assert_eq!(d.source, DtmfSource::Rfc4733);
+
+    // A re-offer is refused (as SIP's 488), the call goes on.
+    assert!(call.handle.renegotiate(offer.as_bytes()).await.is_err());
+
+    // Closed: the media stops.
+    call.handle.close();
+    peer.run_for(Duration::from_millis(100)).await;
+    peer.caller.take_heard();
+    peer.run_for(Duration::from_millis(200)).await;
+    assert!(
+        peer.caller.take_heard().is_empty(),
+        "nothing after the close"
+    );
+}
