@@ -153,6 +153,7 @@ impl Gateway {
         let (sip, incoming) = deflect_sip::runtime::Sip::start(&config.sip, listeners.sip)
             .context("cannot start the SIP stack")?;
         let serving = tokio::spawn(calls.clone().serve(sip.clone(), incoming));
+        crate::whatsapp_calls::start(&config, &inbox, &calls, &sip);
         crate::registration::start(&sip, &config.sip);
         crate::registration::probe(&sip, &config.sip);
         reload_tls_on_sighup(&sip)?;
@@ -221,6 +222,8 @@ impl Gateway {
         };
         let calls_stopped = async {
             drain_calls(&sip, grace).await;
+            // WhatsApp calls had the same grace period.
+            calls.end_webrtc_calls();
             crate::registration::end(&sip, &config.sip, Duration::from_secs(5)).await;
             // Calls that ended hand their deflections off; what does not finish stays in the
             // journal for the next start.

@@ -9,3 +9,4 @@
 mod calls;
 pub mod gateway;
 mod registration;
+mod whatsapp_calls;

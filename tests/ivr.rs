@@ -880,3 +880,114 @@ fn a_refer_the_trunk_refuses_falls_back_too() {
     let record = call_record(&gw, "deflected");
     assert_eq!(record["path"][1]["exit"], "failed 603");
 }
+
+/// A WhatsApp call's `connect` webhook carrying `offer`, as Meta delivers it (field `calls`).
+fn whatsapp_connect(call_id: &str, from: &str, offer: &str) -> String {
+    serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "calls", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "31201234567", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Ann"}, "wa_id": from}],
+            "calls": [{
+                "id": call_id, "from": from, "to": "31201234567", "event": "connect",
+                "timestamp": "1767225600", "direction": "USER_INITIATED",
+                "session": {"sdp_type": "offer", "sdp": offer}
+            }]
+        }}]}]
+    })
+    .to_string()
+}
+
+#[test]
+fn a_whatsapp_call_hears_the_flow_and_is_deflected_by_its_digits() {
+    use common::meta::{self, FakeMeta};
+    use common::webrtc::WebRtcPeer;
+    let api = FakeMeta::start();
+    let config = format!(
+        "{}calling = true\n",
+        meta::account(&format!("http://{}", api.addr))
+    );
+    let gw = gateway(&config);
+    let peer = WebRtcPeer::start();
+    let call_id = "wacid.HBgLMzE2MTIzNDU2NzgVAgASGCA3";
+    let body = whatsapp_connect(call_id, "31612345678", &peer.offer);
+    let signature = deflect_chat::provider::meta::sign("app-secret", body.as_bytes());
+    let (status, _, answer) = common::request(
+        gw.http_addr(),
+        "POST",
+        "/webhooks/meta/main",
+        &[
+            ("content-type", "application/json"),
+            ("x-hub-signature-256", &signature),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 200, "{answer}");
+
+    // pre_accept, then accept, each with deflect's answer.
+    let calls_path = "/v24.0/106540352242922/calls";
+    let actions = |n: usize| -> Vec<serde_json::Value> {
+        let requests = api.wait_for(n);
+        (requests.iter())
+            .filter(|r| r.path == calls_path)
+            .map(|r| r.body.clone())
+            .collect()
+    };
+    let first = actions(2);
+    assert_eq!(first[0]["action"], "pre_accept", "{first:?}");
+    assert_eq!(first[1]["action"], "accept", "{first:?}");
+    for a in &first {
+        assert_eq!(a["call_id"], call_id);
+        assert_eq!(a["messaging_product"], "whatsapp");
+        assert_eq!(a["session"]["sdp_type"], "answer");
+    }
+    let sdp = first[1]["session"]["sdp"].as_str().unwrap();
+    assert_eq!(sdp.matches("a=fingerprint:sha-256 ").count(), 1, "{sdp}");
+    assert!(sdp.contains("a=setup:active"), "{sdp}");
+    peer.answered(sdp);
+
+    // The welcome is heard once ICE and DTLS are up: half a second of speech, at least.
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    let mut loud = 0;
+    while loud < 25 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{loud} loud frames heard"
+        );
+        let heard = peer.heard();
+        loud += heard
+            .chunks(160)
+            .filter(|f| f.iter().any(|s| s.abs() > 1000))
+            .count();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(peer.is_connected());
+
+    // 1: the number called from; 1: confirmed.
+    peer.press('1');
+    gw.logs.wait_for("the confirmation", |l| {
+        message(l, "DTMF digit") && l["digit"] == "1"
+    });
+    let read_back = gw.logs.count();
+    gw.logs
+        .wait_from(read_back, "the read-back", |l| message(l, "playing"));
+    peer.press('1');
+    assert_eq!(
+        deflected_to(&gw),
+        ("+31612345678".to_owned(), "caller_number".to_owned())
+    );
+    assert_eq!(finished_with(&gw), "deflected");
+
+    // The IVR hung up: terminate, after the two accepts.
+    let mut n = api.requests().len();
+    let terminate = loop {
+        n += 1;
+        let actions = actions(n);
+        if let Some(t) = actions.iter().find(|a| a["action"] == "terminate") {
+            assert_eq!(actions.len(), 3, "{actions:?}");
+            break t.clone();
+        }
+    };
+    assert_eq!(terminate["call_id"], call_id);
+}

@@ -42,6 +42,7 @@ use crate::store::Store;
 use crate::templates;
 use crate::webchat::{self, NewHandoff, NewWebConversation};
 use crate::webhooks;
+use crate::whatsapp_calls::{AccountCall, WhatsAppCalls};
 use crate::{conversations, events, repo, routing, timers};
 use deflect_config::OpeningHours;
 use deflect_config::{AccountConfig, QueueConfig};
@@ -65,6 +66,7 @@ pub(crate) struct Inner {
     bots: BotService,
     attachments: AttachmentService,
     receipts: Receipts,
+    whatsapp_calls: WhatsAppCalls,
     /// The HTTP client the workers share (providers, webhooks).
     http: reqwest::Client,
 }
@@ -178,6 +180,7 @@ impl Inbox {
         let links = blobs.as_ref().map(|_| signer.clone());
         let files = blobs.clone().zip(links.clone());
         let files = files.map(|(blobs, links)| OutboxFiles { blobs, links });
+        let whatsapp_calls = WhatsAppCalls::new(providers.clone(), &settings.whatsapp.accounts);
         let ctx = Arc::new(Ctx::new(store, settings, clock, hook_endpoints, signer));
         // Admins' overrides apply from the first request.
         ctx.refresh_settings().await?;
@@ -186,6 +189,7 @@ impl Inbox {
                 feed,
                 inbound: InboundService::new(ctx.clone()),
                 outbox: Outbox::new(ctx.clone(), providers.clone(), files),
+                whatsapp_calls,
                 receipts: Receipts::new(ctx.clone(), providers),
                 hooks: Hooks::new(ctx.clone(), http.clone(), hooks_wake),
                 http,
@@ -380,6 +384,35 @@ impl Inbox {
     /// concurrent transactions (or a duplicate racing in from another process) is retried.
     pub async fn receive(&self, account: &str, items: &[Inbound]) -> Result<Received, ChatError> {
         self.inner.inbound.receive(account, items).await
+    }
+
+    /// Sends the WhatsApp call updates of accounts with `calling` to `sink` from now on
+    /// (see [`crate::whatsapp_calls`]); the binary gives the IVR's. Only the first sink is
+    /// taken (`false` for another).
+    pub fn route_whatsapp_calls(
+        &self,
+        sink: tokio::sync::mpsc::UnboundedSender<AccountCall>,
+    ) -> bool {
+        self.inner.whatsapp_calls.route(sink)
+    }
+
+    /// A WhatsApp call update for `account`, from a webhook whose signature was checked.
+    pub fn whatsapp_call_update(
+        &self,
+        account: &str,
+        update: crate::provider::meta_calls::CallUpdate,
+    ) {
+        self.inner.whatsapp_calls.update(account, update);
+    }
+
+    /// Asks Meta for a call action on `account`'s number (accept, terminate, …); a
+    /// `connect` is answered with the new call's id.
+    pub async fn whatsapp_call_action(
+        &self,
+        account: &str,
+        action: &crate::provider::meta_calls::CallAction<'_>,
+    ) -> Result<Option<String>, crate::provider::SendError> {
+        self.inner.whatsapp_calls.act(account, action).await
     }
 
     /// How the customers' messages this process stored so far were stored: together with

@@ -43,7 +43,7 @@
 //! | store | [`store`] | the connection (SQLite or PostgreSQL through sqlx), the write transaction `Tx`, and the event log's hand-over: a transaction collects the events appended to it and gives each to the registered sinks (`store::EventSink`). It knows no webhook, bus or service. |
 //! | repositories | `repo/` | one file per aggregate (conversations, messages, agents, contacts, hand-off codes, assignments, queues, timers, outbox, early statuses, deflections, sessions and tokens, canned answers, events, webhook deliveries, web visitors, limit uses, whitelist and FAQ entries and webhook endpoints with their lists' revisions): the SQL of that aggregate and its row decoding. The one exception is the inbound service's SQL (`inbound`, whose group commit stores runs of messages a few statements at a time), which stays beside the code that groups them. |
 //! | lifecycle | `context`, `lifecycle/` | `Ctx`, what every service works with (store, settings, clock, the workers' wake-ups); the steps several services share, inside the caller's transaction and never committing: opening a conversation, the routing driver (queue, offer, decline, return, fallback, close), outgoing messages, delivery statuses, the web-to-WhatsApp hand-off, and `transition::Action` — the lock, check, change, commit skeleton of every agent action. |
-//! | services | `conversations` (agent actions), `contacts` (the contact card, labels), [`agents`], [`access`] (sessions, tokens), [`attachments`] (customers' files: the download worker and serving them), [`board`], [`reports`] (the supervisors' reports over a period), [`canned`], `lists` (the whitelist and FAQ entries admins add), `webhooks` (the webhook endpoints admins add), [`deflection`], [`limits`], [`inbound`], [`webchat`], [`sandbox`], `templates` (each account's message templates, listed from its provider and cached), `receipts` (read receipts and the typing indicator on WhatsApp), [`timers`], [`outbox`], [`hooks`], [`events`] | one job each; a service never imports another (the layer is `apart`): what two services share moves down into lifecycle or a repository. |
+//! | services | `conversations` (agent actions), `contacts` (the contact card, labels), [`agents`], [`access`] (sessions, tokens), [`attachments`] (customers' files: the download worker and serving them), [`board`], [`reports`] (the supervisors' reports over a period), [`canned`], `lists` (the whitelist and FAQ entries admins add), `webhooks` (the webhook endpoints admins add), [`deflection`], [`limits`], [`inbound`], [`webchat`], [`sandbox`], `templates` (each account's message templates, listed from its provider and cached), `receipts` (read receipts and the typing indicator on WhatsApp), [`whatsapp_calls`] (WhatsApp calls' signalling: the `calls` webhook to the IVR, call actions out), [`timers`], [`outbox`], [`hooks`], [`events`] | one job each; a service never imports another (the layer is `apart`): what two services share moves down into lifecycle or a repository. |
 //! | inbox | `inbox`, [`testing`] | [`Inbox`]: opens the services on a store, registers the event sinks (webhook deliveries, the live feed), runs the workers, and is the one `impl` whose methods delegate to the services. |
 //!
 //! Where to add:
@@ -72,7 +72,7 @@
 // layer store: store
 // layer repositories: repo
 // layer lifecycle: context lifecycle
-// layer services apart: access agents attachments board bots calls canned components contacts conversations deflection events hooks inbound limits lists outbox receipts reports sandbox settings templates timers webchat webhooks
+// layer services apart: access agents attachments board bots calls canned components contacts conversations deflection events hooks inbound limits lists outbox receipts reports sandbox settings templates timers webchat webhooks whatsapp_calls
 // layer inbox: inbox testing
 
 /// A query text assembled from this crate's constant fragments and numbered placeholders;
@@ -138,6 +138,7 @@ pub mod testing;
 pub mod timers;
 pub mod webchat;
 mod webhooks;
+pub mod whatsapp_calls;
 
 pub use access::{NewSession, Session};
 pub use agents::NewAgent;

@@ -203,6 +203,17 @@ fn a_calls_delivery_is_a_call_not_a_message() {
     let calls = parse_calls(&delivery["entry"][0]["changes"][0]["value"]);
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].customer, "16505551234");
+    // The whole delivery: the same call, with the number it called.
+    assert_eq!(
+        deflect_chat::provider::meta_calls::parse_webhook(&body),
+        vec![(Some("106540352242922".to_owned()), calls[0].clone())]
+    );
+    // A messages delivery has no call.
+    let messages = fixture("text.json");
+    assert_eq!(
+        deflect_chat::provider::meta_calls::parse_webhook(&messages),
+        Vec::new()
+    );
     match &calls[0].event {
         CallEvent::Connect(Session::Offer(sdp)) => assert!(sdp.contains("a=ice-lite"), "{sdp}"),
         other => panic!("a customer's call carries their offer: {other:?}"),

@@ -248,6 +248,10 @@ pub struct AccountConfig {
     /// The SMS sent when WhatsApp cannot reach a deflected caller's number; none: no SMS.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sms_fallback: Option<crate::SmsFallbackConfig>,
+    /// Meta: answer WhatsApp voice calls to the business number (the Business Calling API;
+    /// switch calling on for the number in WhatsApp Manager and subscribe the app to the
+    /// `calls` webhook field). They reach the IVR flow routed by `business_number`.
+    pub calling: bool,
 }
 
 impl Default for AccountConfig {
@@ -279,6 +283,7 @@ impl Default for AccountConfig {
             templates: TemplatesConfig::default(),
             automations: AutomationOverrides::default(),
             sms_fallback: None,
+            calling: false,
         }
     }
 }
@@ -358,6 +363,12 @@ impl AccountConfig {
                     "{id:?} is not a WhatsApp Business Account id: digits only, as WhatsApp \
                      Manager shows it (e.g. \"102290129340398\")"
                 ),
+            );
+        }
+        if self.calling && self.provider != Provider::Meta {
+            p.push(
+                format!("{at}.calling"),
+                "only for provider \"meta\" (WhatsApp calls come through the Cloud API)",
             );
         }
         if self.business_account_id.is_some() && self.provider != Provider::Meta {

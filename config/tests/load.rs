@@ -1651,3 +1651,25 @@ fn trunk_pins_are_sha256_fingerprints_and_exclude_a_ca() {
         "{e}"
     );
 }
+
+#[test]
+fn whatsapp_calling_is_for_meta_accounts_only() {
+    let account = |provider: &str, keys: &str| {
+        let head = "[whatsapp]\ndefault_account = \"main\"\n[[whatsapp.accounts]]\nname = \"main\"";
+        format!(
+            "{head}\ncalling = true\nprovider = \"{provider}\"\nbusiness_number = \"+31201234567\"\n{keys}\n"
+        )
+    };
+    let meta = account(
+        "meta",
+        "phone_number_id = \"106540352242922\"\naccess_token = \"t\"\napp_secret = \"s\"\nverify_token = \"v\"",
+    );
+    assert!(load_text(&meta, &[]).unwrap().whatsapp.accounts[0].calling);
+    let twilio = account(
+        "twilio",
+        "account_sid = \"AC00000000000000000000000000000000\"\nauth_token = \"t\"",
+    );
+    let e = load_text(&twilio, &[]).unwrap_err();
+    assert_eq!(paths(&e), ["whatsapp.accounts[0].calling"], "{e}");
+    assert!(e.to_string().contains("only for provider \"meta\""), "{e}");
+}

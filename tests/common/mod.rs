@@ -14,6 +14,7 @@ pub mod sinch;
 pub mod sipp;
 pub mod tls;
 pub mod udp_caller;
+pub mod webrtc;
 
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -8,7 +8,9 @@
 //! Each delivery is verified by its provider's module ([`webhook::receive`]; Meta:
 //! `X-Hub-Signature-256` over the raw body; Twilio: `X-Twilio-Signature` over
 //! `http.public_base_url` + path + sorted form parameters), then committed by the inbox core, then acknowledged — so a 200 means stored, and anything else
-//! makes the provider deliver again. Repeated deliveries are no-ops. A missing or bad
+//! makes the provider deliver again. Repeated deliveries are no-ops. A Meta delivery's
+//! WhatsApp call events (field `calls`) go, once its messages are stored, to whoever answers
+//! calls (`deflect_chat::whatsapp_calls`). A missing or bad
 //! signature is 401 and nothing is stored; a body that does not parse is 400; bodies over
 //! [`MAX_BODY`] are 413.
 
@@ -21,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use deflect_chat::provider::sms::SmsCallback;
 use deflect_chat::provider::webhook::{self, Delivery, Refusal};
-use deflect_chat::provider::{Inbound, meta};
+use deflect_chat::provider::{Inbound, meta, meta_calls};
 use deflect_config::{Provider, SmsProvider};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -227,6 +229,13 @@ async fn delivery_inner(
         if let Err(e) = inbox.receive(target, &items).await {
             tracing::error!(account = %target, provider = provider.as_str(), cause = %e, "storing a webhook failed; the provider will deliver it again");
             return plain(StatusCode::INTERNAL_SERVER_ERROR, "not stored; retry");
+        }
+    }
+    // WhatsApp calls (the `calls` field): to the IVR, not stored.
+    if provider == Provider::Meta && delivery.body.windows(7).any(|w| w == b"\"calls\"") {
+        for (number_id, update) in meta_calls::parse_webhook(delivery.body) {
+            let target = webhook::account_of(accounts, provider, number_id.as_deref(), account);
+            inbox.whatsapp_call_update(target, update);
         }
     }
     let (content_type, body) = webhook::acknowledgement(provider);

@@ -476,23 +476,30 @@ pub fn parse_webhook(body: &[u8]) -> Result<Vec<(Option<String>, Inbound)>, Webh
         .as_array()
         .ok_or_else(|| WebhookError("no `entry` list".into()))?;
     let mut out = Vec::new();
-    for entry in entries {
-        for change in entry["changes"].as_array().into_iter().flatten() {
-            if change["field"].as_str().is_some_and(|f| f != "messages") {
-                continue;
-            }
-            let value = &change["value"];
-            let number_id = value["metadata"]["phone_number_id"]
-                .as_str()
-                .map(str::to_string);
-            out.extend(
-                parse_value(value)
-                    .into_iter()
-                    .map(|i| (number_id.clone(), i)),
-            );
-        }
+    for (number_id, value) in changes(entries, "messages") {
+        out.extend(
+            parse_value(value)
+                .into_iter()
+                .map(|i| (number_id.clone(), i)),
+        );
     }
     Ok(out)
+}
+
+/// The `value` of each change of `field` in a delivery's entries (a change without a field
+/// counts as `messages`), with the `phone_number_id` it arrived for.
+pub(crate) fn changes<'a>(
+    entries: &'a [Value],
+    field: &'a str,
+) -> impl Iterator<Item = (Option<String>, &'a Value)> {
+    (entries.iter())
+        .flat_map(|entry| entry["changes"].as_array().into_iter().flatten())
+        .filter(move |change| change["field"].as_str().unwrap_or("messages") == field)
+        .map(|change| {
+            let value = &change["value"];
+            let number_id = value["metadata"]["phone_number_id"].as_str();
+            (number_id.map(str::to_owned), value)
+        })
 }
 
 /// The messages and statuses of one change's `value` (also what Kaleyra passes on).

@@ -108,6 +108,25 @@ pub struct CallUpdate {
     pub event: CallEvent,
 }
 
+/// The call events of a webhook delivery (its `calls` changes), with the
+/// `phone_number_id` each arrived for. A body that is not a webhook has none (the
+/// messages' parser has refused it already).
+pub fn parse_webhook(body: &[u8]) -> Vec<(Option<String>, CallUpdate)> {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    let entries = v["entry"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let mut out = Vec::new();
+    for (number_id, value) in super::meta::changes(entries, "calls") {
+        out.extend(
+            parse_calls(value)
+                .into_iter()
+                .map(|c| (number_id.clone(), c)),
+        );
+    }
+    out
+}
+
 /// The call events of one `calls` change's `value`; an item that names no call, no
 /// customer or an event this version does not know is left out.
 pub fn parse_calls(value: &Value) -> Vec<CallUpdate> {
@@ -234,23 +253,32 @@ pub enum CallAction<'a> {
     },
 }
 
+impl CallAction<'_> {
+    /// The action's name on the wire (`pre_accept`, `accept`, `reject`, `terminate`,
+    /// `connect`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::PreAccept { .. } => "pre_accept",
+            Self::Accept { .. } => "accept",
+            Self::Reject { .. } => "reject",
+            Self::Terminate { .. } => "terminate",
+            Self::Connect { .. } => "connect",
+        }
+    }
+}
+
 /// The JSON body of `action` for `POST /{phone_number_id}/calls`.
 pub fn action_body(action: &CallAction<'_>) -> Value {
     let answer = |sdp: &str| json!({ "sdp_type": "answer", "sdp": sdp });
-    let on_call = |action: &str, call_id: &str| json!({ "messaging_product": "whatsapp", "call_id": call_id, "action": action });
+    let on_call = |call_id: &str| json!({ "messaging_product": "whatsapp", "call_id": call_id, "action": action.name() });
     match *action {
-        CallAction::PreAccept { call_id, answer: a } => {
-            let mut body = on_call("pre_accept", call_id);
+        CallAction::PreAccept { call_id, answer: a }
+        | CallAction::Accept { call_id, answer: a } => {
+            let mut body = on_call(call_id);
             body["session"] = answer(a);
             body
         }
-        CallAction::Accept { call_id, answer: a } => {
-            let mut body = on_call("accept", call_id);
-            body["session"] = answer(a);
-            body
-        }
-        CallAction::Reject { call_id } => on_call("reject", call_id),
-        CallAction::Terminate { call_id } => on_call("terminate", call_id),
+        CallAction::Reject { call_id } | CallAction::Terminate { call_id } => on_call(call_id),
         CallAction::Connect {
             to,
             offer,
@@ -259,7 +287,7 @@ pub fn action_body(action: &CallAction<'_>) -> Value {
             let mut body = json!({
                 "messaging_product": "whatsapp",
                 "to": to,
-                "action": "connect",
+                "action": action.name(),
                 "session": { "sdp_type": "offer", "sdp": offer },
             });
             if let Some(data) = callback_data {

@@ -2,6 +2,7 @@
 
 use super::CallService;
 use super::bridge::{self, DIGIT_GAP, DIGIT_TONE, LegEvent, Legs, Placer};
+use super::caller::Caller;
 use super::listening::Listening;
 use crate::call::{Action, Call, CallStart, HangupReason, PlaybackEnd, PlaybackId, TransferResult};
 use crate::deflection::{CallOutcome, CallRecord, Deflection, DeflectionConsumer};
@@ -13,7 +14,7 @@ use deflect_media::playback;
 use deflect_media::sdp::{Direction, NegotiationError};
 use deflect_media::session::MediaEvent;
 use deflect_sip::endpoint::{CallEvent, EndReason, Reason, TransferEvent};
-use deflect_sip::runtime::{Call as SipCall, Sip};
+use deflect_sip::runtime::Sip;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -78,7 +79,7 @@ struct CallTask<'a, C, D> {
     flow: Arc<Flow>,
     /// The SIP stack, to place a bridge's call.
     stack: &'a Sip,
-    sip: SipCall,
+    sip: Caller,
     /// A bridge's calls to its targets.
     legs: Legs,
     media: MediaCall,
@@ -111,7 +112,7 @@ struct CallTask<'a, C, D> {
 pub(super) async fn run<C, D>(
     service: &CallService<C, D>,
     stack: &Sip,
-    mut sip: SipCall,
+    mut sip: Caller,
     media: Media,
     flow: Arc<Flow>,
     start: CallStart,
@@ -343,7 +344,7 @@ where
                     && self.ivr.is_bridged()
                     && let Some((media, sip)) = self.legs.answered_call()
                 {
-                    pass_hold(held, &media.handle, sip).await;
+                    pass_hold(held, &media.handle, |sdp| sip.reoffer(sdp)).await;
                 }
             }
             Some(CallEvent::Reoffered(answer)) => reoffer_answered(&self.media, answer),
@@ -467,7 +468,7 @@ where
                     if self.held != Direction::SendRecv
                         && let Some(media) = &leg.media
                     {
-                        pass_hold(self.held, &media.handle, &leg.sip).await;
+                        pass_hold(self.held, &media.handle, |sdp| leg.sip.reoffer(sdp)).await;
                     }
                     self.ivr.handle_dial(now, id, TransferResult::Answered);
                 } else {
@@ -488,7 +489,7 @@ where
                 if let Some(held) = held
                     && held != std::mem::replace(&mut leg.held, held)
                 {
-                    pass_hold(held, &self.media.handle, &self.sip).await;
+                    pass_hold(held, &self.media.handle, |sdp| self.sip.reoffer(sdp)).await;
                 }
             }
             Some(CallEvent::Reoffered(answer)) => {
@@ -683,10 +684,15 @@ where
                     self.answer();
                     self.sip.refer(&target);
                 }
-                Action::Dial { leg, target, trunk } => {
+                Action::Dial { leg, target, trunk } if self.sip.may_leave_deflect() => {
                     // The hold queue plays to an answered call.
                     self.answer();
                     self.dial(leg, &target, trunk.as_deref()).await;
+                }
+                Action::Dial { leg, target, .. } => {
+                    debug!(to = %target, "a WebRTC call is not bridged; the flow goes on");
+                    let now = Instant::now().into_std();
+                    self.ivr.handle_dial(now, leg, TransferResult::Failed(403));
                 }
                 Action::CancelDial { leg } => {
                     if let Some(call) = self.legs.remove(leg) {
@@ -723,11 +729,11 @@ async fn reoffer_answer(media: &MediaHandle, sdp: &[u8]) -> Result<Renegotiated,
 
 /// Offers `held` — the direction one call of a bridge offered, e.g. `SendOnly` for hold —
 /// to the other call in a re-INVITE: hold and its end pass through the bridge.
-async fn pass_hold(held: Direction, media: &MediaHandle, sip: &SipCall) {
+async fn pass_hold(held: Direction, media: &MediaHandle, reoffer: impl FnOnce(Vec<u8>)) {
     match media.reoffer(held).await {
         Ok(offer) => {
             debug!(direction = ?held, "hold passed on");
-            sip.reoffer(offer.into_bytes());
+            reoffer(offer.into_bytes());
         }
         Err(e) => debug!(cause = %e, "hold not passed on"),
     }

@@ -33,6 +33,13 @@
 //!    [`CallRecord`](crate::deflection::CallRecord) (times, trunk, numbers, flow, path, what
 //!    the caller gave, outcome, reason) handed to the consumer ([`HandOffs::keep_record`]).
 //!
+//! A WebRTC call — a WhatsApp call, whose signalling is the Graph API and its webhook, which
+//! the binary carries — arrives by [`CallService::answer_webrtc`] instead: routed by the
+//! number called, its media answered with a WebRTC session, [`Signal`]s out for the binary
+//! (accept, reject, terminate) and [`CallService::webrtc_ended`] in; the same call task runs
+//! it, its caller side a WebRTC leg instead of a dialog (`caller`), and it is never
+//! transferred or bridged (Meta's terms forbid the telephone network on any leg).
+//!
 //! Each call runs in a `call` span carrying its `call_id`. Metrics: `deflect_calls_total
 //! {outcome}` (the record's outcome: `deflected`, `transferred`, `limit_reached`, `too_many_attempts`,
 //! `flow_ended`, `caller_hung_up`, `timed_out`, `max_duration`, `cancelled`, `rejected`,
@@ -42,12 +49,14 @@
 
 mod bridge;
 mod call;
+mod caller;
 mod handoff;
 mod journal;
 mod listening;
 mod prompts;
 
 pub use bridge::BridgeTrunk;
+pub use caller::Signal;
 pub use handoff::{HandOff, HandOffs};
 pub use journal::JournalWriter;
 pub use prompts::{FlowPrompts, PromptsError};
@@ -56,13 +65,16 @@ use crate::deflection::{CallOutcome, DeflectionConsumer};
 use crate::flow::Flows;
 use crate::limits::DeflectionCounter;
 use crate::speech::SpeechModels;
+use caller::{Caller, WebRtcLeg};
 use deflect_config::Cidr;
 use deflect_media::driver::{CallOptions, MediaEngine};
+use deflect_sip::endpoint::{CallEvent, EndReason};
 use deflect_sip::runtime::{Incoming, IncomingCall, Sip};
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tracing::{Instrument, debug, info_span, warn};
 
 /// `Retry-After` (seconds) on the 503 for a call that finds no free RTP port.
@@ -139,6 +151,24 @@ pub struct CallService<C, D> {
     parts: Parts<C, D>,
     /// Call tasks (and their first hand-off attempts) in progress.
     live: watch::Sender<usize>,
+    /// The WebRTC calls in progress, by call id: where their far end's events go.
+    webrtc: Mutex<HashMap<String, mpsc::UnboundedSender<CallEvent>>>,
+}
+
+/// A call that arrived by WebRTC signalling (a WhatsApp call), to answer with
+/// [`CallService::answer_webrtc`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebRtcCall {
+    /// The signalling's id for it (WhatsApp's `wacid…`).
+    pub call_id: String,
+    /// Where it came from, for its record's `trunk` (`whatsapp:<account>`).
+    pub channel: String,
+    /// The caller's number (E.164, `+` and digits).
+    pub caller: String,
+    /// The number called: it routes the call to a flow, as a SIP call's dialled user does.
+    pub dialled: String,
+    /// The caller's SDP offer.
+    pub offer: String,
 }
 
 impl<C, D> CallService<C, D>
@@ -151,6 +181,7 @@ where
         Arc::new(Self {
             parts,
             live: watch::Sender::new(0),
+            webrtc: Mutex::new(HashMap::new()),
         })
     }
 
@@ -187,6 +218,127 @@ where
     /// Calls being handled now.
     pub fn active(&self) -> usize {
         *self.live.borrow()
+    }
+
+    /// Answers a WebRTC call (a WhatsApp call) with the flow its dialled number routes to:
+    /// its media is set up from the offer and [`Signal::Accept`] (with the answer) or
+    /// [`Signal::Reject`] goes to `signals`; the flow then runs as for a SIP call, except that
+    /// it is never transferred or bridged, and it hangs up with [`Signal::Terminate`]. The
+    /// same call id again (a repeated webhook) is ignored. A bridge's calls would go out
+    /// through `sip`.
+    pub fn answer_webrtc(
+        self: &Arc<Self>,
+        sip: &Sip,
+        call: WebRtcCall,
+        signals: mpsc::UnboundedSender<Signal>,
+    ) {
+        let (own, events) = mpsc::unbounded_channel();
+        {
+            let mut calls = self.webrtc.lock().unwrap_or_else(|e| e.into_inner());
+            if calls.contains_key(&call.call_id) {
+                return;
+            }
+            calls.insert(call.call_id.clone(), own.clone());
+        }
+        let span = info_span!("call", call_id = %call.call_id);
+        let flow = self.parts.flows.route(&call.dialled).clone();
+        let at = jiff::Timestamp::now();
+        let start = crate::CallStart {
+            call_id: call.call_id.clone(),
+            asserted_identity: Some(call.caller.clone()),
+            from: Some(call.caller.clone()),
+            dialled: call.dialled.clone(),
+            started_at: at,
+        };
+        let arrival = call::Arrival {
+            call_id: call.call_id.clone(),
+            trunk: call.channel.clone(),
+            caller: Some(call.caller.clone()),
+            dialled: call.dialled.clone(),
+            at,
+        };
+        let options = CallOptions {
+            call_id: call.call_id.clone(),
+            ..CallOptions::default()
+        };
+        let guard = LiveGuard::new(&self.live);
+        let service = self.clone();
+        let media = self
+            .parts
+            .engine
+            .create_webrtc_session(&call.offer, options);
+        let media = match media {
+            Ok(media) => media,
+            Err(e) => {
+                span.in_scope(
+                    || debug!(cause = %e, channel = %call.channel, "WebRTC call refused"),
+                );
+                let _ = signals.send(Signal::Reject {
+                    call_id: call.call_id.clone(),
+                });
+                let record = arrival.record(&flow, CallOutcome::Rejected, Some(e.to_string()));
+                tokio::spawn(
+                    async move {
+                        service.forget_webrtc(&record.call_id);
+                        call::finished(&service, record).await;
+                        drop(guard);
+                    }
+                    .instrument(span),
+                );
+                return;
+            }
+        };
+        span.in_scope(|| {
+            debug!(channel = %call.channel, from = %call.caller, to = %call.dialled, flow = flow.name(), "answering WebRTC call");
+        });
+        let _ = signals.send(Signal::Accept {
+            call_id: call.call_id.clone(),
+            sdp: media.answer.clone(),
+        });
+        let leg = WebRtcLeg::new(call.call_id.clone(), own, events, signals);
+        let sip = sip.clone();
+        tokio::spawn(
+            async move {
+                let media = call::Media::Answered(media);
+                call::run(
+                    &service,
+                    &sip,
+                    Caller::WebRtc(leg),
+                    media,
+                    flow,
+                    start,
+                    arrival,
+                    None,
+                )
+                .await;
+                service.forget_webrtc(&call.call_id);
+                drop(guard);
+            }
+            .instrument(span),
+        );
+    }
+
+    /// The far end of WebRTC call `call_id` ended it (WhatsApp's `terminate`), with
+    /// `reason` for its record. Unknown (or finished) calls are ignored.
+    pub fn webrtc_ended(&self, call_id: &str, reason: Option<String>) {
+        let calls = self.webrtc.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(events) = calls.get(call_id) {
+            let _ = events.send(CallEvent::Ended(EndReason::RemoteHangup { reason }));
+        }
+    }
+
+    /// Hangs up every WebRTC call (at shutdown, once the grace period is over): each ends
+    /// as cut off and sends its [`Signal::Terminate`].
+    pub fn end_webrtc_calls(&self) {
+        let calls = self.webrtc.lock().unwrap_or_else(|e| e.into_inner());
+        for events in calls.values() {
+            let _ = events.send(CallEvent::Ended(EndReason::HungUp));
+        }
+    }
+
+    fn forget_webrtc(&self, call_id: &str) {
+        let mut calls = self.webrtc.lock().unwrap_or_else(|e| e.into_inner());
+        calls.remove(call_id);
     }
 
     fn answer(self: &Arc<Self>, stack: &Sip, incoming: IncomingCall) {
@@ -276,7 +428,14 @@ where
         tokio::spawn(
             async move {
                 call::run(
-                    &service, &stack, sip, media, flow, start, arrival, early_sdp,
+                    &service,
+                    &stack,
+                    Caller::Sip(sip),
+                    media,
+                    flow,
+                    start,
+                    arrival,
+                    early_sdp,
                 )
                 .await;
                 drop(guard);

@@ -1,0 +1,148 @@
+//! WhatsApp calls: the `calls` webhook's updates, which the inbox passes on, answered by the
+//! IVR (`CallService::answer_webrtc`), and what the IVR answers sent back as Graph API call
+//! actions — `pre_accept` then `accept` with its SDP answer, `reject`, `terminate`.
+//!
+//! Each call's actions go out in order on a task of its own, so a slow Graph API holds up
+//! only its call. An `accept` Meta refuses ends the call in the IVR as the customer hanging
+//! up would.
+
+use deflect_chat::Inbox;
+use deflect_chat::provider::meta_calls::{
+    CallAction, CallDirection, CallEvent, CallUpdate, Ended, Session,
+};
+use deflect_chat::whatsapp_calls::AccountCall;
+use deflect_config::Config;
+use deflect_ivr::runtime::{CallService, Signal, WebRtcCall};
+use deflect_ivr::{DeflectionConsumer, DeflectionCounter};
+use deflect_sip::runtime::Sip;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+/// Routes the inbox's WhatsApp call updates to `calls` until the inbox stops sending them.
+/// Nothing starts when no account has `calling`.
+pub(crate) fn start<C, D>(config: &Config, inbox: &Inbox, calls: &Arc<CallService<C, D>>, sip: &Sip)
+where
+    C: DeflectionCounter + 'static,
+    D: DeflectionConsumer + 'static,
+{
+    let numbers: HashMap<String, String> = (config.whatsapp.accounts.iter())
+        .filter(|a| a.calling)
+        .map(|a| (a.name.clone(), a.business_number.clone()))
+        .collect();
+    if numbers.is_empty() {
+        return;
+    }
+    let (sink, mut updates) = mpsc::unbounded_channel();
+    inbox.route_whatsapp_calls(sink);
+    let (inbox, calls, sip) = (inbox.clone(), calls.clone(), sip.clone());
+    tokio::spawn(async move {
+        while let Some(AccountCall { account, update }) = updates.recv().await {
+            let Some(number) = numbers.get(&account) else {
+                continue;
+            };
+            take(&inbox, &calls, &sip, &account, number, update);
+        }
+    });
+}
+
+/// One update for `account` (whose number is `number`).
+fn take<C, D>(
+    inbox: &Inbox,
+    calls: &Arc<CallService<C, D>>,
+    sip: &Sip,
+    account: &str,
+    number: &str,
+    update: CallUpdate,
+) where
+    C: DeflectionCounter + 'static,
+    D: DeflectionConsumer + 'static,
+{
+    match update.event {
+        CallEvent::Connect(Session::Offer(offer))
+            if update.direction == Some(CallDirection::FromCustomer) =>
+        {
+            let (signals, mut rx) = mpsc::unbounded_channel();
+            let call = WebRtcCall {
+                call_id: update.call_id.clone(),
+                channel: format!("whatsapp:{account}"),
+                caller: format!("+{}", update.customer.trim_start_matches('+')),
+                dialled: number.to_owned(),
+                offer,
+            };
+            calls.answer_webrtc(sip, call, signals);
+            let (inbox, calls, account) = (inbox.clone(), calls.clone(), account.to_owned());
+            tokio::spawn(async move {
+                while let Some(signal) = rx.recv().await {
+                    act(&inbox, &calls, &account, signal).await;
+                }
+            });
+        }
+        CallEvent::Terminate { ended, duration } => {
+            debug!(call_id = %update.call_id, ?ended, ?duration, "WhatsApp call terminated");
+            calls.webrtc_ended(&update.call_id, Some(reason(&ended)));
+        }
+        event => {
+            debug!(call_id = %update.call_id, ?event, "WhatsApp call update not acted on");
+        }
+    }
+}
+
+/// Carries out one of the IVR's signals for a call of `account`.
+async fn act<C, D>(inbox: &Inbox, calls: &CallService<C, D>, account: &str, signal: Signal)
+where
+    C: DeflectionCounter + 'static,
+    D: DeflectionConsumer + 'static,
+{
+    match &signal {
+        Signal::Accept { call_id, sdp } => {
+            // pre_accept lets the media connect while the customer still hears ringing; the
+            // accept alone would do, so its failure is only logged.
+            let pre = CallAction::PreAccept {
+                call_id,
+                answer: sdp,
+            };
+            if let Err(e) = inbox.whatsapp_call_action(account, &pre).await {
+                debug!(%call_id, cause = %e, "pre_accept refused");
+            }
+            let accept = CallAction::Accept {
+                call_id,
+                answer: sdp,
+            };
+            if let Err(e) = inbox.whatsapp_call_action(account, &accept).await {
+                warn!(%call_id, cause = %e, "WhatsApp refused to accept the call; it ends");
+                calls.webrtc_ended(call_id, Some(format!("WhatsApp accept refused: {e}")));
+            }
+        }
+        Signal::Reject { call_id } => {
+            let reject = CallAction::Reject { call_id };
+            if let Err(e) = inbox.whatsapp_call_action(account, &reject).await {
+                debug!(%call_id, cause = %e, "reject refused");
+            }
+        }
+        Signal::Terminate { call_id } => {
+            let terminate = CallAction::Terminate { call_id };
+            if let Err(e) = inbox.whatsapp_call_action(account, &terminate).await {
+                debug!(%call_id, cause = %e, "terminate refused (the call may have ended already)");
+            }
+        }
+    }
+}
+
+/// The call record's reason for a `terminate`.
+fn reason(ended: &Ended) -> String {
+    match ended {
+        Ended::Completed => "WhatsApp: completed".into(),
+        Ended::Rejected => "WhatsApp: rejected".into(),
+        Ended::Failed { code, message } => format!(
+            "WhatsApp: failed{}{}",
+            code.map(|c| format!(" ({c})")).unwrap_or_default(),
+            message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        ),
+        Ended::Other(status) => format!("WhatsApp: {status}"),
+    }
+}
