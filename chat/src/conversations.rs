@@ -310,6 +310,22 @@ fn check_sendable(c: &Conversation) -> Result<(), ChatError> {
     Ok(())
 }
 
+/// A WhatsApp call button only goes out on a WhatsApp conversation of an account that takes
+/// calls (`calling`).
+fn check_calling(ctx: &Ctx, c: &Conversation) -> Result<(), ChatError> {
+    let calling = c.channel == Channel::Whatsapp
+        && (c.account.as_deref())
+            .and_then(|a| ctx.account(a))
+            .is_some_and(|a| a.calling);
+    if calling {
+        Ok(())
+    } else {
+        Err(ChatError::Invalid(
+            "interactive.type: voice_call needs a WhatsApp conversation of an account with calling = true".into(),
+        ))
+    }
+}
+
 /// Sends free text to the customer (see [`crate::Inbox::send_text`]).
 pub(crate) async fn send_text(
     ctx: &Ctx,
@@ -458,6 +474,9 @@ async fn send_within_window(
     }
     let c = &a.conversation;
     check_sendable(c)?;
+    if matches!(send.request, Outgoing::VoiceCall { .. }) {
+        check_calling(ctx, c)?;
+    }
     if !c.window_open(a.now) {
         let recontact_template = c
             .account

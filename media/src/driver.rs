@@ -60,6 +60,9 @@ use tokio::time::Instant;
 
 /// Longest time between two visits of a session (its sockets are read on each).
 const MAX_VISIT_INTERVAL: Duration = Duration::from_millis(20);
+/// The same for a WebRTC call setting up: each round of its ICE and DTLS handshakes waits
+/// for a visit, and four or five rounds at 20 ms would make it ~90 ms.
+const CONNECTING_VISIT_INTERVAL: Duration = Duration::from_millis(2);
 
 /// Why a call could not get media.
 #[derive(Debug, thiserror::Error)]
@@ -544,6 +547,14 @@ impl Session {
         }
     }
 
+    /// Longest time until the next visit.
+    fn visit_interval(&self) -> Duration {
+        match self {
+            Self::WebRtc(s) if !s.is_connected() => CONNECTING_VISIT_INTERVAL,
+            _ => MAX_VISIT_INTERVAL,
+        }
+    }
+
     fn is_closed(&self) -> bool {
         match self {
             Self::Rtp(s) => s.is_closed(),
@@ -984,8 +995,8 @@ fn visit(
     }
     let next = session
         .poll_timeout()
-        .map_or(now + MAX_VISIT_INTERVAL, |t| {
-            Instant::from_std(t).min(now + MAX_VISIT_INTERVAL)
+        .map_or(now + session.visit_interval(), |t| {
+            Instant::from_std(t).min(now + session.visit_interval())
         })
         .max(now + Duration::from_micros(200));
     entry.scheduled = next;

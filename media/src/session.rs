@@ -210,7 +210,7 @@ pub struct SessionStats {
 /// // The first frame (comfort noise) is due at once, to the offered address.
 /// let mut buf = [0u8; 1500];
 /// let t = session.poll_transmit(now, &mut buf).unwrap();
-/// assert_eq!(t.destination, "192.0.2.1:4000".parse().unwrap());
+/// assert_eq!(t.destination, "192.0.2.1:4000".parse::<std::net::SocketAddr>().unwrap());
 /// assert_eq!(t.len, 12 + 160);
 /// assert!(session.poll_transmit(now, &mut buf).is_none());
 /// assert!(session.poll_timeout().unwrap() <= now + std::time::Duration::from_millis(20));

@@ -669,6 +669,7 @@
         ...i.sections.map((sec) => h("ul", { "aria-label": t("offered-list-section", { title: sec.title }) }, [h("li", { "class": "sec", text: sec.title }),
           ...sec.rows.map((r) => chip(r.title + (r.description ? " — " + r.description : ""), "id: " + r.id))]))]);
     } else if (i.type === "cta_url") offered = h("ul", { "class": "offered", "aria-label": t("offered-link") }, [chip("🔗 " + i.display_text, i.url), h("li", { "class": "url", text: i.url })]);
+    else if (i.type === "voice_call") offered = h("ul", { "class": "offered", "aria-label": t("offered-call") }, [chip("📞 " + (i.display_text || t("call-text.placeholder")), "")]);
     return [h("div", { text: i.body || m.body || "" }), offered];
   }
 
@@ -878,6 +879,10 @@
         return d ? { id: title, title: title, description: d } : { id: title, title: title };
       });
       return { type: "list", button: $("#list-button").value.trim() || "Choose", sections: [{ title: $("#list-section").value.trim() || "Options", rows: rows }] };
+    }
+    if (kind === "voice_call") {
+      const text = $("#call-text").value.trim();
+      return text ? { type: "voice_call", display_text: text } : { type: "voice_call" };
     }
     return { type: "cta_url", display_text: $("#link-text").value.trim(), url: $("#link-url").value.trim() };
   }

@@ -3779,21 +3779,7 @@ async fn templates_are_listed_refreshed_and_sent_through_the_api() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
 
     // A conversation on `meta` whose window has closed.
-    let hello = deflect_chat::provider::Inbound::Message(Box::new(
-        deflect_chat::provider::InboundMessage {
-            external_id: "wamid.in1".into(),
-            from: "31612345678".into(),
-            profile_name: Some("Cas".into()),
-            timestamp: 0,
-            kind: "text".into(),
-            body: Some("hi".into()),
-            context_id: None,
-            button_payload: None,
-            interactive: None,
-            media: Vec::new(),
-            raw: json!({}),
-        },
-    ));
+    let hello = hello_from_cas("wamid.in1", 0);
     let conv = a
         .inbox
         .receive("meta", &[hello])
@@ -4121,4 +4107,106 @@ async fn reports_are_json_csv_and_svg_for_supervisors_only() {
         .call(Method::GET, "/api/v1/reports/csat", &s.h(), None)
         .await;
     assert_eq!(r.body["overall"], json!({"count": 0, "average": null}));
+}
+
+/// A WhatsApp call button (`voice_call`) goes out only on a conversation of an account with
+/// `calling`; its label and life are checked like the other interactive messages'.
+#[tokio::test]
+async fn a_whatsapp_call_button_needs_an_account_that_takes_calls() {
+    let mut c = config();
+    c.inbox.default_queue = Some("support".into());
+    for (name, calling) in [("calls", true), ("texts", false)] {
+        c.whatsapp.accounts.push(deflect_config::AccountConfig {
+            name: name.into(),
+            provider: deflect_config::Provider::Meta,
+            business_number: "+31201234567".into(),
+            phone_number_id: Some(format!("10654035224292{}", name.len())),
+            access_token: Some(deflect_config::Secret::new("EAAG-test")),
+            app_secret: Some(deflect_config::Secret::new("app-secret")),
+            verify_token: Some(deflect_config::Secret::new("verify-me")),
+            api_base_url: Some("http://127.0.0.1:9".parse().unwrap()),
+            calling,
+            ..deflect_config::AccountConfig::default()
+        });
+    }
+    let a = app_with(c).await;
+    a.agent("boss", Role::Supervisor, &["support"]).await;
+    let boss = a.login("boss").await;
+    let mut conversations = Vec::new();
+    for account in ["calls", "texts"] {
+        let id = format!("wamid.{account}");
+        let hello = hello_from_cas(&id, jiff::Timestamp::now().as_millisecond());
+        let conv = a
+            .inbox
+            .receive(account, &[hello])
+            .await
+            .unwrap()
+            .conversations[0];
+        let path = format!("/api/v1/conversations/{conv}/claim");
+        let r = a.call(Method::POST, &path, &boss.h(), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        conversations.push(format!("/api/v1/conversations/{conv}/messages"));
+    }
+    let button = json!({ "type": "voice_call", "display_text": "Call us", "ttl_minutes": 60 });
+    let send =
+        |interactive: &Value| json!({ "text": "Talk to us now", "interactive": interactive });
+    let r = a
+        .call(
+            Method::POST,
+            &conversations[0],
+            &boss.h(),
+            Some(send(&button)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let mut shown = button.clone();
+    shown["body"] = json!("Talk to us now");
+    assert_eq!(r.body["message"]["interactive"], shown);
+    let r = a
+        .call(
+            Method::POST,
+            &conversations[1],
+            &boss.h(),
+            Some(send(&button)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("calling = true"), "{}", r.text);
+    for (bad, field) in [
+        (
+            json!({ "type": "voice_call", "display_text": "Call us right now, please" }),
+            "interactive.display_text",
+        ),
+        (
+            json!({ "type": "voice_call", "ttl_minutes": 0 }),
+            "interactive.ttl_minutes",
+        ),
+        (
+            json!({ "type": "voice_call", "ttl_minutes": 43_201 }),
+            "interactive.ttl_minutes",
+        ),
+    ] {
+        let r = a
+            .call(Method::POST, &conversations[0], &boss.h(), Some(send(&bad)))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert!(r.text.contains(field), "{field}: {}", r.text);
+    }
+}
+
+/// Cas's "hi" on WhatsApp (from +31612345678), with provider id `id`, sent at `timestamp` (ms).
+fn hello_from_cas(id: &str, timestamp: i64) -> deflect_chat::provider::Inbound {
+    deflect_chat::provider::Inbound::Message(Box::new(deflect_chat::provider::InboundMessage {
+        external_id: id.into(),
+        from: "31612345678".into(),
+        profile_name: Some("Cas".into()),
+        timestamp,
+        kind: "text".into(),
+        body: Some("hi".into()),
+        context_id: None,
+        button_payload: None,
+        interactive: None,
+        media: Vec::new(),
+        raw: json!({}),
+    }))
 }

@@ -8,8 +8,9 @@
 //! and unique ids of at most 256; a list's button label of at most 20 characters, 1 to 10
 //! sections (titled, at most 24 characters) holding at most 10 rows in all, each row a
 //! unique id of at most 200 characters, a title of at most 24 and an optional description of
-//! at most 72; a link button's label of at most 20 characters and an `http(s)` URL; and a
-//! body of at most 1024 characters. A refusal names the field (`interactive.buttons[1].title`).
+//! at most 72; a link button's label of at most 20 characters and an `http(s)` URL; a
+//! WhatsApp call button's label of at most 20 characters and its life of 1 to 43,200 minutes;
+//! and a body of at most 1024 characters. A refusal names the field (`interactive.buttons[1].title`).
 
 use crate::model::ChatError;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,10 @@ pub const MAX_BODY: usize = 1024;
 pub const MAX_LINK_TEXT: usize = 20;
 /// Longest link.
 pub const MAX_URL: usize = 2048;
+/// Longest label of a WhatsApp call button.
+pub const MAX_CALL_TEXT: usize = 20;
+/// Longest life of a WhatsApp call button, in minutes (30 days).
+pub const MAX_CALL_TTL_MINUTES: u32 = 43_200;
 
 /// A reply button: its `id` comes back when the customer taps it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +110,19 @@ pub enum Interactive {
         /// The page (`http` or `https`).
         url: String,
     },
+    /// `voice_call`: a button that calls the business on WhatsApp (an account with
+    /// `calling`).
+    VoiceCall {
+        /// The text above the button.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+        /// The button's label (WhatsApp shows "Call Now" without one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        display_text: Option<String>,
+        /// How long the button calls, in minutes (WhatsApp's default: 7 days).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ttl_minutes: Option<u32>,
+    },
     /// `button_reply`: the customer tapped a reply button (or a template's quick reply).
     ButtonReply {
         /// The button's id (a quick reply's payload).
@@ -149,9 +167,10 @@ impl Interactive {
     /// The text above a sent message's buttons.
     pub fn body(&self) -> Option<&str> {
         match self {
-            Self::Button { body, .. } | Self::List { body, .. } | Self::CtaUrl { body, .. } => {
-                body.as_deref()
-            }
+            Self::Button { body, .. }
+            | Self::List { body, .. }
+            | Self::CtaUrl { body, .. }
+            | Self::VoiceCall { body, .. } => body.as_deref(),
             Self::ButtonReply { .. } | Self::ListReply { .. } => None,
         }
     }
@@ -159,7 +178,10 @@ impl Interactive {
     /// The same with `body` as the text above the buttons (a reply has none).
     pub fn with_body(mut self, text: &str) -> Self {
         match &mut self {
-            Self::Button { body, .. } | Self::List { body, .. } | Self::CtaUrl { body, .. } => {
+            Self::Button { body, .. }
+            | Self::List { body, .. }
+            | Self::CtaUrl { body, .. }
+            | Self::VoiceCall { body, .. } => {
                 *body = Some(text.to_string());
             }
             Self::ButtonReply { .. } | Self::ListReply { .. } => {}
@@ -210,6 +232,15 @@ impl Interactive {
                 body: o(body),
                 display_text: t(display_text),
                 url: t(url),
+            },
+            Self::VoiceCall {
+                body,
+                display_text,
+                ttl_minutes,
+            } => Self::VoiceCall {
+                body: o(body),
+                display_text: o(display_text),
+                ttl_minutes,
             },
             reply => reply,
         }
@@ -265,9 +296,24 @@ impl Interactive {
                 c.text("interactive.display_text", display_text, MAX_LINK_TEXT);
                 c.url("interactive.url", url);
             }
+            Self::VoiceCall {
+                display_text,
+                ttl_minutes,
+                ..
+            } => {
+                if let Some(text) = display_text {
+                    c.text("interactive.display_text", text, MAX_CALL_TEXT);
+                }
+                if ttl_minutes.is_some_and(|m| !(1..=MAX_CALL_TTL_MINUTES).contains(&m)) {
+                    c.fail(
+                        "interactive.ttl_minutes",
+                        format!("1 to {MAX_CALL_TTL_MINUTES} minutes (30 days)"),
+                    );
+                }
+            }
             Self::ButtonReply { .. } | Self::ListReply { .. } => c.fail(
                 "interactive.type",
-                "button_reply and list_reply are the customer's answers; send button, list or cta_url"
+                "button_reply and list_reply are the customer's answers; send button, list, cta_url or voice_call"
                     .into(),
             ),
         }
@@ -405,6 +451,36 @@ mod tests {
         assert!(passes(l, "How?"));
         let cta = json!({"type": "cta_url", "display_text": "See dates", "url": "https://example.com/d?x=1"});
         assert!(passes(cta, "Tap below"));
+    }
+
+    #[test]
+    fn a_call_button_has_an_optional_short_label_and_a_life_of_up_to_30_days() {
+        assert!(passes(json!({"type": "voice_call"}), "Call us"));
+        let full = json!({"type": "voice_call", "display_text": "Call us", "ttl_minutes": 43_200});
+        assert!(passes(full, "Call us"));
+        assert_eq!(
+            refusal(
+                json!({"type": "voice_call", "display_text": "x".repeat(21)}),
+                "Call"
+            ),
+            "interactive.display_text: at most 20 characters (has 21)"
+        );
+        for minutes in [0, 43_201] {
+            let v = json!({"type": "voice_call", "ttl_minutes": minutes});
+            assert_eq!(
+                refusal(v, "Call"),
+                "interactive.ttl_minutes: 1 to 43200 minutes (30 days)"
+            );
+        }
+        // A label of spaces is no label: WhatsApp's own is shown.
+        assert_eq!(
+            parse(json!({"type": "voice_call", "display_text": "  "})),
+            Interactive::VoiceCall {
+                body: None,
+                display_text: None,
+                ttl_minutes: None
+            }
+        );
     }
 
     #[test]

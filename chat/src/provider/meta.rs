@@ -369,6 +369,29 @@ pub fn request_body(to: &str, message: &Outgoing, media: Option<&MediaLink>) -> 
                 },
             });
         }
+        Outgoing::VoiceCall {
+            body: text,
+            display_text,
+            ttl_minutes,
+        } => {
+            body["type"] = "interactive".into();
+            let mut action = json!({ "name": "voice_call" });
+            let mut parameters = serde_json::Map::new();
+            if let Some(d) = display_text {
+                parameters.insert("display_text".into(), d.as_str().into());
+            }
+            if let Some(m) = ttl_minutes {
+                parameters.insert("ttl_minutes".into(), (*m).into());
+            }
+            if !parameters.is_empty() {
+                action["parameters"] = parameters.into();
+            }
+            body["interactive"] = json!({
+                "type": "voice_call",
+                "body": { "text": text },
+                "action": action,
+            });
+        }
         Outgoing::Media(m) => {
             let kind = m.kind.as_str();
             body["type"] = kind.into();
@@ -1031,6 +1054,32 @@ mod tests {
                     "name": "cta_url",
                     "parameters": {"display_text": "Track", "url": "https://example.com/t/1"}
                 }})
+            )
+        );
+        // A WhatsApp call button: its parameters only when given.
+        let call = Outgoing::VoiceCall {
+            body: "Talk to us now".into(),
+            display_text: Some("Call us".into()),
+            ttl_minutes: Some(60),
+        };
+        assert_eq!(
+            sent(&call),
+            envelope(
+                json!({"type": "voice_call", "body": {"text": "Talk to us now"}, "action": {
+                    "name": "voice_call",
+                    "parameters": {"display_text": "Call us", "ttl_minutes": 60}
+                }})
+            )
+        );
+        let plain = Outgoing::VoiceCall {
+            body: "Talk to us now".into(),
+            display_text: None,
+            ttl_minutes: None,
+        };
+        assert_eq!(
+            sent(&plain),
+            envelope(
+                json!({"type": "voice_call", "body": {"text": "Talk to us now"}, "action": {"name": "voice_call"}})
             )
         );
     }

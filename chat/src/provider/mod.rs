@@ -94,6 +94,15 @@ pub enum Outgoing {
         /// The page.
         url: String,
     },
+    /// Text with a button that calls the business on WhatsApp (Meta's `voice_call`).
+    VoiceCall {
+        /// The text.
+        body: String,
+        /// The button's label; WhatsApp's own ("Call Now") without one.
+        display_text: Option<String>,
+        /// How long the button calls, in minutes.
+        ttl_minutes: Option<u32>,
+    },
     /// An SMS to the conversation's number, through the account's SMS fallback
     /// ([`sms`]), when WhatsApp cannot reach it.
     Sms {
@@ -281,6 +290,12 @@ impl Outgoing {
                 display_text,
                 url,
             } => format!("{body}\n{display_text}: {url}"),
+            Self::VoiceCall {
+                body, display_text, ..
+            } => format!(
+                "{body}\n[{}]",
+                display_text.as_deref().unwrap_or("Call Now")
+            ),
         }
     }
 
@@ -303,6 +318,15 @@ impl Outgoing {
                 body,
                 display_text,
                 url,
+            },
+            Interactive::VoiceCall {
+                display_text,
+                ttl_minutes,
+                ..
+            } => Self::VoiceCall {
+                body,
+                display_text,
+                ttl_minutes,
             },
             Interactive::ButtonReply { .. } | Interactive::ListReply { .. } => return None,
         })
@@ -331,6 +355,15 @@ impl Outgoing {
                 display_text: display_text.clone(),
                 url: url.clone(),
             },
+            Self::VoiceCall {
+                display_text,
+                ttl_minutes,
+                ..
+            } => Interactive::VoiceCall {
+                body: None,
+                display_text: display_text.clone(),
+                ttl_minutes: *ttl_minutes,
+            },
         };
         Some(i.with_body(self.body()))
     }
@@ -342,7 +375,8 @@ impl Outgoing {
             | Self::Sms { body }
             | Self::Buttons { body, .. }
             | Self::List(ListMessage { body, .. })
-            | Self::CtaUrl { body, .. } => body,
+            | Self::CtaUrl { body, .. }
+            | Self::VoiceCall { body, .. } => body,
             Self::Template { name, .. } => name,
             Self::Media(m) => m.caption.as_deref().unwrap_or_default(),
         }

@@ -225,7 +225,10 @@ pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, Str
                 )),
             }
         }
-        Outgoing::Buttons { .. } | Outgoing::List(_) | Outgoing::CtaUrl { .. } => {
+        Outgoing::Buttons { .. }
+        | Outgoing::List(_)
+        | Outgoing::CtaUrl { .. }
+        | Outgoing::VoiceCall { .. } => {
             f.push(("Body".into(), message.as_text()));
         }
         // The file itself is the `MediaUrl` the send adds.

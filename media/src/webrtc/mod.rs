@@ -52,6 +52,9 @@ const INNER_TELEPHONE_EVENT: u8 = 101;
 const INNER_PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9);
 /// The longest Opus packet: 120 ms, in 8 kHz samples.
 const MAX_OPUS_SAMPLES: usize = 960;
+/// libopus's encoder complexity (0–10; its default, 10, costs a WebRTC call-second ~40 % more
+/// CPU for narrowband telephone audio; BENCHMARKS.md "WebRTC calls").
+const OPUS_COMPLEXITY: u8 = 5;
 /// Room for one encoded 20 ms Opus frame (far more than a voice frame takes).
 const MAX_OPUS_BYTES: usize = 400;
 
@@ -84,9 +87,13 @@ struct OpusCodec {
 
 impl OpusCodec {
     fn new() -> Result<Self, WebRtcError> {
+        let mut encoder = Encoder::new(Channels::Mono, SampleRate::Hz8000, Application::Voip)
+            .map_err(WebRtcError::Opus)?;
+        encoder
+            .set_complexity(OPUS_COMPLEXITY)
+            .map_err(WebRtcError::Opus)?;
         Ok(Self {
-            encoder: Encoder::new(Channels::Mono, SampleRate::Hz8000, Application::Voip)
-                .map_err(WebRtcError::Opus)?,
+            encoder,
             decoder: Decoder::new(Channels::Mono, SampleRate::Hz8000).map_err(WebRtcError::Opus)?,
         })
     }

@@ -208,6 +208,7 @@ buttons-kind = Art
 buttons-kind-button = Antwortschaltflächen (bis zu 3)
 buttons-kind-list = Liste (bis zu 10 Zeilen)
 buttons-kind-link = Link-Schaltfläche
+buttons-kind-call = WhatsApp-Anruf-Schaltfläche
 button-title = Titel von Schaltfläche { $n }
 list-button-text = Text der Listenschaltfläche
     .placeholder = Auswählen
@@ -216,6 +217,8 @@ list-section = Abschnittstitel
 list-rows = Listenzeilen, eine pro Zeile: Titel, oder Titel | Beschreibung
 link-text = Text der Link-Schaltfläche
 link-url = Link-URL
+call-text = Text der Anruf-Schaltfläche
+    .placeholder = Jetzt anrufen
 buttons-remove = Schaltflächen entfernen
 
 ## message
@@ -233,6 +236,7 @@ reply-chosen-sr = (Antwort-ID { $id })
 offered-buttons = Antwortschaltflächen
 offered-list-section = Listenabschnitt { $title }
 offered-link = Link-Schaltfläche
+offered-call = WhatsApp-Anruf-Schaltfläche
 
 ## delivery
 

@@ -247,6 +247,7 @@ buttons-kind = Kind
 buttons-kind-button = Reply buttons (up to 3)
 buttons-kind-list = List (up to 10 rows)
 buttons-kind-link = Link button
+buttons-kind-call = WhatsApp call button
 # at: inbox.html #buttons: Button 1..3 title
 button-title = Button { $n } title
 list-button-text = List button text
@@ -256,6 +257,8 @@ list-section = Section title
 list-rows = List rows, one per line: title, or title | description
 link-text = Link button text
 link-url = Link URL
+call-text = Call button text
+    .placeholder = Call Now
 buttons-remove = Remove buttons
 
 ## inbox.js: addMessage(), messageBody() (a message)
@@ -274,6 +277,7 @@ reply-chosen-sr = (reply id { $id })
 offered-buttons = Reply buttons
 offered-list-section = List section { $title }
 offered-link = Link button
+offered-call = WhatsApp call button
 
 ## inbox.js: showStatus() (delivery ticks and failures). Pass code as a string, or "none".
 

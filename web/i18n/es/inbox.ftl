@@ -208,6 +208,7 @@ buttons-kind = Tipo
 buttons-kind-button = Botones de respuesta (hasta 3)
 buttons-kind-list = Lista (hasta 10 filas)
 buttons-kind-link = Botón de enlace
+buttons-kind-call = Botón de llamada de WhatsApp
 button-title = Título del botón { $n }
 list-button-text = Texto del botón de la lista
     .placeholder = Elegir
@@ -216,6 +217,8 @@ list-section = Título de la sección
 list-rows = Filas de la lista, una por línea: título, o título | descripción
 link-text = Texto del botón de enlace
 link-url = URL del enlace
+call-text = Texto del botón de llamada
+    .placeholder = Llamar ahora
 buttons-remove = Quitar botones
 
 ## message
@@ -233,6 +236,7 @@ reply-chosen-sr = (id de respuesta { $id })
 offered-buttons = Botones de respuesta
 offered-list-section = Sección de lista { $title }
 offered-link = Botón de enlace
+offered-call = Botón de llamada de WhatsApp
 
 ## delivery
 

@@ -211,6 +211,7 @@ buttons-kind = Type
 buttons-kind-button = Boutons de réponse (jusqu'à 3)
 buttons-kind-list = Liste (jusqu'à 10 lignes)
 buttons-kind-link = Bouton lien
+buttons-kind-call = Bouton d’appel WhatsApp
 button-title = Titre du bouton { $n }
 list-button-text = Texte du bouton de liste
     .placeholder = Choisir
@@ -219,6 +220,8 @@ list-section = Titre de la section
 list-rows = Lignes de la liste, une par ligne : titre, ou titre | description
 link-text = Texte du bouton lien
 link-url = URL du lien
+call-text = Texte du bouton d’appel
+    .placeholder = Appeler
 buttons-remove = Retirer les boutons
 
 ## message
@@ -236,6 +239,7 @@ reply-chosen-sr = (id de réponse { $id })
 offered-buttons = Boutons de réponse
 offered-list-section = Section de liste { $title }
 offered-link = Bouton lien
+offered-call = Bouton d’appel WhatsApp
 
 ## delivery
 

@@ -208,6 +208,7 @@ buttons-kind = Soort
 buttons-kind-button = Antwoordknoppen (maximaal 3)
 buttons-kind-list = Lijst (maximaal 10 regels)
 buttons-kind-link = Linkknop
+buttons-kind-call = WhatsApp-belknop
 button-title = Titel van knop { $n }
 list-button-text = Tekst van de lijstknop
     .placeholder = Kies
@@ -216,6 +217,8 @@ list-section = Titel van de sectie
 list-rows = Lijstregels, één per regel: titel, of titel | omschrijving
 link-text = Tekst van de linkknop
 link-url = Link-URL
+call-text = Tekst van de belknop
+    .placeholder = Nu bellen
 buttons-remove = Knoppen verwijderen
 
 ## message
@@ -233,6 +236,7 @@ reply-chosen-sr = (antwoord-id { $id })
 offered-buttons = Antwoordknoppen
 offered-list-section = Lijstsectie { $title }
 offered-link = Linkknop
+offered-call = WhatsApp-belknop
 
 ## delivery
 

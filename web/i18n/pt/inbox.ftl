@@ -211,6 +211,7 @@ buttons-kind = Tipo
 buttons-kind-button = Botões de resposta (até 3)
 buttons-kind-list = Lista (até 10 linhas)
 buttons-kind-link = Botão de link
+buttons-kind-call = Botão de chamada do WhatsApp
 button-title = Título do botão { $n }
 list-button-text = Texto do botão da lista
     .placeholder = Escolher
@@ -219,6 +220,8 @@ list-section = Título da seção
 list-rows = Linhas da lista, uma por linha: título, ou título | descrição
 link-text = Texto do botão de link
 link-url = URL do link
+call-text = Texto do botão de chamada
+    .placeholder = Ligar agora
 buttons-remove = Remover botões
 
 ## message
@@ -236,6 +239,7 @@ reply-chosen-sr = (id da resposta { $id })
 offered-buttons = Botões de resposta
 offered-list-section = Seção da lista { $title }
 offered-link = Botão de link
+offered-call = Botão de chamada do WhatsApp
 
 ## delivery
 
