@@ -18,7 +18,7 @@
 use deflect_config::{MediaConfig, PortRange};
 use deflect_media::driver::{CallOptions, MediaCall, MediaEngine};
 use deflect_media::playback::{PlayItem, Prompt, PromptLibrary};
-use deflect_media::webrtc::{Endpoint, WebRtcCaller};
+use deflect_media::webrtc::WebRtcCaller;
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -131,12 +131,7 @@ async fn main() {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("a loopback socket");
         socket.set_nonblocking(true).expect("a non-blocking socket");
         let at = socket.local_addr().expect("a bound socket");
-        let endpoint = Endpoint {
-            bound: at,
-            candidate: at,
-        };
-        let (mut caller, offer) =
-            WebRtcCaller::offer(Instant::now(), endpoint, true).expect("an offer");
+        let (mut caller, offer) = WebRtcCaller::offer(Instant::now(), at, true).expect("an offer");
         let call = engine
             .create_webrtc_session(&offer, CallOptions::default())
             .expect("a free port");

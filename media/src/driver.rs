@@ -46,7 +46,7 @@ use crate::sdp::{
 use crate::session::{
     Channel, MAX_DATAGRAM, MediaEvent, MediaSession, SessionConfig, SessionStats, Transmit,
 };
-use crate::webrtc::{Endpoint, WebRtcError, WebRtcSession};
+use crate::webrtc::{WebRtcError, WebRtcSession};
 use deflect_config::MediaConfig;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -414,16 +414,13 @@ impl MediaEngine {
     ) -> Result<MediaCall, CreateError> {
         let (ports, bound) = self.take_ports()?;
         let advertise = options.advertise.unwrap_or(self.shared.advertise);
-        let endpoint = Endpoint {
-            bound,
-            candidate: SocketAddr::new(advertise, bound.port()),
-        };
+        let candidate = SocketAddr::new(advertise, bound.port());
         let config = SessionConfig::from_config(&self.shared.config, false);
         let now = Instant::now().into_std();
         let (mut session, answer) =
-            WebRtcSession::answer(now, SystemTime::now(), config, endpoint, offer)?;
+            WebRtcSession::answer(now, SystemTime::now(), config, candidate, offer)?;
         let media = session.session().media().clone();
-        tracing::debug!(call_id = %options.call_id, local = %bound, candidate = %endpoint.candidate, "WebRTC media session starts");
+        tracing::debug!(call_id = %options.call_id, local = %bound, %candidate, "WebRTC media session starts");
         self.run(
             Session::WebRtc(Box::new(session)),
             ports,

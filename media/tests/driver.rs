@@ -361,15 +361,11 @@ impl WebRtcPeer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webrtc_call_connects_plays_and_hears_digits() {
-    use deflect_media::webrtc::{Endpoint, WebRtcCaller};
+    use deflect_media::webrtc::WebRtcCaller;
     let engine = engine(4, Duration::from_secs(5));
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let at = socket.local_addr().unwrap();
-    let endpoint = Endpoint {
-        bound: at,
-        candidate: at,
-    };
-    let (caller, offer) = WebRtcCaller::offer(std::time::Instant::now(), endpoint, true).unwrap();
+    let (caller, offer) = WebRtcCaller::offer(std::time::Instant::now(), at, true).unwrap();
     let mut call = engine
         .create_webrtc_session(&offer, CallOptions::default())
         .unwrap();

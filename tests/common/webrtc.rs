@@ -3,7 +3,7 @@
 //! keys and reads what it heard through the handle.
 
 use deflect_media::dtmf::Digit;
-use deflect_media::webrtc::{Endpoint, WebRtcCaller};
+use deflect_media::webrtc::WebRtcCaller;
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,11 +23,7 @@ impl WebRtcPeer {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket.set_nonblocking(true).unwrap();
         let at = socket.local_addr().unwrap();
-        let endpoint = Endpoint {
-            bound: at,
-            candidate: at,
-        };
-        let (caller, offer) = WebRtcCaller::offer(Instant::now(), endpoint, true).unwrap();
+        let (caller, offer) = WebRtcCaller::offer(Instant::now(), at, true).unwrap();
         let caller = Arc::new(Mutex::new(caller));
         let stop = Arc::new(AtomicBool::new(false));
         let (driven, stopped) = (caller.clone(), stop.clone());

@@ -2,7 +2,7 @@
 //! RFC 4733 digits, keeps the audio it hears. It can be ICE-lite, as WhatsApp's side is.
 
 use super::connection::{Connection, Negotiated, State};
-use super::{Endpoint, OpusCodec, TICKS_PER_SAMPLE, WebRtcError};
+use super::{OpusCodec, TICKS_PER_SAMPLE, WebRtcError};
 use crate::dtmf::Digit;
 use crate::dtmf::telephone_event::TelephoneEvent;
 use crate::session::Transmit;
@@ -33,14 +33,14 @@ impl std::fmt::Debug for WebRtcCaller {
 }
 
 impl WebRtcCaller {
-    /// A caller whose socket is at `endpoint`; returns it with its offer (Opus and
+    /// A caller whose socket is at `candidate`; returns it with its offer (Opus and
     /// telephone-event/8000, one host candidate).
     pub fn offer(
         now: Instant,
-        endpoint: Endpoint,
+        candidate: SocketAddr,
         ice_lite: bool,
     ) -> Result<(Self, String), WebRtcError> {
-        let mut connection = Connection::new(now, endpoint, ice_lite)?;
+        let mut connection = Connection::new(now, candidate, ice_lite)?;
         let offer = connection.offer(now)?;
         let caller = Self {
             connection,

@@ -1,6 +1,6 @@
 //! One peer connection on one socket: rtc driven sans-IO, audio-only, either side of the offer.
 
-use super::{Endpoint, WebRtcError};
+use super::WebRtcError;
 use crate::session::{Channel, Transmit};
 use bytes::{Bytes, BytesMut};
 use rtc::media_stream::MediaStreamTrack;
@@ -55,7 +55,8 @@ pub(super) struct Connection {
     pc: RTCPeerConnection,
     sender: Option<RTCRtpSenderId>,
     pub(super) ssrc: u32,
-    endpoint: Endpoint,
+    /// The host candidate (also the local address of every datagram).
+    candidate: SocketAddr,
     pub(super) state: State,
     /// Datagrams written, waiting to be sent.
     out: VecDeque<(SocketAddr, BytesMut)>,
@@ -68,9 +69,13 @@ fn bad(e: rtc::shared::error::Error) -> WebRtcError {
 }
 
 impl Connection {
-    /// A peer connection whose host candidate is `endpoint.candidate`; `lite`: an ICE-lite
+    /// A peer connection whose host candidate is `candidate`; `lite`: an ICE-lite
     /// agent (as WhatsApp's side is).
-    pub(super) fn new(now: Instant, endpoint: Endpoint, lite: bool) -> Result<Self, WebRtcError> {
+    pub(super) fn new(
+        now: Instant,
+        candidate: SocketAddr,
+        lite: bool,
+    ) -> Result<Self, WebRtcError> {
         let settings = SettingEngineBuilder::new()
             .with_lite(lite)
             // Against an ICE-lite offer (WhatsApp) rtc would answer `setup:passive`, which
@@ -87,7 +92,7 @@ impl Connection {
             pc,
             sender: None,
             ssrc: fastrand::u32(..),
-            endpoint,
+            candidate,
             state: State::Connecting,
             out: VecDeque::new(),
             received: VecDeque::new(),
@@ -149,8 +154,8 @@ impl Connection {
         let candidate = CandidateHostConfig {
             base_config: CandidateConfig {
                 network: "udp".into(),
-                address: self.endpoint.candidate.ip().to_string(),
-                port: self.endpoint.candidate.port(),
+                address: self.candidate.ip().to_string(),
+                port: self.candidate.port(),
                 component: 1,
                 ..Default::default()
             },
@@ -191,7 +196,7 @@ impl Connection {
         let read = self.pc.handle_read(TaggedBytesMut {
             now,
             transport: TransportContext {
-                local_addr: self.endpoint.candidate,
+                local_addr: self.candidate,
                 peer_addr: from,
                 ecn: None,
                 transport_protocol: TransportProtocol::UDP,

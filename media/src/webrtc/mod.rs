@@ -70,15 +70,6 @@ pub enum WebRtcError {
     Opus(opusic_c::ErrorCode),
 }
 
-/// Where a WebRTC call's media goes through.
-#[derive(Debug, Clone, Copy)]
-pub struct Endpoint {
-    /// The address its socket is bound to (received datagrams arrive there).
-    pub bound: SocketAddr,
-    /// The address put in the host candidate (the advertised one; the bound one's port).
-    pub candidate: SocketAddr,
-}
-
 /// Opus both ways at 8 kHz, mono.
 struct OpusCodec {
     encoder: Encoder,
@@ -131,7 +122,8 @@ impl OpusCodec {
 pub struct WebRtcSession {
     connection: Connection,
     negotiated: Negotiated,
-    endpoint: Endpoint,
+    /// The host candidate: the call socket's port at the advertised address.
+    candidate: SocketAddr,
     inner: MediaSession,
     opus: OpusCodec,
     /// Whether the call's owner put it on hold.
@@ -143,7 +135,7 @@ pub struct WebRtcSession {
 impl std::fmt::Debug for WebRtcSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebRtcSession")
-            .field("endpoint", &self.endpoint)
+            .field("candidate", &self.candidate)
             .field("state", &self.connection.state)
             .finish_non_exhaustive()
     }
@@ -157,10 +149,10 @@ impl WebRtcSession {
         now: Instant,
         wall: SystemTime,
         config: SessionConfig,
-        endpoint: Endpoint,
+        candidate: SocketAddr,
         offer: &str,
     ) -> Result<(Self, String), WebRtcError> {
-        let mut connection = Connection::new(now, endpoint, false)?;
+        let mut connection = Connection::new(now, candidate, false)?;
         let answer = connection.answer(now, keep_one_telephone_event(offer))?;
         let negotiated = Connection::negotiated(&answer)?;
         let inner_config = SessionConfig {
@@ -184,7 +176,7 @@ impl WebRtcSession {
         let session = Self {
             connection,
             negotiated,
-            endpoint,
+            candidate,
             inner,
             opus: OpusCodec::new()?,
             held: false,
@@ -207,11 +199,6 @@ impl WebRtcSession {
     /// Whether ICE and DTLS are up.
     pub fn is_connected(&self) -> bool {
         self.connection.state == State::Connected
-    }
-
-    /// Where this call's socket is.
-    pub fn endpoint(&self) -> Endpoint {
-        self.endpoint
     }
 
     /// Local hold (or its end): nothing is sent meanwhile.
