@@ -180,10 +180,15 @@ impl Gateway {
             let stop = stopped(stop_rx.clone());
             tokio::spawn(async move { inbox.run(stop).await })
         };
-        let app = deflect_web::router(deflect_web::AppState {
+        let state = deflect_web::AppState {
             readiness: readiness.clone(),
             ..deflect_web::AppState::new(inbox.clone(), public_base_url, metrics, &config)
-        });
+        };
+        if config.widget.sites.iter().any(|s| s.call_number.is_some()) {
+            let ivr = crate::browser_calls::IvrCalls::new(calls.clone(), sip.clone());
+            let _ = state.web.calls.set(Arc::new(ivr));
+        }
+        let app = deflect_web::router(state);
         let mut http_server = tokio::spawn(deflect_web::connections::serve(
             http,
             app,
@@ -222,7 +227,7 @@ impl Gateway {
         };
         let calls_stopped = async {
             drain_calls(&sip, grace).await;
-            // WhatsApp calls had the same grace period.
+            // WebRTC calls (WhatsApp, widget) had the same grace period.
             calls.end_webrtc_calls();
             crate::registration::end(&sip, &config.sip, Duration::from_secs(5)).await;
             // Calls that ended hand their deflections off; what does not finish stays in the

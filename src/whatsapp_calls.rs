@@ -67,7 +67,7 @@ fn take<C, D>(
             let call = WebRtcCall {
                 call_id: update.call_id.clone(),
                 channel: format!("whatsapp:{account}"),
-                caller: format!("+{}", update.customer.trim_start_matches('+')),
+                caller: Some(format!("+{}", update.customer.trim_start_matches('+'))),
                 dialled: number.to_owned(),
                 offer,
             };

@@ -443,6 +443,13 @@ fn browser_report_page_shows_the_numbers_sql_gives_and_its_charts() {
     scenario("reports");
 }
 
+/// With a fake microphone: the visitor's call from the widget reaches the IVR, is heard and
+/// deflected by keypad.
+#[test]
+fn browser_visitor_calls_from_the_widget_and_is_deflected_by_keypad() {
+    scenario_with("call", "call_number = \"+31201234567\"\n");
+}
+
 #[test]
 fn browser_sandbox_phone_and_agent_answer_each_other() {
     scenario("sandbox");

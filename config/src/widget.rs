@@ -57,6 +57,11 @@ pub struct SiteConfig {
     /// How long the one-time code in the WhatsApp link works.
     #[serde(with = "duration")]
     pub handoff_ttl: Duration,
+    /// Visitors may call from the widget ("Call us", a WebRTC call from the browser): the
+    /// call goes to the IVR flow this number routes to, as a phone call dialled to it would.
+    /// None: no calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_number: Option<String>,
     /// Pre-chat form: ask for the visitor's name (`required`, `optional`, `off`).
     pub ask_name: FieldMode,
     /// Pre-chat form: ask for the visitor's phone number.
@@ -144,6 +149,7 @@ impl Default for SiteConfig {
                              there as soon as we open; your messages come along."
                 .into(),
             handoff_ttl: Duration::from_secs(1800),
+            call_number: None,
             ask_name: FieldMode::Required,
             ask_phone: FieldMode::Optional,
             title: "Chat with us".into(),
@@ -193,6 +199,14 @@ impl WidgetConfig {
             if let Some(h) = &s.hours {
                 h.validate(p, &format!("{at}.hours"));
             }
+            if let Some(n) = &s.call_number
+                && !is_dialled_number(n)
+            {
+                p.push(
+                    format!("{at}.call_number"),
+                    "must be a number as a flow lists it: an optional + and 1 to 20 digits",
+                );
+            }
             if s.closed_message.trim().is_empty() || s.closed_message.chars().count() > 500 {
                 p.push(
                     format!("{at}.closed_message"),
@@ -221,6 +235,12 @@ impl WidgetConfig {
             }
         }
     }
+}
+
+/// A number a call may be dialled to: `+` (optional) and 1 to 20 digits.
+fn is_dialled_number(n: &str) -> bool {
+    let digits = n.strip_prefix('+').unwrap_or(n);
+    (1..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A text the widget shows: 1 to `max` characters.

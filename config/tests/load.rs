@@ -495,6 +495,30 @@ send_timeout = "0s"
 }
 
 #[test]
+fn a_widget_sites_call_number_is_a_dialled_number() {
+    let e = load_text(
+        "[[widget.sites]]\nname = \"www\"\ncall_number = \"sales\"\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(paths(&e), ["widget.sites[0].call_number"]);
+    assert!(e.problems[0].message.contains("digits"), "{e}");
+    let c = load_text(
+        "[[widget.sites]]\nname = \"www\"\ncall_number = \"+31201234567\"\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        c.widget.sites[0].call_number.as_deref(),
+        Some("+31201234567")
+    );
+    assert_eq!(
+        load(None, env(&[])).unwrap().widget.sites[0].call_number,
+        None
+    );
+}
+
+#[test]
 fn widget_opening_hours_are_checked_like_a_flows() {
     let e = load_text(
         r#"

@@ -33,12 +33,16 @@ function shop(port) {
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
 }
 
-async function launch() {
+// `media`: a fake microphone (Chromium's beep) granted without asking, and audio that plays
+// without a gesture — for calls.
+async function launch(media) {
+  const calls = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required"];
   return chromium.launch({
     executablePath: "/usr/bin/chromium",
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
+      "--disable-component-update", "--disable-sync", ...(media ? calls : [])],
   });
 }
 
@@ -980,10 +984,69 @@ async function relay(browser) {
   await a.screenshot({ path: path.join(ARTIFACTS, "relay-inbox.png") });
 }
 
-const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact, reports, dutch, continued, relay };
+// A visitor calls from the widget: the browser's WebRTC call reaches the IVR, whose prompts
+// the visitor hears (the energy of the audio received), and the keypad's digits (RFC 4733 by
+// RTCDTMFSender) take the number from the pre-chat form and confirm it: the IVR deflects the
+// call to that number and hangs up, and the widget says the call ended.
+async function call(browser) {
+  const vctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const v = await vctx.newPage();
+  await v.goto(`http://127.0.0.1:${env.PAGE_PORT}/`);
+  await v.getByRole("button", { name: "Chat with us" }).click();
+  await v.getByLabel("Your name").fill("Vera");
+  await v.getByLabel("Phone number, with country code (optional)").fill("+31612345678");
+  await v.getByRole("button", { name: "Start chat" }).click();
+  await v.getByLabel("Your message").waitFor();
+  await v.getByRole("button", { name: "Call us" }).click();
+  const bar = v.getByRole("group", { name: "Call", exact: true });
+  await bar.getByRole("status").filter({ hasText: "On call" }).waitFor({ timeout: T });
+  check(true, "the call connects (ICE and DTLS with the gateway) and its timer runs");
+  // The level of the audio received, and waits for sound and for silence.
+  await v.evaluate(() => {
+    const audio = document.querySelector("#deflect-chat").shadowRoot.querySelector("audio");
+    const ctx = new AudioContext();
+    const meter = ctx.createAnalyser();
+    meter.fftSize = 1024;
+    ctx.createMediaStreamSource(audio.srcObject).connect(meter);
+    const buf = new Float32Array(meter.fftSize);
+    const level = () => { meter.getFloatTimeDomainData(buf); return Math.sqrt(buf.reduce((s, x) => s + x * x, 0) / buf.length); };
+    const watch = (done) => new Promise((resolve) => {
+      const state = { since: Date.now() };
+      const timer = setInterval(() => { if (done(level(), state)) { clearInterval(timer); resolve(); } }, 20);
+    });
+    window.heard = () => watch((l) => l > 0.02);
+    // Quiet for `ms` after some sound: the prompts are over and the flow listens.
+    window.quietAfterSound = (ms) => watch((l, s) => {
+      if (l > 0.01) { s.sound = true; s.since = Date.now(); }
+      return s.sound && Date.now() - s.since > ms;
+    });
+  });
+  await v.evaluate(() => window.heard());
+  check(true, "the visitor hears the IVR's welcome");
+  await v.evaluate(() => window.quietAfterSound(1200));
+  await v.screenshot({ path: path.join(ARTIFACTS, "widget-call.png") });
+  await bar.getByRole("button", { name: "1", exact: true }).click();
+  // The number read back, then the question whether it is right.
+  await v.evaluate(() => window.quietAfterSound(1200));
+  await bar.getByRole("button", { name: "1", exact: true }).click();
+  await v.locator(".m.system", { hasText: "Call ended" }).waitFor({ timeout: T });
+  check(await bar.isHidden(), "the IVR hangs up and the widget says the call ended");
+  check(await v.getByRole("button", { name: "Call us" }).isVisible(), "the visitor may call again");
+  await v.screenshot({ path: path.join(ARTIFACTS, "widget-call-ended.png") });
+  const a = await (await browser.newContext()).newPage();
+  await login(a, null);
+  const record = await until("the call's record", () => a.evaluate(async () => {
+    const r = await (await fetch("/api/v1/calls?trunk=" + encodeURIComponent("widget:shop"))).json();
+    return r.calls && r.calls[0];
+  }));
+  check(record.outcome === "deflected" && record.callback_number === "+31612345678" && record.input_method === "caller_number",
+    "the call's record: deflected to the visitor's number, confirmed by keypad (" + JSON.stringify(record) + ")");
+}
+
+const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact, reports, dutch, continued, relay, call };
 const name = process.argv[2];
 const server = await shop(Number(env.PAGE_PORT));
-const browser = await launch();
+const browser = await launch(name === "call");
 const timer = setTimeout(() => { console.error("scenario timed out"); process.exit(2); }, 150000);
 try {
   await scenarios[name](browser);

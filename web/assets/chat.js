@@ -15,7 +15,10 @@
  * - After a hand-off: a reload shows the conversation's history up to the move and that it
  *   continues on WhatsApp (no new pre-chat form inviting a second chat) until it is closed.
  * - The WhatsApp offer is not shown while an agent is chatting (from their joining until the
- *   conversation waits again); agents' replies show the agent's name. */
+ *   conversation waits again); agents' replies show the agent's name.
+ * - Calls (sites with a call number): "Call us" places a WebRTC call to the IVR — the
+ *   complete offer POSTed, no trickle ICE — with a keypad (RFC 4733 by RTCDTMFSender), mute,
+ *   hang-up and a timer. The call ends when deflect closes the DTLS transport. */
 (function () {
   "use strict";
   if (window.DeflectChat) return;
@@ -105,6 +108,9 @@
     ".m .doc{color:inherit;text-decoration:underline;cursor:pointer}.clip{padding:8px 10px;font-size:18px;line-height:1}" +
     ".who{display:block;font-size:12px;font-weight:600;color:#555;margin-bottom:2px}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
+    ".call{padding:8px 12px;border-top:1px solid #e6e6e6;background:#fff;display:flex;flex-direction:column;gap:6px;font-size:14px}" +
+    ".call .keys{display:grid;grid-template-columns:repeat(3,1fr);gap:4px}.call .keys button{padding:6px;font-size:16px}" +
+    ".call .row{display:flex;gap:6px}.call .row button{flex:1}.call [aria-pressed=true]{background:#e8eceb}.hang{background:#c62828;color:#fff}" +
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100vh;max-height:100vh;border-radius:0}}" +
     "@media (pointer:coarse){.wa .qr{display:none}}";
 
@@ -121,6 +127,9 @@
     }
     el.title = h("h2", { id: "dc-title", text: t("chat-title") });
     el.close = h("button", { "class": "x", type: "button", "aria-label": t("chat-close"), text: "\u00d7", onclick: toggle });
+    el.callBtn = h("button", { "class": "x", type: "button", "aria-label": t("call-start"), title: t("call-start"), hidden: "", onclick: startCall });
+    el.callBtn.innerHTML = '<svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" ' +
+      'd="M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z"/></svg>';
     el.log = h("div", { "class": "log", role: "log", "aria-live": "polite", "aria-label": t("messages-label"), tabindex: "0" });
     el.status = h("div", { "class": "status", role: "status" });
     el.alert = h("div", { "class": "sr", "aria-live": "assertive" });
@@ -141,10 +150,117 @@
     el.actions = h("div", { "class": "actions" });
     el.panel = h("div", { "class": "panel", role: "dialog", "aria-labelledby": "dc-title", hidden: "",
       onkeydown: function (e) { if (e.key === "Escape") toggle(); } },
-      [h("header", {}, [el.title, el.close]), el.pre, el.log, el.wa, el.status, el.actions, el.form, el.alert]);
+      [h("header", {}, [el.title, el.callBtn, el.close]), el.pre, el.log, el.wa, buildCall(), el.status, el.actions, el.form, el.alert]);
     el.panel.style.setProperty("--c", cfg.color || "#0b6e4f");
     root.appendChild(el.panel);
     el.log.hidden = true; el.form.hidden = true;
+  }
+
+  // The call bar: its state and timer, the keypad, mute and hang-up.
+  var call = null;
+  function buildCall() {
+    el.callState = h("div", { role: "status" });
+    var keys = h("div", { "class": "keys", role: "group", "aria-label": t("call-keypad") });
+    "123456789*0#".split("").forEach(function (k) {
+      keys.appendChild(h("button", { "class": "alt", type: "button", text: k, onclick: function () { press(k); } }));
+    });
+    el.mute = h("button", { "class": "alt", type: "button", "aria-pressed": "false", text: t("call-mute"), onclick: mute });
+    var hang = h("button", { "class": "hang", type: "button", text: t("call-hangup"), onclick: function () { endCall(call, true); } });
+    el.audio = h("audio", { autoplay: "" });
+    el.call = h("div", { "class": "call", role: "group", "aria-label": t("call-label"), hidden: "" },
+      [el.callState, keys, h("div", { "class": "row" }, [el.mute, hang]), el.audio]);
+    return el.call;
+  }
+
+  // Places a call: the microphone, the complete offer (candidates gathered) to the gateway,
+  // its answer; then the call is on until either side hangs up.
+  function startCall() {
+    if (call) return;
+    var c = call = { pc: new RTCPeerConnection(), at: 0, timer: null };
+    el.callBtn.hidden = true; el.call.hidden = false;
+    el.mute.setAttribute("aria-pressed", "false");
+    el.callState.textContent = t("call-connecting");
+    c.pc.ontrack = function (e) {
+      el.audio.srcObject = e.streams[0] || new MediaStream([e.track]);
+      el.audio.play().catch(function () {});
+    };
+    c.pc.onconnectionstatechange = function () {
+      var st = c.pc.connectionState;
+      if (st === "connected" && !c.at) onAir(c);
+      else if (st === "failed" || st === "closed") endCall(c, false);
+    };
+    navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
+      c.stream = stream;
+      if (call !== c) throw new Error("hung up");
+      stream.getAudioTracks().forEach(function (tr) { c.sender = c.pc.addTrack(tr, stream); });
+      return c.pc.createOffer();
+    }).then(function (o) { return c.pc.setLocalDescription(o); })
+      .then(function () { return gathered(c.pc); })
+      .then(function () { return api("POST", "/conversations/" + conversation.id + "/call", { sdp: c.pc.localDescription.sdp }); })
+      .then(function (r) {
+        c.id = r.call_id;
+        if (call !== c) { hangUp(c); return; }
+        return c.pc.setRemoteDescription({ type: "answer", sdp: r.sdp }).then(function () {
+          var tr = c.sender && c.sender.transport;
+          if (tr) tr.addEventListener("statechange", function () { if (tr.state === "closed" || tr.state === "failed") endCall(c, false); });
+        });
+      })
+      .catch(function (e) {
+        if (call !== c) return;
+        endCall(c, true);
+        setStatus(t("call-failed", { error: e.message }), true);
+      });
+  }
+
+  function gathered(pc) {
+    return new Promise(function (resolve) {
+      if (pc.iceGatheringState === "complete") return resolve();
+      pc.addEventListener("icegatheringstatechange", function () { if (pc.iceGatheringState === "complete") resolve(); });
+      // Whatever is gathered by then (host candidates come at once).
+      setTimeout(resolve, 3000);
+    });
+  }
+
+  function onAir(c) {
+    c.at = Date.now();
+    var tick = function () {
+      var s = Math.floor((Date.now() - c.at) / 1000);
+      el.callState.textContent = t("call-on", { time: Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0") });
+    };
+    tick();
+    c.timer = setInterval(tick, 1000);
+    announce(t("call-connected"));
+  }
+
+  function press(k) {
+    var d = call && call.sender && call.sender.dtmf;
+    if (d && d.canInsertDTMF) d.insertDTMF(d.toneBuffer + k, 120, 70);
+  }
+
+  function mute() {
+    if (!call || !call.stream) return;
+    var on = el.mute.getAttribute("aria-pressed") !== "true";
+    call.stream.getAudioTracks().forEach(function (tr) { tr.enabled = !on; });
+    el.mute.setAttribute("aria-pressed", String(on));
+  }
+
+  function hangUp(c) {
+    if (c.id) api("POST", "/conversations/" + conversation.id + "/call/hangup", { call_id: c.id }).catch(function () {});
+  }
+
+  // Ends call `c` (`ours`: the visitor hung up, so the gateway is told).
+  function endCall(c, ours) {
+    if (!c || call !== c) return;
+    call = null;
+    if (ours) hangUp(c);
+    clearInterval(c.timer);
+    c.pc.close();
+    if (c.stream) c.stream.getTracks().forEach(function (tr) { tr.stop(); });
+    el.audio.srcObject = null;
+    el.call.hidden = true;
+    el.callBtn.hidden = ended;
+    bubble("system", t("call-ended"));
+    announce(t("call-ended"));
   }
 
   function announce(t) { el.alert.textContent = ""; setTimeout(function () { el.alert.textContent = t; }, 50); }
@@ -212,6 +328,7 @@
     pending.forEach(function (p) { p.node = bubble("visitor sending", p.text); });
     el.actions.textContent = "";
     if (settings.whatsapp && !moved) el.actions.appendChild(el.waBtn);
+    el.callBtn.hidden = !(settings.calls && !moved && window.RTCPeerConnection);
     connect();
     if (!el.panel.hidden) el.text.focus();
   }
@@ -363,6 +480,7 @@
 
   function finish() {
     ended = true;
+    el.callBtn.hidden = true;
     el.form.hidden = true;
     store(convKey(), null);
     bubble("system", t("ended"));

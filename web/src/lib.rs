@@ -7,7 +7,7 @@
 //! | provider webhooks | `/webhooks/{provider}/{account}` (meta, twilio, sinch; [`webhooks`]) |
 //! | agents' inbox | `/` (page), `/api/v1/session` (login), `/api/v1/events` (WebSocket) ([`auth`], [`live`]) |
 //! | REST API | `/api/v1/…`, described by `/api/openapi.json` ([`api`]) |
-//! | chat widget | `/widget.js` (loader), `/widget/…` (site settings, visitors' conversations, WebSocket) ([`widget`]) |
+//! | chat widget | `/widget.js` (loader), `/widget/…` (site settings, visitors' conversations, WebSocket, calls) ([`widget`], [`calls`]) |
 //! | sandbox phone | `/sandbox` (page) over `/api/v1/sandbox/…` |
 //! | texts by language | `/i18n/{bundle}/{languages}.json` ([`i18n`]) |
 //!
@@ -28,6 +28,7 @@
 pub mod api;
 mod assets;
 pub mod auth;
+pub mod calls;
 pub mod connections;
 mod continuing;
 pub mod error;
@@ -120,6 +121,8 @@ pub struct Web {
     pub widget_limiter: limits::RateLimiter,
     /// Fan-out of conversation events to widget sockets.
     pub hub: widget::Hub,
+    /// Where visitors' calls go, when the binary set it up (sites' `call_number`).
+    pub calls: std::sync::OnceLock<Arc<dyn calls::BrowserCalls>>,
 }
 
 impl Web {
@@ -151,6 +154,7 @@ impl Web {
             login_limiter: limits::RateLimiter::new(config.http.login_attempts_per_minute),
             widget_limiter: limits::RateLimiter::new(config.http.widget_requests_per_minute),
             hub: widget::Hub::default(),
+            calls: std::sync::OnceLock::new(),
         }
     }
 }

@@ -114,6 +114,18 @@ impl TestApp {
         Self::at(config, Self::BASE.parse().expect("a URL"), clock).await
     }
 
+    /// The app with `calls` taking widget visitors' calls (sites' `call_number`).
+    pub async fn with_calls(config: &Config, calls: Arc<dyn crate::calls::BrowserCalls>) -> Self {
+        let (inbox, dir) = sqlite_inbox(config, Arc::new(SystemClock)).await;
+        let state = state(inbox.clone(), Self::BASE.parse().expect("a URL"), config);
+        let _ = state.web.calls.set(calls);
+        Self {
+            router: crate::router(state),
+            inbox,
+            _dir: dir,
+        }
+    }
+
     /// The app at the public URL `base`, on `clock`.
     pub async fn at(config: &Config, base: Url, clock: Arc<dyn Clock>) -> Self {
         let (inbox, dir) = sqlite_inbox(config, clock).await;

@@ -41,6 +41,8 @@
 //! conversation only — visitor's files and agents' alike. Both take the
 //! visitor's token in the header and count against the rate limit like the other calls.
 //!
+//! Calls: a site with a `call_number` lets visitors call from the widget ([`crate::calls`]).
+//!
 //! Fan-out: one inbox subscription per process feeds a [`Hub`] that routes each event to the
 //! sockets of its conversation; a socket that cannot keep up is dropped from the hub and
 //! replays from the log instead.
@@ -107,6 +109,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             post(send_file),
         )
         .route("/widget/sites/{site}/files/{token}", get(file))
+        .merge(crate::calls::routes())
         .layer(cors)
         .route("/widget/ws", get(socket))
 }
@@ -128,7 +131,7 @@ pub fn origin_allowed(web: &crate::Web, site: Option<&str>, origin: &str) -> boo
 
 /// Checks the site, the request's origin and the client's rate; answers the site's settings
 /// as they apply now (admins may have changed its texts).
-fn admit(state: &AppState, parts: &Parts, site: &str) -> ApiResult<SiteConfig> {
+pub(crate) fn admit(state: &AppState, parts: &Parts, site: &str) -> ApiResult<SiteConfig> {
     let cfg = (state.inbox.settings().widget.site(site).cloned())
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such widget site"))?;
     if let Some(origin) = parts.headers.get(header::ORIGIN)
@@ -214,6 +217,7 @@ async fn site_settings(
         "open": state.inbox.is_open(state.web.site_hours.get(&s.name)),
         "closed_message": texts.closed_message,
         "whatsapp": s.whatsapp_account.is_some() || state.inbox.default_account().is_some(),
+        "calls": s.call_number.is_some() && state.web.calls.get().is_some(),
     }))
     .into_response())
 }
@@ -326,7 +330,7 @@ async fn state_of(
 
 /// The visitor's conversation `id`, if it belongs to `site` (a page allowed for one site
 /// reaches no other site's conversations).
-async fn site_conversation(
+pub(crate) async fn site_conversation(
     state: &AppState,
     token: &str,
     id: i64,

@@ -2219,6 +2219,146 @@ async fn the_widget_checks_origins_visitors_and_rates() {
     assert!(limited, "the widget endpoints are rate-limited");
 }
 
+/// Widget calls as the IVR would take them: answered with a fixed SDP, or refused when the
+/// offer says `refuse`; every call and hang-up kept.
+#[derive(Debug, Default)]
+struct FakeIvr {
+    placed: std::sync::Mutex<Vec<deflect_web::calls::BrowserCall>>,
+    hung_up: std::sync::Mutex<Vec<String>>,
+}
+
+impl deflect_web::calls::BrowserCalls for FakeIvr {
+    fn place(&self, call: deflect_web::calls::BrowserCall) -> deflect_web::calls::Placing {
+        let refused = call.offer.contains("refuse");
+        self.placed.lock().unwrap().push(call);
+        Box::pin(async move {
+            match refused {
+                true => Err(deflect_web::calls::CallRefused::Unavailable),
+                false => Ok("v=0 answer".to_owned()),
+            }
+        })
+    }
+
+    fn hang_up(&self, call_id: &str) {
+        self.hung_up.lock().unwrap().push(call_id.to_owned());
+    }
+}
+
+#[tokio::test]
+async fn a_widget_visitor_calls_the_sites_number_and_hangs_up_only_their_calls() {
+    let mut c = config();
+    let www = c.widget.sites.iter_mut().find(|s| s.name == "www").unwrap();
+    www.call_number = Some("+31201234567".into());
+    c.widget.sites.push(SiteConfig {
+        name: "quiet".into(),
+        queue: Some("support".into()),
+        ..SiteConfig::default()
+    });
+    let ivr = Arc::new(FakeIvr::default());
+    let a = App(TestApp::with_calls(&c, ivr.clone()).await);
+    let settings = a.call(Method::GET, "/widget/sites/www", &[], None).await;
+    assert_eq!(settings.body["calls"], true);
+    let quiet = a.call(Method::GET, "/widget/sites/quiet", &[], None).await;
+    assert_eq!(quiet.body["calls"], false, "no call_number");
+    let start = |site: &'static str, token: &'static str| {
+        let a = &a;
+        async move {
+            let v = [("x-deflect-visitor", token)];
+            let r = a
+                .call(
+                    Method::POST,
+                    &format!("/widget/sites/{site}/conversations"),
+                    &v,
+                    Some(json!({ "name": "Vic", "phone": "+31612345678" })),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{site} {token}: {}", r.text);
+            r.body["id"].as_i64().unwrap()
+        }
+    };
+    let (vic, other) = (
+        "visitor-token-0123456789abcdef",
+        "visitor-token-fedcba9876543210",
+    );
+    let id = start("www", vic).await;
+    let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n";
+    let call = |path: String, token: &'static str, sdp: &'static str| {
+        let a = &a;
+        async move {
+            let v = [("x-deflect-visitor", token)];
+            a.call(Method::POST, &path, &v, Some(json!({ "sdp": sdp })))
+                .await
+        }
+    };
+    let call_path = format!("/widget/sites/www/conversations/{id}/call");
+    let r = call(call_path.clone(), vic, offer).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["sdp"], "v=0 answer");
+    let call_id = r.body["call_id"].as_str().unwrap().to_owned();
+    assert!(call_id.starts_with(&format!("widget-{id}-")), "{call_id}");
+    let placed = ivr.placed.lock().unwrap().clone();
+    assert_eq!(placed.len(), 1);
+    assert_eq!(
+        (
+            placed[0].call_id.as_str(),
+            placed[0].channel.as_str(),
+            placed[0].caller.as_deref(),
+            placed[0].dialled.as_str()
+        ),
+        (
+            call_id.as_str(),
+            "widget:www",
+            Some("+31612345678"),
+            "+31201234567"
+        )
+    );
+
+    // Another visitor reaches neither the conversation nor its call.
+    let r = call(call_path.clone(), other, offer).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let theirs = start("www", other).await;
+    let hang_up = |conversation: i64, token: &'static str, call: &str| {
+        let (a, call) = (&a, call.to_owned());
+        async move {
+            a.call(
+                Method::POST,
+                &format!("/widget/sites/www/conversations/{conversation}/call/hangup"),
+                &[("x-deflect-visitor", token)],
+                Some(json!({ "call_id": call })),
+            )
+            .await
+        }
+    };
+    let r = hang_up(theirs, other, &call_id).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    assert!(ivr.hung_up.lock().unwrap().is_empty());
+    let r = hang_up(id, vic, &call_id).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(*ivr.hung_up.lock().unwrap(), [call_id]);
+
+    // Not an offer; an offer the IVR cannot answer; a site without calls.
+    let r = call(call_path.clone(), vic, "hello").await;
+    let refused = (StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert_eq!((r.status, code(&r)), refused);
+    let r = call(call_path, vic, "v=0\r\nrefuse").await;
+    let refused = (StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    assert_eq!((r.status, code(&r)), refused);
+    let third = "visitor-token-aaaabbbbccccdddd";
+    let q = start("quiet", third).await;
+    let r = call(
+        format!("/widget/sites/quiet/conversations/{q}/call"),
+        third,
+        offer,
+    )
+    .await;
+    assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!(
+        ivr.placed.lock().unwrap().len(),
+        2,
+        "the refused offer and the first call"
+    );
+}
+
 #[tokio::test]
 async fn outside_opening_hours_the_widget_offers_whatsapp_at_once() {
     let mut c = config();

@@ -155,16 +155,17 @@ pub struct CallService<C, D> {
     webrtc: Mutex<HashMap<String, mpsc::UnboundedSender<CallEvent>>>,
 }
 
-/// A call that arrived by WebRTC signalling (a WhatsApp call), to answer with
-/// [`CallService::answer_webrtc`].
+/// A call that arrived by WebRTC signalling (a WhatsApp call, a widget visitor's browser),
+/// to answer with [`CallService::answer_webrtc`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebRtcCall {
     /// The signalling's id for it (WhatsApp's `wacid…`).
     pub call_id: String,
-    /// Where it came from, for its record's `trunk` (`whatsapp:<account>`).
+    /// Where it came from, for its record's `trunk` (`whatsapp:<account>`, `widget:<site>`).
     pub channel: String,
-    /// The caller's number (E.164, `+` and digits).
-    pub caller: String,
+    /// The caller's number (E.164, `+` and digits), when known: the flow offers it as the
+    /// callback number.
+    pub caller: Option<String>,
     /// The number called: it routes the call to a flow, as a SIP call's dialled user does.
     pub dialled: String,
     /// The caller's SDP offer.
@@ -245,15 +246,15 @@ where
         let at = jiff::Timestamp::now();
         let start = crate::CallStart {
             call_id: call.call_id.clone(),
-            asserted_identity: Some(call.caller.clone()),
-            from: Some(call.caller.clone()),
+            asserted_identity: call.caller.clone(),
+            from: call.caller.clone(),
             dialled: call.dialled.clone(),
             started_at: at,
         };
         let arrival = call::Arrival {
             call_id: call.call_id.clone(),
             trunk: call.channel.clone(),
-            caller: Some(call.caller.clone()),
+            caller: call.caller.clone(),
             dialled: call.dialled.clone(),
             at,
         };
@@ -289,7 +290,7 @@ where
             }
         };
         span.in_scope(|| {
-            debug!(channel = %call.channel, from = %call.caller, to = %call.dialled, flow = flow.name(), "answering WebRTC call");
+            debug!(channel = %call.channel, from = ?call.caller, to = %call.dialled, flow = flow.name(), "answering WebRTC call");
         });
         let _ = signals.send(Signal::Accept {
             call_id: call.call_id.clone(),

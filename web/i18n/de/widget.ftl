@@ -81,6 +81,19 @@ whatsapp-reference = Referenz { $code }
 whatsapp-announce-closed = Wir haben gerade geschlossen. Sie können auf WhatsApp mit der Referenz { $code } fortfahren.
 whatsapp-announce-no-agent = Noch kein Mitarbeiter frei. Sie können auf WhatsApp mit der Referenz { $code } fortfahren.
 
+## call
+
+call-start = Rufen Sie uns an
+call-label = Anruf
+call-keypad = Tastenfeld
+call-mute = Stumm
+call-hangup = Auflegen
+call-connecting = Verbindung wird aufgebaut…
+call-on = Im Gespräch { $time }
+call-connected = Der Anruf ist verbunden.
+call-ended = Anruf beendet
+call-failed = Der Anruf konnte nicht hergestellt werden: { $error }
+
 ## files
 
 file-download-failed = Die Datei konnte nicht heruntergeladen werden: { $error }

@@ -94,6 +94,20 @@ whatsapp-announce-closed = We are closed right now. You can continue on WhatsApp
 # at: chat.js escalate(): announce
 whatsapp-announce-no-agent = No agent yet. You can continue on WhatsApp with reference { $code }.
 
+## chat.js: buildCall(), startCall(), endCall() (calling from the widget)
+
+call-start = Call us
+call-label = Call
+call-keypad = Keypad
+call-mute = Mute
+call-hangup = Hang up
+call-connecting = Calling…
+# at: chat.js onAir(): the call's timer, e.g. "On call 1:05"
+call-on = On call { $time }
+call-connected = The call is connected.
+call-ended = Call ended
+call-failed = The call could not be made: { $error }
+
 ## chat.js: showFiles(), init() (files and errors the widget writes itself)
 
 file-download-failed = The file could not be downloaded: { $error }

@@ -81,6 +81,19 @@ whatsapp-reference = Referencia { $code }
 whatsapp-announce-closed = Ahora mismo estamos cerrados. Puedes continuar en WhatsApp con la referencia { $code }.
 whatsapp-announce-no-agent = Aún no hay ningún agente. Puedes continuar en WhatsApp con la referencia { $code }.
 
+## call
+
+call-start = Llámanos
+call-label = Llamada
+call-keypad = Teclado
+call-mute = Silenciar
+call-hangup = Colgar
+call-connecting = Llamando…
+call-on = En llamada { $time }
+call-connected = La llamada está conectada.
+call-ended = Llamada finalizada
+call-failed = No se pudo realizar la llamada: { $error }
+
 ## files
 
 file-download-failed = No se pudo descargar el archivo: { $error }

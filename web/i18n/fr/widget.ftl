@@ -81,6 +81,19 @@ whatsapp-reference = Référence { $code }
 whatsapp-announce-closed = Nous sommes fermés pour le moment. Vous pouvez continuer sur WhatsApp avec la référence { $code }.
 whatsapp-announce-no-agent = Pas encore de conseiller. Vous pouvez continuer sur WhatsApp avec la référence { $code }.
 
+## call
+
+call-start = Appelez-nous
+call-label = Appel
+call-keypad = Clavier
+call-mute = Couper le micro
+call-hangup = Raccrocher
+call-connecting = Appel en cours…
+call-on = En communication { $time }
+call-connected = L’appel est connecté.
+call-ended = Appel terminé
+call-failed = L’appel n’a pas pu être passé : { $error }
+
 ## files
 
 file-download-failed = Le fichier n'a pas pu être téléchargé : { $error }

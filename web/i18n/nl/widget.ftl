@@ -81,6 +81,19 @@ whatsapp-reference = Referentie { $code }
 whatsapp-announce-closed = We zijn nu gesloten. Je kunt verder op WhatsApp met referentie { $code }.
 whatsapp-announce-no-agent = Nog geen medewerker beschikbaar. Je kunt verder op WhatsApp met referentie { $code }.
 
+## call
+
+call-start = Bel ons
+call-label = Gesprek
+call-keypad = Toetsen
+call-mute = Dempen
+call-hangup = Ophangen
+call-connecting = Bellen…
+call-on = In gesprek { $time }
+call-connected = Het gesprek is verbonden.
+call-ended = Gesprek beëindigd
+call-failed = Het gesprek kon niet worden opgezet: { $error }
+
 ## files
 
 file-download-failed = Het bestand kon niet worden gedownload: { $error }

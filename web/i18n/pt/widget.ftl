@@ -81,6 +81,19 @@ whatsapp-reference = Referência { $code }
 whatsapp-announce-closed = Estamos fechados no momento. Você pode continuar no WhatsApp com a referência { $code }.
 whatsapp-announce-no-agent = Ainda não há atendente. Você pode continuar no WhatsApp com a referência { $code }.
 
+## call
+
+call-start = Ligue-nos
+call-label = Chamada
+call-keypad = Teclado
+call-mute = Silenciar
+call-hangup = Desligar
+call-connecting = A ligar…
+call-on = Em chamada { $time }
+call-connected = A chamada está ligada.
+call-ended = Chamada terminada
+call-failed = Não foi possível fazer a chamada: { $error }
+
 ## files
 
 file-download-failed = Não foi possível baixar o arquivo: { $error }

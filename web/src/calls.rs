@@ -1,0 +1,180 @@
+//! Calls from the widget: a visitor presses "Call us" and their browser calls the IVR over
+//! WebRTC, with the chat conversation as its context.
+//!
+//! `POST /widget/sites/{site}/conversations/{id}/call` with `{"sdp": "<offer>"}` (the
+//! browser's complete offer: ICE candidates gathered, not trickled) is answered 201 with
+//! `{"call_id": "…", "sdp": "<answer>"}` once the IVR took the call — or 404 when the site
+//! takes no calls (`[[widget.sites]] call_number`), 503 when no call could be set up for the
+//! offer. The call goes to the flow the site's `call_number` routes to; the visitor's phone
+//! from the pre-chat form, if any, is its caller. Keys the visitor presses reach the IVR as
+//! RFC 4733 events (`RTCDTMFSender`).
+//!
+//! `POST …/conversations/{id}/call/hangup` with `{"call_id": "…"}` ends it (204; a call that
+//! already ended is no error). When the IVR ends the call, the browser learns it from its
+//! DTLS transport closing (deflect sends the close alert).
+//!
+//! The web layer knows no IVR: the binary gives it a [`BrowserCalls`] ([`crate::Web::calls`]).
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::widget::{admit, site_conversation, visitor_token};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use std::future::Future;
+use std::pin::Pin;
+
+/// An SDP offer larger than this is refused (a browser's audio offer is 2–6 KiB).
+const MAX_OFFER: usize = 32 * 1024;
+
+/// A browser's call to place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrowserCall {
+    /// Its id (`widget-<conversation>-<random>`).
+    pub call_id: String,
+    /// Where it comes from, for the call's record (`widget:<site>`).
+    pub channel: String,
+    /// The visitor's phone number (E.164), when the pre-chat form got one.
+    pub caller: Option<String>,
+    /// The number it routes by (the site's `call_number`).
+    pub dialled: String,
+    /// The browser's SDP offer.
+    pub offer: String,
+}
+
+/// Why a browser's call was not taken.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallRefused {
+    /// No call could be set up for the offer (no codec in common, no port free, …).
+    #[error("the call could not be set up")]
+    Unavailable,
+}
+
+/// A call's answer, or why there is none.
+pub type Placing = Pin<Box<dyn Future<Output = Result<String, CallRefused>> + Send>>;
+
+/// Where browsers' calls go: the IVR, in the binary.
+pub trait BrowserCalls: Send + Sync + std::fmt::Debug {
+    /// Places `call`: resolves to the SDP answer once the IVR took it.
+    fn place(&self, call: BrowserCall) -> Placing;
+    /// The browser hung up call `call_id` (unknown or ended calls are ignored).
+    fn hang_up(&self, call_id: &str);
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    use axum::routing::post;
+    Router::new()
+        .route("/widget/sites/{site}/conversations/{id}/call", post(call))
+        .route(
+            "/widget/sites/{site}/conversations/{id}/call/hangup",
+            post(hang_up),
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Offer {
+    sdp: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HangUp {
+    call_id: String,
+}
+
+fn no_calls() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "this site takes no calls",
+    )
+}
+
+/// The prefix of conversation `id`'s calls' ids.
+fn call_prefix(id: i64) -> String {
+    format!("widget-{id}-")
+}
+
+async fn call(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path((site, id)): Path<(String, i64)>,
+    body: Result<Json<Offer>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    let cfg = admit(&state, &parts, &site)?;
+    let token = visitor_token(&parts.headers)?;
+    let c = site_conversation(&state, &token, id, &site).await?;
+    let (Some(number), Some(calls)) = (cfg.call_number, state.web.calls.get()) else {
+        return Err(no_calls());
+    };
+    let Json(Offer { sdp }) = body?;
+    if sdp.len() > MAX_OFFER || !sdp.starts_with("v=0") {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "sdp must be the browser's SDP offer",
+        ));
+    }
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).expect("the operating system provides random bytes");
+    let call_id = format!(
+        "{}{}",
+        call_prefix(id),
+        random
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let answer = calls
+        .place(BrowserCall {
+            call_id: call_id.clone(),
+            channel: format!("widget:{site}"),
+            caller: c.contact_phone.or(c.contact_form_phone),
+            dialled: number,
+            offer: sdp,
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                e.to_string(),
+            )
+        })?;
+    metrics::counter!("deflect_widget_calls_total", "site" => site).increment(1);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "call_id": call_id, "sdp": answer })),
+    )
+        .into_response())
+}
+
+async fn hang_up(
+    State(state): State<AppState>,
+    parts: Parts,
+    Path((site, id)): Path<(String, i64)>,
+    body: Result<Json<HangUp>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    admit(&state, &parts, &site)?;
+    let token = visitor_token(&parts.headers)?;
+    site_conversation(&state, &token, id, &site).await?;
+    let Json(HangUp { call_id }) = body?;
+    let Some(calls) = state.web.calls.get() else {
+        return Err(no_calls());
+    };
+    // A visitor ends only their conversation's calls.
+    if !call_id.starts_with(&call_prefix(id)) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such call",
+        ));
+    }
+    calls.hang_up(&call_id);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
