@@ -46,6 +46,7 @@ where
                 caller: call.caller,
                 dialled: call.dialled,
                 offer: call.offer,
+                conversation: Some(call.conversation),
             },
             signals,
         );

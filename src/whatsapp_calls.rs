@@ -70,6 +70,7 @@ fn take<C, D>(
                 caller: Some(format!("+{}", update.customer.trim_start_matches('+'))),
                 dialled: number.to_owned(),
                 offer,
+                conversation: None,
             };
             calls.answer_webrtc(sip, call, signals);
             let (inbox, calls, account) = (inbox.clone(), calls.clone(), account.to_owned());

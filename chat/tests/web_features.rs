@@ -1416,6 +1416,105 @@ async fn a_relaying_queue_relays_customers_who_write_until_nobody_accepts(b: Bac
     }
 }
 
+/// A widget visitor's call names its conversation; a WhatsApp call finds its caller's open
+/// conversation on the account; either leaves the IVR's internal note there, once. A call
+/// without a conversation leaves none.
+async fn a_call_shows_in_its_conversation_as_the_ivrs_note(b: Backend) {
+    use deflect_chat::{CallOutcome, CallRecord};
+    let env = Env::new(b).await;
+    let boss = env.supervisor().await;
+    let web = env
+        .inbox
+        .start_web_conversation(&web("www", TOKEN, None))
+        .await
+        .unwrap();
+    env.inbox
+        .receive("sandbox", &[text("wa1", "31687654321", "hello")])
+        .await
+        .unwrap();
+    let record = |call_id: &str, trunk: &str, caller: &str| CallRecord {
+        call_id: call_id.into(),
+        trunk: trunk.into(),
+        caller: Some(caller.into()),
+        dialled_number: Some("+31201234567".into()),
+        flow: Some("default".into()),
+        language: Some("en".into()),
+        started_at: 1_000,
+        answered_at: Some(1_000),
+        ended_at: 66_000,
+        outcome: CallOutcome::Deflected,
+        reason: None,
+        input_method: None,
+        transcript: None,
+        path: Vec::new(),
+        callback_number: Some(caller.into()),
+        transfer_target: None,
+        conversation_id: None,
+    };
+    let widget = CallRecord {
+        conversation_id: Some(web.id),
+        outcome: CallOutcome::CallerHungUp,
+        ..record("widget-1-aa", "widget:www", "+31611110001")
+    };
+    env.inbox.record_call(&widget).await.unwrap();
+    env.inbox.record_call(&widget).await.unwrap();
+    let whatsapp = record("wacid.1", "whatsapp:sandbox", "+31687654321");
+    env.inbox.record_call(&whatsapp).await.unwrap();
+    // Nobody with that number writes on WhatsApp: no conversation, no note.
+    let stranger = record("wacid.2", "whatsapp:sandbox", "+31699999999");
+    env.inbox.record_call(&stranger).await.unwrap();
+    let calls = env
+        .inbox
+        .list_calls(&boss, &deflect_chat::CallFilter::default())
+        .await
+        .unwrap();
+    let linked: Vec<(&str, Option<i64>)> = (calls.iter())
+        .map(|c| (c.record.call_id.as_str(), c.record.conversation_id))
+        .collect();
+    let chat = env
+        .inbox
+        .list_conversations(&boss, &Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.contact_phone.as_deref() == Some("+31687654321"))
+        .unwrap();
+    assert_eq!(
+        linked,
+        [
+            ("wacid.2", None),
+            ("wacid.1", Some(chat.id)),
+            ("widget-1-aa", Some(web.id))
+        ]
+    );
+    let notes = |id: i64| {
+        let inbox = &env.inbox;
+        async move {
+            let all = inbox.messages_unchecked(id, None, 100).await.unwrap();
+            (all.into_iter())
+                .filter(|m| m.internal)
+                .map(|m| (m.body.unwrap_or_default(), m.sender_name))
+                .collect::<Vec<_>>()
+        }
+    };
+    let ivr = Some("IVR".to_owned());
+    assert_eq!(
+        notes(web.id).await,
+        [(
+            "Call from the widget (1:05): caller hung up.".to_owned(),
+            ivr.clone()
+        )],
+        "once, though recorded twice"
+    );
+    assert_eq!(
+        notes(chat.id).await,
+        [(
+            "WhatsApp call (1:05): deflected to +31687654321.".to_owned(),
+            ivr
+        )]
+    );
+}
+
 async fn call_records_are_kept_once_listed_by_filter_and_sent_as_call_finished(b: Backend) {
     use deflect_chat::{CallFilter, CallOutcome, CallRecord};
     let env = Env::new(b).await;
@@ -1440,6 +1539,7 @@ async fn call_records_are_kept_once_listed_by_filter_and_sent_as_call_finished(b
         }],
         callback_number: None,
         transfer_target: Some("sip:agents@pbx.example.com".into()),
+        conversation_id: None,
     };
     let hung_up = record("c1", CallOutcome::CallerHungUp, 1_000);
     env.inbox.record_call(&hung_up).await.unwrap();
@@ -1611,5 +1711,6 @@ on_both!(
     relay_offers_lapse_in_turn_and_an_idle_relay_closes,
     a_relaying_queue_relays_customers_who_write_until_nobody_accepts,
     call_records_are_kept_once_listed_by_filter_and_sent_as_call_finished,
+    a_call_shows_in_its_conversation_as_the_ivrs_note,
     a_continue_link_moves_a_deflection_to_one_browser,
 );

@@ -44,6 +44,11 @@ pub struct CallRecord {
     /// succeeded (the outcome says).
     #[serde(default)]
     pub transfer_target: Option<String>,
+    /// The conversation the call belongs to: the widget conversation it was placed from, or
+    /// the caller's open WhatsApp conversation on the account a WhatsApp call reached. The
+    /// call shows there as a note.
+    #[serde(default)]
+    pub conversation_id: Option<i64>,
 }
 
 /// How a call ended.

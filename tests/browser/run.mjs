@@ -1041,6 +1041,14 @@ async function call(browser) {
   }));
   check(record.outcome === "deflected" && record.callback_number === "+31612345678" && record.input_method === "caller_number",
     "the call's record: deflected to the visitor's number, confirmed by keypad (" + JSON.stringify(record) + ")");
+  check(Number.isInteger(record.conversation_id), "the record names the visitor's conversation");
+  await a.getByRole("button", { name: "All conversations" }).click();
+  await a.locator(".item", { hasText: "Vera" }).click({ timeout: T });
+  const note = a.locator(".msg.internal", { hasText: "Call from the widget (0:" });
+  await note.waitFor({ timeout: T });
+  check((await note.innerText()).includes("deflected to +31612345678") && (await note.innerText()).includes("Note by IVR"),
+    "agents see the call in the visitor's conversation");
+  await a.screenshot({ path: path.join(ARTIFACTS, "widget-call-inbox.png") });
 }
 
 const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact, reports, dutch, continued, relay, call };

@@ -44,6 +44,8 @@ pub struct BrowserCall {
     pub dialled: String,
     /// The browser's SDP offer.
     pub offer: String,
+    /// The visitor's conversation it is placed from (the call shows there).
+    pub conversation: i64,
 }
 
 /// Why a browser's call was not taken.
@@ -137,6 +139,7 @@ async fn call(
             caller: c.contact_phone.or(c.contact_form_phone),
             dialled: number,
             offer: sdp,
+            conversation: id,
         })
         .await
         .map_err(|e| {

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 
 const COLUMNS: &str = "id, call_id, trunk, caller, dialled_number, flow, language, started_at, \
                        answered_at, ended_at, outcome, reason, input_method, transcript, path, \
-                       callback_number, transfer_target";
+                       callback_number, transfer_target, conversation_id";
 
 fn from_row(r: &AnyRow) -> RecordedCall {
     let outcome: String = r.get("outcome");
@@ -30,6 +30,7 @@ fn from_row(r: &AnyRow) -> RecordedCall {
             path: serde_json::from_str(&r.get::<String, _>("path")).unwrap_or_default(),
             callback_number: opt_str(r, "callback_number"),
             transfer_target: opt_str(r, "transfer_target"),
+            conversation_id: opt_i64(r, "conversation_id"),
         },
     }
 }
@@ -43,8 +44,8 @@ pub(crate) async fn insert(
     let row = sqlx::query(sql!(
         "INSERT INTO calls (call_id, trunk, caller, dialled_number, flow, language, started_at, \
          answered_at, ended_at, outcome, reason, input_method, transcript, path, callback_number, \
-         transfer_target) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         transfer_target, conversation_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
          ON CONFLICT (call_id) DO NOTHING RETURNING {COLUMNS}"
     ))
     .bind(&r.call_id)
@@ -63,6 +64,7 @@ pub(crate) async fn insert(
     .bind(path)
     .bind(r.callback_number.as_deref())
     .bind(r.transfer_target.as_deref())
+    .bind(r.conversation_id)
     .fetch_optional(tx.conn())
     .await?;
     Ok(row.as_ref().map(from_row))

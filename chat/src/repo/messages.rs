@@ -328,6 +328,28 @@ pub(crate) async fn insert_note(
     Ok(from_row(&row))
 }
 
+/// Stores `text` as the IVR's internal note in conversation `conversation` (on its channel);
+/// `None` when there is no such conversation.
+pub(crate) async fn insert_call_note(
+    tx: &mut Tx,
+    conversation: i64,
+    text: &str,
+    now: Millis,
+) -> Result<Option<Message>, StoreError> {
+    let row = sqlx::query(sql!(
+        "INSERT INTO messages (conversation_id, direction, kind, body, internal, agent_id, sender, \
+         channel, status, created_at, sender_name) SELECT id, 'out', 'note', $2, 1, NULL, \
+         'automation', channel, 'internal', $3, 'IVR' FROM conversations WHERE id = $1 \
+         RETURNING {MESSAGE_COLUMNS}"
+    ))
+    .bind(conversation)
+    .bind(text)
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
 /// Up to `limit` messages of conversation `conversation` after message `after`, oldest first.
 pub(crate) async fn list(
     store: &Store,

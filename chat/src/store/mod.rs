@@ -251,7 +251,7 @@ mod tests {
         store.migrate().await.unwrap();
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            (1..=27).collect::<Vec<_>>()
+            (1..=28).collect::<Vec<_>>()
         );
         let mode: String = sqlx::query("PRAGMA journal_mode")
             .fetch_one(store.pool())

@@ -42,6 +42,8 @@ pub(super) struct Arrival {
     pub(super) caller: Option<String>,
     pub(super) dialled: String,
     pub(super) at: jiff::Timestamp,
+    /// The conversation it was placed from (a widget visitor's).
+    pub(super) conversation: Option<i64>,
 }
 
 impl Arrival {
@@ -70,6 +72,7 @@ impl Arrival {
             path: Vec::new(),
             callback_number: None,
             transfer_target: None,
+            conversation_id: self.conversation,
         }
     }
 }

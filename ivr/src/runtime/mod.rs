@@ -170,6 +170,8 @@ pub struct WebRtcCall {
     pub dialled: String,
     /// The caller's SDP offer.
     pub offer: String,
+    /// The conversation it was placed from (a widget visitor's): its record links to it.
+    pub conversation: Option<i64>,
 }
 
 impl<C, D> CallService<C, D>
@@ -257,6 +259,7 @@ where
             caller: call.caller.clone(),
             dialled: call.dialled.clone(),
             at,
+            conversation: call.conversation,
         };
         let options = CallOptions {
             call_id: call.call_id.clone(),
@@ -383,6 +386,7 @@ where
             caller: start.asserted_identity.clone().or(start.from.clone()),
             dialled: start.dialled.clone(),
             at: start.started_at,
+            conversation: None,
         };
         let media = match media {
             Ok(m) => m,

@@ -80,7 +80,7 @@ pub(super) async fn export_csv(
     let mut f = q.filter()?;
     f.limit = Some(1000);
     let mut out = String::from(
-        "id,call_id,started_at,answered_at,ended_at,trunk,caller,dialled_number,flow,language,outcome,reason,input_method,transcript,callback_number,transfer_target,path\r\n",
+        "id,call_id,started_at,answered_at,ended_at,trunk,caller,dialled_number,flow,language,outcome,reason,input_method,transcript,callback_number,transfer_target,conversation_id,path\r\n",
     );
     let mut rows = 0;
     loop {
@@ -98,7 +98,7 @@ pub(super) async fn export_csv(
 }
 
 /// One record's CSV cells; its path as `step (exit) > step`.
-fn row(c: &RecordedCall) -> [String; 17] {
+fn row(c: &RecordedCall) -> [String; 18] {
     let r = &c.record;
     let path: Vec<String> = (r.path.iter())
         .map(|s| match &s.exit {
@@ -126,6 +126,9 @@ fn row(c: &RecordedCall) -> [String; 17] {
         text(&r.transcript),
         text(&r.callback_number),
         text(&r.transfer_target),
+        r.conversation_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
         path.join(" > "),
     ]
 }
