@@ -990,4 +990,22 @@ fn a_whatsapp_call_hears_the_flow_and_is_deflected_by_its_digits() {
         }
     };
     assert_eq!(terminate["call_id"], call_id);
+
+    // The same connect again (a retried webhook): the ended call does not start over.
+    let sent = api.requests().len();
+    let (status, _, _) = common::request(
+        gw.http_addr(),
+        "POST",
+        "/webhooks/meta/main",
+        &[
+            ("content-type", "application/json"),
+            ("x-hub-signature-256", &signature),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(status, 200);
+    gw.logs.wait_for("the repeat ignored", |l| {
+        message(l, "WebRTC call taken before; ignored") && l["call_id"] == call_id
+    });
+    assert_eq!(api.requests().len(), sent, "no pre_accept for it");
 }

@@ -75,7 +75,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tracing::{Instrument, debug, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 /// `Retry-After` (seconds) on the 503 for a call that finds no free RTP port.
 pub const PORTS_RETRY_AFTER: u32 = 5;
@@ -152,7 +152,18 @@ pub struct CallService<C, D> {
     /// Call tasks (and their first hand-off attempts) in progress.
     live: watch::Sender<usize>,
     /// The WebRTC calls in progress, by call id: where their far end's events go.
-    webrtc: Mutex<HashMap<String, mpsc::UnboundedSender<CallEvent>>>,
+    webrtc: Mutex<WebRtcCalls>,
+}
+
+/// How many ended WebRTC calls' ids are remembered: a `connect` repeated after its call
+/// ended (a retried webhook) starts nothing.
+const REMEMBERED_ENDED_CALLS: usize = 4096;
+
+/// The WebRTC calls in progress, and the ids of those that ended lately.
+#[derive(Default)]
+struct WebRtcCalls {
+    live: HashMap<String, mpsc::UnboundedSender<CallEvent>>,
+    ended: std::collections::VecDeque<String>,
 }
 
 /// A call that arrived by WebRTC signalling (a WhatsApp call, a widget visitor's browser),
@@ -184,7 +195,7 @@ where
         Arc::new(Self {
             parts,
             live: watch::Sender::new(0),
-            webrtc: Mutex::new(HashMap::new()),
+            webrtc: Mutex::new(WebRtcCalls::default()),
         })
     }
 
@@ -227,8 +238,9 @@ where
     /// its media is set up from the offer and [`Signal::Accept`] (with the answer) or
     /// [`Signal::Reject`] goes to `signals`; the flow then runs as for a SIP call, except that
     /// it is never transferred or bridged, and it hangs up with [`Signal::Terminate`]. The
-    /// same call id again (a repeated webhook) is ignored. A bridge's calls would go out
-    /// through `sip`.
+    /// same call id again (a repeated webhook) is ignored, also after the call ended (the
+    /// last 4,096 ended calls are remembered); `signals` is then dropped at once. A bridge's
+    /// calls would go out through `sip`.
     pub fn answer_webrtc(
         self: &Arc<Self>,
         sip: &Sip,
@@ -238,10 +250,11 @@ where
         let (own, events) = mpsc::unbounded_channel();
         {
             let mut calls = self.webrtc.lock().unwrap_or_else(|e| e.into_inner());
-            if calls.contains_key(&call.call_id) {
+            if calls.live.contains_key(&call.call_id) || calls.ended.contains(&call.call_id) {
+                info!(call_id = %call.call_id, "WebRTC call taken before; ignored");
                 return;
             }
-            calls.insert(call.call_id.clone(), own.clone());
+            calls.live.insert(call.call_id.clone(), own.clone());
         }
         let span = info_span!("call", call_id = %call.call_id);
         let flow = self.parts.flows.route(&call.dialled).clone();
@@ -326,7 +339,7 @@ where
     /// `reason` for its record. Unknown (or finished) calls are ignored.
     pub fn webrtc_ended(&self, call_id: &str, reason: Option<String>) {
         let calls = self.webrtc.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(events) = calls.get(call_id) {
+        if let Some(events) = calls.live.get(call_id) {
             let _ = events.send(CallEvent::Ended(EndReason::RemoteHangup { reason }));
         }
     }
@@ -335,14 +348,19 @@ where
     /// as cut off and sends its [`Signal::Terminate`].
     pub fn end_webrtc_calls(&self) {
         let calls = self.webrtc.lock().unwrap_or_else(|e| e.into_inner());
-        for events in calls.values() {
+        for events in calls.live.values() {
             let _ = events.send(CallEvent::Ended(EndReason::HungUp));
         }
     }
 
     fn forget_webrtc(&self, call_id: &str) {
         let mut calls = self.webrtc.lock().unwrap_or_else(|e| e.into_inner());
-        calls.remove(call_id);
+        if calls.live.remove(call_id).is_some() {
+            if calls.ended.len() == REMEMBERED_ENDED_CALLS {
+                calls.ended.pop_front();
+            }
+            calls.ended.push_back(call_id.to_owned());
+        }
     }
 
     fn answer(self: &Arc<Self>, stack: &Sip, incoming: IncomingCall) {
