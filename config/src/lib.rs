@@ -102,7 +102,7 @@ pub use ivr::{
 pub use jumps::{Jumps, UnknownTarget, resolve_jumps};
 pub use language::language_code;
 pub use load::{RESERVED_ENV, load, load_from_process};
-pub use media::{Codec, MediaConfig};
+pub use media::{Codec, IceServerConfig, MediaConfig};
 pub use overrides::{OverrideError, Overrides, QueueOverrides, SettingScope, SiteOverrides};
 pub use problems::{ConfigError, Problem, Problems};
 pub use relay::{

@@ -22,6 +22,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "signing_secret",
     "url_password",
     "secret_access_key",
+    "auth_secret",
 ];
 
 /// Whether a key holds a secret (so its value must never be echoed).

@@ -495,6 +495,54 @@ send_timeout = "0s"
 }
 
 #[test]
+fn ice_servers_name_turns_credentials_and_refuse_other_urls() {
+    let e = load_text(
+        r#"
+[[media.ice_servers]]
+urls = ["http://stun.example.com"]
+
+[[media.ice_servers]]
+urls = ["turn:turn.example.com"]
+
+[[media.ice_servers]]
+urls = ["stun:stun.example.com"]
+username = "shop"
+password = "hunter2-secret"
+
+[[media.ice_servers]]
+urls = ["turn:turn.example.com"]
+auth_secret = "s"
+credential_ttl = "30s"
+"#,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        paths(&e),
+        [
+            "media.ice_servers[0].urls[0]",
+            "media.ice_servers[1]",
+            "media.ice_servers[2]",
+            "media.ice_servers[3].credential_ttl"
+        ],
+        "{e}"
+    );
+    assert!(e.problems[1].message.contains("auth_secret"), "{e}");
+    assert!(
+        !e.to_string().contains("hunter2"),
+        "secrets stay out of errors: {e}"
+    );
+    let c = load_text(
+        "[[media.ice_servers]]\nurls = [\"turns:turn.example.com:5349\"]\nauth_secret = \"s\"\n",
+        &[],
+    )
+    .unwrap();
+    let turn = &c.media.ice_servers[0];
+    assert_eq!(turn.auth_secret.as_ref().map(|s| s.expose()), Some("s"));
+    assert_eq!(turn.credential_ttl, Duration::from_secs(86_400));
+}
+
+#[test]
 fn a_widget_sites_call_number_is_a_dialled_number() {
     let e = load_text(
         "[[widget.sites]]\nname = \"www\"\ncall_number = \"sales\"\n",

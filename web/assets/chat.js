@@ -176,7 +176,7 @@
   // its answer; then the call is on until either side hangs up.
   function startCall() {
     if (call) return;
-    var c = call = { pc: new RTCPeerConnection(), at: 0, timer: null };
+    var c = call = { pc: new RTCPeerConnection({ iceServers: settings.ice_servers || [] }), at: 0, timer: null };
     el.callBtn.hidden = true; el.call.hidden = false;
     el.mute.setAttribute("aria-pressed", "false");
     el.callState.textContent = t("call-connecting");

@@ -13,6 +13,9 @@
 //! already ended is no error). When the IVR ends the call, the browser learns it from its
 //! DTLS transport closing (deflect sends the close alert).
 //!
+//! The site's settings (`GET /widget/sites/{site}`) say `"calls": true` and carry
+//! `ice_servers` for the browser's `RTCPeerConnection` ([`ice_servers`]).
+//!
 //! The web layer knows no IVR: the binary gives it a [`BrowserCalls`] ([`crate::Web::calls`]).
 
 use crate::AppState;
@@ -23,8 +26,9 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
+use deflect_config::IceServerConfig;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -65,6 +69,39 @@ pub trait BrowserCalls: Send + Sync + std::fmt::Debug {
     fn place(&self, call: BrowserCall) -> Placing;
     /// The browser hung up call `call_id` (unknown or ended calls are ignored).
     fn hang_up(&self, call_id: &str);
+}
+
+/// The STUN and TURN servers of `media.ice_servers` as a browser's `RTCPeerConnection`
+/// takes them (`[{"urls", "username", "credential"}]`), with credentials valid from `now`
+/// (seconds since the epoch): a server's fixed ones, or ones made from its `auth_secret` as
+/// coturn's TURN REST API checks them — user name `<expiry>:deflect`, password the base64 of
+/// HMAC-SHA1(secret, user name).
+pub fn ice_servers(servers: &[IceServerConfig], now: u64) -> Value {
+    use base64::Engine;
+    use hmac::{KeyInit, Mac};
+    let server = |s: &IceServerConfig| {
+        let (username, credential) = match (&s.auth_secret, &s.username, &s.password) {
+            (Some(secret), _, _) => {
+                let username = format!("{}:deflect", now + s.credential_ttl.as_secs());
+                let mut mac =
+                    <hmac::Hmac<sha1::Sha1> as KeyInit>::new_from_slice(secret.expose().as_bytes())
+                        .expect("HMAC takes a key of any length");
+                mac.update(username.as_bytes());
+                let password = mac.finalize().into_bytes();
+                let b64 = base64::engine::general_purpose::STANDARD;
+                (Some(username), Some(b64.encode(password)))
+            }
+            (None, Some(u), Some(p)) => (Some(u.clone()), Some(p.expose().to_owned())),
+            _ => (None, None),
+        };
+        let mut v = json!({ "urls": s.urls });
+        if let (Some(u), Some(c)) = (username, credential) {
+            v["username"] = json!(u);
+            v["credential"] = json!(c);
+        }
+        v
+    };
+    Value::Array(servers.iter().map(server).collect())
 }
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -180,4 +217,43 @@ async fn hang_up(
     }
     calls.hang_up(&call_id);
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deflect_config::Secret;
+
+    #[test]
+    fn browsers_get_each_servers_urls_and_turn_credentials_coturn_accepts() {
+        let stun = IceServerConfig {
+            urls: vec!["stun:stun.example.com:3478".into()],
+            ..IceServerConfig::default()
+        };
+        let fixed = IceServerConfig {
+            urls: vec!["turns:turn.example.com:5349".into()],
+            username: Some("shop".into()),
+            password: Some(Secret::new("pass")),
+            ..IceServerConfig::default()
+        };
+        let rest = IceServerConfig {
+            urls: vec!["turn:turn.example.com:3478?transport=udp".into()],
+            auth_secret: Some(Secret::new("north-wind")),
+            ..IceServerConfig::default()
+        };
+        // The password as coturn computes it for this user name (Python's hmac module:
+        // base64(hmac.new(b"north-wind", b"1700086400:deflect", sha1).digest())).
+        assert_eq!(
+            ice_servers(&[stun, fixed, rest], 1_700_000_000),
+            json!([
+                { "urls": ["stun:stun.example.com:3478"] },
+                { "urls": ["turns:turn.example.com:5349"], "username": "shop", "credential": "pass" },
+                {
+                    "urls": ["turn:turn.example.com:3478?transport=udp"],
+                    "username": "1700086400:deflect",
+                    "credential": "sUN982GdpQWWtfdMDe6lAjj0jnY="
+                }
+            ])
+        );
+    }
 }

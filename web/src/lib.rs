@@ -123,6 +123,8 @@ pub struct Web {
     pub hub: widget::Hub,
     /// Where visitors' calls go, when the binary set it up (sites' `call_number`).
     pub calls: std::sync::OnceLock<Arc<dyn calls::BrowserCalls>>,
+    /// `media.ice_servers`: the STUN and TURN servers browsers' calls use.
+    pub ice_servers: Vec<deflect_config::IceServerConfig>,
 }
 
 impl Web {
@@ -155,6 +157,7 @@ impl Web {
             widget_limiter: limits::RateLimiter::new(config.http.widget_requests_per_minute),
             hub: widget::Hub::default(),
             calls: std::sync::OnceLock::new(),
+            ice_servers: config.media.ice_servers.clone(),
         }
     }
 }

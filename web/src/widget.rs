@@ -206,6 +206,14 @@ async fn site_settings(
     let s = admit(&state, &parts, &site)?;
     let languages = accepted_languages(&parts.headers);
     let texts = s.texts_for(languages.iter().map(String::as_str));
+    let calls = s.call_number.is_some() && state.web.calls.get().is_some();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let ice_servers = match calls {
+        true => crate::calls::ice_servers(&state.web.ice_servers, now),
+        false => json!([]),
+    };
     Ok(Json(json!({
         "site": s.name,
         "language": texts.language,
@@ -217,7 +225,8 @@ async fn site_settings(
         "open": state.inbox.is_open(state.web.site_hours.get(&s.name)),
         "closed_message": texts.closed_message,
         "whatsapp": s.whatsapp_account.is_some() || state.inbox.default_account().is_some(),
-        "calls": s.call_number.is_some() && state.web.calls.get().is_some(),
+        "calls": calls,
+        "ice_servers": ice_servers,
     }))
     .into_response())
 }

@@ -2247,6 +2247,10 @@ impl deflect_web::calls::BrowserCalls for FakeIvr {
 #[tokio::test]
 async fn a_widget_visitor_calls_the_sites_number_and_hangs_up_only_their_calls() {
     let mut c = config();
+    c.media.ice_servers = vec![deflect_config::IceServerConfig {
+        urls: vec!["stun:stun.example.com:3478".into()],
+        ..Default::default()
+    }];
     let www = c.widget.sites.iter_mut().find(|s| s.name == "www").unwrap();
     www.call_number = Some("+31201234567".into());
     c.widget.sites.push(SiteConfig {
@@ -2258,8 +2262,11 @@ async fn a_widget_visitor_calls_the_sites_number_and_hangs_up_only_their_calls()
     let a = App(TestApp::with_calls(&c, ivr.clone()).await);
     let settings = a.call(Method::GET, "/widget/sites/www", &[], None).await;
     assert_eq!(settings.body["calls"], true);
+    let stun = json!([{ "urls": ["stun:stun.example.com:3478"] }]);
+    assert_eq!(settings.body["ice_servers"], stun);
     let quiet = a.call(Method::GET, "/widget/sites/quiet", &[], None).await;
     assert_eq!(quiet.body["calls"], false, "no call_number");
+    assert_eq!(quiet.body["ice_servers"], json!([]));
     let start = |site: &'static str, token: &'static str| {
         let a = &a;
         async move {
