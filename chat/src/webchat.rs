@@ -277,6 +277,18 @@ pub(crate) async fn start_web_conversation(
         repo::contacts::set_language(&mut tx, contact, &language).await?;
     }
     let open = repo::conversations::open_web_of(&mut tx, identity, &new.site).await?;
+    // One open conversation per visitor and WhatsApp account: sites of one origin share the
+    // visitor, so a chat still open on another site comes first.
+    if open.is_none()
+        && let Some(a) = &account
+        && repo::conversations::open_of(&mut tx, identity, a)
+            .await?
+            .is_some()
+    {
+        return Err(ChatError::Conflict(
+            "the visitor's chat on another site of this page is still open".into(),
+        ));
+    }
     let id = match open {
         Some(id) => id,
         None => {

@@ -1416,6 +1416,41 @@ async fn a_relaying_queue_relays_customers_who_write_until_nobody_accepts(b: Bac
     }
 }
 
+/// Sites on one origin share the visitor's token: a chat still open on one site refuses a
+/// second on another (clearly, not as a failure) while the first goes on; once it is
+/// closed, the other site's chat starts.
+async fn a_visitor_with_an_open_chat_on_another_site_is_told_so(b: Backend) {
+    let env = Env::new(b).await;
+    let boss = env.supervisor().await;
+    let first = env
+        .inbox
+        .start_web_conversation(&web("www", TOKEN, None))
+        .await
+        .unwrap();
+    let refused = env
+        .inbox
+        .start_web_conversation(&web("shop", TOKEN, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ChatError::Conflict(_)), "{refused:?}");
+    let again = env
+        .inbox
+        .start_web_conversation(&web("www", TOKEN, None))
+        .await
+        .unwrap();
+    assert_eq!(again.id, first.id, "the first site's chat goes on");
+    env.inbox
+        .close(&boss, first.id, Some("resolved"))
+        .await
+        .unwrap();
+    let second = env
+        .inbox
+        .start_web_conversation(&web("shop", TOKEN, None))
+        .await
+        .unwrap();
+    assert_eq!(second.site.as_deref(), Some("shop"));
+}
+
 /// A widget visitor's call names its conversation; a WhatsApp call finds its caller's open
 /// conversation on the account; either leaves the IVR's internal note there, once. A call
 /// without a conversation leaves none.
@@ -1712,5 +1747,6 @@ on_both!(
     a_relaying_queue_relays_customers_who_write_until_nobody_accepts,
     call_records_are_kept_once_listed_by_filter_and_sent_as_call_finished,
     a_call_shows_in_its_conversation_as_the_ivrs_note,
+    a_visitor_with_an_open_chat_on_another_site_is_told_so,
     a_continue_link_moves_a_deflection_to_one_browser,
 );
