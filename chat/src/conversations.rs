@@ -310,9 +310,9 @@ fn check_sendable(c: &Conversation) -> Result<(), ChatError> {
     Ok(())
 }
 
-/// A WhatsApp call button only goes out on a WhatsApp conversation of an account that takes
-/// calls (`calling`).
-fn check_calling(ctx: &Ctx, c: &Conversation) -> Result<(), ChatError> {
+/// A WhatsApp call button or call permission request (`kind`) only goes out on a WhatsApp
+/// conversation of an account that takes calls (`calling`).
+fn check_calling(ctx: &Ctx, c: &Conversation, kind: &str) -> Result<(), ChatError> {
     let calling = c.channel == Channel::Whatsapp
         && (c.account.as_deref())
             .and_then(|a| ctx.account(a))
@@ -320,9 +320,9 @@ fn check_calling(ctx: &Ctx, c: &Conversation) -> Result<(), ChatError> {
     if calling {
         Ok(())
     } else {
-        Err(ChatError::Invalid(
-            "interactive.type: voice_call needs a WhatsApp conversation of an account with calling = true".into(),
-        ))
+        Err(ChatError::Invalid(format!(
+            "interactive.type: {kind} needs a WhatsApp conversation of an account with calling = true"
+        )))
     }
 }
 
@@ -474,8 +474,12 @@ async fn send_within_window(
     }
     let c = &a.conversation;
     check_sendable(c)?;
-    if matches!(send.request, Outgoing::VoiceCall { .. }) {
-        check_calling(ctx, c)?;
+    match send.request {
+        Outgoing::VoiceCall { .. } => check_calling(ctx, c, "voice_call")?,
+        Outgoing::CallPermissionRequest { .. } => {
+            check_calling(ctx, c, "call_permission_request")?;
+        }
+        _ => {}
     }
     if !c.window_open(a.now) {
         let recontact_template = c

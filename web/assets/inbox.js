@@ -658,6 +658,11 @@
   function messageBody(m) {
     const i = m.interactive;
     if (!i) return [h("div", { text: m.body || t("message-kind", { kind: m.kind }) })];
+    if (i.type === "call_permission_reply") {
+      const answer = i.response !== "accept" ? t("permission-rejected") : i.is_permanent ? t("permission-accepted")
+        : t("permission-accepted-until", { until: when((i.expiration_timestamp || 0) * 1000) });
+      return [h("div", { "class": "reply", text: "↩ " + answer })];
+    }
     if (i.type === "button_reply" || i.type === "list_reply") {
       return [h("div", { "class": "reply", title: t("reply-chosen.title", { id: i.id }), text: "↩ " + i.title }, [h("span", { "class": "sr", text: " " + t("reply-chosen-sr", { id: i.id }) })])];
     }
@@ -670,6 +675,7 @@
           ...sec.rows.map((r) => chip(r.title + (r.description ? " — " + r.description : ""), "id: " + r.id))]))]);
     } else if (i.type === "cta_url") offered = h("ul", { "class": "offered", "aria-label": t("offered-link") }, [chip("🔗 " + i.display_text, i.url), h("li", { "class": "url", text: i.url })]);
     else if (i.type === "voice_call") offered = h("ul", { "class": "offered", "aria-label": t("offered-call") }, [chip("📞 " + (i.display_text || t("call-text.placeholder")), "")]);
+    else if (i.type === "call_permission_request") offered = h("ul", { "class": "offered", "aria-label": t("offered-permission") }, [chip("📞 " + t("offered-permission"), "")]);
     return [h("div", { text: i.body || m.body || "" }), offered];
   }
 
@@ -884,6 +890,7 @@
       const text = $("#call-text").value.trim();
       return text ? { type: "voice_call", display_text: text } : { type: "voice_call" };
     }
+    if (kind === "call_permission_request") return { type: "call_permission_request" };
     return { type: "cta_url", display_text: $("#link-text").value.trim(), url: $("#link-url").value.trim() };
   }
 

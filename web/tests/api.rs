@@ -4319,6 +4319,23 @@ async fn a_whatsapp_call_button_needs_an_account_that_takes_calls() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert!(r.text.contains("calling = true"), "{}", r.text);
+    // Asking permission to call follows the same rule.
+    let ask = json!({ "type": "call_permission_request" });
+    let r = a
+        .call(Method::POST, &conversations[0], &boss.h(), Some(send(&ask)))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let shown = json!({ "type": "call_permission_request", "body": "Talk to us now" });
+    assert_eq!(r.body["message"]["interactive"], shown);
+    let r = a
+        .call(Method::POST, &conversations[1], &boss.h(), Some(send(&ask)))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(
+        r.text.contains("call_permission_request needs"),
+        "{}",
+        r.text
+    );
     for (bad, field) in [
         (
             json!({ "type": "voice_call", "display_text": "Call us right now, please" }),

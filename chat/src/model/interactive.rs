@@ -10,7 +10,8 @@
 //! unique id of at most 200 characters, a title of at most 24 and an optional description of
 //! at most 72; a link button's label of at most 20 characters and an `http(s)` URL; a
 //! WhatsApp call button's label of at most 20 characters and its life of 1 to 43,200 minutes;
-//! and a body of at most 1024 characters. A refusal names the field (`interactive.buttons[1].title`).
+//! a call permission request's body (it has no other part); and a body of at most 1024
+//! characters. A refusal names the field (`interactive.buttons[1].title`).
 
 use crate::model::ChatError;
 use serde::{Deserialize, Serialize};
@@ -123,6 +124,24 @@ pub enum Interactive {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ttl_minutes: Option<u32>,
     },
+    /// `call_permission_request`: asks the customer whether the business may call them on
+    /// WhatsApp (an account with `calling`); the answer is a `call_permission_reply`.
+    CallPermissionRequest {
+        /// The text above the question.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+    },
+    /// `call_permission_reply`: the customer's answer to a call permission request.
+    CallPermissionReply {
+        /// `accept` or `reject`.
+        response: String,
+        /// The permission does not expire.
+        #[serde(default)]
+        is_permanent: bool,
+        /// When a temporary permission ends (seconds since the epoch).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expiration_timestamp: Option<i64>,
+    },
     /// `button_reply`: the customer tapped a reply button (or a template's quick reply).
     ButtonReply {
         /// The button's id (a quick reply's payload).
@@ -170,8 +189,11 @@ impl Interactive {
             Self::Button { body, .. }
             | Self::List { body, .. }
             | Self::CtaUrl { body, .. }
-            | Self::VoiceCall { body, .. } => body.as_deref(),
-            Self::ButtonReply { .. } | Self::ListReply { .. } => None,
+            | Self::VoiceCall { body, .. }
+            | Self::CallPermissionRequest { body } => body.as_deref(),
+            Self::ButtonReply { .. }
+            | Self::ListReply { .. }
+            | Self::CallPermissionReply { .. } => None,
         }
     }
 
@@ -181,10 +203,13 @@ impl Interactive {
             Self::Button { body, .. }
             | Self::List { body, .. }
             | Self::CtaUrl { body, .. }
-            | Self::VoiceCall { body, .. } => {
+            | Self::VoiceCall { body, .. }
+            | Self::CallPermissionRequest { body } => {
                 *body = Some(text.to_string());
             }
-            Self::ButtonReply { .. } | Self::ListReply { .. } => {}
+            Self::ButtonReply { .. }
+            | Self::ListReply { .. }
+            | Self::CallPermissionReply { .. } => {}
         }
         self
     }
@@ -242,6 +267,7 @@ impl Interactive {
                 display_text: o(display_text),
                 ttl_minutes,
             },
+            Self::CallPermissionRequest { body } => Self::CallPermissionRequest { body: o(body) },
             reply => reply,
         }
     }
@@ -311,9 +337,13 @@ impl Interactive {
                     );
                 }
             }
-            Self::ButtonReply { .. } | Self::ListReply { .. } => c.fail(
+            Self::CallPermissionRequest { .. } => {}
+            Self::ButtonReply { .. }
+            | Self::ListReply { .. }
+            | Self::CallPermissionReply { .. } => c.fail(
                 "interactive.type",
-                "button_reply and list_reply are the customer's answers; send button, list, cta_url or voice_call"
+                "button_reply, list_reply and call_permission_reply are the customer's answers; \
+                 send button, list, cta_url, voice_call or call_permission_request"
                     .into(),
             ),
         }
@@ -481,6 +511,20 @@ mod tests {
                 ttl_minutes: None
             }
         );
+    }
+
+    #[test]
+    fn a_call_permission_request_is_sent_and_its_reply_only_received() {
+        assert!(passes(
+            json!({"type": "call_permission_request"}),
+            "May we call you?"
+        ));
+        assert!(
+            !passes(json!({"type": "call_permission_request"}), ""),
+            "needs its text"
+        );
+        let reply = json!({"type": "call_permission_reply", "response": "accept"});
+        assert!(refusal(reply, "ok").starts_with("interactive.type:"));
     }
 
     #[test]

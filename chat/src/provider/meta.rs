@@ -392,6 +392,14 @@ pub fn request_body(to: &str, message: &Outgoing, media: Option<&MediaLink>) -> 
                 "action": action,
             });
         }
+        Outgoing::CallPermissionRequest { body: text } => {
+            body["type"] = "interactive".into();
+            body["interactive"] = json!({
+                "type": "call_permission_request",
+                "body": { "text": text },
+                "action": { "name": "call_permission_request" },
+            });
+        }
         Outgoing::Media(m) => {
             let kind = m.kind.as_str();
             body["type"] = kind.into();
@@ -582,6 +590,9 @@ fn parse_message(m: &Value, contacts: &[Value]) -> Option<InboundMessage> {
         "button" | "interactive" => {
             interactive = reply_of(m);
             match &interactive {
+                Some(Interactive::CallPermissionReply { response, .. }) => {
+                    (Some(response.clone()), None)
+                }
                 Some(r) => (
                     r.reply_title().map(str::to_string),
                     r.reply_id().map(str::to_string),
@@ -640,6 +651,14 @@ fn reply_of(m: &Value) -> Option<Interactive> {
         });
     }
     // Indexing a `Value` (never a `Map`, which panics): a missing field reads as null.
+    let r = &i["call_permission_reply"];
+    if r.is_object() {
+        return Some(Interactive::CallPermissionReply {
+            response: text(&r["response"])?,
+            is_permanent: r["is_permanent"].as_bool().unwrap_or(false),
+            expiration_timestamp: r["expiration_timestamp"].as_i64(),
+        });
+    }
     let r = &i["button_reply"];
     if r.is_object() {
         return Some(Interactive::ButtonReply {
@@ -1081,6 +1100,55 @@ mod tests {
             envelope(
                 json!({"type": "voice_call", "body": {"text": "Talk to us now"}, "action": {"name": "voice_call"}})
             )
+        );
+        let ask = Outgoing::CallPermissionRequest {
+            body: "May we call you about your order?".into(),
+        };
+        assert_eq!(
+            sent(&ask),
+            envelope(json!({"type": "call_permission_request",
+                "body": {"text": "May we call you about your order?"},
+                "action": {"name": "call_permission_request"}}))
+        );
+    }
+
+    #[test]
+    fn a_call_permission_reply_is_read_with_its_answer_and_expiry() {
+        let m = delivery(
+            json!({"from": "31612345678", "id": "wamid.P", "timestamp": "1747659443",
+            "type": "interactive", "interactive": {"type": "call_permission_reply",
+            "call_permission_reply": {"response": "accept", "is_permanent": false,
+                "expiration_timestamp": 1748264243, "response_source": "user_action"}}}),
+        );
+        assert_eq!(
+            (
+                m.kind.as_str(),
+                m.body.as_deref(),
+                m.button_payload.as_deref()
+            ),
+            ("interactive", Some("accept"), None)
+        );
+        assert_eq!(
+            m.interactive,
+            Some(Interactive::CallPermissionReply {
+                response: "accept".into(),
+                is_permanent: false,
+                expiration_timestamp: Some(1_748_264_243),
+            })
+        );
+        // A refusal has no expiry.
+        let m = delivery(
+            json!({"from": "31612345678", "id": "wamid.Q", "timestamp": "1747659443",
+            "type": "interactive", "interactive": {"type": "call_permission_reply",
+            "call_permission_reply": {"response": "reject", "response_source": "user_action"}}}),
+        );
+        assert_eq!(
+            m.interactive,
+            Some(Interactive::CallPermissionReply {
+                response: "reject".into(),
+                is_permanent: false,
+                expiration_timestamp: None,
+            })
         );
     }
 

@@ -103,6 +103,12 @@ pub enum Outgoing {
         /// How long the button calls, in minutes.
         ttl_minutes: Option<u32>,
     },
+    /// Text asking the customer whether the business may call them on WhatsApp (Meta's
+    /// `call_permission_request`).
+    CallPermissionRequest {
+        /// The text.
+        body: String,
+    },
     /// An SMS to the conversation's number, through the account's SMS fallback
     /// ([`sms`]), when WhatsApp cannot reach it.
     Sms {
@@ -257,7 +263,9 @@ impl Outgoing {
     /// its name and parameters, a file by its caption (empty without one).
     pub fn as_text(&self) -> String {
         match self {
-            Self::Text { body } | Self::Sms { body } => body.clone(),
+            Self::Text { body } | Self::Sms { body } | Self::CallPermissionRequest { body } => {
+                body.clone()
+            }
             Self::Media(m) => m.caption.clone().unwrap_or_default(),
             Self::Template {
                 text: Some(text), ..
@@ -328,7 +336,10 @@ impl Outgoing {
                 display_text,
                 ttl_minutes,
             },
-            Interactive::ButtonReply { .. } | Interactive::ListReply { .. } => return None,
+            Interactive::CallPermissionRequest { .. } => Self::CallPermissionRequest { body },
+            Interactive::ButtonReply { .. }
+            | Interactive::ListReply { .. }
+            | Interactive::CallPermissionReply { .. } => return None,
         })
     }
 
@@ -364,6 +375,7 @@ impl Outgoing {
                 display_text: display_text.clone(),
                 ttl_minutes: *ttl_minutes,
             },
+            Self::CallPermissionRequest { .. } => Interactive::CallPermissionRequest { body: None },
         };
         Some(i.with_body(self.body()))
     }
@@ -376,7 +388,8 @@ impl Outgoing {
             | Self::Buttons { body, .. }
             | Self::List(ListMessage { body, .. })
             | Self::CtaUrl { body, .. }
-            | Self::VoiceCall { body, .. } => body,
+            | Self::VoiceCall { body, .. }
+            | Self::CallPermissionRequest { body } => body,
             Self::Template { name, .. } => name,
             Self::Media(m) => m.caption.as_deref().unwrap_or_default(),
         }

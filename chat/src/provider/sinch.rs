@@ -236,7 +236,9 @@ fn app_message(message: &Outgoing, link: Option<&str>) -> Value {
     match message {
         Outgoing::Text { body } | Outgoing::Sms { body } => text(body),
         // Only accounts with `calling` (Meta) send a call button; as text elsewhere.
-        Outgoing::VoiceCall { .. } => text(&message.as_text()),
+        Outgoing::VoiceCall { .. } | Outgoing::CallPermissionRequest { .. } => {
+            text(&message.as_text())
+        }
         Outgoing::Template {
             name,
             language,

@@ -228,7 +228,8 @@ pub fn form_fields(from: &str, to: &str, message: &Outgoing) -> Vec<(String, Str
         Outgoing::Buttons { .. }
         | Outgoing::List(_)
         | Outgoing::CtaUrl { .. }
-        | Outgoing::VoiceCall { .. } => {
+        | Outgoing::VoiceCall { .. }
+        | Outgoing::CallPermissionRequest { .. } => {
             f.push(("Body".into(), message.as_text()));
         }
         // The file itself is the `MediaUrl` the send adds.

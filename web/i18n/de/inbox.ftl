@@ -209,6 +209,7 @@ buttons-kind-button = Antwortschaltflächen (bis zu 3)
 buttons-kind-list = Liste (bis zu 10 Zeilen)
 buttons-kind-link = Link-Schaltfläche
 buttons-kind-call = WhatsApp-Anruf-Schaltfläche
+buttons-kind-permission = Um Erlaubnis für Anrufe bitten
 button-title = Titel von Schaltfläche { $n }
 list-button-text = Text der Listenschaltfläche
     .placeholder = Auswählen
@@ -237,6 +238,10 @@ offered-buttons = Antwortschaltflächen
 offered-list-section = Listenabschnitt { $title }
 offered-link = Link-Schaltfläche
 offered-call = WhatsApp-Anruf-Schaltfläche
+offered-permission = Erlaubnis für Anrufe
+permission-accepted = Anrufe erlaubt
+permission-accepted-until = Anrufe erlaubt bis { $until }
+permission-rejected = Anrufe abgelehnt
 
 ## delivery
 

@@ -248,6 +248,7 @@ buttons-kind-button = Reply buttons (up to 3)
 buttons-kind-list = List (up to 10 rows)
 buttons-kind-link = Link button
 buttons-kind-call = WhatsApp call button
+buttons-kind-permission = Ask permission to call
 # at: inbox.html #buttons: Button 1..3 title
 button-title = Button { $n } title
 list-button-text = List button text
@@ -278,6 +279,12 @@ offered-buttons = Reply buttons
 offered-list-section = List section { $title }
 offered-link = Link button
 offered-call = WhatsApp call button
+offered-permission = Permission to call
+# at: inbox.js messageBody(): the customer's call_permission_reply
+permission-accepted = Calls allowed
+# at: inbox.js messageBody(): until is the date and time it ends
+permission-accepted-until = Calls allowed until { $until }
+permission-rejected = Calls refused
 
 ## inbox.js: showStatus() (delivery ticks and failures). Pass code as a string, or "none".
 

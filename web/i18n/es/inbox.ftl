@@ -209,6 +209,7 @@ buttons-kind-button = Botones de respuesta (hasta 3)
 buttons-kind-list = Lista (hasta 10 filas)
 buttons-kind-link = Botón de enlace
 buttons-kind-call = Botón de llamada de WhatsApp
+buttons-kind-permission = Pedir permiso para llamar
 button-title = Título del botón { $n }
 list-button-text = Texto del botón de la lista
     .placeholder = Elegir
@@ -237,6 +238,10 @@ offered-buttons = Botones de respuesta
 offered-list-section = Sección de lista { $title }
 offered-link = Botón de enlace
 offered-call = Botón de llamada de WhatsApp
+offered-permission = Permiso para llamar
+permission-accepted = Llamadas permitidas
+permission-accepted-until = Llamadas permitidas hasta { $until }
+permission-rejected = Llamadas rechazadas
 
 ## delivery
 

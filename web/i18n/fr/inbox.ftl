@@ -212,6 +212,7 @@ buttons-kind-button = Boutons de réponse (jusqu'à 3)
 buttons-kind-list = Liste (jusqu'à 10 lignes)
 buttons-kind-link = Bouton lien
 buttons-kind-call = Bouton d’appel WhatsApp
+buttons-kind-permission = Demander l’autorisation d’appeler
 button-title = Titre du bouton { $n }
 list-button-text = Texte du bouton de liste
     .placeholder = Choisir
@@ -240,6 +241,10 @@ offered-buttons = Boutons de réponse
 offered-list-section = Section de liste { $title }
 offered-link = Bouton lien
 offered-call = Bouton d’appel WhatsApp
+offered-permission = Autorisation d’appeler
+permission-accepted = Appels autorisés
+permission-accepted-until = Appels autorisés jusqu’au { $until }
+permission-rejected = Appels refusés
 
 ## delivery
 

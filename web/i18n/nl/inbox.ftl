@@ -209,6 +209,7 @@ buttons-kind-button = Antwoordknoppen (maximaal 3)
 buttons-kind-list = Lijst (maximaal 10 regels)
 buttons-kind-link = Linkknop
 buttons-kind-call = WhatsApp-belknop
+buttons-kind-permission = Toestemming vragen om te bellen
 button-title = Titel van knop { $n }
 list-button-text = Tekst van de lijstknop
     .placeholder = Kies
@@ -237,6 +238,10 @@ offered-buttons = Antwoordknoppen
 offered-list-section = Lijstsectie { $title }
 offered-link = Linkknop
 offered-call = WhatsApp-belknop
+offered-permission = Toestemming om te bellen
+permission-accepted = Bellen toegestaan
+permission-accepted-until = Bellen toegestaan tot { $until }
+permission-rejected = Bellen geweigerd
 
 ## delivery
 

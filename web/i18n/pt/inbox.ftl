@@ -212,6 +212,7 @@ buttons-kind-button = Botões de resposta (até 3)
 buttons-kind-list = Lista (até 10 linhas)
 buttons-kind-link = Botão de link
 buttons-kind-call = Botão de chamada do WhatsApp
+buttons-kind-permission = Pedir autorização para ligar
 button-title = Título do botão { $n }
 list-button-text = Texto do botão da lista
     .placeholder = Escolher
@@ -240,6 +241,10 @@ offered-buttons = Botões de resposta
 offered-list-section = Seção da lista { $title }
 offered-link = Botão de link
 offered-call = Botão de chamada do WhatsApp
+offered-permission = Autorização para ligar
+permission-accepted = Chamadas autorizadas
+permission-accepted-until = Chamadas autorizadas até { $until }
+permission-rejected = Chamadas recusadas
 
 ## delivery
 
