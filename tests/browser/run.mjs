@@ -1025,6 +1025,8 @@ async function call(browser) {
   check(true, "the visitor hears the IVR's welcome");
   await v.evaluate(() => window.quietAfterSound(1200));
   await v.screenshot({ path: path.join(ARTIFACTS, "widget-call.png") });
+  // The site's 5 s without an agent are over, but the offer waits for the end of the call.
+  check(await v.locator(".wa").isHidden(), "no WhatsApp offer interrupts the call");
   await bar.getByRole("button", { name: "1", exact: true }).click();
   // The number read back, then the question whether it is right.
   await v.evaluate(() => window.quietAfterSound(1200));
@@ -1032,6 +1034,8 @@ async function call(browser) {
   await v.locator(".m.system", { hasText: "Call ended" }).waitFor({ timeout: T });
   check(await bar.isHidden(), "the IVR hangs up and the widget says the call ended");
   check(await v.getByRole("button", { name: "Call us" }).isVisible(), "the visitor may call again");
+  await v.locator(".wa svg").waitFor({ timeout: T });
+  check(true, "the WhatsApp offer the call held back comes after it");
   await v.screenshot({ path: path.join(ARTIFACTS, "widget-call-ended.png") });
   const a = await (await browser.newContext()).newPage();
   await login(a, null);

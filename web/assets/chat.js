@@ -15,7 +15,8 @@
  * - After a hand-off: a reload shows the conversation's history up to the move and that it
  *   continues on WhatsApp (no new pre-chat form inviting a second chat) until it is closed.
  * - The WhatsApp offer is not shown while an agent is chatting (from their joining until the
- *   conversation waits again); agents' replies show the agent's name.
+ *   conversation waits again), and waits for the end of a call; agents' replies show the
+ *   agent's name.
  * - Calls (sites with a call number): "Call us" places a WebRTC call to the IVR — the
  *   complete offer POSTed, no trickle ICE — with a keypad (RFC 4733 by RTCDTMFSender), mute,
  *   hang-up and a timer. The call ends when deflect closes the DTLS transport. */
@@ -156,8 +157,9 @@
     el.log.hidden = true; el.form.hidden = true;
   }
 
-  // The call bar: its state and timer, the keypad, mute and hang-up.
-  var call = null;
+  // The call bar: its state and timer, the keypad, mute and hang-up. A WhatsApp offer that
+  // comes during a call waits for its end.
+  var call = null, offerAfterCall = null;
   function buildCall() {
     el.callState = h("div", { role: "status" });
     var keys = h("div", { "class": "keys", role: "group", "aria-label": t("call-keypad") });
@@ -261,6 +263,9 @@
     el.callBtn.hidden = ended;
     bubble("system", t("call-ended"));
     announce(t("call-ended"));
+    var offer = offerAfterCall;
+    offerAfterCall = null;
+    if (offer) escalate(false, offer.reason);
   }
 
   function announce(t) { el.alert.textContent = ""; setTimeout(function () { el.alert.textContent = t; }, 50); }
@@ -432,7 +437,8 @@
       }
       if (!escalated) setStatus(t("waiting-for-agent"));
     } else if (kind === "escalation") {
-      escalate(false, d.reason);
+      if (call) offerAfterCall = { reason: d.reason };
+      else escalate(false, d.reason);
     } else if (kind === "continued_on_whatsapp") {
       el.wa.hidden = true;
       el.form.hidden = true;
