@@ -50,15 +50,14 @@ where
             },
             signals,
         );
+        // Only the answer is needed: the browser learns of the call's end from its DTLS
+        // transport closing, so the IVR's later signals go nowhere (it ignores a dropped
+        // receiver).
         Box::pin(async move {
-            let answer = match tokio::time::timeout(ANSWER_WITHIN, rx.recv()).await {
+            match tokio::time::timeout(ANSWER_WITHIN, rx.recv()).await {
                 Ok(Some(Signal::Accept { sdp, .. })) => Ok(sdp),
                 _ => Err(CallRefused::Unavailable),
-            };
-            // The rest (the call's end) needs no signalling: the browser sees its DTLS
-            // transport close.
-            tokio::spawn(async move { while rx.recv().await.is_some() {} });
-            answer
+            }
         })
     }
 
