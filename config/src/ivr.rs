@@ -395,7 +395,8 @@ pub struct TransferStep {
     /// relays the audio, keeping the call).
     pub mode: TransferMode,
     /// Where the call goes: a `sip:`, `sips:` or `tel:` URI, e.g. `sip:queue@pbx.example.com`
-    /// (`bridge`: a `sip:` or `sips:` URI).
+    /// (`bridge`: a `sip:` or `sips:` URI, or `inbox:<queue>` — the softphones of that
+    /// `[[inbox.queues]]` queue's agents ring in the inbox).
     pub target: String,
     /// `bridge`: further targets (a hunt list) rung after `target` (`linear`) or with it
     /// (`ringall`); after the last, the list starts again until `timeout`.
@@ -981,12 +982,20 @@ fn check_key(p: &mut Problems, path: String, key: &str, may_be_empty: bool) {
     }
 }
 
-/// A transfer target: a `sip:`/`sips:` URI with a host, or (REFER only) a `tel:` URI with a
-/// number, no spaces or angle brackets (it goes into a `Refer-To` header or a Request-URI
-/// as it is).
+/// The queue whose agents a bridge target `inbox:<queue>` rings in the inbox; `None` for
+/// any other target.
+pub fn inbox_queue(target: &str) -> Option<&str> {
+    target.strip_prefix("inbox:")
+}
+
+/// A transfer target: a `sip:`/`sips:` URI with a host, (REFER only) a `tel:` URI with a
+/// number, or (bridge only) `inbox:<queue>`; no spaces or angle brackets (it goes into a
+/// `Refer-To` header or a Request-URI as it is). The queue is checked against
+/// `[[inbox.queues]]` with the whole configuration.
 fn check_transfer_target(target: &str, bridge: bool) -> Result<(), String> {
     let valid = if bridge {
-        "write a sip: or sips: URI deflect can call, e.g. \"sip:support@pbx.example.com\""
+        "write a sip: or sips: URI deflect can call, e.g. \"sip:support@pbx.example.com\", \
+         or inbox:<queue> for the inbox's agents"
     } else {
         "write a sip:, sips: or tel: URI, e.g. \"sip:support@pbx.example.com\""
     };
@@ -1010,6 +1019,7 @@ fn check_transfer_target(target: &str, bridge: bool) -> Result<(), String> {
         "tel" if !bridge => rest
             .trim_start_matches('+')
             .starts_with(|c: char| c.is_ascii_digit()),
+        _ if bridge => inbox_queue(target).is_some_and(|q| !q.is_empty()),
         _ => false,
     };
     if ok {

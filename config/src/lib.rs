@@ -97,7 +97,7 @@ pub use ivr::{
     BUILTIN_LANGUAGE_PROMPTS, BUILTIN_PROMPT_LANGUAGES, BUILTIN_PROMPTS, BranchStep, ConfirmStep,
     DIGIT_WORD_VALUES, DeflectStep, FlowConfig, GatherInput, GatherStep, HangupStep, HuntStrategy,
     IvrConfig, LimitsConfig, MenuStep, NUMBER_PROMPT, PlayStep, SpeechConfig, StepConfig,
-    TransferMode, TransferStep,
+    TransferMode, TransferStep, inbox_queue,
 };
 pub use jumps::{Jumps, UnknownTarget, resolve_jumps};
 pub use language::language_code;
@@ -255,11 +255,23 @@ impl Config {
             let account = f.whatsapp_account.as_deref();
             self.check_scope(p, &at, OverrideScope::Flow, account, &f.automations);
             for (j, step) in f.steps.iter().enumerate() {
-                if let ivr::StepConfig::Transfer(t) = step
-                    && let Some(trunk) = &t.trunk
-                {
+                let ivr::StepConfig::Transfer(t) = step else {
+                    continue;
+                };
+                if let Some(trunk) = &t.trunk {
                     let names = self.sip.trunks.iter().map(|t| t.name.as_str());
                     p.reference(format!("{at}.steps[{j}].trunk"), trunk, "trunk", names);
+                }
+                if t.mode != ivr::TransferMode::Bridge {
+                    continue;
+                }
+                let targets = std::iter::once(("target".to_owned(), &t.target))
+                    .chain((t.hunt.iter().enumerate()).map(|(k, h)| (format!("hunt[{k}]"), h)));
+                for (key, target) in targets {
+                    if let Some(queue) = ivr::inbox_queue(target) {
+                        self.inbox
+                            .check_queue(p, &format!("{at}.steps[{j}].{key}"), queue);
+                    }
                 }
             }
         }

@@ -311,6 +311,55 @@ step = "deflect"
 }
 
 #[test]
+fn a_bridge_rings_the_inbox_queues_that_exist() {
+    let flow = |targets: &str| {
+        format!(
+            r#"
+[[ivr.flows]]
+name = "agents"
+[[ivr.flows.steps]]
+step = "transfer"
+mode = "bridge"
+{targets}
+"#
+        )
+    };
+    let p = problems(&flow(
+        r#"target = "inbox:sales"
+hunt = ["inbox:", "sip:bob@10.0.0.6", "INBOX:default"]"#,
+    ));
+    let at = "ivr.flows[0].steps[0]";
+    has(
+        &p,
+        &format!("{at}.target"),
+        "no queue is named \"sales\"; valid: default",
+    );
+    has(
+        &p,
+        &format!("{at}.hunt[0]"),
+        "or inbox:<queue> for the inbox's agents",
+    );
+    // The IVR reads the prefix as written: another spelling would be dialled as SIP.
+    has(&p, &format!("{at}.hunt[2]"), "not a usable URI");
+    let p = problems(
+        r#"
+[[ivr.flows]]
+name = "agents"
+[[ivr.flows.steps]]
+step = "transfer"
+target = "inbox:default"
+"#,
+    );
+    has(&p, "ivr.flows[0].steps[0].target", "not a usable URI");
+    if let Err(e) = load_text(&flow(
+        r#"target = "inbox:default"
+hunt = ["sip:bob@10.0.0.6"]"#,
+    )) {
+        panic!("an inbox target is refused: {:#?}", e.problems);
+    }
+}
+
+#[test]
 fn menu_and_transfer_mistakes_are_reported_with_their_paths() {
     let p = problems(
         r#"

@@ -24,7 +24,10 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::task::Poll;
 use std::time::Duration;
+use tokio::sync::oneshot;
 use tracing::{debug, warn};
+
+use super::phones::{AgentLeg, AgentLegEvent};
 
 /// A digit passed on to the other call: its tone, then a gap.
 pub(super) const DIGIT_TONE: Duration = Duration::from_millis(100);
@@ -32,7 +35,7 @@ pub(super) const DIGIT_GAP: Duration = Duration::from_millis(50);
 
 /// The call to a bridge's target: ringing, then answered.
 pub(super) struct Leg {
-    pub(super) sip: SipCall,
+    pub(super) call: LegCall,
     /// The offer's ports and description, until the answer.
     offered: Option<Offered>,
     /// The target's media, once it answered.
@@ -40,14 +43,45 @@ pub(super) struct Leg {
     /// The direction the target last offered (from its side): its hold, passed on to the
     /// caller.
     pub(super) held: Direction,
-    /// The target, and the trunk's servers not tried yet.
-    dial: Dial,
+    /// The target, and the trunk's servers not tried yet (a SIP target's).
+    dial: Option<Dial>,
+}
+
+/// A bridge target's signalling: a SIP call, or the inbox's agents ([`super::phones`]).
+pub(super) enum LegCall {
+    Sip(SipCall),
+    Agents(AgentLeg),
+}
+
+impl LegCall {
+    /// The SIP dialog: re-offers, INFO and REFER exist only there (a browser agent's hold is
+    /// its own).
+    pub(super) fn sip(&self) -> Option<&SipCall> {
+        match self {
+            Self::Sip(c) => Some(c),
+            Self::Agents(_) => None,
+        }
+    }
 }
 
 /// Something from the target's call.
 pub(super) enum LegEvent {
     Sip(Option<CallEvent>),
     Media(Option<MediaEvent>),
+    /// An agent answered with their browser's offer (an `inbox:` target).
+    AgentAnswered {
+        offer: String,
+        answer: oneshot::Sender<Result<String, String>>,
+    },
+}
+
+impl From<AgentLegEvent> for LegEvent {
+    fn from(e: AgentLegEvent) -> Self {
+        match e {
+            AgentLegEvent::Answered { offer, answer } => Self::AgentAnswered { offer, answer },
+            AgentLegEvent::Call(e) => Self::Sip(Some(e)),
+        }
+    }
 }
 
 /// A trunk a bridge's calls may go out through (`trunk` on a transfer step): its outbound
@@ -142,10 +176,8 @@ impl Placer<'_> {
     /// The same target again at the trunk's next server, after `leg` failed at one that
     /// did not answer, could not be reached or answered 5xx; `None` when none is left.
     pub(super) async fn fail_over(&self, leg: Leg) -> Option<Result<Leg, u16>> {
-        if leg.dial.hops.is_empty() {
-            return None;
-        }
-        Some(self.attempt(leg.dial).await)
+        let dial = leg.dial.filter(|d| !d.hops.is_empty())?;
+        Some(self.attempt(dial).await)
     }
 
     /// Calls the dial's target at its next server that can be resolved.
@@ -203,38 +235,55 @@ impl Placer<'_> {
         })?;
         debug!(to = %dial.target, via = %server, %remote, bridge_call_id = sip.call_id(), "bridge target called");
         Ok(Leg {
-            sip,
+            call: LegCall::Sip(sip),
             offered: Some(offered),
             media: None,
             held: Direction::SendRecv,
-            dial,
+            dial: Some(dial),
         })
     }
 }
 
 impl Leg {
+    /// The inbox's agents, ringing.
+    pub(super) fn agents(agents: AgentLeg) -> Self {
+        Self {
+            call: LegCall::Agents(agents),
+            offered: None,
+            media: None,
+            held: Direction::SendRecv,
+            dial: None,
+        }
+    }
+
+    /// An agent answered: `media` is their browser's session, relaying.
+    pub(super) fn connected(&mut self, media: MediaCall) -> &MediaCall {
+        media.handle.bridge(true);
+        media.handle.listen(true);
+        self.media.insert(media)
+    }
+
     /// The target answered with `sdp`: its media starts, relaying. `None` when the answer
     /// is not acceptable (the call is hung up).
     pub(super) fn answered(&mut self, engine: &MediaEngine, sdp: &[u8]) -> Option<&MediaCall> {
         let offered = self.offered.take()?;
         match engine.answered(offered, sdp) {
-            Ok(media) => {
-                media.handle.bridge(true);
-                media.handle.listen(true);
-                Some(self.media.insert(media))
-            }
+            Ok(media) => Some(self.connected(media)),
             Err(e) => {
                 debug!(cause = %e, "the bridge target's answer is not acceptable");
-                self.sip
-                    .hang_up(Reason::q850(88, "Incompatible destination"));
+                if let LegCall::Sip(sip) = &self.call {
+                    sip.hang_up(Reason::q850(88, "Incompatible destination"));
+                }
                 None
             }
         }
     }
 
-    /// Hangs up (CANCEL while it rings) and frees the media.
+    /// Hangs up (CANCEL while it rings; the agents' phones stop) and frees the media.
     pub(super) fn hang_up(self, reason: Reason) {
-        self.sip.hang_up(reason);
+        if let LegCall::Sip(sip) = &self.call {
+            sip.hang_up(reason);
+        }
         if let Some(m) = &self.media {
             m.handle.close();
         }
@@ -242,12 +291,17 @@ impl Leg {
 
     /// The next event of the call or, once answered, of its media (cancel-safe).
     async fn next(&mut self) -> LegEvent {
-        match &mut self.media {
-            Some(m) => tokio::select! {
-                e = self.sip.next_event() => LegEvent::Sip(e),
+        match (&mut self.call, &mut self.media) {
+            (LegCall::Sip(sip), Some(m)) => tokio::select! {
+                e = sip.next_event() => LegEvent::Sip(e),
                 e = m.events.recv() => LegEvent::Media(e),
             },
-            None => LegEvent::Sip(self.sip.next_event().await),
+            (LegCall::Sip(sip), None) => LegEvent::Sip(sip.next_event().await),
+            (LegCall::Agents(agents), Some(m)) => tokio::select! {
+                e = agents.next_event() => e.into(),
+                e = m.events.recv() => LegEvent::Media(e),
+            },
+            (LegCall::Agents(agents), None) => agents.next_event().await.into(),
         }
     }
 }
@@ -280,11 +334,11 @@ impl Legs {
         self.answered_call().map(|(media, _)| media)
     }
 
-    /// The call that answered: its media and SIP call.
-    pub(super) fn answered_call(&self) -> Option<(&MediaCall, &SipCall)> {
+    /// The call that answered: its media and signalling.
+    pub(super) fn answered_call(&self) -> Option<(&MediaCall, &LegCall)> {
         self.0
             .iter()
-            .find_map(|(_, c)| c.media.as_ref().map(|m| (m, &c.sip)))
+            .find_map(|(_, c)| c.media.as_ref().map(|m| (m, &c.call)))
     }
 
     /// Hangs every call up.

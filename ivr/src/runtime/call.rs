@@ -1,15 +1,19 @@
 //! One call's task: the IVR engine driven from its SIP dialog and its media session.
 
 use super::CallService;
-use super::bridge::{self, DIGIT_GAP, DIGIT_TONE, LegEvent, Legs, Placer};
+use super::bridge::{self, DIGIT_GAP, DIGIT_TONE, Leg, LegEvent, Legs, Placer};
 use super::caller::Caller;
 use super::listening::Listening;
+use super::phones::{AgentCall, AgentLeg};
 use crate::call::{Action, Call, CallStart, HangupReason, PlaybackEnd, PlaybackId, TransferResult};
 use crate::deflection::{CallOutcome, CallRecord, Deflection, DeflectionConsumer};
 use crate::flow::Flow;
 use crate::limits::{DeflectionCounter, LimitDecision};
 use crate::speech::Heard;
-use deflect_media::driver::{MediaCall, MediaHandle, Offered, RenegotiateError, Renegotiated};
+use deflect_config::IdleMedia;
+use deflect_media::driver::{
+    CallOptions, MediaCall, MediaHandle, Offered, RenegotiateError, Renegotiated,
+};
 use deflect_media::playback;
 use deflect_media::sdp::{Direction, NegotiationError};
 use deflect_media::session::MediaEvent;
@@ -248,6 +252,9 @@ where
                 (leg, event) = self.legs.next() => match event {
                     LegEvent::Sip(event) => self.leg_event(leg, event).await,
                     LegEvent::Media(event) => self.leg_media_event(leg, event),
+                    LegEvent::AgentAnswered { offer, answer } => {
+                        self.agent_answered(leg, &offer, answer).await;
+                    }
                 },
                 heard = heard(&mut self.listening) => {
                     let now = Instant::now().into_std();
@@ -345,7 +352,8 @@ where
                 if let Some(held) = held
                     && held != std::mem::replace(&mut self.held, held)
                     && self.ivr.is_bridged()
-                    && let Some((media, sip)) = self.legs.answered_call()
+                    && let Some((media, leg)) = self.legs.answered_call()
+                    && let Some(sip) = leg.sip()
                 {
                     pass_hold(held, &media.handle, |sdp| sip.reoffer(sdp)).await;
                 }
@@ -465,15 +473,7 @@ where
             Some(CallEvent::Progress { status }) => debug!(id, status, "bridge target progress"),
             Some(CallEvent::Answered { sdp }) => {
                 if leg.answered(&self.service.parts.engine, &sdp).is_some() {
-                    self.media.handle.bridge(true);
-                    self.media.handle.listen(true);
-                    // A hold the caller started while the target rang passes on now.
-                    if self.held != Direction::SendRecv
-                        && let Some(media) = &leg.media
-                    {
-                        pass_hold(self.held, &media.handle, |sdp| leg.sip.reoffer(sdp)).await;
-                    }
-                    self.ivr.handle_dial(now, id, TransferResult::Answered);
+                    self.connected(id).await;
                 } else {
                     self.legs.remove(id);
                     self.ivr.handle_dial(now, id, TransferResult::Failed(488));
@@ -486,8 +486,9 @@ where
                     None => Err(488),
                 };
                 let held = answer.as_ref().ok().map(|r| r.peer_direction);
-                leg.sip
-                    .answer_offer(offer, answer.map(|r| r.answer.into_bytes()));
+                if let Some(sip) = leg.call.sip() {
+                    sip.answer_offer(offer, answer.map(|r| r.answer.into_bytes()));
+                }
                 // The agent's hold (or its end) passes on to the caller.
                 if let Some(held) = held
                     && held != std::mem::replace(&mut leg.held, held)
@@ -509,11 +510,15 @@ where
                     Some(m) => info_status(&m.handle, &content_type, &body),
                     None => 200,
                 };
-                leg.sip.answer_info(request, status);
+                if let Some(sip) = leg.call.sip() {
+                    sip.answer_info(request, status);
+                }
             }
             Some(CallEvent::Referred { request, target }) => {
                 debug!(to = target, "REFER from the bridge target refused");
-                leg.sip.answer_refer(request, 501);
+                if let Some(sip) = leg.call.sip() {
+                    sip.answer_refer(request, 501);
+                }
             }
             Some(CallEvent::Transfer(_)) => {}
             Some(CallEvent::Ended(reason)) => {
@@ -554,6 +559,60 @@ where
         }
     }
 
+    /// The bridge's call `id` was answered and relays: the caller's audio goes there too,
+    /// and the engine hears of it.
+    async fn connected(&mut self, id: usize) {
+        self.media.handle.bridge(true);
+        self.media.handle.listen(true);
+        // A hold the caller started while the target rang passes on now.
+        if self.held != Direction::SendRecv
+            && let Some(leg) = self.legs.get_mut(id)
+            && let Some(media) = &leg.media
+            && let Some(sip) = leg.call.sip()
+        {
+            pass_hold(self.held, &media.handle, |sdp| sip.reoffer(sdp)).await;
+        }
+        let now = Instant::now().into_std();
+        self.ivr.handle_dial(now, id, TransferResult::Answered);
+    }
+
+    /// An agent answered the bridge's call `id` with their browser's `offer`: a WebRTC
+    /// session answers it and relays. An offer that cannot be taken is refused to that
+    /// agent; the call goes on ringing.
+    async fn agent_answered(
+        &mut self,
+        id: usize,
+        offer: &str,
+        answer: tokio::sync::oneshot::Sender<Result<String, String>>,
+    ) {
+        let Some(leg) = self.legs.get_mut(id).filter(|l| l.media.is_none()) else {
+            let _ = answer.send(Err("the call was answered or ended".into()));
+            return;
+        };
+        let options = CallOptions {
+            call_id: format!("{} agent", self.sip.call_id()),
+            // The relayed audio flows all the time; nothing is idle.
+            idle_media: IdleMedia::Audio,
+            ..CallOptions::default()
+        };
+        match self
+            .service
+            .parts
+            .engine
+            .create_webrtc_session(offer, options)
+        {
+            Ok(media) => {
+                let _ = answer.send(Ok(media.answer.clone()));
+                leg.connected(media);
+                self.connected(id).await;
+            }
+            Err(e) => {
+                debug!(cause = %e, "the agent's offer cannot be taken");
+                let _ = answer.send(Err(e.to_string()));
+            }
+        }
+    }
+
     /// Something from the media of the bridge's call `id`: its audio and digits go to the
     /// caller.
     fn leg_media_event(&mut self, id: usize, event: Option<MediaEvent>) {
@@ -572,8 +631,30 @@ where
         }
     }
 
-    /// Calls a bridge's `target` as its call `leg`.
+    /// Calls a bridge's `target` as its call `leg` (rings the inbox's agents for
+    /// `inbox:<queue>`).
     async fn dial(&mut self, leg: usize, target: &str, trunk: Option<&str>) {
+        if let Some(queue) = deflect_config::inbox_queue(target) {
+            match self.service.agent_phones() {
+                Some(phones) => {
+                    let call = AgentCall {
+                        queue: queue.to_owned(),
+                        caller: self.ivr.caller().map(str::to_owned),
+                        channel: self.arrival.trunk.clone(),
+                        flow: self.flow.name().to_owned(),
+                        conversation: self.arrival.conversation,
+                    };
+                    self.legs
+                        .insert(leg, Leg::agents(AgentLeg::ring(phones, call)));
+                }
+                None => {
+                    debug!("no inbox to ring; the flow goes on");
+                    let now = Instant::now().into_std();
+                    self.ivr.handle_dial(now, leg, TransferResult::Failed(503));
+                }
+            }
+            return;
+        }
         let from = self.ivr.caller().unwrap_or("anonymous").to_owned();
         match self
             .placer()
@@ -687,7 +768,11 @@ where
                     self.answer();
                     self.sip.refer(&target);
                 }
-                Action::Dial { leg, target, trunk } if self.sip.may_leave_deflect() => {
+                // The inbox's agents are no telephone network: any caller may reach them.
+                Action::Dial { leg, target, trunk }
+                    if self.sip.may_leave_deflect()
+                        || deflect_config::inbox_queue(&target).is_some() =>
+                {
                     // The hold queue plays to an answered call.
                     self.answer();
                     self.dial(leg, &target, trunk.as_deref()).await;

@@ -38,7 +38,12 @@
 //! number called, its media answered with a WebRTC session, [`Signal`]s out for the binary
 //! (accept, reject, terminate) and [`CallService::webrtc_ended`] in; the same call task runs
 //! it, its caller side a WebRTC leg instead of a dialog (`caller`), and it is never
-//! transferred or bridged (Meta's terms forbid the telephone network on any leg).
+//! transferred or bridged to a SIP target (Meta's terms forbid the telephone network on any
+//! leg) — only to the inbox's agents.
+//!
+//! A bridge to `inbox:<queue>` rings the agents' softphones through the [`AgentPhones`] the
+//! binary sets ([`CallService::set_agent_phones`], `phones`): the agent's browser is the
+//! bridge's second call, a WebRTC session answering its offer.
 //!
 //! Each call runs in a `call` span carrying its `call_id`. Metrics: `deflect_calls_total
 //! {outcome}` (the record's outcome: `deflected`, `transferred`, `limit_reached`, `too_many_attempts`,
@@ -53,12 +58,14 @@ mod caller;
 mod handoff;
 mod journal;
 mod listening;
+mod phones;
 mod prompts;
 
 pub use bridge::BridgeTrunk;
 pub use caller::Signal;
 pub use handoff::{HandOff, HandOffs};
 pub use journal::JournalWriter;
+pub use phones::{AgentCall, AgentPhones, AgentSignal};
 pub use prompts::{FlowPrompts, PromptsError};
 
 use crate::deflection::{CallOutcome, DeflectionConsumer};
@@ -72,7 +79,7 @@ use deflect_sip::endpoint::{CallEvent, EndReason};
 use deflect_sip::runtime::{Incoming, IncomingCall, Sip};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tracing::{Instrument, debug, info, info_span, warn};
@@ -153,6 +160,8 @@ pub struct CallService<C, D> {
     live: watch::Sender<usize>,
     /// The WebRTC calls in progress, by call id: where their far end's events go.
     webrtc: Mutex<WebRtcCalls>,
+    /// Where `inbox:<queue>` bridge targets ring, once the inbox is up.
+    phones: OnceLock<Arc<dyn AgentPhones>>,
 }
 
 /// How many ended WebRTC calls' ids are remembered: a `connect` repeated after its call
@@ -196,7 +205,19 @@ where
             parts,
             live: watch::Sender::new(0),
             webrtc: Mutex::new(WebRtcCalls::default()),
+            phones: OnceLock::new(),
         })
+    }
+
+    /// Lets bridges to `inbox:<queue>` ring the inbox's agents through `phones` (once;
+    /// until then such a bridge fails as a target that is not available and the flow goes
+    /// on).
+    pub fn set_agent_phones(&self, phones: Arc<dyn AgentPhones>) {
+        let _ = self.phones.set(phones);
+    }
+
+    pub(crate) fn agent_phones(&self) -> Option<&Arc<dyn AgentPhones>> {
+        self.phones.get()
     }
 
     /// Answers the calls of `incoming` until the SIP stack stops; a bridge's calls to its
@@ -237,7 +258,8 @@ where
     /// Answers a WebRTC call (a WhatsApp call) with the flow its dialled number routes to:
     /// its media is set up from the offer and [`Signal::Accept`] (with the answer) or
     /// [`Signal::Reject`] goes to `signals`; the flow then runs as for a SIP call, except that
-    /// it is never transferred or bridged, and it hangs up with [`Signal::Terminate`]. The
+    /// it is never transferred or bridged to a SIP target (only to the inbox's agents), and it
+    /// hangs up with [`Signal::Terminate`]. The
     /// same call id again (a repeated webhook) is ignored, also after the call ended (the
     /// last 4,096 ended calls are remembered); `signals` is then dropped at once. A bridge's
     /// calls would go out through `sip`.
