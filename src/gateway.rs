@@ -184,6 +184,10 @@ impl Gateway {
             readiness: readiness.clone(),
             ..deflect_web::AppState::new(inbox.clone(), public_base_url, metrics, &config)
         };
+        calls.set_agent_phones(Arc::new(crate::agent_phones::InboxPhones::new(
+            state.phones.clone(),
+            &config,
+        )));
         if config.widget.sites.iter().any(|s| s.call_number.is_some()) {
             let ivr = crate::browser_calls::IvrCalls::new(calls.clone(), sip.clone());
             let _ = state.web.calls.set(Arc::new(ivr));

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+mod agent_phones;
 mod browser_calls;
 mod calls;
 pub mod gateway;

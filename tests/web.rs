@@ -157,13 +157,18 @@ fn run_scenario(name: &str, gw: Gateway, page_port: u16, api_port: u16, extra: &
     );
     assert!(stdout.contains(&format!("all checks passed: {name}")));
     let metrics = common::get(gw.http_addr(), "/metrics").1;
-    for name in [
+    // Every scenario but a bare phone call exchanges messages; the softphone's count theirs.
+    let messages = (name != "sipPhone").then_some("deflect_inbox_messages_total{");
+    let answered = ["phone", "whatsappPhone", "sipPhone"]
+        .contains(&name)
+        .then_some("deflect_phone_calls_total{outcome=\"answered\"} 1");
+    let names = [
         "deflect_http_requests_total{",
         "deflect_http_request_seconds",
         "deflect_outbox_depth{state=\"pending\"}",
-        "deflect_inbox_messages_total{",
         "deflect_inbox_sockets",
-    ] {
+    ];
+    for name in names.into_iter().chain(messages).chain(answered) {
         assert!(metrics.contains(name), "/metrics lacks {name}:\n{metrics}");
     }
     assert_eq!(gw.stop().code(), Some(0));
@@ -448,6 +453,157 @@ fn browser_report_page_shows_the_numbers_sql_gives_and_its_charts() {
 #[test]
 fn browser_visitor_calls_from_the_widget_and_is_deflected_by_keypad() {
     scenario_with("call", "call_number = \"+31201234567\"\n");
+}
+
+/// A flow that puts every call through to the support queue's agents in the inbox, silently
+/// (no prompt before the bridge, a quiet hold queue).
+const INBOX_FLOW: &str = r#"
+[[ivr.flows]]
+name = "agents"
+[[ivr.flows.steps]]
+step = "transfer"
+mode = "bridge"
+target = "inbox:support"
+prompts = []
+"#;
+
+/// A widget visitor's call put through to the inbox's agents (a bridge to `inbox:support`):
+/// the available agent answers on the softphone and both hear each other.
+#[test]
+fn browser_agent_answers_a_call_in_the_inbox_and_both_hear_each_other() {
+    scenario_with(
+        "phone",
+        &format!("call_number = \"+31201234567\"\n{INBOX_FLOW}"),
+    );
+}
+
+/// A WhatsApp call bridged to the inbox's agents: the Chromium agent answers and audio flows
+/// both ways — the agent hears the customer's tone (the scenario checks), the customer's
+/// WebRTC peer hears the agent's microphone (checked here: the flow itself is silent) — and
+/// the agent's hang-up ends the call with `terminate`.
+#[test]
+fn browser_agent_answers_a_whatsapp_call_and_both_hear_each_other() {
+    use common::meta::FakeMeta;
+    use common::webrtc::WebRtcPeer;
+    let api = FakeMeta::start();
+    let (page_port, api_port) = (free_port(), api.addr.port());
+    let base = format!(r#"api_base_url = "http://127.0.0.1:{api_port}""#);
+    let text =
+        config(page_port, api_port).replace(&base, &format!("{base}\ncalling = true")) + INBOX_FLOW;
+    let gw = Gateway::builder().config(&text).start();
+    add_admin(&gw);
+    let peer = WebRtcPeer::start();
+    peer.speak();
+    let call_id = "wacid.HBgLMzE2MTIzNDU2NzgVAgASGCA4";
+    let dir = tempfile::tempdir().unwrap();
+    let heard_file = dir.path().join("heard");
+    let calls_path = format!("/v24.0/{PHONE_NUMBER_ID}/calls");
+    let actions = || -> Vec<serde_json::Value> {
+        (api.requests().into_iter())
+            .filter(|r| r.path == calls_path)
+            .map(|r| r.body)
+            .collect()
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut n = 1;
+            let answer = loop {
+                api.wait_for(n);
+                n += 1;
+                if let Some(a) = actions().into_iter().find(|a| a["action"] == "accept") {
+                    break a["session"]["sdp"].as_str().unwrap().to_owned();
+                }
+            };
+            peer.answered(&answer);
+            // The flow plays nothing: what the caller hears is the agent's microphone.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            let mut loud = 0;
+            while loud < 5 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{loud} loud frames heard"
+                );
+                let heard = peer.heard();
+                loud += (heard.chunks(160))
+                    .filter(|f| f.iter().any(|s| s.abs() > 1000))
+                    .count();
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            std::fs::write(&heard_file, b"heard").unwrap();
+        });
+        let heard = heard_file.display().to_string();
+        run_scenario(
+            "whatsappPhone",
+            gw,
+            page_port,
+            api_port,
+            &[
+                ("CONNECT_OFFER", peer.offer.as_str()),
+                ("CALL_ID", call_id),
+                ("HEARD_FILE", heard.as_str()),
+            ],
+        );
+    });
+    let sent = actions();
+    let kinds: Vec<&str> = sent.iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["pre_accept", "accept", "terminate"], "{sent:?}");
+    assert!(sent.iter().all(|a| a["call_id"] == call_id));
+}
+
+/// A phone call from a SIP trunk put through to the inbox's agents: the dialler calls while
+/// the agent (available, signed in over the API) has no page open; the page then shows it
+/// ringing, the agent answers, the dialler speaks once it heard the agent (so each hears the
+/// other across G.711 and Opus), and the agent's hang-up reaches the caller as a BYE.
+#[test]
+fn browser_agent_answers_a_phone_call_from_a_sip_trunk() {
+    let (page_port, api_port) = (free_port(), free_port());
+    let text = config(page_port, api_port) + INBOX_FLOW;
+    let gw = Gateway::builder()
+        .config(&text)
+        .log("info,deflect_ivr=debug")
+        .start();
+    add_admin(&gw);
+    let admin = common::session::Session::login(gw.http_addr(), "admin", "correct horse battery");
+    let (status, body) = admin.call(
+        "PUT",
+        "/api/v1/me/presence",
+        Some(serde_json::json!({ "presence": "available" })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let dir = tempfile::tempdir().unwrap();
+    let voice = common::baresip::tone(dir.path(), 440, 30);
+    let call = Dialler::call(
+        gw.listener("sip", Some("udp")),
+        "31201234567",
+        &[
+            "--wav",
+            voice.to_str().unwrap(),
+            "--silence",
+            "200ms",
+            "--from",
+            "+31201110000",
+        ],
+    );
+    gw.logs.wait_for("the agents rung", |l| {
+        common::message(l, "ringing the inbox's agents")
+    });
+    let logs = gw.logs.clone();
+    let agent_answered = std::thread::scope(|s| {
+        let answered = s.spawn(|| {
+            logs.wait_for("the agent's answer", |l| {
+                common::message(l, "an agent answered")
+            });
+            std::time::Instant::now()
+        });
+        run_scenario("sipPhone", gw, page_port, api_port, &[]);
+        answered.join().unwrap()
+    });
+    let (spoke, _) = call.wait_for("playing 30.0 s of audio");
+    assert!(
+        spoke > agent_answered,
+        "the dialler heard nothing before the agent answered"
+    );
+    call.wait_for("far end hung up");
 }
 
 #[test]

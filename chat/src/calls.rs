@@ -27,7 +27,7 @@ pub(crate) async fn record(ctx: &Ctx, r: &CallRecord) -> Result<(), ChatError> {
     let mut tx = ctx.store().write().await?;
     let mut r = r.clone();
     if r.conversation_id.is_none() {
-        r.conversation_id = whatsapp_conversation(&mut tx, &r).await?;
+        r.conversation_id = whatsapp_conversation(&mut tx, &r.trunk, r.caller.as_deref()).await?;
     }
     if let Some(kept) = repo::calls::insert(&mut tx, &r).await? {
         if let Some(id) = r.conversation_id
@@ -43,10 +43,25 @@ pub(crate) async fn record(ctx: &Ctx, r: &CallRecord) -> Result<(), ChatError> {
     Ok(())
 }
 
+/// The conversation a call from `trunk` by `caller` belongs to now (a WhatsApp caller's open
+/// one; see [`whatsapp_conversation`]).
+pub(crate) async fn conversation_of(
+    ctx: &Ctx,
+    trunk: &str,
+    caller: Option<&str>,
+) -> Result<Option<i64>, ChatError> {
+    let mut tx = ctx.store().write().await?;
+    Ok(whatsapp_conversation(&mut tx, trunk, caller).await?)
+}
+
 /// The open conversation of a WhatsApp call's caller on the account it reached (its trunk is
 /// `whatsapp:<account>`).
-async fn whatsapp_conversation(tx: &mut Tx, r: &CallRecord) -> Result<Option<i64>, StoreError> {
-    let (Some(account), Some(caller)) = (r.trunk.strip_prefix("whatsapp:"), &r.caller) else {
+async fn whatsapp_conversation(
+    tx: &mut Tx,
+    trunk: &str,
+    caller: Option<&str>,
+) -> Result<Option<i64>, StoreError> {
+    let (Some(account), Some(caller)) = (trunk.strip_prefix("whatsapp:"), caller) else {
         return Ok(None);
     };
     let wa_id = caller.trim_start_matches('+');

@@ -286,6 +286,21 @@ impl Inbox {
         Ok(repo::events::after(self.store(), after, limit).await?)
     }
 
+    /// Publishes `call` (a call ringing on the agents' softphones, see
+    /// [`EventKind::PhoneCall`]) as an ephemeral event (id 0, not logged) to every
+    /// subscriber, in this process and (PostgreSQL) the others.
+    pub async fn phone_call(&self, call: serde_json::Value) -> Result<(), ChatError> {
+        let e = Event {
+            id: 0,
+            conversation_id: None,
+            seq: 0,
+            kind: EventKind::PhoneCall,
+            data: serde_json::json!({ "call": call }),
+            at: self.now(),
+        };
+        Ok(self.inner.feed.publish_ephemeral(e).await?)
+    }
+
     /// Signals that someone is typing in conversation `id`: an ephemeral event (id 0, not
     /// logged) to every subscriber, in this process and (PostgreSQL) the others. `agent`:
     /// the agent typing (a WhatsApp customer is also shown the typing indicator, see
@@ -554,6 +569,16 @@ impl Inbox {
     /// [`crate::calls`]).
     pub async fn record_call(&self, r: &crate::model::CallRecord) -> Result<(), ChatError> {
         calls::record(self.ctx(), r).await
+    }
+
+    /// The conversation a call from `trunk` (`whatsapp:<account>`, a trunk's name) by `caller`
+    /// belongs to now: a WhatsApp caller's open conversation on the account, else none.
+    pub async fn call_conversation(
+        &self,
+        trunk: &str,
+        caller: Option<&str>,
+    ) -> Result<Option<i64>, ChatError> {
+        calls::conversation_of(self.ctx(), trunk, caller).await
     }
 
     /// The call records `f` selects, newest first (supervisors and admins).

@@ -5,7 +5,7 @@
 import { chromium } from "playwright-core";
 import { createServer } from "node:http";
 import { createHmac } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -984,43 +984,30 @@ async function relay(browser) {
   await a.screenshot({ path: path.join(ARTIFACTS, "relay-inbox.png") });
 }
 
-// A visitor calls from the widget: the browser's WebRTC call reaches the IVR, whose prompts
-// the visitor hears (the energy of the audio received), and the keypad's digits (RFC 4733 by
-// RTCDTMFSender) take the number from the pre-chat form and confirm it: the IVR deflects the
-// call to that number and hangs up, and the widget says the call ended.
-async function call(browser) {
-  const vctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const v = await vctx.newPage();
+// Vera starts a chat with her number (and `text`, if any) and presses "Call us".
+async function visitorCalls(browser, text) {
+  const v = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
   await v.goto(`http://127.0.0.1:${env.PAGE_PORT}/`);
   await v.getByRole("button", { name: "Chat with us" }).click();
   await v.getByLabel("Your name").fill("Vera");
   await v.getByLabel("Phone number, with country code (optional)").fill("+31612345678");
   await v.getByRole("button", { name: "Start chat" }).click();
   await v.getByLabel("Your message").waitFor();
+  if (text) await say(v, text);
   await v.getByRole("button", { name: "Call us" }).click();
+  return v;
+}
+
+// A visitor calls from the widget: the browser's WebRTC call reaches the IVR, whose prompts
+// the visitor hears (the energy of the audio received), and the keypad's digits (RFC 4733 by
+// RTCDTMFSender) take the number from the pre-chat form and confirm it: the IVR deflects the
+// call to that number and hangs up, and the widget says the call ended.
+async function call(browser) {
+  const v = await visitorCalls(browser);
   const bar = v.getByRole("group", { name: "Call", exact: true });
   await bar.getByRole("status").filter({ hasText: "On call" }).waitFor({ timeout: T });
   check(true, "the call connects (ICE and DTLS with the gateway) and its timer runs");
-  // The level of the audio received, and waits for sound and for silence.
-  await v.evaluate(() => {
-    const audio = document.querySelector("#deflect-chat").shadowRoot.querySelector("audio");
-    const ctx = new AudioContext();
-    const meter = ctx.createAnalyser();
-    meter.fftSize = 1024;
-    ctx.createMediaStreamSource(audio.srcObject).connect(meter);
-    const buf = new Float32Array(meter.fftSize);
-    const level = () => { meter.getFloatTimeDomainData(buf); return Math.sqrt(buf.reduce((s, x) => s + x * x, 0) / buf.length); };
-    const watch = (done) => new Promise((resolve) => {
-      const state = { since: Date.now() };
-      const timer = setInterval(() => { if (done(level(), state)) { clearInterval(timer); resolve(); } }, 20);
-    });
-    window.heard = () => watch((l) => l > 0.02);
-    // Quiet for `ms` after some sound: the prompts are over and the flow listens.
-    window.quietAfterSound = (ms) => watch((l, s) => {
-      if (l > 0.01) { s.sound = true; s.since = Date.now(); }
-      return s.sound && Date.now() - s.since > ms;
-    });
-  });
+  await meter(v, "widget");
   await v.evaluate(() => window.heard());
   check(true, "the visitor hears the IVR's welcome");
   await v.evaluate(() => window.quietAfterSound(1200));
@@ -1055,10 +1042,159 @@ async function call(browser) {
   await a.screenshot({ path: path.join(ARTIFACTS, "widget-call-inbox.png") });
 }
 
-const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact, reports, dutch, continued, relay, call };
+// Meters the audio `page` receives on the element `which` names (`widget`: the chat window's),
+// as `window.heard()` (some sound), `window.quietFor(ms)` (nothing for that long) and
+// `window.quietAfterSound(ms)`; each gives up after 20 s.
+async function meter(page, which) {
+  await page.evaluate((which) => {
+    const audio = which === "widget"
+      ? document.querySelector("#deflect-chat").shadowRoot.querySelector("audio")
+      : document.querySelector(which);
+    const ctx = new AudioContext();
+    const m = ctx.createAnalyser();
+    m.fftSize = 1024;
+    ctx.createMediaStreamSource(audio.srcObject).connect(m);
+    const buf = new Float32Array(m.fftSize);
+    const level = () => { m.getFloatTimeDomainData(buf); return Math.sqrt(buf.reduce((s, x) => s + x * x, 0) / buf.length); };
+    const watch = (what, done) => new Promise((resolve, reject) => {
+      const state = { since: Date.now() };
+      const give = setTimeout(() => { clearInterval(timer); reject(new Error("never " + what)); }, 20000);
+      const timer = setInterval(() => { if (done(level(), state)) { clearInterval(timer); clearTimeout(give); resolve(); } }, 10);
+    });
+    window.heard = () => watch("heard", (l) => l > 0.02);
+    window.quietFor = (ms) => watch("quiet", (l, s) => {
+      if (l > 0.01) s.since = Date.now();
+      return Date.now() - s.since > ms;
+    });
+    // Quiet for `ms` after some sound (prompts over, the flow listens).
+    window.quietAfterSound = (ms) => watch("quiet after sound", (l, s) => {
+      if (l > 0.01) { s.sound = true; s.since = Date.now(); }
+      return s.sound && Date.now() - s.since > ms;
+    });
+  }, which);
+}
+
+// An agent answers a visitor's widget call in the inbox: the IVR's flow bridges it to the
+// queue's agents (`inbox:support`), the available agent's softphone rings, the agent answers,
+// and each side hears the other — the sound stops while the other side is muted, so it is
+// theirs, not a prompt. The agent hangs up; the visitor's call ends and its record says so.
+async function phone(browser) {
+  const a = await (await browser.newContext()).newPage();
+  await login(a, "available");
+  const v = await visitorCalls(browser, "Could someone call me about my order?");
+  const bar = v.getByRole("group", { name: "Call", exact: true });
+  const panel = a.getByRole("region", { name: "Phone" });
+  await panel.getByRole("status").filter({ hasText: "Incoming call" }).waitFor({ timeout: T });
+  const who = await panel.locator(".who").innerText();
+  check(who.includes("+31612345678") && who.includes("support") && who.includes("widget:shop"),
+    "the agent's phone rings with the caller, the queue and the channel: " + who);
+  await a.screenshot({ path: path.join(ARTIFACTS, "phone-ringing.png") });
+  await panel.getByRole("button", { name: "Answer" }).click();
+  await panel.getByRole("status").filter({ hasText: "On call" }).waitFor({ timeout: T });
+  await bar.getByRole("status").filter({ hasText: "On call" }).waitFor({ timeout: T });
+  check(true, "the agent's call connects (ICE and DTLS with the gateway) and its timer runs");
+  await meter(a, "#phone audio");
+  await meter(v, "widget");
+  await a.evaluate(() => window.heard());
+  check(true, "the agent hears the visitor");
+  await v.evaluate(() => window.heard());
+  check(true, "the visitor hears the agent");
+  // Quiet on `listener`'s side while `mute` is pressed, sound again once released.
+  const silenced = async (mute, listener) => {
+    await mute.click();
+    await listener.evaluate(() => window.quietFor(2000));
+    await mute.click();
+    await listener.evaluate(() => window.heard());
+  };
+  await silenced(panel.getByRole("button", { name: "Mute" }), v);
+  check(true, "what the visitor hears is the agent's microphone (quiet while muted, back after)");
+  await silenced(bar.getByRole("button", { name: "Mute" }), a);
+  check(true, "what the agent hears is the visitor's microphone");
+  await panel.getByRole("button", { name: "Open conversation" }).click();
+  await a.locator(".msg.in", { hasText: "Could someone call me about my order?" }).waitFor({ timeout: T });
+  check(true, "the phone opens the caller's conversation");
+  await a.screenshot({ path: path.join(ARTIFACTS, "phone-call.png") });
+  await panel.getByRole("button", { name: "Hang up" }).click();
+  await v.locator(".m.system", { hasText: "Call ended" }).waitFor({ timeout: T });
+  check(await bar.isHidden(), "the agent hangs up and the visitor's call ends");
+  await panel.getByRole("status").filter({ hasText: "Call ended" }).waitFor({ timeout: T });
+  const record = await until("the call's record", () => a.evaluate(async () => {
+    const r = await (await fetch("/api/v1/calls?trunk=" + encodeURIComponent("widget:shop"))).json();
+    return r.calls && r.calls[0];
+  }));
+  check(record.outcome === "transferred" && record.transfer_target === "inbox:support",
+    "the call's record: put through to the inbox's agents (" + JSON.stringify(record) + ")");
+}
+
+// An agent answers a WhatsApp call in the inbox: the customer writes, then calls — a WebRTC
+// peer in the test, speaking a tone, whose offer is CONNECT_OFFER; its `connect` webhook is
+// posted once the agent is available; the flow bridges it to the support queue's agents.
+// The agent answers and hears the customer; the test's peer hears the agent and says so by
+// creating HEARD_FILE; the agent hangs up and the call's record says it was put through.
+async function whatsappPhone(browser) {
+  const a = await (await browser.newContext()).newPage();
+  await login(a, "available");
+  const from = "31612345678";
+  await postMeta(metaWebhook(from, "Can I call you about my order?", "wamid.call-1"));
+  await postMeta({
+    object: "whatsapp_business_account",
+    entry: [{ id: "WABA", changes: [{ field: "calls", value: {
+      messaging_product: "whatsapp",
+      metadata: { display_phone_number: env.BUSINESS_NUMBER.slice(1), phone_number_id: env.PHONE_NUMBER_ID },
+      contacts: [{ profile: { name: "Vera" }, wa_id: from }],
+      calls: [{ id: env.CALL_ID, from, to: env.BUSINESS_NUMBER.slice(1), event: "connect", direction: "USER_INITIATED",
+        timestamp: String(Math.floor(Date.now() / 1000)), session: { sdp_type: "offer", sdp: env.CONNECT_OFFER } }],
+    } }] }],
+  });
+  const panel = a.getByRole("region", { name: "Phone" });
+  await panel.getByRole("status").filter({ hasText: "Incoming call" }).waitFor({ timeout: T });
+  const who = await panel.locator(".who").innerText();
+  check(who.includes("+31612345678") && who.includes("whatsapp:main"), "the phone rings with the WhatsApp caller: " + who);
+  await panel.getByRole("button", { name: "Answer" }).click();
+  await panel.getByRole("status").filter({ hasText: "On call" }).waitFor({ timeout: T });
+  await meter(a, "#phone audio");
+  await a.evaluate(() => window.heard());
+  check(true, "the agent hears the WhatsApp caller");
+  await until("the caller hearing the agent", () => existsSync(env.HEARD_FILE));
+  check(true, "the WhatsApp caller hears the agent");
+  await panel.getByRole("button", { name: "Open conversation" }).click();
+  await a.locator(".msg.in", { hasText: "Can I call you about my order?" }).waitFor({ timeout: T });
+  check(true, "the phone opens the WhatsApp caller's conversation");
+  await a.screenshot({ path: path.join(ARTIFACTS, "phone-whatsapp.png") });
+  await panel.getByRole("button", { name: "Hang up" }).click();
+  await panel.getByRole("status").filter({ hasText: "Call ended" }).waitFor({ timeout: T });
+  const record = await until("the call's record", () => a.evaluate(async () => {
+    const r = await (await fetch("/api/v1/calls?trunk=" + encodeURIComponent("whatsapp:main"))).json();
+    return r.calls && r.calls[0];
+  }));
+  check(record.outcome === "transferred" && record.transfer_target === "inbox:support" && record.caller === "+31612345678",
+    "the call's record: the WhatsApp caller put through to the inbox (" + JSON.stringify(record) + ")");
+}
+
+// A phone call from the SIP trunk put through to the inbox: it rang before the agent's page
+// opened (GET /api/v1/phone lists it); the agent answers and hears the caller's tone (G.711
+// in, Opus out) — which the test's dialler plays only once it heard the agent — and hangs up.
+async function sipPhone(browser) {
+  const a = await (await browser.newContext()).newPage();
+  await login(a, null);
+  check(await a.getByLabel("Presence").inputValue() === "available", "the agent is available");
+  const panel = a.getByRole("region", { name: "Phone" });
+  await panel.getByRole("status").filter({ hasText: "Incoming call" }).waitFor({ timeout: T });
+  const who = await panel.locator(".who").innerText();
+  check(who.includes("+31201110000") && who.includes("support"), "a call ringing before the page opened rings on it: " + who);
+  await panel.getByRole("button", { name: "Answer" }).click();
+  await panel.getByRole("status").filter({ hasText: "On call" }).waitFor({ timeout: T });
+  await meter(a, "#phone audio");
+  await a.evaluate(() => window.heard());
+  check(true, "the agent hears the phone caller, whose dialler spoke only once it heard the agent");
+  await panel.getByRole("button", { name: "Hang up" }).click();
+  await panel.getByRole("status").filter({ hasText: "Call ended" }).waitFor({ timeout: T });
+}
+
+const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact, reports, dutch, continued, relay, call, phone, whatsappPhone, sipPhone };
 const name = process.argv[2];
 const server = await shop(Number(env.PAGE_PORT));
-const browser = await launch(name === "call");
+const browser = await launch(["call", "phone", "whatsappPhone", "sipPhone"].includes(name));
 const timer = setTimeout(() => { console.error("scenario timed out"); process.exit(2); }, 150000);
 try {
   await scenarios[name](browser);

@@ -1,6 +1,6 @@
 //! A WebRTC peer for whole-binary tests: deflect-media's offering caller (ICE-lite, as
 //! WhatsApp's side is) on a loopback socket, driven on a thread of its own. The test presses
-//! keys and reads what it heard through the handle.
+//! keys, makes it speak (a tone) and reads what it heard through the handle.
 
 use deflect_media::dtmf::Digit;
 use deflect_media::webrtc::WebRtcCaller;
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 pub struct WebRtcPeer {
     caller: Arc<Mutex<WebRtcCaller>>,
     stop: Arc<AtomicBool>,
+    speaking: Arc<AtomicBool>,
     /// Its SDP offer.
     pub offer: String,
 }
@@ -26,13 +27,21 @@ impl WebRtcPeer {
         let (caller, offer) = WebRtcCaller::offer(Instant::now(), at, true).unwrap();
         let caller = Arc::new(Mutex::new(caller));
         let stop = Arc::new(AtomicBool::new(false));
-        let (driven, stopped) = (caller.clone(), stop.clone());
+        let speaking = Arc::new(AtomicBool::new(false));
+        let (driven, stopped, speaks) = (caller.clone(), stop.clone(), speaking.clone());
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 2048];
+            let (mut next_frame, mut phase) = (Instant::now(), 0usize);
             while !stopped.load(Ordering::Relaxed) {
                 {
                     let mut c = driven.lock().unwrap();
                     let now = Instant::now();
+                    if now >= next_frame {
+                        next_frame += Duration::from_millis(20);
+                        if speaks.load(Ordering::Relaxed) && c.is_connected() {
+                            c.send_audio(now, &tone(&mut phase));
+                        }
+                    }
                     while let Ok((n, from)) = socket.recv_from(&mut buf) {
                         c.handle_datagram(now, from, &buf[..n]);
                     }
@@ -48,8 +57,14 @@ impl WebRtcPeer {
         Self {
             caller,
             stop,
+            speaking,
             offer,
         }
+    }
+
+    /// Speaks from now on: a 440 Hz tone, one 20 ms frame every 20 ms once connected.
+    pub fn speak(&self) {
+        self.speaking.store(true, Ordering::Relaxed);
     }
 
     /// Takes deflect's answer.
@@ -82,4 +97,13 @@ impl Drop for WebRtcPeer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// The next 20 ms (8 kHz) of a 440 Hz tone at a third of full scale; `phase` counts samples.
+fn tone(phase: &mut usize) -> [i16; 160] {
+    std::array::from_fn(|_| {
+        let t = *phase as f64 / 8000.0;
+        *phase += 1;
+        (f64::sin(2.0 * std::f64::consts::PI * 440.0 * t) * 10_000.0) as i16
+    })
 }

@@ -80,6 +80,12 @@ pub static ASSETS: &[Asset] = &[
         "no-cache"
     ),
     asset!(
+        "/inbox-phone.js",
+        "inbox-phone.js",
+        "text/javascript; charset=utf-8",
+        "no-cache"
+    ),
+    asset!(
         "/inbox-contact.js",
         "inbox-contact.js",
         "text/javascript; charset=utf-8",

@@ -104,6 +104,26 @@ pub fn ice_servers(servers: &[IceServerConfig], now: u64) -> Value {
     Value::Array(servers.iter().map(server).collect())
 }
 
+/// A browser's complete SDP offer: 422 unless it reads as one (and within 32 KiB).
+pub(crate) fn check_offer(sdp: &str) -> Result<(), ApiError> {
+    if sdp.len() > MAX_OFFER || !sdp.starts_with("v=0") {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "sdp must be the browser's SDP offer",
+        ));
+    }
+    Ok(())
+}
+
+/// `<prefix>-` and 16 random hex digits: a call's id no one can guess.
+pub(crate) fn random_id(prefix: &str) -> String {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).expect("the operating system provides random bytes");
+    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}-{hex}")
+}
+
 pub(crate) fn routes() -> Router<AppState> {
     use axum::routing::post;
     Router::new()
@@ -152,23 +172,8 @@ async fn call(
         return Err(no_calls());
     };
     let Json(Offer { sdp }) = body?;
-    if sdp.len() > MAX_OFFER || !sdp.starts_with("v=0") {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            "sdp must be the browser's SDP offer",
-        ));
-    }
-    let mut random = [0u8; 8];
-    getrandom::fill(&mut random).expect("the operating system provides random bytes");
-    let call_id = format!(
-        "{}{}",
-        call_prefix(id),
-        random
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    check_offer(&sdp)?;
+    let call_id = random_id(call_prefix(id).trim_end_matches('-'));
     let answer = calls
         .place(BrowserCall {
             call_id: call_id.clone(),

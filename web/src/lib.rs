@@ -37,6 +37,7 @@ pub mod i18n;
 pub mod limits;
 pub mod live;
 mod metrics;
+pub mod phone;
 pub mod qr;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The web layer's settings and shared state.
     pub web: Arc<Web>,
+    /// The calls ringing on the agents' softphones.
+    pub phones: Arc<phone::Phones>,
 }
 
 impl AppState {
@@ -89,6 +92,7 @@ impl AppState {
         Self {
             store: inbox.store().clone(),
             web: Arc::new(Web::new(config, &public_base_url)),
+            phones: phone::Phones::new(inbox.clone()),
             inbox,
             public_base_url,
             readiness: Readiness::default(),

@@ -8,8 +8,9 @@
 //! it saw; `null` for new events only). The server answers `{"type": "ready"}`, replays what
 //! it missed, then sends each event as it commits: `{"type": "event", "event": {…}}` — only
 //! those of conversations the agent may see (supervisors see all; agents their queues' and
-//! accounts' and their own), presence changes, and changes of their own role
-//! (`agent.role_changed`; the socket decides by the new role from then on). Typing signals
+//! accounts' and their own), presence changes, changes of their own role
+//! (`agent.role_changed`; the socket decides by the new role from then on), and the calls
+//! ringing for their queues (`phone.call`, see [`crate::phone`]). Typing signals
 //! carry `id` 0 and are not a resume position. Access is checked again on every event about
 //! the socket's agent and its credentials with every ping: a disabled agent's socket ends at
 //! once; a logout, a revoked token or other queues take effect within 20 s. The client may send
@@ -129,6 +130,11 @@ impl Visibility {
     }
 
     async fn allows(&mut self, state: &AppState, e: &Event) -> bool {
+        if e.kind == EventKind::PhoneCall {
+            let call = &e.data["call"];
+            let queue = call["queue"].as_str().unwrap_or_default();
+            return self.p.viewer.may_take_call(queue, call["account"].as_str());
+        }
         let Some(id) = e.conversation_id else {
             let own_role = e.kind == EventKind::AgentRoleChanged
                 && e.data["agent_id"].as_i64() == Some(self.p.agent.id);

@@ -97,6 +97,8 @@ pub struct TestApp {
     pub router: Router,
     /// The inbox behind it.
     pub inbox: Inbox,
+    /// The calls ringing on its agents' softphones.
+    pub phones: Arc<crate::phone::Phones>,
     _dir: tempfile::TempDir,
 }
 
@@ -120,6 +122,7 @@ impl TestApp {
         let state = state(inbox.clone(), Self::BASE.parse().expect("a URL"), config);
         let _ = state.web.calls.set(calls);
         Self {
+            phones: state.phones.clone(),
             router: crate::router(state),
             inbox,
             _dir: dir,
@@ -129,8 +132,10 @@ impl TestApp {
     /// The app at the public URL `base`, on `clock`.
     pub async fn at(config: &Config, base: Url, clock: Arc<dyn Clock>) -> Self {
         let (inbox, dir) = sqlite_inbox(config, clock).await;
+        let state = state(inbox.clone(), base, config);
         Self {
-            router: app(inbox.clone(), base, config),
+            phones: state.phones.clone(),
+            router: crate::router(state),
             inbox,
             _dir: dir,
         }

@@ -2244,6 +2244,194 @@ impl deflect_web::calls::BrowserCalls for FakeIvr {
     }
 }
 
+/// Sets `agents` available.
+async fn make_available(a: &App, agents: &[i64]) {
+    for agent in agents {
+        a.inbox
+            .set_presence(*agent, deflect_chat::Presence::Available)
+            .await
+            .unwrap();
+    }
+}
+
+/// Rings `call` on the app's softphones: its id, and what the agents do.
+fn ring(
+    a: &App,
+    call: deflect_web::phone::Ringing,
+) -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<deflect_web::phone::PhoneSignal>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    (
+        a.phones.ring(call, Box::new(move |s| tx.send(s).is_ok())),
+        rx,
+    )
+}
+
+/// The states of the next `n` `phone.call` events on `feed`, checking each is about `id`.
+async fn phone_states(feed: &mut deflect_chat::Subscription, id: &str, n: usize) -> Vec<String> {
+    let mut states = Vec::new();
+    while states.len() < n {
+        let e = feed.next().await.unwrap().unwrap();
+        if e.kind == deflect_chat::EventKind::PhoneCall {
+            assert_eq!((e.id, e.data["call"]["id"].as_str()), (0, Some(id)));
+            states.push(e.data["call"]["state"].as_str().unwrap().to_owned());
+        }
+    }
+    states
+}
+
+/// A call put through to a queue's agents rings on the softphones of those available: other
+/// queues' agents neither see it nor may answer it; the first answer takes it (409 for the
+/// next) and gets the IVR's answer; only the agent on it may hang up; each change reaches
+/// the live feed in order; a call nobody available can take ends at once.
+#[tokio::test]
+async fn a_call_rings_for_its_queues_agents_and_the_first_to_answer_takes_it() {
+    use deflect_chat::Presence;
+    use deflect_web::phone::{PhoneSignal, Ringing};
+    let a = app().await;
+    let ann = a.agent("ann", Role::Agent, &["support"]).await;
+    let bob = a.agent("bob", Role::Agent, &["support"]).await;
+    let sal = a.agent("sal", Role::Agent, &["sales"]).await;
+    let ringing = || Ringing {
+        queue: "support".into(),
+        caller: Some("+31612345678".into()),
+        channel: "carrier".into(),
+        flow: "agents".into(),
+        ..Ringing::default()
+    };
+    let (_, mut rx) = ring(&a, ringing());
+    assert!(
+        rx.recv().await.is_none(),
+        "nobody available: it ends at once"
+    );
+    make_available(&a, &[ann, bob, sal]).await;
+    let mut feed = a.inbox.subscribe(None).await.unwrap();
+    let (id, mut rx) = ring(&a, ringing());
+    let (ann_s, bob_s, sal_s) = (
+        a.login("ann").await,
+        a.login("bob").await,
+        a.login("sal").await,
+    );
+    let listed = a.call(Method::GET, "/api/v1/phone", &ann_s.h(), None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert_eq!(listed.body["calls"][0]["id"], id.as_str());
+    assert_eq!(listed.body["calls"][0]["state"], "ringing");
+    assert_eq!(listed.body["calls"][0]["caller"], "+31612345678");
+    assert_eq!(listed.body["ice_servers"], json!([]));
+    let theirs = a.call(Method::GET, "/api/v1/phone", &sal_s.h(), None).await;
+    assert_eq!(theirs.body["calls"], json!([]), "another queue's agent");
+    let answer_path = format!("/api/v1/phone/calls/{id}/answer");
+    let offer = json!({ "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n" });
+    let r = a
+        .call(Method::POST, &answer_path, &sal_s.h(), Some(offer.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = a
+        .call(
+            Method::POST,
+            &answer_path,
+            &ann_s.h(),
+            Some(json!({ "sdp": "hello" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "not an offer");
+    let ivr = async {
+        match rx.recv().await {
+            Some(PhoneSignal::Answered {
+                agent,
+                offer,
+                answer,
+            }) => {
+                assert_eq!(agent, ann);
+                assert!(offer.starts_with("v=0"));
+                answer.send(Ok("v=0 answer".into())).unwrap();
+            }
+            other => panic!("expected the answer, got {other:?}"),
+        }
+    };
+    let anns = ann_s.h();
+    let (r, ()) = tokio::join!(
+        a.call(Method::POST, &answer_path, &anns, Some(offer.clone())),
+        ivr
+    );
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["sdp"], "v=0 answer");
+    let r = a
+        .call(Method::POST, &answer_path, &bob_s.h(), Some(offer))
+        .await;
+    assert_eq!((r.status, code(&r)), (StatusCode::CONFLICT, "conflict"));
+    let bobs = a.call(Method::GET, "/api/v1/phone", &bob_s.h(), None).await;
+    assert_eq!(bobs.body["calls"], json!([]), "answered by a colleague");
+    let anns = a.call(Method::GET, "/api/v1/phone", &ann_s.h(), None).await;
+    assert_eq!(anns.body["calls"][0]["state"], "answered");
+    assert_eq!(anns.body["calls"][0]["agent_id"], ann);
+    // Bob away, Ann on this call: a second call finds nobody to ring.
+    a.inbox.set_presence(bob, Presence::Away).await.unwrap();
+    let (_, mut second) = ring(&a, ringing());
+    assert!(second.recv().await.is_none(), "the one agent left is busy");
+    let hang_up = format!("/api/v1/phone/calls/{id}/hangup");
+    let r = a.call(Method::POST, &hang_up, &bob_s.h(), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "not bob's call");
+    let r = a.call(Method::POST, &hang_up, &ann_s.h(), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert!(matches!(rx.recv().await, Some(PhoneSignal::HungUp)));
+    a.phones.end(&id);
+    let anns = a.call(Method::GET, "/api/v1/phone", &ann_s.h(), None).await;
+    assert_eq!(anns.body["calls"], json!([]));
+    assert_eq!(
+        phone_states(&mut feed, &id, 3).await,
+        ["ringing", "answered", "ended"]
+    );
+}
+
+/// Declining stops a call ringing for that agent only; once every available agent who may
+/// take it declined, it ends (its ringer hears nobody is left) and the agents see it end.
+#[tokio::test]
+async fn a_call_every_agent_declined_ends_for_the_ivr_to_go_on() {
+    let a = app().await;
+    let ann = a.agent("ann", Role::Agent, &["support"]).await;
+    let bob = a.agent("bob", Role::Agent, &["support"]).await;
+    make_available(&a, &[ann, bob]).await;
+    let mut feed = a.inbox.subscribe(None).await.unwrap();
+    let (id, mut rx) = ring(
+        &a,
+        deflect_web::phone::Ringing {
+            queue: "support".into(),
+            channel: "carrier".into(),
+            flow: "agents".into(),
+            ..Default::default()
+        },
+    );
+    let (ann_s, bob_s) = (a.login("ann").await, a.login("bob").await);
+    let decline = format!("/api/v1/phone/calls/{id}/decline");
+    let r = a.call(Method::POST, &decline, &ann_s.h(), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let anns = a.call(Method::GET, "/api/v1/phone", &ann_s.h(), None).await;
+    assert_eq!(anns.body["calls"], json!([]), "no longer ringing for Ann");
+    let bobs = a.call(Method::GET, "/api/v1/phone", &bob_s.h(), None).await;
+    assert_eq!(
+        bobs.body["calls"][0]["id"],
+        id.as_str(),
+        "still ringing for Bob"
+    );
+    assert_eq!(
+        rx.try_recv().unwrap_err(),
+        tokio::sync::mpsc::error::TryRecvError::Empty,
+        "the call goes on ringing"
+    );
+    let r = a.call(Method::POST, &decline, &bob_s.h(), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert!(
+        rx.recv().await.is_none(),
+        "nobody left: the ringer hears it end"
+    );
+    let r = a.call(Method::POST, &decline, &bob_s.h(), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "over");
+    assert_eq!(phone_states(&mut feed, &id, 2).await, ["ringing", "ended"]);
+}
+
 #[tokio::test]
 async fn a_widget_visitor_calls_the_sites_number_and_hangs_up_only_their_calls() {
     let mut c = config();

@@ -88,7 +88,7 @@ assert.equal(other.t("nav-mine"), "nav-mine");
   }
   const asked = new Map();
   const ask = (id, file) => { if (!asked.has(id)) asked.set(id, file); };
-  for (const file of ["inbox.js", "inbox-keys.js", "inbox-contact.js", "inbox-reports.js", "inbox-settings.js", "inbox-webhooks.js"]) {
+  for (const file of ["inbox.js", "inbox-keys.js", "inbox-contact.js", "inbox-reports.js", "inbox-settings.js", "inbox-webhooks.js", "inbox-phone.js"]) {
     const js = readFileSync(new URL("../assets/" + file, here), "utf8");
     for (const m of js.matchAll(/\bt\(\s*"([^"]+)"/g)) ask(m[1], file);
     for (const m of js.matchAll(/\bt\([^()"]*\?\s*"([a-z0-9.-]+)"\s*:\s*"([a-z0-9.-]+)"/g)) { ask(m[1], file); ask(m[2], file); }

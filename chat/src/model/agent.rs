@@ -124,7 +124,7 @@ impl Viewer {
     }
 
     /// The access of `agent`.
-    pub(crate) fn of(agent: &Agent) -> Self {
+    pub fn of(agent: &Agent) -> Self {
         Self {
             agent_id: agent.id,
             role: agent.role,
@@ -142,6 +142,15 @@ impl Viewer {
         }
         let account_ok = c.account.as_deref().is_none_or(|a| self.may_use_account(a));
         account_ok && self.queues.contains(&c.queue)
+    }
+
+    /// Whether a call for the softphones of `queue` on `account` (none: a telephone
+    /// caller's) rings for them: supervisors and admins every call; agents those of their
+    /// queues within their accounts.
+    pub fn may_take_call(&self, queue: &str, account: Option<&str>) -> bool {
+        self.role.sees_everything()
+            || (self.queues.iter().any(|q| q == queue)
+                && account.is_none_or(|a| self.may_use_account(a)))
     }
 
     /// Whether they work for WhatsApp account `account`: supervisors and admins for every

@@ -98,13 +98,18 @@ pub enum EventKind {
     /// `conversation.relay`: a relayed conversation moved on (`state`: offered, accepted,
     /// rejected, expired, unanswered, transferred or ended; `agent`: `{name, number}`).
     ConversationRelay,
+    /// `phone.call`: a call rings for the agents of a queue on their inbox softphones, was
+    /// answered by one or ended (`call`: `id`, `state` ringing, answered or ended, `queue`,
+    /// `account`, `caller`, `channel`, `flow`, `conversation_id`, `agent_id`); never logged
+    /// (id 0).
+    PhoneCall,
     /// A kind this version does not know (logged by a newer one): passed on as it is.
     Other(String),
 }
 
 impl EventKind {
     /// Every kind this version produces.
-    pub const ALL: [Self; 27] = [
+    pub const ALL: [Self; 28] = [
         Self::ConversationCreated,
         Self::ConversationQueued,
         Self::ConversationOffered,
@@ -132,6 +137,7 @@ impl EventKind {
         Self::MessageAttachments,
         Self::ConversationLabelled,
         Self::ConversationRelay,
+        Self::PhoneCall,
     ];
 
     /// The wire name, as stored and sent.
@@ -164,6 +170,7 @@ impl EventKind {
             Self::MessageAttachments => "message.attachments",
             Self::ConversationLabelled => "conversation.labelled",
             Self::ConversationRelay => "conversation.relay",
+            Self::PhoneCall => "phone.call",
             Self::Other(name) => name,
         }
     }
@@ -242,6 +249,7 @@ mod tests {
                 "message.attachments",
                 "conversation.labelled",
                 "conversation.relay",
+                "phone.call",
             ]
         );
         for k in EventKind::ALL {

@@ -814,3 +814,38 @@ contact-caller = Caller
 contact-dialled = Number dialled
 # at: inbox-contact.js call()
 contact-called = Called
+
+## inbox-phone.js: the softphone (calls the IVR puts through to a queue's agents)
+
+# at: inbox-phone.js panel(): the panel's accessible name
+phone-label = Phone
+# at: inbox-phone.js panel(): opens the call's conversation
+phone-open = Open conversation
+# at: inbox-phone.js panel()
+phone-answer = Answer
+# at: inbox-phone.js panel(): stops the ringing here; colleagues' phones go on
+phone-decline = Decline
+# at: inbox-phone.js panel(): the agent's microphone off
+phone-mute = Mute
+# at: inbox-phone.js panel(): neither side hears the other
+phone-hold = Hold
+# at: inbox-phone.js panel()
+phone-hangup = Hang up
+# at: inbox-phone.js panel(): the keypad's accessible name
+phone-keypad = Keypad
+# at: inbox-phone.js who(): caller (a number or phone-unknown-caller), the queue, where it came from (a trunk, whatsapp:<account>, widget:<site>)
+phone-from = { $caller } · queue { $queue } · { $channel }
+# at: inbox-phone.js who()
+phone-unknown-caller = Unknown caller
+# at: inbox-phone.js draw(): the status while it rings
+phone-ringing = Incoming call
+# at: inbox-phone.js answer()
+phone-connecting = Connecting…
+# at: inbox-phone.js onAir(): time as m:ss
+phone-on = On call { $time }
+# at: inbox-phone.js onAir(): announced to screen readers
+phone-connected = Call connected
+# at: inbox-phone.js hangUp()
+phone-ended = Call ended
+# at: inbox-phone.js answer(): error: the browser's or the gateway's reason
+phone-failed = The call could not be answered: { $error }

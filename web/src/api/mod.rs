@@ -5,7 +5,7 @@
 //! served at `/api/openapi.json` (a test keeps the two equal).
 //!
 //! This module routes; the handlers live by resource: `agents` (`me`, presence, queues,
-//! agents), `calls` (calls' records, JSON and CSV), `conversations` (the list, messages and agents' actions), `attachments` (the
+//! agents), `calls` (calls' records, JSON and CSV), `phone` (the softphone), `conversations` (the list, messages and agents' actions), `attachments` (the
 //! files customers send), `export` (CSV and transcripts), `canned` (canned answers), `lists` (the whitelist and the FAQ admins manage), `settings` (the
 //! automations, sites' texts and queues admins override), `webhooks` (the outgoing webhook endpoints admins manage),
 //! `supervision` (the board and API tokens), `reports` (the supervisors' reports, JSON, CSV and
@@ -23,6 +23,7 @@ mod conversations;
 mod export;
 mod handoff;
 mod lists;
+mod phone;
 mod reports;
 mod sandbox;
 mod settings;
@@ -87,6 +88,10 @@ fn build() -> Routes {
     .on("POST", "/api/v1/agents", agents::create_agent)
     .on("PATCH", "/api/v1/agents/{id}", agents::update_agent)
     .on("GET", "/api/v1/calls", calls::list)
+    .on("GET", "/api/v1/phone", phone::phone)
+    .on("POST", "/api/v1/phone/calls/{id}/answer", phone::answer)
+    .on("POST", "/api/v1/phone/calls/{id}/decline", phone::decline)
+    .on("POST", "/api/v1/phone/calls/{id}/hangup", phone::hang_up)
     .on("GET", "/api/v1/exports/calls.csv", calls::export_csv)
     .on("GET", "/api/v1/conversations", conversations::list)
     .on("GET", "/api/v1/conversations/counts", conversations::counts)

@@ -1,0 +1,95 @@
+//! The inbox's softphone (`crate::phone`): the calls ringing for the agent with the STUN
+//! and TURN servers their browser uses, answering with the browser's offer, declining,
+//! hanging up.
+
+use super::JsonBody;
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::phone::AnswerRefused;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// `GET /api/v1/phone`: the calls ringing for the agent or answered by them, and
+/// `ice_servers` for `RTCPeerConnection`.
+pub(super) async fn phone(State(s): State<AppState>, p: Principal) -> Json<Value> {
+    let now = jiff::Timestamp::now().as_second().max(0) as u64;
+    Json(json!({
+        "calls": s.phones.calls_for(&p.viewer),
+        "ice_servers": crate::calls::ice_servers(&s.web.ice_servers, now),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Offer {
+    sdp: String,
+}
+
+/// `POST /api/v1/phone/calls/{id}/answer` `{"sdp"}` → `{"sdp"}`: 404 when it does not ring
+/// for the agent, 409 when another agent answered first, 422 for an offer that cannot be
+/// taken.
+pub(super) async fn answer(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    body: JsonBody<Offer>,
+) -> ApiResult<Json<Value>> {
+    let Json(Offer { sdp }) = body?;
+    crate::calls::check_offer(&sdp)?;
+    match s.phones.answer(&id, &p.viewer, sdp).await {
+        Ok(sdp) => Ok(Json(json!({ "sdp": sdp }))),
+        Err(e @ AnswerRefused::NotRinging) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            e.to_string(),
+        )),
+        Err(e @ AnswerRefused::Taken) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            e.to_string(),
+        )),
+        Err(e @ AnswerRefused::Offer(_)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            e.to_string(),
+        )),
+    }
+}
+
+/// `POST /api/v1/phone/calls/{id}/decline` → 204; 404 when it does not ring for the agent.
+pub(super) async fn decline(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if s.phones.decline(&id, &p.viewer).await {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such call rings for you",
+        ))
+    }
+}
+
+/// `POST /api/v1/phone/calls/{id}/hangup` → 204; 404 unless the agent answered it.
+pub(super) async fn hang_up(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if s.phones.hang_up(&id, p.agent.id) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "you are not on this call",
+        ))
+    }
+}

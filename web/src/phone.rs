@@ -1,0 +1,382 @@
+//! The inbox's softphone: calls the IVR puts through to a queue's agents (a bridge to
+//! `inbox:<queue>`) ring in their browsers, and the first agent to answer talks to the caller
+//! over WebRTC.
+//!
+//! [`Phones`] keeps the calls ringing or answered on this node. Whoever rings one
+//! ([`Phones::ring`]: the binary, for the IVR) gives a sink for what the agents do
+//! ([`PhoneSignal`]); the agents' browsers learn of each change from the ephemeral
+//! `phone.call` event on their live feed (ringing, answered by whom, ended) — only agents
+//! who may take it: of its queue and, for a WhatsApp call, of its account — and act through
+//! `/api/v1/phone` (`crate::api`). A call rings only when at least one such agent is
+//! available and on no other call; otherwise — or once every such agent declined it — it
+//! ends at once and the IVR's flow goes on (the bridge's next target, its failure step).
+//!
+//! Metric: `deflect_phone_calls_total{outcome}` — `answered`, `declined` (by every agent),
+//! `unavailable` (nobody to ring), `missed` (ended while ringing: the ring timed out or the
+//! caller hung up).
+//!
+//! Calls are held by the node whose IVR took them: with several nodes, an agent's answer
+//! must reach that node (the HTTP edge pins `/api/v1/phone` by the call's id; see the
+//! scale-out docs).
+
+use deflect_chat::routing::AgentId;
+use deflect_chat::{Inbox, Presence, Viewer};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// How long the IVR may take to answer an agent's offer.
+const ANSWER_WITHIN: Duration = Duration::from_secs(10);
+
+/// A call to ring (see [`Phones::ring`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Ringing {
+    /// The queue whose agents it rings.
+    pub queue: String,
+    /// The WhatsApp account it belongs to (a WhatsApp call's, a widget site's): only
+    /// agents of that account take it. `None`: a telephone caller's.
+    pub account: Option<String>,
+    /// The caller's number, when known.
+    pub caller: Option<String>,
+    /// Where it came from (a trunk's name, `whatsapp:<account>`, `widget:<site>`).
+    pub channel: String,
+    /// The IVR flow that put it through.
+    pub flow: String,
+    /// The conversation it belongs to, when known.
+    pub conversation_id: Option<i64>,
+}
+
+/// Where a call is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneState {
+    /// Ringing for the queue's agents.
+    Ringing,
+    /// An agent answered and talks to the caller.
+    Answered,
+    /// Over (for every agent).
+    Ended,
+}
+
+/// A call as agents see it (the `call` of a `phone.call` event).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PhoneCall {
+    /// Its id on the softphone (`/api/v1/phone/calls/<id>/…`).
+    pub id: String,
+    /// Where it is.
+    pub state: PhoneState,
+    /// What was rung: queue, account, caller, channel, flow, conversation.
+    #[serde(flatten)]
+    pub details: Ringing,
+    /// The agent who answered.
+    pub agent_id: Option<AgentId>,
+}
+
+impl PhoneCall {
+    /// Whether `viewer` may take it: of its queue and, if it has one, of its account.
+    fn may_be_taken_by(&self, viewer: &Viewer) -> bool {
+        let Ringing { queue, account, .. } = &self.details;
+        viewer.may_take_call(queue, account.as_deref())
+    }
+}
+
+/// What the agents did, for whoever rang the call.
+#[derive(Debug)]
+pub enum PhoneSignal {
+    /// `agent` answered with their browser's complete SDP `offer`; the SDP answer (or why
+    /// the offer cannot be taken) goes back on `answer`.
+    Answered {
+        /// Who answered.
+        agent: AgentId,
+        /// The browser's offer.
+        offer: String,
+        /// Where the answer goes.
+        answer: oneshot::Sender<Result<String, String>>,
+    },
+    /// The agent who answered hung up.
+    HungUp,
+}
+
+/// Where a call's [`PhoneSignal`]s go; `false`: no one listens any more.
+pub type PhoneSink = Box<dyn Fn(PhoneSignal) -> bool + Send + Sync>;
+
+/// Why an agent cannot answer a call.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AnswerRefused {
+    /// No such call rings for them (never did, ended, or not for their queues).
+    #[error("no such call rings for you")]
+    NotRinging,
+    /// Another agent answered first.
+    #[error("another agent answered the call")]
+    Taken,
+    /// Their offer cannot be taken (or the IVR did not answer in time).
+    #[error("the call cannot be answered with this offer: {0}")]
+    Offer(String),
+}
+
+struct Entry {
+    call: PhoneCall,
+    sink: PhoneSink,
+    /// The agents who declined it: it no longer rings for them.
+    declined: Vec<AgentId>,
+}
+
+/// The calls ringing or answered on this node (see the module docs).
+pub struct Phones {
+    inbox: Inbox,
+    calls: Mutex<HashMap<String, Entry>>,
+    /// The calls' changes, published in order by one task (started with the first call).
+    changes: OnceLock<mpsc::UnboundedSender<PhoneCall>>,
+    me: Weak<Self>,
+}
+
+impl std::fmt::Debug for Phones {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Phones").finish_non_exhaustive()
+    }
+}
+
+impl Phones {
+    /// No calls yet; changes are published through `inbox`.
+    pub fn new(inbox: Inbox) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
+            inbox,
+            calls: Mutex::new(HashMap::new()),
+            changes: OnceLock::new(),
+            me: me.clone(),
+        })
+    }
+
+    fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Rings `call` for its queue's agents (on a tokio runtime); what they do goes to
+    /// `sink`. Returns the call's id. It ends — the sink is dropped — by [`Phones::end`], or
+    /// at once when no agent who may take it is available.
+    pub fn ring(&self, call: Ringing, sink: PhoneSink) -> String {
+        let id = crate::calls::random_id("phone");
+        let call = PhoneCall {
+            id: id.clone(),
+            state: PhoneState::Ringing,
+            details: call,
+            agent_id: None,
+        };
+        self.calls().insert(
+            id.clone(),
+            Entry {
+                call: call.clone(),
+                sink,
+                declined: Vec::new(),
+            },
+        );
+        self.publish(call);
+        id
+    }
+
+    /// The call `id` is over: it stops ringing (or the agent's phone hangs up) and its sink
+    /// is dropped. Nothing happens for a call that ended before.
+    pub fn end(&self, id: &str) {
+        self.end_as(id, "missed");
+    }
+
+    /// Ends call `id`; counted as `outcome` when it was still ringing.
+    fn end_as(&self, id: &str, outcome: &'static str) {
+        let Some(entry) = self.calls().remove(id) else {
+            return;
+        };
+        if entry.call.state == PhoneState::Ringing {
+            metrics::counter!("deflect_phone_calls_total", "outcome" => outcome).increment(1);
+        }
+        self.publish(PhoneCall {
+            state: PhoneState::Ended,
+            ..entry.call
+        });
+    }
+
+    /// The calls ringing for `viewer` (not declined by them), or answered by them.
+    pub fn calls_for(&self, viewer: &Viewer) -> Vec<PhoneCall> {
+        let mut calls: Vec<PhoneCall> = (self.calls().values())
+            .filter(|e| match e.call.agent_id {
+                None => e.call.may_be_taken_by(viewer) && !e.declined.contains(&viewer.agent_id),
+                Some(agent) => agent == viewer.agent_id,
+            })
+            .map(|e| e.call.clone())
+            .collect();
+        calls.sort_by(|a, b| a.id.cmp(&b.id));
+        calls
+    }
+
+    /// `viewer` answers call `id` with their browser's `offer`; returns the SDP answer. The
+    /// first agent to answer takes the call; an offer that cannot be taken leaves it
+    /// ringing.
+    pub async fn answer(
+        &self,
+        id: &str,
+        viewer: &Viewer,
+        offer: String,
+    ) -> Result<String, AnswerRefused> {
+        let agent = viewer.agent_id;
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut calls = self.calls();
+            let entry = (calls.get_mut(id))
+                .filter(|e| e.call.may_be_taken_by(viewer))
+                .ok_or(AnswerRefused::NotRinging)?;
+            if entry.call.agent_id.is_some() {
+                return Err(AnswerRefused::Taken);
+            }
+            entry.call.agent_id = Some(agent);
+            let signal = PhoneSignal::Answered {
+                agent,
+                offer,
+                answer: tx,
+            };
+            if !(entry.sink)(signal) {
+                return Err(AnswerRefused::NotRinging);
+            }
+        }
+        let answer = match tokio::time::timeout(ANSWER_WITHIN, rx).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err("the call ended".into()),
+            Err(_) => Err("no answer from the IVR in time".into()),
+        };
+        let mut calls = self.calls();
+        let entry = calls.get_mut(id).filter(|e| e.call.agent_id == Some(agent));
+        match (answer, entry) {
+            (Ok(sdp), Some(entry)) => {
+                entry.call.state = PhoneState::Answered;
+                metrics::counter!("deflect_phone_calls_total", "outcome" => "answered")
+                    .increment(1);
+                let call = entry.call.clone();
+                drop(calls);
+                self.publish(call);
+                Ok(sdp)
+            }
+            (Ok(_), None) => Err(AnswerRefused::NotRinging),
+            (Err(why), entry) => {
+                if let Some(entry) = entry {
+                    entry.call.agent_id = None;
+                }
+                Err(AnswerRefused::Offer(why))
+            }
+        }
+    }
+
+    /// `viewer` declines the ringing call `id`: it stops ringing for them, and ends — the
+    /// bridge goes on to its next target — once no available agent who has not declined is
+    /// left to take it. `false` when it does not ring for them.
+    pub async fn decline(&self, id: &str, viewer: &Viewer) -> bool {
+        let (call, mut passed) = {
+            let mut calls = self.calls();
+            let Some(entry) = (calls.get_mut(id))
+                .filter(|e| e.call.agent_id.is_none() && e.call.may_be_taken_by(viewer))
+            else {
+                return false;
+            };
+            if !entry.declined.contains(&viewer.agent_id) {
+                entry.declined.push(viewer.agent_id);
+            }
+            (entry.call.clone(), entry.declined.clone())
+        };
+        passed.extend(self.busy());
+        if !anyone_available(&self.inbox, &call, &passed).await {
+            tracing::info!(call = %id, "every agent declined the call");
+            self.end_as(id, "declined");
+        }
+        true
+    }
+
+    /// The agents on a call (or answering one) on this node.
+    fn busy(&self) -> Vec<AgentId> {
+        (self.calls().values())
+            .filter_map(|e| e.call.agent_id)
+            .collect()
+    }
+
+    /// `agent` hangs up the call `id` they answered; `false` when it is not theirs (or
+    /// over).
+    pub fn hang_up(&self, id: &str, agent: AgentId) -> bool {
+        let calls = self.calls();
+        match calls.get(id) {
+            Some(e) if e.call.agent_id == Some(agent) && e.call.state == PhoneState::Answered => {
+                (e.sink)(PhoneSignal::HungUp)
+            }
+            _ => false,
+        }
+    }
+
+    /// Publishes a change to the agents' feeds, in order. A new ringing call whose queue
+    /// has no agent available ends at once.
+    fn publish(&self, call: PhoneCall) {
+        let changes = self.changes.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(publisher(self.inbox.clone(), self.me.clone(), rx));
+            tx
+        });
+        let _ = changes.send(call);
+    }
+}
+
+/// Publishes the calls' changes in order; ends a ringing call no one can take, and finds the
+/// conversation of one that came without (a WhatsApp caller's open one).
+async fn publisher(
+    inbox: Inbox,
+    phones: Weak<Phones>,
+    mut changes: mpsc::UnboundedReceiver<PhoneCall>,
+) {
+    while let Some(mut call) = changes.recv().await {
+        if call.state == PhoneState::Ringing {
+            let busy = phones.upgrade().map(|p| p.busy()).unwrap_or_default();
+            if !anyone_available(&inbox, &call, &busy).await {
+                tracing::info!(queue = %call.details.queue, "no agent available for the call; it does not ring");
+                metrics::counter!("deflect_phone_calls_total", "outcome" => "unavailable")
+                    .increment(1);
+                if let Some(phones) = phones.upgrade() {
+                    phones.calls().remove(&call.id);
+                }
+                continue;
+            }
+            if call.details.conversation_id.is_none() {
+                let Ringing {
+                    channel, caller, ..
+                } = &call.details;
+                let found = inbox.call_conversation(channel, caller.as_deref()).await;
+                call.details.conversation_id = found.unwrap_or_else(|e| {
+                    tracing::warn!(cause = %e, "the call's conversation is not known");
+                    None
+                });
+                if let Some(phones) = phones.upgrade()
+                    && let Some(e) = phones.calls().get_mut(&call.id)
+                {
+                    e.call.details.conversation_id = call.details.conversation_id;
+                }
+            }
+        }
+        let id = call.id.clone();
+        let data = serde_json::to_value(call).expect("a call serialises");
+        if let Err(e) = inbox.phone_call(data).await {
+            tracing::warn!(call = %id, cause = %e, "the call's change did not reach the agents");
+        }
+    }
+}
+
+/// Whether an agent who may take `call` is available and not `passed` (on another call, or
+/// declined it).
+async fn anyone_available(inbox: &Inbox, call: &PhoneCall, passed: &[AgentId]) -> bool {
+    let agents = match inbox.agents().await {
+        Ok(agents) => agents,
+        Err(e) => {
+            tracing::warn!(cause = %e, "agents unavailable; the call rings all the same");
+            return true;
+        }
+    };
+    agents.iter().any(|a| {
+        !a.disabled
+            && a.presence == Presence::Available
+            && !passed.contains(&a.id)
+            && call.may_be_taken_by(&Viewer::of(a))
+    })
+}
