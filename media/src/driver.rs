@@ -46,7 +46,7 @@ use crate::sdp::{
 use crate::session::{
     Channel, MAX_DATAGRAM, MediaEvent, MediaSession, SessionConfig, SessionStats, Transmit,
 };
-use crate::webrtc::{WebRtcError, WebRtcSession};
+use crate::webrtc::{WebRtcError, WebRtcOffer, WebRtcSession};
 use deflect_config::MediaConfig;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -219,10 +219,22 @@ pub struct Offered {
     options: CallOptions,
 }
 
+/// A WebRTC offer this side made (a call it places), holding its port until the answer
+/// comes (see [`MediaEngine::offer_webrtc`]). Dropping it frees the port.
+#[derive(Debug)]
+pub struct WebRtcOffered {
+    /// The SDP offer to send.
+    pub offer: String,
+    pending: WebRtcOffer,
+    ports: PortPair,
+    bound: SocketAddr,
+    options: CallOptions,
+}
+
 /// A call's media: the answer to send, and how to talk to the session.
 #[derive(Debug)]
 pub struct MediaCall {
-    /// The SDP answer (the 200 OK body).
+    /// The SDP answer (the 200 OK body); for a WebRTC call this side offered, the offer.
     pub answer: String,
     /// What was negotiated (for a WebRTC call: what its inner session believes, G.711 and
     /// telephone-event; see [`crate::webrtc`]).
@@ -426,6 +438,49 @@ impl MediaEngine {
             ports,
             options,
             answer,
+            media,
+            bound,
+        )
+    }
+
+    /// Makes a WebRTC offer for a call this side places (a business-initiated WhatsApp
+    /// call): a port is taken now; the session starts with
+    /// [`answered_webrtc`](Self::answered_webrtc) when the far end's answer comes.
+    pub fn offer_webrtc(&self, options: CallOptions) -> Result<WebRtcOffered, CreateError> {
+        let (ports, bound) = self.take_ports()?;
+        let advertise = options.advertise.unwrap_or(self.shared.advertise);
+        let candidate = SocketAddr::new(advertise, bound.port());
+        let (pending, offer) = WebRtcOffer::new(Instant::now().into_std(), candidate)?;
+        Ok(WebRtcOffered {
+            offer,
+            pending,
+            ports,
+            bound,
+            options,
+        })
+    }
+
+    /// Starts the session of a [`WebRtcOffered`] call from the far end's answer. An answer
+    /// without Opus, or one that cannot be read, is [`CreateError::WebRtc`]; the port is
+    /// freed either way.
+    pub fn answered_webrtc(
+        &self,
+        offered: WebRtcOffered,
+        answer: &str,
+    ) -> Result<MediaCall, CreateError> {
+        let config = SessionConfig::from_config(&self.shared.config, false);
+        let now = Instant::now().into_std();
+        let mut session = offered
+            .pending
+            .answered(now, SystemTime::now(), config, answer)?;
+        let media = session.session().media().clone();
+        let bound = offered.bound;
+        tracing::debug!(call_id = %offered.options.call_id, local = %bound, "WebRTC media session starts (answered)");
+        self.run(
+            Session::WebRtc(Box::new(session)),
+            offered.ports,
+            offered.options,
+            offered.offer,
             media,
             bound,
         )

@@ -1,5 +1,5 @@
 //! The tokio driver over loopback sockets: answer, symmetric RTP latching, DTMF in, prompts
-//! out, re-offers, INFO, RTP timeout, port exhaustion.
+//! out, re-offers, INFO, RTP timeout, port exhaustion, WebRTC calls either side offers.
 #![allow(clippy::unwrap_used)]
 
 use deflect_config::{MediaConfig, PortRange};
@@ -429,4 +429,63 @@ async fn a_webrtc_call_connects_plays_and_hears_digits() {
         peer.caller.take_heard().is_empty(),
         "nothing after the close"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webrtc_call_this_side_offers_connects_once_answered() {
+    use deflect_media::webrtc::WebRtcCaller;
+    let engine = engine(4, Duration::from_secs(5));
+    let offered = engine.offer_webrtc(CallOptions::default()).unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let at = socket.local_addr().unwrap();
+    // The callee answers as WhatsApp's side of a business-initiated call does.
+    let (caller, answer) =
+        WebRtcCaller::answer(std::time::Instant::now(), at, true, &offered.offer).unwrap();
+    let mut call = engine.answered_webrtc(offered, &answer).unwrap();
+    let id = call.handle.play_prompts("en", &["goodbye"], false).unwrap();
+    let mut peer = WebRtcPeer { caller, socket };
+    let mut ended = false;
+    for _ in 0..100 {
+        peer.run_for(Duration::from_millis(50)).await;
+        while let Ok(event) = call.events.try_recv() {
+            ended |= matches!(event, MediaEvent::Playback { id: e, .. } if e == id);
+        }
+        if ended {
+            break;
+        }
+    }
+    assert!(peer.caller.is_connected());
+    assert!(ended, "the prompt was played out");
+    peer.run_for(Duration::from_millis(200)).await;
+    let heard = peer.caller.take_heard();
+    let energy = |s: &[i16]| s.iter().map(|x| i64::from(*x).abs()).sum::<i64>() / s.len() as i64;
+    assert!(energy(&heard) > 100, "the callee hears the prompt");
+    peer.caller.send_digit(
+        std::time::Instant::now(),
+        deflect_media::dtmf::Digit::from_char('3').unwrap(),
+        4,
+    );
+    peer.run_for(Duration::from_millis(100)).await;
+    let event = next_event(&mut call.events, |e| matches!(e, MediaEvent::Dtmf(_))).await;
+    let MediaEvent::Dtmf(d) = event else {
+        unreachable!()
+    };
+    assert_eq!(d.digit.as_char(), '3');
+    call.handle.close();
+}
+
+#[tokio::test]
+async fn an_unusable_answer_to_a_webrtc_offer_frees_its_port() {
+    let engine = engine(2, Duration::from_secs(5));
+    let offered = engine.offer_webrtc(CallOptions::default()).unwrap();
+    assert!(
+        engine.offer_webrtc(CallOptions::default()).is_err(),
+        "the only port pair is taken by the offer"
+    );
+    let refused = engine.answered_webrtc(offered, "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\n");
+    assert!(
+        matches!(refused, Err(CreateError::WebRtc(_))),
+        "{refused:?}"
+    );
+    assert!(engine.offer_webrtc(CallOptions::default()).is_ok(), "freed");
 }

@@ -1,12 +1,13 @@
 //! A WebRTC call's media on the virtual clock: deflect's [`WebRtcSession`] answers an
-//! ICE-lite caller offering Opus and telephone-event/8000 as WhatsApp does; ICE, DTLS and
-//! SRTP run for real over an in-memory link.
+//! ICE-lite caller offering Opus and telephone-event/8000 as WhatsApp does, or offers a
+//! call to an ICE-lite callee answering as WhatsApp does; ICE, DTLS and SRTP run for real
+//! over an in-memory link.
 #![allow(clippy::unwrap_used)]
 
 use deflect_media::dtmf::Digit;
 use deflect_media::playback::{PlayItem, Prompt};
 use deflect_media::session::{MediaEvent, SessionConfig};
-use deflect_media::webrtc::{CONNECT_WITHIN, WebRtcCaller, WebRtcSession};
+use deflect_media::webrtc::{CONNECT_WITHIN, WebRtcCaller, WebRtcOffer, WebRtcSession};
 use std::f64::consts::TAU;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,6 +51,25 @@ impl Call {
             deflect,
             caller,
             answer,
+            events: Vec::new(),
+        }
+    }
+
+    /// deflect places a call: an ICE-lite callee answers its offer `answer_after` later (the
+    /// customer took the call), and the answer reaches deflect at once.
+    fn placed(answer_after: Duration) -> Self {
+        let offered_at = Instant::now();
+        let (offered, offer) = WebRtcOffer::new(offered_at, addr(DEFLECT)).unwrap();
+        let now = offered_at + answer_after;
+        let (caller, answer) = WebRtcCaller::answer(now, addr(CALLER), true, &offer).unwrap();
+        let deflect = offered
+            .answered(now, SystemTime::now(), SessionConfig::default(), &answer)
+            .unwrap();
+        Self {
+            now,
+            deflect,
+            caller,
+            answer: offer,
             events: Vec::new(),
         }
     }
@@ -210,6 +230,69 @@ fn the_callers_digits_and_voice_arrive() {
         rms(&voice[1600..]) > 3000.0,
         "the tone arrives: {}",
         rms(&voice)
+    );
+}
+
+#[test]
+fn deflects_offer_is_what_whatsapp_takes_and_its_call_carries_audio_both_ways() {
+    let (_, offer) = WebRtcOffer::new(Instant::now(), addr(DEFLECT)).unwrap();
+    let fingerprints = offer.lines().filter(|l| l.starts_with("a=fingerprint:"));
+    assert_eq!(fingerprints.count(), 1, "{offer}");
+    assert!(offer.contains("a=fingerprint:sha-256 "), "{offer}");
+    assert!(offer.contains("a=setup:actpass"), "{offer}");
+    assert!(
+        !offer.contains("a=ice-lite"),
+        "deflect is a full ICE agent: {offer}"
+    );
+    assert!(offer.contains("opus/48000/2"), "{offer}");
+    assert!(offer.contains("telephone-event/8000"), "{offer}");
+    assert!(offer.contains(" 192.0.2.10 40000 typ host"), "{offer}");
+
+    // The customer's phone rang for longer than a connection may take to come up: the
+    // time for it starts with the answer.
+    let mut call = Call::placed(CONNECT_WITHIN + Duration::from_secs(5));
+    call.connected();
+    call.deflect.session().set_tap(true);
+    let prompt = Arc::new(Prompt::from_pcm("tone", tone(440.0, 4000, 0)));
+    call.deflect
+        .session()
+        .play(vec![PlayItem::Prompt(prompt)], false);
+    let mut phase = 0;
+    for _ in 0..25 {
+        let frame: [i16; 160] = tone(1000.0, 160, phase).try_into().unwrap();
+        phase += 160;
+        call.caller.send_audio(call.now, &frame);
+        call.run_for(Duration::from_millis(20));
+    }
+    call.caller
+        .send_digit(call.now, Digit::from_char('7').unwrap(), 5);
+    call.run_for(Duration::from_millis(200));
+    let heard = call.caller.take_heard();
+    assert!(
+        rms(&heard) > 2000.0,
+        "the callee hears deflect: {}",
+        rms(&heard)
+    );
+    let voice: Vec<i16> = (call.events.iter())
+        .filter_map(|e| match e {
+            MediaEvent::Audio(frame) => Some(frame.samples.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(voice.len() >= 20 * 160, "heard {} samples", voice.len());
+    assert!(rms(&voice[1600..]) > 3000.0, "deflect hears the callee");
+    let digits: Vec<char> = (call.events.iter())
+        .filter_map(|e| match e {
+            MediaEvent::Dtmf(d) => Some(d.digit.as_char()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(digits, ['7']);
+    assert!(
+        !(call.events.iter()).any(|e| matches!(e, MediaEvent::RtpTimeout { .. })),
+        "{:?}",
+        call.events
     );
 }
 

@@ -1,5 +1,6 @@
-//! The other end of a WebRTC call, for tests and the call generator: offers, sends audio and
-//! RFC 4733 digits, keeps the audio it hears. It can be ICE-lite, as WhatsApp's side is.
+//! The other end of a WebRTC call, for tests and the call generator: offers (or answers
+//! deflect's offer), sends audio and RFC 4733 digits, keeps the audio it hears. It can be
+//! ICE-lite, as WhatsApp's side is.
 
 use super::connection::{Connection, Negotiated, State};
 use super::{OpusCodec, TICKS_PER_SAMPLE, WebRtcError};
@@ -13,7 +14,7 @@ use std::time::Instant;
 /// Samples in one 20 ms frame at 8 kHz.
 const FRAME: usize = 160;
 
-/// An offering WebRTC peer (see the module docs), sans-IO like [`super::WebRtcSession`].
+/// The far end of a WebRTC call (see the module docs), sans-IO like [`super::WebRtcSession`].
 pub struct WebRtcCaller {
     connection: Connection,
     negotiated: Option<Negotiated>,
@@ -51,6 +52,28 @@ impl WebRtcCaller {
             heard: Vec::new(),
         };
         Ok((caller, offer))
+    }
+
+    /// A peer answering `offer` (deflect's, for a call it places: this peer is then the
+    /// callee, as WhatsApp's side of a business-initiated call is); returns it with its
+    /// answer (`a=setup:active`).
+    pub fn answer(
+        now: Instant,
+        candidate: SocketAddr,
+        ice_lite: bool,
+        offer: &str,
+    ) -> Result<(Self, String), WebRtcError> {
+        let mut connection = Connection::new(now, candidate, ice_lite)?;
+        let answer = connection.answer(now, offer.to_owned())?;
+        let caller = Self {
+            negotiated: Some(Connection::negotiated(&answer)?),
+            connection,
+            opus: OpusCodec::new()?,
+            seq: fastrand::u16(..),
+            clock: fastrand::u32(..),
+            heard: Vec::new(),
+        };
+        Ok((caller, answer))
     }
 
     /// The answer to the offer.

@@ -2,9 +2,10 @@
 //! call's.
 //!
 //! A [`WebRtcSession`] answers a WebRTC offer (ICE, DTLS-SRTP, Opus, RFC 4733 digits in the
-//! RTP stream) and runs, inside, an ordinary [`MediaSession`] that believes it talks G.711 to
-//! a plain RTP peer: prompts, relayed audio, digits, the audio tap and the RTP timeout are the
-//! same code as a SIP call's. Between the two:
+//! RTP stream) — or takes the answer to deflect's own offer, a [`WebRtcOffer`] — and runs,
+//! inside, an ordinary [`MediaSession`] that believes it talks G.711 to a plain RTP peer:
+//! prompts, relayed audio, digits, the audio tap and the RTP timeout are the same code as a
+//! SIP call's. Between the two:
 //!
 //! - out: each 20 ms G.711 frame the inner session sends is decoded and encoded as Opus
 //!   (libopus at 8 kHz, so no resampler: Opus's RTP clock is 48 kHz, six ticks per sample),
@@ -132,6 +133,56 @@ pub struct WebRtcSession {
     scratch: Vec<u8>,
 }
 
+/// deflect's offer for a call it places (a business-initiated WhatsApp call): the peer
+/// connection waits for the far end's answer, which makes it a [`WebRtcSession`].
+///
+/// deflect offers as a full ICE agent with `a=setup:actpass`, Opus and
+/// telephone-event/8000, and its one host candidate; the far end (WhatsApp's ICE-lite side)
+/// picks the DTLS role. The 20 s in which the connection must come up start with the
+/// answer, not the offer: the customer's phone may ring for longer than that.
+pub struct WebRtcOffer {
+    connection: Connection,
+    candidate: SocketAddr,
+}
+
+impl std::fmt::Debug for WebRtcOffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebRtcOffer")
+            .field("candidate", &self.candidate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebRtcOffer {
+    /// An offer whose host candidate is `candidate`; returns it with its SDP.
+    pub fn new(now: Instant, candidate: SocketAddr) -> Result<(Self, String), WebRtcError> {
+        let mut connection = Connection::new(now, candidate, false)?;
+        let offer = connection.offer(now)?;
+        Ok((
+            Self {
+                connection,
+                candidate,
+            },
+            offer,
+        ))
+    }
+
+    /// The far end's `answer`: the session starts (ICE and DTLS follow at once). `config`
+    /// gives the inner session's RTP timeout, as for [`WebRtcSession::answer`].
+    pub fn answered(
+        mut self,
+        now: Instant,
+        wall: SystemTime,
+        config: SessionConfig,
+        answer: &str,
+    ) -> Result<WebRtcSession, WebRtcError> {
+        let negotiated = Connection::negotiated(answer)?;
+        self.connection.answered(now, answer.to_owned())?;
+        let (connection, candidate) = (self.connection, self.candidate);
+        WebRtcSession::start(now, wall, config, connection, negotiated, candidate)
+    }
+}
+
 impl std::fmt::Debug for WebRtcSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebRtcSession")
@@ -155,6 +206,19 @@ impl WebRtcSession {
         let mut connection = Connection::new(now, candidate, false)?;
         let answer = connection.answer(now, keep_one_telephone_event(offer))?;
         let negotiated = Connection::negotiated(&answer)?;
+        let session = Self::start(now, wall, config, connection, negotiated, candidate)?;
+        Ok((session, answer))
+    }
+
+    /// The session around a connection whose offer and answer are settled.
+    fn start(
+        now: Instant,
+        wall: SystemTime,
+        config: SessionConfig,
+        connection: Connection,
+        negotiated: Negotiated,
+        candidate: SocketAddr,
+    ) -> Result<Self, WebRtcError> {
         let inner_config = SessionConfig {
             codecs: vec![Codec::Pcmu],
             inband_dtmf: false,
@@ -173,7 +237,7 @@ impl WebRtcSession {
             MediaSession::new(now, wall, inner_config, local, inner_offer.as_bytes())
                 .map_err(|e| WebRtcError::Offer(format!("inner session: {e}")))?;
         inner.set_hold(now, true);
-        let session = Self {
+        Ok(Self {
             connection,
             negotiated,
             candidate,
@@ -182,8 +246,7 @@ impl WebRtcSession {
             held: false,
             connect_by: now + CONNECT_WITHIN,
             scratch: vec![0; MAX_DATAGRAM],
-        };
-        Ok((session, answer))
+        })
     }
 
     /// The session inside: play, stop, relay, tap, digits in from elsewhere.
