@@ -7,7 +7,7 @@ use crate::context::Ctx;
 use crate::lifecycle::transition::{Action, Handover, ensure_visible};
 use crate::lifecycle::{automation, conversation_event, dispatch, outgoing, relay};
 use crate::model::{
-    APPROVED, Channel, ChatError, Conversation, ConversationDetail, ConversationFilter,
+    APPROVED, CallTarget, Channel, ChatError, Conversation, ConversationDetail, ConversationFilter,
     ConversationSummary, EventKind, Filled, FilledHeader, Interactive, MAX_TEXT, Message, Status,
     Template, TemplateValues, TimerKind, ViewCounts, Viewer,
 };
@@ -310,9 +310,9 @@ fn check_sendable(c: &Conversation) -> Result<(), ChatError> {
     Ok(())
 }
 
-/// A WhatsApp call button or call permission request (`kind`) only goes out on a WhatsApp
-/// conversation of an account that takes calls (`calling`).
-fn check_calling(ctx: &Ctx, c: &Conversation, kind: &str) -> Result<(), ChatError> {
+/// A WhatsApp call button, a call permission request or a call (`what`) only goes to a
+/// WhatsApp conversation of an account that takes calls (`calling`).
+fn check_calling(ctx: &Ctx, c: &Conversation, what: &str) -> Result<(), ChatError> {
     let calling = c.channel == Channel::Whatsapp
         && (c.account.as_deref())
             .and_then(|a| ctx.account(a))
@@ -321,8 +321,58 @@ fn check_calling(ctx: &Ctx, c: &Conversation, kind: &str) -> Result<(), ChatErro
         Ok(())
     } else {
         Err(ChatError::Invalid(format!(
-            "interactive.type: {kind} needs a WhatsApp conversation of an account with calling = true"
+            "{what} needs a WhatsApp conversation of an account with calling = true"
         )))
+    }
+}
+
+/// Whom `viewer` may call on WhatsApp from conversation `id` (see
+/// [`crate::Inbox::call_target`]).
+pub(crate) async fn call_target(
+    ctx: &Ctx,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<CallTarget, ChatError> {
+    let c = repo::conversations::get(ctx.store(), id)
+        .await?
+        .ok_or(ChatError::NotFound("conversation"))?;
+    ensure_visible(viewer, &c)?;
+    check_calling(ctx, &c, "a WhatsApp call")?;
+    let (Some(account), Some(phone)) = (&c.account, &c.contact_phone) else {
+        return Err(ChatError::Invalid(
+            "a WhatsApp call needs the customer's WhatsApp number".into(),
+        ));
+    };
+    let reply = repo::messages::latest_call_permission_reply(ctx.store(), id).await?;
+    call_permission(reply.as_ref(), ctx.now())?;
+    Ok(CallTarget {
+        account: account.clone(),
+        whatsapp_id: phone.trim_start_matches('+').to_owned(),
+        conversation_id: id,
+    })
+}
+
+/// Whether the customer's latest answer to a call permission request (`reply`) lets the
+/// business call them at `now`; why not otherwise.
+fn call_permission(reply: Option<&Interactive>, now: Millis) -> Result<(), ChatError> {
+    let ask = "ask them with a call permission request (interactive.type: call_permission_request)";
+    match reply {
+        None => Err(ChatError::Conflict(format!(
+            "the customer has not allowed calls: {ask}"
+        ))),
+        Some(Interactive::CallPermissionReply { response, .. }) if response != "accept" => Err(
+            ChatError::Conflict(format!("the customer refused calls; {ask} again later")),
+        ),
+        Some(Interactive::CallPermissionReply {
+            is_permanent: false,
+            expiration_timestamp,
+            ..
+        }) if expiration_timestamp.is_none_or(|until| until * 1000 <= now) => {
+            Err(ChatError::Conflict(format!(
+                "the customer's permission to call has expired: {ask} again"
+            )))
+        }
+        Some(_) => Ok(()),
     }
 }
 
@@ -475,9 +525,9 @@ async fn send_within_window(
     let c = &a.conversation;
     check_sendable(c)?;
     match send.request {
-        Outgoing::VoiceCall { .. } => check_calling(ctx, c, "voice_call")?,
+        Outgoing::VoiceCall { .. } => check_calling(ctx, c, "interactive.type: voice_call")?,
         Outgoing::CallPermissionRequest { .. } => {
-            check_calling(ctx, c, "call_permission_request")?;
+            check_calling(ctx, c, "interactive.type: call_permission_request")?;
         }
         _ => {}
     }
@@ -750,4 +800,40 @@ pub(crate) async fn mark_read(
 ) -> Result<Option<i64>, ChatError> {
     ensure_visible_id(ctx, viewer, id).await?;
     Ok(repo::reads::mark(ctx.store(), viewer.agent_id, id, upto, ctx.now()).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(response: &str, is_permanent: bool, until: Option<i64>) -> Interactive {
+        Interactive::CallPermissionReply {
+            response: response.into(),
+            is_permanent,
+            expiration_timestamp: until,
+        }
+    }
+
+    #[test]
+    fn only_an_accepted_permission_in_force_allows_a_call() {
+        let now = 1_800_000_000_000;
+        let allowed = |r: Option<&Interactive>| call_permission(r, now).is_ok();
+        assert!(!allowed(None), "never asked");
+        assert!(!allowed(Some(&reply("reject", false, None))));
+        assert!(!allowed(Some(&reply("reject", true, None))));
+        assert!(allowed(Some(&reply("accept", true, None))));
+        assert!(allowed(Some(&reply("accept", false, Some(now / 1000 + 1)))));
+        assert!(
+            !allowed(Some(&reply("accept", false, Some(now / 1000)))),
+            "expired"
+        );
+        assert!(
+            !allowed(Some(&reply("accept", false, None))),
+            "temporary without an end"
+        );
+        let Err(ChatError::Conflict(why)) = call_permission(None, now) else {
+            panic!("a conflict");
+        };
+        assert!(why.contains("call_permission_request"), "{why}");
+    }
 }

@@ -21,8 +21,8 @@ use crate::limits::{self, LimitCheck, LimitOutcome};
 use crate::lists;
 use crate::model::Handoff;
 use crate::model::{
-    Agent, ApiToken, ChatError, Colleagues, Conversation, ConversationDetail, ConversationFilter,
-    Event, EventKind, Interactive, Message, Role, Viewer,
+    Agent, ApiToken, CallTarget, ChatError, Colleagues, Conversation, ConversationDetail,
+    ConversationFilter, Event, EventKind, Interactive, Message, Role, Viewer,
 };
 use crate::model::{CannedAnswer, CsatReport, NewCannedAnswer};
 use crate::model::{ContactCard, LabelCount};
@@ -428,6 +428,15 @@ impl Inbox {
         action: &crate::provider::meta_calls::CallAction<'_>,
     ) -> Result<Option<String>, crate::provider::SendError> {
         self.inner.whatsapp_calls.act(account, action).await
+    }
+
+    /// Whom `viewer` may call on WhatsApp from conversation `id`: a WhatsApp conversation
+    /// they may see, of an account with `calling`, whose customer allowed calls (their
+    /// latest `call_permission_reply` accepted, permanently or until a time not yet past).
+    /// [`ChatError::Invalid`] for a conversation that cannot have calls,
+    /// [`ChatError::Conflict`] without the customer's permission.
+    pub async fn call_target(&self, viewer: &Viewer, id: i64) -> Result<CallTarget, ChatError> {
+        conversations::call_target(self.ctx(), viewer, id).await
     }
 
     /// How the customers' messages this process stored so far were stored: together with

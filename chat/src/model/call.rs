@@ -35,3 +35,14 @@ pub struct CallFilter {
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
 }
+
+/// A customer an agent may call on WhatsApp (see [`crate::Inbox::call_target`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallTarget {
+    /// The account (`[[whatsapp.accounts]]` name, with `calling`) whose number calls.
+    pub account: String,
+    /// The customer's WhatsApp id (their number's digits).
+    pub whatsapp_id: String,
+    /// The conversation the call is placed from.
+    pub conversation_id: i64,
+}

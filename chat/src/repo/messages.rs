@@ -1,7 +1,7 @@
 //! The message aggregate's SQL: messages of conversations, either way, as [`Message`] rows.
 
 use crate::clock::Millis;
-use crate::model::{Channel, DeliveryStatus, Direction, Message, Sender, StoreError};
+use crate::model::{Channel, DeliveryStatus, Direction, Interactive, Message, Sender, StoreError};
 use crate::provider::error_meaning;
 use crate::routing::AgentId;
 use crate::store::{Store, Tx, opt_i64, opt_str};
@@ -281,6 +281,25 @@ pub(crate) async fn latest_from_customer(
     .fetch_optional(store.pool())
     .await?;
     Ok(row.map(|r| r.get("external_id")))
+}
+
+/// The customer's latest answer to a call permission request in `conversation` (an
+/// interactive `call_permission_reply`), if any.
+pub(crate) async fn latest_call_permission_reply(
+    store: &Store,
+    conversation: i64,
+) -> Result<Option<Interactive>, StoreError> {
+    let row = sqlx::query(
+        "SELECT interactive FROM messages WHERE conversation_id = $1 AND direction = 'in' \
+         AND interactive LIKE $2 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(conversation)
+    .bind(r#"%"type":"call_permission_reply"%"#)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(row
+        .and_then(|r| opt_str(&r, "interactive"))
+        .and_then(|i| serde_json::from_str(&i).ok()))
 }
 
 /// Records why a queued message waits for another attempt (the provider's code and text);
