@@ -188,6 +188,10 @@ impl Gateway {
             state.phones.clone(),
             &config,
         )));
+        if config.whatsapp.accounts.iter().any(|a| a.calling) {
+            let placer = crate::whatsapp_calls::WhatsAppPlacer::new(inbox.clone(), calls.clone());
+            state.phones.set_placer(Arc::new(placer));
+        }
         if config.widget.sites.iter().any(|s| s.call_number.is_some()) {
             let ivr = crate::browser_calls::IvrCalls::new(calls.clone(), sip.clone());
             let _ = state.web.calls.set(Arc::new(ivr));

@@ -2,19 +2,25 @@
 //! IVR (`CallService::answer_webrtc`), and what the IVR answers sent back as Graph API call
 //! actions — `pre_accept` then `accept` with its SDP answer, `reject`, `terminate`.
 //!
+//! Agents' calls to customers ([`WhatsAppPlacer`], the inbox's `CallPlacer`) go the other
+//! way: the IVR's media offers (`CallService::place_webrtc`), `connect` with `to` places
+//! the call and names it, and the webhook's `RINGING` status, `connect` with Meta's answer
+//! and `terminate` reach it.
+//!
 //! Each call's actions go out in order on a task of its own, so a slow Graph API holds up
 //! only its call. An `accept` Meta refuses ends the call in the IVR as the customer hanging
 //! up would.
 
 use deflect_chat::Inbox;
 use deflect_chat::provider::meta_calls::{
-    CallAction, CallDirection, CallEvent, CallUpdate, Ended, Session,
+    CallAction, CallDirection, CallEvent, CallProgress, CallUpdate, Ended, Session,
 };
 use deflect_chat::whatsapp_calls::AccountCall;
 use deflect_config::Config;
-use deflect_ivr::runtime::{CallService, Signal, WebRtcCall};
+use deflect_ivr::runtime::{CallService, PlacedEvent, Placement, Signal, WebRtcCall};
 use deflect_ivr::{DeflectionConsumer, DeflectionCounter};
 use deflect_sip::runtime::Sip;
+use deflect_web::phone::{CallPlacer, PlaceCall, PlaceProgress, Placed};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -73,13 +79,11 @@ fn take<C, D>(
                 conversation: None,
             };
             calls.answer_webrtc(sip, call, signals);
-            let (inbox, calls, account) = (inbox.clone(), calls.clone(), account.to_owned());
-            tokio::spawn(async move {
-                while let Some(signal) = rx.recv().await {
-                    act(&inbox, &calls, &account, signal).await;
-                }
-            });
+            carry_out(inbox, calls, account, rx);
         }
+        // The answer to a call an agent placed: the customer took it.
+        CallEvent::Connect(Session::Answer(sdp)) => calls.webrtc_answered(&update.call_id, &sdp),
+        CallEvent::Progress(CallProgress::Ringing) => calls.webrtc_ringing(&update.call_id),
         CallEvent::Terminate { ended, duration } => {
             debug!(call_id = %update.call_id, ?ended, ?duration, "WhatsApp call terminated");
             calls.webrtc_ended(&update.call_id, Some(reason(&ended)));
@@ -87,6 +91,91 @@ fn take<C, D>(
         event => {
             debug!(call_id = %update.call_id, ?event, "WhatsApp call update not acted on");
         }
+    }
+}
+
+/// Carries out the IVR's `signals` for a call of `account`, in order, on a task of its own.
+fn carry_out<C, D>(
+    inbox: &Inbox,
+    calls: &Arc<CallService<C, D>>,
+    account: &str,
+    mut signals: mpsc::UnboundedReceiver<Signal>,
+) where
+    C: DeflectionCounter + 'static,
+    D: DeflectionConsumer + 'static,
+{
+    let (inbox, calls, account) = (inbox.clone(), calls.clone(), account.to_owned());
+    tokio::spawn(async move {
+        while let Some(signal) = signals.recv().await {
+            act(&inbox, &calls, &account, signal).await;
+        }
+    });
+}
+
+/// Agents' calls to WhatsApp customers, placed through the Graph API (see the module docs).
+pub(crate) struct WhatsAppPlacer<C, D> {
+    inbox: Inbox,
+    calls: Arc<CallService<C, D>>,
+}
+
+impl<C, D> WhatsAppPlacer<C, D> {
+    pub(crate) fn new(inbox: Inbox, calls: Arc<CallService<C, D>>) -> Self {
+        Self { inbox, calls }
+    }
+}
+
+impl<C, D> CallPlacer for WhatsAppPlacer<C, D>
+where
+    C: DeflectionCounter + 'static,
+    D: DeflectionConsumer + 'static,
+{
+    fn place(
+        &self,
+        call: PlaceCall,
+        progress: mpsc::UnboundedSender<PlaceProgress>,
+    ) -> Result<Placed, String> {
+        let (signals, signals_rx) = mpsc::unbounded_channel();
+        let (events, mut events_rx) = mpsc::unbounded_channel();
+        let placement = Placement {
+            channel: format!("whatsapp:{}", call.account),
+            agent_offer: call.offer,
+        };
+        let placed = (self.calls)
+            .place_webrtc(placement, signals, events)
+            .map_err(|e| e.to_string())?;
+        carry_out(&self.inbox, &self.calls, &call.account, signals_rx);
+        let (inbox, naming) = (self.inbox.clone(), placed.clone());
+        tokio::spawn(async move {
+            let callback = format!("conversation:{}", call.conversation_id);
+            let connect = CallAction::Connect {
+                to: &call.whatsapp_id,
+                offer: &naming.offer,
+                callback_data: Some(&callback),
+            };
+            match inbox.whatsapp_call_action(&call.account, &connect).await {
+                Ok(Some(call_id)) => naming.named(call_id),
+                Ok(None) => naming.hang_up("WhatsApp did not name the call"),
+                Err(e) => {
+                    warn!(cause = %e, "WhatsApp refused to place the call");
+                    naming.hang_up(format!("WhatsApp refused the call: {e}"));
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Some(event) = events_rx.recv().await {
+                let report = match event {
+                    PlacedEvent::Ringing => PlaceProgress::Ringing,
+                    PlacedEvent::Answered => PlaceProgress::Answered,
+                    PlacedEvent::Ended { reason } => PlaceProgress::Ended(reason),
+                };
+                let _ = progress.send(report);
+            }
+        });
+        let answer = placed.agent_answer.clone();
+        Ok(Placed {
+            answer,
+            hang_up: Box::new(move || placed.hang_up("the agent hung up")),
+        })
     }
 }
 

@@ -168,7 +168,14 @@ fn run_scenario(name: &str, gw: Gateway, page_port: u16, api_port: u16, extra: &
         "deflect_outbox_depth{state=\"pending\"}",
         "deflect_inbox_sockets",
     ];
-    for name in names.into_iter().chain(messages).chain(answered) {
+    let placed =
+        (name == "whatsappCallOut").then_some("deflect_placed_calls_total{outcome=\"answered\"} 1");
+    for name in names
+        .into_iter()
+        .chain(messages)
+        .chain(answered)
+        .chain(placed)
+    {
         assert!(metrics.contains(name), "/metrics lacks {name}:\n{metrics}");
     }
     assert_eq!(gw.stop().code(), Some(0));
@@ -548,6 +555,121 @@ fn browser_agent_answers_a_whatsapp_call_and_both_hear_each_other() {
     let kinds: Vec<&str> = sent.iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["pre_accept", "accept", "terminate"], "{sent:?}");
     assert!(sent.iter().all(|a| a["call_id"] == call_id));
+}
+
+/// An agent calls a WhatsApp customer who allowed calls: deflect sends `connect` with the
+/// customer's number and its offer; the test, as WhatsApp, reports the phone ringing and
+/// answers with an ICE-lite peer (`connect` with the answer, `BUSINESS_INITIATED`); audio
+/// flows both ways — the agent hears the customer's tone (the scenario checks), the customer
+/// hears the agent's microphone (checked here) — and the agent's hang-up sends `terminate`.
+#[test]
+fn browser_agent_calls_a_whatsapp_customer_who_allowed_it() {
+    use common::meta::FakeMeta;
+    use common::webrtc::WebRtcPeer;
+    let api = FakeMeta::start();
+    let (page_port, api_port) = (free_port(), api.addr.port());
+    let base = format!(r#"api_base_url = "http://127.0.0.1:{api_port}""#);
+    let text = config(page_port, api_port).replace(&base, &format!("{base}\ncalling = true"));
+    let gw = Gateway::builder().config(&text).start();
+    add_admin(&gw);
+    let http = gw.http_addr();
+    let dir = tempfile::tempdir().unwrap();
+    let heard_file = dir.path().join("heard");
+    let calls_path = format!("/v24.0/{PHONE_NUMBER_ID}/calls");
+    // The request number of each call action, and its body.
+    let actions = || -> Vec<(usize, serde_json::Value)> {
+        (api.requests().into_iter().enumerate())
+            .filter(|(_, r)| r.path == calls_path)
+            .map(|(i, r)| (i + 1, r.body))
+            .collect()
+    };
+    let deliver = |value: serde_json::Value| {
+        let body = serde_json::json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "WABA", "changes": [{"field": "calls", "value": value}]}]
+        })
+        .to_string();
+        let signature = deflect_chat::provider::meta::sign(APP_SECRET, body.as_bytes());
+        let headers = [
+            ("content-type", "application/json"),
+            ("x-hub-signature-256", signature.as_str()),
+        ];
+        let (status, _, answer) = common::request(
+            http,
+            "POST",
+            "/webhooks/meta/main",
+            &headers,
+            body.as_bytes(),
+        );
+        assert_eq!(status, 200, "{answer}");
+    };
+    let metadata = serde_json::json!({
+        "display_phone_number": &BUSINESS_NUMBER[1..], "phone_number_id": PHONE_NUMBER_ID
+    });
+    let call_id =
+        std::thread::scope(|s| {
+            let customer = s.spawn(|| {
+            let mut n = 1;
+            let (number, connect) = loop {
+                api.wait_for(n);
+                n += 1;
+                if let Some(c) = actions().into_iter().find(|(_, a)| a["action"] == "connect") {
+                    break c;
+                }
+            };
+            let call_id = format!("wacid.fake{number}");
+            let offer = connect["session"]["sdp"].as_str().unwrap();
+            let (peer, answer) = WebRtcPeer::answering(offer);
+            peer.speak();
+            deliver(serde_json::json!({
+                "messaging_product": "whatsapp", "metadata": metadata,
+                "statuses": [{"id": call_id, "type": "call", "status": "RINGING",
+                    "timestamp": "1767225600", "recipient_id": "31612345678"}]
+            }));
+            deliver(serde_json::json!({
+                "messaging_product": "whatsapp", "metadata": metadata,
+                "calls": [{"id": call_id, "from": &BUSINESS_NUMBER[1..], "to": "31612345678",
+                    "event": "connect", "direction": "BUSINESS_INITIATED",
+                    "timestamp": "1767225601", "session": {"sdp_type": "answer", "sdp": answer}}]
+            }));
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            let mut loud = 0;
+            while loud < 5 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{loud} loud frames heard"
+                );
+                loud += (peer.heard().chunks(160))
+                    .filter(|f| f.iter().any(|s| s.abs() > 1000))
+                    .count();
+                // The peer's own thread fills what it heard; this only looks every 10 ms.
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            std::fs::write(&heard_file, b"heard").unwrap();
+            (connect, call_id)
+        });
+            let heard = heard_file.display().to_string();
+            run_scenario(
+                "whatsappCallOut",
+                gw,
+                page_port,
+                api_port,
+                &[("HEARD_FILE", heard.as_str())],
+            );
+            let (connect, call_id) = customer.join().unwrap();
+            assert_eq!(connect["to"], "31612345678", "{connect}");
+            assert_eq!(connect["messaging_product"], "whatsapp");
+            assert_eq!(connect["session"]["sdp_type"], "offer");
+            let data = connect["biz_opaque_callback_data"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(data.starts_with("conversation:"), "{connect}");
+            call_id
+        });
+    let sent: Vec<serde_json::Value> = actions().into_iter().map(|(_, a)| a).collect();
+    let kinds: Vec<&str> = sent.iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["connect", "terminate"], "{sent:?}");
+    assert_eq!(sent[1]["call_id"], call_id.as_str());
 }
 
 /// A phone call from a SIP trunk put through to the inbox's agents: the dialler calls while

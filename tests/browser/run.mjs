@@ -1171,6 +1171,43 @@ async function whatsappPhone(browser) {
     "the call's record: the WhatsApp caller put through to the inbox (" + JSON.stringify(record) + ")");
 }
 
+// The agent calls a WhatsApp customer: the conversation shows the customer allowed calls
+// (their call_permission_reply), the agent presses Call, the panel says "Calling…" while the
+// test (as WhatsApp) answers deflect's connect offer, then the agent hears the customer's
+// tone, the customer hears the agent, and the agent hangs up.
+async function whatsappCallOut(browser) {
+  const a = await (await browser.newContext()).newPage();
+  await login(a, "available");
+  const from = "31612345678";
+  await postMeta(metaWebhook(from, "Please call me about my order", "wamid.out-1"));
+  const reply = metaWebhook(from, "", "wamid.out-2");
+  reply.entry[0].changes[0].value.messages[0] = { from, id: "wamid.out-2", timestamp: String(Math.floor(Date.now() / 1000)),
+    type: "interactive", interactive: { type: "call_permission_reply", call_permission_reply: {
+      response: "accept", is_permanent: false, expiration_timestamp: Math.floor(Date.now() / 1000) + 7 * 86400, response_source: "user_action" } } };
+  await postMeta(reply);
+  await a.locator(".item", { hasText: "Vera" }).click();
+  await a.locator("#conv-actions").getByRole("button", { name: "Accept" }).click();
+  await a.locator(".msg.in", { hasText: "Calls allowed until" }).waitFor({ timeout: T });
+  check(true, "the conversation shows the customer allowed calls");
+  await a.locator("#conv-actions").getByRole("button", { name: "Call", exact: true }).click();
+  const panel = a.getByRole("region", { name: "Phone" });
+  await panel.getByRole("status").filter({ hasText: "Calling…" }).waitFor({ timeout: T });
+  const who = await panel.locator(".who").innerText();
+  check(who.includes("+31612345678") && who.includes("whatsapp:main"), "the panel shows whom the agent calls: " + who);
+  check(await panel.getByRole("button", { name: "Keypad" }).isHidden(), "no keypad towards WhatsApp");
+  await panel.getByRole("status").filter({ hasText: "On call" }).waitFor({ timeout: T });
+  await meter(a, "#phone audio");
+  await a.evaluate(() => window.heard());
+  check(true, "the agent hears the customer");
+  await until("the customer hearing the agent", () => existsSync(env.HEARD_FILE));
+  check(true, "the customer hears the agent");
+  await a.screenshot({ path: path.join(ARTIFACTS, "phone-call-out.png") });
+  await panel.getByRole("button", { name: "Hang up" }).click();
+  await panel.getByRole("status").filter({ hasText: "Call ended" }).waitFor({ timeout: T });
+  await until("the call's end at the gateway", () => a.evaluate(async () =>
+    (await (await fetch("/api/v1/phone")).json()).calls.length === 0));
+}
+
 // A phone call from the SIP trunk put through to the inbox: it rang before the agent's page
 // opened (GET /api/v1/phone lists it); the agent answers and hears the caller's tone (G.711
 // in, Opus out) — which the test's dialler plays only once it heard the agent — and hangs up.
@@ -1191,10 +1228,10 @@ async function sipPhone(browser) {
   await panel.getByRole("status").filter({ hasText: "Call ended" }).waitFor({ timeout: T });
 }
 
-const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact, reports, dutch, continued, relay, call, phone, whatsappPhone, sipPhone };
+const scenarios = { chat, escalation, sandbox, scale, automations, rich, templates, workspace, contact, reports, dutch, continued, relay, call, phone, whatsappPhone, whatsappCallOut, sipPhone };
 const name = process.argv[2];
 const server = await shop(Number(env.PAGE_PORT));
-const browser = await launch(["call", "phone", "whatsappPhone", "sipPhone"].includes(name));
+const browser = await launch(["call", "phone", "whatsappPhone", "whatsappCallOut", "sipPhone"].includes(name));
 const timer = setTimeout(() => { console.error("scenario timed out"); process.exit(2); }, 150000);
 try {
   await scenarios[name](browser);

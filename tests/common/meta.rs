@@ -1,7 +1,10 @@
 //! A local fake of the WhatsApp Cloud API (Meta Graph API) that records every request
 //! exactly as it arrives — method, path, headers, body, and when — and answers as Meta
 //! does: `{"messaging_product":"whatsapp","contacts":[…],"messages":[{"id":"wamid.…"}]}`
-//! for a send, `{"id": "<media id>"}` for a file uploaded to `POST /{phone_number_id}/media`.
+//! for a send, `{"id": "<media id>"}` for a file uploaded to `POST /{phone_number_id}/media`,
+//! `{"messaging_product":"whatsapp","calls":[{"id":"wacid.fake<n>"}]}` for a call's `connect`
+//! (`n`: the request's number, from 1, as [`FakeMeta::requests`] lists them) and
+//! `{"success":true}` for its other actions (`POST /{phone_number_id}/calls`).
 //! It serves Sinch's Conversation API and Kaleyra's API too, as [`super::sinch`] and
 //! [`super::kaleyra`] answer them.
 
@@ -118,6 +121,18 @@ impl FakeMeta {
                                 return axum::response::IntoResponse::into_response((
                                     [("content-type", "application/json")],
                                     format!(r#"{{"id":"10375432915436{n}"}}"#),
+                                ));
+                            }
+                            if uri.path().ends_with("/calls") {
+                                let connect = serde_json::from_slice::<serde_json::Value>(&body)
+                                    .is_ok_and(|b| b["action"] == "connect");
+                                return axum::response::IntoResponse::into_response((
+                                    [("content-type", "application/json")],
+                                    if connect {
+                                        format!(r#"{{"messaging_product":"whatsapp","calls":[{{"id":"wacid.fake{n}"}}]}}"#)
+                                    } else {
+                                        r#"{"success":true}"#.to_owned()
+                                    },
                                 ));
                             }
                             let target = state.callbacks.lock().unwrap().clone();

@@ -1,6 +1,7 @@
-//! A WebRTC peer for whole-binary tests: deflect-media's offering caller (ICE-lite, as
-//! WhatsApp's side is) on a loopback socket, driven on a thread of its own. The test presses
-//! keys, makes it speak (a tone) and reads what it heard through the handle.
+//! A WebRTC peer for whole-binary tests: deflect-media's far end (ICE-lite, as WhatsApp's
+//! side is) on a loopback socket, driven on a thread of its own — offering, as a customer
+//! calling, or answering deflect's offer, as a customer called. The test presses keys, makes
+//! it speak (a tone) and reads what it heard through the handle.
 
 use deflect_media::dtmf::Digit;
 use deflect_media::webrtc::WebRtcCaller;
@@ -14,17 +15,30 @@ pub struct WebRtcPeer {
     caller: Arc<Mutex<WebRtcCaller>>,
     stop: Arc<AtomicBool>,
     speaking: Arc<AtomicBool>,
-    /// Its SDP offer.
+    /// Its SDP offer (empty for a peer that answered one).
     pub offer: String,
 }
 
 impl WebRtcPeer {
     /// An ICE-lite peer offering Opus and telephone-event/8000 from a loopback socket.
     pub fn start() -> Self {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket.set_nonblocking(true).unwrap();
+        let socket = loopback();
         let at = socket.local_addr().unwrap();
         let (caller, offer) = WebRtcCaller::offer(Instant::now(), at, true).unwrap();
+        Self::run(caller, socket, offer)
+    }
+
+    /// An ICE-lite peer answering deflect's `offer` from a loopback socket, as WhatsApp's
+    /// side of a call the business places; returns it with its answer.
+    pub fn answering(offer: &str) -> (Self, String) {
+        let socket = loopback();
+        let at = socket.local_addr().unwrap();
+        let (caller, answer) = WebRtcCaller::answer(Instant::now(), at, true, offer).unwrap();
+        (Self::run(caller, socket, String::new()), answer)
+    }
+
+    /// Drives `caller` on `socket` on a thread of its own.
+    fn run(caller: WebRtcCaller, socket: UdpSocket, offer: String) -> Self {
         let caller = Arc::new(Mutex::new(caller));
         let stop = Arc::new(AtomicBool::new(false));
         let speaking = Arc::new(AtomicBool::new(false));
@@ -97,6 +111,12 @@ impl Drop for WebRtcPeer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+fn loopback() -> UdpSocket {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_nonblocking(true).unwrap();
+    socket
 }
 
 /// The next 20 ms (8 kHz) of a 440 Hz tone at a third of full scale; `phase` counts samples.

@@ -2,13 +2,16 @@
  * inbox:<queue>) ring here while the agent is available (phone.call events on the live
  * feed); the first to answer talks to the caller over WebRTC: mute, hold, keypad (RFC 4733
  * by RTCDTMFSender), hang up, a call timer. GET /api/v1/phone gives the calls ringing now
- * and the STUN/TURN servers. */
+ * and the STUN/TURN servers. An agent also calls a WhatsApp customer who allowed calls
+ * (Deflect.place, the conversation's Call button: POST /conversations/{id}/call): "calling"
+ * until the customer answers, then on air. */
 "use strict";
 (function () {
   const D = window.Deflect, $ = D.$, h = D.h;
   const t = (id, args) => window.DeflectI18n ? window.DeflectI18n.t(id, args) : id;
   const ringing = new Map(); // id → call, ringing for me
   const declined = new Set();
+  const over = new Map(); // id → why, for my own calls that ended before their POST returned
   let iceServers = [], call = null, tone = null, loaded = false;
   const el = {};
 
@@ -39,7 +42,9 @@
   const available = () => $("#presence") && $("#presence").value === "available";
   // The call to show while none is on: the oldest ringing that I did not decline.
   const first = () => [...ringing.values()].find((c) => !declined.has(c.id));
-  const who = (c) => t("phone-from", { caller: c.caller || t("phone-unknown-caller"), queue: c.queue, channel: c.channel });
+  const who = (c) => c.state === "calling" || (call && call.placed && call.c === c)
+    ? t("phone-to", { caller: c.caller || "", channel: c.channel })
+    : t("phone-from", { caller: c.caller || t("phone-unknown-caller"), queue: c.queue, channel: c.channel });
 
   function draw() {
     panel();
@@ -51,8 +56,10 @@
     el.open.hidden = !c.conversation_id;
     el.open.dataset.id = c.conversation_id || "";
     el.ringing.hidden = !!call;
-    el.talking.hidden = !call || !call.at;
-    if (el.talking.hidden) { el.keypad.hidden = true; el.keys.setAttribute("aria-expanded", "false"); }
+    // An agent's own call shows Hang up while it rings; the customer's WhatsApp takes no keys.
+    el.talking.hidden = !call || call.ended || (!call.at && !call.placed);
+    el.keys.hidden = !!(call && call.placed);
+    if (el.talking.hidden || el.keys.hidden) { el.keypad.hidden = true; el.keys.setAttribute("aria-expanded", "false"); }
     if (!call) el.status.textContent = t("phone-ringing");
   }
 
@@ -106,7 +113,7 @@
     el.mute.setAttribute("aria-pressed", "false"); el.hold.setAttribute("aria-pressed", "false");
     pc.ontrack = (e) => { el.audio.srcObject = e.streams[0] || new MediaStream([e.track]); el.audio.play().catch(() => {}); };
     pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "connected" && !k.at) onAir(k);
+      if (pc.connectionState === "connected" && !k.at && !k.placed) onAir(k);
       else if (pc.connectionState === "failed" || pc.connectionState === "closed") hangUp(k, false);
     };
     try {
@@ -126,6 +133,45 @@
       hangUp(k, false);
       el.status.textContent = t("phone-failed", { error: e.message });
     }
+  }
+
+  // Calls the customer of conversation `conv` (WhatsApp, who allowed calls): the microphone,
+  // the complete offer to the gateway, its answer; on air once the customer answers.
+  async function place(conv) {
+    if (call) return;
+    panel();
+    const c = { id: null, state: "calling", caller: conv.contact_phone, channel: "whatsapp:" + (conv.account || ""), conversation_id: conv.id };
+    const pc = new RTCPeerConnection({ iceServers });
+    const k = call = { c, pc, at: 0, timer: null, placed: true };
+    draw();
+    el.status.textContent = t("phone-calling");
+    el.mute.setAttribute("aria-pressed", "false"); el.hold.setAttribute("aria-pressed", "false");
+    pc.ontrack = (e) => { el.audio.srcObject = e.streams[0] || new MediaStream([e.track]); el.audio.play().catch(() => {}); };
+    pc.onconnectionstatechange = () => { if (pc.connectionState === "failed" || pc.connectionState === "closed") hangUp(k, false); };
+    try {
+      const stream = k.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      stream.getAudioTracks().forEach((tr) => { k.sender = pc.addTrack(tr, stream); });
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered(pc);
+      if (call !== k) return;
+      const r = await D.api("POST", "/conversations/" + conv.id + "/call", { sdp: pc.localDescription.sdp });
+      k.c = r.call;
+      k.answered = true;
+      if (call !== k) { D.api("POST", "/phone/calls/" + encodeURIComponent(r.call.id) + "/hangup").catch(() => {}); return; }
+      await pc.setRemoteDescription({ type: "answer", sdp: r.sdp });
+      if (over.has(r.call.id)) return ended(k, over.get(r.call.id));
+      draw();
+    } catch (e) {
+      if (call !== k) return;
+      hangUp(k, false);
+      el.status.textContent = t("phone-call-failed", { error: e.message });
+    }
+  }
+
+  // My own call `k` ended at the gateway, for `reason`.
+  function ended(k, reason) {
+    hangUp(k, false);
+    if (reason) el.status.textContent = t("phone-ended-why", { reason });
   }
 
   function onAir(k) {
@@ -157,7 +203,7 @@
   // Ends call `k` here (`ours`: the agent hung up, so the gateway is told).
   function hangUp(k, ours) {
     if (!k || call !== k) return;
-    if (ours && k.answered) D.api("POST", "/phone/calls/" + encodeURIComponent(k.c.id) + "/hangup").catch(() => {});
+    if (ours && k.answered && k.c.id) D.api("POST", "/phone/calls/" + encodeURIComponent(k.c.id) + "/hangup").catch(() => {});
     clearInterval(k.timer);
     k.pc.close();
     if (k.stream) k.stream.getTracks().forEach((tr) => tr.stop());
@@ -176,8 +222,11 @@
     else if (c.state === "answered" && c.agent_id !== (me && me.id)) ringing.delete(c.id);
     else if (c.state === "ended") {
       ringing.delete(c.id); declined.delete(c.id);
-      if (call && call.c.id === c.id) hangUp(call, false);
+      if (call && call.c.id === c.id) ended(call, c.reason);
+      else if (c.agent_id === (me && me.id) && c.reason) over.set(c.id, c.reason);
     }
+    // My own call: the customer answered.
+    if (c.state === "answered" && call && call.placed && call.c.id === c.id && !call.at) onAir(call);
     if (c.state === "ringing" && available() && !call) D.announce(who(c));
     draw();
   }
@@ -192,6 +241,7 @@
     } catch (e) { /* signed out: tried again with the next event */ }
   }
 
+  D.place = place;
   D.listeners.push((e) => {
     if (!loaded) load();
     if (e.kind === "phone.call") onCall(e.data.call);

@@ -762,6 +762,8 @@
         h("button", { "data-act": "reject", text: t("action-reject"), onclick: run(() => api("POST", "/conversations/" + c.id + "/reject")) }));
     }
     if (c.status === "queued") act.append(h("button", { "data-act": "claim", text: t("action-claim"), onclick: run(() => api("POST", "/conversations/" + c.id + "/claim")) }));
+    // Calls the WhatsApp customer (who allowed calls) from the agent's softphone.
+    if (c.channel === "whatsapp" && c.status !== "closed" && window.Deflect.place) act.append(h("button", { "data-act": "call", text: t("action-call"), onclick: run(() => window.Deflect.place(c)) }));
     // A supervisor steps into a conversation its bot is having; the bot stops at once.
     if (c.status === "bot" && sup) act.append(h("button", { text: t("action-take-over"), onclick: run(async () => { await api("POST", "/conversations/" + c.id + "/claim"); announce(t("taken-over")); }) }));
     if (c.status !== "closed" && (sup || (c.status === "assigned" && c.agent_id === me.id))) {

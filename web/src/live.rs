@@ -10,7 +10,7 @@
 //! those of conversations the agent may see (supervisors see all; agents their queues' and
 //! accounts' and their own), presence changes, changes of their own role
 //! (`agent.role_changed`; the socket decides by the new role from then on), and the calls
-//! ringing for their queues (`phone.call`, see [`crate::phone`]). Typing signals
+//! ringing for their queues or their own (`phone.call`, see [`crate::phone`]). Typing signals
 //! carry `id` 0 and are not a resume position. Access is checked again on every event about
 //! the socket's agent and its credentials with every ping: a disabled agent's socket ends at
 //! once; a logout, a revoked token or other queues take effect within 20 s. The client may send
@@ -131,9 +131,11 @@ impl Visibility {
 
     async fn allows(&mut self, state: &AppState, e: &Event) -> bool {
         if e.kind == EventKind::PhoneCall {
+            // Calls ringing for their queues, and their own (answered or placed by them).
             let call = &e.data["call"];
             let queue = call["queue"].as_str().unwrap_or_default();
-            return self.p.viewer.may_take_call(queue, call["account"].as_str());
+            return call["agent_id"].as_i64() == Some(self.p.agent.id)
+                || self.p.viewer.may_take_call(queue, call["account"].as_str());
         }
         let Some(id) = e.conversation_id else {
             let own_role = e.kind == EventKind::AgentRoleChanged

@@ -11,9 +11,13 @@
 //! available and on no other call; otherwise — or once every such agent declined it — it
 //! ends at once and the IVR's flow goes on (the bridge's next target, its failure step).
 //!
-//! Metric: `deflect_phone_calls_total{outcome}` — `answered`, `declined` (by every agent),
+//! Agents also call customers from a conversation ([`Phones::place`]: a WhatsApp customer
+//! who allowed calls, through the [`CallPlacer`] the binary sets): the call is theirs from
+//! the start, `calling` until the customer answers, then `answered`, on the same panel.
+//!
+//! Metrics: `deflect_phone_calls_total{outcome}` — `answered`, `declined` (by every agent),
 //! `unavailable` (nobody to ring), `missed` (ended while ringing: the ring timed out or the
-//! caller hung up).
+//! caller hung up); `deflect_placed_calls_total{outcome}` — `answered`, `unanswered`.
 //!
 //! Calls are held by the node whose IVR took them: with several nodes, an agent's answer
 //! must reach that node (the HTTP edge pins `/api/v1/phone` by the call's id; see the
@@ -54,6 +58,8 @@ pub struct Ringing {
 pub enum PhoneState {
     /// Ringing for the queue's agents.
     Ringing,
+    /// An agent's call to a customer, not answered yet.
+    Calling,
     /// An agent answered and talks to the caller.
     Answered,
     /// Over (for every agent).
@@ -70,8 +76,11 @@ pub struct PhoneCall {
     /// What was rung: queue, account, caller, channel, flow, conversation.
     #[serde(flatten)]
     pub details: Ringing,
-    /// The agent who answered.
+    /// The agent who answered (who placed it, for an agent's call).
     pub agent_id: Option<AgentId>,
+    /// Why an agent's call ended, once it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl PhoneCall {
@@ -116,6 +125,64 @@ pub enum AnswerRefused {
     Offer(String),
 }
 
+/// An agent's call to a WhatsApp customer (see [`Phones::place`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlaceCall {
+    /// The account whose number calls.
+    pub account: String,
+    /// The customer's WhatsApp id (their number's digits).
+    pub whatsapp_id: String,
+    /// The conversation it is placed from.
+    pub conversation_id: i64,
+    /// The agent's browser's complete SDP offer.
+    pub offer: String,
+}
+
+/// How an agent's call goes, as its placer reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlaceProgress {
+    /// The customer's phone rings.
+    Ringing,
+    /// The customer answered.
+    Answered,
+    /// Over, and why (the last report).
+    Ended(String),
+}
+
+/// A placed call: the SDP answer for the agent's browser, and how to hang it up (dropping
+/// it hangs up too).
+pub struct Placed {
+    /// The answer.
+    pub answer: String,
+    /// Hangs the call up.
+    pub hang_up: Box<dyn Fn() + Send + Sync>,
+}
+
+/// Where agents' calls to customers go: WhatsApp, through the binary.
+pub trait CallPlacer: Send + Sync {
+    /// Places `call`; its progress goes to `progress` until [`PlaceProgress::Ended`]. An
+    /// error (an offer that cannot be taken, no free port) places nothing.
+    fn place(
+        &self,
+        call: PlaceCall,
+        progress: mpsc::UnboundedSender<PlaceProgress>,
+    ) -> Result<Placed, String>;
+}
+
+/// Why an agent's call was not placed.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceRefused {
+    /// Nothing places calls here (no account has `calling`).
+    #[error("calls to customers are not available")]
+    Unavailable,
+    /// The agent is on another call.
+    #[error("you are on another call")]
+    Busy,
+    /// The call could not be set up (the offer, no free port).
+    #[error("the call cannot be placed: {0}")]
+    Offer(String),
+}
+
 struct Entry {
     call: PhoneCall,
     sink: PhoneSink,
@@ -127,6 +194,8 @@ struct Entry {
 pub struct Phones {
     inbox: Inbox,
     calls: Mutex<HashMap<String, Entry>>,
+    /// Where agents' calls to customers go, once the binary set it.
+    placer: OnceLock<Arc<dyn CallPlacer>>,
     /// The calls' changes, published in order by one task (started with the first call).
     changes: OnceLock<mpsc::UnboundedSender<PhoneCall>>,
     me: Weak<Self>,
@@ -144,6 +213,7 @@ impl Phones {
         Arc::new_cyclic(|me| Self {
             inbox,
             calls: Mutex::new(HashMap::new()),
+            placer: OnceLock::new(),
             changes: OnceLock::new(),
             me: me.clone(),
         })
@@ -151,6 +221,60 @@ impl Phones {
 
     fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lets agents call customers through `placer` (once).
+    pub fn set_placer(&self, placer: Arc<dyn CallPlacer>) {
+        let _ = self.placer.set(placer);
+    }
+
+    /// `viewer` calls a WhatsApp customer (on a tokio runtime): returns the call, `calling`,
+    /// and the SDP answer for their browser. It is theirs alone; it ends when either side
+    /// hangs up or the customer does not answer.
+    pub fn place(
+        &self,
+        viewer: &Viewer,
+        call: PlaceCall,
+    ) -> Result<(PhoneCall, String), PlaceRefused> {
+        let placer = self.placer.get().ok_or(PlaceRefused::Unavailable)?;
+        if self.busy().contains(&viewer.agent_id) {
+            return Err(PlaceRefused::Busy);
+        }
+        let details = Ringing {
+            queue: String::new(),
+            account: Some(call.account.clone()),
+            caller: Some(format!("+{}", call.whatsapp_id)),
+            channel: format!("whatsapp:{}", call.account),
+            flow: String::new(),
+            conversation_id: Some(call.conversation_id),
+        };
+        let (tx, progress) = mpsc::unbounded_channel();
+        let placed = placer.place(call, tx).map_err(PlaceRefused::Offer)?;
+        let call = PhoneCall {
+            id: crate::calls::random_id("phone"),
+            state: PhoneState::Calling,
+            details,
+            agent_id: Some(viewer.agent_id),
+            reason: None,
+        };
+        let hang_up = placed.hang_up;
+        let sink: PhoneSink = Box::new(move |signal| {
+            if matches!(signal, PhoneSignal::HungUp) {
+                hang_up();
+            }
+            true
+        });
+        self.calls().insert(
+            call.id.clone(),
+            Entry {
+                call: call.clone(),
+                sink,
+                declined: Vec::new(),
+            },
+        );
+        self.publish(call.clone());
+        tokio::spawn(follow(self.me.clone(), call.id.clone(), progress));
+        Ok((call, placed.answer))
     }
 
     /// Rings `call` for its queue's agents (on a tokio runtime); what they do goes to
@@ -163,6 +287,7 @@ impl Phones {
             state: PhoneState::Ringing,
             details: call,
             agent_id: None,
+            reason: None,
         };
         self.calls().insert(
             id.clone(),
@@ -184,6 +309,12 @@ impl Phones {
 
     /// Ends call `id`; counted as `outcome` when it was still ringing.
     fn end_as(&self, id: &str, outcome: &'static str) {
+        self.end_with(id, outcome, None);
+    }
+
+    /// Ends call `id` for `reason` (an agent's call's); counted as `outcome` when it was
+    /// still ringing.
+    fn end_with(&self, id: &str, outcome: &'static str, reason: Option<String>) {
         let Some(entry) = self.calls().remove(id) else {
             return;
         };
@@ -192,8 +323,21 @@ impl Phones {
         }
         self.publish(PhoneCall {
             state: PhoneState::Ended,
+            reason,
             ..entry.call
         });
+    }
+
+    /// Call `id` was answered (an agent's call, by the customer).
+    fn answered(&self, id: &str) {
+        let mut calls = self.calls();
+        let Some(entry) = calls.get_mut(id) else {
+            return;
+        };
+        entry.call.state = PhoneState::Answered;
+        let call = entry.call.clone();
+        drop(calls);
+        self.publish(call);
     }
 
     /// The calls ringing for `viewer` (not declined by them), or answered by them.
@@ -296,12 +440,15 @@ impl Phones {
             .collect()
     }
 
-    /// `agent` hangs up the call `id` they answered; `false` when it is not theirs (or
-    /// over).
+    /// `agent` hangs up the call `id` they answered or placed; `false` when it is not
+    /// theirs (or over).
     pub fn hang_up(&self, id: &str, agent: AgentId) -> bool {
         let calls = self.calls();
         match calls.get(id) {
-            Some(e) if e.call.agent_id == Some(agent) && e.call.state == PhoneState::Answered => {
+            Some(e)
+                if e.call.agent_id == Some(agent)
+                    && matches!(e.call.state, PhoneState::Answered | PhoneState::Calling) =>
+            {
                 (e.sink)(PhoneSignal::HungUp)
             }
             _ => false,
@@ -317,6 +464,34 @@ impl Phones {
             tx
         });
         let _ = changes.send(call);
+    }
+}
+
+/// Follows an agent's call `id` until it ends.
+async fn follow(
+    phones: Weak<Phones>,
+    id: String,
+    mut progress: mpsc::UnboundedReceiver<PlaceProgress>,
+) {
+    let mut answered = false;
+    let reason = loop {
+        match progress.recv().await {
+            Some(PlaceProgress::Ringing) => {}
+            Some(PlaceProgress::Answered) => {
+                answered = true;
+                if let Some(phones) = phones.upgrade() {
+                    phones.answered(&id);
+                }
+            }
+            Some(PlaceProgress::Ended(reason)) => break reason,
+            None => break "the call was cut off".to_owned(),
+        }
+    };
+    let outcome = if answered { "answered" } else { "unanswered" };
+    metrics::counter!("deflect_placed_calls_total", "outcome" => outcome).increment(1);
+    tracing::info!(call = %id, %reason, "an agent's call ended");
+    if let Some(phones) = phones.upgrade() {
+        phones.end_with(&id, "missed", Some(reason));
     }
 }
 

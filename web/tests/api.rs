@@ -4546,6 +4546,198 @@ async fn a_whatsapp_call_button_needs_an_account_that_takes_calls() {
     }
 }
 
+type PlaceProgressSender = tokio::sync::mpsc::UnboundedSender<deflect_web::phone::PlaceProgress>;
+
+/// Places agents' calls in the test, as the binary does with WhatsApp: it keeps what it was
+/// asked, answers with a fixed SDP, and tells when the agent hung up.
+struct FakePlacer {
+    placed: std::sync::Mutex<Vec<(deflect_web::phone::PlaceCall, PlaceProgressSender)>>,
+    hung_up: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl deflect_web::phone::CallPlacer for FakePlacer {
+    fn place(
+        &self,
+        call: deflect_web::phone::PlaceCall,
+        progress: tokio::sync::mpsc::UnboundedSender<deflect_web::phone::PlaceProgress>,
+    ) -> Result<deflect_web::phone::Placed, String> {
+        self.placed.lock().unwrap().push((call, progress));
+        let hung_up = self.hung_up.clone();
+        Ok(deflect_web::phone::Placed {
+            answer: "v=0 placed".into(),
+            hang_up: Box::new(move || {
+                hung_up.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }),
+        })
+    }
+}
+
+/// An agent calls a WhatsApp customer from their conversation only once the customer
+/// allowed calls (409 before, and after they refuse), never on an account without
+/// `calling` (422); the call is the agent's alone, `calling` until the customer answers,
+/// and ends with the placer's reason; a second call while on one is 409.
+#[tokio::test]
+async fn an_agent_calls_a_customer_who_allowed_calls() {
+    use deflect_web::phone::PlaceProgress;
+    use std::sync::atomic::Ordering;
+    let mut c = config();
+    c.inbox.default_queue = Some("support".into());
+    for (name, calling) in [("calls", true), ("texts", false)] {
+        c.whatsapp.accounts.push(deflect_config::AccountConfig {
+            name: name.into(),
+            provider: deflect_config::Provider::Meta,
+            business_number: "+31201234567".into(),
+            phone_number_id: Some(format!("10654035224292{}", name.len())),
+            access_token: Some(deflect_config::Secret::new("EAAG-test")),
+            app_secret: Some(deflect_config::Secret::new("app-secret")),
+            verify_token: Some(deflect_config::Secret::new("verify-me")),
+            api_base_url: Some("http://127.0.0.1:9".parse().unwrap()),
+            calling,
+            ..deflect_config::AccountConfig::default()
+        });
+    }
+    let a = app_with(c).await;
+    let ann = a.agent("ann", Role::Agent, &["support"]).await;
+    a.agent("bob", Role::Agent, &["support"]).await;
+    let (ann_s, bob_s) = (a.login("ann").await, a.login("bob").await);
+    let offer = json!({ "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n" });
+    let mut paths = Vec::new();
+    for account in ["calls", "texts"] {
+        let now = jiff::Timestamp::now().as_millisecond();
+        let hello = hello_from_cas(&format!("wamid.{account}"), now);
+        let conv = a
+            .inbox
+            .receive(account, &[hello])
+            .await
+            .unwrap()
+            .conversations[0];
+        paths.push(format!("/api/v1/conversations/{conv}/call"));
+    }
+    let r = a
+        .call(Method::POST, &paths[1], &ann_s.h(), Some(offer.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("calling = true"), "{}", r.text);
+    let r = a
+        .call(Method::POST, &paths[0], &ann_s.h(), Some(offer.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert!(r.text.contains("call_permission_request"), "{}", r.text);
+    let permission = |id: &str, response: &str| {
+        let now = jiff::Timestamp::now().as_millisecond();
+        let deflect_chat::provider::Inbound::Message(mut m) = hello_from_cas(id, now) else {
+            unreachable!()
+        };
+        m.kind = "interactive".into();
+        m.body = None;
+        m.interactive = Some(deflect_chat::Interactive::CallPermissionReply {
+            response: response.into(),
+            is_permanent: false,
+            expiration_timestamp: Some(now / 1000 + 3600),
+        });
+        deflect_chat::provider::Inbound::Message(m)
+    };
+    a.inbox
+        .receive("calls", &[permission("wamid.no", "reject")])
+        .await
+        .unwrap();
+    let r = a
+        .call(Method::POST, &paths[0], &ann_s.h(), Some(offer.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "refused: {}", r.text);
+    a.inbox
+        .receive("calls", &[permission("wamid.yes", "accept")])
+        .await
+        .unwrap();
+    let r = a
+        .call(Method::POST, &paths[0], &ann_s.h(), Some(offer.clone()))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no placer: {}",
+        r.text
+    );
+    let hung_up = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let placer = std::sync::Arc::new(FakePlacer {
+        placed: std::sync::Mutex::new(Vec::new()),
+        hung_up: hung_up.clone(),
+    });
+    a.phones.set_placer(placer.clone());
+    let mut feed = a.inbox.subscribe(None).await.unwrap();
+    let r = a
+        .call(Method::POST, &paths[0], &ann_s.h(), Some(offer.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["sdp"], "v=0 placed");
+    let call = &r.body["call"];
+    let id = call["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (
+            &call["state"],
+            &call["caller"],
+            &call["channel"],
+            &call["agent_id"]
+        ),
+        (
+            &json!("calling"),
+            &json!("+31612345678"),
+            &json!("whatsapp:calls"),
+            &json!(ann)
+        )
+    );
+    let progress = {
+        let placed = placer.placed.lock().unwrap();
+        let (asked, progress) = &placed[0];
+        assert_eq!(
+            (asked.account.as_str(), asked.whatsapp_id.as_str()),
+            ("calls", "31612345678")
+        );
+        assert!(asked.offer.starts_with("v=0"));
+        progress.clone()
+    };
+    let bobs = a.call(Method::GET, "/api/v1/phone", &bob_s.h(), None).await;
+    assert_eq!(bobs.body["calls"], json!([]), "Ann's call is hers alone");
+    let r = a
+        .call(Method::POST, &paths[0], &ann_s.h(), Some(offer.clone()))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "already on a call: {}",
+        r.text
+    );
+    progress.send(PlaceProgress::Ringing).unwrap();
+    progress.send(PlaceProgress::Answered).unwrap();
+    assert_eq!(
+        phone_states(&mut feed, &id, 2).await,
+        ["calling", "answered"]
+    );
+    let anns = a.call(Method::GET, "/api/v1/phone", &ann_s.h(), None).await;
+    assert_eq!(anns.body["calls"][0]["state"], "answered");
+    let hang_up = format!("/api/v1/phone/calls/{id}/hangup");
+    let r = a.call(Method::POST, &hang_up, &bob_s.h(), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "not Bob's call");
+    let r = a.call(Method::POST, &hang_up, &ann_s.h(), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(hung_up.load(Ordering::SeqCst), 1);
+    progress
+        .send(PlaceProgress::Ended("the agent hung up".into()))
+        .unwrap();
+    let ended = loop {
+        let e = feed.next().await.unwrap().unwrap();
+        if e.kind == deflect_chat::EventKind::PhoneCall {
+            break e.data["call"].clone();
+        }
+    };
+    assert_eq!(
+        (&ended["state"], &ended["reason"]),
+        (&json!("ended"), &json!("the agent hung up"))
+    );
+    let anns = a.call(Method::GET, "/api/v1/phone", &ann_s.h(), None).await;
+    assert_eq!(anns.body["calls"], json!([]));
+}
+
 /// Cas's "hi" on WhatsApp (from +31612345678), with provider id `id`, sent at `timestamp` (ms).
 fn hello_from_cas(id: &str, timestamp: i64) -> deflect_chat::provider::Inbound {
     deflect_chat::provider::Inbound::Message(Box::new(deflect_chat::provider::InboundMessage {

@@ -156,6 +156,41 @@ async fn the_live_feed_shows_each_agent_only_their_conversations() {
     assert!(ended.is_ok(), "the disabled agent's socket is still open");
 }
 
+/// A softphone call reaches the feeds of the agents of the queue it rings and of the agent
+/// on it (one they placed rings no queue), no one else's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_call_reaches_its_queues_agents_and_the_agent_on_it() {
+    let s = server().await;
+    let (ann_is, ann) = s.agent("ann", Role::Agent, &["support"]).await;
+    let (_, sam) = s.agent("sam", Role::Agent, &["sales"]).await;
+    let mut a = s.ws("/api/v1/events", &s.base, Some(&ann)).await.unwrap();
+    let mut b = s.ws("/api/v1/events", &s.base, Some(&sam)).await.unwrap();
+    for w in [&mut a, &mut b] {
+        send(w, json!({ "type": "hello", "after": null })).await;
+        assert_eq!(recv(w).await["type"], "ready");
+    }
+    let call = |id: &str, state: &str, queue: &str, agent: Option<i64>| {
+        json!({ "id": id, "state": state, "queue": queue, "account": null,
+                "channel": "whatsapp:main", "flow": "", "agent_id": agent })
+    };
+    let sales = call("phone-sales", "ringing", "sales", None);
+    let anns = call("phone-anns", "calling", "", Some(ann_is.agent_id));
+    s.inbox.phone_call(sales).await.unwrap();
+    s.inbox.phone_call(anns).await.unwrap();
+    // Events come in order: Ann's first is her own call, Sam's the one of his queue.
+    let e = next_event(&mut a, |v| v["type"] == "event").await;
+    assert_eq!(e["event"]["data"]["call"]["id"], "phone-anns", "{e}");
+    let e = next_event(&mut b, |v| v["type"] == "event").await;
+    assert_eq!(e["event"]["data"]["call"]["id"], "phone-sales", "{e}");
+    let third = call("phone-sales-2", "ringing", "sales", None);
+    s.inbox.phone_call(third).await.unwrap();
+    let e = next_event(&mut b, |v| v["type"] == "event").await;
+    assert_eq!(
+        e["event"]["data"]["call"]["id"], "phone-sales-2",
+        "Ann's call never reached Sam: {e}"
+    );
+}
+
 /// A label put on a conversation reaches the live feeds of those who may see it, and no one
 /// else's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

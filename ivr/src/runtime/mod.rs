@@ -41,6 +41,10 @@
 //! transferred or bridged to a SIP target (Meta's terms forbid the telephone network on any
 //! leg) — only to the inbox's agents.
 //!
+//! An agent's call to a WhatsApp customer who allowed it — a business-initiated WhatsApp
+//! call — runs no flow: [`CallService::place_webrtc`] answers the agent's browser, offers
+//! WhatsApp a session and relays between the two once the customer answers (`placed`).
+//!
 //! A bridge to `inbox:<queue>` rings the agents' softphones through the [`AgentPhones`] the
 //! binary sets ([`CallService::set_agent_phones`], `phones`): the agent's browser is the
 //! bridge's second call, a WebRTC session answering its offer.
@@ -59,6 +63,7 @@ mod handoff;
 mod journal;
 mod listening;
 mod phones;
+mod placed;
 mod prompts;
 
 pub use bridge::BridgeTrunk;
@@ -66,6 +71,7 @@ pub use caller::Signal;
 pub use handoff::{HandOff, HandOffs};
 pub use journal::JournalWriter;
 pub use phones::{AgentCall, AgentPhones, AgentSignal};
+pub use placed::{PlacedCall, PlacedEvent, Placement, RING_FOR};
 pub use prompts::{FlowPrompts, PromptsError};
 
 use crate::deflection::{CallOutcome, DeflectionConsumer};
@@ -270,13 +276,9 @@ where
         signals: mpsc::UnboundedSender<Signal>,
     ) {
         let (own, events) = mpsc::unbounded_channel();
-        {
-            let mut calls = self.webrtc.lock().unwrap_or_else(|e| e.into_inner());
-            if calls.live.contains_key(&call.call_id) || calls.ended.contains(&call.call_id) {
-                info!(call_id = %call.call_id, "WebRTC call taken before; ignored");
-                return;
-            }
-            calls.live.insert(call.call_id.clone(), own.clone());
+        if !self.track_webrtc(&call.call_id, own.clone()) {
+            info!(call_id = %call.call_id, "WebRTC call taken before; ignored");
+            return;
         }
         let span = info_span!("call", call_id = %call.call_id);
         let flow = self.parts.flows.route(&call.dialled).clone();
@@ -360,10 +362,29 @@ where
     /// The far end of WebRTC call `call_id` ended it (WhatsApp's `terminate`), with
     /// `reason` for its record. Unknown (or finished) calls are ignored.
     pub fn webrtc_ended(&self, call_id: &str, reason: Option<String>) {
+        self.to_webrtc(
+            call_id,
+            CallEvent::Ended(EndReason::RemoteHangup { reason }),
+        );
+    }
+
+    /// Passes `event` to the WebRTC call `call_id`, if it is in progress.
+    fn to_webrtc(&self, call_id: &str, event: CallEvent) {
         let calls = self.webrtc.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(events) = calls.live.get(call_id) {
-            let _ = events.send(CallEvent::Ended(EndReason::RemoteHangup { reason }));
+            let _ = events.send(event);
         }
+    }
+
+    /// Routes the far end's events of WebRTC call `call_id` to `events`; `false` (and
+    /// nothing routed) when the id was taken before, also by a call that ended.
+    fn track_webrtc(&self, call_id: &str, events: mpsc::UnboundedSender<CallEvent>) -> bool {
+        let mut calls = self.webrtc.lock().unwrap_or_else(|e| e.into_inner());
+        if calls.live.contains_key(call_id) || calls.ended.iter().any(|id| id == call_id) {
+            return false;
+        }
+        calls.live.insert(call_id.to_owned(), events);
+        true
     }
 
     /// Hangs up every WebRTC call (at shutdown, once the grace period is over): each ends

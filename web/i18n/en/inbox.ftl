@@ -370,6 +370,8 @@ csat-comment = Rated { $score }/5: “{ $comment }”
 action-accept = Accept
 action-reject = Reject
 action-claim = Claim
+# at: inbox.js renderHead(): calls a WhatsApp customer who allowed calls, from the agent's softphone
+action-call = Call
 action-take-over = Take over from bot
 taken-over = Taken over from the bot
 transfer-to = Transfer to
@@ -815,7 +817,7 @@ contact-dialled = Number dialled
 # at: inbox-contact.js call()
 contact-called = Called
 
-## inbox-phone.js: the softphone (calls the IVR puts through to a queue's agents)
+## inbox-phone.js: the softphone (calls the IVR puts through to a queue's agents, and agents' calls to WhatsApp customers)
 
 # at: inbox-phone.js panel(): the panel's accessible name
 phone-label = Phone
@@ -849,3 +851,11 @@ phone-connected = Call connected
 phone-ended = Call ended
 # at: inbox-phone.js answer(): error: the browser's or the gateway's reason
 phone-failed = The call could not be answered: { $error }
+# at: inbox-phone.js who(): an agent's own call: the customer's number, the channel (whatsapp:<account>)
+phone-to = To { $caller } · { $channel }
+# at: inbox-phone.js place(): while the customer's phone rings
+phone-calling = Calling…
+# at: inbox-phone.js place(): error: the browser's or the gateway's reason
+phone-call-failed = The call could not be placed: { $error }
+# at: inbox-phone.js onCall(): an agent's call ended; reason: the gateway's words (the customer did not answer, …)
+phone-ended-why = Call ended: { $reason }

@@ -92,6 +92,7 @@ fn build() -> Routes {
     .on("POST", "/api/v1/phone/calls/{id}/answer", phone::answer)
     .on("POST", "/api/v1/phone/calls/{id}/decline", phone::decline)
     .on("POST", "/api/v1/phone/calls/{id}/hangup", phone::hang_up)
+    .on("POST", "/api/v1/conversations/{id}/call", phone::place)
     .on("GET", "/api/v1/exports/calls.csv", calls::export_csv)
     .on("GET", "/api/v1/conversations", conversations::list)
     .on("GET", "/api/v1/conversations/counts", conversations::counts)

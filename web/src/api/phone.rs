@@ -1,12 +1,12 @@
 //! The inbox's softphone (`crate::phone`): the calls ringing for the agent with the STUN
 //! and TURN servers their browser uses, answering with the browser's offer, declining,
-//! hanging up.
+//! hanging up, and calling a WhatsApp customer from their conversation.
 
 use super::JsonBody;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::phone::AnswerRefused;
+use crate::phone::{AnswerRefused, PlaceCall, PlaceRefused};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -91,5 +91,50 @@ pub(super) async fn hang_up(
             "not_found",
             "you are not on this call",
         ))
+    }
+}
+
+/// `POST /api/v1/conversations/{id}/call` `{"sdp"}` → 201 `{"call", "sdp"}`: the agent calls
+/// the conversation's WhatsApp customer, their browser offering `sdp`; the call is
+/// `calling` until the customer answers. 404 for a conversation they may not see, 422 for
+/// one that cannot have calls (not WhatsApp, an account without `calling`) or an offer
+/// that cannot be taken, 409 without the customer's permission (ask with a
+/// `call_permission_request`) or when the agent is on another call, 503 when nothing
+/// places calls.
+pub(super) async fn place(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    body: JsonBody<Offer>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let Json(Offer { sdp }) = body?;
+    crate::calls::check_offer(&sdp)?;
+    let target = s.inbox.call_target(&p.viewer, id).await?;
+    let call = PlaceCall {
+        account: target.account,
+        whatsapp_id: target.whatsapp_id,
+        conversation_id: target.conversation_id,
+        offer: sdp,
+    };
+    match s.phones.place(&p.viewer, call) {
+        Ok((call, sdp)) => Ok((
+            StatusCode::CREATED,
+            Json(json!({ "call": call, "sdp": sdp })),
+        )),
+        Err(e @ PlaceRefused::Unavailable) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            e.to_string(),
+        )),
+        Err(e @ PlaceRefused::Busy) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            e.to_string(),
+        )),
+        Err(e @ PlaceRefused::Offer(_)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            e.to_string(),
+        )),
     }
 }
