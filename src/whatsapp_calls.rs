@@ -69,7 +69,7 @@ fn take<C, D>(
         CallEvent::Connect(Session::Offer(offer))
             if update.direction == Some(CallDirection::FromCustomer) =>
         {
-            let (signals, mut rx) = mpsc::unbounded_channel();
+            let (signals, rx) = mpsc::unbounded_channel();
             let call = WebRtcCall {
                 call_id: update.call_id.clone(),
                 channel: format!("whatsapp:{account}"),

@@ -951,20 +951,7 @@ fn a_whatsapp_call_hears_the_flow_and_is_deflected_by_its_digits() {
     peer.answered(sdp);
 
     // The welcome is heard once ICE and DTLS are up: half a second of speech, at least.
-    let deadline = std::time::Instant::now() + common::PATIENCE;
-    let mut loud = 0;
-    while loud < 25 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{loud} loud frames heard"
-        );
-        let heard = peer.heard();
-        loud += heard
-            .chunks(160)
-            .filter(|f| f.iter().any(|s| s.abs() > 1000))
-            .count();
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    peer.wait_to_hear(25, common::PATIENCE);
     assert!(peer.is_connected());
 
     // 1: the number called from; 1: confirmed.

@@ -523,19 +523,7 @@ fn browser_agent_answers_a_whatsapp_call_and_both_hear_each_other() {
             };
             peer.answered(&answer);
             // The flow plays nothing: what the caller hears is the agent's microphone.
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            let mut loud = 0;
-            while loud < 5 {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "{loud} loud frames heard"
-                );
-                let heard = peer.heard();
-                loud += (heard.chunks(160))
-                    .filter(|f| f.iter().any(|s| s.abs() > 1000))
-                    .count();
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
+            peer.wait_to_hear(5, std::time::Duration::from_secs(60));
             std::fs::write(&heard_file, b"heard").unwrap();
         });
         let heard = heard_file.display().to_string();
@@ -632,19 +620,7 @@ fn browser_agent_calls_a_whatsapp_customer_who_allowed_it() {
                     "event": "connect", "direction": "BUSINESS_INITIATED",
                     "timestamp": "1767225601", "session": {"sdp_type": "answer", "sdp": answer}}]
             }));
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            let mut loud = 0;
-            while loud < 5 {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "{loud} loud frames heard"
-                );
-                loud += (peer.heard().chunks(160))
-                    .filter(|f| f.iter().any(|s| s.abs() > 1000))
-                    .count();
-                // The peer's own thread fills what it heard; this only looks every 10 ms.
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
+            peer.wait_to_hear(5, std::time::Duration::from_secs(60));
             std::fs::write(&heard_file, b"heard").unwrap();
             (connect, call_id)
         });

@@ -3,10 +3,10 @@
 #![allow(clippy::unwrap_used)]
 
 use deflect_config::{MediaConfig, PortRange};
-use deflect_media::driver::{CallOptions, CreateError, MediaEngine};
+use deflect_media::driver::{CallOptions, CreateError, MediaCall, MediaEngine};
 use deflect_media::dtmf::DtmfSource;
 use deflect_media::dtmf::telephone_event::TelephoneEvent;
-use deflect_media::playback::{PlaybackEnd, PromptLibrary};
+use deflect_media::playback::{PlaybackEnd, PlaybackId, PromptLibrary};
 use deflect_media::sdp::Direction;
 use deflect_media::session::MediaEvent;
 use std::net::UdpSocket as StdSocket;
@@ -359,6 +359,45 @@ impl WebRtcPeer {
     }
 }
 
+impl WebRtcPeer {
+    /// Runs until `call` played prompt `id` out and its last frames arrived; returns what
+    /// the peer heard.
+    async fn hear_prompt(&mut self, call: &mut MediaCall, id: PlaybackId) -> Vec<i16> {
+        let mut ended = false;
+        for _ in 0..100 {
+            self.run_for(Duration::from_millis(50)).await;
+            while let Ok(event) = call.events.try_recv() {
+                ended |= matches!(event, MediaEvent::Playback { id: e, .. } if e == id);
+            }
+            if ended {
+                break;
+            }
+        }
+        assert!(self.caller.is_connected());
+        assert!(ended, "the prompt was played out");
+        // Its last frames are on their way.
+        self.run_for(Duration::from_millis(200)).await;
+        self.caller.take_heard()
+    }
+
+    /// Presses `key` (RFC 4733, 80 ms); returns the digit `call` heard and how.
+    async fn press(&mut self, call: &mut MediaCall, key: char) -> (char, DtmfSource) {
+        let digit = deflect_media::dtmf::Digit::from_char(key).unwrap();
+        self.caller.send_digit(std::time::Instant::now(), digit, 4);
+        self.run_for(Duration::from_millis(100)).await;
+        let event = next_event(&mut call.events, |e| matches!(e, MediaEvent::Dtmf(_))).await;
+        let MediaEvent::Dtmf(d) = event else {
+            unreachable!()
+        };
+        (d.digit.as_char(), d.source)
+    }
+}
+
+/// The mean absolute sample: speech is loud, silence near 0.
+fn energy(samples: &[i16]) -> i64 {
+    samples.iter().map(|x| i64::from(*x).abs()).sum::<i64>() / samples.len().max(1) as i64
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webrtc_call_connects_plays_and_hears_digits() {
     use deflect_media::webrtc::WebRtcCaller;
@@ -374,21 +413,7 @@ async fn a_webrtc_call_connects_plays_and_hears_digits() {
     peer.caller
         .answered(std::time::Instant::now(), &call.answer)
         .unwrap();
-    let mut ended = false;
-    for _ in 0..100 {
-        peer.run_for(Duration::from_millis(50)).await;
-        while let Ok(event) = call.events.try_recv() {
-            ended |= matches!(event, MediaEvent::Playback { id: e, .. } if e == id);
-        }
-        if ended {
-            break;
-        }
-    }
-    assert!(peer.caller.is_connected());
-    assert!(ended, "the prompt was played out");
-    // Its last frames are on their way.
-    peer.run_for(Duration::from_millis(200)).await;
-    let heard = peer.caller.take_heard();
+    let heard = peer.hear_prompt(&mut call, id).await;
     let goodbye = PromptLibrary::builtin().get("en", "goodbye").unwrap();
     assert!(
         heard.len() >= goodbye.pcm.len(),
@@ -396,7 +421,6 @@ async fn a_webrtc_call_connects_plays_and_hears_digits() {
         heard.len(),
         goodbye.pcm.len()
     );
-    let energy = |s: &[i16]| s.iter().map(|x| i64::from(*x).abs()).sum::<i64>() / s.len() as i64;
     assert!(
         energy(&heard) > 100,
         "speech, not silence: {}",
@@ -404,18 +428,7 @@ async fn a_webrtc_call_connects_plays_and_hears_digits() {
     );
 
     // A key pressed on the caller's side is heard once.
-    peer.caller.send_digit(
-        std::time::Instant::now(),
-        deflect_media::dtmf::Digit::from_char('7').unwrap(),
-        4,
-    );
-    peer.run_for(Duration::from_millis(100)).await;
-    let event = next_event(&mut call.events, |e| matches!(e, MediaEvent::Dtmf(_))).await;
-    let MediaEvent::Dtmf(d) = event else {
-        unreachable!()
-    };
-    assert_eq!(d.digit.as_char(), '7');
-    assert_eq!(d.source, DtmfSource::Rfc4733);
+    assert_eq!(peer.press(&mut call, '7').await, ('7', DtmfSource::Rfc4733));
 
     // A re-offer is refused (as SIP's 488), the call goes on.
     assert!(call.handle.renegotiate(offer.as_bytes()).await.is_err());
@@ -444,33 +457,9 @@ async fn a_webrtc_call_this_side_offers_connects_once_answered() {
     let mut call = engine.answered_webrtc(offered, &answer).unwrap();
     let id = call.handle.play_prompts("en", &["goodbye"], false).unwrap();
     let mut peer = WebRtcPeer { caller, socket };
-    let mut ended = false;
-    for _ in 0..100 {
-        peer.run_for(Duration::from_millis(50)).await;
-        while let Ok(event) = call.events.try_recv() {
-            ended |= matches!(event, MediaEvent::Playback { id: e, .. } if e == id);
-        }
-        if ended {
-            break;
-        }
-    }
-    assert!(peer.caller.is_connected());
-    assert!(ended, "the prompt was played out");
-    peer.run_for(Duration::from_millis(200)).await;
-    let heard = peer.caller.take_heard();
-    let energy = |s: &[i16]| s.iter().map(|x| i64::from(*x).abs()).sum::<i64>() / s.len() as i64;
+    let heard = peer.hear_prompt(&mut call, id).await;
     assert!(energy(&heard) > 100, "the callee hears the prompt");
-    peer.caller.send_digit(
-        std::time::Instant::now(),
-        deflect_media::dtmf::Digit::from_char('3').unwrap(),
-        4,
-    );
-    peer.run_for(Duration::from_millis(100)).await;
-    let event = next_event(&mut call.events, |e| matches!(e, MediaEvent::Dtmf(_))).await;
-    let MediaEvent::Dtmf(d) = event else {
-        unreachable!()
-    };
-    assert_eq!(d.digit.as_char(), '3');
+    assert_eq!(peer.press(&mut call, '3').await, ('3', DtmfSource::Rfc4733));
     call.handle.close();
 }
 

@@ -113,6 +113,36 @@ impl Call {
         }
     }
 
+    /// The caller speaks a 1 kHz tone for `frames` × 20 ms.
+    fn speak(&mut self, frames: usize) {
+        for i in 0..frames {
+            let frame: [i16; 160] = tone(1000.0, 160, i * 160).try_into().unwrap();
+            self.caller.send_audio(self.now, &frame);
+            self.run_for(Duration::from_millis(20));
+        }
+    }
+
+    /// The caller's audio deflect heard (its tapped frames).
+    fn voice(&self) -> Vec<i16> {
+        (self.events.iter())
+            .filter_map(|e| match e {
+                MediaEvent::Audio(frame) => Some(frame.samples.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// The digits deflect heard.
+    fn digits(&self) -> Vec<char> {
+        (self.events.iter())
+            .filter_map(|e| match e {
+                MediaEvent::Dtmf(d) => Some(d.digit.as_char()),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn connected(&mut self) {
         self.run_until("connected", Duration::from_secs(2), |c| {
             c.deflect.is_connected() && c.caller.is_connected()
@@ -197,34 +227,12 @@ fn the_callers_digits_and_voice_arrive() {
     let mut call = Call::start(true);
     call.connected();
     call.deflect.session().set_tap(true);
-    let mut phase = 0;
-    for _ in 0..25 {
-        let frame: [i16; 160] = tone(1000.0, 160, phase).try_into().unwrap();
-        phase += 160;
-        call.caller.send_audio(call.now, &frame);
-        call.run_for(Duration::from_millis(20));
-    }
+    call.speak(25);
     call.caller
         .send_digit(call.now, Digit::from_char('5').unwrap(), 5);
     call.run_for(Duration::from_millis(200));
-    let digits: Vec<char> = call
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            MediaEvent::Dtmf(d) => Some(d.digit.as_char()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(digits, ['5']);
-    let voice: Vec<i16> = call
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            MediaEvent::Audio(frame) => Some(frame.samples.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    assert_eq!(call.digits(), ['5']);
+    let voice = call.voice();
     assert!(voice.len() >= 20 * 160, "heard {} samples", voice.len());
     assert!(
         rms(&voice[1600..]) > 3000.0,
@@ -257,13 +265,7 @@ fn deflects_offer_is_what_whatsapp_takes_and_its_call_carries_audio_both_ways() 
     call.deflect
         .session()
         .play(vec![PlayItem::Prompt(prompt)], false);
-    let mut phase = 0;
-    for _ in 0..25 {
-        let frame: [i16; 160] = tone(1000.0, 160, phase).try_into().unwrap();
-        phase += 160;
-        call.caller.send_audio(call.now, &frame);
-        call.run_for(Duration::from_millis(20));
-    }
+    call.speak(25);
     call.caller
         .send_digit(call.now, Digit::from_char('7').unwrap(), 5);
     call.run_for(Duration::from_millis(200));
@@ -273,22 +275,10 @@ fn deflects_offer_is_what_whatsapp_takes_and_its_call_carries_audio_both_ways() 
         "the callee hears deflect: {}",
         rms(&heard)
     );
-    let voice: Vec<i16> = (call.events.iter())
-        .filter_map(|e| match e {
-            MediaEvent::Audio(frame) => Some(frame.samples.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let voice = call.voice();
     assert!(voice.len() >= 20 * 160, "heard {} samples", voice.len());
     assert!(rms(&voice[1600..]) > 3000.0, "deflect hears the callee");
-    let digits: Vec<char> = (call.events.iter())
-        .filter_map(|e| match e {
-            MediaEvent::Dtmf(d) => Some(d.digit.as_char()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(digits, ['7']);
+    assert_eq!(call.digits(), ['7']);
     assert!(
         !(call.events.iter()).any(|e| matches!(e, MediaEvent::RtpTimeout { .. })),
         "{:?}",

@@ -101,6 +101,21 @@ impl WebRtcPeer {
             .send_digit(Instant::now(), digit, 5);
     }
 
+    /// Waits until it heard `frames` loud 20 ms frames (any sample above 1000), at most
+    /// `within`; panics with how many it heard by then.
+    pub fn wait_to_hear(&self, frames: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        let mut loud = 0;
+        while loud < frames {
+            assert!(Instant::now() < deadline, "{loud} loud frames heard");
+            loud += (self.heard().chunks(160))
+                .filter(|f| f.iter().any(|s| s.abs() > 1000))
+                .count();
+            // The peer's own thread fills what it heard; this only looks every 10 ms.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// What it heard since the last call (8 kHz samples).
     pub fn heard(&self) -> Vec<i16> {
         self.caller.lock().unwrap().take_heard()

@@ -103,26 +103,39 @@
     });
   }
 
-  // Answers `c`: the microphone, the complete offer to the gateway, its answer.
-  async function answer(c) {
-    if (!c || call) return;
+  // Call `c` is on this phone now (`placed`: the agent's own), the panel saying `status`.
+  function begin(c, placed, status) {
     const pc = new RTCPeerConnection({ iceServers });
-    const k = call = { c, pc, at: 0, timer: null };
+    const k = call = { c, pc, at: 0, timer: null, placed };
     draw();
-    el.status.textContent = t("phone-connecting");
+    el.status.textContent = t(status);
     el.mute.setAttribute("aria-pressed", "false"); el.hold.setAttribute("aria-pressed", "false");
     pc.ontrack = (e) => { el.audio.srcObject = e.streams[0] || new MediaStream([e.track]); el.audio.play().catch(() => {}); };
+    // An answered call is on air once connected; an agent's own once the customer answers.
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "connected" && !k.at && !k.placed) onAir(k);
       else if (pc.connectionState === "failed" || pc.connectionState === "closed") hangUp(k, false);
     };
+    return k;
+  }
+
+  // The microphone and the complete offer (ICE gathered) of call `k`.
+  async function offer(k) {
+    const stream = k.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    stream.getAudioTracks().forEach((tr) => { k.sender = k.pc.addTrack(tr, stream); });
+    await k.pc.setLocalDescription(await k.pc.createOffer());
+    await gathered(k.pc);
+    return k.pc.localDescription.sdp;
+  }
+
+  // Answers `c`: the microphone, the complete offer to the gateway, its answer.
+  async function answer(c) {
+    if (!c || call) return;
+    const k = begin(c, false, "phone-connecting"), pc = k.pc;
     try {
-      const stream = k.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-      stream.getAudioTracks().forEach((tr) => { k.sender = pc.addTrack(tr, stream); });
-      await pc.setLocalDescription(await pc.createOffer());
-      await gathered(pc);
+      const sdp = await offer(k);
       if (call !== k) return;
-      const r = await D.api("POST", "/phone/calls/" + encodeURIComponent(c.id) + "/answer", { sdp: pc.localDescription.sdp });
+      const r = await D.api("POST", "/phone/calls/" + encodeURIComponent(c.id) + "/answer", { sdp });
       if (call !== k) { D.api("POST", "/phone/calls/" + encodeURIComponent(c.id) + "/hangup").catch(() => {}); return; }
       k.answered = true;
       await pc.setRemoteDescription({ type: "answer", sdp: r.sdp });
@@ -141,20 +154,11 @@
     if (call) return;
     panel();
     const c = { id: null, state: "calling", caller: conv.contact_phone, channel: "whatsapp:" + (conv.account || ""), conversation_id: conv.id };
-    const pc = new RTCPeerConnection({ iceServers });
-    const k = call = { c, pc, at: 0, timer: null, placed: true };
-    draw();
-    el.status.textContent = t("phone-calling");
-    el.mute.setAttribute("aria-pressed", "false"); el.hold.setAttribute("aria-pressed", "false");
-    pc.ontrack = (e) => { el.audio.srcObject = e.streams[0] || new MediaStream([e.track]); el.audio.play().catch(() => {}); };
-    pc.onconnectionstatechange = () => { if (pc.connectionState === "failed" || pc.connectionState === "closed") hangUp(k, false); };
+    const k = begin(c, true, "phone-calling"), pc = k.pc;
     try {
-      const stream = k.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-      stream.getAudioTracks().forEach((tr) => { k.sender = pc.addTrack(tr, stream); });
-      await pc.setLocalDescription(await pc.createOffer());
-      await gathered(pc);
+      const sdp = await offer(k);
       if (call !== k) return;
-      const r = await D.api("POST", "/conversations/" + conv.id + "/call", { sdp: pc.localDescription.sdp });
+      const r = await D.api("POST", "/conversations/" + conv.id + "/call", { sdp });
       k.c = r.call;
       k.answered = true;
       if (call !== k) { D.api("POST", "/phone/calls/" + encodeURIComponent(r.call.id) + "/hangup").catch(() => {}); return; }

@@ -4444,10 +4444,9 @@ async fn reports_are_json_csv_and_svg_for_supervisors_only() {
     assert_eq!(r.body["overall"], json!({"count": 0, "average": null}));
 }
 
-/// A WhatsApp call button (`voice_call`) goes out only on a conversation of an account with
-/// `calling`; its label and life are checked like the other interactive messages'.
-#[tokio::test]
-async fn a_whatsapp_call_button_needs_an_account_that_takes_calls() {
+/// The test configuration with queue `support` the default and two Meta accounts: `calls`
+/// (`calling = true`) and `texts` (without).
+fn calls_and_texts() -> Config {
     let mut c = config();
     c.inbox.default_queue = Some("support".into());
     for (name, calling) in [("calls", true), ("texts", false)] {
@@ -4464,19 +4463,32 @@ async fn a_whatsapp_call_button_needs_an_account_that_takes_calls() {
             ..deflect_config::AccountConfig::default()
         });
     }
-    let a = app_with(c).await;
+    c
+}
+
+/// Cas writes to `account` (message `wamid.<account>`); returns the conversation.
+async fn cas_writes_to(a: &App, account: &str) -> i64 {
+    let hello = hello_from_cas(
+        &format!("wamid.{account}"),
+        jiff::Timestamp::now().as_millisecond(),
+    );
+    a.inbox
+        .receive(account, &[hello])
+        .await
+        .unwrap()
+        .conversations[0]
+}
+
+/// A WhatsApp call button (`voice_call`) goes out only on a conversation of an account with
+/// `calling`; its label and life are checked like the other interactive messages'.
+#[tokio::test]
+async fn a_whatsapp_call_button_needs_an_account_that_takes_calls() {
+    let a = app_with(calls_and_texts()).await;
     a.agent("boss", Role::Supervisor, &["support"]).await;
     let boss = a.login("boss").await;
     let mut conversations = Vec::new();
     for account in ["calls", "texts"] {
-        let id = format!("wamid.{account}");
-        let hello = hello_from_cas(&id, jiff::Timestamp::now().as_millisecond());
-        let conv = a
-            .inbox
-            .receive(account, &[hello])
-            .await
-            .unwrap()
-            .conversations[0];
+        let conv = cas_writes_to(&a, account).await;
         let path = format!("/api/v1/conversations/{conv}/claim");
         let r = a.call(Method::POST, &path, &boss.h(), None).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -4580,47 +4592,24 @@ impl deflect_web::phone::CallPlacer for FakePlacer {
 async fn an_agent_calls_a_customer_who_allowed_calls() {
     use deflect_web::phone::PlaceProgress;
     use std::sync::atomic::Ordering;
-    let mut c = config();
-    c.inbox.default_queue = Some("support".into());
-    for (name, calling) in [("calls", true), ("texts", false)] {
-        c.whatsapp.accounts.push(deflect_config::AccountConfig {
-            name: name.into(),
-            provider: deflect_config::Provider::Meta,
-            business_number: "+31201234567".into(),
-            phone_number_id: Some(format!("10654035224292{}", name.len())),
-            access_token: Some(deflect_config::Secret::new("EAAG-test")),
-            app_secret: Some(deflect_config::Secret::new("app-secret")),
-            verify_token: Some(deflect_config::Secret::new("verify-me")),
-            api_base_url: Some("http://127.0.0.1:9".parse().unwrap()),
-            calling,
-            ..deflect_config::AccountConfig::default()
-        });
-    }
-    let a = app_with(c).await;
+    let a = app_with(calls_and_texts()).await;
     let ann = a.agent("ann", Role::Agent, &["support"]).await;
     a.agent("bob", Role::Agent, &["support"]).await;
     let (ann_s, bob_s) = (a.login("ann").await, a.login("bob").await);
     let offer = json!({ "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n" });
     let mut paths = Vec::new();
     for account in ["calls", "texts"] {
-        let now = jiff::Timestamp::now().as_millisecond();
-        let hello = hello_from_cas(&format!("wamid.{account}"), now);
-        let conv = a
-            .inbox
-            .receive(account, &[hello])
-            .await
-            .unwrap()
-            .conversations[0];
+        let conv = cas_writes_to(&a, account).await;
         paths.push(format!("/api/v1/conversations/{conv}/call"));
     }
+    let anns = ann_s.h();
+    let place = || a.call(Method::POST, &paths[0], &anns, Some(offer.clone()));
     let r = a
         .call(Method::POST, &paths[1], &ann_s.h(), Some(offer.clone()))
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert!(r.text.contains("calling = true"), "{}", r.text);
-    let r = a
-        .call(Method::POST, &paths[0], &ann_s.h(), Some(offer.clone()))
-        .await;
+    let r = place().await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     assert!(r.text.contains("call_permission_request"), "{}", r.text);
     let permission = |id: &str, response: &str| {
@@ -4641,17 +4630,13 @@ async fn an_agent_calls_a_customer_who_allowed_calls() {
         .receive("calls", &[permission("wamid.no", "reject")])
         .await
         .unwrap();
-    let r = a
-        .call(Method::POST, &paths[0], &ann_s.h(), Some(offer.clone()))
-        .await;
+    let r = place().await;
     assert_eq!(r.status, StatusCode::CONFLICT, "refused: {}", r.text);
     a.inbox
         .receive("calls", &[permission("wamid.yes", "accept")])
         .await
         .unwrap();
-    let r = a
-        .call(Method::POST, &paths[0], &ann_s.h(), Some(offer.clone()))
-        .await;
+    let r = place().await;
     assert_eq!(
         r.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -4665,9 +4650,7 @@ async fn an_agent_calls_a_customer_who_allowed_calls() {
     });
     a.phones.set_placer(placer.clone());
     let mut feed = a.inbox.subscribe(None).await.unwrap();
-    let r = a
-        .call(Method::POST, &paths[0], &ann_s.h(), Some(offer.clone()))
-        .await;
+    let r = place().await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["sdp"], "v=0 placed");
     let call = &r.body["call"];
@@ -4698,9 +4681,7 @@ async fn an_agent_calls_a_customer_who_allowed_calls() {
     };
     let bobs = a.call(Method::GET, "/api/v1/phone", &bob_s.h(), None).await;
     assert_eq!(bobs.body["calls"], json!([]), "Ann's call is hers alone");
-    let r = a
-        .call(Method::POST, &paths[0], &ann_s.h(), Some(offer.clone()))
-        .await;
+    let r = place().await;
     assert_eq!(
         r.status,
         StatusCode::CONFLICT,
