@@ -189,7 +189,8 @@ impl Gateway {
             &config,
         )));
         if config.whatsapp.accounts.iter().any(|a| a.calling) {
-            let placer = crate::whatsapp_calls::WhatsAppPlacer::new(inbox.clone(), calls.clone());
+            let placer =
+                crate::whatsapp_calls::WhatsAppPlacer::new(inbox.clone(), calls.clone(), &config);
             state.phones.set_placer(Arc::new(placer));
         }
         if config.widget.sites.iter().any(|s| s.call_number.is_some()) {

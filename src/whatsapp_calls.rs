@@ -33,10 +33,7 @@ where
     C: DeflectionCounter + 'static,
     D: DeflectionConsumer + 'static,
 {
-    let numbers: HashMap<String, String> = (config.whatsapp.accounts.iter())
-        .filter(|a| a.calling)
-        .map(|a| (a.name.clone(), a.business_number.clone()))
-        .collect();
+    let numbers = calling_numbers(config);
     if numbers.is_empty() {
         return;
     }
@@ -116,12 +113,26 @@ fn carry_out<C, D>(
 pub(crate) struct WhatsAppPlacer<C, D> {
     inbox: Inbox,
     calls: Arc<CallService<C, D>>,
+    /// The business number of each account with `calling`.
+    numbers: HashMap<String, String>,
 }
 
 impl<C, D> WhatsAppPlacer<C, D> {
-    pub(crate) fn new(inbox: Inbox, calls: Arc<CallService<C, D>>) -> Self {
-        Self { inbox, calls }
+    pub(crate) fn new(inbox: Inbox, calls: Arc<CallService<C, D>>, config: &Config) -> Self {
+        Self {
+            inbox,
+            calls,
+            numbers: calling_numbers(config),
+        }
     }
+}
+
+/// The business number of each account with `calling`.
+fn calling_numbers(config: &Config) -> HashMap<String, String> {
+    (config.whatsapp.accounts.iter())
+        .filter(|a| a.calling)
+        .map(|a| (a.name.clone(), a.business_number.clone()))
+        .collect()
 }
 
 impl<C, D> CallPlacer for WhatsAppPlacer<C, D>
@@ -136,8 +147,13 @@ where
     ) -> Result<Placed, String> {
         let (signals, signals_rx) = mpsc::unbounded_channel();
         let (events, mut events_rx) = mpsc::unbounded_channel();
+        let from = (self.numbers.get(&call.account))
+            .ok_or_else(|| format!("account {:?} does not take calls", call.account))?;
         let placement = Placement {
             channel: format!("whatsapp:{}", call.account),
+            from: from.clone(),
+            to: format!("+{}", call.whatsapp_id),
+            conversation: Some(call.conversation_id),
             agent_offer: call.offer,
         };
         let placed = (self.calls)

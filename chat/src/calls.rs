@@ -3,8 +3,8 @@
 //! with a `call.finished` event (and webhook) carrying it; supervisors and admins list them
 //! ([`crate::Inbox::list_calls`], `GET /api/v1/calls`). Agents do not: a call is no
 //! conversation of theirs — but a call that belongs to one (a widget visitor's call, a
-//! WhatsApp call from a customer with an open conversation) leaves a note there that its
-//! agents see.
+//! WhatsApp call from a customer with an open conversation, an agent's call to a customer)
+//! leaves a note there that its agents see.
 
 use crate::context::Ctx;
 use crate::model::{
@@ -74,7 +74,12 @@ async fn whatsapp_conversation(
 /// The note a call leaves in its conversation: where it came from, how long it lasted and
 /// how it ended.
 fn note(r: &CallRecord) -> String {
+    let agents = matches!(
+        r.outcome,
+        CallOutcome::AgentCallAnswered | CallOutcome::AgentCallUnanswered
+    );
     let from = match r.trunk.split_once(':') {
+        _ if agents => "Call to the customer on WhatsApp",
         Some(("widget", _)) => "Call from the widget",
         Some(("whatsapp", _)) => "WhatsApp call",
         _ => "Call",
@@ -83,6 +88,11 @@ fn note(r: &CallRecord) -> String {
     let ended = match (r.outcome, &r.callback_number, &r.transfer_target) {
         (CallOutcome::Deflected, Some(number), _) => format!("deflected to {number}"),
         (CallOutcome::Transferred, _, Some(target)) => format!("transferred to {target}"),
+        (CallOutcome::AgentCallAnswered, _, _) => "answered".into(),
+        (CallOutcome::AgentCallUnanswered, _, _) => match &r.reason {
+            Some(why) => format!("not answered ({why})"),
+            None => "not answered".into(),
+        },
         (outcome, _, _) => outcome.as_str().replace('_', " "),
     };
     format!("{from} ({}:{:02}): {ended}.", seconds / 60, seconds % 60)

@@ -1452,8 +1452,8 @@ async fn a_visitor_with_an_open_chat_on_another_site_is_told_so(b: Backend) {
 }
 
 /// A widget visitor's call names its conversation; a WhatsApp call finds its caller's open
-/// conversation on the account; either leaves the IVR's internal note there, once. A call
-/// without a conversation leaves none.
+/// conversation on the account; either leaves the IVR's internal note there, once, as does
+/// an agent's call to the customer. A call without a conversation leaves none.
 async fn a_call_shows_in_its_conversation_as_the_ivrs_note(b: Backend) {
     use deflect_chat::{CallOutcome, CallRecord};
     let env = Env::new(b).await;
@@ -1498,14 +1498,6 @@ async fn a_call_shows_in_its_conversation_as_the_ivrs_note(b: Backend) {
     // Nobody with that number writes on WhatsApp: no conversation, no note.
     let stranger = record("wacid.2", "whatsapp:sandbox", "+31699999999");
     env.inbox.record_call(&stranger).await.unwrap();
-    let calls = env
-        .inbox
-        .list_calls(&boss, &deflect_chat::CallFilter::default())
-        .await
-        .unwrap();
-    let linked: Vec<(&str, Option<i64>)> = (calls.iter())
-        .map(|c| (c.record.call_id.as_str(), c.record.conversation_id))
-        .collect();
     let chat = env
         .inbox
         .list_conversations(&boss, &Default::default())
@@ -1514,9 +1506,32 @@ async fn a_call_shows_in_its_conversation_as_the_ivrs_note(b: Backend) {
         .into_iter()
         .find(|c| c.contact_phone.as_deref() == Some("+31687654321"))
         .unwrap();
+    // An agent's call to that customer, placed from the conversation, not answered.
+    let placed = CallRecord {
+        caller: Some("+31201234567".into()),
+        dialled_number: Some("+31687654321".into()),
+        flow: None,
+        language: None,
+        answered_at: None,
+        outcome: CallOutcome::AgentCallUnanswered,
+        reason: Some("the customer did not answer".into()),
+        callback_number: None,
+        conversation_id: Some(chat.id),
+        ..record("wacid.3", "whatsapp:sandbox", "+31201234567")
+    };
+    env.inbox.record_call(&placed).await.unwrap();
+    let calls = env
+        .inbox
+        .list_calls(&boss, &deflect_chat::CallFilter::default())
+        .await
+        .unwrap();
+    let linked: Vec<(&str, Option<i64>)> = (calls.iter())
+        .map(|c| (c.record.call_id.as_str(), c.record.conversation_id))
+        .collect();
     assert_eq!(
         linked,
         [
+            ("wacid.3", Some(chat.id)),
             ("wacid.2", None),
             ("wacid.1", Some(chat.id)),
             ("widget-1-aa", Some(web.id))
@@ -1543,10 +1558,18 @@ async fn a_call_shows_in_its_conversation_as_the_ivrs_note(b: Backend) {
     );
     assert_eq!(
         notes(chat.id).await,
-        [(
-            "WhatsApp call (1:05): deflected to +31687654321.".to_owned(),
-            ivr
-        )]
+        [
+            (
+                "WhatsApp call (1:05): deflected to +31687654321.".to_owned(),
+                ivr.clone()
+            ),
+            (
+                "Call to the customer on WhatsApp (0:00): not answered (the customer did not \
+                 answer)."
+                    .to_owned(),
+                ivr
+            )
+        ]
     );
 }
 

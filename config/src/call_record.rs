@@ -1,6 +1,7 @@
-//! The record of one call, answered or not, defined once here: the IVR makes it when the
-//! call ends and hands it to the inbox, which stores it (`GET /api/v1/calls`, the
-//! `call.finished` webhook). Times are milliseconds since the Unix epoch.
+//! The record of one call, answered or not — a caller's, or an agent's call to a WhatsApp
+//! customer —, defined once here: the IVR makes it when the call ends and hands it to the
+//! inbox, which stores it (`GET /api/v1/calls`, the `call.finished` webhook). Times are
+//! milliseconds since the Unix epoch.
 
 use crate::deflection::{InputMethod, PathStep};
 use serde::{Deserialize, Serialize};
@@ -10,12 +11,13 @@ use serde::{Deserialize, Serialize};
 pub struct CallRecord {
     /// SIP Call-ID; one record per call id.
     pub call_id: String,
-    /// The trunk it came in on.
+    /// The trunk it came in on (`whatsapp:<account>`, `widget:<site>` for those calls).
     pub trunk: String,
     /// The calling number (P-Asserted-Identity, else From) in E.164 where it is one; `None`
-    /// when withheld.
+    /// when withheld. An agent's call's: the business number.
     pub caller: Option<String>,
-    /// The number called (Request-URI or To user part), as received.
+    /// The number called (Request-URI or To user part), as received. An agent's call's: the
+    /// customer's.
     pub dialled_number: Option<String>,
     /// The IVR flow it was routed to.
     pub flow: Option<String>,
@@ -79,11 +81,16 @@ pub enum CallOutcome {
     CutOff,
     /// Anything else (no ACK, the session expired, an unusable answer).
     Failed,
+    /// An agent's call to a WhatsApp customer that the customer answered.
+    AgentCallAnswered,
+    /// An agent's call to a WhatsApp customer that did not reach them: declined, not
+    /// answered, refused by WhatsApp (the reason says).
+    AgentCallUnanswered,
 }
 
 impl CallOutcome {
     /// Every outcome, in the order above.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 14] = [
         Self::Deflected,
         Self::Transferred,
         Self::LimitReached,
@@ -96,6 +103,8 @@ impl CallOutcome {
         Self::Rejected,
         Self::CutOff,
         Self::Failed,
+        Self::AgentCallAnswered,
+        Self::AgentCallUnanswered,
     ];
 
     /// Its stable name (as stored, in the API and as a metrics label).
@@ -113,6 +122,8 @@ impl CallOutcome {
             Self::Rejected => "rejected",
             Self::CutOff => "cut_off",
             Self::Failed => "failed",
+            Self::AgentCallAnswered => "agent_call_answered",
+            Self::AgentCallUnanswered => "agent_call_unanswered",
         }
     }
 

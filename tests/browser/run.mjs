@@ -1206,6 +1206,14 @@ async function whatsappCallOut(browser) {
   await panel.getByRole("status").filter({ hasText: "Call ended" }).waitFor({ timeout: T });
   await until("the call's end at the gateway", () => a.evaluate(async () =>
     (await (await fetch("/api/v1/phone")).json()).calls.length === 0));
+  const record = await until("the call's record", () => a.evaluate(async () => {
+    const r = await (await fetch("/api/v1/calls?trunk=" + encodeURIComponent("whatsapp:main"))).json();
+    return r.calls && r.calls[0];
+  }));
+  check(record.outcome === "agent_call_answered" && record.caller === env.BUSINESS_NUMBER && record.dialled_number === "+31612345678"
+    && record.answered_at && record.reason === "the agent hung up", "the call's record: the agent's answered call (" + JSON.stringify(record) + ")");
+  await a.locator(".msg", { hasText: "Call to the customer on WhatsApp" }).waitFor({ timeout: T });
+  check(true, "the call shows in its conversation");
 }
 
 // A phone call from the SIP trunk put through to the inbox: it rang before the agent's page

@@ -52,7 +52,8 @@
 //! Each call runs in a `call` span carrying its `call_id`. Metrics: `deflect_calls_total
 //! {outcome}` (the record's outcome: `deflected`, `transferred`, `limit_reached`, `too_many_attempts`,
 //! `flow_ended`, `caller_hung_up`, `timed_out`, `max_duration`, `cancelled`, `rejected`,
-//! `cut_off`, `failed`), `deflect_call_records_total{outcome}` (`kept`, `lost`), `deflect_calls_active`,
+//! `cut_off`, `failed`, and for agents' calls `agent_call_answered`, `agent_call_unanswered`),
+//! `deflect_call_records_total{outcome}` (`kept`, `lost`), `deflect_calls_active`,
 //! `deflect_dtmf_digits_total{source}`, with the engine's own `deflect_ivr_*` counters
 //! (deflections are counted where the inbox takes them: `deflect_deflections_total`).
 

@@ -14,11 +14,14 @@
 //! The call ends when the agent hangs up ([`PlacedCall::hang_up`], or every handle
 //! dropped), when the customer does, when no answer comes within [`RING_FOR`], or when
 //! either side's media stops; [`Signal::Terminate`] then goes out for it (always, as Meta
-//! wants), and its progress ([`PlacedEvent`]) ends with [`PlacedEvent::Ended`]. A WhatsApp
-//! call reaches a person in a browser here, never the telephone network (Meta's terms).
+//! wants), and its progress ([`PlacedEvent`]) ends with [`PlacedEvent::Ended`]. It leaves a
+//! call record as every call does (`agent_call_answered` or `agent_call_unanswered`, with
+//! the reason it ended; its id WhatsApp's, or `placed-<n>` for one WhatsApp never named).
+//! A WhatsApp call reaches a person in a browser here, never the telephone network (Meta's
+//! terms).
 
 use super::{CallService, LiveGuard, Signal};
-use crate::deflection::DeflectionConsumer;
+use crate::deflection::{CallOutcome, CallRecord, DeflectionConsumer};
 use crate::limits::DeflectionCounter;
 use deflect_config::IdleMedia;
 use deflect_media::driver::{CallOptions, CreateError, MediaCall, WebRtcOffered};
@@ -36,8 +39,14 @@ pub const RING_FOR: Duration = Duration::from_secs(60);
 /// A call to place (see the module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Placement {
-    /// What it goes through, for its logs (`whatsapp:<account>`).
+    /// What it goes through (`whatsapp:<account>`): its record's `trunk`.
     pub channel: String,
+    /// The business number it calls from (E.164): its record's `caller`.
+    pub from: String,
+    /// The customer's number (E.164): its record's `dialled_number`.
+    pub to: String,
+    /// The conversation it is placed from: the call shows there.
+    pub conversation: Option<i64>,
     /// The agent's browser's SDP offer (complete: no trickled candidates).
     pub agent_offer: String,
 }
@@ -116,8 +125,28 @@ where
             offer: offered.offer.clone(),
             control,
         };
+        let record = CallRecord {
+            call_id: id.clone(),
+            trunk: placement.channel.clone(),
+            caller: Some(placement.from),
+            dialled_number: Some(placement.to),
+            flow: None,
+            language: None,
+            started_at: jiff::Timestamp::now().as_millisecond(),
+            answered_at: None,
+            ended_at: 0,
+            outcome: CallOutcome::AgentCallUnanswered,
+            reason: None,
+            input_method: None,
+            transcript: None,
+            path: Vec::new(),
+            callback_number: None,
+            transfer_target: None,
+            conversation_id: placement.conversation,
+        };
         let call = Placed {
             service: self.clone(),
+            record,
             agent,
             offered: Some(offered),
             customer: None,
@@ -152,6 +181,8 @@ where
 /// The task of one placed call.
 struct Placed<C, D> {
     service: Arc<CallService<C, D>>,
+    /// Its record, filled in as it goes.
+    record: CallRecord,
     agent: MediaCall,
     /// deflect's offer, until WhatsApp's answer comes.
     offered: Option<WebRtcOffered>,
@@ -222,8 +253,14 @@ where
                 call_id: call_id.clone(),
             });
             self.service.forget_webrtc(&call_id);
+            self.record.call_id = call_id;
         }
-        let _ = self.events.send(PlacedEvent::Ended { reason });
+        let _ = self.events.send(PlacedEvent::Ended {
+            reason: reason.clone(),
+        });
+        self.record.ended_at = jiff::Timestamp::now().as_millisecond();
+        self.record.reason = Some(reason);
+        super::call::finished(&*self.service, self.record).await;
     }
 
     /// Something from WhatsApp's side; the reason the call ends, if it does.
@@ -241,6 +278,8 @@ where
                         customer.handle.bridge(true);
                         self.agent.handle.bridge(true);
                         self.customer = Some(customer);
+                        self.record.answered_at = Some(jiff::Timestamp::now().as_millisecond());
+                        self.record.outcome = CallOutcome::AgentCallAnswered;
                         let _ = self.events.send(PlacedEvent::Answered);
                     }
                     Err(e) => return Some(format!("WhatsApp's answer cannot be taken: {e}")),
