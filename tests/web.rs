@@ -546,8 +546,8 @@ fn browser_agent_answers_a_whatsapp_call_and_both_hear_each_other() {
 }
 
 /// An agent calls a WhatsApp customer who allowed calls: deflect sends `connect` with the
-/// customer's number and its offer; the test, as WhatsApp, reports the phone ringing and
-/// answers with an ICE-lite peer (`connect` with the answer, `BUSINESS_INITIATED`); audio
+/// customer's number and its offer; the agent hears a ringing tone; the test, as WhatsApp,
+/// reports the phone ringing and answers with an ICE-lite peer (`connect` with the answer, `BUSINESS_INITIATED`); audio
 /// flows both ways — the agent hears the customer's tone (the scenario checks), the customer
 /// hears the agent's microphone (checked here) — and the agent's hang-up sends `terminate`.
 #[test]
@@ -563,6 +563,7 @@ fn browser_agent_calls_a_whatsapp_customer_who_allowed_it() {
     let http = gw.http_addr();
     let dir = tempfile::tempdir().unwrap();
     let heard_file = dir.path().join("heard");
+    let ringback_file = dir.path().join("ringback");
     let calls_path = format!("/v24.0/{PHONE_NUMBER_ID}/calls");
     // The request number of each call action, and its body.
     let actions = || -> Vec<(usize, serde_json::Value)> {
@@ -607,13 +608,23 @@ fn browser_agent_calls_a_whatsapp_customer_who_allowed_it() {
             };
             let call_id = format!("wacid.fake{number}");
             let offer = connect["session"]["sdp"].as_str().unwrap();
-            let (peer, answer) = WebRtcPeer::answering(offer);
-            peer.speak();
             deliver(serde_json::json!({
                 "messaging_product": "whatsapp", "metadata": metadata,
                 "statuses": [{"id": call_id, "type": "call", "status": "RINGING",
                     "timestamp": "1767225600", "recipient_id": "31612345678"}]
             }));
+            // The customer answers once the agent heard the phone ring (the scenario says so).
+            let deadline = std::time::Instant::now() + common::PATIENCE;
+            while !ringback_file.exists() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the agent never heard the phone ring"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            // The customer takes the call: their phone answers deflect's offer.
+            let (peer, answer) = WebRtcPeer::answering(offer);
+            peer.speak();
             deliver(serde_json::json!({
                 "messaging_product": "whatsapp", "metadata": metadata,
                 "calls": [{"id": call_id, "from": &BUSINESS_NUMBER[1..], "to": "31612345678",
@@ -622,17 +633,19 @@ fn browser_agent_calls_a_whatsapp_customer_who_allowed_it() {
             }));
             peer.wait_to_hear(5, std::time::Duration::from_secs(60));
             std::fs::write(&heard_file, b"heard").unwrap();
-            (connect, call_id)
+            // The peer lives on (its phone keeps talking) until the scenario is over.
+            (connect, call_id, peer)
         });
             let heard = heard_file.display().to_string();
+            let ringback = ringback_file.display().to_string();
             run_scenario(
                 "whatsappCallOut",
                 gw,
                 page_port,
                 api_port,
-                &[("HEARD_FILE", heard.as_str())],
+                &[("HEARD_FILE", &heard), ("RINGBACK_FILE", &ringback)],
             );
-            let (connect, call_id) = customer.join().unwrap();
+            let (connect, call_id, _peer) = customer.join().unwrap();
             assert_eq!(connect["to"], "31612345678", "{connect}");
             assert_eq!(connect["messaging_product"], "whatsapp");
             assert_eq!(connect["session"]["sdp_type"], "offer");

@@ -5,7 +5,7 @@
 import { chromium } from "playwright-core";
 import { createServer } from "node:http";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -1066,6 +1066,11 @@ async function meter(page, which) {
       if (l > 0.01) s.since = Date.now();
       return Date.now() - s.since > ms;
     });
+    // Sound without a break for `ms` (a voice, not a ringing tone's cadence).
+    window.loudFor = (ms) => watch("sound for " + ms + " ms", (l, s) => {
+      if (l < 0.01) s.since = Date.now();
+      return Date.now() - s.since > ms;
+    });
     // Quiet for `ms` after some sound (prompts over, the flow listens).
     window.quietAfterSound = (ms) => watch("quiet after sound", (l, s) => {
       if (l > 0.01) { s.sound = true; s.since = Date.now(); }
@@ -1172,9 +1177,10 @@ async function whatsappPhone(browser) {
 }
 
 // The agent calls a WhatsApp customer: the conversation shows the customer allowed calls
-// (their call_permission_reply), the agent presses Call, the panel says "Calling…" while the
-// test (as WhatsApp) answers deflect's connect offer, then the agent hears the customer's
-// tone, the customer hears the agent, and the agent hangs up.
+// (their call_permission_reply), the agent presses Call, the panel says "Calling…" and the
+// agent hears a ringing tone (1 s on, 4 s off) until the test (as WhatsApp, once told by
+// RINGBACK_FILE) answers deflect's connect offer; then the agent hears the customer's
+// unbroken tone, the customer hears the agent, and the agent hangs up.
 async function whatsappCallOut(browser) {
   const a = await (await browser.newContext()).newPage();
   await login(a, "available");
@@ -1195,10 +1201,15 @@ async function whatsappCallOut(browser) {
   const who = await panel.locator(".who").innerText();
   check(who.includes("+31612345678") && who.includes("whatsapp:main"), "the panel shows whom the agent calls: " + who);
   check(await panel.getByRole("button", { name: "Keypad" }).isHidden(), "no keypad towards WhatsApp");
-  await panel.getByRole("status").filter({ hasText: "On call" }).waitFor({ timeout: T });
+  await until("the call's audio", () => a.evaluate(() => !!document.querySelector("#phone audio").srcObject));
   await meter(a, "#phone audio");
   await a.evaluate(() => window.heard());
-  check(true, "the agent hears the customer");
+  await a.evaluate(() => window.quietFor(2000));
+  check(true, "the agent hears a ringing tone, with its pauses, while the customer's phone rings");
+  writeFileSync(env.RINGBACK_FILE, "heard");
+  await panel.getByRole("status").filter({ hasText: "On call" }).waitFor({ timeout: T });
+  await a.evaluate(() => window.loudFor(1500));
+  check(true, "the agent hears the customer (no more ringing)");
   await until("the customer hearing the agent", () => existsSync(env.HEARD_FILE));
   check(true, "the customer hears the agent");
   await a.screenshot({ path: path.join(ARTIFACTS, "phone-call-out.png") });

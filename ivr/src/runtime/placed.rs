@@ -11,6 +11,9 @@
 //! call — the session starts and audio is relayed both ways, as a bridge relays —, and
 //! [`CallService::webrtc_ended`].
 //!
+//! While the customer's phone rings the agent hears a ringback tone ([`ringback`]); once they
+//! answer, the relay replaces it.
+//!
 //! The call ends when the agent hangs up ([`PlacedCall::hang_up`], or every handle
 //! dropped), when the customer does, when no answer comes within [`RING_FOR`], or when
 //! either side's media stops; [`Signal::Terminate`] then goes out for it (always, as Meta
@@ -25,16 +28,35 @@ use crate::deflection::{CallOutcome, CallRecord, DeflectionConsumer};
 use crate::limits::DeflectionCounter;
 use deflect_config::IdleMedia;
 use deflect_media::driver::{CallOptions, CreateError, MediaCall, WebRtcOffered};
+use deflect_media::playback::{PlayItem, PlaybackId, Prompt};
 use deflect_media::session::MediaEvent;
 use deflect_sip::endpoint::{CallEvent, EndReason};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, info_span};
 
 /// How long the customer's phone may ring before the call is given up.
 pub const RING_FOR: Duration = Duration::from_secs(60);
+
+/// One cycle of the ringback the agent hears while the customer's phone rings: 425 Hz for
+/// 1 s, then 4 s of quiet (ITU-T E.180's most common cadence).
+fn ringback() -> Vec<PlayItem> {
+    static TONE: OnceLock<Arc<Prompt>> = OnceLock::new();
+    let tone = TONE.get_or_init(|| {
+        let pcm = (0..8000)
+            .map(|i| {
+                (f64::sin(std::f64::consts::TAU * 425.0 * f64::from(i) / 8000.0) * 6000.0) as i16
+            })
+            .collect();
+        Arc::new(Prompt::from_pcm("ringback", pcm))
+    });
+    vec![
+        PlayItem::Prompt(tone.clone()),
+        PlayItem::Silence(Duration::from_secs(4)),
+    ]
+}
 
 /// A call to place (see the module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,9 +166,11 @@ where
             transfer_target: None,
             conversation_id: placement.conversation,
         };
+        let ringing = agent.handle.play(ringback(), false);
         let call = Placed {
             service: self.clone(),
             record,
+            ringback: Some(ringing),
             agent,
             offered: Some(offered),
             customer: None,
@@ -183,6 +207,8 @@ struct Placed<C, D> {
     service: Arc<CallService<C, D>>,
     /// Its record, filled in as it goes.
     record: CallRecord,
+    /// The agent's ringback playing, until the customer answers.
+    ringback: Option<PlaybackId>,
     agent: MediaCall,
     /// deflect's offer, until WhatsApp's answer comes.
     offered: Option<WebRtcOffered>,
@@ -227,6 +253,9 @@ where
                         if let Some(customer) = &self.customer {
                             customer.handle.relay(frame.samples);
                         }
+                    }
+                    Some(MediaEvent::Playback { id, .. }) if self.ringback == Some(id) => {
+                        self.ringback = Some(self.agent.handle.play(ringback(), false));
                     }
                     Some(MediaEvent::RtpTimeout { .. }) | None => {
                         break "the agent's audio stopped".into();
@@ -274,6 +303,8 @@ where
                 let sdp = String::from_utf8_lossy(&sdp);
                 match self.service.parts.engine.answered_webrtc(offered, &sdp) {
                     Ok(customer) => {
+                        self.ringback = None;
+                        self.agent.handle.stop_playback();
                         customer.handle.listen(true);
                         customer.handle.bridge(true);
                         self.agent.handle.bridge(true);
