@@ -432,7 +432,8 @@ impl Inbox {
 
     /// Whom `viewer` may call on WhatsApp from conversation `id`: a WhatsApp conversation
     /// they may see, of an account with `calling`, whose customer allowed calls (their
-    /// latest `call_permission_reply` accepted, permanently or until a time not yet past).
+    /// latest `call_permission_reply` on the account — in this conversation or an earlier
+    /// one — accepted, permanently or until a time not yet past).
     /// [`ChatError::Invalid`] for a conversation that cannot have calls,
     /// [`ChatError::Conflict`] without the customer's permission.
     pub async fn call_target(&self, viewer: &Viewer, id: i64) -> Result<CallTarget, ChatError> {

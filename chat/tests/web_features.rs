@@ -1573,6 +1573,65 @@ async fn a_call_shows_in_its_conversation_as_the_ivrs_note(b: Backend) {
     );
 }
 
+/// A customer's call permission (their latest `call_permission_reply` on the account) lets
+/// an agent call them from that conversation and from their later ones; another customer
+/// without one may not be called.
+async fn a_call_permission_outlives_its_conversation(b: Backend) {
+    let mut settings = settings(None);
+    let sandbox = settings.whatsapp.accounts[0].name.clone();
+    settings.whatsapp.accounts[0].calling = true;
+    let env = Env::with(b, settings).await;
+    let boss = env.supervisor().await;
+    let write = |id: &str, from: &str| {
+        let inbox = &env.inbox;
+        let (id, from, sandbox) = (id.to_owned(), from.to_owned(), sandbox.clone());
+        async move {
+            let hello = text(&id, &from, "hello");
+            inbox
+                .receive(&sandbox, &[hello])
+                .await
+                .unwrap()
+                .conversations[0]
+        }
+    };
+    let first = write("wa1", "31687654321").await;
+    let refused = env.inbox.call_target(&boss, first).await;
+    assert!(
+        matches!(refused, Err(ChatError::Conflict(_))),
+        "{refused:?}"
+    );
+    let deflect_chat::provider::Inbound::Message(mut reply) = text("wa2", "31687654321", "") else {
+        unreachable!()
+    };
+    reply.kind = "interactive".into();
+    reply.interactive = Some(deflect_chat::Interactive::CallPermissionReply {
+        response: "accept".into(),
+        is_permanent: true,
+        expiration_timestamp: None,
+    });
+    let reply = deflect_chat::provider::Inbound::Message(reply);
+    env.inbox.receive(&sandbox, &[reply]).await.unwrap();
+    let target = env.inbox.call_target(&boss, first).await.unwrap();
+    assert_eq!(
+        (target.account.as_str(), target.whatsapp_id.as_str()),
+        (sandbox.as_str(), "31687654321")
+    );
+    env.inbox
+        .close(&boss, first, Some("resolved"))
+        .await
+        .unwrap();
+    let second = write("wa3", "31687654321").await;
+    assert_ne!(second, first);
+    let target = env.inbox.call_target(&boss, second).await.unwrap();
+    assert_eq!(target.conversation_id, second);
+    let stranger = write("wa4", "31611112222").await;
+    let refused = env.inbox.call_target(&boss, stranger).await;
+    assert!(
+        matches!(refused, Err(ChatError::Conflict(_))),
+        "{refused:?}"
+    );
+}
+
 async fn call_records_are_kept_once_listed_by_filter_and_sent_as_call_finished(b: Backend) {
     use deflect_chat::{CallFilter, CallOutcome, CallRecord};
     let env = Env::new(b).await;
@@ -1770,6 +1829,7 @@ on_both!(
     a_relaying_queue_relays_customers_who_write_until_nobody_accepts,
     call_records_are_kept_once_listed_by_filter_and_sent_as_call_finished,
     a_call_shows_in_its_conversation_as_the_ivrs_note,
+    a_call_permission_outlives_its_conversation,
     a_visitor_with_an_open_chat_on_another_site_is_told_so,
     a_continue_link_moves_a_deflection_to_one_browser,
 );

@@ -4717,6 +4717,29 @@ async fn an_agent_calls_a_customer_who_allowed_calls() {
     );
     let anns = a.call(Method::GET, "/api/v1/phone", &ann_s.h(), None).await;
     assert_eq!(anns.body["calls"], json!([]));
+    // The permission outlives its conversation: closed, the customer writes again, and the
+    // agent calls from the new one.
+    let boss = a.agent("boss", Role::Supervisor, &["support"]).await;
+    let boss = a.inbox.viewer(boss).await.unwrap();
+    let first: i64 = paths[0].split('/').nth(4).unwrap().parse().unwrap();
+    a.inbox.close(&boss, first, Some("resolved")).await.unwrap();
+    let again = hello_from_cas("wamid.again", jiff::Timestamp::now().as_millisecond());
+    let second = a
+        .inbox
+        .receive("calls", &[again])
+        .await
+        .unwrap()
+        .conversations[0];
+    assert_ne!(second, first);
+    let r = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/conversations/{second}/call"),
+            &ann_s.h(),
+            Some(offer.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
 
 /// Cas's "hi" on WhatsApp (from +31612345678), with provider id `id`, sent at `timestamp` (ms).

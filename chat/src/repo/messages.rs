@@ -283,15 +283,19 @@ pub(crate) async fn latest_from_customer(
     Ok(row.map(|r| r.get("external_id")))
 }
 
-/// The customer's latest answer to a call permission request in `conversation` (an
-/// interactive `call_permission_reply`), if any.
+/// The customer's latest answer to a call permission request (an interactive
+/// `call_permission_reply`) in `conversation` or in any other conversation of theirs on its
+/// WhatsApp account (a permission outlives the conversation it was given in), if any.
 pub(crate) async fn latest_call_permission_reply(
     store: &Store,
     conversation: i64,
 ) -> Result<Option<Interactive>, StoreError> {
     let row = sqlx::query(
-        "SELECT interactive FROM messages WHERE conversation_id = $1 AND direction = 'in' \
-         AND interactive LIKE $2 ORDER BY id DESC LIMIT 1",
+        "SELECT m.interactive FROM messages m \
+         JOIN conversations c ON c.id = m.conversation_id \
+         JOIN conversations this ON this.id = $1 \
+         WHERE (c.id = this.id OR (c.identity_id = this.identity_id AND c.account = this.account)) \
+         AND m.direction = 'in' AND m.interactive LIKE $2 ORDER BY m.id DESC LIMIT 1",
     )
     .bind(conversation)
     .bind(r#"%"type":"call_permission_reply"%"#)
