@@ -6,7 +6,8 @@
 //! ([`Phones::ring`]: the binary, for the IVR) gives a sink for what the agents do
 //! ([`PhoneSignal`]); the agents' browsers learn of each change from the ephemeral
 //! `phone.call` event on their live feed (ringing, answered by whom, ended) — only agents
-//! who may take it: of its queue and, for a WhatsApp call, of its account — and act through
+//! who may take it (of its queue and, for a WhatsApp call, of its account) and the agent on
+//! it — and act through
 //! `/api/v1/phone` (`crate::api`). A call rings only when at least one such agent is
 //! available and on no other call; otherwise — or once every such agent declined it — it
 //! ends at once and the IVR's flow goes on (the bridge's next target, its failure step).
@@ -20,8 +21,7 @@
 //! caller hung up); `deflect_placed_calls_total{outcome}` — `answered`, `unanswered`.
 //!
 //! Calls are held by the node whose IVR took them: with several nodes, an agent's answer
-//! must reach that node (the HTTP edge pins `/api/v1/phone` by the call's id; see the
-//! scale-out docs).
+//! and hang-up must reach that node, which nothing arranges yet (one node for now).
 
 use deflect_chat::routing::AgentId;
 use deflect_chat::{Inbox, Presence, Viewer};
