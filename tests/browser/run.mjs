@@ -1026,10 +1026,7 @@ async function call(browser) {
   await v.screenshot({ path: path.join(ARTIFACTS, "widget-call-ended.png") });
   const a = await (await browser.newContext()).newPage();
   await login(a, null);
-  const record = await until("the call's record", () => a.evaluate(async () => {
-    const r = await (await fetch("/api/v1/calls?trunk=" + encodeURIComponent("widget:shop"))).json();
-    return r.calls && r.calls[0];
-  }));
+  const record = await lastCall(a, "widget:shop");
   check(record.outcome === "deflected" && record.callback_number === "+31612345678" && record.input_method === "caller_number",
     "the call's record: deflected to the visitor's number, confirmed by keypad (" + JSON.stringify(record) + ")");
   check(Number.isInteger(record.conversation_id), "the record names the visitor's conversation");
@@ -1045,6 +1042,14 @@ async function call(browser) {
 // Meters the audio `page` receives on the element `which` names (`widget`: the chat window's),
 // as `window.heard()` (some sound), `window.quietFor(ms)` (nothing for that long) and
 // `window.quietAfterSound(ms)`; each gives up after 20 s.
+// The newest call record of `trunk`, as the agent on `page` lists it, once there is one.
+function lastCall(page, trunk) {
+  return until("the call's record", () => page.evaluate(async (trunk) => {
+    const r = await (await fetch("/api/v1/calls?trunk=" + encodeURIComponent(trunk))).json();
+    return r.calls && r.calls[0];
+  }, trunk));
+}
+
 async function meter(page, which) {
   await page.evaluate((which) => {
     const audio = which === "widget"
@@ -1123,10 +1128,7 @@ async function phone(browser) {
   await v.locator(".m.system", { hasText: "Call ended" }).waitFor({ timeout: T });
   check(await bar.isHidden(), "the agent hangs up and the visitor's call ends");
   await panel.getByRole("status").filter({ hasText: "Call ended" }).waitFor({ timeout: T });
-  const record = await until("the call's record", () => a.evaluate(async () => {
-    const r = await (await fetch("/api/v1/calls?trunk=" + encodeURIComponent("widget:shop"))).json();
-    return r.calls && r.calls[0];
-  }));
+  const record = await lastCall(a, "widget:shop");
   check(record.outcome === "transferred" && record.transfer_target === "inbox:support",
     "the call's record: put through to the inbox's agents (" + JSON.stringify(record) + ")");
 }
@@ -1168,10 +1170,7 @@ async function whatsappPhone(browser) {
   await a.screenshot({ path: path.join(ARTIFACTS, "phone-whatsapp.png") });
   await panel.getByRole("button", { name: "Hang up" }).click();
   await panel.getByRole("status").filter({ hasText: "Call ended" }).waitFor({ timeout: T });
-  const record = await until("the call's record", () => a.evaluate(async () => {
-    const r = await (await fetch("/api/v1/calls?trunk=" + encodeURIComponent("whatsapp:main"))).json();
-    return r.calls && r.calls[0];
-  }));
+  const record = await lastCall(a, "whatsapp:main");
   check(record.outcome === "transferred" && record.transfer_target === "inbox:support" && record.caller === "+31612345678",
     "the call's record: the WhatsApp caller put through to the inbox (" + JSON.stringify(record) + ")");
 }
@@ -1217,10 +1216,7 @@ async function whatsappCallOut(browser) {
   await panel.getByRole("status").filter({ hasText: "Call ended" }).waitFor({ timeout: T });
   await until("the call's end at the gateway", () => a.evaluate(async () =>
     (await (await fetch("/api/v1/phone")).json()).calls.length === 0));
-  const record = await until("the call's record", () => a.evaluate(async () => {
-    const r = await (await fetch("/api/v1/calls?trunk=" + encodeURIComponent("whatsapp:main"))).json();
-    return r.calls && r.calls[0];
-  }));
+  const record = await lastCall(a, "whatsapp:main");
   check(record.outcome === "agent_call_answered" && record.caller === env.BUSINESS_NUMBER && record.dialled_number === "+31612345678"
     && record.answered_at && record.reason === "the agent hung up", "the call's record: the agent's answered call (" + JSON.stringify(record) + ")");
   await a.locator(".msg", { hasText: "Call to the customer on WhatsApp" }).waitFor({ timeout: T });

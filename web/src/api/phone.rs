@@ -40,24 +40,15 @@ pub(super) async fn answer(
 ) -> ApiResult<Json<Value>> {
     let Json(Offer { sdp }) = body?;
     crate::calls::check_offer(&sdp)?;
-    match s.phones.answer(&id, &p.viewer, sdp).await {
-        Ok(sdp) => Ok(Json(json!({ "sdp": sdp }))),
-        Err(e @ AnswerRefused::NotRinging) => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            e.to_string(),
-        )),
-        Err(e @ AnswerRefused::Taken) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            e.to_string(),
-        )),
-        Err(e @ AnswerRefused::Offer(_)) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            e.to_string(),
-        )),
-    }
+    let sdp = s.phones.answer(&id, &p.viewer, sdp).await.map_err(|e| {
+        let (status, code) = match e {
+            AnswerRefused::NotRinging => (StatusCode::NOT_FOUND, "not_found"),
+            AnswerRefused::Taken => (StatusCode::CONFLICT, "conflict"),
+            AnswerRefused::Offer(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        };
+        ApiError::new(status, code, e.to_string())
+    })?;
+    Ok(Json(json!({ "sdp": sdp })))
 }
 
 /// `POST /api/v1/phone/calls/{id}/decline` → 204; 404 when it does not ring for the agent.
@@ -116,25 +107,14 @@ pub(super) async fn place(
         conversation_id: target.conversation_id,
         offer: sdp,
     };
-    match s.phones.place(&p.viewer, call) {
-        Ok((call, sdp)) => Ok((
-            StatusCode::CREATED,
-            Json(json!({ "call": call, "sdp": sdp })),
-        )),
-        Err(e @ PlaceRefused::Unavailable) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            e.to_string(),
-        )),
-        Err(e @ PlaceRefused::Busy) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            e.to_string(),
-        )),
-        Err(e @ PlaceRefused::Offer(_)) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            e.to_string(),
-        )),
-    }
+    let (call, sdp) = s.phones.place(&p.viewer, call).map_err(|e| {
+        let (status, code) = match e {
+            PlaceRefused::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            PlaceRefused::Busy => (StatusCode::CONFLICT, "conflict"),
+            PlaceRefused::Offer(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        };
+        ApiError::new(status, code, e.to_string())
+    })?;
+    let body = json!({ "call": call, "sdp": sdp });
+    Ok((StatusCode::CREATED, Json(body)))
 }
