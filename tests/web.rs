@@ -86,6 +86,45 @@ fn add_admin(gw: &Gateway) {
     assert!(out.contains("created admin \"admin\""), "{out}");
 }
 
+/// Delivers a webhook of field `field` carrying `value` to account `main`, signed as Meta
+/// signs it; it must be taken (200).
+fn post_meta(http: std::net::SocketAddr, field: &str, value: serde_json::Value) {
+    let body = serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "WABA", "changes": [{"field": field, "value": value}]}]
+    })
+    .to_string();
+    let signature = deflect_chat::provider::meta::sign(APP_SECRET, body.as_bytes());
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-hub-signature-256", signature.as_str()),
+    ];
+    let (status, _, answer) = common::request(
+        http,
+        "POST",
+        "/webhooks/meta/main",
+        &headers,
+        body.as_bytes(),
+    );
+    assert_eq!(status, 200, "{answer}");
+}
+
+/// A gateway of [`config`] whose account `main` has `calling = true`, with `extra`
+/// configuration; the admin added.
+fn calling_gateway(page_port: u16, api_port: u16, extra: &str) -> Gateway {
+    let base = format!(r#"api_base_url = "http://127.0.0.1:{api_port}""#);
+    let text = config(page_port, api_port).replace(&base, &format!("{base}\ncalling = true"));
+    let gw = Gateway::builder().config(&(text + extra)).start();
+    add_admin(&gw);
+    gw
+}
+
+/// Seconds since the epoch.
+fn unix_now() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.unwrap().as_secs() as i64
+}
+
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
 }
@@ -494,11 +533,7 @@ fn browser_agent_answers_a_whatsapp_call_and_both_hear_each_other() {
     use common::webrtc::WebRtcPeer;
     let api = FakeMeta::start();
     let (page_port, api_port) = (free_port(), api.addr.port());
-    let base = format!(r#"api_base_url = "http://127.0.0.1:{api_port}""#);
-    let text =
-        config(page_port, api_port).replace(&base, &format!("{base}\ncalling = true")) + INBOX_FLOW;
-    let gw = Gateway::builder().config(&text).start();
-    add_admin(&gw);
+    let gw = calling_gateway(page_port, api_port, INBOX_FLOW);
     let peer = WebRtcPeer::start();
     peer.speak();
     let call_id = "wacid.HBgLMzE2MTIzNDU2NzgVAgASGCA4";
@@ -556,10 +591,18 @@ fn browser_agent_calls_a_whatsapp_customer_who_allowed_it() {
     use common::webrtc::WebRtcPeer;
     let api = FakeMeta::start();
     let (page_port, api_port) = (free_port(), api.addr.port());
-    let base = format!(r#"api_base_url = "http://127.0.0.1:{api_port}""#);
-    let text = config(page_port, api_port).replace(&base, &format!("{base}\ncalling = true"));
-    let gw = Gateway::builder().config(&text).start();
-    add_admin(&gw);
+    let gw = calling_gateway(page_port, api_port, "");
+    // Meta knows what the customer's reply (sent by the scenario) allowed.
+    api.call_permission(
+        "31612345678",
+        200,
+        serde_json::json!({
+            "messaging_product": "whatsapp",
+            "permission": {"status": "temporary",
+                           "expiration_time": unix_now() + 7 * 86_400},
+            "actions": [{"action_name": "start_call", "can_perform_action": true, "limits": []}]
+        }),
+    );
     let http = gw.http_addr();
     let dir = tempfile::tempdir().unwrap();
     let heard_file = dir.path().join("heard");
@@ -572,26 +615,7 @@ fn browser_agent_calls_a_whatsapp_customer_who_allowed_it() {
             .map(|(i, r)| (i + 1, r.body))
             .collect()
     };
-    let deliver = |value: serde_json::Value| {
-        let body = serde_json::json!({
-            "object": "whatsapp_business_account",
-            "entry": [{"id": "WABA", "changes": [{"field": "calls", "value": value}]}]
-        })
-        .to_string();
-        let signature = deflect_chat::provider::meta::sign(APP_SECRET, body.as_bytes());
-        let headers = [
-            ("content-type", "application/json"),
-            ("x-hub-signature-256", signature.as_str()),
-        ];
-        let (status, _, answer) = common::request(
-            http,
-            "POST",
-            "/webhooks/meta/main",
-            &headers,
-            body.as_bytes(),
-        );
-        assert_eq!(status, 200, "{answer}");
-    };
+    let deliver = |value: serde_json::Value| post_meta(http, "calls", value);
     let metadata = serde_json::json!({
         "display_phone_number": &BUSINESS_NUMBER[1..], "phone_number_id": PHONE_NUMBER_ID
     });
@@ -659,6 +683,139 @@ fn browser_agent_calls_a_whatsapp_customer_who_allowed_it() {
     let kinds: Vec<&str> = sent.iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["connect", "terminate"], "{sent:?}");
     assert_eq!(sent[1]["call_id"], call_id.as_str());
+}
+
+/// Meta decides whether an agent may call a customer on WhatsApp: a permission deflect never
+/// saw (no `call_permission_reply`) lets the call go out; a reached limit refuses it, naming
+/// the limit, though the customer's reply allowed calls; when Meta does not answer, the reply
+/// decides.
+#[test]
+fn whatsapp_says_whether_an_agent_may_call_a_customer() {
+    use common::meta::FakeMeta;
+    use common::webrtc::WebRtcPeer;
+    let api = FakeMeta::start();
+    let (page_port, api_port) = (free_port(), api.addr.port());
+    let gw = calling_gateway(page_port, api_port, "");
+    let http = gw.http_addr();
+    let admin = common::session::Session::login(http, "admin", "correct horse battery");
+    let metadata = serde_json::json!({
+        "display_phone_number": &BUSINESS_NUMBER[1..], "phone_number_id": PHONE_NUMBER_ID
+    });
+    let now = unix_now();
+    // A customer writes (and, with `allow`, allows calls for a week); their conversation.
+    let customer = |from: &str, allow: bool| -> i64 {
+        let mut messages = vec![
+            serde_json::json!({"from": from, "id": format!("wamid.{from}-1"),
+            "timestamp": now.to_string(), "type": "text", "text": {"body": "Call me"}}),
+        ];
+        if allow {
+            messages.push(
+                serde_json::json!({"from": from, "id": format!("wamid.{from}-2"),
+                "timestamp": now.to_string(), "type": "interactive", "interactive": {
+                    "type": "call_permission_reply", "call_permission_reply": {
+                        "response": "accept", "is_permanent": false,
+                        "expiration_timestamp": now + 7 * 86_400}}}),
+            );
+        }
+        post_meta(
+            http,
+            "messages",
+            serde_json::json!({
+                "messaging_product": "whatsapp", "metadata": metadata,
+                "contacts": [{"profile": {"name": "Vera"}, "wa_id": from}],
+                "messages": messages
+            }),
+        );
+        let (status, list) = admin.call("GET", "/api/v1/conversations", None);
+        assert_eq!(status, 200, "{list}");
+        let phone = format!("+{from}");
+        (list["conversations"].as_array().unwrap().iter())
+            .find(|c| c["contact_phone"] == phone.as_str())
+            .and_then(|c| c["id"].as_i64())
+            .unwrap_or_else(|| panic!("no conversation of {phone}: {list}"))
+    };
+    let agent = WebRtcPeer::start();
+    let call = |id: i64| {
+        let path = format!("/api/v1/conversations/{id}/call");
+        admin.call("POST", &path, Some(serde_json::json!({"sdp": agent.offer})))
+    };
+    let asked = |wa_id: &str| {
+        let query = format!("/v24.0/{PHONE_NUMBER_ID}/call_permissions?user_wa_id={wa_id}");
+        (api.requests().into_iter()).find(|r| r.method == "GET" && r.path == query)
+    };
+
+    // Allowed in the business profile: only Meta knows.
+    api.call_permission(
+        "31611110001",
+        200,
+        serde_json::json!({
+            "messaging_product": "whatsapp",
+            "permission": {"status": "permanent"},
+            "actions": [{"action_name": "start_call", "can_perform_action": true, "limits": [
+                {"time_period": "PT24H", "max_allowed": 100, "current_usage": 3}]}]
+        }),
+    );
+    let profile = customer("31611110001", false);
+    let (status, placed) = call(profile);
+    assert_eq!(status, 201, "{placed}");
+    let query = asked("31611110001").expect("Meta was asked");
+    assert_eq!(query.headers["authorization"], "Bearer token");
+    let connect = api
+        .requests()
+        .into_iter()
+        .find(|r| r.body["action"] == "connect");
+    assert_eq!(connect.expect("the call placed").body["to"], "31611110001");
+    let hang_up = format!(
+        "/api/v1/phone/calls/{}/hangup",
+        placed["call"]["id"].as_str().unwrap()
+    );
+    let (status, body) = admin.call("POST", &hang_up, None);
+    assert_eq!(status, 204, "{body}");
+
+    // Their reply allowed calls, but five unanswered calls today used up what Meta allows.
+    api.call_permission(
+        "31611110002",
+        200,
+        serde_json::json!({
+            "messaging_product": "whatsapp",
+            "permission": {"status": "temporary", "expiration_time": now + 7 * 86_400},
+            "actions": [{"action_name": "start_call", "can_perform_action": false, "limits": [
+                {"time_period": "PT24H", "max_allowed": 5, "current_usage": 5,
+                 "limit_expiration_time": 1_800_003_600}]}]
+        }),
+    );
+    let limited = customer("31611110002", true);
+    let (status, refused) = call(limited);
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(
+        refused["error"]["message"],
+        "WhatsApp allows no call to this customer now: 5 of 5 calls in 24h, until \
+         2027-01-15T09:00:00Z",
+        "{refused}"
+    );
+
+    // Meta does not answer: the customer's reply decides, for and against.
+    let down = serde_json::json!({"error": {"message": "Service temporarily unavailable",
+        "type": "OAuthException", "code": 131016}});
+    api.call_permission("31611110003", 503, down.clone());
+    api.call_permission("31611110004", 503, down);
+    let replied = customer("31611110003", true);
+    let (status, placed) = call(replied);
+    assert_eq!(status, 201, "{placed}");
+    let hang_up = format!(
+        "/api/v1/phone/calls/{}/hangup",
+        placed["call"]["id"].as_str().unwrap()
+    );
+    assert_eq!(admin.call("POST", &hang_up, None).0, 204);
+    let silent = customer("31611110004", false);
+    let (status, refused) = call(silent);
+    assert_eq!(status, 409, "{refused}");
+    let why = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("the customer has not allowed calls: ask them"),
+        "{refused}"
+    );
+    assert!(asked("31611110004").is_some());
 }
 
 /// A phone call from a SIP trunk put through to the inbox's agents: the dialler calls while

@@ -7,9 +7,9 @@ use crate::context::Ctx;
 use crate::lifecycle::transition::{Action, Handover, ensure_visible};
 use crate::lifecycle::{automation, conversation_event, dispatch, outgoing, relay};
 use crate::model::{
-    APPROVED, CallTarget, Channel, ChatError, Conversation, ConversationDetail, ConversationFilter,
-    ConversationSummary, EventKind, Filled, FilledHeader, Interactive, MAX_TEXT, Message, Status,
-    Template, TemplateValues, TimerKind, ViewCounts, Viewer,
+    APPROVED, ASK_FOR_CALLS, CallTarget, Channel, ChatError, Conversation, ConversationDetail,
+    ConversationFilter, ConversationSummary, EventKind, Filled, FilledHeader, Interactive,
+    MAX_TEXT, Message, Status, Template, TemplateValues, TimerKind, ViewCounts, Viewer,
 };
 use crate::provider::{HeaderParam, MediaMessage, NamedParam, Outgoing, UrlButtonParam};
 use crate::repo::{self, assignments::Step};
@@ -326,8 +326,8 @@ fn check_calling(ctx: &Ctx, c: &Conversation, what: &str) -> Result<(), ChatErro
     }
 }
 
-/// Whom `viewer` may call on WhatsApp from conversation `id` (see
-/// [`crate::Inbox::call_target`]).
+/// Whom `viewer` may call on WhatsApp from conversation `id`, whether or not the customer
+/// allows it (see [`crate::Inbox::call_target`]).
 pub(crate) async fn call_target(
     ctx: &Ctx,
     viewer: &Viewer,
@@ -343,8 +343,6 @@ pub(crate) async fn call_target(
             "a WhatsApp call needs the customer's WhatsApp number".into(),
         ));
     };
-    let reply = repo::messages::latest_call_permission_reply(ctx.store(), id).await?;
-    call_permission(reply.as_ref(), ctx.now())?;
     Ok(CallTarget {
         account: account.clone(),
         whatsapp_id: phone.trim_start_matches('+').to_owned(),
@@ -352,24 +350,33 @@ pub(crate) async fn call_target(
     })
 }
 
+/// Whether the customer of conversation `id` allowed calls as far as the conversations
+/// say: their latest `call_permission_reply` on the account, here or in another
+/// conversation of theirs. Why not otherwise.
+pub(crate) async fn replied_call_permission(ctx: &Ctx, id: i64) -> Result<(), ChatError> {
+    let reply = repo::messages::latest_call_permission_reply(ctx.store(), id).await?;
+    call_permission(reply.as_ref(), ctx.now())
+}
+
 /// Whether the customer's latest answer to a call permission request (`reply`) lets the
 /// business call them at `now`; why not otherwise.
 fn call_permission(reply: Option<&Interactive>, now: Millis) -> Result<(), ChatError> {
-    let ask = "ask them with a call permission request (interactive.type: call_permission_request)";
     match reply {
         None => Err(ChatError::Conflict(format!(
-            "the customer has not allowed calls: {ask}"
+            "the customer has not allowed calls: {ASK_FOR_CALLS}"
         ))),
-        Some(Interactive::CallPermissionReply { response, .. }) if response != "accept" => Err(
-            ChatError::Conflict(format!("the customer refused calls; {ask} again later")),
-        ),
+        Some(Interactive::CallPermissionReply { response, .. }) if response != "accept" => {
+            Err(ChatError::Conflict(format!(
+                "the customer refused calls; {ASK_FOR_CALLS} again later"
+            )))
+        }
         Some(Interactive::CallPermissionReply {
             is_permanent: false,
             expiration_timestamp,
             ..
         }) if expiration_timestamp.is_none_or(|until| until * 1000 <= now) => {
             Err(ChatError::Conflict(format!(
-                "the customer's permission to call has expired: {ask} again"
+                "the customer's permission to call has expired: {ASK_FOR_CALLS} again"
             )))
         }
         Some(_) => Ok(()),

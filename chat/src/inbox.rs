@@ -431,13 +431,25 @@ impl Inbox {
     }
 
     /// Whom `viewer` may call on WhatsApp from conversation `id`: a WhatsApp conversation
-    /// they may see, of an account with `calling`, whose customer allowed calls (their
-    /// latest `call_permission_reply` on the account — in this conversation or an earlier
-    /// one — accepted, permanently or until a time not yet past).
+    /// they may see, of an account with `calling`, whose customer allowed calls. Meta
+    /// decides when it answers (its `start_call` action: permissions given anywhere, and
+    /// the limits on calls, named in the refusal); otherwise the customer's latest
+    /// `call_permission_reply` on the account — in this conversation or an earlier one —
+    /// accepted, permanently or until a time not yet past.
     /// [`ChatError::Invalid`] for a conversation that cannot have calls,
     /// [`ChatError::Conflict`] without the customer's permission.
     pub async fn call_target(&self, viewer: &Viewer, id: i64) -> Result<CallTarget, ChatError> {
-        conversations::call_target(self.ctx(), viewer, id).await
+        let ctx = self.ctx();
+        let target = conversations::call_target(ctx, viewer, id).await?;
+        let calls = &self.inner.whatsapp_calls;
+        match calls
+            .permission(&target.account, &target.whatsapp_id, ctx.now())
+            .await
+        {
+            Some(verdict) => verdict?,
+            None => conversations::replied_call_permission(ctx, id).await?,
+        }
+        Ok(target)
     }
 
     /// How the customers' messages this process stored so far were stored: together with

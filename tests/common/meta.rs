@@ -4,7 +4,9 @@
 //! for a send, `{"id": "<media id>"}` for a file uploaded to `POST /{phone_number_id}/media`,
 //! `{"messaging_product":"whatsapp","calls":[{"id":"wacid.fake<n>"}]}` for a call's `connect`
 //! (`n`: the request's number, from 1, as [`FakeMeta::requests`] lists them) and
-//! `{"success":true}` for its other actions (`POST /{phone_number_id}/calls`).
+//! `{"success":true}` for its other actions (`POST /{phone_number_id}/calls`), and the
+//! business's permission to call a customer (`GET /{phone_number_id}/call_permissions
+//! ?user_wa_id=`) as [`FakeMeta::call_permission`] sets it — `no_permission` until then.
 //! It serves Sinch's Conversation API and Kaleyra's API too, as [`super::sinch`] and
 //! [`super::kaleyra`] answer them.
 
@@ -39,6 +41,8 @@ struct Shared {
     media: Mutex<BTreeMap<String, Vec<u8>>>,
     /// The WhatsApp Business Account's message templates (`data` of the listing).
     templates: Mutex<Vec<serde_json::Value>>,
+    /// The answer (status, body) to a permission query, by the customer's WhatsApp id.
+    permissions: Mutex<BTreeMap<String, (u16, serde_json::Value)>>,
 }
 
 /// The access token [`account`] configures: Meta's media API answers only requests bearing
@@ -114,6 +118,11 @@ impl FakeMeta {
                             {
                                 return templates(&state, &headers);
                             }
+                            if method == axum::http::Method::GET
+                                && uri.path().ends_with("/call_permissions")
+                            {
+                                return call_permission(&state, uri.query().unwrap_or_default());
+                            }
                             if method == axum::http::Method::GET {
                                 return media(&state, addr, uri.path(), &headers);
                             }
@@ -178,6 +187,13 @@ impl FakeMeta {
         *self.shared.templates.lock().unwrap() = templates;
     }
 
+    /// Answers the permission query for the customer `wa_id` with `status` and `answer`
+    /// (Meta's `{messaging_product, permission, actions}`, or its error).
+    pub fn call_permission(&self, wa_id: &str, status: u16, answer: serde_json::Value) {
+        let mut permissions = self.shared.permissions.lock().unwrap();
+        permissions.insert(wa_id.into(), (status, answer));
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<Request> {
         self.shared.requests.lock().unwrap().clone()
@@ -235,6 +251,33 @@ fn media(
         "id": id,
     }))
     .into_response()
+}
+
+/// The answer to `GET /{phone_number_id}/call_permissions?<query>` (`user_wa_id=`): as
+/// [`FakeMeta::call_permission`] set it, else Meta's answer for a customer who never allowed
+/// calls (a permission request may be sent, once a day).
+fn call_permission(state: &Shared, query: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let wa_id = (query.split('&'))
+        .find_map(|pair| pair.strip_prefix("user_wa_id="))
+        .unwrap_or_default();
+    let set = state.permissions.lock().unwrap().get(wa_id).cloned();
+    let (status, answer) = set.unwrap_or_else(|| {
+        (
+            200,
+            serde_json::json!({
+                "messaging_product": "whatsapp",
+                "permission": {"status": "no_permission"},
+                "actions": [
+                    {"action_name": "send_call_permission_request", "can_perform_action": true,
+                     "limits": [{"time_period": "PT24H", "max_allowed": 1, "current_usage": 0}]},
+                    {"action_name": "start_call", "can_perform_action": false, "limits": []}
+                ]
+            }),
+        )
+    });
+    let status = axum::http::StatusCode::from_u16(status).unwrap();
+    (status, axum::Json(answer)).into_response()
 }
 
 /// The template listing: one page (no `paging.next`), 401 without the bearer token.

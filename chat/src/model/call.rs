@@ -36,6 +36,10 @@ pub struct CallFilter {
     pub limit: Option<u32>,
 }
 
+/// What to do when a customer has not allowed calls (the end of every such refusal).
+pub(crate) const ASK_FOR_CALLS: &str =
+    "ask them with a call permission request (interactive.type: call_permission_request)";
+
 /// A customer an agent may call on WhatsApp (see [`crate::Inbox::call_target`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallTarget {

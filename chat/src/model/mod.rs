@@ -27,6 +27,7 @@ mod webhook;
 pub use agent::{Agent, ApiToken, Colleague, Colleagues, Preferences, Role, Viewer};
 pub(crate) use attachment::new_token;
 pub use attachment::{ATTACHMENT_PATH, Attachment, AttachmentState, UPLOAD_TTL};
+pub(crate) use call::ASK_FOR_CALLS;
 pub use call::{CallFilter, CallOutcome, CallRecord, CallTarget, RecordedCall};
 pub use canned::{CannedAnswer, NewCannedAnswer, PLACEHOLDERS};
 pub use codes::{CODE_LEN, Handoff, handoff_text, payload_for, reference_in_payload};

@@ -22,7 +22,7 @@
 //! - Calls (the Calling API): the `calls` field's events and the call actions, in
 //!   [`super::meta_calls`]; [`MetaClient::call`] posts an action.
 
-use super::meta_calls::{CallAction, action_body};
+use super::meta_calls::{CallAction, CallPermission, action_body};
 use super::{
     HeaderParam, Inbound, InboundMedia, InboundMessage, MediaLink, MediaMessage, MediaSource,
     Outgoing, Receipt, Row, SendContext, SendError, Sent, StatusUpdate, WebhookError,
@@ -42,6 +42,8 @@ pub struct MetaClient {
     components_endpoint: String,
     /// Call actions (`/{phone_number_id}/calls`).
     calls_endpoint: String,
+    /// Permissions to call customers (`/{phone_number_id}/call_permissions`).
+    permissions_endpoint: String,
     timeout: std::time::Duration,
     token: Option<Secret>,
 }
@@ -61,6 +63,7 @@ impl MetaClient {
             media_endpoint: format!("{number}/media"),
             components_endpoint: format!("{number}/conversational_automation"),
             calls_endpoint: format!("{number}/calls"),
+            permissions_endpoint: format!("{number}/call_permissions"),
             token: account.access_token.clone(),
             timeout: account.request_timeout,
         }
@@ -99,6 +102,34 @@ impl MetaClient {
             return Err(error_of(status, &json));
         }
         Ok(json["calls"][0]["id"].as_str().map(str::to_owned))
+    }
+
+    /// Asks Meta whether the business may call the customer `wa_id` (see
+    /// [`super::meta_calls`]); an answer that does not read as one is
+    /// [`SendError::Rejected`].
+    pub async fn call_permission(&self, wa_id: &str) -> Result<CallPermission, SendError> {
+        let url = url::Url::parse_with_params(&self.permissions_endpoint, [("user_wa_id", wa_id)])
+            .map_err(|e| SendError::Rejected {
+                code: None,
+                message: format!("the account's API address does not read: {e}"),
+            })?;
+        let mut req = self.http.get(url).timeout(self.timeout);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t.expose());
+        }
+        let res = req
+            .send()
+            .await
+            .map_err(|e| super::classify_transport(&e))?;
+        let status = res.status();
+        let json: Value = res.json().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(error_of(status, &json));
+        }
+        serde_json::from_value(json).map_err(|e| SendError::Rejected {
+            code: None,
+            message: format!("Meta's call permission answer does not read: {e}"),
+        })
     }
 
     /// Posts `body` to `url` with the account's token; a request that got no answer is

@@ -16,10 +16,18 @@
 //!   `session {sdp_type: "answer", sdp}`, `reject`, `terminate` (sent even after the media
 //!   ended) — or, to call a customer who gave permission, `connect` with `to` and deflect's
 //!   offer; its answer names the new call (`calls[0].id`). ([`action_body`])
+//! - Permission: `GET /{phone_number_id}/call_permissions?user_wa_id=<wa_id>` answers
+//!   `permission {status, expiration_time}` (`permanent`, `temporary` until a time, or
+//!   `no_permission`) and `actions[]` — `start_call` and `send_call_permission_request`, each
+//!   with `can_perform_action` and `limits[] {time_period, max_allowed, current_usage,
+//!   limit_expiration_time}` (an ISO 8601 period; seconds). Meta knows permissions deflect
+//!   never saw (given in the business profile, or by calling with the callback permission
+//!   on) and the limits on calls. ([`CallPermission`])
 //!
 //! Meta's offers are ICE-lite, Opus at 48 kHz (16 kHz audio) with `telephone-event/8000`
 //! for digits, `a=setup:actpass`; its answer must carry exactly one SHA-256 fingerprint.
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// Who placed a WhatsApp call.
@@ -298,6 +306,60 @@ pub fn action_body(action: &CallAction<'_>) -> Value {
     }
 }
 
+/// The business's permission to call one customer, as Meta answers
+/// `GET /{phone_number_id}/call_permissions?user_wa_id=` (see the module docs).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct CallPermission {
+    /// Whether the customer allowed calls, and until when.
+    pub permission: PermissionState,
+    /// What the business may do now (`start_call`, `send_call_permission_request`).
+    pub actions: Vec<PermissionAction>,
+}
+
+/// The customer's permission.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct PermissionState {
+    /// `permanent`, `temporary` or `no_permission`.
+    pub status: String,
+    /// When a temporary permission ends (seconds since the epoch).
+    pub expiration_time: Option<i64>,
+}
+
+/// One action on the customer and its limits.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct PermissionAction {
+    /// `start_call` or `send_call_permission_request`.
+    pub action_name: String,
+    /// Whether the business may take it now.
+    pub can_perform_action: bool,
+    /// The limits on it.
+    pub limits: Vec<ActionLimit>,
+}
+
+/// How often an action may be taken in a period, and how much of it is used.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ActionLimit {
+    /// The period, an ISO 8601 duration (`PT24H`, `P7D`).
+    pub time_period: String,
+    /// Times allowed in the period.
+    pub max_allowed: u64,
+    /// Times taken in it so far.
+    pub current_usage: u64,
+    /// When a reached limit lifts (seconds since the epoch).
+    pub limit_expiration_time: Option<i64>,
+}
+
+impl CallPermission {
+    /// The action called `name`, when Meta listed it.
+    pub fn action(&self, name: &str) -> Option<&PermissionAction> {
+        self.actions.iter().find(|a| a.action_name == name)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -435,6 +497,44 @@ mod tests {
             parse_calls(&without).is_empty(),
             "a connect without SDP is left out"
         );
+    }
+
+    /// Meta's answer to the permission query (its "Get call permission state" example).
+    #[test]
+    fn a_permission_is_read_with_its_actions_and_limits() {
+        let answer = json!({
+            "messaging_product": "whatsapp",
+            "permission": { "status": "temporary", "expiration_time": 1745343479 },
+            "actions": [
+                { "action_name": "send_call_permission_request", "can_perform_action": true,
+                  "limits": [{ "time_period": "PT24H", "max_allowed": 1, "current_usage": 0 }] },
+                { "action_name": "start_call", "can_perform_action": false,
+                  "limits": [{ "time_period": "PT24H", "max_allowed": 5, "current_usage": 5,
+                               "limit_expiration_time": 1745622600 }] }
+            ]
+        });
+        let p: CallPermission = serde_json::from_value(answer).unwrap();
+        assert_eq!(p.permission.status, "temporary");
+        assert_eq!(p.permission.expiration_time, Some(1_745_343_479));
+        let call = p.action("start_call").unwrap();
+        assert!(!call.can_perform_action);
+        assert_eq!(
+            call.limits,
+            [ActionLimit {
+                time_period: "PT24H".into(),
+                max_allowed: 5,
+                current_usage: 5,
+                limit_expiration_time: Some(1_745_622_600),
+            }]
+        );
+        assert!(
+            p.action("send_call_permission_request")
+                .unwrap()
+                .can_perform_action
+        );
+        let none: CallPermission =
+            serde_json::from_value(json!({"permission": {"status": "no_permission"}})).unwrap();
+        assert_eq!(none.action("start_call"), None);
     }
 
     #[test]
