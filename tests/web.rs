@@ -760,11 +760,13 @@ fn whatsapp_says_whether_an_agent_may_call_a_customer() {
     assert_eq!(status, 201, "{placed}");
     let query = asked("31611110001").expect("Meta was asked");
     assert_eq!(query.headers["authorization"], "Bearer token");
-    let connect = api
-        .requests()
-        .into_iter()
-        .find(|r| r.body["action"] == "connect");
-    assert_eq!(connect.expect("the call placed").body["to"], "31611110001");
+    // The call goes out once it is placed.
+    let connect = |r: &common::meta::Request| r.body["action"] == "connect";
+    let sent = api.wait_until(common::PATIENCE, "the call's connect", |r| {
+        r.iter().any(connect)
+    });
+    let placed_to = sent.into_iter().find(connect).unwrap().body["to"].clone();
+    assert_eq!(placed_to, "31611110001");
     let hang_up = format!(
         "/api/v1/phone/calls/{}/hangup",
         placed["call"]["id"].as_str().unwrap()

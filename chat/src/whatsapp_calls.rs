@@ -114,6 +114,10 @@ impl WhatsAppCalls {
         metrics::counter!("deflect_whatsapp_call_actions_total", "action" => "call_permissions", "outcome" => outcome)
             .increment(1);
         match result {
+            Ok(answer) if answer.permission.status.is_empty() && answer.actions.is_empty() => {
+                tracing::warn!(account, "WhatsApp's call permission answer says nothing");
+                None
+            }
             Ok(answer) => Some(may_call(&answer, now)),
             Err(e) => {
                 tracing::warn!(account, cause = %e, "WhatsApp did not say whether the customer may be called");

@@ -199,6 +199,23 @@ impl FakeMeta {
         self.shared.requests.lock().unwrap().clone()
     }
 
+    /// Waits up to `within` until the requests so far satisfy `done`; returns them.
+    pub fn wait_until(
+        &self,
+        within: std::time::Duration,
+        what: &str,
+        done: impl Fn(&[Request]) -> bool,
+    ) -> Vec<Request> {
+        let deadline = Instant::now() + within;
+        let mut r = self.shared.requests.lock().unwrap();
+        while !done(&r) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "{what}: not within {within:?}");
+            r = self.shared.changed.wait_timeout(r, left).unwrap().0;
+        }
+        r.clone()
+    }
+
     /// Waits until `n` requests have arrived; returns them.
     pub fn wait_for(&self, n: usize) -> Vec<Request> {
         let deadline = Instant::now() + PATIENCE;
