@@ -8,7 +8,7 @@
 mod common;
 
 use common::sipp::Sipp;
-use common::{Gateway, PATIENCE, get, message};
+use common::{Gateway, PATIENCE, message};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::process::Command;
 use std::sync::Arc;
@@ -17,14 +17,6 @@ use std::time::{Duration, Instant};
 
 fn gateway(config: &str) -> Gateway {
     Gateway::with_sip_debug(config)
-}
-
-/// The value of the metric line starting with `name` (with its labels), 0 when absent.
-fn metric(gw: &Gateway, name: &str) -> f64 {
-    let (_, body) = get(gw.http_addr(), "/metrics");
-    body.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0.0)
 }
 
 /// Runs a sipvicious tool against the gateway's UDP listener (bounded by `timeout`);
@@ -78,22 +70,14 @@ fn svcrack_is_banned_before_it_reaches_the_password() {
     assert!(out.contains("found nothing"), "{out}");
     // Five wrong passwords were looked at, then the source was banned and nothing more.
     assert_eq!(
-        metric(
-            &gw,
-            "deflect_sip_auth_failures_total{reason=\"bad_password\"}"
-        ),
+        gw.metric("deflect_sip_auth_failures_total{reason=\"bad_password\"}"),
         5.0
     );
     assert_eq!(
-        metric(&gw, "deflect_sip_auth_bans_total{scope=\"source\"}"),
+        gw.metric("deflect_sip_auth_bans_total{scope=\"source\"}"),
         1.0
     );
-    assert!(
-        metric(
-            &gw,
-            "deflect_sip_auth_banned_requests_total{scope=\"source\"}"
-        ) > 0.0
-    );
+    assert!(gw.metric("deflect_sip_auth_banned_requests_total{scope=\"source\"}") > 0.0);
     gw.logs.wait_for("the ban", |l| {
         message(l, "SIP source banned after failed authentications") && l["source"] == "127.0.0.1"
     });
@@ -204,7 +188,7 @@ fn a_replayed_authorization_does_not_make_a_call() {
     assert!(refused.starts_with("SIP/2.0 401"), "{refused}");
     assert!(refused.contains("stale=true"), "{refused}");
     assert_eq!(
-        metric(&gw, "deflect_sip_auth_failures_total{reason=\"replay\"}"),
+        gw.metric("deflect_sip_auth_failures_total{reason=\"replay\"}"),
         1.0
     );
     gw.logs.wait_for("the real call", |l| {
@@ -227,8 +211,8 @@ fn one_source_cannot_hold_more_than_its_tcp_connections() {
     let held: Vec<TcpStream> = (0..200).map(|_| TcpStream::connect(tcp).unwrap()).collect();
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let refused = metric(&gw, "deflect_sip_tcp_refused_total{reason=\"per_source\"}");
-        let open = metric(&gw, "deflect_sip_tcp_connections");
+        let refused = gw.metric("deflect_sip_tcp_refused_total{reason=\"per_source\"}");
+        let open = gw.metric("deflect_sip_tcp_connections");
         if refused + open >= 200.0 {
             assert_eq!((open, refused), (128.0, 72.0));
             break;
@@ -241,7 +225,7 @@ fn one_source_cannot_hold_more_than_its_tcp_connections() {
     // Closed ones give their places back.
     drop(held);
     let deadline = Instant::now() + PATIENCE;
-    while metric(&gw, "deflect_sip_tcp_connections") > 0.0 {
+    while gw.metric("deflect_sip_tcp_connections") > 0.0 {
         assert!(Instant::now() < deadline, "connections still counted");
     }
 }
@@ -316,13 +300,9 @@ fn an_invite_flood_at_five_times_capacity_gets_503_and_calls_in_progress_keep_th
         .run(sip);
     let flood_end = Instant::now();
     stop.store(true, Ordering::Relaxed);
-    let rejected = metric(
-        &gw,
-        "deflect_sip_overload_rejections_total{reason=\"max_calls_per_second\"}",
-    ) + metric(
-        &gw,
-        "deflect_sip_overload_rejections_total{reason=\"max_calls\"}",
-    );
+    let rejected = gw
+        .metric("deflect_sip_overload_rejections_total{reason=\"max_calls_per_second\"}")
+        + gw.metric("deflect_sip_overload_rejections_total{reason=\"max_calls\"}");
     assert!(rejected >= 200.0, "only {rejected} of 300 INVITEs got 503");
     let flood = flood_end - flood_start;
     for (n, call) in held.into_iter().enumerate() {

@@ -3,7 +3,7 @@
 
 use crate::Problems;
 use crate::secret::Secret;
-use crate::value::{duration, socket_addr};
+use crate::value::{Cidr, duration, socket_addr};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -52,6 +52,9 @@ pub struct HttpConfig {
     /// `x-forwarded-for`; its last entry is used). Unset: the TCP peer address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_ip_header: Option<String>,
+    /// The reverse proxies (addresses or networks) whose `client_ip_header` is believed;
+    /// from any other peer the header is ignored. Required with `client_ip_header`.
+    pub trusted_proxies: Vec<Cidr>,
     /// Connections held open at once, from all sources together; beyond it new connections
     /// get 503 with `Retry-After` (a few more are kept for `/healthz`, `/readyz` and
     /// `/metrics`).
@@ -85,6 +88,7 @@ impl Default for HttpConfig {
             login_attempts_per_minute: 10,
             widget_requests_per_minute: 120,
             client_ip_header: None,
+            trusted_proxies: Vec::new(),
             max_connections: 10_000,
             max_connections_per_source: 256,
             header_timeout: Duration::from_secs(10),
@@ -260,6 +264,18 @@ impl HttpConfig {
                 "http.client_ip_header",
                 format!("{h:?} is not a header name; e.g. \"x-forwarded-for\""),
             );
+        }
+        match (&self.client_ip_header, self.trusted_proxies.is_empty()) {
+            (Some(_), true) => p.push(
+                "http.trusted_proxies",
+                "required with http.client_ip_header: the reverse proxies' addresses or \
+                 networks (e.g. [\"10.0.0.5/32\"]), the only peers whose header is believed",
+            ),
+            (None, false) => p.push(
+                "http.trusted_proxies",
+                "has no effect without http.client_ip_header (e.g. \"x-forwarded-for\")",
+            ),
+            _ => {}
         }
         self.validate_connections(p);
         p.unique_names(

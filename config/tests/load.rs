@@ -402,6 +402,7 @@ max_attempts = 0
         "http.session_ttl",
         "http.login_attempts_per_minute",
         "http.client_ip_header",
+        "http.trusted_proxies",
         "http.webhooks[0].url",
         "http.webhooks[0].signing_secret",
         "http.webhooks[0].events[1]",

@@ -729,6 +729,28 @@ fn overload_and_shutdown_answer_503_with_retry_after() {
     assert_eq!((r.status, r.headers.get("Retry-After")), (503, Some("30")));
 }
 
+/// OPTIONS are answered 200 while calls are taken and 503 (with the shutdown's
+/// `Retry-After`) once they are not, so a dispatcher probing with them sends calls to other
+/// nodes while this one drains.
+#[test]
+fn options_say_a_draining_node_takes_no_calls() {
+    let options = |p: &mut Peer, branch: &str| {
+        p.send(&format!(
+            "OPTIONS sip:probe@{UAS} SIP/2.0\nVia: SIP/2.0/UDP {UAC};branch=z9hG4bK{branch}\n\
+             From: <sip:kamailio@{UAC}>;tag=p1\nTo: <sip:probe@{UAS}>\nCall-ID: probe-{branch}\n\
+             CSeq: 1 OPTIONS\nMax-Forwards: 70\nContent-Length: 0\n\n"
+        ));
+        let (_, Message::Response(r)) = p.sent.last().unwrap() else {
+            panic!("no answer to OPTIONS")
+        };
+        (r.status, r.headers.get("Retry-After").map(str::to_owned))
+    };
+    let mut p = Peer::new(SipConfig::default());
+    assert_eq!(options(&mut p, "opt1"), (200, None));
+    p.ua.stop_accepting(30);
+    assert_eq!(options(&mut p, "opt2"), (503, Some("30".to_owned())));
+}
+
 #[test]
 fn registration_answers_digest_refreshes_before_expiry_and_backs_off() {
     use deflect_config::{RegisterConfig, Secret, TrunkConfig};

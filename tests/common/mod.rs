@@ -269,6 +269,14 @@ impl Gateway {
         self.listener("http", None)
     }
 
+    /// The value of the metric line starting with `name` (with its labels), 0 when absent.
+    pub fn metric(&self, name: &str) -> f64 {
+        let (_, body) = get(self.http_addr(), "/metrics");
+        body.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// Sends `signal` (e.g. "TERM", "KILL") to the process.
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")

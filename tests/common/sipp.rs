@@ -31,6 +31,8 @@ pub struct Sipp {
     args: Vec<String>,
     local_ip: Option<String>,
     port: Option<u16>,
+    /// The injection file's lines (`-inf`), when the scenario reads `[field0]`, ….
+    inject: Option<String>,
 }
 
 impl Sipp {
@@ -49,7 +51,14 @@ impl Sipp {
             args: Vec::new(),
             local_ip: None,
             port: None,
+            inject: None,
         }
+    }
+
+    /// One call's fields per line (`;`-separated), read in order as `[field0]`, ….
+    pub fn inject(mut self, lines: &[String]) -> Self {
+        self.inject = Some(format!("SEQUENTIAL\n{}\n", lines.join("\n")));
+        self
     }
 
     /// Calls from `ip` (default: `127.0.0.1`, or `::1` towards an IPv6 target).
@@ -96,7 +105,17 @@ impl Sipp {
                 "60s",
                 "-timeout_error",
             ])
-            .args(["-error_file", self.error_file().to_str().unwrap()]);
+            .args(["-error_file", self.error_file().to_str().unwrap()])
+            .args([
+                "-trace_logs",
+                "-log_file",
+                self.log_file().to_str().unwrap(),
+            ]);
+        if let Some(lines) = &self.inject {
+            let file = self.dir.path().join("inject.csv");
+            std::fs::write(&file, lines).unwrap();
+            cmd.args(["-inf", file.to_str().unwrap()]);
+        }
         if !self.args.iter().any(|a| a == "-m") {
             cmd.args(["-m", "1"]);
         }
@@ -109,6 +128,11 @@ impl Sipp {
 
     fn error_file(&self) -> PathBuf {
         self.dir.path().join("errors.log")
+    }
+
+    /// Where the scenario's `<log>` actions write.
+    fn log_file(&self) -> PathBuf {
+        self.dir.path().join("scenario.log")
     }
 
     /// Runs to completion and panics with sipp's output unless every call succeeded.
@@ -154,6 +178,14 @@ impl Running {
     pub fn wait(self) -> Output {
         let out = self.child.wait_with_output().unwrap();
         self.sipp.check(out)
+    }
+
+    /// Waits for it, however its calls went; returns the lines its scenario logged
+    /// (`<log>` actions) and its output.
+    pub fn logged(self) -> (Vec<String>, Output) {
+        let out = self.child.wait_with_output().unwrap();
+        let log = std::fs::read_to_string(self.sipp.log_file()).unwrap_or_default();
+        (log.lines().map(str::to_owned).collect(), out)
     }
 }
 

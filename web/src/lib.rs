@@ -117,6 +117,8 @@ pub struct Web {
     pub own_origin: String,
     /// Header with the client's address behind a proxy.
     pub client_ip_header: Option<HeaderName>,
+    /// The proxies whose `client_ip_header` is believed.
+    pub trusted_proxies: Vec<deflect_config::Cidr>,
     /// How long a request's body may take to arrive (`http.body_timeout`).
     pub body_timeout: Duration,
     /// Failed logins.
@@ -156,6 +158,7 @@ impl Web {
                 .client_ip_header
                 .as_deref()
                 .and_then(|h| HeaderName::try_from(h).ok()),
+            trusted_proxies: config.http.trusted_proxies.clone(),
             body_timeout: config.http.body_timeout,
             login_limiter: limits::RateLimiter::new(config.http.login_attempts_per_minute),
             widget_limiter: limits::RateLimiter::new(config.http.widget_requests_per_minute),
@@ -178,9 +181,14 @@ pub fn gzip_for_tests(body: &[u8]) -> Vec<u8> {
     assets::gzip(body)
 }
 
-/// The client's address: the configured proxy header's last entry, else the TCP peer.
+/// The client's address: the configured proxy header's last entry when the TCP peer is a
+/// trusted proxy, else the TCP peer.
 pub(crate) fn client_ip(state: &AppState, parts: &axum::http::request::Parts) -> String {
-    if let Some(h) = &state.web.client_ip_header
+    let peer = (parts.extensions.get::<ConnectInfo<SocketAddr>>()).map(|c| c.0.ip());
+    let from_proxy =
+        peer.is_some_and(|ip| state.web.trusted_proxies.iter().any(|p| p.contains(ip)));
+    if from_proxy
+        && let Some(h) = &state.web.client_ip_header
         && let Some(v) = parts.headers.get(h).and_then(|v| v.to_str().ok())
         && let Some(last) = v
             .rsplit(',')
@@ -190,11 +198,7 @@ pub(crate) fn client_ip(state: &AppState, parts: &axum::http::request::Parts) ->
     {
         return last.to_string();
     }
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    peer.map_or_else(|| "unknown".into(), |ip| ip.to_string())
 }
 
 /// The application's routes.

@@ -87,6 +87,28 @@ impl App {
                 .unwrap(),
             None => r.body(Body::empty()).unwrap(),
         };
+        self.send(req).await
+    }
+
+    /// `GET path` from the TCP peer `peer` with `headers`.
+    async fn get_from(
+        &self,
+        peer: std::net::SocketAddr,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Res {
+        let mut r = Request::builder().method(Method::GET).uri(path);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let mut req = r.body(Body::empty()).unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        self.send(req).await
+    }
+
+    /// The router's answer to `req`.
+    async fn send(&self, req: Request<Body>) -> Res {
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
@@ -109,23 +131,7 @@ impl App {
         for (k, v) in headers {
             r = r.header(*k, *v);
         }
-        let res = (self.router.clone())
-            .oneshot(r.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 24)
-            .await
-            .unwrap();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        Res {
-            status,
-            headers,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            text,
-            bytes: bytes.to_vec(),
-        }
+        self.send(r.body(Body::from(body)).unwrap()).await
     }
 
     async fn agent(&self, name: &str, role: Role, queues: &[&str]) -> i64 {
@@ -2217,6 +2223,50 @@ async fn the_widget_checks_origins_visitors_and_rates() {
         }
     }
     assert!(limited, "the widget endpoints are rate-limited");
+}
+
+/// Behind a reverse proxy the client's address is the proxy header's — but only from a
+/// trusted proxy: a client forging the header is still counted as itself.
+#[tokio::test]
+async fn the_client_address_header_is_believed_only_from_trusted_proxies() {
+    let mut c = config();
+    c.http.widget_requests_per_minute = 2;
+    c.http.client_ip_header = Some("x-forwarded-for".into());
+    c.http.trusted_proxies = vec!["10.0.0.5/32".parse().unwrap()];
+    let a = app_with(c).await;
+    let proxy: std::net::SocketAddr = "10.0.0.5:40000".parse().unwrap();
+    let stranger: std::net::SocketAddr = "203.0.113.9:40000".parse().unwrap();
+    let site = "/widget/sites/www";
+    let origin = ("origin", "https://shop.example");
+    let status = |r: Res| r.status;
+    // Through the proxy: each client has its own allowance.
+    for client in ["198.51.100.1", "198.51.100.2"] {
+        let xff = format!("192.0.2.77, {client}");
+        let h = [origin, ("x-forwarded-for", xff.as_str())];
+        assert_eq!(status(a.get_from(proxy, site, &h).await), StatusCode::OK);
+        assert_eq!(status(a.get_from(proxy, site, &h).await), StatusCode::OK);
+        assert_eq!(
+            status(a.get_from(proxy, site, &h).await),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+    // Not through it: a new forged address each time changes nothing.
+    for (i, expected) in [
+        StatusCode::OK,
+        StatusCode::OK,
+        StatusCode::TOO_MANY_REQUESTS,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let xff = format!("198.51.100.{}", 10 + i);
+        let h = [origin, ("x-forwarded-for", xff.as_str())];
+        assert_eq!(
+            status(a.get_from(stranger, site, &h).await),
+            expected,
+            "request {i}"
+        );
+    }
 }
 
 /// Widget calls as the IVR would take them: answered with a fixed SDP, or refused when the

@@ -76,6 +76,11 @@ impl Overload {
         self.shutdown = Some(retry_after);
     }
 
+    /// The `Retry-After` of a shutdown in progress (new calls refused), if one began.
+    pub fn stopping(&self) -> Option<u32> {
+        self.shutdown
+    }
+
     /// Whether a new call may start at `now` with `in_progress` calls up; a call let in
     /// takes a token.
     pub fn admit(&mut self, now: Instant, in_progress: usize) -> Result<(), Busy> {

@@ -198,7 +198,8 @@ impl Endpoint {
         self.calls.len()
     }
 
-    /// From now on new INVITEs get 503 with `Retry-After: retry_after` (shutdown).
+    /// From now on new INVITEs — and OPTIONS, so that a load balancer probing with them
+    /// stops sending calls here — get 503 with `Retry-After: retry_after` (shutdown).
     pub fn stop_accepting(&mut self, retry_after: u32) {
         self.overload.stop_accepting(retry_after);
     }
@@ -372,8 +373,21 @@ impl Endpoint {
         }
         match req.method {
             Method::Invite => self.handle_invite(now, origin, req, key, trunk),
-            Method::Options => {
-                self.reply(
+            // While stopping, 503 tells a load balancer probing with OPTIONS (Kamailio's
+            // dispatcher) to send new calls elsewhere; calls in progress go on.
+            Method::Options => match self.overload.stopping() {
+                Some(retry_after) => {
+                    let retry_after = retry_after.to_string();
+                    self.reply(
+                        now,
+                        origin,
+                        key,
+                        &req,
+                        503,
+                        &[("Retry-After", &retry_after)],
+                    );
+                }
+                None => self.reply(
                     now,
                     origin,
                     key,
@@ -384,8 +398,8 @@ impl Endpoint {
                         ("Accept", "application/sdp"),
                         ("Supported", SUPPORTED),
                     ],
-                );
-            }
+                ),
+            },
             Method::Bye | Method::Info | Method::Update | Method::Prack | Method::Notify => {
                 self.reply(now, origin, key, &req, 481, &[]);
             }
