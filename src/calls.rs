@@ -104,6 +104,10 @@ impl Prepared {
     }
 }
 
+/// How long a deflection committed before its call's BYE holds its template back, should
+/// the node die before releasing it after the BYE.
+const DEFLECTION_HOLD: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Deflections and call records into the inbox: the IVR's [`Deflection`] and
 /// `CallRecord` (deflect-config's records, which the inbox takes as they are; idempotent on
 /// the call id).
@@ -114,6 +118,19 @@ impl DeflectionConsumer for InboxDeflections {
 
     async fn deflect(&self, d: &Deflection) -> Result<(), Self::Error> {
         self.0.deflect(d).await.map(|_| ())
+    }
+
+    /// On PostgreSQL, shared by every node, the deflection is committed before the BYE; a
+    /// node that dies before the hang-up's release leaves its template to the others after
+    /// [`DEFLECTION_HOLD`]. SQLite, one process's file, keeps the journal.
+    async fn hold(&self, d: &Deflection) -> Result<bool, Self::Error> {
+        if self.0.store().kind() != deflect_config::DatabaseKind::Postgres {
+            return Ok(false);
+        }
+        self.0
+            .hold_deflection(d, DEFLECTION_HOLD)
+            .await
+            .map(|_| true)
     }
 
     async fn record_call(

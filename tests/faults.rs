@@ -12,7 +12,7 @@ mod common;
 
 use common::dialler::Dialler;
 use common::meta::{self, FakeMeta};
-use common::{Gateway, PATIENCE};
+use common::{Gateway, GatewayBuilder, PATIENCE, message};
 use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
@@ -30,6 +30,19 @@ initial_backoff = "100ms"
 
 const APP_SECRET: &str = "app-secret";
 
+/// A gateway on the fake `api` with the fault injection points `failpoints` (none: `""`).
+fn builder(api: &FakeMeta, failpoints: &str) -> GatewayBuilder {
+    let b = Gateway::builder()
+        .config(&meta::account(&format!("http://{}", api.addr)))
+        .config(CONFIG)
+        .log("info,deflect_ivr=debug");
+    if failpoints.is_empty() {
+        b
+    } else {
+        b.env("FAILPOINTS", failpoints)
+    }
+}
+
 /// A gateway with the fault injection points `failpoints` (none: `""`), its HTTP listener on
 /// `http` (a run after a crash takes the same address, so the fake's callbacks reach it)
 /// or a free port.
@@ -40,14 +53,7 @@ fn gateway(
     dir: Option<tempfile::TempDir>,
 ) -> Gateway {
     let listen = http.map_or("127.0.0.1:0".to_string(), |a| a.to_string());
-    let mut b = Gateway::builder()
-        .config(&meta::account(&format!("http://{}", api.addr)))
-        .config(CONFIG)
-        .env("DEFLECT_HTTP__LISTEN", &listen)
-        .log("info,deflect_ivr=debug");
-    if !failpoints.is_empty() {
-        b = b.env("FAILPOINTS", failpoints);
-    }
+    let mut b = builder(api, failpoints).env("DEFLECT_HTTP__LISTEN", &listen);
     if let Some(d) = dir {
         b = b.dir(d);
     }
@@ -142,6 +148,55 @@ fn killed_after_the_inbox_committed_the_deflection() {
 #[test]
 fn killed_after_the_provider_accepted_the_template() {
     killed_at("outbox-after-accept");
+}
+
+/// On PostgreSQL a confirmed deflection is committed before the BYE, its template held
+/// back: the node aborts right after (the caller not yet hung up), and another node on the
+/// database — with none of the first one's files — sends the template once, when the hold
+/// has passed.
+#[test]
+fn killed_after_holding_the_deflection_another_node_sends_it() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let database = rt.block_on(deflect_chat::testing::postgres_database());
+    let api = FakeMeta::start();
+    let on_postgres = |failpoints: &str| {
+        builder(&api, failpoints)
+            .env("DEFLECT_DATABASE__URL", database.expose())
+            .start()
+    };
+    let mut first = on_postgres("handoff-after-journal=return(abort)");
+    let call = Dialler::call(
+        first.listener("sip", Some("udp")),
+        "31201234567",
+        &["--dtmf", "0623456789#1", "--from", "anonymous"],
+    );
+    let status = first.wait();
+    assert_eq!(
+        status.signal(),
+        Some(6),
+        "aborted before the BYE: {status:?}"
+    );
+    call.kill();
+    let held = |l: &serde_json::Value| message(l, "deflection held by the inbox");
+    assert!(first.logs.json().iter().any(held), "held, not journalled");
+    assert!(api.requests().is_empty(), "nothing sent during the call");
+
+    let second = on_postgres("");
+    let http = second.http_addr();
+    api.call_back_to(&format!("http://{http}/webhooks/meta/main"), APP_SECRET);
+    let is_template = |r: &meta::Request| r.body["type"] == "template";
+    let sent = api.wait_until(PATIENCE, "the held template", |r| r.iter().any(is_template));
+    let template = sent.iter().find(|r| is_template(r)).unwrap();
+    assert_eq!(template.body["to"], "31623456789");
+    eventually("the template recorded as sent", || {
+        second.metric("deflect_outbox_sent_total{account=\"main\"}") == 1.0
+    });
+    assert_eq!(second.stop().code(), Some(0));
+    assert_eq!(
+        api.requests().iter().filter(|r| is_template(r)).count(),
+        1,
+        "one template reached the provider"
+    );
 }
 
 #[test]

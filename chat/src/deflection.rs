@@ -21,7 +21,14 @@
 //! sending sends it after restarting (SQLite: at start-up; PostgreSQL: when its claim's lease
 //! runs out, by any process). The only duplicate window is a crash after the provider
 //! accepted the message but before its id was recorded.
+//!
+//! Held deflections ([`crate::Inbox::hold_deflection`]): the IVR commits a confirmed
+//! deflection before it hangs up, its template held back for a while so that it does not
+//! reach the caller's phone during the call; the deflection after the hang-up finds it and
+//! releases the template at once. Should the process die between the two, the template goes
+//! when the hold ends, sent by any process on the database.
 
+use crate::clock::Millis;
 use crate::context::Ctx;
 use crate::lifecycle::{conversation_event, open, outgoing, sms};
 use crate::model::{ChatError, EventKind, Origin, Status};
@@ -30,8 +37,14 @@ use crate::repo;
 use deflect_config::language_code;
 use serde_json::json;
 
-/// Records a deflection and queues its template, exactly once per call id.
-pub(crate) async fn deflect(ctx: &Ctx, req: &Deflection) -> Result<Deflected, ChatError> {
+/// Records a deflection and queues its template, exactly once per call id: due now, or —
+/// with `hold` — only `hold` ms from now. Without `hold`, the held template of a deflection
+/// recorded before is released.
+pub(crate) async fn deflect(
+    ctx: &Ctx,
+    req: &Deflection,
+    hold: Option<Millis>,
+) -> Result<Deflected, ChatError> {
     if req.call.call_id.is_empty() || req.call.call_id.len() > 256 {
         return Err(ChatError::Invalid(
             "call_id must have 1 to 256 characters".into(),
@@ -60,7 +73,7 @@ pub(crate) async fn deflect(ctx: &Ctx, req: &Deflection) -> Result<Deflected, Ch
     // transactions fail on a unique key; the retry then finds the committed one.
     let mut last = None;
     for _ in 0..3 {
-        match deflect_once(ctx, req, &account.name, &queue).await {
+        match deflect_once(ctx, req, &account.name, &queue, hold).await {
             Ok(d) => return Ok(d),
             Err(ChatError::Store(e)) if e.is_unique_violation() => last = Some(e),
             Err(e) => return Err(e),
@@ -74,6 +87,7 @@ async fn deflect_once(
     req: &Deflection,
     account_name: &str,
     queue: &str,
+    hold: Option<Millis>,
 ) -> Result<Deflected, ChatError> {
     let account = ctx
         .account(account_name)
@@ -81,6 +95,11 @@ async fn deflect_once(
     let now = ctx.now();
     let mut tx = ctx.store().write().await?;
     if let Some(d) = repo::deflections::existing(&mut tx, &req.call.call_id).await? {
+        if hold.is_none() && repo::outbox::release(&mut tx, d.message_id, now).await? {
+            tx.commit().await?;
+            ctx.wake_outbox();
+            tracing::debug!(call_id = %req.call.call_id, "held deflection released");
+        }
         return Ok(d);
     }
     let wa_id = req.call.callback_number.trim_start_matches('+');
@@ -124,6 +143,9 @@ async fn deflect_once(
         }
     };
     repo::deflections::set_message(&mut tx, &req.call.call_id, m.id).await?;
+    if let Some(hold) = hold {
+        repo::outbox::hold_until(&mut tx, m.id, now + hold).await?;
+    }
     crate::repo::events::log(
         &mut tx,
         Some(conversation),

@@ -614,9 +614,21 @@ impl Inbox {
 
     // ---------------------------------------------------------------- deflections
 
-    /// Records a deflection and queues its template, exactly once per call id.
+    /// Records a deflection and queues its template, exactly once per call id; a template
+    /// held back by [`Inbox::hold_deflection`] is released.
     pub async fn deflect(&self, req: &Deflection) -> Result<Deflected, ChatError> {
-        deflection::deflect(self.ctx(), req).await
+        deflection::deflect(self.ctx(), req, None).await
+    }
+
+    /// Records a deflection as [`Inbox::deflect`] does, its template held back for `hold`:
+    /// until [`Inbox::deflect`] with the same call releases it, or `hold` has passed (a
+    /// process that died in between leaves it to any process on the database).
+    pub async fn hold_deflection(
+        &self,
+        req: &Deflection,
+        hold: std::time::Duration,
+    ) -> Result<Deflected, ChatError> {
+        deflection::deflect(self.ctx(), req, Some(crate::clock::ms(hold))).await
     }
 
     /// Records a deflection against its caller's and its callback number's hourly limits,

@@ -109,6 +109,44 @@ async fn deflection_is_queued_once_per_call(b: Backend) {
     ));
 }
 
+/// A deflection held before the call's BYE sends nothing until the hang-up's deflection
+/// releases it — or, when the process holding it died, until the hold ends, sent by another
+/// process; either way once.
+async fn a_held_deflection_waits_for_its_release_or_its_hold(b: Backend) {
+    let env = Env::new(b).await;
+    let hold = 5 * S;
+    let released = deflection("call-held@example", "+31612345678");
+    let held = env.inbox.hold_deflection(&released, hold).await.unwrap();
+    assert!(held.created);
+    assert_eq!(env.inbox.send_due().await.unwrap().sent, 0, "held back");
+    let again = env.inbox.deflect(&released).await.unwrap();
+    assert_eq!((again.created, again.message_id), (false, held.message_id));
+    assert_eq!(env.inbox.send_due().await.unwrap().sent, 1, "released");
+
+    // The process that held this one stops before the hang-up: another sends it once the
+    // hold has passed, and a late release changes nothing.
+    let node = env.another().await;
+    let orphan = deflection("call-orphan@example", "+31687654321");
+    node.hold_deflection(&orphan, hold).await.unwrap();
+    drop(node);
+    env.clock.advance(hold - Duration::from_millis(1));
+    assert_eq!(env.inbox.send_due().await.unwrap().sent, 0);
+    env.clock.advance(Duration::from_millis(1));
+    assert_eq!(
+        env.inbox.send_due().await.unwrap().sent,
+        1,
+        "sent at the hold's end"
+    );
+    env.inbox.deflect(&orphan).await.unwrap();
+    assert_eq!(env.inbox.send_due().await.unwrap().sent, 0, "sent once");
+    let to = |n: &str| {
+        let inbox = env.inbox.clone();
+        let n = n.to_owned();
+        async move { inbox.sandbox_outgoing("sandbox", &n).await.unwrap().len() }
+    };
+    assert_eq!((to("+31612345678").await, to("+31687654321").await), (1, 1));
+}
+
 async fn a_reply_joins_the_deflected_call_and_is_routed(b: Backend) {
     let env = Env::new(b).await;
     let ann = env.agent("ann", &["support"]).await;
@@ -4337,6 +4375,7 @@ async fn web_visitors_see_buttons_and_tap_them(b: Backend) {
 
 on_both!(
     deflection_is_queued_once_per_call,
+    a_held_deflection_waits_for_its_release_or_its_hold,
     a_deflected_calls_path_is_kept_and_an_older_row_has_none,
     a_reply_joins_the_deflected_call_and_is_routed,
     duplicate_deliveries_are_no_ops,

@@ -57,6 +57,19 @@ pub trait DeflectionConsumer: Send + Sync {
         deflection: &Deflection,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
+    /// Commits the deflection before the caller is hung up, its message held back until
+    /// [`deflect`](Self::deflect) (after the hang-up) releases it — or, should this process
+    /// die first, until the hold ends, when any process sharing the consumer's database
+    /// sends it. `Ok(false)` when the consumer holds nothing (a database only this process
+    /// uses): the journal keeps the deflection instead. By default, `Ok(false)`.
+    fn hold(
+        &self,
+        deflection: &Deflection,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        let _ = deflection;
+        std::future::ready(Ok(false))
+    }
+
     /// Keeps the record of a finished call (or finds it kept). By default, nothing.
     fn record_call(
         &self,

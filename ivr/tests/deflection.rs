@@ -19,11 +19,13 @@ use tokio::sync::watch;
 /// Bounds every wait, so that a broken promise fails rather than hangs.
 const PATIENCE: Duration = Duration::from_secs(10);
 
-/// An inbox that is idempotent on call id, and can be told to refuse.
+/// An inbox that is idempotent on call id, and can be told to refuse; on a `shared`
+/// database it holds deflections before the BYE.
 struct Inbox {
     committed: Mutex<BTreeMap<String, Deflection>>,
     offered: watch::Sender<usize>,
     down: Mutex<bool>,
+    shared: bool,
 }
 
 impl Default for Inbox {
@@ -32,6 +34,7 @@ impl Default for Inbox {
             committed: Mutex::default(),
             offered: watch::Sender::new(0),
             down: Mutex::new(false),
+            shared: false,
         }
     }
 }
@@ -54,6 +57,19 @@ impl DeflectionConsumer for Inbox {
             Ok(())
         };
         self.offered.send_modify(|n| *n += 1);
+        std::future::ready(result)
+    }
+
+    fn hold(&self, d: &Deflection) -> impl Future<Output = Result<bool, Down>> + Send {
+        let result = match (self.shared, *self.down.lock().unwrap()) {
+            (false, _) => Ok(false),
+            (true, true) => Err(Down),
+            (true, false) => {
+                let mut committed = self.committed.lock().unwrap();
+                committed.insert(d.call.call_id.clone(), d.clone());
+                Ok(true)
+            }
+        };
         std::future::ready(result)
     }
 }
@@ -217,6 +233,31 @@ async fn at_start_up_a_refused_deflection_takes_the_same_retries() {
     none_waiting(&h).await;
     assert_eq!(inbox.committed(), ["a", "b"]);
     assert!(pending(&h).await.is_empty());
+}
+
+/// An inbox on a shared database holds the deflection before the BYE: nothing is
+/// journalled, and the hand-off after the BYE finds it taken. One that cannot hold it then
+/// leaves it to the journal, as a local database does.
+#[tokio::test]
+async fn a_deflection_the_inbox_holds_is_not_journalled() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = Arc::new(Inbox {
+        shared: true,
+        ..Inbox::default()
+    });
+    let h = HandOffs::start(Journal::open(dir.path()).unwrap(), inbox.clone(), fast()).await;
+    h.record(&deflection("held")).await.unwrap();
+    assert_eq!(inbox.committed(), ["held"], "committed before the BYE");
+    assert!(pending(&h).await.is_empty(), "not journalled");
+    assert_eq!(h.hand_off(deflection("held")).await, HandOff::Taken);
+
+    inbox.set_down(true);
+    h.record(&deflection("journalled")).await.unwrap();
+    assert_eq!(pending(&h).await, ["journalled"]);
+    inbox.set_down(false);
+    assert_eq!(h.hand_off(deflection("journalled")).await, HandOff::Taken);
+    assert!(pending(&h).await.is_empty());
+    assert_eq!(inbox.committed(), ["held", "journalled"]);
 }
 
 #[tokio::test]

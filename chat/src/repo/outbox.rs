@@ -30,6 +30,28 @@ pub(crate) async fn insert(
     Ok(())
 }
 
+/// Holds message `message`'s send back until `until` (it is still pending).
+pub(crate) async fn hold_until(tx: &mut Tx, message: i64, until: Millis) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox SET due_at = $1 WHERE message_id = $2 AND state = 'pending'")
+        .bind(until)
+        .bind(message)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Makes message `message`'s held send due `now`; whether it was held.
+pub(crate) async fn release(tx: &mut Tx, message: i64, now: Millis) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE outbox SET due_at = $1 WHERE message_id = $2 AND state = 'pending' AND due_at > $1",
+    )
+    .bind(now)
+    .bind(message)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// An outbox row as recording its acceptance reads it.
 #[derive(Clone, Debug)]
 pub(crate) struct Held {

@@ -12,6 +12,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+/// How long the caller waits for the consumer to hold a deflection before it is journalled.
+const HOLD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How a hand-off went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HandOff {
@@ -25,7 +28,8 @@ pub enum HandOff {
 /// module docs). One per process; cheap to share (`Arc`).
 ///
 /// 1. [`HandOffs::start`] hands off what the journal kept from before a restart;
-/// 2. a call's deflection is [`record`](HandOffs::record)ed before its BYE, then
+/// 2. a call's deflection is [`record`](HandOffs::record)ed before its BYE — held by the
+///    consumer when it can ([`DeflectionConsumer::hold`]), else journalled — then
 ///    [`hand_off`](HandOffs::hand_off)ed after it.
 ///
 /// ```
@@ -94,8 +98,23 @@ impl<D: DeflectionConsumer + 'static> HandOffs<D> {
         hand_offs
     }
 
-    /// Records a deflection durably; returns once it is synced to disk.
+    /// Records a deflection durably: held by the consumer (its shared database), else in
+    /// the journal; returns once it is committed or synced to disk.
     pub async fn record(&self, deflection: &Deflection) -> Result<(), Arc<JournalError>> {
+        let call_id = &deflection.call.call_id;
+        let hold = self.offer.consumer.hold(deflection);
+        match tokio::time::timeout(HOLD_PATIENCE, hold).await {
+            Ok(Ok(true)) => {
+                debug!(%call_id, "deflection held by the inbox");
+                return Ok(());
+            }
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => {
+                warn!(%call_id, cause = %e, "the inbox did not hold the deflection; journalling it");
+            }
+            // Should the hold still commit, the hand-off finds it: nothing goes twice.
+            Err(_) => warn!(%call_id, "the inbox is slow to hold the deflection; journalling it"),
+        }
         self.offer.journal.record(deflection).await
     }
 
