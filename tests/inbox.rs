@@ -346,16 +346,7 @@ fn unix_now() -> String {
 
 /// A signed Meta webhook delivery of `message` (from a contact named Ann), answered 200.
 fn post_message(gw: &Gateway, message: serde_json::Value) {
-    let body = serde_json::json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "31201234567", "phone_number_id": "106540352242922"},
-            "contacts": [{"profile": {"name": "Ann"}, "wa_id": message["from"]}],
-            "messages": [message]
-        }}]}]
-    })
-    .to_string();
+    let body = common::meta::messages_webhook(message);
     let sig = meta::sign("app-secret", body.as_bytes());
     let headers = [("X-Hub-Signature-256", sig.as_str())];
     let (status, _) = http(

@@ -189,17 +189,8 @@ fn haproxy(dir: &Path, port: u16, nodes: &[SocketAddr]) -> (Edge, SocketAddr) {
 /// Meta's webhook of customer message `id` from `from`, delivered through `front` and
 /// delivered again — as Meta does — until it is acknowledged (200).
 fn deliver(front: SocketAddr, id: &str, from: &str) {
-    let body = serde_json::json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "31201234567", "phone_number_id": "106540352242922"},
-            "contacts": [{"profile": {"name": "Ann"}, "wa_id": from}],
-            "messages": [{"from": from, "id": id, "timestamp": "1767225600", "type": "text",
-                          "text": {"body": "Where is my order?"}}]
-        }}]}]
-    })
-    .to_string();
+    let body = meta::messages_webhook(serde_json::json!({"from": from, "id": id,
+        "timestamp": "1767225600", "type": "text", "text": {"body": "Where is my order?"}}));
     let signature = deflect_chat::provider::meta::sign("app-secret", body.as_bytes());
     let headers = [
         ("content-type", "application/json"),

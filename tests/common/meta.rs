@@ -348,6 +348,21 @@ api_base_url = "{api}"
     )
 }
 
+/// The body of Meta's `messages` webhook for account `main` carrying one customer
+/// `message` (its `from` named Ann), as Meta delivers it.
+pub fn messages_webhook(message: serde_json::Value) -> String {
+    serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "31201234567", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Ann"}, "wa_id": message["from"]}],
+            "messages": [message]
+        }}]}]
+    })
+    .to_string()
+}
+
 /// Posts the `sent` status of a message the fake accepted, as Meta's webhook does, until the
 /// gateway answers 200 (it may be down and come back).
 async fn call_back(url: String, secret: String, id: String, sent: serde_json::Value) {

@@ -93,14 +93,11 @@ impl MetaClient {
     /// Asks Meta for a call action (see [`super::meta_calls`]); a `connect` is answered
     /// with the new call's id, the other actions with none.
     pub async fn call(&self, action: &CallAction<'_>) -> Result<Option<String>, SendError> {
-        let res = self
-            .post(&self.calls_endpoint, &action_body(action))
-            .await?;
-        let status = res.status();
-        let json: Value = res.json().await.unwrap_or_default();
-        if !status.is_success() {
-            return Err(error_of(status, &json));
-        }
+        let req = self
+            .http
+            .post(&self.calls_endpoint)
+            .json(&action_body(action));
+        let json = self.answer_of(req).await?;
         Ok(json["calls"][0]["id"].as_str().map(str::to_owned))
     }
 
@@ -108,34 +105,41 @@ impl MetaClient {
     /// [`super::meta_calls`]); an answer that does not read as one is
     /// [`SendError::Rejected`].
     pub async fn call_permission(&self, wa_id: &str) -> Result<CallPermission, SendError> {
+        let rejected = |message: String| SendError::Rejected {
+            code: None,
+            message,
+        };
         let url = url::Url::parse_with_params(&self.permissions_endpoint, [("user_wa_id", wa_id)])
-            .map_err(|e| SendError::Rejected {
-                code: None,
-                message: format!("the account's API address does not read: {e}"),
-            })?;
-        let mut req = self.http.get(url).timeout(self.timeout);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t.expose());
-        }
-        let res = req
-            .send()
-            .await
-            .map_err(|e| super::classify_transport(&e))?;
+            .map_err(|e| rejected(format!("the account's API address does not read: {e}")))?;
+        let json = self.answer_of(self.http.get(url)).await?;
+        serde_json::from_value(json)
+            .map_err(|e| rejected(format!("Meta's call permission answer does not read: {e}")))
+    }
+
+    /// Sends `req` with the account's token and reads Meta's JSON answer; an error answer
+    /// becomes its [`SendError`].
+    async fn answer_of(&self, req: reqwest::RequestBuilder) -> Result<Value, SendError> {
+        let res = self.send_authed(req).await?;
         let status = res.status();
         let json: Value = res.json().await.unwrap_or_default();
         if !status.is_success() {
             return Err(error_of(status, &json));
         }
-        serde_json::from_value(json).map_err(|e| SendError::Rejected {
-            code: None,
-            message: format!("Meta's call permission answer does not read: {e}"),
-        })
+        Ok(json)
     }
 
-    /// Posts `body` to `url` with the account's token; a request that got no answer is
-    /// classified by [`super::classify_transport`].
+    /// Posts `body` to `url` with the account's token.
     async fn post(&self, url: &str, body: &Value) -> Result<reqwest::Response, SendError> {
-        let mut req = self.http.post(url).timeout(self.timeout).json(body);
+        self.send_authed(self.http.post(url).json(body)).await
+    }
+
+    /// Sends `req` with the account's token and timeout; a request that got no answer is
+    /// classified by [`super::classify_transport`].
+    async fn send_authed(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, SendError> {
+        let mut req = req.timeout(self.timeout);
         if let Some(t) = &self.token {
             req = req.bearer_auth(t.expose());
         }
