@@ -87,7 +87,7 @@ pub(crate) fn run(command: AgentCommand) -> ExitCode {
 }
 
 /// Runs `f` on the inbox of `config`: exit 0 printing its message, or 1 with its error.
-fn with_inbox<F, Fut>(config: deflect_config::Config, f: F) -> ExitCode
+pub(crate) fn with_inbox<F, Fut>(config: deflect_config::Config, f: F) -> ExitCode
 where
     F: FnOnce(deflect_chat::Inbox) -> Fut,
     Fut: std::future::Future<Output = Result<String, String>>,

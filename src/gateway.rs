@@ -9,8 +9,9 @@
 //!    the addresses actually bound are on the [`Listeners`]);
 //! 3. [`Gateway::run`] opens the database and the inbox, hands off the deflections the last
 //!    run left, starts SIP, the calls and the HTTP server on those listeners, and runs until
-//!    the `shutdown` future completes; then it drains calls and requests for
-//!    `shutdown.grace_period`, ends the trunks' registrations (`Expires: 0`) and stops.
+//!    the `shutdown` future completes (registered as a node of the database, beating); then
+//!    it drains calls and requests for `shutdown.grace_period`, ends the trunks'
+//!    registrations (`Expires: 0`) and stops.
 //!
 //! ```no_run
 //! # async fn demo(config: deflect_config::Config) -> anyhow::Result<()> {
@@ -142,6 +143,7 @@ impl Gateway {
         // Deflections left in the journal by the previous run go to the inbox before new
         // calls.
         let calls = calls.start(&config, &inbox).await?;
+        let sip_addrs = listeners.sip_addrs();
         for listener in &listeners.sip {
             info!(
                 listener = "sip",
@@ -175,6 +177,15 @@ impl Gateway {
         };
         let readiness = deflect_web::Readiness::default();
         let (stop_tx, stop_rx) = watch::channel(false);
+        let heartbeat = crate::node::Heartbeat::start(
+            &inbox,
+            http_addr,
+            &sip_addrs,
+            sip.active_calls(),
+            stop_rx.clone(),
+        )
+        .await
+        .context("cannot register this node in the database")?;
         let workers = {
             let inbox = inbox.clone();
             let stop = stopped(stop_rx.clone());
@@ -249,6 +260,7 @@ impl Gateway {
         if tokio::time::timeout(grace, workers).await.is_err() {
             warn!("inbox workers still busy after the grace period are cut off");
         }
+        heartbeat.leave().await;
         inbox.shutdown();
         store.close().await;
         info!("stopped");

@@ -10,5 +10,6 @@ mod agent_phones;
 mod browser_calls;
 mod calls;
 pub mod gateway;
+mod node;
 mod registration;
 mod whatsapp_calls;

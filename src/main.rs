@@ -6,6 +6,7 @@
 mod agents;
 mod dial;
 mod logging;
+mod nodes_command;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +46,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
                                        create the first admin (asks for the password)
   deflect agent set-role --username sam --role supervisor
                                        change an agent's role (the last admin stays admin)
+  deflect nodes --config deflect.toml  list the processes sharing the database, their state and load
   deflect call sip:31201234567@127.0.0.1:5060 --dtmf 0612345678#1
                                        test call: enter a number, confirm it, expect the BYE
 
@@ -101,6 +103,12 @@ enum Command {
     Agent {
         #[command(subcommand)]
         command: agents::AgentCommand,
+    },
+    /// List the processes working on the configured database (one, or several sharing
+    /// PostgreSQL): state, calls in progress, last heartbeat, addresses.
+    Nodes {
+        #[command(flatten)]
+        config: ConfigFile,
     },
 }
 
@@ -163,6 +171,7 @@ fn main() -> ExitCode {
         }),
         Command::Migrate { config } => configured(config).map(run::migrate),
         Command::Agent { command } => log(None).map(|()| agents::run(command)),
+        Command::Nodes { config } => log(Some("warn")).map(|()| nodes_command::run(&config)),
         Command::Run { config } => configured(config).map(run::start),
     };
     done.unwrap_or_else(|code| code)

@@ -214,22 +214,16 @@ fn scripted_rasa(answers: Vec<serde_json::Value>) -> String {
     let script = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(
         answers,
     )));
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let app = axum::Router::new().route(
-                "/webhooks/rest/webhook",
-                axum::routing::post(move |axum::Json(_turn): axum::Json<serde_json::Value>| {
-                    let next = script.lock().unwrap().pop_front();
-                    async move { axum::Json(next.unwrap_or(serde_json::json!([]))) }
-                }),
-            );
-            axum::serve(listener, app).await.unwrap();
-        });
+    common::on_thread(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let app = axum::Router::new().route(
+            "/webhooks/rest/webhook",
+            axum::routing::post(move |axum::Json(_turn): axum::Json<serde_json::Value>| {
+                let next = script.lock().unwrap().pop_front();
+                async move { axum::Json(next.unwrap_or(serde_json::json!([]))) }
+            }),
+        );
+        axum::serve(listener, app).await.unwrap();
     });
     url
 }

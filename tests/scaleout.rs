@@ -54,10 +54,10 @@ impl Drop for Edge {
     }
 }
 
-/// Node `i` on `database`, its WhatsApp account's Graph API at `api`: SIP and media on its
-/// own address, SIP taken only from the edge, a flow that deflects to the calling number on
-/// its first key (1).
-fn node(i: usize, database: &str, api: &str) -> Gateway {
+/// Node `i` on `database`, its WhatsApp account's Graph API at `api`, reached by agents'
+/// browsers at HAProxy's `front`: SIP and media on its own address, SIP taken only from the
+/// edge, a flow that deflects to the calling number on its first key (1).
+fn node(i: usize, database: &str, api: &str, front: SocketAddr) -> Gateway {
     let ip = NODES[i];
     let config = format!(
         r#"
@@ -103,6 +103,7 @@ prompts = []
         .config(&config)
         .env("DEFLECT_DATABASE__URL", database)
         .env("DEFLECT_HTTP__LISTEN", &format!("{ip}:0"))
+        .env("DEFLECT_HTTP__PUBLIC_BASE_URL", &format!("http://{front}"))
         .env("DEFLECT_SIP__LISTEN", &format!(r#"["udp:{ip}:0"]"#))
         .start()
 }
@@ -162,16 +163,15 @@ fn kamailio(dir: &Path, port: u16, nodes: &[SocketAddr]) -> Edge {
 
 /// HAProxy on `port` of the edge address in front of `nodes`' HTTP listeners; returns once a
 /// request through it reaches a ready node.
-fn haproxy(dir: &Path, port: u16, nodes: &[SocketAddr]) -> (Edge, SocketAddr) {
+fn haproxy(dir: &Path, front: SocketAddr, nodes: &[SocketAddr]) -> Edge {
     let log = std::fs::File::create(dir.join("haproxy.log")).unwrap();
     let mut cmd = Command::new("haproxy");
     cmd.args(["-db", "-f", &deploy("haproxy/haproxy.cfg")])
-        .env("FRONTEND", format!("{EDGE}:{port}"));
+        .env("FRONTEND", front.to_string());
     for (i, n) in nodes.iter().enumerate() {
         cmd.env(format!("NODE{}", i + 1), n.to_string());
     }
     let mut edge = Edge::spawn(cmd.stderr(log), "haproxy");
-    let front: SocketAddr = format!("{EDGE}:{port}").parse().unwrap();
     let deadline = Instant::now() + PATIENCE;
     while std::net::TcpStream::connect(front).is_err()
         || common::http(front, "GET", "/readyz", &[], b"").0 != 200
@@ -183,7 +183,7 @@ fn haproxy(dir: &Path, port: u16, nodes: &[SocketAddr]) -> (Edge, SocketAddr) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    (edge, front)
+    edge
 }
 
 /// Meta's webhook of customer message `id` from `from`, delivered through `front` and
@@ -325,8 +325,11 @@ fn nodes_behind_kamailio_and_haproxy_lose_nothing_when_one_dies_or_drains() {
     let database = rt.block_on(deflect_chat::testing::postgres_database());
     let api = FakeMeta::start();
     let api_url = format!("http://{}", api.addr);
+    let front: SocketAddr = format!("{EDGE}:{}", common::sipp::free_port())
+        .parse()
+        .unwrap();
     let mut nodes: Vec<Gateway> = (0..3)
-        .map(|i| node(i, database.expose(), &api_url))
+        .map(|i| node(i, database.expose(), &api_url, front))
         .collect();
     let sip: Vec<SocketAddr> = nodes
         .iter()
@@ -336,17 +339,24 @@ fn nodes_behind_kamailio_and_haproxy_lose_nothing_when_one_dies_or_drains() {
     let dir = tempfile::tempdir().unwrap();
     let edge_sip = common::sipp::free_port();
     let _kamailio = kamailio(dir.path(), edge_sip, &sip);
-    let (_haproxy, front) = haproxy(dir.path(), common::sipp::free_port(), &http);
+    let _haproxy = haproxy(dir.path(), front, &http);
     let edge: SocketAddr = format!("{EDGE}:{edge_sip}").parse().unwrap();
     // Meta posts each message's `sent` status, through the edge.
     api.call_back_to(&format!("http://{front}/webhooks/meta/main"), "app-secret");
+
+    // A supervisor's inbox page, its live feed on node 2 (where HAProxy sent it).
+    let ann = supervisor(database.expose(), dir.path(), front);
+    let wanted: Vec<String> = (0..40).map(|i| format!("wamid.edge-{i}")).collect();
+    let (ready, feed_ready) = std::sync::mpsc::channel();
+    let feed = live_feed(http[1], front, ann.cookie.clone(), wanted.clone(), ready);
+    feed_ready.recv().unwrap();
 
     // 50 calls at 5 a second; webhooks meanwhile; node 2 killed once it has finished two.
     let (sipp, started) = callers(edge, 5, 50, 0);
     let killed_at = std::thread::scope(|s| {
         s.spawn(|| {
-            for i in 0..40 {
-                deliver(front, &format!("wamid.edge-{i}"), &format!("3161300{i:04}"));
+            for (i, id) in wanted.iter().enumerate() {
+                deliver(front, id, &format!("3161300{i:04}"));
                 std::thread::sleep(Duration::from_millis(150));
             }
         });
@@ -397,27 +407,60 @@ fn nodes_behind_kamailio_and_haproxy_lose_nothing_when_one_dies_or_drains() {
     );
 
     // Every acknowledged webhook is stored once.
-    let stored = Command::new("psql")
-        .args([database.expose(), "-tAc"])
-        .arg("SELECT count(DISTINCT external_id), count(*) FROM messages WHERE external_id LIKE 'wamid.edge-%'")
-        .output()
-        .expect("psql runs");
-    assert_eq!(
-        String::from_utf8_lossy(&stored.stdout).trim(),
-        "40|40",
-        "{}",
-        String::from_utf8_lossy(&stored.stderr)
+    let stored = psql(
+        database.expose(),
+        "SELECT count(DISTINCT external_id), count(*) FROM messages WHERE external_id LIKE 'wamid.edge-%'",
     );
+    assert_eq!(stored, "40|40");
+
+    // The supervisor's page lost its socket with node 2, reconnected through HAProxy to
+    // another node and resumed: every customer message reached it, and every message event
+    // committed meanwhile, exactly once.
+    let feed = feed.join().unwrap();
+    assert_eq!(feed.connections[0], http[1]);
+    assert!(feed.connections.len() >= 2, "{:?}", feed.connections);
+    let ids: Vec<i64> = feed
+        .events
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    let unique: std::collections::BTreeSet<i64> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "an event came twice: {ids:?}");
+    let seen: std::collections::BTreeSet<i64> = (feed.events.iter())
+        .filter(|e| e["kind"] == "message.created")
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    let (first, last) = (unique.first().unwrap(), unique.last().unwrap());
+    let committed = psql(
+        database.expose(),
+        &format!(
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM events \
+             WHERE kind = 'message.created' AND id BETWEEN {first} AND {last}"
+        ),
+    );
+    let committed: std::collections::BTreeSet<i64> =
+        committed.split(',').map(|id| id.parse().unwrap()).collect();
+    assert_eq!(seen, committed, "message events the feed missed or made up");
+    println!(
+        "live feed: {} events over {:?}",
+        feed.events.len(),
+        feed.connections
+    );
+
+    // The survivors give the killed node up as lost; `deflect nodes` says so.
+    let states = node_states(database.expose(), dir.path(), &http, |s| s[1] == "lost");
+    assert_eq!(states, ["running", "lost", "running"]);
 
     // Every call that ended well got its WhatsApp message exactly once, the killed node's
     // too: each deflection was committed before the BYE. A send the killed node had
-    // claimed waits for its lease (60 s) to run out.
+    // claimed was taken over when it was found lost (LOST_AFTER), and confirmed by its
+    // status callback or sent again after `unconfirmed_wait`.
     let finished: Vec<&str> = (calls.values())
         .filter(|c| c.done)
         .map(|c| c.number.as_str())
         .collect();
     let requests = api.wait_until(
-        Duration::from_secs(90),
+        deflect_chat::nodes::LOST_AFTER + Duration::from_secs(20),
         "a template for every call that ended well",
         |r| {
             let sent = templates(r);
@@ -457,4 +500,159 @@ fn nodes_behind_kamailio_and_haproxy_lose_nothing_when_one_dies_or_drains() {
         "the drained node stops cleanly"
     );
     assert_eq!(nodes.remove(0).stop().code(), Some(0));
+    let states = node_states(database.expose(), dir.path(), &http, |_| true);
+    assert_eq!(states, ["stopped", "lost", "stopped"]);
+}
+
+/// The state `deflect nodes` gives each of the nodes listening on `http`, once `until` holds
+/// for them (within `PATIENCE`).
+fn node_states(
+    database: &str,
+    dir: &Path,
+    http: &[SocketAddr],
+    until: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
+    let deadline = Instant::now() + PATIENCE;
+    let dir = dir.display().to_string();
+    loop {
+        let env = [
+            ("DEFLECT_DATABASE__URL", database),
+            ("DEFLECT_DATA_DIR", &dir),
+        ];
+        let (code, out, err) = common::run_cli(&["nodes"], &env);
+        assert_eq!(code, 0, "{err}");
+        let states: Vec<String> = http
+            .iter()
+            .map(|addr| {
+                let line = (out.lines())
+                    .find(|l| l.split_whitespace().nth(7) == Some(&addr.to_string()))
+                    .unwrap_or_else(|| panic!("no node listening on {addr}:\n{out}"));
+                line.split_whitespace().nth(2).unwrap().to_owned()
+            })
+            .collect();
+        if until(&states) || Instant::now() > deadline {
+            println!("{out}");
+            return states;
+        }
+        // `deflect nodes` reads the database as it is: ask again until the heartbeats say so.
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The answer of `query` on `database`, from psql (unaligned, tuples only).
+fn psql(database: &str, query: &str) -> String {
+    let out = Command::new("psql")
+        .args([database, "-tAc", query])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Supervisor `ann` added with the command line to `database` and logged in through `front`.
+fn supervisor(database: &str, dir: &Path, front: SocketAddr) -> common::session::Session {
+    let password = dir.join("password");
+    std::fs::write(&password, "correct horse battery\n").unwrap();
+    let data = dir.display().to_string();
+    let (code, _, err) = common::run_cli(
+        &[
+            "agent",
+            "add",
+            "--username",
+            "ann",
+            "--role",
+            "supervisor",
+            "--password-file",
+            password.to_str().unwrap(),
+        ],
+        &[
+            ("DEFLECT_DATABASE__URL", database),
+            ("DEFLECT_DATA_DIR", &data),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    common::session::Session::login(front, "ann", "correct horse battery")
+}
+
+/// What an agent's live feed received: the addresses its sockets were opened on, in order,
+/// and the events (with an id) it was sent.
+#[derive(Debug, Default)]
+struct Feed {
+    connections: Vec<SocketAddr>,
+    events: Vec<serde_json::Value>,
+}
+
+/// An agent's live feed (`/api/v1/events`) kept as the inbox page keeps it: first opened on
+/// node `first` with the session `cookie`, from the page's origin `front`; when the socket
+/// drops, opened again through `front` (HAProxy) with a hello naming the last event it saw.
+/// Says on `ready` when the first socket is ready; ends once it has seen the customer
+/// messages `wanted` (by their WhatsApp ids).
+fn live_feed(
+    first: SocketAddr,
+    front: SocketAddr,
+    cookie: String,
+    wanted: Vec<String>,
+    ready: std::sync::mpsc::Sender<()>,
+) -> std::thread::JoinHandle<Feed> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+    common::on_thread(async move {
+        let mut feed = Feed::default();
+        let mut wanted: std::collections::BTreeSet<String> = wanted.into_iter().collect();
+        let mut after: Option<i64> = None;
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let mut at = first;
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "feed stalled: {feed:?}, waiting for {wanted:?}"
+            );
+            let mut req = format!("ws://{at}/api/v1/events")
+                .into_client_request()
+                .unwrap();
+            let headers = req.headers_mut();
+            headers.insert("origin", format!("http://{front}").parse().unwrap());
+            headers.insert("cookie", cookie.parse().unwrap());
+            let Ok((mut ws, _)) = tokio_tungstenite::connect_async(req).await else {
+                // The page's reconnect back-off.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                at = front;
+                continue;
+            };
+            let hello = serde_json::json!({"type": "hello", "after": after});
+            ws.send(Message::Text(hello.to_string().into()))
+                .await
+                .unwrap();
+            feed.connections.push(at);
+            while let Some(Ok(message)) = ws.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                if v["type"] == "ready" && feed.connections.len() == 1 {
+                    ready.send(()).unwrap();
+                }
+                let event = &v["event"];
+                let Some(id) = event["id"].as_i64().filter(|id| *id > 0) else {
+                    continue;
+                };
+                // As the page: the highest id seen.
+                after = Some(after.map_or(id, |a| a.max(id)));
+                if event["kind"] == "message.created"
+                    && let Some(external) = event["data"]["message"]["external_id"].as_str()
+                {
+                    wanted.remove(external);
+                }
+                feed.events.push(event.clone());
+                if wanted.is_empty() {
+                    return feed;
+                }
+            }
+            at = front;
+        }
+    })
 }

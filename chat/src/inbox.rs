@@ -612,6 +612,34 @@ impl Inbox {
         calls::list(self.ctx(), viewer, f).await
     }
 
+    // ---------------------------------------------------------------- nodes
+
+    /// Registers this process as a node of the database (see [`crate::nodes`]); returns its id.
+    pub async fn join_nodes(&self, node: &crate::NewNode) -> Result<i64, ChatError> {
+        crate::nodes::join(self.ctx(), node).await
+    }
+
+    /// Node `id`'s heartbeat, `previous` when its last one got through; takes over the work
+    /// of nodes that fell silent (see [`crate::nodes`]).
+    pub async fn node_beat(
+        &self,
+        id: i64,
+        load: crate::NodeLoad,
+        previous: Option<Millis>,
+    ) -> Result<crate::Beat, ChatError> {
+        crate::nodes::beat(self.ctx(), id, load, previous).await
+    }
+
+    /// Node `id` stopped.
+    pub async fn leave_nodes(&self, id: i64) -> Result<(), ChatError> {
+        crate::nodes::leave(self.ctx(), id).await
+    }
+
+    /// Every node that worked on this database, the most recently started first.
+    pub async fn nodes(&self) -> Result<Vec<crate::Node>, ChatError> {
+        crate::nodes::list(self.ctx()).await
+    }
+
     // ---------------------------------------------------------------- deflections
 
     /// Records a deflection and queues its template, exactly once per call id; a template

@@ -72,7 +72,7 @@
 // layer store: store
 // layer repositories: repo
 // layer lifecycle: context lifecycle
-// layer services apart: access agents attachments board bots calls canned components contacts conversations deflection events hooks inbound limits lists outbox receipts reports sandbox settings templates timers webchat webhooks whatsapp_calls
+// layer services apart: access agents attachments board bots calls canned components contacts conversations deflection events hooks inbound limits lists nodes outbox receipts reports sandbox settings templates timers webchat webhooks whatsapp_calls
 // layer inbox: inbox testing
 
 /// A query text assembled from this crate's constant fragments and numbered placeholders;
@@ -123,6 +123,7 @@ mod lifecycle;
 pub mod limits;
 mod lists;
 pub mod model;
+pub mod nodes;
 pub mod outbox;
 pub mod provider;
 mod receipts;
@@ -186,6 +187,7 @@ pub use model::{
     MAX_WEBHOOK_ENDPOINTS, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChange,
 };
 pub use model::{RelayAgent, RelayCommand, RelayState};
+pub use nodes::{Beat, NewNode, Node, NodeLoad};
 pub use outbox::OutboxPass;
 pub use routing::Presence;
 pub use sandbox::SandboxReply;

@@ -2170,7 +2170,7 @@ async fn an_older_database_is_upgraded_with_its_messages(b: Backend) {
     store.migrate().await.unwrap();
     assert_eq!(
         store.applied_migrations().await.unwrap(),
-        (1..=28).collect::<Vec<_>>()
+        (1..=29).collect::<Vec<_>>()
     );
     store.close().await;
     let mut conn = sqlx::AnyConnection::connect(url.expose()).await.unwrap();
@@ -3220,7 +3220,7 @@ async fn migrations_are_idempotent(b: Backend) {
     env.inbox.store().migrate().await.unwrap();
     assert_eq!(
         env.inbox.store().applied_migrations().await.unwrap(),
-        (1..=28).collect::<Vec<_>>()
+        (1..=29).collect::<Vec<_>>()
     );
 }
 

@@ -156,6 +156,91 @@ async fn a_send_cut_short_by_a_dead_worker_is_confirmed_not_repeated(b: Backend)
     assert!(fake.requests().is_empty());
 }
 
+/// A node `name` of the test's database.
+fn node(name: &str) -> deflect_chat::NewNode {
+    deflect_chat::NewNode {
+        name: name.into(),
+        version: "test".into(),
+        http: "127.0.0.1:8080".into(),
+        sip: String::new(),
+    }
+}
+
+/// A node that falls silent in the middle of a send: once it has been silent for
+/// `LOST_AFTER`, the next heartbeat of a node beating steadily marks it lost and its send is
+/// taken over at once — confirmed before it is made again, as after an expired lease — not
+/// when the lease runs out a minute later.
+async fn a_send_of_a_lost_node_is_taken_over_before_its_lease_ends(b: Backend) {
+    use deflect_chat::NodeLoad;
+    use deflect_chat::nodes::{HEARTBEAT, LOST_AFTER};
+    let (env, fake) = Env::meta(b, None).await;
+    let here = env.inbox.join_nodes(&node("here")).await.unwrap();
+    let other = env.another().await;
+    let there = other.join_nodes(&node("there")).await.unwrap();
+    env.deflect("c1", "+31612345671").await;
+    // "there" leases the send, and dies while the provider holds its answer.
+    fake.respond_after(60 * S, 200, r#"{"messages":[{"id":"wamid.held"}]}"#);
+    let sending = tokio::spawn(async move { other.send_due().await });
+    fake.wait_for(1).await;
+    sending.abort();
+    assert_eq!(env.outbox().await.get("sending"), Some(&1));
+
+    let load = NodeLoad {
+        draining: false,
+        calls: 0,
+    };
+    // The first beat after a gap takes nothing over, however long the others were silent.
+    env.clock.advance(LOST_AFTER + S);
+    let first = env.inbox.node_beat(here, load, None).await.unwrap();
+    assert!(first.took_over.is_empty(), "{first:?}");
+    assert_eq!(env.inbox.send_due().await.unwrap(), OutboxPass::default());
+    assert_eq!(env.outbox().await.get("sending"), Some(&1), "still leased");
+    // A steady beat finds "there" silent for longer than LOST_AFTER.
+    let previous = env.inbox.now();
+    env.clock.advance(HEARTBEAT);
+    let beat = env
+        .inbox
+        .node_beat(here, load, Some(previous))
+        .await
+        .unwrap();
+    assert_eq!(beat.took_over, [(there, 1)]);
+    assert_eq!(env.inbox.send_due().await.unwrap(), OutboxPass::default());
+    assert_eq!(
+        env.outbox().await.get("unconfirmed"),
+        Some(&1),
+        "waits for the provider's status callback, not sent again blindly"
+    );
+    assert_eq!(fake.requests().len(), 1);
+    let states: Vec<(i64, String)> = (env.inbox.nodes().await.unwrap().into_iter())
+        .map(|n| (n.id, n.state))
+        .collect();
+    assert_eq!(
+        states,
+        [(there, "lost".to_owned()), (here, "running".to_owned())]
+    );
+    // Taken over once: the next beat finds nothing more.
+    let previous = env.inbox.now();
+    env.clock.advance(HEARTBEAT);
+    let next = env
+        .inbox
+        .node_beat(here, load, Some(previous))
+        .await
+        .unwrap();
+    assert!(next.took_over.is_empty(), "{next:?}");
+    // "there" was only cut off: beating again, it learns it was given up and runs on.
+    let back = env.another().await;
+    let again = back.node_beat(there, load, None).await.unwrap();
+    assert!(again.was_lost);
+    let state = |id| {
+        let inbox = env.inbox.clone();
+        async move {
+            let nodes = inbox.nodes().await.unwrap();
+            nodes.into_iter().find(|n| n.id == id).unwrap().state
+        }
+    };
+    assert_eq!(state(there).await, "running");
+}
+
 async fn the_sandbox_sends_a_cut_short_send_again_at_once(b: Backend) {
     let env = Env::new(b).await;
     let m = env.deflect("c1", "+31612345671").await;
@@ -246,6 +331,7 @@ on_both!(
     without_a_callback_an_unanswered_send_goes_again_after_the_wait,
     refused_connections_are_retried_and_sent_once_after_recovery,
     a_send_cut_short_by_a_dead_worker_is_confirmed_not_repeated,
+    a_send_of_a_lost_node_is_taken_over_before_its_lease_ends,
     the_sandbox_sends_a_cut_short_send_again_at_once,
     an_sms_goes_again_at_once_and_a_known_unreachable_number_gets_one_at_once,
 );

@@ -69,14 +69,9 @@ impl FakeMeta {
         listener.set_nonblocking(true).unwrap();
         let shared = Arc::new(Shared::default());
         let state = shared.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let app = axum::Router::new().fallback(
+        super::on_thread(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = axum::Router::new().fallback(
                     move |method: axum::http::Method,
                           uri: axum::http::Uri,
                           headers: axum::http::HeaderMap,
@@ -159,8 +154,7 @@ impl FakeMeta {
                         }
                     },
                 );
-                axum::serve(listener, app).await.unwrap();
-            });
+            axum::serve(listener, app).await.unwrap();
         });
         Self { addr, shared }
     }

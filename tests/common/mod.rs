@@ -28,6 +28,22 @@ use std::time::{Duration, Instant};
 /// Upper bound for anything a test waits for; reaching it fails the test.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
+/// Runs `future` to completion on a thread of its own, on a single-threaded tokio runtime:
+/// fake servers and asynchronous clients beside a test's blocking code.
+pub fn on_thread<F>(future: F) -> std::thread::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(future)
+    })
+}
+
 /// Path of the binary under test.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_deflect")

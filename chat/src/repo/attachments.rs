@@ -248,12 +248,13 @@ pub(crate) async fn take(
         .collect();
     if !jobs.is_empty() {
         let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
-        let (with, wanted) = ids_in(tx.kind(), 2, "id");
+        let (with, wanted) = ids_in(tx.kind(), 3, "id");
         sqlx::query(sql!(
-            "{with} UPDATE attachments SET attempts = attempts + 1, next_attempt_at = $1 \
-             WHERE {wanted}"
+            "{with} UPDATE attachments SET attempts = attempts + 1, next_attempt_at = $1, \
+             leased_by = $2 WHERE {wanted}"
         ))
         .bind(lease_until)
+        .bind(tx.node())
         .bind(ids_value(&ids))
         .execute(tx.conn())
         .await?;
@@ -301,7 +302,7 @@ pub(crate) async fn finish(
         .bind(*mime_type)
         .bind(now),
         Outcome::Retry { at, error } => sqlx::query(sql!(
-            "UPDATE attachments SET next_attempt_at = $3, error = $4 {held}"
+            "UPDATE attachments SET next_attempt_at = $3, error = $4, leased_by = NULL {held}"
         ))
         .bind(job.id)
         .bind(job.attempts)

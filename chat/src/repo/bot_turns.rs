@@ -61,12 +61,15 @@ pub(crate) async fn take(
         message: row.get("message_id"),
         attempts: row.get::<i64, _>("attempts") + 1,
     };
-    sqlx::query("UPDATE bot_turns SET attempts = $1, lease_until = $2 WHERE id = $3")
-        .bind(turn.attempts)
-        .bind(lease_until)
-        .bind(turn.id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(
+        "UPDATE bot_turns SET attempts = $1, lease_until = $2, leased_by = $3 WHERE id = $4",
+    )
+    .bind(turn.attempts)
+    .bind(lease_until)
+    .bind(tx.node())
+    .bind(turn.id)
+    .execute(tx.conn())
+    .await?;
     Ok(Some(turn))
 }
 

@@ -24,6 +24,7 @@ pub(crate) mod limit_uses;
 pub(crate) mod list_revisions;
 pub(crate) mod locks;
 pub(crate) mod messages;
+pub(crate) mod nodes;
 pub(crate) mod outbox;
 pub(crate) mod provider_media;
 pub(crate) mod queues;

@@ -218,11 +218,12 @@ pub(crate) async fn lease_records(
     if ids.is_empty() {
         return Ok(());
     }
-    let (with, wanted) = crate::store::ids_in(tx.kind(), 2, "id");
+    let (with, wanted) = crate::store::ids_in(tx.kind(), 3, "id");
     sqlx::query(sql!(
-        "{with} UPDATE outbox SET lease_until = $1 WHERE {wanted}"
+        "{with} UPDATE outbox SET lease_until = $1, leased_by = $2 WHERE {wanted}"
     ))
     .bind(until)
+    .bind(tx.node())
     .bind(crate::store::ids_value(ids))
     .execute(tx.conn())
     .await?;
@@ -241,11 +242,13 @@ pub(crate) async fn hold(
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE outbox SET state = 'accepted', external_id = $1, due_at = $2, lease_until = $3, \
-         last_error = NULL WHERE id = $4 AND state IN ('pending', 'sending', 'unconfirmed')",
+         leased_by = $4, last_error = NULL \
+         WHERE id = $5 AND state IN ('pending', 'sending', 'unconfirmed')",
     )
     .bind(external_id)
     .bind(now)
     .bind(lease_until)
+    .bind(tx.node())
     .bind(id)
     .execute(tx.conn())
     .await?;

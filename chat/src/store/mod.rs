@@ -52,6 +52,9 @@ pub struct Store {
     write_lock: Arc<tokio::sync::Mutex<()>>,
     /// The consumers of the events transactions append.
     sinks: Arc<std::sync::RwLock<Sinks>>,
+    /// The node (row of `nodes`) this process registered as, 0 before it did: the holder
+    /// its transactions write on the rows they lease.
+    node: Arc<std::sync::atomic::AtomicI64>,
     /// SQLite: the background checkpoints, stopped with the last clone of the store.
     _checkpoints: Option<Arc<AbortOnDrop>>,
 }
@@ -159,6 +162,7 @@ impl Store {
             url: url.clone(),
             write_lock,
             sinks: Arc::new(std::sync::RwLock::new(Arc::new([]))),
+            node: Arc::default(),
             _checkpoints: checkpoints,
         })
     }
@@ -215,6 +219,17 @@ impl Store {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = sinks.into();
     }
 
+    /// Records that this process is node `id`: the leases its transactions take from now on
+    /// name it, so that another node can take them over if it is lost.
+    pub(crate) fn set_node(&self, id: i64) {
+        self.node.store(id, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The node this process registered as, if it did.
+    pub(crate) fn node(&self) -> Option<i64> {
+        Some(self.node.load(std::sync::atomic::Ordering::Relaxed)).filter(|id| *id != 0)
+    }
+
     /// Starts a write transaction (see the module documentation).
     pub(crate) async fn write(&self) -> Result<Tx, StoreError> {
         let tx = match self.kind {
@@ -229,7 +244,7 @@ impl Store {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
-        Ok(Tx::new(tx, self.kind, sinks))
+        Ok(Tx::new(tx, self.kind, sinks, self.node()))
     }
 }
 
@@ -251,7 +266,7 @@ mod tests {
         store.migrate().await.unwrap();
         assert_eq!(
             store.applied_migrations().await.unwrap(),
-            (1..=28).collect::<Vec<_>>()
+            (1..=29).collect::<Vec<_>>()
         );
         let mode: String = sqlx::query("PRAGMA journal_mode")
             .fetch_one(store.pool())

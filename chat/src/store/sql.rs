@@ -76,12 +76,13 @@ pub(crate) async fn lease(
     if ids.is_empty() {
         return Ok(());
     }
-    let (with, wanted) = ids_in(tx.kind(), 2, "id");
+    let (with, wanted) = ids_in(tx.kind(), 3, "id");
     sqlx::query(sql!(
-        "{with} UPDATE {table} SET state = 'sending', lease_until = $1, attempts = attempts + 1 \
-         WHERE {wanted}"
+        "{with} UPDATE {table} SET state = 'sending', lease_until = $1, leased_by = $2, \
+         attempts = attempts + 1 WHERE {wanted}"
     ))
     .bind(until)
+    .bind(tx.node())
     .bind(ids_value(ids))
     .execute(tx.conn())
     .await?;

@@ -97,16 +97,24 @@ pub(crate) struct Tx {
     kind: DatabaseKind,
     events: Vec<Event>,
     sinks: Sinks,
+    node: Option<i64>,
 }
 
 impl Tx {
-    pub(super) fn new(tx: TxConn, kind: DatabaseKind, sinks: Sinks) -> Self {
+    pub(super) fn new(tx: TxConn, kind: DatabaseKind, sinks: Sinks, node: Option<i64>) -> Self {
         Self {
             tx,
             kind,
             events: Vec::new(),
             sinks,
+            node,
         }
+    }
+
+    /// The node this process registered as (see `crate::nodes`): what leases taken in this
+    /// transaction record as their holder.
+    pub(crate) fn node(&self) -> Option<i64> {
+        self.node
     }
 
     /// The connection, for queries.
