@@ -3224,6 +3224,36 @@ async fn migrations_are_idempotent(b: Backend) {
     );
 }
 
+/// A rolling upgrade: the next version's `deflect migrate` applied a migration this version
+/// does not know; this version's nodes still start on the database (they refused it before,
+/// "migration 30 was previously applied but is missing") and work on it. A database lacking
+/// one of this version's migrations is still brought up to date.
+async fn a_database_migrated_by_the_next_version_is_used_as_it_is(b: Backend) {
+    let env = Env::new(b).await;
+    let mut conn = env.sql().await;
+    sqlx::query("ALTER TABLE nodes ADD COLUMN zone TEXT")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (30, 'node zones', true, $1, 1)",
+    )
+    .bind(vec![0u8; 48])
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let node = env.another().await;
+    node.store().migrate().await.unwrap();
+    let m = env.deflect("call-after-upgrade", "+31612345678").await;
+    assert_eq!(node.send_due().await.unwrap().sent, 1);
+    assert_eq!(env.message(m).await.status, "sent");
+    assert_eq!(
+        env.inbox.store().applied_migrations().await.unwrap(),
+        (1..=30).collect::<Vec<_>>()
+    );
+}
+
 /// A customer's tap on a reply button or list row carrying `payload`.
 fn tap(id: &str, from: &str, title: &str, payload: &str) -> Inbound {
     Inbound::Message(Box::new(InboundMessage {
@@ -4401,6 +4431,7 @@ on_both!(
     web_conversation_continues_on_whatsapp,
     deflection_limits_hold_across_processes,
     migrations_are_idempotent,
+    a_database_migrated_by_the_next_version_is_used_as_it_is,
     automations_welcome_once_and_turn_strangers_away,
     whitelist_entries_added_through_the_api_count_at_once,
     settings_overrides_count_at_once_and_the_file_keeps_its_keys,

@@ -59,6 +59,12 @@ pub struct Store {
     _checkpoints: Option<Arc<AbortOnDrop>>,
 }
 
+/// The first migration of the rolling-upgrade rule: from this one on, each adds tables,
+/// indexes and columns that may be NULL or have a default, and drops, renames or changes
+/// nothing, so that the version before runs on the migrated database (a test checks every
+/// migration's text).
+pub const FIRST_ADDITIVE_MIGRATION: i64 = 29;
+
 /// SQLite: how often the write-ahead log is copied into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// SQLite: from how many pages of log (4 KiB each) a checkpoint also waits for the writer,
@@ -169,11 +175,34 @@ impl Store {
 
     /// Brings the schema up to date. Safe to run from several processes at once (the
     /// migrator takes a lock) and again on an up-to-date database.
+    ///
+    /// A database that a newer deflect has migrated further — a rolling upgrade: the new
+    /// version's `deflect migrate` ran while nodes of this one still run, or restart — is
+    /// used as it is once it has every migration of this version: from
+    /// [`FIRST_ADDITIVE_MIGRATION`] on, a migration only adds what the version before does
+    /// not need to know about.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        match self.kind {
-            DatabaseKind::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
-            DatabaseKind::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        let migrator = match self.kind {
+            DatabaseKind::Sqlite => &SQLITE_MIGRATIONS,
+            DatabaseKind::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        // A new database has no table of migrations yet: nothing applied.
+        let applied = self.applied_migrations().await.unwrap_or_default();
+        let newer: Vec<i64> = (applied.iter().copied())
+            .filter(|v| !migrator.version_exists(*v))
+            .collect();
+        let complete = migrator.iter().all(|m| applied.contains(&m.version));
+        if !newer.is_empty() && complete {
+            tracing::warn!(
+                newer = ?newer,
+                "the database has migrations of a newer deflect (a rolling upgrade?): this \
+                 version runs on it as it is"
+            );
+            return Ok(());
         }
+        // Otherwise the migrator applies what is missing, or refuses a database that has
+        // another version's migrations but lacks some of this one's.
+        migrator.run(&self.pool).await?;
         Ok(())
     }
 
@@ -251,6 +280,59 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether SQL statement `s` would break the version before on the migrated database:
+    /// it drops, renames or changes what exists, or adds a column that version's inserts
+    /// would leave without a value.
+    fn breaks_previous_version(s: &str) -> bool {
+        let s = s.to_uppercase();
+        ["DROP ", "RENAME ", "ALTER COLUMN", "TRUNCATE "]
+            .iter()
+            .any(|refused| s.contains(refused))
+            || (s.contains("ADD COLUMN") && s.contains("NOT NULL") && !s.contains("DEFAULT"))
+    }
+
+    /// From [`FIRST_ADDITIVE_MIGRATION`] on, no migration breaks the version before.
+    #[test]
+    fn migrations_keep_the_previous_version_working() {
+        let additive = (SQLITE_MIGRATIONS.iter().chain(POSTGRES_MIGRATIONS.iter()))
+            .filter(|m| m.version >= FIRST_ADDITIVE_MIGRATION);
+        let mut read = 0;
+        for m in additive {
+            read += 1;
+            let code: String = (m.sql.as_str().lines())
+                .map(|l| l.split("--").next().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(" ");
+            for statement in code.split(';') {
+                let s = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert!(!breaks_previous_version(&s), "migration {}: {s}", m.version);
+            }
+        }
+        assert!(read >= 2, "the rule's migrations were read");
+    }
+
+    #[test]
+    fn what_would_break_the_previous_version_is_recognised() {
+        assert!(breaks_previous_version(
+            "ALTER TABLE nodes ADD COLUMN zone TEXT NOT NULL"
+        ));
+        assert!(breaks_previous_version(
+            "alter table nodes drop column calls"
+        ));
+        assert!(breaks_previous_version(
+            "ALTER TABLE nodes RENAME COLUMN calls TO load"
+        ));
+        assert!(!breaks_previous_version(
+            "ALTER TABLE nodes ADD COLUMN zone TEXT NOT NULL DEFAULT ''"
+        ));
+        assert!(!breaks_previous_version(
+            "ALTER TABLE outbox ADD COLUMN leased_by BIGINT"
+        ));
+        assert!(!breaks_previous_version(
+            "CREATE TABLE nodes (id BIGINT PRIMARY KEY, name TEXT NOT NULL)"
+        ));
+    }
 
     #[tokio::test]
     async fn sqlite_file_is_created_migrated_and_answers() {
