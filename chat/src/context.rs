@@ -128,6 +128,9 @@ pub(crate) struct Ctx {
     /// Signs and checks the gateway's public links.
     links: LinkSigner,
     outbox_wake: Notify,
+    /// How many nodes share each account's sending pace (this one included), as of the last
+    /// heartbeat; 1 until then.
+    sending_nodes: std::sync::atomic::AtomicU32,
     timer_wake: Notify,
     bot_wake: Notify,
     attachment_wake: Notify,
@@ -151,6 +154,7 @@ impl Ctx {
             store,
             clock,
             outbox_wake: Notify::new(),
+            sending_nodes: std::sync::atomic::AtomicU32::new(1),
             timer_wake: Notify::new(),
             bot_wake: Notify::new(),
             attachment_wake: Notify::new(),
@@ -306,6 +310,18 @@ impl Ctx {
     /// How many conversations an agent may have offered or held at once.
     pub(crate) fn capacity(&self) -> u32 {
         self.settings.file().inbox.max_conversations_per_agent
+    }
+
+    /// How many nodes send for each account (see [`crate::nodes`]): each paces its sends at
+    /// its share of the account's `messages_per_second`.
+    pub(crate) fn sending_nodes(&self) -> u32 {
+        self.sending_nodes
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `n` nodes are alive (at least this one).
+    pub(crate) fn set_sending_nodes(&self, n: u32) {
+        (self.sending_nodes).store(n.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Tells the outbox worker there is something to send.

@@ -13,6 +13,10 @@
 //! take over the others before they had a chance to beat too. Nodes compare times taken by
 //! their own clocks, as leases already do: keep them synchronised (NTP).
 //!
+//! The live nodes counted at each beat share each WhatsApp account's sending pace (Meta's
+//! throughput is per business number): each node sends at its share of
+//! `messages_per_second`.
+//!
 //! A node marked lost that beats again (it was cut off, not dead) says so in its log and runs
 //! on; work it still finishes under a lease that was taken over may be done twice, as after
 //! a lease that ran out.
@@ -46,6 +50,9 @@ pub struct Beat {
     pub was_lost: bool,
     /// Nodes this beat found silent and marked lost, with the leased rows taken over from each.
     pub took_over: Vec<(i64, u64)>,
+    /// Nodes running or draining now, this one included: they share each account's sending
+    /// pace.
+    pub live: u32,
 }
 
 /// Registers this process as a node; the leases its transactions take from now on name it.
@@ -74,6 +81,7 @@ pub(crate) async fn beat(
     let mut beat = Beat {
         was_lost: was.as_deref() == Some("lost"),
         took_over: Vec::new(),
+        live: 1,
     };
     let steady = previous.is_some_and(|at| now - at <= 2 * ms(HEARTBEAT));
     if steady {
@@ -82,7 +90,9 @@ pub(crate) async fn beat(
             beat.took_over.push((lost, rows));
         }
     }
+    beat.live = repo::nodes::count_live(&mut tx, now - ms(LOST_AFTER)).await?;
     tx.commit().await?;
+    ctx.set_sending_nodes(beat.live);
     if !beat.took_over.is_empty() {
         ctx.wake_outbox();
         ctx.wake_bots();

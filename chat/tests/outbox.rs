@@ -193,6 +193,7 @@ async fn a_send_of_a_lost_node_is_taken_over_before_its_lease_ends(b: Backend) {
     env.clock.advance(LOST_AFTER + S);
     let first = env.inbox.node_beat(here, load, None).await.unwrap();
     assert!(first.took_over.is_empty(), "{first:?}");
+    assert_eq!(first.live, 1, "the silent node does not count");
     assert_eq!(env.inbox.send_due().await.unwrap(), OutboxPass::default());
     assert_eq!(env.outbox().await.get("sending"), Some(&1), "still leased");
     // A steady beat finds "there" silent for longer than LOST_AFTER.
@@ -204,6 +205,7 @@ async fn a_send_of_a_lost_node_is_taken_over_before_its_lease_ends(b: Backend) {
         .await
         .unwrap();
     assert_eq!(beat.took_over, [(there, 1)]);
+    assert_eq!(beat.live, 1, "the pace is this node's alone again");
     assert_eq!(env.inbox.send_due().await.unwrap(), OutboxPass::default());
     assert_eq!(
         env.outbox().await.get("unconfirmed"),
@@ -231,6 +233,10 @@ async fn a_send_of_a_lost_node_is_taken_over_before_its_lease_ends(b: Backend) {
     let back = env.another().await;
     let again = back.node_beat(there, load, None).await.unwrap();
     assert!(again.was_lost);
+    assert_eq!(
+        again.live, 2,
+        "both send for the accounts: each at half the pace"
+    );
     let state = |id| {
         let inbox = env.inbox.clone();
         async move {

@@ -35,7 +35,8 @@
 //!   131026 not on WhatsApp, 132000 template mismatch, …), the row is dead-lettered (`dead`)
 //!   and the message `failed` with the provider's code.
 //! - Pacing: each account sends at most `messages_per_second` (80 by default, Meta's
-//!   per-number throughput) from each process.
+//!   per-number throughput): with several nodes, each paces at its share (the live nodes
+//!   counted at each heartbeat, see `crate::nodes`), so together they keep to it.
 
 mod media;
 mod record;
@@ -83,21 +84,26 @@ pub(crate) struct Pacer {
 }
 
 impl Pacer {
-    /// Waits for `account`'s next sending slot.
-    async fn slot(&self, account: &str, per_second: u32) {
-        let interval = Duration::from_secs(1) / per_second.max(1);
-        let at = {
-            let mut next = self.next.lock().await;
-            let now = Instant::now();
-            let slot = next
-                .get(account)
-                .copied()
-                .filter(|t| *t > now)
-                .unwrap_or(now);
-            next.insert(account.to_string(), slot + interval);
-            slot
-        };
+    /// Waits for `account`'s next sending slot: `nodes` nodes share its `per_second`.
+    async fn slot(&self, account: &str, per_second: u32, nodes: u32) {
+        let at = self
+            .reserve(account, per_second, nodes, Instant::now())
+            .await;
         tokio::time::sleep_until(at).await;
+    }
+
+    /// Reserves `account`'s next sending slot at `now` or later, `nodes` nodes sharing its
+    /// `per_second`: when it is.
+    async fn reserve(&self, account: &str, per_second: u32, nodes: u32, now: Instant) -> Instant {
+        let interval = Duration::from_secs(1) * nodes.max(1) / per_second.max(1);
+        let mut next = self.next.lock().await;
+        let slot = next
+            .get(account)
+            .copied()
+            .filter(|t| *t > now)
+            .unwrap_or(now);
+        next.insert(account.to_string(), slot + interval);
+        slot
     }
 }
 
@@ -355,7 +361,9 @@ impl Outbox {
             Outgoing::Media(m) => self.prepare_media(c, client, m).await?,
             _ => None,
         };
-        self.pacer().slot(&c.account, per_second).await;
+        (self.pacer())
+            .slot(&c.account, per_second, self.ctx.sending_nodes())
+            .await;
         let context = SendContext {
             correlation: correlation(c.id),
             media,
@@ -485,5 +493,30 @@ fn tally(pass: &mut OutboxPass, r: Result<Result<Outcome, ChatError>, tokio::tas
         // provider's status callback.
         Ok(Err(e)) => tracing::error!(cause = %e, "recording a send's result failed"),
         Err(e) => tracing::error!(cause = %e, "a send task failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slots `pacer` gives `n` sends of one account asked for at once, as offsets.
+    async fn slots(pacer: &Pacer, n: usize, per_second: u32, nodes: u32) -> Vec<Duration> {
+        let now = Instant::now();
+        let mut at = Vec::new();
+        for _ in 0..n {
+            at.push(pacer.reserve("main", per_second, nodes, now).await - now);
+        }
+        at
+    }
+
+    #[tokio::test]
+    async fn nodes_share_an_accounts_pace() {
+        let us = Duration::from_micros;
+        let alone = slots(&Pacer::default(), 3, 80, 1).await;
+        assert_eq!(alone, [us(0), us(12_500), us(25_000)]);
+        // One of three nodes: a third of 80 a second, so that together they send 80.
+        let shared = slots(&Pacer::default(), 3, 80, 3).await;
+        assert_eq!(shared, [us(0), us(37_500), us(75_000)]);
     }
 }

@@ -106,6 +106,18 @@ pub(crate) async fn mark_lost(
     Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
 }
 
+/// How many nodes are running or draining and were seen since `since`.
+pub(crate) async fn count_live(tx: &mut Tx, since: Millis) -> Result<u32, StoreError> {
+    let n: i64 = sqlx::query(
+        "SELECT count(*) FROM nodes WHERE state IN ('running', 'draining') AND seen_at >= $1",
+    )
+    .bind(since)
+    .fetch_one(tx.conn())
+    .await?
+    .get(0);
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
 /// Ends every lease node `id` holds, so that they are over at `now`; returns how many rows
 /// it held.
 pub(crate) async fn end_leases(tx: &mut Tx, id: i64, now: Millis) -> Result<u64, StoreError> {
