@@ -133,11 +133,11 @@ impl DeflectionConsumer for InboxDeflections {
             .map(|_| true)
     }
 
-    async fn record_call(
+    async fn record_calls(
         &self,
-        r: &deflect_ivr::deflection::CallRecord,
+        records: &[deflect_ivr::deflection::CallRecord],
     ) -> Result<(), Self::Error> {
-        self.0.record_call(r).await
+        self.0.record_calls(records).await
     }
 }
 

@@ -1,5 +1,5 @@
 //! Calls' records: every call the IVR took ends with one — answered or refused, deflected or
-//! not — kept once per call id ([`crate::Inbox::record_call`]: a repeat keeps nothing new)
+//! not — kept once per call id ([`crate::Inbox::record_calls`]: a repeat keeps nothing new)
 //! with a `call.finished` event (and webhook) carrying it; supervisors and admins list them
 //! ([`crate::Inbox::list_calls`], `GET /api/v1/calls`). Agents do not: a call is no
 //! conversation of theirs — but a call that belongs to one (a widget visitor's call, a
@@ -14,30 +14,37 @@ use crate::repo;
 use crate::store::Tx;
 use serde_json::json;
 
-/// Keeps `r` (once per call id) and logs `call.finished`; a call that belongs to a
-/// conversation (`conversation_id`, else the WhatsApp caller's open one) shows there as the
-/// IVR's internal note.
-pub(crate) async fn record(ctx: &Ctx, r: &CallRecord) -> Result<(), ChatError> {
-    if r.call_id.is_empty() || r.call_id.len() > 256 {
-        return Err(ChatError::Invalid(
-            "call_id must have 1 to 256 characters".into(),
-        ));
-    }
+/// Keeps `records` in one transaction (each once per call id) and logs `call.finished` for
+/// each; a call that belongs to a conversation (`conversation_id`, else the WhatsApp
+/// caller's open one) shows there as the IVR's internal note. A record whose call id is
+/// unusable (empty, over 256 characters) is left out with a warning.
+pub(crate) async fn record(ctx: &Ctx, records: &[CallRecord]) -> Result<(), ChatError> {
     let now = ctx.now();
     let mut tx = ctx.store().write().await?;
-    let mut r = r.clone();
-    if r.conversation_id.is_none() {
-        r.conversation_id = whatsapp_conversation(&mut tx, &r.trunk, r.caller.as_deref()).await?;
-    }
-    if let Some(kept) = repo::calls::insert(&mut tx, &r).await? {
-        if let Some(id) = r.conversation_id
-            && let Some(m) = repo::messages::insert_call_note(&mut tx, id, &note(&r), now).await?
-        {
-            let data = json!({ "message": m });
-            repo::events::log(&mut tx, Some(id), EventKind::MessageCreated, data, now).await?;
+    for r in records {
+        if r.call_id.is_empty() || r.call_id.len() > 256 {
+            tracing::warn!(
+                trunk = %r.trunk,
+                "a call's record is not kept: its call id must have 1 to 256 characters"
+            );
+            continue;
         }
-        let data = json!({ "call": kept });
-        repo::events::log(&mut tx, None, EventKind::CallFinished, data, now).await?;
+        let mut r = r.clone();
+        if r.conversation_id.is_none() {
+            r.conversation_id =
+                whatsapp_conversation(&mut tx, &r.trunk, r.caller.as_deref()).await?;
+        }
+        if let Some(kept) = repo::calls::insert(&mut tx, &r).await? {
+            if let Some(id) = r.conversation_id
+                && let Some(m) =
+                    repo::messages::insert_call_note(&mut tx, id, &note(&r), now).await?
+            {
+                let data = json!({ "message": m });
+                repo::events::log(&mut tx, Some(id), EventKind::MessageCreated, data, now).await?;
+            }
+            let data = json!({ "call": kept });
+            repo::events::log(&mut tx, None, EventKind::CallFinished, data, now).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

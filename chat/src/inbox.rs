@@ -587,10 +587,13 @@ impl Inbox {
 
     // ---------------------------------------------------------------- calls
 
-    /// Keeps a finished call's record (once per call id) and sends `call.finished` (see
-    /// [`crate::calls`]).
-    pub async fn record_call(&self, r: &crate::model::CallRecord) -> Result<(), ChatError> {
-        calls::record(self.ctx(), r).await
+    /// Keeps finished calls' records in one transaction (each once per call id; one with an
+    /// unusable call id is left out) and sends `call.finished` for each (see [`crate::calls`]).
+    pub async fn record_calls(
+        &self,
+        records: &[crate::model::CallRecord],
+    ) -> Result<(), ChatError> {
+        calls::record(self.ctx(), records).await
     }
 
     /// The conversation a call from `trunk` (`whatsapp:<account>`, a trunk's name) by `caller`

@@ -1491,13 +1491,21 @@ async fn a_call_shows_in_its_conversation_as_the_ivrs_note(b: Backend) {
         outcome: CallOutcome::CallerHungUp,
         ..record("widget-1-aa", "widget:www", "+31611110001")
     };
-    env.inbox.record_call(&widget).await.unwrap();
-    env.inbox.record_call(&widget).await.unwrap();
+    env.inbox
+        .record_calls(&[widget.clone(), widget])
+        .await
+        .unwrap();
     let whatsapp = record("wacid.1", "whatsapp:sandbox", "+31687654321");
-    env.inbox.record_call(&whatsapp).await.unwrap();
+    env.inbox
+        .record_calls(std::slice::from_ref(&whatsapp))
+        .await
+        .unwrap();
     // Nobody with that number writes on WhatsApp: no conversation, no note.
     let stranger = record("wacid.2", "whatsapp:sandbox", "+31699999999");
-    env.inbox.record_call(&stranger).await.unwrap();
+    env.inbox
+        .record_calls(std::slice::from_ref(&stranger))
+        .await
+        .unwrap();
     let chat = env
         .inbox
         .list_conversations(&boss, &Default::default())
@@ -1519,7 +1527,10 @@ async fn a_call_shows_in_its_conversation_as_the_ivrs_note(b: Backend) {
         conversation_id: Some(chat.id),
         ..record("wacid.3", "whatsapp:sandbox", "+31201234567")
     };
-    env.inbox.record_call(&placed).await.unwrap();
+    env.inbox
+        .record_calls(std::slice::from_ref(&placed))
+        .await
+        .unwrap();
     let calls = env
         .inbox
         .list_calls(&boss, &deflect_chat::CallFilter::default())
@@ -1659,11 +1670,16 @@ async fn call_records_are_kept_once_listed_by_filter_and_sent_as_call_finished(b
         conversation_id: None,
     };
     let hung_up = record("c1", CallOutcome::CallerHungUp, 1_000);
-    env.inbox.record_call(&hung_up).await.unwrap();
-    // A repeat (the IVR trying again after a lost answer) keeps nothing new.
-    env.inbox.record_call(&hung_up).await.unwrap();
     env.inbox
-        .record_call(&record("c2", CallOutcome::Rejected, 2_000))
+        .record_calls(std::slice::from_ref(&hung_up))
+        .await
+        .unwrap();
+    // A repeat (the IVR trying again after a lost answer) keeps nothing new; a record
+    // with an unusable call id does not stop the others of its batch.
+    let unusable = record(&"x".repeat(257), CallOutcome::Rejected, 1_500);
+    let rejected = record("c2", CallOutcome::Rejected, 2_000);
+    env.inbox
+        .record_calls(&[hung_up.clone(), unusable, rejected])
         .await
         .unwrap();
     let all = env

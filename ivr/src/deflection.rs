@@ -70,12 +70,13 @@ pub trait DeflectionConsumer: Send + Sync {
         std::future::ready(Ok(false))
     }
 
-    /// Keeps the record of a finished call (or finds it kept). By default, nothing.
-    fn record_call(
+    /// Keeps the records of finished calls, all or none (a record already kept under its
+    /// call id is found, not kept twice). By default, nothing.
+    fn record_calls(
         &self,
-        record: &CallRecord,
+        records: &[CallRecord],
     ) -> impl Future<Output = Result<(), Self::Error>> + Send {
-        let _ = record;
+        let _ = records;
         std::future::ready(Ok(()))
     }
 }

@@ -2,9 +2,10 @@
 //! [`HandOffs`], at run time and at start-up alike, under one policy ([`crate::handoff`]):
 //! offered at once; while refused, offered again with back-off, never dropped; its journal
 //! entry completed only once the consumer took it. Every call's record goes the same way,
-//! tried a few times ([`HandOffs::keep_record`]).
+//! in batches, tried a few times ([`HandOffs::keep_record`], [`RecordWriter`]).
 
 use super::journal::JournalWriter;
+use super::records::RecordWriter;
 use crate::deflection::{CallRecord, Deflection, DeflectionConsumer, Journal, JournalError};
 use crate::handoff::{Backoff, Retries};
 use std::sync::Arc;
@@ -57,6 +58,8 @@ pub struct HandOffs<D> {
     offer: Arc<Offer<D>>,
     /// Refused deflections, for the retry task (which ends when this is dropped).
     retry: mpsc::UnboundedSender<Deflection>,
+    /// Calls' records on their way to the consumer.
+    records: RecordWriter,
 }
 
 /// What an offer needs, shared with the retry task.
@@ -80,7 +83,12 @@ impl<D: DeflectionConsumer + 'static> HandOffs<D> {
             waiting: watch::Sender::new(0),
         });
         tokio::spawn(retry_refused(offer.clone(), refused, backoff));
-        let hand_offs = Arc::new(Self { offer, retry });
+        let records = RecordWriter::start(offer.consumer.clone());
+        let hand_offs = Arc::new(Self {
+            offer,
+            retry,
+            records,
+        });
         if !left.is_empty() {
             let mut taken = 0;
             for d in &left {
@@ -133,30 +141,15 @@ impl<D: DeflectionConsumer + 'static> HandOffs<D> {
         }
     }
 
-    /// Hands a finished call's record to the consumer: tried now, after 1 s and after 5 s;
-    /// one still refused then is lost, with a warning (records are not journalled: a
-    /// deflection is, and reaches the inbox whatever happens).
+    /// Hands a finished call's record to the consumer, in a batch with the records of
+    /// calls ending about the same time ([`RecordWriter`]).
     pub async fn keep_record(&self, record: CallRecord) {
-        for (attempt, wait) in [0, 1, 5].into_iter().enumerate() {
-            tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
-            match self.offer.consumer.record_call(&record).await {
-                Ok(()) => {
-                    metrics::counter!("deflect_call_records_total", "outcome" => "kept")
-                        .increment(1);
-                    let outcome = record.outcome.as_str();
-                    debug!(call_id = %record.call_id, outcome, "call record kept");
-                    return;
-                }
-                Err(e) if attempt < 2 => {
-                    debug!(call_id = %record.call_id, cause = %e, "the inbox did not take the call's record; trying again");
-                }
-                Err(e) => {
-                    warn!(call_id = %record.call_id, cause = %e, "the call's record was not kept");
-                    metrics::counter!("deflect_call_records_total", "outcome" => "lost")
-                        .increment(1);
-                }
-            }
-        }
+        self.records.keep(record).await;
+    }
+
+    /// Keeps the records queued and takes no more, waiting at most `limit`.
+    pub async fn close_records(&self, limit: std::time::Duration) -> bool {
+        self.records.close(limit).await
     }
 
     /// How many deflections the consumer refused and has not taken since (they wait in the

@@ -31,7 +31,8 @@
 //!    process stops is handed off at the next start ([`crate::deflection`]);
 //! 5. every call that reached the service — answered or refused at step 2 — ends with one
 //!    [`CallRecord`](crate::deflection::CallRecord) (times, trunk, numbers, flow, path, what
-//!    the caller gave, outcome, reason) handed to the consumer ([`HandOffs::keep_record`]).
+//!    the caller gave, outcome, reason) handed to the consumer in batches
+//!    ([`HandOffs::keep_record`], [`RecordWriter`]).
 //!
 //! A WebRTC call — a WhatsApp call, whose signalling is the Graph API and its webhook, which
 //! the binary carries — arrives by [`CallService::answer_webrtc`] instead: routed by the
@@ -66,6 +67,7 @@ mod listening;
 mod phones;
 mod placed;
 mod prompts;
+mod records;
 
 pub use bridge::BridgeTrunk;
 pub use caller::Signal;
@@ -74,6 +76,7 @@ pub use journal::JournalWriter;
 pub use phones::{AgentCall, AgentPhones, AgentSignal};
 pub use placed::{PlacedCall, PlacedEvent, Placement, RING_FOR};
 pub use prompts::{FlowPrompts, PromptsError};
+pub use records::RecordWriter;
 
 use crate::deflection::{CallOutcome, DeflectionConsumer};
 use crate::flow::Flows;
@@ -236,7 +239,8 @@ where
     }
 
     /// Waits until every call task has ended and handed off its deflection, at most
-    /// `limit`. Returns how many were still running.
+    /// `limit`, then keeps the calls' records queued (at most `limit` more). Returns how many
+    /// calls were still running.
     pub async fn drained(&self, limit: Duration) -> usize {
         let mut live = self.live.subscribe();
         let _ = tokio::time::timeout(limit, live.wait_for(|n| *n == 0)).await;
@@ -247,6 +251,8 @@ where
                 "call tasks still running at exit; their deflections stay in the journal"
             );
         }
+        // The records of the calls that ended are kept before the database closes.
+        self.parts.hand_offs.close_records(limit).await;
         let waiting = *self.parts.hand_offs.waiting().borrow();
         if waiting > 0 {
             warn!(
