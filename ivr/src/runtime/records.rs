@@ -10,7 +10,7 @@
 use crate::deflection::{CallRecord, DeflectionConsumer};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
@@ -29,8 +29,8 @@ const ATTEMPTS: [Duration; 3] = [
 
 /// The queue of records and the task that keeps them (see the module docs).
 pub struct RecordWriter {
-    queue: mpsc::Sender<Queued>,
-    closing: watch::Sender<bool>,
+    /// `None` once closed.
+    queue: Mutex<Option<mpsc::Sender<Queued>>>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -38,11 +38,9 @@ impl RecordWriter {
     /// Starts the writer on the current runtime.
     pub fn start<D: DeflectionConsumer + 'static>(consumer: Arc<D>) -> Self {
         let (queue, records) = mpsc::channel(QUEUE);
-        let (closing, stop) = watch::channel(false);
-        let task = tokio::spawn(write(consumer, records, stop));
+        let task = tokio::spawn(write(consumer, records));
         Self {
-            queue,
-            closing,
+            queue: Mutex::new(Some(queue)),
             task: Mutex::new(Some(task)),
         }
     }
@@ -50,22 +48,26 @@ impl RecordWriter {
     /// Keeps a finished call's record with those of the calls that end within 50 ms of it;
     /// returns once its batch is kept (or lost).
     pub async fn keep(&self, record: CallRecord) {
+        let queue = self.queue.lock().expect("not poisoned").clone();
+        let Some(queue) = queue else {
+            warn!(call_id = %record.call_id, "the call's record was not kept: the gateway is stopping");
+            metrics::counter!("deflect_call_records_total", "outcome" => "lost").increment(1);
+            return;
+        };
         let (kept, done) = oneshot::channel();
-        match self.queue.send((record, kept)).await {
-            Ok(()) => {
-                let _ = done.await;
-            }
-            Err(mpsc::error::SendError((record, _))) => {
-                warn!(call_id = %record.call_id, "the call's record was not kept: the gateway is stopping");
-                metrics::counter!("deflect_call_records_total", "outcome" => "lost").increment(1);
-            }
+        let queued = queue.send((record, kept)).await.is_ok();
+        // Not held while waiting: closing ends the queue once the records are in.
+        drop(queue);
+        if queued {
+            let _ = done.await;
         }
     }
 
     /// Takes no more records and keeps those queued, waiting at most `limit`. Returns
     /// whether the writer finished.
     pub async fn close(&self, limit: Duration) -> bool {
-        self.closing.send_replace(true);
+        // The writer sees the queue end once the calls sending now are through.
+        self.queue.lock().expect("not poisoned").take();
         let task = self.task.lock().expect("not poisoned").take();
         let Some(task) = task else { return true };
         match tokio::time::timeout(limit, task).await {
@@ -81,48 +83,18 @@ impl RecordWriter {
 /// A record and who waits for it.
 type Queued = (CallRecord, oneshot::Sender<()>);
 
-/// The writer: a batch at a time, until closed and empty.
-async fn write<D: DeflectionConsumer>(
-    consumer: Arc<D>,
-    mut records: mpsc::Receiver<Queued>,
-    mut stop: watch::Receiver<bool>,
-) {
+/// The writer: a batch at a time, until the queue is closed and empty.
+async fn write<D: DeflectionConsumer>(consumer: Arc<D>, mut records: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut closed = false;
-    loop {
-        if !closed {
-            tokio::select! {
-                biased;
-                _ = records.recv_many(&mut batch, MAX_BATCH) => {}
-                _ = stop.wait_for(|stop| *stop) => {
-                    records.close();
-                    closed = true;
-                    continue;
-                }
+    while records.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // Later records join the first for LINGER; a closed queue ends the wait at once.
+        let until = tokio::time::Instant::now() + LINGER;
+        while batch.len() < MAX_BATCH {
+            let room = MAX_BATCH - batch.len();
+            match tokio::time::timeout_at(until, records.recv_many(&mut batch, room)).await {
+                Ok(n) if n > 0 => {}
+                _ => break,
             }
-            // Later records join the first for LINGER, unless the gateway is stopping.
-            let until = tokio::time::Instant::now() + LINGER;
-            while !closed && batch.len() < MAX_BATCH {
-                let room = MAX_BATCH - batch.len();
-                tokio::select! {
-                    biased;
-                    n = records.recv_many(&mut batch, room) => {
-                        if n == 0 {
-                            break;
-                        }
-                    }
-                    _ = stop.wait_for(|stop| *stop) => {
-                        records.close();
-                        closed = true;
-                    }
-                    () = tokio::time::sleep_until(until) => break,
-                }
-            }
-        } else if records.recv_many(&mut batch, MAX_BATCH).await == 0 {
-            return;
-        }
-        if batch.is_empty() {
-            return; // every sender is gone
         }
         let (kept, waiting): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
         keep_batch(consumer.as_ref(), &kept).await;
