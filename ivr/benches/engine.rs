@@ -99,6 +99,14 @@ fn bench(c: &mut Criterion) {
     c.bench_function("ivr/callback_number_e164", |b| {
         b.iter(|| black_box(rules.callback_number(black_box("0612345678")).is_ok()))
     });
+    // A calling number read at a call's start: its E.164 form only (every flow), and
+    // classified as a callback number too (flows that offer it).
+    c.bench_function("ivr/caller_e164", |b| {
+        b.iter(|| black_box(rules.e164(black_box("+31612345678")).is_some()))
+    });
+    c.bench_function("ivr/caller_classified", |b| {
+        b.iter(|| black_box(rules.caller(black_box("+31612345678")).1.is_some()))
+    });
 }
 
 criterion_group!(benches, bench);

@@ -111,6 +111,33 @@ fn a_calling_number_that_cannot_take_whatsapp_is_not_offered() {
 }
 
 #[test]
+fn a_flow_without_the_offer_still_knows_the_caller_in_e164() {
+    let f = flows(
+        r#"
+[[ivr.flows]]
+name = "typed"
+[[ivr.flows.steps]]
+step = "gather"
+offer_caller_number = false
+"#,
+        false,
+    );
+    for (from, caller) in [
+        ("0612345678", "+31612345678"),
+        ("020 123 4567", "+31201234567"),
+        ("reception", "reception"),
+    ] {
+        let mut c = FakeCall::new(&f, start(Some(from), ""));
+        assert_eq!(c.call.caller(), Some(caller), "{from}");
+        c.play_out();
+        // Never offered: '1' is the first digit of a typed number.
+        assert_eq!(c.last_play(), names(&["enter_number"]));
+        c.keys("1");
+        assert!(c.call.is_collecting());
+    }
+}
+
+#[test]
 fn pressing_2_enters_the_number_again_without_the_offer() {
     let f = default_flows();
     let mut c = FakeCall::new(&f, start(Some("+31611111111"), "1"));

@@ -185,10 +185,16 @@ impl Call {
             .filter(|c| !is_withheld(c))
             .or(start.from.as_deref().filter(|c| !is_withheld(c)));
         let (caller, caller_number) = match raw_caller {
-            Some(c) => {
+            // Classifying a number costs several times reading it (phone number metadata
+            // patterns): only flows that offer the caller's number need it.
+            Some(c) if flow.offers_caller_number => {
                 let (e164, callback) = flow.rules.caller(c);
                 (Some(e164.unwrap_or_else(|| c.to_string())), callback)
             }
+            Some(c) => (
+                Some(flow.rules.e164(c).unwrap_or_else(|| c.to_string())),
+                None,
+            ),
             None => (None, None),
         };
         metrics::counter!("deflect_ivr_calls_total", "flow" => flow.name.clone()).increment(1);
