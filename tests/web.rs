@@ -820,10 +820,11 @@ fn whatsapp_says_whether_an_agent_may_call_a_customer() {
     assert!(asked("31611110004").is_some());
 }
 
-/// A phone call from a SIP trunk put through to the inbox's agents: the dialler calls while
-/// the agent (available, signed in over the API) has no page open; the page then shows it
-/// ringing, the agent answers, the dialler speaks once it heard the agent (so each hears the
-/// other across G.711 and Opus), and the agent's hang-up reaches the caller as a BYE.
+/// A phone call from a SIP trunk put through to the inbox's agents: the dialler calls once
+/// the agent (available, signed in over the API) has the inbox open — calls ring only for
+/// agents with a live feed — the page shows it ringing, the agent answers, the dialler speaks
+/// once it heard the agent (so each hears the other across G.711 and Opus), and the agent's
+/// hang-up reaches the caller as a BYE.
 #[test]
 fn browser_agent_answers_a_phone_call_from_a_sip_trunk() {
     let (page_port, api_port) = (free_port(), free_port());
@@ -842,31 +843,46 @@ fn browser_agent_answers_a_phone_call_from_a_sip_trunk() {
     assert_eq!(status, 200, "{body}");
     let dir = tempfile::tempdir().unwrap();
     let voice = common::baresip::tone(dir.path(), 440, 30);
-    let call = Dialler::call(
+    let (sip, http, logs) = (
         gw.listener("sip", Some("udp")),
-        "31201234567",
-        &[
-            "--wav",
-            voice.to_str().unwrap(),
-            "--silence",
-            "200ms",
-            "--from",
-            "+31201110000",
-        ],
+        gw.http_addr(),
+        gw.logs.clone(),
     );
-    gw.logs.wait_for("the agents rung", |l| {
-        common::message(l, "ringing the inbox's agents")
-    });
-    let logs = gw.logs.clone();
-    let agent_answered = std::thread::scope(|s| {
-        let answered = s.spawn(|| {
+    let (call, agent_answered) = std::thread::scope(|s| {
+        let dialled = s.spawn(|| {
+            let deadline = std::time::Instant::now() + common::PATIENCE;
+            while !common::get(http, "/metrics")
+                .1
+                .contains("deflect_phone_agents_listening 1")
+            {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the agent's page never opened its live feed"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let call = Dialler::call(
+                sip,
+                "31201234567",
+                &[
+                    "--wav",
+                    voice.to_str().unwrap(),
+                    "--silence",
+                    "200ms",
+                    "--from",
+                    "+31201110000",
+                ],
+            );
+            logs.wait_for("the agents rung", |l| {
+                common::message(l, "ringing the inbox's agents")
+            });
             logs.wait_for("the agent's answer", |l| {
                 common::message(l, "an agent answered")
             });
-            std::time::Instant::now()
+            (call, std::time::Instant::now())
         });
         run_scenario("sipPhone", gw, page_port, api_port, &[]);
-        answered.join().unwrap()
+        dialled.join().unwrap()
     });
     let (spoke, _) = call.wait_for("playing 30.0 s of audio");
     assert!(

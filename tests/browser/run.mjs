@@ -57,6 +57,8 @@ async function login(page, presence) {
     await page.getByLabel("Presence").selectOption(presence);
     await saved;
   }
+  // The live feed is open: calls ring for the agent from now on.
+  await page.locator("body.live").waitFor({ timeout: T });
 }
 
 async function openWidget(v, name) {
@@ -1223,9 +1225,10 @@ async function whatsappCallOut(browser) {
   check(true, "the call shows in its conversation");
 }
 
-// A phone call from the SIP trunk put through to the inbox: it rang before the agent's page
-// opened (GET /api/v1/phone lists it); the agent answers and hears the caller's tone (G.711
-// in, Opus out) — which the test's dialler plays only once it heard the agent — and hangs up.
+// A phone call from the SIP trunk put through to the inbox: the test dials once the agent's
+// page is open (calls ring only for agents with the inbox open); the agent answers and hears
+// the caller's tone (G.711 in, Opus out) — which the test's dialler plays only once it heard
+// the agent — and hangs up.
 async function sipPhone(browser) {
   const a = await (await browser.newContext()).newPage();
   await login(a, null);
@@ -1233,7 +1236,7 @@ async function sipPhone(browser) {
   const panel = a.getByRole("region", { name: "Phone" });
   await panel.getByRole("status").filter({ hasText: "Incoming call" }).waitFor({ timeout: T });
   const who = await panel.locator(".who").innerText();
-  check(who.includes("+31201110000") && who.includes("support"), "a call ringing before the page opened rings on it: " + who);
+  check(who.includes("+31201110000") && who.includes("support"), "the phone caller's call rings on the open page: " + who);
   await panel.getByRole("button", { name: "Answer" }).click();
   await panel.getByRole("status").filter({ hasText: "On call" }).waitFor({ timeout: T });
   await meter(a, "#phone audio");

@@ -159,7 +159,7 @@
       heard = Date.now();
       let msg; try { msg = JSON.parse(m.data); } catch (e) { return; }
       if (msg.type === "ready") {
-        ready = true; retry = 0; document.body.classList.remove("offline");
+        ready = true; retry = 0; document.body.classList.remove("offline"); document.body.classList.add("live");
         // Without a resume position the feed starts now: what changed between loading the
         // view and this moment is in no event, so load the view again.
         if (lastEvent === null) setView(view);
@@ -169,7 +169,7 @@
     s.onclose = () => {
       if (ws !== s || !me) return;
       ready = false;
-      document.body.classList.add("offline");
+      document.body.classList.add("offline"); document.body.classList.remove("live");
       setTimeout(connect, Math.min(30000, 1000 * 2 ** retry++) * (0.75 + Math.random() / 2));
     };
   }

@@ -10,7 +10,8 @@
 //! those of conversations the agent may see (supervisors see all; agents their queues' and
 //! accounts' and their own), presence changes, changes of their own role
 //! (`agent.role_changed`; the socket decides by the new role from then on), and the calls
-//! ringing for their queues or their own (`phone.call`, see [`crate::phone`]). Typing signals
+//! ringing for their queues or their own (`phone.call`, see [`crate::phone`]; calls ring
+//! only for agents with a feed open on the node that took the call). Typing signals
 //! carry `id` 0 and are not a resume position. Access is checked again on every event about
 //! the socket's agent and its credentials with every ping: a disabled agent's socket ends at
 //! once; a logout, a revoked token or other queues take effect within 20 s. The client may send
@@ -197,6 +198,8 @@ async fn run(
         .await
         .map_err(|e| e.to_string())?;
     send_json(&mut socket, &json!({ "type": "ready" })).await?;
+    // Calls ring for the agent (when available) while a feed of theirs is open.
+    let _listening = state.phones.listen(p.agent.id);
     let mut vis = Visibility {
         p,
         seen: HashMap::new(),

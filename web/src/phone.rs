@@ -9,8 +9,10 @@
 //! who may take it (of its queue and, for a WhatsApp call, of its account) and the agent on
 //! it — and act through
 //! `/api/v1/phone` (`crate::api`). A call rings only when at least one such agent is
-//! available and on no other call; otherwise — or once every such agent declined it — it
-//! ends at once and the IVR's flow goes on (the bridge's next target, its failure step).
+//! available, has the inbox open on this node (a live feed: [`Phones::listen`]; presence
+//! alone is a choice the agent may have left behind with a closed tab) and is on no other
+//! call; otherwise — or once every such agent declined it — it ends at once and the IVR's
+//! flow goes on (the bridge's next target, its failure step).
 //!
 //! Agents also call customers from a conversation ([`Phones::place`]: a WhatsApp customer
 //! who allowed calls, through the [`CallPlacer`] the binary sets): the call is theirs from
@@ -18,7 +20,8 @@
 //!
 //! Metrics: `deflect_phone_calls_total{outcome}` — `answered`, `declined` (by every agent),
 //! `unavailable` (nobody to ring), `missed` (ended while ringing: the ring timed out or the
-//! caller hung up); `deflect_placed_calls_total{outcome}` — `answered`, `unanswered`.
+//! caller hung up); `deflect_placed_calls_total{outcome}` — `answered`, `unanswered`;
+//! `deflect_phone_agents_listening` — agents with the inbox open on this node.
 //!
 //! Calls are held by the node whose IVR took them: with several nodes, an agent's answer
 //! and hang-up must reach that node, which nothing arranges yet (one node for now).
@@ -26,7 +29,7 @@
 use deflect_chat::routing::AgentId;
 use deflect_chat::{Inbox, Presence, Viewer};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -194,6 +197,8 @@ struct Entry {
 pub struct Phones {
     inbox: Inbox,
     calls: Mutex<HashMap<String, Entry>>,
+    /// The agents with the inbox open on this node: how many live feeds each has.
+    listening: Mutex<HashMap<AgentId, usize>>,
     /// Where agents' calls to customers go, once the binary set it.
     placer: OnceLock<Arc<dyn CallPlacer>>,
     /// The calls' changes, published in order by one task (started with the first call).
@@ -213,6 +218,7 @@ impl Phones {
         Arc::new_cyclic(|me| Self {
             inbox,
             calls: Mutex::new(HashMap::new()),
+            listening: Mutex::new(HashMap::new()),
             placer: OnceLock::new(),
             changes: OnceLock::new(),
             me: me.clone(),
@@ -221,6 +227,36 @@ impl Phones {
 
     fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `agent` opened a live feed on this node: calls ring for them (when available) until
+    /// the returned guard, and every other feed of theirs, is dropped.
+    pub fn listen(&self, agent: AgentId) -> Listening {
+        let mut listeners = self.listeners();
+        *listeners.entry(agent).or_default() += 1;
+        metrics::gauge!("deflect_phone_agents_listening").set(listeners.len() as f64);
+        Listening {
+            phones: self.me.clone(),
+            agent,
+        }
+    }
+
+    /// Whether `agent` has a live feed open on this node.
+    pub fn is_listening(&self, agent: AgentId) -> bool {
+        self.listeners().contains_key(&agent)
+    }
+
+    fn listeners(&self) -> std::sync::MutexGuard<'_, HashMap<AgentId, usize>> {
+        self.listening.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The agents a call may ring for now: listening on this node and on no call.
+    fn reachable(&self) -> HashSet<AgentId> {
+        let busy = self.busy();
+        (self.listeners().keys())
+            .filter(|a| !busy.contains(a))
+            .copied()
+            .collect()
     }
 
     /// Lets agents call customers through `placer` (once).
@@ -413,7 +449,7 @@ impl Phones {
     /// bridge goes on to its next target — once no available agent who has not declined is
     /// left to take it. `false` when it does not ring for them.
     pub async fn decline(&self, id: &str, viewer: &Viewer) -> bool {
-        let (call, mut passed) = {
+        let (call, declined) = {
             let mut calls = self.calls();
             let Some(entry) = (calls.get_mut(id))
                 .filter(|e| e.call.agent_id.is_none() && e.call.may_be_taken_by(viewer))
@@ -425,8 +461,7 @@ impl Phones {
             }
             (entry.call.clone(), entry.declined.clone())
         };
-        passed.extend(self.busy());
-        if !anyone_available(&self.inbox, &call, &passed).await {
+        if !anyone_available(&self.inbox, &call, &declined, &self.reachable()).await {
             tracing::info!(call = %id, "every agent declined the call");
             self.end_as(id, "declined");
         }
@@ -504,8 +539,8 @@ async fn publisher(
 ) {
     while let Some(mut call) = changes.recv().await {
         if call.state == PhoneState::Ringing {
-            let busy = phones.upgrade().map(|p| p.busy()).unwrap_or_default();
-            if !anyone_available(&inbox, &call, &busy).await {
+            let reachable = (phones.upgrade()).map_or_else(HashSet::new, |p| p.reachable());
+            if !anyone_available(&inbox, &call, &[], &reachable).await {
                 tracing::info!(queue = %call.details.queue, "no agent available for the call; it does not ring");
                 metrics::counter!("deflect_phone_calls_total", "outcome" => "unavailable")
                     .increment(1);
@@ -538,9 +573,13 @@ async fn publisher(
     }
 }
 
-/// Whether an agent who may take `call` is available and not `passed` (on another call, or
-/// declined it).
-async fn anyone_available(inbox: &Inbox, call: &PhoneCall, passed: &[AgentId]) -> bool {
+/// Whether an agent who may take `call` is available, `reachable` and did not decline it.
+async fn anyone_available(
+    inbox: &Inbox,
+    call: &PhoneCall,
+    declined: &[AgentId],
+    reachable: &HashSet<AgentId>,
+) -> bool {
     let agents = match inbox.agents().await {
         Ok(agents) => agents,
         Err(e) => {
@@ -551,7 +590,30 @@ async fn anyone_available(inbox: &Inbox, call: &PhoneCall, passed: &[AgentId]) -
     agents.iter().any(|a| {
         !a.disabled
             && a.presence == Presence::Available
-            && !passed.contains(&a.id)
+            && reachable.contains(&a.id)
+            && !declined.contains(&a.id)
             && call.may_be_taken_by(&Viewer::of(a))
     })
+}
+
+/// An agent's live feed on this node (see [`Phones::listen`]); dropping it ends it.
+#[derive(Debug)]
+pub struct Listening {
+    phones: Weak<Phones>,
+    agent: AgentId,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        if let Some(phones) = self.phones.upgrade() {
+            let mut listeners = phones.listeners();
+            if let Some(n) = listeners.get_mut(&self.agent) {
+                *n -= 1;
+                if *n == 0 {
+                    listeners.remove(&self.agent);
+                }
+                metrics::gauge!("deflect_phone_agents_listening").set(listeners.len() as f64);
+            }
+        }
+    }
 }

@@ -149,6 +149,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// The inbox behind it.
     pub inbox: Inbox,
+    /// The calls ringing on its agents' softphones.
+    pub phones: Arc<crate::phone::Phones>,
     _dir: tempfile::TempDir,
 }
 
@@ -166,15 +168,18 @@ impl TestServer {
             .expect("a free port");
         let addr = listener.local_addr().expect("a bound listener's address");
         let base = format!("http://{addr}").parse().expect("a URL");
+        let state = state(inbox.clone(), base, config);
+        let phones = state.phones.clone();
         tokio::spawn(crate::connections::serve(
             listener,
-            app(inbox.clone(), base, config),
+            crate::router(state),
             limits,
             std::future::pending(),
         ));
         Self {
             addr,
             inbox,
+            phones,
             _dir: dir,
         }
     }

@@ -2304,6 +2304,11 @@ async fn make_available(a: &App, agents: &[i64]) {
     }
 }
 
+/// Opens the inbox of `agents` (a live feed each, while the guards live).
+fn open_inbox(a: &App, agents: &[i64]) -> Vec<deflect_web::phone::Listening> {
+    agents.iter().map(|agent| a.phones.listen(*agent)).collect()
+}
+
 /// Rings `call` on the app's softphones: its id, and what the agents do.
 fn ring(
     a: &App,
@@ -2357,6 +2362,12 @@ async fn a_call_rings_for_its_queues_agents_and_the_first_to_answer_takes_it() {
         "nobody available: it ends at once"
     );
     make_available(&a, &[ann, bob, sal]).await;
+    let (_, mut rx) = ring(&a, ringing());
+    assert!(
+        rx.recv().await.is_none(),
+        "available, inbox closed: no ring"
+    );
+    let mut pages = open_inbox(&a, &[ann, bob, sal]);
     let mut feed = a.inbox.subscribe(None).await.unwrap();
     let (id, mut rx) = ring(&a, ringing());
     let (ann_s, bob_s, sal_s) = (
@@ -2434,6 +2445,10 @@ async fn a_call_rings_for_its_queues_agents_and_the_first_to_answer_takes_it() {
         phone_states(&mut feed, &id, 3).await,
         ["ringing", "answered", "ended"]
     );
+    // Ann free again, but her inbox closed: nobody to ring.
+    pages.remove(0);
+    let (_, mut third) = ring(&a, ringing());
+    assert!(third.recv().await.is_none(), "Ann's inbox is closed");
 }
 
 /// Declining stops a call ringing for that agent only; once every available agent who may
@@ -2444,6 +2459,7 @@ async fn a_call_every_agent_declined_ends_for_the_ivr_to_go_on() {
     let ann = a.agent("ann", Role::Agent, &["support"]).await;
     let bob = a.agent("bob", Role::Agent, &["support"]).await;
     make_available(&a, &[ann, bob]).await;
+    let _pages = open_inbox(&a, &[ann, bob]);
     let mut feed = a.inbox.subscribe(None).await.unwrap();
     let (id, mut rx) = ring(
         &a,

@@ -19,6 +19,7 @@ type Ws =
 struct Server {
     base: String,
     inbox: Inbox,
+    phones: std::sync::Arc<deflect_web::phone::Phones>,
     _server: TestServer,
 }
 
@@ -38,6 +39,7 @@ async fn server() -> Server {
     Server {
         base: server.base(),
         inbox: server.inbox.clone(),
+        phones: server.phones.clone(),
         _server: server,
     }
 }
@@ -189,6 +191,67 @@ async fn a_phone_call_reaches_its_queues_agents_and_the_agent_on_it() {
         e["event"]["data"]["call"]["id"], "phone-sales-2",
         "Ann's call never reached Sam: {e}"
     );
+}
+
+/// A call rings for an available agent only while their inbox is open (a live feed): not
+/// before it opens, and not after its last feed closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_rings_only_for_agents_with_the_inbox_open() {
+    let s = server().await;
+    let (ann_is, ann) = s.agent("ann", Role::Agent, &["support"]).await;
+    let ann_id = ann_is.agent_id;
+    s.inbox
+        .set_presence(ann_id, deflect_chat::Presence::Available)
+        .await
+        .unwrap();
+    let ring = || {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let call = deflect_web::phone::Ringing {
+            queue: "support".into(),
+            channel: "carrier".into(),
+            ..Default::default()
+        };
+        let id = s
+            .phones
+            .ring(call, Box::new(move |sig| tx.send(sig).is_ok()));
+        (id, rx)
+    };
+    let (_, mut rx) = ring();
+    assert!(
+        rx.recv().await.is_none(),
+        "available, inbox closed: no ring"
+    );
+    let mut a = s.ws("/api/v1/events", &s.base, Some(&ann)).await.unwrap();
+    let mut again = s.ws("/api/v1/events", &s.base, Some(&ann)).await.unwrap();
+    for w in [&mut a, &mut again] {
+        send(w, json!({ "type": "hello", "after": null })).await;
+        assert_eq!(recv(w).await["type"], "ready");
+    }
+    let (id, rx) = ring();
+    let e = next_event(&mut a, |v| v["type"] == "event").await;
+    assert_eq!(e["event"]["data"]["call"]["id"], id.as_str(), "{e}");
+    assert_eq!(e["event"]["data"]["call"]["state"], "ringing", "{e}");
+    assert!(!rx.is_closed(), "it rings for Ann");
+    s.phones.end(&id);
+    // One of two pages closed: still listening; the last one closed: no more rings.
+    a.close(None).await.unwrap();
+    let (id, rx) = ring();
+    let e = next_event(&mut again, |v| {
+        v["type"] == "event" && v["event"]["data"]["call"]["id"] == id.as_str()
+    })
+    .await;
+    assert_eq!(e["event"]["data"]["call"]["state"], "ringing", "{e}");
+    assert!(!rx.is_closed());
+    s.phones.end(&id);
+    again.close(None).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        while s.phones.is_listening(ann_id) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    assert!(closed.await.is_ok(), "Ann's closed feeds are still counted");
+    let (_, mut rx) = ring();
+    assert!(rx.recv().await.is_none(), "the inbox closed: no ring");
 }
 
 /// A label put on a conversation reaches the live feeds of those who may see it, and no one
