@@ -268,6 +268,22 @@ pub(crate) async fn all(ctx: &Ctx) -> Result<Vec<Agent>, ChatError> {
     Ok(repo::agents::all(ctx.store()).await?)
 }
 
+/// The enabled agents available with room for another conversation (fewer offered or held
+/// than `inbox.max_conversations_per_agent`): whom a conversation, or a call, may go to now.
+pub(crate) async fn with_room(ctx: &Ctx) -> Result<Vec<Agent>, ChatError> {
+    let capacity = i64::from(ctx.capacity());
+    let room: std::collections::HashSet<AgentId> = (repo::agents::loads(ctx.store()).await?)
+        .into_iter()
+        .filter(|l| l.agent.presence == Presence::Available && l.load < capacity)
+        .map(|l| l.agent.id)
+        .collect();
+    let agents = all(ctx).await?;
+    Ok(agents
+        .into_iter()
+        .filter(|a| room.contains(&a.id))
+        .collect())
+}
+
 /// The agents `viewer` may list (see [`crate::Inbox::colleagues`]).
 pub(crate) async fn colleagues(ctx: &Ctx, viewer: &Viewer) -> Result<Colleagues, ChatError> {
     if viewer.role.sees_everything() {

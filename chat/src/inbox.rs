@@ -1216,6 +1216,12 @@ impl Inbox {
         agents::all(self.ctx()).await
     }
 
+    /// The enabled agents available with room for another conversation (under
+    /// `inbox.max_conversations_per_agent`): whom the softphone may ring.
+    pub async fn agents_with_room(&self) -> Result<Vec<Agent>, ChatError> {
+        agents::with_room(self.ctx()).await
+    }
+
     /// How many conversations are offered to or held by each enabled agent the viewer may
     /// list ([`Inbox::colleagues`]), by agent id: the transfer picker's load.
     pub async fn agent_loads(&self, viewer: &Viewer) -> Result<Vec<(AgentId, i64)>, ChatError> {

@@ -1105,6 +1105,7 @@ async function phone(browser) {
   await panel.getByRole("status").filter({ hasText: "On call" }).waitFor({ timeout: T });
   await bar.getByRole("status").filter({ hasText: "On call" }).waitFor({ timeout: T });
   check(true, "the agent's call connects (ICE and DTLS with the gateway) and its timer runs");
+  check(await panel.getByRole("button", { name: "Keypad" }).isHidden(), "no keypad towards a widget caller, who takes no keys");
   await meter(a, "#phone audio");
   await meter(v, "widget");
   await a.evaluate(() => window.heard());
@@ -1239,6 +1240,7 @@ async function sipPhone(browser) {
   check(who.includes("+31201110000") && who.includes("support"), "the phone caller's call rings on the open page: " + who);
   await panel.getByRole("button", { name: "Answer" }).click();
   await panel.getByRole("status").filter({ hasText: "On call" }).waitFor({ timeout: T });
+  check(await panel.getByRole("button", { name: "Keypad" }).isVisible(), "the keypad is there for a phone caller");
   await meter(a, "#phone audio");
   await a.evaluate(() => window.heard());
   check(true, "the agent hears the phone caller, whose dialler spoke only once it heard the agent");

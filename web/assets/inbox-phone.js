@@ -56,9 +56,10 @@
     el.open.hidden = !c.conversation_id;
     el.open.dataset.id = c.conversation_id || "";
     el.ringing.hidden = !!call;
-    // An agent's own call shows Hang up while it rings; the customer's WhatsApp takes no keys.
+    // An agent's own call shows Hang up while it rings. Keys reach a phone caller (RFC 4733
+    // on its trunk); a WhatsApp or widget caller takes none, so no keypad for them.
     el.talking.hidden = !call || call.ended || (!call.at && !call.placed);
-    el.keys.hidden = !!(call && call.placed);
+    el.keys.hidden = !!call && /^(whatsapp|widget):/.test(call.c.channel || "");
     if (el.talking.hidden || el.keys.hidden) { el.keypad.hidden = true; el.keys.setAttribute("aria-expanded", "false"); }
     if (!call) el.status.textContent = t("phone-ringing");
   }

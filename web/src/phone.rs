@@ -9,7 +9,8 @@
 //! who may take it (of its queue and, for a WhatsApp call, of its account) and the agent on
 //! it — and act through
 //! `/api/v1/phone` (`crate::api`). A call rings only when at least one such agent is
-//! available, has the inbox open on this node (a live feed: [`Phones::listen`]; presence
+//! available with room (fewer conversations than `inbox.max_conversations_per_agent`, as
+//! routing offers them), has the inbox open on this node (a live feed: [`Phones::listen`]; presence
 //! alone is a choice the agent may have left behind with a closed tab) and is on no other
 //! call; otherwise — or once every such agent declined it — it ends at once and the IVR's
 //! flow goes on (the bridge's next target, its failure step).
@@ -27,7 +28,7 @@
 //! and hang-up must reach that node, which nothing arranges yet (one node for now).
 
 use deflect_chat::routing::AgentId;
-use deflect_chat::{Inbox, Presence, Viewer};
+use deflect_chat::{Inbox, Viewer};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -573,14 +574,16 @@ async fn publisher(
     }
 }
 
-/// Whether an agent who may take `call` is available, `reachable` and did not decline it.
+/// Whether an agent who may take `call` is available with room for it (as for a
+/// conversation: under `inbox.max_conversations_per_agent`), `reachable` and did not decline
+/// it.
 async fn anyone_available(
     inbox: &Inbox,
     call: &PhoneCall,
     declined: &[AgentId],
     reachable: &HashSet<AgentId>,
 ) -> bool {
-    let agents = match inbox.agents().await {
+    let agents = match inbox.agents_with_room().await {
         Ok(agents) => agents,
         Err(e) => {
             tracing::warn!(cause = %e, "agents unavailable; the call rings all the same");
@@ -588,9 +591,7 @@ async fn anyone_available(
         }
     };
     agents.iter().any(|a| {
-        !a.disabled
-            && a.presence == Presence::Available
-            && reachable.contains(&a.id)
+        reachable.contains(&a.id)
             && !declined.contains(&a.id)
             && call.may_be_taken_by(&Viewer::of(a))
     })

@@ -189,3 +189,12 @@ impl TestServer {
         format!("http://{}", self.addr)
     }
 }
+
+/// Whether the ringer of a softphone call (its [`crate::phone::PhoneSink`]'s receiver) hears
+/// the call end at once — within 10 s: nobody to ring it for.
+pub async fn rang_for_nobody(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<crate::phone::PhoneSignal>,
+) -> bool {
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv());
+    matches!(ended.await, Ok(None))
+}

@@ -2358,13 +2358,13 @@ async fn a_call_rings_for_its_queues_agents_and_the_first_to_answer_takes_it() {
     };
     let (_, mut rx) = ring(&a, ringing());
     assert!(
-        rx.recv().await.is_none(),
+        deflect_web::testing::rang_for_nobody(&mut rx).await,
         "nobody available: it ends at once"
     );
     make_available(&a, &[ann, bob, sal]).await;
     let (_, mut rx) = ring(&a, ringing());
     assert!(
-        rx.recv().await.is_none(),
+        deflect_web::testing::rang_for_nobody(&mut rx).await,
         "available, inbox closed: no ring"
     );
     let mut pages = open_inbox(&a, &[ann, bob, sal]);
@@ -2431,7 +2431,10 @@ async fn a_call_rings_for_its_queues_agents_and_the_first_to_answer_takes_it() {
     // Bob away, Ann on this call: a second call finds nobody to ring.
     a.inbox.set_presence(bob, Presence::Away).await.unwrap();
     let (_, mut second) = ring(&a, ringing());
-    assert!(second.recv().await.is_none(), "the one agent left is busy");
+    assert!(
+        deflect_web::testing::rang_for_nobody(&mut second).await,
+        "the one agent left is busy"
+    );
     let hang_up = format!("/api/v1/phone/calls/{id}/hangup");
     let r = a.call(Method::POST, &hang_up, &bob_s.h(), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "not bob's call");
@@ -2448,7 +2451,43 @@ async fn a_call_rings_for_its_queues_agents_and_the_first_to_answer_takes_it() {
     // Ann free again, but her inbox closed: nobody to ring.
     pages.remove(0);
     let (_, mut third) = ring(&a, ringing());
-    assert!(third.recv().await.is_none(), "Ann's inbox is closed");
+    assert!(
+        deflect_web::testing::rang_for_nobody(&mut third).await,
+        "Ann's inbox is closed"
+    );
+}
+
+/// A call rings only for agents with room for it, as conversations are offered: an agent
+/// holding `inbox.max_conversations_per_agent` conversations (offered or assigned) is not rung.
+#[tokio::test]
+async fn a_call_does_not_ring_an_agent_without_room() {
+    let mut c = config();
+    c.inbox.max_conversations_per_agent = 1;
+    let a = app_with(c).await;
+    let ann = a.agent("ann", Role::Agent, &["support"]).await;
+    make_available(&a, &[ann]).await;
+    let _pages = open_inbox(&a, &[ann]);
+    let ringing = || deflect_web::phone::Ringing {
+        queue: "support".into(),
+        channel: "carrier".into(),
+        ..Default::default()
+    };
+    let mut feed = a.inbox.subscribe(None).await.unwrap();
+    let (id, _rx) = ring(&a, ringing());
+    assert_eq!(phone_states(&mut feed, &id, 1).await, ["ringing"]);
+    a.phones.end(&id);
+    // A web visitor's chat (the site's queue is support), offered to Ann, takes her one place.
+    let (chats, vic) = ("/widget/sites/www/conversations", json!({ "name": "Vic" }));
+    let v = [("x-deflect-visitor", "visitor-token-0123456789abcdef")];
+    let r = a.call(Method::POST, chats, &v, Some(vic)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let viewer = a.inbox.viewer(ann).await.unwrap();
+    assert_eq!(a.inbox.agent_loads(&viewer).await.unwrap(), [(ann, 1)]);
+    let (_, mut rx) = ring(&a, ringing());
+    assert!(
+        deflect_web::testing::rang_for_nobody(&mut rx).await,
+        "Ann has no room: no ring"
+    );
 }
 
 /// Declining stops a call ringing for that agent only; once every available agent who may
@@ -2490,7 +2529,7 @@ async fn a_call_every_agent_declined_ends_for_the_ivr_to_go_on() {
     let r = a.call(Method::POST, &decline, &bob_s.h(), None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     assert!(
-        rx.recv().await.is_none(),
+        deflect_web::testing::rang_for_nobody(&mut rx).await,
         "nobody left: the ringer hears it end"
     );
     let r = a.call(Method::POST, &decline, &bob_s.h(), None).await;
