@@ -10,10 +10,10 @@
 //! it — and act through
 //! `/api/v1/phone` (`crate::api`). A call rings only when at least one such agent is
 //! available with room (fewer conversations than `inbox.max_conversations_per_agent`, as
-//! routing offers them), has the inbox open on this node (a live feed: [`Phones::listen`]; presence
-//! alone is a choice the agent may have left behind with a closed tab) and is on no other
-//! call; otherwise — or once every such agent declined it — it ends at once and the IVR's
-//! flow goes on (the bridge's next target, its failure step).
+//! routing offers them), has the inbox open on this node (a live feed: [`Phones::listen`];
+//! presence alone is a choice the agent may have left behind with a closed tab) and is on no
+//! other call; otherwise — or once every such agent declined it or closed their inbox — it
+//! ends at once and the IVR's flow goes on (the bridge's next target, its failure step).
 //!
 //! Agents also call customers from a conversation ([`Phones::place`]: a WhatsApp customer
 //! who allowed calls, through the [`CallPlacer`] the binary sets): the call is theirs from
@@ -469,6 +469,22 @@ impl Phones {
         true
     }
 
+    /// Ends the ringing calls no one left can take (an agent's last page closed) as
+    /// `unavailable`, so their callers' flows go on now rather than at the ring timeout.
+    async fn recheck_ringing(&self) {
+        let ringing: Vec<(PhoneCall, Vec<AgentId>)> = (self.calls().values())
+            .filter(|e| e.call.state == PhoneState::Ringing)
+            .map(|e| (e.call.clone(), e.declined.clone()))
+            .collect();
+        let reachable = self.reachable();
+        for (call, declined) in ringing {
+            if !anyone_available(&self.inbox, &call, &declined, &reachable).await {
+                tracing::info!(call = %call.id, "nobody left with the inbox open; the call stops ringing");
+                self.end_as(&call.id, "unavailable");
+            }
+        }
+    }
+
     /// The agents on a call (or answering one) on this node.
     fn busy(&self) -> Vec<AgentId> {
         (self.calls().values())
@@ -605,16 +621,26 @@ pub struct Listening {
 }
 
 impl Drop for Listening {
+    /// The agent's last page closed: calls ringing only for them end now.
     fn drop(&mut self) {
-        if let Some(phones) = self.phones.upgrade() {
+        let Some(phones) = self.phones.upgrade() else {
+            return;
+        };
+        let last = {
             let mut listeners = phones.listeners();
-            if let Some(n) = listeners.get_mut(&self.agent) {
-                *n -= 1;
-                if *n == 0 {
-                    listeners.remove(&self.agent);
-                }
-                metrics::gauge!("deflect_phone_agents_listening").set(listeners.len() as f64);
+            let Some(n) = listeners.get_mut(&self.agent) else {
+                return;
+            };
+            *n -= 1;
+            let last = *n == 0;
+            if last {
+                listeners.remove(&self.agent);
             }
+            metrics::gauge!("deflect_phone_agents_listening").set(listeners.len() as f64);
+            last
+        };
+        if last && let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { phones.recheck_ringing().await });
         }
     }
 }

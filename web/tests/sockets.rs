@@ -255,6 +255,18 @@ async fn a_call_rings_only_for_agents_with_the_inbox_open() {
         testing::rang_for_nobody(&mut rx).await,
         "the inbox closed: no ring"
     );
+    // A call ringing only for Ann stops when she closes her inbox, not at its ring timeout.
+    let mut page = s.ws("/api/v1/events", &s.base, Some(&ann)).await.unwrap();
+    send(&mut page, json!({ "type": "hello", "after": null })).await;
+    assert_eq!(recv(&mut page).await["type"], "ready");
+    let (id, mut rx) = ring();
+    let e = next_event(&mut page, |v| v["type"] == "event").await;
+    assert_eq!(e["event"]["data"]["call"]["id"], id.as_str(), "{e}");
+    page.close(None).await.unwrap();
+    assert!(
+        testing::rang_for_nobody(&mut rx).await,
+        "still ringing after Ann's last page closed"
+    );
 }
 
 /// A label put on a conversation reaches the live feeds of those who may see it, and no one
