@@ -207,9 +207,6 @@ pub struct Flow {
     pub(crate) queue: Option<String>,
     pub(crate) early_media: bool,
     pub(crate) rules: NumberRules,
-    /// Whether a gather offers the calling number: only then is a caller's number classified
-    /// as a callback number (mobile, allowed country) when the call starts.
-    pub(crate) offers_caller_number: bool,
     pub(crate) hours: Option<OpeningHours>,
     pub(crate) steps: Vec<Step>,
     /// Each step's name in a call's path: its `id`, else its kind.
@@ -229,6 +226,12 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// Whether a gather offers the calling number: only then is a caller's number classified
+    /// as a callback number (mobile, allowed country) when the call starts.
+    pub(crate) fn offers_caller_number(&self) -> bool {
+        (self.steps.iter()).any(|s| matches!(s, Step::Gather(g) if g.offer.is_some()))
+    }
+
     /// The flow's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -560,9 +563,6 @@ fn compile(
         .cloned()
         .chain(config.prompts_dir.iter().map(|d| d.join(&f.language)))
         .collect();
-    let offers_caller_number = compiled
-        .iter()
-        .any(|s| matches!(s, Step::Gather(g) if g.offer.is_some()));
     Ok(Flow {
         name: f.name.clone(),
         language: f.language.clone(),
@@ -570,7 +570,6 @@ fn compile(
         queue: f.queue.clone(),
         early_media: f.early_media,
         rules,
-        offers_caller_number,
         hours,
         steps: compiled,
         step_names: steps

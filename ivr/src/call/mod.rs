@@ -187,7 +187,7 @@ impl Call {
         let (caller, caller_number) = match raw_caller {
             // Classifying a number costs several times reading it (phone number metadata
             // patterns): only flows that offer the caller's number need it.
-            Some(c) if flow.offers_caller_number => {
+            Some(c) if flow.offers_caller_number() => {
                 let (e164, callback) = flow.rules.caller(c);
                 (Some(e164.unwrap_or_else(|| c.to_string())), callback)
             }
