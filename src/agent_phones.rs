@@ -59,6 +59,7 @@ impl AgentPhones for InboxPhones {
                     offer,
                     answer,
                 },
+                PhoneSignal::Held(on) => AgentSignal::Held(on),
                 PhoneSignal::HungUp => AgentSignal::HungUp,
             };
             tx.send(signal).is_ok()

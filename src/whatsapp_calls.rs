@@ -187,10 +187,11 @@ where
                 let _ = progress.send(report);
             }
         });
-        let answer = placed.agent_answer.clone();
+        let (answer, holding) = (placed.agent_answer.clone(), placed.clone());
         Ok(Placed {
             answer,
             hang_up: Box::new(move || placed.hang_up("the agent hung up")),
+            hold: Box::new(move |on| holding.hold(on)),
         })
     }
 }

@@ -607,6 +607,7 @@ fn browser_agent_calls_a_whatsapp_customer_who_allowed_it() {
     let dir = tempfile::tempdir().unwrap();
     let heard_file = dir.path().join("heard");
     let ringback_file = dir.path().join("ringback");
+    let (held_file, music_file) = (dir.path().join("held"), dir.path().join("music"));
     let calls_path = format!("/v24.0/{PHONE_NUMBER_ID}/calls");
     // The request number of each call action, and its body.
     let actions = || -> Vec<(usize, serde_json::Value)> {
@@ -657,17 +658,35 @@ fn browser_agent_calls_a_whatsapp_customer_who_allowed_it() {
             }));
             peer.wait_to_hear(5, std::time::Duration::from_secs(60));
             std::fs::write(&heard_file, b"heard").unwrap();
+            // The agent holds the customer: the agent's side goes quiet, the music plays.
+            let deadline = std::time::Instant::now() + common::PATIENCE;
+            while !held_file.exists() {
+                assert!(std::time::Instant::now() < deadline, "the agent never held");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            peer.heard();
+            peer.wait_to_hear(50, std::time::Duration::from_secs(10));
+            std::fs::write(&music_file, b"music").unwrap();
             // The peer lives on (its phone keeps talking) until the scenario is over.
             (connect, call_id, peer)
         });
             let heard = heard_file.display().to_string();
             let ringback = ringback_file.display().to_string();
+            let (held, music) = (
+                held_file.display().to_string(),
+                music_file.display().to_string(),
+            );
             run_scenario(
                 "whatsappCallOut",
                 gw,
                 page_port,
                 api_port,
-                &[("HEARD_FILE", &heard), ("RINGBACK_FILE", &ringback)],
+                &[
+                    ("HEARD_FILE", &heard),
+                    ("RINGBACK_FILE", &ringback),
+                    ("HELD_FILE", &held),
+                    ("MUSIC_FILE", &music),
+                ],
             );
             let (connect, call_id, _peer) = customer.join().unwrap();
             assert_eq!(connect["to"], "31612345678", "{connect}");
@@ -890,6 +909,28 @@ fn browser_agent_answers_a_phone_call_from_a_sip_trunk() {
         "the dialler heard nothing before the agent answered"
     );
     call.wait_for("far end hung up");
+    // The caller heard music while the agent's phone rang and while the agent held them.
+    logs.wait_for("the agent taking the caller back", |l| {
+        common::message(l, "the agent takes the caller back")
+    });
+    let lines = logs.json();
+    let after = |from: usize, what: &str| {
+        let music = what == "playing";
+        from + (lines[from..].iter())
+            .position(|l| {
+                common::message(l, what)
+                    && (!music
+                        || l["prompts"]
+                            .as_str()
+                            .is_some_and(|p| p.contains("hold_music")))
+            })
+            .unwrap_or_else(|| panic!("no log line {what:?} after line {from}"))
+    };
+    let queued = after(0, "playing");
+    let answered = after(queued, "an agent answered");
+    let held = after(answered, "the agent holds the caller");
+    let music = after(held, "playing");
+    after(music, "the agent takes the caller back");
 }
 
 #[test]

@@ -25,6 +25,10 @@ include!(concat!(env!("OUT_DIR"), "/builtin_prompts.rs"));
 /// `digit_0` … `digit_9`).
 pub const NUMBER_PROMPT: &str = "$number";
 
+/// The built-in music (one for every language, 8 s that loop): a bridge's caller hears it
+/// between the hold queue's announcements and while an agent holds them.
+pub const MUSIC_PROMPT: &str = "hold_music";
+
 /// `[ivr]`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -425,6 +429,9 @@ pub struct TransferStep {
     /// `bridge`: from the start of one round of `hold_prompts` to the next (5s–5m).
     #[serde(with = "duration")]
     pub hold_repeat: Duration,
+    /// `bridge`: played over and over while no round of `hold_prompts` plays, and while an
+    /// agent holds the caller. Default: `hold_music` (built in); `[]`: quiet.
+    pub hold_music: Vec<String>,
     /// `bridge`: the key that leaves the queue for `on_leave`.
     pub leave_key: String,
     /// `bridge`: the step a caller pressing `leave_key` while waiting goes to (typically the
@@ -471,6 +478,7 @@ impl Default for TransferStep {
             prompts: vec!["transferring".into()],
             hold_prompts: None,
             hold_repeat: Duration::from_secs(20),
+            hold_music: vec![MUSIC_PROMPT.into()],
             leave_key: "1".into(),
             on_leave: None,
             failure_prompts: vec!["transfer_failed".into()],
@@ -837,6 +845,7 @@ impl IvrConfig {
                         check_between(p, format!("{sat}.ring_timeout"), t.ring_timeout, 5, 300);
                         check_between(p, format!("{sat}.hold_repeat"), t.hold_repeat, 5, 300);
                         prompts(p, "hold_prompts", &t.hold_prompts(), false);
+                        prompts(p, "hold_music", &t.hold_music, false);
                         check_key(p, format!("{sat}.leave_key"), &t.leave_key, false);
                         target(p, i, &sat, "on_leave");
                     } else {
@@ -845,6 +854,7 @@ impl IvrConfig {
                             ("strategy", t.strategy != HuntStrategy::Linear),
                             ("trunk", t.trunk.is_some()),
                             ("hold_prompts", t.hold_prompts.is_some()),
+                            ("hold_music", t.hold_music != [MUSIC_PROMPT]),
                             ("on_leave", t.on_leave.is_some()),
                         ];
                         for (key, set) in bridge_only {
@@ -908,7 +918,7 @@ impl IvrConfig {
             }
             return;
         }
-        if BUILTIN_PROMPTS.contains(&name) {
+        if BUILTIN_PROMPTS.contains(&name) || name == MUSIC_PROMPT {
             return;
         }
         let valid_name = !name.is_empty()
@@ -940,7 +950,8 @@ impl IvrConfig {
             p.push(
                 path,
                 format!(
-                    "no prompt {name:?}: it is not built in (valid: {}) and no file {}",
+                    "no prompt {name:?}: it is not built in (valid: {}, {MUSIC_PROMPT}) and no \
+                     file {}",
                     BUILTIN_PROMPTS.join(", "),
                     if looked.is_empty() {
                         "can be found without prompts_dir".to_string()

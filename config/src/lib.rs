@@ -96,8 +96,8 @@ pub use inbox::{Fallback, InboxConfig, OutboxConfig, QueueConfig};
 pub use ivr::{
     BUILTIN_LANGUAGE_PROMPTS, BUILTIN_PROMPT_LANGUAGES, BUILTIN_PROMPTS, BranchStep, ConfirmStep,
     DIGIT_WORD_VALUES, DeflectStep, FlowConfig, GatherInput, GatherStep, HangupStep, HuntStrategy,
-    IvrConfig, LimitsConfig, MenuStep, NUMBER_PROMPT, PlayStep, SpeechConfig, StepConfig,
-    TransferMode, TransferStep, inbox_queue,
+    IvrConfig, LimitsConfig, MUSIC_PROMPT, MenuStep, NUMBER_PROMPT, PlayStep, SpeechConfig,
+    StepConfig, TransferMode, TransferStep, inbox_queue,
 };
 pub use jumps::{Jumps, UnknownTarget, resolve_jumps};
 pub use language::language_code;

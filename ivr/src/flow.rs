@@ -162,6 +162,9 @@ pub(crate) struct BridgeSpec {
     /// The hold queue's prompts, started again every `hold_repeat`.
     pub hold_prompts: Vec<PromptItem>,
     pub hold_repeat: Duration,
+    /// Played over and over between rounds of `hold_prompts`, and while the agent holds
+    /// the caller.
+    pub hold_music: Vec<PromptItem>,
     /// The key that leaves the queue, and where to (none: no way out but waiting).
     pub leave: Option<(char, usize)>,
 }
@@ -285,6 +288,10 @@ impl Flow {
                 Step::Transfer(t) => {
                     add(&t.prompts);
                     add(&t.failure_prompts);
+                    if let Some(bridge) = &t.bridge {
+                        add(&bridge.hold_prompts);
+                        add(&bridge.hold_music);
+                    }
                 }
                 Step::Deflect {
                     prompts,
@@ -541,6 +548,7 @@ fn compile(
                     ring_timeout: t.ring_timeout,
                     hold_prompts: prompt_list(&t.hold_prompts()),
                     hold_repeat: t.hold_repeat,
+                    hold_music: prompt_list(&t.hold_music),
                     leave: key(&t.leave_key).zip(jumps.on_leave),
                 }),
             })),

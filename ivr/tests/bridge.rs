@@ -1,6 +1,6 @@
 //! Bridges (`mode = "bridge"`) against a fake call on a virtual clock: the hunt list is
-//! called in turn with its ring time, round after round; the hold queue's prompts repeat;
-//! the leave key takes the caller out of the queue to a deflection; an answer bridges the
+//! called in turn with its ring time, round after round; the hold queue's prompts repeat,
+//! with music between; an agent holding the caller plays the music; the leave key takes the caller out of the queue to a deflection; an answer bridges the
 //! call until the target hangs up; the queue's timeout fails the transfer.
 
 #![allow(clippy::unwrap_used)]
@@ -71,6 +71,11 @@ fn the_hunt_list_rings_in_turn_round_after_round_while_the_queue_offer_repeats()
     assert_eq!(c.last_play(), names(&["queue_offer"]));
     assert_eq!(dials(&c), [(t0, QUEUE.to_string())]);
     c.play_out();
+    assert_eq!(
+        c.last_play(),
+        names(&["hold_music"]),
+        "music after the offer"
+    );
     // 15 s of ringing: cancelled, the next target rings.
     c.advance(secs(11));
     assert_eq!(
@@ -80,11 +85,12 @@ fn the_hunt_list_rings_in_turn_round_after_round_while_the_queue_offer_repeats()
             (t0 + secs(15), ALICE.into())
         ]
     );
-    // 20 s after the first round of hold prompts, the next.
-    assert_eq!(c.plays().len(), 2);
-    c.advance(secs(5));
+    // 20 s after the first round of hold prompts, the next: the music stops for it.
     assert_eq!(c.plays().len(), 3);
+    c.advance(secs(5));
+    assert_eq!(c.plays().len(), 4);
     assert_eq!(c.last_play(), names(&["queue_offer"]));
+    assert!(matches!(c.seen[c.seen.len() - 2].1, Seen::Stop));
     // Alice is busy at once: the list starts again after a pause, not in a tight loop.
     c.dial_result(1, TransferResult::Failed(486));
     let failed_at = c.at();
@@ -149,17 +155,89 @@ fn the_leave_key_cancels_the_ringing_call_and_takes_the_caller_to_the_deflection
 }
 
 #[test]
-fn without_on_leave_the_queue_is_quiet_and_the_key_does_nothing() {
+fn without_on_leave_the_queue_plays_music_only_and_the_key_does_nothing() {
     let f = flows(&flow(""), false);
     let mut c = FakeCall::new(&f, start(None, "+31201234567"));
     c.play_out();
     assert_eq!(
-        c.plays().len(),
-        1,
-        "no hold prompts by default without on_leave"
+        c.plays()[1..],
+        [names(&["hold_music"])],
+        "no hold prompts by default without on_leave: music from the start"
     );
     c.keys("1");
     assert_eq!(dials(&c), [(c.at(), QUEUE.to_string())]);
+    // The music loops until the queue ends.
+    c.play_out();
+    assert_eq!(c.plays().len(), 3);
+    c.dial_result(0, TransferResult::Answered);
+    assert!(c.playing.is_none(), "the music stops for the answer");
+}
+
+#[test]
+fn music_that_ends_at_once_is_not_started_again() {
+    let f = flows(&flow(""), false);
+    let mut c = FakeCall::new(&f, start(None, "+31201234567"));
+    c.play_out();
+    c.prompt_length = Duration::from_millis(500);
+    c.play_out();
+    assert_eq!(c.plays().len(), 2, "an empty file would spin");
+    assert!(c.playing.is_none());
+}
+
+#[test]
+fn a_queue_without_music_is_quiet_between_its_rounds() {
+    let f = flows(&flow("on_leave = \"number\"\nhold_music = []"), false);
+    let mut c = FakeCall::new(&f, start(None, "+31201234567"));
+    c.play_out();
+    assert_eq!(c.last_play(), names(&["queue_offer"]));
+    c.play_out();
+    assert_eq!(c.plays().len(), 2);
+    c.advance(secs(18));
+    assert_eq!(c.plays().len(), 3, "the next round");
+}
+
+#[test]
+fn the_agent_holding_the_caller_plays_the_music_until_they_take_them_back() {
+    let f = flows(&flow(r#"on_leave = "number""#), false);
+    let mut c = FakeCall::new(&f, start(None, "+31201234567"));
+    c.play_out();
+    c.hold(true);
+    assert!(!c.call.is_held(), "only a bridged call is held");
+    c.dial_result(0, TransferResult::Answered);
+    let plays = c.plays().len();
+    c.hold(true);
+    assert!(c.call.is_held());
+    assert_eq!(c.plays().len(), plays + 1);
+    assert_eq!(c.last_play(), names(&["hold_music"]));
+    c.hold(true);
+    assert_eq!(c.plays().len(), plays + 1, "held already");
+    c.play_out();
+    assert_eq!(c.plays().len(), plays + 2, "the music loops");
+    // Keys still pass to the agent; the IVR takes none.
+    c.keys("1");
+    assert!(c.call.is_bridged());
+    c.hold(false);
+    assert!(!c.call.is_held());
+    assert!(matches!(c.seen.last().unwrap().1, Seen::Stop));
+    assert!(c.playing.is_none());
+    assert_eq!(c.call.poll_timeout(), None, "no timer runs while bridged");
+    c.hold(true);
+    c.bridge_ends();
+    assert_eq!(c.hangup(), Some(HangupReason::Transferred));
+}
+
+#[test]
+fn without_music_a_held_caller_hears_nothing() {
+    let f = flows(&flow("hold_music = []"), false);
+    let mut c = FakeCall::new(&f, start(None, "+31201234567"));
+    c.play_out();
+    c.dial_result(0, TransferResult::Answered);
+    let plays = c.plays().len();
+    c.hold(true);
+    assert!(c.call.is_held());
+    assert_eq!(c.plays().len(), plays);
+    c.hold(false);
+    assert!(!c.call.is_held());
 }
 
 #[test]
@@ -226,5 +304,36 @@ fn nobody_answering_within_the_queue_timeout_fails_the_transfer() {
         c.call.transfer_target(),
         Some(QUEUE),
         "the first target, though none answered"
+    );
+}
+
+/// The queue's prompts and its music are made ready at start-up with the flow's other
+/// prompts (a bridge's `hold_prompts` used to be left out, and its queue played nothing),
+/// and the music, one for every language, is no reason to warn of English prompts.
+#[cfg(feature = "runtime")]
+#[test]
+fn the_queues_prompts_and_music_are_ready_to_play() {
+    use deflect_ivr::flow::Prompt;
+    use deflect_ivr::runtime::FlowPrompts;
+    use deflect_media::playback::{PlayItem, PromptLibrary};
+    let f = flows(
+        &flow(r#"hold_prompts = ["menu_options"]"#)
+            .replace("name = \"agents\"", "name = \"agents\"\nlanguage = \"nl\""),
+        false,
+    );
+    let prompts = FlowPrompts::load(&f, &PromptLibrary::builtin()).unwrap();
+    let wanted = [Prompt::new("menu_options"), Prompt::new("hold_music")];
+    let items = prompts.items(f.route("+31201234567"), &wanted);
+    let played: Vec<&str> = (items.iter())
+        .filter_map(|i| match i {
+            PlayItem::Prompt(p) => Some(p.name.as_str()),
+            PlayItem::Silence(_) => None,
+        })
+        .collect();
+    assert_eq!(played, ["nl/menu_options", "en/hold_music"]);
+    assert!(
+        prompts.in_english().is_empty(),
+        "{:?}",
+        prompts.in_english()
     );
 }

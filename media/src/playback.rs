@@ -44,6 +44,10 @@ pub const BUILTIN_PROMPTS: &[(&str, &str, &[u8])] = &{
 /// The language every other falls back to for a prompt it lacks.
 pub const BUILTIN_LANGUAGE: &str = "en";
 
+/// The built-in music, `hold_music` in every language (`media/prompts/hold_music.wav`, made
+/// by `scripts/generate-prompts`): 8 s that loop.
+pub const BUILTIN_MUSIC: &[u8] = include_bytes!("../prompts/hold_music.wav");
+
 /// A prompt ready to play: 8 kHz samples and both G.711 encodings.
 #[derive(Debug)]
 pub struct Prompt {
@@ -125,10 +129,16 @@ pub struct PromptLibrary {
 }
 
 impl PromptLibrary {
-    /// The built-in prompts only.
+    /// The built-in prompts only; the music is English's, which every language falls back
+    /// to.
     pub fn builtin() -> Self {
         let mut lib = Self::default();
-        for (language, name, bytes) in BUILTIN_PROMPTS {
+        let music = (
+            BUILTIN_LANGUAGE,
+            deflect_config::MUSIC_PROMPT,
+            BUILTIN_MUSIC,
+        );
+        for &(language, name, bytes) in BUILTIN_PROMPTS.iter().chain([&music]) {
             let pcm = read_wav(std::io::Cursor::new(bytes))
                 .expect("the built-in prompts are valid WAV files (checked by a test)");
             lib.insert(language, name, pcm);

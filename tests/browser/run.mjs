@@ -1215,6 +1215,14 @@ async function whatsappCallOut(browser) {
   await until("the customer hearing the agent", () => existsSync(env.HEARD_FILE));
   check(true, "the customer hears the agent");
   await a.screenshot({ path: path.join(ARTIFACTS, "phone-call-out.png") });
+  const hold = panel.getByRole("button", { name: "Hold" });
+  let [r] = await Promise.all([a.waitForResponse((r) => r.url().endsWith("/hold")), hold.click()]);
+  check(r.status() === 204 && await hold.getAttribute("aria-pressed") === "true", "the agent holds the customer: " + r.status());
+  writeFileSync(env.HELD_FILE, "held");
+  await until("the customer hearing the music", () => existsSync(env.MUSIC_FILE));
+  check(true, "the held customer hears the gateway's music, not the agent");
+  [r] = await Promise.all([a.waitForResponse((r) => r.url().endsWith("/hold")), hold.click()]);
+  check(r.status() === 204 && await hold.getAttribute("aria-pressed") === "false", "the agent takes the customer back");
   await panel.getByRole("button", { name: "Hang up" }).click();
   await panel.getByRole("status").filter({ hasText: "Call ended" }).waitFor({ timeout: T });
   await until("the call's end at the gateway", () => a.evaluate(async () =>
@@ -1244,6 +1252,12 @@ async function sipPhone(browser) {
   await meter(a, "#phone audio");
   await a.evaluate(() => window.heard());
   check(true, "the agent hears the phone caller, whose dialler spoke only once it heard the agent");
+  // Hold and back: the gateway takes each (the caller hears its music meanwhile).
+  const hold = panel.getByRole("button", { name: "Hold" });
+  for (const on of ["true", "false"]) {
+    const [r] = await Promise.all([a.waitForResponse((r) => r.url().endsWith("/hold")), hold.click()]);
+    check(r.status() === 204 && await hold.getAttribute("aria-pressed") === on, "hold " + on + " taken: " + r.status());
+  }
   await panel.getByRole("button", { name: "Hang up" }).click();
   await panel.getByRole("status").filter({ hasText: "Call ended" }).waitFor({ timeout: T });
 }

@@ -1,7 +1,7 @@
 /* deflect inbox: the softphone. Calls the IVR puts through to a queue's agents (a bridge to
  * inbox:<queue>) ring here while the agent is available (phone.call events on the live
- * feed); the first to answer talks to the caller over WebRTC: mute, hold, keypad (RFC 4733
- * by RTCDTMFSender), hang up, a call timer. GET /api/v1/phone gives the calls ringing now
+ * feed); the first to answer talks to the caller over WebRTC: mute, hold (the caller hears
+ * music), keypad (RFC 4733 by RTCDTMFSender), hang up, a call timer. GET /api/v1/phone gives the calls ringing now
  * and the STUN/TURN servers. An agent also calls a WhatsApp customer who allowed calls
  * (Deflect.place, the conversation's Call button: POST /conversations/{id}/call): "calling"
  * until the customer answers, then on air. */
@@ -191,12 +191,25 @@
     D.announce(t("phone-connected"));
   }
 
-  // Mute: my microphone off. Hold: neither side hears the other.
+  // Mute: my microphone off. Hold: neither side hears the other, and the gateway plays its
+  // hold music to the caller (POST /phone/calls/{id}/hold); refused, the button goes back.
   function toggle(b) {
     if (!call || !call.stream) return;
-    b.setAttribute("aria-pressed", String(b.getAttribute("aria-pressed") !== "true"));
+    const k = call, on = b.getAttribute("aria-pressed") !== "true";
+    b.setAttribute("aria-pressed", String(on));
+    silence(k);
+    if (b !== el.hold || !k.c.id) return;
+    D.api("POST", "/phone/calls/" + encodeURIComponent(k.c.id) + "/hold", { held: on }).catch(() => {
+      if (call !== k) return;
+      b.setAttribute("aria-pressed", String(!on));
+      silence(k);
+    });
+  }
+
+  // What mute and hold say: my microphone, and what I hear, on or off.
+  function silence(k) {
     const muted = el.mute.getAttribute("aria-pressed") === "true", held = el.hold.getAttribute("aria-pressed") === "true";
-    call.stream.getAudioTracks().forEach((tr) => { tr.enabled = !muted && !held; });
+    k.stream.getAudioTracks().forEach((tr) => { tr.enabled = !muted && !held; });
     el.audio.muted = held;
   }
 

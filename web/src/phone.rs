@@ -82,6 +82,8 @@ pub struct PhoneCall {
     pub details: Ringing,
     /// The agent who answered (who placed it, for an agent's call).
     pub agent_id: Option<AgentId>,
+    /// Whether the agent on it holds the caller (who hears music meanwhile).
+    pub held: bool,
     /// Why an agent's call ended, once it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -108,6 +110,8 @@ pub enum PhoneSignal {
         /// Where the answer goes.
         answer: oneshot::Sender<Result<String, String>>,
     },
+    /// The agent on the call put the caller on hold (`true`) or took them back.
+    Held(bool),
     /// The agent who answered hung up.
     HungUp,
 }
@@ -160,6 +164,8 @@ pub struct Placed {
     pub answer: String,
     /// Hangs the call up.
     pub hang_up: Box<dyn Fn() + Send + Sync>,
+    /// Holds the customer (`true`: they hear music) or takes them back.
+    pub hold: Box<dyn Fn(bool) + Send + Sync>,
 }
 
 /// Where agents' calls to customers go: WhatsApp, through the binary.
@@ -286,18 +292,24 @@ impl Phones {
             conversation_id: Some(call.conversation_id),
         };
         let (tx, progress) = mpsc::unbounded_channel();
-        let placed = placer.place(call, tx).map_err(PlaceRefused::Offer)?;
+        let Placed {
+            answer,
+            hang_up,
+            hold,
+        } = placer.place(call, tx).map_err(PlaceRefused::Offer)?;
         let call = PhoneCall {
             id: crate::calls::random_id("phone"),
             state: PhoneState::Calling,
             details,
             agent_id: Some(viewer.agent_id),
+            held: false,
             reason: None,
         };
-        let hang_up = placed.hang_up;
         let sink: PhoneSink = Box::new(move |signal| {
-            if matches!(signal, PhoneSignal::HungUp) {
-                hang_up();
+            match signal {
+                PhoneSignal::HungUp => hang_up(),
+                PhoneSignal::Held(on) => hold(on),
+                PhoneSignal::Answered { .. } => {}
             }
             true
         });
@@ -311,7 +323,7 @@ impl Phones {
         );
         self.publish(call.clone());
         tokio::spawn(follow(self.me.clone(), call.id.clone(), progress));
-        Ok((call, placed.answer))
+        Ok((call, answer))
     }
 
     /// Rings `call` for its queue's agents (on a tokio runtime); what they do goes to
@@ -324,6 +336,7 @@ impl Phones {
             state: PhoneState::Ringing,
             details: call,
             agent_id: None,
+            held: false,
             reason: None,
         };
         self.calls().insert(
@@ -505,6 +518,29 @@ impl Phones {
             }
             _ => false,
         }
+    }
+
+    /// `agent` puts the caller of call `id` they are on on hold (`on`) or takes them back;
+    /// `false` when it is not theirs (or not answered).
+    pub fn hold(&self, id: &str, agent: AgentId, on: bool) -> bool {
+        let mut calls = self.calls();
+        let Some(entry) = calls
+            .get_mut(id)
+            .filter(|e| e.call.agent_id == Some(agent) && e.call.state == PhoneState::Answered)
+        else {
+            return false;
+        };
+        if entry.call.held == on {
+            return true;
+        }
+        if !(entry.sink)(PhoneSignal::Held(on)) {
+            return false;
+        }
+        entry.call.held = on;
+        let call = entry.call.clone();
+        drop(calls);
+        self.publish(call);
+        true
     }
 
     /// Publishes a change to the agents' feeds, in order. A new ringing call whose queue

@@ -2309,6 +2309,16 @@ fn open_inbox(a: &App, agents: &[i64]) -> Vec<deflect_web::phone::Listening> {
     agents.iter().map(|agent| a.phones.listen(*agent)).collect()
 }
 
+/// A carrier's call the `agents` flow puts through to the `support` queue.
+fn support_call() -> deflect_web::phone::Ringing {
+    deflect_web::phone::Ringing {
+        queue: "support".into(),
+        channel: "carrier".into(),
+        flow: "agents".into(),
+        ..Default::default()
+    }
+}
+
 /// Rings `call` on the app's softphones: its id, and what the agents do.
 fn ring(
     a: &App,
@@ -2350,11 +2360,8 @@ async fn a_call_rings_for_its_queues_agents_and_the_first_to_answer_takes_it() {
     let bob = a.agent("bob", Role::Agent, &["support"]).await;
     let sal = a.agent("sal", Role::Agent, &["sales"]).await;
     let ringing = || Ringing {
-        queue: "support".into(),
         caller: Some("+31612345678".into()),
-        channel: "carrier".into(),
-        flow: "agents".into(),
-        ..Ringing::default()
+        ..support_call()
     };
     let (_, mut rx) = ring(&a, ringing());
     assert!(
@@ -2435,6 +2442,26 @@ async fn a_call_rings_for_its_queues_agents_and_the_first_to_answer_takes_it() {
         deflect_web::testing::rang_for_nobody(&mut second).await,
         "the one agent left is busy"
     );
+    // Only the agent on the call holds the caller; holding twice signals once.
+    let hold = format!("/api/v1/phone/calls/{id}/hold");
+    let held = |on: bool| Some(json!({ "held": on }));
+    let r = a.call(Method::POST, &hold, &bob_s.h(), held(true)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "not bob's call");
+    let r = a
+        .call(Method::POST, &hold, &ann_s.h(), Some(json!({})))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("held"), "{}", r.text);
+    for _ in 0..2 {
+        let r = a.call(Method::POST, &hold, &ann_s.h(), held(true)).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    let anns = a.call(Method::GET, "/api/v1/phone", &ann_s.h(), None).await;
+    assert_eq!(anns.body["calls"][0]["held"], true);
+    let r = a.call(Method::POST, &hold, &ann_s.h(), held(false)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert!(matches!(rx.recv().await, Some(PhoneSignal::Held(true))));
+    assert!(matches!(rx.recv().await, Some(PhoneSignal::Held(false))));
     let hang_up = format!("/api/v1/phone/calls/{id}/hangup");
     let r = a.call(Method::POST, &hang_up, &bob_s.h(), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "not bob's call");
@@ -2445,9 +2472,12 @@ async fn a_call_rings_for_its_queues_agents_and_the_first_to_answer_takes_it() {
     let anns = a.call(Method::GET, "/api/v1/phone", &ann_s.h(), None).await;
     assert_eq!(anns.body["calls"], json!([]));
     assert_eq!(
-        phone_states(&mut feed, &id, 3).await,
-        ["ringing", "answered", "ended"]
+        phone_states(&mut feed, &id, 5).await,
+        ["ringing", "answered", "answered", "answered", "ended"],
+        "held and taken back, each on the feed"
     );
+    let r = a.call(Method::POST, &hold, &ann_s.h(), held(true)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "over");
     // Ann free again, but her inbox closed: nobody to ring.
     pages.remove(0);
     let (_, mut third) = ring(&a, ringing());
@@ -2467,11 +2497,7 @@ async fn a_call_does_not_ring_an_agent_without_room() {
     let ann = a.agent("ann", Role::Agent, &["support"]).await;
     make_available(&a, &[ann]).await;
     let _pages = open_inbox(&a, &[ann]);
-    let ringing = || deflect_web::phone::Ringing {
-        queue: "support".into(),
-        channel: "carrier".into(),
-        ..Default::default()
-    };
+    let ringing = support_call;
     let mut feed = a.inbox.subscribe(None).await.unwrap();
     let (id, _rx) = ring(&a, ringing());
     assert_eq!(phone_states(&mut feed, &id, 1).await, ["ringing"]);
@@ -2500,15 +2526,7 @@ async fn a_call_every_agent_declined_ends_for_the_ivr_to_go_on() {
     make_available(&a, &[ann, bob]).await;
     let _pages = open_inbox(&a, &[ann, bob]);
     let mut feed = a.inbox.subscribe(None).await.unwrap();
-    let (id, mut rx) = ring(
-        &a,
-        deflect_web::phone::Ringing {
-            queue: "support".into(),
-            channel: "carrier".into(),
-            flow: "agents".into(),
-            ..Default::default()
-        },
-    );
+    let (id, mut rx) = ring(&a, support_call());
     let (ann_s, bob_s) = (a.login("ann").await, a.login("bob").await);
     let decline = format!("/api/v1/phone/calls/{id}/decline");
     let r = a.call(Method::POST, &decline, &ann_s.h(), None).await;
@@ -4670,6 +4688,8 @@ type PlaceProgressSender = tokio::sync::mpsc::UnboundedSender<deflect_web::phone
 struct FakePlacer {
     placed: std::sync::Mutex<Vec<(deflect_web::phone::PlaceCall, PlaceProgressSender)>>,
     hung_up: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// What the agent's holds asked, in order.
+    held: std::sync::Arc<std::sync::Mutex<Vec<bool>>>,
 }
 
 impl deflect_web::phone::CallPlacer for FakePlacer {
@@ -4679,12 +4699,13 @@ impl deflect_web::phone::CallPlacer for FakePlacer {
         progress: tokio::sync::mpsc::UnboundedSender<deflect_web::phone::PlaceProgress>,
     ) -> Result<deflect_web::phone::Placed, String> {
         self.placed.lock().unwrap().push((call, progress));
-        let hung_up = self.hung_up.clone();
+        let (hung_up, held) = (self.hung_up.clone(), self.held.clone());
         Ok(deflect_web::phone::Placed {
             answer: "v=0 placed".into(),
             hang_up: Box::new(move || {
                 hung_up.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }),
+            hold: Box::new(move |on| held.lock().unwrap().push(on)),
         })
     }
 }
@@ -4752,6 +4773,7 @@ async fn an_agent_calls_a_customer_who_allowed_calls() {
     let placer = std::sync::Arc::new(FakePlacer {
         placed: std::sync::Mutex::new(Vec::new()),
         hung_up: hung_up.clone(),
+        held: Default::default(),
     });
     a.phones.set_placer(placer.clone());
     let mut feed = a.inbox.subscribe(None).await.unwrap();
@@ -4801,6 +4823,14 @@ async fn an_agent_calls_a_customer_who_allowed_calls() {
     );
     let anns = a.call(Method::GET, "/api/v1/phone", &ann_s.h(), None).await;
     assert_eq!(anns.body["calls"][0]["state"], "answered");
+    let hold = format!("/api/v1/phone/calls/{id}/hold");
+    for on in [true, false] {
+        let r = a
+            .call(Method::POST, &hold, &ann_s.h(), Some(json!({ "held": on })))
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    assert_eq!(*placer.held.lock().unwrap(), [true, false]);
     let hang_up = format!("/api/v1/phone/calls/{id}/hangup");
     let r = a.call(Method::POST, &hang_up, &bob_s.h(), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "not Bob's call");
@@ -4812,7 +4842,7 @@ async fn an_agent_calls_a_customer_who_allowed_calls() {
         .unwrap();
     let ended = loop {
         let e = feed.next().await.unwrap().unwrap();
-        if e.kind == deflect_chat::EventKind::PhoneCall {
+        if e.kind == deflect_chat::EventKind::PhoneCall && e.data["call"]["state"] != "answered" {
             break e.data["call"].clone();
         }
     };

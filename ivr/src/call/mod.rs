@@ -159,14 +159,43 @@ enum State {
         /// `linear`: the target rung last (or to ring next).
         next: usize,
         ringing: u64,
-        /// The hold prompts playing.
-        hold: Option<PlaybackId>,
+        /// What the caller hears.
+        hold: Hold,
     },
-    /// A bridge: the caller talks with the target; the driver relays until one hangs up.
-    Bridged,
+    /// A bridge (the transfer step `step`): the caller talks with the target; the driver
+    /// relays until one hangs up.
+    Bridged {
+        step: usize,
+        /// While the agent holds the caller: what the caller hears instead.
+        held: Option<Hold>,
+    },
     /// Hung up (by either side), or between two states.
     Ended,
 }
+
+/// What a caller waiting in a bridge's queue, or held by its agent, hears.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hold {
+    /// Nothing (no music).
+    Quiet,
+    /// A round of the queue's prompts.
+    Round(PlaybackId),
+    /// The music, over and over: this time round started `since`.
+    Music { id: PlaybackId, since: Instant },
+}
+
+impl Hold {
+    fn playing(self) -> Option<PlaybackId> {
+        match self {
+            Hold::Quiet => None,
+            Hold::Round(id) | Hold::Music { id, .. } => Some(id),
+        }
+    }
+}
+
+/// Music ending sooner than this after it started is not started again (an empty file
+/// would spin).
+pub const SHORTEST_MUSIC: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Copy, Debug)]
 enum Then {
@@ -271,7 +300,12 @@ impl Call {
 
     /// True while a bridge's target and the caller talk (after [`Action::Dial`] answered).
     pub fn is_bridged(&self) -> bool {
-        matches!(self.state, State::Bridged)
+        matches!(self.state, State::Bridged { .. })
+    }
+
+    /// True while a bridge's agent holds the caller (see [`Call::handle_hold`]).
+    pub fn is_held(&self) -> bool {
+        matches!(self.state, State::Bridged { held: Some(_), .. })
     }
 
     /// True while a gather or confirm is taking input.
@@ -331,7 +365,7 @@ impl Call {
                     info!(call_id = %self.call_id, "the caller left the queue");
                     metrics::counter!("deflect_ivr_transfers_total", "result" => "left_queue")
                         .increment(1);
-                    if let Some(id) = hold {
+                    if let Some(id) = hold.playing() {
                         self.actions.push_back(Action::StopPlayback { id });
                     }
                     self.leave_queue(now);
@@ -342,7 +376,7 @@ impl Call {
             // A bridged call's digits are the driver's to pass on.
             State::CheckingLimits { .. }
             | State::Transferring { .. }
-            | State::Bridged
+            | State::Bridged { .. }
             | State::Ended => {}
         }
     }
@@ -363,9 +397,24 @@ impl Call {
                 self.timers[PROMPT] = None;
                 self.start_input_timer(now);
             }
-            State::Queued { hold, .. } if *hold == Some(id) => {
-                *hold = None;
+            State::Queued { step, hold, .. } if hold.playing() == Some(id) => {
+                let (step, ended) = (*step, *hold);
                 self.timers[PROMPT] = None;
+                let next = self.after_hold(now, step, ended, how);
+                if let State::Queued { hold, .. } = &mut self.state {
+                    *hold = next;
+                }
+            }
+            State::Bridged {
+                step,
+                held: Some(held),
+            } if held.playing() == Some(id) => {
+                let (step, ended) = (*step, *held);
+                self.timers[PROMPT] = None;
+                let next = self.after_hold(now, step, ended, how);
+                if let State::Bridged { held, .. } = &mut self.state {
+                    *held = Some(next);
+                }
             }
             // A report for a prompt already stopped or replaced.
             _ => {}
@@ -494,8 +543,66 @@ impl Call {
 
     /// The target of a bridge hung up: the caller is hung up too.
     pub fn handle_bridge_ended(&mut self) {
-        if let State::Bridged = self.state {
+        if let State::Bridged { .. } = self.state {
             self.hang_up(HangupReason::Transferred);
+        }
+    }
+
+    /// The agent of a bridge put the caller on hold (`true`) or took them back: while held,
+    /// the caller hears the bridge's `hold_music` (the driver relays neither side meanwhile,
+    /// see [`Call::is_held`]).
+    pub fn handle_hold(&mut self, now: Instant, on: bool) {
+        let State::Bridged { step, held } = self.state else {
+            return;
+        };
+        match (on, held) {
+            (true, None) => {
+                debug!(call_id = %self.call_id, "the agent holds the caller");
+                let music = self.music(now, step);
+                self.state = State::Bridged {
+                    step,
+                    held: Some(music),
+                };
+            }
+            (false, Some(held)) => {
+                debug!(call_id = %self.call_id, "the agent takes the caller back");
+                if let Some(id) = held.playing() {
+                    self.actions.push_back(Action::StopPlayback { id });
+                }
+                self.timers[PROMPT] = None;
+                self.state = State::Bridged { step, held: None };
+            }
+            _ => {}
+        }
+    }
+
+    /// The bridge `step`'s music starts (again), if it has any.
+    fn music(&mut self, now: Instant, step: usize) -> Hold {
+        let prompts = match self.bridge_of(step) {
+            Some(bridge) => self.expand(&bridge.hold_music),
+            None => Vec::new(),
+        };
+        if prompts.is_empty() {
+            return Hold::Quiet;
+        }
+        Hold::Music {
+            id: self.play(now, prompts),
+            since: now,
+        }
+    }
+
+    /// What follows `ended` (`how` it ended) for a caller waiting in bridge `step`'s queue or
+    /// held: after a round of prompts the music, after the music the music again (unless it
+    /// was stopped, or was too short to loop).
+    fn after_hold(&mut self, now: Instant, step: usize, ended: Hold, how: PlaybackEnd) -> Hold {
+        match ended {
+            Hold::Round(_) => self.music(now, step),
+            Hold::Music { since, .. }
+                if how == PlaybackEnd::Finished && now.duration_since(since) >= SHORTEST_MUSIC =>
+            {
+                self.music(now, step)
+            }
+            Hold::Music { .. } | Hold::Quiet => Hold::Quiet,
         }
     }
 
@@ -513,7 +620,7 @@ impl Call {
             step,
             next: 0,
             ringing: 0,
-            hold: None,
+            hold: Hold::Quiet,
         };
         // The record names the first target until one answers.
         self.transfer_target = bridge.targets.first().cloned();
@@ -524,20 +631,26 @@ impl Call {
         self.ring(now, 0);
     }
 
-    /// A round of the hold prompts (unless one still plays); the next is due in
-    /// `hold_repeat`.
+    /// A round of the hold prompts (unless one still plays; the music stops for it); the
+    /// next is due in `hold_repeat`. Without prompts, the music starts.
     fn play_hold(&mut self, now: Instant, bridge: &BridgeSpec) {
         let prompts = self.expand(&bridge.hold_prompts);
         self.timers[HOLD] = (!prompts.is_empty()).then(|| now + bridge.hold_repeat);
-        let State::Queued { hold: None, .. } = self.state else {
+        let State::Queued { step, hold, .. } = self.state else {
             return;
         };
-        if prompts.is_empty() {
-            return;
-        }
-        let id = self.play(now, prompts);
+        let next = match hold {
+            Hold::Round(_) => return,
+            Hold::Music { .. } if prompts.is_empty() => return,
+            Hold::Quiet if prompts.is_empty() => self.music(now, step),
+            Hold::Music { id, .. } => {
+                self.actions.push_back(Action::StopPlayback { id });
+                Hold::Round(self.play(now, prompts))
+            }
+            Hold::Quiet => Hold::Round(self.play(now, prompts)),
+        };
         if let State::Queued { hold, .. } = &mut self.state {
-            *hold = Some(id);
+            *hold = next;
         }
     }
 
@@ -592,12 +705,12 @@ impl Call {
                 metrics::counter!("deflect_ivr_transfers_total", "result" => "bridged")
                     .increment(1);
                 self.transfer_target = target;
-                if let Some(id) = hold {
+                if let Some(id) = hold.playing() {
                     self.actions.push_back(Action::StopPlayback { id });
                 }
                 self.cancel_ringing(ringing & !(1 << leg));
                 self.timers = [None; TIMERS];
-                self.state = State::Bridged;
+                self.state = State::Bridged { step, held: None };
                 self.path.exit("bridged".into());
             }
             TransferResult::Failed(status) => {
@@ -708,7 +821,7 @@ impl Call {
                 let (step, hold) = (*step, *hold);
                 info!(call_id = %self.call_id, "nobody answered the bridge within its timeout");
                 metrics::counter!("deflect_ivr_transfers_total", "result" => "failed").increment(1);
-                if let Some(id) = hold {
+                if let Some(id) = hold.playing() {
                     self.actions.push_back(Action::StopPlayback { id });
                 }
                 self.leave_queue(now);
@@ -740,9 +853,15 @@ impl Call {
                     self.play_hold(now, bridge);
                 }
             }
-            (PROMPT, State::Queued { hold: Some(id), .. }) => {
-                let id = *id;
-                self.handle_playback_ended(now, id, PlaybackEnd::Finished);
+            (PROMPT, State::Queued { hold, .. }) => {
+                if let Some(id) = hold.playing() {
+                    self.handle_playback_ended(now, id, PlaybackEnd::Finished);
+                }
+            }
+            (PROMPT, State::Bridged { held: Some(h), .. }) => {
+                if let Some(id) = h.playing() {
+                    self.handle_playback_ended(now, id, PlaybackEnd::Finished);
+                }
             }
             (PROMPT, State::Prompting { id, .. }) => {
                 let id = *id;

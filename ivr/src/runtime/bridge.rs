@@ -73,12 +73,15 @@ pub(super) enum LegEvent {
         offer: String,
         answer: oneshot::Sender<Result<String, String>>,
     },
+    /// The agent holds the caller, or takes them back (an `inbox:` target).
+    AgentHeld(bool),
 }
 
 impl From<AgentLegEvent> for LegEvent {
     fn from(e: AgentLegEvent) -> Self {
         match e {
             AgentLegEvent::Answered { offer, answer } => Self::AgentAnswered { offer, answer },
+            AgentLegEvent::Held(on) => Self::AgentHeld(on),
             AgentLegEvent::Call(e) => Self::Sip(Some(e)),
         }
     }

@@ -255,6 +255,7 @@ where
                     LegEvent::AgentAnswered { offer, answer } => {
                         self.agent_answered(leg, &offer, answer).await;
                     }
+                    LegEvent::AgentHeld(on) => self.ivr.handle_hold(Instant::now().into_std(), on),
                 },
                 heard = heard(&mut self.listening) => {
                     let now = Instant::now().into_std();
@@ -424,7 +425,9 @@ where
             Some(MediaEvent::Audio(frame)) => {
                 if let Some(l) = &self.listening {
                     l.feed(frame.samples);
-                } else if let Some(m) = self.legs.answered() {
+                } else if let Some(m) = self.legs.answered()
+                    && !self.ivr.is_held()
+                {
                     m.handle.relay(frame.samples);
                 }
             }
@@ -617,7 +620,10 @@ where
     /// caller.
     fn leg_media_event(&mut self, id: usize, event: Option<MediaEvent>) {
         match event {
-            Some(MediaEvent::Audio(frame)) => self.media.handle.relay(frame.samples),
+            // While the agent holds the caller, the caller hears the music instead.
+            Some(MediaEvent::Audio(frame)) if !self.ivr.is_held() => {
+                self.media.handle.relay(frame.samples);
+            }
             Some(MediaEvent::Dtmf(d)) => pass_digit(&self.media, d.digit.as_char()),
             Some(MediaEvent::RtpTimeout { .. }) | None => {
                 info!("no media from the bridge target; ending the bridge");

@@ -50,6 +50,9 @@ pub enum AgentSignal {
         /// Where the answer goes.
         answer: oneshot::Sender<Result<String, String>>,
     },
+    /// The agent who answered put the caller on hold (`true`: they hear the bridge's
+    /// `hold_music`, neither hears the other) or took them back.
+    Held(bool),
     /// The agent who answered hung up.
     HungUp,
 }
@@ -68,6 +71,8 @@ pub(super) enum AgentLegEvent {
         offer: String,
         answer: oneshot::Sender<Result<String, String>>,
     },
+    /// The agent holds the caller, or takes them back.
+    Held(bool),
     /// What a SIP call's event would say: hung up, or no one answers.
     Call(CallEvent),
 }
@@ -95,6 +100,7 @@ impl AgentLeg {
                 tracing::debug!(agent_call = %self.id, agent, "an agent answered");
                 AgentLegEvent::Answered { offer, answer }
             }
+            Some(AgentSignal::Held(on)) => AgentLegEvent::Held(on),
             Some(AgentSignal::HungUp) => {
                 AgentLegEvent::Call(CallEvent::Ended(EndReason::RemoteHangup { reason: None }))
             }

@@ -12,7 +12,8 @@
 //! [`CallService::webrtc_ended`].
 //!
 //! While the customer's phone rings the agent hears a ringback tone ([`ringback`]); once they
-//! answer, the relay replaces it.
+//! answer, the relay replaces it. While the agent holds the customer ([`PlacedCall::hold`]),
+//! neither hears the other and the customer hears the built-in `hold_music`, looping.
 //!
 //! The call ends when the agent hangs up ([`PlacedCall::hang_up`], or every handle
 //! dropped), when the customer does, when no answer comes within [`RING_FOR`], or when
@@ -27,8 +28,9 @@ use super::{CallService, LiveGuard, Signal};
 use crate::deflection::{CallOutcome, CallRecord, DeflectionConsumer};
 use crate::limits::DeflectionCounter;
 use deflect_config::IdleMedia;
+use deflect_config::MUSIC_PROMPT;
 use deflect_media::driver::{CallOptions, CreateError, MediaCall, WebRtcOffered};
-use deflect_media::playback::{PlayItem, PlaybackId, Prompt};
+use deflect_media::playback::{BUILTIN_LANGUAGE, PlayItem, PlaybackEnd, PlaybackId, Prompt};
 use deflect_media::session::MediaEvent;
 use deflect_sip::endpoint::{CallEvent, EndReason};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -99,6 +101,7 @@ pub struct PlacedCall {
 
 enum Control {
     Named(String),
+    Hold(bool),
     HangUp(String),
 }
 
@@ -107,6 +110,11 @@ impl PlacedCall {
     /// reach the call from now on.
     pub fn named(&self, call_id: String) {
         let _ = self.control.send(Control::Named(call_id));
+    }
+
+    /// The agent holds the customer (`true`) or takes them back.
+    pub fn hold(&self, on: bool) {
+        let _ = self.control.send(Control::Hold(on));
     }
 
     /// Ends the call (the agent hung up, or WhatsApp refused to place it), for `reason`.
@@ -174,6 +182,7 @@ where
             agent,
             offered: Some(offered),
             customer: None,
+            held: None,
             call_id: None,
             signals,
             events,
@@ -214,6 +223,8 @@ struct Placed<C, D> {
     offered: Option<WebRtcOffered>,
     /// The customer's session, once they answered.
     customer: Option<MediaCall>,
+    /// While the agent holds the customer: the music playing to them, and since when.
+    held: Option<Option<(PlaybackId, std::time::Instant)>>,
     /// WhatsApp's id for the call, once named.
     call_id: Option<String>,
     signals: mpsc::UnboundedSender<Signal>,
@@ -240,6 +251,7 @@ where
                         debug!(%call_id, "named");
                         self.call_id = Some(call_id);
                     }
+                    Some(Control::Hold(on)) => self.hold(on),
                     Some(Control::HangUp(reason)) => break reason,
                     None => break "the agent hung up".into(),
                 },
@@ -250,7 +262,9 @@ where
                 }
                 event = self.agent.events.recv() => match event {
                     Some(MediaEvent::Audio(frame)) => {
-                        if let Some(customer) = &self.customer {
+                        if let Some(customer) = &self.customer
+                            && self.held.is_none()
+                        {
                             customer.handle.relay(frame.samples);
                         }
                     }
@@ -263,7 +277,10 @@ where
                     Some(_) => {}
                 },
                 event = customer_event(&mut self.customer) => match event {
-                    MediaEvent::Audio(frame) => self.agent.handle.relay(frame.samples),
+                    MediaEvent::Audio(frame) if self.held.is_none() => {
+                        self.agent.handle.relay(frame.samples);
+                    }
+                    MediaEvent::Playback { id, end: PlaybackEnd::Finished } => self.music_ended(id),
                     MediaEvent::RtpTimeout { .. } => break "the customer's audio stopped".into(),
                     _ => {}
                 },
@@ -290,6 +307,34 @@ where
         self.record.ended_at = jiff::Timestamp::now().as_millisecond();
         self.record.reason = Some(reason);
         super::call::finished(&*self.service, self.record).await;
+    }
+
+    /// The agent holds the customer, or takes them back (once they answered).
+    fn hold(&mut self, on: bool) {
+        let Some(customer) = &self.customer else {
+            return;
+        };
+        match (on, self.held) {
+            (true, None) => self.held = Some(music(customer)),
+            (false, Some(playing)) => {
+                self.held = None;
+                if playing.is_some() {
+                    customer.handle.stop_playback();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The customer's playback `id` played to its end: the hold music starts again (unless
+    /// it lasted too little to loop: an empty file would spin).
+    fn music_ended(&mut self, id: PlaybackId) {
+        if let (Some(customer), Some(Some((playing, since)))) = (&self.customer, self.held)
+            && playing == id
+        {
+            let again = since.elapsed() >= crate::call::SHORTEST_MUSIC;
+            self.held = Some(again.then(|| music(customer)).flatten());
+        }
     }
 
     /// Something from WhatsApp's side; the reason the call ends, if it does.
@@ -324,6 +369,14 @@ where
         }
         None
     }
+}
+
+/// The built-in hold music playing to `customer` from now (none if it cannot be found).
+fn music(customer: &MediaCall) -> Option<(PlaybackId, std::time::Instant)> {
+    let playing = customer
+        .handle
+        .play_prompts(BUILTIN_LANGUAGE, &[MUSIC_PROMPT], false);
+    Some((playing.ok()?, std::time::Instant::now()))
 }
 
 /// The next event of the customer's media once there is one (never before); its end as a

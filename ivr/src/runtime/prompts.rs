@@ -2,6 +2,7 @@
 //! never looks for a file.
 
 use crate::flow::{Flow, Flows, PAUSE_LENGTH, PAUSE_PROMPT, Prompt};
+use deflect_config::MUSIC_PROMPT;
 use deflect_media::playback::{
     self, BUILTIN_LANGUAGE, MissingPrompt, PlayItem, PromptError, PromptLibrary,
 };
@@ -64,7 +65,11 @@ impl FlowPrompts {
                     None if prompt.name() == PAUSE_PROMPT => PlayItem::Silence(PAUSE_LENGTH),
                     None => {
                         let language = flow.language();
-                        if language != BUILTIN_LANGUAGE && !library.has(language, prompt.name()) {
+                        // Music is one for every language.
+                        if language != BUILTIN_LANGUAGE
+                            && prompt.name() != MUSIC_PROMPT
+                            && !library.has(language, prompt.name())
+                        {
                             english.push(prompt.name().to_owned());
                         }
                         let audio = library.get(language, prompt.name()).map_err(|source| {

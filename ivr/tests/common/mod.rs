@@ -225,6 +225,12 @@ impl FakeCall {
         self.drain();
     }
 
+    /// The agent of the bridge holds the caller (`true`) or takes them back.
+    pub fn hold(&mut self, on: bool) {
+        self.call.handle_hold(self.now, on);
+        self.drain();
+    }
+
     /// The labels of the call's path so far (`step (exit)`).
     pub fn path(&self) -> Vec<String> {
         self.call.path().iter().map(|s| s.label()).collect()

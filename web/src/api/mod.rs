@@ -91,6 +91,7 @@ fn build() -> Routes {
     .on("GET", "/api/v1/phone", phone::phone)
     .on("POST", "/api/v1/phone/calls/{id}/answer", phone::answer)
     .on("POST", "/api/v1/phone/calls/{id}/decline", phone::decline)
+    .on("POST", "/api/v1/phone/calls/{id}/hold", phone::hold)
     .on("POST", "/api/v1/phone/calls/{id}/hangup", phone::hang_up)
     .on("POST", "/api/v1/conversations/{id}/call", phone::place)
     .on("GET", "/api/v1/exports/calls.csv", calls::export_csv)

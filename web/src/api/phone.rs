@@ -1,6 +1,6 @@
 //! The inbox's softphone (`crate::phone`): the calls ringing for the agent with the STUN
 //! and TURN servers their browser uses, answering with the browser's offer, declining,
-//! hanging up, and calling a WhatsApp customer from their conversation.
+//! holding the caller, hanging up, and calling a WhatsApp customer from their conversation.
 
 use super::JsonBody;
 use crate::AppState;
@@ -68,13 +68,37 @@ pub(super) async fn decline(
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Hold {
+    held: bool,
+}
+
+/// `POST /api/v1/phone/calls/{id}/hold` `{"held": true|false}` → 204: the caller is held
+/// (hears music; neither hears the other) or taken back, and the call's `held` changes on
+/// the agent's pages; 404 unless the agent is on it and it is answered.
+pub(super) async fn hold(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    body: JsonBody<Hold>,
+) -> ApiResult<StatusCode> {
+    let Json(Hold { held }) = body?;
+    on_the_call(s.phones.hold(&id, p.agent.id, held))
+}
+
 /// `POST /api/v1/phone/calls/{id}/hangup` → 204; 404 unless the agent answered it.
 pub(super) async fn hang_up(
     State(s): State<AppState>,
     p: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if s.phones.hang_up(&id, p.agent.id) {
+    on_the_call(s.phones.hang_up(&id, p.agent.id))
+}
+
+/// 204 for what the agent did on their call (`done`), else 404: it is not theirs, or over.
+fn on_the_call(done: bool) -> ApiResult<StatusCode> {
+    if done {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(
