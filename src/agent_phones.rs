@@ -47,6 +47,7 @@ impl AgentPhones for InboxPhones {
             channel: call.channel,
             flow: call.flow,
             conversation_id: call.conversation,
+            takes_digits: call.takes_digits,
         };
         let sink = Box::new(move |signal| {
             let signal = match signal {

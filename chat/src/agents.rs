@@ -272,16 +272,7 @@ pub(crate) async fn all(ctx: &Ctx) -> Result<Vec<Agent>, ChatError> {
 /// than `inbox.max_conversations_per_agent`): whom a conversation, or a call, may go to now.
 pub(crate) async fn with_room(ctx: &Ctx) -> Result<Vec<Agent>, ChatError> {
     let capacity = i64::from(ctx.capacity());
-    let room: std::collections::HashSet<AgentId> = (repo::agents::loads(ctx.store()).await?)
-        .into_iter()
-        .filter(|l| l.agent.presence == Presence::Available && l.load < capacity)
-        .map(|l| l.agent.id)
-        .collect();
-    let agents = all(ctx).await?;
-    Ok(agents
-        .into_iter()
-        .filter(|a| room.contains(&a.id))
-        .collect())
+    Ok(repo::agents::with_room(ctx.store(), capacity).await?)
 }
 
 /// The agents `viewer` may list (see [`crate::Inbox::colleagues`]).

@@ -654,6 +654,30 @@ async fn offers_time_out_to_the_next_agent(b: Backend) {
     assert_eq!(c2.agent_id, Some(ann.agent_id));
 }
 
+/// Whom a call may ring: the enabled agents available with fewer conversations offered or
+/// held than `inbox.max_conversations_per_agent` (2 here), each with their memberships.
+async fn calls_may_ring_the_available_agents_with_room(b: Backend) {
+    let env = Env::new(b).await;
+    env.agent("ann", &["support"]).await;
+    for (id, from) in [("w1", "31600000001"), ("w2", "31600000002")] {
+        let message = [text(id, from, "hi")];
+        env.inbox.receive("sandbox", &message).await.unwrap();
+    }
+    let bob = env.agent("bob", &["support", "overflow"]).await;
+    let cas = env.agent("cas", &["support"]).await;
+    env.inbox
+        .set_presence(cas.agent_id, Presence::Away)
+        .await
+        .unwrap();
+    let room = env.inbox.agents_with_room().await.unwrap();
+    let found: Vec<(i64, Vec<String>)> = (room.iter()).map(|a| (a.id, a.queues.clone())).collect();
+    assert_eq!(
+        found,
+        [(bob.agent_id, vec!["overflow".into(), "support".into()])],
+        "Ann holds two offers, Cas is away"
+    );
+}
+
 async fn wait_timeout_applies_the_fallback(b: Backend) {
     let env = Env::new(b).await;
     let conv = env
@@ -4414,6 +4438,7 @@ on_both!(
     statuses_only_move_forward_and_may_come_first,
     free_text_only_within_24_hours,
     offers_time_out_to_the_next_agent,
+    calls_may_ring_the_available_agents_with_room,
     wait_timeout_applies_the_fallback,
     closing_needs_a_disposition_and_pulls_the_oldest,
     claim_and_transfers,

@@ -56,10 +56,10 @@
     el.open.hidden = !c.conversation_id;
     el.open.dataset.id = c.conversation_id || "";
     el.ringing.hidden = !!call;
-    // An agent's own call shows Hang up while it rings. Keys reach a phone caller (RFC 4733
-    // on its trunk); a WhatsApp or widget caller takes none, so no keypad for them.
+    // An agent's own call shows Hang up while it rings. The keypad only for a caller who
+    // takes keys (a phone caller, RFC 4733 on its trunk; not a WhatsApp or widget caller).
     el.talking.hidden = !call || call.ended || (!call.at && !call.placed);
-    el.keys.hidden = !!call && /^(whatsapp|widget):/.test(call.c.channel || "");
+    el.keys.hidden = !!call && !call.c.takes_digits;
     if (el.talking.hidden || el.keys.hidden) { el.keypad.hidden = true; el.keys.setAttribute("aria-expanded", "false"); }
     if (!call) el.status.textContent = t("phone-ringing");
   }

@@ -28,7 +28,7 @@
 //! and hang-up must reach that node, which nothing arranges yet (one node for now).
 
 use deflect_chat::routing::AgentId;
-use deflect_chat::{Inbox, Viewer};
+use deflect_chat::{Agent, Inbox, Viewer};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -54,6 +54,9 @@ pub struct Ringing {
     pub flow: String,
     /// The conversation it belongs to, when known.
     pub conversation_id: Option<i64>,
+    /// Whether the agent's keys reach the caller (RFC 4733 to a phone caller): the
+    /// softphone shows a keypad.
+    pub takes_digits: bool,
 }
 
 /// Where a call is.
@@ -290,6 +293,7 @@ impl Phones {
             channel: format!("whatsapp:{}", call.account),
             flow: String::new(),
             conversation_id: Some(call.conversation_id),
+            takes_digits: false,
         };
         let (tx, progress) = mpsc::unbounded_channel();
         let Placed {
@@ -475,7 +479,8 @@ impl Phones {
             }
             (entry.call.clone(), entry.declined.clone())
         };
-        if !anyone_available(&self.inbox, &call, &declined, &self.reachable()).await {
+        let agents = agents_with_room(&self.inbox).await;
+        if !anyone_available(agents.as_deref(), &call, &declined, &self.reachable()) {
             tracing::info!(call = %id, "every agent declined the call");
             self.end_as(id, "declined");
         }
@@ -489,9 +494,12 @@ impl Phones {
             .filter(|e| e.call.state == PhoneState::Ringing)
             .map(|e| (e.call.clone(), e.declined.clone()))
             .collect();
-        let reachable = self.reachable();
+        if ringing.is_empty() {
+            return;
+        }
+        let (agents, reachable) = (agents_with_room(&self.inbox).await, self.reachable());
         for (call, declined) in ringing {
-            if !anyone_available(&self.inbox, &call, &declined, &reachable).await {
+            if !anyone_available(agents.as_deref(), &call, &declined, &reachable) {
                 tracing::info!(call = %call.id, "nobody left with the inbox open; the call stops ringing");
                 self.end_as(&call.id, "unavailable");
             }
@@ -593,7 +601,8 @@ async fn publisher(
     while let Some(mut call) = changes.recv().await {
         if call.state == PhoneState::Ringing {
             let reachable = (phones.upgrade()).map_or_else(HashSet::new, |p| p.reachable());
-            if !anyone_available(&inbox, &call, &[], &reachable).await {
+            let agents = agents_with_room(&inbox).await;
+            if !anyone_available(agents.as_deref(), &call, &[], &reachable) {
                 tracing::info!(queue = %call.details.queue, "no agent available for the call; it does not ring");
                 metrics::counter!("deflect_phone_calls_total", "outcome" => "unavailable")
                     .increment(1);
@@ -626,21 +635,24 @@ async fn publisher(
     }
 }
 
-/// Whether an agent who may take `call` is available with room for it (as for a
-/// conversation: under `inbox.max_conversations_per_agent`), `reachable` and did not decline
-/// it.
-async fn anyone_available(
-    inbox: &Inbox,
+/// The agents available with room for a call (as for a conversation: under
+/// `inbox.max_conversations_per_agent`); `None` when the inbox cannot say.
+async fn agents_with_room(inbox: &Inbox) -> Option<Vec<Agent>> {
+    (inbox.agents_with_room().await)
+        .inspect_err(|e| tracing::warn!(cause = %e, "agents unavailable; calls ring all the same"))
+        .ok()
+}
+
+/// Whether one of `agents` (those with room; `None`: unknown, so yes) may take `call`, is
+/// `reachable` and did not decline it.
+fn anyone_available(
+    agents: Option<&[Agent]>,
     call: &PhoneCall,
     declined: &[AgentId],
     reachable: &HashSet<AgentId>,
 ) -> bool {
-    let agents = match inbox.agents_with_room().await {
-        Ok(agents) => agents,
-        Err(e) => {
-            tracing::warn!(cause = %e, "agents unavailable; the call rings all the same");
-            return true;
-        }
+    let Some(agents) = agents else {
+        return true;
     };
     agents.iter().any(|a| {
         reachable.contains(&a.id)

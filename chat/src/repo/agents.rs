@@ -7,6 +7,7 @@ use crate::routing::{AgentId, AgentState, Presence};
 use crate::store::{Store, Tx};
 use deflect_config::DatabaseKind;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 /// The SQL condition "agent `agent` works for the account `account`" (both SQL
 /// expressions) — [`crate::Viewer::may_use_account`] in a query: a conversation without an
@@ -184,18 +185,34 @@ pub(crate) async fn get(store: &Store, id: AgentId) -> Result<Option<Agent>, Sto
 
 /// Every agent, by username.
 pub(crate) async fn all(store: &Store) -> Result<Vec<Agent>, StoreError> {
-    let ids: Vec<i64> = sqlx::query("SELECT id FROM agents ORDER BY username")
+    let rows = sqlx::query("SELECT id FROM agents ORDER BY username")
         .fetch_all(store.pool())
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+        .await?;
+    agents_of(store, &rows).await
+}
+
+/// The agents whose ids `rows` hold in their first column (those that exist), in order.
+async fn agents_of(store: &Store, rows: &[AnyRow]) -> Result<Vec<Agent>, StoreError> {
     let mut conn = store.pool().acquire().await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.extend(load(&mut conn, id).await?);
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.extend(load(&mut conn, row.get(0)).await?);
     }
     Ok(out)
+}
+
+/// The enabled agents available with fewer than `capacity` conversations offered or held,
+/// by username.
+pub(crate) async fn with_room(store: &Store, capacity: i64) -> Result<Vec<Agent>, StoreError> {
+    let rows = sqlx::query(sql!(
+        "SELECT id FROM (SELECT a.id, a.username, {LOAD} FROM agents a \
+         WHERE a.disabled = 0 AND a.presence = $1) l WHERE l.load < $2 ORDER BY l.username"
+    ))
+    .bind(Presence::Available.as_str())
+    .bind(capacity)
+    .fetch_all(store.pool())
+    .await?;
+    agents_of(store, &rows).await
 }
 
 /// A new agent, offline; `None` when the username is taken.

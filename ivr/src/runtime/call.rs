@@ -649,6 +649,7 @@ where
                         channel: self.arrival.trunk.clone(),
                         flow: self.flow.name().to_owned(),
                         conversation: self.arrival.conversation,
+                        takes_digits: self.sip.takes_digits(),
                     };
                     self.legs
                         .insert(leg, Leg::agents(AgentLeg::ring(phones, call)));

@@ -102,6 +102,12 @@ impl Caller {
         matches!(self, Self::Sip(_))
     }
 
+    /// Whether keys pressed on the other side of a bridge reach the caller (RFC 4733 on a
+    /// SIP call; a WebRTC caller — WhatsApp, the widget — is a person in an app, no menu).
+    pub(super) fn takes_digits(&self) -> bool {
+        matches!(self, Self::Sip(_))
+    }
+
     /// The next event; `None` after [`CallEvent::Ended`].
     pub(super) async fn next_event(&mut self) -> Option<CallEvent> {
         match self {

@@ -35,6 +35,9 @@ pub struct AgentCall {
     pub flow: String,
     /// The conversation it belongs to, when known (a widget visitor's).
     pub conversation: Option<i64>,
+    /// Whether the agent's keys reach the caller (a phone caller; not a WhatsApp or widget
+    /// one): their softphone shows a keypad.
+    pub takes_digits: bool,
 }
 
 /// What the agents did with a ringing call.
