@@ -221,6 +221,7 @@ pub(crate) async fn logout(
             .inbox
             .set_presence(p.agent.id, deflect_chat::Presence::Offline)
             .await?;
+        state.phones.recheck_ringing().await;
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut()

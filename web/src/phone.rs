@@ -12,8 +12,9 @@
 //! available with room (fewer conversations than `inbox.max_conversations_per_agent`, as
 //! routing offers them), has the inbox open on this node (a live feed: [`Phones::listen`];
 //! presence alone is a choice the agent may have left behind with a closed tab) and is on no
-//! other call; otherwise — or once every such agent declined it or closed their inbox — it
-//! ends at once and the IVR's flow goes on (the bridge's next target, its failure step).
+//! other call; otherwise — or once every such agent declined it, went away or closed their
+//! inbox — it ends at once and the IVR's flow goes on (the bridge's next target, its failure
+//! step).
 //!
 //! Agents also call customers from a conversation ([`Phones::place`]: a WhatsApp customer
 //! who allowed calls, through the [`CallPlacer`] the binary sets): the call is theirs from
@@ -487,9 +488,10 @@ impl Phones {
         true
     }
 
-    /// Ends the ringing calls no one left can take (an agent's last page closed) as
-    /// `unavailable`, so their callers' flows go on now rather than at the ring timeout.
-    async fn recheck_ringing(&self) {
+    /// Ends the ringing calls no one left can take (an agent went away, logged out or closed
+    /// their last page) as `unavailable`, so their callers' flows go on now rather than at
+    /// the ring timeout.
+    pub async fn recheck_ringing(&self) {
         let ringing: Vec<(PhoneCall, Vec<AgentId>)> = (self.calls().values())
             .filter(|e| e.call.state == PhoneState::Ringing)
             .map(|e| (e.call.clone(), e.declined.clone()))

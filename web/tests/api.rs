@@ -2516,6 +2516,40 @@ async fn a_call_does_not_ring_an_agent_without_room() {
     );
 }
 
+/// A call that rings only for an agent who goes away (or logs out) stops at once, so the
+/// IVR's flow goes on instead of waiting for the ring timeout.
+#[tokio::test]
+async fn a_call_stops_ringing_when_its_last_agent_goes_away() {
+    let a = app().await;
+    let ann = a.agent("ann", Role::Agent, &["support"]).await;
+    let bob = a.agent("bob", Role::Agent, &["support"]).await;
+    make_available(&a, &[ann, bob]).await;
+    let _pages = open_inbox(&a, &[ann, bob]);
+    let (ann_s, bob_s) = (a.login("ann").await, a.login("bob").await);
+    let (_, mut rx) = ring(&a, support_call());
+    let away = Some(json!({ "presence": "away" }));
+    let r = a
+        .call(Method::PUT, "/api/v1/me/presence", &ann_s.h(), away)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        rx.try_recv().unwrap_err(),
+        tokio::sync::mpsc::error::TryRecvError::Empty,
+        "still ringing for Bob"
+    );
+    let r = a
+        .call(Method::DELETE, "/api/v1/session", &bob_s.h(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert!(
+        matches!(
+            rx.try_recv(),
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
+        ),
+        "nobody left: it ended before the logout's answer"
+    );
+}
+
 /// Declining stops a call ringing for that agent only; once every available agent who may
 /// take it declined, it ends (its ringer hears nobody is left) and the agents see it end.
 #[tokio::test]

@@ -28,6 +28,10 @@ pub(super) async fn presence(
 ) -> ApiResult<Json<Value>> {
     let Json(b) = body?;
     s.inbox.set_presence(p.agent.id, b.presence).await?;
+    if b.presence != Presence::Available {
+        // Calls that rang only for them stop now.
+        s.phones.recheck_ringing().await;
+    }
     Ok(Json(json!({ "agent": s.inbox.agent(p.agent.id).await? })))
 }
 
