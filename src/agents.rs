@@ -92,6 +92,28 @@ where
     F: FnOnce(deflect_chat::Inbox) -> Fut,
     Fut: std::future::Future<Output = Result<String, String>>,
 {
+    with_inbox_on(config, Schema::Migrate, f)
+}
+
+/// What a command does with the database's schema.
+pub(crate) enum Schema {
+    /// Brings it up to date first (a command that writes, e.g. the first admin).
+    Migrate,
+    /// Reads it as it is, never migrating (a command that only reads, which may be run with a
+    /// newer binary during a rolling upgrade); a database without one is an error.
+    AsItIs,
+}
+
+/// [`with_inbox`], treating the schema as `schema` says.
+pub(crate) fn with_inbox_on<F, Fut>(
+    config: deflect_config::Config,
+    schema: Schema,
+    f: F,
+) -> ExitCode
+where
+    F: FnOnce(deflect_chat::Inbox) -> Fut,
+    Fut: std::future::Future<Output = Result<String, String>>,
+{
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -106,7 +128,18 @@ where
         let store = deflect_chat::Store::connect(&url, 2)
             .await
             .map_err(|e| format!("cannot open the database {url}: {e}"))?;
-        store.migrate().await.map_err(|e| e.to_string())?;
+        match schema {
+            Schema::Migrate => store.migrate().await.map_err(|e| e.to_string())?,
+            Schema::AsItIs => {
+                let applied = store.applied_migrations().await.unwrap_or_default();
+                if applied.is_empty() {
+                    return Err(format!(
+                        "the database {url} has no schema yet: no deflect has run on it \
+                         (`deflect migrate` makes it)"
+                    ));
+                }
+            }
+        }
         let inbox = deflect_chat::Inbox::open_for_command(
             store.clone(),
             deflect_chat::InboxSettings::from_config(&config),

@@ -1,6 +1,8 @@
 //! `deflect nodes`: the processes working on the configured database — their state, calls
 //! in progress, how long since their last heartbeat (`SILENT`) — one line each, the most
-//! recently started first; columns separated by spaces, none containing one.
+//! recently started first; columns separated by spaces, none containing one. It reads the
+//! database as it is and never migrates it (a newer binary's `deflect nodes` during a rolling
+//! upgrade must not move the schema ahead of `deflect migrate`).
 
 use crate::ConfigFile;
 use std::process::ExitCode;
@@ -12,7 +14,8 @@ pub(crate) fn run(config: &ConfigFile) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    crate::agents::with_inbox(config, |inbox| async move {
+    let schema = crate::agents::Schema::AsItIs;
+    crate::agents::with_inbox_on(config, schema, |inbox| async move {
         let nodes = inbox.nodes().await.map_err(|e| e.to_string())?;
         Ok(table(&nodes, inbox.now()))
     })

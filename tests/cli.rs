@@ -188,3 +188,27 @@ fn secrets_never_appear_in_logs_even_at_trace_level() {
         assert!(!all.contains(s), "{s} leaked into the log:\n{all}");
     }
 }
+
+/// `deflect nodes` reads the database as it is and never migrates it (a newer binary's
+/// `deflect nodes` during a rolling upgrade must not move the schema ahead of
+/// `deflect migrate`); a database without a schema is said to have none.
+#[test]
+fn nodes_reads_the_database_without_migrating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let env = [("DEFLECT_DATA_DIR", data.as_str())];
+    let (code, out, err) = run_cli(&["nodes"], &env);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("has no schema yet") && err.contains("deflect migrate"),
+        "{err}"
+    );
+    let (code, _, err) = run_cli(&["migrate"], &env);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run_cli(&["nodes"], &env);
+    assert_eq!(
+        (code, out.trim()),
+        (0, "no node has worked on this database yet"),
+        "{err}"
+    );
+}
