@@ -43,6 +43,18 @@ impl Baresip {
     /// (e.g. `sip_cafile`, `module srtp.so`: before the accounts are read, so they can name
     /// its media encryption) and `account` parameters (e.g. `;mediaenc=srtp-mand`).
     pub fn start_with(microphone: &Path, extra: &str, account: &str) -> Self {
+        // Another test may take a drawn port before baresip binds it; baresip then says so
+        // and goes on without it: start again on other ports.
+        loop {
+            if let Some(phone) = Self::try_start(microphone, extra, account) {
+                return phone;
+            }
+            eprintln!("baresip could not bind its ports; starting it again on others");
+        }
+    }
+
+    /// One start; `None` when baresip could not bind a port it was given.
+    fn try_start(microphone: &Path, extra: &str, account: &str) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
         let sip = free_pair();
         let ctrl = super::sipp::free_port();
@@ -63,32 +75,46 @@ impl Baresip {
             format!("<sip:31612345678@127.0.0.1>;regint=0{account}\n"),
         )
         .unwrap();
+        // Its output and its errors through one pipe, in the order it wrote them: a bind
+        // error comes before "baresip is ready". Both are passed on to the test's errors.
+        let (out, into) = std::io::pipe().unwrap();
         let mut child = Command::new("baresip")
             .arg("-f")
             .arg(dir.path())
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stdout(into.try_clone().unwrap())
+            .stderr(into)
             .spawn()
             .expect("baresip runs (Debian package baresip)");
-        // "baresip is ready." follows the modules' start-up, ctrl_tcp's listener included.
-        let out = child.stdout.take().unwrap();
         let mut lines = BufReader::new(out).lines();
+        let mut refused = false;
         for line in lines.by_ref() {
-            if line.unwrap_or_default().contains("baresip is ready") {
+            let line = line.unwrap_or_default();
+            eprintln!("{line}");
+            refused |= line.contains("Address already in use");
+            if line.contains("baresip is ready") {
                 break;
             }
         }
-        std::thread::spawn(move || for _ in lines {});
+        std::thread::spawn(move || {
+            for line in lines {
+                eprintln!("{}", line.unwrap_or_default());
+            }
+        });
+        if refused {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
         let ctrl = TcpStream::connect(("127.0.0.1", ctrl)).expect("baresip's ctrl_tcp listens");
         ctrl.set_read_timeout(Some(PATIENCE)).unwrap();
-        Self {
+        Some(Self {
             child,
             ctrl,
             buf: Vec::new(),
             sip: SocketAddr::from(([127, 0, 0, 1], sip)),
             dir,
-        }
+        })
     }
 
     /// The audio it heard in its call (the `sndfile` module's dump of the decoded stream,
