@@ -1257,6 +1257,7 @@ async function sipPhone(browser) {
   for (const on of ["true", "false"]) {
     const [r] = await Promise.all([a.waitForResponse((r) => r.url().endsWith("/hold")), hold.click()]);
     check(r.status() === 204 && await hold.getAttribute("aria-pressed") === on, "hold " + on + " taken: " + r.status());
+    await panel.getByRole("status").filter({ hasText: on === "true" ? "On hold" : "On call" }).waitFor({ timeout: T });
     if (on === "true") await a.screenshot({ path: path.join(ARTIFACTS, "phone-held.png") });
   }
   await panel.getByRole("button", { name: "Hang up" }).click();

@@ -181,9 +181,10 @@
 
   function onAir(k) {
     k.at = Date.now();
-    const tick = () => {
-      const s = Math.floor((Date.now() - k.at) / 1000);
-      el.status.textContent = t("phone-on", { time: Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0") });
+    // The call's time, and whether the caller is held.
+    const tick = k.tick = () => {
+      const s = Math.floor((Date.now() - k.at) / 1000), held = el.hold.getAttribute("aria-pressed") === "true";
+      el.status.textContent = t(held ? "phone-held" : "phone-on", { time: Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0") });
     };
     tick();
     k.timer = setInterval(tick, 1000);
@@ -211,6 +212,7 @@
     const muted = el.mute.getAttribute("aria-pressed") === "true", held = el.hold.getAttribute("aria-pressed") === "true";
     k.stream.getAudioTracks().forEach((tr) => { tr.enabled = !muted && !held; });
     el.audio.muted = held;
+    if (k.tick) k.tick();
   }
 
   function press(k) {

@@ -690,6 +690,7 @@ phone-unknown-caller = Unbekannter Anrufer
 phone-ringing = Eingehender Anruf
 phone-connecting = Verbinden…
 phone-on = Im Gespräch { $time }
+phone-held = Gehalten { $time }
 phone-connected = Anruf verbunden
 phone-ended = Anruf beendet
 phone-failed = Der Anruf konnte nicht angenommen werden: { $error }

@@ -845,6 +845,8 @@ phone-ringing = Incoming call
 phone-connecting = Connecting…
 # at: inbox-phone.js onAir(): time as m:ss
 phone-on = On call { $time }
+# at: inbox-phone.js onAir(): while the agent holds the caller; time as m:ss
+phone-held = On hold { $time }
 # at: inbox-phone.js onAir(): announced to screen readers
 phone-connected = Call connected
 # at: inbox-phone.js hangUp()

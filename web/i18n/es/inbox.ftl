@@ -690,6 +690,7 @@ phone-unknown-caller = Llamante desconocido
 phone-ringing = Llamada entrante
 phone-connecting = Conectando…
 phone-on = En llamada { $time }
+phone-held = En espera { $time }
 phone-connected = Llamada conectada
 phone-ended = Llamada finalizada
 phone-failed = No se pudo contestar la llamada: { $error }

@@ -693,6 +693,7 @@ phone-unknown-caller = Appelant inconnu
 phone-ringing = Appel entrant
 phone-connecting = Connexion…
 phone-on = En ligne { $time }
+phone-held = En attente { $time }
 phone-connected = Appel connecté
 phone-ended = Appel terminé
 phone-failed = Impossible de répondre à l'appel : { $error }

@@ -690,6 +690,7 @@ phone-unknown-caller = Onbekende beller
 phone-ringing = Inkomend gesprek
 phone-connecting = Verbinden…
 phone-on = In gesprek { $time }
+phone-held = In de wacht { $time }
 phone-connected = Gesprek verbonden
 phone-ended = Gesprek beëindigd
 phone-failed = Het gesprek kon niet worden opgenomen: { $error }

@@ -693,6 +693,7 @@ phone-unknown-caller = Chamador desconhecido
 phone-ringing = Chamada recebida
 phone-connecting = Ligando…
 phone-on = Em chamada { $time }
+phone-held = Em espera { $time }
 phone-connected = Chamada ligada
 phone-ended = Chamada terminada
 phone-failed = Não foi possível atender a chamada: { $error }
