@@ -397,23 +397,17 @@ impl Call {
                 self.timers[PROMPT] = None;
                 self.start_input_timer(now);
             }
-            State::Queued { step, hold, .. } if hold.playing() == Some(id) => {
-                let (step, ended) = (*step, *hold);
-                self.timers[PROMPT] = None;
-                let next = self.after_hold(now, step, ended, how);
-                if let State::Queued { hold, .. } = &mut self.state {
-                    *hold = next;
+            State::Queued { .. } | State::Bridged { held: Some(_), .. } => {
+                let Some((step, ended)) = self.hold_slot().map(|(step, hold)| (step, *hold)) else {
+                    return;
+                };
+                if ended.playing() != Some(id) {
+                    return;
                 }
-            }
-            State::Bridged {
-                step,
-                held: Some(held),
-            } if held.playing() == Some(id) => {
-                let (step, ended) = (*step, *held);
                 self.timers[PROMPT] = None;
                 let next = self.after_hold(now, step, ended, how);
-                if let State::Bridged { held, .. } = &mut self.state {
-                    *held = Some(next);
+                if let Some((_, hold)) = self.hold_slot() {
+                    *hold = next;
                 }
             }
             // A report for a prompt already stopped or replaced.
@@ -573,6 +567,18 @@ impl Call {
                 self.state = State::Bridged { step, held: None };
             }
             _ => {}
+        }
+    }
+
+    /// A bridge's step and what its caller hears, while they wait in its queue or are held.
+    fn hold_slot(&mut self) -> Option<(usize, &mut Hold)> {
+        match &mut self.state {
+            State::Queued { step, hold, .. } => Some((*step, hold)),
+            State::Bridged {
+                step,
+                held: Some(held),
+            } => Some((*step, held)),
+            _ => None,
         }
     }
 
@@ -853,13 +859,8 @@ impl Call {
                     self.play_hold(now, bridge);
                 }
             }
-            (PROMPT, State::Queued { hold, .. }) => {
-                if let Some(id) = hold.playing() {
-                    self.handle_playback_ended(now, id, PlaybackEnd::Finished);
-                }
-            }
-            (PROMPT, State::Bridged { held: Some(h), .. }) => {
-                if let Some(id) = h.playing() {
+            (PROMPT, State::Queued { .. } | State::Bridged { .. }) => {
+                if let Some(id) = self.hold_slot().and_then(|(_, hold)| hold.playing()) {
                     self.handle_playback_ended(now, id, PlaybackEnd::Finished);
                 }
             }
